@@ -1,0 +1,55 @@
+/** Small helpers shared by the bench: clocks, statistics, formatting, bounded concurrency. */
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Wall-clock milliseconds with sub-millisecond resolution. Comparable across processes on the same
+ * machine (every process derives it from the same system clock), which the position-push scenario
+ * needs: the bench stamps the tick, the client processes stamp each arrival.
+ */
+export const wallMs = () => performance.timeOrigin + performance.now();
+
+/** Nearest-rank percentile of an unsorted sample (p in 0..100). NaN for an empty sample. */
+export function percentile(values: ArrayLike<number>, p: number): number {
+  const sorted = Array.from(values).filter((v) => !Number.isNaN(v)).sort((a, b) => a - b);
+  if (sorted.length === 0) return NaN;
+  const rank = Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length)));
+  return sorted[rank - 1] as number;
+}
+
+export const median = (values: number[]) => percentile(values, 50);
+
+/** Runs `fn` over `items` with at most `limit` in flight; results keep the input order. */
+export async function mapPool<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) {
+      const index = next++;
+      out[index] = await fn(items[index] as T, index);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  return out;
+}
+
+export function fmtNumber(value: number, digits = 0): string {
+  if (!Number.isFinite(value)) return 'n/a';
+  return value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+export function fmtMs(value: number): string {
+  if (!Number.isFinite(value)) return 'n/a';
+  return value < 10 ? `${value.toFixed(2)} ms` : value < 100 ? `${value.toFixed(1)} ms` : `${Math.round(value).toLocaleString('en-US')} ms`;
+}
+
+export const fmtRatio = (value: number) => (Number.isFinite(value) ? `${value.toFixed(2)}×` : 'n/a');
+
+export function fmtBytes(value: number): string {
+  if (!Number.isFinite(value)) return 'n/a';
+  return value >= 1024 * 1024 ? `${(value / 1024 / 1024).toFixed(1)} MB` : `${(value / 1024).toFixed(2)} KB`;
+}
+
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,80 @@
+import type { BenchContext, Scenario } from '../lib/context';
+import { ErrorTally, mutationNames, type GqlBody } from '../lib/http';
+import { errorRow, ratioStatus, row, skippedRow, type Row } from '../lib/report';
+import { fmtMs, fmtNumber, fmtRatio, median } from '../lib/util';
+import { versusTrivial } from './versus-trivial';
+
+const RIVALS = 1000;
+
+/**
+ * holdSeat on one hot seat: 1,000 distinct ACTIVE users (admitted by real admission ticks) hammer
+ * the same seat over 50 connections for the run's duration, tokens rotating, so the first 1,000
+ * requests come from 1,000 different rivals and the rest keep retrying. Exactly one user may ever
+ * win (their retries get the same hold back); every other answer must be SEAT_UNAVAILABLE.
+ * A new seat per run (the previous winner keeps theirs: 3 holds < MAX_HOLDS_PER_SCHEDULE).
+ */
+export const holdSeat: Scenario = {
+  name: 'holdSeat',
+  title: 'holdSeat on one hot seat by 1,000 ACTIVE rivals, 50 connections, vs { __typename }',
+  async run(ctx: BenchContext): Promise<Row[]> {
+    const { control, options } = ctx;
+    await control.resetRedis();
+    const server = await ctx.server('holdSeat');
+    try {
+      const names = await mutationNames(server.url);
+      if (!names.has('holdSeat')) return [skippedRow('holdSeat', 'not implemented (no holdSeat mutation in the served schema)')];
+      const users = await control.users(RIVALS);
+      const { concertId, seatIds } = await control.concert(RIVALS, options.runs + 1);
+      await control.admit(concertId, users.map((u) => u.id));
+
+      const tally = new ErrorTally();
+      const perRun: { winners: Set<number>; holdIds: Set<string> }[] = [];
+      const costs: { sql: number; redis: number }[] = [];
+      const compared = await versusTrivial(ctx, 'holdSeat', server, async (run) => {
+        const current = { winners: new Set<number>(), holdIds: new Set<string>() };
+        if (run >= 0) perRun[run] = current;
+        const seatId = seatIds[run + 1] as number;
+        const body = JSON.stringify({ query: 'mutation($seat: ID!) { holdSeat(seatId: $seat) { id expiresAt seat { id } } }', variables: { seat: String(seatId) } });
+        return {
+          body: () => body,
+          token: (i) => (users[i % users.length] as { token: string }).token,
+          onResponse: (i, status, text) => {
+            const parsed = (run < 0 ? new ErrorTally().see(status, text) : tally.see(status, text)) as GqlBody<{ holdSeat: { id: string } }> | undefined;
+            if (parsed?.data?.holdSeat) {
+              current.winners.add(i % users.length);
+              current.holdIds.add(parsed.data.holdSeat.id);
+            }
+          },
+        };
+      }, async (_run, go) => {
+        const before = await control.counters();
+        const result = await go();
+        const after = await control.counters();
+        // Minus the counter reads themselves (one statement, one INFO).
+        costs.push({ sql: (after.sql - before.sql - 1) / result.responses, redis: (after.redis - before.redis - 1) / result.responses });
+        return result;
+      });
+      ctx.detail('holdSeat', `one holdSeat costs ≈ ${median(costs.map((c) => c.sql)).toFixed(1)} SQL statements and ${median(costs.map((c) => c.redis)).toFixed(1)} Redis commands, counting those inside Lua scripts (server-wide counters over the runs)`);
+      const badRuns = perRun.flatMap((r, run) => (r.winners.size === 1 && r.holdIds.size === 1 ? [] : [`run ${run + 1}: ${r.winners.size} winners, ${r.holdIds.size} distinct holds`]));
+      const holds = tally.ok;
+      const unavailable = tally.count('SEAT_UNAVAILABLE');
+      const other = tally.errors - unavailable;
+      ctx.detail('holdSeat', `${fmtNumber(RIVALS)} ACTIVE rivals; answers: ${tally.summary()} (successes are the winner's own retries, which return the same hold)`);
+      const ratio = compared.ratio;
+      return [
+        row({ scenario: 'holdSeat', metric: 'throughput', result: `${fmtNumber(compared.rps)} req/s`, baseline: `${fmtNumber(compared.baseRps)} req/s`, ratio: fmtRatio(ratio), goal: '≥ 0.5×', status: ratioStatus(ratio, 0.5, 'atLeast') }),
+        row({ scenario: 'holdSeat', metric: 'p99 latency', result: fmtMs(compared.p99), baseline: fmtMs(compared.baseP99) }),
+        row({
+          scenario: 'holdSeat',
+          metric: 'winners per seat',
+          result: badRuns.length ? badRuns.join('; ') : `1 (${fmtNumber(holds)} same-hold retries, ${fmtNumber(unavailable)} SEAT_UNAVAILABLE)`,
+          goal: 'exactly 1',
+          status: badRuns.length === 0 && other === 0 ? 'pass' : 'miss',
+        }),
+        ...(other > 0 ? [errorRow('holdSeat', `unexpected answers: ${tally.summary()}`)] : []),
+      ];
+    } finally {
+      await ctx.stopServer(server);
+    }
+  },
+};

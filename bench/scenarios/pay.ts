@@ -1,0 +1,151 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { Pool, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
+import type { BenchContext, Scenario } from '../lib/context';
+import type { BenchUser } from '../lib/control';
+import { ErrorTally, gql, load, mutationNames, type LoadResult } from '../lib/http';
+import { errorRow, ratioStatus, row, skippedRow, type Row } from '../lib/report';
+import { fmtMs, fmtNumber, fmtRatio, mapPool, median, percentile, wallMs } from '../lib/util';
+
+const PRICE = 100;
+const CREDIT = 1000;
+
+const PAY = 'mutation($holds: [ID!]!, $key: String!) { pay(holdIds: $holds, idempotencyKey: $key) { id amount balance reservations { id code } } }';
+const HOLD = 'mutation($seat: ID!) { holdSeat(seatId: $seat) { id } }';
+const CHARGE = 'mutation($amount: Int!) { chargePoints(amount: $amount) { points } }';
+
+/**
+ * The baseline: the same transaction by hand with mysql2, mirroring src/migrations: conditional
+ * debit (its new balance read back through LAST_INSERT_ID(expr), no extra SELECT), the payment row,
+ * one reservation, one PAYMENT ledger row, commit. The pool has as many connections as the ORM's.
+ */
+async function rawPay(pool: Pool, userId: number, seatId: number, key: string): Promise<void> {
+  const conn = await pool.getConnection();
+  try {
+    await conn.beginTransaction();
+    const [debit] = await conn.query<ResultSetHeader>('UPDATE users SET points = LAST_INSERT_ID(points - ?) WHERE id = ? AND points >= ?', [PRICE, userId, PRICE]);
+    if (debit.affectedRows !== 1) throw new Error('insufficient points');
+    const balance = debit.insertId;
+    const requestHash = createHash('sha256').update(String(seatId)).digest('hex');
+    const [payment] = await conn.query<ResultSetHeader>('INSERT INTO payments (user_id, idempotency_key, request_hash, amount, balance) VALUES (?, ?, ?, ?, ?)', [userId, key, requestHash, PRICE, balance]);
+    await conn.query('INSERT INTO reservations (code, seat_id, user_id, payment_id, price) VALUES (?, ?, ?, ?, ?)', [randomBytes(6).toString('base64url'), seatId, userId, payment.insertId, PRICE]);
+    await conn.query("INSERT INTO point_transactions (user_id, kind, amount, balance, payment_id) VALUES (?, 'PAYMENT', ?, ?, ?)", [userId, -PRICE, balance, payment.insertId]);
+    await conn.commit();
+  } catch (error) {
+    await conn.rollback();
+    throw error;
+  } finally {
+    conn.release();
+  }
+}
+
+/** `count` raw transactions from `connections` concurrent callers (as many as the HTTP load's connections). */
+async function rawRun(pool: Pool, users: BenchUser[], seatIds: number[], connections: number, tag: string): Promise<{ tps: number; p99: number }> {
+  const latencies: number[] = [];
+  const started = wallMs();
+  await mapPool(users, connections, async (user, i) => {
+    const t = wallMs();
+    await rawPay(pool, user.id, seatIds[i] as number, `${tag}-${i}`);
+    latencies.push(wallMs() - t);
+  });
+  return { tps: users.length / ((wallMs() - started) / 1000), p99: percentile(latencies, 99) };
+}
+
+export const pay: Scenario = {
+  name: 'pay',
+  title: 'pay on distinct seats over GraphQL vs the same transaction as raw SQL (mysql2)',
+  async run(ctx: BenchContext): Promise<Row[]> {
+    const { control, options } = ctx;
+    await control.resetRedis();
+    const server = await ctx.server('pay');
+    try {
+      const names = await mutationNames(server.url);
+      const missing = ['holdSeat', 'chargePoints', 'pay'].filter((n) => !names.has(n));
+      if (missing.length > 0) return [skippedRow('pay', `not implemented (no ${missing.join(', ')} mutation in the served schema)`)];
+
+      const perRun = options.quick ? 300 : 800;
+      const warm = 100;
+      const total = warm + perRun * options.runs;
+      // The same perRun users pay once per run (re-admitted each time: paying ends the ACTIVE slot),
+      // so only they need charging; the raw baseline has its own users, so balances never mix.
+      const users = await control.users(perRun);
+      const rawUsers = await control.users(perRun * options.runs, perRun);
+      const app = await control.concert(perRun, total, PRICE);
+      const raw = await control.concert(1, perRun * options.runs, PRICE);
+      await control.creditRaw(rawUsers.map((u) => u.id), CREDIT);
+      const charged = await mapPool(users, options.connections, (u) => gql<{ chargePoints: { points: number } }>(server.url, CHARGE, { amount: CREDIT }, u.token));
+      const chargeErrors = charged.filter((b) => b.errors?.length || !b.data);
+      if (chargeErrors.length > 0) return [errorRow('pay', `chargePoints failed for ${chargeErrors.length} users: ${JSON.stringify(chargeErrors[0]?.errors)}`)];
+      ctx.log(`charged ${perRun} users through chargePoints`);
+
+      const tally = new ErrorTally();
+      /** Admits the batch and gives each user a hold on their own seat (setup, not measured). */
+      const prepare = async (batch: BenchUser[], seatIds: number[]): Promise<string[]> => {
+        // The previous batch paid (so its slots are free already); admit this one.
+        await control.admit(app.concertId, batch.map((u) => u.id));
+        return mapPool(batch, options.connections, async (u, i) => {
+          const body = await gql<{ holdSeat: { id: string } }>(server.url, HOLD, { seat: String(seatIds[i]) }, u.token);
+          if (!body.data?.holdSeat) throw new Error(`holdSeat failed in setup: ${JSON.stringify(body.errors)}`);
+          return body.data.holdSeat.id;
+        });
+      };
+      /** Each user of the batch pays for their hold, 50 connections, exactly one request each. */
+      const payAll = (batch: BenchUser[], holds: string[], measured: boolean): Promise<LoadResult> => {
+        const tag = randomBytes(4).toString('hex');
+        return load({
+          url: server.url,
+          connections: options.connections,
+          amount: batch.length,
+          body: (i) => JSON.stringify({ query: PAY, variables: { holds: [holds[i % batch.length]], key: `${tag}-${i % batch.length}` } }),
+          token: (i) => (batch[i % batch.length] as BenchUser).token,
+          onResponse: (_i, status, text) => {
+            if (measured) tally.see(status, text);
+          },
+        });
+      };
+      const appRun = async (batch: BenchUser[], seatIds: number[], measured: boolean) => payAll(batch, await prepare(batch, seatIds), measured);
+
+      await appRun(users.slice(0, warm), app.seatIds.slice(0, warm), false);
+      ctx.log('warmed up');
+      const appResults: LoadResult[] = [];
+      const perPayment: { sql: number; redis: number }[] = [];
+      const rawResults: { tps: number; p99: number }[] = [];
+      for (let run = 0; run < options.runs; run++) {
+        const from = warm + run * perRun;
+        const rawFrom = run * perRun;
+        const rawResult = await rawRun(control.sql, rawUsers.slice(rawFrom, rawFrom + perRun), raw.seatIds.slice(rawFrom, rawFrom + perRun), options.connections, `raw${run}`);
+        rawResults.push(rawResult);
+        const holds = await prepare(users, app.seatIds.slice(from, from + perRun));
+        const go = async () => {
+          const before = await control.counters();
+          const result = await payAll(users, holds, true);
+          const after = await control.counters();
+          perPayment.push({ sql: (after.sql - before.sql - 1) / result.responses, redis: (after.redis - before.redis - 1) / result.responses });
+          return result;
+        };
+        const result = run === 0 ? await ctx.profiled(server, 'pay', go) : await go();
+        appResults.push(result);
+        ctx.detail('pay', `run ${run + 1}: ${fmtNumber(perRun)} payments at ${fmtNumber(result.rps)}/s, p99 ${fmtMs(result.p99)} | raw SQL ${fmtNumber(rawResult.tps)} tx/s, p99 ${fmtMs(rawResult.p99)}`);
+      }
+      const [[reserved], [ledger]] = await Promise.all([
+        control.sql.query<RowDataPacket[]>('SELECT COUNT(*) AS n FROM reservations r JOIN seats s ON s.id = r.seat_id WHERE s.schedule_id = ?', [app.scheduleId]),
+        control.sql.query<RowDataPacket[]>("SELECT COUNT(*) AS n FROM point_transactions WHERE kind = 'PAYMENT' AND user_id IN (?)", [users.map((u) => u.id)]),
+      ]);
+      const rps = median(appResults.map((r) => r.rps));
+      const tps = median(rawResults.map((r) => r.tps));
+      // Median of per-run ratios: each GraphQL run is paired with the raw run just before it.
+      const ratio = median(appResults.map((r, i) => r.rps / (rawResults[i] as { tps: number }).tps));
+      const expected = total;
+      ctx.detail('pay', `one payment costs ≈ ${median(perPayment.map((c) => c.sql)).toFixed(1)} SQL statements and ${median(perPayment.map((c) => c.redis)).toFixed(1)} Redis commands, counting those inside Lua scripts (server-wide counters over the runs; the raw transaction is 6 statements)`);
+      ctx.detail('pay', `answers: ${tally.summary()}; reservations in the schedule: ${reserved[0]?.n}, PAYMENT ledger rows: ${ledger[0]?.n} (expected ${expected} each, warm-up included)`);
+      const rows: Row[] = [
+        row({ scenario: 'pay', metric: 'throughput', result: `${fmtNumber(rps)} payments/s`, baseline: `${fmtNumber(tps)} tx/s (raw SQL)`, ratio: fmtRatio(ratio), goal: '≥ 0.5×', status: ratioStatus(ratio, 0.5, 'atLeast') }),
+        row({ scenario: 'pay', metric: 'p99 latency', result: fmtMs(median(appResults.map((r) => r.p99))), baseline: fmtMs(median(rawResults.map((r) => r.p99))) }),
+      ];
+      if (tally.errors > 0) rows.push(errorRow('pay', `unexpected answers: ${tally.summary()}`));
+      if (Number(reserved[0]?.n) !== expected) rows.push(errorRow('pay', `${reserved[0]?.n} reservations for ${expected} payments`));
+      return rows;
+    } finally {
+      await ctx.stopServer(server);
+    }
+  },
+};

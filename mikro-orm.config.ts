@@ -1,0 +1,24 @@
+import 'reflect-metadata';
+import { defineConfig } from '@mikro-orm/mysql';
+import { Migrator } from '@mikro-orm/migrations';
+import { entities } from './src/entities';
+import { migrationsList } from './src/migrations';
+
+/** ORM options for one database URL; the CLI uses the default export (DATABASE_URL or the local default). */
+export function ormConfig(databaseUrl: string) {
+  return defineConfig({
+    clientUrl: databaseUrl,
+    entities,
+    extensions: [Migrator],
+    // Entities are listed explicitly and carry explicit column types, so no TS reflection or folder scan is needed.
+    discovery: { warnWhenNoEntities: true },
+    migrations: { migrationsList, path: 'src/migrations', pathTs: 'src/migrations', transactional: true, allOrNothing: true, snapshot: false, emit: 'ts' },
+    pool: { min: 2, max: 20 },
+    timezone: '+00:00',
+    forceUtcTimezone: true,
+    debug: false,
+    allowGlobalContext: false,
+  });
+}
+
+export default ormConfig(process.env.DATABASE_URL ?? 'mysql://root@127.0.0.1:3306/concert');

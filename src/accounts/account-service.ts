@@ -1,0 +1,86 @@
+import type { KeyObject } from 'node:crypto';
+import { UniqueConstraintViolationException, type MikroORM } from '@mikro-orm/mysql';
+import { hashPassword, verifyPassword } from '../auth/passwords';
+import { signToken, type Viewer } from '../auth/tokens';
+import { AppError, badInput } from '../errors';
+import { Role, User } from '../entities';
+
+export interface AccountSettings {
+  tokenKey: KeyObject;
+  jwtTtlSeconds: number;
+  passwordHashCost: number;
+}
+
+export interface AuthResult {
+  token: string;
+  user: User;
+}
+
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+const MIN_PASSWORD = 8;
+const MAX_PASSWORD = 200;
+
+function normalizeEmail(email: string): string {
+  const normalized = email.trim().toLowerCase();
+  if (normalized.length > 254 || !EMAIL.test(normalized)) throw badInput('That is not a valid email address.');
+  return normalized;
+}
+
+function checkPassword(password: string): void {
+  if (password.length < MIN_PASSWORD) throw badInput(`The password must have at least ${MIN_PASSWORD} characters.`);
+  if (password.length > MAX_PASSWORD) throw badInput(`The password must have at most ${MAX_PASSWORD} characters.`);
+}
+
+/** Sign-up, log-in and the account lookups behind `me`. */
+export class AccountService {
+  constructor(
+    private readonly orm: MikroORM,
+    private readonly settings: AccountSettings,
+  ) {}
+
+  async signUp(email: string, password: string): Promise<AuthResult> {
+    const normalized = normalizeEmail(email);
+    checkPassword(password);
+    const em = this.orm.em.fork();
+    const user = em.create(User, { email: normalized, passwordHash: await hashPassword(password, this.settings.passwordHashCost) });
+    try {
+      await em.persist(user).flush();
+    } catch (error) {
+      if (error instanceof UniqueConstraintViolationException) throw new AppError('EMAIL_TAKEN', 'An account with that email already exists: log in instead.');
+      throw error;
+    }
+    return { token: this.tokenFor(user), user };
+  }
+
+  async logIn(email: string, password: string): Promise<AuthResult> {
+    const user = await this.orm.em.fork().findOne(User, { email: email.trim().toLowerCase() });
+    // Same message for an unknown email and a wrong password, so neither is revealed.
+    if (!user || !(await verifyPassword(password, user.passwordHash))) {
+      throw new AppError('INVALID_CREDENTIALS', 'The email or password is wrong.');
+    }
+    return { token: this.tokenFor(user), user };
+  }
+
+  /** The caller's account; a token whose user no longer exists is refused. */
+  async viewer(viewer: Viewer): Promise<User> {
+    const user = await this.orm.em.fork().findOne(User, viewer.id);
+    if (!user) throw new AppError('UNAUTHENTICATED', 'This account no longer exists.');
+    return user;
+  }
+
+  /** Makes sure the configured admin account exists with role ADMIN and the configured password. */
+  async ensureAdmin(email: string, password: string): Promise<void> {
+    const normalized = normalizeEmail(email);
+    checkPassword(password);
+    const em = this.orm.em.fork();
+    const passwordHash = await hashPassword(password, this.settings.passwordHashCost);
+    const existing = await em.findOne(User, { email: normalized });
+    if (existing) em.assign(existing, { role: Role.ADMIN, passwordHash });
+    else em.persist(em.create(User, { email: normalized, passwordHash, role: Role.ADMIN }));
+    await em.flush();
+  }
+
+  private tokenFor(user: User): string {
+    return signToken({ id: user.id, role: user.role }, this.settings.tokenKey, this.settings.jwtTtlSeconds);
+  }
+}

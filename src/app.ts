@@ -1,0 +1,118 @@
+import 'reflect-metadata';
+import { MikroORM } from '@mikro-orm/mysql';
+import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
+import { createPubSub } from '@graphql-yoga/subscription';
+import type { Redis } from 'ioredis';
+import { ormConfig } from '../mikro-orm.config';
+import { AccountService } from './accounts/account-service';
+import { TokenVerifier, tokenKey as createTokenKey } from './auth/tokens';
+import { ConcertService } from './concerts/concert-service';
+import { seedDemoConcerts } from './concerts/demo-seed';
+import type { Config } from './config';
+import type { Services } from './context';
+import { createLogger, type Logger } from './logger';
+import { createMetrics } from './observability/metrics';
+import { LiveQueueStatus } from './queue/live-status';
+import { QueueService } from './queue/queue-service';
+import { createRedis, redisKeys, redisReady } from './redis';
+import { buildAppSchema } from './schema/build';
+import { SeatCatalog } from './seats/seat-catalog';
+import { SeatEvents } from './seats/seat-events';
+import { SeatMapService } from './seats/seat-map-service';
+import { createErrorFormatter } from './schema/format-error';
+import { healthRouter } from './http/health';
+import { HoldService } from './holds/hold-service';
+import { PaymentService } from './payments/payment-service';
+import { PointsService } from './points/points-service';
+import { startServer, type RunningServer } from './server';
+import { startWorkers } from './workers';
+import type { RepeatingJob } from './workers/repeating-job';
+
+export interface App {
+  config: Config;
+  services: Services;
+  orm: MikroORM;
+  redis: Redis;
+  server: RunningServer;
+  /** The port actually bound (PORT=0 picks a free one). */
+  port: number;
+  stop(): Promise<void>;
+}
+
+/** Creates the database if missing and applies pending migrations. */
+export async function openDatabase(config: Config): Promise<MikroORM> {
+  const orm = await MikroORM.init({ ...ormConfig(config.databaseUrl), connect: false });
+  await orm.schema.ensureDatabase();
+  await orm.connect();
+  await orm.migrator.up();
+  return orm;
+}
+
+/** Wires everything and starts listening: the one composition root, used by main.ts and the tests. */
+export async function startApp(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<App> {
+  if (config.jwtSecretIsDefault) logger.warn('JWT_SECRET is not set: using a fixed development secret. Never do this in production.');
+  const orm = await openDatabase(config);
+  const keys = redisKeys(config.redisPrefix);
+  // Requests issue many small commands at once: auto-pipelining sends those of one tick in one write.
+  const redis = createRedis(config.redisUrl, { enableAutoPipelining: true });
+  // Subscriber connections must queue commands while reconnecting, so they re-subscribe by themselves.
+  const queueSubscriber = createRedis(config.redisUrl, { enableOfflineQueue: true, maxRetriesPerRequest: null });
+  // The event target publishes fire-and-forget: a rejected publish would be an unhandled rejection
+  // (fatal on Node 20), so publishes wait for Redis to come back instead of failing.
+  const eventPublish = createRedis(config.redisUrl, { enableOfflineQueue: true, maxRetriesPerRequest: null });
+  const eventSubscribe = createRedis(config.redisUrl, { enableOfflineQueue: true, maxRetriesPerRequest: null });
+  await Promise.all([redis, queueSubscriber, eventPublish, eventSubscribe].map(redisReady));
+
+  const metrics = createMetrics();
+  const pubSub = createPubSub({ eventTarget: createRedisEventTarget({ publishClient: eventPublish, subscribeClient: eventSubscribe }) });
+  const concerts = new ConcertService(orm);
+  const queue = new QueueService(redis, keys, concerts, metrics, { activeTtlSeconds: config.activeTtlSeconds });
+  const liveQueue = new LiveQueueStatus(queue, queueSubscriber, keys.channels.queueTicks, metrics, logger);
+  await liveQueue.start();
+  const seatCatalog = new SeatCatalog(orm);
+  const seatEvents = new SeatEvents(pubSub, eventSubscribe, keys.channels.pubsub, seatCatalog, logger);
+  const holds = new HoldService(redis, keys, seatCatalog, queue, seatEvents, { ttlSeconds: config.holdTtlSeconds, maxPerSchedule: config.maxHoldsPerSchedule });
+  const points = new PointsService(orm, { maxCharge: config.maxCharge });
+  const tokenKey = createTokenKey(config.jwtSecret);
+  const services: Services = {
+    config,
+    tokens: new TokenVerifier(tokenKey),
+    accounts: new AccountService(orm, { tokenKey, jwtTtlSeconds: config.jwtTtlSeconds, passwordHashCost: config.passwordHashCost }),
+    concerts,
+    queue,
+    liveQueue,
+    seatMap: new SeatMapService(seatCatalog, concerts, holds, queue, seatEvents),
+    seatEvents,
+    holds,
+    points,
+    payments: new PaymentService(orm, seatCatalog, holds, points, seatEvents, queue, logger),
+  };
+
+  if (config.admin) await services.accounts.ensureAdmin(config.admin.email, config.admin.password);
+  if (config.seedDemo) {
+    const seeded = await seedDemoConcerts(concerts);
+    if (seeded > 0) logger.info({ concerts: seeded }, 'seeded demo concerts');
+  }
+
+  const schema = await buildAppSchema(pubSub);
+  const server = await startServer(
+    { schema, services, formatError: createErrorFormatter(config.production, logger), routes: healthRouter(orm, redis, metrics.registry) },
+    config.port,
+  );
+  const workers: RepeatingJob[] = config.runWorkers ? await startWorkers(config, services, logger) : [];
+
+  return {
+    config,
+    services,
+    orm,
+    redis,
+    server,
+    port: (server.httpServer.address() as { port: number }).port,
+    async stop() {
+      await server.close();
+      await Promise.all(workers.map((worker) => worker.close()));
+      for (const client of [queueSubscriber, eventSubscribe, eventPublish, redis]) client.disconnect();
+      await orm.close();
+    },
+  };
+}

@@ -1,0 +1,107 @@
+import type { MikroORM } from '@mikro-orm/mysql';
+import { badInput, orNotFound } from '../errors';
+import { Concert, Schedule, Seat } from '../entities';
+
+export interface ScheduleInput {
+  startsAt: Date;
+  seatCount: number;
+  price: number;
+}
+
+export interface ConcertInput {
+  title: string;
+  venue: string;
+  maxActiveUsers: number;
+  schedules: ScheduleInput[];
+}
+
+const LIMITS = { text: 200, schedules: 100, seatsPerSchedule: 100_000, price: 100_000_000, maxActiveUsers: 1_000_000 };
+
+function requireText(value: string, field: string): string {
+  const trimmed = value.trim();
+  if (trimmed === '' || trimmed.length > LIMITS.text) throw badInput(`${field} must have 1 to ${LIMITS.text} characters.`);
+  return trimmed;
+}
+
+function requireInt(value: number, field: string, min: number, max: number): number {
+  if (!Number.isInteger(value) || value < min || value > max) throw badInput(`${field} must be an integer from ${min} to ${max}.`);
+  return value;
+}
+
+function validMaxActiveUsers(value: number): number {
+  return requireInt(value, 'maxActiveUsers', 1, LIMITS.maxActiveUsers);
+}
+
+/** Concerts, their schedules and seats: the catalogue. */
+export class ConcertService {
+  constructor(private readonly orm: MikroORM) {}
+
+  list(): Promise<Concert[]> {
+    return this.orm.em.fork().find(Concert, {}, { orderBy: { id: 'asc' } });
+  }
+
+  find(id: number): Promise<Concert | null> {
+    return this.orm.em.fork().findOne(Concert, id);
+  }
+
+  get(id: number): Promise<Concert> {
+    return orNotFound(this.find(id), 'concert');
+  }
+
+  findSchedule(id: number): Promise<Schedule | null> {
+    return this.orm.em.fork().findOne(Schedule, id);
+  }
+
+  getSchedule(id: number): Promise<Schedule> {
+    return orNotFound(this.findSchedule(id), 'schedule');
+  }
+
+  schedulesOf(concertId: number): Promise<Schedule[]> {
+    return this.orm.em.fork().find(Schedule, { concert: concertId }, { orderBy: { startsAt: 'asc', id: 'asc' } });
+  }
+
+  /** Creates the concert, its schedules and every numbered seat in one transaction (all or nothing). */
+  async create(input: ConcertInput): Promise<Concert> {
+    const title = requireText(input.title, 'title');
+    const venue = requireText(input.venue, 'venue');
+    const maxActiveUsers = validMaxActiveUsers(input.maxActiveUsers);
+    if (input.schedules.length < 1 || input.schedules.length > LIMITS.schedules) {
+      throw badInput(`A concert needs 1 to ${LIMITS.schedules} schedules.`);
+    }
+    const schedules = input.schedules.map((schedule, index) => {
+      if (!(schedule.startsAt instanceof Date) || Number.isNaN(schedule.startsAt.getTime())) throw badInput(`schedules[${index}].startsAt is not a valid date.`);
+      return {
+        startsAt: schedule.startsAt,
+        seatCount: requireInt(schedule.seatCount, `schedules[${index}].seatCount`, 1, LIMITS.seatsPerSchedule),
+        price: requireInt(schedule.price, `schedules[${index}].price`, 0, LIMITS.price),
+      };
+    });
+    return this.orm.em.fork().transactional(async (em) => {
+      const concert = em.create(Concert, { title, venue, maxActiveUsers });
+      await em.persist(concert).flush();
+      for (const input of schedules) {
+        const schedule = em.create(Schedule, { concert, startsAt: input.startsAt, totalSeats: input.seatCount });
+        await em.persist(schedule).flush();
+        const seats = Array.from({ length: input.seatCount }, (_, i) => ({ schedule: schedule.id, number: i + 1, price: input.price }));
+        for (let i = 0; i < seats.length; i += 5000) await em.insertMany(Seat, seats.slice(i, i + 5000));
+      }
+      return concert;
+    });
+  }
+
+  async setMaxActiveUsers(concertId: number, maxActiveUsers: number): Promise<Concert> {
+    validMaxActiveUsers(maxActiveUsers);
+    const em = this.orm.em.fork();
+    const concert = await orNotFound(em.findOne(Concert, concertId), 'concert');
+    concert.maxActiveUsers = maxActiveUsers;
+    await em.flush();
+    return concert;
+  }
+
+  /** Capacities of the given concerts, for the admission tick (one query per tick). */
+  async capacities(concertIds: number[]): Promise<Map<number, number>> {
+    if (concertIds.length === 0) return new Map();
+    const rows = await this.orm.em.fork().find(Concert, { id: { $in: concertIds } }, { fields: ['id', 'maxActiveUsers'] });
+    return new Map(rows.map((row) => [row.id, row.maxActiveUsers]));
+  }
+}

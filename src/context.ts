@@ -1,0 +1,59 @@
+import type { AuthChecker } from 'type-graphql';
+import type { AccountService } from './accounts/account-service';
+import type { Viewer } from './auth/tokens';
+import { bearerToken, type TokenVerifier } from './auth/tokens';
+import type { ConcertService } from './concerts/concert-service';
+import { AppError } from './errors';
+import type { HoldService } from './holds/hold-service';
+import type { PaymentService } from './payments/payment-service';
+import type { PointsService } from './points/points-service';
+import type { LiveQueueStatus } from './queue/live-status';
+import type { QueueService } from './queue/queue-service';
+import type { Config } from './config';
+import type { SeatEvents } from './seats/seat-events';
+import type { SeatMapService } from './seats/seat-map-service';
+
+/** The domain services resolvers call; each rule lives in exactly one of them. */
+export interface Services {
+  config: Config;
+  tokens: TokenVerifier;
+  accounts: AccountService;
+  concerts: ConcertService;
+  queue: QueueService;
+  liveQueue: LiveQueueStatus;
+  seatMap: SeatMapService;
+  seatEvents: SeatEvents;
+  holds: HoldService;
+  points: PointsService;
+  payments: PaymentService;
+}
+
+/** Per-request (or per-websocket) context. An invalid token is remembered, not thrown, so public operations still work. */
+export interface Context {
+  services: Services;
+  viewer?: Viewer;
+  authError?: AppError;
+}
+
+export function createContext(services: Services, authorization: unknown): Context {
+  try {
+    const token = bearerToken(authorization);
+    return { services, viewer: token ? services.tokens.verify(token) : undefined };
+  } catch (error) {
+    if (error instanceof AppError) return { services, authError: error };
+    throw error;
+  }
+}
+
+/** The authenticated caller, or UNAUTHENTICATED. */
+export function requireViewer(context: Context): Viewer {
+  if (context.viewer) return context.viewer;
+  throw context.authError ?? new AppError('UNAUTHENTICATED', 'Log in first: send "Authorization: Bearer <token>".');
+}
+
+/** type-graphql's @Authorized(): any caller with a valid token, and the listed roles if any. */
+export const authChecker: AuthChecker<Context> = ({ context }, roles) => {
+  const viewer = requireViewer(context);
+  if (roles.length > 0 && !roles.includes(viewer.role)) throw new AppError('FORBIDDEN', 'Only an administrator may do this.');
+  return true;
+};

@@ -1,0 +1,34 @@
+import { OptionalProps, Entity, ManyToOne, PrimaryKey, Property, Unique } from '@mikro-orm/core';
+import { User } from './user.entity';
+
+@Entity({ tableName: 'payments' })
+@Unique({ properties: ['user', 'idempotencyKey'] })
+export class Payment {
+  [OptionalProps]?: 'createdAt';
+
+  @PrimaryKey({ type: 'bigint', autoincrement: true, unsigned: true })
+  id!: number;
+
+  @ManyToOne({ entity: () => User })
+  user!: User;
+
+  /**
+   * The client's retry key: (user, key) is unique, so a retried payment finds the first one.
+   * Binary collation (migration 20261124054500): keys differing only in case are different keys.
+   */
+  @Property({ type: 'string', length: 128 })
+  idempotencyKey!: string;
+
+  /** Fingerprint of the sorted hold IDs, to tell a retry from a reuse of the key for other holds. */
+  @Property({ type: 'string', length: 64 })
+  requestHash!: string;
+
+  @Property({ type: 'integer', unsigned: true })
+  amount!: number;
+
+  @Property({ type: 'integer', unsigned: true })
+  balance!: number;
+
+  @Property({ type: 'datetime', defaultRaw: 'CURRENT_TIMESTAMP' })
+  createdAt: Date = new Date();
+}

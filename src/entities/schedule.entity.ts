@@ -1,0 +1,18 @@
+import { Entity, ManyToOne, PrimaryKey, Property } from '@mikro-orm/core';
+import { Concert } from './concert.entity';
+
+@Entity({ tableName: 'schedules' })
+export class Schedule {
+  @PrimaryKey({ type: 'bigint', autoincrement: true, unsigned: true })
+  id!: number;
+
+  @ManyToOne({ entity: () => Concert, deleteRule: 'cascade' })
+  concert!: Concert;
+
+  @Property({ type: 'datetime' })
+  startsAt!: Date;
+
+  /** Seats never change after creation, so the count is stored rather than counted per request. */
+  @Property({ type: 'integer', unsigned: true })
+  totalSeats!: number;
+}

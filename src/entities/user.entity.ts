@@ -1,0 +1,31 @@
+import { OptionalProps, Entity, Enum, PrimaryKey, Property } from '@mikro-orm/core';
+
+export enum Role {
+  USER = 'USER',
+  ADMIN = 'ADMIN',
+}
+
+@Entity({ tableName: 'users' })
+export class User {
+  [OptionalProps]?: 'role' | 'points' | 'createdAt';
+
+  @PrimaryKey({ type: 'bigint', autoincrement: true, unsigned: true })
+  id!: number;
+
+  /** Stored lower-cased, so the unique index makes emails unique case-insensitively. */
+  @Property({ type: 'string', length: 254, unique: true })
+  email!: string;
+
+  @Property({ type: 'string', length: 255, hidden: true })
+  passwordHash!: string;
+
+  @Enum({ items: () => Role, default: Role.USER })
+  role: Role = Role.USER;
+
+  /** Current balance; only PointsService changes it, always with a ledger row in the same transaction. */
+  @Property({ type: 'integer', unsigned: true, default: 0 })
+  points = 0;
+
+  @Property({ type: 'datetime', defaultRaw: 'CURRENT_TIMESTAMP' })
+  createdAt: Date = new Date();
+}

@@ -1,0 +1,65 @@
+import { GraphQLError } from 'graphql';
+
+/** Every code a client can see; see ../shared/contract/errors.md. */
+export type ErrorCode =
+  | 'UNAUTHENTICATED'
+  | 'FORBIDDEN'
+  | 'BAD_USER_INPUT'
+  | 'NOT_FOUND'
+  | 'EMAIL_TAKEN'
+  | 'INVALID_CREDENTIALS'
+  | 'NOT_ACTIVE'
+  | 'SEAT_UNAVAILABLE'
+  | 'HOLD_LIMIT_REACHED'
+  | 'HOLD_NOT_FOUND'
+  | 'INSUFFICIENT_POINTS'
+  | 'IDEMPOTENCY_KEY_REUSED'
+  | 'SERVICE_UNAVAILABLE';
+
+/** A failure the client caused or must know about; its message is safe to show. */
+export class AppError extends GraphQLError {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message, { extensions: { code } });
+  }
+}
+
+export const badInput = (message: string) => new AppError('BAD_USER_INPUT', message);
+export const notFound = (what: string) => new AppError('NOT_FOUND', `No ${what} with that ID.`);
+
+/** The looked-up row, or NOT_FOUND naming what was missing. */
+export async function orNotFound<T>(lookup: Promise<T | null>, what: string): Promise<T> {
+  const found = await lookup;
+  if (found === null) throw notFound(what);
+  return found;
+}
+
+/** Parses a numeric ID argument; anything else is BAD_USER_INPUT. */
+export function parseId(value: string, what: string): number {
+  if (!/^[1-9]\d{0,15}$/.test(value) || !Number.isSafeInteger(Number(value))) {
+    throw badInput(`"${value}" is not a valid ${what} ID.`);
+  }
+  return Number(value);
+}
+
+const UNAVAILABLE_PATTERNS = [
+  /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|EPIPE/,
+  /PROTOCOL_CONNECTION_LOST|Connection lost|connect ETIMEDOUT/i,
+  /Timeout acquiring a connection/i,
+  /Connection is closed|Stream isn't writeable|Reached the max retries per request|enableOfflineQueue/i,
+  /ER_CON_COUNT_ERROR|Too many connections/i,
+];
+
+/** Whether an error means MySQL or Redis could not be reached (→ SERVICE_UNAVAILABLE, never the raw text). */
+export function isUnavailable(error: unknown): boolean {
+  for (let current: unknown = error, depth = 0; current instanceof Error && depth < 5; depth++) {
+    const { name, message } = current;
+    const code = (current as { code?: unknown }).code;
+    if (name === 'ConnectionException' || name === 'MaxRetriesPerRequestError') return true;
+    if (UNAVAILABLE_PATTERNS.some((pattern) => pattern.test(`${message} ${typeof code === 'string' ? code : ''}`))) return true;
+    current = (current as { cause?: unknown }).cause ?? (current as { originalError?: unknown }).originalError;
+  }
+  return false;
+}

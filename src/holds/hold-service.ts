@@ -1,0 +1,197 @@
+import { randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { AppError } from '../errors';
+import type { QueueService } from '../queue/queue-service';
+import type { RedisKeys } from '../redis';
+import { dropFromWorkIndex } from '../redis/work-index';
+import { SeatStatus, type HoldNode } from '../schema/types';
+import type { SeatCatalog } from '../seats/seat-catalog';
+import type { SeatEvents } from '../seats/seat-events';
+
+export interface HoldSettings {
+  ttlSeconds: number;
+  maxPerSchedule: number;
+}
+
+/** What a hold ID names: the schedule and seat it locks, so its keys are found without a lookup. */
+export interface HoldRef {
+  id: string;
+  scheduleId: number;
+  seatId: number;
+}
+
+/** A live hold as the schedule's hash stores it. */
+export interface LiveHold {
+  id: string;
+  userId: number;
+  expiresAt: number;
+}
+
+/** `<scheduleId>.<seatId>.<12 random base64url chars>`: opaque to clients, never containing the hash's `|`. */
+const HOLD_ID = /^([1-9]\d{0,15})\.([1-9]\d{0,15})\.([\w-]{12})$/;
+
+const holdNotFound = () => new AppError('HOLD_NOT_FOUND', 'That hold does not exist, has expired, or is not yours: hold the seat again.');
+const seatUnavailable = () => new AppError('SEAT_UNAVAILABLE', 'Someone else holds or has bought this seat: pick another one.');
+
+function parseHoldId(id: string): HoldRef {
+  const match = HOLD_ID.exec(id);
+  if (!match) throw holdNotFound();
+  return { id, scheduleId: Number(match[1]), seatId: Number(match[2]) };
+}
+
+/**
+ * Seat holds: a single-key lock per seat with a TTL, bound to its owner, kept in Redis by the Lua
+ * scripts in src/redis/hold-scripts.ts (one atomic script per schedule, so rivals can never both win).
+ * MySQL stays the final fence: a reserved seat is never held, and payment's unique seat index holds
+ * even if Redis loses every lock.
+ */
+export class HoldService {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: RedisKeys,
+    private readonly catalog: SeatCatalog,
+    private readonly queue: QueueService,
+    private readonly events: SeatEvents,
+    private readonly settings: HoldSettings,
+  ) {}
+
+  /** The caller's hold on the seat: a new one, or the one they already have. */
+  async hold(userId: number, seatId: number): Promise<HoldNode> {
+    const seat = await this.catalog.get(seatId);
+    await this.queue.requireActive(userId, seat.schedule.concert.id);
+    const ref: HoldRef = { id: `${seat.schedule.id}.${seatId}.${randomBytes(9).toString('base64url')}`, scheduleId: seat.schedule.id, seatId };
+    const k = this.keys.holds(ref.scheduleId);
+    const [outcome, holdId = '', expiresAt = '', ...purged] = await this.redis.holdSeat(
+      k.bySeat, k.expiry, k.perUser, seatId, userId, ref.id, this.settings.ttlSeconds * 1000, this.settings.maxPerSchedule,
+    );
+    await this.announceFreed(purged);
+    if (outcome === 'TAKEN') throw seatUnavailable();
+    if (outcome === 'LIMIT') {
+      throw new AppError('HOLD_LIMIT_REACHED', `You already hold ${this.settings.maxPerSchedule} seats of this schedule: pay for or release one first.`);
+    }
+    if (outcome === 'NEW') {
+      // Whether the seat is sold is asked only once the lock is ours: rivals that lose the lock cost
+      // no SQL, and a payment that committed and released its hold just before cannot slip through.
+      if (await this.isReserved(seatId)) {
+        await this.releaseRef(userId, ref);
+        throw seatUnavailable();
+      }
+      const listing = this.keys.userHolds(userId);
+      await Promise.all([
+        // After the script, as dropFromWorkIndex relies on: this schedule stays visited by the sweep.
+        this.redis.sadd(this.keys.holdIndex, ref.scheduleId),
+        this.redis.zadd(listing, expiresAt, holdId),
+        // Every newer hold lapses later, so the listing lives exactly as long as its last hold.
+        this.redis.pexpireat(listing, Number(expiresAt)),
+      ]);
+      await this.events.announce([seatId], SeatStatus.HELD);
+    }
+    return { id: holdId, seatId, expiresAt: new Date(Number(expiresAt)) };
+  }
+
+  async release(userId: number, holdId: string): Promise<void> {
+    const ref = parseHoldId(holdId);
+    if (!(await this.releaseRef(userId, ref))) throw holdNotFound();
+    await this.events.announce([ref.seatId], SeatStatus.AVAILABLE);
+  }
+
+  /** After a payment: frees the paid holds (only if they are still those holds); the seats are announced RESERVED by the payer. */
+  async releasePaid(userId: number, refs: HoldRef[]): Promise<void> {
+    await Promise.all(refs.map((ref) => this.releaseRef(userId, ref)));
+  }
+
+  /** The user's live holds, soonest to lapse first. */
+  async list(userId: number): Promise<HoldNode[]> {
+    const listing = this.keys.userHolds(userId);
+    const ids = await this.redis.zrange(listing, 0, -1);
+    const refs = ids.flatMap((id) => (HOLD_ID.test(id) ? [parseHoldId(id)] : []));
+    const live = await this.liveOf(userId, refs);
+    // The listing is a hint kept beside the schedules' keys (another slot): drop what they no longer
+    // confirm. Liveness is theirs to judge, on Redis's clock, not this process's.
+    const stale = ids.filter((id) => !live.has(id));
+    if (stale.length > 0) await this.redis.zrem(listing, ...stale);
+    return refs
+      .flatMap((ref) => {
+        const hold = live.get(ref.id);
+        return hold ? [{ id: ref.id, seatId: ref.seatId, expiresAt: new Date(hold.expiresAt) }] : [];
+      })
+      .sort((a, b) => a.expiresAt.getTime() - b.expiresAt.getTime());
+  }
+
+  /** For payment: the holds, each of them the user's and live, else HOLD_NOT_FOUND. */
+  async verify(userId: number, holdIds: string[]): Promise<HoldRef[]> {
+    const refs = holdIds.map(parseHoldId);
+    const live = await this.liveOf(userId, refs);
+    if (refs.some((ref) => !live.has(ref.id))) throw holdNotFound();
+    return refs;
+  }
+
+  /**
+   * Seat → live hold for one schedule, for the given seats or (none given) all of them; lapsed holds
+   * are purged and announced on the way. Naming the seats keeps a payment's check O(its seats), not
+   * O(every hold in the schedule).
+   */
+  async liveHolds(scheduleId: number, seatIds: number[] = []): Promise<Map<number, LiveHold>> {
+    const k = this.keys.holds(scheduleId);
+    const [purged, flat] = await this.redis.holdStatus(k.bySeat, k.expiry, k.perUser, ...seatIds);
+    await this.announceFreed(purged);
+    const holds = new Map<number, LiveHold>();
+    for (let i = 0; i + 1 < flat.length; i += 2) {
+      const [id = '', userId, expiresAt] = (flat[i + 1] as string).split('|');
+      holds.set(Number(flat[i]), { id, userId: Number(userId), expiresAt: Number(expiresAt) });
+    }
+    return holds;
+  }
+
+  /**
+   * The hold-expiry job: purges lapsed holds in every schedule that has any and announces their
+   * seats AVAILABLE, so seat maps update live when a hold lapses with nobody looking.
+   */
+  async sweep(): Promise<void> {
+    const ids = (await this.redis.smembers(this.keys.holdIndex)).map(Number);
+    const results = await Promise.all(
+      ids.map((id) => {
+        const k = this.keys.holds(id);
+        return this.redis.holdSweep(k.bySeat, k.expiry, k.perUser);
+      }),
+    );
+    const empty: number[] = [];
+    for (const [index, [purged, left]] of results.entries()) {
+      await this.announceFreed(purged);
+      if (left === 0) empty.push(ids[index] as number);
+    }
+    for (const id of empty) {
+      await dropFromWorkIndex(this.redis, this.keys.holdIndex, id, async () => (await this.redis.hlen(this.keys.holds(id).bySeat)) > 0);
+    }
+  }
+
+  /** Hold ID → live hold, for those of the refs that are the user's live holds. */
+  private async liveOf(userId: number, refs: HoldRef[]): Promise<Map<string, LiveHold>> {
+    const schedules = [...new Set(refs.map((ref) => ref.scheduleId))];
+    const seatsOf = (scheduleId: number) => refs.filter((ref) => ref.scheduleId === scheduleId).map((ref) => ref.seatId);
+    const bySchedule = new Map(await Promise.all(schedules.map(async (id) => [id, await this.liveHolds(id, seatsOf(id))] as const)));
+    const live = new Map<string, LiveHold>();
+    for (const ref of refs) {
+      const hold = bySchedule.get(ref.scheduleId)?.get(ref.seatId);
+      if (hold && hold.id === ref.id && hold.userId === userId) live.set(ref.id, hold);
+    }
+    return live;
+  }
+
+  /** Deletes the hold if it is still this user's live hold with this ID; whether it did. */
+  private async releaseRef(userId: number, ref: HoldRef): Promise<boolean> {
+    const k = this.keys.holds(ref.scheduleId);
+    const [released, purged] = await this.redis.holdRelease(k.bySeat, k.expiry, k.perUser, ref.seatId, ref.id, userId);
+    await this.announceFreed(purged);
+    if (released === 1) await this.redis.zrem(this.keys.userHolds(userId), ref.id);
+    return released === 1;
+  }
+
+  private async isReserved(seatId: number): Promise<boolean> {
+    return (await this.catalog.reservedAmong([seatId])).has(seatId);
+  }
+
+  private announceFreed(seats: string[]): Promise<void> {
+    return this.events.announce(seats.map(Number), SeatStatus.AVAILABLE);
+  }
+}

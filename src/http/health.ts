@@ -1,0 +1,35 @@
+import type { MikroORM } from '@mikro-orm/mysql';
+import { Router } from 'express';
+import type { Redis } from 'ioredis';
+import type { Registry } from 'prom-client';
+
+const CHECK_TIMEOUT_MS = 1000;
+
+function withTimeout<T>(promise: Promise<T>): Promise<T> {
+  return Promise.race([promise, new Promise<T>((_, reject) => setTimeout(() => reject(new Error('timeout')), CHECK_TIMEOUT_MS).unref())]);
+}
+
+async function answers(check: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await withTimeout(check());
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** /healthz (the process runs), /readyz (MySQL and Redis answer: route traffic here), /metrics (Prometheus). */
+export function healthRouter(orm: MikroORM, redis: Redis, registry: Registry): Router {
+  const router = Router();
+  router.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  router.get('/readyz', async (_req, res) => {
+    const [mysql, redisOk] = await Promise.all([answers(() => orm.em.getConnection().execute('select 1')), answers(() => redis.ping())]);
+    res.status(mysql && redisOk ? 200 : 503).json({ status: mysql && redisOk ? 'ready' : 'unavailable', mysql: mysql ? 'up' : 'down', redis: redisOk ? 'up' : 'down' });
+  });
+  router.get('/metrics', async (_req, res) => {
+    res.type(registry.contentType).send(await registry.metrics());
+  });
+  return router;
+}

@@ -1,0 +1,21 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Prometheus metrics of one app instance (own registry, so several instances can share a process in tests). */
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  return {
+    registry,
+    queueWaiting: new Gauge({ name: 'queue_waiting', help: 'Fans waiting, per concert (as of the last admission tick)', labelNames: ['concert'], registers: [registry] }),
+    queueActive: new Gauge({ name: 'queue_active', help: 'Fans ACTIVE, per concert (as of the last admission tick)', labelNames: ['concert'], registers: [registry] }),
+    admitted: new Counter({ name: 'queue_admitted_total', help: 'Fans admitted from the waiting room', registers: [registry] }),
+    admittedPerTick: new Histogram({ name: 'queue_admitted_per_tick', help: 'Fans admitted in one tick', buckets: [0, 1, 10, 100, 1000, 10000], registers: [registry] }),
+    expired: new Counter({ name: 'queue_expired_total', help: 'ACTIVE fans whose time ran out', registers: [registry] }),
+    tickDuration: new Histogram({ name: 'queue_tick_duration_seconds', help: 'Duration of one admission tick', buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1], registers: [registry] }),
+    statusPushes: new Counter({ name: 'queue_status_pushes_total', help: 'queueStatus subscription messages sent by this process', registers: [registry] }),
+    liveSubscribers: new Gauge({ name: 'queue_status_subscribers', help: 'queueStatus subscriptions open on this process', registers: [registry] }),
+    holdsExpired: new Counter({ name: 'holds_expired_total', help: 'Seat holds that lapsed', registers: [registry] }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,173 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { DeadlockException, UniqueConstraintViolationException, type EntityManager, type MikroORM } from '@mikro-orm/mysql';
+import { AppError, badInput } from '../errors';
+import { Payment, Reservation, type Seat } from '../entities';
+import type { HoldRef, HoldService } from '../holds/hold-service';
+import type { Logger } from '../logger';
+import type { PointsService } from '../points/points-service';
+import type { QueueService } from '../queue/queue-service';
+import { SeatStatus } from '../schema/types';
+import type { SeatCatalog } from '../seats/seat-catalog';
+import type { SeatEvents } from '../seats/seat-events';
+
+const MAX_KEY_LENGTH = 128;
+const MAX_HOLDS = 100;
+/** Deadlocks between payments racing for the same seats are resolved by InnoDB rolling one back: retry it. */
+const ATTEMPTS = 3;
+/** The reservations.code unique index (see the migration): a collision there means "draw another code". */
+const CODE_INDEX = 'reservations_code_unique';
+/** Crockford base32: no I, L, O or U, so a code read aloud or typed is not mistaken. */
+const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+
+/** `TK-` and 8 Crockford characters: 40 random bits. */
+function ticketCode(): string {
+  return `TK-${Array.from(randomBytes(8), (byte) => CROCKFORD[byte & 31]).join('')}`;
+}
+
+interface PayRequest {
+  userId: number;
+  key: string;
+  /** sha256 of the sorted distinct hold IDs: tells a retry from a reuse of the key for other holds. */
+  hash: string;
+}
+
+/** The payment row for this key was committed by a concurrent request while ours waited on its lock. */
+class TwinCommitted extends Error {}
+
+/** Paying for holds: once per idempotency key, all or nothing, and never a seat sold twice. */
+export class PaymentService {
+  constructor(
+    private readonly orm: MikroORM,
+    private readonly catalog: SeatCatalog,
+    private readonly holds: HoldService,
+    private readonly points: PointsService,
+    private readonly events: SeatEvents,
+    private readonly queue: QueueService,
+    private readonly logger: Logger,
+  ) {}
+
+  async pay(userId: number, holdIds: string[], key: string): Promise<Payment> {
+    const ids = [...new Set(holdIds)].sort();
+    if (ids.length === 0) throw badInput('holdIds must name at least one hold.');
+    if (ids.length > MAX_HOLDS) throw badInput(`One payment may cover at most ${MAX_HOLDS} holds.`);
+    if (key.length === 0 || key.length > MAX_KEY_LENGTH) throw badInput(`idempotencyKey must have 1 to ${MAX_KEY_LENGTH} characters.`);
+    const request: PayRequest = { userId, key, hash: createHash('sha256').update(JSON.stringify(ids)).digest('hex') };
+
+    let holds: HoldRef[];
+    try {
+      holds = await this.holds.verify(userId, ids);
+    } catch (error) {
+      // An identical request may have just paid and released these very holds.
+      const twin = await this.twinOf(request, error, 'HOLD_NOT_FOUND');
+      if (twin) return twin;
+      throw error;
+    }
+    const seats = await this.catalog.findMany(holds.map((hold) => hold.seatId));
+
+    let payment: Payment;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        payment = await this.orm.em.fork().transactional((em) => this.record(em, request, seats));
+        break;
+      } catch (error) {
+        const twin = (await this.twinOf(request, error, 'INSUFFICIENT_POINTS')) ?? (error instanceof TwinCommitted ? await this.earlier(request) : null);
+        if (twin) return twin;
+        if (error instanceof DeadlockException && attempt < ATTEMPTS) continue;
+        throw error;
+      }
+    }
+    await this.afterCommit(userId, holds, seats);
+    return payment;
+  }
+
+  reservationsOfPayment(paymentId: number): Promise<Reservation[]> {
+    return this.orm.em.fork().find(Reservation, { payment: paymentId }, { orderBy: { id: 'asc' } });
+  }
+
+  /** Newest first. */
+  reservationsOf(userId: number): Promise<Reservation[]> {
+    return this.orm.em.fork().find(Reservation, { user: userId }, { orderBy: { id: 'desc' } });
+  }
+
+  /** The payment already made with this key, or IDEMPOTENCY_KEY_REUSED if it was for other holds. */
+  private async earlier({ userId, key, hash }: PayRequest): Promise<Payment | null> {
+    const payment = await this.orm.em.fork().findOne(Payment, { user: userId, idempotencyKey: key });
+    if (payment && payment.requestHash !== hash) {
+      throw new AppError('IDEMPOTENCY_KEY_REUSED', 'This idempotency key was already used for a different set of holds: use a new key for a new payment.');
+    }
+    return payment;
+  }
+
+  /**
+   * A retry is only looked up when the request cannot go on (its holds are gone, or the points no
+   * longer cover it): then an earlier payment with this key, if any, is the answer. A first payment
+   * thus costs no lookup; the unique (user, key) index catches twins that race it.
+   */
+  private async twinOf(request: PayRequest, error: unknown, code: 'HOLD_NOT_FOUND' | 'INSUFFICIENT_POINTS'): Promise<Payment | null> {
+    return error instanceof AppError && error.code === code ? this.earlier(request) : null;
+  }
+
+  /**
+   * One transaction. The user's row lock comes first, so one user's payments take turns; then the
+   * payment row, whose unique (user, key) index makes a twin that waited fail here, so only one ever
+   * debits. Reservations are inserted in seat order (no lock cycles between payments); their unique
+   * seat index is the final fence against a double sale, whatever Redis says. Written as plain SQL:
+   * six statements, the fewest that keep these guarantees.
+   */
+  private async record(em: EntityManager, { userId, key, hash }: PayRequest, seats: Seat[]): Promise<Payment> {
+    const amount = seats.reduce((sum, seat) => sum + seat.price, 0);
+    const before = await this.points.lockBalance(em, userId);
+    this.points.requireFunds(before, amount);
+    const createdAt = new Date();
+    let paymentId: number;
+    try {
+      const inserted = await em.execute<{ insertId: number }>(
+        'INSERT INTO payments (user_id, idempotency_key, request_hash, amount, balance, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+        [userId, key, hash, amount, before - amount, createdAt],
+        'run',
+      );
+      paymentId = Number(inserted.insertId);
+    } catch (error) {
+      if (error instanceof UniqueConstraintViolationException) throw new TwinCommitted();
+      throw error;
+    }
+    const balance = await this.points.debit(em, userId, amount, before, paymentId);
+    for (const seat of seats) await this.reserve(em, seat, userId, paymentId);
+    return em.merge(Payment, { id: paymentId, user: userId, idempotencyKey: key, requestHash: hash, amount, balance, createdAt });
+  }
+
+  private async reserve(em: EntityManager, seat: Seat, userId: number, paymentId: number): Promise<void> {
+    for (;;) {
+      try {
+        await em.execute(
+          'INSERT INTO reservations (code, seat_id, user_id, payment_id, price) VALUES (?, ?, ?, ?, ?)',
+          [ticketCode(), seat.id, userId, paymentId, seat.price],
+          'run',
+        );
+        return;
+      } catch (error) {
+        if (!(error instanceof UniqueConstraintViolationException)) throw error;
+        if (!error.message.includes(CODE_INDEX)) throw new AppError('SEAT_UNAVAILABLE', `Seat ${seat.number} has already been sold: nothing was charged.`);
+      }
+    }
+  }
+
+  /**
+   * Committed: free the holds, tell seat maps, end the ACTIVE slot. A failure here cannot undo the
+   * sale, so it is logged, not thrown: the seats read RESERVED from MySQL anyway, and holds and the
+   * slot lapse by their TTLs.
+   */
+  private async afterCommit(userId: number, holds: HoldRef[], seats: Seat[]): Promise<void> {
+    try {
+      // Independent of one another: sent together, so they cost one round trip, not one each.
+      const concerts = [...new Set(seats.map((seat) => seat.schedule.concert.id))];
+      await Promise.all([
+        this.holds.releasePaid(userId, holds),
+        this.events.announce(seats.map((seat) => seat.id), SeatStatus.RESERVED),
+        ...concerts.map((concertId) => this.queue.leave(userId, concertId)),
+      ]);
+    } catch (error) {
+      this.logger.warn({ err: error, userId }, 'payment committed, but releasing its holds or ending the ACTIVE slot failed');
+    }
+  }
+}

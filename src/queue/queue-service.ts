@@ -1,0 +1,150 @@
+import type { Redis } from 'ioredis';
+import type { ConcertService } from '../concerts/concert-service';
+import { AppError, notFound } from '../errors';
+import type { Metrics } from '../observability/metrics';
+import type { RedisKeys } from '../redis';
+import { dropFromWorkIndex } from '../redis/work-index';
+import { QueueState, type QueueStatusNode } from '../schema/types';
+import { decodeStatusReply, toQueueStatus, type Place, type QueueFigures } from './queue-status';
+
+export interface QueueSettings {
+  activeTtlSeconds: number;
+}
+
+/** The tick message other processes receive: which concerts may have changed. */
+export interface TickMessage {
+  concerts: number[];
+  at: number;
+}
+
+/** At most this many are admitted per concert per tick, so one script never blocks Redis for long. */
+const MAX_ADMITTED_PER_TICK = 5000;
+/** Window over which the admission rate (for estimated waits) is measured. */
+const RATE_WINDOW_MS = 60_000;
+/** Users per status script call when refreshing many subscribers. */
+const STATUS_BATCH = 5000;
+
+/** The waiting room: entering, leaving, status, the ACTIVE gate, and the admission tick. */
+export class QueueService {
+  /** Concerts are never deleted, so a concert once seen to exist needs no second lookup. */
+  private readonly knownConcerts = new Set<number>();
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: RedisKeys,
+    private readonly concerts: ConcertService,
+    private readonly metrics: Metrics,
+    private readonly settings: QueueSettings,
+  ) {}
+
+  async enter(userId: number, concertId: number): Promise<QueueStatusNode> {
+    await this.requireConcert(concertId);
+    const k = this.keys.queue(concertId);
+    // One round trip; the SADD runs after the script, as dropFromWorkIndex relies on.
+    const results = await this.redis.pipeline().queueEnter(k.wait, k.active, k.stats, k.seq, userId).sadd(this.keys.queueIndex, concertId).exec();
+    const [enterError, reply] = results?.[0] ?? [new Error('no reply')];
+    const indexError = results?.[1]?.[0];
+    if (enterError || indexError) throw enterError ?? indexError;
+    return this.toStatus(concertId, reply as number[]);
+  }
+
+  /** Removes the user (WAITING or ACTIVE) at once, freeing their place or slot. */
+  async leave(userId: number, concertId: number): Promise<QueueStatusNode> {
+    await this.requireConcert(concertId);
+    const k = this.keys.queue(concertId);
+    return this.toStatus(concertId, await this.redis.queueLeave(k.wait, k.active, k.stats, userId));
+  }
+
+  async status(userId: number, concertId: number): Promise<QueueStatusNode> {
+    await this.requireConcert(concertId);
+    const k = this.keys.queue(concertId);
+    return this.toStatus(concertId, await this.redis.queueStatus(k.wait, k.active, k.stats, userId));
+  }
+
+  /** Statuses of many users of one concert in one script call per batch (no round trip per user). */
+  async statuses(concertId: number, userIds: number[]): Promise<QueueStatusNode[]> {
+    const k = this.keys.queue(concertId);
+    const batches: Promise<number[]>[] = [];
+    for (let i = 0; i < userIds.length; i += STATUS_BATCH) {
+      batches.push(this.redis.queueStatus(k.wait, k.active, k.stats, ...userIds.slice(i, i + STATUS_BATCH)));
+    }
+    const out: QueueStatusNode[] = [];
+    for (const reply of await Promise.all(batches)) {
+      const { figures, places } = decodeStatusReply(reply);
+      for (const place of places) out.push(this.node(concertId, place, figures));
+    }
+    return out;
+  }
+
+  /** The gate for seats and holds: NOT_ACTIVE unless the user is ACTIVE for this concert right now. */
+  async requireActive(userId: number, concertId: number): Promise<void> {
+    const k = this.keys.queue(concertId);
+    // Judged by the status script on Redis's clock, like the expiry itself.
+    const { places } = decodeStatusReply(await this.redis.queueStatus(k.wait, k.active, k.stats, userId));
+    if (places[0]?.state !== QueueState.ACTIVE) {
+      throw new AppError('NOT_ACTIVE', 'You are not admitted for this concert: enter the queue and wait until your state is ACTIVE.');
+    }
+  }
+
+  /**
+   * One admission tick over every concert with anyone waiting or active: expire, then admit in
+   * order up to capacity. One pipeline for all concerts; each concert's step is one atomic script,
+   * so overlapping ticks (or two workers) can never admit past capacity.
+   */
+  async admitTick(): Promise<TickMessage> {
+    const endTimer = this.metrics.tickDuration.startTimer();
+    const ids = (await this.redis.smembers(this.keys.queueIndex)).map(Number);
+    const capacities = await this.concerts.capacities(ids);
+    const pipeline = this.redis.pipeline();
+    for (const id of ids) {
+      const k = this.keys.queue(id);
+      pipeline.queueAdmit(k.wait, k.active, k.stats, k.admissions, capacities.get(id) ?? 0, this.settings.activeTtlSeconds * 1000, MAX_ADMITTED_PER_TICK, RATE_WINDOW_MS);
+    }
+    const results = (await pipeline.exec()) ?? [];
+    const empty: number[] = [];
+    results.forEach(([error, reply], index) => {
+      const id = ids[index] as number;
+      if (error) throw error;
+      const [admitted = 0, expired = 0, waiting = 0, active = 0] = reply as number[];
+      this.metrics.admitted.inc(admitted);
+      this.metrics.admittedPerTick.observe(admitted);
+      this.metrics.expired.inc(expired);
+      this.metrics.queueWaiting.set({ concert: String(id) }, waiting);
+      this.metrics.queueActive.set({ concert: String(id) }, active);
+      if (waiting === 0 && active === 0) empty.push(id);
+    });
+    await this.dropEmpty(empty);
+    const message: TickMessage = { concerts: ids, at: Date.now() };
+    await this.redis.publish(this.keys.channels.queueTicks, JSON.stringify(message));
+    endTimer();
+    return message;
+  }
+
+  /** Removes empty concerts from the tick's index (see dropFromWorkIndex). */
+  private async dropEmpty(ids: number[]): Promise<void> {
+    for (const id of ids) {
+      this.metrics.queueWaiting.remove({ concert: String(id) });
+      this.metrics.queueActive.remove({ concert: String(id) });
+      const k = this.keys.queue(id);
+      await dropFromWorkIndex(this.redis, this.keys.queueIndex, id, async () => {
+        const [[, waiting], [, active]] = (await this.redis.multi().zcard(k.wait).zcard(k.active).exec()) as [[null, number], [null, number]];
+        return waiting + active > 0;
+      });
+    }
+  }
+
+  private async requireConcert(concertId: number): Promise<void> {
+    if (this.knownConcerts.has(concertId)) return;
+    if (!(await this.concerts.find(concertId))) throw notFound('concert');
+    this.knownConcerts.add(concertId);
+  }
+
+  private toStatus(concertId: number, reply: number[]): QueueStatusNode {
+    const { figures, places } = decodeStatusReply(reply);
+    return this.node(concertId, places[0] ?? { state: QueueState.NONE }, figures);
+  }
+
+  private node(concertId: number, place: Place, figures: QueueFigures): QueueStatusNode {
+    return toQueueStatus(concertId, place, figures, this.settings.activeTtlSeconds);
+  }
+}

@@ -1,0 +1,51 @@
+import { QueueState, type QueueStatusNode } from '../schema/types';
+
+/** One user's place as the status script reports it. */
+export type Place = { state: QueueState.NONE } | { state: QueueState.WAITING; position: number } | { state: QueueState.ACTIVE; activeUntil: number };
+
+/** Concert-wide figures from the same script call. */
+export interface QueueFigures {
+  waiting: number;
+  active: number;
+  /** Admissions per minute measured over the last minute; -1 before the first two ticks. */
+  ratePerMinute: number;
+  /** maxActiveUsers as of the last tick; -1 before the first tick. */
+  capacity: number;
+}
+
+/** Decodes the status script's reply: four figures, then (state, value) per user. */
+export function decodeStatusReply(reply: number[]): { figures: QueueFigures; places: Place[] } {
+  const [waiting = 0, active = 0, ratePerMinute = -1, capacity = -1] = reply;
+  const places: Place[] = [];
+  for (let i = 4; i < reply.length; i += 2) {
+    const state = reply[i];
+    const value = reply[i + 1] ?? 0;
+    if (state === 1) places.push({ state: QueueState.WAITING, position: value });
+    else if (state === 2) places.push({ state: QueueState.ACTIVE, activeUntil: value });
+    else places.push({ state: QueueState.NONE });
+  }
+  return { figures: { waiting, active, ratePerMinute, capacity }, places };
+}
+
+/**
+ * Estimated wait: position ÷ the admission rate measured over the last minute. Before a rate is
+ * measured (or while nobody is being admitted) we fall back to the slowest plausible pace: every
+ * ACTIVE slot frees only when its ACTIVE_TTL runs out, i.e. capacity per ACTIVE_TTL_SECONDS.
+ */
+function estimateWaitSeconds(position: number, figures: QueueFigures, activeTtlSeconds: number): number | null {
+  if (figures.ratePerMinute > 0) return Math.ceil((position * 60) / figures.ratePerMinute);
+  if (figures.capacity > 0) return Math.ceil((position * activeTtlSeconds) / figures.capacity);
+  return null;
+}
+
+export function toQueueStatus(concertId: number, place: Place, figures: QueueFigures, activeTtlSeconds: number): QueueStatusNode {
+  return {
+    concertId: String(concertId),
+    state: place.state,
+    position: place.state === QueueState.WAITING ? place.position : null,
+    waiting: figures.waiting,
+    active: figures.active,
+    estimatedWaitSeconds: place.state === QueueState.WAITING ? estimateWaitSeconds(place.position, figures, activeTtlSeconds) : null,
+    activeUntil: place.state === QueueState.ACTIVE ? new Date(place.activeUntil) : null,
+  };
+}

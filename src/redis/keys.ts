@@ -1,0 +1,51 @@
+/**
+ * Every Redis key, pub/sub channel and BullMQ prefix the service uses, in one place.
+ * Keys that one Lua script touches together share a hash tag (`{c:ID}`, `{s:ID}`) so they
+ * live in one slot and the scripts keep working on Redis Cluster.
+ */
+export function redisKeys(prefix: string) {
+  return {
+    /** Concert IDs that have anyone waiting or active: what the admission tick visits. */
+    queueIndex: `${prefix}:queues`,
+    queue: (concertId: number) => {
+      const tag = `${prefix}:{c:${concertId}}`;
+      return {
+        /** ZSET user → ticket number (FIFO order). */
+        wait: `${tag}:wait`,
+        /** ZSET user → activeUntil (ms). */
+        active: `${tag}:active`,
+        /** Ticket counter: strictly increasing, so simultaneous entrants get distinct places. */
+        seq: `${tag}:seq`,
+        /** LIST of "ms:admitted" per tick over the last minute, for the admission rate. */
+        admissions: `${tag}:admissions`,
+        /** HASH: measured admission rate and capacity, read by status queries. */
+        stats: `${tag}:stats`,
+      };
+    },
+    /** Schedule IDs that have live holds: what the hold-expiry sweep visits. */
+    holdIndex: `${prefix}:hold-schedules`,
+    holds: (scheduleId: number) => {
+      const tag = `${prefix}:{s:${scheduleId}}`;
+      return {
+        /** HASH seat → "holdId|userId|expiresAtMs". */
+        bySeat: `${tag}:holds`,
+        /** ZSET seat → expiresAtMs. */
+        expiry: `${tag}:hold-expiry`,
+        /** HASH user → number of live holds in this schedule. */
+        perUser: `${tag}:hold-count`,
+      };
+    },
+    /** ZSET holdId → expiresAtMs: the user's holds across schedules (verified against the schedule on read). */
+    userHolds: (userId: number) => `${prefix}:{u:${userId}}:holds`,
+    channels: {
+      /** One message per admission tick: which concerts changed. */
+      queueTicks: `${prefix}:queue-ticks`,
+      /** Prefix for the GraphQL pub/sub topics (Redis channels ignore the database index). */
+      pubsub: `${prefix}:pubsub:`,
+    },
+    /** BullMQ key prefix; the hash tag keeps each queue's keys in one slot on Redis Cluster. */
+    bullPrefix: `${prefix}:{jobs}`,
+  };
+}
+
+export type RedisKeys = ReturnType<typeof redisKeys>;

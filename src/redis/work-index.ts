@@ -1,0 +1,12 @@
+import type { Redis } from 'ioredis';
+
+/**
+ * Takes an ID out of a work index (the SET a repeating job visits: queued concerts, schedules with
+ * holds) once its work looked done. The write that adds work (enter, hold) runs its script first and
+ * adds to the index after, so: remove, then look again, and put back if work appeared in between.
+ * Whatever the interleaving, an ID with work left is never left out of the index.
+ */
+export async function dropFromWorkIndex(redis: Redis, index: string, id: number, hasWork: () => Promise<boolean>): Promise<void> {
+  await redis.srem(index, id);
+  if (await hasWork()) await redis.sadd(index, id);
+}

@@ -1,0 +1,44 @@
+import { Arg, Authorized, Ctx, ID, Mutation, Query, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
+import { requireViewer, type Context } from '../context';
+import { parseId } from '../errors';
+import { QueueStatusNode } from '../schema/types';
+
+interface ConcertArgs {
+  concertId: string;
+}
+
+@Resolver()
+export class QueueResolver {
+  @Authorized()
+  @Mutation(() => QueueStatusNode)
+  enterQueue(@Arg('concertId', () => ID) concertId: string, @Ctx() context: Context): Promise<QueueStatusNode> {
+    return context.services.queue.enter(requireViewer(context).id, parseId(concertId, 'concert'));
+  }
+
+  @Authorized()
+  @Mutation(() => QueueStatusNode)
+  leaveQueue(@Arg('concertId', () => ID) concertId: string, @Ctx() context: Context): Promise<QueueStatusNode> {
+    return context.services.queue.leave(requireViewer(context).id, parseId(concertId, 'concert'));
+  }
+
+  @Authorized()
+  @Query(() => QueueStatusNode)
+  queueStatus(@Arg('concertId', () => ID) concertId: string, @Ctx() context: Context): Promise<QueueStatusNode> {
+    return context.services.queue.status(requireViewer(context).id, parseId(concertId, 'concert'));
+  }
+
+  // Authentication happens once, in `subscribe`; this resolver runs per pushed status and stays bare.
+  @Subscription(() => QueueStatusNode, {
+    name: 'queueStatus',
+    description: "The caller's own status: sent at once on subscribe, then on every change (position, admission, expiry).",
+    subscribe: async ({ args, context }: SubscribeResolverData<unknown, ConcertArgs, Context>) => {
+      const userId = requireViewer(context).id;
+      const concertId = parseId(args.concertId, 'concert');
+      const initial = await context.services.queue.status(userId, concertId);
+      return context.services.liveQueue.watch(userId, concertId, initial);
+    },
+  })
+  queueStatusChanged(@Arg('concertId', () => ID) _concertId: string, @Root() status: QueueStatusNode): QueueStatusNode {
+    return status;
+  }
+}

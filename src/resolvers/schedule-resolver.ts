@@ -1,0 +1,30 @@
+import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from 'type-graphql';
+import { requireViewer, type Context } from '../context';
+import { parseId } from '../errors';
+import { toConcertNode, toScheduleNode } from '../schema/mappers';
+import { ConcertNode, ScheduleNode, SeatNode, SeatStatus } from '../schema/types';
+
+@Resolver(() => ScheduleNode)
+export class ScheduleResolver {
+  @Query(() => ScheduleNode, { nullable: true })
+  async schedule(@Arg('id', () => ID) id: string, @Ctx() { services }: Context): Promise<ScheduleNode | null> {
+    const schedule = await services.concerts.findSchedule(parseId(id, 'schedule'));
+    return schedule ? toScheduleNode(schedule) : null;
+  }
+
+  @FieldResolver(() => ConcertNode)
+  async concert(@Root() schedule: ScheduleNode, @Ctx() { services }: Context): Promise<ConcertNode> {
+    return toConcertNode(await services.concerts.get(schedule.concertId));
+  }
+
+  @FieldResolver(() => Int)
+  async availableSeats(@Root() schedule: ScheduleNode, @Ctx() { services }: Context): Promise<number> {
+    return services.seatMap.availableSeats(Number(schedule.id), schedule.totalSeats);
+  }
+
+  @Authorized()
+  @FieldResolver(() => [SeatNode], { description: 'Needs ACTIVE for this concert.' })
+  seats(@Root() schedule: ScheduleNode, @Arg('status', () => SeatStatus, { nullable: true }) status: SeatStatus | null, @Ctx() context: Context): Promise<SeatNode[]> {
+    return context.services.seatMap.seats(requireViewer(context).id, Number(schedule.id), status);
+  }
+}

@@ -1,0 +1,38 @@
+import type { GraphQLFormattedError } from 'graphql';
+import { AppError, isUnavailable } from '../errors';
+import type { Logger } from '../logger';
+
+/** Codes graphql-js/Apollo attach themselves for malformed operations; passed through as they are. */
+const PROTOCOL_CODES = new Set(['GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'BAD_USER_INPUT', 'BAD_REQUEST', 'OPERATION_RESOLUTION_FAILURE', 'PERSISTED_QUERY_NOT_FOUND', 'PERSISTED_QUERY_NOT_SUPPORTED']);
+
+function originalOf(error: unknown): unknown {
+  let current = error;
+  while (current && typeof current === 'object' && 'originalError' in current && current.originalError) current = current.originalError;
+  return current;
+}
+
+/**
+ * One error policy for HTTP and WebSocket: our AppErrors pass as they are; MySQL/Redis outages
+ * become SERVICE_UNAVAILABLE; anything else is INTERNAL_SERVER_ERROR, logged, and in production
+ * stripped of its message and stack so no SQL, Redis key or trace reaches the client.
+ */
+export function createErrorFormatter(production: boolean, logger: Logger) {
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const original = originalOf(error);
+    const base = { message: formatted.message, locations: formatted.locations, path: formatted.path };
+    if (original instanceof AppError) return { ...base, message: original.message, extensions: { code: original.code } };
+    if (isUnavailable(original)) {
+      logger.warn({ err: original }, 'dependency unavailable');
+      return { ...base, message: 'The service is temporarily unavailable: please try again in a moment.', extensions: { code: 'SERVICE_UNAVAILABLE' } };
+    }
+    const code = formatted.extensions?.code;
+    if (typeof code === 'string' && PROTOCOL_CODES.has(code)) {
+      return production ? { ...base, extensions: { code } } : formatted;
+    }
+    logger.error({ err: original }, 'unexpected error');
+    if (!production) return { ...formatted, extensions: { ...formatted.extensions, code: 'INTERNAL_SERVER_ERROR' } };
+    return { ...base, message: 'Something went wrong on our side.', extensions: { code: 'INTERNAL_SERVER_ERROR' } };
+  };
+}
+
+export type ErrorFormatter = ReturnType<typeof createErrorFormatter>;

@@ -1,0 +1,50 @@
+import type { Concert, Payment, PointTransaction, Reservation, Schedule, Seat, User } from '../entities';
+import type { ConcertNode, PaymentNode, PointTransactionNode, ReservationNode, ScheduleNode, SeatNode, SeatStatus, UserNode } from './types';
+
+/** Entity → GraphQL object: IDs become strings, relations become plain IDs for field resolvers. */
+export const toUserNode = (user: User): UserNode => ({ id: String(user.id), email: user.email, role: user.role, points: user.points });
+
+export const toConcertNode = (concert: Concert): ConcertNode => ({
+  id: String(concert.id),
+  title: concert.title,
+  venue: concert.venue,
+  maxActiveUsers: concert.maxActiveUsers,
+});
+
+export const toScheduleNode = (schedule: Schedule): ScheduleNode => ({
+  id: String(schedule.id),
+  concertId: schedule.concert.id,
+  startsAt: schedule.startsAt,
+  totalSeats: schedule.totalSeats,
+});
+
+export const toReservationNode = (reservation: Reservation): ReservationNode => ({
+  id: String(reservation.id),
+  code: reservation.code,
+  seatId: reservation.seat.id,
+  price: reservation.price,
+  createdAt: reservation.createdAt,
+});
+
+export const toPointTransactionNode = (entry: PointTransaction): PointTransactionNode => ({
+  id: String(entry.id),
+  kind: entry.kind,
+  amount: entry.amount,
+  balance: entry.balance,
+  createdAt: entry.createdAt,
+});
+
+export const toSeatNode = (seat: Seat, status: SeatStatus): SeatNode => ({
+  id: String(seat.id),
+  scheduleId: seat.schedule.id,
+  number: seat.number,
+  price: seat.price,
+  status,
+});
+
+export const toPaymentNode = (payment: Payment): PaymentNode => ({
+  id: String(payment.id),
+  amount: payment.amount,
+  balance: payment.balance,
+  createdAt: payment.createdAt,
+});

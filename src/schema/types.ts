@@ -1,0 +1,129 @@
+import { Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { PointTransactionKind, Role } from '../entities';
+
+export enum QueueState {
+  WAITING = 'WAITING',
+  ACTIVE = 'ACTIVE',
+  NONE = 'NONE',
+}
+
+export enum SeatStatus {
+  AVAILABLE = 'AVAILABLE',
+  HELD = 'HELD',
+  RESERVED = 'RESERVED',
+}
+
+registerEnumType(QueueState, {
+  name: 'QueueState',
+  valuesConfig: {
+    WAITING: { description: 'In the waiting room; position says how many are ahead.' },
+    ACTIVE: { description: 'Admitted: may view seats, hold and pay until activeUntil.' },
+    NONE: { description: 'Not in the queue for this concert (never entered, left, paid, or expired).' },
+  },
+});
+registerEnumType(SeatStatus, { name: 'SeatStatus' });
+registerEnumType(Role, { name: 'Role' });
+registerEnumType(PointTransactionKind, { name: 'PointTransactionKind' });
+
+/*
+ * GraphQL object types. Fields that need a lookup (User.holds, Schedule.seats, …) are resolved
+ * by field resolvers in src/resolvers; these classes carry only what the parent already knows.
+ */
+
+@ObjectType('User')
+export class UserNode {
+  @Field(() => ID) id!: string;
+  @Field(() => String) email!: string;
+  @Field(() => Role) role!: Role;
+  @Field(() => Int) points!: number;
+}
+
+@ObjectType('AuthPayload')
+export class AuthPayload {
+  @Field(() => String) token!: string;
+  @Field(() => UserNode) user!: UserNode;
+}
+
+@ObjectType('Concert')
+export class ConcertNode {
+  @Field(() => ID) id!: string;
+  @Field(() => String) title!: string;
+  @Field(() => String) venue!: string;
+  @Field(() => Int) maxActiveUsers!: number;
+}
+
+@ObjectType('Schedule')
+export class ScheduleNode {
+  @Field(() => ID) id!: string;
+  concertId!: number;
+  @Field(() => Date) startsAt!: Date;
+  @Field(() => Int) totalSeats!: number;
+}
+
+@ObjectType('Seat')
+export class SeatNode {
+  @Field(() => ID) id!: string;
+  scheduleId!: number;
+  @Field(() => Int) number!: number;
+  @Field(() => Int) price!: number;
+  @Field(() => SeatStatus) status!: SeatStatus;
+}
+
+@ObjectType('Hold')
+export class HoldNode {
+  @Field(() => ID) id!: string;
+  seatId!: number;
+  @Field(() => Date) expiresAt!: Date;
+}
+
+@ObjectType('Reservation')
+export class ReservationNode {
+  @Field(() => ID) id!: string;
+  @Field(() => String, { description: 'Human-readable and unique, e.g. for a ticket.' }) code!: string;
+  seatId!: number;
+  @Field(() => Int) price!: number;
+  @Field(() => Date) createdAt!: Date;
+}
+
+@ObjectType('Payment')
+export class PaymentNode {
+  @Field(() => ID) id!: string;
+  @Field(() => Int) amount!: number;
+  @Field(() => Int, { description: 'Points left after this payment.' }) balance!: number;
+  @Field(() => Date) createdAt!: Date;
+}
+
+@ObjectType('PointTransaction')
+export class PointTransactionNode {
+  @Field(() => ID) id!: string;
+  @Field(() => PointTransactionKind) kind!: PointTransactionKind;
+  @Field(() => Int, { description: 'Positive for CHARGE and REFUND, negative for PAYMENT.' }) amount!: number;
+  @Field(() => Int, { description: 'Balance right after this transaction.' }) balance!: number;
+  @Field(() => Date) createdAt!: Date;
+}
+
+@ObjectType('QueueStatus')
+export class QueueStatusNode {
+  @Field(() => ID) concertId!: string;
+  @Field(() => QueueState) state!: QueueState;
+  @Field(() => Int, { nullable: true, description: '1 = next to be admitted. Null unless WAITING.' }) position!: number | null;
+  @Field(() => Int, { description: "People waiting in this concert's queue." }) waiting!: number;
+  @Field(() => Int, { description: 'People admitted (ACTIVE) for this concert.' }) active!: number;
+  @Field(() => Int, { nullable: true, description: 'Null unless WAITING.' }) estimatedWaitSeconds!: number | null;
+  @Field(() => Date, { nullable: true, description: 'Null unless ACTIVE.' }) activeUntil!: Date | null;
+}
+
+@InputType('ScheduleInput')
+export class ScheduleInputNode {
+  @Field(() => Date) startsAt!: Date;
+  @Field(() => Int) seatCount!: number;
+  @Field(() => Int) price!: number;
+}
+
+@InputType('ConcertInput')
+export class ConcertInputNode {
+  @Field(() => String) title!: string;
+  @Field(() => String) venue!: string;
+  @Field(() => Int) maxActiveUsers!: number;
+  @Field(() => [ScheduleInputNode]) schedules!: ScheduleInputNode[];
+}

@@ -1,0 +1,58 @@
+import type { ConcertService } from '../concerts/concert-service';
+import type { HoldService, LiveHold } from '../holds/hold-service';
+import type { QueueService } from '../queue/queue-service';
+import { toSeatNode } from '../schema/mappers';
+import { SeatStatus, type SeatNode } from '../schema/types';
+import type { SeatCatalog } from './seat-catalog';
+import type { SeatEvents } from './seat-events';
+
+/** RESERVED (MySQL, the source of truth) wins over HELD (a live hold in Redis); anything else is AVAILABLE. */
+function statusOf(seatId: number, reserved: Set<number>, held: Map<number, LiveHold>): SeatStatus {
+  if (reserved.has(seatId)) return SeatStatus.RESERVED;
+  return held.has(seatId) ? SeatStatus.HELD : SeatStatus.AVAILABLE;
+}
+
+/** Seat statuses as they are right now, and the live seatChanged stream. */
+export class SeatMapService {
+  constructor(
+    private readonly catalog: SeatCatalog,
+    private readonly concerts: ConcertService,
+    private readonly holds: HoldService,
+    private readonly queue: QueueService,
+    private readonly events: SeatEvents,
+  ) {}
+
+  /** Schedule.seats: needs ACTIVE for the schedule's concert. */
+  async seats(userId: number, scheduleId: number, status?: SeatStatus | null): Promise<SeatNode[]> {
+    await this.requireActive(userId, scheduleId);
+    const [seats, reserved, held] = await Promise.all([this.catalog.ofSchedule(scheduleId), this.catalog.reservedIn(scheduleId), this.holds.liveHolds(scheduleId)]);
+    const nodes = seats.map((seat) => toSeatNode(seat, statusOf(seat.id, reserved, held)));
+    return status ? nodes.filter((node) => node.status === status) : nodes;
+  }
+
+  /** One seat with its current status (Hold.seat, Reservation.seat). */
+  async seat(seatId: number): Promise<SeatNode> {
+    const seat = await this.catalog.get(seatId);
+    const [reserved, held] = await Promise.all([this.catalog.reservedAmong([seatId]), this.holds.liveHolds(seat.schedule.id, [seatId])]);
+    return toSeatNode(seat, statusOf(seatId, reserved, held));
+  }
+
+  /** Public: seats neither reserved nor held by a live hold. */
+  async availableSeats(scheduleId: number, totalSeats: number): Promise<number> {
+    const [reservedCount, held] = await Promise.all([this.catalog.reservedCount(scheduleId), this.holds.liveHolds(scheduleId)]);
+    // A hold can outlive its seat's sale for a moment (it is released after the commit): count that seat once.
+    const heldAndReserved = await this.catalog.reservedAmong([...held.keys()]);
+    return totalSeats - reservedCount - (held.size - heldAndReserved.size);
+  }
+
+  /** seatChanged: needs ACTIVE for the schedule's concert; NOT_FOUND for an unknown schedule. */
+  async watch(userId: number, scheduleId: number): Promise<AsyncIterable<SeatNode>> {
+    await this.requireActive(userId, scheduleId);
+    return this.events.subscribe(scheduleId);
+  }
+
+  private async requireActive(userId: number, scheduleId: number): Promise<void> {
+    const schedule = await this.concerts.getSchedule(scheduleId);
+    await this.queue.requireActive(userId, schedule.concert.id);
+  }
+}

@@ -1,0 +1,96 @@
+import { createServer, type Server } from 'node:http';
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { expressMiddleware } from '@as-integrations/express5';
+import express from 'express';
+import { specifiedRules, type GraphQLSchema } from 'graphql';
+import { useServer } from 'graphql-ws/use/ws';
+import { WebSocketServer } from 'ws';
+import { createContext, type Context, type Services } from './context';
+import type { ErrorFormatter } from './schema/format-error';
+import { DocumentCache } from './schema/document-cache';
+import { complexityError, complexityPlugin, limitRules } from './schema/limits';
+import { playgroundRouter } from './http/playground';
+
+export interface ServerParts {
+  schema: GraphQLSchema;
+  services: Services;
+  formatError: ErrorFormatter;
+  /** Extra routes (health, metrics) mounted before GraphQL. */
+  routes: express.Router;
+}
+
+export interface RunningServer {
+  httpServer: Server;
+  /** Stops accepting, closes websockets, lets in-flight requests finish. */
+  close(): Promise<void>;
+}
+
+const PAYLOAD_LIMIT = '100kb';
+
+/** One HTTP server, one port: GraphQL over HTTP and graphql-ws on /graphql, plus health and playground. */
+export async function startServer(parts: ServerParts, port: number): Promise<RunningServer> {
+  const { schema, services, formatError } = parts;
+  const app = express();
+  app.disable('x-powered-by');
+  const httpServer = createServer(app);
+  const documents = new DocumentCache(schema, [...specifiedRules, ...limitRules()]);
+
+  const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: 100 * 1024 });
+  const wsCleanup = useServer<{ authorization?: unknown }>(
+    {
+      schema,
+      // graphql-ws keeps the HTTP upgrade request for the connection's whole life; we never read it
+      // (auth comes in connectionParams), and dropping it saves ~1 KB per connected fan.
+      onConnect: (ctx) => {
+        Reflect.deleteProperty(ctx.extra, 'request');
+        return true;
+      },
+      onSubscribe: (ctx, _id, payload) => {
+        const checked = documents.check(payload.query);
+        if ('errors' in checked) return checked.errors;
+        const { document } = checked;
+        const tooExpensive = complexityError(schema, document, payload.variables, payload.operationName);
+        if (tooExpensive) return [tooExpensive];
+        const contextValue: Context = createContext(services, ctx.connectionParams?.authorization);
+        return { schema, document, variableValues: payload.variables, operationName: payload.operationName, contextValue };
+      },
+      onNext: (_ctx, _id, _payload, _args, result) => (result.errors ? { ...result, errors: result.errors.map((e) => formatError(e.toJSON(), e)) } : undefined),
+      onError: (_ctx, _id, _payload, errors) => errors.map((e) => formatError(e.toJSON(), e)),
+    },
+    wsServer,
+  );
+
+  const apollo = new ApolloServer<Context>({
+    schema,
+    formatError,
+    validationRules: limitRules(),
+    introspection: true,
+    includeStacktraceInErrorResponses: false,
+    // Shutdown is ours (see main.ts), in a fixed order.
+    stopOnTerminationSignals: false,
+    plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), complexityPlugin(schema)],
+  });
+  await apollo.start();
+
+  app.use(parts.routes);
+  app.use(playgroundRouter());
+  app.use(
+    '/graphql',
+    express.json({ limit: PAYLOAD_LIMIT }),
+    expressMiddleware(apollo, { context: async ({ req }) => createContext(services, req.headers.authorization) }),
+  );
+
+  await new Promise<void>((resolve, reject) => {
+    httpServer.once('error', reject);
+    httpServer.listen(port, () => resolve());
+  });
+
+  return {
+    httpServer,
+    async close() {
+      await wsCleanup.dispose();
+      await apollo.stop();
+    },
+  };
+}

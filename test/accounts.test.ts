@@ -1,0 +1,139 @@
+import jwt from 'jsonwebtoken';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN, startTestServer, type TestServer } from './support/harness';
+import { Api, LOG_IN, SIGN_UP, logIn, signUp } from './support/client';
+
+const ME = '{ me { id email role points } }';
+
+let server: TestServer;
+let api: Api;
+
+beforeAll(async () => {
+  server = await startTestServer('accounts');
+  api = new Api(server.url);
+});
+afterAll(() => server.stop());
+
+describe('sign-up, log-in, me', () => {
+  it('signs up, logs in case-insensitively and answers me', async () => {
+    const fan = await signUp(api, 'Ada.Lovelace@Example.TEST', 'analytical-engine');
+    const me = await fan.api.data<{ me: { id: string; email: string; role: string; points: number } }>(ME);
+    expect(me.me).toEqual({ id: fan.id, email: 'ada.lovelace@example.test', role: 'USER', points: 0 });
+    const again = await logIn(api, 'ADA.LOVELACE@example.test', 'analytical-engine');
+    expect(again.id).toBe(fan.id);
+  });
+
+  it('refuses a second account with the same email in another case', async () => {
+    await signUp(api, 'dup@example.test');
+    expect(await api.errorCode(SIGN_UP, { email: 'DUP@Example.test', password: 'whatever-123' })).toBe('EMAIL_TAKEN');
+  });
+
+  it('gives only one account when the same email signs up many times at once', async () => {
+    const results = await Promise.all(Array.from({ length: 20 }, () => api.request(SIGN_UP, { email: 'race@example.test', password: 'password-123' })));
+    expect(results.filter((r) => r.data?.signUp).length).toBe(1);
+    expect(results.filter((r) => r.errors?.[0]?.extensions?.code === 'EMAIL_TAKEN').length).toBe(19);
+  });
+
+  it.each([
+    ['not-an-email', 'long-enough-1'],
+    ['a@b', 'long-enough-1'],
+    ['short@example.test', 'short'],
+  ])('rejects bad input %s / %s with BAD_USER_INPUT and creates nothing', async (email, password) => {
+    expect(await api.errorCode(SIGN_UP, { email, password })).toBe('BAD_USER_INPUT');
+    expect(await api.errorCode(LOG_IN, { email, password })).toBe('INVALID_CREDENTIALS');
+  });
+
+  it('gives the same INVALID_CREDENTIALS for an unknown email and a wrong password', async () => {
+    await signUp(api, 'known@example.test', 'right-password');
+    const unknown = await api.request(LOG_IN, { email: 'nobody@example.test', password: 'right-password' });
+    const wrong = await api.request(LOG_IN, { email: 'known@example.test', password: 'wrong-password' });
+    expect(unknown.errors?.[0]?.extensions?.code).toBe('INVALID_CREDENTIALS');
+    expect(wrong.errors?.[0]?.extensions?.code).toBe('INVALID_CREDENTIALS');
+    expect(unknown.errors?.[0]?.message).toBe(wrong.errors?.[0]?.message);
+  });
+
+  it('stores only a salted slow hash of the password', async () => {
+    const fan = await signUp(api, 'hash@example.test', 'my-secret-password');
+    const twin = await signUp(api, 'hash2@example.test', 'my-secret-password');
+    const rows = await server.app.orm.em.getConnection().execute<{ password_hash: string }[]>('select password_hash from users where id in (?, ?)', [fan.id, twin.id]);
+    expect(rows).toHaveLength(2);
+    for (const row of rows) {
+      expect(row.password_hash).toMatch(/^scrypt\$\d+\$/);
+      expect(row.password_hash).not.toContain('my-secret-password');
+    }
+    expect(rows[0]?.password_hash).not.toBe(rows[1]?.password_hash);
+  });
+});
+
+describe('tokens', () => {
+  const secret = () => server.env.JWT_SECRET ?? server.app.config.jwtSecret;
+
+  it.each([
+    ['no token', undefined],
+    ['a malformed token', 'not.a.jwt'],
+    ['garbage', 'garbage'],
+  ])('refuses %s with UNAUTHENTICATED', async (_label, token) => {
+    expect(await api.as(token).errorCode(ME)).toBe('UNAUTHENTICATED');
+  });
+
+  it('refuses a non-Bearer Authorization header', async () => {
+    const fan = await signUp(api);
+    const body = await api.request(ME, {}, { authorization: `Token ${fan.token}` });
+    expect(body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+  });
+
+  it('refuses a forged token (signed with another secret)', async () => {
+    const fan = await signUp(api);
+    const forged = jwt.sign({ role: 'ADMIN' }, 'some-other-secret', { subject: fan.id, algorithm: 'HS256', expiresIn: 60 });
+    expect(await api.as(forged).errorCode(ME)).toBe('UNAUTHENTICATED');
+  });
+
+  it('refuses an expired token', async () => {
+    const fan = await signUp(api);
+    const expired = jwt.sign({ role: 'USER', exp: Math.floor(Date.now() / 1000) - 10 }, secret(), { subject: fan.id, algorithm: 'HS256' });
+    expect(await api.as(expired).errorCode(ME)).toBe('UNAUTHENTICATED');
+  });
+
+  it('refuses a token that expires after it was first accepted', async () => {
+    const fan = await signUp(api);
+    const shortLived = jwt.sign({ role: 'USER', exp: Math.floor(Date.now() / 1000) + 2 }, secret(), { subject: fan.id, algorithm: 'HS256' });
+    expect((await api.as(shortLived).data<{ me: { id: string } }>(ME)).me.id).toBe(fan.id);
+    await new Promise((resolve) => setTimeout(resolve, 2100));
+    expect(await api.as(shortLived).errorCode(ME)).toBe('UNAUTHENTICATED');
+  });
+
+  it('refuses alg: none', async () => {
+    const fan = await signUp(api);
+    const none = jwt.sign({ role: 'ADMIN' }, '', { subject: fan.id, algorithm: 'none' });
+    expect(await api.as(none).errorCode(ME)).toBe('UNAUTHENTICATED');
+  });
+
+  it('refuses a token naming a user that does not exist', async () => {
+    const ghost = jwt.sign({ role: 'USER' }, secret(), { subject: '987654321', algorithm: 'HS256', expiresIn: 60 });
+    expect(await api.as(ghost).errorCode(ME)).toBe('UNAUTHENTICATED');
+  });
+
+  it('still serves public operations with a bad token', async () => {
+    const body = await api.as('garbage').request('{ concerts { id } }');
+    expect(body.errors).toBeUndefined();
+  });
+});
+
+describe('roles', () => {
+  const CREATE = 'mutation($input: ConcertInput!) { createConcert(input: $input) { id } }';
+  const input = { title: 'T', venue: 'V', maxActiveUsers: 1, schedules: [{ startsAt: '2030-01-01T19:00:00Z', seatCount: 1, price: 1 }] };
+
+  it('makes the configured admin an ADMIN', async () => {
+    const admin = await logIn(api, ADMIN.email, ADMIN.password);
+    const me = await admin.api.data<{ me: { role: string } }>(ME);
+    expect(me.me.role).toBe('ADMIN');
+    expect((await admin.api.data<{ createConcert: { id: string } }>(CREATE, { input })).createConcert.id).toMatch(/^\d+$/);
+  });
+
+  it('refuses admin operations to a USER with FORBIDDEN and to nobody with UNAUTHENTICATED', async () => {
+    const fan = await signUp(api);
+    expect(await fan.api.errorCode(CREATE, { input })).toBe('FORBIDDEN');
+    expect(await fan.api.errorCode('mutation { setMaxActiveUsers(concertId: "1", maxActiveUsers: 5) { id } }')).toBe('FORBIDDEN');
+    expect(await api.errorCode(CREATE, { input })).toBe('UNAUTHENTICATED');
+  });
+});

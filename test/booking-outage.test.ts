@@ -1,0 +1,53 @@
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { startTestServer, type TestServer } from './support/harness';
+import { Api } from './support/client';
+import { createConcert } from './support/fixtures';
+import { activeFans, charge, hold, HOLD, ledger, me, PAY, seatIds } from './support/booking';
+import { RedisServer } from './support/redis-server';
+import { SeatStatus } from '../src/schema/types';
+
+// A Redis of this file's own, so it can be taken away.
+const redis = new RedisServer();
+let server: TestServer;
+let api: Api;
+const rejections: unknown[] = [];
+const onRejection = (reason: unknown) => rejections.push(reason);
+
+beforeAll(async () => {
+  await redis.start();
+  server = await startTestServer('booking_outage', { REDIS_URL: redis.url });
+  api = new Api(server.url);
+  process.on('unhandledRejection', onRejection);
+});
+afterAll(async () => {
+  process.off('unhandledRejection', onRejection);
+  await server.stop();
+  await redis.stop();
+});
+
+describe('while Redis is away', () => {
+  it('refuses holds and payments with SERVICE_UNAVAILABLE, changes nothing, and survives seat announcements', async () => {
+    const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 5 });
+    const [fan] = await activeFans(api, concertId, 1);
+    const ids = await seatIds(server, scheduleIds[0]!);
+    await charge(fan!, 500);
+    const held = await hold(fan!, ids[0]!);
+
+    await redis.stop();
+    expect(await fan!.api.errorCode(HOLD, { seatId: ids[1] })).toBe('SERVICE_UNAVAILABLE');
+    expect(await fan!.api.errorCode(PAY, { holdIds: [held.id], key: 'outage' })).toBe('SERVICE_UNAVAILABLE');
+    expect(await ledger(server, fan!.id)).toEqual([{ kind: 'CHARGE', amount: 500, balance: 500 }]);
+    // A seat change announced now (as right after a committed payment) must neither fail the caller
+    // nor end the process: the event target publishes fire-and-forget.
+    await server.app.services.seatEvents.announce([Number(ids[0])], SeatStatus.RESERVED);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(rejections).toEqual([]);
+
+    await redis.start();
+    await vi.waitFor(() => expect(server.app.redis.status).toBe('ready'), { timeout: 10_000, interval: 100 });
+    // The new Redis is empty: the hold is gone, and MySQL still says nothing was paid.
+    expect(await fan!.api.errorCode(PAY, { holdIds: [held.id], key: 'outage' })).toBe('HOLD_NOT_FOUND');
+    expect((await me(fan!)).points).toBe(500);
+    expect(await charge(fan!, 1)).toBe(501);
+  });
+});

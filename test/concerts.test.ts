@@ -1,0 +1,103 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN, startTestServer, type TestServer } from './support/harness';
+import { Api, logIn, signUp, type Account } from './support/client';
+
+const CREATE = 'mutation($input: ConcertInput!) { createConcert(input: $input) { id title venue maxActiveUsers schedules { id startsAt totalSeats availableSeats } } }';
+const SET_MAX = 'mutation($id: ID!, $max: Int!) { setMaxActiveUsers(concertId: $id, maxActiveUsers: $max) { id maxActiveUsers } }';
+
+interface CreatedConcert {
+  id: string;
+  title: string;
+  venue: string;
+  maxActiveUsers: number;
+  schedules: { id: string; startsAt: string; totalSeats: number; availableSeats: number }[];
+}
+
+const valid = () => ({
+  title: 'Night Train',
+  venue: 'Main Hall',
+  maxActiveUsers: 10,
+  schedules: [
+    { startsAt: '2030-05-01T19:00:00.000Z', seatCount: 30, price: 100 },
+    { startsAt: '2030-05-02T19:00:00.000Z', seatCount: 5, price: 150 },
+  ],
+});
+
+let server: TestServer;
+let api: Api;
+let admin: Account;
+
+beforeAll(async () => {
+  server = await startTestServer('concerts');
+  api = new Api(server.url);
+  admin = await logIn(api, ADMIN.email, ADMIN.password);
+});
+afterAll(() => server.stop());
+
+async function countRows(table: string): Promise<number> {
+  const [row] = await server.app.orm.em.getConnection().execute<{ n: number }[]>(`select count(*) as n from ${table}`);
+  return Number(row?.n);
+}
+
+describe('createConcert', () => {
+  it('creates the concert, its schedules and numbered seats, visible to everyone', async () => {
+    const { createConcert: concert } = await admin.api.data<{ createConcert: CreatedConcert }>(CREATE, { input: valid() });
+    expect(concert).toMatchObject({ title: 'Night Train', venue: 'Main Hall', maxActiveUsers: 10 });
+    expect(concert.schedules.map((s) => [s.startsAt, s.totalSeats, s.availableSeats])).toEqual([
+      ['2030-05-01T19:00:00.000Z', 30, 30],
+      ['2030-05-02T19:00:00.000Z', 5, 5],
+    ]);
+    const listed = await api.data<{ concerts: { id: string }[] }>('{ concerts { id } }');
+    expect(listed.concerts.map((c) => c.id)).toContain(concert.id);
+    const one = await api.data<{ concert: { title: string; schedules: { id: string }[] } }>('query($id: ID!) { concert(id: $id) { title schedules { id } } }', { id: concert.id });
+    expect(one.concert.schedules).toHaveLength(2);
+    const scheduleId = concert.schedules[1]?.id;
+    const schedule = await api.data<{ schedule: { totalSeats: number; concert: { id: string } } }>('query($id: ID!) { schedule(id: $id) { totalSeats concert { id } } }', { id: scheduleId });
+    expect(schedule.schedule).toEqual({ totalSeats: 5, concert: { id: concert.id } });
+    const seats = await server.app.orm.em.getConnection().execute<{ number: number; price: number }[]>('select number, price from seats where schedule_id = ? order by number', [scheduleId]);
+    expect(seats).toEqual([1, 2, 3, 4, 5].map((number) => ({ number, price: 150 })));
+  });
+
+  it.each([
+    ['an empty title', { title: '  ' }],
+    ['maxActiveUsers 0', { maxActiveUsers: 0 }],
+    ['no schedules', { schedules: [] }],
+    ['seatCount 0', { schedules: [{ startsAt: '2030-01-01T00:00:00Z', seatCount: 0, price: 1 }] }],
+    ['a negative price', { schedules: [{ startsAt: '2030-01-01T00:00:00Z', seatCount: 1, price: -1 }] }],
+    ['one bad schedule among good ones', { schedules: [...valid().schedules, { startsAt: '2030-01-01T00:00:00Z', seatCount: -5, price: 1 }] }],
+  ])('refuses %s with BAD_USER_INPUT and writes nothing', async (_label, change) => {
+    const before = [await countRows('concerts'), await countRows('schedules'), await countRows('seats')];
+    expect(await admin.api.errorCode(CREATE, { input: { ...valid(), ...change } })).toBe('BAD_USER_INPUT');
+    expect([await countRows('concerts'), await countRows('schedules'), await countRows('seats')]).toEqual(before);
+  });
+
+  it('refuses a malformed date', async () => {
+    const input = { ...valid(), schedules: [{ startsAt: 'next tuesday', seatCount: 1, price: 1 }] };
+    expect(await admin.api.errorCode(CREATE, { input })).toBe('BAD_USER_INPUT');
+  });
+});
+
+describe('setMaxActiveUsers and lookups', () => {
+  it('changes the capacity', async () => {
+    const { createConcert: concert } = await admin.api.data<{ createConcert: CreatedConcert }>(CREATE, { input: valid() });
+    const { setMaxActiveUsers } = await admin.api.data<{ setMaxActiveUsers: { maxActiveUsers: number } }>(SET_MAX, { id: concert.id, max: 77 });
+    expect(setMaxActiveUsers.maxActiveUsers).toBe(77);
+    expect(await admin.api.errorCode(SET_MAX, { id: concert.id, max: 0 })).toBe('BAD_USER_INPUT');
+    expect(await admin.api.errorCode(SET_MAX, { id: '999999', max: 5 })).toBe('NOT_FOUND');
+  });
+
+  it('answers null for an unknown concert or schedule and BAD_USER_INPUT for a non-numeric ID', async () => {
+    expect((await api.data<{ concert: null }>('{ concert(id: "999999") { id } }')).concert).toBeNull();
+    expect((await api.data<{ schedule: null }>('{ schedule(id: "999999") { id } }')).schedule).toBeNull();
+    expect(await api.errorCode('{ concert(id: "abc") { id } }')).toBe('BAD_USER_INPUT');
+    expect(await api.errorCode('{ schedule(id: "-1") { id } }')).toBe('BAD_USER_INPUT');
+  });
+
+  it('refuses queries beyond the depth or cost limit', async () => {
+    const fan = await signUp(api);
+    const deep = '{ concerts { schedules { concert { schedules { concert { schedules { concert { schedules { concert { schedules { concert { id } } } } } } } } } } } }';
+    expect(await fan.api.errorCode(deep)).toBe('GRAPHQL_VALIDATION_FAILED');
+    const wide = `{ ${Array.from({ length: 600 }, (_, i) => `a${i}: concerts { id }`).join(' ')} }`;
+    expect(await fan.api.errorCode(wide)).toBe('GRAPHQL_VALIDATION_FAILED');
+  });
+});

@@ -1,0 +1,49 @@
+import { GraphQLError } from 'graphql';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AppError } from '../src/errors';
+import { createLogger } from '../src/logger';
+import { createErrorFormatter } from '../src/schema/format-error';
+import { startTestServer, type TestServer } from './support/harness';
+import { Api } from './support/client';
+
+const wrap = (original: Error) => new GraphQLError(original.message, { originalError: original, path: ['me'] });
+
+describe('error policy', () => {
+  const production = createErrorFormatter(true, createLogger('silent'));
+
+  it('hides unexpected errors (SQL, keys, stacks) in production', () => {
+    const leak = new Error("ER_NO_SUCH_TABLE: select * from `users` where key = 'test:{c:1}:wait'");
+    const formatted = production(wrap(leak).toJSON(), wrap(leak));
+    expect(formatted).toEqual({ message: 'Something went wrong on our side.', path: ['me'], locations: undefined, extensions: { code: 'INTERNAL_SERVER_ERROR' } });
+  });
+
+  it('turns an unreachable MySQL or Redis into SERVICE_UNAVAILABLE without the details', () => {
+    const down = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:3306'), { code: 'ECONNREFUSED' });
+    const formatted = production(wrap(down).toJSON(), wrap(down));
+    expect(formatted.extensions).toEqual({ code: 'SERVICE_UNAVAILABLE' });
+    expect(formatted.message).not.toContain('3306');
+  });
+
+  it('passes the contract’s errors through with their code', () => {
+    const error = new AppError('SEAT_UNAVAILABLE', 'Someone else holds this seat.');
+    expect(production(error.toJSON(), error)).toMatchObject({ message: 'Someone else holds this seat.', extensions: { code: 'SEAT_UNAVAILABLE' } });
+  });
+});
+
+describe('a production server', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer('errors_prod', { NODE_ENV: 'production', JWT_SECRET: 'a-production-secret-of-some-length', RUN_WORKERS: 'false' });
+  });
+  afterAll(() => server.stop());
+
+  it('answers malformed operations with Apollo’s codes and no stack trace', async () => {
+    const api = new Api(server.url);
+    const parse = await api.request('{ concerts { id ');
+    expect(parse.errors?.[0]?.extensions).toEqual({ code: 'GRAPHQL_PARSE_FAILED' });
+    const invalid = await api.request('{ concerts { nope } }');
+    expect(invalid.errors?.[0]?.extensions).toEqual({ code: 'GRAPHQL_VALIDATION_FAILED' });
+    const unauthenticated = await api.request('{ me { id } }');
+    expect(unauthenticated.errors?.[0]?.extensions).toEqual({ code: 'UNAUTHENTICATED' });
+  });
+});

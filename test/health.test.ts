@@ -1,0 +1,44 @@
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { startTestServer, type TestServer } from './support/harness';
+import { Api } from './support/client';
+import { RedisServer } from './support/redis-server';
+
+// A Redis of our own, so this file can take it away and bring it back.
+const redis = new RedisServer();
+let server: TestServer;
+let base: string;
+
+beforeAll(async () => {
+  await redis.start();
+  server = await startTestServer('health', { REDIS_URL: redis.url });
+  base = server.url.replace('/graphql', '');
+});
+afterAll(async () => {
+  await server.stop();
+  await redis.stop();
+});
+
+describe('health endpoints', () => {
+  it('healthz and readyz answer 200 while MySQL and Redis answer; metrics speak Prometheus', async () => {
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    expect((await fetch(`${base}/readyz`)).status).toBe(200);
+    const metrics = await fetch(`${base}/metrics`);
+    expect(metrics.headers.get('content-type')).toContain('text/plain');
+    expect(await metrics.text()).toContain('# TYPE queue_admitted_total counter');
+  });
+
+  it('readyz goes 503 when Redis is unreachable, requests get SERVICE_UNAVAILABLE, and both recover when it returns', async () => {
+    const api = new Api(server.url);
+    const { signUp } = await api.data<{ signUp: { token: string } }>('mutation { signUp(email: "h@example.test", password: "password-1") { token } }');
+    const fan = api.as(signUp.token);
+    const concert = await server.app.services.concerts.create({ title: 'C', venue: 'V', maxActiveUsers: 1, schedules: [{ startsAt: new Date(), seatCount: 1, price: 1 }] });
+    await redis.stop();
+    await vi.waitFor(async () => expect((await fetch(`${base}/readyz`)).status).toBe(503), { timeout: 5000, interval: 100 });
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    const body = await fan.request('mutation($id: ID!) { enterQueue(concertId: $id) { state } }', { id: String(concert.id) });
+    expect(body.errors?.[0]?.extensions?.code).toBe('SERVICE_UNAVAILABLE');
+    expect(JSON.stringify(body.errors)).not.toMatch(new RegExp(`${redis.port}|ECONNREFUSED|stack|test:health`));
+    await redis.start();
+    await vi.waitFor(async () => expect((await fetch(`${base}/readyz`)).status).toBe(200), { timeout: 10_000, interval: 200 });
+  });
+});

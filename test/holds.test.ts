@@ -1,0 +1,179 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestServer, type TestServer } from './support/harness';
+import { Api, Feed, signUp, wsClient } from './support/client';
+import { createConcert } from './support/fixtures';
+import { activeFans, admit, availableSeats, hold, HOLD, me, RELEASE, SEAT_CHANGED, seatFeed, seatIds, seats, SEATS, type Hold } from './support/booking';
+
+let server: TestServer;
+let api: Api;
+
+beforeAll(async () => {
+  server = await startTestServer('holds', { MAX_HOLDS_PER_SCHEDULE: '3' });
+  api = new Api(server.url);
+});
+afterAll(() => server.stop());
+
+describe('the ACTIVE gate', () => {
+  it('opens seats, holdSeat and seatChanged only for the concert the fan is ACTIVE for', async () => {
+    const a = await createConcert(server, { maxActiveUsers: 5 });
+    const b = await createConcert(server, { maxActiveUsers: 5 });
+    const [fan] = await activeFans(api, a.concertId, 1);
+    const [aSeat] = await seatIds(server, a.scheduleIds[0]!);
+    const [bSeat] = await seatIds(server, b.scheduleIds[0]!);
+
+    expect(await seats(fan!, a.scheduleIds[0]!)).toHaveLength(10);
+    expect(await fan!.api.errorCode(SEATS, { id: b.scheduleIds[0] })).toBe('NOT_ACTIVE');
+    expect(await fan!.api.errorCode(HOLD, { seatId: bSeat })).toBe('NOT_ACTIVE');
+    const client = wsClient(server.wsUrl, fan!.token);
+    const refused = new Feed(client, SEAT_CHANGED, { id: b.scheduleIds[0] });
+    expect((await refused.next()).errors?.[0]?.extensions?.code).toBe('NOT_ACTIVE');
+    await client.dispose();
+
+    // Never queued at all: nothing opens; without a token: UNAUTHENTICATED; availableSeats stays public.
+    const stranger = await signUp(api);
+    expect(await stranger.api.errorCode(SEATS, { id: a.scheduleIds[0] })).toBe('NOT_ACTIVE');
+    expect(await stranger.api.errorCode(HOLD, { seatId: aSeat })).toBe('NOT_ACTIVE');
+    expect(await api.errorCode(SEATS, { id: a.scheduleIds[0] })).toBe('UNAUTHENTICATED');
+    expect(await api.errorCode(HOLD, { seatId: aSeat })).toBe('UNAUTHENTICATED');
+    expect(await availableSeats(api, a.scheduleIds[0]!)).toBe(10);
+  });
+
+  it('answers BAD_USER_INPUT for non-numeric IDs and NOT_FOUND for unknown seats and schedules', async () => {
+    const { concertId } = await createConcert(server, { maxActiveUsers: 5 });
+    const [fan] = await activeFans(api, concertId, 1);
+    expect(await fan!.api.errorCode(HOLD, { seatId: 'seat-1' })).toBe('BAD_USER_INPUT');
+    expect(await fan!.api.errorCode(HOLD, { seatId: '-3' })).toBe('BAD_USER_INPUT');
+    expect(await fan!.api.errorCode(HOLD, { seatId: '999999999' })).toBe('NOT_FOUND');
+    const client = wsClient(server.wsUrl, fan!.token);
+    const unknown = new Feed(client, SEAT_CHANGED, { id: '999999999' });
+    expect((await unknown.next()).errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+    const malformed = new Feed(client, SEAT_CHANGED, { id: 'x' });
+    expect((await malformed.next()).errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    await client.dispose();
+  });
+});
+
+describe('holding a seat', () => {
+  it('gives one of 200 simultaneous fans the seat and every other one SEAT_UNAVAILABLE', async () => {
+    const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 250, seatCount: 5 });
+    const fans = await activeFans(api, concertId, 200);
+    const [seatId] = await seatIds(server, scheduleIds[0]!);
+
+    const results = await Promise.all(fans.map((fan) => fan.api.request<{ holdSeat: Hold }>(HOLD, { seatId })));
+    const winners = results.flatMap((result, index) => (result.data?.holdSeat ? [{ fan: fans[index]!, hold: result.data.holdSeat }] : []));
+    const codes = results.flatMap((result) => result.errors?.map((error) => error.extensions?.code) ?? []);
+    expect(winners).toHaveLength(1);
+    expect(codes).toHaveLength(199);
+    expect(new Set(codes)).toEqual(new Set(['SEAT_UNAVAILABLE']));
+
+    const winner = winners[0]!;
+    expect(winner.hold.seat).toMatchObject({ id: seatId, status: 'HELD' });
+    expect((await me(winner.fan)).holds.map((h) => h.id)).toEqual([winner.hold.id]);
+    expect(await availableSeats(api, scheduleIds[0]!)).toBe(4);
+    expect((await seats(fans[0]!, scheduleIds[0]!, 'HELD')).map((s) => s.id)).toEqual([seatId]);
+  });
+
+  it('returns the same hold to a fan who holds the seat again, even many times at once', async () => {
+    const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 5 });
+    const [fan] = await activeFans(api, concertId, 1);
+    const [seatId] = await seatIds(server, scheduleIds[0]!);
+    const first = await hold(fan!, seatId!);
+    const again = await Promise.all(Array.from({ length: 5 }, () => hold(fan!, seatId!)));
+    expect(again.map((h) => [h.id, h.expiresAt])).toEqual(again.map(() => [first.id, first.expiresAt]));
+    expect((await me(fan!)).holds).toHaveLength(1);
+    expect(await availableSeats(api, scheduleIds[0]!)).toBe(9);
+  });
+
+  it('stops at MAX_HOLDS_PER_SCHEDULE per schedule with HOLD_LIMIT_REACHED', async () => {
+    const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 5, schedules: 2 });
+    const [fan] = await activeFans(api, concertId, 1);
+    const first = await seatIds(server, scheduleIds[0]!);
+    const held = [await hold(fan!, first[0]!), await hold(fan!, first[1]!), await hold(fan!, first[2]!)];
+    expect(await fan!.api.errorCode(HOLD, { seatId: first[3] })).toBe('HOLD_LIMIT_REACHED');
+    // Re-holding one already held is no new hold; another schedule has its own limit.
+    expect((await hold(fan!, first[0]!)).id).toBe(held[0]!.id);
+    const [otherSchedule] = await seatIds(server, scheduleIds[1]!);
+    await hold(fan!, otherSchedule!);
+    // Releasing one makes room again.
+    await fan!.api.data(RELEASE, { holdId: held[1]!.id });
+    await hold(fan!, first[3]!);
+    expect((await seats(fan!, scheduleIds[0]!, 'HELD')).map((s) => s.id).sort()).toEqual([first[0], first[2], first[3]].sort());
+  });
+
+  it('never holds a reserved seat', async () => {
+    const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 5 });
+    const [fan] = await activeFans(api, concertId, 1);
+    const [seatId] = await seatIds(server, scheduleIds[0]!);
+    // A sale recorded in MySQL only (as after Redis lost its data): MySQL wins.
+    const connection = server.app.orm.em.getConnection();
+    const { insertId: paymentId } = await connection.execute<{ insertId: number }>("insert into payments (user_id, idempotency_key, request_hash, amount, balance) values (?, 'setup', 'x', 0, 0)", [fan!.id], 'run');
+    await connection.execute("insert into reservations (code, seat_id, user_id, payment_id, price) values ('TK-SETUP001', ?, ?, ?, 100)", [seatId, fan!.id, paymentId], 'run');
+    expect(await fan!.api.errorCode(HOLD, { seatId })).toBe('SEAT_UNAVAILABLE');
+    expect((await seats(fan!, scheduleIds[0]!, 'RESERVED')).map((s) => s.id)).toEqual([seatId]);
+    expect(await availableSeats(api, scheduleIds[0]!)).toBe(9);
+  });
+});
+
+describe('releasing a hold', () => {
+  it('frees the seat for others; another fan, a second release or a made-up ID get HOLD_NOT_FOUND', async () => {
+    const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 5 });
+    const [owner, rival] = await activeFans(api, concertId, 2);
+    const [seatId] = await seatIds(server, scheduleIds[0]!);
+    const held = await hold(owner!, seatId!);
+
+    expect(await rival!.api.errorCode(HOLD, { seatId })).toBe('SEAT_UNAVAILABLE');
+    expect(await rival!.api.errorCode(RELEASE, { holdId: held.id })).toBe('HOLD_NOT_FOUND');
+    for (const holdId of ['nonsense', `${scheduleIds[0]}.${seatId}.AAAAAAAAAAAA`, `${held.id}x`]) {
+      expect(await owner!.api.errorCode(RELEASE, { holdId })).toBe('HOLD_NOT_FOUND');
+    }
+    expect((await me(owner!)).holds).toHaveLength(1);
+
+    expect(await owner!.api.data(RELEASE, { holdId: held.id })).toEqual({ releaseHold: true });
+    expect(await owner!.api.errorCode(RELEASE, { holdId: held.id })).toBe('HOLD_NOT_FOUND');
+    expect((await me(owner!)).holds).toEqual([]);
+    expect(await availableSeats(api, scheduleIds[0]!)).toBe(10);
+    expect((await hold(rival!, seatId!)).seat.status).toBe('HELD');
+  });
+});
+
+describe('the seat map', () => {
+  it('shows each status, filters by status, and pushes every change over seatChanged', async () => {
+    const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 5, seatCount: 4, price: 250 });
+    const scheduleId = scheduleIds[0]!;
+    const [watcher, fan] = await activeFans(api, concertId, 2);
+    const ids = await seatIds(server, scheduleId);
+    const { feed, close } = await seatFeed(server, watcher!, scheduleId);
+
+    const held = await hold(fan!, ids[1]!);
+    expect((await feed.next()).data?.seatChanged).toEqual({ id: ids[1], number: 2, price: 250, status: 'HELD', schedule: { id: scheduleId } });
+    expect((await seats(watcher!, scheduleId)).map((s) => [s.number, s.status])).toEqual([
+      [1, 'AVAILABLE'],
+      [2, 'HELD'],
+      [3, 'AVAILABLE'],
+      [4, 'AVAILABLE'],
+    ]);
+    expect((await seats(watcher!, scheduleId, 'AVAILABLE')).map((s) => s.number)).toEqual([1, 3, 4]);
+
+    await fan!.api.data(RELEASE, { holdId: held.id });
+    expect((await feed.next()).data?.seatChanged).toMatchObject({ id: ids[1], status: 'AVAILABLE' });
+    expect(await seats(watcher!, scheduleId, 'HELD')).toEqual([]);
+    // A refused hold changes nothing, so it says nothing.
+    await hold(watcher!, ids[0]!);
+    expect((await feed.next()).data?.seatChanged).toMatchObject({ id: ids[0], status: 'HELD' });
+    expect(await fan!.api.errorCode(HOLD, { seatId: ids[0] })).toBe('SEAT_UNAVAILABLE');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(feed.pending()).toBe(0);
+    await close();
+  });
+
+  it('closes the seats of a concert the fan left while another concert stays open', async () => {
+    const a = await createConcert(server, { maxActiveUsers: 5 });
+    const b = await createConcert(server, { maxActiveUsers: 5 });
+    const [fan] = await activeFans(api, a.concertId, 1);
+    await admit([fan!], b.concertId);
+    expect(await seats(fan!, b.scheduleIds[0]!)).toHaveLength(10);
+    await fan!.api.data('mutation($id: ID!) { leaveQueue(concertId: $id) { state } }', { id: b.concertId });
+    expect(await fan!.api.errorCode(SEATS, { id: b.scheduleIds[0] })).toBe('NOT_ACTIVE');
+    expect(await seats(fan!, a.scheduleIds[0]!)).toHaveLength(10);
+  });
+});

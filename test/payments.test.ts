@@ -1,0 +1,252 @@
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestServer, type TestServer } from './support/harness';
+import { Api, signUp, type Account } from './support/client';
+import { createConcert, LEAVE } from './support/fixtures';
+import {
+  activeFans,
+  admit,
+  availableSeats,
+  charge,
+  expectConsistentLedger,
+  hold,
+  HOLD,
+  ledger,
+  me,
+  pay,
+  PAY,
+  queueState,
+  seatFeed,
+  seatIds,
+  seats,
+  type Payment,
+} from './support/booking';
+
+let server: TestServer;
+let api: Api;
+
+beforeAll(async () => {
+  server = await startTestServer('payments');
+  api = new Api(server.url);
+});
+afterAll(() => server.stop());
+
+const CODE = /^TK-[0-9A-HJKMNP-TV-Z]{8}$/;
+
+async function rows(sql: string, params: unknown[] = []): Promise<number> {
+  const [row] = await server.app.orm.em.getConnection().execute<{ n: number }[]>(sql, params);
+  return Number(row?.n);
+}
+
+/** A concert of `seatCount` seats at `price` with `count` ACTIVE fans, each charged `points`. */
+async function booking(count: number, points: number, options: { seatCount?: number; price?: number } = {}) {
+  const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: count + 5, seatCount: options.seatCount ?? 10, price: options.price ?? 100 });
+  const fans = await activeFans(api, concertId, count);
+  await Promise.all(fans.map((fan) => charge(fan, points)));
+  return { concertId, scheduleId: scheduleIds[0]!, fans, seats: await seatIds(server, scheduleIds[0]!) };
+}
+
+describe('pay', () => {
+  it('deducts the total, reserves each seat with a unique code, frees the holds and ends the ACTIVE slot', async () => {
+    const { concertId, scheduleId, fans, seats: ids } = await booking(2, 1000);
+    const [fan, watcher] = fans as [Account, Account];
+    const held = [await hold(fan, ids[0]!), await hold(fan, ids[1]!)];
+    const { feed, close } = await seatFeed(server, watcher, scheduleId);
+
+    const payment = await pay(fan, held.map((h) => h.id), 'first');
+    expect(payment).toMatchObject({ amount: 200, balance: 800 });
+    expect(payment.reservations.map((r) => [r.seat.id, r.price, r.seat.status])).toEqual([
+      [ids[0], 100, 'RESERVED'],
+      [ids[1], 100, 'RESERVED'],
+    ]);
+    const codes = payment.reservations.map((r) => r.code);
+    expect(codes.every((code) => CODE.test(code))).toBe(true);
+    expect(new Set(codes).size).toBe(2);
+
+    const pushed = [(await feed.next()).data?.seatChanged, (await feed.next()).data?.seatChanged];
+    expect(pushed.map((seat) => [seat?.id, seat?.status]).sort()).toEqual([
+      [ids[0], 'RESERVED'],
+      [ids[1], 'RESERVED'],
+    ]);
+    await close();
+
+    const after = await me(fan);
+    expect(after.points).toBe(800);
+    expect(after.holds).toEqual([]);
+    // Newest first: seats are reserved in ID order, so the second seat's reservation is the newer one.
+    expect(after.reservations.map((r) => [r.seat.id, r.code])).toEqual([
+      [ids[1], codes[1]],
+      [ids[0], codes[0]],
+    ]);
+    expect(after.pointHistory[0]).toEqual({ kind: 'PAYMENT', amount: -200, balance: 800 });
+    expectConsistentLedger(await ledger(server, fan.id), 800);
+    expect(await queueState(fan, concertId)).toBe('NONE');
+    expect((await seats(watcher, scheduleId, 'RESERVED')).map((s) => s.id)).toEqual([ids[0], ids[1]]);
+    expect(await availableSeats(api, scheduleId)).toBe(8);
+    expect(await watcher.api.errorCode(HOLD, { seatId: ids[0] })).toBe('SEAT_UNAVAILABLE');
+  });
+
+  it('needs live holds but no ACTIVE state', async () => {
+    const { concertId, fans, seats: ids } = await booking(1, 500);
+    const [fan] = fans as [Account];
+    const held = await hold(fan, ids[0]!);
+    await fan.api.data(LEAVE, { id: concertId });
+    expect(await pay(fan, [held.id, held.id], 'after-leaving')).toMatchObject({ amount: 100, balance: 400, reservations: [{ seat: { id: ids[0] } }] });
+  });
+
+  it('refuses with INSUFFICIENT_POINTS and changes nothing: balance, ledger, holds, seats', async () => {
+    const { scheduleId, fans, seats: ids } = await booking(2, 150);
+    const [fan, watcher] = fans as [Account, Account];
+    const held = [await hold(fan, ids[0]!), await hold(fan, ids[1]!)];
+    const before = await me(fan);
+
+    // Also when sent many times at once: no twin may slip through, none may fail otherwise.
+    const results = await Promise.all(Array.from({ length: 20 }, () => fan.api.request(PAY, { holdIds: held.map((h) => h.id), key: 'short' })));
+    expect(results.map((result) => result.errors?.[0]?.extensions?.code)).toEqual(results.map(() => 'INSUFFICIENT_POINTS'));
+    const after = await me(fan);
+    expect(after).toEqual(before);
+    expect(after.holds.map((h) => h.id).sort()).toEqual(held.map((h) => h.id).sort());
+    expect(await ledger(server, fan.id)).toEqual([{ kind: 'CHARGE', amount: 150, balance: 150 }]);
+    expect((await seats(watcher, scheduleId, 'HELD')).map((s) => s.id)).toEqual([ids[0], ids[1]]);
+    expect(await rows('select count(*) as n from payments where user_id = ?', [fan.id])).toBe(0);
+
+    // The failed attempt used up nothing: with enough points the same key goes through.
+    await charge(fan, 50);
+    expect(await pay(fan, held.map((h) => h.id), 'short')).toMatchObject({ amount: 200, balance: 0 });
+  });
+
+  it('charges once for 20 identical payments sent at once, and returns that payment to every one of them', async () => {
+    const { fans, seats: ids } = await booking(1, 1000);
+    const [fan] = fans as [Account];
+    const holdIds = [(await hold(fan, ids[0]!)).id, (await hold(fan, ids[1]!)).id];
+
+    const results = await Promise.all(Array.from({ length: 20 }, () => fan.api.request<{ pay: Payment }>(PAY, { holdIds, key: 'burst' })));
+    expect(results.flatMap((result) => result.errors ?? [])).toEqual([]);
+    const payments = results.map((result) => result.data!.pay);
+    expect(new Set(payments.map((p) => p.id)).size).toBe(1);
+    expect(payments.every((p) => p.amount === 200 && p.balance === 800 && p.reservations.length === 2)).toBe(true);
+
+    expect((await me(fan)).points).toBe(800);
+    const entries = await ledger(server, fan.id);
+    expect(entries.filter((entry) => entry.kind === 'PAYMENT')).toEqual([{ kind: 'PAYMENT', amount: -200, balance: 800 }]);
+    expectConsistentLedger(entries, 800);
+    expect(await rows('select count(*) as n from reservations where user_id = ?', [fan.id])).toBe(2);
+    // A retry long after (holds gone) still gets the first payment, in any hold order.
+    expect((await pay(fan, [...holdIds].reverse(), 'burst')).id).toBe(payments[0]!.id);
+  });
+
+  it('refuses a key already used for other holds with IDEMPOTENCY_KEY_REUSED, changing nothing', async () => {
+    const { concertId, fans, seats: ids } = await booking(1, 1000);
+    const [fan] = fans as [Account];
+    const first = await hold(fan, ids[0]!);
+    await pay(fan, [first.id], 'key-1');
+    // Paying made the fan NONE: come back through the queue for a second seat.
+    await admit([fan], concertId);
+    const second = await hold(fan, ids[1]!);
+    const before = await me(fan);
+
+    expect(await fan.api.errorCode(PAY, { holdIds: [second.id], key: 'key-1' })).toBe('IDEMPOTENCY_KEY_REUSED');
+    expect(await fan.api.errorCode(PAY, { holdIds: [first.id, second.id], key: 'key-1' })).toBe('IDEMPOTENCY_KEY_REUSED');
+    expect(await me(fan)).toEqual(before);
+    expect((await pay(fan, [second.id], 'key-2')).amount).toBe(100);
+  });
+
+  it('keeps the holds of a fan who left the queue until they are paid', async () => {
+    const { concertId, fans, seats: ids } = await booking(1, 1000);
+    const [fan] = fans as [Account];
+    const held = await hold(fan, ids[0]!);
+    await fan.api.data(LEAVE, { id: concertId });
+    expect(await queueState(fan, concertId)).toBe('NONE');
+    expect((await me(fan)).holds.map((h) => h.id)).toEqual([held.id]);
+    expect((await pay(fan, [held.id], 'after-leaving')).amount).toBe(100);
+  });
+
+  it('treats keys that differ only in case as different keys', async () => {
+    const { concertId, fans, seats: ids } = await booking(1, 1000);
+    const [fan] = fans as [Account];
+    const first = await pay(fan, [(await hold(fan, ids[0]!)).id], 'Order-7');
+    await admit([fan], concertId);
+    const second = await pay(fan, [(await hold(fan, ids[1]!)).id], 'order-7');
+    expect(second.id).not.toBe(first.id);
+    expect((await me(fan)).points).toBe(800);
+  });
+
+  it("refuses another fan's hold with HOLD_NOT_FOUND, changing nothing", async () => {
+    const { fans, seats: ids } = await booking(2, 1000);
+    const [owner, thief] = fans as [Account, Account];
+    const held = await hold(owner, ids[0]!);
+    expect(await thief.api.errorCode(PAY, { holdIds: [held.id], key: 'mine-now' })).toBe('HOLD_NOT_FOUND');
+    const mine = await hold(thief, ids[1]!);
+    expect(await thief.api.errorCode(PAY, { holdIds: [mine.id, held.id], key: 'both' })).toBe('HOLD_NOT_FOUND');
+    expect((await me(thief)).points).toBe(1000);
+    expect((await me(thief)).holds.map((h) => h.id)).toEqual([mine.id]);
+    expect((await me(owner)).holds.map((h) => h.id)).toEqual([held.id]);
+  });
+
+  it('answers BAD_USER_INPUT for no holds or a bad key, HOLD_NOT_FOUND for a made-up hold', async () => {
+    const { fans, seats: ids } = await booking(1, 1000);
+    const [fan] = fans as [Account];
+    const held = await hold(fan, ids[0]!);
+    expect(await fan.api.errorCode(PAY, { holdIds: [], key: 'k' })).toBe('BAD_USER_INPUT');
+    expect(await fan.api.errorCode(PAY, { holdIds: [held.id], key: '' })).toBe('BAD_USER_INPUT');
+    expect(await fan.api.errorCode(PAY, { holdIds: [held.id], key: 'k'.repeat(129) })).toBe('BAD_USER_INPUT');
+    expect(await fan.api.errorCode(PAY, { holdIds: ['not-a-hold'], key: 'k' })).toBe('HOLD_NOT_FOUND');
+    expect(await api.errorCode(PAY, { holdIds: [held.id], key: 'k' })).toBe('UNAUTHENTICATED');
+    expect((await pay(fan, [held.id], 'k'.repeat(128))).amount).toBe(100);
+  });
+});
+
+describe('the database as the final fence', () => {
+  it('sells a seat once when Redis loses its data between a hold and a rival hold, both paying at once', async () => {
+    const { concertId, fans, seats: ids } = await booking(2, 1000);
+    const [first, rival] = fans as [Account, Account];
+    const lost = await hold(first, ids[0]!);
+
+    // Redis loses this server's data (as on failover to an empty replica). Only this file's keys go,
+    // since other test files share the Redis; BullMQ's are kept so the admission tick keeps running.
+    const redis = new Redis(server.env.REDIS_URL!);
+    const prefix = server.env.REDIS_KEY_PREFIX!;
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      const data = keys.filter((key) => !key.startsWith(`${prefix}:{jobs}`));
+      if (data.length > 0) await redis.del(...data);
+    } while (cursor !== '0');
+    redis.disconnect();
+
+    await admit([first, rival], concertId);
+    const taken = await hold(rival, ids[0]!);
+    const results = await Promise.all([
+      first.api.request<{ pay: Payment }>(PAY, { holdIds: [lost.id], key: 'a' }),
+      rival.api.request<{ pay: Payment }>(PAY, { holdIds: [taken.id], key: 'b' }),
+    ]);
+
+    expect(await rows('select count(*) as n from reservations where seat_id = ?', [ids[0]])).toBe(1);
+    const paid = results.filter((result) => result.data?.pay);
+    expect(paid).toHaveLength(1);
+    const [winner, loser] = results[0]!.data?.pay ? [first, rival] : [rival, first];
+    expect(results.find((result) => !result.data?.pay)?.errors?.[0]?.extensions?.code).toMatch(/^(HOLD_NOT_FOUND|SEAT_UNAVAILABLE)$/);
+    expect((await me(winner)).points).toBe(900);
+    expect((await me(loser)).points).toBe(1000);
+    expectConsistentLedger(await ledger(server, winner.id), 900);
+    expect(await ledger(server, loser.id)).toEqual([{ kind: 'CHARGE', amount: 1000, balance: 1000 }]);
+  });
+
+  it('rolls a payment back whole when one of its seats was sold behind Redis', async () => {
+    const { fans, seats: ids } = await booking(1, 1000);
+    const [fan] = fans as [Account];
+    const held = [await hold(fan, ids[0]!), await hold(fan, ids[1]!)];
+    // Another replica's payment for seat 2, committed while Redis had forgotten its hold.
+    const other = await signUp(api);
+    const connection = server.app.orm.em.getConnection();
+    const { insertId: paymentId } = await connection.execute<{ insertId: number }>("insert into payments (user_id, idempotency_key, request_hash, amount, balance) values (?, 'elsewhere', 'x', 100, 0)", [other.id], 'run');
+    await connection.execute("insert into reservations (code, seat_id, user_id, payment_id, price) values ('TK-ELSEWHRE', ?, ?, ?, 100)", [ids[1], other.id, paymentId], 'run');
+
+    expect(await fan.api.errorCode(PAY, { holdIds: held.map((h) => h.id), key: 'fenced' })).toBe('SEAT_UNAVAILABLE');
+    expect((await me(fan)).points).toBe(1000);
+    expect(await ledger(server, fan.id)).toEqual([{ kind: 'CHARGE', amount: 1000, balance: 1000 }]);
+    expect(await rows('select count(*) as n from reservations where seat_id = ?', [ids[0]])).toBe(0);
+    expect(await rows('select count(*) as n from payments where user_id = ?', [fan.id])).toBe(0);
+  });
+});

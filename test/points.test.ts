@@ -1,0 +1,72 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestServer, type TestServer } from './support/harness';
+import { Api, signUp } from './support/client';
+import { charge, CHARGE, expectConsistentLedger, ledger, me, ME } from './support/booking';
+
+let server: TestServer;
+let api: Api;
+
+beforeAll(async () => {
+  server = await startTestServer('points', { MAX_CHARGE: '5000' });
+  api = new Api(server.url);
+});
+afterAll(() => server.stop());
+
+describe('chargePoints', () => {
+  it('adds to the balance and records a CHARGE with the balance after it', async () => {
+    const fan = await signUp(api);
+    expect(await charge(fan, 300)).toBe(300);
+    expect(await charge(fan, 5000)).toBe(5300);
+    const { points, pointHistory } = await me(fan);
+    expect(points).toBe(5300);
+    expect(pointHistory).toEqual([
+      { kind: 'CHARGE', amount: 5000, balance: 5300 },
+      { kind: 'CHARGE', amount: 300, balance: 300 },
+    ]);
+  });
+
+  it.each([
+    ['zero', 0],
+    ['a negative amount', -50],
+    ['more than MAX_CHARGE', 5001],
+  ])('refuses %s with BAD_USER_INPUT and changes nothing', async (_label, amount) => {
+    const fan = await signUp(api);
+    await charge(fan, 10);
+    expect(await fan.api.errorCode(CHARGE, { amount })).toBe('BAD_USER_INPUT');
+    expect(await me(fan)).toMatchObject({ points: 10, pointHistory: [{ kind: 'CHARGE', amount: 10, balance: 10 }] });
+  });
+
+  it('needs a token', async () => {
+    expect(await api.errorCode(CHARGE, { amount: 1 })).toBe('UNAUTHENTICATED');
+  });
+
+  it('loses no update under 200 concurrent charges, with a ledger that sums to the balance', async () => {
+    const fan = await signUp(api);
+    const amounts = Array.from({ length: 200 }, (_, i) => i + 1);
+    const balances = await Promise.all(amounts.map((amount) => charge(fan, amount)));
+    const total = amounts.reduce((sum, amount) => sum + amount, 0);
+    expect((await me(fan)).points).toBe(total);
+    // Each charge saw its own balance after: all distinct, the largest is the total.
+    expect(new Set(balances).size).toBe(200);
+    expect(Math.max(...balances)).toBe(total);
+
+    const entries = await ledger(server, fan.id);
+    expect(entries).toHaveLength(200);
+    expect(entries.every((entry) => entry.kind === 'CHARGE')).toBe(true);
+    expect(entries.map((entry) => entry.amount).sort((a, b) => a - b)).toEqual(amounts);
+    expectConsistentLedger(entries, total);
+  });
+});
+
+describe('pointHistory', () => {
+  it('lists newest first, 20 by default, up to limit (1..100)', async () => {
+    const fan = await signUp(api);
+    for (let amount = 1; amount <= 25; amount++) await charge(fan, amount);
+    const { pointHistory } = await me(fan);
+    expect(pointHistory).toHaveLength(20);
+    expect(pointHistory[0]).toEqual({ kind: 'CHARGE', amount: 25, balance: 325 });
+    expect((await me(fan, 3)).pointHistory.map((entry) => entry.amount)).toEqual([25, 24, 23]);
+    expect((await me(fan, 100)).pointHistory).toHaveLength(25);
+    for (const limit of [0, -1, 101]) expect(await fan.api.errorCode(ME, { limit })).toBe('BAD_USER_INPUT');
+  });
+});

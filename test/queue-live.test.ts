@@ -1,0 +1,102 @@
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { startTestServer, type TestServer } from './support/harness';
+import { Api, Feed, signUp, signUpMany, wsClient, type Account } from './support/client';
+import { createConcert, ENTER, LEAVE, STATUS, STATUS_SUBSCRIPTION, type QueueStatus } from './support/fixtures';
+
+// Short ACTIVE time, so ACTIVE → NONE and the hand-over of the slot happen within the test.
+const ACTIVE_TTL_SECONDS = 2;
+
+let server: TestServer;
+let api: Api;
+const clients: ReturnType<typeof wsClient>[] = [];
+
+beforeAll(async () => {
+  server = await startTestServer('queue_live', { ACTIVE_TTL_SECONDS: String(ACTIVE_TTL_SECONDS) });
+  api = new Api(server.url);
+});
+afterAll(async () => {
+  await Promise.all(clients.map((client) => client.dispose()));
+  await server.stop();
+});
+
+type Message = { queueStatus: QueueStatus };
+
+function watch(fan: Account, concertId: string): Feed<Message> {
+  const client = wsClient(server.wsUrl, fan.token);
+  clients.push(client);
+  return new Feed<Message>(client, STATUS_SUBSCRIPTION, { id: concertId });
+}
+
+async function nextStatus(feed: Feed<Message>, timeoutMs = 3000): Promise<QueueStatus> {
+  const message = await feed.next(timeoutMs);
+  if (!message.data) throw new Error(`error message: ${JSON.stringify(message.errors)}`);
+  return message.data.queueStatus;
+}
+
+describe('queueStatus subscription', () => {
+  it('sends the status at once, then each change: entering, moving up, ACTIVE, NONE', async () => {
+    const { concertId } = await createConcert(server, { maxActiveUsers: 1 });
+    const [first, second, me] = await signUpMany(api, 3);
+    const feed = watch(me!, concertId);
+    expect(await nextStatus(feed)).toMatchObject({ concertId, state: 'NONE', position: null });
+
+    await first!.api.data(ENTER, { id: concertId });
+    await second!.api.data(ENTER, { id: concertId });
+    await me!.api.data(ENTER, { id: concertId });
+    // Admission of `first` may land before or after our entry; either way we end at position 2.
+    let status = await nextStatus(feed);
+    expect(status.state).toBe('WAITING');
+    if (status.position !== 2) status = await nextStatus(feed);
+    expect(status).toMatchObject({ state: 'WAITING', position: 2 });
+    expect(status.estimatedWaitSeconds).toBeGreaterThan(0);
+
+    await second!.api.data(LEAVE, { id: concertId });
+    expect(await nextStatus(feed)).toMatchObject({ state: 'WAITING', position: 1 });
+
+    // `first` expires after ACTIVE_TTL_SECONDS and the slot passes to us.
+    const active = await nextStatus(feed, (ACTIVE_TTL_SECONDS + 2) * 1000);
+    expect(active).toMatchObject({ state: 'ACTIVE', position: null, estimatedWaitSeconds: null });
+    expect(Date.parse(active.activeUntil!)).toBeGreaterThan(Date.now());
+
+    const none = await nextStatus(feed, (ACTIVE_TTL_SECONDS + 2) * 1000);
+    expect(none).toMatchObject({ state: 'NONE', activeUntil: null });
+    expect(Date.now()).toBeGreaterThanOrEqual(Date.parse(active.activeUntil!));
+    expect(feed.pending()).toBe(0);
+  });
+
+  it('does not send anything while nothing about the subscriber changes', async () => {
+    const { concertId } = await createConcert(server, { maxActiveUsers: 1 });
+    const [holder, me] = await signUpMany(api, 2);
+    await holder!.api.data(ENTER, { id: concertId });
+    await me!.api.data(ENTER, { id: concertId });
+    await vi.waitFor(async () => expect((await me!.api.data<{ queueStatus: QueueStatus }>(STATUS, { id: concertId })).queueStatus.position).toBe(1), { timeout: 3000, interval: 50 });
+    const feed = watch(me!, concertId);
+    expect(await nextStatus(feed)).toMatchObject({ state: 'WAITING', position: 1 });
+    // Fans entering behind us change the queue, not our place: several ticks pass in silence.
+    const behind = await signUpMany(api, 3);
+    for (const fan of behind) await fan.api.data(ENTER, { id: concertId });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(feed.pending()).toBe(0);
+  });
+
+  it('applies the cost limit and validation to subscriptions too', async () => {
+    const fan = await signUp(api);
+    const client = wsClient(server.wsUrl, fan.token);
+    clients.push(client);
+    const wide = `subscription { queueStatus(concertId: "1") { ${Array.from({ length: 600 }, (_, i) => `f${i}: state`).join(' ')} } }`;
+    expect((await new Feed<Message>(client, wide, {}).next()).errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+    const unknownField = 'subscription { queueStatus(concertId: "1") { nope } }';
+    expect((await new Feed<Message>(client, unknownField, {}).next()).errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+    expect((await new Feed<Message>(client, 'subscription {', {}).next()).errors?.[0]?.extensions?.code).toBe('GRAPHQL_PARSE_FAILED');
+  });
+
+  it('refuses without a token and for an unknown concert', async () => {
+    const anonymous = wsClient(server.wsUrl);
+    clients.push(anonymous);
+    const refused = new Feed<Message>(anonymous, STATUS_SUBSCRIPTION, { id: '1' });
+    expect((await refused.next()).errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    const fan = await signUp(api);
+    const unknown = watch(fan, '999999');
+    expect((await unknown.next()).errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+  });
+});

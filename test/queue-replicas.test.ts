@@ -1,0 +1,131 @@
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { schedulerRefreshMs } from '../src/workers/repeating-job';
+import { startTestServer, type TestServer } from './support/harness';
+import { Api, Feed, signUpMany, wsClient } from './support/client';
+import { spawnProcess, spawnServer, type ServerProcess } from './support/process';
+import { createConcert, ENTER, LEAVE, STATUS, STATUS_SUBSCRIPTION, type QueueStatus } from './support/fixtures';
+
+const INTERVAL_MS = 100;
+
+let server: TestServer;
+const children: ServerProcess[] = [];
+
+beforeAll(async () => {
+  server = await startTestServer('queue_replicas', { ACTIVE_TTL_SECONDS: '60', ADMISSION_INTERVAL_MS: String(INTERVAL_MS) });
+});
+afterAll(async () => {
+  await Promise.all(children.map((child) => child.stop()));
+  await server.stop();
+});
+
+/** Another replica of the same deployment: same database, same Redis, its own process. */
+async function replica(overrides: Record<string, string>): Promise<ServerProcess> {
+  const child = await spawnServer({ ...server.env, ...overrides });
+  children.push(child);
+  return child;
+}
+
+async function tickCount(metricsUrl: string): Promise<number> {
+  const text = await (await fetch(metricsUrl)).text();
+  return Number(/^queue_tick_duration_seconds_count (\d+)/m.exec(text)?.[1] ?? 0);
+}
+
+describe('scale-out', () => {
+  it('pushes the ACTIVE made by one replica’s worker to a subscriber on an API-only replica', async () => {
+    const apiOnly = await replica({ RUN_WORKERS: 'false' });
+    const { concertId } = await createConcert(server, { maxActiveUsers: 1 });
+    const [holder, fan] = await signUpMany(new Api(server.url), 2);
+    await holder!.api.data(ENTER, { id: concertId });
+    await fan!.api.data(ENTER, { id: concertId });
+    const client = wsClient(apiOnly.wsUrl, fan!.token);
+    const feed = new Feed<{ queueStatus: QueueStatus }>(client, STATUS_SUBSCRIPTION, { id: concertId });
+    try {
+      await feed.until((m) => m.data?.queueStatus.state === 'WAITING' && m.data.queueStatus.position === 1);
+      await holder!.api.data(LEAVE, { id: concertId });
+      const active = await feed.until((m) => m.data?.queueStatus.state === 'ACTIVE', 3000);
+      expect(active.data?.queueStatus.activeUntil).toBeTruthy();
+      // The API-only replica ran no tick of its own.
+      expect(await tickCount(apiOnly.url.replace('/graphql', '/metrics'))).toBe(0);
+    } finally {
+      await client.dispose();
+    }
+  });
+
+  it('with two worker processes, runs each tick once and never admits past capacity', async () => {
+    const second = await replica({ RUN_WORKERS: 'true' });
+    const capacity = 5;
+    const { concertId } = await createConcert(server, { maxActiveUsers: capacity });
+    const fans = await signUpMany(new Api(server.url), 40);
+    const ticksBefore = (await tickCount(server.url.replace('/graphql', '/metrics'))) + (await tickCount(second.url.replace('/graphql', '/metrics')));
+    const started = Date.now();
+    await Promise.all(fans.map((fan) => fan.api.data(ENTER, { id: concertId })));
+    // Free a slot now and then, so both workers keep admitting while we watch.
+    const seen: number[] = [];
+    for (let round = 0; round < 20; round++) {
+      const { queueStatus } = await fans[0]!.api.data<{ queueStatus: QueueStatus }>(STATUS, { id: concertId });
+      seen.push(queueStatus.active);
+      if (round % 4 === 3) {
+        const statuses = await Promise.all(fans.map((fan) => fan.api.data<{ queueStatus: QueueStatus }>(STATUS, { id: concertId })));
+        const activeFan = fans.find((_, i) => statuses[i]!.queueStatus.state === 'ACTIVE');
+        if (activeFan) await activeFan.api.data(LEAVE, { id: concertId });
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(Math.max(...seen)).toBe(capacity);
+    await vi.waitFor(async () => {
+      const states = await Promise.all(fans.map(async (fan) => (await fan.api.data<{ queueStatus: QueueStatus }>(STATUS, { id: concertId })).queueStatus.state));
+      expect(states.filter((s) => s === 'ACTIVE')).toHaveLength(capacity);
+    });
+    const elapsed = Date.now() - started;
+    const ticks = (await tickCount(server.url.replace('/graphql', '/metrics'))) + (await tickCount(second.url.replace('/graphql', '/metrics'))) - ticksBefore;
+    // Both workers running every tick would make about twice elapsed/interval.
+    expect(ticks).toBeLessThanOrEqual(Math.ceil((elapsed / INTERVAL_MS) * 1.3) + 2);
+    expect(ticks).toBeGreaterThan(0);
+  });
+
+  it('shuts down on SIGTERM within 10 s, exit code 0, closing open subscriptions', async () => {
+    const child = await replica({ RUN_WORKERS: 'true' });
+    const { concertId } = await createConcert(server, { maxActiveUsers: 1 });
+    const [fan] = await signUpMany(new Api(server.url), 1);
+    const client = wsClient(child.wsUrl, fan!.token);
+    const feed = new Feed<{ queueStatus: QueueStatus }>(client, STATUS_SUBSCRIPTION, { id: concertId });
+    await feed.next();
+    const started = Date.now();
+    const code = await child.stop();
+    expect(code).toBe(0);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    await vi.waitFor(() => expect(feed.done || feed.pending() > 0).toBe(true), { timeout: 3000 });
+    await client.dispose();
+  });
+
+  it('exits 0 on a SIGTERM that arrives while it is still starting', async () => {
+    // The test environment sets no JWT_SECRET, so the process warns at the very start of start-up,
+    // long before it listens.
+    expect(server.env.JWT_SECRET).toBeUndefined();
+    const { child, exited } = await spawnProcess({ ...server.env, RUN_WORKERS: 'true' }, (entry) => entry.msg?.startsWith('JWT_SECRET is not set') ?? false);
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  });
+});
+
+describe('losing Redis data', () => {
+  it('brings the admission ticks back after the BullMQ keys vanish', async () => {
+    const { concertId } = await createConcert(server, { maxActiveUsers: 1 });
+    const [holder, fan] = await signUpMany(new Api(server.url), 2);
+    await holder!.api.data(ENTER, { id: concertId });
+    await vi.waitFor(async () => expect((await holder!.api.data<{ queueStatus: QueueStatus }>(STATUS, { id: concertId })).queueStatus.state).toBe('ACTIVE'));
+    // As after a failover to an empty replica: the job scheduler and its pending job are gone.
+    const redis = new Redis(server.env.REDIS_URL!);
+    const jobKeys = await redis.keys(`${server.env.REDIS_KEY_PREFIX}:{jobs}:*`);
+    expect(jobKeys.length).toBeGreaterThan(0);
+    await redis.del(...jobKeys);
+    redis.disconnect();
+    await fan!.api.data(ENTER, { id: concertId });
+    await holder!.api.data(LEAVE, { id: concertId });
+    await vi.waitFor(async () => expect((await fan!.api.data<{ queueStatus: QueueStatus }>(STATUS, { id: concertId })).queueStatus.state).toBe('ACTIVE'), {
+      timeout: schedulerRefreshMs(INTERVAL_MS) + 3000,
+      interval: 100,
+    });
+  });
+});

@@ -1,0 +1,44 @@
+import { Redis } from 'ioredis';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startTestServer, type TestServer } from './support/harness';
+import { Api, signUp } from './support/client';
+import { createConcert, ENTER } from './support/fixtures';
+
+let server: TestServer | undefined;
+afterEach(async () => {
+  await server?.stop();
+  server = undefined;
+});
+
+const titles = async (url: string) => (await new Api(url).data<{ concerts: { title: string }[] }>('{ concerts { title } }')).concerts.map((c) => c.title);
+
+describe('start-up', () => {
+  it('seeds demo concerts into an empty database once, and not at all with SEED_DEMO=false', async () => {
+    server = await startTestServer('startup_seed', { SEED_DEMO: 'false', RUN_WORKERS: 'false' });
+    expect(await titles(server.url)).toEqual([]);
+    await server.stop();
+    server = await startTestServer('startup_seed', { SEED_DEMO: 'true', RUN_WORKERS: 'false' }, { reset: false });
+    const seeded = await titles(server.url);
+    expect(seeded.length).toBeGreaterThanOrEqual(3);
+    await server.stop();
+    server = await startTestServer('startup_seed', { SEED_DEMO: 'true', RUN_WORKERS: 'false' }, { reset: false });
+    expect(await titles(server.url)).toEqual(seeded);
+  });
+
+  it('honours the /N database index of REDIS_URL', async () => {
+    server = await startTestServer('startup_redis_db', { REDIS_URL: 'redis://127.0.0.1:6379/7', RUN_WORKERS: 'false' });
+    const { concertId } = await createConcert(server);
+    const fan = await signUp(new Api(server.url));
+    await fan.api.data(ENTER, { id: concertId });
+    const wait = server.app.services.config.redisPrefix + `:{c:${concertId}}:wait`;
+    const db7 = new Redis('redis://127.0.0.1:6379/7');
+    const db0 = new Redis('redis://127.0.0.1:6379/0');
+    try {
+      expect(await db7.zscore(wait, fan.id)).not.toBeNull();
+      expect(await db0.exists(wait)).toBe(0);
+    } finally {
+      db7.disconnect();
+      db0.disconnect();
+    }
+  });
+});

@@ -1,0 +1,134 @@
+import { expect, vi } from 'vitest';
+import { Feed, signUpMany, wsClient, type Account, type Api } from './client';
+import { ENTER, STATUS, type QueueStatus } from './fixtures';
+import type { TestServer } from './harness';
+
+export type SeatStatus = 'AVAILABLE' | 'HELD' | 'RESERVED';
+
+export interface Seat {
+  id: string;
+  number: number;
+  price: number;
+  status: SeatStatus;
+}
+
+export interface Hold {
+  id: string;
+  expiresAt: string;
+  seat: Seat;
+}
+
+export interface Reservation {
+  id: string;
+  code: string;
+  price: number;
+  seat: Seat;
+}
+
+export interface Payment {
+  id: string;
+  amount: number;
+  balance: number;
+  reservations: Reservation[];
+}
+
+export interface LedgerEntry {
+  kind: 'CHARGE' | 'PAYMENT' | 'REFUND';
+  amount: number;
+  balance: number;
+}
+
+const SEAT_FIELDS = 'id number price status';
+export const SEATS = `query($id: ID!, $status: SeatStatus) { schedule(id: $id) { availableSeats seats(status: $status) { ${SEAT_FIELDS} } } }`;
+export const AVAILABLE = 'query($id: ID!) { schedule(id: $id) { availableSeats } }';
+export const HOLD = `mutation($seatId: ID!) { holdSeat(seatId: $seatId) { id expiresAt seat { ${SEAT_FIELDS} } } }`;
+export const RELEASE = 'mutation($holdId: ID!) { releaseHold(holdId: $holdId) }';
+export const CHARGE = 'mutation($amount: Int!) { chargePoints(amount: $amount) { id points } }';
+export const PAY = `mutation($holdIds: [ID!]!, $key: String!) { pay(holdIds: $holdIds, idempotencyKey: $key) { id amount balance reservations { id code price seat { ${SEAT_FIELDS} } } } }`;
+export const ME = `query($limit: Int) { me { points pointHistory(limit: $limit) { kind amount balance } holds { id expiresAt seat { ${SEAT_FIELDS} } } reservations { id code price seat { ${SEAT_FIELDS} } } } }`;
+export const SEAT_CHANGED = `subscription($id: ID!) { seatChanged(scheduleId: $id) { ${SEAT_FIELDS} schedule { id } } }`;
+
+export interface Me {
+  points: number;
+  pointHistory: LedgerEntry[];
+  holds: Hold[];
+  reservations: Reservation[];
+}
+
+export const seats = async (fan: Account, scheduleId: string, status?: SeatStatus) =>
+  (await fan.api.data<{ schedule: { seats: Seat[] } }>(SEATS, { id: scheduleId, status })).schedule.seats;
+export const availableSeats = async (api: Api, scheduleId: string) => (await api.data<{ schedule: { availableSeats: number } }>(AVAILABLE, { id: scheduleId })).schedule.availableSeats;
+export const hold = async (fan: Account, seatId: string) => (await fan.api.data<{ holdSeat: Hold }>(HOLD, { seatId })).holdSeat;
+export const charge = async (fan: Account, amount: number) => (await fan.api.data<{ chargePoints: { points: number } }>(CHARGE, { amount })).chargePoints.points;
+export const pay = async (fan: Account, holdIds: string[], key: string) => (await fan.api.data<{ pay: Payment }>(PAY, { holdIds, key })).pay;
+export const me = async (fan: Account, limit?: number) => (await fan.api.data<{ me: Me }>(ME, { limit })).me;
+export const queueState = async (fan: Account, concertId: string) => (await fan.api.data<{ queueStatus: QueueStatus }>(STATUS, { id: concertId })).queueStatus.state;
+
+/** Seat IDs of a schedule in seat-number order, read straight from the database (setup, not behaviour). */
+export async function seatIds(server: TestServer, scheduleId: string): Promise<string[]> {
+  const rows = await server.app.orm.em.getConnection().execute<{ id: number }[]>('select id from seats where schedule_id = ? order by number', [scheduleId]);
+  return rows.map((row) => String(row.id));
+}
+
+/** Puts every fan in the concert's queue and waits until all are ACTIVE (the concert needs the capacity). */
+export async function admit(fans: Account[], concertId: string): Promise<void> {
+  await Promise.all(fans.map((fan) => fan.api.data(ENTER, { id: concertId })));
+  // Everyone has entered, so once nobody is waiting every one of them has been admitted.
+  await vi.waitFor(
+    async () => {
+      const { queueStatus } = await fans[0]!.api.data<{ queueStatus: QueueStatus }>(STATUS, { id: concertId });
+      expect(queueStatus.waiting).toBe(0);
+      expect(queueStatus.state).toBe('ACTIVE');
+    },
+    { timeout: 15_000, interval: 50 },
+  );
+}
+
+/** `count` new fans, ACTIVE for the concert. */
+export async function activeFans(api: Api, concertId: string, count: number): Promise<Account[]> {
+  const fans = await signUpMany(api, count);
+  await admit(fans, concertId);
+  return fans;
+}
+
+/**
+ * A seatChanged feed that is live on the server: the subscription carries no initial message, so this
+ * waits until the server's Redis channel for the schedule has a subscriber before returning.
+ */
+export async function seatFeed(server: TestServer, fan: Account, scheduleId: string): Promise<{ feed: Feed<{ seatChanged: Seat & { schedule: { id: string } } }>; close: () => Promise<void> }> {
+  const client = wsClient(server.wsUrl, fan.token);
+  const feed = new Feed<{ seatChanged: Seat & { schedule: { id: string } } }>(client, SEAT_CHANGED, { id: scheduleId });
+  const topic = server.app.services.seatEvents.topic(Number(scheduleId));
+  await vi.waitFor(
+    async () => {
+      const [, subscribers] = (await server.app.redis.pubsub('NUMSUB', topic)) as [string, number];
+      expect(subscribers).toBeGreaterThan(0);
+    },
+    { timeout: 5000, interval: 20 },
+  );
+  return {
+    feed,
+    close: async () => {
+      feed.close();
+      await client.dispose();
+    },
+  };
+}
+
+/** The whole ledger of a user, oldest first, straight from the database. */
+export async function ledger(server: TestServer, userId: string): Promise<LedgerEntry[]> {
+  const rows = await server.app.orm.em
+    .getConnection()
+    .execute<{ kind: LedgerEntry['kind']; amount: number; balance: number }[]>('select kind, amount, balance from point_transactions where user_id = ? order by id', [userId]);
+  return rows.map((row) => ({ kind: row.kind, amount: Number(row.amount), balance: Number(row.balance) }));
+}
+
+/** Every entry's balance is the one before plus its amount, and the last one is the current balance. */
+export function expectConsistentLedger(entries: LedgerEntry[], balance: number): void {
+  let running = 0;
+  for (const entry of entries) {
+    running += entry.amount;
+    expect(entry.balance).toBe(running);
+  }
+  expect(running).toBe(balance);
+}

@@ -1,0 +1,39 @@
+import type { TestServer } from './harness';
+
+export interface ConcertFixture {
+  concertId: string;
+  scheduleIds: string[];
+}
+
+/** A concert made straight through the service (setup, not the behaviour under test). */
+export async function createConcert(server: TestServer, options: { maxActiveUsers?: number; seatCount?: number; price?: number; schedules?: number } = {}): Promise<ConcertFixture> {
+  const concert = await server.app.services.concerts.create({
+    title: 'Fixture Concert',
+    venue: 'Test Hall',
+    maxActiveUsers: options.maxActiveUsers ?? 1,
+    schedules: Array.from({ length: options.schedules ?? 1 }, (_, i) => ({
+      startsAt: new Date(Date.UTC(2030, 0, 1 + i, 19)),
+      seatCount: options.seatCount ?? 10,
+      price: options.price ?? 100,
+    })),
+  });
+  const schedules = await server.app.services.concerts.schedulesOf(concert.id);
+  return { concertId: String(concert.id), scheduleIds: schedules.map((s) => String(s.id)) };
+}
+
+export const QUEUE_FIELDS = 'concertId state position waiting active estimatedWaitSeconds activeUntil';
+
+export interface QueueStatus {
+  concertId: string;
+  state: 'WAITING' | 'ACTIVE' | 'NONE';
+  position: number | null;
+  waiting: number;
+  active: number;
+  estimatedWaitSeconds: number | null;
+  activeUntil: string | null;
+}
+
+export const ENTER = `mutation($id: ID!) { enterQueue(concertId: $id) { ${QUEUE_FIELDS} } }`;
+export const LEAVE = `mutation($id: ID!) { leaveQueue(concertId: $id) { ${QUEUE_FIELDS} } }`;
+export const STATUS = `query($id: ID!) { queueStatus(concertId: $id) { ${QUEUE_FIELDS} } }`;
+export const STATUS_SUBSCRIPTION = `subscription($id: ID!) { queueStatus(concertId: $id) { ${QUEUE_FIELDS} } }`;

@@ -1,0 +1,24 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+
+/** A throwaway redis-server on a random port, for tests that take Redis away and bring it back. */
+export class RedisServer {
+  readonly port = 16_000 + Math.floor(Math.random() * 4000);
+  private child?: ChildProcess;
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  async start(): Promise<void> {
+    this.child = spawn('redis-server', ['--port', String(this.port), '--save', '', '--appendonly', 'no', '--bind', '127.0.0.1'], { stdio: 'ignore' });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+  }
+
+  async stop(): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+  }
+}
