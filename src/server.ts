@@ -8,6 +8,7 @@ import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import { createContext, type Context, type Services } from './context';
 import type { ErrorFormatter } from './schema/format-error';
+import { projectedSubscribe } from './schema/projected-subscribe';
 import { DocumentCache } from './schema/document-cache';
 import { complexityError, complexityPlugin, limitRules } from './schema/limits';
 import { playgroundRouter } from './http/playground';
@@ -40,6 +41,7 @@ export async function startServer(parts: ServerParts, port: number): Promise<Run
   const wsCleanup = useServer<{ authorization?: unknown }>(
     {
       schema,
+      subscribe: projectedSubscribe,
       // graphql-ws keeps the HTTP upgrade request for the connection's whole life; we never read it
       // (auth comes in connectionParams), and dropping it saves ~1 KB per connected fan.
       onConnect: (ctx) => {

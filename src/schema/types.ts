@@ -60,7 +60,11 @@ export class ScheduleNode {
   @Field(() => Int) totalSeats!: number;
 }
 
-@ObjectType('Seat')
+// simpleResolvers: plain property reads, without type-graphql's per-field middleware wrapper. Seat
+// maps list thousands of seats, and queueStatus is pushed to every waiting fan on every tick (its
+// events are projected without graphql-js execution only when its fields have no resolver; see
+// schema/projected-subscribe.ts). Neither type has, or may get, field-level @Authorized.
+@ObjectType('Seat', { simpleResolvers: true })
 export class SeatNode {
   @Field(() => ID) id!: string;
   scheduleId!: number;
@@ -102,7 +106,7 @@ export class PointTransactionNode {
   @Field(() => Date) createdAt!: Date;
 }
 
-@ObjectType('QueueStatus')
+@ObjectType('QueueStatus', { simpleResolvers: true })
 export class QueueStatusNode {
   @Field(() => ID) concertId!: string;
   @Field(() => QueueState) state!: QueueState;
