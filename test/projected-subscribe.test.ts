@@ -65,7 +65,11 @@ describe('projected subscribe', () => {
     const schema = testSchema([]);
     let closed = false;
     schema.getSubscriptionType()!.getFields().status!.subscribe = () => {
-      const source = new LatestValueStream<object>(() => (closed = true));
+      const source = new (class extends LatestValueStream<object> {
+        protected override onClose(): void {
+          closed = true;
+        }
+      })();
       source.push({ id: 1, state: 'WAITING', position: 1, when: null });
       return source;
     };

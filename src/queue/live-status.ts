@@ -5,10 +5,21 @@ import type { QueueStatusNode } from '../schema/types';
 import { LatestValueStream } from './latest-value-stream';
 import type { QueueService, TickMessage } from './queue-service';
 
-interface Watcher {
-  stream: LatestValueStream<QueueStatusNode>;
-  /** What was last sent: a status is pushed only when state, position or activeUntil changes. */
-  sent: string;
+/** One open queueStatus subscription on this process. */
+class Watcher extends LatestValueStream<QueueStatusNode> {
+  constructor(
+    private readonly live: LiveQueueStatus,
+    readonly userId: number,
+    readonly concertId: number,
+    /** What was last sent: a status is pushed only when state, position or activeUntil changes. */
+    public sent: string,
+  ) {
+    super();
+  }
+
+  protected override onClose(): void {
+    this.live.unwatch(this);
+  }
 }
 
 /** Pushes between yields to the event loop (see pushChanges). */
@@ -27,7 +38,7 @@ const fingerprint = (s: QueueStatusNode) => `${s.state}|${s.position ?? ''}|${s.
  */
 export class LiveQueueStatus {
   /** concert → user → that user's open subscriptions on this process. */
-  private readonly watchers = new Map<number, Map<number, Set<Watcher>>>();
+  private readonly watchers = new Map<number, Map<number, Watcher[]>>();
   /** Concerts whose refresh is running, and whether another tick came in meanwhile. */
   private readonly refreshing = new Map<number, boolean>();
 
@@ -50,23 +61,27 @@ export class LiveQueueStatus {
 
   /** The caller's status stream: `initial` at once, then every change. */
   watch(userId: number, concertId: number, initial: QueueStatusNode): AsyncIterable<QueueStatusNode> {
-    const users = this.watchers.get(concertId) ?? new Map<number, Set<Watcher>>();
+    const users = this.watchers.get(concertId) ?? new Map<number, Watcher[]>();
     this.watchers.set(concertId, users);
-    const mine = users.get(userId) ?? new Set<Watcher>();
+    // An array, not a Set: nearly always one subscription per fan, and a Set costs far more memory.
+    const mine = users.get(userId) ?? [];
     users.set(userId, mine);
-    const watcher: Watcher = {
-      sent: fingerprint(initial),
-      stream: new LatestValueStream<QueueStatusNode>(() => {
-        this.metrics.liveSubscribers.dec();
-        mine.delete(watcher);
-        if (mine.size === 0 && users.get(userId) === mine) users.delete(userId);
-        if (users.size === 0 && this.watchers.get(concertId) === users) this.watchers.delete(concertId);
-      }),
-    };
-    mine.add(watcher);
+    const watcher = new Watcher(this, userId, concertId, fingerprint(initial));
+    mine.push(watcher);
     this.metrics.liveSubscribers.inc();
-    watcher.stream.push(initial);
-    return watcher.stream;
+    watcher.push(initial);
+    return watcher;
+  }
+
+  unwatch(watcher: Watcher): void {
+    this.metrics.liveSubscribers.dec();
+    const users = this.watchers.get(watcher.concertId);
+    const mine = users?.get(watcher.userId);
+    const index = mine?.indexOf(watcher) ?? -1;
+    if (!users || !mine || index < 0) return;
+    mine.splice(index, 1);
+    if (mine.length === 0) users.delete(watcher.userId);
+    if (users.size === 0) this.watchers.delete(watcher.concertId);
   }
 
   private async refresh(concertId: number): Promise<void> {
@@ -98,7 +113,7 @@ export class LiveQueueStatus {
       for (const watcher of users.get(userIds[index] as number) ?? []) {
         if (watcher.sent === print) continue;
         watcher.sent = print;
-        watcher.stream.push(status);
+        watcher.push(status);
         // Let each slice be executed and written before pushing more: otherwise all N executions are
         // alive at once, survive into the old heap, and the first fan hears only when the last does.
         if (++pushed % PUSH_SLICE === 0) await new Promise((resolve) => setImmediate(resolve));

@@ -63,39 +63,94 @@ export async function projectedSubscribe(args: ExecutionArgs): Outcome {
   if (!plan || !variables?.coerced) return subscribe(args);
   const source = await createSourceEventStream(args);
   if (!(Symbol.asyncIterator in source)) return source;
-  const { coerced } = variables;
-  const argumentValues = getArgumentValues(plan.rootField, plan.rootNode, coerced);
-  const info: Omit<GraphQLResolveInfo, 'rootValue'> = {
-    fieldName: plan.rootField.name,
-    fieldNodes: [plan.rootNode],
-    returnType: plan.rootField.type,
-    parentType: plan.subscriptionType,
-    path: { prev: undefined, key: plan.rootKey, typename: plan.subscriptionType.name },
-    schema: args.schema,
-    fragments: {},
-    operation: plan.operation,
-    variableValues: coerced,
-  };
-  const resolve = plan.rootField.resolve ?? defaultFieldResolver;
-  // Synchronous unless the resolver is: each await is a microtask hop per subscriber per tick.
-  const project = (payload: unknown): Result => {
-    const general = () => execute({ ...args, rootValue: payload });
-    const complete = (value: unknown) => {
-      const data = projectObject(plan, value);
-      return data ? { data: { [plan.rootKey]: data } } : general();
-    };
-    try {
-      const value: unknown = resolve(payload, argumentValues, args.contextValue, { ...info, rootValue: payload });
-      return isPromise(value) ? value.then(complete, general) : complete(value);
-    } catch {
-      // graphql-js reports it exactly as it would have
-      return general();
-    }
-  };
-  return mapEvents(source, project);
+  return new ProjectedEvents(plan, args, variables.coerced, source[Symbol.asyncIterator]());
 }
 
+const DONE: IteratorResult<ExecutionResult> = { done: true, value: undefined };
+
 const isPromise = (value: unknown): value is Promise<unknown> => typeof (value as Promise<unknown> | undefined)?.then === 'function';
+
+/**
+ * One subscription's results. Like graphql-js's own mapAsyncIterator, not an async generator: a
+ * generator waiting for the next event cannot be returned until that event comes, and a client's
+ * "complete" must close the source (and free its watcher) at once. A class, not closures: tens of
+ * thousands of these stay open, and each holds only its fields.
+ */
+class ProjectedEvents implements AsyncIterableIterator<ExecutionResult> {
+  private readonly argumentValues: Record<string, unknown>;
+
+  constructor(
+    private readonly plan: Plan,
+    private readonly args: ExecutionArgs,
+    private readonly variables: Record<string, unknown>,
+    private readonly source: AsyncIterator<unknown>,
+  ) {
+    this.argumentValues = getArgumentValues(plan.rootField, plan.rootNode, variables);
+  }
+
+  next(): Promise<IteratorResult<ExecutionResult>> {
+    return this.source.next().then((result) => this.step(result));
+  }
+
+  return(): Promise<IteratorResult<ExecutionResult>> {
+    return this.source.return ? this.source.return().then((result) => this.step(result)) : Promise.resolve(DONE);
+  }
+
+  async throw(error: unknown): Promise<IteratorResult<ExecutionResult>> {
+    if (this.source.throw) return this.step(await this.source.throw(error));
+    await this.source.return?.();
+    throw error;
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  private step(result: IteratorResult<unknown>): IteratorResult<ExecutionResult> | Promise<IteratorResult<ExecutionResult>> {
+    if (result.done) return DONE;
+    const value = this.project(result.value);
+    return isPromise(value) ? value.then((settled) => ({ done: false, value: settled })) : { done: false, value };
+  }
+
+  /** Synchronous unless the root resolver is: each await is a microtask hop per subscriber per tick. */
+  private project(payload: unknown): Result {
+    const { plan, args } = this;
+    const resolve = plan.rootField.resolve ?? defaultFieldResolver;
+    try {
+      const value: unknown = resolve(payload, this.argumentValues, args.contextValue, this.info(payload));
+      return isPromise(value) ? value.then((settled) => this.complete(payload, settled), () => this.general(payload)) : this.complete(payload, value);
+    } catch {
+      // graphql-js reports it exactly as it would have
+      return this.general(payload);
+    }
+  }
+
+  private complete(payload: unknown, value: unknown): Result {
+    const data = projectObject(this.plan, value);
+    return data ? { data: { [this.plan.rootKey]: data } } : this.general(payload);
+  }
+
+  private general(payload: unknown): Result {
+    return execute({ ...this.args, rootValue: payload });
+  }
+
+  /** Made per event rather than kept: resolvers rarely read it, and memory per subscriber counts. */
+  private info(rootValue: unknown): GraphQLResolveInfo {
+    const { plan, args } = this;
+    return {
+      fieldName: plan.rootField.name,
+      fieldNodes: [plan.rootNode],
+      returnType: plan.rootField.type,
+      parentType: plan.subscriptionType,
+      path: { prev: undefined, key: plan.rootKey, typename: plan.subscriptionType.name },
+      schema: args.schema,
+      fragments: {},
+      rootValue,
+      operation: plan.operation,
+      variableValues: this.variables,
+    };
+  }
+}
 
 /** The leaves of `value`, or undefined when only graphql-js can say what the result is. */
 function projectObject(plan: Plan, value: unknown): Record<string, unknown> | undefined {
@@ -119,32 +174,6 @@ function projectObject(plan: Plan, value: unknown): Record<string, unknown> | un
     result[leaf.key] = serialized;
   }
   return result;
-}
-
-/**
- * Like graphql-js's own mapAsyncIterator, not an async generator: a generator waiting for the next
- * event cannot be returned until that event comes, and a client's "complete" must close the
- * source (and free its watcher) at once.
- */
-function mapEvents(source: AsyncIterable<unknown>, project: (payload: unknown) => Result): AsyncIterableIterator<ExecutionResult> {
-  const iterator = source[Symbol.asyncIterator]();
-  const done: IteratorResult<ExecutionResult> = { done: true, value: undefined };
-  const step = (result: IteratorResult<unknown>): IteratorResult<ExecutionResult> | Promise<IteratorResult<ExecutionResult>> => {
-    if (result.done) return done;
-    const value = project(result.value);
-    return isPromise(value) ? value.then((settled) => ({ done: false, value: settled })) : { done: false, value };
-  };
-  const events: AsyncIterableIterator<ExecutionResult> = {
-    next: () => iterator.next().then(step),
-    return: () => (iterator.return ? iterator.return().then(step) : Promise.resolve(done)),
-    throw: async (error: unknown) => {
-      if (iterator.throw) return step(await iterator.throw(error));
-      await iterator.return?.();
-      throw error;
-    },
-    [Symbol.asyncIterator]: () => events,
-  };
-  return events;
 }
 
 /** Whether events of this subscription take the fast path (the tests hold the app's own to it). */
