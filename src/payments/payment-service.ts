@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { DeadlockException, UniqueConstraintViolationException, type EntityManager, type MikroORM } from '@mikro-orm/mysql';
+import { DeadlockException, UniqueConstraintViolationException, type MikroORM } from '@mikro-orm/mysql';
+import { sqlTransaction, type Sql } from '../database/sql-transaction';
 import { AppError, badInput } from '../errors';
 import { Payment, Reservation, type Seat } from '../entities';
 import type { HoldRef, HoldService } from '../holds/hold-service';
@@ -31,6 +32,26 @@ interface PayRequest {
   hash: string;
 }
 
+/** A reservation as pay just wrote it. */
+export interface ReservationRecord {
+  id: number;
+  code: string;
+  seatId: number;
+  price: number;
+  createdAt: Date;
+}
+
+/** What pay answers: a payment, with its reservations when this request wrote them (a retry reads them later). */
+export type PaymentRecord = Pick<Payment, 'id' | 'amount' | 'balance' | 'createdAt'> & { reservations?: ReservationRecord[] };
+
+const toRecord = (reservation: Reservation): ReservationRecord => ({
+  id: reservation.id,
+  code: reservation.code,
+  seatId: reservation.seat.id,
+  price: reservation.price,
+  createdAt: reservation.createdAt,
+});
+
 /** The payment row for this key was committed by a concurrent request while ours waited on its lock. */
 class TwinCommitted extends Error {}
 
@@ -46,7 +67,7 @@ export class PaymentService {
     private readonly logger: Logger,
   ) {}
 
-  async pay(userId: number, holdIds: string[], key: string): Promise<Payment> {
+  async pay(userId: number, holdIds: string[], key: string): Promise<PaymentRecord> {
     const ids = [...new Set(holdIds)].sort();
     if (ids.length === 0) throw badInput('holdIds must name at least one hold.');
     if (ids.length > MAX_HOLDS) throw badInput(`One payment may cover at most ${MAX_HOLDS} holds.`);
@@ -64,10 +85,10 @@ export class PaymentService {
     }
     const seats = await this.catalog.findMany(holds.map((hold) => hold.seatId));
 
-    let payment: Payment;
+    let payment: PaymentRecord;
     for (let attempt = 1; ; attempt++) {
       try {
-        payment = await this.orm.em.fork().transactional((em) => this.record(em, request, seats));
+        payment = await sqlTransaction(this.orm, (sql) => this.record(sql, request, seats));
         break;
       } catch (error) {
         const twin = (await this.twinOf(request, error, 'INSUFFICIENT_POINTS')) ?? (error instanceof TwinCommitted ? await this.earlier(request) : null);
@@ -80,13 +101,13 @@ export class PaymentService {
     return payment;
   }
 
-  reservationsOfPayment(paymentId: number): Promise<Reservation[]> {
-    return this.orm.em.fork().find(Reservation, { payment: paymentId }, { orderBy: { id: 'asc' } });
+  async reservationsOfPayment(paymentId: number): Promise<ReservationRecord[]> {
+    return (await this.orm.em.fork().find(Reservation, { payment: paymentId }, { orderBy: { id: 'asc' } })).map(toRecord);
   }
 
   /** Newest first. */
-  reservationsOf(userId: number): Promise<Reservation[]> {
-    return this.orm.em.fork().find(Reservation, { user: userId }, { orderBy: { id: 'desc' } });
+  async reservationsOf(userId: number): Promise<ReservationRecord[]> {
+    return (await this.orm.em.fork().find(Reservation, { user: userId }, { orderBy: { id: 'desc' } })).map(toRecord);
   }
 
   /** The payment already made with this key, or IDEMPOTENCY_KEY_REUSED if it was for other holds. */
@@ -108,43 +129,52 @@ export class PaymentService {
   }
 
   /**
-   * One transaction. The user's row lock comes first, so one user's payments take turns; then the
-   * payment row, whose unique (user, key) index makes a twin that waited fail here, so only one ever
-   * debits. Reservations are inserted in seat order (no lock cycles between payments); their unique
-   * seat index is the final fence against a double sale, whatever Redis says. Written as plain SQL:
-   * six statements, the fewest that keep these guarantees.
+   * One transaction. The debit comes first: it takes the user's row lock, so one user's payments
+   * take turns; then the payment row, whose unique (user, key) index makes a twin that waited fail
+   * here, its debit rolled back, so only one ever commits. Reservations are inserted in seat order
+   * (no lock cycles between payments); their unique seat index is the final fence against a double
+   * sale, whatever Redis says. Written as plain SQL, BEGIN to COMMIT: 5 + one per seat statements,
+   * the fewest that keep these guarantees.
    */
-  private async record(em: EntityManager, { userId, key, hash }: PayRequest, seats: Seat[]): Promise<Payment> {
+  private async record(sql: Sql, { userId, key, hash }: PayRequest, seats: Seat[]): Promise<PaymentRecord> {
     const amount = seats.reduce((sum, seat) => sum + seat.price, 0);
-    const before = await this.points.lockBalance(em, userId);
-    this.points.requireFunds(before, amount);
-    const createdAt = new Date();
+    const balance = await this.points.debit(sql, userId, amount);
+    // Whole seconds, as the DATETIME columns keep it: a retry reading the row back sees the same time.
+    const createdAt = new Date(Math.floor(Date.now() / 1000) * 1000);
     let paymentId: number;
     try {
-      const inserted = await em.execute<{ insertId: number }>(
-        'INSERT INTO payments (user_id, idempotency_key, request_hash, amount, balance, created_at) VALUES (?, ?, ?, ?, ?, ?)',
-        [userId, key, hash, amount, before - amount, createdAt],
-        'run',
-      );
+      const inserted = await sql.run('INSERT INTO payments (user_id, idempotency_key, request_hash, amount, balance, created_at) VALUES (?, ?, ?, ?, ?, ?)', [
+        userId,
+        key,
+        hash,
+        amount,
+        balance,
+        createdAt,
+      ]);
       paymentId = Number(inserted.insertId);
     } catch (error) {
       if (error instanceof UniqueConstraintViolationException) throw new TwinCommitted();
       throw error;
     }
-    const balance = await this.points.debit(em, userId, amount, before, paymentId);
-    for (const seat of seats) await this.reserve(em, seat, userId, paymentId);
-    return em.merge(Payment, { id: paymentId, user: userId, idempotencyKey: key, requestHash: hash, amount, balance, createdAt });
+    await this.points.recordPayment(sql, userId, amount, balance, paymentId);
+    const reservations: ReservationRecord[] = [];
+    for (const seat of seats) reservations.push(await this.reserve(sql, seat, userId, paymentId, createdAt));
+    return { id: paymentId, amount, balance, createdAt, reservations };
   }
 
-  private async reserve(em: EntityManager, seat: Seat, userId: number, paymentId: number): Promise<void> {
+  private async reserve(sql: Sql, seat: Seat, userId: number, paymentId: number, createdAt: Date): Promise<ReservationRecord> {
     for (;;) {
+      const code = ticketCode();
       try {
-        await em.execute(
-          'INSERT INTO reservations (code, seat_id, user_id, payment_id, price) VALUES (?, ?, ?, ?, ?)',
-          [ticketCode(), seat.id, userId, paymentId, seat.price],
-          'run',
-        );
-        return;
+        const { insertId } = await sql.run('INSERT INTO reservations (code, seat_id, user_id, payment_id, price, created_at) VALUES (?, ?, ?, ?, ?, ?)', [
+          code,
+          seat.id,
+          userId,
+          paymentId,
+          seat.price,
+          createdAt,
+        ]);
+        return { id: Number(insertId), code, seatId: seat.id, price: seat.price, createdAt };
       } catch (error) {
         if (!(error instanceof UniqueConstraintViolationException)) throw error;
         if (!error.message.includes(CODE_INDEX)) throw new AppError('SEAT_UNAVAILABLE', `Seat ${seat.number} has already been sold: nothing was charged.`);

@@ -1,6 +1,7 @@
-import type { EntityManager, MikroORM } from '@mikro-orm/mysql';
+import type { MikroORM } from '@mikro-orm/mysql';
+import { sqlTransaction, type Sql } from '../database/sql-transaction';
 import { AppError, badInput } from '../errors';
-import { PointTransaction, PointTransactionKind, User } from '../entities';
+import { PointTransaction, PointTransactionKind, type User } from '../entities';
 
 export interface PointsSettings {
   maxCharge: number;
@@ -10,9 +11,8 @@ export interface PointsSettings {
 const MAX_BALANCE = 2_147_483_647;
 const MAX_HISTORY = 100;
 
-interface RunResult {
-  affectedRows: number;
-}
+/** The account fields a charge answers with, read under the row lock. */
+export type Account = Pick<User, 'id' | 'email' | 'role' | 'points'>;
 
 /**
  * Balances and their ledger. Every change is one relative, conditional UPDATE of the user's row plus
@@ -28,47 +28,37 @@ export class PointsService {
     private readonly settings: PointsSettings,
   ) {}
 
-  async charge(userId: number, amount: number): Promise<User> {
+  async charge(userId: number, amount: number): Promise<Account> {
     if (!Number.isInteger(amount) || amount < 1 || amount > this.settings.maxCharge) {
       throw badInput(`The amount must be a whole number from 1 to ${this.settings.maxCharge}.`);
     }
-    return this.orm.em.fork().transactional(async (em) => {
-      const { affectedRows } = await em.execute<RunResult>('UPDATE users SET points = points + ? WHERE id = ? AND points <= ?', [amount, userId, MAX_BALANCE - amount], 'run');
-      if (affectedRows === 0) {
-        if (!(await em.findOne(User, userId))) throw new AppError('UNAUTHENTICATED', 'This account no longer exists.');
-        throw badInput(`A balance cannot exceed ${MAX_BALANCE} points.`);
-      }
-      // The UPDATE holds the row lock, so this is exactly the balance after this charge.
-      await this.appendLedger(em, userId, PointTransactionKind.CHARGE, amount, await this.lockBalance(em, userId));
-      return em.findOneOrFail(User, userId);
+    return sqlTransaction(this.orm, async (sql) => {
+      const { affectedRows } = await sql.run('UPDATE users SET points = points + ? WHERE id = ? AND points <= ?', [amount, userId, MAX_BALANCE - amount]);
+      // The UPDATE holds the row lock, so this is exactly the account after this charge.
+      const [account] = await sql.all<Account>('SELECT id, email, role, points FROM users WHERE id = ?', [userId]);
+      if (!account) throw new AppError('UNAUTHENTICATED', 'This account no longer exists.');
+      if (affectedRows === 0) throw badInput(`A balance cannot exceed ${MAX_BALANCE} points.`);
+      await this.appendLedger(sql, userId, PointTransactionKind.CHARGE, amount, account.points);
+      return { ...account, id: Number(account.id) };
     });
   }
 
   /**
-   * Takes the user's row lock inside the caller's transaction, until it ends, and returns the balance
-   * under it. All of one user's payments then run one after another from this point, so identical
-   * twins queue here rather than on the payment's unique index, where a rolled-back first one would
-   * deadlock the waiters.
+   * Takes `amount` inside the caller's transaction (a payment), or INSUFFICIENT_POINTS, and returns
+   * the balance after it. The UPDATE takes the user's row lock until the transaction ends, so all of
+   * one user's payments run one after another from here: identical twins queue on this row rather
+   * than on the payment's unique index, where a rolled-back first one would deadlock the waiters.
+   * LAST_INSERT_ID(expr) hands back the new balance without another statement.
    */
-  async lockBalance(em: EntityManager, userId: number): Promise<number> {
-    const [row] = await em.execute<{ points: number }[]>('SELECT points FROM users WHERE id = ? FOR UPDATE', [userId]);
-    return Number(row?.points);
+  async debit(sql: Sql, userId: number, amount: number): Promise<number> {
+    const { affectedRows, insertId } = await sql.run('UPDATE users SET points = LAST_INSERT_ID(points - ?) WHERE id = ? AND points >= ?', [amount, userId, amount]);
+    if (affectedRows === 0) throw new AppError('INSUFFICIENT_POINTS', `This costs ${amount} points, more than your balance: charge points first.`);
+    return Number(insertId);
   }
 
-  /** INSUFFICIENT_POINTS unless the balance read under the lock covers the amount. */
-  requireFunds(balance: number, amount: number): void {
-    if (balance < amount) throw new AppError('INSUFFICIENT_POINTS', `This costs ${amount} points, more than your balance: charge points first.`);
-  }
-
-  /**
-   * Takes `amount` from `balance`, read by lockBalance in this transaction (a payment), with its ledger
-   * row; the `points >= ?` condition stays as a fence. Returns the balance after.
-   */
-  async debit(em: EntityManager, userId: number, amount: number, balance: number, paymentId: number): Promise<number> {
-    const { affectedRows } = await em.execute<RunResult>('UPDATE users SET points = points - ? WHERE id = ? AND points >= ?', [amount, userId, amount], 'run');
-    if (affectedRows === 0) this.requireFunds(0, amount);
-    await this.appendLedger(em, userId, PointTransactionKind.PAYMENT, -amount, balance - amount, paymentId);
-    return balance - amount;
+  /** The ledger row of a payment's debit, once the payment row exists. */
+  async recordPayment(sql: Sql, userId: number, amount: number, balance: number, paymentId: number): Promise<void> {
+    await this.appendLedger(sql, userId, PointTransactionKind.PAYMENT, -amount, balance, paymentId);
   }
 
   /** Newest first. */
@@ -77,7 +67,7 @@ export class PointsService {
     return this.orm.em.fork().find(PointTransaction, { user: userId }, { orderBy: { id: 'desc' }, limit });
   }
 
-  private async appendLedger(em: EntityManager, userId: number, kind: PointTransactionKind, amount: number, balance: number, paymentId?: number): Promise<void> {
-    await em.execute('INSERT INTO point_transactions (user_id, kind, amount, balance, payment_id) VALUES (?, ?, ?, ?, ?)', [userId, kind, amount, balance, paymentId ?? null], 'run');
+  private async appendLedger(sql: Sql, userId: number, kind: PointTransactionKind, amount: number, balance: number, paymentId?: number): Promise<void> {
+    await sql.run('INSERT INTO point_transactions (user_id, kind, amount, balance, payment_id) VALUES (?, ?, ?, ?, ?)', [userId, kind, amount, balance, paymentId ?? null]);
   }
 }

@@ -13,6 +13,6 @@ export class PaymentResolver {
 
   @FieldResolver(() => [ReservationNode])
   async reservations(@Root() payment: PaymentNode, @Ctx() { services }: Context): Promise<ReservationNode[]> {
-    return (await services.payments.reservationsOfPayment(Number(payment.id))).map(toReservationNode);
+    return payment.written ?? (await services.payments.reservationsOfPayment(Number(payment.id))).map(toReservationNode);
   }
 }

@@ -1,8 +1,9 @@
-import type { Concert, Payment, PointTransaction, Reservation, Schedule, Seat, User } from '../entities';
+import type { Concert, PointTransaction, Schedule, Seat, User } from '../entities';
+import type { PaymentRecord, ReservationRecord } from '../payments/payment-service';
 import type { ConcertNode, PaymentNode, PointTransactionNode, ReservationNode, ScheduleNode, SeatNode, SeatStatus, UserNode } from './types';
 
 /** Entity → GraphQL object: IDs become strings, relations become plain IDs for field resolvers. */
-export const toUserNode = (user: User): UserNode => ({ id: String(user.id), email: user.email, role: user.role, points: user.points });
+export const toUserNode = (user: Pick<User, 'id' | 'email' | 'role' | 'points'>): UserNode => ({ id: String(user.id), email: user.email, role: user.role, points: user.points });
 
 export const toConcertNode = (concert: Concert): ConcertNode => ({
   id: String(concert.id),
@@ -18,13 +19,7 @@ export const toScheduleNode = (schedule: Schedule): ScheduleNode => ({
   totalSeats: schedule.totalSeats,
 });
 
-export const toReservationNode = (reservation: Reservation): ReservationNode => ({
-  id: String(reservation.id),
-  code: reservation.code,
-  seatId: reservation.seat.id,
-  price: reservation.price,
-  createdAt: reservation.createdAt,
-});
+export const toReservationNode = (reservation: ReservationRecord): ReservationNode => ({ ...reservation, id: String(reservation.id) });
 
 export const toPointTransactionNode = (entry: PointTransaction): PointTransactionNode => ({
   id: String(entry.id),
@@ -42,9 +37,10 @@ export const toSeatNode = (seat: Seat, status: SeatStatus): SeatNode => ({
   status,
 });
 
-export const toPaymentNode = (payment: Payment): PaymentNode => ({
+export const toPaymentNode = (payment: PaymentRecord): PaymentNode => ({
   id: String(payment.id),
   amount: payment.amount,
   balance: payment.balance,
   createdAt: payment.createdAt,
+  written: payment.reservations?.map(toReservationNode),
 });

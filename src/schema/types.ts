@@ -95,6 +95,8 @@ export class PaymentNode {
   @Field(() => Int) amount!: number;
   @Field(() => Int, { description: 'Points left after this payment.' }) balance!: number;
   @Field(() => Date) createdAt!: Date;
+  /** The reservations, when the request that made the payment wrote them: no need to read them back. */
+  written?: ReservationNode[];
 }
 
 @ObjectType('PointTransaction')

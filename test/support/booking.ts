@@ -44,7 +44,7 @@ export const AVAILABLE = 'query($id: ID!) { schedule(id: $id) { availableSeats }
 export const HOLD = `mutation($seatId: ID!) { holdSeat(seatId: $seatId) { id expiresAt seat { ${SEAT_FIELDS} } } }`;
 export const RELEASE = 'mutation($holdId: ID!) { releaseHold(holdId: $holdId) }';
 export const CHARGE = 'mutation($amount: Int!) { chargePoints(amount: $amount) { id points } }';
-export const PAY = `mutation($holdIds: [ID!]!, $key: String!) { pay(holdIds: $holdIds, idempotencyKey: $key) { id amount balance reservations { id code price seat { ${SEAT_FIELDS} } } } }`;
+export const PAY = `mutation($holdIds: [ID!]!, $key: String!) { pay(holdIds: $holdIds, idempotencyKey: $key) { id amount balance createdAt reservations { id code price seat { ${SEAT_FIELDS} } } } }`;
 export const ME = `query($limit: Int) { me { points pointHistory(limit: $limit) { kind amount balance } holds { id expiresAt seat { ${SEAT_FIELDS} } } reservations { id code price seat { ${SEAT_FIELDS} } } } }`;
 export const SEAT_CHANGED = `subscription($id: ID!) { seatChanged(scheduleId: $id) { ${SEAT_FIELDS} schedule { id } } }`;
 
