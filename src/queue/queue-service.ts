@@ -40,12 +40,11 @@ export class QueueService {
   async enter(userId: number, concertId: number): Promise<QueueStatusNode> {
     await this.requireConcert(concertId);
     const k = this.keys.queue(concertId);
-    // One round trip; the SADD runs after the script, as dropFromWorkIndex relies on.
-    const results = await this.redis.pipeline().queueEnter(k.wait, k.active, k.stats, k.seq, userId).sadd(this.keys.queueIndex, concertId).exec();
-    const [enterError, reply] = results?.[0] ?? [new Error('no reply')];
-    const indexError = results?.[1]?.[0];
-    if (enterError || indexError) throw enterError ?? indexError;
-    return this.toStatus(concertId, reply as number[]);
+    // Issued together, so auto-pipelining sends them in one write (cheaper than a pipeline object per
+    // request); one connection keeps their order, so the SADD runs after the script, as
+    // dropFromWorkIndex relies on.
+    const [reply] = await Promise.all([this.redis.queueEnter(k.wait, k.active, k.stats, k.seq, userId), this.redis.sadd(this.keys.queueIndex, concertId)]);
+    return this.toStatus(concertId, reply);
   }
 
   /** Removes the user (WAITING or ACTIVE) at once, freeing their place or slot. */
