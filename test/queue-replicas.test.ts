@@ -104,8 +104,12 @@ describe('scale-out', () => {
     // long before it listens.
     expect(server.env.JWT_SECRET).toBeUndefined();
     const { child, exited } = await spawnProcess({ ...server.env, RUN_WORKERS: 'true' }, (entry) => entry.msg?.startsWith('JWT_SECRET is not set') ?? false);
-    child.kill('SIGTERM');
-    expect(await exited).toBe(0);
+    try {
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
   });
 });
 
