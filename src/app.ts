@@ -81,7 +81,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
     concerts,
     queue,
     liveQueue,
-    seatMap: new SeatMapService(seatCatalog, concerts, holds, queue, seatEvents),
+    seatMap: new SeatMapService(seatCatalog, concerts, holds, queue, liveQueue, seatEvents),
     seatEvents,
     holds,
     points,

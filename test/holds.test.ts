@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from './support/harness';
 import { Api, Feed, signUp, wsClient } from './support/client';
-import { createConcert } from './support/fixtures';
+import { createConcert, LEAVE } from './support/fixtures';
 import { activeFans, admit, availableSeats, hold, HOLD, me, RELEASE, SEAT_CHANGED, seatFeed, seatIds, seats, SEATS, type Hold } from './support/booking';
 
 let server: TestServer;
@@ -36,6 +36,31 @@ describe('the ACTIVE gate', () => {
     expect(await api.errorCode(SEATS, { id: a.scheduleIds[0] })).toBe('UNAUTHENTICATED');
     expect(await api.errorCode(HOLD, { seatId: aSeat })).toBe('UNAUTHENTICATED');
     expect(await availableSeats(api, a.scheduleIds[0]!)).toBe(10);
+  });
+
+  it('ends seatChanged with NOT_ACTIVE at the first tick after the fan leaves, while a fan still ACTIVE keeps it', async () => {
+    const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 5 });
+    const scheduleId = scheduleIds[0]!;
+    const [leaver, stayer] = await activeFans(api, concertId, 2);
+    const [first, second] = await seatIds(server, scheduleId);
+    const left = await seatFeed(server, leaver!, scheduleId);
+    const stays = await seatFeed(server, stayer!, scheduleId);
+    try {
+      await hold(stayer!, first!);
+      expect((await left.feed.next()).data?.seatChanged).toMatchObject({ id: first, status: 'HELD' });
+      expect((await stays.feed.next()).data?.seatChanged).toMatchObject({ id: first, status: 'HELD' });
+
+      await leaver!.api.data(LEAVE, { id: concertId });
+      expect((await left.feed.next()).errors?.[0]?.extensions?.code).toBe('NOT_ACTIVE');
+      expect(left.feed.done || left.feed.pending() === 0).toBe(true);
+
+      // The fan still ACTIVE hears the next change; the one who left hears nothing more.
+      await hold(stayer!, second!);
+      expect((await stays.feed.next()).data?.seatChanged).toMatchObject({ id: second, status: 'HELD' });
+      expect(left.feed.pending()).toBe(0);
+    } finally {
+      await Promise.all([left.close(), stays.close()]);
+    }
   });
 
   it('answers BAD_USER_INPUT for non-numeric IDs and NOT_FOUND for unknown seats and schedules', async () => {

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startTestServer, type TestServer } from './support/harness';
 import { Api, Feed, signUp, signUpMany, wsClient, type Account } from './support/client';
 import { createConcert, ENTER, LEAVE, STATUS, STATUS_SUBSCRIPTION, type QueueStatus } from './support/fixtures';
+import { activeFans, seatFeed } from './support/booking';
 
 // Short ACTIVE time, so ACTIVE → NONE and the hand-over of the slot happen within the test.
 const ACTIVE_TTL_SECONDS = 2;
@@ -98,5 +99,22 @@ describe('queueStatus subscription', () => {
     const fan = await signUp(api);
     const unknown = watch(fan, '999999');
     expect((await unknown.next()).errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+  });
+});
+
+describe('the end of the ACTIVE window', () => {
+  it('ends a seatChanged subscription with NOT_ACTIVE once the fan’s ACTIVE time runs out', async () => {
+    const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 1 });
+    const [fan] = await activeFans(api, concertId, 1);
+    const started = Date.now();
+    const { feed, close } = await seatFeed(server, fan!, scheduleIds[0]!);
+    try {
+      const ended = await feed.next((ACTIVE_TTL_SECONDS + 2) * 1000);
+      expect(ended.errors?.[0]?.extensions?.code).toBe('NOT_ACTIVE');
+      // Not before the window closed (the fan was admitted before `started`, so allow a tick early).
+      expect(Date.now() - started).toBeGreaterThan(ACTIVE_TTL_SECONDS * 1000 - 1500);
+    } finally {
+      await close();
+    }
   });
 });

@@ -2,23 +2,39 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../logger';
 import type { Metrics } from '../observability/metrics';
 import type { QueueStatusNode } from '../schema/types';
+import { ActiveGate } from './active-gate';
 import { LatestValueStream } from './latest-value-stream';
 import type { QueueService, TickMessage } from './queue-service';
 
+/** Something on this process that follows one fan's status in one concert, tick by tick. */
+export interface StatusListener {
+  readonly userId: number;
+  readonly concertId: number;
+  /** The fan's status after a tick (`print` is its fingerprint); true if a message went out. */
+  update(status: QueueStatusNode, print: string): boolean;
+}
+
 /** One open queueStatus subscription on this process. */
-class Watcher extends LatestValueStream<QueueStatusNode> {
+class Watcher extends LatestValueStream<QueueStatusNode> implements StatusListener {
   constructor(
     private readonly live: LiveQueueStatus,
     readonly userId: number,
     readonly concertId: number,
     /** What was last sent: a status is pushed only when state, position or activeUntil changes. */
-    public sent: string,
+    private sent: string,
   ) {
     super();
   }
 
+  update(status: QueueStatusNode, print: string): boolean {
+    if (this.sent === print) return false;
+    this.sent = print;
+    this.push(status);
+    return true;
+  }
+
   protected override onClose(): void {
-    this.live.unwatch(this);
+    this.live.unlisten(this, true);
   }
 }
 
@@ -28,7 +44,8 @@ const PUSH_SLICE = 256;
 const fingerprint = (s: QueueStatusNode) => `${s.state}|${s.position ?? ''}|${s.activeUntil?.getTime() ?? ''}`;
 
 /**
- * Pushes each local queueStatus subscriber its own status after every admission tick.
+ * Pushes each local queueStatus subscriber its own status after every admission tick, and ends
+ * subscriptions that need ACTIVE (seatChanged) once their fan is no longer ACTIVE.
  *
  * Ticks arrive from whichever replica ran them, over one Redis pub/sub channel. For each concert
  * in the tick that has subscribers here, this process asks Redis for all their statuses in one
@@ -37,8 +54,8 @@ const fingerprint = (s: QueueStatusNode) => `${s.state}|${s.position ?? ''}|${s.
  * latest unsent status (LatestValueStream), which coalesces bursts for slow clients.
  */
 export class LiveQueueStatus {
-  /** concert → user → that user's open subscriptions on this process. */
-  private readonly watchers = new Map<number, Map<number, Watcher[]>>();
+  /** concert → user → that user's listeners on this process. */
+  private readonly watchers = new Map<number, Map<number, StatusListener[]>>();
   /** Concerts whose refresh is running, and whether another tick came in meanwhile. */
   private readonly refreshing = new Map<number, boolean>();
 
@@ -61,27 +78,41 @@ export class LiveQueueStatus {
 
   /** The caller's status stream: `initial` at once, then every change. */
   watch(userId: number, concertId: number, initial: QueueStatusNode): AsyncIterable<QueueStatusNode> {
-    const users = this.watchers.get(concertId) ?? new Map<number, Watcher[]>();
-    this.watchers.set(concertId, users);
-    // An array, not a Set: nearly always one subscription per fan, and a Set costs far more memory.
-    const mine = users.get(userId) ?? [];
-    users.set(userId, mine);
     const watcher = new Watcher(this, userId, concertId, fingerprint(initial));
-    mine.push(watcher);
+    this.listen(watcher);
     this.metrics.liveSubscribers.inc();
     watcher.push(initial);
     return watcher;
   }
 
-  unwatch(watcher: Watcher): void {
-    this.metrics.liveSubscribers.dec();
-    const users = this.watchers.get(watcher.concertId);
-    const mine = users?.get(watcher.userId);
-    const index = mine?.indexOf(watcher) ?? -1;
+  /**
+   * `source` for as long as the fan stays ACTIVE in this concert (checked by the caller when
+   * subscribing): the first tick that finds them otherwise ends it with NOT_ACTIVE.
+   */
+  whileActive<T>(userId: number, concertId: number, source: AsyncIterable<T>): AsyncIterable<T> {
+    const gate = new ActiveGate(userId, concertId, source[Symbol.asyncIterator](), () => this.unlisten(gate, false));
+    this.listen(gate);
+    return gate;
+  }
+
+  unlisten(listener: StatusListener, counted: boolean): void {
+    if (counted) this.metrics.liveSubscribers.dec();
+    const users = this.watchers.get(listener.concertId);
+    const mine = users?.get(listener.userId);
+    const index = mine?.indexOf(listener) ?? -1;
     if (!users || !mine || index < 0) return;
     mine.splice(index, 1);
-    if (mine.length === 0) users.delete(watcher.userId);
-    if (users.size === 0) this.watchers.delete(watcher.concertId);
+    if (mine.length === 0) users.delete(listener.userId);
+    if (users.size === 0) this.watchers.delete(listener.concertId);
+  }
+
+  private listen(listener: StatusListener): void {
+    const users = this.watchers.get(listener.concertId) ?? new Map<number, StatusListener[]>();
+    this.watchers.set(listener.concertId, users);
+    // An array, not a Set: nearly always one subscription per fan, and a Set costs far more memory.
+    const mine = users.get(listener.userId) ?? [];
+    users.set(listener.userId, mine);
+    mine.push(listener);
   }
 
   private async refresh(concertId: number): Promise<void> {
@@ -109,14 +140,14 @@ export class LiveQueueStatus {
     const statuses = await this.queue.statuses(concertId, userIds);
     let pushed = 0;
     for (const [index, status] of statuses.entries()) {
+      const listeners = users.get(userIds[index] as number);
+      if (!listeners) continue;
       const print = fingerprint(status);
-      for (const watcher of users.get(userIds[index] as number) ?? []) {
-        if (watcher.sent === print) continue;
-        watcher.sent = print;
-        watcher.push(status);
+      // A gate that closes leaves the array: walk a copy when there is more than one.
+      for (const listener of listeners.length === 1 ? listeners : [...listeners]) {
         // Let each slice be executed and written before pushing more: otherwise all N executions are
         // alive at once, survive into the old heap, and the first fan hears only when the last does.
-        if (++pushed % PUSH_SLICE === 0) await new Promise((resolve) => setImmediate(resolve));
+        if (listener.update(status, print) && ++pushed % PUSH_SLICE === 0) await new Promise((resolve) => setImmediate(resolve));
       }
     }
     this.metrics.statusPushes.inc(pushed);

@@ -1,5 +1,6 @@
 import type { ConcertService } from '../concerts/concert-service';
 import type { HoldService, LiveHold } from '../holds/hold-service';
+import type { LiveQueueStatus } from '../queue/live-status';
 import type { QueueService } from '../queue/queue-service';
 import { toSeatNode } from '../schema/mappers';
 import { SeatStatus, type SeatNode } from '../schema/types';
@@ -19,6 +20,7 @@ export class SeatMapService {
     private readonly concerts: ConcertService,
     private readonly holds: HoldService,
     private readonly queue: QueueService,
+    private readonly liveQueue: LiveQueueStatus,
     private readonly events: SeatEvents,
   ) {}
 
@@ -45,14 +47,19 @@ export class SeatMapService {
     return totalSeats - reservedCount - (held.size - heldAndReserved.size);
   }
 
-  /** seatChanged: needs ACTIVE for the schedule's concert; NOT_FOUND for an unknown schedule. */
+  /**
+   * seatChanged: needs ACTIVE for the schedule's concert (NOT_FOUND for an unknown schedule), and
+   * ends with NOT_ACTIVE at the first admission tick after the fan stops being ACTIVE.
+   */
   async watch(userId: number, scheduleId: number): Promise<AsyncIterable<SeatNode>> {
-    await this.requireActive(userId, scheduleId);
-    return this.events.subscribe(scheduleId);
+    const concertId = await this.requireActive(userId, scheduleId);
+    return this.liveQueue.whileActive(userId, concertId, await this.events.subscribe(scheduleId));
   }
 
-  private async requireActive(userId: number, scheduleId: number): Promise<void> {
+  /** The schedule's concert, once the fan is known to be ACTIVE there. */
+  private async requireActive(userId: number, scheduleId: number): Promise<number> {
     const schedule = await this.concerts.getSchedule(scheduleId);
     await this.queue.requireActive(userId, schedule.concert.id);
+    return schedule.concert.id;
   }
 }
