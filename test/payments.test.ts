@@ -1,5 +1,7 @@
+import { UniqueConstraintViolationException } from '@mikro-orm/mysql';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CODE_INDEX } from '../src/payments/payment-service';
 import { startTestServer, type TestServer } from './support/harness';
 import { Api, signUp, type Account } from './support/client';
 import { createConcert, LEAVE } from './support/fixtures';
@@ -250,5 +252,20 @@ describe('the database as the final fence', () => {
     expect(await ledger(server, fan.id)).toEqual([{ kind: 'CHARGE', amount: 1000, balance: 1000 }]);
     expect(await rows('select count(*) as n from reservations where seat_id = ?', [ids[0]])).toBe(0);
     expect(await rows('select count(*) as n from payments where user_id = ?', [fan.id])).toBe(0);
+  });
+
+  it('tells a ticket-code collision (draw another code) from a sold seat (SEAT_UNAVAILABLE) by the index MySQL names', async () => {
+    const { fans, seats: ids } = await booking(1, 1000);
+    const [fan] = fans as [Account];
+    const driver = server.app.orm.em.getDriver();
+    const { insertId: paymentId } = await driver.execute<{ insertId: number }>("insert into payments (user_id, idempotency_key, request_hash, amount, balance) values (?, 'codes', 'x', 0, 0)", [fan.id], 'run');
+    const reserve = (code: string, seatId: string) => driver.execute('insert into reservations (code, seat_id, user_id, payment_id, price) values (?, ?, ?, ?, 100)', [code, seatId, fan.id, paymentId], 'run');
+    await reserve('TK-SAMECODE', ids[0]!);
+    const collision = await reserve('TK-SAMECODE', ids[1]!).catch((error: unknown) => error);
+    const sold = await reserve('TK-OTHERONE', ids[0]!).catch((error: unknown) => error);
+    expect(collision).toBeInstanceOf(UniqueConstraintViolationException);
+    expect((collision as Error).message).toContain(CODE_INDEX);
+    expect(sold).toBeInstanceOf(UniqueConstraintViolationException);
+    expect((sold as Error).message).not.toContain(CODE_INDEX);
   });
 });

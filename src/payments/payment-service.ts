@@ -16,7 +16,7 @@ const MAX_HOLDS = 100;
 /** Deadlocks between payments racing for the same seats are resolved by InnoDB rolling one back: retry it. */
 const ATTEMPTS = 3;
 /** The reservations.code unique index (see the migration): a collision there means "draw another code". */
-const CODE_INDEX = 'reservations_code_unique';
+export const CODE_INDEX = 'reservations_code_unique';
 /** Crockford base32: no I, L, O or U, so a code read aloud or typed is not mistaken. */
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 
