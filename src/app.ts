@@ -11,7 +11,8 @@ import { seedDemoConcerts } from './concerts/demo-seed';
 import type { Config } from './config';
 import type { Services } from './context';
 import { createLogger, type Logger } from './logger';
-import { createMetrics } from './observability/metrics';
+import { countStatements } from './database/statement-counter';
+import { createMetrics, type Metrics } from './observability/metrics';
 import { LiveQueueStatus } from './queue/live-status';
 import { QueueService } from './queue/queue-service';
 import { createRedis, redisKeys, redisReady } from './redis';
@@ -39,9 +40,10 @@ export interface App {
   stop(): Promise<void>;
 }
 
-/** Creates the database if missing and applies pending migrations. */
-export async function openDatabase(config: Config): Promise<MikroORM> {
-  const orm = await MikroORM.init({ ...ormConfig(config.databaseUrl), connect: false });
+/** Creates the database if missing and applies pending migrations; statements are counted into `metrics` if given. */
+export async function openDatabase(config: Config, metrics?: Metrics): Promise<MikroORM> {
+  const loggerFactory = metrics && countStatements(metrics.sqlStatements);
+  const orm = await MikroORM.init({ ...ormConfig(config.databaseUrl), connect: false, ...(loggerFactory && { loggerFactory }) });
   await orm.schema.ensureDatabase();
   await orm.connect();
   await orm.migrator.up();
@@ -51,7 +53,8 @@ export async function openDatabase(config: Config): Promise<MikroORM> {
 /** Wires everything and starts listening: the one composition root, used by main.ts and the tests. */
 export async function startApp(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<App> {
   if (config.jwtSecretIsDefault) logger.warn('JWT_SECRET is not set: using a fixed development secret. Never do this in production.');
-  const orm = await openDatabase(config);
+  const metrics = createMetrics();
+  const orm = await openDatabase(config, metrics);
   const keys = redisKeys(config.redisPrefix);
   // Requests issue many small commands at once: auto-pipelining sends those of one tick in one write.
   const redis = createRedis(config.redisUrl, { enableAutoPipelining: true });
@@ -63,7 +66,6 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
   const eventSubscribe = createRedis(config.redisUrl, { enableOfflineQueue: true, maxRetriesPerRequest: null });
   await Promise.all([redis, queueSubscriber, eventPublish, eventSubscribe].map(redisReady));
 
-  const metrics = createMetrics();
   const pubSub = createPubSub({ eventTarget: createRedisEventTarget({ publishClient: eventPublish, subscribeClient: eventSubscribe }) });
   const concerts = new ConcertService(orm);
   const queue = new QueueService(redis, keys, concerts, metrics, { activeTtlSeconds: config.activeTtlSeconds });

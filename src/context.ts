@@ -12,6 +12,7 @@ import type { QueueService } from './queue/queue-service';
 import type { Config } from './config';
 import type { SeatEvents } from './seats/seat-events';
 import type { SeatMapService } from './seats/seat-map-service';
+import { RequestLoaders } from './schema/request-loaders';
 
 /** The domain services resolvers call; each rule lives in exactly one of them. */
 export interface Services {
@@ -31,6 +32,7 @@ export interface Services {
 /** Per-request (or per-websocket) context. An invalid token is remembered, not thrown, so public operations still work. */
 export interface Context {
   services: Services;
+  loaders: RequestLoaders;
   viewer?: Viewer;
   authError?: AppError;
 }
@@ -38,9 +40,9 @@ export interface Context {
 export function createContext(services: Services, authorization: unknown): Context {
   try {
     const token = bearerToken(authorization);
-    return { services, viewer: token ? services.tokens.verify(token) : undefined };
+    return { services, loaders: new RequestLoaders(services), viewer: token ? services.tokens.verify(token) : undefined };
   } catch (error) {
-    if (error instanceof AppError) return { services, authError: error };
+    if (error instanceof AppError) return { services, loaders: new RequestLoaders(services), authError: error };
     throw error;
   }
 }

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN, startTestServer, type TestServer } from './support/harness';
 import { Api, logIn, signUp, type Account } from './support/client';
+import { createConcert } from './support/fixtures';
 
 const CREATE = 'mutation($input: ConcertInput!) { createConcert(input: $input) { id title venue maxActiveUsers schedules { id startsAt totalSeats availableSeats } } }';
 const SET_MAX = 'mutation($id: ID!, $max: Int!) { setMaxActiveUsers(concertId: $id, maxActiveUsers: $max) { id maxActiveUsers } }';
@@ -99,5 +100,32 @@ describe('setMaxActiveUsers and lookups', () => {
     expect(await fan.api.errorCode(deep)).toBe('GRAPHQL_VALIDATION_FAILED');
     const wide = `{ ${Array.from({ length: 600 }, (_, i) => `a${i}: concerts { id }`).join(' ')} }`;
     expect(await fan.api.errorCode(wide)).toBe('GRAPHQL_VALIDATION_FAILED');
+  });
+});
+
+describe('the concert list', () => {
+  const LIST = '{ concerts { id schedules { id availableSeats } } }';
+
+  async function statementsFor(query: string): Promise<number> {
+    const metricsUrl = server.url.replace('/graphql', '/metrics');
+    const count = async () => Number(/^mysql_statements_total (\d+)/m.exec(await (await fetch(metricsUrl)).text())?.[1]);
+    const before = await count();
+    await api.data(query);
+    return (await count()) - before;
+  }
+
+  it('costs the same few SQL statements for 3 concerts or 30, however many schedules each has', async () => {
+    const made = new Set<string>();
+    for (let i = 0; i < 3; i++) made.add((await createConcert(server, { schedules: 3 })).concertId);
+    const few = await statementsFor(LIST);
+    for (let i = 0; i < 27; i++) made.add((await createConcert(server, { schedules: 3 })).concertId);
+    const { concerts } = await api.data<{ concerts: { id: string; schedules: { availableSeats: number }[] }[] }>(LIST);
+    const ours = concerts.filter((c) => made.has(c.id));
+    expect(ours).toHaveLength(30);
+    expect(ours.flatMap((c) => c.schedules.map((s) => s.availableSeats))).toEqual(Array(90).fill(10));
+    const many = await statementsFor(LIST);
+    expect(few).toBeGreaterThan(0);
+    expect(few).toBeLessThanOrEqual(4);
+    expect(many).toBe(few);
   });
 });

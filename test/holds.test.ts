@@ -202,3 +202,28 @@ describe('the seat map', () => {
     expect(await seats(fan!, a.scheduleIds[0]!)).toHaveLength(10);
   });
 });
+
+describe('availableSeats across schedules', () => {
+  it('counts each schedule of a concert on its own in one batched answer: held, reserved, and both at once', async () => {
+    const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 5, schedules: 3 });
+    const [fan] = await activeFans(api, concertId, 1);
+    const [a, b] = [await seatIds(server, scheduleIds[0]!), await seatIds(server, scheduleIds[1]!)];
+    await hold(fan!, a[0]!);
+    await hold(fan!, b[0]!);
+    await hold(fan!, b[1]!);
+    // Schedule b: one seat sold elsewhere, and b[0] sold while its hold is still live (released after commit).
+    const driver = server.app.orm.em.getDriver();
+    const { insertId: paymentId } = await driver.execute<{ insertId: number }>("insert into payments (user_id, idempotency_key, request_hash, amount, balance) values (?, 'avail', 'x', 0, 0)", [fan!.id], 'run');
+    for (const [code, seatId] of [['TK-AVAIL001', b[5]], ['TK-AVAIL002', b[0]]] as const) {
+      await driver.execute('insert into reservations (code, seat_id, user_id, payment_id, price) values (?, ?, ?, ?, 100)', [code, seatId, fan!.id, paymentId], 'run');
+    }
+    const { concert } = await api.data<{ concert: { schedules: { id: string; availableSeats: number }[] } }>('query($id: ID!) { concert(id: $id) { schedules { id availableSeats } } }', { id: concertId });
+    expect(concert.schedules).toEqual([
+      { id: scheduleIds[0], availableSeats: 9 },
+      { id: scheduleIds[1], availableSeats: 7 },
+      { id: scheduleIds[2], availableSeats: 10 },
+    ]);
+    // Asked alone, each schedule gives the same number.
+    for (const [i, expected] of [9, 7, 10].entries()) expect(await availableSeats(api, scheduleIds[i]!)).toBe(expected);
+  });
+});

@@ -56,8 +56,17 @@ export class ConcertService {
     return orNotFound(this.findSchedule(id), 'schedule');
   }
 
-  schedulesOf(concertId: number): Promise<Schedule[]> {
-    return this.orm.em.fork().find(Schedule, { concert: concertId }, { orderBy: { startsAt: 'asc', id: 'asc' } });
+  async schedulesOf(concertId: number): Promise<Schedule[]> {
+    const [schedules = []] = await this.schedulesOfMany([concertId]);
+    return schedules;
+  }
+
+  /** Each concert's schedules, soonest first, in one query for all of them. */
+  async schedulesOfMany(concertIds: readonly number[]): Promise<Schedule[][]> {
+    const schedules = await this.orm.em.fork().find(Schedule, { concert: { $in: [...concertIds] } }, { orderBy: { startsAt: 'asc', id: 'asc' } });
+    const byConcert = new Map<number, Schedule[]>(concertIds.map((id) => [id, []]));
+    for (const schedule of schedules) byConcert.get(schedule.concert.id)?.push(schedule);
+    return concertIds.map((id) => byConcert.get(id) ?? []);
   }
 
   /** Creates the concert, its schedules and every numbered seat in one transaction (all or nothing). */

@@ -14,6 +14,7 @@ export function createMetrics() {
     tickDuration: new Histogram({ name: 'queue_tick_duration_seconds', help: 'Duration of one admission tick', buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1], registers: [registry] }),
     statusPushes: new Counter({ name: 'queue_status_pushes_total', help: 'queueStatus subscription messages sent by this process', registers: [registry] }),
     liveSubscribers: new Gauge({ name: 'queue_status_subscribers', help: 'queueStatus subscriptions open on this process', registers: [registry] }),
+    sqlStatements: new Counter({ name: 'mysql_statements_total', help: 'SQL statements this process sent, BEGIN and COMMIT included', registers: [registry] }),
     holdsExpired: new Counter({ name: 'holds_expired_total', help: 'Seat holds that lapsed', registers: [registry] }),
   };
 }

@@ -35,7 +35,7 @@ export class ConcertResolver {
   }
 
   @FieldResolver(() => [ScheduleNode])
-  async schedules(@Root() concert: ConcertNode, @Ctx() { services }: Context): Promise<ScheduleNode[]> {
-    return (await services.concerts.schedulesOf(Number(concert.id))).map(toScheduleNode);
+  async schedules(@Root() concert: ConcertNode, @Ctx() { loaders }: Context): Promise<ScheduleNode[]> {
+    return (await loaders.schedulesOf(Number(concert.id))).map(toScheduleNode);
   }
 }

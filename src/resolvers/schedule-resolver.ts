@@ -18,8 +18,8 @@ export class ScheduleResolver {
   }
 
   @FieldResolver(() => Int)
-  async availableSeats(@Root() schedule: ScheduleNode, @Ctx() { services }: Context): Promise<number> {
-    return services.seatMap.availableSeats(Number(schedule.id), schedule.totalSeats);
+  availableSeats(@Root() schedule: ScheduleNode, @Ctx() { loaders }: Context): Promise<number> {
+    return loaders.availableSeats(schedule);
   }
 
   @Authorized()

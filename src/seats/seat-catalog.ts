@@ -54,7 +54,11 @@ export class SeatCatalog {
     return new Set(rows.map((row) => row.seat.id));
   }
 
-  reservedCount(scheduleId: number): Promise<number> {
-    return this.orm.em.fork().count(Reservation, { seat: { schedule: scheduleId } });
+  /** Reserved seats per schedule, in one query for all of them (absent: none). */
+  async reservedCounts(scheduleIds: readonly number[]): Promise<Map<number, number>> {
+    const rows = await this.orm.em
+      .fork()
+      .execute<{ scheduleId: number; n: number }[]>('SELECT s.schedule_id AS scheduleId, COUNT(*) AS n FROM reservations r JOIN seats s ON s.id = r.seat_id WHERE s.schedule_id IN (?) GROUP BY s.schedule_id', [[...scheduleIds]]);
+    return new Map(rows.map((row) => [Number(row.scheduleId), Number(row.n)]));
   }
 }
