@@ -38,11 +38,12 @@ export interface Context {
 }
 
 export function createContext(services: Services, authorization: unknown): Context {
+  const loaders = new RequestLoaders(services);
   try {
     const token = bearerToken(authorization);
-    return { services, loaders: new RequestLoaders(services), viewer: token ? services.tokens.verify(token) : undefined };
+    return { services, loaders, viewer: token ? services.tokens.verify(token) : undefined };
   } catch (error) {
-    if (error instanceof AppError) return { services, loaders: new RequestLoaders(services), authError: error };
+    if (error instanceof AppError) return { services, loaders, authError: error };
     throw error;
   }
 }

@@ -34,7 +34,7 @@ class Watcher extends LatestValueStream<QueueStatusNode> implements StatusListen
   }
 
   protected override onClose(): void {
-    this.live.unlisten(this, true);
+    this.live.unwatch(this);
   }
 }
 
@@ -55,7 +55,7 @@ const fingerprint = (s: QueueStatusNode) => `${s.state}|${s.position ?? ''}|${s.
  */
 export class LiveQueueStatus {
   /** concert → user → that user's listeners on this process. */
-  private readonly watchers = new Map<number, Map<number, StatusListener[]>>();
+  private readonly listeners = new Map<number, Map<number, StatusListener[]>>();
   /** Concerts whose refresh is running, and whether another tick came in meanwhile. */
   private readonly refreshing = new Map<number, boolean>();
 
@@ -71,7 +71,7 @@ export class LiveQueueStatus {
     this.subscriber.on('message', (channel: string, message: string) => {
       if (channel !== this.channel) return;
       const tick = JSON.parse(message) as TickMessage;
-      for (const concertId of tick.concerts) if (this.watchers.has(concertId)) void this.refresh(concertId);
+      for (const concertId of tick.concerts) if (this.listeners.has(concertId)) void this.refresh(concertId);
     });
     await this.subscriber.subscribe(this.channel);
   }
@@ -90,25 +90,30 @@ export class LiveQueueStatus {
    * subscribing): the first tick that finds them otherwise ends it with NOT_ACTIVE.
    */
   whileActive<T>(userId: number, concertId: number, source: AsyncIterable<T>): AsyncIterable<T> {
-    const gate = new ActiveGate(userId, concertId, source[Symbol.asyncIterator](), () => this.unlisten(gate, false));
+    const gate = new ActiveGate(userId, concertId, source[Symbol.asyncIterator](), () => this.unlisten(gate));
     this.listen(gate);
     return gate;
   }
 
-  unlisten(listener: StatusListener, counted: boolean): void {
-    if (counted) this.metrics.liveSubscribers.dec();
-    const users = this.watchers.get(listener.concertId);
+  /** A queueStatus subscription ended. */
+  unwatch(watcher: Watcher): void {
+    this.metrics.liveSubscribers.dec();
+    this.unlisten(watcher);
+  }
+
+  private unlisten(listener: StatusListener): void {
+    const users = this.listeners.get(listener.concertId);
     const mine = users?.get(listener.userId);
     const index = mine?.indexOf(listener) ?? -1;
     if (!users || !mine || index < 0) return;
     mine.splice(index, 1);
     if (mine.length === 0) users.delete(listener.userId);
-    if (users.size === 0) this.watchers.delete(listener.concertId);
+    if (users.size === 0) this.listeners.delete(listener.concertId);
   }
 
   private listen(listener: StatusListener): void {
-    const users = this.watchers.get(listener.concertId) ?? new Map<number, StatusListener[]>();
-    this.watchers.set(listener.concertId, users);
+    const users = this.listeners.get(listener.concertId) ?? new Map<number, StatusListener[]>();
+    this.listeners.set(listener.concertId, users);
     // An array, not a Set: nearly always one subscription per fan, and a Set costs far more memory.
     const mine = users.get(listener.userId) ?? [];
     users.set(listener.userId, mine);
@@ -134,7 +139,7 @@ export class LiveQueueStatus {
   }
 
   private async pushChanges(concertId: number): Promise<void> {
-    const users = this.watchers.get(concertId);
+    const users = this.listeners.get(concertId);
     if (!users) return;
     const userIds = [...users.keys()];
     const statuses = await this.queue.statuses(concertId, userIds);
