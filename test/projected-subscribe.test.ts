@@ -61,6 +61,19 @@ describe('projected subscribe', () => {
     expect(ours).toHaveLength(events.length);
   });
 
+  it('leaves a custom default field resolver to graphql-js', async () => {
+    const fieldResolver = (source: Record<string, unknown>, _args: unknown, _context: unknown, info: { fieldName: string }) => (info.fieldName === 'label' ? 'custom' : source[info.fieldName]);
+    const args = (schema: GraphQLSchema): ExecutionArgs => ({ schema, document: parse('subscription { status(id: "a") { id label } }'), fieldResolver });
+    const schema = () => {
+      const built = testSchema(events.slice(0, 2));
+      built.getSubscriptionType()!.getFields().status!.resolve = (payload: object) => ({ ...payload, label: 'from the payload' });
+      return built;
+    };
+    const ours = await collect(await projectedSubscribe(args(schema())));
+    expect(ours).toEqual(await collect(await subscribe(args(schema()))));
+    expect(ours).toEqual([{ data: { status: { id: '7', label: 'custom' } } }, { data: { status: { id: '7', label: 'custom' } } }]);
+  });
+
   it('closes the source at once when the client completes, while it waits for an event', async () => {
     const schema = testSchema([]);
     let closed = false;

@@ -57,7 +57,8 @@ const plans = new WeakMap<ExecutionArgs['document'], Map<string, Plan | null>>()
  * goes through graphql-js `execute` instead, so results and errors are graphql-js's own.
  */
 export async function projectedSubscribe(args: ExecutionArgs): Outcome {
-  const plan = planFor(args);
+  // A custom default field resolver would read the leaves its own way: graphql-js then.
+  const plan = args.fieldResolver ? undefined : planFor(args);
   // Arguments are read from coerced variables, as graphql-js does; bad variables are its to report.
   const variables = plan && getVariableValues(args.schema, plan.operation.variableDefinitions ?? [], args.variableValues ?? {});
   if (!plan || !variables?.coerced) return subscribe(args);
