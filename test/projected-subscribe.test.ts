@@ -100,6 +100,14 @@ describe('projected subscribe', () => {
     expect(projected).toEqual([true, true, false, false, false]);
   });
 
+  it('plans per schema: one document can be flat in one schema and not in another', () => {
+    const document = parse('subscription { status(id: "a") { id label } }');
+    const flat = testSchema([]);
+    const nested = buildSchema(sdl.replace('label: String!', 'label: Inner'));
+    expect(isProjected({ schema: flat, document })).toBe(true);
+    expect(isProjected({ schema: nested, document })).toBe(false);
+  });
+
   it('takes the fast path for the queueStatus subscription of the real schema', async () => {
     const schema = await buildAppSchema(createPubSub());
     expect(isProjected({ schema, document: parse(STATUS_SUBSCRIPTION) })).toBe(true);

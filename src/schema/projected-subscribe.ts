@@ -43,8 +43,8 @@ interface Plan {
 type Outcome = Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult>;
 type Result = ExecutionResult | Promise<ExecutionResult>;
 
-/** Plans by document (documents are shared through DocumentCache) and operation name. */
-const plans = new WeakMap<ExecutionArgs['document'], Map<string, Plan | null>>();
+/** Plans by schema, document (documents are shared through DocumentCache) and operation name. */
+const plans = new WeakMap<ExecutionArgs['schema'], WeakMap<ExecutionArgs['document'], Map<string, Plan | null>>>();
 
 /**
  * graphql-js `subscribe`, with a fast path for flat payloads. When the operation's one root field
@@ -184,10 +184,15 @@ export function isProjected(args: ExecutionArgs): boolean {
 
 function planFor(args: ExecutionArgs): Plan | undefined {
   const key = args.operationName ?? '';
-  let byName = plans.get(args.document);
+  let byDocument = plans.get(args.schema);
+  if (!byDocument) {
+    byDocument = new WeakMap();
+    plans.set(args.schema, byDocument);
+  }
+  let byName = byDocument.get(args.document);
   if (!byName) {
     byName = new Map();
-    plans.set(args.document, byName);
+    byDocument.set(args.document, byName);
   }
   let plan = byName.get(key);
   if (plan === undefined) {
