@@ -1,9 +1,10 @@
-import type { Concert, PointTransaction, Schedule, Seat, User } from '../entities';
+import type { Concert, PointTransaction, Schedule, Seat } from '../entities';
+import type { Account } from '../points/points-service';
 import type { PaymentRecord, ReservationRecord } from '../payments/payment-service';
 import type { ConcertNode, PaymentNode, PointTransactionNode, ReservationNode, ScheduleNode, SeatNode, SeatStatus, UserNode } from './types';
 
 /** Entity → GraphQL object: IDs become strings, relations become plain IDs for field resolvers. */
-export const toUserNode = (user: Pick<User, 'id' | 'email' | 'role' | 'points'>): UserNode => ({ id: String(user.id), email: user.email, role: user.role, points: user.points });
+export const toUserNode = (user: Account): UserNode => ({ id: String(user.id), email: user.email, role: user.role, points: user.points });
 
 export const toConcertNode = (concert: Concert): ConcertNode => ({
   id: String(concert.id),
