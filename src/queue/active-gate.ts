@@ -23,7 +23,7 @@ export class ActiveGate<T> implements StatusListener, AsyncIterableIterator<T> {
     this.failure = new AppError('NOT_ACTIVE', 'Your ACTIVE time for this concert has ended: seat updates stop here. Enter the queue again to come back.');
     this.rejectWaiting?.(this.failure);
     this.close();
-    return true;
+    return false;
   }
 
   next(): Promise<IteratorResult<T>> {

@@ -10,7 +10,7 @@ import type { QueueService, TickMessage } from './queue-service';
 export interface StatusListener {
   readonly userId: number;
   readonly concertId: number;
-  /** The fan's status after a tick (`print` is its fingerprint); true if a message went out. */
+  /** The fan's status after a tick (`print` is its fingerprint); true if it pushed a queueStatus message (counted in metrics). */
   update(status: QueueStatusNode, print: string): boolean;
 }
 
