@@ -1,6 +1,6 @@
 import { GraphQLError } from 'graphql';
 
-/** Every code a client can see; see ../shared/contract/errors.md. */
+/** Every code a client can see; see contract/errors.md. */
 export type ErrorCode =
   | 'UNAUTHENTICATED'
   | 'FORBIDDEN'

@@ -1,13 +1,12 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildSchema, findBreakingChanges } from 'graphql';
 import { createPubSub } from '@graphql-yoga/subscription';
 import { describe, expect, it } from 'vitest';
 import { buildAppSchema } from '../src/schema/build';
 
-// The shared contract when this checkout sits beside it; otherwise the copy vendored with the tests.
-const SHARED = join(__dirname, '../../shared/contract/schema.graphql');
-const CONTRACT = existsSync(SHARED) ? SHARED : join(__dirname, 'fixtures/contract.graphql');
+// The repository's own copy of the contract: the part of the product plan that is built.
+const CONTRACT = join(__dirname, '../contract/schema.graphql');
 
 describe('the served schema', () => {
   it('contains the whole contract (no breaking change)', async () => {

@@ -7,9 +7,12 @@ import { createLogger } from '../../src/logger';
 export const ADMIN = { email: 'admin@example.test', password: 'admin-password' };
 const MYSQL_ROOT = 'mysql://root@127.0.0.1:3306';
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+/** Set when several checkouts run their suites on one machine at once, so their databases and keys never meet. */
+const NAMESPACE = (process.env.TEST_NAMESPACE ?? '').replace(/\W/g, '_');
 
 /** Environment for a test file: its own database and Redis key prefix, short timings, cheap password hashing. */
-export function testEnv(name: string, overrides: Record<string, string> = {}): Record<string, string> {
+export function testEnv(testName: string, overrides: Record<string, string> = {}): Record<string, string> {
+  const name = NAMESPACE ? `${NAMESPACE}_${testName}` : testName;
   return {
     NODE_ENV: 'test',
     PORT: '0',
