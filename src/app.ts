@@ -73,7 +73,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
   await liveQueue.start();
   const seatCatalog = new SeatCatalog(orm);
   const seatEvents = new SeatEvents(pubSub, eventSubscribe, keys.channels.pubsub, seatCatalog, logger);
-  const holds = new HoldService(redis, keys, seatCatalog, queue, seatEvents, { ttlSeconds: config.holdTtlSeconds, maxPerSchedule: config.maxHoldsPerSchedule });
+  const holds = new HoldService(redis, keys, seatCatalog, queue, seatEvents, metrics, { ttlSeconds: config.holdTtlSeconds, maxPerSchedule: config.maxHoldsPerSchedule });
   const points = new PointsService(orm, { maxCharge: config.maxCharge });
   const tokenKey = createTokenKey(config.jwtSecret);
   const services: Services = {

@@ -79,6 +79,7 @@ export class ConcertService {
     }
     const schedules = input.schedules.map((schedule, index) => {
       if (!(schedule.startsAt instanceof Date) || Number.isNaN(schedule.startsAt.getTime())) throw badInput(`schedules[${index}].startsAt is not a valid date.`);
+      if (schedule.startsAt.getTime() <= Date.now()) throw badInput(`schedules[${index}].startsAt is in the past: a schedule must start in the future.`);
       return {
         startsAt: schedule.startsAt,
         seatCount: requireInt(schedule.seatCount, `schedules[${index}].seatCount`, 1, LIMITS.seatsPerSchedule),

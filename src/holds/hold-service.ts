@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { AppError } from '../errors';
+import type { Metrics } from '../observability/metrics';
 import type { QueueService } from '../queue/queue-service';
 import type { RedisKeys } from '../redis';
 import { dropFromWorkIndex } from '../redis/work-index';
@@ -27,6 +28,12 @@ export interface LiveHold {
   expiresAt: number;
 }
 
+/**
+ * How long a payment keeps its holds at least: holds are extended to now + this when a payment
+ * starts, so one that waits on a row lock cannot lose its seats to a rival before it commits.
+ */
+const PAYMENT_KEEP_MS = 30_000;
+
 /** `<scheduleId>.<seatId>.<12 random base64url chars>`: opaque to clients, never containing the hash's `|`. */
 const HOLD_ID = /^([1-9]\d{0,15})\.([1-9]\d{0,15})\.([\w-]{12})$/;
 
@@ -52,14 +59,16 @@ export class HoldService {
     private readonly catalog: SeatCatalog,
     private readonly queue: QueueService,
     private readonly events: SeatEvents,
+    private readonly metrics: Metrics,
     private readonly settings: HoldSettings,
   ) {}
 
   /** The caller's hold on the seat: a new one, or the one they already have. */
   async hold(userId: number, seatId: number): Promise<HoldNode> {
-    const seat = await this.catalog.get(seatId);
-    await this.queue.requireActive(userId, seat.schedule.concert.id);
-    const ref: HoldRef = { id: `${seat.schedule.id}.${seatId}.${randomBytes(9).toString('base64url')}`, scheduleId: seat.schedule.id, seatId };
+    const seat = await this.catalog.get(seatId, (found) => this.queue.requireActive(userId, found.concertId));
+    // A cached seat skipped the check above: ask again (one Redis call, no SQL).
+    await this.queue.requireActive(userId, seat.concertId);
+    const ref: HoldRef = { id: `${seat.scheduleId}.${seatId}.${randomBytes(9).toString('base64url')}`, scheduleId: seat.scheduleId, seatId };
     const k = this.keys.holds(ref.scheduleId);
     const [outcome, holdId = '', expiresAt = '', ...purged] = await this.redis.holdSeat(
       k.bySeat, k.expiry, k.perUser, seatId, userId, ref.id, this.settings.ttlSeconds * 1000, this.settings.maxPerSchedule,
@@ -69,30 +78,51 @@ export class HoldService {
     if (outcome === 'LIMIT') {
       throw new AppError('HOLD_LIMIT_REACHED', `You already hold ${this.settings.maxPerSchedule} seats of this schedule: pay for or release one first.`);
     }
-    if (outcome === 'NEW') {
+    if (outcome === 'NEW') await this.completeNewHold(userId, ref, Number(expiresAt));
+    return { id: holdId, seatId, expiresAt: new Date(Number(expiresAt)) };
+  }
+
+  /**
+   * The lock is ours; the rest of a new hold is all or nothing: if the seat turns out sold, or the
+   * SQL check or the listing fails, the lock is given back at once rather than left HELD for the
+   * whole TTL, invisible in `me.holds` and counted against the caller's limit.
+   */
+  private async completeNewHold(userId: number, ref: HoldRef, expiresAt: number): Promise<void> {
+    try {
       // Whether the seat is sold is asked only once the lock is ours: rivals that lose the lock cost
       // no SQL, and a payment that committed and released its hold just before cannot slip through.
-      if (await this.isReserved(seatId)) {
-        await this.releaseRef(userId, ref);
-        throw seatUnavailable();
-      }
+      if (await this.isReserved(ref.seatId)) throw seatUnavailable();
       const listing = this.keys.userHolds(userId);
       await Promise.all([
         // After the script, as dropFromWorkIndex relies on: this schedule stays visited by the sweep.
         this.redis.sadd(this.keys.holdIndex, ref.scheduleId),
-        this.redis.zadd(listing, expiresAt, holdId),
+        this.redis.zadd(listing, expiresAt, ref.id),
         // Every newer hold lapses later, so the listing lives exactly as long as its last hold.
-        this.redis.pexpireat(listing, Number(expiresAt)),
+        this.redis.pexpireat(listing, expiresAt),
       ]);
-      await this.events.announce([seatId], SeatStatus.HELD);
+    } catch (error) {
+      await this.releaseRef(userId, ref).catch(() => undefined);
+      throw error;
     }
-    return { id: holdId, seatId, expiresAt: new Date(Number(expiresAt)) };
+    await this.events.announce([ref.seatId], SeatStatus.HELD);
   }
 
+  /** Idempotent: releasing a hold the caller already released succeeds again; anything else not live and theirs is HOLD_NOT_FOUND. */
   async release(userId: number, holdId: string): Promise<void> {
     const ref = parseHoldId(holdId);
-    if (!(await this.releaseRef(userId, ref))) throw holdNotFound();
-    await this.events.announce([ref.seatId], SeatStatus.AVAILABLE);
+    const released = this.keys.releasedHolds(userId);
+    if (!(await this.releaseRef(userId, ref))) {
+      if ((await this.redis.zscore(released, ref.id)) !== null) return;
+      throw holdNotFound();
+    }
+    const now = Date.now();
+    const window = this.settings.ttlSeconds * 1000 + PAYMENT_KEEP_MS;
+    await Promise.all([
+      this.redis.zadd(released, now, ref.id),
+      this.redis.zremrangebyscore(released, '-inf', now - window),
+      this.redis.pexpire(released, window),
+      this.events.announce([ref.seatId], SeatStatus.AVAILABLE),
+    ]);
   }
 
   /** After a payment: frees the paid holds (only if they are still those holds); the seats are announced RESERVED by the payer. */
@@ -118,12 +148,31 @@ export class HoldService {
       .sort((a, b) => a.expiresAt.getTime() - b.expiresAt.getTime());
   }
 
-  /** For payment: the holds, each of them the user's and live, else HOLD_NOT_FOUND. */
-  async verify(userId: number, holdIds: string[]): Promise<HoldRef[]> {
+  /**
+   * For a payment about to start: the holds, each of them the user's and live (else HOLD_NOT_FOUND),
+   * kept for at least PAYMENT_KEEP_MS more so none lapses while the payment waits on MySQL.
+   */
+  async keepForPayment(userId: number, holdIds: string[]): Promise<HoldRef[]> {
     const refs = holdIds.map(parseHoldId);
+    const schedules = [...new Set(refs.map((ref) => ref.scheduleId))];
+    const confirmed = await Promise.all(
+      schedules.map(async (scheduleId) => {
+        const k = this.keys.holds(scheduleId);
+        const pairs = refs.filter((ref) => ref.scheduleId === scheduleId).flatMap((ref) => [ref.seatId, ref.id]);
+        const [purged, seats] = await this.redis.holdExtend(k.bySeat, k.expiry, k.perUser, userId, PAYMENT_KEEP_MS, ...pairs);
+        await this.announceFreed(purged);
+        return seats.map((seat) => `${scheduleId}.${seat}`);
+      }),
+    );
+    const held = new Set(confirmed.flat());
+    if (refs.some((ref) => !held.has(`${ref.scheduleId}.${ref.seatId}`))) throw holdNotFound();
+    return refs;
+  }
+
+  /** For a payment about to commit: HOLD_NOT_FOUND unless every hold is still the user's (Redis may have lost them). */
+  async confirm(userId: number, refs: HoldRef[]): Promise<void> {
     const live = await this.liveOf(userId, refs);
     if (refs.some((ref) => !live.has(ref.id))) throw holdNotFound();
-    return refs;
   }
 
   /**
@@ -157,6 +206,7 @@ export class HoldService {
     );
     const empty: number[] = [];
     for (const [index, [purged, left]] of results.entries()) {
+      this.metrics.holdsExpired.inc(purged.length);
       await this.announceFreed(purged);
       if (left === 0) empty.push(ids[index] as number);
     }
@@ -192,6 +242,6 @@ export class HoldService {
   }
 
   private announceFreed(seats: string[]): Promise<void> {
-    return this.events.announce(seats.map(Number), SeatStatus.AVAILABLE);
+    return this.events.announceFreed(seats.map(Number));
   }
 }

@@ -2,12 +2,13 @@ import { createHash, randomBytes } from 'node:crypto';
 import { DeadlockException, UniqueConstraintViolationException, type MikroORM } from '@mikro-orm/mysql';
 import { sqlTransaction, type Sql } from '../database/sql-transaction';
 import { AppError, badInput } from '../errors';
-import { Payment, Reservation, type Seat } from '../entities';
+import { Payment, Reservation } from '../entities';
 import type { HoldRef, HoldService } from '../holds/hold-service';
 import type { Logger } from '../logger';
 import type { PointsService } from '../points/points-service';
 import type { QueueService } from '../queue/queue-service';
 import { SeatStatus } from '../schema/types';
+import type { SeatInfo } from '../seats/seat';
 import type { SeatCatalog } from '../seats/seat-catalog';
 import type { SeatEvents } from '../seats/seat-events';
 
@@ -76,7 +77,7 @@ export class PaymentService {
 
     let holds: HoldRef[];
     try {
-      holds = await this.holds.verify(userId, ids);
+      holds = await this.holds.keepForPayment(userId, ids);
     } catch (error) {
       // An identical request may have just paid and released these very holds.
       const twin = await this.twinOf(request, error, 'HOLD_NOT_FOUND');
@@ -88,7 +89,7 @@ export class PaymentService {
     let payment: PaymentRecord;
     for (let attempt = 1; ; attempt++) {
       try {
-        payment = await sqlTransaction(this.orm, (sql) => this.record(sql, request, seats));
+        payment = await sqlTransaction(this.orm, (sql) => this.record(sql, request, seats, holds));
         break;
       } catch (error) {
         const twin = (await this.twinOf(request, error, 'INSUFFICIENT_POINTS')) ?? (error instanceof TwinCommitted ? await this.earlier(request) : null);
@@ -136,7 +137,7 @@ export class PaymentService {
    * sale, whatever Redis says. Written as plain SQL, BEGIN to COMMIT: 5 + one per seat statements,
    * the fewest that keep these guarantees.
    */
-  private async record(sql: Sql, { userId, key, hash }: PayRequest, seats: Seat[]): Promise<PaymentRecord> {
+  private async record(sql: Sql, { userId, key, hash }: PayRequest, seats: SeatInfo[], holds: HoldRef[]): Promise<PaymentRecord> {
     const amount = seats.reduce((sum, seat) => sum + seat.price, 0);
     const balance = await this.points.debit(sql, userId, amount);
     // Whole seconds, as the DATETIME columns keep it: a retry reading the row back sees the same time.
@@ -159,10 +160,13 @@ export class PaymentService {
     await this.points.recordPayment(sql, userId, amount, balance, paymentId);
     const reservations: ReservationRecord[] = [];
     for (const seat of seats) reservations.push(await this.reserve(sql, seat, userId, paymentId, createdAt));
+    // Last, just before COMMIT: the holds were kept for the payment, but Redis may have lost them and
+    // a rival may hold a seat now; then nothing is sold or charged.
+    await this.holds.confirm(userId, holds);
     return { id: paymentId, amount, balance, createdAt, reservations };
   }
 
-  private async reserve(sql: Sql, seat: Seat, userId: number, paymentId: number, createdAt: Date): Promise<ReservationRecord> {
+  private async reserve(sql: Sql, seat: SeatInfo, userId: number, paymentId: number, createdAt: Date): Promise<ReservationRecord> {
     for (;;) {
       const code = ticketCode();
       try {
@@ -187,14 +191,14 @@ export class PaymentService {
    * sale, so it is logged, not thrown: the seats read RESERVED from MySQL anyway, and holds and the
    * slot lapse by their TTLs.
    */
-  private async afterCommit(userId: number, holds: HoldRef[], seats: Seat[]): Promise<void> {
+  private async afterCommit(userId: number, holds: HoldRef[], seats: SeatInfo[]): Promise<void> {
     try {
       // Independent of one another: sent together, so they cost one round trip, not one each.
-      const concerts = [...new Set(seats.map((seat) => seat.schedule.concert.id))];
+      const concerts = [...new Set(seats.map((seat) => seat.concertId))];
       await Promise.all([
         this.holds.releasePaid(userId, holds),
         this.events.announce(seats.map((seat) => seat.id), SeatStatus.RESERVED),
-        ...concerts.map((concertId) => this.queue.leave(userId, concertId)),
+        ...concerts.map((concertId) => this.queue.endActive(userId, concertId)),
       ]);
     } catch (error) {
       this.logger.warn({ err: error, userId }, 'payment committed, but releasing its holds or ending the ACTIVE slot failed');

@@ -54,6 +54,11 @@ export class QueueService {
     return this.toStatus(concertId, await this.redis.queueLeave(k.wait, k.active, k.stats, userId));
   }
 
+  /** Ends the user's ACTIVE slot (after a payment); a user who is WAITING keeps their place. */
+  async endActive(userId: number, concertId: number): Promise<void> {
+    await this.redis.zrem(this.keys.queue(concertId).active, userId);
+  }
+
   async status(userId: number, concertId: number): Promise<QueueStatusNode> {
     await this.requireConcert(concertId);
     const k = this.keys.queue(concertId);

@@ -81,6 +81,33 @@ end
 return {purged, flat}
 `;
 
+/**
+ * ARGV: user, keepMs, then (seat, holdId) pairs. For a payment: each named hold that is still that
+ * user's live hold is kept until at least now + keepMs, so it cannot lapse (and go to a rival) while
+ * the payment commits. Returns {purged, seats of the holds confirmed}.
+ */
+export const HOLD_EXTEND = `
+${PURGE}
+local user = ARGV[1]
+local keepUntil = now + tonumber(ARGV[2])
+local confirmed = {}
+for i = 3, #ARGV, 2 do
+  local seat, holdId = ARGV[i], ARGV[i + 1]
+  local value = redis.call('HGET', KEYS[1], seat)
+  if value then
+    local id, owner, expiresAt = string.match(value, '^([^|]*)|([^|]*)|(%d+)$')
+    if id == holdId and owner == user then
+      if tonumber(expiresAt) < keepUntil then
+        redis.call('HSET', KEYS[1], seat, id .. '|' .. owner .. '|' .. keepUntil)
+        redis.call('ZADD', KEYS[2], keepUntil, seat)
+      end
+      confirmed[#confirmed + 1] = seat
+    end
+  end
+end
+return {purged, confirmed}
+`;
+
 /** No ARGV. Purges lapsed holds; returns {purged, live holds left}. */
 export const HOLD_SWEEP = `
 ${PURGE}

@@ -1,5 +1,5 @@
 import { Redis, type RedisOptions, type Result } from 'ioredis';
-import { HOLD_RELEASE, HOLD_SEAT, HOLD_STATUS, HOLD_SWEEP } from './hold-scripts';
+import { HOLD_EXTEND, HOLD_RELEASE, HOLD_SEAT, HOLD_STATUS, HOLD_SWEEP } from './hold-scripts';
 import { QUEUE_ADMIT, QUEUE_ENTER, QUEUE_LEAVE, QUEUE_STATUS } from './queue-scripts';
 
 export { redisKeys, type RedisKeys } from './keys';
@@ -17,6 +17,7 @@ declare module 'ioredis' {
     holdRelease(bySeat: string, expiry: string, perUser: string, ...args: Arg[]): Result<[number, string[]], Context>;
     holdStatus(bySeat: string, expiry: string, perUser: string, ...seats: Arg[]): Result<[string[], string[]], Context>;
     holdSweep(bySeat: string, expiry: string, perUser: string): Result<[string[], number], Context>;
+    holdExtend(bySeat: string, expiry: string, perUser: string, ...args: Arg[]): Result<[string[], string[]], Context>;
   }
 }
 
@@ -29,6 +30,7 @@ const SCRIPTS = {
   holdRelease: { numberOfKeys: 3, lua: HOLD_RELEASE },
   holdStatus: { numberOfKeys: 3, lua: HOLD_STATUS },
   holdSweep: { numberOfKeys: 3, lua: HOLD_SWEEP },
+  holdExtend: { numberOfKeys: 3, lua: HOLD_EXTEND },
 };
 
 /**

@@ -37,6 +37,8 @@ export function redisKeys(prefix: string) {
     },
     /** ZSET holdId → expiresAtMs: the user's holds across schedules (verified against the schedule on read). */
     userHolds: (userId: number) => `${prefix}:{u:${userId}}:holds`,
+    /** ZSET holdId → releasedAtMs: holds the user released lately, so a repeated releaseHold answers true. */
+    releasedHolds: (userId: number) => `${prefix}:{u:${userId}}:released`,
     channels: {
       /** One message per admission tick: which concerts changed. */
       queueTicks: `${prefix}:queue-ticks`,

@@ -1,4 +1,5 @@
-import type { Concert, PointTransaction, Schedule, Seat } from '../entities';
+import type { Concert, PointTransaction, Schedule } from '../entities';
+import type { SeatInfo } from '../seats/seat';
 import type { Account } from '../points/points-service';
 import type { PaymentRecord, ReservationRecord } from '../payments/payment-service';
 import type { ConcertNode, PaymentNode, PointTransactionNode, ReservationNode, ScheduleNode, SeatNode, SeatStatus, UserNode } from './types';
@@ -30,9 +31,9 @@ export const toPointTransactionNode = (entry: PointTransaction): PointTransactio
   createdAt: entry.createdAt,
 });
 
-export const toSeatNode = (seat: Seat, status: SeatStatus): SeatNode => ({
+export const toSeatNode = (seat: SeatInfo, status: SeatStatus): SeatNode => ({
   id: String(seat.id),
-  scheduleId: seat.schedule.id,
+  scheduleId: seat.scheduleId,
   number: seat.number,
   price: seat.price,
   status,

@@ -1,44 +1,60 @@
 import type { MikroORM } from '@mikro-orm/mysql';
 import { notFound } from '../errors';
-import { Reservation, Seat } from '../entities';
+import { Reservation } from '../entities';
+import type { SeatInfo } from './seat';
+
+interface SeatRow {
+  id: number | string;
+  scheduleId: number | string;
+  concertId: number | string;
+  number: number;
+  price: number;
+}
+
+/** One statement, plain rows: seat maps read thousands of seats, and entities would cost far more. */
+const SEAT_ROWS = 'SELECT s.id, s.schedule_id AS scheduleId, sc.concert_id AS concertId, s.number, s.price FROM seats s JOIN schedules sc ON sc.id = s.schedule_id';
+
+const toInfo = (row: SeatRow): SeatInfo => ({ id: Number(row.id), scheduleId: Number(row.scheduleId), concertId: Number(row.concertId), number: Number(row.number), price: Number(row.price) });
 
 /** MySQL reads about seats and whether they are reserved, shared by holds, the seat map, events and payments. */
 export class SeatCatalog {
   /**
    * Seats never change after createConcert, so a seat once read is kept: a hot seat's 1,000 rivals
-   * cost one SQL lookup, not 1,000. Bounded; the oldest entry goes first.
+   * cost one SQL lookup, not 1,000. Plain values (about 200 bytes each, not an ORM entity holding
+   * its EntityManager); bounded, the oldest entry goes first.
    */
-  private readonly seats = new Map<number, Seat>();
+  private readonly seats = new Map<number, SeatInfo>();
 
   constructor(
     private readonly orm: MikroORM,
     private readonly cacheSize = 100_000,
   ) {}
 
-  /** The seat with its schedule loaded (holds need the concert to check ACTIVE), or NOT_FOUND. */
-  async get(seatId: number): Promise<Seat> {
-    const [seat] = await this.findMany([seatId]);
+  /**
+   * The seat, or NOT_FOUND. With `admit`, the seat is kept only once `admit` accepts it: a caller who
+   * may not use the seat (not ACTIVE) cannot fill the cache by scanning seat IDs.
+   */
+  async get(seatId: number, admit?: (seat: SeatInfo) => Promise<void>): Promise<SeatInfo> {
+    const cached = this.seats.get(seatId);
+    if (cached) return cached;
+    const [seat] = await this.read([seatId]);
     if (!seat) throw notFound('seat');
+    await admit?.(seat);
+    this.remember(seat);
     return seat;
   }
 
-  /** The seats that exist among these, by ID, schedules loaded; only the ones not cached are read. */
-  async findMany(seatIds: number[]): Promise<Seat[]> {
+  /** The seats that exist among these, in ID order; only the ones not cached are read. */
+  async findMany(seatIds: number[]): Promise<SeatInfo[]> {
     const missing = seatIds.filter((id) => !this.seats.has(id));
-    if (missing.length > 0) {
-      const rows = await this.orm.em.fork().find(Seat, { id: { $in: missing } }, { populate: ['schedule'] });
-      for (const seat of rows) this.remember(seat);
-    }
+    if (missing.length > 0) for (const seat of await this.read(missing)) this.remember(seat);
     return [...new Set(seatIds)].sort((a, b) => a - b).flatMap((id) => this.seats.get(id) ?? []);
   }
 
-  private remember(seat: Seat): void {
-    if (this.seats.size >= this.cacheSize) this.seats.delete(this.seats.keys().next().value as number);
-    this.seats.set(seat.id, seat);
-  }
-
-  ofSchedule(scheduleId: number): Promise<Seat[]> {
-    return this.orm.em.fork().find(Seat, { schedule: scheduleId }, { orderBy: { number: 'asc' } });
+  /** Every seat of the schedule, by number (not cached: a seat map is read whole). */
+  async ofSchedule(scheduleId: number): Promise<SeatInfo[]> {
+    const rows = await this.orm.em.getConnection().execute<SeatRow[]>(`${SEAT_ROWS} WHERE s.schedule_id = ? ORDER BY s.number`, [scheduleId]);
+    return rows.map(toInfo);
   }
 
   /** Which of these seats are reserved. */
@@ -60,5 +76,15 @@ export class SeatCatalog {
       .fork()
       .execute<{ scheduleId: number; n: number }[]>('SELECT s.schedule_id AS scheduleId, COUNT(*) AS n FROM reservations r JOIN seats s ON s.id = r.seat_id WHERE s.schedule_id IN (?) GROUP BY s.schedule_id', [[...scheduleIds]]);
     return new Map(rows.map((row) => [Number(row.scheduleId), Number(row.n)]));
+  }
+
+  private async read(seatIds: number[]): Promise<SeatInfo[]> {
+    const rows = await this.orm.em.getConnection().execute<SeatRow[]>(`${SEAT_ROWS} WHERE s.id IN (?)`, [seatIds]);
+    return rows.map(toInfo);
+  }
+
+  private remember(seat: SeatInfo): void {
+    if (this.seats.size >= this.cacheSize) this.seats.delete(this.seats.keys().next().value as number);
+    this.seats.set(seat.id, seat);
   }
 }

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from '../logger';
 import { toSeatNode } from '../schema/mappers';
-import type { SeatNode, SeatStatus } from '../schema/types';
+import { SeatStatus, type SeatNode } from '../schema/types';
 import type { SeatCatalog } from './seat-catalog';
 
 /** The part of the app's pub/sub (yoga's, on the Redis event target) that seat events use. */
@@ -40,6 +40,26 @@ export class SeatEvents {
     } catch (error) {
       this.logger.warn({ err: error, seatIds, status }, 'could not announce seat changes');
     }
+  }
+
+  /**
+   * Seats whose holds ended are AVAILABLE unless MySQL has them sold: a hold can outlive its seat's
+   * sale for a moment (it is released after the commit), and a seat map must never show a sold seat
+   * free. Never throws, like announce.
+   */
+  async announceFreed(seatIds: number[]): Promise<void> {
+    if (seatIds.length === 0) return;
+    let reserved: Set<number>;
+    try {
+      reserved = await this.catalog.reservedAmong(seatIds);
+    } catch (error) {
+      this.logger.warn({ err: error, seatIds }, 'could not tell freed seats from sold ones; not announcing them');
+      return;
+    }
+    await this.announce(
+      seatIds.filter((id) => !reserved.has(id)),
+      SeatStatus.AVAILABLE,
+    );
   }
 
   /** Resolves once Redis has confirmed the channel subscription, so no later change is missed. */

@@ -35,7 +35,7 @@ export class SeatMapService {
   /** One seat with its current status (Hold.seat, Reservation.seat). */
   async seat(seatId: number): Promise<SeatNode> {
     const seat = await this.catalog.get(seatId);
-    const [reserved, held] = await Promise.all([this.catalog.reservedAmong([seatId]), this.holds.liveHolds(seat.schedule.id, [seatId])]);
+    const [reserved, held] = await Promise.all([this.catalog.reservedAmong([seatId]), this.holds.liveHolds(seat.scheduleId, [seatId])]);
     return toSeatNode(seat, statusOf(seatId, reserved, held));
   }
 
@@ -61,7 +61,16 @@ export class SeatMapService {
    */
   async watch(userId: number, scheduleId: number): Promise<AsyncIterable<SeatNode>> {
     const concertId = await this.requireActive(userId, scheduleId);
-    return this.liveQueue.whileActive(userId, concertId, await this.events.subscribe(scheduleId));
+    const gated = this.liveQueue.whileActive(userId, concertId, await this.events.subscribe(scheduleId));
+    // A tick that ended the fan's slot while the channel was being subscribed found no gate to close:
+    // ask once more now that the gate listens, so the feed cannot stay open for good.
+    try {
+      await this.queue.requireActive(userId, concertId);
+    } catch (error) {
+      await gated[Symbol.asyncIterator]().return?.();
+      throw error;
+    }
+    return gated;
   }
 
   /** The schedule's concert, once the fan is known to be ACTIVE there. */

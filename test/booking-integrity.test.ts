@@ -1,0 +1,163 @@
+import { createConnection, type Connection } from 'mysql2/promise';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { redisKeys } from '../src/redis';
+import { startTestServer, type TestServer } from './support/harness';
+import { Api, type Account } from './support/client';
+import { activeFans, charge, hold, HOLD, ledger, me, PAY, seatFeed, seatIds, seats } from './support/booking';
+import { createConcert, ENTER, LEAVE, type QueueStatus } from './support/fixtures';
+
+const HOLD_TTL_SECONDS = 3;
+
+let server: TestServer;
+let api: Api;
+
+beforeAll(async () => {
+  server = await startTestServer('booking_integrity', { HOLD_TTL_SECONDS: String(HOLD_TTL_SECONDS) });
+  api = new Api(server.url);
+});
+afterAll(() => server.stop());
+
+const database = () => new URL(server.env.DATABASE_URL!).pathname.slice(1);
+const holdKeys = (scheduleId: string) => redisKeys(server.env.REDIS_KEY_PREFIX!).holds(Number(scheduleId));
+
+/** A second MySQL session holding the user's row lock, as a long transaction elsewhere would. */
+async function lockUserRow(userId: string): Promise<Connection> {
+  const session = await createConnection({ host: '127.0.0.1', user: 'root', database: database() });
+  await session.query('BEGIN');
+  await session.query('SELECT id FROM users WHERE id = ? FOR UPDATE', [userId]);
+  return session;
+}
+
+/** Resolves once the payment's debit runs (and waits for the row lock). */
+async function untilLockWait(): Promise<void> {
+  const probe = await createConnection({ host: '127.0.0.1', user: 'root' });
+  await vi.waitFor(
+    async () => {
+      const [rows] = await probe.query("SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE INFO LIKE 'UPDATE users SET points = LAST_INSERT_ID%'");
+      expect(Number((rows as { n: number }[])[0]?.n)).toBeGreaterThan(0);
+    },
+    { timeout: 5000, interval: 20 },
+  );
+  await probe.end();
+}
+
+function startPayment(fan: Account, holdIds: string[], key: string) {
+  return fan.api.request<{ pay: { id: string } }>(PAY, { holdIds, key });
+}
+
+describe('a hold is all or nothing', () => {
+  it('gives the seat back at once when the check after taking the lock fails', async () => {
+    const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 5 });
+    const [fan] = await activeFans(api, concertId, 1);
+    const [seatId] = await seatIds(server, scheduleIds[0]!);
+    const sql = server.app.orm.em.getConnection();
+    // A real MySQL failure between the Redis lock and the listing: the reservations table is away.
+    await sql.execute('RENAME TABLE reservations TO reservations_away');
+    try {
+      const failed = await fan!.api.request(HOLD, { seatId });
+      expect(failed.errors?.[0]?.extensions?.code).toBe('INTERNAL_SERVER_ERROR');
+    } finally {
+      await sql.execute('RENAME TABLE reservations_away TO reservations');
+    }
+    // Nothing stayed behind: the seat is free, the hold count untouched, the fan can hold it now.
+    expect(await server.app.redis.hlen(holdKeys(scheduleIds[0]!).bySeat)).toBe(0);
+    expect((await seats(fan!, scheduleIds[0]!, 'HELD')).map((s) => s.id)).toEqual([]);
+    expect((await hold(fan!, seatId!)).seat.status).toBe('HELD');
+  });
+});
+
+describe('a payment waiting on MySQL', () => {
+  it('keeps its holds past their TTL, so no rival can hold a seat it is about to sell', async () => {
+    const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 5, price: 100 });
+    const [payer, rival] = await activeFans(api, concertId, 2);
+    const [seatId] = await seatIds(server, scheduleIds[0]!);
+    await charge(payer!, 500);
+    const held = await hold(payer!, seatId!);
+    const session = await lockUserRow(payer!.id);
+    const payment = startPayment(payer!, [held.id], 'slow-payment');
+    try {
+      await untilLockWait();
+      await new Promise((resolve) => setTimeout(resolve, HOLD_TTL_SECONDS * 1000 + 500));
+      expect(await rival!.api.errorCode(HOLD, { seatId })).toBe('SEAT_UNAVAILABLE');
+    } finally {
+      await session.query('ROLLBACK');
+      await session.end();
+    }
+    expect((await payment).data?.pay.id).toBeDefined();
+    expect((await seats(rival!, scheduleIds[0]!, 'RESERVED')).map((s) => s.id)).toEqual([seatId]);
+    expect((await me(rival!)).holds).toEqual([]);
+  });
+
+  it('sells nothing and charges nothing when Redis lost its holds and a rival holds the seat by commit time', async () => {
+    const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 5, price: 100 });
+    const [payer, rival] = await activeFans(api, concertId, 2);
+    const [seatId] = await seatIds(server, scheduleIds[0]!);
+    await charge(payer!, 500);
+    const held = await hold(payer!, seatId!);
+    const session = await lockUserRow(payer!.id);
+    const payment = startPayment(payer!, [held.id], 'lost-holds');
+    try {
+      await untilLockWait();
+      const k = holdKeys(scheduleIds[0]!);
+      await server.app.redis.del(k.bySeat, k.expiry, k.perUser);
+      expect((await hold(rival!, seatId!)).seat.status).toBe('HELD');
+    } finally {
+      await session.query('ROLLBACK');
+      await session.end();
+    }
+    expect((await payment).errors?.[0]?.extensions?.code).toBe('HOLD_NOT_FOUND');
+    expect((await me(payer!)).points).toBe(500);
+    expect((await ledger(server, payer!.id)).map((entry) => entry.kind)).toEqual(['CHARGE']);
+    expect((await seats(rival!, scheduleIds[0]!, 'HELD')).map((s) => s.id)).toEqual([seatId]);
+    expect((await me(rival!)).holds.map((h) => h.seat.id)).toEqual([seatId]);
+  });
+});
+
+describe('announcements', () => {
+  it('never tells seat maps that a sold seat is AVAILABLE when a hold on it lapses; lapsed holds are counted', async () => {
+    const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 5, price: 100 });
+    const scheduleId = scheduleIds[0]!;
+    const [buyer, watcher] = await activeFans(api, concertId, 2);
+    const [sold, other] = await seatIds(server, scheduleId);
+    await charge(buyer!, 500);
+    const held = await hold(buyer!, sold!);
+    await buyer!.api.data(PAY, { holdIds: [held.id], key: 'sold' });
+    const metrics = async () => Number(/^holds_expired_total (\d+)/m.exec(await (await fetch(server.url.replace('/graphql', '/metrics'))).text())?.[1]);
+    const expiredBefore = await metrics();
+
+    const { feed, close } = await seatFeed(server, watcher!, scheduleId);
+    try {
+      // A hold outliving its seat's sale (as when its release after the commit failed), lapsing on its own.
+      const k = holdKeys(scheduleId);
+      await server.app.redis.holdSeat(k.bySeat, k.expiry, k.perUser, sold!, buyer!.id, `${scheduleId}.${sold}.stalestalest`, 200, 10);
+      await server.app.redis.sadd(redisKeys(server.env.REDIS_KEY_PREFIX!).holdIndex, scheduleId);
+      await vi.waitFor(async () => expect(await server.app.redis.hlen(k.bySeat)).toBe(0), { timeout: 5000, interval: 50 });
+      expect(await metrics()).toBe(expiredBefore + 1);
+
+      // The next message is about the other seat: nothing was said about the sold one.
+      await hold(watcher!, other!);
+      expect((await feed.next()).data?.seatChanged).toMatchObject({ id: other, status: 'HELD' });
+    } finally {
+      await close();
+    }
+  });
+});
+
+describe('paying ends the ACTIVE slot only', () => {
+  it('leaves a payer who is WAITING again in the line at the same place', async () => {
+    const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 1, price: 100 });
+    const [payer] = await activeFans(api, concertId, 1);
+    const [seatId] = await seatIds(server, scheduleIds[0]!);
+    await charge(payer!, 500);
+    const held = await hold(payer!, seatId!);
+    // The payer gives the slot away (holds stay), someone else takes it, and the payer queues again.
+    await payer!.api.data(LEAVE, { id: concertId });
+    await activeFans(api, concertId, 1);
+    const { enterQueue } = await payer!.api.data<{ enterQueue: QueueStatus }>(ENTER, { id: concertId });
+    expect(enterQueue).toMatchObject({ state: 'WAITING', position: 1 });
+
+    await payer!.api.data(PAY, { holdIds: [held.id], key: 'while-waiting' });
+    const { queueStatus } = await payer!.api.data<{ queueStatus: QueueStatus }>('query($id: ID!) { queueStatus(concertId: $id) { state position } }', { id: concertId });
+    expect(queueStatus).toMatchObject({ state: 'WAITING', position: 1 });
+  });
+});
