@@ -34,6 +34,8 @@ export interface Context {
   services: Services;
   loaders: RequestLoaders;
   viewer?: Viewer;
+  /** When the caller's token expires (ms): subscriptions end then. */
+  sessionEndsAt?: number;
   authError?: AppError;
 }
 
@@ -41,7 +43,9 @@ export function createContext(services: Services, authorization: unknown): Conte
   const loaders = new RequestLoaders(services);
   try {
     const token = bearerToken(authorization);
-    return { services, loaders, viewer: token ? services.tokens.verify(token) : undefined };
+    if (!token) return { services, loaders };
+    const session = services.tokens.verify(token);
+    return { services, loaders, viewer: session.viewer, sessionEndsAt: session.expiresAt };
   } catch (error) {
     if (error instanceof AppError) return { services, loaders, authError: error };
     throw error;

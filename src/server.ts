@@ -6,6 +6,8 @@ import express from 'express';
 import { specifiedRules, type GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
+import { connectionAuthorization } from './auth/tokens';
+import { SessionBound } from './auth/session-bound';
 import { createContext, type Context, type Services } from './context';
 import type { ErrorFormatter } from './schema/format-error';
 import { projectedSubscribe } from './schema/projected-subscribe';
@@ -28,6 +30,13 @@ export interface RunningServer {
 }
 
 const PAYLOAD_LIMIT = '100kb';
+/**
+ * Shutdown budget (main.ts exits after 10 s): sockets get this long to answer the close frame before
+ * they are cut (ws would wait 30 s for an unresponsive client), and in-flight HTTP requests get
+ * HTTP_DRAIN_MS before theirs are cut; workers and connections close in what is left.
+ */
+const SOCKET_CLOSE_GRACE_MS = 2000;
+const HTTP_DRAIN_MS = 4000;
 
 /** One HTTP server, one port: GraphQL over HTTP and graphql-ws on /graphql, plus health and playground. */
 export async function startServer(parts: ServerParts, port: number): Promise<RunningServer> {
@@ -38,7 +47,7 @@ export async function startServer(parts: ServerParts, port: number): Promise<Run
   const documents = new DocumentCache(schema, [...specifiedRules, ...limitRules()]);
 
   const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: 100 * 1024 });
-  const wsCleanup = useServer<{ authorization?: unknown }>(
+  const wsCleanup = useServer<Record<string, unknown>>(
     {
       schema,
       subscribe: projectedSubscribe,
@@ -54,8 +63,13 @@ export async function startServer(parts: ServerParts, port: number): Promise<Run
         const { document } = checked;
         const tooExpensive = complexityError(schema, document, payload.variables, payload.operationName);
         if (tooExpensive) return [tooExpensive];
-        const contextValue: Context = createContext(services, ctx.connectionParams?.authorization);
+        const contextValue: Context = createContext(services, connectionAuthorization(ctx.connectionParams));
         return { schema, document, variableValues: payload.variables, operationName: payload.operationName, contextValue };
+      },
+      onOperation: (_ctx, _id, _payload, args, result) => {
+        const endsAt = (args.contextValue as Context).sessionEndsAt;
+        if (endsAt === undefined || !(Symbol.asyncIterator in result)) return undefined;
+        return new SessionBound(result[Symbol.asyncIterator](), endsAt);
       },
       onNext: (_ctx, _id, _payload, _args, result) => (result.errors ? { ...result, errors: result.errors.map((e) => formatError(e.toJSON(), e)) } : undefined),
       onError: (_ctx, _id, _payload, errors) => errors.map((e) => formatError(e.toJSON(), e)),
@@ -71,7 +85,7 @@ export async function startServer(parts: ServerParts, port: number): Promise<Run
     includeStacktraceInErrorResponses: false,
     // Shutdown is ours (see main.ts), in a fixed order.
     stopOnTerminationSignals: false,
-    plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), complexityPlugin(schema)],
+    plugins: [ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: HTTP_DRAIN_MS }), complexityPlugin(schema)],
   });
   await apollo.start();
 
@@ -91,7 +105,14 @@ export async function startServer(parts: ServerParts, port: number): Promise<Run
   return {
     httpServer,
     async close() {
-      await wsCleanup.dispose();
+      const cut = setTimeout(() => {
+        for (const socket of wsServer.clients) socket.terminate();
+      }, SOCKET_CLOSE_GRACE_MS);
+      try {
+        await wsCleanup.dispose();
+      } finally {
+        clearTimeout(cut);
+      }
       await apollo.stop();
     },
   };

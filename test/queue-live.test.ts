@@ -35,6 +35,25 @@ async function nextStatus(feed: Feed<Message>, timeoutMs = 3000): Promise<QueueS
 }
 
 describe('queueStatus subscription', () => {
+  it('pushes the caller’s own enter and leave at once, not at the next tick', async () => {
+    // Workers off on a second server: no tick ever runs there, so only the fan's own change can push.
+    const quiet = await startTestServer('queue_live_quiet', { RUN_WORKERS: 'false' });
+    try {
+      const { concertId } = await createConcert(quiet, { maxActiveUsers: 1 });
+      const [fan] = await signUpMany(new Api(quiet.url), 1);
+      const client = wsClient(quiet.wsUrl, fan!.token);
+      clients.push(client);
+      const feed = new Feed<Message>(client, STATUS_SUBSCRIPTION, { id: concertId });
+      expect(await nextStatus(feed)).toMatchObject({ state: 'NONE' });
+      await fan!.api.data(ENTER, { id: concertId });
+      expect(await nextStatus(feed, 1000)).toMatchObject({ state: 'WAITING', position: 1 });
+      await fan!.api.data(LEAVE, { id: concertId });
+      expect(await nextStatus(feed, 1000)).toMatchObject({ state: 'NONE' });
+    } finally {
+      await quiet.stop();
+    }
+  });
+
   it('sends the status at once, then each change: entering, moving up, ACTIVE, NONE', async () => {
     const { concertId } = await createConcert(server, { maxActiveUsers: 1 });
     const [first, second, me] = await signUpMany(api, 3);

@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { schedulerRefreshMs } from '../src/workers/repeating-job';
 import { startTestServer, type TestServer } from './support/harness';
@@ -97,6 +98,23 @@ describe('scale-out', () => {
     expect(Date.now() - started).toBeLessThan(10_000);
     await vi.waitFor(() => expect(feed.done || feed.pending() > 0).toBe(true), { timeout: 3000 });
     await client.dispose();
+  });
+
+  it('exits 0 within 10 s even when a socket never answers the close', async () => {
+    const child = await replica({ RUN_WORKERS: 'true' });
+    // A client that completed the handshake, then stopped reading: the close frame is never answered.
+    const socket = new WebSocket(child.wsUrl, 'graphql-transport-ws');
+    await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
+    socket.send(JSON.stringify({ type: 'connection_init', payload: {} }));
+    await new Promise((resolve) => socket.once('message', resolve));
+    (socket as unknown as { _socket: { pause(): void } })._socket.pause();
+    const started = Date.now();
+    try {
+      expect(await child.stop()).toBe(0);
+      expect(Date.now() - started).toBeLessThan(10_000);
+    } finally {
+      socket.terminate();
+    }
   });
 
   it('exits 0 on a SIGTERM that arrives while it is still starting', async () => {

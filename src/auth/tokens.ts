@@ -8,6 +8,12 @@ export interface Viewer {
   role: Role;
 }
 
+/** A verified token: who, and until when (ms) the token is valid. */
+export interface Session {
+  viewer: Viewer;
+  expiresAt: number;
+}
+
 const ALGORITHM = 'HS256';
 
 /**
@@ -24,7 +30,7 @@ export function signToken(viewer: Viewer, key: KeyObject, ttlSeconds: number): s
 }
 
 /** Verifies signature, algorithm (only HS256: `alg: none` and others are refused) and expiry. */
-function verifyToken(token: string, key: KeyObject): { viewer: Viewer; expiresAt: number } {
+function verifyToken(token: string, key: KeyObject): Session {
   let payload: jwt.JwtPayload | string;
   try {
     payload = jwt.verify(token, key, { algorithms: [ALGORITHM] });
@@ -47,22 +53,36 @@ function verifyToken(token: string, key: KeyObject): { viewer: Viewer; expiresAt
  * bounded, oldest first out.
  */
 export class TokenVerifier {
-  private readonly verified = new Map<string, { viewer: Viewer; expiresAt: number }>();
+  private readonly verified = new Map<string, Session>();
 
   constructor(
     private readonly key: KeyObject,
     private readonly capacity = 50_000,
   ) {}
 
-  verify(token: string): Viewer {
+  verify(token: string): Session {
     const known = this.verified.get(token);
-    if (known && known.expiresAt > Date.now()) return known.viewer;
+    if (known && known.expiresAt > Date.now()) return known;
     this.verified.delete(token);
     const checked = verifyToken(token, this.key);
     if (this.verified.size >= this.capacity) this.verified.delete(this.verified.keys().next().value as string);
     this.verified.set(token, checked);
-    return checked.viewer;
+    return checked;
   }
+}
+
+/**
+ * The Authorization value in graphql-ws connectionParams. Clients differ: `authorization`,
+ * `Authorization` (as GraphiQL's Headers tab writes it) or either nested under `headers`.
+ */
+export function connectionAuthorization(params: Readonly<Record<string, unknown>> | undefined): unknown {
+  if (!params) return undefined;
+  for (const scope of [params, params.headers]) {
+    if (typeof scope !== 'object' || scope === null) continue;
+    const key = Object.keys(scope).find((name) => name.toLowerCase() === 'authorization');
+    if (key) return (scope as Record<string, unknown>)[key];
+  }
+  return undefined;
 }
 
 /** Reads "Bearer <token>" (from an HTTP header or graphql-ws connectionParams). */

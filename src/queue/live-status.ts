@@ -58,6 +58,8 @@ export class LiveQueueStatus {
   private readonly listeners = new Map<number, Map<number, StatusListener[]>>();
   /** Concerts whose refresh is running, and whether another tick came in meanwhile. */
   private readonly refreshing = new Map<number, boolean>();
+  /** Fans who changed their own status, gathered for one status call per concert (see refreshFans). */
+  private readonly changedFans = new Map<number, Set<number>>();
 
   constructor(
     private readonly queue: QueueService,
@@ -72,6 +74,7 @@ export class LiveQueueStatus {
       if (channel !== this.channel) return;
       const tick = JSON.parse(message) as TickMessage;
       for (const concertId of tick.concerts) if (this.listeners.has(concertId)) void this.refresh(concertId);
+      for (const [concertId, userId] of tick.fans ?? []) if (this.listeners.get(concertId)?.has(userId)) this.fanChanged(concertId, userId);
     });
     await this.subscriber.subscribe(this.channel);
   }
@@ -138,10 +141,27 @@ export class LiveQueueStatus {
     }
   }
 
-  private async pushChanges(concertId: number): Promise<void> {
+  private fanChanged(concertId: number, userId: number): void {
+    if (this.changedFans.size === 0) setImmediate(() => void this.refreshFans());
+    const fans = this.changedFans.get(concertId) ?? new Set<number>();
+    this.changedFans.set(concertId, fans.add(userId));
+  }
+
+  /** Pushes the fans who changed their own status, one status call per concert for all of them. */
+  private async refreshFans(): Promise<void> {
+    const changed = [...this.changedFans];
+    this.changedFans.clear();
+    await Promise.all(
+      changed.map(([concertId, fans]) =>
+        this.pushChanges(concertId, [...fans]).catch((error: unknown) => this.logger.warn({ err: error, concertId }, 'pushing a fan their own change failed; the next tick does')),
+      ),
+    );
+  }
+
+  private async pushChanges(concertId: number, only?: number[]): Promise<void> {
     const users = this.listeners.get(concertId);
     if (!users) return;
-    const userIds = [...users.keys()];
+    const userIds = only ?? [...users.keys()];
     const statuses = await this.queue.statuses(concertId, userIds);
     let pushed = 0;
     for (const [index, status] of statuses.entries()) {

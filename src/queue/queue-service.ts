@@ -11,10 +11,12 @@ export interface QueueSettings {
   activeTtlSeconds: number;
 }
 
-/** The tick message other processes receive: which concerts may have changed. */
+/** The message live feeds on every process receive: which concerts may have changed, or which fans. */
 export interface TickMessage {
   concerts: number[];
   at: number;
+  /** [concertId, userId] of fans who changed their own status (enter, leave, pay) since the last tick. */
+  fans?: [number, number][];
 }
 
 /** At most this many are admitted per concert per tick, so one script never blocks Redis for long. */
@@ -43,7 +45,11 @@ export class QueueService {
     // Issued together, so auto-pipelining sends them in one write (cheaper than a pipeline object per
     // request); one connection keeps their order, so the SADD runs after the script, as
     // dropFromWorkIndex relies on.
-    const [reply] = await Promise.all([this.redis.queueEnter(k.wait, k.active, k.stats, k.seq, userId), this.redis.sadd(this.keys.queueIndex, concertId)]);
+    const [reply] = await Promise.all([
+      this.redis.queueEnter(k.wait, k.active, k.stats, k.seq, userId),
+      this.redis.sadd(this.keys.queueIndex, concertId),
+      this.tellFan(concertId, userId),
+    ]);
     return this.toStatus(concertId, reply);
   }
 
@@ -51,12 +57,22 @@ export class QueueService {
   async leave(userId: number, concertId: number): Promise<QueueStatusNode> {
     await this.requireConcert(concertId);
     const k = this.keys.queue(concertId);
-    return this.toStatus(concertId, await this.redis.queueLeave(k.wait, k.active, k.stats, userId));
+    const [reply] = await Promise.all([this.redis.queueLeave(k.wait, k.active, k.stats, userId), this.tellFan(concertId, userId)]);
+    return this.toStatus(concertId, reply);
   }
 
   /** Ends the user's ACTIVE slot (after a payment); a user who is WAITING keeps their place. */
   async endActive(userId: number, concertId: number): Promise<void> {
-    await this.redis.zrem(this.keys.queue(concertId).active, userId);
+    await Promise.all([this.redis.zrem(this.keys.queue(concertId).active, userId), this.tellFan(concertId, userId)]);
+  }
+
+  /**
+   * Tells live feeds on every replica that this fan's status changed now, rather than at the next
+   * tick. Issued right after the change on the same connection, so Redis runs it after the change.
+   */
+  private tellFan(concertId: number, userId: number): Promise<number> {
+    const message: TickMessage = { concerts: [], at: Date.now(), fans: [[concertId, userId]] };
+    return this.redis.publish(this.keys.channels.queueTicks, JSON.stringify(message));
   }
 
   async status(userId: number, concertId: number): Promise<QueueStatusNode> {

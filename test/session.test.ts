@@ -1,0 +1,59 @@
+import { createClient } from 'graphql-ws';
+import WebSocket from 'ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestServer, type TestServer } from './support/harness';
+import { Api, Feed, signUp } from './support/client';
+import { createConcert, STATUS_SUBSCRIPTION, type QueueStatus } from './support/fixtures';
+
+const JWT_TTL_SECONDS = 3;
+
+let server: TestServer;
+let api: Api;
+
+beforeAll(async () => {
+  server = await startTestServer('session', { JWT_TTL_SECONDS: String(JWT_TTL_SECONDS), RUN_WORKERS: 'false' });
+  api = new Api(server.url);
+});
+afterAll(() => server.stop());
+
+function clientWith(connectionParams: Record<string, unknown>) {
+  return createClient({ url: server.wsUrl, webSocketImpl: WebSocket, connectionParams, retryAttempts: 0, lazy: true });
+}
+
+describe('the token on a socket', () => {
+  it.each([
+    ['authorization', (token: string) => ({ authorization: `Bearer ${token}` })],
+    ['Authorization, as the playground writes it', (token: string) => ({ Authorization: `Bearer ${token}` })],
+    ['headers.Authorization', (token: string) => ({ headers: { Authorization: `Bearer ${token}` } })],
+    ['headers.authorization', (token: string) => ({ headers: { authorization: `Bearer ${token}` } })],
+  ])('is read from connectionParams.%s', async (_label, params) => {
+    const { concertId } = await createConcert(server);
+    const fan = await signUp(api);
+    const client = clientWith(params(fan.token));
+    try {
+      const feed = new Feed<{ queueStatus: QueueStatus }>(client, STATUS_SUBSCRIPTION, { id: concertId });
+      expect((await feed.next()).data?.queueStatus).toMatchObject({ concertId, state: 'NONE' });
+    } finally {
+      await client.dispose();
+    }
+  });
+
+  it('ends a subscription with UNAUTHENTICATED when the token expires', async () => {
+    const { concertId } = await createConcert(server);
+    const fan = await signUp(api);
+    const client = clientWith({ authorization: `Bearer ${fan.token}` });
+    try {
+      const feed = new Feed<{ queueStatus: QueueStatus }>(client, STATUS_SUBSCRIPTION, { id: concertId });
+      const opened = Date.now();
+      expect((await feed.next()).data?.queueStatus.state).toBe('NONE');
+      const ended = await feed.next((JWT_TTL_SECONDS + 2) * 1000);
+      expect(ended.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+      expect(Date.now() - opened).toBeLessThan((JWT_TTL_SECONDS + 1) * 1000);
+      // The same expired token cannot open a new one either.
+      const again = new Feed<{ queueStatus: QueueStatus }>(client, STATUS_SUBSCRIPTION, { id: concertId });
+      expect((await again.next()).errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    } finally {
+      await client.dispose();
+    }
+  });
+});
