@@ -7,25 +7,30 @@ import { ConcertInputNode, ConcertNode, ScheduleNode } from '../schema/types';
 
 @Resolver(() => ConcertNode)
 export class ConcertResolver {
-  @Query(() => [ConcertNode])
+  @Query(() => [ConcertNode], { description: 'Every concert, oldest first (by ID). Public.' })
   async concerts(@Ctx() { services }: Context): Promise<ConcertNode[]> {
     return (await services.concerts.list()).map(toConcertNode);
   }
 
-  @Query(() => ConcertNode, { nullable: true })
+  @Query(() => ConcertNode, { nullable: true, description: 'One concert, or null. Public. Errors: BAD_USER_INPUT (malformed ID).' })
   async concert(@Arg('id', () => ID) id: string, @Ctx() { services }: Context): Promise<ConcertNode | null> {
     const concert = await services.concerts.find(parseId(id, 'concert'));
     return concert ? toConcertNode(concert) : null;
   }
 
   @Authorized(Role.ADMIN)
-  @Mutation(() => ConcertNode, { description: 'ADMIN only.' })
+  @Mutation(() => ConcertNode, {
+    description:
+      'ADMIN only. Creates the concert, its schedules and their numbered seats at once. title and venue: 1 to 200 characters; maxActiveUsers: 1 to 1,000,000; 1 to 100 schedules, each starting in the future with 1 to 100,000 seats priced 0 to 100,000,000 points. Errors: UNAUTHENTICATED, FORBIDDEN, BAD_USER_INPUT.',
+  })
   async createConcert(@Arg('input', () => ConcertInputNode) input: ConcertInputNode, @Ctx() { services }: Context): Promise<ConcertNode> {
     return toConcertNode(await services.concerts.create(input));
   }
 
   @Authorized(Role.ADMIN)
-  @Mutation(() => ConcertNode, { description: 'ADMIN only. Takes effect at the next admission tick.' })
+  @Mutation(() => ConcertNode, {
+    description: 'ADMIN only. Takes effect at the next admission tick; ACTIVE fans above a lowered capacity keep their time. maxActiveUsers: 1 to 1,000,000. Errors: UNAUTHENTICATED, FORBIDDEN, BAD_USER_INPUT, NOT_FOUND.',
+  })
   async setMaxActiveUsers(
     @Arg('concertId', () => ID) concertId: string,
     @Arg('maxActiveUsers', () => Int) maxActiveUsers: number,
@@ -34,7 +39,7 @@ export class ConcertResolver {
     return toConcertNode(await services.concerts.setMaxActiveUsers(parseId(concertId, 'concert'), maxActiveUsers));
   }
 
-  @FieldResolver(() => [ScheduleNode])
+  @FieldResolver(() => [ScheduleNode], { description: 'Soonest first.' })
   async schedules(@Root() concert: ConcertNode, @Ctx() { loaders }: Context): Promise<ScheduleNode[]> {
     return (await loaders.schedulesOf(Number(concert.id))).map(toScheduleNode);
   }

@@ -6,13 +6,19 @@ import { HoldNode, SeatNode } from '../schema/types';
 @Resolver(() => HoldNode)
 export class HoldResolver {
   @Authorized()
-  @Mutation(() => HoldNode)
+  @Mutation(() => HoldNode, {
+    description:
+      "Holds the seat for the caller for HOLD_TTL_SECONDS (default 300); the first caller wins. Holding a seat one already holds returns that hold. Needs ACTIVE for the seat's concert, and at most MAX_HOLDS_PER_SCHEDULE (default 4) live holds per schedule. Errors: UNAUTHENTICATED, BAD_USER_INPUT, NOT_FOUND, NOT_ACTIVE, SEAT_UNAVAILABLE, HOLD_LIMIT_REACHED.",
+  })
   holdSeat(@Arg('seatId', () => ID) seatId: string, @Ctx() context: Context): Promise<HoldNode> {
     return context.services.holds.hold(requireViewer(context).id, parseId(seatId, 'seat'));
   }
 
   @Authorized()
-  @Mutation(() => Boolean)
+  @Mutation(() => Boolean, {
+    description:
+      "Releases one of the caller's live holds; the seat becomes AVAILABLE. Always true: releasing a hold the caller has just released answers true again, so a retry is safe. Needs a token, not ACTIVE. Errors: UNAUTHENTICATED, HOLD_NOT_FOUND (no such hold, expired, or not the caller's).",
+  })
   async releaseHold(@Arg('holdId', () => ID) holdId: string, @Ctx() context: Context): Promise<boolean> {
     await context.services.holds.release(requireViewer(context).id, holdId);
     return true;

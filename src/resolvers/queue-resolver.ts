@@ -10,19 +10,23 @@ interface ConcertArgs {
 @Resolver()
 export class QueueResolver {
   @Authorized()
-  @Mutation(() => QueueStatusNode)
+  @Mutation(() => QueueStatusNode, {
+    description: "Enters the concert's waiting room, first come first served. Idempotent: a fan WAITING or ACTIVE keeps the place and the state. Needs a token. Errors: UNAUTHENTICATED, BAD_USER_INPUT, NOT_FOUND.",
+  })
   enterQueue(@Arg('concertId', () => ID) concertId: string, @Ctx() context: Context): Promise<QueueStatusNode> {
     return context.services.queue.enter(requireViewer(context).id, parseId(concertId, 'concert'));
   }
 
   @Authorized()
-  @Mutation(() => QueueStatusNode)
+  @Mutation(() => QueueStatusNode, {
+    description: 'Leaves the waiting room (WAITING or ACTIVE) at once, freeing the place or slot; holds stay until they lapse or are paid. Needs a token. Errors: UNAUTHENTICATED, BAD_USER_INPUT, NOT_FOUND.',
+  })
   leaveQueue(@Arg('concertId', () => ID) concertId: string, @Ctx() context: Context): Promise<QueueStatusNode> {
     return context.services.queue.leave(requireViewer(context).id, parseId(concertId, 'concert'));
   }
 
   @Authorized()
-  @Query(() => QueueStatusNode)
+  @Query(() => QueueStatusNode, { description: "The caller's status now. Needs a token; prefer the subscription of the same name. Errors: UNAUTHENTICATED, BAD_USER_INPUT, NOT_FOUND." })
   queueStatus(@Arg('concertId', () => ID) concertId: string, @Ctx() context: Context): Promise<QueueStatusNode> {
     return context.services.queue.status(requireViewer(context).id, parseId(concertId, 'concert'));
   }
@@ -30,7 +34,8 @@ export class QueueResolver {
   // Authentication happens once, in `subscribe`; this resolver runs per pushed status and stays bare.
   @Subscription(() => QueueStatusNode, {
     name: 'queueStatus',
-    description: "The caller's own status: sent at once on subscribe, then on every change (position, admission, expiry).",
+    description:
+      "The caller's own status: sent at once on subscribe, then on every change (position, admission, expiry), within one admission tick. Needs a token; ends with UNAUTHENTICATED when the token expires. Errors: UNAUTHENTICATED, BAD_USER_INPUT, NOT_FOUND.",
     subscribe: async ({ args, context }: SubscribeResolverData<unknown, ConcertArgs, Context>) => {
       const userId = requireViewer(context).id;
       const concertId = parseId(args.concertId, 'concert');

@@ -6,7 +6,7 @@ import { ConcertNode, ScheduleNode, SeatNode, SeatStatus } from '../schema/types
 
 @Resolver(() => ScheduleNode)
 export class ScheduleResolver {
-  @Query(() => ScheduleNode, { nullable: true })
+  @Query(() => ScheduleNode, { nullable: true, description: 'One schedule, or null. Public (its seats need ACTIVE). Errors: BAD_USER_INPUT (malformed ID).' })
   async schedule(@Arg('id', () => ID) id: string, @Ctx() { services }: Context): Promise<ScheduleNode | null> {
     const schedule = await services.concerts.findSchedule(parseId(id, 'schedule'));
     return schedule ? toScheduleNode(schedule) : null;
@@ -17,13 +17,13 @@ export class ScheduleResolver {
     return toConcertNode(await services.concerts.get(schedule.concertId));
   }
 
-  @FieldResolver(() => Int)
+  @FieldResolver(() => Int, { description: 'Seats neither reserved nor held right now. Public.' })
   availableSeats(@Root() schedule: ScheduleNode, @Ctx() { loaders }: Context): Promise<number> {
     return loaders.availableSeats(schedule);
   }
 
   @Authorized()
-  @FieldResolver(() => [SeatNode], { description: 'Needs ACTIVE for this concert.' })
+  @FieldResolver(() => [SeatNode], { description: 'By seat number, optionally only those with this status. Needs ACTIVE for this concert. Errors: UNAUTHENTICATED, NOT_ACTIVE.' })
   seats(@Root() schedule: ScheduleNode, @Arg('status', () => SeatStatus, { nullable: true }) status: SeatStatus | null, @Ctx() context: Context): Promise<SeatNode[]> {
     return context.services.seatMap.seats(requireViewer(context).id, Number(schedule.id), status);
   }

@@ -18,7 +18,8 @@ export class SeatResolver {
   @Authorized()
   @Subscription(() => SeatNode, {
     name: 'seatChanged',
-    description: 'Every status change of a seat of this schedule. Needs ACTIVE for its concert.',
+    description:
+      "Every status change of a seat of this schedule, from the moment of subscribing (read Schedule.seats for the map itself). Needs ACTIVE for its concert; ends with NOT_ACTIVE once the caller's ACTIVE time ends (expiry, leaving or paying), which is its normal end, or with UNAUTHENTICATED when the token expires. Errors: UNAUTHENTICATED, BAD_USER_INPUT, NOT_FOUND, NOT_ACTIVE.",
     subscribe: ({ args, context }: SubscribeResolverData<unknown, ScheduleArgs, Context>) =>
       context.services.seatMap.watch(requireViewer(context).id, parseId(args.scheduleId, 'schedule')),
   })
