@@ -12,7 +12,9 @@ export function ormConfig(databaseUrl: string) {
     extensions: [Migrator],
     // Entities are listed explicitly and carry explicit column types, so no TS reflection or folder scan is needed.
     discovery: { warnWhenNoEntities: true },
-    migrations: { migrationsList, path: 'src/migrations', pathTs: 'src/migrations', transactional: true, allOrNothing: true, snapshot: false, emit: 'ts' },
+    // MySQL commits DDL implicitly, so a transaction around a migration promises what it cannot keep.
+    // The app logs what it applied (see openDatabase), so the migrator's own console output is off.
+    migrations: { migrationsList, path: 'src/migrations', pathTs: 'src/migrations', transactional: false, allOrNothing: false, silent: true, snapshot: false, emit: 'ts' },
     pool: { min: 2, max: 20 },
     timezone: '+00:00',
     forceUtcTimezone: true,

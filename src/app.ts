@@ -41,12 +41,13 @@ export interface App {
 }
 
 /** Creates the database if missing and applies pending migrations; statements are counted into `metrics` if given. */
-export async function openDatabase(config: Config, metrics?: Metrics): Promise<MikroORM> {
+export async function openDatabase(config: Config, metrics?: Metrics, logger?: Logger): Promise<MikroORM> {
   const loggerFactory = metrics && countStatements(metrics.sqlStatements);
   const orm = await MikroORM.init({ ...ormConfig(config.databaseUrl), connect: false, ...(loggerFactory && { loggerFactory }) });
   await orm.schema.ensureDatabase();
   await orm.connect();
-  await orm.migrator.up();
+  const applied = await orm.migrator.up();
+  if (applied.length > 0) logger?.info({ migrations: applied.map((migration) => migration.name) }, 'applied database migrations');
   return orm;
 }
 
@@ -54,7 +55,7 @@ export async function openDatabase(config: Config, metrics?: Metrics): Promise<M
 export async function startApp(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<App> {
   if (config.jwtSecretIsDefault) logger.warn('JWT_SECRET is not set: using a fixed development secret. Never do this in production.');
   const metrics = createMetrics();
-  const orm = await openDatabase(config, metrics);
+  const orm = await openDatabase(config, metrics, logger);
   const keys = redisKeys(config.redisPrefix);
   // Requests issue many small commands at once: auto-pipelining sends those of one tick in one write.
   const redis = createRedis(config.redisUrl, { enableAutoPipelining: true });
