@@ -1,5 +1,3 @@
-import { GraphQLError } from 'graphql';
-
 /** Every code a client can see; see contract/errors.md. */
 export type ErrorCode =
   | 'UNAUTHENTICATED'
@@ -16,13 +14,19 @@ export type ErrorCode =
   | 'IDEMPOTENCY_KEY_REUSED'
   | 'SERVICE_UNAVAILABLE';
 
-/** A failure the client caused or must know about; its message is safe to show. */
-export class AppError extends GraphQLError {
+/**
+ * A failure the client caused or must know about; its message is safe to show. A plain Error: the
+ * domain knows nothing of GraphQL, and the error formatter (src/schema/format-error.ts) turns it into
+ * a GraphQL error with `extensions.code`, once, for HTTP and WebSocket alike.
+ */
+export class AppError extends Error {
+  override readonly name = 'AppError';
+
   constructor(
     readonly code: ErrorCode,
     message: string,
   ) {
-    super(message, { extensions: { code } });
+    super(message);
   }
 }
 

@@ -25,7 +25,7 @@ describe('error policy', () => {
   });
 
   it('passes the contract’s errors through with their code', () => {
-    const error = new AppError('SEAT_UNAVAILABLE', 'Someone else holds this seat.');
+    const error = wrap(new AppError('SEAT_UNAVAILABLE', 'Someone else holds this seat.'));
     expect(production(error.toJSON(), error)).toMatchObject({ message: 'Someone else holds this seat.', extensions: { code: 'SEAT_UNAVAILABLE' } });
   });
 });
