@@ -1,6 +1,7 @@
 import { createConnection, type Connection } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { redisKeys } from '../src/redis';
+import { redisKeys, runScript } from '../src/redis';
+import { HOLD_SEAT } from '../src/redis/hold-scripts';
 import { startTestServer, type TestServer } from './support/harness';
 import { Api, type Account } from './support/client';
 import { activeFans, charge, hold, HOLD, ledger, me, PAY, seatFeed, seatIds, seats } from './support/booking';
@@ -129,7 +130,7 @@ describe('announcements', () => {
     try {
       // A hold outliving its seat's sale (as when its release after the commit failed), lapsing on its own.
       const k = holdKeys(scheduleId);
-      await server.app.redis.holdSeat(k.bySeat, k.expiry, k.perUser, sold!, buyer!.id, `${scheduleId}.${sold}.stalestalest`, 200, 10);
+      await runScript(server.app.redis, HOLD_SEAT, k, Number(sold!), Number(buyer!.id), `${scheduleId}.${sold}.stalestalest`, 200, 10);
       await server.app.redis.sadd(redisKeys(server.env.REDIS_KEY_PREFIX!).holdIndex, scheduleId);
       await vi.waitFor(async () => expect(await server.app.redis.hlen(k.bySeat)).toBe(0), { timeout: 5000, interval: 50 });
       expect(await metrics()).toBe(expiredBefore + 1);

@@ -3,7 +3,8 @@ import type { Redis } from 'ioredis';
 import { AppError } from '../errors';
 import type { Metrics } from '../observability/metrics';
 import type { QueueService } from '../queue/queue-service';
-import type { RedisKeys } from '../redis';
+import { runScript, type RedisKeys } from '../redis';
+import { HOLD_EXTEND, HOLD_RELEASE, HOLD_SEAT, HOLD_STATUS, HOLD_SWEEP } from '../redis/hold-scripts';
 import { dropFromWorkIndex } from '../redis/work-index';
 import { SeatStatus, type HoldNode } from '../schema/types';
 import type { SeatCatalog } from '../seats/seat-catalog';
@@ -70,9 +71,7 @@ export class HoldService {
     await this.queue.requireActive(userId, seat.concertId);
     const ref: HoldRef = { id: `${seat.scheduleId}.${seatId}.${randomBytes(9).toString('base64url')}`, scheduleId: seat.scheduleId, seatId };
     const k = this.keys.holds(ref.scheduleId);
-    const [outcome, holdId = '', expiresAt = '', ...purged] = await this.redis.holdSeat(
-      k.bySeat, k.expiry, k.perUser, seatId, userId, ref.id, this.settings.ttlSeconds * 1000, this.settings.maxPerSchedule,
-    );
+    const [outcome, holdId = '', expiresAt = '', ...purged] = await runScript(this.redis, HOLD_SEAT, k, seatId, userId, ref.id, this.settings.ttlSeconds * 1000, this.settings.maxPerSchedule);
     await this.announceFreed(purged);
     if (outcome === 'TAKEN') throw seatUnavailable();
     if (outcome === 'LIMIT') {
@@ -159,7 +158,7 @@ export class HoldService {
       schedules.map(async (scheduleId) => {
         const k = this.keys.holds(scheduleId);
         const pairs = refs.filter((ref) => ref.scheduleId === scheduleId).flatMap((ref) => [ref.seatId, ref.id]);
-        const [purged, seats] = await this.redis.holdExtend(k.bySeat, k.expiry, k.perUser, userId, PAYMENT_KEEP_MS, ...pairs);
+        const [purged, seats] = await runScript(this.redis, HOLD_EXTEND, k, userId, PAYMENT_KEEP_MS, ...pairs);
         await this.announceFreed(purged);
         return seats.map((seat) => `${scheduleId}.${seat}`);
       }),
@@ -182,7 +181,7 @@ export class HoldService {
    */
   async liveHolds(scheduleId: number, seatIds: number[] = []): Promise<Map<number, LiveHold>> {
     const k = this.keys.holds(scheduleId);
-    const [purged, flat] = await this.redis.holdStatus(k.bySeat, k.expiry, k.perUser, ...seatIds);
+    const [purged, flat] = await runScript(this.redis, HOLD_STATUS, k, ...seatIds);
     await this.announceFreed(purged);
     const holds = new Map<number, LiveHold>();
     for (let i = 0; i + 1 < flat.length; i += 2) {
@@ -200,8 +199,7 @@ export class HoldService {
     const ids = (await this.redis.smembers(this.keys.holdIndex)).map(Number);
     const results = await Promise.all(
       ids.map((id) => {
-        const k = this.keys.holds(id);
-        return this.redis.holdSweep(k.bySeat, k.expiry, k.perUser);
+        return runScript(this.redis, HOLD_SWEEP, this.keys.holds(id));
       }),
     );
     const empty: number[] = [];
@@ -231,7 +229,7 @@ export class HoldService {
   /** Deletes the hold if it is still this user's live hold with this ID; whether it did. */
   private async releaseRef(userId: number, ref: HoldRef): Promise<boolean> {
     const k = this.keys.holds(ref.scheduleId);
-    const [released, purged] = await this.redis.holdRelease(k.bySeat, k.expiry, k.perUser, ref.seatId, ref.id, userId);
+    const [released, purged] = await runScript(this.redis, HOLD_RELEASE, k, ref.seatId, ref.id, userId);
     await this.announceFreed(purged);
     if (released === 1) await this.redis.zrem(this.keys.userHolds(userId), ref.id);
     return released === 1;

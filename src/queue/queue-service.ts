@@ -2,7 +2,8 @@ import type { Redis } from 'ioredis';
 import type { ConcertService } from '../concerts/concert-service';
 import { AppError, notFound } from '../errors';
 import type { Metrics } from '../observability/metrics';
-import type { RedisKeys } from '../redis';
+import { pipelineScript, runScript, type RedisKeys, type ReplyOf } from '../redis';
+import { QUEUE_ADMIT, QUEUE_ENTER, QUEUE_LEAVE, QUEUE_STATUS } from '../redis/queue-scripts';
 import { dropFromWorkIndex } from '../redis/work-index';
 import { QueueState, type QueueStatusNode } from '../schema/types';
 import { decodeStatusReply, toQueueStatus, type Place, type QueueFigures } from './queue-status';
@@ -46,7 +47,7 @@ export class QueueService {
     // request); one connection keeps their order, so the SADD runs after the script, as
     // dropFromWorkIndex relies on.
     const [reply] = await Promise.all([
-      this.redis.queueEnter(k.wait, k.active, k.stats, k.seq, userId),
+      runScript(this.redis, QUEUE_ENTER, k, userId),
       this.redis.sadd(this.keys.queueIndex, concertId),
       this.tellFan(concertId, userId),
     ]);
@@ -57,7 +58,7 @@ export class QueueService {
   async leave(userId: number, concertId: number): Promise<QueueStatusNode> {
     await this.requireConcert(concertId);
     const k = this.keys.queue(concertId);
-    const [reply] = await Promise.all([this.redis.queueLeave(k.wait, k.active, k.stats, userId), this.tellFan(concertId, userId)]);
+    const [reply] = await Promise.all([runScript(this.redis, QUEUE_LEAVE, k, userId), this.tellFan(concertId, userId)]);
     return this.toStatus(concertId, reply);
   }
 
@@ -78,7 +79,7 @@ export class QueueService {
   async status(userId: number, concertId: number): Promise<QueueStatusNode> {
     await this.requireConcert(concertId);
     const k = this.keys.queue(concertId);
-    return this.toStatus(concertId, await this.redis.queueStatus(k.wait, k.active, k.stats, userId));
+    return this.toStatus(concertId, await runScript(this.redis, QUEUE_STATUS, k, userId));
   }
 
   /** Statuses of many users of one concert in one script call per batch (no round trip per user). */
@@ -86,7 +87,7 @@ export class QueueService {
     const k = this.keys.queue(concertId);
     const batches: Promise<number[]>[] = [];
     for (let i = 0; i < userIds.length; i += STATUS_BATCH) {
-      batches.push(this.redis.queueStatus(k.wait, k.active, k.stats, ...userIds.slice(i, i + STATUS_BATCH)));
+      batches.push(runScript(this.redis, QUEUE_STATUS, k, ...userIds.slice(i, i + STATUS_BATCH)));
     }
     const out: QueueStatusNode[] = [];
     for (const reply of await Promise.all(batches)) {
@@ -100,7 +101,7 @@ export class QueueService {
   async requireActive(userId: number, concertId: number): Promise<void> {
     const k = this.keys.queue(concertId);
     // Judged by the status script on Redis's clock, like the expiry itself.
-    const { places } = decodeStatusReply(await this.redis.queueStatus(k.wait, k.active, k.stats, userId));
+    const { places } = decodeStatusReply(await runScript(this.redis, QUEUE_STATUS, k, userId));
     if (places[0]?.state !== QueueState.ACTIVE) {
       throw new AppError('NOT_ACTIVE', 'You are not admitted for this concert: enter the queue and wait until your state is ACTIVE.');
     }
@@ -118,14 +119,14 @@ export class QueueService {
     const pipeline = this.redis.pipeline();
     for (const id of ids) {
       const k = this.keys.queue(id);
-      pipeline.queueAdmit(k.wait, k.active, k.stats, k.admissions, capacities.get(id) ?? 0, this.settings.activeTtlSeconds * 1000, MAX_ADMITTED_PER_TICK, RATE_WINDOW_MS);
+      pipelineScript(pipeline, QUEUE_ADMIT, k, capacities.get(id) ?? 0, this.settings.activeTtlSeconds * 1000, MAX_ADMITTED_PER_TICK, RATE_WINDOW_MS);
     }
     const results = (await pipeline.exec()) ?? [];
     const empty: number[] = [];
     results.forEach(([error, reply], index) => {
       const id = ids[index] as number;
       if (error) throw error;
-      const [admitted = 0, expired = 0, waiting = 0, active = 0] = reply as number[];
+      const [admitted = 0, expired = 0, waiting = 0, active = 0] = reply as ReplyOf<typeof QUEUE_ADMIT>;
       this.metrics.admitted.inc(admitted);
       this.metrics.admittedPerTick.observe(admitted);
       this.metrics.expired.inc(expired);

@@ -1,32 +1,46 @@
 import { REDIS_NOW } from './clock';
+import { defineScript, luaFunction, type ScriptArg } from './script';
 
 /**
- * Lua for seat holds. KEYS are one schedule's keys (one slot): KEYS[1] seat → "holdId|userId|expiresAtMs",
- * KEYS[2] seat → expiresAtMs, KEYS[3] user → live hold count. Time is Redis's own (REDIS_NOW).
- * Every script first purges lapsed holds and returns their seats, so the caller can announce
- * them AVAILABLE: a hold is a single-key lock with a TTL, bound to its owner.
+ * Lua for seat holds: a hold is a single-key lock with a TTL, bound to its owner. The keys are one
+ * schedule's (one slot): bySeat seat → "holdId|userId|expiresAtMs", expiry seat → expiresAtMs,
+ * perUser user → live hold count. Time is Redis's own (REDIS_NOW). Every script first purges lapsed
+ * holds and returns their seats, so the caller can announce them AVAILABLE.
  */
-const PURGE = `
-${REDIS_NOW}
-local purged = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now)
-for _, seat in ipairs(purged) do
-  local value = redis.call('HGET', KEYS[1], seat)
-  if value then
-    local owner = string.match(value, '^[^|]*|([^|]*)|')
-    if redis.call('HINCRBY', KEYS[3], owner, -1) <= 0 then redis.call('HDEL', KEYS[3], owner) end
-    redis.call('HDEL', KEYS[1], seat)
+const HOLD_KEYS = ['bySeat', 'expiry', 'perUser'] as const;
+
+/** Deletes the holds lapsed by `now`, giving back their owners' counts; returns their seats. */
+const PURGE_LAPSED = luaFunction(
+  'purgeLapsed',
+  `
+local function purgeLapsed(bySeat, expiry, perUser, now)
+  local purged = redis.call('ZRANGEBYSCORE', expiry, '-inf', now)
+  for _, seat in ipairs(purged) do
+    local value = redis.call('HGET', bySeat, seat)
+    if value then
+      local owner = string.match(value, '^[^|]*|([^|]*)|')
+      if redis.call('HINCRBY', perUser, owner, -1) <= 0 then redis.call('HDEL', perUser, owner) end
+      redis.call('HDEL', bySeat, seat)
+    end
   end
-end
-if #purged > 0 then redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now) end
-`;
+  if #purged > 0 then redis.call('ZREMRANGEBYSCORE', expiry, '-inf', now) end
+  return purged
+end`,
+);
+
+const USES = [REDIS_NOW, PURGE_LAPSED];
 
 /**
- * ARGV: seat, user, newHoldId, ttlMs, maxPerUser.
  * Returns {outcome, holdId, expiresAtMs, purged...}: NEW or SAME (the caller already holds it),
  * or {TAKEN | LIMIT, '', '', purged...}.
  */
-export const HOLD_SEAT = `
-${PURGE}
+export const HOLD_SEAT = defineScript<string[], [seat: number, user: number, newHoldId: string, ttlMs: number, maxPerUser: number]>()({
+  name: 'holdSeat',
+  keys: HOLD_KEYS,
+  uses: USES,
+  lua: `
+local now = redisNow()
+local purged = purgeLapsed(bySeatKey, expiryKey, perUserKey, now)
 local seat, user, newHoldId = ARGV[1], ARGV[2], ARGV[3]
 local expiresAt = tostring(now + tonumber(ARGV[4]))
 local function reply(outcome, holdId, expiresAt)
@@ -34,82 +48,109 @@ local function reply(outcome, holdId, expiresAt)
   for _, s in ipairs(purged) do out[#out + 1] = s end
   return out
 end
-local value = redis.call('HGET', KEYS[1], seat)
+local value = redis.call('HGET', bySeatKey, seat)
 if value then
   local holdId, owner, expiresAt = string.match(value, '^([^|]*)|([^|]*)|(%d+)$')
   if owner == user then return reply('SAME', holdId, expiresAt) end
   return reply('TAKEN', '', '')
 end
-if tonumber(redis.call('HGET', KEYS[3], user) or '0') >= tonumber(ARGV[5]) then return reply('LIMIT', '', '') end
-redis.call('HSET', KEYS[1], seat, newHoldId .. '|' .. user .. '|' .. expiresAt)
-redis.call('ZADD', KEYS[2], expiresAt, seat)
-redis.call('HINCRBY', KEYS[3], user, 1)
+if tonumber(redis.call('HGET', perUserKey, user) or '0') >= tonumber(ARGV[5]) then return reply('LIMIT', '', '') end
+redis.call('HSET', bySeatKey, seat, newHoldId .. '|' .. user .. '|' .. expiresAt)
+redis.call('ZADD', expiryKey, expiresAt, seat)
+redis.call('HINCRBY', perUserKey, user, 1)
 return reply('NEW', newHoldId, expiresAt)
-`;
+`,
+});
 
-/** ARGV: seat, holdId, user. Deletes the hold only if it is that user's live hold. Returns {released 0|1, purged}. */
-export const HOLD_RELEASE = `
-${PURGE}
+/** Deletes the hold only if it is that user's live hold. Returns {released 0|1, purged}. */
+export const HOLD_RELEASE = defineScript<[number, string[]], [seat: number, holdId: string, user: number]>()({
+  name: 'holdRelease',
+  keys: HOLD_KEYS,
+  uses: USES,
+  lua: `
+local now = redisNow()
+local purged = purgeLapsed(bySeatKey, expiryKey, perUserKey, now)
 local seat, holdId, user = ARGV[1], ARGV[2], ARGV[3]
-local value = redis.call('HGET', KEYS[1], seat)
+local value = redis.call('HGET', bySeatKey, seat)
 local id, owner
 if value then id, owner = string.match(value, '^([^|]*)|([^|]*)|') end
 if id == holdId and owner == user then
-  redis.call('HDEL', KEYS[1], seat)
-  redis.call('ZREM', KEYS[2], seat)
-  if redis.call('HINCRBY', KEYS[3], user, -1) <= 0 then redis.call('HDEL', KEYS[3], user) end
+  redis.call('HDEL', bySeatKey, seat)
+  redis.call('ZREM', expiryKey, seat)
+  if redis.call('HINCRBY', perUserKey, user, -1) <= 0 then redis.call('HDEL', perUserKey, user) end
   return {1, purged}
 end
 return {0, purged}
-`;
+`,
+});
 
 /**
  * ARGV: optionally seats. Returns {purged, [seat, value, seat, value, ...]} of the live holds
  * on those seats, or of every seat when none are named (the seat map).
  */
-export const HOLD_STATUS = `
-${PURGE}
-if #ARGV == 0 then return {purged, redis.call('HGETALL', KEYS[1])} end
+export const HOLD_STATUS = defineScript<[string[], string[]], number[]>()({
+  name: 'holdStatus',
+  keys: HOLD_KEYS,
+  uses: USES,
+  lua: `
+local now = redisNow()
+local purged = purgeLapsed(bySeatKey, expiryKey, perUserKey, now)
+if #ARGV == 0 then return {purged, redis.call('HGETALL', bySeatKey)} end
 local flat = {}
 for i = 1, #ARGV do
-  local value = redis.call('HGET', KEYS[1], ARGV[i])
+  local value = redis.call('HGET', bySeatKey, ARGV[i])
   if value then
     flat[#flat + 1] = ARGV[i]
     flat[#flat + 1] = value
   end
 end
 return {purged, flat}
-`;
+`,
+});
 
 /**
- * ARGV: user, keepMs, then (seat, holdId) pairs. For a payment: each named hold that is still that
- * user's live hold is kept until at least now + keepMs, so it cannot lapse (and go to a rival) while
- * the payment commits. Returns {purged, seats of the holds confirmed}.
+ * For a payment: each named hold that is still that user's live hold is kept until at least
+ * now + keepMs, so it cannot lapse (and go to a rival) while the payment commits.
+ * Returns {purged, seats of the holds confirmed}.
  */
-export const HOLD_EXTEND = `
-${PURGE}
+export const HOLD_EXTEND = defineScript<[string[], string[]], [user: number, keepMs: number, ...seatAndHoldIdPairs: ScriptArg[]]>()({
+  name: 'holdExtend',
+  keys: HOLD_KEYS,
+  uses: USES,
+  lua: `
+local now = redisNow()
+local purged = purgeLapsed(bySeatKey, expiryKey, perUserKey, now)
 local user = ARGV[1]
 local keepUntil = now + tonumber(ARGV[2])
 local confirmed = {}
 for i = 3, #ARGV, 2 do
   local seat, holdId = ARGV[i], ARGV[i + 1]
-  local value = redis.call('HGET', KEYS[1], seat)
+  local value = redis.call('HGET', bySeatKey, seat)
   if value then
     local id, owner, expiresAt = string.match(value, '^([^|]*)|([^|]*)|(%d+)$')
     if id == holdId and owner == user then
       if tonumber(expiresAt) < keepUntil then
-        redis.call('HSET', KEYS[1], seat, id .. '|' .. owner .. '|' .. keepUntil)
-        redis.call('ZADD', KEYS[2], keepUntil, seat)
+        redis.call('HSET', bySeatKey, seat, id .. '|' .. owner .. '|' .. keepUntil)
+        redis.call('ZADD', expiryKey, keepUntil, seat)
       end
       confirmed[#confirmed + 1] = seat
     end
   end
 end
 return {purged, confirmed}
-`;
+`,
+});
 
-/** No ARGV. Purges lapsed holds; returns {purged, live holds left}. */
-export const HOLD_SWEEP = `
-${PURGE}
-return {purged, redis.call('HLEN', KEYS[1])}
-`;
+/** Purges lapsed holds; returns {purged, live holds left}. */
+export const HOLD_SWEEP = defineScript<[string[], number], []>()({
+  name: 'holdSweep',
+  keys: HOLD_KEYS,
+  uses: USES,
+  lua: `
+local now = redisNow()
+local purged = purgeLapsed(bySeatKey, expiryKey, perUserKey, now)
+return {purged, redis.call('HLEN', bySeatKey)}
+`,
+});
+
+export const HOLD_SCRIPTS = [HOLD_SEAT, HOLD_RELEASE, HOLD_STATUS, HOLD_EXTEND, HOLD_SWEEP] as const;

@@ -1,0 +1,404 @@
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRedis, pipelineScript, redisKeys, redisReady, runScript, SCRIPTS, type ReplyOf } from '../src/redis';
+import { HOLD_EXTEND, HOLD_RELEASE, HOLD_SEAT, HOLD_STATUS, HOLD_SWEEP } from '../src/redis/hold-scripts';
+import { QUEUE_ADMIT, QUEUE_ENTER, QUEUE_LEAVE, QUEUE_STATUS } from '../src/redis/queue-scripts';
+import type { Script, ScriptArg, ScriptKeys } from '../src/redis/script';
+
+// Every script called directly against real Redis, no server: each test works on its own concert or
+// schedule under a prefix no other run shares.
+const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const prefix = `test:lua-scripts:${randomUUID()}`;
+const keys = redisKeys(prefix);
+let redis: Redis;
+let nextId = 1;
+const called = new Set<string>();
+
+/** runScript, noting which scripts the file has called. */
+function run<K extends readonly string[], A extends readonly ScriptArg[], R>(script: Script<K, A, R>, scriptKeys: ScriptKeys<K>, ...args: A): Promise<R> {
+  called.add(script.name);
+  return runScript(redis, script, scriptKeys, ...args);
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+async function redisNow(): Promise<number> {
+  const [seconds, micros] = await redis.time();
+  return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+}
+
+beforeAll(async () => {
+  redis = createRedis(REDIS_URL);
+  await redisReady(redis);
+});
+afterAll(async () => {
+  let cursor = '0';
+  do {
+    const [next, found] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+    cursor = next;
+    if (found.length > 0) await redis.del(...found);
+  } while (cursor !== '0');
+  redis.disconnect();
+});
+
+describe('script declarations', () => {
+  it('derive the key count from the key names, and every name is unique', () => {
+    for (const script of SCRIPTS) expect(script.numberOfKeys).toBe(script.keys.length);
+    expect(new Set(SCRIPTS.map((script) => script.name)).size).toBe(SCRIPTS.length);
+  });
+
+  it('include each shared Lua function once, before the body that calls it', () => {
+    for (const script of SCRIPTS) {
+      expect(script.lua.match(/local function redisNow\(/g)).toHaveLength(1);
+      expect(script.lua.indexOf('local function redisNow(')).toBeLessThan(script.lua.indexOf('redisNow()'));
+    }
+    expect(HOLD_SEAT.lua.indexOf('local function purgeLapsed(')).toBeLessThan(HOLD_SEAT.lua.indexOf('purgeLapsed(bySeatKey'));
+    expect(QUEUE_STATUS.lua.indexOf('local function statusReply(')).toBeLessThan(QUEUE_STATUS.lua.indexOf('return statusReply('));
+  });
+
+  it('fail clearly on a connection that did not register them', async () => {
+    const plain = new Redis(REDIS_URL, { lazyConnect: true });
+    expect(() => runScript(plain, HOLD_SWEEP, keys.holds(0))).toThrow(/not registered/);
+    plain.disconnect();
+  });
+});
+
+describe('hold scripts', () => {
+  const schedule = () => keys.holds(nextId++);
+  const TTL = 60_000;
+
+  it('first caller wins: a rival gets TAKEN, the holder SAME with the same hold id', async () => {
+    const k = schedule();
+    const [first, rival] = await Promise.all([run(HOLD_SEAT, k, 5, 1, 'hold-a', TTL, 10), run(HOLD_SEAT, k, 5, 2, 'hold-b', TTL, 10)]);
+    expect(first).toEqual(['NEW', 'hold-a', expect.stringMatching(/^\d+$/)]);
+    expect(rival).toEqual(['TAKEN', '', '']);
+
+    const again = await run(HOLD_SEAT, k, 5, 1, 'hold-c', TTL, 10);
+    expect(again).toEqual(['SAME', 'hold-a', first[2]]);
+    expect(await redis.hget(k.bySeat, '5')).toBe(`hold-a|1|${first[2]}`);
+    expect(await redis.zscore(k.expiry, '5')).toBe(first[2]);
+    // SAME does not count a second hold against the user.
+    expect(await redis.hget(k.perUser, '1')).toBe('1');
+    expect(await redis.hget(k.perUser, '2')).toBeNull();
+  });
+
+  it('expires a new hold ttlMs after Redis time', async () => {
+    const k = schedule();
+    const before = await redisNow();
+    const [, , expiresAt] = await run(HOLD_SEAT, k, 1, 1, 'h', TTL, 10);
+    const after = await redisNow();
+    expect(Number(expiresAt)).toBeGreaterThanOrEqual(before + TTL);
+    expect(Number(expiresAt)).toBeLessThanOrEqual(after + TTL);
+  });
+
+  it('answers LIMIT once the user holds maxPerUser seats; other users are not limited', async () => {
+    const k = schedule();
+    expect((await run(HOLD_SEAT, k, 1, 1, 'h1', TTL, 2))[0]).toBe('NEW');
+    expect((await run(HOLD_SEAT, k, 2, 1, 'h2', TTL, 2))[0]).toBe('NEW');
+    expect(await run(HOLD_SEAT, k, 3, 1, 'h3', TTL, 2)).toEqual(['LIMIT', '', '']);
+    expect(await redis.hexists(k.bySeat, '3')).toBe(0);
+    expect(await redis.hget(k.perUser, '1')).toBe('2');
+    // A seat the user already holds is SAME even at the limit.
+    expect((await run(HOLD_SEAT, k, 1, 1, 'h4', TTL, 2))[0]).toBe('SAME');
+    expect((await run(HOLD_SEAT, k, 3, 2, 'h5', TTL, 2))[0]).toBe('NEW');
+  });
+
+  it('releases only for the owner with the right hold id', async () => {
+    const k = schedule();
+    await run(HOLD_SEAT, k, 7, 1, 'mine', TTL, 10);
+    expect(await run(HOLD_RELEASE, k, 7, 'mine', 2)).toEqual([0, []]);
+    expect(await run(HOLD_RELEASE, k, 7, 'other', 1)).toEqual([0, []]);
+    expect(await run(HOLD_RELEASE, k, 8, 'mine', 1)).toEqual([0, []]);
+    expect(await redis.hget(k.perUser, '1')).toBe('1');
+
+    expect(await run(HOLD_RELEASE, k, 7, 'mine', 1)).toEqual([1, []]);
+    expect(await redis.hexists(k.bySeat, '7')).toBe(0);
+    expect(await redis.zscore(k.expiry, '7')).toBeNull();
+    expect(await redis.hexists(k.perUser, '1')).toBe(0);
+    expect(await run(HOLD_RELEASE, k, 7, 'mine', 1)).toEqual([0, []]);
+    // The seat is free again, for anyone.
+    expect((await run(HOLD_SEAT, k, 7, 2, 'theirs', TTL, 10))[0]).toBe('NEW');
+  });
+
+  it('purges lapsed holds, returns their seats and gives back the per-user count', async () => {
+    const k = schedule();
+    await run(HOLD_SEAT, k, 1, 1, 'short1', 50, 10);
+    await run(HOLD_SEAT, k, 2, 1, 'short2', 50, 10);
+    await run(HOLD_SEAT, k, 3, 1, 'long', TTL, 10);
+    await run(HOLD_SEAT, k, 4, 2, 'short4', 50, 10);
+    expect(await redis.hget(k.perUser, '1')).toBe('3');
+    await sleep(120);
+
+    // The lapsed seats come back from whichever script runs next, here a rival taking seat 1.
+    const [outcome, , , ...purged] = await run(HOLD_SEAT, k, 1, 3, 'rival', TTL, 10);
+    expect(outcome).toBe('NEW');
+    expect(purged.sort()).toEqual(['1', '2', '4']);
+    expect(await redis.hget(k.perUser, '1')).toBe('1');
+    expect(await redis.hexists(k.perUser, '2')).toBe(0);
+    expect((await redis.hkeys(k.bySeat)).sort()).toEqual(['1', '3']);
+    expect((await redis.zrange(k.expiry, 0, -1)).sort()).toEqual(['1', '3']);
+    // Reported once only.
+    expect((await run(HOLD_STATUS, k))[0]).toEqual([]);
+  });
+
+  it('every hold script purges lapsed holds first', async () => {
+    const lapse = async () => {
+      const k = schedule();
+      await run(HOLD_SEAT, k, 9, 1, 'lapsing', 30, 10);
+      await sleep(80);
+      return k;
+    };
+    let k = await lapse();
+    expect(await run(HOLD_RELEASE, k, 9, 'lapsing', 1)).toEqual([0, ['9']]);
+    k = await lapse();
+    expect(await run(HOLD_STATUS, k, 9)).toEqual([['9'], []]);
+    k = await lapse();
+    expect(await run(HOLD_EXTEND, k, 1, 10_000, 9, 'lapsing')).toEqual([['9'], []]);
+    k = await lapse();
+    expect(await run(HOLD_SWEEP, k)).toEqual([['9'], 0]);
+    expect(await redis.exists(k.bySeat, k.expiry, k.perUser)).toBe(0);
+  });
+
+  it('reports the live holds on the named seats, or on every seat when none are named', async () => {
+    const k = schedule();
+    const [, , a] = await run(HOLD_SEAT, k, 1, 1, 'ha', TTL, 10);
+    const [, , b] = await run(HOLD_SEAT, k, 2, 2, 'hb', TTL, 10);
+    expect(await run(HOLD_STATUS, k, 1, 3)).toEqual([[], ['1', `ha|1|${a}`]]);
+    expect(await run(HOLD_STATUS, k, 3)).toEqual([[], []]);
+    const [purged, flat] = await run(HOLD_STATUS, k);
+    expect(purged).toEqual([]);
+    const pairs = new Map<string, string>();
+    for (let i = 0; i < flat.length; i += 2) pairs.set(flat[i]!, flat[i + 1]!);
+    expect(pairs).toEqual(
+      new Map([
+        ['1', `ha|1|${a}`],
+        ['2', `hb|2|${b}`],
+      ]),
+    );
+  });
+
+  it('sweep returns the number of live holds left', async () => {
+    const k = schedule();
+    expect(await run(HOLD_SWEEP, k)).toEqual([[], 0]);
+    await run(HOLD_SEAT, k, 1, 1, 'h1', TTL, 10);
+    await run(HOLD_SEAT, k, 2, 2, 'h2', TTL, 10);
+    await run(HOLD_SEAT, k, 3, 2, 'h3', 30, 10);
+    await sleep(80);
+    expect(await run(HOLD_SWEEP, k)).toEqual([['3'], 2]);
+    expect(await run(HOLD_SWEEP, k)).toEqual([[], 2]);
+  });
+
+  it("extends only the user's holds with the right id, to at least now + keep, never shorter", async () => {
+    const k = schedule();
+    const [, , shortUntil] = await run(HOLD_SEAT, k, 1, 1, 'short', 1_000, 10);
+    const [, , longUntil] = await run(HOLD_SEAT, k, 2, 1, 'long', 600_000, 10);
+    const [, , rivalUntil] = await run(HOLD_SEAT, k, 3, 2, 'rival', 1_000, 10);
+    const [, , fourthUntil] = await run(HOLD_SEAT, k, 4, 1, 'fourth', 1_000, 10);
+
+    const before = await redisNow();
+    // Seat 3 is another user's, seat 4 is named with the wrong id, seat 5 is not held.
+    const [purged, confirmed] = await run(HOLD_EXTEND, k, 1, 30_000, 1, 'short', 2, 'long', 3, 'rival', 4, 'wrong', 5, 'none');
+    const after = await redisNow();
+    expect(purged).toEqual([]);
+    expect(confirmed).toEqual(['1', '2']);
+
+    const extended = Number((await redis.hget(k.bySeat, '1'))!.split('|')[2]);
+    expect(extended).toBeGreaterThan(Number(shortUntil));
+    expect(extended).toBeGreaterThanOrEqual(before + 30_000);
+    expect(extended).toBeLessThanOrEqual(after + 30_000);
+    expect(await redis.hget(k.bySeat, '1')).toBe(`short|1|${extended}`);
+    expect(Number(await redis.zscore(k.expiry, '1'))).toBe(extended);
+    // Already longer than the keep: unchanged.
+    expect(await redis.hget(k.bySeat, '2')).toBe(`long|1|${longUntil}`);
+    expect(await redis.zscore(k.expiry, '2')).toBe(longUntil);
+    // Not the user's, or not that hold: untouched.
+    expect(await redis.hget(k.bySeat, '3')).toBe(`rival|2|${rivalUntil}`);
+    expect(await redis.hget(k.bySeat, '4')).toBe(`fourth|1|${fourthUntil}`);
+    expect(await redis.hget(k.perUser, '1')).toBe('3');
+
+    // Extending again with a shorter keep never shortens.
+    expect(await run(HOLD_EXTEND, k, 1, 10, 1, 'short')).toEqual([[], ['1']]);
+    expect(Number((await redis.hget(k.bySeat, '1'))!.split('|')[2])).toBe(extended);
+    // No pairs: nothing confirmed.
+    expect(await run(HOLD_EXTEND, k, 1, 30_000)).toEqual([[], []]);
+  });
+});
+
+describe('queue scripts', () => {
+  const concert = () => keys.queue(nextId++);
+  const TTL = 60_000;
+  const WINDOW = 60_000;
+  type Queue = ReturnType<typeof concert>;
+  const admit = (k: Queue, capacity: number, activeTtlMs = TTL, maxBatch = 5000, rateWindowMs = WINDOW) =>
+    run(QUEUE_ADMIT, k, capacity, activeTtlMs, maxBatch, rateWindowMs);
+  /** The per-user part of a status reply, as [state, value] pairs. */
+  const places = (reply: number[]) => {
+    const out: [number, number][] = [];
+    for (let i = 4; i < reply.length; i += 2) out.push([reply[i]!, reply[i + 1]!]);
+    return out;
+  };
+
+  it('status before any tick: no one, no rate, no capacity', async () => {
+    const k = concert();
+    expect(await run(QUEUE_STATUS, k, 1)).toEqual([0, 0, -1, -1, 0, 0]);
+    expect(await run(QUEUE_STATUS, k)).toEqual([0, 0, -1, -1]);
+  });
+
+  it('enter is idempotent; several users get distinct, increasing places', async () => {
+    const k = concert();
+    expect(await run(QUEUE_ENTER, k, 10)).toEqual([1, 0, -1, -1, 1, 1]);
+    const ticket = await redis.zscore(k.wait, '10');
+    expect(await run(QUEUE_ENTER, k, 10)).toEqual([1, 0, -1, -1, 1, 1]);
+    expect(await redis.zscore(k.wait, '10')).toBe(ticket);
+
+    const replies = await Promise.all([11, 12, 13].map((user) => run(QUEUE_ENTER, k, user)));
+    expect(replies.map((reply) => places(reply)[0])).toEqual([
+      [1, 2],
+      [1, 3],
+      [1, 4],
+    ]);
+    expect(replies[2]![0]).toBe(4);
+    const tickets = await Promise.all([10, 11, 12, 13].map(async (user) => Number(await redis.zscore(k.wait, String(user)))));
+    expect([...tickets].sort((a, b) => a - b)).toEqual(tickets);
+    expect(new Set(tickets).size).toBe(4);
+    // Re-entering keeps the place even behind others.
+    expect(places(await run(QUEUE_ENTER, k, 11))).toEqual([[1, 2]]);
+  });
+
+  it('reports NONE, WAITING with its position and ACTIVE with activeUntil for several users at once', async () => {
+    const k = concert();
+    await run(QUEUE_ENTER, k, 1);
+    await run(QUEUE_ENTER, k, 2);
+    await run(QUEUE_ENTER, k, 3);
+    const before = await redisNow();
+    await admit(k, 1);
+    const after = await redisNow();
+    const reply = await run(QUEUE_STATUS, k, 3, 1, 99, 2);
+    expect(reply.slice(0, 4)).toEqual([2, 1, -1, 1]);
+    const [three, one, none, two] = places(reply);
+    expect(three).toEqual([1, 2]);
+    expect(one![0]).toBe(2);
+    expect(one![1]).toBeGreaterThanOrEqual(before + TTL);
+    expect(one![1]).toBeLessThanOrEqual(after + TTL);
+    expect(none).toEqual([0, 0]);
+    expect(two).toEqual([1, 1]);
+    // Entering again while ACTIVE keeps the slot.
+    expect(places(await run(QUEUE_ENTER, k, 1))).toEqual([one]);
+  });
+
+  it('leave when not in line is no error and answers the figures only', async () => {
+    const k = concert();
+    expect(await run(QUEUE_LEAVE, k, 5)).toEqual([0, 0, -1, -1]);
+    await run(QUEUE_ENTER, k, 6);
+    expect(await run(QUEUE_LEAVE, k, 5)).toEqual([1, 0, -1, -1]);
+    expect(places(await run(QUEUE_STATUS, k, 5))).toEqual([[0, 0]]);
+  });
+
+  it('leave frees the place (those behind move up) or the ACTIVE slot', async () => {
+    const k = concert();
+    for (const user of [1, 2, 3, 4]) await run(QUEUE_ENTER, k, user);
+    await admit(k, 1);
+    expect(await run(QUEUE_LEAVE, k, 3)).toEqual([2, 1, -1, 1]);
+    expect(places(await run(QUEUE_STATUS, k, 2, 3, 4))).toEqual([
+      [1, 1],
+      [0, 0],
+      [1, 2],
+    ]);
+    expect(await run(QUEUE_LEAVE, k, 1)).toEqual([2, 0, -1, 1]);
+    expect(places(await run(QUEUE_STATUS, k, 1))).toEqual([[0, 0]]);
+    // The freed slot goes to the next in line.
+    expect((await admit(k, 1))[0]).toBe(1);
+    expect(places(await run(QUEUE_STATUS, k, 2, 4))[0]![0]).toBe(2);
+  });
+
+  it('admits nobody with capacity 0', async () => {
+    const k = concert();
+    await run(QUEUE_ENTER, k, 1);
+    await run(QUEUE_ENTER, k, 2);
+    expect(await admit(k, 0)).toEqual([0, 0, 2, 0]);
+    expect(await redis.zcard(k.active)).toBe(0);
+    expect(await redis.hget(k.stats, 'cap')).toBe('0');
+  });
+
+  it('admits nobody with the line empty, and records the capacity', async () => {
+    const k = concert();
+    expect(await admit(k, 5)).toEqual([0, 0, 0, 0]);
+    expect(await redis.zcard(k.active)).toBe(0);
+    expect(await run(QUEUE_STATUS, k)).toEqual([0, 0, -1, 5]);
+  });
+
+  it('admits in FIFO order up to capacity, at most maxBatch per tick', async () => {
+    const k = concert();
+    for (const user of [5, 3, 9, 1, 7]) await run(QUEUE_ENTER, k, user);
+    expect(await admit(k, 3, TTL, 2)).toEqual([2, 0, 3, 2]);
+    expect((await redis.zrange(k.active, 0, -1)).sort()).toEqual(['3', '5']);
+    expect(await admit(k, 3, TTL, 2)).toEqual([1, 0, 2, 3]);
+    expect(await redis.zscore(k.active, '9')).not.toBeNull();
+    // Full: nobody more until a slot frees.
+    expect(await admit(k, 3, TTL, 2)).toEqual([0, 0, 2, 3]);
+    expect(places(await run(QUEUE_STATUS, k, 1, 7))).toEqual([
+      [1, 1],
+      [1, 2],
+    ]);
+  });
+
+  it('admits on a pipeline like on its own', async () => {
+    const [a, b] = [concert(), concert()];
+    await run(QUEUE_ENTER, a, 1);
+    await run(QUEUE_ENTER, b, 1);
+    await run(QUEUE_ENTER, b, 2);
+    const pipeline = redis.pipeline();
+    pipelineScript(pipeline, QUEUE_ADMIT, a, 1, TTL, 5000, WINDOW);
+    pipelineScript(pipeline, QUEUE_ADMIT, b, 0, TTL, 5000, WINDOW);
+    const results = (await pipeline.exec()) ?? [];
+    expect(results.map(([error]) => error)).toEqual([null, null]);
+    expect(results.map(([, reply]) => reply as ReplyOf<typeof QUEUE_ADMIT>)).toEqual([
+      [1, 0, 0, 1],
+      [0, 0, 2, 0],
+    ]);
+  });
+
+  it('expires ACTIVE users after activeTtlMs; a lapsed user who enters again goes to the back', async () => {
+    const k = concert();
+    for (const user of [1, 2, 3]) await run(QUEUE_ENTER, k, user);
+    expect(await admit(k, 2, 50)).toEqual([2, 0, 1, 2]);
+    await sleep(100);
+    // Lapsed on Redis's clock before any tick removes them.
+    expect(await run(QUEUE_STATUS, k, 1, 2)).toEqual([1, 0, -1, 2, 0, 0, 0, 0]);
+    expect(await run(QUEUE_ENTER, k, 1)).toEqual([2, 0, -1, 2, 1, 2]);
+    expect(await redis.zscore(k.active, '1')).toBeNull();
+    // The tick drops the other lapsed slot and admits the line in order.
+    expect(await admit(k, 2, 50)).toEqual([2, 1, 0, 2]);
+    expect(places(await run(QUEUE_STATUS, k, 3, 1, 2)).map(([state]) => state)).toEqual([2, 2, 0]);
+  });
+
+  it('measures the admission rate over the window: none after one tick, then per minute; old ticks trimmed', async () => {
+    const k = concert();
+    for (const user of [1, 2, 3]) await run(QUEUE_ENTER, k, user);
+    await admit(k, 2);
+    expect(await redis.hget(k.stats, 'rate')).toBe('-1');
+    expect((await run(QUEUE_STATUS, k)).slice(2)).toEqual([-1, 2]);
+
+    const first = Number((await redis.lindex(k.admissions, -1))!.split(':')[0]);
+    await sleep(50);
+    await admit(k, 3);
+    const last = Number((await redis.lindex(k.admissions, 0))!.split(':')[0]);
+    const rate = Math.floor((3 * 60000) / (last - first));
+    expect(rate).toBeGreaterThan(0);
+    expect((await run(QUEUE_STATUS, k)).slice(2)).toEqual([rate, 3]);
+    expect(await redis.lrange(k.admissions, 0, -1)).toEqual([`${last}:1`, `${first}:2`]);
+
+    // With a window shorter than the gap, the older ticks are trimmed: one tick left, no rate again.
+    await sleep(60);
+    await admit(k, 3, TTL, 5000, 30);
+    expect(await redis.llen(k.admissions)).toBe(1);
+    expect(await redis.lindex(k.admissions, 0)).toMatch(/^\d+:0$/);
+    expect((await run(QUEUE_STATUS, k)).slice(2)).toEqual([-1, 3]);
+  });
+});
+
+describe('coverage', () => {
+  it('called every declared script', () => {
+    expect([...called].sort()).toEqual(SCRIPTS.map((script) => script.name).sort());
+  });
+});
