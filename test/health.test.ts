@@ -31,7 +31,7 @@ describe('health endpoints', () => {
     const api = new Api(server.url);
     const { signUp } = await api.data<{ signUp: { token: string } }>('mutation { signUp(email: "h@example.test", password: "password-1") { token } }');
     const fan = api.as(signUp.token);
-    const concert = await server.app.services.concerts.create({ title: 'C', venue: 'V', maxActiveUsers: 1, schedules: [{ startsAt: new Date(), seatCount: 1, price: 1 }] });
+    const concert = await server.app.services.concerts.create({ title: 'C', venue: 'V', maxActiveUsers: 1, schedules: [{ startsAt: new Date(Date.UTC(2030, 0, 1)), seatCount: 1, price: 1 }] });
     await redis.stop();
     await vi.waitFor(async () => expect((await fetch(`${base}/readyz`)).status).toBe(503), { timeout: 5000, interval: 100 });
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
