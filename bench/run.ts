@@ -32,7 +32,6 @@
  *   admissionTick  QueueService.admitTick() with 1,000,000 waiting                  vs 10,000 waiting
  *   holdSeat       1,000 ACTIVE rivals on one seat: exactly one winner               vs { __typename }
  *   pay            pay on distinct seats over GraphQL                               vs the same SQL transaction by hand
- * holdSeat and pay report "skipped: not implemented" while the served schema lacks their mutations.
  */
 import 'reflect-metadata';
 import { execFileSync } from 'node:child_process';

@@ -1,7 +1,9 @@
 import jwt from 'jsonwebtoken';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Api } from '../support/graphql-client';
+import { LOG_IN, SIGN_UP } from '../support/operations';
 import { ADMIN, startTestServer, type TestServer } from './support/harness';
-import { Api, LOG_IN, SIGN_UP, logIn, signUp } from './support/client';
+import { logIn, signUp } from './support/client';
 
 const ME = '{ me { id email role points } }';
 

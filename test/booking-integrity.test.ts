@@ -2,10 +2,12 @@ import { createConnection, type Connection } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { redisKeys, runScript } from '../src/redis';
 import { HOLD_SEAT } from '../src/redis/hold-scripts';
+import { Api } from '../support/graphql-client';
+import { ENTER, HOLD, LEAVE, PAY, type QueueStatus } from '../support/operations';
 import { startTestServer, type TestServer } from './support/harness';
-import { Api, type Account } from './support/client';
-import { activeFans, charge, hold, HOLD, ledger, me, PAY, seatFeed, seatIds, seats } from './support/booking';
-import { createConcert, ENTER, LEAVE, type QueueStatus } from './support/fixtures';
+import { type Account } from './support/client';
+import { activeFans, charge, hold, ledger, me, seatFeed, seatIds, seats } from './support/booking';
+import { createConcert } from './support/fixtures';
 
 const HOLD_TTL_SECONDS = 3;
 

@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { Api } from '../support/graphql-client';
+import { HOLD, PAY } from '../support/operations';
 import { startTestServer, type TestServer } from './support/harness';
-import { Api } from './support/client';
 import { createConcert } from './support/fixtures';
-import { activeFans, charge, hold, HOLD, ledger, me, PAY, seatIds } from './support/booking';
+import { activeFans, charge, hold, ledger, me, seatIds } from './support/booking';
 import { RedisServer } from './support/redis-server';
 import { SeatStatus } from '../src/schema/types';
 

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Api } from '../support/graphql-client';
 import { ADMIN, startTestServer, type TestServer } from './support/harness';
-import { Api, logIn, signUp, type Account } from './support/client';
+import { logIn, signUp, type Account } from './support/client';
 import { createConcert } from './support/fixtures';
 
 const CREATE = 'mutation($input: ConcertInput!) { createConcert(input: $input) { id title venue maxActiveUsers schedules { id startsAt totalSeats availableSeats } } }';

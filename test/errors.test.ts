@@ -3,8 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../src/errors';
 import { createLogger } from '../src/logger';
 import { createErrorFormatter } from '../src/schema/format-error';
+import { Api } from '../support/graphql-client';
 import { startTestServer, type TestServer } from './support/harness';
-import { Api } from './support/client';
 
 const wrap = (original: Error) => new GraphQLError(original.message, { originalError: original, path: ['me'] });
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { Api } from '../support/graphql-client';
 import { startTestServer, type TestServer } from './support/harness';
-import { Api } from './support/client';
 import { RedisServer } from './support/redis-server';
 
 // A Redis of our own, so this file can take it away and bring it back.

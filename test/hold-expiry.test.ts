@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { Api } from '../support/graphql-client';
+import { HOLD, PAY, RELEASE } from '../support/operations';
 import { startTestServer, type TestServer } from './support/harness';
-import { Api } from './support/client';
 import { createConcert } from './support/fixtures';
-import { activeFans, availableSeats, charge, hold, HOLD, me, PAY, RELEASE, seatFeed, seatIds, seats } from './support/booking';
+import { activeFans, availableSeats, charge, hold, me, seatFeed, seatIds, seats } from './support/booking';
 import { redisKeys } from '../src/redis';
 
 let server: TestServer;

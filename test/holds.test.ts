@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Api } from '../support/graphql-client';
+import { type Hold, HOLD, LEAVE, RELEASE, SEAT_CHANGED, SEATS } from '../support/operations';
 import { startTestServer, type TestServer } from './support/harness';
-import { Api, Feed, signUp, wsClient } from './support/client';
-import { createConcert, LEAVE } from './support/fixtures';
-import { activeFans, admit, availableSeats, hold, HOLD, me, RELEASE, SEAT_CHANGED, seatFeed, seatIds, seats, SEATS, type Hold } from './support/booking';
+import { Feed, signUp, wsClient } from './support/client';
+import { createConcert } from './support/fixtures';
+import { activeFans, admit, availableSeats, hold, me, seatFeed, seatIds, seats } from './support/booking';
 
 let server: TestServer;
 let api: Api;

@@ -2,27 +2,13 @@ import { UniqueConstraintViolationException } from '@mikro-orm/mysql';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CODE_INDEX } from '../src/payments/payment-service';
+import { Api } from '../support/graphql-client';
+import { HOLD, LEAVE, PAY, type Payment } from '../support/operations';
+import { wipeRedisKeys } from '../support/sandbox';
 import { startTestServer, type TestServer } from './support/harness';
-import { Api, signUp, type Account } from './support/client';
-import { createConcert, LEAVE } from './support/fixtures';
-import {
-  activeFans,
-  admit,
-  availableSeats,
-  charge,
-  expectConsistentLedger,
-  hold,
-  HOLD,
-  ledger,
-  me,
-  pay,
-  PAY,
-  queueState,
-  seatFeed,
-  seatIds,
-  seats,
-  type Payment,
-} from './support/booking';
+import { signUp, type Account } from './support/client';
+import { createConcert } from './support/fixtures';
+import { activeFans, admit, availableSeats, charge, expectConsistentLedger, hold, ledger, me, pay, queueState, seatFeed, seatIds, seats } from './support/booking';
 
 let server: TestServer;
 let api: Api;
@@ -210,13 +196,7 @@ describe('the database as the final fence', () => {
     // since other test files share the Redis; BullMQ's are kept so the admission tick keeps running.
     const redis = new Redis(server.env.REDIS_URL!);
     const prefix = server.env.REDIS_KEY_PREFIX!;
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      const data = keys.filter((key) => !key.startsWith(`${prefix}:{jobs}`));
-      if (data.length > 0) await redis.del(...data);
-    } while (cursor !== '0');
+    await wipeRedisKeys(redis, prefix, [`${prefix}:{jobs}`]);
     redis.disconnect();
 
     await admit([first, rival], concertId);

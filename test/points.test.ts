@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Api } from '../support/graphql-client';
+import { CHARGE, ME } from '../support/operations';
 import { startTestServer, type TestServer } from './support/harness';
-import { Api, signUp } from './support/client';
-import { charge, CHARGE, expectConsistentLedger, ledger, me, ME } from './support/booking';
+import { signUp } from './support/client';
+import { charge, expectConsistentLedger, ledger, me } from './support/booking';
 
 let server: TestServer;
 let api: Api;

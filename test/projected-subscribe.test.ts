@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { buildAppSchema } from '../src/schema/build';
 import { LatestValueStream } from '../src/queue/latest-value-stream';
 import { isProjected, projectedSubscribe } from '../src/schema/projected-subscribe';
-import { STATUS_SUBSCRIPTION } from './support/fixtures';
+import { STATUS_SUBSCRIPTION } from '../support/operations';
 
 const sdl = `
   scalar DateTime

@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { Api } from '../support/graphql-client';
+import { ENTER, LEAVE, type QueueStatus, STATUS, STATUS_SUBSCRIPTION } from '../support/operations';
 import { startTestServer, type TestServer } from './support/harness';
-import { Api, Feed, signUp, signUpMany, wsClient, type Account } from './support/client';
-import { createConcert, ENTER, LEAVE, STATUS, STATUS_SUBSCRIPTION, type QueueStatus } from './support/fixtures';
+import { Feed, signUp, signUpMany, wsClient, type Account } from './support/client';
+import { createConcert } from './support/fixtures';
 import { activeFans, seatFeed } from './support/booking';
 
 // Short ACTIVE time, so ACTIVE → NONE and the hand-over of the slot happen within the test.

@@ -2,10 +2,12 @@ import { Redis } from 'ioredis';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { schedulerRefreshMs } from '../src/workers/repeating-job';
+import { Api } from '../support/graphql-client';
+import { ENTER, LEAVE, type QueueStatus, STATUS, STATUS_SUBSCRIPTION } from '../support/operations';
 import { startTestServer, type TestServer } from './support/harness';
-import { Api, Feed, signUpMany, wsClient } from './support/client';
+import { Feed, signUpMany, wsClient } from './support/client';
 import { spawnProcess, spawnServer, type ServerProcess } from './support/process';
-import { createConcert, ENTER, LEAVE, STATUS, STATUS_SUBSCRIPTION, type QueueStatus } from './support/fixtures';
+import { createConcert } from './support/fixtures';
 
 const INTERVAL_MS = 100;
 

@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { Api } from '../support/graphql-client';
+import { ENTER, LEAVE, type QueueStatus, STATUS } from '../support/operations';
 import { ADMIN, startTestServer, type TestServer } from './support/harness';
-import { Api, logIn, signUp, signUpMany, type Account } from './support/client';
-import { createConcert, ENTER, LEAVE, STATUS, type QueueStatus } from './support/fixtures';
+import { logIn, signUp, signUpMany, type Account } from './support/client';
+import { createConcert } from './support/fixtures';
 
 let server: TestServer;
 let api: Api;

@@ -1,9 +1,11 @@
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Api } from '../support/graphql-client';
+import { type QueueStatus, STATUS_SUBSCRIPTION } from '../support/operations';
 import { startTestServer, type TestServer } from './support/harness';
-import { Api, Feed, signUp } from './support/client';
-import { createConcert, STATUS_SUBSCRIPTION, type QueueStatus } from './support/fixtures';
+import { Feed, signUp } from './support/client';
+import { createConcert } from './support/fixtures';
 
 const JWT_TTL_SECONDS = 3;
 

@@ -1,8 +1,10 @@
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
+import { Api } from '../support/graphql-client';
+import { ENTER } from '../support/operations';
 import { startTestServer, type TestServer } from './support/harness';
-import { Api, signUp } from './support/client';
-import { createConcert, ENTER } from './support/fixtures';
+import { signUp } from './support/client';
+import { createConcert } from './support/fixtures';
 
 let server: TestServer | undefined;
 afterEach(async () => {

@@ -10,12 +10,13 @@ import { Role } from '../../src/entities';
 import { createMetrics } from '../../src/observability/metrics';
 import { QueueService } from '../../src/queue/queue-service';
 import { createRedis, redisKeys, redisReady, type RedisKeys } from '../../src/redis';
+import { dropDatabase, LOCAL_MYSQL_ROOT, LOCAL_REDIS_URL, sandboxEnv, wipeRedisKeys } from '../../support/sandbox';
 
 /** Where the bench runs: its own database and Redis key prefix, never the app's or the tests'. */
-const MYSQL_ROOT = process.env.BENCH_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306';
-const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
-export const BENCH_DATABASE = 'bench_concert';
-export const BENCH_PREFIX = 'bench';
+const MYSQL_ROOT = process.env.BENCH_MYSQL_URL ?? LOCAL_MYSQL_ROOT;
+const REDIS_URL = process.env.BENCH_REDIS_URL ?? LOCAL_REDIS_URL;
+const BENCH_DATABASE = 'bench_concert';
+const BENCH_PREFIX = 'bench';
 const JWT_SECRET = 'bench-only-secret-0123456789abcdef';
 const PASSWORD = 'bench-password';
 
@@ -23,14 +24,9 @@ const PASSWORD = 'bench-password';
 export function serverEnv(overrides: Record<string, string> = {}): Record<string, string> {
   return {
     NODE_ENV: 'development',
-    PORT: '0',
-    DATABASE_URL: `${MYSQL_ROOT}/${BENCH_DATABASE}`,
-    REDIS_URL,
-    REDIS_KEY_PREFIX: BENCH_PREFIX,
+    ...sandboxEnv({ mysqlRoot: MYSQL_ROOT, database: BENCH_DATABASE, redisUrl: REDIS_URL, redisPrefix: BENCH_PREFIX }),
     JWT_SECRET,
-    PASSWORD_HASH_COST: '4',
     LOG_LEVEL: 'warn',
-    SEED_DEMO: 'false',
     // Ticks happen when a scenario calls QueueService.admitTick(), never on a timer.
     RUN_WORKERS: 'false',
     ...overrides,
@@ -94,9 +90,7 @@ export class Control {
   /** Drops and recreates the bench database (migrated) and deletes every bench Redis key. */
   static async open(): Promise<Control> {
     await takeLock();
-    const root = createPool({ uri: MYSQL_ROOT, connectionLimit: 1 });
-    await root.query(`DROP DATABASE IF EXISTS \`${BENCH_DATABASE}\``);
-    await root.end();
+    await dropDatabase(serverEnv());
     const config = loadConfig(serverEnv());
     const orm = await openDatabase(config);
     const redis = createRedis(config.redisUrl, { enableOfflineQueue: true, maxRetriesPerRequest: 3 });
@@ -111,13 +105,8 @@ export class Control {
   }
 
   /** Deletes every key under the bench prefix (each scenario starts from an empty waiting room). */
-  async resetRedis(): Promise<void> {
-    let cursor = '0';
-    do {
-      const [next, keys] = await this.redis.scan(cursor, 'MATCH', `${BENCH_PREFIX}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await this.redis.unlink(...keys);
-    } while (cursor !== '0');
+  resetRedis(): Promise<void> {
+    return wipeRedisKeys(this.redis, BENCH_PREFIX);
   }
 
   /**

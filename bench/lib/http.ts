@@ -1,39 +1,7 @@
 import { Agent, request as httpRequest } from 'node:http';
 import autocannon from 'autocannon';
+import type { GqlResponse } from '../../support/graphql-client';
 import { percentile, wallMs } from './util';
-
-export interface GqlError {
-  message: string;
-  extensions?: { code?: string };
-}
-
-export interface GqlBody<T> {
-  data?: T | null;
-  errors?: GqlError[];
-}
-
-/** One GraphQL call over HTTP (setup and checks, not load). */
-export async function gql<T>(url: string, query: string, variables: Record<string, unknown> = {}, token?: string): Promise<GqlBody<T>> {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify({ query, variables }),
-  });
-  return (await response.json()) as GqlBody<T>;
-}
-
-/** Like gql() but throws on any error: for setup steps that must succeed. */
-export async function gqlData<T>(url: string, query: string, variables: Record<string, unknown> = {}, token?: string): Promise<T> {
-  const body = await gql<T>(url, query, variables, token);
-  if (body.errors?.length || !body.data) throw new Error(`setup call failed: ${JSON.stringify(body.errors ?? body)}`);
-  return body.data;
-}
-
-/** Names of the Mutation fields the server exposes (to skip scenarios whose mutations are not built yet). */
-export async function mutationNames(url: string): Promise<Set<string>> {
-  const data = await gqlData<{ __schema: { mutationType: { fields: { name: string }[] } | null } }>(url, '{ __schema { mutationType { fields { name } } } }');
-  return new Set((data.__schema.mutationType?.fields ?? []).map((f) => f.name));
-}
 
 export interface LoadSpec {
   url: string;
@@ -119,10 +87,11 @@ export class ErrorTally {
   readonly codes = new Map<string, number>();
   ok = 0;
 
-  see(status: number, body: string): GqlBody<unknown> | undefined {
-    let parsed: GqlBody<unknown> | undefined;
+  /** Counts one response; returns its parsed body (typed as the caller expects), if it parses. */
+  see<T = unknown>(status: number, body: string): GqlResponse<T> | undefined {
+    let parsed: GqlResponse<T> | undefined;
     try {
-      parsed = JSON.parse(body) as GqlBody<unknown>;
+      parsed = JSON.parse(body) as GqlResponse<T>;
     } catch {
       parsed = undefined;
     }

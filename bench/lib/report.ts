@@ -15,8 +15,7 @@ export interface Row {
 
 export const row = (r: Partial<Row> & Pick<Row, 'scenario' | 'metric'>): Row => ({ result: '', baseline: '', ratio: '', goal: '', status: 'info', ...r });
 
-/** Rows for a scenario that could not run, so the table still says why. */
-export const skippedRow = (scenario: string, why: string): Row => row({ scenario, metric: '—', result: `skipped: ${why}`, status: 'skipped' });
+/** The row for a scenario that failed, so the table still says why. */
 export const errorRow = (scenario: string, why: string): Row => row({ scenario, metric: '—', result: `error: ${why}`, status: 'error' });
 
 /** A ratio row: `result / baseline` must be at least (or at most) `goal`. */

@@ -1,6 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { STATUS_SUBSCRIPTION } from '../../support/operations';
 import { ProbedChild, ROOT } from '../lib/child';
 import type { BenchContext, Scenario } from '../lib/context';
 import type { BenchUser } from '../lib/control';
@@ -8,7 +9,6 @@ import type { ProbeReply } from '../lib/probe-protocol';
 import { ratioStatus, row, type Row } from '../lib/report';
 import { fmtBytes, fmtMs, fmtNumber, fmtRatio, median, percentile, wallMs } from '../lib/util';
 import type { SocketSet, SwarmCommand, SwarmEvent } from '../ws/swarm-protocol';
-import { QUEUE_FIELDS } from './queue-http';
 
 /**
  * Position push. N subscribers wait (positions 1..N) behind one ACTIVE holder in a concert with
@@ -26,7 +26,6 @@ import { QUEUE_FIELDS } from './queue-http';
  * measuring event loop both say so. Heap per subscriber: the server's heapUsed after full GCs (via
  * the preloaded probe), after minus before subscribing, ÷ N.
  */
-const SUBSCRIPTION = `subscription($id: ID!) { queueStatus(concertId: $id) { ${QUEUE_FIELDS} } }`;
 const WORKERS = 4;
 const DELIVERY_TIMEOUT_MS = 60_000;
 
@@ -72,7 +71,7 @@ async function connectAll(swarms: Swarm[], set: SocketSet, url: string, users: B
         url,
         tokens: set === 'gql' ? mine.map((u) => u.token) : [],
         count: mine.length,
-        query: SUBSCRIPTION,
+        query: STATUS_SUBSCRIPTION,
         variables: { id: String(concertId) },
         concurrency: 50,
       });

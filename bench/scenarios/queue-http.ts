@@ -1,15 +1,9 @@
+import { ENTER, STATUS, type QueueStatus } from '../../support/operations';
 import type { BenchContext, Scenario } from '../lib/context';
-import { ErrorTally, paced, type GqlBody } from '../lib/http';
+import { ErrorTally, paced } from '../lib/http';
 import { errorRow, ratioStatus, row, type Row } from '../lib/report';
 import { fmtMs, fmtNumber, fmtRatio, median } from '../lib/util';
 import { versusTrivial, type Compared } from './versus-trivial';
-
-/** The fields a waiting-room page asks for. */
-export const QUEUE_FIELDS = 'concertId state position waiting active estimatedWaitSeconds activeUntil';
-
-interface QueueStatusData {
-  state: string;
-}
 
 function throughputRows(scenario: string, metric: string, c: Compared, goalRatio: number): Row[] {
   const ratio = c.ratio;
@@ -43,14 +37,14 @@ export const enterQueue: Scenario = {
     const compared = await versusTrivial(ctx, 'enterQueue', server, async (run) => {
       // A fresh concert per run, so every user's first request in a run is a real entry.
       const { concertId } = await ctx.control.concert(100);
-      const body = JSON.stringify({ query: `mutation($id: ID!) { enterQueue(concertId: $id) { ${QUEUE_FIELDS} } }`, variables: { id: String(concertId) } });
+      const body = JSON.stringify({ query: ENTER, variables: { id: String(concertId) } });
       return {
         body: () => body,
         token: (i) => (users[i % users.length] as { token: string }).token,
         onResponse: (i, status, text) => {
           if (run < 0) return;
           sent = Math.max(sent, i + 1);
-          const parsed = tally.see(status, text) as GqlBody<{ enterQueue: QueueStatusData }> | undefined;
+          const parsed = tally.see<{ enterQueue: QueueStatus }>(status, text);
           if (parsed?.data && parsed.data.enterQueue.state !== 'WAITING') tally.codes.set('NOT_WAITING', (tally.codes.get('NOT_WAITING') ?? 0) + 1);
         },
       };
@@ -62,7 +56,7 @@ export const enterQueue: Scenario = {
     const pacedP99: number[] = [];
     for (let run = 0; run < ctx.options.runs; run++) {
       const { concertId } = await ctx.control.concert(100);
-      const body = JSON.stringify({ query: `mutation($id: ID!) { enterQueue(concertId: $id) { ${QUEUE_FIELDS} } }`, variables: { id: String(concertId) } });
+      const body = JSON.stringify({ query: ENTER, variables: { id: String(concertId) } });
       const result = await paced({ url: server.url, connections: ctx.options.connections, rate, durationSec: ctx.options.durationSec, body: () => body, token: (i) => (users[i % users.length] as { token: string }).token, onResponse: (_i, status, text) => tally.see(status, text) });
       pacedP99.push(result.p99);
       ctx.detail('enterQueue', `paced run ${run + 1}: ${fmtNumber(rate)} req/s offered: p50 ${fmtMs(result.p50)}, p99 ${fmtMs(result.p99)}, max ${fmtMs(result.max)}${result.failed ? `, ${result.failed} failed` : ''}`);
@@ -101,14 +95,14 @@ export const queueStatus: Scenario = {
     await ctx.control.fillWaiting(concertId, users.map((u) => u.id));
     const server = await ctx.server('queueStatus');
     const tally = new ErrorTally();
-    const body = JSON.stringify({ query: `query($id: ID!) { queueStatus(concertId: $id) { ${QUEUE_FIELDS} } }`, variables: { id: String(concertId) } });
+    const body = JSON.stringify({ query: STATUS, variables: { id: String(concertId) } });
     const compared = await versusTrivial(ctx, 'queueStatus', server, async (run) => ({
       body: () => body,
       // Spread over the whole queue (stride 7919 is prime, so every user comes up), not just its head.
       token: (i) => (users[(i * 7919) % users.length] as { token: string }).token,
       onResponse: (_i, status, text) => {
         if (run < 0) return;
-        const parsed = tally.see(status, text) as GqlBody<{ queueStatus: QueueStatusData }> | undefined;
+        const parsed = tally.see<{ queueStatus: QueueStatus }>(status, text);
         if (parsed?.data && parsed.data.queueStatus.state !== 'WAITING') {
           if (!tally.codes.has('NOT_WAITING')) ctx.log(`not waiting: ${text}`);
           tally.codes.set('NOT_WAITING', (tally.codes.get('NOT_WAITING') ?? 0) + 1);

@@ -1,59 +1,8 @@
 import { expect, vi } from 'vitest';
-import { Feed, signUpMany, wsClient, type Account, type Api } from './client';
-import { ENTER, STATUS, type QueueStatus } from './fixtures';
+import type { Api } from '../../support/graphql-client';
+import { AVAILABLE, CHARGE, ENTER, HOLD, ME, PAY, SEAT_CHANGED, SEATS, STATUS, type Hold, type LedgerEntry, type Me, type Payment, type QueueStatus, type Seat, type SeatStatus } from '../../support/operations';
+import { Feed, signUpMany, wsClient, type Account } from './client';
 import type { TestServer } from './harness';
-
-export type SeatStatus = 'AVAILABLE' | 'HELD' | 'RESERVED';
-
-export interface Seat {
-  id: string;
-  number: number;
-  price: number;
-  status: SeatStatus;
-}
-
-export interface Hold {
-  id: string;
-  expiresAt: string;
-  seat: Seat;
-}
-
-export interface Reservation {
-  id: string;
-  code: string;
-  price: number;
-  seat: Seat;
-}
-
-export interface Payment {
-  id: string;
-  amount: number;
-  balance: number;
-  reservations: Reservation[];
-}
-
-export interface LedgerEntry {
-  kind: 'CHARGE' | 'PAYMENT' | 'REFUND';
-  amount: number;
-  balance: number;
-}
-
-const SEAT_FIELDS = 'id number price status';
-export const SEATS = `query($id: ID!, $status: SeatStatus) { schedule(id: $id) { availableSeats seats(status: $status) { ${SEAT_FIELDS} } } }`;
-export const AVAILABLE = 'query($id: ID!) { schedule(id: $id) { availableSeats } }';
-export const HOLD = `mutation($seatId: ID!) { holdSeat(seatId: $seatId) { id expiresAt seat { ${SEAT_FIELDS} } } }`;
-export const RELEASE = 'mutation($holdId: ID!) { releaseHold(holdId: $holdId) }';
-export const CHARGE = 'mutation($amount: Int!) { chargePoints(amount: $amount) { id points } }';
-export const PAY = `mutation($holdIds: [ID!]!, $key: String!) { pay(holdIds: $holdIds, idempotencyKey: $key) { id amount balance createdAt reservations { id code price seat { ${SEAT_FIELDS} } } } }`;
-export const ME = `query($limit: Int) { me { points pointHistory(limit: $limit) { kind amount balance } holds { id expiresAt seat { ${SEAT_FIELDS} } } reservations { id code price seat { ${SEAT_FIELDS} } } } }`;
-export const SEAT_CHANGED = `subscription($id: ID!) { seatChanged(scheduleId: $id) { ${SEAT_FIELDS} schedule { id } } }`;
-
-export interface Me {
-  points: number;
-  pointHistory: LedgerEntry[];
-  holds: Hold[];
-  reservations: Reservation[];
-}
 
 export const seats = async (fan: Account, scheduleId: string, status?: SeatStatus) =>
   (await fan.api.data<{ schedule: { seats: Seat[] } }>(SEATS, { id: scheduleId, status })).schedule.seats;

@@ -1,52 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
-
-export interface GqlError {
-  message: string;
-  extensions?: { code?: string; [key: string]: unknown };
-  path?: (string | number)[];
-}
-
-export interface GqlResponse<T> {
-  data?: T | null;
-  errors?: GqlError[];
-}
-
-/** A front end's view of the API: GraphQL over HTTP with an optional bearer token. */
-export class Api {
-  constructor(
-    readonly url: string,
-    readonly token?: string,
-  ) {}
-
-  as(token: string | undefined): Api {
-    return new Api(this.url, token);
-  }
-
-  async request<T = Record<string, unknown>>(query: string, variables: Record<string, unknown> = {}, headers: Record<string, string> = {}): Promise<GqlResponse<T>> {
-    const response = await fetch(this.url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...(this.token ? { authorization: `Bearer ${this.token}` } : {}), ...headers },
-      body: JSON.stringify({ query, variables }),
-    });
-    return (await response.json()) as GqlResponse<T>;
-  }
-
-  /** The data, or a thrown error naming the codes: for calls that must succeed. */
-  async data<T = Record<string, unknown>>(query: string, variables: Record<string, unknown> = {}): Promise<T> {
-    const body = await this.request<T>(query, variables);
-    if (body.errors?.length || !body.data) throw new Error(`unexpected errors: ${JSON.stringify(body.errors)}`);
-    return body.data;
-  }
-
-  /** The first error's code: for calls that must fail. */
-  async errorCode(query: string, variables: Record<string, unknown> = {}): Promise<string | undefined> {
-    const body = await this.request(query, variables);
-    if (!body.errors?.length) throw new Error(`expected an error, got ${JSON.stringify(body.data)}`);
-    return body.errors[0]?.extensions?.code;
-  }
-}
+import type { Api, GqlError, GqlResponse } from '../../support/graphql-client';
+import { LOG_IN, SIGN_UP } from '../../support/operations';
 
 export interface Account {
   api: Api;
@@ -54,9 +10,6 @@ export interface Account {
   id: string;
   email: string;
 }
-
-export const SIGN_UP = 'mutation($email: String!, $password: String!) { signUp(email: $email, password: $password) { token user { id email role points } } }';
-export const LOG_IN = 'mutation($email: String!, $password: String!) { logIn(email: $email, password: $password) { token user { id email role } } }';
 
 export async function signUp(api: Api, email = `fan-${randomUUID()}@example.test`, password = 'correct-horse'): Promise<Account> {
   const { signUp: result } = await api.data<{ signUp: { token: string; user: { id: string } } }>(SIGN_UP, { email, password });

@@ -20,20 +20,3 @@ export async function createConcert(server: TestServer, options: { maxActiveUser
   const schedules = await server.app.services.concerts.schedulesOf(concert.id);
   return { concertId: String(concert.id), scheduleIds: schedules.map((s) => String(s.id)) };
 }
-
-export const QUEUE_FIELDS = 'concertId state position waiting active estimatedWaitSeconds activeUntil';
-
-export interface QueueStatus {
-  concertId: string;
-  state: 'WAITING' | 'ACTIVE' | 'NONE';
-  position: number | null;
-  waiting: number;
-  active: number;
-  estimatedWaitSeconds: number | null;
-  activeUntil: string | null;
-}
-
-export const ENTER = `mutation($id: ID!) { enterQueue(concertId: $id) { ${QUEUE_FIELDS} } }`;
-export const LEAVE = `mutation($id: ID!) { leaveQueue(concertId: $id) { ${QUEUE_FIELDS} } }`;
-export const STATUS = `query($id: ID!) { queueStatus(concertId: $id) { ${QUEUE_FIELDS} } }`;
-export const STATUS_SUBSCRIPTION = `subscription($id: ID!) { queueStatus(concertId: $id) { ${QUEUE_FIELDS} } }`;

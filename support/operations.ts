@@ -1,0 +1,83 @@
+/**
+ * The API's operations as a client sends them, with the shapes of their answers: one copy for the
+ * tests (test/) and the bench (bench/).
+ */
+
+// ---- accounts ----
+
+export const SIGN_UP = 'mutation($email: String!, $password: String!) { signUp(email: $email, password: $password) { token user { id email role points } } }';
+export const LOG_IN = 'mutation($email: String!, $password: String!) { logIn(email: $email, password: $password) { token user { id email role } } }';
+
+// ---- the waiting room ----
+
+/** The fields a waiting-room page asks for. */
+const QUEUE_FIELDS = 'concertId state position waiting active estimatedWaitSeconds activeUntil';
+
+export interface QueueStatus {
+  concertId: string;
+  state: 'WAITING' | 'ACTIVE' | 'NONE';
+  position: number | null;
+  waiting: number;
+  active: number;
+  estimatedWaitSeconds: number | null;
+  activeUntil: string | null;
+}
+
+export const ENTER = `mutation($id: ID!) { enterQueue(concertId: $id) { ${QUEUE_FIELDS} } }`;
+export const LEAVE = `mutation($id: ID!) { leaveQueue(concertId: $id) { ${QUEUE_FIELDS} } }`;
+export const STATUS = `query($id: ID!) { queueStatus(concertId: $id) { ${QUEUE_FIELDS} } }`;
+export const STATUS_SUBSCRIPTION = `subscription($id: ID!) { queueStatus(concertId: $id) { ${QUEUE_FIELDS} } }`;
+
+// ---- seats, holds, points, payments ----
+
+export type SeatStatus = 'AVAILABLE' | 'HELD' | 'RESERVED';
+
+export interface Seat {
+  id: string;
+  number: number;
+  price: number;
+  status: SeatStatus;
+}
+
+export interface Hold {
+  id: string;
+  expiresAt: string;
+  seat: Seat;
+}
+
+export interface Reservation {
+  id: string;
+  code: string;
+  price: number;
+  seat: Seat;
+}
+
+export interface Payment {
+  id: string;
+  amount: number;
+  balance: number;
+  reservations: Reservation[];
+}
+
+export interface LedgerEntry {
+  kind: 'CHARGE' | 'PAYMENT' | 'REFUND';
+  amount: number;
+  balance: number;
+}
+
+export interface Me {
+  points: number;
+  pointHistory: LedgerEntry[];
+  holds: Hold[];
+  reservations: Reservation[];
+}
+
+const SEAT_FIELDS = 'id number price status';
+export const SEATS = `query($id: ID!, $status: SeatStatus) { schedule(id: $id) { availableSeats seats(status: $status) { ${SEAT_FIELDS} } } }`;
+export const AVAILABLE = 'query($id: ID!) { schedule(id: $id) { availableSeats } }';
+export const HOLD = `mutation($seatId: ID!) { holdSeat(seatId: $seatId) { id expiresAt seat { ${SEAT_FIELDS} } } }`;
+export const RELEASE = 'mutation($holdId: ID!) { releaseHold(holdId: $holdId) }';
+export const CHARGE = 'mutation($amount: Int!) { chargePoints(amount: $amount) { id points } }';
+export const PAY = `mutation($holdIds: [ID!]!, $key: String!) { pay(holdIds: $holdIds, idempotencyKey: $key) { id amount balance createdAt reservations { id code price seat { ${SEAT_FIELDS} } } } }`;
+export const ME = `query($limit: Int) { me { points pointHistory(limit: $limit) { kind amount balance } holds { id expiresAt seat { ${SEAT_FIELDS} } } reservations { id code price seat { ${SEAT_FIELDS} } } } }`;
+export const SEAT_CHANGED = `subscription($id: ID!) { seatChanged(scheduleId: $id) { ${SEAT_FIELDS} schedule { id } } }`;

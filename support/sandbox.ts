@@ -1,0 +1,68 @@
+/**
+ * Where the tests (test/) and the bench (bench/) run the app: the local MariaDB and Redis, each run in
+ * its own database and Redis key prefix, never the app's own; and how such a sandbox is wiped.
+ */
+import { createConnection } from 'mysql2/promise';
+import { Redis } from 'ioredis';
+
+/** The local MariaDB (root, no password) and Redis, on loopback. */
+export const LOCAL_MYSQL_ROOT = 'mysql://root@127.0.0.1:3306';
+export const LOCAL_REDIS_URL = 'redis://127.0.0.1:6379';
+
+export interface Sandbox {
+  /** MariaDB server URL without a database. */
+  mysqlRoot: string;
+  database: string;
+  redisUrl: string;
+  redisPrefix: string;
+}
+
+/** Environment of an app in the sandbox: a free port, cheap password hashing, no demo data. */
+export function sandboxEnv(sandbox: Sandbox): Record<string, string> {
+  return {
+    PORT: '0',
+    DATABASE_URL: `${sandbox.mysqlRoot}/${sandbox.database}`,
+    REDIS_URL: sandbox.redisUrl,
+    REDIS_KEY_PREFIX: sandbox.redisPrefix,
+    PASSWORD_HASH_COST: '4',
+    SEED_DEMO: 'false',
+  };
+}
+
+/**
+ * Deletes every key under `prefix:` (SCAN, then UNLINK in batches), except keys starting with one of
+ * `keep` (full keys, prefix included). Keys of other prefixes on the same Redis are not touched.
+ */
+export async function wipeRedisKeys(redis: Redis, prefix: string, keep: readonly string[] = []): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+    cursor = next;
+    const doomed = keep.length ? keys.filter((key) => !keep.some((kept) => key.startsWith(kept))) : keys;
+    if (doomed.length > 0) await redis.unlink(...doomed);
+  } while (cursor !== '0');
+}
+
+/** Drops the database an app environment's DATABASE_URL names (connecting to the same server without it). */
+export async function dropDatabase(env: Record<string, string>): Promise<void> {
+  const url = new URL(env.DATABASE_URL as string);
+  const database = decodeURIComponent(url.pathname.slice(1));
+  url.pathname = '';
+  const mysql = await createConnection(url.toString());
+  try {
+    await mysql.query(`DROP DATABASE IF EXISTS \`${database}\``);
+  } finally {
+    await mysql.end();
+  }
+}
+
+/** Drops the database and deletes the Redis keys an app environment points at, so a run starts clean. */
+export async function resetSandbox(env: Record<string, string>): Promise<void> {
+  await dropDatabase(env);
+  const redis = new Redis(env.REDIS_URL as string);
+  try {
+    await wipeRedisKeys(redis, env.REDIS_KEY_PREFIX as string);
+  } finally {
+    redis.disconnect();
+  }
+}
