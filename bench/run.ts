@@ -17,6 +17,9 @@
  * override). It drops and recreates the database `bench_concert` and deletes Redis keys `bench:*`
  * only. Everything runs on loopback.
  *
+ * Built apart from the product: bench/tsconfig.json compiles the bench (with the src/ and support/
+ * files it imports) to dist-bench/; `npm run build` and the Docker image never include it.
+ *
  * How: the server under test is the compiled app (`node dist/src/main.js`) in a child process with
  * PASSWORD_HASH_COST=4, LOG_LEVEL=warn, SEED_DEMO=false, RUN_WORKERS=false (admission ticks are
  * triggered by the bench, through the same QueueService class, so they happen exactly when measured),

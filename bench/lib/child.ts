@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { HeapReading, ProbeCommand, ProbeReply } from './probe-protocol';
 import { sleep } from './util';
 
-/** The repository root (this file runs as dist/bench/lib/child.js). */
+/** The repository root (this file runs as dist-bench/bench/lib/child.js). */
 export const ROOT = path.resolve(__dirname, '../../..');
 
 type Pending = Map<number, { resolve: (reply: ProbeReply) => void; reject: (error: Error) => void }>;

@@ -12,15 +12,15 @@ interface CpuProfile {
   timeDeltas: number[];
 }
 
-/** A package (node_modules), a file of ours (dist/src, dist/bench), or undefined for Node/V8 frames. */
+/** A package (node_modules), a file of ours (dist/src, or dist-bench/ for the bench's own), or undefined for Node/V8 frames. */
 function owner(frame: CallFrame): string | undefined {
   const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(frame.url);
   if (pkg) return pkg[1] as string;
-  const ours = /\/dist\/((?:src|bench)\/.*)\.js$/.exec(frame.url);
+  const ours = /\/dist(?:-bench)?\/((?:src|bench|support)\/.*)\.js$/.exec(frame.url);
   return ours ? (ours[1] as string) : undefined;
 }
 
-const where = (frame: CallFrame) => (frame.url ? `${frame.url.replace(/^.*node_modules\//, '').replace(/^.*\/dist\//, '').replace(/^file:\/\//, '')}:${frame.lineNumber + 1}` : '');
+const where = (frame: CallFrame) => (frame.url ? `${frame.url.replace(/^.*node_modules\//, '').replace(/^.*\/dist(?:-bench)?\//, '').replace(/^file:\/\//, '')}:${frame.lineNumber + 1}` : '');
 const fnName = (frame: CallFrame) => frame.functionName || '(anonymous)';
 
 /**
