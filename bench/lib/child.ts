@@ -106,7 +106,7 @@ export class ProbedChild {
 }
 
 /** A free TCP port on loopback (the server gets PORT=<it>, since LOG_LEVEL=warn hides its "listening" line). */
-export function freePort(): Promise<number> {
+function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);

@@ -116,7 +116,7 @@ export class ErrorTally {
   }
 }
 
-export interface PacedSpec {
+interface PacedSpec {
   url: string;
   connections: number;
   /** Requests per second offered, evenly spaced, whatever the answers' pace (open loop). */
@@ -127,8 +127,7 @@ export interface PacedSpec {
   onResponse?: (i: number, status: number, body: string) => void;
 }
 
-export interface PacedResult {
-  sent: number;
+interface PacedResult {
   p50: number;
   p99: number;
   max: number;
@@ -178,5 +177,5 @@ export async function paced(spec: PacedSpec): Promise<PacedResult> {
   }
   await Promise.all(inFlight);
   agent.destroy();
-  return { sent: total, p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: percentile(latencies, 100), failed };
+  return { p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: percentile(latencies, 100), failed };
 }

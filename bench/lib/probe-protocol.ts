@@ -17,8 +17,6 @@ export interface ProbeReply {
   rss?: number;
   external?: number;
   port?: number;
-  /** Sockets a broadcast was sent to. */
-  sent?: number;
   /** Wall-clock ms when the broadcast loop began and ended (raw-server). */
   startedAt?: number;
   finishedAt?: number;

@@ -1,6 +1,4 @@
-import { fmtRatio } from './util';
-
-export type Status = 'pass' | 'miss' | 'info' | 'skipped' | 'error';
+type Status = 'pass' | 'miss' | 'info' | 'error';
 
 /** One line of the results table. */
 export interface Row {
@@ -23,8 +21,6 @@ export function ratioStatus(ratio: number, goal: number, direction: 'atLeast' | 
   if (!Number.isFinite(ratio)) return 'miss';
   return (direction === 'atLeast' ? ratio >= goal : ratio <= goal) ? 'pass' : 'miss';
 }
-
-export const ratioText = fmtRatio;
 
 const COLUMNS: [keyof Row, string][] = [
   ['scenario', 'scenario'],

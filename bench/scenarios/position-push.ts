@@ -91,7 +91,6 @@ async function connectAll(swarms: Swarm[], set: SocketSet, url: string, users: B
 }
 
 interface Delivery {
-  t0: number;
   p50: number;
   p99: number;
   max: number;
@@ -113,7 +112,6 @@ async function deliver(swarms: Swarm[], set: SocketSet, trigger: () => Promise<u
     unexpected += event.unexpected;
   }
   return {
-    t0,
     p50: percentile(latencies, 50),
     p99: percentile(latencies, 99),
     max: percentile(latencies, 100),

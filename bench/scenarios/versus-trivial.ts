@@ -4,8 +4,6 @@ import { load, TRIVIAL, type LoadResult, type LoadSpec } from '../lib/http';
 import { fmtMs, fmtNumber, median } from '../lib/util';
 
 export interface Compared {
-  target: LoadResult[];
-  baseline: LoadResult[];
   /** Medians over the runs. */
   rps: number;
   baseRps: number;
@@ -49,8 +47,6 @@ export async function versusTrivial(
     );
   }
   return {
-    target: measured,
-    baseline,
     rps: median(measured.map((r) => r.rps)),
     baseRps: median(baseline.map((r) => r.rps)),
     p99: median(measured.map((r) => r.p99)),

@@ -18,7 +18,7 @@ wss.on('connection', (ws) => {
 });
 const listening = new Promise<void>((resolve) => httpServer.listen(0, resolve));
 
-function broadcast(size: number): number {
+function broadcast(size: number): void {
   // Same shape as graphql-ws's message; the padding brings it to the measured size.
   const base = JSON.stringify({ id: '1', type: 'next', payload: { data: { queueStatus: { concertId: '1', state: 'WAITING', position: 100000, pad: '' } } } }).length;
   const pad = 'x'.repeat(Math.max(0, size - base));
@@ -27,7 +27,6 @@ function broadcast(size: number): number {
     position++;
     ws.send(JSON.stringify({ id: '1', type: 'next', payload: { data: { queueStatus: { concertId: '1', state: 'WAITING', position, pad } } } }));
   }
-  return position;
 }
 
 async function handle(request: ProbeRequest): Promise<Omit<ProbeReply, 'id'>> {
@@ -43,8 +42,8 @@ async function handle(request: ProbeRequest): Promise<Omit<ProbeReply, 'id'>> {
     }
     case 'broadcast': {
       const startedAt = performance.timeOrigin + performance.now();
-      const sent = broadcast(request.size);
-      return { sent, startedAt, finishedAt: performance.timeOrigin + performance.now() };
+      broadcast(request.size);
+      return { startedAt, finishedAt: performance.timeOrigin + performance.now() };
     }
     default:
       throw new Error(`raw-server does not do ${request.type}`);

@@ -17,8 +17,7 @@ export type SwarmCommand =
     }
   | { type: 'arm'; set: SocketSet }
   | { type: 'collect'; timeoutMs: number }
-  | { type: 'close' }
-  | { type: 'exit' };
+  | { type: 'close' };
 
 export type SwarmEvent =
   | { type: 'connected'; open: number; failed: number; firstError?: string; sample?: string; ms: number }

@@ -158,8 +158,6 @@ process.on('message', (command: SwarmCommand) => {
     case 'close':
       void closeAll();
       break;
-    case 'exit':
-      process.exit(0);
   }
 });
 process.on('disconnect', () => process.exit(0));
