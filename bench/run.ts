@@ -2,7 +2,7 @@
  * The benchmark suite (issue 5): every hot path measured beside a baseline taken in the same run,
  * so the ratios mean something on a shared, noisy machine.
  *
- *   npm run bench                      all scenarios (a few minutes), table on stdout + bench/results.md
+ *   npm run bench                      all scenarios (a few minutes), table on stdout + bench/last-run.md
  *   npm run bench -- positionPush pay  only these scenarios (names below)
  *   npm run bench -- --quick           smoke test: smaller sizes, 2 s runs, one run each (or BENCH_QUICK=1)
  *   npm run bench -- --profile         also CPU-profile the server during the first measured run of each
@@ -130,8 +130,10 @@ async function main(): Promise<void> {
       ...(ctx.profiles.length ? ['', '## CPU profiles of the server (first measured run)', '', ...ctx.profiles] : []),
       '',
     ].join('\n');
-    writeFileSync(path.join(ROOT, 'bench/results.md'), markdown);
-    process.stderr.write(`\nwritten to bench/results.md\n`);
+    // Not bench/results.md: that file is the published record (a full run and what it means, at a
+    // named commit), updated by hand from a full run, so a smoke run cannot overwrite it.
+    writeFileSync(path.join(ROOT, 'bench/last-run.md'), markdown);
+    process.stderr.write(`\nwritten to bench/last-run.md\n`);
   } finally {
     await ctx.stopAll();
     await control.close();

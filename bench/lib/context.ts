@@ -8,7 +8,7 @@ import { summarizeProfile } from './profile';
 
 /** What a scenario gets from run.ts. */
 export class BenchContext {
-  /** Lines for the "details" section of results.md: per-run figures, sizes, caveats. */
+  /** Lines for the "details" section of the report (bench/last-run.md): per-run figures, sizes, caveats. */
   readonly details: string[] = [];
   /** Profile summaries (with --profile). */
   readonly profiles: string[] = [];

@@ -41,7 +41,7 @@ export function textTable(rows: Row[]): string {
   return [line(COLUMNS.map(([, title]) => title)), line(widths.map((w) => '-'.repeat(w))), ...rows.map((r) => line(COLUMNS.map(([key]) => cell(r, key))))].join('\n');
 }
 
-/** The table as GitHub markdown, for bench/results.md (and the README). */
+/** The table as GitHub markdown, for the report (bench/last-run.md), from which bench/results.md and the README take it. */
 export function markdownTable(rows: Row[]): string {
   const escape = (s: string) => s.replace(/\|/g, '\\|');
   return [
