@@ -5,10 +5,11 @@ import { createRedis, pipelineScript, redisKeys, redisReady, runScript, SCRIPTS,
 import { HOLD_EXTEND, HOLD_RELEASE, HOLD_SEAT, HOLD_STATUS, HOLD_SWEEP } from '../src/redis/hold-scripts';
 import { QUEUE_ADMIT, QUEUE_ENTER, QUEUE_LEAVE, QUEUE_STATUS } from '../src/redis/queue-scripts';
 import type { Script, ScriptArg, ScriptKeys } from '../src/redis/script';
+import { LOCAL_REDIS_URL, wipeRedisKeys } from '../support/sandbox';
 
 // Every script called directly against real Redis, no server: each test works on its own concert or
 // schedule under a prefix no other run shares.
-const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const REDIS_URL = process.env.TEST_REDIS_URL ?? LOCAL_REDIS_URL;
 const prefix = `test:lua-scripts:${randomUUID()}`;
 const keys = redisKeys(prefix);
 let redis: Redis;
@@ -32,12 +33,7 @@ beforeAll(async () => {
   await redisReady(redis);
 });
 afterAll(async () => {
-  let cursor = '0';
-  do {
-    const [next, found] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    cursor = next;
-    if (found.length > 0) await redis.del(...found);
-  } while (cursor !== '0');
+  await wipeRedisKeys(redis, prefix);
   redis.disconnect();
 });
 
