@@ -14,6 +14,11 @@ const listenPort = makeValidator<number>((input) => {
 });
 
 const DEV_JWT_SECRET = 'dev-only-secret-change-me-0123456789';
+/** HS256 keys shorter than the hash output are guessable offline from any one token. */
+const MIN_JWT_SECRET_BYTES = 32;
+/** Values this repository has published as examples or defaults: anyone can sign or log in with them. */
+const EXAMPLE_JWT_SECRETS = new Set([DEV_JWT_SECRET, 'change-me-in-production-please']);
+const EXAMPLE_ADMIN_PASSWORDS = new Set(['change-me-please']);
 
 /** Reads and validates the environment once; an invalid value stops the process naming the variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
@@ -51,6 +56,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
   if (raw.PASSWORD_HASH_COST < 1 || raw.PASSWORD_HASH_COST > 20 || !Number.isInteger(raw.PASSWORD_HASH_COST)) {
     throw new ConfigError('Invalid configuration:\n  PASSWORD_HASH_COST: must be an integer from 1 to 20');
   }
+  if (production) {
+    const problems = productionProblems(raw.JWT_SECRET, raw.ADMIN_PASSWORD);
+    if (problems.length > 0) throw new ConfigError(`Invalid configuration:\n${problems.map((line) => `  ${line}`).join('\n')}`);
+  }
   return {
     production,
     nodeEnv: raw.NODE_ENV,
@@ -72,6 +81,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     seedDemo: raw.SEED_DEMO,
     logLevel: raw.LOG_LEVEL,
   };
+}
+
+/** What production refuses: a token signed with a weak or published secret would pass as any user, ADMIN included. */
+function productionProblems(jwtSecret: string, adminPassword: string): string[] {
+  const problems: string[] = [];
+  if (Buffer.byteLength(jwtSecret, 'utf8') < MIN_JWT_SECRET_BYTES) {
+    problems.push(`JWT_SECRET: must be at least ${MIN_JWT_SECRET_BYTES} bytes in production (generate one: openssl rand -base64 48)`);
+  } else if (EXAMPLE_JWT_SECRETS.has(jwtSecret)) {
+    problems.push('JWT_SECRET: is a published example value; generate your own (openssl rand -base64 48)');
+  }
+  if (EXAMPLE_ADMIN_PASSWORDS.has(adminPassword)) problems.push('ADMIN_PASSWORD: is a published example value; choose your own');
+  return problems;
 }
 
 export type Config = ReturnType<typeof loadConfig>;

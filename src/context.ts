@@ -58,9 +58,16 @@ export function requireViewer(context: Context): Viewer {
   throw context.authError ?? new AppError('UNAUTHENTICATED', 'Log in first: send "Authorization: Bearer <token>".');
 }
 
-/** type-graphql's @Authorized(): any caller with a valid token, and the listed roles if any. */
-export const authChecker: AuthChecker<Context> = ({ context }, roles) => {
+/**
+ * type-graphql's @Authorized(): any caller with a valid token, and the listed roles if any. The token's
+ * role claim lives until the token expires, so where a role is required the database decides: a demoted
+ * or deleted account loses the role at once (one primary-key lookup, only on role-gated operations).
+ */
+export const authChecker: AuthChecker<Context> = async ({ context }, roles) => {
   const viewer = requireViewer(context);
-  if (roles.length > 0 && !roles.includes(viewer.role)) throw new AppError('FORBIDDEN', 'Only an administrator may do this.');
+  if (roles.length === 0) return true;
+  const role = await context.services.accounts.currentRole(viewer.id);
+  if (!role) throw new AppError('UNAUTHENTICATED', 'This account no longer exists.');
+  if (!roles.includes(role)) throw new AppError('FORBIDDEN', 'Only an administrator may do this.');
   return true;
 };

@@ -132,6 +132,29 @@ describe('roles', () => {
     expect((await admin.api.data<{ createConcert: { id: string } }>(CREATE, { input })).createConcert.id).toMatch(/^\d+$/);
   });
 
+  /** A fresh account made ADMIN in the database, and a token that says ADMIN. */
+  async function freshAdmin() {
+    const account = await signUp(api, undefined, 'admin-to-be-1');
+    await sql("update users set role = 'ADMIN' where id = ?", [account.id]);
+    const admin = await logIn(api, account.email, 'admin-to-be-1');
+    expect((await admin.api.data<{ createConcert: { id: string } }>(CREATE, { input })).createConcert.id).toMatch(/^\d+$/);
+    return admin;
+  }
+  const sql = (query: string, params: unknown[]) => server.app.orm.em.getConnection().execute(query, params);
+
+  it('refuses an ADMIN demoted in the database with FORBIDDEN, though the token still says ADMIN', async () => {
+    const admin = await freshAdmin();
+    await sql("update users set role = 'USER' where id = ?", [admin.id]);
+    expect(await admin.api.errorCode(CREATE, { input })).toBe('FORBIDDEN');
+    expect(await admin.api.errorCode('mutation { setMaxActiveUsers(concertId: "1", maxActiveUsers: 5) { id } }')).toBe('FORBIDDEN');
+  });
+
+  it('refuses the token of a deleted ADMIN with UNAUTHENTICATED', async () => {
+    const admin = await freshAdmin();
+    await sql('delete from users where id = ?', [admin.id]);
+    expect(await admin.api.errorCode(CREATE, { input })).toBe('UNAUTHENTICATED');
+  });
+
   it('refuses admin operations to a USER with FORBIDDEN and to nobody with UNAUTHENTICATED', async () => {
     const fan = await signUp(api);
     expect(await fan.api.errorCode(CREATE, { input })).toBe('FORBIDDEN');

@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config';
+import { testEnv } from './support/harness';
 
 function startWith(env: Record<string, string>) {
   return spawnSync(process.execPath, ['dist/src/main.js'], { env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8', timeout: 20_000 });
@@ -39,6 +40,31 @@ describe('configuration', () => {
     const result = startWith({ [name]: value });
     expect(result.status).toBe(1);
     expect(result.stderr).toContain(name);
+  });
+
+  // A throwaway database, Redis prefix and free port: should the check fail, the server starts there, not on :4000.
+  const production = (overrides: Record<string, string>) => startWith({ ...testEnv('config_production'), NODE_ENV: 'production', ...overrides });
+
+  it.each([
+    ['empty', ''],
+    ['the development default', 'dev-only-secret-change-me-0123456789'],
+    ['the old compose default', 'change-me-in-production-please'],
+    ['31 bytes long', 'x'.repeat(31)],
+  ])('refuses to start in production with a JWT_SECRET that is %s (anyone could sign an ADMIN token)', (_label, secret) => {
+    const result = production({ JWT_SECRET: secret });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('JWT_SECRET');
+  });
+
+  it('refuses the published example admin password in production', () => {
+    const result = production({ JWT_SECRET: 'k'.repeat(48), ADMIN_PASSWORD: 'change-me-please' });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('ADMIN_PASSWORD');
+  });
+
+  it('accepts a 32-byte secret of its own in production', () => {
+    expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'é'.repeat(16) }).production).toBe(true);
+    expect(() => loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'é'.repeat(15) })).toThrow(/JWT_SECRET/);
   });
 
   it('requires JWT_SECRET in production', () => {

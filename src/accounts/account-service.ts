@@ -68,6 +68,12 @@ export class AccountService {
     return user;
   }
 
+  /** The account's role as stored now (not as its token claims), or undefined if the account is gone. */
+  async currentRole(userId: number): Promise<Role | undefined> {
+    const user = await this.orm.em.fork().findOne(User, userId, { fields: ['role'] });
+    return user?.role;
+  }
+
   /** Makes sure the configured admin account exists with role ADMIN and the configured password. */
   async ensureAdmin(email: string, password: string): Promise<void> {
     const normalized = normalizeEmail(email);
