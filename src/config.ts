@@ -19,6 +19,8 @@ const MIN_JWT_SECRET_BYTES = 32;
 /** Values this repository has published as examples or defaults: anyone can sign or log in with them. */
 const EXAMPLE_JWT_SECRETS = new Set([DEV_JWT_SECRET, 'change-me-in-production-please']);
 const EXAMPLE_ADMIN_PASSWORDS = new Set(['change-me-please']);
+/** Below 2^15, scrypt no longer slows an offline guess at a leaked hash enough (current guidance is 2^17). */
+const MIN_PRODUCTION_HASH_COST = 15;
 
 /** Reads and validates the environment once; an invalid value stops the process naming the variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
@@ -33,7 +35,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       REDIS_KEY_PREFIX: str({ default: 'ct', desc: 'namespace for every Redis key, BullMQ queue and pub/sub channel' }),
       JWT_SECRET: production ? str({ desc: 'required in production' }) : str({ default: DEV_JWT_SECRET }),
       JWT_TTL_SECONDS: positiveInt({ default: 86_400 }),
-      PASSWORD_HASH_COST: num({ default: 15, desc: 'scrypt cost as log2(N)' }),
+      PASSWORD_HASH_COST: num({ default: 17, desc: 'scrypt cost as log2(N)' }),
       ADMIN_EMAIL: str({ default: '' }),
       ADMIN_PASSWORD: str({ default: '' }),
       HOLD_TTL_SECONDS: positiveInt({ default: 300 }),
@@ -57,7 +59,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     throw new ConfigError('Invalid configuration:\n  PASSWORD_HASH_COST: must be an integer from 1 to 20');
   }
   if (production) {
-    const problems = productionProblems(raw.JWT_SECRET, raw.ADMIN_PASSWORD);
+    const problems = productionProblems(raw.JWT_SECRET, raw.ADMIN_PASSWORD, raw.PASSWORD_HASH_COST);
     if (problems.length > 0) throw new ConfigError(`Invalid configuration:\n${problems.map((line) => `  ${line}`).join('\n')}`);
   }
   return {
@@ -83,8 +85,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
   };
 }
 
-/** What production refuses: a token signed with a weak or published secret would pass as any user, ADMIN included. */
-function productionProblems(jwtSecret: string, adminPassword: string): string[] {
+/**
+ * What production refuses: a token signed with a weak or published secret would pass as any user,
+ * ADMIN included; a cheap password hash makes a leaked users table quick to crack.
+ */
+function productionProblems(jwtSecret: string, adminPassword: string, passwordHashCost: number): string[] {
   const problems: string[] = [];
   if (Buffer.byteLength(jwtSecret, 'utf8') < MIN_JWT_SECRET_BYTES) {
     problems.push(`JWT_SECRET: must be at least ${MIN_JWT_SECRET_BYTES} bytes in production (generate one: openssl rand -base64 48)`);
@@ -92,6 +97,7 @@ function productionProblems(jwtSecret: string, adminPassword: string): string[] 
     problems.push('JWT_SECRET: is a published example value; generate your own (openssl rand -base64 48)');
   }
   if (EXAMPLE_ADMIN_PASSWORDS.has(adminPassword)) problems.push('ADMIN_PASSWORD: is a published example value; choose your own');
+  if (passwordHashCost < MIN_PRODUCTION_HASH_COST) problems.push(`PASSWORD_HASH_COST: must be at least ${MIN_PRODUCTION_HASH_COST} in production`);
   return problems;
 }
 

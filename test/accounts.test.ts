@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import jwt from 'jsonwebtoken';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Api } from '../support/graphql-client';
@@ -64,6 +65,33 @@ describe('sign-up, log-in, me', () => {
       expect(row.password_hash).not.toContain('my-secret-password');
     }
     expect(rows[0]?.password_hash).not.toBe(rows[1]?.password_hash);
+  });
+});
+
+describe('log-in timing', () => {
+  const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
+
+  it('takes as long for an unknown email as for a wrong password, so timing does not reveal accounts', async () => {
+    // A cost whose scrypt (~25 ms) stands well above a request's own time, unlike the suite's cost 4.
+    const timed = await startTestServer('accounts_timing', { PASSWORD_HASH_COST: '13', RUN_WORKERS: 'false' });
+    try {
+      const timedApi = new Api(timed.url);
+      const known = await signUp(timedApi, undefined, 'right-password');
+      const attempt = async (email: string) => {
+        const started = performance.now();
+        expect(await timedApi.errorCode(LOG_IN, { email, password: 'wrong-password' })).toBe('INVALID_CREDENTIALS');
+        return performance.now() - started;
+      };
+      const wrongPassword: number[] = [];
+      const unknownEmail: number[] = [];
+      for (let i = 0; i < 9; i++) {
+        wrongPassword.push(await attempt(known.email));
+        unknownEmail.push(await attempt(`nobody-${i}@example.test`));
+      }
+      expect(median(unknownEmail)).toBeGreaterThan(median(wrongPassword) / 2);
+    } finally {
+      await timed.stop();
+    }
   });
 });
 

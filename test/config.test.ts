@@ -24,6 +24,7 @@ describe('configuration', () => {
       admin: undefined,
       production: false,
       jwtSecretIsDefault: true,
+      passwordHashCost: 17,
     });
     expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: 's'.repeat(32) }).seedDemo).toBe(false);
     expect(loadConfig({ ADMIN_EMAIL: 'a@b.co', ADMIN_PASSWORD: 'password1', RUN_WORKERS: 'false' })).toMatchObject({ admin: { email: 'a@b.co' }, runWorkers: false });
@@ -65,6 +66,13 @@ describe('configuration', () => {
   it('accepts a 32-byte secret of its own in production', () => {
     expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'é'.repeat(16) }).production).toBe(true);
     expect(() => loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'é'.repeat(15) })).toThrow(/JWT_SECRET/);
+  });
+
+  it('refuses a password hash cost below 2^15 in production, naming PASSWORD_HASH_COST', () => {
+    const result = production({ JWT_SECRET: 'k'.repeat(48), PASSWORD_HASH_COST: '14' });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('PASSWORD_HASH_COST');
+    expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'k'.repeat(48), PASSWORD_HASH_COST: '15' }).passwordHashCost).toBe(15);
   });
 
   it('requires JWT_SECRET in production', () => {

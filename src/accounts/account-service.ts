@@ -1,6 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import { UniqueConstraintViolationException, type MikroORM } from '@mikro-orm/mysql';
-import { hashPassword, verifyPassword } from '../auth/passwords';
+import { hashPassword, unmatchableHash, verifyPassword } from '../auth/passwords';
 import { signToken, type Viewer } from '../auth/tokens';
 import { AppError, badInput } from '../errors';
 import { Role, User } from '../entities';
@@ -33,10 +33,15 @@ function checkPassword(password: string): void {
 
 /** Sign-up, log-in and the account lookups behind `me`. */
 export class AccountService {
+  /** Checked on log-in for an unknown email, so that costs one scrypt, like a wrong password. */
+  private readonly unknownEmailHash: string;
+
   constructor(
     private readonly orm: MikroORM,
     private readonly settings: AccountSettings,
-  ) {}
+  ) {
+    this.unknownEmailHash = unmatchableHash(settings.passwordHashCost);
+  }
 
   async signUp(email: string, password: string): Promise<AuthResult> {
     const normalized = normalizeEmail(email);
@@ -54,8 +59,10 @@ export class AccountService {
 
   async logIn(email: string, password: string): Promise<AuthResult> {
     const user = await this.orm.em.fork().findOne(User, { email: email.trim().toLowerCase() });
-    // Same message for an unknown email and a wrong password, so neither is revealed.
-    if (!user || !(await verifyPassword(password, user.passwordHash))) {
+    // Same message and the same work (one scrypt) for an unknown email and a wrong password, so
+    // neither the answer nor its timing tells which emails have accounts.
+    const matches = await verifyPassword(password, user?.passwordHash ?? this.unknownEmailHash);
+    if (!user || !matches) {
       throw new AppError('INVALID_CREDENTIALS', 'The email or password is wrong.');
     }
     return { token: this.tokenFor(user), user };

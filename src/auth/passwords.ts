@@ -1,7 +1,8 @@
 import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 
 /**
- * scrypt (memory-hard, salted, in Node's thread pool so it never blocks the event loop).
+ * scrypt (memory-hard, salted, in Node's thread pool so it never blocks the event loop). It needs
+ * 128 * N * r bytes (128 MiB at the default N = 2^17, r = 8); maxmem allows twice that.
  * Stored as `scrypt$<log2N>$<salt>$<hash>` so the cost can be raised later without breaking old hashes.
  */
 const KEY_LENGTH = 32;
@@ -17,6 +18,14 @@ export async function hashPassword(password: string, log2N: number): Promise<str
   const salt = randomBytes(16);
   const key = await derive(password, salt, log2N);
   return `scrypt$${log2N}$${salt.toString('base64')}$${key.toString('base64')}`;
+}
+
+/**
+ * A stored-hash string that no password matches, at the given cost: checking a password against it
+ * costs exactly what checking a real hash of that cost does (no scrypt is run to make it).
+ */
+export function unmatchableHash(log2N: number): string {
+  return `scrypt$${log2N}$${randomBytes(16).toString('base64')}$${randomBytes(KEY_LENGTH).toString('base64')}`;
 }
 
 export async function verifyPassword(password: string, stored: string): Promise<boolean> {
