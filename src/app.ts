@@ -4,7 +4,7 @@ import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
 import { createPubSub } from '@graphql-yoga/subscription';
 import type { Redis } from 'ioredis';
 import { ormConfig } from '../mikro-orm.config';
-import { AccountService } from './accounts/account-service';
+import { AccountService, type AccountSettings } from './accounts/account-service';
 import { TokenVerifier, tokenKey as createTokenKey } from './auth/tokens';
 import { ConcertService } from './concerts/concert-service';
 import { seedDemoConcerts } from './concerts/demo-seed';
@@ -12,6 +12,7 @@ import type { Config } from './config';
 import type { Services } from './context';
 import { createLogger, type Logger } from './logger';
 import { countStatements } from './database/statement-counter';
+import { withStartupLock } from './database/startup-lock';
 import { createMetrics, type Metrics } from './observability/metrics';
 import { LiveQueueStatus } from './queue/live-status';
 import { QueueService } from './queue/queue-service';
@@ -40,22 +41,51 @@ export interface App {
   stop(): Promise<void>;
 }
 
-/** Creates the database if missing and applies pending migrations; statements are counted into `metrics` if given. */
-export async function openDatabase(config: Config, metrics?: Metrics, logger?: Logger): Promise<MikroORM> {
+/** How long a replica waits for another one's migrations and seeding before it gives up. */
+const STARTUP_LOCK_TIMEOUT_SECONDS = 300;
+
+/**
+ * Creates the database if missing, then applies pending migrations and runs `prepare` (initial data)
+ * under the database's start-up lock, so replicas starting together never run them at the same time.
+ * Statements are counted into `metrics` if given.
+ */
+export async function openDatabase(config: Config, metrics?: Metrics, logger?: Logger, prepare?: (orm: MikroORM) => Promise<void>): Promise<MikroORM> {
   const loggerFactory = metrics && countStatements(metrics.sqlStatements);
-  const orm = await MikroORM.init({ ...ormConfig(config.databaseUrl), connect: false, ...(loggerFactory && { loggerFactory }) });
-  await orm.schema.ensureDatabase();
+  const init = () => MikroORM.init({ ...ormConfig(config.databaseUrl), connect: false, ...(loggerFactory && { loggerFactory }) });
+  let orm = await init();
+  try {
+    await orm.schema.ensureDatabase();
+  } catch {
+    // A replica starting at the same moment may have created it between the check and the CREATE: look once more.
+    await orm.close(true);
+    orm = await init();
+    await orm.schema.ensureDatabase();
+  }
   await orm.connect();
-  const applied = await orm.migrator.up();
-  if (applied.length > 0) logger?.info({ migrations: applied.map((migration) => migration.name) }, 'applied database migrations');
+  await withStartupLock(orm, STARTUP_LOCK_TIMEOUT_SECONDS, async () => {
+    const applied = await orm.migrator.up();
+    if (applied.length > 0) logger?.info({ migrations: applied.map((migration) => migration.name) }, 'applied database migrations');
+    await prepare?.(orm);
+  });
   return orm;
+}
+
+/** The configured admin account and, on an empty database, the demo concerts (check-then-write: needs the start-up lock). */
+async function prepareData(orm: MikroORM, config: Config, accountSettings: AccountSettings, logger: Logger): Promise<void> {
+  if (config.admin) await new AccountService(orm, accountSettings).ensureAdmin(config.admin.email, config.admin.password);
+  if (config.seedDemo) {
+    const seeded = await seedDemoConcerts(new ConcertService(orm));
+    if (seeded > 0) logger.info({ concerts: seeded }, 'seeded demo concerts');
+  }
 }
 
 /** Wires everything and starts listening: the one composition root, used by main.ts and the tests. */
 export async function startApp(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<App> {
   if (config.jwtSecretIsDefault) logger.warn('JWT_SECRET is not set: using a fixed development secret. Never do this in production.');
   const metrics = createMetrics();
-  const orm = await openDatabase(config, metrics, logger);
+  const tokenKey = createTokenKey(config.jwtSecret);
+  const accountSettings: AccountSettings = { tokenKey, jwtTtlSeconds: config.jwtTtlSeconds, passwordHashCost: config.passwordHashCost };
+  const orm = await openDatabase(config, metrics, logger, (opened) => prepareData(opened, config, accountSettings, logger));
   const keys = redisKeys(config.redisPrefix);
   // Requests issue many small commands at once: auto-pipelining sends those of one tick in one write.
   const redis = createRedis(config.redisUrl, { enableAutoPipelining: true });
@@ -76,11 +106,10 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
   const seatEvents = new SeatEvents(pubSub, eventSubscribe, keys.channels.pubsub, seatCatalog, logger);
   const holds = new HoldService(redis, keys, seatCatalog, queue, seatEvents, metrics, { ttlSeconds: config.holdTtlSeconds, maxPerSchedule: config.maxHoldsPerSchedule });
   const points = new PointsService(orm, { maxCharge: config.maxCharge });
-  const tokenKey = createTokenKey(config.jwtSecret);
   const services: Services = {
     config,
     tokens: new TokenVerifier(tokenKey),
-    accounts: new AccountService(orm, { tokenKey, jwtTtlSeconds: config.jwtTtlSeconds, passwordHashCost: config.passwordHashCost }),
+    accounts: new AccountService(orm, accountSettings),
     concerts,
     queue,
     liveQueue,
@@ -90,12 +119,6 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
     points,
     payments: new PaymentService(orm, seatCatalog, holds, points, seatEvents, queue, logger),
   };
-
-  if (config.admin) await services.accounts.ensureAdmin(config.admin.email, config.admin.password);
-  if (config.seedDemo) {
-    const seeded = await seedDemoConcerts(concerts);
-    if (seeded > 0) logger.info({ concerts: seeded }, 'seeded demo concerts');
-  }
 
   const schema = await buildAppSchema(pubSub);
   const server = await startServer(

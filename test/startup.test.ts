@@ -2,7 +2,9 @@ import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Api } from '../support/graphql-client';
 import { ENTER } from '../support/operations';
-import { startTestServer, type TestServer } from './support/harness';
+import { resetSandbox } from '../support/sandbox';
+import { ADMIN, startTestServer, testEnv, type TestServer } from './support/harness';
+import { spawnServer } from './support/process';
 import { signUp } from './support/client';
 import { createConcert } from './support/fixtures';
 
@@ -25,6 +27,37 @@ describe('start-up', () => {
     await server.stop();
     server = await startTestServer('startup_seed', { SEED_DEMO: 'true', RUN_WORKERS: 'false' }, { reset: false });
     expect(await titles(server.url)).toEqual(seeded);
+  });
+
+  it('lets two replicas start at once on a fresh database: both start, demo concerts seeded once, one admin', async () => {
+    const env = testEnv('startup_race', { SEED_DEMO: 'true', RUN_WORKERS: 'false' });
+    await resetSandbox(env);
+    const started = await Promise.allSettled([spawnServer(env), spawnServer(env)]);
+    const replicas = started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+    try {
+      expect(started.map((result) => (result.status === 'rejected' ? String(result.reason) : 'started'))).toEqual(['started', 'started']);
+      for (const replica of replicas) expect(await titles(replica.url)).toHaveLength(3);
+      server = await startTestServer('startup_race', { RUN_WORKERS: 'false' }, { reset: false });
+      const admins = await server.app.orm.em.getConnection().execute<{ n: number }[]>('select count(*) as n from users where email = ?', [ADMIN.email]);
+      expect(Number(admins[0]?.n)).toBe(1);
+    } finally {
+      await Promise.all(replicas.map((replica) => replica.stop()));
+    }
+  });
+
+  it('seeds the demo concerts once when two replicas start at once on a migrated, empty database', async () => {
+    server = await startTestServer('startup_seed_race', { SEED_DEMO: 'false', RUN_WORKERS: 'false' });
+    await server.stop();
+    server = undefined;
+    const env = testEnv('startup_seed_race', { SEED_DEMO: 'true', RUN_WORKERS: 'false' });
+    const started = await Promise.allSettled([spawnServer(env), spawnServer(env)]);
+    const replicas = started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+    try {
+      expect(replicas).toHaveLength(2);
+      for (const replica of replicas) expect(await titles(replica.url)).toHaveLength(3);
+    } finally {
+      await Promise.all(replicas.map((replica) => replica.stop()));
+    }
   });
 
   it('honours the /N database index of REDIS_URL', async () => {
