@@ -31,6 +31,13 @@ describe('sign-up, log-in, me', () => {
     expect(await api.errorCode(SIGN_UP, { email: 'DUP@Example.test', password: 'whatever-123' })).toBe('EMAIL_TAKEN');
   });
 
+  it('pins users.email to one case-insensitive collation, whatever the server default', async () => {
+    const [column] = await server.app.orm.em
+      .getConnection()
+      .execute<{ collation: string }[]>("select collation_name as collation from information_schema.columns where table_schema = database() and table_name = 'users' and column_name = 'email'");
+    expect(column?.collation).toBe('utf8mb4_unicode_ci');
+  });
+
   it('gives only one account when the same email signs up many times at once', async () => {
     const results = await Promise.all(Array.from({ length: 20 }, () => api.request(SIGN_UP, { email: 'race@example.test', password: 'password-123' })));
     expect(results.filter((r) => r.data?.signUp).length).toBe(1);

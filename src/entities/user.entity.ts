@@ -12,7 +12,7 @@ export class User {
   @PrimaryKey({ type: 'bigint', autoincrement: true, unsigned: true })
   id!: number;
 
-  /** Stored lower-cased, so the unique index makes emails unique case-insensitively. */
+  /** Stored lower-cased; the column's collation is pinned to utf8mb4_unicode_ci (migration 20261201120000), case-insensitive on MySQL and MariaDB alike. */
   @Property({ type: 'string', length: 254, unique: true })
   email!: string;
 

@@ -1,0 +1,16 @@
+import { Migration } from '@mikro-orm/migrations';
+
+/**
+ * `users.email` took the server's default collation: utf8mb4_general_ci on MariaDB 10, utf8mb4_0900_ai_ci
+ * on MySQL 8 (NO PAD, other Unicode weights), so the same unique index accepted different sets of emails
+ * depending on the server. Pinned to utf8mb4_unicode_ci: case-insensitive, and the same on both.
+ */
+export class Migration20261201120000 extends Migration {
+  override async up(): Promise<void> {
+    this.addSql('alter table `users` modify `email` varchar(254) character set utf8mb4 collate utf8mb4_unicode_ci not null;');
+  }
+
+  override async down(): Promise<void> {
+    this.addSql('alter table `users` modify `email` varchar(254) not null;');
+  }
+}
