@@ -99,7 +99,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
 
   const pubSub = createPubSub({ eventTarget: createRedisEventTarget({ publishClient: eventPublish, subscribeClient: eventSubscribe }) });
   const concerts = new ConcertService(orm);
-  const queue = new QueueService(redis, keys, concerts, metrics, { activeTtlSeconds: config.activeTtlSeconds });
+  const queue = new QueueService(redis, keys, concerts, metrics, { activeTtlSeconds: config.activeTtlSeconds }, logger);
   const liveQueue = new LiveQueueStatus(queue, queueSubscriber, keys.channels.queueTicks, metrics, logger);
   await liveQueue.start();
   const seatCatalog = new SeatCatalog(orm);

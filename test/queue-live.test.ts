@@ -5,6 +5,7 @@ import { startTestServer, type TestServer } from './support/harness';
 import { Feed, signUp, signUpMany, wsClient, type Account } from './support/client';
 import { createConcert } from './support/fixtures';
 import { activeFans, seatFeed } from './support/booking';
+import { redisKeys } from '../src/redis';
 
 // Short ACTIVE time, so ACTIVE → NONE and the hand-over of the slot happen within the test.
 const ACTIVE_TTL_SECONDS = 2;
@@ -141,6 +142,28 @@ describe('the end of the ACTIVE window', () => {
       await vi.waitFor(async () => expect(await subscribers()).toBe(0), { timeout: 3000, interval: 50 });
     } finally {
       await close();
+    }
+  });
+});
+
+describe('admission tick', () => {
+  it('still admits and announces on other concerts when one concert’s queue state is corrupt', async () => {
+    const keys = redisKeys(server.app.config.redisPrefix);
+    const broken = await createConcert(server);
+    const brokenWait = keys.queue(Number(broken.concertId)).wait;
+    // A string where the tick's script expects a sorted set: that concert's script fails with WRONGTYPE.
+    await server.app.redis.set(brokenWait, 'not a sorted set');
+    await server.app.redis.sadd(keys.queueIndex, broken.concertId);
+    try {
+      const { concertId } = await createConcert(server, { maxActiveUsers: 1 });
+      const [fan] = await signUpMany(api, 1);
+      const feed = watch(fan!, concertId);
+      expect(await nextStatus(feed)).toMatchObject({ concertId, state: 'NONE' });
+      await fan!.api.data(ENTER, { id: concertId });
+      const active = await feed.until((message) => message.data?.queueStatus.state === 'ACTIVE', 5000);
+      expect(active.data?.queueStatus).toMatchObject({ concertId, state: 'ACTIVE' });
+    } finally {
+      await server.app.redis.del(brokenWait);
     }
   });
 });

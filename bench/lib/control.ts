@@ -7,6 +7,7 @@ import { signToken, tokenKey } from '../../src/auth/tokens';
 import { ConcertService } from '../../src/concerts/concert-service';
 import { loadConfig, type Config } from '../../src/config';
 import { Role } from '../../src/entities';
+import { createLogger } from '../../src/logger';
 import { createMetrics } from '../../src/observability/metrics';
 import { QueueService } from '../../src/queue/queue-service';
 import { createRedis, redisKeys, redisReady, type RedisKeys } from '../../src/redis';
@@ -98,7 +99,7 @@ export class Control {
     // As large as the ORM's pool (mikro-orm.config.ts: max 20), so the raw baseline gets no more connections than the app.
     const sql = createPool({ uri: config.databaseUrl, connectionLimit: 20, timezone: 'Z' });
     const concerts = new ConcertService(orm);
-    const queue = new QueueService(redis, redisKeys(config.redisPrefix), concerts, createMetrics(), { activeTtlSeconds: config.activeTtlSeconds });
+    const queue = new QueueService(redis, redisKeys(config.redisPrefix), concerts, createMetrics(), { activeTtlSeconds: config.activeTtlSeconds }, createLogger(config.logLevel));
     const control = new Control(config, orm, redis, sql, concerts, queue);
     await control.resetRedis();
     return control;

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { ConcertService } from '../concerts/concert-service';
 import { AppError, notFound } from '../errors';
+import type { Logger } from '../logger';
 import type { Metrics } from '../observability/metrics';
 import { pipelineScript, runScript, type RedisKeys, type ReplyOf } from '../redis';
 import { QUEUE_ADMIT, QUEUE_ENTER, QUEUE_LEAVE, QUEUE_STATUS } from '../redis/queue-scripts';
@@ -38,6 +39,7 @@ export class QueueService {
     private readonly concerts: ConcertService,
     private readonly metrics: Metrics,
     private readonly settings: QueueSettings,
+    private readonly logger: Logger,
   ) {}
 
   async enter(userId: number, concertId: number): Promise<QueueStatusNode> {
@@ -110,7 +112,8 @@ export class QueueService {
   /**
    * One admission tick over every concert with anyone waiting or active: expire, then admit in
    * order up to capacity. One pipeline for all concerts; each concert's step is one atomic script,
-   * so overlapping ticks (or two workers) can never admit past capacity.
+   * so overlapping ticks (or two workers) can never admit past capacity. A concert whose script fails
+   * (corrupt keys) is logged and left out of this tick; the others are still admitted and announced.
    */
   async admitTick(): Promise<TickMessage> {
     const endTimer = this.metrics.tickDuration.startTimer();
@@ -122,10 +125,15 @@ export class QueueService {
       pipelineScript(pipeline, QUEUE_ADMIT, k, capacities.get(id) ?? 0, this.settings.activeTtlSeconds * 1000, MAX_ADMITTED_PER_TICK, RATE_WINDOW_MS);
     }
     const results = (await pipeline.exec()) ?? [];
+    const ticked: number[] = [];
     const empty: number[] = [];
     results.forEach(([error, reply], index) => {
       const id = ids[index] as number;
-      if (error) throw error;
+      if (error) {
+        this.logger.error({ err: error, concert: id }, 'admission tick failed for this concert; skipped');
+        return;
+      }
+      ticked.push(id);
       const [admitted = 0, expired = 0, waiting = 0, active = 0] = reply as ReplyOf<typeof QUEUE_ADMIT>;
       this.metrics.admitted.inc(admitted);
       this.metrics.admittedPerTick.observe(admitted);
@@ -135,7 +143,7 @@ export class QueueService {
       if (waiting === 0 && active === 0) empty.push(id);
     });
     await this.dropEmpty(empty);
-    const message: TickMessage = { concerts: ids, at: Date.now() };
+    const message: TickMessage = { concerts: ticked, at: Date.now() };
     await this.redis.publish(this.keys.channels.queueTicks, JSON.stringify(message));
     endTimer();
     return message;
