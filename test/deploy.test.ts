@@ -1,0 +1,50 @@
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestServer, type TestServer } from './support/harness';
+
+const dockerfile = readFileSync('Dockerfile', 'utf8');
+
+/** The HEALTHCHECK's exec-form command, as the Docker engine would run it inside the container. */
+function healthcheckCommand(): string[] {
+  const match = /HEALTHCHECK[^\n]*\\\n\s*CMD (\[.*\])/.exec(dockerfile);
+  if (!match?.[1]) throw new Error('no exec-form HEALTHCHECK in the Dockerfile');
+  return JSON.parse(match[1]) as string[];
+}
+
+/** A port nothing listens on. */
+async function closedPort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as { port: number };
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
+describe('Dockerfile', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer('deploy', { RUN_WORKERS: 'false' });
+  });
+  afterAll(() => server.stop());
+
+  it('health-checks the port the server listens on (PORT), not a fixed 4000', async () => {
+    const [program, ...args] = healthcheckCommand();
+    expect(program).toBe('node');
+    // Run asynchronously: the server answering the check lives in this process.
+    const check = (port: number) =>
+      new Promise<number | null>((resolve) => spawn(process.execPath, args, { env: { PORT: String(port) }, timeout: 10_000 }).once('exit', resolve));
+    expect(await check(server.app.port)).toBe(0);
+    expect(await check(await closedPort())).toBe(1);
+  });
+
+  it('installs with npm ci only, so a lock that drifted from package.json fails the build', () => {
+    const installs = dockerfile.split('\n').filter((line) => /^RUN .*npm (ci|install)/.test(line));
+    expect(installs.length).toBeGreaterThan(0);
+    for (const line of installs) {
+      expect(line).toMatch(/npm ci /);
+      expect(line).not.toMatch(/npm install|\|\|/);
+    }
+  });
+});
