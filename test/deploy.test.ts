@@ -48,3 +48,27 @@ describe('Dockerfile', () => {
     }
   });
 });
+
+describe('docker-compose.yml', () => {
+  const compose = readFileSync('docker-compose.yml', 'utf8');
+
+  it('publishes MySQL and Redis on 127.0.0.1 only', () => {
+    const published = [...compose.matchAll(/^\s*- "([^"]*:(?:3306|6379))"\s*$/gm)].map((match) => match[1]);
+    for (const mapping of published) expect(mapping).toMatch(/^127\.0\.0\.1:/);
+  });
+
+  it('has no default password or secret: each is required (${VAR:?...})', () => {
+    expect(compose).not.toMatch(/ALLOW_EMPTY_PASSWORD/);
+    for (const name of ['MYSQL_ROOT_PASSWORD', 'REDIS_PASSWORD', 'JWT_SECRET', 'ADMIN_PASSWORD']) {
+      const uses = [...compose.matchAll(new RegExp(`\\$\\{${name}([^}]*)\\}`, 'g'))].map((match) => match[1]);
+      expect(uses.length, name).toBeGreaterThan(0);
+      for (const use of uses) expect(use, name).toMatch(/^:\?./);
+    }
+  });
+
+  it('protects Redis with the password and gives both passwords to the app in its URLs', () => {
+    expect(compose).toMatch(/- --requirepass\n\s*- \$\{REDIS_PASSWORD:\?/);
+    expect(compose).toMatch(/DATABASE_URL: mysql:\/\/root:\$\{MYSQL_ROOT_PASSWORD:\?[^}]*\}@mysql:3306\/concert\n/);
+    expect(compose).toMatch(/REDIS_URL: redis:\/\/:\$\{REDIS_PASSWORD:\?[^}]*\}@redis:6379\n/);
+  });
+});
