@@ -16,8 +16,11 @@ const listenPort = makeValidator<number>((input) => {
 const DEV_JWT_SECRET = 'dev-only-secret-change-me-0123456789';
 /** HS256 keys shorter than the hash output are guessable offline from any one token. */
 const MIN_JWT_SECRET_BYTES = 32;
-/** Values this repository has published as examples or defaults: anyone can sign or log in with them. */
-const EXAMPLE_JWT_SECRETS = new Set([DEV_JWT_SECRET, 'change-me-in-production-please']);
+/**
+ * Values this repository has published as examples or defaults, so anyone can sign or log in with them:
+ * the development default, the old compose defaults, the benchmark's secret (bench/lib/control.ts).
+ */
+const EXAMPLE_JWT_SECRETS = new Set([DEV_JWT_SECRET, 'change-me-in-production-please', 'bench-only-secret-0123456789abcdef']);
 const EXAMPLE_ADMIN_PASSWORDS = new Set(['change-me-please']);
 /** Below 2^15, scrypt no longer slows an offline guess at a leaked hash enough (current guidance is 2^17). */
 const MIN_PRODUCTION_HASH_COST = 15;

@@ -50,6 +50,7 @@ describe('configuration', () => {
     ['empty', ''],
     ['the development default', 'dev-only-secret-change-me-0123456789'],
     ['the old compose default', 'change-me-in-production-please'],
+    ['the benchmark’s', 'bench-only-secret-0123456789abcdef'],
     ['31 bytes long', 'x'.repeat(31)],
   ])('refuses to start in production with a JWT_SECRET that is %s (anyone could sign an ADMIN token)', (_label, secret) => {
     const result = production({ JWT_SECRET: secret });
