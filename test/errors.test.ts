@@ -33,7 +33,7 @@ describe('error policy', () => {
 describe('a production server', () => {
   let server: TestServer;
   beforeAll(async () => {
-    server = await startTestServer('errors_prod', { NODE_ENV: 'production', JWT_SECRET: 'a-production-secret-of-at-least-32-bytes', RUN_WORKERS: 'false' });
+    server = await startTestServer('errors_prod', { NODE_ENV: 'production', JWT_SECRET: 'a-production-secret-of-at-least-32-bytes', PASSWORD_HASH_COST: '15', RUN_WORKERS: 'false' });
   });
   afterAll(() => server.stop());
 
