@@ -97,13 +97,15 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
   const eventSubscribe = createRedis(config.redisUrl, { enableOfflineQueue: true, maxRetriesPerRequest: null });
   await Promise.all([redis, queueSubscriber, eventPublish, eventSubscribe].map(redisReady));
 
-  const pubSub = createPubSub({ eventTarget: createRedisEventTarget({ publishClient: eventPublish, subscribeClient: eventSubscribe }) });
+  const eventTarget = createRedisEventTarget<CustomEvent>({ publishClient: eventPublish, subscribeClient: eventSubscribe });
+  // type-graphql needs a pubSub; seat events bypass its per-subscriber buffers (see SeatEvents).
+  const pubSub = createPubSub({ eventTarget });
   const concerts = new ConcertService(orm);
   const queue = new QueueService(redis, keys, concerts, metrics, { activeTtlSeconds: config.activeTtlSeconds }, logger);
   const liveQueue = new LiveQueueStatus(queue, queueSubscriber, keys.channels.queueTicks, metrics, logger);
   await liveQueue.start();
   const seatCatalog = new SeatCatalog(orm);
-  const seatEvents = new SeatEvents(pubSub, eventSubscribe, keys.channels.pubsub, seatCatalog, logger);
+  const seatEvents = new SeatEvents(eventTarget, eventSubscribe, keys.channels.pubsub, seatCatalog, logger);
   const holds = new HoldService(redis, keys, seatCatalog, queue, seatEvents, metrics, { ttlSeconds: config.holdTtlSeconds, maxPerSchedule: config.maxHoldsPerSchedule });
   const points = new PointsService(orm, { maxCharge: config.maxCharge });
   const services: Services = {

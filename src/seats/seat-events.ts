@@ -3,17 +3,25 @@ import type { Logger } from '../logger';
 import { toSeatNode } from '../schema/mappers';
 import { SeatStatus, type SeatNode } from '../schema/types';
 import type { SeatCatalog } from './seat-catalog';
+import { SeatFeed } from './seat-feed';
 
-/** The part of the app's pub/sub (yoga's, on the Redis event target) that seat events use. */
-export interface SeatPubSub {
-  publish(topic: string, payload: SeatNode): void;
-  subscribe(topic: string): AsyncIterable<SeatNode>;
+type SeatEvent = CustomEvent<SeatNode>;
+
+/**
+ * The part of the app's Redis event target (the one under yoga's pub/sub) that seat events use.
+ * Subscribers listen on the target itself rather than through pubSub.subscribe: yoga's per-subscriber
+ * Repeater throws inside the Redis message handler once 1,024 events wait unread.
+ */
+export interface SeatEventTarget {
+  addEventListener(topic: string, listener: (event: SeatEvent) => void): void;
+  removeEventListener(topic: string, listener: (event: SeatEvent) => void): void;
+  dispatchEvent(event: SeatEvent): boolean;
 }
 
 /** seatChanged: one Redis channel per schedule, so every replica's subscribers hear every change. */
 export class SeatEvents {
   constructor(
-    private readonly pubSub: SeatPubSub,
+    private readonly target: SeatEventTarget,
     /** The event target's subscribe connection (see subscribe). */
     private readonly subscriber: Redis,
     /** keys.channels.pubsub: Redis channels ignore the database index, so topics carry the key prefix. */
@@ -35,7 +43,7 @@ export class SeatEvents {
     try {
       for (const seat of await this.catalog.findMany(seatIds)) {
         const node = toSeatNode(seat, status);
-        this.pubSub.publish(this.topic(node.scheduleId), node);
+        this.target.dispatchEvent(new CustomEvent(this.topic(node.scheduleId), { detail: node }));
       }
     } catch (error) {
       this.logger.warn({ err: error, seatIds, status }, 'could not announce seat changes');
@@ -62,27 +70,23 @@ export class SeatEvents {
     );
   }
 
-  /** Resolves once Redis has confirmed the channel subscription, so no later change is missed. */
-  async subscribe(scheduleId: number): Promise<AsyncIterable<SeatNode>> {
+  /**
+   * The schedule's changes, buffered per subscriber as SeatFeed does (`seatCount` bounds it).
+   * Resolves once Redis has confirmed the channel subscription, so no later change is missed.
+   */
+  async subscribe(scheduleId: number, seatCount: number): Promise<AsyncIterableIterator<SeatNode>> {
     const topic = this.topic(scheduleId);
-    const iterator = this.pubSub.subscribe(topic)[Symbol.asyncIterator]();
-    // The event target subscribes lazily, on the first next(): start it now, then wait for a
-    // SUBSCRIBE queued behind the target's own on the same connection; its reply means the channel is live.
-    let first: Promise<IteratorResult<SeatNode>> | undefined = iterator.next();
+    const listener = (event: SeatEvent) => feed.push(event.detail);
+    const feed = new SeatFeed(seatCount, () => this.target.removeEventListener(topic, listener));
+    // The first listener of a topic makes the event target SUBSCRIBE; ours, queued behind it on the
+    // same connection, is answered after it, so its reply means the channel is live.
+    this.target.addEventListener(topic, listener);
     try {
       await this.subscriber.subscribe(topic);
     } catch (error) {
-      await iterator.return?.();
+      await feed.return();
       throw error;
     }
-    const started: AsyncIterator<SeatNode> = {
-      next: () => {
-        const next = first ?? iterator.next();
-        first = undefined;
-        return next;
-      },
-      return: async (value?: unknown) => (await iterator.return?.(value)) ?? { done: true, value: undefined },
-    };
-    return { [Symbol.asyncIterator]: () => started };
+    return feed;
   }
 }

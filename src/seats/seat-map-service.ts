@@ -1,4 +1,5 @@
 import type { ConcertService } from '../concerts/concert-service';
+import type { Schedule } from '../entities';
 import type { HoldService, LiveHold } from '../holds/hold-service';
 import type { LiveQueueStatus } from '../queue/live-status';
 import type { QueueService } from '../queue/queue-service';
@@ -60,8 +61,9 @@ export class SeatMapService {
    * ends with NOT_ACTIVE at the first admission tick after the fan stops being ACTIVE.
    */
   async watch(userId: number, scheduleId: number): Promise<AsyncIterable<SeatNode>> {
-    const concertId = await this.requireActive(userId, scheduleId);
-    const gated = this.liveQueue.whileActive(userId, concertId, await this.events.subscribe(scheduleId));
+    const schedule = await this.requireActive(userId, scheduleId);
+    const concertId = schedule.concert.id;
+    const gated = this.liveQueue.whileActive(userId, concertId, await this.events.subscribe(scheduleId, schedule.totalSeats));
     // A tick that ended the fan's slot while the channel was being subscribed found no gate to close:
     // ask once more now that the gate listens, so the feed cannot stay open for good.
     try {
@@ -73,10 +75,10 @@ export class SeatMapService {
     return gated;
   }
 
-  /** The schedule's concert, once the fan is known to be ACTIVE there. */
-  private async requireActive(userId: number, scheduleId: number): Promise<number> {
+  /** The schedule, once the fan is known to be ACTIVE for its concert. */
+  private async requireActive(userId: number, scheduleId: number): Promise<Schedule> {
     const schedule = await this.concerts.getSchedule(scheduleId);
     await this.queue.requireActive(userId, schedule.concert.id);
-    return schedule.concert.id;
+    return schedule;
   }
 }
