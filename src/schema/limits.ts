@@ -1,48 +1,140 @@
 import depthLimit from 'graphql-depth-limit';
-import { BREAK, GraphQLError, visit, type DocumentNode, type GraphQLSchema, type ValidationRule } from 'graphql';
-import { getComplexity, simpleEstimator } from 'graphql-query-complexity';
+import {
+  BREAK,
+  getNamedType,
+  getNullableType,
+  GraphQLError,
+  isIntrospectionType,
+  isLeafType,
+  isListType,
+  Kind,
+  visit,
+  type ASTVisitor,
+  type DocumentNode,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
+  type SelectionSetNode,
+  type ValidationContext,
+  type ValidationRule,
+} from 'graphql';
+import { getComplexity, simpleEstimator, type ComplexityEstimator } from 'graphql-query-complexity';
 import type { ApolloServerPlugin } from '@apollo/server';
 
 /** Deepest sensible operation: me → reservations → seat → schedule → concert → schedules → seats → … */
 const MAX_DEPTH = 10;
-/** Every field costs 1; an operation selecting more fields than this is refused before anything runs. */
-const MAX_COMPLEXITY = 500;
+/** Fields an operation may select, counting each fragment where it is spread. */
+const MAX_FIELDS = 500;
+/** Root fields (aliases included) per operation: each one is a separate walk of the data. */
+const MAX_ROOT_FIELDS = 20;
+/**
+ * Estimated work per operation: every field returning an object costs 1, scalars cost nothing, and a
+ * list multiplies its children's cost by its assumed size (below). A query reading lists inside
+ * lists is refused before it runs, however few fields it names.
+ */
+const MAX_COST = 1000;
+
+/** Assumed list sizes; a list with a `limit` argument counts that many (at most MAX_LIMIT). */
+const LIST_SIZES: Readonly<Record<string, number>> = {
+  'Query.concerts': 20,
+  'Concert.schedules': 10,
+  // Seats cost nothing each unless they select objects (Seat.schedule): a seat map reads them in one query.
+  'Schedule.seats': 500,
+  'User.holds': 10,
+  'User.reservations': 50,
+  'Payment.reservations': 10,
+};
+const DEFAULT_LIST_SIZE = 10;
+const LIST_SIZE_ARGUMENT = 'limit';
+/** The largest `limit` a service accepts (pointHistory); beyond it the service answers BAD_USER_INPUT. */
+const MAX_LIMIT = 100;
 
 /** Extra validation rules for HTTP and WebSocket operations (failures are GRAPHQL_VALIDATION_FAILED). */
 export function limitRules(): ValidationRule[] {
-  return [depthLimit(MAX_DEPTH)];
+  return [depthLimit(MAX_DEPTH), rootFieldLimit];
+}
+
+/** Refuses an operation with more than MAX_ROOT_FIELDS root fields (fragments at the root included). */
+function rootFieldLimit(context: ValidationContext): ASTVisitor {
+  const count = (selectionSet: SelectionSetNode, seen: Set<string>): number =>
+    selectionSet.selections.reduce((total, selection) => {
+      if (selection.kind === Kind.FIELD) return total + 1;
+      if (selection.kind === Kind.INLINE_FRAGMENT) return total + count(selection.selectionSet, seen);
+      const name = selection.name.value;
+      const fragment = context.getFragment(name);
+      // A cycle is reported by graphql-js's own NoFragmentCycles rule.
+      if (!fragment || seen.has(name)) return total;
+      return total + count(fragment.selectionSet, new Set(seen).add(name));
+    }, 0);
+  return {
+    OperationDefinition(node: OperationDefinitionNode) {
+      const fields = count(node.selectionSet, new Set());
+      if (fields > MAX_ROOT_FIELDS) {
+        context.reportError(new GraphQLError(`This operation has ${fields} root fields (limit ${MAX_ROOT_FIELDS}): send fewer aliases.`, { extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } }));
+      }
+    },
+  };
+}
+
+const listAwareEstimator: ComplexityEstimator = ({ type, field, args, childComplexity }) => {
+  // Introspection is answered from memory.
+  if (isIntrospectionType(type)) return childComplexity;
+  const own = isLeafType(getNamedType(field.type)) ? 0 : 1;
+  if (!isListType(getNullableType(field.type))) return own + childComplexity;
+  const limit: unknown = args[LIST_SIZE_ARGUMENT];
+  const size = typeof limit === 'number' ? Math.min(Math.max(limit, 1), MAX_LIMIT) : (LIST_SIZES[`${type.name}.${field.name}`] ?? DEFAULT_LIST_SIZE);
+  return own + size * childComplexity;
+};
+
+interface Costs {
+  fields: number;
+  cost: number;
 }
 
 /**
- * Costs of operations whose cost cannot depend on variables (no directives such as @skip(if: $x)):
- * Apollo and the subscription path reuse one parsed document per query text, so each is costed once.
+ * Costs of operations whose cost cannot depend on variables (no directives such as @skip(if: $x),
+ * no list size given by a variable): Apollo and the subscription path reuse one parsed document
+ * per query text, so each is costed once.
  */
-const fixedCosts = new WeakMap<DocumentNode, Map<string, number>>();
+const fixedCosts = new WeakMap<DocumentNode, Map<string, Costs>>();
 
-function hasDirectives(document: DocumentNode): boolean {
+function dependsOnVariables(document: DocumentNode): boolean {
   let found = false;
-  visit(document, { Directive: () => { found = true; return BREAK; } });
+  visit(document, {
+    Directive: () => {
+      found = true;
+      return BREAK;
+    },
+    Argument: (node) => {
+      if (node.name.value !== LIST_SIZE_ARGUMENT || node.value.kind !== Kind.VARIABLE) return undefined;
+      found = true;
+      return BREAK;
+    },
+  });
   return found;
 }
 
 /** The cost check needs the variables, so it runs after validation rather than as a rule. */
 export function complexityError(schema: GraphQLSchema, document: DocumentNode, variables: Record<string, unknown> | null | undefined, operationName?: string | null): GraphQLError | undefined {
   const cached = fixedCosts.get(document)?.get(operationName ?? '');
-  let complexity: number;
+  let costs: Costs;
   try {
-    complexity = cached ?? getComplexity({ schema, query: document, variables: variables ?? {}, operationName: operationName ?? undefined, estimators: [simpleEstimator({ defaultComplexity: 1 })] });
+    const measure = (estimator: ComplexityEstimator) => getComplexity({ schema, query: document, variables: variables ?? {}, operationName: operationName ?? undefined, estimators: [estimator] });
+    costs = cached ?? { fields: measure(simpleEstimator({ defaultComplexity: 1 })), cost: measure(listAwareEstimator) };
   } catch {
     return undefined; // malformed variables: graphql-js reports them itself with its own code
   }
-  if (cached === undefined && !hasDirectives(document)) {
-    const costs = fixedCosts.get(document) ?? new Map<string, number>();
-    fixedCosts.set(document, costs.set(operationName ?? '', complexity));
+  if (cached === undefined && !dependsOnVariables(document)) {
+    const byName = fixedCosts.get(document) ?? new Map<string, Costs>();
+    fixedCosts.set(document, byName.set(operationName ?? '', costs));
   }
-  if (complexity <= MAX_COMPLEXITY) return undefined;
-  return new GraphQLError(`This operation is too expensive (cost ${complexity}, limit ${MAX_COMPLEXITY}): ask for fewer fields.`, {
-    extensions: { code: 'GRAPHQL_VALIDATION_FAILED' },
-  });
+  if (costs.fields > MAX_FIELDS) return tooExpensive(`This operation selects ${costs.fields} fields (limit ${MAX_FIELDS}): ask for fewer fields.`);
+  if (costs.cost > MAX_COST) {
+    return tooExpensive(`This operation is too expensive (cost ${costs.cost}, limit ${MAX_COST}; each list counts as many items as it may hold): nest fewer lists.`);
+  }
+  return undefined;
 }
+
+const tooExpensive = (message: string) => new GraphQLError(message, { extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } });
 
 /** Apollo plugin applying the cost limit to HTTP operations. */
 export function complexityPlugin(schema: GraphQLSchema): ApolloServerPlugin {
