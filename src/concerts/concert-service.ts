@@ -48,6 +48,18 @@ export class ConcertService {
     return orNotFound(this.find(id), 'concert');
   }
 
+  /** Concerts by ID, in the order asked (undefined where none), in one query. */
+  async findMany(ids: readonly number[]): Promise<(Concert | undefined)[]> {
+    const found = new Map((await this.orm.em.fork().find(Concert, { id: { $in: [...new Set(ids)] } })).map((concert) => [concert.id, concert]));
+    return ids.map((id) => found.get(id));
+  }
+
+  /** Schedules by ID, in the order asked (undefined where none), in one query. */
+  async findSchedules(ids: readonly number[]): Promise<(Schedule | undefined)[]> {
+    const found = new Map((await this.orm.em.fork().find(Schedule, { id: { $in: [...new Set(ids)] } })).map((schedule) => [schedule.id, schedule]));
+    return ids.map((id) => found.get(id));
+  }
+
   findSchedule(id: number): Promise<Schedule | null> {
     return this.orm.em.fork().findOne(Schedule, id);
   }

@@ -25,7 +25,7 @@ export class HoldResolver {
   }
 
   @FieldResolver(() => SeatNode)
-  seat(@Root() hold: HoldNode, @Ctx() { services }: Context): Promise<SeatNode> {
-    return services.seatMap.seat(hold.seatId);
+  seat(@Root() hold: HoldNode, @Ctx() { loaders }: Context): Promise<SeatNode> {
+    return loaders.seat(hold.seatId);
   }
 }

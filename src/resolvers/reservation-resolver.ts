@@ -5,7 +5,7 @@ import { ReservationNode, SeatNode } from '../schema/types';
 @Resolver(() => ReservationNode)
 export class ReservationResolver {
   @FieldResolver(() => SeatNode)
-  seat(@Root() reservation: ReservationNode, @Ctx() { services }: Context): Promise<SeatNode> {
-    return services.seatMap.seat(reservation.seatId);
+  seat(@Root() reservation: ReservationNode, @Ctx() { loaders }: Context): Promise<SeatNode> {
+    return loaders.seat(reservation.seatId);
   }
 }

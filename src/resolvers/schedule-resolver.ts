@@ -13,8 +13,8 @@ export class ScheduleResolver {
   }
 
   @FieldResolver(() => ConcertNode)
-  async concert(@Root() schedule: ScheduleNode, @Ctx() { services }: Context): Promise<ConcertNode> {
-    return toConcertNode(await services.concerts.get(schedule.concertId));
+  async concert(@Root() schedule: ScheduleNode, @Ctx() { loaders }: Context): Promise<ConcertNode> {
+    return toConcertNode(await loaders.concert(schedule.concertId));
   }
 
   @FieldResolver(() => Int, { description: 'Seats neither reserved nor held right now. Public.' })

@@ -11,8 +11,8 @@ interface ScheduleArgs {
 @Resolver(() => SeatNode)
 export class SeatResolver {
   @FieldResolver(() => ScheduleNode)
-  async schedule(@Root() seat: SeatNode, @Ctx() { services }: Context): Promise<ScheduleNode> {
-    return toScheduleNode(await services.concerts.getSchedule(seat.scheduleId));
+  async schedule(@Root() seat: SeatNode, @Ctx() { loaders }: Context): Promise<ScheduleNode> {
+    return toScheduleNode(await loaders.schedule(seat.scheduleId));
   }
 
   @Authorized()

@@ -33,11 +33,22 @@ export class SeatMapService {
     return status ? nodes.filter((node) => node.status === status) : nodes;
   }
 
-  /** One seat with its current status (Hold.seat, Reservation.seat). */
-  async seat(seatId: number): Promise<SeatNode> {
-    const seat = await this.catalog.get(seatId);
-    const [reserved, held] = await Promise.all([this.catalog.reservedAmong([seatId]), this.holds.liveHolds(seat.scheduleId, [seatId])]);
-    return toSeatNode(seat, statusOf(seatId, reserved, held));
+  /**
+   * Seats with their current status, in the order asked (undefined where none): Hold.seat and
+   * Reservation.seat for a whole list at once. One SQL query for the reservations (the seats
+   * themselves are mostly cached) and one Redis script per schedule, however many seats.
+   */
+  async seatsByIds(seatIds: readonly number[]): Promise<(SeatNode | undefined)[]> {
+    const seats = await this.catalog.findMany([...seatIds]);
+    const bySchedule = new Map<number, number[]>();
+    for (const seat of seats) bySchedule.set(seat.scheduleId, [...(bySchedule.get(seat.scheduleId) ?? []), seat.id]);
+    const [reserved, heldBySchedule] = await Promise.all([
+      this.catalog.reservedAmong(seats.map((seat) => seat.id)),
+      Promise.all([...bySchedule].map(([scheduleId, ids]) => this.holds.liveHolds(scheduleId, ids))),
+    ]);
+    const held = new Map(heldBySchedule.flatMap((holds) => [...holds]));
+    const nodes = new Map(seats.map((seat) => [seat.id, toSeatNode(seat, statusOf(seat.id, reserved, held))]));
+    return seatIds.map((id) => nodes.get(id));
   }
 
   /**
