@@ -12,7 +12,7 @@ import { createContext, type Context, type Services } from './context';
 import type { ErrorFormatter } from './schema/format-error';
 import { projectedSubscribe } from './schema/projected-subscribe';
 import { DocumentCache } from './schema/document-cache';
-import { complexityError, complexityPlugin, limitRules } from './schema/limits';
+import { complexityError, complexityPlugin, limitRules, socketLimitError } from './schema/limits';
 import { playgroundRouter } from './http/playground';
 
 export interface ServerParts {
@@ -58,6 +58,10 @@ export async function startServer(parts: ServerParts, port: number): Promise<Run
         return true;
       },
       onSubscribe: (ctx, _id, payload) => {
+        // graphql-ws lists every operation of the connection in ctx.subscriptions (this one already)
+        // until it ends, whether the client completed it, it ended by itself or failed.
+        const overLimit = socketLimitError(Object.keys(ctx.subscriptions).length);
+        if (overLimit) return [overLimit];
         const checked = documents.check(payload.query);
         if ('errors' in checked) return checked.errors;
         const { document } = checked;

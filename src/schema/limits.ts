@@ -33,6 +33,9 @@ const MAX_ROOT_FIELDS = 20;
  */
 const MAX_COST = 1000;
 
+/** Operations one WebSocket may have running at once (subscriptions, mostly): each holds server memory. */
+const MAX_OPERATIONS_PER_SOCKET = 20;
+
 /** Assumed list sizes; a list with a `limit` argument counts that many (at most MAX_LIMIT). */
 const LIST_SIZES: Readonly<Record<string, number>> = {
   'Query.concerts': 20,
@@ -132,6 +135,14 @@ export function complexityError(schema: GraphQLSchema, document: DocumentNode, v
     return tooExpensive(`This operation is too expensive (cost ${costs.cost}, limit ${MAX_COST}; each list counts as many items as it may hold): nest fewer lists.`);
   }
   return undefined;
+}
+
+/** Refuses an operation that would make `running` (this one included) exceed the per-socket cap. */
+export function socketLimitError(running: number): GraphQLError | undefined {
+  if (running <= MAX_OPERATIONS_PER_SOCKET) return undefined;
+  return new GraphQLError(`This connection already runs ${MAX_OPERATIONS_PER_SOCKET} operations (the limit): complete one first, or open another connection.`, {
+    extensions: { code: 'GRAPHQL_VALIDATION_FAILED' },
+  });
 }
 
 const tooExpensive = (message: string) => new GraphQLError(message, { extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } });
