@@ -9,7 +9,7 @@ import { TokenVerifier, tokenKey as createTokenKey } from './auth/tokens';
 import { ConcertService } from './concerts/concert-service';
 import { seedDemoConcerts } from './concerts/demo-seed';
 import type { Config } from './config';
-import type { Services } from './context';
+import type { Services } from './services';
 import { createLogger, type Logger } from './logger';
 import { countStatements } from './database/statement-counter';
 import { withStartupLock } from './database/startup-lock';

@@ -1,33 +1,9 @@
 import type { AuthChecker } from 'type-graphql';
-import type { AccountService } from './accounts/account-service';
 import type { Viewer } from './auth/tokens';
-import { bearerToken, type TokenVerifier } from './auth/tokens';
-import type { ConcertService } from './concerts/concert-service';
+import { bearerToken } from './auth/tokens';
 import { AppError } from './errors';
-import type { HoldService } from './holds/hold-service';
-import type { PaymentService } from './payments/payment-service';
-import type { PointsService } from './points/points-service';
-import type { LiveQueueStatus } from './queue/live-status';
-import type { QueueService } from './queue/queue-service';
-import type { Config } from './config';
-import type { SeatEvents } from './seats/seat-events';
-import type { SeatMapService } from './seats/seat-map-service';
 import { RequestLoaders } from './schema/request-loaders';
-
-/** The domain services resolvers call; each rule lives in exactly one of them. */
-export interface Services {
-  config: Config;
-  tokens: TokenVerifier;
-  accounts: AccountService;
-  concerts: ConcertService;
-  queue: QueueService;
-  liveQueue: LiveQueueStatus;
-  seatMap: SeatMapService;
-  seatEvents: SeatEvents;
-  holds: HoldService;
-  points: PointsService;
-  payments: PaymentService;
-}
+import type { Services } from './services';
 
 /** Per-request (or per-websocket) context. An invalid token is remembered, not thrown, so public operations still work. */
 export interface Context {

@@ -5,7 +5,7 @@ import { startTestServer, type TestServer } from './support/harness';
 import { createConcert } from './support/fixtures';
 import { activeFans, charge, hold, ledger, me, seatIds } from './support/booking';
 import { RedisServer } from './support/redis-server';
-import { SeatStatus } from '../src/schema/types';
+import { SeatStatus } from '../src/seats/seat';
 
 // A Redis of this file's own, so it can be taken away.
 const redis = new RedisServer();

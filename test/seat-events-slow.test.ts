@@ -5,7 +5,7 @@ import { startTestServer, type TestServer } from './support/harness';
 import { Api } from '../support/graphql-client';
 import { SEAT_CHANGED } from '../support/operations';
 import { createConcert } from './support/fixtures';
-import { SeatStatus } from '../src/schema/types';
+import { SeatStatus } from '../src/seats/seat';
 import { activeFans, seatIds } from './support/booking';
 
 let server: TestServer;

@@ -1,5 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import { UniqueConstraintViolationException, type MikroORM } from '@mikro-orm/mysql';
+import { toAccount, type Account } from './account';
 import { hashPassword, unmatchableHash, verifyPassword } from '../auth/passwords';
 import { signToken, type Viewer } from '../auth/tokens';
 import { AppError, badInput } from '../errors';
@@ -13,7 +14,7 @@ export interface AccountSettings {
 
 export interface AuthResult {
   token: string;
-  user: User;
+  user: Account;
 }
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
@@ -54,7 +55,7 @@ export class AccountService {
       if (error instanceof UniqueConstraintViolationException) throw new AppError('EMAIL_TAKEN', 'An account with that email already exists: log in instead.');
       throw error;
     }
-    return { token: this.tokenFor(user), user };
+    return { token: this.tokenFor(user), user: toAccount(user) };
   }
 
   async logIn(email: string, password: string): Promise<AuthResult> {
@@ -65,14 +66,14 @@ export class AccountService {
     if (!user || !matches) {
       throw new AppError('INVALID_CREDENTIALS', 'The email or password is wrong.');
     }
-    return { token: this.tokenFor(user), user };
+    return { token: this.tokenFor(user), user: toAccount(user) };
   }
 
   /** The caller's account; a token whose user no longer exists is refused. */
-  async viewer(viewer: Viewer): Promise<User> {
+  async viewer(viewer: Viewer): Promise<Account> {
     const user = await this.orm.em.fork().findOne(User, viewer.id);
     if (!user) throw new AppError('UNAUTHENTICATED', 'This account no longer exists.');
-    return user;
+    return toAccount(user);
   }
 
   /** The account's role as stored now (not as its token claims), or undefined if the account is gone. */

@@ -6,7 +6,8 @@ import type { QueueService } from '../queue/queue-service';
 import { runScript, type RedisKeys } from '../redis';
 import { HOLD_EXTEND, HOLD_RELEASE, HOLD_SEAT, HOLD_STATUS, HOLD_SWEEP } from '../redis/hold-scripts';
 import { dropFromWorkIndex } from '../redis/work-index';
-import { SeatStatus, type HoldNode } from '../schema/types';
+import { SeatStatus } from '../seats/seat';
+import type { Hold } from './hold';
 import type { SeatCatalog } from '../seats/seat-catalog';
 import type { SeatEvents } from '../seats/seat-events';
 
@@ -65,7 +66,7 @@ export class HoldService {
   ) {}
 
   /** The caller's hold on the seat: a new one, or the one they already have. */
-  async hold(userId: number, seatId: number): Promise<HoldNode> {
+  async hold(userId: number, seatId: number): Promise<Hold> {
     const seat = await this.catalog.get(seatId, (found) => this.queue.requireActive(userId, found.concertId));
     // A cached seat skipped the check above: ask again (one Redis call, no SQL).
     await this.queue.requireActive(userId, seat.concertId);
@@ -130,7 +131,7 @@ export class HoldService {
   }
 
   /** The user's live holds, soonest to lapse first. */
-  async list(userId: number): Promise<HoldNode[]> {
+  async list(userId: number): Promise<Hold[]> {
     const listing = this.keys.userHolds(userId);
     const ids = await this.redis.zrange(listing, 0, -1);
     const refs = ids.flatMap((id) => (HOLD_ID.test(id) ? [parseHoldId(id)] : []));

@@ -7,8 +7,8 @@ import type { HoldRef, HoldService } from '../holds/hold-service';
 import type { Logger } from '../logger';
 import type { PointsService } from '../points/points-service';
 import type { QueueService } from '../queue/queue-service';
-import { SeatStatus } from '../schema/types';
-import type { SeatInfo } from '../seats/seat';
+import { SeatStatus, type SeatInfo } from '../seats/seat';
+import type { PaymentRecord, ReservationRecord } from './payment';
 import type { SeatCatalog } from '../seats/seat-catalog';
 import type { SeatEvents } from '../seats/seat-events';
 
@@ -33,17 +33,6 @@ interface PayRequest {
   hash: string;
 }
 
-/** A reservation as pay just wrote it. */
-export interface ReservationRecord {
-  id: number;
-  code: string;
-  seatId: number;
-  price: number;
-  createdAt: Date;
-}
-
-/** What pay answers: a payment, with its reservations when this request wrote them (a retry reads them later). */
-export type PaymentRecord = Pick<Payment, 'id' | 'amount' | 'balance' | 'createdAt'> & { reservations?: ReservationRecord[] };
 
 const toRecord = (reservation: Reservation): ReservationRecord => ({
   id: reservation.id,

@@ -1,7 +1,8 @@
 import type { MikroORM } from '@mikro-orm/mysql';
 import { sqlTransaction, type Sql } from '../database/sql-transaction';
 import { AppError, badInput } from '../errors';
-import { PointTransaction, PointTransactionKind, type User } from '../entities';
+import type { Account } from '../accounts/account';
+import { PointTransaction, PointTransactionKind } from '../entities';
 
 export interface PointsSettings {
   maxCharge: number;
@@ -11,8 +12,6 @@ export interface PointsSettings {
 const MAX_BALANCE = 2_147_483_647;
 const MAX_HISTORY = 100;
 
-/** The account fields a charge answers with, read under the row lock. */
-export type Account = Pick<User, 'id' | 'email' | 'role' | 'points'>;
 
 /**
  * Balances and their ledger. Every change is one relative, conditional UPDATE of the user's row plus

@@ -1,7 +1,7 @@
 import { AppError } from '../errors';
-import { QueueState, type QueueStatusNode } from '../schema/types';
 import { Interruptible } from '../streams/interruptible';
-import type { StatusListener } from './live-status';
+import { QueueState, type QueueStatus } from './queue-state';
+import type { StatusListener } from './status-listener';
 
 /**
  * A subscription that needs ACTIVE (seatChanged), ended with NOT_ACTIVE by the first tick that finds
@@ -17,7 +17,7 @@ export class ActiveGate<T> extends Interruptible<T> implements StatusListener {
     super(source);
   }
 
-  update(status: QueueStatusNode): boolean {
+  update(status: QueueStatus): boolean {
     if (status.state !== QueueState.ACTIVE) {
       this.interrupt(new AppError('NOT_ACTIVE', 'Your ACTIVE time for this concert has ended: seat updates stop here. Enter the queue again to come back.'));
     }

@@ -1,21 +1,14 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from '../logger';
 import type { Metrics } from '../observability/metrics';
-import type { QueueStatusNode } from '../schema/types';
+import type { QueueStatus } from './queue-state';
+import type { StatusListener } from './status-listener';
 import { ActiveGate } from './active-gate';
 import { LatestValueStream } from './latest-value-stream';
 import type { QueueService, TickMessage } from './queue-service';
 
-/** Something on this process that follows one fan's status in one concert, tick by tick. */
-export interface StatusListener {
-  readonly userId: number;
-  readonly concertId: number;
-  /** The fan's status after a tick (`print` is its fingerprint); true if it pushed a queueStatus message (counted in metrics). */
-  update(status: QueueStatusNode, print: string): boolean;
-}
-
 /** One open queueStatus subscription on this process. */
-class Watcher extends LatestValueStream<QueueStatusNode> implements StatusListener {
+class Watcher extends LatestValueStream<QueueStatus> implements StatusListener {
   constructor(
     private readonly live: LiveQueueStatus,
     readonly userId: number,
@@ -26,7 +19,7 @@ class Watcher extends LatestValueStream<QueueStatusNode> implements StatusListen
     super();
   }
 
-  update(status: QueueStatusNode, print: string): boolean {
+  update(status: QueueStatus, print: string): boolean {
     if (this.sent === print) return false;
     this.sent = print;
     this.push(status);
@@ -41,7 +34,7 @@ class Watcher extends LatestValueStream<QueueStatusNode> implements StatusListen
 /** Pushes between yields to the event loop (see pushChanges). */
 const PUSH_SLICE = 256;
 
-const fingerprint = (s: QueueStatusNode) => `${s.state}|${s.position ?? ''}|${s.activeUntil?.getTime() ?? ''}`;
+const fingerprint = (s: QueueStatus) => `${s.state}|${s.position ?? ''}|${s.activeUntil?.getTime() ?? ''}`;
 
 /**
  * Pushes each local queueStatus subscriber its own status after every admission tick, and ends
@@ -80,7 +73,7 @@ export class LiveQueueStatus {
   }
 
   /** The caller's status stream: `initial` at once, then every change. */
-  watch(userId: number, concertId: number, initial: QueueStatusNode): AsyncIterable<QueueStatusNode> {
+  watch(userId: number, concertId: number, initial: QueueStatus): AsyncIterable<QueueStatus> {
     const watcher = new Watcher(this, userId, concertId, fingerprint(initial));
     this.listen(watcher);
     this.metrics.liveSubscribers.inc();

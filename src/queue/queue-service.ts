@@ -6,7 +6,7 @@ import type { Metrics } from '../observability/metrics';
 import { pipelineScript, runScript, type RedisKeys, type ReplyOf } from '../redis';
 import { QUEUE_ADMIT, QUEUE_ENTER, QUEUE_LEAVE, QUEUE_STATUS } from '../redis/queue-scripts';
 import { dropFromWorkIndex } from '../redis/work-index';
-import { QueueState, type QueueStatusNode } from '../schema/types';
+import { QueueState, type QueueStatus } from './queue-state';
 import { decodeStatusReply, toQueueStatus, type Place, type QueueFigures } from './queue-status';
 
 export interface QueueSettings {
@@ -42,7 +42,7 @@ export class QueueService {
     private readonly logger: Logger,
   ) {}
 
-  async enter(userId: number, concertId: number): Promise<QueueStatusNode> {
+  async enter(userId: number, concertId: number): Promise<QueueStatus> {
     await this.requireConcert(concertId);
     const k = this.keys.queue(concertId);
     // Issued together, so auto-pipelining sends them in one write (cheaper than a pipeline object per
@@ -57,7 +57,7 @@ export class QueueService {
   }
 
   /** Removes the user (WAITING or ACTIVE) at once, freeing their place or slot. */
-  async leave(userId: number, concertId: number): Promise<QueueStatusNode> {
+  async leave(userId: number, concertId: number): Promise<QueueStatus> {
     await this.requireConcert(concertId);
     const k = this.keys.queue(concertId);
     const [reply] = await Promise.all([runScript(this.redis, QUEUE_LEAVE, k, userId), this.tellFan(concertId, userId)]);
@@ -78,20 +78,20 @@ export class QueueService {
     return this.redis.publish(this.keys.channels.queueTicks, JSON.stringify(message));
   }
 
-  async status(userId: number, concertId: number): Promise<QueueStatusNode> {
+  async status(userId: number, concertId: number): Promise<QueueStatus> {
     await this.requireConcert(concertId);
     const k = this.keys.queue(concertId);
     return this.toStatus(concertId, await runScript(this.redis, QUEUE_STATUS, k, userId));
   }
 
   /** Statuses of many users of one concert in one script call per batch (no round trip per user). */
-  async statuses(concertId: number, userIds: number[]): Promise<QueueStatusNode[]> {
+  async statuses(concertId: number, userIds: number[]): Promise<QueueStatus[]> {
     const k = this.keys.queue(concertId);
     const batches: Promise<number[]>[] = [];
     for (let i = 0; i < userIds.length; i += STATUS_BATCH) {
       batches.push(runScript(this.redis, QUEUE_STATUS, k, ...userIds.slice(i, i + STATUS_BATCH)));
     }
-    const out: QueueStatusNode[] = [];
+    const out: QueueStatus[] = [];
     for (const reply of await Promise.all(batches)) {
       const { figures, places } = decodeStatusReply(reply);
       for (const place of places) out.push(this.node(concertId, place, figures));
@@ -168,12 +168,12 @@ export class QueueService {
     this.knownConcerts.add(concertId);
   }
 
-  private toStatus(concertId: number, reply: number[]): QueueStatusNode {
+  private toStatus(concertId: number, reply: number[]): QueueStatus {
     const { figures, places } = decodeStatusReply(reply);
     return this.node(concertId, places[0] ?? { state: QueueState.NONE }, figures);
   }
 
-  private node(concertId: number, place: Place, figures: QueueFigures): QueueStatusNode {
+  private node(concertId: number, place: Place, figures: QueueFigures): QueueStatus {
     return toQueueStatus(concertId, place, figures, this.settings.activeTtlSeconds);
   }
 }

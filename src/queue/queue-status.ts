@@ -1,4 +1,4 @@
-import { QueueState, type QueueStatusNode } from '../schema/types';
+import { QueueState, type QueueStatus } from './queue-state';
 
 /** One user's place as the status script reports it. */
 export type Place = { state: QueueState.NONE } | { state: QueueState.WAITING; position: number } | { state: QueueState.ACTIVE; activeUntil: number };
@@ -38,9 +38,9 @@ function estimateWaitSeconds(position: number, figures: QueueFigures, activeTtlS
   return null;
 }
 
-export function toQueueStatus(concertId: number, place: Place, figures: QueueFigures, activeTtlSeconds: number): QueueStatusNode {
+export function toQueueStatus(concertId: number, place: Place, figures: QueueFigures, activeTtlSeconds: number): QueueStatus {
   return {
-    concertId: String(concertId),
+    concertId,
     state: place.state,
     position: place.state === QueueState.WAITING ? place.position : null,
     waiting: figures.waiting,

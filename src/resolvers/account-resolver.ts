@@ -1,6 +1,5 @@
 import { Arg, Authorized, Ctx, Mutation, Query, Resolver } from 'type-graphql';
 import { requireViewer, type Context } from '../context';
-import { toUserNode } from '../schema/mappers';
 import { AuthPayload, UserNode } from '../schema/types';
 
 @Resolver()
@@ -10,21 +9,19 @@ export class AccountResolver {
       'Creates a USER account and signs it in; no token needed. The email is compared case-insensitively; the password needs 8 to 200 characters. Errors: BAD_USER_INPUT (bad email or password), EMAIL_TAKEN.',
   })
   async signUp(@Arg('email', () => String) email: string, @Arg('password', () => String) password: string, @Ctx() { services }: Context): Promise<AuthPayload> {
-    const { token, user } = await services.accounts.signUp(email, password);
-    return { token, user: toUserNode(user) };
+    return services.accounts.signUp(email, password);
   }
 
   @Mutation(() => AuthPayload, {
     description: 'Signs in; no token needed. Send the token as "Authorization: Bearer <token>" (HTTP) or in connectionParams.authorization (WebSocket). Errors: INVALID_CREDENTIALS (the same for an unknown email and a wrong password).',
   })
   async logIn(@Arg('email', () => String) email: string, @Arg('password', () => String) password: string, @Ctx() { services }: Context): Promise<AuthPayload> {
-    const { token, user } = await services.accounts.logIn(email, password);
-    return { token, user: toUserNode(user) };
+    return services.accounts.logIn(email, password);
   }
 
   @Authorized()
   @Query(() => UserNode, { description: 'The caller. Needs a token. Errors: UNAUTHENTICATED.' })
   async me(@Ctx() context: Context): Promise<UserNode> {
-    return toUserNode(await context.services.accounts.viewer(requireViewer(context)));
+    return context.services.accounts.viewer(requireViewer(context));
   }
 }

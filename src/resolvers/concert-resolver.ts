@@ -41,6 +41,6 @@ export class ConcertResolver {
 
   @FieldResolver(() => [ScheduleNode], { description: 'Soonest first.' })
   async schedules(@Root() concert: ConcertNode, @Ctx() { loaders }: Context): Promise<ScheduleNode[]> {
-    return (await loaders.schedulesOf(Number(concert.id))).map(toScheduleNode);
+    return (await loaders.schedulesOf(concert.id)).map(toScheduleNode);
   }
 }

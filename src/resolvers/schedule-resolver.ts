@@ -2,7 +2,8 @@ import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } f
 import { requireViewer, type Context } from '../context';
 import { parseId } from '../errors';
 import { toConcertNode, toScheduleNode } from '../schema/mappers';
-import { ConcertNode, ScheduleNode, SeatNode, SeatStatus } from '../schema/types';
+import { SeatStatus } from '../seats/seat';
+import { ConcertNode, ScheduleNode, SeatNode } from '../schema/types';
 
 @Resolver(() => ScheduleNode)
 export class ScheduleResolver {
@@ -25,6 +26,6 @@ export class ScheduleResolver {
   @Authorized()
   @FieldResolver(() => [SeatNode], { description: 'By seat number, optionally only those with this status. Needs ACTIVE for this concert. Errors: UNAUTHENTICATED, NOT_ACTIVE.' })
   seats(@Root() schedule: ScheduleNode, @Arg('status', () => SeatStatus, { nullable: true }) status: SeatStatus | null, @Ctx() context: Context): Promise<SeatNode[]> {
-    return context.services.seatMap.seats(requireViewer(context).id, Number(schedule.id), status);
+    return context.services.seatMap.seats(requireViewer(context).id, schedule.id, status);
   }
 }

@@ -3,6 +3,7 @@ import { requireViewer, type Context } from '../context';
 import { parseId } from '../errors';
 import { toScheduleNode } from '../schema/mappers';
 import { ScheduleNode, SeatNode } from '../schema/types';
+import type { SeatState } from '../seats/seat';
 
 interface ScheduleArgs {
   scheduleId: string;
@@ -23,7 +24,8 @@ export class SeatResolver {
     subscribe: ({ args, context }: SubscribeResolverData<unknown, ScheduleArgs, Context>) =>
       context.services.seatMap.watch(requireViewer(context).id, parseId(args.scheduleId, 'schedule')),
   })
-  seatChanged(@Arg('scheduleId', () => ID) _scheduleId: string, @Root() seat: SeatNode): SeatNode {
-    return seat;
+  /** The published payload is the domain's SeatState, which SeatNode presents field for field. */
+  seatChanged(@Arg('scheduleId', () => ID) _scheduleId: string, @Root() change: SeatState): SeatNode {
+    return change;
   }
 }

@@ -1,6 +1,6 @@
 import { Arg, Authorized, Ctx, FieldResolver, Int, Mutation, Resolver, Root } from 'type-graphql';
 import { requireViewer, type Context } from '../context';
-import { toPointTransactionNode, toReservationNode, toUserNode } from '../schema/mappers';
+import { toPointTransactionNode } from '../schema/mappers';
 import { HoldNode, PointTransactionNode, ReservationNode, UserNode } from '../schema/types';
 
 /** Points and the user's bookings. A UserNode is only ever the caller's own (me, signUp, logIn, chargePoints). */
@@ -9,21 +9,21 @@ export class UserResolver {
   @Authorized()
   @Mutation(() => UserNode, { description: 'Adds points to the caller\'s balance: a whole number from 1 to MAX_CHARGE (default 1,000,000); a balance cannot exceed 2,147,483,647. Needs a token. Errors: UNAUTHENTICATED, BAD_USER_INPUT.' })
   async chargePoints(@Arg('amount', () => Int) amount: number, @Ctx() context: Context): Promise<UserNode> {
-    return toUserNode(await context.services.points.charge(requireViewer(context).id, amount));
+    return context.services.points.charge(requireViewer(context).id, amount);
   }
 
   @FieldResolver(() => [PointTransactionNode], { description: 'Newest first; the balances sum up to points. limit: 1 to 100. Errors: BAD_USER_INPUT.' })
   async pointHistory(@Root() user: UserNode, @Arg('limit', () => Int, { nullable: true, defaultValue: 20 }) limit: number, @Ctx() { services }: Context): Promise<PointTransactionNode[]> {
-    return (await services.points.history(Number(user.id), limit)).map(toPointTransactionNode);
+    return (await services.points.history(user.id, limit)).map(toPointTransactionNode);
   }
 
   @FieldResolver(() => [HoldNode], { description: 'Live holds, soonest to lapse first.' })
   holds(@Root() user: UserNode, @Ctx() { services }: Context): Promise<HoldNode[]> {
-    return services.holds.list(Number(user.id));
+    return services.holds.list(user.id);
   }
 
   @FieldResolver(() => [ReservationNode], { description: 'Newest first.' })
   async reservations(@Root() user: UserNode, @Ctx() { services }: Context): Promise<ReservationNode[]> {
-    return (await services.payments.reservationsOf(Number(user.id))).map(toReservationNode);
+    return services.payments.reservationsOf(user.id);
   }
 }

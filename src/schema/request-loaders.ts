@@ -1,5 +1,5 @@
 import DataLoader from 'dataloader';
-import type { Services } from '../context';
+import type { Services } from '../services';
 import type { Concert, Schedule } from '../entities';
 import { notFound } from '../errors';
 import type { ScheduleNode, SeatNode } from './types';
@@ -25,7 +25,7 @@ export class RequestLoaders {
 
   availableSeats(schedule: ScheduleNode): Promise<number> {
     this.available ??= new DataLoader(
-      (schedules) => this.services.seatMap.availableSeats(schedules.map((s) => ({ id: Number(s.id), totalSeats: s.totalSeats }))),
+      (schedules) => this.services.seatMap.availableSeats(schedules.map((s) => ({ id: s.id, totalSeats: s.totalSeats }))),
       { cacheKeyFn: (s) => s.id },
     );
     return this.available.load(schedule);

@@ -1,17 +1,11 @@
 import { Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
+import type { Account } from '../accounts/account';
+import type { ConcertInput, ScheduleInput } from '../concerts/concert-service';
 import { PointTransactionKind, Role } from '../entities';
-
-export enum QueueState {
-  WAITING = 'WAITING',
-  ACTIVE = 'ACTIVE',
-  NONE = 'NONE',
-}
-
-export enum SeatStatus {
-  AVAILABLE = 'AVAILABLE',
-  HELD = 'HELD',
-  RESERVED = 'RESERVED',
-}
+import type { Hold } from '../holds/hold';
+import type { PaymentRecord, ReservationRecord } from '../payments/payment';
+import { QueueState, type QueueStatus } from '../queue/queue-state';
+import { SeatStatus, type SeatState } from '../seats/seat';
 
 registerEnumType(QueueState, {
   name: 'QueueState',
@@ -26,13 +20,15 @@ registerEnumType(Role, { name: 'Role' });
 registerEnumType(PointTransactionKind, { name: 'PointTransactionKind' });
 
 /*
- * GraphQL object types. Fields that need a lookup (User.holds, Schedule.seats, …) are resolved
- * by field resolvers in src/resolvers; these classes carry only what the parent already knows.
+ * GraphQL object types: each implements the domain shape it presents (IDs are numbers there; the ID
+ * scalar serializes them), so services' answers are returned as they are. Fields that need a lookup
+ * (User.holds, Schedule.seats, …) are resolved by field resolvers in src/resolvers; these classes
+ * carry only what the parent already knows.
  */
 
 @ObjectType('User')
-export class UserNode {
-  @Field(() => ID) id!: string;
+export class UserNode implements Account {
+  @Field(() => ID) id!: number;
   @Field(() => String) email!: string;
   @Field(() => Role) role!: Role;
   @Field(() => Int) points!: number;
@@ -46,7 +42,7 @@ export class AuthPayload {
 
 @ObjectType('Concert')
 export class ConcertNode {
-  @Field(() => ID) id!: string;
+  @Field(() => ID) id!: number;
   @Field(() => String) title!: string;
   @Field(() => String) venue!: string;
   @Field(() => Int) maxActiveUsers!: number;
@@ -54,7 +50,7 @@ export class ConcertNode {
 
 @ObjectType('Schedule')
 export class ScheduleNode {
-  @Field(() => ID) id!: string;
+  @Field(() => ID) id!: number;
   concertId!: number;
   @Field(() => Date) startsAt!: Date;
   @Field(() => Int) totalSeats!: number;
@@ -65,8 +61,8 @@ export class ScheduleNode {
 // events are projected without graphql-js execution only when its fields have no resolver; see
 // schema/projected-subscribe.ts). Neither type has, or may get, field-level @Authorized.
 @ObjectType('Seat', { simpleResolvers: true })
-export class SeatNode {
-  @Field(() => ID) id!: string;
+export class SeatNode implements SeatState {
+  @Field(() => ID) id!: number;
   scheduleId!: number;
   @Field(() => Int) number!: number;
   @Field(() => Int) price!: number;
@@ -74,15 +70,15 @@ export class SeatNode {
 }
 
 @ObjectType('Hold')
-export class HoldNode {
+export class HoldNode implements Hold {
   @Field(() => ID) id!: string;
   seatId!: number;
   @Field(() => Date) expiresAt!: Date;
 }
 
 @ObjectType('Reservation')
-export class ReservationNode {
-  @Field(() => ID) id!: string;
+export class ReservationNode implements ReservationRecord {
+  @Field(() => ID) id!: number;
   @Field(() => String, { description: 'Human-readable and unique, e.g. for a ticket.' }) code!: string;
   seatId!: number;
   @Field(() => Int) price!: number;
@@ -90,18 +86,18 @@ export class ReservationNode {
 }
 
 @ObjectType('Payment')
-export class PaymentNode {
-  @Field(() => ID) id!: string;
+export class PaymentNode implements PaymentRecord {
+  @Field(() => ID) id!: number;
   @Field(() => Int) amount!: number;
   @Field(() => Int, { description: 'Points left after this payment.' }) balance!: number;
   @Field(() => Date) createdAt!: Date;
   /** The reservations, when the request that made the payment wrote them: no need to read them back. */
-  written?: ReservationNode[];
+  reservations?: ReservationRecord[];
 }
 
 @ObjectType('PointTransaction')
 export class PointTransactionNode {
-  @Field(() => ID) id!: string;
+  @Field(() => ID) id!: number;
   @Field(() => PointTransactionKind) kind!: PointTransactionKind;
   @Field(() => Int, { description: 'Positive for CHARGE and REFUND, negative for PAYMENT.' }) amount!: number;
   @Field(() => Int, { description: 'Balance right after this transaction.' }) balance!: number;
@@ -109,8 +105,8 @@ export class PointTransactionNode {
 }
 
 @ObjectType('QueueStatus', { simpleResolvers: true })
-export class QueueStatusNode {
-  @Field(() => ID) concertId!: string;
+export class QueueStatusNode implements QueueStatus {
+  @Field(() => ID) concertId!: number;
   @Field(() => QueueState) state!: QueueState;
   @Field(() => Int, { nullable: true, description: '1 = next to be admitted. Null unless WAITING.' }) position!: number | null;
   @Field(() => Int, { description: "People waiting in this concert's queue." }) waiting!: number;
@@ -120,14 +116,14 @@ export class QueueStatusNode {
 }
 
 @InputType('ScheduleInput')
-export class ScheduleInputNode {
+export class ScheduleInputNode implements ScheduleInput {
   @Field(() => Date) startsAt!: Date;
   @Field(() => Int) seatCount!: number;
   @Field(() => Int) price!: number;
 }
 
 @InputType('ConcertInput')
-export class ConcertInputNode {
+export class ConcertInputNode implements ConcertInput {
   @Field(() => String) title!: string;
   @Field(() => String) venue!: string;
   @Field(() => Int) maxActiveUsers!: number;

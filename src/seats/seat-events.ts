@@ -1,11 +1,10 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from '../logger';
-import { toSeatNode } from '../schema/mappers';
-import { SeatStatus, type SeatNode } from '../schema/types';
+import { seatState, SeatStatus, type SeatState } from './seat';
 import type { SeatCatalog } from './seat-catalog';
 import { SeatFeed } from './seat-feed';
 
-type SeatEvent = CustomEvent<SeatNode>;
+type SeatEvent = CustomEvent<SeatState>;
 
 /**
  * The part of the app's Redis event target (the one under yoga's pub/sub) that seat events use.
@@ -42,8 +41,7 @@ export class SeatEvents {
     if (seatIds.length === 0) return;
     try {
       for (const seat of await this.catalog.findMany(seatIds)) {
-        const node = toSeatNode(seat, status);
-        this.target.dispatchEvent(new CustomEvent(this.topic(node.scheduleId), { detail: node }));
+        this.target.dispatchEvent(new CustomEvent(this.topic(seat.scheduleId), { detail: seatState(seat, status) }));
       }
     } catch (error) {
       this.logger.warn({ err: error, seatIds, status }, 'could not announce seat changes');
@@ -74,7 +72,7 @@ export class SeatEvents {
    * The schedule's changes, buffered per subscriber as SeatFeed does (`seatCount` bounds it).
    * Resolves once Redis has confirmed the channel subscription, so no later change is missed.
    */
-  async subscribe(scheduleId: number, seatCount: number): Promise<AsyncIterableIterator<SeatNode>> {
+  async subscribe(scheduleId: number, seatCount: number): Promise<AsyncIterableIterator<SeatState>> {
     const topic = this.topic(scheduleId);
     const listener = (event: SeatEvent) => feed.push(event.detail);
     const feed = new SeatFeed(seatCount, () => this.target.removeEventListener(topic, listener));

@@ -1,4 +1,4 @@
-import type { SeatNode } from '../schema/types';
+import type { SeatState } from './seat';
 
 /**
  * One seatChanged subscriber's unread events. A reader that falls behind (a slow phone, a socket
@@ -7,9 +7,9 @@ import type { SeatNode } from '../schema/types';
  * seat count however many events come, and nothing is ever refused inside the Redis message
  * handler (a throw there would take the whole process down).
  */
-export class SeatFeed implements AsyncIterableIterator<SeatNode> {
-  private readonly pending = new Map<string, SeatNode>();
-  private reader: ((result: IteratorResult<SeatNode>) => void) | undefined;
+export class SeatFeed implements AsyncIterableIterator<SeatState> {
+  private readonly pending = new Map<number, SeatState>();
+  private reader: ((result: IteratorResult<SeatState>) => void) | undefined;
   private closed = false;
 
   constructor(
@@ -18,7 +18,7 @@ export class SeatFeed implements AsyncIterableIterator<SeatNode> {
     private readonly onClose: () => void,
   ) {}
 
-  push(seat: SeatNode): void {
+  push(seat: SeatState): void {
     if (this.closed) return;
     const reader = this.reader;
     if (reader) {
@@ -32,7 +32,7 @@ export class SeatFeed implements AsyncIterableIterator<SeatNode> {
     if (this.pending.size > this.maxPending) this.close();
   }
 
-  next(): Promise<IteratorResult<SeatNode>> {
+  next(): Promise<IteratorResult<SeatState>> {
     const first = this.pending.entries().next();
     if (!first.done) {
       const [seatId, seat] = first.value;
@@ -45,7 +45,7 @@ export class SeatFeed implements AsyncIterableIterator<SeatNode> {
     });
   }
 
-  return(): Promise<IteratorResult<SeatNode>> {
+  return(): Promise<IteratorResult<SeatState>> {
     this.close();
     return Promise.resolve({ value: undefined, done: true });
   }

@@ -3,8 +3,7 @@ import type { Schedule } from '../entities';
 import type { HoldService, LiveHold } from '../holds/hold-service';
 import type { LiveQueueStatus } from '../queue/live-status';
 import type { QueueService } from '../queue/queue-service';
-import { toSeatNode } from '../schema/mappers';
-import { SeatStatus, type SeatNode } from '../schema/types';
+import { seatState, SeatStatus, type SeatState } from './seat';
 import type { SeatCatalog } from './seat-catalog';
 import type { SeatEvents } from './seat-events';
 
@@ -26,11 +25,11 @@ export class SeatMapService {
   ) {}
 
   /** Schedule.seats: needs ACTIVE for the schedule's concert. */
-  async seats(userId: number, scheduleId: number, status?: SeatStatus | null): Promise<SeatNode[]> {
+  async seats(userId: number, scheduleId: number, status?: SeatStatus | null): Promise<SeatState[]> {
     await this.requireActive(userId, scheduleId);
     const [seats, reserved, held] = await Promise.all([this.catalog.ofSchedule(scheduleId), this.catalog.reservedIn(scheduleId), this.holds.liveHolds(scheduleId)]);
-    const nodes = seats.map((seat) => toSeatNode(seat, statusOf(seat.id, reserved, held)));
-    return status ? nodes.filter((node) => node.status === status) : nodes;
+    const states = seats.map((seat) => seatState(seat, statusOf(seat.id, reserved, held)));
+    return status ? states.filter((state) => state.status === status) : states;
   }
 
   /**
@@ -38,7 +37,7 @@ export class SeatMapService {
    * Reservation.seat for a whole list at once. One SQL query for the reservations (the seats
    * themselves are mostly cached) and one Redis script per schedule, however many seats.
    */
-  async seatsByIds(seatIds: readonly number[]): Promise<(SeatNode | undefined)[]> {
+  async seatsByIds(seatIds: readonly number[]): Promise<(SeatState | undefined)[]> {
     const seats = await this.catalog.findMany([...seatIds]);
     const bySchedule = new Map<number, number[]>();
     for (const seat of seats) bySchedule.set(seat.scheduleId, [...(bySchedule.get(seat.scheduleId) ?? []), seat.id]);
@@ -47,7 +46,7 @@ export class SeatMapService {
       Promise.all([...bySchedule].map(([scheduleId, ids]) => this.holds.liveHolds(scheduleId, ids))),
     ]);
     const held = new Map(heldBySchedule.flatMap((holds) => [...holds]));
-    const nodes = new Map(seats.map((seat) => [seat.id, toSeatNode(seat, statusOf(seat.id, reserved, held))]));
+    const nodes = new Map(seats.map((seat) => [seat.id, seatState(seat, statusOf(seat.id, reserved, held))]));
     return seatIds.map((id) => nodes.get(id));
   }
 
@@ -71,7 +70,7 @@ export class SeatMapService {
    * seatChanged: needs ACTIVE for the schedule's concert (NOT_FOUND for an unknown schedule), and
    * ends with NOT_ACTIVE at the first admission tick after the fan stops being ACTIVE.
    */
-  async watch(userId: number, scheduleId: number): Promise<AsyncIterable<SeatNode>> {
+  async watch(userId: number, scheduleId: number): Promise<AsyncIterable<SeatState>> {
     const schedule = await this.requireActive(userId, scheduleId);
     const concertId = schedule.concert.id;
     const gated = this.liveQueue.whileActive(userId, concertId, await this.events.subscribe(scheduleId, schedule.totalSeats));

@@ -6,3 +6,21 @@ export interface SeatInfo {
   number: number;
   price: number;
 }
+
+/** RESERVED: paid (MySQL); HELD: a live hold (Redis); else AVAILABLE. */
+export enum SeatStatus {
+  AVAILABLE = 'AVAILABLE',
+  HELD = 'HELD',
+  RESERVED = 'RESERVED',
+}
+
+/** A seat with its status now: what the seat map lists and seatChanged publishes (the pub/sub payload). */
+export interface SeatState {
+  id: number;
+  scheduleId: number;
+  number: number;
+  price: number;
+  status: SeatStatus;
+}
+
+export const seatState = (seat: SeatInfo, status: SeatStatus): SeatState => ({ id: seat.id, scheduleId: seat.scheduleId, number: seat.number, price: seat.price, status });

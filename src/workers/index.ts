@@ -1,5 +1,5 @@
 import type { Config } from '../config';
-import type { Services } from '../context';
+import type { Services } from '../services';
 import type { Logger } from '../logger';
 import { redisKeys } from '../redis';
 import { startRepeatingJob, type RepeatingJob } from './repeating-job';

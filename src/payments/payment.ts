@@ -1,0 +1,17 @@
+/** A reservation: one paid seat with its ticket code. */
+export interface ReservationRecord {
+  id: number;
+  code: string;
+  seatId: number;
+  price: number;
+  createdAt: Date;
+}
+
+/** What pay answers: a payment, with its reservations when this request wrote them (a retry reads them later). */
+export interface PaymentRecord {
+  id: number;
+  amount: number;
+  balance: number;
+  createdAt: Date;
+  reservations?: ReservationRecord[];
+}

@@ -1,0 +1,20 @@
+/** Where a fan stands in one concert's waiting room. */
+export enum QueueState {
+  WAITING = 'WAITING',
+  ACTIVE = 'ACTIVE',
+  NONE = 'NONE',
+}
+
+/** A fan's status in one concert's waiting room, as enterQueue, queueStatus and its feed answer. */
+export interface QueueStatus {
+  concertId: number;
+  state: QueueState;
+  /** 1 = next to be admitted; null unless WAITING. */
+  position: number | null;
+  waiting: number;
+  active: number;
+  /** Null unless WAITING. */
+  estimatedWaitSeconds: number | null;
+  /** Null unless ACTIVE. */
+  activeUntil: Date | null;
+}
