@@ -1,5 +1,5 @@
 /**
- * The benchmark suite (issue 5): every hot path measured beside a baseline taken in the same run,
+ * The benchmark suite: every hot path measured beside a baseline taken in the same run,
  * so the ratios mean something on a shared, noisy machine.
  *
  *   npm run bench                      all scenarios (a few minutes), table on stdout + bench/last-run.md

@@ -16,7 +16,7 @@ const recordCrash = (error: unknown) => crashes.push(String(error));
 beforeAll(async () => {
   server = await startTestServer('seat_events_slow');
   api = new Api(server.url);
-  // A subscriber's overflow used to be thrown inside the Redis message handler: fatal for a real
+  // A subscriber's overflow thrown inside the Redis message handler would be fatal for a real
   // replica. Recorded here so a regression fails this test instead of taking vitest down with it.
   process.on('uncaughtException', recordCrash);
 });

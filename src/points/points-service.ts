@@ -18,8 +18,8 @@ const MAX_HISTORY = 100;
  * a ledger row, in one transaction. The UPDATE takes the row's write lock and InnoDB keeps it to
  * commit, so concurrent charges and payments of one user run one after another on that row: none
  * is lost, `points >= ?` keeps the balance from going below zero, and the balance read back under
- * the lock is exactly the one after this change. (The seed's Redis lock was released before its
- * transaction committed, so a second writer could read the old balance and overwrite the first.)
+ * the lock is exactly the one after this change. (A lock in Redis released before the commit would
+ * let a second writer read the old balance and overwrite the first.)
  */
 export class PointsService {
   constructor(
