@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { MikroORM } from '@mikro-orm/mysql';
 import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
 import { createPubSub } from '@graphql-yoga/subscription';
-import type { Redis } from 'ioredis';
+
 import { ormConfig } from '../mikro-orm.config';
 import { AccountService, type AccountSettings } from './accounts/account-service';
 import { TokenVerifier, tokenKey as createTokenKey } from './auth/tokens';
@@ -16,7 +16,7 @@ import { withStartupLock } from './database/startup-lock';
 import { createMetrics, type Metrics } from './observability/metrics';
 import { LiveQueueStatus } from './queue/live-status';
 import { QueueService } from './queue/queue-service';
-import { createRedis, redisKeys, redisReady } from './redis';
+import { createRedis, redisKeys, redisReady, type RedisClient } from './redis';
 import { buildAppSchema } from './schema/build';
 import { SeatCatalog } from './seats/seat-catalog';
 import { SeatEvents } from './seats/seat-events';
@@ -34,7 +34,7 @@ export interface App {
   config: Config;
   services: Services;
   orm: MikroORM;
-  redis: Redis;
+  redis: RedisClient;
   server: RunningServer;
   /** The port actually bound (PORT=0 picks a free one). */
   port: number;
@@ -88,16 +88,15 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
   const orm = await openDatabase(config, metrics, logger, (opened) => prepareData(opened, config, accountSettings, logger));
   const keys = redisKeys(config.redisPrefix);
   // Requests issue many small commands at once: auto-pipelining sends those of one tick in one write.
-  const redis = createRedis(config.redisUrl, { enableAutoPipelining: true });
+  const redis = createRedis(config.redis, { enableAutoPipelining: true });
   // Subscriber connections must queue commands while reconnecting, so they re-subscribe by themselves.
-  const queueSubscriber = createRedis(config.redisUrl, { enableOfflineQueue: true, maxRetriesPerRequest: null });
-  // The event target publishes fire-and-forget: a rejected publish would be an unhandled rejection
-  // (fatal on Node 20), so publishes wait for Redis to come back instead of failing.
-  const eventPublish = createRedis(config.redisUrl, { enableOfflineQueue: true, maxRetriesPerRequest: null });
-  const eventSubscribe = createRedis(config.redisUrl, { enableOfflineQueue: true, maxRetriesPerRequest: null });
-  await Promise.all([redis, queueSubscriber, eventPublish, eventSubscribe].map(redisReady));
+  const queueSubscriber = createRedis(config.redis, { enableOfflineQueue: true, maxRetriesPerRequest: null });
+  const eventSubscribe = createRedis(config.redis, { enableOfflineQueue: true, maxRetriesPerRequest: null });
+  await Promise.all([redis, queueSubscriber, eventSubscribe].map(redisReady));
 
-  const eventTarget = createRedisEventTarget<CustomEvent>({ publishClient: eventPublish, subscribeClient: eventSubscribe });
+  // Nothing publishes through the target (SeatEvents publishes in order itself), so its publish
+  // client is the request connection, never used.
+  const eventTarget = createRedisEventTarget<CustomEvent>({ publishClient: redis, subscribeClient: eventSubscribe });
   // type-graphql needs a pubSub; seat events bypass its per-subscriber buffers (see SeatEvents).
   const pubSub = createPubSub({ eventTarget });
   const concerts = new ConcertService(orm);
@@ -105,7 +104,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
   const liveQueue = new LiveQueueStatus(queue, queueSubscriber, keys.channels.queueTicks, metrics, logger);
   await liveQueue.start();
   const seatCatalog = new SeatCatalog(orm);
-  const seatEvents = new SeatEvents(eventTarget, eventSubscribe, keys.channels.pubsub, seatCatalog, logger);
+  const seatEvents = new SeatEvents(eventTarget, eventSubscribe, redis, keys.channels, seatCatalog, logger);
   const holds = new HoldService(redis, keys, seatCatalog, queue, seatEvents, metrics, { ttlSeconds: config.holdTtlSeconds, maxPerSchedule: config.maxHoldsPerSchedule });
   const points = new PointsService(orm, { maxCharge: config.maxCharge });
   const services: Services = {
@@ -139,7 +138,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
     async stop() {
       await server.close();
       await Promise.all(workers.map((worker) => worker.close()));
-      for (const client of [queueSubscriber, eventSubscribe, eventPublish, redis]) client.disconnect();
+      for (const client of [queueSubscriber, eventSubscribe, redis]) client.disconnect();
       await orm.close();
     },
   };

@@ -1,4 +1,5 @@
 import { bool, cleanEnv, makeValidator, num, str, url } from 'envalid';
+import type { RedisTarget } from './redis';
 
 const positiveInt = makeValidator<number>((input) => {
   const value = Number(input);
@@ -7,6 +8,17 @@ const positiveInt = makeValidator<number>((input) => {
 });
 
 /** A TCP port; 0 asks the OS for a free one (used by the tests). */
+/** `host:port,host:port…`: the seed nodes of a Redis Cluster; empty means a single Redis (REDIS_URL). */
+const clusterNodes = makeValidator<{ host: string; port: number }[]>((input) => {
+  if (input.trim() === '') return [];
+  return input.split(',').map((seed) => {
+    const match = /^\s*([^\s:]+):(\d{1,5})\s*$/.exec(seed);
+    const port = Number(match?.[2]);
+    if (!match?.[1] || port < 1 || port > 65535) throw new Error(`"${seed}" is not host:port`);
+    return { host: match[1], port };
+  });
+});
+
 const listenPort = makeValidator<number>((input) => {
   const value = Number(input);
   if (!Number.isInteger(value) || value < 0 || value > 65535) throw new Error('must be a port number from 0 to 65535');
@@ -35,6 +47,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       PORT: listenPort({ default: 4000 }),
       DATABASE_URL: url({ default: 'mysql://root@127.0.0.1:3306/concert' }),
       REDIS_URL: url({ default: 'redis://127.0.0.1:6379' }),
+      REDIS_CLUSTER_NODES: clusterNodes({ default: [], desc: 'seed nodes of a Redis Cluster; when set, REDIS_URL is ignored' }),
       REDIS_KEY_PREFIX: str({ default: 'ct', desc: 'namespace for every Redis key, BullMQ queue and pub/sub channel' }),
       JWT_SECRET: production ? str({ desc: 'required in production' }) : str({ default: DEV_JWT_SECRET }),
       JWT_TTL_SECONDS: positiveInt({ default: 86_400 }),
@@ -70,7 +83,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     nodeEnv: raw.NODE_ENV,
     port: raw.PORT,
     databaseUrl: raw.DATABASE_URL,
-    redisUrl: raw.REDIS_URL,
+    redis: (raw.REDIS_CLUSTER_NODES.length > 0 ? { clusterNodes: raw.REDIS_CLUSTER_NODES } : { url: raw.REDIS_URL }) as RedisTarget,
     redisPrefix: raw.REDIS_KEY_PREFIX,
     jwtSecret: raw.JWT_SECRET,
     jwtSecretIsDefault: raw.JWT_SECRET === DEV_JWT_SECRET,

@@ -3,7 +3,7 @@
  * its own database and Redis key prefix, never the app's own; and how such a sandbox is wiped.
  */
 import { createConnection } from 'mysql2/promise';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 
 /** The local MariaDB (root, no password) and Redis, on loopback. */
 export const LOCAL_MYSQL_ROOT = 'mysql://root@127.0.0.1:3306';
@@ -14,6 +14,8 @@ export interface Sandbox {
   mysqlRoot: string;
   database: string;
   redisUrl: string;
+  /** `host:port,…` seeds of a Redis Cluster to use instead of redisUrl. */
+  redisClusterNodes?: string;
   redisPrefix: string;
 }
 
@@ -24,6 +26,7 @@ export function sandboxEnv(sandbox: Sandbox): Record<string, string> {
     DATABASE_URL: `${sandbox.mysqlRoot}/${sandbox.database}`,
     REDIS_URL: sandbox.redisUrl,
     REDIS_KEY_PREFIX: sandbox.redisPrefix,
+    ...(sandbox.redisClusterNodes ? { REDIS_CLUSTER_NODES: sandbox.redisClusterNodes } : {}),
     PASSWORD_HASH_COST: '4',
     SEED_DEMO: 'false',
   };
@@ -33,14 +36,40 @@ export function sandboxEnv(sandbox: Sandbox): Record<string, string> {
  * Deletes every key under `prefix:` (SCAN, then UNLINK in batches), except keys starting with one of
  * `keep` (full keys, prefix included). Keys of other prefixes on the same Redis are not touched.
  */
-export async function wipeRedisKeys(redis: Redis, prefix: string, keep: readonly string[] = []): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    cursor = next;
+export async function wipeRedisKeys(redis: Redis | Cluster, prefix: string, keep: readonly string[] = []): Promise<void> {
+  for await (const { node, keys } of scanKeys(redis, prefix)) {
     const doomed = keep.length ? keys.filter((key) => !keep.some((kept) => key.startsWith(kept))) : keys;
-    if (doomed.length > 0) await redis.unlink(...doomed);
-  } while (cursor !== '0');
+    if (doomed.length === 0) continue;
+    // A cluster node's keys sit in many slots: they go one by one.
+    if (redis instanceof Cluster) await Promise.all(doomed.map((key) => node.unlink(key)));
+    else await node.unlink(...doomed);
+  }
+}
+
+/** How many keys start with `prefix:`. */
+export async function countRedisKeys(redis: Redis | Cluster, prefix: string): Promise<number> {
+  let count = 0;
+  for await (const { keys } of scanKeys(redis, prefix)) count += keys.length;
+  return count;
+}
+
+/** Batches of keys under `prefix:`, with the node that holds them (a cluster is scanned master by master). */
+async function* scanKeys(redis: Redis | Cluster, prefix: string): AsyncGenerator<{ node: Redis; keys: string[] }> {
+  for (const node of redis instanceof Cluster ? redis.nodes('master') : [redis]) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await node.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      yield { node, keys };
+    } while (cursor !== '0');
+  }
+}
+
+/** A plain connection to the Redis (or cluster) an app environment points at. */
+export function sandboxRedis(env: Record<string, string>): Redis | Cluster {
+  const seeds = env.REDIS_CLUSTER_NODES;
+  if (!seeds) return new Redis(env.REDIS_URL as string);
+  return new Cluster(seeds.split(',').map((seed) => ({ host: seed.split(':')[0] as string, port: Number(seed.split(':')[1]) })));
 }
 
 /** Drops the database an app environment's DATABASE_URL names (connecting to the same server without it). */
@@ -59,8 +88,9 @@ export async function dropDatabase(env: Record<string, string>): Promise<void> {
 /** Drops the database and deletes the Redis keys an app environment points at, so a run starts clean. */
 export async function resetSandbox(env: Record<string, string>): Promise<void> {
   await dropDatabase(env);
-  const redis = new Redis(env.REDIS_URL as string);
+  const redis = sandboxRedis(env);
   try {
+    if (redis instanceof Cluster) await new Promise((resolve) => redis.once('ready', resolve));
     await wipeRedisKeys(redis, env.REDIS_KEY_PREFIX as string);
   } finally {
     redis.disconnect();

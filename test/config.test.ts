@@ -13,7 +13,7 @@ describe('configuration', () => {
     expect(config).toMatchObject({
       port: 4000,
       databaseUrl: 'mysql://root@127.0.0.1:3306/concert',
-      redisUrl: 'redis://127.0.0.1:6379',
+      redis: { url: 'redis://127.0.0.1:6379' },
       holdTtlSeconds: 300,
       activeTtlSeconds: 900,
       admissionIntervalMs: 1000,
@@ -27,6 +27,14 @@ describe('configuration', () => {
       passwordHashCost: 17,
     });
     expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: 's'.repeat(32) }).seedDemo).toBe(false);
+    // A cluster's seeds replace REDIS_URL; a malformed seed stops the start naming the variable.
+    expect(loadConfig({ REDIS_CLUSTER_NODES: '10.0.0.1:7000, redis-b:7001' }).redis).toEqual({
+      clusterNodes: [
+        { host: '10.0.0.1', port: 7000 },
+        { host: 'redis-b', port: 7001 },
+      ],
+    });
+    expect(() => loadConfig({ REDIS_CLUSTER_NODES: 'redis-a' })).toThrow(/REDIS_CLUSTER_NODES/);
     expect(loadConfig({ ADMIN_EMAIL: 'a@b.co', ADMIN_PASSWORD: 'password1', RUN_WORKERS: 'false' })).toMatchObject({ admin: { email: 'a@b.co' }, runWorkers: false });
   });
 

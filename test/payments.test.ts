@@ -1,5 +1,4 @@
 import { UniqueConstraintViolationException } from '@mikro-orm/mysql';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CODE_INDEX } from '../src/payments/payment-service';
 import { Api } from '../support/graphql-client';
@@ -194,10 +193,8 @@ describe('the database as the final fence', () => {
 
     // Redis loses this server's data (as on failover to an empty replica). Only this file's keys go,
     // since other test files share the Redis; BullMQ's are kept so the admission tick keeps running.
-    const redis = new Redis(server.env.REDIS_URL!);
     const prefix = server.env.REDIS_KEY_PREFIX!;
-    await wipeRedisKeys(redis, prefix, [`${prefix}:{jobs}`]);
-    redis.disconnect();
+    await wipeRedisKeys(server.app.redis, prefix, [`${prefix}:{jobs}`]);
 
     await admit([first, rival], concertId);
     const taken = await hold(rival, ids[0]!);

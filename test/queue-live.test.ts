@@ -4,7 +4,7 @@ import { ENTER, LEAVE, type QueueStatus, STATUS, STATUS_SUBSCRIPTION } from '../
 import { startTestServer, type TestServer } from './support/harness';
 import { Feed, signUp, signUpMany, wsClient, type Account } from './support/client';
 import { createConcert } from './support/fixtures';
-import { activeFans, seatFeed } from './support/booking';
+import { activeFans, channelSubscribers, seatFeed } from './support/booking';
 import { redisKeys } from '../src/redis';
 
 // Short ACTIVE time, so ACTIVE → NONE and the hand-over of the slot happen within the test.
@@ -132,7 +132,7 @@ describe('the end of the ACTIVE window', () => {
     const activeUntil = Date.parse(queueStatus.activeUntil!);
     const { feed, close } = await seatFeed(server, fan!, scheduleIds[0]!);
     const topic = server.app.services.seatEvents.topic(Number(scheduleIds[0]));
-    const subscribers = async () => ((await server.app.redis.pubsub('NUMSUB', topic)) as [string, number])[1];
+    const subscribers = () => channelSubscribers(server.app.redis, topic);
     try {
       const ended = await feed.next((ACTIVE_TTL_SECONDS + 2) * 1000);
       expect(ended.errors?.[0]?.extensions?.code).toBe('NOT_ACTIVE');

@@ -1,5 +1,5 @@
-import { Redis } from 'ioredis';
 import WebSocket from 'ws';
+import { countRedisKeys, wipeRedisKeys } from '../support/sandbox';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { schedulerRefreshMs } from '../src/workers/repeating-job';
 import { Api } from '../support/graphql-client';
@@ -140,11 +140,9 @@ describe('losing Redis data', () => {
     await holder!.api.data(ENTER, { id: concertId });
     await vi.waitFor(async () => expect((await holder!.api.data<{ queueStatus: QueueStatus }>(STATUS, { id: concertId })).queueStatus.state).toBe('ACTIVE'));
     // As after a failover to an empty replica: the job scheduler and its pending job are gone.
-    const redis = new Redis(server.env.REDIS_URL!);
-    const jobKeys = await redis.keys(`${server.env.REDIS_KEY_PREFIX}:{jobs}:*`);
-    expect(jobKeys.length).toBeGreaterThan(0);
-    await redis.del(...jobKeys);
-    redis.disconnect();
+    const jobs = `${server.env.REDIS_KEY_PREFIX}:{jobs}`;
+    expect(await countRedisKeys(server.app.redis, jobs)).toBeGreaterThan(0);
+    await wipeRedisKeys(server.app.redis, jobs);
     await fan!.api.data(ENTER, { id: concertId });
     await holder!.api.data(LEAVE, { id: concertId });
     await vi.waitFor(async () => expect((await fan!.api.data<{ queueStatus: QueueStatus }>(STATUS, { id: concertId })).queueStatus.state).toBe('ACTIVE'), {

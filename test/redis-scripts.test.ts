@@ -1,18 +1,19 @@
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRedis, pipelineScript, redisKeys, redisReady, runScript, SCRIPTS, type ReplyOf } from '../src/redis';
+import { Cluster, Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createRedis, redisKeys, redisReady, runScript, SCRIPTS, type RedisClient } from '../src/redis';
 import { HOLD_EXTEND, HOLD_RELEASE, HOLD_SEAT, HOLD_STATUS, HOLD_SWEEP } from '../src/redis/hold-scripts';
+import { PUBLISH_ORDERED } from '../src/redis/pubsub-scripts';
 import { QUEUE_ADMIT, QUEUE_ENTER, QUEUE_LEAVE, QUEUE_STATUS } from '../src/redis/queue-scripts';
 import type { Script, ScriptArg, ScriptKeys } from '../src/redis/script';
 import { LOCAL_REDIS_URL, wipeRedisKeys } from '../support/sandbox';
+import { TEST_REDIS } from './support/harness';
 
 // Every script called directly against real Redis, no server: each test works on its own concert or
 // schedule under a prefix no other run shares.
-const REDIS_URL = process.env.TEST_REDIS_URL ?? LOCAL_REDIS_URL;
 const prefix = `test:lua-scripts:${randomUUID()}`;
 const keys = redisKeys(prefix);
-let redis: Redis;
+let redis: RedisClient;
 let nextId = 1;
 const called = new Set<string>();
 
@@ -29,7 +30,7 @@ async function redisNow(): Promise<number> {
 }
 
 beforeAll(async () => {
-  redis = createRedis(REDIS_URL);
+  redis = createRedis(TEST_REDIS);
   await redisReady(redis);
 });
 afterAll(async () => {
@@ -44,7 +45,7 @@ describe('script declarations', () => {
   });
 
   it('include each shared Lua function once, before the body that calls it', () => {
-    for (const script of SCRIPTS) {
+    for (const script of SCRIPTS.filter((declared) => declared.lua.includes('redisNow()'))) {
       expect(script.lua.match(/local function redisNow\(/g)).toHaveLength(1);
       expect(script.lua.indexOf('local function redisNow(')).toBeLessThan(script.lua.indexOf('redisNow()'));
     }
@@ -53,7 +54,7 @@ describe('script declarations', () => {
   });
 
   it('fail clearly on a connection that did not register them', async () => {
-    const plain = new Redis(REDIS_URL, { lazyConnect: true });
+    const plain = new Redis(LOCAL_REDIS_URL, { lazyConnect: true });
     expect(() => runScript(plain, HOLD_SWEEP, keys.holds(0))).toThrow(/not registered/);
     plain.disconnect();
   });
@@ -338,22 +339,6 @@ describe('queue scripts', () => {
     ]);
   });
 
-  it('admits on a pipeline like on its own', async () => {
-    const [a, b] = [concert(), concert()];
-    await run(QUEUE_ENTER, a, 1);
-    await run(QUEUE_ENTER, b, 1);
-    await run(QUEUE_ENTER, b, 2);
-    const pipeline = redis.pipeline();
-    pipelineScript(pipeline, QUEUE_ADMIT, a, 1, TTL, 5000, WINDOW);
-    pipelineScript(pipeline, QUEUE_ADMIT, b, 0, TTL, 5000, WINDOW);
-    const results = (await pipeline.exec()) ?? [];
-    expect(results.map(([error]) => error)).toEqual([null, null]);
-    expect(results.map(([, reply]) => reply as ReplyOf<typeof QUEUE_ADMIT>)).toEqual([
-      [1, 0, 0, 1],
-      [0, 0, 2, 0],
-    ]);
-  });
-
   it('expires ACTIVE users after activeTtlMs; a lapsed user who enters again goes to the back', async () => {
     const k = concert();
     for (const user of [1, 2, 3]) await run(QUEUE_ENTER, k, user);
@@ -390,6 +375,30 @@ describe('queue scripts', () => {
     expect(await redis.llen(k.admissions)).toBe(1);
     expect(await redis.lindex(k.admissions, 0)).toMatch(/^\d+:0$/);
     expect((await run(QUEUE_STATUS, k)).slice(2)).toEqual([-1, 3]);
+  });
+});
+
+describe.runIf('clusterNodes' in TEST_REDIS)('on a Redis Cluster', () => {
+  it('keeps each script\'s keys in one slot, where keys of two slots are refused', async () => {
+    // The scripts above ran here without CROSSSLOT; this shows the cluster would have said so.
+    await expect(redis.eval("return redis.call('GET', KEYS[1])", 2, `${prefix}:{a}`, `${prefix}:{b}`)).rejects.toThrow(/CROSSSLOT|slot/i);
+  });
+});
+
+describe('ordered publish', () => {
+  it('publishes on the channel, answering how many listen, in the order sent', async () => {
+    const channel = `${prefix}:channel`;
+    const listener: RedisClient = redis.duplicate();
+    await redisReady(listener);
+    const heard: string[] = [];
+    listener.on('message', (_channel: string, message: string) => heard.push(message));
+    await listener.subscribe(channel);
+    const messages = Array.from({ length: 50 }, (_, i) => String(i));
+    const route = { route: keys.channels.publishRoute };
+    const receivers = await Promise.all(messages.map((message) => run(PUBLISH_ORDERED, route, channel, message)));
+    expect(receivers.reduce((sum, count) => sum + count, 0)).toBeGreaterThanOrEqual(redis instanceof Cluster ? 0 : 50);
+    await vi.waitFor(() => expect(heard).toEqual(messages), { timeout: 3000 });
+    listener.disconnect();
   });
 });
 

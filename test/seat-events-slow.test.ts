@@ -6,7 +6,7 @@ import { Api } from '../support/graphql-client';
 import { SEAT_CHANGED } from '../support/operations';
 import { createConcert } from './support/fixtures';
 import { SeatStatus } from '../src/seats/seat';
-import { activeFans, seatIds } from './support/booking';
+import { activeFans, channelSubscribers, seatIds } from './support/booking';
 
 let server: TestServer;
 let api: Api;
@@ -42,7 +42,7 @@ async function rawSubscriber(token: string, scheduleId: string): Promise<{ ws: W
   ws.send(JSON.stringify({ type: 'subscribe', id: '1', payload: { query: SEAT_CHANGED, variables: { id: scheduleId } } }));
   const topic = server.app.services.seatEvents.topic(Number(scheduleId));
   await vi.waitFor(async () => {
-    const [, subscribers] = (await server.app.redis.pubsub('NUMSUB', topic)) as [string, number];
+    const subscribers = await channelSubscribers(server.app.redis, topic);
     expect(subscribers).toBeGreaterThan(0);
   });
   return { ws, messages };

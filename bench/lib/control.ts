@@ -1,6 +1,6 @@
 import { createPool, type Pool, type RowDataPacket } from 'mysql2/promise';
 import type { MikroORM } from '@mikro-orm/mysql';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/redis';
 import { openDatabase } from '../../src/app';
 import { hashPassword } from '../../src/auth/passwords';
 import { signToken, tokenKey } from '../../src/auth/tokens';
@@ -42,7 +42,7 @@ const LOCK_KEY = 'bench-lock';
  * takes a lock in Redis first; a lock left by a process that no longer exists is taken over.
  */
 async function takeLock(): Promise<void> {
-  const redis = createRedis(REDIS_URL, { enableOfflineQueue: true });
+  const redis = createRedis({ url: REDIS_URL }, { enableOfflineQueue: true });
   try {
     await redisReady(redis);
     for (;;) {
@@ -80,7 +80,7 @@ export class Control {
   private constructor(
     readonly config: Config,
     readonly orm: MikroORM,
-    readonly redis: Redis,
+    readonly redis: RedisClient,
     readonly sql: Pool,
     readonly concerts: ConcertService,
     readonly queue: QueueService,
@@ -94,7 +94,7 @@ export class Control {
     await dropDatabase(serverEnv());
     const config = loadConfig(serverEnv());
     const orm = await openDatabase(config);
-    const redis = createRedis(config.redisUrl, { enableOfflineQueue: true, maxRetriesPerRequest: 3 });
+    const redis = createRedis(config.redis, { enableOfflineQueue: true, maxRetriesPerRequest: 3 });
     await redisReady(redis);
     // As large as the ORM's pool (mikro-orm.config.ts: max 20), so the raw baseline gets no more connections than the app.
     const sql = createPool({ uri: config.databaseUrl, connectionLimit: 20, timezone: 'Z' });

@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import { AppError } from '../errors';
 import type { Metrics } from '../observability/metrics';
 import type { QueueService } from '../queue/queue-service';
-import { runScript, type RedisKeys } from '../redis';
+import { runScript, type RedisClient, type RedisKeys } from '../redis';
 import { HOLD_EXTEND, HOLD_RELEASE, HOLD_SEAT, HOLD_STATUS, HOLD_SWEEP } from '../redis/hold-scripts';
 import { dropFromWorkIndex } from '../redis/work-index';
 import { SeatStatus } from '../seats/seat';
@@ -56,7 +55,7 @@ function parseHoldId(id: string): HoldRef {
  */
 export class HoldService {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
     private readonly catalog: SeatCatalog,
     private readonly queue: QueueService,

@@ -1,6 +1,6 @@
 import type { MikroORM } from '@mikro-orm/mysql';
 import { Router } from 'express';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis';
 import type { Registry } from 'prom-client';
 
 const CHECK_TIMEOUT_MS = 1000;
@@ -19,7 +19,7 @@ async function answers(check: () => Promise<unknown>): Promise<boolean> {
 }
 
 /** /healthz (the process runs), /readyz (MySQL and Redis answer: route traffic here), /metrics (Prometheus). */
-export function healthRouter(orm: MikroORM, redis: Redis, registry: Registry): Router {
+export function healthRouter(orm: MikroORM, redis: RedisClient, registry: Registry): Router {
   const router = Router();
   router.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis';
 import type { Logger } from '../logger';
 import type { Metrics } from '../observability/metrics';
 import type { QueueStatus } from './queue-state';
@@ -56,7 +56,7 @@ export class LiveQueueStatus {
 
   constructor(
     private readonly queue: QueueService,
-    private readonly subscriber: Redis,
+    private readonly subscriber: RedisClient,
     private readonly channel: string,
     private readonly metrics: Metrics,
     private readonly logger: Logger,

@@ -1,9 +1,8 @@
-import type { Redis } from 'ioredis';
 import type { ConcertService } from '../concerts/concert-service';
 import { AppError, notFound } from '../errors';
 import type { Logger } from '../logger';
 import type { Metrics } from '../observability/metrics';
-import { pipelineScript, runScript, type RedisKeys, type ReplyOf } from '../redis';
+import { runScript, type RedisClient, type RedisKeys } from '../redis';
 import { QUEUE_ADMIT, QUEUE_ENTER, QUEUE_LEAVE, QUEUE_STATUS } from '../redis/queue-scripts';
 import { dropFromWorkIndex } from '../redis/work-index';
 import { QueueState, type QueueStatus } from './queue-state';
@@ -34,7 +33,7 @@ export class QueueService {
   private readonly knownConcerts = new Set<number>();
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
     private readonly concerts: ConcertService,
     private readonly metrics: Metrics,
@@ -111,30 +110,28 @@ export class QueueService {
 
   /**
    * One admission tick over every concert with anyone waiting or active: expire, then admit in
-   * order up to capacity. One pipeline for all concerts; each concert's step is one atomic script,
-   * so overlapping ticks (or two workers) can never admit past capacity. A concert whose script fails
+   * order up to capacity. The concerts' scripts are sent at once (auto-pipelining batches them per
+   * node, on a single Redis or a cluster, where a pipeline could not span slots); each concert's step
+   * is one atomic script, so overlapping ticks (or two workers) can never admit past capacity. A concert whose script fails
    * (corrupt keys) is logged and left out of this tick; the others are still admitted and announced.
    */
   async admitTick(): Promise<TickMessage> {
     const endTimer = this.metrics.tickDuration.startTimer();
     const ids = (await this.redis.smembers(this.keys.queueIndex)).map(Number);
     const capacities = await this.concerts.capacities(ids);
-    const pipeline = this.redis.pipeline();
-    for (const id of ids) {
-      const k = this.keys.queue(id);
-      pipelineScript(pipeline, QUEUE_ADMIT, k, capacities.get(id) ?? 0, this.settings.activeTtlSeconds * 1000, MAX_ADMITTED_PER_TICK, RATE_WINDOW_MS);
-    }
-    const results = (await pipeline.exec()) ?? [];
+    const results = await Promise.allSettled(
+      ids.map((id) => runScript(this.redis, QUEUE_ADMIT, this.keys.queue(id), capacities.get(id) ?? 0, this.settings.activeTtlSeconds * 1000, MAX_ADMITTED_PER_TICK, RATE_WINDOW_MS)),
+    );
     const ticked: number[] = [];
     const empty: number[] = [];
-    results.forEach(([error, reply], index) => {
+    results.forEach((result, index) => {
       const id = ids[index] as number;
-      if (error) {
-        this.logger.error({ err: error, concert: id }, 'admission tick failed for this concert; skipped');
+      if (result.status === 'rejected') {
+        this.logger.error({ err: result.reason, concert: id }, 'admission tick failed for this concert; skipped');
         return;
       }
       ticked.push(id);
-      const [admitted = 0, expired = 0, waiting = 0, active = 0] = reply as ReplyOf<typeof QUEUE_ADMIT>;
+      const [admitted = 0, expired = 0, waiting = 0, active = 0] = result.value;
       this.metrics.admitted.inc(admitted);
       this.metrics.admittedPerTick.observe(admitted);
       this.metrics.expired.inc(expired);

@@ -1,34 +1,50 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { HOLD_SCRIPTS } from './hold-scripts';
+import { PUBSUB_SCRIPTS } from './pubsub-scripts';
 import { QUEUE_SCRIPTS } from './queue-scripts';
 import { registerScripts } from './script';
 
 export { redisKeys, type RedisKeys } from './keys';
-export { pipelineScript, runScript, type ReplyOf } from './script';
+export { runScript } from './script';
+
+/** A connection to one Redis server or to a Redis Cluster: every caller works with either. */
+export type RedisClient = Redis | Cluster;
+
+/** Where Redis is: one server (REDIS_URL), or the seed nodes of a cluster (REDIS_CLUSTER_NODES). */
+export type RedisTarget = { url: string } | { clusterNodes: { host: string; port: number }[] };
 
 /** Every Lua script; each connection registers them all. */
-export const SCRIPTS = [...QUEUE_SCRIPTS, ...HOLD_SCRIPTS] as const;
+export const SCRIPTS = [...QUEUE_SCRIPTS, ...HOLD_SCRIPTS, ...PUBSUB_SCRIPTS] as const;
 
 /**
- * A Redis connection for request work: it fails fast while Redis is away (so clients get
- * SERVICE_UNAVAILABLE instead of hanging) and reconnects by itself.
+ * A connection without the app's scripts (BullMQ's own connections). By default it fails fast while
+ * Redis is away (so clients get SERVICE_UNAVAILABLE instead of hanging) and reconnects by itself.
  */
-export function createRedis(url: string, options: RedisOptions = {}): Redis {
-  const redis = new Redis(url, {
-    maxRetriesPerRequest: 1,
-    enableOfflineQueue: false,
-    connectTimeout: 2000,
-    retryStrategy: (attempt) => Math.min(attempt * 100, 1000),
-    ...options,
-  });
-  registerScripts(redis, SCRIPTS);
+export function connectRedis(target: RedisTarget, options: RedisOptions = {}): RedisClient {
+  const retryStrategy = (attempt: number) => Math.min(attempt * 100, 1000);
+  const settings: RedisOptions = { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2000, retryStrategy, ...options };
+  let client: RedisClient;
+  if ('clusterNodes' in target) {
+    // Queueing and pipelining are the cluster client's to do (it routes each command to its slot's node).
+    const { enableOfflineQueue, enableAutoPipelining, ...redisOptions } = settings;
+    client = new Cluster(target.clusterNodes, { enableOfflineQueue, enableAutoPipelining, redisOptions, clusterRetryStrategy: retryStrategy, slotsRefreshTimeout: 2000 });
+  } else {
+    client = new Redis(target.url, settings);
+  }
   // Errors surface on the commands that hit them; the connection itself just keeps retrying.
-  redis.on('error', () => undefined);
-  return redis;
+  client.on('error', () => undefined);
+  return client;
+}
+
+/** A connection for the app's own work, with every Lua script registered. */
+export function createRedis(target: RedisTarget, options: RedisOptions = {}): RedisClient {
+  const client = connectRedis(target, options);
+  registerScripts(client, SCRIPTS);
+  return client;
 }
 
 /** Resolves once the connection is ready (startup waits for Redis rather than failing requests). */
-export function redisReady(redis: Redis): Promise<void> {
+export function redisReady(redis: RedisClient): Promise<void> {
   if (redis.status === 'ready') return Promise.resolve();
   return new Promise((resolve) => redis.once('ready', () => resolve()));
 }

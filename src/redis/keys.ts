@@ -44,6 +44,8 @@ export function redisKeys(prefix: string) {
       queueTicks: `${prefix}:queue-ticks`,
       /** Prefix for the GraphQL pub/sub topics (Redis channels ignore the database index). */
       pubsub: `${prefix}:pubsub:`,
+      /** No data: its slot picks the one node every ordered publish leaves from (see PUBLISH_ORDERED). */
+      publishRoute: `${prefix}:{pubsub}`,
     },
     /** BullMQ key prefix; the hash tag keeps each queue's keys in one slot on Redis Cluster. */
     bullPrefix: `${prefix}:{jobs}`,

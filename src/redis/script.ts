@@ -1,4 +1,4 @@
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 
 export type ScriptArg = string | number;
 
@@ -35,9 +35,6 @@ export interface Script<Keys extends readonly string[], Args extends readonly Sc
   readonly types?: { args: Args; reply: Reply };
 }
 
-/** The reply type of a script, for replies that come back untyped (pipelines). */
-export type ReplyOf<S> = S extends Script<readonly string[], readonly ScriptArg[], infer Reply> ? Reply : never;
-
 const LUA_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** The functions in dependency order, each once. */
@@ -73,10 +70,10 @@ function keyValues<Keys extends readonly string[]>(script: Script<Keys, readonly
   return script.keys.map((name: Keys[number]) => keys[name]);
 }
 
-type ScriptMethod = (this: Redis | ChainableCommander, ...keysAndArgs: ScriptArg[]) => unknown;
+type ScriptMethod = (this: Redis | Cluster, ...keysAndArgs: ScriptArg[]) => unknown;
 
-/** The method ioredis's defineCommand added for the script (on the connection, and copied to its pipelines). */
-function scriptMethod(target: Redis | ChainableCommander, name: string): ScriptMethod {
+/** The method ioredis's defineCommand added for the script. */
+function scriptMethod(target: Redis | Cluster, name: string): ScriptMethod {
   const method: unknown = Reflect.get(target, name);
   if (typeof method !== 'function') throw new Error(`Redis script ${name} is not registered on this connection: create it with createRedis`);
   return method as ScriptMethod;
@@ -84,7 +81,7 @@ function scriptMethod(target: Redis | ChainableCommander, name: string): ScriptM
 
 /** Runs the script (EVALSHA, or EVAL when Redis does not know it yet). */
 export function runScript<Keys extends readonly string[], Args extends readonly ScriptArg[], Reply>(
-  redis: Redis,
+  redis: Redis | Cluster,
   script: Script<Keys, Args, Reply>,
   keys: ScriptKeys<Keys>,
   ...args: Args
@@ -92,19 +89,8 @@ export function runScript<Keys extends readonly string[], Args extends readonly 
   return scriptMethod(redis, script.name).call(redis, ...keyValues(script, keys), ...args) as Promise<Reply>;
 }
 
-/** Queues the script on a pipeline or transaction; its reply comes with exec(), typed by ReplyOf. */
-export function pipelineScript<Keys extends readonly string[], Args extends readonly ScriptArg[], Reply>(
-  pipeline: ChainableCommander,
-  script: Script<Keys, Args, Reply>,
-  keys: ScriptKeys<Keys>,
-  ...args: Args
-): ChainableCommander {
-  scriptMethod(pipeline, script.name).call(pipeline, ...keyValues(script, keys), ...args);
-  return pipeline;
-}
-
 /** Registers the scripts on a connection (its pipelines copy them). */
-export function registerScripts(redis: Redis, scripts: readonly Script<readonly string[], readonly ScriptArg[], unknown>[]): void {
+export function registerScripts(redis: Redis | Cluster, scripts: readonly Script<readonly string[], readonly ScriptArg[], unknown>[]): void {
   const names = new Set<string>();
   for (const script of scripts) {
     // defineCommand would silently replace a command of the same name.

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './index';
 
 /**
  * Takes an ID out of a work index (the SET a repeating job visits: queued concerts, schedules with
@@ -6,7 +6,7 @@ import type { Redis } from 'ioredis';
  * adds to the index after, so: remove, then look again, and put back if work appeared in between.
  * Whatever the interleaving, an ID with work left is never left out of the index.
  */
-export async function dropFromWorkIndex(redis: Redis, index: string, id: number, hasWork: () => Promise<boolean>): Promise<void> {
+export async function dropFromWorkIndex(redis: RedisClient, index: string, id: number, hasWork: () => Promise<boolean>): Promise<void> {
   await redis.srem(index, id);
   if (await hasWork()) await redis.sadd(index, id);
 }

@@ -1,4 +1,5 @@
-import type { Redis } from 'ioredis';
+import { runScript, type RedisClient } from '../redis';
+import { PUBLISH_ORDERED } from '../redis/pubsub-scripts';
 import type { Logger } from '../logger';
 import { seatState, SeatStatus, type SeatState } from './seat';
 import type { SeatCatalog } from './seat-catalog';
@@ -7,14 +8,21 @@ import { SeatFeed } from './seat-feed';
 type SeatEvent = CustomEvent<SeatState>;
 
 /**
- * The part of the app's Redis event target (the one under yoga's pub/sub) that seat events use.
- * Subscribers listen on the target itself rather than through pubSub.subscribe: yoga's per-subscriber
- * Repeater throws inside the Redis message handler once 1,024 events wait unread.
+ * The part of the app's Redis event target (the one under yoga's pub/sub) that seat events listen
+ * on. Subscribers listen on the target itself rather than through pubSub.subscribe: yoga's
+ * per-subscriber Repeater throws inside the Redis message handler once 1,024 events wait unread.
+ * Events are published by SeatEvents itself (JSON, as the target reads them), in order (PUBLISH_ORDERED).
  */
 export interface SeatEventTarget {
   addEventListener(topic: string, listener: (event: SeatEvent) => void): void;
   removeEventListener(topic: string, listener: (event: SeatEvent) => void): void;
-  dispatchEvent(event: SeatEvent): boolean;
+}
+
+export interface SeatChannels {
+  /** keys.channels.pubsub: Redis channels ignore the database index, so topics carry the key prefix. */
+  pubsub: string;
+  /** keys.channels.publishRoute. */
+  publishRoute: string;
 }
 
 /** seatChanged: one Redis channel per schedule, so every replica's subscribers hear every change. */
@@ -22,15 +30,15 @@ export class SeatEvents {
   constructor(
     private readonly target: SeatEventTarget,
     /** The event target's subscribe connection (see subscribe). */
-    private readonly subscriber: Redis,
-    /** keys.channels.pubsub: Redis channels ignore the database index, so topics carry the key prefix. */
-    private readonly topicPrefix: string,
+    private readonly subscriber: RedisClient,
+    private readonly publisher: RedisClient,
+    private readonly channels: SeatChannels,
     private readonly catalog: SeatCatalog,
     private readonly logger: Logger,
   ) {}
 
   topic(scheduleId: number): string {
-    return `${this.topicPrefix}seat-changed:${scheduleId}`;
+    return `${this.channels.pubsub}seat-changed:${scheduleId}`;
   }
 
   /**
@@ -40,9 +48,11 @@ export class SeatEvents {
   async announce(seatIds: number[], status: SeatStatus): Promise<void> {
     if (seatIds.length === 0) return;
     try {
-      for (const seat of await this.catalog.findMany(seatIds)) {
-        this.target.dispatchEvent(new CustomEvent(this.topic(seat.scheduleId), { detail: seatState(seat, status) }));
-      }
+      const route = { route: this.channels.publishRoute };
+      // Issued together on one connection: sent in this order, and delivered in it.
+      await Promise.all(
+        (await this.catalog.findMany(seatIds)).map((seat) => runScript(this.publisher, PUBLISH_ORDERED, route, this.topic(seat.scheduleId), JSON.stringify(seatState(seat, status)))),
+      );
     } catch (error) {
       this.logger.warn({ err: error, seatIds, status }, 'could not announce seat changes');
     }

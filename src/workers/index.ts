@@ -6,7 +6,7 @@ import { startRepeatingJob, type RepeatingJob } from './repeating-job';
 
 /** The BullMQ job schedulers this replica works on (RUN_WORKERS=true). */
 export async function startWorkers(config: Config, services: Services, logger: Logger): Promise<RepeatingJob[]> {
-  const common = { redisUrl: config.redisUrl, prefix: redisKeys(config.redisPrefix).bullPrefix, logger };
+  const common = { redis: config.redis, prefix: redisKeys(config.redisPrefix).bullPrefix, logger };
   return Promise.all([
     startRepeatingJob({ ...common, name: 'admission', everyMs: config.admissionIntervalMs, run: () => services.queue.admitTick() }),
     startRepeatingJob({ ...common, name: 'hold-expiry', everyMs: config.admissionIntervalMs, run: () => services.holds.sweep() }),

@@ -1,12 +1,12 @@
 import { Queue, Worker } from 'bullmq';
-import { Redis } from 'ioredis';
+import { connectRedis, type RedisTarget } from '../redis';
 import type { Logger } from '../logger';
 
 export interface RepeatingJobOptions {
   /** Queue and scheduler name; every replica uses the same one, so BullMQ runs each tick once. */
   name: string;
   everyMs: number;
-  redisUrl: string;
+  redis: RedisTarget;
   /** BullMQ key prefix (with a hash tag for Redis Cluster). */
   prefix: string;
   logger: Logger;
@@ -26,8 +26,7 @@ export interface RepeatingJob {
  */
 export async function startRepeatingJob(options: RepeatingJobOptions): Promise<RepeatingJob> {
   // BullMQ needs retrying connections (maxRetriesPerRequest: null) and refuses ioredis keyPrefix.
-  const connection = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
-  connection.on('error', () => undefined);
+  const connection = connectRedis(options.redis, { maxRetriesPerRequest: null, enableOfflineQueue: true });
   const queue = new Queue(options.name, { connection, prefix: options.prefix });
   const worker = new Worker(options.name, () => options.run(), {
     connection,

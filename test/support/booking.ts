@@ -1,4 +1,6 @@
+import { Cluster } from 'ioredis';
 import { expect, vi } from 'vitest';
+import type { RedisClient } from '../../src/redis';
 import type { Api } from '../../support/graphql-client';
 import { AVAILABLE, CHARGE, ENTER, HOLD, ME, PAY, SEAT_CHANGED, SEATS, STATUS, type Hold, type LedgerEntry, type Me, type Payment, type QueueStatus, type Seat, type SeatStatus } from '../../support/operations';
 import { Feed, signUpMany, wsClient, type Account } from './client';
@@ -50,7 +52,7 @@ export async function seatFeed(server: TestServer, fan: Account, scheduleId: str
   const topic = server.app.services.seatEvents.topic(Number(scheduleId));
   await vi.waitFor(
     async () => {
-      const [, subscribers] = (await server.app.redis.pubsub('NUMSUB', topic)) as [string, number];
+      const subscribers = await channelSubscribers(server.app.redis, topic);
       expect(subscribers).toBeGreaterThan(0);
     },
     { timeout: 5000, interval: 20 },
@@ -80,4 +82,11 @@ export function expectConsistentLedger(entries: LedgerEntry[], balance: number):
     expect(entry.balance).toBe(running);
   }
   expect(running).toBe(balance);
+}
+
+/** Subscribers of a channel: on a cluster each node counts only its own connections, so all are asked. */
+export async function channelSubscribers(redis: RedisClient, channel: string): Promise<number> {
+  const nodes = redis instanceof Cluster ? redis.nodes('all') : [redis];
+  const counts = await Promise.all(nodes.map(async (node) => ((await node.pubsub('NUMSUB', channel)) as [string, number])[1]));
+  return counts.reduce((sum, count) => sum + count, 0);
 }

@@ -1,12 +1,20 @@
 import { startApp, type App } from '../../src/app';
 import { loadConfig } from '../../src/config';
 import { createLogger } from '../../src/logger';
+import type { RedisTarget } from '../../src/redis';
 import { LOCAL_MYSQL_ROOT, LOCAL_REDIS_URL, resetSandbox, sandboxEnv } from '../../support/sandbox';
 
 export const ADMIN = { email: 'admin@example.test', password: 'admin-password' };
 /** The servers to test against; TEST_MYSQL_URL (no database in it) for a MySQL with a root password. */
 const MYSQL_ROOT = process.env.TEST_MYSQL_URL ?? LOCAL_MYSQL_ROOT;
 const REDIS_URL = process.env.TEST_REDIS_URL ?? LOCAL_REDIS_URL;
+/** Seeds of a Redis Cluster (test/support/redis-cluster.sh starts one) to run against instead of REDIS_URL. */
+const REDIS_CLUSTER_NODES = process.env.TEST_REDIS_CLUSTER_NODES;
+
+/** The Redis the tests use, for tests that talk to Redis without a server. */
+export const TEST_REDIS: RedisTarget = REDIS_CLUSTER_NODES
+  ? { clusterNodes: REDIS_CLUSTER_NODES.split(',').map((seed) => ({ host: seed.split(':')[0] as string, port: Number(seed.split(':')[1]) })) }
+  : { url: REDIS_URL };
 /** Set when several checkouts run their suites on one machine at once, so their databases and keys never meet. */
 const NAMESPACE = (process.env.TEST_NAMESPACE ?? '').replace(/\W/g, '_');
 
@@ -15,7 +23,7 @@ export function testEnv(testName: string, overrides: Record<string, string> = {}
   const name = NAMESPACE ? `${NAMESPACE}_${testName}` : testName;
   return {
     NODE_ENV: 'test',
-    ...sandboxEnv({ mysqlRoot: MYSQL_ROOT, database: `ct_test_${name.replace(/\W/g, '_')}`, redisUrl: REDIS_URL, redisPrefix: `test:${name}` }),
+    ...sandboxEnv({ mysqlRoot: MYSQL_ROOT, database: `ct_test_${name.replace(/\W/g, '_')}`, redisUrl: REDIS_URL, redisClusterNodes: REDIS_CLUSTER_NODES, redisPrefix: `test:${name}` }),
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     ADMIN_EMAIL: ADMIN.email,
     ADMIN_PASSWORD: ADMIN.password,
