@@ -15,6 +15,7 @@ import { projectedSubscribe } from './schema/projected-subscribe';
 import { DocumentCache } from './schema/document-cache';
 import { complexityError, complexityPlugin, limitRules, socketLimitError } from './schema/limits';
 import { playgroundRouter } from './http/playground';
+import { webAppRouter } from './http/web-app';
 
 export interface ServerParts {
   schema: GraphQLSchema;
@@ -96,6 +97,7 @@ export async function startServer(parts: ServerParts, port: number): Promise<Run
 
   app.use(parts.routes);
   app.use(playgroundRouter());
+  app.use(webAppRouter());
   app.use(
     '/graphql',
     express.json({ limit: PAYLOAD_LIMIT }),

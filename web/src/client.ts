@@ -1,0 +1,130 @@
+import { Client, cacheExchange, fetchExchange, subscriptionExchange } from '@urql/core';
+import { createClient as createWsClient, type Client as WsClient } from 'graphql-ws';
+import { currentToken } from './session';
+import { retryDelayMs } from './logic/connection';
+
+/** The WebSocket's state as the page shows it. */
+export type SocketStatus = 'idle' | 'connecting' | 'connected' | 'reconnecting';
+
+export interface SocketState {
+  status: SocketStatus;
+  /** Counts reconnections: a view that may have missed events while the socket was down refetches when it moves. */
+  reconnects: number;
+}
+
+/** A tiny observable value for React's useSyncExternalStore. */
+export class Store<T> {
+  private readonly listeners = new Set<() => void>();
+  constructor(private value: T) {}
+  get = (): T => this.value;
+  set(value: T): void {
+    this.value = value;
+    for (const listener of this.listeners) listener();
+  }
+  subscribe = (listener: () => void): (() => void) => {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  };
+}
+
+export interface Api {
+  client: Client;
+  socket: Store<SocketState>;
+  dispose(): void;
+}
+
+const PING_EVERY_MS = 10_000;
+const PONG_WITHIN_MS = 5_000;
+
+function authorization(): Record<string, string> {
+  const token = currentToken();
+  return token ? { authorization: `Bearer ${token}` } : {};
+}
+
+/**
+ * One urql client for the page: queries and mutations over HTTP (fetch), subscriptions over one
+ * graphql-ws socket on the same origin. The token is read on every request and on every (re)connect.
+ * The socket retries forever with a capped backoff, so a dropped connection comes back by itself, and
+ * graphql-ws re-subscribes what was running (the waiting room sends the current status at once, so
+ * the fan's place is shown again as soon as the socket is back).
+ */
+export function createApi(origin: string = window.location.origin): Api {
+  const socket = new Store<SocketState>({ status: 'idle', reconnects: 0 });
+  let activeSocket: WebSocket | undefined;
+  let pongTimer: ReturnType<typeof setTimeout> | undefined;
+
+  const ws: WsClient = createWsClient({
+    url: `${origin.replace(/^http/, 'ws')}/graphql`,
+    connectionParams: () => authorization(),
+    lazy: true,
+    lazyCloseTimeout: 3_000,
+    retryAttempts: Number.MAX_SAFE_INTEGER,
+    shouldRetry: () => true,
+    retryWait: (retries) => new Promise((resolve) => setTimeout(resolve, retryDelayMs(retries))),
+    keepAlive: PING_EVERY_MS,
+    on: {
+      connecting: (isRetry) => socket.set({ ...socket.get(), status: isRetry ? 'reconnecting' : 'connecting' }),
+      connected: (raw, _payload, wasRetry) => {
+        activeSocket = raw as WebSocket;
+        const state = socket.get();
+        socket.set({ status: 'connected', reconnects: state.reconnects + (wasRetry ? 1 : 0) });
+      },
+      closed: () => {
+        activeSocket = undefined;
+        clearTimeout(pongTimer);
+        // Lazy: the socket closes on purpose once nothing listens; otherwise graphql-ws is about to retry.
+        if (socket.get().status !== 'idle') socket.set({ ...socket.get(), status: 'reconnecting' });
+      },
+      // A socket that died without a close frame (sleeping laptop, lost Wi-Fi) is found by a ping with no pong.
+      ping: (received) => {
+        if (received) return;
+        clearTimeout(pongTimer);
+        pongTimer = setTimeout(() => {
+          if (activeSocket?.readyState === WebSocket.OPEN) activeSocket.close(4408, 'Pong timeout');
+        }, PONG_WITHIN_MS);
+      },
+      pong: (received) => {
+        if (received) clearTimeout(pongTimer);
+      },
+    },
+  });
+
+  let operations = 0;
+  const client = new Client({
+    url: `${origin}/graphql`,
+    preferGetMethod: false,
+    requestPolicy: 'cache-and-network',
+    fetchOptions: () => ({ headers: authorization() }),
+    exchanges: [
+      cacheExchange,
+      fetchExchange,
+      subscriptionExchange({
+        forwardSubscription(request) {
+          const input = { ...request, query: request.query ?? '' };
+          return {
+            subscribe(sink) {
+              operations += 1;
+              const unsubscribe = ws.subscribe(input, sink);
+              return {
+                unsubscribe: () => {
+                  unsubscribe();
+                  operations -= 1;
+                  if (operations === 0) socket.set({ ...socket.get(), status: 'idle' });
+                },
+              };
+            },
+          };
+        },
+      }),
+    ],
+  });
+
+  return {
+    client,
+    socket,
+    dispose() {
+      socket.set({ ...socket.get(), status: 'idle' });
+      void ws.dispose();
+    },
+  };
+}

@@ -1,0 +1,43 @@
+/** The API's error codes (extensions.code) in plain words for a fan. Pure, unit-tested. */
+
+const MESSAGES: Record<string, string> = {
+  UNAUTHENTICATED: 'Your session has ended. Please log in again.',
+  INVALID_CREDENTIALS: 'That email and password do not match an account.',
+  EMAIL_TAKEN: 'An account with that email already exists. Log in instead.',
+  BAD_USER_INPUT: 'Something in the form is not right. Please check it and try again.',
+  FORBIDDEN: 'You are not allowed to do that.',
+  NOT_FOUND: 'That no longer exists.',
+  NOT_ACTIVE: 'Your shopping time is over. Enter the waiting room again to choose seats.',
+  SEAT_UNAVAILABLE: 'Someone else just took that seat. Please pick another one.',
+  HOLD_LIMIT_REACHED: 'You are holding as many seats as allowed for this show. Pay or release one first.',
+  HOLD_NOT_FOUND: 'That hold has expired or was released. Pick the seat again if it is still free.',
+  INSUFFICIENT_POINTS: 'You do not have enough points. Charge points, then pay again.',
+  IDEMPOTENCY_KEY_REUSED: 'This checkout changed while paying. Please press Pay again.',
+  SERVICE_UNAVAILABLE: 'The service is busy or briefly unavailable. Please try again in a moment.',
+  TOO_MANY_REQUESTS: 'Too many requests. Please wait a moment and try again.',
+  INTERNAL_SERVER_ERROR: 'Something went wrong on our side. Please try again.',
+  NETWORK: 'Cannot reach the server. Check your connection; we will keep trying.',
+  // Codes of features other engineers are adding (the schema does not have them yet):
+  SOLD_OUT: 'This concert is sold out.',
+  QUEUE_NOT_OPEN: 'Sales have not opened yet.',
+};
+
+/** The fan-facing message for an error code; unknown codes get a generic sentence (never the raw message). */
+export function errorMessage(code: string | undefined): string {
+  return (code && MESSAGES[code]) || 'Something went wrong. Please try again.';
+}
+
+/** The shape of an error as urql (CombinedError) or graphql-ws hands it over. */
+export interface ErrorLike {
+  networkError?: unknown;
+  graphQLErrors?: readonly { extensions?: Record<string, unknown> }[];
+}
+
+/** The code of an operation's error: the first GraphQL error's extensions.code, NETWORK for transport failures. */
+export function errorCode(error: ErrorLike | undefined | null): string | undefined {
+  if (!error) return undefined;
+  const code = error.graphQLErrors?.find((e) => typeof e.extensions?.code === 'string')?.extensions?.code;
+  if (typeof code === 'string') return code;
+  if (error.networkError) return 'NETWORK';
+  return error.graphQLErrors?.length ? 'INTERNAL_SERVER_ERROR' : undefined;
+}

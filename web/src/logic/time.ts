@@ -1,0 +1,49 @@
+/** Time shown to a fan: countdowns to a deadline and rough waits. Pure functions, unit-tested. */
+
+/** Milliseconds from `now` until `deadline` (an ISO date-time or epoch ms), never below 0. */
+export function remainingMs(deadline: string | number, now: number): number {
+  const end = typeof deadline === 'number' ? deadline : Date.parse(deadline);
+  if (Number.isNaN(end)) return 0;
+  return Math.max(0, end - now);
+}
+
+/**
+ * A countdown as a clock: "4:05", "0:09", "1:02:03". Rounds up, so it shows 0:00 only once the time
+ * is really over (a hold shown as "0:00" while still alive would be a lie in the other direction).
+ */
+export function formatCountdown(ms: number): string {
+  const total = Math.max(0, Math.ceil(ms / 1000));
+  const hours = Math.floor(total / 3600);
+  const minutes = Math.floor((total % 3600) / 60);
+  const seconds = total % 60;
+  const ss = String(seconds).padStart(2, '0');
+  return hours > 0 ? `${hours}:${String(minutes).padStart(2, '0')}:${ss}` : `${minutes}:${ss}`;
+}
+
+/** A countdown in words, for screen readers: "4 minutes 5 seconds", "9 seconds". */
+export function spokenCountdown(ms: number): string {
+  const total = Math.max(0, Math.ceil(ms / 1000));
+  const minutes = Math.floor(total / 60);
+  const seconds = total % 60;
+  const parts: string[] = [];
+  if (minutes > 0) parts.push(`${minutes} minute${minutes === 1 ? '' : 's'}`);
+  if (seconds > 0 || minutes === 0) parts.push(`${seconds} second${seconds === 1 ? '' : 's'}`);
+  return parts.join(' ');
+}
+
+/** An estimated wait in plain words: "less than a minute", "about 3 minutes", "about 2 hours". */
+export function formatWait(seconds: number | null | undefined): string {
+  if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) return 'unknown for now';
+  if (seconds < 60) return 'less than a minute';
+  const minutes = Math.round(seconds / 60);
+  if (minutes < 90) return `about ${minutes} minute${minutes === 1 ? '' : 's'}`;
+  const hours = Math.round(seconds / 3600);
+  return `about ${hours} hour${hours === 1 ? '' : 's'}`;
+}
+
+/** A schedule's start, in the fan's locale and time zone. */
+export function formatDateTime(iso: string, locale?: string): string {
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return iso;
+  return date.toLocaleString(locale, { weekday: 'short', year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
+}

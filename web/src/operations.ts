@@ -1,0 +1,135 @@
+import { graphql, type ResultOf } from './graphql';
+
+// ---- accounts and points ----
+
+export const SignUp = graphql(`
+  mutation SignUp($email: String!, $password: String!) {
+    signUp(email: $email, password: $password) { token user { id email points } }
+  }
+`);
+export const LogIn = graphql(`
+  mutation LogIn($email: String!, $password: String!) {
+    logIn(email: $email, password: $password) { token user { id email points } }
+  }
+`);
+
+export const Me = graphql(`
+  query Me {
+    me { id email points }
+  }
+`);
+
+export const ChargePoints = graphql(`
+  mutation ChargePoints($amount: Int!) {
+    chargePoints(amount: $amount) { id points }
+  }
+`);
+
+// ---- concerts (public) ----
+
+export const Concerts = graphql(`
+  query Concerts {
+    concerts {
+      id
+      title
+      venue
+      maxActiveUsers
+      schedules { id startsAt totalSeats availableSeats }
+    }
+  }
+`);
+export type ConcertItem = ResultOf<typeof Concerts>['concerts'][number];
+
+export const ConcertDetail = graphql(`
+  query ConcertDetail($id: ID!) {
+    concert(id: $id) {
+      id
+      title
+      venue
+      maxActiveUsers
+      schedules { id startsAt totalSeats availableSeats }
+    }
+  }
+`);
+
+// ---- the waiting room ----
+
+export const QueueStatusSubscription = graphql(`
+  subscription QueueStatusLive($concertId: ID!) {
+    queueStatus(concertId: $concertId) { concertId state position waiting active estimatedWaitSeconds activeUntil }
+  }
+`);
+export type QueueStatus = ResultOf<typeof QueueStatusSubscription>['queueStatus'];
+
+export const EnterQueue = graphql(`
+  mutation EnterQueue($concertId: ID!) {
+    enterQueue(concertId: $concertId) { concertId state position waiting active estimatedWaitSeconds activeUntil }
+  }
+`);
+export const LeaveQueue = graphql(`
+  mutation LeaveQueue($concertId: ID!) {
+    leaveQueue(concertId: $concertId) { concertId state position waiting active estimatedWaitSeconds activeUntil }
+  }
+`);
+
+// ---- seats, holds, payment (ACTIVE) ----
+
+export const ScheduleSeats = graphql(`
+  query ScheduleSeats($id: ID!) {
+    schedule(id: $id) { id availableSeats seats { id number price status } }
+  }
+`);
+export type SeatItem = NonNullable<ResultOf<typeof ScheduleSeats>['schedule']>['seats'][number];
+
+export const SeatChanged = graphql(`
+  subscription SeatChanged($scheduleId: ID!) {
+    seatChanged(scheduleId: $scheduleId) { id number price status }
+  }
+`);
+
+export const MyHolds = graphql(`
+  query MyHolds {
+    me { id holds { id expiresAt seat { id number price schedule { id startsAt concert { id } } } } }
+  }
+`);
+export type HoldItem = ResultOf<typeof MyHolds>['me']['holds'][number];
+
+export const HoldSeat = graphql(`
+  mutation HoldSeat($seatId: ID!) {
+    holdSeat(seatId: $seatId) { id expiresAt seat { id number price status } }
+  }
+`);
+export const ReleaseHold = graphql(`
+  mutation ReleaseHold($holdId: ID!) {
+    releaseHold(holdId: $holdId)
+  }
+`);
+export const Pay = graphql(`
+  mutation Pay($holdIds: [ID!]!, $idempotencyKey: String!) {
+    pay(holdIds: $holdIds, idempotencyKey: $idempotencyKey) {
+      id
+      amount
+      balance
+      reservations { id code price seat { id number } }
+    }
+  }
+`);
+export type PaymentResult = ResultOf<typeof Pay>['pay'];
+
+// ---- tickets ----
+
+export const MyTickets = graphql(`
+  query MyTickets {
+    me {
+      id
+      reservations {
+        id
+        code
+        price
+        createdAt
+        seat { id number schedule { id startsAt concert { id title venue } } }
+      }
+    }
+  }
+`);
+export type TicketItem = ResultOf<typeof MyTickets>['me']['reservations'][number];

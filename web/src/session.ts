@@ -1,0 +1,40 @@
+/** The fan's token, kept for this tab only (sessionStorage), with listeners for log-in and log-out. */
+
+const TOKEN_KEY = 'ct:token';
+type Listener = (token: string | null) => void;
+/** Why the last session ended, when it was not the fan's choice (an error code), for the log-in form. */
+let endedBecause: string | undefined;
+const listeners = new Set<Listener>();
+
+function storage(): Storage | undefined {
+  try {
+    return window.sessionStorage;
+  } catch {
+    return undefined; // storage disabled: the session lasts as long as the page
+  }
+}
+
+let memoryToken: string | null = storage()?.getItem(TOKEN_KEY) ?? null;
+
+/** The current token; read on every request and on every WebSocket (re)connect. */
+export function currentToken(): string | null {
+  return memoryToken;
+}
+
+export function setToken(token: string | null, reason?: string): void {
+  memoryToken = token;
+  endedBecause = token ? undefined : reason;
+  const store = storage();
+  if (token) store?.setItem(TOKEN_KEY, token);
+  else store?.removeItem(TOKEN_KEY);
+  for (const listener of listeners) listener(token);
+}
+
+export function onTokenChange(listener: Listener): () => void {
+  listeners.add(listener);
+  return () => listeners.delete(listener);
+}
+
+export function sessionEndReason(): string | undefined {
+  return endedBecause;
+}

@@ -1,0 +1,102 @@
+import { useEffect, useState, type FormEvent } from 'react';
+import { useMutation, useQuery } from 'urql';
+import { errorCode, type ErrorLike } from '../logic/errors';
+import { ChargePoints, LogIn, Me, SignUp } from '../operations';
+import { sessionEndReason, setToken } from '../session';
+import { ErrorNote } from './errors';
+
+/** Sign up or log in with one form: the button pressed decides which. */
+export function AuthForm() {
+  const [, signUp] = useMutation(SignUp);
+  const [, logIn] = useMutation(LogIn);
+  const [error, setError] = useState<ErrorLike | null>(null);
+  const [ended] = useState(sessionEndReason);
+  const [busy, setBusy] = useState(false);
+
+  async function submit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    const submitter = (event.nativeEvent as SubmitEvent).submitter as HTMLButtonElement | null;
+    const form = new FormData(event.currentTarget);
+    const variables = { email: String(form.get('email') ?? ''), password: String(form.get('password') ?? '') };
+    setBusy(true);
+    setError(null);
+    const mode = submitter?.value === 'signup' ? 'signup' : 'login';
+    const result = mode === 'signup' ? await signUp(variables) : await logIn(variables);
+    setBusy(false);
+    const token = mode === 'signup' ? result.data && 'signUp' in result.data && result.data.signUp.token : result.data && 'logIn' in result.data && result.data.logIn.token;
+    if (token) setToken(token);
+    else setError(result.error ?? { graphQLErrors: [] });
+  }
+
+  return (
+    <section className="card auth" aria-labelledby="auth-title">
+      <h2 id="auth-title">Sign up or log in</h2>
+      <p className="muted">To queue for tickets you need an account. Your session lasts while this tab is open.</p>
+      <form onSubmit={submit}>
+        <label>
+          Email
+          <input name="email" type="email" autoComplete="email" required />
+        </label>
+        <label>
+          Password <span className="muted">(8 characters or more)</span>
+          <input name="password" type="password" autoComplete="current-password" minLength={8} maxLength={200} required />
+        </label>
+        <div className="row">
+          <button type="submit" value="signup" disabled={busy}>
+            Sign up
+          </button>
+          <button type="submit" value="login" className="secondary" disabled={busy}>
+            Log in
+          </button>
+        </div>
+        <ErrorNote error={error} code={error ? undefined : ended} />
+      </form>
+    </section>
+  );
+}
+
+/** The balance also changes when a payment goes through: its Payment answer invalidates this query. */
+const ME_CONTEXT = { additionalTypenames: ['Payment', 'User'] };
+
+/** Who is logged in, their points, charging points, and logging out. */
+export function AccountBar() {
+  const [me] = useQuery({ query: Me, context: ME_CONTEXT });
+  const [charge, chargePoints] = useMutation(ChargePoints);
+  const [amount, setAmount] = useState('1000');
+  const code = errorCode(me.error);
+  useEffect(() => {
+    // An expired or revoked token: back to the log-in form, with the reason.
+    if (code === 'UNAUTHENTICATED') setToken(null, 'UNAUTHENTICATED');
+  }, [code]);
+
+  async function submit(event: FormEvent) {
+    event.preventDefault();
+    const value = Number(amount);
+    if (!Number.isInteger(value) || value < 1) return;
+    await chargePoints({ amount: value });
+  }
+
+  return (
+    <section className="account" aria-label="Your account">
+      <p className="who">
+        <span className="email">{me.data?.me.email ?? '…'}</span>
+        <span className="points" data-testid="points">
+          <strong>{me.data ? me.data.me.points.toLocaleString() : '…'}</strong> points
+        </span>
+      </p>
+      <form className="charge row" onSubmit={submit}>
+        <label>
+          <span className="visually-hidden">Points to add</span>
+          <input type="number" min={1} step={1} inputMode="numeric" value={amount} onChange={(e) => setAmount(e.target.value)} aria-label="Points to add" />
+        </label>
+        <button type="submit" disabled={charge.fetching}>
+          Charge points
+        </button>
+      </form>
+      <button type="button" className="secondary" onClick={() => setToken(null)}>
+        Log out
+      </button>
+      <ErrorNote error={charge.error} />
+    </section>
+  );
+}

@@ -1,0 +1,69 @@
+import { useEffect, useMemo, useSyncExternalStore } from 'react';
+import { Provider } from 'urql';
+import { createApi } from '../client';
+import { currentToken, onTokenChange } from '../session';
+import { AccountBar, AuthForm } from './account';
+import { AnnouncerProvider, useAnnounce } from './announcer';
+import { ConcertPage } from './concert-page';
+import { ConcertList } from './concerts';
+import { useHashRoute, useStore } from './hooks';
+import { MyTicketsPage } from './tickets';
+
+export function App() {
+  const token = useSyncExternalStore(onTokenChange, currentToken);
+  // One client per session: logging out drops the socket and the cache (nothing of the last fan stays).
+  const api = useMemo(() => {
+    void token;
+    return createApi();
+  }, [token]);
+  useEffect(() => () => api.dispose(), [api]);
+  return (
+    <Provider value={api.client}>
+      <AnnouncerProvider>
+        <Shell loggedIn={token !== null} api={api} />
+      </AnnouncerProvider>
+    </Provider>
+  );
+}
+
+function Shell({ loggedIn, api }: { loggedIn: boolean; api: ReturnType<typeof createApi> }) {
+  const route = useHashRoute();
+  const socket = useStore(api.socket);
+  const announce = useAnnounce();
+  useEffect(() => {
+    if (socket.status === 'reconnecting') announce('Connection lost. Reconnecting…');
+    else if (socket.status === 'connected' && socket.reconnects > 0) announce('Connection is back.');
+  }, [socket.status, socket.reconnects, announce]);
+
+  const concertMatch = /^\/concerts\/([^/]+)$/.exec(route);
+  return (
+    <>
+      <header className="top">
+        <h1>
+          <a href="#/">Concert tickets</a>
+        </h1>
+        <nav aria-label="Main">
+          <a href="#/" aria-current={route === '/' ? 'page' : undefined}>
+            Concerts
+          </a>
+          {loggedIn && (
+            <a href="#/tickets" aria-current={route === '/tickets' ? 'page' : undefined}>
+              My tickets
+            </a>
+          )}
+        </nav>
+        {loggedIn && <AccountBar />}
+      </header>
+      <main id="main">
+        {!loggedIn && <AuthForm />}
+        {concertMatch ? (
+          <ConcertPage concertId={decodeURIComponent(concertMatch[1]!)} loggedIn={loggedIn} socket={socket} />
+        ) : route === '/tickets' && loggedIn ? (
+          <MyTicketsPage />
+        ) : (
+          <ConcertList />
+        )}
+      </main>
+    </>
+  );
+}

@@ -1,0 +1,93 @@
+import { useEffect, useRef, useState } from 'react';
+import { useMutation } from 'urql';
+import { Checkout } from '../logic/checkout';
+import { errorCode } from '../logic/errors';
+import { formatCountdown, formatDateTime, remainingMs } from '../logic/time';
+import { Pay, ReleaseHold, type HoldItem, type PaymentResult } from '../operations';
+import { ErrorNote } from './errors';
+import { useNow } from './hooks';
+
+/**
+ * The fan's holds for this concert, each with its countdown, and paying for them all. Holds can be
+ * paid without ACTIVE (only live holds are needed), so this shows whatever the waiting-room state.
+ * Paying uses one idempotency key per checkout (see logic/checkout.ts): the button is disabled while
+ * paying, a second click is ignored, and a retry after an error or no answer reuses the key.
+ */
+export function Cart({ holds, onHoldsChanged, onPaid }: { holds: readonly HoldItem[]; onHoldsChanged: () => void; onPaid: (payment: PaymentResult) => void }) {
+  const now = useNow();
+  const checkout = useRef(new Checkout()).current;
+  const [, pay] = useMutation(Pay);
+  const [, releaseHold] = useMutation(ReleaseHold);
+  const [paying, setPaying] = useState(false);
+  const [error, setError] = useState<string | undefined>();
+  const live = holds.filter((hold) => remainingMs(hold.expiresAt, now) > 0);
+  const expired = live.length !== holds.length;
+
+  useEffect(() => {
+    // A hold ran out: read the holds again (the seat map hears of it through seatChanged).
+    if (expired) onHoldsChanged();
+  }, [expired, onHoldsChanged]);
+
+  if (holds.length === 0) return null;
+  const total = live.reduce((sum, hold) => sum + hold.seat.price, 0);
+
+  async function payAll() {
+    const holdIds = live.map((hold) => hold.id);
+    const key = checkout.begin(holdIds);
+    if (!key) return; // already paying: a double click never pays twice
+    setPaying(true);
+    setError(undefined);
+    try {
+      const result = await pay({ holdIds, idempotencyKey: key });
+      const payment = result.data?.pay;
+      checkout.finish(Boolean(payment));
+      if (payment) onPaid(payment);
+      else setError(errorCode(result.error) ?? 'NETWORK');
+    } catch {
+      checkout.finish(false);
+      setError('NETWORK');
+    } finally {
+      setPaying(false);
+      onHoldsChanged();
+    }
+  }
+
+  async function release(hold: HoldItem) {
+    setError(undefined);
+    const result = await releaseHold({ holdId: hold.id });
+    if (result.error) setError(errorCode(result.error));
+    onHoldsChanged();
+  }
+
+  return (
+    <section className="cart card" aria-labelledby="cart-title">
+      <h3 id="cart-title">Your held seats</h3>
+      <ul className="holds">
+        {live.map((hold) => {
+          const left = remainingMs(hold.expiresAt, now);
+          return (
+            <li key={hold.id} data-hold={hold.id}>
+              <span>
+                Seat {hold.seat.number}
+                <span className="muted"> · {formatDateTime(hold.seat.schedule.startsAt)}</span> · {hold.seat.price} points
+              </span>
+              <span className={left < 30_000 ? 'countdown urgent' : 'countdown'} aria-label={`hold ends in ${formatCountdown(left)}`}>
+                {formatCountdown(left)}
+              </span>
+              <button type="button" className="secondary" onClick={() => void release(hold)} disabled={paying} aria-label={`Release seat ${hold.seat.number}`}>
+                Release
+              </button>
+            </li>
+          );
+        })}
+      </ul>
+      {live.length > 0 && (
+        <button type="button" className="pay" onClick={() => void payAll()} disabled={paying} aria-busy={paying} aria-label={`Pay ${total} points`}>
+          {paying ? 'Paying…' : `Pay ${total} points`}
+        </button>
+      )}
+      {error === 'NETWORK' && <p className="muted">If you were charged, pressing Pay again will not charge you twice.</p>}
+      <ErrorNote code={error} />
+    </section>
+  );
+}

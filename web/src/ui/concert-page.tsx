@@ -1,0 +1,82 @@
+import { useCallback, useState } from 'react';
+import { useQuery } from 'urql';
+import type { SocketState } from '../client';
+import { ConcertDetail, MyHolds, type PaymentResult } from '../operations';
+import { useAnnounce } from './announcer';
+import { Cart } from './cart';
+import { CONCERTS_REFRESH_MS, ConcertBadges, ScheduleLine, useRefresh } from './concerts';
+import { ErrorNote } from './errors';
+import { WaitingRoom } from './waiting-room';
+
+const HOLDS_CONTEXT = { additionalTypenames: ['Hold', 'Payment'] };
+
+export function ConcertPage({ concertId, loggedIn, socket }: { concertId: string; loggedIn: boolean; socket: SocketState }) {
+  const [detail, refreshDetail] = useQuery({ query: ConcertDetail, variables: { id: concertId } });
+  useRefresh(refreshDetail, CONCERTS_REFRESH_MS);
+  const concert = detail.data?.concert;
+
+  return (
+    <section aria-labelledby="concert-title">
+      <p>
+        <a href="#/">← All concerts</a>
+      </p>
+      <ErrorNote error={detail.error} />
+      {detail.data && !concert && <p>This concert does not exist.</p>}
+      {concert && (
+        <>
+          <h2 id="concert-title">
+            {concert.title} <ConcertBadges concert={concert} />
+          </h2>
+          <p className="muted">{concert.venue}</p>
+          <ul className="schedules">
+            {concert.schedules.map((schedule) => (
+              <ScheduleLine key={schedule.id} schedule={schedule} />
+            ))}
+          </ul>
+          {loggedIn ? <Booking concert={concert} socket={socket} /> : <p>Sign up or log in (above) to queue for tickets.</p>}
+        </>
+      )}
+    </section>
+  );
+}
+
+function Booking({ concert, socket }: { concert: { id: string; title: string; schedules: readonly { id: string; startsAt: string }[] }; socket: SocketState }) {
+  const announce = useAnnounce();
+  const [holdsResult, refetchHolds] = useQuery({ query: MyHolds, requestPolicy: 'network-only', context: HOLDS_CONTEXT });
+  const refreshHolds = useCallback(() => refetchHolds({ requestPolicy: 'network-only' }), [refetchHolds]);
+  const [payment, setPayment] = useState<PaymentResult | null>(null);
+  const holds = (holdsResult.data?.me.holds ?? []).filter((hold) => hold.seat.schedule.concert.id === concert.id);
+
+  const onPaid = useCallback(
+    (paid: PaymentResult) => {
+      setPayment(paid);
+      announce(`Payment complete. ${paid.reservations.length === 1 ? 'Your ticket code is' : 'Your ticket codes are'} ${paid.reservations.map((r) => r.code).join(', ')}.`);
+    },
+    [announce],
+  );
+
+  return (
+    <>
+      {payment && (
+        <section className="card paid" aria-labelledby="paid-title" data-testid="payment">
+          <h3 id="paid-title">Payment complete</h3>
+          <p>
+            {payment.amount} points paid; {payment.balance} points left.
+          </p>
+          <ul className="tickets">
+            {payment.reservations.map((r) => (
+              <li key={r.id}>
+                Seat {r.seat.number}: ticket code <code className="ticket-code">{r.code}</code>
+              </li>
+            ))}
+          </ul>
+          <p>
+            <a href="#/tickets">See all my tickets</a>
+          </p>
+        </section>
+      )}
+      <Cart holds={holds} onHoldsChanged={refreshHolds} onPaid={onPaid} />
+      <WaitingRoom concert={concert} socket={socket} holds={holds} onHoldsChanged={refreshHolds} />
+    </>
+  );
+}

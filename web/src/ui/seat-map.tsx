@@ -1,0 +1,159 @@
+import { useEffect, useState } from 'react';
+import { useClient, useMutation } from 'urql';
+import { errorCode } from '../logic/errors';
+import { applySeatChange, seatLook, seatLookWords, type SeatState } from '../logic/seats';
+import { formatDateTime } from '../logic/time';
+import { HoldSeat, ReleaseHold, ScheduleSeats, SeatChanged, type HoldItem } from '../operations';
+import { ErrorNote } from './errors';
+
+interface SeatMapState {
+  seats: readonly SeatState[] | null;
+  /** Why the live feed or the read failed; NOT_ACTIVE is the feed's normal end (shopping time is over). */
+  ended?: string;
+}
+
+/**
+ * The seats of one schedule, live: subscribe to seatChanged first, then read the map, and apply every
+ * change received since subscribing on top of the read (changes are in order, so the last one for a
+ * seat wins). After a reconnect (`reconnects` moves) the map is read again, since changes sent while
+ * the socket was down are lost.
+ */
+export function useSeatMap(scheduleId: string, reconnects: number): [SeatMapState, (change: Pick<SeatState, 'id' | 'status'>) => void] {
+  const client = useClient();
+  const [state, setState] = useState<SeatMapState>({ seats: null });
+
+  useEffect(() => {
+    let early: Pick<SeatState, 'id' | 'status'>[] | null = [];
+    let live = true;
+    const feed = client.subscription(SeatChanged, { scheduleId }).subscribe((result) => {
+      if (!live) return;
+      if (result.error) {
+        setState((s) => ({ ...s, ended: errorCode(result.error) }));
+        return;
+      }
+      const change = result.data?.seatChanged;
+      if (!change) return;
+      if (early) early.push(change);
+      else setState((s) => ({ ...s, seats: s.seats && applySeatChange(s.seats, change) }));
+    });
+    void client
+      .query(ScheduleSeats, { id: scheduleId }, { requestPolicy: 'network-only' })
+      .toPromise()
+      .then((result) => {
+        if (!live) return;
+        const read = result.data?.schedule?.seats;
+        if (!read) {
+          setState((s) => ({ ...s, ended: errorCode(result.error) ?? 'NOT_FOUND' }));
+          return;
+        }
+        let seats: readonly SeatState[] = read;
+        for (const change of early ?? []) seats = applySeatChange(seats, change);
+        early = null;
+        setState({ seats });
+      });
+    return () => {
+      live = false;
+      feed.unsubscribe();
+    };
+  }, [client, scheduleId, reconnects]);
+
+  const apply = (change: Pick<SeatState, 'id' | 'status'>) => setState((s) => ({ ...s, seats: s.seats && applySeatChange(s.seats, change) }));
+  return [state, apply];
+}
+
+export function SeatMap({
+  schedule,
+  holds,
+  reconnects,
+  onHoldsChanged,
+}: {
+  schedule: { id: string; startsAt: string };
+  holds: readonly HoldItem[];
+  reconnects: number;
+  onHoldsChanged: () => void;
+}) {
+  const [{ seats, ended }, apply] = useSeatMap(schedule.id, reconnects);
+  const [, holdSeat] = useMutation(HoldSeat);
+  const [, releaseHold] = useMutation(ReleaseHold);
+  const [busySeat, setBusySeat] = useState<string | null>(null);
+  const [error, setError] = useState<string | undefined>();
+  const mine = new Map(holds.map((hold) => [hold.seat.id, hold]));
+  const mySeatIds = new Set(mine.keys());
+  const title = formatDateTime(schedule.startsAt);
+
+  async function choose(seat: SeatState) {
+    setError(undefined);
+    setBusySeat(seat.id);
+    const hold = mine.get(seat.id);
+    if (hold) {
+      const result = await releaseHold({ holdId: hold.id });
+      if (result.error) setError(errorCode(result.error));
+      else apply({ id: seat.id, status: 'AVAILABLE' });
+    } else {
+      const result = await holdSeat({ seatId: seat.id });
+      if (result.data) apply({ id: seat.id, status: result.data.holdSeat.seat.status });
+      else setError(errorCode(result.error));
+    }
+    setBusySeat(null);
+    onHoldsChanged();
+  }
+
+  return (
+    <section className="seat-map card" aria-label={`Seats for ${title}`} data-schedule={schedule.id}>
+      <h3>{title}</h3>
+      {seats === null && !ended && <p className="muted">Loading seats…</p>}
+      {ended && ended !== 'NOT_ACTIVE' && <ErrorNote code={ended} />}
+      {seats && (
+        <ol className="seats" aria-label="Seat map: choose a free seat to hold it">
+          {seats.map((seat) => {
+            const look = seatLook(seat, mySeatIds);
+            const label =
+              look === 'AVAILABLE'
+                ? `Hold seat ${seat.number}, ${seat.price} points`
+                : look === 'MINE'
+                  ? `Release seat ${seat.number}`
+                  : `Seat ${seat.number}, ${seatLookWords(look)}`;
+            return (
+              <li key={seat.id}>
+                <button
+                  type="button"
+                  className={`seat seat-${look.toLowerCase()}`}
+                  data-seat={seat.number}
+                  data-status={seat.status}
+                  data-look={look}
+                  aria-label={label}
+                  title={`Seat ${seat.number}: ${seatLookWords(look)}`}
+                  disabled={busySeat !== null || look === 'HELD' || look === 'RESERVED'}
+                  aria-busy={busySeat === seat.id}
+                  onClick={() => void choose(seat)}
+                >
+                  {seat.number}
+                </button>
+              </li>
+            );
+          })}
+        </ol>
+      )}
+      <ErrorNote code={error} />
+    </section>
+  );
+}
+
+export function SeatLegend() {
+  return (
+    <ul className="legend" aria-label="Seat colours">
+      <li>
+        <span className="seat seat-available" aria-hidden="true" /> free
+      </li>
+      <li>
+        <span className="seat seat-mine" aria-hidden="true" /> held by you
+      </li>
+      <li>
+        <span className="seat seat-held" aria-hidden="true" /> held by someone else
+      </li>
+      <li>
+        <span className="seat seat-reserved" aria-hidden="true" /> sold
+      </li>
+    </ul>
+  );
+}
