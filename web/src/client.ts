@@ -89,6 +89,13 @@ export function createApi(origin: string = window.location.origin): Api {
     },
   });
 
+  // The browser knows the network is gone before any ping goes unanswered: drop the socket at once,
+  // so the page says "reconnecting" and graphql-ws starts retrying (it re-subscribes once back).
+  const onOffline = () => {
+    if (activeSocket) ws.terminate();
+  };
+  window.addEventListener('offline', onOffline);
+
   let operations = 0;
   const client = new Client({
     url: `${origin}/graphql`,
@@ -123,6 +130,7 @@ export function createApi(origin: string = window.location.origin): Api {
     client,
     socket,
     dispose() {
+      window.removeEventListener('offline', onOffline);
       socket.set({ ...socket.get(), status: 'idle' });
       void ws.dispose();
     },

@@ -23,8 +23,15 @@ export function lineProgress(state: string, position: number | null, start: numb
   return (first - position + 1) / (first + 1);
 }
 
+/** The part of Web Storage used here (sessionStorage in the page, a Map in tests). */
+export interface KeyValueStore {
+  getItem(key: string): string | null;
+  setItem(key: string, value: string): void;
+  removeItem(key: string): void;
+}
+
 /** Keeps the first position a fan was seen at, per concert, for the tab (survives reloads and reconnects). */
-export function rememberStart(storage: Pick<Storage, 'getItem' | 'setItem' | 'removeItem'>, concertId: string, view: Pick<QueueView, 'state' | 'position'>): number | null {
+export function rememberStart(storage: KeyValueStore, concertId: string, view: Pick<QueueView, 'state' | 'position'>): number | null {
   const key = `queue-start:${concertId}`;
   if (view.state !== 'WAITING' || view.position === null) {
     if (view.state === 'NONE') storage.removeItem(key);

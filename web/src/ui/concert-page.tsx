@@ -1,4 +1,4 @@
-import { useCallback, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import { useQuery } from 'urql';
 import type { SocketState } from '../client';
 import { ConcertDetail, MyHolds, type PaymentResult } from '../operations';
@@ -14,6 +14,16 @@ export function ConcertPage({ concertId, loggedIn, socket }: { concertId: string
   const [detail, refreshDetail] = useQuery({ query: ConcertDetail, variables: { id: concertId } });
   useRefresh(refreshDetail, CONCERTS_REFRESH_MS);
   const concert = detail.data?.concert;
+  // Seat counts follow the live seat map (while the fan is ACTIVE) and the fan's own holds, at most twice a second.
+  const pending = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  const refreshCounts = useCallback(() => {
+    if (pending.current) return;
+    pending.current = setTimeout(() => {
+      pending.current = undefined;
+      refreshDetail({ requestPolicy: 'network-only' });
+    }, 500);
+  }, [refreshDetail]);
+  useEffect(() => () => clearTimeout(pending.current), []);
 
   return (
     <section aria-labelledby="concert-title">
@@ -33,17 +43,20 @@ export function ConcertPage({ concertId, loggedIn, socket }: { concertId: string
               <ScheduleLine key={schedule.id} schedule={schedule} />
             ))}
           </ul>
-          {loggedIn ? <Booking concert={concert} socket={socket} /> : <p>Sign up or log in (above) to queue for tickets.</p>}
+          {loggedIn ? <Booking concert={concert} socket={socket} onSeatsChanged={refreshCounts} /> : <p>Sign up or log in (above) to queue for tickets.</p>}
         </>
       )}
     </section>
   );
 }
 
-function Booking({ concert, socket }: { concert: { id: string; title: string; schedules: readonly { id: string; startsAt: string }[] }; socket: SocketState }) {
+function Booking({ concert, socket, onSeatsChanged }: { concert: { id: string; title: string; schedules: readonly { id: string; startsAt: string }[] }; socket: SocketState; onSeatsChanged: () => void }) {
   const announce = useAnnounce();
   const [holdsResult, refetchHolds] = useQuery({ query: MyHolds, requestPolicy: 'network-only', context: HOLDS_CONTEXT });
-  const refreshHolds = useCallback(() => refetchHolds({ requestPolicy: 'network-only' }), [refetchHolds]);
+  const refreshHolds = useCallback(() => {
+    refetchHolds({ requestPolicy: 'network-only' });
+    onSeatsChanged();
+  }, [refetchHolds, onSeatsChanged]);
   const [payment, setPayment] = useState<PaymentResult | null>(null);
   const holds = (holdsResult.data?.me.holds ?? []).filter((hold) => hold.seat.schedule.concert.id === concert.id);
 
@@ -76,7 +89,7 @@ function Booking({ concert, socket }: { concert: { id: string; title: string; sc
         </section>
       )}
       <Cart holds={holds} onHoldsChanged={refreshHolds} onPaid={onPaid} />
-      <WaitingRoom concert={concert} socket={socket} holds={holds} onHoldsChanged={refreshHolds} />
+      <WaitingRoom concert={concert} socket={socket} holds={holds} onHoldsChanged={refreshHolds} onSeatsChanged={onSeatsChanged} />
     </>
   );
 }

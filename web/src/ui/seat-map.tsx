@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { useClient, useMutation } from 'urql';
 import { errorCode } from '../logic/errors';
 import { applySeatChange, seatLook, seatLookWords, type SeatState } from '../logic/seats';
@@ -18,9 +18,11 @@ interface SeatMapState {
  * seat wins). After a reconnect (`reconnects` moves) the map is read again, since changes sent while
  * the socket was down are lost.
  */
-export function useSeatMap(scheduleId: string, reconnects: number): [SeatMapState, (change: Pick<SeatState, 'id' | 'status'>) => void] {
+export function useSeatMap(scheduleId: string, reconnects: number, onChange?: () => void): [SeatMapState, (change: Pick<SeatState, 'id' | 'status'>) => void] {
   const client = useClient();
   const [state, setState] = useState<SeatMapState>({ seats: null });
+  const changed = useRef(onChange);
+  changed.current = onChange;
 
   useEffect(() => {
     let early: Pick<SeatState, 'id' | 'status'>[] | null = [];
@@ -35,6 +37,7 @@ export function useSeatMap(scheduleId: string, reconnects: number): [SeatMapStat
       if (!change) return;
       if (early) early.push(change);
       else setState((s) => ({ ...s, seats: s.seats && applySeatChange(s.seats, change) }));
+      changed.current?.();
     });
     void client
       .query(ScheduleSeats, { id: scheduleId }, { requestPolicy: 'network-only' })
@@ -66,13 +69,16 @@ export function SeatMap({
   holds,
   reconnects,
   onHoldsChanged,
+  onSeatsChanged,
 }: {
   schedule: { id: string; startsAt: string };
   holds: readonly HoldItem[];
   reconnects: number;
   onHoldsChanged: () => void;
+  /** Told of every live change (the page refreshes its seat counts). */
+  onSeatsChanged?: () => void;
 }) {
-  const [{ seats, ended }, apply] = useSeatMap(schedule.id, reconnects);
+  const [{ seats, ended }, apply] = useSeatMap(schedule.id, reconnects, onSeatsChanged);
   const [, holdSeat] = useMutation(HoldSeat);
   const [, releaseHold] = useMutation(ReleaseHold);
   const [busySeat, setBusySeat] = useState<string | null>(null);

@@ -2,7 +2,7 @@ import { useEffect, useRef, useState } from 'react';
 import { useMutation, useSubscription } from 'urql';
 import type { SocketState } from '../client';
 import { errorCode } from '../logic/errors';
-import { announcement, lineProgress, rememberStart } from '../logic/queue';
+import { announcement, lineProgress, rememberStart, type KeyValueStore } from '../logic/queue';
 import { formatCountdown, formatWait, remainingMs, spokenCountdown } from '../logic/time';
 import { EnterQueue, LeaveQueue, QueueStatusSubscription, type HoldItem, type QueueStatus } from '../operations';
 import { setToken } from '../session';
@@ -17,12 +17,14 @@ interface Concert {
   schedules: readonly { id: string; startsAt: string }[];
 }
 
-function safeStorage(): Storage {
+const memory = new Map<string, string>();
+const memoryStore: KeyValueStore = { getItem: (k) => memory.get(k) ?? null, setItem: (k, v) => void memory.set(k, v), removeItem: (k) => void memory.delete(k) };
+
+function safeStorage(): KeyValueStore {
   try {
     return window.sessionStorage;
   } catch {
-    const map = new Map<string, string>();
-    return { getItem: (k: string) => map.get(k) ?? null, setItem: (k: string, v: string) => void map.set(k, v), removeItem: (k: string) => void map.delete(k) } as Storage;
+    return memoryStore; // storage disabled: remember for the page's life
   }
 }
 
@@ -32,7 +34,7 @@ function safeStorage(): Storage {
  * server's). NONE → the button to enter; WAITING → position, people waiting, estimated wait and
  * progress; ACTIVE → time left and the seat maps.
  */
-export function WaitingRoom({ concert, socket, holds, onHoldsChanged }: { concert: Concert; socket: SocketState; holds: readonly HoldItem[]; onHoldsChanged: () => void }) {
+export function WaitingRoom({ concert, socket, holds, onHoldsChanged, onSeatsChanged }: { concert: Concert; socket: SocketState; holds: readonly HoldItem[]; onHoldsChanged: () => void; onSeatsChanged?: () => void }) {
   const announce = useAnnounce();
   const [live] = useSubscription({ query: QueueStatusSubscription, variables: { concertId: concert.id } });
   const [entering, enterQueue] = useMutation(EnterQueue);
@@ -76,7 +78,7 @@ export function WaitingRoom({ concert, socket, holds, onHoldsChanged }: { concer
         </p>
       )}
       {!status && !live.error && <p className="muted">Checking your place…</p>}
-      {status && <QueueBody status={status} concert={concert} socket={socket} holds={holds} onHoldsChanged={onHoldsChanged} />}
+      {status && <QueueBody status={status} concert={concert} socket={socket} holds={holds} onHoldsChanged={onHoldsChanged} onSeatsChanged={onSeatsChanged} />}
       {status?.state === 'NONE' && (
         <button type="button" onClick={() => void enter()} disabled={entering.fetching}>
           Enter the waiting room
@@ -93,12 +95,12 @@ export function WaitingRoom({ concert, socket, holds, onHoldsChanged }: { concer
   );
 }
 
-function QueueBody({ status, concert, socket, holds, onHoldsChanged }: { status: QueueStatus; concert: Concert; socket: SocketState; holds: readonly HoldItem[]; onHoldsChanged: () => void }) {
+function QueueBody({ status, concert, socket, holds, onHoldsChanged, onSeatsChanged }: { status: QueueStatus; concert: Concert; socket: SocketState; holds: readonly HoldItem[]; onHoldsChanged: () => void; onSeatsChanged?: () => void }) {
   switch (status.state) {
     case 'WAITING':
       return <Waiting status={status} concertId={concert.id} />;
     case 'ACTIVE':
-      return <Active status={status} concert={concert} socket={socket} holds={holds} onHoldsChanged={onHoldsChanged} />;
+      return <Active status={status} concert={concert} socket={socket} holds={holds} onHoldsChanged={onHoldsChanged} onSeatsChanged={onSeatsChanged} />;
     case 'NONE':
       return <p>You are not in line for this concert. Enter the waiting room to get a place; you will be let in to choose seats in turn.</p>;
     default:
@@ -140,7 +142,7 @@ function Waiting({ status, concertId }: { status: QueueStatus; concertId: string
   );
 }
 
-function Active({ status, concert, socket, holds, onHoldsChanged }: { status: QueueStatus; concert: Concert; socket: SocketState; holds: readonly HoldItem[]; onHoldsChanged: () => void }) {
+function Active({ status, concert, socket, holds, onHoldsChanged, onSeatsChanged }: { status: QueueStatus; concert: Concert; socket: SocketState; holds: readonly HoldItem[]; onHoldsChanged: () => void; onSeatsChanged?: () => void }) {
   const now = useNow();
   const left = status.activeUntil ? remainingMs(status.activeUntil, now) : 0;
   return (
@@ -152,7 +154,7 @@ function Active({ status, concert, socket, holds, onHoldsChanged }: { status: Qu
       <SeatLegend />
       <div className="seat-maps">
         {concert.schedules.map((schedule) => (
-          <SeatMap key={schedule.id} schedule={schedule} holds={holds.filter((h) => h.seat.schedule.id === schedule.id)} reconnects={socket.reconnects} onHoldsChanged={onHoldsChanged} />
+          <SeatMap key={schedule.id} schedule={schedule} holds={holds.filter((h) => h.seat.schedule.id === schedule.id)} reconnects={socket.reconnects} onHoldsChanged={onHoldsChanged} onSeatsChanged={onSeatsChanged} />
         ))}
       </div>
     </div>

@@ -1,0 +1,224 @@
+import 'reflect-metadata';
+import { existsSync, mkdirSync } from 'node:fs';
+import type { Duplex } from 'node:stream';
+import path from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Api } from '../support/graphql-client';
+import { ENTER, LEAVE, ME, type Me } from '../support/operations';
+import { logIn, signUpMany } from './support/client';
+import { createConcert } from './support/fixtures';
+import { ADMIN, startTestServer, type TestServer } from './support/harness';
+import { ensureWebBuild } from './support/web-build';
+
+/*
+ * The fan web app in a real browser (Debian's Chromium driven by playwright-core), against the real
+ * server: two fans in two browser contexts live the on-sale journey. With WEB_SCREENSHOTS=docs the
+ * test also saves the README's screenshots (docs/web-waiting-room.png, docs/web-seat-map.png).
+ */
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const SCREENSHOTS = process.env.WEB_SCREENSHOTS;
+const WAIT = { timeout: 10_000 };
+
+let server: TestServer;
+let browser: Browser;
+let base: string;
+/** The server side of every WebSocket, by the browser's user agent (each fan's context has its own). */
+const sockets: { agent: string; socket: Duplex }[] = [];
+
+interface Fan {
+  context: BrowserContext;
+  page: Page;
+  /** Every URL the page requested (HTTP and WebSocket). */
+  requests: string[];
+  consoleErrors: string[];
+}
+
+async function openFan(name: string, viewport: { width: number; height: number }): Promise<Fan> {
+  const context = await browser.newContext({ viewport, userAgent: `Mozilla/5.0 (X11; Linux x86_64) Chromium web-test fan-${name}` });
+  const page = await context.newPage();
+  const fan: Fan = { context, page, requests: [], consoleErrors: [] };
+  page.on('request', (request) => fan.requests.push(request.url()));
+  page.on('websocket', (socket) => fan.requests.push(socket.url()));
+  page.on('console', (message) => {
+    if (message.type() === 'error') fan.consoleErrors.push(message.text());
+  });
+  page.on('pageerror', (error) => fan.consoleErrors.push(String(error)));
+  return fan;
+}
+
+async function signUpInPage(fan: Fan, email: string) {
+  const { page } = fan;
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel(/^Password/).fill('correct-horse');
+  await page.getByRole('button', { name: 'Sign up' }).click();
+  await page.getByRole('button', { name: 'Log out' }).waitFor(WAIT);
+}
+
+async function chargeInPage(fan: Fan, amount: number) {
+  await fan.page.getByLabel('Points to add').fill(String(amount));
+  await fan.page.getByRole('button', { name: 'Charge points' }).click();
+  await fan.page.getByTestId('points').filter({ hasText: amount.toLocaleString('en-US') }).waitFor(WAIT);
+}
+
+const seat = (fan: Fan, number: number) => fan.page.locator(`.seat-map [data-seat="${number}"]`);
+const seatWithStatus = (fan: Fan, number: number, status: string) => fan.page.locator(`.seat-map [data-seat="${number}"][data-status="${status}"]`);
+const position = (fan: Fan, text: string | RegExp) => fan.page.getByTestId('position').filter({ hasText: text });
+const tokenOf = (fan: Fan) => fan.page.evaluate<string | null>("sessionStorage.getItem('ct:token')");
+
+async function shoot(fan: Fan, name: string) {
+  if (!SCREENSHOTS) return;
+  const dir = path.resolve(__dirname, '..', SCREENSHOTS);
+  mkdirSync(dir, { recursive: true });
+  await fan.page.screenshot({ path: path.join(dir, name), fullPage: true });
+}
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium (.ci/run does), or set CHROMIUM_PATH`);
+  ensureWebBuild();
+  [server, browser] = await Promise.all([
+    startTestServer('web_browser', { HOLD_TTL_SECONDS: '120', ACTIVE_TTL_SECONDS: '120' }),
+    chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
+    }),
+  ]);
+  base = new URL('/', server.url).toString();
+  server.app.server.httpServer.on('upgrade', (request: { headers: Record<string, string | undefined> }, socket: Duplex) => {
+    sockets.push({ agent: request.headers['user-agent'] ?? '', socket });
+  });
+});
+
+/** Cuts a fan's WebSocket connections on the server side, as a restarting proxy or server would. */
+function dropSockets(name: string): number {
+  const mine = sockets.filter((s) => s.agent.endsWith(`fan-${name}`) && !s.socket.destroyed);
+  for (const { socket } of mine) socket.destroy();
+  return mine.length;
+}
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+describe('fan web app in Chromium', () => {
+  it('serves / with a strict policy and long-cached hashed assets', async () => {
+    const page = await fetch(base);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('cache-control')).toBe('no-cache');
+    const csp = page.headers.get('content-security-policy') ?? '';
+    expect(csp).toMatch(/script-src 'self'(;|$)/);
+    expect(csp).toContain("connect-src 'self' ws: wss:");
+    expect(csp).not.toContain('unsafe-inline');
+    const html = await page.text();
+    expect(html).not.toMatch(/<script>/);
+    const scripts = [...html.matchAll(/src="([^"]+)"/g)].map((m) => m[1]!);
+    expect(scripts.length).toBe(1);
+    const script = await fetch(new URL(scripts[0]!, base), { headers: { 'accept-encoding': 'gzip' } });
+    expect(script.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+    expect((await fetch(new URL('/assets/nope-123.js', base))).status).toBe(404);
+  });
+
+  it('two fans queue, get in in turn, hold, pay and watch each other’s seats live', async () => {
+    const { concertId } = await createConcert(server, { maxActiveUsers: 1, seatCount: 8, price: 100 });
+    const api = new Api(server.url);
+    const [a, b] = await Promise.all([openFan('a', { width: 1100, height: 900 }), openFan('b', { width: 375, height: 800 })]);
+
+    // First render of the app, timed in the page.
+    const started = Date.now();
+    await a.page.goto(`${base}#/concerts/${concertId}`);
+    await a.page.getByRole('heading', { name: 'Fixture Concert' }).waitFor(WAIT);
+    const firstRenderMs = Date.now() - started;
+    expect(firstRenderMs).toBeLessThan(1000);
+    await b.page.goto(`${base}#/concerts/${concertId}`);
+
+    // Fan A signs up with the keyboard only; fan B with the mouse. Both charge points.
+    await a.page.getByLabel('Email').focus();
+    await a.page.keyboard.type(`a-${Date.now()}@example.test`);
+    await a.page.keyboard.press('Tab');
+    await a.page.keyboard.type('correct-horse');
+    await a.page.keyboard.press('Enter'); // the form's first button: Sign up
+    await a.page.getByRole('button', { name: 'Log out' }).waitFor(WAIT);
+    await signUpInPage(b, `b-${Date.now()}@example.test`);
+    await Promise.all([chargeInPage(a, 1000), chargeInPage(b, 1000)]);
+
+    // A enters and is admitted (capacity 1); two other fans queue; B queues behind them.
+    await a.page.getByRole('button', { name: 'Enter the waiting room' }).click();
+    await a.page.locator('.your-turn').waitFor(WAIT);
+    const [c, d] = await signUpMany(api, 2);
+    await c!.api.data(ENTER, { id: concertId });
+    await d!.api.data(ENTER, { id: concertId });
+    await b.page.getByRole('button', { name: 'Enter the waiting room' }).click();
+    await position(b, 'number 3').waitFor(WAIT);
+    await shoot(b, 'web-waiting-room.png');
+
+    // The line moves: B's position follows live.
+    await c!.api.data(LEAVE, { id: concertId });
+    await position(b, 'number 2').waitFor(WAIT);
+    expect(await b.page.getByTestId('announcer').textContent()).toContain('number 2 in line');
+
+    // B's socket drops: "reconnecting…" shows, the line moves meanwhile, and once back B still has its place.
+    expect(dropSockets('b')).toBeGreaterThan(0);
+    await b.page.getByTestId('reconnecting').waitFor(WAIT);
+    await d!.api.data(LEAVE, { id: concertId });
+    await b.page.getByTestId('reconnecting').waitFor({ state: 'detached', timeout: 15_000 });
+    await position(b, 'next in line').waitFor(WAIT);
+
+    // A holds seat 1 with the keyboard and sees it as theirs, with a countdown.
+    await seat(a, 1).focus();
+    await a.page.keyboard.press('Enter');
+    await a.page.locator('.seat-map [data-seat="1"][data-look="MINE"]').waitFor(WAIT);
+    await a.page.getByRole('button', { name: 'Release seat 1' }).first().waitFor(WAIT);
+    await a.page.locator('.holds .countdown').filter({ hasText: /^[12]:\d\d$/ }).waitFor(WAIT);
+
+    // A pays with a double click: one payment, one ticket code shown.
+    await a.page.getByRole('button', { name: 'Pay 100 points' }).dblclick();
+    const code = await a.page.locator('[data-testid="payment"] .ticket-code').first().textContent(WAIT);
+    expect(code).toBeTruthy();
+    const aMe = await api.as((await tokenOf(a))!).data<{ me: Me }>(ME, { limit: 10 });
+    expect(aMe.me.pointHistory.filter((entry) => entry.kind === 'PAYMENT')).toHaveLength(1);
+    expect(aMe.me.points).toBe(900);
+    await a.page.getByTestId('points').filter({ hasText: '900' }).waitFor(WAIT);
+
+    // Paying ended A's turn: B is admitted without a reload and sees seat 1 sold.
+    await b.page.locator('.your-turn').waitFor(WAIT);
+    await seatWithStatus(b, 1, 'RESERVED').waitFor(WAIT);
+    expect(await seat(b, 2).getAttribute('data-status')).toBe('AVAILABLE');
+
+    // The operator raises the capacity; A comes back in and holds seat 2: B's map shows it HELD, live.
+    const admin = await logIn(api, ADMIN.email, ADMIN.password);
+    await admin.api.data('mutation($id: ID!) { setMaxActiveUsers(concertId: $id, maxActiveUsers: 2) { id } }', { id: concertId });
+    await a.page.getByRole('button', { name: 'Enter the waiting room' }).click();
+    await a.page.locator('.your-turn').waitFor(WAIT);
+    await seat(a, 2).click();
+    await a.page.locator('.seat-map [data-seat="2"][data-look="MINE"]').waitFor(WAIT);
+    await seatWithStatus(b, 2, 'HELD').waitFor(WAIT);
+    expect(await seat(b, 2).isDisabled()).toBe(true);
+
+    // A hold by B is "yours" on B's map; a rival's attempt on a held seat is refused in plain words.
+    await seat(b, 3).click();
+    await b.page.locator('.seat-map [data-seat="3"][data-look="MINE"]').waitFor(WAIT);
+    await seatWithStatus(a, 3, 'HELD').waitFor(WAIT);
+    await shoot(b, 'web-seat-map.png');
+
+    // The page fits a 375 px screen without sideways scrolling.
+    expect(await b.page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(375);
+
+    // A's tickets page lists the code.
+    await a.page.getByRole('link', { name: 'My tickets', exact: true }).click();
+    await a.page.locator('.ticket .ticket-code').filter({ hasText: code! }).waitFor(WAIT);
+
+    // Nothing left 127.0.0.1, and nothing was logged as an error.
+    const origin = new URL(base);
+    for (const fan of [a, b]) {
+      for (const url of fan.requests) {
+        if (url.startsWith('data:')) continue;
+        expect(new URL(url).host, url).toBe(origin.host);
+      }
+      expect(fan.consoleErrors).toEqual([]);
+    }
+    await Promise.all([a.context.close(), b.context.close()]);
+  });
+});

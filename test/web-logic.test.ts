@@ -1,0 +1,161 @@
+import { describe, expect, it } from 'vitest';
+import { Checkout } from '../web/src/logic/checkout';
+import { retryDelayMs } from '../web/src/logic/connection';
+import { errorCode, errorMessage } from '../web/src/logic/errors';
+import { announcement, lineProgress, rememberStart, type QueueView } from '../web/src/logic/queue';
+import { applySeatChange, seatLook, type SeatState } from '../web/src/logic/seats';
+import { formatCountdown, formatWait, remainingMs, spokenCountdown } from '../web/src/logic/time';
+
+/* The web app's logic that is not markup (web/src/logic/), without a browser. */
+
+describe('checkout idempotency key', () => {
+  const keys = () => {
+    let n = 0;
+    return () => `key-${++n}`;
+  };
+
+  it('keeps one key per checkout: a retry after an error or no answer reuses it', () => {
+    const checkout = new Checkout(keys());
+    expect(checkout.begin(['h2', 'h1'])).toBe('key-1');
+    checkout.finish(false); // network error, timeout, INSUFFICIENT_POINTS…
+    expect(checkout.begin(['h1', 'h2'])).toBe('key-1'); // same holds in any order: same checkout
+    checkout.finish(false);
+    expect(checkout.keyFor(['h1', 'h2'])).toBe('key-1');
+  });
+
+  it('ignores a second attempt while one is in flight (a double click pays once)', () => {
+    const checkout = new Checkout(keys());
+    expect(checkout.begin(['h1'])).toBe('key-1');
+    expect(checkout.paying).toBe(true);
+    expect(checkout.begin(['h1'])).toBeUndefined();
+    checkout.finish(true);
+    expect(checkout.paying).toBe(false);
+  });
+
+  it('starts a new checkout with a new key after a confirmed payment or when the holds change', () => {
+    const checkout = new Checkout(keys());
+    expect(checkout.begin(['h1'])).toBe('key-1');
+    checkout.finish(true);
+    expect(checkout.begin(['h1'])).toBe('key-2');
+    checkout.finish(false);
+    expect(checkout.begin(['h1', 'h3'])).toBe('key-3'); // a seat added: reusing key-2 would be IDEMPOTENCY_KEY_REUSED
+    checkout.finish(false);
+  });
+
+  it('pays nothing with no holds, and makes random keys by default', () => {
+    const checkout = new Checkout();
+    expect(checkout.begin([])).toBeUndefined();
+    const key = checkout.keyFor(['h1']);
+    expect(key).toMatch(/^web-[0-9a-f-]{36}$/);
+    expect(new Checkout().keyFor(['h1'])).not.toBe(key);
+  });
+});
+
+describe('countdowns and waits', () => {
+  it('formats a countdown as a clock, rounding up so 0:00 means over', () => {
+    expect(formatCountdown(0)).toBe('0:00');
+    expect(formatCountdown(-5000)).toBe('0:00');
+    expect(formatCountdown(1)).toBe('0:01');
+    expect(formatCountdown(9_000)).toBe('0:09');
+    expect(formatCountdown(299_500)).toBe('5:00');
+    expect(formatCountdown(245_000)).toBe('4:05');
+    expect(formatCountdown(3_723_000)).toBe('1:02:03');
+  });
+
+  it('counts down to an ISO deadline, never below zero', () => {
+    const now = Date.parse('2030-01-01T19:00:00Z');
+    expect(remainingMs('2030-01-01T19:05:00Z', now)).toBe(300_000);
+    expect(remainingMs('2030-01-01T18:00:00Z', now)).toBe(0);
+    expect(remainingMs('not a date', now)).toBe(0);
+  });
+
+  it('says countdowns and waits in words', () => {
+    expect(spokenCountdown(245_000)).toBe('4 minutes 5 seconds');
+    expect(spokenCountdown(60_000)).toBe('1 minute');
+    expect(spokenCountdown(1_000)).toBe('1 second');
+    expect(spokenCountdown(0)).toBe('0 seconds');
+    expect(formatWait(null)).toBe('unknown for now');
+    expect(formatWait(12)).toBe('less than a minute');
+    expect(formatWait(60)).toBe('about 1 minute');
+    expect(formatWait(200)).toBe('about 3 minutes');
+    expect(formatWait(7200)).toBe('about 2 hours');
+  });
+
+  it('reconnects with a capped backoff', () => {
+    expect(retryDelayMs(0, () => 0)).toBe(1000);
+    expect(retryDelayMs(3, () => 0)).toBe(8000);
+    expect(retryDelayMs(30, () => 0.999)).toBe(10_499);
+  });
+});
+
+describe('error messages', () => {
+  it('says every code the booking flow can meet in plain words', () => {
+    for (const code of ['SEAT_UNAVAILABLE', 'HOLD_LIMIT_REACHED', 'INSUFFICIENT_POINTS', 'NOT_ACTIVE', 'HOLD_NOT_FOUND', 'SERVICE_UNAVAILABLE', 'UNAUTHENTICATED', 'EMAIL_TAKEN', 'INVALID_CREDENTIALS', 'IDEMPOTENCY_KEY_REUSED', 'NETWORK']) {
+      const message = errorMessage(code);
+      expect(message, code).not.toMatch(/[A-Z]{2,}_[A-Z]/); // no raw code
+      expect(message, code).not.toBe(errorMessage(undefined));
+    }
+    expect(errorMessage('SEAT_UNAVAILABLE')).toMatch(/someone else/i);
+    expect(errorMessage('INSUFFICIENT_POINTS')).toMatch(/points/i);
+    expect(errorMessage('SOMETHING_NEW')).toBe('Something went wrong. Please try again.');
+  });
+
+  it('reads the code from a GraphQL error, or NETWORK when the request never got an answer', () => {
+    expect(errorCode({ graphQLErrors: [{ extensions: { code: 'HOLD_LIMIT_REACHED' } }] })).toBe('HOLD_LIMIT_REACHED');
+    expect(errorCode({ networkError: new Error('Failed to fetch'), graphQLErrors: [] })).toBe('NETWORK');
+    expect(errorCode({ graphQLErrors: [{}] })).toBe('INTERNAL_SERVER_ERROR');
+    expect(errorCode(null)).toBeUndefined();
+  });
+});
+
+describe('waiting room', () => {
+  const view = (state: string, position: number | null): QueueView => ({ state, position, waiting: 5, estimatedWaitSeconds: 30, activeUntil: null });
+
+  it('moves the progress bar with the line, full once admitted', () => {
+    expect(lineProgress('WAITING', 4, 4)).toBeCloseTo(1 / 5);
+    expect(lineProgress('WAITING', 2, 4)).toBeCloseTo(3 / 5);
+    expect(lineProgress('WAITING', 1, 4)).toBeCloseTo(4 / 5);
+    expect(lineProgress('ACTIVE', null, 4)).toBe(1);
+    expect(lineProgress('NONE', null, null)).toBe(0);
+  });
+
+  it('remembers the first position per concert for the tab', () => {
+    const store = new Map<string, string>();
+    const storage = { getItem: (k: string) => store.get(k) ?? null, setItem: (k: string, v: string) => void store.set(k, v), removeItem: (k: string) => void store.delete(k) };
+    expect(rememberStart(storage, '7', view('WAITING', 6))).toBe(6);
+    expect(rememberStart(storage, '7', view('WAITING', 3))).toBe(6);
+    expect(rememberStart(storage, '8', view('WAITING', 2))).toBe(2);
+    expect(rememberStart(storage, '7', view('NONE', null))).toBeNull();
+    expect(rememberStart(storage, '7', view('WAITING', 9))).toBe(9);
+  });
+
+  it('announces position and state changes once', () => {
+    expect(announcement(undefined, view('WAITING', 3))).toBe('You are number 3 in line.');
+    expect(announcement(view('WAITING', 3), view('WAITING', 3))).toBeUndefined();
+    expect(announcement(view('WAITING', 3), view('WAITING', 1))).toBe('You are next in line.');
+    expect(announcement(view('WAITING', 1), view('ACTIVE', null))).toMatch(/your turn/);
+    expect(announcement(view('ACTIVE', null), view('NONE', null))).toMatch(/no longer/);
+    expect(announcement(undefined, view('NONE', null))).toBeUndefined();
+  });
+});
+
+describe('seat map', () => {
+  const seats: SeatState[] = [1, 2, 3].map((n) => ({ id: `s${n}`, number: n, price: 100, status: 'AVAILABLE' }));
+
+  it('applies live changes in order and ignores other schedules’ seats', () => {
+    let map: readonly SeatState[] = seats;
+    map = applySeatChange(map, { id: 's2', status: 'HELD' });
+    map = applySeatChange(map, { id: 's2', status: 'RESERVED' });
+    map = applySeatChange(map, { id: 's9', status: 'HELD' });
+    expect(map.map((s) => s.status)).toEqual(['AVAILABLE', 'RESERVED', 'AVAILABLE']);
+    expect(seats[1]!.status).toBe('AVAILABLE'); // immutable
+    expect(applySeatChange(map, { id: 's1', status: 'AVAILABLE' })).toBe(map);
+  });
+
+  it('shows the fan’s own holds as theirs', () => {
+    const mine = new Set(['s1']);
+    expect(seatLook({ id: 's1', status: 'HELD' }, mine)).toBe('MINE');
+    expect(seatLook({ id: 's2', status: 'HELD' }, mine)).toBe('HELD');
+    expect(seatLook({ id: 's1', status: 'AVAILABLE' }, mine)).toBe('AVAILABLE');
+  });
+});
