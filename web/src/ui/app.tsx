@@ -7,6 +7,7 @@ import { AnnouncerProvider, useAnnounce } from './announcer';
 import { ConcertPage } from './concert-page';
 import { ConcertList } from './concerts';
 import { useHashRoute, useStore } from './hooks';
+import { markOnce } from './marks';
 import { MyTicketsPage } from './tickets';
 
 export function App() {
@@ -17,6 +18,7 @@ export function App() {
     return createApi();
   }, [token]);
   useEffect(() => () => api.dispose(), [api]);
+  useEffect(() => markOnce('ct:first-render'), []);
   return (
     <Provider value={api.client}>
       <AnnouncerProvider>

@@ -7,6 +7,7 @@ import { Cart } from './cart';
 import { CONCERTS_REFRESH_MS, ConcertBadges, ScheduleLine, useRefresh } from './concerts';
 import { ErrorNote } from './errors';
 import { WaitingRoom } from './waiting-room';
+import { markOnce } from './marks';
 
 const HOLDS_CONTEXT = { additionalTypenames: ['Hold', 'Payment'] };
 
@@ -24,6 +25,9 @@ export function ConcertPage({ concertId, loggedIn, socket }: { concertId: string
     }, 500);
   }, [refreshDetail]);
   useEffect(() => () => clearTimeout(pending.current), []);
+  useEffect(() => {
+    if (concert) markOnce('ct:concert-rendered');
+  }, [concert]);
 
   return (
     <section aria-labelledby="concert-title">
