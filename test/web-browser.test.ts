@@ -78,7 +78,7 @@ beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium (.ci/run does), or set CHROMIUM_PATH`);
   ensureWebBuild();
   [server, browser] = await Promise.all([
-    startTestServer('web_browser', { HOLD_TTL_SECONDS: '120', ACTIVE_TTL_SECONDS: '120' }),
+    startTestServer('web_browser', { HOLD_TTL_SECONDS: '120', ACTIVE_TTL_SECONDS: '120', MAX_HOLDS_PER_SCHEDULE: '2' }),
     chromium.launch({
       executablePath: CHROMIUM,
       headless: true,
@@ -126,15 +126,19 @@ describe('fan web app in Chromium', () => {
     const api = new Api(server.url);
     const [a, b] = await Promise.all([openFan('a', { width: 1100, height: 900 }), openFan('b', { width: 375, height: 800 })]);
 
-    // First render, as the page's own User Timing marks say (from navigation start): the app's shell,
-    // then the concert read over GraphQL (against a server that has just started).
-    await a.page.goto(`${base}#/concerts/${concertId}`);
-    await a.page.locator('#concert-title').waitFor(WAIT);
-    const [shellMs, concertMs] = await a.page.evaluate<number[]>("['ct:first-render', 'ct:concert-rendered'].map((name) => Math.round(performance.getEntriesByName(name)[0].startTime))");
-    console.info(`web app first render: shell ${shellMs} ms, concert data ${concertMs} ms`);
+    // First render, as each page's own User Timing marks say (from navigation start): the app's shell,
+    // then the concert read over GraphQL. A's visit is the server's first; B's is a first visit too
+    // (a new browser context, nothing cached), on a warmed-up server: the budget is checked on it.
+    const firstRender = async (fan: Fan) => {
+      await fan.page.goto(`${base}#/concerts/${concertId}`);
+      await fan.page.locator('#concert-title').waitFor(WAIT);
+      return fan.page.evaluate<number[]>("['ct:first-render', 'ct:concert-rendered'].map((name) => Math.round(performance.getEntriesByName(name)[0].startTime))");
+    };
+    const [coldShell, coldConcert] = await firstRender(a);
+    const [shellMs, concertMs] = await firstRender(b);
+    console.info(`web app first render: shell ${shellMs} ms, concert ${concertMs} ms (just-started server: ${coldShell} ms, ${coldConcert} ms)`);
     expect(shellMs).toBeLessThan(1000);
-    expect(concertMs).toBeLessThan(2000);
-    await b.page.goto(`${base}#/concerts/${concertId}`);
+    expect(concertMs).toBeLessThan(1000);
 
     // Fan A signs up with the keyboard only; fan B with the mouse. Both charge points.
     await a.page.getByLabel('Email').focus();
@@ -143,7 +147,13 @@ describe('fan web app in Chromium', () => {
     await a.page.keyboard.type('correct-horse');
     await a.page.keyboard.press('Enter'); // the form's first button: Sign up
     await a.page.getByRole('button', { name: 'Log out' }).waitFor(WAIT);
-    await signUpInPage(b, `b-${Date.now()}@example.test`);
+    // B first tries to log in without an account: the error is said in plain words.
+    const bEmail = `b-${Date.now()}@example.test`;
+    await b.page.getByLabel('Email').fill(bEmail);
+    await b.page.getByLabel(/^Password/).fill('correct-horse');
+    await b.page.getByRole('button', { name: 'Log in' }).click();
+    await b.page.getByRole('alert').filter({ hasText: 'do not match an account' }).waitFor(WAIT);
+    await signUpInPage(b, bEmail);
     await Promise.all([chargeInPage(a, 1000), chargeInPage(b, 1000)]);
 
     // A enters and is admitted (capacity 1); two other fans queue; B queues behind them.
@@ -206,6 +216,13 @@ describe('fan web app in Chromium', () => {
     // The seat counts follow: 1 sold, 2 held.
     await a.page.getByText('5 of 8 seats free').waitFor(WAIT);
     await shoot(a, 'web-seat-map.png');
+
+    // B may hold two seats per show here (MAX_HOLDS_PER_SCHEDULE=2): the third is refused in plain words.
+    await seat(b, 4).click();
+    await b.page.locator('.seat-map [data-seat="4"][data-look="MINE"]').waitFor(WAIT);
+    await seat(b, 5).click();
+    await b.page.getByRole('alert').filter({ hasText: 'as many seats as allowed' }).waitFor(WAIT);
+    expect(await seat(b, 5).getAttribute('data-status')).toBe('AVAILABLE');
 
     // The page fits a 375 px screen without sideways scrolling.
     expect(await b.page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(375);
