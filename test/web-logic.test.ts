@@ -42,6 +42,13 @@ describe('checkout idempotency key', () => {
     checkout.finish(false);
   });
 
+  it('drops a key the server refused as reused', () => {
+    const checkout = new Checkout(keys());
+    expect(checkout.begin(['h1'])).toBe('key-1');
+    checkout.finish(true); // IDEMPOTENCY_KEY_REUSED: the checkout is over
+    expect(checkout.begin(['h1'])).toBe('key-2');
+  });
+
   it('pays nothing with no holds, and makes random keys by default', () => {
     const checkout = new Checkout();
     expect(checkout.begin([])).toBeUndefined();

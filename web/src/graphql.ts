@@ -11,5 +11,4 @@ export const graphql = initGraphQLTada<{
   scalars: { DateTime: string; ID: string };
 }>();
 
-export type { FragmentOf, ResultOf, VariablesOf } from 'gql.tada';
-export { readFragment } from 'gql.tada';
+export type { ResultOf, VariablesOf } from 'gql.tada';

@@ -36,12 +36,13 @@ export class Checkout {
   }
 
   /**
-   * Ends the attempt. `paid`: the server confirmed the payment, so the checkout is over and the next
-   * one gets a new key. Otherwise (an error, or no answer) the key stays for the retry.
+   * Ends the attempt. `over`: the server confirmed the payment (or refused the key itself, as
+   * IDEMPOTENCY_KEY_REUSED), so this checkout is over and the next attempt gets a new key. Otherwise
+   * (an error such as INSUFFICIENT_POINTS, or no answer at all) the key stays for the retry.
    */
-  finish(paid: boolean): void {
+  finish(over: boolean): void {
     this.busy = false;
-    if (paid) this.current = undefined;
+    if (over) this.current = undefined;
   }
 
   get paying(): boolean {

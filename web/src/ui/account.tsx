@@ -20,12 +20,10 @@ export function AuthForm() {
     const variables = { email: String(form.get('email') ?? ''), password: String(form.get('password') ?? '') };
     setBusy(true);
     setError(null);
-    const mode = submitter?.value === 'signup' ? 'signup' : 'login';
-    const result = mode === 'signup' ? await signUp(variables) : await logIn(variables);
+    const answer = submitter?.value === 'signup' ? await signUp(variables).then((r) => ({ token: r.data?.signUp.token, error: r.error })) : await logIn(variables).then((r) => ({ token: r.data?.logIn.token, error: r.error }));
     setBusy(false);
-    const token = mode === 'signup' ? result.data && 'signUp' in result.data && result.data.signUp.token : result.data && 'logIn' in result.data && result.data.logIn.token;
-    if (token) setToken(token);
-    else setError(result.error ?? { graphQLErrors: [] });
+    if (answer.token) setToken(answer.token);
+    else setError(answer.error ?? { graphQLErrors: [{}] });
   }
 
   return (

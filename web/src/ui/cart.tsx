@@ -20,34 +20,44 @@ export function Cart({ holds, onHoldsChanged, onPaid }: { holds: readonly HoldIt
   const [, releaseHold] = useMutation(ReleaseHold);
   const [paying, setPaying] = useState(false);
   const [error, setError] = useState<string | undefined>();
+  // The holds of a payment whose answer never came: it may have gone through (and the holds with it),
+  // so they stay on screen with the Pay button until a retry, with the same key, settles it.
+  const [unsettled, setUnsettled] = useState<readonly HoldItem[] | null>(null);
   const live = holds.filter((hold) => remainingMs(hold.expiresAt, now) > 0);
   const expired = live.length !== holds.length;
+  const shown = unsettled ?? live;
 
   useEffect(() => {
     // A hold ran out: read the holds again (the seat map hears of it through seatChanged).
     if (expired) onHoldsChanged();
   }, [expired, onHoldsChanged]);
 
-  if (holds.length === 0) return null;
-  const total = live.reduce((sum, hold) => sum + hold.seat.price, 0);
+  if (shown.length === 0) return null;
+  const total = shown.reduce((sum, hold) => sum + hold.seat.price, 0);
 
   async function payAll() {
-    const holdIds = live.map((hold) => hold.id);
-    const key = checkout.begin(holdIds);
+    const payingFor = shown;
+    const key = checkout.begin(payingFor.map((hold) => hold.id));
     if (!key) return; // already paying: a double click never pays twice
     setPaying(true);
     setError(undefined);
+    let code: string | undefined;
     try {
-      const result = await pay({ holdIds, idempotencyKey: key });
+      const result = await pay({ holdIds: payingFor.map((hold) => hold.id), idempotencyKey: key });
       const payment = result.data?.pay;
-      checkout.finish(Boolean(payment));
+      code = payment ? undefined : (errorCode(result.error) ?? 'NETWORK');
+      checkout.finish(Boolean(payment) || code === 'IDEMPOTENCY_KEY_REUSED');
       if (payment) onPaid(payment);
-      else setError(errorCode(result.error) ?? 'NETWORK');
     } catch {
+      code = 'NETWORK';
       checkout.finish(false);
-      setError('NETWORK');
-    } finally {
-      setPaying(false);
+    }
+    setPaying(false);
+    setError(code);
+    if (code === 'NETWORK') {
+      setUnsettled(payingFor);
+    } else {
+      setUnsettled(null);
       onHoldsChanged();
     }
   }
@@ -63,7 +73,7 @@ export function Cart({ holds, onHoldsChanged, onPaid }: { holds: readonly HoldIt
     <section className="cart card" aria-labelledby="cart-title">
       <h3 id="cart-title">Your held seats</h3>
       <ul className="holds">
-        {live.map((hold) => {
+        {shown.map((hold) => {
           const left = remainingMs(hold.expiresAt, now);
           return (
             <li key={hold.id} data-hold={hold.id}>
@@ -74,19 +84,19 @@ export function Cart({ holds, onHoldsChanged, onPaid }: { holds: readonly HoldIt
               <span className={left < 30_000 ? 'countdown urgent' : 'countdown'} aria-label={`hold ends in ${formatCountdown(left)}`}>
                 {formatCountdown(left)}
               </span>
-              <button type="button" className="secondary" onClick={() => void release(hold)} disabled={paying} aria-label={`Release seat ${hold.seat.number}`}>
-                Release
-              </button>
+              {!unsettled && (
+                <button type="button" className="secondary" onClick={() => void release(hold)} disabled={paying} aria-label={`Release seat ${hold.seat.number}`}>
+                  Release
+                </button>
+              )}
             </li>
           );
         })}
       </ul>
-      {live.length > 0 && (
-        <button type="button" className="pay" onClick={() => void payAll()} disabled={paying} aria-busy={paying} aria-label={`Pay ${total} points`}>
-          {paying ? 'Paying…' : `Pay ${total} points`}
-        </button>
-      )}
-      {error === 'NETWORK' && <p className="muted">If you were charged, pressing Pay again will not charge you twice.</p>}
+      <button type="button" className="pay" onClick={() => void payAll()} disabled={paying} aria-busy={paying} aria-label={`Pay ${total} points`}>
+        {paying ? 'Paying…' : `Pay ${total} points`}
+      </button>
+      {unsettled && <p className="muted">We did not get an answer. Press Pay again: if the first try went through, you will not be charged twice.</p>}
       <ErrorNote code={error} />
     </section>
   );
