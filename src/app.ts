@@ -100,7 +100,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
   // type-graphql needs a pubSub; seat events bypass its per-subscriber buffers (see SeatEvents).
   const pubSub = createPubSub({ eventTarget });
   const concerts = new ConcertService(orm);
-  const queue = new QueueService(redis, keys, concerts, metrics, { activeTtlSeconds: config.activeTtlSeconds }, logger);
+  const queue = new QueueService(redis, keys, concerts, metrics, { activeTtlSeconds: config.activeTtlSeconds, presenceGraceSeconds: config.presenceGraceSeconds, activeIdleSeconds: config.activeIdleSeconds }, logger);
   const liveQueue = new LiveQueueStatus(queue, queueSubscriber, keys.channels.queueTicks, metrics, logger);
   await liveQueue.start();
   const seatCatalog = new SeatCatalog(orm);

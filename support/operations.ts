@@ -11,22 +11,29 @@ export const LOG_IN = 'mutation($email: String!, $password: String!) { logIn(ema
 // ---- the waiting room ----
 
 /** The fields a waiting-room page asks for. */
-const QUEUE_FIELDS = 'concertId state position waiting active estimatedWaitSeconds activeUntil';
+const QUEUE_FIELDS = 'concertId state position waiting active estimatedWaitSeconds activeUntil salesOpenAt';
 
 export interface QueueStatus {
   concertId: string;
-  state: 'WAITING' | 'ACTIVE' | 'NONE';
+  state: 'WAITING' | 'ACTIVE' | 'NONE' | 'PREQUEUE';
   position: number | null;
   waiting: number;
   active: number;
   estimatedWaitSeconds: number | null;
   activeUntil: string | null;
+  salesOpenAt: string | null;
 }
 
 export const ENTER = `mutation($id: ID!) { enterQueue(concertId: $id) { ${QUEUE_FIELDS} } }`;
 export const LEAVE = `mutation($id: ID!) { leaveQueue(concertId: $id) { ${QUEUE_FIELDS} } }`;
 export const STATUS = `query($id: ID!) { queueStatus(concertId: $id) { ${QUEUE_FIELDS} } }`;
 export const STATUS_SUBSCRIPTION = `subscription($id: ID!) { queueStatus(concertId: $id) { ${QUEUE_FIELDS} } }`;
+
+// ---- concerts (admin) ----
+
+export const CREATE_CONCERT = 'mutation($input: ConcertInput!) { createConcert(input: $input) { id salesOpenAt } }';
+export const SET_SALES_OPEN_AT = 'mutation($id: ID!, $at: DateTime) { setSalesOpenAt(concertId: $id, salesOpenAt: $at) { id salesOpenAt } }';
+export const CONCERT_OPENING = 'query($id: ID!) { concert(id: $id) { id salesOpenAt } }';
 
 // ---- seats, holds, points, payments ----
 

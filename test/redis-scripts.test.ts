@@ -3,8 +3,9 @@ import { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createRedis, redisKeys, redisReady, runScript, SCRIPTS, type RedisClient } from '../src/redis';
 import { HOLD_EXTEND, HOLD_RELEASE, HOLD_SEAT, HOLD_STATUS, HOLD_SWEEP } from '../src/redis/hold-scripts';
+import { drawPreQueueScore } from '../src/queue/draw';
 import { PUBLISH_ORDERED } from '../src/redis/pubsub-scripts';
-import { QUEUE_ADMIT, QUEUE_ENTER, QUEUE_LEAVE, QUEUE_STATUS } from '../src/redis/queue-scripts';
+import { QUEUE_ADMIT, QUEUE_ENTER, QUEUE_LEAVE, QUEUE_STATUS, SALES_SET, SALES_UNKNOWN } from '../src/redis/queue-scripts';
 import type { Script, ScriptArg, ScriptKeys } from '../src/redis/script';
 import { LOCAL_REDIS_URL, wipeRedisKeys } from '../support/sandbox';
 import { TEST_REDIS } from './support/harness';
@@ -222,33 +223,41 @@ describe('hold scripts', () => {
 });
 
 describe('queue scripts', () => {
-  const concert = () => keys.queue(nextId++);
   const TTL = 60_000;
   const WINDOW = 60_000;
-  type Queue = ReturnType<typeof concert>;
-  const admit = (k: Queue, capacity: number, activeTtlMs = TTL, maxBatch = 5000, rateWindowMs = WINDOW) =>
-    run(QUEUE_ADMIT, k, capacity, activeTtlMs, maxBatch, rateWindowMs);
+  const HOUR = 3_600_000;
+  type Queue = ReturnType<typeof keys.queue>;
+  /** A concert whose sales are open. */
+  const concert = () => {
+    const k = keys.queue(nextId++);
+    void redis.set(k.sales, 'open');
+    return k;
+  };
+  const enter = (k: Queue, user: number, preScore = drawPreQueueScore(), capacity = 3) => run(QUEUE_ENTER, k, user, preScore, capacity);
+  const admit = (k: Queue, capacity: number, activeTtlMs = TTL, maxBatch = 5000, rateWindowMs = WINDOW, graceMs = HOUR, idleMs = HOUR) =>
+    run(QUEUE_ADMIT, k, capacity, activeTtlMs, maxBatch, rateWindowMs, graceMs, idleMs);
   /** The per-user part of a status reply, as [state, value] pairs. */
   const places = (reply: number[]) => {
     const out: [number, number][] = [];
-    for (let i = 4; i < reply.length; i += 2) out.push([reply[i]!, reply[i + 1]!]);
+    for (let i = 5; i < reply.length; i += 2) out.push([reply[i]!, reply[i + 1]!]);
     return out;
   };
+  const [NONE, WAITING, ACTIVE, PREQUEUE] = [0, 1, 2, 3];
 
-  it('status before any tick: no one, no rate, no capacity', async () => {
+  it('status before any tick: no one, no rate, no capacity, sales open', async () => {
     const k = concert();
-    expect(await run(QUEUE_STATUS, k, 1)).toEqual([0, 0, -1, -1, 0, 0]);
-    expect(await run(QUEUE_STATUS, k)).toEqual([0, 0, -1, -1]);
+    expect(await run(QUEUE_STATUS, k, 1)).toEqual([0, 0, -1, -1, -1, 0, 0]);
+    expect(await run(QUEUE_STATUS, k)).toEqual([0, 0, -1, -1, -1]);
   });
 
-  it('enter is idempotent; several users get distinct, increasing places', async () => {
+  it('enter is idempotent; several users get distinct, increasing places; the first stores the capacity', async () => {
     const k = concert();
-    expect(await run(QUEUE_ENTER, k, 10)).toEqual([1, 0, -1, -1, 1, 1]);
+    expect(await enter(k, 10)).toEqual([1, 0, -1, 3, -1, 1, 1]);
     const ticket = await redis.zscore(k.wait, '10');
-    expect(await run(QUEUE_ENTER, k, 10)).toEqual([1, 0, -1, -1, 1, 1]);
+    expect(await enter(k, 10, -5, 9)).toEqual([1, 0, -1, 3, -1, 1, 1]);
     expect(await redis.zscore(k.wait, '10')).toBe(ticket);
 
-    const replies = await Promise.all([11, 12, 13].map((user) => run(QUEUE_ENTER, k, user)));
+    const replies = await Promise.all([11, 12, 13].map((user) => enter(k, user)));
     expect(replies.map((reply) => places(reply)[0])).toEqual([
       [1, 2],
       [1, 3],
@@ -258,20 +267,27 @@ describe('queue scripts', () => {
     const tickets = await Promise.all([10, 11, 12, 13].map(async (user) => Number(await redis.zscore(k.wait, String(user)))));
     expect([...tickets].sort((a, b) => a - b)).toEqual(tickets);
     expect(new Set(tickets).size).toBe(4);
+    expect(tickets.every((t) => t > 0)).toBe(true);
     // Re-entering keeps the place even behind others.
-    expect(places(await run(QUEUE_ENTER, k, 11))).toEqual([[1, 2]]);
+    expect(places(await enter(k, 11))).toEqual([[1, 2]]);
+  });
+
+  it('enter answers SALES_UNKNOWN and changes nothing while this Redis does not know the opening', async () => {
+    const k = keys.queue(nextId++);
+    expect(await enter(k, 1)).toEqual([SALES_UNKNOWN]);
+    expect(await redis.exists(k.wait, k.seen, k.stats, k.seq)).toBe(0);
   });
 
   it('reports NONE, WAITING with its position and ACTIVE with activeUntil for several users at once', async () => {
     const k = concert();
-    await run(QUEUE_ENTER, k, 1);
-    await run(QUEUE_ENTER, k, 2);
-    await run(QUEUE_ENTER, k, 3);
+    await enter(k, 1);
+    await enter(k, 2);
+    await enter(k, 3);
     const before = await redisNow();
     await admit(k, 1);
     const after = await redisNow();
     const reply = await run(QUEUE_STATUS, k, 3, 1, 99, 2);
-    expect(reply.slice(0, 4)).toEqual([2, 1, -1, 1]);
+    expect(reply.slice(0, 5)).toEqual([2, 1, -1, 1, -1]);
     const [three, one, none, two] = places(reply);
     expect(three).toEqual([1, 2]);
     expect(one![0]).toBe(2);
@@ -280,28 +296,30 @@ describe('queue scripts', () => {
     expect(none).toEqual([0, 0]);
     expect(two).toEqual([1, 1]);
     // Entering again while ACTIVE keeps the slot.
-    expect(places(await run(QUEUE_ENTER, k, 1))).toEqual([one]);
+    expect(places(await enter(k, 1))).toEqual([one]);
   });
 
   it('leave when not in line is no error and answers the figures only', async () => {
     const k = concert();
-    expect(await run(QUEUE_LEAVE, k, 5)).toEqual([0, 0, -1, -1]);
-    await run(QUEUE_ENTER, k, 6);
-    expect(await run(QUEUE_LEAVE, k, 5)).toEqual([1, 0, -1, -1]);
+    expect(await run(QUEUE_LEAVE, k, 5)).toEqual([0, 0, -1, -1, -1]);
+    await enter(k, 6);
+    expect(await run(QUEUE_LEAVE, k, 5)).toEqual([1, 0, -1, 3, -1]);
     expect(places(await run(QUEUE_STATUS, k, 5))).toEqual([[0, 0]]);
   });
 
-  it('leave frees the place (those behind move up) or the ACTIVE slot', async () => {
+  it('leave frees the place (those behind move up) or the ACTIVE slot, and forgets the presence', async () => {
     const k = concert();
-    for (const user of [1, 2, 3, 4]) await run(QUEUE_ENTER, k, user);
+    for (const user of [1, 2, 3, 4]) await enter(k, user);
     await admit(k, 1);
-    expect(await run(QUEUE_LEAVE, k, 3)).toEqual([2, 1, -1, 1]);
+    expect(await run(QUEUE_LEAVE, k, 3)).toEqual([2, 1, -1, 1, -1]);
     expect(places(await run(QUEUE_STATUS, k, 2, 3, 4))).toEqual([
       [1, 1],
       [0, 0],
       [1, 2],
     ]);
-    expect(await run(QUEUE_LEAVE, k, 1)).toEqual([2, 0, -1, 1]);
+    expect(await redis.zscore(k.seen, '3')).toBeNull();
+    expect(await run(QUEUE_LEAVE, k, 1)).toEqual([2, 0, -1, 1, -1]);
+    expect(await redis.zscore(k.activeSeen, '1')).toBeNull();
     expect(places(await run(QUEUE_STATUS, k, 1))).toEqual([[0, 0]]);
     // The freed slot goes to the next in line.
     expect((await admit(k, 1))[0]).toBe(1);
@@ -310,29 +328,29 @@ describe('queue scripts', () => {
 
   it('admits nobody with capacity 0', async () => {
     const k = concert();
-    await run(QUEUE_ENTER, k, 1);
-    await run(QUEUE_ENTER, k, 2);
-    expect(await admit(k, 0)).toEqual([0, 0, 2, 0]);
+    await enter(k, 1);
+    await enter(k, 2);
+    expect(await admit(k, 0)).toEqual([0, 0, 2, 0, 0, 0, 0, 0]);
     expect(await redis.zcard(k.active)).toBe(0);
     expect(await redis.hget(k.stats, 'cap')).toBe('0');
   });
 
   it('admits nobody with the line empty, and records the capacity', async () => {
     const k = concert();
-    expect(await admit(k, 5)).toEqual([0, 0, 0, 0]);
+    expect(await admit(k, 5)).toEqual([0, 0, 0, 0, 0, 0, 0, 0]);
     expect(await redis.zcard(k.active)).toBe(0);
-    expect(await run(QUEUE_STATUS, k)).toEqual([0, 0, -1, 5]);
+    expect(await run(QUEUE_STATUS, k)).toEqual([0, 0, -1, 5, -1]);
   });
 
   it('admits in FIFO order up to capacity, at most maxBatch per tick', async () => {
     const k = concert();
-    for (const user of [5, 3, 9, 1, 7]) await run(QUEUE_ENTER, k, user);
-    expect(await admit(k, 3, TTL, 2)).toEqual([2, 0, 3, 2]);
+    for (const user of [5, 3, 9, 1, 7]) await enter(k, user);
+    expect(await admit(k, 3, TTL, 2)).toEqual([2, 0, 3, 2, 0, 0, 0, 0]);
     expect((await redis.zrange(k.active, 0, -1)).sort()).toEqual(['3', '5']);
-    expect(await admit(k, 3, TTL, 2)).toEqual([1, 0, 2, 3]);
+    expect(await admit(k, 3, TTL, 2)).toEqual([1, 0, 2, 3, 0, 0, 0, 0]);
     expect(await redis.zscore(k.active, '9')).not.toBeNull();
     // Full: nobody more until a slot frees.
-    expect(await admit(k, 3, TTL, 2)).toEqual([0, 0, 2, 3]);
+    expect(await admit(k, 3, TTL, 2)).toEqual([0, 0, 2, 3, 0, 0, 0, 0]);
     expect(places(await run(QUEUE_STATUS, k, 1, 7))).toEqual([
       [1, 1],
       [1, 2],
@@ -341,24 +359,24 @@ describe('queue scripts', () => {
 
   it('expires ACTIVE users after activeTtlMs; a lapsed user who enters again goes to the back', async () => {
     const k = concert();
-    for (const user of [1, 2, 3]) await run(QUEUE_ENTER, k, user);
-    expect(await admit(k, 2, 50)).toEqual([2, 0, 1, 2]);
+    for (const user of [1, 2, 3]) await enter(k, user);
+    expect(await admit(k, 2, 50)).toEqual([2, 0, 1, 2, 0, 0, 0, 0]);
     await sleep(100);
     // Lapsed on Redis's clock before any tick removes them.
-    expect(await run(QUEUE_STATUS, k, 1, 2)).toEqual([1, 0, -1, 2, 0, 0, 0, 0]);
-    expect(await run(QUEUE_ENTER, k, 1)).toEqual([2, 0, -1, 2, 1, 2]);
+    expect(await run(QUEUE_STATUS, k, 1, 2)).toEqual([1, 0, -1, 2, -1, 0, 0, 0, 0]);
+    expect(await enter(k, 1)).toEqual([2, 0, -1, 2, -1, 1, 2]);
     expect(await redis.zscore(k.active, '1')).toBeNull();
     // The tick drops the other lapsed slot and admits the line in order.
-    expect(await admit(k, 2, 50)).toEqual([2, 1, 0, 2]);
+    expect(await admit(k, 2, 50)).toEqual([2, 1, 0, 2, 0, 0, 0, 0]);
     expect(places(await run(QUEUE_STATUS, k, 3, 1, 2)).map(([state]) => state)).toEqual([2, 2, 0]);
   });
 
   it('measures the admission rate over the window: none after one tick, then per minute; old ticks trimmed', async () => {
     const k = concert();
-    for (const user of [1, 2, 3]) await run(QUEUE_ENTER, k, user);
+    for (const user of [1, 2, 3]) await enter(k, user);
     await admit(k, 2);
     expect(await redis.hget(k.stats, 'rate')).toBe('-1');
-    expect((await run(QUEUE_STATUS, k)).slice(2)).toEqual([-1, 2]);
+    expect((await run(QUEUE_STATUS, k)).slice(2)).toEqual([-1, 2, -1]);
 
     const first = Number((await redis.lindex(k.admissions, -1))!.split(':')[0]);
     await sleep(50);
@@ -366,7 +384,7 @@ describe('queue scripts', () => {
     const last = Number((await redis.lindex(k.admissions, 0))!.split(':')[0]);
     const rate = Math.floor((3 * 60000) / (last - first));
     expect(rate).toBeGreaterThan(0);
-    expect((await run(QUEUE_STATUS, k)).slice(2)).toEqual([rate, 3]);
+    expect((await run(QUEUE_STATUS, k)).slice(2)).toEqual([rate, 3, -1]);
     expect(await redis.lrange(k.admissions, 0, -1)).toEqual([`${last}:1`, `${first}:2`]);
 
     // With a window shorter than the gap, the older ticks are trimmed: one tick left, no rate again.
@@ -374,7 +392,199 @@ describe('queue scripts', () => {
     await admit(k, 3, TTL, 5000, 30);
     expect(await redis.llen(k.admissions)).toBe(1);
     expect(await redis.lindex(k.admissions, 0)).toMatch(/^\d+:0$/);
-    expect((await run(QUEUE_STATUS, k)).slice(2)).toEqual([-1, 3]);
+    expect((await run(QUEUE_STATUS, k)).slice(2)).toEqual([-1, 3, -1]);
+  });
+
+  describe('sales opening', () => {
+    /** A concert whose sales open `inMs` from now on Redis's clock. */
+    const closedConcert = async (inMs = HOUR) => {
+      const k = keys.queue(nextId++);
+      const opensAt = (await redisNow()) + inMs;
+      await redis.set(k.sales, String(opensAt));
+      return { k, opensAt };
+    };
+
+    it('puts fans who enter before opening in PREQUEUE with the opening time, at their drawn score; admits nobody', async () => {
+      const { k, opensAt } = await closedConcert();
+      expect(await enter(k, 1, -500)).toEqual([1, 0, -1, 3, opensAt, PREQUEUE, 0]);
+      expect(await enter(k, 2, -900)).toEqual([2, 0, -1, 3, opensAt, PREQUEUE, 0]);
+      // Idempotent: the drawn place is kept.
+      await enter(k, 1, -10_000);
+      expect(await redis.zscore(k.wait, '1')).toBe('-500');
+      expect(await admit(k, 5)).toEqual([0, 0, 2, 0, 0, 0, 0, 1]);
+      expect(await redis.get(k.sales)).toBe(String(opensAt));
+      expect(places(await run(QUEUE_STATUS, k, 1, 2))).toEqual([
+        [PREQUEUE, 0],
+        [PREQUEUE, 0],
+      ]);
+    });
+
+    it('opens once at the first tick at or after the time: the pre-queue in score order, ahead of every later arrival', async () => {
+      const { k } = await closedConcert(80);
+      await enter(k, 1, -5);
+      await enter(k, 2, -50);
+      await enter(k, 3, -7);
+      await sleep(120);
+      // Due but not yet opened: still the pre-queue, and a fan entering now joins the draw.
+      await enter(k, 4, -6);
+      const [first, second] = await Promise.all([admit(k, 1), admit(k, 1)]);
+      expect([first![6], second![6]].sort()).toEqual([0, 1]);
+      expect(first![7]).toBe(0);
+      expect(await redis.get(k.sales)).toBe('open');
+      expect(await redis.zscore(k.active, '2')).not.toBeNull();
+      expect(await enter(k, 5)).toEqual([4, 1, -1, 1, -1, WAITING, 4]);
+      expect(places(await run(QUEUE_STATUS, k, 3, 4, 1, 5))).toEqual([
+        [WAITING, 1],
+        [WAITING, 2],
+        [WAITING, 3],
+        [WAITING, 4],
+      ]);
+    });
+
+    it('places a small pre-queue in a uniformly random order (chi-square over many draws)', async () => {
+      const FANS = 4;
+      const ROUNDS = 1200;
+      // counts[fan][place]
+      const counts = Array.from({ length: FANS }, () => new Array<number>(FANS).fill(0));
+      for (let round = 0; round < ROUNDS; round++) {
+        const k = keys.queue(nextId++);
+        await redis.set(k.sales, '1');
+        for (let fan = 1; fan <= FANS; fan++) await redis.zadd(k.wait, drawPreQueueScore(), String(fan));
+        const reply = await run(QUEUE_STATUS, k, 1, 2, 3, 4);
+        expect(places(reply).every(([state]) => state === PREQUEUE)).toBe(true);
+        await admit(k, 0);
+        const positions = places(await run(QUEUE_STATUS, k, 1, 2, 3, 4)).map(([state, position]) => {
+          expect(state).toBe(WAITING);
+          return position;
+        });
+        expect([...positions].sort()).toEqual([1, 2, 3, 4]);
+        positions.forEach((position, fan) => counts[fan]![position - 1]!++);
+      }
+      const expected = ROUNDS / FANS;
+      const chiSquare = counts.flat().reduce((sum, observed) => sum + (observed - expected) ** 2 / expected, 0);
+      // 9 degrees of freedom: P(χ² > 33.7) ≈ 1e-4 for a fair draw, while a draw that favours early
+      // arrivals even slightly over this many rounds lands far above.
+      expect(chiSquare).toBeLessThan(33.7);
+    });
+
+    it('draws pre-queue scores as negative integers spread over 53 bits', () => {
+      const scores = Array.from({ length: 2000 }, drawPreQueueScore);
+      expect(scores.every((score) => Number.isSafeInteger(score) && score <= -1 && score >= -(2 ** 53))).toBe(true);
+      expect(new Set(scores).size).toBe(scores.length);
+      // Half of them fall below -2^52, give or take noise.
+      const low = scores.filter((score) => score < -(2 ** 52)).length;
+      expect(low).toBeGreaterThan(850);
+      expect(low).toBeLessThan(1150);
+    });
+
+    it('SALES_SET moves the opening while closed, opens at once for a negative time, and refuses once due or open', async () => {
+      const { k } = await closedConcert();
+      const later = (await redisNow()) + 2 * HOUR;
+      expect(await run(SALES_SET, k, 'open', later)).toBe(1);
+      expect(await redis.get(k.sales)).toBe(String(later));
+      const before = await redisNow();
+      expect(await run(SALES_SET, k, 'open', -1)).toBe(1);
+      const now = Number(await redis.get(k.sales));
+      expect(now).toBeGreaterThanOrEqual(before);
+      // Due (not yet opened by a tick): refused, unchanged.
+      expect(await run(SALES_SET, k, 'open', later)).toBe(0);
+      expect(await redis.get(k.sales)).toBe(String(now));
+      await redis.set(k.sales, 'open');
+      expect(await run(SALES_SET, k, String(later), later)).toBe(0);
+      expect(await redis.get(k.sales)).toBe('open');
+    });
+
+    it('SALES_SET judges by MySQL’s value when this Redis has none', async () => {
+      const k = keys.queue(nextId++);
+      const future = (await redisNow()) + HOUR;
+      expect(await run(SALES_SET, k, 'open', future)).toBe(0);
+      expect(await redis.exists(k.sales)).toBe(0);
+      expect(await run(SALES_SET, k, String(future), future + 1000)).toBe(1);
+      expect(await redis.get(k.sales)).toBe(String(future + 1000));
+    });
+  });
+
+  describe('presence', () => {
+    const age = async (key: string, user: number, msAgo: number) => redis.zadd(key, (await redisNow()) - msAgo, String(user));
+
+    it('every status, enter or tick admission marks the fans it finds in line as seen now; NONE fans are not', async () => {
+      const k = concert();
+      const t0 = await redisNow();
+      await enter(k, 1);
+      await enter(k, 2);
+      expect(Number(await redis.zscore(k.seen, '1'))).toBeGreaterThanOrEqual(t0);
+      await age(k.seen, 1, 10_000);
+      await run(QUEUE_STATUS, k, 1, 99);
+      expect(Number(await redis.zscore(k.seen, '1'))).toBeGreaterThanOrEqual(t0);
+      expect(await redis.zscore(k.seen, '99')).toBeNull();
+      // Admitted: the presence moves to the ACTIVE set, starting the idle clock now.
+      await admit(k, 1);
+      expect(await redis.zscore(k.seen, '1')).toBeNull();
+      expect(Number(await redis.zscore(k.activeSeen, '1'))).toBeGreaterThanOrEqual(t0);
+      await age(k.activeSeen, 1, 10_000);
+      await run(QUEUE_STATUS, k, 1);
+      expect(Number(await redis.zscore(k.activeSeen, '1'))).toBeGreaterThanOrEqual(t0);
+    });
+
+    it('drops WAITING and PREQUEUE fans unseen for the grace; those behind move up', async () => {
+      const k = concert();
+      for (const user of [1, 2, 3, 4]) await enter(k, user);
+      await age(k.seen, 2, 6000);
+      await age(k.seen, 3, 4000);
+      expect(await admit(k, 0, TTL, 5000, WINDOW, 5000)).toEqual([0, 0, 3, 0, 1, 0, 0, 0]);
+      expect(places(await run(QUEUE_STATUS, k, 1, 2, 3, 4))).toEqual([
+        [WAITING, 1],
+        [NONE, 0],
+        [WAITING, 2],
+        [WAITING, 3],
+      ]);
+      expect(await redis.zscore(k.seen, '2')).toBeNull();
+
+      const { k: pre } = await (async () => {
+        const closed = keys.queue(nextId++);
+        await redis.set(closed.sales, String((await redisNow()) + HOUR));
+        return { k: closed };
+      })();
+      await enter(pre, 1);
+      await enter(pre, 2);
+      await age(pre.seen, 1, 6000);
+      expect(await admit(pre, 5, TTL, 5000, WINDOW, 5000)).toEqual([0, 0, 1, 0, 1, 0, 0, 1]);
+      expect(places(await run(QUEUE_STATUS, pre, 1, 2))).toEqual([
+        [NONE, 0],
+        [PREQUEUE, 0],
+      ]);
+    });
+
+    it('drops ACTIVE fans idle for idleMs and gives the slot to the next in line at the same tick', async () => {
+      const k = concert();
+      for (const user of [1, 2, 3]) await enter(k, user);
+      await admit(k, 1);
+      await age(k.activeSeen, 1, 6000);
+      // Within the waiting grace (an hour) but past the idle time.
+      expect(await admit(k, 1, TTL, 5000, WINDOW, HOUR, 5000)).toEqual([1, 0, 1, 1, 0, 1, 0, 0]);
+      expect(places(await run(QUEUE_STATUS, k, 1, 2, 3))).toEqual([
+        [NONE, 0],
+        [ACTIVE, expect.any(Number)],
+        [WAITING, 1],
+      ]);
+    });
+
+    it('drops at most maxBatch absent fans per tick, and forgets stale presence of fans no longer in line', async () => {
+      const k = concert();
+      for (const user of [1, 2, 3, 4, 5]) await enter(k, user);
+      for (const user of [1, 2, 3, 4, 5]) await age(k.seen, user, 6000);
+      expect((await admit(k, 0, TTL, 2, WINDOW, 5000))[4]).toBe(2);
+      expect((await admit(k, 0, TTL, 2, WINDOW, 5000))[4]).toBe(2);
+      expect((await admit(k, 0, TTL, 2, WINDOW, 5000)).slice(2, 5)).toEqual([0, 0, 1]);
+      expect(await redis.exists(k.seen, k.activeSeen)).toBe(0);
+      // A lapsed ACTIVE fan's presence is not a drop.
+      await enter(k, 9);
+      await admit(k, 1, 30);
+      await sleep(60);
+      await age(k.activeSeen, 9, 6000);
+      expect((await admit(k, 1, 30, 5000, WINDOW, 5000, 5000)).slice(0, 6)).toEqual([0, 1, 0, 0, 0, 0]);
+      expect(await redis.exists(k.activeSeen)).toBe(0);
+    });
   });
 });
 

@@ -99,7 +99,7 @@ export class Control {
     // As large as the ORM's pool (mikro-orm.config.ts: max 20), so the raw baseline gets no more connections than the app.
     const sql = createPool({ uri: config.databaseUrl, connectionLimit: 20, timezone: 'Z' });
     const concerts = new ConcertService(orm);
-    const queue = new QueueService(redis, redisKeys(config.redisPrefix), concerts, createMetrics(), { activeTtlSeconds: config.activeTtlSeconds }, createLogger(config.logLevel));
+    const queue = new QueueService(redis, redisKeys(config.redisPrefix), concerts, createMetrics(), { activeTtlSeconds: config.activeTtlSeconds, presenceGraceSeconds: config.presenceGraceSeconds, activeIdleSeconds: config.activeIdleSeconds }, createLogger(config.logLevel));
     const control = new Control(config, orm, redis, sql, concerts, queue);
     await control.resetRedis();
     return control;

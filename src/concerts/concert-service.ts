@@ -1,4 +1,4 @@
-import type { MikroORM } from '@mikro-orm/mysql';
+import { LockMode, type MikroORM } from '@mikro-orm/mysql';
 import { badInput, orNotFound } from '../errors';
 import { Concert, Schedule, Seat } from '../entities';
 
@@ -13,6 +13,8 @@ export interface ConcertInput {
   venue: string;
   maxActiveUsers: number;
   schedules: ScheduleInput[];
+  /** Absent or null: sales open at once. */
+  salesOpenAt?: Date | null;
 }
 
 const LIMITS = { text: 200, schedules: 100, seatsPerSchedule: 100_000, price: 100_000_000, maxActiveUsers: 1_000_000 };
@@ -86,6 +88,8 @@ export class ConcertService {
     const title = requireText(input.title, 'title');
     const venue = requireText(input.venue, 'venue');
     const maxActiveUsers = validMaxActiveUsers(input.maxActiveUsers);
+    const salesOpenAt = input.salesOpenAt ?? null;
+    if (salesOpenAt && Number.isNaN(salesOpenAt.getTime())) throw badInput('salesOpenAt is not a valid date.');
     if (input.schedules.length < 1 || input.schedules.length > LIMITS.schedules) {
       throw badInput(`A concert needs 1 to ${LIMITS.schedules} schedules.`);
     }
@@ -99,7 +103,7 @@ export class ConcertService {
       };
     });
     return this.orm.em.fork().transactional(async (em) => {
-      const concert = em.create(Concert, { title, venue, maxActiveUsers });
+      const concert = em.create(Concert, { title, venue, maxActiveUsers, salesOpenAt });
       await em.persist(concert).flush();
       for (const input of schedules) {
         const schedule = em.create(Schedule, { concert, startsAt: input.startsAt, totalSeats: input.seatCount });
@@ -118,6 +122,19 @@ export class ConcertService {
     concert.maxActiveUsers = maxActiveUsers;
     await em.flush();
     return concert;
+  }
+
+  /**
+   * Sets the opening time inside one transaction that holds the concert's row: `allow` (given the
+   * current value) may refuse by throwing, and then nothing changes.
+   */
+  async setSalesOpenAt(concertId: number, salesOpenAt: Date | null, allow: (current: Date | null) => Promise<void>): Promise<Concert> {
+    return this.orm.em.fork().transactional(async (em) => {
+      const concert = await orNotFound(em.findOne(Concert, concertId, { lockMode: LockMode.PESSIMISTIC_WRITE }), 'concert');
+      await allow(concert.salesOpenAt);
+      concert.salesOpenAt = salesOpenAt;
+      return concert;
+    });
   }
 
   /** Capacities of the given concerts, for the admission tick (one query per tick). */

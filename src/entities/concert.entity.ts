@@ -18,6 +18,10 @@ export class Concert {
   @Property({ type: 'integer', unsigned: true })
   maxActiveUsers!: number;
 
+  /** When the waiting room starts admitting; null: sales are open. Redis keeps the live copy the tick opens (see QueueService). */
+  @Property({ type: 'datetime', length: 3, nullable: true })
+  salesOpenAt: Date | null = null;
+
   @OneToMany({ entity: () => Schedule, mappedBy: 'concert', orderBy: { startsAt: 'asc', id: 'asc' } })
   schedules = new Collection<Schedule>(this);
 

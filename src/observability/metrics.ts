@@ -7,6 +7,10 @@ export function createMetrics() {
   return {
     registry,
     queueWaiting: new Gauge({ name: 'queue_waiting', help: 'Fans waiting, per concert (as of the last admission tick)', labelNames: ['concert'], registers: [registry] }),
+    queuePrequeue: new Gauge({ name: 'queue_prequeue', help: 'Fans in the pre-queue before sales open, per concert (as of the last admission tick)', labelNames: ['concert'], registers: [registry] }),
+    salesOpened: new Counter({ name: 'queue_sales_opened_total', help: 'Concerts whose sales this process opened (the pre-queue became the line)', registers: [registry] }),
+    droppedAbsent: new Counter({ name: 'queue_dropped_absent_total', help: 'Fans who lost their place (state="waiting", WAITING or PREQUEUE) or slot (state="active") for showing no presence', labelNames: ['state'], registers: [registry] }),
+    slotsRecycled: new Counter({ name: 'queue_slots_recycled_total', help: 'ACTIVE slots taken from idle fans and given to the next in line', registers: [registry] }),
     queueActive: new Gauge({ name: 'queue_active', help: 'Fans ACTIVE, per concert (as of the last admission tick)', labelNames: ['concert'], registers: [registry] }),
     admitted: new Counter({ name: 'queue_admitted_total', help: 'Fans admitted from the waiting room', registers: [registry] }),
     admittedPerTick: new Histogram({ name: 'queue_admitted_per_tick', help: 'Fans admitted in one tick', buckets: [0, 1, 10, 100, 1000, 10000], registers: [registry] }),

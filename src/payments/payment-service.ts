@@ -74,21 +74,29 @@ export class PaymentService {
       throw error;
     }
     const seats = await this.catalog.findMany(holds.map((hold) => hold.seatId));
-
-    let payment: PaymentRecord;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        payment = await sqlTransaction(this.orm, (sql) => this.record(sql, request, seats, holds));
-        break;
-      } catch (error) {
-        const twin = (await this.twinOf(request, error, 'INSUFFICIENT_POINTS')) ?? (error instanceof TwinCommitted ? await this.earlier(request) : null);
-        if (twin) return twin;
-        if (error instanceof DeadlockException && attempt < ATTEMPTS) continue;
-        throw error;
+    // Paying is a sign of presence in the seats' concerts (a payer WAITING again keeps the place): sent
+    // while the transaction runs, and never a reason for the payment to fail.
+    const presence = Promise.all([...new Set(seats.map((seat) => seat.concertId))].map((concertId) => this.queue.markPresent(userId, concertId))).catch(
+      (error: unknown) => this.logger.warn({ err: error, userId }, 'could not record a payer’s presence'),
+    );
+    try {
+      let payment: PaymentRecord;
+      for (let attempt = 1; ; attempt++) {
+        try {
+          payment = await sqlTransaction(this.orm, (sql) => this.record(sql, request, seats, holds));
+          break;
+        } catch (error) {
+          const twin = (await this.twinOf(request, error, 'INSUFFICIENT_POINTS')) ?? (error instanceof TwinCommitted ? await this.earlier(request) : null);
+          if (twin) return twin;
+          if (error instanceof DeadlockException && attempt < ATTEMPTS) continue;
+          throw error;
+        }
       }
+      await this.afterCommit(userId, holds, seats);
+      return payment;
+    } finally {
+      await presence;
     }
-    await this.afterCommit(userId, holds, seats);
-    return payment;
   }
 
   async reservationsOfPayment(paymentId: number): Promise<ReservationRecord[]> {

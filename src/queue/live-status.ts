@@ -13,7 +13,7 @@ class Watcher extends LatestValueStream<QueueStatus> implements StatusListener {
     private readonly live: LiveQueueStatus,
     readonly userId: number,
     readonly concertId: number,
-    /** What was last sent: a status is pushed only when state, position or activeUntil changes. */
+    /** What was last sent: a status is pushed only when state, position, activeUntil or salesOpenAt changes. */
     private sent: string,
   ) {
     super();
@@ -34,7 +34,7 @@ class Watcher extends LatestValueStream<QueueStatus> implements StatusListener {
 /** Pushes between yields to the event loop (see pushChanges). */
 const PUSH_SLICE = 256;
 
-const fingerprint = (s: QueueStatus) => `${s.state}|${s.position ?? ''}|${s.activeUntil?.getTime() ?? ''}`;
+const fingerprint = (s: QueueStatus) => `${s.state}|${s.position ?? ''}|${s.activeUntil?.getTime() ?? ''}|${s.salesOpenAt?.getTime() ?? ''}`;
 
 /**
  * Pushes each local queueStatus subscriber its own status after every admission tick, and ends
@@ -45,6 +45,10 @@ const fingerprint = (s: QueueStatus) => `${s.state}|${s.position ?? ''}|${s.acti
  * script call per 5,000 users, then pushes only the ones that changed. So a tick costs each
  * replica one round trip per concert, not one per subscriber. Each subscription keeps only its
  * latest unsent status (LatestValueStream), which coalesces bursts for slow clients.
+ *
+ * That same call is how this replica reports presence: the status script marks every fan it finds
+ * in line as seen, so a fan with an open queueStatus or seatChanged subscription here stays in line
+ * whichever replica runs the tick, and stops being seen within the grace if this process dies.
  */
 export class LiveQueueStatus {
   /** concert → user → that user's listeners on this process. */

@@ -1,16 +1,26 @@
 import type { ConcertService } from '../concerts/concert-service';
-import { AppError, notFound } from '../errors';
+import type { Concert } from '../entities';
+import { AppError, badInput, notFound } from '../errors';
 import type { Logger } from '../logger';
 import type { Metrics } from '../observability/metrics';
 import { runScript, type RedisClient, type RedisKeys } from '../redis';
-import { QUEUE_ADMIT, QUEUE_ENTER, QUEUE_LEAVE, QUEUE_STATUS } from '../redis/queue-scripts';
+import { QUEUE_ADMIT, QUEUE_ENTER, QUEUE_LEAVE, QUEUE_STATUS, SALES_SET, SALES_UNKNOWN } from '../redis/queue-scripts';
 import { dropFromWorkIndex } from '../redis/work-index';
+import { drawPreQueueScore } from './draw';
 import { QueueState, type QueueStatus } from './queue-state';
 import { decodeStatusReply, toQueueStatus, type Place, type QueueFigures } from './queue-status';
 
 export interface QueueSettings {
   activeTtlSeconds: number;
+  /** A WAITING or PREQUEUE fan with no sign of presence for this long loses the place. */
+  presenceGraceSeconds: number;
+  /** An ACTIVE fan with no sign of presence for this long loses the slot. */
+  activeIdleSeconds: number;
 }
+
+/** How the sales key says "open" (see RedisKeys.queue().sales), and what MySQL's value seeds it with. */
+const SALES_OPEN = 'open';
+const salesValue = (salesOpenAt: Date | null) => (salesOpenAt ? String(salesOpenAt.getTime()) : SALES_OPEN);
 
 /** The message live feeds on every process receive: which concerts may have changed, or which fans. */
 export interface TickMessage {
@@ -27,10 +37,16 @@ const RATE_WINDOW_MS = 60_000;
 /** Users per status script call when refreshing many subscribers. */
 const STATUS_BATCH = 5000;
 
-/** The waiting room: entering, leaving, status, the ACTIVE gate, and the admission tick. */
+/**
+ * The waiting room: entering, leaving, status, the ACTIVE gate, sales opening, presence and the
+ * admission tick.
+ */
 export class QueueService {
-  /** Concerts are never deleted, so a concert once seen to exist needs no second lookup. */
-  private readonly knownConcerts = new Set<number>();
+  /**
+   * Concerts are never deleted, so a concert once seen to exist needs no second lookup; with its
+   * capacity as then read, the estimated wait's fallback when Redis has none.
+   */
+  private readonly knownConcerts = new Map<number, number>();
 
   constructor(
     private readonly redis: RedisClient,
@@ -41,18 +57,48 @@ export class QueueService {
     private readonly logger: Logger,
   ) {}
 
+  /** WAITING (or PREQUEUE before sales open) at the back, unless already in line or ACTIVE. */
   async enter(userId: number, concertId: number): Promise<QueueStatus> {
-    await this.requireConcert(concertId);
+    const capacity = await this.requireConcert(concertId);
     const k = this.keys.queue(concertId);
-    // Issued together, so auto-pipelining sends them in one write (cheaper than a pipeline object per
-    // request); one connection keeps their order, so the SADD runs after the script, as
-    // dropFromWorkIndex relies on.
-    const [reply] = await Promise.all([
-      runScript(this.redis, QUEUE_ENTER, k, userId),
-      this.redis.sadd(this.keys.queueIndex, concertId),
-      this.tellFan(concertId, userId),
-    ]);
+    const attempt = async () => {
+      // Issued together, so auto-pipelining sends them in one write (cheaper than a pipeline object per
+      // request); one connection keeps their order, so the SADD runs after the script, as
+      // dropFromWorkIndex relies on.
+      const [reply] = await Promise.all([
+        runScript(this.redis, QUEUE_ENTER, k, userId, drawPreQueueScore(), capacity),
+        this.redis.sadd(this.keys.queueIndex, concertId),
+        this.tellFan(concertId, userId),
+      ]);
+      return reply;
+    };
+    let reply = await attempt();
+    if (reply[0] === SALES_UNKNOWN) {
+      // First entrant of this concert since Redis started (or lost its data): MySQL knows when sales open.
+      const concert = await this.concerts.get(concertId);
+      await this.redis.set(k.sales, salesValue(concert.salesOpenAt), 'NX');
+      reply = await attempt();
+    }
     return this.toStatus(concertId, reply);
+  }
+
+  /**
+   * ADMIN: moves the opening while sales are closed; null opens them at the next tick. Redis, where
+   * the tick opens sales, decides whether they still are (on its clock, atomically with the change)
+   * inside the transaction that holds the concert's row, so MySQL and Redis change together or not
+   * at all, and concurrent calls take turns.
+   */
+  async setSalesOpenAt(concertId: number, salesOpenAt: Date | null): Promise<Concert> {
+    if (salesOpenAt && Number.isNaN(salesOpenAt.getTime())) throw badInput('salesOpenAt is not a valid date.');
+    const k = this.keys.queue(concertId);
+    const concert = await this.concerts.setSalesOpenAt(concertId, salesOpenAt, async (current) => {
+      const changed = await runScript(this.redis, SALES_SET, k, salesValue(current), salesOpenAt ? salesOpenAt.getTime() : -1);
+      if (changed !== 1) throw badInput('Sales for this concert have already opened: the opening time can no longer change.');
+    });
+    // PREQUEUE subscribers on every replica hear the new time now.
+    const message: TickMessage = { concerts: [concertId], at: Date.now() };
+    await this.redis.publish(this.keys.channels.queueTicks, JSON.stringify(message));
+    return concert;
   }
 
   /** Removes the user (WAITING or ACTIVE) at once, freeing their place or slot. */
@@ -65,7 +111,13 @@ export class QueueService {
 
   /** Ends the user's ACTIVE slot (after a payment); a user who is WAITING keeps their place. */
   async endActive(userId: number, concertId: number): Promise<void> {
-    await Promise.all([this.redis.zrem(this.keys.queue(concertId).active, userId), this.tellFan(concertId, userId)]);
+    const k = this.keys.queue(concertId);
+    await Promise.all([this.redis.zrem(k.active, userId), this.redis.zrem(k.activeSeen, userId), this.tellFan(concertId, userId)]);
+  }
+
+  /** A sign of presence from an operation that asks nothing of the queue (pay): the status script marks the fan seen. */
+  async markPresent(userId: number, concertId: number): Promise<void> {
+    await runScript(this.redis, QUEUE_STATUS, this.keys.queue(concertId), userId);
   }
 
   /**
@@ -120,7 +172,19 @@ export class QueueService {
     const ids = (await this.redis.smembers(this.keys.queueIndex)).map(Number);
     const capacities = await this.concerts.capacities(ids);
     const results = await Promise.allSettled(
-      ids.map((id) => runScript(this.redis, QUEUE_ADMIT, this.keys.queue(id), capacities.get(id) ?? 0, this.settings.activeTtlSeconds * 1000, MAX_ADMITTED_PER_TICK, RATE_WINDOW_MS)),
+      ids.map((id) =>
+        runScript(
+          this.redis,
+          QUEUE_ADMIT,
+          this.keys.queue(id),
+          capacities.get(id) ?? 0,
+          this.settings.activeTtlSeconds * 1000,
+          MAX_ADMITTED_PER_TICK,
+          RATE_WINDOW_MS,
+          this.settings.presenceGraceSeconds * 1000,
+          this.settings.activeIdleSeconds * 1000,
+        ),
+      ),
     );
     const ticked: number[] = [];
     const empty: number[] = [];
@@ -131,12 +195,22 @@ export class QueueService {
         return;
       }
       ticked.push(id);
-      const [admitted = 0, expired = 0, waiting = 0, active = 0] = result.value;
+      const [admitted = 0, expired = 0, waiting = 0, active = 0, droppedWaiting = 0, droppedActive = 0, opened = 0, closed = 0] = result.value;
+      const concert = { concert: String(id) };
       this.metrics.admitted.inc(admitted);
       this.metrics.admittedPerTick.observe(admitted);
       this.metrics.expired.inc(expired);
-      this.metrics.queueWaiting.set({ concert: String(id) }, waiting);
-      this.metrics.queueActive.set({ concert: String(id) }, active);
+      this.metrics.droppedAbsent.inc({ state: 'waiting' }, droppedWaiting);
+      this.metrics.droppedAbsent.inc({ state: 'active' }, droppedActive);
+      // An idle fan's slot went to the next in line when this tick admitted someone in its place.
+      this.metrics.slotsRecycled.inc(Math.min(droppedActive, admitted));
+      this.metrics.queueWaiting.set(concert, closed ? 0 : waiting);
+      this.metrics.queuePrequeue.set(concert, closed ? waiting : 0);
+      this.metrics.queueActive.set(concert, active);
+      if (opened) {
+        this.metrics.salesOpened.inc();
+        this.logger.info({ concert: id, waiting, admitted }, 'sales opened: the pre-queue is now the line');
+      }
       if (waiting === 0 && active === 0) empty.push(id);
     });
     await this.dropEmpty(empty);
@@ -150,6 +224,7 @@ export class QueueService {
   private async dropEmpty(ids: number[]): Promise<void> {
     for (const id of ids) {
       this.metrics.queueWaiting.remove({ concert: String(id) });
+      this.metrics.queuePrequeue.remove({ concert: String(id) });
       this.metrics.queueActive.remove({ concert: String(id) });
       const k = this.keys.queue(id);
       await dropFromWorkIndex(this.redis, this.keys.queueIndex, id, async () => {
@@ -159,10 +234,14 @@ export class QueueService {
     }
   }
 
-  private async requireConcert(concertId: number): Promise<void> {
-    if (this.knownConcerts.has(concertId)) return;
-    if (!(await this.concerts.find(concertId))) throw notFound('concert');
-    this.knownConcerts.add(concertId);
+  /** The concert's capacity as this process knows it; NOT_FOUND for an unknown concert. */
+  private async requireConcert(concertId: number): Promise<number> {
+    const known = this.knownConcerts.get(concertId);
+    if (known !== undefined) return known;
+    const concert = await this.concerts.find(concertId);
+    if (!concert) throw notFound('concert');
+    this.knownConcerts.set(concertId, concert.maxActiveUsers);
+    return concert.maxActiveUsers;
   }
 
   private toStatus(concertId: number, reply: number[]): QueueStatus {
@@ -171,6 +250,6 @@ export class QueueService {
   }
 
   private node(concertId: number, place: Place, figures: QueueFigures): QueueStatus {
-    return toQueueStatus(concertId, place, figures, this.settings.activeTtlSeconds);
+    return toQueueStatus(concertId, place, figures, this.settings.activeTtlSeconds, this.knownConcerts.get(concertId) ?? 1);
   }
 }

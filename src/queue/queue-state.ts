@@ -3,6 +3,8 @@ export enum QueueState {
   WAITING = 'WAITING',
   ACTIVE = 'ACTIVE',
   NONE = 'NONE',
+  /** Entered before sales open: in the draw that orders the line at opening, with no position yet. */
+  PREQUEUE = 'PREQUEUE',
 }
 
 /** A fan's status in one concert's waiting room, as enterQueue, queueStatus and its feed answer. */
@@ -17,4 +19,6 @@ export interface QueueStatus {
   estimatedWaitSeconds: number | null;
   /** Null unless ACTIVE. */
   activeUntil: Date | null;
+  /** When sales open; null unless PREQUEUE. */
+  salesOpenAt: Date | null;
 }

@@ -10,7 +10,10 @@ export function redisKeys(prefix: string) {
     queue: (concertId: number) => {
       const tag = `${prefix}:{c:${concertId}}`;
       return {
-        /** ZSET user → ticket number (FIFO order). */
+        /**
+         * ZSET user → ticket number (FIFO order). Fans who entered before sales opened have a
+         * negative random score instead, so they come first in a random order.
+         */
         wait: `${tag}:wait`,
         /** ZSET user → activeUntil (ms). */
         active: `${tag}:active`,
@@ -20,6 +23,15 @@ export function redisKeys(prefix: string) {
         admissions: `${tag}:admissions`,
         /** HASH: measured admission rate and capacity, read by status queries. */
         stats: `${tag}:stats`,
+        /**
+         * Sales opening: the opening time (ms) while the concert is in pre-queue, `open` once the
+         * admission tick opened it. Missing: not known to this Redis yet (seeded from MySQL).
+         */
+        sales: `${tag}:sales`,
+        /** ZSET user → last sign of presence (ms) of fans in `wait` (WAITING and PREQUEUE). */
+        seen: `${tag}:seen`,
+        /** ZSET user → last sign of presence (ms) of ACTIVE fans. */
+        activeSeen: `${tag}:active-seen`,
       };
     },
     /** Schedule IDs that have live holds: what the hold-expiry sweep visits. */

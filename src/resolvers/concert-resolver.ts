@@ -21,7 +21,7 @@ export class ConcertResolver {
   @Authorized(Role.ADMIN)
   @Mutation(() => ConcertNode, {
     description:
-      'ADMIN only. Creates the concert, its schedules and their numbered seats at once. title and venue: 1 to 200 characters; maxActiveUsers: 1 to 1,000,000; 1 to 100 schedules, each starting in the future with 1 to 100,000 seats priced 0 to 100,000,000 points. Errors: UNAUTHENTICATED, FORBIDDEN, BAD_USER_INPUT.',
+      'ADMIN only. Creates the concert, its schedules and their numbered seats at once. title and venue: 1 to 200 characters; maxActiveUsers: 1 to 1,000,000; 1 to 100 schedules, each starting in the future with 1 to 100,000 seats priced 0 to 100,000,000 points; salesOpenAt: when the waiting room starts admitting (absent, null or past: at once). Errors: UNAUTHENTICATED, FORBIDDEN, BAD_USER_INPUT.',
   })
   async createConcert(@Arg('input', () => ConcertInputNode) input: ConcertInputNode, @Ctx() { services }: Context): Promise<ConcertNode> {
     return toConcertNode(await services.concerts.create(input));
@@ -37,6 +37,19 @@ export class ConcertResolver {
     @Ctx() { services }: Context,
   ): Promise<ConcertNode> {
     return toConcertNode(await services.concerts.setMaxActiveUsers(parseId(concertId, 'concert'), maxActiveUsers));
+  }
+
+  @Authorized(Role.ADMIN)
+  @Mutation(() => ConcertNode, {
+    description:
+      'ADMIN only. Moves the opening of sales while they are closed: fans who enter before it are PREQUEUE, and the first admission tick at or after it puts them in a uniformly random order. A time in the past, or null, opens sales at the next admission tick. Errors: UNAUTHENTICATED, FORBIDDEN, NOT_FOUND, BAD_USER_INPUT (malformed ID, or sales have already opened).',
+  })
+  async setSalesOpenAt(
+    @Arg('concertId', () => ID) concertId: string,
+    @Arg('salesOpenAt', () => Date, { nullable: true }) salesOpenAt: Date | null | undefined,
+    @Ctx() { services }: Context,
+  ): Promise<ConcertNode> {
+    return toConcertNode(await services.queue.setSalesOpenAt(parseId(concertId, 'concert'), salesOpenAt ?? null));
   }
 
   @FieldResolver(() => [ScheduleNode], { description: 'Soonest first.' })

@@ -11,7 +11,8 @@ interface ConcertArgs {
 export class QueueResolver {
   @Authorized()
   @Mutation(() => QueueStatusNode, {
-    description: "Enters the concert's waiting room, first come first served. Idempotent: a fan WAITING or ACTIVE keeps the place and the state. Needs a token. Errors: UNAUTHENTICATED, BAD_USER_INPUT, NOT_FOUND.",
+    description:
+      "Enters the concert's waiting room, first come first served; before sales open, the pre-queue (PREQUEUE, with salesOpenAt and no position), put in a uniformly random order at opening. Idempotent: a fan WAITING, PREQUEUE or ACTIVE keeps the place and the state. Counts as presence. Needs a token. Errors: UNAUTHENTICATED, BAD_USER_INPUT, NOT_FOUND.",
   })
   enterQueue(@Arg('concertId', () => ID) concertId: string, @Ctx() context: Context): Promise<QueueStatusNode> {
     return context.services.queue.enter(requireViewer(context).id, parseId(concertId, 'concert'));
@@ -26,7 +27,9 @@ export class QueueResolver {
   }
 
   @Authorized()
-  @Query(() => QueueStatusNode, { description: "The caller's status now. Needs a token; prefer the subscription of the same name. Errors: UNAUTHENTICATED, BAD_USER_INPUT, NOT_FOUND." })
+  @Query(() => QueueStatusNode, {
+    description: "The caller's status now. Counts as presence. Needs a token; prefer the subscription of the same name. Errors: UNAUTHENTICATED, BAD_USER_INPUT, NOT_FOUND.",
+  })
   queueStatus(@Arg('concertId', () => ID) concertId: string, @Ctx() context: Context): Promise<QueueStatusNode> {
     return context.services.queue.status(requireViewer(context).id, parseId(concertId, 'concert'));
   }
@@ -35,7 +38,7 @@ export class QueueResolver {
   @Subscription(() => QueueStatusNode, {
     name: 'queueStatus',
     description:
-      "The caller's own status: sent at once on subscribe, then on every change (position, admission, expiry), within one admission tick. Needs a token; ends with UNAUTHENTICATED when the token expires. Errors: UNAUTHENTICATED, BAD_USER_INPUT, NOT_FOUND.",
+      "The caller's own status: sent at once on subscribe, then on every change (position, admission, opening, expiry), within one admission tick. While open it is the fan's presence, on any replica: a fan in line with no sign of presence for PRESENCE_GRACE_SECONDS loses the place (NONE). Needs a token; ends with UNAUTHENTICATED when the token expires. Errors: UNAUTHENTICATED, BAD_USER_INPUT, NOT_FOUND.",
     subscribe: async ({ args, context }: SubscribeResolverData<unknown, ConcertArgs, Context>) => {
       const userId = requireViewer(context).id;
       const concertId = parseId(args.concertId, 'concert');

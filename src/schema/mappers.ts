@@ -7,6 +7,7 @@ export const toConcertNode = (concert: Concert): ConcertNode => ({
   title: concert.title,
   venue: concert.venue,
   maxActiveUsers: concert.maxActiveUsers,
+  salesOpenAt: concert.salesOpenAt,
 });
 
 export const toScheduleNode = (schedule: Schedule): ScheduleNode => ({

@@ -12,7 +12,10 @@ registerEnumType(QueueState, {
   valuesConfig: {
     WAITING: { description: 'In the waiting room; position says how many are ahead.' },
     ACTIVE: { description: 'Admitted: may view seats, hold and pay until activeUntil.' },
-    NONE: { description: 'Not in the queue for this concert (never entered, left, paid, or expired).' },
+    NONE: { description: 'Not in the queue for this concert (never entered, left, paid, expired, or dropped as absent).' },
+    PREQUEUE: {
+      description: 'Entered before sales open. At salesOpenAt everyone in PREQUEUE is put in a uniformly random order, ahead of every later arrival; until then position is null.',
+    },
   },
 });
 registerEnumType(SeatStatus, { name: 'SeatStatus' });
@@ -46,6 +49,7 @@ export class ConcertNode {
   @Field(() => String) title!: string;
   @Field(() => String) venue!: string;
   @Field(() => Int) maxActiveUsers!: number;
+  @Field(() => Date, { nullable: true, description: 'When the waiting room starts admitting. Null: sales are open.' }) salesOpenAt!: Date | null;
 }
 
 @ObjectType('Schedule')
@@ -113,6 +117,7 @@ export class QueueStatusNode implements QueueStatus {
   @Field(() => Int, { description: 'People admitted (ACTIVE) for this concert.' }) active!: number;
   @Field(() => Int, { nullable: true, description: 'Null unless WAITING.' }) estimatedWaitSeconds!: number | null;
   @Field(() => Date, { nullable: true, description: 'Null unless ACTIVE.' }) activeUntil!: Date | null;
+  @Field(() => Date, { nullable: true, description: 'Set while PREQUEUE: when sales open.' }) salesOpenAt!: Date | null;
 }
 
 @InputType('ScheduleInput')
@@ -128,4 +133,5 @@ export class ConcertInputNode implements ConcertInput {
   @Field(() => String) venue!: string;
   @Field(() => Int) maxActiveUsers!: number;
   @Field(() => [ScheduleInputNode]) schedules!: ScheduleInputNode[];
+  @Field(() => Date, { nullable: true, description: 'Absent or null: sales open at once.' }) salesOpenAt?: Date | null;
 }

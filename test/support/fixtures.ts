@@ -6,11 +6,15 @@ export interface ConcertFixture {
 }
 
 /** A concert made straight through the service (setup, not the behaviour under test). */
-export async function createConcert(server: TestServer, options: { maxActiveUsers?: number; seatCount?: number; price?: number; schedules?: number } = {}): Promise<ConcertFixture> {
+export async function createConcert(
+  server: TestServer,
+  options: { maxActiveUsers?: number; seatCount?: number; price?: number; schedules?: number; salesOpenAt?: Date } = {},
+): Promise<ConcertFixture> {
   const concert = await server.app.services.concerts.create({
     title: 'Fixture Concert',
     venue: 'Test Hall',
     maxActiveUsers: options.maxActiveUsers ?? 1,
+    salesOpenAt: options.salesOpenAt ?? null,
     schedules: Array.from({ length: options.schedules ?? 1 }, (_, i) => ({
       startsAt: new Date(Date.UTC(2030, 0, 1 + i, 19)),
       seatCount: options.seatCount ?? 10,

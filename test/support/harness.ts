@@ -28,6 +28,10 @@ export function testEnv(testName: string, overrides: Record<string, string> = {}
     ADMIN_EMAIL: ADMIN.email,
     ADMIN_PASSWORD: ADMIN.password,
     ADMISSION_INTERVAL_MS: '100',
+    // Most tests enter fans and then leave them alone for a while: presence rules apply only where a
+    // test asks for them with short values of its own.
+    PRESENCE_GRACE_SECONDS: '3600',
+    ACTIVE_IDLE_SECONDS: '3600',
     ...overrides,
   };
 }
