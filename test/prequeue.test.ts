@@ -1,0 +1,180 @@
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { Api } from '../support/graphql-client';
+import { CONCERT_OPENING, CREATE_CONCERT, ENTER, type QueueStatus, SET_SALES_OPEN_AT, STATUS, STATUS_SUBSCRIPTION } from '../support/operations';
+import { ADMIN, startTestServer, type TestServer } from './support/harness';
+import { Feed, logIn, signUp, signUpMany, wsClient, type Account } from './support/client';
+import { createConcert } from './support/fixtures';
+import { spawnServer, type ServerProcess } from './support/process';
+
+let server: TestServer;
+let api: Api;
+let admin: Account;
+const children: ServerProcess[] = [];
+
+beforeAll(async () => {
+  server = await startTestServer('prequeue', { ACTIVE_TTL_SECONDS: '120' });
+  api = new Api(server.url);
+  admin = await logIn(api, ADMIN.email, ADMIN.password);
+});
+afterAll(async () => {
+  await Promise.all(children.map((child) => child.stop()));
+  await server.stop();
+});
+
+const HOUR_MS = 3_600_000;
+const enter = async (fan: Account, id: string) => (await fan.api.data<{ enterQueue: QueueStatus }>(ENTER, { id })).enterQueue;
+const status = async (fan: Account, id: string) => (await fan.api.data<{ queueStatus: QueueStatus }>(STATUS, { id })).queueStatus;
+const opening = async (id: string) => (await api.data<{ concert: { salesOpenAt: string | null } }>(CONCERT_OPENING, { id })).concert.salesOpenAt;
+const setOpening = (id: string, at: string | null) => admin.api.data<{ setSalesOpenAt: { id: string; salesOpenAt: string | null } }>(SET_SALES_OPEN_AT, { id, at });
+/** 1-based place in line after opening: ACTIVE fans (admitted at the opening tick) first, then by position. */
+const place = (s: QueueStatus, active: number) => (s.state === 'ACTIVE' ? 1 : active + (s.position ?? NaN));
+
+async function metric(url: string, name: string): Promise<number> {
+  const text = await (await fetch(url.replace('/graphql', '/metrics'))).text();
+  return Number(new RegExp(`^${name} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
+}
+
+/** Spearman's rank correlation of two permutations of the same length. */
+function spearman(a: number[], b: number[]): number {
+  const n = a.length;
+  const d2 = a.reduce((sum, x, i) => sum + (x - (b[i] as number)) ** 2, 0);
+  return 1 - (6 * d2) / (n * (n * n - 1));
+}
+
+describe('sales opening: the API', () => {
+  it('createConcert takes salesOpenAt and Concert.salesOpenAt reads it back; none means open (null)', async () => {
+    const at = new Date(Date.now() + HOUR_MS).toISOString();
+    const schedules = [{ startsAt: '2030-01-01T19:00:00Z', seatCount: 1, price: 1 }];
+    const created = await admin.api.data<{ createConcert: { id: string; salesOpenAt: string } }>(CREATE_CONCERT, {
+      input: { title: 'T', venue: 'V', maxActiveUsers: 1, schedules, salesOpenAt: at },
+    });
+    expect(created.createConcert.salesOpenAt).toBe(at);
+    expect(await opening(created.createConcert.id)).toBe(at);
+    const open = await admin.api.data<{ createConcert: { id: string; salesOpenAt: string | null } }>(CREATE_CONCERT, { input: { title: 'T', venue: 'V', maxActiveUsers: 1, schedules } });
+    expect(open.createConcert.salesOpenAt).toBeNull();
+  });
+
+  it('enterQueue before opening answers PREQUEUE with salesOpenAt and no position or wait, idempotently', async () => {
+    const at = new Date(Date.now() + HOUR_MS);
+    const { concertId } = await createConcert(server, { salesOpenAt: at });
+    const [a, b] = await signUpMany(api, 2);
+    const first = await enter(a!, concertId);
+    expect(first).toMatchObject({ state: 'PREQUEUE', position: null, estimatedWaitSeconds: null, activeUntil: null, salesOpenAt: at.toISOString(), waiting: 1, active: 0 });
+    expect(await enter(a!, concertId)).toEqual(first);
+    expect(await enter(b!, concertId)).toMatchObject({ state: 'PREQUEUE', waiting: 2 });
+    expect(await status(a!, concertId)).toMatchObject({ state: 'PREQUEUE', salesOpenAt: at.toISOString(), waiting: 2 });
+    // Ticks go by: nobody is admitted before the opening.
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(await status(b!, concertId)).toMatchObject({ state: 'PREQUEUE', active: 0 });
+  });
+
+  it('setSalesOpenAt moves the opening while closed and PREQUEUE fans see the new time', async () => {
+    const { concertId } = await createConcert(server, { salesOpenAt: new Date(Date.now() + HOUR_MS) });
+    const fan = await signUp(api);
+    await enter(fan, concertId);
+    const later = new Date(Date.now() + 2 * HOUR_MS).toISOString();
+    expect((await setOpening(concertId, later)).setSalesOpenAt).toEqual({ id: concertId, salesOpenAt: later });
+    expect(await opening(concertId)).toBe(later);
+    expect(await status(fan, concertId)).toMatchObject({ state: 'PREQUEUE', salesOpenAt: later });
+  });
+
+  it('refuses every bad call with its code and changes nothing', async () => {
+    const at = new Date(Date.now() + HOUR_MS).toISOString();
+    const { concertId } = await createConcert(server, { salesOpenAt: new Date(at) });
+    const fan = await signUp(api);
+    await enter(fan, concertId);
+    const elsewhere = new Date(Date.now() + 5 * HOUR_MS).toISOString();
+    expect(await fan.api.errorCode(SET_SALES_OPEN_AT, { id: concertId, at: elsewhere })).toBe('FORBIDDEN');
+    expect(await api.errorCode(SET_SALES_OPEN_AT, { id: concertId, at: elsewhere })).toBe('UNAUTHENTICATED');
+    expect(await admin.api.errorCode(SET_SALES_OPEN_AT, { id: '999999', at: elsewhere })).toBe('NOT_FOUND');
+    expect(await admin.api.errorCode(SET_SALES_OPEN_AT, { id: 'x', at: elsewhere })).toBe('BAD_USER_INPUT');
+    expect(await opening(concertId)).toBe(at);
+    expect(await status(fan, concertId)).toMatchObject({ state: 'PREQUEUE', salesOpenAt: at });
+
+    // Open since creation (no salesOpenAt): refused.
+    const { concertId: open } = await createConcert(server);
+    expect(await admin.api.errorCode(SET_SALES_OPEN_AT, { id: open, at: elsewhere })).toBe('BAD_USER_INPUT');
+    expect(await opening(open)).toBeNull();
+
+    // Opened by a tick: refused, and the line stays as it is.
+    await setOpening(concertId, null);
+    await vi.waitFor(async () => expect((await status(fan, concertId)).state).toBe('ACTIVE'), { timeout: 5000, interval: 50 });
+    expect(await opening(concertId)).toBeNull();
+    expect(await admin.api.errorCode(SET_SALES_OPEN_AT, { id: concertId, at: elsewhere })).toBe('BAD_USER_INPUT');
+    expect(await opening(concertId)).toBeNull();
+    expect((await enter(await signUp(api), concertId)).state).toBe('WAITING');
+  });
+
+  it('a past time opens sales at the next tick, and is then refused like any opened concert', async () => {
+    const { concertId } = await createConcert(server, { salesOpenAt: new Date(Date.now() + HOUR_MS) });
+    const [a, b] = await signUpMany(api, 2);
+    await enter(a!, concertId);
+    await enter(b!, concertId);
+    const past = new Date(Date.now() - 60_000).toISOString();
+    expect((await setOpening(concertId, past)).setSalesOpenAt.salesOpenAt).toBe(past);
+    await vi.waitFor(async () => expect((await status(a!, concertId)).state).not.toBe('PREQUEUE'), { timeout: 5000, interval: 50 });
+    const states = [(await status(a!, concertId)).state, (await status(b!, concertId)).state].sort();
+    expect(states).toEqual(['ACTIVE', 'WAITING']);
+    expect(await admin.api.errorCode(SET_SALES_OPEN_AT, { id: concertId, at: null })).toBe('BAD_USER_INPUT');
+    expect(await opening(concertId)).toBe(past);
+  });
+});
+
+describe('sales opening: the draw', () => {
+  it('places 40 fans who entered in order in a random permutation, ahead of a later arrival; subscribers see PREQUEUE → WAITING', async () => {
+    const N = 40;
+    const { concertId } = await createConcert(server, { maxActiveUsers: 1, salesOpenAt: new Date(Date.now() + HOUR_MS) });
+    const fans = await signUpMany(api, N);
+    for (const fan of fans) expect((await enter(fan, concertId)).state).toBe('PREQUEUE');
+    const watched = fans.slice(0, 5);
+    const client = wsClient(server.wsUrl);
+    const clients = watched.map((fan) => wsClient(server.wsUrl, fan.token));
+    const feeds = watched.map((fan, i) => new Feed<{ queueStatus: QueueStatus }>(clients[i]!, STATUS_SUBSCRIPTION, { id: concertId }));
+    try {
+      for (const feed of feeds) expect((await feed.next()).data?.queueStatus).toMatchObject({ state: 'PREQUEUE', position: null });
+
+      await setOpening(concertId, null);
+      await vi.waitFor(async () => expect((await status(fans[0]!, concertId)).state).not.toBe('PREQUEUE'), { timeout: 5000, interval: 50 });
+      const late = await signUp(api);
+      const lateStatus = await enter(late, concertId);
+
+      const statuses = await Promise.all(fans.map((fan) => status(fan, concertId)));
+      const active = statuses.filter((s) => s.state === 'ACTIVE').length;
+      expect(active).toBe(1);
+      const places = statuses.map((s) => place(s, active));
+      expect([...places].sort((x, y) => x - y)).toEqual(Array.from({ length: N }, (_, i) => i + 1));
+      expect(Math.abs(spearman(places, Array.from({ length: N }, (_, i) => i + 1)))).toBeLessThan(0.6);
+      expect(lateStatus).toMatchObject({ state: 'WAITING', position: N });
+
+      // Each subscriber heard its place from the opening tick on.
+      for (const [i, feed] of feeds.entries()) {
+        const heard = await feed.until((m) => m.data?.queueStatus.state !== 'PREQUEUE');
+        expect(heard.data?.queueStatus).toMatchObject({ state: statuses[i]!.state, position: statuses[i]!.position, salesOpenAt: null });
+      }
+    } finally {
+      for (const feed of feeds) feed.close();
+      await Promise.all([client, ...clients].map((c) => c.dispose()));
+    }
+  });
+
+  it('opens once with two worker replicas and overlapping ticks', async () => {
+    const second = await spawnServer({ ...server.env, RUN_WORKERS: 'true' });
+    children.push(second);
+    const openedBefore = (await metric(server.url, 'queue_sales_opened_total')) + (await metric(second.url, 'queue_sales_opened_total'));
+    const N = 20;
+    const { concertId } = await createConcert(server, { maxActiveUsers: 3, salesOpenAt: new Date(Date.now() + 1500) });
+    const fans = await signUpMany(api, N);
+    await Promise.all(fans.map((fan) => enter(fan, concertId)));
+    // Ticks of our own, overlapping each other and the workers' ticks of both replicas, across the opening.
+    const queue = server.app.services.queue;
+    const deadline = Date.now() + 3000;
+    while (Date.now() < deadline) await Promise.all([queue.admitTick(), queue.admitTick(), queue.admitTick()]);
+    const statuses = await Promise.all(fans.map((fan) => status(fan, concertId)));
+    const active = statuses.filter((s) => s.state === 'ACTIVE').length;
+    expect(active).toBe(3);
+    const positions = statuses.filter((s) => s.state === 'WAITING').map((s) => s.position ?? NaN);
+    expect(positions.sort((x, y) => x - y)).toEqual(Array.from({ length: N - active }, (_, i) => i + 1));
+    const openedAfter = (await metric(server.url, 'queue_sales_opened_total')) + (await metric(second.url, 'queue_sales_opened_total'));
+    expect(openedAfter - openedBefore).toBe(1);
+  });
+});
