@@ -1,0 +1,221 @@
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { redisKeys } from '../src/redis';
+import { Api } from '../support/graphql-client';
+import { ENTER, type QueueStatus, SEATS, STATUS, STATUS_SUBSCRIPTION } from '../support/operations';
+import { startTestServer, type TestServer } from './support/harness';
+import { Feed, signUp, signUpMany, wsClient, type Account } from './support/client';
+import { createConcert } from './support/fixtures';
+import { spawnServer, type ServerProcess } from './support/process';
+
+const GRACE_S = 2;
+const IDLE_S = 3;
+
+let server: TestServer;
+let api: Api;
+const children: ServerProcess[] = [];
+const closers: (() => Promise<void> | void)[] = [];
+
+beforeAll(async () => {
+  server = await startTestServer('presence', { ACTIVE_TTL_SECONDS: '120', PRESENCE_GRACE_SECONDS: String(GRACE_S), ACTIVE_IDLE_SECONDS: String(IDLE_S) });
+  api = new Api(server.url);
+});
+afterAll(async () => {
+  for (const close of closers) await close();
+  await Promise.all(children.map((child) => child.stop()));
+  await server.stop();
+});
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const enter = async (fan: Account, id: string) => (await fan.api.data<{ enterQueue: QueueStatus }>(ENTER, { id })).enterQueue;
+const status = async (fan: Account, id: string) => (await fan.api.data<{ queueStatus: QueueStatus }>(STATUS, { id })).queueStatus;
+
+/** Whether the fan is in the concert's line or ACTIVE, read straight from Redis: asking the API would be a sign of presence. */
+async function inLine(fan: Account, concertId: string): Promise<{ waiting: boolean; active: boolean }> {
+  const k = redisKeys(server.app.config.redisPrefix).queue(Number(concertId));
+  const [wait, active] = await Promise.all([server.app.redis.zscore(k.wait, fan.id), server.app.redis.zscore(k.active, fan.id)]);
+  return { waiting: wait !== null, active: active !== null };
+}
+
+/** A queueStatus subscription of the fan on the given server; closed at the end of the file at the latest. */
+function subscribe(wsUrl: string, fan: Account, concertId: string) {
+  const client = wsClient(wsUrl, fan.token);
+  const feed = new Feed<{ queueStatus: QueueStatus }>(client, STATUS_SUBSCRIPTION, { id: concertId });
+  const close = async () => {
+    feed.close();
+    await client.dispose();
+  };
+  closers.push(close);
+  return { feed, close };
+}
+
+/** Polls the fan's status every half second (a sign of presence) until stopped. */
+function poll(fan: Account, concertId: string): () => void {
+  let on = true;
+  void (async () => {
+    while (on) {
+      await status(fan, concertId).catch(() => undefined);
+      await sleep(500);
+    }
+  })();
+  const stop = () => {
+    on = false;
+  };
+  closers.push(stop);
+  return stop;
+}
+
+async function metric(name: string): Promise<number> {
+  const text = await (await fetch(server.url.replace('/graphql', '/metrics'))).text();
+  return [...text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\d+)`, 'gm'))].reduce((sum, match) => sum + Number(match[1]), 0);
+}
+
+/** Capacity 1, its slot taken by a holder who keeps it by polling: everyone else stays in line. */
+async function fullConcert(): Promise<{ concertId: string; holder: Account }> {
+  const { concertId } = await createConcert(server, { maxActiveUsers: 1 });
+  const holder = await signUp(api);
+  await enter(holder, concertId);
+  poll(holder, concertId);
+  await vi.waitFor(async () => expect((await inLine(holder, concertId)).active).toBe(true), { timeout: 5000, interval: 50 });
+  return { concertId, holder };
+}
+
+describe('presence of WAITING fans', () => {
+  it('drops a silent fan after the grace; those behind move up and their subscriptions say so; polling and subscribed fans stay', async () => {
+    const { concertId } = await fullConcert();
+    const [silent, subscribed, polling] = await signUpMany(api, 3);
+    expect((await enter(silent!, concertId)).position).toBe(1);
+    expect((await enter(subscribed!, concertId)).position).toBe(2);
+    expect((await enter(polling!, concertId)).position).toBe(3);
+    const { feed } = subscribe(server.wsUrl, subscribed!, concertId);
+    expect((await feed.next()).data?.queueStatus.position).toBe(2);
+    poll(polling!, concertId);
+    const droppedBefore = await metric('queue_dropped_absent_total');
+
+    const moved = await feed.until((m) => m.data?.queueStatus.position === 1, (GRACE_S + 3) * 1000);
+    expect(moved.data?.queueStatus).toMatchObject({ state: 'WAITING', position: 1, waiting: 2 });
+    expect(await inLine(silent!, concertId)).toEqual({ waiting: false, active: false });
+    expect(await metric('queue_dropped_absent_total')).toBeGreaterThan(droppedBefore);
+
+    // Twice the grace later, the present fans still hold their places.
+    await sleep(2 * GRACE_S * 1000);
+    expect(await status(polling!, concertId)).toMatchObject({ state: 'WAITING', position: 2 });
+    expect(await inLine(subscribed!, concertId)).toEqual({ waiting: true, active: false });
+
+    // The dropped fan is NONE, and coming back means the back of the line.
+    expect((await status(silent!, concertId)).state).toBe('NONE');
+    expect(await enter(silent!, concertId)).toMatchObject({ state: 'WAITING', position: 3 });
+  });
+
+  it('keeps the place of a fan who reconnects within the grace', async () => {
+    const { concertId } = await fullConcert();
+    const [fan, behind] = await signUpMany(api, 2);
+    await enter(fan!, concertId);
+    await enter(behind!, concertId);
+    poll(behind!, concertId);
+    const first = subscribe(server.wsUrl, fan!, concertId);
+    expect((await first.feed.next()).data?.queueStatus.position).toBe(1);
+    await sleep(1000);
+    await first.close();
+    await sleep(GRACE_S * 1000 - 700);
+    const again = subscribe(server.wsUrl, fan!, concertId);
+    expect((await again.feed.next()).data?.queueStatus).toMatchObject({ state: 'WAITING', position: 1 });
+    await sleep(2 * GRACE_S * 1000);
+    expect(await inLine(fan!, concertId)).toEqual({ waiting: true, active: false });
+  });
+
+  it('drops a silent PREQUEUE fan before opening too', async () => {
+    const { concertId } = await createConcert(server, { salesOpenAt: new Date(Date.now() + 3_600_000) });
+    const [silent, present] = await signUpMany(api, 2);
+    expect((await enter(silent!, concertId)).state).toBe('PREQUEUE');
+    expect((await enter(present!, concertId)).state).toBe('PREQUEUE');
+    const { feed } = subscribe(server.wsUrl, present!, concertId);
+    expect((await feed.next()).data?.queueStatus).toMatchObject({ state: 'PREQUEUE', waiting: 2 });
+    await vi.waitFor(async () => expect((await inLine(silent!, concertId)).waiting).toBe(false), { timeout: (GRACE_S + 3) * 1000, interval: 100 });
+    expect(await inLine(present!, concertId)).toEqual({ waiting: true, active: false });
+  });
+
+  it('answers a WAITING fan with an estimated wait from the first answer', async () => {
+    const { concertId } = await createConcert(server, { maxActiveUsers: 1 });
+    const fans = await signUpMany(api, 4);
+    const answers = await Promise.all(fans.map((fan) => enter(fan, concertId)));
+    for (const answer of answers.filter((a) => a.state === 'WAITING')) expect(answer.estimatedWaitSeconds).toBeGreaterThan(0);
+    expect(answers.filter((a) => a.state === 'WAITING').length).toBeGreaterThan(0);
+  });
+});
+
+describe('presence of ACTIVE fans', () => {
+  it('takes the slot of an idle ACTIVE fan and gives it to the next present fan; seat-map polling keeps a slot', async () => {
+    const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 2 });
+    const [idle, browsing, next] = await signUpMany(api, 3);
+    await enter(idle!, concertId);
+    await enter(browsing!, concertId);
+    await vi.waitFor(async () => expect((await inLine(browsing!, concertId)).active).toBe(true), { timeout: 5000, interval: 50 });
+    // Browsing the seat map is a sign of presence.
+    let browse = true;
+    closers.push(() => {
+      browse = false;
+    });
+    void (async () => {
+      while (browse) {
+        await browsing!.api.request(SEATS, { id: scheduleIds[0] });
+        await sleep(500);
+      }
+    })();
+    await enter(next!, concertId);
+    const { feed } = subscribe(server.wsUrl, next!, concertId);
+    expect((await feed.next()).data?.queueStatus).toMatchObject({ state: 'WAITING', position: 1 });
+    const [droppedBefore, recycledBefore] = [await metric('queue_dropped_absent_total'), await metric('queue_slots_recycled_total')];
+
+    const admitted = await feed.until((m) => m.data?.queueStatus.state === 'ACTIVE', (IDLE_S + 3) * 1000);
+    expect(admitted.data?.queueStatus.activeUntil).toBeTruthy();
+    expect(await inLine(idle!, concertId)).toEqual({ waiting: false, active: false });
+    expect(await inLine(browsing!, concertId)).toEqual({ waiting: false, active: true });
+    expect(await metric('queue_dropped_absent_total')).toBeGreaterThan(droppedBefore);
+    expect(await metric('queue_slots_recycled_total')).toBeGreaterThan(recycledBefore);
+    browse = false;
+    // The subscribed fan keeps the slot past the idle time.
+    await sleep((IDLE_S + 1) * 1000);
+    expect(await inLine(next!, concertId)).toEqual({ waiting: false, active: true });
+  });
+});
+
+describe('presence across replicas', () => {
+  it('counts a subscription on an API-only replica', async () => {
+    const apiOnly = await spawnServer({ ...server.env, RUN_WORKERS: 'false' });
+    children.push(apiOnly);
+    const { concertId } = await fullConcert();
+    const [remote, silent] = await signUpMany(api, 2);
+    await enter(remote!, concertId);
+    await enter(silent!, concertId);
+    const { feed } = subscribe(apiOnly.wsUrl, remote!, concertId);
+    expect((await feed.next()).data?.queueStatus.position).toBe(1);
+    await vi.waitFor(async () => expect((await inLine(silent!, concertId)).waiting).toBe(false), { timeout: (GRACE_S + 3) * 1000, interval: 100 });
+    await sleep(GRACE_S * 1000);
+    expect(await inLine(remote!, concertId)).toEqual({ waiting: true, active: false });
+  });
+
+  it('lets the fans of a SIGKILLed replica lapse after the grace, unless they reconnect elsewhere', async () => {
+    const doomed = await spawnServer({ ...server.env, RUN_WORKERS: 'false' });
+    children.push(doomed);
+    const { concertId } = await fullConcert();
+    const [stranded, moving] = await signUpMany(api, 2);
+    await enter(stranded!, concertId);
+    await enter(moving!, concertId);
+    const a = subscribe(doomed.wsUrl, stranded!, concertId);
+    const b = subscribe(doomed.wsUrl, moving!, concertId);
+    expect((await a.feed.next()).data?.queueStatus.position).toBe(1);
+    expect((await b.feed.next()).data?.queueStatus.position).toBe(2);
+    // Present for longer than the grace while the replica lives.
+    await sleep(GRACE_S * 1000 + 500);
+    expect(await inLine(stranded!, concertId)).toEqual({ waiting: true, active: false });
+
+    doomed.child.kill('SIGKILL');
+    await doomed.stop();
+    const elsewhere = subscribe(server.wsUrl, moving!, concertId);
+    expect((await elsewhere.feed.next()).data?.queueStatus).toMatchObject({ state: 'WAITING', position: 2 });
+    await vi.waitFor(async () => expect((await inLine(stranded!, concertId)).waiting).toBe(false), { timeout: (GRACE_S + 3) * 1000, interval: 100 });
+    await elsewhere.feed.until((m) => m.data?.queueStatus.position === 1);
+    await sleep(GRACE_S * 1000);
+    expect(await inLine(moving!, concertId)).toEqual({ waiting: true, active: false });
+  });
+});
