@@ -150,9 +150,10 @@ export class Control {
 
   /**
    * Puts members at the back of a concert's wait queue straight in Redis, exactly as the enter
-   * script does (ticket = INCR of the concert's counter), in pipelined batches of 1,000.
+   * script does (ticket = INCR of the concert's counter), in pipelined batches of 1,000. With
+   * `seenAt`, each member's last sign of presence (ms, by index in `members`) goes into `seen` too.
    */
-  async fillWaiting(concertId: number, members: readonly (number | string)[]): Promise<void> {
+  async fillWaiting(concertId: number, members: readonly (number | string)[], seenAt?: (index: number) => number): Promise<void> {
     if (members.length === 0) return;
     const k = this.keys.queue(concertId);
     const last = await this.redis.incrby(k.seq, members.length);
@@ -165,6 +166,11 @@ export class Control {
         const args: (string | number)[] = [];
         for (const member of members.slice(j, j + BATCH)) args.push(ticket++, member);
         pipeline.zadd(k.wait, ...args);
+        if (seenAt) {
+          const seen: (string | number)[] = [];
+          members.slice(j, j + BATCH).forEach((member, offset) => seen.push(seenAt(j + offset), member));
+          pipeline.zadd(k.seen, ...seen);
+        }
       }
       const results = (await pipeline.exec()) ?? [];
       for (const [error] of results) if (error) throw error;
