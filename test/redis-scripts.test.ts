@@ -432,7 +432,8 @@ describe('queue scripts', () => {
       expect(first![7]).toBe(0);
       expect(await redis.get(k.sales)).toBe('open');
       expect(await redis.zscore(k.active, '2')).not.toBeNull();
-      expect(await enter(k, 5)).toEqual([4, 1, -1, 1, -1, WAITING, 4]);
+      // The rate (third figure) depends on how far apart the two ticks ran: not this test's business.
+      expect(await enter(k, 5)).toEqual([4, 1, expect.any(Number), 1, -1, WAITING, 4]);
       expect(places(await run(QUEUE_STATUS, k, 3, 4, 1, 5))).toEqual([
         [WAITING, 1],
         [WAITING, 2],
