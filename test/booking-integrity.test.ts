@@ -44,8 +44,26 @@ async function untilLockWait(): Promise<void> {
   await probe.end();
 }
 
-function startPayment(fan: Account, holdIds: string[], key: string) {
-  return fan.api.request<{ pay: { id: string } }>(PAY, { holdIds, key });
+/**
+ * A payer (500 points) holding a seat pays while another session holds the payer's row lock;
+ * `meanwhile` runs once the payment waits on that lock, then the lock is let go.
+ */
+async function paymentWhileRowLocked(key: string, meanwhile: (setup: { scheduleId: string; rival: Account; seatId: string }) => Promise<void>) {
+  const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 5, price: 100 });
+  const [payer, rival] = (await activeFans(api, concertId, 2)) as [Account, Account];
+  const [seatId] = (await seatIds(server, scheduleIds[0]!)) as [string];
+  await charge(payer, 500);
+  const held = await hold(payer, seatId);
+  const session = await lockUserRow(payer.id);
+  const pending = payer.api.request<{ pay: { id: string } }>(PAY, { holdIds: [held.id], key });
+  try {
+    await untilLockWait();
+    await meanwhile({ scheduleId: scheduleIds[0]!, rival, seatId });
+  } finally {
+    await session.query('ROLLBACK');
+    await session.end();
+  }
+  return { scheduleIds, payer, rival, seatId, payment: await pending };
 }
 
 describe('a hold is all or nothing', () => {
@@ -71,44 +89,22 @@ describe('a hold is all or nothing', () => {
 
 describe('a payment waiting on MySQL', () => {
   it('keeps its holds past their TTL, so no rival can hold a seat it is about to sell', async () => {
-    const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 5, price: 100 });
-    const [payer, rival] = await activeFans(api, concertId, 2);
-    const [seatId] = await seatIds(server, scheduleIds[0]!);
-    await charge(payer!, 500);
-    const held = await hold(payer!, seatId!);
-    const session = await lockUserRow(payer!.id);
-    const payment = startPayment(payer!, [held.id], 'slow-payment');
-    try {
-      await untilLockWait();
+    const { scheduleIds, rival, seatId, payment } = await paymentWhileRowLocked('slow-payment', async ({ rival, seatId }) => {
       await new Promise((resolve) => setTimeout(resolve, HOLD_TTL_SECONDS * 1000 + 500));
-      expect(await rival!.api.errorCode(HOLD, { seatId })).toBe('SEAT_UNAVAILABLE');
-    } finally {
-      await session.query('ROLLBACK');
-      await session.end();
-    }
-    expect((await payment).data?.pay.id).toBeDefined();
-    expect((await seats(rival!, scheduleIds[0]!, 'RESERVED')).map((s) => s.id)).toEqual([seatId]);
-    expect((await me(rival!)).holds).toEqual([]);
+      expect(await rival.api.errorCode(HOLD, { seatId })).toBe('SEAT_UNAVAILABLE');
+    });
+    expect(payment.data?.pay.id).toBeDefined();
+    expect((await seats(rival, scheduleIds[0]!, 'RESERVED')).map((s) => s.id)).toEqual([seatId]);
+    expect((await me(rival)).holds).toEqual([]);
   });
 
   it('sells nothing and charges nothing when Redis lost its holds and a rival holds the seat by commit time', async () => {
-    const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 5, price: 100 });
-    const [payer, rival] = await activeFans(api, concertId, 2);
-    const [seatId] = await seatIds(server, scheduleIds[0]!);
-    await charge(payer!, 500);
-    const held = await hold(payer!, seatId!);
-    const session = await lockUserRow(payer!.id);
-    const payment = startPayment(payer!, [held.id], 'lost-holds');
-    try {
-      await untilLockWait();
-      const k = holdKeys(scheduleIds[0]!);
+    const { scheduleIds, payer, rival, seatId, payment } = await paymentWhileRowLocked('lost-holds', async ({ scheduleId, rival, seatId }) => {
+      const k = holdKeys(scheduleId);
       await server.app.redis.del(k.bySeat, k.expiry, k.perUser);
-      expect((await hold(rival!, seatId!)).seat.status).toBe('HELD');
-    } finally {
-      await session.query('ROLLBACK');
-      await session.end();
-    }
-    expect((await payment).errors?.[0]?.extensions?.code).toBe('HOLD_NOT_FOUND');
+      expect((await hold(rival, seatId)).seat.status).toBe('HELD');
+    });
+    expect(payment.errors?.[0]?.extensions?.code).toBe('HOLD_NOT_FOUND');
     expect((await me(payer!)).points).toBe(500);
     expect((await ledger(server, payer!.id)).map((entry) => entry.kind)).toEqual(['CHARGE']);
     expect((await seats(rival!, scheduleIds[0]!, 'HELD')).map((s) => s.id)).toEqual([seatId]);

@@ -2,9 +2,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { promisify } from 'node:util';
-import { gzip } from 'node:zlib';
 import express from 'express';
+import { ImmutableAssets, sendImmutable } from './immutable-assets';
 
 /*
  * An offline GraphiQL playground: the page and every script and stylesheet it loads come from this
@@ -16,8 +15,6 @@ import express from 'express';
  * the component, with GraphiQL.createFetcher from @graphiql/toolkit attached) and graphqlWs (graphql-ws@6).
  * createFetcher({ wsClient }) sends subscriptions over that graphql-ws client and everything else over HTTP.
  */
-
-const gzipAsync = promisify(gzip);
 
 /** The directory of an installed package, resolved the way Node resolves it from this file. */
 function packageDir(name: string): string {
@@ -68,11 +65,6 @@ function assetSources(): Map<string, AssetSource> {
   const boot = Buffer.from(bootScript());
   sources.set('boot.js', { type: js, version: createHash('sha256').update(boot).digest('hex').slice(0, 12), read: async () => boot });
   return sources;
-}
-
-interface LoadedAsset {
-  body: Buffer;
-  gzipped: Buffer;
 }
 
 /** The query editor's content on a first visit (GraphiQL keeps the user's own tabs afterwards). */
@@ -211,20 +203,10 @@ function pageHtml(sources: Map<string, AssetSource>): string {
 export function playgroundRouter(): express.Router {
   const sources = assetSources();
   const html = pageHtml(sources);
-  const loaded = new Map<string, Promise<LoadedAsset>>();
-
-  const load = (name: string, source: AssetSource): Promise<LoadedAsset> => {
-    let asset = loaded.get(name);
-    if (!asset) {
-      asset = (async () => {
-        const body = await source.read();
-        return { body, gzipped: await gzipAsync(body, { level: 9 }) };
-      })();
-      asset.catch(() => loaded.delete(name));
-      loaded.set(name, asset);
-    }
-    return asset;
-  };
+  const assets = new ImmutableAssets(async (name) => {
+    const source = sources.get(name);
+    return source && { type: source.type, body: await source.read() };
+  });
 
   const router = express.Router();
 
@@ -244,24 +226,10 @@ export function playgroundRouter(): express.Router {
   });
 
   router.get('/playground/:asset', async (req, res, next) => {
-    const name = req.params.asset;
-    const source = sources.get(name);
-    if (!source) {
-      next();
-      return;
-    }
     try {
-      const asset = await load(name, source);
-      const gzipped = req.acceptsEncodings('gzip', 'identity') === 'gzip';
-      res.set({
-        'Content-Type': source.type,
-        'Cache-Control': 'public, max-age=31536000, immutable',
-        'X-Content-Type-Options': 'nosniff',
-        Vary: 'Accept-Encoding',
-      });
-      if (gzipped) res.set('Content-Encoding', 'gzip');
-      // res.send sets a (per-encoding) ETag and answers 304 when the client already has it.
-      res.send(gzipped ? asset.gzipped : asset.body);
+      const asset = await assets.get(req.params.asset);
+      if (asset) sendImmutable(req, res, asset);
+      else next();
     } catch (error) {
       next(error);
     }

@@ -1,9 +1,8 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { promisify } from 'node:util';
-import { gzip } from 'node:zlib';
 import express from 'express';
+import { ImmutableAssets, sendImmutable } from './immutable-assets';
 
 /*
  * The fan web app (web/, built by Vite into dist/web by `npm run build`), served at / from the built
@@ -12,8 +11,6 @@ import express from 'express';
  * styles and connections to this origin only (WebSocket included), and no inline script.
  * Without a build, / answers 503 with what to run: the API keeps working either way.
  */
-
-const gzipAsync = promisify(gzip);
 
 export const WEB_APP_CSP = [
   "default-src 'self'",
@@ -55,37 +52,18 @@ export function webAppDir(): string {
   return path.join(projectRoot(), 'dist', 'web');
 }
 
-interface Asset {
-  type: string;
-  body: Buffer;
-  gzipped: Buffer;
-}
-
 export function webAppRouter(dir: string = webAppDir()): express.Router {
   const router = express.Router();
   // Hashed names never change content, so each is read and gzipped once.
-  const assets = new Map<string, Promise<Asset | undefined>>();
-
-  const loadAsset = (name: string): Promise<Asset | undefined> => {
-    let asset = assets.get(name);
-    if (!asset) {
-      asset = (async () => {
-        const type = TYPES[path.extname(name)];
-        if (!type) return undefined;
-        let body: Buffer;
-        try {
-          body = await readFile(path.join(dir, 'assets', name));
-        } catch {
-          return undefined;
-        }
-        return { type, body, gzipped: await gzipAsync(body, { level: 9 }) };
-      })();
-      // A miss is not remembered: a build that lands later is found.
-      void asset.then((found) => found || assets.delete(name));
-      assets.set(name, asset);
+  const assets = new ImmutableAssets(async (name) => {
+    const type = TYPES[path.extname(name)];
+    if (!type) return undefined;
+    try {
+      return { type, body: await readFile(path.join(dir, 'assets', name)) };
+    } catch {
+      return undefined;
     }
-    return asset;
-  };
+  });
 
   router.get(['/', '/index.html'], async (_req, res) => {
     let html: Buffer;
@@ -113,20 +91,12 @@ export function webAppRouter(dir: string = webAppDir()): express.Router {
       return;
     }
     try {
-      const asset = await loadAsset(name);
+      const asset = await assets.get(name);
       if (!asset) {
         res.status(404).set('Cache-Control', 'no-store').type('text/plain').send('Not found\n');
         return;
       }
-      const gzipped = req.acceptsEncodings('gzip', 'identity') === 'gzip';
-      res.set({
-        'Content-Type': asset.type,
-        'Cache-Control': 'public, max-age=31536000, immutable',
-        'X-Content-Type-Options': 'nosniff',
-        Vary: 'Accept-Encoding',
-      });
-      if (gzipped) res.set('Content-Encoding', 'gzip');
-      res.send(gzipped ? asset.gzipped : asset.body);
+      sendImmutable(req, res, asset);
     } catch (error) {
       next(error);
     }
