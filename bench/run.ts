@@ -35,6 +35,7 @@
  *   admissionTick  QueueService.admitTick() with 1,000,000 waiting                  vs 10,000 waiting
  *   holdSeat       1,000 ACTIVE rivals on one seat: exactly one winner               vs { __typename }
  *   pay            pay on distinct seats over GraphQL                               vs the same SQL transaction by hand
+ *   cancel         cancelReservation of distinct reservations over GraphQL          vs the same SQL transaction by hand
  */
 import 'reflect-metadata';
 import { execFileSync } from 'node:child_process';
@@ -48,12 +49,13 @@ import { parseOptions } from './lib/options';
 import { errorRow, markdownTable, textTable, type Row } from './lib/report';
 import { errorMessage } from './lib/util';
 import { admissionTick } from './scenarios/admission-tick';
+import { cancel } from './scenarios/cancel';
 import { holdSeat } from './scenarios/hold-seat';
 import { pay } from './scenarios/pay';
 import { positionPush } from './scenarios/position-push';
 import { enterQueue, queueStatus } from './scenarios/queue-http';
 
-const SCENARIOS: Scenario[] = [enterQueue, queueStatus, positionPush, admissionTick, holdSeat, pay];
+const SCENARIOS: Scenario[] = [enterQueue, queueStatus, positionPush, admissionTick, holdSeat, pay, cancel];
 
 /** The commit (and uncommitted src/ files) of the code under test, read at start, right after `npm run build`. */
 function sourceVersion(): string {

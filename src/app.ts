@@ -15,7 +15,9 @@ import { countStatements } from './database/statement-counter';
 import { withStartupLock } from './database/startup-lock';
 import { createMetrics, type Metrics } from './observability/metrics';
 import { LiveQueueStatus } from './queue/live-status';
-import { QueueService } from './queue/queue-service';
+import { QueueService, type QueueSettings } from './queue/queue-service';
+import { InventoryService } from './inventory/inventory-service';
+import { CancellationService } from './payments/cancellation-service';
 import { createRedis, redisKeys, redisReady, type RedisClient } from './redis';
 import { buildAppSchema } from './schema/build';
 import { SeatCatalog } from './seats/seat-catalog';
@@ -79,6 +81,20 @@ async function prepareData(orm: MikroORM, config: Config, accountSettings: Accou
   }
 }
 
+/**
+ * The waiting room's timings. seatsLeft written by a tick is trusted for a few ticks (at least 1 s):
+ * long enough that status reads between ticks never recount, short enough that a concert no tick
+ * visits any more is recounted on its next read.
+ */
+export function queueSettings(config: Config): QueueSettings {
+  return {
+    activeTtlSeconds: config.activeTtlSeconds,
+    presenceGraceSeconds: config.presenceGraceSeconds,
+    activeIdleSeconds: config.activeIdleSeconds,
+    seatsLeftTtlMs: Math.max(config.admissionIntervalMs * 3, 1000),
+  };
+}
+
 /** Wires everything and starts listening: the one composition root, used by main.ts and the tests. */
 export async function startApp(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<App> {
   if (config.jwtSecretIsDefault) logger.warn('JWT_SECRET is not set: using a fixed development secret. Never do this in production.');
@@ -100,10 +116,11 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
   // type-graphql needs a pubSub; seat events bypass its per-subscriber buffers (see SeatEvents).
   const pubSub = createPubSub({ eventTarget });
   const concerts = new ConcertService(orm);
-  const queue = new QueueService(redis, keys, concerts, metrics, { activeTtlSeconds: config.activeTtlSeconds, presenceGraceSeconds: config.presenceGraceSeconds, activeIdleSeconds: config.activeIdleSeconds }, logger);
+  const seatCatalog = new SeatCatalog(orm);
+  const inventory = new InventoryService(redis, keys, seatCatalog, concerts, logger);
+  const queue = new QueueService(redis, keys, concerts, inventory, metrics, queueSettings(config), logger);
   const liveQueue = new LiveQueueStatus(queue, queueSubscriber, keys.channels.queueTicks, metrics, logger);
   await liveQueue.start();
-  const seatCatalog = new SeatCatalog(orm);
   const seatEvents = new SeatEvents(eventTarget, eventSubscribe, redis, keys.channels, seatCatalog, logger);
   const holds = new HoldService(redis, keys, seatCatalog, queue, seatEvents, metrics, { ttlSeconds: config.holdTtlSeconds, maxPerSchedule: config.maxHoldsPerSchedule });
   const points = new PointsService(orm, { maxCharge: config.maxCharge });
@@ -118,7 +135,9 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
     seatEvents,
     holds,
     points,
-    payments: new PaymentService(orm, seatCatalog, holds, points, seatEvents, queue, logger),
+    payments: new PaymentService(orm, seatCatalog, holds, points, seatEvents, queue, inventory, logger),
+    cancellations: new CancellationService(orm, points, inventory, queue, seatEvents, metrics, logger),
+    inventory,
   };
 
   const schema = await buildAppSchema(pubSub);

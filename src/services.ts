@@ -3,6 +3,8 @@ import type { TokenVerifier } from './auth/tokens';
 import type { ConcertService } from './concerts/concert-service';
 import type { Config } from './config';
 import type { HoldService } from './holds/hold-service';
+import type { InventoryService } from './inventory/inventory-service';
+import type { CancellationService } from './payments/cancellation-service';
 import type { PaymentService } from './payments/payment-service';
 import type { PointsService } from './points/points-service';
 import type { LiveQueueStatus } from './queue/live-status';
@@ -23,4 +25,6 @@ export interface Services {
   holds: HoldService;
   points: PointsService;
   payments: PaymentService;
+  cancellations: CancellationService;
+  inventory: InventoryService;
 }

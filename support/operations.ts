@@ -11,17 +11,18 @@ export const LOG_IN = 'mutation($email: String!, $password: String!) { logIn(ema
 // ---- the waiting room ----
 
 /** The fields a waiting-room page asks for. */
-const QUEUE_FIELDS = 'concertId state position waiting active estimatedWaitSeconds activeUntil salesOpenAt';
+const QUEUE_FIELDS = 'concertId state position waiting active estimatedWaitSeconds activeUntil salesOpenAt seatsLeft';
 
 export interface QueueStatus {
   concertId: string;
-  state: 'WAITING' | 'ACTIVE' | 'NONE' | 'PREQUEUE';
+  state: 'WAITING' | 'ACTIVE' | 'NONE' | 'PREQUEUE' | 'SOLD_OUT';
   position: number | null;
   waiting: number;
   active: number;
   estimatedWaitSeconds: number | null;
   activeUntil: string | null;
   salesOpenAt: string | null;
+  seatsLeft: number;
 }
 
 export const ENTER = `mutation($id: ID!) { enterQueue(concertId: $id) { ${QUEUE_FIELDS} } }`;
@@ -56,6 +57,8 @@ export interface Reservation {
   id: string;
   code: string;
   price: number;
+  status: 'CONFIRMED' | 'CANCELLED';
+  cancelledAt: string | null;
   seat: Seat;
 }
 
@@ -85,6 +88,10 @@ export const AVAILABLE = 'query($id: ID!) { schedule(id: $id) { availableSeats }
 export const HOLD = `mutation($seatId: ID!) { holdSeat(seatId: $seatId) { id expiresAt seat { ${SEAT_FIELDS} } } }`;
 export const RELEASE = 'mutation($holdId: ID!) { releaseHold(holdId: $holdId) }';
 export const CHARGE = 'mutation($amount: Int!) { chargePoints(amount: $amount) { id points } }';
-export const PAY = `mutation($holdIds: [ID!]!, $key: String!) { pay(holdIds: $holdIds, idempotencyKey: $key) { id amount balance createdAt reservations { id code price seat { ${SEAT_FIELDS} } } } }`;
-export const ME = `query($limit: Int) { me { points pointHistory(limit: $limit) { kind amount balance } holds { id expiresAt seat { ${SEAT_FIELDS} } } reservations { id code price seat { ${SEAT_FIELDS} } } } }`;
+const RESERVATION_FIELDS = `id code price status cancelledAt seat { ${SEAT_FIELDS} }`;
+export const PAY = `mutation($holdIds: [ID!]!, $key: String!) { pay(holdIds: $holdIds, idempotencyKey: $key) { id amount balance createdAt reservations { ${RESERVATION_FIELDS} } } }`;
+export const ME = `query($limit: Int) { me { points pointHistory(limit: $limit) { kind amount balance } holds { id expiresAt seat { ${SEAT_FIELDS} } } reservations { ${RESERVATION_FIELDS} } } }`;
+export const CANCEL = `mutation($id: ID!) { cancelReservation(reservationId: $id) { ${RESERVATION_FIELDS} } }`;
+/** A concert's inventory, public. */
+export const CONCERT_SEATS = 'query($id: ID!) { concert(id: $id) { availableSeats soldOut } }';
 export const SEAT_CHANGED = `subscription($id: ID!) { seatChanged(scheduleId: $id) { ${SEAT_FIELDS} schedule { id } } }`;

@@ -4,7 +4,7 @@ import { type Hold, HOLD, LEAVE, RELEASE, SEAT_CHANGED, SEATS } from '../support
 import { startTestServer, type TestServer } from './support/harness';
 import { Feed, signUp, wsClient } from './support/client';
 import { createConcert } from './support/fixtures';
-import { activeFans, admit, availableSeats, hold, me, seatFeed, seatIds, seats } from './support/booking';
+import { activeFans, admit, availableSeats, forgetInventory, hold, me, seatFeed, seatIds, seats } from './support/booking';
 
 let server: TestServer;
 let api: Api;
@@ -134,6 +134,7 @@ describe('holding a seat', () => {
     const connection = server.app.orm.em.getConnection();
     const { insertId: paymentId } = await connection.execute<{ insertId: number }>("insert into payments (user_id, idempotency_key, request_hash, amount, balance) values (?, 'setup', 'x', 0, 0)", [fan!.id], 'run');
     await connection.execute("insert into reservations (code, seat_id, user_id, payment_id, price) values ('TK-SETUP001', ?, ?, ?, 100)", [seatId, fan!.id, paymentId], 'run');
+    await forgetInventory(server, scheduleIds);
     expect(await fan!.api.errorCode(HOLD, { seatId })).toBe('SEAT_UNAVAILABLE');
     expect((await seats(fan!, scheduleIds[0]!, 'RESERVED')).map((s) => s.id)).toEqual([seatId]);
     expect(await availableSeats(api, scheduleIds[0]!)).toBe(9);
@@ -220,13 +221,16 @@ describe('availableSeats across schedules', () => {
     for (const [code, seatId] of [['TK-AVAIL001', b[5]], ['TK-AVAIL002', b[0]]] as const) {
       await driver.execute('insert into reservations (code, seat_id, user_id, payment_id, price) values (?, ?, ?, ?, 100)', [code, seatId, fan!.id, paymentId], 'run');
     }
+    await forgetInventory(server, scheduleIds);
     const { concert } = await api.data<{ concert: { schedules: { id: string; availableSeats: number }[] } }>('query($id: ID!) { concert(id: $id) { schedules { id availableSeats } } }', { id: concertId });
+    // b[0] counts as held and as reserved until its hold goes (a payment releases it right after its
+    // commit): for that moment the count is one low, never high.
     expect(concert.schedules).toEqual([
       { id: scheduleIds[0], availableSeats: 9 },
-      { id: scheduleIds[1], availableSeats: 7 },
+      { id: scheduleIds[1], availableSeats: 6 },
       { id: scheduleIds[2], availableSeats: 10 },
     ]);
     // Asked alone, each schedule gives the same number.
-    for (const [i, expected] of [9, 7, 10].entries()) expect(await availableSeats(api, scheduleIds[i]!)).toBe(expected);
+    for (const [i, expected] of [9, 6, 10].entries()) expect(await availableSeats(api, scheduleIds[i]!)).toBe(expected);
   });
 });

@@ -4,8 +4,9 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createRedis, redisKeys, redisReady, runScript, SCRIPTS, type RedisClient } from '../src/redis';
 import { HOLD_EXTEND, HOLD_RELEASE, HOLD_SEAT, HOLD_STATUS, HOLD_SWEEP } from '../src/redis/hold-scripts';
 import { drawPreQueueScore } from '../src/queue/draw';
+import { INVENTORY_MARK, INVENTORY_READ, INVENTORY_REBUILD } from '../src/redis/inventory-scripts';
 import { PUBLISH_ORDERED } from '../src/redis/pubsub-scripts';
-import { QUEUE_ADMIT, QUEUE_ENTER, QUEUE_LEAVE, QUEUE_STATUS, SALES_SET, SALES_UNKNOWN } from '../src/redis/queue-scripts';
+import { QUEUE_ADMIT, QUEUE_ENTER, QUEUE_LEAVE, QUEUE_REOPEN, QUEUE_SEATS_LEFT, QUEUE_STATUS, SALES_SET, SALES_UNKNOWN } from '../src/redis/queue-scripts';
 import type { Script, ScriptArg, ScriptKeys } from '../src/redis/script';
 import { LOCAL_REDIS_URL, wipeRedisKeys } from '../support/sandbox';
 import { TEST_REDIS } from './support/harness';
@@ -234,27 +235,29 @@ describe('queue scripts', () => {
     return k;
   };
   const enter = (k: Queue, user: number, preScore = drawPreQueueScore(), capacity = 3) => run(QUEUE_ENTER, k, user, preScore, capacity);
-  const admit = (k: Queue, capacity: number, activeTtlMs = TTL, maxBatch = 5000, rateWindowMs = WINDOW, graceMs = HOUR, idleMs = HOUR) =>
-    run(QUEUE_ADMIT, k, capacity, activeTtlMs, maxBatch, rateWindowMs, graceMs, idleMs);
+  const admit = (k: Queue, capacity: number, activeTtlMs = TTL, maxBatch = 5000, rateWindowMs = WINDOW, graceMs = HOUR, idleMs = HOUR, seatsLeft = -1, soldOut: 0 | 1 = 0) =>
+    run(QUEUE_ADMIT, k, capacity, activeTtlMs, maxBatch, rateWindowMs, graceMs, idleMs, seatsLeft, soldOut, 60_000);
+  /** A tick with the inventory's word: seatsLeft (-1 unknown) and whether the concert is sold out. */
+  const admitWithSeats = (k: Queue, capacity: number, seatsLeft: number, soldOut: 0 | 1 = 0) => admit(k, capacity, TTL, 5000, WINDOW, HOUR, HOUR, seatsLeft, soldOut);
   /** The per-user part of a status reply, as [state, value] pairs. */
   const places = (reply: number[]) => {
     const out: [number, number][] = [];
-    for (let i = 5; i < reply.length; i += 2) out.push([reply[i]!, reply[i + 1]!]);
+    for (let i = 7; i < reply.length; i += 2) out.push([reply[i]!, reply[i + 1]!]);
     return out;
   };
-  const [NONE, WAITING, ACTIVE, PREQUEUE] = [0, 1, 2, 3];
+  const [NONE, WAITING, ACTIVE, PREQUEUE, SOLD_OUT] = [0, 1, 2, 3, 4];
 
   it('status before any tick: no one, no rate, no capacity, sales open', async () => {
     const k = concert();
-    expect(await run(QUEUE_STATUS, k, 1)).toEqual([0, 0, -1, -1, -1, 0, 0]);
-    expect(await run(QUEUE_STATUS, k)).toEqual([0, 0, -1, -1, -1]);
+    expect(await run(QUEUE_STATUS, k, 1)).toEqual([0, 0, -1, -1, -1, -1, 0, 0, 0]);
+    expect(await run(QUEUE_STATUS, k)).toEqual([0, 0, -1, -1, -1, -1, 0]);
   });
 
   it('enter is idempotent; several users get distinct, increasing places; the first stores the capacity', async () => {
     const k = concert();
-    expect(await enter(k, 10)).toEqual([1, 0, -1, 3, -1, 1, 1]);
+    expect(await enter(k, 10)).toEqual([1, 0, -1, 3, -1, -1, 0, 1, 1]);
     const ticket = await redis.zscore(k.wait, '10');
-    expect(await enter(k, 10, -5, 9)).toEqual([1, 0, -1, 3, -1, 1, 1]);
+    expect(await enter(k, 10, -5, 9)).toEqual([1, 0, -1, 3, -1, -1, 0, 1, 1]);
     expect(await redis.zscore(k.wait, '10')).toBe(ticket);
 
     const replies = await Promise.all([11, 12, 13].map((user) => enter(k, user)));
@@ -301,9 +304,9 @@ describe('queue scripts', () => {
 
   it('leave when not in line is no error and answers the figures only', async () => {
     const k = concert();
-    expect(await run(QUEUE_LEAVE, k, 5)).toEqual([0, 0, -1, -1, -1]);
+    expect(await run(QUEUE_LEAVE, k, 5)).toEqual([0, 0, -1, -1, -1, -1, 0]);
     await enter(k, 6);
-    expect(await run(QUEUE_LEAVE, k, 5)).toEqual([1, 0, -1, 3, -1]);
+    expect(await run(QUEUE_LEAVE, k, 5)).toEqual([1, 0, -1, 3, -1, -1, 0]);
     expect(places(await run(QUEUE_STATUS, k, 5))).toEqual([[0, 0]]);
   });
 
@@ -311,14 +314,14 @@ describe('queue scripts', () => {
     const k = concert();
     for (const user of [1, 2, 3, 4]) await enter(k, user);
     await admit(k, 1);
-    expect(await run(QUEUE_LEAVE, k, 3)).toEqual([2, 1, -1, 1, -1]);
+    expect(await run(QUEUE_LEAVE, k, 3)).toEqual([2, 1, -1, 1, -1, -1, 0]);
     expect(places(await run(QUEUE_STATUS, k, 2, 3, 4))).toEqual([
       [1, 1],
       [0, 0],
       [1, 2],
     ]);
     expect(await redis.zscore(k.seen, '3')).toBeNull();
-    expect(await run(QUEUE_LEAVE, k, 1)).toEqual([2, 0, -1, 1, -1]);
+    expect(await run(QUEUE_LEAVE, k, 1)).toEqual([2, 0, -1, 1, -1, -1, 0]);
     expect(await redis.zscore(k.activeSeen, '1')).toBeNull();
     expect(places(await run(QUEUE_STATUS, k, 1))).toEqual([[0, 0]]);
     // The freed slot goes to the next in line.
@@ -330,27 +333,27 @@ describe('queue scripts', () => {
     const k = concert();
     await enter(k, 1);
     await enter(k, 2);
-    expect(await admit(k, 0)).toEqual([0, 0, 2, 0, 0, 0, 0, 0]);
+    expect(await admit(k, 0)).toEqual([0, 0, 2, 0, 0, 0, 0, 0, 0, 0]);
     expect(await redis.zcard(k.active)).toBe(0);
     expect(await redis.hget(k.stats, 'cap')).toBe('0');
   });
 
   it('admits nobody with the line empty, and records the capacity', async () => {
     const k = concert();
-    expect(await admit(k, 5)).toEqual([0, 0, 0, 0, 0, 0, 0, 0]);
+    expect(await admit(k, 5)).toEqual([0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
     expect(await redis.zcard(k.active)).toBe(0);
-    expect(await run(QUEUE_STATUS, k)).toEqual([0, 0, -1, 5, -1]);
+    expect(await run(QUEUE_STATUS, k)).toEqual([0, 0, -1, 5, -1, -1, 0]);
   });
 
   it('admits in FIFO order up to capacity, at most maxBatch per tick', async () => {
     const k = concert();
     for (const user of [5, 3, 9, 1, 7]) await enter(k, user);
-    expect(await admit(k, 3, TTL, 2)).toEqual([2, 0, 3, 2, 0, 0, 0, 0]);
+    expect(await admit(k, 3, TTL, 2)).toEqual([2, 0, 3, 2, 0, 0, 0, 0, 0, 0]);
     expect((await redis.zrange(k.active, 0, -1)).sort()).toEqual(['3', '5']);
-    expect(await admit(k, 3, TTL, 2)).toEqual([1, 0, 2, 3, 0, 0, 0, 0]);
+    expect(await admit(k, 3, TTL, 2)).toEqual([1, 0, 2, 3, 0, 0, 0, 0, 0, 0]);
     expect(await redis.zscore(k.active, '9')).not.toBeNull();
     // Full: nobody more until a slot frees.
-    expect(await admit(k, 3, TTL, 2)).toEqual([0, 0, 2, 3, 0, 0, 0, 0]);
+    expect(await admit(k, 3, TTL, 2)).toEqual([0, 0, 2, 3, 0, 0, 0, 0, 0, 0]);
     expect(places(await run(QUEUE_STATUS, k, 1, 7))).toEqual([
       [1, 1],
       [1, 2],
@@ -360,14 +363,14 @@ describe('queue scripts', () => {
   it('expires ACTIVE users after activeTtlMs; a lapsed user who enters again goes to the back', async () => {
     const k = concert();
     for (const user of [1, 2, 3]) await enter(k, user);
-    expect(await admit(k, 2, 50)).toEqual([2, 0, 1, 2, 0, 0, 0, 0]);
+    expect(await admit(k, 2, 50)).toEqual([2, 0, 1, 2, 0, 0, 0, 0, 0, 0]);
     await sleep(100);
     // Lapsed on Redis's clock before any tick removes them.
-    expect(await run(QUEUE_STATUS, k, 1, 2)).toEqual([1, 0, -1, 2, -1, 0, 0, 0, 0]);
-    expect(await enter(k, 1)).toEqual([2, 0, -1, 2, -1, 1, 2]);
+    expect(await run(QUEUE_STATUS, k, 1, 2)).toEqual([1, 0, -1, 2, -1, -1, 0, 0, 0, 0, 0]);
+    expect(await enter(k, 1)).toEqual([2, 0, -1, 2, -1, -1, 0, 1, 2]);
     expect(await redis.zscore(k.active, '1')).toBeNull();
     // The tick drops the other lapsed slot and admits the line in order.
-    expect(await admit(k, 2, 50)).toEqual([2, 1, 0, 2, 0, 0, 0, 0]);
+    expect(await admit(k, 2, 50)).toEqual([2, 1, 0, 2, 0, 0, 0, 0, 0, 0]);
     expect(places(await run(QUEUE_STATUS, k, 3, 1, 2)).map(([state]) => state)).toEqual([2, 2, 0]);
   });
 
@@ -376,7 +379,7 @@ describe('queue scripts', () => {
     for (const user of [1, 2, 3]) await enter(k, user);
     await admit(k, 2);
     expect(await redis.hget(k.stats, 'rate')).toBe('-1');
-    expect((await run(QUEUE_STATUS, k)).slice(2)).toEqual([-1, 2, -1]);
+    expect((await run(QUEUE_STATUS, k)).slice(2)).toEqual([-1, 2, -1, -1, 0]);
 
     const first = Number((await redis.lindex(k.admissions, -1))!.split(':')[0]);
     await sleep(50);
@@ -384,7 +387,7 @@ describe('queue scripts', () => {
     const last = Number((await redis.lindex(k.admissions, 0))!.split(':')[0]);
     const rate = Math.floor((3 * 60000) / (last - first));
     expect(rate).toBeGreaterThan(0);
-    expect((await run(QUEUE_STATUS, k)).slice(2)).toEqual([rate, 3, -1]);
+    expect((await run(QUEUE_STATUS, k)).slice(2)).toEqual([rate, 3, -1, -1, 0]);
     expect(await redis.lrange(k.admissions, 0, -1)).toEqual([`${last}:1`, `${first}:2`]);
 
     // With a window shorter than the gap, the older ticks are trimmed: one tick left, no rate again.
@@ -392,7 +395,79 @@ describe('queue scripts', () => {
     await admit(k, 3, TTL, 5000, 30);
     expect(await redis.llen(k.admissions)).toBe(1);
     expect(await redis.lindex(k.admissions, 0)).toMatch(/^\d+:0$/);
-    expect((await run(QUEUE_STATUS, k)).slice(2)).toEqual([-1, 3, -1]);
+    expect((await run(QUEUE_STATUS, k)).slice(2)).toEqual([-1, 3, -1, -1, 0]);
+  });
+
+  describe('inventory', () => {
+    it('pauses admission while no seat is left, and goes on when the count is unknown (-1)', async () => {
+      const k = concert();
+      for (const user of [1, 2, 3]) await enter(k, user);
+      expect(await admitWithSeats(k, 5, 0)).toEqual([0, 0, 3, 0, 0, 0, 0, 0, 0, 0]);
+      // The tick's count is what status replies show (figures 6 and 7: seatsLeft, soldOut), until it is older than its ttl.
+      expect((await run(QUEUE_STATUS, k)).slice(5)).toEqual([0, 0]);
+      expect(await admitWithSeats(k, 1, 2)).toEqual([1, 0, 2, 1, 0, 0, 0, 0, 0, 0]);
+      expect((await run(QUEUE_STATUS, k)).slice(5)).toEqual([2, 0]);
+      expect(await admitWithSeats(k, 2, -1)).toEqual([1, 0, 1, 2, 0, 0, 0, 0, 0, 0]);
+      expect((await run(QUEUE_STATUS, k)).slice(5)).toEqual([-1, 0]);
+      // Written outside a tick (a request that found it unknown), for ttlMs.
+      expect(await run(QUEUE_SEATS_LEFT, k, 7, 60)).toBe(0);
+      expect((await run(QUEUE_STATUS, k)).slice(5)).toEqual([7, 0]);
+      await sleep(100);
+      expect((await run(QUEUE_STATUS, k)).slice(5)).toEqual([-1, 0]);
+    });
+
+    it('sold out: the line empties and closes, ACTIVE fans stay, enter answers SOLD_OUT; reopen or a tick with seats opens it', async () => {
+      const k = concert();
+      for (const user of [1, 2, 3]) await enter(k, user);
+      await admit(k, 1);
+      // Everyone waiting leaves (2 of them) with their presence; the transition is reported once.
+      expect(await admitWithSeats(k, 1, 0, 1)).toEqual([0, 0, 0, 1, 0, 0, 0, 0, 2, 1]);
+      expect(await redis.exists(k.wait, k.seen)).toBe(0);
+      expect(await admitWithSeats(k, 1, 0, 1)).toEqual([0, 0, 0, 1, 0, 0, 0, 0, 0, 0]);
+      const reply = await run(QUEUE_STATUS, k, 1, 2, 9);
+      expect([reply[0], reply[1], reply[5], reply[6]]).toEqual([0, 1, 0, 1]);
+      expect(places(reply).map(([state]) => state)).toEqual([ACTIVE, SOLD_OUT, SOLD_OUT]);
+      // Nobody joins a closed line; an ACTIVE fan entering again keeps the slot.
+      expect(places(await enter(k, 4))).toEqual([[SOLD_OUT, 0]]);
+      expect(await redis.zcard(k.wait)).toBe(0);
+      expect(places(await enter(k, 1))[0]![0]).toBe(ACTIVE);
+
+      expect(await run(QUEUE_REOPEN, k)).toBe(0);
+      expect((await run(QUEUE_STATUS, k, 4)).slice(5)).toEqual([-1, 0, NONE, 0]);
+      expect(places(await enter(k, 4))).toEqual([[WAITING, 1]]);
+      // Closed again by a tick, then opened by a tick that finds seats.
+      await admitWithSeats(k, 1, 0, 1);
+      expect(places(await run(QUEUE_STATUS, k, 4))).toEqual([[SOLD_OUT, 0]]);
+      await admitWithSeats(k, 1, 1, 0);
+      expect(places(await run(QUEUE_STATUS, k, 4))).toEqual([[NONE, 0]]);
+    });
+
+    it('sold out before sales open: PREQUEUE fans leave with their presence, nobody joins the pre-queue, the opening still happens once', async () => {
+      const k = keys.queue(nextId++);
+      const opensAt = (await redisNow()) + 150;
+      await redis.set(k.sales, String(opensAt));
+      await enter(k, 1, -500);
+      await enter(k, 2, -900);
+      expect(await redis.zcard(k.seen)).toBe(2);
+      expect(await admitWithSeats(k, 5, 0, 1)).toEqual([0, 0, 0, 0, 0, 0, 0, 1, 2, 1]);
+      expect(await redis.exists(k.wait, k.seen)).toBe(0);
+      const reply = await run(QUEUE_STATUS, k, 1, 2);
+      // salesOpensAt, seatsLeft, soldOut
+      expect(reply.slice(4, 7)).toEqual([opensAt, 0, 1]);
+      expect(places(reply)).toEqual([
+        [SOLD_OUT, 0],
+        [SOLD_OUT, 0],
+      ]);
+      expect(places(await enter(k, 3, -5))).toEqual([[SOLD_OUT, 0]]);
+      expect(await redis.zcard(k.wait)).toBe(0);
+      await sleep(200);
+      // Due: the tick opens sales (once) while the line stays closed.
+      expect(await admitWithSeats(k, 5, 0, 1)).toEqual([0, 0, 0, 0, 0, 0, 1, 0, 0, 0]);
+      expect(await redis.get(k.sales)).toBe('open');
+      // Seats came back (a cancellation): the next fan queues with a ticket, behind nobody.
+      await run(QUEUE_REOPEN, k);
+      expect(places(await enter(k, 3))).toEqual([[WAITING, 1]]);
+    });
   });
 
   describe('sales opening', () => {
@@ -406,12 +481,12 @@ describe('queue scripts', () => {
 
     it('puts fans who enter before opening in PREQUEUE with the opening time, at their drawn score; admits nobody', async () => {
       const { k, opensAt } = await closedConcert();
-      expect(await enter(k, 1, -500)).toEqual([1, 0, -1, 3, opensAt, PREQUEUE, 0]);
-      expect(await enter(k, 2, -900)).toEqual([2, 0, -1, 3, opensAt, PREQUEUE, 0]);
+      expect(await enter(k, 1, -500)).toEqual([1, 0, -1, 3, opensAt, -1, 0, PREQUEUE, 0]);
+      expect(await enter(k, 2, -900)).toEqual([2, 0, -1, 3, opensAt, -1, 0, PREQUEUE, 0]);
       // Idempotent: the drawn place is kept.
       await enter(k, 1, -10_000);
       expect(await redis.zscore(k.wait, '1')).toBe('-500');
-      expect(await admit(k, 5)).toEqual([0, 0, 2, 0, 0, 0, 0, 1]);
+      expect(await admit(k, 5)).toEqual([0, 0, 2, 0, 0, 0, 0, 1, 0, 0]);
       expect(await redis.get(k.sales)).toBe(String(opensAt));
       expect(places(await run(QUEUE_STATUS, k, 1, 2))).toEqual([
         [PREQUEUE, 0],
@@ -433,7 +508,7 @@ describe('queue scripts', () => {
       expect(await redis.get(k.sales)).toBe('open');
       expect(await redis.zscore(k.active, '2')).not.toBeNull();
       // The rate (third figure) depends on how far apart the two ticks ran: not this test's business.
-      expect(await enter(k, 5)).toEqual([4, 1, expect.any(Number), 1, -1, WAITING, 4]);
+      expect(await enter(k, 5)).toEqual([4, 1, expect.any(Number), 1, -1, -1, 0, WAITING, 4]);
       expect(places(await run(QUEUE_STATUS, k, 3, 4, 1, 5))).toEqual([
         [WAITING, 1],
         [WAITING, 2],
@@ -532,7 +607,7 @@ describe('queue scripts', () => {
       for (const user of [1, 2, 3, 4]) await enter(k, user);
       await age(k.seen, 2, 6000);
       await age(k.seen, 3, 4000);
-      expect(await admit(k, 0, TTL, 5000, WINDOW, 5000)).toEqual([0, 0, 3, 0, 1, 0, 0, 0]);
+      expect(await admit(k, 0, TTL, 5000, WINDOW, 5000)).toEqual([0, 0, 3, 0, 1, 0, 0, 0, 0, 0]);
       expect(places(await run(QUEUE_STATUS, k, 1, 2, 3, 4))).toEqual([
         [WAITING, 1],
         [NONE, 0],
@@ -549,7 +624,7 @@ describe('queue scripts', () => {
       await enter(pre, 1);
       await enter(pre, 2);
       await age(pre.seen, 1, 6000);
-      expect(await admit(pre, 5, TTL, 5000, WINDOW, 5000)).toEqual([0, 0, 1, 0, 1, 0, 0, 1]);
+      expect(await admit(pre, 5, TTL, 5000, WINDOW, 5000)).toEqual([0, 0, 1, 0, 1, 0, 0, 1, 0, 0]);
       expect(places(await run(QUEUE_STATUS, pre, 1, 2))).toEqual([
         [NONE, 0],
         [PREQUEUE, 0],
@@ -562,7 +637,7 @@ describe('queue scripts', () => {
       await admit(k, 1);
       await age(k.activeSeen, 1, 6000);
       // Within the waiting grace (an hour) but past the idle time.
-      expect(await admit(k, 1, TTL, 5000, WINDOW, HOUR, 5000)).toEqual([1, 0, 1, 1, 0, 1, 0, 0]);
+      expect(await admit(k, 1, TTL, 5000, WINDOW, HOUR, 5000)).toEqual([1, 0, 1, 1, 0, 1, 0, 0, 0, 0]);
       expect(places(await run(QUEUE_STATUS, k, 1, 2, 3))).toEqual([
         [NONE, 0],
         [ACTIVE, expect.any(Number)],
@@ -586,6 +661,62 @@ describe('queue scripts', () => {
       expect((await admit(k, 1, 30, 5000, WINDOW, 5000, 5000)).slice(0, 6)).toEqual([0, 1, 0, 0, 0, 0]);
       expect(await redis.exists(k.activeSeen)).toBe(0);
     });
+
+    it('drops the absent before it pauses, admits or closes the line, and counts them apart from fans a sell-out sends away', async () => {
+      const k = concert();
+      for (const user of [1, 2, 3]) await enter(k, user);
+      await age(k.seen, 1, 6000);
+      // No seat left: paused, but the absent fan is dropped all the same.
+      expect(await admit(k, 1, TTL, 5000, WINDOW, 5000, HOUR, 0, 0)).toEqual([0, 0, 2, 0, 1, 0, 0, 0, 0, 0]);
+      expect(await admit(k, 1, TTL, 5000, WINDOW, 5000, HOUR, 3, 0)).toEqual([1, 0, 1, 1, 0, 0, 0, 0, 0, 0]);
+      expect(places(await run(QUEUE_STATUS, k, 1, 3))).toEqual([
+        [NONE, 0],
+        [WAITING, 1],
+      ]);
+      await age(k.seen, 3, 6000);
+      // Sold out: the absent fan counts as dropped, nobody present was left to send away.
+      expect(await admit(k, 1, TTL, 5000, WINDOW, 5000, HOUR, 0, 1)).toEqual([0, 0, 0, 1, 1, 0, 0, 0, 0, 1]);
+    });
+  });
+});
+
+describe('inventory scripts', () => {
+  const schedule = () => {
+    const id = nextId++;
+    return { inventory: keys.inventory(id), holds: keys.holds(id) };
+  };
+
+  it('reads unknown (-1) until rebuilt, whatever bits sales set meanwhile; counts live holds only', async () => {
+    const { inventory, holds } = schedule();
+    expect(await run(INVENTORY_READ, inventory)).toEqual([-1, 0]);
+    // A sale committed while the bitmap was missing: its bit is kept, but the count stays unknown.
+    expect(await run(INVENTORY_MARK, inventory, 1, 7)).toBe(1);
+    expect(await run(INVENTORY_READ, inventory)).toEqual([-1, 0]);
+    // The rebuild ORs MySQL's seats in, in chunks; the last chunk marks it complete.
+    expect(await run(INVENTORY_REBUILD, inventory, 0, 1, 2)).toBe(-1);
+    expect(await run(INVENTORY_READ, inventory)).toEqual([-1, 0]);
+    expect(await run(INVENTORY_REBUILD, inventory, 1, 3)).toBe(4);
+    expect(await run(INVENTORY_READ, inventory)).toEqual([4, 0]);
+
+    await run(HOLD_SEAT, holds, 10, 1, 'h1', 60_000, 10);
+    await run(HOLD_SEAT, holds, 11, 1, 'h2', 30, 10);
+    await sleep(80);
+    expect(await run(INVENTORY_READ, inventory)).toEqual([4, 1]);
+  });
+
+  it('marks seats sold and free again, idempotently', async () => {
+    const { inventory } = schedule();
+    await run(INVENTORY_REBUILD, inventory, 1);
+    expect(await run(INVENTORY_READ, inventory)).toEqual([0, 0]);
+    await run(INVENTORY_MARK, inventory, 1, 5, 6);
+    await run(INVENTORY_MARK, inventory, 1, 5);
+    expect(await run(INVENTORY_READ, inventory)).toEqual([2, 0]);
+    await run(INVENTORY_MARK, inventory, 0, 5);
+    await run(INVENTORY_MARK, inventory, 0, 5);
+    expect(await run(INVENTORY_READ, inventory)).toEqual([1, 0]);
+    // Losing the key means unknown again, never "none sold".
+    await redis.del(inventory.sold);
+    expect(await run(INVENTORY_READ, inventory)).toEqual([-1, 0]);
   });
 });
 

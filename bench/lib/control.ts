@@ -1,7 +1,7 @@
 import { createPool, type Pool, type RowDataPacket } from 'mysql2/promise';
 import type { MikroORM } from '@mikro-orm/mysql';
 import type { RedisClient } from '../../src/redis';
-import { openDatabase } from '../../src/app';
+import { openDatabase, queueSettings } from '../../src/app';
 import { hashPassword } from '../../src/auth/passwords';
 import { signToken, tokenKey } from '../../src/auth/tokens';
 import { ConcertService } from '../../src/concerts/concert-service';
@@ -9,7 +9,9 @@ import { loadConfig, type Config } from '../../src/config';
 import { Role } from '../../src/entities';
 import { createLogger } from '../../src/logger';
 import { createMetrics } from '../../src/observability/metrics';
+import { InventoryService } from '../../src/inventory/inventory-service';
 import { QueueService } from '../../src/queue/queue-service';
+import { SeatCatalog } from '../../src/seats/seat-catalog';
 import { createRedis, redisKeys, redisReady, type RedisKeys } from '../../src/redis';
 import { dropDatabase, LOCAL_MYSQL_ROOT, LOCAL_REDIS_URL, sandboxEnv, wipeRedisKeys } from '../../support/sandbox';
 
@@ -99,7 +101,10 @@ export class Control {
     // As large as the ORM's pool (mikro-orm.config.ts: max 20), so the raw baseline gets no more connections than the app.
     const sql = createPool({ uri: config.databaseUrl, connectionLimit: 20, timezone: 'Z' });
     const concerts = new ConcertService(orm);
-    const queue = new QueueService(redis, redisKeys(config.redisPrefix), concerts, createMetrics(), { activeTtlSeconds: config.activeTtlSeconds, presenceGraceSeconds: config.presenceGraceSeconds, activeIdleSeconds: config.activeIdleSeconds }, createLogger(config.logLevel));
+    const logger = createLogger(config.logLevel);
+    const keys = redisKeys(config.redisPrefix);
+    const inventory = new InventoryService(redis, keys, new SeatCatalog(orm), concerts, logger);
+    const queue = new QueueService(redis, keys, concerts, inventory, createMetrics(), queueSettings(config), logger);
     const control = new Control(config, orm, redis, sql, concerts, queue);
     await control.resetRedis();
     return control;

@@ -34,8 +34,20 @@ function validMaxActiveUsers(value: number): number {
   return requireInt(value, 'maxActiveUsers', 1, LIMITS.maxActiveUsers);
 }
 
+/** A schedule's size: what inventory counts against. */
+export interface ScheduleSize {
+  id: number;
+  totalSeats: number;
+}
+
 /** Concerts, their schedules and seats: the catalogue. */
 export class ConcertService {
+  /**
+   * Each concert's schedule sizes. Schedules and seats never change after createConcert, so they are
+   * kept once read: inventory reads on every admission tick and request then cost no SQL.
+   */
+  private readonly sizes = new Map<number, ScheduleSize[]>();
+
   constructor(private readonly orm: MikroORM) {}
 
   list(): Promise<Concert[]> {
@@ -80,7 +92,15 @@ export class ConcertService {
     const schedules = await this.orm.em.fork().find(Schedule, { concert: { $in: [...concertIds] } }, { orderBy: { startsAt: 'asc', id: 'asc' } });
     const byConcert = new Map<number, Schedule[]>(concertIds.map((id) => [id, []]));
     for (const schedule of schedules) byConcert.get(schedule.concert.id)?.push(schedule);
+    for (const [id, found] of byConcert) this.sizes.set(id, found.map((schedule) => ({ id: schedule.id, totalSeats: schedule.totalSeats })));
     return concertIds.map((id) => byConcert.get(id) ?? []);
+  }
+
+  /** Each concert's schedule sizes (empty for an unknown concert); one query for those not yet known. */
+  async scheduleSizes(concertIds: readonly number[]): Promise<Map<number, ScheduleSize[]>> {
+    const missing = [...new Set(concertIds.filter((id) => !this.sizes.has(id)))];
+    if (missing.length > 0) await this.schedulesOfMany(missing);
+    return new Map(concertIds.map((id) => [id, this.sizes.get(id) ?? []]));
   }
 
   /** Creates the concert, its schedules and every numbered seat in one transaction (all or nothing). */

@@ -1,11 +1,12 @@
-import { OptionalProps, Entity, ManyToOne, OneToOne, PrimaryKey, Property } from '@mikro-orm/core';
+import { OptionalProps, Entity, Enum, ManyToOne, PrimaryKey, Property } from '@mikro-orm/core';
+import { ReservationStatus } from '../payments/payment';
 import { Payment } from './payment.entity';
 import { Seat } from './seat.entity';
 import { User } from './user.entity';
 
 @Entity({ tableName: 'reservations' })
 export class Reservation {
-  [OptionalProps]?: 'createdAt';
+  [OptionalProps]?: 'createdAt' | 'status' | 'confirmedSeatId';
 
   @PrimaryKey({ type: 'bigint', autoincrement: true, unsigned: true })
   id!: number;
@@ -14,8 +15,8 @@ export class Reservation {
   @Property({ type: 'string', length: 16, unique: true })
   code!: string;
 
-  /** Unique: the database is the last fence against selling a seat twice, whatever Redis says. */
-  @OneToOne({ entity: () => Seat, owner: true, unique: true })
+  /** A seat keeps its cancelled reservations; at most one CONFIRMED (see confirmedSeatId). */
+  @ManyToOne({ entity: () => Seat, updateRule: 'restrict' })
   seat!: Seat;
 
   @ManyToOne({ entity: () => User })
@@ -29,4 +30,23 @@ export class Reservation {
 
   @Property({ type: 'datetime', defaultRaw: 'CURRENT_TIMESTAMP' })
   createdAt: Date = new Date();
+
+  @Enum({ items: () => ReservationStatus, default: ReservationStatus.CONFIRMED })
+  status: ReservationStatus = ReservationStatus.CONFIRMED;
+
+  @Property({ type: 'datetime', nullable: true })
+  cancelledAt?: Date | null;
+
+  /**
+   * The seat while CONFIRMED, NULL once cancelled, written by the database itself. Unique: the
+   * database is the last fence against selling a seat twice, whatever Redis says.
+   */
+  @Property({
+    type: 'bigint',
+    unsigned: true,
+    nullable: true,
+    unique: 'reservations_confirmed_seat_id_unique',
+    generated: "(case when `status` = 'CONFIRMED' then `seat_id` end) stored",
+  })
+  confirmedSeatId?: number | null;
 }

@@ -2,6 +2,7 @@ import { Migration20261124035508 } from './Migration20261124035508';
 import { Migration20261124054500 } from './Migration20261124054500';
 import { Migration20261201120000 } from './Migration20261201120000';
 import { Migration20261210100000 } from './Migration20261210100000';
+import { Migration20261210120000 } from './Migration20261210120000';
 
 /** Every migration, in order. Listed explicitly so the compiled app and the TS test runner find the same set. */
 export const migrationsList = [
@@ -9,4 +10,5 @@ export const migrationsList = [
   { name: 'Migration20261124054500', class: Migration20261124054500 },
   { name: 'Migration20261201120000', class: Migration20261201120000 },
   { name: 'Migration20261210100000', class: Migration20261210100000 },
+  { name: 'Migration20261210120000', class: Migration20261210120000 },
 ];

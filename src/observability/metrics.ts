@@ -20,6 +20,10 @@ export function createMetrics() {
     liveSubscribers: new Gauge({ name: 'queue_status_subscribers', help: 'queueStatus subscriptions open on this process', registers: [registry] }),
     sqlStatements: new Counter({ name: 'mysql_statements_total', help: 'SQL statements this process sent, BEGIN and COMMIT included', registers: [registry] }),
     holdsExpired: new Counter({ name: 'holds_expired_total', help: 'Seat holds that lapsed', registers: [registry] }),
+    seatsLeft: new Gauge({ name: 'inventory_seats_left', help: 'Seats neither reserved nor held, per concert in line (as of the last admission tick)', labelNames: ['concert'], registers: [registry] }),
+    soldOut: new Counter({ name: 'queue_sold_out_total', help: 'Times a concert sold out and its line closed', registers: [registry] }),
+    cancellations: new Counter({ name: 'reservations_cancelled_total', help: 'Reservations cancelled by their owners', registers: [registry] }),
+    refundedPoints: new Counter({ name: 'points_refunded_total', help: 'Points refunded by cancellations', registers: [registry] }),
   };
 }
 

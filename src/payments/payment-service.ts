@@ -4,11 +4,12 @@ import { sqlTransaction, type Sql } from '../database/sql-transaction';
 import { AppError, badInput } from '../errors';
 import { Payment, Reservation } from '../entities';
 import type { HoldRef, HoldService } from '../holds/hold-service';
+import type { InventoryService } from '../inventory/inventory-service';
 import type { Logger } from '../logger';
 import type { PointsService } from '../points/points-service';
 import type { QueueService } from '../queue/queue-service';
 import { SeatStatus, type SeatInfo } from '../seats/seat';
-import type { PaymentRecord, ReservationRecord } from './payment';
+import { ReservationStatus, type PaymentRecord, type ReservationRecord } from './payment';
 import type { SeatCatalog } from '../seats/seat-catalog';
 import type { SeatEvents } from '../seats/seat-events';
 
@@ -34,12 +35,14 @@ interface PayRequest {
 }
 
 
-const toRecord = (reservation: Reservation): ReservationRecord => ({
+export const toRecord = (reservation: Reservation): ReservationRecord => ({
   id: reservation.id,
   code: reservation.code,
   seatId: reservation.seat.id,
   price: reservation.price,
   createdAt: reservation.createdAt,
+  status: reservation.status,
+  cancelledAt: reservation.cancelledAt ?? null,
 });
 
 /** The payment row for this key was committed by a concurrent request while ours waited on its lock. */
@@ -54,6 +57,7 @@ export class PaymentService {
     private readonly points: PointsService,
     private readonly events: SeatEvents,
     private readonly queue: QueueService,
+    private readonly inventory: InventoryService,
     private readonly logger: Logger,
   ) {}
 
@@ -103,7 +107,7 @@ export class PaymentService {
     return (await this.orm.em.fork().find(Reservation, { payment: paymentId }, { orderBy: { id: 'asc' } })).map(toRecord);
   }
 
-  /** Newest first. */
+  /** Newest first, cancelled ones included. */
   async reservationsOf(userId: number): Promise<ReservationRecord[]> {
     return (await this.orm.em.fork().find(Reservation, { user: userId }, { orderBy: { id: 'desc' } })).map(toRecord);
   }
@@ -175,7 +179,7 @@ export class PaymentService {
           seat.price,
           createdAt,
         ]);
-        return { id: Number(insertId), code, seatId: seat.id, price: seat.price, createdAt };
+        return { id: Number(insertId), code, seatId: seat.id, price: seat.price, createdAt, status: ReservationStatus.CONFIRMED, cancelledAt: null };
       } catch (error) {
         if (!(error instanceof UniqueConstraintViolationException)) throw error;
         if (!error.message.includes(CODE_INDEX)) throw new AppError('SEAT_UNAVAILABLE', `Seat ${seat.number} has already been sold: nothing was charged.`);
@@ -184,15 +188,16 @@ export class PaymentService {
   }
 
   /**
-   * Committed: free the holds, tell seat maps, end the ACTIVE slot. A failure here cannot undo the
-   * sale, so it is logged, not thrown: the seats read RESERVED from MySQL anyway, and holds and the
-   * slot lapse by their TTLs.
+   * Committed: count the seats sold, free the holds, tell seat maps, end the ACTIVE slot. A failure
+   * here cannot undo the sale, so it is logged, not thrown: the seats read RESERVED from MySQL anyway,
+   * holds and the slot lapse by their TTLs, and a sold-out line closes only on MySQL's word.
    */
   private async afterCommit(userId: number, holds: HoldRef[], seats: SeatInfo[]): Promise<void> {
     try {
       // Independent of one another: sent together, so they cost one round trip, not one each.
       const concerts = [...new Set(seats.map((seat) => seat.concertId))];
       await Promise.all([
+        this.inventory.mark(seats, true),
         this.holds.releasePaid(userId, holds),
         this.events.announce(seats.map((seat) => seat.id), SeatStatus.RESERVED),
         ...concerts.map((concertId) => this.queue.endActive(userId, concertId)),

@@ -1,3 +1,9 @@
+/** A reservation's life: CONFIRMED once paid; CANCELLED by its owner (refunded; the seat is free again). */
+export enum ReservationStatus {
+  CONFIRMED = 'CONFIRMED',
+  CANCELLED = 'CANCELLED',
+}
+
 /** A reservation: one paid seat with its ticket code. */
 export interface ReservationRecord {
   id: number;
@@ -5,6 +11,9 @@ export interface ReservationRecord {
   seatId: number;
   price: number;
   createdAt: Date;
+  status: ReservationStatus;
+  /** Null unless CANCELLED. */
+  cancelledAt: Date | null;
 }
 
 /** What pay answers: a payment, with its reservations when this request wrote them (a retry reads them later). */

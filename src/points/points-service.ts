@@ -60,6 +60,19 @@ export class PointsService {
     await this.appendLedger(sql, userId, PointTransactionKind.PAYMENT, -amount, balance, paymentId);
   }
 
+  /**
+   * Gives `amount` back inside the caller's transaction (a cancellation), with its REFUND ledger row
+   * tied to the payment it came from; returns the balance after it. Like debit, the UPDATE holds the
+   * user's row lock to commit, so the balance recorded is exactly the one after this refund.
+   */
+  async refund(sql: Sql, userId: number, amount: number, paymentId: number): Promise<number> {
+    const { affectedRows, insertId } = await sql.run('UPDATE users SET points = LAST_INSERT_ID(points + ?) WHERE id = ? AND points <= ?', [amount, userId, MAX_BALANCE - amount]);
+    if (affectedRows === 0) throw badInput(`A balance cannot exceed ${MAX_BALANCE} points, and this refund would take it past that: spend some points first.`);
+    const balance = Number(insertId);
+    await this.appendLedger(sql, userId, PointTransactionKind.REFUND, amount, balance, paymentId);
+    return balance;
+  }
+
   /** Newest first. */
   history(userId: number, limit: number): Promise<PointTransaction[]> {
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_HISTORY) throw badInput(`limit must be from 1 to ${MAX_HISTORY}.`);

@@ -19,6 +19,14 @@ export class LatestValueStream<T> implements AsyncIterableIterator<T> {
     }
   }
 
+  /** Sends `value` as the last one: the stream ends once the reader has it. */
+  finish(value: T): void {
+    if (this.closed) return;
+    this.push(value);
+    this.closed = true;
+    this.onClose();
+  }
+
   next(): Promise<IteratorResult<T>> {
     const pending = this.pending;
     if (pending) {

@@ -1,7 +1,7 @@
 import type { RedisClient } from '../redis';
 import type { Logger } from '../logger';
 import type { Metrics } from '../observability/metrics';
-import type { QueueStatus } from './queue-state';
+import { QueueState, type QueueStatus } from './queue-state';
 import type { StatusListener } from './status-listener';
 import { ActiveGate } from './active-gate';
 import { LatestValueStream } from './latest-value-stream';
@@ -13,7 +13,7 @@ class Watcher extends LatestValueStream<QueueStatus> implements StatusListener {
     private readonly live: LiveQueueStatus,
     readonly userId: number,
     readonly concertId: number,
-    /** What was last sent: a status is pushed only when state, position, activeUntil or salesOpenAt changes. */
+    /** What was last sent: a status is pushed only when state, position, activeUntil, salesOpenAt or seatsLeft changes. */
     private sent: string,
   ) {
     super();
@@ -22,8 +22,14 @@ class Watcher extends LatestValueStream<QueueStatus> implements StatusListener {
   update(status: QueueStatus, print: string): boolean {
     if (this.sent === print) return false;
     this.sent = print;
-    this.push(status);
+    this.send(status);
     return true;
+  }
+
+  /** SOLD_OUT is the last word: the fan is out of a closed line, so the subscription completes after it. */
+  send(status: QueueStatus): void {
+    if (status.state === QueueState.SOLD_OUT) this.finish(status);
+    else this.push(status);
   }
 
   protected override onClose(): void {
@@ -34,7 +40,7 @@ class Watcher extends LatestValueStream<QueueStatus> implements StatusListener {
 /** Pushes between yields to the event loop (see pushChanges). */
 const PUSH_SLICE = 256;
 
-const fingerprint = (s: QueueStatus) => `${s.state}|${s.position ?? ''}|${s.activeUntil?.getTime() ?? ''}|${s.salesOpenAt?.getTime() ?? ''}`;
+const fingerprint = (s: QueueStatus) => `${s.state}|${s.position ?? ''}|${s.activeUntil?.getTime() ?? ''}|${s.salesOpenAt?.getTime() ?? ''}|${s.seatsLeft}`;
 
 /**
  * Pushes each local queueStatus subscriber its own status after every admission tick, and ends
@@ -81,7 +87,7 @@ export class LiveQueueStatus {
     const watcher = new Watcher(this, userId, concertId, fingerprint(initial));
     this.listen(watcher);
     this.metrics.liveSubscribers.inc();
-    watcher.push(initial);
+    watcher.send(initial);
     return watcher;
   }
 

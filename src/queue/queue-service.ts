@@ -1,10 +1,12 @@
 import type { ConcertService } from '../concerts/concert-service';
 import type { Concert } from '../entities';
 import { AppError, badInput, notFound } from '../errors';
+import type { Inventory } from '../inventory/inventory';
+import type { InventoryService } from '../inventory/inventory-service';
 import type { Logger } from '../logger';
 import type { Metrics } from '../observability/metrics';
 import { runScript, type RedisClient, type RedisKeys } from '../redis';
-import { QUEUE_ADMIT, QUEUE_ENTER, QUEUE_LEAVE, QUEUE_STATUS, SALES_SET, SALES_UNKNOWN } from '../redis/queue-scripts';
+import { QUEUE_ADMIT, QUEUE_ENTER, QUEUE_LEAVE, QUEUE_REOPEN, QUEUE_SEATS_LEFT, QUEUE_STATUS, SALES_SET, SALES_UNKNOWN } from '../redis/queue-scripts';
 import { dropFromWorkIndex } from '../redis/work-index';
 import { drawPreQueueScore } from './draw';
 import { QueueState, type QueueStatus } from './queue-state';
@@ -16,6 +18,8 @@ export interface QueueSettings {
   presenceGraceSeconds: number;
   /** An ACTIVE fan with no sign of presence for this long loses the slot. */
   activeIdleSeconds: number;
+  /** How long seatsLeft written by a tick (or computed by a request) is read before it counts as unknown. */
+  seatsLeftTtlMs: number;
 }
 
 /** How the sales key says "open" (see RedisKeys.queue().sales), and what MySQL's value seeds it with. */
@@ -52,6 +56,7 @@ export class QueueService {
     private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
     private readonly concerts: ConcertService,
+    private readonly inventory: InventoryService,
     private readonly metrics: Metrics,
     private readonly settings: QueueSettings,
     private readonly logger: Logger,
@@ -64,7 +69,8 @@ export class QueueService {
     const attempt = async () => {
       // Issued together, so auto-pipelining sends them in one write (cheaper than a pipeline object per
       // request); one connection keeps their order, so the SADD runs after the script, as
-      // dropFromWorkIndex relies on.
+      // dropFromWorkIndex relies on. Also when the answer is SOLD_OUT: the next tick then looks at the
+      // concert's seats again, so a line closed by mistake cannot stay closed while fans knock.
       const [reply] = await Promise.all([
         runScript(this.redis, QUEUE_ENTER, k, userId, drawPreQueueScore(), capacity),
         this.redis.sadd(this.keys.queueIndex, concertId),
@@ -79,7 +85,7 @@ export class QueueService {
       await this.redis.set(k.sales, salesValue(concert.salesOpenAt), 'NX');
       reply = await attempt();
     }
-    return this.toStatus(concertId, reply);
+    return await this.toStatus(concertId, reply);
   }
 
   /**
@@ -106,7 +112,7 @@ export class QueueService {
     await this.requireConcert(concertId);
     const k = this.keys.queue(concertId);
     const [reply] = await Promise.all([runScript(this.redis, QUEUE_LEAVE, k, userId), this.tellFan(concertId, userId)]);
-    return this.toStatus(concertId, reply);
+    return await this.toStatus(concertId, reply);
   }
 
   /** Ends the user's ACTIVE slot (after a payment); a user who is WAITING keeps their place. */
@@ -132,7 +138,15 @@ export class QueueService {
   async status(userId: number, concertId: number): Promise<QueueStatus> {
     await this.requireConcert(concertId);
     const k = this.keys.queue(concertId);
-    return this.toStatus(concertId, await runScript(this.redis, QUEUE_STATUS, k, userId));
+    return await this.toStatus(concertId, await runScript(this.redis, QUEUE_STATUS, k, userId));
+  }
+
+  /**
+   * Seats came back (a cancellation committed): the line opens now rather than at the next tick, and
+   * seatsLeft is read afresh. A tick that still finds every seat reserved closes it again.
+   */
+  async reopen(concertId: number): Promise<void> {
+    await runScript(this.redis, QUEUE_REOPEN, this.keys.queue(concertId));
   }
 
   /** Statuses of many users of one concert in one script call per batch (no round trip per user). */
@@ -145,7 +159,8 @@ export class QueueService {
     const out: QueueStatus[] = [];
     for (const reply of await Promise.all(batches)) {
       const { figures, places } = decodeStatusReply(reply);
-      for (const place of places) out.push(this.node(concertId, place, figures));
+      const known = await this.withSeatsLeft(concertId, figures);
+      for (const place of places) out.push(this.node(concertId, place, known));
     }
     return out;
   }
@@ -162,18 +177,37 @@ export class QueueService {
 
   /**
    * One admission tick over every concert with anyone waiting or active: expire, then admit in
-   * order up to capacity. The concerts' scripts are sent at once (auto-pipelining batches them per
-   * node, on a single Redis or a cluster, where a pipeline could not span slots); each concert's step
-   * is one atomic script, so overlapping ticks (or two workers) can never admit past capacity. A concert whose script fails
-   * (corrupt keys) is logged and left out of this tick; the others are still admitted and announced.
+   * order up to capacity while seats are left. The concerts' scripts are sent at once
+   * (auto-pipelining batches them per node, on a single Redis or a cluster, where a pipeline could not
+   * span slots); each concert's step is one atomic script, so overlapping ticks (or two workers) can
+   * never admit past capacity. A concert whose script fails (corrupt keys) is logged and left out of
+   * this tick; the others are still admitted and announced.
+   *
+   * Inventory: the concerts' seat counts are read first (one script per schedule, sent together). With
+   * none left admission pauses; once every seat is reserved, and MySQL agrees, the line closes: everyone
+   * in it is told SOLD_OUT and leaves. An unknown count (Redis lost it and MySQL did not answer) pauses
+   * nothing.
    */
   async admitTick(): Promise<TickMessage> {
     const endTimer = this.metrics.tickDuration.startTimer();
     const ids = (await this.redis.smembers(this.keys.queueIndex)).map(Number);
-    const capacities = await this.concerts.capacities(ids);
+    const [capacities, inventories, closed] = await Promise.all([
+      this.concerts.capacities(ids),
+      this.inventory.ofConcerts(ids).catch((error: unknown) => {
+        this.logger.warn({ err: error }, 'could not read seat inventory; admitting as if seats were left');
+        return new Map<number, Inventory>();
+      }),
+      Promise.all(ids.map((id) => this.redis.hget(this.keys.queue(id).stats, 'soldOut'))),
+    ]);
+    // A line already closed stays closed on the bitmaps' word; closing one needs MySQL's.
+    const closing = ids.filter((id, i) => inventories.get(id)?.soldOut && closed[i] !== '1');
+    const confirmed = closing.length > 0 ? await this.inventory.confirmSoldOut(closing) : new Set<number>();
     const results = await Promise.allSettled(
-      ids.map((id) =>
-        runScript(
+      ids.map((id, i) => {
+        const inventory = inventories.get(id);
+        const soldOut = inventory?.soldOut === true && (closed[i] === '1' || confirmed.has(id));
+        const seatsLeft = inventory?.available ?? -1;
+        return runScript(
           this.redis,
           QUEUE_ADMIT,
           this.keys.queue(id),
@@ -183,8 +217,11 @@ export class QueueService {
           RATE_WINDOW_MS,
           this.settings.presenceGraceSeconds * 1000,
           this.settings.activeIdleSeconds * 1000,
-        ),
-      ),
+          seatsLeft,
+          soldOut ? 1 : 0,
+          this.settings.seatsLeftTtlMs,
+        );
+      }),
     );
     const ticked: number[] = [];
     const empty: number[] = [];
@@ -195,7 +232,8 @@ export class QueueService {
         return;
       }
       ticked.push(id);
-      const [admitted = 0, expired = 0, waiting = 0, active = 0, droppedWaiting = 0, droppedActive = 0, opened = 0, closed = 0] = result.value;
+      const [admitted = 0, expired = 0, waiting = 0, active = 0, droppedWaiting = 0, droppedActive = 0, opened = 0, salesClosed = 0, leftLine = 0, soldOutNow = 0] =
+        result.value;
       const concert = { concert: String(id) };
       this.metrics.admitted.inc(admitted);
       this.metrics.admittedPerTick.observe(admitted);
@@ -204,12 +242,18 @@ export class QueueService {
       this.metrics.droppedAbsent.inc({ state: 'active' }, droppedActive);
       // An idle fan's slot went to the next in line when this tick admitted someone in its place.
       this.metrics.slotsRecycled.inc(Math.min(droppedActive, admitted));
-      this.metrics.queueWaiting.set(concert, closed ? 0 : waiting);
-      this.metrics.queuePrequeue.set(concert, closed ? waiting : 0);
+      this.metrics.queueWaiting.set(concert, salesClosed ? 0 : waiting);
+      this.metrics.queuePrequeue.set(concert, salesClosed ? waiting : 0);
       this.metrics.queueActive.set(concert, active);
+      const inventory = inventories.get(id);
+      if (inventory) this.metrics.seatsLeft.set(concert, inventory.available);
       if (opened) {
         this.metrics.salesOpened.inc();
         this.logger.info({ concert: id, waiting, admitted }, 'sales opened: the pre-queue is now the line');
+      }
+      if (soldOutNow === 1) {
+        this.metrics.soldOut.inc();
+        this.logger.info({ concert: id, leftLine }, 'concert sold out: the line (and pre-queue) is closed');
       }
       if (waiting === 0 && active === 0) empty.push(id);
     });
@@ -226,6 +270,7 @@ export class QueueService {
       this.metrics.queueWaiting.remove({ concert: String(id) });
       this.metrics.queuePrequeue.remove({ concert: String(id) });
       this.metrics.queueActive.remove({ concert: String(id) });
+      this.metrics.seatsLeft.remove({ concert: String(id) });
       const k = this.keys.queue(id);
       await dropFromWorkIndex(this.redis, this.keys.queueIndex, id, async () => {
         const [[, waiting], [, active]] = (await this.redis.multi().zcard(k.wait).zcard(k.active).exec()) as [[null, number], [null, number]];
@@ -244,9 +289,20 @@ export class QueueService {
     return concert.maxActiveUsers;
   }
 
-  private toStatus(concertId: number, reply: number[]): QueueStatus {
+  private async toStatus(concertId: number, reply: number[]): Promise<QueueStatus> {
     const { figures, places } = decodeStatusReply(reply);
-    return this.node(concertId, places[0] ?? { state: QueueState.NONE }, figures);
+    return this.node(concertId, places[0] ?? { state: QueueState.NONE }, await this.withSeatsLeft(concertId, figures));
+  }
+
+  /**
+   * The figures with seatsLeft known: as the last tick wrote it, or (no recent tick: nobody in line
+   * lately, or no worker running) read from the inventory now and kept for the next readers.
+   */
+  private async withSeatsLeft(concertId: number, figures: QueueFigures): Promise<QueueFigures> {
+    if (figures.seatsLeft >= 0) return figures;
+    const seatsLeft = (await this.inventory.ofConcerts([concertId])).get(concertId)?.available ?? 0;
+    await runScript(this.redis, QUEUE_SEATS_LEFT, this.keys.queue(concertId), seatsLeft, this.settings.seatsLeftTtlMs);
+    return { ...figures, seatsLeft };
   }
 
   private node(concertId: number, place: Place, figures: QueueFigures): QueueStatus {

@@ -5,6 +5,8 @@ export enum QueueState {
   NONE = 'NONE',
   /** Entered before sales open: in the draw that orders the line at opening, with no position yet. */
   PREQUEUE = 'PREQUEUE',
+  /** Every seat is reserved: nobody is admitted, and the fan is not in line (nor in the pre-queue). */
+  SOLD_OUT = 'SOLD_OUT',
 }
 
 /** A fan's status in one concert's waiting room, as enterQueue, queueStatus and its feed answer. */
@@ -21,4 +23,6 @@ export interface QueueStatus {
   activeUntil: Date | null;
   /** When sales open; null unless PREQUEUE. */
   salesOpenAt: Date | null;
+  /** Seats of the concert neither reserved nor held (as of the last admission tick at most). */
+  seatsLeft: number;
 }

@@ -2,7 +2,7 @@ import { QueueState, type QueueStatus } from './queue-state';
 
 /** One user's place as the status script reports it. */
 export type Place =
-  | { state: QueueState.NONE }
+  | { state: QueueState.NONE | QueueState.SOLD_OUT }
   | { state: QueueState.PREQUEUE }
   | { state: QueueState.WAITING; position: number }
   | { state: QueueState.ACTIVE; activeUntil: number };
@@ -17,14 +17,21 @@ export interface QueueFigures {
   capacity: number;
   /** When sales open (ms) while they are closed; -1 once open. */
   salesOpensAt: number;
+  /** Seats left as of the last tick; -1 when unknown (no recent tick): the caller computes it. */
+  seatsLeft: number;
+  /** Whether the line is closed because every seat is reserved. */
+  soldOut: boolean;
 }
 
 /** Figures in front of the per-user entries of a status reply. */
-const FIGURES = 5;
+const FIGURES = 7;
 
-/** Decodes the status script's reply: five figures, then (state, value) per user. */
+/**
+ * Decodes the status script's reply: seven figures (waiting, active, ratePerMinute, capacity,
+ * salesOpensAt, seatsLeft, soldOut), then (state, value) per user.
+ */
 export function decodeStatusReply(reply: number[]): { figures: QueueFigures; places: Place[] } {
-  const [waiting = 0, active = 0, ratePerMinute = -1, capacity = -1, salesOpensAt = -1] = reply;
+  const [waiting = 0, active = 0, ratePerMinute = -1, capacity = -1, salesOpensAt = -1, seatsLeft = -1, soldOut = 0] = reply;
   const places: Place[] = [];
   for (let i = FIGURES; i < reply.length; i += 2) {
     const state = reply[i];
@@ -32,9 +39,10 @@ export function decodeStatusReply(reply: number[]): { figures: QueueFigures; pla
     if (state === 1) places.push({ state: QueueState.WAITING, position: value });
     else if (state === 2) places.push({ state: QueueState.ACTIVE, activeUntil: value });
     else if (state === 3) places.push({ state: QueueState.PREQUEUE });
+    else if (state === 4) places.push({ state: QueueState.SOLD_OUT });
     else places.push({ state: QueueState.NONE });
   }
-  return { figures: { waiting, active, ratePerMinute, capacity, salesOpensAt }, places };
+  return { figures: { waiting, active, ratePerMinute, capacity, salesOpensAt, seatsLeft, soldOut: soldOut === 1 }, places };
 }
 
 /**
@@ -50,6 +58,7 @@ function estimateWaitSeconds(position: number, figures: QueueFigures, activeTtlS
   return Math.ceil((position * activeTtlSeconds) / capacity);
 }
 
+/** The status; figures.seatsLeft must be known by now (the caller resolved -1). */
 export function toQueueStatus(concertId: number, place: Place, figures: QueueFigures, activeTtlSeconds: number, knownCapacity: number): QueueStatus {
   return {
     concertId,
@@ -60,5 +69,6 @@ export function toQueueStatus(concertId: number, place: Place, figures: QueueFig
     estimatedWaitSeconds: place.state === QueueState.WAITING ? estimateWaitSeconds(place.position, figures, activeTtlSeconds, knownCapacity) : null,
     activeUntil: place.state === QueueState.ACTIVE ? new Date(place.activeUntil) : null,
     salesOpenAt: place.state === QueueState.PREQUEUE && figures.salesOpensAt >= 0 ? new Date(figures.salesOpensAt) : null,
+    seatsLeft: Math.max(0, figures.seatsLeft),
   };
 }

@@ -1,6 +1,7 @@
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { HOLD_SCRIPTS } from './hold-scripts';
 import { PUBSUB_SCRIPTS } from './pubsub-scripts';
+import { INVENTORY_SCRIPTS } from './inventory-scripts';
 import { QUEUE_SCRIPTS } from './queue-scripts';
 import { registerScripts } from './script';
 
@@ -14,7 +15,7 @@ export type RedisClient = Redis | Cluster;
 export type RedisTarget = { url: string } | { clusterNodes: { host: string; port: number }[] };
 
 /** Every Lua script; each connection registers them all. */
-export const SCRIPTS = [...QUEUE_SCRIPTS, ...HOLD_SCRIPTS, ...PUBSUB_SCRIPTS] as const;
+export const SCRIPTS = [...QUEUE_SCRIPTS, ...HOLD_SCRIPTS, ...PUBSUB_SCRIPTS, ...INVENTORY_SCRIPTS] as const;
 
 /**
  * A connection without the app's scripts (BullMQ's own connections). By default it fails fast while

@@ -4,6 +4,17 @@
  * live in one slot and the scripts keep working on Redis Cluster.
  */
 export function redisKeys(prefix: string) {
+  const holds = (scheduleId: number) => {
+    const tag = `${prefix}:{s:${scheduleId}}`;
+    return {
+      /** HASH seat → "holdId|userId|expiresAtMs". */
+      bySeat: `${tag}:holds`,
+      /** ZSET seat → expiresAtMs. */
+      expiry: `${tag}:hold-expiry`,
+      /** HASH user → number of live holds in this schedule. */
+      perUser: `${tag}:hold-count`,
+    };
+  };
   return {
     /** Concert IDs that have anyone waiting or active: what the admission tick visits. */
     queueIndex: `${prefix}:queues`,
@@ -21,7 +32,11 @@ export function redisKeys(prefix: string) {
         seq: `${tag}:seq`,
         /** LIST of "ms:admitted" per tick over the last minute, for the admission rate. */
         admissions: `${tag}:admissions`,
-        /** HASH: measured admission rate and capacity, read by status queries. */
+        /**
+         * HASH, read by status queries: rate (measured admissions per minute), cap (capacity), left
+         * (seats left as of leftUntil ms, after which it is unknown), soldOut (1 while every seat is
+         * reserved: the line is closed).
+         */
         stats: `${tag}:stats`,
         /**
          * Sales opening: the opening time (ms) while the concert is in pre-queue, `open` once the
@@ -36,17 +51,17 @@ export function redisKeys(prefix: string) {
     },
     /** Schedule IDs that have live holds: what the hold-expiry sweep visits. */
     holdIndex: `${prefix}:hold-schedules`,
-    holds: (scheduleId: number) => {
-      const tag = `${prefix}:{s:${scheduleId}}`;
-      return {
-        /** HASH seat → "holdId|userId|expiresAtMs". */
-        bySeat: `${tag}:holds`,
-        /** ZSET seat → expiresAtMs. */
-        expiry: `${tag}:hold-expiry`,
-        /** HASH user → number of live holds in this schedule. */
-        perUser: `${tag}:hold-count`,
-      };
-    },
+    holds,
+    /** One schedule's inventory, in the slot of its holds, so one script reads both. */
+    inventory: (scheduleId: number) => ({
+      /**
+       * BITMAP seat number → 1 while CONFIRMED (seat numbers start at 1). Bit 0 set means the bitmap
+       * is complete: rebuilt from MySQL since Redis last lost it. Without it the count is unknown.
+       */
+      sold: `${prefix}:{s:${scheduleId}}:sold`,
+      /** The hold expiry ZSET: live holds are those expiring after now. */
+      holdExpiry: holds(scheduleId).expiry,
+    }),
     /** ZSET holdId → expiresAtMs: the user's holds across schedules (verified against the schedule on read). */
     userHolds: (userId: number) => `${prefix}:{u:${userId}}:holds`,
     /** ZSET holdId → releasedAtMs: holds the user released lately, so a repeated releaseHold answers true. */

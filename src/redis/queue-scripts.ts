@@ -4,8 +4,9 @@ import { defineScript, luaFunction } from './script';
 /**
  * Lua for the waiting room. Each script is one atomic step, so no one is ever in both the wait and
  * active sets, or lost between them. The keys are always one concert's (one slot): wait (ZSET
- * user → ticket), active (ZSET user → activeUntil ms), stats (HASH rate, cap), sales (opening time
- * or `open`), seen and activeSeen (ZSETs user → last sign of presence), then script-specific ones.
+ * user → ticket), active (ZSET user → activeUntil ms), stats (HASH rate, cap, left, leftUntil,
+ * soldOut), sales (opening time or `open`), seen and activeSeen (ZSETs user → last sign of
+ * presence), then script-specific ones.
  */
 
 /** Opening time (ms) while sales are closed; -1 once open, or when this Redis does not know (treated as open). */
@@ -32,7 +33,8 @@ end`,
 
 /**
  * The status reply for users[firstUser..] now: {waiting, active, ratePerMinute, capacity,
- * salesOpensAt (-1 once open), then per user: state (0 NONE, 1 WAITING, 2 ACTIVE, 3 PREQUEUE),
+ * salesOpensAt (-1 once open), seatsLeft (-1 unknown: never written, or older than its leftUntil),
+ * soldOut (0|1), then per user: state (0 NONE, 1 WAITING, 2 ACTIVE, 3 PREQUEUE, 4 SOLD_OUT),
  * position or activeUntil}. ENTER and LEAVE end with it too, so every answer is the state right
  * after the change. Asking for a fan's status is a sign of presence: every fan it finds in line is
  * marked seen now (this is how HTTP calls and each replica's live subscribers report presence, in
@@ -44,9 +46,12 @@ const STATUS_REPLY = luaFunction(
 local function statusReply(wait, active, stats, sales, seen, activeSeen, now, users, firstUser)
   local waiting = redis.call('ZCARD', wait)
   local activeCount = redis.call('ZCOUNT', active, '(' .. now, '+inf')
-  local figures = redis.call('HMGET', stats, 'rate', 'cap')
+  local figures = redis.call('HMGET', stats, 'rate', 'cap', 'left', 'leftUntil', 'soldOut')
   local opensAt = salesOpensAt(sales)
-  local out = {waiting, activeCount, tonumber(figures[1] or '-1'), tonumber(figures[2] or '-1'), opensAt}
+  local seatsLeft = -1
+  if figures[3] and tonumber(figures[4] or '0') > now then seatsLeft = tonumber(figures[3]) end
+  local soldOut = figures[5] == '1'
+  local out = {waiting, activeCount, tonumber(figures[1] or '-1'), tonumber(figures[2] or '-1'), opensAt, seatsLeft, soldOut and 1 or 0}
   local waitingSeen, activeSeenNow = {}, {}
   for i = firstUser, #users do
     local user = users[i]
@@ -69,7 +74,7 @@ local function statusReply(wait, active, stats, sales, seen, activeSeen, now, us
         activeSeenNow[#activeSeenNow + 1] = now
         activeSeenNow[#activeSeenNow + 1] = user
       else
-        out[#out + 1] = 0
+        out[#out + 1] = soldOut and 4 or 0
         out[#out + 1] = 0
       end
     end
@@ -101,6 +106,22 @@ local function dropAbsent(seen, set, before, limit)
 end`,
 );
 
+/**
+ * Everyone in line leaves it (the concert sold out): this is the one place that says who "everyone
+ * in line" is. The pre-queue lives in `wait` too (negative scores), so WAITING and PREQUEUE fans
+ * leave together, and their presence (`seen`) is forgotten with them; ACTIVE fans keep their slots.
+ * Returns how many left.
+ */
+const EMPTY_LINE = luaFunction(
+  'emptyLine',
+  `
+local function emptyLine(wait, seen)
+  local count = redis.call('ZCARD', wait)
+  redis.call('DEL', wait, seen)
+  return count
+end`,
+);
+
 /** Flat status reply, decoded by decodeStatusReply. */
 type StatusReply = number[];
 
@@ -122,7 +143,8 @@ export const SALES_UNKNOWN = -1;
  * Idempotent: a WAITING, PREQUEUE or ACTIVE user keeps their place; only a new (or lapsed) user gets
  * one. While sales are closed that place is `preScore` (a negative random number drawn by the caller
  * from a cryptographic source), after opening the next ticket. So the pre-queue sits ahead of every
- * later ticket in a uniformly random order, and opening needs to move nobody. `capacity` is stored
+ * later ticket in a uniformly random order, and opening needs to move nobody. While the concert is
+ * sold out nobody new joins the line or the pre-queue (the reply says SOLD_OUT). `capacity` is stored
  * for estimated waits until the first tick does.
  */
 export const QUEUE_ENTER = defineScript<StatusReply, [user: number, preScore: number, capacity: number]>()({
@@ -136,7 +158,8 @@ local now = redisNow()
 local user = ARGV[1]
 redis.call('HSETNX', statsKey, 'cap', ARGV[3])
 local untilMs = tonumber(redis.call('ZSCORE', activeKey, user) or '0')
-if untilMs <= now and not redis.call('ZSCORE', waitKey, user) then
+local soldOut = redis.call('HGET', statsKey, 'soldOut') == '1'
+if untilMs <= now and not soldOut and not redis.call('ZSCORE', waitKey, user) then
   if untilMs > 0 then
     redis.call('ZREM', activeKey, user)
     redis.call('ZREM', activeSeenKey, user)
@@ -192,22 +215,41 @@ return 1
  *    overlap only one opens, and the pre-queue (already ahead, in random order) becomes the line;
  * 2. drops expired ACTIVE users, then the absent: WAITING and PREQUEUE fans unseen for graceMs,
  *    ACTIVE fans unseen for idleMs (each O(log N + dropped));
- * 3. once open, admits the oldest waiters while fewer than capacity are ACTIVE, each seen now.
- * Costs O(log N + changed), independent of the queue's length.
+ * 3. sold out (soldOut 1, checked against MySQL by the caller): empties the line, pre-queue
+ *    included, with their presence, and keeps it closed until a tick finds seats again;
+ *    otherwise the line is open (for sales that are) and seatsLeft is stored for status readers;
+ * 4. once sales are open, admits the oldest waiters while fewer than capacity are ACTIVE and seats
+ *    are left, each seen now. seatsLeft -1 means unknown: admission goes on (a missing count must
+ *    never stop a sale); 0 pauses it.
+ * Costs O(log N + changed), independent of the queue's length (emptying the line aside, once per
+ * sell-out).
  * Returns {admitted, expired, waiting, active, droppedWaiting, droppedActive, opened (1 if this call
- * opened sales), closed (1 while sales are still closed)}.
+ * opened sales), salesClosed (1 while sales are still closed), leftLine (fans sent away as sold out),
+ * soldOutNow (1 if this call closed the line)}.
  */
 export const QUEUE_ADMIT = defineScript<
   number[],
-  [capacity: number, activeTtlMs: number, maxBatch: number, rateWindowMs: number, graceMs: number, idleMs: number]
+  [
+    capacity: number,
+    activeTtlMs: number,
+    maxBatch: number,
+    rateWindowMs: number,
+    graceMs: number,
+    idleMs: number,
+    seatsLeft: number,
+    soldOut: 0 | 1,
+    seatsLeftTtlMs: number,
+  ]
 >()({
   name: 'queueAdmit',
   keys: ['wait', 'active', 'stats', 'admissions', 'sales', 'seen', 'activeSeen'],
-  uses: [REDIS_NOW, DROP_ABSENT, ZADD_PAIRS],
+  uses: [REDIS_NOW, DROP_ABSENT, ZADD_PAIRS, EMPTY_LINE],
   lua: `
 local now = redisNow()
 local capacity = tonumber(ARGV[1])
 local maxBatch = tonumber(ARGV[3])
+local seatsLeft = tonumber(ARGV[7])
+local soldOut = ARGV[8] == '1'
 local opened, closed = 0, 0
 local sales = redis.call('GET', salesKey)
 if sales and sales ~= 'open' then
@@ -221,10 +263,24 @@ end
 local expired = redis.call('ZREMRANGEBYSCORE', activeKey, '-inf', now)
 local droppedWaiting = dropAbsent(seenKey, waitKey, now - tonumber(ARGV[5]), maxBatch)
 local droppedActive = dropAbsent(activeSeenKey, activeKey, now - tonumber(ARGV[6]), maxBatch)
+local leftLine, soldOutNow = 0, 0
+if soldOut then
+  if redis.call('HGET', statsKey, 'soldOut') ~= '1' then soldOutNow = 1 end
+  redis.call('HSET', statsKey, 'soldOut', 1)
+  leftLine = emptyLine(waitKey, seenKey)
+else
+  redis.call('HDEL', statsKey, 'soldOut')
+end
+if seatsLeft >= 0 then
+  redis.call('HSET', statsKey, 'left', seatsLeft, 'leftUntil', now + tonumber(ARGV[9]))
+else
+  redis.call('HDEL', statsKey, 'left', 'leftUntil')
+end
 local active = redis.call('ZCARD', activeKey)
 local free = math.min(capacity - active, maxBatch)
+if closed == 1 or soldOut or seatsLeft == 0 then free = 0 end
 local admitted = 0
-if closed == 0 and free > 0 then
+if free > 0 then
   local popped = redis.call('ZPOPMIN', waitKey, free)
   local untilMs = now + tonumber(ARGV[2])
   local slots, seenNow, users = {}, {}, {}
@@ -243,7 +299,8 @@ if closed == 0 and free > 0 then
   active = active + admitted
 end
 -- Admission rate over the last window: one "ms:count" entry per tick, oldest trimmed. Ticks before
--- opening admit nobody by design: they would only drag the measured pace down.
+-- opening admit nobody by design: they would only drag the measured pace down. (Ticks paused for
+-- want of seats do count: that is the pace fans in line really see.)
 local rate = -1
 if closed == 0 then
   redis.call('LPUSH', admissionsKey, now .. ':' .. admitted)
@@ -265,8 +322,32 @@ local waiting = redis.call('ZCARD', waitKey)
 -- Presence of fans no longer in line (expired, admitted elsewhere) is forgotten with the line itself.
 if waiting == 0 then redis.call('DEL', seenKey) end
 if active == 0 then redis.call('DEL', activeSeenKey) end
-return {admitted, expired, waiting, active, droppedWaiting, droppedActive, opened, closed}
+return {admitted, expired, waiting, active, droppedWaiting, droppedActive, opened, closed, leftLine, soldOutNow}
 `,
 });
 
-export const QUEUE_SCRIPTS = [QUEUE_STATUS, QUEUE_ENTER, QUEUE_LEAVE, SALES_SET, QUEUE_ADMIT] as const;
+/** Writes seats left as computed outside a tick (none was recent), valid for ttlMs. */
+export const QUEUE_SEATS_LEFT = defineScript<number, [seatsLeft: number, ttlMs: number]>()({
+  name: 'queueSeatsLeft',
+  keys: ['stats'],
+  uses: [REDIS_NOW],
+  lua: `
+redis.call('HSET', statsKey, 'left', ARGV[1], 'leftUntil', redisNow() + tonumber(ARGV[2]))
+return 0
+`,
+});
+
+/**
+ * Seats came back (a cancellation): the line opens at once, and seatsLeft is read afresh rather than
+ * from the last tick. The next tick closes it again if the concert is still sold out.
+ */
+export const QUEUE_REOPEN = defineScript<number, []>()({
+  name: 'queueReopen',
+  keys: ['stats'],
+  lua: `
+redis.call('HDEL', statsKey, 'soldOut', 'left', 'leftUntil')
+return 0
+`,
+});
+
+export const QUEUE_SCRIPTS = [QUEUE_STATUS, QUEUE_ENTER, QUEUE_LEAVE, SALES_SET, QUEUE_ADMIT, QUEUE_SEATS_LEFT, QUEUE_REOPEN] as const;

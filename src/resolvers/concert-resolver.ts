@@ -56,4 +56,14 @@ export class ConcertResolver {
   async schedules(@Root() concert: ConcertNode, @Ctx() { loaders }: Context): Promise<ScheduleNode[]> {
     return (await loaders.schedulesOf(concert.id)).map(toScheduleNode);
   }
+
+  @FieldResolver(() => Int, { description: 'Seats of all its schedules that are neither reserved nor held right now. Public.' })
+  async availableSeats(@Root() concert: ConcertNode, @Ctx() { loaders }: Context): Promise<number> {
+    return (await loaders.concertInventory(concert.id)).available;
+  }
+
+  @FieldResolver(() => Boolean, { description: 'True while every seat of every schedule is reserved. Public.' })
+  async soldOut(@Root() concert: ConcertNode, @Ctx() { loaders }: Context): Promise<boolean> {
+    return (await loaders.concertInventory(concert.id)).soldOut;
+  }
 }

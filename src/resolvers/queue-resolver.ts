@@ -12,7 +12,7 @@ export class QueueResolver {
   @Authorized()
   @Mutation(() => QueueStatusNode, {
     description:
-      "Enters the concert's waiting room, first come first served; before sales open, the pre-queue (PREQUEUE, with salesOpenAt and no position), put in a uniformly random order at opening. Idempotent: a fan WAITING, PREQUEUE or ACTIVE keeps the place and the state. Counts as presence. Needs a token. Errors: UNAUTHENTICATED, BAD_USER_INPUT, NOT_FOUND.",
+      "Enters the concert's waiting room, first come first served; before sales open, the pre-queue (PREQUEUE, with salesOpenAt and no position), put in a uniformly random order at opening. Idempotent: a fan WAITING, PREQUEUE or ACTIVE keeps the place and the state. While every seat is reserved the answer is SOLD_OUT and nobody joins the line (nor the pre-queue). Counts as presence. Needs a token. Errors: UNAUTHENTICATED, BAD_USER_INPUT, NOT_FOUND.",
   })
   enterQueue(@Arg('concertId', () => ID) concertId: string, @Ctx() context: Context): Promise<QueueStatusNode> {
     return context.services.queue.enter(requireViewer(context).id, parseId(concertId, 'concert'));
@@ -38,7 +38,7 @@ export class QueueResolver {
   @Subscription(() => QueueStatusNode, {
     name: 'queueStatus',
     description:
-      "The caller's own status: sent at once on subscribe, then on every change (position, admission, opening, expiry), within one admission tick. While open it is the fan's presence, on any replica: a fan in line with no sign of presence for PRESENCE_GRACE_SECONDS loses the place (NONE). Needs a token; ends with UNAUTHENTICATED when the token expires. Errors: UNAUTHENTICATED, BAD_USER_INPUT, NOT_FOUND.",
+      "The caller's own status: sent at once on subscribe, then on every change (position, admission, opening, expiry, seatsLeft), within one admission tick. Completes after a SOLD_OUT status (the line is closed). While open it is the fan's presence, on any replica: a fan in line with no sign of presence for PRESENCE_GRACE_SECONDS loses the place (NONE). Needs a token; ends with UNAUTHENTICATED when the token expires. Errors: UNAUTHENTICATED, BAD_USER_INPUT, NOT_FOUND.",
     subscribe: async ({ args, context }: SubscribeResolverData<unknown, ConcertArgs, Context>) => {
       const userId = requireViewer(context).id;
       const concertId = parseId(args.concertId, 'concert');

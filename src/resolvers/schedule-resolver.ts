@@ -19,8 +19,8 @@ export class ScheduleResolver {
   }
 
   @FieldResolver(() => Int, { description: 'Seats neither reserved nor held right now. Public.' })
-  availableSeats(@Root() schedule: ScheduleNode, @Ctx() { loaders }: Context): Promise<number> {
-    return loaders.availableSeats(schedule);
+  async availableSeats(@Root() schedule: ScheduleNode, @Ctx() { loaders }: Context): Promise<number> {
+    return (await loaders.scheduleInventory(schedule)).available;
   }
 
   @Authorized()

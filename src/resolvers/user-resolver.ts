@@ -22,7 +22,7 @@ export class UserResolver {
     return services.holds.list(user.id);
   }
 
-  @FieldResolver(() => [ReservationNode], { description: 'Newest first.' })
+  @FieldResolver(() => [ReservationNode], { description: 'Newest first, cancelled ones included.' })
   async reservations(@Root() user: UserNode, @Ctx() { services }: Context): Promise<ReservationNode[]> {
     return services.payments.reservationsOf(user.id);
   }

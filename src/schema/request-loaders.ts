@@ -1,8 +1,10 @@
 import DataLoader from 'dataloader';
 import type { Services } from '../services';
 import type { Concert, Schedule } from '../entities';
+import type { ScheduleSize } from '../concerts/concert-service';
+import { sumInventories, type Inventory } from '../inventory/inventory';
 import { notFound } from '../errors';
-import type { ScheduleNode, SeatNode } from './types';
+import type { SeatNode } from './types';
 
 /**
  * Batches what one GraphQL operation asks of many parents: `concerts { schedules { availableSeats } }`
@@ -11,10 +13,10 @@ import type { ScheduleNode, SeatNode } from './types';
  */
 export class RequestLoaders {
   private schedules: DataLoader<number, Schedule[]> | undefined;
-  private available: DataLoader<ScheduleNode, number, string> | undefined;
   private concerts: DataLoader<number, Concert> | undefined;
   private scheduleById: DataLoader<number, Schedule> | undefined;
   private seats: DataLoader<number, SeatNode> | undefined;
+  private inventories: DataLoader<ScheduleSize, Inventory, number> | undefined;
 
   constructor(private readonly services: Services) {}
 
@@ -23,12 +25,16 @@ export class RequestLoaders {
     return this.schedules.load(concertId);
   }
 
-  availableSeats(schedule: ScheduleNode): Promise<number> {
-    this.available ??= new DataLoader(
-      (schedules) => this.services.seatMap.availableSeats(schedules.map((s) => ({ id: s.id, totalSeats: s.totalSeats }))),
-      { cacheKeyFn: (s) => s.id },
-    );
-    return this.available.load(schedule);
+  /** Schedule.availableSeats, and through it Concert.availableSeats and soldOut: every schedule of the operation at once. */
+  scheduleInventory(schedule: ScheduleSize): Promise<Inventory> {
+    this.inventories ??= new DataLoader((schedules) => this.services.inventory.ofSchedules(schedules), { cacheKeyFn: (s) => s.id });
+    return this.inventories.load(schedule);
+  }
+
+  /** A concert's inventory: the sum of its schedules', read through the same loaders as Schedule.availableSeats. */
+  async concertInventory(concertId: number): Promise<Inventory> {
+    const schedules = await this.schedulesOf(concertId);
+    return sumInventories(await Promise.all(schedules.map((schedule) => this.scheduleInventory({ id: schedule.id, totalSeats: schedule.totalSeats }))));
   }
 
   // The parent lookups below batch without caching: a subscription keeps its context (and so these

@@ -3,7 +3,7 @@ import type { Account } from '../accounts/account';
 import type { ConcertInput, ScheduleInput } from '../concerts/concert-service';
 import { PointTransactionKind, Role } from '../entities';
 import type { Hold } from '../holds/hold';
-import type { PaymentRecord, ReservationRecord } from '../payments/payment';
+import { ReservationStatus, type PaymentRecord, type ReservationRecord } from '../payments/payment';
 import { QueueState, type QueueStatus } from '../queue/queue-state';
 import { SeatStatus, type SeatState } from '../seats/seat';
 
@@ -16,8 +16,10 @@ registerEnumType(QueueState, {
     PREQUEUE: {
       description: 'Entered before sales open. At salesOpenAt everyone in PREQUEUE is put in a uniformly random order, ahead of every later arrival; until then position is null.',
     },
+    SOLD_OUT: { description: 'Every seat of the concert is reserved: nobody more is admitted, and the fan is no longer in line (nor in the pre-queue).' },
   },
 });
+registerEnumType(ReservationStatus, { name: 'ReservationStatus' });
 registerEnumType(SeatStatus, { name: 'SeatStatus' });
 registerEnumType(Role, { name: 'Role' });
 registerEnumType(PointTransactionKind, { name: 'PointTransactionKind' });
@@ -87,6 +89,8 @@ export class ReservationNode implements ReservationRecord {
   seatId!: number;
   @Field(() => Int) price!: number;
   @Field(() => Date) createdAt!: Date;
+  @Field(() => ReservationStatus) status!: ReservationStatus;
+  @Field(() => Date, { nullable: true, description: 'Null unless CANCELLED.' }) cancelledAt!: Date | null;
 }
 
 @ObjectType('Payment')
@@ -118,6 +122,7 @@ export class QueueStatusNode implements QueueStatus {
   @Field(() => Int, { nullable: true, description: 'Null unless WAITING.' }) estimatedWaitSeconds!: number | null;
   @Field(() => Date, { nullable: true, description: 'Null unless ACTIVE.' }) activeUntil!: Date | null;
   @Field(() => Date, { nullable: true, description: 'Set while PREQUEUE: when sales open.' }) salesOpenAt!: Date | null;
+  @Field(() => Int, { description: 'Seats of this concert neither reserved nor held right now (may lag by one admission tick).' }) seatsLeft!: number;
 }
 
 @InputType('ScheduleInput')

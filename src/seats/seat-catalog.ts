@@ -1,6 +1,5 @@
 import type { MikroORM } from '@mikro-orm/mysql';
 import { notFound } from '../errors';
-import { Reservation } from '../entities';
 import type { SeatInfo } from './seat';
 
 interface SeatRow {
@@ -57,24 +56,42 @@ export class SeatCatalog {
     return rows.map(toInfo);
   }
 
-  /** Which of these seats are reserved. */
+  /** Which of these seats are reserved (have a CONFIRMED reservation). */
   async reservedAmong(seatIds: number[]): Promise<Set<number>> {
     if (seatIds.length === 0) return new Set();
-    const rows = await this.orm.em.fork().find(Reservation, { seat: { $in: seatIds } }, { fields: ['seat'] });
-    return new Set(rows.map((row) => row.seat.id));
+    // confirmed_seat_id is the seat while CONFIRMED, else NULL: its unique index answers this alone.
+    const rows = await this.orm.em.getConnection().execute<{ id: number | string }[]>('SELECT confirmed_seat_id AS id FROM reservations WHERE confirmed_seat_id IN (?)', [seatIds]);
+    return new Set(rows.map((row) => Number(row.id)));
   }
 
   /** Every reserved seat of the schedule. */
   async reservedIn(scheduleId: number): Promise<Set<number>> {
-    const rows = await this.orm.em.fork().find(Reservation, { seat: { schedule: scheduleId } }, { fields: ['seat'] });
-    return new Set(rows.map((row) => row.seat.id));
+    const rows = await this.orm.em
+      .getConnection()
+      .execute<{ id: number | string }[]>('SELECT r.confirmed_seat_id AS id FROM reservations r JOIN seats s ON s.id = r.confirmed_seat_id WHERE s.schedule_id = ?', [scheduleId]);
+    return new Set(rows.map((row) => Number(row.id)));
+  }
+
+  /** The numbers of the reserved seats, per schedule, in one query (absent: none): what the inventory is rebuilt from. */
+  async reservedNumbers(scheduleIds: readonly number[]): Promise<Map<number, number[]>> {
+    const rows = await this.orm.em
+      .getConnection()
+      .execute<{ scheduleId: number | string; number: number }[]>('SELECT s.schedule_id AS scheduleId, s.number FROM reservations r JOIN seats s ON s.id = r.confirmed_seat_id WHERE s.schedule_id IN (?)', [[...scheduleIds]]);
+    const out = new Map<number, number[]>();
+    for (const row of rows) {
+      const id = Number(row.scheduleId);
+      const numbers = out.get(id) ?? [];
+      out.set(id, numbers);
+      numbers.push(Number(row.number));
+    }
+    return out;
   }
 
   /** Reserved seats per schedule, in one query for all of them (absent: none). */
   async reservedCounts(scheduleIds: readonly number[]): Promise<Map<number, number>> {
     const rows = await this.orm.em
-      .fork()
-      .execute<{ scheduleId: number; n: number }[]>('SELECT s.schedule_id AS scheduleId, COUNT(*) AS n FROM reservations r JOIN seats s ON s.id = r.seat_id WHERE s.schedule_id IN (?) GROUP BY s.schedule_id', [[...scheduleIds]]);
+      .getConnection()
+      .execute<{ scheduleId: number; n: number }[]>('SELECT s.schedule_id AS scheduleId, COUNT(*) AS n FROM reservations r JOIN seats s ON s.id = r.confirmed_seat_id WHERE s.schedule_id IN (?) GROUP BY s.schedule_id', [[...scheduleIds]]);
     return new Map(rows.map((row) => [Number(row.scheduleId), Number(row.n)]));
   }
 

@@ -1,7 +1,7 @@
 import { runScript, type RedisClient } from '../redis';
 import { PUBLISH_ORDERED } from '../redis/pubsub-scripts';
 import type { Logger } from '../logger';
-import { seatState, SeatStatus, type SeatState } from './seat';
+import { seatState, SeatStatus, type SeatInfo, type SeatState } from './seat';
 import type { SeatCatalog } from './seat-catalog';
 import { SeatFeed } from './seat-feed';
 
@@ -48,14 +48,17 @@ export class SeatEvents {
   async announce(seatIds: number[], status: SeatStatus): Promise<void> {
     if (seatIds.length === 0) return;
     try {
-      const route = { route: this.channels.publishRoute };
-      // Issued together on one connection: sent in this order, and delivered in it.
-      await Promise.all(
-        (await this.catalog.findMany(seatIds)).map((seat) => runScript(this.publisher, PUBLISH_ORDERED, route, this.topic(seat.scheduleId), JSON.stringify(seatState(seat, status)))),
-      );
+      await this.announceSeats(await this.catalog.findMany(seatIds), status);
     } catch (error) {
       this.logger.warn({ err: error, seatIds, status }, 'could not announce seat changes');
     }
+  }
+
+  /** As announce, for seats the caller has already read (no lookup); a failure is thrown, for the caller to log. */
+  async announceSeats(seats: readonly SeatInfo[], status: SeatStatus): Promise<void> {
+    const route = { route: this.channels.publishRoute };
+    // Issued together on one connection: sent in this order, and delivered in it.
+    await Promise.all(seats.map((seat) => runScript(this.publisher, PUBLISH_ORDERED, route, this.topic(seat.scheduleId), JSON.stringify(seatState(seat, status)))));
   }
 
   /**

@@ -51,22 +51,6 @@ export class SeatMapService {
   }
 
   /**
-   * Public: seats neither reserved nor held by a live hold, for many schedules at once (a concert
-   * list asks for all of them): two SQL queries and one Redis round trip, however many schedules.
-   */
-  async availableSeats(schedules: readonly { id: number; totalSeats: number }[]): Promise<number[]> {
-    const ids = schedules.map((schedule) => schedule.id);
-    // The hold scripts are one per schedule (one hash slot each), sent together by auto-pipelining.
-    const [reserved, held] = await Promise.all([this.catalog.reservedCounts(ids), Promise.all(ids.map((id) => this.holds.liveHolds(id)))]);
-    // A hold can outlive its seat's sale for a moment (it is released after the commit): count that seat once.
-    const heldAndReserved = await this.catalog.reservedAmong(held.flatMap((holds) => [...holds.keys()]));
-    return schedules.map((schedule, i) => {
-      const liveHeld = [...(held[i]?.keys() ?? [])].filter((seatId) => !heldAndReserved.has(seatId)).length;
-      return schedule.totalSeats - (reserved.get(schedule.id) ?? 0) - liveHeld;
-    });
-  }
-
-  /**
    * seatChanged: needs ACTIVE for the schedule's concert (NOT_FOUND for an unknown schedule), and
    * ends with NOT_ACTIVE at the first admission tick after the fan stops being ACTIVE.
    */

@@ -1,6 +1,6 @@
 import { Cluster } from 'ioredis';
 import { expect, vi } from 'vitest';
-import type { RedisClient } from '../../src/redis';
+import { redisKeys, type RedisClient } from '../../src/redis';
 import type { Api } from '../../support/graphql-client';
 import { AVAILABLE, CHARGE, ENTER, HOLD, ME, PAY, SEAT_CHANGED, SEATS, STATUS, type Hold, type LedgerEntry, type Me, type Payment, type QueueStatus, type Seat, type SeatStatus } from '../../support/operations';
 import { Feed, signUpMany, wsClient, type Account } from './client';
@@ -64,6 +64,16 @@ export async function seatFeed(server: TestServer, fan: Account, scheduleId: str
       await client.dispose();
     },
   };
+}
+
+/**
+ * Deletes the schedules' seat counts from Redis, as when Redis loses its data: for setups that sell
+ * seats straight in MySQL, behind the app. The next read rebuilds them from MySQL.
+ */
+export async function forgetInventory(server: TestServer, scheduleIds: string[]): Promise<void> {
+  const keys = redisKeys(server.env.REDIS_KEY_PREFIX!);
+  // One DEL per key: each schedule's key lives in its own slot on a Redis Cluster.
+  await Promise.all(scheduleIds.map((id) => server.app.redis.del(keys.inventory(Number(id)).sold)));
 }
 
 /** The whole ledger of a user, oldest first, straight from the database. */

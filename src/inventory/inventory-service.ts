@@ -1,0 +1,98 @@
+import type { ConcertService, ScheduleSize } from '../concerts/concert-service';
+import type { Logger } from '../logger';
+import { runScript, type RedisClient, type RedisKeys } from '../redis';
+import { INVENTORY_MARK, INVENTORY_READ, INVENTORY_REBUILD } from '../redis/inventory-scripts';
+import type { SeatCatalog } from '../seats/seat-catalog';
+import { inventoryOf, sumInventories, type Inventory } from './inventory';
+
+/** Seat numbers per rebuild script call, so a 100,000-seat schedule never blocks Redis in one call. */
+const REBUILD_CHUNK = 10_000;
+
+/** A seat as the inventory counts it: by its number within its schedule. */
+export interface CountedSeat {
+  scheduleId: number;
+  number: number;
+}
+
+/**
+ * How many seats are left, per schedule and per concert, without counting rows on each read.
+ *
+ * Per schedule, Redis keeps a bitmap of its reserved seats (set after a sale commits, cleared after a
+ * cancellation commits) beside its holds; one script reads both: reserved = the bitmap's count, held =
+ * live holds. MySQL stays the truth: a bitmap Redis lost (or never had) reads as unknown, never as
+ * "nothing sold", and is rebuilt from MySQL by ORing its reserved seats in. Setting bits commutes with
+ * that, so a sale landing during a rebuild is kept either way. The line closes (sold out) only once
+ * MySQL itself confirms it (confirmSoldOut).
+ */
+export class InventoryService {
+  constructor(
+    private readonly redis: RedisClient,
+    private readonly keys: RedisKeys,
+    private readonly catalog: SeatCatalog,
+    private readonly concerts: ConcertService,
+    private readonly logger: Logger,
+  ) {}
+
+  /** The schedules' inventories, in order: one script each (sent together), plus one SQL query for any unknown. */
+  async ofSchedules(schedules: readonly ScheduleSize[]): Promise<Inventory[]> {
+    const reads = await Promise.all(schedules.map((schedule) => runScript(this.redis, INVENTORY_READ, this.keys.inventory(schedule.id))));
+    const unknown = schedules.filter((_, i) => (reads[i]?.[0] ?? -1) < 0).map((schedule) => schedule.id);
+    const rebuilt = unknown.length > 0 ? await this.rebuild(unknown) : new Map<number, number>();
+    return schedules.map((schedule, i) => {
+      const [reserved = -1, held = 0] = reads[i] ?? [];
+      return inventoryOf(schedule.totalSeats, reserved >= 0 ? reserved : (rebuilt.get(schedule.id) ?? 0), held);
+    });
+  }
+
+  /** Each concert's inventory (all its schedules together); no SQL once the schedules are known and the bitmaps complete. */
+  async ofConcerts(concertIds: readonly number[]): Promise<Map<number, Inventory>> {
+    const sizes = await this.concerts.scheduleSizes(concertIds);
+    const schedules = [...new Map([...sizes.values()].flat().map((schedule) => [schedule.id, schedule])).values()];
+    const each = await this.ofSchedules(schedules);
+    const byId = new Map(schedules.map((schedule, i) => [schedule.id, each[i] as Inventory]));
+    return new Map(concertIds.map((id) => [id, sumInventories((sizes.get(id) ?? []).flatMap((schedule) => byId.get(schedule.id) ?? []))]));
+  }
+
+  /** After a commit: these seats are now reserved (`reserved` true) or free again. */
+  async mark(seats: readonly CountedSeat[], reserved: boolean): Promise<void> {
+    const bySchedule = new Map<number, number[]>();
+    for (const seat of seats) bySchedule.set(seat.scheduleId, [...(bySchedule.get(seat.scheduleId) ?? []), seat.number]);
+    await Promise.all([...bySchedule].map(([scheduleId, numbers]) => runScript(this.redis, INVENTORY_MARK, this.keys.inventory(scheduleId), reserved ? 1 : 0, ...numbers)));
+  }
+
+  /**
+   * Of these concerts (whose bitmaps say sold out), those MySQL confirms: every seat CONFIRMED. A
+   * bitmap claiming more than MySQL (a cancellation cleared its bit while it was being rebuilt) is
+   * dropped, to be rebuilt at its next read. One SQL query, only when a line is about to close.
+   */
+  async confirmSoldOut(concertIds: readonly number[]): Promise<Set<number>> {
+    const sizes = await this.concerts.scheduleSizes(concertIds);
+    const schedules = [...sizes.values()].flat();
+    if (schedules.length === 0) return new Set();
+    const counts = await this.catalog.reservedCounts(schedules.map((schedule) => schedule.id));
+    const short = schedules.filter((schedule) => (counts.get(schedule.id) ?? 0) < schedule.totalSeats);
+    if (short.length > 0) {
+      this.logger.warn({ schedules: short.map((schedule) => schedule.id) }, 'inventory claimed more reserved seats than MySQL; rebuilding it');
+      // One DEL per key: each schedule's key lives in its own slot on a cluster.
+      await Promise.all(short.map((schedule) => this.redis.del(this.keys.inventory(schedule.id).sold)));
+    }
+    const shortIds = new Set(short.map((schedule) => schedule.id));
+    return new Set(concertIds.filter((id) => (sizes.get(id) ?? []).length > 0 && !(sizes.get(id) ?? []).some((schedule) => shortIds.has(schedule.id))));
+  }
+
+  /** Rebuilds the schedules' bitmaps from MySQL; their reserved counts after it. */
+  private async rebuild(scheduleIds: number[]): Promise<Map<number, number>> {
+    const numbers = await this.catalog.reservedNumbers(scheduleIds);
+    this.logger.info({ schedules: scheduleIds }, 'rebuilding seat inventory from MySQL');
+    const counts = await Promise.all(
+      scheduleIds.map(async (id) => {
+        const k = this.keys.inventory(id);
+        const seats = numbers.get(id) ?? [];
+        let start = 0;
+        for (; seats.length - start > REBUILD_CHUNK; start += REBUILD_CHUNK) await runScript(this.redis, INVENTORY_REBUILD, k, 0, ...seats.slice(start, start + REBUILD_CHUNK));
+        return runScript(this.redis, INVENTORY_REBUILD, k, 1, ...seats.slice(start));
+      }),
+    );
+    return new Map(scheduleIds.map((id, i) => [id, counts[i] ?? 0]));
+  }
+}

@@ -1,0 +1,125 @@
+import { DeadlockException, type MikroORM } from '@mikro-orm/mysql';
+import { sqlTransaction } from '../database/sql-transaction';
+import { AppError, notFound } from '../errors';
+import type { InventoryService } from '../inventory/inventory-service';
+import type { Logger } from '../logger';
+import type { Metrics } from '../observability/metrics';
+import type { PointsService } from '../points/points-service';
+import type { QueueService } from '../queue/queue-service';
+import { SeatStatus, type SeatInfo } from '../seats/seat';
+import type { SeatEvents } from '../seats/seat-events';
+import { ReservationStatus, type ReservationRecord } from './payment';
+
+/** Two cancellations of one user's reservations can deadlock on the user's row: InnoDB rolls one back; retry it. */
+const ATTEMPTS = 3;
+
+/** The reservation with what deciding on its cancellation needs: owner, schedule start, seat. */
+const FIND = `SELECT r.id, r.code, r.seat_id AS seatId, r.user_id AS userId, r.payment_id AS paymentId, r.price, r.created_at AS createdAt,
+  r.status, r.cancelled_at AS cancelledAt, s.schedule_id AS scheduleId, s.number, s.price AS seatPrice, sc.concert_id AS concertId, sc.starts_at AS startsAt
+  FROM reservations r JOIN seats s ON s.id = r.seat_id JOIN schedules sc ON sc.id = s.schedule_id WHERE r.id = ?`;
+
+interface Row {
+  id: number | string;
+  code: string;
+  seatId: number | string;
+  userId: number | string;
+  paymentId: number | string;
+  price: number;
+  createdAt: Date | string;
+  status: ReservationStatus;
+  cancelledAt: Date | string | null;
+  scheduleId: number | string;
+  number: number;
+  seatPrice: number;
+  concertId: number | string;
+  startsAt: Date | string;
+}
+
+/** Plain rows carry DATETIME columns as UTC text ("2030-01-01 19:00:00"), the ORM's pool as it is configured. */
+const utc = (value: Date | string): Date => (value instanceof Date ? value : new Date(`${value.replace(' ', 'T')}Z`));
+
+const toRecord = (row: Row): ReservationRecord => ({
+  id: Number(row.id),
+  code: row.code,
+  seatId: Number(row.seatId),
+  price: Number(row.price),
+  createdAt: utc(row.createdAt),
+  status: row.status,
+  cancelledAt: row.cancelledAt === null ? null : utc(row.cancelledAt),
+});
+
+type Outcome = { cancelled: true; row: Row; record: ReservationRecord } | { cancelled: false; record?: ReservationRecord };
+
+/** Cancelling a reservation: once, by its owner, before its schedule starts, with the price refunded. */
+export class CancellationService {
+  constructor(
+    private readonly orm: MikroORM,
+    private readonly points: PointsService,
+    private readonly inventory: InventoryService,
+    private readonly queue: QueueService,
+    private readonly events: SeatEvents,
+    private readonly metrics: Metrics,
+    private readonly logger: Logger,
+  ) {}
+
+  /**
+   * One transaction: read the reservation; refuse if it is not the caller's (NOT_FOUND) or its
+   * schedule has started (NOT_CANCELLABLE); then a conditional UPDATE to CANCELLED, which only one of
+   * any number of concurrent cancellations can win (the others wait on its row lock, then match no
+   * row and refund nothing); then the refund and its ledger row. A cancelled reservation is returned
+   * as it is. The payment keeps its rows: the ledger shows the PAYMENT and the REFUND.
+   */
+  async cancel(userId: number, reservationId: number): Promise<ReservationRecord> {
+    let outcome: Outcome;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        outcome = await sqlTransaction(this.orm, async (sql) => {
+          const [row] = await sql.all<Row>(FIND, [reservationId]);
+          if (!row || Number(row.userId) !== userId) throw notFound('reservation');
+          if (row.status === ReservationStatus.CANCELLED) return { cancelled: false, record: toRecord(row) };
+          if (utc(row.startsAt).getTime() <= Date.now()) {
+            throw new AppError('NOT_CANCELLABLE', 'This reservation can no longer be cancelled: its show has started.');
+          }
+          // Whole seconds, as the DATETIME column keeps it: the answer matches what is read back later.
+          const cancelledAt = new Date(Math.floor(Date.now() / 1000) * 1000);
+          const { affectedRows } = await sql.run("UPDATE reservations SET status = 'CANCELLED', cancelled_at = ? WHERE id = ? AND status = 'CONFIRMED'", [cancelledAt, reservationId]);
+          // A concurrent cancellation committed first; its answer is read after this transaction.
+          if (affectedRows === 0) return { cancelled: false };
+          await this.points.refund(sql, userId, Number(row.price), Number(row.paymentId));
+          return { cancelled: true, row, record: { ...toRecord(row), status: ReservationStatus.CANCELLED, cancelledAt } };
+        });
+        break;
+      } catch (error) {
+        if (error instanceof DeadlockException && attempt < ATTEMPTS) continue;
+        throw error;
+      }
+    }
+    if (!outcome.cancelled) return outcome.record ?? (await this.find(reservationId));
+    await this.afterCommit(outcome.row, outcome.record);
+    return outcome.record;
+  }
+
+  /** The reservation as committed now (outside the transaction, whose snapshot predates the twin's commit). */
+  private async find(reservationId: number): Promise<ReservationRecord> {
+    const [row] = await this.orm.em.getConnection().execute<Row[]>(FIND, [reservationId]);
+    if (!row) throw notFound('reservation');
+    return toRecord(row);
+  }
+
+  /**
+   * Committed: seat maps hear the seat is AVAILABLE (from what the transaction read: no lookup), the
+   * seat counts as free, and the concert's line opens if it was closed. A failure here cannot undo the
+   * cancellation, so it is logged: the seat map reads MySQL, and the next admission tick reads the
+   * seats again.
+   */
+  private async afterCommit(row: Row, record: ReservationRecord): Promise<void> {
+    this.metrics.cancellations.inc();
+    this.metrics.refundedPoints.inc(record.price);
+    const seat: SeatInfo = { id: record.seatId, scheduleId: Number(row.scheduleId), concertId: Number(row.concertId), number: Number(row.number), price: Number(row.seatPrice) };
+    try {
+      await Promise.all([this.events.announceSeats([seat], SeatStatus.AVAILABLE), this.inventory.mark([seat], false), this.queue.reopen(seat.concertId)]);
+    } catch (error) {
+      this.logger.warn({ err: error, reservationId: record.id }, 'cancellation committed, but updating the seat count or reopening the line failed');
+    }
+  }
+}

@@ -1,0 +1,138 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { redisKeys, runScript } from '../src/redis';
+import { HOLD_SEAT } from '../src/redis/hold-scripts';
+import { Api } from '../support/graphql-client';
+import { CANCEL, HOLD, PAY, type Reservation } from '../support/operations';
+import { startTestServer, type TestServer } from './support/harness';
+import { wipeRedisKeys } from '../support/sandbox';
+import { type Account } from './support/client';
+import { activeFans, admit, charge, expectConsistentLedger, hold, ledger, me, pay, seatFeed, seatIds } from './support/booking';
+import { createConcert } from './support/fixtures';
+
+const PRICE = 100;
+
+let server: TestServer;
+let api: Api;
+
+beforeAll(async () => {
+  server = await startTestServer('cancellation');
+  api = new Api(server.url);
+});
+afterAll(() => server.stop());
+
+const cancel = (fan: Account, id: string) => fan.api.request<{ cancelReservation: Reservation }>(CANCEL, { id });
+
+/** A fan who bought the first seat of a new concert; returns them, the reservation and the concert. */
+async function bought(options: { fans?: number } = {}) {
+  const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 5, price: PRICE });
+  const fans = await activeFans(api, concertId, options.fans ?? 1);
+  const [seatId] = await seatIds(server, scheduleIds[0]!);
+  await charge(fans[0]!, 500);
+  const payment = await pay(fans[0]!, [(await hold(fans[0]!, seatId!)).id], 'buy');
+  return { fans, concertId, scheduleId: scheduleIds[0]!, seatId: seatId!, reservation: payment.reservations[0]! };
+}
+
+describe('cancelReservation', () => {
+  it('cancels, refunds the price as a REFUND entry, frees the seat (seatChanged says so) and keeps the payment', async () => {
+    const { fans, scheduleId, seatId, reservation } = await bought({ fans: 2 });
+    const [owner, watcher] = fans;
+    const { feed, close } = await seatFeed(server, watcher!, scheduleId);
+    try {
+      const { data } = await cancel(owner!, reservation.id);
+      expect(data?.cancelReservation).toMatchObject({ id: reservation.id, code: reservation.code, status: 'CANCELLED', price: PRICE, seat: { id: seatId, status: 'AVAILABLE' } });
+      expect(new Date(data!.cancelReservation.cancelledAt!).getTime()).toBeLessThanOrEqual(Date.now());
+      expect((await feed.next()).data?.seatChanged).toMatchObject({ id: seatId, status: 'AVAILABLE' });
+    } finally {
+      await close();
+    }
+    const after = await me(owner!);
+    expect(after.points).toBe(500);
+    expect(after.reservations.map((r) => [r.id, r.status])).toEqual([[reservation.id, 'CANCELLED']]);
+    const entries = await ledger(server, owner!.id);
+    expect(entries.map((e) => [e.kind, e.amount])).toEqual([
+      ['CHARGE', 500],
+      ['PAYMENT', -PRICE],
+      ['REFUND', PRICE],
+    ]);
+    expectConsistentLedger(entries, 500);
+    const [row] = await server.app.orm.em.getConnection().execute<{ n: number; refundOf: number }[]>(
+      "select (select count(*) from payments where user_id = ?) as n, (select payment_id from point_transactions where user_id = ? and kind = 'REFUND') as refundOf",
+      [owner!.id, owner!.id],
+    );
+    expect(Number(row!.n)).toBe(1);
+    expect(row!.refundOf).not.toBeNull();
+  });
+
+  it('refunds once for 20 cancels at once, each answering the same cancelled reservation; a later cancel too', async () => {
+    const { fans, reservation } = await bought();
+    const answers = await Promise.all(Array.from({ length: 20 }, () => cancel(fans[0]!, reservation.id)));
+    expect(answers.map((a) => a.errors)).toEqual(Array(20).fill(undefined));
+    const cancelledAt = new Set(answers.map((a) => a.data!.cancelReservation.cancelledAt));
+    expect(cancelledAt.size).toBe(1);
+    expect(answers.every((a) => a.data!.cancelReservation.status === 'CANCELLED')).toBe(true);
+    expect((await cancel(fans[0]!, reservation.id)).data?.cancelReservation.cancelledAt).toBe([...cancelledAt][0]);
+    expect((await me(fans[0]!)).points).toBe(500);
+    expect((await ledger(server, fans[0]!.id)).filter((e) => e.kind === 'REFUND')).toHaveLength(1);
+  });
+
+  it('lets the seat be held and sold again, to someone else; both reservations stay listed, newest first', async () => {
+    const { fans, concertId, scheduleId, seatId, reservation } = await bought({ fans: 1 });
+    const [rival] = await activeFans(api, concertId, 1);
+    expect(await rival!.api.errorCode(HOLD, { seatId })).toBe('SEAT_UNAVAILABLE');
+    await cancel(fans[0]!, reservation.id);
+    await charge(rival!, 500);
+    const resold = await pay(rival!, [(await hold(rival!, seatId)).id], 'resale');
+    expect(resold.reservations[0]).toMatchObject({ status: 'CONFIRMED', cancelledAt: null, seat: { id: seatId, status: 'RESERVED' } });
+    expect((await me(rival!)).reservations.map((r) => [r.seat.id, r.status])).toEqual([[seatId, 'CONFIRMED']]);
+    // The first owner buys another seat: their list shows it first, then the cancelled one.
+    await admit([fans[0]!], concertId);
+    const [, other] = await seatIds(server, scheduleId);
+    const second = await pay(fans[0]!, [(await hold(fans[0]!, other!)).id], 'second');
+    expect((await me(fans[0]!)).reservations.map((r) => [r.id, r.status])).toEqual([
+      [second.reservations[0]!.id, 'CONFIRMED'],
+      [reservation.id, 'CANCELLED'],
+    ]);
+  });
+
+  it("answers NOT_FOUND for another fan's reservation or an unknown one, and NOT_CANCELLABLE once the show started, changing nothing", async () => {
+    const { fans, scheduleId, reservation } = await bought({ fans: 2 });
+    const [owner, stranger] = fans;
+    expect(await stranger!.api.errorCode(CANCEL, { id: reservation.id })).toBe('NOT_FOUND');
+    expect(await owner!.api.errorCode(CANCEL, { id: '999999999' })).toBe('NOT_FOUND');
+    expect(await owner!.api.errorCode(CANCEL, { id: 'abc' })).toBe('BAD_USER_INPUT');
+    expect(await api.errorCode(CANCEL, { id: reservation.id })).toBe('UNAUTHENTICATED');
+    // Setup: the show started a minute ago.
+    await server.app.orm.em.getConnection().execute('update schedules set starts_at = ? where id = ?', [new Date(Date.now() - 60_000), scheduleId]);
+    expect(await owner!.api.errorCode(CANCEL, { id: reservation.id })).toBe('NOT_CANCELLABLE');
+    const after = await me(owner!);
+    expect(after.points).toBe(500 - PRICE);
+    expect(after.reservations.map((r) => r.status)).toEqual(['CONFIRMED']);
+    expect((await ledger(server, owner!.id)).map((e) => e.kind)).toEqual(['CHARGE', 'PAYMENT']);
+    expect((await me(stranger!)).points).toBe(0);
+  });
+});
+
+describe('Redis losing its data', () => {
+  it('does not let a cancelled-then-resold seat be sold twice', async () => {
+    const { fans, concertId, scheduleId, seatId, reservation } = await bought({ fans: 1 });
+    const [second, third] = await activeFans(api, concertId, 2);
+    await cancel(fans[0]!, reservation.id);
+    await charge(second!, 500);
+    await pay(second!, [(await hold(second!, seatId)).id], 'resold');
+
+    // Every key of the app is gone: holds, queues, seat counts.
+    await wipeRedisKeys(server.app.redis, server.env.REDIS_KEY_PREFIX!);
+    await admit([third!], concertId);
+    expect(await third!.api.errorCode(HOLD, { seatId })).toBe('SEAT_UNAVAILABLE');
+    // Even a hold Redis wrongly grants (as in a race with the loss) cannot buy it: MySQL refuses.
+    const holdId = `${scheduleId}.${seatId}.lostlostlost`;
+    await runScript(server.app.redis, HOLD_SEAT, redisKeys(server.env.REDIS_KEY_PREFIX!).holds(Number(scheduleId)), Number(seatId), Number(third!.id), holdId, 60_000, 10);
+    await charge(third!, 500);
+    expect(await third!.api.errorCode(PAY, { holdIds: [holdId], key: 'double' })).toBe('SEAT_UNAVAILABLE');
+    expect((await me(third!)).points).toBe(500);
+    const [row] = await server.app.orm.em.getConnection().execute<{ n: number }[]>("select count(*) as n from reservations where seat_id = ? and status = 'CONFIRMED'", [seatId]);
+    expect(Number(row!.n)).toBe(1);
+    // The seat counts were rebuilt from MySQL: one seat of ten reserved.
+    expect((await api.data<{ concert: { availableSeats: number } }>('query($id: ID!) { concert(id: $id) { availableSeats } }', { id: concertId })).concert.availableSeats).toBe(8);
+  });
+});

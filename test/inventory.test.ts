@@ -1,0 +1,145 @@
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { Api } from '../support/graphql-client';
+import { CANCEL, CONCERT_SEATS, ENTER, type Payment, type QueueStatus, RELEASE, STATUS, STATUS_SUBSCRIPTION } from '../support/operations';
+import { startTestServer, type TestServer } from './support/harness';
+import { Feed, signUpMany, wsClient, type Account } from './support/client';
+import { createConcert } from './support/fixtures';
+import { activeFans, charge, hold, pay, queueState, seatIds } from './support/booking';
+import { spawnServer, type ServerProcess } from './support/process';
+
+const HOLD_TTL_SECONDS = 3;
+const INTERVAL_MS = 100;
+
+let server: TestServer;
+let api: Api;
+const clients: ReturnType<typeof wsClient>[] = [];
+const children: ServerProcess[] = [];
+
+beforeAll(async () => {
+  server = await startTestServer('inventory', { HOLD_TTL_SECONDS: String(HOLD_TTL_SECONDS), ADMISSION_INTERVAL_MS: String(INTERVAL_MS) });
+  api = new Api(server.url);
+});
+afterAll(async () => {
+  await Promise.all(clients.map((client) => client.dispose()));
+  await Promise.all(children.map((child) => child.stop()));
+  await server.stop();
+});
+
+type Message = { queueStatus: QueueStatus };
+
+function watch(fan: Account, concertId: string, wsUrl = server.wsUrl): Feed<Message> {
+  const client = wsClient(wsUrl, fan.token);
+  clients.push(client);
+  return new Feed<Message>(client, STATUS_SUBSCRIPTION, { id: concertId });
+}
+
+/** Reads the feed until a status matches; its time is within a tick or two of the change (the deadline). */
+async function until(feed: Feed<Message>, match: Partial<QueueStatus>, timeoutMs = 1500): Promise<QueueStatus> {
+  const message = await feed.until((m) => Object.entries(match).every(([key, value]) => m.data?.queueStatus[key as keyof QueueStatus] === value), timeoutMs);
+  return message.data!.queueStatus;
+}
+
+const concertSeats = async (concertId: string) => (await api.data<{ concert: { availableSeats: number; soldOut: boolean } }>(CONCERT_SEATS, { id: concertId })).concert;
+const status = async (fan: Account, concertId: string) => (await fan.api.data<{ queueStatus: QueueStatus }>(STATUS, { id: concertId })).queueStatus;
+
+describe('seatsLeft', () => {
+  it('follows holds, releases, lapses, payments and cancellations, pushed within a tick', async () => {
+    const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 5, seatCount: 3 });
+    const [buyer, watcher] = await activeFans(api, concertId, 2);
+    const [s1, s2] = await seatIds(server, scheduleIds[0]!);
+    const feed = watch(watcher!, concertId);
+    await until(feed, { state: 'ACTIVE', seatsLeft: 3 });
+    expect(await concertSeats(concertId)).toEqual({ availableSeats: 3, soldOut: false });
+
+    const first = await hold(buyer!, s1!);
+    await until(feed, { seatsLeft: 2 });
+    await buyer!.api.data(RELEASE, { holdId: first.id });
+    await until(feed, { seatsLeft: 3 });
+    const [paid] = [await hold(buyer!, s1!), await hold(buyer!, s2!)];
+    await until(feed, { seatsLeft: 1 });
+    expect(await concertSeats(concertId)).toEqual({ availableSeats: 1, soldOut: false });
+    await charge(buyer!, 500);
+    const payment: Payment = await pay(buyer!, [paid.id], 'seats-left');
+    // s1 is sold, s2 still held: one left, as the feed keeps saying; then s2's hold lapses.
+    expect((await status(watcher!, concertId)).seatsLeft).toBe(1);
+    await until(feed, { seatsLeft: 2 }, HOLD_TTL_SECONDS * 1000 + 1500);
+    expect(await concertSeats(concertId)).toEqual({ availableSeats: 2, soldOut: false });
+    await buyer!.api.data(CANCEL, { id: payment.reservations[0]!.id });
+    await until(feed, { seatsLeft: 3 });
+    expect(await concertSeats(concertId)).toEqual({ availableSeats: 3, soldOut: false });
+  });
+});
+
+describe('admission', () => {
+  it('pauses while every seat is held and resumes when a hold is released or lapses', async () => {
+    const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 10, seatCount: 2 });
+    const [holder] = await activeFans(api, concertId, 1);
+    const [s1, s2] = await seatIds(server, scheduleIds[0]!);
+    const [h1, h2] = [await hold(holder!, s1!), await hold(holder!, s2!)];
+    // Checks that nobody is admitted stop short of h2's lapse, so a slow machine cannot fail them.
+    const h2LapsesAt = Date.parse(h2!.expiresAt);
+    const stillWaiting = async (fan: Account, ticks: number) => {
+      const deadline = Math.min(Date.now() + INTERVAL_MS * ticks, h2LapsesAt - INTERVAL_MS * 3);
+      do {
+        expect(await status(fan, concertId)).toMatchObject({ state: 'WAITING', position: 1 });
+        await new Promise((resolve) => setTimeout(resolve, INTERVAL_MS));
+      } while (Date.now() < deadline);
+    };
+    const [late, later] = await signUpMany(api, 2);
+    const feed = watch(late!, concertId);
+    await late!.api.data(ENTER, { id: concertId });
+    await until(feed, { state: 'WAITING', seatsLeft: 0 });
+    // Capacity is free, but there is nothing to buy: nobody is admitted, tick after tick.
+    await stillWaiting(late!, 8);
+    expect((await status(late!, concertId)).seatsLeft).toBe(0);
+
+    await holder!.api.data(RELEASE, { holdId: h1!.id });
+    await until(feed, { state: 'ACTIVE' });
+    // The freed seat is held again: the next fan waits until the other hold lapses.
+    await hold(late!, s1!);
+    await later!.api.data(ENTER, { id: concertId });
+    await stillWaiting(later!, 5);
+    await vi.waitFor(async () => expect(await queueState(later!, concertId)).toBe('ACTIVE'), { timeout: HOLD_TTL_SECONDS * 1000 + 2000, interval: 50 });
+  });
+});
+
+describe('sold out', () => {
+  it('pushes SOLD_OUT to every waiting subscriber on every replica, closes the line, and reopens on a cancellation', async () => {
+    const apiOnly = await spawnServer({ ...server.env, RUN_WORKERS: 'false' });
+    children.push(apiOnly);
+    const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 1, seatCount: 2 });
+    const [buyer] = await activeFans(api, concertId, 1);
+    const [w1, w2, late, next] = await signUpMany(api, 4);
+    await w1!.api.data(ENTER, { id: concertId });
+    await w2!.api.data(ENTER, { id: concertId });
+    const feeds = [watch(w1!, concertId), watch(w2!, concertId, apiOnly.wsUrl)];
+    await until(feeds[0]!, { state: 'WAITING', position: 1 });
+    await until(feeds[1]!, { state: 'WAITING', position: 2 });
+
+    const seats = await seatIds(server, scheduleIds[0]!);
+    const holds = [await hold(buyer!, seats[0]!), await hold(buyer!, seats[1]!)];
+    await charge(buyer!, 500);
+    const payment = await pay(buyer!, holds.map((h) => h.id), 'everything');
+    for (const feed of feeds) {
+      expect(await until(feed, { state: 'SOLD_OUT' })).toMatchObject({ position: null, seatsLeft: 0, waiting: 0 });
+      await vi.waitFor(() => expect(feed.done).toBe(true), { timeout: 2000 });
+    }
+    expect(await concertSeats(concertId)).toEqual({ availableSeats: 0, soldOut: true });
+    expect((await late!.api.data<{ enterQueue: QueueStatus }>(ENTER, { id: concertId })).enterQueue).toMatchObject({ state: 'SOLD_OUT', position: null });
+    expect(await queueState(w1!, concertId)).toBe('SOLD_OUT');
+    // Still closed a few ticks later (the fan who knocked made the tick look again).
+    await new Promise((resolve) => setTimeout(resolve, INTERVAL_MS * 5));
+    expect(await queueState(late!, concertId)).toBe('SOLD_OUT');
+    const soldOutMetric = Number(/^queue_sold_out_total (\d+)/m.exec(await (await fetch(server.url.replace('/graphql', '/metrics'))).text())?.[1]);
+    expect(soldOutMetric).toBe(1);
+
+    await buyer!.api.data(CANCEL, { id: payment.reservations[1]!.id });
+    expect(await concertSeats(concertId)).toEqual({ availableSeats: 1, soldOut: false });
+    expect((await next!.api.data<{ enterQueue: QueueStatus }>(ENTER, { id: concertId })).enterQueue).toMatchObject({ state: 'WAITING', position: 1 });
+    await vi.waitFor(async () => expect(await queueState(next!, concertId)).toBe('ACTIVE'), { timeout: 3000, interval: 50 });
+    const again = await hold(next!, seats[1]!);
+    await charge(next!, 500);
+    expect((await pay(next!, [again.id], 'the-returned-seat')).reservations[0]!.seat.id).toBe(seats[1]);
+    expect(await concertSeats(concertId)).toEqual({ availableSeats: 0, soldOut: true });
+  });
+});
