@@ -16,6 +16,9 @@ export function ormConfig(databaseUrl: string) {
     // The app logs what it applied (see openDatabase), so the migrator's own console output is off.
     migrations: { migrationsList, path: 'src/migrations', pathTs: 'src/migrations', transactional: false, allOrNothing: false, silent: true, snapshot: false, emit: 'ts' },
     pool: { min: 2, max: 20 },
+    // While MySQL is away a request waits at most 3 s for a connection, then fails with
+    // SERVICE_UNAVAILABLE instead of hanging (knex's own default is 60 s); merged into knex's options.
+    driverOptions: { acquireConnectionTimeout: 3000, connection: { connectTimeout: 2000 } },
     timezone: '+00:00',
     forceUtcTimezone: true,
     debug: false,

@@ -51,6 +51,8 @@ export class QueueService {
    * capacity as then read, the estimated wait's fallback when Redis has none.
    */
   private readonly knownConcerts = new Map<number, number>();
+  /** Each concert's capacity as the last tick read it from MySQL: what ticks use while MySQL is away. */
+  private readonly lastCapacities = new Map<number, number>();
 
   constructor(
     private readonly redis: RedisClient,
@@ -192,7 +194,7 @@ export class QueueService {
     const endTimer = this.metrics.tickDuration.startTimer();
     const ids = (await this.redis.smembers(this.keys.queueIndex)).map(Number);
     const [capacities, inventories, closed] = await Promise.all([
-      this.concerts.capacities(ids),
+      this.capacities(ids),
       this.inventory.ofConcerts(ids).catch((error: unknown) => {
         this.logger.warn({ err: error }, 'could not read seat inventory; admitting as if seats were left');
         return new Map<number, Inventory>();
@@ -201,7 +203,7 @@ export class QueueService {
     ]);
     // A line already closed stays closed on the bitmaps' word; closing one needs MySQL's.
     const closing = ids.filter((id, i) => inventories.get(id)?.soldOut && closed[i] !== '1');
-    const confirmed = closing.length > 0 ? await this.inventory.confirmSoldOut(closing) : new Set<number>();
+    const confirmed = closing.length > 0 ? await this.inventory.confirmSoldOut(closing).catch(() => new Set<number>()) : new Set<number>();
     const results = await Promise.allSettled(
       ids.map((id, i) => {
         const inventory = inventories.get(id);
@@ -280,6 +282,26 @@ export class QueueService {
   }
 
   /** The concert's capacity as this process knows it; NOT_FOUND for an unknown concert. */
+  /**
+   * Capacities from MySQL; while MySQL is away, the last ones read (or seen when the concert was first
+   * entered), so the line keeps moving on Redis alone.
+   */
+  private async capacities(ids: number[]): Promise<Map<number, number>> {
+    try {
+      const read = await this.concerts.capacities(ids);
+      for (const [id, capacity] of read) this.lastCapacities.set(id, capacity);
+      return read;
+    } catch (error) {
+      this.logger.warn({ err: error }, 'could not read capacities from MySQL; admitting with the last known ones');
+      return new Map(
+        ids.flatMap((id) => {
+          const capacity = this.lastCapacities.get(id) ?? this.knownConcerts.get(id);
+          return capacity === undefined ? [] : [[id, capacity] as const];
+        }),
+      );
+    }
+  }
+
   private async requireConcert(concertId: number): Promise<number> {
     const known = this.knownConcerts.get(concertId);
     if (known !== undefined) return known;

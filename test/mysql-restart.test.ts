@@ -1,0 +1,62 @@
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { Api } from '../support/graphql-client';
+import { CHARGE, ENTER, LEAVE, STATUS, type QueueStatus } from '../support/operations';
+import { startTestServer, type TestServer } from './support/harness';
+import { MariaDbServer } from './support/mariadb-server';
+import { signUpMany, type Account } from './support/client';
+import { createConcert } from './support/fixtures';
+
+// MySQL stops mid-sale (a private MariaDB this file starts, stops with SIGTERM and starts again).
+let mysql: MariaDbServer;
+let server: TestServer;
+let api: Api;
+
+beforeAll(async () => {
+  mysql = new MariaDbServer();
+  await mysql.start();
+  server = await startTestServer('mysql_restart', { DATABASE_URL: `${mysql.rootUrl}/concert` });
+  api = new Api(server.url);
+}, 120_000);
+afterAll(async () => {
+  await server?.stop();
+  await mysql?.remove();
+});
+
+const state = async (fan: Account, concertId: string) => (await fan.api.data<{ queueStatus: QueueStatus }>(STATUS, { id: concertId })).queueStatus;
+const readyz = async () => (await fetch(server.url.replace('/graphql', '/readyz'))).status;
+
+describe('MySQL restarting mid-sale', () => {
+  it('answers SERVICE_UNAVAILABLE quickly while it is away, keeps the line moving, and recovers by itself', async () => {
+    const { concertId } = await createConcert(server, { maxActiveUsers: 1 });
+    const [first, second] = (await signUpMany(api, 2)) as [Account, Account];
+    await first.api.data(ENTER, { id: concertId });
+    await vi.waitFor(async () => expect((await state(first, concertId)).state).toBe('ACTIVE'), { timeout: 5000 });
+    await second.api.data(ENTER, { id: concertId });
+    expect((await state(second, concertId)).state).toBe('WAITING');
+    // A tick has read the capacity from MySQL before it goes away.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+
+    await mysql.stop();
+    try {
+      // Operations that need MySQL fail fast with the contract's code; readiness says so.
+      const started = Date.now();
+      const charge = await first.api.request(CHARGE, { amount: 10 });
+      expect(charge.errors?.[0]?.extensions?.code).toBe('SERVICE_UNAVAILABLE');
+      expect(Date.now() - started).toBeLessThan(8000);
+      expect(await readyz()).toBe(503);
+
+      // The line runs on Redis: the slot `first` gives up goes to `second` at the next tick.
+      await first.api.data(LEAVE, { id: concertId });
+      await vi.waitFor(async () => expect((await state(second, concertId)).state).toBe('ACTIVE'), { timeout: 5000, interval: 100 });
+    } finally {
+      await mysql.start();
+    }
+
+    // Back without restarting the service.
+    await vi.waitFor(async () => expect(await readyz()).toBe(200), { timeout: 15_000, interval: 200 });
+    await vi.waitFor(async () => expect((await second.api.request<{ chargePoints: { points: number } }>(CHARGE, { amount: 10 })).data?.chargePoints.points).toBe(10), {
+      timeout: 15_000,
+      interval: 200,
+    });
+  });
+});
