@@ -14,6 +14,7 @@ import { createLogger, type Logger } from './logger';
 import { countStatements } from './database/statement-counter';
 import { withStartupLock } from './database/startup-lock';
 import { createMetrics, type Metrics } from './observability/metrics';
+import { createLimits } from './limits';
 import { LiveQueueStatus } from './queue/live-status';
 import { QueueService, type QueueSettings } from './queue/queue-service';
 import { InventoryService } from './inventory/inventory-service';
@@ -124,10 +125,11 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
   const seatEvents = new SeatEvents(eventTarget, eventSubscribe, redis, keys.channels, seatCatalog, logger);
   const holds = new HoldService(redis, keys, seatCatalog, queue, seatEvents, metrics, { ttlSeconds: config.holdTtlSeconds, maxPerSchedule: config.maxHoldsPerSchedule });
   const points = new PointsService(orm, { maxCharge: config.maxCharge });
+  const limits = createLimits(redis, keys, config.limits, metrics.limitRefusals);
   const services: Services = {
     config,
     tokens: new TokenVerifier(tokenKey),
-    accounts: new AccountService(orm, accountSettings),
+    accounts: new AccountService(orm, accountSettings, limits.logIns),
     concerts,
     queue,
     liveQueue,
@@ -138,11 +140,12 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
     payments: new PaymentService(orm, seatCatalog, holds, points, seatEvents, queue, inventory, logger),
     cancellations: new CancellationService(orm, points, inventory, queue, seatEvents, metrics, logger),
     inventory,
+    limits,
   };
 
   const schema = await buildAppSchema(pubSub);
   const server = await startServer(
-    { schema, services, formatError: createErrorFormatter(config.production, logger), routes: healthRouter(orm, redis, metrics.registry) },
+    { schema, services, formatError: createErrorFormatter(config.production, logger), routes: healthRouter(orm, redis, metrics.registry), logger },
     config.port,
   );
   const workers: RepeatingJob[] = config.runWorkers ? await startWorkers(config, services, logger) : [];
@@ -157,6 +160,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
     async stop() {
       await server.close();
       await Promise.all(workers.map((worker) => worker.close()));
+      limits.sockets.stop();
       for (const client of [queueSubscriber, eventSubscribe, redis]) client.disconnect();
       await orm.close();
     },

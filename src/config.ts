@@ -7,6 +7,28 @@ const positiveInt = makeValidator<number>((input) => {
   return value;
 });
 
+/** A limit: a positive integer, or 0 for no limit. */
+const limit = makeValidator<number>((input) => {
+  const value = Number(input);
+  if (!Number.isInteger(value) || value < 0) throw new Error('must be a whole number (0 turns the limit off)');
+  return value;
+});
+
+/** Comma-separated origins (scheme://host[:port]); empty allows none. */
+const originList = makeValidator<string[]>((input) => {
+  const origins = input.split(',').map((origin) => origin.trim()).filter(Boolean);
+  for (const origin of origins) {
+    let parsed: URL;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      throw new Error(`"${origin}" is not an origin such as https://tickets.example.com`);
+    }
+    if (parsed.origin !== origin) throw new Error(`"${origin}" is not an origin: write it as ${parsed.origin}`);
+  }
+  return origins;
+});
+
 /** A TCP port; 0 asks the OS for a free one (used by the tests). */
 /** `host:port,host:port…`: the seed nodes of a Redis Cluster; empty means a single Redis (REDIS_URL). */
 const clusterNodes = makeValidator<{ host: string; port: number }[]>((input) => {
@@ -63,6 +85,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       MAX_CHARGE: positiveInt({ default: 1_000_000 }),
       RUN_WORKERS: bool({ default: true }),
       SEED_DEMO: bool({ default: !production }),
+      RATE_LIMIT_PER_MINUTE: limit({ default: 600 }),
+      RATE_LIMIT_IP_PER_MINUTE: limit({ default: 1200 }),
+      LOGIN_ATTEMPTS_PER_15_MIN: limit({ default: 10 }),
+      MAX_SOCKETS_PER_USER: limit({ default: 5 }),
+      TRUST_PROXY: bool({ default: false }),
+      CORS_ORIGINS: originList({ default: [] }),
+      // Tests only: every limit window lasts this many seconds instead of a minute or 15 minutes.
+      TEST_LIMIT_WINDOW_SECONDS: limit({ default: 0 }),
       LOG_LEVEL: str({ choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info' }),
     },
     {
@@ -75,6 +105,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
   );
   if (raw.PASSWORD_HASH_COST < 1 || raw.PASSWORD_HASH_COST > 20 || !Number.isInteger(raw.PASSWORD_HASH_COST)) {
     throw new ConfigError('Invalid configuration:\n  PASSWORD_HASH_COST: must be an integer from 1 to 20');
+  }
+  if (raw.TEST_LIMIT_WINDOW_SECONDS > 0 && raw.NODE_ENV !== 'test') {
+    throw new ConfigError('Invalid configuration:\n  TEST_LIMIT_WINDOW_SECONDS: only for NODE_ENV=test');
   }
   if (production) {
     const problems = productionProblems(raw.JWT_SECRET, raw.ADMIN_PASSWORD, raw.PASSWORD_HASH_COST);
@@ -102,6 +135,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     runWorkers: raw.RUN_WORKERS,
     seedDemo: raw.SEED_DEMO,
     logLevel: raw.LOG_LEVEL,
+    limits: {
+      perAccountPerMinute: raw.RATE_LIMIT_PER_MINUTE,
+      perIpPerMinute: raw.RATE_LIMIT_IP_PER_MINUTE,
+      loginAttemptsPer15Min: raw.LOGIN_ATTEMPTS_PER_15_MIN,
+      socketsPerAccount: raw.MAX_SOCKETS_PER_USER,
+      /** Window lengths: a minute and 15 minutes, unless a test shortens them. */
+      operationWindowSeconds: raw.TEST_LIMIT_WINDOW_SECONDS || 60,
+      loginWindowSeconds: raw.TEST_LIMIT_WINDOW_SECONDS || 900,
+    },
+    trustProxy: raw.TRUST_PROXY,
+    corsOrigins: raw.CORS_ORIGINS,
   };
 }
 

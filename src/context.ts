@@ -2,6 +2,7 @@ import type { AuthChecker } from 'type-graphql';
 import type { Viewer } from './auth/tokens';
 import { bearerToken } from './auth/tokens';
 import { AppError } from './errors';
+import type { Verdict } from './limits';
 import { RequestLoaders } from './schema/request-loaders';
 import type { Services } from './services';
 
@@ -13,19 +14,33 @@ export interface Context {
   /** When the caller's token expires (ms): subscriptions end then. */
   sessionEndsAt?: number;
   authError?: AppError;
+  /** The client's address (from X-Forwarded-For only with TRUST_PROXY): what the per-IP limits count. */
+  clientIp: string;
+  /**
+   * HTTP: the per-account and per-IP limit check, started as the request arrives so its Redis round
+   * trip overlaps parsing and validation; awaited before the operation runs.
+   */
+  admission?: Promise<Verdict>;
 }
 
-export function createContext(services: Services, authorization: unknown): Context {
+export function createContext(services: Services, authorization: unknown, clientIp: string): Context {
   const loaders = new RequestLoaders(services);
   try {
     const token = bearerToken(authorization);
-    if (!token) return { services, loaders };
+    if (!token) return { services, loaders, clientIp };
     const session = services.tokens.verify(token);
-    return { services, loaders, viewer: session.viewer, sessionEndsAt: session.expiresAt };
+    return { services, loaders, clientIp, viewer: session.viewer, sessionEndsAt: session.expiresAt };
   } catch (error) {
-    if (error instanceof AppError) return { services, loaders, authError: error };
+    if (error instanceof AppError) return { services, loaders, clientIp, authError: error };
     throw error;
   }
+}
+
+/** An HTTP request's context, its limit check already under way. */
+export function createHttpContext(services: Services, authorization: unknown, clientIp: string): Context {
+  const context = createContext(services, authorization, clientIp);
+  context.admission = services.limits.operations.check({ userId: context.viewer?.id, ip: clientIp });
+  return context;
 }
 
 /** The authenticated caller, or UNAUTHENTICATED. */

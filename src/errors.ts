@@ -13,6 +13,7 @@ export type ErrorCode =
   | 'INSUFFICIENT_POINTS'
   | 'IDEMPOTENCY_KEY_REUSED'
   | 'NOT_CANCELLABLE'
+  | 'RATE_LIMITED'
   | 'SERVICE_UNAVAILABLE';
 
 /**
@@ -28,6 +29,17 @@ export class AppError extends Error {
     message: string,
   ) {
     super(message);
+  }
+}
+
+/** RATE_LIMITED: the caller went over an abuse limit; nothing was done. */
+export class RateLimited extends AppError {
+  constructor(
+    message: string,
+    /** Whole seconds, at least 1: when the same call can succeed again. */
+    readonly retryAfterSeconds: number,
+  ) {
+    super('RATE_LIMITED', message);
   }
 }
 

@@ -3,17 +3,22 @@ import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
-import { specifiedRules, type GraphQLSchema } from 'graphql';
+import { GraphQLError, specifiedRules, type GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
-import { WebSocketServer } from 'ws';
+import { WebSocket, WebSocketServer } from 'ws';
 import { connectionAuthorization } from './auth/tokens';
 import { SessionBound } from './auth/session-bound';
-import { createContext, type Context } from './context';
+import { createContext, createHttpContext, type Context } from './context';
+import type { AppError } from './errors';
+import { refusal, type SocketLease } from './limits';
+import type { Logger } from './logger';
 import type { Services } from './services';
 import type { ErrorFormatter } from './schema/format-error';
+import { guardPlugin } from './schema/guard-plugin';
 import { projectedSubscribe } from './schema/projected-subscribe';
 import { DocumentCache } from './schema/document-cache';
-import { complexityError, complexityPlugin, limitRules, socketLimitError } from './schema/limits';
+import { complexityError, complexityPlugin, limitRules, variablesError } from './schema/limits';
+import { clientAddress, corsFor, jsonBody, requestErrors, securityHeaders, trustedProxies } from './http/edge';
 import { playgroundRouter } from './http/playground';
 import { webAppRouter } from './http/web-app';
 
@@ -23,7 +28,22 @@ export interface ServerParts {
   formatError: ErrorFormatter;
   /** Extra routes (health, metrics) mounted before GraphQL. */
   routes: express.Router;
+  logger: Logger;
 }
+
+/** What this server keeps per WebSocket. */
+type SocketState = {
+  clientIp?: string;
+  /** The account's socket count, held while this socket is open. */
+  lease?: SocketLease;
+};
+
+/** Close code for a socket over the account's limit (graphql-ws leaves 4400-4499 to applications, like HTTP 4xx). */
+const TOO_MANY_SOCKETS = 4429;
+/** A socket that has not sent connection_init by then is closed (4408): a bare socket holds memory and a file. */
+const CONNECTION_INIT_TIMEOUT_MS = 3000;
+
+const asGraphQLError = (error: AppError) => new GraphQLError(error.message, { originalError: error });
 
 export interface RunningServer {
   httpServer: Server;
@@ -45,31 +65,56 @@ export async function startServer(parts: ServerParts, port: number): Promise<Run
   const { schema, services, formatError } = parts;
   const app = express();
   app.disable('x-powered-by');
+  const trust = trustedProxies(services.config.trustProxy);
+  app.set('trust proxy', trust);
   const httpServer = createServer(app);
   const documents = new DocumentCache(schema, [...specifiedRules, ...limitRules()]);
 
   const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: 100 * 1024 });
-  const wsCleanup = useServer<Record<string, unknown>>(
+  const wsCleanup = useServer<Record<string, unknown>, SocketState>(
     {
       schema,
       subscribe: projectedSubscribe,
-      // graphql-ws keeps the HTTP upgrade request for the connection's whole life; we never read it
-      // (auth comes in connectionParams), and dropping it saves ~1 KB per connected fan.
-      onConnect: (ctx) => {
+      connectionInitWaitTimeout: CONNECTION_INIT_TIMEOUT_MS,
+      onConnect: async (ctx) => {
+        ctx.extra.clientIp = clientAddress(ctx.extra.request, trust);
+        // graphql-ws keeps the HTTP upgrade request for the connection's whole life; past the address
+        // we never read it (auth comes in connectionParams), and dropping it saves ~1 KB per connected fan.
         Reflect.deleteProperty(ctx.extra, 'request');
+        // A socket without a valid token is not counted: everything it may subscribe to needs one.
+        const { viewer } = createContext(services, connectionAuthorization(ctx.connectionParams), ctx.extra.clientIp);
+        if (!viewer) return true;
+        const lease = await services.limits.sockets.acquire(viewer.id);
+        if (lease === 'refused') {
+          ctx.extra.socket.close(TOO_MANY_SOCKETS, `At most ${services.limits.sockets.max} connections per account: close another one first.`);
+          return false;
+        }
+        if (lease && ctx.extra.socket.readyState !== WebSocket.OPEN) {
+          // Closed while the lease was being taken: onClose has run already.
+          await services.limits.sockets.release(lease);
+          return false;
+        }
+        ctx.extra.lease = lease;
         return true;
       },
-      onSubscribe: (ctx, _id, payload) => {
+      onClose: async (ctx) => {
+        if (ctx.extra.lease) await services.limits.sockets.release(ctx.extra.lease);
+      },
+      onSubscribe: async (ctx, _id, payload) => {
         // graphql-ws lists every operation of the connection in ctx.subscriptions (this one already)
         // until it ends, whether the client completed it, it ended by itself or failed.
-        const overLimit = socketLimitError(Object.keys(ctx.subscriptions).length);
-        if (overLimit) return [overLimit];
+        const overLimit = services.limits.operationsPerSocket.check(Object.keys(ctx.subscriptions).length);
+        if (overLimit) return [asGraphQLError(overLimit)];
         const checked = documents.check(payload.query);
         if ('errors' in checked) return checked.errors;
         const { document } = checked;
+        const tooBig = variablesError(payload.variables);
+        if (tooBig) return [tooBig];
         const tooExpensive = complexityError(schema, document, payload.variables, payload.operationName);
         if (tooExpensive) return [tooExpensive];
-        const contextValue: Context = createContext(services, connectionAuthorization(ctx.connectionParams));
+        const contextValue: Context = createContext(services, connectionAuthorization(ctx.connectionParams), ctx.extra.clientIp ?? 'unknown');
+        const verdict = await services.limits.operations.check({ userId: contextValue.viewer?.id, ip: contextValue.clientIp });
+        if (!verdict.allowed) return [asGraphQLError(refusal(verdict))];
         return { schema, document, variableValues: payload.variables, operationName: payload.operationName, contextValue };
       },
       onOperation: (_ctx, _id, _payload, args, result) => {
@@ -91,18 +136,22 @@ export async function startServer(parts: ServerParts, port: number): Promise<Run
     includeStacktraceInErrorResponses: false,
     // Shutdown is ours (see main.ts), in a fixed order.
     stopOnTerminationSignals: false,
-    plugins: [ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: HTTP_DRAIN_MS }), complexityPlugin(schema)],
+    plugins: [ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: HTTP_DRAIN_MS }), complexityPlugin(schema), guardPlugin()],
   });
   await apollo.start();
 
+  app.use(securityHeaders());
+  // Before the playground, whose GET route would otherwise answer a preflight OPTIONS itself.
+  app.use('/graphql', corsFor(services.config.corsOrigins));
   app.use(parts.routes);
   app.use(playgroundRouter());
   app.use(webAppRouter());
   app.use(
     '/graphql',
-    express.json({ limit: PAYLOAD_LIMIT }),
-    expressMiddleware(apollo, { context: async ({ req }) => createContext(services, req.headers.authorization) }),
+    ...jsonBody(PAYLOAD_LIMIT),
+    expressMiddleware(apollo, { context: async ({ req }) => createHttpContext(services, req.headers.authorization, req.ip ?? 'unknown') }),
   );
+  app.use(requestErrors(parts.logger, PAYLOAD_LIMIT));
 
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);

@@ -5,6 +5,7 @@ import type { Config } from './config';
 import type { HoldService } from './holds/hold-service';
 import type { InventoryService } from './inventory/inventory-service';
 import type { CancellationService } from './payments/cancellation-service';
+import type { Limits } from './limits';
 import type { PaymentService } from './payments/payment-service';
 import type { PointsService } from './points/points-service';
 import type { LiveQueueStatus } from './queue/live-status';
@@ -27,4 +28,5 @@ export interface Services {
   payments: PaymentService;
   cancellations: CancellationService;
   inventory: InventoryService;
+  limits: Limits;
 }

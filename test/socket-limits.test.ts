@@ -28,7 +28,7 @@ describe('operations per WebSocket', () => {
       const refused = new Feed(client, STATUS_SUBSCRIPTION, { id: concertId });
       const answer = await refused.next();
       expect(answer.data ?? null).toBeNull();
-      expect(answer.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+      expect(answer.errors?.[0]?.extensions).toEqual({ code: 'RATE_LIMITED', retryAfterSeconds: 1 });
       // Another connection has its own allowance.
       const other = wsClient(server.wsUrl, fan.token);
       const elsewhere = new Feed<{ queueStatus: { state: string } }>(other, STATUS_SUBSCRIPTION, { id: concertId });

@@ -5,6 +5,7 @@ import { hashPassword, unmatchableHash, verifyPassword } from '../auth/passwords
 import { signToken, type Viewer } from '../auth/tokens';
 import { AppError, badInput } from '../errors';
 import { Role, User } from '../entities';
+import type { LoginThrottle } from '../limits';
 
 export interface AccountSettings {
   tokenKey: KeyObject;
@@ -40,6 +41,8 @@ export class AccountService {
   constructor(
     private readonly orm: MikroORM,
     private readonly settings: AccountSettings,
+    /** Failed-attempt limits; without one (start-up tasks), logIn is not throttled. */
+    private readonly throttle?: LoginThrottle,
   ) {
     this.unknownEmailHash = unmatchableHash(settings.passwordHashCost);
   }
@@ -58,7 +61,12 @@ export class AccountService {
     return { token: this.tokenFor(user), user: toAccount(user) };
   }
 
-  async logIn(email: string, password: string): Promise<AuthResult> {
+  /** Signs in; `clientIp` is what the failed-attempt limit per address counts under. */
+  async logIn(email: string, password: string, clientIp: string): Promise<AuthResult> {
+    return this.throttle ? this.throttle.guard(email, clientIp, () => this.checkCredentials(email, password)) : this.checkCredentials(email, password);
+  }
+
+  private async checkCredentials(email: string, password: string): Promise<AuthResult> {
     const user = await this.orm.em.fork().findOne(User, { email: email.trim().toLowerCase() });
     // Same message and the same work (one scrypt) for an unknown email and a wrong password, so
     // neither the answer nor its timing tells which emails have accounts.

@@ -19,6 +19,12 @@ export function createMetrics() {
     statusPushes: new Counter({ name: 'queue_status_pushes_total', help: 'queueStatus subscription messages sent by this process', registers: [registry] }),
     liveSubscribers: new Gauge({ name: 'queue_status_subscribers', help: 'queueStatus subscriptions open on this process', registers: [registry] }),
     sqlStatements: new Counter({ name: 'mysql_statements_total', help: 'SQL statements this process sent, BEGIN and COMMIT included', registers: [registry] }),
+    limitRefusals: new Counter({
+      name: 'rate_limit_refusals_total',
+      help: 'Operations, sign-ins and sockets refused by an abuse limit (account, ip, login_email, login_ip, sockets, socket_operations)',
+      labelNames: ['limit'],
+      registers: [registry],
+    }),
     holdsExpired: new Counter({ name: 'holds_expired_total', help: 'Seat holds that lapsed', registers: [registry] }),
     seatsLeft: new Gauge({ name: 'inventory_seats_left', help: 'Seats neither reserved nor held, per concert in line (as of the last admission tick)', labelNames: ['concert'], registers: [registry] }),
     soldOut: new Counter({ name: 'queue_sold_out_total', help: 'Times a concert sold out and its line closed', registers: [registry] }),

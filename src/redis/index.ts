@@ -4,6 +4,7 @@ import { PUBSUB_SCRIPTS } from './pubsub-scripts';
 import { INVENTORY_SCRIPTS } from './inventory-scripts';
 import { QUEUE_SCRIPTS } from './queue-scripts';
 import { registerScripts } from './script';
+import { SOCKET_SCRIPTS } from './socket-scripts';
 
 export { redisKeys, type RedisKeys } from './keys';
 export { runScript } from './script';
@@ -15,7 +16,8 @@ export type RedisClient = Redis | Cluster;
 export type RedisTarget = { url: string } | { clusterNodes: { host: string; port: number }[] };
 
 /** Every Lua script; each connection registers them all. */
-export const SCRIPTS = [...QUEUE_SCRIPTS, ...HOLD_SCRIPTS, ...PUBSUB_SCRIPTS, ...INVENTORY_SCRIPTS] as const;
+export const SCRIPTS = [...QUEUE_SCRIPTS, ...HOLD_SCRIPTS, ...PUBSUB_SCRIPTS, ...INVENTORY_SCRIPTS, ...SOCKET_SCRIPTS] as const;
+export { SOCKET_OPEN, SOCKET_RENEW } from './socket-scripts';
 
 /**
  * A connection without the app's scripts (BullMQ's own connections). By default it fails fast while

@@ -66,6 +66,19 @@ export function redisKeys(prefix: string) {
     userHolds: (userId: number) => `${prefix}:{u:${userId}}:holds`,
     /** ZSET holdId → releasedAtMs: holds the user released lately, so a repeated releaseHold answers true. */
     releasedHolds: (userId: number) => `${prefix}:{u:${userId}}:released`,
+    /** ZSET socketId → lease expiry (ms, Redis clock): the account's open graphql-ws connections, on any replica. */
+    sockets: (userId: number) => `${prefix}:{u:${userId}}:sockets`,
+    /**
+     * rate-limiter-flexible key prefixes (it appends `:<id>`); each key is a counter with the window as TTL.
+     * Operations per account (id: user ID) and per client IP; failed logIns per email (id: SHA-256 of the
+     * normalized email, so no address sits in Redis) and per IP.
+     */
+    limits: {
+      account: `${prefix}:limit:account`,
+      ip: `${prefix}:limit:ip`,
+      loginEmail: `${prefix}:limit:login-email`,
+      loginIp: `${prefix}:limit:login-ip`,
+    },
     channels: {
       /** One message per admission tick: which concerts changed. */
       queueTicks: `${prefix}:queue-ticks`,

@@ -1,11 +1,12 @@
 import type { GraphQLFormattedError } from 'graphql';
-import { AppError, isUnavailable } from '../errors';
+import { AppError, isUnavailable, RateLimited } from '../errors';
 import type { Logger } from '../logger';
 
 /** Codes graphql-js/Apollo attach themselves for malformed operations; passed through as they are. */
 const PROTOCOL_CODES = new Set(['GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'BAD_USER_INPUT', 'BAD_REQUEST', 'OPERATION_RESOLUTION_FAILURE', 'PERSISTED_QUERY_NOT_FOUND', 'PERSISTED_QUERY_NOT_SUPPORTED']);
 
-function originalOf(error: unknown): unknown {
+/** The error a GraphQL error wraps (the AppError a resolver threw, for one). */
+export function originalOf(error: unknown): unknown {
   let current = error;
   while (current && typeof current === 'object' && 'originalError' in current && current.originalError) current = current.originalError;
   return current;
@@ -20,6 +21,7 @@ export function createErrorFormatter(production: boolean, logger: Logger) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const original = originalOf(error);
     const base = { message: formatted.message, locations: formatted.locations, path: formatted.path };
+    if (original instanceof RateLimited) return { ...base, message: original.message, extensions: { code: original.code, retryAfterSeconds: original.retryAfterSeconds } };
     if (original instanceof AppError) return { ...base, message: original.message, extensions: { code: original.code } };
     if (isUnavailable(original)) {
       logger.warn({ err: original }, 'dependency unavailable');
@@ -27,7 +29,11 @@ export function createErrorFormatter(production: boolean, logger: Logger) {
     }
     const code = formatted.extensions?.code;
     if (typeof code === 'string' && PROTOCOL_CODES.has(code)) {
-      return production ? { ...base, extensions: { code } } : formatted;
+      // `http` tells Apollo the status of an HTTP answer; it is no part of the error a client sees.
+      if (production) return { ...base, extensions: { code } };
+      const extensions = { ...formatted.extensions };
+      delete extensions.http;
+      return { ...formatted, extensions };
     }
     logger.error({ err: original }, 'unexpected error');
     if (!production) return { ...formatted, extensions: { ...formatted.extensions, code: 'INTERNAL_SERVER_ERROR' } };

@@ -33,8 +33,10 @@ const MAX_ROOT_FIELDS = 20;
  */
 const MAX_COST = 1000;
 
-/** Operations one WebSocket may have running at once (subscriptions, mostly): each holds server memory. */
-const MAX_OPERATIONS_PER_SOCKET = 20;
+/** Items in any one list in an operation's variables (the largest list argument, holdIds, needs a handful). */
+const MAX_VARIABLE_LIST = 100;
+/** Nesting of lists and objects in variables (the deepest input, createConcert's, needs 3). */
+const MAX_VARIABLE_DEPTH = 5;
 
 /** Assumed list sizes; a list with a `limit` argument counts that many (at most MAX_LIMIT). */
 const LIST_SIZES: Readonly<Record<string, number>> = {
@@ -137,15 +139,28 @@ export function complexityError(schema: GraphQLSchema, document: DocumentNode, v
   return undefined;
 }
 
-/** Refuses an operation that would make `running` (this one included) exceed the per-socket cap. */
-export function socketLimitError(running: number): GraphQLError | undefined {
-  if (running <= MAX_OPERATIONS_PER_SOCKET) return undefined;
-  return new GraphQLError(`This connection already runs ${MAX_OPERATIONS_PER_SOCKET} operations (the limit): complete one first, or open another connection.`, {
-    extensions: { code: 'GRAPHQL_VALIDATION_FAILED' },
-  });
+/**
+ * Bounds the variables before graphql-js coerces them: the body-size limit alone would let one list
+ * carry tens of thousands of IDs for a service to look up.
+ */
+export function variablesError(variables: unknown): GraphQLError | undefined {
+  const tooBig = (value: unknown, depth: number): string | undefined => {
+    if (value === null || typeof value !== 'object') return undefined;
+    if (depth > MAX_VARIABLE_DEPTH) return `Variables nest at most ${MAX_VARIABLE_DEPTH} levels deep.`;
+    const items = Array.isArray(value) ? (value as unknown[]) : Object.values(value);
+    if (Array.isArray(value) && items.length > MAX_VARIABLE_LIST) return `A list in the variables holds ${items.length} items (limit ${MAX_VARIABLE_LIST}).`;
+    for (const item of items) {
+      const problem = tooBig(item, depth + 1);
+      if (problem) return problem;
+    }
+    return undefined;
+  };
+  const problem = tooBig(variables, 0);
+  return problem === undefined ? undefined : new GraphQLError(problem, { extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } } });
 }
 
-const tooExpensive = (message: string) => new GraphQLError(message, { extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } });
+// Thrown from a plugin hook, an error would be answered with status 500 unless it names its own.
+const tooExpensive = (message: string) => new GraphQLError(message, { extensions: { code: 'GRAPHQL_VALIDATION_FAILED', http: { status: 400 } } });
 
 /** Apollo plugin applying the cost limit to HTTP operations. */
 export function complexityPlugin(schema: GraphQLSchema): ApolloServerPlugin {

@@ -1,0 +1,95 @@
+import type { IncomingMessage } from 'node:http';
+import cors from 'cors';
+import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
+import helmet from 'helmet';
+import proxyaddr from 'proxy-addr';
+import type { Logger } from '../logger';
+
+/**
+ * Which hops X-Forwarded-For may name the client through. With TRUST_PROXY, only the nearest one: the
+ * entry the proxy in front appended, the last in the header. Entries before it come from the client
+ * and could be anything, so trusting them would let anyone pick the address the per-IP limits count.
+ */
+export function trustedProxies(trustProxy: boolean): (address: string, hop: number) => boolean {
+  return trustProxy ? (_address, hop) => hop < 1 : () => false;
+}
+
+/** The client's address as Express's req.ip would give it, for requests Express never sees (WebSocket upgrades). */
+export function clientAddress(request: IncomingMessage, trust: (address: string, hop: number) => boolean): string {
+  return proxyaddr(request, trust);
+}
+
+/**
+ * Security headers on every response. The Content-Security-Policy here suits what most routes send
+ * (JSON, metrics, scripts): nothing may load, nothing may frame it. A page sets its own policy, which
+ * replaces this one (the playground and the web app do).
+ */
+export function securityHeaders(): RequestHandler {
+  return helmet({
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"], baseUri: ["'none'"], formAction: ["'none'"] },
+    },
+  });
+}
+
+/** CORS for /graphql: only the configured origins (none by default, so browsers on other sites are refused). */
+export function corsFor(origins: readonly string[]): RequestHandler {
+  return cors({ origin: [...origins], methods: ['GET', 'POST'], allowedHeaders: ['content-type', 'authorization', 'apollo-require-preflight'], maxAge: 600 });
+}
+
+const badRequest = (status: number, message: string) => ({ status, body: { errors: [{ message, extensions: { code: 'BAD_REQUEST' } }] } });
+
+/**
+ * JSON bodies up to `limit`, one operation each. A POST that is not JSON is refused here, with a code,
+ * rather than by Apollo's CSRF check; so is a batch (a JSON array): each operation counts against the
+ * rate limits on its own, and one request must not carry a hundred.
+ */
+export function jsonBody(limit: string): RequestHandler[] {
+  return [
+    express.json({ limit }),
+    (req, res, next) => {
+      if (req.method !== 'POST') return next();
+      const refused =
+        req.body === undefined
+          ? badRequest(415, 'Send the operation as JSON, with content-type: application/json.')
+          : Array.isArray(req.body)
+            ? badRequest(400, 'Batched requests are not accepted: send one operation per request.')
+            : undefined;
+      if (!refused) return next();
+      res.status(refused.status).json(refused.body);
+    },
+  ];
+}
+
+interface HttpError {
+  status?: unknown;
+  type?: unknown;
+}
+
+/**
+ * The answer to a request Express refused before GraphQL saw it (body-parser's errors: too large,
+ * malformed JSON, an unknown charset): its status and BAD_REQUEST. Anything else is our fault: logged,
+ * and answered as INTERNAL_SERVER_ERROR without details.
+ */
+export function requestErrors(logger: Logger, limit: string): ErrorRequestHandler {
+  return (error: unknown, _req, res, next) => {
+    if (res.headersSent) return next(error);
+    const { status, type } = (error ?? {}) as HttpError;
+    if (typeof status === 'number' && status >= 400 && status < 500) {
+      const message =
+        type === 'entity.too.large'
+          ? `The request body is over ${limit}.`
+          : type === 'entity.parse.failed'
+            ? 'The request body is not valid JSON.'
+            : type === 'charset.unsupported' || type === 'encoding.unsupported'
+              ? 'Send the body as UTF-8 JSON, uncompressed or gzip/deflate.'
+              : 'The request could not be read.';
+      const answer = badRequest(status, message);
+      res.status(answer.status).json(answer.body);
+      return;
+    }
+    logger.error({ err: error }, 'unexpected error');
+    res.status(500).json({ errors: [{ message: 'Something went wrong on our side.', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] });
+  };
+}

@@ -1,0 +1,83 @@
+import type { RedisClient } from '../redis';
+import type { Counter } from 'prom-client';
+import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+
+/** The limits a refusal is counted under (metric label `limit`). */
+export type LimitName = 'account' | 'ip' | 'login_email' | 'login_ip' | 'sockets' | 'socket_operations';
+
+/** What a counter says about one more event: allowed, or refused until `retryAfterSeconds`. */
+export type Verdict = { allowed: true } | { allowed: false; limit: LimitName; retryAfterSeconds: number };
+
+const ALLOWED: Verdict = { allowed: true };
+
+/** Whole seconds, at least 1, until the window ends. */
+export const retryAfter = (msBeforeNext: number) => Math.max(1, Math.ceil(msBeforeNext / 1000));
+
+/** The verdict that waits longest (a refusal beats an allowance). */
+export function strictest(verdicts: readonly Verdict[]): Verdict {
+  let worst = ALLOWED;
+  for (const verdict of verdicts) {
+    if (!verdict.allowed && (worst.allowed || verdict.retryAfterSeconds > worst.retryAfterSeconds)) worst = verdict;
+  }
+  return worst;
+}
+
+/**
+ * Events per key per fixed window, counted in Redis (rate-limiter-flexible's RateLimiterRedis: one
+ * EVALSHA per event, INCRBY with the window as TTL), so every replica shares the count. It runs on the
+ * app's auto-pipelining connection: the checks of one tick (an account's and an IP's) go out in one write.
+ * `max` 0 means no limit: nothing is counted.
+ */
+export class WindowCounter {
+  private readonly limiter?: RateLimiterRedis;
+
+  constructor(
+    redis: RedisClient,
+    readonly name: LimitName,
+    /** Full key prefix from redisKeys(); rate-limiter-flexible appends `:<id>`. */
+    keyPrefix: string,
+    readonly max: number,
+    windowSeconds: number,
+    private readonly refusals: Counter<'limit'>,
+  ) {
+    if (max === 0) return;
+    this.limiter = new RateLimiterRedis({
+      storeClient: redis,
+      keyPrefix,
+      points: max,
+      duration: windowSeconds,
+      // Once a key is over its limit, this process refuses it from memory until its window ends: a
+      // client hammering after its refusal costs no Redis command.
+      inMemoryBlockOnConsumed: max + 1,
+    });
+  }
+
+  get enabled(): boolean {
+    return this.limiter !== undefined;
+  }
+
+  /**
+   * Counts one event. When Redis cannot be reached the event is allowed: the limit cannot be judged,
+   * and an operation that needs Redis fails with SERVICE_UNAVAILABLE by itself.
+   */
+  async consume(id: string): Promise<Verdict> {
+    if (!this.limiter) return ALLOWED;
+    try {
+      await this.limiter.consume(id);
+      return ALLOWED;
+    } catch (error) {
+      if (!(error instanceof RateLimiterRes)) return ALLOWED;
+      this.refusals.inc({ limit: this.name });
+      return { allowed: false, limit: this.name, retryAfterSeconds: retryAfter(error.msBeforeNext) };
+    }
+  }
+
+  /** Gives one event back (a success that should not count as an attempt). */
+  async giveBack(id: string): Promise<void> {
+    await this.limiter?.reward(id, 1).catch(() => undefined);
+  }
+
+  async reset(id: string): Promise<void> {
+    await this.limiter?.delete(id).catch(() => undefined);
+  }
+}

@@ -1,0 +1,47 @@
+import type { Counter } from 'prom-client';
+import type { RedisClient, RedisKeys } from '../redis';
+import { WindowCounter } from './counter';
+import { LoginThrottle } from './login-throttle';
+import { OperationLimits } from './operation-limits';
+import { SocketLeases } from './socket-leases';
+import { SocketOperationCap } from './socket-operations';
+
+export { refusal, OperationLimits, type Caller } from './operation-limits';
+export { LoginThrottle } from './login-throttle';
+export { SocketLeases, type SocketLease } from './socket-leases';
+export { MAX_OPERATIONS_PER_SOCKET, SocketOperationCap } from './socket-operations';
+export type { Verdict, LimitName } from './counter';
+
+export interface LimitSettings {
+  perAccountPerMinute: number;
+  perIpPerMinute: number;
+  loginAttemptsPer15Min: number;
+  socketsPerAccount: number;
+  operationWindowSeconds: number;
+  loginWindowSeconds: number;
+}
+
+export interface Limits {
+  operations: OperationLimits;
+  logIns: LoginThrottle;
+  sockets: SocketLeases;
+  operationsPerSocket: SocketOperationCap;
+}
+
+/** The abuse limits (contract: service.md, Abuse limits), all counted in Redis under `keys`. */
+export function createLimits(redis: RedisClient, keys: RedisKeys, settings: LimitSettings, refusals: Counter<'limit'>): Limits {
+  const counter = (name: ConstructorParameters<typeof WindowCounter>[1], prefix: string, max: number, windowSeconds: number) =>
+    new WindowCounter(redis, name, prefix, max, windowSeconds, refusals);
+  return {
+    operations: new OperationLimits(
+      counter('account', keys.limits.account, settings.perAccountPerMinute, settings.operationWindowSeconds),
+      counter('ip', keys.limits.ip, settings.perIpPerMinute, settings.operationWindowSeconds),
+    ),
+    logIns: new LoginThrottle(
+      counter('login_email', keys.limits.loginEmail, settings.loginAttemptsPer15Min, settings.loginWindowSeconds),
+      counter('login_ip', keys.limits.loginIp, settings.loginAttemptsPer15Min, settings.loginWindowSeconds),
+    ),
+    sockets: new SocketLeases(redis, keys, settings.socketsPerAccount, refusals),
+    operationsPerSocket: new SocketOperationCap(refusals),
+  };
+}

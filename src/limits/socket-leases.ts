@@ -1,0 +1,69 @@
+import { randomUUID } from 'node:crypto';
+import type { Counter } from 'prom-client';
+import { runScript, SOCKET_OPEN, SOCKET_RENEW, type RedisClient, type RedisKeys } from '../redis';
+
+/** How long an open socket's count outlives a replica that died without closing it. */
+const LEASE_MS = 60_000;
+const RENEW_EVERY_MS = LEASE_MS / 3;
+
+export interface SocketLease {
+  userId: number;
+  socketId: string;
+}
+
+/**
+ * Open graphql-ws connections per account (MAX_SOCKETS_PER_USER), counted across replicas in Redis.
+ * Not a rate but a count of what is open, so it is not a window counter: each socket holds a lease
+ * that this replica renews while the socket is open and drops when it closes.
+ */
+export class SocketLeases {
+  private readonly open = new Map<string, SocketLease>();
+  private readonly replica = randomUUID();
+  private sequence = 0;
+  private timer?: NodeJS.Timeout;
+
+  constructor(
+    private readonly redis: RedisClient,
+    private readonly keys: RedisKeys,
+    readonly max: number,
+    private readonly refusals: Counter<'limit'>,
+  ) {}
+
+  /**
+   * A lease for one more socket of the account, or undefined when it has `max` open already. With no
+   * limit, or when Redis cannot be reached, the socket is let in uncounted.
+   */
+  async acquire(userId: number): Promise<SocketLease | 'refused' | undefined> {
+    if (this.max === 0) return undefined;
+    const lease = { userId, socketId: `${this.replica}:${++this.sequence}` };
+    let opened: number;
+    try {
+      opened = await runScript(this.redis, SOCKET_OPEN, { sockets: this.keys.sockets(userId) }, lease.socketId, LEASE_MS, this.max);
+    } catch {
+      return undefined;
+    }
+    if (opened === 0) {
+      this.refusals.inc({ limit: 'sockets' });
+      return 'refused';
+    }
+    this.open.set(lease.socketId, lease);
+    this.timer ??= setInterval(() => this.renew(), RENEW_EVERY_MS).unref();
+    return lease;
+  }
+
+  async release(lease: SocketLease): Promise<void> {
+    this.open.delete(lease.socketId);
+    await this.redis.zrem(this.keys.sockets(lease.userId), lease.socketId).catch(() => undefined);
+  }
+
+  /** Renews every open lease (one auto-pipelined write); a lease that lapsed meanwhile stays uncounted. */
+  private renew(): void {
+    for (const lease of this.open.values()) {
+      runScript(this.redis, SOCKET_RENEW, { sockets: this.keys.sockets(lease.userId) }, lease.socketId, LEASE_MS).catch(() => undefined);
+    }
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+}

@@ -1,0 +1,41 @@
+import type { ApolloServerPlugin } from '@apollo/server';
+import { GraphQLError } from 'graphql';
+import type { Context } from '../context';
+import { RateLimited } from '../errors';
+import { refusal } from '../limits';
+import { originalOf } from './format-error';
+import { variablesError } from './limits';
+
+/** Subscriptions need a stream, which GraphQL over HTTP (one JSON answer) cannot carry. */
+export const subscriptionOverHttp = () =>
+  new GraphQLError('Subscriptions are not served over HTTP: subscribe over the WebSocket at /graphql (graphql-transport-ws protocol, as graphql-ws speaks it).', {
+    extensions: { code: 'BAD_REQUEST', http: { status: 400 } },
+  });
+
+/**
+ * HTTP operations, once resolved and before they run: a subscription is refused with a pointer to the
+ * WebSocket, oversized variables with BAD_USER_INPUT, and a caller over a rate limit with RATE_LIMITED
+ * (the check started with the request, see createHttpContext). Any RATE_LIMITED answer, a throttled
+ * logIn's included, goes out as 429 with Retry-After.
+ */
+export function guardPlugin(): ApolloServerPlugin<Context> {
+  return {
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ operation, request, contextValue }) {
+          if (operation?.operation === 'subscription') throw subscriptionOverHttp();
+          const tooBig = variablesError(request.variables);
+          if (tooBig) throw tooBig;
+          const verdict = await contextValue.admission;
+          if (verdict && !verdict.allowed) throw refusal(verdict);
+        },
+        async willSendResponse({ response, errors }) {
+          const waits = (errors ?? []).map(originalOf).flatMap((error) => (error instanceof RateLimited ? [error.retryAfterSeconds] : []));
+          if (waits.length === 0) return;
+          response.http.status = 429;
+          response.http.headers.set('retry-after', String(Math.max(...waits)));
+        },
+      };
+    },
+  };
+}
