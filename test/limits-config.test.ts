@@ -1,0 +1,82 @@
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LOG_IN, STATUS_SUBSCRIPTION } from '../support/operations';
+import { Feed } from './support/client';
+import { codeOf, fanOf, gql, wsClientFrom } from './support/edge';
+import { createConcert } from './support/fixtures';
+import { startTestServer, type TestServer } from './support/harness';
+
+const ME = '{ me { id } }';
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('0 turns every limit off', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer('limits_off', { RATE_LIMIT_PER_MINUTE: '0', RATE_LIMIT_IP_PER_MINUTE: '0', LOGIN_ATTEMPTS_PER_15_MIN: '0', MAX_SOCKETS_PER_USER: '0' });
+  });
+  afterAll(() => server?.stop());
+
+  it('counts nothing and refuses nothing', async () => {
+    const fan = await fanOf(server);
+    const answers = await Promise.all(Array.from({ length: 60 }, () => gql(server.url, ME, {}, { token: fan.token })));
+    expect(answers.every((answer) => answer.status === 200 && !answer.body.errors)).toBe(true);
+    for (let i = 0; i < 15; i++) expect(codeOf(await gql(server.url, LOG_IN, { email: fan.email, password: 'wrong-password' }))).toBe('INVALID_CREDENTIALS');
+    const { concertId } = await createConcert(server);
+    const clients = Array.from({ length: 8 }, () => wsClientFrom(server.wsUrl, '10.9.9.9', fan.token));
+    try {
+      for (const client of clients) expect((await new Feed<{ queueStatus: { state: string } }>(client, STATUS_SUBSCRIPTION, { id: concertId }).next()).data?.queueStatus.state).toBe('NONE');
+    } finally {
+      await Promise.all(clients.map((client) => client.dispose()));
+    }
+    const redis = new Redis(server.env.REDIS_URL as string);
+    try {
+      const [, keys] = await redis.scan('0', 'MATCH', `${server.env.REDIS_KEY_PREFIX}:*limit*`, 'COUNT', 10_000);
+      expect(keys).toEqual([]);
+      expect(await redis.exists(`${server.env.REDIS_KEY_PREFIX}:{u:${fan.id}}:sockets`)).toBe(0);
+    } finally {
+      redis.disconnect();
+    }
+  });
+});
+
+describe('windows', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    // A 2-second window for every limit; TRUST_PROXY off, so X-Forwarded-For is ignored.
+    server = await startTestServer('limits_window', { RATE_LIMIT_PER_MINUTE: '3', RATE_LIMIT_IP_PER_MINUTE: '1000', LOGIN_ATTEMPTS_PER_15_MIN: '2', TEST_LIMIT_WINDOW_SECONDS: '2' });
+  });
+  afterAll(() => server?.stop());
+
+  it('the operation works again once the window has passed', async () => {
+    const fan = await fanOf(server);
+    let refused = await gql(server.url, ME, {}, { token: fan.token });
+    for (let i = 0; i < 5 && refused.status === 200; i++) refused = await gql(server.url, ME, {}, { token: fan.token });
+    expect(codeOf(refused)).toBe('RATE_LIMITED');
+    const seconds = refused.body.errors?.[0]?.extensions?.retryAfterSeconds as number;
+    expect(seconds).toBeGreaterThanOrEqual(1);
+    expect(seconds).toBeLessThanOrEqual(2);
+    await sleep(seconds * 1000 + 100);
+    expect((await gql(server.url, ME, {}, { token: fan.token })).status).toBe(200);
+  });
+
+  it('sign-in works again once the failures’ window has passed', async () => {
+    const fan = await fanOf(server);
+    const logIn = (password: string) => gql(server.url, LOG_IN, { email: fan.email, password });
+    let refused = await logIn('wrong-password');
+    for (let i = 0; i < 4 && codeOf(refused) !== 'RATE_LIMITED'; i++) refused = await logIn('wrong-password');
+    expect(codeOf(refused)).toBe('RATE_LIMITED');
+    expect(refused.status).toBe(429);
+    await sleep(Number(refused.retryAfter) * 1000 + 100);
+    expect(codeOf(await logIn(fan.password))).toBeUndefined();
+  });
+
+  it('without TRUST_PROXY, X-Forwarded-For does not change the address counted', async () => {
+    // Failures from "different" forwarded addresses all count against the connection's own address.
+    let answer = await gql(server.url, LOG_IN, { email: 'a@example.test', password: 'wrong-password' }, { ip: '203.0.113.7' });
+    expect(codeOf(answer)).toBe('INVALID_CREDENTIALS');
+    answer = await gql(server.url, LOG_IN, { email: 'b@example.test', password: 'wrong-password' }, { ip: '203.0.113.8' });
+    expect(codeOf(answer)).toBe('INVALID_CREDENTIALS');
+    answer = await gql(server.url, LOG_IN, { email: 'c@example.test', password: 'wrong-password' }, { ip: '203.0.113.9' });
+    expect(codeOf(answer)).toBe('RATE_LIMITED');
+  });
+});

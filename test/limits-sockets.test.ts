@@ -1,0 +1,83 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import type { Client } from 'graphql-ws';
+import { STATUS_SUBSCRIPTION } from '../support/operations';
+import { Feed } from './support/client';
+import { fanOf, freshIp, wsClientFrom } from './support/edge';
+import { createConcert } from './support/fixtures';
+import { startTestServer, type TestServer } from './support/harness';
+
+const LIMITS = { MAX_SOCKETS_PER_USER: '2', TRUST_PROXY: 'true' };
+let server: TestServer;
+let replica: TestServer;
+let concertId: string;
+
+beforeAll(async () => {
+  server = await startTestServer('limits_sockets', LIMITS);
+  replica = await startTestServer('limits_sockets', { ...LIMITS, RUN_WORKERS: 'false' }, { reset: false });
+  ({ concertId } = await createConcert(server));
+});
+afterAll(async () => {
+  await replica?.stop();
+  await server?.stop();
+});
+
+type Outcome = { open: true; client: Client } | { open: false; code: number; reason: string };
+
+/** Opens a socket and subscribes: resolves once the first status arrives, or with the close code. */
+async function connect(target: TestServer, token: string): Promise<Outcome> {
+  let closed: { code: number; reason: string } | undefined;
+  const client = wsClientFrom(target.wsUrl, freshIp(), token);
+  client.on('closed', (event) => {
+    const { code, reason } = event as { code: number; reason: string };
+    closed = { code, reason };
+  });
+  const feed = new Feed<{ queueStatus: { state: string } }>(client, STATUS_SUBSCRIPTION, { id: concertId });
+  try {
+    const message = await feed.next();
+    if (message.data?.queueStatus) return { open: true, client };
+  } catch {
+    // closed before any message
+  }
+  await client.dispose();
+  if (!closed) throw new Error('neither a message nor a close');
+  return { open: false, ...closed };
+}
+
+describe('graphql-ws connections per account (MAX_SOCKETS_PER_USER)', () => {
+  it('closes the one over the limit with 4429, on any replica; other accounts connect; a closed socket frees its place', async () => {
+    const fan = await fanOf(server);
+    const first = await connect(server, fan.token);
+    const second = await connect(replica, fan.token);
+    expect(first.open && second.open).toBe(true);
+
+    const third = await connect(replica, fan.token);
+    expect(third).toMatchObject({ open: false, code: 4429 });
+    expect(third.open ? '' : third.reason).toMatch(/At most 2 connections per account/);
+    expect(await connect(server, fan.token)).toMatchObject({ open: false, code: 4429 });
+
+    const other = await connect(server, (await fanOf(server)).token);
+    expect(other.open).toBe(true);
+
+    if (first.open) await first.client.dispose();
+    // The lease goes when the server sees the close.
+    let again: Outcome | undefined;
+    for (let attempt = 0; attempt < 20 && !again?.open; attempt++) {
+      again = await connect(server, fan.token);
+      if (!again.open) await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(again?.open).toBe(true);
+    for (const outcome of [second, other, again]) if (outcome?.open) await outcome.client.dispose();
+
+    const metrics = await (await fetch(server.url.replace('/graphql', '/metrics'))).text();
+    expect(metrics).toMatch(/rate_limit_refusals_total\{limit="sockets"\} [1-9]/);
+  });
+
+  it('closes a socket that never sends connection_init within 3 s (4408)', async () => {
+    const socket = new WebSocket(server.wsUrl, 'graphql-transport-ws');
+    const started = Date.now();
+    const code = await new Promise<number>((resolve) => socket.once('close', (closeCode) => resolve(closeCode)));
+    expect(code).toBe(4408);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(2500);
+  });
+});

@@ -1,0 +1,152 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHARGE, LOG_IN, STATUS_SUBSCRIPTION } from '../support/operations';
+import { Feed } from './support/client';
+import { codeOf, fanOf, freshIp, gql, wsClientFrom, type Answer } from './support/edge';
+import { createConcert } from './support/fixtures';
+import { startTestServer, type TestServer } from './support/harness';
+
+/** Low limits, a real (one-minute) window, and the client IP from X-Forwarded-For so each test is its own address. */
+const LIMITS = { RATE_LIMIT_PER_MINUTE: '5', RATE_LIMIT_IP_PER_MINUTE: '8', LOGIN_ATTEMPTS_PER_15_MIN: '3', TRUST_PROXY: 'true' };
+const ME = '{ me { id points } }';
+const CONCERTS = '{ concerts { id } }';
+
+let server: TestServer;
+/** A second replica: same database, same Redis prefix. */
+let replica: TestServer;
+
+beforeAll(async () => {
+  server = await startTestServer('limits', LIMITS);
+  replica = await startTestServer('limits', { ...LIMITS, RUN_WORKERS: 'false' }, { reset: false });
+});
+afterAll(async () => {
+  await replica?.stop();
+  await server?.stop();
+});
+
+/** RATE_LIMITED as the contract has it: 429, Retry-After, and the same number in the error. */
+function expectRateLimited(answer: Answer, windowSeconds: number): number {
+  expect(answer.status).toBe(429);
+  const error = answer.body.errors?.[0];
+  expect(error?.extensions?.code).toBe('RATE_LIMITED');
+  const seconds = error?.extensions?.retryAfterSeconds as number;
+  expect(seconds).toBeGreaterThanOrEqual(1);
+  expect(seconds).toBeLessThanOrEqual(windowSeconds);
+  expect(answer.retryAfter).toBe(String(seconds));
+  expect(error?.message).toMatch(/try again in \d+ seconds?/);
+  return seconds;
+}
+
+describe('operations per account (RATE_LIMIT_PER_MINUTE)', () => {
+  it('refuses the operation over the limit with 429, changes nothing, and leaves other accounts alone', async () => {
+    const fan = await fanOf(server);
+    const other = await fanOf(server);
+    // Each request from its own address, so only the account limit can refuse.
+    for (let i = 0; i < 5; i++) expect((await gql(server.url, ME, {}, { token: fan.token, ip: freshIp() })).status).toBe(200);
+    const refused = await gql(server.url, CHARGE, { amount: 100 }, { token: fan.token, ip: freshIp() });
+    expectRateLimited(refused, 60);
+    expect(refused.body.data ?? null).toBeNull();
+    // Nothing was charged.
+    const [row] = await server.app.orm.em.getConnection().execute<{ points: number }[]>('select points from users where id = ?', [fan.id]);
+    expect(Number(row?.points)).toBe(0);
+    expect((await gql(server.url, ME, {}, { token: other.token, ip: freshIp() })).status).toBe(200);
+  });
+
+  it('holds across replicas: requests spread over two servers share one count', async () => {
+    const fan = await fanOf(server);
+    for (let i = 0; i < 5; i++) {
+      const target = i % 2 === 0 ? server : replica;
+      expect((await gql(target.url, ME, {}, { token: fan.token, ip: freshIp() })).status).toBe(200);
+    }
+    expectRateLimited(await gql(replica.url, ME, {}, { token: fan.token, ip: freshIp() }), 60);
+    expectRateLimited(await gql(server.url, ME, {}, { token: fan.token, ip: freshIp() }), 60);
+  });
+
+  it('counts each subscription start, and refuses one over the limit with RATE_LIMITED', async () => {
+    const { concertId } = await createConcert(server);
+    const fan = await fanOf(server);
+    for (let i = 0; i < 5; i++) expect((await gql(server.url, ME, {}, { token: fan.token, ip: freshIp() })).status).toBe(200);
+    const client = wsClientFrom(server.wsUrl, freshIp(), fan.token);
+    try {
+      const feed = new Feed(client, STATUS_SUBSCRIPTION, { id: concertId });
+      const answer = await feed.next();
+      expect(answer.data ?? null).toBeNull();
+      expect(answer.errors?.[0]?.extensions?.code).toBe('RATE_LIMITED');
+      expect(answer.errors?.[0]?.extensions?.retryAfterSeconds).toBeGreaterThanOrEqual(1);
+    } finally {
+      await client.dispose();
+    }
+  });
+});
+
+describe('operations per client IP (RATE_LIMIT_IP_PER_MINUTE)', () => {
+  it('refuses the 9th operation from one address, signed in or not; other addresses go on', async () => {
+    const ip = freshIp();
+    for (let i = 0; i < 8; i++) expect((await gql(server.url, CONCERTS, {}, { ip })).status).toBe(200);
+    expectRateLimited(await gql(server.url, CONCERTS, {}, { ip }), 60);
+    const fan = await fanOf(server);
+    expectRateLimited(await gql(server.url, ME, {}, { token: fan.token, ip }), 60);
+    expect((await gql(server.url, CONCERTS, {}, { ip: freshIp() })).status).toBe(200);
+  });
+
+  it('holds across replicas', async () => {
+    const ip = freshIp();
+    for (let i = 0; i < 8; i++) expect((await gql((i % 2 ? replica : server).url, CONCERTS, {}, { ip })).status).toBe(200);
+    expectRateLimited(await gql(replica.url, CONCERTS, {}, { ip }), 60);
+  });
+
+  it('counts subscription starts from that address too', async () => {
+    const { concertId } = await createConcert(server);
+    const ip = freshIp();
+    const fan = await fanOf(server);
+    for (let i = 0; i < 8; i++) expect((await gql(server.url, CONCERTS, {}, { ip })).status).toBe(200);
+    const client = wsClientFrom(server.wsUrl, ip, fan.token);
+    try {
+      const answer = await new Feed(client, STATUS_SUBSCRIPTION, { id: concertId }).next();
+      expect(answer.errors?.[0]?.extensions?.code).toBe('RATE_LIMITED');
+    } finally {
+      await client.dispose();
+    }
+  });
+});
+
+describe('failed sign-ins (LOGIN_ATTEMPTS_PER_15_MIN)', () => {
+  const logIn = (target: TestServer, email: string, password: string, ip: string) => gql(target.url, LOG_IN, { email, password }, { ip });
+
+  it('per email: after 3 failures even the right password waits; other emails do not', async () => {
+    const fan = await fanOf(server);
+    const other = await fanOf(server);
+    for (let i = 0; i < 3; i++) expect(codeOf(await logIn(i % 2 ? replica : server, fan.email, 'wrong-password', freshIp()))).toBe('INVALID_CREDENTIALS');
+    // From a fresh address, with the right password, on the other replica: the email's count is shared.
+    const seconds = expectRateLimited(await logIn(replica, fan.email.toUpperCase(), fan.password, freshIp()), 15 * 60);
+    expect(seconds).toBeGreaterThan(60);
+    expect(codeOf(await logIn(server, other.email, other.password, freshIp()))).toBeUndefined();
+  });
+
+  it('per address: 3 failures on any emails, then every sign-in from there waits', async () => {
+    const fan = await fanOf(server);
+    const ip = freshIp();
+    for (let i = 0; i < 3; i++) expect(codeOf(await logIn(server, `nobody-${i}@example.test`, 'wrong-password', ip))).toBe('INVALID_CREDENTIALS');
+    expectRateLimited(await logIn(server, fan.email, fan.password, ip), 15 * 60);
+    expect(codeOf(await logIn(server, fan.email, fan.password, freshIp()))).toBeUndefined();
+  });
+
+  it('a successful sign-in does not reset the address’s failures', async () => {
+    const fan = await fanOf(server);
+    const ip = freshIp();
+    expect(codeOf(await logIn(server, 'guess-1@example.test', 'wrong-password', ip))).toBe('INVALID_CREDENTIALS');
+    expect(codeOf(await logIn(server, 'guess-2@example.test', 'wrong-password', ip))).toBe('INVALID_CREDENTIALS');
+    expect(codeOf(await logIn(server, fan.email, fan.password, ip))).toBeUndefined();
+    expect(codeOf(await logIn(server, 'guess-3@example.test', 'wrong-password', ip))).toBe('INVALID_CREDENTIALS');
+    expectRateLimited(await logIn(server, 'guess-4@example.test', 'wrong-password', ip), 15 * 60);
+  });
+});
+
+describe('metrics', () => {
+  it('count refusals by limit (each replica its own)', async () => {
+    const scrape = async (target: TestServer) => (await fetch(target.url.replace('/graphql', '/metrics'))).text();
+    const text = (await scrape(server)) + (await scrape(replica));
+    for (const limit of ['account', 'ip', 'login_email', 'login_ip']) {
+      expect(text).toMatch(new RegExp(`rate_limit_refusals_total\\{limit="${limit}"\\} [1-9]`));
+    }
+  });
+});
