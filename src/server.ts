@@ -134,6 +134,8 @@ export async function startServer(parts: ServerParts, port: number): Promise<Run
     validationRules: limitRules(),
     introspection: true,
     includeStacktraceInErrorResponses: false,
+    // Apollo's own complaints (a request it could not process) go to our log, not to the console.
+    logger: parts.logger,
     // Shutdown is ours (see main.ts), in a fixed order.
     stopOnTerminationSignals: false,
     plugins: [ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: HTTP_DRAIN_MS }), complexityPlugin(schema), guardPlugin()],

@@ -97,3 +97,12 @@ describe('parent lookups', () => {
     expect(six.statements).toBe(one.statements);
   });
 });
+
+describe('documents the depth limit cannot walk', () => {
+  it('unknown and cyclic fragments are GRAPHQL_VALIDATION_FAILED, not a crash', async () => {
+    const unknown = await api.request('{ concerts { ...Nope } }');
+    expect(unknown.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+    const cyclic = await api.request('query { ...A } fragment A on Query { ...B } fragment B on Query { ...A }');
+    expect(cyclic.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+  });
+});

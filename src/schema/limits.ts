@@ -55,7 +55,46 @@ const MAX_LIMIT = 100;
 
 /** Extra validation rules for HTTP and WebSocket operations (failures are GRAPHQL_VALIDATION_FAILED). */
 export function limitRules(): ValidationRule[] {
-  return [depthLimit(MAX_DEPTH), rootFieldLimit];
+  return [depth, rootFieldLimit];
+}
+
+/**
+ * graphql-depth-limit walks the document as the rule starts, before graphql-js has reported unknown
+ * or cyclic fragments, and crashes on them (a 500, and a stack trace on stderr). Such a document is
+ * invalid anyway: it is left to graphql-js's KnownFragmentNames and NoFragmentCycles, which run alongside.
+ */
+function depth(context: ValidationContext): ASTVisitor {
+  return fragmentsWalkable(context.getDocument()) ? depthLimit(MAX_DEPTH)(context) : {};
+}
+
+/** Whether every fragment spread names a fragment of the document and no fragment spreads itself, however indirectly. */
+function fragmentsWalkable(document: DocumentNode): boolean {
+  const spreads = new Map<string, string[]>();
+  for (const definition of document.definitions) {
+    if (definition.kind !== Kind.FRAGMENT_DEFINITION) continue;
+    const names: string[] = [];
+    visit(definition.selectionSet, { FragmentSpread: (node) => void names.push(node.name.value) });
+    spreads.set(definition.name.value, names);
+  }
+  const done = new Set<string>();
+  const walkable = (name: string, path: Set<string>): boolean => {
+    if (done.has(name)) return true;
+    const next = spreads.get(name);
+    if (!next || path.has(name)) return false;
+    path.add(name);
+    const ok = next.every((child) => walkable(child, path));
+    path.delete(name);
+    if (ok) done.add(name);
+    return ok;
+  };
+  let ok = true;
+  visit(document, {
+    FragmentSpread: (node) => {
+      ok = walkable(node.name.value, new Set());
+      return ok ? undefined : BREAK;
+    },
+  });
+  return ok;
 }
 
 /** Refuses an operation with more than MAX_ROOT_FIELDS root fields (fragments at the root included). */

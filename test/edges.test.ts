@@ -1,0 +1,109 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config';
+import { capturingLogger, ERROR_LEVEL, fanOf, gql } from './support/edge';
+import { startTestServer, testEnv, type TestServer } from './support/harness';
+
+const ORIGIN = 'https://tickets.example.com';
+let server: TestServer;
+const log = capturingLogger();
+
+beforeAll(async () => {
+  server = await startTestServer('edges', { CORS_ORIGINS: `${ORIGIN}, https://admin.example.com`, RUN_WORKERS: 'false' }, { logger: log.logger });
+});
+afterAll(() => server?.stop());
+
+async function post(body: string | Buffer, headers: Record<string, string> = { 'content-type': 'application/json' }) {
+  const response = await fetch(server.url, { method: 'POST', headers, body });
+  const text = await response.text();
+  return { status: response.status, headers: response.headers, body: JSON.parse(text) as { data?: unknown; errors?: { message: string; extensions?: { code?: string } }[] } };
+}
+
+describe('refusals at the HTTP edge', () => {
+  it('a subscription over HTTP: BAD_REQUEST pointing to the WebSocket, and no error logged', async () => {
+    const answer = await post(JSON.stringify({ query: 'subscription { queueStatus(concertId: "1") { state } }' }));
+    expect(answer.status).toBe(400);
+    expect(answer.body.errors?.[0]?.extensions?.code).toBe('BAD_REQUEST');
+    expect(answer.body.errors?.[0]?.message).toMatch(/WebSocket at \/graphql/);
+  });
+
+  it('a body over 100 KB: 413', async () => {
+    const answer = await post(JSON.stringify({ query: '{ __typename }', padding: 'x'.repeat(120_000) }));
+    expect(answer.status).toBe(413);
+    expect(answer.body.errors?.[0]).toMatchObject({ message: 'The request body is over 100kb.', extensions: { code: 'BAD_REQUEST' } });
+  });
+
+  it('malformed JSON: 400 BAD_REQUEST', async () => {
+    const answer = await post('{"query": "{ __typename }"');
+    expect(answer.status).toBe(400);
+    expect(answer.body.errors?.[0]).toMatchObject({ message: 'The request body is not valid JSON.', extensions: { code: 'BAD_REQUEST' } });
+  });
+
+  it('a body that is not JSON: 415 BAD_REQUEST', async () => {
+    const answer = await post('{ __typename }', { 'content-type': 'text/plain' });
+    expect(answer.status).toBe(415);
+    expect(answer.body.errors?.[0]?.extensions?.code).toBe('BAD_REQUEST');
+  });
+
+  it('a batch (JSON array): 400 BAD_REQUEST, none of it run', async () => {
+    const answer = await post(JSON.stringify([{ query: '{ __typename }' }, { query: '{ __typename }' }]));
+    expect(answer.status).toBe(400);
+    expect(answer.body.errors?.[0]).toMatchObject({ message: expect.stringMatching(/one operation per request/), extensions: { code: 'BAD_REQUEST' } });
+  });
+
+  it('wrong variable types: BAD_USER_INPUT; an unknown operation name: OPERATION_RESOLUTION_FAILURE', async () => {
+    const fan = await fanOf(server);
+    const wrongType = await gql(server.url, 'mutation($a: Int!) { chargePoints(amount: $a) { id } }', { a: 'lots' }, { token: fan.token });
+    expect(wrongType.status).toBe(400);
+    expect(wrongType.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    const unknown = await post(JSON.stringify({ query: 'query A { __typename }', operationName: 'B' }));
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.errors?.[0]?.extensions?.code).toBe('OPERATION_RESOLUTION_FAILURE');
+  });
+
+  it('a huge list in the variables: BAD_USER_INPUT before anything runs', async () => {
+    const fan = await fanOf(server);
+    const holdIds = Array.from({ length: 5000 }, (_, i) => `1.${i}.x`);
+    const answer = await gql(server.url, 'mutation($h: [ID!]!) { pay(holdIds: $h, idempotencyKey: "k") { id } }', { h: holdIds }, { token: fan.token });
+    expect(answer.status).toBe(400);
+    expect(answer.body.errors?.[0]).toMatchObject({ message: 'A list in the variables holds 5000 items (limit 100).', extensions: { code: 'BAD_USER_INPUT' } });
+  });
+
+  it('logged no error for any of them', () => {
+    expect(log.lines().filter((line) => line.level >= ERROR_LEVEL)).toEqual([]);
+  });
+});
+
+describe('headers', () => {
+  it('security headers on every response; a page keeps its own, stricter-for-it CSP', async () => {
+    const base = server.url.replace('/graphql', '');
+    for (const path of ['/graphql', '/healthz', '/metrics', '/nowhere']) {
+      const response = path === '/graphql' ? await fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query":"{ __typename }"}' }) : await fetch(base + path);
+      expect(response.headers.get('x-content-type-options'), path).toBe('nosniff');
+      // Express's own 404 page sets a bare default-src 'none', as strict.
+      expect(response.headers.get('content-security-policy'), path).toMatch(/^default-src 'none'/);
+      expect(response.headers.get('x-frame-options'), path).toBe('SAMEORIGIN');
+      expect(response.headers.get('strict-transport-security'), path).toMatch(/max-age=/);
+      expect(response.headers.get('x-powered-by'), path).toBeNull();
+    }
+    const page = await fetch(server.url, { headers: { accept: 'text/html' } });
+    const csp = page.headers.get('content-security-policy') ?? '';
+    expect(csp).toContain("script-src 'self'");
+    expect(csp.match(/default-src/g)).toHaveLength(1);
+    expect(page.headers.get('x-content-type-options')).toBe('nosniff');
+  });
+
+  it('CORS: only the configured origins (CORS_ORIGINS), none by default', async () => {
+    const preflight = (origin: string) => fetch(server.url, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type, authorization' } });
+    const allowed = await preflight(ORIGIN);
+    expect(allowed.status).toBe(204);
+    expect(allowed.headers.get('access-control-allow-origin')).toBe(ORIGIN);
+    expect(allowed.headers.get('access-control-allow-headers')).toContain('authorization');
+    const refused = await preflight('https://evil.example.com');
+    expect(refused.headers.get('access-control-allow-origin')).toBeNull();
+    const simple = await fetch(server.url, { method: 'POST', headers: { origin: ORIGIN, 'content-type': 'application/json' }, body: '{"query":"{ __typename }"}' });
+    expect(simple.headers.get('access-control-allow-origin')).toBe(ORIGIN);
+
+    expect(loadConfig(testEnv('edges')).corsOrigins).toEqual([]);
+    expect(() => loadConfig(testEnv('edges', { CORS_ORIGINS: 'tickets.example.com' }))).toThrow(/CORS_ORIGINS/);
+  });
+});
