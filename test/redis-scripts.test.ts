@@ -7,6 +7,7 @@ import { drawPreQueueScore } from '../src/queue/draw';
 import { INVENTORY_MARK, INVENTORY_READ, INVENTORY_REBUILD } from '../src/redis/inventory-scripts';
 import { PUBLISH_ORDERED } from '../src/redis/pubsub-scripts';
 import { QUEUE_ADMIT, QUEUE_ENTER, QUEUE_LEAVE, QUEUE_REOPEN, QUEUE_SEATS_LEFT, QUEUE_STATUS, SALES_SET, SALES_UNKNOWN } from '../src/redis/queue-scripts';
+import { SOCKET_OPEN, SOCKET_RENEW } from '../src/redis/socket-scripts';
 import type { Script, ScriptArg, ScriptKeys } from '../src/redis/script';
 import { LOCAL_REDIS_URL, wipeRedisKeys } from '../support/sandbox';
 import { TEST_REDIS } from './support/harness';
@@ -741,6 +742,21 @@ describe('ordered publish', () => {
     expect(receivers.reduce((sum, count) => sum + count, 0)).toBeGreaterThanOrEqual(redis instanceof Cluster ? 0 : 50);
     await vi.waitFor(() => expect(heard).toEqual(messages), { timeout: 3000 });
     listener.disconnect();
+  });
+});
+
+describe('socket scripts', () => {
+  it('open a socket while fewer than the limit hold live leases; a lapsed lease frees its place and is not renewed', async () => {
+    const sockets = { sockets: keys.sockets(900_001) };
+    expect(await run(SOCKET_OPEN, sockets, 'a', 60_000, 2)).toBe(1);
+    expect(await run(SOCKET_OPEN, sockets, 'b', 150, 2)).toBe(1);
+    expect(await run(SOCKET_OPEN, sockets, 'c', 60_000, 2)).toBe(0);
+    expect(await run(SOCKET_RENEW, sockets, 'a', 60_000)).toBe(1);
+    await sleep(200);
+    expect(await run(SOCKET_RENEW, sockets, 'b', 60_000)).toBe(0);
+    expect(await run(SOCKET_OPEN, sockets, 'c', 60_000, 2)).toBe(1);
+    expect((await redis.zrange(sockets.sockets, 0, -1)).sort()).toEqual(['a', 'c']);
+    expect(await redis.pttl(sockets.sockets)).toBeGreaterThan(59_000);
   });
 });
 
