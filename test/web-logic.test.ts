@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { Checkout } from '../web/src/logic/checkout';
 import { retryDelayMs } from '../web/src/logic/connection';
-import { errorCode, errorMessage } from '../web/src/logic/errors';
-import { announcement, lineProgress, rememberStart, type QueueView } from '../web/src/logic/queue';
+import { errorCode, errorMessage, problemOf } from '../web/src/logic/errors';
+import { announcement, lineProgress, PAUSED_MESSAGE, PREQUEUE_MESSAGE, rememberStart, seatSupply, seatsLeftWords, SOLD_OUT_MESSAGE, type QueueView } from '../web/src/logic/queue';
 import { applySeatChange, seatLook, type SeatState } from '../web/src/logic/seats';
-import { formatCountdown, formatWait, remainingMs, spokenCountdown } from '../web/src/logic/time';
+import { formatCountdown, formatWait, remainingMs, salesOpenCountdown, spokenCountdown } from '../web/src/logic/time';
 
 /* The web app's logic that is not markup (web/src/logic/), without a browser. */
 
@@ -88,6 +88,17 @@ describe('countdowns and waits', () => {
     expect(formatWait(7200)).toBe('about 2 hours');
   });
 
+  it('counts down to the opening of sales, and says nothing once sales are open', () => {
+    const now = Date.parse('2030-01-01T09:55:28Z');
+    expect(salesOpenCountdown('2030-01-01T10:00:00Z', now)).toBe('Sales open in 4:32');
+    expect(salesOpenCountdown('2030-01-01T09:55:28.400Z', now)).toBe('Sales open in 0:01'); // rounds up: 0:00 only once open
+    expect(salesOpenCountdown('2030-01-01T12:00:00Z', now)).toBe('Sales open in 2:04:32');
+    expect(salesOpenCountdown('2030-01-01T09:55:28Z', now)).toBeUndefined();
+    expect(salesOpenCountdown('2029-12-31T10:00:00Z', now)).toBeUndefined();
+    expect(salesOpenCountdown(null, now)).toBeUndefined();
+    expect(salesOpenCountdown(undefined, now)).toBeUndefined();
+  });
+
   it('reconnects with a capped backoff', () => {
     expect(retryDelayMs(0, () => 0)).toBe(1000);
     expect(retryDelayMs(3, () => 0)).toBe(8000);
@@ -97,7 +108,7 @@ describe('countdowns and waits', () => {
 
 describe('error messages', () => {
   it('says every code the booking flow can meet in plain words', () => {
-    for (const code of ['SEAT_UNAVAILABLE', 'HOLD_LIMIT_REACHED', 'INSUFFICIENT_POINTS', 'NOT_ACTIVE', 'HOLD_NOT_FOUND', 'SERVICE_UNAVAILABLE', 'UNAUTHENTICATED', 'EMAIL_TAKEN', 'INVALID_CREDENTIALS', 'IDEMPOTENCY_KEY_REUSED', 'NETWORK']) {
+    for (const code of ['SEAT_UNAVAILABLE', 'HOLD_LIMIT_REACHED', 'INSUFFICIENT_POINTS', 'NOT_ACTIVE', 'HOLD_NOT_FOUND', 'SERVICE_UNAVAILABLE', 'UNAUTHENTICATED', 'EMAIL_TAKEN', 'INVALID_CREDENTIALS', 'IDEMPOTENCY_KEY_REUSED', 'NETWORK', 'NOT_CANCELLABLE', 'NOT_FOUND', 'RATE_LIMITED']) {
       const message = errorMessage(code);
       expect(message, code).not.toMatch(/[A-Z]{2,}_[A-Z]/); // no raw code
       expect(message, code).not.toBe(errorMessage(undefined));
@@ -105,6 +116,24 @@ describe('error messages', () => {
     expect(errorMessage('SEAT_UNAVAILABLE')).toMatch(/someone else/i);
     expect(errorMessage('INSUFFICIENT_POINTS')).toMatch(/points/i);
     expect(errorMessage('SOMETHING_NEW')).toBe('Something went wrong. Please try again.');
+  });
+
+  it('says why a ticket cannot be cancelled any more', () => {
+    expect(errorMessage('NOT_CANCELLABLE')).toBe('This show has started: tickets can no longer be cancelled.');
+  });
+
+  it('says how long to wait when rate limited, from extensions.retryAfterSeconds', () => {
+    expect(errorMessage('RATE_LIMITED', 12)).toBe('Too many attempts: try again in 12 s.');
+    expect(errorMessage('RATE_LIMITED', 0.2)).toBe('Too many attempts: try again in 1 s.');
+    expect(errorMessage('RATE_LIMITED')).toBe('Too many attempts: try again in a moment.');
+    expect(errorMessage('RATE_LIMITED', Number.NaN)).toBe('Too many attempts: try again in a moment.');
+    const limited = { graphQLErrors: [{ extensions: { code: 'RATE_LIMITED', retryAfterSeconds: 7 } }] };
+    expect(problemOf(limited)).toEqual({ code: 'RATE_LIMITED', retryAfterSeconds: 7 });
+    const problem = problemOf(limited)!;
+    expect(errorMessage(problem.code, problem.retryAfterSeconds)).toBe('Too many attempts: try again in 7 s.');
+    expect(problemOf({ graphQLErrors: [{ extensions: { code: 'NOT_FOUND' } }] })).toEqual({ code: 'NOT_FOUND' });
+    expect(problemOf({ networkError: new Error('down') })).toEqual({ code: 'NETWORK' });
+    expect(problemOf(undefined)).toBeUndefined();
   });
 
   it('reads the code from a GraphQL error, or NETWORK when the request never got an answer', () => {
@@ -143,6 +172,31 @@ describe('waiting room', () => {
     expect(announcement(view('WAITING', 1), view('ACTIVE', null))).toMatch(/your turn/);
     expect(announcement(view('ACTIVE', null), view('NONE', null))).toMatch(/no longer/);
     expect(announcement(undefined, view('NONE', null))).toBeUndefined();
+  });
+
+  it('tells paused admission (every seat held) from sold out (every seat sold)', () => {
+    expect(seatSupply(false, 312)).toBe('LEFT');
+    expect(seatSupply(false, 0)).toBe('PAUSED'); // held seats may come back: wait
+    expect(seatSupply(true, 0)).toBe('SOLD_OUT');
+    expect(seatSupply(true, 3)).toBe('SOLD_OUT'); // the server's word wins over a lagging count
+    expect(seatsLeftWords(312)).toBe('312 seats left');
+    expect(seatsLeftWords(1)).toBe('1 seat left');
+    expect(seatsLeftWords(1500)).toBe('1,500 seats left');
+  });
+
+  it('announces the pre-queue, the opening, pauses, resumptions and sold out', () => {
+    const withSeats = (v: QueueView, seatsLeft: number): QueueView => ({ ...v, seatsLeft });
+    expect(announcement(undefined, view('PREQUEUE', null))).toBe(PREQUEUE_MESSAGE);
+    expect(announcement(view('PREQUEUE', null), view('PREQUEUE', null))).toBeUndefined();
+    expect(announcement(view('PREQUEUE', null), view('WAITING', 4))).toBe('Sales are open. You are number 4 in line.');
+    expect(announcement(view('PREQUEUE', null), view('ACTIVE', null))).toMatch(/your turn/);
+    expect(announcement(withSeats(view('WAITING', 2), 3), withSeats(view('WAITING', 2), 0))).toBe(PAUSED_MESSAGE);
+    expect(announcement(withSeats(view('WAITING', 2), 0), withSeats(view('WAITING', 2), 1))).toBe('Seats are free again: admission resumes. 1 seat left.');
+    expect(announcement(withSeats(view('WAITING', 2), 5), withSeats(view('WAITING', 2), 4))).toBeUndefined(); // counts alone are not announced
+    expect(announcement(withSeats(view('WAITING', 3), 2), withSeats(view('WAITING', 2), 0))).toBe(`You are number 2 in line. ${PAUSED_MESSAGE}`);
+    expect(announcement(view('WAITING', 2), view('SOLD_OUT', null))).toBe(SOLD_OUT_MESSAGE);
+    expect(SOLD_OUT_MESSAGE).toBe('Sold out — every seat is sold. You have left the line.');
+    expect(announcement(view('SOLD_OUT', null), view('SOLD_OUT', null))).toBeUndefined();
   });
 });
 

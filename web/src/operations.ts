@@ -34,6 +34,9 @@ export const Concerts = graphql(`
       title
       venue
       maxActiveUsers
+      salesOpenAt
+      availableSeats
+      soldOut
       schedules { id startsAt totalSeats availableSeats }
     }
   }
@@ -47,6 +50,9 @@ export const ConcertDetail = graphql(`
       title
       venue
       maxActiveUsers
+      salesOpenAt
+      availableSeats
+      soldOut
       schedules { id startsAt totalSeats availableSeats }
     }
   }
@@ -56,19 +62,19 @@ export const ConcertDetail = graphql(`
 
 export const QueueStatusSubscription = graphql(`
   subscription QueueStatusLive($concertId: ID!) {
-    queueStatus(concertId: $concertId) { concertId state position waiting active estimatedWaitSeconds activeUntil }
+    queueStatus(concertId: $concertId) { concertId state position waiting active estimatedWaitSeconds activeUntil salesOpenAt seatsLeft }
   }
 `);
 export type QueueStatus = ResultOf<typeof QueueStatusSubscription>['queueStatus'];
 
 export const EnterQueue = graphql(`
   mutation EnterQueue($concertId: ID!) {
-    enterQueue(concertId: $concertId) { concertId state position waiting active estimatedWaitSeconds activeUntil }
+    enterQueue(concertId: $concertId) { concertId state position waiting active estimatedWaitSeconds activeUntil salesOpenAt seatsLeft }
   }
 `);
 export const LeaveQueue = graphql(`
   mutation LeaveQueue($concertId: ID!) {
-    leaveQueue(concertId: $concertId) { concertId state position waiting active estimatedWaitSeconds activeUntil }
+    leaveQueue(concertId: $concertId) { concertId state position waiting active estimatedWaitSeconds activeUntil salesOpenAt seatsLeft }
   }
 `);
 
@@ -127,9 +133,17 @@ export const MyTickets = graphql(`
         code
         price
         createdAt
+        status
+        cancelledAt
         seat { id number schedule { id startsAt concert { id title venue } } }
       }
     }
   }
 `);
 export type TicketItem = ResultOf<typeof MyTickets>['me']['reservations'][number];
+
+export const CancelReservation = graphql(`
+  mutation CancelReservation($reservationId: ID!) {
+    cancelReservation(reservationId: $reservationId) { id status cancelledAt price seat { id status } }
+  }
+`);

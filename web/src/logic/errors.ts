@@ -15,15 +15,24 @@ const MESSAGES: Record<string, string> = {
   IDEMPOTENCY_KEY_REUSED: 'This checkout changed while paying. Please press Pay again.',
   SERVICE_UNAVAILABLE: 'The service is busy or briefly unavailable. Please try again in a moment.',
   TOO_MANY_REQUESTS: 'Too many requests. Please wait a moment and try again.',
+  RATE_LIMITED: 'Too many attempts: try again in a moment.',
+  NOT_CANCELLABLE: 'This show has started: tickets can no longer be cancelled.',
   INTERNAL_SERVER_ERROR: 'Something went wrong on our side. Please try again.',
   NETWORK: 'Cannot reach the server. Check your connection; we will keep trying.',
-  // Codes of features other engineers are adding (the schema does not have them yet):
   SOLD_OUT: 'This concert is sold out.',
-  QUEUE_NOT_OPEN: 'Sales have not opened yet.',
 };
 
-/** The fan-facing message for an error code; unknown codes get a generic sentence (never the raw message). */
-export function errorMessage(code: string | undefined): string {
+/** The words for NOT_FOUND where it means a ticket (also another fan's: the API does not say which). */
+export const TICKET_NOT_FOUND = 'This ticket could not be found. It may belong to another account; reload your tickets.';
+
+/**
+ * The fan-facing message for an error code; unknown codes get a generic sentence (never the raw
+ * message). RATE_LIMITED says how long to wait when the error told us (extensions.retryAfterSeconds).
+ */
+export function errorMessage(code: string | undefined, retryAfterSeconds?: number): string {
+  if (code === 'RATE_LIMITED' && retryAfterSeconds !== undefined && Number.isFinite(retryAfterSeconds) && retryAfterSeconds >= 0) {
+    return `Too many attempts: try again in ${Math.max(1, Math.ceil(retryAfterSeconds))} s.`;
+  }
   return (code && MESSAGES[code]) || 'Something went wrong. Please try again.';
 }
 
@@ -40,4 +49,18 @@ export function errorCode(error: ErrorLike | undefined | null): string | undefin
   if (typeof code === 'string') return code;
   if (error.networkError) return 'NETWORK';
   return error.graphQLErrors?.length ? 'INTERNAL_SERVER_ERROR' : undefined;
+}
+
+/** An error as a component keeps it: its code and, for RATE_LIMITED, how long to wait. */
+export interface Problem {
+  code: string;
+  retryAfterSeconds?: number;
+}
+
+/** The code and retry delay of an operation's error, or undefined when there is none. */
+export function problemOf(error: ErrorLike | undefined | null): Problem | undefined {
+  const code = errorCode(error);
+  if (!code) return undefined;
+  const retry = error?.graphQLErrors?.find((e) => e.extensions?.code === code)?.extensions?.retryAfterSeconds;
+  return typeof retry === 'number' ? { code, retryAfterSeconds: retry } : { code };
 }

@@ -1,7 +1,7 @@
 /**
- * The waiting room as a fan sees it: progress through the line and what to announce when the status
- * changes. Pure logic, unit-tested. The states are the schema's QueueState; new ones (PREQUEUE,
- * SOLD_OUT, being built elsewhere) get their own branch in `describeStatus` once the schema has them.
+ * The waiting room as a fan sees it: progress through the line, what is said about the seats, and
+ * what to announce when the status changes. Pure logic, unit-tested. The states are the schema's
+ * QueueState: NONE, PREQUEUE (before sales open: no position yet), WAITING, ACTIVE, SOLD_OUT.
  */
 
 export interface QueueView {
@@ -10,6 +10,30 @@ export interface QueueView {
   waiting: number;
   estimatedWaitSeconds: number | null;
   activeUntil: string | null;
+  /** The concert's seats neither reserved nor held (may lag by one admission tick). */
+  seatsLeft?: number;
+}
+
+/**
+ * What a fan is told about the seats: SOLD_OUT when every seat is reserved (the line is closed),
+ * PAUSED when none is free but some are only held (holds lapse or are released, and admission
+ * resumes then), LEFT otherwise. `soldOut` is the server's word (Concert.soldOut, or the SOLD_OUT
+ * state); a count of 0 alone never means sold out.
+ */
+export type Supply = 'SOLD_OUT' | 'PAUSED' | 'LEFT';
+
+export function seatSupply(soldOut: boolean, seatsLeft: number): Supply {
+  if (soldOut) return 'SOLD_OUT';
+  return seatsLeft <= 0 ? 'PAUSED' : 'LEFT';
+}
+
+export const SOLD_OUT_MESSAGE = 'Sold out — every seat is sold. You have left the line.';
+export const PAUSED_MESSAGE = 'All seats are held right now; admission resumes when one comes back.';
+export const PREQUEUE_MESSAGE = 'You are in the pre-queue. When sales open, everyone who arrived before the opening gets a random place in line.';
+
+/** "312 seats left", "1 seat left". */
+export function seatsLeftWords(seatsLeft: number): string {
+  return `${seatsLeft.toLocaleString('en-US')} seat${seatsLeft === 1 ? '' : 's'} left`;
 }
 
 /**
@@ -45,10 +69,23 @@ export function rememberStart(storage: KeyValueStore, concertId: string, view: P
 
 /** One sentence for the aria-live region when the status changes, or undefined when nothing worth saying changed. */
 export function announcement(previous: QueueView | undefined, next: QueueView): string | undefined {
-  if (previous && previous.state === next.state && previous.position === next.position) return undefined;
+  if (previous && previous.state === next.state && previous.position === next.position) {
+    // Same place: only admission pausing or resuming (while waiting) is worth saying.
+    if (next.state !== 'WAITING' || previous.seatsLeft === undefined || next.seatsLeft === undefined) return undefined;
+    if (previous.seatsLeft > 0 && next.seatsLeft === 0) return PAUSED_MESSAGE;
+    if (previous.seatsLeft === 0 && next.seatsLeft > 0) return `Seats are free again: admission resumes. ${seatsLeftWords(next.seatsLeft)}.`;
+    return undefined;
+  }
   switch (next.state) {
-    case 'WAITING':
-      return next.position === 1 ? 'You are next in line.' : `You are number ${next.position ?? '?'} in line.`;
+    case 'WAITING': {
+      const place = next.position === 1 ? 'You are next in line.' : `You are number ${next.position ?? '?'} in line.`;
+      const paused = next.seatsLeft === 0 && previous?.seatsLeft !== 0 ? ` ${PAUSED_MESSAGE}` : '';
+      return (previous?.state === 'PREQUEUE' ? `Sales are open. ${place}` : place) + paused;
+    }
+    case 'PREQUEUE':
+      return previous?.state === 'PREQUEUE' ? undefined : PREQUEUE_MESSAGE;
+    case 'SOLD_OUT':
+      return previous?.state === 'SOLD_OUT' ? undefined : SOLD_OUT_MESSAGE;
     case 'ACTIVE':
       return previous?.state === 'ACTIVE' ? undefined : 'It is your turn: you can choose seats now.';
     case 'NONE':

@@ -47,3 +47,14 @@ export function formatDateTime(iso: string, locale?: string): string {
   if (Number.isNaN(date.getTime())) return iso;
   return date.toLocaleString(locale, { weekday: 'short', year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
 }
+
+/**
+ * The sales-opening countdown ("Sales open in 4:32"), or undefined when sales are open (no opening
+ * time, or it has passed and the clock reads 0: the next admission tick opens them).
+ */
+export function salesOpenCountdown(salesOpenAt: string | null | undefined, now: number): string | undefined {
+  if (!salesOpenAt) return undefined;
+  const left = remainingMs(salesOpenAt, now);
+  if (left <= 0) return undefined;
+  return `Sales open in ${formatCountdown(left)}`;
+}

@@ -53,8 +53,8 @@ export function AuthForm() {
   );
 }
 
-/** The balance also changes when a payment goes through: its Payment answer invalidates this query. */
-const ME_CONTEXT = { additionalTypenames: ['Payment', 'User'] };
+/** The balance also changes when a payment goes through or a ticket is cancelled (a refund): their answers (Payment, Reservation) invalidate this query. */
+const ME_CONTEXT = { additionalTypenames: ['Payment', 'Reservation', 'User'] };
 
 /** Who is logged in, their points, charging points, and logging out. */
 export function AccountBar() {

@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'react';
 import { useMutation } from 'urql';
 import { Checkout } from '../logic/checkout';
-import { errorCode } from '../logic/errors';
+import { errorCode, problemOf, type Problem } from '../logic/errors';
 import { formatCountdown, formatDateTime, remainingMs } from '../logic/time';
 import { Pay, ReleaseHold, type HoldItem, type PaymentResult } from '../operations';
 import { ErrorNote } from './errors';
@@ -19,7 +19,7 @@ export function Cart({ holds, onHoldsChanged, onPaid }: { holds: readonly HoldIt
   const [, pay] = useMutation(Pay);
   const [, releaseHold] = useMutation(ReleaseHold);
   const [paying, setPaying] = useState(false);
-  const [error, setError] = useState<string | undefined>();
+  const [error, setError] = useState<Problem | undefined>();
   // The holds of a payment whose answer never came: it may have gone through (and the holds with it),
   // so they stay on screen with the Pay button until a retry, with the same key, settles it.
   const [unsettled, setUnsettled] = useState<readonly HoldItem[] | null>(null);
@@ -42,18 +42,21 @@ export function Cart({ holds, onHoldsChanged, onPaid }: { holds: readonly HoldIt
     setPaying(true);
     setError(undefined);
     let code: string | undefined;
+    let problem: Problem | undefined;
     try {
       const result = await pay({ holdIds: payingFor.map((hold) => hold.id), idempotencyKey: key });
       const payment = result.data?.pay;
       code = payment ? undefined : (errorCode(result.error) ?? 'NETWORK');
+      problem = payment ? undefined : (problemOf(result.error) ?? { code: 'NETWORK' });
       checkout.finish(Boolean(payment) || code === 'IDEMPOTENCY_KEY_REUSED');
       if (payment) onPaid(payment);
     } catch {
       code = 'NETWORK';
+      problem = { code };
       checkout.finish(false);
     }
     setPaying(false);
-    setError(code);
+    setError(problem);
     if (code === 'NETWORK') {
       setUnsettled(payingFor);
     } else {
@@ -65,7 +68,7 @@ export function Cart({ holds, onHoldsChanged, onPaid }: { holds: readonly HoldIt
   async function release(hold: HoldItem) {
     setError(undefined);
     const result = await releaseHold({ holdId: hold.id });
-    if (result.error) setError(errorCode(result.error));
+    if (result.error) setError(problemOf(result.error));
     onHoldsChanged();
   }
 
@@ -97,7 +100,7 @@ export function Cart({ holds, onHoldsChanged, onPaid }: { holds: readonly HoldIt
         {paying ? 'Paying…' : `Pay ${total} points`}
       </button>
       {unsettled && <p className="muted">We did not get an answer. Press Pay again: if the first try went through, you will not be charged twice.</p>}
-      <ErrorNote code={error} />
+      <ErrorNote problem={error} />
     </section>
   );
 }

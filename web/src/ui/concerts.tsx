@@ -1,8 +1,10 @@
 import { useEffect } from 'react';
 import { useQuery } from 'urql';
-import { formatDateTime } from '../logic/time';
+import { seatSupply, seatsLeftWords } from '../logic/queue';
+import { formatDateTime, salesOpenCountdown } from '../logic/time';
 import { Concerts, type ConcertItem } from '../operations';
 import { ErrorNote } from './errors';
+import { useNow } from './hooks';
 
 /** Seat counts are public but have no public subscription: the list refreshes itself this often. */
 export const CONCERTS_REFRESH_MS = 10_000;
@@ -30,14 +32,44 @@ export function ScheduleLine({ schedule }: { schedule: Schedule }) {
   );
 }
 
+type SaleFacts = Pick<ConcertItem, 'salesOpenAt' | 'availableSeats' | 'soldOut'>;
+
 /**
- * Badges for a concert's sale: the place for the sales-opening countdown and the sold-out badge once
- * the schema has them (fields other engineers are adding); today it derives what it can.
+ * Badges for a concert's sale: "Sold out" (Concert.soldOut), otherwise the seats left concert-wide
+ * ("All seats held right now" at 0: some may come back) and, before sales open, a live countdown.
  */
-export function ConcertBadges({ concert }: { concert: ConcertItem }) {
-  const free = concert.schedules.reduce((sum, s) => sum + s.availableSeats, 0);
-  if (concert.schedules.length > 0 && free === 0) return <span className="badge">No seats free right now</span>;
-  return null;
+export function ConcertBadges({ concert }: { concert: SaleFacts }) {
+  const supply = seatSupply(concert.soldOut, concert.availableSeats);
+  return (
+    <span className="badges">
+      {supply === 'SOLD_OUT' && (
+        <span className="badge sold-out" data-testid="sold-out-badge">
+          Sold out
+        </span>
+      )}
+      {supply !== 'SOLD_OUT' && concert.salesOpenAt && <OpeningBadge salesOpenAt={concert.salesOpenAt} />}
+      {supply === 'PAUSED' && <span className="badge">All seats held right now</span>}
+      {supply === 'LEFT' && (
+        <span className="badge seats-left" data-testid="seats-left">
+          {seatsLeftWords(concert.availableSeats)}
+        </span>
+      )}
+    </span>
+  );
+}
+
+/** The sales-opening countdown, ticking each second; nothing once the opening time has come. */
+function OpeningBadge({ salesOpenAt }: { salesOpenAt: string }) {
+  const now = useNow();
+  const words = salesOpenCountdown(salesOpenAt, now);
+  if (!words) return null;
+  return (
+    <span className="badge opening" data-testid="sales-open-in">
+      <time dateTime={salesOpenAt} title={formatDateTime(salesOpenAt)}>
+        {words}
+      </time>
+    </span>
+  );
 }
 
 export function ConcertList() {

@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from 'react';
 import { useClient, useMutation } from 'urql';
-import { errorCode } from '../logic/errors';
+import { errorCode, problemOf, type Problem } from '../logic/errors';
 import { applySeatChange, seatLook, seatLookWords, type SeatState } from '../logic/seats';
 import { formatDateTime } from '../logic/time';
 import { HoldSeat, ReleaseHold, ScheduleSeats, SeatChanged, type HoldItem } from '../operations';
@@ -82,7 +82,7 @@ export function SeatMap({
   const [, holdSeat] = useMutation(HoldSeat);
   const [, releaseHold] = useMutation(ReleaseHold);
   const [busySeat, setBusySeat] = useState<string | null>(null);
-  const [error, setError] = useState<string | undefined>();
+  const [error, setError] = useState<Problem | undefined>();
   const mine = new Map(holds.map((hold) => [hold.seat.id, hold]));
   const mySeatIds = new Set(mine.keys());
   const title = formatDateTime(schedule.startsAt);
@@ -93,12 +93,12 @@ export function SeatMap({
     const hold = mine.get(seat.id);
     if (hold) {
       const result = await releaseHold({ holdId: hold.id });
-      if (result.error) setError(errorCode(result.error));
+      if (result.error) setError(problemOf(result.error));
       else apply({ id: seat.id, status: 'AVAILABLE' });
     } else {
       const result = await holdSeat({ seatId: seat.id });
       if (result.data) apply({ id: seat.id, status: result.data.holdSeat.seat.status });
-      else setError(errorCode(result.error));
+      else setError(problemOf(result.error) ?? { code: 'NETWORK' });
     }
     setBusySeat(null);
     onHoldsChanged();
@@ -140,7 +140,7 @@ export function SeatMap({
           })}
         </ol>
       )}
-      <ErrorNote code={error} />
+      <ErrorNote problem={error} />
     </section>
   );
 }

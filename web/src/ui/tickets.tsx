@@ -1,13 +1,80 @@
-import { useQuery } from 'urql';
+import { useId, useState } from 'react';
+import { useMutation, useQuery } from 'urql';
+import { problemOf, TICKET_NOT_FOUND, type Problem } from '../logic/errors';
 import { formatDateTime } from '../logic/time';
-import { MyTickets, type TicketItem } from '../operations';
+import { CancelReservation, MyTickets, type TicketItem } from '../operations';
+import { useAnnounce } from './announcer';
 import { ErrorNote } from './errors';
 
 const TICKETS_CONTEXT = { additionalTypenames: ['Payment', 'Reservation'] };
+const TICKET_WORDS = { NOT_FOUND: TICKET_NOT_FOUND };
 
-/** Actions on one ticket: the place for "Cancel ticket" once the API has it (being built elsewhere). */
-function TicketActions(_props: { ticket: TicketItem }) {
-  return null;
+/**
+ * Cancelling one ticket, in two steps: "Cancel ticket", then "Yes, cancel it" (or "Keep it"). The
+ * API refunds the price and frees the seat; its Reservation answer refreshes this list and the
+ * balance. Cancelling twice is harmless: the API answers the same cancelled reservation.
+ */
+function TicketActions({ ticket, describedBy }: { ticket: TicketItem; describedBy: string }) {
+  const announce = useAnnounce();
+  const [cancelling, cancelReservation] = useMutation(CancelReservation);
+  const [confirming, setConfirming] = useState(false);
+  const [problem, setProblem] = useState<Problem | undefined>();
+  const [refunded, setRefunded] = useState<number | null>(null);
+
+  if (ticket.status === 'CANCELLED') {
+    return (
+      <>
+        {refunded !== null && (
+          <p className="refund" data-testid="refund">
+            {refunded} points are back in your balance.
+          </p>
+        )}
+        <ErrorNote problem={problem} words={TICKET_WORDS} />
+      </>
+    );
+  }
+  if (Date.parse(ticket.seat.schedule.startsAt) <= Date.now()) {
+    return <p className="muted">This show has started: the ticket can no longer be cancelled.</p>;
+  }
+
+  async function cancel() {
+    setProblem(undefined);
+    const result = await cancelReservation({ reservationId: ticket.id });
+    setConfirming(false);
+    const cancelled = result.data?.cancelReservation;
+    if (!cancelled) {
+      setProblem(problemOf(result.error) ?? { code: 'NETWORK' });
+      return;
+    }
+    setRefunded(cancelled.price);
+    announce(`Ticket ${ticket.code} cancelled. ${cancelled.price} points are back in your balance.`);
+  }
+
+  if (!confirming) {
+    return (
+      <div className="row">
+        <button type="button" className="secondary" aria-describedby={describedBy} onClick={() => setConfirming(true)}>
+          Cancel ticket
+        </button>
+        <ErrorNote problem={problem} words={TICKET_WORDS} />
+      </div>
+    );
+  }
+  return (
+    <div className="confirm" role="group" aria-label={`Cancel ticket ${ticket.code}?`}>
+      <p>
+        Cancel this ticket? The {ticket.price} points come back to your balance and seat {ticket.seat.number} goes back on sale.
+      </p>
+      <div className="row">
+        <button type="button" className="danger" onClick={() => void cancel()} disabled={cancelling.fetching} aria-busy={cancelling.fetching}>
+          Yes, cancel it
+        </button>
+        <button type="button" className="secondary" onClick={() => setConfirming(false)} disabled={cancelling.fetching} autoFocus>
+          Keep it
+        </button>
+      </div>
+    </div>
+  );
 }
 
 export function MyTicketsPage() {
@@ -20,19 +87,34 @@ export function MyTicketsPage() {
       {tickets?.length === 0 && <p className="muted">No tickets yet.</p>}
       <ul className="tickets">
         {tickets?.map((ticket) => (
-          <li key={ticket.id} className="card ticket">
-            <h3>{ticket.seat.schedule.concert.title}</h3>
-            <p>
-              {ticket.seat.schedule.concert.venue} · <time dateTime={ticket.seat.schedule.startsAt}>{formatDateTime(ticket.seat.schedule.startsAt)}</time> · seat {ticket.seat.number} ·{' '}
-              {ticket.price} points
-            </p>
-            <p>
-              Ticket code: <code className="ticket-code">{ticket.code}</code>
-            </p>
-            <TicketActions ticket={ticket} />
-          </li>
+          <Ticket key={ticket.id} ticket={ticket} />
         ))}
       </ul>
     </section>
+  );
+}
+
+function Ticket({ ticket }: { ticket: TicketItem }) {
+  const id = useId();
+  const cancelled = ticket.status === 'CANCELLED';
+  return (
+    <li className={cancelled ? 'card ticket cancelled' : 'card ticket'} data-ticket={ticket.code} data-status={ticket.status}>
+      <h3 id={`${id}-title`}>
+        {ticket.seat.schedule.concert.title} <span className={cancelled ? 'badge sold-out' : 'badge confirmed'}>{cancelled ? 'Cancelled' : 'Confirmed'}</span>
+      </h3>
+      <p id={`${id}-what`}>
+        {ticket.seat.schedule.concert.venue} · <time dateTime={ticket.seat.schedule.startsAt}>{formatDateTime(ticket.seat.schedule.startsAt)}</time> · seat {ticket.seat.number} · {ticket.price}{' '}
+        points
+      </p>
+      <p>
+        Ticket code: <code className="ticket-code">{ticket.code}</code>
+      </p>
+      {cancelled && ticket.cancelledAt && (
+        <p className="muted">
+          Cancelled on <time dateTime={ticket.cancelledAt}>{formatDateTime(ticket.cancelledAt)}</time>; the price was refunded.
+        </p>
+      )}
+      <TicketActions ticket={ticket} describedBy={`${id}-title ${id}-what`} />
+    </li>
   );
 }

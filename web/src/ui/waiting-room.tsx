@@ -2,8 +2,8 @@ import { useEffect, useRef, useState } from 'react';
 import { useMutation, useSubscription } from 'urql';
 import type { SocketState } from '../client';
 import { errorCode } from '../logic/errors';
-import { announcement, lineProgress, rememberStart, type KeyValueStore } from '../logic/queue';
-import { formatCountdown, formatWait, remainingMs, spokenCountdown } from '../logic/time';
+import { announcement, lineProgress, PAUSED_MESSAGE, PREQUEUE_MESSAGE, rememberStart, seatSupply, seatsLeftWords, SOLD_OUT_MESSAGE, type KeyValueStore } from '../logic/queue';
+import { formatCountdown, formatDateTime, formatWait, remainingMs, spokenCountdown } from '../logic/time';
 import { EnterQueue, LeaveQueue, QueueStatusSubscription, type HoldItem, type QueueStatus } from '../operations';
 import { setToken } from '../session';
 import { useAnnounce } from './announcer';
@@ -14,6 +14,8 @@ import { SeatLegend, SeatMap } from './seat-map';
 interface Concert {
   id: string;
   title: string;
+  /** Concert.soldOut as last read: after a SOLD_OUT status, false again means seats came back. */
+  soldOut?: boolean;
   schedules: readonly { id: string; startsAt: string }[];
 }
 
@@ -31,12 +33,15 @@ function safeStorage(): KeyValueStore {
 /**
  * The waiting room for one concert, live over the queueStatus subscription (sent at once on
  * subscribe and on every change, and again after a reconnect, so the place shown is always the
- * server's). NONE → the button to enter; WAITING → position, people waiting, estimated wait and
- * progress; ACTIVE → time left and the seat maps.
+ * server's). NONE → the button to enter; PREQUEUE → the fair draw explained and the countdown to the
+ * opening; WAITING → position, people waiting, estimated wait, progress and seats left (or admission
+ * paused while every seat is held); ACTIVE → time left and the seat maps; SOLD_OUT → the line is
+ * closed (the subscription completes) until a cancellation brings a seat back: then Concert.soldOut
+ * reads false, the subscription starts again and the fan may enter again.
  */
 export function WaitingRoom({ concert, socket, holds, onHoldsChanged, onSeatsChanged }: { concert: Concert; socket: SocketState; holds: readonly HoldItem[]; onHoldsChanged: () => void; onSeatsChanged?: () => void }) {
   const announce = useAnnounce();
-  const [live] = useSubscription({ query: QueueStatusSubscription, variables: { concertId: concert.id } });
+  const [live, resubscribe] = useSubscription({ query: QueueStatusSubscription, variables: { concertId: concert.id } });
   const [entering, enterQueue] = useMutation(EnterQueue);
   const [leaving, leaveQueue] = useMutation(LeaveQueue);
   const [status, setStatus] = useState<QueueStatus | undefined>();
@@ -54,14 +59,24 @@ export function WaitingRoom({ concert, socket, holds, onHoldsChanged, onSeatsCha
     previous.current = status;
   }, [status, announce]);
 
+  // SOLD_OUT completed the subscription; once the concert is no longer sold out, listen again (the
+  // status it sends first says what the fan may do now, NONE usually).
+  const soldOutState = status?.state === 'SOLD_OUT';
+  const seatsBack = soldOutState && concert.soldOut === false;
+  useEffect(() => {
+    if (seatsBack) resubscribe();
+  }, [seatsBack, resubscribe]);
+
   const liveError = errorCode(live.error);
   useEffect(() => {
     if (liveError === 'UNAUTHENTICATED') setToken(null, 'UNAUTHENTICATED');
   }, [liveError]);
 
   async function enter() {
+    const wasClosed = status?.state === 'SOLD_OUT';
     const result = await enterQueue({ concertId: concert.id });
     if (result.data) setStatus(result.data.enterQueue);
+    if (wasClosed && result.data && result.data.enterQueue.state !== 'SOLD_OUT') resubscribe();
   }
   async function leave() {
     const result = await leaveQueue({ concertId: concert.id });
@@ -79,12 +94,12 @@ export function WaitingRoom({ concert, socket, holds, onHoldsChanged, onSeatsCha
       )}
       {!status && !live.error && <p className="muted">Checking your place…</p>}
       {status && <QueueBody status={status} concert={concert} socket={socket} holds={holds} onHoldsChanged={onHoldsChanged} onSeatsChanged={onSeatsChanged} />}
-      {status?.state === 'NONE' && (
+      {(status?.state === 'NONE' || seatsBack) && (
         <button type="button" onClick={() => void enter()} disabled={entering.fetching}>
           Enter the waiting room
         </button>
       )}
-      {(status?.state === 'WAITING' || status?.state === 'ACTIVE') && (
+      {(status?.state === 'WAITING' || status?.state === 'ACTIVE' || status?.state === 'PREQUEUE') && (
         <button type="button" className="secondary" onClick={() => void leave()} disabled={leaving.fetching}>
           Leave the waiting room
         </button>
@@ -99,14 +114,75 @@ function QueueBody({ status, concert, socket, holds, onHoldsChanged, onSeatsChan
   switch (status.state) {
     case 'WAITING':
       return <Waiting status={status} concertId={concert.id} />;
+    case 'PREQUEUE':
+      return <PreQueue status={status} />;
+    case 'SOLD_OUT':
+      return <SoldOut seatsBack={concert.soldOut === false} />;
     case 'ACTIVE':
       return <Active status={status} concert={concert} socket={socket} holds={holds} onHoldsChanged={onHoldsChanged} onSeatsChanged={onSeatsChanged} />;
     case 'NONE':
       return <p>You are not in line for this concert. Enter the waiting room to get a place; you will be let in to choose seats in turn.</p>;
     default:
-      // New states (PREQUEUE with its countdown, SOLD_OUT) get their own view here once the schema has them.
       return <p>Waiting room: {String(status.state).toLowerCase()}.</p>;
   }
+}
+
+/** Before sales open: no position yet, a countdown to the opening, and the fair draw explained. */
+function PreQueue({ status }: { status: QueueStatus }) {
+  const now = useNow();
+  const left = status.salesOpenAt ? remainingMs(status.salesOpenAt, now) : 0;
+  return (
+    <div className="prequeue" data-testid="prequeue">
+      <p className="position">{PREQUEUE_MESSAGE}</p>
+      {left > 0 ? (
+        <p className="time-left">
+          Sales open in{' '}
+          <strong className="countdown" data-testid="opens-in" aria-label={spokenCountdown(left)}>
+            {formatCountdown(left)}
+          </strong>
+          {status.salesOpenAt && <span className="muted"> ({formatDateTime(status.salesOpenAt)})</span>}
+        </p>
+      ) : (
+        <p className="time-left">Sales are opening: places are being drawn…</p>
+      )}
+      <p className="muted">
+        Arriving early gives no advantage and arriving any time before the opening loses none: the order is drawn at random when sales open, and everyone who
+        comes after the opening queues behind. Keep this tab open; your place appears here by itself.
+      </p>
+      <SeatsLeft seatsLeft={status.seatsLeft} />
+    </div>
+  );
+}
+
+/** Seats left while waiting, or why admission is paused (every seat held, none sold out). */
+function SeatsLeft({ seatsLeft }: { seatsLeft: number }) {
+  if (seatSupply(false, seatsLeft) === 'PAUSED') {
+    return (
+      <p className="paused" data-testid="paused">
+        {PAUSED_MESSAGE}
+      </p>
+    );
+  }
+  return (
+    <p className="seats-left" data-testid="seats-left">
+      {seatsLeftWords(seatsLeft)}
+    </p>
+  );
+}
+
+function SoldOut({ seatsBack }: { seatsBack: boolean }) {
+  return (
+    <div className="sold-out" data-testid="sold-out">
+      <p className="position">
+        <strong>{SOLD_OUT_MESSAGE}</strong>
+      </p>
+      {seatsBack ? (
+        <p>A ticket was cancelled and a seat is free again: enter the waiting room to try for it.</p>
+      ) : (
+        <p className="muted">Tickets can still come back when fans cancel. Keep this page open: it checks every few seconds, and a button to enter again appears here when a seat is free.</p>
+      )}
+    </div>
+  );
 }
 
 function Waiting({ status, concertId }: { status: QueueStatus; concertId: string }) {
@@ -135,6 +211,7 @@ function Waiting({ status, concertId }: { status: QueueStatus; concertId: string
           <dd>{formatWait(status.estimatedWaitSeconds)}</dd>
         </div>
       </dl>
+      <SeatsLeft seatsLeft={status.seatsLeft} />
       <p className="muted">
         {others === 0 ? 'Nobody else is waiting.' : `${others} other ${others === 1 ? 'fan is' : 'fans are'} waiting too.`} Keep this tab open; you will be let in automatically.
       </p>
