@@ -252,15 +252,114 @@ describe('fan web app in Chromium', () => {
     expect(await tokenOf(a)).toBeNull();
 
     // Nothing left 127.0.0.1, and nothing was logged as an error.
-    const origin = new URL(base);
-    for (const fan of [a, b]) {
-      for (const url of fan.requests) {
-        if (url.startsWith('data:')) continue;
-        expect(new URL(url).host, url).toBe(origin.host);
-      }
-      // The one error expected: Chromium's log line for the Pay request cut on purpose above.
-      expect(fan.consoleErrors.filter((text) => !(fan === a && text.includes('ERR_CONNECTION_RESET')))).toEqual([]);
-    }
+    // The one error expected: Chromium's log line for the Pay request cut on purpose above.
+    expectClean([a, b], (fan, text) => fan === a && text.includes('ERR_CONNECTION_RESET'));
     await Promise.all([a.context.close(), b.context.close()]);
   });
+
+  it('a fan in the pre-queue sees the countdown to the opening, then gets in live when sales open', async () => {
+    const fan = await openFan('p', { width: 375, height: 800 });
+    await fan.page.goto(base);
+    await signUpInPage(fan, `p-${Date.now()}@example.test`);
+    const { concertId } = await createConcert(server, { maxActiveUsers: 1, seatCount: 4, salesOpenAt: new Date(Date.now() + 3_000) });
+    await fan.page.goto(`${base}#/concerts/${concertId}`);
+    await fan.page.getByTestId('sales-open-in').filter({ hasText: /^Sales open in 0:0[1-3]$/ }).waitFor(WAIT);
+    await fan.page.evaluate('window.ctNoReload = true');
+
+    await fan.page.getByRole('button', { name: 'Enter the waiting room' }).click();
+    await fan.page.getByTestId('prequeue').waitFor(WAIT);
+    expect(await fan.page.getByTestId('prequeue').textContent()).toMatch(/random place/);
+    expect(await fan.page.getByTestId('opens-in').textContent()).toMatch(/^0:0[1-3]$/);
+    expect(await fan.page.getByTestId('announcer').textContent()).toContain('pre-queue');
+    expect(await fan.page.getByTestId('position').count()).toBe(0); // no position before the draw
+
+    // At the opening the draw puts the fan in line and, the only one, lets them in: no reload.
+    await fan.page.locator('.your-turn').waitFor(WAIT);
+    expect(await fan.page.getByTestId('prequeue').count()).toBe(0);
+    expect(await fan.page.evaluate('window.ctNoReload')).toBe(true);
+    await seatWithStatus(fan, 1, 'AVAILABLE').waitFor(WAIT);
+    expectClean([fan]);
+    await fan.context.close();
+  });
+
+  it('the last seat: a waiting fan sees admission pause, then the line close as sold out; a cancelled ticket is refunded, its seat comes back live and the line opens again', async () => {
+    // Capacity 2, one seat: A and C get in, B waits behind them.
+    const { concertId } = await createConcert(server, { maxActiveUsers: 2, seatCount: 1, price: 100 });
+    const [a, b, c] = await Promise.all([openFan('sa', { width: 1100, height: 900 }), openFan('sb', { width: 375, height: 800 }), openFan('sc', { width: 1100, height: 900 })]);
+    const stamp = Date.now();
+    await Promise.all(
+      [a, b, c].map(async (fan, i) => {
+        await fan.page.goto(`${base}#/concerts/${concertId}`);
+        await signUpInPage(fan, `s${i}-${stamp}@example.test`);
+      }),
+    );
+    await chargeInPage(a, 1000);
+    await a.page.getByTestId('concert-seats-left').filter({ hasText: '1 seat left' }).waitFor(WAIT);
+    for (const fan of [a, c]) {
+      await fan.page.getByRole('button', { name: 'Enter the waiting room' }).click();
+      await fan.page.locator('.your-turn').waitFor(WAIT);
+    }
+    await b.page.getByRole('button', { name: 'Enter the waiting room' }).click();
+    await position(b, 'next in line').waitFor(WAIT);
+    await b.page.getByTestId('seats-left').filter({ hasText: '1 seat left' }).waitFor(WAIT);
+
+    // A holds the last seat: nothing is free, nothing is sold, so B's admission pauses (said live).
+    await seat(a, 1).click();
+    await a.page.locator('.seat-map [data-seat="1"][data-look="MINE"]').waitFor(WAIT);
+    await b.page.getByTestId('paused').filter({ hasText: 'All seats are held right now; admission resumes when one comes back' }).waitFor(WAIT);
+    await seatWithStatus(c, 1, 'HELD').waitFor(WAIT);
+
+    // A pays: every seat is sold, B's line closes live, and C (still ACTIVE) sees the seat sold.
+    await a.page.getByRole('button', { name: 'Pay 100 points' }).click();
+    const code = (await a.page.locator('[data-testid="payment"] .ticket-code').first().textContent(WAIT))!;
+    await b.page.getByTestId('sold-out').filter({ hasText: 'Sold out — every seat is sold. You have left the line.' }).waitFor(WAIT);
+    expect(await b.page.getByTestId('announcer').textContent()).toContain('Sold out');
+    await b.page.getByTestId('sold-out-badge').waitFor(WAIT);
+    expect(await b.page.getByRole('button', { name: 'Enter the waiting room' }).count()).toBe(0);
+    await seatWithStatus(c, 1, 'RESERVED').waitFor(WAIT);
+    await a.page.getByTestId('points').filter({ hasText: '900' }).waitFor(WAIT);
+
+    // A cancels the ticket, confirming first: CANCELLED, the price back in the balance.
+    await a.page.getByRole('link', { name: 'My tickets', exact: true }).click();
+    const ticket = a.page.locator(`.ticket[data-ticket="${code}"]`);
+    await ticket.getByRole('button', { name: 'Cancel ticket', exact: true }).click();
+    await ticket.getByRole('button', { name: 'Keep it' }).click(); // changing one's mind changes nothing
+    expect(await ticket.getAttribute('data-status')).toBe('CONFIRMED');
+    await ticket.getByRole('button', { name: 'Cancel ticket', exact: true }).click();
+    await ticket.getByRole('button', { name: 'Yes, cancel it' }).click();
+    await a.page.locator(`.ticket[data-ticket="${code}"][data-status="CANCELLED"]`).waitFor(WAIT);
+    await ticket.getByTestId('refund').filter({ hasText: '100 points are back' }).waitFor(WAIT);
+    await a.page.getByTestId('points').filter({ hasText: '1,000' }).waitFor(WAIT);
+    expect(await ticket.getByRole('button', { name: 'Cancel ticket', exact: true }).count()).toBe(0);
+
+    // The seat is AVAILABLE again on C's live map, without reload.
+    await seatWithStatus(c, 1, 'AVAILABLE').waitFor(WAIT);
+
+    // Cancelling again is harmless: the same cancelled reservation, no second refund.
+    const aApi = new Api(server.url).as((await tokenOf(a))!);
+    const reservation = (await aApi.data<{ me: { reservations: { id: string }[] } }>('{ me { reservations { id } } }')).me.reservations[0]!;
+    const again = await aApi.data<{ cancelReservation: { status: string } }>('mutation($id: ID!) { cancelReservation(reservationId: $id) { status } }', { id: reservation.id });
+    expect(again.cancelReservation.status).toBe('CANCELLED');
+    expect((await aApi.data<{ me: Me }>(ME, { limit: 10 })).me.points).toBe(1000);
+
+    // B's page notices the concert is no longer sold out: B may enter again, and is let in.
+    await b.page.getByRole('button', { name: 'Enter the waiting room' }).click(WAIT);
+    await b.page.locator('.your-turn').waitFor(WAIT);
+    await seatWithStatus(b, 1, 'AVAILABLE').waitFor(WAIT);
+
+    expectClean([a, b, c]);
+    await Promise.all([a.context.close(), b.context.close(), c.context.close()]);
+  });
 });
+
+/** Nothing left 127.0.0.1, and nothing was logged as an error (but what `allowed` says). */
+function expectClean(fans: Fan[], allowed: (fan: Fan, text: string) => boolean = () => false) {
+  const origin = new URL(base);
+  for (const fan of fans) {
+    for (const url of fan.requests) {
+      if (url.startsWith('data:')) continue;
+      expect(new URL(url).host, url).toBe(origin.host);
+    }
+    expect(fan.consoleErrors.filter((text) => !allowed(fan, text))).toEqual([]);
+  }
+}

@@ -10,14 +10,11 @@ import { WaitingRoom } from './waiting-room';
 import { markOnce } from './marks';
 
 const HOLDS_CONTEXT = { additionalTypenames: ['Hold', 'Payment'] };
-const SOLD_OUT_REFRESH_MS = 3_000;
 
 export function ConcertPage({ concertId, loggedIn, socket }: { concertId: string; loggedIn: boolean; socket: SocketState }) {
   const [detail, refreshDetail] = useQuery({ query: ConcertDetail, variables: { id: concertId } });
+  useRefresh(refreshDetail, CONCERTS_REFRESH_MS);
   const concert = detail.data?.concert;
-  // Sold out, the page looks more often: a cancellation brings a seat back, and the fans who were
-  // turned away may enter again (there is no public subscription to say so).
-  useRefresh(refreshDetail, concert?.soldOut ? SOLD_OUT_REFRESH_MS : CONCERTS_REFRESH_MS);
   // Seat counts follow the live seat map (while the fan is ACTIVE) and the fan's own holds, at most twice a second.
   const pending = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
   const refreshCounts = useCallback(() => {
@@ -57,7 +54,7 @@ export function ConcertPage({ concertId, loggedIn, socket }: { concertId: string
   );
 }
 
-function Booking({ concert, socket, onSeatsChanged }: { concert: { id: string; title: string; soldOut: boolean; schedules: readonly { id: string; startsAt: string }[] }; socket: SocketState; onSeatsChanged: () => void }) {
+function Booking({ concert, socket, onSeatsChanged }: { concert: { id: string; title: string; schedules: readonly { id: string; startsAt: string }[] }; socket: SocketState; onSeatsChanged: () => void }) {
   const announce = useAnnounce();
   const [holdsResult, refetchHolds] = useQuery({ query: MyHolds, requestPolicy: 'network-only', context: HOLDS_CONTEXT });
   const refreshHolds = useCallback(() => {

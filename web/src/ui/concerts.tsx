@@ -50,7 +50,7 @@ export function ConcertBadges({ concert }: { concert: SaleFacts }) {
       {supply !== 'SOLD_OUT' && concert.salesOpenAt && <OpeningBadge salesOpenAt={concert.salesOpenAt} />}
       {supply === 'PAUSED' && <span className="badge">All seats held right now</span>}
       {supply === 'LEFT' && (
-        <span className="badge seats-left" data-testid="seats-left">
+        <span className="badge seats-left" data-testid="concert-seats-left">
           {seatsLeftWords(concert.availableSeats)}
         </span>
       )}

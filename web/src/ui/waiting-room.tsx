@@ -1,10 +1,10 @@
 import { useEffect, useRef, useState } from 'react';
-import { useMutation, useSubscription } from 'urql';
+import { useClient, useMutation, useSubscription } from 'urql';
 import type { SocketState } from '../client';
 import { errorCode } from '../logic/errors';
 import { announcement, lineProgress, PAUSED_MESSAGE, PREQUEUE_MESSAGE, rememberStart, seatSupply, seatsLeftWords, SOLD_OUT_MESSAGE, type KeyValueStore } from '../logic/queue';
 import { formatCountdown, formatDateTime, formatWait, remainingMs, spokenCountdown } from '../logic/time';
-import { EnterQueue, LeaveQueue, QueueStatusSubscription, type HoldItem, type QueueStatus } from '../operations';
+import { ConcertDetail, EnterQueue, LeaveQueue, QueueStatusSubscription, type HoldItem, type QueueStatus } from '../operations';
 import { setToken } from '../session';
 import { useAnnounce } from './announcer';
 import { ErrorNote } from './errors';
@@ -14,8 +14,6 @@ import { SeatLegend, SeatMap } from './seat-map';
 interface Concert {
   id: string;
   title: string;
-  /** Concert.soldOut as last read: after a SOLD_OUT status, false again means seats came back. */
-  soldOut?: boolean;
   schedules: readonly { id: string; startsAt: string }[];
 }
 
@@ -61,8 +59,7 @@ export function WaitingRoom({ concert, socket, holds, onHoldsChanged, onSeatsCha
 
   // SOLD_OUT completed the subscription; once the concert is no longer sold out, listen again (the
   // status it sends first says what the fan may do now, NONE usually).
-  const soldOutState = status?.state === 'SOLD_OUT';
-  const seatsBack = soldOutState && concert.soldOut === false;
+  const seatsBack = useSeatsBack(concert.id, status?.state === 'SOLD_OUT');
   useEffect(() => {
     if (seatsBack) resubscribe();
   }, [seatsBack, resubscribe]);
@@ -93,7 +90,7 @@ export function WaitingRoom({ concert, socket, holds, onHoldsChanged, onSeatsCha
         </p>
       )}
       {!status && !live.error && <p className="muted">Checking your place…</p>}
-      {status && <QueueBody status={status} concert={concert} socket={socket} holds={holds} onHoldsChanged={onHoldsChanged} onSeatsChanged={onSeatsChanged} />}
+      {status && <QueueBody status={status} concert={concert} socket={socket} holds={holds} seatsBack={seatsBack} onHoldsChanged={onHoldsChanged} onSeatsChanged={onSeatsChanged} />}
       {(status?.state === 'NONE' || seatsBack) && (
         <button type="button" onClick={() => void enter()} disabled={entering.fetching}>
           Enter the waiting room
@@ -110,14 +107,14 @@ export function WaitingRoom({ concert, socket, holds, onHoldsChanged, onSeatsCha
   );
 }
 
-function QueueBody({ status, concert, socket, holds, onHoldsChanged, onSeatsChanged }: { status: QueueStatus; concert: Concert; socket: SocketState; holds: readonly HoldItem[]; onHoldsChanged: () => void; onSeatsChanged?: () => void }) {
+function QueueBody({ status, concert, socket, holds, seatsBack, onHoldsChanged, onSeatsChanged }: { status: QueueStatus; concert: Concert; seatsBack: boolean; socket: SocketState; holds: readonly HoldItem[]; onHoldsChanged: () => void; onSeatsChanged?: () => void }) {
   switch (status.state) {
     case 'WAITING':
       return <Waiting status={status} concertId={concert.id} />;
     case 'PREQUEUE':
       return <PreQueue status={status} />;
     case 'SOLD_OUT':
-      return <SoldOut seatsBack={concert.soldOut === false} />;
+      return <SoldOut seatsBack={seatsBack} />;
     case 'ACTIVE':
       return <Active status={status} concert={concert} socket={socket} holds={holds} onHoldsChanged={onHoldsChanged} onSeatsChanged={onSeatsChanged} />;
     case 'NONE':
@@ -125,6 +122,38 @@ function QueueBody({ status, concert, socket, holds, onHoldsChanged, onSeatsChan
     default:
       return <p>Waiting room: {String(status.state).toLowerCase()}.</p>;
   }
+}
+
+/** How often a sold-out page asks whether a seat came back (a cancellation); there is no public feed for it. */
+const SOLD_OUT_POLL_MS = 3_000;
+
+/**
+ * While the fan's status is SOLD_OUT, reads the concert (public) at once and every few seconds, and
+ * says true once Concert.soldOut is false: a ticket was cancelled and enterQueue works again. The
+ * reads go through the page's concert query, so its badges follow too.
+ */
+function useSeatsBack(concertId: string, soldOut: boolean): boolean {
+  const client = useClient();
+  const [back, setBack] = useState(false);
+  useEffect(() => {
+    setBack(false);
+    if (!soldOut) return;
+    let live = true;
+    const check = () =>
+      void client
+        .query(ConcertDetail, { id: concertId }, { requestPolicy: 'network-only' })
+        .toPromise()
+        .then((result) => {
+          if (live && result.data?.concert?.soldOut === false) setBack(true);
+        });
+    check();
+    const timer = setInterval(check, SOLD_OUT_POLL_MS);
+    return () => {
+      live = false;
+      clearInterval(timer);
+    };
+  }, [client, concertId, soldOut]);
+  return back && soldOut;
 }
 
 /** Before sales open: no position yet, a countdown to the opening, and the fair draw explained. */
