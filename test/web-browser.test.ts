@@ -78,7 +78,7 @@ beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium (.ci/run does), or set CHROMIUM_PATH`);
   ensureWebBuild();
   [server, browser] = await Promise.all([
-    startTestServer('web_browser', { HOLD_TTL_SECONDS: '120', ACTIVE_TTL_SECONDS: '120', MAX_HOLDS_PER_SCHEDULE: '2' }),
+    startTestServer('web_browser', { HOLD_TTL_SECONDS: '120', ACTIVE_TTL_SECONDS: '120', MAX_HOLDS_PER_SCHEDULE: '2', LOGIN_ATTEMPTS_PER_15_MIN: '3' }),
     chromium.launch({
       executablePath: CHROMIUM,
       headless: true,
@@ -260,7 +260,18 @@ describe('fan web app in Chromium', () => {
   it('a fan in the pre-queue sees the countdown to the opening, then gets in live when sales open', async () => {
     const fan = await openFan('p', { width: 375, height: 800 });
     await fan.page.goto(base);
-    await signUpInPage(fan, `p-${Date.now()}@example.test`);
+    // Guessing a password: after LOGIN_ATTEMPTS_PER_15_MIN (3 here) failures the API says RATE_LIMITED
+    // with retryAfterSeconds, and the page says how long to wait.
+    const email = `p-${Date.now()}@example.test`;
+    await fan.page.getByLabel('Email').fill(email);
+    await fan.page.getByLabel(/^Password/).fill('wrong-password');
+    const limited = fan.page.getByRole('alert').filter({ hasText: /^Too many attempts: try again in \d+ s\.$/ });
+    for (let attempt = 0; attempt < 6 && (await limited.count()) === 0; attempt++) {
+      await Promise.all([fan.page.waitForResponse((r) => r.url().endsWith('/graphql') && (r.request().postData() ?? '').includes('mutation LogIn')), fan.page.getByRole('button', { name: 'Log in' }).click()]);
+      await fan.page.getByRole('alert').waitFor(WAIT);
+    }
+    await limited.waitFor(WAIT);
+    await signUpInPage(fan, email); // signing up is not a failed log-in
     const { concertId } = await createConcert(server, { maxActiveUsers: 1, seatCount: 4, salesOpenAt: new Date(Date.now() + 3_000) });
     await fan.page.goto(`${base}#/concerts/${concertId}`);
     await fan.page.getByTestId('sales-open-in').filter({ hasText: /^Sales open in 0:0[1-3]$/ }).waitFor(WAIT);
@@ -278,7 +289,8 @@ describe('fan web app in Chromium', () => {
     expect(await fan.page.getByTestId('prequeue').count()).toBe(0);
     expect(await fan.page.evaluate('window.ctNoReload')).toBe(true);
     await seatWithStatus(fan, 1, 'AVAILABLE').waitFor(WAIT);
-    expectClean([fan]);
+    // The errors expected: Chromium's log lines for the rate-limited log-ins (answered 429; wrong passwords are answered 200).
+    expectClean([fan], (_fan, text) => text.includes('status of 429'));
     await fan.context.close();
   });
 
