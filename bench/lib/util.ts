@@ -33,6 +33,18 @@ export async function mapPool<T, R>(items: readonly T[], limit: number, fn: (ite
   return out;
 }
 
+/** Runs `fn` once per item from `connections` concurrent callers: the transactions per second and p99 latency (ms). */
+export async function timedRuns<T>(items: readonly T[], connections: number, fn: (item: T, index: number) => Promise<unknown>): Promise<{ tps: number; p99: number }> {
+  const latencies: number[] = [];
+  const started = wallMs();
+  await mapPool(items, connections, async (item, i) => {
+    const t = wallMs();
+    await fn(item, i);
+    latencies.push(wallMs() - t);
+  });
+  return { tps: items.length / ((wallMs() - started) / 1000), p99: percentile(latencies, 99) };
+}
+
 export function fmtNumber(value: number, digits = 0): string {
   if (!Number.isFinite(value)) return 'n/a';
   return value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });

@@ -3,7 +3,7 @@ import type { BenchContext, Scenario } from '../lib/context';
 import type { BenchUser, Control } from '../lib/control';
 import { ErrorTally, load, type LoadResult } from '../lib/http';
 import { errorRow, ratioStatus, row, type Row } from '../lib/report';
-import { fmtMs, fmtNumber, fmtRatio, mapPool, median, percentile, wallMs } from '../lib/util';
+import { fmtMs, fmtNumber, fmtRatio, median, timedRuns } from '../lib/util';
 
 const PRICE = 100;
 
@@ -62,17 +62,6 @@ async function rawCancel(pool: Pool, userId: number, reservationId: number): Pro
   }
 }
 
-async function rawRun(pool: Pool, users: BenchUser[], reservationIds: number[], connections: number): Promise<{ tps: number; p99: number }> {
-  const latencies: number[] = [];
-  const started = wallMs();
-  await mapPool(users, connections, async (user, i) => {
-    const t = wallMs();
-    await rawCancel(pool, user.id, reservationIds[i] as number);
-    latencies.push(wallMs() - t);
-  });
-  return { tps: users.length / ((wallMs() - started) / 1000), p99: percentile(latencies, 99) };
-}
-
 export const cancel: Scenario = {
   name: 'cancel',
   title: 'cancelReservation over GraphQL vs the same transaction as raw SQL (mysql2)',
@@ -112,7 +101,8 @@ export const cancel: Scenario = {
       const rawResults: { tps: number; p99: number }[] = [];
       for (let run = 0; run < runs; run++) {
         const from = run * perRun;
-        rawResults.push(await rawRun(control.sql, rawUsers.slice(from, from + perRun), rawReservations.slice(from, from + perRun), options.connections));
+        const ids = rawReservations.slice(from, from + perRun);
+        rawResults.push(await timedRuns(rawUsers.slice(from, from + perRun), options.connections, (user, i) => rawCancel(control.sql, user.id, ids[i] as number)));
         const go = () => cancelAll(warm + from, perRun, true);
         const result = run === 0 ? await ctx.profiled(server, 'cancel', go) : await go();
         appResults.push(result);

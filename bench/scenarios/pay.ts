@@ -6,7 +6,7 @@ import type { BenchContext, Scenario } from '../lib/context';
 import type { BenchUser } from '../lib/control';
 import { ErrorTally, load, type LoadResult } from '../lib/http';
 import { errorRow, ratioStatus, row, type Row } from '../lib/report';
-import { fmtMs, fmtNumber, fmtRatio, mapPool, median, percentile, wallMs } from '../lib/util';
+import { fmtMs, fmtNumber, fmtRatio, mapPool, median, timedRuns } from '../lib/util';
 
 const PRICE = 100;
 const CREDIT = 1000;
@@ -37,18 +37,6 @@ async function rawPay(pool: Pool, userId: number, seatId: number, key: string): 
   } finally {
     conn.release();
   }
-}
-
-/** `count` raw transactions from `connections` concurrent callers (as many as the HTTP load's connections). */
-async function rawRun(pool: Pool, users: BenchUser[], seatIds: number[], connections: number, tag: string): Promise<{ tps: number; p99: number }> {
-  const latencies: number[] = [];
-  const started = wallMs();
-  await mapPool(users, connections, async (user, i) => {
-    const t = wallMs();
-    await rawPay(pool, user.id, seatIds[i] as number, `${tag}-${i}`);
-    latencies.push(wallMs() - t);
-  });
-  return { tps: users.length / ((wallMs() - started) / 1000), p99: percentile(latencies, 99) };
 }
 
 export const pay: Scenario = {
@@ -110,7 +98,8 @@ export const pay: Scenario = {
       for (let run = 0; run < options.runs; run++) {
         const from = warm + run * perRun;
         const rawFrom = run * perRun;
-        const rawResult = await rawRun(control.sql, rawUsers.slice(rawFrom, rawFrom + perRun), raw.seatIds.slice(rawFrom, rawFrom + perRun), options.connections, `raw${run}`);
+        const seatIds = raw.seatIds.slice(rawFrom, rawFrom + perRun);
+        const rawResult = await timedRuns(rawUsers.slice(rawFrom, rawFrom + perRun), options.connections, (user, i) => rawPay(control.sql, user.id, seatIds[i] as number, `raw${run}-${i}`));
         rawResults.push(rawResult);
         const holds = await prepare(users, app.seatIds.slice(from, from + perRun));
         const go = async () => {
