@@ -22,6 +22,9 @@ describe('error policy', () => {
     const formatted = production(wrap(down).toJSON(), wrap(down));
     expect(formatted.extensions).toEqual({ code: 'SERVICE_UNAVAILABLE' });
     expect(formatted.message).not.toContain('3306');
+    // A Redis Cluster failing over answers CLUSTERDOWN until the replica is promoted.
+    const failover = new Error('Too many Cluster redirections. Last error: ReplyError: CLUSTERDOWN The cluster is down');
+    expect(production(wrap(failover).toJSON(), wrap(failover)).extensions).toEqual({ code: 'SERVICE_UNAVAILABLE' });
   });
 
   it('passes the contract’s errors through with their code', () => {

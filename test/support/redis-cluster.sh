@@ -41,4 +41,11 @@ for port in "${ports[@]}"; do
     sleep 0.2
   done
 done
+# A replica can only take over once its first sync is done: wait for every replica's link.
+for port in "${ports[@]}"; do
+  until redis-cli -p "$port" info replication 2>/dev/null | grep -qE 'role:master|master_link_status:up'; do
+    if ((SECONDS >= deadline)); then echo "replica $port did not sync" >&2; exit 1; fi
+    sleep 0.2
+  done
+done
 (IFS=,; echo "${seeds[*]}")

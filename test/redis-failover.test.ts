@@ -1,0 +1,81 @@
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { Api } from '../support/graphql-client';
+import { ENTER, PAY, STATUS, type Payment, type QueueStatus } from '../support/operations';
+import { startTestServer, type TestServer } from './support/harness';
+import { type Account } from './support/client';
+import { createConcert } from './support/fixtures';
+import { activeFans, charge, expectConsistentLedger, hold, ledger, me, seatIds } from './support/booking';
+
+// A Redis Cluster of this file's own (3 masters + 3 replicas), one of whose masters is SIGKILLed mid-sale.
+const BASE_PORT = 7600 + Math.floor(Math.random() * 20) * 10;
+const CLUSTER = path.join(__dirname, 'support/redis-cluster.sh');
+let server: TestServer;
+let api: Api;
+
+beforeAll(async () => {
+  const seeds = execFileSync(CLUSTER, ['start', String(BASE_PORT)]).toString().trim();
+  server = await startTestServer('redis_failover', { REDIS_CLUSTER_NODES: seeds });
+  api = new Api(server.url);
+}, 60_000);
+afterAll(async () => {
+  await server?.stop();
+  execFileSync(CLUSTER, ['stop', String(BASE_PORT)]);
+});
+
+const redisCli = (port: number, ...args: string[]) => execFileSync('redis-cli', ['-p', String(port), ...args]).toString();
+
+/** The port of the master that serves `key`'s slot. */
+function masterOf(key: string): number {
+  const slot = Number(redisCli(BASE_PORT, 'cluster', 'keyslot', key).trim());
+  for (const line of redisCli(BASE_PORT, 'cluster', 'nodes').split('\n')) {
+    const [, address, flags, , , , , , ...ranges] = line.split(' ');
+    if (!flags?.includes('master') || flags.includes('fail')) continue;
+    for (const range of ranges) {
+      const [from, to = from] = range.split('-').map(Number);
+      if (from !== undefined && to !== undefined && slot >= from && slot <= to) return Number(address!.split(':')[1]!.split('@')[0]);
+    }
+  }
+  throw new Error(`no master for slot ${slot}`);
+}
+
+describe('a Redis Cluster master killed mid-sale', () => {
+  it('costs SERVICE_UNAVAILABLE at worst while its replica takes over; then the line, holds and payments work, nothing sold twice', async () => {
+    const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 3, seatCount: 6, price: 100 });
+    const [buyer, rival] = (await activeFans(api, concertId, 2)) as [Account, Account];
+    const seats = await seatIds(server, scheduleIds[0]!);
+    await charge(buyer, 1000);
+    const held = await hold(buyer, seats[0]!);
+
+    const victim = masterOf(`${server.env.REDIS_KEY_PREFIX}:{c:${concertId}}:wait`);
+    const pid = Number(/process_id:(\d+)/.exec(redisCli(victim, 'info', 'server'))?.[1]);
+    process.kill(pid, 'SIGKILL');
+
+    // While the replica takes over, every answer is the data or SERVICE_UNAVAILABLE, never anything else.
+    const codes = new Set<string>();
+    await vi.waitFor(
+      async () => {
+        const answer = await buyer.api.request<{ queueStatus: QueueStatus }>(STATUS, { id: concertId });
+        for (const error of answer.errors ?? []) codes.add(error.extensions?.code ?? 'none');
+        expect(answer.data?.queueStatus.state).toBe('ACTIVE');
+      },
+      { timeout: 30_000, interval: 250 },
+    );
+    expect([...codes].filter((code) => code !== 'SERVICE_UNAVAILABLE')).toEqual([]);
+
+    // Then everything works: a rival cannot take the held seat, the hold pays once, the line moves.
+    expect(await rival.api.errorCode(`mutation($seatId: ID!) { holdSeat(seatId: $seatId) { id } }`, { seatId: seats[0] })).toBe('SEAT_UNAVAILABLE');
+    const paid = await buyer.api.request<{ pay: Payment }>(PAY, { holdIds: [held.id], key: 'after-failover' });
+    expect(paid.errors).toBeUndefined();
+    const again = await buyer.api.request<{ pay: Payment }>(PAY, { holdIds: [held.id], key: 'after-failover' });
+    expect(again.data?.pay.id).toBe(paid.data?.pay.id);
+    const account = await me(buyer);
+    expect(account.points).toBe(900);
+    expectConsistentLedger(await ledger(server, buyer.id), account.points);
+    // The line moves: a newcomer is admitted (activeFans waits for it).
+    await activeFans(api, concertId, 1);
+    const { enterQueue } = await rival.api.data<{ enterQueue: QueueStatus }>(ENTER, { id: concertId });
+    expect(enterQueue.state).toBe('ACTIVE');
+  });
+});
