@@ -1,0 +1,225 @@
+/**
+ * The rehearsal as a library function: starts the replicas, creates the concert, plays the fans
+ * (in worker processes, or in this process with workers: 0), samples the waiting room while they
+ * play, then checks integrity from MySQL and returns everything the report needs.
+ */
+import { fork } from 'node:child_process';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import { createPool, type RowDataPacket } from 'mysql2/promise';
+import { hashPassword } from '../../src/auth/passwords';
+import { signToken, tokenKey } from '../../src/auth/tokens';
+import { Role } from '../../src/entities';
+import { redisKeys } from '../../src/redis';
+import { Api } from '../../support/graphql-client';
+import { CONCERT_SEATS, CREATE_CONCERT, LOG_IN } from '../../support/operations';
+import { resetSandbox } from '../../support/sandbox';
+import { analyse, type Analysis } from './analyse';
+import { playFans, type FanLog, type Stage } from './fan';
+import type { WorkerReply } from './fan-worker';
+import { checkIntegrity, type Integrity } from './integrity';
+import { planFans, type FanPlan, type RehearsalOptions } from './plan';
+import { startReplica, type Replica, type Usage } from './servers';
+
+const JWT_SECRET = 'rehearsal-only-secret-0123456789abcdef';
+const ADMIN = { email: 'admin@rehearsal.test', password: 'rehearsal-admin-password' };
+
+export interface Sample {
+  /** ms since opening */
+  t: number;
+  waiting: number;
+  active: number;
+  seatsLeft: number;
+  sold: number;
+  soldOut: boolean;
+}
+
+export interface RehearsalRun {
+  options: RehearsalOptions;
+  openAt: number;
+  endedAt: number;
+  samples: Sample[];
+  /** Wall-clock ms of each admission tick message seen on the queue-ticks channel. */
+  ticks: number[];
+  /** user id → sample times (ms wall clock) at which the fan held an ACTIVE slot. */
+  activeSamples: Map<number, number[]>;
+  sampleIntervalMs: number;
+  /** user id → last wall-clock ms the fan was seen in `wait`. */
+  lastInWait: Map<number, number>;
+  logs: FanLog[];
+  plans: FanPlan[];
+  integrity: Integrity;
+  usage: { name: string; role: string; cpuSeconds: number; cpuShare: number; peakRssMiB: number }[];
+  analysis: Analysis;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)));
+
+/**
+ * `sandbox` names where to run: DATABASE_URL (its database is dropped first), REDIS_URL and
+ * REDIS_KEY_PREFIX (its keys are wiped first); nothing else is touched.
+ */
+export async function runRehearsal(options: RehearsalOptions, sandbox: { DATABASE_URL: string; REDIS_URL: string; REDIS_KEY_PREFIX: string }, say: (line: string) => void = () => {}): Promise<RehearsalRun> {
+  await resetSandbox(sandbox);
+  const baseEnv: Record<string, string> = {
+    ...sandbox,
+    NODE_ENV: 'development',
+    LOG_LEVEL: 'warn',
+    PASSWORD_HASH_COST: '4',
+    SEED_DEMO: 'false',
+    JWT_SECRET,
+    ADMIN_EMAIL: ADMIN.email,
+    ADMIN_PASSWORD: ADMIN.password,
+    ADMISSION_INTERVAL_MS: String(options.admissionIntervalMs),
+    HOLD_TTL_SECONDS: String(options.holdTtlSeconds),
+    ACTIVE_TTL_SECONDS: String(options.activeTtlSeconds),
+    PRESENCE_GRACE_SECONDS: String(options.presenceGraceSeconds),
+    ACTIVE_IDLE_SECONDS: String(options.activeIdleSeconds),
+    // Limits on, at their production defaults: every fan presents its own address.
+    TRUST_PROXY: 'true',
+    RATE_LIMIT_PER_MINUTE: '600',
+    RATE_LIMIT_IP_PER_MINUTE: '1200',
+    LOGIN_ATTEMPTS_PER_15_MIN: '10',
+    MAX_SOCKETS_PER_USER: '5',
+  };
+  const replicas: Replica[] = [];
+  const sql = createPool({ uri: sandbox.DATABASE_URL, connectionLimit: 4, timezone: 'Z' });
+  const redis = new Redis(sandbox.REDIS_URL);
+  const subscriber = new Redis(sandbox.REDIS_URL);
+  try {
+    say(`starting ${options.replicas} replica(s)`);
+    // The first runs the workers and the migrations; the others start once the schema is there.
+    replicas.push(await startReplica({ ...baseEnv, RUN_WORKERS: 'true' }, 'replica-0 (API + workers)'));
+    replicas.push(...(await Promise.all(Array.from({ length: options.replicas - 1 }, (_, i) => startReplica({ ...baseEnv, RUN_WORKERS: 'false' }, `replica-${i + 1} (API only)`)))));
+
+    say(`creating ${options.fans} fans in SQL`);
+    const users = await createUsers(sql, options.fans);
+    const plans = planFans(options, users);
+
+    const admin = new Api(replicas[0]!.url);
+    const { logIn } = await admin.data<{ logIn: { token: string } }>(LOG_IN, ADMIN);
+    const api = admin.as(logIn.token);
+
+    // Fan workers first (they take a moment to load), then the concert, so the pre-queue window is real.
+    const workers = options.workers > 0 ? await startWorkers(options.workers) : [];
+
+    const openAt = Date.now() + options.preOpenSeconds * 1000;
+    const { createConcert } = await api.data<{ createConcert: { id: string } }>(CREATE_CONCERT, {
+      input: { title: 'Rehearsal', venue: 'Loopback Arena', maxActiveUsers: options.capacity, salesOpenAt: new Date(openAt).toISOString(), schedules: [{ startsAt: '2031-01-01T19:00:00Z', seatCount: options.seats, price: options.price }] },
+    });
+    const concert = await api.data<{ concert: { schedules: { id: string }[] } }>('query($id: ID!) { concert(id: $id) { schedules { id } } }', { id: createConcert.id });
+    const stage: Stage = {
+      urls: replicas.map(({ url, wsUrl }) => ({ url, wsUrl })),
+      concertId: createConcert.id,
+      scheduleId: concert.concert.schedules[0]!.id,
+      openAt,
+      stopAt: openAt + options.maxSeconds * 1000,
+      activeTtlSeconds: options.activeTtlSeconds,
+      thinkMs: options.thinkMs,
+      price: options.price,
+    };
+
+    // ---- watching: ticks, and the line every sampleIntervalMs ----
+    const keys = redisKeys(sandbox.REDIS_KEY_PREFIX);
+    const queueKeys = keys.queue(Number(createConcert.id));
+    const ticks: number[] = [];
+    subscriber.on('message', () => ticks.push(Date.now()));
+    await subscriber.subscribe(keys.channels.queueTicks);
+    const samples: Sample[] = [];
+    const activeSamples = new Map<number, number[]>();
+    const lastInWait = new Map<number, number>();
+    const sampleIntervalMs = 250;
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        const started = Date.now();
+        const [[, waiting], [, active], [, inWait]] = (await redis.pipeline().zcard(queueKeys.wait).zrange(queueKeys.active, 0, -1).zrange(queueKeys.wait, 0, -1).exec()) as [unknown, unknown][];
+        const [[row]] = await sql.query<RowDataPacket[]>("SELECT COUNT(*) AS n FROM reservations WHERE status = 'CONFIRMED'");
+        const seatsNow = await admin.data<{ concert: { availableSeats: number; soldOut: boolean } }>(CONCERT_SEATS, { id: createConcert.id }).catch(() => undefined);
+        const now = Date.now();
+        for (const member of active as string[]) {
+          const id = Number(member);
+          const times = activeSamples.get(id) ?? [];
+          times.push(now);
+          activeSamples.set(id, times);
+        }
+        for (const member of inWait as string[]) lastInWait.set(Number(member), now);
+        samples.push({ t: now - openAt, waiting: Number(waiting), active: (active as string[]).length, seatsLeft: seatsNow?.concert.availableSeats ?? NaN, sold: Number(row?.n ?? 0), soldOut: seatsNow?.concert.soldOut ?? false });
+        await sleep(sampleIntervalMs - (Date.now() - started));
+      }
+    })();
+
+    say(`playing ${options.fans} fans (opening in ${options.preOpenSeconds} s)`);
+    const cpuBefore = replicas.map((replica) => replica.usage());
+    const playStarted = Date.now();
+    const logs = options.workers > 0 ? await playInWorkers(workers, plans, stage) : await playFans(plans, stage);
+    const endedAt = Date.now();
+    const cpuAfter = replicas.map((replica) => replica.usage());
+    await sleep(sampleIntervalMs * 2);
+    sampling = false;
+    await sampler;
+
+    say('checking integrity');
+    const integrity = await checkIntegrity(sql, Number(stage.scheduleId));
+    const usage = replicas.map((replica, i) => {
+      const before = cpuBefore[i] as Usage;
+      const after = cpuAfter[i] as Usage;
+      const cpuSeconds = after.cpuSeconds - before.cpuSeconds;
+      return { name: replica.name, role: i === 0 ? 'API + workers' : 'API', cpuSeconds, cpuShare: cpuSeconds / ((endedAt - playStarted) / 1000), peakRssMiB: after.peakRssMiB };
+    });
+    const run = { options, openAt, endedAt, samples, ticks, activeSamples, sampleIntervalMs, lastInWait, logs, plans, integrity, usage };
+    return { ...run, analysis: analyse(run) };
+  } finally {
+    await Promise.all(replicas.map((replica) => replica.stop()));
+    subscriber.disconnect();
+    redis.disconnect();
+    await sql.end();
+  }
+}
+
+async function createUsers(sql: ReturnType<typeof createPool>, count: number): Promise<{ id: number; token: string }[]> {
+  const hash = await hashPassword('rehearsal-password', 4);
+  for (let i = 0; i < count; i += 2000) {
+    const rows = Array.from({ length: Math.min(2000, count - i) }, (_, j) => [`fan-${i + j}@rehearsal.test`, hash]);
+    await sql.query('INSERT INTO users (email, password_hash) VALUES ?', [rows]);
+  }
+  const [found] = await sql.query<RowDataPacket[]>("SELECT id, email FROM users WHERE email LIKE 'fan-%@rehearsal.test'");
+  const ids = new Map(found.map((row) => [String(row.email), Number(row.id)]));
+  const key = tokenKey(JWT_SECRET);
+  return Array.from({ length: count }, (_, i) => {
+    const id = ids.get(`fan-${i}@rehearsal.test`);
+    if (!id) throw new Error(`fan ${i} was not created`);
+    return { id, token: signToken({ id, role: Role.USER }, key, 3600) };
+  });
+}
+
+type Worker = ReturnType<typeof fork>;
+
+/** Forks the compiled fan workers (dist-bench) and waits until each has loaded. */
+async function startWorkers(count: number): Promise<Worker[]> {
+  return Promise.all(
+    Array.from({ length: count }, () => {
+      const child = fork(path.join(__dirname, 'fan-worker.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      return new Promise<Worker>((resolve, reject) => {
+        child.once('message', (reply: WorkerReply) => (reply.type === 'ready' ? resolve(child) : reject(new Error(`fan worker: ${JSON.stringify(reply)}`))));
+        child.once('exit', (code) => reject(new Error(`fan worker exited with ${code}`)));
+      });
+    }),
+  );
+}
+
+function playInWorkers(workers: Worker[], plans: FanPlan[], stage: Stage): Promise<FanLog[]> {
+  return Promise.all(
+    workers.map(
+      (worker, w) =>
+        new Promise<FanLog[]>((resolve, reject) => {
+          worker.on('message', (reply: WorkerReply) => {
+            if (reply.type === 'done') resolve(reply.logs);
+            else if (reply.type === 'failed') reject(new Error(reply.error));
+          });
+          worker.once('exit', (code) => (code === 0 ? undefined : reject(new Error(`fan worker exited with ${code}`))));
+          worker.send({ type: 'play', plans: plans.filter((plan) => plan.index % workers.length === w), stage });
+        }),
+    ),
+  ).then((parts) => parts.flat().sort((a, b) => a.index - b.index));
+}
