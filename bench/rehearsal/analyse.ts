@@ -33,6 +33,8 @@ export interface Analysis {
   slots: {
     slotSeconds: number;
     presentShare: number;
+    /** Slot-seconds held by absent fans, by the fan's outcome. */
+    absentByOutcome: Record<string, number>;
     /** Seconds from a fan walking away while ACTIVE to leaving the active set. */
     forgetActive: number[];
     /** Seconds from a waiting fan giving up to leaving the line. */
@@ -40,6 +42,8 @@ export interface Analysis {
   };
   sellOut: {
     soldOutAfter: number | null;
+    /** First sample with no seat free (all sold or held). */
+    allTakenAfter: number | null;
     idealSeconds: number;
     ratio: number;
     buyers: number;
@@ -121,7 +125,7 @@ function tickBefore(ticks: number[], t: number): number | undefined {
 export interface RunData {
   options: RehearsalOptions;
   openAt: number;
-  samples: { t: number; soldOut: boolean }[];
+  samples: { t: number; soldOut: boolean; seatsLeft: number }[];
   ticks: number[];
   activeSamples: Map<number, number[]>;
   sampleIntervalMs: number;
@@ -169,12 +173,14 @@ export function analyse(run: RunData): Analysis {
   // ---- slot use ----
   let slotSamples = 0;
   let presentSamples = 0;
+  const absentByOutcome: Record<string, number> = {};
   const forgetActive: number[] = [];
   for (const [userId, times] of run.activeSamples) {
     const log = byUser.get(userId);
     for (const t of times) {
       slotSamples++;
       if (!log || log.absentFrom === undefined || t < log.absentFrom) presentSamples++;
+      else absentByOutcome[log.outcome] = (absentByOutcome[log.outcome] ?? 0) + run.sampleIntervalMs / 1000;
     }
     if (log?.outcome === 'walked away' && log.absentFrom !== undefined) forgetActive.push((Math.max(...times) - log.absentFrom) / 1000);
   }
@@ -186,6 +192,7 @@ export function analyse(run: RunData): Analysis {
   }
 
   // ---- sell-out ----
+  const allTaken = run.samples.find((sample) => sample.t > 0 && sample.seatsLeft === 0);
   const firstSoldOutSample = run.samples.find((sample) => sample.soldOut);
   const soldOutPushes = logs.map((log) => log.soldOutAt).filter((t): t is number => t !== undefined);
   const soldOutCandidates = [...(firstSoldOutSample ? [firstSoldOutSample.t] : []), ...(soldOutPushes.length ? [Math.min(...soldOutPushes) - run.openAt] : [])];
@@ -246,9 +253,10 @@ export function analyse(run: RunData): Analysis {
       drawSample: drawn.length,
       lostPlace: logs.filter((log) => log.lostPlaceAt !== undefined).length,
     },
-    slots: { slotSeconds: (slotSamples * run.sampleIntervalMs) / 1000, presentShare: slotSamples ? presentSamples / slotSamples : NaN, forgetActive, forgetWaiting },
+    slots: { slotSeconds: (slotSamples * run.sampleIntervalMs) / 1000, presentShare: slotSamples ? presentSamples / slotSamples : NaN, absentByOutcome, forgetActive, forgetWaiting },
     sellOut: {
       soldOutAfter,
+      allTakenAfter: allTaken ? allTaken.t / 1000 : null,
       idealSeconds,
       ratio: soldOutAfter === null ? NaN : soldOutAfter / idealSeconds,
       buyers: buyers.length,

@@ -3,6 +3,7 @@
  * client address in X-Forwarded-For. Everything it sees and does is logged with wall-clock times
  * (comparable across the processes of one machine) for the report.
  */
+import { inspect } from 'node:util';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import type { GqlResponse } from '../../support/graphql-client';
@@ -55,6 +56,8 @@ export interface FanLog {
   cancelled: { seatId: string; at: number }[];
   /** Receipt times of queueStatus pushes after the first one of each subscription. */
   pushes: number[];
+  /** Every status seen: [ms, state, position, subscription number]. */
+  seen: [number, string, number | null, number][];
   dropped: boolean;
   ops: OpRecord[];
 }
@@ -90,7 +93,8 @@ class FanClient {
       if (body.errors?.length) code = body.errors[0]?.extensions?.code ?? 'UNKNOWN';
       else data = body.data ?? undefined;
     } catch (error) {
-      code = `NETWORK:${(error as Error).message.slice(0, 40)}`;
+      const cause = (error as { cause?: { code?: string } }).cause;
+      code = `NETWORK:${cause?.code ?? (error as Error).message.slice(0, 40)}`;
     }
     this.log.ops.push([name, start, Date.now() - start, code]);
     return { data, code };
@@ -103,6 +107,7 @@ class StatusFeed {
   private waiters: (() => void)[] = [];
   private client?: Client;
   private first = true;
+  private opened = 0;
 
   constructor(
     private readonly plan: FanPlan,
@@ -113,6 +118,7 @@ class StatusFeed {
 
   open(): void {
     this.first = true;
+    const generation = ++this.opened;
     const started = Date.now();
     this.client = createClient({
       url: this.wsUrl,
@@ -128,6 +134,7 @@ class StatusFeed {
           const status = (message.data as { queueStatus?: QueueStatus } | undefined)?.queueStatus;
           if (!status) return;
           const now = Date.now();
+          this.log.seen.push([now, status.state, status.position, generation]);
           if (this.first) {
             this.log.ops.push(['subscribe', started, now - started, '']);
             this.first = false;
@@ -137,9 +144,13 @@ class StatusFeed {
         error: (error) => {
           const code = Array.isArray(error) ? String((error[0] as { extensions?: { code?: string } })?.extensions?.code ?? 'UNKNOWN') : 'SOCKET';
           this.log.ops.push(['subscribe', started, Date.now() - started, code]);
+          this.log.seen.push([Date.now(), `error ${code} ${inspect(error, { depth: 2 }).replace(/\s+/g, ' ').slice(0, 200)}`, null, generation]);
           this.wake();
         },
-        complete: () => this.wake(),
+        complete: () => {
+          this.log.seen.push([Date.now(), 'complete', null, generation]);
+          this.wake();
+        },
       },
     );
   }
@@ -184,7 +195,7 @@ export async function playFan(plan: FanPlan, stage: Stage): Promise<FanLog> {
   const random = prng(plan.seed);
   const think = () => stage.thinkMs[0] + random() * (stage.thinkMs[1] - stage.thinkMs[0]);
   const { url, wsUrl } = stage.urls[plan.replica] as { url: string; wsUrl: string };
-  const log: FanLog = { index: plan.index, userId: plan.userId, prequeue: false, enterSentAt: 0, enterDoneAt: 0, enterState: '', outcome: 'unfinished', seatsBought: 0, paymentIds: [], lapsed: [], cancelled: [], pushes: [], dropped: false, ops: [] };
+  const log: FanLog = { index: plan.index, userId: plan.userId, prequeue: false, enterSentAt: 0, enterDoneAt: 0, enterState: '', outcome: 'unfinished', seatsBought: 0, paymentIds: [], lapsed: [], cancelled: [], pushes: [], seen: [], dropped: false, ops: [] };
   const api = new FanClient(plan, url, log);
   const feed = new StatusFeed(plan, wsUrl, stage, log);
   const gone = async (outcome: string) => {
@@ -327,5 +338,13 @@ export async function playFan(plan: FanPlan, stage: Stage): Promise<FanLog> {
 
 /** Plays every fan of `plans` at once (each on its own schedule); resolves when all are done. */
 export function playFans(plans: FanPlan[], stage: Stage): Promise<FanLog[]> {
-  return Promise.all(plans.map((plan) => playFan(plan, stage)));
+  return Promise.all(
+    plans.map((plan) =>
+      playFan(plan, stage).catch((error: unknown) => {
+        // A client-side failure is the rehearsal's own, not the service's: logged as the fan's outcome.
+        const reason = error instanceof Error ? error.message : inspect(error, { depth: 1 }).replace(/\s+/g, ' ');
+        return { index: plan.index, userId: plan.userId, prequeue: false, enterSentAt: 0, enterDoneAt: 0, enterState: '', outcome: `client crashed: ${reason.slice(0, 120)}`, seatsBought: 0, paymentIds: [], lapsed: [], cancelled: [], pushes: [], seen: [], dropped: false, ops: [] } satisfies FanLog;
+      }),
+    ),
+  );
 }

@@ -1,5 +1,6 @@
 /**
  * npm run rehearse -- [--fans N] [--seats S] [--capacity C] [--replicas R] [--seed X] [--workers W] [--out NAME]
+ *   [--presenceGraceSeconds G] [--activeIdleSeconds I] [--holdTtlSeconds H] [--preOpenSeconds P] [--maxSeconds M]
  *
  * Plays a whole on-sale against the compiled service (see run.ts) in its own database
  * (`rehearsal_concert`) and Redis prefix (`rehearsal`), then writes bench/rehearsal/NAME.md and
@@ -17,7 +18,7 @@ import { repoRoot } from './servers';
 function parse(argv: string[]): { options: RehearsalOptions; out: string } {
   const options: RehearsalOptions = { ...DEFAULT_OPTIONS };
   let out = 'latest';
-  const numeric = ['fans', 'seats', 'capacity', 'replicas', 'seed', 'workers', 'maxSeconds', 'preOpenSeconds'] as const;
+  const numeric = ['fans', 'seats', 'capacity', 'replicas', 'seed', 'workers', 'maxSeconds', 'preOpenSeconds', 'presenceGraceSeconds', 'activeIdleSeconds', 'holdTtlSeconds'] as const;
   for (let i = 0; i < argv.length; i++) {
     const name = argv[i]?.replace(/^--/, '') ?? '';
     const value = argv[++i];
@@ -38,6 +39,7 @@ async function main(): Promise<void> {
   };
   const started = Date.now();
   const run = await runRehearsal(options, sandbox, (line) => console.log(`[rehearse +${((Date.now() - started) / 1000).toFixed(1)} s] ${line}`));
+  if (process.env.REHEARSAL_DUMP) writeFileSync(process.env.REHEARSAL_DUMP, JSON.stringify({ openAt: run.openAt, samples: run.samples, logs: run.logs }));
   const dir = path.join(repoRoot(), 'bench/rehearsal');
   writeFileSync(path.join(dir, `${out}.svg`), renderChart(run));
   const report = renderReport(run, `${out}.svg`);

@@ -66,7 +66,9 @@ export const DEFAULT_OPTIONS: RehearsalOptions = {
   admissionIntervalMs: 200,
   holdTtlSeconds: 20,
   activeTtlSeconds: 60,
-  presenceGraceSeconds: 5,
+  // 5 s dropped present fans in the burst: their subscription took longer than that to start on this
+  // shared 2-core machine (see README, Rehearsal). 15 s keeps the presence rule in play.
+  presenceGraceSeconds: 15,
   activeIdleSeconds: 10,
   price: 100,
 };

@@ -123,7 +123,11 @@ export async function runRehearsal(options: RehearsalOptions, sandbox: { DATABAS
     const keys = redisKeys(sandbox.REDIS_KEY_PREFIX);
     const queueKeys = keys.queue(Number(createConcert.id));
     const ticks: number[] = [];
-    subscriber.on('message', () => ticks.push(Date.now()));
+    // Admission ticks only: a fan's own change (leave, pay) goes on the same channel with `fans`.
+    subscriber.on('message', (_channel: string, message: string) => {
+      const tick = JSON.parse(message) as { concerts?: unknown[]; fans?: unknown[] };
+      if (tick.concerts?.length && !tick.fans) ticks.push(Date.now());
+    });
     await subscriber.subscribe(keys.channels.queueTicks);
     const samples: Sample[] = [];
     const activeSamples = new Map<number, number[]>();

@@ -1,0 +1,34 @@
+/**
+ * A small on-sale rehearsal (bench/rehearsal, the code behind `npm run rehearse`) in the suite: two
+ * compiled replicas, 150 fans played in this process, limits on. A regression in integrity
+ * (anything sold twice, lost or charged twice) or fairness (an inversion, a pre-queue fan
+ * overtaken, a present fan dropped) fails here.
+ */
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_OPTIONS } from '../bench/rehearsal/plan';
+import { runRehearsal } from '../bench/rehearsal/run';
+import { testEnv } from './support/harness';
+
+describe('on-sale rehearsal (small)', () => {
+  it('sells every seat fairly, with integrity, no internal error and SOLD_OUT to everyone still waiting', async () => {
+    const env = testEnv('rehearsal');
+    const run = await runRehearsal(
+      { ...DEFAULT_OPTIONS, fans: 150, seats: 60, capacity: 10, replicas: 2, workers: 0, seed: 11, preOpenSeconds: 3, prequeueShare: 0.08, burstSeconds: 2, maxSeconds: 25 },
+      { DATABASE_URL: env.DATABASE_URL as string, REDIS_URL: env.REDIS_URL as string, REDIS_KEY_PREFIX: env.REDIS_KEY_PREFIX as string },
+    );
+    const { integrity, analysis } = run;
+    for (const check of integrity.checks) expect(check.ok, `${check.name}: ${check.detail}`).toBe(true);
+    expect(integrity.seatsSold).toBe(60);
+    expect(analysis.experience.internalErrors).toBe(0);
+    expect(analysis.experience.rateLimitedHonest).toBe(0);
+    expect(analysis.experience.doubleSubmitsSame).toBe(analysis.experience.doubleSubmits);
+    // Fairness, measured where it can be: some later arrivals were admitted.
+    expect(analysis.fairness.postAdmitted).toBeGreaterThan(0);
+    expect(analysis.fairness.inversions).toBe(0);
+    expect(analysis.fairness.prequeueOvertaken).toBe(0);
+    expect(analysis.fairness.lostPlace).toBe(0);
+    expect(analysis.sellOut.soldOutAfter).not.toBeNull();
+    expect(analysis.sellOut.soldOutMissed).toBe(0);
+    expect(Object.keys(analysis.outcomes).filter((outcome) => outcome.startsWith('client crashed') || outcome.startsWith('enter failed'))).toEqual([]);
+  }, 60_000);
+});
