@@ -13,12 +13,14 @@ describe('on-sale rehearsal (small)', () => {
   it('sells every seat fairly, with integrity, no internal error and SOLD_OUT to everyone still waiting', async () => {
     const env = testEnv('rehearsal');
     const run = await runRehearsal(
-      { ...DEFAULT_OPTIONS, fans: 150, seats: 60, capacity: 10, replicas: 2, workers: 0, seed: 11, preOpenSeconds: 3, prequeueShare: 0.08, burstSeconds: 2, maxSeconds: 25 },
+      { ...DEFAULT_OPTIONS, fans: 150, seats: 60, capacity: 10, replicas: 2, workers: 0, seed: 11, preOpenSeconds: 3, prequeueShare: 0.08, burstSeconds: 2, maxSeconds: 25, holdTtlSeconds: 5, presenceGraceSeconds: 5, activeIdleSeconds: 5 },
       { DATABASE_URL: env.DATABASE_URL as string, REDIS_URL: env.REDIS_URL as string, REDIS_KEY_PREFIX: env.REDIS_KEY_PREFIX as string },
     );
     const { integrity, analysis } = run;
     for (const check of integrity.checks) expect(check.ok, `${check.name}: ${check.detail}`).toBe(true);
-    expect(integrity.seatsSold).toBe(60);
+    // Sold out (a cancellation after the last sale may put a seat back: then it is the only one).
+    expect(analysis.sellOut.soldOutAfter).not.toBeNull();
+    expect(integrity.seatsSold).toBeGreaterThanOrEqual(60 - analysis.sellOut.cancelledSeats);
     expect(analysis.experience.internalErrors).toBe(0);
     expect(analysis.experience.rateLimitedHonest).toBe(0);
     expect(analysis.experience.doubleSubmitsSame).toBe(analysis.experience.doubleSubmits);
@@ -27,7 +29,6 @@ describe('on-sale rehearsal (small)', () => {
     expect(analysis.fairness.inversions).toBe(0);
     expect(analysis.fairness.prequeueOvertaken).toBe(0);
     expect(analysis.fairness.lostPlace).toBe(0);
-    expect(analysis.sellOut.soldOutAfter).not.toBeNull();
     expect(analysis.sellOut.soldOutMissed).toBe(0);
     expect(Object.keys(analysis.outcomes).filter((outcome) => outcome.startsWith('client crashed') || outcome.startsWith('enter failed'))).toEqual([]);
   }, 60_000);
