@@ -13,7 +13,7 @@ describe('on-sale rehearsal (small)', () => {
   it('sells every seat fairly, with integrity, no internal error and SOLD_OUT to everyone still waiting', async () => {
     const env = testEnv('rehearsal');
     const run = await runRehearsal(
-      { ...DEFAULT_OPTIONS, fans: 150, seats: 60, capacity: 10, replicas: 2, workers: 0, seed: 11, preOpenSeconds: 3, prequeueShare: 0.08, burstSeconds: 2, maxSeconds: 25, holdTtlSeconds: 5, presenceGraceSeconds: 5, activeIdleSeconds: 5 },
+      { ...DEFAULT_OPTIONS, fans: 150, seats: 60, capacity: 10, replicas: 2, workers: 0, seed: 11, preOpenSeconds: 3, prequeueShare: 0.08, burstSeconds: 2, maxSeconds: 25, holdTtlSeconds: 5, presenceGraceSeconds: 5, activeIdleSeconds: 5, abusers: false },
       { DATABASE_URL: env.DATABASE_URL as string, REDIS_URL: env.REDIS_URL as string, REDIS_KEY_PREFIX: env.REDIS_KEY_PREFIX as string },
     );
     const { integrity, analysis } = run;

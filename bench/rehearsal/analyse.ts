@@ -70,6 +70,19 @@ export interface Analysis {
   };
 }
 
+/** Max and min without spreading (a spread of 100k+ values overflows the stack). */
+export function maxOf(values: number[]): number {
+  let out = -Infinity;
+  for (const v of values) if (v > out) out = v;
+  return out;
+}
+
+export function minOf(values: number[]): number {
+  let out = Infinity;
+  for (const v of values) if (v < out) out = v;
+  return out;
+}
+
 export function percentile(values: number[], p: number): number {
   const sorted = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
   if (sorted.length === 0) return NaN;
@@ -163,7 +176,7 @@ export function analyse(run: RunData): Analysis {
     overtaken += postAdmissions.filter((t) => t < at).length;
   }
   // The draw: admitted at the opening tick (never saw a position) first, then by first position.
-  const openingTick = Math.min(...pre.map(admission));
+  const openingTick = minOf(pre.map(admission));
   const drawn = pre.filter((log) => log.drawPosition !== undefined || admission(log) === openingTick);
   const drawCorrelation = spearman(
     drawn.map((log) => log.enterDoneAt),
@@ -182,7 +195,7 @@ export function analyse(run: RunData): Analysis {
       if (!log || log.absentFrom === undefined || t < log.absentFrom) presentSamples++;
       else absentByOutcome[log.outcome] = (absentByOutcome[log.outcome] ?? 0) + run.sampleIntervalMs / 1000;
     }
-    if (log?.outcome === 'walked away' && log.absentFrom !== undefined) forgetActive.push((Math.max(...times) - log.absentFrom) / 1000);
+    if (log?.outcome === 'walked away' && log.absentFrom !== undefined) forgetActive.push((maxOf(times) - log.absentFrom) / 1000);
   }
   const forgetWaiting: number[] = [];
   for (const log of logs) {
@@ -195,8 +208,8 @@ export function analyse(run: RunData): Analysis {
   const allTaken = run.samples.find((sample) => sample.t > 0 && sample.seatsLeft === 0);
   const firstSoldOutSample = run.samples.find((sample) => sample.soldOut);
   const soldOutPushes = logs.map((log) => log.soldOutAt).filter((t): t is number => t !== undefined);
-  const soldOutCandidates = [...(firstSoldOutSample ? [firstSoldOutSample.t] : []), ...(soldOutPushes.length ? [Math.min(...soldOutPushes) - run.openAt] : [])];
-  const soldOutAfter = soldOutCandidates.length ? Math.min(...soldOutCandidates) / 1000 : null;
+  const soldOutCandidates = [...(firstSoldOutSample ? [firstSoldOutSample.t] : []), ...(soldOutPushes.length ? [minOf(soldOutPushes) - run.openAt] : [])];
+  const soldOutAfter = soldOutCandidates.length ? minOf(soldOutCandidates) / 1000 : null;
   const buyers = logs.filter((log) => log.paidAt !== undefined && log.admittedAt !== undefined);
   const meanShopping = buyers.reduce((sum, log) => sum + (log.paidAt! - log.admittedAt!), 0) / Math.max(1, buyers.length) / 1000;
   const seatsPerBuyer = buyers.reduce((sum, log) => sum + log.seatsBought + log.cancelled.length, 0) / Math.max(1, buyers.length);
@@ -274,7 +287,7 @@ export function analyse(run: RunData): Analysis {
     },
     experience: {
       ops,
-      pushLagMs: { count: lags.length, p50: percentile(lags, 50), p99: percentile(lags, 99), max: lags.length ? Math.max(...lags) : NaN },
+      pushLagMs: { count: lags.length, p50: percentile(lags, 50), p99: percentile(lags, 99), max: lags.length ? maxOf(lags) : NaN },
       internalErrors,
       rateLimitedHonest: rateLimited,
       doubleSubmits,

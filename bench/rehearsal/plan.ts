@@ -35,6 +35,8 @@ export interface RehearsalOptions {
   thinkMs: [number, number];
   /** Hard stop for the whole play (s after opening). */
   maxSeconds: number;
+  /** Three scripted abusers (enterQueue and holdSeat hammers, a socket hog) during the first 20 s of sales. */
+  abusers: boolean;
   /** Server timings. */
   admissionIntervalMs: number;
   holdTtlSeconds: number;
@@ -63,6 +65,7 @@ export const DEFAULT_OPTIONS: RehearsalOptions = {
   cancelShare: 0.05,
   thinkMs: [200, 1200],
   maxSeconds: 120,
+  abusers: true,
   admissionIntervalMs: 200,
   holdTtlSeconds: 20,
   activeTtlSeconds: 60,

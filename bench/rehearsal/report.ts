@@ -1,6 +1,6 @@
 /** The rehearsal's report (Markdown) and chart (SVG, drawn here: no dependency). */
 import os from 'node:os';
-import { percentile } from './analyse';
+import { maxOf, minOf, percentile } from './analyse';
 import type { RehearsalRun } from './run';
 
 const f1 = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : '–');
@@ -8,7 +8,7 @@ const f2 = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : '–');
 const pct = (n: number) => (Number.isFinite(n) ? `${(n * 100).toFixed(1)}%` : '–');
 const ms = (n: number) => (Number.isFinite(n) ? `${Math.round(n)} ms` : '–');
 const mark = (ok: boolean) => (ok ? '✅' : '❌');
-const spread = (values: number[], unit = 's') => (values.length ? `median ${f1(percentile(values, 50))} ${unit}, max ${f1(Math.max(...values))} ${unit} (n = ${values.length})` : 'none');
+const spread = (values: number[], unit = 's') => (values.length ? `median ${f1(percentile(values, 50))} ${unit}, max ${f1(maxOf(values))} ${unit} (n = ${values.length})` : 'none');
 
 /** Waiting, active, seats left and sold over time (left axis: people/seats), push lag dots (right axis, ms). */
 export function renderChart(run: RehearsalRun): string {
@@ -16,9 +16,9 @@ export function renderChart(run: RehearsalRun): string {
   const H = 420;
   const pad = { l: 60, r: 70, t: 40, b: 50 };
   const samples = run.samples.filter((s) => Number.isFinite(s.seatsLeft));
-  const t0 = Math.min(-run.options.preOpenSeconds * 1000, ...samples.map((s) => s.t));
-  const t1 = Math.max(1000, ...samples.map((s) => s.t));
-  const yMax = Math.max(10, ...samples.flatMap((s) => [s.waiting, s.active, s.seatsLeft, s.sold]));
+  const t0 = minOf([-run.options.preOpenSeconds * 1000, ...samples.map((s) => s.t)]);
+  const t1 = maxOf([1000, ...samples.map((s) => s.t)]);
+  const yMax = maxOf([10, ...samples.flatMap((s) => [s.waiting, s.active, s.seatsLeft, s.sold])]);
   const x = (t: number) => pad.l + ((t - t0) / (t1 - t0)) * (W - pad.l - pad.r);
   const y = (v: number) => H - pad.b - (v / yMax) * (H - pad.t - pad.b);
   const lags = run.logs.flatMap((log) => log.pushes.map((t) => t));
@@ -32,7 +32,7 @@ export function renderChart(run: RehearsalRun): string {
     if (tick === undefined || tick > t) continue;
     worst.set(tick, Math.max(worst.get(tick) ?? 0, t - tick));
   }
-  const lagMax = Math.max(100, ...worst.values());
+  const lagMax = maxOf([100, ...worst.values()]);
   const yLag = (v: number) => H - pad.b - (v / lagMax) * (H - pad.t - pad.b);
   const series: [string, string, (s: (typeof samples)[number]) => number][] = [
     ['waiting', '#1f77b4', (s) => s.waiting],
@@ -145,9 +145,22 @@ export function renderReport(run: RehearsalRun, chart: string): string {
   out.push('| --- | --- | --- | --- | --- |');
   for (const u of run.usage) out.push(`| ${u.name} | ${u.role} | ${f1(u.cpuSeconds)} s | ${pct(u.cpuShare)} | ${Math.round(u.peakRssMiB)} MiB |`);
   out.push('');
+  out.push('## Abuse limits');
+  out.push('');
+  if (run.abusers.length === 0) out.push('No abusers in this run.');
+  else {
+    out.push('Three scripted abusers during the first 20 s of sales (the hammers pause 20 ms after a refusal), each with its own account and address (limits: 600 operations/min per account, 1,200/min per address, 5 sockets per account):');
+    out.push('');
+    out.push('| abuser | attempts | answers |');
+    out.push('| --- | --- | --- |');
+    for (const abuser of run.abusers) out.push(`| ${abuser.name} | ${abuser.attempts} | ${Object.entries(abuser.answers).map(([k, v]) => `${k || 'served'} ${v}`).join(', ')} |`);
+    out.push('');
+    out.push(`Honest fans refused by a limit: **${x.rateLimitedHonest}**.`);
+  }
+  out.push('');
   out.push('## Not rehearsed (yet)');
   out.push('');
-  out.push('- No scripted abusers (hammering enterQueue/holdSeat, many sockets): limits are on and the report counts RATE_LIMITED answers to honest fans, but nothing tries to trip them.');
+  out.push('- The abusers are three and short-lived: no botnet (many addresses per abuser), no failed-logIn storm (fans do not log in).');
   out.push('- No Redis Cluster run (`--cluster`), and no CPU profile when a goal is missed.');
   out.push('- Fans who drop and return only do so while waiting, not while ACTIVE.');
   out.push('- Sign-up is not rehearsed: fans are inserted in SQL with one password hash and given signed tokens.');

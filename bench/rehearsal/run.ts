@@ -14,6 +14,7 @@ import { redisKeys } from '../../src/redis';
 import { Api } from '../../support/graphql-client';
 import { CONCERT_SEATS, CREATE_CONCERT, LOG_IN } from '../../support/operations';
 import { resetSandbox } from '../../support/sandbox';
+import { playAbusers, type AbuserResult } from './abusers';
 import { analyse, type Analysis } from './analyse';
 import { playFans, type FanLog, type Stage } from './fan';
 import type { WorkerReply } from './fan-worker';
@@ -21,6 +22,8 @@ import { checkIntegrity, type Integrity } from './integrity';
 import { planFans, type FanPlan, type RehearsalOptions } from './plan';
 import { startReplica, type Replica, type Usage } from './servers';
 
+/** How long the abusers hammer, from the opening: past a minute's worth of the per-account limit. */
+const ABUSE_SECONDS = 20;
 const JWT_SECRET = 'rehearsal-only-secret-0123456789abcdef';
 const ADMIN = { email: 'admin@rehearsal.test', password: 'rehearsal-admin-password' };
 
@@ -49,6 +52,7 @@ export interface RehearsalRun {
   logs: FanLog[];
   plans: FanPlan[];
   integrity: Integrity;
+  abusers: AbuserResult[];
   usage: { name: string; role: string; cpuSeconds: number; cpuShare: number; peakRssMiB: number }[];
   analysis: Analysis;
 }
@@ -93,8 +97,8 @@ export async function runRehearsal(options: RehearsalOptions, sandbox: { DATABAS
     replicas.push(...(await Promise.all(Array.from({ length: options.replicas - 1 }, (_, i) => startReplica({ ...baseEnv, RUN_WORKERS: 'false' }, `replica-${i + 1} (API only)`)))));
 
     say(`creating ${options.fans} fans in SQL`);
-    const users = await createUsers(sql, options.fans);
-    const plans = planFans(options, users);
+    const users = await createUsers(sql, options.fans + (options.abusers ? 3 : 0));
+    const plans = planFans(options, users.slice(0, options.fans));
 
     const admin = new Api(replicas[0]!.url);
     const { logIn } = await admin.data<{ logIn: { token: string } }>(LOG_IN, ADMIN);
@@ -156,7 +160,9 @@ export async function runRehearsal(options: RehearsalOptions, sandbox: { DATABAS
     say(`playing ${options.fans} fans (opening in ${options.preOpenSeconds} s)`);
     const cpuBefore = replicas.map((replica) => replica.usage());
     const playStarted = Date.now();
+    const abusing = options.abusers ? playAbusers(users.slice(options.fans), stage, ABUSE_SECONDS) : Promise.resolve([]);
     const logs = options.workers > 0 ? await playInWorkers(workers, plans, stage) : await playFans(plans, stage);
+    const abusers = await abusing;
     const endedAt = Date.now();
     const cpuAfter = replicas.map((replica) => replica.usage());
     await sleep(sampleIntervalMs * 2);
@@ -171,7 +177,7 @@ export async function runRehearsal(options: RehearsalOptions, sandbox: { DATABAS
       const cpuSeconds = after.cpuSeconds - before.cpuSeconds;
       return { name: replica.name, role: i === 0 ? 'API + workers' : 'API', cpuSeconds, cpuShare: cpuSeconds / ((endedAt - playStarted) / 1000), peakRssMiB: after.peakRssMiB };
     });
-    const run = { options, openAt, endedAt, samples, ticks, activeSamples, sampleIntervalMs, lastInWait, logs, plans, integrity, usage };
+    const run = { options, openAt, endedAt, samples, ticks, activeSamples, sampleIntervalMs, lastInWait, logs, plans, integrity, usage, abusers };
     return { ...run, analysis: analyse(run) };
   } finally {
     await Promise.all(replicas.map((replica) => replica.stop()));

@@ -1,0 +1,77 @@
+/**
+ * Scripted abusers, played beside the fans: one hammers enterQueue, one hammers holdSeat, one opens
+ * too many sockets. Each has its own account and address, so what the limits refuse is theirs.
+ */
+import { createClient } from 'graphql-ws';
+import WebSocket from 'ws';
+import type { GqlResponse } from '../../support/graphql-client';
+import { ENTER, HOLD, STATUS_SUBSCRIPTION } from '../../support/operations';
+import type { Stage } from './fan';
+
+export interface AbuserResult {
+  name: string;
+  attempts: number;
+  /** Answers by error code ('' = served). */
+  answers: Record<string, number>;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)));
+
+async function hammer(name: string, token: string, ip: string, url: string, query: string, variables: Record<string, unknown>, untilMs: number): Promise<AbuserResult> {
+  const result: AbuserResult = { name, attempts: 0, answers: {} };
+  const lane = async () => {
+    while (Date.now() < untilMs) {
+      result.attempts++;
+      let code = '';
+      try {
+        const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, 'x-forwarded-for': ip }, body: JSON.stringify({ query, variables }) });
+        const body = (await response.json()) as GqlResponse<unknown>;
+        code = body.errors?.[0]?.extensions?.code ?? '';
+      } catch {
+        code = 'NETWORK';
+      }
+      result.answers[code] = (result.answers[code] ?? 0) + 1;
+      // Refused: a real abuser would not wait; this one only pauses a little not to starve the machine.
+      if (code === 'RATE_LIMITED') await sleep(20);
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, lane));
+  return result;
+}
+
+async function socketHog(token: string, ip: string, wsUrl: string, concertId: string, sockets: number, holdMs: number): Promise<AbuserResult> {
+  const result: AbuserResult = { name: `${sockets} sockets on one account`, attempts: sockets, answers: {} };
+  const Impl = class extends WebSocket {
+    constructor(address: string, protocols?: string | string[]) {
+      super(address, protocols, { headers: { 'x-forwarded-for': ip } });
+    }
+  };
+  const clients = Array.from({ length: sockets }, () => {
+    const client = createClient({ url: wsUrl, webSocketImpl: Impl, connectionParams: { authorization: `Bearer ${token}` }, retryAttempts: 0, lazy: true });
+    let outcome = '';
+    client.on('closed', (event) => {
+      const code = (event as { code?: number }).code;
+      if (!outcome) outcome = code === 4429 ? 'closed 4429' : `closed ${code}`;
+    });
+    client.subscribe({ query: STATUS_SUBSCRIPTION, variables: { id: concertId } }, { next: () => (outcome ||= ''), error: () => undefined, complete: () => undefined });
+    return { client, outcome: () => outcome };
+  });
+  await sleep(holdMs);
+  for (const { outcome } of clients) result.answers[outcome()] = (result.answers[outcome()] ?? 0) + 1;
+  await Promise.all(clients.map(({ client }) => client.dispose()));
+  return result;
+}
+
+/** Plays the three abusers for `seconds` from the opening; resolves with what each got. */
+export async function playAbusers(users: { id: number; token: string }[], stage: Stage, seconds: number): Promise<AbuserResult[]> {
+  const [a, b, c] = users;
+  if (!a || !b || !c) return [];
+  const { url, wsUrl } = stage.urls[0] as { url: string; wsUrl: string };
+  await sleep(stage.openAt - Date.now());
+  const until = Date.now() + seconds * 1000;
+  return Promise.all([
+    hammer('enterQueue hammer (8 at once)', a.token, '172.16.0.1', url, ENTER, { id: stage.concertId }, until),
+    hammer('holdSeat hammer (8 at once, not ACTIVE)', b.token, '172.16.0.2', url, HOLD, { seatId: '1' }, until),
+    socketHog(c.token, '172.16.0.3', wsUrl, stage.concertId, 10, 2000),
+  ]);
+}
