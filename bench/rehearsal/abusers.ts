@@ -17,9 +17,10 @@ export interface AbuserResult {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
-async function hammer(name: string, token: string, ip: string, url: string, query: string, variables: Record<string, unknown>, untilMs: number): Promise<AbuserResult> {
+async function hammer(name: string, token: string, ip: string, urls: string[], query: string, variables: Record<string, unknown>, untilMs: number): Promise<AbuserResult> {
   const result: AbuserResult = { name, attempts: 0, answers: {} };
-  const lane = async () => {
+  const lane = async (_: unknown, index: number) => {
+    const url = urls[index % urls.length] as string;
     while (Date.now() < untilMs) {
       result.attempts++;
       let code = '';
@@ -66,12 +67,13 @@ async function socketHog(token: string, ip: string, wsUrl: string, concertId: st
 export async function playAbusers(users: { id: number; token: string }[], stage: Stage, seconds: number): Promise<AbuserResult[]> {
   const [a, b, c] = users;
   if (!a || !b || !c) return [];
-  const { url, wsUrl } = stage.urls[0] as { url: string; wsUrl: string };
+  const urls = stage.urls.map(({ url }) => url);
+  const { wsUrl } = stage.urls[0] as { url: string; wsUrl: string };
   await sleep(stage.openAt - Date.now());
   const until = Date.now() + seconds * 1000;
   return Promise.all([
-    hammer('enterQueue hammer (8 at once)', a.token, '172.16.0.1', url, ENTER, { id: stage.concertId }, until),
-    hammer('holdSeat hammer (8 at once, not ACTIVE)', b.token, '172.16.0.2', url, HOLD, { seatId: '1' }, until),
+    hammer('enterQueue hammer (8 at once, across replicas)', a.token, '172.16.0.1', urls, ENTER, { id: stage.concertId }, until),
+    hammer('holdSeat hammer (8 at once, across replicas, not ACTIVE)', b.token, '172.16.0.2', urls, HOLD, { seatId: '1' }, until),
     socketHog(c.token, '172.16.0.3', wsUrl, stage.concertId, 10, 2000),
   ]);
 }

@@ -20,6 +20,9 @@ export interface Analysis {
     /** Pairs (a, b): a finished entering before b started, both present, b admitted at an earlier tick than a (or a never). */
     inversions: number;
     comparablePairs: number;
+    /** The same two counts leaving out fans the line dropped while present: what the order itself did. */
+    inversionsWithoutDropped: number;
+    overtakenWithoutDropped: number;
     prequeuePresent: number;
     prequeueAdmitted: number;
     /** Pairs (pre-queue fan, later arrival) where the later arrival was admitted first. */
@@ -159,21 +162,28 @@ export function analyse(run: RunData): Analysis {
   const admission = (log: FanLog) => log.admittedAt ?? Infinity;
   const post = logs.filter((log) => present(log) && log.enterState === 'WAITING');
   let inversions = 0;
+  let inversionsWithoutDropped = 0;
   let comparable = 0;
   for (const a of post) {
     for (const b of post) {
       if (a === b || !(a.enterDoneAt < b.enterSentAt)) continue;
       if (admission(a) === Infinity && admission(b) === Infinity) continue;
       comparable++;
-      if (admission(b) < admission(a)) inversions++;
+      if (admission(b) < admission(a)) {
+        inversions++;
+        if (a.lostPlaceAt === undefined && b.lostPlaceAt === undefined) inversionsWithoutDropped++;
+      }
     }
   }
   const pre = logs.filter((log) => present(log) && log.enterState === 'PREQUEUE');
   const postAdmissions = post.map(admission).filter(Number.isFinite).sort((a, b) => a - b);
   let overtaken = 0;
+  let overtakenWithoutDropped = 0;
   for (const q of pre) {
     const at = admission(q);
-    overtaken += postAdmissions.filter((t) => t < at).length;
+    const n = postAdmissions.filter((t) => t < at).length;
+    overtaken += n;
+    if (q.lostPlaceAt === undefined) overtakenWithoutDropped += n;
   }
   // The draw: admitted at the opening tick (never saw a position) first, then by first position.
   const openingTick = minOf(pre.map(admission));
@@ -259,6 +269,8 @@ export function analyse(run: RunData): Analysis {
       postAdmitted: post.filter((log) => log.admittedAt !== undefined).length,
       inversions,
       comparablePairs: comparable,
+      inversionsWithoutDropped,
+      overtakenWithoutDropped,
       prequeuePresent: pre.length,
       prequeueAdmitted: pre.filter((log) => log.admittedAt !== undefined).length,
       prequeueOvertaken: overtaken,

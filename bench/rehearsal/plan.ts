@@ -35,7 +35,7 @@ export interface RehearsalOptions {
   thinkMs: [number, number];
   /** Hard stop for the whole play (s after opening). */
   maxSeconds: number;
-  /** Three scripted abusers (enterQueue and holdSeat hammers, a socket hog) during the first 20 s of sales. */
+  /** Three scripted abusers (enterQueue and holdSeat hammers, a socket hog) during the first 30 s of sales. */
   abusers: boolean;
   /** Server timings. */
   admissionIntervalMs: number;

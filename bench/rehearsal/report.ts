@@ -107,7 +107,11 @@ export function renderReport(run: RehearsalRun, chart: string): string {
   out.push(`- Present post-opening arrivals: ${fair.postArrivalsPresent} (${fair.postAdmitted} admitted). Inversions: **${fair.inversions}** of ${fair.comparablePairs} pairs where one fan had finished entering before the other started (admission order read from each fan's \`activeUntil\`, which one tick gives all its admissions alike).`);
   out.push(`- Pre-queue: ${fair.prequeuePresent} present, ${fair.prequeueAdmitted} admitted; later arrivals admitted before a present pre-queue fan: **${fair.prequeueOvertaken}**.`);
   out.push(`- The draw: Spearman's ρ between pre-queue entry order and drawn order = **${f2(fair.drawCorrelation)}** over ${fair.drawSample} fans (independent draw: ρ ≈ 0, |ρ| mostly below ${f2(2 / Math.sqrt(Math.max(fair.drawSample - 1, 1)))} at this size).`);
-  out.push(`- Fans the line dropped while present: ${fair.lostPlace}.`);
+  out.push(`- Fans the line dropped while present: ${fair.lostPlace}. Leaving them out: **${fair.inversionsWithoutDropped}** inversions and **${fair.overtakenWithoutDropped}** overtakings, i.e. what remains is ${fair.inversionsWithoutDropped + fair.overtakenWithoutDropped === 0 ? 'entirely' : 'not only'} the presence rule dropping fans it could not see.`);
+  if (fair.lostPlace > 0) {
+    const subscribe = x.ops.find((op) => op.op === 'subscribe');
+    out.push(`- Why they were dropped: their queueStatus subscription had not delivered its first status (so the replica was not reporting them) within PRESENCE_GRACE_SECONDS=${o.presenceGraceSeconds} of their enterQueue; subscribe took p50 ${ms(subscribe?.p50 ?? NaN)}, p99 ${ms(subscribe?.p99 ?? NaN)} in the burst.`);
+  }
   out.push('');
   out.push('## Slot use');
   out.push('');
@@ -149,7 +153,7 @@ export function renderReport(run: RehearsalRun, chart: string): string {
   out.push('');
   if (run.abusers.length === 0) out.push('No abusers in this run.');
   else {
-    out.push('Three scripted abusers during the first 20 s of sales (the hammers pause 20 ms after a refusal), each with its own account and address (limits: 600 operations/min per account, 1,200/min per address, 5 sockets per account):');
+    out.push('Three scripted abusers during the first 30 s of sales (the hammers pause 20 ms after a refusal), each with its own account and address (limits: 600 operations/min per account, 1,200/min per address, 5 sockets per account):');
     out.push('');
     out.push('| abuser | attempts | answers |');
     out.push('| --- | --- | --- |');

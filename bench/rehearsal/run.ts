@@ -23,7 +23,7 @@ import { planFans, type FanPlan, type RehearsalOptions } from './plan';
 import { startReplica, type Replica, type Usage } from './servers';
 
 /** How long the abusers hammer, from the opening: past a minute's worth of the per-account limit. */
-const ABUSE_SECONDS = 20;
+const ABUSE_SECONDS = 30;
 const JWT_SECRET = 'rehearsal-only-secret-0123456789abcdef';
 const ADMIN = { email: 'admin@rehearsal.test', password: 'rehearsal-admin-password' };
 
