@@ -1,5 +1,7 @@
 /** Small helpers shared by the bench: clocks, statistics, formatting, bounded concurrency. */
 
+import type { Pool, PoolConnection } from 'mysql2/promise';
+
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
@@ -43,6 +45,21 @@ export async function timedRuns<T>(items: readonly T[], connections: number, fn:
     latencies.push(wallMs() - t);
   });
   return { tps: items.length / ((wallMs() - started) / 1000), p99: percentile(latencies, 99) };
+}
+
+/** One transaction by hand on a pooled mysql2 connection: the raw-SQL baselines. */
+export async function rawTransaction(pool: Pool, work: (conn: PoolConnection) => Promise<void>): Promise<void> {
+  const conn = await pool.getConnection();
+  try {
+    await conn.beginTransaction();
+    await work(conn);
+    await conn.commit();
+  } catch (error) {
+    await conn.rollback();
+    throw error;
+  } finally {
+    conn.release();
+  }
 }
 
 export function fmtNumber(value: number, digits = 0): string {

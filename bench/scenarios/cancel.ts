@@ -3,7 +3,7 @@ import type { BenchContext, Scenario } from '../lib/context';
 import type { BenchUser, Control } from '../lib/control';
 import { ErrorTally, load, type LoadResult } from '../lib/http';
 import { errorRow, ratioStatus, row, type Row } from '../lib/report';
-import { fmtMs, fmtNumber, fmtRatio, median, timedRuns } from '../lib/util';
+import { fmtMs, fmtNumber, fmtRatio, median, rawTransaction, timedRuns } from '../lib/util';
 
 const PRICE = 100;
 
@@ -40,9 +40,7 @@ async function seedReservations(control: Control, users: BenchUser[], seatIds: n
  * back through LAST_INSERT_ID(expr)), the REFUND ledger row, commit.
  */
 async function rawCancel(pool: Pool, userId: number, reservationId: number): Promise<void> {
-  const conn = await pool.getConnection();
-  try {
-    await conn.beginTransaction();
+  await rawTransaction(pool, async (conn) => {
     const [rows] = await conn.query<RowDataPacket[]>(
       'SELECT r.id, r.user_id, r.price, r.payment_id, r.status, sc.starts_at FROM reservations r JOIN seats s ON s.id = r.seat_id JOIN schedules sc ON sc.id = s.schedule_id WHERE r.id = ?',
       [reservationId],
@@ -53,13 +51,7 @@ async function rawCancel(pool: Pool, userId: number, reservationId: number): Pro
     if (updated.affectedRows !== 1) throw new Error('cancelled meanwhile');
     const [refund] = await conn.query<ResultSetHeader>('UPDATE users SET points = LAST_INSERT_ID(points + ?) WHERE id = ?', [reservation.price, userId]);
     await conn.query("INSERT INTO point_transactions (user_id, kind, amount, balance, payment_id) VALUES (?, 'REFUND', ?, ?, ?)", [userId, reservation.price, refund.insertId, reservation.payment_id]);
-    await conn.commit();
-  } catch (error) {
-    await conn.rollback();
-    throw error;
-  } finally {
-    conn.release();
-  }
+  });
 }
 
 export const cancel: Scenario = {

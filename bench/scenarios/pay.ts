@@ -6,7 +6,7 @@ import type { BenchContext, Scenario } from '../lib/context';
 import type { BenchUser } from '../lib/control';
 import { ErrorTally, load, type LoadResult } from '../lib/http';
 import { errorRow, ratioStatus, row, type Row } from '../lib/report';
-import { fmtMs, fmtNumber, fmtRatio, mapPool, median, timedRuns } from '../lib/util';
+import { fmtMs, fmtNumber, fmtRatio, mapPool, median, rawTransaction, timedRuns } from '../lib/util';
 
 const PRICE = 100;
 const CREDIT = 1000;
@@ -20,9 +20,7 @@ const PAY = 'mutation($holds: [ID!]!, $key: String!) { pay(holdIds: $holds, idem
  * one reservation, one PAYMENT ledger row, commit. The pool has as many connections as the ORM's.
  */
 async function rawPay(pool: Pool, userId: number, seatId: number, key: string): Promise<void> {
-  const conn = await pool.getConnection();
-  try {
-    await conn.beginTransaction();
+  await rawTransaction(pool, async (conn) => {
     const [debit] = await conn.query<ResultSetHeader>('UPDATE users SET points = LAST_INSERT_ID(points - ?) WHERE id = ? AND points >= ?', [PRICE, userId, PRICE]);
     if (debit.affectedRows !== 1) throw new Error('insufficient points');
     const balance = debit.insertId;
@@ -30,13 +28,7 @@ async function rawPay(pool: Pool, userId: number, seatId: number, key: string): 
     const [payment] = await conn.query<ResultSetHeader>('INSERT INTO payments (user_id, idempotency_key, request_hash, amount, balance) VALUES (?, ?, ?, ?, ?)', [userId, key, requestHash, PRICE, balance]);
     await conn.query('INSERT INTO reservations (code, seat_id, user_id, payment_id, price) VALUES (?, ?, ?, ?, ?)', [randomBytes(6).toString('base64url'), seatId, userId, payment.insertId, PRICE]);
     await conn.query("INSERT INTO point_transactions (user_id, kind, amount, balance, payment_id) VALUES (?, 'PAYMENT', ?, ?, ?)", [userId, -PRICE, balance, payment.insertId]);
-    await conn.commit();
-  } catch (error) {
-    await conn.rollback();
-    throw error;
-  } finally {
-    conn.release();
-  }
+  });
 }
 
 export const pay: Scenario = {
