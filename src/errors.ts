@@ -67,8 +67,9 @@ const UNAVAILABLE_PATTERNS = [
   /Timeout acquiring a connection/i,
   /Connection is closed|Stream isn't writeable|Reached the max retries per request|enableOfflineQueue/i,
   /ER_CON_COUNT_ERROR|Too many connections/i,
-  // A Redis Cluster between a master's death and its replica's promotion.
-  /CLUSTERDOWN|TRYAGAIN|Too many Cluster redirections|Failed to refresh slots cache|None of startup nodes is available/i,
+  // A Redis Cluster between a master's death and its replica's promotion (a MOVED that reaches us
+  // came from a multi-command step the client could not redirect: the next attempt goes to the new owner).
+  /CLUSTERDOWN|TRYAGAIN|Too many Cluster redirections|Failed to refresh slots cache|None of startup nodes is available|^(MOVED|ASK) \d+ /i,
 ];
 
 /** Whether an error means MySQL or Redis could not be reached (→ SERVICE_UNAVAILABLE, never the raw text). */

@@ -25,6 +25,8 @@ describe('error policy', () => {
     // A Redis Cluster failing over answers CLUSTERDOWN until the replica is promoted.
     const failover = new Error('Too many Cluster redirections. Last error: ReplyError: CLUSTERDOWN The cluster is down');
     expect(production(wrap(failover).toJSON(), wrap(failover)).extensions).toEqual({ code: 'SERVICE_UNAVAILABLE' });
+    const moved = new Error('MOVED 3607 127.0.0.1:7720');
+    expect(production(wrap(moved).toJSON(), wrap(moved)).extensions).toEqual({ code: 'SERVICE_UNAVAILABLE' });
   });
 
   it('passes the contract’s errors through with their code', () => {
