@@ -1,9 +1,8 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import type { HeapReading, ProbeCommand, ProbeReply } from './probe-protocol';
-import { sleep } from './util';
+import { freePort, sleep } from './util';
 
 /** The repository root (this file runs as dist-bench/bench/lib/child.js). */
 export const ROOT = path.resolve(__dirname, '../../..');
@@ -103,18 +102,6 @@ export class ProbedChild {
     await this.exited;
     clearTimeout(timer);
   }
-}
-
-/** A free TCP port on loopback (the server gets PORT=<it>, since LOG_LEVEL=warn hides its "listening" line). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 export interface ServerChild extends ProbedChild {

@@ -1,5 +1,6 @@
 /** Small helpers shared by the bench: clocks, statistics, formatting, bounded concurrency. */
 
+import { createServer } from 'node:net';
 import type { Pool, PoolConnection } from 'mysql2/promise';
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -45,6 +46,18 @@ export async function timedRuns<T>(items: readonly T[], connections: number, fn:
     latencies.push(wallMs() - t);
   });
   return { tps: items.length / ((wallMs() - started) / 1000), p99: percentile(latencies, 99) };
+}
+
+/** A free TCP port on loopback, for a server process given PORT=<it>. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
 }
 
 /** One transaction by hand on a pooled mysql2 connection: the raw-SQL baselines. */

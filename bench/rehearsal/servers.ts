@@ -1,25 +1,14 @@
 /** The service under rehearsal: compiled replicas (`node dist/src/main.js`) as separate processes. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import path from 'node:path';
+import { freePort } from '../lib/util';
 
 /** The repository root, from the source (bench/rehearsal) or the build (dist-bench/bench/rehearsal). */
 export function repoRoot(): string {
   let dir = __dirname;
   while (!existsSync(path.join(dir, 'package.json')) || path.basename(dir) === 'dist-bench') dir = path.dirname(dir);
   return dir;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 export interface Usage {
