@@ -2,7 +2,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { HeapReading, ProbeCommand, ProbeReply } from './probe-protocol';
-import { freePort, sleep } from './util';
+import { freePort, sleep, stopChild } from './util';
 
 /** The repository root (this file runs as dist-bench/bench/lib/child.js). */
 export const ROOT = path.resolve(__dirname, '../../..');
@@ -95,12 +95,8 @@ export class ProbedChild {
   }
 
   /** SIGTERM and wait (SIGKILL after 15 s). */
-  async stop(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-    this.child.kill('SIGTERM');
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), 15_000);
-    await this.exited;
-    clearTimeout(timer);
+  stop(): Promise<void> {
+    return stopChild(this.child, this.exited);
   }
 }
 

@@ -1,5 +1,6 @@
 /** Small helpers shared by the bench: clocks, statistics, formatting, bounded concurrency. */
 
+import type { ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import type { Pool, PoolConnection } from 'mysql2/promise';
 
@@ -46,6 +47,15 @@ export async function timedRuns<T>(items: readonly T[], connections: number, fn:
     latencies.push(wallMs() - t);
   });
   return { tps: items.length / ((wallMs() - started) / 1000), p99: percentile(latencies, 99) };
+}
+
+/** SIGTERM a child process and wait for its exit, SIGKILLing it if it takes over 15 s. */
+export async function stopChild(child: ChildProcess, exited: Promise<unknown>): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+  await exited;
+  clearTimeout(timer);
 }
 
 /** A free TCP port on loopback, for a server process given PORT=<it>. */

@@ -7,6 +7,7 @@ import WebSocket from 'ws';
 import type { GqlResponse } from '../../support/graphql-client';
 import { ENTER, HOLD, STATUS_SUBSCRIPTION } from '../../support/operations';
 import type { Stage } from './fan';
+import { sleep } from '../lib/util';
 
 export interface AbuserResult {
   name: string;
@@ -15,7 +16,6 @@ export interface AbuserResult {
   answers: Record<string, number>;
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
 async function hammer(name: string, token: string, ip: string, urls: string[], query: string, variables: Record<string, unknown>, untilMs: number): Promise<AbuserResult> {
   const result: AbuserResult = { name, attempts: 0, answers: {} };

@@ -138,13 +138,17 @@ function tickBefore(ticks: number[], t: number): number | undefined {
   return found;
 }
 
+/** What a rehearsal recorded, as far as the analysis needs it. */
 export interface RunData {
   options: RehearsalOptions;
   openAt: number;
   samples: { t: number; soldOut: boolean; seatsLeft: number }[];
+  /** Wall-clock ms of each admission tick message seen on the queue-ticks channel. */
   ticks: number[];
+  /** user id → sample times (ms wall clock) at which the fan held an ACTIVE slot. */
   activeSamples: Map<number, number[]>;
   sampleIntervalMs: number;
+  /** user id → last wall-clock ms the fan was seen in `wait`. */
   lastInWait: Map<number, number>;
   logs: FanLog[];
   plans: FanPlan[];

@@ -9,6 +9,7 @@ import WebSocket from 'ws';
 import type { GqlResponse } from '../../support/graphql-client';
 import { CANCEL, CHARGE, ENTER, HOLD, LEAVE, PAY, SEATS, STATUS_SUBSCRIPTION, type Hold, type Payment, type QueueStatus, type Reservation, type Seat } from '../../support/operations';
 import { prng, type FanPlan } from './plan';
+import { sleep } from '../lib/util';
 
 export interface Stage {
   /** Per replica: HTTP and WS URLs. */
@@ -62,7 +63,6 @@ export interface FanLog {
   ops: OpRecord[];
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
 function socketClass(ip: string): unknown {
   return class extends WebSocket {

@@ -15,12 +15,13 @@ import { Api } from '../../support/graphql-client';
 import { CONCERT_SEATS, CREATE_CONCERT, LOG_IN } from '../../support/operations';
 import { resetSandbox } from '../../support/sandbox';
 import { playAbusers, type AbuserResult } from './abusers';
-import { analyse, type Analysis } from './analyse';
+import { analyse, type Analysis, type RunData } from './analyse';
 import { playFans, type FanLog, type Stage } from './fan';
 import type { WorkerReply } from './fan-worker';
-import { checkIntegrity, type Integrity } from './integrity';
+import { checkIntegrity } from './integrity';
 import { planFans, type FanPlan, type RehearsalOptions } from './plan';
 import { startReplica, type Replica, type Usage } from './servers';
+import { sleep } from '../lib/util';
 
 /** How long the abusers hammer, from the opening: past a minute's worth of the per-account limit. */
 const ABUSE_SECONDS = 30;
@@ -37,27 +38,14 @@ export interface Sample {
   soldOut: boolean;
 }
 
-export interface RehearsalRun {
-  options: RehearsalOptions;
-  openAt: number;
+/** What analyse reads (RunData), plus the run's end, full samples, abusers and per-replica usage. */
+export interface RehearsalRun extends RunData {
   endedAt: number;
   samples: Sample[];
-  /** Wall-clock ms of each admission tick message seen on the queue-ticks channel. */
-  ticks: number[];
-  /** user id → sample times (ms wall clock) at which the fan held an ACTIVE slot. */
-  activeSamples: Map<number, number[]>;
-  sampleIntervalMs: number;
-  /** user id → last wall-clock ms the fan was seen in `wait`. */
-  lastInWait: Map<number, number>;
-  logs: FanLog[];
-  plans: FanPlan[];
-  integrity: Integrity;
   abusers: AbuserResult[];
   usage: { name: string; role: string; cpuSeconds: number; cpuShare: number; peakRssMiB: number }[];
   analysis: Analysis;
 }
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
 /**
  * `sandbox` names where to run: DATABASE_URL (its database is dropped first), REDIS_URL and

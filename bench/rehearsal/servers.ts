@@ -2,7 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { freePort } from '../lib/util';
+import { freePort, stopChild } from '../lib/util';
 
 /** The repository root, from the source (bench/rehearsal) or the build (dist-bench/bench/rehearsal). */
 export function repoRoot(): string {
@@ -56,12 +56,9 @@ export class Replica {
     }
   }
 
-  async stop(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-    this.child.kill('SIGTERM');
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), 15_000);
-    await this.exited;
-    clearTimeout(timer);
+  /** SIGTERM and wait (SIGKILL after 15 s). */
+  stop(): Promise<void> {
+    return stopChild(this.child, this.exited);
   }
 }
 
