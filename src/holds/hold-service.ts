@@ -5,7 +5,7 @@ import type { QueueService } from '../queue/queue-service';
 import { runScript, type RedisClient, type RedisKeys } from '../redis';
 import { HOLD_EXTEND, HOLD_RELEASE, HOLD_SEAT, HOLD_STATUS, HOLD_SWEEP } from '../redis/hold-scripts';
 import { dropFromWorkIndex } from '../redis/work-index';
-import { SeatStatus } from '../seats/seat';
+import { groupBySchedule, SeatStatus } from '../seats/seat';
 import type { Hold } from './hold';
 import type { SeatCatalog } from '../seats/seat-catalog';
 import type { SeatEvents } from '../seats/seat-events';
@@ -153,11 +153,10 @@ export class HoldService {
    */
   async keepForPayment(userId: number, holdIds: string[]): Promise<HoldRef[]> {
     const refs = holdIds.map(parseHoldId);
-    const schedules = [...new Set(refs.map((ref) => ref.scheduleId))];
     const confirmed = await Promise.all(
-      schedules.map(async (scheduleId) => {
+      [...groupBySchedule(refs, (ref) => [ref.seatId, ref.id] as const)].map(async ([scheduleId, held]) => {
         const k = this.keys.holds(scheduleId);
-        const pairs = refs.filter((ref) => ref.scheduleId === scheduleId).flatMap((ref) => [ref.seatId, ref.id]);
+        const pairs = held.flat();
         const [purged, seats] = await runScript(this.redis, HOLD_EXTEND, k, userId, PAYMENT_KEEP_MS, ...pairs);
         await this.announceFreed(purged);
         return seats.map((seat) => `${scheduleId}.${seat}`);
@@ -215,9 +214,8 @@ export class HoldService {
 
   /** Hold ID → live hold, for those of the refs that are the user's live holds. */
   private async liveOf(userId: number, refs: HoldRef[]): Promise<Map<string, LiveHold>> {
-    const schedules = [...new Set(refs.map((ref) => ref.scheduleId))];
-    const seatsOf = (scheduleId: number) => refs.filter((ref) => ref.scheduleId === scheduleId).map((ref) => ref.seatId);
-    const bySchedule = new Map(await Promise.all(schedules.map(async (id) => [id, await this.liveHolds(id, seatsOf(id))] as const)));
+    const seatsBySchedule = [...groupBySchedule(refs, (ref) => ref.seatId)];
+    const bySchedule = new Map(await Promise.all(seatsBySchedule.map(async ([id, seats]) => [id, await this.liveHolds(id, seats)] as const)));
     const live = new Map<string, LiveHold>();
     for (const ref of refs) {
       const hold = bySchedule.get(ref.scheduleId)?.get(ref.seatId);

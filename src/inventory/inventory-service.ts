@@ -2,6 +2,7 @@ import type { ConcertService, ScheduleSize } from '../concerts/concert-service';
 import type { Logger } from '../logger';
 import { runScript, type RedisClient, type RedisKeys } from '../redis';
 import { INVENTORY_MARK, INVENTORY_READ, INVENTORY_REBUILD } from '../redis/inventory-scripts';
+import { groupBySchedule } from '../seats/seat';
 import type { SeatCatalog } from '../seats/seat-catalog';
 import { inventoryOf, sumInventories, type Inventory } from './inventory';
 
@@ -55,8 +56,7 @@ export class InventoryService {
 
   /** After a commit: these seats are now reserved (`reserved` true) or free again. */
   async mark(seats: readonly CountedSeat[], reserved: boolean): Promise<void> {
-    const bySchedule = new Map<number, number[]>();
-    for (const seat of seats) bySchedule.set(seat.scheduleId, [...(bySchedule.get(seat.scheduleId) ?? []), seat.number]);
+    const bySchedule = groupBySchedule(seats, (seat) => seat.number);
     await Promise.all([...bySchedule].map(([scheduleId, numbers]) => runScript(this.redis, INVENTORY_MARK, this.keys.inventory(scheduleId), reserved ? 1 : 0, ...numbers)));
   }
 

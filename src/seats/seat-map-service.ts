@@ -3,7 +3,7 @@ import type { Schedule } from '../entities';
 import type { HoldService, LiveHold } from '../holds/hold-service';
 import type { LiveQueueStatus } from '../queue/live-status';
 import type { QueueService } from '../queue/queue-service';
-import { seatState, SeatStatus, type SeatState } from './seat';
+import { groupBySchedule, seatState, SeatStatus, type SeatState } from './seat';
 import type { SeatCatalog } from './seat-catalog';
 import type { SeatEvents } from './seat-events';
 
@@ -39,8 +39,7 @@ export class SeatMapService {
    */
   async seatsByIds(seatIds: readonly number[]): Promise<(SeatState | undefined)[]> {
     const seats = await this.catalog.findMany([...seatIds]);
-    const bySchedule = new Map<number, number[]>();
-    for (const seat of seats) bySchedule.set(seat.scheduleId, [...(bySchedule.get(seat.scheduleId) ?? []), seat.id]);
+    const bySchedule = groupBySchedule(seats, (seat) => seat.id);
     const [reserved, heldBySchedule] = await Promise.all([
       this.catalog.reservedAmong(seats.map((seat) => seat.id)),
       Promise.all([...bySchedule].map(([scheduleId, ids]) => this.holds.liveHolds(scheduleId, ids))),

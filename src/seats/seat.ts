@@ -24,3 +24,14 @@ export interface SeatState {
 }
 
 export const seatState = (seat: SeatInfo, status: SeatStatus): SeatState => ({ id: seat.id, scheduleId: seat.scheduleId, number: seat.number, price: seat.price, status });
+
+/** `pick` of each seat, grouped by schedule: work on seats goes one call per schedule (one Redis slot each). */
+export function groupBySchedule<S extends { scheduleId: number }, V>(seats: readonly S[], pick: (seat: S) => V): Map<number, V[]> {
+  const groups = new Map<number, V[]>();
+  for (const seat of seats) {
+    const group = groups.get(seat.scheduleId);
+    if (group) group.push(pick(seat));
+    else groups.set(seat.scheduleId, [pick(seat)]);
+  }
+  return groups;
+}
