@@ -16,7 +16,7 @@ import { withStartupLock } from './database/startup-lock';
 import { createMetrics, type Metrics } from './observability/metrics';
 import { createLimits } from './limits';
 import { LiveQueueStatus } from './queue/live-status';
-import { QueueService, type QueueSettings } from './queue/queue-service';
+import { QueueService, watchBeat, type QueueSettings } from './queue/queue-service';
 import { InventoryService } from './inventory/inventory-service';
 import { CancellationService } from './payments/cancellation-service';
 import { createRedis, redisKeys, redisReady, type RedisClient } from './redis';
@@ -120,7 +120,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
   const seatCatalog = new SeatCatalog(orm);
   const inventory = new InventoryService(redis, keys, seatCatalog, concerts, logger);
   const queue = new QueueService(redis, keys, concerts, inventory, metrics, queueSettings(config), logger);
-  const liveQueue = new LiveQueueStatus(queue, queueSubscriber, keys.channels.queueTicks, metrics, logger);
+  const liveQueue = new LiveQueueStatus(queue, queueSubscriber, keys.channels.queueTicks, watchBeat(config.presenceGraceSeconds).intervalMs, metrics, logger);
   await liveQueue.start();
   const seatEvents = new SeatEvents(eventTarget, eventSubscribe, redis, keys.channels, seatCatalog, logger);
   const holds = new HoldService(redis, keys, seatCatalog, queue, seatEvents, metrics, { ttlSeconds: config.holdTtlSeconds, maxPerSchedule: config.maxHoldsPerSchedule });
@@ -160,6 +160,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
     async stop() {
       await server.close();
       await Promise.all(workers.map((worker) => worker.close()));
+      liveQueue.stop();
       limits.sockets.stop();
       for (const client of [queueSubscriber, eventSubscribe, redis]) client.disconnect();
       await orm.close();

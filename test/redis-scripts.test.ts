@@ -6,7 +6,23 @@ import { HOLD_EXTEND, HOLD_RELEASE, HOLD_SEAT, HOLD_STATUS, HOLD_SWEEP } from '.
 import { drawPreQueueScore } from '../src/queue/draw';
 import { INVENTORY_MARK, INVENTORY_READ, INVENTORY_REBUILD } from '../src/redis/inventory-scripts';
 import { PUBLISH_ORDERED } from '../src/redis/pubsub-scripts';
-import { QUEUE_ADMIT, QUEUE_ENTER, QUEUE_LEAVE, QUEUE_REOPEN, QUEUE_SEATS_LEFT, QUEUE_STATUS, SALES_SET, SALES_UNKNOWN } from '../src/redis/queue-scripts';
+import {
+  QUEUE_ADMIT,
+  QUEUE_END_ACTIVE,
+  QUEUE_ENTER,
+  QUEUE_FEED,
+  QUEUE_HEARTBEAT,
+  QUEUE_LEAVE,
+  QUEUE_REOPEN,
+  QUEUE_SEATS_LEFT,
+  QUEUE_STATUS,
+  QUEUE_UNWATCH,
+  QUEUE_WATCH,
+  SALES_SET,
+  SALES_UNKNOWN,
+} from '../src/redis/queue-scripts';
+import { decodeDepartures, placeAfter } from '../src/queue/departures';
+import { decodeFeedReply, decodeWatchReply } from '../src/queue/queue-status';
 import { SOCKET_OPEN, SOCKET_RENEW } from '../src/redis/socket-scripts';
 import type { Script, ScriptArg, ScriptKeys } from '../src/redis/script';
 import { LOCAL_REDIS_URL, wipeRedisKeys } from '../support/sandbox';
@@ -20,10 +36,18 @@ let redis: RedisClient;
 let nextId = 1;
 const called = new Set<string>();
 
+/**
+ * The scripts whose reply starts with the queue's figures: their last two (the departures log's
+ * epoch and position) are left out here, so replies compare as plain arrays; the log has its own tests.
+ */
+const FIGURE_REPLIES = new Set([QUEUE_STATUS.name, QUEUE_ENTER.name, QUEUE_LEAVE.name]);
+
 /** runScript, noting which scripts the file has called. */
-function run<K extends readonly string[], A extends readonly ScriptArg[], R>(script: Script<K, A, R>, scriptKeys: ScriptKeys<K>, ...args: A): Promise<R> {
+async function run<K extends readonly string[], A extends readonly ScriptArg[], R>(script: Script<K, A, R>, scriptKeys: ScriptKeys<K>, ...args: A): Promise<R> {
   called.add(script.name);
-  return runScript(redis, script, scriptKeys, ...args);
+  const reply = await runScript(redis, script, scriptKeys, ...args);
+  if (FIGURE_REPLIES.has(script.name) && Array.isArray(reply) && reply.length >= 9) return [...reply.slice(0, 7), ...reply.slice(9)] as R;
+  return reply;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -235,9 +259,9 @@ describe('queue scripts', () => {
     void redis.set(k.sales, 'open');
     return k;
   };
-  const enter = (k: Queue, user: number, preScore = drawPreQueueScore(), capacity = 3) => run(QUEUE_ENTER, k, user, preScore, capacity);
-  const admit = (k: Queue, capacity: number, activeTtlMs = TTL, maxBatch = 5000, rateWindowMs = WINDOW, graceMs = HOUR, idleMs = HOUR, seatsLeft = -1, soldOut: 0 | 1 = 0) =>
-    run(QUEUE_ADMIT, k, capacity, activeTtlMs, maxBatch, rateWindowMs, graceMs, idleMs, seatsLeft, soldOut, 60_000);
+  const enter = (k: Queue, user: number, preScore = drawPreQueueScore(), capacity = 3) => run(QUEUE_ENTER, k, user, preScore, capacity, keys.channels.queueTicks, 0);
+  const admit = (k: Queue, capacity: number, activeTtlMs = TTL, maxBatch = 5000, rateWindowMs = WINDOW, graceMs = HOUR, idleMs = HOUR, seatsLeft = -1, soldOut: 0 | 1 = 0, deadAfterMs = HOUR) =>
+    run(QUEUE_ADMIT, k, capacity, activeTtlMs, maxBatch, rateWindowMs, graceMs, idleMs, seatsLeft, soldOut, 60_000, deadAfterMs);
   /** A tick with the inventory's word: seatsLeft (-1 unknown) and whether the concert is sold out. */
   const admitWithSeats = (k: Queue, capacity: number, seatsLeft: number, soldOut: 0 | 1 = 0) => admit(k, capacity, TTL, 5000, WINDOW, HOUR, HOUR, seatsLeft, soldOut);
   /** The per-user part of a status reply, as [state, value] pairs. */
@@ -305,9 +329,9 @@ describe('queue scripts', () => {
 
   it('leave when not in line is no error and answers the figures only', async () => {
     const k = concert();
-    expect(await run(QUEUE_LEAVE, k, 5)).toEqual([0, 0, -1, -1, -1, -1, 0]);
+    expect(await run(QUEUE_LEAVE, k, 5, keys.channels.queueTicks, 0)).toEqual([0, 0, -1, -1, -1, -1, 0]);
     await enter(k, 6);
-    expect(await run(QUEUE_LEAVE, k, 5)).toEqual([1, 0, -1, 3, -1, -1, 0]);
+    expect(await run(QUEUE_LEAVE, k, 5, keys.channels.queueTicks, 0)).toEqual([1, 0, -1, 3, -1, -1, 0]);
     expect(places(await run(QUEUE_STATUS, k, 5))).toEqual([[0, 0]]);
   });
 
@@ -315,14 +339,14 @@ describe('queue scripts', () => {
     const k = concert();
     for (const user of [1, 2, 3, 4]) await enter(k, user);
     await admit(k, 1);
-    expect(await run(QUEUE_LEAVE, k, 3)).toEqual([2, 1, -1, 1, -1, -1, 0]);
+    expect(await run(QUEUE_LEAVE, k, 3, keys.channels.queueTicks, 0)).toEqual([2, 1, -1, 1, -1, -1, 0]);
     expect(places(await run(QUEUE_STATUS, k, 2, 3, 4))).toEqual([
       [1, 1],
       [0, 0],
       [1, 2],
     ]);
     expect(await redis.zscore(k.seen, '3')).toBeNull();
-    expect(await run(QUEUE_LEAVE, k, 1)).toEqual([2, 0, -1, 1, -1, -1, 0]);
+    expect(await run(QUEUE_LEAVE, k, 1, keys.channels.queueTicks, 0)).toEqual([2, 0, -1, 1, -1, -1, 0]);
     expect(await redis.zscore(k.activeSeen, '1')).toBeNull();
     expect(places(await run(QUEUE_STATUS, k, 1))).toEqual([[0, 0]]);
     // The freed slot goes to the next in line.
@@ -678,6 +702,160 @@ describe('queue scripts', () => {
       // Sold out: the absent fan counts as dropped, nobody present was left to send away.
       expect(await admit(k, 1, TTL, 5000, WINDOW, 5000, HOUR, 0, 1)).toEqual([0, 0, 0, 1, 1, 0, 0, 0, 0, 1]);
     });
+  });
+});
+
+describe('departures log and live presence', () => {
+  const HOUR = 3_600_000;
+  type Queue = ReturnType<typeof keys.queue>;
+  const concert = async () => {
+    const k = keys.queue(nextId++);
+    await redis.set(k.sales, 'open');
+    return k;
+  };
+  const enter = (k: Queue, user: number) => run(QUEUE_ENTER, k, user, drawPreQueueScore(), 3, keys.channels.queueTicks, 0);
+  const admit = (k: Queue, capacity: number, graceMs = HOUR, deadAfterMs = HOUR, activeTtlMs = 60_000) =>
+    run(QUEUE_ADMIT, k, capacity, activeTtlMs, 5000, 60_000, graceMs, HOUR, -1, 0, 60_000, deadAfterMs);
+  const watch = async (k: Queue, register: 0 | 1, replica: string, ...users: number[]) => decodeWatchReply(await run(QUEUE_WATCH, k, register, replica, ...users));
+  const feed = async (k: Queue, since: number) => {
+    const { figures, entries } = decodeFeedReply(await run(QUEUE_FEED, k, since));
+    return { figures, entries: entries?.map(decodeDepartures) ?? null };
+  };
+  const rankOf = async (k: Queue, user: number) => {
+    const rank = await redis.zrank(k.wait, String(user));
+    return rank === null ? null : rank + 1;
+  };
+
+  it('logs every departure with its score, so places read once plus the log give ZRANK + 1 after any churn', async () => {
+    const k = await concert();
+    const users = Array.from({ length: 30 }, (_, i) => i + 1);
+    for (const user of users) await enter(k, user);
+    const baseline = await watch(k, 0, 'r1', ...users);
+    expect(baseline.figures.logSeq).toBe(0);
+    const followed = new Map(users.map((user, i) => [user, baseline.places[i]!]));
+    expect(followed.get(7)).toMatchObject({ state: 'WAITING', position: 7, score: Number(await redis.zscore(k.wait, '7')) });
+
+    // Churn: admissions, leaves (from the front, the middle, an ACTIVE slot), absent fans dropped,
+    // ACTIVE slots that end, and newcomers behind everyone.
+    await admit(k, 3);
+    await run(QUEUE_LEAVE, k, 10, keys.channels.queueTicks, 0);
+    await run(QUEUE_LEAVE, k, 1, keys.channels.queueTicks, 0);
+    await redis.zadd(k.seen, 0, '12', 0, '20');
+    await admit(k, 3, 5000);
+    await run(QUEUE_END_ACTIVE, k, 2, keys.channels.queueTicks, 0);
+    await admit(k, 4);
+    for (const user of [31, 32]) await enter(k, user);
+    await run(QUEUE_LEAVE, k, 25, keys.channels.queueTicks, 0);
+
+    const { figures, entries } = await feed(k, 0);
+    expect(entries!.map((entry) => entry.seq)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect(figures.logSeq).toBe(7);
+    expect(figures.logEpoch).toBe(baseline.figures.logEpoch);
+    for (const entry of entries!) for (const [user, place] of followed) followed.set(user, placeAfter(place, user, entry));
+    for (const user of users) {
+      const place = followed.get(user)!;
+      const rank = await rankOf(k, user);
+      if (rank !== null) expect(place, `fan ${user}`).toMatchObject({ state: 'WAITING', position: rank });
+      else if (Number(await redis.zscore(k.active, String(user))) > 0) expect(place.state, `fan ${user}`).toBe('ACTIVE');
+      else expect(place.state, `fan ${user}`).toBe('NONE');
+    }
+    expect(followed.get(2)!.state).toBe('NONE');
+    expect(followed.get(12)!.state).toBe('NONE');
+    // Read again later: only what came after.
+    expect((await feed(k, 7)).entries).toEqual([]);
+    expect((await feed(k, 5)).entries!.map((entry) => entry.seq)).toEqual([6, 7]);
+  });
+
+  it('logs expiry, sales opening and a sell-out; a reader too far behind is told to read places anew', async () => {
+    const k = keys.queue(nextId++);
+    await redis.set(k.sales, String(Date.now() - 1));
+    await enter(k, 1);
+    await enter(k, 2);
+    await admit(k, 1, HOUR, HOUR, 30);
+    await sleep(60);
+    await admit(k, 1, HOUR, HOUR, 30);
+    await run(QUEUE_ADMIT, k, 1, 60_000, 5000, 60_000, HOUR, HOUR, 0, 1, 60_000, HOUR);
+    const { entries } = await feed(k, 0);
+    // The pre-queue's order is drawn: whoever came first.
+    const [first] = entries![0]!.admitted;
+    const second = first === 1 ? 2 : 1;
+    expect(entries![0]).toMatchObject({ seq: 1, opened: true, admitted: new Set([first]) });
+    expect(entries![1]).toMatchObject({ slotEnded: new Set([first]), admitted: new Set([second]) });
+    // Sold out with nobody left in line: nothing to log.
+    expect(entries).toHaveLength(2);
+    await run(QUEUE_ADMIT, k, 1, 60_000, 5000, 60_000, HOUR, HOUR, 0, 0, 60_000, HOUR);
+    await enter(k, 3);
+    await run(QUEUE_ADMIT, k, 1, 60_000, 5000, 60_000, HOUR, HOUR, 0, 1, 60_000, HOUR);
+    expect((await feed(k, 2)).entries).toMatchObject([{ seq: 3, lineEmptied: true }]);
+    await redis.hset(k.stats, 'logSeq', 5000);
+    expect((await feed(k, 0)).entries).toBeNull();
+  });
+
+  it('a watched fan stays present however long; released, or held by a replica that stopped beating, they lapse after the grace', async () => {
+    const k = await concert();
+    for (const user of [1, 2, 3, 4]) await enter(k, user);
+    await watch(k, 1, 'alive', 1, 2);
+    await watch(k, 1, 'doomed', 2, 3);
+    expect(await redis.hgetall(k.watchCount)).toEqual({ '1': '1', '2': '2', '3': '1' });
+    // Everyone was last seen long ago; the watched are WATCHED, whatever a status call says.
+    await redis.zadd(k.seen, 0, '4');
+    await run(QUEUE_STATUS, k, 1, 2, 3);
+    expect(await redis.zscore(k.seen, '1')).toBe(String(2 ** 52));
+    await admit(k, 0, 5000);
+    expect(await redis.zrange(k.wait, 0, -1)).toEqual(['1', '2', '3']);
+
+    // A released fan's grace starts now; another replica still holding them keeps them present.
+    await run(QUEUE_UNWATCH, k, 'alive', 1);
+    expect(Number(await redis.zscore(k.seen, '1'))).toBeLessThan(2 ** 52);
+    await run(QUEUE_UNWATCH, k, 'alive', 2);
+    expect(await redis.zscore(k.seen, '2')).toBe(String(2 ** 52));
+    await run(QUEUE_UNWATCH, k, 'alive', 2);
+    expect(await redis.hget(k.watchCount, '2')).toBe('1');
+
+    // 'doomed' stops beating: after deadAfterMs its fans count from its last beat, 6 s ago.
+    expect(await run(QUEUE_HEARTBEAT, k, 'doomed')).toBe(0);
+    await redis.zadd(k.replicas, (await redisNow()) - 6000, 'doomed');
+    await admit(k, 0, 8000, 5000);
+    expect(await redis.zscore(k.replicas, 'doomed')).toBeNull();
+    expect(await redis.hgetall(k.watchCount)).toEqual({});
+    expect(await redis.zrange(k.wait, 0, -1)).toEqual(['1', '2', '3']);
+    await admit(k, 0, 5000, 5000);
+    expect(await redis.zrange(k.wait, 0, -1)).toEqual(['1']);
+    // Forgotten, it learns so at its next beat.
+    expect(await run(QUEUE_HEARTBEAT, k, 'doomed')).toBe(1);
+  });
+
+  it("enter, leave and the end of a slot tell live feeds of the fan's change from inside the script", async () => {
+    const k = await concert();
+    const id = Number(k.wait.match(/\{c:(\d+)\}/)![1]);
+    const listener = createRedis(TEST_REDIS, { enableOfflineQueue: true });
+    const heard: unknown[] = [];
+    const channel = `${prefix}:fan-changes`;
+    listener.on('message', (_channel: string, message: string) => heard.push(JSON.parse(message)));
+    await listener.subscribe(channel);
+    try {
+      await run(QUEUE_ENTER, k, 5, -1, 3, channel, id);
+      await admit(k, 1);
+      await run(QUEUE_END_ACTIVE, k, 5, channel, id);
+      await run(QUEUE_END_ACTIVE, k, 5, channel, id);
+      await run(QUEUE_LEAVE, k, 5, channel, id);
+      await vi.waitFor(() => expect(heard).toHaveLength(3));
+      for (const message of heard) expect(message).toEqual({ concerts: [], at: expect.any(Number), fans: [[id, 5]] });
+    } finally {
+      listener.disconnect();
+    }
+  });
+
+  it('an admitted watched fan stays present while ACTIVE; ending a slot is logged once', async () => {
+    const k = await concert();
+    await enter(k, 1);
+    await watch(k, 1, 'r', 1);
+    await admit(k, 1);
+    expect(await redis.zscore(k.activeSeen, '1')).toBe(String(2 ** 52));
+    expect(await run(QUEUE_END_ACTIVE, k, 1, keys.channels.queueTicks, 0)).toBe(1);
+    expect(await run(QUEUE_END_ACTIVE, k, 1, keys.channels.queueTicks, 0)).toBe(0);
+    const { entries } = await feed(k, 1);
+    expect(entries!.map((entry) => [...entry.slotEnded])).toEqual([[1]]);
   });
 });
 

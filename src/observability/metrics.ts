@@ -17,6 +17,11 @@ export function createMetrics() {
     expired: new Counter({ name: 'queue_expired_total', help: 'ACTIVE fans whose time ran out', registers: [registry] }),
     tickDuration: new Histogram({ name: 'queue_tick_duration_seconds', help: 'Duration of one admission tick', buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1], registers: [registry] }),
     statusPushes: new Counter({ name: 'queue_status_pushes_total', help: 'queueStatus subscription messages sent by this process', registers: [registry] }),
+    liveResyncs: new Counter({
+      name: 'queue_live_resyncs_total',
+      help: 'Times this process read every followed fan\'s place anew (sales opened, Redis lost its data, or the departures log ran ahead)',
+      registers: [registry],
+    }),
     liveSubscribers: new Gauge({ name: 'queue_status_subscribers', help: 'queueStatus subscriptions open on this process', registers: [registry] }),
     sqlStatements: new Counter({ name: 'mysql_statements_total', help: 'SQL statements this process sent, BEGIN and COMMIT included', registers: [registry] }),
     limitRefusals: new Counter({

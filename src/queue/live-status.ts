@@ -1,11 +1,14 @@
-import type { RedisClient } from '../redis';
+import { randomBytes } from 'node:crypto';
 import type { Logger } from '../logger';
 import type { Metrics } from '../observability/metrics';
-import { QueueState, type QueueStatus } from './queue-state';
-import type { StatusListener } from './status-listener';
-import { ActiveGate } from './active-gate';
+import type { RedisClient } from '../redis';
+import { ActiveGate, slotEnded } from './active-gate';
+import { placeAfter, type Departures } from './departures';
 import { LatestValueStream } from './latest-value-stream';
 import type { QueueService, TickMessage } from './queue-service';
+import { QueueState, type QueueStatus } from './queue-state';
+import type { QueueFigures, ScoredPlace } from './queue-status';
+import type { StatusListener } from './status-listener';
 
 /** One open queueStatus subscription on this process. */
 class Watcher extends LatestValueStream<QueueStatus> implements StatusListener {
@@ -13,61 +16,102 @@ class Watcher extends LatestValueStream<QueueStatus> implements StatusListener {
     private readonly live: LiveQueueStatus,
     readonly userId: number,
     readonly concertId: number,
-    /** What was last sent: a status is pushed only when state, position, activeUntil, salesOpenAt or seatsLeft changes. */
-    private sent: string,
   ) {
     super();
   }
 
-  update(status: QueueStatus, print: string): boolean {
-    if (this.sent === print) return false;
-    this.sent = print;
-    this.send(status);
+  /** SOLD_OUT is the last word: the fan is out of a closed line, so the subscription completes after it. */
+  update(status: QueueStatus): boolean {
+    if (status.state === QueueState.SOLD_OUT) this.finish(status);
+    else this.push(status);
     return true;
   }
 
-  /** SOLD_OUT is the last word: the fan is out of a closed line, so the subscription completes after it. */
-  send(status: QueueStatus): void {
-    if (status.state === QueueState.SOLD_OUT) this.finish(status);
-    else this.push(status);
-  }
-
   protected override onClose(): void {
-    this.live.unwatch(this);
+    this.live.unlisten(this);
   }
 }
 
-/** Pushes between yields to the event loop (see pushChanges). */
+/** One fan followed on this process: their listeners and their place as of log position `since`. */
+interface Fan {
+  listeners: StatusListener[];
+  place: ScoredPlace;
+  since: number;
+}
+
+interface Join {
+  listener: StatusListener;
+  resolve: (status: QueueStatus) => void;
+  reject: (error: unknown) => void;
+}
+
+/** What this process follows of one concert, and the work its loop has to do. */
+class FollowedConcert {
+  readonly fans = new Map<number, Fan>();
+  /** The log this process follows (its epoch) and the last entry applied; -1 before the first read. */
+  epoch = -1;
+  cursor = -1;
+  figures: QueueFigures | undefined;
+  /** What every fan was last pushed of the concert-wide figures. */
+  pushedPrint = '';
+  joins: Join[] = [];
+  readonly changed = new Set<number>();
+  readonly leaving = new Set<number>();
+  tick = false;
+  beat = false;
+  resync = false;
+  running = false;
+
+  constructor(readonly id: number) {}
+
+  hasWork(): boolean {
+    return this.tick || this.beat || this.resync || this.joins.length > 0 || this.changed.size > 0 || this.leaving.size > 0;
+  }
+}
+
+/** Pushes between yields to the event loop (see push). */
 const PUSH_SLICE = 256;
 
-const fingerprint = (s: QueueStatus) => `${s.state}|${s.position ?? ''}|${s.activeUntil?.getTime() ?? ''}|${s.salesOpenAt?.getTime() ?? ''}|${s.seatsLeft}`;
+/** The concert-wide part of a status that is pushed when it changes (the rest moves with every tick). */
+const figuresPrint = (f: QueueFigures) => `${f.seatsLeft}|${f.salesOpensAt}|${f.soldOut}`;
+
+const samePlace = (a: ScoredPlace, b: ScoredPlace) =>
+  a.state === b.state &&
+  (a.state !== QueueState.WAITING || a.position === (b as typeof a).position) &&
+  (a.state !== QueueState.ACTIVE || a.activeUntil === (b as typeof a).activeUntil);
 
 /**
  * Pushes each local queueStatus subscriber its own status after every admission tick, and ends
  * subscriptions that need ACTIVE (seatChanged) once their fan is no longer ACTIVE.
  *
- * Ticks arrive from whichever replica ran them, over one Redis pub/sub channel. For each concert
- * in the tick that has subscribers here, this process asks Redis for all their statuses in one
- * script call per 5,000 users, then pushes only the ones that changed. So a tick costs each
- * replica one round trip per concert, not one per subscriber. Each subscription keeps only its
- * latest unsent status (LatestValueStream), which coalesces bursts for slow clients.
+ * Redis work per tick does not grow with subscribers. When a fan starts being followed here, one
+ * script call (batched with the others that arrive together) reads their place, their score in the
+ * line and the departures log's position. After that, each tick costs one call per concert: the
+ * figures and the log entries since the last one (who left, from which score, who was admitted),
+ * from which this process moves every fan it follows: a WAITING fan's position drops by the number
+ * of departures with a lower score, exactly what ZRANK would say. Only a log that started over
+ * (Redis lost its data), a gap (this process fell thousands of entries behind) or the opening of
+ * sales (pre-queue places become positions) makes it read every place anew, once.
  *
- * That same call is how this replica reports presence: the status script marks every fan it finds
- * in line as seen, so a fan with an open queueStatus or seatChanged subscription here stays in line
- * whichever replica runs the tick, and stops being seen within the grace if this process dies.
+ * The same registration is the fans' presence: while a fan has a subscription here, this process
+ * holds their presence in Redis (it never lapses) and beats once per interval per concert; a tick
+ * that finds a replica silent for a few beats releases its fans, whose grace then runs. So presence
+ * also costs nothing per fan per tick.
+ *
+ * Each concert's work (joins, ticks, fans' own changes, releases, beats) runs in one loop, one step
+ * at a time, so every place and the log position it belongs to stay consistent.
  */
 export class LiveQueueStatus {
-  /** concert → user → that user's listeners on this process. */
-  private readonly listeners = new Map<number, Map<number, StatusListener[]>>();
-  /** Concerts whose refresh is running, and whether another tick came in meanwhile. */
-  private readonly refreshing = new Map<number, boolean>();
-  /** Fans who changed their own status, gathered for one status call per concert (see refreshFans). */
-  private readonly changedFans = new Map<number, Set<number>>();
+  private readonly concerts = new Map<number, FollowedConcert>();
+  /** This process, as Redis knows it while it follows fans. */
+  private readonly replica = randomBytes(8).toString('hex');
+  private beatTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly queue: QueueService,
     private readonly subscriber: RedisClient,
     private readonly channel: string,
+    private readonly beatIntervalMs: number,
     private readonly metrics: Metrics,
     private readonly logger: Logger,
   ) {}
@@ -76,108 +120,277 @@ export class LiveQueueStatus {
     this.subscriber.on('message', (channel: string, message: string) => {
       if (channel !== this.channel) return;
       const tick = JSON.parse(message) as TickMessage;
-      for (const concertId of tick.concerts) if (this.listeners.has(concertId)) void this.refresh(concertId);
-      for (const [concertId, userId] of tick.fans ?? []) if (this.listeners.get(concertId)?.has(userId)) this.fanChanged(concertId, userId);
+      for (const id of tick.concerts) {
+        const concert = this.concerts.get(id);
+        if (concert) this.schedule(concert, () => (concert.tick = true));
+      }
+      for (const [id, userId] of tick.fans ?? []) {
+        const concert = this.concerts.get(id);
+        if (concert?.fans.has(userId)) this.schedule(concert, () => concert.changed.add(userId));
+      }
     });
     await this.subscriber.subscribe(this.channel);
+    this.beatTimer = setInterval(() => {
+      for (const concert of this.concerts.values()) this.schedule(concert, () => (concert.beat = true));
+    }, this.beatIntervalMs);
+    this.beatTimer.unref();
   }
 
-  /** The caller's status stream: `initial` at once, then every change. */
-  watch(userId: number, concertId: number, initial: QueueStatus): AsyncIterable<QueueStatus> {
-    const watcher = new Watcher(this, userId, concertId, fingerprint(initial));
-    this.listen(watcher);
-    this.metrics.liveSubscribers.inc();
-    watcher.send(initial);
+  stop(): void {
+    clearInterval(this.beatTimer);
+  }
+
+  /** The caller's status stream: their status now, then every change. */
+  async watch(userId: number, concertId: number): Promise<AsyncIterable<QueueStatus>> {
+    const watcher = new Watcher(this, userId, concertId);
+    await this.join(watcher);
     return watcher;
   }
 
   /**
-   * `source` for as long as the fan stays ACTIVE in this concert (checked by the caller when
-   * subscribing): the first tick that finds them otherwise ends it with NOT_ACTIVE.
+   * `source` for as long as the fan stays ACTIVE in this concert: NOT_ACTIVE at once if they are not,
+   * and the first tick that finds them otherwise ends it with NOT_ACTIVE.
    */
-  whileActive<T>(userId: number, concertId: number, source: AsyncIterable<T>): AsyncIterable<T> {
-    const gate = new ActiveGate(userId, concertId, source[Symbol.asyncIterator](), () => this.unlisten(gate));
-    this.listen(gate);
+  async whileActive<T>(userId: number, concertId: number, source: AsyncIterable<T>): Promise<AsyncIterable<T>> {
+    const iterator = source[Symbol.asyncIterator]();
+    const gate = new ActiveGate(userId, concertId, iterator, () => this.unlisten(gate));
+    let status: QueueStatus;
+    try {
+      status = await this.join(gate);
+    } catch (error) {
+      await iterator.return?.();
+      throw error;
+    }
+    // The gate closed itself on that status: a slot that ended while the feed was being set up.
+    if (status.state !== QueueState.ACTIVE) throw slotEnded();
     return gate;
   }
 
-  /** A queueStatus subscription ended. */
-  unwatch(watcher: Watcher): void {
-    this.metrics.liveSubscribers.dec();
-    this.unlisten(watcher);
+  /** A listener ended; the last one of a fan releases their presence here. */
+  unlisten(listener: StatusListener): void {
+    const concert = this.concerts.get(listener.concertId);
+    const fan = concert?.fans.get(listener.userId);
+    const index = fan?.listeners.indexOf(listener) ?? -1;
+    if (!concert || !fan || index < 0) return;
+    fan.listeners.splice(index, 1);
+    if (listener instanceof Watcher) this.metrics.liveSubscribers.dec();
+    if (fan.listeners.length > 0) return;
+    concert.fans.delete(listener.userId);
+    this.schedule(concert, () => concert.leaving.add(listener.userId));
   }
 
-  private unlisten(listener: StatusListener): void {
-    const users = this.listeners.get(listener.concertId);
-    const mine = users?.get(listener.userId);
-    const index = mine?.indexOf(listener) ?? -1;
-    if (!users || !mine || index < 0) return;
-    mine.splice(index, 1);
-    if (mine.length === 0) users.delete(listener.userId);
-    if (users.size === 0) this.listeners.delete(listener.concertId);
-  }
-
-  private listen(listener: StatusListener): void {
-    const users = this.listeners.get(listener.concertId) ?? new Map<number, StatusListener[]>();
-    this.listeners.set(listener.concertId, users);
-    // An array, not a Set: nearly always one subscription per fan, and a Set costs far more memory.
-    const mine = users.get(listener.userId) ?? [];
-    users.set(listener.userId, mine);
-    mine.push(listener);
-  }
-
-  private async refresh(concertId: number): Promise<void> {
-    if (this.refreshing.has(concertId)) {
-      this.refreshing.set(concertId, true);
-      return;
+  /** Adds the listener to its fan once the fan's place is read (and their presence held): resolves with their status. */
+  private join(listener: StatusListener): Promise<QueueStatus> {
+    let concert = this.concerts.get(listener.concertId);
+    if (!concert) {
+      concert = new FollowedConcert(listener.concertId);
+      this.concerts.set(concert.id, concert);
     }
-    this.refreshing.set(concertId, false);
-    try {
-      do {
-        this.refreshing.set(concertId, false);
-        await this.pushChanges(concertId);
-      } while (this.refreshing.get(concertId));
-    } catch (error) {
-      this.logger.warn({ err: error, concertId }, 'queue status refresh failed; the next tick retries');
-    } finally {
-      this.refreshing.delete(concertId);
-    }
-  }
-
-  private fanChanged(concertId: number, userId: number): void {
-    if (this.changedFans.size === 0) setImmediate(() => void this.refreshFans());
-    const fans = this.changedFans.get(concertId) ?? new Set<number>();
-    this.changedFans.set(concertId, fans.add(userId));
-  }
-
-  /** Pushes the fans who changed their own status, one status call per concert for all of them. */
-  private async refreshFans(): Promise<void> {
-    const changed = [...this.changedFans];
-    this.changedFans.clear();
-    await Promise.all(
-      changed.map(([concertId, fans]) =>
-        this.pushChanges(concertId, [...fans]).catch((error: unknown) => this.logger.warn({ err: error, concertId }, 'pushing a fan their own change failed; the next tick does')),
-      ),
+    const followed = concert;
+    return new Promise((resolve, reject) =>
+      this.schedule(followed, () => {
+        // Still held from the fan's last subscription: no need to release it and hold it again.
+        followed.leaving.delete(listener.userId);
+        followed.joins.push({ listener, resolve, reject });
+      }),
     );
   }
 
-  private async pushChanges(concertId: number, only?: number[]): Promise<void> {
-    const users = this.listeners.get(concertId);
-    if (!users) return;
-    const userIds = only ?? [...users.keys()];
-    const statuses = await this.queue.statuses(concertId, userIds);
+  private schedule(concert: FollowedConcert, work: () => void): void {
+    work();
+    if (!concert.running) void this.run(concert);
+  }
+
+  /** The concert's loop: one step at a time until nothing is left to do. */
+  private async run(concert: FollowedConcert): Promise<void> {
+    concert.running = true;
+    try {
+      while (concert.hasWork()) {
+        if (concert.leaving.size > 0) await this.release(concert);
+        if (concert.joins.length > 0) await this.admitJoins(concert);
+        if (concert.beat) await this.beat(concert);
+        if (concert.resync) await this.resync(concert);
+        else if (concert.tick) await this.follow(concert);
+        if (concert.changed.size > 0) await this.refreshChanged(concert);
+      }
+    } finally {
+      concert.running = false;
+      if (concert.fans.size === 0 && concert.joins.length === 0 && concert.leaving.size === 0) this.concerts.delete(concert.id);
+    }
+  }
+
+  private async release(concert: FollowedConcert): Promise<void> {
+    const users = [...concert.leaving];
+    concert.leaving.clear();
+    try {
+      await this.queue.unwatch(concert.id, this.replica, users);
+    } catch (error) {
+      // Kept for the next step: a presence held for good would keep an absent fan in line.
+      for (const user of users) if (!concert.fans.has(user)) concert.leaving.add(user);
+      this.logger.warn({ err: error, concertId: concert.id }, 'releasing presence failed; retried at the next tick');
+      await this.pause();
+    }
+  }
+
+  /** Reads the joining fans' places (holding their presence), then adds each listener with its first status. */
+  private async admitJoins(concert: FollowedConcert): Promise<void> {
+    const joins = concert.joins;
+    concert.joins = [];
+    const users = [...new Set(joins.map((join) => join.listener.userId))];
+    try {
+      // Listeners already there hear a changed place first; the new ones get it as their first status.
+      await this.push(concert, this.adopt(concert, users, await this.queue.watchPlaces(concert.id, this.replica, users, true)));
+    } catch (error) {
+      for (const join of joins) join.reject(error);
+      return;
+    }
+    for (const join of joins) {
+      const fan = concert.fans.get(join.listener.userId) as Fan;
+      fan.listeners.push(join.listener);
+      if (join.listener instanceof Watcher) this.metrics.liveSubscribers.inc();
+      const status = this.queue.statusOf(concert.id, fan.place, concert.figures as QueueFigures);
+      join.listener.update(status);
+      join.resolve(status);
+    }
+  }
+
+  private async beat(concert: FollowedConcert): Promise<void> {
+    concert.beat = false;
+    if (concert.fans.size === 0) return;
+    try {
+      // Forgotten (Redis lost its data, or a tick took this process for dead while it stalled): hold them again.
+      if (await this.queue.heartbeat(concert.id, this.replica)) concert.resync = true;
+    } catch (error) {
+      this.logger.warn({ err: error, concertId: concert.id }, 'presence heartbeat failed; the next beat retries');
+    }
+  }
+
+  /** Reads every followed fan's place anew (and holds their presence again). */
+  private async resync(concert: FollowedConcert): Promise<void> {
+    concert.resync = false;
+    concert.tick = false;
+    this.metrics.liveResyncs.inc();
+    const users = [...concert.fans.keys()];
+    if (users.length === 0) return;
+    try {
+      const read = await this.queue.watchPlaces(concert.id, this.replica, users, true);
+      const places = this.adopt(concert, users, read);
+      concert.pushedPrint = figuresPrint(concert.figures as QueueFigures);
+      await this.push(concert, places);
+    } catch (error) {
+      concert.resync = true;
+      this.logger.warn({ err: error, concertId: concert.id }, 'reading live places failed; the next tick retries');
+      await this.pause();
+    }
+  }
+
+  /** The fans who changed their own status (enter, leave, pay): their places read anew. */
+  private async refreshChanged(concert: FollowedConcert): Promise<void> {
+    const users = [...concert.changed].filter((user) => concert.fans.has(user));
+    concert.changed.clear();
+    if (users.length === 0) return;
+    try {
+      const places = this.adopt(concert, users, await this.queue.watchPlaces(concert.id, this.replica, users, false));
+      await this.push(concert, places);
+    } catch (error) {
+      this.logger.warn({ err: error, concertId: concert.id }, 'pushing fans their own change failed; the next tick does');
+    }
+  }
+
+  /** One tick: the figures and the departures since the last one move every followed fan. */
+  private async follow(concert: FollowedConcert): Promise<void> {
+    concert.tick = false;
+    // Nothing read yet: the first join reads places and the log position together.
+    if (concert.epoch === -1) return;
+    let read: Awaited<ReturnType<QueueService['departuresSince']>>;
+    try {
+      read = await this.queue.departuresSince(concert.id, concert.cursor);
+    } catch (error) {
+      this.logger.warn({ err: error, concertId: concert.id }, 'queue status refresh failed; the next tick retries');
+      return;
+    }
+    const { figures, entries } = read;
+    const contiguous = entries !== null && figures.logSeq >= concert.cursor && (entries[0]?.seq ?? figures.logSeq + 1) === concert.cursor + 1;
+    const complete = contiguous && (entries.at(-1)?.seq ?? concert.cursor) === figures.logSeq;
+    if (figures.logEpoch !== concert.epoch || !complete || entries.some((entry) => entry.opened)) {
+      concert.resync = true;
+      return;
+    }
+    concert.figures = figures;
+    concert.cursor = figures.logSeq;
+    const print = figuresPrint(figures);
+    const everyone = print !== concert.pushedPrint;
+    concert.pushedPrint = print;
+    const changed = new Map<number, ScoredPlace>();
+    for (const [userId, fan] of concert.fans) {
+      const moved = this.advance(fan, userId, entries);
+      if (moved || everyone) changed.set(userId, fan.place);
+    }
+    await this.push(concert, changed);
+  }
+
+  /** Applies the entries the fan's place does not include yet; true if the place changed. */
+  private advance(fan: Fan, userId: number, entries: Departures[]): boolean {
+    const before = fan.place;
+    for (const entry of entries) if (entry.seq > fan.since) fan.place = placeAfter(fan.place, userId, entry);
+    fan.since = Math.max(fan.since, entries.at(-1)?.seq ?? fan.since);
+    return fan.place !== before && !samePlace(fan.place, before);
+  }
+
+  /**
+   * Takes places read from Redis as the fans' new baselines (creating fans that join), and the
+   * freshest figures; returns the places that differ from what the fans had.
+   */
+  private adopt(concert: FollowedConcert, users: number[], read: Awaited<ReturnType<QueueService['watchPlaces']>>): Map<number, ScoredPlace> {
+    const changed = new Map<number, ScoredPlace>();
+    let index = 0;
+    for (const { figures, places } of read) {
+      if (figures.logEpoch !== concert.epoch) {
+        // A new log (or the first read): every fan's place must come from it.
+        if (concert.epoch !== -1) concert.resync = true;
+        concert.epoch = figures.logEpoch;
+        concert.cursor = figures.logSeq;
+      }
+      concert.cursor = Math.min(concert.cursor, figures.logSeq);
+      concert.figures = figures;
+      for (const place of places) {
+        const userId = users[index++] as number;
+        const fan = concert.fans.get(userId);
+        if (!fan) {
+          concert.fans.set(userId, { listeners: [], place, since: figures.logSeq });
+          changed.set(userId, place);
+          continue;
+        }
+        if (!samePlace(fan.place, place)) changed.set(userId, place);
+        fan.place = place;
+        fan.since = figures.logSeq;
+      }
+    }
+    if (concert.pushedPrint === '' && concert.figures) concert.pushedPrint = figuresPrint(concert.figures);
+    return changed;
+  }
+
+  /** Pushes the fans their statuses, yielding to the event loop every few hundred messages. */
+  private async push(concert: FollowedConcert, places: Map<number, ScoredPlace>): Promise<void> {
+    const figures = concert.figures;
+    if (!figures) return;
     let pushed = 0;
-    for (const [index, status] of statuses.entries()) {
-      const listeners = users.get(userIds[index] as number);
-      if (!listeners) continue;
-      const print = fingerprint(status);
+    for (const [userId, place] of places) {
+      const listeners = concert.fans.get(userId)?.listeners;
+      if (!listeners || listeners.length === 0) continue;
+      const status = this.queue.statusOf(concert.id, place, figures);
       // A gate that closes leaves the array: walk a copy when there is more than one.
       for (const listener of listeners.length === 1 ? listeners : [...listeners]) {
         // Let each slice be executed and written before pushing more: otherwise all N executions are
         // alive at once, survive into the old heap, and the first fan hears only when the last does.
-        if (listener.update(status, print) && ++pushed % PUSH_SLICE === 0) await new Promise((resolve) => setImmediate(resolve));
+        if (listener.update(status) && ++pushed % PUSH_SLICE === 0) await new Promise((resolve) => setImmediate(resolve));
       }
     }
     this.metrics.statusPushes.inc(pushed);
+  }
+
+  /** After a failed step: lets Redis (or the network) recover before the loop tries again. */
+  private pause(): Promise<void> {
+    return new Promise((resolve) => setTimeout(resolve, this.beatIntervalMs).unref());
   }
 }

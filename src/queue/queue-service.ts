@@ -6,11 +6,26 @@ import type { InventoryService } from '../inventory/inventory-service';
 import type { Logger } from '../logger';
 import type { Metrics } from '../observability/metrics';
 import { runScript, type RedisClient, type RedisKeys } from '../redis';
-import { QUEUE_ADMIT, QUEUE_ENTER, QUEUE_LEAVE, QUEUE_REOPEN, QUEUE_SEATS_LEFT, QUEUE_STATUS, SALES_SET, SALES_UNKNOWN } from '../redis/queue-scripts';
+import {
+  QUEUE_ADMIT,
+  QUEUE_END_ACTIVE,
+  QUEUE_ENTER,
+  QUEUE_FEED,
+  QUEUE_HEARTBEAT,
+  QUEUE_LEAVE,
+  QUEUE_REOPEN,
+  QUEUE_SEATS_LEFT,
+  QUEUE_STATUS,
+  QUEUE_UNWATCH,
+  QUEUE_WATCH,
+  SALES_SET,
+  SALES_UNKNOWN,
+} from '../redis/queue-scripts';
 import { dropFromWorkIndex } from '../redis/work-index';
 import { drawPreQueueScore } from './draw';
 import { QueueState, type QueueStatus } from './queue-state';
-import { decodeStatusReply, toQueueStatus, type Place, type QueueFigures } from './queue-status';
+import { decodeDepartures, type Departures } from './departures';
+import { decodeFeedReply, decodeStatusReply, decodeWatchReply, toQueueStatus, type Place, type QueueFigures, type ScoredPlace } from './queue-status';
 
 export interface QueueSettings {
   activeTtlSeconds: number;
@@ -20,6 +35,16 @@ export interface QueueSettings {
   activeIdleSeconds: number;
   /** How long seatsLeft written by a tick (or computed by a request) is read before it counts as unknown. */
   seatsLeftTtlMs: number;
+}
+
+/**
+ * How often a replica that follows fans live says it is alive (per concert), and how long after its
+ * last beat a tick takes it for dead and lets its fans' grace run: well within the grace, so a fan
+ * whose replica died lapses about one grace after the death.
+ */
+export function watchBeat(presenceGraceSeconds: number): { intervalMs: number; deadAfterMs: number } {
+  const intervalMs = Math.min(5000, Math.max(100, Math.floor((presenceGraceSeconds * 1000) / 6)));
+  return { intervalMs, deadAfterMs: 3 * intervalMs };
 }
 
 /** How the sales key says "open" (see RedisKeys.queue().sales), and what MySQL's value seeds it with. */
@@ -74,9 +99,8 @@ export class QueueService {
       // dropFromWorkIndex relies on. Also when the answer is SOLD_OUT: the next tick then looks at the
       // concert's seats again, so a line closed by mistake cannot stay closed while fans knock.
       const [reply] = await Promise.all([
-        runScript(this.redis, QUEUE_ENTER, k, userId, drawPreQueueScore(), capacity),
+        runScript(this.redis, QUEUE_ENTER, k, userId, drawPreQueueScore(), capacity, this.keys.channels.queueTicks, concertId),
         this.redis.sadd(this.keys.queueIndex, concertId),
-        this.tellFan(concertId, userId),
       ]);
       return reply;
     };
@@ -113,28 +137,17 @@ export class QueueService {
   async leave(userId: number, concertId: number): Promise<QueueStatus> {
     await this.requireConcert(concertId);
     const k = this.keys.queue(concertId);
-    const [reply] = await Promise.all([runScript(this.redis, QUEUE_LEAVE, k, userId), this.tellFan(concertId, userId)]);
-    return await this.toStatus(concertId, reply);
+    return await this.toStatus(concertId, await runScript(this.redis, QUEUE_LEAVE, k, userId, this.keys.channels.queueTicks, concertId));
   }
 
   /** Ends the user's ACTIVE slot (after a payment); a user who is WAITING keeps their place. */
   async endActive(userId: number, concertId: number): Promise<void> {
-    const k = this.keys.queue(concertId);
-    await Promise.all([this.redis.zrem(k.active, userId), this.redis.zrem(k.activeSeen, userId), this.tellFan(concertId, userId)]);
+    await runScript(this.redis, QUEUE_END_ACTIVE, this.keys.queue(concertId), userId, this.keys.channels.queueTicks, concertId);
   }
 
   /** A sign of presence from an operation that asks nothing of the queue (pay): the status script marks the fan seen. */
   async markPresent(userId: number, concertId: number): Promise<void> {
     await runScript(this.redis, QUEUE_STATUS, this.keys.queue(concertId), userId);
-  }
-
-  /**
-   * Tells live feeds on every replica that this fan's status changed now, rather than at the next
-   * tick. Issued right after the change on the same connection, so Redis runs it after the change.
-   */
-  private tellFan(concertId: number, userId: number): Promise<number> {
-    const message: TickMessage = { concerts: [], at: Date.now(), fans: [[concertId, userId]] };
-    return this.redis.publish(this.keys.channels.queueTicks, JSON.stringify(message));
   }
 
   async status(userId: number, concertId: number): Promise<QueueStatus> {
@@ -151,20 +164,48 @@ export class QueueService {
     await runScript(this.redis, QUEUE_REOPEN, this.keys.queue(concertId));
   }
 
-  /** Statuses of many users of one concert in one script call per batch (no round trip per user). */
-  async statuses(concertId: number, userIds: number[]): Promise<QueueStatus[]> {
+  /**
+   * The places (with scores) of fans `replica` follows live, in one script call per batch, with the
+   * figures at the log position they were read at. With `register`, the replica also holds their
+   * presence until unwatch (or until it stops beating).
+   */
+  async watchPlaces(concertId: number, replica: string, userIds: number[], register: boolean): Promise<{ figures: QueueFigures; places: ScoredPlace[] }[]> {
     const k = this.keys.queue(concertId);
-    const batches: Promise<number[]>[] = [];
+    const batches: Promise<(number | string)[]>[] = [];
     for (let i = 0; i < userIds.length; i += STATUS_BATCH) {
-      batches.push(runScript(this.redis, QUEUE_STATUS, k, ...userIds.slice(i, i + STATUS_BATCH)));
+      batches.push(runScript(this.redis, QUEUE_WATCH, k, register ? 1 : 0, replica, ...userIds.slice(i, i + STATUS_BATCH)));
     }
-    const out: QueueStatus[] = [];
-    for (const reply of await Promise.all(batches)) {
-      const { figures, places } = decodeStatusReply(reply);
-      const known = await this.withSeatsLeft(concertId, figures);
-      for (const place of places) out.push(this.node(concertId, place, known));
-    }
-    return out;
+    return await Promise.all(
+      (await Promise.all(batches)).map(async (reply) => {
+        const { figures, places } = decodeWatchReply(reply);
+        return { figures: await this.withSeatsLeft(concertId, figures), places };
+      }),
+    );
+  }
+
+  /** The replica no longer follows these fans: their presence counts from now. */
+  async unwatch(concertId: number, replica: string, userIds: number[]): Promise<void> {
+    const k = this.keys.queue(concertId);
+    for (let i = 0; i < userIds.length; i += STATUS_BATCH) await runScript(this.redis, QUEUE_UNWATCH, k, replica, ...userIds.slice(i, i + STATUS_BATCH));
+  }
+
+  /** The replica is alive for this concert; true when it had been forgotten (it must register its fans again). */
+  async heartbeat(concertId: number, replica: string): Promise<boolean> {
+    return (await runScript(this.redis, QUEUE_HEARTBEAT, this.keys.queue(concertId), replica)) === 1;
+  }
+
+  /**
+   * The figures now and the departures logged after position `since`: null entries when the log no
+   * longer holds them all (the caller reads its fans' places anew). No work per follower.
+   */
+  async departuresSince(concertId: number, since: number): Promise<{ figures: QueueFigures; entries: Departures[] | null }> {
+    const { figures, entries } = decodeFeedReply(await runScript(this.redis, QUEUE_FEED, this.keys.queue(concertId), since));
+    return { figures: await this.withSeatsLeft(concertId, figures), entries: entries?.map(decodeDepartures) ?? null };
+  }
+
+  /** A fan's status from their place and the concert's figures (seatsLeft resolved). */
+  statusOf(concertId: number, place: Place, figures: QueueFigures): QueueStatus {
+    return toQueueStatus(concertId, place, figures, this.settings.activeTtlSeconds, this.knownConcerts.get(concertId) ?? 1);
   }
 
   /** The gate for seats and holds: NOT_ACTIVE unless the user is ACTIVE for this concert right now. */
@@ -222,6 +263,7 @@ export class QueueService {
           seatsLeft,
           soldOut ? 1 : 0,
           this.settings.seatsLeftTtlMs,
+          watchBeat(this.settings.presenceGraceSeconds).deadAfterMs,
         );
       }),
     );
@@ -281,7 +323,6 @@ export class QueueService {
     }
   }
 
-  /** The concert's capacity as this process knows it; NOT_FOUND for an unknown concert. */
   /**
    * Capacities from MySQL; while MySQL is away, the last ones read (or seen when the concert was first
    * entered), so the line keeps moving on Redis alone.
@@ -302,7 +343,8 @@ export class QueueService {
     }
   }
 
-  private async requireConcert(concertId: number): Promise<number> {
+  /** The concert's capacity as this process knows it; NOT_FOUND for an unknown concert. */
+  async requireConcert(concertId: number): Promise<number> {
     const known = this.knownConcerts.get(concertId);
     if (known !== undefined) return known;
     const concert = await this.concerts.find(concertId);
@@ -313,7 +355,7 @@ export class QueueService {
 
   private async toStatus(concertId: number, reply: number[]): Promise<QueueStatus> {
     const { figures, places } = decodeStatusReply(reply);
-    return this.node(concertId, places[0] ?? { state: QueueState.NONE }, await this.withSeatsLeft(concertId, figures));
+    return this.statusOf(concertId, places[0] ?? { state: QueueState.NONE }, await this.withSeatsLeft(concertId, figures));
   }
 
   /**
@@ -327,7 +369,4 @@ export class QueueService {
     return { ...figures, seatsLeft };
   }
 
-  private node(concertId: number, place: Place, figures: QueueFigures): QueueStatus {
-    return toQueueStatus(concertId, place, figures, this.settings.activeTtlSeconds, this.knownConcerts.get(concertId) ?? 1);
-  }
 }

@@ -21,28 +21,58 @@ export interface QueueFigures {
   seatsLeft: number;
   /** Whether the line is closed because every seat is reserved. */
   soldOut: boolean;
+  /** The departures log these figures belong to: drawn anew whenever the log starts over. */
+  logEpoch: number;
+  /** The departures log's position (its last entry's number) when the figures were read. */
+  logSeq: number;
 }
 
 /** Figures in front of the per-user entries of a status reply. */
-const FIGURES = 7;
+const FIGURES = 9;
+
+function decodeFigures(reply: readonly unknown[]): QueueFigures {
+  const [waiting = 0, active = 0, ratePerMinute = -1, capacity = -1, salesOpensAt = -1, seatsLeft = -1, soldOut = 0, logEpoch = 0, logSeq = 0] = reply.slice(
+    0,
+    FIGURES,
+  ) as number[];
+  return { waiting, active, ratePerMinute, capacity, salesOpensAt, seatsLeft, soldOut: soldOut === 1, logEpoch, logSeq };
+}
+
+function decodePlace(state: unknown, value: number): Place {
+  if (state === 1) return { state: QueueState.WAITING, position: value };
+  if (state === 2) return { state: QueueState.ACTIVE, activeUntil: value };
+  if (state === 3) return { state: QueueState.PREQUEUE };
+  if (state === 4) return { state: QueueState.SOLD_OUT };
+  return { state: QueueState.NONE };
+}
 
 /**
- * Decodes the status script's reply: seven figures (waiting, active, ratePerMinute, capacity,
- * salesOpensAt, seatsLeft, soldOut), then (state, value) per user.
+ * Decodes the status script's reply: the figures (waiting, active, ratePerMinute, capacity,
+ * salesOpensAt, seatsLeft, soldOut, logEpoch, logSeq), then (state, value) per user.
  */
 export function decodeStatusReply(reply: number[]): { figures: QueueFigures; places: Place[] } {
-  const [waiting = 0, active = 0, ratePerMinute = -1, capacity = -1, salesOpensAt = -1, seatsLeft = -1, soldOut = 0] = reply;
   const places: Place[] = [];
-  for (let i = FIGURES; i < reply.length; i += 2) {
-    const state = reply[i];
-    const value = reply[i + 1] ?? 0;
-    if (state === 1) places.push({ state: QueueState.WAITING, position: value });
-    else if (state === 2) places.push({ state: QueueState.ACTIVE, activeUntil: value });
-    else if (state === 3) places.push({ state: QueueState.PREQUEUE });
-    else if (state === 4) places.push({ state: QueueState.SOLD_OUT });
-    else places.push({ state: QueueState.NONE });
+  for (let i = FIGURES; i < reply.length; i += 2) places.push(decodePlace(reply[i], reply[i + 1] ?? 0));
+  return { figures: decodeFigures(reply), places };
+}
+
+/** A place with the fan's score in the line (NaN when not in it), from which later positions follow. */
+export type ScoredPlace = Place & { score: number };
+
+/** Decodes QUEUE_WATCH's reply: the figures, then (state, value, score) per user. */
+export function decodeWatchReply(reply: (number | string)[]): { figures: QueueFigures; places: ScoredPlace[] } {
+  const places: ScoredPlace[] = [];
+  for (let i = FIGURES; i < reply.length; i += 3) {
+    const score = reply[i + 2];
+    places.push({ ...decodePlace(reply[i], Number(reply[i + 1] ?? 0)), score: score === '' || score === undefined ? Number.NaN : Number(score) });
   }
-  return { figures: { waiting, active, ratePerMinute, capacity, salesOpensAt, seatsLeft, soldOut: soldOut === 1 }, places };
+  return { figures: decodeFigures(reply), places };
+}
+
+/** Decodes QUEUE_FEED's reply: the figures, then the log entries after the asked position, or null when too far behind. */
+export function decodeFeedReply(reply: readonly unknown[]): { figures: QueueFigures; entries: [string, string[]][] | null } {
+  const entries = reply[FIGURES];
+  return { figures: decodeFigures(reply), entries: Array.isArray(entries) ? (entries as [string, string[]][]) : null };
 }
 
 /**
@@ -62,7 +92,8 @@ function estimateWaitSeconds(position: number, figures: QueueFigures, activeTtlS
 export function toQueueStatus(concertId: number, place: Place, figures: QueueFigures, activeTtlSeconds: number, knownCapacity: number): QueueStatus {
   return {
     concertId,
-    state: place.state,
+    // Out of a line that is closed for good: told so, as the status script does.
+    state: place.state === QueueState.NONE && figures.soldOut ? QueueState.SOLD_OUT : place.state,
     position: place.state === QueueState.WAITING ? place.position : null,
     waiting: figures.waiting,
     active: figures.active,

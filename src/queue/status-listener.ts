@@ -4,6 +4,6 @@ import type { QueueStatus } from './queue-state';
 export interface StatusListener {
   readonly userId: number;
   readonly concertId: number;
-  /** The fan's status after a tick (`print` is its fingerprint); true if it pushed a queueStatus message (counted in metrics). */
-  update(status: QueueStatus, print: string): boolean;
+  /** The fan's status when it changed; true if it pushed a queueStatus message (counted in metrics). */
+  update(status: QueueStatus): boolean;
 }

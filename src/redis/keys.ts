@@ -47,6 +47,18 @@ export function redisKeys(prefix: string) {
         seen: `${tag}:seen`,
         /** ZSET user → last sign of presence (ms) of ACTIVE fans. */
         activeSeen: `${tag}:active-seen`,
+        /**
+         * STREAM of departures from the line (and ACTIVE slots), one entry per change with the IDs
+         * `<seq>-0`, seq counted in stats `logSeq`: what each replica's live feed follows to keep its
+         * subscribers' positions exact without asking Redis for each (see LiveQueueStatus).
+         */
+        departures: `${tag}:departures`,
+        /** ZSET (scores 0) "replicaId:userId": which replica holds an open subscription of which fan. */
+        watchers: `${tag}:watchers`,
+        /** HASH user → how many replicas hold an open subscription of theirs (absent: none). */
+        watchCount: `${tag}:watch-count`,
+        /** ZSET replicaId → last heartbeat (ms, Redis clock) of replicas that hold subscriptions here. */
+        replicas: `${tag}:replicas`,
       };
     },
     /** Schedule IDs that have live holds: what the hold-expiry sweep visits. */

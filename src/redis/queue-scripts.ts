@@ -5,9 +5,17 @@ import { defineScript, luaFunction } from './script';
  * Lua for the waiting room. Each script is one atomic step, so no one is ever in both the wait and
  * active sets, or lost between them. The keys are always one concert's (one slot): wait (ZSET
  * user → ticket), active (ZSET user → activeUntil ms), stats (HASH rate, cap, left, leftUntil,
- * soldOut), sales (opening time or `open`), seen and activeSeen (ZSETs user → last sign of
- * presence), then script-specific ones.
+ * soldOut, logSeq, logEpoch), sales (opening time or `open`), seen and activeSeen (ZSETs user → last
+ * sign of presence), watchCount (HASH user → replicas holding a subscription of theirs), then
+ * script-specific ones.
+ *
+ * Every removal from `wait` or `active` is written to the departures log in the same step, so a
+ * replica that read a fan's rank at log position n knows the rank at any later position from the
+ * log alone (see LiveQueueStatus).
  */
+
+/** The presence score of a fan with an open subscription on some replica: never older than any grace. */
+const WATCHED = 2 ** 52;
 
 /** Opening time (ms) while sales are closed; -1 once open, or when this Redis does not know (treated as open). */
 const SALES_OPENS_AT = luaFunction(
@@ -32,30 +40,102 @@ end`,
 );
 
 /**
- * The status reply for users[firstUser..] now: {waiting, active, ratePerMinute, capacity,
+ * The presence score to write for a fan seen now: WATCHED while a replica holds a subscription of
+ * theirs (released with the subscription, or when that replica stops beating), otherwise now.
+ */
+const PRESENCE_SCORE = luaFunction(
+  'presenceScore',
+  `
+local function presenceScore(watchCount, user, now)
+  if redis.call('HEXISTS', watchCount, user) == 1 then return ${WATCHED} end
+  return now
+end`,
+);
+
+/** The departures log's epoch: drawn once per log, so a replica notices a log that started over (Redis lost its data). */
+const LOG_EPOCH = luaFunction(
+  'logEpoch',
+  `
+local function logEpoch(stats)
+  local epoch = redis.call('HGET', stats, 'logEpoch')
+  if epoch then return tonumber(epoch) end
+  local clock = redis.call('TIME')
+  local drawn = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
+  redis.call('HSET', stats, 'logEpoch', string.format('%d', drawn))
+  return drawn
+end`,
+);
+
+/**
+ * Appends one entry to the departures log (fields: flat name, value list; nothing when empty).
+ * Fields: w "user:score,…" left the line (dropped or left), a "user:score,…" admitted with u the
+ * activeUntil, x "user,…" lost an ACTIVE slot, o 1 sales opened, s 1 the line was emptied (sold out).
+ * Scores are Redis's own strings, exact. The log keeps the last few thousand entries.
+ */
+const LOG_DEPARTURES = luaFunction(
+  'logDepartures',
+  `
+local function logDepartures(stats, log, fields)
+  if #fields == 0 then return end
+  logEpoch(stats)
+  local seq = redis.call('HINCRBY', stats, 'logSeq', 1)
+  redis.call('XADD', log, 'MAXLEN', '~', 4096, seq .. '-0', unpack(fields))
+end`,
+  [LOG_EPOCH],
+);
+
+/**
+ * Tells live feeds on every replica that this fan's status changed, from inside the script that
+ * changed it: on a cluster a PUBLISH sent beside the script could reach a replica before the script
+ * ran, and the replica would read the fan's old place. The message is a TickMessage (queue-service.ts).
+ */
+const TELL_FAN = luaFunction(
+  'tellFan',
+  `
+local function tellFan(channel, concertId, user, now)
+  redis.call('PUBLISH', channel, '{"concerts":[],"at":' .. string.format('%d', now) .. ',"fans":[[' .. concertId .. ',' .. user .. ']]}')
+end`,
+);
+
+/**
+ * The concert-wide figures of a status reply: {waiting, active, ratePerMinute, capacity,
  * salesOpensAt (-1 once open), seatsLeft (-1 unknown: never written, or older than its leftUntil),
- * soldOut (0|1), then per user: state (0 NONE, 1 WAITING, 2 ACTIVE, 3 PREQUEUE, 4 SOLD_OUT),
- * position or activeUntil}. ENTER and LEAVE end with it too, so every answer is the state right
- * after the change. Asking for a fan's status is a sign of presence: every fan it finds in line is
- * marked seen now (this is how HTTP calls and each replica's live subscribers report presence, in
- * the call they already make).
+ * soldOut (0|1), logEpoch, logSeq (the departures log's position these figures are at)}.
+ */
+const QUEUE_FIGURES = luaFunction(
+  'queueFigures',
+  `
+local function queueFigures(wait, active, stats, sales, now)
+  local waiting = redis.call('ZCARD', wait)
+  local activeCount = redis.call('ZCOUNT', active, '(' .. now, '+inf')
+  local figures = redis.call('HMGET', stats, 'rate', 'cap', 'left', 'leftUntil', 'soldOut', 'logSeq')
+  local seatsLeft = -1
+  if figures[3] and tonumber(figures[4] or '0') > now then seatsLeft = tonumber(figures[3]) end
+  return {waiting, activeCount, tonumber(figures[1] or '-1'), tonumber(figures[2] or '-1'), salesOpensAt(sales), seatsLeft,
+    figures[5] == '1' and 1 or 0, logEpoch(stats), tonumber(figures[6] or '0')}
+end`,
+  [SALES_OPENS_AT, LOG_EPOCH],
+);
+
+/**
+ * The status reply for users[firstUser..] now: the figures (queueFigures), then per user: state
+ * (0 NONE, 1 WAITING, 2 ACTIVE, 3 PREQUEUE, 4 SOLD_OUT), position or activeUntil, and with
+ * withScores the fan's score in the line ('' when not in it). ENTER and LEAVE end with it too, so
+ * every answer is the state right after the change. Asking for a fan's status is a sign of presence:
+ * every fan it finds in line is marked seen now (this is how HTTP calls report presence, in the call
+ * they already make).
  */
 const STATUS_REPLY = luaFunction(
   'statusReply',
   `
-local function statusReply(wait, active, stats, sales, seen, activeSeen, now, users, firstUser)
-  local waiting = redis.call('ZCARD', wait)
-  local activeCount = redis.call('ZCOUNT', active, '(' .. now, '+inf')
-  local figures = redis.call('HMGET', stats, 'rate', 'cap', 'left', 'leftUntil', 'soldOut')
-  local opensAt = salesOpensAt(sales)
-  local seatsLeft = -1
-  if figures[3] and tonumber(figures[4] or '0') > now then seatsLeft = tonumber(figures[3]) end
-  local soldOut = figures[5] == '1'
-  local out = {waiting, activeCount, tonumber(figures[1] or '-1'), tonumber(figures[2] or '-1'), opensAt, seatsLeft, soldOut and 1 or 0}
+local function statusReply(wait, active, stats, sales, seen, activeSeen, watchCount, now, users, firstUser, withScores)
+  local out = queueFigures(wait, active, stats, sales, now)
+  local opensAt, soldOut = out[5], out[7] == 1
   local waitingSeen, activeSeenNow = {}, {}
   for i = firstUser, #users do
     local user = users[i]
     local rank = redis.call('ZRANK', wait, user)
+    local score = ''
     if rank then
       if opensAt >= 0 then
         out[#out + 1] = 3
@@ -64,45 +144,69 @@ local function statusReply(wait, active, stats, sales, seen, activeSeen, now, us
         out[#out + 1] = 1
         out[#out + 1] = rank + 1
       end
-      waitingSeen[#waitingSeen + 1] = now
+      if withScores then score = redis.call('ZSCORE', wait, user) end
+      waitingSeen[#waitingSeen + 1] = presenceScore(watchCount, user, now)
       waitingSeen[#waitingSeen + 1] = user
     else
       local untilMs = tonumber(redis.call('ZSCORE', active, user) or '0')
       if untilMs > now then
         out[#out + 1] = 2
         out[#out + 1] = untilMs
-        activeSeenNow[#activeSeenNow + 1] = now
+        activeSeenNow[#activeSeenNow + 1] = presenceScore(watchCount, user, now)
         activeSeenNow[#activeSeenNow + 1] = user
       else
         out[#out + 1] = soldOut and 4 or 0
         out[#out + 1] = 0
       end
     end
+    if withScores then out[#out + 1] = score end
   end
   zaddPairs(seen, waitingSeen)
   zaddPairs(activeSeen, activeSeenNow)
   return out
 end`,
-  [SALES_OPENS_AT, ZADD_PAIRS],
+  [QUEUE_FIGURES, ZADD_PAIRS, PRESENCE_SCORE],
 );
 
 /**
  * Removes from `set` the members whose last sign of presence in `seen` is older than `before`, at
  * most `limit` of them, and forgets their presence. ZRANGEBYSCORE on `seen` costs O(log N + found),
- * so the cost follows the absent, not the line. Returns how many were in `set`.
+ * so the cost follows the absent, not the line. Returns how many were in `set`, and them for the
+ * departures log: "user:score" with withScores, else "user".
  */
 const DROP_ABSENT = luaFunction(
   'dropAbsent',
   `
-local function dropAbsent(seen, set, before, limit)
+local function dropAbsent(seen, set, before, limit, withScores)
   local stale = redis.call('ZRANGEBYSCORE', seen, '-inf', '(' .. before, 'LIMIT', 0, limit)
-  local dropped = 0
+  local gone = {}
   for i = 1, #stale, 500 do
     local last = math.min(i + 499, #stale)
-    dropped = dropped + redis.call('ZREM', set, unpack(stale, i, last))
+    local scores = redis.call('ZMSCORE', set, unpack(stale, i, last))
+    for j = i, last do
+      local score = scores[j - i + 1]
+      if score then gone[#gone + 1] = withScores and (stale[j] .. ':' .. score) or stale[j] end
+    end
+    redis.call('ZREM', set, unpack(stale, i, last))
     redis.call('ZREM', seen, unpack(stale, i, last))
   end
-  return dropped
+  return #gone, gone
+end`,
+);
+
+/**
+ * Ends one replica's hold on a fan's presence. When no replica holds the fan any more, their
+ * presence (if still WATCHED) becomes `lastSeen`, from which the grace counts.
+ */
+const RELEASE_WATCH = luaFunction(
+  'releaseWatch',
+  `
+local function releaseWatch(watchers, watchCount, seen, activeSeen, replica, user, lastSeen)
+  if redis.call('ZREM', watchers, replica .. ':' .. user) == 0 then return end
+  if redis.call('HINCRBY', watchCount, user, -1) > 0 then return end
+  redis.call('HDEL', watchCount, user)
+  if tonumber(redis.call('ZSCORE', seen, user) or '0') == ${WATCHED} then redis.call('ZADD', seen, lastSeen, user) end
+  if tonumber(redis.call('ZSCORE', activeSeen, user) or '0') == ${WATCHED} then redis.call('ZADD', activeSeen, lastSeen, user) end
 end`,
 );
 
@@ -125,14 +229,14 @@ end`,
 /** Flat status reply, decoded by decodeStatusReply. */
 type StatusReply = number[];
 
-const STATUS_KEYS = ['wait', 'active', 'stats', 'sales', 'seen', 'activeSeen'] as const;
+const STATUS_KEYS = ['wait', 'active', 'stats', 'sales', 'seen', 'activeSeen', 'watchCount'] as const;
 
 export const QUEUE_STATUS = defineScript<StatusReply, number[]>()({
   name: 'queueStatus',
   keys: STATUS_KEYS,
   uses: [REDIS_NOW, STATUS_REPLY],
   lua: `
-return statusReply(waitKey, activeKey, statsKey, salesKey, seenKey, activeSeenKey, redisNow(), ARGV, 1)
+return statusReply(waitKey, activeKey, statsKey, salesKey, seenKey, activeSeenKey, watchCountKey, redisNow(), ARGV, 1, false)
 `,
 });
 
@@ -145,12 +249,13 @@ export const SALES_UNKNOWN = -1;
  * from a cryptographic source), after opening the next ticket. So the pre-queue sits ahead of every
  * later ticket in a uniformly random order, and opening needs to move nobody. While the concert is
  * sold out nobody new joins the line or the pre-queue (the reply says SOLD_OUT). `capacity` is stored
- * for estimated waits until the first tick does.
+ * for estimated waits until the first tick does. Nobody leaves the line here, so nothing is logged:
+ * a lapsed slot the entrant gives up was already over.
  */
-export const QUEUE_ENTER = defineScript<StatusReply, [user: number, preScore: number, capacity: number]>()({
+export const QUEUE_ENTER = defineScript<StatusReply, [user: number, preScore: number, capacity: number, channel: string, concertId: number]>()({
   name: 'queueEnter',
   keys: [...STATUS_KEYS, 'seq'],
-  uses: [REDIS_NOW, STATUS_REPLY],
+  uses: [REDIS_NOW, STATUS_REPLY, TELL_FAN],
   lua: `
 local sales = redis.call('GET', salesKey)
 if not sales then return {${SALES_UNKNOWN}} end
@@ -170,22 +275,121 @@ if untilMs <= now and not soldOut and not redis.call('ZSCORE', waitKey, user) th
     redis.call('ZADD', waitKey, ARGV[2], user)
   end
 end
-return statusReply(waitKey, activeKey, statsKey, salesKey, seenKey, activeSeenKey, now, {user}, 1)
+tellFan(ARGV[4], ARGV[5], user, now)
+return statusReply(waitKey, activeKey, statsKey, salesKey, seenKey, activeSeenKey, watchCountKey, now, {user}, 1, false)
 `,
 });
 
-/** Frees the user's place or slot at once; the reply's figures are after it, with no user entries. */
-export const QUEUE_LEAVE = defineScript<StatusReply, [user: number]>()({
+/** Frees the user's place or slot at once (logged); the reply's figures are after it, with no user entries. */
+export const QUEUE_LEAVE = defineScript<StatusReply, [user: number, channel: string, concertId: number]>()({
   name: 'queueLeave',
-  keys: STATUS_KEYS,
+  keys: [...STATUS_KEYS, 'departures'],
+  uses: [REDIS_NOW, STATUS_REPLY, LOG_DEPARTURES, TELL_FAN],
+  lua: `
+local now = redisNow()
+local user = ARGV[1]
+local fields = {}
+local score = redis.call('ZSCORE', waitKey, user)
+if score then
+  redis.call('ZREM', waitKey, user)
+  fields = {'w', user .. ':' .. score}
+elseif redis.call('ZREM', activeKey, user) == 1 then
+  fields = {'x', user}
+end
+redis.call('ZREM', seenKey, user)
+redis.call('ZREM', activeSeenKey, user)
+logDepartures(statsKey, departuresKey, fields)
+tellFan(ARGV[2], ARGV[3], user, now)
+return statusReply(waitKey, activeKey, statsKey, salesKey, seenKey, activeSeenKey, watchCountKey, now, {}, 1, false)
+`,
+});
+
+/** Ends the user's ACTIVE slot (after a payment), logged; a user who is WAITING keeps their place. */
+export const QUEUE_END_ACTIVE = defineScript<number, [user: number, channel: string, concertId: number]>()({
+  name: 'queueEndActive',
+  keys: ['active', 'activeSeen', 'stats', 'departures'],
+  uses: [REDIS_NOW, LOG_DEPARTURES, TELL_FAN],
+  lua: `
+redis.call('ZREM', activeSeenKey, ARGV[1])
+if redis.call('ZREM', activeKey, ARGV[1]) == 0 then return 0 end
+logDepartures(statsKey, departuresKey, {'x', ARGV[1]})
+tellFan(ARGV[2], ARGV[3], ARGV[1], redisNow())
+return 1
+`,
+});
+
+/** Reply of QUEUE_WATCH: the figures, then (state, value, score) per user. */
+type PlacesReply = (number | string)[];
+
+/**
+ * The places of fans a replica follows live, with their scores (from which the replica derives
+ * later positions), at the log position in the figures. With register 1, the replica also holds
+ * their presence from now until it releases them (QUEUE_UNWATCH) or stops beating: their presence
+ * is WATCHED, which never lapses.
+ */
+export const QUEUE_WATCH = defineScript<PlacesReply, [register: 0 | 1, replica: string, ...users: number[]]>()({
+  name: 'queueWatch',
+  keys: [...STATUS_KEYS, 'watchers', 'replicas'],
   uses: [REDIS_NOW, STATUS_REPLY],
   lua: `
 local now = redisNow()
-redis.call('ZREM', waitKey, ARGV[1])
-redis.call('ZREM', activeKey, ARGV[1])
-redis.call('ZREM', seenKey, ARGV[1])
-redis.call('ZREM', activeSeenKey, ARGV[1])
-return statusReply(waitKey, activeKey, statsKey, salesKey, seenKey, activeSeenKey, now, ARGV, 2)
+if ARGV[1] == '1' then
+  local replica = ARGV[2]
+  redis.call('ZADD', replicasKey, now, replica)
+  for i = 3, #ARGV do
+    if redis.call('ZADD', watchersKey, 0, replica .. ':' .. ARGV[i]) == 1 then redis.call('HINCRBY', watchCountKey, ARGV[i], 1) end
+  end
+end
+return statusReply(waitKey, activeKey, statsKey, salesKey, seenKey, activeSeenKey, watchCountKey, now, ARGV, 3, true)
+`,
+});
+
+/** The replica no longer follows these fans: their presence counts from now (unless another replica holds them). */
+export const QUEUE_UNWATCH = defineScript<number, [replica: string, ...users: number[]]>()({
+  name: 'queueUnwatch',
+  keys: ['seen', 'activeSeen', 'watchers', 'watchCount'],
+  uses: [REDIS_NOW, RELEASE_WATCH],
+  lua: `
+local now = redisNow()
+for i = 2, #ARGV do releaseWatch(watchersKey, watchCountKey, seenKey, activeSeenKey, ARGV[1], ARGV[i], now) end
+return 0
+`,
+});
+
+/**
+ * A replica that follows fans of this concert is alive. Returns 1 when it was not registered (Redis
+ * lost its data, or a tick declared it dead while it stalled): it must register its fans again.
+ */
+export const QUEUE_HEARTBEAT = defineScript<number, [replica: string]>()({
+  name: 'queueHeartbeat',
+  keys: ['replicas'],
+  uses: [REDIS_NOW],
+  lua: `
+return redis.call('ZADD', replicasKey, redisNow(), ARGV[1])
+`,
+});
+
+/** Entries read per QUEUE_FEED call; a replica further behind than this resyncs instead. */
+export const FEED_MAX_ENTRIES = 2048;
+
+/**
+ * What a replica's live feed reads per tick: the figures, then the departures log entries after
+ * `since` (XRANGE reply), or the figures alone with a last element of -1 when more than
+ * FEED_MAX_ENTRIES are pending (the replica resyncs). O(1 + entries): no work per follower.
+ */
+export const QUEUE_FEED = defineScript<(number | [string, string[]][])[], [since: number]>()({
+  name: 'queueFeed',
+  keys: ['wait', 'active', 'stats', 'sales', 'departures'],
+  uses: [REDIS_NOW, QUEUE_FIGURES],
+  lua: `
+local out = queueFigures(waitKey, activeKey, statsKey, salesKey, redisNow())
+local since = tonumber(ARGV[1])
+if out[9] - since > ${FEED_MAX_ENTRIES} then
+  out[#out + 1] = -1
+else
+  out[#out + 1] = redis.call('XRANGE', departuresKey, '(' .. since .. '-0', '+')
+end
+return out
 `,
 });
 
@@ -209,20 +413,26 @@ return 1
 `,
 });
 
+/** Dead replicas' fans released per tick at most, so one script never blocks Redis for long. */
+const MAX_RELEASED_PER_TICK = 5000;
+
 /**
  * One admission tick for one concert, in this order:
  * 1. opens sales if their time has come: the marker flips once, atomically, so however many ticks
  *    overlap only one opens, and the pre-queue (already ahead, in random order) becomes the line;
- * 2. drops expired ACTIVE users, then the absent: WAITING and PREQUEUE fans unseen for graceMs,
+ * 2. releases the presence held by replicas that stopped beating (deadBeforeMs): their fans' grace
+ *    counts from the last beat;
+ * 3. drops expired ACTIVE users, then the absent: WAITING and PREQUEUE fans unseen for graceMs,
  *    ACTIVE fans unseen for idleMs (each O(log N + dropped));
- * 3. sold out (soldOut 1, checked against MySQL by the caller): empties the line, pre-queue
+ * 4. sold out (soldOut 1, checked against MySQL by the caller): empties the line, pre-queue
  *    included, with their presence, and keeps it closed until a tick finds seats again;
  *    otherwise the line is open (for sales that are) and seatsLeft is stored for status readers;
- * 4. once sales are open, admits the oldest waiters while fewer than capacity are ACTIVE and seats
- *    are left, each seen now. seatsLeft -1 means unknown: admission goes on (a missing count must
- *    never stop a sale); 0 pauses it.
+ * 5. once sales are open, admits the oldest waiters while fewer than capacity are ACTIVE and seats
+ *    are left. seatsLeft -1 means unknown: admission goes on (a missing count must never stop a
+ *    sale); 0 pauses it;
+ * 6. logs every departure of this tick as one entry.
  * Costs O(log N + changed), independent of the queue's length (emptying the line aside, once per
- * sell-out).
+ * sell-out) and of how many watch it.
  * Returns {admitted, expired, waiting, active, droppedWaiting, droppedActive, opened (1 if this call
  * opened sales), salesClosed (1 while sales are still closed), leftLine (fans sent away as sold out),
  * soldOutNow (1 if this call closed the line)}.
@@ -239,35 +449,70 @@ export const QUEUE_ADMIT = defineScript<
     seatsLeft: number,
     soldOut: 0 | 1,
     seatsLeftTtlMs: number,
+    deadAfterMs: number,
   ]
 >()({
   name: 'queueAdmit',
-  keys: ['wait', 'active', 'stats', 'admissions', 'sales', 'seen', 'activeSeen'],
-  uses: [REDIS_NOW, DROP_ABSENT, ZADD_PAIRS, EMPTY_LINE],
+  keys: ['wait', 'active', 'stats', 'admissions', 'sales', 'seen', 'activeSeen', 'watchCount', 'watchers', 'replicas', 'departures'],
+  uses: [REDIS_NOW, DROP_ABSENT, ZADD_PAIRS, EMPTY_LINE, PRESENCE_SCORE, RELEASE_WATCH, LOG_DEPARTURES],
   lua: `
 local now = redisNow()
 local capacity = tonumber(ARGV[1])
 local maxBatch = tonumber(ARGV[3])
 local seatsLeft = tonumber(ARGV[7])
 local soldOut = ARGV[8] == '1'
+local log = {}
 local opened, closed = 0, 0
 local sales = redis.call('GET', salesKey)
 if sales and sales ~= 'open' then
   if tonumber(sales) <= now then
     redis.call('SET', salesKey, 'open')
     opened = 1
+    log[#log + 1] = 'o'
+    log[#log + 1] = 1
   else
     closed = 1
   end
 end
-local expired = redis.call('ZREMRANGEBYSCORE', activeKey, '-inf', now)
-local droppedWaiting = dropAbsent(seenKey, waitKey, now - tonumber(ARGV[5]), maxBatch)
-local droppedActive = dropAbsent(activeSeenKey, activeKey, now - tonumber(ARGV[6]), maxBatch)
+local dead = redis.call('ZRANGEBYSCORE', replicasKey, '-inf', '(' .. (now - tonumber(ARGV[10])), 'WITHSCORES', 'LIMIT', 0, 10)
+local releasable = ${MAX_RELEASED_PER_TICK}
+for i = 1, #dead, 2 do
+  local replica = dead[i]
+  local held = redis.call('ZRANGEBYLEX', watchersKey, '[' .. replica .. ':', '[' .. replica .. ':\\255', 'LIMIT', 0, releasable)
+  for _, member in ipairs(held) do
+    releaseWatch(watchersKey, watchCountKey, seenKey, activeSeenKey, replica, string.sub(member, #replica + 2), tonumber(dead[i + 1]))
+  end
+  releasable = releasable - #held
+  if releasable <= 0 then break end
+  redis.call('ZREM', replicasKey, replica)
+end
+local lapsed = redis.call('ZRANGEBYSCORE', activeKey, '-inf', now)
+local expired = #lapsed
+for i = 1, expired, 500 do
+  local last = math.min(i + 499, expired)
+  redis.call('ZREM', activeKey, unpack(lapsed, i, last))
+  redis.call('ZREM', activeSeenKey, unpack(lapsed, i, last))
+end
+local droppedWaiting, goneWaiting = dropAbsent(seenKey, waitKey, now - tonumber(ARGV[5]), maxBatch, true)
+local droppedActive, goneActive = dropAbsent(activeSeenKey, activeKey, now - tonumber(ARGV[6]), maxBatch, false)
+if droppedWaiting > 0 then
+  log[#log + 1] = 'w'
+  log[#log + 1] = table.concat(goneWaiting, ',')
+end
+for _, user in ipairs(goneActive) do lapsed[#lapsed + 1] = user end
+if #lapsed > 0 then
+  log[#log + 1] = 'x'
+  log[#log + 1] = table.concat(lapsed, ',')
+end
 local leftLine, soldOutNow = 0, 0
 if soldOut then
   if redis.call('HGET', statsKey, 'soldOut') ~= '1' then soldOutNow = 1 end
   redis.call('HSET', statsKey, 'soldOut', 1)
   leftLine = emptyLine(waitKey, seenKey)
+  if leftLine > 0 then
+    log[#log + 1] = 's'
+    log[#log + 1] = 1
+  end
 else
   redis.call('HDEL', statsKey, 'soldOut')
 end
@@ -283,21 +528,29 @@ local admitted = 0
 if free > 0 then
   local popped = redis.call('ZPOPMIN', waitKey, free)
   local untilMs = now + tonumber(ARGV[2])
-  local slots, seenNow, users = {}, {}, {}
+  local slots, seenNow, users, entries = {}, {}, {}, {}
   for i = 1, #popped, 2 do
     slots[#slots + 1] = untilMs
     slots[#slots + 1] = popped[i]
-    seenNow[#seenNow + 1] = now
+    -- Admission starts the idle clock: the fan gets the full idle time to notice the slot.
+    seenNow[#seenNow + 1] = presenceScore(watchCountKey, popped[i], now)
     seenNow[#seenNow + 1] = popped[i]
     users[#users + 1] = popped[i]
+    entries[#entries + 1] = popped[i] .. ':' .. popped[i + 1]
   end
   zaddPairs(activeKey, slots)
-  -- Admission starts the idle clock: the fan gets the full idle time to notice the slot.
   zaddPairs(activeSeenKey, seenNow)
   for i = 1, #users, 1000 do redis.call('ZREM', seenKey, unpack(users, i, math.min(i + 999, #users))) end
   admitted = #users
   active = active + admitted
+  if admitted > 0 then
+    log[#log + 1] = 'a'
+    log[#log + 1] = table.concat(entries, ',')
+    log[#log + 1] = 'u'
+    log[#log + 1] = untilMs
+  end
 end
+logDepartures(statsKey, departuresKey, log)
 -- Admission rate over the last window: one "ms:count" entry per tick, oldest trimmed. Ticks before
 -- opening admit nobody by design: they would only drag the measured pace down. (Ticks paused for
 -- want of seats do count: that is the pace fans in line really see.)
@@ -350,4 +603,17 @@ return 0
 `,
 });
 
-export const QUEUE_SCRIPTS = [QUEUE_STATUS, QUEUE_ENTER, QUEUE_LEAVE, SALES_SET, QUEUE_ADMIT, QUEUE_SEATS_LEFT, QUEUE_REOPEN] as const;
+export const QUEUE_SCRIPTS = [
+  QUEUE_STATUS,
+  QUEUE_ENTER,
+  QUEUE_LEAVE,
+  QUEUE_END_ACTIVE,
+  QUEUE_WATCH,
+  QUEUE_UNWATCH,
+  QUEUE_HEARTBEAT,
+  QUEUE_FEED,
+  SALES_SET,
+  QUEUE_ADMIT,
+  QUEUE_SEATS_LEFT,
+  QUEUE_REOPEN,
+] as const;

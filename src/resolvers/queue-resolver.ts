@@ -42,8 +42,8 @@ export class QueueResolver {
     subscribe: async ({ args, context }: SubscribeResolverData<unknown, ConcertArgs, Context>) => {
       const userId = requireViewer(context).id;
       const concertId = parseId(args.concertId, 'concert');
-      const initial = await context.services.queue.status(userId, concertId);
-      return context.services.liveQueue.watch(userId, concertId, initial);
+      await context.services.queue.requireConcert(concertId);
+      return await context.services.liveQueue.watch(userId, concertId);
     },
   })
   queueStatusChanged(@Arg('concertId', () => ID) _concertId: string, @Root() status: QueueStatusNode): QueueStatusNode {

@@ -56,16 +56,9 @@ export class SeatMapService {
   async watch(userId: number, scheduleId: number): Promise<AsyncIterable<SeatState>> {
     const schedule = await this.requireActive(userId, scheduleId);
     const concertId = schedule.concert.id;
-    const gated = this.liveQueue.whileActive(userId, concertId, await this.events.subscribe(scheduleId, schedule.totalSeats));
-    // A tick that ended the fan's slot while the channel was being subscribed found no gate to close:
-    // ask once more now that the gate listens, so the feed cannot stay open for good.
-    try {
-      await this.queue.requireActive(userId, concertId);
-    } catch (error) {
-      await gated[Symbol.asyncIterator]().return?.();
-      throw error;
-    }
-    return gated;
+    // The gate reads the fan's slot once more when it starts listening: a slot that ended while the
+    // channel was being subscribed closes it at once rather than leaving the feed open for good.
+    return await this.liveQueue.whileActive(userId, concertId, await this.events.subscribe(scheduleId, schedule.totalSeats));
   }
 
   /** The schedule, once the fan is known to be ACTIVE for its concert. */

@@ -1,0 +1,104 @@
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { redisKeys } from '../src/redis';
+import { Api } from '../support/graphql-client';
+import { ENTER, LEAVE, type QueueStatus, STATUS_SUBSCRIPTION } from '../support/operations';
+import { startTestServer, type TestServer } from './support/harness';
+import { Feed, signUpMany, wsClient, type Account } from './support/client';
+import { createConcert } from './support/fixtures';
+import { spawnServer, type ServerProcess } from './support/process';
+
+// Live positions are derived on each replica from the departures log, not read per fan: this file
+// holds them to ZRANK + 1 after every tick while fans enter, leave, go absent and get admitted, with
+// subscribers on two replicas. Ticks are run by the test (no worker), so each check sees one tick's
+// outcome with nothing moving meanwhile.
+const GRACE_S = 2;
+const ACTIVE_TTL_S = 1;
+
+let server: TestServer;
+let replica: ServerProcess;
+let api: Api;
+const clients: ReturnType<typeof wsClient>[] = [];
+
+beforeAll(async () => {
+  server = await startTestServer('queue_positions', { RUN_WORKERS: 'false', PRESENCE_GRACE_SECONDS: String(GRACE_S), ACTIVE_TTL_SECONDS: String(ACTIVE_TTL_S) });
+  api = new Api(server.url);
+  replica = await spawnServer({ ...server.env });
+});
+afterAll(async () => {
+  await Promise.all(clients.map((client) => client.dispose()));
+  await replica.stop();
+  await server.stop();
+});
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+interface Watched {
+  fan: Account;
+  feed: Feed<{ queueStatus: QueueStatus }>;
+  last?: QueueStatus;
+}
+
+/** The newest status the subscriber has received. */
+async function latest(watched: Watched): Promise<QueueStatus | undefined> {
+  while (watched.feed.pending() > 0) {
+    const message = await watched.feed.next();
+    if (!message.data) throw new Error(`error message: ${JSON.stringify(message.errors)}`);
+    watched.last = message.data.queueStatus;
+  }
+  return watched.last;
+}
+
+describe('live positions', () => {
+  it('equal ZRANK + 1 after every tick under churn (enter, leave, absence, admission), on two replicas', async () => {
+    const { concertId } = await createConcert(server, { maxActiveUsers: 3 });
+    const k = redisKeys(server.app.config.redisPrefix).queue(Number(concertId));
+    const redis = server.app.redis;
+    const fans = await signUpMany(api, 48);
+    // 32 subscribers, alternating between the replicas; 16 fans who enter and then show no sign of life.
+    const watched: Watched[] = fans.slice(0, 32).map((fan, i) => {
+      const client = wsClient(i % 2 === 0 ? server.wsUrl : replica.wsUrl, fan.token);
+      clients.push(client);
+      return { fan, feed: new Feed(client, STATUS_SUBSCRIPTION, { id: concertId }) };
+    });
+    const silent = fans.slice(32);
+    for (const w of watched) {
+      w.last = (await w.feed.next()).data?.queueStatus;
+      expect(w.last?.state).toBe('NONE');
+    }
+
+    const truth = async (fan: Account) => {
+      const [rank, until] = await Promise.all([redis.zrank(k.wait, fan.id), redis.zscore(k.active, fan.id)]);
+      if (rank !== null) return { state: 'WAITING', position: rank + 1 };
+      // A slot that ran out since the tick is still ACTIVE to Redis until the next tick removes it.
+      return { state: until !== null ? 'ACTIVE' : 'NONE', position: null };
+    };
+    const enter = (fan: Account) => fan.api.data(ENTER, { id: concertId });
+    const leave = (fan: Account) => fan.api.data(LEAVE, { id: concertId });
+
+    let checked = 0;
+    for (let round = 0; round < 10; round++) {
+      // Churn between ticks: a few subscribers and silent fans enter (or come back), a few leave.
+      const entering = [...watched.filter((_, i) => (i + round) % 5 === 0).map((w) => w.fan), ...silent.filter((_, i) => (i + round) % 6 === 0)];
+      await Promise.all(entering.map(enter));
+      if (round % 2 === 1) await Promise.all(watched.filter((_, i) => (i * 7 + round) % 11 === 0).map((w) => leave(w.fan)));
+      await server.app.services.queue.admitTick();
+
+      await vi.waitFor(
+        async () => {
+          for (const w of watched) {
+            const expected = await truth(w.fan);
+            const status = await latest(w);
+            expect({ state: status?.state, position: status?.position ?? null }, `fan ${w.fan.id} after tick ${round}`).toEqual(expected);
+          }
+        },
+        { timeout: 3000, interval: 50 },
+      );
+      checked += watched.filter((w) => w.last?.state === 'WAITING').length;
+      await sleep(600);
+    }
+    // The churn was real: many WAITING positions compared, and silent fans were dropped as absent.
+    expect(checked).toBeGreaterThan(50);
+    const metrics = await (await fetch(server.url.replace('/graphql', '/metrics'))).text();
+    expect(Number(/^queue_dropped_absent_total\{state="waiting"\} (\d+)/m.exec(metrics)?.[1])).toBeGreaterThan(0);
+  });
+});
