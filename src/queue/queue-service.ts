@@ -39,12 +39,13 @@ export interface QueueSettings {
 
 /**
  * How often a replica that follows fans live says it is alive (per concert), and how long after its
- * last beat a tick takes it for dead and lets its fans' grace run: well within the grace, so a fan
- * whose replica died lapses about one grace after the death.
+ * last beat a tick takes it for dead: one grace, so its fans lapse one grace after it died (their
+ * presence counts from its last beat), and a replica stalled for less than that (a long GC pause, a
+ * saturated core) loses nobody.
  */
 export function watchBeat(presenceGraceSeconds: number): { intervalMs: number; deadAfterMs: number } {
   const intervalMs = Math.min(5000, Math.max(100, Math.floor((presenceGraceSeconds * 1000) / 6)));
-  return { intervalMs, deadAfterMs: 3 * intervalMs };
+  return { intervalMs, deadAfterMs: presenceGraceSeconds * 1000 };
 }
 
 /** How the sales key says "open" (see RedisKeys.queue().sales), and what MySQL's value seeds it with. */
