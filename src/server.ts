@@ -7,7 +7,7 @@ import { GraphQLError, specifiedRules, type GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocket, WebSocketServer } from 'ws';
 import { connectionAuthorization } from './auth/tokens';
-import { SessionBound } from './auth/session-bound';
+import { SessionExpiries } from './auth/session-bound';
 import { createContext, createHttpContext, type Context } from './context';
 import type { AppError } from './errors';
 import { refusal, type SocketLease } from './limits';
@@ -69,6 +69,7 @@ export async function startServer(parts: ServerParts, port: number): Promise<Run
   app.set('trust proxy', trust);
   const httpServer = createServer(app);
   const documents = new DocumentCache(schema, [...specifiedRules, ...limitRules()]);
+  const sessions = new SessionExpiries();
 
   const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: 100 * 1024 });
   const wsCleanup = useServer<Record<string, unknown>, SocketState>(
@@ -120,7 +121,7 @@ export async function startServer(parts: ServerParts, port: number): Promise<Run
       onOperation: (_ctx, _id, _payload, args, result) => {
         const endsAt = (args.contextValue as Context).sessionEndsAt;
         if (endsAt === undefined || !(Symbol.asyncIterator in result)) return undefined;
-        return new SessionBound(result[Symbol.asyncIterator](), endsAt);
+        return sessions.bind(result[Symbol.asyncIterator](), endsAt);
       },
       onNext: (_ctx, _id, _payload, _args, result) => (result.errors ? { ...result, errors: result.errors.map((e) => formatError(e.toJSON(), e)) } : undefined),
       onError: (_ctx, _id, _payload, errors) => errors.map((e) => formatError(e.toJSON(), e)),
@@ -170,6 +171,7 @@ export async function startServer(parts: ServerParts, port: number): Promise<Run
         await wsCleanup.dispose();
       } finally {
         clearTimeout(cut);
+        sessions.stop();
       }
       await apollo.stop();
     },

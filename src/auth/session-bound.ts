@@ -1,35 +1,69 @@
 import { AppError } from '../errors';
 import { Interruptible } from '../streams/interruptible';
 
-/** setTimeout's longest delay; a later end re-arms the timer. */
-const MAX_DELAY_MS = 2 ** 31 - 1;
+/** Sessions end on the second: a subscription may outlive its token by up to this. */
+const SWEEP_MS = 1000;
 
-/**
- * A subscription that lives no longer than the token it was opened with: when the token expires it
- * ends with UNAUTHENTICATED, as any request with that token would. A queueStatus feed otherwise runs
- * for as long as the socket stays open.
- */
-export class SessionBound<T> extends Interruptible<T> {
-  private timer: NodeJS.Timeout | undefined;
+const sessionExpired = () => new AppError('UNAUTHENTICATED', 'Your session has expired: log in again and subscribe anew.');
 
+/** A subscription that lives no longer than the token it was opened with (see SessionExpiries). */
+class SessionBound<T> extends Interruptible<T> {
   constructor(
     source: AsyncIterator<T>,
-    private readonly endsAt: number,
+    private readonly expiries: SessionExpiries,
+    readonly dueSecond: number,
   ) {
     super(source);
-    this.arm();
   }
 
   protected override onClose(): void {
-    clearTimeout(this.timer);
+    this.expiries.forget(this);
+  }
+}
+
+/**
+ * Ends each subscription with UNAUTHENTICATED when the token it was opened with expires, as any
+ * request with that token would; a queueStatus feed otherwise runs for as long as the socket stays
+ * open. One timer for the whole process, sweeping the second that has come, rather than a timer per
+ * subscription: a live fan costs a set entry, not a timer and its bookkeeping.
+ */
+export class SessionExpiries {
+  private readonly due = new Map<number, Set<SessionBound<unknown>>>();
+  private timer: NodeJS.Timeout | undefined;
+
+  /** `source`, ended with UNAUTHENTICATED at `endsAt` (ms) at the latest. */
+  bind<T>(source: AsyncIterator<T>, endsAt: number): AsyncIterableIterator<T> {
+    const bound = new SessionBound(source, this, Math.ceil(endsAt / SWEEP_MS));
+    if (endsAt <= Date.now()) {
+      bound.interrupt(sessionExpired());
+      return bound;
+    }
+    const bucket = this.due.get(bound.dueSecond) ?? new Set();
+    this.due.set(bound.dueSecond, bucket.add(bound as SessionBound<unknown>));
+    if (!this.timer) {
+      this.timer = setInterval(() => this.sweep(), SWEEP_MS);
+      this.timer.unref();
+    }
+    return bound;
   }
 
-  private arm(): void {
-    const left = this.endsAt - Date.now();
-    if (left <= 0) {
-      this.interrupt(new AppError('UNAUTHENTICATED', 'Your session has expired: log in again and subscribe anew.'));
-      return;
+  forget(bound: SessionBound<unknown>): void {
+    const bucket = this.due.get(bound.dueSecond);
+    if (!bucket?.delete(bound) || bucket.size > 0) return;
+    this.due.delete(bound.dueSecond);
+    if (this.due.size === 0) this.stop();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  private sweep(): void {
+    const now = Math.floor(Date.now() / SWEEP_MS);
+    for (const [second, bucket] of this.due) {
+      // Interrupting closes the stream, which forgets it: walk a copy.
+      if (second <= now) for (const bound of [...bucket]) bound.interrupt(sessionExpired());
     }
-    this.timer = setTimeout(() => this.arm(), Math.min(left, MAX_DELAY_MS));
   }
 }
