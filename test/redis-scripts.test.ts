@@ -424,7 +424,10 @@ describe('queue scripts', () => {
   });
 
   describe('inventory', () => {
-    it('pauses admission while no seat is left, and goes on when the count is unknown (-1)', async () => {
+    it('admits no more fans than seats are left, pauses while none is, and goes on when the count is unknown (-1)', async () => {
+      const capped = concert();
+      for (const user of [1, 2, 3, 4]) await enter(capped, user);
+      expect((await admitWithSeats(capped, 5, 2)).slice(0, 4)).toEqual([2, 0, 2, 2]);
       const k = concert();
       for (const user of [1, 2, 3]) await enter(k, user);
       expect(await admitWithSeats(k, 5, 0)).toEqual([0, 0, 3, 0, 0, 0, 0, 0, 0, 0]);

@@ -237,21 +237,25 @@ export class LiveQueueStatus {
     const joins = concert.joins;
     concert.joins = [];
     const users = [...new Set(joins.map((join) => join.listener.userId))];
+    let changed: Map<number, ScoredPlace>;
     try {
-      // Listeners already there hear a changed place first; the new ones get it as their first status.
-      await this.push(concert, this.adopt(concert, users, await this.queue.watchPlaces(concert.id, this.replica, users, true)));
+      changed = this.adopt(concert, users, await this.queue.watchPlaces(concert.id, this.replica, users, true), true);
     } catch (error) {
       for (const join of joins) join.reject(error);
       return;
     }
+    const figures = concert.figures as QueueFigures;
     for (const join of joins) {
-      const fan = concert.fans.get(join.listener.userId) as Fan;
+      const { userId } = join.listener;
+      const fan = concert.fans.get(userId) as Fan;
       fan.listeners.push(join.listener);
       if (join.listener instanceof Watcher) this.metrics.liveSubscribers.inc();
-      const status = this.queue.statusOf(concert.id, fan.place, concert.figures as QueueFigures);
-      join.listener.update(status);
+      const status = this.queue.statusOf(concert.id, fan.place, figures);
+      // A changed place reaches every listener of the fan below, the new ones with it.
+      if (!changed.has(userId)) join.listener.update(status);
       join.resolve(status);
     }
+    await this.push(concert, changed);
   }
 
   private async beat(concert: FollowedConcert): Promise<void> {
@@ -338,10 +342,10 @@ export class LiveQueueStatus {
   }
 
   /**
-   * Takes places read from Redis as the fans' new baselines (creating fans that join), and the
-   * freshest figures; returns the places that differ from what the fans had.
+   * Takes places read from Redis as the fans' new baselines (creating the fans of `joining`), and
+   * the freshest figures; returns the places that differ from what the fans had.
    */
-  private adopt(concert: FollowedConcert, users: number[], read: Awaited<ReturnType<QueueService['watchPlaces']>>): Map<number, ScoredPlace> {
+  private adopt(concert: FollowedConcert, users: number[], read: Awaited<ReturnType<QueueService['watchPlaces']>>, joining = false): Map<number, ScoredPlace> {
     const changed = new Map<number, ScoredPlace>();
     let index = 0;
     for (const { figures, places } of read) {
@@ -357,8 +361,8 @@ export class LiveQueueStatus {
         const userId = users[index++] as number;
         const fan = concert.fans.get(userId);
         if (!fan) {
-          concert.fans.set(userId, { listeners: [], place, since: figures.logSeq });
-          changed.set(userId, place);
+          // A fan who left while their place was being read is not followed again (the loop releases them next).
+          if (joining) concert.fans.set(userId, { listeners: [], place, since: figures.logSeq });
           continue;
         }
         if (!samePlace(fan.place, place)) changed.set(userId, place);

@@ -427,9 +427,9 @@ const MAX_RELEASED_PER_TICK = 5000;
  * 4. sold out (soldOut 1, checked against MySQL by the caller): empties the line, pre-queue
  *    included, with their presence, and keeps it closed until a tick finds seats again;
  *    otherwise the line is open (for sales that are) and seatsLeft is stored for status readers;
- * 5. once sales are open, admits the oldest waiters while fewer than capacity are ACTIVE and seats
- *    are left. seatsLeft -1 means unknown: admission goes on (a missing count must never stop a
- *    sale); 0 pauses it;
+ * 5. once sales are open, admits the oldest waiters while fewer than capacity are ACTIVE, at most
+ *    as many as seats are left. seatsLeft -1 means unknown: admission goes on (a missing count
+ *    must never stop a sale); 0 pauses it;
  * 6. logs every departure of this tick as one entry.
  * Costs O(log N + changed), independent of the queue's length (emptying the line aside, once per
  * sell-out) and of how many watch it.
@@ -524,6 +524,8 @@ end
 local active = redis.call('ZCARD', activeKey)
 local free = math.min(capacity - active, maxBatch)
 if closed == 1 or soldOut or seatsLeft == 0 then free = 0 end
+-- No more fans than seats to buy: a seat that comes back admits one fan, not a capacity's worth.
+if seatsLeft > 0 then free = math.min(free, seatsLeft) end
 local admitted = 0
 if free > 0 then
   local popped = redis.call('ZPOPMIN', waitKey, free)
