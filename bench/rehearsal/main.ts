@@ -4,7 +4,9 @@
  *   [--activeTtlSeconds T] [--admissionIntervalMs MS] [--preOpenSeconds P] [--maxSeconds M] [--cluster] [--no-profile]
  *
  * Plays a whole on-sale against the compiled service (see run.ts) in its own database
- * (`rehearsal_concert`) and Redis prefix (`rehearsal`), then writes bench/rehearsal/NAME.md and
+ * (`rehearsal_concert`) and Redis prefix (`rehearsal`), or `rehearsal_NS_concert` and
+ * `rehearsal:NS` with REHEARSAL_NAMESPACE=NS (two rehearsals on one machine must not share them:
+ * each drops the other's database as it starts), then writes bench/rehearsal/NAME.md and
  * NAME.svg (NAME: latest by default). --cluster starts a local Redis Cluster with
  * test/support/redis-cluster.sh (ports from REDIS_CLUSTER_BASE_PORT, 7100 by default), runs on it,
  * and stops it at the end.
@@ -51,14 +53,15 @@ async function main(): Promise<void> {
   const say = (line: string) => console.log(`[rehearse +${((Date.now() - started) / 1000).toFixed(1)} s] ${line}`);
   if (options.cluster) say(`starting a Redis Cluster (ports from ${process.env.REDIS_CLUSTER_BASE_PORT ?? 7100})`);
   const clusterNodes = options.cluster ? clusterScript('start') : undefined;
+  const namespace = process.env.REHEARSAL_NAMESPACE?.replace(/\W/g, '_');
   const sandbox = {
-    DATABASE_URL: `${process.env.REHEARSAL_MYSQL_URL ?? LOCAL_MYSQL_ROOT}/rehearsal_concert`,
+    DATABASE_URL: `${process.env.REHEARSAL_MYSQL_URL ?? LOCAL_MYSQL_ROOT}/${namespace ? `rehearsal_${namespace}_concert` : 'rehearsal_concert'}`,
     REDIS_URL: process.env.REHEARSAL_REDIS_URL ?? LOCAL_REDIS_URL,
-    REDIS_KEY_PREFIX: 'rehearsal',
+    REDIS_KEY_PREFIX: namespace ? `rehearsal:${namespace}` : 'rehearsal',
     ...(clusterNodes ? { REDIS_CLUSTER_NODES: clusterNodes } : {}),
   };
   const run = await runRehearsal(options, sandbox, say).finally(() => (clusterNodes ? clusterScript('stop') : undefined));
-  if (process.env.REHEARSAL_DUMP) writeFileSync(process.env.REHEARSAL_DUMP, JSON.stringify({ openAt: run.openAt, samples: run.samples, logs: run.logs }));
+  if (process.env.REHEARSAL_DUMP) writeFileSync(process.env.REHEARSAL_DUMP, JSON.stringify({ openAt: run.openAt, samples: run.samples, logs: run.logs, activeSamples: [...run.activeSamples], lastInWait: [...run.lastInWait] }));
   const dir = path.join(repoRoot(), 'bench/rehearsal');
   writeFileSync(path.join(dir, `${out}.svg`), renderChart(run));
   const report = renderReport(run, `${out}.svg`);

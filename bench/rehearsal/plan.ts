@@ -87,14 +87,14 @@ export const DEFAULT_OPTIONS: RehearsalOptions = {
   holdTtlSeconds: 15,
   // Far above any fan's shopping (seconds): it only ends slots nobody frees.
   activeTtlSeconds: 30,
-  // Fans subscribe before they enter (as the web app does), so the grace only has to cover a fan
-  // whose socket drops and reconnects, and a busy replica's report; shorter would drop reconnecting
-  // fans in the burst, longer admits more fans who gave up (each keeps a slot ACTIVE_IDLE_SECONDS).
+  // A subscribed fan's presence never lapses (its replica holds it and beats every grace/6); the
+  // grace runs from the fan's last socket closing, or from its replica falling silent for three
+  // beats. So it has to cover a dropped fan reconnecting (a socket took up to ~20 s to open in the
+  // 20,000-fan burst) against admitting fans who gave up (each keeps a slot ACTIVE_IDLE_SECONDS).
   presenceGraceSeconds: 10,
-  // An ACTIVE fan's replica reports it at every tick, and admission gives it the idle time afresh; at
-  // 3 s a starved replica's late reports cost present fans their slots (NOT_ACTIVE). A fan who walks
-  // away (3%) keeps the slot this long.
-  activeIdleSeconds: 5,
+  // Likewise counted from an ACTIVE fan's last socket closing, so it is only how long a fan who walks
+  // away (3%), or gave up just before its turn, keeps the slot.
+  activeIdleSeconds: 2,
   price: 100,
 };
 

@@ -49,6 +49,8 @@ export interface RehearsalRun extends RunData {
   usage: { name: string; role: string; cpuSeconds: number; cpuShare: number; peakRssMiB: number }[];
   /** The fan worker processes' own load (none when the fans play in the calling process). */
   clients: WorkerLoad[];
+  /** Where it ran. */
+  sandbox: RehearsalSandbox;
   /** Accept-queue overflows on this machine during the play (see kernel.ts). */
   listenOverflows?: number;
   /** Per replica, its CPU profile summarised (options.profile). */
@@ -200,7 +202,7 @@ export async function runRehearsal(options: RehearsalOptions, sandbox: Rehearsal
     });
     const data = { options, openAt, endedAt, samples, ticks, activeSamples, sampleIntervalMs, lastInWait, logs, plans, integrity, usage, abusers, clients, profiles: [] };
     const overflows = overflowsBefore === undefined || overflowsAfter === undefined ? undefined : overflowsAfter - overflowsBefore;
-    run = { ...data, listenOverflows: overflows, analysis: analyse(data) };
+    run = { ...data, sandbox, listenOverflows: overflows, analysis: analyse(data) };
   } finally {
     await Promise.all(replicas.map((replica) => replica.stop()));
     subscriber.disconnect();
