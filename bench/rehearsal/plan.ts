@@ -88,8 +88,8 @@ export const DEFAULT_OPTIONS: RehearsalOptions = {
   // Far above any fan's shopping (seconds): it only ends slots nobody frees.
   activeTtlSeconds: 30,
   // A subscribed fan's presence never lapses (its replica holds it and beats every grace/6); the
-  // grace runs from the fan's last socket closing, or from its replica falling silent for three
-  // beats. So it has to cover a dropped fan reconnecting (a socket took up to ~20 s to open in the
+  // grace runs from the fan's last socket closing, or from its replica's last beat once it has been
+  // silent for a whole grace. So it has to cover a dropped fan reconnecting (a socket took up to ~20 s to open in the
   // 20,000-fan burst) against admitting fans who gave up (each keeps a slot ACTIVE_IDLE_SECONDS).
   presenceGraceSeconds: 10,
   // Likewise counted from an ACTIVE fan's last socket closing, so it is only how long a fan who walks
