@@ -173,7 +173,9 @@ export async function runRehearsal(options: RehearsalOptions, sandbox: Rehearsal
         }
         if (readWait) for (const member of inWait as string[]) lastInWait.set(Number(member), now);
         const [left, soldOut] = stats as [string | null, string | null];
-        samples.push({ t: now - openAt, waiting: Number(waiting), active: (active as string[]).length, seatsLeft: left === null ? NaN : Number(left), sold: Number(row?.n ?? 0), soldOut: soldOut === '1' });
+        // A cancellation clears the stored count until the next tick rewrites it: keep the last one meanwhile.
+        const seatsLeft = left === null ? (samples.at(-1)?.seatsLeft ?? NaN) : Number(left);
+        samples.push({ t: now - openAt, waiting: Number(waiting), active: (active as string[]).length, seatsLeft, sold: Number(row?.n ?? 0), soldOut: soldOut === '1' });
         await sleep(sampleIntervalMs - (Date.now() - started));
       }
     })();
