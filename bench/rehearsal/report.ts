@@ -191,7 +191,7 @@ export function renderReport(run: RehearsalRun, chart: string): string {
   out.push('- Fans who drop and return only do so while waiting, not while ACTIVE.');
   out.push('- A fan process sends its fans\' HTTP requests over one keep-alive pool per replica (as a proxy in front would), each with the fan\'s own token and X-Forwarded-For; only the WebSockets are one connection per fan.');
   out.push('- Sign-up is not rehearsed: fans are inserted in SQL with one password hash and given signed tokens.');
-  out.push('- Slot use and forgetting are sampled (every 250 ms for ACTIVE, the whole line likewise), not exact.');
+  out.push('- Slot use and forgetting are sampled (ACTIVE every 250 ms, the whole line every second), not exact.');
   out.push('- The fans\' processes share the machine\'s cores with the replicas, MariaDB and Redis: their event-loop delay (above) bounds how much of a latency is theirs.');
   out.push('');
   if (run.profiles.length && goals.some(([, ok]) => !ok)) out.push(...profiles(run));
