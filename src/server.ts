@@ -59,6 +59,14 @@ const PAYLOAD_LIMIT = '100kb';
  */
 const SOCKET_CLOSE_GRACE_MS = 2000;
 const HTTP_DRAIN_MS = 4000;
+/**
+ * Connections the kernel may queue for accept (capped by net.core.somaxconn). Node's default, 511,
+ * overflows when an on-sale burst opens thousands of sockets while the event loop is busy for a
+ * moment: the kernel then drops the SYNs, and each client retries only after 1, 3, 7, 15 s, which
+ * made the first queueStatus take up to 15 s in the rehearsal (bench/rehearsal) and risked the
+ * presence grace. Queued instead, a connection waits only as long as the loop is busy.
+ */
+const LISTEN_BACKLOG = 8192;
 
 /** One HTTP server, one port: GraphQL over HTTP and graphql-ws on /graphql, plus health and playground. */
 export async function startServer(parts: ServerParts, port: number): Promise<RunningServer> {
@@ -158,7 +166,7 @@ export async function startServer(parts: ServerParts, port: number): Promise<Run
 
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);
-    httpServer.listen(port, () => resolve());
+    httpServer.listen({ port, backlog: LISTEN_BACKLOG }, () => resolve());
   });
 
   return {

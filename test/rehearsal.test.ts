@@ -13,8 +13,10 @@ describe('on-sale rehearsal (small)', () => {
   it('sells every seat fairly, with integrity, no internal error, and tells the line SOLD_OUT', async () => {
     const env = testEnv('rehearsal');
     const run = await runRehearsal(
-      { ...DEFAULT_OPTIONS, fans: 150, seats: 60, capacity: 10, replicas: 2, workers: 0, seed: 11, preOpenSeconds: 3, prequeueShare: 0.08, burstSeconds: 2, maxSeconds: 25, holdTtlSeconds: 5, presenceGraceSeconds: 5, activeIdleSeconds: 5, abusers: false },
-      { DATABASE_URL: env.DATABASE_URL as string, REDIS_URL: env.REDIS_URL as string, REDIS_KEY_PREFIX: env.REDIS_KEY_PREFIX as string },
+      // prettier-ignore
+      { ...DEFAULT_OPTIONS, fans: 150, seats: 60, capacity: 10, replicas: 2, workers: 0, seed: 11, preOpenSeconds: 3, prequeueShare: 0.08, arrivalsPerSecond: 100, maxSeconds: 25,
+        admissionIntervalMs: 200, holdTtlSeconds: 5, presenceGraceSeconds: 5, activeIdleSeconds: 5, abusers: false, profile: false, cluster: false },
+      { DATABASE_URL: env.DATABASE_URL as string, REDIS_URL: env.REDIS_URL as string, REDIS_KEY_PREFIX: env.REDIS_KEY_PREFIX as string, REDIS_CLUSTER_NODES: env.REDIS_CLUSTER_NODES },
     );
     const { integrity, analysis } = run;
     for (const check of integrity.checks) expect(check.ok, `${check.name}: ${check.detail}`).toBe(true);

@@ -2,11 +2,10 @@
  * Scripted abusers, played beside the fans: one hammers enterQueue, one hammers holdSeat, one opens
  * too many sockets. Each has its own account and address, so what the limits refuse is theirs.
  */
-import { createClient } from 'graphql-ws';
-import WebSocket from 'ws';
 import type { GqlResponse } from '../../support/graphql-client';
-import { ENTER, HOLD, STATUS_SUBSCRIPTION } from '../../support/operations';
+import { ENTER, HOLD } from '../../support/operations';
 import type { Stage } from './fan';
+import { StatusSocket } from './status-socket';
 import { sleep } from '../lib/util';
 
 export interface AbuserResult {
@@ -42,24 +41,20 @@ async function hammer(name: string, token: string, ip: string, urls: string[], q
 
 async function socketHog(token: string, ip: string, wsUrl: string, concertId: string, sockets: number, holdMs: number): Promise<AbuserResult> {
   const result: AbuserResult = { name: `${sockets} sockets on one account`, attempts: sockets, answers: {} };
-  const Impl = class extends WebSocket {
-    constructor(address: string, protocols?: string | string[]) {
-      super(address, protocols, { headers: { 'x-forwarded-for': ip } });
-    }
-  };
-  const clients = Array.from({ length: sockets }, () => {
-    const client = createClient({ url: wsUrl, webSocketImpl: Impl, connectionParams: { authorization: `Bearer ${token}` }, retryAttempts: 0, lazy: true });
-    let outcome = '';
-    client.on('closed', (event) => {
-      const code = (event as { code?: number }).code;
-      if (!outcome) outcome = code === 4429 ? 'closed 4429' : `closed ${code}`;
+  const outcomes: string[] = Array.from({ length: sockets }, () => 'no answer');
+  const hogs = outcomes.map((_, i) => {
+    const socket = new StatusSocket(wsUrl, token, ip, concertId, {
+      opened: () => undefined,
+      acknowledged: () => undefined,
+      status: () => (outcomes[i] = ''),
+      ended: (reason) => (outcomes[i] = outcomes[i] === '' ? '' : reason),
     });
-    client.subscribe({ query: STATUS_SUBSCRIPTION, variables: { id: concertId } }, { next: () => (outcome ||= ''), error: () => undefined, complete: () => undefined });
-    return { client, outcome: () => outcome };
+    socket.open();
+    return socket;
   });
   await sleep(holdMs);
-  for (const { outcome } of clients) result.answers[outcome()] = (result.answers[outcome()] ?? 0) + 1;
-  await Promise.all(clients.map(({ client }) => client.dispose()));
+  for (const outcome of outcomes) result.answers[outcome] = (result.answers[outcome] ?? 0) + 1;
+  for (const hog of hogs) hog.close();
   return result;
 }
 
@@ -74,6 +69,6 @@ export async function playAbusers(users: { id: number; token: string }[], stage:
   return Promise.all([
     hammer('enterQueue hammer (8 at once, across replicas)', a.token, '172.16.0.1', urls, ENTER, { id: stage.concertId }, until),
     hammer('holdSeat hammer (8 at once, across replicas, not ACTIVE)', b.token, '172.16.0.2', urls, HOLD, { seatId: '1' }, until),
-    socketHog(c.token, '172.16.0.3', wsUrl, stage.concertId, 10, 2000),
+    socketHog(c.token, '172.16.0.3', wsUrl, stage.concertId, 10, 10_000),
   ]);
 }

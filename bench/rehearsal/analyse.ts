@@ -1,6 +1,7 @@
 /** What the rehearsal's logs and samples say: fairness, slot use, sell-out, experience. */
 import type { FanLog } from './fan';
 import type { Integrity } from './integrity';
+import { countBelow, countInversions } from './order';
 import type { FanPlan, RehearsalOptions } from './plan';
 
 export interface OpStats {
@@ -32,12 +33,20 @@ export interface Analysis {
     drawSample: number;
     /** Fans the line dropped (NONE) while they were present. */
     lostPlace: number;
+    /** Of lostPlace, fans who had dropped their socket and were reconnecting. */
+    lostWhileReconnecting: number;
+    /** Fans pushed a NONE while waiting whom the line, asked, still had. */
+    staleNone: number;
   };
   slots: {
     slotSeconds: number;
     presentShare: number;
     /** Slot-seconds held by absent fans, by the fan's outcome. */
     absentByOutcome: Record<string, number>;
+    /** Slot-seconds held by present fans, by what they went on to do. */
+    presentByOutcome: Record<string, number>;
+    /** Share of the capacity ACTIVE while fans waited and seats were free (from the opening until every seat was taken). */
+    fill: number;
     /** Seconds from a fan walking away while ACTIVE to leaving the active set. */
     forgetActive: number[];
     /** Seconds from a waiting fan giving up to leaving the line. */
@@ -138,11 +147,21 @@ function tickBefore(ticks: number[], t: number): number | undefined {
   return found;
 }
 
+/**
+ * How full the ACTIVE slots were while they could have been: fans waiting, seats free, sales open.
+ * A gap is a slot freed (paid, left, dropped) and not refilled before the next tick.
+ */
+function slotFill(run: RunData): number {
+  const open = run.samples.filter((sample) => sample.t > 0 && sample.waiting > 0 && sample.seatsLeft > 0 && !sample.soldOut);
+  if (open.length === 0) return NaN;
+  return open.reduce((sum, sample) => sum + Math.min(1, sample.active / run.options.capacity), 0) / open.length;
+}
+
 /** What a rehearsal recorded, as far as the analysis needs it. */
 export interface RunData {
   options: RehearsalOptions;
   openAt: number;
-  samples: { t: number; soldOut: boolean; seatsLeft: number }[];
+  samples: { t: number; soldOut: boolean; seatsLeft: number; waiting: number; active: number }[];
   /** Wall-clock ms of each admission tick message seen on the queue-ticks channel. */
   ticks: number[];
   /** user id → sample times (ms wall clock) at which the fan held an ACTIVE slot. */
@@ -165,27 +184,15 @@ export function analyse(run: RunData): Analysis {
   const present = (log: FanLog) => log.gaveUpAt === undefined && log.enterState !== '' && log.enterState !== 'SOLD_OUT';
   const admission = (log: FanLog) => log.admittedAt ?? Infinity;
   const post = logs.filter((log) => present(log) && log.enterState === 'WAITING');
-  let inversions = 0;
-  let inversionsWithoutDropped = 0;
-  let comparable = 0;
-  for (const a of post) {
-    for (const b of post) {
-      if (a === b || !(a.enterDoneAt < b.enterSentAt)) continue;
-      if (admission(a) === Infinity && admission(b) === Infinity) continue;
-      comparable++;
-      if (admission(b) < admission(a)) {
-        inversions++;
-        if (a.lostPlaceAt === undefined && b.lostPlaceAt === undefined) inversionsWithoutDropped++;
-      }
-    }
-  }
+  const { comparable, inversions, inversionsWithoutDropped } = countInversions(
+    post.map((log) => ({ enterSentAt: log.enterSentAt, enterDoneAt: log.enterDoneAt, admittedAt: admission(log), dropped: log.lostPlaceAt !== undefined })),
+  );
   const pre = logs.filter((log) => present(log) && log.enterState === 'PREQUEUE');
   const postAdmissions = post.map(admission).filter(Number.isFinite).sort((a, b) => a - b);
   let overtaken = 0;
   let overtakenWithoutDropped = 0;
   for (const q of pre) {
-    const at = admission(q);
-    const n = postAdmissions.filter((t) => t < at).length;
+    const n = countBelow(postAdmissions, admission(q));
     overtaken += n;
     if (q.lostPlaceAt === undefined) overtakenWithoutDropped += n;
   }
@@ -201,13 +208,17 @@ export function analyse(run: RunData): Analysis {
   let slotSamples = 0;
   let presentSamples = 0;
   const absentByOutcome: Record<string, number> = {};
+  const presentByOutcome: Record<string, number> = {};
   const forgetActive: number[] = [];
+  const sampleSeconds = run.sampleIntervalMs / 1000;
   for (const [userId, times] of run.activeSamples) {
     const log = byUser.get(userId);
     for (const t of times) {
       slotSamples++;
-      if (!log || log.absentFrom === undefined || t < log.absentFrom) presentSamples++;
-      else absentByOutcome[log.outcome] = (absentByOutcome[log.outcome] ?? 0) + run.sampleIntervalMs / 1000;
+      const byOutcome = !log || log.absentFrom === undefined || t < log.absentFrom ? presentByOutcome : absentByOutcome;
+      if (byOutcome === presentByOutcome) presentSamples++;
+      const outcome = log?.outcome ?? 'unknown';
+      byOutcome[outcome] = (byOutcome[outcome] ?? 0) + sampleSeconds;
     }
     if (log?.outcome === 'walked away' && log.absentFrom !== undefined) forgetActive.push((maxOf(times) - log.absentFrom) / 1000);
   }
@@ -281,8 +292,10 @@ export function analyse(run: RunData): Analysis {
       drawCorrelation,
       drawSample: drawn.length,
       lostPlace: logs.filter((log) => log.lostPlaceAt !== undefined).length,
+      lostWhileReconnecting: logs.filter((log) => log.lostPlaceAt !== undefined && log.dropped).length,
+      staleNone: logs.filter((log) => (log.staleNone ?? 0) > 0).length,
     },
-    slots: { slotSeconds: (slotSamples * run.sampleIntervalMs) / 1000, presentShare: slotSamples ? presentSamples / slotSamples : NaN, absentByOutcome, forgetActive, forgetWaiting },
+    slots: { slotSeconds: slotSamples * sampleSeconds, presentShare: slotSamples ? presentSamples / slotSamples : NaN, absentByOutcome, presentByOutcome, fill: slotFill(run), forgetActive, forgetWaiting },
     sellOut: {
       soldOutAfter,
       allTakenAfter: allTaken ? allTaken.t / 1000 : null,

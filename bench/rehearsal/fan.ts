@@ -1,14 +1,14 @@
 /**
- * A fan, played as a real client: GraphQL over HTTP (fetch) and graphql-ws (ws), presenting its own
- * client address in X-Forwarded-For. Everything it sees and does is logged with wall-clock times
+ * A fan, played as a real client: GraphQL over HTTP and its own graphql-ws socket, presenting its
+ * own client address in X-Forwarded-For. A fan is one async function, suspended between events: it
+ * holds no timer while it waits in line, only its socket. Everything it sees and does is logged with wall-clock times
  * (comparable across the processes of one machine) for the report.
  */
 import { inspect } from 'node:util';
-import { createClient, type Client } from 'graphql-ws';
-import WebSocket from 'ws';
-import type { GqlResponse } from '../../support/graphql-client';
-import { CANCEL, CHARGE, ENTER, HOLD, LEAVE, PAY, SEATS, STATUS_SUBSCRIPTION, type Hold, type Payment, type QueueStatus, type Reservation, type Seat } from '../../support/operations';
+import { CANCEL, CHARGE, ENTER, HOLD, LEAVE, PAY, SEATS, STATUS, type Hold, type Payment, type QueueStatus, type Reservation, type Seat } from '../../support/operations';
+import { postGraphql, type HttpAnswer } from './fan-http';
 import { prng, type FanPlan } from './plan';
+import { StatusSocket, type StatusHandlers } from './status-socket';
 import { sleep } from '../lib/util';
 
 export interface Stage {
@@ -44,8 +44,10 @@ export interface FanLog {
   /** From when the fan was gone (socket closed for good, no more requests). */
   absentFrom?: number;
   soldOutAt?: number;
-  /** The line said NONE while the fan was waiting and present. */
+  /** The line said NONE while the fan was waiting and present, and kept saying it. */
   lostPlaceAt?: number;
+  /** NONE pushes while waiting that the next tick contradicted (a stale status overtaking a newer one). */
+  staleNone?: number;
   paidAt?: number;
   leftAt?: number;
   outcome: string;
@@ -57,57 +59,49 @@ export interface FanLog {
   cancelled: { seatId: string; at: number }[];
   /** Receipt times of queueStatus pushes after the first one of each subscription. */
   pushes: number[];
-  /** Every status seen: [ms, state, position, subscription number]. */
+  /** Every change of state seen, and every end of a subscription: [ms, state or end, position, subscription number]. */
   seen: [number, string, number | null, number][];
   dropped: boolean;
   ops: OpRecord[];
 }
 
 
-function socketClass(ip: string): unknown {
-  return class extends WebSocket {
-    constructor(address: string, protocols?: string | string[]) {
-      super(address, protocols, { headers: { 'x-forwarded-for': ip } });
-    }
-  };
-}
-
 class FanClient {
+  private readonly url: URL;
+
   constructor(
     private readonly plan: FanPlan,
-    private readonly url: string,
+    url: string,
     private readonly log: FanLog,
-  ) {}
+  ) {
+    this.url = new URL(url);
+  }
 
-  async call<T>(name: string, query: string, variables: Record<string, unknown>): Promise<{ data?: T; code: string }> {
+  async call<T>(name: string, query: string, variables: Record<string, unknown>): Promise<HttpAnswer<T>> {
     const start = Date.now();
-    let code = '';
-    let data: T | undefined;
-    try {
-      const response = await fetch(this.url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${this.plan.token}`, 'x-forwarded-for': this.plan.ip },
-        body: JSON.stringify({ query, variables }),
-      });
-      const body = (await response.json()) as GqlResponse<T>;
-      if (body.errors?.length) code = body.errors[0]?.extensions?.code ?? 'UNKNOWN';
-      else data = body.data ?? undefined;
-    } catch (error) {
-      const cause = (error as { cause?: { code?: string } }).cause;
-      code = `NETWORK:${cause?.code ?? (error as Error).message.slice(0, 40)}`;
-    }
-    this.log.ops.push([name, start, Date.now() - start, code]);
-    return { data, code };
+    const answer = await postGraphql<T>(this.url, this.plan.token, this.plan.ip, query, variables);
+    this.log.ops.push([name, start, Date.now() - start, answer.code]);
+    return answer;
   }
 }
 
-/** The queueStatus subscription of one socket, with a way to wait for the next status. */
-class StatusFeed {
+/** How often a fan whose subscription ended while waiting (not by its own doing) opens a new one. */
+const RESUBSCRIBES = 3;
+
+/**
+ * The fan's view of the line: its latest status, from the enterQueue answer and then its
+ * subscription, which it can close and reopen. Position pushes are only logged; the fan's loop
+ * wakes when the state changes or the subscription ends (no polling timer per fan).
+ */
+class StatusFeed implements StatusHandlers {
   latest?: QueueStatus;
-  private waiters: (() => void)[] = [];
-  private client?: Client;
+  /** Why the current subscription ended, while it is down. */
+  endedBy?: string;
+  private socket?: StatusSocket;
+  private waiter?: () => void;
+  private generation = 0;
+  private openedAt = 0;
   private first = true;
-  private opened = 0;
 
   constructor(
     private readonly plan: FanPlan,
@@ -118,78 +112,86 @@ class StatusFeed {
 
   open(): void {
     this.first = true;
-    const generation = ++this.opened;
-    const started = Date.now();
-    this.client = createClient({
-      url: this.wsUrl,
-      webSocketImpl: socketClass(this.plan.ip),
-      connectionParams: { authorization: `Bearer ${this.plan.token}` },
-      retryAttempts: 0,
-      lazy: true,
-    });
-    this.client.subscribe<QueueStatus>(
-      { query: STATUS_SUBSCRIPTION, variables: { id: this.stage.concertId } },
-      {
-        next: (message) => {
-          const status = (message.data as { queueStatus?: QueueStatus } | undefined)?.queueStatus;
-          if (!status) return;
-          const now = Date.now();
-          this.log.seen.push([now, status.state, status.position, generation]);
-          if (this.first) {
-            this.log.ops.push(['subscribe', started, now - started, '']);
-            this.first = false;
-          } else this.log.pushes.push(now);
-          this.update(status);
-        },
-        error: (error) => {
-          const code = Array.isArray(error) ? String((error[0] as { extensions?: { code?: string } })?.extensions?.code ?? 'UNKNOWN') : 'SOCKET';
-          this.log.ops.push(['subscribe', started, Date.now() - started, code]);
-          this.log.seen.push([Date.now(), `error ${code} ${inspect(error, { depth: 2 }).replace(/\s+/g, ' ').slice(0, 200)}`, null, generation]);
-          this.wake();
-        },
-        complete: () => {
-          this.log.seen.push([Date.now(), 'complete', null, generation]);
-          this.wake();
-        },
-      },
-    );
+    this.endedBy = undefined;
+    this.generation++;
+    this.openedAt = Date.now();
+    this.socket = new StatusSocket(this.wsUrl, this.plan.token, this.plan.ip, this.stage.concertId, this);
+    this.socket.open();
   }
 
-  update(status: QueueStatus): void {
-    if (this.log.prequeue && this.log.drawPosition === undefined && status.state === 'WAITING' && status.position !== null) this.log.drawPosition = status.position;
-    if (status.state === 'ACTIVE' && this.log.admittedAt === undefined && status.activeUntil) {
-      this.log.admittedAt = Date.parse(status.activeUntil) - this.stage.activeTtlSeconds * 1000;
-      this.log.admitSeenAt = Date.now();
-    }
-    this.latest = status;
+  opened(at: number): void {
+    this.log.ops.push(['ws connect', this.openedAt, at - this.openedAt, '']);
+  }
+
+  acknowledged(at: number): void {
+    this.log.ops.push(['ws connection_ack', this.openedAt, at - this.openedAt, '']);
+  }
+
+  status(status: QueueStatus, at: number): void {
+    if (this.first) {
+      this.log.ops.push(['subscribe', this.openedAt, at - this.openedAt, '']);
+      this.first = false;
+    } else this.log.pushes.push(at);
+    this.update(status, at);
+  }
+
+  ended(reason: string, at: number): void {
+    if (this.first) this.log.ops.push(['subscribe', this.openedAt, at - this.openedAt, reason === 'complete' ? 'COMPLETE' : reason.toUpperCase()]);
+    this.log.seen.push([at, reason, null, this.generation]);
+    this.endedBy = reason;
+    this.socket = undefined;
     this.wake();
   }
 
-  private wake(): void {
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const waiter of waiters) waiter();
+  update(status: QueueStatus, at = Date.now()): void {
+    if (this.log.prequeue && this.log.drawPosition === undefined && status.state === 'WAITING' && status.position !== null) this.log.drawPosition = status.position;
+    if (status.state === 'ACTIVE' && this.log.admittedAt === undefined && status.activeUntil) {
+      this.log.admittedAt = Date.parse(status.activeUntil) - this.stage.activeTtlSeconds * 1000;
+      this.log.admitSeenAt = at;
+    }
+    const changed = status.state !== this.latest?.state;
+    this.latest = status;
+    if (changed) {
+      // Only changes of state are kept: a position push per tick per fan would be millions of entries.
+      this.log.seen.push([at, status.state, status.position, this.generation]);
+      this.wake();
+    }
   }
 
-  /** Resolves at the next status (or socket end), or after `ms`. */
-  next(ms: number): Promise<void> {
+  private wake(): void {
+    const waiter = this.waiter;
+    this.waiter = undefined;
+    waiter?.();
+  }
+
+  /** Resolves when the state changes or the subscription ends, or after `ms`. */
+  change(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(resolve, Math.max(0, ms));
-      this.waiters.push(() => {
+      const timer = setTimeout(() => {
+        this.waiter = undefined;
+        resolve();
+      }, Math.max(0, ms));
+      this.waiter = () => {
         clearTimeout(timer);
         resolve();
-      });
+      };
     });
   }
 
-  async close(): Promise<void> {
-    const client = this.client;
-    this.client = undefined;
-    if (client) await client.dispose();
+  close(abruptly = false): void {
+    this.socket?.close(abruptly);
+    this.socket = undefined;
   }
 }
 
 const WAITING_STATES = new Set(['WAITING', 'PREQUEUE']);
+/** A shopping fan's persistence: lost races in all, lost races in a row before looking at the map again, looks at the map. */
+const MAX_HOLD_ATTEMPTS = 16;
+const LOSSES_BEFORE_REREAD = 3;
+const MAX_MAP_READS = 4;
+/** Which seats a fan wants: the best (lowest-numbered) share of the free ones, and at least this many. */
+const BEST_SEATS_SHARE = 0.1;
+const BEST_SEATS_AT_LEAST = 4;
 
 export async function playFan(plan: FanPlan, stage: Stage): Promise<FanLog> {
   const random = prng(plan.seed);
@@ -198,25 +200,51 @@ export async function playFan(plan: FanPlan, stage: Stage): Promise<FanLog> {
   const log: FanLog = { index: plan.index, userId: plan.userId, prequeue: false, enterSentAt: 0, enterDoneAt: 0, enterState: '', outcome: 'unfinished', seatsBought: 0, paymentIds: [], lapsed: [], cancelled: [], pushes: [], seen: [], dropped: false, ops: [] };
   const api = new FanClient(plan, url, log);
   const feed = new StatusFeed(plan, wsUrl, stage, log);
-  const gone = async (outcome: string) => {
-    await feed.close();
+  const gone = (outcome: string) => {
+    feed.close();
     log.absentFrom ??= Date.now();
     log.outcome = outcome;
     return log;
   };
 
   await sleep(stage.openAt + plan.arriveAt - Date.now());
+  // As in the web app, the concert page subscribes to queueStatus as it opens, and the fan presses
+  // Enter once the page is live. From its entry on, the line hears of the fan at every tick through
+  // that socket's replica, however long the socket took to start (seconds, in the burst).
+  const arrivedAt = Date.now();
+  // The pre-queue wait does not count against patience: fans expect to wait for the opening.
+  const patienceFrom = Math.max(arrivedAt, stage.openAt);
+  let resubscribes = 0;
+  feed.open();
+  while (feed.latest === undefined) {
+    const now = Date.now();
+    if (plan.patienceMs !== null && now >= patienceFrom + plan.patienceMs) {
+      log.gaveUpAt = now;
+      return gone('gave up before entering');
+    }
+    if (now > stage.stopAt) return gone('page never live');
+    if (feed.endedBy !== undefined) {
+      if (resubscribes++ >= RESUBSCRIBES) return gone(`subscription failed ${feed.endedBy}`);
+      await sleep(1000);
+      feed.open();
+      continue;
+    }
+    await feed.change(Math.max(10, Math.min(plan.patienceMs === null ? Infinity : patienceFrom + plan.patienceMs, stage.stopAt + 1) - now));
+  }
+
   log.enterSentAt = Date.now();
   const entered = await api.call<{ enterQueue: QueueStatus }>('enterQueue', ENTER, { id: stage.concertId });
   log.enterDoneAt = Date.now();
   if (!entered.data) return gone(`enter failed ${entered.code}`);
   log.enterState = entered.data.enterQueue.state;
   log.prequeue = log.enterState === 'PREQUEUE';
-  feed.open();
   feed.update(entered.data.enterQueue);
+  if (entered.data.enterQueue.state === 'SOLD_OUT') {
+    log.soldOutAt = log.enterDoneAt;
+    return gone('sold out');
+  }
 
-  // ---- waiting ----
-  const waitStart = Date.now();
+  // ---- waiting: wakes on a change of state, a lost subscription, or the fan's own deadlines ----
   let dropped = false;
   while (feed.latest && feed.latest.state !== 'ACTIVE') {
     const state = feed.latest.state;
@@ -226,12 +254,20 @@ export async function playFan(plan: FanPlan, stage: Stage): Promise<FanLog> {
       return gone('sold out');
     }
     if (state === 'NONE') {
+      // A NONE computed just before the fan entered can be pushed just after (a tick's refresh
+      // overtaken by the fan's own). The fan asks the line itself, as a page reload would: only a
+      // NONE the line confirms is a lost place.
+      const asked = await api.call<{ queueStatus: QueueStatus }>('queueStatus', STATUS, { id: stage.concertId });
+      if (asked.data && asked.data.queueStatus.state !== 'NONE') {
+        log.staleNone = (log.staleNone ?? 0) + 1;
+        feed.update(asked.data.queueStatus);
+        continue;
+      }
       log.lostPlaceAt = now;
       return gone('lost place');
     }
     if (now > stage.stopAt) return gone('stopped waiting');
-    // The pre-queue wait does not count against patience: fans expect to wait for the opening.
-    const waited = now - Math.max(waitStart, stage.openAt);
+    const waited = now - patienceFrom;
     if (plan.patienceMs !== null && waited >= plan.patienceMs && WAITING_STATES.has(state)) {
       log.gaveUpAt = now;
       return gone('gave up');
@@ -239,15 +275,23 @@ export async function playFan(plan: FanPlan, stage: Stage): Promise<FanLog> {
     if (!dropped && plan.dropAfterMs !== null && waited >= plan.dropAfterMs) {
       dropped = true;
       log.dropped = true;
-      await feed.close();
+      feed.close(true);
       await sleep(1000 + random() * 1000);
       feed.open();
       continue;
     }
-    const deadlines = [stage.stopAt - now, 1000];
+    if (feed.endedBy !== undefined) {
+      // The service ended the subscription while the fan still waits: a client reconnects.
+      if (resubscribes++ >= RESUBSCRIBES) return gone(`subscription lost ${feed.endedBy}`);
+      await sleep(1000);
+      feed.open();
+      continue;
+    }
+    // Before the opening `waited` is negative, so these deadlines fall after it.
+    const deadlines = [stage.stopAt - now + 1];
     if (plan.patienceMs !== null) deadlines.push(plan.patienceMs - waited);
     if (!dropped && plan.dropAfterMs !== null) deadlines.push(plan.dropAfterMs - waited);
-    await feed.next(Math.max(10, Math.min(...deadlines)));
+    await feed.change(Math.max(10, Math.min(...deadlines)));
   }
   if (!feed.latest) return gone('no status');
 
@@ -266,21 +310,35 @@ export async function playFan(plan: FanPlan, stage: Stage): Promise<FanLog> {
   };
   let code = await readMap();
   let attempts = 0;
-  while (holds.length < plan.seats && attempts < 12 && code === '' && Date.now() < stage.stopAt) {
+  // Lost races since the map was read: past LOSSES_BEFORE_REREAD the fan's map is stale, and it
+  // looks again, as a fan does at a seat map that has turned grey under its cursor. Before, fans
+  // worked through a stale map and gave up on it while seats were still free ("no seat").
+  let losses = 0;
+  while (holds.length < plan.seats && attempts < MAX_HOLD_ATTEMPTS && code === '' && Date.now() < stage.stopAt) {
     const candidates = seats.filter((seat) => !tried.has(seat.id));
-    if (candidates.length === 0) {
-      if (reads >= 4) break;
-      await sleep(300);
+    if (candidates.length === 0 || losses >= LOSSES_BEFORE_REREAD) {
+      if (reads >= MAX_MAP_READS) break;
+      // Nothing free on the map: seats may come back (lapses, cancellations) in a moment.
+      if (candidates.length === 0) await sleep(300);
       code = await readMap();
+      losses = 0;
       continue;
     }
-    // Rivals want the best seats: pick among the lowest-numbered free ones.
-    const seat = candidates[Math.floor(random() * Math.min(candidates.length, 4))] as Seat;
+    // Rivals want the best seats: pick among the lowest-numbered tenth of the free ones (at least 4).
+    // With every fan aiming at the same 4 seats, 200 ACTIVE fans spent their slots mostly losing
+    // races and re-reading the map (a full seat map through GraphQL, the replicas' costliest read).
+    const window = Math.max(BEST_SEATS_AT_LEAST, Math.ceil(candidates.length * BEST_SEATS_SHARE));
+    const seat = candidates[Math.floor(random() * Math.min(candidates.length, window))] as Seat;
     tried.add(seat.id);
     const held = await api.call<{ holdSeat: Hold }>('holdSeat', HOLD, { seatId: seat.id });
-    if (held.data) holds.push(held.data.holdSeat);
-    else if (held.code === 'NOT_ACTIVE') break;
-    else attempts++;
+    if (held.data) {
+      holds.push(held.data.holdSeat);
+      losses = 0;
+    } else if (held.code === 'NOT_ACTIVE') break;
+    else {
+      attempts++;
+      losses++;
+    }
   }
   if (holds.length === 0) {
     await api.call('leaveQueue', LEAVE, { id: stage.concertId });
@@ -320,7 +378,7 @@ export async function playFan(plan: FanPlan, stage: Stage): Promise<FanLog> {
   log.paidAt = Date.now();
   log.paymentIds.push(paid.id);
   log.seatsBought = paid.reservations.length;
-  await feed.close();
+  feed.close();
   log.absentFrom = Date.now();
 
   if (plan.cancel) {

@@ -15,8 +15,11 @@ export interface RehearsalOptions {
   preOpenSeconds: number;
   /** Share of fans who enter before sales open. */
   prequeueShare: number;
-  /** Post-opening arrivals: exponential gaps with this mean span (s): a burst that tails off. */
-  burstSeconds: number;
+  /**
+   * Post-opening arrivals come in a burst that tails off (exponentially distributed delays) whose
+   * peak, at the opening, is this many fans a second; the mean delay follows from it and the count.
+   */
+  arrivalsPerSecond: number;
   /** Share of fans who give up while waiting (close the socket, never return). */
   giveUpShare: number;
   /** Share of waiting fans who drop their socket and come back within the presence grace. */
@@ -37,7 +40,15 @@ export interface RehearsalOptions {
   maxSeconds: number;
   /** Three scripted abusers (enterQueue and holdSeat hammers, a socket hog) during the first 30 s of sales. */
   abusers: boolean;
-  /** Server timings. */
+  /** Run on a local Redis Cluster (test/support/redis-cluster.sh) instead of the single Redis. */
+  cluster: boolean;
+  /** CPU-profile the replicas (--cpu-prof) and summarise the profiles in the report when a goal is missed. */
+  profile: boolean;
+  /**
+   * Server timings, set as an operator would for this sale (see DEFAULT_OPTIONS for why each): the
+   * rehearsal's fans shop in seconds, not minutes, so the production defaults (holds 300 s, ACTIVE
+   * 900 s, idle 300 s, grace 60 s) scale down with them.
+   */
   admissionIntervalMs: number;
   holdTtlSeconds: number;
   activeTtlSeconds: number;
@@ -47,15 +58,15 @@ export interface RehearsalOptions {
 }
 
 export const DEFAULT_OPTIONS: RehearsalOptions = {
-  fans: 2000,
-  seats: 600,
-  capacity: 50,
+  fans: 20_000,
+  seats: 2000,
+  capacity: 200,
   replicas: 2,
   seed: 7,
   workers: 3,
   preOpenSeconds: 6,
   prequeueShare: 0.1,
-  burstSeconds: 4,
+  arrivalsPerSecond: 2000,
   giveUpShare: 0.3,
   dropShare: 0.05,
   lapseShare: 0.1,
@@ -64,15 +75,26 @@ export const DEFAULT_OPTIONS: RehearsalOptions = {
   doubleSubmitShare: 0.15,
   cancelShare: 0.05,
   thinkMs: [200, 1200],
-  maxSeconds: 120,
+  maxSeconds: 180,
   abusers: true,
-  admissionIntervalMs: 200,
-  holdTtlSeconds: 20,
-  activeTtlSeconds: 60,
-  // 5 s dropped present fans in the burst: their subscription took longer than that to start on this
-  // shared 2-core machine (see README, Rehearsal). 15 s keeps the presence rule in play.
-  presenceGraceSeconds: 15,
-  activeIdleSeconds: 10,
+  cluster: false,
+  profile: true,
+  // Production's tick. Each tick pushes every waiting fan its new position, so at 20,000 fans a
+  // faster tick mostly buys pushes the two shared cores cannot afford.
+  admissionIntervalMs: 1000,
+  // Above the slowest checkout seen at 20,000 fans on 2 shared cores (hold → charge → pay: at 10 s,
+  // 146 payments found their holds gone), short enough that a lapsed hold does not stall the end.
+  holdTtlSeconds: 15,
+  // Far above any fan's shopping (seconds): it only ends slots nobody frees.
+  activeTtlSeconds: 30,
+  // A subscribed fan's presence never lapses (its replica holds it and beats every grace/6); the
+  // grace runs from the fan's last socket closing, or from its replica's last beat once it has been
+  // silent for a whole grace. So it has to cover a dropped fan reconnecting (a socket took up to ~20 s to open in the
+  // 20,000-fan burst) against admitting fans who gave up (each keeps a slot ACTIVE_IDLE_SECONDS).
+  presenceGraceSeconds: 10,
+  // Likewise counted from an ACTIVE fan's last socket closing, so it is only how long a fan who walks
+  // away (3%), or gave up just before its turn, keeps the slot.
+  activeIdleSeconds: 2,
   price: 100,
 };
 
@@ -122,11 +144,13 @@ function fanIp(index: number): string {
 export function planFans(options: RehearsalOptions, users: { id: number; token: string }[]): FanPlan[] {
   const random = prng(options.seed);
   const preMs = options.preOpenSeconds * 1000;
+  // Exponential delays with mean m put n/m arrivals a second at the peak (the opening): m = n / peak.
+  const meanDelayMs = (1000 * users.length * (1 - options.prequeueShare)) / options.arrivalsPerSecond;
   return users.map((user, index) => {
     const prequeue = random() < options.prequeueShare;
     // Pre-queue fans arrive over the window (after the first second, before the last 0.5 s); the
     // rest in a burst with exponentially distributed delays (many at once, a tail after).
-    const arriveAt = prequeue ? -preMs + 1000 + random() * (preMs - 1500) : Math.min(-Math.log(1 - random()) * (options.burstSeconds * 1000) / 2, options.burstSeconds * 3000);
+    const arriveAt = prequeue ? -preMs + 1000 + random() * (preMs - 1500) : Math.min(-Math.log(1 - random()) * meanDelayMs, 5 * meanDelayMs);
     const givesUp = random() < options.giveUpShare;
     const drops = !givesUp && random() < options.dropShare;
     const kind = random();

@@ -97,8 +97,8 @@ export function renderReport(run: RehearsalRun, chart: string): string {
   out.push('');
   out.push('## Setup');
   out.push('');
-  out.push(`- ${o.replicas} replica(s) of \`node dist/src/main.js\` (replica-0 runs the workers), MariaDB + Redis on loopback, database \`rehearsal_concert\`, Redis prefix \`rehearsal\`. ADMISSION_INTERVAL_MS=${o.admissionIntervalMs}, HOLD_TTL_SECONDS=${o.holdTtlSeconds}, ACTIVE_TTL_SECONDS=${o.activeTtlSeconds}, PRESENCE_GRACE_SECONDS=${o.presenceGraceSeconds}, ACTIVE_IDLE_SECONDS=${o.activeIdleSeconds}; limits at their production defaults (600/min per account, 1,200/min per IP, 5 sockets per account) with TRUST_PROXY=true: every fan sends its own X-Forwarded-For address.`);
-  out.push(`- Fans played from ${o.workers > 0 ? `${o.workers} worker processes` : 'the calling process'} over HTTP (fetch) and graphql-ws (ws). Mix (seeded): ${pct(o.prequeueShare)} enter during the ${o.preOpenSeconds} s before opening (pre-queue), the rest arrive in a burst after it (exponential delays, mean ${o.burstSeconds / 2} s); ${pct(o.giveUpShare)} give up while waiting (close the socket, never return), ${pct(o.dropShare)} drop the socket and come back within the grace; admitted fans read the seat map and hold 1–4 of the lowest-numbered free seats, retrying on SEAT_UNAVAILABLE; ${pct(o.lapseShare)} leave and let their holds lapse, ${pct(o.walkAwayShare)} walk away while ACTIVE; buyers charge points and pay (${pct(o.underfundedShare)} first short → INSUFFICIENT_POINTS → charge → retry with the same key, ${pct(o.doubleSubmitShare)} send the same payment twice at once), ${pct(o.cancelShare)} cancel a ticket 0.5–2 s later. Think time ${o.thinkMs[0]}–${o.thinkMs[1]} ms per step.`);
+  out.push(`- ${o.replicas} replica(s) of \`node dist/src/main.js\` (replica-0 runs the workers), MariaDB + ${o.cluster ? "a local Redis Cluster (3 masters, 3 replicas: test/support/redis-cluster.sh)" : "Redis"} on loopback, database \`${new URL(run.sandbox.DATABASE_URL).pathname.slice(1)}\`, Redis prefix \`${run.sandbox.REDIS_KEY_PREFIX}\`. ADMISSION_INTERVAL_MS=${o.admissionIntervalMs}, HOLD_TTL_SECONDS=${o.holdTtlSeconds}, ACTIVE_TTL_SECONDS=${o.activeTtlSeconds}, PRESENCE_GRACE_SECONDS=${o.presenceGraceSeconds}, ACTIVE_IDLE_SECONDS=${o.activeIdleSeconds}; limits at their production defaults (600/min per account, 1,200/min per IP, 5 sockets per account) with TRUST_PROXY=true: every fan sends its own X-Forwarded-For address.`);
+  out.push(`- Fans played from ${o.workers > 0 ? `${o.workers} worker processes` : 'the calling process'} over HTTP (\`node:http\`, one keep-alive pool per process, as a proxy would hold) and each fan's own graphql-ws socket (\`ws\`, the graphql-transport-ws protocol spoken directly). Mix (seeded): ${pct(o.prequeueShare)} enter during the ${o.preOpenSeconds} s before opening (pre-queue), the rest arrive in a burst after it that peaks at ${o.arrivalsPerSecond.toLocaleString('en')} a second at the opening and tails off (exponential delays, mean ${f1((o.fans * (1 - o.prequeueShare)) / o.arrivalsPerSecond)} s); ${pct(o.giveUpShare)} give up while waiting (close the socket, never return), ${pct(o.dropShare)} drop the socket and come back within the grace; admitted fans read the seat map and hold 1–4 seats, each picked from the best (lowest-numbered) tenth of the free ones, at least 4, retrying on SEAT_UNAVAILABLE and reading the map again after 3 lost races in a row; ${pct(o.lapseShare)} leave and let their holds lapse, ${pct(o.walkAwayShare)} walk away while ACTIVE; buyers charge points and pay (${pct(o.underfundedShare)} first short → INSUFFICIENT_POINTS → charge → retry with the same key, ${pct(o.doubleSubmitShare)} send the same payment twice at once), ${pct(o.cancelShare)} cancel a ticket 0.5–2 s later. Think time ${o.thinkMs[0]}–${o.thinkMs[1]} ms per step.`);
   out.push(`- Outcomes: ${Object.entries(a.outcomes).map(([k, v]) => `${k} ${v}`).join(', ')}.`);
   out.push('');
   out.push('## Fairness');
@@ -107,23 +107,35 @@ export function renderReport(run: RehearsalRun, chart: string): string {
   out.push(`- Present post-opening arrivals: ${fair.postArrivalsPresent} (${fair.postAdmitted} admitted). Inversions: **${fair.inversions}** of ${fair.comparablePairs} pairs where one fan had finished entering before the other started (admission order read from each fan's \`activeUntil\`, which one tick gives all its admissions alike).`);
   out.push(`- Pre-queue: ${fair.prequeuePresent} present, ${fair.prequeueAdmitted} admitted; later arrivals admitted before a present pre-queue fan: **${fair.prequeueOvertaken}**.`);
   out.push(`- The draw: Spearman's ρ between pre-queue entry order and drawn order = **${f2(fair.drawCorrelation)}** over ${fair.drawSample} fans (independent draw: ρ ≈ 0, |ρ| mostly below ${f2(2 / Math.sqrt(Math.max(fair.drawSample - 1, 1)))} at this size).`);
-  out.push(`- Fans the line dropped while present: ${fair.lostPlace}.`);
+  out.push(`- Fans the line dropped while present: ${fair.lostPlace}. Fans pushed a NONE while waiting who were still in line when they asked (\`queueStatus\` over HTTP, as a page reload would): ${fair.staleNone}${fair.staleNone ? ' — a stale push: a status computed before the fan entered, sent after the one its entry caused (a tick\'s refresh and the fan\'s own overlap on a replica, src/queue/live-status.ts)' : ''}.`);
   if (fair.lostPlace > 0) {
     out.push(`- Leaving them out: **${fair.inversionsWithoutDropped}** inversions and **${fair.overtakenWithoutDropped}** overtakings${fair.inversionsWithoutDropped + fair.overtakenWithoutDropped === 0 ? ': every one above comes from the presence rule dropping fans it could not see, none from the order itself' : ''}.`);
-    const subscribe = x.ops.find((op) => op.op === 'subscribe');
-    out.push(`- Why they were dropped: their queueStatus subscription had not delivered its first status (so the replica was not reporting them) within PRESENCE_GRACE_SECONDS=${o.presenceGraceSeconds} of their enterQueue; subscribe took p50 ${ms(subscribe?.p50 ?? NaN)}, p99 ${ms(subscribe?.p99 ?? NaN)} in the burst.`);
+    const reconnect = x.ops.find((op) => op.op === 'ws connect');
+    out.push(`- Why they were dropped: ${fair.lostWhileReconnecting} of them had dropped their socket and were reconnecting, and the new one was not live (reporting them) within PRESENCE_GRACE_SECONDS=${o.presenceGraceSeconds} of their last sign of presence (a socket took p50 ${ms(reconnect?.p50 ?? NaN)}, p99 ${ms(reconnect?.p99 ?? NaN)} to open in this run); the others stayed connected (see the CPU profiles and the latencies below).`);
   }
   out.push('');
   out.push('## Slot use');
   out.push('');
   out.push(`- ACTIVE slot-seconds (sampled every ${run.sampleIntervalMs} ms from Redis): ${f1(a.slots.slotSeconds)}; held by fans who were present: **${pct(a.slots.presentShare)}**. A fan is absent from the moment it closed its socket for good (walked away, gave up, or paid and left).`);
-  out.push(`- Slot-seconds held by absent fans, by what they did: ${Object.entries(a.slots.absentByOutcome).map(([k, v]) => `${k} ${f1(v)}`).join(', ') || 'none'}. A fan who gives up within PRESENCE_GRACE_SECONDS of being admitted, or walks away while ACTIVE, keeps a slot until ACTIVE_IDLE_SECONDS have passed.`);
+  out.push(`- Slot-seconds held by absent fans, by what they did: ${byOutcome(a.slots.absentByOutcome)}. A fan who gave up less than PRESENCE_GRACE_SECONDS before its turn is admitted all the same (the line cannot tell a closed tab from a slow or dropped socket until the grace is over), and it, like a fan who walks away while ACTIVE, keeps the slot until ACTIVE_IDLE_SECONDS have passed.`);
+  out.push(`- Slot-seconds held by present fans, by what they went on to do: ${byOutcome(a.slots.presentByOutcome)}.`);
+  out.push(`- Slots filled while fans waited and seats were free: **${pct(a.slots.fill)}** of the capacity on average (a slot freed by a payment or a departure stays empty until the next tick, every ADMISSION_INTERVAL_MS=${o.admissionIntervalMs}).`);
   out.push(`- Line forgetting a fan who walked away while ACTIVE: ${spread(a.slots.forgetActive)} (ACTIVE_IDLE_SECONDS=${o.activeIdleSeconds}).`);
   out.push(`- Line forgetting a fan who gave up while waiting: ${spread(a.slots.forgetWaiting)} (PRESENCE_GRACE_SECONDS=${o.presenceGraceSeconds}; 0 when admission or the sell-out took them first).`);
+  // Past the grace, a tick (1 s) and a sample (0.25 s) with room to spare: the line kept a fan who had gone.
+  const late = a.slots.forgetWaiting.filter((v) => v > o.presenceGraceSeconds + 3);
+  if (late.length) out.push(`- Kept in line more than 3 s past the grace after giving up: **${late.length}** fan(s) (up to ${f1(maxOf(late))} s): their presence was still held after their socket had closed; those admitted meanwhile kept their slot until ACTIVE_TTL_SECONDS=${o.activeTtlSeconds} ended it, not ACTIVE_IDLE_SECONDS.`);
   out.push('');
   out.push('## Sell-out');
   out.push('');
   out.push(`- Sold out **${s.soldOutAfter === null ? 'never (within the run)' : `${f1(s.soldOutAfter)} s`}** after opening; ideal ${f1(s.idealSeconds)} s = seats × mean shopping time (${f1(s.meanShoppingSeconds)} s, admission → paid) ÷ (capacity × ${f2(s.seatsPerBuyer)} seats per buyer), i.e. every slot always busy with a buyer. Ratio ${f2(s.ratio)}×. Buyers: ${s.buyers}. Every seat was taken (sold or held) ${s.allTakenAfter === null ? 'never' : `after ${f1(s.allTakenAfter)} s`}; the rest of the time went to seats held by fans who then let them lapse (HOLD_TTL_SECONDS=${o.holdTtlSeconds}) and to cancellations, resold to fans admitted as those seats came back (${a.outcomes['no seat'] ?? 0} admitted fans found no free seat and left).`);
+  if (s.soldOutAfter !== null && s.allTakenAfter !== null) {
+    const slots = a.slots.presentByOutcome;
+    const total = Object.values(slots).reduce((sum, v) => sum + v, 0) + Object.values(a.slots.absentByOutcome).reduce((sum, v) => sum + v, 0);
+    out.push(
+      `- Where the time went: ${f1(s.allTakenAfter)} s until every seat was sold or held (${f2(s.allTakenAfter / s.idealSeconds)}× the ideal), then ${f1(s.soldOutAfter - s.allTakenAfter)} s in which seats came back only as holds lapsed or tickets were cancelled, each then resold within the shopping time of the fans admitted for it. Before that, the slots were ${pct(a.slots.fill)} full, and of all slot-seconds buyers held ${pct((slots.bought ?? 0) / total)}, fans who found no seat ${pct((slots['no seat'] ?? 0) / total)}, fans who let their holds lapse ${pct((slots['let holds lapse'] ?? 0) / total)}, absent fans ${pct(1 - a.slots.presentShare)}. Whenever one seat comes back, the next tick admits up to the whole free capacity for it.`,
+    );
+  }
   out.push(`- Seats returned by lapsed holds: ${s.lapsedSeats}, resold ${s.lapsedResold} (after the hold lapsed: ${spread(s.lapsedResaleSeconds)}). Seats returned by cancellation: ${s.cancelledSeats}, resold ${s.cancelledResold} (${spread(s.cancelledResaleSeconds)}); reservation times have 1 s resolution.`);
   out.push(`- SOLD_OUT told to ${s.soldOutDelivered} fans; fans still waiting at the end without it: ${s.soldOutMissed}. Delay after the sell-out for fans in line then: p50 ${f2(percentile(s.soldOutLag, 50))} s, p99 ${f2(percentile(s.soldOutLag, 99))} s.`);
   out.push('');
@@ -150,11 +162,20 @@ export function renderReport(run: RehearsalRun, chart: string): string {
   out.push('| --- | --- | --- | --- | --- |');
   for (const u of run.usage) out.push(`| ${u.name} | ${u.role} | ${f1(u.cpuSeconds)} s | ${pct(u.cpuShare)} | ${Math.round(u.peakRssMiB)} MiB |`);
   out.push('');
+  out.push(...firstMessage(run));
+  if (run.clients.length) {
+    out.push('The fans\' own processes (a late callback there is a late fan, not a slow service):');
+    out.push('');
+    out.push('| fan worker | fans | CPU | event-loop delay p50 / p99 / max | peak RSS |');
+    out.push('| --- | --- | --- | --- | --- |');
+    run.clients.forEach((c, n) => out.push(`| ${n} | ${c.fans.toLocaleString('en')} | ${f1(c.cpuSeconds)} s | ${ms(c.loopDelayP50Ms)} / ${ms(c.loopDelayP99Ms)} / ${ms(c.loopDelayMaxMs)} | ${Math.round(c.peakRssMiB)} MiB |`));
+    out.push('');
+  }
   out.push('## Abuse limits');
   out.push('');
   if (run.abusers.length === 0) out.push('No abusers in this run.');
   else {
-    out.push('Three scripted abusers during the first 30 s of sales (the hammers pause 20 ms after a refusal), each with its own account and address (limits: 600 operations/min per account, 1,200/min per address, 5 sockets per account):');
+    out.push('Three scripted abusers during the first 30 s of sales (the hammers pause 20 ms after a refusal; the socket hog holds its sockets 10 s), each with its own account and address (limits: 600 operations/min per account, 1,200/min per address, 5 sockets per account):');
     out.push('');
     out.push('| abuser | attempts | answers |');
     out.push('| --- | --- | --- |');
@@ -166,12 +187,38 @@ export function renderReport(run: RehearsalRun, chart: string): string {
   out.push('## Not rehearsed (yet)');
   out.push('');
   out.push('- The abusers are three and short-lived: no botnet (many addresses per abuser), no failed-logIn storm (fans do not log in).');
-  out.push('- No Redis Cluster run (`--cluster`), and no CPU profile when a goal is missed.');
+  out.push('- The replicas\' CPU profiles cover each replica\'s whole life (start-up and the final integrity reads included), not only the play.');
   out.push('- Fans who drop and return only do so while waiting, not while ACTIVE.');
+  out.push('- A fan process sends its fans\' HTTP requests over one keep-alive pool per replica (as a proxy in front would), each with the fan\'s own token and X-Forwarded-For; only the WebSockets are one connection per fan.');
   out.push('- Sign-up is not rehearsed: fans are inserted in SQL with one password hash and given signed tokens.');
-  out.push('- Slot use and forgetting are sampled (every 250 ms for ACTIVE, the whole line likewise), not exact.');
-  out.push('- The fans\' processes share the machine\'s cores with the replicas, MariaDB and Redis: client and server delays are not told apart (a slow `subscribe` may be either).');
-  out.push('- The issue\'s default of 20,000 fans (2,000 seats, capacity 200) is not the default here: at 2,000 fans the clients and replicas already saturate 2 shared cores.');
+  out.push('- Slot use and forgetting are sampled (ACTIVE every 250 ms, the whole line every second), not exact.');
+  out.push('- The fans\' processes share the machine\'s cores with the replicas, MariaDB and Redis: their event-loop delay (above) bounds how much of a latency is theirs.');
   out.push('');
+  if (run.profiles.length && goals.some(([, ok]) => !ok)) out.push(...profiles(run));
   return out.join('\n');
+}
+
+const byOutcome = (slots: Record<string, number>) =>
+  Object.entries(slots)
+    .sort((x, y) => y[1] - x[1])
+    .map(([k, v]) => `${k} ${f1(v)}`)
+    .join(', ') || 'none';
+
+/** Where the first queueStatus message's time goes: TCP + upgrade, connection_init → ack, subscribe → first next. */
+function firstMessage(run: RehearsalRun): string[] {
+  const op = (name: string) => run.analysis.experience.ops.find((o) => o.op === name);
+  const [connect, ack, first] = [op('ws connect'), op('ws connection_ack'), op('subscribe')];
+  if (!connect || !ack || !first) return [];
+  const overflows = run.listenOverflows === undefined ? '' : ` The kernel turned away ${run.listenOverflows.toLocaleString('en')} connection(s) with a full accept queue during the play (TcpExt ListenOverflows, machine-wide); each such client retries its SYN after 1, 3, 7, 15 s.`;
+  return [
+    `First queueStatus message, from opening the socket (p50 / p99): socket open ${ms(connect.p50)} / ${ms(connect.p99)}; connection_ack ${ms(ack.p50)} / ${ms(ack.p99)}; first status ${ms(first.p50)} / ${ms(first.p99)}.${overflows}`,
+    '',
+  ];
+}
+
+/** Each replica's CPU profile in brief: where its time went, for the goals missed above. */
+function profiles(run: RehearsalRun): string[] {
+  const out = ['## CPU profiles (a goal was missed)', '', 'Each replica ran with `node --cpu-prof`; summarised as in bench/lib/profile.ts.', ''];
+  for (const p of run.profiles) out.push(`### ${p.name}`, '', '```', p.summary, '```', '');
+  return out;
 }

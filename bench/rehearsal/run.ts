@@ -4,23 +4,26 @@
  * play, then checks integrity from MySQL and returns everything the report needs.
  */
 import { fork } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { Redis } from 'ioredis';
 import { createPool, type RowDataPacket } from 'mysql2/promise';
 import { hashPassword } from '../../src/auth/passwords';
 import { signToken, tokenKey } from '../../src/auth/tokens';
 import { Role } from '../../src/entities';
 import { redisKeys } from '../../src/redis';
 import { Api } from '../../support/graphql-client';
-import { CONCERT_SEATS, CREATE_CONCERT, LOG_IN } from '../../support/operations';
-import { resetSandbox } from '../../support/sandbox';
+import { CREATE_CONCERT, LOG_IN } from '../../support/operations';
+import { resetSandbox, sandboxRedis } from '../../support/sandbox';
 import { playAbusers, type AbuserResult } from './abusers';
 import { analyse, type Analysis, type RunData } from './analyse';
 import { playFans, type FanLog, type Stage } from './fan';
-import type { WorkerReply } from './fan-worker';
+import type { WorkerLoad, WorkerReply } from './fan-worker';
 import { checkIntegrity } from './integrity';
+import { listenOverflows } from './kernel';
 import { planFans, type FanPlan, type RehearsalOptions } from './plan';
 import { startReplica, type Replica, type Usage } from './servers';
+import { summarizeProfile } from '../lib/profile';
 import { sleep } from '../lib/util';
 
 /** How long the abusers hammer, from the opening: past a minute's worth of the per-account limit. */
@@ -44,17 +47,32 @@ export interface RehearsalRun extends RunData {
   samples: Sample[];
   abusers: AbuserResult[];
   usage: { name: string; role: string; cpuSeconds: number; cpuShare: number; peakRssMiB: number }[];
+  /** The fan worker processes' own load (none when the fans play in the calling process). */
+  clients: WorkerLoad[];
+  /** Where it ran. */
+  sandbox: RehearsalSandbox;
+  /** Accept-queue overflows on this machine during the play (see kernel.ts). */
+  listenOverflows?: number;
+  /** Per replica, its CPU profile summarised (options.profile). */
+  profiles: { name: string; summary: string }[];
   analysis: Analysis;
 }
 
-/**
- * `sandbox` names where to run: DATABASE_URL (its database is dropped first), REDIS_URL and
- * REDIS_KEY_PREFIX (its keys are wiped first); nothing else is touched.
- */
-export async function runRehearsal(options: RehearsalOptions, sandbox: { DATABASE_URL: string; REDIS_URL: string; REDIS_KEY_PREFIX: string }, say: (line: string) => void = () => {}): Promise<RehearsalRun> {
-  await resetSandbox(sandbox);
+/** Where the rehearsal runs: a database (dropped first) and a Redis prefix (wiped first) on one Redis or a cluster. */
+export interface RehearsalSandbox {
+  DATABASE_URL: string;
+  REDIS_URL: string;
+  REDIS_KEY_PREFIX: string;
+  /** Seeds of a Redis Cluster (host:port,…): used instead of REDIS_URL, by the replicas and the rehearsal alike. */
+  REDIS_CLUSTER_NODES?: string;
+}
+
+/** `sandbox` names where to run; nothing else is touched. */
+export async function runRehearsal(options: RehearsalOptions, sandbox: RehearsalSandbox, say: (line: string) => void = () => {}): Promise<RehearsalRun> {
+  const env = Object.fromEntries(Object.entries(sandbox).filter((entry): entry is [string, string] => entry[1] !== undefined));
+  await resetSandbox(env);
   const baseEnv: Record<string, string> = {
-    ...sandbox,
+    ...env,
     NODE_ENV: 'development',
     LOG_LEVEL: 'warn',
     PASSWORD_HASH_COST: '4',
@@ -76,13 +94,17 @@ export async function runRehearsal(options: RehearsalOptions, sandbox: { DATABAS
   };
   const replicas: Replica[] = [];
   const sql = createPool({ uri: sandbox.DATABASE_URL, connectionLimit: 4, timezone: 'Z' });
-  const redis = new Redis(sandbox.REDIS_URL);
-  const subscriber = new Redis(sandbox.REDIS_URL);
+  const redis = sandboxRedis(env);
+  const subscriber = sandboxRedis(env);
+  const profileDir = options.profile ? mkdtempSync(path.join(os.tmpdir(), 'rehearsal-prof-')) : undefined;
+  // One directory per replica, so each profile is known to be whose.
+  const profileArgs = (i: number) => (profileDir ? ['--cpu-prof', `--cpu-prof-dir=${path.join(profileDir, String(i))}`] : []);
+  let run: RehearsalRun;
   try {
-    say(`starting ${options.replicas} replica(s)`);
+    say(`starting ${options.replicas} replica(s)${options.profile ? ' (CPU-profiled)' : ''}${env.REDIS_CLUSTER_NODES ? ` on the Redis Cluster ${env.REDIS_CLUSTER_NODES}` : ''}`);
     // The first runs the workers and the migrations; the others start once the schema is there.
-    replicas.push(await startReplica({ ...baseEnv, RUN_WORKERS: 'true' }, 'replica-0 (API + workers)'));
-    replicas.push(...(await Promise.all(Array.from({ length: options.replicas - 1 }, (_, i) => startReplica({ ...baseEnv, RUN_WORKERS: 'false' }, `replica-${i + 1} (API only)`)))));
+    replicas.push(await startReplica({ ...baseEnv, RUN_WORKERS: 'true' }, 'replica-0 (API + workers)', profileArgs(0)));
+    replicas.push(...(await Promise.all(Array.from({ length: options.replicas - 1 }, (_, i) => startReplica({ ...baseEnv, RUN_WORKERS: 'false' }, `replica-${i + 1} (API only)`, profileArgs(i + 1))))));
 
     say(`creating ${options.fans} fans in SQL`);
     const users = await createUsers(sql, options.fans + (options.abusers ? 3 : 0));
@@ -126,12 +148,22 @@ export async function runRehearsal(options: RehearsalOptions, sandbox: { DATABAS
     const lastInWait = new Map<number, number>();
     const sampleIntervalMs = 250;
     let sampling = true;
+    // Straight from Redis and MySQL, not through a replica: a loaded replica would stretch the interval.
+    // seatsLeft and the sold-out flag are what the last tick wrote into the concert's stats.
+    let sampleNumber = 0;
     const sampler = (async () => {
       while (sampling) {
         const started = Date.now();
-        const [[, waiting], [, active], [, inWait]] = (await redis.pipeline().zcard(queueKeys.wait).zrange(queueKeys.active, 0, -1).zrange(queueKeys.wait, 0, -1).exec()) as [unknown, unknown][];
+        // The whole line (thousands) only every 4th sample: it serves the forgetting figures, to the second.
+        const readWait = sampleNumber++ % 4 === 0;
+        const [[, waiting], [, active], [, stats], [, inWait]] = (await redis
+          .pipeline()
+          .zcard(queueKeys.wait)
+          .zrange(queueKeys.active, 0, -1)
+          .hmget(queueKeys.stats, 'left', 'soldOut')
+          .zrange(queueKeys.wait, 0, readWait ? -1 : 0)
+          .exec()) as [unknown, unknown][];
         const [[row]] = await sql.query<RowDataPacket[]>("SELECT COUNT(*) AS n FROM reservations WHERE status = 'CONFIRMED'");
-        const seatsNow = await admin.data<{ concert: { availableSeats: number; soldOut: boolean } }>(CONCERT_SEATS, { id: createConcert.id }).catch(() => undefined);
         const now = Date.now();
         for (const member of active as string[]) {
           const id = Number(member);
@@ -139,20 +171,25 @@ export async function runRehearsal(options: RehearsalOptions, sandbox: { DATABAS
           times.push(now);
           activeSamples.set(id, times);
         }
-        for (const member of inWait as string[]) lastInWait.set(Number(member), now);
-        samples.push({ t: now - openAt, waiting: Number(waiting), active: (active as string[]).length, seatsLeft: seatsNow?.concert.availableSeats ?? NaN, sold: Number(row?.n ?? 0), soldOut: seatsNow?.concert.soldOut ?? false });
+        if (readWait) for (const member of inWait as string[]) lastInWait.set(Number(member), now);
+        const [left, soldOut] = stats as [string | null, string | null];
+        // A cancellation clears the stored count until the next tick rewrites it: keep the last one meanwhile.
+        const seatsLeft = left === null ? (samples.at(-1)?.seatsLeft ?? NaN) : Number(left);
+        samples.push({ t: now - openAt, waiting: Number(waiting), active: (active as string[]).length, seatsLeft, sold: Number(row?.n ?? 0), soldOut: soldOut === '1' });
         await sleep(sampleIntervalMs - (Date.now() - started));
       }
     })();
 
     say(`playing ${options.fans} fans (opening in ${options.preOpenSeconds} s)`);
     const cpuBefore = replicas.map((replica) => replica.usage());
+    const overflowsBefore = listenOverflows();
     const playStarted = Date.now();
     const abusing = options.abusers ? playAbusers(users.slice(options.fans), stage, ABUSE_SECONDS) : Promise.resolve([]);
-    const logs = options.workers > 0 ? await playInWorkers(workers, plans, stage) : await playFans(plans, stage);
+    const { logs, clients } = options.workers > 0 ? await playInWorkers(workers, plans, stage) : { logs: await playFans(plans, stage), clients: [] };
     const abusers = await abusing;
     const endedAt = Date.now();
     const cpuAfter = replicas.map((replica) => replica.usage());
+    const overflowsAfter = listenOverflows();
     await sleep(sampleIntervalMs * 2);
     sampling = false;
     await sampler;
@@ -165,14 +202,25 @@ export async function runRehearsal(options: RehearsalOptions, sandbox: { DATABAS
       const cpuSeconds = after.cpuSeconds - before.cpuSeconds;
       return { name: replica.name, role: i === 0 ? 'API + workers' : 'API', cpuSeconds, cpuShare: cpuSeconds / ((endedAt - playStarted) / 1000), peakRssMiB: after.peakRssMiB };
     });
-    const run = { options, openAt, endedAt, samples, ticks, activeSamples, sampleIntervalMs, lastInWait, logs, plans, integrity, usage, abusers };
-    return { ...run, analysis: analyse(run) };
+    const data = { options, openAt, endedAt, samples, ticks, activeSamples, sampleIntervalMs, lastInWait, logs, plans, integrity, usage, abusers, clients, profiles: [] };
+    const overflows = overflowsBefore === undefined || overflowsAfter === undefined ? undefined : overflowsAfter - overflowsBefore;
+    run = { ...data, sandbox, listenOverflows: overflows, analysis: analyse(data) };
   } finally {
     await Promise.all(replicas.map((replica) => replica.stop()));
     subscriber.disconnect();
     redis.disconnect();
     await sql.end();
   }
+  if (profileDir) {
+    // Written by each replica as it exits (node --cpu-prof), so only now.
+    run.profiles = replicas.map((replica, i) => {
+      const dir = path.join(profileDir, String(i));
+      const file = (existsSync(dir) ? readdirSync(dir, { withFileTypes: true }) : []).find((entry) => entry.name.endsWith('.cpuprofile'));
+      return { name: replica.name, summary: file ? summarizeProfile(path.join(dir, file.name), 15) : 'no profile written (the replica did not exit cleanly)' };
+    });
+    rmSync(profileDir, { recursive: true, force: true });
+  }
+  return run;
 }
 
 async function createUsers(sql: ReturnType<typeof createPool>, count: number): Promise<{ id: number; token: string }[]> {
@@ -206,18 +254,19 @@ async function startWorkers(count: number): Promise<Worker[]> {
   );
 }
 
-function playInWorkers(workers: Worker[], plans: FanPlan[], stage: Stage): Promise<FanLog[]> {
-  return Promise.all(
+async function playInWorkers(workers: Worker[], plans: FanPlan[], stage: Stage): Promise<{ logs: FanLog[]; clients: WorkerLoad[] }> {
+  const parts = await Promise.all(
     workers.map(
       (worker, w) =>
-        new Promise<FanLog[]>((resolve, reject) => {
+        new Promise<{ logs: FanLog[]; load: WorkerLoad }>((resolve, reject) => {
           worker.on('message', (reply: WorkerReply) => {
-            if (reply.type === 'done') resolve(reply.logs);
+            if (reply.type === 'done') resolve(reply);
             else if (reply.type === 'failed') reject(new Error(reply.error));
           });
           worker.once('exit', (code) => (code === 0 ? undefined : reject(new Error(`fan worker exited with ${code}`))));
           worker.send({ type: 'play', plans: plans.filter((plan) => plan.index % workers.length === w), stage });
         }),
     ),
-  ).then((parts) => parts.flat().sort((a, b) => a.index - b.index));
+  );
+  return { logs: parts.flatMap((part) => part.logs).sort((a, b) => a.index - b.index), clients: parts.map((part) => part.load) };
 }

@@ -62,9 +62,10 @@ export class Replica {
   }
 }
 
-export async function startReplica(env: Record<string, string>, name: string): Promise<Replica> {
+/** `nodeArgs`: extra flags for node (the rehearsal's --cpu-prof). */
+export async function startReplica(env: Record<string, string>, name: string, nodeArgs: string[] = []): Promise<Replica> {
   const port = await freePort();
-  const child = spawn(process.execPath, [path.join(repoRoot(), 'dist/src/main.js')], { cwd: repoRoot(), env: { ...process.env, ...env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...nodeArgs, path.join(repoRoot(), 'dist/src/main.js')], { cwd: repoRoot(), env: { ...process.env, ...env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] });
   const replica = new Replica(name, child, `http://127.0.0.1:${port}/graphql`, `ws://127.0.0.1:${port}/graphql`);
   let exitCode: number | null | undefined;
   void replica.exited.then((code) => (exitCode = code));
