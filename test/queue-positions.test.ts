@@ -101,4 +101,28 @@ describe('live positions', () => {
     const metrics = await (await fetch(server.url.replace('/graphql', '/metrics'))).text();
     expect(Number(/^queue_dropped_absent_total\{state="waiting"\} (\d+)/m.exec(metrics)?.[1])).toBeGreaterThan(0);
   });
+
+  it('are right for a fan whose enter lands while their subscription is reading the place', async () => {
+    const { concertId: id } = await createConcert(server, { maxActiveUsers: 1 });
+    const concertId = Number(id);
+    const { queue, liveQueue } = server.app.services;
+    const fans = await signUpMany(api, 21);
+    await queue.enter(Number(fans[0]!.id), concertId);
+    for (const fan of fans.slice(1)) {
+      const userId = Number(fan.id);
+      // Issued back to back: the subscription's read goes out first, the enter right behind it, and
+      // the enter's news may reach the feed before or after the read's answer.
+      const [stream] = await Promise.all([liveQueue.watch(userId, concertId), queue.enter(userId, concertId)]);
+      const iterator = stream[Symbol.asyncIterator]();
+      let last = (await iterator.next()).value as { state: string; position: number | null };
+      for (;;) {
+        const next = await Promise.race([iterator.next(), sleep(300).then(() => undefined)]);
+        if (!next) break;
+        last = next.value as typeof last;
+      }
+      const rank = await server.app.redis.zrank(redisKeys(server.app.config.redisPrefix).queue(concertId).wait, fan.id);
+      expect(last, `fan ${fan.id}`).toMatchObject({ state: 'WAITING', position: rank! + 1 });
+      await iterator.return?.();
+    }
+  });
 });

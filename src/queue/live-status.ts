@@ -125,8 +125,9 @@ export class LiveQueueStatus {
         if (concert) this.schedule(concert, () => (concert.tick = true));
       }
       for (const [id, userId] of tick.fans ?? []) {
+        // Also for a fan not followed yet: their join may be reading the place from before this change.
         const concert = this.concerts.get(id);
-        if (concert?.fans.has(userId)) this.schedule(concert, () => concert.changed.add(userId));
+        if (concert) this.schedule(concert, () => concert.changed.add(userId));
       }
     });
     await this.subscriber.subscribe(this.channel);
