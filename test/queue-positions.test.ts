@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { redisKeys } from '../src/redis';
+import { wipeRedisKeys } from '../support/sandbox';
 import { Api } from '../support/graphql-client';
 import { ENTER, LEAVE, type QueueStatus, STATUS_SUBSCRIPTION } from '../support/operations';
 import { startTestServer, type TestServer } from './support/harness';
@@ -124,5 +125,44 @@ describe('live positions', () => {
       expect(last, `fan ${fan.id}`).toMatchObject({ state: 'WAITING', position: rank! + 1 });
       await iterator.return?.();
     }
+  });
+
+  it('recover when Redis loses the line: fans read anew, hold their presence again, and positions are exact once they re-enter', async () => {
+    const { concertId } = await createConcert(server, { maxActiveUsers: 1 });
+    const k = redisKeys(server.app.config.redisPrefix).queue(Number(concertId));
+    const fans = await signUpMany(api, 6);
+    const watched: Watched[] = [];
+    for (const [i, fan] of fans.entries()) {
+      await fan.api.data(ENTER, { id: concertId });
+      const client = wsClient(i % 2 === 0 ? server.wsUrl : replica.wsUrl, fan.token);
+      clients.push(client);
+      const w: Watched = { fan, feed: new Feed(client, STATUS_SUBSCRIPTION, { id: concertId }) };
+      w.last = (await w.feed.next()).data?.queueStatus;
+      watched.push(w);
+    }
+    await server.app.services.queue.admitTick();
+    // Everything about the concert's line is gone: places, presence, the departures log and its epoch.
+    await wipeRedisKeys(server.app.redis, `${server.app.config.redisPrefix}:{c:${concertId}}`);
+    await server.app.services.queue.admitTick();
+    await vi.waitFor(async () => {
+      for (const w of watched) expect((await latest(w))?.state, `fan ${w.fan.id}`).toBe('NONE');
+    }, { timeout: 5000, interval: 100 });
+    // They come back in reverse order; silent but subscribed, they keep their places past the grace.
+    for (const w of [...watched].reverse()) await w.fan.api.data(ENTER, { id: concertId });
+    await sleep((GRACE_S + 2) * 1000);
+    await server.app.services.queue.admitTick();
+    await vi.waitFor(async () => {
+      for (const w of watched) {
+        const rank = await server.app.redis.zrank(k.wait, w.fan.id);
+        const active = await server.app.redis.zscore(k.active, w.fan.id);
+        expect(rank !== null || active !== null, `fan ${w.fan.id} still in line`).toBe(true);
+        expect(await latest(w), `fan ${w.fan.id}`).toMatchObject(rank === null ? { state: 'ACTIVE' } : { state: 'WAITING', position: rank + 1 });
+      }
+    }, { timeout: 5000, interval: 100 });
+
+    // A replica forgotten alone (a tick took it for dead while it stalled) learns so at its next beat
+    // and holds its fans' presence again.
+    await server.app.redis.del(k.replicas, k.watchers, k.watchCount);
+    await vi.waitFor(async () => expect(await server.app.redis.hlen(k.watchCount)).toBe(watched.length), { timeout: 3000, interval: 50 });
   });
 });
