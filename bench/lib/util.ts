@@ -37,16 +37,21 @@ export async function mapPool<T, R>(items: readonly T[], limit: number, fn: (ite
   return out;
 }
 
-/** Runs `fn` once per item from `connections` concurrent callers: the transactions per second and p99 latency (ms). */
-export async function timedRuns<T>(items: readonly T[], connections: number, fn: (item: T, index: number) => Promise<unknown>): Promise<{ tps: number; p99: number }> {
+/**
+ * Runs `fn` once per item from `connections` concurrent callers: the transactions per second, p99
+ * latency (ms), and this process's CPU per item (ms), to set beside the server's (see server-cost.ts).
+ */
+export async function timedRuns<T>(items: readonly T[], connections: number, fn: (item: T, index: number) => Promise<unknown>): Promise<{ tps: number; p99: number; cpuMs: number }> {
   const latencies: number[] = [];
+  const cpu = process.cpuUsage();
   const started = wallMs();
   await mapPool(items, connections, async (item, i) => {
     const t = wallMs();
     await fn(item, i);
     latencies.push(wallMs() - t);
   });
-  return { tps: items.length / ((wallMs() - started) / 1000), p99: percentile(latencies, 99) };
+  const { user, system } = process.cpuUsage(cpu);
+  return { tps: items.length / ((wallMs() - started) / 1000), p99: percentile(latencies, 99), cpuMs: (user + system) / 1000 / items.length };
 }
 
 /** SIGTERM a child process and wait for its exit, SIGKILLing it if it takes over 15 s. */

@@ -3,6 +3,7 @@ import type { BenchContext, Scenario } from '../lib/context';
 import type { BenchUser, Control } from '../lib/control';
 import { ErrorTally, load, type LoadResult } from '../lib/http';
 import { errorRow, ratioStatus, row, type Row } from '../lib/report';
+import { ServerCost } from '../lib/server-cost';
 import { fmtMs, fmtNumber, fmtRatio, median, rawTransaction, timedRuns } from '../lib/util';
 
 const PRICE = 100;
@@ -63,11 +64,13 @@ export const cancel: Scenario = {
     const server = await ctx.server('cancel');
     try {
       const perRun = options.quick ? 300 : 800;
-      const warm = 100;
+      // As long as a measured run: the server is measured warm (JIT, its MySQL pool grown to size), as in
+      // production; the raw baseline gets the same warm-up, so neither side is measured cold.
+      const warm = perRun;
       const runs = options.runs;
       // Distinct users per measured cancellation (each one cancels once), and others for the baseline.
       const users = await control.users(warm + perRun * runs);
-      const rawUsers = await control.users(perRun * runs, warm + perRun * runs);
+      const rawUsers = await control.users(warm + perRun * runs, warm + perRun * runs);
       const app = await control.concert(1, users.length, PRICE);
       const raw = await control.concert(1, rawUsers.length, PRICE);
       const appReservations = await seedReservations(control, users, app.seatIds, 'bc');
@@ -88,14 +91,16 @@ export const cancel: Scenario = {
         });
 
       await cancelAll(0, warm, false);
+      await timedRuns(rawUsers.slice(0, warm), options.connections, (user, i) => rawCancel(control.sql, user.id, rawReservations[i] as number));
       ctx.log('warmed up');
       const appResults: LoadResult[] = [];
-      const rawResults: { tps: number; p99: number }[] = [];
+      const rawResults: { tps: number; p99: number; cpuMs: number }[] = [];
+      const cost = new ServerCost();
       for (let run = 0; run < runs; run++) {
         const from = run * perRun;
-        const ids = rawReservations.slice(from, from + perRun);
-        rawResults.push(await timedRuns(rawUsers.slice(from, from + perRun), options.connections, (user, i) => rawCancel(control.sql, user.id, ids[i] as number)));
-        const go = () => cancelAll(warm + from, perRun, true);
+        const ids = rawReservations.slice(warm + from, warm + from + perRun);
+        rawResults.push(await timedRuns(rawUsers.slice(warm + from, warm + from + perRun), options.connections, (user, i) => rawCancel(control.sql, user.id, ids[i] as number)));
+        const go = () => cost.measure(server, () => cancelAll(warm + from, perRun, true));
         const result = run === 0 ? await ctx.profiled(server, 'cancel', go) : await go();
         appResults.push(result);
         const rawResult = rawResults[run] as { tps: number; p99: number };
@@ -103,6 +108,7 @@ export const cancel: Scenario = {
       }
       const [[refunds]] = await Promise.all([control.sql.query<RowDataPacket[]>("SELECT COUNT(*) AS n FROM point_transactions WHERE kind = 'REFUND' AND user_id IN (?)", [users.map((u) => u.id)])]);
       const ratio = median(appResults.map((r, i) => r.rps / (rawResults[i] as { tps: number }).tps));
+      ctx.detail('cancel', `one cancellation costs ≈ ${cost.summary()} (the raw transaction: 6 statements, ${median(rawResults.map((r) => r.cpuMs)).toFixed(2)} ms of the bench's CPU)`);
       ctx.detail('cancel', `answers: ${tally.summary()}; REFUND ledger rows: ${refunds[0]?.n} (expected ${users.length}, warm-up included)`);
       const rows: Row[] = [
         row({

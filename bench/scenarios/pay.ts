@@ -6,10 +6,12 @@ import type { BenchContext, Scenario } from '../lib/context';
 import type { BenchUser } from '../lib/control';
 import { ErrorTally, load, type LoadResult } from '../lib/http';
 import { errorRow, ratioStatus, row, type Row } from '../lib/report';
+import { ServerCost } from '../lib/server-cost';
 import { fmtMs, fmtNumber, fmtRatio, mapPool, median, rawTransaction, timedRuns } from '../lib/util';
 
 const PRICE = 100;
-const CREDIT = 1000;
+/** Enough for the warm-up and up to 19 measured runs: each app user pays once in each. */
+const CREDIT = 2000;
 
 /** The measured request: a lean selection (no seat fields), so what is measured is the payment itself. */
 const PAY = 'mutation($holds: [ID!]!, $key: String!) { pay(holdIds: $holds, idempotencyKey: $key) { id amount balance reservations { id code } } }';
@@ -40,14 +42,16 @@ export const pay: Scenario = {
     const server = await ctx.server('pay');
     try {
       const perRun = options.quick ? 300 : 800;
-      const warm = 100;
+      // As long as a measured run: the server is measured warm (JIT, its MySQL pool grown to size), as in
+      // production; the raw baseline gets the same warm-up, so neither side is measured cold.
+      const warm = perRun;
       const total = warm + perRun * options.runs;
       // The same perRun users pay once per run (re-admitted each time: paying ends the ACTIVE slot),
       // so only they need charging; the raw baseline has its own users, so balances never mix.
       const users = await control.users(perRun);
-      const rawUsers = await control.users(perRun * options.runs, perRun);
+      const rawUsers = await control.users(warm + perRun * options.runs, perRun);
       const app = await control.concert(perRun, total, PRICE);
-      const raw = await control.concert(1, perRun * options.runs, PRICE);
+      const raw = await control.concert(1, warm + perRun * options.runs, PRICE);
       await control.creditRaw(rawUsers.map((u) => u.id), CREDIT);
       const api = new Api(server.url);
       const charged = await mapPool(users, options.connections, (u) => api.as(u.token).request<{ chargePoints: { points: number } }>(CHARGE, { amount: CREDIT }));
@@ -83,20 +87,22 @@ export const pay: Scenario = {
       const appRun = async (batch: BenchUser[], seatIds: number[], measured: boolean) => payAll(batch, await prepare(batch, seatIds), measured);
 
       await appRun(users.slice(0, warm), app.seatIds.slice(0, warm), false);
+      await timedRuns(rawUsers.slice(0, warm), options.connections, (user, i) => rawPay(control.sql, user.id, raw.seatIds[i] as number, `raw-warm-${i}`));
       ctx.log('warmed up');
       const appResults: LoadResult[] = [];
       const perPayment: { sql: number; redis: number }[] = [];
-      const rawResults: { tps: number; p99: number }[] = [];
+      const rawResults: { tps: number; p99: number; cpuMs: number }[] = [];
+      const cost = new ServerCost();
       for (let run = 0; run < options.runs; run++) {
         const from = warm + run * perRun;
-        const rawFrom = run * perRun;
-        const seatIds = raw.seatIds.slice(rawFrom, rawFrom + perRun);
-        const rawResult = await timedRuns(rawUsers.slice(rawFrom, rawFrom + perRun), options.connections, (user, i) => rawPay(control.sql, user.id, seatIds[i] as number, `raw${run}-${i}`));
+        // Raw users and seats are laid out the same way: the warm-up's, then each run's.
+        const seatIds = raw.seatIds.slice(from, from + perRun);
+        const rawResult = await timedRuns(rawUsers.slice(from, from + perRun), options.connections, (user, i) => rawPay(control.sql, user.id, seatIds[i] as number, `raw${run}-${i}`));
         rawResults.push(rawResult);
         const holds = await prepare(users, app.seatIds.slice(from, from + perRun));
         const go = async () => {
           const before = await control.counters();
-          const result = await payAll(users, holds, true);
+          const result = await cost.measure(server, () => payAll(users, holds, true));
           const after = await control.counters();
           perPayment.push({ sql: (after.sql - before.sql - 1) / result.responses, redis: (after.redis - before.redis - 1) / result.responses });
           return result;
@@ -115,6 +121,7 @@ export const pay: Scenario = {
       const ratio = median(appResults.map((r, i) => r.rps / (rawResults[i] as { tps: number }).tps));
       const expected = total;
       ctx.detail('pay', `one payment costs ≈ ${median(perPayment.map((c) => c.sql)).toFixed(1)} SQL statements and ${median(perPayment.map((c) => c.redis)).toFixed(1)} Redis commands, counting those inside Lua scripts (server-wide counters over the runs; the raw transaction is 6 statements)`);
+      ctx.detail('pay', `server alone: ${cost.summary()}; the raw transaction: ${median(rawResults.map((r) => r.cpuMs)).toFixed(2)} ms of the bench's CPU`);
       ctx.detail('pay', `answers: ${tally.summary()}; reservations in the schedule: ${reserved[0]?.n}, PAYMENT ledger rows: ${ledger[0]?.n} (expected ${expected} each, warm-up included)`);
       const rows: Row[] = [
         row({ scenario: 'pay', metric: 'throughput', result: `${fmtNumber(rps)} payments/s`, baseline: `${fmtNumber(tps)} tx/s (raw SQL)`, ratio: fmtRatio(ratio), goal: '≥ 0.5×', status: ratioStatus(ratio, 0.5, 'atLeast') }),
