@@ -11,18 +11,67 @@ export interface Sql {
   all<T>(query: string, params: readonly unknown[]): Promise<T[]>;
 }
 
+/** What is used of a connection of the ORM's pool: mysql2's callback API, as knex created it (timezone, dateStrings). */
+interface PooledConnection {
+  query(sql: string, values: readonly unknown[], callback: (error: Error | null, result: unknown) => void): void;
+  destroy(): void;
+}
+
+/** The ORM's knex pool (knex's Client): the same connections, limits and acquire timeout as every other query. */
+interface ConnectionPool {
+  acquireConnection(): Promise<PooledConnection>;
+  releaseConnection(connection: PooledConnection): Promise<void>;
+}
+
 /**
- * Runs `work` in one transaction on MikroORM's own connection pool, below the EntityManager: no fork,
- * identity map, flush or async-context bookkeeping. Used where a transaction is a fixed handful of
- * statements written out as SQL (points, payments), and its cost per request matters.
+ * Runs `work` in one transaction on a connection of MikroORM's own pool, sent straight to mysql2: no
+ * EntityManager (fork, identity map, flush), and no knex either, whose bookkeeping (a knex instance
+ * per transaction; a builder, runner and client-side formatting per statement) was about a tenth of
+ * a cancellation's or payment's server CPU. What the ORM would still do is kept: its exception
+ * classes, and every statement (BEGIN, COMMIT and ROLLBACK included) told to its logger, which counts
+ * them (src/database/statement-counter.ts).
  */
-export function sqlTransaction<T>(orm: MikroORM, work: (sql: Sql) => Promise<T>): Promise<T> {
+export async function sqlTransaction<T>(orm: MikroORM, work: (sql: Sql) => Promise<T>): Promise<T> {
   const driver = orm.em.getDriver();
-  return driver.getConnection().transactional((trx) =>
-    work({
-      // The driver, not the connection, converts errors into MikroORM's exception classes.
-      run: (query, params) => driver.execute<RunResult>(query, [...params], 'run', trx),
-      all: <R>(query: string, params: readonly unknown[]) => driver.execute<R[]>(query, [...params], 'all', trx),
-    }),
-  );
+  const logger = orm.config.getLogger();
+  const pool = driver.getConnection().getKnex().client as ConnectionPool;
+  const connection = await pool.acquireConnection();
+  const send = <R>(query: string, params: readonly unknown[]): Promise<R> => {
+    logger.logQuery({ query, level: 'info' });
+    return new Promise<R>((resolve, reject) =>
+      connection.query(query, params, (error, result) => (error ? reject(driver.convertException(error)) : resolve(result as R))),
+    );
+  };
+  // Idle again (no transaction left open), so it may go back to the pool.
+  let idle = false;
+  try {
+    await send('begin', []);
+    let result: T;
+    try {
+      result = await work({
+        run: async (query, params) => {
+          const { affectedRows, insertId } = await send<RunResult>(query, params);
+          return { affectedRows, insertId: Number(insertId) };
+        },
+        all: (query, params) => send(query, params),
+      });
+    } catch (error) {
+      // The caller hears why the work failed, not that the ROLLBACK failed too (the connection is
+      // then closed below, and MySQL rolls back what it had).
+      idle = await send('rollback', []).then(
+        () => true,
+        () => false,
+      );
+      throw error;
+    }
+    await send('commit', []);
+    idle = true;
+    return result;
+  } finally {
+    // A connection whose BEGIN, COMMIT or ROLLBACK failed (lost, most likely) must not be handed out
+    // again with a transaction possibly open: closed, the pool drops it (knex validates connections
+    // on acquire), and MySQL rolls back what it had.
+    if (!idle) connection.destroy();
+    await pool.releaseConnection(connection);
+  }
 }
