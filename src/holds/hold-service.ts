@@ -124,9 +124,14 @@ export class HoldService {
     ]);
   }
 
-  /** After a payment: frees the paid holds (only if they are still those holds); the seats are announced RESERVED by the payer. */
+  /**
+   * After a payment: frees the paid holds (only if they are still those holds); the seats are
+   * announced RESERVED by the payer. Sold, they are no longer the user's holds whatever the script
+   * finds, so they leave the user's listing in the same round trip rather than after it.
+   */
   async releasePaid(userId: number, refs: HoldRef[]): Promise<void> {
-    await Promise.all(refs.map((ref) => this.releaseRef(userId, ref)));
+    const listing = this.keys.userHolds(userId);
+    await Promise.all(refs.flatMap((ref) => [this.releaseLock(userId, ref), this.redis.zrem(listing, ref.id)]));
   }
 
   /** The user's live holds, soonest to lapse first. */
@@ -224,12 +229,18 @@ export class HoldService {
     return live;
   }
 
-  /** Deletes the hold if it is still this user's live hold with this ID; whether it did. */
+  /** Deletes the hold if it is still this user's live hold with this ID, and then its listing entry; whether it did. */
   private async releaseRef(userId: number, ref: HoldRef): Promise<boolean> {
+    const released = await this.releaseLock(userId, ref);
+    if (released) await this.redis.zrem(this.keys.userHolds(userId), ref.id);
+    return released;
+  }
+
+  /** The schedule's side of releaseRef: the lock and its seat, with any lapsed holds purged on the way. */
+  private async releaseLock(userId: number, ref: HoldRef): Promise<boolean> {
     const k = this.keys.holds(ref.scheduleId);
     const [released, purged] = await runScript(this.redis, HOLD_RELEASE, k, ref.seatId, ref.id, userId);
     await this.announceFreed(purged);
-    if (released === 1) await this.redis.zrem(this.keys.userHolds(userId), ref.id);
     return released === 1;
   }
 

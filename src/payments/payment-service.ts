@@ -199,11 +199,12 @@ export class PaymentService {
       await Promise.all([
         this.inventory.mark(seats, true),
         this.holds.releasePaid(userId, holds),
-        this.events.announce(seats.map((seat) => seat.id), SeatStatus.RESERVED),
+        // The seats were read before the transaction: announced as they are, no second lookup.
+        this.events.announceSeats(seats, SeatStatus.RESERVED),
         ...concerts.map((concertId) => this.queue.endActive(userId, concertId)),
       ]);
     } catch (error) {
-      this.logger.warn({ err: error, userId }, 'payment committed, but releasing its holds or ending the ACTIVE slot failed');
+      this.logger.warn({ err: error, userId }, 'payment committed, but releasing its holds, announcing its seats or ending the ACTIVE slot failed');
     }
   }
 }
