@@ -15,6 +15,7 @@ import type { Logger } from './logger';
 import type { Services } from './services';
 import type { ErrorFormatter } from './schema/format-error';
 import { guardPlugin } from './schema/guard-plugin';
+import { noStorePlugins } from './schema/no-store-plugin';
 import { projectedSubscribe } from './schema/projected-subscribe';
 import { DocumentCache } from './schema/document-cache';
 import { complexityError, complexityPlugin, limitRules, variablesError } from './schema/limits';
@@ -147,7 +148,7 @@ export async function startServer(parts: ServerParts, port: number): Promise<Run
     logger: parts.logger,
     // Shutdown is ours (see main.ts), in a fixed order.
     stopOnTerminationSignals: false,
-    plugins: [ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: HTTP_DRAIN_MS }), complexityPlugin(schema), guardPlugin()],
+    plugins: [ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: HTTP_DRAIN_MS }), complexityPlugin(schema), guardPlugin(), ...noStorePlugins()],
   });
   await apollo.start();
 

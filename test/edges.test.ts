@@ -92,6 +92,19 @@ describe('headers', () => {
     expect(page.headers.get('x-content-type-options')).toBe('nosniff');
   });
 
+  it('no GraphQL answer may be cached (cache-control: no-store), whether data, an error or a refusal', async () => {
+    const fan = await fanOf(server);
+    const answers = [
+      await post(JSON.stringify({ query: '{ __typename }' })),
+      await post(JSON.stringify({ query: '{ concerts { id title } }' })),
+      await post(JSON.stringify({ query: '{ me { id } }' })),
+      await post(JSON.stringify({ query: '{ nope }' })),
+      await post(JSON.stringify({ query: 'subscription { queueStatus(concertId: "1") { state } }' })),
+    ];
+    const withToken = await fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${fan.token}` }, body: JSON.stringify({ query: '{ me { id email } }' }) });
+    for (const answer of [...answers.map((a) => a.headers), withToken.headers]) expect(answer.get('cache-control')).toBe('no-store');
+  });
+
   it('CORS: only the configured origins (CORS_ORIGINS), none by default', async () => {
     const preflight = (origin: string) => fetch(server.url, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type, authorization' } });
     const allowed = await preflight(ORIGIN);
