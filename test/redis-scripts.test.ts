@@ -21,7 +21,6 @@ import {
   SALES_SET,
   SALES_UNKNOWN,
 } from '../src/redis/queue-scripts';
-import { LIMIT_COUNT, LIMIT_COUNT_PAIR } from '../src/redis/limit-scripts';
 import { decodeDepartures, placeAfter } from '../src/queue/departures';
 import { decodeFeedReply, decodeWatchReply } from '../src/queue/queue-status';
 import { SOCKET_OPEN, SOCKET_RENEW } from '../src/redis/socket-scripts';
@@ -939,40 +938,6 @@ describe('socket scripts', () => {
     expect(await run(SOCKET_OPEN, sockets, 'c', 60_000, 2)).toBe(1);
     expect((await redis.zrange(sockets.sockets, 0, -1)).sort()).toEqual(['a', 'c']);
     expect(await redis.pttl(sockets.sockets)).toBeGreaterThan(59_000);
-  });
-});
-
-describe('limit scripts', () => {
-  it('count events in a fixed window: the count and the window\'s time left, the TTL set by the first event', async () => {
-    const counter = { counter: `${keys.limits.ip}:10.0.0.${nextId++}` };
-    const [first, firstTtl] = await run(LIMIT_COUNT, counter, 60);
-    expect(first).toBe(1);
-    expect(firstTtl).toBeGreaterThan(59_000);
-    expect(firstTtl).toBeLessThanOrEqual(60_000);
-    await sleep(20);
-    const [second, secondTtl] = await run(LIMIT_COUNT, counter, 60);
-    expect(second).toBe(2);
-    expect(secondTtl).toBeLessThan(firstTtl);
-    // The window ends, and the count starts again.
-    const short = { counter: `${keys.limits.ip}:10.0.0.${nextId++}` };
-    await run(LIMIT_COUNT, short, 1);
-    await sleep(1100);
-    expect((await run(LIMIT_COUNT, short, 1))[0]).toBe(1);
-    // A counter left without a TTL gets the window.
-    const bare = { counter: `${keys.limits.ip}:10.0.0.${nextId++}` };
-    await redis.set(bare.counter, 5);
-    expect(await run(LIMIT_COUNT, bare, 60)).toEqual([6, 60_000]);
-    expect(await redis.ttl(bare.counter)).toBeGreaterThan(58);
-  });
-
-  it('count two counters in one call, each its own', async () => {
-    // On a cluster the pair must share a slot (in the service it runs on a single Redis only).
-    const tag = redis instanceof Cluster ? `{pair-${nextId++}}` : '';
-    const pair = { first: `${keys.limits.ip}:${tag}10.0.1.${nextId++}`, second: `${keys.limits.account}:${tag}${nextId++}` };
-    await run(LIMIT_COUNT, { counter: pair.second }, 60);
-    const [firstCount, firstTtl, secondCount, secondTtl] = await run(LIMIT_COUNT_PAIR, pair, 60);
-    expect([firstCount, secondCount]).toEqual([1, 2]);
-    for (const ttl of [firstTtl, secondTtl]) expect(ttl).toBeGreaterThan(58_000);
   });
 });
 

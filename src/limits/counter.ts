@@ -8,7 +8,7 @@ export type LimitName = 'account' | 'ip' | 'login_email' | 'login_ip' | 'sockets
 /** What a counter says about one more event: allowed, or refused until `retryAfterSeconds`. */
 export type Verdict = { allowed: true } | { allowed: false; limit: LimitName; retryAfterSeconds: number };
 
-export const ALLOWED: Verdict = { allowed: true };
+const ALLOWED: Verdict = { allowed: true };
 
 /** Whole seconds, at least 1, until the window ends. */
 export const retryAfter = (msBeforeNext: number) => Math.max(1, Math.ceil(msBeforeNext / 1000));
@@ -25,9 +25,8 @@ export function strictest(verdicts: readonly Verdict[]): Verdict {
 /**
  * Events per key per fixed window, counted in Redis (rate-limiter-flexible's RateLimiterRedis: one
  * EVALSHA per event, INCRBY with the window as TTL), so every replica shares the count. It runs on the
- * app's auto-pipelining connection: the checks of one tick (a logIn's email and IP) go out in one write.
- * `max` 0 means no limit: nothing is counted. (The per-operation counters, asked on every request, are
- * counted by OperationLimits itself, both in one script call.)
+ * app's auto-pipelining connection: the checks of one tick (an account's and an IP's) go out in one write.
+ * `max` 0 means no limit: nothing is counted.
  */
 export class WindowCounter {
   private readonly limiter?: RateLimiterRedis;

@@ -6,7 +6,7 @@ import { OperationLimits } from './operation-limits';
 import { SocketLeases } from './socket-leases';
 import { SocketOperationCap } from './socket-operations';
 
-export { refusal, OperationLimits, type Caller, type OperationLimit } from './operation-limits';
+export { refusal, OperationLimits, type Caller } from './operation-limits';
 export { LoginThrottle } from './login-throttle';
 export { SocketLeases, type SocketLease } from './socket-leases';
 export { MAX_OPERATIONS_PER_SOCKET, SocketOperationCap } from './socket-operations';
@@ -34,11 +34,8 @@ export function createLimits(redis: RedisClient, keys: RedisKeys, settings: Limi
     new WindowCounter(redis, name, prefix, max, windowSeconds, refusals);
   return {
     operations: new OperationLimits(
-      redis,
-      { name: 'account', keyPrefix: keys.limits.account, max: settings.perAccountPerMinute },
-      { name: 'ip', keyPrefix: keys.limits.ip, max: settings.perIpPerMinute },
-      settings.operationWindowSeconds,
-      refusals,
+      counter('account', keys.limits.account, settings.perAccountPerMinute, settings.operationWindowSeconds),
+      counter('ip', keys.limits.ip, settings.perIpPerMinute, settings.operationWindowSeconds),
     ),
     logIns: new LoginThrottle(
       counter('login_email', keys.limits.loginEmail, settings.loginAttemptsPer15Min, settings.loginWindowSeconds),

@@ -81,10 +81,9 @@ export function redisKeys(prefix: string) {
     /** ZSET socketId → lease expiry (ms, Redis clock): the account's open graphql-ws connections, on any replica. */
     sockets: (userId: number) => `${prefix}:{u:${userId}}:sockets`,
     /**
-     * Window counter key prefixes (`:<id>` is appended); each key is a counter with the window as TTL.
-     * Operations per account (id: user ID) and per client IP, counted by limit-scripts.ts; failed logIns
-     * per email (id: SHA-256 of the normalized email, so no address sits in Redis) and per IP, counted
-     * by rate-limiter-flexible. Neither has a hash tag: the counters spread over a cluster's slots.
+     * rate-limiter-flexible key prefixes (it appends `:<id>`); each key is a counter with the window as TTL.
+     * Operations per account (id: user ID) and per client IP; failed logIns per email (id: SHA-256 of the
+     * normalized email, so no address sits in Redis) and per IP.
      */
     limits: {
       account: `${prefix}:limit:account`,
