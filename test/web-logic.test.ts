@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Checkout } from '../web/src/logic/checkout';
 import { retryDelayMs } from '../web/src/logic/connection';
-import { errorCode, errorMessage, problemOf } from '../web/src/logic/errors';
+import { errorCode, errorMessage, isTransient, problemOf } from '../web/src/logic/errors';
 import { announcement, lineProgress, PAUSED_MESSAGE, PREQUEUE_MESSAGE, rememberStart, seatSupply, seatsLeftWords, SOLD_OUT_MESSAGE, type QueueView } from '../web/src/logic/queue';
 import { applySeatChange, seatLook, type SeatState } from '../web/src/logic/seats';
 import { formatCountdown, formatWait, remainingMs, salesOpenCountdown, spokenCountdown } from '../web/src/logic/time';
@@ -218,5 +218,12 @@ describe('seat map', () => {
     expect(seatLook({ id: 's1', status: 'HELD' }, mine)).toBe('MINE');
     expect(seatLook({ id: 's2', status: 'HELD' }, mine)).toBe('HELD');
     expect(seatLook({ id: 's1', status: 'AVAILABLE' }, mine)).toBe('AVAILABLE');
+  });
+});
+
+describe('isTransient', () => {
+  it('says which failures the seat map tries again by itself: busy or unreachable, not a refusal', () => {
+    for (const code of ['SERVICE_UNAVAILABLE', 'RATE_LIMITED', 'TOO_MANY_REQUESTS', 'NETWORK', 'INTERNAL_SERVER_ERROR']) expect(isTransient(code), code).toBe(true);
+    for (const code of ['NOT_ACTIVE', 'NOT_FOUND', 'UNAUTHENTICATED', 'BAD_USER_INPUT', undefined]) expect(isTransient(code), String(code)).toBe(false);
   });
 });

@@ -22,6 +22,14 @@ const MESSAGES: Record<string, string> = {
   SOLD_OUT: 'This concert is sold out.',
 };
 
+/** Codes that say "not now" rather than "no": the same request may well work in a moment. */
+const TRANSIENT = new Set(['SERVICE_UNAVAILABLE', 'RATE_LIMITED', 'TOO_MANY_REQUESTS', 'NETWORK', 'INTERNAL_SERVER_ERROR']);
+
+/** Whether an operation that failed with this code is worth repeating by itself after a pause. */
+export function isTransient(code: string | undefined): boolean {
+  return code !== undefined && TRANSIENT.has(code);
+}
+
 /** The words for NOT_FOUND where it means a ticket (also another fan's: the API does not say which). */
 export const TICKET_NOT_FOUND = 'This ticket could not be found. It may belong to another account; reload your tickets.';
 

@@ -1,10 +1,13 @@
 import { useEffect, useRef, useState } from 'react';
 import { useClient, useMutation } from 'urql';
-import { errorCode, problemOf, type Problem } from '../logic/errors';
+import { errorCode, isTransient, problemOf, type Problem } from '../logic/errors';
 import { applySeatChange, seatLook, seatLookWords, type SeatState } from '../logic/seats';
 import { formatDateTime } from '../logic/time';
 import { HoldSeat, ReleaseHold, ScheduleSeats, SeatChanged, type HoldItem } from '../operations';
 import { ErrorNote } from './errors';
+
+/** Pause before the seat map is read again after a transient failure. */
+const SEAT_MAP_RETRY_MS = 2000;
 
 interface SeatMapState {
   seats: readonly SeatState[] | null;
@@ -21,16 +24,28 @@ interface SeatMapState {
 export function useSeatMap(scheduleId: string, reconnects: number, onChange?: () => void): [SeatMapState, (change: Pick<SeatState, 'id' | 'status'>) => void] {
   const client = useClient();
   const [state, setState] = useState<SeatMapState>({ seats: null });
+  // Moves to read the map and subscribe again after a failure that says "not now" (a busy server).
+  const [attempt, setAttempt] = useState(0);
   const changed = useRef(onChange);
   changed.current = onChange;
 
   useEffect(() => {
     let early: Pick<SeatState, 'id' | 'status'>[] | null = [];
     let live = true;
+    let retrying = false;
+    /** Shows the failure; a transient one is tried again by itself shortly. */
+    const fail = (code: string | undefined) => {
+      setState((s) => ({ ...s, ended: code }));
+      if (!isTransient(code) || retrying) return;
+      retrying = true;
+      setTimeout(() => {
+        if (live) setAttempt((n) => n + 1);
+      }, SEAT_MAP_RETRY_MS);
+    };
     const feed = client.subscription(SeatChanged, { scheduleId }).subscribe((result) => {
       if (!live) return;
       if (result.error) {
-        setState((s) => ({ ...s, ended: errorCode(result.error) }));
+        fail(errorCode(result.error));
         return;
       }
       const change = result.data?.seatChanged;
@@ -46,7 +61,7 @@ export function useSeatMap(scheduleId: string, reconnects: number, onChange?: ()
         if (!live) return;
         const read = result.data?.schedule?.seats;
         if (!read) {
-          setState((s) => ({ ...s, ended: errorCode(result.error) ?? 'NOT_FOUND' }));
+          fail(errorCode(result.error) ?? 'NOT_FOUND');
           return;
         }
         let seats: readonly SeatState[] = read;
@@ -58,7 +73,7 @@ export function useSeatMap(scheduleId: string, reconnects: number, onChange?: ()
       live = false;
       feed.unsubscribe();
     };
-  }, [client, scheduleId, reconnects]);
+  }, [client, scheduleId, reconnects, attempt]);
 
   const apply = (change: Pick<SeatState, 'id' | 'status'>) => setState((s) => ({ ...s, seats: s.seats && applySeatChange(s.seats, change) }));
   return [state, apply];
