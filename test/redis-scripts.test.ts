@@ -621,10 +621,17 @@ describe('queue scripts', () => {
       await run(QUEUE_STATUS, k, 1, 99);
       expect(Number(await redis.zscore(k.seen, '1'))).toBeGreaterThanOrEqual(t0);
       expect(await redis.zscore(k.seen, '99')).toBeNull();
-      // Admitted: the presence moves to the ACTIVE set, starting the idle clock now.
+      // Admitted: the presence moves to the ACTIVE set, starting the idle clock now. The old entry in
+      // seen is left to lapse; when it does, the sweep forgets it without dropping anyone.
       await admit(k, 1);
-      expect(await redis.zscore(k.seen, '1')).toBeNull();
       expect(Number(await redis.zscore(k.activeSeen, '1'))).toBeGreaterThanOrEqual(t0);
+      await age(k.seen, 1, 10_000);
+      expect((await admit(k, 1, TTL, 5000, WINDOW, 5000)).slice(4, 6)).toEqual([0, 0]);
+      expect(await redis.zscore(k.seen, '1')).toBeNull();
+      expect(places(await run(QUEUE_STATUS, k, 1, 2))).toEqual([
+        [ACTIVE, expect.any(Number)],
+        [WAITING, 1],
+      ]);
       await age(k.activeSeen, 1, 10_000);
       await run(QUEUE_STATUS, k, 1);
       expect(Number(await redis.zscore(k.activeSeen, '1'))).toBeGreaterThanOrEqual(t0);
