@@ -127,6 +127,27 @@ describe('live positions', () => {
     }
   });
 
+  it('serve a fan whose seat feed (refused: not ACTIVE) and status feed start together', async () => {
+    const { concertId: id } = await createConcert(server, { maxActiveUsers: 1 });
+    const concertId = Number(id);
+    const { liveQueue } = server.app.services;
+    const [fan, other] = await signUpMany(api, 2);
+    const userId = Number(fan!.id);
+    const never: AsyncIterable<number> = { [Symbol.asyncIterator]: () => ({ next: () => new Promise<IteratorResult<number>>(() => undefined), return: async () => ({ done: true, value: undefined }) }) };
+    // Another fan's join keeps the concert's loop busy, so the next step takes both of these at once:
+    // the gate closes on its first status while the watcher is joining the same fan.
+    const busy = liveQueue.watch(Number(other!.id), concertId);
+    const [gated, watched] = await Promise.allSettled([liveQueue.whileActive(userId, concertId, never), liveQueue.watch(userId, concertId)]);
+    await (await busy)[Symbol.asyncIterator]().return?.();
+    expect(gated.status === 'rejected' && (gated.reason as { code?: string }).code).toBe('NOT_ACTIVE');
+    expect(watched.status).toBe('fulfilled');
+    const stream = (watched as PromiseFulfilledResult<AsyncIterable<{ state: string }>>).value[Symbol.asyncIterator]();
+    expect((await stream.next()).value).toMatchObject({ state: 'NONE' });
+    await fan!.api.data(ENTER, { id });
+    expect((await stream.next()).value).toMatchObject({ state: 'WAITING', position: 1 });
+    await stream.return?.();
+  });
+
   it('recover when Redis loses the line: fans read anew, hold their presence again, and positions are exact once they re-enter', async () => {
     const { concertId } = await createConcert(server, { maxActiveUsers: 1 });
     const k = redisKeys(server.app.config.redisPrefix).queue(Number(concertId));

@@ -243,17 +243,22 @@ export class LiveQueueStatus {
       changed = this.adopt(concert, users, await this.queue.watchPlaces(concert.id, this.replica, users, true), true);
     } catch (error) {
       for (const join of joins) join.reject(error);
+      // A fan whose earlier subscription's presence was kept for this join: nobody holds it now.
+      for (const user of users) if (!concert.fans.has(user)) concert.leaving.add(user);
       return;
     }
     const figures = concert.figures as QueueFigures;
-    for (const join of joins) {
-      const { userId } = join.listener;
-      const fan = concert.fans.get(userId) as Fan;
+    // Every listener joins its fan before any hears a status: a gate that closes on its first status
+    // must not take its fan away from a listener of the same fan still joining.
+    const joined = joins.map((join) => {
+      const fan = concert.fans.get(join.listener.userId) as Fan;
       fan.listeners.push(join.listener);
       if (join.listener instanceof Watcher) this.metrics.liveSubscribers.inc();
-      const status = this.queue.statusOf(concert.id, fan.place, figures);
+      return { join, status: this.queue.statusOf(concert.id, fan.place, figures) };
+    });
+    for (const { join, status } of joined) {
       // A changed place reaches every listener of the fan below, the new ones with it.
-      if (!changed.has(userId)) join.listener.update(status);
+      if (!changed.has(join.listener.userId)) join.listener.update(status);
       join.resolve(status);
     }
     await this.push(concert, changed);
@@ -298,7 +303,9 @@ export class LiveQueueStatus {
       const places = this.adopt(concert, users, await this.queue.watchPlaces(concert.id, this.replica, users, false));
       await this.push(concert, places);
     } catch (error) {
-      this.logger.warn({ err: error, concertId: concert.id }, 'pushing fans their own change failed; the next tick does');
+      for (const user of users) concert.changed.add(user);
+      this.logger.warn({ err: error, concertId: concert.id }, 'pushing fans their own change failed; retried shortly');
+      await this.pause();
     }
   }
 
