@@ -95,8 +95,8 @@ const samePlace = (a: ScoredPlace, b: ScoredPlace) =>
  *
  * The same registration is the fans' presence: while a fan has a subscription here, this process
  * holds their presence in Redis (it never lapses) and beats once per interval per concert; a tick
- * that finds a replica silent for a few beats releases its fans, whose grace then runs. So presence
- * also costs nothing per fan per tick.
+ * that finds a replica silent for a whole grace releases its fans, whose presence then counts from
+ * its last beat. So presence also costs nothing per fan per tick.
  *
  * Each concert's work (joins, ticks, fans' own changes, releases, beats) runs in one loop, one step
  * at a time, so every place and the log position it belongs to stay consistent.
