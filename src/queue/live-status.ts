@@ -131,6 +131,11 @@ export class LiveQueueStatus {
       }
     });
     await this.subscriber.subscribe(this.channel);
+    // Messages published while the subscription was down are lost, a fan's own enter among them (it
+    // is not in the log): after a reconnect every followed place is read anew, once.
+    this.subscriber.on('ready', () => {
+      for (const concert of this.concerts.values()) this.schedule(concert, () => (concert.resync = true));
+    });
     this.beatTimer = setInterval(() => {
       for (const concert of this.concerts.values()) this.schedule(concert, () => (concert.beat = true));
     }, this.beatIntervalMs);

@@ -1,0 +1,46 @@
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Api } from '../support/graphql-client';
+import { type QueueStatus, STATUS_SUBSCRIPTION } from '../support/operations';
+import { startTestServer, type TestServer } from './support/harness';
+import { Feed, signUpMany, wsClient } from './support/client';
+import { createConcert } from './support/fixtures';
+import { RedisServer } from './support/redis-server';
+
+// A Redis of this file's own, so cutting its pub/sub connections touches no other test's server.
+const redis = new RedisServer();
+let server: TestServer;
+const clients: ReturnType<typeof wsClient>[] = [];
+
+beforeAll(async () => {
+  await redis.start();
+  server = await startTestServer('live_reconnect', { REDIS_URL: redis.url, RUN_WORKERS: 'false' });
+});
+afterAll(async () => {
+  await Promise.all(clients.map((client) => client.dispose()));
+  await server?.stop();
+  await redis.stop();
+});
+
+describe('live feed after its Redis subscription drops', () => {
+  it("reads its fans' places anew once reconnected, so a change announced meanwhile is not lost", async () => {
+    const { concertId } = await createConcert(server, { maxActiveUsers: 1 });
+    const [fan] = await signUpMany(new Api(server.url), 1);
+    const client = wsClient(server.wsUrl, fan!.token);
+    clients.push(client);
+    const feed = new Feed<{ queueStatus: QueueStatus }>(client, STATUS_SUBSCRIPTION, { id: concertId });
+    expect((await feed.next()).data?.queueStatus.state).toBe('NONE');
+
+    // Cut the server's pub/sub connections, then enter at once: the enter's announcement goes out
+    // while nobody listens (ioredis reconnects after 50 ms at the earliest), and no tick runs.
+    const admin = new Redis(redis.url);
+    try {
+      expect(await admin.client('KILL', 'TYPE', 'pubsub')).toBeGreaterThan(0);
+    } finally {
+      admin.disconnect();
+    }
+    await server.app.services.queue.enter(Number(fan!.id), Number(concertId));
+    const status = await feed.until((m) => m.data?.queueStatus.state === 'WAITING', 5000);
+    expect(status.data?.queueStatus).toMatchObject({ state: 'WAITING', position: 1 });
+  });
+});
