@@ -27,36 +27,38 @@ export const ChargePoints = graphql(`
 
 // ---- concerts (public) ----
 
-export const Concerts = graphql(`
-  query Concerts {
-    concerts {
-      id
-      title
-      venue
-      maxActiveUsers
-      salesOpenAt
-      availableSeats
-      soldOut
-      schedules { id startsAt totalSeats availableSeats }
-    }
+/** What both concert queries read of a concert; unmasked, so their results carry these fields as they are. */
+const ConcertFields = graphql(`
+  fragment ConcertFields on Concert @_unmask {
+    id
+    title
+    venue
+    maxActiveUsers
+    salesOpenAt
+    availableSeats
+    soldOut
+    schedules { id startsAt totalSeats availableSeats }
   }
 `);
+
+export const Concerts = graphql(
+  `
+  query Concerts {
+    concerts { ...ConcertFields }
+  }
+`,
+  [ConcertFields],
+);
 export type ConcertItem = ResultOf<typeof Concerts>['concerts'][number];
 
-export const ConcertDetail = graphql(`
+export const ConcertDetail = graphql(
+  `
   query ConcertDetail($id: ID!) {
-    concert(id: $id) {
-      id
-      title
-      venue
-      maxActiveUsers
-      salesOpenAt
-      availableSeats
-      soldOut
-      schedules { id startsAt totalSeats availableSeats }
-    }
+    concert(id: $id) { ...ConcertFields }
   }
-`);
+`,
+  [ConcertFields],
+);
 
 // ---- the waiting room ----
 
