@@ -50,6 +50,16 @@ describe('refusals at the HTTP edge', () => {
     expect(answer.body.errors?.[0]).toMatchObject({ message: expect.stringMatching(/one operation per request/), extensions: { code: 'BAD_REQUEST' } });
   });
 
+  it('no query in the body: 400 BAD_REQUEST; a method other than GET or POST: 405', async () => {
+    const empty = await post(JSON.stringify({ variables: {} }));
+    expect(empty.status).toBe(400);
+    expect(empty.body.errors?.[0]?.extensions?.code).toBe('BAD_REQUEST');
+    for (const method of ['PUT', 'DELETE', 'PATCH']) {
+      const response = await fetch(server.url, { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ __typename }' }) });
+      expect(response.status, method).toBe(405);
+    }
+  });
+
   it('wrong variable types: BAD_USER_INPUT; an unknown operation name: OPERATION_RESOLUTION_FAILURE', async () => {
     const fan = await fanOf(server);
     const wrongType = await gql(server.url, 'mutation($a: Int!) { chargePoints(amount: $a) { id } }', { a: 'lots' }, { token: fan.token });

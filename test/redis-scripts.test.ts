@@ -927,7 +927,8 @@ describe('ordered publish', () => {
     const messages = Array.from({ length: 50 }, (_, i) => String(i));
     const route = { route: keys.channels.publishRoute };
     const receivers = await Promise.all(messages.map((message) => run(PUBLISH_ORDERED, route, channel, message)));
-    expect(receivers.reduce((sum, count) => sum + count, 0)).toBeGreaterThanOrEqual(redis instanceof Cluster ? 0 : 50);
+    // On a single Redis each publish reaches the one listener; a cluster node counts only its own listeners.
+    if (!(redis instanceof Cluster)) expect(receivers).toEqual(messages.map(() => 1));
     await vi.waitFor(() => expect(heard).toEqual(messages), { timeout: 3000 });
     listener.disconnect();
   });

@@ -59,6 +59,9 @@ describe('an API replica killed mid-sale', () => {
       const answered = firstAnswers[i]?.data?.pay;
       // A payment the dead replica did answer is the one the retry returns, not a second one.
       if (answered) expect(retried.data?.pay.id).toBe(answered.id);
+      // Answered or not before the kill, the key names exactly one payment, and the retry answers with it.
+      const rows = await server.app.orm.em.getConnection().execute<{ id: number }[]>('SELECT id FROM payments WHERE idempotency_key = ?', [`order-${i}`]);
+      expect(rows.map((row) => String(row.id)), `fan ${i}`).toEqual([retried.data?.pay.id]);
       const account = await me(fan);
       expect(account.points).toBe(1000 - PRICE);
       expect(account.reservations.map((r) => r.seat.id)).toEqual([seats[i]]);
