@@ -18,7 +18,7 @@ import { guardPlugin } from './schema/guard-plugin';
 import { noStorePlugins } from './schema/no-store-plugin';
 import { projectedSubscribe } from './schema/projected-subscribe';
 import { DocumentCache } from './schema/document-cache';
-import { complexityError, complexityPlugin, limitRules, variablesError } from './schema/limits';
+import { complexityError, limitRules, variablesError } from './schema/limits';
 import { clientAddress, corsFor, jsonBody, requestErrors, securityHeaders, trustedProxies } from './http/edge';
 import { playgroundRouter } from './http/playground';
 import { webAppRouter } from './http/web-app';
@@ -148,7 +148,7 @@ export async function startServer(parts: ServerParts, port: number): Promise<Run
     logger: parts.logger,
     // Shutdown is ours (see main.ts), in a fixed order.
     stopOnTerminationSignals: false,
-    plugins: [ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: HTTP_DRAIN_MS }), complexityPlugin(schema), guardPlugin(), ...noStorePlugins()],
+    plugins: [ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: HTTP_DRAIN_MS }), guardPlugin(schema), ...noStorePlugins()],
   });
   await apollo.start();
 

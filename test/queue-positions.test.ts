@@ -127,6 +127,40 @@ describe('live positions', () => {
     }
   });
 
+  it('are read anew once when sales open, and followed from the log after that', async () => {
+    const { concertId } = await createConcert(server, { maxActiveUsers: 1, salesOpenAt: new Date(Date.now() + 3_600_000) });
+    const fans = await signUpMany(api, 4);
+    const watched: Watched[] = [];
+    for (const [i, fan] of fans.entries()) {
+      const client = wsClient(i % 2 === 0 ? server.wsUrl : replica.wsUrl, fan.token);
+      clients.push(client);
+      const w: Watched = { fan, feed: new Feed(client, STATUS_SUBSCRIPTION, { id: concertId }) };
+      w.last = (await w.feed.next()).data?.queueStatus;
+      await fan.api.data(ENTER, { id: concertId });
+      watched.push(w);
+    }
+    const resyncs = async () => Number(/^queue_live_resyncs_total (\d+)/m.exec(await (await fetch(server.url.replace('/graphql', '/metrics'))).text())?.[1]);
+    const before = await resyncs();
+    await server.app.services.queue.setSalesOpenAt(Number(concertId), null);
+    await server.app.services.queue.admitTick();
+    await vi.waitFor(async () => {
+      for (const w of watched) expect((await latest(w))?.state).not.toBe('PREQUEUE');
+    }, { timeout: 5000, interval: 100 });
+    expect(await resyncs()).toBe(before + 1);
+    // Later ticks move the line (a leave each) without reading every place again.
+    for (const w of watched.slice(0, 3)) {
+      await w.fan.api.data(LEAVE, { id: concertId });
+      await server.app.services.queue.admitTick();
+    }
+    const k = redisKeys(server.app.config.redisPrefix).queue(Number(concertId));
+    const last = watched[3]!;
+    await vi.waitFor(async () => {
+      const rank = await server.app.redis.zrank(k.wait, last.fan.id);
+      expect(await latest(last)).toMatchObject(rank === null ? { state: 'ACTIVE' } : { state: 'WAITING', position: rank + 1 });
+    }, { timeout: 5000, interval: 100 });
+    expect(await resyncs()).toBe(before + 1);
+  });
+
   it('serve a fan whose seat feed (refused: not ACTIVE) and status feed start together', async () => {
     const { concertId: id } = await createConcert(server, { maxActiveUsers: 1 });
     const concertId = Number(id);

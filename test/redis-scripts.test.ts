@@ -823,7 +823,7 @@ describe('departures log and live presence', () => {
     expect(await redis.hget(k.watchCount, '2')).toBe('1');
 
     // 'doomed' stops beating: after deadAfterMs its fans count from its last beat, 6 s ago.
-    expect(await run(QUEUE_HEARTBEAT, k, 'doomed')).toBe(0);
+    expect(await run(QUEUE_HEARTBEAT, k, 'doomed', 5000)).toBe(0);
     await redis.zadd(k.replicas, (await redisNow()) - 6000, 'doomed');
     await admit(k, 0, 8000, 5000);
     expect(await redis.zscore(k.replicas, 'doomed')).toBeNull();
@@ -831,8 +831,24 @@ describe('departures log and live presence', () => {
     expect(await redis.zrange(k.wait, 0, -1)).toEqual(['1', '2', '3']);
     await admit(k, 0, 5000, 5000);
     expect(await redis.zrange(k.wait, 0, -1)).toEqual(['1']);
-    // Forgotten, it learns so at its next beat.
-    expect(await run(QUEUE_HEARTBEAT, k, 'doomed')).toBe(1);
+    // Forgotten, it learns so at its next beat; so does one still listed whose last beat is past
+    // deadAfterMs (a tick may have released part of its fans and run out of budget for the rest).
+    expect(await run(QUEUE_HEARTBEAT, k, 'doomed', 5000)).toBe(1);
+    await redis.zadd(k.replicas, (await redisNow()) - 6000, 'late');
+    expect(await run(QUEUE_HEARTBEAT, k, 'late', 5000)).toBe(1);
+    expect(await run(QUEUE_HEARTBEAT, k, 'late', 5000)).toBe(0);
+  });
+
+  it('a log whose count was lost (stats gone, entries kept) starts over instead of refusing every entry', async () => {
+    const k = await concert();
+    await enter(k, 1);
+    await enter(k, 2);
+    await run(QUEUE_LEAVE, k, 1, keys.channels.queueTicks, 0);
+    await redis.del(k.stats);
+    await run(QUEUE_LEAVE, k, 2, keys.channels.queueTicks, 0);
+    const { figures, entries } = await feed(k, 0);
+    expect(figures.logSeq).toBe(1);
+    expect(entries!.map((entry) => [...entry.leftLine])).toEqual([[2]]);
   });
 
   it("enter, leave and the end of a slot tell live feeds of the fan's change from inside the script", async () => {

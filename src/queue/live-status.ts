@@ -290,6 +290,9 @@ export class LiveQueueStatus {
     try {
       const read = await this.queue.watchPlaces(concert.id, this.replica, users, true);
       const places = this.adopt(concert, users, read);
+      // Every fan was read at or after the first batch's log position: the log is followed from there
+      // (else the opening or gap that asked for this would ask again at every tick).
+      if (!concert.resync) concert.cursor = Math.min(...read.map(({ figures }) => figures.logSeq));
       concert.pushedPrint = figuresPrint(concert.figures as QueueFigures);
       await this.push(concert, places);
     } catch (error) {

@@ -192,7 +192,7 @@ export class QueueService {
 
   /** The replica is alive for this concert; true when it had been forgotten (it must register its fans again). */
   async heartbeat(concertId: number, replica: string): Promise<boolean> {
-    return (await runScript(this.redis, QUEUE_HEARTBEAT, this.keys.queue(concertId), replica)) === 1;
+    return (await runScript(this.redis, QUEUE_HEARTBEAT, this.keys.queue(concertId), replica, watchBeat(this.settings.presenceGraceSeconds).deadAfterMs)) === 1;
   }
 
   /**

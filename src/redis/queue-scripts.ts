@@ -79,6 +79,8 @@ local function logDepartures(stats, log, fields)
   if #fields == 0 then return end
   logEpoch(stats)
   local seq = redis.call('HINCRBY', stats, 'logSeq', 1)
+  -- A new count (stats lost without the log): the old entries' IDs would refuse the new ones.
+  if seq == 1 then redis.call('DEL', log) end
   redis.call('XADD', log, 'MAXLEN', '~', 4096, seq .. '-0', unpack(fields))
 end`,
   [LOG_EPOCH],
@@ -359,14 +361,19 @@ return 0
 
 /**
  * A replica that follows fans of this concert is alive. Returns 1 when it was not registered (Redis
- * lost its data, or a tick declared it dead while it stalled): it must register its fans again.
+ * lost its data, or a tick declared it dead while it stalled) or its last beat is older than
+ * deadAfterMs (a tick may have released some of its fans already): it must register its fans again.
  */
-export const QUEUE_HEARTBEAT = defineScript<number, [replica: string]>()({
+export const QUEUE_HEARTBEAT = defineScript<number, [replica: string, deadAfterMs: number]>()({
   name: 'queueHeartbeat',
   keys: ['replicas'],
   uses: [REDIS_NOW],
   lua: `
-return redis.call('ZADD', replicasKey, redisNow(), ARGV[1])
+local now = redisNow()
+local last = redis.call('ZSCORE', replicasKey, ARGV[1])
+redis.call('ZADD', replicasKey, now, ARGV[1])
+if not last or now - tonumber(last) > tonumber(ARGV[2]) then return 1 end
+return 0
 `,
 });
 

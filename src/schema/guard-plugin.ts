@@ -1,31 +1,34 @@
 import type { ApolloServerPlugin } from '@apollo/server';
-import { GraphQLError } from 'graphql';
+import { GraphQLError, type GraphQLSchema } from 'graphql';
 import type { Context } from '../context';
 import { RateLimited } from '../errors';
 import { refusal } from '../limits';
 import { originalOf } from './format-error';
-import { variablesError } from './limits';
+import { complexityError, variablesError } from './limits';
 
 /** Subscriptions need a stream, which GraphQL over HTTP (one JSON answer) cannot carry. */
-export const subscriptionOverHttp = () =>
+const subscriptionOverHttp = () =>
   new GraphQLError('Subscriptions are not served over HTTP: subscribe over the WebSocket at /graphql (graphql-transport-ws protocol, as graphql-ws speaks it).', {
     extensions: { code: 'BAD_REQUEST', http: { status: 400 } },
   });
 
 /**
- * HTTP operations, once resolved and before they run: a subscription is refused with a pointer to the
- * WebSocket, oversized variables with BAD_USER_INPUT, and a caller over a rate limit with RATE_LIMITED
- * (the check started with the request, see createHttpContext). Any RATE_LIMITED answer, a throttled
+ * HTTP operations, once resolved and before they run, in the order the WebSocket checks them too: a
+ * subscription is refused with a pointer to the WebSocket, oversized variables with BAD_USER_INPUT
+ * (before the cost walk coerces them), a costly operation with GRAPHQL_VALIDATION_FAILED, and a caller
+ * over a rate limit with RATE_LIMITED (the check started with the request, see createHttpContext). Any RATE_LIMITED answer, a throttled
  * logIn's included, goes out as 429 with Retry-After.
  */
-export function guardPlugin(): ApolloServerPlugin<Context> {
+export function guardPlugin(schema: GraphQLSchema): ApolloServerPlugin<Context> {
   return {
     async requestDidStart() {
       return {
-        async didResolveOperation({ operation, request, contextValue }) {
+        async didResolveOperation({ operation, request, document, contextValue }) {
           if (operation?.operation === 'subscription') throw subscriptionOverHttp();
           const tooBig = variablesError(request.variables);
           if (tooBig) throw tooBig;
+          const tooExpensive = complexityError(schema, document, request.variables, request.operationName);
+          if (tooExpensive) throw tooExpensive;
           const verdict = await contextValue.admission;
           if (verdict && !verdict.allowed) throw refusal(verdict);
         },

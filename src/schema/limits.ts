@@ -18,7 +18,6 @@ import {
   type ValidationRule,
 } from 'graphql';
 import { getComplexity, simpleEstimator, type ComplexityEstimator } from 'graphql-query-complexity';
-import type { ApolloServerPlugin } from '@apollo/server';
 
 /** Deepest sensible operation: me → reservations → seat → schedule → concert → schedules → seats → … */
 const MAX_DEPTH = 10;
@@ -201,16 +200,3 @@ export function variablesError(variables: unknown): GraphQLError | undefined {
 // Thrown from a plugin hook, an error would be answered with status 500 unless it names its own.
 const tooExpensive = (message: string) => new GraphQLError(message, { extensions: { code: 'GRAPHQL_VALIDATION_FAILED', http: { status: 400 } } });
 
-/** Apollo plugin applying the cost limit to HTTP operations. */
-export function complexityPlugin(schema: GraphQLSchema): ApolloServerPlugin {
-  return {
-    async requestDidStart() {
-      return {
-        async didResolveOperation({ request, document }) {
-          const error = complexityError(schema, document, request.variables, request.operationName);
-          if (error) throw error;
-        },
-      };
-    },
-  };
-}

@@ -27,7 +27,8 @@ export class RequestLoaders {
 
   /** Schedule.availableSeats, and through it Concert.availableSeats and soldOut: every schedule of the operation at once. */
   scheduleInventory(schedule: ScheduleSize): Promise<Inventory> {
-    this.inventories ??= new DataLoader((schedules) => this.services.inventory.ofSchedules(schedules), { cacheKeyFn: (s) => s.id });
+    // Not cached: a seatChanged subscription keeps these loaders, and each event must read the counts afresh.
+    this.inventories ??= new DataLoader((schedules) => this.services.inventory.ofSchedules(schedules), { cacheKeyFn: (s) => s.id, cache: false });
     return this.inventories.load(schedule);
   }
 
