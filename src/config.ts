@@ -29,7 +29,6 @@ const originList = makeValidator<string[]>((input) => {
   return origins;
 });
 
-/** A TCP port; 0 asks the OS for a free one (used by the tests). */
 /** `host:port,host:port…`: the seed nodes of a Redis Cluster; empty means a single Redis (REDIS_URL). */
 const clusterNodes = makeValidator<{ host: string; port: number }[]>((input) => {
   if (input.trim() === '') return [];
@@ -41,6 +40,7 @@ const clusterNodes = makeValidator<{ host: string; port: number }[]>((input) => 
   });
 });
 
+/** A TCP port; 0 asks the OS for a free one (used by the tests). */
 const listenPort = makeValidator<number>((input) => {
   const value = Number(input);
   if (!Number.isInteger(value) || value < 0 || value > 65535) throw new Error('must be a port number from 0 to 65535');

@@ -1,7 +1,7 @@
 import type { AuthChecker } from 'type-graphql';
 import type { Viewer } from './auth/tokens';
 import { bearerToken } from './auth/tokens';
-import { AppError } from './errors';
+import { accountGone, AppError } from './errors';
 import type { Verdict } from './limits';
 import { RequestLoaders } from './schema/request-loaders';
 import type { Services } from './services';
@@ -58,7 +58,7 @@ export const authChecker: AuthChecker<Context> = async ({ context }, roles) => {
   const viewer = requireViewer(context);
   if (roles.length === 0) return true;
   const role = await context.services.accounts.currentRole(viewer.id);
-  if (!role) throw new AppError('UNAUTHENTICATED', 'This account no longer exists.');
+  if (!role) throw accountGone();
   if (!roles.includes(role)) throw new AppError('FORBIDDEN', 'Only an administrator may do this.');
   return true;
 };

@@ -46,6 +46,9 @@ export class RateLimited extends AppError {
 export const badInput = (message: string) => new AppError('BAD_USER_INPUT', message);
 export const notFound = (what: string) => new AppError('NOT_FOUND', `No ${what} with that ID.`);
 
+/** A valid token whose user was deleted since it was signed. */
+export const accountGone = () => new AppError('UNAUTHENTICATED', 'This account no longer exists.');
+
 /** The looked-up row, or NOT_FOUND naming what was missing. */
 export async function orNotFound<T>(lookup: Promise<T | null>, what: string): Promise<T> {
   const found = await lookup;

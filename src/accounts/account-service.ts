@@ -3,7 +3,7 @@ import { UniqueConstraintViolationException, type MikroORM } from '@mikro-orm/my
 import { toAccount, type Account } from './account';
 import { hashPassword, unmatchableHash, verifyPassword } from '../auth/passwords';
 import { signToken, type Viewer } from '../auth/tokens';
-import { AppError, badInput } from '../errors';
+import { accountGone, AppError, badInput } from '../errors';
 import { Role, User } from '../entities';
 import type { LoginThrottle } from '../limits';
 
@@ -80,7 +80,7 @@ export class AccountService {
   /** The caller's account; a token whose user no longer exists is refused. */
   async viewer(viewer: Viewer): Promise<Account> {
     const user = await this.orm.em.fork().findOne(User, viewer.id);
-    if (!user) throw new AppError('UNAUTHENTICATED', 'This account no longer exists.');
+    if (!user) throw accountGone();
     return toAccount(user);
   }
 

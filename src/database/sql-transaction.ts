@@ -1,4 +1,4 @@
-import type { MikroORM } from '@mikro-orm/mysql';
+import { DeadlockException, type MikroORM } from '@mikro-orm/mysql';
 
 export interface RunResult {
   affectedRows: number;
@@ -73,5 +73,20 @@ export async function sqlTransaction<T>(orm: MikroORM, work: (sql: Sql) => Promi
     // on acquire), and MySQL rolls back what it had.
     if (!idle) connection.destroy();
     await pool.releaseConnection(connection);
+  }
+}
+
+/** Attempts in all for a transaction MySQL picks as a deadlock's victim (it rolled back whole, so it may simply run again). */
+const DEADLOCK_ATTEMPTS = 3;
+
+/** sqlTransaction, run again when MySQL broke a deadlock by rolling it back. */
+export async function sqlTransactionRetryingDeadlocks<T>(orm: MikroORM, work: (sql: Sql) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await sqlTransaction(orm, work);
+    } catch (error) {
+      if (error instanceof DeadlockException && attempt < DEADLOCK_ATTEMPTS) continue;
+      throw error;
+    }
   }
 }

@@ -131,7 +131,7 @@ export class HoldService {
    */
   async releasePaid(userId: number, refs: HoldRef[]): Promise<void> {
     const listing = this.keys.userHolds(userId);
-    await Promise.all(refs.flatMap((ref) => [this.releaseLock(userId, ref), this.redis.zrem(listing, ref.id)]));
+    await Promise.all([...refs.map((ref) => this.releaseLock(userId, ref)), this.redis.zrem(listing, ...refs.map((ref) => ref.id))]);
   }
 
   /** The user's live holds, soonest to lapse first. */

@@ -11,7 +11,7 @@ export type Verdict = { allowed: true } | { allowed: false; limit: LimitName; re
 const ALLOWED: Verdict = { allowed: true };
 
 /** Whole seconds, at least 1, until the window ends. */
-export const retryAfter = (msBeforeNext: number) => Math.max(1, Math.ceil(msBeforeNext / 1000));
+const retryAfter = (msBeforeNext: number) => Math.max(1, Math.ceil(msBeforeNext / 1000));
 
 /** The verdict that waits longest (a refusal beats an allowance). */
 export function strictest(verdicts: readonly Verdict[]): Verdict {
@@ -50,10 +50,6 @@ export class WindowCounter {
       // client hammering after its refusal costs no Redis command.
       inMemoryBlockOnConsumed: max + 1,
     });
-  }
-
-  get enabled(): boolean {
-    return this.limiter !== undefined;
   }
 
   /**

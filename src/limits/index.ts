@@ -6,11 +6,11 @@ import { OperationLimits } from './operation-limits';
 import { SocketLeases } from './socket-leases';
 import { SocketOperationCap } from './socket-operations';
 
-export { refusal, OperationLimits, type Caller } from './operation-limits';
+export { refusal, OperationLimits } from './operation-limits';
 export { LoginThrottle } from './login-throttle';
 export { SocketLeases, type SocketLease } from './socket-leases';
-export { MAX_OPERATIONS_PER_SOCKET, SocketOperationCap } from './socket-operations';
-export type { Verdict, LimitName } from './counter';
+export { SocketOperationCap } from './socket-operations';
+export type { Verdict } from './counter';
 
 export interface LimitSettings {
   perAccountPerMinute: number;

@@ -23,12 +23,6 @@ export class OperationLimits {
     if (caller.userId !== undefined) checks.push(this.perAccount.consume(String(caller.userId)));
     return strictest(await Promise.all(checks));
   }
-
-  /** Resolves when the caller may go on; RATE_LIMITED otherwise. */
-  async admit(caller: Caller): Promise<void> {
-    const verdict = await this.check(caller);
-    if (!verdict.allowed) throw refusal(verdict);
-  }
 }
 
 const MESSAGES = {

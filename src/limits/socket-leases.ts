@@ -30,8 +30,8 @@ export class SocketLeases {
   ) {}
 
   /**
-   * A lease for one more socket of the account, or undefined when it has `max` open already. With no
-   * limit, or when Redis cannot be reached, the socket is let in uncounted.
+   * A lease for one more socket of the account, or 'refused' when it has `max` open already. With no
+   * limit, or when Redis cannot be reached, the socket is let in uncounted (undefined).
    */
   async acquire(userId: number): Promise<SocketLease | 'refused' | undefined> {
     if (this.max === 0) return undefined;

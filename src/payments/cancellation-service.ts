@@ -1,5 +1,5 @@
-import { DeadlockException, type MikroORM } from '@mikro-orm/mysql';
-import { sqlTransaction } from '../database/sql-transaction';
+import type { MikroORM } from '@mikro-orm/mysql';
+import { sqlTransactionRetryingDeadlocks } from '../database/sql-transaction';
 import { AppError, notFound } from '../errors';
 import type { InventoryService } from '../inventory/inventory-service';
 import type { Logger } from '../logger';
@@ -9,9 +9,6 @@ import type { QueueService } from '../queue/queue-service';
 import { SeatStatus, type SeatInfo } from '../seats/seat';
 import type { SeatEvents } from '../seats/seat-events';
 import { ReservationStatus, type ReservationRecord } from './payment';
-
-/** Two cancellations of one user's reservations can deadlock on the user's row: InnoDB rolls one back; retry it. */
-const ATTEMPTS = 3;
 
 /** The reservation with what deciding on its cancellation needs: owner, schedule start, seat. */
 const FIND = `SELECT r.id, r.code, r.seat_id AS seatId, r.user_id AS userId, r.payment_id AS paymentId, r.price, r.created_at AS createdAt,
@@ -70,30 +67,22 @@ export class CancellationService {
    * as it is. The payment keeps its rows: the ledger shows the PAYMENT and the REFUND.
    */
   async cancel(userId: number, reservationId: number): Promise<ReservationRecord> {
-    let outcome: Outcome;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        outcome = await sqlTransaction(this.orm, async (sql) => {
-          const [row] = await sql.all<Row>(FIND, [reservationId]);
-          if (!row || Number(row.userId) !== userId) throw notFound('reservation');
-          if (row.status === ReservationStatus.CANCELLED) return { cancelled: false, record: toRecord(row) };
-          if (utc(row.startsAt).getTime() <= Date.now()) {
-            throw new AppError('NOT_CANCELLABLE', 'This reservation can no longer be cancelled: its show has started.');
-          }
-          // Whole seconds, as the DATETIME column keeps it: the answer matches what is read back later.
-          const cancelledAt = new Date(Math.floor(Date.now() / 1000) * 1000);
-          const { affectedRows } = await sql.run("UPDATE reservations SET status = 'CANCELLED', cancelled_at = ? WHERE id = ? AND status = 'CONFIRMED'", [cancelledAt, reservationId]);
-          // A concurrent cancellation committed first; its answer is read after this transaction.
-          if (affectedRows === 0) return { cancelled: false };
-          await this.points.refund(sql, userId, Number(row.price), Number(row.paymentId));
-          return { cancelled: true, row, record: { ...toRecord(row), status: ReservationStatus.CANCELLED, cancelledAt } };
-        });
-        break;
-      } catch (error) {
-        if (error instanceof DeadlockException && attempt < ATTEMPTS) continue;
-        throw error;
+    // Two cancellations of one user's reservations can deadlock on the user's row: InnoDB rolls one back; it runs again.
+    const outcome = await sqlTransactionRetryingDeadlocks<Outcome>(this.orm, async (sql) => {
+      const [row] = await sql.all<Row>(FIND, [reservationId]);
+      if (!row || Number(row.userId) !== userId) throw notFound('reservation');
+      if (row.status === ReservationStatus.CANCELLED) return { cancelled: false, record: toRecord(row) };
+      if (utc(row.startsAt).getTime() <= Date.now()) {
+        throw new AppError('NOT_CANCELLABLE', 'This reservation can no longer be cancelled: its show has started.');
       }
-    }
+      // Whole seconds, as the DATETIME column keeps it: the answer matches what is read back later.
+      const cancelledAt = new Date(Math.floor(Date.now() / 1000) * 1000);
+      const { affectedRows } = await sql.run("UPDATE reservations SET status = 'CANCELLED', cancelled_at = ? WHERE id = ? AND status = 'CONFIRMED'", [cancelledAt, reservationId]);
+      // A concurrent cancellation committed first; its answer is read after this transaction.
+      if (affectedRows === 0) return { cancelled: false };
+      await this.points.refund(sql, userId, Number(row.price), Number(row.paymentId));
+      return { cancelled: true, row, record: { ...toRecord(row), status: ReservationStatus.CANCELLED, cancelledAt } };
+    });
     if (!outcome.cancelled) return outcome.record ?? (await this.find(reservationId));
     await this.afterCommit(outcome.row, outcome.record);
     return outcome.record;

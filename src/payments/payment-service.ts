@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { DeadlockException, UniqueConstraintViolationException, type MikroORM } from '@mikro-orm/mysql';
-import { sqlTransaction, type Sql } from '../database/sql-transaction';
+import { UniqueConstraintViolationException, type MikroORM } from '@mikro-orm/mysql';
+import { sqlTransactionRetryingDeadlocks, type Sql } from '../database/sql-transaction';
 import { AppError, badInput } from '../errors';
 import { Payment, Reservation } from '../entities';
 import type { HoldRef, HoldService } from '../holds/hold-service';
@@ -15,8 +15,6 @@ import type { SeatEvents } from '../seats/seat-events';
 
 const MAX_KEY_LENGTH = 128;
 const MAX_HOLDS = 100;
-/** Deadlocks between payments racing for the same seats are resolved by InnoDB rolling one back: retry it. */
-const ATTEMPTS = 3;
 /** The reservations.code unique index (see the migration): a collision there means "draw another code". */
 export const CODE_INDEX = 'reservations_code_unique';
 /** Crockford base32: no I, L, O or U, so a code read aloud or typed is not mistaken. */
@@ -35,7 +33,7 @@ interface PayRequest {
 }
 
 
-export const toRecord = (reservation: Reservation): ReservationRecord => ({
+const toRecord = (reservation: Reservation): ReservationRecord => ({
   id: reservation.id,
   code: reservation.code,
   seatId: reservation.seat.id,
@@ -85,16 +83,13 @@ export class PaymentService {
     );
     try {
       let payment: PaymentRecord;
-      for (let attempt = 1; ; attempt++) {
-        try {
-          payment = await sqlTransaction(this.orm, (sql) => this.record(sql, request, seats, holds));
-          break;
-        } catch (error) {
-          const twin = (await this.twinOf(request, error, 'INSUFFICIENT_POINTS')) ?? (error instanceof TwinCommitted ? await this.earlier(request) : null);
-          if (twin) return twin;
-          if (error instanceof DeadlockException && attempt < ATTEMPTS) continue;
-          throw error;
-        }
+      try {
+        // Payments racing for the same seats can deadlock: InnoDB rolls one back, and it runs again.
+        payment = await sqlTransactionRetryingDeadlocks(this.orm, (sql) => this.record(sql, request, seats, holds));
+      } catch (error) {
+        const twin = (await this.twinOf(request, error, 'INSUFFICIENT_POINTS')) ?? (error instanceof TwinCommitted ? await this.earlier(request) : null);
+        if (twin) return twin;
+        throw error;
       }
       await this.afterCommit(userId, holds, seats);
       return payment;

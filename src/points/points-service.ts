@@ -1,6 +1,6 @@
 import type { MikroORM } from '@mikro-orm/mysql';
 import { sqlTransaction, type Sql } from '../database/sql-transaction';
-import { AppError, badInput } from '../errors';
+import { accountGone, AppError, badInput } from '../errors';
 import type { Account } from '../accounts/account';
 import { PointTransaction, PointTransactionKind } from '../entities';
 
@@ -35,7 +35,7 @@ export class PointsService {
       const { affectedRows } = await sql.run('UPDATE users SET points = points + ? WHERE id = ? AND points <= ?', [amount, userId, MAX_BALANCE - amount]);
       // The UPDATE holds the row lock, so this is exactly the account after this charge.
       const [account] = await sql.all<Account>('SELECT id, email, role, points FROM users WHERE id = ?', [userId]);
-      if (!account) throw new AppError('UNAUTHENTICATED', 'This account no longer exists.');
+      if (!account) throw accountGone();
       if (affectedRows === 0) throw badInput(`A balance cannot exceed ${MAX_BALANCE} points.`);
       await this.appendLedger(sql, userId, PointTransactionKind.CHARGE, amount, account.points);
       return { ...account, id: Number(account.id) };

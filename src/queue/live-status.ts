@@ -146,8 +146,9 @@ export class LiveQueueStatus {
     clearInterval(this.beatTimer);
   }
 
-  /** The caller's status stream: their status now, then every change. */
+  /** The caller's status stream: their status now, then every change. NOT_FOUND for an unknown concert. */
   async watch(userId: number, concertId: number): Promise<AsyncIterable<QueueStatus>> {
+    await this.queue.requireConcert(concertId);
     const watcher = new Watcher(this, userId, concertId);
     await this.join(watcher);
     return watcher;

@@ -42,7 +42,6 @@ export class QueueResolver {
     subscribe: async ({ args, context }: SubscribeResolverData<unknown, ConcertArgs, Context>) => {
       const userId = requireViewer(context).id;
       const concertId = parseId(args.concertId, 'concert');
-      await context.services.queue.requireConcert(concertId);
       return await context.services.liveQueue.watch(userId, concertId);
     },
   })
