@@ -341,6 +341,8 @@ export class LiveQueueStatus {
     concert.cursor = figures.logSeq;
     const print = figuresPrint(figures);
     const everyone = print !== concert.pushedPrint;
+    // Nobody left and nothing concert-wide changed: no fan's status moved.
+    if (entries.length === 0 && !everyone) return;
     concert.pushedPrint = print;
     const changed = new Map<number, ScoredPlace>();
     for (const [userId, fan] of concert.fans) {

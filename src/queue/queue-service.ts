@@ -74,11 +74,12 @@ const STATUS_BATCH = 5000;
 export class QueueService {
   /**
    * Concerts are never deleted, so a concert once seen to exist needs no second lookup; with its
-   * capacity as then read, the estimated wait's fallback when Redis has none.
+   * capacity as last read (when first entered, then by every tick): the estimated wait's fallback
+   * when Redis has none, and what ticks admit with while MySQL is away.
    */
   private readonly knownConcerts = new Map<number, number>();
-  /** Each concert's capacity as the last tick read it from MySQL: what ticks use while MySQL is away. */
-  private readonly lastCapacities = new Map<number, number>();
+  /** When a replica counts as dead, from the presence grace. */
+  private readonly deadAfterMs: number;
 
   constructor(
     private readonly redis: RedisClient,
@@ -88,7 +89,9 @@ export class QueueService {
     private readonly metrics: Metrics,
     private readonly settings: QueueSettings,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.deadAfterMs = watchBeat(settings.presenceGraceSeconds).deadAfterMs;
+  }
 
   /** WAITING (or PREQUEUE before sales open) at the back, unless already in line or ACTIVE. */
   async enter(userId: number, concertId: number): Promise<QueueStatus> {
@@ -176,12 +179,10 @@ export class QueueService {
     for (let i = 0; i < userIds.length; i += STATUS_BATCH) {
       batches.push(runScript(this.redis, QUEUE_WATCH, k, register ? 1 : 0, replica, ...userIds.slice(i, i + STATUS_BATCH)));
     }
-    return await Promise.all(
-      (await Promise.all(batches)).map(async (reply) => {
-        const { figures, places } = decodeWatchReply(reply);
-        return { figures: await this.withSeatsLeft(concertId, figures), places };
-      }),
-    );
+    const replies = (await Promise.all(batches)).map(decodeWatchReply);
+    // Read together, the batches share the concert's seat count: worked out once when unknown.
+    const seatsLeft = replies[0] ? (await this.withSeatsLeft(concertId, replies[0].figures)).seatsLeft : 0;
+    return replies.map(({ figures, places }) => ({ figures: { ...figures, seatsLeft: figures.seatsLeft >= 0 ? figures.seatsLeft : seatsLeft }, places }));
   }
 
   /** The replica no longer follows these fans: their presence counts from now. */
@@ -192,7 +193,7 @@ export class QueueService {
 
   /** The replica is alive for this concert; true when it had been forgotten (it must register its fans again). */
   async heartbeat(concertId: number, replica: string): Promise<boolean> {
-    return (await runScript(this.redis, QUEUE_HEARTBEAT, this.keys.queue(concertId), replica, watchBeat(this.settings.presenceGraceSeconds).deadAfterMs)) === 1;
+    return (await runScript(this.redis, QUEUE_HEARTBEAT, this.keys.queue(concertId), replica, this.deadAfterMs)) === 1;
   }
 
   /**
@@ -264,7 +265,7 @@ export class QueueService {
           seatsLeft,
           soldOut ? 1 : 0,
           this.settings.seatsLeftTtlMs,
-          watchBeat(this.settings.presenceGraceSeconds).deadAfterMs,
+          this.deadAfterMs,
         );
       }),
     );
@@ -325,19 +326,19 @@ export class QueueService {
   }
 
   /**
-   * Capacities from MySQL; while MySQL is away, the last ones read (or seen when the concert was first
-   * entered), so the line keeps moving on Redis alone.
+   * Capacities from MySQL; while MySQL is away, the last ones read, so the line keeps moving on Redis
+   * alone.
    */
   private async capacities(ids: number[]): Promise<Map<number, number>> {
     try {
       const read = await this.concerts.capacities(ids);
-      for (const [id, capacity] of read) this.lastCapacities.set(id, capacity);
+      for (const [id, capacity] of read) this.knownConcerts.set(id, capacity);
       return read;
     } catch (error) {
       this.logger.warn({ err: error }, 'could not read capacities from MySQL; admitting with the last known ones');
       return new Map(
         ids.flatMap((id) => {
-          const capacity = this.lastCapacities.get(id) ?? this.knownConcerts.get(id);
+          const capacity = this.knownConcerts.get(id);
           return capacity === undefined ? [] : [[id, capacity] as const];
         }),
       );
