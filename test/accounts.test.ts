@@ -5,6 +5,7 @@ import { Api } from '../support/graphql-client';
 import { LOG_IN, SIGN_UP } from '../support/operations';
 import { ADMIN, startTestServer, type TestServer } from './support/harness';
 import { logIn, signUp } from './support/client';
+import { hashCost, hashPassword } from '../src/auth/passwords';
 
 const ME = '{ me { id email role points } }';
 
@@ -99,6 +100,22 @@ describe('log-in timing', () => {
     } finally {
       await timed.stop();
     }
+  });
+});
+
+describe('password hashes made at a lower cost', () => {
+  it('are made again at the configured cost when their owner logs in, and the password still works', async () => {
+    const fan = await signUp(api, undefined, 'right-password');
+    const sql = server.app.orm.em.getConnection();
+    const stored = async () => String((await sql.execute<{ h: string }[]>('SELECT password_hash AS h FROM users WHERE id = ?', [fan.id]))[0]?.h);
+    const cost = server.app.config.passwordHashCost;
+    // As if signed up before PASSWORD_HASH_COST was raised.
+    await sql.execute('UPDATE users SET password_hash = ? WHERE id = ?', [await hashPassword('right-password', cost - 1), fan.id]);
+    expect(hashCost(await stored())).toBe(cost - 1);
+    await logIn(api, fan.email, 'right-password');
+    expect(hashCost(await stored())).toBe(cost);
+    await logIn(api, fan.email, 'right-password');
+    expect(await api.errorCode(LOG_IN, { email: fan.email, password: 'wrong-password' })).toBe('INVALID_CREDENTIALS');
   });
 });
 

@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import { UniqueConstraintViolationException, type MikroORM } from '@mikro-orm/mysql';
 import { toAccount, type Account } from './account';
-import { hashPassword, unmatchableHash, verifyPassword } from '../auth/passwords';
+import { hashCost, hashPassword, unmatchableHash, verifyPassword } from '../auth/passwords';
 import { signToken, type Viewer } from '../auth/tokens';
 import { accountGone, AppError, badInput } from '../errors';
 import { Role, User } from '../entities';
@@ -67,12 +67,19 @@ export class AccountService {
   }
 
   private async checkCredentials(email: string, password: string): Promise<AuthResult> {
-    const user = await this.orm.em.fork().findOne(User, { email: email.trim().toLowerCase() });
+    const em = this.orm.em.fork();
+    const user = await em.findOne(User, { email: email.trim().toLowerCase() });
     // Same message and the same work (one scrypt) for an unknown email and a wrong password, so
     // neither the answer nor its timing tells which emails have accounts.
     const matches = await verifyPassword(password, user?.passwordHash ?? this.unknownEmailHash);
     if (!user || !matches) {
       throw new AppError('INVALID_CREDENTIALS', 'The email or password is wrong.');
+    }
+    // A hash made at a lower cost (before PASSWORD_HASH_COST was raised) is made again at today's, so
+    // the account's wrong-password answers cost what an unknown email's do and stop telling it apart.
+    if (hashCost(user.passwordHash) < this.settings.passwordHashCost) {
+      user.passwordHash = await hashPassword(password, this.settings.passwordHashCost);
+      await em.flush();
     }
     return { token: this.tokenFor(user), user: toAccount(user) };
   }

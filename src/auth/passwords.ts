@@ -35,3 +35,9 @@ export async function verifyPassword(password: string, stored: string): Promise<
   const actual = await derive(password, Buffer.from(salt, 'base64'), Number(cost));
   return actual.length === expected.length && timingSafeEqual(actual, expected);
 }
+
+/** The scrypt cost (log2 N) a stored hash was made with; 0 for one this module did not make. */
+export function hashCost(stored: string): number {
+  const [scheme, cost] = stored.split('$');
+  return scheme === 'scrypt' ? Number(cost) || 0 : 0;
+}
