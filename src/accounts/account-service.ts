@@ -22,8 +22,11 @@ const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const MIN_PASSWORD = 8;
 const MAX_PASSWORD = 200;
 
+/** The one spelling of an email: what is stored, looked up and counted by the log-in throttle. */
+const canonicalEmail = (email: string) => email.trim().toLowerCase();
+
 function normalizeEmail(email: string): string {
-  const normalized = email.trim().toLowerCase();
+  const normalized = canonicalEmail(email);
   if (normalized.length > 254 || !EMAIL.test(normalized)) throw badInput('That is not a valid email address.');
   return normalized;
 }
@@ -63,12 +66,14 @@ export class AccountService {
 
   /** Signs in; `clientIp` is what the failed-attempt limit per address counts under. */
   async logIn(email: string, password: string, clientIp: string): Promise<AuthResult> {
-    return this.throttle ? this.throttle.guard(email, clientIp, () => this.checkCredentials(email, password)) : this.checkCredentials(email, password);
+    const canonical = canonicalEmail(email);
+    return this.throttle ? this.throttle.guard(canonical, clientIp, () => this.checkCredentials(canonical, password)) : this.checkCredentials(canonical, password);
   }
 
+  /** `email` as canonicalEmail spells it. */
   private async checkCredentials(email: string, password: string): Promise<AuthResult> {
     const em = this.orm.em.fork();
-    const user = await em.findOne(User, { email: email.trim().toLowerCase() });
+    const user = await em.findOne(User, { email });
     // Same message and the same work (one scrypt) for an unknown email and a wrong password, so
     // neither the answer nor its timing tells which emails have accounts.
     const matches = await verifyPassword(password, user?.passwordHash ?? this.unknownEmailHash);

@@ -1,10 +1,5 @@
 /** Seats of a schedule, or of all of a concert's schedules, right now. */
 export interface Inventory {
-  totalSeats: number;
-  /** Seats with a CONFIRMED reservation. */
-  reserved: number;
-  /** Seats under a live hold. */
-  held: number;
   /** Seats neither reserved nor held. */
   available: number;
   /** Every seat reserved (and there is at least one seat). */
@@ -16,17 +11,13 @@ export interface Inventory {
  * reserved + held may exceed the total: available never goes below 0.
  */
 export function inventoryOf(totalSeats: number, reserved: number, held: number): Inventory {
-  return { totalSeats, reserved, held, available: Math.max(0, totalSeats - reserved - held), soldOut: totalSeats > 0 && reserved >= totalSeats };
+  return { available: Math.max(0, totalSeats - reserved - held), soldOut: totalSeats > 0 && reserved >= totalSeats };
 }
 
 /** A concert's inventory: the sum of its schedules'. Sold out only when every schedule is. */
 export function sumInventories(parts: readonly Inventory[]): Inventory {
-  const sum = (pick: (part: Inventory) => number) => parts.reduce((total, part) => total + pick(part), 0);
   return {
-    totalSeats: sum((part) => part.totalSeats),
-    reserved: sum((part) => part.reserved),
-    held: sum((part) => part.held),
-    available: sum((part) => part.available),
+    available: parts.reduce((total, part) => total + part.available, 0),
     soldOut: parts.length > 0 && parts.every((part) => part.soldOut),
   };
 }

@@ -14,7 +14,10 @@ export class LoginThrottle {
     private readonly perIp: WindowCounter,
   ) {}
 
-  /** Runs `attempt` unless the email or the IP is over its limit (then RATE_LIMITED, and no attempt). */
+  /**
+   * Runs `attempt` unless the email (as the account service spells it: trimmed, lower case) or the IP is
+   * over its limit (then RATE_LIMITED, and no attempt).
+   */
   async guard<T>(email: string, ip: string, attempt: () => Promise<T>): Promise<T> {
     const emailId = emailKey(email);
     const verdict = strictest(await Promise.all([this.perEmail.consume(emailId), this.perIp.consume(ip)]));
@@ -27,5 +30,5 @@ export class LoginThrottle {
 
 /** Emails are counted by hash: the throttle needs no address in Redis. */
 function emailKey(email: string): string {
-  return createHash('sha256').update(email.trim().toLowerCase()).digest('base64url').slice(0, 22);
+  return createHash('sha256').update(email).digest('base64url').slice(0, 22);
 }

@@ -55,8 +55,7 @@ const salesValue = (salesOpenAt: Date | null) => (salesOpenAt ? String(salesOpen
 /** The message live feeds on every process receive: which concerts may have changed, or which fans. */
 export interface TickMessage {
   concerts: number[];
-  at: number;
-  /** [concertId, userId] of fans who changed their own status (enter, leave, pay) since the last tick. */
+  /** [concertId, userId] of a fan who changed their own status (enter, leave, pay), sent by tellFan in src/redis/queue-scripts.ts. */
   fans?: [number, number][];
 }
 
@@ -132,7 +131,7 @@ export class QueueService {
       if (changed !== 1) throw badInput('Sales for this concert have already opened: the opening time can no longer change.');
     });
     // PREQUEUE subscribers on every replica hear the new time now.
-    const message: TickMessage = { concerts: [concertId], at: Date.now() };
+    const message: TickMessage = { concerts: [concertId] };
     await this.redis.publish(this.keys.channels.queueTicks, JSON.stringify(message));
     return concert;
   }
@@ -304,7 +303,7 @@ export class QueueService {
       if (waiting === 0 && active === 0) empty.push(id);
     });
     await this.dropEmpty(empty);
-    const message: TickMessage = { concerts: ticked, at: Date.now() };
+    const message: TickMessage = { concerts: ticked };
     await this.redis.publish(this.keys.channels.queueTicks, JSON.stringify(message));
     endTimer();
     return message;

@@ -94,8 +94,8 @@ end`,
 const TELL_FAN = luaFunction(
   'tellFan',
   `
-local function tellFan(channel, concertId, user, now)
-  redis.call('PUBLISH', channel, '{"concerts":[],"at":' .. string.format('%d', now) .. ',"fans":[[' .. concertId .. ',' .. user .. ']]}')
+local function tellFan(channel, concertId, user)
+  redis.call('PUBLISH', channel, '{"concerts":[],"fans":[[' .. concertId .. ',' .. user .. ']]}')
 end`,
 );
 
@@ -278,7 +278,7 @@ if untilMs <= now and not soldOut and not redis.call('ZSCORE', waitKey, user) th
     redis.call('ZADD', waitKey, ARGV[2], user)
   end
 end
-tellFan(ARGV[4], ARGV[5], user, now)
+tellFan(ARGV[4], ARGV[5], user)
 return statusReply(waitKey, activeKey, statsKey, salesKey, seenKey, activeSeenKey, watchCountKey, now, {user}, 1, false)
 `,
 });
@@ -302,7 +302,7 @@ end
 redis.call('ZREM', seenKey, user)
 redis.call('ZREM', activeSeenKey, user)
 logDepartures(statsKey, departuresKey, fields)
-tellFan(ARGV[2], ARGV[3], user, now)
+tellFan(ARGV[2], ARGV[3], user)
 return statusReply(waitKey, activeKey, statsKey, salesKey, seenKey, activeSeenKey, watchCountKey, now, {}, 1, false)
 `,
 });
@@ -311,12 +311,12 @@ return statusReply(waitKey, activeKey, statsKey, salesKey, seenKey, activeSeenKe
 export const QUEUE_END_ACTIVE = defineScript<number, [user: number, channel: string, concertId: number]>()({
   name: 'queueEndActive',
   keys: ['active', 'activeSeen', 'stats', 'departures'],
-  uses: [REDIS_NOW, LOG_DEPARTURES, TELL_FAN],
+  uses: [LOG_DEPARTURES, TELL_FAN],
   lua: `
 redis.call('ZREM', activeSeenKey, ARGV[1])
 if redis.call('ZREM', activeKey, ARGV[1]) == 0 then return 0 end
 logDepartures(statsKey, departuresKey, {'x', ARGV[1]})
-tellFan(ARGV[2], ARGV[3], ARGV[1], redisNow())
+tellFan(ARGV[2], ARGV[3], ARGV[1])
 return 1
 `,
 });
