@@ -6,6 +6,7 @@ import { startTestServer, type TestServer } from './support/harness';
 import { Feed, signUp, signUpMany, wsClient, type Account } from './support/client';
 import { createConcert } from './support/fixtures';
 import { spawnServer, type ServerProcess } from './support/process';
+import { seatFeed } from './support/booking';
 
 const GRACE_S = 2;
 const IDLE_S = 3;
@@ -176,6 +177,19 @@ describe('presence of ACTIVE fans', () => {
     // The subscribed fan keeps the slot past the idle time.
     await sleep((IDLE_S + 1) * 1000);
     expect(await inLine(next!, concertId)).toEqual({ waiting: false, active: true });
+  });
+
+  it('keeps the slot of a fan whose only sign of life is an open seatChanged subscription; closing it starts the idle clock', async () => {
+    const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 1 });
+    const [fan] = await signUpMany(api, 1);
+    await enter(fan!, concertId);
+    await vi.waitFor(async () => expect((await inLine(fan!, concertId)).active).toBe(true), { timeout: 5000, interval: 50 });
+    const seats = await seatFeed(server, fan!, scheduleIds[0]!);
+    closers.push(seats.close);
+    await sleep((IDLE_S + 2) * 1000);
+    expect(await inLine(fan!, concertId)).toEqual({ waiting: false, active: true });
+    await seats.close();
+    await vi.waitFor(async () => expect(await inLine(fan!, concertId)).toEqual({ waiting: false, active: false }), { timeout: (IDLE_S + 3) * 1000, interval: 100 });
   });
 });
 
