@@ -18,6 +18,7 @@ import {
   QUEUE_STATUS,
   QUEUE_UNWATCH,
   QUEUE_WATCH,
+  SALES_OPEN,
   SALES_SET,
   SALES_UNKNOWN,
 } from '../redis/queue-scripts';
@@ -48,8 +49,7 @@ export function watchBeat(presenceGraceSeconds: number): { intervalMs: number; d
   return { intervalMs, deadAfterMs: presenceGraceSeconds * 1000 };
 }
 
-/** How the sales key says "open" (see RedisKeys.queue().sales), and what MySQL's value seeds it with. */
-const SALES_OPEN = 'open';
+/** What MySQL's opening time seeds the sales key with (see RedisKeys.queue().sales). */
 const salesValue = (salesOpenAt: Date | null) => (salesOpenAt ? String(salesOpenAt.getTime()) : SALES_OPEN);
 
 /** The message live feeds on every process receive: which concerts may have changed, or which fans. */

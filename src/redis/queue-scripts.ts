@@ -17,13 +17,16 @@ import { defineScript, luaFunction } from './script';
 /** The presence score of a fan with an open subscription on some replica: never older than any grace. */
 const WATCHED = 2 ** 52;
 
+/** The sales key's value once sales are open (before: the opening time in ms). */
+export const SALES_OPEN = 'open';
+
 /** Opening time (ms) while sales are closed; -1 once open, or when this Redis does not know (treated as open). */
 const SALES_OPENS_AT = luaFunction(
   'salesOpensAt',
   `
 local function salesOpensAt(sales)
   local value = redis.call('GET', sales)
-  if not value or value == 'open' then return -1 end
+  if not value or value == '${SALES_OPEN}' then return -1 end
   return tonumber(value)
 end`,
 );
@@ -272,7 +275,7 @@ if untilMs <= now and not soldOut and not redis.call('ZSCORE', waitKey, user) th
     redis.call('ZREM', activeKey, user)
     redis.call('ZREM', activeSeenKey, user)
   end
-  if sales == 'open' then
+  if sales == '${SALES_OPEN}' then
     redis.call('ZADD', waitKey, redis.call('INCR', seqKey), user)
   else
     redis.call('ZADD', waitKey, ARGV[2], user)
@@ -413,7 +416,7 @@ export const SALES_SET = defineScript<number, [known: string, opensAt: number]>(
   lua: `
 local now = redisNow()
 local current = redis.call('GET', salesKey) or ARGV[1]
-if current == 'open' or tonumber(current) <= now then return 0 end
+if current == '${SALES_OPEN}' or tonumber(current) <= now then return 0 end
 local opensAt = tonumber(ARGV[2])
 if opensAt < 0 then opensAt = now end
 redis.call('SET', salesKey, string.format('%d', opensAt))
@@ -472,9 +475,9 @@ local soldOut = ARGV[8] == '1'
 local log = {}
 local opened, closed = 0, 0
 local sales = redis.call('GET', salesKey)
-if sales and sales ~= 'open' then
+if sales and sales ~= '${SALES_OPEN}' then
   if tonumber(sales) <= now then
-    redis.call('SET', salesKey, 'open')
+    redis.call('SET', salesKey, '${SALES_OPEN}')
     opened = 1
     log[#log + 1] = 'o'
     log[#log + 1] = 1
