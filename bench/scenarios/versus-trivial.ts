@@ -1,6 +1,7 @@
 import type { ServerChild } from '../lib/child';
 import type { BenchContext } from '../lib/context';
 import { load, TRIVIAL, type LoadResult, type LoadSpec } from '../lib/http';
+import { ServerCost } from '../lib/server-cost';
 import { fmtMs, fmtNumber, median } from '../lib/util';
 
 export interface Compared {
@@ -32,11 +33,13 @@ export async function versusTrivial(
   await load({ ...common, ...(await target(-1)), durationSec: 1 });
   const baseline: LoadResult[] = [];
   const measured: LoadResult[] = [];
+  const baseCost = new ServerCost();
+  const cost = new ServerCost();
   for (let run = 0; run < runs; run++) {
-    const base = await load({ ...common, durationSec, body: () => TRIVIAL });
+    const base = await baseCost.measure(server, () => load({ ...common, durationSec, body: () => TRIVIAL }));
     baseline.push(base);
     const spec = await target(run);
-    const run_ = () => around(run, () => load({ ...common, durationSec, ...spec }));
+    const run_ = () => around(run, () => cost.measure(server, () => load({ ...common, durationSec, ...spec })));
     // With --profile, the first measured run of the target is profiled (the profiler costs a little).
     const result = run === 0 ? await ctx.profiled(server, scenario, run_) : await run_();
     measured.push(result);
@@ -46,6 +49,7 @@ export async function versusTrivial(
         (result.socketErrors + result.non2xx > 0 ? ` | ${result.socketErrors} socket errors, ${result.non2xx} non-2xx` : ''),
     );
   }
+  ctx.detail(scenario, `per request: ${cost.summary()} | baseline ${baseCost.summary()}`);
   return {
     rps: median(measured.map((r) => r.rps)),
     baseRps: median(baseline.map((r) => r.rps)),
