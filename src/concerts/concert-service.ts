@@ -34,6 +34,12 @@ function validMaxActiveUsers(value: number): number {
   return requireInt(value, 'maxActiveUsers', 1, LIMITS.maxActiveUsers);
 }
 
+/** Null (or absent) opens sales at once. */
+function validSalesOpenAt(value: Date | null | undefined): Date | null {
+  if (value && Number.isNaN(value.getTime())) throw badInput('salesOpenAt is not a valid date.');
+  return value ?? null;
+}
+
 /** A schedule's size: what inventory counts against. */
 export interface ScheduleSize {
   id: number;
@@ -108,8 +114,7 @@ export class ConcertService {
     const title = requireText(input.title, 'title');
     const venue = requireText(input.venue, 'venue');
     const maxActiveUsers = validMaxActiveUsers(input.maxActiveUsers);
-    const salesOpenAt = input.salesOpenAt ?? null;
-    if (salesOpenAt && Number.isNaN(salesOpenAt.getTime())) throw badInput('salesOpenAt is not a valid date.');
+    const salesOpenAt = validSalesOpenAt(input.salesOpenAt);
     if (input.schedules.length < 1 || input.schedules.length > LIMITS.schedules) {
       throw badInput(`A concert needs 1 to ${LIMITS.schedules} schedules.`);
     }
@@ -149,6 +154,7 @@ export class ConcertService {
    * current value) may refuse by throwing, and then nothing changes.
    */
   async setSalesOpenAt(concertId: number, salesOpenAt: Date | null, allow: (current: Date | null) => Promise<void>): Promise<Concert> {
+    validSalesOpenAt(salesOpenAt);
     return this.orm.em.fork().transactional(async (em) => {
       const concert = await orNotFound(em.findOne(Concert, concertId, { lockMode: LockMode.PESSIMISTIC_WRITE }), 'concert');
       await allow(concert.salesOpenAt);

@@ -124,7 +124,6 @@ export class QueueService {
    * at all, and concurrent calls take turns.
    */
   async setSalesOpenAt(concertId: number, salesOpenAt: Date | null): Promise<Concert> {
-    if (salesOpenAt && Number.isNaN(salesOpenAt.getTime())) throw badInput('salesOpenAt is not a valid date.');
     const k = this.keys.queue(concertId);
     const concert = await this.concerts.setSalesOpenAt(concertId, salesOpenAt, async (current) => {
       const changed = await runScript(this.redis, SALES_SET, k, salesValue(current), salesOpenAt ? salesOpenAt.getTime() : -1);
