@@ -30,9 +30,14 @@ export class ServerCost {
     return result;
   }
 
+  /** Median CPU milliseconds per call over the measured runs. */
+  cpuMs(): number {
+    return median(this.perCall.map((c) => c.cpuMs));
+  }
+
   /** Medians over the measured runs, e.g. "1.23 ms CPU and 6.0 SQL statements". */
   summary(): string {
-    const cpu = median(this.perCall.map((c) => c.cpuMs));
+    const cpu = this.cpuMs();
     const statements = median(this.perCall.map((c) => c.statements));
     return `${cpu.toFixed(2)} ms of server CPU and ${statements.toFixed(1)} SQL statements (runs: ${this.perCall.map((c) => c.cpuMs.toFixed(2)).join(', ')} ms)`;
   }
