@@ -4,7 +4,7 @@ import { type Hold, HOLD, LEAVE, RELEASE, SEAT_CHANGED, SEATS } from '../support
 import { startTestServer, type TestServer } from './support/harness';
 import { Feed, signUp, wsClient } from './support/client';
 import { createConcert } from './support/fixtures';
-import { activeFans, admit, availableSeats, forgetInventory, hold, me, seatFeed, seatIds, seats } from './support/booking';
+import { activeFans, admit, availableSeats, forgetInventory, hold, me, seatFeed, seatIds, seats, sellInMysql } from './support/booking';
 
 let server: TestServer;
 let api: Api;
@@ -131,9 +131,7 @@ describe('holding a seat', () => {
     const [fan] = await activeFans(api, concertId, 1);
     const [seatId] = await seatIds(server, scheduleIds[0]!);
     // A sale recorded in MySQL only (as after Redis lost its data): MySQL wins.
-    const connection = server.app.orm.em.getConnection();
-    const { insertId: paymentId } = await connection.execute<{ insertId: number }>("insert into payments (user_id, idempotency_key, request_hash, amount, balance) values (?, 'setup', 'x', 0, 0)", [fan!.id], 'run');
-    await connection.execute("insert into reservations (code, seat_id, user_id, payment_id, price) values ('TK-SETUP001', ?, ?, ?, 100)", [seatId, fan!.id, paymentId], 'run');
+    await sellInMysql(server, fan!.id, [seatId!], 'setup');
     await forgetInventory(server, scheduleIds);
     expect(await fan!.api.errorCode(HOLD, { seatId })).toBe('SEAT_UNAVAILABLE');
     expect((await seats(fan!, scheduleIds[0]!, 'RESERVED')).map((s) => s.id)).toEqual([seatId]);
@@ -216,11 +214,7 @@ describe('availableSeats across schedules', () => {
     await hold(fan!, b[0]!);
     await hold(fan!, b[1]!);
     // Schedule b: one seat sold elsewhere, and b[0] sold while its hold is still live (released after commit).
-    const driver = server.app.orm.em.getDriver();
-    const { insertId: paymentId } = await driver.execute<{ insertId: number }>("insert into payments (user_id, idempotency_key, request_hash, amount, balance) values (?, 'avail', 'x', 0, 0)", [fan!.id], 'run');
-    for (const [code, seatId] of [['TK-AVAIL001', b[5]], ['TK-AVAIL002', b[0]]] as const) {
-      await driver.execute('insert into reservations (code, seat_id, user_id, payment_id, price) values (?, ?, ?, ?, 100)', [code, seatId, fan!.id, paymentId], 'run');
-    }
+    await sellInMysql(server, fan!.id, [b[5]!, b[0]!], 'avail');
     await forgetInventory(server, scheduleIds);
     const { concert } = await api.data<{ concert: { schedules: { id: string; availableSeats: number }[] } }>('query($id: ID!) { concert(id: $id) { schedules { id availableSeats } } }', { id: concertId });
     // b[0] counts as held and as reserved until its hold goes (a payment releases it right after its

@@ -2,9 +2,9 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Api } from '../support/graphql-client';
 import { CANCEL, CONCERT_SEATS, ENTER, type Payment, type QueueStatus, RELEASE, STATUS, STATUS_SUBSCRIPTION } from '../support/operations';
 import { startTestServer, type TestServer } from './support/harness';
-import { Feed, signUpMany, wsClient, type Account } from './support/client';
+import { Feed, signUp, signUpMany, wsClient, type Account } from './support/client';
 import { createConcert } from './support/fixtures';
-import { activeFans, charge, hold, pay, queueState, seatIds } from './support/booking';
+import { activeFans, charge, forgetInventory, hold, pay, queueState, seatIds, sellInMysql } from './support/booking';
 import { spawnServer, type ServerProcess } from './support/process';
 
 const HOLD_TTL_SECONDS = 3;
@@ -141,5 +141,31 @@ describe('sold out', () => {
     await charge(next!, 500);
     expect((await pay(next!, [again.id], 'the-returned-seat')).reservations[0]!.seat.id).toBe(seats[1]);
     expect(await concertSeats(concertId)).toEqual({ availableSeats: 0, soldOut: true });
+  });
+
+  it('sells out before opening: every PREQUEUE subscriber is pushed SOLD_OUT, the pre-queue closes and enterQueue answers SOLD_OUT', async () => {
+    const { concertId, scheduleIds } = await createConcert(server, { schedules: 2, seatCount: 2, salesOpenAt: new Date(Date.now() + 3_600_000) });
+    const [a, b, unsubscribed, late] = await signUpMany(api, 4);
+    for (const fan of [a, b, unsubscribed]) expect((await fan!.api.data<{ enterQueue: QueueStatus }>(ENTER, { id: concertId })).enterQueue.state).toBe('PREQUEUE');
+    const feeds = [watch(a!, concertId), watch(b!, concertId)];
+    for (const feed of feeds) await until(feed, { state: 'PREQUEUE', waiting: 3, seatsLeft: 4 });
+    // No sale goes through the API before opening: these are made elsewhere, straight in MySQL, and
+    // Redis rebuilds its counts from there as after losing them.
+    const outside = await signUp(api);
+    await sellInMysql(server, outside.id, await seatIds(server, scheduleIds[0]!), 'first-schedule');
+    await forgetInventory(server, scheduleIds);
+    // One schedule sold out is not the concert: the pre-queue stays, told what is left.
+    for (const feed of feeds) expect(await until(feed, { seatsLeft: 2 })).toMatchObject({ state: 'PREQUEUE', waiting: 3 });
+    expect(await concertSeats(concertId)).toEqual({ availableSeats: 2, soldOut: false });
+
+    await sellInMysql(server, outside.id, await seatIds(server, scheduleIds[1]!), 'second-schedule');
+    await forgetInventory(server, scheduleIds);
+    for (const feed of feeds) {
+      expect(await until(feed, { state: 'SOLD_OUT' })).toMatchObject({ position: null, seatsLeft: 0, waiting: 0 });
+      await vi.waitFor(() => expect(feed.done).toBe(true), { timeout: 2000 });
+    }
+    expect(await concertSeats(concertId)).toEqual({ availableSeats: 0, soldOut: true });
+    expect((await late!.api.data<{ enterQueue: QueueStatus }>(ENTER, { id: concertId })).enterQueue).toMatchObject({ state: 'SOLD_OUT', position: null, waiting: 0 });
+    expect(await status(unsubscribed!, concertId)).toMatchObject({ state: 'SOLD_OUT', waiting: 0 });
   });
 });

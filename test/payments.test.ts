@@ -7,7 +7,7 @@ import { wipeRedisKeys } from '../support/sandbox';
 import { startTestServer, type TestServer } from './support/harness';
 import { signUp, type Account } from './support/client';
 import { createConcert } from './support/fixtures';
-import { activeFans, admit, availableSeats, charge, expectConsistentLedger, hold, ledger, me, pay, queueState, seatFeed, seatIds, seats } from './support/booking';
+import { activeFans, admit, availableSeats, charge, expectConsistentLedger, hold, ledger, me, pay, queueState, seatFeed, seatIds, seats, sellInMysql } from './support/booking';
 
 let server: TestServer;
 let api: Api;
@@ -220,9 +220,7 @@ describe('the database as the final fence', () => {
     const held = [await hold(fan, ids[0]!), await hold(fan, ids[1]!)];
     // Another replica's payment for seat 2, committed while Redis had forgotten its hold.
     const other = await signUp(api);
-    const connection = server.app.orm.em.getConnection();
-    const { insertId: paymentId } = await connection.execute<{ insertId: number }>("insert into payments (user_id, idempotency_key, request_hash, amount, balance) values (?, 'elsewhere', 'x', 100, 0)", [other.id], 'run');
-    await connection.execute("insert into reservations (code, seat_id, user_id, payment_id, price) values ('TK-ELSEWHRE', ?, ?, ?, 100)", [ids[1], other.id, paymentId], 'run');
+    await sellInMysql(server, other.id, [ids[1]!], 'elsewhere');
 
     expect(await fan.api.errorCode(PAY, { holdIds: held.map((h) => h.id), key: 'fenced' })).toBe('SEAT_UNAVAILABLE');
     expect((await me(fan)).points).toBe(1000);

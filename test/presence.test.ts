@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { redisKeys } from '../src/redis';
 import { Api } from '../support/graphql-client';
-import { ENTER, type QueueStatus, SEATS, STATUS, STATUS_SUBSCRIPTION } from '../support/operations';
+import { ENTER, type QueueStatus, RELEASE, SEATS, STATUS, STATUS_SUBSCRIPTION } from '../support/operations';
 import { startTestServer, type TestServer } from './support/harness';
 import { Feed, signUp, signUpMany, wsClient, type Account } from './support/client';
 import { createConcert } from './support/fixtures';
 import { spawnServer, type ServerProcess } from './support/process';
-import { seatFeed } from './support/booking';
+import { hold, seatFeed, seatIds } from './support/booking';
 
 const GRACE_S = 2;
 const IDLE_S = 3;
@@ -190,6 +190,37 @@ describe('presence of ACTIVE fans', () => {
     expect(await inLine(fan!, concertId)).toEqual({ waiting: false, active: true });
     await seats.close();
     await vi.waitFor(async () => expect(await inLine(fan!, concertId)).toEqual({ waiting: false, active: false }), { timeout: (IDLE_S + 3) * 1000, interval: 100 });
+  });
+  it('keeps the slot of a fan whose only activity is holding, then releasing, seats; once they stop, the slot lapses after the idle time', async () => {
+    const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 1, seatCount: 4 });
+    const [fan] = await signUpMany(api, 1);
+    await enter(fan!, concertId);
+    await vi.waitFor(async () => expect((await inLine(fan!, concertId)).active).toBe(true), { timeout: 5000, interval: 50 });
+    // Admission (at or before now) was the last sign of presence other than holds.
+    const admitted = Date.now();
+    const seats = await seatIds(server, scheduleIds[0]!);
+    const step = (IDLE_S * 1000) / 3;
+    // Each kind of call alone spans more than the idle time, so each must count for the slot to stay.
+    const held = [];
+    for (const seat of seats) {
+      await sleep(step);
+      held.push(await hold(fan!, seat));
+    }
+    expect(Date.now() - admitted).toBeGreaterThan((IDLE_S + 0.5) * 1000);
+    expect(await inLine(fan!, concertId)).toEqual({ waiting: false, active: true });
+
+    const lastHold = Date.now();
+    for (const { id } of held) {
+      await sleep(step);
+      expect(await fan!.api.data(RELEASE, { holdId: id })).toEqual({ releaseHold: true });
+    }
+    expect(Date.now() - lastHold).toBeGreaterThan((IDLE_S + 0.5) * 1000);
+    expect(await inLine(fan!, concertId)).toEqual({ waiting: false, active: true });
+
+    // Silent from now on: the slot goes one idle time after the last release, not before.
+    const stopped = Date.now();
+    await vi.waitFor(async () => expect(await inLine(fan!, concertId)).toEqual({ waiting: false, active: false }), { timeout: (IDLE_S + 3) * 1000, interval: 100 });
+    expect(Date.now() - stopped).toBeGreaterThan((IDLE_S - 1) * 1000);
   });
 });
 

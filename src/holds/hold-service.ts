@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { AppError } from '../errors';
+import type { Logger } from '../logger';
 import type { Metrics } from '../observability/metrics';
 import type { QueueService } from '../queue/queue-service';
 import { runScript, type RedisClient, type RedisKeys } from '../redis';
@@ -62,6 +63,7 @@ export class HoldService {
     private readonly events: SeatEvents,
     private readonly metrics: Metrics,
     private readonly settings: HoldSettings,
+    private readonly logger: Logger,
   ) {}
 
   /** The caller's hold on the seat: a new one, or the one they already have. */
@@ -111,7 +113,7 @@ export class HoldService {
     const ref = parseHoldId(holdId);
     const released = this.keys.releasedHolds(userId);
     if (!(await this.releaseRef(userId, ref))) {
-      if ((await this.redis.zscore(released, ref.id)) !== null) return;
+      if ((await this.redis.zscore(released, ref.id)) !== null) return await this.markPresent(userId, ref);
       throw holdNotFound();
     }
     const now = Date.now();
@@ -121,7 +123,21 @@ export class HoldService {
       this.redis.zremrangebyscore(released, '-inf', now - window),
       this.redis.pexpire(released, window),
       this.events.announce([ref.seatId], SeatStatus.AVAILABLE),
+      this.markPresent(userId, ref),
     ]);
+  }
+
+  /**
+   * Releasing (the hold proved the caller's) is a sign of presence in the seat's concert, like
+   * holding and paying; never a reason for the release, already done, to fail.
+   */
+  private async markPresent(userId: number, ref: HoldRef): Promise<void> {
+    try {
+      const seat = await this.catalog.get(ref.seatId);
+      await this.queue.markPresent(userId, seat.concertId);
+    } catch (error) {
+      this.logger.warn({ err: error, userId }, 'could not record a releasing fan’s presence');
+    }
   }
 
   /**

@@ -147,7 +147,7 @@ export class QueueService {
     await runScript(this.redis, QUEUE_END_ACTIVE, this.keys.queue(concertId), userId, this.keys.channels.queueTicks, concertId);
   }
 
-  /** A sign of presence from an operation that asks nothing of the queue (pay): the status script marks the fan seen. */
+  /** A sign of presence from an operation that asks nothing of the queue (pay, releaseHold): the status script marks the fan seen. */
   async markPresent(userId: number, concertId: number): Promise<void> {
     await runScript(this.redis, QUEUE_STATUS, this.keys.queue(concertId), userId);
   }

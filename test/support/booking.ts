@@ -67,6 +67,22 @@ export async function seatFeed(server: TestServer, fan: Account, scheduleId: str
 }
 
 /**
+ * Sells the seats to the user straight in MySQL (one payment, a reservation each), as a sale made
+ * behind the app would be: Redis learns of it only once its counts are rebuilt (forgetInventory).
+ */
+export async function sellInMysql(server: TestServer, userId: string, seatIds: string[], key: string): Promise<void> {
+  const connection = server.app.orm.em.getConnection();
+  const { insertId: paymentId } = await connection.execute<{ insertId: number }>(
+    "insert into payments (user_id, idempotency_key, request_hash, amount, balance) values (?, ?, 'x', 0, 0)",
+    [userId, key],
+    'run',
+  );
+  for (const [i, seatId] of seatIds.entries()) {
+    await connection.execute('insert into reservations (code, seat_id, user_id, payment_id, price) values (?, ?, ?, ?, 100)', [`TK-${paymentId}-${i}`, seatId, userId, paymentId], 'run');
+  }
+}
+
+/**
  * Deletes the schedules' seat counts from Redis, as when Redis loses its data: for setups that sell
  * seats straight in MySQL, behind the app. The next read rebuilds them from MySQL.
  */
