@@ -1,3 +1,4 @@
+import { CoalescingStream } from '../streams/coalescing-stream';
 import type { SeatState } from './seat';
 
 /**
@@ -7,59 +8,37 @@ import type { SeatState } from './seat';
  * seat count however many events come, and nothing is ever refused inside the Redis message
  * handler (a throw there would take the whole process down).
  */
-export class SeatFeed implements AsyncIterableIterator<SeatState> {
+export class SeatFeed extends CoalescingStream<SeatState> {
   private readonly pending = new Map<number, SeatState>();
-  private reader: ((result: IteratorResult<SeatState>) => void) | undefined;
-  private closed = false;
 
   constructor(
     /** Distinct seats that can be pending: the schedule's seat count. More means foreign events: the feed ends. */
     private readonly maxPending: number,
-    private readonly onClose: () => void,
-  ) {}
+    private readonly whenClosed: () => void,
+  ) {
+    super();
+  }
 
-  push(seat: SeatState): void {
-    if (this.closed) return;
-    const reader = this.reader;
-    if (reader) {
-      this.reader = undefined;
-      reader({ value: seat, done: false });
-      return;
-    }
+  protected keep(seat: SeatState): void {
     // Delete first so the seat moves to the end: readers see changes in the order of their latest one.
     this.pending.delete(seat.id);
     this.pending.set(seat.id, seat);
     if (this.pending.size > this.maxPending) this.close();
   }
 
-  next(): Promise<IteratorResult<SeatState>> {
+  protected take(): { value: SeatState } | undefined {
     const first = this.pending.entries().next();
-    if (!first.done) {
-      const [seatId, seat] = first.value;
-      this.pending.delete(seatId);
-      return Promise.resolve({ value: seat, done: false });
-    }
-    if (this.closed) return Promise.resolve({ value: undefined, done: true });
-    return new Promise((resolve) => {
-      this.reader = resolve;
-    });
+    if (first.done) return undefined;
+    const [seatId, seat] = first.value;
+    this.pending.delete(seatId);
+    return { value: seat };
   }
 
-  return(): Promise<IteratorResult<SeatState>> {
-    this.close();
-    return Promise.resolve({ value: undefined, done: true });
-  }
-
-  [Symbol.asyncIterator](): this {
-    return this;
-  }
-
-  private close(): void {
-    if (this.closed) return;
-    this.closed = true;
+  protected forget(): void {
     this.pending.clear();
-    this.reader?.({ value: undefined, done: true });
-    this.reader = undefined;
-    this.onClose();
+  }
+
+  protected override onClose(): void {
+    this.whenClosed();
   }
 }
