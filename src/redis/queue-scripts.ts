@@ -178,34 +178,40 @@ end`,
 /**
  * Removes from `set` the members whose last sign of presence in `seen` is older than `before`, at
  * most `limit` of them, and forgets their presence. ZRANGEBYSCORE on `seen` costs O(log N + found),
- * so the cost follows the absent, not the line. Returns how many were in `set`, them, and their
- * scores in `set` (same order): two plain lists of the strings Redis replied with, which the log
- * joins with one table.concat each (a "user:score" string per fan cost more than the join).
+ * so the cost follows the absent, not the line. Returns how many were in `set`, and for the
+ * departures log them and their scores in `set`, each list joined with ',' (same order).
+ *
+ * Every string and table a tick makes is garbage the Lua GC then walks, on the tick's clock, so the
+ * lists are built in the tables Redis replied with, from the strings it replied with: no
+ * "user:score" string or extra table per fan.
  */
 const DROP_ABSENT = luaFunction(
   'dropAbsent',
   `
 local function dropAbsent(seen, set, before, limit)
   local stale = redis.call('ZRANGEBYSCORE', seen, '-inf', '(' .. before, 'LIMIT', 0, limit)
-  -- A count rather than #gone: Lua 5.1's # searches for the end of the table each time.
-  local gone, goneScores, count = {}, {}, 0
-  for i = 1, #stale, 500 do
-    local last = math.min(i + 499, #stale)
+  local total = #stale
+  local count, scoreLists = 0, {}
+  for i = 1, total, 500 do
+    local last = math.min(i + 499, total)
     local scores = redis.call('ZMSCORE', set, unpack(stale, i, last))
-    for j = i, last do
-      local score = scores[j - i + 1]
-      -- No score: not in set (an admitted fan's entry left to lapse, see QUEUE_ADMIT).
-      if score then
-        count = count + 1
-        gone[count] = stale[j]
-        goneScores[count] = score
+    redis.call('ZREM', set, unpack(stale, i, last))
+    -- Those found (no score: not in set, e.g. an admitted fan's entry left to lapse, see QUEUE_ADMIT)
+    -- move to the front: of stale (slots already read) and of this batch's scores.
+    local kept = 0
+    for j = 1, last - i + 1 do
+      if scores[j] then
+        kept = kept + 1
+        scores[kept] = scores[j]
+        stale[count + kept] = stale[i + j - 1]
       end
     end
-    redis.call('ZREM', set, unpack(stale, i, last))
+    if kept > 0 then scoreLists[#scoreLists + 1] = table.concat(scores, ',', 1, kept) end
+    count = count + kept
   end
   -- The stale are the lowest ranks of seen: one range removal, not a lookup each.
-  if #stale > 0 then redis.call('ZREMRANGEBYRANK', seen, 0, #stale - 1) end
-  return count, gone, goneScores
+  if total > 0 then redis.call('ZREMRANGEBYRANK', seen, 0, total - 1) end
+  return count, table.concat(stale, ',', 1, count), table.concat(scoreLists, ',')
 end`,
 );
 
@@ -517,11 +523,12 @@ local droppedWaiting, goneWaiting, goneWaitingScores = dropAbsent(seenKey, waitK
 local droppedActive, goneActive = dropAbsent(activeSeenKey, activeKey, now - tonumber(ARGV[6]), maxBatch)
 if droppedWaiting > 0 then
   log[#log + 1] = 'd'
-  log[#log + 1] = table.concat(goneWaiting, ',')
+  log[#log + 1] = goneWaiting
   log[#log + 1] = 'ds'
-  log[#log + 1] = table.concat(goneWaitingScores, ',')
+  log[#log + 1] = goneWaitingScores
 end
-for _, user in ipairs(goneActive) do lapsed[#lapsed + 1] = user end
+-- Already joined: one more item of the list joined below.
+if droppedActive > 0 then lapsed[#lapsed + 1] = goneActive end
 if #lapsed > 0 then
   log[#log + 1] = 'x'
   log[#log + 1] = table.concat(lapsed, ',')
