@@ -776,6 +776,59 @@ describe('departures log and live presence', () => {
     expect((await feed(k, 5)).entries!.map((entry) => entry.seq)).toEqual([6, 7]);
   });
 
+  it('logs the absent a tick drops as two lists, the fans and their scores as Redis holds them, which decode to the same fans and exact numbers', async () => {
+    const k = keys.queue(nextId++);
+    await redis.set(k.sales, String(Date.now() + HOUR));
+    // Pre-queue places at both ends of their range, and one that needs all 53 bits of a double.
+    const preScores = [-(2 ** 53), -1, -(2 ** 52) - 1];
+    for (const [i, preScore] of preScores.entries()) await run(QUEUE_ENTER, k, i + 1, preScore, 3, keys.channels.queueTicks, 0);
+    await redis.set(k.sales, 'open');
+    for (const user of [4, 5, 6]) await enter(k, user);
+    const dropped = [1, 2, 3, 5];
+    const scores = await Promise.all(dropped.map(async (user) => (await redis.zscore(k.wait, String(user)))!));
+    expect(scores.slice(0, 3)).toEqual(['-9007199254740992', '-1', '-4503599627370497']);
+    const before = await watch(k, 0, 'r', 4, 6);
+    expect(before.places.map((place) => place.state === 'WAITING' && place.position)).toEqual([4, 6]);
+    // Absent: four fans in line, and the presence of someone no longer in it (an admitted fan's, left to lapse).
+    await redis.zadd(k.seen, 0, '1', 0, '10', 0, '2', 0, '3', 0, '5');
+    expect((await admit(k, 0, 5000))[4]).toBe(4);
+
+    const raw = await redis.xrange(k.departures, '-', '+');
+    expect(raw).toHaveLength(1);
+    expect(raw[0]![1]).toEqual(['d', '1,2,3,5', 'ds', scores.join(',')]);
+    const entry = decodeDepartures(raw[0]!);
+    expect(entry.leftLine).toEqual(new Set(dropped));
+    expect(entry.scores).toEqual(scores.map(Number).sort((a, b) => a - b));
+    expect(entry.scores.slice(0, 2)).toEqual([-(2 ** 53), -(2 ** 52) - 1]);
+    for (const [i, user] of [4, 6].entries()) expect(placeAfter(before.places[i]!, user, entry)).toMatchObject({ state: 'WAITING', position: await rankOf(k, user) });
+    expect(await rankOf(k, 6)).toBe(2);
+  });
+
+  it('logs exactly the dropped fans in the order their presence lapsed, over several batches with presence of fans no longer in line between them', async () => {
+    const k = await concert();
+    const fans = Array.from({ length: 1500 }, (_, i) => i + 1);
+    await redis.zadd(k.wait, ...fans.flatMap((fan) => [1000 + fan, fan]));
+    const now = await redisNow();
+    // Every fan not a multiple of 3 lapsed at `fan` ms; between them, fans already out of line.
+    const lapsed = fans.filter((fan) => fan % 3 !== 0);
+    const gone = Array.from({ length: 400 }, (_, i) => [3 * i + 0.5, 100_001 + i] as const);
+    await redis.zadd(k.seen, ...fans.flatMap((fan) => [fan % 3 === 0 ? now : fan, fan]), ...gone.flat());
+    expect((await admit(k, 0, 5000))[4]).toBe(lapsed.length);
+    const raw = await redis.xrange(k.departures, '-', '+');
+    expect(raw.at(-1)![1]).toEqual(['d', lapsed.join(','), 'ds', lapsed.map((fan) => 1000 + fan).join(',')]);
+    const entry = decodeDepartures(raw.at(-1)!);
+    expect(entry.leftLine).toEqual(new Set(lapsed));
+    expect(entry.scores).toEqual(lapsed.map((fan) => 1000 + fan));
+    expect(await redis.zcard(k.wait)).toBe(500);
+    expect(await redis.zcard(k.seen)).toBe(500);
+  });
+
+  it('refuses a drop entry whose fans and scores differ in number: every later position would be off', () => {
+    expect(() => decodeDepartures(['3-0', ['d', '1,2', 'ds', '5']])).toThrow('2 dropped fans but 1 scores');
+    expect(() => decodeDepartures(['3-0', ['d', '1']])).toThrow('1 dropped fans but 0 scores');
+    expect(decodeDepartures(['3-0', ['d', '1,2', 'ds', '5,-3']])).toMatchObject({ leftLine: new Set([1, 2]), scores: [-3, 5] });
+  });
+
   it('logs expiry, sales opening and a sell-out; a reader too far behind is told to read places anew', async () => {
     const k = keys.queue(nextId++);
     await redis.set(k.sales, String(Date.now() - 1));

@@ -38,6 +38,8 @@ export function decodeDepartures([id, fields]: [string, string[]]): Departures {
     opened: false,
     lineEmptied: false,
   };
+  let dropped: string | undefined;
+  let droppedScores: string | undefined;
   for (let i = 0; i + 1 < fields.length; i += 2) {
     const value = fields[i + 1] as string;
     switch (fields[i]) {
@@ -46,6 +48,12 @@ export function decodeDepartures([id, fields]: [string, string[]]): Departures {
         break;
       case 'w':
         readScored(value, entry.leftLine, entry.scores);
+        break;
+      case 'd':
+        dropped = value;
+        break;
+      case 'ds':
+        droppedScores = value;
         break;
       case 'u':
         entry.activeUntil = Number(value);
@@ -61,8 +69,23 @@ export function decodeDepartures([id, fields]: [string, string[]]): Departures {
         break;
     }
   }
+  if (dropped !== undefined || droppedScores !== undefined) readDropped(id, dropped, droppedScores, entry.leftLine, entry.scores);
   entry.scores.sort((a, b) => a - b);
   return entry;
+}
+
+/**
+ * "user,user" and "score,score" (the same fans, in the same order) into the users and the scores.
+ * Two lists rather than "user:score" pairs: the tick joins each with one table.concat (see dropAbsent
+ * in src/redis/queue-scripts.ts).
+ */
+function readDropped(id: string, users: string | undefined, scores: string | undefined, leftLine: Set<number>, into: number[]): void {
+  const userList = users?.split(',') ?? [];
+  const scoreList = scores?.split(',') ?? [];
+  // A score missing or extra would shift every later position: refuse the entry rather than guess.
+  if (userList.length !== scoreList.length) throw new Error(`departures entry ${id}: ${userList.length} dropped fans but ${scoreList.length} scores`);
+  for (const user of userList) leftLine.add(Number(user));
+  for (const score of scoreList) into.push(Number(score));
 }
 
 /** "user:score,user:score" into the users and the scores. */

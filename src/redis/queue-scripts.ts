@@ -71,9 +71,11 @@ end`,
 
 /**
  * Appends one entry to the departures log (fields: flat name, value list; nothing when empty).
- * Fields: w "user:score,…" left the line (dropped or left), a "user:score,…" admitted with u the
- * activeUntil, x "user,…" lost an ACTIVE slot, o 1 sales opened, s 1 the line was emptied (sold out).
- * Scores are Redis's own strings, exact. The log keeps the last few thousand entries.
+ * Fields: w "user:score,…" left the line (QUEUE_LEAVE), d "user,…" dropped from the line as absent
+ * with ds "score,…" their scores in the same order (two lists, see dropAbsent), a "user:score,…"
+ * admitted with u the activeUntil, x "user,…" lost an ACTIVE slot, o 1 sales opened, s 1 the line
+ * was emptied (sold out). Scores are Redis's own strings, exact. The log keeps the last few thousand
+ * entries.
  */
 const LOG_DEPARTURES = luaFunction(
   'logDepartures',
@@ -176,27 +178,40 @@ end`,
 /**
  * Removes from `set` the members whose last sign of presence in `seen` is older than `before`, at
  * most `limit` of them, and forgets their presence. ZRANGEBYSCORE on `seen` costs O(log N + found),
- * so the cost follows the absent, not the line. Returns how many were in `set`, and them for the
- * departures log: "user:score" with withScores, else "user".
+ * so the cost follows the absent, not the line. Returns how many were in `set`, and for the
+ * departures log them and their scores in `set`, each list joined with ',' (same order).
+ *
+ * Every string and table a tick makes is garbage the Lua GC then walks, on the tick's clock, so the
+ * lists are built in the tables Redis replied with, from the strings it replied with: no
+ * "user:score" string or extra table per fan.
  */
 const DROP_ABSENT = luaFunction(
   'dropAbsent',
   `
-local function dropAbsent(seen, set, before, limit, withScores)
+local function dropAbsent(seen, set, before, limit)
   local stale = redis.call('ZRANGEBYSCORE', seen, '-inf', '(' .. before, 'LIMIT', 0, limit)
-  local gone = {}
-  for i = 1, #stale, 500 do
-    local last = math.min(i + 499, #stale)
+  local total = #stale
+  local count, scoreLists = 0, {}
+  for i = 1, total, 500 do
+    local last = math.min(i + 499, total)
     local scores = redis.call('ZMSCORE', set, unpack(stale, i, last))
-    for j = i, last do
-      local score = scores[j - i + 1]
-      if score then gone[#gone + 1] = withScores and (stale[j] .. ':' .. score) or stale[j] end
-    end
     redis.call('ZREM', set, unpack(stale, i, last))
+    -- Those found (no score: not in set, e.g. an admitted fan's entry left to lapse, see QUEUE_ADMIT)
+    -- move to the front: of stale (slots already read) and of this batch's scores.
+    local kept = 0
+    for j = 1, last - i + 1 do
+      if scores[j] then
+        kept = kept + 1
+        scores[kept] = scores[j]
+        stale[count + kept] = stale[i + j - 1]
+      end
+    end
+    if kept > 0 then scoreLists[#scoreLists + 1] = table.concat(scores, ',', 1, kept) end
+    count = count + kept
   end
   -- The stale are the lowest ranks of seen: one range removal, not a lookup each.
-  if #stale > 0 then redis.call('ZREMRANGEBYRANK', seen, 0, #stale - 1) end
-  return #gone, gone
+  if total > 0 then redis.call('ZREMRANGEBYRANK', seen, 0, total - 1) end
+  return count, table.concat(stale, ',', 1, count), table.concat(scoreLists, ',')
 end`,
 );
 
@@ -504,13 +519,16 @@ for i = 1, expired, 500 do
   redis.call('ZREM', activeKey, unpack(lapsed, i, last))
   redis.call('ZREM', activeSeenKey, unpack(lapsed, i, last))
 end
-local droppedWaiting, goneWaiting = dropAbsent(seenKey, waitKey, now - tonumber(ARGV[5]), maxBatch, true)
-local droppedActive, goneActive = dropAbsent(activeSeenKey, activeKey, now - tonumber(ARGV[6]), maxBatch, false)
+local droppedWaiting, goneWaiting, goneWaitingScores = dropAbsent(seenKey, waitKey, now - tonumber(ARGV[5]), maxBatch)
+local droppedActive, goneActive = dropAbsent(activeSeenKey, activeKey, now - tonumber(ARGV[6]), maxBatch)
 if droppedWaiting > 0 then
-  log[#log + 1] = 'w'
-  log[#log + 1] = table.concat(goneWaiting, ',')
+  log[#log + 1] = 'd'
+  log[#log + 1] = goneWaiting
+  log[#log + 1] = 'ds'
+  log[#log + 1] = goneWaitingScores
 end
-for _, user in ipairs(goneActive) do lapsed[#lapsed + 1] = user end
+-- Already joined: one more item of the list joined below.
+if droppedActive > 0 then lapsed[#lapsed + 1] = goneActive end
 if #lapsed > 0 then
   log[#log + 1] = 'x'
   log[#log + 1] = table.concat(lapsed, ',')
