@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Api } from '../support/graphql-client';
 import { ADMIN, startTestServer, type TestServer } from './support/harness';
 import { logIn, signUp, type Account } from './support/client';
@@ -134,5 +134,22 @@ describe('the concert list', () => {
     expect(few).toBeLessThanOrEqual(3);
     expect(cold).toBe(few + 1);
     expect(many).toBe(few);
+  });
+
+  it('reads the schedules of concerts it does not know once, however many requests ask at the same moment', async () => {
+    const { concerts } = server.app.services;
+    // Made behind the API, whose answer would have read their schedules already.
+    const make = (schedules: number) =>
+      concerts.create({ title: 'Herd', venue: 'V', maxActiveUsers: 1, schedules: Array.from({ length: schedules }, (_, i) => ({ startsAt: new Date(Date.UTC(2031, 0, 1 + i)), seatCount: 1, price: 1 })) });
+    const ids = [(await make(2)).id, (await make(3)).id];
+    const reads = vi.spyOn(concerts, 'schedulesOfMany');
+    try {
+      // Overlapping asks: one for the first concert, then others for both while that read is under way.
+      const answers = await Promise.all([concerts.scheduleSizes([ids[0]!]), ...Array.from({ length: 100 }, () => concerts.scheduleSizes(ids))]);
+      for (const sizes of answers.slice(1)) expect(ids.map((id) => sizes.get(id)?.length)).toEqual([2, 3]);
+      expect(reads.mock.calls.map(([asked]) => [...asked])).toEqual([[ids[0]], [ids[1]]]);
+    } finally {
+      reads.mockRestore();
+    }
   });
 });

@@ -78,6 +78,25 @@ describe('entering', () => {
     expect(await api.errorCode(ENTER, { id: '1' })).toBe('UNAUTHENTICATED');
   });
 
+  it('reads a concert this replica does not know once, however many fans ask at the same moment', async () => {
+    const { concertId } = await createConcert(server, { maxActiveUsers: 7 });
+    const { concerts, queue } = server.app.services;
+    const reads = vi.spyOn(concerts, 'find');
+    try {
+      const capacities = await Promise.all(Array.from({ length: 200 }, () => queue.requireConcert(Number(concertId))));
+      expect(capacities).toEqual(Array(200).fill(7));
+      expect(reads).toHaveBeenCalledTimes(1);
+      // Every caller of an unknown concert hears NOT_FOUND, and nothing is remembered: a later call reads again.
+      const unknown = await Promise.allSettled(Array.from({ length: 50 }, () => queue.requireConcert(987_654)));
+      expect(unknown.map((r) => (r.status === 'rejected' ? (r.reason as { code?: string }).code : 'found'))).toEqual(Array(50).fill('NOT_FOUND'));
+      expect(reads).toHaveBeenCalledTimes(2);
+      await expect(queue.requireConcert(987_654)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+      expect(reads).toHaveBeenCalledTimes(3);
+    } finally {
+      reads.mockRestore();
+    }
+  });
+
   it('reports NONE with no position for a fan who never entered', async () => {
     const { concertId } = await createConcert(server, { maxActiveUsers: 1 });
     const fan = await signUp(api);

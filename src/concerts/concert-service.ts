@@ -53,6 +53,8 @@ export class ConcertService {
    * kept once read: inventory reads on every admission tick and request then cost no SQL.
    */
   private readonly sizes = new Map<number, ScheduleSize[]>();
+  /** Reads of schedule sizes under way, by concert (see scheduleSizes). */
+  private readonly readingSizes = new Map<number, Promise<unknown>>();
 
   constructor(private readonly orm: MikroORM) {}
 
@@ -102,10 +104,22 @@ export class ConcertService {
     return concertIds.map((id) => byConcert.get(id) ?? []);
   }
 
-  /** Each concert's schedule sizes (empty for an unknown concert); one query for those not yet known. */
+  /**
+   * Each concert's schedule sizes (empty for an unknown concert); one query for those neither known
+   * nor being read. A call that misses while a read of the same concert is under way waits for that
+   * read instead of sending its own (a replica that restarts under load would otherwise send one per
+   * request).
+   */
   async scheduleSizes(concertIds: readonly number[]): Promise<Map<number, ScheduleSize[]>> {
-    const missing = [...new Set(concertIds.filter((id) => !this.sizes.has(id)))];
-    if (missing.length > 0) await this.schedulesOfMany(missing);
+    const unknown = [...new Set(concertIds.filter((id) => !this.sizes.has(id)))];
+    const missing = unknown.filter((id) => !this.readingSizes.has(id));
+    if (missing.length > 0) {
+      const reading = this.schedulesOfMany(missing).finally(() => {
+        for (const id of missing) this.readingSizes.delete(id);
+      });
+      for (const id of missing) this.readingSizes.set(id, reading);
+    }
+    await Promise.all(unknown.map((id) => this.readingSizes.get(id)));
     return new Map(concertIds.map((id) => [id, this.sizes.get(id) ?? []]));
   }
 

@@ -77,6 +77,8 @@ export class QueueService {
    * when Redis has none, and what ticks admit with while MySQL is away.
    */
   private readonly knownConcerts = new Map<number, number>();
+  /** Capacity reads under way, shared by the calls that miss meanwhile (see requireConcert). */
+  private readonly readingConcerts = new Map<number, Promise<number>>();
   /** When a replica counts as dead, from the presence grace. */
   private readonly deadAfterMs: number;
 
@@ -343,10 +345,24 @@ export class QueueService {
     }
   }
 
-  /** The concert's capacity as this process knows it; NOT_FOUND for an unknown concert. */
+  /**
+   * The concert's capacity as this process knows it; NOT_FOUND for an unknown concert. Calls that
+   * miss while a read is under way share it: when thousands of fans (re)connect to a replica at once,
+   * the concert is read once, not once per fan (which queued them all on the MySQL pool until its
+   * acquire timeout failed them).
+   */
   async requireConcert(concertId: number): Promise<number> {
     const known = this.knownConcerts.get(concertId);
     if (known !== undefined) return known;
+    let reading = this.readingConcerts.get(concertId);
+    if (!reading) {
+      reading = this.readCapacity(concertId).finally(() => this.readingConcerts.delete(concertId));
+      this.readingConcerts.set(concertId, reading);
+    }
+    return await reading;
+  }
+
+  private async readCapacity(concertId: number): Promise<number> {
     const concert = await this.concerts.find(concertId);
     if (!concert) throw notFound('concert');
     this.knownConcerts.set(concertId, concert.maxActiveUsers);
