@@ -13,7 +13,10 @@ const HOLD_HOT_SEAT = 'mutation($seat: ID!) { holdSeat(seatId: $seat) { id expir
  * the same seat over 50 connections for the run's duration, tokens rotating, so the first 1,000
  * requests come from 1,000 different rivals and the rest keep retrying. Exactly one user may ever
  * win (their retries get the same hold back); every other answer must be SEAT_UNAVAILABLE.
- * A new seat per run (the previous winner keeps theirs: 3 holds < MAX_HOLDS_PER_SCHEDULE).
+ * A new seat per run, and each run's rotation starts a connection count further on, so the first
+ * requests of each run (among which the winner is) come from rivals who won nothing yet: a winner's
+ * holds are kept, and a rival who won more runs than MAX_HOLDS_PER_SCHEDULE would hear
+ * HOLD_LIMIT_REACHED.
  */
 export const holdSeat: Scenario = {
   name: 'holdSeat',
@@ -36,13 +39,14 @@ export const holdSeat: Scenario = {
         if (run >= 0) perRun[run] = current;
         const seatId = seatIds[run + 1] as number;
         const body = JSON.stringify({ query: HOLD_HOT_SEAT, variables: { seat: String(seatId) } });
+        const rival = (i: number) => (i + (run + 1) * ctx.options.connections) % users.length;
         return {
           body: () => body,
-          token: (i) => (users[i % users.length] as { token: string }).token,
+          token: (i) => (users[rival(i)] as { token: string }).token,
           onResponse: (i, status, text) => {
             const parsed = (run < 0 ? new ErrorTally() : tally).see<{ holdSeat: { id: string } }>(status, text);
             if (parsed?.data?.holdSeat) {
-              current.winners.add(i % users.length);
+              current.winners.add(rival(i));
               current.holdIds.add(parsed.data.holdSeat.id);
             }
           },
