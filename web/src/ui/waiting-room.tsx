@@ -45,10 +45,21 @@ export function WaitingRoom({ concert, socket, holds, onHoldsChanged, onSeatsCha
   const [status, setStatus] = useState<QueueStatus | undefined>();
   const previous = useRef<QueueStatus | undefined>(undefined);
 
-  // The newest status from the subscription or from our own enter/leave answer.
+  // The newest status from the subscription or from our own enter/leave answer. The subscription is
+  // told of our own change too, so an answer that arrives after the subscription has spoken is older
+  // than what it said (an admission pushed before the enter answer came back): it must not replace it.
+  const liveSeen = useRef(0);
   useEffect(() => {
-    if (live.data) setStatus(live.data.queueStatus);
+    if (!live.data) return;
+    liveSeen.current += 1;
+    setStatus(live.data.queueStatus);
   }, [live.data]);
+  const unlessLiveSpoke = async <T,>(request: Promise<T>, statusOf: (answer: T) => QueueStatus | undefined): Promise<QueueStatus | undefined> => {
+    const before = liveSeen.current;
+    const answer = statusOf(await request);
+    if (answer && liveSeen.current === before) setStatus(answer);
+    return answer;
+  };
 
   useEffect(() => {
     if (!status) return;
@@ -71,13 +82,11 @@ export function WaitingRoom({ concert, socket, holds, onHoldsChanged, onSeatsCha
 
   async function enter() {
     const wasClosed = status?.state === 'SOLD_OUT';
-    const result = await enterQueue({ concertId: concert.id });
-    if (result.data) setStatus(result.data.enterQueue);
-    if (wasClosed && result.data && result.data.enterQueue.state !== 'SOLD_OUT') resubscribe();
+    const entered = await unlessLiveSpoke(enterQueue({ concertId: concert.id }), (result) => result.data?.enterQueue);
+    if (wasClosed && entered && entered.state !== 'SOLD_OUT') resubscribe();
   }
   async function leave() {
-    const result = await leaveQueue({ concertId: concert.id });
-    if (result.data) setStatus(result.data.leaveQueue);
+    await unlessLiveSpoke(leaveQueue({ concertId: concert.id }), (result) => result.data?.leaveQueue);
   }
 
   const reconnecting = socket.status === 'reconnecting';
