@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Checkout } from '../web/src/logic/checkout';
 import { retryDelayMs } from '../web/src/logic/connection';
 import { errorCode, errorMessage, isTransient, problemOf } from '../web/src/logic/errors';
-import { announcement, lineProgress, PAUSED_MESSAGE, PREQUEUE_MESSAGE, rememberStart, seatSupply, seatsLeftWords, SOLD_OUT_MESSAGE, type QueueView } from '../web/src/logic/queue';
+import { announcement, lineProgress, PAUSED_MESSAGE, PREQUEUE_MESSAGE, rememberStart, seatSupply, seatsLeftWords, SOLD_OUT_MESSAGE, StatusSources, type QueueView } from '../web/src/logic/queue';
 import { applySeatChange, seatLook, type SeatState } from '../web/src/logic/seats';
 import { formatCountdown, formatWait, remainingMs, salesOpenCountdown, spokenCountdown } from '../web/src/logic/time';
 
@@ -225,5 +225,19 @@ describe('isTransient', () => {
   it('says which failures the seat map tries again by itself: busy or unreachable, not a refusal', () => {
     for (const code of ['SERVICE_UNAVAILABLE', 'RATE_LIMITED', 'TOO_MANY_REQUESTS', 'NETWORK', 'INTERNAL_SERVER_ERROR']) expect(isTransient(code), code).toBe(true);
     for (const code of ['NOT_ACTIVE', 'NOT_FOUND', 'UNAUTHENTICATED', 'BAD_USER_INPUT', undefined]) expect(isTransient(code), String(code)).toBe(false);
+  });
+});
+
+describe('StatusSources (the waiting room: subscription against our own answers)', () => {
+  it('shows an enter answer only if the subscription said nothing while it was out', () => {
+    const sources = new StatusSources();
+    sources.live();
+    const quiet = sources.send();
+    expect(sources.answerIsNewest(quiet)).toBe(true);
+    // The admission is pushed before the enter answer comes back: the answer (WAITING) is older.
+    const overtaken = sources.send();
+    sources.live();
+    expect(sources.answerIsNewest(overtaken)).toBe(false);
+    expect(sources.answerIsNewest(sources.send())).toBe(true);
   });
 });

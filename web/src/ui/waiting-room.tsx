@@ -2,7 +2,7 @@ import { useEffect, useRef, useState } from 'react';
 import { useClient, useMutation, useSubscription } from 'urql';
 import type { SocketState } from '../client';
 import { errorCode } from '../logic/errors';
-import { announcement, lineProgress, PAUSED_MESSAGE, PREQUEUE_MESSAGE, rememberStart, seatSupply, seatsLeftWords, SOLD_OUT_MESSAGE, type KeyValueStore } from '../logic/queue';
+import { announcement, lineProgress, PAUSED_MESSAGE, PREQUEUE_MESSAGE, rememberStart, seatSupply, seatsLeftWords, SOLD_OUT_MESSAGE, StatusSources, type KeyValueStore } from '../logic/queue';
 import { formatCountdown, formatDateTime, formatWait, remainingMs, spokenCountdown } from '../logic/time';
 import { ConcertDetail, EnterQueue, LeaveQueue, QueueStatusSubscription, type HoldItem, type QueueStatus } from '../operations';
 import { setToken } from '../session';
@@ -45,19 +45,17 @@ export function WaitingRoom({ concert, socket, holds, onHoldsChanged, onSeatsCha
   const [status, setStatus] = useState<QueueStatus | undefined>();
   const previous = useRef<QueueStatus | undefined>(undefined);
 
-  // The newest status from the subscription or from our own enter/leave answer. The subscription is
-  // told of our own change too, so an answer that arrives after the subscription has spoken is older
-  // than what it said (an admission pushed before the enter answer came back): it must not replace it.
-  const liveSeen = useRef(0);
+  // The newest status from the subscription or from our own enter/leave answer (see StatusSources).
+  const [sources] = useState(() => new StatusSources());
   useEffect(() => {
     if (!live.data) return;
-    liveSeen.current += 1;
+    sources.live();
     setStatus(live.data.queueStatus);
-  }, [live.data]);
+  }, [live.data, sources]);
   const unlessLiveSpoke = async <T,>(request: Promise<T>, statusOf: (answer: T) => QueueStatus | undefined): Promise<QueueStatus | undefined> => {
-    const before = liveSeen.current;
+    const sent = sources.send();
     const answer = statusOf(await request);
-    if (answer && liveSeen.current === before) setStatus(answer);
+    if (answer && sources.answerIsNewest(sent)) setStatus(answer);
     return answer;
   };
 
