@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Checkout } from '../web/src/logic/checkout';
-import { retryDelayMs } from '../web/src/logic/connection';
+import { retryAfterFailureMs, retryDelayMs } from '../web/src/logic/connection';
 import { errorCode, errorMessage, isTransient, problemOf } from '../web/src/logic/errors';
 import { announcement, lineProgress, PAUSED_MESSAGE, PREQUEUE_MESSAGE, rememberStart, seatSupply, seatsLeftWords, SOLD_OUT_MESSAGE, StatusSources, type QueueView } from '../web/src/logic/queue';
 import { applySeatChange, seatLook, type SeatState } from '../web/src/logic/seats';
@@ -239,5 +239,15 @@ describe('StatusSources (the waiting room: subscription against our own answers)
     sources.live();
     expect(sources.answerIsNewest(overtaken)).toBe(false);
     expect(sources.answerIsNewest(sources.send())).toBe(true);
+  });
+});
+
+describe('retryAfterFailureMs (the seat map after a transient failure)', () => {
+  it('backs off like the socket, and never retries before the Retry-After the server gave', () => {
+    const noJitter = () => 0;
+    expect(retryAfterFailureMs(0, undefined, noJitter)).toBe(1000);
+    expect(retryAfterFailureMs(3, undefined, noJitter)).toBe(8000);
+    expect(retryAfterFailureMs(0, 7, noJitter)).toBe(7000);
+    expect(retryAfterFailureMs(5, 7, noJitter)).toBe(10_000);
   });
 });

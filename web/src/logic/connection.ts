@@ -5,3 +5,8 @@ export function retryDelayMs(retries: number, random: () => number = Math.random
   const base = Math.min(10_000, 1000 * 2 ** Math.max(0, retries));
   return base + Math.floor(random() * 500);
 }
+
+/** How long to wait before trying a transient failure again: the backoff, or longer if the server said so (RATE_LIMITED). */
+export function retryAfterFailureMs(retries: number, retryAfterSeconds?: number, random: () => number = Math.random): number {
+  return Math.max(retryDelayMs(retries, random), (retryAfterSeconds ?? 0) * 1000);
+}

@@ -1,13 +1,11 @@
 import { useEffect, useRef, useState } from 'react';
 import { useClient, useMutation } from 'urql';
-import { errorCode, isTransient, problemOf, type Problem } from '../logic/errors';
+import { retryAfterFailureMs } from '../logic/connection';
+import { isTransient, problemOf, type Problem } from '../logic/errors';
 import { applySeatChange, seatLook, seatLookWords, type SeatState } from '../logic/seats';
 import { formatDateTime } from '../logic/time';
 import { HoldSeat, ReleaseHold, ScheduleSeats, SeatChanged, type HoldItem } from '../operations';
 import { ErrorNote } from './errors';
-
-/** Pause before the seat map is read again after a transient failure. */
-const SEAT_MAP_RETRY_MS = 2000;
 
 interface SeatMapState {
   seats: readonly SeatState[] | null;
@@ -32,20 +30,18 @@ export function useSeatMap(scheduleId: string, reconnects: number, onChange?: ()
   useEffect(() => {
     let early: Pick<SeatState, 'id' | 'status'>[] | null = [];
     let live = true;
-    let retrying = false;
-    /** Shows the failure; a transient one is tried again by itself shortly. */
-    const fail = (code: string | undefined) => {
+    let retry: ReturnType<typeof setTimeout> | undefined;
+    /** Shows the failure; a transient one is tried again by itself, backing off (and never before the server's Retry-After). */
+    const fail = (problem: Problem | undefined) => {
+      const code = problem?.code;
       setState((s) => ({ ...s, ended: code }));
-      if (!isTransient(code) || retrying) return;
-      retrying = true;
-      setTimeout(() => {
-        if (live) setAttempt((n) => n + 1);
-      }, SEAT_MAP_RETRY_MS);
+      if (!isTransient(code) || retry) return;
+      retry = setTimeout(() => setAttempt((n) => n + 1), retryAfterFailureMs(attempt, problem?.retryAfterSeconds));
     };
     const feed = client.subscription(SeatChanged, { scheduleId }).subscribe((result) => {
       if (!live) return;
       if (result.error) {
-        fail(errorCode(result.error));
+        fail(problemOf(result.error));
         return;
       }
       const change = result.data?.seatChanged;
@@ -61,7 +57,7 @@ export function useSeatMap(scheduleId: string, reconnects: number, onChange?: ()
         if (!live) return;
         const read = result.data?.schedule?.seats;
         if (!read) {
-          fail(errorCode(result.error) ?? 'NOT_FOUND');
+          fail(problemOf(result.error) ?? { code: 'NOT_FOUND' });
           return;
         }
         let seats: readonly SeatState[] = read;
@@ -71,6 +67,7 @@ export function useSeatMap(scheduleId: string, reconnects: number, onChange?: ()
       });
     return () => {
       live = false;
+      clearTimeout(retry);
       feed.unsubscribe();
     };
   }, [client, scheduleId, reconnects, attempt]);
