@@ -82,9 +82,15 @@ export class AccountService {
     }
     // A hash made at a lower cost (before PASSWORD_HASH_COST was raised) is made again at today's, so
     // the account's wrong-password answers cost what an unknown email's do and stop telling it apart.
+    // Best effort: the password was right, so a failure here (MySQL busy or away) must not refuse the
+    // log-in; the next log-in tries again.
     if (hashCost(user.passwordHash) < this.settings.passwordHashCost) {
-      user.passwordHash = await hashPassword(password, this.settings.passwordHashCost);
-      await em.flush();
+      try {
+        user.passwordHash = await hashPassword(password, this.settings.passwordHashCost);
+        await em.flush();
+      } catch {
+        // kept at the old cost until the next log-in
+      }
     }
     return { token: this.tokenFor(user), user: toAccount(user) };
   }

@@ -72,7 +72,9 @@ export async function sqlTransaction<T>(orm: MikroORM, work: (sql: Sql) => Promi
     // again with a transaction possibly open: closed, the pool drops it (knex validates connections
     // on acquire), and MySQL rolls back what it had.
     if (!idle) connection.destroy();
-    await pool.releaseConnection(connection);
+    // The transaction's outcome (a COMMIT that happened, or why the work failed) is the answer: a
+    // failure to hand the connection back must not replace it.
+    await pool.releaseConnection(connection).catch((error: unknown) => logger.warn('query', `could not return a connection to the pool: ${String(error)}`));
   }
 }
 
