@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Api } from '../support/graphql-client';
-import { CANCEL, CONCERT_SEATS, ENTER, type Payment, type QueueStatus, RELEASE, STATUS, STATUS_SUBSCRIPTION } from '../support/operations';
+import { CANCEL, CONCERT_SEATS, ENTER, type Payment, type QueueStatus, RELEASE, STATUS_SUBSCRIPTION } from '../support/operations';
 import { startTestServer, type TestServer } from './support/harness';
 import { Feed, signUp, signUpMany, wsClient, type Account } from './support/client';
 import { createConcert } from './support/fixtures';
-import { activeFans, charge, forgetInventory, hold, pay, queueState, seatIds, sellInMysql } from './support/booking';
 import { spawnServer, type ServerProcess } from './support/process';
+import { activeFans, charge, forgetInventory, hold, pay, queueState, seatIds, sellInMysql, queueStatusOf as status } from './support/booking';
 
 const HOLD_TTL_SECONDS = 3;
 const INTERVAL_MS = 100;
@@ -40,7 +40,6 @@ async function until(feed: Feed<Message>, match: Partial<QueueStatus>, timeoutMs
 }
 
 const concertSeats = async (concertId: string) => (await api.data<{ concert: { availableSeats: number; soldOut: boolean } }>(CONCERT_SEATS, { id: concertId })).concert;
-const status = async (fan: Account, concertId: string) => (await fan.api.data<{ queueStatus: QueueStatus }>(STATUS, { id: concertId })).queueStatus;
 
 describe('seatsLeft', () => {
   it('follows holds, releases, lapses, payments and cancellations, pushed within a tick', async () => {

@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Api } from '../support/graphql-client';
-import { CHARGE, ENTER, LEAVE, STATUS, type QueueStatus } from '../support/operations';
+import { CHARGE, ENTER, LEAVE } from '../support/operations';
 import { startTestServer, type TestServer } from './support/harness';
 import { MariaDbServer } from './support/mariadb-server';
 import { signUpMany, type Account } from './support/client';
 import { createConcert } from './support/fixtures';
+import { queueStatusOf as state } from './support/booking';
 
 // MySQL stops mid-sale (a private MariaDB this file starts, stops with SIGTERM and starts again).
 let mysql: MariaDbServer;
@@ -22,7 +23,6 @@ afterAll(async () => {
   await mysql?.remove();
 });
 
-const state = async (fan: Account, concertId: string) => (await fan.api.data<{ queueStatus: QueueStatus }>(STATUS, { id: concertId })).queueStatus;
 const readyz = async () => (await fetch(server.url.replace('/graphql', '/readyz'))).status;
 
 describe('MySQL restarting mid-sale', () => {

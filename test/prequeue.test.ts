@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Api } from '../support/graphql-client';
-import { CONCERT_OPENING, CREATE_CONCERT, ENTER, type QueueStatus, SET_SALES_OPEN_AT, STATUS, STATUS_SUBSCRIPTION } from '../support/operations';
+import { CONCERT_OPENING, CREATE_CONCERT, ENTER, type QueueStatus, SET_SALES_OPEN_AT, STATUS_SUBSCRIPTION } from '../support/operations';
 import { ADMIN, startTestServer, type TestServer } from './support/harness';
 import { Feed, logIn, signUp, signUpMany, wsClient, type Account } from './support/client';
 import { createConcert } from './support/fixtures';
 import { spawnServer, type ServerProcess } from './support/process';
+import { queueStatusOf as status } from './support/booking';
 
 let server: TestServer;
 let api: Api;
@@ -23,7 +24,6 @@ afterAll(async () => {
 
 const HOUR_MS = 3_600_000;
 const enter = async (fan: Account, id: string) => (await fan.api.data<{ enterQueue: QueueStatus }>(ENTER, { id })).enterQueue;
-const status = async (fan: Account, id: string) => (await fan.api.data<{ queueStatus: QueueStatus }>(STATUS, { id })).queueStatus;
 const opening = async (id: string) => (await api.data<{ concert: { salesOpenAt: string | null } }>(CONCERT_OPENING, { id })).concert.salesOpenAt;
 const setOpening = (id: string, at: string | null) => admin.api.data<{ setSalesOpenAt: { id: string; salesOpenAt: string | null } }>(SET_SALES_OPEN_AT, { id, at });
 /** 1-based place in line after opening: ACTIVE fans (admitted at the opening tick) first, then by position. */

@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { redisKeys } from '../src/redis';
 import { Api } from '../support/graphql-client';
-import { ENTER, type QueueStatus, RELEASE, SEATS, STATUS, STATUS_SUBSCRIPTION } from '../support/operations';
+import { ENTER, type QueueStatus, RELEASE, SEATS, STATUS_SUBSCRIPTION } from '../support/operations';
 import { startTestServer, type TestServer } from './support/harness';
 import { Feed, signUp, signUpMany, wsClient, type Account } from './support/client';
 import { createConcert } from './support/fixtures';
 import { spawnServer, type ServerProcess } from './support/process';
-import { hold, seatFeed, seatIds } from './support/booking';
+import { hold, seatFeed, seatIds, queueStatusOf as status } from './support/booking';
 
 const GRACE_S = 2;
 const IDLE_S = 3;
@@ -28,7 +28,6 @@ afterAll(async () => {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const enter = async (fan: Account, id: string) => (await fan.api.data<{ enterQueue: QueueStatus }>(ENTER, { id })).enterQueue;
-const status = async (fan: Account, id: string) => (await fan.api.data<{ queueStatus: QueueStatus }>(STATUS, { id })).queueStatus;
 
 /** Whether the fan is in the concert's line or ACTIVE, read straight from Redis: asking the API would be a sign of presence. */
 async function inLine(fan: Account, concertId: string): Promise<{ waiting: boolean; active: boolean }> {

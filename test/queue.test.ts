@@ -4,6 +4,7 @@ import { ENTER, LEAVE, type QueueStatus, STATUS } from '../support/operations';
 import { ADMIN, startTestServer, type TestServer } from './support/harness';
 import { logIn, signUp, signUpMany, type Account } from './support/client';
 import { createConcert } from './support/fixtures';
+import { queueStatusOf as status } from './support/booking';
 
 let server: TestServer;
 let api: Api;
@@ -16,7 +17,6 @@ afterAll(() => server.stop());
 
 const enter = async (fan: Account, id: string) => (await fan.api.data<{ enterQueue: QueueStatus }>(ENTER, { id })).enterQueue;
 const leave = async (fan: Account, id: string) => (await fan.api.data<{ leaveQueue: QueueStatus }>(LEAVE, { id })).leaveQueue;
-const status = async (fan: Account, id: string) => (await fan.api.data<{ queueStatus: QueueStatus }>(STATUS, { id })).queueStatus;
 const waitForState = (fan: Account, id: string, state: QueueStatus['state']) =>
   vi.waitFor(async () => expect((await status(fan, id)).state).toBe(state), { timeout: 10_000, interval: 50 });
 

@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Api } from '../support/graphql-client';
-import { ENTER, LEAVE, STATUS, type QueueStatus } from '../support/operations';
+import { ENTER, LEAVE } from '../support/operations';
 import { startTestServer, type TestServer } from './support/harness';
 import { signUpMany, type Account } from './support/client';
 import { spawnServer, type ServerProcess } from './support/process';
 import { createConcert } from './support/fixtures';
+import { queueStatusOf as state } from './support/booking';
 
 const INTERVAL_MS = 100;
 
@@ -21,7 +22,6 @@ afterAll(async () => {
   await server.stop();
 });
 
-const state = async (fan: Account, concertId: string) => (await fan.api.data<{ queueStatus: QueueStatus }>(STATUS, { id: concertId })).queueStatus;
 
 describe('a worker replica killed mid-sale', () => {
   it('leaves the ticks to the other one: fans keep being admitted, never past capacity', async () => {

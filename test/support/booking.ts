@@ -13,7 +13,8 @@ export const hold = async (fan: Account, seatId: string) => (await fan.api.data<
 export const charge = async (fan: Account, amount: number) => (await fan.api.data<{ chargePoints: { points: number } }>(CHARGE, { amount })).chargePoints.points;
 export const pay = async (fan: Account, holdIds: string[], key: string) => (await fan.api.data<{ pay: Payment }>(PAY, { holdIds, key })).pay;
 export const me = async (fan: Account, limit?: number) => (await fan.api.data<{ me: Me }>(ME, { limit })).me;
-export const queueState = async (fan: Account, concertId: string) => (await fan.api.data<{ queueStatus: QueueStatus }>(STATUS, { id: concertId })).queueStatus.state;
+export const queueStatusOf = async (fan: Account, concertId: string) => (await fan.api.data<{ queueStatus: QueueStatus }>(STATUS, { id: concertId })).queueStatus;
+export const queueState = async (fan: Account, concertId: string) => (await queueStatusOf(fan, concertId)).state;
 
 /** Seat IDs of a schedule in seat-number order, read straight from the database (setup, not behaviour). */
 export async function seatIds(server: TestServer, scheduleId: string): Promise<string[]> {
