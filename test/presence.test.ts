@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { redisKeys } from '../src/redis';
 import { Api } from '../support/graphql-client';
-import { ENTER, type QueueStatus, RELEASE, SEATS, STATUS_SUBSCRIPTION } from '../support/operations';
+import { ENTER, HOLD, type QueueStatus, RELEASE, SEATS, STATUS_SUBSCRIPTION } from '../support/operations';
 import { startTestServer, type TestServer } from './support/harness';
 import { Feed, signUp, signUpMany, wsClient, type Account } from './support/client';
 import { createConcert } from './support/fixtures';
 import { spawnServer, type ServerProcess } from './support/process';
-import { hold, seatFeed, seatIds, queueStatusOf as status } from './support/booking';
+import { charge, hold, pay, seatFeed, seatIds, queueStatusOf as status } from './support/booking';
 
 const GRACE_S = 2;
 const IDLE_S = 3;
@@ -220,6 +220,25 @@ describe('presence of ACTIVE fans', () => {
     const stopped = Date.now();
     await vi.waitFor(async () => expect(await inLine(fan!, concertId)).toEqual({ waiting: false, active: false }), { timeout: (IDLE_S + 3) * 1000, interval: 100 });
     expect(Date.now() - stopped).toBeGreaterThan((IDLE_S - 1) * 1000);
+  });
+
+  it('leaves a fan who lost the slot for idleness their holds: the fan admitted in their place cannot take the seat, and they can still pay', async () => {
+    const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 1, seatCount: 2, price: 100 });
+    const [idle, next] = await signUpMany(api, 2);
+    await charge(idle!, 100);
+    await enter(idle!, concertId);
+    await vi.waitFor(async () => expect((await inLine(idle!, concertId)).active).toBe(true), { timeout: 5000, interval: 50 });
+    const [seatId] = await seatIds(server, scheduleIds[0]!);
+    const held = await hold(idle!, seatId!);
+    // The next fan stays present (subscribed) while the idle one goes silent.
+    await enter(next!, concertId);
+    const { feed } = subscribe(server.wsUrl, next!, concertId);
+    await feed.until((m) => m.data?.queueStatus.state === 'ACTIVE', (IDLE_S + 4) * 1000);
+    expect(await inLine(idle!, concertId)).toEqual({ waiting: false, active: false });
+
+    expect(await next!.api.errorCode(HOLD, { seatId })).toBe('SEAT_UNAVAILABLE');
+    const paid = await pay(idle!, [held.id], `idle-${concertId}`);
+    expect(paid.reservations.map((r) => r.seat.id)).toEqual([seatId]);
   });
 });
 
