@@ -1,7 +1,8 @@
 /** What the rehearsal's logs and samples say: fairness, slot use, sell-out, experience. */
 import type { FanLog } from './fan';
 import type { Integrity } from './integrity';
-import { countBelow, countInversions } from './order';
+import { countBelow } from '../../src/queue/departures';
+import { countInversions } from './order';
 import type { FanPlan, RehearsalOptions } from './plan';
 
 export interface OpStats {

@@ -68,15 +68,3 @@ export function countInversions(fans: readonly Entrant[]): Inversions {
   }
   return out;
 }
-
-/** How many of `sorted` (ascending) are below `value`. */
-export function countBelow(sorted: readonly number[], value: number): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (sorted[mid]! < value) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}

@@ -98,7 +98,7 @@ function readScored(value: string, users: Set<number>, scores: number[]): void {
 }
 
 /** How many of the ascending `scores` are below `score`. */
-function countBelow(scores: number[], score: number): number {
+export function countBelow(scores: readonly number[], score: number): number {
   let low = 0;
   let high = scores.length;
   while (low < high) {
