@@ -150,12 +150,15 @@ function tickBefore(ticks: number[], t: number): number | undefined {
 
 /**
  * How full the ACTIVE slots were while they could have been: fans waiting, seats free, sales open.
- * A gap is a slot freed (paid, left, dropped) and not refilled before the next tick.
+ * Admission takes no more fans than seats are left, so a slot counts as fillable only while a seat
+ * is left for it: the target is the capacity or the fans ACTIVE plus the seats left, whichever is
+ * less. A gap is a slot freed (paid, left, dropped) and not refilled before the next tick.
  */
 function slotFill(run: RunData): number {
   const open = run.samples.filter((sample) => sample.t > 0 && sample.waiting > 0 && sample.seatsLeft > 0 && !sample.soldOut);
   if (open.length === 0) return NaN;
-  return open.reduce((sum, sample) => sum + Math.min(1, sample.active / run.options.capacity), 0) / open.length;
+  const fillable = (sample: RunData['samples'][number]) => Math.min(run.options.capacity, sample.active + sample.seatsLeft);
+  return open.reduce((sum, sample) => sum + Math.min(1, sample.active / fillable(sample)), 0) / open.length;
 }
 
 /** What a rehearsal recorded, as far as the analysis needs it. */
