@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { redisKeys } from '../src/redis';
 import { Api } from '../support/graphql-client';
 import { CANCEL, CONCERT_SEATS, ENTER, type Payment, type QueueStatus, RELEASE, STATUS_SUBSCRIPTION } from '../support/operations';
 import { startTestServer, type TestServer } from './support/harness';
@@ -166,5 +167,7 @@ describe('sold out', () => {
     expect(await concertSeats(concertId)).toEqual({ availableSeats: 0, soldOut: true });
     expect((await late!.api.data<{ enterQueue: QueueStatus }>(ENTER, { id: concertId })).enterQueue).toMatchObject({ state: 'SOLD_OUT', position: null, waiting: 0 });
     expect(await status(unsubscribed!, concertId)).toMatchObject({ state: 'SOLD_OUT', waiting: 0 });
+    // Any fan reads SOLD_OUT now: that the pre-queue itself was emptied (the unsubscribed fan too) is read from Redis.
+    expect(await server.app.redis.zcard(redisKeys(server.app.config.redisPrefix).queue(Number(concertId)).wait)).toBe(0);
   });
 });
