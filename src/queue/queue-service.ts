@@ -99,14 +99,13 @@ export class QueueService {
     const capacity = await this.requireConcert(concertId);
     const k = this.keys.queue(concertId);
     const attempt = async () => {
-      // Issued together, so auto-pipelining sends them in one write (cheaper than a pipeline object per
-      // request); one connection keeps their order, so the SADD runs after the script, as
-      // dropFromWorkIndex relies on. Also when the answer is SOLD_OUT: the next tick then looks at the
-      // concert's seats again, so a line closed by mistake cannot stay closed while fans knock.
-      const [reply] = await Promise.all([
-        runScript(this.redis, QUEUE_ENTER, k, userId, drawPreQueueScore(), capacity, this.keys.channels.queueTicks, concertId),
-        this.redis.sadd(this.keys.queueIndex, concertId),
-      ]);
+      const reply = await runScript(this.redis, QUEUE_ENTER, k, userId, drawPreQueueScore(), capacity, this.keys.channels.queueTicks, concertId);
+      // Only once the script has answered, as dropFromWorkIndex relies on: on a Redis Cluster the index
+      // lives on another node, and sent together the SADD could land first, a tick find the line still
+      // empty and drop the concert, and the fan wait in a line no tick visits. Also when the answer is
+      // SOLD_OUT: the next tick then looks at the concert's seats again, so a line closed by mistake
+      // cannot stay closed while fans knock.
+      await this.redis.sadd(this.keys.queueIndex, concertId);
       return reply;
     };
     let reply = await attempt();
