@@ -1,4 +1,5 @@
 import { LockMode, type MikroORM } from '@mikro-orm/mysql';
+import { SharedReads } from '../caching/shared-reads';
 import { badInput, orNotFound } from '../errors';
 import { Concert, Schedule, Seat } from '../entities';
 
@@ -53,8 +54,8 @@ export class ConcertService {
    * kept once read: inventory reads on every admission tick and request then cost no SQL.
    */
   private readonly sizes = new Map<number, ScheduleSize[]>();
-  /** Reads of schedule sizes under way, by concert (see scheduleSizes). */
-  private readonly readingSizes = new Map<number, Promise<unknown>>();
+  /** Reads of schedule sizes under way, by concert, shared by the calls that miss meanwhile. */
+  private readonly sizeReads = new SharedReads<number>();
 
   constructor(private readonly orm: MikroORM) {}
 
@@ -104,22 +105,12 @@ export class ConcertService {
     return concertIds.map((id) => byConcert.get(id) ?? []);
   }
 
-  /**
-   * Each concert's schedule sizes (empty for an unknown concert); one query for those neither known
-   * nor being read. A call that misses while a read of the same concert is under way waits for that
-   * read instead of sending its own (a replica that restarts under load would otherwise send one per
-   * request).
-   */
+  /** Each concert's schedule sizes (empty for an unknown concert); one query for those neither known nor being read (see SharedReads). */
   async scheduleSizes(concertIds: readonly number[]): Promise<Map<number, ScheduleSize[]>> {
-    const unknown = [...new Set(concertIds.filter((id) => !this.sizes.has(id)))];
-    const missing = unknown.filter((id) => !this.readingSizes.has(id));
-    if (missing.length > 0) {
-      const reading = this.schedulesOfMany(missing).finally(() => {
-        for (const id of missing) this.readingSizes.delete(id);
-      });
-      for (const id of missing) this.readingSizes.set(id, reading);
-    }
-    await Promise.all(unknown.map((id) => this.readingSizes.get(id)));
+    await this.sizeReads.await(
+      concertIds.filter((id) => !this.sizes.has(id)),
+      (missing) => this.schedulesOfMany(missing),
+    );
     return new Map(concertIds.map((id) => [id, this.sizes.get(id) ?? []]));
   }
 

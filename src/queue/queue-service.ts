@@ -23,6 +23,7 @@ import {
   SALES_UNKNOWN,
 } from '../redis/queue-scripts';
 import { dropFromWorkIndex } from '../redis/work-index';
+import { SharedReads } from '../caching/shared-reads';
 import { drawPreQueueScore } from './draw';
 import { QueueState, type QueueStatus } from './queue-state';
 import { decodeDepartures, type Departures } from './departures';
@@ -77,8 +78,8 @@ export class QueueService {
    * when Redis has none, and what ticks admit with while MySQL is away.
    */
   private readonly knownConcerts = new Map<number, number>();
-  /** Capacity reads under way, shared by the calls that miss meanwhile (see requireConcert). */
-  private readonly readingConcerts = new Map<number, Promise<number>>();
+  /** Capacity reads under way, shared by the calls that miss meanwhile. */
+  private readonly capacityReads = new SharedReads<number>();
   /** When a replica counts as dead, from the presence grace. */
   private readonly deadAfterMs: number;
 
@@ -344,28 +345,18 @@ export class QueueService {
     }
   }
 
-  /**
-   * The concert's capacity as this process knows it; NOT_FOUND for an unknown concert. Calls that
-   * miss while a read is under way share it: when thousands of fans (re)connect to a replica at once,
-   * the concert is read once, not once per fan (which queued them all on the MySQL pool until its
-   * acquire timeout failed them).
-   */
+  /** The concert's capacity as this process knows it (read once, see SharedReads); NOT_FOUND for an unknown concert. */
   async requireConcert(concertId: number): Promise<number> {
-    const known = this.knownConcerts.get(concertId);
-    if (known !== undefined) return known;
-    let reading = this.readingConcerts.get(concertId);
-    if (!reading) {
-      reading = this.readCapacity(concertId).finally(() => this.readingConcerts.delete(concertId));
-      this.readingConcerts.set(concertId, reading);
+    let known = this.knownConcerts.get(concertId);
+    if (known === undefined) {
+      await this.capacityReads.await([concertId], async () => {
+        const concert = await this.concerts.find(concertId);
+        if (!concert) throw notFound('concert');
+        this.knownConcerts.set(concertId, concert.maxActiveUsers);
+      });
+      known = this.knownConcerts.get(concertId) as number;
     }
-    return await reading;
-  }
-
-  private async readCapacity(concertId: number): Promise<number> {
-    const concert = await this.concerts.find(concertId);
-    if (!concert) throw notFound('concert');
-    this.knownConcerts.set(concertId, concert.maxActiveUsers);
-    return concert.maxActiveUsers;
+    return known;
   }
 
   private async toStatus(concertId: number, reply: number[]): Promise<QueueStatus> {
