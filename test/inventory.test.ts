@@ -171,3 +171,42 @@ describe('sold out', () => {
     expect(await server.app.redis.zcard(redisKeys(server.app.config.redisPrefix).queue(Number(concertId)).wait)).toBe(0);
   });
 });
+
+describe('repairs', () => {
+  /** Seat → its number in its schedule, which the seat count's bitmap is indexed by. */
+  const seatNumber = async (seatId: string) =>
+    Number((await server.app.orm.em.getConnection().execute<{ number: number }[]>('select number from seats where id = ?', [seatId]))[0]!.number);
+
+  it('heals seat counts whose update was lost after the commit: the concert still sells out, and a cancelled seat reopens the line', async () => {
+    const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 1, seatCount: 2 });
+    const [buyer] = await activeFans(api, concertId, 1);
+    const [waiting, next] = await signUpMany(api, 2);
+    await waiting!.api.data(ENTER, { id: concertId });
+    const feed = watch(waiting!, concertId);
+    await until(feed, { state: 'WAITING', seatsLeft: 2 });
+    const [first, second] = await seatIds(server, scheduleIds[0]!);
+    const sold = redisKeys(server.env.REDIS_KEY_PREFIX!).inventory(Number(scheduleIds[0])).sold;
+
+    // A sale committed whose count in Redis was never updated (the process died between the two): MySQL has it, the count does not.
+    const outside = await signUp(api);
+    await sellInMysql(server, outside.id, [first!], 'lost-count');
+    expect(await concertSeats(concertId)).toEqual({ availableSeats: 2, soldOut: false });
+    await vi.waitFor(async () => expect(await concertSeats(concertId)).toEqual({ availableSeats: 1, soldOut: false }), { timeout: 8000, interval: 100 });
+    // So selling the other seat sells the concert out, and the line hears it.
+    await charge(buyer!, 500);
+    const payment = await pay(buyer!, [(await hold(buyer!, second!)).id], 'the-last-seat');
+    expect(await until(feed, { state: 'SOLD_OUT' })).toMatchObject({ seatsLeft: 0 });
+    expect(await concertSeats(concertId)).toEqual({ availableSeats: 0, soldOut: true });
+
+    // A cancellation committed whose follow-up in Redis was lost: the seat still counted sold, the line still closed.
+    await buyer!.api.data(CANCEL, { id: payment.reservations[0]!.id });
+    await server.app.redis.setbit(sold, await seatNumber(second!), 1);
+    await server.app.redis.hset(redisKeys(server.env.REDIS_KEY_PREFIX!).queue(Number(concertId)).stats, 'soldOut', 1);
+    const knock = async () => (await next!.api.data<{ enterQueue: QueueStatus }>(ENTER, { id: concertId })).enterQueue.state;
+    expect(await knock()).toBe('SOLD_OUT');
+    // The knock makes the next tick look at the closed line, and MySQL says a seat is free: open again.
+    await new Promise((resolve) => setTimeout(resolve, INTERVAL_MS * 5));
+    expect(await knock()).not.toBe('SOLD_OUT');
+    expect(await concertSeats(concertId)).toEqual({ availableSeats: 1, soldOut: false });
+  });
+});

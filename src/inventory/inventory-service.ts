@@ -1,3 +1,4 @@
+import { SharedReads } from '../caching/shared-reads';
 import type { ConcertService, ScheduleSize } from '../concerts/concert-service';
 import type { Logger } from '../logger';
 import { runScript, type RedisClient, type RedisKeys } from '../redis';
@@ -22,10 +23,16 @@ export interface CountedSeat {
  * cancellation commits) beside its holds; one script reads both: reserved = the bitmap's count, held =
  * live holds. MySQL stays the truth: a bitmap Redis lost (or never had) reads as unknown, never as
  * "nothing sold", and is rebuilt from MySQL by ORing its reserved seats in. Setting bits commutes with
- * that, so a sale landing during a rebuild is kept either way. The line closes (sold out) only once
- * MySQL itself confirms it (confirmSoldOut).
+ * that, so a sale landing during a rebuild is kept either way. A line is closed (sold out) only while
+ * MySQL itself confirms it (confirmSoldOut), and bitmaps that keep disagreeing with MySQL's counts are
+ * rebuilt (reconcile): an update lost between a commit and Redis is healed, not kept.
  */
 export class InventoryService {
+  /** Rebuilds under way, by schedule: readers that find a bitmap missing meanwhile wait for it. */
+  private readonly rebuilds = new SharedReads<number>();
+  /** Schedules whose bitmap disagreed with MySQL at the last check (see reconcile). */
+  private disagreeing = new Set<number>();
+
   constructor(
     private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
@@ -38,10 +45,12 @@ export class InventoryService {
   async ofSchedules(schedules: readonly ScheduleSize[]): Promise<Inventory[]> {
     const reads = await Promise.all(schedules.map((schedule) => runScript(this.redis, INVENTORY_READ, this.keys.inventory(schedule.id))));
     const unknown = schedules.filter((_, i) => (reads[i]?.[0] ?? -1) < 0).map((schedule) => schedule.id);
-    const rebuilt = unknown.length > 0 ? await this.rebuild(unknown) : new Map<number, number>();
+    await this.rebuilds.await(unknown, (missing) => this.rebuild(missing));
+    const rebuilt = unknown.length > 0 ? await Promise.all(unknown.map((id) => runScript(this.redis, INVENTORY_READ, this.keys.inventory(id)))) : [];
+    const reservedOf = new Map(unknown.map((id, i) => [id, rebuilt[i]?.[0] ?? -1]));
     return schedules.map((schedule, i) => {
       const [reserved = -1, held = 0] = reads[i] ?? [];
-      return inventoryOf(schedule.totalSeats, reserved >= 0 ? reserved : (rebuilt.get(schedule.id) ?? 0), held);
+      return inventoryOf(schedule.totalSeats, reserved >= 0 ? reserved : Math.max(reservedOf.get(schedule.id) ?? 0, 0), held);
     });
   }
 
@@ -62,8 +71,8 @@ export class InventoryService {
 
   /**
    * Of these concerts (whose bitmaps say sold out), those MySQL confirms: every seat CONFIRMED. A
-   * bitmap claiming more than MySQL (a cancellation cleared its bit while it was being rebuilt) is
-   * dropped, to be rebuilt at its next read. One SQL query, only when a line is about to close.
+   * bitmap claiming more than MySQL (a cancellation cleared its bit while it was being rebuilt, or
+   * its update never came) is dropped, to be rebuilt at its next read. One SQL query.
    */
   async confirmSoldOut(concertIds: readonly number[]): Promise<Set<number>> {
     const sizes = await this.concerts.scheduleSizes(concertIds);
@@ -80,19 +89,44 @@ export class InventoryService {
     return new Set(concertIds.filter((id) => (sizes.get(id) ?? []).length > 0 && !(sizes.get(id) ?? []).some((schedule) => shortIds.has(schedule.id))));
   }
 
-  /** Rebuilds the schedules' bitmaps from MySQL; their reserved counts after it. */
-  private async rebuild(scheduleIds: number[]): Promise<Map<number, number>> {
+  /**
+   * Checks the bitmaps of these concerts' schedules against MySQL's reserved counts, and drops those
+   * that disagreed at the previous check too (to be rebuilt at their next read). A sale whose bit was
+   * never set (Redis failed, or the process died, between the commit and `mark`) would otherwise read
+   * as a seat left for good, and the concert would never sell out; a cancellation whose bit was never
+   * cleared would keep a closed line closed. One disagreement alone can be a commit whose bit is on
+   * its way, hence the second look. Returns the schedules dropped.
+   */
+  async reconcile(concertIds: readonly number[]): Promise<number[]> {
+    const schedules = [...(await this.concerts.scheduleSizes(concertIds)).values()].flat();
+    if (schedules.length === 0) return [];
+    const ids = schedules.map((schedule) => schedule.id);
+    const counts = await this.catalog.reservedCounts(ids);
+    const reads = await Promise.all(ids.map((id) => runScript(this.redis, INVENTORY_READ, this.keys.inventory(id))));
+    // A bitmap being rebuilt (reserved -1) is not judged.
+    const disagreeing = new Set(ids.filter((id, i) => (reads[i]?.[0] ?? -1) >= 0 && reads[i]?.[0] !== (counts.get(id) ?? 0)));
+    const wrong = [...disagreeing].filter((id) => this.disagreeing.has(id));
+    this.disagreeing = new Set([...disagreeing].filter((id) => !wrong.includes(id)));
+    if (wrong.length > 0) {
+      this.logger.warn({ schedules: wrong }, 'seat inventory disagreed with MySQL twice in a row; rebuilding it');
+      // One DEL per key: each schedule's key lives in its own slot on a cluster.
+      await Promise.all(wrong.map((id) => this.redis.del(this.keys.inventory(id).sold)));
+    }
+    return wrong;
+  }
+
+  /** Rebuilds the schedules' bitmaps from MySQL. */
+  private async rebuild(scheduleIds: number[]): Promise<void> {
     const numbers = await this.catalog.reservedNumbers(scheduleIds);
     this.logger.info({ schedules: scheduleIds }, 'rebuilding seat inventory from MySQL');
-    const counts = await Promise.all(
+    await Promise.all(
       scheduleIds.map(async (id) => {
         const k = this.keys.inventory(id);
         const seats = numbers.get(id) ?? [];
         let start = 0;
         for (; seats.length - start > REBUILD_CHUNK; start += REBUILD_CHUNK) await runScript(this.redis, INVENTORY_REBUILD, k, 0, ...seats.slice(start, start + REBUILD_CHUNK));
-        return runScript(this.redis, INVENTORY_REBUILD, k, 1, ...seats.slice(start));
+        await runScript(this.redis, INVENTORY_REBUILD, k, 1, ...seats.slice(start));
       }),
     );
-    return new Map(scheduleIds.map((id, i) => [id, counts[i] ?? 0]));
   }
 }

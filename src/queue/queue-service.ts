@@ -235,7 +235,7 @@ export class QueueService {
    */
   async admitTick(): Promise<TickMessage> {
     const endTimer = this.metrics.tickDuration.startTimer();
-    const ids = (await this.redis.smembers(this.keys.queueIndex)).map(Number);
+    const ids = await this.queuedConcerts();
     const [capacities, inventories, closed] = await Promise.all([
       this.capacities(ids),
       this.inventory.ofConcerts(ids).catch((error: unknown) => {
@@ -244,13 +244,17 @@ export class QueueService {
       }),
       Promise.all(ids.map((id) => this.redis.hget(this.keys.queue(id).stats, 'soldOut'))),
     ]);
-    // A line already closed stays closed on the bitmaps' word; closing one needs MySQL's.
-    const closing = ids.filter((id, i) => inventories.get(id)?.soldOut && closed[i] !== '1');
-    const confirmed = closing.length > 0 ? await this.inventory.confirmSoldOut(closing).catch(() => new Set<number>()) : new Set<number>();
+    // A line closes, and stays closed, on MySQL's word, not the bitmaps' alone: a cancellation whose
+    // seat count was never updated would otherwise keep it closed for good. One SQL query per tick,
+    // only while a line's seats all read reserved; while MySQL does not answer, no line opens or closes.
+    const soldOutByCount = ids.filter((id) => inventories.get(id)?.soldOut);
+    const closedBefore = new Set(ids.filter((_, i) => closed[i] === '1'));
+    const confirmed =
+      soldOutByCount.length > 0 ? await this.inventory.confirmSoldOut(soldOutByCount).catch(() => new Set(soldOutByCount.filter((id) => closedBefore.has(id)))) : new Set<number>();
     const results = await Promise.allSettled(
-      ids.map((id, i) => {
+      ids.map((id) => {
         const inventory = inventories.get(id);
-        const soldOut = inventory?.soldOut === true && (closed[i] === '1' || confirmed.has(id));
+        const soldOut = inventory?.soldOut === true && confirmed.has(id);
         const seatsLeft = inventory?.available ?? -1;
         return runScript(
           this.redis,
@@ -308,6 +312,11 @@ export class QueueService {
     await this.redis.publish(this.keys.channels.queueTicks, JSON.stringify(message));
     endTimer();
     return message;
+  }
+
+  /** The concerts with anyone in line (or ACTIVE): those the admission tick visits. */
+  async queuedConcerts(): Promise<number[]> {
+    return (await this.redis.smembers(this.keys.queueIndex)).map(Number);
   }
 
   /** Removes empty concerts from the tick's index (see dropFromWorkIndex). */

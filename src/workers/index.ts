@@ -4,11 +4,21 @@ import type { Logger } from '../logger';
 import { redisKeys } from '../redis';
 import { startRepeatingJob, type RepeatingJob } from './repeating-job';
 
+/** Admission ticks between two checks of the seat counts against MySQL (InventoryService.reconcile). */
+const INVENTORY_CHECK_TICKS = 10;
+
 /** The BullMQ job schedulers this replica works on (RUN_WORKERS=true). */
 export async function startWorkers(config: Config, services: Services, logger: Logger): Promise<RepeatingJob[]> {
   const common = { redis: config.redis, prefix: redisKeys(config.redisPrefix).bullPrefix, logger };
   return Promise.all([
     startRepeatingJob({ ...common, name: 'admission', everyMs: config.admissionIntervalMs, run: () => services.queue.admitTick() }),
     startRepeatingJob({ ...common, name: 'hold-expiry', everyMs: config.admissionIntervalMs, run: () => services.holds.sweep() }),
+    // Rare repairs (a seat count whose update was lost), so every ten ticks: one SQL query per check.
+    startRepeatingJob({
+      ...common,
+      name: 'inventory-check',
+      everyMs: config.admissionIntervalMs * INVENTORY_CHECK_TICKS,
+      run: async () => services.inventory.reconcile(await services.queue.queuedConcerts()),
+    }),
   ]);
 }
