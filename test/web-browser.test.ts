@@ -334,6 +334,9 @@ describe('fan web app in Chromium', () => {
     expect(await b.page.getByRole('button', { name: 'Enter the waiting room' }).count()).toBe(0);
     await seatWithStatus(c, 1, 'RESERVED').waitFor(WAIT);
     await a.page.getByTestId('points').filter({ hasText: '900' }).waitFor(WAIT);
+    // B's feed has ended: the socket nothing listens on closes (3 s later), and B's page does not take that for a lost connection.
+    await new Promise((resolve) => setTimeout(resolve, 4000));
+    expect(await b.page.getByTestId('reconnecting').count()).toBe(0);
 
     // A cancels the ticket, confirming first: CANCELLED, the price back in the balance.
     await a.page.getByRole('link', { name: 'My tickets', exact: true }).click();

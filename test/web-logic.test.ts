@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Checkout } from '../web/src/logic/checkout';
-import { retryAfterFailureMs, retryDelayMs } from '../web/src/logic/connection';
+import { feedRetryMs, retryAfterFailureMs, retryDelayMs } from '../web/src/logic/connection';
 import { errorCode, errorMessage, isTransient, problemOf } from '../web/src/logic/errors';
 import { announcement, lineProgress, PAUSED_MESSAGE, PREQUEUE_MESSAGE, rememberStart, seatSupply, seatsLeftWords, SOLD_OUT_MESSAGE, StatusSources, type QueueView } from '../web/src/logic/queue';
 import { applySeatChange, seatLook, type SeatState } from '../web/src/logic/seats';
@@ -249,5 +249,17 @@ describe('retryAfterFailureMs (the seat map after a transient failure)', () => {
     expect(retryAfterFailureMs(3, undefined, noJitter)).toBe(8000);
     expect(retryAfterFailureMs(0, 7, noJitter)).toBe(7000);
     expect(retryAfterFailureMs(5, 7, noJitter)).toBe(10_000);
+  });
+});
+
+describe('feedRetryMs (the waiting room after its live feed failed)', () => {
+  it('starts a feed again after a failure that says "not now", backing off, and never after one that says "no"', () => {
+    const noJitter = () => 0;
+    expect(feedRetryMs({ code: 'SERVICE_UNAVAILABLE' }, 0, noJitter)).toBe(1000);
+    expect(feedRetryMs({ code: 'NETWORK' }, 2, noJitter)).toBe(4000);
+    expect(feedRetryMs({ code: 'RATE_LIMITED', retryAfterSeconds: 30 }, 0, noJitter)).toBe(30_000);
+    expect(feedRetryMs({ code: 'UNAUTHENTICATED' }, 0, noJitter)).toBeUndefined();
+    expect(feedRetryMs({ code: 'NOT_FOUND' }, 0, noJitter)).toBeUndefined();
+    expect(feedRetryMs(undefined, 0, noJitter)).toBeUndefined();
   });
 });

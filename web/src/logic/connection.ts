@@ -1,4 +1,6 @@
-/** Reconnect timing for the WebSocket. Pure, unit-tested. */
+/** Reconnect timing for the WebSocket and live feeds. Pure, unit-tested. */
+
+import { isTransient, type Problem } from './errors';
 
 /** Capped exponential backoff with jitter: ~1 s, 2 s, 4 s, 8 s, then about every 10 s, forever. */
 export function retryDelayMs(retries: number, random: () => number = Math.random): number {
@@ -9,4 +11,14 @@ export function retryDelayMs(retries: number, random: () => number = Math.random
 /** How long to wait before trying a transient failure again: the backoff, or longer if the server said so (RATE_LIMITED). */
 export function retryAfterFailureMs(retries: number, retryAfterSeconds?: number, random: () => number = Math.random): number {
   return Math.max(retryDelayMs(retries, random), (retryAfterSeconds ?? 0) * 1000);
+}
+
+/**
+ * When a live feed that failed should be started again: after the backoff (or the server's
+ * Retry-After) for a failure that says "not now", never for one that says "no" (UNAUTHENTICATED,
+ * NOT_FOUND…), which retrying cannot mend.
+ */
+export function feedRetryMs(problem: Problem | undefined, retries: number, random: () => number = Math.random): number | undefined {
+  if (!isTransient(problem?.code)) return undefined;
+  return retryAfterFailureMs(retries, problem?.retryAfterSeconds, random);
 }

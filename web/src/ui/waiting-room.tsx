@@ -1,7 +1,8 @@
 import { useEffect, useRef, useState } from 'react';
 import { useClient, useMutation, useSubscription } from 'urql';
 import type { SocketState } from '../client';
-import { errorCode } from '../logic/errors';
+import { feedRetryMs } from '../logic/connection';
+import { errorCode, problemOf } from '../logic/errors';
 import { announcement, lineProgress, PAUSED_MESSAGE, PREQUEUE_MESSAGE, rememberStart, seatSupply, seatsLeftWords, SOLD_OUT_MESSAGE, StatusSources, type KeyValueStore } from '../logic/queue';
 import { formatCountdown, formatDateTime, formatWait, remainingMs, spokenCountdown } from '../logic/time';
 import { ConcertDetail, EnterQueue, LeaveQueue, QueueStatusSubscription, type HoldItem, type QueueStatus } from '../operations';
@@ -77,6 +78,20 @@ export function WaitingRoom({ concert, socket, holds, onHoldsChanged, onSeatsCha
   useEffect(() => {
     if (liveError === 'UNAUTHENTICATED') setToken(null, 'UNAUTHENTICATED');
   }, [liveError]);
+  // A feed that failed for a reason that says "not now" (a busy server, a rate limit, the network, a
+  // socket over the account's limit) is started again, backing off: otherwise the page would freeze on
+  // the last place shown, and the fan, no longer present, would lose it.
+  const feedRetries = useRef(0);
+  useEffect(() => {
+    if (live.data) feedRetries.current = 0;
+  }, [live.data]);
+  useEffect(() => {
+    const delay = feedRetryMs(problemOf(live.error), feedRetries.current);
+    if (delay === undefined) return;
+    feedRetries.current += 1;
+    const timer = setTimeout(resubscribe, delay);
+    return () => clearTimeout(timer);
+  }, [live.error, resubscribe]);
 
   async function enter() {
     const wasClosed = status?.state === 'SOLD_OUT';
