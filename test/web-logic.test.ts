@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { Checkout } from '../web/src/logic/checkout';
 import { feedRetryMs, retryAfterFailureMs, retryDelayMs } from '../web/src/logic/connection';
 import { errorCode, errorMessage, isTransient, problemOf } from '../web/src/logic/errors';
-import { announcement, lineProgress, PAUSED_MESSAGE, PREQUEUE_MESSAGE, rememberStart, seatSupply, seatsLeftWords, SOLD_OUT_MESSAGE, StatusSources, type QueueView } from '../web/src/logic/queue';
+import { announcement, lineProgress, PAUSED_MESSAGE, PREQUEUE_MESSAGE, rememberStart, seatSupply, seatsLeftWords, SOLD_OUT_MESSAGE, type QueueView } from '../web/src/logic/queue';
+import { NewestSource } from '../web/src/logic/newest';
 import { applySeatChange, seatLook, type SeatState } from '../web/src/logic/seats';
 import { formatCountdown, formatWait, remainingMs, salesOpenCountdown, spokenCountdown } from '../web/src/logic/time';
 
@@ -228,17 +229,28 @@ describe('isTransient', () => {
   });
 });
 
-describe('StatusSources (the waiting room: subscription against our own answers)', () => {
+describe('NewestSource (a live feed against the answers to our own requests)', () => {
   it('shows an enter answer only if the subscription said nothing while it was out', () => {
-    const sources = new StatusSources();
-    sources.live();
+    const sources = new NewestSource<string>();
+    sources.live('concert');
     const quiet = sources.send();
-    expect(sources.answerIsNewest(quiet)).toBe(true);
+    expect(sources.answerIsNewest('concert', quiet)).toBe(true);
     // The admission is pushed before the enter answer comes back: the answer (WAITING) is older.
     const overtaken = sources.send();
-    sources.live();
-    expect(sources.answerIsNewest(overtaken)).toBe(false);
-    expect(sources.answerIsNewest(sources.send())).toBe(true);
+    sources.live('concert');
+    expect(sources.answerIsNewest('concert', overtaken)).toBe(false);
+    expect(sources.answerIsNewest('concert', sources.send())).toBe(true);
+  });
+
+  it('judges each seat by its own changes: a rival holding the seat we released overrules our answer, a change of another seat does not', () => {
+    const sources = new NewestSource<string>();
+    const released = sources.send();
+    sources.live('seat-7'); // a rival's HELD, pushed before the answer to our release of seat 7
+    sources.live('seat-9');
+    expect(sources.answerIsNewest('seat-7', released)).toBe(false);
+    const held = sources.send();
+    sources.live('seat-9');
+    expect(sources.answerIsNewest('seat-3', held)).toBe(true);
   });
 });
 

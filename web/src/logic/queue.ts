@@ -94,27 +94,3 @@ export function announcement(previous: QueueView | undefined, next: QueueView): 
       return `Waiting room: ${next.state.toLowerCase()}.`;
   }
 }
-
-/**
- * The waiting room's two sources of a fan's status: the subscription, newest whenever it speaks, and
- * the answers to the fan's own enter and leave, which the subscription hears about too. An answer is
- * shown only if the subscription said nothing while the request was out; otherwise it is older than
- * what the subscription said (an admission pushed before the enter answer came back).
- */
-export class StatusSources {
-  private heard = 0;
-
-  /** The subscription delivered a status. */
-  live(): void {
-    this.heard += 1;
-  }
-
-  /** A request goes out: give what this returns to `answerIsNewest` when its answer comes back. */
-  send(): number {
-    return this.heard;
-  }
-
-  answerIsNewest(sent: number): boolean {
-    return this.heard === sent;
-  }
-}

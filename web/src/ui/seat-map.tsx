@@ -2,6 +2,7 @@ import { useEffect, useRef, useState } from 'react';
 import { useClient, useMutation } from 'urql';
 import { retryAfterFailureMs } from '../logic/connection';
 import { isTransient, problemOf, type Problem } from '../logic/errors';
+import { NewestSource } from '../logic/newest';
 import { applySeatChange, seatLook, seatLookWords, type SeatState } from '../logic/seats';
 import { formatDateTime } from '../logic/time';
 import { HoldSeat, ReleaseHold, ScheduleSeats, SeatChanged, type HoldItem } from '../operations';
@@ -19,11 +20,14 @@ interface SeatMapState {
  * seat wins). After a reconnect (`reconnects` moves) the map is read again, since changes sent while
  * the socket was down are lost.
  */
-export function useSeatMap(scheduleId: string, reconnects: number, onChange?: () => void): [SeatMapState, (change: Pick<SeatState, 'id' | 'status'>) => void] {
+export function useSeatMap(scheduleId: string, reconnects: number, onChange?: () => void): [SeatMapState, SeatAnswers] {
   const client = useClient();
   const [state, setState] = useState<SeatMapState>({ seats: null });
-  // Moves to read the map and subscribe again after a failure that says "not now" (a busy server).
+  // Moves to read the map and subscribe again: after a failure that says "not now" (a busy server),
+  // or when the map was found wrong.
   const [attempt, setAttempt] = useState(0);
+  // The live feed against the answers to the fan's own holds and releases (see NewestSource).
+  const [sources] = useState(() => new NewestSource<string>());
   const changed = useRef(onChange);
   changed.current = onChange;
 
@@ -46,6 +50,7 @@ export function useSeatMap(scheduleId: string, reconnects: number, onChange?: ()
       }
       const change = result.data?.seatChanged;
       if (!change) return;
+      sources.live(change.id);
       if (early) early.push(change);
       else setState((s) => ({ ...s, seats: s.seats && applySeatChange(s.seats, change) }));
       changed.current?.();
@@ -70,10 +75,26 @@ export function useSeatMap(scheduleId: string, reconnects: number, onChange?: ()
       clearTimeout(retry);
       feed.unsubscribe();
     };
-  }, [client, scheduleId, reconnects, attempt]);
+  }, [client, scheduleId, reconnects, attempt, sources]);
 
-  const apply = (change: Pick<SeatState, 'id' | 'status'>) => setState((s) => ({ ...s, seats: s.seats && applySeatChange(s.seats, change) }));
-  return [state, apply];
+  const answers: SeatAnswers = {
+    send: () => sources.send(),
+    apply: (change, sent) => {
+      if (sources.answerIsNewest(change.id, sent)) setState((s) => ({ ...s, seats: s.seats && applySeatChange(s.seats, change) }));
+    },
+    reload: () => setAttempt((n) => n + 1),
+  };
+  return [state, answers];
+}
+
+/** What the fan's own requests do to the map. */
+interface SeatAnswers {
+  /** A hold or release goes out: give what this returns to `apply` with its answer. */
+  send(): number;
+  /** The answer's seat status, unless the live feed said something newer about that seat meanwhile. */
+  apply(change: Pick<SeatState, 'id' | 'status'>, sent: number): void;
+  /** Reads the map again (it was found wrong). */
+  reload(): void;
 }
 
 export function SeatMap({
@@ -90,7 +111,7 @@ export function SeatMap({
   /** Told of every live change (the page refreshes its seat counts). */
   onSeatsChanged?: () => void;
 }) {
-  const [{ seats, ended }, apply] = useSeatMap(schedule.id, reconnects, onSeatsChanged);
+  const [{ seats, ended }, answers] = useSeatMap(schedule.id, reconnects, onSeatsChanged);
   const [, holdSeat] = useMutation(HoldSeat);
   const [, releaseHold] = useMutation(ReleaseHold);
   const [busySeat, setBusySeat] = useState<string | null>(null);
@@ -103,14 +124,18 @@ export function SeatMap({
     setError(undefined);
     setBusySeat(seat.id);
     const hold = mine.get(seat.id);
+    const sent = answers.send();
     if (hold) {
       const result = await releaseHold({ holdId: hold.id });
       if (result.error) setError(problemOf(result.error));
-      else apply({ id: seat.id, status: 'AVAILABLE' });
+      else answers.apply({ id: seat.id, status: 'AVAILABLE' }, sent);
     } else {
       const result = await holdSeat({ seatId: seat.id });
-      if (result.data) apply({ id: seat.id, status: result.data.holdSeat.seat.status });
-      else setError(problemOf(result.error) ?? { code: 'NETWORK' });
+      const problem = result.data ? undefined : (problemOf(result.error) ?? { code: 'NETWORK' });
+      if (result.data) answers.apply({ id: seat.id, status: result.data.holdSeat.seat.status }, sent);
+      else setError(problem);
+      // The map showed the seat free and it was not (a change it missed): read it again.
+      if (problem?.code === 'SEAT_UNAVAILABLE') answers.reload();
     }
     setBusySeat(null);
     onHoldsChanged();

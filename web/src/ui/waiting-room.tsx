@@ -3,7 +3,8 @@ import { useClient, useMutation, useSubscription } from 'urql';
 import type { SocketState } from '../client';
 import { feedRetryMs } from '../logic/connection';
 import { errorCode, problemOf } from '../logic/errors';
-import { announcement, lineProgress, PAUSED_MESSAGE, PREQUEUE_MESSAGE, rememberStart, seatSupply, seatsLeftWords, SOLD_OUT_MESSAGE, StatusSources, type KeyValueStore } from '../logic/queue';
+import { announcement, lineProgress, PAUSED_MESSAGE, PREQUEUE_MESSAGE, rememberStart, seatSupply, seatsLeftWords, SOLD_OUT_MESSAGE, type KeyValueStore } from '../logic/queue';
+import { NewestSource } from '../logic/newest';
 import { formatCountdown, formatDateTime, formatWait, remainingMs, spokenCountdown } from '../logic/time';
 import { ConcertDetail, EnterQueue, LeaveQueue, QueueStatusSubscription, type HoldItem, type QueueStatus } from '../operations';
 import { setToken } from '../session';
@@ -46,17 +47,17 @@ export function WaitingRoom({ concert, socket, holds, onHoldsChanged, onSeatsCha
   const [status, setStatus] = useState<QueueStatus | undefined>();
   const previous = useRef<QueueStatus | undefined>(undefined);
 
-  // The newest status from the subscription or from our own enter/leave answer (see StatusSources).
-  const [sources] = useState(() => new StatusSources());
+  // The newest status from the subscription or from our own enter/leave answer (see NewestSource).
+  const [sources] = useState(() => new NewestSource<string>());
   useEffect(() => {
     if (!live.data) return;
-    sources.live();
+    sources.live(concert.id);
     setStatus(live.data.queueStatus);
-  }, [live.data, sources]);
+  }, [live.data, sources, concert.id]);
   const unlessLiveSpoke = async <T,>(request: Promise<T>, statusOf: (answer: T) => QueueStatus | undefined): Promise<QueueStatus | undefined> => {
     const sent = sources.send();
     const answer = statusOf(await request);
-    if (answer && sources.answerIsNewest(sent)) setStatus(answer);
+    if (answer && sources.answerIsNewest(concert.id, sent)) setStatus(answer);
     return answer;
   };
 
