@@ -44,6 +44,9 @@ export interface App {
   stop(): Promise<void>;
 }
 
+/** The longest one Redis command of a request or tick may take (the slowest scripts take milliseconds). */
+const REDIS_COMMAND_TIMEOUT_MS = 2000;
+
 /** How long a replica waits for another one's migrations and seeding before it gives up. */
 const STARTUP_LOCK_TIMEOUT_SECONDS = 300;
 
@@ -105,7 +108,10 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
   const orm = await openDatabase(config, metrics, logger, (opened) => prepareData(opened, config, accountSettings, logger));
   const keys = redisKeys(config.redisPrefix);
   // Requests issue many small commands at once: auto-pipelining sends those of one tick in one write.
-  const redis = createRedis(config.redis, { enableAutoPipelining: true });
+  // A Redis that stops answering without closing the connection (paused, a network that drops
+  // packets) fails each command after REDIS_COMMAND_TIMEOUT_MS, so requests answer
+  // SERVICE_UNAVAILABLE instead of hanging until TCP gives up.
+  const redis = createRedis(config.redis, { enableAutoPipelining: true, commandTimeout: REDIS_COMMAND_TIMEOUT_MS });
   // Subscriber connections must queue commands while reconnecting, so they re-subscribe by themselves.
   const queueSubscriber = createRedis(config.redis, { enableOfflineQueue: true, maxRetriesPerRequest: null });
   const eventSubscribe = createRedis(config.redis, { enableOfflineQueue: true, maxRetriesPerRequest: null });

@@ -68,7 +68,7 @@ const UNAVAILABLE_PATTERNS = [
   /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|EPIPE/,
   /PROTOCOL_CONNECTION_LOST|Connection lost|connect ETIMEDOUT/i,
   /Timeout acquiring a connection/i,
-  /Connection is closed|Stream isn't writeable|Reached the max retries per request|enableOfflineQueue/i,
+  /Connection is closed|Stream isn't writeable|Reached the max retries per request|enableOfflineQueue|Command timed out/i,
   /ER_CON_COUNT_ERROR|Too many connections/i,
   // A Redis Cluster between a master's death and its replica's promotion (a MOVED that reaches us
   // came from a multi-command step the client could not redirect: the next attempt goes to the new owner).

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Api } from '../support/graphql-client';
-import { HOLD, PAY } from '../support/operations';
+import { HOLD, PAY, STATUS } from '../support/operations';
 import { startTestServer, type TestServer } from './support/harness';
 import { createConcert } from './support/fixtures';
-import { activeFans, charge, hold, ledger, me, seatIds } from './support/booking';
+import { activeFans, charge, hold, ledger, me, queueState, seatIds } from './support/booking';
 import { RedisServer } from './support/redis-server';
 import { SeatStatus } from '../src/seats/seat';
 
@@ -50,5 +50,23 @@ describe('while Redis is away', () => {
     expect(await fan!.api.errorCode(PAY, { holdIds: [held.id], key: 'outage' })).toBe('HOLD_NOT_FOUND');
     expect((await me(fan!)).points).toBe(500);
     expect(await charge(fan!, 1)).toBe(501);
+  });
+});
+
+describe('while Redis is frozen', () => {
+  it('answers SERVICE_UNAVAILABLE within seconds instead of hanging, and works again once Redis thaws', async () => {
+    const { concertId } = await createConcert(server, { maxActiveUsers: 5 });
+    const [fan] = await activeFans(api, concertId, 1);
+    // SIGSTOP: the connections stay open and nothing is answered, as with a network that drops packets.
+    redis.pause();
+    try {
+      const started = Date.now();
+      expect(await fan!.api.errorCode(STATUS, { id: concertId })).toBe('SERVICE_UNAVAILABLE');
+      // The limit check and the status script each give up after 2 s (REDIS_COMMAND_TIMEOUT_MS).
+      expect(Date.now() - started).toBeLessThan(6000);
+    } finally {
+      redis.resume();
+    }
+    expect(await queueState(fan!, concertId)).toBe('ACTIVE');
   });
 });

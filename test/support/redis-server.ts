@@ -14,6 +14,15 @@ export class RedisServer {
     await new Promise((resolve) => setTimeout(resolve, 300));
   }
 
+  /** Freezes the server (SIGSTOP): its connections stay open, and nothing it is sent is answered. */
+  pause(): void {
+    this.child?.kill('SIGSTOP');
+  }
+
+  resume(): void {
+    this.child?.kill('SIGCONT');
+  }
+
   async stop(): Promise<void> {
     const child = this.child;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
