@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { LatestValueStream } from '../src/queue/latest-value-stream';
 import { SeatStatus, type SeatState } from '../src/seats/seat';
 import { SeatFeed } from '../src/seats/seat-feed';
+import { Interruptible } from '../src/streams/interruptible';
 
 const seat = (id: number, status: SeatStatus): SeatState => ({ id, scheduleId: 1, number: id, price: 100, status });
 const take = async <T>(stream: AsyncIterator<T>, count: number): Promise<T[]> => {
@@ -67,5 +68,49 @@ describe('SeatFeed (a seatChanged subscription)', () => {
     await returned.return();
     await returned.return();
     expect(closes).toBe(2);
+  });
+});
+
+describe('Interruptible (a subscription that something else may end)', () => {
+  /** Counts its closes, as SessionBound and ActiveGate unregister themselves there. */
+  class Counted<T> extends Interruptible<T> {
+    closes = 0;
+    protected override onClose(): void {
+      this.closes += 1;
+    }
+  }
+
+  async function* twoThenDone() {
+    yield 1;
+    yield 2;
+  }
+
+  async function* failing() {
+    yield 1;
+    throw new Error('the source failed');
+  }
+
+  it('closes once when its source ends by itself, without anyone calling return()', async () => {
+    const stream = new Counted(twoThenDone());
+    const seen: number[] = [];
+    for await (const value of { [Symbol.asyncIterator]: () => ({ next: () => stream.next() }) }) seen.push(value);
+    expect(seen).toEqual([1, 2]);
+    expect(stream.closes).toBe(1);
+    await stream.return();
+    expect(stream.closes).toBe(1);
+  });
+
+  it('closes once when its source fails, and passes the failure on', async () => {
+    const stream = new Counted(failing());
+    expect(await stream.next()).toEqual({ done: false, value: 1 });
+    await expect(stream.next()).rejects.toThrow('the source failed');
+    expect(stream.closes).toBe(1);
+  });
+
+  it('closes once when interrupted, and rejects the reader with the reason', async () => {
+    const stream = new Counted(twoThenDone());
+    stream.interrupt(new Error('session expired'));
+    await expect(stream.next()).rejects.toThrow('session expired');
+    expect(stream.closes).toBe(1);
   });
 });

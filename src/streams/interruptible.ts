@@ -1,7 +1,10 @@
 /**
  * A subscription's source passed through untouched until `interrupt` ends it with an error: the
  * reader's pending or next `next()` rejects with it (graphql-ws sends it as the subscription's error)
- * and the source is closed. A class, not closures: one exists per open subscription.
+ * and the source is closed. It also ends when the source does (done, or failed): graphql-ws calls
+ * `return()` only on a stream it leaves early, so without this a stream that ended by itself
+ * (SOLD_OUT, NOT_ACTIVE) would stay registered wherever `onClose` unregisters it. A class, not
+ * closures: one exists per open subscription.
  */
 export class Interruptible<T> implements AsyncIterableIterator<T> {
   private failure: Error | undefined;
@@ -25,7 +28,16 @@ export class Interruptible<T> implements AsyncIterableIterator<T> {
     if (this.failure) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => {
       this.rejectWaiting = reject;
-      this.source.next().then(resolve, reject);
+      this.source.next().then(
+        (result) => {
+          if (result.done) this.close();
+          resolve(result);
+        },
+        (error: unknown) => {
+          this.close();
+          reject(error);
+        },
+      );
     });
   }
 
