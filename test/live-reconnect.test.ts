@@ -6,6 +6,7 @@ import { startTestServer, type TestServer } from './support/harness';
 import { Feed, signUpMany, wsClient } from './support/client';
 import { createConcert } from './support/fixtures';
 import { RedisServer } from './support/redis-server';
+import { redisKeys } from '../src/redis';
 
 // A Redis of this file's own, so cutting its pub/sub connections touches no other test's server.
 const redis = new RedisServer();
@@ -42,5 +43,37 @@ describe('live feed after its Redis subscription drops', () => {
     await server.app.services.queue.enter(Number(fan!.id), Number(concertId));
     const status = await feed.until((m) => m.data?.queueStatus.state === 'WAITING', 5000);
     expect(status.data?.queueStatus).toMatchObject({ state: 'WAITING', position: 1 });
+  });
+});
+
+describe("a fan's second subscription", () => {
+  it('keeps their presence held when the first one ends while the second is joining', async () => {
+    const { concertId } = await createConcert(server, { maxActiveUsers: 1 });
+    const [fan] = await signUpMany(new Api(server.url), 1);
+    const [userId, concert] = [Number(fan!.id), Number(concertId)];
+    const live = server.app.services.liveQueue;
+    await server.app.services.queue.enter(userId, concert);
+    const first = (await live.watch(userId, concert))[Symbol.asyncIterator]();
+    expect((await first.next()).value).toMatchObject({ state: 'WAITING' });
+
+    const admin = new Redis(redis.url);
+    const seen = redisKeys(server.env.REDIS_KEY_PREFIX!).queue(concert).seen;
+    try {
+      // The second subscription's place is being read (its script waits on paused writes) when the first ends.
+      await admin.client('PAUSE', 5000, 'WRITE');
+      const joining = live.watch(userId, concert);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await first.return?.();
+      await admin.client('UNPAUSE');
+      const second = (await joining)[Symbol.asyncIterator]();
+      expect((await second.next()).value).toMatchObject({ state: 'WAITING' });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      // Still held by the open subscription (WATCHED, which never lapses), not counting down from now.
+      expect(Number(await admin.zscore(seen, String(userId)))).toBe(2 ** 52);
+      await second.return?.();
+    } finally {
+      await admin.client('UNPAUSE');
+      admin.disconnect();
+    }
   });
 });

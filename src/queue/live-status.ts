@@ -227,8 +227,11 @@ export class LiveQueueStatus {
   }
 
   private async release(concert: FollowedConcert): Promise<void> {
-    const users = [...concert.leaving];
+    // A fan followed again meanwhile keeps their presence: a join whose place was being read when the
+    // fan's last listener ended has made them a fan again (adopt), with the presence that join holds.
+    const users = [...concert.leaving].filter((user) => !concert.fans.has(user));
     concert.leaving.clear();
+    if (users.length === 0) return;
     try {
       await this.queue.unwatch(concert.id, this.replica, users);
     } catch (error) {
