@@ -2,27 +2,47 @@ import { GraphQLError, parse, validate, type DocumentNode, type GraphQLSchema, t
 
 export type Checked = { document: DocumentNode } | { errors: readonly GraphQLError[] };
 
+/** Query text kept in the cache at most, in UTF-16 code units (a real client's operations take a few KB). */
+const DEFAULT_BUDGET = 256 * 1024;
+/** A longer query is checked every time, never kept: no real subscription is that long. */
+const LONGEST_CACHED = 8 * 1024;
+
 /**
  * Parsed and validated operations by query text. Thousands of fans subscribe with the same
  * query: they share one AST (memory per subscription) and skip re-validation (CPU per subscribe).
+ * Bounded by the text it keeps, not by entries: an AST keeps every token of its text (its locations
+ * link them all), tens of bytes each, so a thousand 100 KB queries sent by anyone with a socket
+ * would otherwise pin gigabytes.
  */
 export class DocumentCache {
   private readonly entries = new Map<string, Checked>();
+  private kept = 0;
 
   constructor(
     private readonly schema: GraphQLSchema,
     private readonly rules: readonly ValidationRule[],
-    private readonly capacity = 1000,
+    private readonly budget = DEFAULT_BUDGET,
   ) {}
 
   check(query: string): Checked {
     const cached = this.entries.get(query);
     if (cached) return cached;
     const checked = this.compute(query);
-    // Oldest-first eviction (Map keeps insertion order): enough to bound memory against odd clients.
-    if (this.entries.size >= this.capacity) this.entries.delete(this.entries.keys().next().value as string);
+    if (query.length > LONGEST_CACHED) return checked;
+    // Oldest-first eviction (Map keeps insertion order).
+    for (const oldest of this.entries.keys()) {
+      if (this.kept + query.length <= this.budget) break;
+      this.entries.delete(oldest);
+      this.kept -= oldest.length;
+    }
     this.entries.set(query, checked);
+    this.kept += query.length;
     return checked;
+  }
+
+  /** Query text kept, in UTF-16 code units. */
+  get size(): number {
+    return this.kept;
   }
 
   private compute(query: string): Checked {
