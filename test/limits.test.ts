@@ -130,6 +130,14 @@ describe('failed sign-ins (LOGIN_ATTEMPTS_PER_15_MIN)', () => {
     expect(codeOf(await logIn(server, fan.email, fan.password, freshIp()))).toBeUndefined();
   });
 
+  it('an address over its limit counts nothing against the emails it tries: their owners still sign in', async () => {
+    const victim = await fanOf(server);
+    const ip = freshIp();
+    for (let i = 0; i < 3; i++) expect(codeOf(await logIn(server, `nobody-${i}@example.test`, 'wrong-password', ip))).toBe('INVALID_CREDENTIALS');
+    for (let i = 0; i < 3; i++) expectRateLimited(await logIn(server, victim.email, 'wrong-password', ip), 15 * 60);
+    expect(codeOf(await logIn(server, victim.email, victim.password, freshIp()))).toBeUndefined();
+  });
+
   it('a successful sign-in does not reset the address’s failures', async () => {
     const fan = await fanOf(server);
     const ip = freshIp();

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { strictest, type WindowCounter } from './counter';
+import type { WindowCounter } from './counter';
 import { refusal } from './operation-limits';
 
 /**
@@ -20,8 +20,12 @@ export class LoginThrottle {
    */
   async guard<T>(email: string, ip: string, attempt: () => Promise<T>): Promise<T> {
     const emailId = emailKey(email);
-    const verdict = strictest(await Promise.all([this.perEmail.consume(emailId), this.perIp.consume(ip)]));
-    if (!verdict.allowed) throw refusal(verdict);
+    // The address first: an address over its limit must not count against the emails it names,
+    // or one address could lock any number of accounts out (twenty aliased logIns per request).
+    const byIp = await this.perIp.consume(ip);
+    if (!byIp.allowed) throw refusal(byIp);
+    const byEmail = await this.perEmail.consume(emailId);
+    if (!byEmail.allowed) throw refusal(byEmail);
     const result = await attempt();
     await Promise.all([this.perEmail.reset(emailId), this.perIp.giveBack(ip)]);
     return result;
