@@ -45,6 +45,8 @@ describe('the cost limit', () => {
     ['50 aliases of a nested concert/schedule walk', `{ ${Array.from({ length: 50 }, (_, i) => `a${i}: ${NESTED}`).join(' ')} }`],
     ['one nested concert/schedule walk (lists multiply their children)', `{ ${NESTED} }`],
     ['21 root fields, however cheap', `{ ${Array.from({ length: 21 }, (_, i) => `a${i}: concerts { id }`).join(' ')} }`],
+    ['two password hashes in one operation (aliased logIns)', `mutation { ${Array.from({ length: 2 }, (_, i) => `a${i}: logIn(email: "fan${i}@example.test", password: "a-password") { token }`).join(' ')} }`],
+    ['two password hashes in one operation (signUp and logIn, one in a fragment)', 'mutation { signUp(email: "new@example.test", password: "a-password") { token } ...other } fragment other on Mutation { logIn(email: "x@example.test", password: "a-password") { token } }'],
   ])('refuses %s at once, with GRAPHQL_VALIDATION_FAILED, before any SQL', async (_label, query) => {
     const { body, statements, ms } = await measure(api, query);
     expect(body.data ?? null).toBeNull();

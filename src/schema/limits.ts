@@ -26,6 +26,11 @@ const MAX_FIELDS = 500;
 /** Root fields (aliases included) per operation: each one is a separate walk of the data. */
 const MAX_ROOT_FIELDS = 20;
 /**
+ * Root fields that hash a password (scrypt: tens of milliseconds of a worker thread and 128 MiB
+ * each): one per operation, or twenty aliases would buy twenty hashes for one counted operation.
+ */
+const PASSWORD_FIELDS = new Set(['signUp', 'logIn']);
+/**
  * Estimated work per operation: every field returning an object costs 1, scalars cost nothing, and a
  * list multiplies its children's cost by its assumed size (below). A query reading lists inside
  * lists is refused before it runs, however few fields it names.
@@ -96,24 +101,27 @@ function fragmentsWalkable(document: DocumentNode): boolean {
   return ok;
 }
 
-/** Refuses an operation with more than MAX_ROOT_FIELDS root fields (fragments at the root included). */
+/**
+ * Refuses an operation with more than MAX_ROOT_FIELDS root fields, or more than one that hashes a
+ * password (fragments at the root included).
+ */
 function rootFieldLimit(context: ValidationContext): ASTVisitor {
-  const count = (selectionSet: SelectionSetNode, seen: Set<string>): number =>
-    selectionSet.selections.reduce((total, selection) => {
-      if (selection.kind === Kind.FIELD) return total + 1;
-      if (selection.kind === Kind.INLINE_FRAGMENT) return total + count(selection.selectionSet, seen);
+  const names = (selectionSet: SelectionSetNode, seen: Set<string>): string[] =>
+    selectionSet.selections.flatMap((selection) => {
+      if (selection.kind === Kind.FIELD) return [selection.name.value];
+      if (selection.kind === Kind.INLINE_FRAGMENT) return names(selection.selectionSet, seen);
       const name = selection.name.value;
       const fragment = context.getFragment(name);
       // A cycle is reported by graphql-js's own NoFragmentCycles rule.
-      if (!fragment || seen.has(name)) return total;
-      return total + count(fragment.selectionSet, new Set(seen).add(name));
-    }, 0);
+      if (!fragment || seen.has(name)) return [];
+      return names(fragment.selectionSet, new Set(seen).add(name));
+    });
+  const refuse = (message: string) => context.reportError(new GraphQLError(message, { extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } }));
   return {
     OperationDefinition(node: OperationDefinitionNode) {
-      const fields = count(node.selectionSet, new Set());
-      if (fields > MAX_ROOT_FIELDS) {
-        context.reportError(new GraphQLError(`This operation has ${fields} root fields (limit ${MAX_ROOT_FIELDS}): send fewer aliases.`, { extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } }));
-      }
+      const fields = names(node.selectionSet, new Set());
+      if (fields.length > MAX_ROOT_FIELDS) refuse(`This operation has ${fields.length} root fields (limit ${MAX_ROOT_FIELDS}): send fewer aliases.`);
+      if (fields.filter((field) => PASSWORD_FIELDS.has(field)).length > 1) refuse('At most one signUp or logIn per operation: send each in a request of its own.');
     },
   };
 }
