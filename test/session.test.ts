@@ -28,6 +28,7 @@ describe('the token on a socket', () => {
     ['Authorization, as the playground writes it', (token: string) => ({ Authorization: `Bearer ${token}` })],
     ['headers.Authorization', (token: string) => ({ headers: { Authorization: `Bearer ${token}` } })],
     ['headers.authorization', (token: string) => ({ headers: { authorization: `Bearer ${token}` } })],
+    ['authorization, the token alone (as the contract words it)', (token: string) => ({ authorization: token })],
   ])('is read from connectionParams.%s', async (_label, params) => {
     const { concertId } = await createConcert(server);
     const fan = await signUp(api);

@@ -72,15 +72,19 @@ export class TokenVerifier {
 }
 
 /**
- * The Authorization value in graphql-ws connectionParams. Clients differ: `authorization`,
- * `Authorization` (as GraphiQL's Headers tab writes it) or either nested under `headers`.
+ * The Authorization value in graphql-ws connectionParams, as an HTTP header would carry it. Clients
+ * differ: `authorization`, `Authorization` (as GraphiQL's Headers tab writes it) or either nested
+ * under `headers`; the value is "Bearer <token>" or, as the contract words it ("the token goes in
+ * connectionParams.authorization"), the token alone.
  */
 export function connectionAuthorization(params: Readonly<Record<string, unknown>> | undefined): unknown {
   if (!params) return undefined;
   for (const scope of [params, params.headers]) {
     if (typeof scope !== 'object' || scope === null) continue;
     const key = Object.keys(scope).find((name) => name.toLowerCase() === 'authorization');
-    if (key) return (scope as Record<string, unknown>)[key];
+    if (!key) continue;
+    const value = (scope as Record<string, unknown>)[key];
+    return typeof value === 'string' && /^[^\s]+$/.test(value) && !/^bearer$/i.test(value) ? `Bearer ${value}` : value;
   }
   return undefined;
 }
