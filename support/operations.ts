@@ -84,7 +84,7 @@ export interface Me {
 
 const SEAT_FIELDS = 'id number price status';
 export const SEATS = `query($id: ID!, $status: SeatStatus) { schedule(id: $id) { availableSeats seats(status: $status) { ${SEAT_FIELDS} } } }`;
-export const AVAILABLE = 'query($id: ID!) { schedule(id: $id) { availableSeats } }';
+export const AVAILABLE = '{ concerts { schedules { id availableSeats } } }';
 export const HOLD = `mutation($seatId: ID!) { holdSeat(seatId: $seatId) { id expiresAt seat { ${SEAT_FIELDS} } } }`;
 export const RELEASE = 'mutation($holdId: ID!) { releaseHold(holdId: $holdId) }';
 export const CHARGE = 'mutation($amount: Int!) { chargePoints(amount: $amount) { id points } }';

@@ -54,8 +54,11 @@ describe('createConcert', () => {
     const one = await api.data<{ concert: { title: string; schedules: { id: string }[] } }>('query($id: ID!) { concert(id: $id) { title schedules { id } } }', { id: concert.id });
     expect(one.concert.schedules).toHaveLength(2);
     const scheduleId = concert.schedules[1]?.id;
-    const schedule = await api.data<{ schedule: { totalSeats: number; concert: { id: string } } }>('query($id: ID!) { schedule(id: $id) { totalSeats concert { id } } }', { id: scheduleId });
+    const scheduleQuery = 'query($id: ID!) { schedule(id: $id) { totalSeats concert { id } } }';
+    const schedule = await admin.api.data<{ schedule: { totalSeats: number; concert: { id: string } } }>(scheduleQuery, { id: scheduleId });
     expect(schedule.schedule).toEqual({ totalSeats: 5, concert: { id: concert.id } });
+    // Only concerts and concert are public (errors.md, UNAUTHENTICATED).
+    expect(await api.errorCode(scheduleQuery, { id: scheduleId })).toBe('UNAUTHENTICATED');
     const seats = await server.app.orm.em.getConnection().execute<{ number: number; price: number }[]>('select number, price from seats where schedule_id = ? order by number', [scheduleId]);
     expect(seats).toEqual([1, 2, 3, 4, 5].map((number) => ({ number, price: 150 })));
   });
@@ -91,9 +94,9 @@ describe('setMaxActiveUsers and lookups', () => {
 
   it('answers null for an unknown concert or schedule and BAD_USER_INPUT for a non-numeric ID', async () => {
     expect((await api.data<{ concert: null }>('{ concert(id: "999999") { id } }')).concert).toBeNull();
-    expect((await api.data<{ schedule: null }>('{ schedule(id: "999999") { id } }')).schedule).toBeNull();
+    expect((await admin.api.data<{ schedule: null }>('{ schedule(id: "999999") { id } }')).schedule).toBeNull();
     expect(await api.errorCode('{ concert(id: "abc") { id } }')).toBe('BAD_USER_INPUT');
-    expect(await api.errorCode('{ schedule(id: "-1") { id } }')).toBe('BAD_USER_INPUT');
+    expect(await admin.api.errorCode('{ schedule(id: "-1") { id } }')).toBe('BAD_USER_INPUT');
   });
 
   it('refuses queries beyond the depth or cost limit', async () => {

@@ -7,7 +7,8 @@ import { ConcertNode, ScheduleNode, SeatNode } from '../schema/types';
 
 @Resolver(() => ScheduleNode)
 export class ScheduleResolver {
-  @Query(() => ScheduleNode, { nullable: true, description: 'One schedule, or null. Public (its seats need ACTIVE). Errors: BAD_USER_INPUT (malformed ID).' })
+  @Authorized()
+  @Query(() => ScheduleNode, { nullable: true, description: 'One schedule, or null. Needs a token (its seats need ACTIVE too). Errors: UNAUTHENTICATED, BAD_USER_INPUT (malformed ID).' })
   async schedule(@Arg('id', () => ID) id: string, @Ctx() { services }: Context): Promise<ScheduleNode | null> {
     const schedule = await services.concerts.findSchedule(parseId(id, 'schedule'));
     return schedule ? toScheduleNode(schedule) : null;

@@ -8,7 +8,10 @@ import type { TestServer } from './harness';
 
 export const seats = async (fan: Account, scheduleId: string, status?: SeatStatus) =>
   (await fan.api.data<{ schedule: { seats: Seat[] } }>(SEATS, { id: scheduleId, status })).schedule.seats;
-export const availableSeats = async (api: Api, scheduleId: string) => (await api.data<{ schedule: { availableSeats: number } }>(AVAILABLE, { id: scheduleId })).schedule.availableSeats;
+/** A schedule's seats left, as the public concert list shows them (Query.schedule needs a token). */
+export const availableSeats = async (api: Api, scheduleId: string) =>
+  (await api.data<{ concerts: { schedules: { id: string; availableSeats: number }[] }[] }>(AVAILABLE)).concerts.flatMap((concert) => concert.schedules).find((schedule) => schedule.id === scheduleId)
+    ?.availableSeats;
 export const hold = async (fan: Account, seatId: string) => (await fan.api.data<{ holdSeat: Hold }>(HOLD, { seatId })).holdSeat;
 export const charge = async (fan: Account, amount: number) => (await fan.api.data<{ chargePoints: { points: number } }>(CHARGE, { amount })).chargePoints.points;
 export const pay = async (fan: Account, holdIds: string[], key: string) => (await fan.api.data<{ pay: Payment }>(PAY, { holdIds, key })).pay;
