@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Api } from '../support/graphql-client';
-import { HOLD, PAY, STATUS } from '../support/operations';
+import { HOLD, LOG_IN, PAY, STATUS } from '../support/operations';
 import { startTestServer, type TestServer } from './support/harness';
 import { createConcert } from './support/fixtures';
 import { activeFans, charge, hold, ledger, me, queueState, seatIds } from './support/booking';
@@ -36,6 +36,8 @@ describe('while Redis is away', () => {
 
     await redis.stop();
     expect(await fan!.api.errorCode(HOLD, { seatId: ids[1] })).toBe('SERVICE_UNAVAILABLE');
+    // Sign-ins need only MySQL, but with nothing to count failed attempts they wait, rather than let guesses through.
+    expect(await api.errorCode(LOG_IN, { email: fan!.email, password: 'a-wrong-guess' })).toBe('SERVICE_UNAVAILABLE');
     expect(await fan!.api.errorCode(PAY, { holdIds: [held.id], key: 'outage' })).toBe('SERVICE_UNAVAILABLE');
     expect(await ledger(server, fan!.id)).toEqual([{ kind: 'CHARGE', amount: 500, balance: 500 }]);
     // A seat change announced now (as right after a committed payment) must neither fail the caller

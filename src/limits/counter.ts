@@ -57,12 +57,24 @@ export class WindowCounter {
    * and an operation that needs Redis fails with SERVICE_UNAVAILABLE by itself.
    */
   async consume(id: string): Promise<Verdict> {
+    try {
+      return await this.consumeOrFail(id);
+    } catch {
+      return ALLOWED;
+    }
+  }
+
+  /**
+   * Counts one event; when Redis cannot be reached, throws (SERVICE_UNAVAILABLE) rather than allow
+   * it: for a limit that must hold whatever else works, such as sign-in attempts, which need only MySQL.
+   */
+  async consumeOrFail(id: string): Promise<Verdict> {
     if (!this.limiter) return ALLOWED;
     try {
       await this.limiter.consume(id);
       return ALLOWED;
     } catch (error) {
-      if (!(error instanceof RateLimiterRes)) return ALLOWED;
+      if (!(error instanceof RateLimiterRes)) throw error;
       this.refusals.inc({ limit: this.name });
       return { allowed: false, limit: this.name, retryAfterSeconds: retryAfter(error.msBeforeNext) };
     }

@@ -22,9 +22,11 @@ export class LoginThrottle {
     const emailId = emailKey(email);
     // The address first: an address over its limit must not count against the emails it names,
     // or one address could lock any number of accounts out (twenty aliased logIns per request).
-    const byIp = await this.perIp.consume(ip);
+    // While Redis is away nothing can count attempts: sign-ins wait (SERVICE_UNAVAILABLE) rather than
+    // let guesses through unthrottled.
+    const byIp = await this.perIp.consumeOrFail(ip);
     if (!byIp.allowed) throw refusal(byIp);
-    const byEmail = await this.perEmail.consume(emailId);
+    const byEmail = await this.perEmail.consumeOrFail(emailId);
     if (!byEmail.allowed) throw refusal(byEmail);
     const result = await attempt();
     await Promise.all([this.perEmail.reset(emailId), this.perIp.giveBack(ip)]);
