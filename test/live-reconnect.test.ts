@@ -5,6 +5,7 @@ import { type QueueStatus, STATUS_SUBSCRIPTION } from '../support/operations';
 import { startTestServer, type TestServer } from './support/harness';
 import { Feed, signUpMany, wsClient } from './support/client';
 import { createConcert } from './support/fixtures';
+import { forgetInventory, seatIds, sellInMysql } from './support/booking';
 import { RedisServer } from './support/redis-server';
 import { redisKeys } from '../src/redis';
 
@@ -75,5 +76,34 @@ describe("a fan's second subscription", () => {
       await admin.client('UNPAUSE');
       admin.disconnect();
     }
+  });
+});
+
+describe('live feed after its Redis subscription drops, figures', () => {
+  it('pushes a seats-left change made while it was away to fans whose place did not move', async () => {
+    const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 1, seatCount: 3 });
+    const [holder, fan, outside] = await signUpMany(new Api(server.url), 3);
+    const queue = server.app.services.queue;
+    await queue.enter(Number(holder!.id), Number(concertId));
+    await queue.enter(Number(fan!.id), Number(concertId));
+    await queue.admitTick();
+    const client = wsClient(server.wsUrl, fan!.token);
+    clients.push(client);
+    const feed = new Feed<{ queueStatus: QueueStatus }>(client, STATUS_SUBSCRIPTION, { id: concertId });
+    expect((await feed.next()).data?.queueStatus).toMatchObject({ state: 'WAITING', position: 1, seatsLeft: 3 });
+
+    // While the pub/sub connections are down, a seat is sold elsewhere and a tick counts it: its
+    // announcement is lost, and the fan's place does not move.
+    const admin = new Redis(redis.url);
+    try {
+      expect(await admin.client('KILL', 'TYPE', 'pubsub')).toBeGreaterThan(0);
+    } finally {
+      admin.disconnect();
+    }
+    await sellInMysql(server, outside!.id, [(await seatIds(server, scheduleIds[0]!))[0]!], 'sold-elsewhere');
+    await forgetInventory(server, scheduleIds);
+    await queue.admitTick();
+    const status = await feed.until((m) => m.data?.queueStatus.seatsLeft === 2, 5000);
+    expect(status.data?.queueStatus).toMatchObject({ state: 'WAITING', position: 1 });
   });
 });

@@ -297,7 +297,10 @@ export class LiveQueueStatus {
       // Every fan was read at or after the first batch's log position: the log is followed from there
       // (else the opening or gap that asked for this would ask again at every tick).
       if (!concert.resync) concert.cursor = Math.min(...read.map(({ figures }) => figures.logSeq));
-      concert.pushedPrint = figuresPrint(concert.figures as QueueFigures);
+      // Concert-wide figures (seatsLeft, salesOpenAt…) that changed while the feed was away reach every fan.
+      const print = figuresPrint(concert.figures as QueueFigures);
+      if (print !== concert.pushedPrint) for (const [userId, fan] of concert.fans) places.set(userId, fan.place);
+      concert.pushedPrint = print;
       await this.push(concert, places);
     } catch (error) {
       concert.resync = true;
