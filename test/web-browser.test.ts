@@ -369,6 +369,23 @@ describe('fan web app in Chromium', () => {
     expectClean([a, b, c]);
     await Promise.all([a.context.close(), b.context.close(), c.context.close()]);
   });
+
+  it('a token the server no longer takes, on any page, sends the fan back to the log-in form saying why', async () => {
+    const fan = await openFan('gone', { width: 1280, height: 900 });
+    await fan.page.goto(base);
+    await signUpInPage(fan, `gone-${Date.now()}@example.test`);
+    // The account is deleted behind the page's back: its token is refused from now on.
+    const token = (await tokenOf(fan))!;
+    const { sub } = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { sub: string };
+    await server.app.orm.em.getConnection().execute('delete from users where id = ?', [sub]);
+    // The tickets page asks for the fan's reservations (the account bar's own query is cached).
+    await fan.page.getByRole('link', { name: 'My tickets', exact: true }).click();
+    await fan.page.getByRole('heading', { name: 'Sign up or log in' }).waitFor(WAIT);
+    await fan.page.getByText('Your session has ended. Please log in again.').waitFor(WAIT);
+    expect(await tokenOf(fan)).toBeNull();
+    expectClean([fan], (_fan, text) => text.includes('401') || text.includes('Failed to load resource'));
+    await fan.context.close();
+  });
 });
 
 /** Nothing left 127.0.0.1, and nothing was logged as an error (but what `allowed` says). */

@@ -1,6 +1,7 @@
-import { Client, cacheExchange, fetchExchange, subscriptionExchange } from '@urql/core';
+import { Client, cacheExchange, fetchExchange, mapExchange, subscriptionExchange } from '@urql/core';
 import { createClient as createWsClient, type Client as WsClient } from 'graphql-ws';
-import { currentToken } from './session';
+import { currentToken, setToken } from './session';
+import { errorCode } from './logic/errors';
 import { retryDelayMs } from './logic/connection';
 
 /** The WebSocket's state as the page shows it. */
@@ -103,6 +104,13 @@ export function createApi(origin: string = window.location.origin): Api {
     requestPolicy: 'cache-and-network',
     fetchOptions: () => ({ headers: authorization() }),
     exchanges: [
+      // A token the server no longer takes (expired, or the account is gone), on any page and any
+      // operation, query or feed: back to the log-in form, with the reason.
+      mapExchange({
+        onError(error) {
+          if (currentToken() && errorCode(error) === 'UNAUTHENTICATED') setToken(null, 'UNAUTHENTICATED');
+        },
+      }),
       cacheExchange,
       fetchExchange,
       subscriptionExchange({

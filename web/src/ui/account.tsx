@@ -1,6 +1,6 @@
-import { useEffect, useState, type FormEvent } from 'react';
+import { useState, type FormEvent } from 'react';
 import { useMutation, useQuery } from 'urql';
-import { errorCode, type ErrorLike } from '../logic/errors';
+import type { ErrorLike } from '../logic/errors';
 import { ChargePoints, LogIn, Me, SignUp } from '../operations';
 import { sessionEndReason, setToken } from '../session';
 import { ErrorNote } from './errors';
@@ -61,11 +61,6 @@ export function AccountBar() {
   const [me] = useQuery({ query: Me, context: ME_CONTEXT });
   const [charge, chargePoints] = useMutation(ChargePoints);
   const [amount, setAmount] = useState('1000');
-  const code = errorCode(me.error);
-  useEffect(() => {
-    // An expired or revoked token: back to the log-in form, with the reason.
-    if (code === 'UNAUTHENTICATED') setToken(null, 'UNAUTHENTICATED');
-  }, [code]);
 
   async function submit(event: FormEvent) {
     event.preventDefault();

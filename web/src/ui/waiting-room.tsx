@@ -7,7 +7,6 @@ import { announcement, lineProgress, PAUSED_MESSAGE, PREQUEUE_MESSAGE, rememberS
 import { NewestSource } from '../logic/newest';
 import { formatCountdown, formatDateTime, formatWait, remainingMs, spokenCountdown } from '../logic/time';
 import { ConcertDetail, EnterQueue, LeaveQueue, QueueStatusSubscription, type HoldItem, type QueueStatus } from '../operations';
-import { setToken } from '../session';
 import { useAnnounce } from './announcer';
 import { ErrorNote } from './errors';
 import { useNow } from './hooks';
@@ -76,9 +75,6 @@ export function WaitingRoom({ concert, socket, holds, onHoldsChanged, onSeatsCha
   }, [seatsBack, resubscribe]);
 
   const liveError = errorCode(live.error);
-  useEffect(() => {
-    if (liveError === 'UNAUTHENTICATED') setToken(null, 'UNAUTHENTICATED');
-  }, [liveError]);
   // A feed that failed for a reason that says "not now" (a busy server, a rate limit, the network, a
   // socket over the account's limit) is started again, backing off: otherwise the page would freeze on
   // the last place shown, and the fan, no longer present, would lose it.
