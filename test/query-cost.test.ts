@@ -98,6 +98,20 @@ describe('parent lookups', () => {
     expect(holds.every((h) => h.seat.status === 'HELD')).toBe(true);
     expect(six.statements).toBe(one.statements);
   });
+
+  it('cost the same SQL statements for one seat map or twenty aliases of it (each schedule is read once per operation)', async () => {
+    const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 5, seatCount: 50 });
+    const [fan] = await activeFans(api, concertId, 1);
+    const seatMap = (aliases: number) =>
+      `{ schedule(id: "${scheduleIds[0]}") { ${Array.from({ length: aliases }, (_, i) => `s${i}: seats${i % 2 ? '(status: AVAILABLE)' : ''} { id status }`).join(' ')} } }`;
+    const one = await measureQuiet(fan!.api, seatMap(1));
+    const twenty = await measureQuiet(fan!.api, seatMap(20));
+    expect(twenty.body.errors).toBeUndefined();
+    const maps = Object.values((twenty.body.data as { schedule: Record<string, { status: string }[]> }).schedule);
+    expect(maps.map((seats) => seats.length)).toEqual(Array.from({ length: 20 }, () => 50));
+    expect(twenty.statements).toBe(one.statements);
+    await fan!.api.data(LEAVE, { id: concertId });
+  });
 });
 
 describe('documents the depth limit cannot walk', () => {

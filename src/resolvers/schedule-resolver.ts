@@ -26,7 +26,8 @@ export class ScheduleResolver {
 
   @Authorized()
   @FieldResolver(() => [SeatNode], { description: 'By seat number, optionally only those with this status. Needs ACTIVE for this concert. Errors: UNAUTHENTICATED, NOT_ACTIVE.' })
-  seats(@Root() schedule: ScheduleNode, @Arg('status', () => SeatStatus, { nullable: true }) status: SeatStatus | null, @Ctx() context: Context): Promise<SeatNode[]> {
-    return context.services.seatMap.seats(requireViewer(context).id, schedule.id, status);
+  async seats(@Root() schedule: ScheduleNode, @Arg('status', () => SeatStatus, { nullable: true }) status: SeatStatus | null, @Ctx() context: Context): Promise<SeatNode[]> {
+    const seats = await context.loaders.seatMap(requireViewer(context).id, schedule.id);
+    return status ? seats.filter((seat) => seat.status === status) : seats;
   }
 }

@@ -17,6 +17,7 @@ export class RequestLoaders {
   private scheduleById: DataLoader<number, Schedule> | undefined;
   private seats: DataLoader<number, SeatNode> | undefined;
   private inventories: DataLoader<ScheduleSize, Inventory, number> | undefined;
+  private seatMaps: DataLoader<number, SeatNode[]> | undefined;
 
   constructor(private readonly services: Services) {}
 
@@ -51,6 +52,24 @@ export class RequestLoaders {
   schedule(id: number): Promise<Schedule> {
     this.scheduleById ??= new DataLoader(async (ids) => orNotFound(await this.services.concerts.findSchedules(ids), 'schedule'), { cache: false });
     return this.scheduleById.load(id);
+  }
+
+  /**
+   * Schedule.seats for the viewer (one per request): each schedule's map read once per batch, however
+   * many aliases ask for it (a schedule holds up to 100,000 seats; twenty aliases must not read it
+   * twenty times). Not cached across batches, like the lookups below. A schedule the viewer may not
+   * see fails alone.
+   */
+  seatMap(viewerId: number, scheduleId: number): Promise<SeatNode[]> {
+    this.seatMaps ??= new DataLoader(
+      async (ids) => {
+        const maps = new Map<number, Promise<SeatNode[] | Error>>();
+        for (const id of new Set(ids)) maps.set(id, this.services.seatMap.seats(viewerId, id).catch((error: unknown) => (error instanceof Error ? error : new Error(String(error)))));
+        return Promise.all(ids.map((id) => maps.get(id) as Promise<SeatNode[] | Error>));
+      },
+      { cache: false },
+    );
+    return this.seatMaps.load(scheduleId);
   }
 
   /** Hold.seat, Reservation.seat: with the seat's current status. */

@@ -24,12 +24,11 @@ export class SeatMapService {
     private readonly events: SeatEvents,
   ) {}
 
-  /** Schedule.seats: needs ACTIVE for the schedule's concert. */
-  async seats(userId: number, scheduleId: number, status?: SeatStatus | null): Promise<SeatState[]> {
+  /** Schedule.seats, every seat of the schedule by number: needs ACTIVE for the schedule's concert. */
+  async seats(userId: number, scheduleId: number): Promise<SeatState[]> {
     await this.requireActive(userId, scheduleId);
     const [seats, reserved, held] = await Promise.all([this.catalog.ofSchedule(scheduleId), this.catalog.reservedIn(scheduleId), this.holds.liveHolds(scheduleId)]);
-    const states = seats.map((seat) => seatState(seat, statusOf(seat.id, reserved, held)));
-    return status ? states.filter((state) => state.status === status) : states;
+    return seats.map((seat) => seatState(seat, statusOf(seat.id, reserved, held)));
   }
 
   /**
