@@ -399,6 +399,16 @@ describe('queue scripts', () => {
     expect(places(await run(QUEUE_STATUS, k, 3, 1, 2)).map(([state]) => state)).toEqual([2, 2, 0]);
   });
 
+  it('reads no pace from a batch followed by quiet ticks (an opening), so estimated waits fall back to the slowest pace', async () => {
+    const k = concert();
+    for (const user of [1, 2, 3, 4, 5]) await enter(k, user);
+    expect((await admit(k, 3))[0]).toBe(3);
+    await sleep(50);
+    expect((await admit(k, 3))[0]).toBe(0);
+    // Counting the batch would read 3 in 50 ms: 3,600 a minute.
+    expect(await redis.hget(k.stats, 'rate')).toBe('0');
+  });
+
   it('measures the admission rate over the window: none after one tick, then per minute; old ticks trimmed', async () => {
     const k = concert();
     for (const user of [1, 2, 3]) await enter(k, user);
@@ -410,7 +420,8 @@ describe('queue scripts', () => {
     await sleep(50);
     await admit(k, 3);
     const last = Number((await redis.lindex(k.admissions, 0))!.split(':')[0]);
-    const rate = Math.floor((3 * 60000) / (last - first));
+    // The first tick's two admissions opened the span: one admission within it.
+    const rate = Math.floor((1 * 60000) / (last - first));
     expect(rate).toBeGreaterThan(0);
     expect((await run(QUEUE_STATUS, k)).slice(2)).toEqual([rate, 3, -1, -1, 0]);
     expect(await redis.lrange(k.admissions, 0, -1)).toEqual([`${last}:1`, `${first}:2`]);

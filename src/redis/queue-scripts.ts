@@ -595,8 +595,10 @@ if closed == 0 then
     redis.call('RPOP', admissionsKey)
   end
   local entries = redis.call('LRANGE', admissionsKey, 0, -1)
+  -- The oldest tick opens the span: its admissions came before it, not within it (counted, an
+  -- opening's whole batch followed by quiet ticks read as a pace of thousands a minute).
   local total = 0
-  for _, entry in ipairs(entries) do total = total + tonumber(string.match(entry, ':(%d+)$')) end
+  for i = 1, #entries - 1 do total = total + tonumber(string.match(entries[i], ':(%d+)$')) end
   local span = now - tonumber(string.match(entries[#entries], '^(%d+)'))
   -- Per minute, as an integer; with a single tick recorded the span is unknown, so no rate yet.
   if span > 0 then rate = math.floor(total * 60000 / span) end
