@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Api } from '../support/graphql-client';
-import { CHARGE, ENTER, LEAVE } from '../support/operations';
+import { CHARGE, ENTER, LEAVE, type QueueStatus } from '../support/operations';
 import { startTestServer, type TestServer } from './support/harness';
 import { MariaDbServer } from './support/mariadb-server';
+import { redisKeys } from '../src/redis';
 import { signUpMany, type Account } from './support/client';
 import { createConcert } from './support/fixtures';
-import { queueStatusOf as state } from './support/booking';
+import { activeFans, charge, forgetInventory, hold, pay, seatIds, queueStatusOf as state } from './support/booking';
 
 // MySQL stops mid-sale (a private MariaDB this file starts, stops with SIGTERM and starts again).
 let mysql: MariaDbServer;
@@ -58,5 +59,27 @@ describe('MySQL restarting mid-sale', () => {
       timeout: 15_000,
       interval: 200,
     });
+  });
+
+  it('keeps a sold-out line closed while its seat counts cannot be rebuilt', async () => {
+    const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 1, seatCount: 1 });
+    const [buyer] = await activeFans(api, concertId, 1);
+    const [late] = await signUpMany(api, 1);
+    await charge(buyer!, 100);
+    await pay(buyer!, [(await hold(buyer!, (await seatIds(server, scheduleIds[0]!))[0]!)).id], 'the-only-seat');
+    const knock = async () => (await late!.api.data<{ enterQueue: QueueStatus }>(ENTER, { id: concertId })).enterQueue.state;
+    await vi.waitFor(async () => expect(await knock()).toBe('SOLD_OUT'), { timeout: 5000, interval: 100 });
+
+    await mysql.stop();
+    try {
+      // Redis loses the counts while MySQL, which they are rebuilt from, is away: the ticks cannot read
+      // them (nor can an entry, which answers SERVICE_UNAVAILABLE), and the line stays closed.
+      await forgetInventory(server, scheduleIds);
+      await server.app.redis.sadd(redisKeys(server.env.REDIS_KEY_PREFIX!).queueIndex, concertId);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      expect(await server.app.redis.hget(redisKeys(server.env.REDIS_KEY_PREFIX!).queue(Number(concertId)).stats, 'soldOut')).toBe('1');
+    } finally {
+      await mysql.start();
+    }
   });
 });

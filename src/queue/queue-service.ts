@@ -254,7 +254,8 @@ export class QueueService {
     const results = await Promise.allSettled(
       ids.map((id) => {
         const inventory = inventories.get(id);
-        const soldOut = inventory?.soldOut === true && confirmed.has(id);
+        // Counts that could not be read change nothing either: a closed line stays closed.
+        const soldOut = inventory ? inventory.soldOut && confirmed.has(id) : closedBefore.has(id);
         const seatsLeft = inventory?.available ?? -1;
         return runScript(
           this.redis,
