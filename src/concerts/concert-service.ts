@@ -35,10 +35,19 @@ function validMaxActiveUsers(value: number): number {
   return requireInt(value, 'maxActiveUsers', 1, LIMITS.maxActiveUsers);
 }
 
+/** The latest instant MySQL's DATETIME columns hold: a later date would fail the insert, not the input check. */
+const LATEST_DATE = Date.parse('9999-12-31T23:59:59Z');
+
+/** A date the database can store, or BAD_USER_INPUT naming the field. */
+function requireDate(value: Date, field: string): Date {
+  if (Number.isNaN(value.getTime())) throw badInput(`${field} is not a valid date.`);
+  if (value.getTime() > LATEST_DATE) throw badInput(`${field} is too far in the future (9999-12-31 at the latest).`);
+  return value;
+}
+
 /** Null (or absent) opens sales at once. */
 function validSalesOpenAt(value: Date | null | undefined): Date | null {
-  if (value && Number.isNaN(value.getTime())) throw badInput('salesOpenAt is not a valid date.');
-  return value ?? null;
+  return value ? requireDate(value, 'salesOpenAt') : null;
 }
 
 /** A schedule's size: what inventory counts against. */
@@ -124,7 +133,8 @@ export class ConcertService {
       throw badInput(`A concert needs 1 to ${LIMITS.schedules} schedules.`);
     }
     const schedules = input.schedules.map((schedule, index) => {
-      if (!(schedule.startsAt instanceof Date) || Number.isNaN(schedule.startsAt.getTime())) throw badInput(`schedules[${index}].startsAt is not a valid date.`);
+      if (!(schedule.startsAt instanceof Date)) throw badInput(`schedules[${index}].startsAt is not a valid date.`);
+      requireDate(schedule.startsAt, `schedules[${index}].startsAt`);
       if (schedule.startsAt.getTime() <= Date.now()) throw badInput(`schedules[${index}].startsAt is in the past: a schedule must start in the future.`);
       return {
         startsAt: schedule.startsAt,
