@@ -16,7 +16,8 @@ const clients: ReturnType<typeof wsClient>[] = [];
 
 beforeAll(async () => {
   await redis.start();
-  server = await startTestServer('live_reconnect', { REDIS_URL: redis.url, RUN_WORKERS: 'false' });
+  // An ACTIVE fan keeps the slot longer without presence than a waiting one keeps the place (as by default).
+  server = await startTestServer('live_reconnect', { REDIS_URL: redis.url, RUN_WORKERS: 'false', ACTIVE_IDLE_SECONDS: '7200' });
 });
 afterAll(async () => {
   await Promise.all(clients.map((client) => client.dispose()));
@@ -105,5 +106,37 @@ describe('live feed after its Redis subscription drops, figures', () => {
     await queue.admitTick();
     const status = await feed.until((m) => m.data?.queueStatus.seatsLeft === 2, 5000);
     expect(status.data?.queueStatus).toMatchObject({ state: 'WAITING', position: 1 });
+  });
+});
+
+describe('a replica a tick took for dead', () => {
+  it('holds its fans again when a new subscription registers before its next heartbeat', async () => {
+    const { concertId } = await createConcert(server, { maxActiveUsers: 2 });
+    const [fan, newcomer] = await signUpMany(new Api(server.url), 2);
+    const [concert, keys] = [Number(concertId), redisKeys(server.env.REDIS_KEY_PREFIX!).queue(Number(concertId))];
+    const { queue, liveQueue } = server.app.services;
+    await queue.enter(Number(fan!.id), concert);
+    await queue.admitTick();
+    const followed = (await liveQueue.watch(Number(fan!.id), concert))[Symbol.asyncIterator]();
+    expect((await followed.next()).value).toMatchObject({ state: 'ACTIVE' });
+    const admin = new Redis(redis.url);
+    try {
+      expect(Number(await admin.zscore(keys.activeSeen, fan!.id))).toBe(2 ** 52);
+      // The replica stalled past the grace: its last beat is old, and a tick releases its fans.
+      const [seconds] = await admin.time();
+      const replicas = await admin.zrange(keys.replicas, 0, -1);
+      for (const replica of replicas) await admin.zadd(keys.replicas, Number(seconds) * 1000 - 3_601_000, replica);
+      await queue.admitTick();
+      expect(Number(await admin.zscore(keys.activeSeen, fan!.id))).toBeLessThan(2 ** 52);
+      // Back, it registers a new fan before its heartbeat: that must not hide that its fans were let go.
+      await queue.enter(Number(newcomer!.id), concert);
+      const joined = (await liveQueue.watch(Number(newcomer!.id), concert))[Symbol.asyncIterator]();
+      await joined.next();
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(Number(await admin.zscore(keys.activeSeen, fan!.id))).toBe(2 ** 52);
+      await Promise.all([followed.return?.(), joined.return?.()]);
+    } finally {
+      admin.disconnect();
+    }
   });
 });

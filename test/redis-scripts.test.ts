@@ -737,7 +737,7 @@ describe('departures log and live presence', () => {
   const enter = (k: Queue, user: number) => run(QUEUE_ENTER, k, user, drawPreQueueScore(), 3, keys.channels.queueTicks, 0);
   const admit = (k: Queue, capacity: number, graceMs = HOUR, deadAfterMs = HOUR, activeTtlMs = 60_000) =>
     run(QUEUE_ADMIT, k, capacity, activeTtlMs, 5000, 60_000, graceMs, HOUR, -1, 0, 60_000, deadAfterMs);
-  const watch = async (k: Queue, register: 0 | 1, replica: string, ...users: number[]) => decodeWatchReply(await run(QUEUE_WATCH, k, register, replica, ...users));
+  const watch = async (k: Queue, register: 0 | 1, replica: string, ...users: number[]) => decodeWatchReply(await run(QUEUE_WATCH, k, register, replica, HOUR, ...users));
   const feed = async (k: Queue, since: number) => {
     const { figures, entries } = decodeFeedReply(await run(QUEUE_FEED, k, since));
     return { figures, entries: entries?.map(decodeDepartures) ?? null };

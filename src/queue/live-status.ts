@@ -373,7 +373,9 @@ export class LiveQueueStatus {
   private adopt(concert: FollowedConcert, users: number[], read: Awaited<ReturnType<QueueService['watchPlaces']>>, joining = false): Map<number, ScoredPlace> {
     const changed = new Map<number, ScoredPlace>();
     let index = 0;
-    for (const { figures, places } of read) {
+    for (const { figures, places, forgotten } of read) {
+      // Registering fans of a replica a tick took for dead (its other fans released): hold them all again.
+      if (forgotten && concert.fans.size > 0) concert.resync = true;
       if (figures.logEpoch !== concert.epoch) {
         // A new log (or the first read): every fan's place must come from it.
         if (concert.epoch !== -1) concert.resync = true;

@@ -173,16 +173,16 @@ export class QueueService {
    * figures at the log position they were read at. With `register`, the replica also holds their
    * presence until unwatch (or until it stops beating).
    */
-  async watchPlaces(concertId: number, replica: string, userIds: number[], register: boolean): Promise<{ figures: QueueFigures; places: ScoredPlace[] }[]> {
+  async watchPlaces(concertId: number, replica: string, userIds: number[], register: boolean): Promise<{ figures: QueueFigures; places: ScoredPlace[]; forgotten: boolean }[]> {
     const k = this.keys.queue(concertId);
     const batches: Promise<(number | string)[]>[] = [];
     for (let i = 0; i < userIds.length; i += STATUS_BATCH) {
-      batches.push(runScript(this.redis, QUEUE_WATCH, k, register ? 1 : 0, replica, ...userIds.slice(i, i + STATUS_BATCH)));
+      batches.push(runScript(this.redis, QUEUE_WATCH, k, register ? 1 : 0, replica, this.deadAfterMs, ...userIds.slice(i, i + STATUS_BATCH)));
     }
     const replies = (await Promise.all(batches)).map(decodeWatchReply);
     // Read together, the batches share the concert's seat count: worked out once when unknown.
     const seatsLeft = replies[0] ? (await this.withSeatsLeft(concertId, replies[0].figures)).seatsLeft : 0;
-    return replies.map(({ figures, places }) => ({ figures: { ...figures, seatsLeft: figures.seatsLeft >= 0 ? figures.seatsLeft : seatsLeft }, places }));
+    return replies.map((reply) => ({ ...reply, figures: { ...reply.figures, seatsLeft: reply.figures.seatsLeft >= 0 ? reply.figures.seatsLeft : seatsLeft } }));
   }
 
   /** The replica no longer follows these fans: their presence counts from now. */

@@ -60,13 +60,14 @@ export function decodeStatusReply(reply: number[]): { figures: QueueFigures; pla
 export type ScoredPlace = Place & { score: number };
 
 /** Decodes QUEUE_WATCH's reply: the figures, then (state, value, score) per user. */
-export function decodeWatchReply(reply: (number | string)[]): { figures: QueueFigures; places: ScoredPlace[] } {
+export function decodeWatchReply(reply: (number | string)[]): { figures: QueueFigures; places: ScoredPlace[]; forgotten: boolean } {
   const places: ScoredPlace[] = [];
-  for (let i = FIGURES; i < reply.length; i += 3) {
+  // The last item says whether the replica had been forgotten (see QUEUE_WATCH).
+  for (let i = FIGURES; i < reply.length - 1; i += 3) {
     const score = reply[i + 2];
     places.push({ ...decodePlace(reply[i], Number(reply[i + 1] ?? 0)), score: score === '' || score === undefined ? Number.NaN : Number(score) });
   }
-  return { figures: decodeFigures(reply), places };
+  return { figures: decodeFigures(reply), places, forgotten: reply.at(-1) === 1 };
 }
 
 /** Decodes QUEUE_FEED's reply: the figures, then the log entries after the asked position, or null when too far behind. */

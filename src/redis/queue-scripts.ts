@@ -346,22 +346,29 @@ type PlacesReply = (number | string)[];
  * The places of fans a replica follows live, with their scores (from which the replica derives
  * later positions), at the log position in the figures. With register 1, the replica also holds
  * their presence from now until it releases them (QUEUE_UNWATCH) or stops beating: their presence
- * is WATCHED, which never lapses.
+ * is WATCHED, which never lapses. The reply ends with 1 when the replica was unknown here or its
+ * last beat older than deadAfterMs (a tick may have released its other fans): registering now must
+ * not hide that from the replica, which holds all its fans again (as after QUEUE_HEARTBEAT's 1).
  */
-export const QUEUE_WATCH = defineScript<PlacesReply, [register: 0 | 1, replica: string, ...users: number[]]>()({
+export const QUEUE_WATCH = defineScript<PlacesReply, [register: 0 | 1, replica: string, deadAfterMs: number, ...users: number[]]>()({
   name: 'queueWatch',
   keys: [...STATUS_KEYS, 'watchers', 'replicas'],
   uses: [REDIS_NOW, STATUS_REPLY],
   lua: `
 local now = redisNow()
+local forgotten = 0
 if ARGV[1] == '1' then
   local replica = ARGV[2]
+  local last = redis.call('ZSCORE', replicasKey, replica)
+  if not last or now - tonumber(last) > tonumber(ARGV[3]) then forgotten = 1 end
   redis.call('ZADD', replicasKey, now, replica)
-  for i = 3, #ARGV do
+  for i = 4, #ARGV do
     if redis.call('ZADD', watchersKey, 0, replica .. ':' .. ARGV[i]) == 1 then redis.call('HINCRBY', watchCountKey, ARGV[i], 1) end
   end
 end
-return statusReply(waitKey, activeKey, statsKey, salesKey, seenKey, activeSeenKey, watchCountKey, now, ARGV, 3, true)
+local reply = statusReply(waitKey, activeKey, statsKey, salesKey, seenKey, activeSeenKey, watchCountKey, now, ARGV, 4, true)
+reply[#reply + 1] = forgotten
+return reply
 `,
 });
 
