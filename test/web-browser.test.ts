@@ -374,6 +374,9 @@ describe('fan web app in Chromium', () => {
     const fan = await openFan('gone', { width: 1280, height: 900 });
     await fan.page.goto(base);
     await signUpInPage(fan, `gone-${Date.now()}@example.test`);
+    // Settled first: a query still in flight (the account bar refetching after sign-up) would hit the
+    // refused token before the tickets page does, and log the fan out by itself.
+    await fan.page.waitForLoadState('networkidle');
     // The account is deleted behind the page's back: its token is refused from now on.
     const token = (await tokenOf(fan))!;
     const { sub } = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { sub: string };
