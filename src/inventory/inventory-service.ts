@@ -43,10 +43,10 @@ export class InventoryService {
 
   /** The schedules' inventories, in order: one script each (sent together), plus one SQL query for any unknown. */
   async ofSchedules(schedules: readonly ScheduleSize[]): Promise<Inventory[]> {
-    const reads = await Promise.all(schedules.map((schedule) => runScript(this.redis, INVENTORY_READ, this.keys.inventory(schedule.id))));
+    const reads = await this.read(schedules.map((schedule) => schedule.id));
     const unknown = schedules.filter((_, i) => (reads[i]?.[0] ?? -1) < 0).map((schedule) => schedule.id);
     await this.rebuilds.await(unknown, (missing) => this.rebuild(missing));
-    const rebuilt = unknown.length > 0 ? await Promise.all(unknown.map((id) => runScript(this.redis, INVENTORY_READ, this.keys.inventory(id)))) : [];
+    const rebuilt = unknown.length > 0 ? await this.read(unknown) : [];
     const reservedOf = new Map(unknown.map((id, i) => [id, rebuilt[i]?.[0] ?? -1]));
     return schedules.map((schedule, i) => {
       const [reserved = -1, held = 0] = reads[i] ?? [];
@@ -79,13 +79,8 @@ export class InventoryService {
     const schedules = [...sizes.values()].flat();
     if (schedules.length === 0) return new Set();
     const counts = await this.catalog.reservedCounts(schedules.map((schedule) => schedule.id));
-    const short = schedules.filter((schedule) => (counts.get(schedule.id) ?? 0) < schedule.totalSeats);
-    if (short.length > 0) {
-      this.logger.warn({ schedules: short.map((schedule) => schedule.id) }, 'inventory claimed more reserved seats than MySQL; rebuilding it');
-      // One DEL per key: each schedule's key lives in its own slot on a cluster.
-      await Promise.all(short.map((schedule) => this.redis.del(this.keys.inventory(schedule.id).sold)));
-    }
-    const shortIds = new Set(short.map((schedule) => schedule.id));
+    const shortIds = new Set(schedules.filter((schedule) => (counts.get(schedule.id) ?? 0) < schedule.totalSeats).map((schedule) => schedule.id));
+    await this.drop([...shortIds], 'inventory claimed more reserved seats than MySQL; rebuilding it');
     return new Set(concertIds.filter((id) => (sizes.get(id) ?? []).length > 0 && !(sizes.get(id) ?? []).some((schedule) => shortIds.has(schedule.id))));
   }
 
@@ -102,17 +97,27 @@ export class InventoryService {
     if (schedules.length === 0) return [];
     const ids = schedules.map((schedule) => schedule.id);
     const counts = await this.catalog.reservedCounts(ids);
-    const reads = await Promise.all(ids.map((id) => runScript(this.redis, INVENTORY_READ, this.keys.inventory(id))));
+    const reads = await this.read(ids);
     // A bitmap being rebuilt (reserved -1) is not judged.
-    const disagreeing = new Set(ids.filter((id, i) => (reads[i]?.[0] ?? -1) >= 0 && reads[i]?.[0] !== (counts.get(id) ?? 0)));
-    const wrong = [...disagreeing].filter((id) => this.disagreeing.has(id));
-    this.disagreeing = new Set([...disagreeing].filter((id) => !wrong.includes(id)));
-    if (wrong.length > 0) {
-      this.logger.warn({ schedules: wrong }, 'seat inventory disagreed with MySQL twice in a row; rebuilding it');
-      // One DEL per key: each schedule's key lives in its own slot on a cluster.
-      await Promise.all(wrong.map((id) => this.redis.del(this.keys.inventory(id).sold)));
-    }
+    const disagreeing = ids.filter((id, i) => (reads[i]?.[0] ?? -1) >= 0 && reads[i]?.[0] !== (counts.get(id) ?? 0));
+    const previously = this.disagreeing;
+    const wrong = disagreeing.filter((id) => previously.has(id));
+    this.disagreeing = new Set(disagreeing.filter((id) => !previously.has(id)));
+    await this.drop(wrong, 'seat inventory disagreed with MySQL twice in a row; rebuilding it');
     return wrong;
+  }
+
+  /** Each schedule's {reserved (-1 while unknown), held}: one script each, sent together. */
+  private read(scheduleIds: readonly number[]): Promise<[reserved: number, held: number][]> {
+    return Promise.all(scheduleIds.map((id) => runScript(this.redis, INVENTORY_READ, this.keys.inventory(id))));
+  }
+
+  /** Drops these schedules' bitmaps, to be rebuilt from MySQL at their next read. */
+  private async drop(scheduleIds: readonly number[], why: string): Promise<void> {
+    if (scheduleIds.length === 0) return;
+    this.logger.warn({ schedules: scheduleIds }, why);
+    // One DEL per key: each schedule's key lives in its own slot on a cluster.
+    await Promise.all(scheduleIds.map((id) => this.redis.del(this.keys.inventory(id).sold)));
   }
 
   /** Rebuilds the schedules' bitmaps from MySQL. */

@@ -78,9 +78,7 @@ export class PaymentService {
     const seats = await this.catalog.findMany(holds.map((hold) => hold.seatId));
     // Paying is a sign of presence in the seats' concerts (a payer WAITING again keeps the place): sent
     // while the transaction runs, and never a reason for the payment to fail.
-    const presence = Promise.all([...new Set(seats.map((seat) => seat.concertId))].map((concertId) => this.queue.markPresent(userId, concertId))).catch(
-      (error: unknown) => this.logger.warn({ err: error, userId }, 'could not record a payer’s presence'),
-    );
+    const presence = Promise.all([...new Set(seats.map((seat) => seat.concertId))].map((concertId) => this.queue.markPresent(userId, concertId)));
     try {
       let payment: PaymentRecord;
       try {

@@ -149,9 +149,16 @@ export class QueueService {
     await runScript(this.redis, QUEUE_END_ACTIVE, this.keys.queue(concertId), userId, this.keys.channels.queueTicks, concertId);
   }
 
-  /** A sign of presence from an operation that asks nothing of the queue (pay, releaseHold): the status script marks the fan seen. */
+  /**
+   * A sign of presence from an operation that asks nothing of the queue (pay, releaseHold): the
+   * status script marks the fan seen. Never a reason for that operation to fail: a failure is logged.
+   */
   async markPresent(userId: number, concertId: number): Promise<void> {
-    await runScript(this.redis, QUEUE_STATUS, this.keys.queue(concertId), userId);
+    try {
+      await runScript(this.redis, QUEUE_STATUS, this.keys.queue(concertId), userId);
+    } catch (error) {
+      this.logger.warn({ err: error, userId, concertId }, 'could not record a fan’s presence');
+    }
   }
 
   async status(userId: number, concertId: number): Promise<QueueStatus> {

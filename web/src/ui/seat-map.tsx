@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'react';
 import { useClient, useMutation } from 'urql';
-import { retryAfterFailureMs } from '../logic/connection';
-import { isTransient, problemOf, type Problem } from '../logic/errors';
+import { feedRetryMs } from '../logic/connection';
+import { problemOf, type Problem } from '../logic/errors';
 import { NewestSource } from '../logic/newest';
 import { applySeatChange, seatLook, seatLookWords, type SeatState } from '../logic/seats';
 import { formatDateTime } from '../logic/time';
@@ -39,8 +39,9 @@ export function useSeatMap(scheduleId: string, reconnects: number, onChange?: ()
     const fail = (problem: Problem | undefined) => {
       const code = problem?.code;
       setState((s) => ({ ...s, ended: code }));
-      if (!isTransient(code) || retry) return;
-      retry = setTimeout(() => setAttempt((n) => n + 1), retryAfterFailureMs(attempt, problem?.retryAfterSeconds));
+      const delay = feedRetryMs(problem, attempt);
+      if (delay === undefined || retry) return;
+      retry = setTimeout(() => setAttempt((n) => n + 1), delay);
     };
     const feed = client.subscription(SeatChanged, { scheduleId }).subscribe((result) => {
       if (!live) return;
