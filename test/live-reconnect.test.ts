@@ -5,7 +5,7 @@ import { type QueueStatus, STATUS_SUBSCRIPTION } from '../support/operations';
 import { startTestServer, type TestServer } from './support/harness';
 import { Feed, signUpMany, wsClient } from './support/client';
 import { createConcert } from './support/fixtures';
-import { forgetInventory, seatIds, sellInMysql } from './support/booking';
+import { seatIds, sellInMysql } from './support/booking';
 import { RedisServer } from './support/redis-server';
 import { redisKeys } from '../src/redis';
 
@@ -93,17 +93,20 @@ describe('live feed after its Redis subscription drops, figures', () => {
     const feed = new Feed<{ queueStatus: QueueStatus }>(client, STATUS_SUBSCRIPTION, { id: concertId });
     expect((await feed.next()).data?.queueStatus).toMatchObject({ state: 'WAITING', position: 1, seatsLeft: 3 });
 
-    // While the pub/sub connections are down, a seat is sold elsewhere and a tick counts it: its
-    // announcement is lost, and the fan's place does not move.
+    // A seat is sold elsewhere (committed, its count updated), and a tick counts it while the pub/sub
+    // connections are down: its announcement is lost, and the fan's place does not move.
+    await sellInMysql(server, outside!.id, [(await seatIds(server, scheduleIds[0]!))[0]!], 'sold-elsewhere');
+    await server.app.services.inventory.mark([{ scheduleId: Number(scheduleIds[0]), number: 1 }], true);
+    const channel = redisKeys(server.env.REDIS_KEY_PREFIX!).channels.queueTicks;
     const admin = new Redis(redis.url);
     try {
       expect(await admin.client('KILL', 'TYPE', 'pubsub')).toBeGreaterThan(0);
+      await queue.admitTick();
+      // Nobody was subscribed yet when the tick announced it (ioredis reconnects after 100 ms at the earliest).
+      expect(await admin.pubsub('NUMSUB', channel)).toEqual([channel, 0]);
     } finally {
       admin.disconnect();
     }
-    await sellInMysql(server, outside!.id, [(await seatIds(server, scheduleIds[0]!))[0]!], 'sold-elsewhere');
-    await forgetInventory(server, scheduleIds);
-    await queue.admitTick();
     const status = await feed.until((m) => m.data?.queueStatus.seatsLeft === 2, 5000);
     expect(status.data?.queueStatus).toMatchObject({ state: 'WAITING', position: 1 });
   });

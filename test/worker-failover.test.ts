@@ -22,7 +22,6 @@ afterAll(async () => {
   await server.stop();
 });
 
-
 describe('a worker replica killed mid-sale', () => {
   it('leaves the ticks to the other one: fans keep being admitted, never past capacity', async () => {
     const { concertId } = await createConcert(server, { maxActiveUsers: 1 });
