@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { redisKeys } from '../src/redis';
 import { Api } from '../support/graphql-client';
-import { ENTER, HOLD, type QueueStatus, RELEASE, SEATS, STATUS_SUBSCRIPTION } from '../support/operations';
+import { ENTER, HOLD, LEAVE, type QueueStatus, RELEASE, SEATS, STATUS_SUBSCRIPTION } from '../support/operations';
 import { startTestServer, type TestServer } from './support/harness';
 import { Feed, signUp, signUpMany, wsClient, type Account } from './support/client';
 import { createConcert } from './support/fixtures';
@@ -220,6 +220,31 @@ describe('presence of ACTIVE fans', () => {
     const stopped = Date.now();
     await vi.waitFor(async () => expect(await inLine(fan!, concertId)).toEqual({ waiting: false, active: false }), { timeout: (IDLE_S + 3) * 1000, interval: 100 });
     expect(Date.now() - stopped).toBeGreaterThan((IDLE_S - 1) * 1000);
+  });
+
+  it('keeps the place of a waiting fan whose only activity is paying for holds from an earlier slot', async () => {
+    // A fifth seat stays free, so admission does not pause while the payer holds four.
+    const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 1, seatCount: 5, price: 100 });
+    const [payer, holder] = await signUpMany(api, 2);
+    await charge(payer!, 400);
+    await enter(payer!, concertId);
+    await vi.waitFor(async () => expect((await inLine(payer!, concertId)).active).toBe(true), { timeout: 5000, interval: 50 });
+    const held = [];
+    for (const seat of (await seatIds(server, scheduleIds[0]!)).slice(0, 4)) held.push(await hold(payer!, seat));
+    // The payer gives up the slot (holds stay) to a present fan, and queues again behind them.
+    await payer!.api.data(LEAVE, { id: concertId });
+    await enter(holder!, concertId);
+    const { feed } = subscribe(server.wsUrl, holder!, concertId);
+    await feed.until((m) => m.data?.queueStatus.state === 'ACTIVE', 5000);
+    expect((await enter(payer!, concertId)).state).toBe('WAITING');
+    const entered = Date.now();
+    // Paying, one hold at a time, spans more than the grace: each payment must count.
+    for (const [i, { id }] of held.entries()) {
+      await sleep((GRACE_S * 1000) / 2.5);
+      await pay(payer!, [id], `presence-${concertId}-${i}`);
+    }
+    expect(Date.now() - entered).toBeGreaterThan((GRACE_S + 0.5) * 1000);
+    expect(await inLine(payer!, concertId)).toEqual({ waiting: true, active: false });
   });
 
   it('leaves a fan who lost the slot for idleness their holds: the fan admitted in their place cannot take the seat, and they can still pay', async () => {
