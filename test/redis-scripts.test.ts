@@ -915,7 +915,7 @@ describe('departures log and live presence', () => {
     expect(entries!.map((entry) => [...entry.leftLine])).toEqual([[2]]);
   });
 
-  it("enter, leave and the end of a slot tell live feeds of the fan's change from inside the script", async () => {
+  it("enter, leave and the end of a slot tell live feeds of a followed fan's change from inside the script; nobody hears of others", async () => {
     const k = await concert();
     const id = Number(k.wait.match(/\{c:(\d+)\}/)![1]);
     const listener = createRedis(TEST_REDIS, { enableOfflineQueue: true });
@@ -924,12 +924,19 @@ describe('departures log and live presence', () => {
     listener.on('message', (_channel: string, message: string) => heard.push(JSON.parse(message)));
     await listener.subscribe(channel);
     try {
+      // Fan 6: followed by no replica, so nobody needs to hear of their changes.
+      await run(QUEUE_ENTER, k, 6, -1, 3, channel, id);
+      await run(QUEUE_LEAVE, k, 6, channel, id);
+      await watch(k, 1, 'r', 5);
       await run(QUEUE_ENTER, k, 5, -1, 3, channel, id);
       await admit(k, 1);
       await run(QUEUE_END_ACTIVE, k, 5, channel, id);
       await run(QUEUE_END_ACTIVE, k, 5, channel, id);
       await run(QUEUE_LEAVE, k, 5, channel, id);
       await vi.waitFor(() => expect(heard).toHaveLength(3));
+      // The listener's connection answers in order: a PING after the scripts comes back after any message they sent.
+      await listener.ping();
+      expect(heard).toHaveLength(3);
       for (const message of heard) expect(message).toEqual({ concerts: [], fans: [[id, 5]] });
     } finally {
       listener.disconnect();

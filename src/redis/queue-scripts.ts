@@ -95,11 +95,16 @@ end`,
  * Tells live feeds on every replica that this fan's status changed, from inside the script that
  * changed it: on a cluster a PUBLISH sent beside the script could reach a replica before the script
  * ran, and the replica would read the fan's old place. The message is a TickMessage (queue-service.ts).
+ * Only for a fan some replica follows (registered in watchCount by QUEUE_WATCH, atomically with the
+ * place it read): an on-sale's entries are mostly of fans nobody follows yet, and each message would
+ * reach every replica. A replica whose registrations were lost (a tick took it for dead, or Redis
+ * lost its data) learns so at its next beat and reads all its fans' places again.
  */
 const TELL_FAN = luaFunction(
   'tellFan',
   `
-local function tellFan(channel, concertId, user)
+local function tellFan(watchCount, channel, concertId, user)
+  if redis.call('HEXISTS', watchCount, user) == 0 then return end
   redis.call('PUBLISH', channel, '{"concerts":[],"fans":[[' .. concertId .. ',' .. user .. ']]}')
 end`,
 );
@@ -296,7 +301,7 @@ if untilMs <= now and not soldOut and not redis.call('ZSCORE', waitKey, user) th
     redis.call('ZADD', waitKey, ARGV[2], user)
   end
 end
-tellFan(ARGV[4], ARGV[5], user)
+tellFan(watchCountKey, ARGV[4], ARGV[5], user)
 return statusReply(waitKey, activeKey, statsKey, salesKey, seenKey, activeSeenKey, watchCountKey, now, {user}, 1, false)
 `,
 });
@@ -320,7 +325,7 @@ end
 redis.call('ZREM', seenKey, user)
 redis.call('ZREM', activeSeenKey, user)
 logDepartures(statsKey, departuresKey, fields)
-tellFan(ARGV[2], ARGV[3], user)
+tellFan(watchCountKey, ARGV[2], ARGV[3], user)
 return statusReply(waitKey, activeKey, statsKey, salesKey, seenKey, activeSeenKey, watchCountKey, now, {}, 1, false)
 `,
 });
@@ -328,13 +333,13 @@ return statusReply(waitKey, activeKey, statsKey, salesKey, seenKey, activeSeenKe
 /** Ends the user's ACTIVE slot (after a payment), logged; a user who is WAITING keeps their place. */
 export const QUEUE_END_ACTIVE = defineScript<number, [user: number, channel: string, concertId: number]>()({
   name: 'queueEndActive',
-  keys: ['active', 'activeSeen', 'stats', 'departures'],
+  keys: ['active', 'activeSeen', 'stats', 'departures', 'watchCount'],
   uses: [LOG_DEPARTURES, TELL_FAN],
   lua: `
 redis.call('ZREM', activeSeenKey, ARGV[1])
 if redis.call('ZREM', activeKey, ARGV[1]) == 0 then return 0 end
 logDepartures(statsKey, departuresKey, {'x', ARGV[1]})
-tellFan(ARGV[2], ARGV[3], ARGV[1])
+tellFan(watchCountKey, ARGV[2], ARGV[3], ARGV[1])
 return 1
 `,
 });
