@@ -3,7 +3,8 @@ import { defineScript, luaFunction, type ScriptArg } from './script';
 
 /**
  * Lua for seat holds: a hold is a single-key lock with a TTL, bound to its owner. The keys are one
- * schedule's (one slot): bySeat seat → "holdId|userId|expiresAtMs", expiry seat → expiresAtMs,
+ * schedule's (one slot): bySeat seat → "holdId|userId|expiresAtMs|takenUntilMs" (the last: the
+ * expiry it was taken with, which bounds how long payments may keep it), expiry seat → expiresAtMs,
  * perUser user → live hold count. Time is Redis's own (REDIS_NOW). Every script first purges lapsed
  * holds and returns their seats, so the caller can announce them AVAILABLE.
  */
@@ -50,12 +51,12 @@ local function reply(outcome, holdId, expiresAt)
 end
 local value = redis.call('HGET', bySeatKey, seat)
 if value then
-  local holdId, owner, expiresAt = string.match(value, '^([^|]*)|([^|]*)|(%d+)$')
+  local holdId, owner, expiresAt = string.match(value, '^([^|]*)|([^|]*)|(%d+)')
   if owner == user then return reply('SAME', holdId, expiresAt) end
   return reply('TAKEN', '', '')
 end
 if tonumber(redis.call('HGET', perUserKey, user) or '0') >= tonumber(ARGV[5]) then return reply('LIMIT', '', '') end
-redis.call('HSET', bySeatKey, seat, newHoldId .. '|' .. user .. '|' .. expiresAt)
+redis.call('HSET', bySeatKey, seat, newHoldId .. '|' .. user .. '|' .. expiresAt .. '|' .. expiresAt)
 redis.call('ZADD', expiryKey, expiresAt, seat)
 redis.call('HINCRBY', perUserKey, user, 1)
 return reply('NEW', newHoldId, expiresAt)
@@ -110,8 +111,9 @@ return {purged, flat}
 
 /**
  * For a payment: each named hold that is still that user's live hold is kept until at least
- * now + keepMs, so it cannot lapse (and go to a rival) while the payment commits.
- * Returns {purged, seats of the holds confirmed}.
+ * now + keepMs, so it cannot lapse (and go to a rival) while the payment commits; but never past
+ * keepMs after the expiry it was taken with, so payments that fail (or are made to fail) cannot
+ * keep a seat for good. Returns {purged, seats of the holds confirmed}.
  */
 export const HOLD_EXTEND = defineScript<[string[], string[]], [user: number, keepMs: number, ...seatAndHoldIdPairs: ScriptArg[]]>()({
   name: 'holdExtend',
@@ -127,11 +129,13 @@ for i = 3, #ARGV, 2 do
   local seat, holdId = ARGV[i], ARGV[i + 1]
   local value = redis.call('HGET', bySeatKey, seat)
   if value then
-    local id, owner, expiresAt = string.match(value, '^([^|]*)|([^|]*)|(%d+)$')
+    local id, owner, expiresAt, takenUntil = string.match(value, '^([^|]*)|([^|]*)|(%d+)|?(%d*)$')
     if id == holdId and owner == user then
-      if tonumber(expiresAt) < keepUntil then
-        redis.call('HSET', bySeatKey, seat, id .. '|' .. owner .. '|' .. keepUntil)
-        redis.call('ZADD', expiryKey, keepUntil, seat)
+      if takenUntil == '' then takenUntil = expiresAt end
+      local untilMs = math.min(keepUntil, tonumber(takenUntil) + tonumber(ARGV[2]))
+      if tonumber(expiresAt) < untilMs then
+        redis.call('HSET', bySeatKey, seat, id .. '|' .. owner .. '|' .. untilMs .. '|' .. takenUntil)
+        redis.call('ZADD', expiryKey, untilMs, seat)
       end
       confirmed[#confirmed + 1] = seat
     end
