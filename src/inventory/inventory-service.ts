@@ -7,6 +7,16 @@ import { groupBySchedule } from '../seats/seat';
 import type { SeatCatalog } from '../seats/seat-catalog';
 import { inventoryOf, sumInventories, type Inventory } from './inventory';
 
+/**
+ * How old a sale or cancellation must be before its seat count has surely been updated: longer than
+ * any payment transaction lasts (a reservation's created_at is taken when its transaction starts,
+ * and InnoDB waits up to 50 s for a lock by default).
+ */
+const SETTLE_SECONDS = 120;
+
+/** Rebuilds a read may wait for before it gives up on a bitmap that keeps being dropped. */
+const REBUILD_ATTEMPTS = 2;
+
 /** Seat numbers per rebuild script call, so a 100,000-seat schedule never blocks Redis in one call. */
 const REBUILD_CHUNK = 10_000;
 
@@ -24,14 +34,12 @@ export interface CountedSeat {
  * live holds. MySQL stays the truth: a bitmap Redis lost (or never had) reads as unknown, never as
  * "nothing sold", and is rebuilt from MySQL by ORing its reserved seats in. Setting bits commutes with
  * that, so a sale landing during a rebuild is kept either way. A line is closed (sold out) only while
- * MySQL itself confirms it (confirmSoldOut), and bitmaps that keep disagreeing with MySQL's counts are
- * rebuilt (reconcile): an update lost between a commit and Redis is healed, not kept.
+ * MySQL itself confirms it (confirmSoldOut), and bitmaps that disagree with MySQL beyond the commits
+ * under way are rebuilt (reconcile): an update lost between a commit and Redis is healed, not kept.
  */
 export class InventoryService {
   /** Rebuilds under way, by schedule: readers that find a bitmap missing meanwhile wait for it. */
   private readonly rebuilds = new SharedReads<number>();
-  /** Schedules whose bitmap disagreed with MySQL at the last check (see reconcile). */
-  private disagreeing = new Set<number>();
 
   constructor(
     private readonly redis: RedisClient,
@@ -43,14 +51,22 @@ export class InventoryService {
 
   /** The schedules' inventories, in order: one script each (sent together), plus one SQL query for any unknown. */
   async ofSchedules(schedules: readonly ScheduleSize[]): Promise<Inventory[]> {
-    const reads = await this.read(schedules.map((schedule) => schedule.id));
-    const unknown = schedules.filter((_, i) => (reads[i]?.[0] ?? -1) < 0).map((schedule) => schedule.id);
-    await this.rebuilds.await(unknown, (missing) => this.rebuild(missing));
-    const rebuilt = unknown.length > 0 ? await this.read(unknown) : [];
-    const reservedOf = new Map(unknown.map((id, i) => [id, rebuilt[i]?.[0] ?? -1]));
+    const ids = schedules.map((schedule) => schedule.id);
+    const reads = await this.read(ids);
+    // A bitmap can be dropped again (by another process's check) between its rebuild and the read
+    // after it: rebuilt once more then. Unknown is never read as "nothing sold", nor as "all sold".
+    for (let attempt = 1; ; attempt++) {
+      const unknown = ids.flatMap((_, i) => ((reads[i]?.[0] ?? -1) < 0 ? [i] : []));
+      if (unknown.length === 0) break;
+      const unknownIds = unknown.map((i) => ids[i] as number);
+      if (attempt > REBUILD_ATTEMPTS) throw new Error(`seat counts of schedules ${unknownIds.join(', ')} stayed unknown after ${REBUILD_ATTEMPTS} rebuilds`);
+      await this.rebuilds.await(unknownIds, (missing) => this.rebuild(missing));
+      const rebuilt = await this.read(unknownIds);
+      unknown.forEach((i, j) => (reads[i] = rebuilt[j] as [number, number]));
+    }
     return schedules.map((schedule, i) => {
-      const [reserved = -1, held = 0] = reads[i] ?? [];
-      return inventoryOf(schedule.totalSeats, reserved >= 0 ? reserved : Math.max(reservedOf.get(schedule.id) ?? 0, 0), held);
+      const [reserved, held] = reads[i] as [number, number];
+      return inventoryOf(schedule.totalSeats, reserved, held);
     });
   }
 
@@ -85,25 +101,28 @@ export class InventoryService {
   }
 
   /**
-   * Checks the bitmaps of these concerts' schedules against MySQL's reserved counts, and drops those
-   * that disagreed at the previous check too (to be rebuilt at their next read). A sale whose bit was
-   * never set (Redis failed, or the process died, between the commit and `mark`) would otherwise read
-   * as a seat left for good, and the concert would never sell out; a cancellation whose bit was never
-   * cleared would keep a closed line closed. One disagreement alone can be a commit whose bit is on
-   * its way, hence the second look. Returns the schedules dropped.
+   * Checks the bitmaps of these concerts' schedules against MySQL, and drops those that disagree
+   * (to be rebuilt at their next read). A sale whose bit was never set (Redis failed, or the process
+   * died, between the commit and `mark`) would otherwise read as a seat left for good, and the
+   * concert would never sell out; a cancellation whose bit was never cleared would keep a closed line
+   * closed. Commits whose bits are on their way are not disagreements: the bitmap is read first, then
+   * MySQL gives the bounds it must lie within, allowing for sales and cancellations of the last
+   * SETTLE_SECONDS (a busy on-sale always has some in flight, and rebuilding its bitmaps on every
+   * replica at its peak would be the wrong repair). Returns the schedules dropped.
    */
   async reconcile(concertIds: readonly number[]): Promise<number[]> {
     const schedules = [...(await this.concerts.scheduleSizes(concertIds)).values()].flat();
     if (schedules.length === 0) return [];
     const ids = schedules.map((schedule) => schedule.id);
-    const counts = await this.catalog.reservedCounts(ids);
     const reads = await this.read(ids);
-    // A bitmap being rebuilt (reserved -1) is not judged.
-    const disagreeing = ids.filter((id, i) => (reads[i]?.[0] ?? -1) >= 0 && reads[i]?.[0] !== (counts.get(id) ?? 0));
-    const previously = this.disagreeing;
-    const wrong = disagreeing.filter((id) => previously.has(id));
-    this.disagreeing = new Set(disagreeing.filter((id) => !previously.has(id)));
-    await this.drop(wrong, 'seat inventory disagreed with MySQL twice in a row; rebuilding it');
+    const bounds = await this.catalog.reservedBounds(ids, SETTLE_SECONDS);
+    const wrong = ids.filter((id, i) => {
+      const reserved = reads[i]?.[0] ?? -1;
+      const { atLeast, atMost } = bounds.get(id) ?? { atLeast: 0, atMost: 0 };
+      // A bitmap being rebuilt (reserved -1) is not judged.
+      return reserved >= 0 && (reserved < atLeast || reserved > atMost);
+    });
+    await this.drop(wrong, 'seat inventory disagrees with MySQL beyond the commits under way; rebuilding it');
     return wrong;
   }
 

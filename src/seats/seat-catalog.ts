@@ -95,6 +95,24 @@ export class SeatCatalog {
     return new Map(rows.map((row) => [Number(row.scheduleId), Number(row.n)]));
   }
 
+  /**
+   * Per schedule, what a seat count read just before this query may hold without an update having
+   * been lost: at least the seats of sales older than `settleSeconds` (their counts were updated
+   * long since), at most every reserved seat plus those cancelled within `settleSeconds` (their bits
+   * may not be cleared yet). Times are the rows' own, written in UTC. One query for all schedules.
+   */
+  async reservedBounds(scheduleIds: readonly number[], settleSeconds: number): Promise<Map<number, { atLeast: number; atMost: number }>> {
+    const rows = await this.orm.em.getConnection().execute<{ scheduleId: number; settled: number | string; confirmed: number | string; recentlyCancelled: number | string }[]>(
+      `SELECT s.schedule_id AS scheduleId,
+         SUM(r.status = 'CONFIRMED' AND r.created_at < UTC_TIMESTAMP() - INTERVAL ? SECOND) AS settled,
+         SUM(r.status = 'CONFIRMED') AS confirmed,
+         SUM(r.status = 'CANCELLED' AND r.cancelled_at >= UTC_TIMESTAMP() - INTERVAL ? SECOND) AS recentlyCancelled
+       FROM reservations r JOIN seats s ON s.id = r.seat_id WHERE s.schedule_id IN (?) GROUP BY s.schedule_id`,
+      [settleSeconds, settleSeconds, [...scheduleIds]],
+    );
+    return new Map(rows.map((row) => [Number(row.scheduleId), { atLeast: Number(row.settled), atMost: Number(row.confirmed) + Number(row.recentlyCancelled) }]));
+  }
+
   private async read(seatIds: number[]): Promise<SeatInfo[]> {
     const rows = await this.orm.em.getConnection().execute<SeatRow[]>(`${SEAT_ROWS} WHERE s.id IN (?)`, [seatIds]);
     return rows.map(toInfo);
