@@ -138,6 +138,16 @@ describe('failed sign-ins (LOGIN_ATTEMPTS_PER_15_MIN)', () => {
     expect(codeOf(await logIn(server, victim.email, victim.password, freshIp()))).toBeUndefined();
   });
 
+  it('a sign-in refused for its email costs its address nothing: the same address still signs in elsewhere', async () => {
+    const victim = await fanOf(server);
+    const fan = await fanOf(server);
+    for (let i = 0; i < 3; i++) expect(codeOf(await logIn(server, victim.email, 'wrong-password', freshIp()))).toBe('INVALID_CREDENTIALS');
+    // The victim, from home, tries their own (now locked) email again and again: no password is checked.
+    const home = freshIp();
+    for (let i = 0; i < 4; i++) expectRateLimited(await logIn(server, victim.email, victim.password, home), 15 * 60);
+    expect(codeOf(await logIn(server, fan.email, fan.password, home))).toBeUndefined();
+  });
+
   it('a successful sign-in does not reset the address’s failures', async () => {
     const fan = await fanOf(server);
     const ip = freshIp();

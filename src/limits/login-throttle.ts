@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { AppError } from '../errors';
 import type { WindowCounter } from './counter';
 import { refusal } from './operation-limits';
 
@@ -27,8 +28,20 @@ export class LoginThrottle {
     const byIp = await this.perIp.consumeOrFail(ip);
     if (!byIp.allowed) throw refusal(byIp);
     const byEmail = await this.perEmail.consumeOrFail(emailId);
-    if (!byEmail.allowed) throw refusal(byEmail);
-    const result = await attempt();
+    if (!byEmail.allowed) {
+      // No password was checked: the address made no failed attempt (a fan whose own account is
+      // locked by someone else's guesses must not lose sign-ins to every other account as well).
+      await this.perIp.giveBack(ip);
+      throw refusal(byEmail);
+    }
+    let result: T;
+    try {
+      result = await attempt();
+    } catch (error) {
+      // Only a wrong password is a failed attempt; one that could not be checked (MySQL away) is not.
+      if (!(error instanceof AppError && error.code === 'INVALID_CREDENTIALS')) await Promise.all([this.perEmail.giveBack(emailId), this.perIp.giveBack(ip)]);
+      throw error;
+    }
     await Promise.all([this.perEmail.reset(emailId), this.perIp.giveBack(ip)]);
     return result;
   }
