@@ -56,6 +56,9 @@ export async function orNotFound<T>(lookup: Promise<T | null>, what: string): Pr
   return found;
 }
 
+/** Characters as a person counts them, and as MySQL's utf8mb4 columns do: code points, not UTF-16 units (an emoji is one). */
+export const characterCount = (text: string): number => [...text].length;
+
 /** Parses a numeric ID argument; anything else is BAD_USER_INPUT. */
 export function parseId(value: string, what: string): number {
   if (!/^[1-9]\d{0,15}$/.test(value) || !Number.isSafeInteger(Number(value))) {

@@ -49,6 +49,8 @@ describe('sign-up, log-in, me', () => {
     ['not-an-email', 'long-enough-1'],
     ['a@b', 'long-enough-1'],
     ['short@example.test', 'short'],
+    // Four characters, eight UTF-16 units: characters are what the rule counts.
+    ['emoji@example.test', '😀😀😀😀'],
   ])('rejects bad input %s / %s with BAD_USER_INPUT and creates nothing', async (email, password) => {
     expect(await api.errorCode(SIGN_UP, { email, password })).toBe('BAD_USER_INPUT');
     expect(await api.errorCode(LOG_IN, { email, password })).toBe('INVALID_CREDENTIALS');

@@ -3,7 +3,7 @@ import { UniqueConstraintViolationException, type MikroORM } from '@mikro-orm/my
 import { toAccount, type Account } from './account';
 import { hashCost, hashPassword, unmatchableHash, verifyPassword } from '../auth/passwords';
 import { signToken, type Viewer } from '../auth/tokens';
-import { accountGone, AppError, badInput } from '../errors';
+import { accountGone, AppError, badInput, characterCount } from '../errors';
 import { Role, User } from '../entities';
 import type { LoginThrottle } from '../limits';
 
@@ -32,8 +32,9 @@ function normalizeEmail(email: string): string {
 }
 
 function checkPassword(password: string): void {
-  if (password.length < MIN_PASSWORD) throw badInput(`The password must have at least ${MIN_PASSWORD} characters.`);
-  if (password.length > MAX_PASSWORD) throw badInput(`The password must have at most ${MAX_PASSWORD} characters.`);
+  const length = characterCount(password);
+  if (length < MIN_PASSWORD) throw badInput(`The password must have at least ${MIN_PASSWORD} characters.`);
+  if (length > MAX_PASSWORD) throw badInput(`The password must have at most ${MAX_PASSWORD} characters.`);
 }
 
 /** Sign-up, log-in and the account lookups behind `me`. */

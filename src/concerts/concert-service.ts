@@ -1,6 +1,6 @@
 import { LockMode, type MikroORM } from '@mikro-orm/mysql';
 import { SharedReads } from '../caching/shared-reads';
-import { badInput, orNotFound } from '../errors';
+import { badInput, characterCount, orNotFound } from '../errors';
 import { Concert, Schedule, Seat } from '../entities';
 
 export interface ScheduleInput {
@@ -22,7 +22,7 @@ const LIMITS = { text: 200, schedules: 100, seatsPerSchedule: 100_000, price: 10
 
 function requireText(value: string, field: string): string {
   const trimmed = value.trim();
-  if (trimmed === '' || trimmed.length > LIMITS.text) throw badInput(`${field} must have 1 to ${LIMITS.text} characters.`);
+  if (trimmed === '' || characterCount(trimmed) > LIMITS.text) throw badInput(`${field} must have 1 to ${LIMITS.text} characters.`);
   return trimmed;
 }
 
