@@ -32,11 +32,22 @@ describe('sign-up, log-in, me', () => {
     expect(await api.errorCode(SIGN_UP, { email: 'DUP@Example.test', password: 'whatever-123' })).toBe('EMAIL_TAKEN');
   });
 
-  it('pins users.email to one case-insensitive collation, whatever the server default', async () => {
+  it('pins users.email to one byte-wise collation, whatever the server default: case is folded by the app, nothing else', async () => {
     const [column] = await server.app.orm.em
       .getConnection()
       .execute<{ collation: string }[]>("select collation_name as collation from information_schema.columns where table_schema = database() and table_name = 'users' and column_name = 'email'");
-    expect(column?.collation).toBe('utf8mb4_unicode_ci');
+    expect(column?.collation).toBe('utf8mb4_bin');
+  });
+
+  it('keeps addresses that differ by an accent apart, and one accent typed two ways together', async () => {
+    const jose = await signUp(api, 'josé@example.test', 'password-jose');
+    // Another address: its own account, and josé's password does not open it.
+    const other = await signUp(api, 'jose@example.test', 'password-other');
+    expect(other.id).not.toBe(jose.id);
+    expect(await api.errorCode(LOG_IN, { email: 'jose@example.test', password: 'password-jose' })).toBe('INVALID_CREDENTIALS');
+    // The same address with the accent as a combining mark, and in capitals: josé's account.
+    expect((await logIn(api, 'JOSE\u0301@example.test', 'password-jose')).id).toBe(jose.id);
+    expect(await api.errorCode(SIGN_UP, { email: 'jose\u0301@example.test', password: 'whatever-123' })).toBe('EMAIL_TAKEN');
   });
 
   it('gives only one account when the same email signs up many times at once', async () => {

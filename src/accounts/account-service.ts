@@ -22,8 +22,12 @@ const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const MIN_PASSWORD = 8;
 const MAX_PASSWORD = 200;
 
-/** The one spelling of an email: what is stored, looked up and counted by the log-in throttle. */
-const canonicalEmail = (email: string) => email.trim().toLowerCase();
+/**
+ * The one spelling of an email: what is stored, looked up and counted by the log-in throttle. NFC, so
+ * an accent typed as one character or as a letter plus a combining mark is the same address; the
+ * column compares bytes (utf8mb4_bin): case is folded here, and nothing else anywhere.
+ */
+const canonicalEmail = (email: string) => email.trim().normalize('NFC').toLowerCase();
 
 function normalizeEmail(email: string): string {
   const normalized = canonicalEmail(email);

@@ -12,7 +12,7 @@ export class User {
   @PrimaryKey({ type: 'bigint', autoincrement: true, unsigned: true })
   id!: number;
 
-  /** Stored lower-cased; the column's collation is pinned to utf8mb4_unicode_ci (migration 20261201120000), case-insensitive on MySQL and MariaDB alike. */
+  /** Stored as canonicalEmail spells it (trimmed, NFC, lower case); the column compares bytes (utf8mb4_bin, migration 20261212100000), on MySQL and MariaDB alike. */
   @Property({ type: 'string', length: 254, unique: true })
   email!: string;
 
