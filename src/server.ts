@@ -37,6 +37,8 @@ type SocketState = {
   clientIp?: string;
   /** The account's socket count, held while this socket is open. */
   lease?: SocketLease;
+  /** The address this socket counts against while it is open without a valid token (AnonymousSockets). */
+  anonymousFrom?: string;
 };
 
 /** Close code for a socket over the account's limit (graphql-ws leaves 4400-4499 to applications, like HTTP 4xx). */
@@ -91,9 +93,16 @@ export async function startServer(parts: ServerParts, port: number): Promise<Run
         // graphql-ws keeps the HTTP upgrade request for the connection's whole life; past the address
         // we never read it (auth comes in connectionParams), and dropping it saves ~1 KB per connected fan.
         Reflect.deleteProperty(ctx.extra, 'request');
-        // A socket without a valid token is not counted: everything it may subscribe to needs one.
         const { viewer } = createContext(services, connectionAuthorization(ctx.connectionParams), ctx.extra.clientIp);
-        if (!viewer) return true;
+        if (!viewer) {
+          // Everything it may subscribe to needs a token: of no use, so only a few per address.
+          if (!services.limits.anonymousSockets.acquire(ctx.extra.clientIp)) {
+            ctx.extra.socket.close(TOO_MANY_SOCKETS, 'Too many connections without a valid token from this network address: log in first.');
+            return false;
+          }
+          ctx.extra.anonymousFrom = ctx.extra.clientIp;
+          return true;
+        }
         const lease = await services.limits.sockets.acquire(viewer.id);
         if (lease === 'refused') {
           ctx.extra.socket.close(TOO_MANY_SOCKETS, `At most ${services.limits.sockets.max} connections per account: close another one first.`);
@@ -108,6 +117,7 @@ export async function startServer(parts: ServerParts, port: number): Promise<Run
         return true;
       },
       onClose: async (ctx) => {
+        if (ctx.extra.anonymousFrom !== undefined) services.limits.anonymousSockets.release(ctx.extra.anonymousFrom);
         if (ctx.extra.lease) await services.limits.sockets.release(ctx.extra.lease);
       },
       onSubscribe: async (ctx, _id, payload) => {

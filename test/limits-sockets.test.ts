@@ -73,6 +73,49 @@ describe('graphql-ws connections per account (MAX_SOCKETS_PER_USER)', () => {
     expect(metrics).toMatch(/rate_limit_refusals_total\{limit="sockets"\} [1-9]/);
   });
 
+  it('keeps at most 20 sockets without a valid token open per address (4429 beyond); tokens, other addresses and freed places still get in', async () => {
+    /** A bare graphql-ws socket from `ip`: resolves with it once acknowledged, or with its close code. */
+    const open = (ip: string, authorization?: string) =>
+      new Promise<{ socket: WebSocket } | { code: number; reason: string }>((resolve, reject) => {
+        const socket = new WebSocket(server.wsUrl, 'graphql-transport-ws', { headers: { 'x-forwarded-for': ip } });
+        socket.once('open', () => socket.send(JSON.stringify({ type: 'connection_init', payload: authorization ? { authorization } : {} })));
+        socket.on('message', (data) => {
+          if ((JSON.parse(String(data)) as { type: string }).type === 'connection_ack') resolve({ socket });
+        });
+        socket.once('close', (code, reason) => resolve({ code, reason: String(reason) }));
+        socket.once('error', reject);
+      });
+    const ip = freshIp();
+    const sockets: WebSocket[] = [];
+    try {
+      for (let i = 0; i < 20; i++) {
+        const outcome = await open(ip, i % 2 ? 'Bearer not-a-token' : undefined);
+        if (!('socket' in outcome)) throw new Error(`socket ${i + 1} closed: ${outcome.code}`);
+        sockets.push(outcome.socket);
+      }
+      expect(await open(ip)).toMatchObject({ code: 4429, reason: expect.stringMatching(/without a valid token/) });
+      const fan = await fanOf(server);
+      const others = [await open(freshIp()), await open(ip, `Bearer ${fan.token}`)];
+      for (const outcome of others) {
+        expect('socket' in outcome).toBe(true);
+        if ('socket' in outcome) sockets.push(outcome.socket);
+      }
+      // A closed socket frees its place once the server sees the close.
+      sockets.shift()!.close();
+      let again: Awaited<ReturnType<typeof open>> | undefined;
+      for (let attempt = 0; attempt < 20 && !(again && 'socket' in again); attempt++) {
+        again = await open(ip);
+        if (!('socket' in again)) await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect(again && 'socket' in again).toBe(true);
+      if (again && 'socket' in again) sockets.push(again.socket);
+    } finally {
+      for (const socket of sockets) socket.close();
+    }
+    const metrics = await (await fetch(server.url.replace('/graphql', '/metrics'))).text();
+    expect(metrics).toMatch(/rate_limit_refusals_total\{limit="anonymous_sockets"\} [1-9]/);
+  });
+
   it('closes a socket that never sends connection_init within 3 s (4408)', async () => {
     const socket = new WebSocket(server.wsUrl, 'graphql-transport-ws');
     const started = Date.now();

@@ -1,5 +1,6 @@
 import type { Counter } from 'prom-client';
 import type { RedisClient, RedisKeys } from '../redis';
+import { AnonymousSockets } from './anonymous-sockets';
 import { WindowCounter } from './counter';
 import { LoginThrottle } from './login-throttle';
 import { OperationLimits } from './operation-limits';
@@ -10,6 +11,7 @@ export { refusal, OperationLimits } from './operation-limits';
 export { LoginThrottle } from './login-throttle';
 export { SocketLeases, type SocketLease } from './socket-leases';
 export { SocketOperationCap } from './socket-operations';
+export { AnonymousSockets } from './anonymous-sockets';
 export type { Verdict } from './counter';
 
 export interface LimitSettings {
@@ -25,8 +27,12 @@ export interface Limits {
   operations: OperationLimits;
   logIns: LoginThrottle;
   sockets: SocketLeases;
+  anonymousSockets: AnonymousSockets;
   operationsPerSocket: SocketOperationCap;
 }
+
+/** Sockets without a valid token per client address and replica (see AnonymousSockets). */
+export const ANONYMOUS_SOCKETS_PER_ADDRESS = 20;
 
 /** The abuse limits (contract: service.md, Abuse limits), all counted in Redis under `keys`. */
 export function createLimits(redis: RedisClient, keys: RedisKeys, settings: LimitSettings, refusals: Counter<'limit'>): Limits {
@@ -42,6 +48,7 @@ export function createLimits(redis: RedisClient, keys: RedisKeys, settings: Limi
       counter('login_ip', keys.limits.loginIp, settings.loginAttemptsPer15Min, settings.loginWindowSeconds),
     ),
     sockets: new SocketLeases(redis, keys, settings.socketsPerAccount, refusals),
+    anonymousSockets: new AnonymousSockets(ANONYMOUS_SOCKETS_PER_ADDRESS, refusals),
     operationsPerSocket: new SocketOperationCap(refusals),
   };
 }
