@@ -105,6 +105,27 @@ describe('sales opening: the API', () => {
     expect((await enter(await signUp(api), concertId)).state).toBe('WAITING');
   });
 
+  it('a change MySQL does not commit changes nothing in Redis either: the opening stays, for the ticks and the fans', async () => {
+    const at = new Date(Date.now() + HOUR_MS).toISOString();
+    const { concertId } = await createConcert(server, { salesOpenAt: new Date(at) });
+    const fan = await signUp(api);
+    await enter(fan, concertId);
+    // MySQL refuses the concert's UPDATE (a real error from the server), after Redis has taken the new time.
+    const sql = server.app.orm.em.getConnection();
+    await sql.execute(
+      `create trigger refuse_opening_${concertId} before update on concerts for each row begin if new.id = ${concertId} then signal sqlstate '45000' set message_text = 'refused by the test'; end if; end`,
+    );
+    try {
+      // A past time: were Redis to keep it, the next tick would open sales.
+      expect(await admin.api.errorCode(SET_SALES_OPEN_AT, { id: concertId, at: new Date(Date.now() - 60_000).toISOString() })).toBe('INTERNAL_SERVER_ERROR');
+    } finally {
+      await sql.execute(`drop trigger refuse_opening_${concertId}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    expect(await opening(concertId)).toBe(at);
+    expect(await status(fan, concertId)).toMatchObject({ state: 'PREQUEUE', salesOpenAt: at });
+  });
+
   it('a past time opens sales at the next tick, and is then refused like any opened concert', async () => {
     const { concertId } = await createConcert(server, { salesOpenAt: new Date(Date.now() + HOUR_MS) });
     const [a, b] = await signUpMany(api, 2);

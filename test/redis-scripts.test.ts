@@ -18,6 +18,7 @@ import {
   QUEUE_STATUS,
   QUEUE_UNWATCH,
   QUEUE_WATCH,
+  SALES_RESTORE,
   SALES_SET,
   SALES_UNKNOWN,
 } from '../src/redis/queue-scripts';
@@ -623,6 +624,21 @@ describe('queue scripts', () => {
       expect(await redis.get(k.sales)).toBe(String(now));
       await redis.set(k.sales, 'open');
       expect(await run(SALES_SET, k, String(later), later)).toBe(0);
+      expect(await redis.get(k.sales)).toBe('open');
+    });
+
+    it('SALES_RESTORE puts a time back, even one already due, unless a tick has opened sales', async () => {
+      const { k } = await closedConcert();
+      const later = (await redisNow()) + 2 * HOUR;
+      // A due time that no tick has acted on yet (what a failed setSalesOpenAt to "now" leaves) is taken back.
+      await redis.set(k.sales, String((await redisNow()) - 1000));
+      expect(await run(SALES_RESTORE, k, later)).toBe(1);
+      expect(await redis.get(k.sales)).toBe(String(later));
+      const before = await redisNow();
+      expect(await run(SALES_RESTORE, k, -1)).toBe(1);
+      expect(Number(await redis.get(k.sales))).toBeGreaterThanOrEqual(before);
+      await redis.set(k.sales, 'open');
+      expect(await run(SALES_RESTORE, k, later)).toBe(0);
       expect(await redis.get(k.sales)).toBe('open');
     });
 

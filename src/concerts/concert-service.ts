@@ -178,6 +178,14 @@ export class ConcertService {
     });
   }
 
+  /** Runs `work` with the opening time as committed, holding the concert's row: changes of it wait meanwhile. */
+  async withOpeningHeld(concertId: number, work: (salesOpenAt: Date | null) => Promise<void>): Promise<void> {
+    await this.orm.em.fork().transactional(async (em) => {
+      const concert = await orNotFound(em.findOne(Concert, concertId, { lockMode: LockMode.PESSIMISTIC_WRITE }), 'concert');
+      await work(concert.salesOpenAt);
+    });
+  }
+
   /** Capacities of the given concerts, for the admission tick (one query per tick). */
   async capacities(concertIds: number[]): Promise<Map<number, number>> {
     if (concertIds.length === 0) return new Map();

@@ -19,6 +19,7 @@ import {
   QUEUE_UNWATCH,
   QUEUE_WATCH,
   SALES_OPEN,
+  SALES_RESTORE,
   SALES_SET,
   SALES_UNKNOWN,
 } from '../redis/queue-scripts';
@@ -127,14 +128,34 @@ export class QueueService {
    */
   async setSalesOpenAt(concertId: number, salesOpenAt: Date | null): Promise<Concert> {
     const k = this.keys.queue(concertId);
-    const concert = await this.concerts.setSalesOpenAt(concertId, salesOpenAt, async (current) => {
-      const changed = await runScript(this.redis, SALES_SET, k, salesValue(current), salesOpenAt ? salesOpenAt.getTime() : -1);
-      if (changed !== 1) throw badInput('Sales for this concert have already opened: the opening time can no longer change.');
-    });
+    let redisChanged = false;
+    let concert: Concert;
+    try {
+      concert = await this.concerts.setSalesOpenAt(concertId, salesOpenAt, async (current) => {
+        const changed = await runScript(this.redis, SALES_SET, k, salesValue(current), salesOpenAt ? salesOpenAt.getTime() : -1);
+        if (changed !== 1) throw badInput('Sales for this concert have already opened: the opening time can no longer change.');
+        redisChanged = true;
+      });
+    } catch (error) {
+      // Redis took the new time but MySQL did not commit it (or the COMMIT's answer was lost): Redis
+      // follows what MySQL has, read under the row lock so no other change slips in between.
+      if (redisChanged) await this.restoreOpening(concertId);
+      throw error;
+    }
     // PREQUEUE subscribers on every replica hear the new time now.
     const message: TickMessage = { concerts: [concertId] };
     await this.redis.publish(this.keys.channels.queueTicks, JSON.stringify(message));
     return concert;
+  }
+
+  /** Redis's opening back to MySQL's, unless a tick opened sales meanwhile; a failure is logged (the caller already fails). */
+  private async restoreOpening(concertId: number): Promise<void> {
+    const k = this.keys.queue(concertId);
+    await this.concerts
+      .withOpeningHeld(concertId, async (committed) => {
+        await runScript(this.redis, SALES_RESTORE, k, committed ? committed.getTime() : -1);
+      })
+      .catch((error: unknown) => this.logger.error({ err: error, concert: concertId }, 'setSalesOpenAt failed, and its opening time could not be taken back in Redis: it may differ from MySQL'));
   }
 
   /** Removes the user (WAITING or ACTIVE) at once, freeing their place or slot. */

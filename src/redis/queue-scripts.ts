@@ -451,6 +451,23 @@ return 1
 `,
 });
 
+/**
+ * Puts MySQL's opening time back (after a setSalesOpenAt whose transaction did not commit), unless a
+ * tick has opened sales meanwhile: that cannot be undone. `opensAt` < 0 means now. Returns 1 if set.
+ */
+export const SALES_RESTORE = defineScript<number, [opensAt: number]>()({
+  name: 'salesRestore',
+  keys: ['sales'],
+  uses: [REDIS_NOW],
+  lua: `
+if redis.call('GET', salesKey) == '${SALES_OPEN}' then return 0 end
+local opensAt = tonumber(ARGV[1])
+if opensAt < 0 then opensAt = redisNow() end
+redis.call('SET', salesKey, string.format('%d', opensAt))
+return 1
+`,
+});
+
 /** Dead replicas' fans released per tick at most, so one script never blocks Redis for long. */
 const MAX_RELEASED_PER_TICK = 5000;
 
@@ -658,6 +675,7 @@ export const QUEUE_SCRIPTS = [
   QUEUE_HEARTBEAT,
   QUEUE_FEED,
   SALES_SET,
+  SALES_RESTORE,
   QUEUE_ADMIT,
   QUEUE_SEATS_LEFT,
   QUEUE_REOPEN,
