@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Checkout } from '../web/src/logic/checkout';
-import { feedRetryMs, retryAfterFailureMs, retryDelayMs } from '../web/src/logic/connection';
+import { closeCallsForSessionCheck, feedRetryMs, retryAfterFailureMs, retryDelayMs } from '../web/src/logic/connection';
 import { errorCode, errorMessage, isTransient, problemOf } from '../web/src/logic/errors';
 import { announcement, lineProgress, PAUSED_MESSAGE, PREQUEUE_MESSAGE, rememberStart, seatSupply, seatsLeftWords, SOLD_OUT_MESSAGE, type QueueView } from '../web/src/logic/queue';
 import { NewestSource } from '../web/src/logic/newest';
@@ -98,6 +98,11 @@ describe('countdowns and waits', () => {
     expect(salesOpenCountdown('2029-12-31T10:00:00Z', now)).toBeUndefined();
     expect(salesOpenCountdown(null, now)).toBeUndefined();
     expect(salesOpenCountdown(undefined, now)).toBeUndefined();
+  });
+
+  it('checks the session over HTTP only when the server closed the socket for a limit (4429), not for a drop, a timeout or a normal close', () => {
+    expect(closeCallsForSessionCheck(4429)).toBe(true);
+    for (const code of [1000, 1001, 1006, 4408, 4403, undefined]) expect(closeCallsForSessionCheck(code)).toBe(false);
   });
 
   it('reconnects with a capped backoff', () => {

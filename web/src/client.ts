@@ -2,7 +2,8 @@ import { Client, cacheExchange, fetchExchange, mapExchange, subscriptionExchange
 import { createClient as createWsClient, type Client as WsClient } from 'graphql-ws';
 import { currentToken, setToken } from './session';
 import { errorCode } from './logic/errors';
-import { retryDelayMs } from './logic/connection';
+import { closeCallsForSessionCheck, retryDelayMs } from './logic/connection';
+import { Me } from './operations';
 
 /** The WebSocket's state as the page shows it. */
 export type SocketStatus = 'idle' | 'connecting' | 'connected' | 'reconnecting';
@@ -70,9 +71,11 @@ export function createApi(origin: string = window.location.origin): Api {
         const state = socket.get();
         socket.set({ status: 'connected', reconnects: state.reconnects + (wasRetry ? 1 : 0) });
       },
-      closed: () => {
+      closed: (event) => {
         activeSocket = undefined;
         clearTimeout(pongTimer);
+        // Through the client's exchanges, so an UNAUTHENTICATED answer logs the fan out (mapExchange below).
+        if (currentToken() && closeCallsForSessionCheck((event as { code?: number }).code)) void client.query(Me, {}, { requestPolicy: 'network-only' }).toPromise();
         // Lazy: the socket closes on purpose once nothing listens; otherwise graphql-ws is about to retry.
         if (socket.get().status !== 'idle') socket.set({ ...socket.get(), status: 'reconnecting' });
       },

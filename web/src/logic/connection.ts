@@ -22,3 +22,11 @@ export function feedRetryMs(problem: Problem | undefined, retries: number, rando
   if (!isTransient(problem?.code)) return undefined;
   return retryAfterFailureMs(retries, problem?.retryAfterSeconds, random);
 }
+
+/**
+ * The server closes a socket with 4429 when it is over a limit: the account's open sockets, or, for a
+ * socket whose token it did not take (expired while the socket was down), the address's token-less
+ * ones. graphql-ws gives up on 4429; in the second case only a request over HTTP tells the page that
+ * the session has ended (UNAUTHENTICATED, then the log-in form), so the page asks one.
+ */
+export const closeCallsForSessionCheck = (code: number | undefined): boolean => code === 4429;
