@@ -5,6 +5,7 @@ import { Api } from '../support/graphql-client';
 import { LOG_IN, SIGN_UP } from '../support/operations';
 import { ADMIN, startTestServer, type TestServer } from './support/harness';
 import { logIn, signUp } from './support/client';
+import { Migration20261212100000 } from '../src/migrations/Migration20261212100000';
 import { hashCost, hashPassword } from '../src/auth/passwords';
 
 const ME = '{ me { id email role points } }';
@@ -37,6 +38,19 @@ describe('sign-up, log-in, me', () => {
       .getConnection()
       .execute<{ collation: string }[]>("select collation_name as collation from information_schema.columns where table_schema = database() and table_name = 'users' and column_name = 'email'");
     expect(column?.collation).toBe('utf8mb4_bin');
+  });
+
+  it('migration 20261212100000 rewrites emails stored before the canonical spelling, so their owners still log in', async () => {
+    const { orm } = server.app;
+    const sql = orm.em.getConnection();
+    const fan = await signUp(api, 'zoë@example.test', 'password-zoe');
+    // As a row could be stored before: the accent as a combining mark, in capitals (one address to the old collation).
+    await sql.execute('alter table users modify email varchar(254) character set utf8mb4 collate utf8mb4_unicode_ci not null');
+    await sql.execute('update users set email = ? where id = ?', ['ZOE\u0308@example.test', fan.id]);
+    const migration = new Migration20261212100000(orm.em.getDriver(), orm.config);
+    await migration.up();
+    for (const query of migration.getQueries()) await sql.execute(String(query));
+    expect((await logIn(api, 'Zoë@example.test', 'password-zoe')).id).toBe(fan.id);
   });
 
   it('keeps addresses that differ by an accent apart, and one accent typed two ways together', async () => {

@@ -24,10 +24,11 @@ const MAX_PASSWORD = 200;
 
 /**
  * The one spelling of an email: what is stored, looked up and counted by the log-in throttle. NFC, so
- * an accent typed as one character or as a letter plus a combining mark is the same address; the
- * column compares bytes (utf8mb4_bin): case is folded here, and nothing else anywhere.
+ * an accent typed as one character or as a letter plus a combining mark is the same address (again
+ * after lower-casing, which can undo it: T + diaeresis has no precomposed capital); the column
+ * compares bytes (utf8mb4_bin): case is folded here, and nothing else anywhere.
  */
-const canonicalEmail = (email: string) => email.trim().normalize('NFC').toLowerCase();
+export const canonicalEmail = (email: string) => email.trim().normalize('NFC').toLowerCase().normalize('NFC');
 
 function normalizeEmail(email: string): string {
   const normalized = canonicalEmail(email);

@@ -16,7 +16,8 @@ export function trustedProxies(trustProxy: boolean): (address: string, hop: numb
 
 /** The client's address as Express's req.ip would give it, for requests Express never sees (WebSocket upgrades). */
 export function clientAddress(request: IncomingMessage, trust: (address: string, hop: number) => boolean): string {
-  return proxyaddr(request, trust);
+  // A socket closed before its address was read has none (Node forgets it): one name for all of those.
+  return proxyaddr(request, trust) || 'unknown';
 }
 
 /**

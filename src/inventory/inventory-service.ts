@@ -14,7 +14,7 @@ import { inventoryOf, sumInventories, type Inventory } from './inventory';
  */
 const SETTLE_SECONDS = 120;
 
-/** Rebuilds a read may wait for before it gives up on a bitmap that keeps being dropped. */
+/** Rebuilds a read may wait for before it counts a bitmap that keeps being dropped in MySQL. */
 const REBUILD_ATTEMPTS = 2;
 
 /** Seat numbers per rebuild script call, so a 100,000-seat schedule never blocks Redis in one call. */
@@ -54,12 +54,17 @@ export class InventoryService {
     const ids = schedules.map((schedule) => schedule.id);
     const reads = await this.read(ids);
     // A bitmap can be dropped again (by another process's check) between its rebuild and the read
-    // after it: rebuilt once more then. Unknown is never read as "nothing sold", nor as "all sold".
+    // after it: rebuilt once more then, and if still unknown, its count comes from MySQL itself.
+    // Unknown is never read as "nothing sold", nor as "all sold".
     for (let attempt = 1; ; attempt++) {
       const unknown = ids.flatMap((_, i) => ((reads[i]?.[0] ?? -1) < 0 ? [i] : []));
       if (unknown.length === 0) break;
       const unknownIds = unknown.map((i) => ids[i] as number);
-      if (attempt > REBUILD_ATTEMPTS) throw new Error(`seat counts of schedules ${unknownIds.join(', ')} stayed unknown after ${REBUILD_ATTEMPTS} rebuilds`);
+      if (attempt > REBUILD_ATTEMPTS) {
+        const counts = await this.catalog.reservedCounts(unknownIds);
+        unknown.forEach((i) => (reads[i] = [counts.get(ids[i] as number) ?? 0, reads[i]?.[1] ?? 0]));
+        break;
+      }
       await this.rebuilds.await(unknownIds, (missing) => this.rebuild(missing));
       const rebuilt = await this.read(unknownIds);
       unknown.forEach((i, j) => (reads[i] = rebuilt[j] as [number, number]));

@@ -132,13 +132,15 @@ export class QueueService {
     let concert: Concert;
     try {
       concert = await this.concerts.setSalesOpenAt(concertId, salesOpenAt, async (current) => {
+        // Set before the script is sent: it may run in Redis though its answer is lost (a timeout).
+        redisChanged = true;
         const changed = await runScript(this.redis, SALES_SET, k, salesValue(current), salesOpenAt ? salesOpenAt.getTime() : -1);
         if (changed !== 1) throw badInput('Sales for this concert have already opened: the opening time can no longer change.');
-        redisChanged = true;
       });
     } catch (error) {
-      // Redis took the new time but MySQL did not commit it (or the COMMIT's answer was lost): Redis
-      // follows what MySQL has, read under the row lock so no other change slips in between.
+      // Redis may have taken the new time while MySQL did not commit it (or the COMMIT's answer was
+      // lost): Redis follows what MySQL has, read under the row lock so no other change slips in
+      // between. Harmless when the script never ran: it writes back what Redis already had.
       if (redisChanged) await this.restoreOpening(concertId);
       throw error;
     }
