@@ -100,7 +100,7 @@ describe('hold scripts', () => {
 
     const again = await run(HOLD_SEAT, k, 5, 1, 'hold-c', TTL, 10);
     expect(again).toEqual(['SAME', 'hold-a', first[2]]);
-    expect(await redis.hget(k.bySeat, '5')).toBe(`hold-a|1|${first[2]}|${first[2]}`);
+    expect(await redis.hget(k.bySeat, '5')).toBe(`hold-a|1|${first[2]}`);
     expect(await redis.zscore(k.expiry, '5')).toBe(first[2]);
     // SAME does not count a second hold against the user.
     expect(await redis.hget(k.perUser, '1')).toBe('1');
@@ -188,7 +188,7 @@ describe('hold scripts', () => {
     const k = schedule();
     const [, , a] = await run(HOLD_SEAT, k, 1, 1, 'ha', TTL, 10);
     const [, , b] = await run(HOLD_SEAT, k, 2, 2, 'hb', TTL, 10);
-    expect(await run(HOLD_STATUS, k, 1, 3)).toEqual([[], ['1', `ha|1|${a}|${a}`]]);
+    expect(await run(HOLD_STATUS, k, 1, 3)).toEqual([[], ['1', `ha|1|${a}`]]);
     expect(await run(HOLD_STATUS, k, 3)).toEqual([[], []]);
     const [purged, flat] = await run(HOLD_STATUS, k);
     expect(purged).toEqual([]);
@@ -196,8 +196,8 @@ describe('hold scripts', () => {
     for (let i = 0; i < flat.length; i += 2) pairs.set(flat[i]!, flat[i + 1]!);
     expect(pairs).toEqual(
       new Map([
-        ['1', `ha|1|${a}|${a}`],
-        ['2', `hb|2|${b}|${b}`],
+        ['1', `ha|1|${a}`],
+        ['2', `hb|2|${b}`],
       ]),
     );
   });
@@ -231,14 +231,14 @@ describe('hold scripts', () => {
     expect(extended).toBeGreaterThan(Number(shortUntil));
     expect(extended).toBeGreaterThanOrEqual(before + 30_000);
     expect(extended).toBeLessThanOrEqual(after + 30_000);
-    expect(await redis.hget(k.bySeat, '1')).toBe(`short|1|${extended}|${shortUntil}`);
+    expect(await redis.hget(k.bySeat, '1')).toBe(`short|1|${extended}`);
     expect(Number(await redis.zscore(k.expiry, '1'))).toBe(extended);
     // Already longer than the keep: unchanged.
-    expect(await redis.hget(k.bySeat, '2')).toBe(`long|1|${longUntil}|${longUntil}`);
+    expect(await redis.hget(k.bySeat, '2')).toBe(`long|1|${longUntil}`);
     expect(await redis.zscore(k.expiry, '2')).toBe(longUntil);
     // Not the user's, or not that hold: untouched.
-    expect(await redis.hget(k.bySeat, '3')).toBe(`rival|2|${rivalUntil}|${rivalUntil}`);
-    expect(await redis.hget(k.bySeat, '4')).toBe(`fourth|1|${fourthUntil}|${fourthUntil}`);
+    expect(await redis.hget(k.bySeat, '3')).toBe(`rival|2|${rivalUntil}`);
+    expect(await redis.hget(k.bySeat, '4')).toBe(`fourth|1|${fourthUntil}`);
     expect(await redis.hget(k.perUser, '1')).toBe('3');
 
     // Extending again with a shorter keep never shortens.
@@ -263,6 +263,23 @@ describe('hold scripts', () => {
     expect(lapsedAt.purged).toEqual(['1']);
     expect(lapsedAt.now).toBeGreaterThanOrEqual(Number(takenUntil) + 300);
     expect(lapsedAt.now).toBeLessThan(Number(takenUntil) + 300 + 500);
+    // Purged with the hold: nothing of it is left.
+    expect(await redis.exists(k.bySeat, k.expiry, k.perUser, k.takenUntil)).toBe(0);
+  });
+
+  it('reads a hold taken by an earlier version (no takenUntil) as taken with its current expiry; its value keeps that version\'s three fields', async () => {
+    const k = schedule();
+    const [, , expiresAt] = await run(HOLD_SEAT, k, 1, 1, 'h', 200, 10);
+    expect(await redis.hget(k.bySeat, '1')).toBe(`h|1|${expiresAt}`);
+    expect(await redis.hget(k.takenUntil, '1')).toBe(expiresAt);
+    await redis.hdel(k.takenUntil, '1');
+    await run(HOLD_EXTEND, k, 1, 300, 1, 'h');
+    const [, , extended] = (await redis.hget(k.bySeat, '1'))!.split('|');
+    expect(Number(extended)).toBeLessThanOrEqual(Number(expiresAt) + 300);
+    expect(Number(extended)).toBeGreaterThan(Number(expiresAt));
+    // Released: its takenUntil goes with it.
+    expect(await run(HOLD_RELEASE, k, 1, 'h', 1)).toEqual([1, []]);
+    expect(await redis.exists(k.bySeat, k.expiry, k.perUser, k.takenUntil)).toBe(0);
   });
 });
 

@@ -3,18 +3,20 @@ import { defineScript, luaFunction, type ScriptArg } from './script';
 
 /**
  * Lua for seat holds: a hold is a single-key lock with a TTL, bound to its owner. The keys are one
- * schedule's (one slot): bySeat seat → "holdId|userId|expiresAtMs|takenUntilMs" (the last: the
- * expiry it was taken with, which bounds how long payments may keep it), expiry seat → expiresAtMs,
- * perUser user → live hold count. Time is Redis's own (REDIS_NOW). Every script first purges lapsed
- * holds and returns their seats, so the caller can announce them AVAILABLE.
+ * schedule's (one slot): bySeat seat → "holdId|userId|expiresAtMs", expiry seat → expiresAtMs,
+ * perUser user → live hold count, takenUntil seat → the expiry the hold was taken with (which bounds
+ * how long payments may keep it; a hash of its own, so replicas of an earlier version, which parse
+ * bySeat's values strictly, keep working beside this one during a rolling deploy). Time is Redis's
+ * own (REDIS_NOW). Every script first purges lapsed holds and returns their seats, so the caller can
+ * announce them AVAILABLE.
  */
-const HOLD_KEYS = ['bySeat', 'expiry', 'perUser'] as const;
+const HOLD_KEYS = ['bySeat', 'expiry', 'perUser', 'takenUntil'] as const;
 
 /** Deletes the holds lapsed by `now`, giving back their owners' counts; returns their seats. */
 const PURGE_LAPSED = luaFunction(
   'purgeLapsed',
   `
-local function purgeLapsed(bySeat, expiry, perUser, now)
+local function purgeLapsed(bySeat, expiry, perUser, takenUntil, now)
   local purged = redis.call('ZRANGEBYSCORE', expiry, '-inf', now)
   for _, seat in ipairs(purged) do
     local value = redis.call('HGET', bySeat, seat)
@@ -23,6 +25,7 @@ local function purgeLapsed(bySeat, expiry, perUser, now)
       if redis.call('HINCRBY', perUser, owner, -1) <= 0 then redis.call('HDEL', perUser, owner) end
       redis.call('HDEL', bySeat, seat)
     end
+    redis.call('HDEL', takenUntil, seat)
   end
   if #purged > 0 then redis.call('ZREMRANGEBYSCORE', expiry, '-inf', now) end
   return purged
@@ -41,7 +44,7 @@ export const HOLD_SEAT = defineScript<string[], [seat: number, user: number, new
   uses: USES,
   lua: `
 local now = redisNow()
-local purged = purgeLapsed(bySeatKey, expiryKey, perUserKey, now)
+local purged = purgeLapsed(bySeatKey, expiryKey, perUserKey, takenUntilKey, now)
 local seat, user, newHoldId = ARGV[1], ARGV[2], ARGV[3]
 local expiresAt = tostring(now + tonumber(ARGV[4]))
 local function reply(outcome, holdId, expiresAt)
@@ -51,12 +54,13 @@ local function reply(outcome, holdId, expiresAt)
 end
 local value = redis.call('HGET', bySeatKey, seat)
 if value then
-  local holdId, owner, expiresAt = string.match(value, '^([^|]*)|([^|]*)|(%d+)')
+  local holdId, owner, expiresAt = string.match(value, '^([^|]*)|([^|]*)|(%d+)$')
   if owner == user then return reply('SAME', holdId, expiresAt) end
   return reply('TAKEN', '', '')
 end
 if tonumber(redis.call('HGET', perUserKey, user) or '0') >= tonumber(ARGV[5]) then return reply('LIMIT', '', '') end
-redis.call('HSET', bySeatKey, seat, newHoldId .. '|' .. user .. '|' .. expiresAt .. '|' .. expiresAt)
+redis.call('HSET', bySeatKey, seat, newHoldId .. '|' .. user .. '|' .. expiresAt)
+redis.call('HSET', takenUntilKey, seat, expiresAt)
 redis.call('ZADD', expiryKey, expiresAt, seat)
 redis.call('HINCRBY', perUserKey, user, 1)
 return reply('NEW', newHoldId, expiresAt)
@@ -70,13 +74,14 @@ export const HOLD_RELEASE = defineScript<[number, string[]], [seat: number, hold
   uses: USES,
   lua: `
 local now = redisNow()
-local purged = purgeLapsed(bySeatKey, expiryKey, perUserKey, now)
+local purged = purgeLapsed(bySeatKey, expiryKey, perUserKey, takenUntilKey, now)
 local seat, holdId, user = ARGV[1], ARGV[2], ARGV[3]
 local value = redis.call('HGET', bySeatKey, seat)
 local id, owner
 if value then id, owner = string.match(value, '^([^|]*)|([^|]*)|') end
 if id == holdId and owner == user then
   redis.call('HDEL', bySeatKey, seat)
+  redis.call('HDEL', takenUntilKey, seat)
   redis.call('ZREM', expiryKey, seat)
   if redis.call('HINCRBY', perUserKey, user, -1) <= 0 then redis.call('HDEL', perUserKey, user) end
   return {1, purged}
@@ -95,7 +100,7 @@ export const HOLD_STATUS = defineScript<[string[], string[]], number[]>()({
   uses: USES,
   lua: `
 local now = redisNow()
-local purged = purgeLapsed(bySeatKey, expiryKey, perUserKey, now)
+local purged = purgeLapsed(bySeatKey, expiryKey, perUserKey, takenUntilKey, now)
 if #ARGV == 0 then return {purged, redis.call('HGETALL', bySeatKey)} end
 local flat = {}
 for i = 1, #ARGV do
@@ -121,7 +126,7 @@ export const HOLD_EXTEND = defineScript<[string[], string[]], [user: number, kee
   uses: USES,
   lua: `
 local now = redisNow()
-local purged = purgeLapsed(bySeatKey, expiryKey, perUserKey, now)
+local purged = purgeLapsed(bySeatKey, expiryKey, perUserKey, takenUntilKey, now)
 local user = ARGV[1]
 local keepUntil = now + tonumber(ARGV[2])
 local confirmed = {}
@@ -129,12 +134,13 @@ for i = 3, #ARGV, 2 do
   local seat, holdId = ARGV[i], ARGV[i + 1]
   local value = redis.call('HGET', bySeatKey, seat)
   if value then
-    local id, owner, expiresAt, takenUntil = string.match(value, '^([^|]*)|([^|]*)|(%d+)|?(%d*)$')
+    local id, owner, expiresAt = string.match(value, '^([^|]*)|([^|]*)|(%d+)$')
     if id == holdId and owner == user then
-      if takenUntil == '' then takenUntil = expiresAt end
-      local untilMs = math.min(keepUntil, tonumber(takenUntil) + tonumber(ARGV[2]))
+      -- A hold taken by an earlier version has no takenUntil: its expiry now stands in.
+      local takenUntil = tonumber(redis.call('HGET', takenUntilKey, seat) or expiresAt)
+      local untilMs = math.min(keepUntil, takenUntil + tonumber(ARGV[2]))
       if tonumber(expiresAt) < untilMs then
-        redis.call('HSET', bySeatKey, seat, id .. '|' .. owner .. '|' .. untilMs .. '|' .. takenUntil)
+        redis.call('HSET', bySeatKey, seat, id .. '|' .. owner .. '|' .. untilMs)
         redis.call('ZADD', expiryKey, untilMs, seat)
       end
       confirmed[#confirmed + 1] = seat
@@ -152,7 +158,7 @@ export const HOLD_SWEEP = defineScript<[string[], number], []>()({
   uses: USES,
   lua: `
 local now = redisNow()
-local purged = purgeLapsed(bySeatKey, expiryKey, perUserKey, now)
+local purged = purgeLapsed(bySeatKey, expiryKey, perUserKey, takenUntilKey, now)
 return {purged, redis.call('HLEN', bySeatKey)}
 `,
 });

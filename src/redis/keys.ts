@@ -13,6 +13,8 @@ export function redisKeys(prefix: string) {
       expiry: `${tag}:hold-expiry`,
       /** HASH user → number of live holds in this schedule. */
       perUser: `${tag}:hold-count`,
+      /** HASH seat → the expiry (ms) its hold was taken with: how long payments may keep it at most. */
+      takenUntil: `${tag}:hold-taken`,
     };
   };
   return {
