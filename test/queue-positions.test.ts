@@ -219,5 +219,14 @@ describe('live positions', () => {
     // and holds its fans' presence again.
     await server.app.redis.del(k.replicas, k.watchers, k.watchCount);
     await vi.waitFor(async () => expect(await server.app.redis.hlen(k.watchCount)).toBe(watched.length), { timeout: 3000, interval: 50 });
+
+    // One registration lost alone, the replica's beat kept (a failover that lost only the last writes):
+    // the next beat finds fewer registrations than fans followed, and holds them all again.
+    const lost = watched[0]!.fan.id;
+    const [member] = (await server.app.redis.zrange(k.watchers, 0, -1)).filter((m) => m.endsWith(`:${lost}`));
+    await server.app.redis.zrem(k.watchers, member!);
+    await server.app.redis.hdel(k.watchCount, lost);
+    await vi.waitFor(async () => expect(await server.app.redis.hget(k.watchCount, lost)).toBe('1'), { timeout: 3000, interval: 50 });
+    expect(await server.app.redis.zscore(k.watchers, member!)).not.toBeNull();
   });
 });

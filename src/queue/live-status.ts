@@ -277,8 +277,9 @@ export class LiveQueueStatus {
     concert.beat = false;
     if (concert.fans.size === 0) return;
     try {
-      // Forgotten (Redis lost its data, or a tick took this process for dead while it stalled): hold them again.
-      if (await this.queue.heartbeat(concert.id, this.replica)) concert.resync = true;
+      // Forgotten (Redis lost its data or some registrations, or a tick took this process for dead
+      // while it stalled): hold them again. Fans leaving were released before this step (run).
+      if (await this.queue.heartbeat(concert.id, this.replica, concert.fans.size)) concert.resync = true;
     } catch (error) {
       this.logger.warn({ err: error, concertId: concert.id }, 'presence heartbeat failed; the next beat retries');
     }

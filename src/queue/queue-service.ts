@@ -222,8 +222,8 @@ export class QueueService {
   }
 
   /** The replica is alive for this concert; true when it had been forgotten (it must register its fans again). */
-  async heartbeat(concertId: number, replica: string): Promise<boolean> {
-    return (await runScript(this.redis, QUEUE_HEARTBEAT, this.keys.queue(concertId), replica, this.deadAfterMs)) === 1;
+  async heartbeat(concertId: number, replica: string, following: number): Promise<boolean> {
+    return (await runScript(this.redis, QUEUE_HEARTBEAT, this.keys.queue(concertId), replica, this.deadAfterMs, following)) === 1;
   }
 
   /**

@@ -391,18 +391,23 @@ return 0
 
 /**
  * A replica that follows fans of this concert is alive. Returns 1 when it was not registered (Redis
- * lost its data, or a tick declared it dead while it stalled) or its last beat is older than
- * deadAfterMs (a tick may have released some of its fans already): it must register its fans again.
+ * lost its data, or a tick declared it dead while it stalled), its last beat is older than
+ * deadAfterMs (a tick may have released some of its fans already), or fewer of its fans are
+ * registered than the `following` it says it has: it must register its fans again.
  */
-export const QUEUE_HEARTBEAT = defineScript<number, [replica: string, deadAfterMs: number]>()({
+export const QUEUE_HEARTBEAT = defineScript<number, [replica: string, deadAfterMs: number, following: number]>()({
   name: 'queueHeartbeat',
-  keys: ['replicas'],
+  keys: ['replicas', 'watchers'],
   uses: [REDIS_NOW],
   lua: `
 local now = redisNow()
-local last = redis.call('ZSCORE', replicasKey, ARGV[1])
-redis.call('ZADD', replicasKey, now, ARGV[1])
+local replica = ARGV[1]
+local last = redis.call('ZSCORE', replicasKey, replica)
+redis.call('ZADD', replicasKey, now, replica)
 if not last or now - tonumber(last) > tonumber(ARGV[2]) then return 1 end
+-- Fewer registrations here than fans it follows: some were lost (a failover that kept the beat but
+-- not a later registration). O(log N).
+if redis.call('ZLEXCOUNT', watchersKey, '[' .. replica .. ':', '[' .. replica .. ':\\255') < tonumber(ARGV[3]) then return 1 end
 return 0
 `,
 });
