@@ -16,7 +16,7 @@ export class LoginThrottle {
   ) {}
 
   /**
-   * Runs `attempt` unless the email (as the account service spells it: trimmed, lower case) or the IP is
+   * Runs `attempt` unless the email (as the account service spells it: canonicalEmail) or the IP is
    * over its limit (then RATE_LIMITED, and no attempt).
    */
   async guard<T>(email: string, ip: string, attempt: () => Promise<T>): Promise<T> {
