@@ -280,6 +280,14 @@ describe('hold scripts', () => {
     // Released: its takenUntil goes with it.
     expect(await run(HOLD_RELEASE, k, 1, 'h', 1)).toEqual([1, []]);
     expect(await redis.exists(k.bySeat, k.expiry, k.perUser, k.takenUntil)).toBe(0);
+
+    // An earlier version purged a hold without its takenUntil, then took the seat again: the stale
+    // entry (far below the new hold's expiry) is not this hold's, and the hold is kept as usual.
+    const [, , again] = await run(HOLD_SEAT, k, 1, 1, 'h2', 5_000, 10);
+    await redis.hset(k.takenUntil, '1', Number(again) - 60_000);
+    const before = await redisNow();
+    await run(HOLD_EXTEND, k, 1, 10_000, 1, 'h2');
+    expect(Number((await redis.hget(k.bySeat, '1'))!.split('|')[2])).toBeGreaterThanOrEqual(before + 10_000);
   });
 });
 

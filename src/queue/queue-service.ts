@@ -155,7 +155,9 @@ export class QueueService {
     const k = this.keys.queue(concertId);
     await this.concerts
       .withOpeningHeld(concertId, async (committed) => {
-        await runScript(this.redis, SALES_RESTORE, k, committed ? committed.getTime() : -1);
+        if ((await runScript(this.redis, SALES_RESTORE, k, committed ? committed.getTime() : -1)) === 0) {
+          this.logger.warn({ concert: concertId, committed }, 'setSalesOpenAt failed after a tick had opened sales at its new time: they stay open, though MySQL keeps the old time');
+        }
       })
       .catch((error: unknown) => this.logger.error({ err: error, concert: concertId }, 'setSalesOpenAt failed, and its opening time could not be taken back in Redis: it may differ from MySQL'));
   }

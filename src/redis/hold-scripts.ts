@@ -136,9 +136,13 @@ for i = 3, #ARGV, 2 do
   if value then
     local id, owner, expiresAt = string.match(value, '^([^|]*)|([^|]*)|(%d+)$')
     if id == holdId and owner == user then
-      -- A hold taken by an earlier version has no takenUntil: its expiry now stands in.
+      -- A hold taken by an earlier version has no takenUntil (its expiry now stands in), or one left
+      -- by an earlier hold of the seat that such a version purged: never kept, a hold's expiry stays
+      -- within takenUntil + keep, so an expiry past that says the entry is another hold's.
+      local keepMs = tonumber(ARGV[2])
       local takenUntil = tonumber(redis.call('HGET', takenUntilKey, seat) or expiresAt)
-      local untilMs = math.min(keepUntil, takenUntil + tonumber(ARGV[2]))
+      if tonumber(expiresAt) > takenUntil + keepMs then takenUntil = tonumber(expiresAt) end
+      local untilMs = math.min(keepUntil, takenUntil + keepMs)
       if tonumber(expiresAt) < untilMs then
         redis.call('HSET', bySeatKey, seat, id .. '|' .. owner .. '|' .. untilMs)
         redis.call('ZADD', expiryKey, untilMs, seat)
