@@ -70,5 +70,7 @@ describe('pointHistory', () => {
     expect((await me(fan, 3)).pointHistory.map((entry) => entry.amount)).toEqual([25, 24, 23]);
     expect((await me(fan, 100)).pointHistory).toHaveLength(25);
     for (const limit of [0, -1, 101]) expect(await fan.api.errorCode(ME, { limit })).toBe('BAD_USER_INPUT');
+    // An explicit null is the default, as an absent limit is.
+    expect((await fan.api.data<{ me: { pointHistory: unknown[] } }>(ME, { limit: null })).me.pointHistory).toHaveLength(20);
   });
 });

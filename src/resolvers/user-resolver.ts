@@ -3,6 +3,9 @@ import { requireViewer, type Context } from '../context';
 import { toPointTransactionNode } from '../schema/mappers';
 import { HoldNode, PointTransactionNode, ReservationNode, UserNode } from '../schema/types';
 
+/** Entries of pointHistory when no limit is given. */
+const HISTORY_DEFAULT = 20;
+
 /** Points and the user's bookings. A UserNode is only ever the caller's own (me, signUp, logIn, chargePoints). */
 @Resolver(() => UserNode)
 export class UserResolver {
@@ -13,8 +16,9 @@ export class UserResolver {
   }
 
   @FieldResolver(() => [PointTransactionNode], { description: 'Newest first; the balances sum up to points. limit: 1 to 100. Errors: BAD_USER_INPUT.' })
-  async pointHistory(@Root() user: UserNode, @Arg('limit', () => Int, { nullable: true, defaultValue: 20 }) limit: number, @Ctx() { services }: Context): Promise<PointTransactionNode[]> {
-    return (await services.points.history(user.id, limit)).map(toPointTransactionNode);
+  async pointHistory(@Root() user: UserNode, @Arg('limit', () => Int, { nullable: true, defaultValue: HISTORY_DEFAULT }) limit: number | null, @Ctx() { services }: Context): Promise<PointTransactionNode[]> {
+    // An explicit null (a client passing an unset variable) means the default, as an absent argument does.
+    return (await services.points.history(user.id, limit ?? HISTORY_DEFAULT)).map(toPointTransactionNode);
   }
 
   @FieldResolver(() => [HoldNode], { description: 'Live holds, soonest to lapse first.' })
