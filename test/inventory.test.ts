@@ -178,8 +178,9 @@ describe('repairs', () => {
     Number((await server.app.orm.em.getConnection().execute<{ number: number }[]>('select number from seats where id = ?', [seatId]))[0]!.number);
   /** The inventory-check job's period: ten admission ticks (src/workers/index.ts). */
   const CHECK_MS = INTERVAL_MS * 10;
-  /** Moves a reservation's own times back, as if it had been made long ago. */
-  const backdate = (sql: string, seatId: string) => server.app.orm.em.getConnection().execute(sql, [seatId], 'run');
+  /** Moves the seat's reservation's sale or cancellation an hour back, as if made long ago. */
+  const backdate = (column: 'created_at' | 'cancelled_at', seatId: string) =>
+    server.app.orm.em.getConnection().execute(`update reservations set ${column} = ${column} - interval 1 hour where seat_id = ?`, [seatId], 'run');
 
   it('leaves a recent cancellation whose seat still counts sold alone, and heals it once that is older than any commit takes', async () => {
     const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 1, seatCount: 2 });
@@ -196,7 +197,7 @@ describe('repairs', () => {
     await server.app.redis.setbit(sold, await seatNumber(seat!), 1);
     await new Promise((resolve) => setTimeout(resolve, CHECK_MS * 2.5));
     expect(await concertSeats(concertId)).toEqual({ availableSeats: 1, soldOut: false });
-    await backdate(`update reservations set cancelled_at = cancelled_at - interval 1 hour where seat_id = ?`, seat!);
+    await backdate('cancelled_at', seat!);
     await vi.waitFor(async () => expect(await concertSeats(concertId)).toEqual({ availableSeats: 2, soldOut: false }), { timeout: 8000, interval: 100 });
   });
 
@@ -217,7 +218,7 @@ describe('repairs', () => {
     await new Promise((resolve) => setTimeout(resolve, CHECK_MS * 2.5));
     expect(await concertSeats(concertId)).toEqual({ availableSeats: 2, soldOut: false });
     // Once it is older than any transaction lasts, the update was lost (the process died between the two): healed.
-    await backdate(`update reservations set created_at = created_at - interval 1 hour where seat_id = ?`, first!);
+    await backdate('created_at', first!);
     await vi.waitFor(async () => expect(await concertSeats(concertId)).toEqual({ availableSeats: 1, soldOut: false }), { timeout: 8000, interval: 100 });
     // So selling the other seat sells the concert out, and the line hears it.
     await charge(buyer!, 500);

@@ -6,7 +6,7 @@ import { startTestServer, type TestServer } from './support/harness';
 import { Feed, signUp, signUpMany, wsClient, type Account } from './support/client';
 import { createConcert } from './support/fixtures';
 import { spawnServer, type ServerProcess } from './support/process';
-import { charge, hold, pay, seatFeed, seatIds, queueStatusOf as status } from './support/booking';
+import { activeFans, charge, hold, pay, seatFeed, seatIds, queueStatusOf as status } from './support/booking';
 
 const GRACE_S = 2;
 const IDLE_S = 3;
@@ -225,10 +225,9 @@ describe('presence of ACTIVE fans', () => {
   it('keeps the place of a waiting fan whose only activity is paying for holds from an earlier slot', async () => {
     // A fifth seat stays free, so admission does not pause while the payer holds four.
     const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 1, seatCount: 5, price: 100 });
-    const [payer, holder] = await signUpMany(api, 2);
+    const [payer] = await activeFans(api, concertId, 1);
+    const [holder] = await signUpMany(api, 1);
     await charge(payer!, 400);
-    await enter(payer!, concertId);
-    await vi.waitFor(async () => expect((await inLine(payer!, concertId)).active).toBe(true), { timeout: 5000, interval: 50 });
     const held = [];
     for (const seat of (await seatIds(server, scheduleIds[0]!)).slice(0, 4)) held.push(await hold(payer!, seat));
     // The payer gives up the slot (holds stay) to a present fan, and queues again behind them.
@@ -249,10 +248,9 @@ describe('presence of ACTIVE fans', () => {
 
   it('leaves a fan who lost the slot for idleness their holds: the fan admitted in their place cannot take the seat, and they can still pay', async () => {
     const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 1, seatCount: 2, price: 100 });
-    const [idle, next] = await signUpMany(api, 2);
+    const [idle] = await activeFans(api, concertId, 1);
+    const [next] = await signUpMany(api, 1);
     await charge(idle!, 100);
-    await enter(idle!, concertId);
-    await vi.waitFor(async () => expect((await inLine(idle!, concertId)).active).toBe(true), { timeout: 5000, interval: 50 });
     const [seatId] = await seatIds(server, scheduleIds[0]!);
     const held = await hold(idle!, seatId!);
     // The next fan stays present (subscribed) while the idle one goes silent.

@@ -170,8 +170,7 @@ export class ConcertService {
    */
   async setSalesOpenAt(concertId: number, salesOpenAt: Date | null, allow: (current: Date | null) => Promise<void>): Promise<Concert> {
     validSalesOpenAt(salesOpenAt);
-    return this.orm.em.fork().transactional(async (em) => {
-      const concert = await orNotFound(em.findOne(Concert, concertId, { lockMode: LockMode.PESSIMISTIC_WRITE }), 'concert');
+    return this.holdingConcert(concertId, async (concert) => {
       await allow(concert.salesOpenAt);
       concert.salesOpenAt = salesOpenAt;
       return concert;
@@ -180,10 +179,12 @@ export class ConcertService {
 
   /** Runs `work` with the opening time as committed, holding the concert's row: changes of it wait meanwhile. */
   async withOpeningHeld(concertId: number, work: (salesOpenAt: Date | null) => Promise<void>): Promise<void> {
-    await this.orm.em.fork().transactional(async (em) => {
-      const concert = await orNotFound(em.findOne(Concert, concertId, { lockMode: LockMode.PESSIMISTIC_WRITE }), 'concert');
-      await work(concert.salesOpenAt);
-    });
+    await this.holdingConcert(concertId, (concert) => work(concert.salesOpenAt));
+  }
+
+  /** One transaction holding the concert's row (NOT_FOUND if none); what `work` changes on it is committed with it. */
+  private holdingConcert<T>(concertId: number, work: (concert: Concert) => Promise<T>): Promise<T> {
+    return this.orm.em.fork().transactional(async (em) => work(await orNotFound(em.findOne(Concert, concertId, { lockMode: LockMode.PESSIMISTIC_WRITE }), 'concert')));
   }
 
   /** Capacities of the given concerts, for the admission tick (one query per tick). */

@@ -13,7 +13,7 @@ export class AnonymousSockets {
   private readonly open = new Map<string, number>();
 
   constructor(
-    readonly maxPerAddress: number,
+    private readonly maxPerAddress: number,
     private readonly refusals: Counter<'limit'>,
   ) {}
 

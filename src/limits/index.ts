@@ -11,7 +11,6 @@ export { refusal, OperationLimits } from './operation-limits';
 export { LoginThrottle } from './login-throttle';
 export { SocketLeases, type SocketLease } from './socket-leases';
 export { SocketOperationCap } from './socket-operations';
-export { AnonymousSockets } from './anonymous-sockets';
 export type { Verdict } from './counter';
 
 export interface LimitSettings {
@@ -32,7 +31,7 @@ export interface Limits {
 }
 
 /** Sockets without a valid token per client address and replica (see AnonymousSockets). */
-export const ANONYMOUS_SOCKETS_PER_ADDRESS = 20;
+const ANONYMOUS_SOCKETS_PER_ADDRESS = 20;
 
 /** The abuse limits (contract: service.md, Abuse limits), all counted in Redis under `keys`. */
 export function createLimits(redis: RedisClient, keys: RedisKeys, settings: LimitSettings, refusals: Counter<'limit'>): Limits {

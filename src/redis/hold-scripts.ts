@@ -12,6 +12,17 @@ import { defineScript, luaFunction, type ScriptArg } from './script';
  */
 const HOLD_KEYS = ['bySeat', 'expiry', 'perUser', 'takenUntil'] as const;
 
+/** Forgets the hold on `seat` (the caller removes it from `expiry`), giving back its owner's count. */
+const FORGET_HOLD = luaFunction(
+  'forgetHold',
+  `
+local function forgetHold(bySeat, perUser, takenUntil, seat, owner)
+  if redis.call('HINCRBY', perUser, owner, -1) <= 0 then redis.call('HDEL', perUser, owner) end
+  redis.call('HDEL', bySeat, seat)
+  redis.call('HDEL', takenUntil, seat)
+end`,
+);
+
 /** Deletes the holds lapsed by `now`, giving back their owners' counts; returns their seats. */
 const PURGE_LAPSED = luaFunction(
   'purgeLapsed',
@@ -21,15 +32,15 @@ local function purgeLapsed(bySeat, expiry, perUser, takenUntil, now)
   for _, seat in ipairs(purged) do
     local value = redis.call('HGET', bySeat, seat)
     if value then
-      local owner = string.match(value, '^[^|]*|([^|]*)|')
-      if redis.call('HINCRBY', perUser, owner, -1) <= 0 then redis.call('HDEL', perUser, owner) end
-      redis.call('HDEL', bySeat, seat)
+      forgetHold(bySeat, perUser, takenUntil, seat, string.match(value, '^[^|]*|([^|]*)|'))
+    else
+      redis.call('HDEL', takenUntil, seat)
     end
-    redis.call('HDEL', takenUntil, seat)
   end
   if #purged > 0 then redis.call('ZREMRANGEBYSCORE', expiry, '-inf', now) end
   return purged
 end`,
+  [FORGET_HOLD],
 );
 
 const USES = [REDIS_NOW, PURGE_LAPSED];
@@ -71,7 +82,7 @@ return reply('NEW', newHoldId, expiresAt)
 export const HOLD_RELEASE = defineScript<[number, string[]], [seat: number, holdId: string, user: number]>()({
   name: 'holdRelease',
   keys: HOLD_KEYS,
-  uses: USES,
+  uses: [...USES, FORGET_HOLD],
   lua: `
 local now = redisNow()
 local purged = purgeLapsed(bySeatKey, expiryKey, perUserKey, takenUntilKey, now)
@@ -80,10 +91,8 @@ local value = redis.call('HGET', bySeatKey, seat)
 local id, owner
 if value then id, owner = string.match(value, '^([^|]*)|([^|]*)|') end
 if id == holdId and owner == user then
-  redis.call('HDEL', bySeatKey, seat)
-  redis.call('HDEL', takenUntilKey, seat)
+  forgetHold(bySeatKey, perUserKey, takenUntilKey, seat, user)
   redis.call('ZREM', expiryKey, seat)
-  if redis.call('HINCRBY', perUserKey, user, -1) <= 0 then redis.call('HDEL', perUserKey, user) end
   return {1, purged}
 end
 return {0, purged}
@@ -128,7 +137,8 @@ export const HOLD_EXTEND = defineScript<[string[], string[]], [user: number, kee
 local now = redisNow()
 local purged = purgeLapsed(bySeatKey, expiryKey, perUserKey, takenUntilKey, now)
 local user = ARGV[1]
-local keepUntil = now + tonumber(ARGV[2])
+local keepMs = tonumber(ARGV[2])
+local keepUntil = now + keepMs
 local confirmed = {}
 for i = 3, #ARGV, 2 do
   local seat, holdId = ARGV[i], ARGV[i + 1]
@@ -139,7 +149,6 @@ for i = 3, #ARGV, 2 do
       -- A hold taken by an earlier version has no takenUntil (its expiry now stands in), or one left
       -- by an earlier hold of the seat that such a version purged: never kept, a hold's expiry stays
       -- within takenUntil + keep, so an expiry past that says the entry is another hold's.
-      local keepMs = tonumber(ARGV[2])
       local takenUntil = tonumber(redis.call('HGET', takenUntilKey, seat) or expiresAt)
       if tonumber(expiresAt) > takenUntil + keepMs then takenUntil = tonumber(expiresAt) end
       local untilMs = math.min(keepUntil, takenUntil + keepMs)

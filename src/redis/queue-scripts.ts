@@ -436,6 +436,16 @@ return out
 `,
 });
 
+/** Writes an opening time in ms; below 0 means `now` (the next tick opens). */
+const WRITE_OPENING = luaFunction(
+  'writeOpening',
+  `
+local function writeOpening(sales, opensAt, now)
+  if opensAt < 0 then opensAt = now end
+  redis.call('SET', sales, string.format('%d', opensAt))
+end`,
+);
+
 /**
  * Sets the opening time while sales are closed: returns 0 (nothing changed) once the opening time
  * has come, judged on Redis's clock like the tick that opens. `known` is MySQL's value (ms or `open`),
@@ -444,14 +454,12 @@ return out
 export const SALES_SET = defineScript<number, [known: string, opensAt: number]>()({
   name: 'salesSet',
   keys: ['sales'],
-  uses: [REDIS_NOW],
+  uses: [REDIS_NOW, WRITE_OPENING],
   lua: `
 local now = redisNow()
 local current = redis.call('GET', salesKey) or ARGV[1]
 if current == '${SALES_OPEN}' or tonumber(current) <= now then return 0 end
-local opensAt = tonumber(ARGV[2])
-if opensAt < 0 then opensAt = now end
-redis.call('SET', salesKey, string.format('%d', opensAt))
+writeOpening(salesKey, tonumber(ARGV[2]), now)
 return 1
 `,
 });
@@ -463,12 +471,10 @@ return 1
 export const SALES_RESTORE = defineScript<number, [opensAt: number]>()({
   name: 'salesRestore',
   keys: ['sales'],
-  uses: [REDIS_NOW],
+  uses: [REDIS_NOW, WRITE_OPENING],
   lua: `
 if redis.call('GET', salesKey) == '${SALES_OPEN}' then return 0 end
-local opensAt = tonumber(ARGV[1])
-if opensAt < 0 then opensAt = redisNow() end
-redis.call('SET', salesKey, string.format('%d', opensAt))
+writeOpening(salesKey, tonumber(ARGV[1]), redisNow())
 return 1
 `,
 });
