@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Api } from '../support/graphql-client';
+import { redisKeys, runScript } from '../src/redis';
+import { HOLD_SEAT } from '../src/redis/hold-scripts';
 import { type Hold, HOLD, LEAVE, RELEASE, SEAT_CHANGED, SEATS } from '../support/operations';
 import { startTestServer, type TestServer } from './support/harness';
 import { Feed, signUp, wsClient } from './support/client';
@@ -136,6 +138,38 @@ describe('holding a seat', () => {
     expect(await fan!.api.errorCode(HOLD, { seatId })).toBe('SEAT_UNAVAILABLE');
     expect((await seats(fan!, scheduleIds[0]!, 'RESERVED')).map((s) => s.id)).toEqual([seatId]);
     expect(await availableSeats(api, scheduleIds[0]!)).toBe(9);
+  });
+  it('finishes a hold whose first request stopped after taking the lock, and gives the lock back if the seat was sold', async () => {
+    const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 5 });
+    const scheduleId = scheduleIds[0]!;
+    const [watcher, fan] = await activeFans(api, concertId, 2);
+    const [seatId, soldId] = await seatIds(server, scheduleId);
+    const keys = redisKeys(server.env.REDIS_KEY_PREFIX!);
+    // What a request leaves when it stops right after the script: a Redis timeout answered
+    // SERVICE_UNAVAILABLE while the script still ran, or the process was killed.
+    const lockOnly = (seat: string) => runScript(server.app.redis, HOLD_SEAT, keys.holds(Number(scheduleId)), Number(seat), Number(fan!.id), `${scheduleId}.${seat}.leftbehind01`, 60_000, 10);
+    const { feed, close } = await seatFeed(server, watcher!, scheduleId);
+    try {
+      await lockOnly(seatId!);
+      expect((await me(fan!)).holds).toEqual([]);
+      expect(await server.app.redis.sismember(keys.holdIndex, scheduleId)).toBe(0);
+
+      // Holding again (the client's retry) finishes it: listed, announced, visited by the expiry sweep.
+      const retried = await hold(fan!, seatId!);
+      expect(retried.id).toBe(`${scheduleId}.${seatId}.leftbehind01`);
+      expect((await me(fan!)).holds.map((h) => h.id)).toEqual([retried.id]);
+      expect((await feed.next()).data?.seatChanged).toMatchObject({ id: seatId, status: 'HELD' });
+      expect(await server.app.redis.sismember(keys.holdIndex, scheduleId)).toBe(1);
+
+      // A lock left on a seat sold meanwhile in MySQL is no hold: the retry is refused and frees it.
+      await sellInMysql(server, watcher!.id, [soldId!], 'sold-meanwhile');
+      await lockOnly(soldId!);
+      expect(await fan!.api.errorCode(HOLD, { seatId: soldId })).toBe('SEAT_UNAVAILABLE');
+      expect(await server.app.redis.hexists(keys.holds(Number(scheduleId)).bySeat, soldId!)).toBe(0);
+      expect((await me(fan!)).holds.map((h) => h.id)).toEqual([retried.id]);
+    } finally {
+      await close();
+    }
   });
 });
 

@@ -79,16 +79,19 @@ export class HoldService {
     if (outcome === 'LIMIT') {
       throw new AppError('HOLD_LIMIT_REACHED', `You already hold ${this.settings.maxPerSchedule} seats of this schedule: pay for or release one first.`);
     }
-    if (outcome === 'NEW') await this.completeNewHold(userId, ref, Number(expiresAt));
+    // SAME finishes the hold too: its first request may have stopped after the lock (a Redis timeout
+    // answered SERVICE_UNAVAILABLE while the script still ran; a killed process), leaving it unlisted,
+    // unannounced, unswept and unchecked against MySQL. Every step below is safe to repeat.
+    await this.completeHold(userId, { ...ref, id: holdId }, Number(expiresAt));
     return { id: holdId, seatId, expiresAt: new Date(Number(expiresAt)) };
   }
 
   /**
-   * The lock is ours; the rest of a new hold is all or nothing: if the seat turns out sold, or the
-   * SQL check or the listing fails, the lock is given back at once rather than left HELD for the
-   * whole TTL, invisible in `me.holds` and counted against the caller's limit.
+   * The lock is ours; the rest of a hold is all or nothing: if the seat turns out sold, or the SQL
+   * check or the listing fails, the lock is given back at once rather than left HELD for the whole
+   * TTL, invisible in `me.holds` and counted against the caller's limit.
    */
-  private async completeNewHold(userId: number, ref: HoldRef, expiresAt: number): Promise<void> {
+  private async completeHold(userId: number, ref: HoldRef, expiresAt: number): Promise<void> {
     try {
       // Whether the seat is sold is asked only once the lock is ours: rivals that lose the lock cost
       // no SQL, and a payment that committed and released its hold just before cannot slip through.
