@@ -12,6 +12,7 @@ import type { Config } from './config';
 import type { Services } from './services';
 import { createLogger, type Logger } from './logger';
 import { countStatements } from './database/statement-counter';
+import { boundStatements } from './database/statement-timeout';
 import { withStartupLock } from './database/startup-lock';
 import { createMetrics, type Metrics } from './observability/metrics';
 import { createLimits } from './limits';
@@ -73,6 +74,7 @@ export async function openDatabase(config: Config, metrics?: Metrics, logger?: L
     if (applied.length > 0) logger?.info({ migrations: applied.map((migration) => migration.name) }, 'applied database migrations');
     await prepare?.(orm);
   });
+  boundStatements(orm, config.mysqlStatementTimeoutMs);
   return orm;
 }
 

@@ -1,14 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Api } from '../support/graphql-client';
-import { CHARGE, ENTER, LEAVE, type QueueStatus } from '../support/operations';
+import { CHARGE, ENTER, LEAVE, ME, PAY, type QueueStatus } from '../support/operations';
 import { startTestServer, type TestServer } from './support/harness';
 import { MariaDbServer } from './support/mariadb-server';
 import { redisKeys } from '../src/redis';
 import { signUpMany, type Account } from './support/client';
 import { createConcert } from './support/fixtures';
-import { activeFans, charge, forgetInventory, hold, pay, seatIds, queueStatusOf as state } from './support/booking';
+import { activeFans, charge, forgetInventory, hold, me, pay, seatIds, queueStatusOf as state } from './support/booking';
 
-// MySQL stops mid-sale (a private MariaDB this file starts, stops with SIGTERM and starts again).
+// MySQL stops mid-sale (a private MariaDB this file starts, stops with SIGTERM and starts again, or
+// freezes with SIGSTOP and thaws).
 let mysql: MariaDbServer;
 let server: TestServer;
 let api: Api;
@@ -16,7 +17,7 @@ let api: Api;
 beforeAll(async () => {
   mysql = new MariaDbServer();
   await mysql.start();
-  server = await startTestServer('mysql_restart', { DATABASE_URL: `${mysql.rootUrl}/concert` });
+  server = await startTestServer('mysql_restart', { DATABASE_URL: `${mysql.rootUrl}/concert`, MYSQL_STATEMENT_TIMEOUT_MS: '1500' });
   api = new Api(server.url);
 }, 120_000);
 afterAll(async () => {
@@ -82,4 +83,33 @@ describe('MySQL restarting mid-sale', () => {
       await mysql.start();
     }
   });
+
+  it('answers SERVICE_UNAVAILABLE within the statement timeout while MySQL is frozen mid-payment; the retry after it thaws charges once', async () => {
+    const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 1, seatCount: 1, price: 100 });
+    const [buyer] = await activeFans(api, concertId, 1);
+    await charge(buyer!, 500);
+    const held = await hold(buyer!, (await seatIds(server, scheduleIds[0]!))[0]!);
+
+    mysql.freeze();
+    try {
+      // Connections stay open and nothing answers: without a bound, each request waits until TCP gives up.
+      for (const [query, variables] of [
+        [PAY, { holdIds: [held.id], key: 'frozen' }],
+        [ME, {}],
+      ] as const) {
+        const started = Date.now();
+        const answer = await buyer!.api.request(query, variables);
+        expect(answer.errors?.[0]?.extensions?.code).toBe('SERVICE_UNAVAILABLE');
+        expect(Date.now() - started).toBeLessThan(6000);
+      }
+    } finally {
+      mysql.thaw();
+    }
+
+    // The cut-off transaction was rolled back: the same payment goes through once, once only.
+    await vi.waitFor(async () => expect((await buyer!.api.request(PAY, { holdIds: [held.id], key: 'frozen' })).errors).toBeUndefined(), { timeout: 15_000, interval: 200 });
+    const after = await me(buyer!);
+    expect(after.points).toBe(400);
+    expect(after.reservations).toHaveLength(1);
+  }, 60_000);
 });

@@ -51,7 +51,18 @@ export class MariaDbServer {
     await exited;
   }
 
+  /** SIGSTOP: the server keeps its connections open (the kernel still accepts and acknowledges) but answers nothing. */
+  freeze(): void {
+    this.child?.kill('SIGSTOP');
+  }
+
+  /** SIGCONT: it answers again, where it stopped. */
+  thaw(): void {
+    this.child?.kill('SIGCONT');
+  }
+
   async remove(): Promise<void> {
+    this.thaw();
     await this.stop();
     rmSync(this.dir, { recursive: true, force: true });
   }

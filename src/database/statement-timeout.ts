@@ -1,0 +1,54 @@
+import type { MikroORM } from '@mikro-orm/mysql';
+
+type Callback = (error: (Error & { code?: string }) | null, ...results: unknown[]) => void;
+
+/** mysql2's callback connection, as knex hands it out: what bounding its statements needs. */
+interface RawConnection {
+  query(options: string | Record<string, unknown>, values?: unknown, callback?: Callback): unknown;
+  destroy(): void;
+}
+
+/** The ORM's knex client: every connection of the pool is handed out by acquireConnection. */
+interface KnexClient {
+  acquireConnection(): Promise<RawConnection>;
+}
+
+const bounded = new WeakSet<RawConnection>();
+
+/**
+ * Every statement sent on `connection` fails after `timeoutMs` (mysql2's own `timeout`, "Query
+ * inactivity timeout", which format-error answers as SERVICE_UNAVAILABLE), and the connection is then
+ * closed: mysql2 would keep the unanswered statement at the head of its queue, and MySQL rolls back
+ * the transaction of a connection that closed.
+ */
+function bound(connection: RawConnection, timeoutMs: number): void {
+  if (bounded.has(connection)) return;
+  bounded.add(connection);
+  const query = connection.query.bind(connection);
+  connection.query = (options, values, callback) => {
+    const spec = typeof options === 'string' ? { sql: options, timeout: timeoutMs } : { timeout: timeoutMs, ...options };
+    const done = typeof values === 'function' ? (values as Callback) : callback;
+    const args = typeof values === 'function' ? undefined : values;
+    if (!done) return query(spec, args);
+    return query(spec, args, (error, ...results) => {
+      if (error?.code === 'PROTOCOL_SEQUENCE_TIMEOUT') connection.destroy();
+      done(error, ...results);
+    });
+  };
+}
+
+/**
+ * From now on, no statement of the ORM's pool (its own queries, knex's, and sqlTransaction's) waits
+ * on MySQL longer than `timeoutMs`: a MySQL that stops answering without closing its connections
+ * (frozen, a network that drops packets) would otherwise hold each request until TCP gives up.
+ * Installed after the migrations, whose statements may rightly take longer.
+ */
+export function boundStatements(orm: MikroORM, timeoutMs: number): void {
+  const client = orm.em.getDriver().getConnection().getKnex().client as KnexClient;
+  const acquire = client.acquireConnection.bind(client);
+  client.acquireConnection = async () => {
+    const connection = await acquire();
+    bound(connection, timeoutMs);
+    return connection;
+  };
+}
