@@ -149,7 +149,12 @@ describe('fan web app in Chromium', () => {
     await a.page.keyboard.type(`a-${Date.now()}@example.test`);
     await a.page.keyboard.press('Tab');
     await a.page.keyboard.type('correct-horse');
-    await a.page.keyboard.press('Enter'); // the form's first button: Sign up
+    // Enter submits with the form's first button, Log in: a returning fan's Enter never creates an account.
+    await a.page.keyboard.press('Enter');
+    await a.page.getByRole('alert').filter({ hasText: 'do not match an account' }).waitFor(WAIT);
+    await a.page.keyboard.press('Tab'); // Log in
+    await a.page.keyboard.press('Tab'); // Sign up
+    await a.page.keyboard.press('Enter');
     await a.page.getByRole('button', { name: 'Log out' }).waitFor(WAIT);
     // B first tries to log in without an account: the error is said in plain words.
     const bEmail = `b-${Date.now()}@example.test`;
@@ -323,6 +328,8 @@ describe('fan web app in Chromium', () => {
     await seat(a, 1).click();
     await a.page.locator('.seat-map [data-seat="1"][data-look="MINE"]').waitFor(WAIT);
     await b.page.getByTestId('paused').filter({ hasText: 'All seats are held right now; admission resumes when one comes back' }).waitFor(WAIT);
+    // The page's badge follows B's feed too (a fan in line never polls the concert): no seat free concert-wide.
+    await b.page.locator('#concert-title .badge').filter({ hasText: 'All seats held right now' }).waitFor(WAIT);
     await seatWithStatus(c, 1, 'HELD').waitFor(WAIT);
 
     // A pays: every seat is sold, B's line closes live, and C (still ACTIVE) sees the seat sold.

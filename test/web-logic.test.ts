@@ -146,6 +146,11 @@ describe('error messages', () => {
     expect(errorCode({ graphQLErrors: [{ extensions: { code: 'HOLD_LIMIT_REACHED' } }] })).toBe('HOLD_LIMIT_REACHED');
     expect(errorCode({ networkError: new Error('Failed to fetch'), graphQLErrors: [] })).toBe('NETWORK');
     expect(errorCode({ graphQLErrors: [{}] })).toBe('INTERNAL_SERVER_ERROR');
+    // A socket the server closed for being over the account's limit is no lost network: it says so, and is retried.
+    expect(errorCode({ networkError: { code: 4429, reason: 'Too many open connections' } })).toBe('SOCKET_LIMIT');
+    expect(errorCode({ networkError: { code: 1006, reason: '' } })).toBe('NETWORK');
+    expect(isTransient('SOCKET_LIMIT')).toBe(true);
+    expect(errorMessage('SOCKET_LIMIT')).toMatch(/too many live connections/);
     expect(errorCode(null)).toBeUndefined();
   });
 });

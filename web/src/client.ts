@@ -36,6 +36,21 @@ export interface Api {
 }
 
 const PING_EVERY_MS = 10_000;
+/**
+ * A request the server has not answered by then is given up as a network failure (NETWORK: a
+ * payment stays unsettled and is retried with the same idempotency key). The server answers within
+ * MYSQL_STATEMENT_TIMEOUT_MS and its Redis timeout; this covers a connection that went silent.
+ */
+const REQUEST_TIMEOUT_MS = 30_000;
+
+/** fetch, aborted after `ms` as well as when urql aborts it (an operation torn down). */
+function fetchWithin(ms: number): typeof fetch {
+  return (input, init) => {
+    const timeout = AbortSignal.timeout(ms);
+    const signal = init?.signal ? AbortSignal.any([init.signal, timeout]) : timeout;
+    return fetch(input, { ...init, signal });
+  };
+}
 const PONG_WITHIN_MS = 5_000;
 
 function authorization(): Record<string, string> {
@@ -106,6 +121,7 @@ export function createApi(origin: string = window.location.origin): Api {
     preferGetMethod: false,
     requestPolicy: 'cache-and-network',
     fetchOptions: () => ({ headers: authorization() }),
+    fetch: fetchWithin(REQUEST_TIMEOUT_MS),
     exchanges: [
       // A token the server no longer takes (expired, or the account is gone), on any page and any
       // operation, query or feed: back to the log-in form, with the reason.
@@ -122,12 +138,31 @@ export function createApi(origin: string = window.location.origin): Api {
           return {
             subscribe(sink) {
               operations += 1;
-              const unsubscribe = ws.subscribe(input, sink);
+              // Counted out once: when the page stops listening, or when the feed ends by itself (a
+              // SOLD_OUT completes it; an error ends it), after which urql never unsubscribes. Counted
+              // out late, the socket's lazy close would read as a lost connection: "Reconnecting…".
+              let counted = true;
+              const ended = () => {
+                if (!counted) return;
+                counted = false;
+                operations -= 1;
+                if (operations === 0) socket.set({ ...socket.get(), status: 'idle' });
+              };
+              const unsubscribe = ws.subscribe<Record<string, unknown>, Record<string, unknown>>(input, {
+                next: (value) => sink.next(value),
+                error: (error) => {
+                  ended();
+                  sink.error(error);
+                },
+                complete: () => {
+                  ended();
+                  sink.complete();
+                },
+              });
               return {
                 unsubscribe: () => {
                   unsubscribe();
-                  operations -= 1;
-                  if (operations === 0) socket.set({ ...socket.get(), status: 'idle' });
+                  ended();
                 },
               };
             },

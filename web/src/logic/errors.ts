@@ -16,6 +16,7 @@ const MESSAGES: Record<string, string> = {
   SERVICE_UNAVAILABLE: 'The service is busy or briefly unavailable. Please try again in a moment.',
   TOO_MANY_REQUESTS: 'Too many requests. Please wait a moment and try again.',
   RATE_LIMITED: 'Too many attempts: try again in a moment.',
+  SOCKET_LIMIT: 'This account has too many live connections open (tabs or devices): close one; we will keep trying.',
   NOT_CANCELLABLE: 'This show has started: tickets can no longer be cancelled.',
   INTERNAL_SERVER_ERROR: 'Something went wrong on our side. Please try again.',
   NETWORK: 'Cannot reach the server. Check your connection; we will keep trying.',
@@ -23,7 +24,7 @@ const MESSAGES: Record<string, string> = {
 };
 
 /** Codes that say "not now" rather than "no": the same request may well work in a moment. */
-const TRANSIENT = new Set(['SERVICE_UNAVAILABLE', 'RATE_LIMITED', 'TOO_MANY_REQUESTS', 'NETWORK', 'INTERNAL_SERVER_ERROR']);
+const TRANSIENT = new Set(['SERVICE_UNAVAILABLE', 'RATE_LIMITED', 'SOCKET_LIMIT', 'TOO_MANY_REQUESTS', 'NETWORK', 'INTERNAL_SERVER_ERROR']);
 
 /** Whether an operation that failed with this code is worth repeating by itself after a pause. */
 export function isTransient(code: string | undefined): boolean {
@@ -50,12 +51,18 @@ export interface ErrorLike {
   graphQLErrors?: readonly { extensions?: Record<string, unknown> }[];
 }
 
-/** The code of an operation's error: the first GraphQL error's extensions.code, NETWORK for transport failures. */
+/** The server's WebSocket close code for a socket over a limit (errors.md's RATE_LIMITED, for sockets). */
+const SOCKET_LIMIT_CLOSE = 4429;
+
+/**
+ * The code of an operation's error: the first GraphQL error's extensions.code; for transport
+ * failures NETWORK, except a socket the server closed with 4429 (SOCKET_LIMIT: too many sockets).
+ */
 export function errorCode(error: ErrorLike | undefined | null): string | undefined {
   if (!error) return undefined;
   const code = error.graphQLErrors?.find((e) => typeof e.extensions?.code === 'string')?.extensions?.code;
   if (typeof code === 'string') return code;
-  if (error.networkError) return 'NETWORK';
+  if (error.networkError) return (error.networkError as { code?: unknown }).code === SOCKET_LIMIT_CLOSE ? 'SOCKET_LIMIT' : 'NETWORK';
   return error.graphQLErrors?.length ? 'INTERNAL_SERVER_ERROR' : undefined;
 }
 

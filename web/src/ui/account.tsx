@@ -5,7 +5,7 @@ import { ChargePoints, LogIn, Me, SignUp } from '../operations';
 import { sessionEndReason, setToken } from '../session';
 import { ErrorNote } from './errors';
 
-/** Sign up or log in with one form: the button pressed decides which. */
+/** Log in or sign up with one form: the button pressed decides which; Enter logs in (the first button), never creates an account. */
 export function AuthForm() {
   const [, signUp] = useMutation(SignUp);
   const [, logIn] = useMutation(LogIn);
@@ -40,11 +40,11 @@ export function AuthForm() {
           <input name="password" type="password" autoComplete="current-password" minLength={8} maxLength={200} required />
         </label>
         <div className="row">
-          <button type="submit" value="signup" disabled={busy}>
-            Sign up
-          </button>
-          <button type="submit" value="login" className="secondary" disabled={busy}>
+          <button type="submit" value="login" disabled={busy}>
             Log in
+          </button>
+          <button type="submit" value="signup" className="secondary" disabled={busy}>
+            Sign up
           </button>
         </div>
         <ErrorNote error={error} code={error ? undefined : ended} />

@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { useQuery } from 'urql';
 import type { SocketState } from '../client';
-import { ConcertDetail, MyHolds, type PaymentResult } from '../operations';
+import { ConcertDetail, MyHolds, type PaymentResult, type QueueStatus } from '../operations';
 import { useAnnounce } from './announcer';
 import { Cart } from './cart';
 import { CONCERTS_REFRESH_MS, ConcertBadges, ScheduleLine, useRefresh } from './concerts';
@@ -11,18 +11,26 @@ import { markOnce } from './marks';
 
 const HOLDS_CONTEXT = { additionalTypenames: ['Hold', 'Payment'] };
 
+/** How often at most an ACTIVE fan's page re-reads the per-schedule counts while the seat map changes. */
+const COUNTS_REFRESH_MS = 5_000;
+
 export function ConcertPage({ concertId, loggedIn, socket }: { concertId: string; loggedIn: boolean; socket: SocketState }) {
   const [detail, refreshDetail] = useQuery({ query: ConcertDetail, variables: { id: concertId } });
-  useRefresh(refreshDetail, CONCERTS_REFRESH_MS);
+  // The fan's queueStatus feed, once it speaks: seats left concert-wide, pushed. Logged out there is
+  // none, and the page refreshes the counts itself.
+  const [live, setLive] = useState<QueueStatus | null>(null);
+  useEffect(() => setLive(null), [concertId, loggedIn]);
+  useRefresh(refreshDetail, loggedIn ? null : CONCERTS_REFRESH_MS);
   const concert = detail.data?.concert;
-  // Seat counts follow the live seat map (while the fan is ACTIVE) and the fan's own holds, at most twice a second.
+  // Per-schedule counts follow the live seat map (while the fan is ACTIVE) and the fan's own holds,
+  // at most every COUNTS_REFRESH_MS: only the admitted re-read them, never the whole line.
   const pending = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
   const refreshCounts = useCallback(() => {
     if (pending.current) return;
     pending.current = setTimeout(() => {
       pending.current = undefined;
       refreshDetail({ requestPolicy: 'network-only' });
-    }, 500);
+    }, COUNTS_REFRESH_MS);
   }, [refreshDetail]);
   useEffect(() => () => clearTimeout(pending.current), []);
   useEffect(() => {
@@ -39,22 +47,33 @@ export function ConcertPage({ concertId, loggedIn, socket }: { concertId: string
       {concert && (
         <>
           <h2 id="concert-title">
-            {concert.title} <ConcertBadges concert={concert} />
+            {concert.title} <ConcertBadges concert={live ? { ...concert, availableSeats: live.seatsLeft, soldOut: concert.soldOut || live.state === 'SOLD_OUT' } : concert} />
           </h2>
           <p className="muted">{concert.venue}</p>
           <ul className="schedules">
             {concert.schedules.map((schedule) => (
-              <ScheduleLine key={schedule.id} schedule={schedule} />
+              // In line, the per-schedule counts are not re-read (the badge's are live): none is shown rather than an old one.
+              <ScheduleLine key={schedule.id} schedule={schedule} showCount={!live || live.state === 'ACTIVE'} />
             ))}
           </ul>
-          {loggedIn ? <Booking concert={concert} socket={socket} onSeatsChanged={refreshCounts} /> : <p>Sign up or log in (above) to queue for tickets.</p>}
+          {loggedIn ? <Booking concert={concert} socket={socket} onSeatsChanged={refreshCounts} onStatus={setLive} /> : <p>Sign up or log in (above) to queue for tickets.</p>}
         </>
       )}
     </section>
   );
 }
 
-function Booking({ concert, socket, onSeatsChanged }: { concert: { id: string; title: string; schedules: readonly { id: string; startsAt: string }[] }; socket: SocketState; onSeatsChanged: () => void }) {
+function Booking({
+  concert,
+  socket,
+  onSeatsChanged,
+  onStatus,
+}: {
+  concert: { id: string; title: string; schedules: readonly { id: string; startsAt: string }[] };
+  socket: SocketState;
+  onSeatsChanged: () => void;
+  onStatus: (status: QueueStatus) => void;
+}) {
   const announce = useAnnounce();
   const [holdsResult, refetchHolds] = useQuery({ query: MyHolds, requestPolicy: 'network-only', context: HOLDS_CONTEXT });
   const refreshHolds = useCallback(() => {
@@ -93,7 +112,7 @@ function Booking({ concert, socket, onSeatsChanged }: { concert: { id: string; t
         </section>
       )}
       <Cart holds={holds} onHoldsChanged={refreshHolds} onPaid={onPaid} />
-      <WaitingRoom concert={concert} socket={socket} holds={holds} onHoldsChanged={refreshHolds} onSeatsChanged={onSeatsChanged} />
+      <WaitingRoom concert={concert} socket={socket} holds={holds} onHoldsChanged={refreshHolds} onSeatsChanged={onSeatsChanged} onStatus={onStatus} />
     </>
   );
 }

@@ -6,28 +6,43 @@ import { Concerts, type ConcertItem } from '../operations';
 import { ErrorNote } from './errors';
 import { useNow } from './hooks';
 
-/** Seat counts are public but have no public subscription: the list refreshes itself this often. */
-export const CONCERTS_REFRESH_MS = 10_000;
+/**
+ * Seat counts are public but have no public subscription: pages without a live feed (the list, a
+ * concert seen logged out) refresh them this often, while the tab is visible. A fan in line reads
+ * them from the queueStatus feed instead.
+ */
+export const CONCERTS_REFRESH_MS = 30_000;
 
-/** Re-runs a query from the network every `ms` while the component is mounted. */
-export function useRefresh(refresh: (opts: { requestPolicy: 'network-only' }) => void, ms: number): void {
+/** Re-runs a query from the network every `ms` (none: never) while mounted and the tab is visible, plus once when it becomes visible again. */
+export function useRefresh(refresh: (opts: { requestPolicy: 'network-only' }) => void, ms: number | null): void {
   useEffect(() => {
-    const timer = setInterval(() => refresh({ requestPolicy: 'network-only' }), ms);
-    return () => clearInterval(timer);
+    if (ms === null) return;
+    const again = () => {
+      if (document.visibilityState === 'visible') refresh({ requestPolicy: 'network-only' });
+    };
+    const timer = setInterval(again, ms);
+    document.addEventListener('visibilitychange', again);
+    return () => {
+      clearInterval(timer);
+      document.removeEventListener('visibilitychange', again);
+    };
   }, [refresh, ms]);
 }
 
 type Schedule = ConcertItem['schedules'][number];
 
-export function ScheduleLine({ schedule }: { schedule: Schedule }) {
+/** A schedule's date and, unless `showCount` is false (a count that is not kept fresh), its free seats. */
+export function ScheduleLine({ schedule, showCount = true }: { schedule: Schedule; showCount?: boolean }) {
   const left = schedule.availableSeats;
   return (
     <li>
       <time dateTime={schedule.startsAt}>{formatDateTime(schedule.startsAt)}</time>
-      {' · '}
-      <span className={left === 0 ? 'none-left' : undefined}>
-        {left === 0 ? 'no seats free right now' : `${left} of ${schedule.totalSeats} seats free`}
-      </span>
+      {showCount && (
+        <>
+          {' · '}
+          <span className={left === 0 ? 'none-left' : undefined}>{left === 0 ? 'no seats free right now' : `${left} of ${schedule.totalSeats} seats free`}</span>
+        </>
+      )}
     </li>
   );
 }

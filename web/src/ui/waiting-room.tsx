@@ -38,7 +38,22 @@ function safeStorage(): KeyValueStore {
  * closed (the subscription completes) until a cancellation brings a seat back: then Concert.soldOut
  * reads false, the subscription starts again and the fan may enter again.
  */
-export function WaitingRoom({ concert, socket, holds, onHoldsChanged, onSeatsChanged }: { concert: Concert; socket: SocketState; holds: readonly HoldItem[]; onHoldsChanged: () => void; onSeatsChanged?: () => void }) {
+export function WaitingRoom({
+  concert,
+  socket,
+  holds,
+  onHoldsChanged,
+  onSeatsChanged,
+  onStatus,
+}: {
+  concert: Concert;
+  socket: SocketState;
+  holds: readonly HoldItem[];
+  onHoldsChanged: () => void;
+  onSeatsChanged?: () => void;
+  /** Every status shown (pushed, or our own enter/leave answer): the page's seat counts follow it. */
+  onStatus?: (status: QueueStatus) => void;
+}) {
   const announce = useAnnounce();
   const [live, resubscribe] = useSubscription({ query: QueueStatusSubscription, variables: { concertId: concert.id } });
   const [entering, enterQueue] = useMutation(EnterQueue);
@@ -59,6 +74,10 @@ export function WaitingRoom({ concert, socket, holds, onHoldsChanged, onSeatsCha
     if (answer && sources.answerIsNewest(concert.id, sent)) setStatus(answer);
     return answer;
   };
+
+  useEffect(() => {
+    if (status) onStatus?.(status);
+  }, [status, onStatus]);
 
   useEffect(() => {
     if (!status) return;
