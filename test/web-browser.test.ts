@@ -298,6 +298,25 @@ describe('fan web app in Chromium', () => {
     expect(await fan.page.getByTestId('prequeue').count()).toBe(0);
     expect(await fan.page.evaluate('window.ctNoReload')).toBe(true);
     await seatWithStatus(fan, 1, 'AVAILABLE').waitFor(WAIT);
+
+    // A re-read of the fan's holds that fails (the server busy for a moment) keeps the cart, says so,
+    // and is made again by itself.
+    await seat(fan, 1).click();
+    await fan.page.getByRole('button', { name: 'Pay 100 points' }).waitFor(WAIT);
+    let failed = 0;
+    const busyUntil = Date.now() + 1500;
+    await fan.page.route('**/graphql', async (route) => {
+      if (Date.now() < busyUntil && (route.request().postData() ?? '').includes('query MyHolds')) {
+        failed += 1;
+        await route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({ errors: [{ message: 'busy', extensions: { code: 'SERVICE_UNAVAILABLE' } }] }) });
+      } else await route.continue();
+    });
+    await seat(fan, 2).click();
+    await fan.page.getByRole('alert').filter({ hasText: 'briefly unavailable' }).waitFor(WAIT);
+    expect(failed).toBeGreaterThan(0);
+    expect(await fan.page.getByRole('button', { name: /^Pay \d+ points$/ }).count()).toBe(1);
+    await fan.page.getByRole('button', { name: 'Pay 200 points' }).waitFor(WAIT);
+    await fan.page.unroute('**/graphql');
     // The errors expected: Chromium's log lines for the rate-limited log-ins (answered 429; wrong passwords are answered 200).
     expectClean([fan], (_fan, text) => text.includes('status of 429'));
     await fan.context.close();

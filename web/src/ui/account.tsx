@@ -4,6 +4,7 @@ import type { ErrorLike } from '../logic/errors';
 import { ChargePoints, LogIn, Me, SignUp } from '../operations';
 import { sessionEndReason, setToken } from '../session';
 import { ErrorNote } from './errors';
+import { useLastGood } from './hooks';
 
 /** Log in or sign up with one form: the button pressed decides which; Enter logs in (the first button), never creates an account. */
 export function AuthForm() {
@@ -58,7 +59,8 @@ const ME_CONTEXT = { additionalTypenames: ['Payment', 'Reservation', 'User'] };
 
 /** Who is logged in, their points, charging points, and logging out. */
 export function AccountBar() {
-  const [me] = useQuery({ query: Me, context: ME_CONTEXT });
+  const [me, rereadMe] = useQuery({ query: Me, context: ME_CONTEXT });
+  const account = useLastGood(me.data?.me, me.error, rereadMe);
   const [charge, chargePoints] = useMutation(ChargePoints);
   const [amount, setAmount] = useState('1000');
 
@@ -72,9 +74,9 @@ export function AccountBar() {
   return (
     <section className="account" aria-label="Your account">
       <p className="who">
-        <span className="email">{me.data?.me.email ?? '…'}</span>
+        <span className="email">{account?.email ?? '…'}</span>
         <span className="points" data-testid="points">
-          <strong>{me.data ? me.data.me.points.toLocaleString() : '…'}</strong> points
+          <strong>{account ? account.points.toLocaleString() : '…'}</strong> points
         </span>
       </p>
       <form className="charge row" onSubmit={submit}>
@@ -89,7 +91,7 @@ export function AccountBar() {
       <button type="button" className="secondary" onClick={() => setToken(null)}>
         Log out
       </button>
-      <ErrorNote error={charge.error} />
+      <ErrorNote error={charge.error ?? me.error} />
     </section>
   );
 }

@@ -8,6 +8,7 @@ import { CONCERTS_REFRESH_MS, ConcertBadges, ScheduleLine, useRefresh } from './
 import { ErrorNote } from './errors';
 import { WaitingRoom } from './waiting-room';
 import { markOnce } from './marks';
+import { useLastGood } from './hooks';
 
 const HOLDS_CONTEXT = { additionalTypenames: ['Hold', 'Payment'] };
 
@@ -81,7 +82,8 @@ function Booking({
     onSeatsChanged();
   }, [refetchHolds, onSeatsChanged]);
   const [payment, setPayment] = useState<PaymentResult | null>(null);
-  const holds = (holdsResult.data?.me.holds ?? []).filter((hold) => hold.seat.schedule.concert.id === concert.id);
+  const myHolds = useLastGood(holdsResult.data?.me.holds, holdsResult.error, refetchHolds);
+  const holds = (myHolds ?? []).filter((hold) => hold.seat.schedule.concert.id === concert.id);
 
   const onPaid = useCallback(
     (paid: PaymentResult) => {
@@ -111,6 +113,7 @@ function Booking({
           </p>
         </section>
       )}
+      <ErrorNote error={holdsResult.error} />
       <Cart holds={holds} onHoldsChanged={refreshHolds} onPaid={onPaid} />
       <WaitingRoom concert={concert} socket={socket} holds={holds} onHoldsChanged={refreshHolds} onSeatsChanged={onSeatsChanged} onStatus={onStatus} />
     </>

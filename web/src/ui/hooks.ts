@@ -1,5 +1,25 @@
-import { useEffect, useState, useSyncExternalStore } from 'react';
+import { useEffect, useRef, useState, useSyncExternalStore } from 'react';
 import type { Store } from '../client';
+import { errorCode, isTransient, type ErrorLike } from '../logic/errors';
+
+/** How long a read that failed for a passing reason (busy, rate-limited, network) waits before it is made again. */
+const READ_RETRY_MS = 3_000;
+
+/**
+ * A query's data that survives a failed re-read: the last data that came, not nothing (a failed
+ * holds read must not empty the cart). A read that failed for a passing reason is made again after
+ * READ_RETRY_MS, for as long as it keeps failing so.
+ */
+export function useLastGood<T>(data: T | undefined, error: ErrorLike | undefined, reread: (opts: { requestPolicy: 'network-only' }) => void): T | undefined {
+  const last = useRef<T | undefined>(data);
+  if (data !== undefined) last.current = data;
+  useEffect(() => {
+    if (!isTransient(errorCode(error))) return;
+    const timer = setTimeout(() => reread({ requestPolicy: 'network-only' }), READ_RETRY_MS);
+    return () => clearTimeout(timer);
+  }, [error, reread]);
+  return data ?? last.current;
+}
 
 /** The current time, re-rendering every `everyMs` while mounted (one timer per component that counts down). */
 export function useNow(everyMs = 1000): number {
