@@ -304,4 +304,31 @@ describe('presence across replicas', () => {
     await sleep(GRACE_S * 1000);
     expect(await inLine(moving!, concertId)).toEqual({ waiting: true, active: false });
   });
+
+  it('counts a fan’s presence from their last sign, not from the death of a replica they had left', async () => {
+    const doomed = await spawnServer({ ...server.env, RUN_WORKERS: 'false' });
+    children.push(doomed);
+    const { concertId } = await fullConcert();
+    const [moved, poller] = await signUpMany(api, 2);
+    await enter(moved!, concertId);
+    await enter(poller!, concertId);
+    for (const fan of [moved!, poller!]) expect((await subscribe(doomed.wsUrl, fan, concertId).feed.next()).data?.queueStatus.state).toBe('WAITING');
+
+    doomed.child.kill('SIGKILL');
+    await doomed.stop();
+    const died = Date.now();
+    // One fan moves to another replica, then closes that socket too; the other only polls over HTTP.
+    const elsewhere = subscribe(server.wsUrl, moved!, concertId);
+    expect((await elsewhere.feed.next()).data?.queueStatus.state).toBe('WAITING');
+    poll(poller!, concertId);
+    await sleep(died + 1000 - Date.now());
+    await elsewhere.close();
+    const closed = Date.now();
+    // The dead replica's hold is released about one grace after its last beat: what counts then is
+    // the later socket's end (and every poll), not that beat.
+    await sleep(closed + GRACE_S * 1000 - 500 - Date.now());
+    expect(await inLine(moved!, concertId)).toEqual({ waiting: true, active: false });
+    await vi.waitFor(async () => expect((await inLine(moved!, concertId)).waiting).toBe(false), { timeout: (GRACE_S + 3) * 1000, interval: 100 });
+    expect(await inLine(poller!, concertId)).toEqual({ waiting: true, active: false });
+  });
 });

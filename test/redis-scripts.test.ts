@@ -947,14 +947,19 @@ describe('departures log and live presence', () => {
     // 'doomed' follows 2 fans, both registered here; saying it follows a third, it learns one is missing.
     expect(await run(QUEUE_HEARTBEAT, k, 'doomed', 5000, 2)).toBe(0);
     expect(await run(QUEUE_HEARTBEAT, k, 'doomed', 5000, 3)).toBe(1);
-    // 'doomed' stops beating: after deadAfterMs its fans count from its last beat, 6 s ago.
-    await redis.zadd(k.replicas, (await redisNow()) - 6000, 'doomed');
+    // 'doomed' stops beating: after deadAfterMs its fans count from their latest sign, its last beat
+    // (6 s ago) at the earliest: 3's last status call was 7 s ago, so the beat; 2 was released by
+    // 'alive' just now, so now (that socket closed long after 'doomed' died).
+    const now = await redisNow();
+    await redis.hset(k.watchedSeen, '3', now - 7000);
+    await redis.zadd(k.replicas, now - 6000, 'doomed');
     await admit(k, 0, 8000, 5000);
     expect(await redis.zscore(k.replicas, 'doomed')).toBeNull();
     expect(await redis.hgetall(k.watchCount)).toEqual({});
+    expect(await redis.hgetall(k.watchedSeen)).toEqual({});
     expect(await redis.zrange(k.wait, 0, -1)).toEqual(['1', '2', '3']);
     await admit(k, 0, 5000, 5000);
-    expect(await redis.zrange(k.wait, 0, -1)).toEqual(['1']);
+    expect(await redis.zrange(k.wait, 0, -1)).toEqual(['1', '2']);
     // Forgotten, it learns so at its next beat; so does one still listed whose last beat is past
     // deadAfterMs (a tick may have released part of its fans and run out of budget for the rest).
     expect(await run(QUEUE_HEARTBEAT, k, 'doomed', 5000, 0)).toBe(1);

@@ -59,6 +59,12 @@ export function redisKeys(prefix: string) {
         watchers: `${tag}:watchers`,
         /** HASH user → how many replicas hold an open subscription of theirs (absent: none). */
         watchCount: `${tag}:watch-count`,
+        /**
+         * HASH user → the fan's last sign of presence (ms) while some replica holds them (`seen` then
+         * reads WATCHED): when the last hold goes, the grace counts from the later of this and that
+         * hold's end, so a dead replica's old beat never erases a newer sign.
+         */
+        watchedSeen: `${tag}:watched-seen`,
         /** ZSET replicaId → last heartbeat (ms, Redis clock) of replicas that hold subscriptions here. */
         replicas: `${tag}:replicas`,
       };

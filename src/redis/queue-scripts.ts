@@ -44,13 +44,17 @@ end`,
 
 /**
  * The presence score to write for a fan seen now: WATCHED while a replica holds a subscription of
- * theirs (released with the subscription, or when that replica stops beating), otherwise now.
+ * theirs (released with the subscription, or when that replica stops beating), otherwise now. A
+ * watched fan's sign is kept in watchedSeen, for when the last hold goes (releaseWatch).
  */
 const PRESENCE_SCORE = luaFunction(
   'presenceScore',
   `
-local function presenceScore(watchCount, user, now)
-  if redis.call('HEXISTS', watchCount, user) == 1 then return ${WATCHED} end
+local function presenceScore(watchCount, watchedSeen, user, now)
+  if redis.call('HEXISTS', watchCount, user) == 1 then
+    redis.call('HSET', watchedSeen, user, now)
+    return ${WATCHED}
+  end
   return now
 end`,
 );
@@ -140,7 +144,7 @@ end`,
 const STATUS_REPLY = luaFunction(
   'statusReply',
   `
-local function statusReply(wait, active, stats, sales, seen, activeSeen, watchCount, now, users, firstUser, withScores)
+local function statusReply(wait, active, stats, sales, seen, activeSeen, watchCount, watchedSeen, now, users, firstUser, withScores)
   local out = queueFigures(wait, active, stats, sales, now)
   local opensAt, soldOut = out[5], out[7] == 1
   local waitingSeen, activeSeenNow = {}, {}
@@ -157,14 +161,14 @@ local function statusReply(wait, active, stats, sales, seen, activeSeen, watchCo
         out[#out + 1] = rank + 1
       end
       if withScores then score = redis.call('ZSCORE', wait, user) end
-      waitingSeen[#waitingSeen + 1] = presenceScore(watchCount, user, now)
+      waitingSeen[#waitingSeen + 1] = presenceScore(watchCount, watchedSeen, user, now)
       waitingSeen[#waitingSeen + 1] = user
     else
       local untilMs = tonumber(redis.call('ZSCORE', active, user) or '0')
       if untilMs > now then
         out[#out + 1] = 2
         out[#out + 1] = untilMs
-        activeSeenNow[#activeSeenNow + 1] = presenceScore(watchCount, user, now)
+        activeSeenNow[#activeSeenNow + 1] = presenceScore(watchCount, watchedSeen, user, now)
         activeSeenNow[#activeSeenNow + 1] = user
       else
         out[#out + 1] = soldOut and 4 or 0
@@ -221,16 +225,24 @@ end`,
 );
 
 /**
- * Ends one replica's hold on a fan's presence. When no replica holds the fan any more, their
- * presence (if still WATCHED) becomes `lastSeen`, from which the grace counts.
+ * Ends one replica's hold on a fan's presence, which lasted until `lastSeen` (now, or a dead
+ * replica's last beat). While other replicas hold the fan, that end is kept as a sign in watchedSeen
+ * (the fan may have closed this socket long after an older one died). When none holds them any
+ * more, their presence (if still WATCHED) becomes the latest sign, from which the grace counts.
  */
 const RELEASE_WATCH = luaFunction(
   'releaseWatch',
   `
-local function releaseWatch(watchers, watchCount, seen, activeSeen, replica, user, lastSeen)
+local function releaseWatch(watchers, watchCount, watchedSeen, seen, activeSeen, replica, user, lastSeen)
   if redis.call('ZREM', watchers, replica .. ':' .. user) == 0 then return end
-  if redis.call('HINCRBY', watchCount, user, -1) > 0 then return end
+  local sign = tonumber(redis.call('HGET', watchedSeen, user) or '0')
+  if sign > lastSeen then lastSeen = sign end
+  if redis.call('HINCRBY', watchCount, user, -1) > 0 then
+    redis.call('HSET', watchedSeen, user, lastSeen)
+    return
+  end
   redis.call('HDEL', watchCount, user)
+  redis.call('HDEL', watchedSeen, user)
   if tonumber(redis.call('ZSCORE', seen, user) or '0') == ${WATCHED} then redis.call('ZADD', seen, lastSeen, user) end
   if tonumber(redis.call('ZSCORE', activeSeen, user) or '0') == ${WATCHED} then redis.call('ZADD', activeSeen, lastSeen, user) end
 end`,
@@ -255,14 +267,14 @@ end`,
 /** Flat status reply, decoded by decodeStatusReply. */
 type StatusReply = number[];
 
-const STATUS_KEYS = ['wait', 'active', 'stats', 'sales', 'seen', 'activeSeen', 'watchCount'] as const;
+const STATUS_KEYS = ['wait', 'active', 'stats', 'sales', 'seen', 'activeSeen', 'watchCount', 'watchedSeen'] as const;
 
 export const QUEUE_STATUS = defineScript<StatusReply, number[]>()({
   name: 'queueStatus',
   keys: STATUS_KEYS,
   uses: [REDIS_NOW, STATUS_REPLY],
   lua: `
-return statusReply(waitKey, activeKey, statsKey, salesKey, seenKey, activeSeenKey, watchCountKey, redisNow(), ARGV, 1, false)
+return statusReply(waitKey, activeKey, statsKey, salesKey, seenKey, activeSeenKey, watchCountKey, watchedSeenKey, redisNow(), ARGV, 1, false)
 `,
 });
 
@@ -302,7 +314,7 @@ if untilMs <= now and not soldOut and not redis.call('ZSCORE', waitKey, user) th
   end
 end
 tellFan(watchCountKey, ARGV[4], ARGV[5], user)
-return statusReply(waitKey, activeKey, statsKey, salesKey, seenKey, activeSeenKey, watchCountKey, now, {user}, 1, false)
+return statusReply(waitKey, activeKey, statsKey, salesKey, seenKey, activeSeenKey, watchCountKey, watchedSeenKey, now, {user}, 1, false)
 `,
 });
 
@@ -326,7 +338,7 @@ redis.call('ZREM', seenKey, user)
 redis.call('ZREM', activeSeenKey, user)
 logDepartures(statsKey, departuresKey, fields)
 tellFan(watchCountKey, ARGV[2], ARGV[3], user)
-return statusReply(waitKey, activeKey, statsKey, salesKey, seenKey, activeSeenKey, watchCountKey, now, {}, 1, false)
+return statusReply(waitKey, activeKey, statsKey, salesKey, seenKey, activeSeenKey, watchCountKey, watchedSeenKey, now, {}, 1, false)
 `,
 });
 
@@ -371,7 +383,7 @@ if ARGV[1] == '1' then
     if redis.call('ZADD', watchersKey, 0, replica .. ':' .. ARGV[i]) == 1 then redis.call('HINCRBY', watchCountKey, ARGV[i], 1) end
   end
 end
-local reply = statusReply(waitKey, activeKey, statsKey, salesKey, seenKey, activeSeenKey, watchCountKey, now, ARGV, 4, true)
+local reply = statusReply(waitKey, activeKey, statsKey, salesKey, seenKey, activeSeenKey, watchCountKey, watchedSeenKey, now, ARGV, 4, true)
 reply[#reply + 1] = forgotten
 return reply
 `,
@@ -380,11 +392,11 @@ return reply
 /** The replica no longer follows these fans: their presence counts from now (unless another replica holds them). */
 export const QUEUE_UNWATCH = defineScript<number, [replica: string, ...users: number[]]>()({
   name: 'queueUnwatch',
-  keys: ['seen', 'activeSeen', 'watchers', 'watchCount'],
+  keys: ['seen', 'activeSeen', 'watchers', 'watchCount', 'watchedSeen'],
   uses: [REDIS_NOW, RELEASE_WATCH],
   lua: `
 local now = redisNow()
-for i = 2, #ARGV do releaseWatch(watchersKey, watchCountKey, seenKey, activeSeenKey, ARGV[1], ARGV[i], now) end
+for i = 2, #ARGV do releaseWatch(watchersKey, watchCountKey, watchedSeenKey, seenKey, activeSeenKey, ARGV[1], ARGV[i], now) end
 return 0
 `,
 });
@@ -519,7 +531,7 @@ export const QUEUE_ADMIT = defineScript<
   ]
 >()({
   name: 'queueAdmit',
-  keys: ['wait', 'active', 'stats', 'admissions', 'sales', 'seen', 'activeSeen', 'watchCount', 'watchers', 'replicas', 'departures'],
+  keys: ['wait', 'active', 'stats', 'admissions', 'sales', 'seen', 'activeSeen', 'watchCount', 'watchedSeen', 'watchers', 'replicas', 'departures'],
   uses: [REDIS_NOW, DROP_ABSENT, ZADD_PAIRS, EMPTY_LINE, PRESENCE_SCORE, RELEASE_WATCH, LOG_DEPARTURES],
   lua: `
 local now = redisNow()
@@ -546,7 +558,7 @@ for i = 1, #dead, 2 do
   local replica = dead[i]
   local held = redis.call('ZRANGEBYLEX', watchersKey, '[' .. replica .. ':', '[' .. replica .. ':\\255', 'LIMIT', 0, releasable)
   for _, member in ipairs(held) do
-    releaseWatch(watchersKey, watchCountKey, seenKey, activeSeenKey, replica, string.sub(member, #replica + 2), tonumber(dead[i + 1]))
+    releaseWatch(watchersKey, watchCountKey, watchedSeenKey, seenKey, activeSeenKey, replica, string.sub(member, #replica + 2), tonumber(dead[i + 1]))
   end
   releasable = releasable - #held
   if releasable <= 0 then break end
@@ -604,7 +616,7 @@ if free > 0 then
     slots[#slots + 1] = untilMs
     slots[#slots + 1] = popped[i]
     -- Admission starts the idle clock: the fan gets the full idle time to notice the slot.
-    seenNow[#seenNow + 1] = presenceScore(watchCountKey, popped[i], now)
+    seenNow[#seenNow + 1] = presenceScore(watchCountKey, watchedSeenKey, popped[i], now)
     seenNow[#seenNow + 1] = popped[i]
     entries[#entries + 1] = popped[i] .. ':' .. popped[i + 1]
   end
