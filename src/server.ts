@@ -19,6 +19,7 @@ import { noStorePlugins } from './schema/no-store-plugin';
 import { projectedSubscribe } from './schema/projected-subscribe';
 import { DocumentCache } from './schema/document-cache';
 import { complexityError, limitRules, variablesError } from './schema/limits';
+import { socketOperationError } from './schema/socket-operation';
 import { clientAddress, corsFor, jsonBody, requestErrors, securityHeaders, trustedProxies } from './http/edge';
 import { playgroundRouter } from './http/playground';
 import { webAppRouter } from './http/web-app';
@@ -132,6 +133,8 @@ export async function startServer(parts: ServerParts, port: number): Promise<Run
         if (tooBig) return [tooBig];
         const tooExpensive = complexityError(schema, document, payload.variables, payload.operationName);
         if (tooExpensive) return [tooExpensive];
+        const unrunnable = socketOperationError(schema, document, payload.operationName, payload.variables);
+        if (unrunnable) return [unrunnable];
         const contextValue: Context = createContext(services, connectionAuthorization(ctx.connectionParams), ctx.extra.clientIp ?? 'unknown');
         const verdict = await services.limits.operations.check({ userId: contextValue.viewer?.id, ip: contextValue.clientIp });
         if (!verdict.allowed) return [asGraphQLError(refusal(verdict))];

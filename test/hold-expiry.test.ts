@@ -16,6 +16,20 @@ beforeAll(async () => {
 afterAll(() => server.stop());
 
 describe('hold expiry', () => {
+  it('lists a hold that a failed payment kept past the expiry it was taken with, for as long as it lives', async () => {
+    const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 5 });
+    const [fan] = await activeFans(api, concertId, 1);
+    const [seatId] = await seatIds(server, scheduleIds[0]!);
+    const held = await hold(fan!, seatId!);
+    // The payment keeps its holds while it runs (up to 30 s past their expiry), and fails.
+    expect(await fan!.api.errorCode(PAY, { holdIds: [held.id], key: 'broke' })).toBe('INSUFFICIENT_POINTS');
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, Date.parse(held.expiresAt) + 700 - Date.now())));
+    expect((await me(fan!)).holds.map((h) => h.id)).toEqual([held.id]);
+    // Live indeed: it can still be paid.
+    await charge(fan!, 1000);
+    expect((await fan!.api.data<{ pay: { reservations: unknown[] } }>(PAY, { holdIds: [held.id], key: 'broke-then-paid' })).pay.reservations).toHaveLength(1);
+  });
+
   it('turns the seat AVAILABLE and pushes seatChanged when a hold lapses, with nobody asking', async () => {
     const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 5 });
     const scheduleId = scheduleIds[0]!;

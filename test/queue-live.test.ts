@@ -111,6 +111,13 @@ describe('queueStatus subscription', () => {
     const unknownField = 'subscription { queueStatus(concertId: "1") { nope } }';
     expect((await new Feed<Message>(client, unknownField, {}).next()).errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
     expect((await new Feed<Message>(client, 'subscription {', {}).next()).errors?.[0]?.extensions?.code).toBe('GRAPHQL_PARSE_FAILED');
+    // Variables that do not fit, or no operation to run: the codes HTTP answers, not an internal error.
+    const missing = (await new Feed<Message>(client, STATUS_SUBSCRIPTION, {}).next()).errors?.[0];
+    expect(missing?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(missing?.message).toMatch(/\$id/);
+    expect((await new Feed<Message>(client, STATUS_SUBSCRIPTION, { id: { nested: 1 } }).next()).errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    const two = 'subscription A { queueStatus(concertId: "1") { state } } subscription B { queueStatus(concertId: "1") { state } }';
+    expect((await new Feed<Message>(client, two, {}).next()).errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
   });
 
   it('refuses without a token and for an unknown concert', async () => {

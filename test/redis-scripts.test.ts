@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createRedis, redisKeys, redisReady, runScript, SCRIPTS, type RedisClient } from '../src/redis';
-import { HOLD_EXTEND, HOLD_RELEASE, HOLD_SEAT, HOLD_STATUS, HOLD_SWEEP } from '../src/redis/hold-scripts';
+import { HOLD_EXTEND, HOLD_LISTING_KEEP, HOLD_RELEASE, HOLD_SEAT, HOLD_STATUS, HOLD_SWEEP } from '../src/redis/hold-scripts';
 import { drawPreQueueScore } from '../src/queue/draw';
 import { INVENTORY_MARK, INVENTORY_READ, INVENTORY_REBUILD } from '../src/redis/inventory-scripts';
 import { PUBLISH_ORDERED } from '../src/redis/pubsub-scripts';
@@ -248,6 +248,27 @@ describe('hold scripts', () => {
     expect(await run(HOLD_EXTEND, k, 1, 30_000)).toEqual([[], []]);
   });
 
+  it('keeps a user’s listing of holds until its last hold lapses: its expiry only moves later', async () => {
+    const listing = keys.userHolds(900_001);
+    const now = await redisNow();
+    const expiry = async () => Number(await redis.call('PEXPIRETIME', listing));
+    // Keeping a listing that does not exist makes none.
+    expect(await run(HOLD_LISTING_KEEP, { listing }, now + 60_000)).toBe(0);
+    expect(await redis.exists(listing)).toBe(0);
+    expect(await run(HOLD_LISTING_KEEP, { listing }, now + 60_000, 'a')).toBe(1);
+    expect(await expiry()).toBe(now + 60_000);
+    await run(HOLD_LISTING_KEEP, { listing }, now + 90_000, 'b');
+    // Holding 'a' again, with its earlier expiry, leaves the listing to 'b's.
+    await run(HOLD_LISTING_KEEP, { listing }, now + 60_000, 'a');
+    expect(await expiry()).toBe(now + 90_000);
+    expect(await redis.zrange(listing, 0, -1, 'WITHSCORES')).toEqual(['a', String(now + 60_000), 'b', String(now + 90_000)]);
+    // A payment's keep moves it later only.
+    await run(HOLD_LISTING_KEEP, { listing }, now + 120_000);
+    expect(await expiry()).toBe(now + 120_000);
+    await run(HOLD_LISTING_KEEP, { listing }, now + 100_000);
+    expect(await expiry()).toBe(now + 120_000);
+  });
+
   it('keeps a hold for payments at most keep ms past the expiry it was taken with, however often they try', async () => {
     const k = schedule();
     const [, , takenUntil] = await run(HOLD_SEAT, k, 1, 1, 'h', 200, 10);
@@ -303,8 +324,9 @@ describe('queue scripts', () => {
     return k;
   };
   const enter = (k: Queue, user: number, preScore = drawPreQueueScore(), capacity = 3) => run(QUEUE_ENTER, k, user, preScore, capacity, keys.channels.queueTicks, 0);
-  const admit = (k: Queue, capacity: number, activeTtlMs = TTL, maxBatch = 5000, rateWindowMs = WINDOW, graceMs = HOUR, idleMs = HOUR, seatsLeft = -1, soldOut: 0 | 1 = 0, deadAfterMs = HOUR) =>
-    run(QUEUE_ADMIT, k, capacity, activeTtlMs, maxBatch, rateWindowMs, graceMs, idleMs, seatsLeft, soldOut, 60_000, deadAfterMs);
+  /** A tick; `reopensSeen` is stats reopens as the caller read it before its inventory (now, unless given). */
+  const admit = async (k: Queue, capacity: number, activeTtlMs = TTL, maxBatch = 5000, rateWindowMs = WINDOW, graceMs = HOUR, idleMs = HOUR, seatsLeft = -1, soldOut: 0 | 1 = 0, deadAfterMs = HOUR, reopensSeen?: string) =>
+    run(QUEUE_ADMIT, k, capacity, activeTtlMs, maxBatch, rateWindowMs, graceMs, idleMs, seatsLeft, soldOut, 60_000, deadAfterMs, reopensSeen ?? (await redis.hget(k.stats, 'reopens')) ?? '');
   /** A tick with the inventory's word: seatsLeft (-1 unknown) and whether the concert is sold out. */
   const admitWithSeats = (k: Queue, capacity: number, seatsLeft: number, soldOut: 0 | 1 = 0) => admit(k, capacity, TTL, 5000, WINDOW, HOUR, HOUR, seatsLeft, soldOut);
   /** The per-user part of a status reply, as [state, value] pairs. */
@@ -517,6 +539,9 @@ describe('queue scripts', () => {
       expect(await run(QUEUE_REOPEN, k)).toBe(0);
       expect((await run(QUEUE_STATUS, k, 4)).slice(5)).toEqual([-1, 0, NONE, 0]);
       expect(places(await enter(k, 4))).toEqual([[WAITING, 1]]);
+      // A tick whose sold-out verdict was formed before that reopening (it read reopens before) keeps the line open.
+      await admit(k, 1, TTL, 5000, WINDOW, HOUR, HOUR, 0, 1, HOUR, '');
+      expect(places(await run(QUEUE_STATUS, k, 4))).toEqual([[WAITING, 1]]);
       // Closed again by a tick, then opened by a tick that finds seats.
       await admitWithSeats(k, 1, 0, 1);
       expect(places(await run(QUEUE_STATUS, k, 4))).toEqual([[SOLD_OUT, 0]]);
@@ -794,7 +819,7 @@ describe('departures log and live presence', () => {
   };
   const enter = (k: Queue, user: number) => run(QUEUE_ENTER, k, user, drawPreQueueScore(), 3, keys.channels.queueTicks, 0);
   const admit = (k: Queue, capacity: number, graceMs = HOUR, deadAfterMs = HOUR, activeTtlMs = 60_000) =>
-    run(QUEUE_ADMIT, k, capacity, activeTtlMs, 5000, 60_000, graceMs, HOUR, -1, 0, 60_000, deadAfterMs);
+    run(QUEUE_ADMIT, k, capacity, activeTtlMs, 5000, 60_000, graceMs, HOUR, -1, 0, 60_000, deadAfterMs, '');
   const watch = async (k: Queue, register: 0 | 1, replica: string, ...users: number[]) => decodeWatchReply(await run(QUEUE_WATCH, k, register, replica, HOUR, ...users));
   const feed = async (k: Queue, since: number) => {
     const { figures, entries } = decodeFeedReply(await run(QUEUE_FEED, k, since));
@@ -906,7 +931,7 @@ describe('departures log and live presence', () => {
     await admit(k, 1, HOUR, HOUR, 30);
     await sleep(60);
     await admit(k, 1, HOUR, HOUR, 30);
-    await run(QUEUE_ADMIT, k, 1, 60_000, 5000, 60_000, HOUR, HOUR, 0, 1, 60_000, HOUR);
+    await run(QUEUE_ADMIT, k, 1, 60_000, 5000, 60_000, HOUR, HOUR, 0, 1, 60_000, HOUR, '');
     const { entries } = await feed(k, 0);
     // The pre-queue's order is drawn: whoever came first.
     const [first] = entries![0]!.admitted;
@@ -915,9 +940,9 @@ describe('departures log and live presence', () => {
     expect(entries![1]).toMatchObject({ slotEnded: new Set([first]), admitted: new Set([second]) });
     // Sold out with nobody left in line: nothing to log.
     expect(entries).toHaveLength(2);
-    await run(QUEUE_ADMIT, k, 1, 60_000, 5000, 60_000, HOUR, HOUR, 0, 0, 60_000, HOUR);
+    await run(QUEUE_ADMIT, k, 1, 60_000, 5000, 60_000, HOUR, HOUR, 0, 0, 60_000, HOUR, '');
     await enter(k, 3);
-    await run(QUEUE_ADMIT, k, 1, 60_000, 5000, 60_000, HOUR, HOUR, 0, 1, 60_000, HOUR);
+    await run(QUEUE_ADMIT, k, 1, 60_000, 5000, 60_000, HOUR, HOUR, 0, 1, 60_000, HOUR, '');
     expect((await feed(k, 2)).entries).toMatchObject([{ seq: 3, lineEmptied: true }]);
     await redis.hset(k.stats, 'logSeq', 5000);
     expect((await feed(k, 0)).entries).toBeNull();

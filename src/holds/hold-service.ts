@@ -4,7 +4,7 @@ import type { Logger } from '../logger';
 import type { Metrics } from '../observability/metrics';
 import type { QueueService } from '../queue/queue-service';
 import { runScript, type RedisClient, type RedisKeys } from '../redis';
-import { HOLD_EXTEND, HOLD_RELEASE, HOLD_SEAT, HOLD_STATUS, HOLD_SWEEP } from '../redis/hold-scripts';
+import { HOLD_EXTEND, HOLD_LISTING_KEEP, HOLD_RELEASE, HOLD_SEAT, HOLD_STATUS, HOLD_SWEEP } from '../redis/hold-scripts';
 import { dropFromWorkIndex } from '../redis/work-index';
 import { groupBySchedule, SeatStatus } from '../seats/seat';
 import type { Hold } from './hold';
@@ -35,6 +35,9 @@ export interface LiveHold {
  * starts, so one that waits on a row lock cannot lose its seats to a rival before it commits.
  */
 const PAYMENT_KEEP_MS = 30_000;
+
+/** How much longer than a payment's keep the listing of its holds is kept, for this process's clock against Redis's. */
+const LISTING_MARGIN_MS = 5_000;
 
 /** `<scheduleId>.<seatId>.<12 random base64url chars>`: opaque to clients, never containing the hash's `|`. */
 const HOLD_ID = /^([1-9]\d{0,15})\.([1-9]\d{0,15})\.([\w-]{12})$/;
@@ -96,13 +99,10 @@ export class HoldService {
       // Whether the seat is sold is asked only once the lock is ours: rivals that lose the lock cost
       // no SQL, and a payment that committed and released its hold just before cannot slip through.
       if (await this.isReserved(ref.seatId)) throw seatUnavailable();
-      const listing = this.keys.userHolds(userId);
       await Promise.all([
         // After the script, as dropFromWorkIndex relies on: this schedule stays visited by the sweep.
         this.redis.sadd(this.keys.holdIndex, ref.scheduleId),
-        this.redis.zadd(listing, expiresAt, ref.id),
-        // Every newer hold lapses later, so the listing lives exactly as long as its last hold.
-        this.redis.pexpireat(listing, expiresAt),
+        runScript(this.redis, HOLD_LISTING_KEEP, { listing: this.keys.userHolds(userId) }, expiresAt, ref.id),
       ]);
     } catch (error) {
       await this.releaseRef(userId, ref).catch(() => undefined);
@@ -188,6 +188,9 @@ export class HoldService {
     );
     const held = new Set(confirmed.flat());
     if (refs.some((ref) => !held.has(`${ref.scheduleId}.${ref.seatId}`))) throw holdNotFound();
+    // Kept holds may outlive the expiry they were listed with: so does their listing (a margin over
+    // Redis's clock, which the scripts keep by; a listing that outlives its holds is cleaned by list()).
+    await runScript(this.redis, HOLD_LISTING_KEEP, { listing: this.keys.userHolds(userId) }, Date.now() + PAYMENT_KEEP_MS + LISTING_MARGIN_MS);
     return refs;
   }
 

@@ -274,17 +274,18 @@ export class QueueService {
         this.logger.warn({ err: error }, 'could not read seat inventory; admitting as if seats were left');
         return new Map<number, Inventory>();
       }),
-      Promise.all(ids.map((id) => this.redis.hget(this.keys.queue(id).stats, 'soldOut'))),
+      // Read before the inventory and MySQL's confirmation: a reopening after this makes their verdict stale (QUEUE_ADMIT).
+      Promise.all(ids.map((id) => this.redis.hmget(this.keys.queue(id).stats, 'soldOut', 'reopens'))),
     ]);
     // A line closes, and stays closed, on MySQL's word, not the bitmaps' alone: a cancellation whose
     // seat count was never updated would otherwise keep it closed for good. One SQL query per tick,
     // only while a line's seats all read reserved; while MySQL does not answer, no line opens or closes.
     const soldOutByCount = ids.filter((id) => inventories.get(id)?.soldOut);
-    const closedBefore = new Set(ids.filter((_, i) => closed[i] === '1'));
+    const closedBefore = new Set(ids.filter((_, i) => closed[i]?.[0] === '1'));
     const confirmed =
       soldOutByCount.length > 0 ? await this.inventory.confirmSoldOut(soldOutByCount).catch(() => new Set(soldOutByCount.filter((id) => closedBefore.has(id)))) : new Set<number>();
     const results = await Promise.allSettled(
-      ids.map((id) => {
+      ids.map((id, index) => {
         const inventory = inventories.get(id);
         // Counts that could not be read change nothing either: a closed line stays closed.
         const soldOut = inventory ? inventory.soldOut && confirmed.has(id) : closedBefore.has(id);
@@ -303,6 +304,7 @@ export class QueueService {
           soldOut ? 1 : 0,
           this.settings.seatsLeftTtlMs,
           this.deadAfterMs,
+          closed[index]?.[1] ?? '',
         );
       }),
     );

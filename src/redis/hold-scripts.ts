@@ -176,4 +176,22 @@ return {purged, redis.call('HLEN', bySeatKey)}
 `,
 });
 
-export const HOLD_SCRIPTS = [HOLD_SEAT, HOLD_RELEASE, HOLD_STATUS, HOLD_EXTEND, HOLD_SWEEP] as const;
+/**
+ * A user's listing of holds (ZSET holdId → expiresAt, on the user's own slot): lists the given holds
+ * and keeps the listing until `untilMs` at least. Its expiry only moves later, so holding a seat
+ * again, or keeping one for a payment, never cuts short the listing of a hold that lasts longer.
+ * With no hold given, an absent listing stays absent. Returns 1 if the listing exists.
+ */
+export const HOLD_LISTING_KEEP = defineScript<number, [untilMs: number, ...holdIds: string[]]>()({
+  name: 'holdListingKeep',
+  keys: ['listing'],
+  lua: `
+local untilMs = tonumber(ARGV[1])
+for i = 2, #ARGV do redis.call('ZADD', listingKey, untilMs, ARGV[i]) end
+if redis.call('EXISTS', listingKey) == 0 then return 0 end
+if redis.call('PEXPIRETIME', listingKey) < untilMs then redis.call('PEXPIREAT', listingKey, untilMs) end
+return 1
+`,
+});
+
+export const HOLD_SCRIPTS = [HOLD_SEAT, HOLD_RELEASE, HOLD_STATUS, HOLD_EXTEND, HOLD_SWEEP, HOLD_LISTING_KEEP] as const;

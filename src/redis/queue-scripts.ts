@@ -502,8 +502,9 @@ const MAX_RELEASED_PER_TICK = 5000;
  *    counts from the last beat;
  * 3. drops expired ACTIVE users, then the absent: WAITING and PREQUEUE fans unseen for graceMs,
  *    ACTIVE fans unseen for idleMs (each O(log N + dropped));
- * 4. sold out (soldOut 1, checked against MySQL by the caller): empties the line, pre-queue
- *    included, with their presence, and keeps it closed until a tick finds seats again;
+ * 4. sold out (soldOut 1, checked against MySQL by the caller, unless a cancellation reopened the
+ *    line since the caller read reopensSeen): empties the line, pre-queue included, with their
+ *    presence, and keeps it closed until a tick finds seats again;
  *    otherwise the line is open (for sales that are) and seatsLeft is stored for status readers;
  * 5. once sales are open, admits the oldest waiters while fewer than capacity are ACTIVE, at most
  *    as many as seats are left. seatsLeft -1 means unknown: admission goes on (a missing count
@@ -528,6 +529,7 @@ export const QUEUE_ADMIT = defineScript<
     soldOut: 0 | 1,
     seatsLeftTtlMs: number,
     deadAfterMs: number,
+    reopensSeen: string,
   ]
 >()({
   name: 'queueAdmit',
@@ -539,6 +541,9 @@ local capacity = tonumber(ARGV[1])
 local maxBatch = tonumber(ARGV[3])
 local seatsLeft = tonumber(ARGV[7])
 local soldOut = ARGV[8] == '1'
+-- A sold-out verdict formed before a cancellation reopened the line (stats reopens moved since the
+-- caller read it) is stale: the line stays open, and the next tick judges again.
+if soldOut and (redis.call('HGET', statsKey, 'reopens') or '') ~= ARGV[11] then soldOut = false end
 local log = {}
 local opened, closed = 0, 0
 local sales = redis.call('GET', salesKey)
@@ -677,13 +682,15 @@ return 0
 
 /**
  * Seats came back (a cancellation): the line opens at once, and seatsLeft is read afresh rather than
- * from the last tick. The next tick closes it again if the concert is still sold out.
+ * from the last tick. The next tick closes it again if the concert is still sold out; a tick already
+ * under way, whose sold-out verdict may predate the cancellation, sees `reopens` moved and does not.
  */
 export const QUEUE_REOPEN = defineScript<number, []>()({
   name: 'queueReopen',
   keys: ['stats'],
   lua: `
 redis.call('HDEL', statsKey, 'soldOut', 'left', 'leftUntil')
+redis.call('HINCRBY', statsKey, 'reopens', 1)
 return 0
 `,
 });
