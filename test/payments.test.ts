@@ -150,14 +150,21 @@ describe('pay', () => {
     expect((await pay(fan, [held.id], 'after-leaving')).amount).toBe(100);
   });
 
-  it('treats keys that differ only in case as different keys', async () => {
+  it('treats keys that differ only in case or in trailing spaces as different keys; the same key still finds its payment', async () => {
     const { concertId, fans, seats: ids } = await booking(1, 1000);
     const [fan] = fans as [Account];
-    const first = await pay(fan, [(await hold(fan, ids[0]!)).id], 'Order-7');
+    const firstHold = (await hold(fan, ids[0]!)).id;
+    const first = await pay(fan, [firstHold], 'Order-7');
     await admit([fan], concertId);
     const second = await pay(fan, [(await hold(fan, ids[1]!)).id], 'order-7');
     expect(second.id).not.toBe(first.id);
-    expect((await me(fan)).points).toBe(800);
+    await admit([fan], concertId);
+    const third = await pay(fan, [(await hold(fan, ids[2]!)).id], 'order-7 ');
+    expect(new Set([first.id, second.id, third.id]).size).toBe(3);
+    expect((await me(fan)).points).toBe(700);
+    // A retry with the exact key is the first payment again, charging nothing.
+    expect((await pay(fan, [firstHold], 'Order-7')).id).toBe(first.id);
+    expect((await me(fan)).points).toBe(700);
   });
 
   it("refuses another fan's hold with HOLD_NOT_FOUND, changing nothing", async () => {

@@ -13,11 +13,12 @@ export class Payment {
   user!: User;
 
   /**
-   * The client's retry key: (user, key) is unique, so a retried payment finds the first one.
-   * Binary collation (migration 20261124054500): keys differing only in case are different keys.
+   * The client's retry key, as its UTF-8 bytes: (user, key) is unique, so a retried payment finds the
+   * first one. Compared byte for byte (migration 20261213100000): keys differing only in case or in
+   * trailing spaces are different keys.
    */
-  @Property({ type: 'string', length: 128 })
-  idempotencyKey!: string;
+  @Property({ type: 'blob', columnType: 'varbinary(512)' })
+  idempotencyKey!: Buffer;
 
   /** Fingerprint of the sorted hold IDs, to tell a retry from a reuse of the key for other holds. */
   @Property({ type: 'string', length: 64 })

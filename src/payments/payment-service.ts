@@ -107,7 +107,7 @@ export class PaymentService {
 
   /** The payment already made with this key, or IDEMPOTENCY_KEY_REUSED if it was for other holds. */
   private async earlier({ userId, key, hash }: PayRequest): Promise<Payment | null> {
-    const payment = await this.orm.em.fork().findOne(Payment, { user: userId, idempotencyKey: key });
+    const payment = await this.orm.em.fork().findOne(Payment, { user: userId, idempotencyKey: Buffer.from(key, 'utf8') });
     if (payment && payment.requestHash !== hash) {
       throw new AppError('IDEMPOTENCY_KEY_REUSED', 'This idempotency key was already used for a different set of holds: use a new key for a new payment.');
     }
