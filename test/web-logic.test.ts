@@ -180,6 +180,15 @@ describe('waiting room', () => {
     expect(announcement(undefined, view('WAITING', 3))).toBe('You are number 3 in line.');
     expect(announcement(view('WAITING', 3), view('WAITING', 3))).toBeUndefined();
     expect(announcement(view('WAITING', 3), view('WAITING', 1))).toBe('You are next in line.');
+    // Far back, only round numbers are said as the line moves (the page shows every place).
+    expect(announcement(view('WAITING', 3456), view('WAITING', 3389))).toBeUndefined();
+    expect(announcement(view('WAITING', 3012), view('WAITING', 2987))).toBe('You are number 2987 in line.');
+    expect(announcement(view('WAITING', 57), view('WAITING', 52))).toBeUndefined();
+    expect(announcement(view('WAITING', 52), view('WAITING', 49))).toBe('You are number 49 in line.');
+    expect(announcement(view('WAITING', 12), view('WAITING', 10))).toBe('You are number 10 in line.');
+    expect(announcement(view('WAITING', 10), view('WAITING', 9))).toBe('You are number 9 in line.');
+    // A pause is still said while the place barely moves.
+    expect(announcement({ ...view('WAITING', 3456), seatsLeft: 5 }, { ...view('WAITING', 3400), seatsLeft: 0 })).toBe(PAUSED_MESSAGE);
     expect(announcement(view('WAITING', 1), view('ACTIVE', null))).toMatch(/your turn/);
     expect(announcement(view('ACTIVE', null), view('NONE', null))).toMatch(/no longer/);
     expect(announcement(undefined, view('NONE', null))).toBeUndefined();

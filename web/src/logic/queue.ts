@@ -67,8 +67,22 @@ export function rememberStart(storage: KeyValueStore, concertId: string, view: P
   return view.position;
 }
 
+/**
+ * Whether moving up from `from` to `to` is worth saying aloud: every place in the last ten, otherwise
+ * only on crossing a round number of the place's own size (…, 2,000, 1,000, 900, 800 … 100, 90 … 20,
+ * 10). With a line moving every second, saying each new place would drown everything else the screen
+ * reader has to say; the page shows every place, live.
+ */
+export function placeWorthSaying(from: number, to: number): boolean {
+  if (to <= 10) return true;
+  const step = 10 ** Math.floor(Math.log10(to));
+  return Math.floor(from / step) !== Math.floor(to / step);
+}
+
 /** One sentence for the aria-live region when the status changes, or undefined when nothing worth saying changed. */
 export function announcement(previous: QueueView | undefined, next: QueueView): string | undefined {
+  const movedUp = previous?.state === 'WAITING' && next.state === 'WAITING' && previous.position !== null && next.position !== null && next.position < previous.position;
+  if (movedUp && !placeWorthSaying(previous.position as number, next.position as number)) return announcement(previous, { ...next, position: previous.position });
   if (previous && previous.state === next.state && previous.position === next.position) {
     // Same place: only admission pausing or resuming (while waiting) is worth saying.
     if (next.state !== 'WAITING' || previous.seatsLeft === undefined || next.seatsLeft === undefined) return undefined;
