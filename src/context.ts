@@ -14,7 +14,7 @@ export interface Context {
   /** When the caller's token expires (ms): subscriptions end then. */
   sessionEndsAt?: number;
   authError?: AppError;
-  /** The client's address (from X-Forwarded-For only with TRUST_PROXY): what the per-IP limits count. */
+  /** The client's address (from X-Forwarded-For only with TRUST_PROXY; IPv6 by its /64, see limitedAddress): what the per-IP limits count. */
   clientIp: string;
   /**
    * HTTP: the per-account and per-IP limit check, started as the request arrives so its Redis round

@@ -20,7 +20,7 @@ import { projectedSubscribe } from './schema/projected-subscribe';
 import { DocumentCache } from './schema/document-cache';
 import { complexityError, limitRules, variablesError } from './schema/limits';
 import { socketOperationError } from './schema/socket-operation';
-import { clientAddress, corsFor, jsonBody, requestErrors, securityHeaders, trustedProxies } from './http/edge';
+import { clientAddress, corsFor, jsonBody, limitedAddress, requestErrors, securityHeaders, trustedProxies } from './http/edge';
 import { playgroundRouter } from './http/playground';
 import { webAppRouter } from './http/web-app';
 
@@ -90,7 +90,7 @@ export async function startServer(parts: ServerParts, port: number): Promise<Run
       subscribe: projectedSubscribe,
       connectionInitWaitTimeout: CONNECTION_INIT_TIMEOUT_MS,
       onConnect: async (ctx) => {
-        ctx.extra.clientIp = clientAddress(ctx.extra.request, trust);
+        ctx.extra.clientIp = limitedAddress(clientAddress(ctx.extra.request, trust));
         // graphql-ws keeps the HTTP upgrade request for the connection's whole life; past the address
         // we never read it (auth comes in connectionParams), and dropping it saves ~1 KB per connected fan.
         Reflect.deleteProperty(ctx.extra, 'request');
@@ -174,7 +174,7 @@ export async function startServer(parts: ServerParts, port: number): Promise<Run
   app.use(
     '/graphql',
     ...jsonBody(PAYLOAD_LIMIT),
-    expressMiddleware(apollo, { context: async ({ req }) => createHttpContext(services, req.headers.authorization, req.ip ?? 'unknown') }),
+    expressMiddleware(apollo, { context: async ({ req }) => createHttpContext(services, req.headers.authorization, limitedAddress(req.ip ?? 'unknown')) }),
   );
   app.use(requestErrors(parts.logger, PAYLOAD_LIMIT));
 

@@ -3,6 +3,7 @@ import { CHARGE, LOG_IN, STATUS_SUBSCRIPTION } from '../support/operations';
 import { Feed } from './support/client';
 import { codeOf, fanOf, freshIp, gql, wsClientFrom, type Answer } from './support/edge';
 import { createConcert } from './support/fixtures';
+import { limitedAddress } from '../src/http/edge';
 import { startTestServer, type TestServer } from './support/harness';
 
 /** Low limits, a real (one-minute) window, and the client IP from X-Forwarded-For so each test is its own address. */
@@ -88,6 +89,21 @@ describe('operations per client IP (RATE_LIMIT_IP_PER_MINUTE)', () => {
     expect((await gql(server.url, CONCERTS, {}, { ip: freshIp() })).status).toBe(200);
   });
 
+  it('counts an IPv6 client by its /64 (a host may take a new address for every request); an IPv4 one written as IPv6 as IPv4', async () => {
+    expect(limitedAddress('2001:db8:a:b:1:2:3:4')).toBe('2001:db8:a:b::/64');
+    expect(limitedAddress('2001:0DB8:000a:000b::ffff')).toBe('2001:db8:a:b::/64');
+    expect(limitedAddress('2001:db8::1')).toBe('2001:db8:0:0::/64');
+    expect(limitedAddress('::1')).toBe('0:0:0:0::/64');
+    expect(limitedAddress('fe80::1%eth0')).toBe('fe80:0:0:0::/64');
+    expect(limitedAddress('::ffff:10.1.2.3')).toBe('10.1.2.3');
+    expect(limitedAddress('10.1.2.3')).toBe('10.1.2.3');
+    expect(limitedAddress('unknown')).toBe('unknown');
+
+    for (let i = 1; i <= 8; i++) expect((await gql(server.url, CONCERTS, {}, { ip: `2001:db8:77:1::${i.toString(16)}` })).status).toBe(200);
+    expectRateLimited(await gql(server.url, CONCERTS, {}, { ip: '2001:db8:77:1:ffff:ffff:ffff:fff0' }), 60);
+    expect((await gql(server.url, CONCERTS, {}, { ip: '2001:db8:77:2::1' })).status).toBe(200);
+  });
+
   it('holds across replicas', async () => {
     const ip = freshIp();
     for (let i = 0; i < 8; i++) expect((await gql((i % 2 ? replica : server).url, CONCERTS, {}, { ip })).status).toBe(200);
@@ -128,6 +144,19 @@ describe('failed sign-ins (LOGIN_ATTEMPTS_PER_15_MIN)', () => {
     for (let i = 0; i < 3; i++) expect(codeOf(await logIn(server, `nobody-${i}@example.test`, 'wrong-password', ip))).toBe('INVALID_CREDENTIALS');
     expectRateLimited(await logIn(server, fan.email, fan.password, ip), 15 * 60);
     expect(codeOf(await logIn(server, fan.email, fan.password, freshIp()))).toBeUndefined();
+  });
+
+  it('a sign-in no account could match (not an email, an overlong password) is BAD_USER_INPUT and counts as no attempt', async () => {
+    const fan = await fanOf(server);
+    const ip = freshIp();
+    for (const [email, password] of [
+      ['not-an-email', 'wrong-password'],
+      [fan.email, 'x'.repeat(201)],
+      ['a@b', 'wrong-password'],
+    ] as const) {
+      expect(codeOf(await logIn(server, email, password, ip))).toBe('BAD_USER_INPUT');
+    }
+    expect(codeOf(await logIn(server, fan.email, fan.password, ip))).toBeUndefined();
   });
 
   it('an address over its limit counts nothing against the emails it tries: their owners still sign in', async () => {

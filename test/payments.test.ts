@@ -180,15 +180,19 @@ describe('pay', () => {
   });
 
   it('answers BAD_USER_INPUT for no holds or a bad key, HOLD_NOT_FOUND for a made-up hold', async () => {
-    const { fans, seats: ids } = await booking(1, 1000);
+    const { concertId, fans, seats: ids } = await booking(1, 1000);
     const [fan] = fans as [Account];
     const held = await hold(fan, ids[0]!);
     expect(await fan.api.errorCode(PAY, { holdIds: [], key: 'k' })).toBe('BAD_USER_INPUT');
     expect(await fan.api.errorCode(PAY, { holdIds: [held.id], key: '' })).toBe('BAD_USER_INPUT');
     expect(await fan.api.errorCode(PAY, { holdIds: [held.id], key: 'k'.repeat(129) })).toBe('BAD_USER_INPUT');
+    // Characters are code points: 129 emoji are too many, 128 (256 UTF-16 units, 512 bytes) fit.
+    expect(await fan.api.errorCode(PAY, { holdIds: [held.id], key: '🎫'.repeat(129) })).toBe('BAD_USER_INPUT');
     expect(await fan.api.errorCode(PAY, { holdIds: ['not-a-hold'], key: 'k' })).toBe('HOLD_NOT_FOUND');
     expect(await api.errorCode(PAY, { holdIds: [held.id], key: 'k' })).toBe('UNAUTHENTICATED');
     expect((await pay(fan, [held.id], 'k'.repeat(128))).amount).toBe(100);
+    await admit([fan], concertId);
+    expect((await pay(fan, [(await hold(fan, ids[1]!)).id], '🎫'.repeat(128))).amount).toBe(100);
   });
 });
 

@@ -70,9 +70,14 @@ export class AccountService {
     return { token: this.tokenFor(user), user: toAccount(user) };
   }
 
-  /** Signs in; `clientIp` is what the failed-attempt limit per address counts under. */
+  /**
+   * Signs in; `clientIp` is what the failed-attempt limit per address counts under. What no account
+   * can match (not an email, or a password longer than any account has) is BAD_USER_INPUT at once:
+   * it costs no password hash and counts as no attempt.
+   */
   async logIn(email: string, password: string, clientIp: string): Promise<AuthResult> {
-    const canonical = canonicalEmail(email);
+    const canonical = normalizeEmail(email);
+    if (characterCount(password) > MAX_PASSWORD) throw badInput(`The password must have at most ${MAX_PASSWORD} characters.`);
     return this.throttle ? this.throttle.guard(canonical, clientIp, () => this.checkCredentials(canonical, password)) : this.checkCredentials(canonical, password);
   }
 

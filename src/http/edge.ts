@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isIPv4, isIPv6 } from 'node:net';
 import cors from 'cors';
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
 import helmet from 'helmet';
@@ -12,6 +13,24 @@ import type { Logger } from '../logger';
  */
 export function trustedProxies(trustProxy: boolean): (address: string, hop: number) => boolean {
   return trustProxy ? (_address, hop) => hop < 1 : () => false;
+}
+
+/**
+ * The client as the per-address limits count it: an IPv4 address as it is (also when written as
+ * IPv6, `::ffff:a.b.c.d`), an IPv6 address by its /64 network (`2001:db8:0:1::/64`). One household or
+ * host gets a whole /64 and may take a new address from it for every request, so counting single
+ * IPv6 addresses would limit nothing.
+ */
+export function limitedAddress(address: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  if (mapped && isIPv4(mapped[1] as string)) return mapped[1] as string;
+  const bare = address.split('%')[0] as string; // a zone index (fe80::1%eth0) names no other network
+  if (!isIPv6(bare) || bare.includes('.')) return address;
+  const [head = '', tail] = bare.split('::');
+  const headGroups = head ? head.split(':') : [];
+  const tailGroups = tail ? tail.split(':') : [];
+  const groups = tail === undefined ? headGroups : [...headGroups, ...Array<string>(8 - headGroups.length - tailGroups.length).fill('0'), ...tailGroups];
+  return `${groups.slice(0, 4).map((group) => parseInt(group, 16).toString(16)).join(':')}::/64`;
 }
 
 /** The client's address as Express's req.ip would give it, for requests Express never sees (WebSocket upgrades). */

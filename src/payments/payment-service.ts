@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { UniqueConstraintViolationException, type MikroORM } from '@mikro-orm/mysql';
 import { sqlTransactionRetryingDeadlocks, type Sql } from '../database/sql-transaction';
-import { AppError, badInput } from '../errors';
+import { AppError, badInput, characterCount } from '../errors';
 import { Payment, Reservation } from '../entities';
 import type { HoldRef, HoldService } from '../holds/hold-service';
 import type { InventoryService } from '../inventory/inventory-service';
@@ -63,7 +63,8 @@ export class PaymentService {
     const ids = [...new Set(holdIds)].sort();
     if (ids.length === 0) throw badInput('holdIds must name at least one hold.');
     if (ids.length > MAX_HOLDS) throw badInput(`One payment may cover at most ${MAX_HOLDS} holds.`);
-    if (key.length === 0 || key.length > MAX_KEY_LENGTH) throw badInput(`idempotencyKey must have 1 to ${MAX_KEY_LENGTH} characters.`);
+    const keyLength = characterCount(key);
+    if (keyLength === 0 || keyLength > MAX_KEY_LENGTH) throw badInput(`idempotencyKey must have 1 to ${MAX_KEY_LENGTH} characters.`);
     const request: PayRequest = { userId, key, hash: createHash('sha256').update(JSON.stringify(ids)).digest('hex') };
 
     let holds: HoldRef[];
