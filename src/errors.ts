@@ -71,8 +71,9 @@ const UNAVAILABLE_PATTERNS = [
   /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|EPIPE/,
   /PROTOCOL_CONNECTION_LOST|Connection lost|connect ETIMEDOUT/i,
   /Timeout acquiring a connection/i,
-  // A statement MySQL did not answer within MYSQL_STATEMENT_TIMEOUT_MS (src/database/statement-timeout.ts).
-  /PROTOCOL_SEQUENCE_TIMEOUT|Query inactivity timeout/,
+  // A statement MySQL did not answer within MYSQL_STATEMENT_TIMEOUT_MS, or a row lock it waited for
+  // as long (src/database/statement-timeout.ts).
+  /PROTOCOL_SEQUENCE_TIMEOUT|Query inactivity timeout|ER_LOCK_WAIT_TIMEOUT|Lock wait timeout exceeded/,
   /Connection is closed|Stream isn't writeable|Reached the max retries per request|enableOfflineQueue|Command timed out/i,
   /ER_CON_COUNT_ERROR|Too many connections/i,
   // A Redis Cluster between a master's death and its replica's promotion (a MOVED that reaches us

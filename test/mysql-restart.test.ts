@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Api } from '../support/graphql-client';
 import { CHARGE, ENTER, LEAVE, ME, PAY, type QueueStatus } from '../support/operations';
 import { startTestServer, type TestServer } from './support/harness';
+import { createConnection, type RowDataPacket } from 'mysql2/promise';
 import { MariaDbServer } from './support/mariadb-server';
 import { redisKeys } from '../src/redis';
 import { signUpMany, type Account } from './support/client';
@@ -112,4 +113,25 @@ describe('MySQL restarting mid-sale', () => {
     expect(after.points).toBe(400);
     expect(after.reservations).toHaveLength(1);
   }, 60_000);
+
+  it('ends a row-lock wait in MySQL itself before the statement bound, leaving no abandoned waiter behind', async () => {
+    const [fan] = await signUpMany(api, 1);
+    const holder = await createConnection(`${mysql.rootUrl}/concert`);
+    try {
+      // Another transaction holds the fan's row (as a long payment would).
+      await holder.query('BEGIN');
+      await holder.query('SELECT points FROM users WHERE id = ? FOR UPDATE', [fan!.id]);
+      const started = Date.now();
+      expect((await fan!.api.request(CHARGE, { amount: 10 })).errors?.[0]?.extensions?.code).toBe('SERVICE_UNAVAILABLE');
+      expect(Date.now() - started).toBeLessThan(4000);
+      // MySQL gave up the wait itself (innodb_lock_wait_timeout below the bound): nothing still queues
+      // on the row, as a client-side timeout alone would leave for InnoDB's default 50 s.
+      const [waiting] = await holder.query<RowDataPacket[]>("SELECT COUNT(*) AS n FROM information_schema.innodb_trx WHERE trx_state = 'LOCK WAIT'");
+      expect(Number(waiting[0]?.n)).toBe(0);
+    } finally {
+      await holder.query('ROLLBACK');
+      await holder.end();
+    }
+    expect((await fan!.api.data<{ chargePoints: { points: number } }>(CHARGE, { amount: 10 })).chargePoints.points).toBe(10);
+  });
 });

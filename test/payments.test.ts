@@ -167,6 +167,22 @@ describe('pay', () => {
     expect((await me(fan)).points).toBe(700);
   });
 
+  it('a retry that finds its payment committed does what its first request may not have done after the commit', async () => {
+    const { fans, scheduleId, seats: ids } = await booking(1, 1000);
+    const [fan] = fans as [Account];
+    const held = await hold(fan, ids[0]!);
+    const paid = await pay(fan, [held.id], 'reply-lost');
+    expect(await availableSeats(api, scheduleId)).toBe(9);
+    // As if the first request had stopped right after its COMMIT (the reply lost, the process killed):
+    // the seat was never counted sold.
+    await server.app.services.inventory.mark([{ scheduleId: Number(scheduleId), number: 1 }], false);
+    expect(await availableSeats(api, scheduleId)).toBe(10);
+    // The client's retry gets the payment, charges nothing more, and counts the seat.
+    expect((await pay(fan, [held.id], 'reply-lost')).id).toBe(paid.id);
+    expect(await availableSeats(api, scheduleId)).toBe(9);
+    expect((await me(fan)).points).toBe(900);
+  });
+
   it("refuses another fan's hold with HOLD_NOT_FOUND, changing nothing", async () => {
     const { fans, seats: ids } = await booking(2, 1000);
     const [owner, thief] = fans as [Account, Account];

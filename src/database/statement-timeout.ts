@@ -19,10 +19,15 @@ const bounded = new WeakSet<RawConnection>();
  * Every statement sent on `connection` fails after `timeoutMs` (mysql2's own `timeout`, "Query
  * inactivity timeout", which format-error answers as SERVICE_UNAVAILABLE), and the connection is then
  * closed: mysql2 would keep the unanswered statement at the head of its queue, and MySQL rolls back
- * the transaction of a connection that closed.
+ * the transaction of a connection that closed. MySQL notices a closed connection only once the
+ * statement it runs ends, so a row-lock wait is ended by MySQL itself first: the session's
+ * innodb_lock_wait_timeout is set a second below the bound (InnoDB's own default is 50 s), and its
+ * error (ER_LOCK_WAIT_TIMEOUT) is SERVICE_UNAVAILABLE too.
  */
-function bound(connection: RawConnection, timeoutMs: number): void {
+async function bound(connection: RawConnection, timeoutMs: number): Promise<void> {
   if (bounded.has(connection)) return;
+  const lockWaitSeconds = Math.max(1, Math.ceil(timeoutMs / 1000) - 1);
+  await new Promise<void>((resolve, reject) => connection.query('SET SESSION innodb_lock_wait_timeout = ?', [lockWaitSeconds], (error) => (error ? reject(error) : resolve())));
   bounded.add(connection);
   const query = connection.query.bind(connection);
   connection.query = (options, values, callback) => {
@@ -48,7 +53,7 @@ export function boundStatements(orm: MikroORM, timeoutMs: number): void {
   const acquire = client.acquireConnection.bind(client);
   client.acquireConnection = async () => {
     const connection = await acquire();
-    bound(connection, timeoutMs);
+    await bound(connection, timeoutMs);
     return connection;
   };
 }

@@ -82,15 +82,14 @@ export class HoldService {
     if (outcome === 'LIMIT') {
       throw new AppError('HOLD_LIMIT_REACHED', `You already hold ${this.settings.maxPerSchedule} seats of this schedule: pay for or release one first.`);
     }
-    // SAME finishes the hold too: its first request may have stopped after the lock (a Redis timeout
-    // answered SERVICE_UNAVAILABLE while the script still ran; a killed process), leaving it unlisted,
-    // unannounced, unswept and unchecked against MySQL. Every step below is safe to repeat.
-    await this.completeHold(userId, { ...ref, id: holdId }, Number(expiresAt));
+    const held: HoldRef = { ...ref, id: holdId };
+    if (outcome === 'NEW') await this.completeHold(userId, held, Number(expiresAt));
+    else if ((await this.redis.zscore(this.keys.userHolds(userId), holdId)) === null) await this.finishLeftHold(userId, held, Number(expiresAt));
     return { id: holdId, seatId, expiresAt: new Date(Number(expiresAt)) };
   }
 
   /**
-   * The lock is ours; the rest of a hold is all or nothing: if the seat turns out sold, or the SQL
+   * The lock is ours; the rest of a new hold is all or nothing: if the seat turns out sold, or the SQL
    * check or the listing fails, the lock is given back at once rather than left HELD for the whole
    * TTL, invisible in `me.holds` and counted against the caller's limit.
    */
@@ -99,16 +98,37 @@ export class HoldService {
       // Whether the seat is sold is asked only once the lock is ours: rivals that lose the lock cost
       // no SQL, and a payment that committed and released its hold just before cannot slip through.
       if (await this.isReserved(ref.seatId)) throw seatUnavailable();
-      await Promise.all([
-        // After the script, as dropFromWorkIndex relies on: this schedule stays visited by the sweep.
-        this.redis.sadd(this.keys.holdIndex, ref.scheduleId),
-        runScript(this.redis, HOLD_LISTING_KEEP, { listing: this.keys.userHolds(userId) }, expiresAt, ref.id),
-      ]);
+      await this.enlist(userId, ref, expiresAt);
     } catch (error) {
       await this.releaseRef(userId, ref).catch(() => undefined);
       throw error;
     }
     await this.events.announce([ref.seatId], SeatStatus.HELD);
+  }
+
+  /**
+   * A hold the caller already has but that is not listed: its first request stopped after the lock
+   * (a Redis timeout answered SERVICE_UNAVAILABLE while the script still ran; a killed process),
+   * leaving it unlisted, unannounced, unswept and unchecked against MySQL. Finished now, as the new
+   * hold it is. Only a seat sold meanwhile gives the lock back: any other failure leaves the hold,
+   * which the caller had, for the next try.
+   */
+  private async finishLeftHold(userId: number, ref: HoldRef, expiresAt: number): Promise<void> {
+    if (await this.isReserved(ref.seatId)) {
+      await this.releaseRef(userId, ref).catch(() => undefined);
+      throw seatUnavailable();
+    }
+    await this.enlist(userId, ref, expiresAt);
+    await this.events.announce([ref.seatId], SeatStatus.HELD);
+  }
+
+  /** Lists the hold in its user's listing, and its schedule where the expiry sweep looks. */
+  private async enlist(userId: number, ref: HoldRef, expiresAt: number): Promise<void> {
+    await Promise.all([
+      // After the script, as dropFromWorkIndex relies on: this schedule stays visited by the sweep.
+      this.redis.sadd(this.keys.holdIndex, ref.scheduleId),
+      runScript(this.redis, HOLD_LISTING_KEEP, { listing: this.keys.userHolds(userId) }, expiresAt, ref.id),
+    ]);
   }
 
   /** Idempotent: releasing a hold the caller already released succeeds again; anything else not live and theirs is HOLD_NOT_FOUND. */
@@ -192,6 +212,11 @@ export class HoldService {
     // Redis's clock, which the scripts keep by; a listing that outlives its holds is cleaned by list()).
     await runScript(this.redis, HOLD_LISTING_KEEP, { listing: this.keys.userHolds(userId) }, Date.now() + PAYMENT_KEEP_MS + LISTING_MARGIN_MS);
     return refs;
+  }
+
+  /** What the hold IDs name (HOLD_NOT_FOUND for one that names nothing), looked up nowhere. */
+  refsOf(holdIds: string[]): HoldRef[] {
+    return holdIds.map(parseHoldId);
   }
 
   /** For a payment about to commit: HOLD_NOT_FOUND unless every hold is still the user's (Redis may have lost them). */

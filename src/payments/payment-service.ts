@@ -73,7 +73,7 @@ export class PaymentService {
     } catch (error) {
       // An identical request may have just paid and released these very holds.
       const twin = await this.twinOf(request, error, 'HOLD_NOT_FOUND');
-      if (twin) return twin;
+      if (twin) return await this.settleTwin(userId, this.holds.refsOf(ids), twin);
       throw error;
     }
     const seats = await this.catalog.findMany(holds.map((hold) => hold.seatId));
@@ -87,7 +87,7 @@ export class PaymentService {
         payment = await sqlTransactionRetryingDeadlocks(this.orm, (sql) => this.record(sql, request, seats, holds));
       } catch (error) {
         const twin = (await this.twinOf(request, error, 'INSUFFICIENT_POINTS')) ?? (error instanceof TwinCommitted ? await this.earlier(request) : null);
-        if (twin) return twin;
+        if (twin) return await this.settleTwin(userId, holds, twin, seats);
         throw error;
       }
       await this.afterCommit(userId, holds, seats);
@@ -179,6 +179,16 @@ export class PaymentService {
         if (!error.message.includes(CODE_INDEX)) throw new AppError('SEAT_UNAVAILABLE', `Seat ${seat.number} has already been sold: nothing was charged.`);
       }
     }
+  }
+
+  /**
+   * The answer to a retry whose payment had committed already: that request may never have done what
+   * follows a commit (its COMMIT's reply was lost or came too late, its process was killed), so it is
+   * done now; every step of it is safe to repeat.
+   */
+  private async settleTwin<T>(userId: number, holds: HoldRef[], twin: T, seats?: SeatInfo[]): Promise<T> {
+    await this.afterCommit(userId, holds, seats ?? (await this.catalog.findMany(holds.map((hold) => hold.seatId))));
+    return twin;
   }
 
   /**

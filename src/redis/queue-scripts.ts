@@ -542,8 +542,12 @@ local maxBatch = tonumber(ARGV[3])
 local seatsLeft = tonumber(ARGV[7])
 local soldOut = ARGV[8] == '1'
 -- A sold-out verdict formed before a cancellation reopened the line (stats reopens moved since the
--- caller read it) is stale: the line stays open, and the next tick judges again.
-if soldOut and (redis.call('HGET', statsKey, 'reopens') or '') ~= ARGV[11] then soldOut = false end
+-- caller read it) is stale, and so is the count read with it: the line stays open, the count unknown
+-- (as the reopening left it), and the next tick judges again.
+if soldOut and (redis.call('HGET', statsKey, 'reopens') or '') ~= ARGV[11] then
+  soldOut = false
+  seatsLeft = -1
+end
 local log = {}
 local opened, closed = 0, 0
 local sales = redis.call('GET', salesKey)

@@ -46,9 +46,17 @@ const REQUEST_TIMEOUT_MS = 30_000;
 /** fetch, aborted after `ms` as well as when urql aborts it (an operation torn down). */
 function fetchWithin(ms: number): typeof fetch {
   return (input, init) => {
-    const timeout = AbortSignal.timeout(ms);
-    const signal = init?.signal ? AbortSignal.any([init.signal, timeout]) : timeout;
-    return fetch(input, { ...init, signal });
+    // By hand rather than AbortSignal.any/timeout, which Safari before 17.4 lacks.
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(new DOMException('No answer in time', 'TimeoutError')), ms);
+    const outer = init?.signal;
+    const passOn = () => controller.abort(outer?.reason);
+    if (outer?.aborted) passOn();
+    else outer?.addEventListener('abort', passOn, { once: true });
+    return fetch(input, { ...init, signal: controller.signal }).finally(() => {
+      clearTimeout(timer);
+      outer?.removeEventListener('abort', passOn);
+    });
   };
 }
 const PONG_WITHIN_MS = 5_000;

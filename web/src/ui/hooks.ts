@@ -12,9 +12,13 @@ const READ_RETRY_MS = 3_000;
  */
 export function useLastGood<T>(data: T | undefined, error: ErrorLike | undefined, reread: (opts: { requestPolicy: 'network-only' }) => void): T | undefined {
   const last = useRef<T | undefined>(data);
-  if (data !== undefined) last.current = data;
   useEffect(() => {
-    if (!isTransient(errorCode(error))) return;
+    if (data !== undefined) last.current = data;
+  }, [data]);
+  useEffect(() => {
+    // A bug on the server is no passing reason: not asked again and again.
+    const code = errorCode(error);
+    if (!isTransient(code) || code === 'INTERNAL_SERVER_ERROR') return;
     const timer = setTimeout(() => reread({ requestPolicy: 'network-only' }), READ_RETRY_MS);
     return () => clearTimeout(timer);
   }, [error, reread]);
