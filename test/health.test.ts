@@ -41,4 +41,16 @@ describe('health endpoints', () => {
     await redis.start();
     await vi.waitFor(async () => expect((await fetch(`${base}/readyz`)).status).toBe(200), { timeout: 10_000, interval: 200 });
   });
+
+  it('a replica stops within seconds while Redis is away (BullMQ alone would wait for it for ever)', async () => {
+    const other = await startTestServer('health', { REDIS_URL: redis.url }, { reset: false });
+    await redis.stop();
+    try {
+      const started = Date.now();
+      await other.stop();
+      expect(Date.now() - started).toBeLessThan(8000);
+    } finally {
+      await redis.start();
+    }
+  }, 30_000);
 });

@@ -13,6 +13,21 @@ export interface RepeatingJobOptions {
   run: () => Promise<unknown>;
 }
 
+/**
+ * How long closing waits for BullMQ's worker and queue. Their close waits for a tick under way (its
+ * own commands are bounded), but also, for ever, on a connection stuck reconnecting to a Redis that
+ * is away or just came back (taskforcesh/bullmq#4656): past this the replica lets them go, as a
+ * killed process would, which the tick's once-per-slot job ID makes harmless.
+ */
+const CLOSE_WAIT_MS = 3000;
+
+/** Whether `promise` settled within `ms` (its outcome is not needed, only that it is over). */
+function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  return Promise.race([promise.then(() => true, () => true), late]).finally(() => clearTimeout(timer));
+}
+
 /** How often each worker replica re-asserts the scheduler: ten ticks, between 1 s and 10 s. */
 export const schedulerRefreshMs = (everyMs: number) => Math.min(Math.max(everyMs * 10, 1000), 10_000);
 
@@ -49,8 +64,12 @@ export async function startRepeatingJob(options: RepeatingJobOptions): Promise<R
   return {
     async close() {
       clearInterval(refresh);
-      await worker.close();
-      await queue.close();
+      if (!(await settlesWithin(worker.close(), CLOSE_WAIT_MS))) {
+        options.logger.warn({ job: options.name }, 'the worker did not close in time (Redis away?): left behind');
+        // Its own connections, stuck reconnecting, would keep retrying for ever.
+        void worker.disconnect().catch(() => undefined);
+      }
+      await settlesWithin(queue.close(), CLOSE_WAIT_MS);
       connection.disconnect();
     },
   };
