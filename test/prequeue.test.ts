@@ -127,6 +127,18 @@ describe('sales opening: the API', () => {
     expect(await status(fan, concertId)).toMatchObject({ state: 'PREQUEUE', salesOpenAt: at });
   });
 
+  it('a fan who enters after the opening time is WAITING at once, though no tick has opened yet (nobody was pre-queued)', async () => {
+    const { concertId } = await createConcert(server, { maxActiveUsers: 1, salesOpenAt: new Date(Date.now() + 1000) });
+    const opened = await metric(server.url, 'queue_sales_opened_total');
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const [first, second] = await signUpMany(api, 2);
+    // Nobody had entered, so no tick visits the concert: the entry itself opens sales.
+    const entered = await enter(first!, concertId);
+    expect(entered.state === 'WAITING' || entered.state === 'ACTIVE').toBe(true);
+    expect((await enter(second!, concertId)).state).toBe('WAITING');
+    expect(await metric(server.url, 'queue_sales_opened_total')).toBe(opened + 1);
+  });
+
   it('a past time opens sales at the next tick, and is then refused like any opened concert', async () => {
     const { concertId } = await createConcert(server, { salesOpenAt: new Date(Date.now() + HOUR_MS) });
     const [a, b] = await signUpMany(api, 2);

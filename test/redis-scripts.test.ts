@@ -46,7 +46,9 @@ const FIGURE_REPLIES = new Set([QUEUE_STATUS.name, QUEUE_ENTER.name, QUEUE_LEAVE
 /** runScript, noting which scripts the file has called. */
 async function run<K extends readonly string[], A extends readonly ScriptArg[], R>(script: Script<K, A, R>, scriptKeys: ScriptKeys<K>, ...args: A): Promise<R> {
   called.add(script.name);
-  const reply = await runScript(redis, script, scriptKeys, ...args);
+  let reply = await runScript(redis, script, scriptKeys, ...args);
+  // ENTER ends with whether it opened sales; the tests of that read it themselves (enterOpening).
+  if (script.name === QUEUE_ENTER.name && Array.isArray(reply) && reply.length > 1) reply = reply.slice(0, -1) as Awaited<R>;
   if (FIGURE_REPLIES.has(script.name) && Array.isArray(reply) && reply.length >= 9) return [...reply.slice(0, 7), ...reply.slice(9)] as R;
   return reply;
 }
@@ -607,21 +609,42 @@ describe('queue scripts', () => {
       await enter(k, 2, -50);
       await enter(k, 3, -7);
       await sleep(120);
-      // Due but not yet opened: still the pre-queue, and a fan entering now joins the draw.
-      await enter(k, 4, -6);
       const [first, second] = await Promise.all([admit(k, 1), admit(k, 1)]);
       expect([first![6], second![6]].sort()).toEqual([0, 1]);
       expect(first![7]).toBe(0);
       expect(await redis.get(k.sales)).toBe('open');
       expect(await redis.zscore(k.active, '2')).not.toBeNull();
+      await enter(k, 4);
       // The rate (third figure) depends on how far apart the two ticks ran: not this test's business.
       expect(await enter(k, 5)).toEqual([4, 1, expect.any(Number), 1, -1, -1, 0, WAITING, 4]);
-      expect(places(await run(QUEUE_STATUS, k, 3, 4, 1, 5))).toEqual([
+      expect(places(await run(QUEUE_STATUS, k, 3, 1, 4, 5))).toEqual([
         [WAITING, 1],
         [WAITING, 2],
         [WAITING, 3],
         [WAITING, 4],
       ]);
+    });
+
+    it('opens at an entry that comes after the time but before any tick: the entrant takes a ticket behind the pre-queue', async () => {
+      const { k } = await closedConcert(80);
+      await enter(k, 1, -5);
+      await enter(k, 2, -50);
+      await sleep(120);
+      called.add(QUEUE_ENTER.name);
+      const reply = await runScript(redis, QUEUE_ENTER, k, 3, -1_000_000, 3, keys.channels.queueTicks, 0);
+      // Opened by this call (last item), logged once, the entrant WAITING third: not drawn into the pre-queue.
+      expect(reply.at(-1)).toBe(1);
+      expect(reply.slice(-3, -1)).toEqual([WAITING, 3]);
+      expect(await redis.get(k.sales)).toBe('open');
+      expect(await redis.xlen(k.departures)).toBe(1);
+      expect(places(await run(QUEUE_STATUS, k, 2, 1, 3))).toEqual([
+        [WAITING, 1],
+        [WAITING, 2],
+        [WAITING, 3],
+      ]);
+      // Nothing left for a tick to open; a later entry opens nothing either.
+      expect((await admit(k, 0))[6]).toBe(0);
+      expect((await runScript(redis, QUEUE_ENTER, k, 4, -1, 3, keys.channels.queueTicks, 0)).at(-1)).toBe(0);
     });
 
     it('places a small pre-queue in a uniformly random order (chi-square over many draws)', async () => {
@@ -925,9 +948,11 @@ describe('departures log and live presence', () => {
 
   it('logs expiry, sales opening and a sell-out; a reader too far behind is told to read places anew', async () => {
     const k = keys.queue(nextId++);
-    await redis.set(k.sales, String(Date.now() - 1));
+    // Both pre-queued; the time has come by the first tick, which opens.
+    await redis.set(k.sales, String((await redisNow()) + 40));
     await enter(k, 1);
     await enter(k, 2);
+    await sleep(60);
     await admit(k, 1, HOUR, HOUR, 30);
     await sleep(60);
     await admit(k, 1, HOUR, HOUR, 30);

@@ -117,6 +117,8 @@ export class QueueService {
       await this.redis.set(k.sales, salesValue(concert.salesOpenAt), 'NX');
       reply = await attempt();
     }
+    // The script's last item: whether this entry opened sales (their time had come before a tick did).
+    if (reply.pop() === 1) this.metrics.salesOpened.inc();
     return await this.toStatus(concertId, reply);
   }
 

@@ -285,19 +285,28 @@ export const SALES_UNKNOWN = -1;
  * Idempotent: a WAITING, PREQUEUE or ACTIVE user keeps their place; only a new (or lapsed) user gets
  * one. While sales are closed that place is `preScore` (a negative random number drawn by the caller
  * from a cryptographic source), after opening the next ticket. So the pre-queue sits ahead of every
- * later ticket in a uniformly random order, and opening needs to move nobody. While the concert is
- * sold out nobody new joins the line or the pre-queue (the reply says SOLD_OUT). `capacity` is stored
- * for estimated waits until the first tick does. Nobody leaves the line here, so nothing is logged:
- * a lapsed slot the entrant gives up was already over.
+ * later ticket in a uniformly random order, and opening needs to move nobody. An opening time that
+ * has come opens sales here as a tick would (once, logged), rather than pre-queue an entrant who came
+ * after it: no tick may visit a concert nobody has entered yet. While the concert is sold out nobody
+ * new joins the line or the pre-queue (the reply says SOLD_OUT). `capacity` is stored for estimated
+ * waits until the first tick does. Nobody leaves the line here: a lapsed slot the entrant gives up
+ * was already over. The reply is the status reply, then 1 if this call opened sales, else 0.
  */
 export const QUEUE_ENTER = defineScript<StatusReply, [user: number, preScore: number, capacity: number, channel: string, concertId: number]>()({
   name: 'queueEnter',
-  keys: [...STATUS_KEYS, 'seq'],
-  uses: [REDIS_NOW, STATUS_REPLY, TELL_FAN],
+  keys: [...STATUS_KEYS, 'seq', 'departures'],
+  uses: [REDIS_NOW, STATUS_REPLY, TELL_FAN, LOG_DEPARTURES],
   lua: `
 local sales = redis.call('GET', salesKey)
 if not sales then return {${SALES_UNKNOWN}} end
 local now = redisNow()
+local opened = 0
+if sales ~= '${SALES_OPEN}' and tonumber(sales) <= now then
+  sales = '${SALES_OPEN}'
+  redis.call('SET', salesKey, sales)
+  logDepartures(statsKey, departuresKey, {'o', 1})
+  opened = 1
+end
 local user = ARGV[1]
 redis.call('HSETNX', statsKey, 'cap', ARGV[3])
 local untilMs = tonumber(redis.call('ZSCORE', activeKey, user) or '0')
@@ -314,7 +323,9 @@ if untilMs <= now and not soldOut and not redis.call('ZSCORE', waitKey, user) th
   end
 end
 tellFan(watchCountKey, ARGV[4], ARGV[5], user)
-return statusReply(waitKey, activeKey, statsKey, salesKey, seenKey, activeSeenKey, watchCountKey, watchedSeenKey, now, {user}, 1, false)
+local reply = statusReply(waitKey, activeKey, statsKey, salesKey, seenKey, activeSeenKey, watchCountKey, watchedSeenKey, now, {user}, 1, false)
+reply[#reply + 1] = opened
+return reply
 `,
 });
 
