@@ -96,6 +96,9 @@ describe('operations per client IP (RATE_LIMIT_IP_PER_MINUTE)', () => {
     expect(limitedAddress('::1')).toBe('0:0:0:0::/64');
     expect(limitedAddress('fe80::1%eth0')).toBe('fe80:0:0:0::/64');
     expect(limitedAddress('::ffff:10.1.2.3')).toBe('10.1.2.3');
+    expect(limitedAddress('::FFFF:a01:203')).toBe('10.1.2.3');
+    expect(limitedAddress('0:0:0:0:0:ffff:10.1.2.3')).toBe('10.1.2.3');
+    expect(limitedAddress('64:ff9b::10.1.2.3')).toBe('64:ff9b:0:0::/64');
     expect(limitedAddress('10.1.2.3')).toBe('10.1.2.3');
     expect(limitedAddress('unknown')).toBe('unknown');
 

@@ -181,6 +181,11 @@ describe('pay', () => {
     expect((await pay(fan, [held.id], 'reply-lost')).id).toBe(paid.id);
     expect(await availableSeats(api, scheduleId)).toBe(9);
     expect((await me(fan)).points).toBe(900);
+    // Once the ticket is cancelled, a retry still answers the payment but counts no seat sold again.
+    await fan.api.data('mutation($id: ID!) { cancelReservation(reservationId: $id) { status } }', { id: paid.reservations[0]!.id });
+    expect(await availableSeats(api, scheduleId)).toBe(10);
+    expect((await pay(fan, [held.id], 'reply-lost')).id).toBe(paid.id);
+    expect(await availableSeats(api, scheduleId)).toBe(10);
   });
 
   it("refuses another fan's hold with HOLD_NOT_FOUND, changing nothing", async () => {

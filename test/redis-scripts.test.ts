@@ -544,6 +544,8 @@ describe('queue scripts', () => {
       // A tick whose sold-out verdict was formed before that reopening (it read reopens before) keeps the line open.
       await admit(k, 1, TTL, 5000, WINDOW, HOUR, HOUR, 0, 1, HOUR, '');
       expect(places(await run(QUEUE_STATUS, k, 4))).toEqual([[WAITING, 1]]);
+      // Its seat count (0) came from the same stale read: unknown, as the reopening left it, not 0.
+      expect((await run(QUEUE_STATUS, k)).slice(5, 7)).toEqual([-1, 0]);
       // Closed again by a tick, then opened by a tick that finds seats.
       await admitWithSeats(k, 1, 0, 1);
       expect(places(await run(QUEUE_STATUS, k, 4))).toEqual([[SOLD_OUT, 0]]);

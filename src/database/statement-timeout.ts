@@ -11,6 +11,7 @@ interface RawConnection {
 /** The ORM's knex client: every connection of the pool is handed out by acquireConnection. */
 interface KnexClient {
   acquireConnection(): Promise<RawConnection>;
+  releaseConnection(connection: RawConnection): Promise<unknown>;
 }
 
 const bounded = new WeakSet<RawConnection>();
@@ -24,10 +25,7 @@ const bounded = new WeakSet<RawConnection>();
  * innodb_lock_wait_timeout is set a second below the bound (InnoDB's own default is 50 s), and its
  * error (ER_LOCK_WAIT_TIMEOUT) is SERVICE_UNAVAILABLE too.
  */
-async function bound(connection: RawConnection, timeoutMs: number): Promise<void> {
-  if (bounded.has(connection)) return;
-  const lockWaitSeconds = Math.max(1, Math.ceil(timeoutMs / 1000) - 1);
-  await new Promise<void>((resolve, reject) => connection.query('SET SESSION innodb_lock_wait_timeout = ?', [lockWaitSeconds], (error) => (error ? reject(error) : resolve())));
+function bound(connection: RawConnection, timeoutMs: number): void {
   bounded.add(connection);
   const query = connection.query.bind(connection);
   connection.query = (options, values, callback) => {
@@ -51,9 +49,20 @@ async function bound(connection: RawConnection, timeoutMs: number): Promise<void
 export function boundStatements(orm: MikroORM, timeoutMs: number): void {
   const client = orm.em.getDriver().getConnection().getKnex().client as KnexClient;
   const acquire = client.acquireConnection.bind(client);
+  const lockWaitSeconds = Math.max(1, Math.ceil(timeoutMs / 1000) - 1);
   client.acquireConnection = async () => {
     const connection = await acquire();
-    await bound(connection, timeoutMs);
+    if (bounded.has(connection)) return connection;
+    bound(connection, timeoutMs);
+    try {
+      // Bounded like any statement now; a connection that cannot take it is closed and given back,
+      // so the pool drops it (knex validates on acquire) rather than lose the slot.
+      await new Promise<void>((resolve, reject) => connection.query('SET SESSION innodb_lock_wait_timeout = ?', [lockWaitSeconds], (error) => (error ? reject(error) : resolve())));
+    } catch (error) {
+      connection.destroy();
+      await client.releaseConnection(connection).catch(() => undefined);
+      throw error;
+    }
     return connection;
   };
 }

@@ -214,6 +214,11 @@ export class HoldService {
     return refs;
   }
 
+  /** The longest a hold can live: its TTL, plus what payments may keep it for. */
+  longestHoldMs(): number {
+    return this.settings.ttlSeconds * 1000 + PAYMENT_KEEP_MS;
+  }
+
   /** What the hold IDs name (HOLD_NOT_FOUND for one that names nothing), looked up nowhere. */
   refsOf(holdIds: string[]): HoldRef[] {
     return holdIds.map(parseHoldId);

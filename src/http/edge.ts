@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { isIPv4, isIPv6 } from 'node:net';
+import { isIPv6 } from 'node:net';
 import cors from 'cors';
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
 import helmet from 'helmet';
@@ -22,15 +22,27 @@ export function trustedProxies(trustProxy: boolean): (address: string, hop: numb
  * IPv6 addresses would limit nothing.
  */
 export function limitedAddress(address: string): string {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  if (mapped && isIPv4(mapped[1] as string)) return mapped[1] as string;
   const bare = address.split('%')[0] as string; // a zone index (fe80::1%eth0) names no other network
-  if (!isIPv6(bare) || bare.includes('.')) return address;
-  const [head = '', tail] = bare.split('::');
-  const headGroups = head ? head.split(':') : [];
-  const tailGroups = tail ? tail.split(':') : [];
-  const groups = tail === undefined ? headGroups : [...headGroups, ...Array<string>(8 - headGroups.length - tailGroups.length).fill('0'), ...tailGroups];
-  return `${groups.slice(0, 4).map((group) => parseInt(group, 16).toString(16)).join(':')}::/64`;
+  if (!isIPv6(bare)) return address;
+  const groups = ipv6Groups(bare);
+  // ::ffff:0:0/96 is IPv4 written as IPv6, however it is spelled (::ffff:1.2.3.4, ::ffff:102:304…).
+  if (groups.slice(0, 5).every((group) => group === 0) && groups[5] === 0xffff) {
+    const [high = 0, low = 0] = groups.slice(6);
+    return `${high >> 8}.${high & 255}.${low >> 8}.${low & 255}`;
+  }
+  return `${groups.slice(0, 4).map((group) => group.toString(16)).join(':')}::/64`;
+}
+
+/** A valid IPv6 address (no zone index) as its eight 16-bit groups: `::` expanded, a dotted IPv4 tail as two groups. */
+function ipv6Groups(address: string): number[] {
+  const dotted = /^(.*:)(\d+\.\d+\.\d+\.\d+)$/.exec(address);
+  const [a = 0, b = 0, c = 0, d = 0] = dotted ? (dotted[2] as string).split('.').map(Number) : [];
+  const text = dotted ? `${dotted[1]}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}` : address;
+  const [head = '', tail] = text.split('::');
+  const parse = (part: string) => (part ? part.split(':').map((group) => parseInt(group, 16)) : []);
+  const before = parse(head);
+  const after = parse(tail ?? '');
+  return tail === undefined ? before : [...before, ...Array<number>(8 - before.length - after.length).fill(0), ...after];
 }
 
 /** The client's address as Express's req.ip would give it, for requests Express never sees (WebSocket upgrades). */

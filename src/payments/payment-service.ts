@@ -87,7 +87,7 @@ export class PaymentService {
         payment = await sqlTransactionRetryingDeadlocks(this.orm, (sql) => this.record(sql, request, seats, holds));
       } catch (error) {
         const twin = (await this.twinOf(request, error, 'INSUFFICIENT_POINTS')) ?? (error instanceof TwinCommitted ? await this.earlier(request) : null);
-        if (twin) return await this.settleTwin(userId, holds, twin, seats);
+        if (twin) return await this.settleTwin(userId, holds, twin);
         throw error;
       }
       await this.afterCommit(userId, holds, seats);
@@ -184,10 +184,19 @@ export class PaymentService {
   /**
    * The answer to a retry whose payment had committed already: that request may never have done what
    * follows a commit (its COMMIT's reply was lost or came too late, its process was killed), so it is
-   * done now; every step of it is safe to repeat.
+   * done now, for a payment recent enough that its holds could still be live (a retry hours later
+   * settles nothing), and only for seats it still holds reserved (not one cancelled since). The
+   * ACTIVE slot is left alone: the fan may have been admitted again since.
    */
-  private async settleTwin<T>(userId: number, holds: HoldRef[], twin: T, seats?: SeatInfo[]): Promise<T> {
-    await this.afterCommit(userId, holds, seats ?? (await this.catalog.findMany(holds.map((hold) => hold.seatId))));
+  private async settleTwin(userId: number, holds: HoldRef[], twin: Payment): Promise<Payment> {
+    if (Date.now() - twin.createdAt.getTime() > this.holds.longestHoldMs()) return twin;
+    try {
+      const reserved = new Set((await this.reservationsOfPayment(twin.id)).filter((r) => r.status === ReservationStatus.CONFIRMED).map((r) => r.seatId));
+      const still = holds.filter((hold) => reserved.has(hold.seatId));
+      await this.afterCommit(userId, still, await this.catalog.findMany(still.map((hold) => hold.seatId)), false);
+    } catch (error) {
+      this.logger.warn({ err: error, userId }, 'a retried payment found its committed twin, but settling it failed');
+    }
     return twin;
   }
 
@@ -196,10 +205,10 @@ export class PaymentService {
    * here cannot undo the sale, so it is logged, not thrown: the seats read RESERVED from MySQL anyway,
    * holds and the slot lapse by their TTLs, and a sold-out line closes only on MySQL's word.
    */
-  private async afterCommit(userId: number, holds: HoldRef[], seats: SeatInfo[]): Promise<void> {
+  private async afterCommit(userId: number, holds: HoldRef[], seats: SeatInfo[], endSlot = true): Promise<void> {
     try {
       // Independent of one another: sent together, so they cost one round trip, not one each.
-      const concerts = [...new Set(seats.map((seat) => seat.concertId))];
+      const concerts = endSlot ? [...new Set(seats.map((seat) => seat.concertId))] : [];
       await Promise.all([
         this.inventory.mark(seats, true),
         this.holds.releasePaid(userId, holds),

@@ -48,15 +48,14 @@ function fetchWithin(ms: number): typeof fetch {
   return (input, init) => {
     // By hand rather than AbortSignal.any/timeout, which Safari before 17.4 lacks.
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(new DOMException('No answer in time', 'TimeoutError')), ms);
+    // The timer stays until it fires: urql reads the body after fetch resolves, and a body that stalls
+    // must be given up too (aborting a request that completed does nothing).
+    setTimeout(() => controller.abort(new DOMException('No answer in time', 'TimeoutError')), ms);
     const outer = init?.signal;
     const passOn = () => controller.abort(outer?.reason);
     if (outer?.aborted) passOn();
     else outer?.addEventListener('abort', passOn, { once: true });
-    return fetch(input, { ...init, signal: controller.signal }).finally(() => {
-      clearTimeout(timer);
-      outer?.removeEventListener('abort', passOn);
-    });
+    return fetch(input, { ...init, signal: controller.signal });
   };
 }
 const PONG_WITHIN_MS = 5_000;

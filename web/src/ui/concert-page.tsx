@@ -17,11 +17,11 @@ const COUNTS_REFRESH_MS = 5_000;
 
 export function ConcertPage({ concertId, loggedIn, socket }: { concertId: string; loggedIn: boolean; socket: SocketState }) {
   const [detail, refreshDetail] = useQuery({ query: ConcertDetail, variables: { id: concertId } });
-  // The fan's queueStatus feed, once it speaks: seats left concert-wide, pushed. Until it does (logged
-  // out there is none), the page refreshes the counts itself.
+  // The fan's queueStatus feed, once it speaks: seats left concert-wide, pushed. Until it does, and
+  // while the socket is down (logged out there is none), the page refreshes the counts itself.
   const [live, setLive] = useState<QueueStatus | null>(null);
   useEffect(() => setLive(null), [concertId, loggedIn]);
-  useRefresh(refreshDetail, loggedIn && live ? null : CONCERTS_REFRESH_MS);
+  useRefresh(refreshDetail, loggedIn && live && socket.status === 'connected' ? null : CONCERTS_REFRESH_MS);
   const concert = detail.data?.concert;
   // Per-schedule counts follow the live seat map (while the fan is ACTIVE) and the fan's own holds,
   // at most every COUNTS_REFRESH_MS: only the admitted re-read them, never the whole line.
