@@ -265,6 +265,16 @@ describe('presence of ACTIVE fans', () => {
   });
 });
 
+/** An API-only replica, and two fans in line (behind the holder of the one slot) who will watch there. */
+async function twoFansBesideReplica(): Promise<{ replica: ServerProcess; concertId: string; fans: [Account, Account] }> {
+  const replica = await spawnServer({ ...server.env, RUN_WORKERS: 'false' });
+  children.push(replica);
+  const { concertId } = await fullConcert();
+  const fans = (await signUpMany(api, 2)) as [Account, Account];
+  for (const fan of fans) await enter(fan, concertId);
+  return { replica, concertId, fans };
+}
+
 describe('presence across replicas', () => {
   it('counts a subscription on an API-only replica', async () => {
     const apiOnly = await spawnServer({ ...server.env, RUN_WORKERS: 'false' });
@@ -281,12 +291,11 @@ describe('presence across replicas', () => {
   });
 
   it('lets the fans of a SIGKILLed replica lapse after the grace, unless they reconnect elsewhere', async () => {
-    const doomed = await spawnServer({ ...server.env, RUN_WORKERS: 'false' });
-    children.push(doomed);
-    const { concertId } = await fullConcert();
-    const [stranded, moving] = await signUpMany(api, 2);
-    await enter(stranded!, concertId);
-    await enter(moving!, concertId);
+    const {
+      replica: doomed,
+      concertId,
+      fans: [stranded, moving],
+    } = await twoFansBesideReplica();
     const a = subscribe(doomed.wsUrl, stranded!, concertId);
     const b = subscribe(doomed.wsUrl, moving!, concertId);
     expect((await a.feed.next()).data?.queueStatus.position).toBe(1);
@@ -306,12 +315,11 @@ describe('presence across replicas', () => {
   });
 
   it('counts a fan’s presence from their last sign, not from the death of a replica they had left', async () => {
-    const doomed = await spawnServer({ ...server.env, RUN_WORKERS: 'false' });
-    children.push(doomed);
-    const { concertId } = await fullConcert();
-    const [moved, poller] = await signUpMany(api, 2);
-    await enter(moved!, concertId);
-    await enter(poller!, concertId);
+    const {
+      replica: doomed,
+      concertId,
+      fans: [moved, poller],
+    } = await twoFansBesideReplica();
     for (const fan of [moved!, poller!]) expect((await subscribe(doomed.wsUrl, fan, concertId).feed.next()).data?.queueStatus.state).toBe('WAITING');
 
     doomed.child.kill('SIGKILL');
