@@ -196,7 +196,7 @@ export class HoldService {
    * kept for at least PAYMENT_KEEP_MS more so none lapses while the payment waits on MySQL.
    */
   async keepForPayment(userId: number, holdIds: string[]): Promise<HoldRef[]> {
-    const refs = holdIds.map(parseHoldId);
+    const refs = this.refsOf(holdIds);
     const confirmed = await Promise.all(
       [...groupBySchedule(refs, (ref) => [ref.seatId, ref.id] as const)].map(async ([scheduleId, held]) => {
         const k = this.keys.holds(scheduleId);

@@ -2,20 +2,12 @@ import type { MikroORM } from '@mikro-orm/mysql';
 import { Router } from 'express';
 import type { RedisClient } from '../redis';
 import type { Registry } from 'prom-client';
+import { outcomeWithin } from '../time-limit';
 
 const CHECK_TIMEOUT_MS = 1000;
 
-function withTimeout<T>(promise: Promise<T>): Promise<T> {
-  return Promise.race([promise, new Promise<T>((_, reject) => setTimeout(() => reject(new Error('timeout')), CHECK_TIMEOUT_MS).unref())]);
-}
-
 async function answers(check: () => Promise<unknown>): Promise<boolean> {
-  try {
-    await withTimeout(check());
-    return true;
-  } catch {
-    return false;
-  }
+  return (await outcomeWithin(Promise.resolve().then(check), CHECK_TIMEOUT_MS)) === 'fulfilled';
 }
 
 /** /healthz (the process runs), /readyz (MySQL and Redis answer: route traffic here), /metrics (Prometheus). */

@@ -270,7 +270,7 @@ export class QueueService {
   async admitTick(): Promise<TickMessage> {
     const endTimer = this.metrics.tickDuration.startTimer();
     const ids = await this.queuedConcerts();
-    const [capacities, inventories, closed] = await Promise.all([
+    const [capacities, inventories, lineStats] = await Promise.all([
       this.capacities(ids),
       this.inventory.ofConcerts(ids).catch((error: unknown) => {
         this.logger.warn({ err: error }, 'could not read seat inventory; admitting as if seats were left');
@@ -283,7 +283,7 @@ export class QueueService {
     // seat count was never updated would otherwise keep it closed for good. One SQL query per tick,
     // only while a line's seats all read reserved; while MySQL does not answer, no line opens or closes.
     const soldOutByCount = ids.filter((id) => inventories.get(id)?.soldOut);
-    const closedBefore = new Set(ids.filter((_, i) => closed[i]?.[0] === '1'));
+    const closedBefore = new Set(ids.filter((_, i) => lineStats[i]?.[0] === '1'));
     const confirmed =
       soldOutByCount.length > 0 ? await this.inventory.confirmSoldOut(soldOutByCount).catch(() => new Set(soldOutByCount.filter((id) => closedBefore.has(id)))) : new Set<number>();
     const results = await Promise.allSettled(
@@ -306,7 +306,7 @@ export class QueueService {
           soldOut ? 1 : 0,
           this.settings.seatsLeftTtlMs,
           this.deadAfterMs,
-          closed[index]?.[1] ?? '',
+          lineStats[index]?.[1] ?? '',
         );
       }),
     );

@@ -31,6 +31,22 @@ local function salesOpensAt(sales)
 end`,
 );
 
+/**
+ * Opens sales whose time has come, on Redis's clock: the marker flips once, however many ticks and
+ * entries meet it. `sales` is the marker's value as read. Returns 1 if this call opened them, 0 if
+ * they were open already, -1 while they are still closed.
+ */
+const OPEN_IF_DUE = luaFunction(
+  'openIfDue',
+  `
+local function openIfDue(salesKey, sales, now)
+  if sales == '${SALES_OPEN}' then return 0 end
+  if tonumber(sales) > now then return -1 end
+  redis.call('SET', salesKey, '${SALES_OPEN}')
+  return 1
+end`,
+);
+
 /** ZADD score member pairs in chunks (Lua's unpack has a stack limit). */
 const ZADD_PAIRS = luaFunction(
   'zaddPairs',
@@ -295,15 +311,14 @@ export const SALES_UNKNOWN = -1;
 export const QUEUE_ENTER = defineScript<StatusReply, [user: number, preScore: number, capacity: number, channel: string, concertId: number]>()({
   name: 'queueEnter',
   keys: [...STATUS_KEYS, 'seq', 'departures'],
-  uses: [REDIS_NOW, STATUS_REPLY, TELL_FAN, LOG_DEPARTURES],
+  uses: [REDIS_NOW, STATUS_REPLY, TELL_FAN, LOG_DEPARTURES, OPEN_IF_DUE],
   lua: `
 local sales = redis.call('GET', salesKey)
 if not sales then return {${SALES_UNKNOWN}} end
 local now = redisNow()
 local opened = 0
-if sales ~= '${SALES_OPEN}' and tonumber(sales) <= now then
+if openIfDue(salesKey, sales, now) == 1 then
   sales = '${SALES_OPEN}'
-  redis.call('SET', salesKey, sales)
   logDepartures(statsKey, departuresKey, {'o', 1})
   opened = 1
 end
@@ -545,7 +560,7 @@ export const QUEUE_ADMIT = defineScript<
 >()({
   name: 'queueAdmit',
   keys: ['wait', 'active', 'stats', 'admissions', 'sales', 'seen', 'activeSeen', 'watchCount', 'watchedSeen', 'watchers', 'replicas', 'departures'],
-  uses: [REDIS_NOW, DROP_ABSENT, ZADD_PAIRS, EMPTY_LINE, PRESENCE_SCORE, RELEASE_WATCH, LOG_DEPARTURES],
+  uses: [REDIS_NOW, DROP_ABSENT, ZADD_PAIRS, EMPTY_LINE, PRESENCE_SCORE, RELEASE_WATCH, LOG_DEPARTURES, OPEN_IF_DUE],
   lua: `
 local now = redisNow()
 local capacity = tonumber(ARGV[1])
@@ -562,15 +577,13 @@ end
 local log = {}
 local opened, closed = 0, 0
 local sales = redis.call('GET', salesKey)
-if sales and sales ~= '${SALES_OPEN}' then
-  if tonumber(sales) <= now then
-    redis.call('SET', salesKey, '${SALES_OPEN}')
-    opened = 1
-    log[#log + 1] = 'o'
-    log[#log + 1] = 1
-  else
-    closed = 1
-  end
+local opening = sales and openIfDue(salesKey, sales, now) or 0
+if opening == 1 then
+  opened = 1
+  log[#log + 1] = 'o'
+  log[#log + 1] = 1
+elseif opening == -1 then
+  closed = 1
 end
 local dead = redis.call('ZRANGEBYSCORE', replicasKey, '-inf', '(' .. (now - tonumber(ARGV[10])), 'WITHSCORES', 'LIMIT', 0, 10)
 local releasable = ${MAX_RELEASED_PER_TICK}

@@ -1,6 +1,7 @@
 import { Queue, Worker } from 'bullmq';
 import { connectRedis, type RedisTarget } from '../redis';
 import type { Logger } from '../logger';
+import { outcomeWithin } from '../time-limit';
 
 export interface RepeatingJobOptions {
   /** Queue and scheduler name; every replica uses the same one, so BullMQ runs each tick once. */
@@ -20,13 +21,6 @@ export interface RepeatingJobOptions {
  * killed process would, which the tick's once-per-slot job ID makes harmless.
  */
 const CLOSE_WAIT_MS = 3000;
-
-/** Whether `promise` settled within `ms` (its outcome is not needed, only that it is over). */
-function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
-  return Promise.race([promise.then(() => true, () => true), late]).finally(() => clearTimeout(timer));
-}
 
 /** How often each worker replica re-asserts the scheduler: ten ticks, between 1 s and 10 s. */
 export const schedulerRefreshMs = (everyMs: number) => Math.min(Math.max(everyMs * 10, 1000), 10_000);
@@ -64,12 +58,12 @@ export async function startRepeatingJob(options: RepeatingJobOptions): Promise<R
   return {
     async close() {
       clearInterval(refresh);
-      if (!(await settlesWithin(worker.close(), CLOSE_WAIT_MS))) {
+      if ((await outcomeWithin(worker.close(), CLOSE_WAIT_MS)) === 'late') {
         options.logger.warn({ job: options.name }, 'the worker did not close in time (Redis away?): left behind');
         // Its own connections, stuck reconnecting, would keep retrying for ever.
         void worker.disconnect().catch(() => undefined);
       }
-      await settlesWithin(queue.close(), CLOSE_WAIT_MS);
+      await outcomeWithin(queue.close(), CLOSE_WAIT_MS);
       connection.disconnect();
     },
   };

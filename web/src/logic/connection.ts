@@ -1,6 +1,6 @@
 /** Reconnect timing for the WebSocket and live feeds. Pure, unit-tested. */
 
-import { isTransient, type Problem } from './errors';
+import { isTransient, SOCKET_LIMIT_CLOSE, type Problem } from './errors';
 
 /** Capped exponential backoff with jitter: ~1 s, 2 s, 4 s, 8 s, then about every 10 s, forever. */
 export function retryDelayMs(retries: number, random: () => number = Math.random): number {
@@ -29,4 +29,4 @@ export function feedRetryMs(problem: Problem | undefined, retries: number, rando
  * ones. graphql-ws gives up on 4429; in the second case only a request over HTTP tells the page that
  * the session has ended (UNAUTHENTICATED, then the log-in form), so the page asks one.
  */
-export const closeCallsForSessionCheck = (code: number | undefined): boolean => code === 4429;
+export const closeCallsForSessionCheck = (code: number | undefined): boolean => code === SOCKET_LIMIT_CLOSE;

@@ -52,7 +52,7 @@ export interface ErrorLike {
 }
 
 /** The server's WebSocket close code for a socket over a limit (errors.md's RATE_LIMITED, for sockets). */
-const SOCKET_LIMIT_CLOSE = 4429;
+export const SOCKET_LIMIT_CLOSE = 4429;
 
 /**
  * The code of an operation's error: the first GraphQL error's extensions.code; for transport

@@ -1,25 +1,28 @@
 import { useEffect, useRef, useState, useSyncExternalStore } from 'react';
 import type { Store } from '../client';
-import { errorCode, isTransient, type ErrorLike } from '../logic/errors';
-
-/** How long a read that failed for a passing reason (busy, rate-limited, network) waits before it is made again. */
-const READ_RETRY_MS = 3_000;
+import { feedRetryMs } from '../logic/connection';
+import { problemOf, type ErrorLike } from '../logic/errors';
 
 /**
  * A query's data that survives a failed re-read: the last data that came, not nothing (a failed
- * holds read must not empty the cart). A read that failed for a passing reason is made again after
- * READ_RETRY_MS, for as long as it keeps failing so.
+ * holds read must not empty the cart). A read that failed for a passing reason (busy, rate-limited,
+ * network) is made again with the live feeds' backoff (feedRetryMs), for as long as it keeps failing so.
  */
 export function useLastGood<T>(data: T | undefined, error: ErrorLike | undefined, reread: (opts: { requestPolicy: 'network-only' }) => void): T | undefined {
   const last = useRef<T | undefined>(data);
+  const retries = useRef(0);
   useEffect(() => {
-    if (data !== undefined) last.current = data;
+    if (data === undefined) return;
+    last.current = data;
+    retries.current = 0;
   }, [data]);
   useEffect(() => {
+    const problem = problemOf(error);
     // A bug on the server is no passing reason: not asked again and again.
-    const code = errorCode(error);
-    if (!isTransient(code) || code === 'INTERNAL_SERVER_ERROR') return;
-    const timer = setTimeout(() => reread({ requestPolicy: 'network-only' }), READ_RETRY_MS);
+    const delay = problem?.code === 'INTERNAL_SERVER_ERROR' ? undefined : feedRetryMs(problem, retries.current);
+    if (delay === undefined) return;
+    retries.current += 1;
+    const timer = setTimeout(() => reread({ requestPolicy: 'network-only' }), delay);
     return () => clearTimeout(timer);
   }, [error, reread]);
   return data ?? last.current;
