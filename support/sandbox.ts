@@ -37,12 +37,26 @@ export function sandboxEnv(sandbox: Sandbox): Record<string, string> {
  * `keep` (full keys, prefix included). Keys of other prefixes on the same Redis are not touched.
  */
 export async function wipeRedisKeys(redis: Redis | Cluster, prefix: string, keep: readonly string[] = []): Promise<void> {
+  // Found first, then deleted together: a tick running between two partial deletions (a scan finds
+  // a concert's keys over several batches) could otherwise write into a half-wiped line.
+  const byNode = new Map<Redis, string[]>();
   for await (const { node, keys } of scanKeys(redis, prefix)) {
     const doomed = keep.length ? keys.filter((key) => !keep.some((kept) => key.startsWith(kept))) : keys;
+    byNode.set(node, [...(byNode.get(node) ?? []), ...doomed]);
+  }
+  for (const [node, doomed] of byNode) {
     if (doomed.length === 0) continue;
-    // A cluster node's keys sit in many slots: they go one by one.
-    if (redis instanceof Cluster) await Promise.all(doomed.map((key) => node.unlink(key)));
-    else await node.unlink(...doomed);
+    if (!(redis instanceof Cluster)) {
+      await node.unlink(...doomed);
+      continue;
+    }
+    // A cluster node's keys sit in many slots: one UNLINK per hash tag (one slot), the rest one by one.
+    const byTag = new Map<string, string[]>();
+    for (const key of doomed) {
+      const tag = /\{[^}]+\}/.exec(key)?.[0] ?? key;
+      byTag.set(tag, [...(byTag.get(tag) ?? []), key]);
+    }
+    await Promise.all([...byTag.values()].map((keys) => node.unlink(...keys)));
   }
 }
 
