@@ -68,6 +68,26 @@ describe('seatsLeft', () => {
     await until(feed, { seatsLeft: 3 });
     expect(await concertSeats(concertId)).toEqual({ availableSeats: 3, soldOut: false });
   });
+
+  it('is pushed to a fan out of line while nobody is in line or ACTIVE (a hold lapsing, a cancellation)', async () => {
+    const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 5, seatCount: 2 });
+    const [buyer] = await activeFans(api, concertId, 1);
+    const [onlooker] = await signUpMany(api, 1);
+    const [s1, s2] = await seatIds(server, scheduleIds[0]!);
+    const bought = await hold(buyer!, s1!);
+    const lapsing = await hold(buyer!, s2!);
+    await charge(buyer!, 500);
+    const payment = await pay(buyer!, [bought.id], 'out-of-line');
+    // The payment ended the buyer's slot: the line is empty, and ticks that find it so forget the concert.
+    const k = redisKeys(server.app.config.redisPrefix).queue(Number(concertId));
+    expect(await server.app.redis.zcard(k.active)).toBe(0);
+    await new Promise((resolve) => setTimeout(resolve, INTERVAL_MS * 3));
+    const feed = watch(onlooker!, concertId);
+    await until(feed, { state: 'NONE', seatsLeft: 0 });
+    await until(feed, { state: 'NONE', seatsLeft: 1 }, Date.parse(lapsing.expiresAt) - Date.now() + 1500);
+    await buyer!.api.data(CANCEL, { id: payment.reservations[0]!.id });
+    await until(feed, { state: 'NONE', seatsLeft: 2 });
+  });
 });
 
 describe('admission', () => {

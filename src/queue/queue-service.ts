@@ -214,6 +214,9 @@ export class QueueService {
       batches.push(runScript(this.redis, QUEUE_WATCH, k, register ? 1 : 0, replica, this.deadAfterMs, ...userIds.slice(i, i + STATUS_BATCH)));
     }
     const replies = (await Promise.all(batches)).map(decodeWatchReply);
+    // Followed, the concert is visited by every tick (see queuedConcerts); added once the
+    // registrations are in, as dropFromWorkIndex relies on.
+    if (register) await this.redis.sadd(this.keys.queueIndex, concertId);
     // Read together, the batches share the concert's seat count: worked out once when unknown.
     const seatsLeft = replies[0] ? (await this.withSeatsLeft(concertId, replies[0].figures)).seatsLeft : 0;
     return replies.map((reply) => ({ ...reply, figures: { ...reply.figures, seatsLeft: reply.figures.seatsLeft >= 0 ? reply.figures.seatsLeft : seatsLeft } }));
@@ -319,7 +322,7 @@ export class QueueService {
         return;
       }
       ticked.push(id);
-      const [admitted = 0, expired = 0, waiting = 0, active = 0, droppedWaiting = 0, droppedActive = 0, opened = 0, salesClosed = 0, leftLine = 0, soldOutNow = 0] =
+      const [admitted = 0, expired = 0, waiting = 0, active = 0, droppedWaiting = 0, droppedActive = 0, opened = 0, salesClosed = 0, leftLine = 0, soldOutNow = 0, watched = 0] =
         result.value;
       const concert = { concert: String(id) };
       this.metrics.admitted.inc(admitted);
@@ -342,7 +345,7 @@ export class QueueService {
         this.metrics.soldOut.inc();
         this.logger.info({ concert: id, leftLine }, 'concert sold out: the line (and pre-queue) is closed');
       }
-      if (waiting === 0 && active === 0) empty.push(id);
+      if (waiting === 0 && active === 0 && watched === 0) empty.push(id);
     });
     await this.dropEmpty(empty);
     const message: TickMessage = { concerts: ticked };
@@ -351,12 +354,16 @@ export class QueueService {
     return message;
   }
 
-  /** The concerts with anyone in line (or ACTIVE): those the admission tick visits. */
+  /**
+   * The concerts with anyone in line, ACTIVE, or followed live (a queueStatus or seatChanged feed):
+   * those the admission tick visits. A followed concert stays even with nobody in line, so a fan
+   * watching it hears seatsLeft move (a hold lapsing, a cancellation) within a tick.
+   */
   async queuedConcerts(): Promise<number[]> {
     return (await this.redis.smembers(this.keys.queueIndex)).map(Number);
   }
 
-  /** Removes empty concerts from the tick's index (see dropFromWorkIndex). */
+  /** Removes concerts with nobody in line, ACTIVE or followed from the tick's index (see dropFromWorkIndex). */
   private async dropEmpty(ids: number[]): Promise<void> {
     for (const id of ids) {
       this.metrics.queueWaiting.remove({ concert: String(id) });
@@ -365,8 +372,8 @@ export class QueueService {
       this.metrics.seatsLeft.remove({ concert: String(id) });
       const k = this.keys.queue(id);
       await dropFromWorkIndex(this.redis, this.keys.queueIndex, id, async () => {
-        const [[, waiting], [, active]] = (await this.redis.multi().zcard(k.wait).zcard(k.active).exec()) as [[null, number], [null, number]];
-        return waiting + active > 0;
+        const [[, waiting], [, active], [, watched]] = (await this.redis.multi().zcard(k.wait).zcard(k.active).hlen(k.watchCount).exec()) as [[null, number], [null, number], [null, number]];
+        return waiting + active + watched > 0;
       });
     }
   }

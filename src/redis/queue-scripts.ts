@@ -540,7 +540,9 @@ const MAX_RELEASED_PER_TICK = 5000;
  * sell-out) and of how many watch it.
  * Returns {admitted, expired, waiting, active, droppedWaiting, droppedActive, opened (1 if this call
  * opened sales), salesClosed (1 while sales are still closed), leftLine (fans sent away as sold out),
- * soldOutNow (1 if this call closed the line)}.
+ * soldOutNow (1 if this call closed the line), watched (fans some replica follows live: while any
+ * is, the concert stays in the tick's index, so their seatsLeft moves within a tick even with
+ * nobody in line)}.
  */
 export const QUEUE_ADMIT = defineScript<
   number[],
@@ -693,7 +695,7 @@ local waiting = redis.call('ZCARD', waitKey)
 -- Presence of fans no longer in line (expired, admitted elsewhere) is forgotten with the line itself.
 if waiting == 0 then redis.call('DEL', seenKey) end
 if active == 0 then redis.call('DEL', activeSeenKey) end
-return {admitted, expired, waiting, active, droppedWaiting, droppedActive, opened, closed, leftLine, soldOutNow}
+return {admitted, expired, waiting, active, droppedWaiting, droppedActive, opened, closed, leftLine, soldOutNow, redis.call('HLEN', watchCountKey)}
 `,
 });
 
