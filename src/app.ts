@@ -4,11 +4,12 @@ import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
 import { createPubSub } from '@graphql-yoga/subscription';
 
 import { ormConfig } from '../mikro-orm.config';
-import { AccountService, type AccountSettings } from './accounts/account-service';
+import { AccountService, MIN_PASSWORD, type AccountSettings } from './accounts/account-service';
 import { TokenVerifier, tokenKey as createTokenKey } from './auth/tokens';
 import { ConcertService } from './concerts/concert-service';
 import { seedDemoConcerts } from './concerts/demo-seed';
 import type { Config } from './config';
+import { characterCount } from './errors';
 import type { Services } from './services';
 import { createLogger, type Logger } from './logger';
 import { countStatements } from './database/statement-counter';
@@ -80,7 +81,10 @@ export async function openDatabase(config: Config, metrics?: Metrics, logger?: L
 
 /** The configured admin account and, on an empty database, the demo concerts (check-then-write: needs the start-up lock). */
 async function prepareData(orm: MikroORM, config: Config, accountSettings: AccountSettings, logger: Logger): Promise<void> {
-  if (config.admin) await new AccountService(orm, accountSettings).ensureAdmin(config.admin.email, config.admin.password);
+  if (config.admin) {
+    await new AccountService(orm, accountSettings).ensureAdmin(config.admin.email, config.admin.password);
+    if (characterCount(config.admin.password) < MIN_PASSWORD) logger.warn(`ADMIN_PASSWORD is shorter than ${MIN_PASSWORD} characters: easy to guess for an account that can create concerts.`);
+  }
   if (config.seedDemo) {
     const seeded = await seedDemoConcerts(new ConcertService(orm));
     if (seeded > 0) logger.info({ concerts: seeded }, 'seeded demo concerts');
@@ -104,6 +108,7 @@ export function queueSettings(config: Config): QueueSettings {
 /** Wires everything and starts listening: the one composition root, used by main.ts and the tests. */
 export async function startApp(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<App> {
   if (config.jwtSecretIsDefault) logger.warn('JWT_SECRET is not set: using a fixed development secret. Never do this in production.');
+  else if (config.weakJwtSecret) logger.warn('JWT_SECRET is shorter than 32 bytes: tokens signed with it can be guessed offline. Generate one: openssl rand -base64 48');
   const metrics = createMetrics();
   const tokenKey = createTokenKey(config.jwtSecret);
   const accountSettings: AccountSettings = { tokenKey, jwtTtlSeconds: config.jwtTtlSeconds, passwordHashCost: config.passwordHashCost };
@@ -153,7 +158,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
 
   const schema = await buildAppSchema(pubSub);
   const server = await startServer(
-    { schema, services, formatError: createErrorFormatter(config.production, logger), routes: healthRouter(orm, redis, metrics.registry), logger },
+    { schema, services, formatError: createErrorFormatter(config.nodeEnv !== 'development', logger), routes: healthRouter(orm, redis, metrics.registry), logger },
     config.port,
   );
   const workers: RepeatingJob[] = config.runWorkers ? await startWorkers(config, services, logger) : [];

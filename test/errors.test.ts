@@ -5,6 +5,7 @@ import { createLogger } from '../src/logger';
 import { createErrorFormatter } from '../src/schema/format-error';
 import { Api } from '../support/graphql-client';
 import { startTestServer, type TestServer } from './support/harness';
+import { signUp } from './support/client';
 
 const wrap = (original: Error) => new GraphQLError(original.message, { originalError: original, path: ['me'] });
 
@@ -50,5 +51,26 @@ describe('a production server', () => {
     expect(invalid.errors?.[0]?.extensions).toEqual({ code: 'GRAPHQL_VALIDATION_FAILED' });
     const unauthenticated = await api.request('{ me { id } }');
     expect(unauthenticated.errors?.[0]?.extensions).toEqual({ code: 'UNAUTHENTICATED' });
+  });
+});
+
+describe('a server outside development mode (NODE_ENV=test here)', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer('errors_test_mode', { RUN_WORKERS: 'false' });
+  });
+  afterAll(() => server.stop());
+
+  it('answers an unexpected failure with INTERNAL_SERVER_ERROR and a generic message: no SQL, table or stack', async () => {
+    const fan = await signUp(new Api(server.url));
+    const sql = server.app.orm.em.getConnection();
+    await sql.execute('rename table point_transactions to point_transactions_away');
+    try {
+      const answer = await fan.api.request('{ me { pointHistory { amount } } }');
+      expect(answer.errors?.[0]).toMatchObject({ message: 'Something went wrong on our side.', extensions: { code: 'INTERNAL_SERVER_ERROR' } });
+      expect(JSON.stringify(answer)).not.toMatch(/point_transactions|ER_NO_SUCH_TABLE|stacktrace|\.js:\d/);
+    } finally {
+      await sql.execute('rename table point_transactions_away to point_transactions');
+    }
   });
 });

@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Api } from '../support/graphql-client';
-import { ENTER } from '../support/operations';
+import { ENTER, LOG_IN } from '../support/operations';
 import { resetSandbox } from '../support/sandbox';
 import { ADMIN, startTestServer, testEnv, type TestServer } from './support/harness';
 import { spawnServer } from './support/process';
@@ -58,6 +58,12 @@ describe('start-up', () => {
     } finally {
       await Promise.all(replicas.map((replica) => replica.stop()));
     }
+  });
+
+  it('makes the configured admin account with the password as set, even one shorter than sign-up allows', async () => {
+    server = await startTestServer('startup_short_admin', { ADMIN_EMAIL: 'Boss@Example.test', ADMIN_PASSWORD: 'admin', RUN_WORKERS: 'false' });
+    const { logIn } = await new Api(server.url).data<{ logIn: { user: { email: string; role: string } } }>(LOG_IN, { email: 'boss@example.test', password: 'admin' });
+    expect(logIn.user).toEqual(expect.objectContaining({ email: 'boss@example.test', role: 'ADMIN' }));
   });
 
   it('honours the /N database index of REDIS_URL', async () => {

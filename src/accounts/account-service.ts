@@ -19,7 +19,7 @@ export interface AuthResult {
 }
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
-const MIN_PASSWORD = 8;
+export const MIN_PASSWORD = 8;
 const MAX_PASSWORD = 200;
 
 /**
@@ -36,9 +36,13 @@ function normalizeEmail(email: string): string {
   return normalized;
 }
 
-function checkPassword(password: string): void {
+/**
+ * A password's length, at least `min` (sign-up's rule; log-in asks for none: an account's password is
+ * whatever it was set to) and at most MAX_PASSWORD, beyond which no account's can be.
+ */
+function checkPassword(password: string, min = MIN_PASSWORD): void {
   const length = characterCount(password);
-  if (length < MIN_PASSWORD) throw badInput(`The password must have at least ${MIN_PASSWORD} characters.`);
+  if (length < min) throw badInput(`The password must have at least ${min} characters.`);
   if (length > MAX_PASSWORD) throw badInput(`The password must have at most ${MAX_PASSWORD} characters.`);
 }
 
@@ -77,7 +81,7 @@ export class AccountService {
    */
   async logIn(email: string, password: string, clientIp: string): Promise<AuthResult> {
     const canonical = normalizeEmail(email);
-    if (characterCount(password) > MAX_PASSWORD) throw badInput(`The password must have at most ${MAX_PASSWORD} characters.`);
+    checkPassword(password, 0);
     return this.throttle ? this.throttle.guard(canonical, clientIp, () => this.checkCredentials(canonical, password)) : this.checkCredentials(canonical, password);
   }
 
@@ -119,10 +123,13 @@ export class AccountService {
     return user?.role;
   }
 
-  /** Makes sure the configured admin account exists with role ADMIN and the configured password. */
+  /**
+   * Makes sure the configured admin account exists with role ADMIN and the configured password, as
+   * the operator set it: sign-up's minimum length is not asked (the caller warns about a short one).
+   */
   async ensureAdmin(email: string, password: string): Promise<void> {
     const normalized = normalizeEmail(email);
-    checkPassword(password);
+    checkPassword(password, 1);
     const em = this.orm.em.fork();
     const passwordHash = await hashPassword(password, this.settings.passwordHashCost);
     const existing = await em.findOne(User, { email: normalized });

@@ -14,10 +14,11 @@ export function originalOf(error: unknown): unknown {
 
 /**
  * One error policy for HTTP and WebSocket: our AppErrors pass as they are; MySQL/Redis outages
- * become SERVICE_UNAVAILABLE; anything else is INTERNAL_SERVER_ERROR, logged, and in production
- * stripped of its message and stack so no SQL, Redis key or trace reaches the client.
+ * become SERVICE_UNAVAILABLE; anything else is INTERNAL_SERVER_ERROR, logged, and with `hideDetails`
+ * (every mode but development, as errors.md says) stripped of its message and stack so no SQL,
+ * Redis key or trace reaches the client.
  */
-export function createErrorFormatter(production: boolean, logger: Logger) {
+export function createErrorFormatter(hideDetails: boolean, logger: Logger) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const original = originalOf(error);
     const base = { message: formatted.message, locations: formatted.locations, path: formatted.path };
@@ -30,13 +31,13 @@ export function createErrorFormatter(production: boolean, logger: Logger) {
     const code = formatted.extensions?.code;
     if (typeof code === 'string' && PROTOCOL_CODES.has(code)) {
       // `http` tells Apollo the status of an HTTP answer; it is no part of the error a client sees.
-      if (production) return { ...base, extensions: { code } };
+      if (hideDetails) return { ...base, extensions: { code } };
       const extensions = { ...formatted.extensions };
       delete extensions.http;
       return { ...formatted, extensions };
     }
     logger.error({ err: original }, 'unexpected error');
-    if (!production) return { ...formatted, extensions: { ...formatted.extensions, code: 'INTERNAL_SERVER_ERROR' } };
+    if (!hideDetails) return { ...formatted, extensions: { ...formatted.extensions, code: 'INTERNAL_SERVER_ERROR' } };
     return { ...base, message: 'Something went wrong on our side.', extensions: { code: 'INTERNAL_SERVER_ERROR' } };
   };
 }
