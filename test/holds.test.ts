@@ -188,8 +188,8 @@ describe('releasing a hold', () => {
     expect((await me(owner!)).holds).toHaveLength(1);
 
     expect(await owner!.api.data(RELEASE, { holdId: held.id })).toEqual({ releaseHold: true });
-    // A retry (the first answer lost on the way) is idempotent; it is still not the rival's to release.
-    expect(await owner!.api.data(RELEASE, { holdId: held.id })).toEqual({ releaseHold: true });
+    // Released, the hold no longer exists: a second release is HOLD_NOT_FOUND (errors.md), for anyone.
+    expect(await owner!.api.errorCode(RELEASE, { holdId: held.id })).toBe('HOLD_NOT_FOUND');
     expect(await rival!.api.errorCode(RELEASE, { holdId: held.id })).toBe('HOLD_NOT_FOUND');
     expect((await me(owner!)).holds).toEqual([]);
     expect(await availableSeats(api, scheduleIds[0]!)).toBe(10);

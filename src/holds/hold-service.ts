@@ -131,23 +131,15 @@ export class HoldService {
     ]);
   }
 
-  /** Idempotent: releasing a hold the caller already released succeeds again; anything else not live and theirs is HOLD_NOT_FOUND. */
+  /**
+   * Ends the caller's live hold. A hold that is not live and theirs, one already released included,
+   * is HOLD_NOT_FOUND, as errors.md words it: a retry whose first answer was lost learns the hold is
+   * gone, which is what it asked for.
+   */
   async release(userId: number, holdId: string): Promise<void> {
     const ref = parseHoldId(holdId);
-    const released = this.keys.releasedHolds(userId);
-    if (!(await this.releaseRef(userId, ref))) {
-      if ((await this.redis.zscore(released, ref.id)) !== null) return await this.markPresent(userId, ref);
-      throw holdNotFound();
-    }
-    const now = Date.now();
-    const window = this.settings.ttlSeconds * 1000 + PAYMENT_KEEP_MS;
-    await Promise.all([
-      this.redis.zadd(released, now, ref.id),
-      this.redis.zremrangebyscore(released, '-inf', now - window),
-      this.redis.pexpire(released, window),
-      this.events.announce([ref.seatId], SeatStatus.AVAILABLE),
-      this.markPresent(userId, ref),
-    ]);
+    if (!(await this.releaseRef(userId, ref))) throw holdNotFound();
+    await Promise.all([this.events.announce([ref.seatId], SeatStatus.AVAILABLE), this.markPresent(userId, ref)]);
   }
 
   /**

@@ -84,8 +84,6 @@ export function redisKeys(prefix: string) {
     }),
     /** ZSET holdId → expiresAtMs: the user's holds across schedules (verified against the schedule on read). */
     userHolds: (userId: number) => `${prefix}:{u:${userId}}:holds`,
-    /** ZSET holdId → releasedAtMs: holds the user released lately, so a repeated releaseHold answers true. */
-    releasedHolds: (userId: number) => `${prefix}:{u:${userId}}:released`,
     /** ZSET socketId → lease expiry (ms, Redis clock): the account's open graphql-ws connections, on any replica. */
     sockets: (userId: number) => `${prefix}:{u:${userId}}:sockets`,
     /**

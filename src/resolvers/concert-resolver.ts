@@ -1,7 +1,7 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { Context } from '../context';
 import { Role } from '../entities';
-import { parseId } from '../errors';
+import { orNotFound, parseId } from '../errors';
 import { toConcertNode, toScheduleNode } from '../schema/mappers';
 import { ConcertInputNode, ConcertNode, ScheduleNode } from '../schema/types';
 
@@ -12,10 +12,9 @@ export class ConcertResolver {
     return (await services.concerts.list()).map(toConcertNode);
   }
 
-  @Query(() => ConcertNode, { nullable: true, description: 'One concert, or null. Public. Errors: BAD_USER_INPUT (malformed ID).' })
-  async concert(@Arg('id', () => ID) id: string, @Ctx() { services }: Context): Promise<ConcertNode | null> {
-    const concert = await services.concerts.find(parseId(id, 'concert'));
-    return concert ? toConcertNode(concert) : null;
+  @Query(() => ConcertNode, { nullable: true, description: 'One concert. Public. Errors: BAD_USER_INPUT (malformed ID), NOT_FOUND (no concert with that ID; the field is then null).' })
+  async concert(@Arg('id', () => ID) id: string, @Ctx() { services }: Context): Promise<ConcertNode> {
+    return toConcertNode(await orNotFound(services.concerts.find(parseId(id, 'concert')), 'concert'));
   }
 
   @Authorized(Role.ADMIN)

@@ -17,7 +17,7 @@ export class HoldResolver {
   @Authorized()
   @Mutation(() => Boolean, {
     description:
-      "Releases one of the caller's live holds; the seat becomes AVAILABLE. Always true: releasing a hold the caller has just released answers true again, so a retry is safe. Needs a token, not ACTIVE. Errors: UNAUTHENTICATED, HOLD_NOT_FOUND (no such hold, expired, or not the caller's).",
+      "Releases one of the caller's live holds; the seat becomes AVAILABLE. True once released. Needs a token, not ACTIVE. Errors: UNAUTHENTICATED, HOLD_NOT_FOUND (no such hold, expired, already released, or not the caller's: a retry after a lost answer learns the hold is gone).",
   })
   async releaseHold(@Arg('holdId', () => ID) holdId: string, @Ctx() context: Context): Promise<boolean> {
     await context.services.holds.release(requireViewer(context).id, holdId);

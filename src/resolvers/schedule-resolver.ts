@@ -1,6 +1,6 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from 'type-graphql';
 import { requireViewer, type Context } from '../context';
-import { parseId } from '../errors';
+import { orNotFound, parseId } from '../errors';
 import { toConcertNode, toScheduleNode } from '../schema/mappers';
 import { SeatStatus } from '../seats/seat';
 import { ConcertNode, ScheduleNode, SeatNode } from '../schema/types';
@@ -8,10 +8,12 @@ import { ConcertNode, ScheduleNode, SeatNode } from '../schema/types';
 @Resolver(() => ScheduleNode)
 export class ScheduleResolver {
   @Authorized()
-  @Query(() => ScheduleNode, { nullable: true, description: 'One schedule, or null. Needs a token (its seats need ACTIVE too). Errors: UNAUTHENTICATED, BAD_USER_INPUT (malformed ID).' })
-  async schedule(@Arg('id', () => ID) id: string, @Ctx() { services }: Context): Promise<ScheduleNode | null> {
-    const schedule = await services.concerts.findSchedule(parseId(id, 'schedule'));
-    return schedule ? toScheduleNode(schedule) : null;
+  @Query(() => ScheduleNode, {
+    nullable: true,
+    description: 'One schedule. Needs a token (its seats need ACTIVE too). Errors: UNAUTHENTICATED, BAD_USER_INPUT (malformed ID), NOT_FOUND (no schedule with that ID; the field is then null).',
+  })
+  async schedule(@Arg('id', () => ID) id: string, @Ctx() { services }: Context): Promise<ScheduleNode> {
+    return toScheduleNode(await orNotFound(services.concerts.findSchedule(parseId(id, 'schedule')), 'schedule'));
   }
 
   @FieldResolver(() => ConcertNode)
