@@ -2,10 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { redisKeys, runScript } from '../src/redis';
 import { HOLD_SEAT } from '../src/redis/hold-scripts';
 import { Api } from '../support/graphql-client';
-import { CANCEL, HOLD, PAY, type Reservation } from '../support/operations';
-import { startTestServer, type TestServer } from './support/harness';
+import { CANCEL, CREATE_CONCERT, HOLD, PAY, SEATS, type Reservation } from '../support/operations';
+import { ADMIN, startTestServer, type TestServer } from './support/harness';
 import { wipeRedisKeys } from '../support/sandbox';
-import { type Account } from './support/client';
+import { logIn, type Account } from './support/client';
 import { activeFans, admit, charge, expectConsistentLedger, hold, ledger, me, pay, seatFeed, seatIds } from './support/booking';
 import { createConcert } from './support/fixtures';
 
@@ -109,6 +109,21 @@ describe('cancelReservation', () => {
     expect(after.reservations.map((r) => r.status)).toEqual(['CONFIRMED']);
     expect((await ledger(server, owner!.id)).map((e) => e.kind)).toEqual(['CHARGE', 'PAYMENT']);
     expect((await me(stranger!)).points).toBe(0);
+  });
+});
+
+describe('a show that started before its concert was created', () => {
+  it('is created through the API, sells, and its reservations are NOT_CANCELLABLE at once', async () => {
+    const admin = await logIn(api, ADMIN.email, ADMIN.password);
+    const input = { title: 'Last night', venue: 'Hall', maxActiveUsers: 5, schedules: [{ startsAt: new Date(Date.now() - 3_600_000).toISOString(), seatCount: 2, price: PRICE }] };
+    const { createConcert: concert } = await admin.api.data<{ createConcert: { id: string } }>(CREATE_CONCERT, { input });
+    const [fan] = await activeFans(api, concert.id, 1);
+    const { concert: read } = await fan!.api.data<{ concert: { schedules: { id: string }[] } }>('query($id: ID!) { concert(id: $id) { schedules { id } } }', { id: concert.id });
+    const { schedule } = await fan!.api.data<{ schedule: { seats: { id: string }[] } }>(SEATS, { id: read.schedules[0]!.id });
+    await charge(fan!, 500);
+    const payment = await pay(fan!, [(await hold(fan!, schedule.seats[0]!.id)).id], 'started');
+    expect(await fan!.api.errorCode(CANCEL, { id: payment.reservations[0]!.id })).toBe('NOT_CANCELLABLE');
+    expect((await me(fan!)).points).toBe(500 - PRICE);
   });
 });
 

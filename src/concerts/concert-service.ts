@@ -134,8 +134,8 @@ export class ConcertService {
     }
     const schedules = input.schedules.map((schedule, index) => {
       if (!(schedule.startsAt instanceof Date)) throw badInput(`schedules[${index}].startsAt is not a valid date.`);
+      // A start already past is allowed (an import, a rehearsal): its reservations are simply not cancellable.
       requireDate(schedule.startsAt, `schedules[${index}].startsAt`);
-      if (schedule.startsAt.getTime() <= Date.now()) throw badInput(`schedules[${index}].startsAt is in the past: a schedule must start in the future.`);
       return {
         startsAt: schedule.startsAt,
         seatCount: requireInt(schedule.seatCount, `schedules[${index}].seatCount`, 1, LIMITS.seatsPerSchedule),

@@ -15,7 +15,7 @@ export class UserResolver {
     return context.services.points.charge(requireViewer(context).id, amount);
   }
 
-  @FieldResolver(() => [PointTransactionNode], { description: 'Newest first; the balances sum up to points. limit: 1 to 100. Errors: BAD_USER_INPUT.' })
+  @FieldResolver(() => [PointTransactionNode], { description: 'Newest first; the balances sum up to points. limit: 1 to 1,000. Errors: BAD_USER_INPUT.' })
   async pointHistory(@Root() user: UserNode, @Arg('limit', () => Int, { nullable: true, defaultValue: HISTORY_DEFAULT }) limit: number | null, @Ctx() { services }: Context): Promise<PointTransactionNode[]> {
     // An explicit null (a client passing an unset variable) means the default, as an absent argument does.
     return (await services.points.history(user.id, limit ?? HISTORY_DEFAULT)).map(toPointTransactionNode);

@@ -18,6 +18,7 @@ import {
   type ValidationRule,
 } from 'graphql';
 import { getComplexity, simpleEstimator, type ComplexityEstimator } from 'graphql-query-complexity';
+import { MAX_HISTORY } from '../points/points-service';
 
 /** Deepest sensible operation: me → reservations → seat → schedule → concert → schedules → seats → … */
 const MAX_DEPTH = 10;
@@ -55,7 +56,7 @@ const LIST_SIZES: Readonly<Record<string, number>> = {
 const DEFAULT_LIST_SIZE = 10;
 const LIST_SIZE_ARGUMENT = 'limit';
 /** The largest `limit` a service accepts (pointHistory); beyond it the service answers BAD_USER_INPUT. */
-const MAX_LIMIT = 100;
+const MAX_LIMIT = MAX_HISTORY;
 
 /** Extra validation rules for HTTP and WebSocket operations (failures are GRAPHQL_VALIDATION_FAILED). */
 export function limitRules(): ValidationRule[] {
