@@ -230,7 +230,11 @@ export class QueueService {
 
   /** The replica is alive for this concert; true when it had been forgotten (it must register its fans again). */
   async heartbeat(concertId: number, replica: string, following: number): Promise<boolean> {
-    return (await runScript(this.redis, QUEUE_HEARTBEAT, this.keys.queue(concertId), replica, this.deadAfterMs, following)) === 1;
+    const forgotten = (await runScript(this.redis, QUEUE_HEARTBEAT, this.keys.queue(concertId), replica, this.deadAfterMs, following)) === 1;
+    // A followed concert stays in the tick's index even if the index alone lost it (on a Cluster it
+    // lives on another node, which may fail over without this concert's keys).
+    await this.redis.sadd(this.keys.queueIndex, concertId);
+    return forgotten;
   }
 
   /**
@@ -258,7 +262,7 @@ export class QueueService {
   }
 
   /**
-   * One admission tick over every concert with anyone waiting or active: expire, then admit in
+   * One admission tick over every concert with anyone waiting, active or followed live: expire, then admit in
    * order up to capacity while seats are left. The concerts' scripts are sent at once
    * (auto-pipelining batches them per node, on a single Redis or a cluster, where a pipeline could not
    * span slots); each concert's step is one atomic script, so overlapping ticks (or two workers) can

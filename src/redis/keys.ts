@@ -18,7 +18,7 @@ export function redisKeys(prefix: string) {
     };
   };
   return {
-    /** Concert IDs that have anyone waiting or active: what the admission tick visits. */
+    /** Concert IDs that have anyone waiting, active or followed live: what the admission tick visits. */
     queueIndex: `${prefix}:queues`,
     queue: (concertId: number) => {
       const tag = `${prefix}:{c:${concertId}}`;
