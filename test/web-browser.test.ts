@@ -5,7 +5,7 @@ import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Api } from '../support/graphql-client';
-import { ENTER, LEAVE, ME, type Me } from '../support/operations';
+import { ENTER, LEAVE, ME, STATUS, type Me } from '../support/operations';
 import { logIn, signUpMany } from './support/client';
 import { createConcert } from './support/fixtures';
 import { ADMIN, startTestServer, type TestServer } from './support/harness';
@@ -22,12 +22,21 @@ const SCREENSHOTS = process.env.WEB_SCREENSHOTS;
 const WAIT = { timeout: 10_000 };
 /** A first render slower than this is a stalled page, not a slow machine. */
 const STALLED_RENDER_MS = 3000;
+/**
+ * The presence grace of a second server, for the test of a fan whose socket is down: above the page's
+ * 15 s between status checks over HTTP (web/src/ui/waiting-room.tsx), short enough to wait out.
+ */
+const PRESENCE_GRACE_SECONDS = 20;
 
 let server: TestServer;
+/** A server whose fans lose their place after PRESENCE_GRACE_SECONDS without a sign of presence. */
+let presence: TestServer;
 let browser: Browser;
 let base: string;
 /** The server side of every WebSocket, by the browser's user agent (each fan's context has its own). */
 const sockets: { agent: string; socket: Duplex }[] = [];
+/** Fans whose WebSocket upgrades are refused, by name: as behind a proxy that blocks WebSockets. */
+const blockedFans = new Set<string>();
 
 interface Fan {
   context: BrowserContext;
@@ -79,8 +88,9 @@ async function shoot(fan: Fan, name: string) {
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium (.ci/run does), or set CHROMIUM_PATH`);
   ensureWebBuild();
-  [server, browser] = await Promise.all([
+  [server, presence, browser] = await Promise.all([
     startTestServer('web_browser', { HOLD_TTL_SECONDS: '120', ACTIVE_TTL_SECONDS: '120', MAX_HOLDS_PER_SCHEDULE: '2', LOGIN_ATTEMPTS_PER_15_MIN: '3' }),
+    startTestServer('web_presence', { PRESENCE_GRACE_SECONDS: String(PRESENCE_GRACE_SECONDS) }),
     chromium.launch({
       executablePath: CHROMIUM,
       headless: true,
@@ -88,21 +98,54 @@ beforeAll(async () => {
     }),
   ]);
   base = new URL('/', server.url).toString();
-  server.app.server.httpServer.on('upgrade', (request: { headers: Record<string, string | undefined> }, socket: Duplex) => {
-    sockets.push({ agent: request.headers['user-agent'] ?? '', socket });
-  });
+  for (const target of [server, presence]) watchUpgrades(target);
 });
+
+/** Records each WebSocket upgrade by user agent, and refuses a blocked fan's before the server answers it. */
+function watchUpgrades(target: TestServer) {
+  target.app.server.httpServer.prependListener('upgrade', (request: { headers: Record<string, string | undefined> }, socket: Duplex) => {
+    const agent = request.headers['user-agent'] ?? '';
+    if ([...blockedFans].some((name) => agent.endsWith(`fan-${name}`))) socket.destroy();
+    else sockets.push({ agent, socket });
+  });
+}
+
+const socketsOf = (name: string) => sockets.filter((s) => s.agent.endsWith(`fan-${name}`) && !s.socket.destroyed).map((s) => s.socket);
 
 /** Cuts a fan's WebSocket connections on the server side, as a restarting proxy or server would. */
 function dropSockets(name: string): number {
-  const mine = sockets.filter((s) => s.agent.endsWith(`fan-${name}`) && !s.socket.destroyed);
-  for (const { socket } of mine) socket.destroy();
+  const mine = socketsOf(name);
+  for (const socket of mine) socket.destroy();
   return mine.length;
+}
+
+/** Holds back what the server sends on a fan's WebSockets (a slow link) until the returned function is called. */
+function holdBackPushes(name: string): () => void {
+  const mine = socketsOf(name);
+  expect(mine.length).toBeGreaterThan(0);
+  for (const socket of mine) socket.cork();
+  return () => {
+    for (const socket of mine) socket.uncork();
+  };
+}
+
+/** Lets the fan's next request whose body contains `operation` reach the server, then cuts its answer on the way back (the server did act). */
+async function cutNextAnswer(fan: Fan, operation: string) {
+  let cut = false;
+  await fan.page.route('**/graphql', async (route) => {
+    if (!cut && (route.request().postData() ?? '').includes(operation)) {
+      cut = true;
+      await route.fetch();
+      await route.abort('connectionreset');
+      return;
+    }
+    await route.continue();
+  });
 }
 
 afterAll(async () => {
   await browser?.close();
-  await server?.stop();
+  await Promise.all([server?.stop(), presence?.stop()]);
 });
 
 describe('fan web app in Chromium', () => {
@@ -165,6 +208,10 @@ describe('fan web app in Chromium', () => {
     await signUpInPage(b, bEmail);
     await Promise.all([chargeInPage(a, 1000), chargeInPage(b, 1000)]);
 
+    // Out of line (NONE, the feed has said so: the button to enter shows), A sees the seats free per show.
+    await a.page.getByRole('button', { name: 'Enter the waiting room' }).waitFor(WAIT);
+    await a.page.getByText('8 of 8 seats free').waitFor(WAIT);
+
     // A enters and is admitted (capacity 1); two other fans queue; B queues behind them.
     await a.page.getByRole('button', { name: 'Enter the waiting room' }).click();
     await a.page.locator('.your-turn').waitFor(WAIT);
@@ -173,6 +220,8 @@ describe('fan web app in Chromium', () => {
     await d!.api.data(ENTER, { id: concertId });
     await b.page.getByRole('button', { name: 'Enter the waiting room' }).click();
     await position(b, 'number 3').waitFor(WAIT);
+    // Waiting, the per-show counts are not kept fresh, so none is shown.
+    expect(await b.page.getByText(/seats free/).count()).toBe(0);
     await shoot(b, 'web-waiting-room.png');
 
     // The line moves: B's position follows live.
@@ -194,21 +243,19 @@ describe('fan web app in Chromium', () => {
     await a.page.getByRole('button', { name: 'Release seat 1' }).first().waitFor(WAIT);
     await a.page.locator('.holds .countdown').filter({ hasText: /^[12]:\d\d$/ }).waitFor(WAIT);
 
+    // B steps out of line: the per-show counts show again, read anew (seat 1 is held now, not free as
+    // when B started waiting). B enters again, still next: nobody else waits.
+    await b.page.getByRole('button', { name: 'Leave the waiting room' }).click();
+    await b.page.getByText('7 of 8 seats free').waitFor(WAIT);
+    await b.page.getByRole('button', { name: 'Enter the waiting room' }).click();
+    await position(b, 'next in line').waitFor(WAIT);
+
     // A pays, but the answer is lost on the way back (the server did pay): the held seat stays on screen
     // with Pay. A retries with a double click: one request, the same idempotency key, the first payment
     // comes back, nothing is charged twice, and the ticket code is shown.
-    let cut = false;
-    await a.page.route('**/graphql', async (route) => {
-      if (!cut && (route.request().postData() ?? '').includes('mutation Pay')) {
-        cut = true;
-        await route.fetch();
-        await route.abort('connectionreset');
-        return;
-      }
-      await route.continue();
-    });
+    await cutNextAnswer(a, 'mutation Pay');
     await a.page.getByRole('button', { name: 'Pay 100 points' }).click();
-    await a.page.getByRole('alert').filter({ hasText: 'Cannot reach the server' }).waitFor(WAIT);
+    await a.page.getByRole('alert').filter({ hasText: 'press Pay again: it repeats the same payment, so you are never charged twice' }).waitFor(WAIT);
     await a.page.unroute('**/graphql');
     await a.page.getByRole('button', { name: 'Pay 100 points' }).dblclick();
     const code = await a.page.locator('[data-testid="payment"] .ticket-code').first().textContent(WAIT);
@@ -359,6 +406,9 @@ describe('fan web app in Chromium', () => {
     expect(await b.page.getByRole('button', { name: 'Enter the waiting room' }).count()).toBe(0);
     await seatWithStatus(c, 1, 'RESERVED').waitFor(WAIT);
     await a.page.getByTestId('points').filter({ hasText: '900' }).waitFor(WAIT);
+    // A bought the last seat: the line closing behind them does not replace the ticket code's announcement.
+    await a.page.locator('.waiting-room[data-state="SOLD_OUT"]').waitFor(WAIT);
+    expect(await a.page.getByTestId('announcer').textContent()).toContain('Payment complete');
     // B's feed has ended: the socket nothing listens on closes (3 s later), and B's page does not take that for a lost connection.
     await new Promise((resolve) => setTimeout(resolve, 4000));
     expect(await b.page.getByTestId('reconnecting').count()).toBe(0);
@@ -395,6 +445,100 @@ describe('fan web app in Chromium', () => {
     await Promise.all([a.context.close(), b.context.close(), c.context.close()]);
   });
 
+  it('answers lost or late: the balance is read again after a charge with no answer, an error goes once a later action works, and the turn ending after a payment does not cover its announcement', async () => {
+    const { concertId } = await createConcert(server, { maxActiveUsers: 1, seatCount: 2, price: 100 });
+    const fan = await openFan('late', { width: 1100, height: 900 });
+    await fan.page.goto(`${base}#/concerts/${concertId}`);
+    await signUpInPage(fan, `late-${Date.now()}@example.test`);
+
+    // The answer to a charge is lost (the server did charge): the page says the outcome is unknown and
+    // reads the balance again, so the fan sees the points came instead of charging twice.
+    await cutNextAnswer(fan, 'mutation ChargePoints');
+    await fan.page.getByLabel('Points to add').fill('500');
+    await fan.page.getByRole('button', { name: 'Charge points' }).click();
+    await fan.page.getByRole('alert').filter({ hasText: 'the charge may or may not have gone through' }).waitFor(WAIT);
+    await fan.page.getByTestId('points').filter({ hasText: '500' }).waitFor(WAIT);
+    await fan.page.unroute('**/graphql');
+
+    // Leaving, the answer is lost (the server did take the fan out): the error is said, the feed shows
+    // the fan out of line, and once entering again works the error is gone.
+    const roomAlert = fan.page.locator('.waiting-room [role="alert"]');
+    await fan.page.getByRole('button', { name: 'Enter the waiting room' }).click();
+    await fan.page.locator('.your-turn').waitFor(WAIT);
+    await cutNextAnswer(fan, 'mutation LeaveQueue');
+    await fan.page.getByRole('button', { name: 'Leave the waiting room' }).click();
+    await roomAlert.filter({ hasText: 'Cannot reach the server' }).waitFor(WAIT);
+    await fan.page.unroute('**/graphql');
+    await fan.page.getByRole('button', { name: 'Enter the waiting room' }).click();
+    await fan.page.locator('.your-turn').waitFor(WAIT);
+    await roomAlert.waitFor({ state: 'detached', ...WAIT });
+
+    // Paying ends the turn; here the feed's NONE comes after the payment's answer (the socket held
+    // back), and the announcement of the ticket code stays, not replaced by "no longer in the waiting room".
+    await seat(fan, 1).click();
+    await fan.page.getByRole('button', { name: 'Pay 100 points' }).waitFor(WAIT);
+    const release = holdBackPushes('late');
+    await fan.page.getByRole('button', { name: 'Pay 100 points' }).click();
+    await fan.page.locator('[data-testid="payment"] .ticket-code').first().waitFor(WAIT);
+    expect(await fan.page.getByTestId('announcer').textContent()).toContain('Payment complete');
+    release();
+    await fan.page.getByRole('button', { name: 'Enter the waiting room' }).waitFor(WAIT);
+    expect(await fan.page.getByTestId('announcer').textContent()).toContain('Payment complete');
+
+    // The errors expected: Chromium's log lines for the answers cut on purpose.
+    expectClean([fan], (_fan, text) => text.includes('ERR_CONNECTION_RESET'));
+    await fan.context.close();
+  });
+
+  it(
+    'a fan in line keeps the place while the live connection is down, asking over HTTP: a socket that never connects, or one down past the presence grace',
+    async () => {
+      const presenceBase = new URL('/', presence.url).toString();
+      const { concertId } = await createConcert(presence, { maxActiveUsers: 1, seatCount: 4 });
+      // Someone is ACTIVE (for long: ACTIVE_IDLE_SECONDS is an hour in tests), so the two fans wait.
+      const api = new Api(presence.url);
+      const [first] = await signUpMany(api, 1);
+      await first!.api.data(ENTER, { id: concertId });
+
+      // One fan's WebSocket never connects (a proxy blocks them); the other's connects.
+      blockedFans.add('never');
+      const [never, dropped] = await Promise.all([openFan('never', { width: 375, height: 800 }), openFan('dropped', { width: 1100, height: 900 })]);
+      const stamp = Date.now();
+      for (const fan of [never, dropped]) {
+        await fan.page.goto(`${presenceBase}#/concerts/${concertId}`);
+        await signUpInPage(fan, `${fan === never ? 'never' : 'dropped'}-${stamp}@example.test`);
+        await fan.page.getByRole('button', { name: 'Enter the waiting room' }).click(WAIT);
+        await fan.page.getByTestId('position').waitFor(WAIT);
+      }
+      await never.page.getByTestId('reconnecting').waitFor(WAIT);
+      expect(await dropped.page.getByTestId('reconnecting').count()).toBe(0);
+
+      // The other's socket drops and cannot come back for longer than the grace.
+      blockedFans.add('dropped');
+      expect(dropSockets('dropped')).toBeGreaterThan(0);
+      await dropped.page.getByTestId('reconnecting').filter({ hasText: 'your place in line is kept' }).waitFor(WAIT);
+      await new Promise((resolve) => setTimeout(resolve, (PRESENCE_GRACE_SECONDS + 4) * 1000));
+
+      // Both are still in line, as the server says (asked only now, past the grace) and the pages show.
+      for (const fan of [never, dropped]) {
+        const status = await api.as((await tokenOf(fan))!).data<{ queueStatus: { state: string } }>(STATUS, { id: concertId });
+        expect(status.queueStatus.state).toBe('WAITING');
+        await fan.page.getByTestId('position').waitFor(WAIT);
+      }
+
+      // The socket comes back: the notice goes, and the place is shown live again.
+      blockedFans.delete('dropped');
+      await dropped.page.getByTestId('reconnecting').waitFor({ state: 'detached', timeout: 15_000 });
+      await dropped.page.getByTestId('position').waitFor(WAIT);
+
+      // The errors expected: Chromium's log lines for the refused and cut WebSockets.
+      expectClean([never, dropped], (_fan, text) => text.startsWith('WebSocket connection to'), presenceBase);
+      blockedFans.clear();
+      await Promise.all([never.context.close(), dropped.context.close()]);
+    },
+    (PRESENCE_GRACE_SECONDS + 60) * 1000,
+  );
+
   it('a token the server no longer takes, on any page, sends the fan back to the log-in form saying why', async () => {
     const fan = await openFan('gone', { width: 1280, height: 900 });
     await fan.page.goto(base);
@@ -416,9 +560,9 @@ describe('fan web app in Chromium', () => {
   });
 });
 
-/** Nothing left 127.0.0.1, and nothing was logged as an error (but what `allowed` says). */
-function expectClean(fans: Fan[], allowed: (fan: Fan, text: string) => boolean = () => false) {
-  const origin = new URL(base);
+/** Nothing left the server's origin (127.0.0.1), and nothing was logged as an error (but what `allowed` says). */
+function expectClean(fans: Fan[], allowed: (fan: Fan, text: string) => boolean = () => false, serverBase = base) {
+  const origin = new URL(serverBase);
   for (const fan of fans) {
     for (const url of fan.requests) {
       if (url.startsWith('data:')) continue;

@@ -2,10 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { Checkout } from '../web/src/logic/checkout';
 import { closeCallsForSessionCheck, feedRetryMs, retryAfterFailureMs, retryDelayMs } from '../web/src/logic/connection';
 import { errorCode, errorMessage, isTransient, problemOf } from '../web/src/logic/errors';
-import { announcement, lineProgress, PAUSED_MESSAGE, PREQUEUE_MESSAGE, rememberStart, seatSupply, seatsLeftWords, SOLD_OUT_MESSAGE, type QueueView } from '../web/src/logic/queue';
+import { announcement, inLine, lineProgress, PAUSED_MESSAGE, PREQUEUE_MESSAGE, rememberStart, seatSupply, seatsLeftWords, SOLD_OUT_MESSAGE, waitsInLine, type QueueView } from '../web/src/logic/queue';
 import { NewestSource } from '../web/src/logic/newest';
 import { applySeatChange, seatLook, type SeatState } from '../web/src/logic/seats';
 import { formatCountdown, formatWait, remainingMs, salesOpenCountdown, spokenCountdown } from '../web/src/logic/time';
+import { ServerClock } from '../web/src/logic/server-clock';
 
 /* The web app's logic that is not markup (web/src/logic/), without a browser. */
 
@@ -124,6 +125,10 @@ describe('error messages', () => {
     expect(errorMessage('SOMETHING_NEW')).toBe('Something went wrong. Please try again.');
   });
 
+  it('promises no retry for a network failure: nothing repeats a request by itself for that message', () => {
+    expect(errorMessage('NETWORK')).toBe('Cannot reach the server. Check your connection and try again.');
+  });
+
   it('says why a ticket cannot be cancelled any more', () => {
     expect(errorMessage('NOT_CANCELLABLE')).toBe('This show has started: tickets can no longer be cancelled.');
   });
@@ -192,6 +197,16 @@ describe('waiting room', () => {
     expect(announcement(view('WAITING', 1), view('ACTIVE', null))).toMatch(/your turn/);
     expect(announcement(view('ACTIVE', null), view('NONE', null))).toMatch(/no longer/);
     expect(announcement(undefined, view('NONE', null))).toBeUndefined();
+    // Out of line after the fan's own payment is no news: the payment's announcement stays.
+    expect(announcement(view('ACTIVE', null), view('NONE', null), true)).toBeUndefined();
+    expect(announcement(view('NONE', null), view('SOLD_OUT', null), true)).toBeUndefined();
+    expect(announcement(view('ACTIVE', null), view('NONE', null), false)).toMatch(/no longer/);
+    expect(announcement(view('NONE', null), view('SOLD_OUT', null), false)).toBe(SOLD_OUT_MESSAGE);
+  });
+
+  it('tells who is in line (a place to keep) from who is out of it', () => {
+    expect(['PREQUEUE', 'WAITING', 'ACTIVE', 'NONE', 'SOLD_OUT'].filter(inLine)).toEqual(['PREQUEUE', 'WAITING', 'ACTIVE']);
+    expect(['PREQUEUE', 'WAITING', 'ACTIVE', 'NONE', 'SOLD_OUT'].filter(waitsInLine)).toEqual(['PREQUEUE', 'WAITING']);
   });
 
   it('tells paused admission (every seat held) from sold out (every seat sold)', () => {
@@ -292,5 +307,32 @@ describe('feedRetryMs (the waiting room after its live feed failed)', () => {
     expect(feedRetryMs({ code: 'UNAUTHENTICATED' }, 0, noJitter)).toBeUndefined();
     expect(feedRetryMs({ code: 'NOT_FOUND' }, 0, noJitter)).toBeUndefined();
     expect(feedRetryMs(undefined, 0, noJitter)).toBeUndefined();
+  });
+});
+
+describe('the server clock', () => {
+  const second = (ms: number) => new Date(Math.floor(ms / 1000) * 1000).toUTCString();
+
+  it('reads 0 until an answer came, then narrows the offset from each Date header to within the answers’ spread', () => {
+    const clock = new ServerClock();
+    expect(clock.offset()).toBe(0);
+    // The browser runs 4 minutes 10.3 s fast; answers take 40 ms and arrive at different points of a second.
+    const skew = 250_300;
+    for (const serverMs of [1_000_000_120, 1_000_003_480, 1_000_007_910, 1_000_012_650]) {
+      clock.observe(second(serverMs), serverMs + skew - 20, serverMs + skew + 20);
+    }
+    expect(Math.abs(clock.offset() + skew)).toBeLessThan(150);
+    clock.observe(null, 0, 0);
+    clock.observe('not a date', 0, 0);
+    expect(Math.abs(clock.offset() + skew)).toBeLessThan(150);
+  });
+
+  it('starts over when an answer cannot fit what was known (the browser clock jumped)', () => {
+    const clock = new ServerClock();
+    clock.observe(second(2_000_000_000), 2_000_000_000, 2_000_000_050);
+    expect(Math.abs(clock.offset())).toBeLessThan(1000);
+    // The laptop's clock was stepped back an hour.
+    clock.observe(second(2_000_010_000), 2_000_010_000 - 3_600_000, 2_000_010_050 - 3_600_000);
+    expect(Math.abs(clock.offset() - 3_600_000)).toBeLessThan(1000);
   });
 });

@@ -3,6 +3,7 @@ import { createClient as createWsClient, type Client as WsClient } from 'graphql
 import { currentToken, setToken } from './session';
 import { errorCode } from './logic/errors';
 import { closeCallsForSessionCheck, retryDelayMs } from './logic/connection';
+import { serverClock } from './logic/server-clock';
 import { Me } from './operations';
 
 /** The WebSocket's state as the page shows it. */
@@ -55,7 +56,11 @@ function fetchWithin(ms: number): typeof fetch {
     const passOn = () => controller.abort(outer?.reason);
     if (outer?.aborted) passOn();
     else outer?.addEventListener('abort', passOn, { once: true });
-    return fetch(input, { ...init, signal: controller.signal });
+    const sentAt = Date.now();
+    return fetch(input, { ...init, signal: controller.signal }).then((response) => {
+      serverClock.observe(response.headers.get('date'), sentAt, Date.now());
+      return response;
+    });
   };
 }
 const PONG_WITHIN_MS = 5_000;

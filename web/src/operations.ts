@@ -62,6 +62,10 @@ export const ConcertDetail = graphql(
 
 // ---- the waiting room ----
 
+/**
+ * A fan's status. The subscription lists the fields itself, flat, and so must stay: the server
+ * answers a flat subscription on a fast path (src/schema/projected-subscribe.ts), a fragment not.
+ */
 export const QueueStatusSubscription = graphql(`
   subscription QueueStatusLive($concertId: ID!) {
     queueStatus(concertId: $concertId) { concertId state position waiting active estimatedWaitSeconds activeUntil salesOpenAt seatsLeft }
@@ -69,16 +73,39 @@ export const QueueStatusSubscription = graphql(`
 `);
 export type QueueStatus = ResultOf<typeof QueueStatusSubscription>['queueStatus'];
 
-export const EnterQueue = graphql(`
+/** The same fields for the answers over HTTP (unmasked, like ConcertFields). */
+const QueueStatusFields = graphql(`
+  fragment QueueStatusFields on QueueStatus @_unmask {
+    concertId state position waiting active estimatedWaitSeconds activeUntil salesOpenAt seatsLeft
+  }
+`);
+
+/** The same status over HTTP, for while the feed is down: asking counts as presence. */
+export const QueueStatusNow = graphql(
+  `
+  query QueueStatusNow($concertId: ID!) {
+    queueStatus(concertId: $concertId) { ...QueueStatusFields }
+  }
+`,
+  [QueueStatusFields],
+);
+
+export const EnterQueue = graphql(
+  `
   mutation EnterQueue($concertId: ID!) {
-    enterQueue(concertId: $concertId) { concertId state position waiting active estimatedWaitSeconds activeUntil salesOpenAt seatsLeft }
+    enterQueue(concertId: $concertId) { ...QueueStatusFields }
   }
-`);
-export const LeaveQueue = graphql(`
+`,
+  [QueueStatusFields],
+);
+export const LeaveQueue = graphql(
+  `
   mutation LeaveQueue($concertId: ID!) {
-    leaveQueue(concertId: $concertId) { concertId state position waiting active estimatedWaitSeconds activeUntil salesOpenAt seatsLeft }
+    leaveQueue(concertId: $concertId) { ...QueueStatusFields }
   }
-`);
+`,
+  [QueueStatusFields],
+);
 
 // ---- seats, holds, payment (ACTIVE) ----
 

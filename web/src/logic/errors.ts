@@ -19,7 +19,8 @@ const MESSAGES: Record<string, string> = {
   SOCKET_LIMIT: 'This account has too many live connections open (tabs or devices): close one; we will keep trying.',
   NOT_CANCELLABLE: 'This show has started: tickets can no longer be cancelled.',
   INTERNAL_SERVER_ERROR: 'Something went wrong on our side. Please try again.',
-  NETWORK: 'Cannot reach the server. Check your connection; we will keep trying.',
+  // Nothing repeats a request by itself for this message: the fan is asked to.
+  NETWORK: 'Cannot reach the server. Check your connection and try again.',
   SOLD_OUT: 'This concert is sold out.',
 };
 

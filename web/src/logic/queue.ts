@@ -31,6 +31,16 @@ export const SOLD_OUT_MESSAGE = 'Sold out — every seat is sold. You have left 
 export const PAUSED_MESSAGE = 'All seats are held right now; admission resumes when one comes back.';
 export const PREQUEUE_MESSAGE = 'You are in the pre-queue. When sales open, everyone who arrived before the opening gets a random place in line.';
 
+/** Whether the fan waits for a turn: PREQUEUE or WAITING (not yet admitted). */
+export function waitsInLine(state: string): boolean {
+  return state === 'PREQUEUE' || state === 'WAITING';
+}
+
+/** Whether the fan has a place to lose: waiting for a turn, or ACTIVE. NONE and SOLD_OUT are out of line. */
+export function inLine(state: string): boolean {
+  return waitsInLine(state) || state === 'ACTIVE';
+}
+
 /** "312 seats left", "1 seat left". */
 export function seatsLeftWords(seatsLeft: number): string {
   return `${seatsLeft.toLocaleString('en-US')} seat${seatsLeft === 1 ? '' : 's'} left`;
@@ -79,10 +89,15 @@ export function placeWorthSaying(from: number, to: number): boolean {
   return Math.floor(from / step) !== Math.floor(to / step);
 }
 
-/** One sentence for the aria-live region when the status changes, or undefined when nothing worth saying changed. */
-export function announcement(previous: QueueView | undefined, next: QueueView): string | undefined {
+/**
+ * One sentence for the aria-live region when the status changes, or undefined when nothing worth
+ * saying changed. `afterPayment`: the fan's own payment ended their turn, so being out of line (NONE,
+ * or SOLD_OUT when they bought the last seat) is no news; said, it would replace the payment's
+ * announcement (the ticket codes) in the one region.
+ */
+export function announcement(previous: QueueView | undefined, next: QueueView, afterPayment = false): string | undefined {
   const movedUp = previous?.state === 'WAITING' && next.state === 'WAITING' && previous.position !== null && next.position !== null && next.position < previous.position;
-  if (movedUp && !placeWorthSaying(previous.position as number, next.position as number)) return announcement(previous, { ...next, position: previous.position });
+  if (movedUp && !placeWorthSaying(previous.position as number, next.position as number)) return announcement(previous, { ...next, position: previous.position }, afterPayment);
   if (previous && previous.state === next.state && previous.position === next.position) {
     // Same place: only admission pausing or resuming (while waiting) is worth saying.
     if (next.state !== 'WAITING' || previous.seatsLeft === undefined || next.seatsLeft === undefined) return undefined;
@@ -99,11 +114,11 @@ export function announcement(previous: QueueView | undefined, next: QueueView): 
     case 'PREQUEUE':
       return previous?.state === 'PREQUEUE' ? undefined : PREQUEUE_MESSAGE;
     case 'SOLD_OUT':
-      return previous?.state === 'SOLD_OUT' ? undefined : SOLD_OUT_MESSAGE;
+      return previous?.state === 'SOLD_OUT' || afterPayment ? undefined : SOLD_OUT_MESSAGE;
     case 'ACTIVE':
       return previous?.state === 'ACTIVE' ? undefined : 'It is your turn: you can choose seats now.';
     case 'NONE':
-      return previous && previous.state !== 'NONE' ? 'You are no longer in the waiting room.' : undefined;
+      return previous && previous.state !== 'NONE' && !afterPayment ? 'You are no longer in the waiting room.' : undefined;
     default:
       return `Waiting room: ${next.state.toLowerCase()}.`;
   }

@@ -57,6 +57,9 @@ export function AuthForm() {
 /** The balance also changes when a payment goes through or a ticket is cancelled (a refund): their answers (Payment, Reservation) invalidate this query. */
 const ME_CONTEXT = { additionalTypenames: ['Payment', 'Reservation', 'User'] };
 
+/** A charge with no answer may have gone through: charged again blindly, it could credit twice. */
+const CHARGE_WORDS = { NETWORK: 'Cannot reach the server, so the charge may or may not have gone through. The balance shown is read again from the server: check it before charging again.' };
+
 /** Who is logged in, their points, charging points, and logging out. */
 export function AccountBar() {
   const [me, rereadMe] = useQuery({ query: Me, context: ME_CONTEXT });
@@ -68,7 +71,10 @@ export function AccountBar() {
     event.preventDefault();
     const value = Number(amount);
     if (!Number.isInteger(value) || value < 1) return;
-    await chargePoints({ amount: value });
+    const result = await chargePoints({ amount: value });
+    // Only a charge's answer updates the balance shown: without one, read it again (a refused charge
+    // changed nothing, but one with no answer may have gone through).
+    if (result.error) rereadMe({ requestPolicy: 'network-only' });
   }
 
   return (
@@ -91,7 +97,7 @@ export function AccountBar() {
       <button type="button" className="secondary" onClick={() => setToken(null)}>
         Log out
       </button>
-      <ErrorNote error={charge.error ?? me.error} />
+      <ErrorNote error={charge.error ?? me.error} words={charge.error ? CHARGE_WORDS : undefined} />
     </section>
   );
 }

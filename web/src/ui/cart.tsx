@@ -7,6 +7,9 @@ import { Pay, ReleaseHold, type HoldItem, type PaymentResult } from '../operatio
 import { ErrorNote } from './errors';
 import { useNow } from './hooks';
 
+/** A payment with no answer (the holds left unsettled) may have gone through: pressing Pay again is safe, and settles it. */
+const PAY_WORDS = { NETWORK: 'Cannot reach the server, so the payment may or may not have gone through. Check your connection and press Pay again: it repeats the same payment, so you are never charged twice.' };
+
 /**
  * The fan's holds for this concert, each with its countdown, and paying for them all. Holds can be
  * paid without ACTIVE (only live holds are needed), so this shows whatever the waiting-room state.
@@ -99,8 +102,7 @@ export function Cart({ holds, onHoldsChanged, onPaid }: { holds: readonly HoldIt
       <button type="button" className="pay" onClick={() => void payAll()} disabled={paying} aria-busy={paying} aria-label={`Pay ${total} points`}>
         {paying ? 'Paying…' : `Pay ${total} points`}
       </button>
-      {unsettled && <p className="muted">We did not get an answer. Press Pay again: if the first try went through, you will not be charged twice.</p>}
-      <ErrorNote problem={error} />
+      <ErrorNote problem={error} words={unsettled ? PAY_WORDS : undefined} />
     </section>
   );
 }

@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { useQuery } from 'urql';
 import type { SocketState } from '../client';
+import { inLine, waitsInLine } from '../logic/queue';
 import { ConcertDetail, MyHolds, type PaymentResult, type QueueStatus } from '../operations';
 import { useAnnounce } from './announcer';
 import { Cart } from './cart';
@@ -17,11 +18,20 @@ const COUNTS_REFRESH_MS = 5_000;
 
 export function ConcertPage({ concertId, loggedIn, socket }: { concertId: string; loggedIn: boolean; socket: SocketState }) {
   const [detail, refreshDetail] = useQuery({ query: ConcertDetail, variables: { id: concertId } });
-  // The fan's queueStatus feed, once it speaks: seats left concert-wide, pushed. Until it does, and
-  // while the socket is down (logged out there is none), the page refreshes the counts itself.
+  // The fan's queueStatus feed, once it speaks: seats left concert-wide, pushed. A fan in line reads
+  // the counts from it (and, ACTIVE, as the seat map changes); otherwise (out of line, the socket
+  // down, logged out) the page refreshes the counts itself, like the list.
   const [live, setLive] = useState<QueueStatus | null>(null);
   useEffect(() => setLive(null), [concertId, loggedIn]);
-  useRefresh(refreshDetail, loggedIn && live && socket.status === 'connected' ? null : CONCERTS_REFRESH_MS);
+  useRefresh(refreshDetail, live && inLine(live.state) && socket.status === 'connected' ? null : CONCERTS_REFRESH_MS);
+  // Waiting in line, the per-schedule counts are not re-read (to spare polling by the whole line; the
+  // badge's count is live): none is shown rather than an old one, and they are read again when they show.
+  const waiting = live !== null && waitsInLine(live.state);
+  const wasWaiting = useRef(false);
+  useEffect(() => {
+    if (wasWaiting.current && !waiting) refreshDetail({ requestPolicy: 'network-only' });
+    wasWaiting.current = waiting;
+  }, [waiting, refreshDetail]);
   const concert = detail.data?.concert;
   // Per-schedule counts follow the live seat map (while the fan is ACTIVE) and the fan's own holds,
   // at most every COUNTS_REFRESH_MS: only the admitted re-read them, never the whole line.
@@ -53,8 +63,7 @@ export function ConcertPage({ concertId, loggedIn, socket }: { concertId: string
           <p className="muted">{concert.venue}</p>
           <ul className="schedules">
             {concert.schedules.map((schedule) => (
-              // In line, the per-schedule counts are not re-read (the badge's are live): none is shown rather than an old one.
-              <ScheduleLine key={schedule.id} schedule={schedule} showCount={!live || live.state === 'ACTIVE'} />
+              <ScheduleLine key={schedule.id} schedule={schedule} showCount={!waiting} />
             ))}
           </ul>
           {loggedIn ? <Booking concert={concert} socket={socket} onSeatsChanged={refreshCounts} onStatus={setLive} /> : <p>Sign up or log in (above) to queue for tickets.</p>}
@@ -115,7 +124,7 @@ function Booking({
       )}
       <ErrorNote error={holdsResult.error} />
       <Cart holds={holds} onHoldsChanged={refreshHolds} onPaid={onPaid} />
-      <WaitingRoom concert={concert} socket={socket} holds={holds} onHoldsChanged={refreshHolds} onSeatsChanged={onSeatsChanged} onStatus={onStatus} />
+      <WaitingRoom concert={concert} socket={socket} holds={holds} payment={payment} onHoldsChanged={refreshHolds} onSeatsChanged={onSeatsChanged} onStatus={onStatus} />
     </>
   );
 }

@@ -2,6 +2,7 @@ import { useEffect, useRef, useState, useSyncExternalStore } from 'react';
 import type { Store } from '../client';
 import { feedRetryMs } from '../logic/connection';
 import { problemOf, type ErrorLike } from '../logic/errors';
+import { serverClock } from '../logic/server-clock';
 
 /**
  * A query's data that survives a failed re-read: the last data that came, not nothing (a failed
@@ -28,11 +29,14 @@ export function useLastGood<T>(data: T | undefined, error: ErrorLike | undefined
   return data ?? last.current;
 }
 
-/** The current time, re-rendering every `everyMs` while mounted (one timer per component that counts down). */
+/**
+ * The server's time now (its deadlines are what countdowns count to; see serverClock), re-rendering
+ * every `everyMs` while mounted (one timer per component that counts down).
+ */
 export function useNow(everyMs = 1000): number {
-  const [now, setNow] = useState(() => Date.now());
+  const [now, setNow] = useState(() => serverClock.now());
   useEffect(() => {
-    const timer = setInterval(() => setNow(Date.now()), everyMs);
+    const timer = setInterval(() => setNow(serverClock.now()), everyMs);
     return () => clearInterval(timer);
   }, [everyMs]);
   return now;

@@ -2,6 +2,7 @@ import { useId, useState } from 'react';
 import { useMutation, useQuery } from 'urql';
 import { problemOf, TICKET_NOT_FOUND, type Problem } from '../logic/errors';
 import { formatDateTime } from '../logic/time';
+import { serverClock } from '../logic/server-clock';
 import { CancelReservation, MyTickets, type TicketItem } from '../operations';
 import { useAnnounce } from './announcer';
 import { ErrorNote } from './errors';
@@ -33,7 +34,7 @@ function TicketActions({ ticket, describedBy }: { ticket: TicketItem; describedB
       </>
     );
   }
-  if (Date.parse(ticket.seat.schedule.startsAt) <= Date.now()) {
+  if (Date.parse(ticket.seat.schedule.startsAt) <= serverClock.now()) {
     return <p className="muted">This show has started: the ticket can no longer be cancelled.</p>;
   }
 

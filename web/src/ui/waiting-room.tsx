@@ -1,12 +1,12 @@
-import { useEffect, useRef, useState } from 'react';
-import { useClient, useMutation, useSubscription } from 'urql';
+import { useCallback, useEffect, useRef, useState } from 'react';
+import { useClient, useMutation, useSubscription, type CombinedError } from 'urql';
 import type { SocketState } from '../client';
 import { feedRetryMs } from '../logic/connection';
-import { errorCode, problemOf } from '../logic/errors';
-import { announcement, lineProgress, PAUSED_MESSAGE, PREQUEUE_MESSAGE, rememberStart, seatSupply, seatsLeftWords, SOLD_OUT_MESSAGE, type KeyValueStore } from '../logic/queue';
+import { errorCode, isTransient, problemOf } from '../logic/errors';
+import { announcement, inLine, lineProgress, PAUSED_MESSAGE, PREQUEUE_MESSAGE, rememberStart, seatSupply, seatsLeftWords, SOLD_OUT_MESSAGE, waitsInLine, type KeyValueStore } from '../logic/queue';
 import { NewestSource } from '../logic/newest';
 import { formatCountdown, formatDateTime, formatWait, remainingMs, spokenCountdown } from '../logic/time';
-import { ConcertDetail, EnterQueue, LeaveQueue, QueueStatusSubscription, type HoldItem, type QueueStatus } from '../operations';
+import { ConcertDetail, EnterQueue, LeaveQueue, QueueStatusNow, QueueStatusSubscription, type HoldItem, type PaymentResult, type QueueStatus } from '../operations';
 import { useAnnounce } from './announcer';
 import { ErrorNote } from './errors';
 import { useNow } from './hooks';
@@ -30,18 +30,30 @@ function safeStorage(): KeyValueStore {
 }
 
 /**
+ * While the fan is in line and the live feed is down, their status is asked over HTTP this often: the
+ * queueStatus query counts as presence (service.md), so the place is kept, well inside
+ * PRESENCE_GRACE_SECONDS (60 s by default), and the place shown stays current.
+ */
+const STATUS_CHECK_MS = 15_000;
+/** The first such check, once the feed has been down this long: a socket starting, or back at its first retry, needs none. */
+const FIRST_STATUS_CHECK_MS = 3_000;
+
+/**
  * The waiting room for one concert, live over the queueStatus subscription (sent at once on
  * subscribe and on every change, and again after a reconnect, so the place shown is always the
  * server's). NONE → the button to enter; PREQUEUE → the fair draw explained and the countdown to the
  * opening; WAITING → position, people waiting, estimated wait, progress and seats left (or admission
  * paused while every seat is held); ACTIVE → time left and the seat maps; SOLD_OUT → the line is
  * closed (the subscription completes) until a cancellation brings a seat back: then Concert.soldOut
- * reads false, the subscription starts again and the fan may enter again.
+ * reads false, the subscription starts again and the fan may enter again. While the feed is down (the
+ * socket reconnecting, or never connecting through a proxy that blocks WebSockets), a fan in line is
+ * kept there by asking the status over HTTP (STATUS_CHECK_MS).
  */
 export function WaitingRoom({
   concert,
   socket,
   holds,
+  payment,
   onHoldsChanged,
   onSeatsChanged,
   onStatus,
@@ -49,39 +61,54 @@ export function WaitingRoom({
   concert: Concert;
   socket: SocketState;
   holds: readonly HoldItem[];
+  /** The fan's latest payment on this page: paying ends the ACTIVE slot. */
+  payment: PaymentResult | null;
   onHoldsChanged: () => void;
   onSeatsChanged?: () => void;
   /** Every status shown (pushed, or our own enter/leave answer): the page's seat counts follow it. */
   onStatus?: (status: QueueStatus) => void;
 }) {
   const announce = useAnnounce();
+  const client = useClient();
   const [live, resubscribe] = useSubscription({ query: QueueStatusSubscription, variables: { concertId: concert.id } });
   const [entering, enterQueue] = useMutation(EnterQueue);
   const [leaving, leaveQueue] = useMutation(LeaveQueue);
+  // The last enter or leave's error: the next one's outcome replaces it, so a success clears it.
+  const [actionError, setActionError] = useState<CombinedError | undefined>();
   const [status, setStatus] = useState<QueueStatus | undefined>();
   const previous = useRef<QueueStatus | undefined>(undefined);
 
-  // The newest status from the subscription or from our own enter/leave answer (see NewestSource).
+  // The newest status from the subscription or from our own requests' answers (see NewestSource).
   const [sources] = useState(() => new NewestSource<string>());
   useEffect(() => {
     if (!live.data) return;
     sources.live(concert.id);
     setStatus(live.data.queueStatus);
   }, [live.data, sources, concert.id]);
-  const unlessLiveSpoke = async <T,>(request: Promise<T>, statusOf: (answer: T) => QueueStatus | undefined): Promise<QueueStatus | undefined> => {
-    const sent = sources.send();
-    const answer = statusOf(await request);
-    if (answer && sources.answerIsNewest(concert.id, sent)) setStatus(answer);
-    return answer;
-  };
+  /** Shows the status answered to a request sent when sources.send() said `sent`, unless the feed spoke since. */
+  const showAnswer = useCallback(
+    (sent: number, answer: QueueStatus | undefined) => {
+      if (answer && sources.answerIsNewest(concert.id, sent)) setStatus(answer);
+    },
+    [sources, concert.id],
+  );
 
   useEffect(() => {
     if (status) onStatus?.(status);
   }, [status, onStatus]);
 
+  // Paying ends the ACTIVE slot: being out of line after it (NONE, then SOLD_OUT if the fan bought the
+  // last seat; either may come before or after the payment's answer) is no news, and is not said over
+  // the payment's announcement (the ticket codes). Once the fan is back in line, all is said again.
+  const paidOutOfLine = useRef(false);
+  useEffect(() => {
+    if (payment && !(previous.current && waitsInLine(previous.current.state))) paidOutOfLine.current = true;
+  }, [payment]);
   useEffect(() => {
     if (!status) return;
-    const said = announcement(previous.current, status);
+    const wasInLine = previous.current !== undefined && inLine(previous.current.state);
+    if (inLine(status.state) && !wasInLine) paidOutOfLine.current = false;
+    const said = announcement(previous.current, status, paidOutOfLine.current);
     if (said) announce(said);
     previous.current = status;
   }, [status, announce]);
@@ -109,22 +136,53 @@ export function WaitingRoom({
     return () => clearTimeout(timer);
   }, [live.error, resubscribe]);
 
+  // The feed is down while the socket is (reconnecting, or never connected at all), or after it failed
+  // for a passing reason (started again above). A fan in line then shows presence, and learns the
+  // status, over HTTP; so does a fan whose status is not known yet (a socket that never connects would
+  // otherwise leave "Checking your place…" for good).
+  const feedDown = socket.status !== 'connected' || isTransient(liveError);
+  const askOverHttp = feedDown && (status === undefined || inLine(status.state));
+  const [unreachable, setUnreachable] = useState(false);
+  useEffect(() => {
+    if (!askOverHttp) return;
+    const check = async () => {
+      const sent = sources.send();
+      const result = await client.query(QueueStatusNow, { concertId: concert.id }, { requestPolicy: 'network-only' }).toPromise();
+      setUnreachable(!result.data);
+      showAnswer(sent, result.data?.queueStatus);
+    };
+    const first = setTimeout(() => void check(), FIRST_STATUS_CHECK_MS);
+    const every = setInterval(() => void check(), STATUS_CHECK_MS);
+    return () => {
+      clearTimeout(first);
+      clearInterval(every);
+      setUnreachable(false);
+    };
+  }, [askOverHttp, client, concert.id, sources, showAnswer]);
+
   async function enter() {
     const wasClosed = status?.state === 'SOLD_OUT';
-    const entered = await unlessLiveSpoke(enterQueue({ concertId: concert.id }), (result) => result.data?.enterQueue);
-    if (wasClosed && entered && entered.state !== 'SOLD_OUT') resubscribe();
+    const sent = sources.send();
+    const result = await enterQueue({ concertId: concert.id });
+    setActionError(result.error);
+    showAnswer(sent, result.data?.enterQueue);
+    if (wasClosed && result.data && result.data.enterQueue.state !== 'SOLD_OUT') resubscribe();
   }
   async function leave() {
-    await unlessLiveSpoke(leaveQueue({ concertId: concert.id }), (result) => result.data?.leaveQueue);
+    const sent = sources.send();
+    const result = await leaveQueue({ concertId: concert.id });
+    setActionError(result.error);
+    showAnswer(sent, result.data?.leaveQueue);
   }
 
-  const reconnecting = socket.status === 'reconnecting';
   return (
     <section className="waiting-room card" aria-labelledby="room-title" data-state={status?.state ?? 'LOADING'}>
       <h2 id="room-title">Waiting room</h2>
-      {reconnecting && (
+      {askOverHttp && status && (
         <p className="reconnecting" role="status" data-testid="reconnecting">
-          Reconnecting… your place in line is kept.
+          {unreachable
+            ? 'The server is not answering right now. Your place in line is kept only for a short while without contact: check your connection; this page keeps trying.'
+            : `Reconnecting… your place in line is kept: meanwhile this page checks it every ${STATUS_CHECK_MS / 1000} seconds.`}
         </p>
       )}
       {!status && !live.error && <p className="muted">Checking your place…</p>}
@@ -139,7 +197,7 @@ export function WaitingRoom({
           Leave the waiting room
         </button>
       )}
-      <ErrorNote error={entering.error ?? leaving.error} />
+      <ErrorNote error={actionError} />
       {liveError && liveError !== 'UNAUTHENTICATED' && <ErrorNote code={liveError} />}
     </section>
   );
