@@ -539,6 +539,46 @@ describe('fan web app in Chromium', () => {
     (PRESENCE_GRACE_SECONDS + 60) * 1000,
   );
 
+  it('says in the page what is wrong with the form, an unknown concert once, and counts a hold down on the server’s clock when the browser’s is minutes fast', async () => {
+    const fan = await openFan('skewed', { width: 1100, height: 900 });
+    // This browser's clock runs 4 minutes fast: longer than the 2-minute hold, which it would take for lapsed at once.
+    await fan.context.addInitScript(() => {
+      const realNow = Date.now.bind(Date);
+      Date.now = () => realNow() + 240_000;
+    });
+    await fan.page.goto(`${base}#/concerts/999999`);
+    await fan.page.getByRole('alert').filter({ hasText: 'This concert does not exist.' }).waitFor(WAIT);
+    expect(await fan.page.getByRole('alert').count()).toBe(1);
+
+    // The server's own words, in the page (not a browser bubble, which also held back a log-in with a
+    // password shorter than sign-up asks, as an admin's may be).
+    const { concertId } = await createConcert(server, { maxActiveUsers: 5, seatCount: 2, price: 100 });
+    await fan.page.goto(`${base}#/concerts/${concertId}`);
+    await fan.page.getByLabel('Email').fill('not-an-email');
+    await fan.page.getByLabel(/^Password/).fill('correct-horse');
+    await fan.page.getByRole('button', { name: 'Sign up' }).click();
+    await fan.page.getByRole('alert').filter({ hasText: 'That is not a valid email address.' }).waitFor(WAIT);
+    const email = `skewed-${Date.now()}@example.test`;
+    await fan.page.getByLabel('Email').fill(email);
+    await fan.page.getByLabel(/^Password/).fill('short');
+    await fan.page.getByRole('button', { name: 'Sign up' }).click();
+    await fan.page.getByRole('alert').filter({ hasText: 'The password must have at least 8 characters.' }).waitFor(WAIT);
+
+    await signUpInPage(fan, email);
+    await chargeInPage(fan, 1000);
+    await fan.page.getByRole('button', { name: 'Enter the waiting room' }).click();
+    await seat(fan, 1).click();
+    // Shown, with about the two minutes the server gave it, and payable.
+    const countdown = fan.page.locator('.cart .countdown');
+    await countdown.waitFor(WAIT);
+    // Within the Date header's one-second grain of the server's clock.
+    expect(await countdown.textContent()).toMatch(/^(2:0[01]|1:[45]\d)$/);
+    await fan.page.getByRole('button', { name: 'Pay 100 points' }).click();
+    await fan.page.locator('[data-testid="payment"] .ticket-code').first().waitFor(WAIT);
+    expectClean([fan], (_fan, text) => text.includes('Failed to load resource'));
+    await fan.context.close();
+  });
+
   it('a token the server no longer takes, on any page, sends the fan back to the log-in form saying why', async () => {
     const fan = await openFan('gone', { width: 1280, height: 900 });
     await fan.page.goto(base);

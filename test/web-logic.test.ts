@@ -143,6 +143,11 @@ describe('error messages', () => {
     const problem = problemOf(limited)!;
     expect(errorMessage(problem.code, problem.retryAfterSeconds)).toBe('Too many attempts: try again in 7 s.');
     expect(problemOf({ graphQLErrors: [{ extensions: { code: 'NOT_FOUND' } }] })).toEqual({ code: 'NOT_FOUND' });
+    // BAD_USER_INPUT carries the server's sentence (written for people); other codes never show theirs.
+    const input = problemOf({ graphQLErrors: [{ message: 'amount must be at most 1000000.', extensions: { code: 'BAD_USER_INPUT' } }] })!;
+    expect(errorMessage(input.code, input.retryAfterSeconds, input.detail)).toBe('amount must be at most 1000000.');
+    expect(problemOf({ graphQLErrors: [{ message: 'ER_DUP_ENTRY…', extensions: { code: 'NOT_FOUND' } }] })).toEqual({ code: 'NOT_FOUND' });
+    expect(errorMessage('BAD_USER_INPUT')).toMatch(/form is not right/);
     expect(problemOf({ networkError: new Error('down') })).toEqual({ code: 'NETWORK' });
     expect(problemOf(undefined)).toBeUndefined();
   });

@@ -37,9 +37,12 @@ export const TICKET_NOT_FOUND = 'This ticket could not be found. It may belong t
 
 /**
  * The fan-facing message for an error code; unknown codes get a generic sentence (never the raw
- * message). RATE_LIMITED says how long to wait when the error told us (extensions.retryAfterSeconds).
+ * message). RATE_LIMITED says how long to wait when the error told us (extensions.retryAfterSeconds);
+ * BAD_USER_INPUT says the server's own sentence when there is one (`detail`): the API writes those for
+ * people ("The password must have at least 8 characters.", the largest charge allowed…).
  */
-export function errorMessage(code: string | undefined, retryAfterSeconds?: number): string {
+export function errorMessage(code: string | undefined, retryAfterSeconds?: number, detail?: string): string {
+  if (code === 'BAD_USER_INPUT' && detail) return detail;
   if (code === 'RATE_LIMITED' && retryAfterSeconds !== undefined && Number.isFinite(retryAfterSeconds) && retryAfterSeconds >= 0) {
     return `Too many attempts: try again in ${Math.max(1, Math.ceil(retryAfterSeconds))} s.`;
   }
@@ -49,7 +52,7 @@ export function errorMessage(code: string | undefined, retryAfterSeconds?: numbe
 /** The shape of an error as urql (CombinedError) or graphql-ws hands it over. */
 export interface ErrorLike {
   networkError?: unknown;
-  graphQLErrors?: readonly { extensions?: Record<string, unknown> }[];
+  graphQLErrors?: readonly { message?: string; extensions?: Record<string, unknown> }[];
 }
 
 /** The server's WebSocket close code for a socket over a limit (errors.md's RATE_LIMITED, for sockets). */
@@ -67,16 +70,19 @@ export function errorCode(error: ErrorLike | undefined | null): string | undefin
   return error.graphQLErrors?.length ? 'INTERNAL_SERVER_ERROR' : undefined;
 }
 
-/** An error as a component keeps it: its code and, for RATE_LIMITED, how long to wait. */
+/** An error as a component keeps it: its code, for RATE_LIMITED how long to wait, for BAD_USER_INPUT the server's sentence. */
 export interface Problem {
   code: string;
   retryAfterSeconds?: number;
+  detail?: string;
 }
 
-/** The code and retry delay of an operation's error, or undefined when there is none. */
+/** The code, retry delay and (BAD_USER_INPUT) the server's sentence of an operation's error, or undefined when there is none. */
 export function problemOf(error: ErrorLike | undefined | null): Problem | undefined {
   const code = errorCode(error);
   if (!code) return undefined;
-  const retry = error?.graphQLErrors?.find((e) => e.extensions?.code === code)?.extensions?.retryAfterSeconds;
-  return typeof retry === 'number' ? { code, retryAfterSeconds: retry } : { code };
+  const first = error?.graphQLErrors?.find((e) => e.extensions?.code === code);
+  const retry = first?.extensions?.retryAfterSeconds;
+  if (typeof retry === 'number') return { code, retryAfterSeconds: retry };
+  return code === 'BAD_USER_INPUT' && first?.message ? { code, detail: first.message } : { code };
 }

@@ -31,14 +31,17 @@ export function AuthForm() {
     <section className="card auth" aria-labelledby="auth-title">
       <h2 id="auth-title">Sign up or log in</h2>
       <p className="muted">To queue for tickets you need an account. Your session lasts while this tab is open.</p>
-      <form onSubmit={submit}>
+      {/* noValidate: the server checks the email and the password and says what is wrong, in the page
+          (a browser's own bubble is no text a screen reader or the fan can come back to); nor may the
+          browser hold back a log-in with a password shorter than sign-up asks (an admin's as set). */}
+      <form onSubmit={submit} noValidate>
         <label>
           Email
           <input name="email" type="email" autoComplete="email" required />
         </label>
         <label>
-          Password <span className="muted">(8 characters or more)</span>
-          <input name="password" type="password" autoComplete="current-password" minLength={8} maxLength={200} required />
+          Password <span className="muted">(8 characters or more to sign up)</span>
+          <input name="password" type="password" autoComplete="current-password" maxLength={200} required />
         </label>
         <div className="row">
           <button type="submit" value="login" disabled={busy}>

@@ -71,7 +71,9 @@ export function Cart({ holds, onHoldsChanged, onPaid }: { holds: readonly HoldIt
   async function release(hold: HoldItem) {
     setError(undefined);
     const result = await releaseHold({ holdId: hold.id });
-    if (result.error) setError(problemOf(result.error));
+    const problem = problemOf(result.error);
+    // HOLD_NOT_FOUND: gone already (lapsed, or a double click released it), as the fan asked; the re-read shows it.
+    if (problem && problem.code !== 'HOLD_NOT_FOUND') setError(problem);
     onHoldsChanged();
   }
 

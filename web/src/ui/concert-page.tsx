@@ -16,6 +16,9 @@ const HOLDS_CONTEXT = { additionalTypenames: ['Hold', 'Payment'] };
 /** How often at most an ACTIVE fan's page re-reads the per-schedule counts while the seat map changes. */
 const COUNTS_REFRESH_MS = 5_000;
 
+/** An unknown concert ID (a stale or mistyped link) is NOT_FOUND. */
+const CONCERT_WORDS = { NOT_FOUND: 'This concert does not exist.' };
+
 export function ConcertPage({ concertId, loggedIn, socket }: { concertId: string; loggedIn: boolean; socket: SocketState }) {
   const [detail, refreshDetail] = useQuery({ query: ConcertDetail, variables: { id: concertId } });
   // The fan's queueStatus feed, once it speaks: seats left concert-wide, pushed. A fan in line reads
@@ -53,8 +56,7 @@ export function ConcertPage({ concertId, loggedIn, socket }: { concertId: string
       <p>
         <a href="#/">← All concerts</a>
       </p>
-      <ErrorNote error={detail.error} />
-      {detail.data && !concert && <p>This concert does not exist.</p>}
+      <ErrorNote error={detail.error} words={CONCERT_WORDS} />
       {concert && (
         <>
           <h2 id="concert-title">

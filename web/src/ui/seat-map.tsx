@@ -128,8 +128,11 @@ export function SeatMap({
     const sent = answers.send();
     if (hold) {
       const result = await releaseHold({ holdId: hold.id });
-      if (result.error) setError(problemOf(result.error));
-      else answers.apply({ id: seat.id, status: 'AVAILABLE' }, sent);
+      const problem = problemOf(result.error);
+      if (!problem) answers.apply({ id: seat.id, status: 'AVAILABLE' }, sent);
+      // HOLD_NOT_FOUND: the hold is gone already (lapsed, or released by an earlier try whose answer was
+      // lost), which is what the fan asked for; the holds read again below and the map's feed show the rest.
+      else if (problem.code !== 'HOLD_NOT_FOUND') setError(problem);
     } else {
       const result = await holdSeat({ seatId: seat.id });
       const problem = result.data ? undefined : (problemOf(result.error) ?? { code: 'NETWORK' });
