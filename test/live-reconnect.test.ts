@@ -7,7 +7,9 @@ import { Feed, signUpMany, wsClient } from './support/client';
 import { createConcert } from './support/fixtures';
 import { seatIds, sellInMysql } from './support/booking';
 import { RedisServer } from './support/redis-server';
-import { redisKeys } from '../src/redis';
+import { redisKeys, runScript } from '../src/redis';
+import { QUEUE_ENTER } from '../src/redis/queue-scripts';
+import { drawPreQueueScore } from '../src/queue/draw';
 
 // A Redis of this file's own, so cutting its pub/sub connections touches no other test's server.
 const redis = new RedisServer();
@@ -45,6 +47,45 @@ describe('live feed after its Redis subscription drops', () => {
     await server.app.services.queue.enter(Number(fan!.id), Number(concertId));
     const status = await feed.until((m) => m.data?.queueStatus.state === 'WAITING', 5000);
     expect(status.data?.queueStatus).toMatchObject({ state: 'WAITING', position: 1 });
+  });
+});
+
+describe('live feed whose subscription moved without a reconnect event (a Redis Cluster switching its subscriber node)', () => {
+  /**
+   * A followed fan who enters while the replica's subscription is away: the enter's message is lost
+   * (sent here to a channel nobody hears) and the entry is in no log the feed follows, so only reading
+   * the place anew can find it. Another fan, ahead, takes the one slot at the next tick.
+   */
+  async function unheardEntry() {
+    const { concertId } = await createConcert(server, { maxActiveUsers: 1 });
+    const [ahead, fan] = await signUpMany(new Api(server.url), 2);
+    const client = wsClient(server.wsUrl, fan!.token);
+    clients.push(client);
+    const feed = new Feed<{ queueStatus: QueueStatus }>(client, STATUS_SUBSCRIPTION, { id: concertId });
+    expect((await feed.next()).data?.queueStatus.state).toBe('NONE');
+    const { queue } = server.app.services;
+    await queue.enter(Number(ahead!.id), Number(concertId));
+    await queue.admitTick();
+    const keys = redisKeys(server.env.REDIS_KEY_PREFIX!);
+    const line = keys.queue(Number(concertId));
+    await runScript(server.app.redis, QUEUE_ENTER, line, Number(fan!.id), drawPreQueueScore(), 1, `${keys.channels.queueTicks}:nobody`, Number(concertId));
+    expect(await server.app.redis.zscore(line.wait, fan!.id)).not.toBeNull();
+    return { feed, keys };
+  }
+
+  it("reads its fans' places anew when the next tick's number shows a tick message was lost", async () => {
+    const { feed, keys } = await unheardEntry();
+    // A tick's message was lost with it; the connection never reported a drop.
+    await server.app.redis.incr(keys.tickSeq);
+    await server.app.services.queue.admitTick();
+    const status = await feed.until((m) => m.data?.queueStatus.state !== 'NONE', 5000);
+    expect(status.data?.queueStatus).toMatchObject({ state: 'WAITING', position: 1 });
+  });
+
+  it('reads nothing anew while tick numbers follow each other', async () => {
+    const { feed } = await unheardEntry();
+    await server.app.services.queue.admitTick();
+    await expect(feed.until((m) => m.data?.queueStatus.state !== 'NONE', 1000)).rejects.toThrow();
   });
 });
 

@@ -106,6 +106,8 @@ export class LiveQueueStatus {
   /** This process, as Redis knows it while it follows fans. */
   private readonly replica = randomBytes(8).toString('hex');
   private beatTimer: NodeJS.Timeout | undefined;
+  /** The last admission tick heard of (TickMessage.seq): a gap means lost messages. */
+  private lastTick: number | undefined;
 
   constructor(
     private readonly queue: QueueService,
@@ -120,6 +122,14 @@ export class LiveQueueStatus {
     this.subscriber.on('message', (channel: string, message: string) => {
       if (channel !== this.channel) return;
       const tick = JSON.parse(message) as TickMessage;
+      if (tick.seq !== undefined) {
+        const missed = this.lastTick !== undefined && tick.seq !== this.lastTick + 1;
+        this.lastTick = tick.seq;
+        // Messages were lost while the subscription was away without a reconnect this process heard
+        // of: on a Redis Cluster, ioredis moves its subscriber to another node (a failover, a dropped
+        // connection) and says nothing. A fan's own change (not in the departures log) may be among them.
+        if (missed) this.resyncAll();
+      }
       for (const id of tick.concerts) {
         const concert = this.concerts.get(id);
         if (concert) this.schedule(concert, () => (concert.tick = true));
@@ -134,7 +144,8 @@ export class LiveQueueStatus {
     // Messages published while the subscription was down are lost, a fan's own enter among them (it
     // is not in the log): after a reconnect every followed place is read anew, once.
     this.subscriber.on('ready', () => {
-      for (const concert of this.concerts.values()) this.schedule(concert, () => (concert.resync = true));
+      this.lastTick = undefined;
+      this.resyncAll();
     });
     this.beatTimer = setInterval(() => {
       for (const concert of this.concerts.values()) this.schedule(concert, () => (concert.beat = true));
@@ -144,6 +155,11 @@ export class LiveQueueStatus {
 
   stop(): void {
     clearInterval(this.beatTimer);
+  }
+
+  /** Every followed fan's place read anew, once per concert (see resync). */
+  private resyncAll(): void {
+    for (const concert of this.concerts.values()) this.schedule(concert, () => (concert.resync = true));
   }
 
   /** The caller's status stream: their status now, then every change. NOT_FOUND for an unknown concert. */

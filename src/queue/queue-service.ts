@@ -57,6 +57,11 @@ const salesValue = (salesOpenAt: Date | null) => (salesOpenAt ? String(salesOpen
 /** The message live feeds on every process receive: which concerts may have changed, or which fans. */
 export interface TickMessage {
   concerts: number[];
+  /**
+   * An admission tick's number (one counter for all ticks): a replica that gets any other number than
+   * its last one + 1 lost messages while its subscription was away, and reads its fans' places anew.
+   */
+  seq?: number;
   /** [concertId, userId] of a fan who changed their own status (enter, leave, pay), sent by tellFan in src/redis/queue-scripts.ts. */
   fans?: [number, number][];
 }
@@ -352,7 +357,7 @@ export class QueueService {
       if (waiting === 0 && active === 0 && watched === 0) empty.push(id);
     });
     await this.dropEmpty(empty);
-    const message: TickMessage = { concerts: ticked };
+    const message: TickMessage = { concerts: ticked, seq: await this.redis.incr(this.keys.tickSeq) };
     await this.redis.publish(this.keys.channels.queueTicks, JSON.stringify(message));
     endTimer();
     return message;
