@@ -121,7 +121,15 @@ export function SeatMap({
   const mySeatIds = new Set(mine.keys());
   const title = formatDateTime(schedule.startsAt);
 
+  // One hold or release at a time, and only of a seat that is free or the fan's. Seats are never
+  // `disabled` but aria-disabled: a disabled button loses the keyboard focus (also a seat that reads
+  // HELD for the moment between its hold's answer and the fan's holds read again), and a keyboard
+  // user would have to tab back to the map after each seat.
+  const busy = useRef(false);
+  const unavailable = (look: string) => look === 'HELD' || look === 'RESERVED';
   async function choose(seat: SeatState) {
+    if (busy.current || unavailable(seatLook(seat, mySeatIds))) return;
+    busy.current = true;
     setError(undefined);
     setBusySeat(seat.id);
     const hold = mine.get(seat.id);
@@ -141,6 +149,7 @@ export function SeatMap({
       // The map showed the seat free and it was not (a change it missed): read it again.
       if (problem?.code === 'SEAT_UNAVAILABLE') answers.reload();
     }
+    busy.current = false;
     setBusySeat(null);
     onHoldsChanged();
   }
@@ -170,7 +179,7 @@ export function SeatMap({
                   data-look={look}
                   aria-label={label}
                   title={`Seat ${seat.number}: ${seatLookWords(look)}`}
-                  disabled={busySeat !== null || look === 'HELD' || look === 'RESERVED'}
+                  aria-disabled={busySeat !== null || unavailable(look)}
                   aria-busy={busySeat === seat.id}
                   onClick={() => void choose(seat)}
                 >
