@@ -5,7 +5,7 @@ import { createRedis, redisKeys, redisReady, runScript, SCRIPTS, type RedisClien
 import { HOLD_EXTEND, HOLD_LISTING_KEEP, HOLD_RELEASE, HOLD_SEAT, HOLD_STATUS, HOLD_SWEEP } from '../src/redis/hold-scripts';
 import { drawPreQueueScore } from '../src/queue/draw';
 import { INVENTORY_MARK, INVENTORY_READ, INVENTORY_REBUILD } from '../src/redis/inventory-scripts';
-import { PUBLISH_ORDERED } from '../src/redis/pubsub-scripts';
+import { PUBLISH_ORDERED, PUBLISH_TICK } from '../src/redis/pubsub-scripts';
 import {
   QUEUE_ADMIT,
   QUEUE_END_ACTIVE,
@@ -1137,6 +1137,23 @@ describe('ordered publish', () => {
     // On a single Redis each publish reaches the one listener; a cluster node counts only its own listeners.
     if (!(redis instanceof Cluster)) expect(receivers).toEqual(messages.map(() => 1));
     await vi.waitFor(() => expect(heard).toEqual(messages), { timeout: 3000 });
+    listener.disconnect();
+  });
+});
+
+describe('tick announcements', () => {
+  it('number each tick and publish it with its number, in order, also when sent at once', async () => {
+    const channel = `${prefix}:ticks`;
+    const listener: RedisClient = redis.duplicate();
+    await redisReady(listener);
+    const heard: { concerts: number[]; seq: number }[] = [];
+    listener.on('message', (_channel: string, message: string) => heard.push(JSON.parse(message) as { concerts: number[]; seq: number }));
+    await listener.subscribe(channel);
+    const counter = { seq: keys.tickSeq };
+    const seqs = await Promise.all([[], [1], [2, 3]].map((concerts) => run(PUBLISH_TICK, counter, channel, JSON.stringify({ concerts }).slice(0, -1))));
+    const first = seqs[0]!;
+    expect(seqs).toEqual([first, first + 1, first + 2]);
+    await vi.waitFor(() => expect(heard).toEqual([{ concerts: [], seq: first }, { concerts: [1], seq: first + 1 }, { concerts: [2, 3], seq: first + 2 }]), { timeout: 3000 });
     listener.disconnect();
   });
 });

@@ -571,7 +571,7 @@ describe('fan web app in Chromium', () => {
     await seat(fan, 1).focus();
     await fan.page.keyboard.press('Enter');
     await fan.page.locator('.seat-map [data-seat="1"][data-look="MINE"]').waitFor(WAIT);
-    expect(await fan.page.evaluate(() => document.activeElement?.getAttribute('data-seat'))).toBe('1');
+    expect(await fan.page.evaluate<string | null>("document.activeElement?.getAttribute('data-seat') ?? null")).toBe('1');
     // Shown, with about the two minutes the server gave it, and payable.
     const countdown = fan.page.locator('.cart .countdown');
     await countdown.waitFor(WAIT);

@@ -24,6 +24,7 @@ import {
   SALES_UNKNOWN,
 } from '../redis/queue-scripts';
 import { dropFromWorkIndex } from '../redis/work-index';
+import { PUBLISH_TICK } from '../redis/pubsub-scripts';
 import { SharedReads } from '../caching/shared-reads';
 import { drawPreQueueScore } from './draw';
 import { QueueState, type QueueStatus } from './queue-state';
@@ -357,10 +358,10 @@ export class QueueService {
       if (waiting === 0 && active === 0 && watched === 0) empty.push(id);
     });
     await this.dropEmpty(empty);
-    const message: TickMessage = { concerts: ticked, seq: await this.redis.incr(this.keys.tickSeq) };
-    await this.redis.publish(this.keys.channels.queueTicks, JSON.stringify(message));
+    const head = JSON.stringify({ concerts: ticked }).slice(0, -1);
+    const seq = await runScript(this.redis, PUBLISH_TICK, { seq: this.keys.tickSeq }, this.keys.channels.queueTicks, head);
     endTimer();
-    return message;
+    return { concerts: ticked, seq };
   }
 
   /**

@@ -20,8 +20,8 @@ export function redisKeys(prefix: string) {
   return {
     /** Concert IDs that have anyone waiting, active or followed live: what the admission tick visits. */
     queueIndex: `${prefix}:queues`,
-    /** Counter: the number of the last admission tick announced (TickMessage.seq). */
-    tickSeq: `${prefix}:tick-seq`,
+    /** Counter: the number of the last admission tick announced (TickMessage.seq); in the {pubsub} slot, whose node announces it (PUBLISH_TICK). */
+    tickSeq: `${prefix}:{pubsub}:tick-seq`,
     queue: (concertId: number) => {
       const tag = `${prefix}:{c:${concertId}}`;
       return {

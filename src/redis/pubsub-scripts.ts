@@ -15,4 +15,20 @@ return redis.call('PUBLISH', ARGV[1], ARGV[2])
 `,
 });
 
-export const PUBSUB_SCRIPTS = [PUBLISH_ORDERED] as const;
+/**
+ * Numbers an admission tick and announces it, in one step on the node of the counter's slot (the
+ * {pubsub} one): ticks leave in the order of their numbers, overlapping ticks of two replicas too, so
+ * a replica that hears any number but its last + 1 really lost messages. ARGV: channel, the message's
+ * JSON without its closing brace (the number goes in as "seq"). Returns the number.
+ */
+export const PUBLISH_TICK = defineScript<number, [channel: string, messageHead: string]>()({
+  name: 'publishTick',
+  keys: ['seq'],
+  lua: `
+local seq = redis.call('INCR', seqKey)
+redis.call('PUBLISH', ARGV[1], ARGV[2] .. ',"seq":' .. seq .. '}')
+return seq
+`,
+});
+
+export const PUBSUB_SCRIPTS = [PUBLISH_ORDERED, PUBLISH_TICK] as const;

@@ -37,12 +37,9 @@ export const TICKET_NOT_FOUND = 'This ticket could not be found. It may belong t
 
 /**
  * The fan-facing message for an error code; unknown codes get a generic sentence (never the raw
- * message). RATE_LIMITED says how long to wait when the error told us (extensions.retryAfterSeconds);
- * BAD_USER_INPUT says the server's own sentence when there is one (`detail`): the API writes those for
- * people ("The password must have at least 8 characters.", the largest charge allowed…).
+ * message). RATE_LIMITED says how long to wait when the error told us (extensions.retryAfterSeconds).
  */
-export function errorMessage(code: string | undefined, retryAfterSeconds?: number, detail?: string): string {
-  if (code === 'BAD_USER_INPUT' && detail) return detail;
+export function errorMessage(code: string | undefined, retryAfterSeconds?: number): string {
   if (code === 'RATE_LIMITED' && retryAfterSeconds !== undefined && Number.isFinite(retryAfterSeconds) && retryAfterSeconds >= 0) {
     return `Too many attempts: try again in ${Math.max(1, Math.ceil(retryAfterSeconds))} s.`;
   }
@@ -74,6 +71,11 @@ export function errorCode(error: ErrorLike | undefined | null): string | undefin
 export interface Problem {
   code: string;
   retryAfterSeconds?: number;
+  /**
+   * The server's own words for BAD_USER_INPUT ("The password must have at least 8 characters."): to
+   * show only about what the fan typed (the log-in form), for they may repeat the input, and elsewhere
+   * the input can come from a link (an ID in the URL).
+   */
   detail?: string;
 }
 

@@ -1,6 +1,6 @@
 import { useState, type FormEvent } from 'react';
 import { useMutation, useQuery } from 'urql';
-import type { ErrorLike } from '../logic/errors';
+import { problemOf, type ErrorLike } from '../logic/errors';
 import { ChargePoints, LogIn, Me, SignUp } from '../operations';
 import { sessionEndReason, setToken } from '../session';
 import { ErrorNote } from './errors';
@@ -51,7 +51,7 @@ export function AuthForm() {
             Sign up
           </button>
         </div>
-        <ErrorNote error={error} code={error ? undefined : ended} />
+        <ErrorNote error={error} code={error ? undefined : ended} words={{ BAD_USER_INPUT: problemOf(error)?.detail }} />
       </form>
     </section>
   );

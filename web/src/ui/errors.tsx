@@ -10,7 +10,7 @@ export function ErrorNote({ error, code, problem, words }: { error?: ErrorLike |
   if (!shown) return null;
   return (
     <p className="error" role="alert" data-code={shown.code}>
-      {words?.[shown.code] ?? errorMessage(shown.code, shown.retryAfterSeconds, shown.detail)}
+      {words?.[shown.code] ?? errorMessage(shown.code, shown.retryAfterSeconds)}
     </p>
   );
 }

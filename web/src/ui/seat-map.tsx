@@ -81,7 +81,7 @@ export function useSeatMap(scheduleId: string, reconnects: number, onChange?: ()
   const answers: SeatAnswers = {
     send: () => sources.send(),
     apply: (change, sent) => {
-      if (sources.answerIsNewest(change.id, sent)) setState((s) => ({ ...s, seats: s.seats && applySeatChange(s.seats, change) }));
+      if (sources.takeAnswer(change.id, sent)) setState((s) => ({ ...s, seats: s.seats && applySeatChange(s.seats, change) }));
     },
     reload: () => setAttempt((n) => n + 1),
   };

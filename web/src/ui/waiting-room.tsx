@@ -88,7 +88,7 @@ export function WaitingRoom({
   /** Shows the status answered to a request sent when sources.send() said `sent`, unless the feed spoke since. */
   const showAnswer = useCallback(
     (sent: number, answer: QueueStatus | undefined) => {
-      if (answer && sources.answerIsNewest(concert.id, sent)) setStatus(answer);
+      if (answer && sources.takeAnswer(concert.id, sent)) setStatus(answer);
     },
     [sources, concert.id],
   );
@@ -145,17 +145,26 @@ export function WaitingRoom({
   const [unreachable, setUnreachable] = useState(false);
   useEffect(() => {
     if (!askOverHttp) return;
+    let stopped = false;
+    let timer: ReturnType<typeof setTimeout>;
+    // Each wait drawn at random around its length: the fans of a replica that died all lost their
+    // sockets at once, and must not all ask at the same instant, again and again.
+    const after = (ms: number) => {
+      timer = setTimeout(() => void check(), ms * (0.85 + Math.random() * 0.3));
+    };
     const check = async () => {
       const sent = sources.send();
       const result = await client.query(QueueStatusNow, { concertId: concert.id }, { requestPolicy: 'network-only' }).toPromise();
-      setUnreachable(!result.data);
+      if (stopped) return;
+      // Only a request that got no answer says the server is out of reach (not RATE_LIMITED, say).
+      setUnreachable(errorCode(result.error) === 'NETWORK');
       showAnswer(sent, result.data?.queueStatus);
+      after(STATUS_CHECK_MS);
     };
-    const first = setTimeout(() => void check(), FIRST_STATUS_CHECK_MS);
-    const every = setInterval(() => void check(), STATUS_CHECK_MS);
+    after(FIRST_STATUS_CHECK_MS);
     return () => {
-      clearTimeout(first);
-      clearInterval(every);
+      stopped = true;
+      clearTimeout(timer);
       setUnreachable(false);
     };
   }, [askOverHttp, client, concert.id, sources, showAnswer]);
@@ -182,7 +191,7 @@ export function WaitingRoom({
         <p className="reconnecting" role="status" data-testid="reconnecting">
           {unreachable
             ? 'The server is not answering right now. Your place in line is kept only for a short while without contact: check your connection; this page keeps trying.'
-            : `Reconnecting… your place in line is kept: meanwhile this page checks it every ${STATUS_CHECK_MS / 1000} seconds.`}
+            : `Reconnecting… your place in line is kept: meanwhile this page checks it about every ${STATUS_CHECK_MS / 1000} seconds.`}
         </p>
       )}
       {!status && !live.error && <p className="muted">Checking your place…</p>}
