@@ -25,6 +25,12 @@ describe('configuration', () => {
       production: false,
       jwtSecretIsDefault: true,
       passwordHashCost: 17,
+      presenceGraceSeconds: 60,
+      activeIdleSeconds: 300,
+      mysqlStatementTimeoutMs: 10_000,
+      limits: { perAccountPerMinute: 600, perIpPerMinute: 1200, loginAttemptsPer15Min: 10, socketsPerAccount: 5 },
+      trustProxy: false,
+      corsOrigins: [],
     });
     expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: 's'.repeat(32) }).seedDemo).toBe(false);
     // A cluster's seeds replace REDIS_URL; a malformed seed stops the start naming the variable.

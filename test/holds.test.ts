@@ -174,7 +174,7 @@ describe('holding a seat', () => {
 });
 
 describe('releasing a hold', () => {
-  it('frees the seat for others; releasing again answers true; another fan or a made-up ID get HOLD_NOT_FOUND', async () => {
+  it('frees the seat for others; releasing again, another fan or a made-up ID get HOLD_NOT_FOUND', async () => {
     const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 5 });
     const [owner, rival] = await activeFans(api, concertId, 2);
     const [seatId] = await seatIds(server, scheduleIds[0]!);

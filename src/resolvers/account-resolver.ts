@@ -13,7 +13,7 @@ export class AccountResolver {
   }
 
   @Mutation(() => AuthPayload, {
-    description: 'Signs in; no token needed. Send the token as "Authorization: Bearer <token>" (HTTP) or in connectionParams.authorization (WebSocket). Errors: INVALID_CREDENTIALS (the same for an unknown email and a wrong password), RATE_LIMITED (too many failed sign-ins for this email or from this address: see retryAfterSeconds).',
+    description: 'Signs in; no token needed. Send the token as "Authorization: Bearer <token>" (HTTP) or in connectionParams.authorization (WebSocket). Errors: BAD_USER_INPUT (not an email, or a password over 200 characters: no account has one), INVALID_CREDENTIALS (the same for an unknown email and a wrong password), RATE_LIMITED (too many failed sign-ins for this email or from this address: see retryAfterSeconds).',
   })
   async logIn(@Arg('email', () => String) email: string, @Arg('password', () => String) password: string, @Ctx() { services, clientIp }: Context): Promise<AuthPayload> {
     return services.accounts.logIn(email, password, clientIp);
