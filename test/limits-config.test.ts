@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOG_IN, STATUS_SUBSCRIPTION } from '../support/operations';
 import { Feed } from './support/client';
-import { codeOf, fanOf, gql, wsClientFrom } from './support/edge';
+import { codeOf, fanOf, gql, openBareSocket, wsClientFrom } from './support/edge';
 import { createConcert } from './support/fixtures';
 import { startTestServer, type TestServer } from './support/harness';
 
@@ -28,6 +28,10 @@ describe('0 turns every limit off', () => {
     } finally {
       await Promise.all(clients.map((client) => client.dispose()));
     }
+    // With the per-address limits off, so is the cap on sockets without a valid token (20 per address).
+    const anonymous = await Promise.all(Array.from({ length: 25 }, () => openBareSocket(server.wsUrl, '127.0.0.1')));
+    for (const outcome of anonymous) if ('socket' in outcome) outcome.socket.close();
+    expect(anonymous.filter((outcome) => 'socket' in outcome)).toHaveLength(25);
     const redis = new Redis(server.env.REDIS_URL as string);
     try {
       const [, keys] = await redis.scan('0', 'MATCH', `${server.env.REDIS_KEY_PREFIX}:*limit*`, 'COUNT', 10_000);

@@ -3,7 +3,7 @@ import WebSocket from 'ws';
 import type { Client } from 'graphql-ws';
 import { STATUS_SUBSCRIPTION } from '../support/operations';
 import { Feed } from './support/client';
-import { fanOf, freshIp, wsClientFrom } from './support/edge';
+import { fanOf, freshIp, openBareSocket, wsClientFrom } from './support/edge';
 import { createConcert } from './support/fixtures';
 import { startTestServer, type TestServer } from './support/harness';
 
@@ -74,17 +74,7 @@ describe('graphql-ws connections per account (MAX_SOCKETS_PER_USER)', () => {
   });
 
   it('keeps at most 20 sockets without a valid token open per address (4429 beyond); tokens, other addresses and freed places still get in', async () => {
-    /** A bare graphql-ws socket from `ip`: resolves with it once acknowledged, or with its close code. */
-    const open = (ip: string, authorization?: string) =>
-      new Promise<{ socket: WebSocket } | { code: number; reason: string }>((resolve, reject) => {
-        const socket = new WebSocket(server.wsUrl, 'graphql-transport-ws', { headers: { 'x-forwarded-for': ip } });
-        socket.once('open', () => socket.send(JSON.stringify({ type: 'connection_init', payload: authorization ? { authorization } : {} })));
-        socket.on('message', (data) => {
-          if ((JSON.parse(String(data)) as { type: string }).type === 'connection_ack') resolve({ socket });
-        });
-        socket.once('close', (code, reason) => resolve({ code, reason: String(reason) }));
-        socket.once('error', reject);
-      });
+    const open = (ip: string, authorization?: string) => openBareSocket(server.wsUrl, ip, authorization);
     const ip = freshIp();
     const sockets: WebSocket[] = [];
     try {

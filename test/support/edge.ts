@@ -35,6 +35,19 @@ export function wsClientFrom(wsUrl: string, ip: string, token?: string): Client 
   return createClient({ url: wsUrl, webSocketImpl: ProxiedWebSocket, connectionParams: token ? { authorization: `Bearer ${token}` } : {}, retryAttempts: 0, lazy: true });
 }
 
+/** A bare graphql-ws socket from `ip` (X-Forwarded-For): resolves with it once acknowledged, or with its close code. */
+export function openBareSocket(wsUrl: string, ip: string, authorization?: string): Promise<{ socket: WebSocket } | { code: number; reason: string }> {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(wsUrl, 'graphql-transport-ws', { headers: { 'x-forwarded-for': ip } });
+    socket.once('open', () => socket.send(JSON.stringify({ type: 'connection_init', payload: authorization ? { authorization } : {} })));
+    socket.on('message', (data) => {
+      if ((JSON.parse(String(data)) as { type: string }).type === 'connection_ack') resolve({ socket });
+    });
+    socket.once('close', (code, reason) => resolve({ code, reason: String(reason) }));
+    socket.once('error', reject);
+  });
+}
+
 /** A fan made straight through the service (setup: it costs no request, so it counts against no limit). */
 export async function fanOf(server: TestServer, password = 'correct-horse'): Promise<{ id: string; token: string; email: string; password: string }> {
   const email = `fan-${randomUUID()}@example.test`;
