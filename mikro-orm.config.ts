@@ -4,8 +4,11 @@ import { Migrator } from '@mikro-orm/migrations';
 import { entities } from './src/entities';
 import { migrationsList } from './src/migrations';
 
-/** ORM options for one database URL; the CLI uses the default export (DATABASE_URL or the local default). */
-export function ormConfig(databaseUrl: string) {
+/**
+ * ORM options for one database URL; the CLI uses the default export (DATABASE_URL or the local default).
+ * `acquireTimeoutMs`: the longest wait for a pooled connection (the app passes its statement bound).
+ */
+export function ormConfig(databaseUrl: string, acquireTimeoutMs = 3000) {
   return defineConfig({
     clientUrl: databaseUrl,
     entities,
@@ -16,9 +19,10 @@ export function ormConfig(databaseUrl: string) {
     // The app logs what it applied (see openDatabase), so the migrator's own console output is off.
     migrations: { migrationsList, path: 'src/migrations', pathTs: 'src/migrations', transactional: false, allOrNothing: false, silent: true, snapshot: false, emit: 'ts' },
     pool: { min: 2, max: 20 },
-    // While MySQL is away a request waits at most 3 s for a connection, then fails with
-    // SERVICE_UNAVAILABLE instead of hanging (knex's own default is 60 s); merged into knex's options.
-    driverOptions: { acquireConnectionTimeout: 3000, connection: { connectTimeout: 2000 } },
+    // A request waits at most this long for a connection, then fails with SERVICE_UNAVAILABLE instead
+    // of hanging (knex's own default is 60 s); merged into knex's options. While MySQL refuses
+    // connections the wait ends at once (knex propagates the failure to create one).
+    driverOptions: { acquireConnectionTimeout: acquireTimeoutMs, connection: { connectTimeout: 2000 } },
     timezone: '+00:00',
     forceUtcTimezone: true,
     debug: false,

@@ -1,3 +1,4 @@
+import { createConnection } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Api } from '../support/graphql-client';
 import { CHARGE, ME } from '../support/operations';
@@ -70,6 +71,27 @@ describe('chargePoints', () => {
     expect(entries.every((entry) => entry.kind === 'CHARGE')).toBe(true);
     expect(entries.map((entry) => entry.amount).sort((a, b) => a - b)).toEqual(amounts);
     expectConsistentLedger(entries, total);
+  });
+});
+
+describe('a burst that queues for connections', () => {
+  it('waits for the pool longer than 3 s while MySQL is up: 40 charges behind a row lock held 4.5 s all succeed', async () => {
+    const fan = await signUp(api);
+    // Another client holds the account's row: the pool's 20 connections wait on it, the other 20
+    // charges wait for a connection, past the old fixed 3 s.
+    const holder = await createConnection(server.env.DATABASE_URL as string);
+    try {
+      await holder.query('START TRANSACTION');
+      await holder.query('SELECT points FROM users WHERE id = ? FOR UPDATE', [fan.id]);
+      const charges = Promise.all(Array.from({ length: 40 }, () => fan.api.request<{ chargePoints: { points: number } }>(CHARGE, { amount: 1 })));
+      await new Promise((resolve) => setTimeout(resolve, 4500));
+      await holder.query('COMMIT');
+      const answers = await charges;
+      expect(answers.map((answer) => answer.errors?.[0]?.extensions?.code ?? 'ok')).toEqual(answers.map(() => 'ok'));
+      expect((await me(fan)).points).toBe(40);
+    } finally {
+      await holder.end();
+    }
   });
 });
 
