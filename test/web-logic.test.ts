@@ -5,7 +5,7 @@ import { errorCode, errorMessage, isTransient, problemOf } from '../web/src/logi
 import { announcement, inLine, lineProgress, PAUSED_MESSAGE, PREQUEUE_MESSAGE, rememberStart, seatSupply, seatsLeftWords, SOLD_OUT_MESSAGE, waitsInLine, type QueueView } from '../web/src/logic/queue';
 import { NewestSource } from '../web/src/logic/newest';
 import { applySeatChange, seatLook, type SeatState } from '../web/src/logic/seats';
-import { formatCountdown, formatWait, remainingMs, salesOpenCountdown, spokenCountdown } from '../web/src/logic/time';
+import { formatCountdown, formatWait, remainingMs, salesOpenCountdown, spokenCountdown, turnEndingWarning } from '../web/src/logic/time';
 import { ServerClock } from '../web/src/logic/server-clock';
 
 /* The web app's logic that is not markup (web/src/logic/), without a browser. */
@@ -351,5 +351,16 @@ describe('the server clock', () => {
     // The laptop's clock was stepped back an hour.
     clock.observe(second(2_000_010_000), 2_000_010_000 - 3_600_000, 2_000_010_050 - 3_600_000);
     expect(Math.abs(clock.offset() - 3_600_000)).toBeLessThan(1000);
+  });
+});
+
+describe('the turn ending', () => {
+  it('is said once, as the ACTIVE countdown crosses one minute; not on a page opened with less left, nor at the end', () => {
+    expect(turnEndingWarning(61_000, 60_000)).toMatch(/One minute left/);
+    expect(turnEndingWarning(60_500, 59_500)).toMatch(/One minute left/);
+    expect(turnEndingWarning(59_000, 58_000)).toBeUndefined();
+    expect(turnEndingWarning(undefined, 30_000)).toBeUndefined();
+    expect(turnEndingWarning(120_000, 119_000)).toBeUndefined();
+    expect(turnEndingWarning(61_000, 0)).toBeUndefined();
   });
 });

@@ -58,3 +58,15 @@ export function salesOpenCountdown(salesOpenAt: string | null | undefined, now: 
   if (left <= 0) return undefined;
   return `Sales open in ${formatCountdown(left)}`;
 }
+
+/** Time left at which a fan shopping is told their turn is ending (once, in the live region). */
+export const TURN_ENDING_MS = 60_000;
+
+/**
+ * What to say as the ACTIVE countdown moves from `beforeMs` to `nowMs` left: the warning once, when
+ * it crosses TURN_ENDING_MS (not when the page opens with less than that left: the countdown says so).
+ */
+export function turnEndingWarning(beforeMs: number | undefined, nowMs: number): string | undefined {
+  if (beforeMs === undefined || beforeMs <= TURN_ENDING_MS || nowMs > TURN_ENDING_MS || nowMs <= 0) return undefined;
+  return 'One minute left in your turn: pay for your seats now.';
+}

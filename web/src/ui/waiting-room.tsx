@@ -5,7 +5,7 @@ import { feedRetryMs } from '../logic/connection';
 import { errorCode, isTransient, problemOf } from '../logic/errors';
 import { announcement, inLine, lineProgress, PAUSED_MESSAGE, PREQUEUE_MESSAGE, rememberStart, seatSupply, seatsLeftWords, SOLD_OUT_MESSAGE, waitsInLine, type KeyValueStore } from '../logic/queue';
 import { NewestSource } from '../logic/newest';
-import { formatCountdown, formatDateTime, formatWait, remainingMs, spokenCountdown } from '../logic/time';
+import { formatCountdown, formatDateTime, formatWait, remainingMs, spokenCountdown, TURN_ENDING_MS, turnEndingWarning } from '../logic/time';
 import { ConcertDetail, EnterQueue, LeaveQueue, QueueStatusNow, QueueStatusSubscription, type HoldItem, type PaymentResult, type QueueStatus } from '../operations';
 import { useAnnounce } from './announcer';
 import { ErrorNote } from './errors';
@@ -356,11 +356,19 @@ function Waiting({ status, concertId }: { status: QueueStatus; concertId: string
 function Active({ status, concert, socket, holds, onHoldsChanged, onSeatsChanged }: { status: QueueStatus; concert: Concert; socket: SocketState; holds: readonly HoldItem[]; onHoldsChanged: () => void; onSeatsChanged?: () => void }) {
   const now = useNow();
   const left = status.activeUntil ? remainingMs(status.activeUntil, now) : 0;
+  // The countdown's own label is read only on focus: the turn ending is said once, in the live region.
+  const announce = useAnnounce();
+  const before = useRef<number | undefined>(undefined);
+  useEffect(() => {
+    const warning = turnEndingWarning(before.current, left);
+    if (warning) announce(warning);
+    before.current = left;
+  }, [left, announce]);
   return (
     <div className="active">
       <p className="your-turn">It is your turn: choose your seats.</p>
       <p className="time-left">
-        Time left: <strong className={left < 60_000 ? 'countdown urgent' : 'countdown'} data-testid="time-left" aria-label={spokenCountdown(left)}>{formatCountdown(left)}</strong>
+        Time left: <strong className={left < TURN_ENDING_MS ? 'countdown urgent' : 'countdown'} data-testid="time-left" aria-label={spokenCountdown(left)}>{formatCountdown(left)}</strong>
       </p>
       <SeatLegend />
       <div className="seat-maps">
