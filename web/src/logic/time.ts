@@ -68,5 +68,5 @@ export const TURN_ENDING_MS = 60_000;
  */
 export function turnEndingWarning(beforeMs: number | undefined, nowMs: number): string | undefined {
   if (beforeMs === undefined || beforeMs <= TURN_ENDING_MS || nowMs > TURN_ENDING_MS || nowMs <= 0) return undefined;
-  return 'One minute left in your turn: pay for your seats now.';
+  return 'One minute left in your turn.';
 }

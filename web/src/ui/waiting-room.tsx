@@ -356,14 +356,19 @@ function Waiting({ status, concertId }: { status: QueueStatus; concertId: string
 function Active({ status, concert, socket, holds, onHoldsChanged, onSeatsChanged }: { status: QueueStatus; concert: Concert; socket: SocketState; holds: readonly HoldItem[]; onHoldsChanged: () => void; onSeatsChanged?: () => void }) {
   const now = useNow();
   const left = status.activeUntil ? remainingMs(status.activeUntil, now) : 0;
-  // The countdown's own label is read only on focus: the turn ending is said once, in the live region.
+  // The countdown's own label is read only on focus: the turn ending is said in the live region, once
+  // per turn (the estimate of the server's clock may move the countdown back over the mark).
   const announce = useAnnounce();
   const before = useRef<number | undefined>(undefined);
+  const warnedTurn = useRef<string | null>(null);
   useEffect(() => {
     const warning = turnEndingWarning(before.current, left);
-    if (warning) announce(warning);
+    if (warning && warnedTurn.current !== status.activeUntil) {
+      warnedTurn.current = status.activeUntil;
+      announce(warning);
+    }
     before.current = left;
-  }, [left, announce]);
+  }, [left, announce, status.activeUntil]);
   return (
     <div className="active">
       <p className="your-turn">It is your turn: choose your seats.</p>
