@@ -15,6 +15,7 @@ import { createLogger, type Logger } from './logger';
 import { countStatements } from './database/statement-counter';
 import { boundStatements } from './database/statement-timeout';
 import { withStartupLock } from './database/startup-lock';
+import { MysqlProbe } from './database/mysql-probe';
 import { createMetrics, type Metrics } from './observability/metrics';
 import { createLimits } from './limits';
 import { LiveQueueStatus } from './queue/live-status';
@@ -163,8 +164,9 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
   };
 
   const schema = await buildAppSchema(pubSub);
+  const mysqlProbe = new MysqlProbe(orm);
   const server = await startServer(
-    { schema, services, formatError: createErrorFormatter(config.nodeEnv !== 'development', logger), routes: healthRouter(orm, redis, metrics.registry), logger },
+    { schema, services, formatError: createErrorFormatter(config.nodeEnv !== 'development', logger), routes: healthRouter(mysqlProbe, redis, metrics.registry), logger },
     config.port,
   );
   const workers: RepeatingJob[] = config.runWorkers ? await startWorkers(config, services, logger) : [];
@@ -182,6 +184,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
       liveQueue.stop();
       limits.sockets.stop();
       for (const client of [queueSubscriber, eventSubscribe, redis]) client.disconnect();
+      mysqlProbe.close();
       await orm.close();
     },
   };

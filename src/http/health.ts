@@ -1,5 +1,5 @@
-import type { MikroORM } from '@mikro-orm/mysql';
 import { Router } from 'express';
+import type { MysqlProbe } from '../database/mysql-probe';
 import type { RedisClient } from '../redis';
 import type { Registry } from 'prom-client';
 import { outcomeWithin } from '../time-limit';
@@ -11,14 +11,14 @@ async function answers(check: () => Promise<unknown>): Promise<boolean> {
 }
 
 /** /healthz (the process runs), /readyz (MySQL and Redis answer: route traffic here), /metrics (Prometheus). */
-export function healthRouter(orm: MikroORM, redis: RedisClient, registry: Registry): Router {
+export function healthRouter(mysql: MysqlProbe, redis: RedisClient, registry: Registry): Router {
   const router = Router();
   router.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
   router.get('/readyz', async (_req, res) => {
-    const [mysql, redisOk] = await Promise.all([answers(() => orm.em.getConnection().execute('select 1')), answers(() => redis.ping())]);
-    res.status(mysql && redisOk ? 200 : 503).json({ status: mysql && redisOk ? 'ready' : 'unavailable', mysql: mysql ? 'up' : 'down', redis: redisOk ? 'up' : 'down' });
+    const [mysqlOk, redisOk] = await Promise.all([mysql.answers(CHECK_TIMEOUT_MS), answers(() => redis.ping())]);
+    res.status(mysqlOk && redisOk ? 200 : 503).json({ status: mysqlOk && redisOk ? 'ready' : 'unavailable', mysql: mysqlOk ? 'up' : 'down', redis: redisOk ? 'up' : 'down' });
   });
   router.get('/metrics', async (_req, res) => {
     res.type(registry.contentType).send(await registry.metrics());
