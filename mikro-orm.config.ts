@@ -4,11 +4,14 @@ import { Migrator } from '@mikro-orm/migrations';
 import { entities } from './src/entities';
 import { migrationsList } from './src/migrations';
 
+/** The shortest wait for a pooled connection (the app waits as long as a statement may, if longer). */
+export const MIN_ACQUIRE_TIMEOUT_MS = 3000;
+
 /**
  * ORM options for one database URL; the CLI uses the default export (DATABASE_URL or the local default).
  * `acquireTimeoutMs`: the longest wait for a pooled connection (the app passes its statement bound).
  */
-export function ormConfig(databaseUrl: string, acquireTimeoutMs = 3000) {
+export function ormConfig(databaseUrl: string, acquireTimeoutMs = MIN_ACQUIRE_TIMEOUT_MS) {
   return defineConfig({
     clientUrl: databaseUrl,
     entities,

@@ -3,13 +3,12 @@ import { MikroORM } from '@mikro-orm/mysql';
 import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
 import { createPubSub } from '@graphql-yoga/subscription';
 
-import { ormConfig } from '../mikro-orm.config';
-import { AccountService, MIN_PASSWORD, type AccountSettings } from './accounts/account-service';
+import { MIN_ACQUIRE_TIMEOUT_MS, ormConfig } from '../mikro-orm.config';
+import { AccountService, type AccountSettings } from './accounts/account-service';
 import { TokenVerifier, tokenKey as createTokenKey } from './auth/tokens';
 import { ConcertService } from './concerts/concert-service';
 import { seedDemoConcerts } from './concerts/demo-seed';
 import type { Config } from './config';
-import { characterCount } from './errors';
 import type { Services } from './services';
 import { createLogger, type Logger } from './logger';
 import { countStatements } from './database/statement-counter';
@@ -53,9 +52,6 @@ const REDIS_COMMAND_TIMEOUT_MS = 2000;
 /** How long a replica waits for another one's migrations and seeding before it gives up. */
 const STARTUP_LOCK_TIMEOUT_SECONDS = 300;
 
-/** The shortest wait for a pooled connection, however short the statement bound (tests set 1.5 s). */
-const MIN_ACQUIRE_TIMEOUT_MS = 3000;
-
 /**
  * Creates the database if missing, then applies pending migrations and runs `prepare` (initial data)
  * under the database's start-up lock, so replicas starting together never run them at the same time.
@@ -89,8 +85,8 @@ export async function openDatabase(config: Config, metrics?: Metrics, logger?: L
 /** The configured admin account and, on an empty database, the demo concerts (check-then-write: needs the start-up lock). */
 async function prepareData(orm: MikroORM, config: Config, accountSettings: AccountSettings, logger: Logger): Promise<void> {
   if (config.admin) {
-    await new AccountService(orm, accountSettings).ensureAdmin(config.admin.email, config.admin.password);
-    if (characterCount(config.admin.password) < MIN_PASSWORD) logger.warn(`ADMIN_PASSWORD is shorter than ${MIN_PASSWORD} characters: easy to guess for an account that can create concerts.`);
+    const { shortPassword } = await new AccountService(orm, accountSettings).ensureAdmin(config.admin.email, config.admin.password);
+    if (shortPassword) logger.warn("ADMIN_PASSWORD is shorter than sign-up's minimum: easy to guess for an account that can create concerts.");
   }
   if (config.seedDemo) {
     const seeded = await seedDemoConcerts(new ConcertService(orm));

@@ -19,7 +19,7 @@ export interface AuthResult {
 }
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
-export const MIN_PASSWORD = 8;
+const MIN_PASSWORD = 8;
 const MAX_PASSWORD = 200;
 
 /**
@@ -125,9 +125,10 @@ export class AccountService {
 
   /**
    * Makes sure the configured admin account exists with role ADMIN and the configured password, as
-   * the operator set it: sign-up's minimum length is not asked (the caller warns about a short one).
+   * the operator set it: sign-up's minimum length is not asked, only said (`shortPassword`, for the
+   * caller to warn about).
    */
-  async ensureAdmin(email: string, password: string): Promise<void> {
+  async ensureAdmin(email: string, password: string): Promise<{ shortPassword: boolean }> {
     const normalized = normalizeEmail(email);
     checkPassword(password, 1);
     const em = this.orm.em.fork();
@@ -136,6 +137,7 @@ export class AccountService {
     if (existing) em.assign(existing, { role: Role.ADMIN, passwordHash });
     else em.persist(em.create(User, { email: normalized, passwordHash, role: Role.ADMIN }));
     await em.flush();
+    return { shortPassword: characterCount(password) < MIN_PASSWORD };
   }
 
   private tokenFor(user: User): string {

@@ -108,12 +108,9 @@ export class QueueService {
     const k = this.keys.queue(concertId);
     const attempt = async () => {
       const reply = await runScript(this.redis, QUEUE_ENTER, k, userId, drawPreQueueScore(), capacity, this.keys.channels.queueTicks, concertId);
-      // Only once the script has answered, as dropFromWorkIndex relies on: on a Redis Cluster the index
-      // lives on another node, and sent together the SADD could land first, a tick find the line still
-      // empty and drop the concert, and the fan wait in a line no tick visits. Also when the answer is
-      // SOLD_OUT: the next tick then looks at the concert's seats again, so a line closed by mistake
-      // cannot stay closed while fans knock.
-      await this.redis.sadd(this.keys.queueIndex, concertId);
+      // Also when the answer is SOLD_OUT: the next tick then looks at the concert's seats again, so a
+      // line closed by mistake cannot stay closed while fans knock.
+      await this.keepVisited(concertId);
       return reply;
     };
     let reply = await attempt();
@@ -220,9 +217,8 @@ export class QueueService {
       batches.push(runScript(this.redis, QUEUE_WATCH, k, register ? 1 : 0, replica, this.deadAfterMs, ...userIds.slice(i, i + STATUS_BATCH)));
     }
     const replies = (await Promise.all(batches)).map(decodeWatchReply);
-    // Followed, the concert is visited by every tick (see queuedConcerts); added once the
-    // registrations are in, as dropFromWorkIndex relies on.
-    if (register) await this.redis.sadd(this.keys.queueIndex, concertId);
+    // Followed, the concert is visited by every tick (see queuedConcerts).
+    if (register) await this.keepVisited(concertId);
     // Read together, the batches share the concert's seat count: worked out once when unknown.
     const seatsLeft = replies[0] ? (await this.withSeatsLeft(concertId, replies[0].figures)).seatsLeft : 0;
     return replies.map((reply) => ({ ...reply, figures: { ...reply.figures, seatsLeft: reply.figures.seatsLeft >= 0 ? reply.figures.seatsLeft : seatsLeft } }));
@@ -239,7 +235,7 @@ export class QueueService {
     const forgotten = (await runScript(this.redis, QUEUE_HEARTBEAT, this.keys.queue(concertId), replica, this.deadAfterMs, following)) === 1;
     // A followed concert stays in the tick's index even if the index alone lost it (on a Cluster it
     // lives on another node, which may fail over without this concert's keys).
-    await this.redis.sadd(this.keys.queueIndex, concertId);
+    await this.keepVisited(concertId);
     return forgotten;
   }
 
@@ -362,6 +358,16 @@ export class QueueService {
     const seq = await runScript(this.redis, PUBLISH_TICK, { seq: this.keys.tickSeq }, this.keys.channels.queueTicks, head);
     endTimer();
     return { concerts: ticked, seq };
+  }
+
+  /**
+   * Puts the concert in the tick's index (see queuedConcerts). Only once the script that gave it work
+   * (an entry, a registration) has answered, as dropFromWorkIndex relies on: on a Redis Cluster the
+   * index lives on another node, and sent together the SADD could land first, a tick find nothing to
+   * do and drop the concert, and the work wait where no tick looks.
+   */
+  private async keepVisited(concertId: number): Promise<void> {
+    await this.redis.sadd(this.keys.queueIndex, concertId);
   }
 
   /**
