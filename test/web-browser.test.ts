@@ -59,12 +59,16 @@ async function openFan(name: string, viewport: { width: number; height: number }
   return fan;
 }
 
+/** Fills the log-in form and presses one of its buttons. */
+async function submitAuthForm(fan: Fan, button: 'Log in' | 'Sign up', email: string, password = 'correct-horse') {
+  await fan.page.getByLabel('Email').fill(email);
+  await fan.page.getByLabel(/^Password/).fill(password);
+  await fan.page.getByRole('button', { name: button }).click();
+}
+
 async function signUpInPage(fan: Fan, email: string) {
-  const { page } = fan;
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel(/^Password/).fill('correct-horse');
-  await page.getByRole('button', { name: 'Sign up' }).click();
-  await page.getByRole('button', { name: 'Log out' }).waitFor(WAIT);
+  await submitAuthForm(fan, 'Sign up', email);
+  await fan.page.getByRole('button', { name: 'Log out' }).waitFor(WAIT);
 }
 
 async function chargeInPage(fan: Fan, amount: number) {
@@ -201,9 +205,7 @@ describe('fan web app in Chromium', () => {
     await a.page.getByRole('button', { name: 'Log out' }).waitFor(WAIT);
     // B first tries to log in without an account: the error is said in plain words.
     const bEmail = `b-${Date.now()}@example.test`;
-    await b.page.getByLabel('Email').fill(bEmail);
-    await b.page.getByLabel(/^Password/).fill('correct-horse');
-    await b.page.getByRole('button', { name: 'Log in' }).click();
+    await submitAuthForm(b, 'Log in', bEmail);
     await b.page.getByRole('alert').filter({ hasText: 'do not match an account' }).waitFor(WAIT);
     await signUpInPage(b, bEmail);
     await Promise.all([chargeInPage(a, 1000), chargeInPage(b, 1000)]);
@@ -554,14 +556,10 @@ describe('fan web app in Chromium', () => {
     // password shorter than sign-up asks, as an admin's may be).
     const { concertId } = await createConcert(server, { maxActiveUsers: 5, seatCount: 2, price: 100 });
     await fan.page.goto(`${base}#/concerts/${concertId}`);
-    await fan.page.getByLabel('Email').fill('not-an-email');
-    await fan.page.getByLabel(/^Password/).fill('correct-horse');
-    await fan.page.getByRole('button', { name: 'Sign up' }).click();
+    await submitAuthForm(fan, 'Sign up', 'not-an-email');
     await fan.page.getByRole('alert').filter({ hasText: 'That is not a valid email address.' }).waitFor(WAIT);
     const email = `skewed-${Date.now()}@example.test`;
-    await fan.page.getByLabel('Email').fill(email);
-    await fan.page.getByLabel(/^Password/).fill('short');
-    await fan.page.getByRole('button', { name: 'Sign up' }).click();
+    await submitAuthForm(fan, 'Sign up', email, 'short');
     await fan.page.getByRole('alert').filter({ hasText: 'The password must have at least 8 characters.' }).waitFor(WAIT);
 
     await signUpInPage(fan, email);

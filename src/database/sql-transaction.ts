@@ -1,4 +1,5 @@
 import { DeadlockException, type MikroORM } from '@mikro-orm/mysql';
+import { knexClient } from './knex-client';
 
 export interface RunResult {
   affectedRows: number;
@@ -9,18 +10,6 @@ export interface RunResult {
 export interface Sql {
   run(query: string, params: readonly unknown[]): Promise<RunResult>;
   all<T>(query: string, params: readonly unknown[]): Promise<T[]>;
-}
-
-/** What is used of a connection of the ORM's pool: mysql2's callback API, as knex created it (timezone, dateStrings). */
-interface PooledConnection {
-  query(sql: string, values: readonly unknown[], callback: (error: Error | null, result: unknown) => void): void;
-  destroy(): void;
-}
-
-/** The ORM's knex pool (knex's Client): the same connections, limits and acquire timeout as every other query. */
-interface ConnectionPool {
-  acquireConnection(): Promise<PooledConnection>;
-  releaseConnection(connection: PooledConnection): Promise<void>;
 }
 
 /**
@@ -34,7 +23,7 @@ interface ConnectionPool {
 export async function sqlTransaction<T>(orm: MikroORM, work: (sql: Sql) => Promise<T>): Promise<T> {
   const driver = orm.em.getDriver();
   const logger = orm.config.getLogger();
-  const pool = driver.getConnection().getKnex().client as ConnectionPool;
+  const pool = knexClient(orm);
   const connection = await pool.acquireConnection();
   const send = <R>(query: string, params: readonly unknown[]): Promise<R> => {
     logger.logQuery({ query, level: 'info' });

@@ -1,20 +1,7 @@
 import type { MikroORM } from '@mikro-orm/mysql';
+import { knexClient, type MysqlConnection, type QueryCallback } from './knex-client';
 
-type Callback = (error: (Error & { code?: string }) | null, ...results: unknown[]) => void;
-
-/** mysql2's callback connection, as knex hands it out: what bounding its statements needs. */
-interface RawConnection {
-  query(options: string | Record<string, unknown>, values?: unknown, callback?: Callback): unknown;
-  destroy(): void;
-}
-
-/** The ORM's knex client: every connection of the pool is handed out by acquireConnection. */
-interface KnexClient {
-  acquireConnection(): Promise<RawConnection>;
-  releaseConnection(connection: RawConnection): Promise<unknown>;
-}
-
-const bounded = new WeakSet<RawConnection>();
+const bounded = new WeakSet<MysqlConnection>();
 
 /**
  * Every statement sent on `connection` fails after `timeoutMs` (mysql2's own `timeout`, "Query
@@ -25,12 +12,12 @@ const bounded = new WeakSet<RawConnection>();
  * innodb_lock_wait_timeout is set a second below the bound (InnoDB's own default is 50 s), and its
  * error (ER_LOCK_WAIT_TIMEOUT) is SERVICE_UNAVAILABLE too.
  */
-function bound(connection: RawConnection, timeoutMs: number): void {
+function bound(connection: MysqlConnection, timeoutMs: number): void {
   bounded.add(connection);
   const query = connection.query.bind(connection);
   connection.query = (options, values, callback) => {
     const spec = typeof options === 'string' ? { sql: options, timeout: timeoutMs } : { timeout: timeoutMs, ...options };
-    const done = typeof values === 'function' ? (values as Callback) : callback;
+    const done = typeof values === 'function' ? (values as QueryCallback) : callback;
     const args = typeof values === 'function' ? undefined : values;
     if (!done) return query(spec, args);
     return query(spec, args, (error, ...results) => {
@@ -47,7 +34,7 @@ function bound(connection: RawConnection, timeoutMs: number): void {
  * Installed after the migrations, whose statements may rightly take longer.
  */
 export function boundStatements(orm: MikroORM, timeoutMs: number): void {
-  const client = orm.em.getDriver().getConnection().getKnex().client as KnexClient;
+  const client = knexClient(orm);
   const acquire = client.acquireConnection.bind(client);
   const lockWaitSeconds = Math.max(1, Math.ceil(timeoutMs / 1000) - 1);
   client.acquireConnection = async () => {
