@@ -149,12 +149,14 @@ describe('hold scripts', () => {
 
   it('purges lapsed holds, returns their seats and gives back the per-user count', async () => {
     const k = schedule();
-    await run(HOLD_SEAT, k, 1, 1, 'short1', 50, 10);
-    await run(HOLD_SEAT, k, 2, 1, 'short2', 50, 10);
+    // Short holds last 400 ms: long enough that all four are taken before any lapses, also on a busy
+    // Cluster (50 ms once let the first lapse while the fourth was being taken).
+    await run(HOLD_SEAT, k, 1, 1, 'short1', 400, 10);
+    await run(HOLD_SEAT, k, 2, 1, 'short2', 400, 10);
     await run(HOLD_SEAT, k, 3, 1, 'long', TTL, 10);
-    await run(HOLD_SEAT, k, 4, 2, 'short4', 50, 10);
+    await run(HOLD_SEAT, k, 4, 2, 'short4', 400, 10);
     expect(await redis.hget(k.perUser, '1')).toBe('3');
-    await sleep(120);
+    await sleep(500);
 
     // The lapsed seats come back from whichever script runs next, here a rival taking seat 1.
     const [outcome, , , ...purged] = await run(HOLD_SEAT, k, 1, 3, 'rival', TTL, 10);
