@@ -99,15 +99,15 @@ export function WaitingRoom({
 
   // Paying ends the ACTIVE slot: being out of line after it (NONE, then SOLD_OUT if the fan bought the
   // last seat; either may come before or after the payment's answer) is no news, and is not said over
-  // the payment's announcement (the ticket codes). Once the fan is back in line, all is said again.
+  // the payment's announcement (the ticket codes). Once the fan waits in line again, all is said again
+  // (not on ACTIVE alone: a status of the paid turn read late must not undo this).
   const paidOutOfLine = useRef(false);
   useEffect(() => {
     if (payment && !(previous.current && waitsInLine(previous.current.state))) paidOutOfLine.current = true;
   }, [payment]);
   useEffect(() => {
     if (!status) return;
-    const wasInLine = previous.current !== undefined && inLine(previous.current.state);
-    if (inLine(status.state) && !wasInLine) paidOutOfLine.current = false;
+    if (waitsInLine(status.state)) paidOutOfLine.current = false;
     const said = announcement(previous.current, status, paidOutOfLine.current);
     if (said) announce(said);
     previous.current = status;
