@@ -63,6 +63,35 @@ describe('MySQL restarting mid-sale', () => {
     });
   });
 
+  it('keeps admitting while it is away on a replica that never read the concert: by the capacity the line stored', async () => {
+    const { concertId } = await createConcert(server, { maxActiveUsers: 1 });
+    // Two replicas of their own (no workers, a key prefix of their own): ticks run only when this test says.
+    const env = { DATABASE_URL: `${mysql.rootUrl}/concert`, RUN_WORKERS: 'false', REDIS_KEY_PREFIX: `${server.env.REDIS_KEY_PREFIX}:manual` };
+    const serving = await startTestServer('mysql_restart', env, { reset: false });
+    const fresh = await startTestServer('mysql_restart', env, { reset: false });
+    try {
+      const [first, second] = (await signUpMany(new Api(serving.url), 2)) as [Account, Account];
+      await first.api.data(ENTER, { id: concertId });
+      await serving.app.services.queue.admitTick();
+      await second.api.data(ENTER, { id: concertId });
+      expect([(await state(first, concertId)).state, (await state(second, concertId)).state]).toEqual(['ACTIVE', 'WAITING']);
+
+      await mysql.stop();
+      try {
+        await first.api.data(LEAVE, { id: concertId });
+        // `fresh` has never served this concert nor ticked it: MySQL cannot tell it the capacity now.
+        await fresh.app.services.queue.admitTick();
+        expect((await state(second, concertId)).state).toBe('ACTIVE');
+        expect(await fresh.app.redis.hget(redisKeys(env.REDIS_KEY_PREFIX).queue(Number(concertId)).stats, 'cap')).toBe('1');
+      } finally {
+        await mysql.start();
+      }
+    } finally {
+      await serving.stop();
+      await fresh.stop();
+    }
+  });
+
   it('keeps a sold-out line closed while its seat counts cannot be rebuilt', async () => {
     const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 1, seatCount: 1 });
     const [buyer] = await activeFans(api, concertId, 1);

@@ -71,6 +71,8 @@ export interface TickMessage {
 const MAX_ADMITTED_PER_TICK = 5000;
 /** Window over which the admission rate (for estimated waits) is measured. */
 const RATE_WINDOW_MS = 60_000;
+/** A capacity MySQL could not give and this process never read: QUEUE_ADMIT uses the one the line stored. */
+const UNKNOWN_CAPACITY = -1;
 /** Users per status script call when refreshing many subscribers. */
 const STATUS_BATCH = 5000;
 
@@ -396,7 +398,7 @@ export class QueueService {
 
   /**
    * Capacities from MySQL; while MySQL is away, the last ones read, so the line keeps moving on Redis
-   * alone.
+   * alone (and for a concert this process never read, UNKNOWN_CAPACITY: the line's own stored one).
    */
   private async capacities(ids: number[]): Promise<Map<number, number>> {
     try {
@@ -405,12 +407,7 @@ export class QueueService {
       return read;
     } catch (error) {
       this.logger.warn({ err: error }, 'could not read capacities from MySQL; admitting with the last known ones');
-      return new Map(
-        ids.flatMap((id) => {
-          const capacity = this.knownConcerts.get(id);
-          return capacity === undefined ? [] : [[id, capacity] as const];
-        }),
-      );
+      return new Map(ids.map((id) => [id, this.knownConcerts.get(id) ?? UNKNOWN_CAPACITY]));
     }
   }
 

@@ -538,6 +538,7 @@ const MAX_RELEASED_PER_TICK = 5000;
  * 6. logs every departure of this tick as one entry.
  * Costs O(log N + changed), independent of the queue's length (emptying the line aside, once per
  * sell-out) and of how many watch it.
+ * A capacity of -1 means unknown to the caller: the one stored by the last tick or entry is used.
  * Returns {admitted, expired, waiting, active, droppedWaiting, droppedActive, opened (1 if this call
  * opened sales), salesClosed (1 while sales are still closed), leftLine (fans sent away as sold out),
  * soldOutNow (1 if this call closed the line), watched (fans some replica follows live: while any
@@ -566,6 +567,10 @@ export const QUEUE_ADMIT = defineScript<
   lua: `
 local now = redisNow()
 local capacity = tonumber(ARGV[1])
+-- Unknown to the caller (MySQL away, and this process never read it): the one this line last stored.
+-- Admitting by 0 would stall the line and overwrite the stored capacity the wait estimate uses.
+local capacityKnown = capacity >= 0
+if not capacityKnown then capacity = tonumber(redis.call('HGET', statsKey, 'cap') or '0') end
 local maxBatch = tonumber(ARGV[3])
 local seatsLeft = tonumber(ARGV[7])
 local soldOut = ARGV[8] == '1'
@@ -690,7 +695,8 @@ if closed == 0 then
   -- Per minute, as an integer; with a single tick recorded the span is unknown, so no rate yet.
   if span > 0 then rate = math.floor(total * 60000 / span) end
 end
-redis.call('HSET', statsKey, 'rate', rate, 'cap', capacity)
+redis.call('HSET', statsKey, 'rate', rate)
+if capacityKnown then redis.call('HSET', statsKey, 'cap', capacity) end
 local waiting = redis.call('ZCARD', waitKey)
 -- Presence of fans no longer in line (expired, admitted elsewhere) is forgotten with the line itself.
 if waiting == 0 then redis.call('DEL', seenKey) end
