@@ -2,7 +2,8 @@ import type { AuthChecker } from 'type-graphql';
 import type { Viewer } from './auth/tokens';
 import { bearerToken } from './auth/tokens';
 import { accountGone, AppError } from './errors';
-import type { Verdict } from './limits';
+import { refusal } from './limits';
+import { refusedOverHttp } from './schema/guard-plugin';
 import { RequestLoaders } from './schema/request-loaders';
 import type { Services } from './services';
 
@@ -16,11 +17,6 @@ export interface Context {
   authError?: AppError;
   /** The client's address (from X-Forwarded-For only with TRUST_PROXY; IPv6 by its /64, see limitedAddress): what the per-IP limits count. */
   clientIp: string;
-  /**
-   * HTTP: the per-account and per-IP limit check, started as the request arrives so its Redis round
-   * trip overlaps parsing and validation; awaited before the operation runs.
-   */
-  admission?: Promise<Verdict>;
 }
 
 export function createContext(services: Services, authorization: unknown, clientIp: string): Context {
@@ -36,10 +32,16 @@ export function createContext(services: Services, authorization: unknown, client
   }
 }
 
-/** An HTTP request's context, its limit check already under way. */
-export function createHttpContext(services: Services, authorization: unknown, clientIp: string): Context {
+/**
+ * An HTTP request's context, once it is counted against the per-account and per-IP limits: a caller
+ * over one is refused here (429, Retry-After), before Apollo parses or validates anything, so a
+ * stream of malformed or costly-to-validate documents is stopped like any other (counted after
+ * validation, they were never refused).
+ */
+export async function createHttpContext(services: Services, authorization: unknown, clientIp: string): Promise<Context> {
   const context = createContext(services, authorization, clientIp);
-  context.admission = services.limits.operations.check({ userId: context.viewer?.id, ip: clientIp });
+  const verdict = await services.limits.operations.check({ userId: context.viewer?.id, ip: clientIp });
+  if (!verdict.allowed) throw refusedOverHttp(refusal(verdict));
   return context;
 }
 

@@ -18,7 +18,7 @@ import { guardPlugin } from './schema/guard-plugin';
 import { noStorePlugins } from './schema/no-store-plugin';
 import { projectedSubscribe } from './schema/projected-subscribe';
 import { DocumentCache } from './schema/document-cache';
-import { complexityError, limitRules, variablesError } from './schema/limits';
+import { complexityError, limitRules, PARSE_OPTIONS, variablesError } from './schema/limits';
 import { socketOperationError } from './schema/socket-operation';
 import { clientAddress, corsFor, jsonBody, limitedAddress, requestErrors, securityHeaders, trustedProxies } from './http/edge';
 import { playgroundRouter } from './http/playground';
@@ -126,6 +126,10 @@ export async function startServer(parts: ServerParts, port: number): Promise<Run
         // until it ends, whether the client completed it, it ended by itself or failed.
         const overLimit = services.limits.operationsPerSocket.check(Object.keys(ctx.subscriptions).length);
         if (overLimit) return [asGraphQLError(overLimit)];
+        // Counted before anything is parsed, as over HTTP: malformed documents count like the others.
+        const contextValue: Context = createContext(services, connectionAuthorization(ctx.connectionParams), ctx.extra.clientIp ?? 'unknown');
+        const verdict = await services.limits.operations.check({ userId: contextValue.viewer?.id, ip: contextValue.clientIp });
+        if (!verdict.allowed) return [asGraphQLError(refusal(verdict))];
         const checked = documents.check(payload.query);
         if ('errors' in checked) return checked.errors;
         const { document } = checked;
@@ -135,9 +139,6 @@ export async function startServer(parts: ServerParts, port: number): Promise<Run
         if (tooExpensive) return [tooExpensive];
         const unrunnable = socketOperationError(schema, document, payload.operationName, payload.variables);
         if (unrunnable) return [unrunnable];
-        const contextValue: Context = createContext(services, connectionAuthorization(ctx.connectionParams), ctx.extra.clientIp ?? 'unknown');
-        const verdict = await services.limits.operations.check({ userId: contextValue.viewer?.id, ip: contextValue.clientIp });
-        if (!verdict.allowed) return [asGraphQLError(refusal(verdict))];
         return { schema, document, variableValues: payload.variables, operationName: payload.operationName, contextValue };
       },
       onOperation: (_ctx, _id, _payload, args, result) => {
@@ -155,6 +156,7 @@ export async function startServer(parts: ServerParts, port: number): Promise<Run
     schema,
     formatError,
     validationRules: limitRules(),
+    parseOptions: PARSE_OPTIONS,
     introspection: true,
     includeStacktraceInErrorResponses: false,
     // Apollo's own complaints (a request it could not process) go to our log, not to the console.

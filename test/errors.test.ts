@@ -1,4 +1,4 @@
-import { GraphQLError } from 'graphql';
+import { getIntrospectionQuery, GraphQLError } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../src/errors';
 import { createLogger } from '../src/logger';
@@ -51,6 +51,18 @@ describe('a production server', () => {
     expect(invalid.errors?.[0]?.extensions).toEqual({ code: 'GRAPHQL_VALIDATION_FAILED' });
     const unauthenticated = await api.request('{ me { id } }');
     expect(unauthenticated.errors?.[0]?.extensions).toEqual({ code: 'UNAUTHENTICATED' });
+  });
+
+  it('stops parsing a document past 1,000 tokens (validating one costs up to quadratic time); the introspection query passes', async () => {
+    const api = new Api(server.url);
+    const repeated = (fields: number) => `{ concerts { ${'id '.repeat(fields)}} }`;
+    // Parsed, then refused by graphql-js's own bound on its overlapping-fields check.
+    expect((await api.request(repeated(990))).errors?.[0]?.extensions).toEqual({ code: 'GRAPHQL_VALIDATION_FAILED' });
+    const started = Date.now();
+    const long = await api.request(repeated(1000));
+    expect(long.errors?.[0]?.extensions).toEqual({ code: 'GRAPHQL_PARSE_FAILED' });
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect((await api.request(getIntrospectionQuery({ descriptions: true, inputValueDeprecation: true, specifiedByUrl: true, directiveIsRepeatable: true, schemaDescription: true }))).errors).toBeUndefined();
   });
 });
 

@@ -113,6 +113,22 @@ describe('operations per client IP (RATE_LIMIT_IP_PER_MINUTE)', () => {
     expectRateLimited(await gql(replica.url, CONCERTS, {}, { ip }), 60);
   });
 
+  it('stops malformed and invalid documents too, before parsing them: over HTTP and over the WebSocket', async () => {
+    // Counted only once valid, such documents (which can cost far more to validate than to run) went on forever.
+    const ip = freshIp();
+    for (let i = 0; i < 8; i++) expect(codeOf(await gql(server.url, i % 2 ? '{ nope }' : '{ concerts {', {}, { ip }))).toMatch(/^GRAPHQL_(PARSE|VALIDATION)_FAILED$/);
+    expectRateLimited(await gql(server.url, '{ nope }', {}, { ip }), 60);
+
+    const socketIp = freshIp();
+    const client = wsClientFrom(server.wsUrl, socketIp);
+    try {
+      for (let i = 0; i < 8; i++) expect((await new Feed(client, 'subscription { nope }', {}).next()).errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+      expect((await new Feed(client, 'subscription { nope }', {}).next()).errors?.[0]?.extensions?.code).toBe('RATE_LIMITED');
+    } finally {
+      await client.dispose();
+    }
+  });
+
   it('counts subscription starts from that address too', async () => {
     const { concertId } = await createConcert(server);
     const ip = freshIp();

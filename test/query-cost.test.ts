@@ -42,7 +42,7 @@ const NESTED = 'concerts { schedules { concert { schedules { concert { schedules
 
 describe('the cost limit', () => {
   it.each([
-    ['50 aliases of a nested concert/schedule walk', `{ ${Array.from({ length: 50 }, (_, i) => `a${i}: ${NESTED}`).join(' ')} }`],
+    ['20 aliases of a nested concert/schedule walk', `{ ${Array.from({ length: 20 }, (_, i) => `a${i}: ${NESTED}`).join(' ')} }`],
     ['one nested concert/schedule walk (lists multiply their children)', `{ ${NESTED} }`],
     ['21 root fields, however cheap', `{ ${Array.from({ length: 21 }, (_, i) => `a${i}: concerts { id }`).join(' ')} }`],
     ['two password hashes in one operation (aliased logIns)', `mutation { ${Array.from({ length: 2 }, (_, i) => `a${i}: logIn(email: "fan${i}@example.test", password: "a-password") { token }`).join(' ')} }`],

@@ -1,4 +1,5 @@
 import { GraphQLError, parse, validate, type DocumentNode, type GraphQLSchema, type ValidationRule } from 'graphql';
+import { PARSE_OPTIONS } from './limits';
 
 export type Checked = { document: DocumentNode } | { errors: readonly GraphQLError[] };
 
@@ -48,7 +49,7 @@ export class DocumentCache {
   private compute(query: string): Checked {
     let document: DocumentNode;
     try {
-      document = parse(query);
+      document = parse(query, PARSE_OPTIONS);
     } catch (error) {
       return { errors: [new GraphQLError(error instanceof Error ? error.message : 'Syntax error', { extensions: { code: 'GRAPHQL_PARSE_FAILED' } })] };
     }

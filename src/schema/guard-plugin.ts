@@ -1,8 +1,7 @@
-import type { ApolloServerPlugin } from '@apollo/server';
+import { HeaderMap, type ApolloServerPlugin } from '@apollo/server';
 import { GraphQLError, type GraphQLSchema } from 'graphql';
 import type { Context } from '../context';
 import { RateLimited } from '../errors';
-import { refusal } from '../limits';
 import { originalOf } from './format-error';
 import { complexityError, variablesError } from './limits';
 
@@ -13,24 +12,34 @@ const subscriptionOverHttp = () =>
   });
 
 /**
- * HTTP operations, once resolved and before they run, in the order the WebSocket checks them too: a
- * subscription is refused with a pointer to the WebSocket, oversized variables with BAD_USER_INPUT
- * (before the cost walk coerces them), a costly operation with GRAPHQL_VALIDATION_FAILED, and a caller
- * over a rate limit with RATE_LIMITED (the check started with the request, see createHttpContext). Any RATE_LIMITED answer, a throttled
- * logIn's included, goes out as 429 with Retry-After.
+ * A refusal before the request reached Apollo's pipeline (see createHttpContext), where no plugin
+ * hook runs: the status and headers travel with the error.
+ */
+export function refusedOverHttp(limited: RateLimited): GraphQLError {
+  const headers = new HeaderMap([
+    ['retry-after', String(limited.retryAfterSeconds)],
+    ['cache-control', 'no-store'],
+  ]);
+  return new GraphQLError(limited.message, { originalError: limited, extensions: { http: { status: 429, headers } } });
+}
+
+/**
+ * HTTP operations, once resolved and before they run, in the order the WebSocket checks them too
+ * (the rate limits were checked before parsing, see createHttpContext): a subscription is refused with
+ * a pointer to the WebSocket, oversized variables with BAD_USER_INPUT (before the cost walk coerces
+ * them), a costly operation with GRAPHQL_VALIDATION_FAILED. Any RATE_LIMITED answer from a resolver
+ * (a throttled logIn) goes out as 429 with Retry-After.
  */
 export function guardPlugin(schema: GraphQLSchema): ApolloServerPlugin<Context> {
   return {
     async requestDidStart() {
       return {
-        async didResolveOperation({ operation, request, document, contextValue }) {
+        async didResolveOperation({ operation, request, document }) {
           if (operation?.operation === 'subscription') throw subscriptionOverHttp();
           const tooBig = variablesError(request.variables);
           if (tooBig) throw tooBig;
           const tooExpensive = complexityError(schema, document, request.variables, request.operationName);
           if (tooExpensive) throw tooExpensive;
-          const verdict = await contextValue.admission;
-          if (verdict && !verdict.allowed) throw refusal(verdict);
         },
         async willSendResponse({ response, errors }) {
           const waits = (errors ?? []).map(originalOf).flatMap((error) => (error instanceof RateLimited ? [error.retryAfterSeconds] : []));
