@@ -5,6 +5,7 @@ import { ADMIN, startTestServer, type TestServer } from './support/harness';
 import { logIn, signUp, signUpMany, type Account } from './support/client';
 import { createConcert } from './support/fixtures';
 import { queueStatusOf as status } from './support/booking';
+import { redisKeys } from '../src/redis';
 
 let server: TestServer;
 let api: Api;
@@ -150,5 +151,16 @@ describe('leaving', () => {
     expect(await status(after!, concertId)).toMatchObject({ state: 'WAITING', position: 1 });
     // Entering again after leaving starts at the back.
     expect(await enter(holder, concertId)).toMatchObject({ state: 'WAITING', position: 2 });
+  });
+
+  it('keeps moving when the tick’s index loses the concert and its fans only poll over HTTP', async () => {
+    const { concertId, holder } = await fullConcert();
+    const [next] = await signUpMany(api, 1);
+    await enter(next!, concertId);
+    // On a Redis Cluster the index lives on another node, which may fail over without this line's keys.
+    await server.app.redis.del(redisKeys(server.app.config.redisPrefix).queueIndex);
+    await leave(holder, concertId);
+    // No live feed beats for these fans: their status calls are what tells the tick where to look.
+    await waitForState(next!, concertId, 'ACTIVE');
   });
 });

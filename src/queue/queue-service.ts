@@ -73,6 +73,8 @@ const MAX_ADMITTED_PER_TICK = 5000;
 const RATE_WINDOW_MS = 60_000;
 /** A capacity MySQL could not give and this process never read: QUEUE_ADMIT uses the one the line stored. */
 const UNKNOWN_CAPACITY = -1;
+/** How often at most a process re-adds a concert to the tick's index for fans its HTTP calls find in line. */
+const INDEX_REFRESH_MS = 1000;
 /** Users per status script call when refreshing many subscribers. */
 const STATUS_BATCH = 5000;
 
@@ -87,6 +89,8 @@ export class QueueService {
    * when Redis has none, and what ticks admit with while MySQL is away.
    */
   private readonly knownConcerts = new Map<number, number>();
+  /** When this process last put each concert in the tick's index for a fan an HTTP call found in line (seenInLine). */
+  private readonly visitedAt = new Map<number, number>();
   /** Capacity reads under way, shared by the calls that miss meanwhile. */
   private readonly capacityReads = new SharedReads<number>();
   /** When a replica counts as dead, from the presence grace. */
@@ -187,7 +191,7 @@ export class QueueService {
    */
   async markPresent(userId: number, concertId: number): Promise<void> {
     try {
-      await runScript(this.redis, QUEUE_STATUS, this.keys.queue(concertId), userId);
+      await this.seenInLine(concertId, await runScript(this.redis, QUEUE_STATUS, this.keys.queue(concertId), userId));
     } catch (error) {
       this.logger.warn({ err: error, userId, concertId }, 'could not record a fan’s presence');
     }
@@ -196,7 +200,24 @@ export class QueueService {
   async status(userId: number, concertId: number): Promise<QueueStatus> {
     await this.requireConcert(concertId);
     const k = this.keys.queue(concertId);
-    return await this.toStatus(concertId, await runScript(this.redis, QUEUE_STATUS, k, userId));
+    const reply = await runScript(this.redis, QUEUE_STATUS, k, userId);
+    await this.seenInLine(concertId, reply);
+    return await this.toStatus(concertId, reply);
+  }
+
+  /**
+   * A fan found in line or ACTIVE by an HTTP call keeps the concert in the tick's index, as a live
+   * feed's beat does: on a Redis Cluster the index lives on another node and may lose the concert (a
+   * failover) while its line does not, and fans who only poll would then wait where no tick looks.
+   * At most once a second per concert per process, so polling costs no extra command per request.
+   */
+  private async seenInLine(concertId: number, reply: number[]): Promise<void> {
+    const state = decodeStatusReply(reply).places[0]?.state;
+    if (state !== QueueState.WAITING && state !== QueueState.PREQUEUE && state !== QueueState.ACTIVE) return;
+    const now = Date.now();
+    if (now - (this.visitedAt.get(concertId) ?? 0) < INDEX_REFRESH_MS) return;
+    this.visitedAt.set(concertId, now);
+    await this.keepVisited(concertId);
   }
 
   /**
@@ -259,8 +280,9 @@ export class QueueService {
   async requireActive(userId: number, concertId: number): Promise<void> {
     const k = this.keys.queue(concertId);
     // Judged by the status script on Redis's clock, like the expiry itself.
-    const { places } = decodeStatusReply(await runScript(this.redis, QUEUE_STATUS, k, userId));
-    if (places[0]?.state !== QueueState.ACTIVE) {
+    const reply = await runScript(this.redis, QUEUE_STATUS, k, userId);
+    await this.seenInLine(concertId, reply);
+    if (decodeStatusReply(reply).places[0]?.state !== QueueState.ACTIVE) {
       throw new AppError('NOT_ACTIVE', 'You are not admitted for this concert: enter the queue and wait until your state is ACTIVE.');
     }
   }
