@@ -260,4 +260,26 @@ describe('repairs', () => {
     expect(await knock()).not.toBe('SOLD_OUT');
     expect(await concertSeats(concertId)).toEqual({ availableSeats: 1, soldOut: false });
   });
+
+  it('heals a sold-out concert nobody is in line for: a cancellation whose follow-up was lost sells again, without anyone knocking', async () => {
+    const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 1, seatCount: 1 });
+    const [buyer] = await activeFans(api, concertId, 1);
+    const [seat] = await seatIds(server, scheduleIds[0]!);
+    const keys = redisKeys(server.env.REDIS_KEY_PREFIX!);
+    await charge(buyer!, 500);
+    const payment = await pay(buyer!, [(await hold(buyer!, seat!)).id], 'sold-out-then-lost');
+    expect(await concertSeats(concertId)).toEqual({ availableSeats: 0, soldOut: true });
+    // The payment ended the only slot: with nobody in line, ACTIVE or following, the tick forgets the concert.
+    await vi.waitFor(async () => expect(await server.app.redis.sismember(keys.queueIndex, concertId)).toBe(0), { timeout: 5000, interval: 50 });
+
+    // Cancelled, and its follow-up in Redis lost (the process died after the commit): the seat still
+    // counts sold and the line is still closed. The web app offers no Enter button on a sold-out concert.
+    await buyer!.api.data(CANCEL, { id: payment.reservations[0]!.id });
+    await server.app.redis.setbit(keys.inventory(Number(scheduleIds[0])).sold, await seatNumber(seat!), 1);
+    await server.app.redis.hset(keys.queue(Number(concertId)).stats, 'soldOut', 1);
+    await backdate('cancelled_at', seat!);
+    await vi.waitFor(async () => expect(await concertSeats(concertId)).toEqual({ availableSeats: 1, soldOut: false }), { timeout: 8000, interval: 100 });
+    const [next] = await signUpMany(api, 1);
+    await vi.waitFor(async () => expect((await next!.api.data<{ enterQueue: QueueStatus }>(ENTER, { id: concertId })).enterQueue.state).not.toBe('SOLD_OUT'), { timeout: 3000, interval: 100 });
+  });
 });

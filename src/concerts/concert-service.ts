@@ -50,10 +50,11 @@ function validSalesOpenAt(value: Date | null | undefined): Date | null {
   return value ? requireDate(value, 'salesOpenAt') : null;
 }
 
-/** A schedule's size: what inventory counts against. */
+/** A schedule's size (what inventory counts against) and start (after which its seats no longer change). */
 export interface ScheduleSize {
   id: number;
   totalSeats: number;
+  startsAt: Date;
 }
 
 /** Concerts, their schedules and seats: the catalogue. */
@@ -110,7 +111,7 @@ export class ConcertService {
     const schedules = await this.orm.em.fork().find(Schedule, { concert: { $in: [...concertIds] } }, { orderBy: { startsAt: 'asc', id: 'asc' } });
     const byConcert = new Map<number, Schedule[]>(concertIds.map((id) => [id, []]));
     for (const schedule of schedules) byConcert.get(schedule.concert.id)?.push(schedule);
-    for (const [id, found] of byConcert) this.sizes.set(id, found.map((schedule) => ({ id: schedule.id, totalSeats: schedule.totalSeats })));
+    for (const [id, found] of byConcert) this.sizes.set(id, found.map((schedule) => ({ id: schedule.id, totalSeats: schedule.totalSeats, startsAt: schedule.startsAt })));
     return concertIds.map((id) => byConcert.get(id) ?? []);
   }
 

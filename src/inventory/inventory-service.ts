@@ -113,10 +113,11 @@ export class InventoryService {
    * closed. Commits whose bits are on their way are not disagreements: the bitmap is read first, then
    * MySQL gives the bounds it must lie within, allowing for sales and cancellations of the last
    * SETTLE_SECONDS (a busy on-sale always has some in flight, and rebuilding its bitmaps on every
-   * replica at its peak would be the wrong repair). Returns the schedules dropped.
+   * replica at its peak would be the wrong repair). Returns the concerts with a schedule dropped.
    */
   async reconcile(concertIds: readonly number[]): Promise<number[]> {
-    const schedules = [...(await this.concerts.scheduleSizes(concertIds)).values()].flat();
+    const sizes = await this.concerts.scheduleSizes(concertIds);
+    const schedules = [...sizes.values()].flat();
     if (schedules.length === 0) return [];
     const ids = schedules.map((schedule) => schedule.id);
     const reads = await this.read(ids);
@@ -128,7 +129,7 @@ export class InventoryService {
       return reserved >= 0 && (reserved < atLeast || reserved > atMost);
     });
     await this.drop(wrong, 'seat inventory disagrees with MySQL beyond the commits under way; rebuilding it');
-    return wrong;
+    return concertIds.filter((id) => (sizes.get(id) ?? []).some((schedule) => wrong.includes(schedule.id)));
   }
 
   /** Each schedule's {reserved (-1 while unknown), held}: one script each, sent together. */

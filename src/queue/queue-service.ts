@@ -319,12 +319,11 @@ export class QueueService {
     const closedBefore = new Set(ids.filter((_, i) => lineStats[i]?.[0] === '1'));
     const confirmed =
       soldOutByCount.length > 0 ? await this.inventory.confirmSoldOut(soldOutByCount).catch(() => new Set(soldOutByCount.filter((id) => closedBefore.has(id)))) : new Set<number>();
+    // Counts that could not be read change nothing either: a closed line stays closed.
+    const soldOut = new Set(ids.filter((id) => (inventories.has(id) ? inventories.get(id)?.soldOut && confirmed.has(id) : closedBefore.has(id))));
     const results = await Promise.allSettled(
       ids.map((id, index) => {
-        const inventory = inventories.get(id);
-        // Counts that could not be read change nothing either: a closed line stays closed.
-        const soldOut = inventory ? inventory.soldOut && confirmed.has(id) : closedBefore.has(id);
-        const seatsLeft = inventory?.available ?? -1;
+        const seatsLeft = inventories.get(id)?.available ?? -1;
         return runScript(
           this.redis,
           QUEUE_ADMIT,
@@ -336,7 +335,7 @@ export class QueueService {
           this.settings.presenceGraceSeconds * 1000,
           this.settings.activeIdleSeconds * 1000,
           seatsLeft,
-          soldOut ? 1 : 0,
+          soldOut.has(id) ? 1 : 0,
           this.settings.seatsLeftTtlMs,
           this.deadAfterMs,
           lineStats[index]?.[1] ?? '',
@@ -377,6 +376,7 @@ export class QueueService {
       }
       if (waiting === 0 && active === 0 && watched === 0) empty.push(id);
     });
+    await this.rememberSoldOut(ticked.filter((id) => soldOut.has(id)));
     await this.dropEmpty(empty);
     const head = JSON.stringify({ concerts: ticked }).slice(0, -1);
     const seq = await runScript(this.redis, PUBLISH_TICK, { seq: this.keys.tickSeq }, this.keys.channels.queueTicks, head);
@@ -392,6 +392,36 @@ export class QueueService {
    */
   private async keepVisited(concertId: number): Promise<void> {
     await this.redis.sadd(this.keys.queueIndex, concertId);
+  }
+
+  /**
+   * The seat counts of the concerts the tick visits, and of those it closed as sold out whose last
+   * show is still to come, checked against MySQL (InventoryService.reconcile). A sold-out concert
+   * leaves the tick's index once its line is empty; a cancellation whose follow-up in Redis was lost
+   * (the process killed after its commit, Redis failing then) would otherwise keep it sold out for
+   * good, its seat never offered again, with nobody in line to make a tick look. Such a concert's
+   * counts are rebuilt, and it goes back to the tick, which opens its line again.
+   */
+  async checkInventory(): Promise<void> {
+    // A show that has started takes no cancellation: its concert's seats no longer change.
+    await this.redis.zremrangebyscore(this.keys.soldOutIndex, '-inf', Date.now());
+    const soldOut = (await this.redis.zrange(this.keys.soldOutIndex, 0, -1)).map(Number);
+    const queued = await this.queuedConcerts();
+    const repaired = await this.inventory.reconcile([...new Set([...queued, ...soldOut])]);
+    for (const id of repaired) await this.keepVisited(id);
+  }
+
+  /** Keeps the concerts whose lines this tick found sold out where checkInventory looks, until their last show starts. */
+  private async rememberSoldOut(ids: number[]): Promise<void> {
+    if (ids.length === 0) return;
+    try {
+      const sizes = await this.concerts.scheduleSizes(ids);
+      const lastStarts = ids.flatMap((id) => [Math.max(...(sizes.get(id) ?? []).map((schedule) => schedule.startsAt.getTime())), id]);
+      await this.redis.zadd(this.keys.soldOutIndex, ...lastStarts);
+    } catch (error) {
+      // The next tick that finds the line sold out tries again; the tick itself goes on.
+      this.logger.warn({ err: error, concerts: ids }, 'could not record sold-out concerts for the inventory check');
+    }
   }
 
   /**

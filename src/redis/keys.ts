@@ -20,6 +20,12 @@ export function redisKeys(prefix: string) {
   return {
     /** Concert IDs that have anyone waiting, active or followed live: what the admission tick visits. */
     queueIndex: `${prefix}:queues`,
+    /**
+     * ZSET concert ID → when its last show starts (ms): concerts whose line a tick closed as sold out,
+     * whose seat counts the inventory check keeps comparing with MySQL until then (see
+     * QueueService.checkInventory), also once nobody is in line.
+     */
+    soldOutIndex: `${prefix}:sold-out`,
     /** Counter: the number of the last admission tick announced (TickMessage.seq); in the {pubsub} slot, whose node announces it (PUBLISH_TICK). */
     tickSeq: `${prefix}:{pubsub}:tick-seq`,
     queue: (concertId: number) => {

@@ -36,7 +36,7 @@ export class RequestLoaders {
   /** A concert's inventory: the sum of its schedules', read through the same loaders as Schedule.availableSeats. */
   async concertInventory(concertId: number): Promise<Inventory> {
     const schedules = await this.schedulesOf(concertId);
-    return sumInventories(await Promise.all(schedules.map((schedule) => this.scheduleInventory({ id: schedule.id, totalSeats: schedule.totalSeats }))));
+    return sumInventories(await Promise.all(schedules.map((schedule) => this.scheduleInventory(schedule))));
   }
 
   // The parent lookups below batch without caching: a subscription keeps its context (and so these

@@ -18,7 +18,7 @@ export async function startWorkers(config: Config, services: Services, logger: L
       ...common,
       name: 'inventory-check',
       everyMs: config.admissionIntervalMs * INVENTORY_CHECK_TICKS,
-      run: async () => services.inventory.reconcile(await services.queue.queuedConcerts()),
+      run: () => services.queue.checkInventory(),
     }),
   ]);
 }
