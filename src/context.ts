@@ -1,7 +1,7 @@
 import type { AuthChecker } from 'type-graphql';
 import type { Viewer } from './auth/tokens';
 import { bearerToken } from './auth/tokens';
-import { accountGone, AppError } from './errors';
+import { AppError } from './errors';
 import { refusal } from './limits';
 import { refusedOverHttp } from './schema/guard-plugin';
 import { RequestLoaders } from './schema/request-loaders';
@@ -14,6 +14,8 @@ export interface Context {
   viewer?: Viewer;
   /** When the caller's token expires (ms): subscriptions end then. */
   sessionEndsAt?: number;
+  /** When the caller's token was issued (ms): role-gated operations refuse one older than the account's last credentials change. */
+  sessionIssuedAt?: number;
   authError?: AppError;
   /** The client's address (from X-Forwarded-For only with TRUST_PROXY; IPv6 by its /64, see limitedAddress): what the per-IP limits count. */
   clientIp: string;
@@ -25,7 +27,7 @@ export function createContext(services: Services, authorization: unknown, client
     const token = bearerToken(authorization);
     if (!token) return { services, loaders, clientIp };
     const session = services.tokens.verify(token);
-    return { services, loaders, clientIp, viewer: session.viewer, sessionEndsAt: session.expiresAt };
+    return { services, loaders, clientIp, viewer: session.viewer, sessionEndsAt: session.expiresAt, sessionIssuedAt: session.issuedAt };
   } catch (error) {
     if (error instanceof AppError) return { services, loaders, clientIp, authError: error };
     throw error;
@@ -54,13 +56,14 @@ export function requireViewer(context: Context): Viewer {
 /**
  * type-graphql's @Authorized(): any caller with a valid token, and the listed roles if any. The token's
  * role claim lives until the token expires, so where a role is required the database decides: a demoted
- * or deleted account loses the role at once (one primary-key lookup, only on role-gated operations).
+ * or deleted account loses the role at once, and a token issued before the operator last set the
+ * account's role or password acts with no role at all (one primary-key lookup, only on role-gated
+ * operations).
  */
 export const authChecker: AuthChecker<Context> = async ({ context }, roles) => {
   const viewer = requireViewer(context);
   if (roles.length === 0) return true;
-  const role = await context.services.accounts.currentRole(viewer.id);
-  if (!role) throw accountGone();
+  const role = await context.services.accounts.roleFor(viewer.id, context.sessionIssuedAt ?? 0);
   if (!roles.includes(role)) throw new AppError('FORBIDDEN', 'Only an administrator may do this.');
   return true;
 };

@@ -1,11 +1,11 @@
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Api } from '../support/graphql-client';
-import { ENTER, LOG_IN } from '../support/operations';
+import { CREATE_CONCERT, ENTER, LOG_IN } from '../support/operations';
 import { resetSandbox } from '../support/sandbox';
 import { ADMIN, startTestServer, testEnv, type TestServer } from './support/harness';
 import { spawnServer } from './support/process';
-import { signUp } from './support/client';
+import { logIn, signUp, type Account } from './support/client';
 import { createConcert } from './support/fixtures';
 
 let server: TestServer | undefined;
@@ -64,6 +64,34 @@ describe('start-up', () => {
     server = await startTestServer('startup_short_admin', { ADMIN_EMAIL: 'Boss@Example.test', ADMIN_PASSWORD: 'admin', RUN_WORKERS: 'false' });
     const { logIn } = await new Api(server.url).data<{ logIn: { user: { email: string; role: string } } }>(LOG_IN, { email: 'boss@example.test', password: 'admin' });
     expect(logIn.user).toEqual(expect.objectContaining({ email: 'boss@example.test', role: 'ADMIN' }));
+  });
+
+  it('gives no ADMIN power to tokens issued before the operator named the account ADMIN_EMAIL or changed ADMIN_PASSWORD', async () => {
+    const name = 'startup_admin_tokens';
+    const asAdmin = (password: string) => ({ ADMIN_EMAIL: 'takeover@example.test', ADMIN_PASSWORD: password, RUN_WORKERS: 'false' });
+    const input = { title: 'Admin check', venue: 'Hall', maxActiveUsers: 1, schedules: [{ startsAt: '2030-01-01T19:00:00Z', seatCount: 1, price: 1 }] };
+    // Each restart listens on a new port: the token, not the client, carries over.
+    const create = (fan: Account) => new Api(server!.url).as(fan.token).request(CREATE_CONCERT, { input });
+    // Someone signs the address up before the operator configures it (tokens count whole seconds).
+    server = await startTestServer(name, { RUN_WORKERS: 'false' });
+    const squatter = await signUp(new Api(server.url), 'takeover@example.test', 'squatters-password');
+    await server.stop();
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+
+    server = await startTestServer(name, asAdmin('operators-password'), { reset: false });
+    expect((await create(squatter)).errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    const operator = await logIn(new Api(server.url), 'takeover@example.test', 'operators-password');
+    expect((await create(operator)).errors).toBeUndefined();
+    // A restart with the same settings changes nothing: the operator's token keeps working.
+    await server.stop();
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    server = await startTestServer(name, asAdmin('operators-password'), { reset: false });
+    expect((await create(operator)).errors).toBeUndefined();
+    // A new ADMIN_PASSWORD (the old one leaked) ends the old tokens' ADMIN power.
+    await server.stop();
+    server = await startTestServer(name, asAdmin('a-new-password'), { reset: false });
+    expect((await create(operator)).errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    expect((await create(await logIn(new Api(server.url), 'takeover@example.test', 'a-new-password'))).errors).toBeUndefined();
   });
 
   it('honours the /N database index of REDIS_URL', async () => {

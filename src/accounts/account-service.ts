@@ -117,25 +117,40 @@ export class AccountService {
     return toAccount(user);
   }
 
-  /** The account's role as stored now (not as its token claims), or undefined if the account is gone. */
-  async currentRole(userId: number): Promise<Role | undefined> {
-    const user = await this.orm.em.fork().findOne(User, userId, { fields: ['role'] });
-    return user?.role;
+  /**
+   * The role a token issued at `issuedAt` (ms) acts with: the account's as stored now (not as its
+   * token claims). A token older than the operator's last change of the account's role or password
+   * (ensureAdmin) is refused: it may be the previous owner's, who signed the email up before it was
+   * named ADMIN_EMAIL, or date from before a leaked password was replaced.
+   */
+  async roleFor(userId: number, issuedAt: number): Promise<Role> {
+    const user = await this.orm.em.fork().findOne(User, userId, { fields: ['role', 'credentialsChangedAt'] });
+    if (!user) throw accountGone();
+    // Both in whole seconds (the token's iat, the DATETIME column): a token of that very second passes.
+    if (user.credentialsChangedAt && issuedAt < user.credentialsChangedAt.getTime()) {
+      throw new AppError('UNAUTHENTICATED', 'This account’s password or role has changed since you logged in: log in again.');
+    }
+    return user.role;
   }
 
   /**
    * Makes sure the configured admin account exists with role ADMIN and the configured password, as
    * the operator set it: sign-up's minimum length is not asked, only said (`shortPassword`, for the
-   * caller to warn about).
+   * caller to warn about). Giving an existing account the role or a new password ends the ADMIN
+   * power of every token issued before (roleFor); a restart with the same settings changes nothing.
    */
   async ensureAdmin(email: string, password: string): Promise<{ shortPassword: boolean }> {
     const normalized = normalizeEmail(email);
     checkPassword(password, 1);
     const em = this.orm.em.fork();
-    const passwordHash = await hashPassword(password, this.settings.passwordHashCost);
     const existing = await em.findOne(User, { email: normalized });
-    if (existing) em.assign(existing, { role: Role.ADMIN, passwordHash });
-    else em.persist(em.create(User, { email: normalized, passwordHash, role: Role.ADMIN }));
+    if (!existing) {
+      em.persist(em.create(User, { email: normalized, passwordHash: await hashPassword(password, this.settings.passwordHashCost), role: Role.ADMIN }));
+    } else if (existing.role !== Role.ADMIN || !(await verifyPassword(password, existing.passwordHash))) {
+      const passwordHash = await hashPassword(password, this.settings.passwordHashCost);
+      // Whole seconds, as the column keeps them and as tokens count (iat): MySQL 8 would round up.
+      em.assign(existing, { role: Role.ADMIN, passwordHash, credentialsChangedAt: new Date(Math.floor(Date.now() / 1000) * 1000) });
+    }
     await em.flush();
     return { shortPassword: characterCount(password) < MIN_PASSWORD };
   }

@@ -8,9 +8,10 @@ export interface Viewer {
   role: Role;
 }
 
-/** A verified token: who, and until when (ms) the token is valid. */
+/** A verified token: who, when it was issued and until when it is valid (ms). */
 export interface Session {
   viewer: Viewer;
+  issuedAt: number;
   expiresAt: number;
 }
 
@@ -41,10 +42,11 @@ function verifyToken(token: string, key: KeyObject): Session {
   const id = typeof payload === 'object' ? Number(payload.sub) : NaN;
   const role = typeof payload === 'object' ? payload.role : undefined;
   const exp = typeof payload === 'object' ? payload.exp : undefined;
-  if (!Number.isSafeInteger(id) || id < 1 || (role !== Role.USER && role !== Role.ADMIN) || typeof exp !== 'number') {
+  const iat = typeof payload === 'object' ? payload.iat : undefined;
+  if (!Number.isSafeInteger(id) || id < 1 || (role !== Role.USER && role !== Role.ADMIN) || typeof exp !== 'number' || typeof iat !== 'number') {
     throw new AppError('UNAUTHENTICATED', 'The token is invalid: log in again.');
   }
-  return { viewer: { id, role }, expiresAt: exp * 1000 };
+  return { viewer: { id, role }, issuedAt: iat * 1000, expiresAt: exp * 1000 };
 }
 
 /**

@@ -28,4 +28,11 @@ export class User {
 
   @Property({ type: 'datetime', defaultRaw: 'CURRENT_TIMESTAMP' })
   createdAt: Date = new Date();
+
+  /**
+   * When the operator last gave this account its role or password (AccountService.ensureAdmin): a
+   * token issued before then may not act as ADMIN (it may have been the previous owner's).
+   */
+  @Property({ type: 'datetime', nullable: true })
+  credentialsChangedAt?: Date | null;
 }
