@@ -156,12 +156,13 @@ describe('the end of the ACTIVE window', () => {
 });
 
 describe('admission tick', () => {
-  it('still admits and announces on other concerts when one concert’s queue state is corrupt', async () => {
+  it.each(['wait', 'stats'] as const)('still admits and announces on other concerts when one concert’s queue state is corrupt (its %s)', async (key) => {
     const keys = redisKeys(server.app.config.redisPrefix);
     const broken = await createConcert(server);
-    const brokenWait = keys.queue(Number(broken.concertId)).wait;
-    // A string where the tick's script expects a sorted set: that concert's script fails with WRONGTYPE.
-    await server.app.redis.set(brokenWait, 'not a sorted set');
+    const brokenKey = keys.queue(Number(broken.concertId))[key];
+    // A string where the tick expects a sorted set or a hash: that concert's script or read fails with
+    // WRONGTYPE (as its node failing over on a Cluster would fail them).
+    await server.app.redis.set(brokenKey, 'not what the tick expects');
     await server.app.redis.sadd(keys.queueIndex, broken.concertId);
     try {
       const { concertId } = await createConcert(server, { maxActiveUsers: 1 });
@@ -172,7 +173,7 @@ describe('admission tick', () => {
       const active = await feed.until((message) => message.data?.queueStatus.state === 'ACTIVE', 5000);
       expect(active.data?.queueStatus).toMatchObject({ concertId, state: 'ACTIVE' });
     } finally {
-      await server.app.redis.del(brokenWait);
+      await server.app.redis.del(brokenKey);
     }
   });
 });

@@ -302,27 +302,29 @@ export class QueueService {
    */
   async admitTick(): Promise<TickMessage> {
     const endTimer = this.metrics.tickDuration.startTimer();
-    const ids = await this.queuedConcerts();
-    const [capacities, inventories, lineStats] = await Promise.all([
-      this.capacities(ids),
-      this.inventory.ofConcerts(ids).catch((error: unknown) => {
+    const listed = await this.queuedConcerts();
+    const [capacities, inventories, statsRead] = await Promise.all([
+      this.capacities(listed),
+      this.inventory.ofConcerts(listed).catch((error: unknown) => {
         this.logger.warn({ err: error }, 'could not read seat inventory; admitting as if seats were left');
         return new Map<number, Inventory>();
       }),
       // Read before the inventory and MySQL's confirmation: a reopening after this makes their verdict stale (QUEUE_ADMIT).
-      Promise.all(ids.map((id) => this.redis.hmget(this.keys.queue(id).stats, 'soldOut', 'reopens'))),
+      Promise.all(listed.map((id) => this.redis.hmget(this.keys.queue(id).stats, 'soldOut', 'reopens').catch((error: unknown) => this.skipped(id, error)))),
     ]);
+    const lineStats = new Map(listed.flatMap((id, i) => (statsRead[i] ? [[id, statsRead[i]] as const] : [])));
+    const ids = listed.filter((id) => lineStats.has(id));
     // A line closes, and stays closed, on MySQL's word, not the bitmaps' alone: a cancellation whose
     // seat count was never updated would otherwise keep it closed for good. One SQL query per tick,
     // only while a line's seats all read reserved; while MySQL does not answer, no line opens or closes.
     const soldOutByCount = ids.filter((id) => inventories.get(id)?.soldOut);
-    const closedBefore = new Set(ids.filter((_, i) => lineStats[i]?.[0] === '1'));
+    const closedBefore = new Set(ids.filter((id) => lineStats.get(id)?.[0] === '1'));
     const confirmed =
       soldOutByCount.length > 0 ? await this.inventory.confirmSoldOut(soldOutByCount).catch(() => new Set(soldOutByCount.filter((id) => closedBefore.has(id)))) : new Set<number>();
     // Counts that could not be read change nothing either: a closed line stays closed.
     const soldOut = new Set(ids.filter((id) => (inventories.has(id) ? inventories.get(id)?.soldOut && confirmed.has(id) : closedBefore.has(id))));
     const results = await Promise.allSettled(
-      ids.map((id, index) => {
+      ids.map((id) => {
         const seatsLeft = inventories.get(id)?.available ?? -1;
         return runScript(
           this.redis,
@@ -338,7 +340,7 @@ export class QueueService {
           soldOut.has(id) ? 1 : 0,
           this.settings.seatsLeftTtlMs,
           this.deadAfterMs,
-          lineStats[index]?.[1] ?? '',
+          lineStats.get(id)?.[1] ?? '',
         );
       }),
     );
@@ -346,10 +348,7 @@ export class QueueService {
     const empty: number[] = [];
     results.forEach((result, index) => {
       const id = ids[index] as number;
-      if (result.status === 'rejected') {
-        this.logger.error({ err: result.reason, concert: id }, 'admission tick failed for this concert; skipped');
-        return;
-      }
+      if (result.status === 'rejected') return this.skipped(id, result.reason);
       ticked.push(id);
       const [admitted = 0, expired = 0, waiting = 0, active = 0, droppedWaiting = 0, droppedActive = 0, opened = 0, salesClosed = 0, leftLine = 0, soldOutNow = 0, watched = 0] =
         result.value;
@@ -382,6 +381,12 @@ export class QueueService {
     const seq = await runScript(this.redis, PUBLISH_TICK, { seq: this.keys.tickSeq }, this.keys.channels.queueTicks, head);
     endTimer();
     return { concerts: ticked, seq };
+  }
+
+  /** A concert this tick could not work on (its keys corrupt, or its node away on a Cluster): logged, and the others go on. */
+  private skipped(concertId: number, error: unknown): undefined {
+    this.logger.error({ err: error, concert: concertId }, 'admission tick failed for this concert; skipped');
+    return undefined;
   }
 
   /**
@@ -441,10 +446,11 @@ export class QueueService {
       this.metrics.queueActive.remove({ concert: String(id) });
       this.metrics.seatsLeft.remove({ concert: String(id) });
       const k = this.keys.queue(id);
+      // A failure leaves the concert indexed (visited again next tick); this tick is still announced.
       await dropFromWorkIndex(this.redis, this.keys.queueIndex, id, async () => {
         const [[, waiting], [, active], [, watched]] = (await this.redis.multi().zcard(k.wait).zcard(k.active).hlen(k.watchCount).exec()) as [[null, number], [null, number], [null, number]];
         return waiting + active + watched > 0;
-      });
+      }).catch((error: unknown) => this.logger.warn({ err: error, concert: id }, 'could not drop an empty concert from the tick’s index'));
     }
   }
 
