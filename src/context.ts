@@ -3,7 +3,7 @@ import type { Viewer } from './auth/tokens';
 import { bearerToken } from './auth/tokens';
 import { AppError } from './errors';
 import { refusal } from './limits';
-import { refusedOverHttp } from './schema/guard-plugin';
+import { refusedOverHttp } from './schema/http-refusal';
 import { RequestLoaders } from './schema/request-loaders';
 import type { Services } from './services';
 

@@ -1,4 +1,4 @@
-import { HeaderMap, type ApolloServerPlugin } from '@apollo/server';
+import type { ApolloServerPlugin } from '@apollo/server';
 import { GraphQLError, type GraphQLSchema } from 'graphql';
 import type { Context } from '../context';
 import { RateLimited } from '../errors';
@@ -10,18 +10,6 @@ const subscriptionOverHttp = () =>
   new GraphQLError('Subscriptions are not served over HTTP: subscribe over the WebSocket at /graphql (graphql-transport-ws protocol, as graphql-ws speaks it).', {
     extensions: { code: 'BAD_REQUEST', http: { status: 400 } },
   });
-
-/**
- * A refusal before the request reached Apollo's pipeline (see createHttpContext), where no plugin
- * hook runs: the status and headers travel with the error.
- */
-export function refusedOverHttp(limited: RateLimited): GraphQLError {
-  const headers = new HeaderMap([
-    ['retry-after', String(limited.retryAfterSeconds)],
-    ['cache-control', 'no-store'],
-  ]);
-  return new GraphQLError(limited.message, { originalError: limited, extensions: { http: { status: 429, headers } } });
-}
 
 /**
  * HTTP operations, once resolved and before they run, in the order the WebSocket checks them too
