@@ -195,6 +195,25 @@ describe('releasing a hold', () => {
     expect(await availableSeats(api, scheduleIds[0]!)).toBe(10);
     expect((await hold(rival!, seatId!)).seat.status).toBe('HELD');
   });
+
+  it('never announces a seat free that MySQL has sold (a payment committing while its hold is released)', async () => {
+    const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 5 });
+    const [owner, watcher] = await activeFans(api, concertId, 2);
+    const [seatId, other] = await seatIds(server, scheduleIds[0]!);
+    const { feed, close } = await seatFeed(server, watcher!, scheduleIds[0]!);
+    try {
+      const held = await hold(owner!, seatId!);
+      expect((await feed.next()).data?.seatChanged).toMatchObject({ id: seatId, status: 'HELD' });
+      // The owner's payment has committed (its own announcement on its way) when the release runs.
+      await sellInMysql(server, owner!.id, [seatId!], 'paid-while-released');
+      expect(await owner!.api.data(RELEASE, { holdId: held.id })).toEqual({ releaseHold: true });
+      // The next change the feed carries is another seat's: the sold one was never announced AVAILABLE.
+      await hold(owner!, other!);
+      expect((await feed.next()).data?.seatChanged).toMatchObject({ id: other, status: 'HELD' });
+    } finally {
+      await close();
+    }
+  });
 });
 
 describe('the seat map', () => {

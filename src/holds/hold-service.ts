@@ -139,7 +139,8 @@ export class HoldService {
   async release(userId: number, holdId: string): Promise<void> {
     const ref = parseHoldId(holdId);
     if (!(await this.releaseRef(userId, ref))) throw holdNotFound();
-    await Promise.all([this.events.announce([ref.seatId], SeatStatus.AVAILABLE), this.markPresent(userId, ref)]);
+    // Free unless MySQL has it sold: the caller's own payment may be committing at this moment.
+    await Promise.all([this.events.announceFreed([ref.seatId]), this.markPresent(userId, ref)]);
   }
 
   /**
