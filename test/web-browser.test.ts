@@ -602,6 +602,33 @@ describe('fan web app in Chromium', () => {
   });
 });
 
+describe('GraphiQL playground in Chromium (GET /graphql)', () => {
+  it('runs a query, a mutation with the Authorization header, and a subscription over the WebSocket, all from this server', async () => {
+    const { concertId } = await createConcert(server);
+    const [account] = await signUpMany(new Api(server.url), 1);
+    const fan = await openFan('playground', { width: 1280, height: 800 });
+    // GraphiQL keeps its editors in localStorage: each operation is put there before the page loads.
+    const run = async (operation: string, expected: RegExp) => {
+      await fan.context.addInitScript(
+        ([query, headers]) => {
+          localStorage.setItem('graphiql:query', query);
+          localStorage.setItem('graphiql:headers', headers);
+        },
+        [operation, JSON.stringify({ Authorization: `Bearer ${account!.token}` })] as const,
+      );
+      await fan.page.goto(new URL('/graphql', base).toString());
+      await fan.page.getByRole('button', { name: /Execute query/ }).click(WAIT);
+      await expect.poll(async () => fan.page.locator('.result-window').innerText(), WAIT).toMatch(expected);
+    };
+    await run('{ concerts { id } }', new RegExp(`"id": "${concertId}"`));
+    await run('mutation { chargePoints(amount: 7) { points } }', /"points": 7/);
+    await run(`subscription { queueStatus(concertId: "${concertId}") { concertId state } }`, /"state": "NONE"/);
+    expect(fan.requests.some((url) => url.startsWith('ws://'))).toBe(true);
+    expectClean([fan]);
+    await fan.context.close();
+  });
+});
+
 /** Nothing left the server's origin (127.0.0.1), and nothing was logged as an error (but what `allowed` says). */
 function expectClean(fans: Fan[], allowed: (fan: Fan, text: string) => boolean = () => false, serverBase = base) {
   const origin = new URL(serverBase);
