@@ -57,8 +57,8 @@ export function requireViewer(context: Context): Viewer {
  * type-graphql's @Authorized(): any caller with a valid token, and the listed roles if any. The token's
  * role claim lives until the token expires, so where a role is required the database decides: a demoted
  * or deleted account loses the role at once, and a token issued before the operator last set the
- * account's role or password acts with no role at all (one primary-key lookup, only on role-gated
- * operations).
+ * account's role or password is refused with UNAUTHENTICATED (one primary-key lookup, only on
+ * role-gated operations).
  */
 export const authChecker: AuthChecker<Context> = async ({ context }, roles) => {
   const viewer = requireViewer(context);

@@ -28,9 +28,6 @@ describe('error policy', () => {
     expect(production(wrap(failover).toJSON(), wrap(failover)).extensions).toEqual({ code: 'SERVICE_UNAVAILABLE' });
     const moved = new Error('MOVED 3607 127.0.0.1:7720');
     expect(production(wrap(moved).toJSON(), wrap(moved)).extensions).toEqual({ code: 'SERVICE_UNAVAILABLE' });
-    // A transaction rolled back as a deadlock's victim on each of its attempts: contention, to retry.
-    const deadlock = Object.assign(new Error('Deadlock found when trying to get lock; try restarting transaction'), { code: 'ER_LOCK_DEADLOCK' });
-    expect(production(wrap(deadlock).toJSON(), wrap(deadlock)).extensions).toEqual({ code: 'SERVICE_UNAVAILABLE' });
   });
 
   it('passes the contract’s errors through with their code', () => {

@@ -261,6 +261,25 @@ describe('repairs', () => {
     expect(await concertSeats(concertId)).toEqual({ availableSeats: 1, soldOut: false });
   });
 
+  it('keeps a sold-out concert in the tick’s index until it is recorded for the inventory check', async () => {
+    const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 1, seatCount: 1 });
+    const keys = redisKeys(server.env.REDIS_KEY_PREFIX!);
+    // The record cannot be written (a string where a sorted set belongs; on a Cluster, its node away).
+    await server.app.redis.set(keys.soldOutIndex, 'unwritable');
+    try {
+      const [buyer] = await activeFans(api, concertId, 1);
+      await charge(buyer!, 500);
+      await pay(buyer!, [(await hold(buyer!, (await seatIds(server, scheduleIds[0]!))[0]!)).id], 'sold-out-unrecorded');
+      await new Promise((resolve) => setTimeout(resolve, INTERVAL_MS * 5));
+      expect(await server.app.redis.sismember(keys.queueIndex, concertId)).toBe(1);
+    } finally {
+      await server.app.redis.del(keys.soldOutIndex);
+    }
+    // Recorded at the next tick, then forgotten by the tick like any empty line.
+    await vi.waitFor(async () => expect(await server.app.redis.zscore(keys.soldOutIndex, concertId)).not.toBeNull(), { timeout: 3000, interval: 50 });
+    await vi.waitFor(async () => expect(await server.app.redis.sismember(keys.queueIndex, concertId)).toBe(0), { timeout: 3000, interval: 50 });
+  });
+
   it('heals a sold-out concert nobody is in line for: a cancellation whose follow-up was lost sells again, without anyone knocking', async () => {
     const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 1, seatCount: 1 });
     const [buyer] = await activeFans(api, concertId, 1);

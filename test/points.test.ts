@@ -1,7 +1,9 @@
+import { DeadlockException } from '@mikro-orm/mysql';
 import { createConnection } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Api } from '../support/graphql-client';
 import { CHARGE, ME } from '../support/operations';
+import { sqlTransactionRetryingDeadlocks } from '../src/database/sql-transaction';
 import { startTestServer, type TestServer } from './support/harness';
 import { signUp } from './support/client';
 import { charge, expectConsistentLedger, ledger, me } from './support/booking';
@@ -96,6 +98,29 @@ describe('a burst that queues for connections', () => {
     } finally {
       await holder.end();
     }
+  });
+});
+
+describe('a transaction that is a deadlock’s victim', () => {
+  it('runs again, and answers SERVICE_UNAVAILABLE (contention, to retry) once it was the victim on all three attempts', async () => {
+    // MySQL's own error as the ORM raises it, from within a real transaction each time (rolled back, retried).
+    const victim = () => new DeadlockException(Object.assign(new Error('Deadlock found when trying to get lock; try restarting transaction'), { code: 'ER_LOCK_DEADLOCK', errno: 1213 }));
+    let attempts = 0;
+    const outcome = sqlTransactionRetryingDeadlocks(server.app.orm, async (sql) => {
+      attempts++;
+      await sql.all('select 1', []);
+      throw victim();
+    });
+    await expect(outcome).rejects.toMatchObject({ code: 'SERVICE_UNAVAILABLE' });
+    expect(attempts).toBe(3);
+    // Victim twice, then through: the third attempt's answer.
+    attempts = 0;
+    expect(
+      await sqlTransactionRetryingDeadlocks(server.app.orm, async () => {
+        if (++attempts < 3) throw victim();
+        return 'committed';
+      }),
+    ).toBe('committed');
   });
 });
 

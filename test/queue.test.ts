@@ -163,4 +163,21 @@ describe('leaving', () => {
     // No live feed beats for these fans: their status calls are what tells the tick where to look.
     await waitForState(next!, concertId, 'ACTIVE');
   });
+
+  it('answers a fan’s status even when the tick’s index cannot be written', async () => {
+    const { concertId } = await fullConcert();
+    const [fan] = await signUpMany(api, 1);
+    await enter(fan!, concertId);
+    const index = redisKeys(server.app.config.redisPrefix).queueIndex;
+    const members = await server.app.redis.smembers(index);
+    // A string where the set belongs (on a Cluster: the index's node failing over while the line's answers).
+    await server.app.redis.set(index, 'unwritable');
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 1100));
+      expect(await status(fan!, concertId)).toMatchObject({ state: 'WAITING', position: 1 });
+    } finally {
+      await server.app.redis.del(index);
+      if (members.length > 0) await server.app.redis.sadd(index, ...members);
+    }
+  });
 });

@@ -609,13 +609,8 @@ describe('GraphiQL playground in Chromium (GET /graphql)', () => {
     const fan = await openFan('playground', { width: 1280, height: 800 });
     // GraphiQL keeps its editors in localStorage: each operation is put there before the page loads.
     const run = async (operation: string, expected: RegExp) => {
-      await fan.context.addInitScript(
-        ([query, headers]) => {
-          localStorage.setItem('graphiql:query', query);
-          localStorage.setItem('graphiql:headers', headers);
-        },
-        [operation, JSON.stringify({ Authorization: `Bearer ${account!.token}` })] as const,
-      );
+      const headers = JSON.stringify({ Authorization: `Bearer ${account!.token}` });
+      await fan.context.addInitScript(`localStorage.setItem('graphiql:query', ${JSON.stringify(operation)}); localStorage.setItem('graphiql:headers', ${JSON.stringify(headers)});`);
       await fan.page.goto(new URL('/graphql', base).toString());
       await fan.page.getByRole('button', { name: /Execute query/ }).click(WAIT);
       await expect.poll(async () => fan.page.locator('.result-window').innerText(), WAIT).toMatch(expected);

@@ -1,4 +1,5 @@
 import { DeadlockException, type MikroORM } from '@mikro-orm/mysql';
+import { AppError } from '../errors';
 import { knexClient } from './knex-client';
 
 export interface RunResult {
@@ -70,14 +71,21 @@ export async function sqlTransaction<T>(orm: MikroORM, work: (sql: Sql) => Promi
 /** Attempts in all for a transaction MySQL picks as a deadlock's victim (it rolled back whole, so it may simply run again). */
 const DEADLOCK_ATTEMPTS = 3;
 
-/** sqlTransaction, run again when MySQL broke a deadlock by rolling it back. */
+/**
+ * sqlTransaction, run again when MySQL broke a deadlock by rolling it back. Chosen as the victim on
+ * every attempt, it is contention (concurrent changes of the same rows), which passes:
+ * SERVICE_UNAVAILABLE, to try again, like a row-lock wait that timed out. A deadlock elsewhere, in a
+ * transaction not written to be retried, stays an unexpected error.
+ */
 export async function sqlTransactionRetryingDeadlocks<T>(orm: MikroORM, work: (sql: Sql) => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await sqlTransaction(orm, work);
     } catch (error) {
-      if (error instanceof DeadlockException && attempt < DEADLOCK_ATTEMPTS) continue;
-      throw error;
+      if (!(error instanceof DeadlockException)) throw error;
+      if (attempt < DEADLOCK_ATTEMPTS) continue;
+      orm.config.getLogger().warn('query', `a transaction was a deadlock's victim ${DEADLOCK_ATTEMPTS} times in a row`);
+      throw new AppError('SERVICE_UNAVAILABLE', 'Too many changes to the same records at once: please try again in a moment.');
     }
   }
 }

@@ -191,7 +191,7 @@ export class QueueService {
    */
   async markPresent(userId: number, concertId: number): Promise<void> {
     try {
-      await this.seenInLine(concertId, await runScript(this.redis, QUEUE_STATUS, this.keys.queue(concertId), userId));
+      this.seenInLine(concertId, await runScript(this.redis, QUEUE_STATUS, this.keys.queue(concertId), userId));
     } catch (error) {
       this.logger.warn({ err: error, userId, concertId }, 'could not record a fan’s presence');
     }
@@ -201,7 +201,7 @@ export class QueueService {
     await this.requireConcert(concertId);
     const k = this.keys.queue(concertId);
     const reply = await runScript(this.redis, QUEUE_STATUS, k, userId);
-    await this.seenInLine(concertId, reply);
+    this.seenInLine(concertId, reply);
     return await this.toStatus(concertId, reply);
   }
 
@@ -209,15 +209,16 @@ export class QueueService {
    * A fan found in line or ACTIVE by an HTTP call keeps the concert in the tick's index, as a live
    * feed's beat does: on a Redis Cluster the index lives on another node and may lose the concert (a
    * failover) while its line does not, and fans who only poll would then wait where no tick looks.
-   * At most once a second per concert per process, so polling costs no extra command per request.
+   * At most once a second per concert per process, so polling costs no extra command per request;
+   * not waited for, so the request never fails or stalls on the index's node (failing over, maybe).
    */
-  private async seenInLine(concertId: number, reply: number[]): Promise<void> {
+  private seenInLine(concertId: number, reply: number[]): void {
     const state = decodeStatusReply(reply).places[0]?.state;
     if (state !== QueueState.WAITING && state !== QueueState.PREQUEUE && state !== QueueState.ACTIVE) return;
     const now = Date.now();
     if (now - (this.visitedAt.get(concertId) ?? 0) < INDEX_REFRESH_MS) return;
     this.visitedAt.set(concertId, now);
-    await this.keepVisited(concertId);
+    this.keepVisited(concertId).catch((error: unknown) => this.logger.warn({ err: error, concert: concertId }, 'could not keep a concert in the tick’s index'));
   }
 
   /**
@@ -281,7 +282,7 @@ export class QueueService {
     const k = this.keys.queue(concertId);
     // Judged by the status script on Redis's clock, like the expiry itself.
     const reply = await runScript(this.redis, QUEUE_STATUS, k, userId);
-    await this.seenInLine(concertId, reply);
+    this.seenInLine(concertId, reply);
     if (decodeStatusReply(reply).places[0]?.state !== QueueState.ACTIVE) {
       throw new AppError('NOT_ACTIVE', 'You are not admitted for this concert: enter the queue and wait until your state is ACTIVE.');
     }
@@ -375,8 +376,9 @@ export class QueueService {
       }
       if (waiting === 0 && active === 0 && watched === 0) empty.push(id);
     });
-    await this.rememberSoldOut(ticked.filter((id) => soldOut.has(id)));
-    await this.dropEmpty(empty);
+    const unrecorded = await this.rememberSoldOut(ticked.filter((id) => soldOut.has(id)));
+    // A sold-out line not yet recorded stays in the tick's index: the next tick records it.
+    await this.dropEmpty(empty.filter((id) => !unrecorded.has(id)));
     const head = JSON.stringify({ concerts: ticked }).slice(0, -1);
     const seq = await runScript(this.redis, PUBLISH_TICK, { seq: this.keys.tickSeq }, this.keys.channels.queueTicks, head);
     endTimer();
@@ -408,24 +410,36 @@ export class QueueService {
    * counts are rebuilt, and it goes back to the tick, which opens its line again.
    */
   async checkInventory(): Promise<void> {
-    // A show that has started takes no cancellation: its concert's seats no longer change.
-    await this.redis.zremrangebyscore(this.keys.soldOutIndex, '-inf', Date.now());
-    const soldOut = (await this.redis.zrange(this.keys.soldOutIndex, 0, -1)).map(Number);
+    const soldOut = await this.soldOutConcerts().catch((error: unknown) => {
+      this.logger.warn({ err: error }, 'could not read the sold-out concerts; checking those in line only');
+      return [];
+    });
     const queued = await this.queuedConcerts();
     const repaired = await this.inventory.reconcile([...new Set([...queued, ...soldOut])]);
     for (const id of repaired) await this.keepVisited(id);
   }
 
-  /** Keeps the concerts whose lines this tick found sold out where checkInventory looks, until their last show starts. */
-  private async rememberSoldOut(ids: number[]): Promise<void> {
-    if (ids.length === 0) return;
+  /** The concerts rememberSoldOut recorded whose last show is still to come. */
+  private async soldOutConcerts(): Promise<number[]> {
+    // A show that has started takes no cancellation: its concert's seats no longer change.
+    await this.redis.zremrangebyscore(this.keys.soldOutIndex, '-inf', Date.now());
+    return (await this.redis.zrange(this.keys.soldOutIndex, 0, -1)).map(Number);
+  }
+
+  /**
+   * Keeps the concerts whose lines this tick found sold out where checkInventory looks, until their
+   * last show starts. Returns those it could not record (for the tick to keep visiting).
+   */
+  private async rememberSoldOut(ids: number[]): Promise<Set<number>> {
+    if (ids.length === 0) return new Set();
     try {
       const sizes = await this.concerts.scheduleSizes(ids);
       const lastStarts = ids.flatMap((id) => [Math.max(...(sizes.get(id) ?? []).map((schedule) => schedule.startsAt.getTime())), id]);
       await this.redis.zadd(this.keys.soldOutIndex, ...lastStarts);
+      return new Set();
     } catch (error) {
-      // The next tick that finds the line sold out tries again; the tick itself goes on.
       this.logger.warn({ err: error, concerts: ids }, 'could not record sold-out concerts for the inventory check');
+      return new Set(ids);
     }
   }
 
@@ -446,7 +460,8 @@ export class QueueService {
       this.metrics.queueActive.remove({ concert: String(id) });
       this.metrics.seatsLeft.remove({ concert: String(id) });
       const k = this.keys.queue(id);
-      // A failure leaves the concert indexed (visited again next tick); this tick is still announced.
+      // A failure is logged and this tick still announced; the concert may be left out of the index
+      // (dropFromWorkIndex removes first, then checks), until an entry or a sign of presence puts it back.
       await dropFromWorkIndex(this.redis, this.keys.queueIndex, id, async () => {
         const [[, waiting], [, active], [, watched]] = (await this.redis.multi().zcard(k.wait).zcard(k.active).hlen(k.watchCount).exec()) as [[null, number], [null, number], [null, number]];
         return waiting + active + watched > 0;
