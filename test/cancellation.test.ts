@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { redisKeys, runScript } from '../src/redis';
 import { HOLD_SEAT } from '../src/redis/hold-scripts';
 import { Api } from '../support/graphql-client';
@@ -6,7 +6,7 @@ import { CANCEL, CREATE_CONCERT, HOLD, PAY, SEATS, type Reservation } from '../s
 import { ADMIN, startTestServer, type TestServer } from './support/harness';
 import { wipeRedisKeys } from '../support/sandbox';
 import { logIn, type Account } from './support/client';
-import { activeFans, admit, charge, expectConsistentLedger, hold, ledger, me, pay, seatFeed, seatIds } from './support/booking';
+import { activeFans, admit, availableSeats, charge, expectConsistentLedger, hold, ledger, me, pay, seatFeed, seatIds } from './support/booking';
 import { createConcert } from './support/fixtures';
 
 const PRICE = 100;
@@ -92,6 +92,40 @@ describe('cancelReservation', () => {
       [second.reservations[0]!.id, 'CONFIRMED'],
       [reservation.id, 'CANCELLED'],
     ]);
+  });
+
+  it('neither announces nor counts a seat free when the cancellation’s follow-up comes after the seat was sold again', async () => {
+    const { fans, concertId, scheduleId, seatId, reservation } = await bought({ fans: 1 });
+    const [rival, watcher] = await activeFans(api, concertId, 2);
+    const { feed, close } = await seatFeed(server, watcher!, scheduleId);
+    // The follow-up after the commit held back (a slow Redis, a pause) until the seat has been resold.
+    const service = server.app.services.cancellations as unknown as { afterCommit: (...args: unknown[]) => Promise<void> };
+    const afterCommit = service.afterCommit;
+    let resume = () => {};
+    const resumed = new Promise<void>((resolve) => (resume = resolve));
+    service.afterCommit = async function (this: unknown, ...args: unknown[]) {
+      await resumed;
+      return afterCommit.apply(this, args);
+    };
+    try {
+      const cancelled = cancel(fans[0]!, reservation.id);
+      // Committed: MySQL lets the rival hold the seat, and buy it.
+      await vi.waitFor(async () => expect((await rival!.api.request(HOLD, { seatId })).errors).toBeUndefined(), { timeout: 5000, interval: 50 });
+      await charge(rival!, 500);
+      await pay(rival!, [(await me(rival!)).holds[0]!.id], 'bought-meanwhile');
+      resume();
+      expect((await cancelled).data?.cancelReservation.status).toBe('CANCELLED');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const events: unknown[] = [];
+      while (feed.pending() > 0) events.push((await feed.next()).data?.seatChanged.status);
+      expect(events.at(-1)).toBe('RESERVED');
+      expect(events).not.toContain('AVAILABLE');
+      expect(await availableSeats(api, scheduleId)).toBe(9);
+    } finally {
+      service.afterCommit = afterCommit;
+      resume();
+      await close();
+    }
   });
 
   it("answers NOT_FOUND for another fan's reservation or an unknown one, and NOT_CANCELLABLE once the show started, changing nothing", async () => {

@@ -7,6 +7,7 @@ import type { Metrics } from '../observability/metrics';
 import type { PointsService } from '../points/points-service';
 import type { QueueService } from '../queue/queue-service';
 import { SeatStatus, type SeatInfo } from '../seats/seat';
+import type { SeatCatalog } from '../seats/seat-catalog';
 import type { SeatEvents } from '../seats/seat-events';
 import { ReservationStatus, type ReservationRecord } from './payment';
 
@@ -51,6 +52,7 @@ type Outcome = { cancelled: true; row: Row; record: ReservationRecord } | { canc
 export class CancellationService {
   constructor(
     private readonly orm: MikroORM,
+    private readonly catalog: SeatCatalog,
     private readonly points: PointsService,
     private readonly inventory: InventoryService,
     private readonly queue: QueueService,
@@ -97,15 +99,18 @@ export class CancellationService {
 
   /**
    * Committed: seat maps hear the seat is AVAILABLE (from what the transaction read: no lookup), the
-   * seat counts as free, and the concert's line opens if it was closed. A failure here cannot undo the
-   * cancellation, so it is logged: the seat map reads MySQL, and the next admission tick reads the
-   * seats again.
+   * seat counts as free, and the concert's line opens if it was closed. Unless MySQL has the seat sold
+   * again by now: this step may come late (a slow Redis, a pause), after another fan held and bought
+   * the seat, whose own follow-up has told and counted it; a late AVAILABLE would show a sold seat free
+   * and count it left. A failure here cannot undo the cancellation, so it is logged: the seat map reads
+   * MySQL, and the inventory check heals the count.
    */
   private async afterCommit(row: Row, record: ReservationRecord): Promise<void> {
     this.metrics.cancellations.inc();
     this.metrics.refundedPoints.inc(record.price);
     const seat: SeatInfo = { id: record.seatId, scheduleId: Number(row.scheduleId), concertId: Number(row.concertId), number: Number(row.number), price: Number(row.seatPrice) };
     try {
+      if ((await this.catalog.reservedAmong([seat.id])).has(seat.id)) return;
       await Promise.all([this.events.announceSeats([seat], SeatStatus.AVAILABLE), this.inventory.mark([seat], false), this.queue.reopen(seat.concertId)]);
     } catch (error) {
       this.logger.warn({ err: error, reservationId: record.id }, 'cancellation committed, but updating the seat count or reopening the line failed');
