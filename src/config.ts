@@ -160,7 +160,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
  */
 function productionProblems(jwtSecret: string, adminPassword: string, passwordHashCost: number): string[] {
   const problems: string[] = [];
-  if (jwtSecret === '') problems.push('JWT_SECRET: required in production (generate one: openssl rand -base64 48)');
+  // Blank counts as unset: a secret of spaces is one anyone would try.
+  if (jwtSecret.trim() === '') problems.push('JWT_SECRET: required in production (generate one: openssl rand -base64 48)');
   else if (EXAMPLE_JWT_SECRETS.has(jwtSecret)) problems.push('JWT_SECRET: is a published example value; generate your own (openssl rand -base64 48)');
   if (EXAMPLE_ADMIN_PASSWORDS.has(adminPassword)) problems.push('ADMIN_PASSWORD: is a published example value; choose your own');
   if (passwordHashCost < MIN_PRODUCTION_HASH_COST) problems.push(`PASSWORD_HASH_COST: must be at least ${MIN_PRODUCTION_HASH_COST} in production`);

@@ -62,6 +62,7 @@ describe('configuration', () => {
 
   it.each([
     ['empty', ''],
+    ['only white space', '   '],
     ['the development default', 'dev-only-secret-change-me-0123456789'],
     ['the old compose default', 'change-me-in-production-please'],
     ['the benchmark’s', 'bench-only-secret-0123456789abcdef'],
