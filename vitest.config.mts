@@ -8,6 +8,11 @@ const shared = { setupFiles: ['test/setup.ts'], testTimeout: 60_000, hookTimeout
 
 /** Runs after every other test file, alone: its first-render budget is a time, which other files' servers would eat into. */
 const BROWSER_TEST = 'test/web-browser.test.ts';
+/**
+ * Runs alone after the API files: it must sell out within a time cap, with presence graces of a few
+ * seconds, and four files' servers beside it on two cores once made it miss the cap.
+ */
+const REHEARSAL_TEST = 'test/rehearsal.test.ts';
 
 export default defineConfig({
   resolve,
@@ -17,8 +22,9 @@ export default defineConfig({
     fileParallelism: true,
     maxWorkers: 4,
     projects: [
-      { resolve, test: { ...shared, name: 'api', include: ['test/**/*.test.ts'], exclude: [BROWSER_TEST], sequence: { groupOrder: 0 } } },
-      { resolve, test: { ...shared, name: 'browser', include: [BROWSER_TEST], sequence: { groupOrder: 1 } } },
+      { resolve, test: { ...shared, name: 'api', include: ['test/**/*.test.ts'], exclude: [BROWSER_TEST, REHEARSAL_TEST], sequence: { groupOrder: 0 } } },
+      { resolve, test: { ...shared, name: 'rehearsal', include: [REHEARSAL_TEST], sequence: { groupOrder: 1 } } },
+      { resolve, test: { ...shared, name: 'browser', include: [BROWSER_TEST], sequence: { groupOrder: 2 } } },
     ],
   },
 });

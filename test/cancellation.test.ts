@@ -113,14 +113,20 @@ describe('cancelReservation', () => {
       await vi.waitFor(async () => expect((await rival!.api.request(HOLD, { seatId })).errors).toBeUndefined(), { timeout: 5000, interval: 50 });
       await charge(rival!, 500);
       await pay(rival!, [(await me(rival!)).holds[0]!.id], 'bought-meanwhile');
+      await feed.until((message) => message.data?.seatChanged.id === seatId && message.data.seatChanged.status === 'RESERVED');
       resume();
       expect((await cancelled).data?.cancelReservation.status).toBe('CANCELLED');
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      const events: unknown[] = [];
-      while (feed.pending() > 0) events.push((await feed.next()).data?.seatChanged.status);
-      expect(events.at(-1)).toBe('RESERVED');
-      expect(events).not.toContain('AVAILABLE');
-      expect(await availableSeats(api, scheduleId)).toBe(9);
+      // A sentinel: the watcher's own hold of another seat. Everything announced before it has arrived.
+      const [, sentinel] = await seatIds(server, scheduleId);
+      await hold(watcher!, sentinel!);
+      const after: unknown[] = [];
+      for (;;) {
+        const change = (await feed.next()).data?.seatChanged;
+        if (change?.id === sentinel) break;
+        after.push(change?.status);
+      }
+      expect(after).not.toContain('AVAILABLE');
+      expect(await availableSeats(api, scheduleId)).toBe(8);
     } finally {
       service.afterCommit = afterCommit;
       resume();

@@ -58,10 +58,9 @@ describe('a production server', () => {
     const repeated = (fields: number) => `{ concerts { ${'id '.repeat(fields)}} }`;
     // Parsed, then refused by graphql-js's own bound on its overlapping-fields check.
     expect((await api.request(repeated(990))).errors?.[0]?.extensions).toEqual({ code: 'GRAPHQL_VALIDATION_FAILED' });
-    const started = Date.now();
+    // Refused while parsing (the one below the cap got as far as validation).
     const long = await api.request(repeated(1000));
     expect(long.errors?.[0]?.extensions).toEqual({ code: 'GRAPHQL_PARSE_FAILED' });
-    expect(Date.now() - started).toBeLessThan(1000);
     expect((await api.request(getIntrospectionQuery({ descriptions: true, inputValueDeprecation: true, specifiedByUrl: true, directiveIsRepeatable: true, schemaDescription: true }))).errors).toBeUndefined();
   });
 });

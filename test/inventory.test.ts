@@ -270,7 +270,10 @@ describe('repairs', () => {
       const [buyer] = await activeFans(api, concertId, 1);
       await charge(buyer!, 500);
       await pay(buyer!, [(await hold(buyer!, (await seatIds(server, scheduleIds[0]!))[0]!)).id], 'sold-out-unrecorded');
-      await new Promise((resolve) => setTimeout(resolve, INTERVAL_MS * 5));
+      // A tick has closed the line, and two more have run since: the concert is still visited.
+      await vi.waitFor(async () => expect(await server.app.redis.hget(keys.queue(Number(concertId)).stats, 'soldOut')).toBe('1'), { timeout: 5000, interval: 20 });
+      const seq = Number(await server.app.redis.get(keys.tickSeq));
+      await vi.waitFor(async () => expect(Number(await server.app.redis.get(keys.tickSeq))).toBeGreaterThanOrEqual(seq + 2), { timeout: 5000, interval: 20 });
       expect(await server.app.redis.sismember(keys.queueIndex, concertId)).toBe(1);
     } finally {
       await server.app.redis.del(keys.soldOutIndex);

@@ -464,8 +464,9 @@ describe('queue scripts', () => {
     expect(await run(QUEUE_STATUS, k, 1, 2)).toEqual([1, 0, -1, 2, -1, -1, 0, 0, 0, 0, 0]);
     expect(await enter(k, 1)).toEqual([2, 0, -1, 2, -1, -1, 0, 1, 2]);
     expect(await redis.zscore(k.active, '1')).toBeNull();
-    // The tick drops the other lapsed slot and admits the line in order.
-    expect(await admit(k, 2, 50)).toEqual([2, 1, 0, 2, 0, 0, 0, 0, 0, 0]);
+    // The tick drops the other lapsed slot and admits the line in order (slots that last: the status
+    // read after it must find them live however slow the machine).
+    expect(await admit(k, 2)).toEqual([2, 1, 0, 2, 0, 0, 0, 0, 0, 0]);
     expect(places(await run(QUEUE_STATUS, k, 3, 1, 2)).map(([state]) => state)).toEqual([2, 2, 0]);
   });
 
@@ -519,9 +520,9 @@ describe('queue scripts', () => {
       expect(await admitWithSeats(k, 2, -1)).toEqual([1, 0, 1, 2, 0, 0, 0, 0, 0, 0]);
       expect((await run(QUEUE_STATUS, k)).slice(5)).toEqual([-1, 0]);
       // Written outside a tick (a request that found it unknown), for ttlMs.
-      expect(await run(QUEUE_SEATS_LEFT, k, 7, 60)).toBe(0);
+      expect(await run(QUEUE_SEATS_LEFT, k, 7, 1000)).toBe(0);
       expect((await run(QUEUE_STATUS, k)).slice(5)).toEqual([7, 0]);
-      await sleep(100);
+      await sleep(1100);
       expect((await run(QUEUE_STATUS, k)).slice(5)).toEqual([-1, 0]);
     });
 
