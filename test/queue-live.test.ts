@@ -155,6 +155,20 @@ describe('the end of the ACTIVE window', () => {
   });
 });
 
+describe('replicas following a concert', () => {
+  it('are forgotten once no fan is followed there any more (no entry kept per process for good)', async () => {
+    const { concertId } = await createConcert(server);
+    const [fan] = await signUpMany(api, 1);
+    const replicas = redisKeys(server.app.config.redisPrefix).queue(Number(concertId)).replicas;
+    const client = wsClient(server.wsUrl, fan!.token);
+    const feed = new Feed<Message>(client, STATUS_SUBSCRIPTION, { id: concertId });
+    expect(await nextStatus(feed)).toMatchObject({ state: 'NONE' });
+    await vi.waitFor(async () => expect(await server.app.redis.zcard(replicas)).toBe(1), { timeout: 3000, interval: 20 });
+    await client.dispose();
+    await vi.waitFor(async () => expect(await server.app.redis.zcard(replicas)).toBe(0), { timeout: 3000, interval: 50 });
+  });
+});
+
 describe('admission tick', () => {
   it.each(['wait', 'stats'] as const)('still admits and announces on other concerts when one concert’s queue state is corrupt (its %s)', async (key) => {
     const keys = redisKeys(server.app.config.redisPrefix);

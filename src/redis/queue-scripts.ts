@@ -701,7 +701,12 @@ local waiting = redis.call('ZCARD', waitKey)
 -- Presence of fans no longer in line (expired, admitted elsewhere) is forgotten with the line itself.
 if waiting == 0 then redis.call('DEL', seenKey) end
 if active == 0 then redis.call('DEL', activeSeenKey) end
-return {admitted, expired, waiting, active, droppedWaiting, droppedActive, opened, closed, leftLine, soldOutNow, redis.call('HLEN', watchCountKey)}
+-- Nobody followed live here: no replica holds a fan, so their beats are forgotten too (a replica that
+-- follows fans again registers and beats anew); otherwise each process that ever followed the concert
+-- would stay listed once the concert leaves the tick's index.
+local watched = redis.call('HLEN', watchCountKey)
+if watched == 0 then redis.call('DEL', replicasKey) end
+return {admitted, expired, waiting, active, droppedWaiting, droppedActive, opened, closed, leftLine, soldOutNow, watched}
 `,
 });
 
