@@ -419,6 +419,17 @@ export class QueueService {
     for (const id of repaired) await this.keepVisited(id);
   }
 
+  /**
+   * After a sale: the concerts whose seats now all read reserved are recorded for the inventory check,
+   * as a tick closing their line would. No tick need see such a sale: its buyer may have left the line
+   * before paying (holds need no slot), or on a Cluster the end of the buyer's slot may overtake the
+   * seat's count, and a tick then forgets the empty line before its seats read sold out.
+   */
+  async recordIfSoldOut(concertIds: number[]): Promise<void> {
+    const inventories = await this.inventory.ofConcerts(concertIds);
+    await this.rememberSoldOut(concertIds.filter((id) => inventories.get(id)?.soldOut));
+  }
+
   /** The concerts rememberSoldOut recorded whose last show is still to come. */
   private async soldOutConcerts(): Promise<number[]> {
     // A show that has started takes no cancellation: its concert's seats no longer change.
