@@ -1,7 +1,7 @@
 import type { AuthChecker } from 'type-graphql';
 import type { Viewer } from './auth/tokens';
 import { bearerToken } from './auth/tokens';
-import { AppError } from './errors';
+import { AppError, type RateLimited } from './errors';
 import { refusal } from './limits';
 import { refusedOverHttp } from './schema/http-refusal';
 import { RequestLoaders } from './schema/request-loaders';
@@ -42,9 +42,18 @@ export function createContext(services: Services, authorization: unknown, client
  */
 export async function createHttpContext(services: Services, authorization: unknown, clientIp: string): Promise<Context> {
   const context = createContext(services, authorization, clientIp);
-  const verdict = await services.limits.operations.check({ userId: context.viewer?.id, ip: clientIp });
-  if (!verdict.allowed) throw refusedOverHttp(refusal(verdict));
+  const refused = await countOperation(context);
+  if (refused) throw refusedOverHttp(refused);
   return context;
+}
+
+/**
+ * Counts one operation (an HTTP request, a subscription start) against the caller's account and
+ * address, before its document is parsed: the refusal if it is over a limit.
+ */
+export async function countOperation(context: Context): Promise<RateLimited | undefined> {
+  const verdict = await context.services.limits.operations.check({ userId: context.viewer?.id, ip: context.clientIp });
+  return verdict.allowed ? undefined : refusal(verdict);
 }
 
 /** The authenticated caller, or UNAUTHENTICATED. */

@@ -8,9 +8,9 @@ import { useServer } from 'graphql-ws/use/ws';
 import { WebSocket, WebSocketServer } from 'ws';
 import { connectionAuthorization } from './auth/tokens';
 import { SessionExpiries } from './auth/session-bound';
-import { createContext, createHttpContext, type Context } from './context';
+import { countOperation, createContext, createHttpContext, type Context } from './context';
 import type { AppError } from './errors';
-import { refusal, type SocketLease } from './limits';
+import type { SocketLease } from './limits';
 import type { Logger } from './logger';
 import type { Services } from './services';
 import type { ErrorFormatter } from './schema/format-error';
@@ -128,8 +128,8 @@ export async function startServer(parts: ServerParts, port: number): Promise<Run
         if (overLimit) return [asGraphQLError(overLimit)];
         // Counted before anything is parsed, as over HTTP: malformed documents count like the others.
         const contextValue: Context = createContext(services, connectionAuthorization(ctx.connectionParams), ctx.extra.clientIp ?? 'unknown');
-        const verdict = await services.limits.operations.check({ userId: contextValue.viewer?.id, ip: contextValue.clientIp });
-        if (!verdict.allowed) return [asGraphQLError(refusal(verdict))];
+        const refused = await countOperation(contextValue);
+        if (refused) return [asGraphQLError(refused)];
         const checked = documents.check(payload.query);
         if ('errors' in checked) return checked.errors;
         const { document } = checked;

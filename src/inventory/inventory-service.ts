@@ -132,6 +132,44 @@ export class InventoryService {
     return concertIds.filter((id) => (sizes.get(id) ?? []).some((schedule) => wrong.includes(schedule.id)));
   }
 
+  /**
+   * After a sale: the concerts whose seats now all read reserved are recorded for the check
+   * (rememberSoldOut), as the tick closing their line does. No tick need see such a sale: its buyer
+   * may have left the line before paying (holds need no slot), or on a Cluster the end of the buyer's
+   * slot may overtake the seat's count, and a tick then forgets the empty line before its seats read
+   * sold out.
+   */
+  async recordIfSoldOut(concertIds: number[]): Promise<void> {
+    const inventories = await this.ofConcerts(concertIds);
+    await this.rememberSoldOut(concertIds.filter((id) => inventories.get(id)?.soldOut));
+  }
+
+  /** The concerts rememberSoldOut recorded whose last show is still to come. */
+  async soldOutConcerts(): Promise<number[]> {
+    // A show that has started takes no cancellation: its concert's seats no longer change.
+    await this.redis.zremrangebyscore(this.keys.soldOutIndex, '-inf', Date.now());
+    return (await this.redis.zrange(this.keys.soldOutIndex, 0, -1)).map(Number);
+  }
+
+  /**
+   * Records these sold-out concerts for the check (QueueService.checkInventory) until their last show
+   * starts: a sold-out line is empty, so no tick visits it, and a cancellation whose update was lost
+   * would otherwise keep it sold out for good. Returns those it could not record (the tick keeps
+   * visiting them, to try again).
+   */
+  async rememberSoldOut(ids: number[]): Promise<Set<number>> {
+    if (ids.length === 0) return new Set();
+    try {
+      const sizes = await this.concerts.scheduleSizes(ids);
+      const lastStarts = ids.flatMap((id) => [Math.max(...(sizes.get(id) ?? []).map((schedule) => schedule.startsAt.getTime())), id]);
+      await this.redis.zadd(this.keys.soldOutIndex, ...lastStarts);
+      return new Set();
+    } catch (error) {
+      this.logger.warn({ err: error, concerts: ids }, 'could not record sold-out concerts for the inventory check');
+      return new Set(ids);
+    }
+  }
+
   /** Each schedule's {reserved (-1 while unknown), held}: one script each, sent together. */
   private read(scheduleIds: readonly number[]): Promise<[reserved: number, held: number][]> {
     return Promise.all(scheduleIds.map((id) => runScript(this.redis, INVENTORY_READ, this.keys.inventory(id))));

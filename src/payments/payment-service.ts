@@ -202,7 +202,7 @@ export class PaymentService {
 
   /**
    * Committed: count the seats sold, free the holds, tell seat maps, end the ACTIVE slot, and record
-   * a concert this sold out for the inventory check (QueueService.recordIfSoldOut). A failure
+   * a concert this sold out for the inventory check (InventoryService.recordIfSoldOut). A failure
    * here cannot undo the sale, so it is logged, not thrown: the seats read RESERVED from MySQL anyway,
    * holds and the slot lapse by their TTLs, and a sold-out line closes only on MySQL's word.
    */
@@ -218,7 +218,7 @@ export class PaymentService {
         ...concerts.map((concertId) => this.queue.endActive(userId, concertId)),
       ]);
       // Once the seats count as sold: if that was the last, the inventory check must know of it.
-      await this.queue.recordIfSoldOut([...new Set(seats.map((seat) => seat.concertId))]);
+      await this.inventory.recordIfSoldOut([...new Set(seats.map((seat) => seat.concertId))]);
     } catch (error) {
       this.logger.warn({ err: error, userId }, 'payment committed, but releasing its holds, announcing its seats or ending the ACTIVE slot failed');
     }

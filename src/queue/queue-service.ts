@@ -376,7 +376,7 @@ export class QueueService {
       }
       if (waiting === 0 && active === 0 && watched === 0) empty.push(id);
     });
-    const unrecorded = await this.rememberSoldOut(ticked.filter((id) => soldOut.has(id)));
+    const unrecorded = await this.inventory.rememberSoldOut(ticked.filter((id) => soldOut.has(id)));
     // A sold-out line not yet recorded stays in the tick's index: the next tick records it.
     await this.dropEmpty(empty.filter((id) => !unrecorded.has(id)));
     const head = JSON.stringify({ concerts: ticked }).slice(0, -1);
@@ -397,8 +397,8 @@ export class QueueService {
    * index lives on another node, and sent together the SADD could land first, a tick find nothing to
    * do and drop the concert, and the work wait where no tick looks.
    */
-  private async keepVisited(concertId: number): Promise<void> {
-    await this.redis.sadd(this.keys.queueIndex, concertId);
+  private async keepVisited(...concertIds: number[]): Promise<void> {
+    if (concertIds.length > 0) await this.redis.sadd(this.keys.queueIndex, ...concertIds);
   }
 
   /**
@@ -410,48 +410,12 @@ export class QueueService {
    * counts are rebuilt, and it goes back to the tick, which opens its line again.
    */
   async checkInventory(): Promise<void> {
-    const soldOut = await this.soldOutConcerts().catch((error: unknown) => {
+    const soldOut = await this.inventory.soldOutConcerts().catch((error: unknown) => {
       this.logger.warn({ err: error }, 'could not read the sold-out concerts; checking those in line only');
       return [];
     });
     const queued = await this.queuedConcerts();
-    const repaired = await this.inventory.reconcile([...new Set([...queued, ...soldOut])]);
-    for (const id of repaired) await this.keepVisited(id);
-  }
-
-  /**
-   * After a sale: the concerts whose seats now all read reserved are recorded for the inventory check,
-   * as a tick closing their line would. No tick need see such a sale: its buyer may have left the line
-   * before paying (holds need no slot), or on a Cluster the end of the buyer's slot may overtake the
-   * seat's count, and a tick then forgets the empty line before its seats read sold out.
-   */
-  async recordIfSoldOut(concertIds: number[]): Promise<void> {
-    const inventories = await this.inventory.ofConcerts(concertIds);
-    await this.rememberSoldOut(concertIds.filter((id) => inventories.get(id)?.soldOut));
-  }
-
-  /** The concerts rememberSoldOut recorded whose last show is still to come. */
-  private async soldOutConcerts(): Promise<number[]> {
-    // A show that has started takes no cancellation: its concert's seats no longer change.
-    await this.redis.zremrangebyscore(this.keys.soldOutIndex, '-inf', Date.now());
-    return (await this.redis.zrange(this.keys.soldOutIndex, 0, -1)).map(Number);
-  }
-
-  /**
-   * Keeps the concerts whose lines this tick found sold out where checkInventory looks, until their
-   * last show starts. Returns those it could not record (for the tick to keep visiting).
-   */
-  private async rememberSoldOut(ids: number[]): Promise<Set<number>> {
-    if (ids.length === 0) return new Set();
-    try {
-      const sizes = await this.concerts.scheduleSizes(ids);
-      const lastStarts = ids.flatMap((id) => [Math.max(...(sizes.get(id) ?? []).map((schedule) => schedule.startsAt.getTime())), id]);
-      await this.redis.zadd(this.keys.soldOutIndex, ...lastStarts);
-      return new Set();
-    } catch (error) {
-      this.logger.warn({ err: error, concerts: ids }, 'could not record sold-out concerts for the inventory check');
-      return new Set(ids);
-    }
+    await this.keepVisited(...(await this.inventory.reconcile([...new Set([...queued, ...soldOut])])));
   }
 
   /**
