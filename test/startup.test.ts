@@ -14,6 +14,9 @@ afterEach(async () => {
   server = undefined;
 });
 
+/** What the admin-token tests ask for: createConcert, an operation for the ADMIN role only. */
+const ADMIN_ONLY_INPUT = { title: 'Admin check', venue: 'Hall', maxActiveUsers: 1, schedules: [{ startsAt: '2030-01-01T19:00:00Z', seatCount: 1, price: 1 }] };
+
 const titles = async (url: string) => (await new Api(url).data<{ concerts: { title: string }[] }>('{ concerts { title } }')).concerts.map((c) => c.title);
 
 describe('start-up', () => {
@@ -69,9 +72,8 @@ describe('start-up', () => {
   it('gives no ADMIN power to tokens issued before the operator named the account ADMIN_EMAIL or changed ADMIN_PASSWORD', async () => {
     const name = 'startup_admin_tokens';
     const asAdmin = (password: string) => ({ ADMIN_EMAIL: 'takeover@example.test', ADMIN_PASSWORD: password, RUN_WORKERS: 'false' });
-    const input = { title: 'Admin check', venue: 'Hall', maxActiveUsers: 1, schedules: [{ startsAt: '2030-01-01T19:00:00Z', seatCount: 1, price: 1 }] };
     // Each restart listens on a new port: the token, not the client, carries over.
-    const create = (fan: Account) => new Api(server!.url).as(fan.token).request(CREATE_CONCERT, { input });
+    const create = (fan: Account) => new Api(server!.url).as(fan.token).request(CREATE_CONCERT, { input: ADMIN_ONLY_INPUT });
     // Someone signs the address up before the operator configures it (tokens count whole seconds).
     server = await startTestServer(name, { RUN_WORKERS: 'false' });
     const squatter = await signUp(new Api(server.url), 'takeover@example.test', 'squatters-password');
@@ -92,6 +94,23 @@ describe('start-up', () => {
     server = await startTestServer(name, asAdmin('a-new-password'), { reset: false });
     expect((await create(operator)).errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
     expect((await create(await logIn(new Api(server.url), 'takeover@example.test', 'a-new-password'))).errors).toBeUndefined();
+  });
+
+  it('upgrading marks the admins made by earlier versions: their older tokens lose ADMIN power, other accounts are untouched', async () => {
+    server = await startTestServer('startup_admin_upgrade', { RUN_WORKERS: 'false' });
+    const api = new Api(server.url);
+    const migration = 'Migration20261214100000';
+    // The database as the version before this migration left it, with an admin signed in then.
+    await server.app.orm.migrator.down(migration);
+    const before = await logIn(api, ADMIN.email, ADMIN.password);
+    const fan = await signUp(api);
+    await new Promise((resolve) => setTimeout(resolve, 1100)); // tokens count whole seconds
+    await server.app.orm.migrator.up(migration);
+
+    expect((await before.api.request(CREATE_CONCERT, { input: ADMIN_ONLY_INPUT })).errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    expect((await (await logIn(api, ADMIN.email, ADMIN.password)).api.request(CREATE_CONCERT, { input: ADMIN_ONLY_INPUT })).errors).toBeUndefined();
+    const marks = await server.app.orm.em.getConnection().execute<{ id: number | string; marked: number }[]>('select id, credentials_changed_at is not null as marked from users where email in (?, ?)', [ADMIN.email, fan.email]);
+    expect(Object.fromEntries(marks.map((row) => [String(row.id), Number(row.marked)]))).toEqual({ [before.id]: 1, [fan.id]: 0 });
   });
 
   it('honours the /N database index of REDIS_URL', async () => {
