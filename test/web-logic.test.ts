@@ -192,7 +192,7 @@ describe('waiting room', () => {
   it('announces position and state changes once', () => {
     expect(announcement(undefined, view('WAITING', 3))).toBe('You are number 3 in line.');
     expect(announcement(view('WAITING', 3), view('WAITING', 3))).toBeUndefined();
-    expect(announcement(view('WAITING', 3), view('WAITING', 1))).toBe('You are next in line.');
+    expect(announcement(view('WAITING', 3), view('WAITING', 1))).toBe('You are number 1 in line: you are next.');
     // Far back, only round numbers are said as the line moves (the page shows every place).
     expect(announcement(view('WAITING', 3456), view('WAITING', 3389))).toBeUndefined();
     expect(announcement(view('WAITING', 3012), view('WAITING', 2987))).toBe('You are number 2987 in line.');

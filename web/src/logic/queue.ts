@@ -107,7 +107,7 @@ export function announcement(previous: QueueView | undefined, next: QueueView, a
   }
   switch (next.state) {
     case 'WAITING': {
-      const place = next.position === 1 ? 'You are next in line.' : `You are number ${next.position ?? '?'} in line.`;
+      const place = `You are number ${next.position ?? '?'} in line${next.position === 1 ? ': you are next' : ''}.`;
       const paused = next.seatsLeft === 0 && previous?.seatsLeft !== 0 ? ` ${PAUSED_MESSAGE}` : '';
       return (previous?.state === 'PREQUEUE' ? `Sales are open. ${place}` : place) + paused;
     }

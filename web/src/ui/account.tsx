@@ -63,17 +63,22 @@ const ME_CONTEXT = { additionalTypenames: ['Payment', 'Reservation', 'User'] };
 /** A charge with no answer may have gone through: charged again blindly, it could credit twice. */
 const CHARGE_WORDS = { NETWORK: 'Cannot reach the server, so the charge may or may not have gone through. The balance shown is read again from the server: check it before charging again.' };
 
+const NOT_WHOLE = 'Enter the points to add as a whole number, such as 1000.';
+
 /** Who is logged in, their points, charging points, and logging out. */
 export function AccountBar() {
   const [me, rereadMe] = useQuery({ query: Me, context: ME_CONTEXT });
   const account = useLastGood(me.data?.me, me.error, rereadMe);
   const [charge, chargePoints] = useMutation(ChargePoints);
   const [amount, setAmount] = useState('1000');
+  const [notWhole, setNotWhole] = useState(false);
 
   async function submit(event: FormEvent) {
     event.preventDefault();
     const value = Number(amount);
-    if (!Number.isInteger(value) || value < 1) return;
+    // Only a whole number can be sent (the API's amount is an Int); its range is the server's to judge.
+    setNotWhole(amount.trim() === '' || !Number.isSafeInteger(value));
+    if (amount.trim() === '' || !Number.isSafeInteger(value)) return;
     const result = await chargePoints({ amount: value });
     // Only a charge's answer updates the balance shown: without one, read it again (a refused charge
     // changed nothing, but one with no answer may have gone through).
@@ -88,7 +93,8 @@ export function AccountBar() {
           <strong>{account ? account.points.toLocaleString() : '…'}</strong> points
         </span>
       </p>
-      <form className="charge row" onSubmit={submit}>
+      {/* noValidate: the page says what is wrong with an amount (the server's words for its range), not a browser bubble. */}
+      <form className="charge row" onSubmit={submit} noValidate>
         <label>
           <span className="visually-hidden">Points to add</span>
           <input type="number" min={1} step={1} inputMode="numeric" value={amount} onChange={(e) => setAmount(e.target.value)} aria-label="Points to add" />
@@ -100,7 +106,13 @@ export function AccountBar() {
       <button type="button" className="secondary" onClick={() => setToken(null)}>
         Log out
       </button>
-      <ErrorNote error={charge.error ?? me.error} words={charge.error ? CHARGE_WORDS : undefined} />
+      {notWhole ? (
+        <p className="error" role="alert" data-code="BAD_USER_INPUT">
+          {NOT_WHOLE}
+        </p>
+      ) : (
+        <ErrorNote error={charge.error ?? me.error} words={charge.error ? { ...CHARGE_WORDS, BAD_USER_INPUT: problemOf(charge.error)?.detail } : undefined} />
+      )}
     </section>
   );
 }

@@ -59,7 +59,7 @@ function Shell({ loggedIn, api }: { loggedIn: boolean; api: ReturnType<typeof cr
       <main id="main">
         {!loggedIn && <AuthForm />}
         {concertMatch ? (
-          <ConcertPage concertId={decodeURIComponent(concertMatch[1]!)} loggedIn={loggedIn} socket={socket} />
+          <ConcertPage key={concertMatch[1]} concertId={decodeURIComponent(concertMatch[1]!)} loggedIn={loggedIn} socket={socket} />
         ) : route === '/tickets' && loggedIn ? (
           <MyTicketsPage />
         ) : (

@@ -120,7 +120,7 @@ function Booking({
             ))}
           </ul>
           <p>
-            <a href="#/tickets">See all my tickets</a>
+            <a href="#/tickets">View all your tickets</a>
           </p>
         </section>
       )}

@@ -100,7 +100,7 @@ export function ConcertList() {
       <ul className="concerts">
         {concerts?.map((concert) => (
           <li key={concert.id} className="card">
-            <h3>
+            <h3 id={`concert-${concert.id}-title`}>
               <a href={`#/concerts/${concert.id}`}>{concert.title}</a> <ConcertBadges concert={concert} />
             </h3>
             <p className="muted">{concert.venue}</p>
@@ -109,7 +109,7 @@ export function ConcertList() {
                 <ScheduleLine key={schedule.id} schedule={schedule} />
               ))}
             </ul>
-            <a className="button" href={`#/concerts/${concert.id}`} aria-label={`Get tickets for ${concert.title}`}>
+            <a className="button" href={`#/concerts/${concert.id}`} aria-describedby={`concert-${concert.id}-title`}>
               Get tickets
             </a>
           </li>

@@ -167,7 +167,7 @@ export function SeatMap({
               look === 'AVAILABLE'
                 ? `Hold seat ${seat.number}, ${seat.price} points`
                 : look === 'MINE'
-                  ? `Release seat ${seat.number}`
+                  ? `Seat ${seat.number}, held by you: press to release it`
                   : `Seat ${seat.number}, ${seatLookWords(look)}`;
             return (
               <li key={seat.id}>

@@ -326,13 +326,7 @@ function Waiting({ status, concertId }: { status: QueueStatus; concertId: string
   return (
     <div className="queue">
       <p className="position" data-testid="position">
-        {status.position === 1 ? (
-          <>You are next in line</>
-        ) : (
-          <>
-            You are number <strong>{status.position}</strong> in line
-          </>
-        )}
+        You are number <strong>{status.position}</strong> in line{status.position === 1 ? ': you are next' : ''}
       </p>
       <progress max={100} value={Math.round(progress * 100)} aria-label="Your progress through the line" />
       <dl className="facts">
