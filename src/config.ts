@@ -1,10 +1,21 @@
-import { bool, cleanEnv, makeValidator, num, str, url } from 'envalid';
+import { cleanEnv, makeValidator, num, str, url } from 'envalid';
 import type { RedisTarget } from './redis';
 
 const positiveInt = makeValidator<number>((input) => {
   const value = Number(input);
   if (!Number.isInteger(value) || value < 1) throw new Error('must be a positive integer');
   return value;
+});
+
+const TRUE_WORDS = new Set(['true', '1', 'yes', 'on']);
+const FALSE_WORDS = new Set(['false', '0', 'no', 'off']);
+
+/** A switch, in any letter case (`TRUE`, `False`, `1`, `no`…). */
+const flag = makeValidator<boolean>((input) => {
+  const word = input.trim().toLowerCase();
+  if (TRUE_WORDS.has(word)) return true;
+  if (FALSE_WORDS.has(word)) return false;
+  throw new Error('must be true or false (also 1/0, yes/no, on/off)');
 });
 
 /** A limit: a positive integer, or 0 for no limit. */
@@ -60,11 +71,16 @@ const MIN_PRODUCTION_HASH_COST = 15;
 
 /** Reads and validates the environment once; an invalid value stops the process naming the variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
-  const production = env.NODE_ENV === 'production';
+  // A variable set to nothing (`PORT=`, as a compose file's `\${PORT:-}` gives) means its default, not
+  // zero or an empty key: an empty limit would turn the limit off.
+  const given = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value.trim() !== ''));
+  const production = given.NODE_ENV === 'production';
   const raw = cleanEnv(
-    env,
+    given,
     {
-      NODE_ENV: str({ choices: ['development', 'production', 'test'], default: 'development' }),
+      // Any name is accepted (staging…): outside development no internal detail reaches a client; only
+      // production requires its secrets and seeds no demo data; test allows the tests' limit windows.
+      NODE_ENV: str({ default: 'development' }),
       PORT: listenPort({ default: 4000 }),
       DATABASE_URL: url({ default: 'mysql://root@127.0.0.1:3306/concert' }),
       REDIS_URL: url({ default: 'redis://127.0.0.1:6379' }),
@@ -83,13 +99,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       MAX_HOLDS_PER_SCHEDULE: positiveInt({ default: 4 }),
       MAX_CHARGE: positiveInt({ default: 1_000_000 }),
       MYSQL_STATEMENT_TIMEOUT_MS: positiveInt({ default: 10_000, desc: 'longest wait for one SQL statement, lock waits included' }),
-      RUN_WORKERS: bool({ default: true }),
-      SEED_DEMO: bool({ default: !production }),
+      RUN_WORKERS: flag({ default: true }),
+      SEED_DEMO: flag({ default: !production }),
       RATE_LIMIT_PER_MINUTE: limit({ default: 600 }),
       RATE_LIMIT_IP_PER_MINUTE: limit({ default: 1200 }),
       LOGIN_ATTEMPTS_PER_15_MIN: limit({ default: 10 }),
       MAX_SOCKETS_PER_USER: limit({ default: 5 }),
-      TRUST_PROXY: bool({ default: false }),
+      TRUST_PROXY: flag({ default: false }),
       CORS_ORIGINS: originList({ default: [] }),
       // Tests only: every limit window lasts this many seconds instead of a minute or 15 minutes.
       TEST_LIMIT_WINDOW_SECONDS: limit({ default: 0 }),

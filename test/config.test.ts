@@ -44,6 +44,24 @@ describe('configuration', () => {
     expect(loadConfig({ ADMIN_EMAIL: 'a@b.co', ADMIN_PASSWORD: 'password1', RUN_WORKERS: 'false' })).toMatchObject({ admin: { email: 'a@b.co' }, runWorkers: false });
   });
 
+  it('takes a variable set to nothing for its default, any NODE_ENV name, and switches in any letter case', () => {
+    // `PORT=` or `\${RATE_LIMIT_PER_MINUTE:-}` in a compose file: the default, not port 0 or no limit.
+    const blank = loadConfig({ PORT: '', RATE_LIMIT_PER_MINUTE: '', RATE_LIMIT_IP_PER_MINUTE: ' ', MAX_SOCKETS_PER_USER: '', JWT_SECRET: '', RUN_WORKERS: '', DATABASE_URL: '', HOLD_TTL_SECONDS: '', NODE_ENV: '' });
+    expect(blank).toMatchObject({
+      port: 4000,
+      limits: { perAccountPerMinute: 600, perIpPerMinute: 1200, socketsPerAccount: 5 },
+      jwtSecretIsDefault: true,
+      runWorkers: true,
+      databaseUrl: 'mysql://root@127.0.0.1:3306/concert',
+      holdTtlSeconds: 300,
+      nodeEnv: 'development',
+    });
+    // Another environment's name starts; it is not production (no secret required) nor development.
+    expect(loadConfig({ NODE_ENV: 'staging' })).toMatchObject({ nodeEnv: 'staging', production: false });
+    expect(loadConfig({ RUN_WORKERS: 'FALSE', TRUST_PROXY: 'True', SEED_DEMO: 'no' })).toMatchObject({ runWorkers: false, trustProxy: true, seedDemo: false });
+    expect(() => loadConfig({ RUN_WORKERS: 'maybe' })).toThrow(/RUN_WORKERS/);
+  });
+
   it.each([
     ['ADMISSION_INTERVAL_MS', 'soon'],
     ['HOLD_TTL_SECONDS', '0'],
