@@ -64,8 +64,8 @@ function poll(fan: Account, concertId: string): () => void {
   return stop;
 }
 
-async function metric(name: string): Promise<number> {
-  const text = await (await fetch(server.url.replace('/graphql', '/metrics'))).text();
+async function metric(name: string, on: TestServer = server): Promise<number> {
+  const text = await (await fetch(on.url.replace('/graphql', '/metrics'))).text();
   return [...text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\d+)`, 'gm'))].reduce((sum, match) => sum + Number(match[1]), 0);
 }
 
@@ -340,5 +340,40 @@ describe('presence across replicas', () => {
     expect(await inLine(moved!, concertId)).toEqual({ waiting: true, active: false });
     await vi.waitFor(async () => expect((await inLine(moved!, concertId)).waiting).toBe(false), { timeout: (GRACE_S + 3) * 1000, interval: 100 });
     expect(await inLine(poller!, concertId)).toEqual({ waiting: true, active: false });
+  });
+});
+
+describe('with no tick between the grace and the call', () => {
+  let manual: TestServer;
+  beforeAll(async () => {
+    // No workers: ticks run only when the test says, so the only judge of a lapse is the call itself.
+    manual = await startTestServer('presence_manual', { RUN_WORKERS: 'false', ACTIVE_TTL_SECONDS: '120', PRESENCE_GRACE_SECONDS: '2', ACTIVE_IDLE_SECONDS: '2' });
+  });
+  afterAll(() => manual.stop());
+
+  it('a fan silent past the grace asks and is told NONE, not kept in line; an idle ACTIVE fan is refused seats', async () => {
+    const { concertId, scheduleIds } = await createConcert(manual, { maxActiveUsers: 1 });
+    const local = new Api(manual.url);
+    const [active, silent, behind] = await signUpMany(local, 3);
+    await enter(active!, concertId);
+    await manual.app.services.queue.admitTick();
+    expect(await enter(silent!, concertId)).toMatchObject({ state: 'WAITING', position: 1 });
+    expect(await enter(behind!, concertId)).toMatchObject({ state: 'WAITING', position: 2 });
+    const stopPolling = poll(behind!, concertId);
+    const droppedBefore = await metric('queue_dropped_absent_total', manual);
+
+    // Past both: the fan behind polls every half second meanwhile, a margin of 1.5 s under the grace.
+    await sleep(2600);
+    // No tick has run since the grace ended: the silent fan's own call finds the place gone, and does not renew it.
+    expect(await status(silent!, concertId)).toMatchObject({ state: 'NONE', position: null });
+    expect(await status(behind!, concertId)).toMatchObject({ state: 'WAITING', position: 1 });
+    // The ACTIVE fan, idle as long, has lost the slot: seats are refused, as for anyone not admitted.
+    expect(await active!.api.errorCode(SEATS, { id: scheduleIds[0] })).toBe('NOT_ACTIVE');
+    expect(await metric('queue_dropped_absent_total', manual)).toBe(droppedBefore + 2);
+    // Coming back means the back of the line, and the next tick admits the fan who stayed.
+    expect(await enter(silent!, concertId)).toMatchObject({ state: 'WAITING', position: 2 });
+    await manual.app.services.queue.admitTick();
+    expect(await status(behind!, concertId)).toMatchObject({ state: 'ACTIVE' });
+    stopPolling();
   });
 });

@@ -47,8 +47,8 @@ const FIGURE_REPLIES = new Set([QUEUE_STATUS.name, QUEUE_ENTER.name, QUEUE_LEAVE
 async function run<K extends readonly string[], A extends readonly ScriptArg[], R>(script: Script<K, A, R>, scriptKeys: ScriptKeys<K>, ...args: A): Promise<R> {
   called.add(script.name);
   let reply = await runScript(redis, script, scriptKeys, ...args);
-  // ENTER ends with whether it opened sales; the tests of that read it themselves (enterOpening).
-  if (script.name === QUEUE_ENTER.name && Array.isArray(reply) && reply.length > 1) reply = reply.slice(0, -1) as Awaited<R>;
+  // ENTER ends with whether it opened sales and whether its entrant had lapsed; the tests of those read them themselves.
+  if (script.name === QUEUE_ENTER.name && Array.isArray(reply) && reply.length > 1) reply = reply.slice(0, -2) as Awaited<R>;
   if (FIGURE_REPLIES.has(script.name) && Array.isArray(reply) && reply.length >= 9) return [...reply.slice(0, 7), ...reply.slice(9)] as R;
   return reply;
 }
@@ -638,9 +638,9 @@ describe('queue scripts', () => {
       await sleep(120);
       called.add(QUEUE_ENTER.name);
       const reply = await runScript(redis, QUEUE_ENTER, k, 3, -1_000_000, 3, keys.channels.queueTicks, 0);
-      // Opened by this call (last item), logged once, the entrant WAITING third: not drawn into the pre-queue.
-      expect(reply.at(-1)).toBe(1);
-      expect(reply.slice(-3, -1)).toEqual([WAITING, 3]);
+      // Opened by this call (the last but one item), logged once, the entrant WAITING third: not drawn into the pre-queue.
+      expect(reply.at(-2)).toBe(1);
+      expect(reply.slice(-4, -2)).toEqual([WAITING, 3]);
       expect(await redis.get(k.sales)).toBe('open');
       expect(await redis.xlen(k.departures)).toBe(1);
       expect(places(await run(QUEUE_STATUS, k, 2, 1, 3))).toEqual([
@@ -650,7 +650,7 @@ describe('queue scripts', () => {
       ]);
       // Nothing left for a tick to open; a later entry opens nothing either.
       expect((await admit(k, 0))[6]).toBe(0);
-      expect((await runScript(redis, QUEUE_ENTER, k, 4, -1, 3, keys.channels.queueTicks, 0)).at(-1)).toBe(0);
+      expect((await runScript(redis, QUEUE_ENTER, k, 4, -1, 3, keys.channels.queueTicks, 0)).at(-2)).toBe(0);
     });
 
     it('places a small pre-queue in a uniformly random order (chi-square over many draws)', async () => {
@@ -801,6 +801,49 @@ describe('queue scripts', () => {
         [ACTIVE, expect.any(Number)],
         [WAITING, 1],
       ]);
+    });
+
+    it('a fan past the grace or the idle time is gone when anyone asks, not only at the next tick: their own call does not renew the place', async () => {
+      const k = concert();
+      for (const user of [1, 2, 3, 4]) await enter(k, user);
+      // A tick stores its 5 s grace and idle time (and admits fan 1); nobody has lapsed yet.
+      await admit(k, 1, TTL, 5000, WINDOW, 5000, 5000);
+      const since = Number(await redis.hget(k.stats, 'logSeq'));
+      await age(k.seen, 2, 6000);
+      await age(k.activeSeen, 1, 6000);
+      // Fan 2 asks: NONE, having just left the line (5); fan 3 is first now, in the same reply.
+      expect(places(await run(QUEUE_STATUS, k, 2, 3))).toEqual([
+        [5, 0],
+        [WAITING, 1],
+      ]);
+      // Fan 1, idle past the idle time, loses the slot the same way (6); a second ask is plain NONE.
+      expect(places(await run(QUEUE_STATUS, k, 1))).toEqual([[6, 0]]);
+      expect(places(await run(QUEUE_STATUS, k, 1, 2))).toEqual([
+        [NONE, 0],
+        [NONE, 0],
+      ]);
+      expect(await redis.zcard(k.active)).toBe(0);
+      // Both departures are logged, for the replicas following fans 3 and 4.
+      const logged = (await redis.xrange(k.departures, `(${since}-0`, '+')).map(decodeDepartures);
+      expect(logged.map((entry) => [[...entry.leftLine], entry.scores, [...entry.slotEnded]])).toEqual([
+        [[2], [2], []],
+        [[], [], [1]],
+      ]);
+      // Fan 4 lapses too and enters again: the entry drops the old place first (ENTER's last item, 1)
+      // and gives a new one at the back, behind fan 3 and fan 2, who entered again before.
+      expect(places(await enter(k, 2))).toEqual([[WAITING, 3]]);
+      await age(k.seen, 4, 6000);
+      const again = await runScript(redis, QUEUE_ENTER, k, 4, drawPreQueueScore(), 3, keys.channels.queueTicks, 0);
+      expect(again.at(-1)).toBe(1);
+      expect(again.slice(-4, -2)).toEqual([WAITING, 3]);
+      expect(places(await run(QUEUE_STATUS, k, 3, 2, 4))).toEqual([
+        [WAITING, 1],
+        [WAITING, 2],
+        [WAITING, 3],
+      ]);
+      // A subscribed fan (WATCHED) never lapses, however old their last other sign.
+      await redis.zadd(k.seen, 2 ** 52, '3');
+      expect(places(await run(QUEUE_STATUS, k, 3))).toEqual([[WAITING, 1]]);
     });
 
     it('drops at most maxBatch absent fans per tick, and forgets stale presence of fans no longer in line', async () => {

@@ -29,7 +29,7 @@ import { SharedReads } from '../caching/shared-reads';
 import { drawPreQueueScore } from './draw';
 import { QueueState, type QueueStatus } from './queue-state';
 import { decodeDepartures, type Departures } from './departures';
-import { decodeFeedReply, decodeStatusReply, decodeWatchReply, toQueueStatus, type Place, type QueueFigures, type ScoredPlace } from './queue-status';
+import { decodeFeedReply, decodeStatusReply, decodeWatchReply, lapseOf, toQueueStatus, type Lapse, type Place, type QueueFigures, type ScoredPlace } from './queue-status';
 
 export interface QueueSettings {
   activeTtlSeconds: number;
@@ -126,9 +126,11 @@ export class QueueService {
       await this.redis.set(k.sales, salesValue(concert.salesOpenAt), 'NX');
       reply = await attempt();
     }
-    // The script's last item: whether this entry opened sales (their time had come before a tick did).
+    // The script's last items: whether the entrant had lost a place or slot for want of presence (and
+    // entered anew), and whether this entry opened sales (their time had come before a tick did).
+    this.countLapse(lapseOf(reply.pop()));
     if (reply.pop() === 1) this.metrics.salesOpened.inc();
-    return await this.toStatus(concertId, reply);
+    return await this.toStatus(concertId, this.decodeStatus(reply));
   }
 
   /**
@@ -177,7 +179,7 @@ export class QueueService {
   async leave(userId: number, concertId: number): Promise<QueueStatus> {
     await this.requireConcert(concertId);
     const k = this.keys.queue(concertId);
-    return await this.toStatus(concertId, await runScript(this.redis, QUEUE_LEAVE, k, userId, this.keys.channels.queueTicks, concertId));
+    return await this.toStatus(concertId, decodeStatusReply(await runScript(this.redis, QUEUE_LEAVE, k, userId, this.keys.channels.queueTicks, concertId)));
   }
 
   /** Ends the user's ACTIVE slot (after a payment); a user who is WAITING keeps their place. */
@@ -191,7 +193,7 @@ export class QueueService {
    */
   async markPresent(userId: number, concertId: number): Promise<void> {
     try {
-      this.seenInLine(concertId, await runScript(this.redis, QUEUE_STATUS, this.keys.queue(concertId), userId));
+      this.seenInLine(concertId, this.decodeStatus(await runScript(this.redis, QUEUE_STATUS, this.keys.queue(concertId), userId)).places[0]);
     } catch (error) {
       this.logger.warn({ err: error, userId, concertId }, 'could not record a fan’s presence');
     }
@@ -200,9 +202,9 @@ export class QueueService {
   async status(userId: number, concertId: number): Promise<QueueStatus> {
     await this.requireConcert(concertId);
     const k = this.keys.queue(concertId);
-    const reply = await runScript(this.redis, QUEUE_STATUS, k, userId);
-    this.seenInLine(concertId, reply);
-    return await this.toStatus(concertId, reply);
+    const status = this.decodeStatus(await runScript(this.redis, QUEUE_STATUS, k, userId));
+    this.seenInLine(concertId, status.places[0]);
+    return await this.toStatus(concertId, status);
   }
 
   /**
@@ -212,8 +214,8 @@ export class QueueService {
    * At most once a second per concert per process, so polling costs no extra command per request;
    * not waited for, so the request never fails or stalls on the index's node (failing over, maybe).
    */
-  private seenInLine(concertId: number, reply: number[]): void {
-    const state = decodeStatusReply(reply).places[0]?.state;
+  private seenInLine(concertId: number, place: Place | undefined): void {
+    const state = place?.state;
     if (state !== QueueState.WAITING && state !== QueueState.PREQUEUE && state !== QueueState.ACTIVE) return;
     const now = Date.now();
     if (now - (this.visitedAt.get(concertId) ?? 0) < INDEX_REFRESH_MS) return;
@@ -241,6 +243,7 @@ export class QueueService {
       batches.push(runScript(this.redis, QUEUE_WATCH, k, register ? 1 : 0, replica, this.deadAfterMs, ...userIds.slice(i, i + STATUS_BATCH)));
     }
     const replies = (await Promise.all(batches)).map(decodeWatchReply);
+    for (const reply of replies) this.countLapses(reply.places);
     // Followed, the concert is visited by every tick (see queuedConcerts).
     if (register) await this.keepVisited(concertId);
     // Read together, the batches share the concert's seat count: worked out once when unknown.
@@ -281,9 +284,9 @@ export class QueueService {
   async requireActive(userId: number, concertId: number): Promise<void> {
     const k = this.keys.queue(concertId);
     // Judged by the status script on Redis's clock, like the expiry itself.
-    const reply = await runScript(this.redis, QUEUE_STATUS, k, userId);
-    this.seenInLine(concertId, reply);
-    if (decodeStatusReply(reply).places[0]?.state !== QueueState.ACTIVE) {
+    const place = this.decodeStatus(await runScript(this.redis, QUEUE_STATUS, k, userId)).places[0];
+    this.seenInLine(concertId, place);
+    if (place?.state !== QueueState.ACTIVE) {
       throw new AppError('NOT_ACTIVE', 'You are not admitted for this concert: enter the queue and wait until your state is ACTIVE.');
     }
   }
@@ -473,8 +476,22 @@ export class QueueService {
     return known;
   }
 
-  private async toStatus(concertId: number, reply: number[]): Promise<QueueStatus> {
-    const { figures, places } = decodeStatusReply(reply);
+  /** A status script's reply decoded; fans it found gone (and dropped, see forgetIfAbsent) are counted as the tick's drops are. */
+  private decodeStatus(reply: number[]): { figures: QueueFigures; places: Place[] } {
+    const decoded = decodeStatusReply(reply);
+    this.countLapses(decoded.places);
+    return decoded;
+  }
+
+  private countLapses(places: readonly Place[]): void {
+    for (const place of places) if (place.state === QueueState.NONE) this.countLapse(place.lapsed);
+  }
+
+  private countLapse(lapse: Lapse | undefined): void {
+    if (lapse) this.metrics.droppedAbsent.inc({ state: lapse });
+  }
+
+  private async toStatus(concertId: number, { figures, places }: { figures: QueueFigures; places: Place[] }): Promise<QueueStatus> {
     return this.statusOf(concertId, places[0] ?? { state: QueueState.NONE }, await this.withSeatsLeft(concertId, figures));
   }
 

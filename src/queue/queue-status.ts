@@ -1,8 +1,12 @@
 import { QueueState, type QueueStatus } from './queue-state';
 
+/** What a fan found absent by the very call that reads their place has just lost (see forgetIfAbsent). */
+export type Lapse = 'waiting' | 'active';
+
 /** One user's place as the status script reports it. */
 export type Place =
-  | { state: QueueState.NONE | QueueState.SOLD_OUT }
+  | { state: QueueState.NONE; lapsed?: Lapse }
+  | { state: QueueState.SOLD_OUT }
   | { state: QueueState.PREQUEUE }
   | { state: QueueState.WAITING; position: number }
   | { state: QueueState.ACTIVE; activeUntil: number };
@@ -43,7 +47,14 @@ function decodePlace(state: unknown, value: number): Place {
   if (state === 2) return { state: QueueState.ACTIVE, activeUntil: value };
   if (state === 3) return { state: QueueState.PREQUEUE };
   if (state === 4) return { state: QueueState.SOLD_OUT };
+  if (state === 5) return { state: QueueState.NONE, lapsed: 'waiting' };
+  if (state === 6) return { state: QueueState.NONE, lapsed: 'active' };
   return { state: QueueState.NONE };
+}
+
+/** forgetIfAbsent's verdict as a number (0 kept, 1 left the line, 2 lost the ACTIVE slot), as QUEUE_ENTER ends with it. */
+export function lapseOf(verdict: unknown): Lapse | undefined {
+  return verdict === 1 ? 'waiting' : verdict === 2 ? 'active' : undefined;
 }
 
 /**

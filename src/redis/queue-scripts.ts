@@ -4,8 +4,8 @@ import { defineScript, luaFunction } from './script';
 /**
  * Lua for the waiting room. Each script is one atomic step, so no one is ever in both the wait and
  * active sets, or lost between them. The keys are always one concert's (one slot): wait (ZSET
- * user → ticket), active (ZSET user → activeUntil ms), stats (HASH rate, cap, left, leftUntil,
- * soldOut, logSeq, logEpoch), sales (opening time or `open`), seen and activeSeen (ZSETs user → last
+ * user → ticket), active (ZSET user → activeUntil ms), stats (HASH rate, cap, grace, idle, left,
+ * leftUntil, soldOut, logSeq, logEpoch), sales (opening time or `open`), seen and activeSeen (ZSETs user → last
  * sign of presence), watchCount (HASH user → replicas holding a subscription of theirs), then
  * script-specific ones.
  *
@@ -150,9 +150,47 @@ end`,
 );
 
 /**
+ * A fan whose last sign of presence is older than the line's grace (or, ACTIVE, its idle time) is
+ * gone at the moment anyone asks, not only at the next tick's sweep: their own status or entry must
+ * not find the place still theirs and renew it. The limits are the tick's (stats grace and idle, in
+ * ms, written by each tick); before a tick has written them, only the tick drops anyone. A fan with
+ * no sign on record counts as present. Logged like the tick's drops. Returns 0 (kept), 1 (left the
+ * line) or 2 (lost the ACTIVE slot).
+ */
+const FORGET_IF_ABSENT = luaFunction(
+  'forgetIfAbsent',
+  `
+local function forgetIfAbsent(wait, active, seen, activeSeen, stats, departures, user, now, limits)
+  if not limits[1] or not limits[2] then return 0 end
+  local lastSeen = redis.call('ZSCORE', seen, user)
+  if lastSeen and tonumber(lastSeen) < now - tonumber(limits[1]) then
+    -- Also the lapsed entry of a fan admitted since (see QUEUE_ADMIT): of no use any more.
+    redis.call('ZREM', seen, user)
+    local score = redis.call('ZSCORE', wait, user)
+    if score then
+      redis.call('ZREM', wait, user)
+      logDepartures(stats, departures, {'d', user, 'ds', score})
+      return 1
+    end
+  end
+  lastSeen = redis.call('ZSCORE', activeSeen, user)
+  if lastSeen and tonumber(lastSeen) < now - tonumber(limits[2]) and tonumber(redis.call('ZSCORE', active, user) or '0') > now then
+    redis.call('ZREM', activeSeen, user)
+    redis.call('ZREM', active, user)
+    logDepartures(stats, departures, {'x', user})
+    return 2
+  end
+  return 0
+end`,
+  [LOG_DEPARTURES],
+);
+
+/**
  * The status reply for users[firstUser..] now: the figures (queueFigures), then per user: state
- * (0 NONE, 1 WAITING, 2 ACTIVE, 3 PREQUEUE, 4 SOLD_OUT), position or activeUntil, and with
- * withScores the fan's score in the line ('' when not in it). ENTER and LEAVE end with it too, so
+ * (0 NONE, 1 WAITING, 2 ACTIVE, 3 PREQUEUE, 4 SOLD_OUT, 5 NONE having just left the line as absent,
+ * 6 NONE having just lost the ACTIVE slot as idle), position or activeUntil, and with withScores the
+ * fan's score in the line ('' when not in it). Absent fans are dropped first (forgetIfAbsent), so the
+ * figures and their log position come after every change this call makes. ENTER and LEAVE end with it too, so
  * every answer is the state right after the change. Asking for a fan's status is a sign of presence:
  * every fan it finds in line is marked seen now (this is how HTTP calls report presence, in the call
  * they already make).
@@ -160,7 +198,10 @@ end`,
 const STATUS_REPLY = luaFunction(
   'statusReply',
   `
-local function statusReply(wait, active, stats, sales, seen, activeSeen, watchCount, watchedSeen, now, users, firstUser, withScores)
+local function statusReply(wait, active, stats, sales, seen, activeSeen, watchCount, watchedSeen, departures, now, users, firstUser, withScores)
+  local limits = redis.call('HMGET', stats, 'grace', 'idle')
+  local lapsed = {}
+  for i = firstUser, #users do lapsed[i] = forgetIfAbsent(wait, active, seen, activeSeen, stats, departures, users[i], now, limits) end
   local out = queueFigures(wait, active, stats, sales, now)
   local opensAt, soldOut = out[5], out[7] == 1
   local waitingSeen, activeSeenNow = {}, {}
@@ -187,7 +228,7 @@ local function statusReply(wait, active, stats, sales, seen, activeSeen, watchCo
         activeSeenNow[#activeSeenNow + 1] = presenceScore(watchCount, watchedSeen, user, now)
         activeSeenNow[#activeSeenNow + 1] = user
       else
-        out[#out + 1] = soldOut and 4 or 0
+        out[#out + 1] = lapsed[i] > 0 and lapsed[i] + 4 or (soldOut and 4 or 0)
         out[#out + 1] = 0
       end
     end
@@ -197,7 +238,7 @@ local function statusReply(wait, active, stats, sales, seen, activeSeen, watchCo
   zaddPairs(activeSeen, activeSeenNow)
   return out
 end`,
-  [QUEUE_FIGURES, ZADD_PAIRS, PRESENCE_SCORE],
+  [QUEUE_FIGURES, ZADD_PAIRS, PRESENCE_SCORE, FORGET_IF_ABSENT],
 );
 
 /**
@@ -283,14 +324,14 @@ end`,
 /** Flat status reply, decoded by decodeStatusReply. */
 type StatusReply = number[];
 
-const STATUS_KEYS = ['wait', 'active', 'stats', 'sales', 'seen', 'activeSeen', 'watchCount', 'watchedSeen'] as const;
+const STATUS_KEYS = ['wait', 'active', 'stats', 'sales', 'seen', 'activeSeen', 'watchCount', 'watchedSeen', 'departures'] as const;
 
 export const QUEUE_STATUS = defineScript<StatusReply, number[]>()({
   name: 'queueStatus',
   keys: STATUS_KEYS,
   uses: [REDIS_NOW, STATUS_REPLY],
   lua: `
-return statusReply(waitKey, activeKey, statsKey, salesKey, seenKey, activeSeenKey, watchCountKey, watchedSeenKey, redisNow(), ARGV, 1, false)
+return statusReply(waitKey, activeKey, statsKey, salesKey, seenKey, activeSeenKey, watchCountKey, watchedSeenKey, departuresKey, redisNow(), ARGV, 1, false)
 `,
 });
 
@@ -306,12 +347,14 @@ export const SALES_UNKNOWN = -1;
  * after it: no tick may visit a concert nobody has entered yet. While the concert is sold out nobody
  * new joins the line or the pre-queue (the reply says SOLD_OUT). `capacity` is stored for estimated
  * waits until the first tick does. Nobody leaves the line here: a lapsed slot the entrant gives up
- * was already over. The reply is the status reply, then 1 if this call opened sales, else 0.
+ * was already over; a fan whose place or slot lapsed for want of presence loses it first
+ * (forgetIfAbsent) and enters at the back like anyone new. The reply is the status reply, then 1 if
+ * this call opened sales (else 0), then forgetIfAbsent's verdict on the entrant (0, 1 or 2).
  */
 export const QUEUE_ENTER = defineScript<StatusReply, [user: number, preScore: number, capacity: number, channel: string, concertId: number]>()({
   name: 'queueEnter',
-  keys: [...STATUS_KEYS, 'seq', 'departures'],
-  uses: [REDIS_NOW, STATUS_REPLY, TELL_FAN, LOG_DEPARTURES, OPEN_IF_DUE],
+  keys: [...STATUS_KEYS, 'seq'],
+  uses: [REDIS_NOW, STATUS_REPLY, TELL_FAN, LOG_DEPARTURES, OPEN_IF_DUE, FORGET_IF_ABSENT],
   lua: `
 local sales = redis.call('GET', salesKey)
 if not sales then return {${SALES_UNKNOWN}} end
@@ -324,6 +367,7 @@ if openIfDue(salesKey, sales, now) == 1 then
 end
 local user = ARGV[1]
 redis.call('HSETNX', statsKey, 'cap', ARGV[3])
+local lapsed = forgetIfAbsent(waitKey, activeKey, seenKey, activeSeenKey, statsKey, departuresKey, user, now, redis.call('HMGET', statsKey, 'grace', 'idle'))
 local untilMs = tonumber(redis.call('ZSCORE', activeKey, user) or '0')
 local soldOut = redis.call('HGET', statsKey, 'soldOut') == '1'
 if untilMs <= now and not soldOut and not redis.call('ZSCORE', waitKey, user) then
@@ -338,8 +382,9 @@ if untilMs <= now and not soldOut and not redis.call('ZSCORE', waitKey, user) th
   end
 end
 tellFan(watchCountKey, ARGV[4], ARGV[5], user)
-local reply = statusReply(waitKey, activeKey, statsKey, salesKey, seenKey, activeSeenKey, watchCountKey, watchedSeenKey, now, {user}, 1, false)
+local reply = statusReply(waitKey, activeKey, statsKey, salesKey, seenKey, activeSeenKey, watchCountKey, watchedSeenKey, departuresKey, now, {user}, 1, false)
 reply[#reply + 1] = opened
+reply[#reply + 1] = lapsed
 return reply
 `,
 });
@@ -347,7 +392,7 @@ return reply
 /** Frees the user's place or slot at once (logged); the reply's figures are after it, with no user entries. */
 export const QUEUE_LEAVE = defineScript<StatusReply, [user: number, channel: string, concertId: number]>()({
   name: 'queueLeave',
-  keys: [...STATUS_KEYS, 'departures'],
+  keys: STATUS_KEYS,
   uses: [REDIS_NOW, STATUS_REPLY, LOG_DEPARTURES, TELL_FAN],
   lua: `
 local now = redisNow()
@@ -364,7 +409,7 @@ redis.call('ZREM', seenKey, user)
 redis.call('ZREM', activeSeenKey, user)
 logDepartures(statsKey, departuresKey, fields)
 tellFan(watchCountKey, ARGV[2], ARGV[3], user)
-return statusReply(waitKey, activeKey, statsKey, salesKey, seenKey, activeSeenKey, watchCountKey, watchedSeenKey, now, {}, 1, false)
+return statusReply(waitKey, activeKey, statsKey, salesKey, seenKey, activeSeenKey, watchCountKey, watchedSeenKey, departuresKey, now, {}, 1, false)
 `,
 });
 
@@ -409,7 +454,7 @@ if ARGV[1] == '1' then
     if redis.call('ZADD', watchersKey, 0, replica .. ':' .. ARGV[i]) == 1 then redis.call('HINCRBY', watchCountKey, ARGV[i], 1) end
   end
 end
-local reply = statusReply(waitKey, activeKey, statsKey, salesKey, seenKey, activeSeenKey, watchCountKey, watchedSeenKey, now, ARGV, 4, true)
+local reply = statusReply(waitKey, activeKey, statsKey, salesKey, seenKey, activeSeenKey, watchCountKey, watchedSeenKey, departuresKey, now, ARGV, 4, true)
 reply[#reply + 1] = forgotten
 return reply
 `,
@@ -695,7 +740,8 @@ if closed == 0 then
   -- Per minute, as an integer; with a single tick recorded the span is unknown, so no rate yet.
   if span > 0 then rate = math.floor(total * 60000 / span) end
 end
-redis.call('HSET', statsKey, 'rate', rate)
+-- The presence limits, for status and entry calls to judge by (forgetIfAbsent).
+redis.call('HSET', statsKey, 'rate', rate, 'grace', ARGV[5], 'idle', ARGV[6])
 if capacityKnown then redis.call('HSET', statsKey, 'cap', capacity) end
 local waiting = redis.call('ZCARD', waitKey)
 -- Presence of fans no longer in line (expired, admitted elsewhere) is forgotten with the line itself.
