@@ -429,8 +429,8 @@ describe('fan web app in Chromium', () => {
     // A pays: every seat is sold, B's line closes live, and C (still ACTIVE) sees the seat sold.
     await a.page.getByRole('button', { name: 'Pay 100 points' }).click();
     const code = (await a.page.locator('[data-testid="payment"] .ticket-code').first().textContent(WAIT))!;
-    await b.page.getByTestId('sold-out').filter({ hasText: 'Sold out — every seat is sold. You have left the line.' }).waitFor(WAIT);
-    await announced(b, 'Sold out');
+    await b.page.getByTestId('sold-out').filter({ hasText: 'Sold out — every seat is sold.' }).waitFor(WAIT);
+    await announced(b, 'Sold out — every seat is sold. You have left the line.');
     await b.page.getByTestId('sold-out-badge').waitFor(WAIT);
     expect(await b.page.getByRole('button', { name: 'Enter the waiting room' }).count()).toBe(0);
     await seatWithStatus(c, 1, 'RESERVED').waitFor(WAIT);

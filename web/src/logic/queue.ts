@@ -27,7 +27,9 @@ export function seatSupply(soldOut: boolean, seatsLeft: number): Supply {
   return seatsLeft <= 0 ? 'PAUSED' : 'LEFT';
 }
 
-export const SOLD_OUT_MESSAGE = 'Sold out — every seat is sold. You have left the line.';
+export const SOLD_OUT_MESSAGE = 'Sold out — every seat is sold.';
+/** Said to a fan the sell-out took out of the line (or pre-queue), not to one who was never in it. */
+export const SOLD_OUT_LEFT_LINE_MESSAGE = `${SOLD_OUT_MESSAGE} You have left the line.`;
 export const PAUSED_MESSAGE = 'All seats are held right now; admission resumes when one comes back.';
 export const PREQUEUE_MESSAGE = 'You are in the pre-queue. When sales open, everyone who arrived before the opening gets a random place in line.';
 
@@ -114,7 +116,8 @@ export function announcement(previous: QueueView | undefined, next: QueueView, a
     case 'PREQUEUE':
       return previous?.state === 'PREQUEUE' ? undefined : PREQUEUE_MESSAGE;
     case 'SOLD_OUT':
-      return previous?.state === 'SOLD_OUT' || afterPayment ? undefined : SOLD_OUT_MESSAGE;
+      if (previous?.state === 'SOLD_OUT' || afterPayment) return undefined;
+      return previous && waitsInLine(previous.state) ? SOLD_OUT_LEFT_LINE_MESSAGE : SOLD_OUT_MESSAGE;
     case 'ACTIVE':
       return previous?.state === 'ACTIVE' ? undefined : 'It is your turn: you can choose seats now.';
     case 'NONE':
