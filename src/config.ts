@@ -74,12 +74,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
   // A variable set to nothing (`PORT=`, as a compose file's `\${PORT:-}` gives) means its default, not
   // zero or an empty key: an empty limit would turn the limit off.
   const given = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value.trim() !== ''));
-  const production = given.NODE_ENV === 'production';
+  // Only development and test (as spelled exactly, in any case) run without production's checks: a
+  // misspelt or other name (Production, prod, staging) must not start with the published secret.
+  const environment = (given.NODE_ENV ?? 'development').trim().toLowerCase();
+  const production = environment !== 'development' && environment !== 'test';
   const raw = cleanEnv(
     given,
     {
-      // Any name is accepted (staging…): outside development no internal detail reaches a client; only
-      // production requires its secrets and seeds no demo data; test allows the tests' limit windows.
+      // Any name is accepted (staging…), and runs as production: its secrets required, no demo data.
+      // Outside development no internal detail reaches a client; test allows the tests' limit windows.
       NODE_ENV: str({ default: 'development' }),
       PORT: listenPort({ default: 4000 }),
       DATABASE_URL: url({ default: 'mysql://root@127.0.0.1:3306/concert' }),
@@ -122,7 +125,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
   if (raw.PASSWORD_HASH_COST < 1 || raw.PASSWORD_HASH_COST > 20 || !Number.isInteger(raw.PASSWORD_HASH_COST)) {
     throw new ConfigError('Invalid configuration:\n  PASSWORD_HASH_COST: must be an integer from 1 to 20');
   }
-  if (raw.TEST_LIMIT_WINDOW_SECONDS > 0 && raw.NODE_ENV !== 'test') {
+  if (raw.TEST_LIMIT_WINDOW_SECONDS > 0 && environment !== 'test') {
     throw new ConfigError('Invalid configuration:\n  TEST_LIMIT_WINDOW_SECONDS: only for NODE_ENV=test');
   }
   if (production) {
@@ -131,7 +134,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
   }
   return {
     production,
-    nodeEnv: raw.NODE_ENV,
+    nodeEnv: environment,
     port: raw.PORT,
     databaseUrl: raw.DATABASE_URL,
     redis: (raw.REDIS_CLUSTER_NODES.length > 0 ? { clusterNodes: raw.REDIS_CLUSTER_NODES } : { url: raw.REDIS_URL }) as RedisTarget,

@@ -56,8 +56,14 @@ describe('configuration', () => {
       holdTtlSeconds: 300,
       nodeEnv: 'development',
     });
-    // Another environment's name starts; it is not production (no secret required) nor development.
-    expect(loadConfig({ NODE_ENV: 'staging' })).toMatchObject({ nodeEnv: 'staging', production: false });
+    // Another environment's name (or production misspelt) starts as production: its own secret
+    // required, no demo data; only development and test, in any letter case, run without those checks.
+    for (const name of ['staging', 'Production', 'prod', 'production ']) {
+      expect(() => loadConfig({ NODE_ENV: name })).toThrow(/JWT_SECRET/);
+      expect(loadConfig({ NODE_ENV: name, JWT_SECRET: 's'.repeat(32) })).toMatchObject({ production: true, seedDemo: false, jwtSecretIsDefault: false });
+    }
+    expect(loadConfig({ NODE_ENV: 'Development' })).toMatchObject({ nodeEnv: 'development', production: false, jwtSecretIsDefault: true });
+    expect(loadConfig({ NODE_ENV: 'TEST', TEST_LIMIT_WINDOW_SECONDS: '2' })).toMatchObject({ nodeEnv: 'test', production: false });
     expect(loadConfig({ RUN_WORKERS: 'FALSE', TRUST_PROXY: 'True', SEED_DEMO: 'no' })).toMatchObject({ runWorkers: false, trustProxy: true, seedDemo: false });
     expect(() => loadConfig({ RUN_WORKERS: 'maybe' })).toThrow(/RUN_WORKERS/);
   });

@@ -45,7 +45,9 @@ export function redisKeys(prefix: string) {
         /**
          * HASH, read by status queries: rate (measured admissions per minute), cap (capacity), left
          * (seats left as of leftUntil ms, after which it is unknown), soldOut (1 while every seat is
-         * reserved: the line is closed).
+         * reserved: the line is closed), grace and idle (the presence limits in ms, as the last tick
+         * had them: status and entry calls judge lapses by them), logSeq and logEpoch (the departures
+         * log's position and identity), reopens (cancellations that reopened the line).
          */
         stats: `${tag}:stats`,
         /**
