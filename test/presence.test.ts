@@ -360,7 +360,7 @@ describe('with no tick between the grace and the call', () => {
     expect(await enter(silent!, concertId)).toMatchObject({ state: 'WAITING', position: 1 });
     expect(await enter(behind!, concertId)).toMatchObject({ state: 'WAITING', position: 2 });
     const stopPolling = poll(behind!, concertId);
-    const droppedBefore = await metric('queue_dropped_absent_total', manual);
+    const [droppedBefore, recycledBefore] = [await metric('queue_dropped_absent_total', manual), await metric('queue_slots_recycled_total', manual)];
 
     // Past both: the fan behind polls every half second meanwhile, a margin of 1.5 s under the grace.
     await sleep(2600);
@@ -370,6 +370,8 @@ describe('with no tick between the grace and the call', () => {
     // The ACTIVE fan, idle as long, has lost the slot: seats are refused, as for anyone not admitted.
     expect(await active!.api.errorCode(SEATS, { id: scheduleIds[0] })).toBe('NOT_ACTIVE');
     expect(await metric('queue_dropped_absent_total', manual)).toBe(droppedBefore + 2);
+    // The slot goes to the fan who waited, at the next tick: counted as recycled.
+    expect(await metric('queue_slots_recycled_total', manual)).toBe(recycledBefore + 1);
     // Coming back means the back of the line, and the next tick admits the fan who stayed.
     expect(await enter(silent!, concertId)).toMatchObject({ state: 'WAITING', position: 2 });
     await manual.app.services.queue.admitTick();

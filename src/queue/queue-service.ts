@@ -128,9 +128,11 @@ export class QueueService {
     }
     // The script's last items: whether the entrant had lost a place or slot for want of presence (and
     // entered anew), and whether this entry opened sales (their time had come before a tick did).
-    this.countLapse(lapseOf(reply.pop()));
+    const lapse = lapseOf(reply.pop());
     if (reply.pop() === 1) this.metrics.salesOpened.inc();
-    return await this.toStatus(concertId, this.decodeStatus(reply));
+    const status = this.decodeStatus(reply);
+    this.countLapse(lapse, status.figures);
+    return await this.toStatus(concertId, status);
   }
 
   /**
@@ -243,7 +245,7 @@ export class QueueService {
       batches.push(runScript(this.redis, QUEUE_WATCH, k, register ? 1 : 0, replica, this.deadAfterMs, ...userIds.slice(i, i + STATUS_BATCH)));
     }
     const replies = (await Promise.all(batches)).map(decodeWatchReply);
-    for (const reply of replies) this.countLapses(reply.places);
+    for (const reply of replies) this.countLapses(reply);
     // Followed, the concert is visited by every tick (see queuedConcerts).
     if (register) await this.keepVisited(concertId);
     // Read together, the batches share the concert's seat count: worked out once when unknown.
@@ -479,16 +481,19 @@ export class QueueService {
   /** A status script's reply decoded; fans it found gone (and dropped, see forgetIfAbsent) are counted as the tick's drops are. */
   private decodeStatus(reply: number[]): { figures: QueueFigures; places: Place[] } {
     const decoded = decodeStatusReply(reply);
-    this.countLapses(decoded.places);
+    this.countLapses(decoded);
     return decoded;
   }
 
-  private countLapses(places: readonly Place[]): void {
-    for (const place of places) if (place.state === QueueState.NONE) this.countLapse(place.lapsed);
+  private countLapses({ figures, places }: { figures: QueueFigures; places: readonly Place[] }): void {
+    for (const place of places) if (place.state === QueueState.NONE) this.countLapse(place.lapsed, figures);
   }
 
-  private countLapse(lapse: Lapse | undefined): void {
-    if (lapse) this.metrics.droppedAbsent.inc({ state: lapse });
+  /** As the tick counts its drops; a slot taken from an idle fan while others wait goes to the next of them at the next tick. */
+  private countLapse(lapse: Lapse | undefined, figures: QueueFigures): void {
+    if (!lapse) return;
+    this.metrics.droppedAbsent.inc({ state: lapse });
+    if (lapse === 'active' && figures.waiting > 0) this.metrics.slotsRecycled.inc();
   }
 
   private async toStatus(concertId: number, { figures, places }: { figures: QueueFigures; places: Place[] }): Promise<QueueStatus> {
