@@ -73,6 +73,10 @@ describe('sign-up, log-in, me', () => {
   it.each([
     ['not-an-email', 'long-enough-1', 'BAD_USER_INPUT'],
     ['a@b', 'long-enough-1', 'BAD_USER_INPUT'],
+    // Control and invisible characters would make look-alike accounts.
+    ['a\u0000b@example.test', 'long-enough-1', 'BAD_USER_INPUT'],
+    ['\u202eabc@example.test', 'long-enough-1', 'BAD_USER_INPUT'],
+    ['ab\u200b@example.test', 'long-enough-1', 'BAD_USER_INPUT'],
     ['short@example.test', 'short', 'INVALID_CREDENTIALS'],
     // Four characters, eight UTF-16 units: characters are what the rule counts.
     ['emoji@example.test', '😀😀😀😀', 'INVALID_CREDENTIALS'],

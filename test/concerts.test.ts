@@ -71,6 +71,11 @@ describe('createConcert', () => {
     ['a negative price', { schedules: [{ startsAt: '2030-01-01T00:00:00Z', seatCount: 1, price: -1 }] }],
     ['a schedule after the last date the database holds', { schedules: [{ startsAt: '9999-12-31T23:59:59-05:00', seatCount: 1, price: 1 }] }],
     ['sales opening after the last date the database holds', { salesOpenAt: '9999-12-31T23:59:59-05:00' }],
+    // Year 30 was stored, then read back as invalid by the driver: every read of the concert list failed.
+    ['a schedule before 1970', { schedules: [{ startsAt: '0030-06-01T00:00:00Z', seatCount: 1, price: 1 }] }],
+    ['sales opening before 1970', { salesOpenAt: '1969-12-31T23:59:59Z' }],
+    ['a title with a control character', { title: 'Aurora\u0000Live' }],
+    ['a venue of only invisible characters', { venue: '\u200b\u200e' }],
     ['one bad schedule among good ones', { schedules: [...valid().schedules, { startsAt: '2030-01-01T00:00:00Z', seatCount: -5, price: 1 }] }],
   ])('refuses %s with BAD_USER_INPUT and writes nothing', async (_label, change) => {
     const before = [await countRows('concerts'), await countRows('schedules'), await countRows('seats')];

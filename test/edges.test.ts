@@ -78,6 +78,12 @@ describe('refusals at the HTTP edge', () => {
     expect(answer.body.errors?.[0]).toMatchObject({ message: 'A list in the variables holds 5000 items (limit 100).', extensions: { code: 'BAD_USER_INPUT' } });
   });
 
+  it('an automatic persisted query whose hash does not match its text: 400 BAD_REQUEST, not an internal error', async () => {
+    const answer = await post(JSON.stringify({ query: '{ __typename }', extensions: { persistedQuery: { version: 1, sha256Hash: 'abc' } } }));
+    expect(answer.status).toBe(400);
+    expect(answer.body.errors?.[0]?.extensions?.code).toBe('BAD_REQUEST');
+  });
+
   it('logged no error for any of them', () => {
     expect(log.lines().filter((line) => line.level >= ERROR_LEVEL)).toEqual([]);
   });

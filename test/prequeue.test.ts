@@ -88,6 +88,8 @@ describe('sales opening: the API', () => {
     expect(await api.errorCode(SET_SALES_OPEN_AT, { id: concertId, at: elsewhere })).toBe('UNAUTHENTICATED');
     expect(await admin.api.errorCode(SET_SALES_OPEN_AT, { id: '999999', at: elsewhere })).toBe('NOT_FOUND');
     expect(await admin.api.errorCode(SET_SALES_OPEN_AT, { id: 'x', at: elsewhere })).toBe('BAD_USER_INPUT');
+    // Before 1970 is refused, not taken as "open now" (or stored as a year the driver cannot read back).
+    expect(await admin.api.errorCode(SET_SALES_OPEN_AT, { id: concertId, at: '0030-06-01T00:00:00Z' })).toBe('BAD_USER_INPUT');
     expect(await opening(concertId)).toBe(at);
     expect(await status(fan, concertId)).toMatchObject({ state: 'PREQUEUE', salesOpenAt: at });
 

@@ -18,7 +18,8 @@ export interface AuthResult {
   user: Account;
 }
 
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+/** No white space, and no control or invisible (format) character: a NUL or a right-to-left override would make look-alike accounts. */
+const EMAIL = /^[^\s@\p{Cc}\p{Cf}\p{Cs}]+@[^\s@\p{Cc}\p{Cf}\p{Cs}]+\.[^\s@\p{Cc}\p{Cf}\p{Cs}]+$/u;
 const MIN_PASSWORD = 8;
 const MAX_PASSWORD = 200;
 

@@ -20,9 +20,15 @@ export interface ConcertInput {
 
 const LIMITS = { text: 200, schedules: 100, seatsPerSchedule: 100_000, price: 100_000_000, maxActiveUsers: 1_000_000 };
 
+/** Control characters (NUL, ESC…) and halves of a surrogate pair: nothing a fan could be shown. */
+const UNPRINTABLE = /[\p{Cc}\p{Cs}]/u;
+/** Characters that take no room (zero-width space, direction marks): a title of only these looks empty. */
+const INVISIBLE = /[\p{Cf}\s]/gu;
+
 function requireText(value: string, field: string): string {
   const trimmed = value.trim();
-  if (trimmed === '' || characterCount(trimmed) > LIMITS.text) throw badInput(`${field} must have 1 to ${LIMITS.text} characters.`);
+  if (trimmed.replace(INVISIBLE, '') === '' || characterCount(trimmed) > LIMITS.text) throw badInput(`${field} must have 1 to ${LIMITS.text} characters.`);
+  if (UNPRINTABLE.test(trimmed)) throw badInput(`${field} must not contain control characters.`);
   return trimmed;
 }
 
@@ -37,11 +43,18 @@ function validMaxActiveUsers(value: number): number {
 
 /** The latest instant MySQL's DATETIME columns hold: a later date would fail the insert, not the input check. */
 const LATEST_DATE = Date.parse('9999-12-31T23:59:59Z');
+/**
+ * The earliest date taken. DATETIME starts at year 1000, and the driver reads years under 100 back as
+ * 19xx or 20xx (a row stored as 0030 failed every read of the concert list); nothing of a ticket sale
+ * predates 1970, and a time in ms stays positive (a Redis opening time below 0 means "now").
+ */
+const EARLIEST_DATE = Date.parse('1970-01-01T00:00:00Z');
 
-/** A date the database can store, or BAD_USER_INPUT naming the field. */
+/** A date the database can store and read back as sent, or BAD_USER_INPUT naming the field. */
 function requireDate(value: Date, field: string): Date {
   if (Number.isNaN(value.getTime())) throw badInput(`${field} is not a valid date.`);
   if (value.getTime() > LATEST_DATE) throw badInput(`${field} is too far in the future (9999-12-31 at the latest).`);
+  if (value.getTime() < EARLIEST_DATE) throw badInput(`${field} is too far in the past (1970-01-01 at the earliest).`);
   return value;
 }
 

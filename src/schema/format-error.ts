@@ -1,9 +1,20 @@
-import type { GraphQLFormattedError } from 'graphql';
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { AppError, isUnavailable, RateLimited } from '../errors';
 import type { Logger } from '../logger';
 
 /** Codes graphql-js/Apollo attach themselves for malformed operations; passed through as they are. */
 const PROTOCOL_CODES = new Set(['GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'BAD_USER_INPUT', 'BAD_REQUEST', 'OPERATION_RESOLUTION_FAILURE', 'PERSISTED_QUERY_NOT_FOUND', 'PERSISTED_QUERY_NOT_SUPPORTED']);
+
+/**
+ * Apollo's own refusals of a request carry the HTTP status they answer with; a few carry no code
+ * (an automatic persisted query whose hash does not match its text), which Apollo then fills in as
+ * INTERNAL_SERVER_ERROR: the client's fault all the same.
+ */
+function isCodelessClientRefusal(error: unknown): boolean {
+  if (!(error instanceof GraphQLError) || error.extensions.code !== undefined) return false;
+  const status = (error.extensions.http as { status?: unknown } | undefined)?.status;
+  return typeof status === 'number' && status >= 400 && status < 500;
+}
 
 /** The error a GraphQL error wraps (the AppError a resolver threw, for one). */
 export function originalOf(error: unknown): unknown {
@@ -28,11 +39,11 @@ export function createErrorFormatter(hideDetails: boolean, logger: Logger) {
       logger.warn({ err: original }, 'dependency unavailable');
       return { ...base, message: 'The service is temporarily unavailable: please try again in a moment.', extensions: { code: 'SERVICE_UNAVAILABLE' } };
     }
-    const code = formatted.extensions?.code;
+    const code = isCodelessClientRefusal(error) ? 'BAD_REQUEST' : formatted.extensions?.code;
     if (typeof code === 'string' && PROTOCOL_CODES.has(code)) {
       // `http` tells Apollo the status of an HTTP answer; it is no part of the error a client sees.
       if (hideDetails) return { ...base, extensions: { code } };
-      const extensions = { ...formatted.extensions };
+      const extensions: Record<string, unknown> = { ...formatted.extensions, code };
       delete extensions.http;
       return { ...formatted, extensions };
     }
