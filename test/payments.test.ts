@@ -2,7 +2,7 @@ import { UniqueConstraintViolationException } from '@mikro-orm/mysql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CODE_INDEX } from '../src/payments/payment-service';
 import { Api } from '../support/graphql-client';
-import { HOLD, LEAVE, PAY, type Payment } from '../support/operations';
+import { HOLD, LEAVE, PAY, RELEASE, type Payment } from '../support/operations';
 import { wipeRedisKeys } from '../support/sandbox';
 import { startTestServer, type TestServer } from './support/harness';
 import { signUp, type Account } from './support/client';
@@ -18,6 +18,7 @@ beforeAll(async () => {
 });
 afterAll(() => server.stop());
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const CODE = /^TK-[0-9A-HJKMNP-TV-Z]{8}$/;
 
 async function rows(sql: string, params: unknown[] = []): Promise<number> {
@@ -100,6 +101,43 @@ describe('pay', () => {
     // The failed attempt used up nothing: with enough points the same key goes through.
     await charge(fan, 50);
     expect(await pay(fan, held.map((h) => h.id), 'short')).toMatchObject({ amount: 200, balance: 0 });
+  });
+
+  it('a release racing the fan’s own payment of that hold never both succeeds: while the payment runs, the release is refused', async () => {
+    const { concertId, fans, seats: ids } = await booking(1, 100_000, { seatCount: 60 });
+    const [fan] = fans as [Account];
+    let paid = 0;
+    for (const [round, seatId] of ids.slice(0, 50).entries()) {
+      const held = await hold(fan, seatId);
+      // The release sent 0 to 18 ms after the payment: some land while its transaction runs (without
+      // the refusal, about one round in fifteen answered both as done).
+      const [payment, release] = await Promise.all([
+        fan.api.request<{ pay: Payment }>(PAY, { holdIds: [held.id], key: `race-${round}` }),
+        sleep((round % 10) * 2).then(() => fan.api.request<{ releaseHold: boolean }>(RELEASE, { holdId: held.id })),
+      ]);
+      // One of them: a seat sold while its release said "released" would be announced free meanwhile.
+      expect([payment.data?.pay !== undefined, release.data?.releaseHold === true].filter(Boolean)).toHaveLength(1);
+      if (!release.data?.releaseHold) expect(release.errors?.[0]?.extensions?.code).toBe('HOLD_NOT_FOUND');
+      if (payment.data?.pay) {
+        paid++;
+        // Paying ended the fan's turn: back in for the next round.
+        await admit([fan], concertId);
+      }
+    }
+    expect(paid).toBeGreaterThan(0);
+  });
+
+  it('a failed payment hands its holds back at once: the fan may release them', async () => {
+    const { fans, seats: ids } = await booking(1, 50);
+    const [fan] = fans as [Account];
+    const held = await hold(fan, ids[0]!);
+    expect(await fan.api.errorCode(PAY, { holdIds: [held.id], key: 'short' })).toBe('INSUFFICIENT_POINTS');
+    expect(await fan.api.data(RELEASE, { holdId: held.id })).toEqual({ releaseHold: true });
+    // Also one refused for a hold among them that is not the fan's: the others were kept, and are handed back.
+    const [mine, gone] = [await hold(fan, ids[1]!), await hold(fan, ids[2]!)];
+    await fan.api.data(RELEASE, { holdId: gone.id });
+    expect(await fan.api.errorCode(PAY, { holdIds: [mine.id, gone.id], key: 'partly' })).toBe('HOLD_NOT_FOUND');
+    expect(await fan.api.data(RELEASE, { holdId: mine.id })).toEqual({ releaseHold: true });
   });
 
   it('charges once for 20 identical payments sent at once, and returns that payment to every one of them', async () => {

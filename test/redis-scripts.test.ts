@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createRedis, redisKeys, redisReady, runScript, SCRIPTS, type RedisClient } from '../src/redis';
-import { HOLD_EXTEND, HOLD_LISTING_KEEP, HOLD_RELEASE, HOLD_SEAT, HOLD_STATUS, HOLD_SWEEP } from '../src/redis/hold-scripts';
+import { HOLD_BEING_PAID, HOLD_EXTEND, HOLD_LISTING_KEEP, HOLD_RELEASE, HOLD_SEAT, HOLD_STATUS, HOLD_SWEEP, HOLD_UNKEEP } from '../src/redis/hold-scripts';
 import { drawPreQueueScore } from '../src/queue/draw';
 import { INVENTORY_MARK, INVENTORY_READ, INVENTORY_REBUILD } from '../src/redis/inventory-scripts';
 import { PUBLISH_ORDERED, PUBLISH_TICK } from '../src/redis/pubsub-scripts';
@@ -133,16 +133,16 @@ describe('hold scripts', () => {
   it('releases only for the owner with the right hold id', async () => {
     const k = schedule();
     await run(HOLD_SEAT, k, 7, 1, 'mine', TTL, 10);
-    expect(await run(HOLD_RELEASE, k, 7, 'mine', 2)).toEqual([0, []]);
-    expect(await run(HOLD_RELEASE, k, 7, 'other', 1)).toEqual([0, []]);
-    expect(await run(HOLD_RELEASE, k, 8, 'mine', 1)).toEqual([0, []]);
+    expect(await run(HOLD_RELEASE, k, 7, 'mine', 2, 0)).toEqual([0, []]);
+    expect(await run(HOLD_RELEASE, k, 7, 'other', 1, 0)).toEqual([0, []]);
+    expect(await run(HOLD_RELEASE, k, 8, 'mine', 1, 0)).toEqual([0, []]);
     expect(await redis.hget(k.perUser, '1')).toBe('1');
 
-    expect(await run(HOLD_RELEASE, k, 7, 'mine', 1)).toEqual([1, []]);
+    expect(await run(HOLD_RELEASE, k, 7, 'mine', 1, 0)).toEqual([1, []]);
     expect(await redis.hexists(k.bySeat, '7')).toBe(0);
     expect(await redis.zscore(k.expiry, '7')).toBeNull();
     expect(await redis.hexists(k.perUser, '1')).toBe(0);
-    expect(await run(HOLD_RELEASE, k, 7, 'mine', 1)).toEqual([0, []]);
+    expect(await run(HOLD_RELEASE, k, 7, 'mine', 1, 0)).toEqual([0, []]);
     // The seat is free again, for anyone.
     expect((await run(HOLD_SEAT, k, 7, 2, 'theirs', TTL, 10))[0]).toBe('NEW');
   });
@@ -178,7 +178,7 @@ describe('hold scripts', () => {
       return k;
     };
     let k = await lapse();
-    expect(await run(HOLD_RELEASE, k, 9, 'lapsing', 1)).toEqual([0, ['9']]);
+    expect(await run(HOLD_RELEASE, k, 9, 'lapsing', 1, 0)).toEqual([0, ['9']]);
     k = await lapse();
     expect(await run(HOLD_STATUS, k, 9)).toEqual([['9'], []]);
     k = await lapse();
@@ -252,6 +252,34 @@ describe('hold scripts', () => {
     expect(await run(HOLD_EXTEND, k, 1, 30_000)).toEqual([[], []]);
   });
 
+  it('a hold kept for a payment is not released by its owner until the payment is done; HOLD_UNKEEP hands it back', async () => {
+    const k = schedule();
+    await run(HOLD_SEAT, k, 1, 1, 'h', TTL, 10);
+    await run(HOLD_SEAT, k, 2, 1, 'other', TTL, 10);
+    expect(await run(HOLD_EXTEND, k, 1, 30_000, 1, 'h')).toEqual([[], ['1']]);
+    // The fan's release waits for the payment's outcome; the hold stays.
+    expect(await run(HOLD_RELEASE, k, 1, 'h', 1, 0)).toEqual([HOLD_BEING_PAID, []]);
+    expect(await redis.hexists(k.bySeat, '1')).toBe(1);
+    // A second payment with a shorter keep does not cut the first's mark.
+    await run(HOLD_EXTEND, k, 1, 10, 1, 'h');
+    await sleep(30);
+    expect((await run(HOLD_RELEASE, k, 1, 'h', 1, 0))[0]).toBe(HOLD_BEING_PAID);
+    // The payment failed: its own user's unkeep of that hold hands it back, nobody else's.
+    await run(HOLD_UNKEEP, k, 2, 1, 'h');
+    await run(HOLD_UNKEEP, k, 1, 1, 'wrong');
+    expect((await run(HOLD_RELEASE, k, 1, 'h', 1, 0))[0]).toBe(HOLD_BEING_PAID);
+    await run(HOLD_UNKEEP, k, 1, 1, 'h');
+    expect(await run(HOLD_RELEASE, k, 1, 'h', 1, 0)).toEqual([1, []]);
+    // The payment's own release (evenIfPaying) goes through, and the mark goes with the hold.
+    await run(HOLD_EXTEND, k, 1, 30_000, 2, 'other');
+    expect(await run(HOLD_RELEASE, k, 2, 'other', 1, 1)).toEqual([1, []]);
+    expect(await redis.hexists(k.paying, '2')).toBe(0);
+    // A stale mark (one an earlier version's release left) does not outlive a new hold of the seat.
+    await redis.hset(k.paying, '3', String((await redisNow()) + 60_000));
+    await run(HOLD_SEAT, k, 3, 1, 'fresh', TTL, 10);
+    expect(await run(HOLD_RELEASE, k, 3, 'fresh', 1, 0)).toEqual([1, []]);
+  });
+
   it('keeps a user’s listing of holds until its last hold lapses: its expiry only moves later', async () => {
     const listing = keys.userHolds(900_001);
     const now = await redisNow();
@@ -302,9 +330,9 @@ describe('hold scripts', () => {
     const [, , extended] = (await redis.hget(k.bySeat, '1'))!.split('|');
     expect(Number(extended)).toBeLessThanOrEqual(Number(expiresAt) + 300);
     expect(Number(extended)).toBeGreaterThan(Number(expiresAt));
-    // Released: its takenUntil goes with it.
-    expect(await run(HOLD_RELEASE, k, 1, 'h', 1)).toEqual([1, []]);
-    expect(await redis.exists(k.bySeat, k.expiry, k.perUser, k.takenUntil)).toBe(0);
+    // Released by the payment that kept it: its takenUntil and its payment mark go with it.
+    expect(await run(HOLD_RELEASE, k, 1, 'h', 1, 1)).toEqual([1, []]);
+    expect(await redis.exists(k.bySeat, k.expiry, k.perUser, k.takenUntil, k.paying)).toBe(0);
 
     // An earlier version purged a hold without its takenUntil, then took the seat again: the stale
     // entry (far below the new hold's expiry) is not this hold's, and the hold is kept as usual.

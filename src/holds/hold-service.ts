@@ -4,7 +4,7 @@ import type { Logger } from '../logger';
 import type { Metrics } from '../observability/metrics';
 import type { QueueService } from '../queue/queue-service';
 import { runScript, type RedisClient, type RedisKeys } from '../redis';
-import { HOLD_EXTEND, HOLD_LISTING_KEEP, HOLD_RELEASE, HOLD_SEAT, HOLD_STATUS, HOLD_SWEEP } from '../redis/hold-scripts';
+import { HOLD_BEING_PAID, HOLD_EXTEND, HOLD_LISTING_KEEP, HOLD_RELEASE, HOLD_SEAT, HOLD_STATUS, HOLD_SWEEP, HOLD_UNKEEP } from '../redis/hold-scripts';
 import { dropFromWorkIndex } from '../redis/work-index';
 import { groupBySchedule, SeatStatus } from '../seats/seat';
 import type { Hold } from './hold';
@@ -43,6 +43,7 @@ const LISTING_MARGIN_MS = 5_000;
 const HOLD_ID = /^([1-9]\d{0,15})\.([1-9]\d{0,15})\.([\w-]{12})$/;
 
 const holdNotFound = () => new AppError('HOLD_NOT_FOUND', 'That hold does not exist, has expired, or is not yours: hold the seat again.');
+const beingPaid = () => new AppError('HOLD_NOT_FOUND', 'This hold is being paid for right now: it becomes your ticket, or, should the payment fail, it can be released then.');
 const seatUnavailable = () => new AppError('SEAT_UNAVAILABLE', 'Someone else holds or has bought this seat: pick another one.');
 
 function parseHoldId(id: string): HoldRef {
@@ -138,7 +139,9 @@ export class HoldService {
    */
   async release(userId: number, holdId: string): Promise<void> {
     const ref = parseHoldId(holdId);
-    if (!(await this.releaseRef(userId, ref))) throw holdNotFound();
+    const outcome = await this.releaseRef(userId, ref, false);
+    if (outcome === HOLD_BEING_PAID) throw beingPaid();
+    if (outcome !== 1) throw holdNotFound();
     // Free unless MySQL has it sold: the caller's own payment may be committing at this moment.
     await Promise.all([this.events.announceFreed([ref.seatId]), this.markPresent(userId, ref)]);
   }
@@ -163,7 +166,17 @@ export class HoldService {
    */
   async releasePaid(userId: number, refs: HoldRef[]): Promise<void> {
     const listing = this.keys.userHolds(userId);
-    await Promise.all([...refs.map((ref) => this.releaseLock(userId, ref)), this.redis.zrem(listing, ...refs.map((ref) => ref.id))]);
+    if (refs.length === 0) return;
+    await Promise.all([...refs.map((ref) => this.releaseLock(userId, ref, true)), this.redis.zrem(listing, ...refs.map((ref) => ref.id))]);
+  }
+
+  /** After a payment that failed: its holds, kept for it, may be released by the fan again. */
+  async unkeep(userId: number, refs: HoldRef[]): Promise<void> {
+    await Promise.all(
+      [...groupBySchedule(refs, (ref) => [ref.seatId, ref.id] as const)].map(([scheduleId, held]) =>
+        runScript(this.redis, HOLD_UNKEEP, this.keys.holds(scheduleId), userId, ...held.flat()),
+      ),
+    );
   }
 
   /** The user's live holds, soonest to lapse first. */
@@ -200,7 +213,11 @@ export class HoldService {
       }),
     );
     const held = new Set(confirmed.flat());
-    if (refs.some((ref) => !held.has(`${ref.scheduleId}.${ref.seatId}`))) throw holdNotFound();
+    if (refs.some((ref) => !held.has(`${ref.scheduleId}.${ref.seatId}`))) {
+      // No payment after all: the holds that were kept for it may be released again.
+      await this.unkeep(userId, refs).catch(() => undefined);
+      throw holdNotFound();
+    }
     // Kept holds may outlive the expiry they were listed with: so does their listing (a margin over
     // Redis's clock, which the scripts keep by; a listing that outlives its holds is cleaned by list()).
     await runScript(this.redis, HOLD_LISTING_KEEP, { listing: this.keys.userHolds(userId) }, Date.now() + PAYMENT_KEEP_MS + LISTING_MARGIN_MS);
@@ -275,18 +292,19 @@ export class HoldService {
   }
 
   /** Deletes the hold if it is still this user's live hold with this ID, and then its listing entry; whether it did. */
-  private async releaseRef(userId: number, ref: HoldRef): Promise<boolean> {
-    const released = await this.releaseLock(userId, ref);
-    if (released) await this.redis.zrem(this.keys.userHolds(userId), ref.id);
-    return released;
+  /** HOLD_RELEASE's outcome: 1 released, 0 not the user's live hold, HOLD_BEING_PAID (only unless evenIfPaying). */
+  private async releaseRef(userId: number, ref: HoldRef, evenIfPaying = true): Promise<number> {
+    const outcome = await this.releaseLock(userId, ref, evenIfPaying);
+    if (outcome === 1) await this.redis.zrem(this.keys.userHolds(userId), ref.id);
+    return outcome;
   }
 
   /** The schedule's side of releaseRef: the lock and its seat, with any lapsed holds purged on the way. */
-  private async releaseLock(userId: number, ref: HoldRef): Promise<boolean> {
+  private async releaseLock(userId: number, ref: HoldRef, evenIfPaying: boolean): Promise<number> {
     const k = this.keys.holds(ref.scheduleId);
-    const [released, purged] = await runScript(this.redis, HOLD_RELEASE, k, ref.seatId, ref.id, userId);
+    const [outcome, purged] = await runScript(this.redis, HOLD_RELEASE, k, ref.seatId, ref.id, userId, evenIfPaying ? 1 : 0);
     await this.announceFreed(purged);
-    return released === 1;
+    return outcome;
   }
 
   private async isReserved(seatId: number): Promise<boolean> {

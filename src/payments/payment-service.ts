@@ -88,6 +88,8 @@ export class PaymentService {
       } catch (error) {
         const twin = (await this.twinOf(request, error, 'INSUFFICIENT_POINTS')) ?? (error instanceof TwinCommitted ? await this.earlier(request) : null);
         if (twin) return await this.settleTwin(userId, holds, twin);
+        // Not paid: the holds are the fan's to release again (else only once the payment's keep ends).
+        await this.holds.unkeep(userId, holds).catch((unkept: unknown) => this.logger.warn({ err: unkept, userId }, 'a failed payment could not hand its holds back for release'));
         throw error;
       }
       await this.afterCommit(userId, holds, seats);

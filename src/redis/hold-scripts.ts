@@ -6,20 +6,23 @@ import { defineScript, luaFunction, type ScriptArg } from './script';
  * schedule's (one slot): bySeat seat → "holdId|userId|expiresAtMs", expiry seat → expiresAtMs,
  * perUser user → live hold count, takenUntil seat → the expiry the hold was taken with (which bounds
  * how long payments may keep it; a hash of its own, so replicas of an earlier version, which parse
- * bySeat's values strictly, keep working beside this one during a rolling deploy). Time is Redis's
+ * bySeat's values strictly, keep working beside this one during a rolling deploy), paying seat → until
+ * when a payment keeps the hold (a release by the fan would otherwise let the seat be announced free,
+ * and answered as released, while that payment commits). Time is Redis's
  * own (REDIS_NOW). Every script first purges lapsed holds and returns their seats, so the caller can
  * announce them AVAILABLE.
  */
-const HOLD_KEYS = ['bySeat', 'expiry', 'perUser', 'takenUntil'] as const;
+const HOLD_KEYS = ['bySeat', 'expiry', 'perUser', 'takenUntil', 'paying'] as const;
 
 /** Forgets the hold on `seat` (the caller removes it from `expiry`), giving back its owner's count. */
 const FORGET_HOLD = luaFunction(
   'forgetHold',
   `
-local function forgetHold(bySeat, perUser, takenUntil, seat, owner)
+local function forgetHold(bySeat, perUser, takenUntil, paying, seat, owner)
   if redis.call('HINCRBY', perUser, owner, -1) <= 0 then redis.call('HDEL', perUser, owner) end
   redis.call('HDEL', bySeat, seat)
   redis.call('HDEL', takenUntil, seat)
+  redis.call('HDEL', paying, seat)
 end`,
 );
 
@@ -27,14 +30,15 @@ end`,
 const PURGE_LAPSED = luaFunction(
   'purgeLapsed',
   `
-local function purgeLapsed(bySeat, expiry, perUser, takenUntil, now)
+local function purgeLapsed(bySeat, expiry, perUser, takenUntil, paying, now)
   local purged = redis.call('ZRANGEBYSCORE', expiry, '-inf', now)
   for _, seat in ipairs(purged) do
     local value = redis.call('HGET', bySeat, seat)
     if value then
-      forgetHold(bySeat, perUser, takenUntil, seat, string.match(value, '^[^|]*|([^|]*)|'))
+      forgetHold(bySeat, perUser, takenUntil, paying, seat, string.match(value, '^[^|]*|([^|]*)|'))
     else
       redis.call('HDEL', takenUntil, seat)
+      redis.call('HDEL', paying, seat)
     end
   end
   if #purged > 0 then redis.call('ZREMRANGEBYSCORE', expiry, '-inf', now) end
@@ -55,7 +59,7 @@ export const HOLD_SEAT = defineScript<string[], [seat: number, user: number, new
   uses: USES,
   lua: `
 local now = redisNow()
-local purged = purgeLapsed(bySeatKey, expiryKey, perUserKey, takenUntilKey, now)
+local purged = purgeLapsed(bySeatKey, expiryKey, perUserKey, takenUntilKey, payingKey, now)
 local seat, user, newHoldId = ARGV[1], ARGV[2], ARGV[3]
 local expiresAt = tostring(now + tonumber(ARGV[4]))
 local function reply(outcome, holdId, expiresAt)
@@ -72,26 +76,36 @@ end
 if tonumber(redis.call('HGET', perUserKey, user) or '0') >= tonumber(ARGV[5]) then return reply('LIMIT', '', '') end
 redis.call('HSET', bySeatKey, seat, newHoldId .. '|' .. user .. '|' .. expiresAt)
 redis.call('HSET', takenUntilKey, seat, expiresAt)
+-- A mark an earlier version's release left behind (it did not know them) is no payment of this hold.
+redis.call('HDEL', payingKey, seat)
 redis.call('ZADD', expiryKey, expiresAt, seat)
 redis.call('HINCRBY', perUserKey, user, 1)
 return reply('NEW', newHoldId, expiresAt)
 `,
 });
 
-/** Deletes the hold only if it is that user's live hold. Returns {released 0|1, purged}. */
-export const HOLD_RELEASE = defineScript<[number, string[]], [seat: number, holdId: string, user: number]>()({
+/** releaseHold's answer when a payment keeps the hold (see HOLD_EXTEND). */
+export const HOLD_BEING_PAID = 2;
+
+/**
+ * Deletes the hold only if it is that user's live hold, and (unless `evenIfPaying`, for what a
+ * payment itself releases) no payment keeps it. Returns {1 released | 0 not that user's live hold |
+ * HOLD_BEING_PAID, purged}.
+ */
+export const HOLD_RELEASE = defineScript<[number, string[]], [seat: number, holdId: string, user: number, evenIfPaying: 0 | 1]>()({
   name: 'holdRelease',
   keys: HOLD_KEYS,
   uses: [...USES, FORGET_HOLD],
   lua: `
 local now = redisNow()
-local purged = purgeLapsed(bySeatKey, expiryKey, perUserKey, takenUntilKey, now)
+local purged = purgeLapsed(bySeatKey, expiryKey, perUserKey, takenUntilKey, payingKey, now)
 local seat, holdId, user = ARGV[1], ARGV[2], ARGV[3]
 local value = redis.call('HGET', bySeatKey, seat)
 local id, owner
 if value then id, owner = string.match(value, '^([^|]*)|([^|]*)|') end
 if id == holdId and owner == user then
-  forgetHold(bySeatKey, perUserKey, takenUntilKey, seat, user)
+  if ARGV[4] ~= '1' and tonumber(redis.call('HGET', payingKey, seat) or '0') > now then return {${HOLD_BEING_PAID}, purged} end
+  forgetHold(bySeatKey, perUserKey, takenUntilKey, payingKey, seat, user)
   redis.call('ZREM', expiryKey, seat)
   return {1, purged}
 end
@@ -109,7 +123,7 @@ export const HOLD_STATUS = defineScript<[string[], string[]], number[]>()({
   uses: USES,
   lua: `
 local now = redisNow()
-local purged = purgeLapsed(bySeatKey, expiryKey, perUserKey, takenUntilKey, now)
+local purged = purgeLapsed(bySeatKey, expiryKey, perUserKey, takenUntilKey, payingKey, now)
 if #ARGV == 0 then return {purged, redis.call('HGETALL', bySeatKey)} end
 local flat = {}
 for i = 1, #ARGV do
@@ -127,7 +141,9 @@ return {purged, flat}
  * For a payment: each named hold that is still that user's live hold is kept until at least
  * now + keepMs, so it cannot lapse (and go to a rival) while the payment commits; but never past
  * keepMs after the expiry it was taken with, so payments that fail (or are made to fail) cannot
- * keep a seat for good. Returns {purged, seats of the holds confirmed}.
+ * keep a seat for good. Each is marked as being paid until then (`paying`): the fan's own release
+ * waits for the payment's outcome (HOLD_UNKEEP takes the mark back when it fails). Returns {purged,
+ * seats of the holds confirmed}.
  */
 export const HOLD_EXTEND = defineScript<[string[], string[]], [user: number, keepMs: number, ...seatAndHoldIdPairs: ScriptArg[]]>()({
   name: 'holdExtend',
@@ -135,7 +151,7 @@ export const HOLD_EXTEND = defineScript<[string[], string[]], [user: number, kee
   uses: USES,
   lua: `
 local now = redisNow()
-local purged = purgeLapsed(bySeatKey, expiryKey, perUserKey, takenUntilKey, now)
+local purged = purgeLapsed(bySeatKey, expiryKey, perUserKey, takenUntilKey, payingKey, now)
 local user = ARGV[1]
 local keepMs = tonumber(ARGV[2])
 local keepUntil = now + keepMs
@@ -156,11 +172,30 @@ for i = 3, #ARGV, 2 do
         redis.call('HSET', bySeatKey, seat, id .. '|' .. owner .. '|' .. untilMs)
         redis.call('ZADD', expiryKey, untilMs, seat)
       end
+      -- Only ever later: a second payment of the hold with a shorter keep does not cut the first's.
+      if tonumber(redis.call('HGET', payingKey, seat) or '0') < keepUntil then redis.call('HSET', payingKey, seat, keepUntil) end
       confirmed[#confirmed + 1] = seat
     end
   end
 end
 return {purged, confirmed}
+`,
+});
+
+/** A payment that failed: its holds (those still the user's) may be released again. Returns 0. */
+export const HOLD_UNKEEP = defineScript<number, [user: number, ...seatAndHoldIdPairs: ScriptArg[]]>()({
+  name: 'holdUnkeep',
+  keys: HOLD_KEYS,
+  lua: `
+for i = 2, #ARGV, 2 do
+  local seat, holdId = ARGV[i], ARGV[i + 1]
+  local value = redis.call('HGET', bySeatKey, seat)
+  if value then
+    local id, owner = string.match(value, '^([^|]*)|([^|]*)|')
+    if id == holdId and owner == ARGV[1] then redis.call('HDEL', payingKey, seat) end
+  end
+end
+return 0
 `,
 });
 
@@ -171,7 +206,7 @@ export const HOLD_SWEEP = defineScript<[string[], number], []>()({
   uses: USES,
   lua: `
 local now = redisNow()
-local purged = purgeLapsed(bySeatKey, expiryKey, perUserKey, takenUntilKey, now)
+local purged = purgeLapsed(bySeatKey, expiryKey, perUserKey, takenUntilKey, payingKey, now)
 return {purged, redis.call('HLEN', bySeatKey)}
 `,
 });
@@ -194,4 +229,4 @@ return 1
 `,
 });
 
-export const HOLD_SCRIPTS = [HOLD_SEAT, HOLD_RELEASE, HOLD_STATUS, HOLD_EXTEND, HOLD_SWEEP, HOLD_LISTING_KEEP] as const;
+export const HOLD_SCRIPTS = [HOLD_SEAT, HOLD_RELEASE, HOLD_STATUS, HOLD_EXTEND, HOLD_UNKEEP, HOLD_SWEEP, HOLD_LISTING_KEEP] as const;

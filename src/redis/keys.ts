@@ -15,6 +15,8 @@ export function redisKeys(prefix: string) {
       perUser: `${tag}:hold-count`,
       /** HASH seat → the expiry (ms) its hold was taken with: how long payments may keep it at most. */
       takenUntil: `${tag}:hold-taken`,
+      /** HASH seat → until when (ms) a payment keeps its hold: the fan's own releaseHold is refused meanwhile. */
+      paying: `${tag}:hold-paying`,
     };
   };
   return {
