@@ -8,7 +8,7 @@ import { useServer } from 'graphql-ws/use/ws';
 import { WebSocket, WebSocketServer } from 'ws';
 import { connectionAuthorization } from './auth/tokens';
 import { SessionExpiries } from './auth/session-bound';
-import { countOperation, createContext, createHttpContext, type Context } from './context';
+import { countOperation, createContext, createHttpContext, type Context, type HttpOperation } from './context';
 import type { AppError } from './errors';
 import type { SocketLease } from './limits';
 import type { Logger } from './logger';
@@ -176,7 +176,10 @@ export async function startServer(parts: ServerParts, port: number): Promise<Run
   app.use(
     '/graphql',
     ...jsonBody(PAYLOAD_LIMIT),
-    expressMiddleware(apollo, { context: async ({ req }) => createHttpContext(services, req.headers.authorization, limitedAddress(req.ip ?? 'unknown')) }),
+    expressMiddleware(apollo, {
+      context: async ({ req }) =>
+        createHttpContext(services, req.headers.authorization, limitedAddress(req.ip ?? 'unknown'), (req.method === 'GET' ? req.query : req.body) as HttpOperation),
+    }),
   );
   app.use(requestErrors(parts.logger, PAYLOAD_LIMIT));
 

@@ -24,6 +24,17 @@ describe('refusals at the HTTP edge', () => {
     expect(answer.status).toBe(400);
     expect(answer.body.errors?.[0]?.extensions?.code).toBe('BAD_REQUEST');
     expect(answer.body.errors?.[0]?.message).toMatch(/WebSocket at \/graphql/);
+    // Refused before validation, which throws for a root field a non-null variable skips (it was a 500).
+    const skipped = await post(JSON.stringify({ query: 'subscription($s: Boolean!) { queueStatus(concertId: "1") @skip(if: $s) { state } }', variables: { s: true } }));
+    expect(skipped.status).toBe(400);
+    expect(skipped.body.errors?.[0]?.extensions?.code).toBe('BAD_REQUEST');
+    // Also named among queries, and by GET; the word alone (a comment) refuses nothing.
+    const named = await post(JSON.stringify({ query: 'query Q { __typename } subscription S { queueStatus(concertId: "1") { state } }', operationName: 'S' }));
+    expect(named.body.errors?.[0]?.extensions?.code).toBe('BAD_REQUEST');
+    const byGet = await fetch(`${server.url}?query=${encodeURIComponent('subscription { queueStatus(concertId: "1") { state } }')}`, { headers: { 'apollo-require-preflight': 'true' } });
+    expect(byGet.status).toBe(400);
+    const comment = await post(JSON.stringify({ query: '# no subscription here\n{ __typename }' }));
+    expect(comment.body).toEqual({ data: { __typename: 'Query' } });
   });
 
   it('a body over 100 KB: 413', async () => {

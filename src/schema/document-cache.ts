@@ -53,7 +53,15 @@ export class DocumentCache {
     } catch (error) {
       return { errors: [new GraphQLError(error instanceof Error ? error.message : 'Syntax error', { extensions: { code: 'GRAPHQL_PARSE_FAILED' } })] };
     }
-    const errors = validate(this.schema, document, this.rules);
+    let errors: readonly GraphQLError[];
+    try {
+      errors = validate(this.schema, document, this.rules);
+    } catch (error) {
+      // graphql-js throws instead of answering for a subscription whose root field a non-null variable
+      // skips (SingleFieldSubscriptionsRule evaluates the directive without variables): one bad
+      // document must fail alone, not close the socket with every subscription on it.
+      errors = [new GraphQLError(error instanceof Error ? error.message : 'Invalid document')];
+    }
     if (errors.length > 0) return { errors: errors.map((e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } })) };
     return { document };
   }

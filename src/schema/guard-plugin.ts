@@ -1,20 +1,14 @@
 import type { ApolloServerPlugin } from '@apollo/server';
-import { GraphQLError, type GraphQLSchema } from 'graphql';
+import type { GraphQLSchema } from 'graphql';
 import type { Context } from '../context';
 import { RateLimited } from '../errors';
 import { originalOf } from './format-error';
 import { complexityError, variablesError } from './limits';
 
-/** Subscriptions need a stream, which GraphQL over HTTP (one JSON answer) cannot carry. */
-const subscriptionOverHttp = () =>
-  new GraphQLError('Subscriptions are not served over HTTP: subscribe over the WebSocket at /graphql (graphql-transport-ws protocol, as graphql-ws speaks it).', {
-    extensions: { code: 'BAD_REQUEST', http: { status: 400 } },
-  });
-
 /**
  * HTTP operations, once resolved and before they run, in the order the WebSocket checks them too
- * (the rate limits were checked before parsing, see createHttpContext): a subscription is refused with
- * a pointer to the WebSocket, oversized variables with BAD_USER_INPUT (before the cost walk coerces
+ * (the rate limits and the refusal of subscriptions came before parsing, see createHttpContext):
+ * oversized variables with BAD_USER_INPUT (before the cost walk coerces
  * them), a costly operation with GRAPHQL_VALIDATION_FAILED. Any RATE_LIMITED answer from a resolver
  * (a throttled logIn) goes out as 429 with Retry-After.
  */
@@ -22,8 +16,7 @@ export function guardPlugin(schema: GraphQLSchema): ApolloServerPlugin<Context> 
   return {
     async requestDidStart() {
       return {
-        async didResolveOperation({ operation, request, document }) {
-          if (operation?.operation === 'subscription') throw subscriptionOverHttp();
+        async didResolveOperation({ request, document }) {
           const tooBig = variablesError(request.variables);
           if (tooBig) throw tooBig;
           const tooExpensive = complexityError(schema, document, request.variables, request.operationName);

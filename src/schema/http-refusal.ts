@@ -1,6 +1,7 @@
 import { HeaderMap } from '@apollo/server';
-import { GraphQLError } from 'graphql';
+import { getOperationAST, GraphQLError, parse, type DocumentNode } from 'graphql';
 import type { RateLimited } from '../errors';
+import { PARSE_OPTIONS } from './limits';
 
 /**
  * A refusal before the request reached Apollo's pipeline (see createHttpContext), where no plugin
@@ -12,4 +13,26 @@ export function refusedOverHttp(limited: RateLimited): GraphQLError {
     ['cache-control', 'no-store'],
   ]);
   return new GraphQLError(limited.message, { originalError: limited, extensions: { http: { status: 429, headers } } });
+}
+
+/** Every subscription operation starts with this keyword; a document without it needs no parsing here. */
+const MAY_SUBSCRIBE = /\bsubscription\b/;
+
+/**
+ * Subscriptions need a stream, which GraphQL over HTTP (one JSON answer) cannot carry: refused with a
+ * pointer to the WebSocket before Apollo parses or validates the document. Validated, a subscription
+ * whose root field is skipped by a non-null variable made graphql-js throw rather than answer (a 500).
+ */
+export function refuseSubscriptionOverHttp(query: unknown, operationName: unknown): void {
+  if (typeof query !== 'string' || !MAY_SUBSCRIBE.test(query)) return;
+  let document: DocumentNode;
+  try {
+    document = parse(query, PARSE_OPTIONS);
+  } catch {
+    return; // Apollo answers GRAPHQL_PARSE_FAILED
+  }
+  if (getOperationAST(document, typeof operationName === 'string' ? operationName : undefined)?.operation !== 'subscription') return;
+  throw new GraphQLError('Subscriptions are not served over HTTP: subscribe over the WebSocket at /graphql (graphql-transport-ws protocol, as graphql-ws speaks it).', {
+    extensions: { code: 'BAD_REQUEST', http: { status: 400, headers: new HeaderMap([['cache-control', 'no-store']]) } },
+  });
 }
