@@ -37,21 +37,20 @@ export function createContext(services: Services, authorization: unknown, client
 /** What an HTTP request asks to run (the body of a POST, the query string of a GET). */
 export interface HttpOperation {
   query?: unknown;
-  operationName?: unknown;
 }
 
 /**
  * An HTTP request's context, once it is counted against the per-account and per-IP limits: a caller
  * over one is refused here (429, Retry-After), before Apollo parses or validates anything, so a
  * stream of malformed or costly-to-validate documents is stopped like any other (counted after
- * validation, they were never refused). A subscription is refused next (BAD_REQUEST: it needs the
- * WebSocket).
+ * validation, they were never refused). A document with a subscription is refused next (BAD_REQUEST:
+ * it needs the WebSocket).
  */
 export async function createHttpContext(services: Services, authorization: unknown, clientIp: string, operation: HttpOperation): Promise<Context> {
   const context = createContext(services, authorization, clientIp);
   const refused = await countOperation(context);
   if (refused) throw refusedOverHttp(refused);
-  refuseSubscriptionOverHttp(operation.query, operation.operationName);
+  refuseSubscriptionOverHttp(operation.query);
   return context;
 }
 

@@ -28,9 +28,13 @@ describe('refusals at the HTTP edge', () => {
     const skipped = await post(JSON.stringify({ query: 'subscription($s: Boolean!) { queueStatus(concertId: "1") @skip(if: $s) { state } }', variables: { s: true } }));
     expect(skipped.status).toBe(400);
     expect(skipped.body.errors?.[0]?.extensions?.code).toBe('BAD_REQUEST');
-    // Also named among queries, and by GET; the word alone (a comment) refuses nothing.
-    const named = await post(JSON.stringify({ query: 'query Q { __typename } subscription S { queueStatus(concertId: "1") { state } }', operationName: 'S' }));
-    expect(named.body.errors?.[0]?.extensions?.code).toBe('BAD_REQUEST');
+    // Also beside a query, whichever the request selects (validation covers the whole document), and
+    // by GET; the word alone (a comment) refuses nothing.
+    const beside = 'query Q { __typename } subscription S($s: Boolean!) { queueStatus(concertId: "1") @skip(if: $s) { state } }';
+    for (const operationName of ['S', 'Q']) {
+      const named = await post(JSON.stringify({ query: beside, operationName, variables: { s: true } }));
+      expect([named.status, named.body.errors?.[0]?.extensions?.code], operationName).toEqual([400, 'BAD_REQUEST']);
+    }
     const byGet = await fetch(`${server.url}?query=${encodeURIComponent('subscription { queueStatus(concertId: "1") { state } }')}`, { headers: { 'apollo-require-preflight': 'true' } });
     expect(byGet.status).toBe(400);
     const comment = await post(JSON.stringify({ query: '# no subscription here\n{ __typename }' }));

@@ -1,5 +1,5 @@
 import { HeaderMap } from '@apollo/server';
-import { getOperationAST, GraphQLError, parse, type DocumentNode } from 'graphql';
+import { GraphQLError, Kind, parse, type DocumentNode } from 'graphql';
 import type { RateLimited } from '../errors';
 import { PARSE_OPTIONS } from './limits';
 
@@ -18,12 +18,20 @@ export function refusedOverHttp(limited: RateLimited): GraphQLError {
 /** Every subscription operation starts with this keyword; a document without it needs no parsing here. */
 const MAY_SUBSCRIBE = /\bsubscription\b/;
 
+/** Subscriptions need a stream, which GraphQL over HTTP (one JSON answer) cannot carry. */
+export function subscriptionOverHttp(): GraphQLError {
+  return new GraphQLError('Subscriptions are not served over HTTP: subscribe over the WebSocket at /graphql (graphql-transport-ws protocol, as graphql-ws speaks it).', {
+    extensions: { code: 'BAD_REQUEST', http: { status: 400, headers: new HeaderMap([['cache-control', 'no-store']]) } },
+  });
+}
+
 /**
- * Subscriptions need a stream, which GraphQL over HTTP (one JSON answer) cannot carry: refused with a
- * pointer to the WebSocket before Apollo parses or validates the document. Validated, a subscription
- * whose root field is skipped by a non-null variable made graphql-js throw rather than answer (a 500).
+ * A document with a subscription in it, whichever operation it selects, is refused before Apollo
+ * parses or validates it: validation covers the whole document, and for a subscription whose root
+ * field a non-null variable skips graphql-js throws rather than answers (a 500). Never validated,
+ * such a document never reaches Apollo's persisted-query cache either.
  */
-export function refuseSubscriptionOverHttp(query: unknown, operationName: unknown): void {
+export function refuseSubscriptionOverHttp(query: unknown): void {
   if (typeof query !== 'string' || !MAY_SUBSCRIBE.test(query)) return;
   let document: DocumentNode;
   try {
@@ -31,8 +39,5 @@ export function refuseSubscriptionOverHttp(query: unknown, operationName: unknow
   } catch {
     return; // Apollo answers GRAPHQL_PARSE_FAILED
   }
-  if (getOperationAST(document, typeof operationName === 'string' ? operationName : undefined)?.operation !== 'subscription') return;
-  throw new GraphQLError('Subscriptions are not served over HTTP: subscribe over the WebSocket at /graphql (graphql-transport-ws protocol, as graphql-ws speaks it).', {
-    extensions: { code: 'BAD_REQUEST', http: { status: 400, headers: new HeaderMap([['cache-control', 'no-store']]) } },
-  });
+  if (document.definitions.some((definition) => definition.kind === Kind.OPERATION_DEFINITION && definition.operation === 'subscription')) throw subscriptionOverHttp();
 }
