@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { redisKeys, runScript } from '../src/redis';
 import { HOLD_SEAT } from '../src/redis/hold-scripts';
 import { Api } from '../support/graphql-client';
-import { ENTER, HOLD, LEAVE, PAY, type QueueStatus } from '../support/operations';
+import { ENTER, HOLD, LEAVE, PAY, RELEASE, type QueueStatus } from '../support/operations';
 import { startTestServer, type TestServer } from './support/harness';
 import { type Account } from './support/client';
 import { activeFans, charge, hold, ledger, me, seatFeed, seatIds, seats } from './support/booking';
@@ -48,7 +48,7 @@ async function untilLockWait(): Promise<void> {
  * A payer (500 points) holding a seat pays while another session holds the payer's row lock;
  * `meanwhile` runs once the payment waits on that lock, then the lock is let go.
  */
-async function paymentWhileRowLocked(key: string, meanwhile: (setup: { scheduleId: string; rival: Account; seatId: string }) => Promise<void>) {
+async function paymentWhileRowLocked(key: string, meanwhile: (setup: { scheduleId: string; payer: Account; holdId: string; rival: Account; seatId: string }) => Promise<void>) {
   const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 5, price: 100 });
   const [payer, rival] = (await activeFans(api, concertId, 2)) as [Account, Account];
   const [seatId] = (await seatIds(server, scheduleIds[0]!)) as [string];
@@ -58,7 +58,7 @@ async function paymentWhileRowLocked(key: string, meanwhile: (setup: { scheduleI
   const pending = payer.api.request<{ pay: { id: string } }>(PAY, { holdIds: [held.id], key });
   try {
     await untilLockWait();
-    await meanwhile({ scheduleId: scheduleIds[0]!, rival, seatId });
+    await meanwhile({ scheduleId: scheduleIds[0]!, payer, holdId: held.id, rival, seatId });
   } finally {
     await session.query('ROLLBACK');
     await session.end();
@@ -96,6 +96,25 @@ describe('a payment waiting on MySQL', () => {
     expect(payment.data?.pay.id).toBeDefined();
     expect((await seats(rival, scheduleIds[0]!, 'RESERVED')).map((s) => s.id)).toEqual([seatId]);
     expect((await me(rival)).holds).toEqual([]);
+  });
+
+  it('makes the payer’s own release of the hold wait for it (paid, the hold is gone), also when another payment of the hold fails meanwhile', async () => {
+    let released: { done: boolean; answer?: Promise<string | undefined> } = { done: false };
+    const { scheduleIds, rival, seatId, payment } = await paymentWhileRowLocked('paid-first', async ({ scheduleId, payer, holdId, seatId }) => {
+      // A second payment of the hold, with a hold that does not exist beside it, fails: its mark goes,
+      // the waiting payment's stays.
+      const madeUp = `${scheduleId}.${Number(seatId) + 1}.AAAAAAAAAAAA`;
+      expect(await payer.api.errorCode(PAY, { holdIds: [holdId, madeUp], key: 'second' })).toBe('HOLD_NOT_FOUND');
+      const answer = payer.api.errorCode(RELEASE, { holdId });
+      released = { done: false, answer };
+      void answer.then(() => (released.done = true));
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      // Still waiting: released now, the seat would be announced free while the payment sells it.
+      expect(released.done).toBe(false);
+    });
+    expect(payment.data?.pay.id).toBeDefined();
+    expect(await released.answer).toBe('HOLD_NOT_FOUND');
+    expect((await seats(rival, scheduleIds[0]!, 'RESERVED')).map((s) => s.id)).toEqual([seatId]);
   });
 
   it('sells nothing and charges nothing when Redis lost its holds and a rival holds the seat by commit time', async () => {

@@ -260,13 +260,15 @@ describe('hold scripts', () => {
     // The fan's release waits for the payment's outcome; the hold stays.
     expect(await run(HOLD_RELEASE, k, 1, 'h', 1, 0)).toEqual([HOLD_BEING_PAID, []]);
     expect(await redis.hexists(k.bySeat, '1')).toBe(1);
-    // A second payment with a shorter keep does not cut the first's mark.
+    // A second payment of the hold, with a shorter keep: two payments now, the longer keep stands.
     await run(HOLD_EXTEND, k, 1, 10, 1, 'h');
     await sleep(30);
     expect((await run(HOLD_RELEASE, k, 1, 'h', 1, 0))[0]).toBe(HOLD_BEING_PAID);
-    // The payment failed: its own user's unkeep of that hold hands it back, nobody else's.
+    // A payment that failed takes back its own mark: only the user's, of that hold, and one at a time,
+    // so the other payment still keeps the hold.
     await run(HOLD_UNKEEP, k, 2, 1, 'h');
     await run(HOLD_UNKEEP, k, 1, 1, 'wrong');
+    await run(HOLD_UNKEEP, k, 1, 1, 'h');
     expect((await run(HOLD_RELEASE, k, 1, 'h', 1, 0))[0]).toBe(HOLD_BEING_PAID);
     await run(HOLD_UNKEEP, k, 1, 1, 'h');
     expect(await run(HOLD_RELEASE, k, 1, 'h', 1, 0)).toEqual([1, []]);
@@ -275,9 +277,14 @@ describe('hold scripts', () => {
     expect(await run(HOLD_RELEASE, k, 2, 'other', 1, 1)).toEqual([1, []]);
     expect(await redis.hexists(k.paying, '2')).toBe(0);
     // A stale mark (one an earlier version's release left) does not outlive a new hold of the seat.
-    await redis.hset(k.paying, '3', String((await redisNow()) + 60_000));
+    await redis.hset(k.paying, '3', `1:${(await redisNow()) + 60_000}`);
     await run(HOLD_SEAT, k, 3, 1, 'fresh', TTL, 10);
     expect(await run(HOLD_RELEASE, k, 3, 'fresh', 1, 0)).toEqual([1, []]);
+    // Nor does the count of a mark whose time is past (payments that died): a new payment counts one.
+    await run(HOLD_SEAT, k, 4, 1, 'again', TTL, 10);
+    await redis.hset(k.paying, '4', '5:1');
+    await run(HOLD_EXTEND, k, 1, 30_000, 4, 'again');
+    expect(await redis.hget(k.paying, '4')).toMatch(/^1:\d+$/);
   });
 
   it('keeps a user’s listing of holds until its last hold lapses: its expiry only moves later', async () => {

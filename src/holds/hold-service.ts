@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { setTimeout } from 'node:timers/promises';
 import { AppError } from '../errors';
 import type { Logger } from '../logger';
 import type { Metrics } from '../observability/metrics';
@@ -43,7 +44,11 @@ const LISTING_MARGIN_MS = 5_000;
 const HOLD_ID = /^([1-9]\d{0,15})\.([1-9]\d{0,15})\.([\w-]{12})$/;
 
 const holdNotFound = () => new AppError('HOLD_NOT_FOUND', 'That hold does not exist, has expired, or is not yours: hold the seat again.');
-const beingPaid = () => new AppError('HOLD_NOT_FOUND', 'This hold is being paid for right now: it becomes your ticket, or, should the payment fail, it can be released then.');
+const stillBeingPaid = () => new AppError('SERVICE_UNAVAILABLE', 'A payment of this hold is still under way: try again in a moment.');
+
+/** How long a release waits for a payment of the same hold to end, and how often it looks. */
+const RELEASE_WAIT_MS = 5_000;
+const RELEASE_POLL_MS = 50;
 const seatUnavailable = () => new AppError('SEAT_UNAVAILABLE', 'Someone else holds or has bought this seat: pick another one.');
 
 function parseHoldId(id: string): HoldRef {
@@ -139,11 +144,26 @@ export class HoldService {
    */
   async release(userId: number, holdId: string): Promise<void> {
     const ref = parseHoldId(holdId);
-    const outcome = await this.releaseRef(userId, ref, false);
-    if (outcome === HOLD_BEING_PAID) throw beingPaid();
+    const outcome = await this.releaseAfterPayments(userId, ref);
+    if (outcome === HOLD_BEING_PAID) throw stillBeingPaid();
     if (outcome !== 1) throw holdNotFound();
     // Free unless MySQL has it sold: the caller's own payment may be committing at this moment.
     await Promise.all([this.events.announceFreed([ref.seatId]), this.markPresent(userId, ref)]);
+  }
+
+  /**
+   * A hold one of the fan's payments is keeping is released only once that payment is over: paid, the
+   * hold is gone (HOLD_NOT_FOUND, as for any hold that became a ticket); failed, it is released now.
+   * A payment usually ends within milliseconds; one stuck past RELEASE_WAIT_MS leaves the answer to a
+   * retry.
+   */
+  private async releaseAfterPayments(userId: number, ref: HoldRef): Promise<number> {
+    const deadline = Date.now() + RELEASE_WAIT_MS;
+    for (;;) {
+      const outcome = await this.releaseRef(userId, ref, false);
+      if (outcome !== HOLD_BEING_PAID || Date.now() >= deadline) return outcome;
+      await setTimeout(RELEASE_POLL_MS);
+    }
   }
 
   /**
@@ -291,8 +311,11 @@ export class HoldService {
     return live;
   }
 
-  /** Deletes the hold if it is still this user's live hold with this ID, and then its listing entry; whether it did. */
-  /** HOLD_RELEASE's outcome: 1 released, 0 not the user's live hold, HOLD_BEING_PAID (only unless evenIfPaying). */
+  /**
+   * Deletes the hold if it is still this user's live hold with this ID (and, unless evenIfPaying, no
+   * payment keeps it), then its listing entry. HOLD_RELEASE's outcome: 1 released, 0 not the user's
+   * live hold, HOLD_BEING_PAID.
+   */
   private async releaseRef(userId: number, ref: HoldRef, evenIfPaying = true): Promise<number> {
     const outcome = await this.releaseLock(userId, ref, evenIfPaying);
     if (outcome === 1) await this.redis.zrem(this.keys.userHolds(userId), ref.id);

@@ -76,26 +76,32 @@ export class PaymentService {
       if (twin) return await this.settleTwin(userId, this.holds.refsOf(ids), twin);
       throw error;
     }
-    const seats = await this.catalog.findMany(holds.map((hold) => hold.seatId));
-    // Paying is a sign of presence in the seats' concerts (a payer WAITING again keeps the place): sent
-    // while the transaction runs, and never a reason for the payment to fail.
-    const presence = Promise.all([...new Set(seats.map((seat) => seat.concertId))].map((concertId) => this.queue.markPresent(userId, concertId)));
+    let paid = false;
     try {
-      let payment: PaymentRecord;
+      const seats = await this.catalog.findMany(holds.map((hold) => hold.seatId));
+      // Paying is a sign of presence in the seats' concerts (a payer WAITING again keeps the place): sent
+      // while the transaction runs, and never a reason for the payment to fail.
+      const presence = Promise.all([...new Set(seats.map((seat) => seat.concertId))].map((concertId) => this.queue.markPresent(userId, concertId)));
       try {
-        // Payments racing for the same seats can deadlock: InnoDB rolls one back, and it runs again.
-        payment = await sqlTransactionRetryingDeadlocks(this.orm, (sql) => this.record(sql, request, seats, holds));
-      } catch (error) {
-        const twin = (await this.twinOf(request, error, 'INSUFFICIENT_POINTS')) ?? (error instanceof TwinCommitted ? await this.earlier(request) : null);
-        if (twin) return await this.settleTwin(userId, holds, twin);
-        // Not paid: the holds are the fan's to release again (else only once the payment's keep ends).
-        await this.holds.unkeep(userId, holds).catch((unkept: unknown) => this.logger.warn({ err: unkept, userId }, 'a failed payment could not hand its holds back for release'));
-        throw error;
+        let payment: PaymentRecord;
+        try {
+          // Payments racing for the same seats can deadlock: InnoDB rolls one back, and it runs again.
+          payment = await sqlTransactionRetryingDeadlocks(this.orm, (sql) => this.record(sql, request, seats, holds));
+        } catch (error) {
+          const twin = (await this.twinOf(request, error, 'INSUFFICIENT_POINTS')) ?? (error instanceof TwinCommitted ? await this.earlier(request) : null);
+          if (twin) return await this.settleTwin(userId, holds, twin);
+          throw error;
+        }
+        paid = true;
+        await this.afterCommit(userId, holds, seats);
+        return payment;
+      } finally {
+        await presence;
       }
-      await this.afterCommit(userId, holds, seats);
-      return payment;
     } finally {
-      await presence;
+      // Not paid by this request (failed, or answered with a twin's payment): this payment no longer
+      // keeps the holds, which the fan may release again at once (else only once its keep ends).
+      if (!paid) await this.holds.unkeep(userId, holds).catch((error: unknown) => this.logger.warn({ err: error, userId }, 'a payment that did not pay could not hand its holds back'));
     }
   }
 

@@ -6,9 +6,10 @@ import { defineScript, luaFunction, type ScriptArg } from './script';
  * schedule's (one slot): bySeat seat → "holdId|userId|expiresAtMs", expiry seat → expiresAtMs,
  * perUser user → live hold count, takenUntil seat → the expiry the hold was taken with (which bounds
  * how long payments may keep it; a hash of its own, so replicas of an earlier version, which parse
- * bySeat's values strictly, keep working beside this one during a rolling deploy), paying seat → until
- * when a payment keeps the hold (a release by the fan would otherwise let the seat be announced free,
- * and answered as released, while that payment commits). Time is Redis's
+ * bySeat's values strictly, keep working beside this one during a rolling deploy), paying seat →
+ * "count:untilMs", the payments that keep the hold and until when at the latest (a release by the fan
+ * would otherwise let the seat be announced free, and answered as released, while a payment commits;
+ * a count, so one payment that fails does not unmark a hold another is still paying). Time is Redis's
  * own (REDIS_NOW). Every script first purges lapsed holds and returns their seats, so the caller can
  * announce them AVAILABLE.
  */
@@ -48,6 +49,17 @@ end`,
 );
 
 const USES = [REDIS_NOW, PURGE_LAPSED];
+
+/** The payments keeping the hold on `seat` now, and until when: {0, 0} when none (or the mark is stale). */
+const PAYING_NOW = luaFunction(
+  'payingNow',
+  `
+local function payingNow(paying, seat, now)
+  local count, untilMs = string.match(redis.call('HGET', paying, seat) or '', '^(%d+):(%d+)$')
+  if not count or tonumber(untilMs) <= now then return 0, 0 end
+  return tonumber(count), tonumber(untilMs)
+end`,
+);
 
 /**
  * Returns {outcome, holdId, expiresAtMs, purged...}: NEW or SAME (the caller already holds it),
@@ -95,7 +107,7 @@ export const HOLD_BEING_PAID = 2;
 export const HOLD_RELEASE = defineScript<[number, string[]], [seat: number, holdId: string, user: number, evenIfPaying: 0 | 1]>()({
   name: 'holdRelease',
   keys: HOLD_KEYS,
-  uses: [...USES, FORGET_HOLD],
+  uses: [...USES, FORGET_HOLD, PAYING_NOW],
   lua: `
 local now = redisNow()
 local purged = purgeLapsed(bySeatKey, expiryKey, perUserKey, takenUntilKey, payingKey, now)
@@ -104,7 +116,7 @@ local value = redis.call('HGET', bySeatKey, seat)
 local id, owner
 if value then id, owner = string.match(value, '^([^|]*)|([^|]*)|') end
 if id == holdId and owner == user then
-  if ARGV[4] ~= '1' and tonumber(redis.call('HGET', payingKey, seat) or '0') > now then return {${HOLD_BEING_PAID}, purged} end
+  if ARGV[4] ~= '1' and payingNow(payingKey, seat, now) > 0 then return {${HOLD_BEING_PAID}, purged} end
   forgetHold(bySeatKey, perUserKey, takenUntilKey, payingKey, seat, user)
   redis.call('ZREM', expiryKey, seat)
   return {1, purged}
@@ -148,7 +160,7 @@ return {purged, flat}
 export const HOLD_EXTEND = defineScript<[string[], string[]], [user: number, keepMs: number, ...seatAndHoldIdPairs: ScriptArg[]]>()({
   name: 'holdExtend',
   keys: HOLD_KEYS,
-  uses: USES,
+  uses: [...USES, PAYING_NOW],
   lua: `
 local now = redisNow()
 local purged = purgeLapsed(bySeatKey, expiryKey, perUserKey, takenUntilKey, payingKey, now)
@@ -172,8 +184,9 @@ for i = 3, #ARGV, 2 do
         redis.call('HSET', bySeatKey, seat, id .. '|' .. owner .. '|' .. untilMs)
         redis.call('ZADD', expiryKey, untilMs, seat)
       end
-      -- Only ever later: a second payment of the hold with a shorter keep does not cut the first's.
-      if tonumber(redis.call('HGET', payingKey, seat) or '0') < keepUntil then redis.call('HSET', payingKey, seat, keepUntil) end
+      -- One payment more; the mark lasts as long as the longest keep (a shorter one cuts nothing).
+      local count, markedUntil = payingNow(payingKey, seat, now)
+      redis.call('HSET', payingKey, seat, (count + 1) .. ':' .. math.max(markedUntil, keepUntil))
       confirmed[#confirmed + 1] = seat
     end
   end
@@ -182,17 +195,25 @@ return {purged, confirmed}
 `,
 });
 
-/** A payment that failed: its holds (those still the user's) may be released again. Returns 0. */
+/**
+ * A payment that kept these holds (HOLD_EXTEND) ended without paying them: one payment fewer on each
+ * that is still the user's; unmarked when none is left, so the fan may release it again. Returns 0.
+ */
 export const HOLD_UNKEEP = defineScript<number, [user: number, ...seatAndHoldIdPairs: ScriptArg[]]>()({
   name: 'holdUnkeep',
   keys: HOLD_KEYS,
+  uses: [REDIS_NOW, PAYING_NOW],
   lua: `
+local now = redisNow()
 for i = 2, #ARGV, 2 do
   local seat, holdId = ARGV[i], ARGV[i + 1]
   local value = redis.call('HGET', bySeatKey, seat)
   if value then
     local id, owner = string.match(value, '^([^|]*)|([^|]*)|')
-    if id == holdId and owner == ARGV[1] then redis.call('HDEL', payingKey, seat) end
+    if id == holdId and owner == ARGV[1] then
+      local count, markedUntil = payingNow(payingKey, seat, now)
+      if count > 1 then redis.call('HSET', payingKey, seat, (count - 1) .. ':' .. markedUntil) else redis.call('HDEL', payingKey, seat) end
+    end
   end
 end
 return 0
