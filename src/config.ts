@@ -74,16 +74,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
   // A variable set to nothing (`PORT=`, as a compose file's `\${PORT:-}` gives) means its default, not
   // zero or an empty key: an empty limit would turn the limit off.
   const given = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value.trim() !== ''));
-  // Only development and test (as spelled exactly, in any case) run without production's checks: a
-  // misspelt or other name (Production, prod, staging) must not start with the published secret.
+  // NODE_ENV takes any name. Only development and test (in any letter case) run without production's
+  // checks: a misspelt or other name (Production, prod, staging) must not start with the published
+  // secret. Outside development no internal detail reaches a client; test allows the tests' windows.
   const environment = (given.NODE_ENV ?? 'development').trim().toLowerCase();
   const production = environment !== 'development' && environment !== 'test';
   const raw = cleanEnv(
     given,
     {
-      // Any name is accepted (staging…), and runs as production: its secrets required, no demo data.
-      // Outside development no internal detail reaches a client; test allows the tests' limit windows.
-      NODE_ENV: str({ default: 'development' }),
       PORT: listenPort({ default: 4000 }),
       DATABASE_URL: url({ default: 'mysql://root@127.0.0.1:3306/concert' }),
       REDIS_URL: url({ default: 'redis://127.0.0.1:6379' }),

@@ -347,7 +347,7 @@ describe('with no tick between the grace and the call', () => {
   let manual: TestServer;
   beforeAll(async () => {
     // No workers: ticks run only when the test says, so the only judge of a lapse is the call itself.
-    manual = await startTestServer('presence_manual', { RUN_WORKERS: 'false', ACTIVE_TTL_SECONDS: '120', PRESENCE_GRACE_SECONDS: '2', ACTIVE_IDLE_SECONDS: '2' });
+    manual = await startTestServer('presence_manual', { RUN_WORKERS: 'false', ACTIVE_TTL_SECONDS: '120', PRESENCE_GRACE_SECONDS: '3', ACTIVE_IDLE_SECONDS: '3' });
   });
   afterAll(() => manual.stop());
 
@@ -362,8 +362,8 @@ describe('with no tick between the grace and the call', () => {
     const stopPolling = poll(behind!, concertId);
     const [droppedBefore, recycledBefore] = [await metric('queue_dropped_absent_total', manual), await metric('queue_slots_recycled_total', manual)];
 
-    // Past both: the fan behind polls every half second meanwhile, a margin of 1.5 s under the grace.
-    await sleep(2600);
+    // Past both: the fan behind polls every half second meanwhile, a margin of 2.5 s under the grace.
+    await sleep(3600);
     // No tick has run since the grace ended: the silent fan's own call finds the place gone, and does not renew it.
     expect(await status(silent!, concertId)).toMatchObject({ state: 'NONE', position: null });
     expect(await status(behind!, concertId)).toMatchObject({ state: 'WAITING', position: 1 });
@@ -377,5 +377,18 @@ describe('with no tick between the grace and the call', () => {
     await manual.app.services.queue.admitTick();
     expect(await status(behind!, concertId)).toMatchObject({ state: 'ACTIVE' });
     stopPolling();
+  });
+
+  it('an idle ACTIVE fan who enters again loses the slot and queues at the back; with nobody else waiting, no slot counts as recycled', async () => {
+    const { concertId } = await createConcert(manual, { maxActiveUsers: 1 });
+    const [fan] = await signUpMany(new Api(manual.url), 1);
+    await enter(fan!, concertId);
+    await manual.app.services.queue.admitTick();
+    expect(await status(fan!, concertId)).toMatchObject({ state: 'ACTIVE' });
+    const [droppedBefore, recycledBefore] = [await metric('queue_dropped_absent_total', manual), await metric('queue_slots_recycled_total', manual)];
+    await sleep(3600);
+    expect(await enter(fan!, concertId)).toMatchObject({ state: 'WAITING', position: 1 });
+    expect(await metric('queue_dropped_absent_total', manual)).toBe(droppedBefore + 1);
+    expect(await metric('queue_slots_recycled_total', manual)).toBe(recycledBefore);
   });
 });

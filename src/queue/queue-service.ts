@@ -131,7 +131,9 @@ export class QueueService {
     const lapse = lapseOf(reply.pop());
     if (reply.pop() === 1) this.metrics.salesOpened.inc();
     const status = this.decodeStatus(reply);
-    this.countLapse(lapse, status.figures);
+    // The entrant, back in line, is no one a freed slot could go to.
+    const entrantWaits = status.places[0]?.state === QueueState.WAITING || status.places[0]?.state === QueueState.PREQUEUE;
+    this.countLapse(lapse, status.figures.waiting - (entrantWaits ? 1 : 0));
     return await this.toStatus(concertId, status);
   }
 
@@ -486,14 +488,18 @@ export class QueueService {
   }
 
   private countLapses({ figures, places }: { figures: QueueFigures; places: readonly Place[] }): void {
-    for (const place of places) if (place.state === QueueState.NONE) this.countLapse(place.lapsed, figures);
+    // A fan found lapsed has left the line: the figures count only the others.
+    for (const place of places) if (place.state === QueueState.NONE) this.countLapse(place.lapsed, figures.waiting);
   }
 
-  /** As the tick counts its drops; a slot taken from an idle fan while others wait goes to the next of them at the next tick. */
-  private countLapse(lapse: Lapse | undefined, figures: QueueFigures): void {
+  /**
+   * As the tick counts its drops. A slot taken from an idle fan while others wait counts as recycled
+   * now: the next of them gets it at the next tick (the tick counts the slots it hands on itself).
+   */
+  private countLapse(lapse: Lapse | undefined, othersWaiting: number): void {
     if (!lapse) return;
     this.metrics.droppedAbsent.inc({ state: lapse });
-    if (lapse === 'active' && figures.waiting > 0) this.metrics.slotsRecycled.inc();
+    if (lapse === 'active' && othersWaiting > 0) this.metrics.slotsRecycled.inc();
   }
 
   private async toStatus(concertId: number, { figures, places }: { figures: QueueFigures; places: Place[] }): Promise<QueueStatus> {

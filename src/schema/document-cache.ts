@@ -59,8 +59,10 @@ export class DocumentCache {
     } catch (error) {
       // graphql-js throws instead of answering for a subscription whose root field a non-null variable
       // skips (SingleFieldSubscriptionsRule evaluates the directive without variables): one bad
-      // document must fail alone, not close the socket with every subscription on it.
-      errors = [new GraphQLError(error instanceof Error ? error.message : 'Invalid document')];
+      // document must fail alone, not close the socket with every subscription on it. Anything else
+      // thrown (a bug in a rule of ours) stays an internal error.
+      if (!(error instanceof GraphQLError)) throw error;
+      errors = [error];
     }
     if (errors.length > 0) return { errors: errors.map((e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } })) };
     return { document };

@@ -63,7 +63,16 @@ const ME_CONTEXT = { additionalTypenames: ['Payment', 'Reservation', 'User'] };
 /** A charge with no answer may have gone through: charged again blindly, it could credit twice. */
 const CHARGE_WORDS = { NETWORK: 'Cannot reach the server, so the charge may or may not have gone through. The balance shown is read again from the server: check it before charging again.' };
 
-const NOT_WHOLE = 'Enter the points to add as a whole number, such as 1000.';
+/** GraphQL's Int: 32 bits. */
+const MAX_INT = 2 ** 31 - 1;
+
+/** What is wrong with an amount that cannot even be sent (an Int is whole and 32 bits); null when it can. */
+function unsendable(amount: string): string | null {
+  const value = Number(amount);
+  if (amount.trim() === '' || !Number.isInteger(value)) return 'Enter the points to add as a whole number, such as 1000.';
+  if (Math.abs(value) > MAX_INT) return 'That is more points than one charge can add.';
+  return null;
+}
 
 /** Who is logged in, their points, charging points, and logging out. */
 export function AccountBar() {
@@ -71,15 +80,15 @@ export function AccountBar() {
   const account = useLastGood(me.data?.me, me.error, rereadMe);
   const [charge, chargePoints] = useMutation(ChargePoints);
   const [amount, setAmount] = useState('1000');
-  const [notWhole, setNotWhole] = useState(false);
+  const [notSendable, setNotSendable] = useState<string | null>(null);
 
   async function submit(event: FormEvent) {
     event.preventDefault();
-    const value = Number(amount);
-    // Only a whole number can be sent (the API's amount is an Int); its range is the server's to judge.
-    setNotWhole(amount.trim() === '' || !Number.isSafeInteger(value));
-    if (amount.trim() === '' || !Number.isSafeInteger(value)) return;
-    const result = await chargePoints({ amount: value });
+    // Only what GraphQL's Int holds can be sent; the range the API allows is the server's to say.
+    const problem = unsendable(amount);
+    setNotSendable(problem);
+    if (problem) return;
+    const result = await chargePoints({ amount: Number(amount) });
     // Only a charge's answer updates the balance shown: without one, read it again (a refused charge
     // changed nothing, but one with no answer may have gone through).
     if (result.error) rereadMe({ requestPolicy: 'network-only' });
@@ -106,9 +115,9 @@ export function AccountBar() {
       <button type="button" className="secondary" onClick={() => setToken(null)}>
         Log out
       </button>
-      {notWhole ? (
+      {notSendable ? (
         <p className="error" role="alert" data-code="BAD_USER_INPUT">
-          {NOT_WHOLE}
+          {notSendable}
         </p>
       ) : (
         <ErrorNote error={charge.error ?? me.error} words={charge.error ? { ...CHARGE_WORDS, BAD_USER_INPUT: problemOf(charge.error)?.detail } : undefined} />
