@@ -196,6 +196,24 @@ describe('releasing a hold', () => {
     expect((await hold(rival!, seatId!)).seat.status).toBe('HELD');
   });
 
+  it('answers SERVICE_UNAVAILABLE after 5 s, the hold kept, when a payment of it (one whose process died, say) still marks it', async () => {
+    const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 5 });
+    const [owner] = await activeFans(api, concertId, 1);
+    const [seatId] = await seatIds(server, scheduleIds[0]!);
+    const held = await hold(owner!, seatId!);
+    // As a payment leaves it before it commits: one payment keeping the hold for another minute.
+    const k = redisKeys(server.app.config.redisPrefix).holds(Number(scheduleIds[0]));
+    const [seconds] = await server.app.redis.time();
+    await server.app.redis.hset(k.paying, seatId!, `1:${Number(seconds) * 1000 + 60_000}`);
+    const started = Date.now();
+    expect(await owner!.api.errorCode(RELEASE, { holdId: held.id })).toBe('SERVICE_UNAVAILABLE');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(4900);
+    expect((await me(owner!)).holds.map((h) => h.id)).toEqual([held.id]);
+    // Once the payment is over (here: its mark gone), the release goes through.
+    await server.app.redis.hdel(k.paying, seatId!);
+    expect(await owner!.api.data(RELEASE, { holdId: held.id })).toEqual({ releaseHold: true });
+  });
+
   it('never announces a seat free that MySQL has sold (a payment committing while its hold is released)', async () => {
     const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 5 });
     const [owner, watcher] = await activeFans(api, concertId, 2);
