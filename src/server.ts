@@ -72,6 +72,16 @@ const HTTP_DRAIN_MS = 4000;
  */
 const LISTEN_BACKLOG = 8192;
 
+/**
+ * What the request asks to run: a POST's body, or a GET's query string read as Apollo reads it
+ * (URLSearchParams, every key), not through Express's parser, which stops at 1,000 keys: a query put
+ * after a thousand others would otherwise reach Apollo unseen by the checks made before it.
+ */
+function httpOperation(method: string, url: string, body: unknown): HttpOperation {
+  if (method !== 'GET') return (body ?? {}) as HttpOperation;
+  return { query: new URL(url, 'http://localhost').searchParams.get('query') ?? undefined };
+}
+
 /** One HTTP server, one port: GraphQL over HTTP and graphql-ws on /graphql, plus health and playground. */
 export async function startServer(parts: ServerParts, port: number): Promise<RunningServer> {
   const { schema, services, formatError } = parts;
@@ -178,7 +188,7 @@ export async function startServer(parts: ServerParts, port: number): Promise<Run
     ...jsonBody(PAYLOAD_LIMIT),
     expressMiddleware(apollo, {
       context: async ({ req }) =>
-        createHttpContext(services, req.headers.authorization, limitedAddress(req.ip ?? 'unknown'), (req.method === 'GET' ? req.query : req.body) as HttpOperation),
+        createHttpContext(services, req.headers.authorization, limitedAddress(req.ip ?? 'unknown'), httpOperation(req.method, req.originalUrl, req.body)),
     }),
   );
   app.use(requestErrors(parts.logger, PAYLOAD_LIMIT));

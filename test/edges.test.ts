@@ -37,6 +37,12 @@ describe('refusals at the HTTP edge', () => {
     }
     const byGet = await fetch(`${server.url}?query=${encodeURIComponent('subscription { queueStatus(concertId: "1") { state } }')}`, { headers: { 'apollo-require-preflight': 'true' } });
     expect(byGet.status).toBe(400);
+    // Also behind a thousand other parameters (Express's own parser keeps the first 1,000, Apollo all).
+    const padding = Array.from({ length: 1000 }, (_, i) => `p${i}=`).join('&');
+    const throwing = encodeURIComponent('subscription($s: Boolean!) { queueStatus(concertId: "1") @skip(if: $s) { state } }');
+    const hidden = await fetch(`${server.url}?${padding}&query=${throwing}&variables=${encodeURIComponent('{"s":true}')}`, { headers: { 'apollo-require-preflight': 'true' } });
+    expect(hidden.status).toBe(400);
+    expect(((await hidden.json()) as { errors?: { extensions?: { code?: string } }[] }).errors?.[0]?.extensions?.code).toBe('BAD_REQUEST');
     const comment = await post(JSON.stringify({ query: '# no subscription here\n{ __typename }' }));
     expect(comment.body).toEqual({ data: { __typename: 'Query' } });
   });

@@ -214,6 +214,20 @@ describe('releasing a hold', () => {
     expect(await owner!.api.data(RELEASE, { holdId: held.id })).toEqual({ releaseHold: true });
   });
 
+  it('answers HOLD_NOT_FOUND for a hold whose seat MySQL has sold (a payment whose cleanup in Redis failed), marked or not', async () => {
+    const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 5 });
+    const [owner] = await activeFans(api, concertId, 1);
+    const [first, second] = await seatIds(server, scheduleIds[0]!);
+    const [plain, marked] = [await hold(owner!, first!), await hold(owner!, second!)];
+    await sellInMysql(server, owner!.id, [first!, second!], 'cleanup-lost');
+    const k = redisKeys(server.app.config.redisPrefix).holds(Number(scheduleIds[0]));
+    const [seconds] = await server.app.redis.time();
+    await server.app.redis.hset(k.paying, second!, `1:${Number(seconds) * 1000 + 60_000}`);
+    // Sold is gone: not "released" (the seat is not free), nor "try again" for a payment that is over.
+    expect(await owner!.api.errorCode(RELEASE, { holdId: plain.id })).toBe('HOLD_NOT_FOUND');
+    expect(await owner!.api.errorCode(RELEASE, { holdId: marked.id })).toBe('HOLD_NOT_FOUND');
+  });
+
   it('never announces a seat free that MySQL has sold (a payment committing while its hold is released)', async () => {
     const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 5 });
     const [owner, watcher] = await activeFans(api, concertId, 2);
@@ -224,7 +238,8 @@ describe('releasing a hold', () => {
       expect((await feed.next()).data?.seatChanged).toMatchObject({ id: seatId, status: 'HELD' });
       // The owner's payment has committed (its own announcement on its way) when the release runs.
       await sellInMysql(server, owner!.id, [seatId!], 'paid-while-released');
-      expect(await owner!.api.data(RELEASE, { holdId: held.id })).toEqual({ releaseHold: true });
+      // The hold became a ticket: gone (HOLD_NOT_FOUND), not released.
+      expect(await owner!.api.errorCode(RELEASE, { holdId: held.id })).toBe('HOLD_NOT_FOUND');
       // The next change the feed carries is another seat's: the sold one was never announced AVAILABLE.
       await hold(owner!, other!);
       expect((await feed.next()).data?.seatChanged).toMatchObject({ id: other, status: 'HELD' });

@@ -1,6 +1,7 @@
 import { UniqueConstraintViolationException } from '@mikro-orm/mysql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CODE_INDEX } from '../src/payments/payment-service';
+import { redisKeys } from '../src/redis';
 import { Api } from '../support/graphql-client';
 import { HOLD, LEAVE, PAY, RELEASE, type Payment } from '../support/operations';
 import { wipeRedisKeys } from '../support/sandbox';
@@ -125,6 +126,22 @@ describe('pay', () => {
       }
     }
     expect(paid).toBeGreaterThan(0);
+  });
+
+  it('a payment whose keeping fails in Redis for one show hands back the holds it marked in the others', async () => {
+    const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 5, schedules: 2 });
+    const [fan] = (await activeFans(api, concertId, 1)) as [Account];
+    await charge(fan, 1000);
+    const [first, second] = [await hold(fan, (await seatIds(server, scheduleIds[0]!))[0]!), await hold(fan, (await seatIds(server, scheduleIds[1]!))[0]!)];
+    // The second show's keys are broken (a wrong type): its script fails, after the first's has marked.
+    const broken = redisKeys(server.app.config.redisPrefix).holds(Number(scheduleIds[1])).paying;
+    await server.app.redis.set(broken, 'not a hash');
+    expect(await fan.api.errorCode(PAY, { holdIds: [first.id, second.id], key: 'one-show-broken' })).toBe('INTERNAL_SERVER_ERROR');
+    await server.app.redis.del(broken);
+    // At once, not after a 5 s wait for a payment that is over.
+    const started = Date.now();
+    expect(await fan.api.data(RELEASE, { holdId: first.id })).toEqual({ releaseHold: true });
+    expect(Date.now() - started).toBeLessThan(2000);
   });
 
   it('a failed payment hands its holds back at once: the fan may release them', async () => {

@@ -145,6 +145,9 @@ export class HoldService {
   async release(userId: number, holdId: string): Promise<void> {
     const ref = parseHoldId(holdId);
     const outcome = await this.releaseAfterPayments(userId, ref);
+    // A hold whose seat MySQL has sold became a ticket, whatever Redis still says (a payment's
+    // cleanup after its commit failed, or a payment still marking it there): gone.
+    if (outcome !== 0 && (await this.isReserved(ref.seatId))) throw holdNotFound();
     if (outcome === HOLD_BEING_PAID) throw stillBeingPaid();
     if (outcome !== 1) throw holdNotFound();
     // Free unless MySQL has it sold: the caller's own payment may be committing at this moment.
@@ -223,7 +226,7 @@ export class HoldService {
    */
   async keepForPayment(userId: number, holdIds: string[]): Promise<HoldRef[]> {
     const refs = this.refsOf(holdIds);
-    const confirmed = await Promise.all(
+    const groups = await Promise.allSettled(
       [...groupBySchedule(refs, (ref) => [ref.seatId, ref.id] as const)].map(async ([scheduleId, held]) => {
         const k = this.keys.holds(scheduleId);
         const pairs = held.flat();
@@ -232,15 +235,21 @@ export class HoldService {
         return seats.map((seat) => `${scheduleId}.${seat}`);
       }),
     );
-    const held = new Set(confirmed.flat());
-    if (refs.some((ref) => !held.has(`${ref.scheduleId}.${ref.seatId}`))) {
-      // No payment after all: the holds that were kept for it may be released again.
-      await this.unkeep(userId, refs).catch(() => undefined);
-      throw holdNotFound();
+    const held = new Set(groups.flatMap((group) => (group.status === 'fulfilled' ? group.value : [])));
+    const kept = refs.filter((ref) => held.has(`${ref.scheduleId}.${ref.seatId}`));
+    try {
+      const failed = groups.find((group) => group.status === 'rejected');
+      if (failed) throw failed.reason;
+      if (kept.length < refs.length) throw holdNotFound();
+      // Kept holds may outlive the expiry they were listed with: so does their listing (a margin over
+      // Redis's clock, which the scripts keep by; a listing that outlives its holds is cleaned by list()).
+      await runScript(this.redis, HOLD_LISTING_KEEP, { listing: this.keys.userHolds(userId) }, Date.now() + PAYMENT_KEEP_MS + LISTING_MARGIN_MS);
+    } catch (error) {
+      // No payment after all: the holds this one marked may be released again. (A schedule whose
+      // script failed may or may not have marked its holds; those marks lapse with the keep.)
+      await this.unkeep(userId, kept).catch(() => undefined);
+      throw error;
     }
-    // Kept holds may outlive the expiry they were listed with: so does their listing (a margin over
-    // Redis's clock, which the scripts keep by; a listing that outlives its holds is cleaned by list()).
-    await runScript(this.redis, HOLD_LISTING_KEEP, { listing: this.keys.userHolds(userId) }, Date.now() + PAYMENT_KEEP_MS + LISTING_MARGIN_MS);
     return refs;
   }
 
