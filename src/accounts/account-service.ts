@@ -18,8 +18,9 @@ export interface AuthResult {
   user: Account;
 }
 
-/** No white space, and no control or invisible (format) character: a NUL or a right-to-left override would make look-alike accounts. */
-const EMAIL = /^[^\s@\p{Cc}\p{Cf}\p{Cs}]+@[^\s@\p{Cc}\p{Cf}\p{Cs}]+\.[^\s@\p{Cc}\p{Cf}\p{Cs}]+$/u;
+/** A part of an address: no white space, no control or invisible (format) character (a NUL or a right-to-left override would make look-alike accounts). */
+const EMAIL_PART = String.raw`[^\s@\p{Cc}\p{Cf}\p{Cs}]+`;
+const EMAIL = new RegExp(`^${EMAIL_PART}@${EMAIL_PART}\\.${EMAIL_PART}$`, 'u');
 const MIN_PASSWORD = 8;
 const MAX_PASSWORD = 200;
 

@@ -147,11 +147,11 @@ export class HoldService {
     const outcome = await this.releaseAfterPayments(userId, ref);
     // A hold whose seat MySQL has sold became a ticket, whatever Redis still says (a payment's
     // cleanup after its commit failed, or a payment still marking it there): gone.
-    if (outcome !== 0 && (await this.isReserved(ref.seatId))) throw holdNotFound();
-    if (outcome === HOLD_BEING_PAID) throw stillBeingPaid();
+    if (outcome === HOLD_BEING_PAID) throw (await this.isReserved(ref.seatId)) ? holdNotFound() : stillBeingPaid();
     if (outcome !== 1) throw holdNotFound();
-    // Free unless MySQL has it sold: the caller's own payment may be committing at this moment.
-    await Promise.all([this.events.announceFreed([ref.seatId]), this.markPresent(userId, ref)]);
+    // Announced free unless MySQL has it sold (the same question answers the caller).
+    const [sold] = await Promise.all([this.events.announceFreed([ref.seatId]), this.markPresent(userId, ref)]);
+    if (sold?.has(ref.seatId)) throw holdNotFound();
   }
 
   /**
@@ -343,7 +343,7 @@ export class HoldService {
     return (await this.catalog.reservedAmong([seatId])).has(seatId);
   }
 
-  private announceFreed(seats: string[]): Promise<void> {
-    return this.events.announceFreed(seats.map(Number));
+  private async announceFreed(seats: string[]): Promise<void> {
+    await this.events.announceFreed(seats.map(Number));
   }
 }

@@ -47,6 +47,9 @@ const toRecord = (reservation: Reservation): ReservationRecord => ({
 class TwinCommitted extends Error {}
 
 /** Paying for holds: once per idempotency key, all or nothing, and never a seat sold twice. */
+/** The concerts of these seats, each once. */
+const concertsOf = (seats: SeatInfo[]) => [...new Set(seats.map((seat) => seat.concertId))];
+
 export class PaymentService {
   constructor(
     private readonly orm: MikroORM,
@@ -77,28 +80,26 @@ export class PaymentService {
       throw error;
     }
     let paid = false;
+    let presence: Promise<unknown> = Promise.resolve();
     try {
       const seats = await this.catalog.findMany(holds.map((hold) => hold.seatId));
       // Paying is a sign of presence in the seats' concerts (a payer WAITING again keeps the place): sent
       // while the transaction runs, and never a reason for the payment to fail.
-      const presence = Promise.all([...new Set(seats.map((seat) => seat.concertId))].map((concertId) => this.queue.markPresent(userId, concertId)));
+      presence = Promise.all(concertsOf(seats).map((concertId) => this.queue.markPresent(userId, concertId)));
+      let payment: PaymentRecord;
       try {
-        let payment: PaymentRecord;
-        try {
-          // Payments racing for the same seats can deadlock: InnoDB rolls one back, and it runs again.
-          payment = await sqlTransactionRetryingDeadlocks(this.orm, (sql) => this.record(sql, request, seats, holds));
-        } catch (error) {
-          const twin = (await this.twinOf(request, error, 'INSUFFICIENT_POINTS')) ?? (error instanceof TwinCommitted ? await this.earlier(request) : null);
-          if (twin) return await this.settleTwin(userId, holds, twin);
-          throw error;
-        }
-        paid = true;
-        await this.afterCommit(userId, holds, seats);
-        return payment;
-      } finally {
-        await presence;
+        // Payments racing for the same seats can deadlock: InnoDB rolls one back, and it runs again.
+        payment = await sqlTransactionRetryingDeadlocks(this.orm, (sql) => this.record(sql, request, seats, holds));
+      } catch (error) {
+        const twin = (await this.twinOf(request, error, 'INSUFFICIENT_POINTS')) ?? (error instanceof TwinCommitted ? await this.earlier(request) : null);
+        if (twin) return await this.settleTwin(userId, holds, twin);
+        throw error;
       }
+      paid = true;
+      await this.afterCommit(userId, holds, seats);
+      return payment;
     } finally {
+      await presence;
       // Not paid by this request (failed, or answered with a twin's payment): this payment no longer
       // keeps the holds, which the fan may release again at once (else only once its keep ends).
       if (!paid) await this.holds.unkeep(userId, holds).catch((error: unknown) => this.logger.warn({ err: error, userId }, 'a payment that did not pay could not hand its holds back'));
@@ -217,16 +218,16 @@ export class PaymentService {
   private async afterCommit(userId: number, holds: HoldRef[], seats: SeatInfo[], endSlot = true): Promise<void> {
     try {
       // Independent of one another: sent together, so they cost one round trip, not one each.
-      const concerts = endSlot ? [...new Set(seats.map((seat) => seat.concertId))] : [];
+      const concerts = concertsOf(seats);
       await Promise.all([
         this.inventory.mark(seats, true),
         this.holds.releasePaid(userId, holds),
         // The seats were read before the transaction: announced as they are, no second lookup.
         this.events.announceSeats(seats, SeatStatus.RESERVED),
-        ...concerts.map((concertId) => this.queue.endActive(userId, concertId)),
+        ...(endSlot ? concerts : []).map((concertId) => this.queue.endActive(userId, concertId)),
       ]);
       // Once the seats count as sold: if that was the last, the inventory check must know of it.
-      await this.inventory.recordIfSoldOut([...new Set(seats.map((seat) => seat.concertId))]);
+      await this.inventory.recordIfSoldOut(concerts);
     } catch (error) {
       this.logger.warn({ err: error, userId }, 'payment committed, but releasing its holds, announcing its seats or ending the ACTIVE slot failed');
     }

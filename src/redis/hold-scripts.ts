@@ -50,6 +50,16 @@ end`,
 
 const USES = [REDIS_NOW, PURGE_LAPSED];
 
+/** Whether the live hold on `seat` is `holdId`, owned by `user`. */
+const HELD_BY = luaFunction(
+  'heldBy',
+  `
+local function heldBy(bySeat, seat, holdId, user)
+  local id, owner = string.match(redis.call('HGET', bySeat, seat) or '', '^([^|]*)|([^|]*)|')
+  return id == holdId and owner == user
+end`,
+);
+
 /** The payments keeping the hold on `seat` now, and until when: {0, 0} when none (or the mark is stale). */
 const PAYING_NOW = luaFunction(
   'payingNow',
@@ -107,15 +117,12 @@ export const HOLD_BEING_PAID = 2;
 export const HOLD_RELEASE = defineScript<[number, string[]], [seat: number, holdId: string, user: number, evenIfPaying: 0 | 1]>()({
   name: 'holdRelease',
   keys: HOLD_KEYS,
-  uses: [...USES, FORGET_HOLD, PAYING_NOW],
+  uses: [...USES, FORGET_HOLD, PAYING_NOW, HELD_BY],
   lua: `
 local now = redisNow()
 local purged = purgeLapsed(bySeatKey, expiryKey, perUserKey, takenUntilKey, payingKey, now)
 local seat, holdId, user = ARGV[1], ARGV[2], ARGV[3]
-local value = redis.call('HGET', bySeatKey, seat)
-local id, owner
-if value then id, owner = string.match(value, '^([^|]*)|([^|]*)|') end
-if id == holdId and owner == user then
+if heldBy(bySeatKey, seat, holdId, user) then
   if ARGV[4] ~= '1' and payingNow(payingKey, seat, now) > 0 then return {${HOLD_BEING_PAID}, purged} end
   forgetHold(bySeatKey, perUserKey, takenUntilKey, payingKey, seat, user)
   redis.call('ZREM', expiryKey, seat)
@@ -202,18 +209,14 @@ return {purged, confirmed}
 export const HOLD_UNKEEP = defineScript<number, [user: number, ...seatAndHoldIdPairs: ScriptArg[]]>()({
   name: 'holdUnkeep',
   keys: HOLD_KEYS,
-  uses: [REDIS_NOW, PAYING_NOW],
+  uses: [REDIS_NOW, PAYING_NOW, HELD_BY],
   lua: `
 local now = redisNow()
 for i = 2, #ARGV, 2 do
-  local seat, holdId = ARGV[i], ARGV[i + 1]
-  local value = redis.call('HGET', bySeatKey, seat)
-  if value then
-    local id, owner = string.match(value, '^([^|]*)|([^|]*)|')
-    if id == holdId and owner == ARGV[1] then
-      local count, markedUntil = payingNow(payingKey, seat, now)
-      if count > 1 then redis.call('HSET', payingKey, seat, (count - 1) .. ':' .. markedUntil) else redis.call('HDEL', payingKey, seat) end
-    end
+  local seat = ARGV[i]
+  if heldBy(bySeatKey, seat, ARGV[i + 1], ARGV[1]) then
+    local count, markedUntil = payingNow(payingKey, seat, now)
+    if count > 1 then redis.call('HSET', payingKey, seat, (count - 1) .. ':' .. markedUntil) else redis.call('HDEL', payingKey, seat) end
   end
 end
 return 0

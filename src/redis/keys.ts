@@ -15,7 +15,7 @@ export function redisKeys(prefix: string) {
       perUser: `${tag}:hold-count`,
       /** HASH seat → the expiry (ms) its hold was taken with: how long payments may keep it at most. */
       takenUntil: `${tag}:hold-taken`,
-      /** HASH seat → until when (ms) a payment keeps its hold: the fan's own releaseHold is refused meanwhile. */
+      /** HASH seat → "count:untilMs": the payments keeping its hold, and until when; the fan's own releaseHold waits for them. */
       paying: `${tag}:hold-paying`,
     };
   };

@@ -149,13 +149,22 @@ end`,
   [SALES_OPENS_AT, LOG_EPOCH],
 );
 
+/** The presence limits the last tick stored (stats grace and idle, ms), for forgetIfAbsent. */
+const PRESENCE_LIMITS = luaFunction(
+  'presenceLimits',
+  `
+local function presenceLimits(stats)
+  return redis.call('HMGET', stats, 'grace', 'idle')
+end`,
+);
+
 /**
  * A fan whose last sign of presence is older than the line's grace (or, ACTIVE, its idle time) is
  * gone at the moment anyone asks, not only at the next tick's sweep: their own status or entry must
  * not find the place still theirs and renew it. The limits are the tick's (stats grace and idle, in
- * ms, written by each tick); before a tick has written them, only the tick drops anyone. A fan with
- * no sign on record counts as present. Logged like the tick's drops. Returns 0 (kept), 1 (left the
- * line) or 2 (lost the ACTIVE slot).
+ * ms, written by each tick, read once per call by presenceLimits); before a tick has written them,
+ * only the tick drops anyone. A fan with no sign on record counts as present. Logged like the tick's
+ * drops. Returns 0 (kept), 1 (left the line) or 2 (lost the ACTIVE slot).
  */
 const FORGET_IF_ABSENT = luaFunction(
   'forgetIfAbsent',
@@ -199,7 +208,7 @@ const STATUS_REPLY = luaFunction(
   'statusReply',
   `
 local function statusReply(wait, active, stats, sales, seen, activeSeen, watchCount, watchedSeen, departures, now, users, firstUser, withScores)
-  local limits = redis.call('HMGET', stats, 'grace', 'idle')
+  local limits = presenceLimits(stats)
   local lapsed = {}
   for i = firstUser, #users do lapsed[i] = forgetIfAbsent(wait, active, seen, activeSeen, stats, departures, users[i], now, limits) end
   local out = queueFigures(wait, active, stats, sales, now)
@@ -238,7 +247,7 @@ local function statusReply(wait, active, stats, sales, seen, activeSeen, watchCo
   zaddPairs(activeSeen, activeSeenNow)
   return out
 end`,
-  [QUEUE_FIGURES, ZADD_PAIRS, PRESENCE_SCORE, FORGET_IF_ABSENT],
+  [QUEUE_FIGURES, ZADD_PAIRS, PRESENCE_SCORE, FORGET_IF_ABSENT, PRESENCE_LIMITS],
 );
 
 /**
@@ -354,7 +363,7 @@ export const SALES_UNKNOWN = -1;
 export const QUEUE_ENTER = defineScript<StatusReply, [user: number, preScore: number, capacity: number, channel: string, concertId: number]>()({
   name: 'queueEnter',
   keys: [...STATUS_KEYS, 'seq'],
-  uses: [REDIS_NOW, STATUS_REPLY, TELL_FAN, LOG_DEPARTURES, OPEN_IF_DUE, FORGET_IF_ABSENT],
+  uses: [REDIS_NOW, STATUS_REPLY, TELL_FAN, LOG_DEPARTURES, OPEN_IF_DUE, FORGET_IF_ABSENT, PRESENCE_LIMITS],
   lua: `
 local sales = redis.call('GET', salesKey)
 if not sales then return {${SALES_UNKNOWN}} end
@@ -367,7 +376,7 @@ if openIfDue(salesKey, sales, now) == 1 then
 end
 local user = ARGV[1]
 redis.call('HSETNX', statsKey, 'cap', ARGV[3])
-local lapsed = forgetIfAbsent(waitKey, activeKey, seenKey, activeSeenKey, statsKey, departuresKey, user, now, redis.call('HMGET', statsKey, 'grace', 'idle'))
+local lapsed = forgetIfAbsent(waitKey, activeKey, seenKey, activeSeenKey, statsKey, departuresKey, user, now, presenceLimits(statsKey))
 local untilMs = tonumber(redis.call('ZSCORE', activeKey, user) or '0')
 local soldOut = redis.call('HGET', statsKey, 'soldOut') == '1'
 if untilMs <= now and not soldOut and not redis.call('ZSCORE', waitKey, user) then

@@ -64,21 +64,23 @@ export class SeatEvents {
   /**
    * Seats whose holds ended are AVAILABLE unless MySQL has them sold: a hold can outlive its seat's
    * sale for a moment (it is released after the commit), and a seat map must never show a sold seat
-   * free. Never throws, like announce.
+   * free. Never throws, like announce. Returns the seats MySQL has sold (undefined when it could not
+   * be asked: then none is announced).
    */
-  async announceFreed(seatIds: number[]): Promise<void> {
-    if (seatIds.length === 0) return;
+  async announceFreed(seatIds: number[]): Promise<Set<number> | undefined> {
+    if (seatIds.length === 0) return new Set();
     let reserved: Set<number>;
     try {
       reserved = await this.catalog.reservedAmong(seatIds);
     } catch (error) {
       this.logger.warn({ err: error, seatIds }, 'could not tell freed seats from sold ones; not announcing them');
-      return;
+      return undefined;
     }
     await this.announce(
       seatIds.filter((id) => !reserved.has(id)),
       SeatStatus.AVAILABLE,
     );
+    return reserved;
   }
 
   /**

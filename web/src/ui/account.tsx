@@ -116,9 +116,7 @@ export function AccountBar() {
         Log out
       </button>
       {notSendable ? (
-        <p className="error" role="alert" data-code="BAD_USER_INPUT">
-          {notSendable}
-        </p>
+        <ErrorNote code="BAD_USER_INPUT" words={{ BAD_USER_INPUT: notSendable }} />
       ) : (
         <ErrorNote error={charge.error ?? me.error} words={charge.error ? { ...CHARGE_WORDS, BAD_USER_INPUT: problemOf(charge.error)?.detail } : undefined} />
       )}
