@@ -59,12 +59,14 @@ export async function orNotFound<T>(lookup: Promise<T | null>, what: string): Pr
 /** Characters as a person counts them, and as MySQL's utf8mb4 columns do: code points, not UTF-16 units (an emoji is one). */
 export const characterCount = (text: string): number => [...text].length;
 
-/** Parses a numeric ID argument; anything else is BAD_USER_INPUT. */
+/**
+ * Parses a numeric ID argument. A whole number that no row can have (0, negative, leading zeros, past
+ * 2^53) names nothing: NOT_FOUND, as an unused ID does; anything else is not an ID: BAD_USER_INPUT.
+ */
 export function parseId(value: string, what: string): number {
-  if (!/^[1-9]\d{0,15}$/.test(value) || !Number.isSafeInteger(Number(value))) {
-    throw badInput(`"${value}" is not a valid ${what} ID.`);
-  }
-  return Number(value);
+  if (/^[1-9]\d{0,15}$/.test(value) && Number.isSafeInteger(Number(value))) return Number(value);
+  if (/^-?\d+$/.test(value)) throw notFound(what);
+  throw badInput(`"${value}" is not a valid ${what} ID.`);
 }
 
 const UNAVAILABLE_PATTERNS = [

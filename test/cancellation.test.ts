@@ -183,7 +183,7 @@ describe('Redis losing its data', () => {
     const holdId = `${scheduleId}.${seatId}.lostlostlost`;
     await runScript(server.app.redis, HOLD_SEAT, redisKeys(server.env.REDIS_KEY_PREFIX!).holds(Number(scheduleId)), Number(seatId), Number(third!.id), holdId, 60_000, 10);
     await charge(third!, 500);
-    expect(await third!.api.errorCode(PAY, { holdIds: [holdId], key: 'double' })).toBe('SEAT_UNAVAILABLE');
+    expect(await third!.api.errorCode(PAY, { holdIds: [holdId], key: 'double' })).toBe('HOLD_NOT_FOUND');
     expect((await me(third!)).points).toBe(500);
     const [row] = await server.app.orm.em.getConnection().execute<{ n: number }[]>("select count(*) as n from reservations where seat_id = ? and status = 'CONFIRMED'", [seatId]);
     expect(Number(row!.n)).toBe(1);

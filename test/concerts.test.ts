@@ -98,14 +98,19 @@ describe('setMaxActiveUsers and lookups', () => {
     expect(await admin.api.errorCode(SET_MAX, { id: '999999', max: 5 })).toBe('NOT_FOUND');
   });
 
-  it('answers NOT_FOUND (the field null) for an unknown concert or schedule and BAD_USER_INPUT for a non-numeric ID', async () => {
+  it('answers NOT_FOUND (the field null) for an unknown concert or schedule, also for a number no ID can be, and BAD_USER_INPUT for a non-numeric ID', async () => {
     for (const [caller, query] of [[api, '{ concert(id: "999999") { id } }'], [admin.api, '{ schedule(id: "999999") { id } }']] as const) {
       const answer = await caller.request(query);
       expect(answer.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
       expect(Object.values(answer.data ?? {})).toEqual([null]);
     }
     expect(await api.errorCode('{ concert(id: "abc") { id } }')).toBe('BAD_USER_INPUT');
-    expect(await admin.api.errorCode('{ schedule(id: "-1") { id } }')).toBe('BAD_USER_INPUT');
+    expect(await api.errorCode('{ concert(id: "1.5") { id } }')).toBe('BAD_USER_INPUT');
+    // Whole numbers no row can have name nothing, like an unused ID.
+    for (const id of ['0', '-1', '00001', '9007199254740993']) {
+      expect(await admin.api.errorCode(`{ schedule(id: "${id}") { id } }`)).toBe('NOT_FOUND');
+      expect(await api.errorCode(`{ concert(id: "${id}") { id } }`)).toBe('NOT_FOUND');
+    }
   });
 
   it('refuses queries beyond the depth or cost limit', async () => {

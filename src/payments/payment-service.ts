@@ -46,10 +46,16 @@ const toRecord = (reservation: Reservation): ReservationRecord => ({
 /** The payment row for this key was committed by a concurrent request while ours waited on its lock. */
 class TwinCommitted extends Error {}
 
-/** Paying for holds: once per idempotency key, all or nothing, and never a seat sold twice. */
+/**
+ * A held seat that MySQL has sold (to a payment of the same holds that committed first, or to a rival
+ * after Redis lost the hold): the hold no longer exists, as errors.md words HOLD_NOT_FOUND for pay.
+ */
+const seatSold = (seat: SeatInfo) => new AppError('HOLD_NOT_FOUND', `Seat ${seat.number} has been sold, so that hold no longer exists: nothing was charged.`);
+
 /** The concerts of these seats, each once. */
 const concertsOf = (seats: SeatInfo[]) => [...new Set(seats.map((seat) => seat.concertId))];
 
+/** Paying for holds: once per idempotency key, all or nothing, and never a seat sold twice. */
 export class PaymentService {
   constructor(
     private readonly orm: MikroORM,
@@ -93,7 +99,7 @@ export class PaymentService {
       } catch (error) {
         const twin = (await this.twinOf(request, error, 'INSUFFICIENT_POINTS')) ?? (error instanceof TwinCommitted ? await this.earlier(request) : null);
         if (twin) return await this.settleTwin(userId, holds, twin);
-        throw error;
+        throw (await this.soldMeanwhile(error, seats)) ?? error;
       }
       paid = true;
       await this.afterCommit(userId, holds, seats);
@@ -131,6 +137,19 @@ export class PaymentService {
    */
   private async twinOf(request: PayRequest, error: unknown, code: 'HOLD_NOT_FOUND' | 'INSUFFICIENT_POINTS'): Promise<Payment | null> {
     return error instanceof AppError && error.code === code ? this.earlier(request) : null;
+  }
+
+  /**
+   * A payment that waited for the user's row lock while another payment of the same holds (under
+   * another key) committed finds the points spent: the holds became tickets, so they no longer
+   * exist (HOLD_NOT_FOUND, as a payment of them made later is told), which matters more than the
+   * balance they would have needed.
+   */
+  private async soldMeanwhile(error: unknown, seats: SeatInfo[]): Promise<AppError | undefined> {
+    if (!(error instanceof AppError) || error.code !== 'INSUFFICIENT_POINTS') return undefined;
+    const sold = await this.catalog.reservedAmong(seats.map((seat) => seat.id));
+    const seat = seats.find((candidate) => sold.has(candidate.id));
+    return seat && seatSold(seat);
   }
 
   /**
@@ -185,7 +204,7 @@ export class PaymentService {
         return { id: Number(insertId), code, seatId: seat.id, price: seat.price, createdAt, status: ReservationStatus.CONFIRMED, cancelledAt: null };
       } catch (error) {
         if (!(error instanceof UniqueConstraintViolationException)) throw error;
-        if (!error.message.includes(CODE_INDEX)) throw new AppError('SEAT_UNAVAILABLE', `Seat ${seat.number} has already been sold: nothing was charged.`);
+        if (!error.message.includes(CODE_INDEX)) throw seatSold(seat);
       }
     }
   }
