@@ -72,6 +72,8 @@ export function parseId(value: string, what: string): number {
 const UNAVAILABLE_PATTERNS = [
   /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|EPIPE/,
   /PROTOCOL_CONNECTION_LOST|Connection lost|connect ETIMEDOUT/i,
+  // mysql2, for a statement on a connection MySQL closed since the last one (a restart, a killed session).
+  /Can't add new command when connection is in closed state|Can't write in closed state/i,
   /Timeout acquiring a connection/i,
   // A statement MySQL did not answer within MYSQL_STATEMENT_TIMEOUT_MS, or a row lock it waited for
   // as long (src/database/statement-timeout.ts).

@@ -143,6 +143,44 @@ describe('MySQL restarting mid-sale', () => {
     expect(after.reservations).toHaveLength(1);
   }, 60_000);
 
+  it('answers a payment whose COMMIT went unanswered with what MySQL did once it answers again: paid, or an error with nothing charged', async () => {
+    const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 1, seatCount: 1, price: 100 });
+    const [buyer] = await activeFans(api, concertId, 1);
+    await charge(buyer!, 500);
+    const held = await hold(buyer!, (await seatIds(server, scheduleIds[0]!))[0]!);
+
+    // MySQL freezes between the payment's last step and its COMMIT: the COMMIT waits in its socket
+    // past the statement bound (1.5 s here), and MySQL thaws 0.7 s later.
+    const holds = server.app.services.holds;
+    const confirm = holds.confirm.bind(holds);
+    holds.confirm = async (...args) => {
+      await confirm(...args);
+      mysql.freeze();
+      setTimeout(() => mysql.thaw(), 2200);
+    };
+    let answer;
+    try {
+      answer = await buyer!.api.request<{ pay: { balance: number } }>(PAY, { holdIds: [held.id], key: 'unanswered' });
+    } finally {
+      holds.confirm = confirm;
+      await new Promise((resolve) => setTimeout(resolve, 2500));
+      mysql.thaw();
+    }
+
+    // Whichever way MySQL settled it, the answer says so.
+    const after = await me(buyer!);
+    if (answer.data) {
+      expect(answer.data.pay.balance).toBe(400);
+      expect(after.points).toBe(400);
+      expect(after.reservations).toHaveLength(1);
+    } else {
+      expect(answer.errors?.[0]?.extensions?.code).toBe('SERVICE_UNAVAILABLE');
+      expect(answer.errors?.[0]?.message).toMatch(/nothing was charged/);
+      expect(after.points).toBe(500);
+      expect(after.reservations).toHaveLength(0);
+    }
+  }, 60_000);
+
   it('ends a row-lock wait in MySQL itself before the statement bound, leaving no abandoned waiter behind', async () => {
     const [fan] = await signUpMany(api, 1);
     const holder = await createConnection(`${mysql.rootUrl}/concert`);

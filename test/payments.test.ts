@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CODE_INDEX } from '../src/payments/payment-service';
 import { redisKeys } from '../src/redis';
 import { Api } from '../support/graphql-client';
-import { HOLD, LEAVE, PAY, RELEASE, type Payment } from '../support/operations';
+import { CANCEL, HOLD, LEAVE, PAY, RELEASE, type Payment } from '../support/operations';
 import { wipeRedisKeys } from '../support/sandbox';
 import { startTestServer, type TestServer } from './support/harness';
 import { signUp, type Account } from './support/client';
@@ -285,6 +285,36 @@ describe('pay', () => {
     expect((await pay(fan, [held.id], 'k'.repeat(128))).amount).toBe(100);
     await admit([fan], concertId);
     expect((await pay(fan, [(await hold(fan, ids[1]!)).id], '🎫'.repeat(128))).amount).toBe(100);
+  });
+});
+
+describe('answers from what the request wrote', () => {
+  const metricsUrl = () => server.url.replace('/graphql', '/metrics');
+  const statements = async () => Number(/^mysql_statements_total (\d+)/m.exec(await (await fetch(metricsUrl())).text())?.[1]);
+  async function statementsFor(fan: Account, query: string, variables: Record<string, unknown>): Promise<number> {
+    const before = await statements();
+    const answer = await fan.api.request(query, variables);
+    expect(answer.errors).toBeUndefined();
+    return (await statements()) - before;
+  }
+
+  it('sends no SQL after a payment or a cancellation commits, seats included: MySQL gone by then cannot turn a done sale into an error', async () => {
+    const { fans, seats: ids } = await booking(3, 1000);
+    const [plain, withSeats, first] = fans as [Account, Account, Account];
+    // The concert's first sale reads what later ones find ready (its seat counts): out of the way.
+    await pay(first, [(await hold(first, ids[2]!)).id], 'first');
+    const ID_ONLY = 'mutation($holdIds: [ID!]!, $key: String!) { pay(holdIds: $holdIds, idempotencyKey: $key) { id reservations { id } } }';
+    const bare = await statementsFor(plain, ID_ONLY, { holdIds: [(await hold(plain, ids[0]!)).id], key: 'bare' });
+    const full = await statementsFor(withSeats, PAY, { holdIds: [(await hold(withSeats, ids[1]!)).id], key: 'full' });
+    expect(full).toBe(bare);
+    const [reservation] = (await me(withSeats)).reservations;
+    expect(reservation!.seat).toMatchObject({ status: 'RESERVED' });
+
+    const CANCEL_ID_ONLY = 'mutation($id: ID!) { cancelReservation(reservationId: $id) { id } }';
+    const [plainReservation] = (await me(plain)).reservations;
+    const cancelBare = await statementsFor(plain, CANCEL_ID_ONLY, { id: plainReservation!.id });
+    const cancelFull = await statementsFor(withSeats, CANCEL, { id: reservation!.id });
+    expect(cancelFull).toBe(cancelBare);
   });
 });
 

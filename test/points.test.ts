@@ -4,9 +4,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Api } from '../support/graphql-client';
 import { CHARGE, ME } from '../support/operations';
 import { sqlTransactionRetryingDeadlocks } from '../src/database/sql-transaction';
+import { isUnavailable } from '../src/errors';
 import { startTestServer, type TestServer } from './support/harness';
 import { signUp } from './support/client';
 import { charge, expectConsistentLedger, ledger, me } from './support/booking';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 let server: TestServer;
 let api: Api;
@@ -121,6 +124,22 @@ describe('a transaction that is a deadlock’s victim', () => {
         return 'committed';
       }),
     ).toBe('committed');
+  });
+
+  it('counts a connection MySQL closed in the middle of a transaction as MySQL unavailable (SERVICE_UNAVAILABLE), not a bug', async () => {
+    const connection = server.app.orm.em.getConnection();
+    const outcome = sqlTransactionRetryingDeadlocks(server.app.orm, async (sql) => {
+      const [row] = await sql.all<{ id: number }>('select connection_id() as id', []);
+      // As when MySQL restarts or drops the session: the server closes it between two statements.
+      await connection.execute(`kill ${Number(row!.id)}`);
+      await sleep(200);
+      await sql.all('select 1', []);
+    });
+    const error = await outcome.then(
+      () => undefined,
+      (failure: unknown) => failure,
+    );
+    expect(isUnavailable(error)).toBe(true);
   });
 });
 

@@ -6,7 +6,7 @@ import type { Logger } from '../logger';
 import type { Metrics } from '../observability/metrics';
 import type { PointsService } from '../points/points-service';
 import type { QueueService } from '../queue/queue-service';
-import { SeatStatus, type SeatInfo } from '../seats/seat';
+import { seatState, SeatStatus, type SeatInfo } from '../seats/seat';
 import type { SeatCatalog } from '../seats/seat-catalog';
 import type { SeatEvents } from '../seats/seat-events';
 import { ReservationStatus, type ReservationRecord } from './payment';
@@ -46,6 +46,8 @@ const toRecord = (row: Row): ReservationRecord => ({
   cancelledAt: row.cancelledAt === null ? null : utc(row.cancelledAt),
 });
 
+const seatOf = (row: Row): SeatInfo => ({ id: Number(row.seatId), scheduleId: Number(row.scheduleId), concertId: Number(row.concertId), number: Number(row.number), price: Number(row.seatPrice) });
+
 type Outcome = { cancelled: true; row: Row; record: ReservationRecord } | { cancelled: false; record?: ReservationRecord };
 
 /** Cancelling a reservation: once, by its owner, before its schedule starts, with the price refunded. */
@@ -83,7 +85,7 @@ export class CancellationService {
       // A concurrent cancellation committed first; its answer is read after this transaction.
       if (affectedRows === 0) return { cancelled: false };
       await this.points.refund(sql, userId, Number(row.price), Number(row.paymentId));
-      return { cancelled: true, row, record: { ...toRecord(row), status: ReservationStatus.CANCELLED, cancelledAt } };
+      return { cancelled: true, row, record: { ...toRecord(row), status: ReservationStatus.CANCELLED, cancelledAt, seat: seatState(seatOf(row), SeatStatus.AVAILABLE) } };
     });
     if (!outcome.cancelled) return outcome.record ?? (await this.find(reservationId));
     await this.afterCommit(outcome.row, outcome.record);
@@ -108,7 +110,7 @@ export class CancellationService {
   private async afterCommit(row: Row, record: ReservationRecord): Promise<void> {
     this.metrics.cancellations.inc();
     this.metrics.refundedPoints.inc(record.price);
-    const seat: SeatInfo = { id: record.seatId, scheduleId: Number(row.scheduleId), concertId: Number(row.concertId), number: Number(row.number), price: Number(row.seatPrice) };
+    const seat = seatOf(row);
     try {
       if ((await this.catalog.reservedAmong([seat.id])).has(seat.id)) return;
       await Promise.all([this.events.announceSeats([seat], SeatStatus.AVAILABLE), this.inventory.mark([seat], false), this.queue.reopen(seat.concertId)]);

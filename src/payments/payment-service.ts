@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { UniqueConstraintViolationException, type MikroORM } from '@mikro-orm/mysql';
-import { sqlTransactionRetryingDeadlocks, type Sql } from '../database/sql-transaction';
+import { CommitUncertain, sessionEnded, sqlTransactionRetryingDeadlocks, type Sql } from '../database/sql-transaction';
 import { AppError, badInput, characterCount } from '../errors';
 import { Payment, Reservation } from '../entities';
 import type { HoldRef, HoldService } from '../holds/hold-service';
@@ -8,13 +8,15 @@ import type { InventoryService } from '../inventory/inventory-service';
 import type { Logger } from '../logger';
 import type { PointsService } from '../points/points-service';
 import type { QueueService } from '../queue/queue-service';
-import { SeatStatus, type SeatInfo } from '../seats/seat';
+import { seatState, SeatStatus, type SeatInfo } from '../seats/seat';
 import { ReservationStatus, type PaymentRecord, type ReservationRecord } from './payment';
 import type { SeatCatalog } from '../seats/seat-catalog';
 import type { SeatEvents } from '../seats/seat-events';
 
 const MAX_KEY_LENGTH = 128;
 const MAX_HOLDS = 100;
+/** How long a payment whose COMMIT went unanswered waits for MySQL to settle it before saying it cannot tell. */
+const SETTLE_COMMIT_MS = 3000;
 /** The reservations.code unique index (see the migration): a collision there means "draw another code". */
 export const CODE_INDEX = 'reservations_code_unique';
 /** Crockford base32: no I, L, O or U, so a code read aloud or typed is not mistaken. */
@@ -86,6 +88,8 @@ export class PaymentService {
       throw error;
     }
     let paid = false;
+    // Whether this payment committed is not known: the holds stay kept for it until their keep ends.
+    let uncertain = false;
     let presence: Promise<unknown> = Promise.resolve();
     try {
       const seats = await this.catalog.findMany(holds.map((hold) => hold.seatId));
@@ -97,6 +101,15 @@ export class PaymentService {
         // Payments racing for the same seats can deadlock: InnoDB rolls one back, and it runs again.
         payment = await sqlTransactionRetryingDeadlocks(this.orm, (sql) => this.record(sql, request, seats, holds));
       } catch (error) {
+        if (error instanceof CommitUncertain) {
+          uncertain = true;
+          const committed = await this.committedAfterAll(request, error);
+          uncertain = false;
+          if (!committed) throw new AppError('SERVICE_UNAVAILABLE', 'The database did not answer in time: nothing was charged. Please try again.');
+          paid = true;
+          await this.afterCommit(userId, holds, seats);
+          return committed;
+        }
         const twin = (await this.twinOf(request, error, 'INSUFFICIENT_POINTS')) ?? (error instanceof TwinCommitted ? await this.earlier(request) : null);
         if (twin) return await this.settleTwin(userId, holds, twin);
         throw (await this.soldMeanwhile(error, seats)) ?? error;
@@ -108,7 +121,7 @@ export class PaymentService {
       await presence;
       // Not paid by this request (failed, or answered with a twin's payment): this payment no longer
       // keeps the holds, which the fan may release again at once (else only once its keep ends).
-      if (!paid) await this.holds.unkeep(userId, holds).catch((error: unknown) => this.logger.warn({ err: error, userId }, 'a payment that did not pay could not hand its holds back'));
+      if (!paid && !uncertain) await this.holds.unkeep(userId, holds).catch((error: unknown) => this.logger.warn({ err: error, userId }, 'a payment that did not pay could not hand its holds back'));
     }
   }
 
@@ -137,6 +150,22 @@ export class PaymentService {
    */
   private async twinOf(request: PayRequest, error: unknown, code: 'HOLD_NOT_FOUND' | 'INSUFFICIENT_POINTS'): Promise<Payment | null> {
     return error instanceof AppError && error.code === code ? this.earlier(request) : null;
+  }
+
+  /**
+   * The payment whose COMMIT went unanswered, once MySQL has ended its session: the payment row if it
+   * committed, null if it did not. While MySQL cannot say, SERVICE_UNAVAILABLE telling the fan how to
+   * find out: a retry with the same key answers the payment if there is one, and charges once.
+   */
+  private async committedAfterAll(request: PayRequest, uncertain: CommitUncertain): Promise<Payment | null> {
+    if (await sessionEnded(this.orm, uncertain.sessionId, SETTLE_COMMIT_MS)) {
+      const payment = await this.earlier(request).catch(() => undefined);
+      if (payment !== undefined) return payment;
+    }
+    throw new AppError(
+      'SERVICE_UNAVAILABLE',
+      'The database did not confirm your payment in time: it may have gone through. Pay again with the same idempotencyKey to find out; it will not charge twice.',
+    );
   }
 
   /**
@@ -201,7 +230,16 @@ export class PaymentService {
           seat.price,
           createdAt,
         ]);
-        return { id: Number(insertId), code, seatId: seat.id, price: seat.price, createdAt, status: ReservationStatus.CONFIRMED, cancelledAt: null };
+        return {
+          id: Number(insertId),
+          code,
+          seatId: seat.id,
+          price: seat.price,
+          createdAt,
+          status: ReservationStatus.CONFIRMED,
+          cancelledAt: null,
+          seat: seatState(seat, SeatStatus.RESERVED),
+        };
       } catch (error) {
         if (!(error instanceof UniqueConstraintViolationException)) throw error;
         if (!error.message.includes(CODE_INDEX)) throw seatSold(seat);

@@ -16,6 +16,6 @@ export class ReservationResolver {
 
   @FieldResolver(() => SeatNode)
   seat(@Root() reservation: ReservationNode, @Ctx() { loaders }: Context): Promise<SeatNode> {
-    return loaders.seat(reservation.seatId);
+    return reservation.seat ? Promise.resolve(reservation.seat) : loaders.seat(reservation.seatId);
   }
 }

@@ -91,6 +91,8 @@ export class ReservationNode implements ReservationRecord {
   @Field(() => Date) createdAt!: Date;
   @Field(() => ReservationStatus) status!: ReservationStatus;
   @Field(() => Date, { nullable: true, description: 'Null unless CANCELLED.' }) cancelledAt!: Date | null;
+  /** Known to the request that wrote it (see ReservationRecord.seat); Reservation.seat reads it otherwise. */
+  seat?: SeatState;
 }
 
 @ObjectType('Payment')
