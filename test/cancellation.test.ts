@@ -134,6 +134,27 @@ describe('cancelReservation', () => {
     }
   });
 
+  it('a retried cancellation puts the seat count right at once when the first request lost its follow-up after the commit', async () => {
+    const { fans, scheduleId, reservation } = await bought({ fans: 1 });
+    expect(await availableSeats(api, scheduleId)).toBe(9);
+    // The first request's follow-up never happens (its process died, or Redis refused it, right after the commit).
+    const service = server.app.services.cancellations as unknown as { afterCommit: (...args: unknown[]) => Promise<void> };
+    const afterCommit = service.afterCommit;
+    service.afterCommit = async () => {};
+    try {
+      expect((await cancel(fans[0]!, reservation.id)).data?.cancelReservation.status).toBe('CANCELLED');
+    } finally {
+      service.afterCommit = afterCommit;
+    }
+    expect(await availableSeats(api, scheduleId)).toBe(9);
+
+    // The client, which heard nothing (or an error), asks again: the same answer, and the seat is back on sale.
+    const retried = await cancel(fans[0]!, reservation.id);
+    expect(retried.data?.cancelReservation).toMatchObject({ status: 'CANCELLED', cancelledAt: expect.any(String) });
+    expect(await availableSeats(api, scheduleId)).toBe(10);
+    expect((await me(fans[0]!)).points).toBe(500);
+  });
+
   it("answers NOT_FOUND for another fan's reservation or an unknown one, and NOT_CANCELLABLE once the show started, changing nothing", async () => {
     const { fans, scheduleId, reservation } = await bought({ fans: 2 });
     const [owner, stranger] = fans;

@@ -12,7 +12,7 @@ import { inventoryOf, sumInventories, type Inventory } from './inventory';
  * any payment transaction lasts (a reservation's created_at is taken when its transaction starts,
  * and InnoDB waits up to 50 s for a lock by default).
  */
-const SETTLE_SECONDS = 120;
+export const SETTLE_SECONDS = 120;
 
 /** Rebuilds a read may wait for before it counts a bitmap that keeps being dropped in MySQL. */
 const REBUILD_ATTEMPTS = 2;

@@ -1,7 +1,7 @@
 import type { MikroORM } from '@mikro-orm/mysql';
 import { sqlTransactionRetryingDeadlocks } from '../database/sql-transaction';
 import { AppError, notFound } from '../errors';
-import type { InventoryService } from '../inventory/inventory-service';
+import { SETTLE_SECONDS, type InventoryService } from '../inventory/inventory-service';
 import type { Logger } from '../logger';
 import type { Metrics } from '../observability/metrics';
 import type { PointsService } from '../points/points-service';
@@ -48,7 +48,7 @@ const toRecord = (row: Row): ReservationRecord => ({
 
 const seatOf = (row: Row): SeatInfo => ({ id: Number(row.seatId), scheduleId: Number(row.scheduleId), concertId: Number(row.concertId), number: Number(row.number), price: Number(row.seatPrice) });
 
-type Outcome = { cancelled: true; row: Row; record: ReservationRecord } | { cancelled: false; record?: ReservationRecord };
+type Outcome = { cancelled: true; row: Row; record: ReservationRecord } | { cancelled: false; row?: Row; record?: ReservationRecord };
 
 /** Cancelling a reservation: once, by its owner, before its schedule starts, with the price refunded. */
 export class CancellationService {
@@ -75,7 +75,7 @@ export class CancellationService {
     const outcome = await sqlTransactionRetryingDeadlocks<Outcome>(this.orm, async (sql) => {
       const [row] = await sql.all<Row>(FIND, [reservationId]);
       if (!row || Number(row.userId) !== userId) throw notFound('reservation');
-      if (row.status === ReservationStatus.CANCELLED) return { cancelled: false, record: toRecord(row) };
+      if (row.status === ReservationStatus.CANCELLED) return { cancelled: false, row, record: toRecord(row) };
       if (utc(row.startsAt).getTime() <= Date.now()) {
         throw new AppError('NOT_CANCELLABLE', 'This reservation can no longer be cancelled: its show has started.');
       }
@@ -87,9 +87,23 @@ export class CancellationService {
       await this.points.refund(sql, userId, Number(row.price), Number(row.paymentId));
       return { cancelled: true, row, record: { ...toRecord(row), status: ReservationStatus.CANCELLED, cancelledAt, seat: seatState(seatOf(row), SeatStatus.AVAILABLE) } };
     });
-    if (!outcome.cancelled) return outcome.record ?? (await this.find(reservationId));
+    if (!outcome.cancelled) {
+      if (outcome.row && outcome.record) await this.redoAfterCommit(outcome.row, outcome.record);
+      return outcome.record ?? (await this.find(reservationId));
+    }
     await this.afterCommit(outcome.row, outcome.record);
     return outcome.record;
+  }
+
+  /**
+   * A retry of a cancellation committed lately: its first request may have died, or lost Redis,
+   * between the commit and the follow-up, which left the seat counted sold (and a sold-out line
+   * closed) until the inventory check heals it after its settle window. The counts are put right
+   * again (idempotent); the seat is not announced again: by now someone may hold it.
+   */
+  private async redoAfterCommit(row: Row, record: ReservationRecord): Promise<void> {
+    const cancelledAt = record.cancelledAt?.getTime() ?? 0;
+    if (Date.now() - cancelledAt < SETTLE_SECONDS * 1000) await this.afterCommit(row, record, false);
   }
 
   /** The reservation as committed now (outside the transaction, whose snapshot predates the twin's commit). */
@@ -107,13 +121,19 @@ export class CancellationService {
    * and count it left. A failure here cannot undo the cancellation, so it is logged: the seat map reads
    * MySQL, and the inventory check heals the count.
    */
-  private async afterCommit(row: Row, record: ReservationRecord): Promise<void> {
-    this.metrics.cancellations.inc();
-    this.metrics.refundedPoints.inc(record.price);
+  private async afterCommit(row: Row, record: ReservationRecord, firstTime = true): Promise<void> {
+    if (firstTime) {
+      this.metrics.cancellations.inc();
+      this.metrics.refundedPoints.inc(record.price);
+    }
     const seat = seatOf(row);
     try {
       if ((await this.catalog.reservedAmong([seat.id])).has(seat.id)) return;
-      await Promise.all([this.events.announceSeats([seat], SeatStatus.AVAILABLE), this.inventory.mark([seat], false), this.queue.reopen(seat.concertId)]);
+      await Promise.all([
+        ...(firstTime ? [this.events.announceSeats([seat], SeatStatus.AVAILABLE)] : []),
+        this.inventory.mark([seat], false),
+        this.queue.reopen(seat.concertId),
+      ]);
     } catch (error) {
       this.logger.warn({ err: error, reservationId: record.id }, 'cancellation committed, but updating the seat count or reopening the line failed');
     }
