@@ -60,12 +60,13 @@ export async function orNotFound<T>(lookup: Promise<T | null>, what: string): Pr
 export const characterCount = (text: string): number => [...text].length;
 
 /**
- * Parses a numeric ID argument. A whole number that no row can have (0, negative, leading zeros, past
- * 2^53) names nothing: NOT_FOUND, as an unused ID does; anything else is not an ID: BAD_USER_INPUT.
+ * Parses a numeric ID argument. Digits that no row's ID can be (0, leading zeros, past 2^53) name
+ * nothing: NOT_FOUND, as an unused ID does; anything else (a sign, a point, letters) is not an ID:
+ * BAD_USER_INPUT.
  */
 export function parseId(value: string, what: string): number {
   if (/^[1-9]\d{0,15}$/.test(value) && Number.isSafeInteger(Number(value))) return Number(value);
-  if (/^-?\d+$/.test(value)) throw notFound(what);
+  if (/^\d+$/.test(value)) throw notFound(what);
   throw badInput(`"${value}" is not a valid ${what} ID.`);
 }
 

@@ -106,8 +106,9 @@ describe('setMaxActiveUsers and lookups', () => {
     }
     expect(await api.errorCode('{ concert(id: "abc") { id } }')).toBe('BAD_USER_INPUT');
     expect(await api.errorCode('{ concert(id: "1.5") { id } }')).toBe('BAD_USER_INPUT');
-    // Whole numbers no row can have name nothing, like an unused ID.
-    for (const id of ['0', '-1', '00001', '9007199254740993']) {
+    expect(await admin.api.errorCode('{ schedule(id: "-1") { id } }')).toBe('BAD_USER_INPUT');
+    // Digits no row's ID can be name nothing, like an unused ID.
+    for (const id of ['0', '00001', '9007199254740993']) {
       expect(await admin.api.errorCode(`{ schedule(id: "${id}") { id } }`)).toBe('NOT_FOUND');
       expect(await api.errorCode(`{ concert(id: "${id}") { id } }`)).toBe('NOT_FOUND');
     }

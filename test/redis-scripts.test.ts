@@ -287,6 +287,27 @@ describe('hold scripts', () => {
     expect(await redis.hget(k.paying, '4')).toMatch(/^1:\d+$/);
   });
 
+  it('a hold no payment keeps any more goes back to the expiry it was taken with, or lapses if that has passed', async () => {
+    const k = schedule();
+    const [, , takenUntil] = await run(HOLD_SEAT, k, 1, 1, 'h', 150, 10);
+    const expiresAt = async () => Number((await redis.hget(k.bySeat, '1'))!.split('|')[2]);
+    await run(HOLD_EXTEND, k, 1, 30_000, 1, 'h');
+    await run(HOLD_EXTEND, k, 1, 30_000, 1, 'h');
+    expect(await expiresAt()).toBeGreaterThan(Number(takenUntil) + 20_000);
+    // One of two payments failed: the other still keeps it.
+    await run(HOLD_UNKEEP, k, 1, 1, 'h');
+    expect(await expiresAt()).toBeGreaterThan(Number(takenUntil) + 20_000);
+    // Both failed, before the hold's own end: that end again.
+    await run(HOLD_UNKEEP, k, 1, 1, 'h');
+    expect(await expiresAt()).toBe(Number(takenUntil));
+    expect(await redis.zscore(k.expiry, '1')).toBe(String(takenUntil));
+    // Failed after it: the hold lapses now, and the next sweep frees the seat.
+    await run(HOLD_EXTEND, k, 1, 30_000, 1, 'h');
+    await sleep(200);
+    await run(HOLD_UNKEEP, k, 1, 1, 'h');
+    expect(await run(HOLD_SWEEP, k)).toEqual([['1'], 0]);
+  });
+
   it('keeps a user’s listing of holds until its last hold lapses: its expiry only moves later', async () => {
     const listing = keys.userHolds(900_001);
     const now = await redisNow();

@@ -204,7 +204,10 @@ return {purged, confirmed}
 
 /**
  * A payment that kept these holds (HOLD_EXTEND) ended without paying them: one payment fewer on each
- * that is still the user's; unmarked when none is left, so the fan may release it again. Returns 0.
+ * that is still the user's. When none is left, the hold is unmarked, so the fan may release it again,
+ * and goes back to the expiry it was taken with (or lapses now, if that has passed): a failed payment
+ * changes nothing, so retrying one that keeps failing cannot stretch a hold past HOLD_TTL_SECONDS.
+ * Returns 0.
  */
 export const HOLD_UNKEEP = defineScript<number, [user: number, ...seatAndHoldIdPairs: ScriptArg[]]>()({
   name: 'holdUnkeep',
@@ -216,7 +219,19 @@ for i = 2, #ARGV, 2 do
   local seat = ARGV[i]
   if heldBy(bySeatKey, seat, ARGV[i + 1], ARGV[1]) then
     local count, markedUntil = payingNow(payingKey, seat, now)
-    if count > 1 then redis.call('HSET', payingKey, seat, (count - 1) .. ':' .. markedUntil) else redis.call('HDEL', payingKey, seat) end
+    if count > 1 then
+      redis.call('HSET', payingKey, seat, (count - 1) .. ':' .. markedUntil)
+    else
+      redis.call('HDEL', payingKey, seat)
+      local takenUntil = tonumber(redis.call('HGET', takenUntilKey, seat) or '0')
+      local id, owner, expiresAt = string.match(redis.call('HGET', bySeatKey, seat), '^([^|]*)|([^|]*)|(%d+)$')
+      local untilMs = math.max(takenUntil, now)
+      -- A hold without takenUntil (taken by an earlier version) keeps what it has.
+      if takenUntil > 0 and tonumber(expiresAt) > untilMs then
+        redis.call('HSET', bySeatKey, seat, id .. '|' .. owner .. '|' .. untilMs)
+        redis.call('ZADD', expiryKey, untilMs, seat)
+      end
+    end
   end
 end
 return 0
