@@ -27,10 +27,15 @@ const STALLED_RENDER_MS = 3000;
  * 15 s between status checks over HTTP (web/src/ui/waiting-room.tsx), short enough to wait out.
  */
 const PRESENCE_GRACE_SECONDS = 20;
+/** How long a hold lasts on that second server, for the test of a hold that runs out. */
+const QUICK_HOLD_TTL_SECONDS = 4;
 
 let server: TestServer;
-/** A server whose fans lose their place after PRESENCE_GRACE_SECONDS without a sign of presence. */
-let presence: TestServer;
+/**
+ * A server with timings short enough to wait out: its fans lose their place after
+ * PRESENCE_GRACE_SECONDS without a sign of presence, and holds run out after QUICK_HOLD_TTL_SECONDS.
+ */
+let quick: TestServer;
 let browser: Browser;
 let base: string;
 /** The server side of every WebSocket, by the browser's user agent (each fan's context has its own). */
@@ -48,6 +53,11 @@ interface Fan {
 
 async function openFan(name: string, viewport: { width: number; height: number }): Promise<Fan> {
   const context = await browser.newContext({ viewport, userAgent: `Mozilla/5.0 (X11; Linux x86_64) Chromium web-test fan-${name}` });
+  return openTab(context);
+}
+
+/** A page (a tab) in a fan's browser context, with its requests and console errors recorded. */
+async function openTab(context: BrowserContext): Promise<Fan> {
   const page = await context.newPage();
   const fan: Fan = { context, page, requests: [], consoleErrors: [] };
   page.on('request', (request) => fan.requests.push(request.url()));
@@ -84,6 +94,18 @@ const seat = (fan: Fan, number: number) => fan.page.locator(`.seat-map [data-sea
 const seatWithStatus = (fan: Fan, number: number, status: string) => fan.page.locator(`.seat-map [data-seat="${number}"][data-status="${status}"]`);
 const position = (fan: Fan, text: string | RegExp) => fan.page.getByTestId('position').filter({ hasText: text });
 const tokenOf = (fan: Fan) => fan.page.evaluate<string | null>("sessionStorage.getItem('ct:token')");
+const focusedId = (fan: Fan) => fan.page.evaluate<string | null>('document.activeElement?.id || null');
+/** What the page does when its tab is shown again: it re-reads the concert (web/src/ui/concerts.tsx, useRefresh). */
+const tabShownAgain = (fan: Fan) => fan.page.evaluate("document.dispatchEvent(new Event('visibilitychange'))");
+
+/** Counts the fan's requests from now on whose body contains `operation` ("query QueueStatusNow"). */
+function countRequests(fan: Fan, operation: string): () => number {
+  let count = 0;
+  fan.page.on('request', (request) => {
+    if ((request.postData() ?? '').includes(operation)) count += 1;
+  });
+  return () => count;
+}
 
 async function shoot(fan: Fan, name: string) {
   if (!SCREENSHOTS) return;
@@ -95,9 +117,9 @@ async function shoot(fan: Fan, name: string) {
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium (.ci/run does), or set CHROMIUM_PATH`);
   ensureWebBuild();
-  [server, presence, browser] = await Promise.all([
+  [server, quick, browser] = await Promise.all([
     startTestServer('web_browser', { HOLD_TTL_SECONDS: '120', ACTIVE_TTL_SECONDS: '120', MAX_HOLDS_PER_SCHEDULE: '2', LOGIN_ATTEMPTS_PER_15_MIN: '3' }),
-    startTestServer('web_presence', { PRESENCE_GRACE_SECONDS: String(PRESENCE_GRACE_SECONDS) }),
+    startTestServer('web_presence', { PRESENCE_GRACE_SECONDS: String(PRESENCE_GRACE_SECONDS), HOLD_TTL_SECONDS: String(QUICK_HOLD_TTL_SECONDS) }),
     chromium.launch({
       executablePath: CHROMIUM,
       headless: true,
@@ -105,7 +127,7 @@ beforeAll(async () => {
     }),
   ]);
   base = new URL('/', server.url).toString();
-  for (const target of [server, presence]) watchUpgrades(target);
+  for (const target of [server, quick]) watchUpgrades(target);
 });
 
 /** Records each WebSocket upgrade by user agent, and refuses a blocked fan's before the server answers it. */
@@ -152,7 +174,7 @@ async function cutNextAnswer(fan: Fan, operation: string) {
 
 afterAll(async () => {
   await browser?.close();
-  await Promise.all([server?.stop(), presence?.stop()]);
+  await Promise.all([server?.stop(), quick?.stop()]);
 });
 
 describe('fan web app in Chromium', () => {
@@ -525,10 +547,10 @@ describe('fan web app in Chromium', () => {
   it(
     'a fan in line keeps the place while the live connection is down, asking over HTTP: a socket that never connects, or one down past the presence grace',
     async () => {
-      const presenceBase = new URL('/', presence.url).toString();
-      const { concertId } = await createConcert(presence, { maxActiveUsers: 1, seatCount: 4 });
+      const quickBase = new URL('/', quick.url).toString();
+      const { concertId } = await createConcert(quick, { maxActiveUsers: 1, seatCount: 4 });
       // Someone is ACTIVE (for long: ACTIVE_IDLE_SECONDS is an hour in tests), so the two fans wait.
-      const api = new Api(presence.url);
+      const api = new Api(quick.url);
       const [first] = await signUpMany(api, 1);
       await first!.api.data(ENTER, { id: concertId });
 
@@ -537,7 +559,7 @@ describe('fan web app in Chromium', () => {
       const [never, dropped] = await Promise.all([openFan('never', { width: 375, height: 800 }), openFan('dropped', { width: 1100, height: 900 })]);
       const stamp = Date.now();
       for (const fan of [never, dropped]) {
-        await fan.page.goto(`${presenceBase}#/concerts/${concertId}`);
+        await fan.page.goto(`${quickBase}#/concerts/${concertId}`);
         await signUpInPage(fan, `${fan === never ? 'never' : 'dropped'}-${stamp}@example.test`);
         await fan.page.getByRole('button', { name: 'Enter the waiting room' }).click(WAIT);
         await fan.page.getByTestId('position').waitFor(WAIT);
@@ -564,7 +586,7 @@ describe('fan web app in Chromium', () => {
       await dropped.page.getByTestId('position').waitFor(WAIT);
 
       // The errors expected: Chromium's log lines for the refused and cut WebSockets.
-      expectClean([never, dropped], (_fan, text) => text.startsWith('WebSocket connection to'), presenceBase);
+      expectClean([never, dropped], (_fan, text) => text.startsWith('WebSocket connection to'), quickBase);
       blockedFans.clear();
       await Promise.all([never.context.close(), dropped.context.close()]);
     },
@@ -579,6 +601,10 @@ describe('fan web app in Chromium', () => {
       Date.now = () => realNow() + 240_000;
     });
     await fan.page.goto(`${base}#/concerts/999999`);
+    await fan.page.getByRole('alert').filter({ hasText: 'This concert does not exist.' }).waitFor(WAIT);
+    expect(await fan.page.getByRole('alert').count()).toBe(1);
+    // An ID that is no number at all (BAD_USER_INPUT) is no concert either: there is no form to check.
+    await fan.page.goto(`${base}#/concerts/abc`);
     await fan.page.getByRole('alert').filter({ hasText: 'This concert does not exist.' }).waitFor(WAIT);
     expect(await fan.page.getByRole('alert').count()).toBe(1);
 
@@ -608,6 +634,149 @@ describe('fan web app in Chromium', () => {
     await fan.page.getByRole('button', { name: 'Pay 100 points' }).click();
     await fan.page.locator('[data-testid="payment"] .ticket-code').first().waitFor(WAIT);
     expectClean([fan], (_fan, text) => text.includes('Failed to load resource'));
+    await fan.context.close();
+  });
+
+  it('a short network drop keeps the concert page, the cart with its held seat, the seat map and the place in line, which all work again once back', async () => {
+    const { concertId } = await createConcert(server, { maxActiveUsers: 1, seatCount: 4, price: 100 });
+    const [a, b] = await Promise.all([openFan('offline-a', { width: 1100, height: 900 }), openFan('offline-b', { width: 375, height: 800 })]);
+    const stamp = Date.now();
+    for (const fan of [a, b]) {
+      await fan.page.goto(`${base}#/concerts/${concertId}`);
+      await signUpInPage(fan, `${fan === a ? 'offline-a' : 'offline-b'}-${stamp}@example.test`);
+      await fan.page.getByRole('button', { name: 'Enter the waiting room' }).click();
+    }
+    await position(b, 'number 1 in line').waitFor(WAIT);
+    await seat(a, 1).click();
+    await a.page.getByRole('button', { name: 'Pay 100 points' }).waitFor(WAIT);
+
+    // The network goes; the page reads the concert again meanwhile (as when the tab is shown again; also
+    // 5 s after A's hold, and every 30 s): it fails, and says so above what it showed.
+    await Promise.all([a.context.setOffline(true), b.context.setOffline(true)]);
+    for (const fan of [a, b]) {
+      await fan.page.getByTestId('reconnecting').waitFor(WAIT);
+      await tabShownAgain(fan);
+      await fan.page.getByRole('alert').filter({ hasText: 'Cannot reach the server' }).first().waitFor(WAIT);
+      await fan.page.locator('#concert-title').waitFor(WAIT);
+    }
+    expect(await a.page.getByRole('button', { name: 'Release seat 1' }).count()).toBe(1);
+    expect(await a.page.locator('.seat-map [data-seat="1"][data-look="MINE"]').count()).toBe(1);
+    expect(await position(b, 'number 1 in line').count()).toBe(1);
+    // B's waiting room keeps asking over HTTP, and says the server does not answer.
+    await b.page.getByTestId('reconnecting').filter({ hasText: 'not answering' }).waitFor({ timeout: 15_000 });
+
+    // Back: the concert is read again by itself (the error goes), the live feeds return, and all works.
+    await Promise.all([a.context.setOffline(false), b.context.setOffline(false)]);
+    for (const fan of [a, b]) await expect.poll(() => fan.page.getByRole('alert').count(), { timeout: 15_000 }).toBe(0);
+    await b.page.getByTestId('reconnecting').waitFor({ state: 'detached', timeout: 15_000 });
+    await seat(a, 2).click();
+    await a.page.getByRole('button', { name: 'Pay 200 points' }).waitFor(WAIT);
+    await position(b, 'number 1 in line').waitFor(WAIT);
+
+    // The errors expected: Chromium's log lines for the requests and sockets that found no network.
+    expectClean([a, b], (_fan, text) => text.includes('ERR_INTERNET_DISCONNECTED') || text.startsWith('WebSocket connection to'));
+    await Promise.all([a.context.close(), b.context.close()]);
+  });
+
+  it('a fan in line who leaves the concert page and comes back at once is not told "Reconnecting…", and asks nothing over HTTP', async () => {
+    const { concertId } = await createConcert(server, { maxActiveUsers: 1, seatCount: 2 });
+    const [first] = await signUpMany(new Api(server.url), 1);
+    await first!.api.data(ENTER, { id: concertId });
+    const fan = await openFan('back', { width: 1100, height: 900 });
+    await fan.page.goto(`${base}#/concerts/${concertId}`);
+    await signUpInPage(fan, `back-${Date.now()}@example.test`);
+    await fan.page.getByRole('button', { name: 'Enter the waiting room' }).click();
+    await position(fan, 'number 1 in line').waitFor(WAIT);
+
+    // Back within the 3 s the socket stays open once nothing listens: the feed starts again on it.
+    const statusChecks = countRequests(fan, 'query QueueStatusNow');
+    await fan.page.getByRole('link', { name: '← All concerts' }).click();
+    await fan.page.getByRole('heading', { name: 'Concerts', exact: true }).waitFor(WAIT);
+    await fan.page.goBack();
+    await position(fan, 'number 1 in line').waitFor(WAIT);
+    // Past the first check over HTTP of a feed taken for down (3 s, +15% at most).
+    await new Promise((resolve) => setTimeout(resolve, 4500));
+    expect(await fan.page.getByTestId('reconnecting').count()).toBe(0);
+    expect(statusChecks()).toBe(0);
+    expectClean([fan]);
+    await fan.context.close();
+  });
+
+  it('two tabs of one account: a seat held in one is the fan’s in the other, with its cart, and paid there, the other’s cart and balance follow', async () => {
+    const { concertId } = await createConcert(server, { maxActiveUsers: 1, seatCount: 4, price: 100 });
+    const one = await openFan('tabs', { width: 1100, height: 900 });
+    const two = await openTab(one.context);
+    await one.page.goto(`${base}#/concerts/${concertId}`);
+    await signUpInPage(one, `tabs-${Date.now()}@example.test`);
+    await chargeInPage(one, 1000);
+    // Logged in there too (with the first tab's token: this address may have used up its log-in attempts above).
+    await two.page.addInitScript(`sessionStorage.setItem('ct:token', ${JSON.stringify(await tokenOf(one))})`);
+    await two.page.goto(`${base}#/concerts/${concertId}`);
+    await two.page.getByTestId('points').filter({ hasText: '1,000' }).waitFor(WAIT);
+
+    await one.page.getByRole('button', { name: 'Enter the waiting room' }).click();
+    await one.page.locator('.your-turn').waitFor(WAIT);
+    await two.page.locator('.your-turn').waitFor(WAIT);
+    await seat(one, 1).click();
+    await one.page.locator('.seat-map [data-seat="1"][data-look="MINE"]').waitFor(WAIT);
+    await two.page.getByRole('button', { name: 'Seat 1, held by you: press to release it' }).waitFor(WAIT);
+    await two.page.getByRole('button', { name: 'Release seat 1' }).waitFor(WAIT);
+
+    await one.page.getByRole('button', { name: 'Pay 100 points' }).click();
+    await one.page.locator('[data-testid="payment"] .ticket-code').first().waitFor(WAIT);
+    await two.page.getByTestId('points').filter({ hasText: '900' }).waitFor(WAIT);
+    await two.page.getByRole('button', { name: 'Release seat 1' }).waitFor({ state: 'detached', ...WAIT });
+    expectClean([one, two]);
+    await one.context.close();
+  });
+
+  it('the focus follows the keyboard user: to the page once logged in, to the turn once let in, to the payment once paid, to the page once the cart is emptied', async () => {
+    const { concertId } = await createConcert(server, { maxActiveUsers: 1, seatCount: 4, price: 100 });
+    const fan = await openFan('focus', { width: 1100, height: 900 });
+    await fan.page.goto(`${base}#/concerts/${concertId}`);
+    const pressOn = async (name: string) => {
+      await fan.page.getByRole('button', { name, exact: true }).focus();
+      await fan.page.keyboard.press('Enter');
+    };
+    const focusGoesTo = (id: string) => expect.poll(() => focusedId(fan), WAIT).toBe(id);
+
+    await fan.page.getByLabel('Email').fill(`focus-${Date.now()}@example.test`);
+    await fan.page.getByLabel(/^Password/).fill('correct-horse');
+    await pressOn('Sign up');
+    await focusGoesTo('concert-title');
+    await chargeInPage(fan, 1000);
+
+    await pressOn('Enter the waiting room');
+    await focusGoesTo('turn-title');
+    await seat(fan, 1).focus();
+    await fan.page.keyboard.press('Enter');
+    await pressOn('Release seat 1');
+    await focusGoesTo('concert-title');
+    await seat(fan, 2).focus();
+    await fan.page.keyboard.press('Enter');
+    await pressOn('Pay 100 points');
+    await focusGoesTo('paid-title');
+
+    await pressOn('Log out');
+    await focusGoesTo('auth-title');
+    expectClean([fan]);
+    await fan.context.close();
+  });
+
+  it('a hold that runs out is said in the page and in the live region', async () => {
+    const quickBase = new URL('/', quick.url).toString();
+    const { concertId } = await createConcert(quick, { maxActiveUsers: 1, seatCount: 2, price: 100 });
+    const fan = await openFan('lapse', { width: 1100, height: 900 });
+    await fan.page.goto(`${quickBase}#/concerts/${concertId}`);
+    await signUpInPage(fan, `lapse-${Date.now()}@example.test`);
+    await fan.page.getByRole('button', { name: 'Enter the waiting room' }).click();
+    await seat(fan, 2).click();
+    await fan.page.getByRole('button', { name: 'Release seat 2' }).waitFor(WAIT);
+    const ranOut = 'Your hold on seat 2 ran out, so the seat is free for others again.';
+    await fan.page.getByTestId('hold-ran-out').filter({ hasText: ranOut }).waitFor({ timeout: (QUICK_HOLD_TTL_SECONDS + 5) * 1000 });
+    await announced(fan, ranOut);
+    expect(await fan.page.getByRole('button', { name: 'Release seat 2' }).count()).toBe(0);
+    expectClean([fan], () => false, quickBase);
     await fan.context.close();
   });
 

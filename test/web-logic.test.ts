@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { Checkout } from '../web/src/logic/checkout';
 import { closeCallsForSessionCheck, feedRetryMs, retryAfterFailureMs, retryDelayMs } from '../web/src/logic/connection';
 import { errorCode, errorMessage, isTransient, problemOf } from '../web/src/logic/errors';
-import { announcement, inLine, lineProgress, PAUSED_MESSAGE, PREQUEUE_MESSAGE, rememberStart, seatSupply, seatsLeftWords, SOLD_OUT_MESSAGE, waitsInLine, type QueueView } from '../web/src/logic/queue';
+import { announcement, HOLDS_OUTLAST_TURN, inLine, lineProgress, PAUSED_MESSAGE, PREQUEUE_MESSAGE, rememberStart, seatSupply, seatsLeftWords, SOLD_OUT_MESSAGE, waitsInLine, type QueueView } from '../web/src/logic/queue';
 import { NewestSource } from '../web/src/logic/newest';
-import { applySeatChange, seatLook, type SeatState } from '../web/src/logic/seats';
+import { applySeatChange, holdsRanOutWords, MaybeOwnChanges, seatLook, type SeatState } from '../web/src/logic/seats';
 import { formatCountdown, formatWait, remainingMs, salesOpenCountdown, spokenCountdown, turnEndingWarning } from '../web/src/logic/time';
 import { ServerClock } from '../web/src/logic/server-clock';
 
@@ -206,10 +206,12 @@ describe('waiting room', () => {
     expect(announcement(view('ACTIVE', null), view('NONE', null))).toMatch(/no longer/);
     expect(announcement(undefined, view('NONE', null))).toBeUndefined();
     // Out of line after the fan's own payment is no news: the payment's announcement stays.
-    expect(announcement(view('ACTIVE', null), view('NONE', null), true)).toBeUndefined();
-    expect(announcement(view('NONE', null), view('SOLD_OUT', null), true)).toBeUndefined();
-    expect(announcement(view('ACTIVE', null), view('NONE', null), false)).toMatch(/no longer/);
-    expect(announcement(view('NONE', null), view('SOLD_OUT', null), false)).toBe(SOLD_OUT_MESSAGE);
+    expect(announcement(view('ACTIVE', null), view('NONE', null), { afterPayment: true })).toBeUndefined();
+    expect(announcement(view('NONE', null), view('SOLD_OUT', null), { afterPayment: true })).toBeUndefined();
+    expect(announcement(view('ACTIVE', null), view('NONE', null), { afterPayment: false })).toMatch(/no longer/);
+    expect(announcement(view('NONE', null), view('SOLD_OUT', null), { afterPayment: false })).toBe(SOLD_OUT_MESSAGE);
+    // The turn ending while the fan holds seats: those can still be paid for.
+    expect(announcement(view('ACTIVE', null), view('NONE', null), { holdingSeats: true })).toBe(`You are no longer in the waiting room. ${HOLDS_OUTLAST_TURN}`);
   });
 
   it('tells who is in line (a place to keep) from who is out of it', () => {
@@ -263,6 +265,73 @@ describe('seat map', () => {
     expect(seatLook({ id: 's1', status: 'HELD' }, mine)).toBe('MINE');
     expect(seatLook({ id: 's2', status: 'HELD' }, mine)).toBe('HELD');
     expect(seatLook({ id: 's1', status: 'AVAILABLE' }, mine)).toBe('AVAILABLE');
+  });
+
+  it('says which holds ran out', () => {
+    expect(holdsRanOutWords([4])).toBe('Your hold on seat 4 ran out, so the seat is free for others again.');
+    expect(holdsRanOutWords([4, 7])).toBe('Your holds on seats 4 and 7 ran out, so the seats are free for others again.');
+    expect(holdsRanOutWords([4, 7, 9])).toBe('Your holds on seats 4, 7 and 9 ran out, so the seats are free for others again.');
+  });
+});
+
+describe('MaybeOwnChanges (the fan holding, paying, releasing in another tab)', () => {
+  const none = new Set<string>();
+
+  it('re-reads the holds for a seat held by someone not known yet, until a read sent after it answers', () => {
+    const changes = new MaybeOwnChanges();
+    const early = changes.send(); // a read that went out before the change
+    expect(changes.note({ id: 's1', status: 'HELD' }, none)).toBe(true);
+    changes.answered(early, none);
+    expect(changes.due()).toEqual({ holds: true, balance: false });
+    const sent = changes.send();
+    changes.answered(sent, none); // someone else's: known now
+    expect(changes.due()).toEqual({ holds: false, balance: false });
+    // Its sale is someone else's too: nothing to read.
+    expect(changes.note({ id: 's1', status: 'RESERVED' }, none)).toBe(false);
+  });
+
+  it('takes a seat the holds read names as the fan’s for settled, whenever the read went out', () => {
+    const changes = new MaybeOwnChanges();
+    const sent = changes.send(); // the read after the fan's own hold here, sent before its HELD came
+    changes.note({ id: 's1', status: 'HELD' }, none);
+    changes.answered(sent, new Set(['s1']));
+    expect(changes.due().holds).toBe(false);
+    expect(changes.note({ id: 's1', status: 'HELD' }, new Set(['s1']))).toBe(false);
+  });
+
+  it('re-reads the holds and the balance when a seat of the fan’s is sold, the holds alone when it is freed', () => {
+    const changes = new MaybeOwnChanges();
+    const mine = new Set(['s1', 's2']);
+    expect(changes.note({ id: 's1', status: 'RESERVED' }, mine)).toBe(true);
+    expect(changes.due()).toEqual({ holds: true, balance: true });
+    changes.answered(changes.send(), new Set(['s2']));
+    expect(changes.due()).toEqual({ holds: false, balance: false });
+    expect(changes.note({ id: 's2', status: 'AVAILABLE' }, new Set(['s2']))).toBe(true);
+    expect(changes.due()).toEqual({ holds: true, balance: false });
+  });
+
+  it('re-reads the balance when a seat held by someone not known yet is sold: it may have been the fan’s, paid elsewhere', () => {
+    const changes = new MaybeOwnChanges();
+    changes.note({ id: 's1', status: 'HELD' }, none);
+    changes.note({ id: 's1', status: 'RESERVED' }, none);
+    expect(changes.due()).toEqual({ holds: false, balance: true });
+    // Freed before anyone knew whose it was: nothing the fan sees changes.
+    changes.note({ id: 's2', status: 'HELD' }, none);
+    expect(changes.note({ id: 's2', status: 'AVAILABLE' }, none)).toBe(false);
+  });
+
+  it('re-reads the holds and the balance when the turn of a fan holding seats ends (paid elsewhere, maybe), once', () => {
+    const changes = new MaybeOwnChanges();
+    expect(changes.turnEnded(none)).toBe(false);
+    expect(changes.turnEnded(new Set(['s1']))).toBe(true);
+    expect(changes.due()).toEqual({ holds: true, balance: true });
+    changes.answered(changes.send(), new Set(['s1'])); // the holds outlast the turn
+    expect(changes.due()).toEqual({ holds: false, balance: false });
+  });
+
+  it('leaves alone the changes of seats known to be someone else’s', () => {
+    const changes = new MaybeOwnChanges();
+    for (const status of ['AVAILABLE', 'RESERVED'] as const) expect(changes.note({ id: 's3', status }, new Set(['s1']))).toBe(false);
   });
 });
 

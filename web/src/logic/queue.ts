@@ -91,15 +91,28 @@ export function placeWorthSaying(from: number, to: number): boolean {
   return Math.floor(from / step) !== Math.floor(to / step);
 }
 
+/** Holds are the fan's until they run out, turn or no turn (paying needs no ACTIVE). */
+export const HOLDS_OUTLAST_TURN = 'Your held seats can still be paid for until their holds run out.';
+
+export interface AnnouncementContext {
+  /**
+   * The fan's own payment ended their turn, so being out of line (NONE, or SOLD_OUT when they bought
+   * the last seat) is no news; said, it would replace the payment's announcement (the ticket codes) in
+   * the one region.
+   */
+  afterPayment?: boolean;
+  /** The fan holds seats: out of line, they are told these can still be paid for. */
+  holdingSeats?: boolean;
+}
+
 /**
  * One sentence for the aria-live region when the status changes, or undefined when nothing worth
- * saying changed. `afterPayment`: the fan's own payment ended their turn, so being out of line (NONE,
- * or SOLD_OUT when they bought the last seat) is no news; said, it would replace the payment's
- * announcement (the ticket codes) in the one region.
+ * saying changed.
  */
-export function announcement(previous: QueueView | undefined, next: QueueView, afterPayment = false): string | undefined {
+export function announcement(previous: QueueView | undefined, next: QueueView, context: AnnouncementContext = {}): string | undefined {
+  const { afterPayment = false, holdingSeats = false } = context;
   const movedUp = previous?.state === 'WAITING' && next.state === 'WAITING' && previous.position !== null && next.position !== null && next.position < previous.position;
-  if (movedUp && !placeWorthSaying(previous.position as number, next.position as number)) return announcement(previous, { ...next, position: previous.position }, afterPayment);
+  if (movedUp && !placeWorthSaying(previous.position as number, next.position as number)) return announcement(previous, { ...next, position: previous.position }, context);
   if (previous && previous.state === next.state && previous.position === next.position) {
     // Same place: only admission pausing or resuming (while waiting) is worth saying.
     if (next.state !== 'WAITING' || previous.seatsLeft === undefined || next.seatsLeft === undefined) return undefined;
@@ -121,7 +134,8 @@ export function announcement(previous: QueueView | undefined, next: QueueView, a
     case 'ACTIVE':
       return previous?.state === 'ACTIVE' ? undefined : 'It is your turn: you can choose seats now.';
     case 'NONE':
-      return previous && previous.state !== 'NONE' && !afterPayment ? 'You are no longer in the waiting room.' : undefined;
+      if (!previous || previous.state === 'NONE' || afterPayment) return undefined;
+      return holdingSeats ? `You are no longer in the waiting room. ${HOLDS_OUTLAST_TURN}` : 'You are no longer in the waiting room.';
     default:
       return `Waiting room: ${next.state.toLowerCase()}.`;
   }

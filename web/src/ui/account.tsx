@@ -29,7 +29,7 @@ export function AuthForm() {
 
   return (
     <section className="card auth" aria-labelledby="auth-title">
-      <h2 id="auth-title">Sign up or log in</h2>
+      <h2 id="auth-title" tabIndex={-1}>Sign up or log in</h2>
       <p className="muted">To queue for tickets you need an account. Your session lasts while this tab is open.</p>
       {/* noValidate: the server checks the email and the password and says what is wrong, in the page
           (a browser's own bubble is no text a screen reader or the fan can come back to); nor may the

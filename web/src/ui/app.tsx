@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useSyncExternalStore } from 'react';
+import { useEffect, useMemo, useRef, useSyncExternalStore } from 'react';
 import { Provider } from 'urql';
 import { createApi } from '../client';
 import { currentToken, onTokenChange } from '../session';
@@ -6,6 +6,7 @@ import { AccountBar, AuthForm } from './account';
 import { AnnouncerProvider, useAnnounce } from './announcer';
 import { ConcertPage } from './concert-page';
 import { ConcertList } from './concerts';
+import { followFocus, refocus } from './focus';
 import { useHashRoute, useStore } from './hooks';
 import { markOnce } from './marks';
 import { MyTicketsPage } from './tickets';
@@ -19,6 +20,7 @@ export function App() {
   }, [token]);
   useEffect(() => () => api.dispose(), [api]);
   useEffect(() => markOnce('ct:first-render'), []);
+  useEffect(followFocus, []);
   return (
     <Provider value={api.client}>
       <AnnouncerProvider>
@@ -36,6 +38,9 @@ function Shell({ loggedIn, api }: { loggedIn: boolean; api: ReturnType<typeof cr
     if (socket.status === 'reconnecting') announce('Connection lost. Reconnecting…');
     else if (socket.status === 'connected' && socket.reconnects > 0) announce('Connection is back.');
   }, [socket.status, socket.reconnects, announce]);
+  // Logging in or out removes what had the focus (the form, the Log out button): the page's heading takes it.
+  const main = useRef<HTMLElement>(null);
+  useEffect(() => refocus(main.current?.querySelector('h2')), [loggedIn]);
 
   const concertMatch = /^\/concerts\/([^/]+)$/.exec(route);
   return (
@@ -56,7 +61,7 @@ function Shell({ loggedIn, api }: { loggedIn: boolean; api: ReturnType<typeof cr
         </nav>
         {loggedIn && <AccountBar />}
       </header>
-      <main id="main">
+      <main id="main" ref={main}>
         {!loggedIn && <AuthForm />}
         {concertMatch ? (
           <ConcertPage key={concertMatch[1]} concertId={decodeURIComponent(concertMatch[1]!)} loggedIn={loggedIn} socket={socket} />

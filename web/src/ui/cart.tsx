@@ -1,10 +1,13 @@
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useRef, useState, type ReactNode } from 'react';
 import { useMutation } from 'urql';
 import { Checkout } from '../logic/checkout';
 import { errorCode, problemOf, type Problem } from '../logic/errors';
+import { holdsRanOutWords } from '../logic/seats';
 import { formatCountdown, formatDateTime, remainingMs } from '../logic/time';
 import { Pay, ReleaseHold, type HoldItem, type PaymentResult } from '../operations';
+import { useAnnounce } from './announcer';
 import { ErrorNote } from './errors';
+import { refocus } from './focus';
 import { useNow } from './hooks';
 
 /** A payment with no answer (the holds left unsettled) may have gone through: pressing Pay again is safe, and settles it. */
@@ -16,7 +19,18 @@ const PAY_WORDS = { NETWORK: 'Cannot reach the server, so the payment may or may
  * Paying uses one idempotency key per checkout (see logic/checkout.ts): the button is disabled while
  * paying, a second click is ignored, and a retry after an error or no answer reuses the key.
  */
-export function Cart({ holds, onHoldsChanged, onPaid }: { holds: readonly HoldItem[]; onHoldsChanged: () => void; onPaid: (payment: PaymentResult) => void }) {
+export function Cart({
+  holds,
+  onHoldsChanged,
+  onPaid,
+  focusWhenGone,
+}: {
+  holds: readonly HoldItem[];
+  onHoldsChanged: () => void;
+  onPaid: (payment: PaymentResult) => void;
+  /** The id of the heading that takes the focus when the cart goes (paid or emptied) while it had it. */
+  focusWhenGone: string;
+}) {
   const now = useNow();
   const checkout = useRef(new Checkout()).current;
   const [, pay] = useMutation(Pay);
@@ -27,15 +41,15 @@ export function Cart({ holds, onHoldsChanged, onPaid }: { holds: readonly HoldIt
   // so they stay on screen with the Pay button until a retry, with the same key, settles it.
   const [unsettled, setUnsettled] = useState<readonly HoldItem[] | null>(null);
   const live = holds.filter((hold) => remainingMs(hold.expiresAt, now) > 0);
-  const expired = live.length !== holds.length;
   const shown = unsettled ?? live;
-
+  const ranOutNote = useRanOutNote(holds, live, onHoldsChanged);
+  // Paid or emptied, the cart goes, and with it the button that had the focus.
+  const empty = shown.length === 0;
   useEffect(() => {
-    // A hold ran out: read the holds again (the seat map hears of it through seatChanged).
-    if (expired) onHoldsChanged();
-  }, [expired, onHoldsChanged]);
+    if (empty) refocus(document.getElementById(focusWhenGone));
+  }, [empty, focusWhenGone]);
 
-  if (shown.length === 0) return null;
+  if (empty) return ranOutNote;
   const total = shown.reduce((sum, hold) => sum + hold.seat.price, 0);
 
   async function payAll() {
@@ -78,33 +92,61 @@ export function Cart({ holds, onHoldsChanged, onPaid }: { holds: readonly HoldIt
   }
 
   return (
-    <section className="cart card" aria-labelledby="cart-title">
-      <h3 id="cart-title">Your held seats</h3>
-      <ul className="holds">
-        {shown.map((hold) => {
-          const left = remainingMs(hold.expiresAt, now);
-          return (
-            <li key={hold.id} data-hold={hold.id}>
-              <span>
-                Seat {hold.seat.number}
-                <span className="muted"> · {formatDateTime(hold.seat.schedule.startsAt)}</span> · {hold.seat.price} points
-              </span>
-              <span className={left < 30_000 ? 'countdown urgent' : 'countdown'} aria-label={`hold ends in ${formatCountdown(left)}`}>
-                {formatCountdown(left)}
-              </span>
-              {!unsettled && (
-                <button type="button" className="secondary" onClick={() => void release(hold)} disabled={paying} aria-label={`Release seat ${hold.seat.number}`}>
-                  Release
-                </button>
-              )}
-            </li>
-          );
-        })}
-      </ul>
-      <button type="button" className="pay" onClick={() => void payAll()} disabled={paying} aria-busy={paying} aria-label={`Pay ${total} points`}>
-        {paying ? 'Paying…' : `Pay ${total} points`}
-      </button>
-      <ErrorNote problem={error} words={unsettled ? PAY_WORDS : undefined} />
-    </section>
+    <>
+      {ranOutNote}
+      <section className="cart card" aria-labelledby="cart-title">
+        <h3 id="cart-title">Your held seats</h3>
+        <ul className="holds">
+          {shown.map((hold) => {
+            const left = remainingMs(hold.expiresAt, now);
+            return (
+              <li key={hold.id} data-hold={hold.id}>
+                <span>
+                  Seat {hold.seat.number}
+                  <span className="muted"> · {formatDateTime(hold.seat.schedule.startsAt)}</span> · {hold.seat.price} points
+                </span>
+                <span className={left < 30_000 ? 'countdown urgent' : 'countdown'} aria-label={`hold ends in ${formatCountdown(left)}`}>
+                  {formatCountdown(left)}
+                </span>
+                {!unsettled && (
+                  <button type="button" className="secondary" onClick={() => void release(hold)} disabled={paying} aria-label={`Release seat ${hold.seat.number}`}>
+                    Release
+                  </button>
+                )}
+              </li>
+            );
+          })}
+        </ul>
+        <button type="button" className="pay" onClick={() => void payAll()} disabled={paying} aria-busy={paying} aria-label={`Pay ${total} points`}>
+          {paying ? 'Paying…' : `Pay ${total} points`}
+        </button>
+        <ErrorNote problem={error} words={unsettled ? PAY_WORDS : undefined} />
+      </section>
+    </>
+  );
+}
+
+/**
+ * Holds that ran out: the holds are read again (the seat map hears of it through seatChanged), and it
+ * is said in the live region and in the page (the cart may be empty now) until the fan holds another seat.
+ */
+function useRanOutNote(holds: readonly HoldItem[], live: readonly HoldItem[], onHoldsChanged: () => void): ReactNode {
+  const announce = useAnnounce();
+  const ranOut = holds.filter((hold) => !live.includes(hold));
+  const words = ranOut.length > 0 ? holdsRanOutWords(ranOut.map((hold) => hold.seat.number)) : undefined;
+  const [said, setSaid] = useState<{ words: string; holdsLeft: number } | null>(null);
+  const liveCount = useRef(live.length);
+  liveCount.current = live.length;
+  useEffect(() => {
+    if (!words) return;
+    announce(words);
+    setSaid({ words, holdsLeft: liveCount.current });
+    onHoldsChanged();
+  }, [words, announce, onHoldsChanged]);
+  if (!said || live.length > said.holdsLeft) return null;
+  return (
+    <p className="notice" data-testid="hold-ran-out">
+      {said.words}
+    </p>
   );
 }

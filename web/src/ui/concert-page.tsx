@@ -2,22 +2,26 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import { useQuery } from 'urql';
 import type { SocketState } from '../client';
 import { inLine, waitsInLine } from '../logic/queue';
-import { ConcertDetail, MyHolds, type PaymentResult, type QueueStatus } from '../operations';
+import type { SeatChange } from '../logic/seats';
+import { ConcertDetail, type PaymentResult, type QueueStatus } from '../operations';
 import { useAnnounce } from './announcer';
 import { Cart } from './cart';
 import { CONCERTS_REFRESH_MS, ConcertBadges, ScheduleLine, useRefresh } from './concerts';
 import { ErrorNote } from './errors';
 import { WaitingRoom } from './waiting-room';
 import { markOnce } from './marks';
-import { useLastGood } from './hooks';
+import { useCoalesced, useLastGood } from './hooks';
+import { useMyHolds } from './my-holds';
 
-const HOLDS_CONTEXT = { additionalTypenames: ['Hold', 'Payment'] };
+/**
+ * How often at most an ACTIVE fan's page re-reads, while the seat maps change, the per-schedule counts
+ * and, for changes that may be the fan's own doing in another tab (MaybeOwnChanges), their holds.
+ */
+const REREAD_AFTER_CHANGES_MS = 5_000;
 
-/** How often at most an ACTIVE fan's page re-reads the per-schedule counts while the seat map changes. */
-const COUNTS_REFRESH_MS = 5_000;
-
-/** An unknown concert ID (a stale or mistyped link) is NOT_FOUND. */
-const CONCERT_WORDS = { NOT_FOUND: 'This concert does not exist.' };
+/** An unknown concert ID (a stale or mistyped link) is NOT_FOUND, or BAD_USER_INPUT when it is no number at all. */
+const NO_SUCH_CONCERT = 'This concert does not exist.';
+const CONCERT_WORDS = { NOT_FOUND: NO_SUCH_CONCERT, BAD_USER_INPUT: NO_SUCH_CONCERT };
 
 export function ConcertPage({ concertId, loggedIn, socket }: { concertId: string; loggedIn: boolean; socket: SocketState }) {
   const [detail, refreshDetail] = useQuery({ query: ConcertDetail, variables: { id: concertId } });
@@ -35,18 +39,12 @@ export function ConcertPage({ concertId, loggedIn, socket }: { concertId: string
     if (wasWaiting.current && !waiting) refreshDetail({ requestPolicy: 'network-only' });
     wasWaiting.current = waiting;
   }, [waiting, refreshDetail]);
-  const concert = detail.data?.concert;
+  // A re-read that failed (the network gone for a moment) keeps the page, the fan's cart and place in
+  // line with it, under the error, and is made again with backoff.
+  const concert = useLastGood(detail.data?.concert, detail.error, refreshDetail);
   // Per-schedule counts follow the live seat map (while the fan is ACTIVE) and the fan's own holds,
-  // at most every COUNTS_REFRESH_MS: only the admitted re-read them, never the whole line.
-  const pending = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
-  const refreshCounts = useCallback(() => {
-    if (pending.current) return;
-    pending.current = setTimeout(() => {
-      pending.current = undefined;
-      refreshDetail({ requestPolicy: 'network-only' });
-    }, COUNTS_REFRESH_MS);
-  }, [refreshDetail]);
-  useEffect(() => () => clearTimeout(pending.current), []);
+  // at most every REREAD_AFTER_CHANGES_MS: only the admitted re-read them, never the whole line.
+  const refreshCounts = useCoalesced(() => refreshDetail({ requestPolicy: 'network-only' }), REREAD_AFTER_CHANGES_MS);
   useEffect(() => {
     if (concert) markOnce('ct:concert-rendered');
   }, [concert]);
@@ -59,7 +57,7 @@ export function ConcertPage({ concertId, loggedIn, socket }: { concertId: string
       <ErrorNote error={detail.error} words={CONCERT_WORDS} />
       {concert && (
         <>
-          <h2 id="concert-title">
+          <h2 id="concert-title" tabIndex={-1}>
             {concert.title} <ConcertBadges concert={live ? { ...concert, availableSeats: live.seatsLeft, soldOut: concert.soldOut || live.state === 'SOLD_OUT' } : concert} />
           </h2>
           <p className="muted">{concert.venue}</p>
@@ -87,14 +85,28 @@ function Booking({
   onStatus: (status: QueueStatus) => void;
 }) {
   const announce = useAnnounce();
-  const [holdsResult, refetchHolds] = useQuery({ query: MyHolds, requestPolicy: 'network-only', context: HOLDS_CONTEXT });
+  const myHolds = useMyHolds(REREAD_AFTER_CHANGES_MS);
+  const { reread: rereadHolds, seatChanged, turnEnded } = myHolds;
   const refreshHolds = useCallback(() => {
-    refetchHolds({ requestPolicy: 'network-only' });
+    rereadHolds();
     onSeatsChanged();
-  }, [refetchHolds, onSeatsChanged]);
+  }, [rereadHolds, onSeatsChanged]);
+  const onSeatChanged = (change: SeatChange) => {
+    onSeatsChanged();
+    seatChanged(change);
+  };
+  // A turn may end by a payment in another tab before this tab's seat maps, gone with the turn, hear of its seats.
+  const wasActive = useRef(false);
+  const onStatusShown = useCallback(
+    (status: QueueStatus) => {
+      onStatus(status);
+      if (wasActive.current && status.state !== 'ACTIVE') turnEnded();
+      wasActive.current = status.state === 'ACTIVE';
+    },
+    [onStatus, turnEnded],
+  );
   const [payment, setPayment] = useState<PaymentResult | null>(null);
-  const myHolds = useLastGood(holdsResult.data?.me.holds, holdsResult.error, refetchHolds);
-  const holds = (myHolds ?? []).filter((hold) => hold.seat.schedule.concert.id === concert.id);
+  const holds = (myHolds.holds ?? []).filter((hold) => hold.seat.schedule.concert.id === concert.id);
 
   const onPaid = useCallback(
     (paid: PaymentResult) => {
@@ -108,7 +120,9 @@ function Booking({
     <>
       {payment && (
         <section className="card paid" aria-labelledby="paid-title" data-testid="payment">
-          <h3 id="paid-title">Payment complete</h3>
+          <h3 id="paid-title" tabIndex={-1}>
+            Payment complete
+          </h3>
           <p>
             {payment.amount} points paid; {payment.balance} points left.
           </p>
@@ -124,9 +138,9 @@ function Booking({
           </p>
         </section>
       )}
-      <ErrorNote error={holdsResult.error} />
-      <Cart holds={holds} onHoldsChanged={refreshHolds} onPaid={onPaid} />
-      <WaitingRoom concert={concert} socket={socket} holds={holds} payment={payment} onHoldsChanged={refreshHolds} onSeatsChanged={onSeatsChanged} onStatus={onStatus} />
+      <ErrorNote error={myHolds.error} />
+      <Cart holds={holds} onHoldsChanged={refreshHolds} onPaid={onPaid} focusWhenGone={payment ? 'paid-title' : 'concert-title'} />
+      <WaitingRoom concert={concert} socket={socket} holds={holds} payment={payment} onHoldsChanged={refreshHolds} onSeatChanged={onSeatChanged} onStatus={onStatusShown} />
     </>
   );
 }

@@ -93,7 +93,7 @@ export function ConcertList() {
   const concerts = result.data?.concerts;
   return (
     <section aria-labelledby="concerts-title">
-      <h2 id="concerts-title">Concerts</h2>
+      <h2 id="concerts-title" tabIndex={-1}>Concerts</h2>
       <ErrorNote error={result.error} />
       {!concerts && !result.error && <p className="muted">Loading concerts…</p>}
       {concerts?.length === 0 && <p className="muted">No concerts on sale yet.</p>}

@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState, useSyncExternalStore } from 'react';
+import { useCallback, useEffect, useRef, useState, useSyncExternalStore } from 'react';
 import type { Store } from '../client';
 import { feedRetryMs } from '../logic/connection';
 import { problemOf, type ErrorLike } from '../logic/errors';
@@ -27,6 +27,24 @@ export function useLastGood<T>(data: T | undefined, error: ErrorLike | undefined
     return () => clearTimeout(timer);
   }, [error, reread]);
   return data ?? last.current;
+}
+
+/**
+ * A trigger that runs `action` once, `ms` after the first call since it last ran: a burst of calls (a
+ * seat map that changes often) makes one request, not one each. Nothing runs after unmount.
+ */
+export function useCoalesced(action: () => void, ms: number): () => void {
+  const latest = useRef(action);
+  latest.current = action;
+  const pending = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  useEffect(() => () => clearTimeout(pending.current), []);
+  return useCallback(() => {
+    if (pending.current) return;
+    pending.current = setTimeout(() => {
+      pending.current = undefined;
+      latest.current();
+    }, ms);
+  }, [ms]);
 }
 
 /**

@@ -3,7 +3,7 @@ import { useClient, useMutation } from 'urql';
 import { feedRetryMs } from '../logic/connection';
 import { problemOf, type Problem } from '../logic/errors';
 import { NewestSource } from '../logic/newest';
-import { applySeatChange, seatLook, seatLookWords, type SeatState } from '../logic/seats';
+import { applySeatChange, seatLook, seatLookWords, type SeatChange, type SeatState } from '../logic/seats';
 import { formatDateTime } from '../logic/time';
 import { HoldSeat, ReleaseHold, ScheduleSeats, SeatChanged, type HoldItem } from '../operations';
 import { ErrorNote } from './errors';
@@ -20,7 +20,7 @@ interface SeatMapState {
  * seat wins). After a reconnect (`reconnects` moves) the map is read again, since changes sent while
  * the socket was down are lost.
  */
-export function useSeatMap(scheduleId: string, reconnects: number, onChange?: () => void): [SeatMapState, SeatAnswers] {
+export function useSeatMap(scheduleId: string, reconnects: number, onChange?: (change: SeatChange) => void): [SeatMapState, SeatAnswers] {
   const client = useClient();
   const [state, setState] = useState<SeatMapState>({ seats: null });
   // Moves to read the map and subscribe again: after a failure that says "not now" (a busy server),
@@ -32,7 +32,7 @@ export function useSeatMap(scheduleId: string, reconnects: number, onChange?: ()
   changed.current = onChange;
 
   useEffect(() => {
-    let early: Pick<SeatState, 'id' | 'status'>[] | null = [];
+    let early: SeatChange[] | null = [];
     let live = true;
     let retry: ReturnType<typeof setTimeout> | undefined;
     /** Shows the failure; a transient one is tried again by itself, backing off (and never before the server's Retry-After). */
@@ -54,7 +54,7 @@ export function useSeatMap(scheduleId: string, reconnects: number, onChange?: ()
       sources.live(change.id);
       if (early) early.push(change);
       else setState((s) => ({ ...s, seats: s.seats && applySeatChange(s.seats, change) }));
-      changed.current?.();
+      changed.current?.(change);
     });
     void client
       .query(ScheduleSeats, { id: scheduleId }, { requestPolicy: 'network-only' })
@@ -93,7 +93,7 @@ interface SeatAnswers {
   /** A hold or release goes out: give what this returns to `apply` with its answer. */
   send(): number;
   /** The answer's seat status, unless the live feed said something newer about that seat meanwhile. */
-  apply(change: Pick<SeatState, 'id' | 'status'>, sent: number): void;
+  apply(change: SeatChange, sent: number): void;
   /** Reads the map again (it was found wrong). */
   reload(): void;
 }
@@ -103,16 +103,16 @@ export function SeatMap({
   holds,
   reconnects,
   onHoldsChanged,
-  onSeatsChanged,
+  onSeatChanged,
 }: {
   schedule: { id: string; startsAt: string };
   holds: readonly HoldItem[];
   reconnects: number;
   onHoldsChanged: () => void;
-  /** Told of every live change (the page refreshes its seat counts). */
-  onSeatsChanged?: () => void;
+  /** Told of every live change (the page refreshes its seat counts, and the fan's holds when the change may be theirs). */
+  onSeatChanged?: (change: SeatChange) => void;
 }) {
-  const [{ seats, ended }, answers] = useSeatMap(schedule.id, reconnects, onSeatsChanged);
+  const [{ seats, ended }, answers] = useSeatMap(schedule.id, reconnects, onSeatChanged);
   const [, holdSeat] = useMutation(HoldSeat);
   const [, releaseHold] = useMutation(ReleaseHold);
   const [busySeat, setBusySeat] = useState<string | null>(null);

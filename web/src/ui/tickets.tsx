@@ -83,7 +83,7 @@ export function MyTicketsPage() {
   const tickets = result.data?.me.reservations;
   return (
     <section aria-labelledby="tickets-title">
-      <h2 id="tickets-title">My tickets</h2>
+      <h2 id="tickets-title" tabIndex={-1}>My tickets</h2>
       <ErrorNote error={result.error} />
       {tickets?.length === 0 && <p className="muted">No tickets yet.</p>}
       <ul className="tickets">

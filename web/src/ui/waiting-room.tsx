@@ -3,14 +3,16 @@ import { useClient, useMutation, useSubscription, type CombinedError } from 'urq
 import type { SocketState } from '../client';
 import { feedRetryMs } from '../logic/connection';
 import { errorCode, isTransient, problemOf } from '../logic/errors';
-import { announcement, inLine, lineProgress, PAUSED_MESSAGE, PREQUEUE_MESSAGE, rememberStart, seatSupply, seatsLeftWords, SOLD_OUT_MESSAGE, waitsInLine, type KeyValueStore } from '../logic/queue';
+import { announcement, HOLDS_OUTLAST_TURN, inLine, lineProgress, PAUSED_MESSAGE, PREQUEUE_MESSAGE, rememberStart, seatSupply, seatsLeftWords, SOLD_OUT_MESSAGE, waitsInLine, type KeyValueStore } from '../logic/queue';
 import { NewestSource } from '../logic/newest';
+import type { SeatChange } from '../logic/seats';
 import { formatCountdown, formatDateTime, formatWait, remainingMs, spokenCountdown, TURN_ENDING_MS, turnEndingWarning } from '../logic/time';
 import { ConcertDetail, EnterQueue, LeaveQueue, QueueStatusNow, QueueStatusSubscription, type HoldItem, type PaymentResult, type QueueStatus } from '../operations';
 import { useAnnounce } from './announcer';
 import { ErrorNote } from './errors';
 import { useNow } from './hooks';
 import { SeatLegend, SeatMap } from './seat-map';
+import { refocus } from './focus';
 
 interface Concert {
   id: string;
@@ -55,7 +57,7 @@ export function WaitingRoom({
   holds,
   payment,
   onHoldsChanged,
-  onSeatsChanged,
+  onSeatChanged,
   onStatus,
 }: {
   concert: Concert;
@@ -64,7 +66,7 @@ export function WaitingRoom({
   /** The fan's latest payment on this page: paying ends the ACTIVE slot. */
   payment: PaymentResult | null;
   onHoldsChanged: () => void;
-  onSeatsChanged?: () => void;
+  onSeatChanged?: (change: SeatChange) => void;
   /** Every status shown (pushed, or our own enter/leave answer): the page's seat counts follow it. */
   onStatus?: (status: QueueStatus) => void;
 }) {
@@ -105,13 +107,24 @@ export function WaitingRoom({
   useEffect(() => {
     if (payment && !(previous.current && waitsInLine(previous.current.state))) paidOutOfLine.current = true;
   }, [payment]);
+  // Whether the fan holds seats: read when the status changes, not itself a reason to say anything.
+  const holding = useRef(false);
+  holding.current = holds.length > 0;
   useEffect(() => {
     if (!status) return;
     if (waitsInLine(status.state)) paidOutOfLine.current = false;
-    const said = announcement(previous.current, status, paidOutOfLine.current);
+    const said = announcement(previous.current, status, { afterPayment: paidOutOfLine.current, holdingSeats: holding.current });
     if (said) announce(said);
     previous.current = status;
   }, [status, announce]);
+  // Entering, leaving or being let in swaps the buttons: the focus on one that went goes to the room's
+  // heading; once let in, from there (or from the button) to the turn's.
+  const state = status?.state;
+  useEffect(() => {
+    const roomTitle = document.getElementById('room-title');
+    if (state === 'ACTIVE') refocus(document.getElementById('turn-title'), roomTitle);
+    else refocus(roomTitle);
+  }, [state]);
 
   // SOLD_OUT completed the subscription; once the concert is no longer sold out, listen again (the
   // status it sends first says what the fan may do now, NONE usually).
@@ -186,7 +199,7 @@ export function WaitingRoom({
 
   return (
     <section className="waiting-room card" aria-labelledby="room-title" data-state={status?.state ?? 'LOADING'}>
-      <h2 id="room-title">Waiting room</h2>
+      <h2 id="room-title" tabIndex={-1}>Waiting room</h2>
       {askOverHttp && status && (
         <p className="reconnecting" role="status" data-testid="reconnecting">
           {unreachable
@@ -195,7 +208,7 @@ export function WaitingRoom({
         </p>
       )}
       {!status && !live.error && <p className="muted">Checking your place…</p>}
-      {status && <QueueBody status={status} concert={concert} socket={socket} holds={holds} seatsBack={seatsBack} onHoldsChanged={onHoldsChanged} onSeatsChanged={onSeatsChanged} />}
+      {status && <QueueBody status={status} concert={concert} socket={socket} holds={holds} seatsBack={seatsBack} onHoldsChanged={onHoldsChanged} onSeatChanged={onSeatChanged} />}
       {(status?.state === 'NONE' || seatsBack) && (
         <button type="button" onClick={() => void enter()} disabled={entering.fetching}>
           Enter the waiting room
@@ -212,7 +225,7 @@ export function WaitingRoom({
   );
 }
 
-function QueueBody({ status, concert, socket, holds, seatsBack, onHoldsChanged, onSeatsChanged }: { status: QueueStatus; concert: Concert; seatsBack: boolean; socket: SocketState; holds: readonly HoldItem[]; onHoldsChanged: () => void; onSeatsChanged?: () => void }) {
+function QueueBody({ status, concert, socket, holds, seatsBack, onHoldsChanged, onSeatChanged }: { status: QueueStatus; concert: Concert; seatsBack: boolean; socket: SocketState; holds: readonly HoldItem[]; onHoldsChanged: () => void; onSeatChanged?: (change: SeatChange) => void }) {
   switch (status.state) {
     case 'WAITING':
       return <Waiting status={status} concertId={concert.id} />;
@@ -221,9 +234,14 @@ function QueueBody({ status, concert, socket, holds, seatsBack, onHoldsChanged, 
     case 'SOLD_OUT':
       return <SoldOut seatsBack={seatsBack} />;
     case 'ACTIVE':
-      return <Active status={status} concert={concert} socket={socket} holds={holds} onHoldsChanged={onHoldsChanged} onSeatsChanged={onSeatsChanged} />;
+      return <Active status={status} concert={concert} socket={socket} holds={holds} onHoldsChanged={onHoldsChanged} onSeatChanged={onSeatChanged} />;
     case 'NONE':
-      return <p>You are not in line for this concert. Enter the waiting room to get a place; you will be let in to choose seats in turn.</p>;
+      return (
+        <p>
+          You are not in line for this concert. Enter the waiting room to get a place; you will be let in to choose seats in turn.
+          {holds.length > 0 && ` ${HOLDS_OUTLAST_TURN}`}
+        </p>
+      );
     default:
       return <p>Waiting room: {String(status.state).toLowerCase()}.</p>;
   }
@@ -347,7 +365,7 @@ function Waiting({ status, concertId }: { status: QueueStatus; concertId: string
   );
 }
 
-function Active({ status, concert, socket, holds, onHoldsChanged, onSeatsChanged }: { status: QueueStatus; concert: Concert; socket: SocketState; holds: readonly HoldItem[]; onHoldsChanged: () => void; onSeatsChanged?: () => void }) {
+function Active({ status, concert, socket, holds, onHoldsChanged, onSeatChanged }: { status: QueueStatus; concert: Concert; socket: SocketState; holds: readonly HoldItem[]; onHoldsChanged: () => void; onSeatChanged?: (change: SeatChange) => void }) {
   const now = useNow();
   const left = status.activeUntil ? remainingMs(status.activeUntil, now) : 0;
   // The countdown's own label is read only on focus: the turn ending is said in the live region, once
@@ -365,14 +383,16 @@ function Active({ status, concert, socket, holds, onHoldsChanged, onSeatsChanged
   }, [left, announce, status.activeUntil]);
   return (
     <div className="active">
-      <p className="your-turn">It is your turn: choose your seats.</p>
+      <h3 id="turn-title" className="your-turn" tabIndex={-1}>
+        It is your turn: choose your seats.
+      </h3>
       <p className="time-left">
         Time left: <strong className={left < TURN_ENDING_MS ? 'countdown urgent' : 'countdown'} data-testid="time-left" aria-label={spokenCountdown(left)}>{formatCountdown(left)}</strong>
       </p>
       <SeatLegend />
       <div className="seat-maps">
         {concert.schedules.map((schedule) => (
-          <SeatMap key={schedule.id} schedule={schedule} holds={holds.filter((h) => h.seat.schedule.id === schedule.id)} reconnects={socket.reconnects} onHoldsChanged={onHoldsChanged} onSeatsChanged={onSeatsChanged} />
+          <SeatMap key={schedule.id} schedule={schedule} holds={holds.filter((h) => h.seat.schedule.id === schedule.id)} reconnects={socket.reconnects} onHoldsChanged={onHoldsChanged} onSeatChanged={onSeatChanged} />
         ))}
       </div>
     </div>
