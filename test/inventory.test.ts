@@ -201,9 +201,9 @@ describe('repairs', () => {
     Number((await server.app.orm.em.getConnection().execute<{ number: number }[]>('select number from seats where id = ?', [seatId]))[0]!.number);
   /** The inventory-check job's period: ten admission ticks (src/workers/index.ts). */
   const CHECK_MS = INTERVAL_MS * 10;
-  /** Moves the seat's reservation's sale or cancellation an hour back, as if made long ago. */
+  /** Moves the seat's reservation's sale or cancellation 31 s back: just past the check's settle window (30 s). */
   const backdate = (column: 'created_at' | 'cancelled_at', seatId: string) =>
-    server.app.orm.em.getConnection().execute(`update reservations set ${column} = ${column} - interval 1 hour where seat_id = ?`, [seatId], 'run');
+    server.app.orm.em.getConnection().execute(`update reservations set ${column} = ${column} - interval 31 second where seat_id = ?`, [seatId], 'run');
 
   it('leaves a recent cancellation whose seat still counts sold alone, and heals it once that is older than any commit takes', async () => {
     const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 1, seatCount: 2 });

@@ -299,22 +299,26 @@ describe('answers from what the request wrote', () => {
   }
 
   it('sends no SQL after a payment or a cancellation commits, seats included: MySQL gone by then cannot turn a done sale into an error', async () => {
-    const { fans, seats: ids } = await booking(3, 1000);
-    const [plain, withSeats, first] = fans as [Account, Account, Account];
+    const ROUNDS = 3;
+    const { fans, seats: ids } = await booking(2 * ROUNDS + 1, 1000);
     // The concert's first sale reads what later ones find ready (its seat counts): out of the way.
-    await pay(first, [(await hold(first, ids[2]!)).id], 'first');
+    await pay(fans[2 * ROUNDS]!, [(await hold(fans[2 * ROUNDS]!, ids[2 * ROUNDS]!)).id], 'first');
     const ID_ONLY = 'mutation($holdIds: [ID!]!, $key: String!) { pay(holdIds: $holdIds, idempotencyKey: $key) { id reservations { id } } }';
-    const bare = await statementsFor(plain, ID_ONLY, { holdIds: [(await hold(plain, ids[0]!)).id], key: 'bare' });
-    const full = await statementsFor(withSeats, PAY, { holdIds: [(await hold(withSeats, ids[1]!)).id], key: 'full' });
-    expect(full).toBe(bare);
-    const [reservation] = (await me(withSeats)).reservations;
-    expect(reservation!.seat).toMatchObject({ status: 'RESERVED' });
-
     const CANCEL_ID_ONLY = 'mutation($id: ID!) { cancelReservation(reservationId: $id) { id } }';
-    const [plainReservation] = (await me(plain)).reservations;
-    const cancelBare = await statementsFor(plain, CANCEL_ID_ONLY, { id: plainReservation!.id });
-    const cancelFull = await statementsFor(withSeats, CANCEL, { id: reservation!.id });
-    expect(cancelFull).toBe(cancelBare);
+    // The admission tick's own SQL may land in a measured window: the fewest of a few rounds is the request's.
+    const paid = { bare: [] as number[], full: [] as number[] };
+    const cancelled = { bare: [] as number[], full: [] as number[] };
+    for (let round = 0; round < ROUNDS; round++) {
+      const [plain, withSeats] = [fans[2 * round]!, fans[2 * round + 1]!];
+      paid.bare.push(await statementsFor(plain, ID_ONLY, { holdIds: [(await hold(plain, ids[2 * round]!)).id], key: 'bare' }));
+      paid.full.push(await statementsFor(withSeats, PAY, { holdIds: [(await hold(withSeats, ids[2 * round + 1]!)).id], key: 'full' }));
+      const [reservation] = (await me(withSeats)).reservations;
+      expect(reservation!.seat).toMatchObject({ status: 'RESERVED' });
+      cancelled.bare.push(await statementsFor(plain, CANCEL_ID_ONLY, { id: (await me(plain)).reservations[0]!.id }));
+      cancelled.full.push(await statementsFor(withSeats, CANCEL, { id: reservation!.id }));
+    }
+    expect(Math.min(...paid.full)).toBe(Math.min(...paid.bare));
+    expect(Math.min(...cancelled.full)).toBe(Math.min(...cancelled.bare));
   });
 });
 

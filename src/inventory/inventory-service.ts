@@ -8,11 +8,14 @@ import type { SeatCatalog } from '../seats/seat-catalog';
 import { inventoryOf, sumInventories, type Inventory } from './inventory';
 
 /**
- * How old a sale or cancellation must be before its seat count has surely been updated: longer than
- * any payment transaction lasts (a reservation's created_at is taken when its transaction starts,
- * and InnoDB waits up to 50 s for a lock by default).
+ * How old a sale or cancellation must be before the check expects its seat count updated. Its
+ * update follows the commit within milliseconds, but a reservation's created_at is taken when its
+ * transaction starts, and each statement may wait up to MYSQL_STATEMENT_TIMEOUT_MS (10 s) for a lock.
+ * Too short only costs a needless rebuild (a rebuild from MySQL is always right), too long keeps a
+ * count whose update was lost wrong for as long: a seat hidden, a sold-out line closed over a
+ * cancelled seat.
  */
-export const SETTLE_SECONDS = 120;
+export const SETTLE_SECONDS = 30;
 
 /** Rebuilds a read may wait for before it counts a bitmap that keeps being dropped in MySQL. */
 const REBUILD_ATTEMPTS = 2;
