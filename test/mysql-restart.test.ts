@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Api } from '../support/graphql-client';
-import { CHARGE, ENTER, LEAVE, ME, PAY, type QueueStatus } from '../support/operations';
+import { CANCEL, CHARGE, ENTER, LEAVE, ME, PAY, type QueueStatus } from '../support/operations';
 import { startTestServer, type TestServer } from './support/harness';
 import { createConnection, type RowDataPacket } from 'mysql2/promise';
 import { MariaDbServer } from './support/mariadb-server';
@@ -178,6 +178,43 @@ describe('MySQL restarting mid-sale', () => {
       expect(answer.errors?.[0]?.message).toMatch(/nothing was charged/);
       expect(after.points).toBe(500);
       expect(after.reservations).toHaveLength(0);
+    }
+  }, 60_000);
+
+  it('answers a cancellation whose COMMIT went unanswered with what MySQL did once it answers again: cancelled, or an error with nothing changed', async () => {
+    const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 1, seatCount: 1, price: 100 });
+    const [buyer] = await activeFans(api, concertId, 1);
+    await charge(buyer!, 500);
+    const payment = await pay(buyer!, [(await hold(buyer!, (await seatIds(server, scheduleIds[0]!))[0]!)).id], 'to-cancel');
+
+    // MySQL freezes between the refund (the cancellation's last statement) and its COMMIT.
+    const points = server.app.services.points;
+    const refund = points.refund.bind(points);
+    points.refund = async (...args) => {
+      const balance = await refund(...args);
+      mysql.freeze();
+      setTimeout(() => mysql.thaw(), 2200);
+      return balance;
+    };
+    let answer;
+    try {
+      answer = await buyer!.api.request<{ cancelReservation: { status: string } }>(CANCEL, { id: payment.reservations[0]!.id });
+    } finally {
+      points.refund = refund;
+      await new Promise((resolve) => setTimeout(resolve, 2500));
+      mysql.thaw();
+    }
+
+    const after = await me(buyer!);
+    if (answer.data) {
+      expect(answer.data.cancelReservation.status).toBe('CANCELLED');
+      expect(after.points).toBe(500);
+      expect(after.reservations[0]!.status).toBe('CANCELLED');
+    } else {
+      expect(answer.errors?.[0]?.extensions?.code).toBe('SERVICE_UNAVAILABLE');
+      expect(answer.errors?.[0]?.message).toMatch(/nothing was changed/);
+      expect(after.points).toBe(400);
+      expect(after.reservations[0]!.status).toBe('CONFIRMED');
     }
   }, 60_000);
 

@@ -266,11 +266,11 @@ describe('hold scripts', () => {
     expect((await run(HOLD_RELEASE, k, 1, 'h', 1, 0))[0]).toBe(HOLD_BEING_PAID);
     // A payment that failed takes back its own mark: only the user's, of that hold, and one at a time,
     // so the other payment still keeps the hold.
-    await run(HOLD_UNKEEP, k, 2, 1, 'h');
-    await run(HOLD_UNKEEP, k, 1, 1, 'wrong');
-    await run(HOLD_UNKEEP, k, 1, 1, 'h');
+    await run(HOLD_UNKEEP, k, 2, 30_000, 1, 'h');
+    await run(HOLD_UNKEEP, k, 1, 30_000, 1, 'wrong');
+    await run(HOLD_UNKEEP, k, 1, 30_000, 1, 'h');
     expect((await run(HOLD_RELEASE, k, 1, 'h', 1, 0))[0]).toBe(HOLD_BEING_PAID);
-    await run(HOLD_UNKEEP, k, 1, 1, 'h');
+    await run(HOLD_UNKEEP, k, 1, 30_000, 1, 'h');
     expect(await run(HOLD_RELEASE, k, 1, 'h', 1, 0)).toEqual([1, []]);
     // The payment's own release (evenIfPaying) goes through, and the mark goes with the hold.
     await run(HOLD_EXTEND, k, 1, 30_000, 2, 'other');
@@ -289,23 +289,32 @@ describe('hold scripts', () => {
 
   it('a hold no payment keeps any more goes back to the expiry it was taken with, or lapses if that has passed', async () => {
     const k = schedule();
-    const [, , takenUntil] = await run(HOLD_SEAT, k, 1, 1, 'h', 150, 10);
+    const [, , takenUntil] = await run(HOLD_SEAT, k, 1, 1, 'h', 1_500, 10);
     const expiresAt = async () => Number((await redis.hget(k.bySeat, '1'))!.split('|')[2]);
     await run(HOLD_EXTEND, k, 1, 30_000, 1, 'h');
     await run(HOLD_EXTEND, k, 1, 30_000, 1, 'h');
     expect(await expiresAt()).toBeGreaterThan(Number(takenUntil) + 20_000);
     // One of two payments failed: the other still keeps it.
-    await run(HOLD_UNKEEP, k, 1, 1, 'h');
+    await run(HOLD_UNKEEP, k, 1, 30_000, 1, 'h');
     expect(await expiresAt()).toBeGreaterThan(Number(takenUntil) + 20_000);
     // Both failed, before the hold's own end: that end again.
-    await run(HOLD_UNKEEP, k, 1, 1, 'h');
+    await run(HOLD_UNKEEP, k, 1, 30_000, 1, 'h');
     expect(await expiresAt()).toBe(Number(takenUntil));
     expect(await redis.zscore(k.expiry, '1')).toBe(String(takenUntil));
     // Failed after it: the hold lapses now, and the next sweep frees the seat.
     await run(HOLD_EXTEND, k, 1, 30_000, 1, 'h');
-    await sleep(200);
-    await run(HOLD_UNKEEP, k, 1, 1, 'h');
+    await sleep(Math.max(0, Number(takenUntil) - (await redisNow()) + 50));
+    await run(HOLD_UNKEEP, k, 1, 30_000, 1, 'h');
     expect(await run(HOLD_SWEEP, k)).toEqual([['1'], 0]);
+  });
+
+  it('leaves a hold its expiry when its takenUntil is a leftover of an earlier hold of the seat (taken by an earlier version)', async () => {
+    const k = schedule();
+    const [, , expiry] = await run(HOLD_SEAT, k, 1, 1, 'h', 600_000, 10);
+    await redis.hset(k.takenUntil, '1', (await redisNow()) - 60_000);
+    await run(HOLD_EXTEND, k, 1, 30_000, 1, 'h');
+    await run(HOLD_UNKEEP, k, 1, 30_000, 1, 'h');
+    expect(await redis.hget(k.bySeat, '1')).toBe(`h|1|${expiry}`);
   });
 
   it('keeps a user’s listing of holds until its last hold lapses: its expiry only moves later', async () => {

@@ -7,8 +7,6 @@ export type QueryCallback = (error: (Error & { code?: string }) | null, ...resul
 export interface MysqlConnection {
   query(options: string | Record<string, unknown>, values?: unknown, callback?: QueryCallback): unknown;
   destroy(): void;
-  /** MySQL's ID of this session (CONNECTION_ID()). */
-  threadId: number;
 }
 
 /** The ORM's knex client: its pool's connections, and connections made with the same settings outside it. */

@@ -57,7 +57,7 @@ export async function sqlTransaction<T>(orm: MikroORM, work: (sql: Sql) => Promi
     try {
       await send('commit', []);
     } catch (error) {
-      throw new CommitUncertain(connection.threadId, error);
+      throw new CommitUncertain(error);
     }
     idle = true;
     return result;
@@ -75,38 +75,12 @@ export async function sqlTransaction<T>(orm: MikroORM, work: (sql: Sql) => Promi
 /**
  * COMMIT was sent and not answered (the connection was lost, MySQL stopped answering): the
  * transaction may have committed or not. Its cause says why (SERVICE_UNAVAILABLE unless the caller
- * finds out, see sessionEnded).
+ * finds out: PointsService.waitForAccount says when the outcome is final).
  */
 export class CommitUncertain extends Error {
-  constructor(
-    /** The MySQL session that ran the transaction. */
-    readonly sessionId: number,
-    cause: unknown,
-  ) {
+  constructor(cause: unknown) {
     super('MySQL did not confirm a COMMIT', { cause });
   }
-}
-
-const SESSION_POLL_MS = 50;
-
-/**
- * Ends a session whose COMMIT went unanswered and waits until MySQL has let it go, so that what it
- * committed, or not, is final and a read tells which: true once it is gone, false if MySQL does not
- * say so within `withinMs`. KILL, rather than waiting for MySQL to notice the closed socket: a
- * session cut off by the network would otherwise keep its transaction, and its row locks, open for
- * hours; a COMMIT MySQL is running completes first, one it has not read yet never runs.
- */
-export async function sessionEnded(orm: MikroORM, sessionId: number, withinMs: number): Promise<boolean> {
-  const connection = orm.em.getConnection();
-  const deadline = Date.now() + withinMs;
-  // "Unknown thread id" when it is gone already.
-  await connection.execute(`KILL ${Number(sessionId)}`).catch(() => undefined);
-  while (Date.now() < deadline) {
-    const found = await connection.execute<unknown[]>('SELECT 1 FROM information_schema.PROCESSLIST WHERE ID = ?', [sessionId]).catch(() => undefined);
-    if (found?.length === 0) return true;
-    await new Promise((resolve) => setTimeout(resolve, SESSION_POLL_MS));
-  }
-  return false;
 }
 
 /** Attempts in all for a transaction MySQL picks as a deadlock's victim (it rolled back whole, so it may simply run again). */

@@ -197,7 +197,7 @@ export class HoldService {
   async unkeep(userId: number, refs: HoldRef[]): Promise<void> {
     await Promise.all(
       [...groupBySchedule(refs, (ref) => [ref.seatId, ref.id] as const)].map(([scheduleId, held]) =>
-        runScript(this.redis, HOLD_UNKEEP, this.keys.holds(scheduleId), userId, ...held.flat()),
+        runScript(this.redis, HOLD_UNKEEP, this.keys.holds(scheduleId), userId, PAYMENT_KEEP_MS, ...held.flat()),
       ),
     );
   }

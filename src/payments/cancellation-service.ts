@@ -1,5 +1,5 @@
 import type { MikroORM } from '@mikro-orm/mysql';
-import { sqlTransactionRetryingDeadlocks } from '../database/sql-transaction';
+import { CommitUncertain, sqlTransactionRetryingDeadlocks } from '../database/sql-transaction';
 import { AppError, notFound } from '../errors';
 import { SETTLE_SECONDS, type InventoryService } from '../inventory/inventory-service';
 import type { Logger } from '../logger';
@@ -48,6 +48,9 @@ const toRecord = (row: Row): ReservationRecord => ({
 
 const seatOf = (row: Row): SeatInfo => ({ id: Number(row.seatId), scheduleId: Number(row.scheduleId), concertId: Number(row.concertId), number: Number(row.number), price: Number(row.seatPrice) });
 
+/** A reservation this request cancelled: its answer says the seat is free, as the cancellation made it. */
+const cancelledRecord = (row: Row): ReservationRecord => ({ ...toRecord(row), status: ReservationStatus.CANCELLED, seat: seatState(seatOf(row), SeatStatus.AVAILABLE) });
+
 type Outcome = { cancelled: true; row: Row; record: ReservationRecord } | { cancelled: false; row?: Row; record?: ReservationRecord };
 
 /** Cancelling a reservation: once, by its owner, before its schedule starts, with the price refunded. */
@@ -71,8 +74,24 @@ export class CancellationService {
    * as it is. The payment keeps its rows: the ledger shows the PAYMENT and the REFUND.
    */
   async cancel(userId: number, reservationId: number): Promise<ReservationRecord> {
+    let outcome: Outcome;
+    try {
+      outcome = await this.cancelInMysql(userId, reservationId);
+    } catch (error) {
+      if (!(error instanceof CommitUncertain)) throw error;
+      outcome = await this.outcomeAfterAll(userId, reservationId);
+    }
+    if (!outcome.cancelled) {
+      if (outcome.row && outcome.record) await this.redoAfterCommit(outcome.row, outcome.record);
+      return outcome.record ?? (await this.find(reservationId));
+    }
+    await this.afterCommit(outcome.row, outcome.record);
+    return outcome.record;
+  }
+
+  private cancelInMysql(userId: number, reservationId: number): Promise<Outcome> {
     // Two cancellations of one user's reservations can deadlock on the user's row: InnoDB rolls one back; it runs again.
-    const outcome = await sqlTransactionRetryingDeadlocks<Outcome>(this.orm, async (sql) => {
+    return sqlTransactionRetryingDeadlocks<Outcome>(this.orm, async (sql) => {
       const [row] = await sql.all<Row>(FIND, [reservationId]);
       if (!row || Number(row.userId) !== userId) throw notFound('reservation');
       if (row.status === ReservationStatus.CANCELLED) return { cancelled: false, row, record: toRecord(row) };
@@ -85,14 +104,26 @@ export class CancellationService {
       // A concurrent cancellation committed first; its answer is read after this transaction.
       if (affectedRows === 0) return { cancelled: false };
       await this.points.refund(sql, userId, Number(row.price), Number(row.paymentId));
-      return { cancelled: true, row, record: { ...toRecord(row), status: ReservationStatus.CANCELLED, cancelledAt, seat: seatState(seatOf(row), SeatStatus.AVAILABLE) } };
+      return { cancelled: true, row, record: cancelledRecord({ ...row, cancelledAt }) };
     });
-    if (!outcome.cancelled) {
-      if (outcome.row && outcome.record) await this.redoAfterCommit(outcome.row, outcome.record);
-      return outcome.record ?? (await this.find(reservationId));
+  }
+
+  /**
+   * The cancellation whose COMMIT went unanswered, once that transaction has ended (the user's row
+   * lock is free): cancelled, it is followed up as any; not, SERVICE_UNAVAILABLE saying nothing
+   * changed. While MySQL cannot say, SERVICE_UNAVAILABLE telling the fan how to find out: cancelling
+   * again answers the cancelled reservation, and refunds once.
+   */
+  private async outcomeAfterAll(userId: number, reservationId: number): Promise<Outcome> {
+    let row: Row | undefined;
+    try {
+      await this.points.waitForAccount(userId);
+      [row] = await this.orm.em.getConnection().execute<Row[]>(FIND, [reservationId]);
+    } catch {
+      throw new AppError('SERVICE_UNAVAILABLE', 'The database did not confirm the cancellation in time: it may have gone through. Cancel again to find out; it refunds once.');
     }
-    await this.afterCommit(outcome.row, outcome.record);
-    return outcome.record;
+    if (row?.status !== ReservationStatus.CANCELLED) throw new AppError('SERVICE_UNAVAILABLE', 'The database did not answer in time: nothing was changed. Please try again.');
+    return { cancelled: true, row, record: cancelledRecord(row) };
   }
 
   /**

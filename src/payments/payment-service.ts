@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { UniqueConstraintViolationException, type MikroORM } from '@mikro-orm/mysql';
-import { CommitUncertain, sessionEnded, sqlTransactionRetryingDeadlocks, type Sql } from '../database/sql-transaction';
+import { CommitUncertain, sqlTransactionRetryingDeadlocks, type Sql } from '../database/sql-transaction';
 import { AppError, badInput, characterCount } from '../errors';
 import { Payment, Reservation } from '../entities';
 import type { HoldRef, HoldService } from '../holds/hold-service';
@@ -15,8 +15,6 @@ import type { SeatEvents } from '../seats/seat-events';
 
 const MAX_KEY_LENGTH = 128;
 const MAX_HOLDS = 100;
-/** How long a payment whose COMMIT went unanswered waits for MySQL to settle it before saying it cannot tell. */
-const SETTLE_COMMIT_MS = 3000;
 /** The reservations.code unique index (see the migration): a collision there means "draw another code". */
 export const CODE_INDEX = 'reservations_code_unique';
 /** Crockford base32: no I, L, O or U, so a code read aloud or typed is not mistaken. */
@@ -103,7 +101,7 @@ export class PaymentService {
       } catch (error) {
         if (error instanceof CommitUncertain) {
           uncertain = true;
-          const committed = await this.committedAfterAll(request, error);
+          const committed = await this.committedAfterAll(request);
           uncertain = false;
           if (!committed) throw new AppError('SERVICE_UNAVAILABLE', 'The database did not answer in time: nothing was charged. Please try again.');
           paid = true;
@@ -153,19 +151,21 @@ export class PaymentService {
   }
 
   /**
-   * The payment whose COMMIT went unanswered, once MySQL has ended its session: the payment row if it
+   * The payment whose COMMIT went unanswered, once that transaction has ended: the payment row if it
    * committed, null if it did not. While MySQL cannot say, SERVICE_UNAVAILABLE telling the fan how to
    * find out: a retry with the same key answers the payment if there is one, and charges once.
    */
-  private async committedAfterAll(request: PayRequest, uncertain: CommitUncertain): Promise<Payment | null> {
-    if (await sessionEnded(this.orm, uncertain.sessionId, SETTLE_COMMIT_MS)) {
-      const payment = await this.earlier(request).catch(() => undefined);
-      if (payment !== undefined) return payment;
+  private async committedAfterAll(request: PayRequest): Promise<Payment | null> {
+    try {
+      await this.points.waitForAccount(request.userId);
+      // The same request: its key cannot name other holds (no IDEMPOTENCY_KEY_REUSED to lose here).
+      return await this.earlier(request);
+    } catch {
+      throw new AppError(
+        'SERVICE_UNAVAILABLE',
+        'The database did not confirm your payment in time: it may have gone through. Pay again with the same idempotencyKey to find out; it will not charge twice.',
+      );
     }
-    throw new AppError(
-      'SERVICE_UNAVAILABLE',
-      'The database did not confirm your payment in time: it may have gone through. Pay again with the same idempotencyKey to find out; it will not charge twice.',
-    );
   }
 
   /**
@@ -176,7 +176,8 @@ export class PaymentService {
    */
   private async soldMeanwhile(error: unknown, seats: SeatInfo[]): Promise<AppError | undefined> {
     if (!(error instanceof AppError) || error.code !== 'INSUFFICIENT_POINTS') return undefined;
-    const sold = await this.catalog.reservedAmong(seats.map((seat) => seat.id));
+    // Not knowing (MySQL gone again) leaves the answer the transaction gave.
+    const sold = await this.catalog.reservedAmong(seats.map((seat) => seat.id)).catch(() => new Set<number>());
     const seat = seats.find((candidate) => sold.has(candidate.id));
     return seat && seatSold(seat);
   }

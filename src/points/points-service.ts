@@ -44,6 +44,17 @@ export class PointsService {
   }
 
   /**
+   * Returns once no transaction holds the user's row, by taking its lock: a payment or cancellation
+   * whose COMMIT went unanswered (each held that lock) has then ended, committed or rolled back, and a
+   * read after this tells which. No session ID to chase: one that MySQL restarted away, or that a
+   * proxy renamed, is settled all the same. Fails (SERVICE_UNAVAILABLE) when MySQL does not hand the
+   * lock over within its lock wait (a second under MYSQL_STATEMENT_TIMEOUT_MS).
+   */
+  async waitForAccount(userId: number): Promise<void> {
+    await sqlTransaction(this.orm, (sql) => sql.all('SELECT id FROM users WHERE id = ? FOR UPDATE', [userId]));
+  }
+
+  /**
    * Takes `amount` inside the caller's transaction (a payment), or INSUFFICIENT_POINTS, and returns
    * the balance after it. The UPDATE takes the user's row lock until the transaction ends, so all of
    * one user's payments run one after another from here: identical twins queue on this row rather

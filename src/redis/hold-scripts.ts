@@ -209,13 +209,14 @@ return {purged, confirmed}
  * changes nothing, so retrying one that keeps failing cannot stretch a hold past HOLD_TTL_SECONDS.
  * Returns 0.
  */
-export const HOLD_UNKEEP = defineScript<number, [user: number, ...seatAndHoldIdPairs: ScriptArg[]]>()({
+export const HOLD_UNKEEP = defineScript<number, [user: number, keepMs: number, ...seatAndHoldIdPairs: ScriptArg[]]>()({
   name: 'holdUnkeep',
   keys: HOLD_KEYS,
   uses: [REDIS_NOW, PAYING_NOW, HELD_BY],
   lua: `
 local now = redisNow()
-for i = 2, #ARGV, 2 do
+local keepMs = tonumber(ARGV[2])
+for i = 3, #ARGV, 2 do
   local seat = ARGV[i]
   if heldBy(bySeatKey, seat, ARGV[i + 1], ARGV[1]) then
     local count, markedUntil = payingNow(payingKey, seat, now)
@@ -226,8 +227,9 @@ for i = 2, #ARGV, 2 do
       local takenUntil = tonumber(redis.call('HGET', takenUntilKey, seat) or '0')
       local id, owner, expiresAt = string.match(redis.call('HGET', bySeatKey, seat), '^([^|]*)|([^|]*)|(%d+)$')
       local untilMs = math.max(takenUntil, now)
-      -- A hold without takenUntil (taken by an earlier version) keeps what it has.
-      if takenUntil > 0 and tonumber(expiresAt) > untilMs then
+      -- A hold without takenUntil keeps what it has: taken by an earlier version, or with one an
+      -- earlier hold of the seat left (a kept hold's expiry stays within takenUntil + keep, see HOLD_EXTEND).
+      if takenUntil > 0 and tonumber(expiresAt) <= takenUntil + keepMs and tonumber(expiresAt) > untilMs then
         redis.call('HSET', bySeatKey, seat, id .. '|' .. owner .. '|' .. untilMs)
         redis.call('ZADD', expiryKey, untilMs, seat)
       end
