@@ -126,6 +126,11 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
   const queueSubscriber = createRedis(config.redis, { enableOfflineQueue: true, maxRetriesPerRequest: null });
   const eventSubscribe = createRedis(config.redis, { enableOfflineQueue: true, maxRetriesPerRequest: null });
   await Promise.all([redis, queueSubscriber, eventSubscribe].map(redisReady));
+  // On a Cluster, ioredis opens the pub/sub connection lazily, at the first SUBSCRIBE: a burst of
+  // seatChanged subscriptions while it connected put it in subscriber mode before its ready check,
+  // whose INFO then threw inside a promise nobody awaits and killed the process. Opened here, before
+  // any request can subscribe.
+  await eventSubscribe.subscribe(keys.channels.subscriberOpen);
 
   // Nothing publishes through the target (SeatEvents publishes in order itself), so its publish
   // client is the request connection, never used.

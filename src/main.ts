@@ -36,6 +36,10 @@ async function main(): Promise<void> {
         },
       );
   };
+  // A library's promise that rejects with nobody awaiting it (ioredis's ready check of a pub/sub
+  // connection that reconnects, say) is logged: one connection's trouble must not end every socket
+  // and request of the replica, which Node's default (exit) would.
+  process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'a promise rejected with nobody awaiting it; carrying on'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
   // Signals arrive through the event loop, so every handler call runs after this line.

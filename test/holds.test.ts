@@ -81,6 +81,28 @@ describe('the ACTIVE gate', () => {
   });
 });
 
+describe('seatChanged on a replica just started', () => {
+  it('takes a burst of subscriptions at once (on a Redis Cluster its pub/sub connection opened with the first one and crashed the process) and tells each of them', async () => {
+    const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 21 });
+    const scheduleId = scheduleIds[0]!;
+    const fans = await activeFans(api, concertId, 21);
+    const fresh = await startTestServer('holds', { MAX_HOLDS_PER_SCHEDULE: '3' }, { reset: false });
+    const clients = fans.slice(1).map((fan) => wsClient(fresh.wsUrl, fan.token));
+    try {
+      const feeds = clients.map((client) => new Feed<{ seatChanged: { id: string; status: string } }>(client, SEAT_CHANGED, { id: scheduleId }));
+      // Every feed listening: the first change each one hears is a hold taken after this.
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const [seatId] = await seatIds(server, scheduleId);
+      await hold(fans[0]!, seatId!);
+      for (const feed of feeds) expect((await feed.next()).data?.seatChanged).toMatchObject({ id: seatId, status: 'HELD' });
+      expect((await fetch(fresh.url.replace('/graphql', '/healthz'))).status).toBe(200);
+    } finally {
+      await Promise.all(clients.map((client) => client.dispose()));
+      await fresh.stop();
+    }
+  });
+});
+
 describe('holding a seat', () => {
   it('gives one of 200 simultaneous fans the seat and every other one SEAT_UNAVAILABLE', async () => {
     const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 250, seatCount: 5 });

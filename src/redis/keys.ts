@@ -116,6 +116,8 @@ export function redisKeys(prefix: string) {
       pubsub: `${prefix}:pubsub:`,
       /** No data: its slot picks the one node every ordered publish leaves from (see PUBLISH_ORDERED). */
       publishRoute: `${prefix}:{pubsub}`,
+      /** No messages: subscribed at start so the event subscriber's connection is open before any request subscribes (see startApp). */
+      subscriberOpen: `${prefix}:subscriber-open`,
     },
     /** BullMQ key prefix; the hash tag keeps each queue's keys in one slot on Redis Cluster. */
     bullPrefix: `${prefix}:{jobs}`,
