@@ -26,6 +26,36 @@ afterAll(async () => {
   await mysql?.remove();
 });
 
+/**
+ * Runs `request` with MySQL frozen as soon as `service[step]` (the last step of a transaction before
+ * its COMMIT) returns: the COMMIT waits in its socket past the statement bound (1.5 s here), and
+ * MySQL thaws 0.7 s later.
+ */
+async function frozenAfter<S extends object, K extends keyof S, T>(service: S, step: K, request: () => Promise<T>): Promise<T> {
+  const original = service[step] as (...args: unknown[]) => Promise<unknown>;
+  service[step] = (async (...args: unknown[]) => {
+    const result = await original.apply(service, args);
+    mysql.freeze();
+    setTimeout(() => mysql.thaw(), 2200);
+    return result;
+  }) as S[K];
+  try {
+    return await request();
+  } finally {
+    service[step] = original as S[K];
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    mysql.thaw();
+  }
+}
+
+/** An ACTIVE fan with 500 points holding the one seat (100 points) of a new concert. */
+async function buyerHolding() {
+  const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 1, seatCount: 1, price: 100 });
+  const [buyer] = (await activeFans(api, concertId, 1)) as [Account];
+  await charge(buyer, 500);
+  return { buyer, held: await hold(buyer, (await seatIds(server, scheduleIds[0]!))[0]!) };
+}
+
 const readyz = async () => (await fetch(server.url.replace('/graphql', '/readyz'))).status;
 
 describe('MySQL restarting mid-sale', () => {
@@ -115,10 +145,7 @@ describe('MySQL restarting mid-sale', () => {
   });
 
   it('answers SERVICE_UNAVAILABLE within the statement timeout while MySQL is frozen mid-payment; the retry after it thaws charges once', async () => {
-    const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 1, seatCount: 1, price: 100 });
-    const [buyer] = await activeFans(api, concertId, 1);
-    await charge(buyer!, 500);
-    const held = await hold(buyer!, (await seatIds(server, scheduleIds[0]!))[0]!);
+    const { buyer, held } = await buyerHolding();
 
     mysql.freeze();
     try {
@@ -128,7 +155,7 @@ describe('MySQL restarting mid-sale', () => {
         [ME, {}],
       ] as const) {
         const started = Date.now();
-        const answer = await buyer!.api.request(query, variables);
+        const answer = await buyer.api.request(query, variables);
         expect(answer.errors?.[0]?.extensions?.code).toBe('SERVICE_UNAVAILABLE');
         expect(Date.now() - started).toBeLessThan(6000);
       }
@@ -137,38 +164,22 @@ describe('MySQL restarting mid-sale', () => {
     }
 
     // The cut-off transaction was rolled back: the same payment goes through once, once only.
-    await vi.waitFor(async () => expect((await buyer!.api.request(PAY, { holdIds: [held.id], key: 'frozen' })).errors).toBeUndefined(), { timeout: 15_000, interval: 200 });
-    const after = await me(buyer!);
+    await vi.waitFor(async () => expect((await buyer.api.request(PAY, { holdIds: [held.id], key: 'frozen' })).errors).toBeUndefined(), { timeout: 15_000, interval: 200 });
+    const after = await me(buyer);
     expect(after.points).toBe(400);
     expect(after.reservations).toHaveLength(1);
   }, 60_000);
 
   it('answers a payment whose COMMIT went unanswered with what MySQL did once it answers again: paid, or an error with nothing charged', async () => {
-    const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 1, seatCount: 1, price: 100 });
-    const [buyer] = await activeFans(api, concertId, 1);
-    await charge(buyer!, 500);
-    const held = await hold(buyer!, (await seatIds(server, scheduleIds[0]!))[0]!);
+    const { buyer, held } = await buyerHolding();
 
-    // MySQL freezes between the payment's last step and its COMMIT: the COMMIT waits in its socket
-    // past the statement bound (1.5 s here), and MySQL thaws 0.7 s later.
-    const holds = server.app.services.holds;
-    const confirm = holds.confirm.bind(holds);
-    holds.confirm = async (...args) => {
-      await confirm(...args);
-      mysql.freeze();
-      setTimeout(() => mysql.thaw(), 2200);
-    };
-    let answer;
-    try {
-      answer = await buyer!.api.request<{ pay: { balance: number } }>(PAY, { holdIds: [held.id], key: 'unanswered' });
-    } finally {
-      holds.confirm = confirm;
-      await new Promise((resolve) => setTimeout(resolve, 2500));
-      mysql.thaw();
-    }
+    // The payment's last step before its COMMIT is the check of its holds in Redis.
+    const answer = await frozenAfter(server.app.services.holds, 'confirm', () =>
+      buyer.api.request<{ pay: { balance: number } }>(PAY, { holdIds: [held.id], key: 'unanswered' }),
+    );
 
     // Whichever way MySQL settled it, the answer says so.
-    const after = await me(buyer!);
+    const after = await me(buyer);
     if (answer.data) {
       expect(answer.data.pay.balance).toBe(400);
       expect(after.points).toBe(400);
@@ -182,30 +193,15 @@ describe('MySQL restarting mid-sale', () => {
   }, 60_000);
 
   it('answers a cancellation whose COMMIT went unanswered with what MySQL did once it answers again: cancelled, or an error with nothing changed', async () => {
-    const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 1, seatCount: 1, price: 100 });
-    const [buyer] = await activeFans(api, concertId, 1);
-    await charge(buyer!, 500);
-    const payment = await pay(buyer!, [(await hold(buyer!, (await seatIds(server, scheduleIds[0]!))[0]!)).id], 'to-cancel');
+    const { buyer, held } = await buyerHolding();
+    const payment = await pay(buyer, [held.id], 'to-cancel');
 
-    // MySQL freezes between the refund (the cancellation's last statement) and its COMMIT.
-    const points = server.app.services.points;
-    const refund = points.refund.bind(points);
-    points.refund = async (...args) => {
-      const balance = await refund(...args);
-      mysql.freeze();
-      setTimeout(() => mysql.thaw(), 2200);
-      return balance;
-    };
-    let answer;
-    try {
-      answer = await buyer!.api.request<{ cancelReservation: { status: string } }>(CANCEL, { id: payment.reservations[0]!.id });
-    } finally {
-      points.refund = refund;
-      await new Promise((resolve) => setTimeout(resolve, 2500));
-      mysql.thaw();
-    }
+    // The cancellation's last statement before its COMMIT is the refund.
+    const answer = await frozenAfter(server.app.services.points, 'refund', () =>
+      buyer.api.request<{ cancelReservation: { status: string } }>(CANCEL, { id: payment.reservations[0]!.id }),
+    );
 
-    const after = await me(buyer!);
+    const after = await me(buyer);
     if (answer.data) {
       expect(answer.data.cancelReservation.status).toBe('CANCELLED');
       expect(after.points).toBe(500);

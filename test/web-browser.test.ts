@@ -5,11 +5,13 @@ import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Api } from '../support/graphql-client';
-import { ENTER, LEAVE, ME, SET_SALES_OPEN_AT, STATUS, type Me } from '../support/operations';
+import { ENTER, LEAVE, ME, RELEASE, SET_SALES_OPEN_AT, STATUS, type Me } from '../support/operations';
+import { admit, charge, hold, pay, seatIds } from './support/booking';
 import { logIn, signUpMany } from './support/client';
 import { createConcert } from './support/fixtures';
 import { ADMIN, startTestServer, type TestServer } from './support/harness';
 import { ensureWebBuild } from './support/web-build';
+import { HOLDS_OUTLAST_TURN } from '../web/src/logic/queue';
 
 /*
  * The fan web app in a real browser (Debian's Chromium driven by playwright-core), against the real
@@ -702,10 +704,12 @@ describe('fan web app in Chromium', () => {
     await fan.context.close();
   });
 
-  it('two tabs of one account: a seat held in one is the fan’s in the other, with its cart, and paid there, the other’s cart and balance follow', async () => {
-    const { concertId } = await createConcert(server, { maxActiveUsers: 1, seatCount: 4, price: 100 });
+  it('two tabs of one account: a seat held in one is the fan’s in the other, with its cart, and paid there, the other’s cart and balance follow; other fans’ seats and another account’s tab ask for nothing', async () => {
+    const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 2, seatCount: 4, price: 100 });
     const one = await openFan('tabs', { width: 1100, height: 900 });
     const two = await openTab(one.context);
+    // A tab of another account in the same browser: it hears the fan's tabs, and ignores them.
+    const stranger = await openTab(one.context);
     await one.page.goto(`${base}#/concerts/${concertId}`);
     await signUpInPage(one, `tabs-${Date.now()}@example.test`);
     await chargeInPage(one, 1000);
@@ -713,20 +717,45 @@ describe('fan web app in Chromium', () => {
     await two.page.addInitScript(`sessionStorage.setItem('ct:token', ${JSON.stringify(await tokenOf(one))})`);
     await two.page.goto(`${base}#/concerts/${concertId}`);
     await two.page.getByTestId('points').filter({ hasText: '1,000' }).waitFor(WAIT);
+    const api = new Api(server.url);
+    const [someoneElse, rival] = await signUpMany(api, 2);
+    await stranger.page.addInitScript(`sessionStorage.setItem('ct:token', ${JSON.stringify(someoneElse!.token)})`);
+    await stranger.page.goto(`${base}#/concerts/${concertId}`);
+    await stranger.page.getByRole('button', { name: 'Enter the waiting room' }).waitFor(WAIT);
+    const strangerReads = countRequests(stranger, 'query M'); // MyHolds and Me
 
     await one.page.getByRole('button', { name: 'Enter the waiting room' }).click();
     await one.page.locator('.your-turn').waitFor(WAIT);
     await two.page.locator('.your-turn').waitFor(WAIT);
+
+    // Another fan, let in too, holds and releases a seat, and buys another: nothing for this fan's tabs to read again
+    // (past the 5 s a re-read waits for more changes).
+    const tabsReads = [countRequests(one, 'query M'), countRequests(two, 'query M')];
+    await charge(rival!, 1000);
+    await admit([rival!], concertId);
+    const seatId = await seatIds(server, scheduleIds[0]!);
+    await rival!.api.data(RELEASE, { holdId: (await hold(rival!, seatId[3]!)).id });
+    await pay(rival!, [(await hold(rival!, seatId[2]!)).id], 'rival'); // which ends the rival's turn
+    await seatWithStatus(two, 3, 'RESERVED').waitFor(WAIT);
+    await new Promise((resolve) => setTimeout(resolve, 5500));
+    expect(tabsReads.map((reads) => reads())).toEqual([0, 0]);
+
     await seat(one, 1).click();
     await one.page.locator('.seat-map [data-seat="1"][data-look="MINE"]').waitFor(WAIT);
     await two.page.getByRole('button', { name: 'Seat 1, held by you: press to release it' }).waitFor(WAIT);
     await two.page.getByRole('button', { name: 'Release seat 1' }).waitFor(WAIT);
 
+    // Paid in the first tab, the seat is no longer held in the second: the turn's end there never says
+    // (page or live region) that it can still be paid for.
+    await two.page.evaluate(`new MutationObserver(() => { if (document.body.textContent.includes('${HOLDS_OUTLAST_TURN}')) window.holdsOutlastTurnSaid = true; }).observe(document.body, { subtree: true, childList: true, characterData: true })`);
     await one.page.getByRole('button', { name: 'Pay 100 points' }).click();
     await one.page.locator('[data-testid="payment"] .ticket-code').first().waitFor(WAIT);
     await two.page.getByTestId('points').filter({ hasText: '900' }).waitFor(WAIT);
     await two.page.getByRole('button', { name: 'Release seat 1' }).waitFor({ state: 'detached', ...WAIT });
-    expectClean([one, two]);
+    await announced(two, 'You are no longer in the waiting room.');
+    expect(await two.page.evaluate('window.holdsOutlastTurnSaid === true')).toBe(false);
+    expect(strangerReads()).toBe(0);
+    expectClean([one, two, stranger]);
     await one.context.close();
   });
 
@@ -763,19 +792,60 @@ describe('fan web app in Chromium', () => {
     await fan.context.close();
   });
 
-  it('a hold that runs out is said in the page and in the live region', async () => {
+  /** A new fan in the quick server's (short holds) new concert of `seatCount` seats, who has entered its line (and is let in at once). */
+  async function admittedOnQuick(name: string, viewport: { width: number; height: number }, seatCount: number) {
     const quickBase = new URL('/', quick.url).toString();
-    const { concertId } = await createConcert(quick, { maxActiveUsers: 1, seatCount: 2, price: 100 });
-    const fan = await openFan('lapse', { width: 1100, height: 900 });
+    const { concertId } = await createConcert(quick, { maxActiveUsers: 1, seatCount, price: 100 });
+    const fan = await openFan(name, viewport);
     await fan.page.goto(`${quickBase}#/concerts/${concertId}`);
-    await signUpInPage(fan, `lapse-${Date.now()}@example.test`);
+    await signUpInPage(fan, `${name}-${Date.now()}@example.test`);
     await fan.page.getByRole('button', { name: 'Enter the waiting room' }).click();
+    return { fan, quickBase };
+  }
+
+  it('a hold that runs out is said in the page and in the live region', async () => {
+    const { fan, quickBase } = await admittedOnQuick('lapse', { width: 1100, height: 900 }, 2);
     await seat(fan, 2).click();
     await fan.page.getByRole('button', { name: 'Release seat 2' }).waitFor(WAIT);
     const ranOut = 'Your hold on seat 2 ran out, so the seat is free for others again.';
     await fan.page.getByTestId('hold-ran-out').filter({ hasText: ranOut }).waitFor({ timeout: (QUICK_HOLD_TTL_SECONDS + 5) * 1000 });
     await announced(fan, ranOut);
     expect(await fan.page.getByRole('button', { name: 'Release seat 2' }).count()).toBe(0);
+    expectClean([fan], () => false, quickBase);
+    await fan.context.close();
+  });
+
+  it('focus lost long before stays where the fan let it when a hold runs out; focus lost by a hold running out goes to the page’s heading without scrolling', async () => {
+    const { fan, quickBase } = await admittedOnQuick('idle', { width: 375, height: 500 }, 40);
+    const titleOnScreen = () => fan.page.evaluate<boolean>("document.getElementById('concert-title').getBoundingClientRect().bottom > 0");
+    const holdRunsOut = async (number: number) => {
+      await fan.page.getByTestId('hold-ran-out').filter({ hasText: `seat ${number} ran out` }).waitFor({ timeout: (QUICK_HOLD_TTL_SECONDS + 5) * 1000 });
+      await fan.page.getByRole('button', { name: `Release seat ${number}` }).waitFor({ state: 'detached', ...WAIT });
+    };
+
+    // Released from the keyboard, the button goes and the focus with it (to <body>: the cart still has
+    // seat 2). Seconds later seat 2's hold runs out and the cart goes: the focus stays where it was.
+    await seat(fan, 1).click();
+    await seat(fan, 2).click();
+    await fan.page.getByRole('button', { name: 'Release seat 2' }).waitFor(WAIT);
+    await fan.page.getByRole('button', { name: 'Release seat 1' }).focus();
+    await fan.page.keyboard.press('Enter');
+    await fan.page.getByRole('button', { name: 'Release seat 1' }).waitFor({ state: 'detached', ...WAIT });
+    await fan.page.evaluate('window.scrollTo(0, document.body.scrollHeight)');
+    expect(await titleOnScreen()).toBe(false);
+    await holdRunsOut(2);
+    expect(await focusedId(fan)).toBeNull();
+    expect(await titleOnScreen()).toBe(false);
+
+    // The focus on a Release button whose hold runs out is lost then: the heading takes it, and the
+    // page, scrolled away from it, stays where the fan has it.
+    await seat(fan, 3).click();
+    await fan.page.getByRole('button', { name: 'Release seat 3' }).focus();
+    await fan.page.evaluate('window.scrollTo(0, document.body.scrollHeight)');
+    expect(await titleOnScreen()).toBe(false);
+    await holdRunsOut(3);
+    await expect.poll(() => focusedId(fan), WAIT).toBe('concert-title');
+    expect(await titleOnScreen()).toBe(false);
     expectClean([fan], () => false, quickBase);
     await fan.context.close();
   });

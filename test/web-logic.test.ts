@@ -1,5 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Checkout } from '../web/src/logic/checkout';
+import { Coalescer } from '../web/src/logic/coalesce';
 import { closeCallsForSessionCheck, feedRetryMs, retryAfterFailureMs, retryDelayMs } from '../web/src/logic/connection';
 import { errorCode, errorMessage, isTransient, problemOf } from '../web/src/logic/errors';
 import { announcement, HOLDS_OUTLAST_TURN, inLine, lineProgress, PAUSED_MESSAGE, PREQUEUE_MESSAGE, rememberStart, seatSupply, seatsLeftWords, SOLD_OUT_MESSAGE, waitsInLine, type QueueView } from '../web/src/logic/queue';
@@ -274,29 +275,22 @@ describe('seat map', () => {
   });
 });
 
-describe('MaybeOwnChanges (the fan holding, paying, releasing in another tab)', () => {
+describe('MaybeOwnChanges (the fan paying or releasing on another device)', () => {
   const none = new Set<string>();
 
-  it('re-reads the holds for a seat held by someone not known yet, until a read sent after it answers', () => {
+  it('asks nothing of a busy sale: other fans holding, paying and releasing seats', () => {
     const changes = new MaybeOwnChanges();
-    const early = changes.send(); // a read that went out before the change
-    expect(changes.note({ id: 's1', status: 'HELD' }, none)).toBe(true);
-    changes.answered(early, none);
-    expect(changes.due()).toEqual({ holds: true, balance: false });
-    const sent = changes.send();
-    changes.answered(sent, none); // someone else's: known now
+    const mine = new Set(['mine']);
+    for (let seat = 0; seat < 500; seat += 1) {
+      for (const status of ['HELD', 'RESERVED', 'HELD', 'AVAILABLE'] as const) {
+        expect(changes.note({ id: `s${seat}`, status }, seat % 2 ? mine : none)).toBe(false);
+      }
+    }
     expect(changes.due()).toEqual({ holds: false, balance: false });
-    // Its sale is someone else's too: nothing to read.
-    expect(changes.note({ id: 's1', status: 'RESERVED' }, none)).toBe(false);
   });
 
-  it('takes a seat the holds read names as the fan’s for settled, whenever the read went out', () => {
-    const changes = new MaybeOwnChanges();
-    const sent = changes.send(); // the read after the fan's own hold here, sent before its HELD came
-    changes.note({ id: 's1', status: 'HELD' }, none);
-    changes.answered(sent, new Set(['s1']));
-    expect(changes.due().holds).toBe(false);
-    expect(changes.note({ id: 's1', status: 'HELD' }, new Set(['s1']))).toBe(false);
+  it('leaves alone a seat of the fan’s held again (the echo of their own hold)', () => {
+    expect(new MaybeOwnChanges().note({ id: 's1', status: 'HELD' }, new Set(['s1']))).toBe(false);
   });
 
   it('re-reads the holds and the balance when a seat of the fan’s is sold, the holds alone when it is freed', () => {
@@ -310,28 +304,61 @@ describe('MaybeOwnChanges (the fan holding, paying, releasing in another tab)', 
     expect(changes.due()).toEqual({ holds: true, balance: false });
   });
 
-  it('re-reads the balance when a seat held by someone not known yet is sold: it may have been the fan’s, paid elsewhere', () => {
+  it('re-reads the holds and the balance when the turn of a fan holding seats ends, until a read sent after it answers', () => {
     const changes = new MaybeOwnChanges();
-    changes.note({ id: 's1', status: 'HELD' }, none);
-    changes.note({ id: 's1', status: 'RESERVED' }, none);
-    expect(changes.due()).toEqual({ holds: false, balance: true });
-    // Freed before anyone knew whose it was: nothing the fan sees changes.
-    changes.note({ id: 's2', status: 'HELD' }, none);
-    expect(changes.note({ id: 's2', status: 'AVAILABLE' }, none)).toBe(false);
-  });
-
-  it('re-reads the holds and the balance when the turn of a fan holding seats ends (paid elsewhere, maybe), once', () => {
-    const changes = new MaybeOwnChanges();
-    expect(changes.turnEnded(none)).toBe(false);
-    expect(changes.turnEnded(new Set(['s1']))).toBe(true);
+    expect(changes.readSinceTurnEnded).toBe(true);
+    const early = changes.send(); // a read that went out before the turn ended
+    changes.turnEnded();
     expect(changes.due()).toEqual({ holds: true, balance: true });
+    changes.answered(early, new Set(['s1']));
+    expect(changes.readSinceTurnEnded).toBe(false);
     changes.answered(changes.send(), new Set(['s1'])); // the holds outlast the turn
+    expect(changes.readSinceTurnEnded).toBe(true);
     expect(changes.due()).toEqual({ holds: false, balance: false });
   });
+});
 
-  it('leaves alone the changes of seats known to be someone else’s', () => {
-    const changes = new MaybeOwnChanges();
-    for (const status of ['AVAILABLE', 'RESERVED'] as const) expect(changes.note({ id: 's3', status }, new Set(['s1']))).toBe(false);
+describe('Coalescer (re-reads after a burst of changes)', () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  it('runs a burst of calls once, at the end of the wait after the first', () => {
+    let runs = 0;
+    const coalescer = new Coalescer(() => (runs += 1), 5000);
+    for (let i = 0; i < 10; i += 1) coalescer.soon();
+    vi.advanceTimersByTime(4999);
+    expect(runs).toBe(0);
+    vi.advanceTimersByTime(1);
+    expect(runs).toBe(1);
+    vi.advanceTimersByTime(10_000);
+    expect(runs).toBe(1);
+  });
+
+  it('runs at once when asked now, then holds off: the calls meanwhile run once at its end', () => {
+    let runs = 0;
+    const coalescer = new Coalescer(() => (runs += 1), 5000);
+    coalescer.soon();
+    coalescer.now(); // covers the call waiting
+    expect(runs).toBe(1);
+    coalescer.soon();
+    coalescer.soon();
+    vi.advanceTimersByTime(5000);
+    expect(runs).toBe(2);
+    coalescer.now();
+    vi.advanceTimersByTime(5000); // nothing called meanwhile
+    expect(runs).toBe(3);
+  });
+
+  it('starts afresh after being cancelled with a run waiting (a component unmounted and mounted again)', () => {
+    let runs = 0;
+    const coalescer = new Coalescer(() => (runs += 1), 5000);
+    coalescer.soon();
+    coalescer.cancel();
+    vi.advanceTimersByTime(10_000);
+    expect(runs).toBe(0);
+    coalescer.soon();
+    vi.advanceTimersByTime(5000);
+    expect(runs).toBe(1);
   });
 });
 

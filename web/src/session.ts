@@ -38,3 +38,18 @@ export function onTokenChange(listener: Listener): () => void {
 export function sessionEndReason(): string | undefined {
   return endedBecause;
 }
+
+/**
+ * The account the token is for (its JWT subject, the user's ID), so that this tab tells the account's
+ * other tabs from another account's; null when logged out or when the token says no subject.
+ */
+export function currentUserId(): string | null {
+  const payload = memoryToken?.split('.')[1];
+  if (!payload) return null;
+  try {
+    const claims = JSON.parse(atob(payload.replace(/-/g, '+').replace(/_/g, '/'))) as { sub?: unknown };
+    return typeof claims.sub === 'string' ? claims.sub : null;
+  } catch {
+    return null;
+  }
+}

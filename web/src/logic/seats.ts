@@ -45,19 +45,15 @@ export function holdsRanOutWords(seatNumbers: readonly number[]): string {
 }
 
 /**
- * Which live changes may be the fan's own doing in another tab or device of the account: seatChanged
- * says a seat is HELD, not by whom. Those are a seat newly held by someone no read of the fan's holds
- * has named yet, a seat of the fan's (as last read) sold or freed, and the sale of a seat whose holder
- * was not known (paid elsewhere, the balance changed); and the end of the turn of a fan who holds
- * seats, which a payment elsewhere may bring before the seat maps, gone with the turn, hear of its sale.
- * The page reads the fan's holds, and after such a sale their balance, again for these only: not for
- * every change of a map of 100,000 seats, and not for the fan's own hold or release here, which the
- * read that follows it settles. Pure, unit-tested.
+ * Which live changes may be the fan's own doing on another device: a seat of the fan's (as last read)
+ * sold or freed there, and the end of the turn of a fan who holds seats, which a payment elsewhere may
+ * bring before the seat maps, gone with the turn, hear of its sale. The fan's other tabs in this
+ * browser say what they did themselves (ui/other-tabs.ts). A seat newly HELD is never a reason: the
+ * feed does not say by whom, and in a busy sale other fans' holds would have every admitted fan
+ * re-read its holds and balance every few seconds. Pure, unit-tested.
  */
 export class MaybeOwnChanges {
   private clock = 0;
-  /** Seats held since by someone not yet known, with when their HELD came. */
-  private readonly unknownHolders = new Map<string, number>();
   /** Seats the fan holds (as last read) that were sold or freed since. */
   private readonly ended = new Set<string>();
   /** When the turn of a fan holding seats ended, until a read sent after it answers. */
@@ -66,22 +62,16 @@ export class MaybeOwnChanges {
 
   /** A live change, `mine` the seats the fan holds as last read: whether a re-read is due. */
   note(change: SeatChange, mine: ReadonlySet<string>): boolean {
-    if (change.status === 'HELD') {
-      if (!mine.has(change.id)) this.unknownHolders.set(change.id, ++this.clock);
-    } else {
-      const holderUnknown = this.unknownHolders.delete(change.id);
-      if (mine.has(change.id)) this.ended.add(change.id);
-      if (change.status === 'RESERVED' && (holderUnknown || mine.has(change.id))) this.balanceStale = true;
-    }
-    return this.holdsStale() || this.balanceStale;
+    if (change.status === 'HELD' || !mine.has(change.id)) return false;
+    this.ended.add(change.id);
+    if (change.status === 'RESERVED') this.balanceStale = true;
+    return true;
   }
 
-  /** The fan's turn ended, `mine` the seats they hold as last read: whether a re-read is due. */
-  turnEnded(mine: ReadonlySet<string>): boolean {
-    if (mine.size === 0 && this.unknownHolders.size === 0) return false;
+  /** The turn of a fan holding seats ended: their holds and balance are due. */
+  turnEnded(): void {
     this.turnEndedAt = ++this.clock;
     this.balanceStale = true;
-    return true;
   }
 
   /** A read of the fan's holds goes out: give what this returns to `answered` with its answer. */
@@ -91,19 +81,19 @@ export class MaybeOwnChanges {
 
   /** The read sent at `sent` answered that the fan holds `mine`: the changes it tells about are settled. */
   answered(sent: number, mine: ReadonlySet<string>): void {
-    for (const [seatId, at] of this.unknownHolders) if (at < sent || mine.has(seatId)) this.unknownHolders.delete(seatId);
     for (const seatId of this.ended) if (!mine.has(seatId)) this.ended.delete(seatId);
     if (this.turnEndedAt !== undefined && this.turnEndedAt < sent) this.turnEndedAt = undefined;
+  }
+
+  /** Whether the holds as last read are known to be those after the turn's end (or it has not ended). */
+  get readSinceTurnEnded(): boolean {
+    return this.turnEndedAt === undefined;
   }
 
   /** What to read again now; the balance counts as read from here. */
   due(): { holds: boolean; balance: boolean } {
     const balance = this.balanceStale;
     this.balanceStale = false;
-    return { holds: this.holdsStale(), balance };
-  }
-
-  private holdsStale(): boolean {
-    return this.unknownHolders.size > 0 || this.ended.size > 0 || this.turnEndedAt !== undefined;
+    return { holds: this.ended.size > 0 || this.turnEndedAt !== undefined, balance };
   }
 }

@@ -5,6 +5,7 @@ import { ChargePoints, LogIn, Me, SignUp } from '../operations';
 import { sessionEndReason, setToken } from '../session';
 import { ErrorNote } from './errors';
 import { useLastGood } from './hooks';
+import { tellOtherTabs, useOtherTabs, type AccountChange } from './other-tabs';
 
 /** Log in or sign up with one form: the button pressed decides which; Enter logs in (the first button), never creates an account. */
 export function AuthForm() {
@@ -60,6 +61,9 @@ export function AuthForm() {
 /** The balance also changes when a payment goes through or a ticket is cancelled (a refund): their answers (Payment, Reservation) invalidate this query. */
 const ME_CONTEXT = { additionalTypenames: ['Payment', 'Reservation', 'User'] };
 
+/** What another tab of the account did that changes the balance. */
+const BALANCE_CHANGES: readonly AccountChange[] = ['payment', 'cancellation', 'charge'];
+
 /** A charge with no answer may have gone through: charged again blindly, it could credit twice. */
 const CHARGE_WORDS = { NETWORK: 'Cannot reach the server, so the charge may or may not have gone through. The balance shown is read again from the server: check it before charging again.' };
 
@@ -78,6 +82,7 @@ function unsendable(amount: string): string | null {
 export function AccountBar() {
   const [me, rereadMe] = useQuery({ query: Me, context: ME_CONTEXT });
   const account = useLastGood(me.data?.me, me.error, rereadMe);
+  useOtherTabs(BALANCE_CHANGES, () => rereadMe({ requestPolicy: 'network-only' }));
   const [charge, chargePoints] = useMutation(ChargePoints);
   const [amount, setAmount] = useState('1000');
   const [notSendable, setNotSendable] = useState<string | null>(null);
@@ -92,6 +97,7 @@ export function AccountBar() {
     // Only a charge's answer updates the balance shown: without one, read it again (a refused charge
     // changed nothing, but one with no answer may have gone through).
     if (result.error) rereadMe({ requestPolicy: 'network-only' });
+    else tellOtherTabs('charge');
   }
 
   return (

@@ -9,6 +9,7 @@ import { useAnnounce } from './announcer';
 import { ErrorNote } from './errors';
 import { refocus } from './focus';
 import { useNow } from './hooks';
+import { tellOtherTabs } from './other-tabs';
 
 /** A payment with no answer (the holds left unsettled) may have gone through: pressing Pay again is safe, and settles it. */
 const PAY_WORDS = { NETWORK: 'Cannot reach the server, so the payment may or may not have gone through. Check your connection and press Pay again: it repeats the same payment, so you are never charged twice.' };
@@ -66,7 +67,10 @@ export function Cart({
       code = payment ? undefined : (errorCode(result.error) ?? 'NETWORK');
       problem = payment ? undefined : (problemOf(result.error) ?? { code: 'NETWORK' });
       checkout.finish(Boolean(payment) || code === 'IDEMPOTENCY_KEY_REUSED');
-      if (payment) onPaid(payment);
+      if (payment) {
+        onPaid(payment);
+        tellOtherTabs('payment');
+      }
     } catch {
       code = 'NETWORK';
       problem = { code };
@@ -88,6 +92,7 @@ export function Cart({
     const problem = problemOf(result.error);
     // HOLD_NOT_FOUND: gone already (lapsed, or a double click released it), as the fan asked; the re-read shows it.
     if (problem && problem.code !== 'HOLD_NOT_FOUND') setError(problem);
+    else if (!problem) tellOtherTabs('release');
     onHoldsChanged();
   }
 

@@ -15,7 +15,7 @@ import { useMyHolds } from './my-holds';
 
 /**
  * How often at most an ACTIVE fan's page re-reads, while the seat maps change, the per-schedule counts
- * and, for changes that may be the fan's own doing in another tab (MaybeOwnChanges), their holds.
+ * and, for changes that may be the fan's own doing on another device (MaybeOwnChanges), their holds.
  */
 const REREAD_AFTER_CHANGES_MS = 5_000;
 
@@ -44,7 +44,7 @@ export function ConcertPage({ concertId, loggedIn, socket }: { concertId: string
   const concert = useLastGood(detail.data?.concert, detail.error, refreshDetail);
   // Per-schedule counts follow the live seat map (while the fan is ACTIVE) and the fan's own holds,
   // at most every REREAD_AFTER_CHANGES_MS: only the admitted re-read them, never the whole line.
-  const refreshCounts = useCoalesced(() => refreshDetail({ requestPolicy: 'network-only' }), REREAD_AFTER_CHANGES_MS);
+  const { soon: refreshCounts } = useCoalesced(() => refreshDetail({ requestPolicy: 'network-only' }), REREAD_AFTER_CHANGES_MS);
   useEffect(() => {
     if (concert) markOnce('ct:concert-rendered');
   }, [concert]);
@@ -95,16 +95,7 @@ function Booking({
     onSeatsChanged();
     seatChanged(change);
   };
-  // A turn may end by a payment in another tab before this tab's seat maps, gone with the turn, hear of its seats.
-  const wasActive = useRef(false);
-  const onStatusShown = useCallback(
-    (status: QueueStatus) => {
-      onStatus(status);
-      if (wasActive.current && status.state !== 'ACTIVE') turnEnded();
-      wasActive.current = status.state === 'ACTIVE';
-    },
-    [onStatus, turnEnded],
-  );
+  const holdsStillHere = useCallback(async () => (await turnEnded()).some((hold) => hold.seat.schedule.concert.id === concert.id), [turnEnded, concert.id]);
   const [payment, setPayment] = useState<PaymentResult | null>(null);
   const holds = (myHolds.holds ?? []).filter((hold) => hold.seat.schedule.concert.id === concert.id);
 
@@ -140,7 +131,7 @@ function Booking({
       )}
       <ErrorNote error={myHolds.error} />
       <Cart holds={holds} onHoldsChanged={refreshHolds} onPaid={onPaid} focusWhenGone={payment ? 'paid-title' : 'concert-title'} />
-      <WaitingRoom concert={concert} socket={socket} holds={holds} payment={payment} onHoldsChanged={refreshHolds} onSeatChanged={onSeatChanged} onStatus={onStatusShown} />
+      <WaitingRoom concert={concert} socket={socket} holds={holds} payment={payment} onHoldsChanged={refreshHolds} onSeatChanged={onSeatChanged} onTurnEndedHolding={holdsStillHere} onStatus={onStatus} />
     </>
   );
 }

@@ -5,24 +5,47 @@
  * starts again from the top of the page.
  */
 
-let lastFocused: Element | null = null;
+/**
+ * How long after what had the focus left the page it counts as lost: the render that removed it, and
+ * the effects after it. Focus left on <body> for longer is where the fan let it be: a hold running out
+ * minutes later must not pull it (and the page's scroll) to a heading.
+ */
+const LOST_FOR_MS = 1000;
 
-/** Follows the focus, for `refocus`; returns what stops it. */
+let lastFocused: Element | null = null;
+/** When what last had the focus was first seen gone from the page. */
+let goneSince: number | undefined;
+
+/** Notes the moment what had the focus is seen gone (not seen before: it goes now). */
+function noteGone(): void {
+  if (goneSince === undefined && lastFocused !== null && !lastFocused.isConnected) goneSince = performance.now();
+}
+
+/** Follows the focus, and notes when what had it leaves the page, for `refocus`; returns what stops it. */
 export function followFocus(): () => void {
   const onFocusIn = (event: FocusEvent) => {
     lastFocused = event.target instanceof Element ? event.target : null;
+    goneSince = undefined;
   };
   document.addEventListener('focusin', onFocusIn);
-  return () => document.removeEventListener('focusin', onFocusIn);
+  const removals = new MutationObserver(noteGone);
+  removals.observe(document.body, { childList: true, subtree: true });
+  return () => {
+    document.removeEventListener('focusin', onFocusIn);
+    removals.disconnect();
+  };
 }
 
 /**
- * Gives the focus to `target` if it was lost (nothing has it because what last had it is gone from the
- * page), or if it is still on `from`, where the page put it before. Never takes it from where the fan
- * put it (a field, a seat, or nowhere by a click on the page).
+ * Gives the focus to `target` if it was just lost (nothing has it because what last had it left the
+ * page within LOST_FOR_MS), or if it is still on `from`, where the page put it before. Never takes it
+ * from where the fan put it (a field, a seat, or nowhere by a click on the page), and never scrolls:
+ * the move may come from no doing of the fan's (admission, a hold running out, another tab), and the
+ * heading names where the fan is wherever the page is scrolled.
  */
 export function refocus(target: HTMLElement | null | undefined, from?: Element | null): void {
+  noteGone();
   const active = document.activeElement;
-  const lost = (active === null || active === document.body) && lastFocused !== null && !lastFocused.isConnected;
-  if (lost || (from && active === from)) target?.focus();
+  const lost = (active === null || active === document.body) && goneSince !== undefined && performance.now() - goneSince < LOST_FOR_MS;
+  if (lost || (from && active === from)) target?.focus({ preventScroll: true });
 }

@@ -1,5 +1,6 @@
-import { useCallback, useEffect, useRef, useState, useSyncExternalStore } from 'react';
+import { useEffect, useMemo, useRef, useState, useSyncExternalStore } from 'react';
 import type { Store } from '../client';
+import { Coalescer } from '../logic/coalesce';
 import { feedRetryMs } from '../logic/connection';
 import { problemOf, type ErrorLike } from '../logic/errors';
 import { serverClock } from '../logic/server-clock';
@@ -30,21 +31,15 @@ export function useLastGood<T>(data: T | undefined, error: ErrorLike | undefined
 }
 
 /**
- * A trigger that runs `action` once, `ms` after the first call since it last ran: a burst of calls (a
- * seat map that changes often) makes one request, not one each. Nothing runs after unmount.
+ * Triggers for `action` that run it once per `ms` however often they are called: `soon` after `ms`,
+ * `now` at once (see Coalescer). Nothing runs after unmount, and a remount (StrictMode) starts afresh.
  */
-export function useCoalesced(action: () => void, ms: number): () => void {
+export function useCoalesced(action: () => void, ms: number): { soon: () => void; now: () => void } {
   const latest = useRef(action);
   latest.current = action;
-  const pending = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
-  useEffect(() => () => clearTimeout(pending.current), []);
-  return useCallback(() => {
-    if (pending.current) return;
-    pending.current = setTimeout(() => {
-      pending.current = undefined;
-      latest.current();
-    }, ms);
-  }, [ms]);
+  const coalescer = useMemo(() => new Coalescer(() => latest.current(), ms), [ms]);
+  useEffect(() => () => coalescer.cancel(), [coalescer]);
+  return useMemo(() => ({ soon: () => coalescer.soon(), now: () => coalescer.now() }), [coalescer]);
 }
 
 /**

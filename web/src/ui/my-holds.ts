@@ -1,32 +1,45 @@
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { useCallback, useRef, useState } from 'react';
 import { useClient, useQuery } from 'urql';
 import { MaybeOwnChanges, type SeatChange } from '../logic/seats';
 import { Me, MyHolds, type HoldItem } from '../operations';
 import { useCoalesced, useLastGood } from './hooks';
+import { useOtherTabs, type AccountChange } from './other-tabs';
 
 const HOLDS_CONTEXT = { additionalTypenames: ['Hold', 'Payment'] };
+/** The query's own operation, read again: its answer reaches the useQuery below too. */
+const READ_AGAIN = { ...HOLDS_CONTEXT, requestPolicy: 'network-only' } as const;
+/** What another tab of the account did that changes the fan's holds. */
+const HOLD_CHANGES: readonly AccountChange[] = ['hold', 'release', 'payment'];
 
 const seatIdsOf = (holds: readonly HoldItem[]): ReadonlySet<string> => new Set(holds.map((hold) => hold.seat.id));
 
 /**
  * The fan's holds (all concerts'), read again after the fan's own holds, releases and payments here
- * (`reread`), and after the live changes that may be the fan's doing in another tab or device
- * (`seatChanged`, `turnEnded`; see MaybeOwnChanges): those, with the balance after such a sale, at
- * most every `coalesceMs`, however often the seat maps change.
+ * (`reread`) and in the account's other tabs (told over other-tabs), and after the live changes that
+ * may be the fan's doing on another device (`seatChanged`, `turnEnded`; see MaybeOwnChanges): those,
+ * with the balance after such a sale, at most every `coalesceMs` (a turn's end at once: the page
+ * waits on it to say whether the held seats can still be paid for).
  */
 export function useMyHolds(coalesceMs: number) {
   const client = useClient();
-  const [result, refetch] = useQuery({ query: MyHolds, requestPolicy: 'network-only', context: HOLDS_CONTEXT });
+  const [result] = useQuery({ query: MyHolds, requestPolicy: 'network-only', context: HOLDS_CONTEXT });
   const [maybeOwn] = useState(() => new MaybeOwnChanges());
-  const lastSent = useRef(0);
+  /** Those waiting for the holds as read after the turn ended (turnEnded). */
+  const afterTurnEnd = useRef<((holds: readonly HoldItem[]) => void)[]>([]);
   const reread = useCallback(() => {
-    lastSent.current = maybeOwn.send();
-    refetch({ requestPolicy: 'network-only' });
-  }, [refetch, maybeOwn]);
+    const sent = maybeOwn.send();
+    void client
+      .query(MyHolds, {}, READ_AGAIN)
+      .toPromise()
+      .then(({ data }) => {
+        // A failure reaches the useQuery too, whose useLastGood tries again.
+        if (!data) return;
+        maybeOwn.answered(sent, seatIdsOf(data.me.holds));
+        if (maybeOwn.readSinceTurnEnded) for (const settle of afterTurnEnd.current.splice(0)) settle(data.me.holds);
+      });
+  }, [client, maybeOwn]);
   const holds = useLastGood(result.data?.me.holds, result.error, reread);
-  useEffect(() => {
-    if (result.data) maybeOwn.answered(lastSent.current, seatIdsOf(result.data.me.holds));
-  }, [result.data, maybeOwn]);
+  useOtherTabs(HOLD_CHANGES, reread);
 
   const rereadMaybeOwn = useCoalesced(() => {
     const due = maybeOwn.due();
@@ -38,12 +51,18 @@ export function useMyHolds(coalesceMs: number) {
   mine.current = seatIdsOf(holds ?? []);
   const seatChanged = useCallback(
     (change: SeatChange) => {
-      if (maybeOwn.note(change, mine.current)) rereadMaybeOwn();
+      // Not at once: a seat freed because the fan's hold ran out is the cart's to say first (it counts
+      // the hold down), and a read now could drop the hold before then.
+      if (maybeOwn.note(change, mine.current)) rereadMaybeOwn.soon();
     },
     [maybeOwn, rereadMaybeOwn],
   );
-  const turnEnded = useCallback(() => {
-    if (maybeOwn.turnEnded(mine.current)) rereadMaybeOwn();
+  /** The turn of a fan holding seats ended (paid elsewhere, maybe): the holds a read sent after it finds. */
+  const turnEnded = useCallback((): Promise<readonly HoldItem[]> => {
+    maybeOwn.turnEnded();
+    const read = new Promise<readonly HoldItem[]>((settle) => afterTurnEnd.current.push(settle));
+    rereadMaybeOwn.now();
+    return read;
   }, [maybeOwn, rereadMaybeOwn]);
   return { holds, error: result.error, reread, seatChanged, turnEnded };
 }

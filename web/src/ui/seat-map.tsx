@@ -7,6 +7,7 @@ import { applySeatChange, seatLook, seatLookWords, type SeatChange, type SeatSta
 import { formatDateTime } from '../logic/time';
 import { HoldSeat, ReleaseHold, ScheduleSeats, SeatChanged, type HoldItem } from '../operations';
 import { ErrorNote } from './errors';
+import { tellOtherTabs } from './other-tabs';
 
 interface SeatMapState {
   seats: readonly SeatState[] | null;
@@ -137,15 +138,19 @@ export function SeatMap({
     if (hold) {
       const result = await releaseHold({ holdId: hold.id });
       const problem = problemOf(result.error);
-      if (!problem) answers.apply({ id: seat.id, status: 'AVAILABLE' }, sent);
       // HOLD_NOT_FOUND: the hold is gone already (lapsed, or released by an earlier try whose answer was
       // lost), which is what the fan asked for; the holds read again below and the map's feed show the rest.
-      else if (problem.code !== 'HOLD_NOT_FOUND') setError(problem);
+      if (!problem) {
+        answers.apply({ id: seat.id, status: 'AVAILABLE' }, sent);
+        tellOtherTabs('release');
+      } else if (problem.code !== 'HOLD_NOT_FOUND') setError(problem);
     } else {
       const result = await holdSeat({ seatId: seat.id });
       const problem = result.data ? undefined : (problemOf(result.error) ?? { code: 'NETWORK' });
-      if (result.data) answers.apply({ id: seat.id, status: result.data.holdSeat.seat.status }, sent);
-      else setError(problem);
+      if (result.data) {
+        answers.apply({ id: seat.id, status: result.data.holdSeat.seat.status }, sent);
+        tellOtherTabs('hold');
+      } else setError(problem);
       // The map showed the seat free and it was not (a change it missed): read it again.
       if (problem?.code === 'SEAT_UNAVAILABLE') answers.reload();
     }

@@ -6,6 +6,7 @@ import { serverClock } from '../logic/server-clock';
 import { CancelReservation, MyTickets, type TicketItem } from '../operations';
 import { useAnnounce } from './announcer';
 import { ErrorNote } from './errors';
+import { tellOtherTabs } from './other-tabs';
 
 const TICKETS_CONTEXT = { additionalTypenames: ['Payment', 'Reservation'] };
 const TICKET_WORDS = { NOT_FOUND: TICKET_NOT_FOUND };
@@ -48,6 +49,7 @@ function TicketActions({ ticket, describedBy }: { ticket: TicketItem; describedB
       return;
     }
     setRefunded(cancelled.price);
+    tellOtherTabs('cancellation');
     announce(`Ticket ${ticket.code} cancelled. ${cancelled.price} points are back in your balance.`);
   }
 

@@ -58,6 +58,7 @@ export function WaitingRoom({
   payment,
   onHoldsChanged,
   onSeatChanged,
+  onTurnEndedHolding,
   onStatus,
 }: {
   concert: Concert;
@@ -67,6 +68,11 @@ export function WaitingRoom({
   payment: PaymentResult | null;
   onHoldsChanged: () => void;
   onSeatChanged?: (change: SeatChange) => void;
+  /**
+   * The turn ended while the fan held seats here, not by a payment of theirs on this page (another tab
+   * or device may have paid for them): whether they still hold seats here, as a read after it says.
+   */
+  onTurnEndedHolding: () => Promise<boolean>;
   /** Every status shown (pushed, or our own enter/leave answer): the page's seat counts follow it. */
   onStatus?: (status: QueueStatus) => void;
 }) {
@@ -110,13 +116,34 @@ export function WaitingRoom({
   // Whether the fan holds seats: read when the status changes, not itself a reason to say anything.
   const holding = useRef(false);
   holding.current = holds.length > 0;
+  // While the holds after a turn's end are read, the page does not say they can still be paid for.
+  const [readingHoldsAfterTurn, setReadingHoldsAfterTurn] = useState(false);
   useEffect(() => {
     if (!status) return;
     if (waitsInLine(status.state)) paidOutOfLine.current = false;
-    const said = announcement(previous.current, status, { afterPayment: paidOutOfLine.current, holdingSeats: holding.current });
-    if (said) announce(said);
+    const before = previous.current;
     previous.current = status;
-  }, [status, announce]);
+    const say = (holdingSeats: boolean) => {
+      const said = announcement(before, status, { afterPayment: paidOutOfLine.current, holdingSeats });
+      if (said) announce(said);
+    };
+    const turnEndedHolding = before?.state === 'ACTIVE' && status.state !== 'ACTIVE' && holding.current && !paidOutOfLine.current;
+    if (!turnEndedHolding) return say(holding.current);
+    // The holds shown may have been sold by a payment elsewhere, which ended the turn: what is said of
+    // them waits for the read that follows the turn's end (by then, this page's own payment may have
+    // answered: it is no news then).
+    let current = true;
+    setReadingHoldsAfterTurn(true);
+    void onTurnEndedHolding().then((holdingSeats) => {
+      if (!current) return;
+      setReadingHoldsAfterTurn(false);
+      say(holdingSeats);
+    });
+    return () => {
+      current = false;
+      setReadingHoldsAfterTurn(false);
+    };
+  }, [status, announce, onTurnEndedHolding]);
   // Entering, leaving or being let in swaps the buttons: the focus on one that went goes to the room's
   // heading; once let in, from there (or from the button) to the turn's.
   const state = status?.state;
@@ -208,7 +235,7 @@ export function WaitingRoom({
         </p>
       )}
       {!status && !live.error && <p className="muted">Checking your place…</p>}
-      {status && <QueueBody status={status} concert={concert} socket={socket} holds={holds} seatsBack={seatsBack} onHoldsChanged={onHoldsChanged} onSeatChanged={onSeatChanged} />}
+      {status && <QueueBody status={status} concert={concert} socket={socket} holds={holds} holdsOutlastTurn={holds.length > 0 && !readingHoldsAfterTurn} seatsBack={seatsBack} onHoldsChanged={onHoldsChanged} onSeatChanged={onSeatChanged} />}
       {(status?.state === 'NONE' || seatsBack) && (
         <button type="button" onClick={() => void enter()} disabled={entering.fetching}>
           Enter the waiting room
@@ -225,7 +252,26 @@ export function WaitingRoom({
   );
 }
 
-function QueueBody({ status, concert, socket, holds, seatsBack, onHoldsChanged, onSeatChanged }: { status: QueueStatus; concert: Concert; seatsBack: boolean; socket: SocketState; holds: readonly HoldItem[]; onHoldsChanged: () => void; onSeatChanged?: (change: SeatChange) => void }) {
+function QueueBody({
+  status,
+  concert,
+  socket,
+  holds,
+  holdsOutlastTurn,
+  seatsBack,
+  onHoldsChanged,
+  onSeatChanged,
+}: {
+  status: QueueStatus;
+  concert: Concert;
+  seatsBack: boolean;
+  socket: SocketState;
+  holds: readonly HoldItem[];
+  /** Out of line, the fan is told the seats they hold can still be paid for. */
+  holdsOutlastTurn: boolean;
+  onHoldsChanged: () => void;
+  onSeatChanged?: (change: SeatChange) => void;
+}) {
   switch (status.state) {
     case 'WAITING':
       return <Waiting status={status} concertId={concert.id} />;
@@ -239,7 +285,7 @@ function QueueBody({ status, concert, socket, holds, seatsBack, onHoldsChanged, 
       return (
         <p>
           You are not in line for this concert. Enter the waiting room to get a place; you will be let in to choose seats in turn.
-          {holds.length > 0 && ` ${HOLDS_OUTLAST_TURN}`}
+          {holdsOutlastTurn && ` ${HOLDS_OUTLAST_TURN}`}
         </p>
       );
     default:

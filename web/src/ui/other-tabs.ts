@@ -1,0 +1,36 @@
+import { useEffect, useRef } from 'react';
+import { currentUserId } from '../session';
+
+/**
+ * The fan's other tabs in this browser, told directly what this one changed of the account (a
+ * BroadcastChannel: no request, no polling), so that they re-read their holds and balance at once,
+ * and only then. A tab logged in to another account ignores what it hears. A tab does not hear itself.
+ */
+const channel = new BroadcastChannel('concert-tickets');
+
+/** What a tab did: held or released a seat, paid (holds gone, points down), cancelled a ticket (a refund), charged points. */
+export type AccountChange = 'hold' | 'release' | 'payment' | 'cancellation' | 'charge';
+
+interface Told {
+  userId: string;
+  what: AccountChange;
+}
+
+/** Tells the account's other tabs what this one just did. */
+export function tellOtherTabs(what: AccountChange): void {
+  const userId = currentUserId();
+  if (userId) channel.postMessage({ userId, what } satisfies Told);
+}
+
+/** Runs `react` when another tab of this account did one of `changes` (a constant array: it is an effect's dependency). */
+export function useOtherTabs(changes: readonly AccountChange[], react: () => void): void {
+  const latest = useRef(react);
+  latest.current = react;
+  useEffect(() => {
+    const hear = ({ data }: MessageEvent<Told>) => {
+      if (data.userId === currentUserId() && changes.includes(data.what)) latest.current();
+    };
+    channel.addEventListener('message', hear);
+    return () => channel.removeEventListener('message', hear);
+  }, [changes]);
+}
