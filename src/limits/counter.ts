@@ -39,6 +39,13 @@ export class WindowCounter {
     readonly max: number,
     windowSeconds: number,
     private readonly refusals: Counter<'limit'>,
+    /**
+     * Once a key is over its limit, this process refuses it from memory until its window ends: a
+     * client hammering after its refusal costs no Redis command. Not for a count whose events may be
+     * given back (giveBack does not lift that block): sign-ins in flight that then succeed would
+     * leave their address blocked for the whole window.
+     */
+    blockInMemory = true,
   ) {
     if (max === 0) return;
     this.limiter = new RateLimiterRedis({
@@ -46,9 +53,7 @@ export class WindowCounter {
       keyPrefix,
       points: max,
       duration: windowSeconds,
-      // Once a key is over its limit, this process refuses it from memory until its window ends: a
-      // client hammering after its refusal costs no Redis command.
-      inMemoryBlockOnConsumed: max + 1,
+      ...(blockInMemory ? { inMemoryBlockOnConsumed: max + 1 } : {}),
     });
   }
 

@@ -35,16 +35,17 @@ const ANONYMOUS_SOCKETS_PER_ADDRESS = 20;
 
 /** The abuse limits (contract: service.md, Abuse limits), all counted in Redis under `keys`. */
 export function createLimits(redis: RedisClient, keys: RedisKeys, settings: LimitSettings, refusals: Counter<'limit'>): Limits {
-  const counter = (name: ConstructorParameters<typeof WindowCounter>[1], prefix: string, max: number, windowSeconds: number) =>
-    new WindowCounter(redis, name, prefix, max, windowSeconds, refusals);
+  const counter = (name: ConstructorParameters<typeof WindowCounter>[1], prefix: string, max: number, windowSeconds: number, blockInMemory = true) =>
+    new WindowCounter(redis, name, prefix, max, windowSeconds, refusals, blockInMemory);
   return {
     operations: new OperationLimits(
       counter('account', keys.limits.account, settings.perAccountPerMinute, settings.operationWindowSeconds),
       counter('ip', keys.limits.ip, settings.perIpPerMinute, settings.operationWindowSeconds),
     ),
+    // Counted before the password is checked and given back when it was right: no block from memory.
     logIns: new LoginThrottle(
-      counter('login_email', keys.limits.loginEmail, settings.loginAttemptsPer15Min, settings.loginWindowSeconds),
-      counter('login_ip', keys.limits.loginIp, settings.loginAttemptsPer15Min, settings.loginWindowSeconds),
+      counter('login_email', keys.limits.loginEmail, settings.loginAttemptsPer15Min, settings.loginWindowSeconds, false),
+      counter('login_ip', keys.limits.loginIp, settings.loginAttemptsPer15Min, settings.loginWindowSeconds, false),
     ),
     sockets: new SocketLeases(redis, keys, settings.socketsPerAccount, refusals),
     // A per-address limit: off with the others (RATE_LIMIT_IP_PER_MINUTE=0), as a tester driving many sockets from one address expects.
