@@ -94,12 +94,32 @@ export async function startServer(parts: ServerParts, port: number): Promise<Run
   const sessions = new SessionExpiries();
 
   const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: 100 * 1024 });
+  // Sockets still opening (no connection_init yet) per address, counted from the upgrade: registered
+  // before graphql-ws's own listener, so it runs first.
+  const opening = new WeakMap<WebSocket, string>();
+  const opened = (socket: WebSocket) => {
+    const address = opening.get(socket);
+    if (address === undefined) return;
+    opening.delete(socket);
+    services.limits.openingSockets.release(address);
+  };
+  wsServer.on('connection', (socket, request) => {
+    const address = limitedAddress(clientAddress(request, trust));
+    if (!services.limits.openingSockets.acquire(address)) {
+      // 1013 "try again later": clients retry it with backoff (a 44xx would be taken as final).
+      socket.close(1013, 'Too many connections opening from this network address at once: try again in a moment.');
+      return;
+    }
+    opening.set(socket, address);
+    socket.once('close', () => opened(socket));
+  });
   const wsCleanup = useServer<Record<string, unknown>, SocketState>(
     {
       schema,
       subscribe: projectedSubscribe,
       connectionInitWaitTimeout: CONNECTION_INIT_TIMEOUT_MS,
       onConnect: async (ctx) => {
+        opened(ctx.extra.socket);
         ctx.extra.clientIp = limitedAddress(clientAddress(ctx.extra.request, trust));
         // graphql-ws keeps the HTTP upgrade request for the connection's whole life; past the address
         // we never read it (auth comes in connectionParams), and dropping it saves ~1 KB per connected fan.

@@ -106,6 +106,40 @@ describe('graphql-ws connections per account (MAX_SOCKETS_PER_USER)', () => {
     expect(metrics).toMatch(/rate_limit_refusals_total\{limit="anonymous_sockets"\} [1-9]/);
   });
 
+  it('keeps at most 100 sockets per address open that have not sent connection_init (1013 beyond): one address cannot keep thousands open', async () => {
+    const ip = freshIp();
+    const silent: WebSocket[] = [];
+    const outcomes: Promise<number | 'open'>[] = [];
+    try {
+      for (let i = 0; i < 110; i++) {
+        const socket = new WebSocket(server.wsUrl, 'graphql-transport-ws', { headers: { 'x-forwarded-for': ip } });
+        silent.push(socket);
+        outcomes.push(
+          new Promise((resolve) => {
+            // Open for 500 ms without being closed: kept (the 3 s wait for connection_init has not run out).
+            const kept = setTimeout(() => resolve('open'), 500);
+            socket.once('close', (code) => {
+              clearTimeout(kept);
+              resolve(code);
+            });
+          }),
+        );
+      }
+      const codes = await Promise.all(outcomes);
+      expect(codes.filter((code) => code === 'open')).toHaveLength(100);
+      expect(codes.filter((code) => code === 1013)).toHaveLength(10);
+      // A closed one frees its place: a fan with a token from that address gets in (and its connection_init frees it again).
+      silent.shift()!.close();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const fan = await fanOf(server);
+      const signedIn = await openBareSocket(server.wsUrl, ip, `Bearer ${fan.token}`);
+      expect('socket' in signedIn).toBe(true);
+      if ('socket' in signedIn) signedIn.socket.close();
+    } finally {
+      for (const socket of silent) socket.close();
+    }
+  });
+
   it('closes a socket that never sends connection_init within 3 s (4408)', async () => {
     const socket = new WebSocket(server.wsUrl, 'graphql-transport-ws');
     const started = Date.now();

@@ -10,18 +10,21 @@ import type { Counter } from 'prom-client';
  * descriptors). Sockets with a token are counted per account instead (SocketLeases).
  */
 export class AnonymousSockets {
+  // Also counts sockets still opening (no connection_init yet), per address: see createLimits.
   private readonly open = new Map<string, number>();
 
   constructor(
     private readonly maxPerAddress: number,
     private readonly refusals: Counter<'limit'>,
+    /** The metric label of its refusals. */
+    private readonly limit: 'anonymous_sockets' | 'opening_sockets' = 'anonymous_sockets',
   ) {}
 
   /** Counts one more socket of the address (true), or refuses it (false) when it has the maximum open. */
   acquire(address: string): boolean {
     const open = this.open.get(address) ?? 0;
     if (open >= this.maxPerAddress) {
-      this.refusals.inc({ limit: 'anonymous_sockets' });
+      this.refusals.inc({ limit: this.limit });
       return false;
     }
     this.open.set(address, open + 1);

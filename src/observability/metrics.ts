@@ -26,7 +26,7 @@ export function createMetrics() {
     sqlStatements: new Counter({ name: 'mysql_statements_total', help: 'SQL statements this process sent, BEGIN and COMMIT included', registers: [registry] }),
     limitRefusals: new Counter({
       name: 'rate_limit_refusals_total',
-      help: 'Operations, sign-ins and sockets refused by an abuse limit (account, ip, login_email, login_ip, sockets, anonymous_sockets, socket_operations)',
+      help: 'Operations, sign-ins and sockets refused by an abuse limit (account, ip, login_email, login_ip, sockets, anonymous_sockets, opening_sockets, socket_operations)',
       labelNames: ['limit'],
       registers: [registry],
     }),
