@@ -7,7 +7,8 @@ import { fanOf, freshIp, openBareSocket, wsClientFrom } from './support/edge';
 import { createConcert } from './support/fixtures';
 import { startTestServer, type TestServer } from './support/harness';
 
-const LIMITS = { MAX_SOCKETS_PER_USER: '2', TRUST_PROXY: 'true' };
+/** The per-IP limit at its default: the cap on sockets still opening follows it. */
+const LIMITS = { MAX_SOCKETS_PER_USER: '2', TRUST_PROXY: 'true', RATE_LIMIT_IP_PER_MINUTE: '1200' };
 let server: TestServer;
 let replica: TestServer;
 let concertId: string;

@@ -1,7 +1,8 @@
 import type { Counter } from 'prom-client';
 
 /**
- * graphql-ws connections without a valid token open at once per client address, on this replica.
+ * graphql-ws connections without a valid token open at once per client address, on this replica
+ * (a second instance counts those still opening: see createLimits).
  * Everything a socket may subscribe to needs a token, so such a socket is of no use to a fan (the web
  * app only opens one with a token that has just expired), but it holds memory and a file descriptor
  * until it closes: without a cap, one script could exhaust the process's descriptors and lock every
@@ -10,7 +11,6 @@ import type { Counter } from 'prom-client';
  * descriptors). Sockets with a token are counted per account instead (SocketLeases).
  */
 export class AnonymousSockets {
-  // Also counts sockets still opening (no connection_init yet), per address: see createLimits.
   private readonly open = new Map<string, number>();
 
   constructor(

@@ -35,12 +35,15 @@ export interface Limits {
 const ANONYMOUS_SOCKETS_PER_ADDRESS = 20;
 /**
  * Sockets per client address and replica that have not sent connection_init yet (each is closed
- * after 3 s without one). A fan's socket is in that state for a round trip, so many at once from one
- * address is a script; without this, sockets that never sent it escaped the cap above (it is judged
- * at connection_init) and one address kept thousands open. Higher than that cap: a NAT's fans
- * reconnecting together after a replica died must not be turned away.
+ * after 3 s without one): at least this many, and more when RATE_LIMIT_IP_PER_MINUTE allows an
+ * address more than 1,200 operations a minute (a twelfth of it, five seconds' worth, at once). A
+ * fan's socket is in that state for a round trip, so many at once from one address is a script;
+ * without this, sockets that never sent it escaped the cap above (judged at connection_init) and one
+ * address kept thousands open. Higher than that cap: a NAT's fans reconnecting together after a
+ * replica died must not be turned away.
  */
 const OPENING_SOCKETS_PER_ADDRESS = 100;
+const openingSocketsPerAddress = (perIpPerMinute: number) => (perIpPerMinute === 0 ? Infinity : Math.max(OPENING_SOCKETS_PER_ADDRESS, Math.ceil(perIpPerMinute / 12)));
 
 /** The abuse limits (contract: service.md, Abuse limits), all counted in Redis under `keys`. */
 export function createLimits(redis: RedisClient, keys: RedisKeys, settings: LimitSettings, refusals: Counter<'limit'>): Limits {
@@ -59,7 +62,7 @@ export function createLimits(redis: RedisClient, keys: RedisKeys, settings: Limi
     sockets: new SocketLeases(redis, keys, settings.socketsPerAccount, refusals),
     // A per-address limit: off with the others (RATE_LIMIT_IP_PER_MINUTE=0), as a tester driving many sockets from one address expects.
     anonymousSockets: new AnonymousSockets(settings.perIpPerMinute === 0 ? Infinity : ANONYMOUS_SOCKETS_PER_ADDRESS, refusals),
-    openingSockets: new AnonymousSockets(settings.perIpPerMinute === 0 ? Infinity : OPENING_SOCKETS_PER_ADDRESS, refusals, 'opening_sockets'),
+    openingSockets: new AnonymousSockets(openingSocketsPerAddress(settings.perIpPerMinute), refusals, 'opening_sockets'),
     operationsPerSocket: new SocketOperationCap(refusals),
   };
 }
