@@ -52,7 +52,10 @@ describe('pay', () => {
     expect(codes.every((code) => CODE.test(code))).toBe(true);
     expect(new Set(codes).size).toBe(2);
 
-    const pushed = [(await feed.next()).data?.seatChanged, (await feed.next()).data?.seatChanged];
+    // The holds' HELD, announced just before the feed subscribed, may still arrive first on a Redis
+    // Cluster (a message crosses the cluster bus to the subscriber's node).
+    const sold = () => feed.until((message) => message.data?.seatChanged.status !== 'HELD');
+    const pushed = [(await sold()).data?.seatChanged, (await sold()).data?.seatChanged];
     expect(pushed.map((seat) => [seat?.id, seat?.status]).sort()).toEqual([
       [ids[0], 'RESERVED'],
       [ids[1], 'RESERVED'],
@@ -289,11 +292,16 @@ describe('pay', () => {
 });
 
 describe('answers from what the request wrote', () => {
-  const metricsUrl = () => server.url.replace('/graphql', '/metrics');
-  const statements = async () => Number(/^mysql_statements_total (\d+)/m.exec(await (await fetch(metricsUrl())).text())?.[1]);
+  // Measured on a replica of its own without workers: the admission tick's SQL counts elsewhere.
+  let quiet: TestServer;
+  beforeAll(async () => {
+    quiet = await startTestServer('payments', { RUN_WORKERS: 'false' }, { reset: false });
+  });
+  afterAll(() => quiet.stop());
+  const statements = async () => Number(/^mysql_statements_total (\d+)/m.exec(await (await fetch(quiet.url.replace('/graphql', '/metrics'))).text())?.[1]);
   async function statementsFor(fan: Account, query: string, variables: Record<string, unknown>): Promise<number> {
     const before = await statements();
-    const answer = await fan.api.request(query, variables);
+    const answer = await new Api(quiet.url, fan.token).request(query, variables);
     expect(answer.errors).toBeUndefined();
     return (await statements()) - before;
   }
@@ -301,11 +309,10 @@ describe('answers from what the request wrote', () => {
   it('sends no SQL after a payment or a cancellation commits, seats included: MySQL gone by then cannot turn a done sale into an error', async () => {
     const ROUNDS = 3;
     const { fans, seats: ids } = await booking(2 * ROUNDS + 1, 1000);
-    // The concert's first sale reads what later ones find ready (its seat counts): out of the way.
-    await pay(fans[2 * ROUNDS]!, [(await hold(fans[2 * ROUNDS]!, ids[2 * ROUNDS]!)).id], 'first');
+    // The replica's first sale of the concert reads what later ones find ready (its seats, their counts): out of the way.
+    await statementsFor(fans[2 * ROUNDS]!, PAY, { holdIds: [(await hold(fans[2 * ROUNDS]!, ids[2 * ROUNDS]!)).id], key: 'first' });
     const ID_ONLY = 'mutation($holdIds: [ID!]!, $key: String!) { pay(holdIds: $holdIds, idempotencyKey: $key) { id reservations { id } } }';
     const CANCEL_ID_ONLY = 'mutation($id: ID!) { cancelReservation(reservationId: $id) { id } }';
-    // The admission tick's own SQL may land in a measured window: the fewest of a few rounds is the request's.
     const paid = { bare: [] as number[], full: [] as number[] };
     const cancelled = { bare: [] as number[], full: [] as number[] };
     for (let round = 0; round < ROUNDS; round++) {
@@ -317,8 +324,8 @@ describe('answers from what the request wrote', () => {
       cancelled.bare.push(await statementsFor(plain, CANCEL_ID_ONLY, { id: (await me(plain)).reservations[0]!.id }));
       cancelled.full.push(await statementsFor(withSeats, CANCEL, { id: reservation!.id }));
     }
-    expect(Math.min(...paid.full)).toBe(Math.min(...paid.bare));
-    expect(Math.min(...cancelled.full)).toBe(Math.min(...cancelled.bare));
+    expect(paid.full).toEqual(paid.bare);
+    expect(cancelled.full).toEqual(cancelled.bare);
   });
 });
 
