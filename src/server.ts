@@ -44,8 +44,6 @@ type SocketState = {
 
 /** Close code for a socket over the account's limit (graphql-ws leaves 4400-4499 to applications, like HTTP 4xx). */
 const TOO_MANY_SOCKETS = 4429;
-/** How often sockets that closed before their connection_init leave the per-address count of those opening. */
-const OPENING_SWEEP_MS = 1000;
 /** A socket that has not sent connection_init by then is closed (4408): a bare socket holds memory and a file. */
 const CONNECTION_INIT_TIMEOUT_MS = 3000;
 
@@ -96,28 +94,12 @@ export async function startServer(parts: ServerParts, port: number): Promise<Run
   const sessions = new SessionExpiries();
 
   const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: 100 * 1024 });
-  // Sockets still opening (no connection_init yet) per address, counted from the upgrade: registered
-  // before graphql-ws's own listener, so it runs first. One that closes before its connection_init
-  // leaves the count at the next sweep: no listener is added to the socket (one added and removed
-  // again left each live fan's socket about 130 bytes larger).
-  const opening = new Map<WebSocket, string>();
-  const opened = (socket: WebSocket) => {
-    const address = opening.get(socket);
-    if (address === undefined) return;
-    opening.delete(socket);
-    services.limits.openingSockets.release(address);
-  };
-  const closedWhileOpening = setInterval(() => {
-    for (const socket of opening.keys()) if (socket.readyState === WebSocket.CLOSING || socket.readyState === WebSocket.CLOSED) opened(socket);
-  }, OPENING_SWEEP_MS).unref();
+  // Sockets still opening are counted from the upgrade: registered before graphql-ws's own
+  // listener, so it runs first.
   wsServer.on('connection', (socket, request) => {
     const address = limitedAddress(clientAddress(request, trust));
-    if (!services.limits.openingSockets.acquire(address)) {
-      // 1013 "try again later": clients retry it with backoff (a 44xx would be taken as final).
-      socket.close(1013, 'Too many connections opening from this network address at once: try again in a moment.');
-      return;
-    }
-    opening.set(socket, address);
+    // 1013 "try again later": clients retry it with backoff (a 44xx would be taken as final).
+    if (!services.limits.openingSockets.admit(socket, address)) socket.close(1013, 'Too many connections opening from this network address at once: try again in a moment.');
   });
   const wsCleanup = useServer<Record<string, unknown>, SocketState>(
     {
@@ -125,7 +107,7 @@ export async function startServer(parts: ServerParts, port: number): Promise<Run
       subscribe: projectedSubscribe,
       connectionInitWaitTimeout: CONNECTION_INIT_TIMEOUT_MS,
       onConnect: async (ctx) => {
-        opened(ctx.extra.socket);
+        services.limits.openingSockets.opened(ctx.extra.socket);
         ctx.extra.clientIp = limitedAddress(clientAddress(ctx.extra.request, trust));
         // graphql-ws keeps the HTTP upgrade request for the connection's whole life; past the address
         // we never read it (auth comes in connectionParams), and dropping it saves ~1 KB per connected fan.
@@ -234,7 +216,7 @@ export async function startServer(parts: ServerParts, port: number): Promise<Run
         await wsCleanup.dispose();
       } finally {
         clearTimeout(cut);
-        clearInterval(closedWhileOpening);
+        services.limits.openingSockets.stop();
         sessions.stop();
       }
       await apollo.stop();

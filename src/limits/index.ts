@@ -3,6 +3,7 @@ import type { RedisClient, RedisKeys } from '../redis';
 import { AnonymousSockets } from './anonymous-sockets';
 import { WindowCounter } from './counter';
 import { LoginThrottle } from './login-throttle';
+import { OpeningSockets } from './opening-sockets';
 import { OperationLimits } from './operation-limits';
 import { SocketLeases } from './socket-leases';
 import { SocketOperationCap } from './socket-operations';
@@ -27,7 +28,7 @@ export interface Limits {
   logIns: LoginThrottle;
   sockets: SocketLeases;
   anonymousSockets: AnonymousSockets;
-  openingSockets: AnonymousSockets;
+  openingSockets: OpeningSockets;
   operationsPerSocket: SocketOperationCap;
 }
 
@@ -62,7 +63,7 @@ export function createLimits(redis: RedisClient, keys: RedisKeys, settings: Limi
     sockets: new SocketLeases(redis, keys, settings.socketsPerAccount, refusals),
     // A per-address limit: off with the others (RATE_LIMIT_IP_PER_MINUTE=0), as a tester driving many sockets from one address expects.
     anonymousSockets: new AnonymousSockets(settings.perIpPerMinute === 0 ? Infinity : ANONYMOUS_SOCKETS_PER_ADDRESS, refusals),
-    openingSockets: new AnonymousSockets(openingSocketsPerAddress(settings.perIpPerMinute), refusals, 'opening_sockets'),
+    openingSockets: new OpeningSockets(new AnonymousSockets(openingSocketsPerAddress(settings.perIpPerMinute), refusals, 'opening_sockets')),
     operationsPerSocket: new SocketOperationCap(refusals),
   };
 }

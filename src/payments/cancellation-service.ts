@@ -118,7 +118,7 @@ export class CancellationService {
     let row: Row | undefined;
     try {
       await this.points.waitForAccount(userId);
-      [row] = await this.orm.em.getConnection().execute<Row[]>(FIND, [reservationId]);
+      row = await this.findRow(reservationId);
     } catch {
       throw new AppError('SERVICE_UNAVAILABLE', 'The database did not confirm the cancellation in time: it may have gone through. Cancel again to find out; it refunds once.');
     }
@@ -139,9 +139,14 @@ export class CancellationService {
 
   /** The reservation as committed now (outside the transaction, whose snapshot predates the twin's commit). */
   private async find(reservationId: number): Promise<ReservationRecord> {
-    const [row] = await this.orm.em.getConnection().execute<Row[]>(FIND, [reservationId]);
+    const row = await this.findRow(reservationId);
     if (!row) throw notFound('reservation');
     return toRecord(row);
+  }
+
+  private async findRow(reservationId: number): Promise<Row | undefined> {
+    const [row] = await this.orm.em.getConnection().execute<Row[]>(FIND, [reservationId]);
+    return row;
   }
 
   /**
