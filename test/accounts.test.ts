@@ -249,3 +249,27 @@ describe('roles', () => {
     expect(await api.errorCode(CREATE, { input })).toBe('UNAUTHENTICATED');
   });
 });
+
+describe('password hashing under a burst of sign-ups', () => {
+  it('signs a fan in without waiting behind every sign-up queued before', async () => {
+    // A cost at which a hash takes tens of milliseconds, so the queue, not HTTP, decides the order.
+    const hashing = await startTestServer('accounts-hashing', { PASSWORD_HASH_COST: '14' });
+    try {
+      const hashingApi = new Api(hashing.url);
+      const fan = await signUp(hashingApi, undefined, 'returning-fan');
+      const BURST = 24;
+      let signedUp = 0;
+      const burst = Array.from({ length: BURST }, () => signUp(hashingApi).then(() => signedUp++));
+      // Once one sign-up has answered, the server holds the others, in line for the hasher.
+      await Promise.race(burst);
+      await logIn(hashingApi, fan.email, 'returning-fan');
+      const signedUpBeforeLogIn = signedUp;
+      await Promise.all(burst);
+      // First come first served, the sign-in would have come after all of them; it waits only for the
+      // hashes already running (a few: one per core).
+      expect(signedUpBeforeLogIn).toBeLessThan(BURST / 2);
+    } finally {
+      await hashing.stop();
+    }
+  });
+});

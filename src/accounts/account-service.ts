@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import { UniqueConstraintViolationException, type MikroORM } from '@mikro-orm/mysql';
 import { toAccount, type Account } from './account';
-import { hashCost, hashPassword, unmatchableHash, verifyPassword } from '../auth/passwords';
+import { hashCost, PasswordHasher, unmatchableHash } from '../auth/passwords';
 import { signToken, type Viewer } from '../auth/tokens';
 import { accountGone, AppError, badInput, characterCount } from '../errors';
 import { Role, User } from '../entities';
@@ -52,6 +52,7 @@ function checkPassword(password: string, min = MIN_PASSWORD): void {
 export class AccountService {
   /** Checked on log-in for an unknown email, so that costs one scrypt, like a wrong password. */
   private readonly unknownEmailHash: string;
+  private readonly hasher = new PasswordHasher();
 
   constructor(
     private readonly orm: MikroORM,
@@ -66,7 +67,7 @@ export class AccountService {
     const normalized = normalizeEmail(email);
     checkPassword(password);
     const em = this.orm.em.fork();
-    const user = em.create(User, { email: normalized, passwordHash: await hashPassword(password, this.settings.passwordHashCost) });
+    const user = em.create(User, { email: normalized, passwordHash: await this.hasher.hash(password, this.settings.passwordHashCost, 'signUp') });
     try {
       await em.persist(user).flush();
     } catch (error) {
@@ -93,7 +94,7 @@ export class AccountService {
     const user = await em.findOne(User, { email });
     // Same message and the same work (one scrypt) for an unknown email and a wrong password, so
     // neither the answer nor its timing tells which emails have accounts.
-    const matches = await verifyPassword(password, user?.passwordHash ?? this.unknownEmailHash);
+    const matches = await this.hasher.verify(password, user?.passwordHash ?? this.unknownEmailHash);
     if (!user || !matches) {
       throw new AppError('INVALID_CREDENTIALS', 'The email or password is wrong.');
     }
@@ -103,7 +104,7 @@ export class AccountService {
     // log-in; the next log-in tries again.
     if (hashCost(user.passwordHash) < this.settings.passwordHashCost) {
       try {
-        user.passwordHash = await hashPassword(password, this.settings.passwordHashCost);
+        user.passwordHash = await this.hasher.hash(password, this.settings.passwordHashCost, 'signIn');
         await em.flush();
       } catch {
         // kept at the old cost until the next log-in
@@ -147,9 +148,9 @@ export class AccountService {
     const em = this.orm.em.fork();
     const existing = await em.findOne(User, { email: normalized });
     if (!existing) {
-      em.persist(em.create(User, { email: normalized, passwordHash: await hashPassword(password, this.settings.passwordHashCost), role: Role.ADMIN }));
-    } else if (existing.role !== Role.ADMIN || !(await verifyPassword(password, existing.passwordHash))) {
-      const passwordHash = await hashPassword(password, this.settings.passwordHashCost);
+      em.persist(em.create(User, { email: normalized, passwordHash: await this.hasher.hash(password, this.settings.passwordHashCost, 'signIn'), role: Role.ADMIN }));
+    } else if (existing.role !== Role.ADMIN || !(await this.hasher.verify(password, existing.passwordHash))) {
+      const passwordHash = await this.hasher.hash(password, this.settings.passwordHashCost, 'signIn');
       // Whole seconds, as the column keeps them and as tokens count (iat): MySQL 8 would round up.
       em.assign(existing, { role: Role.ADMIN, passwordHash, credentialsChangedAt: new Date(Math.floor(Date.now() / 1000) * 1000) });
     }

@@ -1,4 +1,5 @@
 import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 
 /**
  * scrypt (memory-hard, salted, in Node's thread pool so it never blocks the event loop). It needs
@@ -40,4 +41,45 @@ export async function verifyPassword(password: string, stored: string): Promise<
 export function hashCost(stored: string): number {
   const [scheme, cost] = stored.split('$');
   return scheme === 'scrypt' ? Number(cost) || 0 : 0;
+}
+
+/** Node's thread pool: UV_THREADPOOL_SIZE threads, 4 unless set. */
+const threadPoolSize = () => Number(process.env.UV_THREADPOOL_SIZE) || 4;
+
+/** Whose password work goes first when it queues: someone signing in before a new account. */
+export type HashPriority = 'signIn' | 'signUp';
+
+/**
+ * Password hashing with a bounded number of scrypts at once and sign-ins served first. Node runs
+ * scrypt in its thread pool (4 threads), first come first served: during a burst of sign-ups, a
+ * fan signing in waited behind every one of them (11 s behind 60 at once). Here at most
+ * `concurrency` run (one per core, leaving a pool thread free: more would only share the cores and the
+ * memory, 128 MiB each, and keep the pool from file and DNS work), and a sign-in waits only for those.
+ */
+export class PasswordHasher {
+  private running = 0;
+  private readonly waiting: Record<HashPriority, (() => void)[]> = { signIn: [], signUp: [] };
+
+  constructor(private readonly concurrency = Math.max(1, Math.min(availableParallelism(), threadPoolSize() - 1))) {}
+
+  hash(password: string, log2N: number, priority: HashPriority): Promise<string> {
+    return this.inTurn(priority, () => hashPassword(password, log2N));
+  }
+
+  verify(password: string, stored: string): Promise<boolean> {
+    return this.inTurn('signIn', () => verifyPassword(password, stored));
+  }
+
+  private async inTurn<T>(priority: HashPriority, work: () => Promise<T>): Promise<T> {
+    // A finishing job hands its turn straight to the next (running stays counted), so none jumps in between.
+    if (this.running < this.concurrency) this.running++;
+    else await new Promise<void>((resolve) => this.waiting[priority].push(resolve));
+    try {
+      return await work();
+    } finally {
+      const next = this.waiting.signIn.shift() ?? this.waiting.signUp.shift();
+      if (next) next();
+      else this.running--;
+    }
+  }
 }
