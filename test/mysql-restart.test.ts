@@ -29,21 +29,23 @@ afterAll(async () => {
 /**
  * Runs `request` with MySQL frozen as soon as `service[step]` (the last step of a transaction before
  * its COMMIT) returns: the COMMIT waits in its socket past the statement bound (1.5 s here), and
- * MySQL thaws 0.7 s later.
+ * MySQL thaws `thawAfterMs` later, while the request waits for the user's row to learn what the
+ * COMMIT did; or, with `'after the answer'`, only once the request has answered: MySQL stays silent
+ * throughout, however slowly a loaded machine runs the request's timers.
  */
-async function frozenAfter<S extends object, K extends keyof S, T>(service: S, step: K, request: () => Promise<T>): Promise<T> {
+async function frozenAfter<S extends object, K extends keyof S, T>(service: S, step: K, request: () => Promise<T>, thawAfterMs: number | 'after the answer' = 2200): Promise<T> {
   const original = service[step] as (...args: unknown[]) => Promise<unknown>;
   service[step] = (async (...args: unknown[]) => {
     const result = await original.apply(service, args);
     mysql.freeze();
-    setTimeout(() => mysql.thaw(), 2200);
+    if (thawAfterMs !== 'after the answer') setTimeout(() => mysql.thaw(), thawAfterMs);
     return result;
   }) as S[K];
   try {
     return await request();
   } finally {
     service[step] = original as S[K];
-    await new Promise((resolve) => setTimeout(resolve, 2500));
+    if (thawAfterMs !== 'after the answer') await new Promise((resolve) => setTimeout(resolve, thawAfterMs + 300));
     mysql.thaw();
   }
 }
@@ -212,6 +214,33 @@ describe('MySQL restarting mid-sale', () => {
       expect(after.points).toBe(400);
       expect(after.reservations[0]!.status).toBe('CONFIRMED');
     }
+  }, 60_000);
+
+  it('answers a payment whose outcome MySQL cannot tell yet with "may have gone through"; paying again with the key charges once', async () => {
+    const { buyer, held } = await buyerHolding();
+    const answer = await frozenAfter(server.app.services.holds, 'confirm', () => buyer.api.request(PAY, { holdIds: [held.id], key: 'unknown-outcome' }), 'after the answer');
+    expect(answer.errors?.[0]?.extensions?.code).toBe('SERVICE_UNAVAILABLE');
+    expect(answer.errors?.[0]?.message).toMatch(/may have gone through/);
+    // Thawed: the same key answers the payment, made then or now, and the points went once.
+    const paid = await pay(buyer, [held.id], 'unknown-outcome');
+    expect(paid.balance).toBe(400);
+    const after = await me(buyer);
+    expect(after.points).toBe(400);
+    expect(after.reservations).toHaveLength(1);
+  }, 60_000);
+
+  it('answers a cancellation whose outcome MySQL cannot tell yet with "may have gone through"; cancelling again refunds once', async () => {
+    const { buyer, held } = await buyerHolding();
+    const payment = await pay(buyer, [held.id], 'to-cancel-unknown');
+    const id = payment.reservations[0]!.id;
+    const answer = await frozenAfter(server.app.services.points, 'refund', () => buyer.api.request(CANCEL, { id }), 'after the answer');
+    expect(answer.errors?.[0]?.extensions?.code).toBe('SERVICE_UNAVAILABLE');
+    expect(answer.errors?.[0]?.message).toMatch(/may have gone through/);
+    const again = await buyer.api.data<{ cancelReservation: { status: string } }>(CANCEL, { id });
+    expect(again.cancelReservation.status).toBe('CANCELLED');
+    const after = await me(buyer);
+    expect(after.points).toBe(500);
+    expect(after.reservations[0]!.status).toBe('CANCELLED');
   }, 60_000);
 
   it('ends a row-lock wait in MySQL itself before the statement bound, leaving no abandoned waiter behind', async () => {

@@ -75,7 +75,7 @@ export async function sqlTransaction<T>(orm: MikroORM, work: (sql: Sql) => Promi
 /**
  * COMMIT was sent and not answered (the connection was lost, MySQL stopped answering): the
  * transaction may have committed or not. Its cause says why (SERVICE_UNAVAILABLE unless the caller
- * finds out: PointsService.waitForAccount says when the outcome is final).
+ * finds out: PointsService.afterUnansweredCommit reads the outcome once it is final).
  */
 export class CommitUncertain extends Error {
   constructor(cause: unknown) {

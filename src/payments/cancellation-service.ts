@@ -109,19 +109,17 @@ export class CancellationService {
   }
 
   /**
-   * The cancellation whose COMMIT went unanswered, once that transaction has ended (the user's row
-   * lock is free): cancelled, it is followed up as any; not, SERVICE_UNAVAILABLE saying nothing
-   * changed. While MySQL cannot say, SERVICE_UNAVAILABLE telling the fan how to find out: cancelling
-   * again answers the cancelled reservation, and refunds once.
+   * The cancellation whose COMMIT went unanswered, once that transaction has ended: cancelled, it is
+   * followed up as any; not, SERVICE_UNAVAILABLE saying nothing changed. While MySQL cannot say,
+   * SERVICE_UNAVAILABLE telling the fan how to find out: cancelling again answers the cancelled
+   * reservation, and refunds once.
    */
   private async outcomeAfterAll(userId: number, reservationId: number): Promise<Outcome> {
-    let row: Row | undefined;
-    try {
-      await this.points.waitForAccount(userId);
-      row = await this.findRow(reservationId);
-    } catch {
-      throw new AppError('SERVICE_UNAVAILABLE', 'The database did not confirm the cancellation in time: it may have gone through. Cancel again to find out; it refunds once.');
-    }
+    const row = await this.points.afterUnansweredCommit(
+      userId,
+      () => this.findRow(reservationId),
+      'The database did not confirm the cancellation in time: it may have gone through. Cancel again to find out; it refunds once.',
+    );
     if (row?.status !== ReservationStatus.CANCELLED) throw new AppError('SERVICE_UNAVAILABLE', 'The database did not answer in time: nothing was changed. Please try again.');
     return { cancelled: true, row, record: cancelledRecord(row) };
   }

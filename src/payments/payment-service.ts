@@ -101,7 +101,12 @@ export class PaymentService {
       } catch (error) {
         if (error instanceof CommitUncertain) {
           uncertain = true;
-          const committed = await this.committedAfterAll(request);
+          // The same request: its key cannot name other holds (no IDEMPOTENCY_KEY_REUSED to lose here).
+          const committed = await this.points.afterUnansweredCommit(
+            userId,
+            () => this.earlier(request),
+            'The database did not confirm your payment in time: it may have gone through. Pay again with the same idempotencyKey to find out; it will not charge twice.',
+          );
           uncertain = false;
           if (!committed) throw new AppError('SERVICE_UNAVAILABLE', 'The database did not answer in time: nothing was charged. Please try again.');
           paid = true;
@@ -148,24 +153,6 @@ export class PaymentService {
    */
   private async twinOf(request: PayRequest, error: unknown, code: 'HOLD_NOT_FOUND' | 'INSUFFICIENT_POINTS'): Promise<Payment | null> {
     return error instanceof AppError && error.code === code ? this.earlier(request) : null;
-  }
-
-  /**
-   * The payment whose COMMIT went unanswered, once that transaction has ended: the payment row if it
-   * committed, null if it did not. While MySQL cannot say, SERVICE_UNAVAILABLE telling the fan how to
-   * find out: a retry with the same key answers the payment if there is one, and charges once.
-   */
-  private async committedAfterAll(request: PayRequest): Promise<Payment | null> {
-    try {
-      await this.points.waitForAccount(request.userId);
-      // The same request: its key cannot name other holds (no IDEMPOTENCY_KEY_REUSED to lose here).
-      return await this.earlier(request);
-    } catch {
-      throw new AppError(
-        'SERVICE_UNAVAILABLE',
-        'The database did not confirm your payment in time: it may have gone through. Pay again with the same idempotencyKey to find out; it will not charge twice.',
-      );
-    }
   }
 
   /**

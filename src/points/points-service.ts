@@ -44,14 +44,20 @@ export class PointsService {
   }
 
   /**
-   * Returns once no transaction holds the user's row, by taking its lock: a payment or cancellation
-   * whose COMMIT went unanswered (each held that lock) has then ended, committed or rolled back, and a
-   * read after this tells which. No session ID to chase: one that MySQL restarted away, or that a
-   * proxy renamed, is settled all the same. Fails (SERVICE_UNAVAILABLE) when MySQL does not hand the
-   * lock over within its lock wait (a second under MYSQL_STATEMENT_TIMEOUT_MS).
+   * What a payment or cancellation of this user's whose COMMIT went unanswered did, read by `read`
+   * once that transaction has ended: it held the user's row, so taking the row's lock waits until it
+   * has committed or rolled back. No session ID to chase: one that MySQL restarted away, or that a
+   * proxy renamed, is settled all the same. While MySQL cannot say (no lock within its lock wait, a
+   * second under MYSQL_STATEMENT_TIMEOUT_MS, or no answer at all), SERVICE_UNAVAILABLE saying
+   * `unknownMessage`: how the fan finds out.
    */
-  async waitForAccount(userId: number): Promise<void> {
-    await sqlTransaction(this.orm, (sql) => sql.all('SELECT id FROM users WHERE id = ? FOR UPDATE', [userId]));
+  async afterUnansweredCommit<T>(userId: number, read: () => Promise<T>, unknownMessage: string): Promise<T> {
+    try {
+      await sqlTransaction(this.orm, (sql) => sql.all('SELECT id FROM users WHERE id = ? FOR UPDATE', [userId]));
+      return await read();
+    } catch {
+      throw new AppError('SERVICE_UNAVAILABLE', unknownMessage);
+    }
   }
 
   /**
