@@ -3,11 +3,13 @@ import {
   BREAK,
   getNamedType,
   getNullableType,
+  getOperationAST,
   GraphQLError,
   isIntrospectionType,
   isLeafType,
   isListType,
   Kind,
+  OperationTypeNode,
   visit,
   type ASTVisitor,
   type DocumentNode,
@@ -33,10 +35,24 @@ const MAX_ROOT_FIELDS = 20;
 const PASSWORD_FIELDS = new Set(['signUp', 'logIn']);
 /**
  * Estimated work per operation: every field returning an object costs 1, scalars cost nothing, and a
- * list multiplies its children's cost by its assumed size (below). A query reading lists inside
- * lists is refused before it runs, however few fields it names.
+ * list multiplies its children's cost by its assumed size (below), each item costing at least
+ * LIST_ITEM_COST. A query reading lists inside lists is refused before it runs, however few fields
+ * it names.
  */
 const MAX_COST = 1000;
+/**
+ * The least an item of a list costs, however few fields it selects: ten plain rows (one seat, one
+ * ledger line) cost what one object does. Costed at nothing, a list of plain rows cost 1 however long
+ * it was, and 64 aliases of `pointHistory(limit: 1000)` (64,000 rows, 6 MB, seconds of the server's
+ * CPU) passed as cost 64; so did lists of them nested inside other lists.
+ */
+const LIST_ITEM_COST = 0.1;
+/**
+ * A subscription runs its selection again at every event it sends (every seat change of a schedule,
+ * to every subscriber): only the payload's fields and the objects it names, one of each, never a list
+ * (a seat map per seat change per subscriber was thousands of SQL statements per second).
+ */
+const MAX_SUBSCRIPTION_COST = 3;
 
 /** Items in any one list in an operation's variables (the largest list argument, holdIds, needs a handful). */
 const MAX_VARIABLE_LIST = 100;
@@ -142,7 +158,7 @@ const listAwareEstimator: ComplexityEstimator = ({ type, field, args, childCompl
   if (!isListType(getNullableType(field.type))) return own + childComplexity;
   const limit: unknown = args[LIST_SIZE_ARGUMENT];
   const size = typeof limit === 'number' ? Math.min(Math.max(limit, 1), MAX_LIMIT) : (LIST_SIZES[`${type.name}.${field.name}`] ?? DEFAULT_LIST_SIZE);
-  return own + size * childComplexity;
+  return own + size * Math.max(childComplexity, LIST_ITEM_COST);
 };
 
 interface Costs {
@@ -188,8 +204,14 @@ export function complexityError(schema: GraphQLSchema, document: DocumentNode, v
     fixedCosts.set(document, byName.set(operationName ?? '', costs));
   }
   if (costs.fields > MAX_FIELDS) return tooExpensive(`This operation selects ${costs.fields} fields (limit ${MAX_FIELDS}): ask for fewer fields.`);
-  if (costs.cost > MAX_COST) {
-    return tooExpensive(`This operation is too expensive (cost ${costs.cost}, limit ${MAX_COST}; each list counts as many items as it may hold): nest fewer lists.`);
+  const cost = Math.ceil(costs.cost);
+  if (cost > MAX_COST) {
+    return tooExpensive(`This operation is too expensive (cost ${cost}, limit ${MAX_COST}; each list counts as many items as it may hold): nest fewer lists, or ask for fewer aliases of one.`);
+  }
+  if (cost > MAX_SUBSCRIPTION_COST && getOperationAST(document, operationName)?.operation === OperationTypeNode.SUBSCRIPTION) {
+    return tooExpensive(
+      `This subscription is too expensive (cost ${cost}, limit ${MAX_SUBSCRIPTION_COST}): it runs again at every change it sends, so it may select its payload's own fields and the objects they name, but no list. Read lists with a query.`,
+    );
   }
   return undefined;
 }
