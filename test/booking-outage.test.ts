@@ -72,4 +72,31 @@ describe('while Redis is frozen', () => {
     }
     expect(await queueState(fan!, concertId)).toBe('ACTIVE');
   });
+
+  it('gives back the seat of a hold whose answer came too late: the fan told to try again holds nothing meanwhile', async () => {
+    const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 5, seatCount: 2 });
+    const [fan, rival] = await activeFans(api, concertId, 2);
+    const [seat] = await seatIds(server, scheduleIds[0]!);
+    // Redis freezes as the hold's script is sent, and thaws past the command timeout (2 s): the
+    // script runs then, after the caller gave up on it.
+    const connection = server.app.redis as unknown as Record<string, (...args: unknown[]) => unknown>;
+    const holdSeat = connection.holdSeat!;
+    connection.holdSeat = function (this: unknown, ...args: unknown[]) {
+      redis.pause();
+      setTimeout(() => redis.resume(), 2500);
+      return holdSeat.apply(this, args);
+    };
+    try {
+      expect(await fan!.api.errorCode(HOLD, { seatId: seat })).toBe('SERVICE_UNAVAILABLE');
+    } finally {
+      connection.holdSeat = holdSeat;
+      await new Promise((resolve) => setTimeout(resolve, 2700));
+      redis.resume();
+    }
+    // The seat is free for anyone, the fan holds nothing unseen, and trying again works.
+    const taken = await hold(rival!, seat!);
+    expect(taken.id).toBeTruthy();
+    expect((await me(fan!)).holds).toEqual([]);
+    expect(await fan!.api.errorCode(HOLD, { seatId: seat })).toBe('SEAT_UNAVAILABLE');
+  });
 });

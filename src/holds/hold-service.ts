@@ -82,7 +82,15 @@ export class HoldService {
     await this.queue.requireActive(userId, seat.concertId);
     const ref: HoldRef = { id: `${seat.scheduleId}.${seatId}.${randomBytes(9).toString('base64url')}`, scheduleId: seat.scheduleId, seatId };
     const k = this.keys.holds(ref.scheduleId);
-    const [outcome, holdId = '', expiresAt = '', ...purged] = await runScript(this.redis, HOLD_SEAT, k, seatId, userId, ref.id, this.settings.ttlSeconds * 1000, this.settings.maxPerSchedule);
+    const [outcome, holdId = '', expiresAt = '', ...purged] = await runScript(this.redis, HOLD_SEAT, k, seatId, userId, ref.id, this.settings.ttlSeconds * 1000, this.settings.maxPerSchedule).catch(
+      async (error: unknown) => {
+        // The script may have run though its answer came too late (a timeout): its lock would keep the
+        // seat HELD for the whole TTL, unlisted and unannounced, while the fan hears "try again". Given
+        // back under this request's hold ID (nothing if the script never ran, or found an older hold).
+        await this.releaseRef(userId, ref).catch(() => undefined);
+        throw error;
+      },
+    );
     await this.announceFreed(purged);
     if (outcome === 'TAKEN') throw seatUnavailable();
     if (outcome === 'LIMIT') {
