@@ -243,6 +243,30 @@ describe('MySQL restarting mid-sale', () => {
     expect(after.reservations[0]!.status).toBe('CANCELLED');
   }, 60_000);
 
+  it('answers a charge whose COMMIT went unanswered with what MySQL did once it answers again: charged, or an error with nothing charged', async () => {
+    const [fan] = await signUpMany(api, 1);
+    // The charge's last statement before its COMMIT is its ledger row.
+    const answer = await frozenAfter(server.app.services.points as unknown as { appendLedger: () => Promise<number> }, 'appendLedger', () =>
+      fan!.api.request<{ chargePoints: { points: number } }>(CHARGE, { amount: 70 }),
+    );
+    const after = await me(fan!);
+    if (answer.data) {
+      expect(answer.data.chargePoints.points).toBe(70);
+      expect(after.points).toBe(70);
+    } else {
+      expect(answer.errors?.[0]?.extensions?.code).toBe('SERVICE_UNAVAILABLE');
+      expect(answer.errors?.[0]?.message).toMatch(/nothing was charged/);
+      expect(after.points).toBe(0);
+    }
+  }, 60_000);
+
+  it('answers a charge whose outcome MySQL cannot tell yet with "may have gone through", not "try again"', async () => {
+    const [fan] = await signUpMany(api, 1);
+    const answer = await frozenAfter(server.app.services.points as unknown as { appendLedger: () => Promise<number> }, 'appendLedger', () => fan!.api.request(CHARGE, { amount: 70 }), 'after the answer');
+    expect(answer.errors?.[0]?.extensions?.code).toBe('SERVICE_UNAVAILABLE');
+    expect(answer.errors?.[0]?.message).toMatch(/may have gone through/);
+  }, 60_000);
+
   it('ends a row-lock wait in MySQL itself before the statement bound, leaving no abandoned waiter behind', async () => {
     const [fan] = await signUpMany(api, 1);
     const holder = await createConnection(`${mysql.rootUrl}/concert`);

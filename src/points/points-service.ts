@@ -1,5 +1,5 @@
 import type { MikroORM } from '@mikro-orm/mysql';
-import { sqlTransaction, type Sql } from '../database/sql-transaction';
+import { CommitUncertain, sqlTransaction, type Sql } from '../database/sql-transaction';
 import { accountGone, AppError, badInput } from '../errors';
 import type { Account } from '../accounts/account';
 import { PointTransaction, PointTransactionKind } from '../entities';
@@ -28,19 +28,45 @@ export class PointsService {
     private readonly settings: PointsSettings,
   ) {}
 
+  /**
+   * Adds `amount`. A COMMIT that goes unanswered may still have committed; the charge's ledger row,
+   * whose ID the transaction knows, tells once the transaction has ended: charged (the answer is the
+   * account as that charge left it), or not (SERVICE_UNAVAILABLE saying nothing was charged), never a
+   * bare "try again" that would charge twice.
+   */
   async charge(userId: number, amount: number): Promise<Account> {
     if (!Number.isInteger(amount) || amount < 1 || amount > this.settings.maxCharge) {
       throw badInput(`The amount must be a whole number from 1 to ${this.settings.maxCharge}.`);
     }
-    return sqlTransaction(this.orm, async (sql) => {
-      const { affectedRows } = await sql.run('UPDATE users SET points = points + ? WHERE id = ? AND points <= ?', [amount, userId, MAX_BALANCE - amount]);
-      // The UPDATE holds the row lock, so this is exactly the account after this charge.
-      const [account] = await sql.all<Account>('SELECT id, email, role, points FROM users WHERE id = ?', [userId]);
-      if (!account) throw accountGone();
-      if (affectedRows === 0) throw badInput(`A balance cannot exceed ${MAX_BALANCE} points.`);
-      await this.appendLedger(sql, userId, PointTransactionKind.CHARGE, amount, account.points);
-      return { ...account, id: Number(account.id) };
-    });
+    let ledgerId = 0;
+    try {
+      return await sqlTransaction(this.orm, async (sql) => {
+        const { affectedRows } = await sql.run('UPDATE users SET points = points + ? WHERE id = ? AND points <= ?', [amount, userId, MAX_BALANCE - amount]);
+        // The UPDATE holds the row lock, so this is exactly the account after this charge.
+        const [account] = await sql.all<Account>('SELECT id, email, role, points FROM users WHERE id = ?', [userId]);
+        if (!account) throw accountGone();
+        if (affectedRows === 0) throw badInput(`A balance cannot exceed ${MAX_BALANCE} points.`);
+        ledgerId = await this.appendLedger(sql, userId, PointTransactionKind.CHARGE, amount, account.points);
+        return { ...account, id: Number(account.id) };
+      });
+    } catch (error) {
+      if (!(error instanceof CommitUncertain)) throw error;
+      const charged = await this.afterUnansweredCommit(
+        userId,
+        () => this.accountAfterCharge(userId, ledgerId),
+        'The database did not confirm the charge in time: it may have gone through. Look at your points before charging again.',
+      );
+      if (!charged) throw new AppError('SERVICE_UNAVAILABLE', 'The database did not answer in time: nothing was charged. Please try again.');
+      return charged;
+    }
+  }
+
+  /** The account as the charge with this ledger row left it, if that row was committed. */
+  private async accountAfterCharge(userId: number, ledgerId: number): Promise<Account | undefined> {
+    const [account] = await this.orm.em
+      .getConnection()
+      .execute<Account[]>("SELECT u.id, u.email, u.role, t.balance AS points FROM point_transactions t JOIN users u ON u.id = t.user_id WHERE t.id = ? AND t.user_id = ? AND t.kind = 'CHARGE'", [ledgerId, userId]);
+    return account && { ...account, id: Number(account.id) };
   }
 
   /**
@@ -97,7 +123,9 @@ export class PointsService {
     return this.orm.em.fork().find(PointTransaction, { user: userId }, { orderBy: { id: 'desc' }, limit });
   }
 
-  private async appendLedger(sql: Sql, userId: number, kind: PointTransactionKind, amount: number, balance: number, paymentId?: number): Promise<void> {
-    await sql.run('INSERT INTO point_transactions (user_id, kind, amount, balance, payment_id) VALUES (?, ?, ?, ?, ?)', [userId, kind, amount, balance, paymentId ?? null]);
+  /** Appends a ledger row; returns its ID. */
+  private async appendLedger(sql: Sql, userId: number, kind: PointTransactionKind, amount: number, balance: number, paymentId?: number): Promise<number> {
+    const { insertId } = await sql.run('INSERT INTO point_transactions (user_id, kind, amount, balance, payment_id) VALUES (?, ?, ?, ?, ?)', [userId, kind, amount, balance, paymentId ?? null]);
+    return insertId;
   }
 }
