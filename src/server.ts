@@ -71,6 +71,15 @@ const HTTP_DRAIN_MS = 4000;
  * presence grace. Queued instead, a connection waits only as long as the loop is busy.
  */
 const LISTEN_BACKLOG = 8192;
+/**
+ * How long a client may take to send a request: its headers, and all of it (bodies are at most
+ * 100 KB). Node's defaults (60 s, 300 s, checked every 30 s) let a client that trickles bytes keep a
+ * connection, and a file, for minutes: a few thousand such from one address starve everyone. What is
+ * left of a slow client is closed (408) within REQUEST_CHECK_MS of its bound.
+ */
+const HEADERS_TIMEOUT_MS = 10_000;
+const REQUEST_TIMEOUT_MS = 30_000;
+const REQUEST_CHECK_MS = 2000;
 
 /**
  * What the request asks to run: a POST's body, or a GET's query string read as Apollo reads it
@@ -89,7 +98,7 @@ export async function startServer(parts: ServerParts, port: number): Promise<Run
   app.disable('x-powered-by');
   const trust = trustedProxies(services.config.trustProxy);
   app.set('trust proxy', trust);
-  const httpServer = createServer(app);
+  const httpServer = createServer({ headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, connectionsCheckingInterval: REQUEST_CHECK_MS }, app);
   const documents = new DocumentCache(schema, [...specifiedRules, ...limitRules()]);
   const sessions = new SessionExpiries();
 

@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config';
 import { capturingLogger, ERROR_LEVEL, fanOf, gql } from './support/edge';
@@ -104,6 +105,24 @@ describe('refusals at the HTTP edge', () => {
     expect(answer.status).toBe(400);
     expect(answer.body.errors?.[0]?.extensions?.code).toBe('BAD_REQUEST');
   });
+
+  it('a client that trickles its headers is cut off after 10 s, not after Node’s minute', async () => {
+    const { port } = new URL(server.url);
+    const socket = connect(Number(port), '127.0.0.1');
+    const started = Date.now();
+    socket.write('POST /graphql HTTP/1.1\r\nHost: localhost\r\n');
+    // One header byte a second: never a whole request.
+    const trickle = setInterval(() => socket.write('x'), 1000);
+    const answer = await new Promise<string>((resolve) => {
+      let text = '';
+      socket.on('data', (chunk) => (text += chunk.toString()));
+      socket.on('close', () => resolve(text));
+    });
+    clearInterval(trickle);
+    expect(answer).toMatch(/^HTTP\/1\.1 408/);
+    expect(Date.now() - started).toBeGreaterThan(9_000);
+    expect(Date.now() - started).toBeLessThan(14_000);
+  }, 20_000);
 
   it('logged no error for any of them', () => {
     expect(log.lines().filter((line) => line.level >= ERROR_LEVEL)).toEqual([]);
