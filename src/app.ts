@@ -21,7 +21,8 @@ import { LiveQueueStatus } from './queue/live-status';
 import { QueueService, watchBeat, type QueueSettings } from './queue/queue-service';
 import { InventoryService } from './inventory/inventory-service';
 import { CancellationService } from './payments/cancellation-service';
-import { createRedis, redisKeys, redisReady, type RedisClient } from './redis';
+import { createRedis, describeRedis, redisKeys, redisStarted, type RedisClient } from './redis';
+import { AppError } from './errors';
 import { buildAppSchema } from './schema/build';
 import { SeatCatalog } from './seats/seat-catalog';
 import { SeatEvents } from './seats/seat-events';
@@ -48,6 +49,9 @@ export interface App {
 
 /** The longest one Redis command of a request or tick may take (the slowest scripts take milliseconds). */
 const REDIS_COMMAND_TIMEOUT_MS = 2000;
+/** Start-up waits this long for Redis (it may be starting beside us), saying why every few seconds. */
+const REDIS_START_TIMEOUT_MS = 20_000;
+const REDIS_START_REPORT_MS = 5000;
 
 /** How long a replica waits for another one's migrations and seeding before it gives up. */
 const STARTUP_LOCK_TIMEOUT_SECONDS = 300;
@@ -85,7 +89,10 @@ export async function openDatabase(config: Config, metrics?: Metrics, logger?: L
 /** The configured admin account and, on an empty database, the demo concerts (check-then-write: needs the start-up lock). */
 async function prepareData(orm: MikroORM, config: Config, accountSettings: AccountSettings, logger: Logger): Promise<void> {
   if (config.admin) {
-    const { shortPassword } = await new AccountService(orm, accountSettings).ensureAdmin(config.admin.email, config.admin.password);
+    const { shortPassword } = await new AccountService(orm, accountSettings).ensureAdmin(config.admin.email, config.admin.password).catch((error: unknown) => {
+      // An address or password no account could have: say which setting it came from.
+      throw error instanceof AppError && error.code === 'BAD_USER_INPUT' ? new Error(`ADMIN_EMAIL / ADMIN_PASSWORD: ${error.message}`) : error;
+    });
     if (shortPassword) logger.warn("ADMIN_PASSWORD is shorter than sign-up's minimum: easy to guess for an account that can create concerts.");
   }
   if (config.seedDemo) {
@@ -112,6 +119,7 @@ export function queueSettings(config: Config): QueueSettings {
 export async function startApp(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<App> {
   if (config.jwtSecretIsDefault) logger.warn('JWT_SECRET is not set: using a fixed development secret. Never do this in production.');
   else if (config.weakJwtSecret) logger.warn('JWT_SECRET is shorter than 32 bytes: tokens signed with it can be guessed offline. Generate one: openssl rand -base64 48');
+  if (config.adminHalfSet) logger.warn('Only one of ADMIN_EMAIL and ADMIN_PASSWORD is set: no admin account is made. Set both.');
   const metrics = createMetrics();
   const tokenKey = createTokenKey(config.jwtSecret);
   const accountSettings: AccountSettings = { tokenKey, jwtTtlSeconds: config.jwtTtlSeconds, passwordHashCost: config.passwordHashCost };
@@ -125,7 +133,10 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
   // Subscriber connections must queue commands while reconnecting, so they re-subscribe by themselves.
   const queueSubscriber = createRedis(config.redis, { enableOfflineQueue: true, maxRetriesPerRequest: null });
   const eventSubscribe = createRedis(config.redis, { enableOfflineQueue: true, maxRetriesPerRequest: null });
-  await Promise.all([redis, queueSubscriber, eventSubscribe].map(redisReady));
+  const where = describeRedis(config.redis);
+  await redisStarted([redis, queueSubscriber, eventSubscribe], REDIS_START_TIMEOUT_MS, REDIS_START_REPORT_MS, (reason) => logger.warn({ reason }, `waiting for ${where}`)).catch((error: unknown) => {
+    throw new Error(`${where}: ${error instanceof Error ? error.message : String(error)}`);
+  });
   // On a Cluster, ioredis opens the pub/sub connection lazily, at the first SUBSCRIBE: a burst of
   // seatChanged subscriptions while it connected put it in subscriber mode before its ready check,
   // whose INFO then threw inside a promise nobody awaits and killed the process. Opened here, before

@@ -1,9 +1,13 @@
 import { cleanEnv, makeValidator, num, str, url } from 'envalid';
 import type { RedisTarget } from './redis';
 
+/** The largest delay a Node timer takes (a larger one fires at once, with only a warning) and GraphQL's Int. */
+const MAX_INT = 2_147_483_647;
+
 const positiveInt = makeValidator<number>((input) => {
   const value = Number(input);
   if (!Number.isInteger(value) || value < 1) throw new Error('must be a positive integer');
+  if (value > MAX_INT) throw new Error(`must be at most ${MAX_INT}`);
   return value;
 });
 
@@ -144,6 +148,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     jwtTtlSeconds: raw.JWT_TTL_SECONDS,
     passwordHashCost: raw.PASSWORD_HASH_COST,
     admin: raw.ADMIN_EMAIL && raw.ADMIN_PASSWORD ? { email: raw.ADMIN_EMAIL, password: raw.ADMIN_PASSWORD } : undefined,
+    /** One of ADMIN_EMAIL and ADMIN_PASSWORD without the other: no admin is made (warned about at start). */
+    adminHalfSet: Boolean(raw.ADMIN_EMAIL) !== Boolean(raw.ADMIN_PASSWORD),
     holdTtlSeconds: raw.HOLD_TTL_SECONDS,
     activeTtlSeconds: raw.ACTIVE_TTL_SECONDS,
     admissionIntervalMs: raw.ADMISSION_INTERVAL_MS,

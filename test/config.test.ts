@@ -115,6 +115,10 @@ describe('configuration', () => {
     expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'k'.repeat(48), PASSWORD_HASH_COST: '15' }).passwordHashCost).toBe(15);
   });
 
+  it('refuses a number past what a timer takes, naming the variable', () => {
+    expect(() => loadConfig({ MYSQL_STATEMENT_TIMEOUT_MS: '3000000000' })).toThrow(/MYSQL_STATEMENT_TIMEOUT_MS: must be at most 2147483647/);
+  });
+
   it('requires JWT_SECRET in production', () => {
     const result = startWith({ NODE_ENV: 'production' });
     expect(result.status).toBe(1);

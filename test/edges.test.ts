@@ -79,6 +79,11 @@ describe('refusals at the HTTP edge', () => {
     for (const method of ['PUT', 'DELETE', 'PATCH']) {
       const response = await fetch(server.url, { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ __typename }' }) });
       expect(response.status, method).toBe(405);
+      // Without a body or content-type too (Apollo's CSRF check would answer 400 first).
+      const bare = await fetch(server.url, { method });
+      expect(bare.status, `${method} without a body`).toBe(405);
+      expect(bare.headers.get('allow')).toBe('GET, POST');
+      expect(((await bare.json()) as { errors: { extensions: { code: string } }[] }).errors[0]?.extensions.code).toBe('BAD_REQUEST');
     }
   });
 

@@ -1,10 +1,11 @@
+import { spawn } from 'node:child_process';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Api } from '../support/graphql-client';
 import { CREATE_CONCERT, ENTER, LOG_IN } from '../support/operations';
 import { resetSandbox } from '../support/sandbox';
 import { ADMIN, startTestServer, testEnv, type TestServer } from './support/harness';
-import { spawnServer } from './support/process';
+import { spawnProcess, spawnServer } from './support/process';
 import { logIn, signUp, type Account } from './support/client';
 import { createConcert } from './support/fixtures';
 
@@ -17,9 +18,43 @@ afterEach(async () => {
 /** What the admin-token tests ask for: createConcert, an operation for the ADMIN role only. */
 const ADMIN_ONLY_INPUT = { title: 'Admin check', venue: 'Hall', maxActiveUsers: 1, schedules: [{ startsAt: '2030-01-01T19:00:00Z', seatCount: 1, price: 1 }] };
 
+/** Runs the compiled server (as `npm start` does) on a fresh sandbox with `overrides` until it exits by itself. */
+async function runUntilExit(name: string, overrides: Record<string, string>): Promise<{ code: number | null; output: string }> {
+  const env = testEnv(name, { LOG_LEVEL: 'info', PORT: '0' });
+  await resetSandbox(env);
+  const child = spawn(process.execPath, ['dist/src/main.js'], { env: { ...process.env, ...env, ...overrides }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  return { code, output };
+}
+
 const titles = async (url: string) => (await new Api(url).data<{ concerts: { title: string }[] }>('{ concerts { title } }')).concerts.map((c) => c.title);
 
 describe('start-up', () => {
+  it('says it waits for a Redis that does not answer, then stops with the reason (exit 1), its password unsaid', async () => {
+    const started = Date.now();
+    const { code, output } = await runUntilExit('startup_no_redis', { REDIS_URL: 'redis://:hunter2@127.0.0.1:1/0', REDIS_CLUSTER_NODES: '' });
+    expect(code).toBe(1);
+    expect(Date.now() - started).toBeLessThan(40_000);
+    expect(output).toMatch(/"msg":"waiting for Redis at redis:\/\/127\.0\.0\.1:1\/0"/);
+    expect(output).toMatch(/failed to start: Redis at redis:\/\/127\.0\.0\.1:1\/0: no answer within 20 s \(.*ECONNREFUSED/);
+    expect(output).not.toMatch(/hunter2/);
+    expect(output).not.toMatch(/"msg":"listening"/);
+  }, 60_000);
+
+  it('names ADMIN_EMAIL when it is no address, and warns when only one of the pair is set', async () => {
+    const invalid = await runUntilExit('startup_admin_email', { ADMIN_EMAIL: 'not-an-email' });
+    expect(invalid.code).toBe(1);
+    expect(invalid.output).toMatch(/failed to start: ADMIN_EMAIL \/ ADMIN_PASSWORD: That is not a valid email address/);
+    const env = testEnv('startup_admin_half', { ADMIN_PASSWORD: '' });
+    await resetSandbox(env);
+    const half = await spawnProcess({ ...env, ADMIN_PASSWORD: '' }, (line) => line.msg?.startsWith('Only one of ADMIN_EMAIL and ADMIN_PASSWORD') ?? false);
+    half.child.kill('SIGTERM');
+    await half.exited;
+  }, 60_000);
+
   it('seeds demo concerts into an empty database once, and not at all with SEED_DEMO=false', async () => {
     server = await startTestServer('startup_seed', { SEED_DEMO: 'false', RUN_WORKERS: 'false' });
     expect(await titles(server.url)).toEqual([]);

@@ -111,6 +111,18 @@ export function jsonBody(limit: string): RequestHandler[] {
   ];
 }
 
+/**
+ * /graphql takes GET and POST (and the CORS preflight, answered before this). Any other method is 405
+ * here, with or without a body: left to Apollo, one without a content-type met its CSRF check first
+ * and came back 400.
+ */
+export function graphqlMethods(): RequestHandler {
+  return (req, res, next) => {
+    if (req.method === 'GET' || req.method === 'POST' || req.method === 'HEAD') return next();
+    res.status(405).set('allow', 'GET, POST').json(badRequest(405, 'Use GET or POST for /graphql.').body);
+  };
+}
+
 interface HttpError {
   status?: unknown;
   type?: unknown;

@@ -51,3 +51,42 @@ export function redisReady(redis: RedisClient): Promise<void> {
   if (redis.status === 'ready') return Promise.resolve();
   return new Promise((resolve) => redis.once('ready', () => resolve()));
 }
+
+/** Where Redis is, for a message: the URL without its password, or the cluster's seeds. */
+export function describeRedis(target: RedisTarget): string {
+  if ('clusterNodes' in target) return `the Redis Cluster at ${target.clusterNodes.map(({ host, port }) => `${host}:${port}`).join(', ')}`;
+  try {
+    const url = new URL(target.url);
+    url.username = '';
+    url.password = '';
+    return `Redis at ${url.toString()}`;
+  } catch {
+    return 'Redis (REDIS_URL)';
+  }
+}
+
+/**
+ * Waits until every connection is ready: at start-up Redis may still be starting beside us. Says why
+ * it still waits every `reportEveryMs` (`onWait`, with the last connection error), and gives up after
+ * `timeoutMs` with that reason: a process that never listens, silently, is worse than one that stops
+ * and says why.
+ */
+export async function redisStarted(clients: RedisClient[], timeoutMs: number, reportEveryMs: number, onWait: (reason: string) => void): Promise<void> {
+  let reason = 'no answer yet';
+  const remember = (error: Error) => (reason = error.message || error.name);
+  for (const client of clients) client.on('error', remember);
+  const report = setInterval(() => onWait(reason), reportEveryMs);
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      Promise.all(clients.map(redisReady)),
+      new Promise((_resolve, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${Math.round(timeoutMs / 1000)} s (${reason})`)), timeoutMs);
+      }),
+    ]);
+  } finally {
+    clearInterval(report);
+    clearTimeout(timer);
+    for (const client of clients) client.off('error', remember);
+  }
+}
