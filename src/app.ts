@@ -158,10 +158,13 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
   const holds = new HoldService(redis, keys, seatCatalog, queue, seatEvents, metrics, { ttlSeconds: config.holdTtlSeconds, maxPerSchedule: config.maxHoldsPerSchedule }, logger);
   const points = new PointsService(orm, { maxCharge: config.maxCharge });
   const limits = createLimits(redis, keys, config.limits, metrics.limitRefusals);
+  const tokens = new TokenVerifier(tokenKey);
+  const accounts = new AccountService(orm, accountSettings, limits.logIns);
+  tokens.refuseIssuedBefore(await accounts.credentialChanges());
   const services: Services = {
     config,
-    tokens: new TokenVerifier(tokenKey),
-    accounts: new AccountService(orm, accountSettings, limits.logIns),
+    tokens,
+    accounts,
     concerts,
     queue,
     liveQueue,

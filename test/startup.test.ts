@@ -104,7 +104,7 @@ describe('start-up', () => {
     expect(logIn.user).toEqual(expect.objectContaining({ email: 'boss@example.test', role: 'ADMIN' }));
   });
 
-  it('gives no ADMIN power to tokens issued before the operator named the account ADMIN_EMAIL or changed ADMIN_PASSWORD', async () => {
+  it('refuses tokens issued before the operator named the account ADMIN_EMAIL or changed ADMIN_PASSWORD, for ADMIN power and everything else', async () => {
     const name = 'startup_admin_tokens';
     const asAdmin = (password: string) => ({ ADMIN_EMAIL: 'takeover@example.test', ADMIN_PASSWORD: password, RUN_WORKERS: 'false' });
     // Each restart listens on a new port: the token, not the client, carries over.
@@ -117,6 +117,9 @@ describe('start-up', () => {
 
     server = await startTestServer(name, asAdmin('operators-password'), { reset: false });
     expect((await create(squatter)).errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    // Nor may the squatter's token act as the account any other way (read it, spend its points, cancel its tickets).
+    const meOf = async (fan: Account) => (await new Api(server!.url).as(fan.token).request('{ me { id email } }')).errors?.[0]?.extensions?.code;
+    expect(await meOf(squatter)).toBe('UNAUTHENTICATED');
     const operator = await logIn(new Api(server.url), 'takeover@example.test', 'operators-password');
     expect((await create(operator)).errors).toBeUndefined();
     // A restart with the same settings changes nothing: the operator's token keeps working.
@@ -128,7 +131,10 @@ describe('start-up', () => {
     await server.stop();
     server = await startTestServer(name, asAdmin('a-new-password'), { reset: false });
     expect((await create(operator)).errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
-    expect((await create(await logIn(new Api(server.url), 'takeover@example.test', 'a-new-password'))).errors).toBeUndefined();
+    expect(await meOf(operator)).toBe('UNAUTHENTICATED');
+    const renewed = await logIn(new Api(server.url), 'takeover@example.test', 'a-new-password');
+    expect((await create(renewed)).errors).toBeUndefined();
+    expect(await meOf(renewed)).toBeUndefined();
   });
 
   it('upgrading marks the admins made by earlier versions: their older tokens lose ADMIN power, other accounts are untouched', async () => {

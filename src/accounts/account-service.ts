@@ -136,6 +136,12 @@ export class AccountService {
     return user.role;
   }
 
+  /** When the operator last changed each account's credentials (ms), for the accounts where it ever did. */
+  async credentialChanges(): Promise<Map<number, number>> {
+    const users = await this.orm.em.fork().find(User, { credentialsChangedAt: { $ne: null } }, { fields: ['id', 'credentialsChangedAt'] });
+    return new Map(users.flatMap((user) => (user.credentialsChangedAt ? [[user.id, user.credentialsChangedAt.getTime()] as const] : [])));
+  }
+
   /**
    * Makes sure the configured admin account exists with role ADMIN and the configured password, as
    * the operator set it: sign-up's minimum length is not asked, only said (`shortPassword`, for the

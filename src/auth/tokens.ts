@@ -56,15 +56,36 @@ function verifyToken(token: string, key: KeyObject): Session {
  */
 export class TokenVerifier {
   private readonly verified = new Map<string, Session>();
+  /** Accounts whose credentials the operator changed (ADMIN_EMAIL, ADMIN_PASSWORD), and when (ms). */
+  private readonly changedAt = new Map<number, number>();
 
   constructor(
     private readonly key: KeyObject,
     private readonly capacity = 50_000,
   ) {}
 
+  /**
+   * Tokens of these accounts issued before their credentials changed are refused for everything: one
+   * the operator took over (the address signed up by someone else before it became ADMIN_EMAIL) or
+   * gave a new password (the old one leaked) must not go on acting as it, paying or cancelling with
+   * it, until the token expires. Read from MySQL once at start, after this process set up its admin:
+   * another replica's change is seen here at its next start.
+   */
+  refuseIssuedBefore(changes: ReadonlyMap<number, number>): void {
+    for (const [userId, at] of changes) this.changedAt.set(userId, at);
+  }
+
   verify(token: string): Session {
     const known = this.verified.get(token);
-    if (known && known.expiresAt > Date.now()) return known;
+    const session = known && known.expiresAt > Date.now() ? known : this.check(token);
+    // Whole seconds on both sides (iat, the DATETIME column): a token of that very second passes.
+    if (session.issuedAt < (this.changedAt.get(session.viewer.id) ?? 0)) {
+      throw new AppError('UNAUTHENTICATED', 'This account’s password or role has changed since you logged in: log in again.');
+    }
+    return session;
+  }
+
+  private check(token: string): Session {
     this.verified.delete(token);
     const checked = verifyToken(token, this.key);
     if (this.verified.size >= this.capacity) this.verified.delete(this.verified.keys().next().value as string);
