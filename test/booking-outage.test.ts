@@ -60,7 +60,7 @@ describe('while Redis is frozen', () => {
     const { concertId } = await createConcert(server, { maxActiveUsers: 5 });
     const [fan] = await activeFans(api, concertId, 1);
     // SIGSTOP: the connections stay open and nothing is answered, as with a network that drops packets.
-    redis.pause();
+    await redis.pause();
     try {
       const started = Date.now();
       expect(await fan!.api.errorCode(STATUS, { id: concertId })).toBe('SERVICE_UNAVAILABLE');
@@ -81,8 +81,8 @@ describe('while Redis is frozen', () => {
     // script runs then, after the caller gave up on it.
     const connection = server.app.redis as unknown as Record<string, (...args: unknown[]) => unknown>;
     const holdSeat = connection.holdSeat!;
-    connection.holdSeat = function (this: unknown, ...args: unknown[]) {
-      redis.pause();
+    connection.holdSeat = async function (this: unknown, ...args: unknown[]) {
+      await redis.pause();
       setTimeout(() => redis.resume(), 2500);
       return holdSeat.apply(this, args);
     };

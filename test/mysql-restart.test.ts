@@ -37,7 +37,7 @@ async function frozenAfter<S extends object, K extends keyof S, T>(service: S, s
   const original = service[step] as (...args: unknown[]) => Promise<unknown>;
   service[step] = (async (...args: unknown[]) => {
     const result = await original.apply(service, args);
-    mysql.freeze();
+    await mysql.freeze();
     if (thawAfterMs !== 'after the answer') setTimeout(() => mysql.thaw(), thawAfterMs);
     return result;
   }) as S[K];
@@ -149,7 +149,7 @@ describe('MySQL restarting mid-sale', () => {
   it('answers SERVICE_UNAVAILABLE within the statement timeout while MySQL is frozen mid-payment; the retry after it thaws charges once', async () => {
     const { buyer, held } = await buyerHolding();
 
-    mysql.freeze();
+    await mysql.freeze();
     try {
       // Connections stay open and nothing answers: without a bound, each request waits until TCP gives up.
       for (const [query, variables] of [

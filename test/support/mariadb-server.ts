@@ -1,5 +1,6 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chownSync, mkdtempSync, rmSync } from 'node:fs';
+import { stopProcess } from './process';
 import { createConnection } from 'mysql2/promise';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -52,8 +53,8 @@ export class MariaDbServer {
   }
 
   /** SIGSTOP: the server keeps its connections open (the kernel still accepts and acknowledges) but answers nothing. */
-  freeze(): void {
-    this.child?.kill('SIGSTOP');
+  freeze(): Promise<void> {
+    return stopProcess(this.child);
   }
 
   /** SIGCONT: it answers again, where it stopped. */
@@ -70,3 +71,4 @@ export class MariaDbServer {
 
 const uid = (user: string) => Number(execFileSync('id', ['-u', user]).toString().trim());
 const gid = (user: string) => Number(execFileSync('id', ['-g', user]).toString().trim());
+

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 
 export interface ServerProcess {
@@ -54,4 +55,26 @@ export async function spawnServer(env: Record<string, string>): Promise<ServerPr
       return exited;
     },
   };
+}
+
+/**
+ * SIGSTOP, resolved once every thread of the process has stopped: a signal reaches a thread busy on
+ * another core a moment later, and on a loaded machine a command sent right after kill() was still
+ * answered.
+ */
+export async function stopProcess(child: ChildProcess | undefined): Promise<void> {
+  const pid = child?.pid;
+  if (pid === undefined) return;
+  child?.kill('SIGSTOP');
+  const deadline = Date.now() + 5000;
+  while (!allStopped(pid) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 1));
+}
+
+/** Whether every thread of the process is stopped (state T in /proc/<pid>/task/<tid>/stat). */
+function allStopped(pid: number): boolean {
+  try {
+    return readdirSync(`/proc/${pid}/task`).every((tid) => /^\d+ \(.*\) [Tt] /.test(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')));
+  } catch {
+    return true; // gone: nothing answers either
+  }
 }

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { stopProcess } from './process';
 
 /** A throwaway redis-server on a random port, for tests that take Redis away and bring it back. */
 export class RedisServer {
@@ -15,8 +16,8 @@ export class RedisServer {
   }
 
   /** Freezes the server (SIGSTOP): its connections stay open, and nothing it is sent is answered. */
-  pause(): void {
-    this.child?.kill('SIGSTOP');
+  pause(): Promise<void> {
+    return stopProcess(this.child);
   }
 
   resume(): void {
