@@ -133,18 +133,32 @@ describe('hold scripts', () => {
   it('releases only for the owner with the right hold id', async () => {
     const k = schedule();
     await run(HOLD_SEAT, k, 7, 1, 'mine', TTL, 10);
-    expect(await run(HOLD_RELEASE, k, 7, 'mine', 2, 0)).toEqual([0, []]);
-    expect(await run(HOLD_RELEASE, k, 7, 'other', 1, 0)).toEqual([0, []]);
-    expect(await run(HOLD_RELEASE, k, 8, 'mine', 1, 0)).toEqual([0, []]);
+    expect(await run(HOLD_RELEASE, k, 7, 'mine', 2, 0, 0)).toEqual([0, []]);
+    expect(await run(HOLD_RELEASE, k, 7, 'other', 1, 0, 0)).toEqual([0, []]);
+    expect(await run(HOLD_RELEASE, k, 8, 'mine', 1, 0, 0)).toEqual([0, []]);
     expect(await redis.hget(k.perUser, '1')).toBe('1');
 
-    expect(await run(HOLD_RELEASE, k, 7, 'mine', 1, 0)).toEqual([1, []]);
+    expect(await run(HOLD_RELEASE, k, 7, 'mine', 1, 0, 0)).toEqual([1, []]);
     expect(await redis.hexists(k.bySeat, '7')).toBe(0);
     expect(await redis.zscore(k.expiry, '7')).toBeNull();
     expect(await redis.hexists(k.perUser, '1')).toBe(0);
-    expect(await run(HOLD_RELEASE, k, 7, 'mine', 1, 0)).toEqual([0, []]);
+    expect(await run(HOLD_RELEASE, k, 7, 'mine', 1, 0, 0)).toEqual([0, []]);
     // The seat is free again, for anyone.
     expect((await run(HOLD_SEAT, k, 7, 2, 'theirs', TTL, 10))[0]).toBe('NEW');
+  });
+
+  it('releases unless claimed: a hold handed out again (SAME) is not released for the request that made it and lost the answer', async () => {
+    const k = schedule();
+    await run(HOLD_SEAT, k, 7, 1, 'made', TTL, 10);
+    // Not handed out again: the request that made it gives it back.
+    expect(await run(HOLD_RELEASE, k, 7, 'made', 1, 0, 1)).toEqual([1, []]);
+    await run(HOLD_SEAT, k, 7, 1, 'made-again', TTL, 10);
+    expect(await run(HOLD_SEAT, k, 7, 1, 'a-retry', TTL, 10)).toEqual(['SAME', 'made-again', expect.any(String)]);
+    expect(await run(HOLD_RELEASE, k, 7, 'made-again', 1, 0, 1)).toEqual([0, []]);
+    expect(await redis.hget(k.bySeat, '7')).toMatch(/^made-again\|1\|/);
+    // The fan's own release still works, and forgets the claim with the hold.
+    expect(await run(HOLD_RELEASE, k, 7, 'made-again', 1, 0, 0)).toEqual([1, []]);
+    expect(await redis.hexists(k.takenUntil, 'claimed:7')).toBe(0);
   });
 
   it('purges lapsed holds, returns their seats and gives back the per-user count', async () => {
@@ -178,7 +192,7 @@ describe('hold scripts', () => {
       return k;
     };
     let k = await lapse();
-    expect(await run(HOLD_RELEASE, k, 9, 'lapsing', 1, 0)).toEqual([0, ['9']]);
+    expect(await run(HOLD_RELEASE, k, 9, 'lapsing', 1, 0, 0)).toEqual([0, ['9']]);
     k = await lapse();
     expect(await run(HOLD_STATUS, k, 9)).toEqual([['9'], []]);
     k = await lapse();
@@ -258,28 +272,28 @@ describe('hold scripts', () => {
     await run(HOLD_SEAT, k, 2, 1, 'other', TTL, 10);
     expect(await run(HOLD_EXTEND, k, 1, 30_000, 1, 'h')).toEqual([[], ['1']]);
     // The fan's release waits for the payment's outcome; the hold stays.
-    expect(await run(HOLD_RELEASE, k, 1, 'h', 1, 0)).toEqual([HOLD_BEING_PAID, []]);
+    expect(await run(HOLD_RELEASE, k, 1, 'h', 1, 0, 0)).toEqual([HOLD_BEING_PAID, []]);
     expect(await redis.hexists(k.bySeat, '1')).toBe(1);
     // A second payment of the hold, with a shorter keep: two payments now, the longer keep stands.
     await run(HOLD_EXTEND, k, 1, 10, 1, 'h');
     await sleep(30);
-    expect((await run(HOLD_RELEASE, k, 1, 'h', 1, 0))[0]).toBe(HOLD_BEING_PAID);
+    expect((await run(HOLD_RELEASE, k, 1, 'h', 1, 0, 0))[0]).toBe(HOLD_BEING_PAID);
     // A payment that failed takes back its own mark: only the user's, of that hold, and one at a time,
     // so the other payment still keeps the hold.
     await run(HOLD_UNKEEP, k, 2, 30_000, 1, 'h');
     await run(HOLD_UNKEEP, k, 1, 30_000, 1, 'wrong');
     await run(HOLD_UNKEEP, k, 1, 30_000, 1, 'h');
-    expect((await run(HOLD_RELEASE, k, 1, 'h', 1, 0))[0]).toBe(HOLD_BEING_PAID);
+    expect((await run(HOLD_RELEASE, k, 1, 'h', 1, 0, 0))[0]).toBe(HOLD_BEING_PAID);
     await run(HOLD_UNKEEP, k, 1, 30_000, 1, 'h');
-    expect(await run(HOLD_RELEASE, k, 1, 'h', 1, 0)).toEqual([1, []]);
+    expect(await run(HOLD_RELEASE, k, 1, 'h', 1, 0, 0)).toEqual([1, []]);
     // The payment's own release (evenIfPaying) goes through, and the mark goes with the hold.
     await run(HOLD_EXTEND, k, 1, 30_000, 2, 'other');
-    expect(await run(HOLD_RELEASE, k, 2, 'other', 1, 1)).toEqual([1, []]);
+    expect(await run(HOLD_RELEASE, k, 2, 'other', 1, 1, 0)).toEqual([1, []]);
     expect(await redis.hexists(k.paying, '2')).toBe(0);
     // A stale mark (one an earlier version's release left) does not outlive a new hold of the seat.
     await redis.hset(k.paying, '3', `1:${(await redisNow()) + 60_000}`);
     await run(HOLD_SEAT, k, 3, 1, 'fresh', TTL, 10);
-    expect(await run(HOLD_RELEASE, k, 3, 'fresh', 1, 0)).toEqual([1, []]);
+    expect(await run(HOLD_RELEASE, k, 3, 'fresh', 1, 0, 0)).toEqual([1, []]);
     // Nor does the count of a mark whose time is past (payments that died): a new payment counts one.
     await run(HOLD_SEAT, k, 4, 1, 'again', TTL, 10);
     await redis.hset(k.paying, '4', '5:1');
@@ -368,7 +382,7 @@ describe('hold scripts', () => {
     expect(Number(extended)).toBeLessThanOrEqual(Number(expiresAt) + 300);
     expect(Number(extended)).toBeGreaterThan(Number(expiresAt));
     // Released by the payment that kept it: its takenUntil and its payment mark go with it.
-    expect(await run(HOLD_RELEASE, k, 1, 'h', 1, 1)).toEqual([1, []]);
+    expect(await run(HOLD_RELEASE, k, 1, 'h', 1, 1, 0)).toEqual([1, []]);
     expect(await redis.exists(k.bySeat, k.expiry, k.perUser, k.takenUntil, k.paying)).toBe(0);
 
     // An earlier version purged a hold without its takenUntil, then took the seat again: the stale

@@ -86,8 +86,9 @@ export class HoldService {
       async (error: unknown) => {
         // The script may have run though its answer came too late (a timeout): its lock would keep the
         // seat HELD for the whole TTL, unlisted and unannounced, while the fan hears "try again". Given
-        // back under this request's hold ID (nothing if the script never ran, or found an older hold).
-        await this.releaseRef(userId, ref).catch(() => undefined);
+        // back under this request's hold ID (nothing if the script never ran, or found an older hold),
+        // unless another request of the fan's was handed it meanwhile (a retry on another replica).
+        await this.releaseLock(userId, ref, false, true).catch(() => undefined);
         throw error;
       },
     );
@@ -122,7 +123,7 @@ export class HoldService {
 
   /**
    * A hold the caller already has but that is not listed: its first request stopped after the lock
-   * (a Redis timeout answered SERVICE_UNAVAILABLE while the script still ran; a killed process),
+   * (a killed process; a Redis timeout whose release did not get through either),
    * leaving it unlisted, unannounced, unswept and unchecked against MySQL. Finished now, as the new
    * hold it is. Only a seat sold meanwhile gives the lock back: any other failure leaves the hold,
    * which the caller had, for the next try.
@@ -340,9 +341,9 @@ export class HoldService {
   }
 
   /** The schedule's side of releaseRef: the lock and its seat, with any lapsed holds purged on the way. */
-  private async releaseLock(userId: number, ref: HoldRef, evenIfPaying: boolean): Promise<number> {
+  private async releaseLock(userId: number, ref: HoldRef, evenIfPaying: boolean, unlessClaimed = false): Promise<number> {
     const k = this.keys.holds(ref.scheduleId);
-    const [outcome, purged] = await runScript(this.redis, HOLD_RELEASE, k, ref.seatId, ref.id, userId, evenIfPaying ? 1 : 0);
+    const [outcome, purged] = await runScript(this.redis, HOLD_RELEASE, k, ref.seatId, ref.id, userId, evenIfPaying ? 1 : 0, unlessClaimed ? 1 : 0);
     await this.announceFreed(purged);
     return outcome;
   }

@@ -6,7 +6,8 @@ import { defineScript, luaFunction, type ScriptArg } from './script';
  * schedule's (one slot): bySeat seat → "holdId|userId|expiresAtMs", expiry seat → expiresAtMs,
  * perUser user → live hold count, takenUntil seat → the expiry the hold was taken with (which bounds
  * how long payments may keep it; a hash of its own, so replicas of an earlier version, which parse
- * bySeat's values strictly, keep working beside this one during a rolling deploy), paying seat →
+ * bySeat's values strictly, keep working beside this one during a rolling deploy) and `claimed:seat`
+ * → the hold's ID once it was handed out again (SAME; see HOLD_RELEASE), paying seat →
  * "count:untilMs", the payments that keep the hold and until when at the latest (a release by the fan
  * would otherwise let the seat be announced free, and answered as released, while a payment commits;
  * a count, so one payment that fails does not unmark a hold another is still paying). Time is Redis's
@@ -22,7 +23,7 @@ const FORGET_HOLD = luaFunction(
 local function forgetHold(bySeat, perUser, takenUntil, paying, seat, owner)
   if redis.call('HINCRBY', perUser, owner, -1) <= 0 then redis.call('HDEL', perUser, owner) end
   redis.call('HDEL', bySeat, seat)
-  redis.call('HDEL', takenUntil, seat)
+  redis.call('HDEL', takenUntil, seat, 'claimed:' .. seat)
   redis.call('HDEL', paying, seat)
 end`,
 );
@@ -92,7 +93,11 @@ end
 local value = redis.call('HGET', bySeatKey, seat)
 if value then
   local holdId, owner, expiresAt = string.match(value, '^([^|]*)|([^|]*)|(%d+)$')
-  if owner == user then return reply('SAME', holdId, expiresAt) end
+  if owner == user then
+    -- Handed out again: a request that made this hold and then lost its answer must not release it now.
+    redis.call('HSET', takenUntilKey, 'claimed:' .. seat, holdId)
+    return reply('SAME', holdId, expiresAt)
+  end
   return reply('TAKEN', '', '')
 end
 if tonumber(redis.call('HGET', perUserKey, user) or '0') >= tonumber(ARGV[5]) then return reply('LIMIT', '', '') end
@@ -111,10 +116,11 @@ export const HOLD_BEING_PAID = 2;
 
 /**
  * Deletes the hold only if it is that user's live hold, and (unless `evenIfPaying`, for what a
- * payment itself releases) no payment keeps it. Returns {1 released | 0 not that user's live hold |
- * HOLD_BEING_PAID, purged}.
+ * payment itself releases) no payment keeps it; with `unlessClaimed`, only if no request has been
+ * handed it since (SAME: see HOLD_SEAT), for the request that made it but never heard so. Returns
+ * {1 released | 0 not that user's live hold, or claimed | HOLD_BEING_PAID, purged}.
  */
-export const HOLD_RELEASE = defineScript<[number, string[]], [seat: number, holdId: string, user: number, evenIfPaying: 0 | 1]>()({
+export const HOLD_RELEASE = defineScript<[number, string[]], [seat: number, holdId: string, user: number, evenIfPaying: 0 | 1, unlessClaimed: 0 | 1]>()({
   name: 'holdRelease',
   keys: HOLD_KEYS,
   uses: [...USES, FORGET_HOLD, PAYING_NOW, HELD_BY],
@@ -123,6 +129,7 @@ local now = redisNow()
 local purged = purgeLapsed(bySeatKey, expiryKey, perUserKey, takenUntilKey, payingKey, now)
 local seat, holdId, user = ARGV[1], ARGV[2], ARGV[3]
 if heldBy(bySeatKey, seat, holdId, user) then
+  if ARGV[5] == '1' and redis.call('HGET', takenUntilKey, 'claimed:' .. seat) == holdId then return {0, purged} end
   if ARGV[4] ~= '1' and payingNow(payingKey, seat, now) > 0 then return {${HOLD_BEING_PAID}, purged} end
   forgetHold(bySeatKey, perUserKey, takenUntilKey, payingKey, seat, user)
   redis.call('ZREM', expiryKey, seat)
