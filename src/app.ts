@@ -134,9 +134,14 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
   const queueSubscriber = createRedis(config.redis, { enableOfflineQueue: true, maxRetriesPerRequest: null });
   const eventSubscribe = createRedis(config.redis, { enableOfflineQueue: true, maxRetriesPerRequest: null });
   const where = describeRedis(config.redis);
-  await redisStarted([redis, queueSubscriber, eventSubscribe], REDIS_START_TIMEOUT_MS, REDIS_START_REPORT_MS, (reason) => logger.warn({ reason }, `waiting for ${where}`)).catch((error: unknown) => {
-    throw new Error(`${where}: ${error instanceof Error ? error.message : String(error)}`);
-  });
+  await redisStarted([redis, queueSubscriber, eventSubscribe], REDIS_START_TIMEOUT_MS, REDIS_START_REPORT_MS, (reason) => logger.warn({ reason }, `waiting for ${where}`)).catch(
+    async (error: unknown) => {
+      // Nothing keeps retrying behind the failure (the tests start apps in their own process).
+      for (const client of [redis, queueSubscriber, eventSubscribe]) client.disconnect();
+      await orm.close();
+      throw new Error(`${where}: ${error instanceof Error ? error.message : String(error)}`);
+    },
+  );
   // On a Cluster, ioredis opens the pub/sub connection lazily, at the first SUBSCRIBE: a burst of
   // seatChanged subscriptions while it connected put it in subscriber mode before its ready check,
   // whose INFO then threw inside a promise nobody awaits and killed the process. Opened here, before

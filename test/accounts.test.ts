@@ -6,7 +6,7 @@ import { LOG_IN, SIGN_UP } from '../support/operations';
 import { ADMIN, startTestServer, type TestServer } from './support/harness';
 import { logIn, signUp } from './support/client';
 import { Migration20261212100000 } from '../src/migrations/Migration20261212100000';
-import { hashCost, hashPassword } from '../src/auth/passwords';
+import { hashCost, hashPassword, PasswordHasher, unmatchableHash } from '../src/auth/passwords';
 
 const ME = '{ me { id email role points } }';
 
@@ -251,6 +251,17 @@ describe('roles', () => {
 });
 
 describe('password hashing under a burst of sign-ups', () => {
+  it('serves sign-ins first, and a waiting sign-up after every four sign-ins in a row', async () => {
+    const hasher = new PasswordHasher(1);
+    const done: string[] = [];
+    const stored = unmatchableHash(8);
+    const jobs = [hasher.hash('first', 8, 'signUp').then(() => done.push('first'))];
+    for (const name of ['u1', 'u2']) jobs.push(hasher.hash(name, 8, 'signUp').then(() => done.push(name)));
+    for (let i = 1; i <= 10; i++) jobs.push(hasher.verify(`guess-${i}`, stored).then(() => done.push(`i${i}`)));
+    await Promise.all(jobs);
+    expect(done).toEqual(['first', 'i1', 'i2', 'i3', 'i4', 'u1', 'i5', 'i6', 'i7', 'i8', 'u2', 'i9', 'i10']);
+  });
+
   it('signs a fan in without waiting behind every sign-up queued before', async () => {
     // A cost at which a hash takes tens of milliseconds, so the queue, not HTTP, decides the order.
     const hashing = await startTestServer('accounts-hashing', { PASSWORD_HASH_COST: '14' });

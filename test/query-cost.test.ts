@@ -1,4 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { redisKeys } from '../src/redis';
 import { startTestServer, type TestServer } from './support/harness';
 import { Api } from '../support/graphql-client';
 import { LEAVE, SEATS } from '../support/operations';
@@ -84,8 +85,9 @@ describe('the cost limit of subscriptions (their selection runs again at every e
         expect(refused.errors?.[0]?.message).toMatch(/subscription is too expensive/);
       }
       const named = subscribe('id status schedule { id startsAt concert { id title } }');
-      // Subscribed once a change arrives: the rival's hold of a seat.
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      // Live once the server holds the fan's presence for it (as seatFeed waits).
+      const watchCount = redisKeys(server.env.REDIS_KEY_PREFIX!).queue(Number(concertId)).watchCount;
+      await vi.waitFor(async () => expect(Number((await server.app.redis.hget(watchCount, fan!.id)) ?? 0)).toBeGreaterThan(0), { timeout: 5000, interval: 20 });
       await hold(rival!, (await seatIds(server, scheduleIds[0]!))[0]!);
       const change = await named.next();
       expect(change.errors).toBeUndefined();

@@ -46,6 +46,9 @@ export function hashCost(stored: string): number {
 /** Node's thread pool: UV_THREADPOOL_SIZE threads, 4 unless set. */
 const threadPoolSize = () => Number(process.env.UV_THREADPOOL_SIZE) || 4;
 
+/** Sign-ins served in a row, while sign-ups wait, before one sign-up goes: none waits for ever. */
+const SIGN_INS_BEFORE_A_SIGN_UP = 4;
+
 /** Whose password work goes first when it queues: someone signing in before a new account. */
 export type HashPriority = 'signIn' | 'signUp';
 
@@ -54,11 +57,14 @@ export type HashPriority = 'signIn' | 'signUp';
  * scrypt in its thread pool (4 threads), first come first served: during a burst of sign-ups, a
  * fan signing in waited behind every one of them (11 s behind 60 at once). Here at most
  * `concurrency` run (one per core, leaving a pool thread free: more would only share the cores and the
- * memory, 128 MiB each, and keep the pool from file and DNS work), and a sign-in waits only for those.
+ * memory, 128 MiB each, and keep the pool from file and DNS work), and a sign-in waits only for those
+ * (and, while sign-ins keep coming, for one sign-up in five).
  */
 export class PasswordHasher {
   private running = 0;
   private readonly waiting: Record<HashPriority, (() => void)[]> = { signIn: [], signUp: [] };
+  /** Sign-ins served in a row while sign-ups waited. */
+  private signInsInARow = 0;
 
   constructor(private readonly concurrency = Math.max(1, Math.min(availableParallelism(), threadPoolSize() - 1))) {}
 
@@ -77,9 +83,19 @@ export class PasswordHasher {
     try {
       return await work();
     } finally {
-      const next = this.waiting.signIn.shift() ?? this.waiting.signUp.shift();
+      const next = this.nextInTurn();
       if (next) next();
       else this.running--;
     }
+  }
+
+  private nextInTurn(): (() => void) | undefined {
+    const { signIn, signUp } = this.waiting;
+    if (signIn.length > 0 && (signUp.length === 0 || this.signInsInARow < SIGN_INS_BEFORE_A_SIGN_UP)) {
+      this.signInsInARow = signUp.length > 0 ? this.signInsInARow + 1 : 0;
+      return signIn.shift();
+    }
+    this.signInsInARow = 0;
+    return signUp.shift();
   }
 }

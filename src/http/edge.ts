@@ -118,7 +118,7 @@ export function jsonBody(limit: string): RequestHandler[] {
  */
 export function graphqlMethods(): RequestHandler {
   return (req, res, next) => {
-    if (req.method === 'GET' || req.method === 'POST' || req.method === 'HEAD') return next();
+    if (req.method === 'GET' || req.method === 'POST') return next();
     res.status(405).set('allow', 'GET, POST').json(badRequest(405, 'Use GET or POST for /graphql.').body);
   };
 }

@@ -59,6 +59,8 @@ export function describeRedis(target: RedisTarget): string {
     const url = new URL(target.url);
     url.username = '';
     url.password = '';
+    // ioredis takes options from the query string too (?password=…).
+    url.search = '';
     return `Redis at ${url.toString()}`;
   } catch {
     return 'Redis (REDIS_URL)';
@@ -73,7 +75,8 @@ export function describeRedis(target: RedisTarget): string {
  */
 export async function redisStarted(clients: RedisClient[], timeoutMs: number, reportEveryMs: number, onWait: (reason: string) => void): Promise<void> {
   let reason = 'no answer yet';
-  const remember = (error: Error) => (reason = error.message || error.name);
+  // A Cluster's own error only says it could not refresh its slots: the node's error says why.
+  const remember = (error: Error & { lastNodeError?: Error }) => (reason = error.lastNodeError?.message ?? (error.message || error.name));
   for (const client of clients) client.on('error', remember);
   const report = setInterval(() => onWait(reason), reportEveryMs);
   let timer: NodeJS.Timeout | undefined;
