@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Api } from '../support/graphql-client';
 import { redisKeys, runScript } from '../src/redis';
 import { HOLD_SEAT } from '../src/redis/hold-scripts';
@@ -90,8 +90,16 @@ describe('seatChanged on a replica just started', () => {
     const clients = fans.slice(1).map((fan) => wsClient(fresh.wsUrl, fan.token));
     try {
       const feeds = clients.map((client) => new Feed<{ seatChanged: { id: string; status: string } }>(client, SEAT_CHANGED, { id: scheduleId }));
-      // Every feed listening: the first change each one hears is a hold taken after this.
-      await new Promise((resolve) => setTimeout(resolve, 1000));
+      // Every feed listening (the server holds each fan's presence for it, as seatFeed waits): the
+      // first change each one hears is a hold taken after this.
+      const watchCount = redisKeys(server.env.REDIS_KEY_PREFIX!).queue(Number(concertId)).watchCount;
+      await vi.waitFor(
+        async () => {
+          const counts = await server.app.redis.hmget(watchCount, ...fans.slice(1).map((fan) => fan.id));
+          expect(counts.every((count) => Number(count ?? 0) > 0)).toBe(true);
+        },
+        { timeout: 10_000, interval: 50 },
+      );
       const [seatId] = await seatIds(server, scheduleId);
       await hold(fans[0]!, seatId!);
       for (const feed of feeds) expect((await feed.next()).data?.seatChanged).toMatchObject({ id: seatId, status: 'HELD' });
