@@ -3,11 +3,12 @@ import { Checkout } from '../web/src/logic/checkout';
 import { Coalescer } from '../web/src/logic/coalesce';
 import { closeCallsForSessionCheck, feedRetryMs, retryAfterFailureMs, retryDelayMs } from '../web/src/logic/connection';
 import { errorCode, errorMessage, isTransient, problemOf } from '../web/src/logic/errors';
-import { announcement, HOLDS_OUTLAST_TURN, inLine, lineProgress, PAUSED_MESSAGE, PREQUEUE_MESSAGE, rememberStart, seatSupply, seatsLeftWords, SOLD_OUT_MESSAGE, waitsInLine, type QueueView } from '../web/src/logic/queue';
+import { announcement, HOLDS_OUTLAST_TURN, inLine, lineProgress, PAUSED_MESSAGE, PREQUEUE_MESSAGE, rememberStart, SEAT_BACK_MESSAGE, seatSupply, seatsLeftWords, SOLD_OUT_MESSAGE, waitsInLine, type QueueView } from '../web/src/logic/queue';
 import { NewestSource } from '../web/src/logic/newest';
 import { applySeatChange, holdsRanOutWords, MaybeOwnChanges, seatLook, type SeatState } from '../web/src/logic/seats';
 import { formatCountdown, formatWait, remainingMs, salesOpenCountdown, spokenCountdown, turnEndingWarning } from '../web/src/logic/time';
 import { ServerClock } from '../web/src/logic/server-clock';
+import { cancelledBefore } from '../web/src/logic/tickets';
 
 /* The web app's logic that is not markup (web/src/logic/), without a browser. */
 
@@ -245,6 +246,8 @@ describe('waiting room', () => {
     expect(announcement(view('PREQUEUE', null), view('SOLD_OUT', null))).toBe('Sold out — every seat is sold. You have left the line.');
     expect(announcement(undefined, view('SOLD_OUT', null))).toBe('Sold out — every seat is sold.');
     expect(announcement(view('SOLD_OUT', null), view('SOLD_OUT', null))).toBeUndefined();
+    // A cancellation reopens the closed line: out of it (NONE), the fan left nothing, and may enter again.
+    expect(announcement(view('SOLD_OUT', null), view('NONE', null))).toBe(SEAT_BACK_MESSAGE);
   });
 });
 
@@ -450,15 +453,50 @@ describe('the server clock', () => {
     clock.observe(second(2_000_010_000), 2_000_010_000 - 3_600_000, 2_000_010_050 - 3_600_000);
     expect(Math.abs(clock.offset() - 3_600_000)).toBeLessThan(1000);
   });
+
+  it('bounds the server’s time now from below: never past it, and -Infinity until an answer came', () => {
+    const clock = new ServerClock();
+    expect(clock.earliestNow()).toBe(-Infinity);
+    const skew = 250_300; // the browser runs fast
+    const serverMs = 1_000_000_720;
+    clock.observe(second(serverMs), serverMs + skew - 20, serverMs + skew + 20);
+    vi.spyOn(Date, 'now').mockReturnValue(serverMs + skew + 5_000);
+    try {
+      expect(clock.earliestNow()).toBeLessThanOrEqual(serverMs + 5_000);
+      expect(clock.earliestNow()).toBeGreaterThan(serverMs + 5_000 - 1_100);
+    } finally {
+      vi.restoreAllMocks();
+    }
+  });
+});
+
+describe('cancelling a ticket twice', () => {
+  const sent = Date.parse('2030-01-01T12:00:10.400Z');
+  it('is no refund when the answer was cancelled before the request was sent', () => {
+    expect(cancelledBefore('2030-01-01T12:00:05.000Z', sent)).toBe(true);
+    expect(cancelledBefore('2030-01-01T12:00:09.000Z', sent)).toBe(true);
+  });
+  it('is this request’s refund when cancelled in the second of the send or after (cancelledAt is rounded down)', () => {
+    expect(cancelledBefore('2030-01-01T12:00:10.000Z', sent)).toBe(false);
+    expect(cancelledBefore('2030-01-01T12:00:11.000Z', sent)).toBe(false);
+    expect(cancelledBefore(null, sent)).toBe(false);
+    expect(cancelledBefore('2030-01-01T12:00:05.000Z', -Infinity)).toBe(false);
+  });
 });
 
 describe('the turn ending', () => {
   it('is said once, as the ACTIVE countdown crosses one minute; not on a page opened with less left, nor at the end', () => {
-    expect(turnEndingWarning(61_000, 60_000)).toMatch(/One minute left/);
-    expect(turnEndingWarning(60_500, 59_500)).toMatch(/One minute left/);
-    expect(turnEndingWarning(59_000, 58_000)).toBeUndefined();
-    expect(turnEndingWarning(undefined, 30_000)).toBeUndefined();
-    expect(turnEndingWarning(120_000, 119_000)).toBeUndefined();
-    expect(turnEndingWarning(61_000, 0)).toBeUndefined();
+    const turn = 120_000;
+    expect(turnEndingWarning(61_000, 60_000, turn)).toMatch(/One minute left/);
+    expect(turnEndingWarning(60_500, 59_500, turn)).toMatch(/One minute left/);
+    expect(turnEndingWarning(59_000, 58_000, turn)).toBeUndefined();
+    expect(turnEndingWarning(undefined, 30_000, turn)).toBeUndefined();
+    expect(turnEndingWarning(120_000, 119_000, turn)).toBeUndefined();
+    expect(turnEndingWarning(61_000, 0, turn)).toBeUndefined();
+  });
+
+  it('is not said in a turn of a minute or less, though its countdown first reads a little above a minute (the server clock’s estimate)', () => {
+    expect(turnEndingWarning(60_700, 59_700, 60_700)).toBeUndefined();
+    expect(turnEndingWarning(60_300, 59_300, 60_900)).toBeUndefined();
   });
 });

@@ -30,6 +30,8 @@ export function seatSupply(soldOut: boolean, seatsLeft: number): Supply {
 export const SOLD_OUT_MESSAGE = 'Sold out — every seat is sold.';
 /** Said to a fan the sell-out took out of the line (or pre-queue), not to one who was never in it. */
 export const SOLD_OUT_LEFT_LINE_MESSAGE = `${SOLD_OUT_MESSAGE} You have left the line.`;
+/** Said to a fan out of a sold-out line once a cancelled ticket brings a seat back (no place was lost). */
+export const SEAT_BACK_MESSAGE = 'A ticket was cancelled and a seat is free again: enter the waiting room to try for it.';
 export const PAUSED_MESSAGE = 'All seats are held right now; admission resumes when one comes back.';
 export const PREQUEUE_MESSAGE = 'You are in the pre-queue. When sales open, everyone who arrived before the opening gets a random place in line.';
 
@@ -135,6 +137,8 @@ export function announcement(previous: QueueView | undefined, next: QueueView, c
       return previous?.state === 'ACTIVE' ? undefined : 'It is your turn: you can choose seats now.';
     case 'NONE':
       if (!previous || previous.state === 'NONE' || afterPayment) return undefined;
+      // Out of a closed line, NONE means it opened again: nothing was left.
+      if (previous.state === 'SOLD_OUT') return SEAT_BACK_MESSAGE;
       return holdingSeats ? `You are no longer in the waiting room. ${HOLDS_OUTLAST_TURN}` : 'You are no longer in the waiting room.';
     default:
       return `Waiting room: ${next.state.toLowerCase()}.`;

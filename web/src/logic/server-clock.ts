@@ -36,6 +36,11 @@ export class ServerClock {
   now(): number {
     return Date.now() + this.offset();
   }
+
+  /** The server's time now at the earliest (its lower bound; -Infinity until an answer was seen). */
+  earliestNow(): number {
+    return Date.now() + this.low;
+  }
 }
 
 /** The page's one estimate, fed by every HTTP answer (client.ts). */

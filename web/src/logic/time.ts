@@ -63,10 +63,18 @@ export function salesOpenCountdown(salesOpenAt: string | null | undefined, now: 
 export const TURN_ENDING_MS = 60_000;
 
 /**
- * What to say as the ACTIVE countdown moves from `beforeMs` to `nowMs` left: the warning once, when
- * it crosses TURN_ENDING_MS (not when the page opens with less than that left: the countdown says so).
+ * How far above the turn's real length its countdown may first read: the estimate of the server's
+ * clock is off by up to about a second (see ServerClock).
  */
-export function turnEndingWarning(beforeMs: number | undefined, nowMs: number): string | undefined {
+const CLOCK_SLACK_MS = 2_000;
+
+/**
+ * What to say as the ACTIVE countdown moves from `beforeMs` to `nowMs` left, in a turn first seen
+ * with `firstMs` left: the warning once, when it crosses TURN_ENDING_MS (not when the page opens with
+ * less than that left, nor in a turn of a minute or less: the countdown says so).
+ */
+export function turnEndingWarning(beforeMs: number | undefined, nowMs: number, firstMs: number): string | undefined {
+  if (firstMs <= TURN_ENDING_MS + CLOCK_SLACK_MS) return undefined;
   if (beforeMs === undefined || beforeMs <= TURN_ENDING_MS || nowMs > TURN_ENDING_MS || nowMs <= 0) return undefined;
   return 'One minute left in your turn.';
 }

@@ -6,7 +6,7 @@ import { AccountBar, AuthForm } from './account';
 import { AnnouncerProvider, useAnnounce } from './announcer';
 import { ConcertPage } from './concert-page';
 import { ConcertList } from './concerts';
-import { followFocus, refocus } from './focus';
+import { focusPageHeading, followFocus, refocus } from './focus';
 import { useHashRoute, useStore } from './hooks';
 import { markOnce } from './marks';
 import { MyTicketsPage } from './tickets';
@@ -41,6 +41,12 @@ function Shell({ loggedIn, api }: { loggedIn: boolean; api: ReturnType<typeof cr
   // Logging in or out removes what had the focus (the form, the Log out button): the page's heading takes it.
   const main = useRef<HTMLElement>(null);
   useEffect(() => refocus(main.current?.querySelector('h2')), [loggedIn]);
+  // Each route after the first (in-app navigation, back and forward) is a new page: its heading takes the focus.
+  const firstRoute = useRef(true);
+  useEffect(() => {
+    if (!firstRoute.current) return main.current ? focusPageHeading(main.current) : undefined;
+    firstRoute.current = false;
+  }, [route]);
 
   const concertMatch = /^\/concerts\/([^/]+)$/.exec(route);
   return (

@@ -10,7 +10,7 @@ import { CONCERTS_REFRESH_MS, ConcertBadges, ScheduleLine, useRefresh } from './
 import { ErrorNote } from './errors';
 import { WaitingRoom } from './waiting-room';
 import { markOnce } from './marks';
-import { useCoalesced, useLastGood } from './hooks';
+import { useCoalesced, useLastGood, useTitle } from './hooks';
 import { useMyHolds } from './my-holds';
 
 /**
@@ -42,6 +42,7 @@ export function ConcertPage({ concertId, loggedIn, socket }: { concertId: string
   // A re-read that failed (the network gone for a moment) keeps the page, the fan's cart and place in
   // line with it, under the error, and is made again with backoff.
   const concert = useLastGood(detail.data?.concert, detail.error, refreshDetail);
+  useTitle(concert?.title ?? 'Concert');
   // Per-schedule counts follow the live seat map (while the fan is ACTIVE) and the fan's own holds,
   // at most every REREAD_AFTER_CHANGES_MS: only the admitted re-read them, never the whole line.
   const { soon: refreshCounts } = useCoalesced(() => refreshDetail({ requestPolicy: 'network-only' }), REREAD_AFTER_CHANGES_MS);

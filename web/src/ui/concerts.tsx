@@ -4,7 +4,7 @@ import { seatSupply, seatsLeftWords } from '../logic/queue';
 import { formatDateTime, salesOpenCountdown } from '../logic/time';
 import { Concerts, type ConcertItem } from '../operations';
 import { ErrorNote } from './errors';
-import { useNow } from './hooks';
+import { useNow, useTitle } from './hooks';
 
 /**
  * Seat counts are public but have no public subscription: pages without a live feed (the list, a
@@ -90,6 +90,7 @@ function OpeningBadge({ salesOpenAt }: { salesOpenAt: string }) {
 export function ConcertList() {
   const [result, refresh] = useQuery({ query: Concerts });
   useRefresh(refresh, CONCERTS_REFRESH_MS);
+  useTitle('Concerts');
   const concerts = result.data?.concerts;
   return (
     <section aria-labelledby="concerts-title">

@@ -49,3 +49,27 @@ export function refocus(target: HTMLElement | null | undefined, from?: Element |
   const lost = (active === null || active === document.body) && goneSince !== undefined && performance.now() - goneSince < LOST_FOR_MS;
   if (lost || (from && active === from)) target?.focus({ preventScroll: true });
 }
+
+/**
+ * After in-app navigation (a link only changes the hash: the page is not loaded again), gives the focus
+ * to the new page's main heading, without scrolling, once it shows (the concert page shows it once the
+ * concert is read): a screen-reader user hears where they are, and Tab goes on from there. `main`
+ * holds the page last (the log-in form, when shown, comes before it). Not if the fan put the focus
+ * elsewhere meanwhile; returns what stops waiting (the next navigation).
+ */
+export function focusPageHeading(main: HTMLElement): () => void {
+  const from = document.activeElement;
+  const take = (): boolean => {
+    const heading = main.lastElementChild?.querySelector<HTMLElement>('h2');
+    if (!heading) return false;
+    const active = document.activeElement;
+    if (active === null || active === document.body || active === from) heading.focus({ preventScroll: true });
+    return true;
+  };
+  if (take()) return () => undefined;
+  const shown = new MutationObserver(() => {
+    if (take()) shown.disconnect();
+  });
+  shown.observe(main, { childList: true, subtree: true });
+  return () => shown.disconnect();
+}

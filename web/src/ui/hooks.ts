@@ -69,3 +69,10 @@ export function useHashRoute(): string {
   }, []);
   return route;
 }
+
+/** Names the page in the tab's title (and the browser's history): `page` first, the app after it. */
+export function useTitle(page: string): void {
+  useEffect(() => {
+    document.title = `${page} – Concert tickets`;
+  }, [page]);
+}

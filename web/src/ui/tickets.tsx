@@ -1,34 +1,49 @@
 import { useId, useState } from 'react';
 import { useMutation, useQuery } from 'urql';
 import { problemOf, TICKET_NOT_FOUND, type Problem } from '../logic/errors';
+import { cancelledBefore } from '../logic/tickets';
 import { formatDateTime } from '../logic/time';
 import { serverClock } from '../logic/server-clock';
 import { CancelReservation, MyTickets, type TicketItem } from '../operations';
 import { useAnnounce } from './announcer';
 import { ErrorNote } from './errors';
-import { tellOtherTabs } from './other-tabs';
+import { useTitle } from './hooks';
+import { tellOtherTabs, useOtherTabs, type AccountChange } from './other-tabs';
 
 const TICKETS_CONTEXT = { additionalTypenames: ['Payment', 'Reservation'] };
+/** What another tab of the account did that changes the fan's tickets. */
+const TICKET_CHANGES: readonly AccountChange[] = ['payment', 'cancellation'];
 const TICKET_WORDS = { NOT_FOUND: TICKET_NOT_FOUND };
+const ALREADY_CANCELLED = 'was already cancelled: its price was refunded then, and not again now.';
 
 /**
  * Cancelling one ticket, in two steps: "Cancel ticket", then "Yes, cancel it" (or "Keep it"). The
  * API refunds the price and frees the seat; its Reservation answer refreshes this list and the
- * balance. Cancelling twice is harmless: the API answers the same cancelled reservation.
+ * balance. Cancelling twice is harmless: the API answers the same cancelled reservation, and refunds
+ * nothing; the fan is told so (the list shown may predate a cancellation on another device).
  */
-function TicketActions({ ticket, describedBy }: { ticket: TicketItem; describedBy: string }) {
+function TicketActions({ ticket, headingId, describedBy }: { ticket: TicketItem; headingId: string; describedBy: string }) {
   const announce = useAnnounce();
   const [cancelling, cancelReservation] = useMutation(CancelReservation);
-  const [confirming, setConfirming] = useState(false);
+  // null until first asked; false once the question closed: "Cancel ticket", shown again then, takes
+  // the focus back from the buttons that went (a cancelled ticket's heading takes it instead).
+  const [confirming, setConfirming] = useState<boolean | null>(null);
   const [problem, setProblem] = useState<Problem | undefined>();
-  const [refunded, setRefunded] = useState<number | null>(null);
+  /** What this tab's cancellation did: refunded the price, or found the ticket cancelled already. */
+  const [outcome, setOutcome] = useState<{ refunded: number } | 'already' | null>(null);
 
-  if (ticket.status === 'CANCELLED') {
+  // Cancelled by this tab, it shows so at once, not "Cancel ticket" again until the list is read again.
+  if (ticket.status === 'CANCELLED' || outcome !== null) {
     return (
       <>
-        {refunded !== null && (
+        {outcome === 'already' && (
+          <p className="refund" data-testid="already-cancelled">
+            This ticket {ALREADY_CANCELLED}
+          </p>
+        )}
+        {outcome !== null && outcome !== 'already' && (
           <p className="refund" data-testid="refund">
-            {refunded} points are back in your balance.
+            {outcome.refunded} points are back in your balance.
           </p>
         )}
         <ErrorNote problem={problem} words={TICKET_WORDS} />
@@ -41,6 +56,7 @@ function TicketActions({ ticket, describedBy }: { ticket: TicketItem; describedB
 
   async function cancel() {
     setProblem(undefined);
+    const sentNotBefore = serverClock.earliestNow();
     const result = await cancelReservation({ reservationId: ticket.id });
     setConfirming(false);
     const cancelled = result.data?.cancelReservation;
@@ -48,7 +64,13 @@ function TicketActions({ ticket, describedBy }: { ticket: TicketItem; describedB
       setProblem(problemOf(result.error) ?? { code: 'NETWORK' });
       return;
     }
-    setRefunded(cancelled.price);
+    document.getElementById(headingId)?.focus({ preventScroll: true });
+    if (cancelledBefore(cancelled.cancelledAt, sentNotBefore)) {
+      setOutcome('already');
+      announce(`Ticket ${ticket.code} ${ALREADY_CANCELLED}`);
+      return;
+    }
+    setOutcome({ refunded: cancelled.price });
     tellOtherTabs('cancellation');
     announce(`Ticket ${ticket.code} cancelled. ${cancelled.price} points are back in your balance.`);
   }
@@ -56,7 +78,7 @@ function TicketActions({ ticket, describedBy }: { ticket: TicketItem; describedB
   if (!confirming) {
     return (
       <div className="row">
-        <button type="button" className="secondary" aria-describedby={describedBy} onClick={() => setConfirming(true)}>
+        <button type="button" className="secondary" aria-describedby={describedBy} onClick={() => setConfirming(true)} autoFocus={confirming === false}>
           Cancel ticket
         </button>
         <ErrorNote problem={problem} words={TICKET_WORDS} />
@@ -81,7 +103,9 @@ function TicketActions({ ticket, describedBy }: { ticket: TicketItem; describedB
 }
 
 export function MyTicketsPage() {
-  const [result] = useQuery({ query: MyTickets, requestPolicy: 'cache-and-network', context: TICKETS_CONTEXT });
+  const [result, reread] = useQuery({ query: MyTickets, requestPolicy: 'cache-and-network', context: TICKETS_CONTEXT });
+  useOtherTabs(TICKET_CHANGES, () => reread({ requestPolicy: 'network-only' }));
+  useTitle('My tickets');
   const tickets = result.data?.me.reservations;
   return (
     <section aria-labelledby="tickets-title">
@@ -102,7 +126,7 @@ function Ticket({ ticket }: { ticket: TicketItem }) {
   const cancelled = ticket.status === 'CANCELLED';
   return (
     <li className={cancelled ? 'card ticket cancelled' : 'card ticket'} data-ticket={ticket.code} data-status={ticket.status}>
-      <h3 id={`${id}-title`}>
+      <h3 id={`${id}-title`} tabIndex={-1}>
         {ticket.seat.schedule.concert.title} <span className={cancelled ? 'badge sold-out' : 'badge confirmed'}>{cancelled ? 'Cancelled' : 'Confirmed'}</span>
       </h3>
       <p id={`${id}-what`}>
@@ -117,7 +141,7 @@ function Ticket({ ticket }: { ticket: TicketItem }) {
           Cancelled on <time dateTime={ticket.cancelledAt}>{formatDateTime(ticket.cancelledAt)}</time>; the price was refunded.
         </p>
       )}
-      <TicketActions ticket={ticket} describedBy={`${id}-title ${id}-what`} />
+      <TicketActions ticket={ticket} headingId={`${id}-title`} describedBy={`${id}-title ${id}-what`} />
     </li>
   );
 }

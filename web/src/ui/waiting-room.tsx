@@ -1,9 +1,9 @@
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'react';
 import { useClient, useMutation, useSubscription, type CombinedError } from 'urql';
 import type { SocketState } from '../client';
 import { feedRetryMs } from '../logic/connection';
 import { errorCode, isTransient, problemOf } from '../logic/errors';
-import { announcement, HOLDS_OUTLAST_TURN, inLine, lineProgress, PAUSED_MESSAGE, PREQUEUE_MESSAGE, rememberStart, seatSupply, seatsLeftWords, SOLD_OUT_MESSAGE, waitsInLine, type KeyValueStore } from '../logic/queue';
+import { announcement, HOLDS_OUTLAST_TURN, inLine, lineProgress, PAUSED_MESSAGE, PREQUEUE_MESSAGE, rememberStart, SEAT_BACK_MESSAGE, seatSupply, seatsLeftWords, SOLD_OUT_MESSAGE, waitsInLine, type KeyValueStore } from '../logic/queue';
 import { NewestSource } from '../logic/newest';
 import type { SeatChange } from '../logic/seats';
 import { formatCountdown, formatDateTime, formatWait, remainingMs, spokenCountdown, TURN_ENDING_MS, turnEndingWarning } from '../logic/time';
@@ -105,6 +105,14 @@ export function WaitingRoom({
     if (status) onStatus?.(status);
   }, [status, onStatus]);
 
+  // Out of line (NONE) since a cancellation reopened the sold-out line, the fan is told a seat came
+  // back, not the generic "not in line" (before the paint: the sentence does not flicker away).
+  const [reopened, setReopened] = useState(false);
+  useLayoutEffect(() => {
+    const fromSoldOut = previous.current?.state === 'SOLD_OUT'; // read now: the status effect moves it on
+    if (status) setReopened((was) => status.state === 'NONE' && (was || fromSoldOut));
+  }, [status]);
+
   // Paying ends the ACTIVE slot: being out of line after it (NONE, then SOLD_OUT if the fan bought the
   // last seat; either may come before or after the payment's answer) is no news, and is not said over
   // the payment's announcement (the ticket codes). Once the fan waits in line again, all is said again
@@ -142,6 +150,9 @@ export function WaitingRoom({
     return () => {
       current = false;
       setReadingHoldsAfterTurn(false);
+      // A newer status came before the read (the feed's push after the leave's answer, say): the turn's
+      // end is still to be said, so the next run starts from the status before it, and reads again.
+      previous.current = before;
     };
   }, [status, announce, onTurnEndedHolding]);
   // Entering, leaving or being let in swaps the buttons: the focus on one that went goes to the room's
@@ -235,7 +246,7 @@ export function WaitingRoom({
         </p>
       )}
       {!status && !live.error && <p className="muted">Checking your place…</p>}
-      {status && <QueueBody status={status} concert={concert} socket={socket} holds={holds} holdsOutlastTurn={holds.length > 0 && !readingHoldsAfterTurn} seatsBack={seatsBack} onHoldsChanged={onHoldsChanged} onSeatChanged={onSeatChanged} />}
+      {status && <QueueBody status={status} concert={concert} socket={socket} holds={holds} holdsOutlastTurn={holds.length > 0 && !readingHoldsAfterTurn} seatsBack={seatsBack || reopened} onHoldsChanged={onHoldsChanged} onSeatChanged={onSeatChanged} />}
       {(status?.state === 'NONE' || seatsBack) && (
         <button type="button" onClick={() => void enter()} disabled={entering.fetching}>
           Enter the waiting room
@@ -264,6 +275,7 @@ function QueueBody({
 }: {
   status: QueueStatus;
   concert: Concert;
+  /** A cancellation brought a seat back to the sold-out concert: the fan may enter again. */
   seatsBack: boolean;
   socket: SocketState;
   holds: readonly HoldItem[];
@@ -284,7 +296,7 @@ function QueueBody({
     case 'NONE':
       return (
         <p>
-          You are not in line for this concert. Enter the waiting room to get a place; you will be let in to choose seats in turn.
+          {seatsBack ? SEAT_BACK_MESSAGE : 'You are not in line for this concert. Enter the waiting room to get a place; you will be let in to choose seats in turn.'}
           {holdsOutlastTurn && ` ${HOLDS_OUTLAST_TURN}`}
         </p>
       );
@@ -375,7 +387,7 @@ function SoldOut({ seatsBack }: { seatsBack: boolean }) {
         <strong>{SOLD_OUT_MESSAGE}</strong>
       </p>
       {seatsBack ? (
-        <p>A ticket was cancelled and a seat is free again: enter the waiting room to try for it.</p>
+        <p>{SEAT_BACK_MESSAGE}</p>
       ) : (
         <p className="muted">Tickets can still come back when fans cancel. Keep this page open: it checks every few seconds, and a button to enter again appears here when a seat is free.</p>
       )}
@@ -419,8 +431,11 @@ function Active({ status, concert, socket, holds, onHoldsChanged, onSeatChanged 
   const announce = useAnnounce();
   const before = useRef<number | undefined>(undefined);
   const warnedTurn = useRef<string | null>(null);
+  /** The time left first seen in this turn. */
+  const first = useRef<{ turn: string | null; ms: number } | undefined>(undefined);
   useEffect(() => {
-    const warning = turnEndingWarning(before.current, left);
+    if (first.current?.turn !== status.activeUntil) first.current = { turn: status.activeUntil, ms: left };
+    const warning = turnEndingWarning(before.current, left, first.current.ms);
     if (warning && warnedTurn.current !== status.activeUntil) {
       warnedTurn.current = status.activeUntil;
       announce(warning);
