@@ -117,10 +117,13 @@ export class CancellationService {
   private async outcomeAfterAll(userId: number, reservationId: number): Promise<Outcome> {
     const row = await this.points.afterUnansweredCommit(
       userId,
-      () => this.findRow(reservationId),
+      async () => {
+        const found = await this.findRow(reservationId);
+        return found?.status === ReservationStatus.CANCELLED ? found : undefined;
+      },
       'The database did not confirm the cancellation in time: it may have gone through. Cancel again to find out; it refunds once.',
+      'nothing was changed.',
     );
-    if (row?.status !== ReservationStatus.CANCELLED) throw new AppError('SERVICE_UNAVAILABLE', 'The database did not answer in time: nothing was changed. Please try again.');
     return { cancelled: true, row, record: cancelledRecord(row) };
   }
 

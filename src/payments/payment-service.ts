@@ -104,11 +104,16 @@ export class PaymentService {
           // The same request: its key cannot name other holds (no IDEMPOTENCY_KEY_REUSED to lose here).
           const committed = await this.points.afterUnansweredCommit(
             userId,
-            () => this.earlier(request),
+            async () => {
+              const found = await this.earlier(request);
+              // Known not to have committed: the holds go back like any failed payment's.
+              if (!found) uncertain = false;
+              return found;
+            },
             'The database did not confirm your payment in time: it may have gone through. Pay again with the same idempotencyKey to find out; it will not charge twice.',
+            'nothing was charged.',
           );
           uncertain = false;
-          if (!committed) throw new AppError('SERVICE_UNAVAILABLE', 'The database did not answer in time: nothing was charged. Please try again.');
           paid = true;
           await this.afterCommit(userId, holds, seats);
           return committed;

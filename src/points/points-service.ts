@@ -51,13 +51,12 @@ export class PointsService {
       });
     } catch (error) {
       if (!(error instanceof CommitUncertain)) throw error;
-      const charged = await this.afterUnansweredCommit(
+      return await this.afterUnansweredCommit(
         userId,
         () => this.accountAfterCharge(userId, ledgerId),
         'The database did not confirm the charge in time: it may have gone through. Look at your points before charging again.',
+        'nothing was charged.',
       );
-      if (!charged) throw new AppError('SERVICE_UNAVAILABLE', 'The database did not answer in time: nothing was charged. Please try again.');
-      return charged;
     }
   }
 
@@ -70,20 +69,24 @@ export class PointsService {
   }
 
   /**
-   * What a payment or cancellation of this user's whose COMMIT went unanswered did, read by `read`
-   * once that transaction has ended: it held the user's row, so taking the row's lock waits until it
-   * has committed or rolled back. No session ID to chase: one that MySQL restarted away, or that a
-   * proxy renamed, is settled all the same. While MySQL cannot say (no lock within its lock wait, a
-   * second under MYSQL_STATEMENT_TIMEOUT_MS, or no answer at all), SERVICE_UNAVAILABLE saying
-   * `unknownMessage`: how the fan finds out.
+   * What a charge, payment or cancellation of this user's whose COMMIT went unanswered did, read by
+   * `read` once that transaction has ended: it held the user's row, so taking the row's lock waits
+   * until it has committed or rolled back. No session ID to chase: one that MySQL restarted away, or
+   * that a proxy renamed, is settled all the same. `read` finds what the transaction wrote; when it
+   * finds nothing, SERVICE_UNAVAILABLE saying nothing changed. While MySQL cannot say (no lock within
+   * its lock wait, a second under MYSQL_STATEMENT_TIMEOUT_MS, or no answer at all), SERVICE_UNAVAILABLE
+   * saying `unknownMessage`: how the fan finds out.
    */
-  async afterUnansweredCommit<T>(userId: number, read: () => Promise<T>, unknownMessage: string): Promise<T> {
+  async afterUnansweredCommit<T>(userId: number, read: () => Promise<T | null | undefined>, unknownMessage: string, nothingMessage: string): Promise<T> {
+    let found: T | null | undefined;
     try {
       await sqlTransaction(this.orm, (sql) => sql.all('SELECT id FROM users WHERE id = ? FOR UPDATE', [userId]));
-      return await read();
+      found = await read();
     } catch {
       throw new AppError('SERVICE_UNAVAILABLE', unknownMessage);
     }
+    if (found === null || found === undefined) throw new AppError('SERVICE_UNAVAILABLE', `The database did not answer in time: ${nothingMessage} Please try again.`);
+    return found;
   }
 
   /**
