@@ -42,6 +42,13 @@ async function measureQuiet(client: Api, query: string) {
 
 const NESTED = 'concerts { schedules { concert { schedules { concert { schedules { concert { schedules { id } } } } } } } }';
 
+/** Fragments on `type`, each spreading the next `times` times, the last selecting `leaf`: `times`^`levels` fields in a few hundred characters. */
+function fragmentFan(name: string, type: string, levels: number, times: number, leaf: string): string {
+  const spreads = (i: number) => Array.from({ length: times }, () => `...${name}${i + 1}`).join(' ');
+  const chain = Array.from({ length: levels }, (_, i) => `fragment ${name}${i} on ${type} { ${spreads(i)} }`);
+  return `${chain.join(' ')} fragment ${name}${levels} on ${type} { ${leaf} }`;
+}
+
 describe('the cost limit', () => {
   it.each([
     ['20 aliases of a nested concert/schedule walk', `{ ${Array.from({ length: 20 }, (_, i) => `a${i}: ${NESTED}`).join(' ')} }`],
@@ -50,6 +57,13 @@ describe('the cost limit', () => {
     ['a list of plain rows inside another list', '{ me { reservations { seat { schedule { seats { id status } } } } } }'],
     ['21 root fields, however cheap', `{ ${Array.from({ length: 21 }, (_, i) => `a${i}: concerts { id }`).join(' ')} }`],
     ['two password hashes in one operation (aliased logIns)', `mutation { ${Array.from({ length: 2 }, (_, i) => `a${i}: logIn(email: "fan${i}@example.test", password: "a-password") { token }`).join(' ')} }`],
+    ['a chain of fragments at the root, each spreading the next twice (2^30 root fields)', `query { ...F0 } ${fragmentFan('F', 'Query', 30, 2, '__typename')}`],
+    ['a chain of fragments below the root, each spreading the next twice (2^30 fields)', `query { me { ...U0 } } ${fragmentFan('U', 'User', 30, 2, 'id')}`],
+    [
+      '64 aliases of a 1,000-row list beside 10,000 free fields in fragments (enough for the cost walk to give up)',
+      `{ me { ${Array.from({ length: 64 }, (_, i) => `h${i}: pointHistory(limit: 1000) { id amount }`).join(' ')} ...P0 } } ${fragmentFan('P', 'User', 3, 10, Array.from({ length: 10 }, () => 'id').join(' '))}`,
+    ],
+    ['introspection aliased inside aliases (240,000 fields, hundreds of MB)', `{ ${Array.from({ length: 20 }, (_, i) => `s${i}: __schema { ...S }`).join(' ')} } fragment S on __Schema { ${Array.from({ length: 20 }, (_, i) => `t${i}: types { ...T }`).join(' ')} } fragment T on __Type { ${Array.from({ length: 20 }, (_, i) => `f${i}: fields { ...N }`).join(' ')} } fragment N on __Field { ${Array.from({ length: 30 }, (_, i) => `n${i}: name`).join(' ')} }`],
     ['two password hashes in one operation (signUp and logIn, one in a fragment)', 'mutation { signUp(email: "new@example.test", password: "a-password") { token } ...other } fragment other on Mutation { logIn(email: "x@example.test", password: "a-password") { token } }'],
   ])('refuses %s at once, with GRAPHQL_VALIDATION_FAILED, before any SQL', async (_label, query) => {
     const { body, statements, ms } = await measure(api, query);
@@ -84,6 +98,9 @@ describe('the cost limit of subscriptions (their selection runs again at every e
         expect(refused.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
         expect(refused.errors?.[0]?.message).toMatch(/subscription is too expensive/);
       }
+      // Free fields in fragments do not make the walk give up and let a list through.
+      const padded = new Feed(client, `subscription($id: ID!) { seatChanged(scheduleId: $id) { schedule { seats { id } } ...P0 } } ${fragmentFan('P', 'Seat', 3, 10, 'id')}`, { id: scheduleIds[0] });
+      expect((await padded.next()).errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
       const named = subscribe('id status schedule { id startsAt concert { id title } }');
       // Live once the server holds the fan's presence for it (as seatFeed waits).
       const watchCount = redisKeys(server.env.REDIS_KEY_PREFIX!).queue(Number(concertId)).watchCount;

@@ -1,9 +1,9 @@
-import depthLimit from 'graphql-depth-limit';
 import {
   BREAK,
   getNamedType,
   getNullableType,
   getOperationAST,
+  getVariableValues,
   GraphQLError,
   isIntrospectionType,
   isLeafType,
@@ -19,13 +19,18 @@ import {
   type ValidationContext,
   type ValidationRule,
 } from 'graphql';
-import { getComplexity, simpleEstimator, type ComplexityEstimator } from 'graphql-query-complexity';
+import { getComplexity, type ComplexityEstimator } from 'graphql-query-complexity';
 import { MAX_HISTORY } from '../points/points-service';
 
 /** Deepest sensible operation: me → reservations → seat → schedule → concert → schedules → seats → … */
 const MAX_DEPTH = 10;
 /** Fields an operation may select, counting each fragment where it is spread. */
 const MAX_FIELDS = 500;
+/**
+ * Fields, fragment spreads and inline fragments, counted as MAX_FIELDS: what the cost walk visits.
+ * Spreads and inline fragments select nothing themselves: up to one per field.
+ */
+const MAX_NODES = 2 * MAX_FIELDS;
 /** Root fields (aliases included) per operation: each one is a separate walk of the data. */
 const MAX_ROOT_FIELDS = 20;
 /**
@@ -84,69 +89,77 @@ export const PARSE_OPTIONS = { maxTokens: 1000 } as const;
 
 /** Extra validation rules for HTTP and WebSocket operations (failures are GRAPHQL_VALIDATION_FAILED). */
 export function limitRules(): ValidationRule[] {
-  return [depth, rootFieldLimit];
+  return [operationShapeLimit];
 }
+
+/** What a selection set amounts to once every fragment is expanded where it is spread. */
+interface Shape {
+  /** Nested levels of fields; introspection (`__schema`, `__type`) counts as one level, its answer being the schema's own. */
+  levels: number;
+  /** Fields in all, at every level. */
+  fields: number;
+  /** Fields, fragment spreads and inline fragments in all: what a walk of the expanded operation visits. */
+  nodes: number;
+  /** Fields at this level (aliases included). */
+  top: number;
+  /** Of those, the ones that hash a password. */
+  passwords: number;
+}
+
+const NO_SHAPE: Shape = { levels: 0, fields: 0, nodes: 0, top: 0, passwords: 0 };
 
 /**
- * graphql-depth-limit walks the document as the rule starts, before graphql-js has reported unknown
- * or cyclic fragments, and crashes on them (a 500, and a stack trace on stderr). Such a document is
- * invalid anyway: it is left to graphql-js's KnownFragmentNames and NoFragmentCycles, which run alongside.
+ * Measures each operation of the document with every fragment counted where it is spread, each
+ * fragment measured once: a chain of fragments that each spread the next twice is 2^n fields, and
+ * walking it spread by spread took seconds for a few hundred characters, and forever for a thousand.
+ * Unknown and cyclic fragments count as nothing here: graphql-js's own rules report them.
  */
-function depth(context: ValidationContext): ASTVisitor {
-  return fragmentsWalkable(context.getDocument()) ? depthLimit(MAX_DEPTH)(context) : {};
-}
-
-/** Whether every fragment spread names a fragment of the document and no fragment spreads itself, however indirectly. */
-function fragmentsWalkable(document: DocumentNode): boolean {
-  const spreads = new Map<string, string[]>();
-  for (const definition of document.definitions) {
-    if (definition.kind !== Kind.FRAGMENT_DEFINITION) continue;
-    const names: string[] = [];
-    visit(definition.selectionSet, { FragmentSpread: (node) => void names.push(node.name.value) });
-    spreads.set(definition.name.value, names);
-  }
-  const done = new Set<string>();
-  const walkable = (name: string, path: Set<string>): boolean => {
-    if (done.has(name)) return true;
-    const next = spreads.get(name);
-    if (!next || path.has(name)) return false;
-    path.add(name);
-    const ok = next.every((child) => walkable(child, path));
-    path.delete(name);
-    if (ok) done.add(name);
-    return ok;
+function operationShapeLimit(context: ValidationContext): ASTVisitor {
+  const fragments = new Map<string, Shape>();
+  const measuring = new Set<string>();
+  const fragmentShape = (name: string): Shape => {
+    const known = fragments.get(name);
+    if (known) return known;
+    const fragment = context.getFragment(name);
+    if (!fragment || measuring.has(name)) return NO_SHAPE;
+    measuring.add(name);
+    const shape = measure(fragment.selectionSet);
+    measuring.delete(name);
+    fragments.set(name, shape);
+    return shape;
   };
-  let ok = true;
-  visit(document, {
-    FragmentSpread: (node) => {
-      ok = walkable(node.name.value, new Set());
-      return ok ? undefined : BREAK;
-    },
-  });
-  return ok;
-}
-
-/**
- * Refuses an operation with more than MAX_ROOT_FIELDS root fields, or more than one that hashes a
- * password (fragments at the root included).
- */
-function rootFieldLimit(context: ValidationContext): ASTVisitor {
-  const names = (selectionSet: SelectionSetNode, seen: Set<string>): string[] =>
-    selectionSet.selections.flatMap((selection) => {
-      if (selection.kind === Kind.FIELD) return [selection.name.value];
-      if (selection.kind === Kind.INLINE_FRAGMENT) return names(selection.selectionSet, seen);
-      const name = selection.name.value;
-      const fragment = context.getFragment(name);
-      // A cycle is reported by graphql-js's own NoFragmentCycles rule.
-      if (!fragment || seen.has(name)) return [];
-      return names(fragment.selectionSet, new Set(seen).add(name));
-    });
+  const measure = (selectionSet: SelectionSetNode): Shape => {
+    const total = { ...NO_SHAPE };
+    for (const selection of selectionSet.selections) {
+      if (selection.kind === Kind.FIELD) {
+        const name = selection.name.value;
+        const inner = selection.selectionSet ? measure(selection.selectionSet) : NO_SHAPE;
+        total.levels = Math.max(total.levels, 1 + (name.startsWith('__') ? 0 : inner.levels));
+        total.fields += 1 + inner.fields;
+        total.nodes += 1 + inner.nodes;
+        total.top += 1;
+        if (PASSWORD_FIELDS.has(name)) total.passwords += 1;
+        continue;
+      }
+      const inner = selection.kind === Kind.INLINE_FRAGMENT ? measure(selection.selectionSet) : fragmentShape(selection.name.value);
+      total.levels = Math.max(total.levels, inner.levels);
+      total.fields += inner.fields;
+      total.nodes += 1 + inner.nodes;
+      total.top += inner.top;
+      total.passwords += inner.passwords;
+    }
+    return total;
+  };
   const refuse = (message: string) => context.reportError(new GraphQLError(message, { extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } }));
   return {
     OperationDefinition(node: OperationDefinitionNode) {
-      const fields = names(node.selectionSet, new Set());
-      if (fields.length > MAX_ROOT_FIELDS) refuse(`This operation has ${fields.length} root fields (limit ${MAX_ROOT_FIELDS}): send fewer aliases.`);
-      if (fields.filter((field) => PASSWORD_FIELDS.has(field)).length > 1) refuse('At most one signUp or logIn per operation: send each in a request of its own.');
+      const shape = measure(node.selectionSet);
+      // Root fields are at depth 0.
+      if (shape.levels - 1 > MAX_DEPTH) refuse(`'${node.name?.value ?? ''}' exceeds maximum operation depth of ${MAX_DEPTH}`);
+      if (shape.fields > MAX_FIELDS) refuse(`This operation selects ${shape.fields} fields (limit ${MAX_FIELDS}): ask for fewer fields.`);
+      else if (shape.nodes > MAX_NODES) refuse(`This operation has ${shape.nodes} fields and fragment spreads (limit ${MAX_NODES}): spread fewer fragments.`);
+      if (shape.top > MAX_ROOT_FIELDS) refuse(`This operation has ${shape.top} root fields (limit ${MAX_ROOT_FIELDS}): send fewer aliases.`);
+      if (shape.passwords > 1) refuse('At most one signUp or logIn per operation: send each in a request of its own.');
     },
   };
 }
@@ -161,17 +174,12 @@ const listAwareEstimator: ComplexityEstimator = ({ type, field, args, childCompl
   return own + size * Math.max(childComplexity, LIST_ITEM_COST);
 };
 
-interface Costs {
-  fields: number;
-  cost: number;
-}
-
 /**
  * Costs of operations whose cost cannot depend on variables (no directives such as @skip(if: $x),
  * no list size given by a variable): Apollo and the subscription path reuse one parsed document
  * per query text, so each is costed once.
  */
-const fixedCosts = new WeakMap<DocumentNode, Map<string, Costs>>();
+const fixedCosts = new WeakMap<DocumentNode, Map<string, number>>();
 
 function dependsOnVariables(document: DocumentNode): boolean {
   let found = false;
@@ -189,29 +197,35 @@ function dependsOnVariables(document: DocumentNode): boolean {
   return found;
 }
 
-/** The cost check needs the variables, so it runs after validation rather than as a rule. */
+/**
+ * The cost check needs the variables, so it runs after validation rather than as a rule (whose
+ * operationShapeLimit keeps the walk short). It refuses what it cannot cost: a limit that lets an
+ * operation through when its walk fails is no limit.
+ */
 export function complexityError(schema: GraphQLSchema, document: DocumentNode, variables: Record<string, unknown> | null | undefined, operationName?: string | null): GraphQLError | undefined {
-  const cached = fixedCosts.get(document)?.get(operationName ?? '');
-  let costs: Costs;
-  try {
-    const measure = (estimator: ComplexityEstimator) => getComplexity({ schema, query: document, variables: variables ?? {}, operationName: operationName ?? undefined, estimators: [estimator] });
-    costs = cached ?? { fields: measure(simpleEstimator({ defaultComplexity: 1 })), cost: measure(listAwareEstimator) };
-  } catch {
-    return undefined; // malformed variables: graphql-js reports them itself with its own code
+  let cost = fixedCosts.get(document)?.get(operationName ?? '');
+  if (cost === undefined) {
+    const operation = getOperationAST(document, operationName);
+    // No such operation, or variables that do not fit it: graphql-js reports them itself, with its own code.
+    if (!operation || getVariableValues(schema, operation.variableDefinitions ?? [], variables ?? {}).errors) return undefined;
+    try {
+      cost = getComplexity({ schema, query: document, variables: variables ?? {}, operationName: operationName ?? undefined, estimators: [listAwareEstimator] });
+    } catch {
+      return tooExpensive('This operation could not be costed: ask for fewer fields.');
+    }
+    if (!dependsOnVariables(document)) {
+      const byName = fixedCosts.get(document) ?? new Map<string, number>();
+      fixedCosts.set(document, byName.set(operationName ?? '', cost));
+    }
   }
-  if (cached === undefined && !dependsOnVariables(document)) {
-    const byName = fixedCosts.get(document) ?? new Map<string, Costs>();
-    fixedCosts.set(document, byName.set(operationName ?? '', costs));
-  }
-  if (costs.fields > MAX_FIELDS) return tooExpensive(`This operation selects ${costs.fields} fields (limit ${MAX_FIELDS}): ask for fewer fields.`);
   // Tenths add up with a float's error (15 × 656 × 0.1 + … came to 1000.0000000000002): rounded off first.
-  const cost = Math.ceil(Math.round(costs.cost * 1e6) / 1e6);
-  if (cost > MAX_COST) {
-    return tooExpensive(`This operation is too expensive (cost ${cost}, limit ${MAX_COST}; each list counts as many items as it may hold): nest fewer lists, or ask for fewer aliases of one.`);
+  const rounded = Math.ceil(Math.round(cost * 1e6) / 1e6);
+  if (rounded > MAX_COST) {
+    return tooExpensive(`This operation is too expensive (cost ${rounded}, limit ${MAX_COST}; each list counts as many items as it may hold): nest fewer lists, or ask for fewer aliases of one.`);
   }
-  if (cost > MAX_SUBSCRIPTION_COST && getOperationAST(document, operationName)?.operation === OperationTypeNode.SUBSCRIPTION) {
+  if (rounded > MAX_SUBSCRIPTION_COST && getOperationAST(document, operationName)?.operation === OperationTypeNode.SUBSCRIPTION) {
     return tooExpensive(
-      `This subscription is too expensive (cost ${cost}, limit ${MAX_SUBSCRIPTION_COST}): it runs again at every change it sends, so it may select its payload's own fields and the objects they name, but no list. Read lists with a query.`,
+      `This subscription is too expensive (cost ${rounded}, limit ${MAX_SUBSCRIPTION_COST}): it runs again at every change it sends, so it may select its payload's own fields and the objects they name, but no list. Read lists with a query.`,
     );
   }
   return undefined;
