@@ -80,6 +80,9 @@ describe('sign-up, log-in, me', () => {
     ['short@example.test', 'short', 'INVALID_CREDENTIALS'],
     // Four characters, eight UTF-16 units: characters are what the rule counts.
     ['emoji@example.test', '😀😀😀😀', 'INVALID_CREDENTIALS'],
+    // Not text: hashed as U+FFFD, it would match every other such password (and '\ufffd' typed).
+    ['lone@example.test', '\ud800'.repeat(10), 'BAD_USER_INPUT'],
+    ['lone@example.test', `password-${'\udfff'}`, 'BAD_USER_INPUT'],
   ])('rejects bad input %s / %s with BAD_USER_INPUT and creates nothing (logIn: %s)', async (email, password, logInCode) => {
     expect(await api.errorCode(SIGN_UP, { email, password })).toBe('BAD_USER_INPUT');
     // No account has a malformed email: logIn says so. A short password is just a wrong one there
