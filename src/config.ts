@@ -166,6 +166,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       perIpPerMinute: raw.RATE_LIMIT_IP_PER_MINUTE,
       loginAttemptsPer15Min: raw.LOGIN_ATTEMPTS_PER_15_MIN,
       socketsPerAccount: raw.MAX_SOCKETS_PER_USER,
+      presenceGraceSeconds: raw.PRESENCE_GRACE_SECONDS,
       /** Window lengths: a minute and 15 minutes, unless a test shortens them. */
       operationWindowSeconds: raw.TEST_LIMIT_WINDOW_SECONDS || 60,
       loginWindowSeconds: raw.TEST_LIMIT_WINDOW_SECONDS || 900,

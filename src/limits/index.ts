@@ -5,7 +5,7 @@ import { WindowCounter } from './counter';
 import { LoginThrottle } from './login-throttle';
 import { OpeningSockets } from './opening-sockets';
 import { OperationLimits } from './operation-limits';
-import { SocketLeases } from './socket-leases';
+import { SocketLeases, socketLeaseMs } from './socket-leases';
 import { SocketOperationCap } from './socket-operations';
 
 export { refusal, OperationLimits } from './operation-limits';
@@ -19,6 +19,8 @@ export interface LimitSettings {
   perIpPerMinute: number;
   loginAttemptsPer15Min: number;
   socketsPerAccount: number;
+  /** PRESENCE_GRACE_SECONDS: a dead replica's sockets stop counting well within it. */
+  presenceGraceSeconds: number;
   operationWindowSeconds: number;
   loginWindowSeconds: number;
 }
@@ -60,7 +62,7 @@ export function createLimits(redis: RedisClient, keys: RedisKeys, settings: Limi
       counter('login_email', keys.limits.loginEmail, settings.loginAttemptsPer15Min, settings.loginWindowSeconds, false),
       counter('login_ip', keys.limits.loginIp, settings.loginAttemptsPer15Min, settings.loginWindowSeconds, false),
     ),
-    sockets: new SocketLeases(redis, keys, settings.socketsPerAccount, refusals),
+    sockets: new SocketLeases(redis, keys, settings.socketsPerAccount, socketLeaseMs(settings.presenceGraceSeconds), refusals),
     // A per-address limit: off with the others (RATE_LIMIT_IP_PER_MINUTE=0), as a tester driving many sockets from one address expects.
     anonymousSockets: new AnonymousSockets(settings.perIpPerMinute === 0 ? Infinity : ANONYMOUS_SOCKETS_PER_ADDRESS, refusals),
     openingSockets: new OpeningSockets(new AnonymousSockets(openingSocketsPerAddress(settings.perIpPerMinute), refusals, 'opening_sockets')),

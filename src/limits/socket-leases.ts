@@ -2,9 +2,12 @@ import { randomUUID } from 'node:crypto';
 import type { Counter } from 'prom-client';
 import { runScript, SOCKET_OPEN, SOCKET_RENEW, type RedisClient, type RedisKeys } from '../redis';
 
-/** How long an open socket's count outlives a replica that died without closing it. */
-const LEASE_MS = 60_000;
-const RENEW_EVERY_MS = LEASE_MS / 3;
+/**
+ * How long an open socket's count outlives a replica that died without closing it: half the presence
+ * grace (at most a minute), so a fan whose sockets all died with it can reconnect elsewhere, within
+ * the grace, and keep their place. Renewed three times per lease.
+ */
+export const socketLeaseMs = (presenceGraceSeconds: number) => Math.min(60_000, Math.max(1_000, presenceGraceSeconds * 500));
 
 export interface SocketLease {
   userId: number;
@@ -26,6 +29,7 @@ export class SocketLeases {
     private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
     readonly max: number,
+    private readonly leaseMs: number,
     private readonly refusals: Counter<'limit'>,
   ) {}
 
@@ -38,7 +42,7 @@ export class SocketLeases {
     const lease = { userId, socketId: `${this.replica}:${++this.sequence}` };
     let opened: number;
     try {
-      opened = await runScript(this.redis, SOCKET_OPEN, { sockets: this.keys.sockets(userId) }, lease.socketId, LEASE_MS, this.max);
+      opened = await runScript(this.redis, SOCKET_OPEN, { sockets: this.keys.sockets(userId) }, lease.socketId, this.leaseMs, this.max);
     } catch {
       return undefined;
     }
@@ -47,7 +51,7 @@ export class SocketLeases {
       return 'refused';
     }
     this.open.set(lease.socketId, lease);
-    this.timer ??= setInterval(() => this.renew(), RENEW_EVERY_MS).unref();
+    this.timer ??= setInterval(() => this.renew(), this.leaseMs / 3).unref();
     return lease;
   }
 
@@ -59,7 +63,7 @@ export class SocketLeases {
   /** Renews every open lease (one auto-pipelined write); a lease that lapsed meanwhile stays uncounted. */
   private renew(): void {
     for (const lease of this.open.values()) {
-      runScript(this.redis, SOCKET_RENEW, { sockets: this.keys.sockets(lease.userId) }, lease.socketId, LEASE_MS).catch(() => undefined);
+      runScript(this.redis, SOCKET_RENEW, { sockets: this.keys.sockets(lease.userId) }, lease.socketId, this.leaseMs).catch(() => undefined);
     }
   }
 
