@@ -160,10 +160,11 @@ describe('pay', () => {
     expect(await fan.api.data(RELEASE, { holdId: mine.id })).toEqual({ releaseHold: true });
   });
 
-  it('charges once for 20 identical payments sent at once, and returns that payment to every one of them', async () => {
-    const { fans, seats: ids } = await booking(1, 1000);
-    const [fan] = fans as [Account];
+  it('charges once for 20 identical payments sent at once, and returns that payment to every one of them; seat maps hear each seat sold once', async () => {
+    const { fans, scheduleId, seats: ids } = await booking(2, 1000);
+    const [fan, watcher] = fans as [Account, Account];
     const holdIds = [(await hold(fan, ids[0]!)).id, (await hold(fan, ids[1]!)).id];
+    const { feed, close } = await seatFeed(server, watcher, scheduleId);
 
     const results = await Promise.all(Array.from({ length: 20 }, () => fan.api.request<{ pay: Payment }>(PAY, { holdIds, key: 'burst' })));
     expect(results.flatMap((result) => result.errors ?? [])).toEqual([]);
@@ -180,6 +181,16 @@ describe('pay', () => {
     expect(await rows('select count(*) as n from reservations where user_id = ?', [fan.id])).toBe(2);
     // A retry long after (holds gone) still gets the first payment, in any hold order.
     expect(await pay(fan, [...holdIds].reverse(), 'burst')).toEqual(payments[0]);
+
+    // The watcher's own hold marks the end of what the payments announced.
+    await hold(watcher, ids[2]!);
+    const reserved: string[] = [];
+    await feed.until(({ data }) => {
+      if (data?.seatChanged.status === 'RESERVED') reserved.push(data.seatChanged.id);
+      return data?.seatChanged.id === ids[2];
+    });
+    await close();
+    expect(reserved.sort()).toEqual([ids[0], ids[1]].sort());
   });
 
   it('sells a hold once to 6 payments of it under different keys sent at once; the others are told the hold is gone, not short of points', async () => {

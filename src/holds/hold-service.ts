@@ -192,14 +192,15 @@ export class HoldService {
   }
 
   /**
-   * After a payment: frees the paid holds (only if they are still those holds); the seats are
-   * announced RESERVED by the payer. Sold, they are no longer the user's holds whatever the script
-   * finds, so they leave the user's listing in the same round trip rather than after it.
+   * After a payment: frees the paid holds (only if they are still those holds) and returns the ones
+   * it freed; the seats are announced RESERVED by the payer. Sold, they are no longer the user's holds
+   * whatever the script finds, so they leave the user's listing in the same round trip rather than after it.
    */
-  async releasePaid(userId: number, refs: HoldRef[]): Promise<void> {
+  async releasePaid(userId: number, refs: HoldRef[]): Promise<HoldRef[]> {
     const listing = this.keys.userHolds(userId);
-    if (refs.length === 0) return;
-    await Promise.all([...refs.map((ref) => this.releaseLock(userId, ref, true)), this.redis.zrem(listing, ...refs.map((ref) => ref.id))]);
+    if (refs.length === 0) return [];
+    const [outcomes] = await Promise.all([Promise.all(refs.map((ref) => this.releaseLock(userId, ref, true))), this.redis.zrem(listing, ...refs.map((ref) => ref.id))]);
+    return refs.filter((_, i) => outcomes[i] === 1);
   }
 
   /** After a payment that failed: its holds, kept for it, may be released by the fan again. */
