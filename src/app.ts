@@ -21,7 +21,7 @@ import { LiveQueueStatus } from './queue/live-status';
 import { QueueService, watchBeat, type QueueSettings } from './queue/queue-service';
 import { InventoryService } from './inventory/inventory-service';
 import { CancellationService } from './payments/cancellation-service';
-import { createRedis, describeRedis, redisKeys, redisStarted, type RedisClient } from './redis';
+import { checkSelectedDatabase, createRedis, describeRedis, redisKeys, redisStarted, type RedisClient } from './redis';
 import { AppError } from './errors';
 import { buildAppSchema } from './schema/build';
 import { SeatCatalog } from './seats/seat-catalog';
@@ -134,7 +134,9 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
   const queueSubscriber = createRedis(config.redis, { enableOfflineQueue: true, maxRetriesPerRequest: null });
   const eventSubscribe = createRedis(config.redis, { enableOfflineQueue: true, maxRetriesPerRequest: null });
   const where = describeRedis(config.redis);
-  await redisStarted([redis, queueSubscriber, eventSubscribe], REDIS_START_TIMEOUT_MS, REDIS_START_REPORT_MS, (reason) => logger.warn({ reason }, `waiting for ${where}`)).catch(
+  await redisStarted([redis, queueSubscriber, eventSubscribe], REDIS_START_TIMEOUT_MS, REDIS_START_REPORT_MS, (reason) => logger.warn({ reason }, `waiting for ${where}`))
+    .then(() => checkSelectedDatabase(redis, config.redis))
+    .catch(
     async (error: unknown) => {
       // Nothing keeps retrying behind the failure (the tests start apps in their own process).
       for (const client of [redis, queueSubscriber, eventSubscribe]) client.disconnect();

@@ -55,6 +55,22 @@ const clusterNodes = makeValidator<{ host: string; port: number }[]>((input) => 
   });
 });
 
+/**
+ * A Redis URL: redis:// or rediss://, and a database index if any as a number (`/2`): ioredis reads
+ * anything else there as database 0, another deployment's perhaps.
+ */
+const redisUrl = makeValidator<string>((input) => {
+  let parsed: URL;
+  try {
+    parsed = new URL(input);
+  } catch {
+    throw new Error('must be a URL such as redis://127.0.0.1:6379 or redis://:password@host:6379/2');
+  }
+  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') throw new Error('must start with redis:// or rediss://');
+  if (!/^\/?(\d{1,9})?$/.test(parsed.pathname)) throw new Error(`the database index must be a number (redis://host:6379/2), not "${parsed.pathname.slice(1)}"`);
+  return input;
+});
+
 /** A TCP port; 0 asks the OS for a free one (used by the tests). */
 const listenPort = makeValidator<number>((input) => {
   const value = Number(input);
@@ -88,7 +104,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     {
       PORT: listenPort({ default: 4000 }),
       DATABASE_URL: url({ default: 'mysql://root@127.0.0.1:3306/concert' }),
-      REDIS_URL: url({ default: 'redis://127.0.0.1:6379' }),
+      REDIS_URL: redisUrl({ default: 'redis://127.0.0.1:6379' }),
       REDIS_CLUSTER_NODES: clusterNodes({ default: [], desc: 'seed nodes of a Redis Cluster; when set, REDIS_URL is ignored' }),
       REDIS_KEY_PREFIX: str({ default: 'ct', desc: 'namespace for every Redis key, BullMQ queue and pub/sub channel' }),
       JWT_SECRET: production ? str({ desc: 'required in production' }) : str({ default: DEV_JWT_SECRET }),

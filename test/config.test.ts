@@ -41,6 +41,9 @@ describe('configuration', () => {
       ],
     });
     expect(() => loadConfig({ REDIS_CLUSTER_NODES: 'redis-a' })).toThrow(/REDIS_CLUSTER_NODES/);
+    // ioredis reads anything but a number after the slash as database 0: named instead.
+    expect(loadConfig({ REDIS_URL: 'rediss://:pw@cache:6380/12' }).redis).toEqual({ url: 'rediss://:pw@cache:6380/12' });
+    for (const bad of ['redis://127.0.0.1:6379/abc', 'redis://127.0.0.1:6379/1/2', 'http://127.0.0.1:6379', 'localhost']) expect(() => loadConfig({ REDIS_URL: bad })).toThrow(/REDIS_URL/);
     expect(loadConfig({ ADMIN_EMAIL: 'a@b.co', ADMIN_PASSWORD: 'password1', RUN_WORKERS: 'false' })).toMatchObject({ admin: { email: 'a@b.co' }, runWorkers: false });
   });
 

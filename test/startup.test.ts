@@ -44,6 +44,13 @@ describe('start-up', () => {
     expect(output).not.toMatch(/"msg":"listening"/);
   }, 60_000);
 
+  it('stops (exit 1) when Redis has no database of the index REDIS_URL names, instead of using database 0', async () => {
+    const { code, output } = await runUntilExit('startup_redis_no_db', { REDIS_URL: 'redis://127.0.0.1:6379/99', REDIS_CLUSTER_NODES: '' });
+    expect(code).toBe(1);
+    expect(output).toMatch(/failed to start: Redis at redis:\/\/127\.0\.0\.1:6379\/99: REDIS_URL names database 99, which this Redis does not have/);
+    expect(output).not.toMatch(/"msg":"listening"/);
+  }, 60_000);
+
   it('names ADMIN_EMAIL when it is no address, and warns when only one of the pair is set', async () => {
     const invalid = await runUntilExit('startup_admin_email', { ADMIN_EMAIL: 'not-an-email' });
     expect(invalid.code).toBe(1);

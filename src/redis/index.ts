@@ -52,6 +52,19 @@ export function redisReady(redis: RedisClient): Promise<void> {
   return new Promise((resolve) => redis.once('ready', () => resolve()));
 }
 
+/**
+ * Makes sure a single Redis serves the database REDIS_URL names: when SELECT fails (an index beyond
+ * the server's `databases`), ioredis says so only as an error event and goes on in database 0, where
+ * another deployment's keys may be.
+ */
+export async function checkSelectedDatabase(redis: RedisClient, target: RedisTarget): Promise<void> {
+  if ('clusterNodes' in target) return;
+  const wanted = Number(new URL(target.url).pathname.slice(1) || '0');
+  const info = String(await redis.call('CLIENT', 'INFO'));
+  const selected = Number(/\bdb=(\d+)/.exec(info)?.[1]);
+  if (selected !== wanted) throw new Error(`REDIS_URL names database ${wanted}, which this Redis does not have (see "databases" in its redis.conf)`);
+}
+
 /** Where Redis is, for a message: the URL without its password, or the cluster's seeds. */
 export function describeRedis(target: RedisTarget): string {
   if ('clusterNodes' in target) return `the Redis Cluster at ${target.clusterNodes.map(({ host, port }) => `${host}:${port}`).join(', ')}`;
