@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config';
@@ -109,6 +110,15 @@ describe('refusals at the HTTP edge', () => {
     const answer = await post(JSON.stringify({ query: '{ __typename }', extensions: { persistedQuery: { version: 1, sha256Hash: 'abc' } } }));
     expect(answer.status).toBe(400);
     expect(answer.body.errors?.[0]?.extensions?.code).toBe('BAD_REQUEST');
+  });
+
+  it('an automatic persisted query by its hash alone: PERSISTED_QUERY_NOT_FOUND (errors.md) until its text has been sent once', async () => {
+    const query = '{ concerts { id } }';
+    const persistedQuery = { version: 1, sha256Hash: createHash('sha256').update(query).digest('hex') };
+    const unknown = await post(JSON.stringify({ extensions: { persistedQuery } }));
+    expect(unknown.body.errors?.[0]).toMatchObject({ message: 'PersistedQueryNotFound', extensions: { code: 'PERSISTED_QUERY_NOT_FOUND' } });
+    expect((await post(JSON.stringify({ query, extensions: { persistedQuery } }))).body.errors).toBeUndefined();
+    expect(await post(JSON.stringify({ extensions: { persistedQuery } }))).toMatchObject({ status: 200, body: { data: { concerts: expect.any(Array) } } });
   });
 
   it('a client that trickles its headers is cut off after 10 s, not after Node’s minute', async () => {

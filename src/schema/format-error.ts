@@ -3,7 +3,7 @@ import { AppError, isUnavailable, RateLimited } from '../errors';
 import type { Logger } from '../logger';
 
 /** Codes graphql-js/Apollo attach themselves for malformed operations; passed through as they are. */
-const PROTOCOL_CODES = new Set(['GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'BAD_USER_INPUT', 'BAD_REQUEST', 'OPERATION_RESOLUTION_FAILURE', 'PERSISTED_QUERY_NOT_FOUND', 'PERSISTED_QUERY_NOT_SUPPORTED']);
+const PROTOCOL_CODES = new Set(['GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'BAD_USER_INPUT', 'BAD_REQUEST', 'OPERATION_RESOLUTION_FAILURE', 'PERSISTED_QUERY_NOT_FOUND']);
 
 /**
  * Apollo's own refusals of a request carry the HTTP status they answer with; a few carry no code
