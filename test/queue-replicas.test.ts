@@ -55,6 +55,29 @@ describe('scale-out', () => {
     }
   });
 
+  it('pushes the line’s length to a fan at the front of a stalled line within seconds, on an API-only replica, though the fan’s place does not move', async () => {
+    const apiOnly = await replica({ RUN_WORKERS: 'false' });
+    const { concertId } = await createConcert(server, { maxActiveUsers: 1 });
+    const api = new Api(server.url);
+    const [holder, fan] = await signUpMany(api, 2);
+    await holder!.api.data(ENTER, { id: concertId });
+    await fan!.api.data(ENTER, { id: concertId });
+    const client = wsClient(apiOnly.wsUrl, fan!.token);
+    const feed = new Feed<{ queueStatus: QueueStatus }>(client, STATUS_SUBSCRIPTION, { id: concertId });
+    try {
+      await feed.until((m) => m.data?.queueStatus.state === 'WAITING' && m.data.queueStatus.waiting === 1);
+      for (const behind of await signUpMany(api, 3)) await behind.api.data(ENTER, { id: concertId });
+      const entered = Date.now();
+      const longer = await feed.until((m) => m.data?.queueStatus.waiting === 4, 8000);
+      expect(longer.data?.queueStatus).toMatchObject({ state: 'WAITING', position: 1 });
+      // At most every 5 s, however many ticks (ten a second here) see the length change.
+      expect(Date.now() - entered).toBeLessThan(6500);
+    } finally {
+      await client.dispose();
+      await holder!.api.data(LEAVE, { id: concertId });
+    }
+  });
+
   it('with two worker processes, runs each tick once and never admits past capacity', async () => {
     const second = await replica({ RUN_WORKERS: 'true' });
     const capacity = 5;

@@ -54,6 +54,9 @@ class FollowedConcert {
   figures: QueueFigures | undefined;
   /** What every fan was last pushed of the concert-wide figures. */
   pushedPrint = '';
+  /** The line's length every fan was last pushed, and when (ms). */
+  pushedWaiting = -1;
+  waitingPushedAt = 0;
   joins: Join[] = [];
   readonly changed = new Set<number>();
   readonly leaving = new Set<number>();
@@ -71,6 +74,13 @@ class FollowedConcert {
 
 /** Pushes between yields to the event loop (see push). */
 const PUSH_SLICE = 256;
+
+/**
+ * How often at most every fan is pushed the line's length alone (`waiting`): it moves with every
+ * entry, and a fan whose own place does not move (at the front of a line stalled by long turns) would
+ * otherwise see the count of their first status for as long.
+ */
+const WAITING_PUSH_MS = 5000;
 
 /** The concert-wide part of a status that is pushed when it changes (the rest moves with every tick). */
 const figuresPrint = (f: QueueFigures) => `${f.seatsLeft}|${f.salesOpensAt}|${f.soldOut}`;
@@ -363,10 +373,16 @@ export class LiveQueueStatus {
     concert.figures = figures;
     concert.cursor = figures.logSeq;
     const print = figuresPrint(figures);
-    const everyone = print !== concert.pushedPrint;
+    const now = Date.now();
+    const lengthDue = figures.waiting !== concert.pushedWaiting && now - concert.waitingPushedAt >= WAITING_PUSH_MS;
+    const everyone = print !== concert.pushedPrint || lengthDue;
     // Nobody left and nothing concert-wide changed: no fan's status moved.
     if (entries.length === 0 && !everyone) return;
     concert.pushedPrint = print;
+    if (everyone) {
+      concert.pushedWaiting = figures.waiting;
+      concert.waitingPushedAt = now;
+    }
     const changed = new Map<number, ScoredPlace>();
     for (const [userId, fan] of concert.fans) {
       const moved = this.advance(fan, userId, entries);
@@ -414,7 +430,12 @@ export class LiveQueueStatus {
         fan.since = figures.logSeq;
       }
     }
-    if (concert.pushedPrint === '' && concert.figures) concert.pushedPrint = figuresPrint(concert.figures);
+    if (concert.pushedPrint === '' && concert.figures) {
+      // The first fans followed here were read with these figures: their baseline.
+      concert.pushedPrint = figuresPrint(concert.figures);
+      concert.pushedWaiting = concert.figures.waiting;
+      concert.waitingPushedAt = Date.now();
+    }
     return changed;
   }
 
