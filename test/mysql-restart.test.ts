@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Api } from '../support/graphql-client';
-import { CANCEL, CHARGE, ENTER, LEAVE, ME, PAY, type QueueStatus } from '../support/operations';
+import { CANCEL, CHARGE, ENTER, LEAVE, ME, PAY, SIGN_UP, type QueueStatus } from '../support/operations';
 import { startTestServer, type TestServer } from './support/harness';
 import { createConnection, type RowDataPacket } from 'mysql2/promise';
 import { MariaDbServer } from './support/mariadb-server';
@@ -153,6 +153,8 @@ describe('MySQL restarting mid-sale', () => {
     try {
       // Connections stay open and nothing answers: without a bound, each request waits until TCP gives up.
       for (const [query, variables] of [
+        // The ORM's own flush, whose transaction could not begin.
+        [SIGN_UP, { email: 'frozen-sign-up@example.test', password: 'password-123' }],
         [PAY, { holdIds: [held.id], key: 'frozen' }],
         [ME, {}],
       ] as const) {
