@@ -263,6 +263,26 @@ describe('repairs', () => {
     expect(await concertSeats(concertId)).toEqual({ availableSeats: 1, soldOut: false });
   });
 
+  it('records a concert its rebuilt counts find sold out, after Redis lost its data: a cancellation whose follow-up is lost next still sells again', async () => {
+    const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 1, seatCount: 1 });
+    const [buyer] = await activeFans(api, concertId, 1);
+    const [seat] = await seatIds(server, scheduleIds[0]!);
+    const keys = redisKeys(server.env.REDIS_KEY_PREFIX!);
+    await charge(buyer!, 500);
+    const payment = await pay(buyer!, [(await hold(buyer!, seat!)).id], 'sold-out-before-the-loss');
+    await vi.waitFor(async () => expect(await server.app.redis.sismember(keys.queueIndex, concertId)).toBe(0), { timeout: 5000, interval: 50 });
+    // Redis loses its data: the seat counts and the record of the sell-out with them.
+    await forgetInventory(server, scheduleIds);
+    await server.app.redis.zrem(keys.soldOutIndex, concertId);
+    expect(await concertSeats(concertId)).toEqual({ availableSeats: 0, soldOut: true });
+
+    // Cancelled, and its follow-up in Redis lost (the process killed after the commit).
+    await buyer!.api.data(CANCEL, { id: payment.reservations[0]!.id });
+    await server.app.redis.setbit(keys.inventory(Number(scheduleIds[0])).sold, await seatNumber(seat!), 1);
+    await backdate('cancelled_at', seat!);
+    await vi.waitFor(async () => expect(await concertSeats(concertId)).toEqual({ availableSeats: 1, soldOut: false }), { timeout: 8000, interval: 100 });
+  });
+
   it('keeps a sold-out concert in the tick’s index until it is recorded for the inventory check', async () => {
     const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 1, seatCount: 1 });
     const keys = redisKeys(server.env.REDIS_KEY_PREFIX!);

@@ -56,6 +56,7 @@ export class InventoryService {
   async ofSchedules(schedules: readonly ScheduleSize[]): Promise<Inventory[]> {
     const ids = schedules.map((schedule) => schedule.id);
     const reads = await this.read(ids);
+    const rebuiltIds = new Set<number>();
     // A bitmap can be dropped again (by another process's check) between its rebuild and the read
     // after it: rebuilt once more then, and if still unknown, its count comes from MySQL itself.
     // Unknown is never read as "nothing sold", nor as "all sold".
@@ -63,6 +64,7 @@ export class InventoryService {
       const unknown = ids.flatMap((_, i) => ((reads[i]?.[0] ?? -1) < 0 ? [i] : []));
       if (unknown.length === 0) break;
       const unknownIds = unknown.map((i) => ids[i] as number);
+      for (const id of unknownIds) rebuiltIds.add(id);
       if (attempt > REBUILD_ATTEMPTS) {
         const counts = await this.catalog.reservedCounts(unknownIds);
         unknown.forEach((i) => (reads[i] = [counts.get(ids[i] as number) ?? 0, reads[i]?.[1] ?? 0]));
@@ -72,10 +74,28 @@ export class InventoryService {
       const rebuilt = await this.read(unknownIds);
       unknown.forEach((i, j) => (reads[i] = rebuilt[j] as [number, number]));
     }
-    return schedules.map((schedule, i) => {
+    const inventories = schedules.map((schedule, i) => {
       const [reserved, held] = reads[i] as [number, number];
       return inventoryOf(schedule.totalSeats, reserved, held);
     });
+    const soldOutAgain = ids.filter((id, i) => rebuiltIds.has(id) && inventories[i]?.soldOut);
+    if (soldOutAgain.length > 0) await this.recordRebuiltSoldOut(soldOutAgain);
+    return inventories;
+  }
+
+  /**
+   * Schedules whose counts, rebuilt from MySQL (Redis lost them), read sold out: their concerts, if
+   * sold out whole, are recorded for the check again (rememberSoldOut), as the sale that sold them
+   * out did before Redis lost that record too; else a cancellation whose update is lost next would
+   * keep such a concert sold out for good, with nobody in line to make a tick look.
+   */
+  private async recordRebuiltSoldOut(scheduleIds: number[]): Promise<void> {
+    try {
+      const concertIds = [...new Set((await this.concerts.findSchedules(scheduleIds)).flatMap((schedule) => (schedule ? [schedule.concert.id] : [])))];
+      await this.recordIfSoldOut(concertIds);
+    } catch (error) {
+      this.logger.warn({ err: error, schedules: scheduleIds }, 'could not record the concerts of rebuilt sold-out schedules for the inventory check');
+    }
   }
 
   /** Each concert's inventory (all its schedules together); no SQL once the schedules are known and the bitmaps complete. */
