@@ -5,7 +5,7 @@ import { schedulerRefreshMs } from '../src/workers/repeating-job';
 import { Api } from '../support/graphql-client';
 import { ENTER, LEAVE, type QueueStatus, STATUS, STATUS_SUBSCRIPTION } from '../support/operations';
 import { startTestServer, type TestServer } from './support/harness';
-import { Feed, signUpMany, wsClient } from './support/client';
+import { Feed, signUpMany, wsClient, type Account } from './support/client';
 import { spawnProcess, spawnServer, type ServerProcess } from './support/process';
 import { createConcert } from './support/fixtures';
 
@@ -34,18 +34,24 @@ async function tickCount(metricsUrl: string): Promise<number> {
   return Number(/^queue_tick_duration_seconds_count (\d+)/m.exec(text)?.[1] ?? 0);
 }
 
+/** A concert of one slot taken by `holder`, and a fan next in line who watches from `watchOn`. */
+async function fanBehindHolder(watchOn: ServerProcess) {
+  const { concertId } = await createConcert(server, { maxActiveUsers: 1 });
+  const [holder, fan] = (await signUpMany(new Api(server.url), 2)) as [Account, Account];
+  await holder.api.data(ENTER, { id: concertId });
+  await fan.api.data(ENTER, { id: concertId });
+  const client = wsClient(watchOn.wsUrl, fan.token);
+  const feed = new Feed<{ queueStatus: QueueStatus }>(client, STATUS_SUBSCRIPTION, { id: concertId });
+  return { concertId, holder, client, feed };
+}
+
 describe('scale-out', () => {
   it('pushes the ACTIVE made by one replica’s worker to a subscriber on an API-only replica', async () => {
     const apiOnly = await replica({ RUN_WORKERS: 'false' });
-    const { concertId } = await createConcert(server, { maxActiveUsers: 1 });
-    const [holder, fan] = await signUpMany(new Api(server.url), 2);
-    await holder!.api.data(ENTER, { id: concertId });
-    await fan!.api.data(ENTER, { id: concertId });
-    const client = wsClient(apiOnly.wsUrl, fan!.token);
-    const feed = new Feed<{ queueStatus: QueueStatus }>(client, STATUS_SUBSCRIPTION, { id: concertId });
+    const { concertId, holder, client, feed } = await fanBehindHolder(apiOnly);
     try {
       await feed.until((m) => m.data?.queueStatus.state === 'WAITING' && m.data.queueStatus.position === 1);
-      await holder!.api.data(LEAVE, { id: concertId });
+      await holder.api.data(LEAVE, { id: concertId });
       const active = await feed.until((m) => m.data?.queueStatus.state === 'ACTIVE', 3000);
       expect(active.data?.queueStatus.activeUntil).toBeTruthy();
       // The API-only replica ran no tick of its own.
@@ -57,16 +63,10 @@ describe('scale-out', () => {
 
   it('pushes the line’s length to a fan at the front of a stalled line within seconds, on an API-only replica, though the fan’s place does not move', async () => {
     const apiOnly = await replica({ RUN_WORKERS: 'false' });
-    const { concertId } = await createConcert(server, { maxActiveUsers: 1 });
-    const api = new Api(server.url);
-    const [holder, fan] = await signUpMany(api, 2);
-    await holder!.api.data(ENTER, { id: concertId });
-    await fan!.api.data(ENTER, { id: concertId });
-    const client = wsClient(apiOnly.wsUrl, fan!.token);
-    const feed = new Feed<{ queueStatus: QueueStatus }>(client, STATUS_SUBSCRIPTION, { id: concertId });
+    const { concertId, holder, client, feed } = await fanBehindHolder(apiOnly);
     try {
       await feed.until((m) => m.data?.queueStatus.state === 'WAITING' && m.data.queueStatus.waiting === 1);
-      for (const behind of await signUpMany(api, 3)) await behind.api.data(ENTER, { id: concertId });
+      for (const behind of await signUpMany(new Api(server.url), 3)) await behind.api.data(ENTER, { id: concertId });
       const entered = Date.now();
       const longer = await feed.until((m) => m.data?.queueStatus.waiting === 4, 8000);
       expect(longer.data?.queueStatus).toMatchObject({ state: 'WAITING', position: 1 });
@@ -74,7 +74,7 @@ describe('scale-out', () => {
       expect(Date.now() - entered).toBeLessThan(6500);
     } finally {
       await client.dispose();
-      await holder!.api.data(LEAVE, { id: concertId });
+      await holder.api.data(LEAVE, { id: concertId });
     }
   });
 
