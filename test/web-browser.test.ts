@@ -11,7 +11,7 @@ import { logIn, signUpMany } from './support/client';
 import { createConcert } from './support/fixtures';
 import { ADMIN, startTestServer, type TestServer } from './support/harness';
 import { ensureWebBuild } from './support/web-build';
-import { HOLDS_OUTLAST_TURN, SEAT_BACK_MESSAGE } from '../web/src/logic/queue';
+import { HOLDS_OUTLAST_TURN, PLACE_LOST_MESSAGE, SEAT_BACK_MESSAGE, TURN_ENDED_MESSAGE } from '../web/src/logic/queue';
 
 /*
  * The fan web app in a real browser (Debian's Chromium driven by playwright-core), against the real
@@ -31,6 +31,8 @@ const STALLED_RENDER_MS = 3000;
 const PRESENCE_GRACE_SECONDS = 20;
 /** How long a hold lasts on that second server, for the test of a hold that runs out. */
 const QUICK_HOLD_TTL_SECONDS = 4;
+/** The presence grace of a third server, for the tests of a fan on other pages of the app: short enough to wait out twice. */
+const SHORT_GRACE_SECONDS = 5;
 
 let server: TestServer;
 /**
@@ -38,6 +40,8 @@ let server: TestServer;
  * PRESENCE_GRACE_SECONDS without a sign of presence, and holds run out after QUICK_HOLD_TTL_SECONDS.
  */
 let quick: TestServer;
+/** A server whose fans lose their place after SHORT_GRACE_SECONDS without a sign of presence. */
+let shortGrace: TestServer;
 let browser: Browser;
 let base: string;
 /** The server side of every WebSocket, by the browser's user agent (each fan's context has its own). */
@@ -119,9 +123,10 @@ async function shoot(fan: Fan, name: string) {
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium (.ci/run does), or set CHROMIUM_PATH`);
   ensureWebBuild();
-  [server, quick, browser] = await Promise.all([
+  [server, quick, shortGrace, browser] = await Promise.all([
     startTestServer('web_browser', { HOLD_TTL_SECONDS: '120', ACTIVE_TTL_SECONDS: '120', MAX_HOLDS_PER_SCHEDULE: '2', LOGIN_ATTEMPTS_PER_15_MIN: '3' }),
     startTestServer('web_presence', { PRESENCE_GRACE_SECONDS: String(PRESENCE_GRACE_SECONDS), HOLD_TTL_SECONDS: String(QUICK_HOLD_TTL_SECONDS) }),
+    startTestServer('web_short_grace', { PRESENCE_GRACE_SECONDS: String(SHORT_GRACE_SECONDS) }),
     chromium.launch({
       executablePath: CHROMIUM,
       headless: true,
@@ -129,7 +134,7 @@ beforeAll(async () => {
     }),
   ]);
   base = new URL('/', server.url).toString();
-  for (const target of [server, quick]) watchUpgrades(target);
+  for (const target of [server, quick, shortGrace]) watchUpgrades(target);
 });
 
 /** Records each WebSocket upgrade by user agent, and refuses a blocked fan's before the server answers it. */
@@ -176,7 +181,7 @@ async function cutNextAnswer(fan: Fan, operation: string) {
 
 afterAll(async () => {
   await browser?.close();
-  await Promise.all([server?.stop(), quick?.stop()]);
+  await Promise.all([server?.stop(), quick?.stop(), shortGrace?.stop()]);
 });
 
 describe('fan web app in Chromium', () => {
@@ -394,6 +399,10 @@ describe('fan web app in Chromium', () => {
     expect(await fan.page.getByTestId('opens-in').textContent()).toMatch(/^0:[12]\d$/);
     await announced(fan, 'pre-queue');
     expect(await fan.page.getByTestId('position').count()).toBe(0); // no position before the draw
+    // The opening is put back 10 minutes: the badge by the title follows the fan's feed, like the countdown in the waiting room.
+    await admin.api.data(SET_SALES_OPEN_AT, { id: concertId, at: new Date(Date.now() + 600_000).toISOString() });
+    await fan.page.getByTestId('opens-in').filter({ hasText: /^(9:5\d|10:00)$/ }).waitFor(WAIT);
+    await fan.page.getByTestId('sales-open-in').filter({ hasText: /^Sales open in (9:5\d|10:00)$/ }).waitFor(WAIT);
     await admin.api.data(SET_SALES_OPEN_AT, { id: concertId, at: new Date(Date.now() + 1000).toISOString() });
 
     // At the opening the draw puts the fan in line and, the only one, lets them in: no reload.
@@ -685,7 +694,7 @@ describe('fan web app in Chromium', () => {
     await Promise.all([a.context.close(), b.context.close()]);
   });
 
-  it('a fan in line who leaves the concert page and comes back at once is not told "Reconnecting…", and asks nothing over HTTP', async () => {
+  it('a fan in line who leaves the concert page and comes back at once is not told "Reconnecting…", and asks nothing over HTTP; the line’s length grows behind them live', async () => {
     const { concertId } = await createConcert(server, { maxActiveUsers: 1, seatCount: 2 });
     const [first] = await signUpMany(new Api(server.url), 1);
     await first!.api.data(ENTER, { id: concertId });
@@ -695,7 +704,7 @@ describe('fan web app in Chromium', () => {
     await fan.page.getByRole('button', { name: 'Enter the waiting room' }).click();
     await position(fan, 'number 1 in line').waitFor(WAIT);
 
-    // Back within the 3 s the socket stays open once nothing listens: the feed starts again on it.
+    // The feed runs on while the fan is in line, whatever page shows: back on the concert, the place shows at once.
     const statusChecks = countRequests(fan, 'query QueueStatusNow');
     await fan.page.getByRole('link', { name: '← All concerts' }).click();
     await fan.page.getByRole('heading', { name: 'Concerts', exact: true }).waitFor(WAIT);
@@ -705,6 +714,98 @@ describe('fan web app in Chromium', () => {
     await new Promise((resolve) => setTimeout(resolve, 4500));
     expect(await fan.page.getByTestId('reconnecting').count()).toBe(0);
     expect(statusChecks()).toBe(0);
+
+    // Two fans join behind: the line's length reaches the page though the fan's place does not move (the
+    // server pushes it at most every 5 s).
+    for (const other of await signUpMany(new Api(server.url), 2)) await other.api.data(ENTER, { id: concertId });
+    await fan.page.getByTestId('waiting').filter({ hasText: /^3$/ }).waitFor({ timeout: 10_000 });
+    expect(await position(fan, 'number 1 in line').count()).toBe(1);
+    expectClean([fan]);
+    await fan.context.close();
+  });
+
+  it(
+    'a fan in line keeps the place on other pages, and through a reload, past the presence grace; a place lost while away is said plainly on coming back, in the live region too',
+    async () => {
+      const shortBase = new URL('/', shortGrace.url).toString();
+      const { concertId } = await createConcert(shortGrace, { maxActiveUsers: 1, seatCount: 2 });
+      // Someone is ACTIVE (for long: ACTIVE_IDLE_SECONDS is an hour in tests), so the fan waits.
+      const api = new Api(shortGrace.url);
+      const [first] = await signUpMany(api, 1);
+      await first!.api.data(ENTER, { id: concertId });
+      const fan = await openFan('away', { width: 1100, height: 900 });
+      await fan.page.goto(`${shortBase}#/concerts/${concertId}`);
+      await signUpInPage(fan, `away-${Date.now()}@example.test`);
+      await fan.page.getByRole('button', { name: 'Enter the waiting room' }).click();
+      await position(fan, 'number 1 in line').waitFor(WAIT);
+      const pastGrace = () => new Promise((resolve) => setTimeout(resolve, (SHORT_GRACE_SECONDS + 3) * 1000));
+
+      // On My tickets past the grace, then on the list, reloaded, past it again: still in line, as the
+      // server says (asked only now) and the page shows.
+      await fan.page.getByRole('link', { name: 'My tickets' }).click();
+      await fan.page.getByText('No tickets yet.').waitFor(WAIT);
+      await pastGrace();
+      await fan.page.getByRole('link', { name: 'Concerts', exact: true }).click();
+      await fan.page.reload();
+      await fan.page.getByRole('heading', { name: 'Concerts', exact: true }).waitFor(WAIT);
+      await pastGrace();
+      const status = await api.as((await tokenOf(fan))!).data<{ queueStatus: { state: string } }>(STATUS, { id: concertId });
+      expect(status.queueStatus.state).toBe('WAITING');
+      await fan.page.locator(`a.button[href="#/concerts/${concertId}"]`).click();
+      await position(fan, 'number 1 in line').waitFor(WAIT);
+      await announced(fan, 'You are number 1 in line');
+
+      // On My tickets, the fan's connection goes (a laptop asleep) past the grace: the place goes. Back
+      // online, the feed hears NONE and, the fan being out of line, stops; the socket then closes.
+      await fan.page.getByRole('link', { name: 'My tickets' }).click();
+      expect(dropSockets('away')).toBeGreaterThan(0);
+      await fan.context.setOffline(true);
+      await pastGrace();
+      await fan.context.setOffline(false);
+      await expect.poll(() => socketsOf('away').length, { timeout: 20_000 }).toBeGreaterThan(0);
+      await expect.poll(() => socketsOf('away').length, { timeout: 20_000 }).toBe(0);
+      // Back on the concert, the first status is NONE: the page says the place was lost, and so does the
+      // live region, which said "number 1 in line" before.
+      await fan.page.getByRole('link', { name: 'Concerts', exact: true }).click();
+      await fan.page.locator(`a.button[href="#/concerts/${concertId}"]`).click();
+      await fan.page.locator('.waiting-room[data-state="NONE"]').getByText(PLACE_LOST_MESSAGE).waitFor(WAIT);
+      await expect.poll(() => fan.page.getByTestId('announcer').textContent(), WAIT).toBe(PLACE_LOST_MESSAGE);
+
+      // The errors expected: Chromium's log lines for the requests and sockets that found no network.
+      expectClean([fan], (_fan, text) => text.includes('ERR_INTERNET_DISCONNECTED') || text.startsWith('WebSocket connection to'), shortBase);
+      await fan.context.close();
+    },
+    (SHORT_GRACE_SECONDS + 3) * 3000 + 60_000,
+  );
+
+  it('the progress bar starts at each entry into the line, and for each account in the tab', async () => {
+    const { concertId } = await createConcert(server, { maxActiveUsers: 1, seatCount: 2 });
+    // One fan ACTIVE, three waiting.
+    const ahead = await signUpMany(new Api(server.url), 4);
+    for (const other of ahead) await other.api.data(ENTER, { id: concertId });
+    const fan = await openFan('progress', { width: 1100, height: 900 });
+    await fan.page.goto(`${base}#/concerts/${concertId}`);
+    const stamp = Date.now();
+    await signUpInPage(fan, `progress-${stamp}@example.test`);
+    const progress = () => fan.page.locator('.waiting-room progress').getAttribute('value');
+    const enterAt = async (place: number) => {
+      await fan.page.getByRole('button', { name: 'Enter the waiting room' }).click();
+      await position(fan, `number ${place} in line`).waitFor(WAIT);
+    };
+
+    await enterAt(4);
+    expect(await progress()).toBe('20'); // 1 of 5 steps: a sliver
+    await fan.page.getByRole('button', { name: 'Leave the waiting room' }).click();
+    for (const other of ahead.slice(2)) await other.api.data(LEAVE, { id: concertId });
+    // Entering again starts from the new place, not the first entry's.
+    await enterAt(2);
+    expect(await progress()).toBe('33');
+    // So does another account in the same tab.
+    await fan.page.getByRole('button', { name: 'Leave the waiting room' }).click();
+    await fan.page.getByRole('button', { name: 'Log out' }).click();
+    await signUpInPage(fan, `progress-2-${stamp}@example.test`);
+    await enterAt(2);
+    expect(await progress()).toBe('33');
     expectClean([fan]);
     await fan.context.close();
   });
@@ -757,9 +858,16 @@ describe('fan web app in Chromium', () => {
     await one.page.locator('[data-testid="payment"] .ticket-code').first().waitFor(WAIT);
     await two.page.getByTestId('points').filter({ hasText: '900' }).waitFor(WAIT);
     await two.page.getByRole('button', { name: 'Release seat 1' }).waitFor({ state: 'detached', ...WAIT });
-    await announced(two, 'You are no longer in the waiting room.');
+    await announced(two, TURN_ENDED_MESSAGE);
     expect(await two.page.evaluate('window.holdsOutlastTurnSaid === true')).toBe(false);
     expect(strangerReads()).toBe(0);
+
+    // Let in again and leaving in the first tab: the second does not take that for a turn lost.
+    await one.page.getByRole('button', { name: 'Enter the waiting room' }).click();
+    await two.page.locator('.your-turn').waitFor(WAIT);
+    await one.page.getByRole('button', { name: 'Leave the waiting room' }).click();
+    await two.page.locator('.waiting-room[data-state="NONE"]').getByText('You are not in line for this concert.').waitFor(WAIT);
+    await expect.poll(() => two.page.getByTestId('announcer').textContent(), WAIT).toBe('You are no longer in the waiting room.');
     expectClean([one, two, stranger]);
     await one.context.close();
   });

@@ -3,7 +3,7 @@ import { Checkout } from '../web/src/logic/checkout';
 import { Coalescer } from '../web/src/logic/coalesce';
 import { closeCallsForSessionCheck, feedRetryMs, retryAfterFailureMs, retryDelayMs } from '../web/src/logic/connection';
 import { errorCode, errorMessage, isTransient, problemOf } from '../web/src/logic/errors';
-import { announcement, HOLDS_OUTLAST_TURN, inLine, lineProgress, PAUSED_MESSAGE, PREQUEUE_MESSAGE, rememberStart, SEAT_BACK_MESSAGE, seatSupply, seatsLeftWords, SOLD_OUT_MESSAGE, waitsInLine, type QueueView } from '../web/src/logic/queue';
+import { announcement, HOLDS_OUTLAST_TURN, inLine, lineProgress, LineMemory, PAUSED_MESSAGE, PLACE_LOST_MESSAGE, PREQUEUE_MESSAGE, SEAT_BACK_MESSAGE, seatSupply, seatsLeftWords, SOLD_OUT_MESSAGE, TURN_ENDED_MESSAGE, waitsInLine, type QueueView } from '../web/src/logic/queue';
 import { NewestSource } from '../web/src/logic/newest';
 import { applySeatChange, holdsRanOutWords, MaybeOwnChanges, seatLook, type SeatState } from '../web/src/logic/seats';
 import { formatCountdown, formatWait, remainingMs, salesOpenCountdown, spokenCountdown, turnEndingWarning } from '../web/src/logic/time';
@@ -181,14 +181,57 @@ describe('waiting room', () => {
     expect(lineProgress('NONE', null, null)).toBe(0);
   });
 
-  it('remembers the first position per concert for the tab', () => {
+  it('remembers, per account and concert, where this entry into the line started, and a place lost without leaving', () => {
     const store = new Map<string, string>();
     const storage = { getItem: (k: string) => store.get(k) ?? null, setItem: (k: string, v: string) => void store.set(k, v), removeItem: (k: string) => void store.delete(k) };
-    expect(rememberStart(storage, '7', view('WAITING', 6))).toBe(6);
-    expect(rememberStart(storage, '7', view('WAITING', 3))).toBe(6);
-    expect(rememberStart(storage, '8', view('WAITING', 2))).toBe(2);
-    expect(rememberStart(storage, '7', view('NONE', null))).toBeNull();
-    expect(rememberStart(storage, '7', view('WAITING', 9))).toBe(9);
+    const fan = new LineMemory(storage, 'ct:lines:1');
+    fan.seen('7', view('WAITING', 6));
+    fan.seen('7', view('WAITING', 3));
+    fan.seen('8', view('PREQUEUE', null));
+    expect(fan.start('7')).toBe(6);
+    expect(fan.start('8')).toBeNull();
+    expect(fan.inLine()).toEqual(['7', '8']);
+    // Another account in the same tab starts from its own first position.
+    const other = new LineMemory(storage, 'ct:lines:2');
+    other.seen('7', view('WAITING', 2));
+    expect(other.start('7')).toBe(2);
+    expect(fan.start('7')).toBe(6);
+
+    // Left (asked for): nothing lost, and the next entry starts afresh.
+    fan.leaving('7');
+    fan.seen('7', view('WAITING', 3)); // a push sent before the leave took effect
+    fan.seen('7', view('NONE', null));
+    expect(fan.lostFrom('7')).toBeNull();
+    fan.seen('7', view('WAITING', 2));
+    expect(fan.start('7')).toBe(2);
+
+    // Out of line without asking: the place is lost, and stays said (after a reload too) until the fan enters again.
+    fan.seen('7', view('NONE', null));
+    expect(fan.lostFrom('7')).toBe('WAITING');
+    expect(new LineMemory(storage, 'ct:lines:1').lostFrom('7')).toBe('WAITING');
+    expect(fan.inLine()).toEqual(['8']);
+    fan.seen('7', view('NONE', null));
+    expect(fan.lostFrom('7')).toBe('WAITING');
+    fan.seen('7', view('WAITING', 9));
+    expect(fan.lostFrom('7')).toBeNull();
+    expect(fan.start('7')).toBe(9);
+
+    // A turn that ends without leaving or paying is a turn lost; a payment's answer after the NONE takes it back.
+    fan.seen('7', view('ACTIVE', null));
+    fan.seen('7', view('NONE', null));
+    expect(fan.lostFrom('7')).toBe('ACTIVE');
+    fan.leaving('7');
+    expect(fan.lostFrom('7')).toBeNull();
+    // A closed line (SOLD_OUT) is said as such; a fan never in line lost nothing.
+    fan.seen('8', view('SOLD_OUT', null));
+    fan.seen('9', view('NONE', null));
+    expect([fan.lostFrom('8'), fan.lostFrom('9')]).toEqual([null, null]);
+
+    // Logging out forgets the account's lines.
+    fan.seen('7', view('WAITING', 4));
+    fan.clear();
+    expect([fan.start('7'), fan.inLine()]).toEqual([null, []]);
+    expect(other.start('7')).toBe(2);
   });
 
   it('announces position and state changes once', () => {
@@ -214,6 +257,11 @@ describe('waiting room', () => {
     expect(announcement(view('NONE', null), view('SOLD_OUT', null), { afterPayment: false })).toBe(SOLD_OUT_MESSAGE);
     // The turn ending while the fan holds seats: those can still be paid for.
     expect(announcement(view('ACTIVE', null), view('NONE', null), { holdingSeats: true })).toBe(`You are no longer in the waiting room. ${HOLDS_OUTLAST_TURN}`);
+    // A place or turn lost without leaving is said so, live or as the first status seen (over what the region said before).
+    expect(announcement(view('WAITING', 1), view('NONE', null), { lostFrom: 'WAITING' })).toBe(PLACE_LOST_MESSAGE);
+    expect(announcement(undefined, view('NONE', null), { lostFrom: 'PREQUEUE' })).toBe(PLACE_LOST_MESSAGE);
+    expect(announcement(undefined, view('NONE', null), { lostFrom: 'ACTIVE', holdingSeats: true })).toBe(`${TURN_ENDED_MESSAGE} ${HOLDS_OUTLAST_TURN}`);
+    expect(announcement(view('NONE', null), view('NONE', null), { lostFrom: 'WAITING' })).toBeUndefined();
   });
 
   it('tells who is in line (a place to keep) from who is out of it', () => {

@@ -33,6 +33,10 @@ export const SOLD_OUT_LEFT_LINE_MESSAGE = `${SOLD_OUT_MESSAGE} You have left the
 /** Said to a fan out of a sold-out line once a cancelled ticket brings a seat back (no place was lost). */
 export const SEAT_BACK_MESSAGE = 'A ticket was cancelled and a seat is free again: enter the waiting room to try for it.';
 export const PAUSED_MESSAGE = 'All seats are held right now; admission resumes when one comes back.';
+/** Said to a fan whose place in line (PREQUEUE or WAITING) went without their leaving: the server saw no sign of them for its grace. */
+export const PLACE_LOST_MESSAGE = 'You lost your place in line: a place is kept only while this site stays open and online. Enter the waiting room to queue again.';
+/** Said to a fan whose turn (ACTIVE) ended without their leaving or paying in this tab: its time ran out, or it was used elsewhere. */
+export const TURN_ENDED_MESSAGE = 'Your turn has ended: you are no longer in the waiting room.';
 export const PREQUEUE_MESSAGE = 'You are in the pre-queue. When sales open, everyone who arrived before the opening gets a random place in line.';
 
 /** Whether the fan waits for a turn: PREQUEUE or WAITING (not yet admitted). */
@@ -43,6 +47,11 @@ export function waitsInLine(state: string): boolean {
 /** Whether the fan has a place to lose: waiting for a turn, or ACTIVE. NONE and SOLD_OUT are out of line. */
 export function inLine(state: string): boolean {
   return waitsInLine(state) || state === 'ACTIVE';
+}
+
+/** What a fan out of line (NONE) is told they lost, from the state they were in (see LineMemory.lostFrom). */
+export function lostWords(lostFrom: string): string {
+  return lostFrom === 'ACTIVE' ? TURN_ENDED_MESSAGE : PLACE_LOST_MESSAGE;
 }
 
 /** "312 seats left", "1 seat left". */
@@ -68,17 +77,87 @@ export interface KeyValueStore {
   removeItem(key: string): void;
 }
 
-/** Keeps the first position a fan was seen at, per concert, for the tab (survives reloads and reconnects). */
-export function rememberStart(storage: KeyValueStore, concertId: string, view: Pick<QueueView, 'state' | 'position'>): number | null {
-  const key = `queue-start:${concertId}`;
-  if (view.state !== 'WAITING' || view.position === null) {
-    if (view.state === 'NONE') storage.removeItem(key);
-    return null;
+/** What this tab remembers of the fan's time in one concert's line (see LineMemory). */
+interface LineRecord {
+  /** The last state in line seen: PREQUEUE, WAITING or ACTIVE. */
+  state: string;
+  /** The furthest back position seen WAITING in this entry into the line: where the progress bar starts. */
+  start: number | null;
+  /** Out of line (NONE) since, without having asked: `state` is what was lost. */
+  lost: boolean;
+  /** The fan asked to be out of line (left, or paid, which ends the turn): the NONE that follows loses nothing. */
+  leaving: boolean;
+}
+
+/**
+ * What this tab remembers of one account's places in line, per concert, under `key` in Web Storage
+ * (sessionStorage: it outlasts a reload and the concert's feed, not the tab; the page forgets it at
+ * log-out): the state last seen in each line and the progress bar's start. An entry into a line runs
+ * from the first status in it to the next one out of it, so the start is never another entry's. A
+ * NONE the fan did not ask for is kept as a place (or turn) lost until they enter again, so the page
+ * can say so even to a fan who was on another page, or reloaded, when it happened. Pure, unit-tested.
+ */
+export class LineMemory {
+  constructor(
+    private readonly storage: KeyValueStore,
+    private readonly key: string,
+  ) {}
+
+  private records(): Record<string, LineRecord> {
+    return JSON.parse(this.storage.getItem(this.key) ?? '{}') as Record<string, LineRecord>;
   }
-  const stored = Number(storage.getItem(key));
-  if (Number.isInteger(stored) && stored >= view.position) return stored;
-  storage.setItem(key, String(view.position));
-  return view.position;
+
+  private change(concertId: string, next: (record: LineRecord | undefined) => LineRecord | undefined): void {
+    const records = this.records();
+    const record = next(records[concertId]);
+    if (record) records[concertId] = record;
+    else delete records[concertId];
+    this.storage.setItem(this.key, JSON.stringify(records));
+  }
+
+  /** A status of the fan's in the concert's line: pushed, or the answer to a request. */
+  seen(concertId: string, status: Pick<QueueView, 'state' | 'position'>): void {
+    this.change(concertId, (record) => {
+      if (inLine(status.state)) {
+        const entry = record && !record.lost ? record : { start: null, leaving: false };
+        const start = status.state === 'WAITING' && status.position !== null ? Math.max(entry.start ?? 0, status.position) : entry.start;
+        return { ...entry, state: status.state, start, lost: false };
+      }
+      // A place given up is forgotten, and so is one a closed line (SOLD_OUT) took: that is said as such.
+      return status.state === 'NONE' && record && !record.leaving ? { ...record, lost: true } : undefined;
+    });
+  }
+
+  /**
+   * The fan asks to be out of the line (leaves, or pays, which ends the turn): the NONE that follows
+   * is no place lost. A NONE already seen is that one: a payment's answer may come after it.
+   */
+  leaving(concertId: string): void {
+    this.change(concertId, (record) => (record && !record.lost ? { ...record, leaving: true } : undefined));
+  }
+
+  /** Out of line, the state the fan lost without asking (PREQUEUE, WAITING: the place; ACTIVE: the turn); null if none. */
+  lostFrom(concertId: string): string | null {
+    const record = this.records()[concertId];
+    return record?.lost ? record.state : null;
+  }
+
+  /** Where the progress bar starts in this entry into the line; null before a position is seen. */
+  start(concertId: string): number | null {
+    return this.records()[concertId]?.start ?? null;
+  }
+
+  /** The concerts whose line the fan was last seen in. */
+  inLine(): string[] {
+    return Object.entries(this.records())
+      .filter(([, record]) => !record.lost)
+      .map(([concertId]) => concertId);
+  }
+
+  /** Forgets every line: the fan logs out. */
+  clear(): void {
+    this.storage.removeItem(this.key);
+  }
 }
 
 /**
@@ -105,6 +184,8 @@ export interface AnnouncementContext {
   afterPayment?: boolean;
   /** The fan holds seats: out of line, they are told these can still be paid for. */
   holdingSeats?: boolean;
+  /** Out of line (NONE), what the fan lost without asking (LineMemory.lostFrom): said even as the first status seen. */
+  lostFrom?: string | null;
 }
 
 /**
@@ -112,7 +193,7 @@ export interface AnnouncementContext {
  * saying changed.
  */
 export function announcement(previous: QueueView | undefined, next: QueueView, context: AnnouncementContext = {}): string | undefined {
-  const { afterPayment = false, holdingSeats = false } = context;
+  const { afterPayment = false, holdingSeats = false, lostFrom = null } = context;
   const movedUp = previous?.state === 'WAITING' && next.state === 'WAITING' && previous.position !== null && next.position !== null && next.position < previous.position;
   if (movedUp && !placeWorthSaying(previous.position as number, next.position as number)) return announcement(previous, { ...next, position: previous.position }, context);
   if (previous && previous.state === next.state && previous.position === next.position) {
@@ -135,11 +216,16 @@ export function announcement(previous: QueueView | undefined, next: QueueView, c
       return previous && waitsInLine(previous.state) ? SOLD_OUT_LEFT_LINE_MESSAGE : SOLD_OUT_MESSAGE;
     case 'ACTIVE':
       return previous?.state === 'ACTIVE' ? undefined : 'It is your turn: you can choose seats now.';
-    case 'NONE':
-      if (!previous || previous.state === 'NONE' || afterPayment) return undefined;
+    case 'NONE': {
+      if (afterPayment) return undefined;
       // Out of a closed line, NONE means it opened again: nothing was left.
-      if (previous.state === 'SOLD_OUT') return SEAT_BACK_MESSAGE;
-      return holdingSeats ? `You are no longer in the waiting room. ${HOLDS_OUTLAST_TURN}` : 'You are no longer in the waiting room.';
+      if (previous?.state === 'SOLD_OUT') return SEAT_BACK_MESSAGE;
+      // A place lost is said even as the first status seen (the fan was on another page, or reloaded),
+      // over what the live region said while they were in line.
+      const out = lostFrom ? lostWords(lostFrom) : previous ? 'You are no longer in the waiting room.' : undefined;
+      if (!out) return undefined;
+      return holdingSeats ? `${out} ${HOLDS_OUTLAST_TURN}` : out;
+    }
     default:
       return `Waiting room: ${next.state.toLowerCase()}.`;
   }

@@ -1,13 +1,14 @@
 import { useEffect, useMemo, useRef, useSyncExternalStore } from 'react';
 import { Provider } from 'urql';
 import { createApi } from '../client';
-import { currentToken, onTokenChange } from '../session';
+import { currentToken, currentUserId, onTokenChange } from '../session';
 import { AccountBar, AuthForm } from './account';
 import { AnnouncerProvider, useAnnounce } from './announcer';
 import { ConcertPage } from './concert-page';
 import { ConcertList } from './concerts';
 import { focusPageHeading, followFocus, refocus } from './focus';
 import { useHashRoute, useStore } from './hooks';
+import { LineFeedRunners, LineFeeds, LineFeedsContext } from './line-feeds';
 import { markOnce } from './marks';
 import { MyTicketsPage } from './tickets';
 
@@ -19,13 +20,18 @@ export function App() {
     return createApi();
   }, [token]);
   useEffect(() => () => api.dispose(), [api]);
+  // The fan's line feeds are the session's too; logging out also forgets the lines in this tab.
+  const lines = useMemo(() => new LineFeeds(currentUserId()), [api]);
+  useEffect(() => () => lines.forget(), [lines]);
   useEffect(() => markOnce('ct:first-render'), []);
   useEffect(followFocus, []);
   return (
     <Provider value={api.client}>
-      <AnnouncerProvider>
-        <Shell loggedIn={token !== null} api={api} />
-      </AnnouncerProvider>
+      <LineFeedsContext.Provider value={lines}>
+        <AnnouncerProvider>
+          <Shell loggedIn={token !== null} api={api} />
+        </AnnouncerProvider>
+      </LineFeedsContext.Provider>
     </Provider>
   );
 }
@@ -77,6 +83,7 @@ function Shell({ loggedIn, api }: { loggedIn: boolean; api: ReturnType<typeof cr
           <ConcertList />
         )}
       </main>
+      {loggedIn && <LineFeedRunners socket={socket} />}
     </>
   );
 }

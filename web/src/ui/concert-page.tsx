@@ -6,11 +6,12 @@ import type { SeatChange } from '../logic/seats';
 import { ConcertDetail, type PaymentResult, type QueueStatus } from '../operations';
 import { useAnnounce } from './announcer';
 import { Cart } from './cart';
-import { CONCERTS_REFRESH_MS, ConcertBadges, ScheduleLine, useRefresh } from './concerts';
+import { CONCERTS_REFRESH_MS, ConcertBadges, ScheduleLine, useRefresh, type SaleFacts } from './concerts';
 import { ErrorNote } from './errors';
 import { WaitingRoom } from './waiting-room';
 import { markOnce } from './marks';
 import { useCoalesced, useLastGood, useTitle } from './hooks';
+import { useLine } from './line-feeds';
 import { useMyHolds } from './my-holds';
 
 /**
@@ -25,15 +26,14 @@ const CONCERT_WORDS = { NOT_FOUND: NO_SUCH_CONCERT, BAD_USER_INPUT: NO_SUCH_CONC
 
 export function ConcertPage({ concertId, loggedIn, socket }: { concertId: string; loggedIn: boolean; socket: SocketState }) {
   const [detail, refreshDetail] = useQuery({ query: ConcertDetail, variables: { id: concertId } });
-  // The fan's queueStatus feed, once it speaks: seats left concert-wide, pushed. A fan in line reads
-  // the counts from it (and, ACTIVE, as the seat map changes); otherwise (out of line, the socket
-  // down, logged out) the page refreshes the counts itself, like the list.
-  const [live, setLive] = useState<QueueStatus | null>(null);
-  useEffect(() => setLive(null), [concertId, loggedIn]);
+  // The fan's queueStatus feed for the concert (see LineFeeds), once it speaks: seats left concert-wide, pushed.
+  // A fan in line reads the counts from it (and, ACTIVE, as the seat map changes); otherwise (out of
+  // line, the socket down, logged out) the page refreshes the counts itself, like the list.
+  const live = useLine(concertId).status;
   useRefresh(refreshDetail, live && inLine(live.state) && socket.status === 'connected' ? null : CONCERTS_REFRESH_MS);
   // Waiting in line, the per-schedule counts are not re-read (to spare polling by the whole line; the
   // badge's count is live): none is shown rather than an old one, and they are read again when they show.
-  const waiting = live !== null && waitsInLine(live.state);
+  const waiting = live !== undefined && waitsInLine(live.state);
   const wasWaiting = useRef(false);
   useEffect(() => {
     if (wasWaiting.current && !waiting) refreshDetail({ requestPolicy: 'network-only' });
@@ -59,7 +59,7 @@ export function ConcertPage({ concertId, loggedIn, socket }: { concertId: string
       {concert && (
         <>
           <h2 id="concert-title" tabIndex={-1}>
-            {concert.title} <ConcertBadges concert={live ? { ...concert, availableSeats: live.seatsLeft, soldOut: concert.soldOut || live.state === 'SOLD_OUT' } : concert} />
+            {concert.title} <ConcertBadges concert={live ? liveSale(concert, live) : concert} />
           </h2>
           <p className="muted">{concert.venue}</p>
           <ul className="schedules">
@@ -67,23 +67,30 @@ export function ConcertPage({ concertId, loggedIn, socket }: { concertId: string
               <ScheduleLine key={schedule.id} schedule={schedule} showCount={!waiting} />
             ))}
           </ul>
-          {loggedIn ? <Booking concert={concert} socket={socket} onSeatsChanged={refreshCounts} onStatus={setLive} /> : <p>Sign up or log in (above) to queue for tickets.</p>}
+          {loggedIn ? <Booking concert={concert} socket={socket} onSeatsChanged={refreshCounts} /> : <p>Sign up or log in (above) to queue for tickets.</p>}
         </>
       )}
     </section>
   );
 }
 
+/**
+ * The concert's sale as the fan's feed has it, newer than the concert read: seats left, sold out and,
+ * in line, the opening (salesOpenAt is set while PREQUEUE, where an operator may move it, and null
+ * once sales are open, WAITING or ACTIVE).
+ */
+function liveSale(concert: SaleFacts, live: QueueStatus): SaleFacts {
+  return { ...concert, availableSeats: live.seatsLeft, soldOut: concert.soldOut || live.state === 'SOLD_OUT', salesOpenAt: inLine(live.state) ? live.salesOpenAt : concert.salesOpenAt };
+}
+
 function Booking({
   concert,
   socket,
   onSeatsChanged,
-  onStatus,
 }: {
   concert: { id: string; title: string; schedules: readonly { id: string; startsAt: string }[] };
   socket: SocketState;
   onSeatsChanged: () => void;
-  onStatus: (status: QueueStatus) => void;
 }) {
   const announce = useAnnounce();
   const myHolds = useMyHolds(REREAD_AFTER_CHANGES_MS);
@@ -132,7 +139,7 @@ function Booking({
       )}
       <ErrorNote error={myHolds.error} />
       <Cart holds={holds} onHoldsChanged={refreshHolds} onPaid={onPaid} focusWhenGone={payment ? 'paid-title' : 'concert-title'} />
-      <WaitingRoom concert={concert} socket={socket} holds={holds} payment={payment} onHoldsChanged={refreshHolds} onSeatChanged={onSeatChanged} onTurnEndedHolding={holdsStillHere} onStatus={onStatus} />
+      <WaitingRoom concert={concert} socket={socket} holds={holds} payment={payment} onHoldsChanged={refreshHolds} onSeatChanged={onSeatChanged} onTurnEndedHolding={holdsStillHere} />
     </>
   );
 }

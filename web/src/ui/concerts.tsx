@@ -47,7 +47,7 @@ export function ScheduleLine({ schedule, showCount = true }: { schedule: Schedul
   );
 }
 
-type SaleFacts = Pick<ConcertItem, 'salesOpenAt' | 'availableSeats' | 'soldOut'>;
+export type SaleFacts = Pick<ConcertItem, 'salesOpenAt' | 'availableSeats' | 'soldOut'>;
 
 /**
  * Badges for a concert's sale: "Sold out" (Concert.soldOut), otherwise the seats left concert-wide

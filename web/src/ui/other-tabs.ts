@@ -8,27 +8,32 @@ import { currentUserId } from '../session';
  */
 const channel = new BroadcastChannel('concert-tickets');
 
-/** What a tab did: held or released a seat, paid (holds gone, points down), cancelled a ticket (a refund), charged points. */
-export type AccountChange = 'hold' | 'release' | 'payment' | 'cancellation' | 'charge';
+/**
+ * What a tab did: held or released a seat, paid (holds gone, points down), cancelled a ticket (a
+ * refund), charged points, left a concert's line.
+ */
+export type AccountChange = 'hold' | 'release' | 'payment' | 'cancellation' | 'charge' | 'leave';
 
 interface Told {
   userId: string;
   what: AccountChange;
+  /** The concert it concerns, where that matters (a line left). */
+  concertId?: string;
 }
 
 /** Tells the account's other tabs what this one just did. */
-export function tellOtherTabs(what: AccountChange): void {
+export function tellOtherTabs(what: AccountChange, concertId?: string): void {
   const userId = currentUserId();
-  if (userId) channel.postMessage({ userId, what } satisfies Told);
+  if (userId) channel.postMessage({ userId, what, concertId } satisfies Told);
 }
 
 /** Runs `react` when another tab of this account did one of `changes` (a constant array: it is an effect's dependency). */
-export function useOtherTabs(changes: readonly AccountChange[], react: () => void): void {
+export function useOtherTabs(changes: readonly AccountChange[], react: (concertId?: string) => void): void {
   const latest = useRef(react);
   latest.current = react;
   useEffect(() => {
     const hear = ({ data }: MessageEvent<Told>) => {
-      if (data.userId === currentUserId() && changes.includes(data.what)) latest.current();
+      if (data.userId === currentUserId() && changes.includes(data.what)) latest.current(data.concertId);
     };
     channel.addEventListener('message', hear);
     return () => channel.removeEventListener('message', hear);

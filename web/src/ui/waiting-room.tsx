@@ -1,16 +1,16 @@
-import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'react';
-import { useClient, useMutation, useSubscription, type CombinedError } from 'urql';
+import { useEffect, useLayoutEffect, useRef, useState } from 'react';
+import { useClient, useMutation, type CombinedError } from 'urql';
 import type { SocketState } from '../client';
-import { feedRetryMs } from '../logic/connection';
-import { errorCode, isTransient, problemOf } from '../logic/errors';
-import { announcement, HOLDS_OUTLAST_TURN, inLine, lineProgress, PAUSED_MESSAGE, PREQUEUE_MESSAGE, rememberStart, SEAT_BACK_MESSAGE, seatSupply, seatsLeftWords, SOLD_OUT_MESSAGE, waitsInLine, type KeyValueStore } from '../logic/queue';
-import { NewestSource } from '../logic/newest';
+import { errorCode } from '../logic/errors';
+import { announcement, HOLDS_OUTLAST_TURN, lineProgress, lostWords, PAUSED_MESSAGE, PREQUEUE_MESSAGE, SEAT_BACK_MESSAGE, seatSupply, seatsLeftWords, SOLD_OUT_MESSAGE, waitsInLine } from '../logic/queue';
 import type { SeatChange } from '../logic/seats';
 import { formatCountdown, formatDateTime, formatWait, remainingMs, spokenCountdown, TURN_ENDING_MS, turnEndingWarning } from '../logic/time';
-import { ConcertDetail, EnterQueue, LeaveQueue, QueueStatusNow, QueueStatusSubscription, type HoldItem, type PaymentResult, type QueueStatus } from '../operations';
+import { ConcertDetail, EnterQueue, LeaveQueue, type HoldItem, type PaymentResult, type QueueStatus } from '../operations';
 import { useAnnounce } from './announcer';
 import { ErrorNote } from './errors';
 import { useNow } from './hooks';
+import { STATUS_CHECK_MS, useLine, useLineFeeds } from './line-feeds';
+import { tellOtherTabs } from './other-tabs';
 import { SeatLegend, SeatMap } from './seat-map';
 import { refocus } from './focus';
 
@@ -20,36 +20,14 @@ interface Concert {
   schedules: readonly { id: string; startsAt: string }[];
 }
 
-const memory = new Map<string, string>();
-const memoryStore: KeyValueStore = { getItem: (k) => memory.get(k) ?? null, setItem: (k, v) => void memory.set(k, v), removeItem: (k) => void memory.delete(k) };
-
-function safeStorage(): KeyValueStore {
-  try {
-    return window.sessionStorage;
-  } catch {
-    return memoryStore; // storage disabled: remember for the page's life
-  }
-}
-
 /**
- * While the fan is in line and the live feed is down, their status is asked over HTTP this often: the
- * queueStatus query counts as presence (service.md), so the place is kept, well inside
- * PRESENCE_GRACE_SECONDS (60 s by default), and the place shown stays current.
- */
-const STATUS_CHECK_MS = 15_000;
-/** The first such check, once the feed has been down this long: a socket starting, or back at its first retry, needs none. */
-const FIRST_STATUS_CHECK_MS = 3_000;
-
-/**
- * The waiting room for one concert, live over the queueStatus subscription (sent at once on
- * subscribe and on every change, and again after a reconnect, so the place shown is always the
- * server's). NONE → the button to enter; PREQUEUE → the fair draw explained and the countdown to the
- * opening; WAITING → position, people waiting, estimated wait, progress and seats left (or admission
- * paused while every seat is held); ACTIVE → time left and the seat maps; SOLD_OUT → the line is
- * closed (the subscription completes) until a cancellation brings a seat back: then Concert.soldOut
- * reads false, the subscription starts again and the fan may enter again. While the feed is down (the
- * socket reconnecting, or never connecting through a proxy that blocks WebSockets), a fan in line is
- * kept there by asking the status over HTTP (STATUS_CHECK_MS).
+ * The waiting room for one concert, live from the concert's line feed (see LineFeeds: it runs while
+ * this page shows, and on other pages while the fan is in line). NONE → the button to enter, and
+ * what was lost if the fan was in line without leaving; PREQUEUE → the fair draw explained and the
+ * countdown to the opening; WAITING → position, people waiting, estimated wait, progress and seats
+ * left (or admission paused while every seat is held); ACTIVE → time left and the seat maps; SOLD_OUT
+ * → the line is closed (the subscription completes) until a cancellation brings a seat back: then
+ * Concert.soldOut reads false, the feed starts again and the fan may enter again.
  */
 export function WaitingRoom({
   concert,
@@ -59,7 +37,6 @@ export function WaitingRoom({
   onHoldsChanged,
   onSeatChanged,
   onTurnEndedHolding,
-  onStatus,
 }: {
   concert: Concert;
   socket: SocketState;
@@ -73,37 +50,17 @@ export function WaitingRoom({
    * or device may have paid for them): whether they still hold seats here, as a read after it says.
    */
   onTurnEndedHolding: () => Promise<boolean>;
-  /** Every status shown (pushed, or our own enter/leave answer): the page's seat counts follow it. */
-  onStatus?: (status: QueueStatus) => void;
 }) {
   const announce = useAnnounce();
-  const client = useClient();
-  const [live, resubscribe] = useSubscription({ query: QueueStatusSubscription, variables: { concertId: concert.id } });
+  const feeds = useLineFeeds();
+  useEffect(() => feeds.watch(concert.id), [feeds, concert.id]);
+  const line = useLine(concert.id);
+  const { status, lostFrom } = line;
   const [entering, enterQueue] = useMutation(EnterQueue);
   const [leaving, leaveQueue] = useMutation(LeaveQueue);
   // The last enter or leave's error: the next one's outcome replaces it, so a success clears it.
   const [actionError, setActionError] = useState<CombinedError | undefined>();
-  const [status, setStatus] = useState<QueueStatus | undefined>();
   const previous = useRef<QueueStatus | undefined>(undefined);
-
-  // The newest status from the subscription or from our own requests' answers (see NewestSource).
-  const [sources] = useState(() => new NewestSource<string>());
-  useEffect(() => {
-    if (!live.data) return;
-    sources.live(concert.id);
-    setStatus(live.data.queueStatus);
-  }, [live.data, sources, concert.id]);
-  /** Shows the status answered to a request sent when sources.send() said `sent`, unless the feed spoke since. */
-  const showAnswer = useCallback(
-    (sent: number, answer: QueueStatus | undefined) => {
-      if (answer && sources.takeAnswer(concert.id, sent)) setStatus(answer);
-    },
-    [sources, concert.id],
-  );
-
-  useEffect(() => {
-    if (status) onStatus?.(status);
-  }, [status, onStatus]);
 
   // Out of line (NONE) since a cancellation reopened the sold-out line, the fan is told a seat came
   // back, not the generic "not in line" (before the paint: the sentence does not flicker away).
@@ -116,23 +73,30 @@ export function WaitingRoom({
   // Paying ends the ACTIVE slot: being out of line after it (NONE, then SOLD_OUT if the fan bought the
   // last seat; either may come before or after the payment's answer) is no news, and is not said over
   // the payment's announcement (the ticket codes). Once the fan waits in line again, all is said again
-  // (not on ACTIVE alone: a status of the paid turn read late must not undo this).
+  // (not on ACTIVE alone: a status of the paid turn read late must not undo this). A layout effect, like
+  // the status's below: it runs first when both change at once.
   const paidOutOfLine = useRef(false);
-  useEffect(() => {
-    if (payment && !(previous.current && waitsInLine(previous.current.state))) paidOutOfLine.current = true;
-  }, [payment]);
-  // Whether the fan holds seats: read when the status changes, not itself a reason to say anything.
+  useLayoutEffect(() => {
+    if (payment && !(previous.current && waitsInLine(previous.current.state))) {
+      paidOutOfLine.current = true;
+      feeds.leaving(concert.id);
+    }
+  }, [payment, feeds, concert.id]);
+  // Whether the fan holds seats, and what they lost: read when the status changes, not themselves a reason to say anything.
   const holding = useRef(false);
   holding.current = holds.length > 0;
-  // While the holds after a turn's end are read, the page does not say they can still be paid for.
+  const lost = useRef(lostFrom);
+  lost.current = lostFrom;
+  // While the holds after a turn's end are read, the page does not say they can still be paid for: from
+  // before the paint that shows the turn's end (a layout effect), not one frame after.
   const [readingHoldsAfterTurn, setReadingHoldsAfterTurn] = useState(false);
-  useEffect(() => {
+  useLayoutEffect(() => {
     if (!status) return;
     if (waitsInLine(status.state)) paidOutOfLine.current = false;
     const before = previous.current;
     previous.current = status;
     const say = (holdingSeats: boolean) => {
-      const said = announcement(before, status, { afterPayment: paidOutOfLine.current, holdingSeats });
+      const said = announcement(before, status, { afterPayment: paidOutOfLine.current, holdingSeats, lostFrom: lost.current });
       if (said) announce(said);
     };
     const turnEndedHolding = before?.state === 'ACTIVE' && status.state !== 'ACTIVE' && holding.current && !paidOutOfLine.current;
@@ -168,85 +132,54 @@ export function WaitingRoom({
   // status it sends first says what the fan may do now, NONE usually).
   const seatsBack = useSeatsBack(concert.id, status?.state === 'SOLD_OUT');
   useEffect(() => {
-    if (seatsBack) resubscribe();
-  }, [seatsBack, resubscribe]);
+    if (seatsBack) feeds.restart(concert.id);
+  }, [seatsBack, feeds, concert.id]);
 
-  const liveError = errorCode(live.error);
-  // A feed that failed for a reason that says "not now" (a busy server, a rate limit, the network, a
-  // socket over the account's limit) is started again, backing off: otherwise the page would freeze on
-  // the last place shown, and the fan, no longer present, would lose it.
-  const feedRetries = useRef(0);
-  useEffect(() => {
-    if (live.data) feedRetries.current = 0;
-  }, [live.data]);
-  useEffect(() => {
-    const delay = feedRetryMs(problemOf(live.error), feedRetries.current);
-    if (delay === undefined) return;
-    feedRetries.current += 1;
-    const timer = setTimeout(resubscribe, delay);
-    return () => clearTimeout(timer);
-  }, [live.error, resubscribe]);
-
-  // The feed is down while the socket is (reconnecting, or never connected at all), or after it failed
-  // for a passing reason (started again above). A fan in line then shows presence, and learns the
-  // status, over HTTP; so does a fan whose status is not known yet (a socket that never connects would
-  // otherwise leave "Checking your place…" for good).
-  const feedDown = socket.status !== 'connected' || isTransient(liveError);
-  const askOverHttp = feedDown && (status === undefined || inLine(status.state));
-  const [unreachable, setUnreachable] = useState(false);
-  useEffect(() => {
-    if (!askOverHttp) return;
-    let stopped = false;
-    let timer: ReturnType<typeof setTimeout>;
-    // Each wait drawn at random around its length: the fans of a replica that died all lost their
-    // sockets at once, and must not all ask at the same instant, again and again.
-    const after = (ms: number) => {
-      timer = setTimeout(() => void check(), ms * (0.85 + Math.random() * 0.3));
-    };
-    const check = async () => {
-      const sent = sources.send();
-      const result = await client.query(QueueStatusNow, { concertId: concert.id }, { requestPolicy: 'network-only' }).toPromise();
-      if (stopped) return;
-      // Only a request that got no answer says the server is out of reach (not RATE_LIMITED, say).
-      setUnreachable(errorCode(result.error) === 'NETWORK');
-      showAnswer(sent, result.data?.queueStatus);
-      after(STATUS_CHECK_MS);
-    };
-    after(FIRST_STATUS_CHECK_MS);
-    return () => {
-      stopped = true;
-      clearTimeout(timer);
-      setUnreachable(false);
-    };
-  }, [askOverHttp, client, concert.id, sources, showAnswer]);
+  const liveError = errorCode(line.error);
 
   async function enter() {
     const wasClosed = status?.state === 'SOLD_OUT';
-    const sent = sources.send();
+    const sent = feeds.send();
     const result = await enterQueue({ concertId: concert.id });
     setActionError(result.error);
-    showAnswer(sent, result.data?.enterQueue);
-    if (wasClosed && result.data && result.data.enterQueue.state !== 'SOLD_OUT') resubscribe();
+    feeds.answered(concert.id, sent, result.data?.enterQueue);
+    if (wasClosed && result.data && result.data.enterQueue.state !== 'SOLD_OUT') feeds.restart(concert.id);
   }
   async function leave() {
-    const sent = sources.send();
+    // Asked for, before the answer or the feed's NONE: no place lost, here or in the account's other tabs.
+    feeds.leaving(concert.id);
+    tellOtherTabs('leave', concert.id);
+    const sent = feeds.send();
     const result = await leaveQueue({ concertId: concert.id });
     setActionError(result.error);
-    showAnswer(sent, result.data?.leaveQueue);
+    feeds.answered(concert.id, sent, result.data?.leaveQueue);
   }
 
   return (
     <section className="waiting-room card" aria-labelledby="room-title" data-state={status?.state ?? 'LOADING'}>
       <h2 id="room-title" tabIndex={-1}>Waiting room</h2>
-      {askOverHttp && status && (
+      {line.overHttp && status && (
         <p className="reconnecting" role="status" data-testid="reconnecting">
-          {unreachable
+          {line.unreachable
             ? 'The server is not answering right now. Your place in line is kept only for a short while without contact: check your connection; this page keeps trying.'
             : `Reconnecting… your place in line is kept: meanwhile this page checks it about every ${STATUS_CHECK_MS / 1000} seconds.`}
         </p>
       )}
-      {!status && !live.error && <p className="muted">Checking your place…</p>}
-      {status && <QueueBody status={status} concert={concert} socket={socket} holds={holds} holdsOutlastTurn={holds.length > 0 && !readingHoldsAfterTurn} seatsBack={seatsBack || reopened} onHoldsChanged={onHoldsChanged} onSeatChanged={onSeatChanged} />}
+      {!status && !line.error && <p className="muted">Checking your place…</p>}
+      {status && (
+        <QueueBody
+          status={status}
+          concert={concert}
+          socket={socket}
+          holds={holds}
+          holdsOutlastTurn={holds.length > 0 && !readingHoldsAfterTurn}
+          seatsBack={seatsBack || reopened}
+          lostFrom={lostFrom}
+          start={line.start}
+          onHoldsChanged={onHoldsChanged}
+          onSeatChanged={onSeatChanged}
+        />
+      )}
       {(status?.state === 'NONE' || seatsBack) && (
         <button type="button" onClick={() => void enter()} disabled={entering.fetching}>
           Enter the waiting room
@@ -270,6 +203,8 @@ function QueueBody({
   holds,
   holdsOutlastTurn,
   seatsBack,
+  lostFrom,
+  start,
   onHoldsChanged,
   onSeatChanged,
 }: {
@@ -277,6 +212,10 @@ function QueueBody({
   concert: Concert;
   /** A cancellation brought a seat back to the sold-out concert: the fan may enter again. */
   seatsBack: boolean;
+  /** Out of line, what the fan lost without asking (see LineMemory.lostFrom). */
+  lostFrom: string | null;
+  /** Where the progress bar starts (see LineMemory.start). */
+  start: number | null;
   socket: SocketState;
   holds: readonly HoldItem[];
   /** Out of line, the fan is told the seats they hold can still be paid for. */
@@ -286,7 +225,7 @@ function QueueBody({
 }) {
   switch (status.state) {
     case 'WAITING':
-      return <Waiting status={status} concertId={concert.id} />;
+      return <Waiting status={status} start={start} />;
     case 'PREQUEUE':
       return <PreQueue status={status} />;
     case 'SOLD_OUT':
@@ -296,7 +235,7 @@ function QueueBody({
     case 'NONE':
       return (
         <p>
-          {seatsBack ? SEAT_BACK_MESSAGE : 'You are not in line for this concert. Enter the waiting room to get a place; you will be let in to choose seats in turn.'}
+          {seatsBack ? SEAT_BACK_MESSAGE : lostFrom ? lostWords(lostFrom) : 'You are not in line for this concert. Enter the waiting room to get a place; you will be let in to choose seats in turn.'}
           {holdsOutlastTurn && ` ${HOLDS_OUTLAST_TURN}`}
         </p>
       );
@@ -395,8 +334,7 @@ function SoldOut({ seatsBack }: { seatsBack: boolean }) {
   );
 }
 
-function Waiting({ status, concertId }: { status: QueueStatus; concertId: string }) {
-  const start = rememberStart(safeStorage(), concertId, status);
+function Waiting({ status, start }: { status: QueueStatus; start: number | null }) {
   const progress = lineProgress(status.state, status.position, start);
   const others = Math.max(0, status.waiting - 1);
   return (
