@@ -56,6 +56,9 @@ export async function orNotFound<T>(lookup: Promise<T | null>, what: string): Pr
   return found;
 }
 
+/** Whether the string has a UTF-16 surrogate not in a pair: not text, and written as U+FFFD in UTF-8, so unlike strings would store alike. */
+export const hasLoneSurrogate = (text: string): boolean => /\p{Cs}/u.test(text);
+
 /** Characters as a person counts them, and as MySQL's utf8mb4 columns do: code points, not UTF-16 units (an emoji is one). */
 export const characterCount = (text: string): number => [...text].length;
 

@@ -172,6 +172,9 @@ describe('MySQL restarting mid-sale', () => {
     const after = await me(buyer);
     expect(after.points).toBe(400);
     expect(after.reservations).toHaveLength(1);
+    // The ledger's times are UTC, though this server's clock is not.
+    const { me: history } = await buyer.api.data<{ me: { pointHistory: { createdAt: string }[] } }>('{ me { pointHistory(limit: 5) { createdAt } } }');
+    for (const { createdAt } of history.pointHistory) expect(Math.abs(Date.parse(createdAt) - Date.now())).toBeLessThan(120_000);
   }, 60_000);
 
   it('answers a payment whose COMMIT went unanswered with what MySQL did once it answers again: paid, or an error with nothing charged', async () => {
@@ -229,6 +232,9 @@ describe('MySQL restarting mid-sale', () => {
     const after = await me(buyer);
     expect(after.points).toBe(400);
     expect(after.reservations).toHaveLength(1);
+    // The ledger's times are UTC, though this server's clock is not.
+    const { me: history } = await buyer.api.data<{ me: { pointHistory: { createdAt: string }[] } }>('{ me { pointHistory(limit: 5) { createdAt } } }');
+    for (const { createdAt } of history.pointHistory) expect(Math.abs(Date.parse(createdAt) - Date.now())).toBeLessThan(120_000);
   }, 60_000);
 
   it('answers a cancellation whose outcome MySQL cannot tell yet with "may have gone through"; cancelling again refunds once', async () => {

@@ -294,6 +294,8 @@ describe('pay', () => {
     expect(await fan.api.errorCode(PAY, { holdIds: [held.id], key: 'k'.repeat(129) })).toBe('BAD_USER_INPUT');
     // Characters are code points: 129 emoji are too many, 128 (256 UTF-16 units, 512 bytes) fit.
     expect(await fan.api.errorCode(PAY, { holdIds: [held.id], key: '🎫'.repeat(129) })).toBe('BAD_USER_INPUT');
+    // Not text: stored as UTF-8, '\ud800' and '\udbff' would be one key.
+    expect(await fan.api.errorCode(PAY, { holdIds: [held.id], key: 'key-\ud800' })).toBe('BAD_USER_INPUT');
     expect(await fan.api.errorCode(PAY, { holdIds: ['not-a-hold'], key: 'k' })).toBe('HOLD_NOT_FOUND');
     expect(await api.errorCode(PAY, { holdIds: [held.id], key: 'k' })).toBe('UNAUTHENTICATED');
     expect((await pay(fan, [held.id], 'k'.repeat(128))).amount).toBe(100);

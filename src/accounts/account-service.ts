@@ -3,7 +3,7 @@ import { UniqueConstraintViolationException, type MikroORM } from '@mikro-orm/my
 import { toAccount, type Account } from './account';
 import { hashCost, PasswordHasher, unmatchableHash } from '../auth/passwords';
 import { signToken, type Viewer } from '../auth/tokens';
-import { accountGone, AppError, badInput, characterCount } from '../errors';
+import { accountGone, AppError, badInput, characterCount, hasLoneSurrogate } from '../errors';
 import { Role, User } from '../entities';
 import type { LoginThrottle } from '../limits';
 
@@ -38,16 +38,13 @@ function normalizeEmail(email: string): string {
   return normalized;
 }
 
-/** A UTF-16 surrogate not in a pair: not text, and hashed as U+FFFD, so unlike passwords would match. */
-const LONE_SURROGATE = /\p{Cs}/u;
-
 /**
  * A password's length, at least `min` (sign-up's rule; log-in asks for none: an account's password is
  * whatever it was set to) and at most MAX_PASSWORD, beyond which no account's can be; and text, which
  * hashes as it was typed (scrypt reads its UTF-8).
  */
 function checkPassword(password: string, min = MIN_PASSWORD): void {
-  if (LONE_SURROGATE.test(password)) throw badInput('The password is not valid text (it has an unpaired UTF-16 surrogate).');
+  if (hasLoneSurrogate(password)) throw badInput('The password is not valid text (it has an unpaired UTF-16 surrogate).');
   const length = characterCount(password);
   if (length < min) throw badInput(`The password must have at least ${min} characters.`);
   if (length > MAX_PASSWORD) throw badInput(`The password must have at most ${MAX_PASSWORD} characters.`);

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { UniqueConstraintViolationException, type MikroORM } from '@mikro-orm/mysql';
 import { CommitUncertain, sqlTransactionRetryingDeadlocks, type Sql } from '../database/sql-transaction';
-import { AppError, badInput, characterCount } from '../errors';
+import { AppError, badInput, characterCount, hasLoneSurrogate } from '../errors';
 import { Payment, Reservation } from '../entities';
 import type { HoldRef, HoldService } from '../holds/hold-service';
 import type { InventoryService } from '../inventory/inventory-service';
@@ -74,6 +74,8 @@ export class PaymentService {
     if (ids.length > MAX_HOLDS) throw badInput(`One payment may cover at most ${MAX_HOLDS} holds.`);
     const keyLength = characterCount(key);
     if (keyLength === 0 || keyLength > MAX_KEY_LENGTH) throw badInput(`idempotencyKey must have 1 to ${MAX_KEY_LENGTH} characters.`);
+    // Stored as UTF-8, where every unpaired surrogate is U+FFFD: two such keys would be one.
+    if (hasLoneSurrogate(key)) throw badInput('idempotencyKey is not valid text (it has an unpaired UTF-16 surrogate).');
     const request: PayRequest = { userId, key, hash: createHash('sha256').update(JSON.stringify(ids)).digest('hex') };
 
     let holds: HoldRef[];

@@ -126,9 +126,20 @@ export class PointsService {
     return this.orm.em.fork().find(PointTransaction, { user: userId }, { orderBy: { id: 'desc' }, limit });
   }
 
-  /** Appends a ledger row; returns its ID. */
+  /**
+   * Appends a ledger row; returns its ID. Its time is given in whole seconds (as the column keeps
+   * them), in UTC as the ORM reads it back: the column's default is the server's local time.
+   */
   private async appendLedger(sql: Sql, userId: number, kind: PointTransactionKind, amount: number, balance: number, paymentId?: number): Promise<number> {
-    const { insertId } = await sql.run('INSERT INTO point_transactions (user_id, kind, amount, balance, payment_id) VALUES (?, ?, ?, ?, ?)', [userId, kind, amount, balance, paymentId ?? null]);
+    const createdAt = new Date(Math.floor(Date.now() / 1000) * 1000);
+    const { insertId } = await sql.run('INSERT INTO point_transactions (user_id, kind, amount, balance, payment_id, created_at) VALUES (?, ?, ?, ?, ?, ?)', [
+      userId,
+      kind,
+      amount,
+      balance,
+      paymentId ?? null,
+      createdAt,
+    ]);
     return insertId;
   }
 }

@@ -5,6 +5,9 @@ import { createConnection } from 'mysql2/promise';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
+/** The private server's clock, not UTC (as many servers' is not): times the service writes must not depend on it. */
+const TIME_ZONE = '+09:00';
+
 /**
  * A private MariaDB on its own port and data directory, for tests that stop MySQL and start it again.
  * Root has an empty password over TCP, like the machine's own server.
@@ -27,7 +30,7 @@ export class MariaDbServer {
     }
     this.child = spawn(
       'mariadbd',
-      ['--no-defaults', '--user=mysql', `--datadir=${data}`, `--port=${this.port}`, `--socket=${path.join(this.dir, 'sock')}`, '--bind-address=127.0.0.1', '--skip-log-bin'],
+      ['--no-defaults', '--user=mysql', `--datadir=${data}`, `--port=${this.port}`, `--socket=${path.join(this.dir, 'sock')}`, '--bind-address=127.0.0.1', '--skip-log-bin', `--default-time-zone=${TIME_ZONE}`],
       { stdio: 'ignore' },
     );
     const deadline = Date.now() + 30_000;
