@@ -21,7 +21,7 @@ import { LiveQueueStatus } from './queue/live-status';
 import { QueueService, watchBeat, type QueueSettings } from './queue/queue-service';
 import { InventoryService } from './inventory/inventory-service';
 import { CancellationService } from './payments/cancellation-service';
-import { checkSelectedDatabase, createRedis, describeRedis, redisKeys, redisStarted, type RedisClient } from './redis';
+import { checkSelectedDatabase, createRedis, describeRedis, redisDatabase, redisKeys, redisStarted, type RedisClient } from './redis';
 import { AppError } from './errors';
 import { buildAppSchema } from './schema/build';
 import { SeatCatalog } from './seats/seat-catalog';
@@ -124,7 +124,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
   const tokenKey = createTokenKey(config.jwtSecret);
   const accountSettings: AccountSettings = { tokenKey, jwtTtlSeconds: config.jwtTtlSeconds, passwordHashCost: config.passwordHashCost };
   const orm = await openDatabase(config, metrics, logger, (opened) => prepareData(opened, config, accountSettings, logger));
-  const keys = redisKeys(config.redisPrefix);
+  const keys = redisKeys(config.redisPrefix, redisDatabase(config.redis));
   // Requests issue many small commands at once: auto-pipelining sends those of one tick in one write.
   // A Redis that stops answering without closing the connection (paused, a network that drops
   // packets) fails each command after REDIS_COMMAND_TIMEOUT_MS, so requests answer

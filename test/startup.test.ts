@@ -172,6 +172,11 @@ describe('start-up', () => {
     try {
       expect(await db7.zscore(wait, fan.id)).not.toBeNull();
       expect(await db0.exists(wait)).toBe(0);
+      // Channels are shared by all databases: its own carry the index, or a deployment on /0 with the same prefix would hear its ticks and seat changes.
+      const prefix = server.app.services.config.redisPrefix;
+      const listeners = async (channel: string) => Number(((await db0.pubsub('NUMSUB', channel)) as [string, number])[1]);
+      expect(await listeners(`${prefix}:db7:queue-ticks`)).toBeGreaterThan(0);
+      expect(await listeners(`${prefix}:queue-ticks`)).toBe(0);
     } finally {
       db7.disconnect();
       db0.disconnect();

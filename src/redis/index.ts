@@ -52,6 +52,11 @@ export function redisReady(redis: RedisClient): Promise<void> {
   return new Promise((resolve) => redis.once('ready', () => resolve()));
 }
 
+/** The database index REDIS_URL names (`/N`); a Cluster has only database 0. */
+export function redisDatabase(target: RedisTarget): number {
+  return 'clusterNodes' in target ? 0 : Number(new URL(target.url).pathname.slice(1) || '0');
+}
+
 /**
  * Makes sure a single Redis serves the database REDIS_URL names: when SELECT fails (an index beyond
  * the server's `databases`), ioredis says so only as an error event and goes on in database 0, where
@@ -59,7 +64,7 @@ export function redisReady(redis: RedisClient): Promise<void> {
  */
 export async function checkSelectedDatabase(redis: RedisClient, target: RedisTarget): Promise<void> {
   if ('clusterNodes' in target) return;
-  const wanted = Number(new URL(target.url).pathname.slice(1) || '0');
+  const wanted = redisDatabase(target);
   const info = String(await redis.call('CLIENT', 'INFO'));
   const selected = Number(/\bdb=(\d+)/.exec(info)?.[1]);
   if (selected !== wanted) throw new Error(`REDIS_URL names database ${wanted}, which this Redis does not have (see "databases" in its redis.conf)`);

@@ -3,7 +3,10 @@
  * Keys that one Lua script touches together share a hash tag (`{c:ID}`, `{s:ID}`) so they
  * live in one slot and the scripts keep working on Redis Cluster.
  */
-export function redisKeys(prefix: string) {
+export function redisKeys(prefix: string, database = 0) {
+  // Channels are shared by every database of a Redis: two deployments told apart by REDIS_URL's /N
+  // alone would hear each other's ticks and seat changes.
+  const channel = database === 0 ? prefix : `${prefix}:db${database}`;
   const holds = (scheduleId: number) => {
     const tag = `${prefix}:{s:${scheduleId}}`;
     return {
@@ -111,13 +114,13 @@ export function redisKeys(prefix: string) {
     },
     channels: {
       /** One message per admission tick: which concerts changed. */
-      queueTicks: `${prefix}:queue-ticks`,
-      /** Prefix for the GraphQL pub/sub topics (Redis channels ignore the database index). */
-      pubsub: `${prefix}:pubsub:`,
+      queueTicks: `${channel}:queue-ticks`,
+      /** Prefix for the GraphQL pub/sub topics. */
+      pubsub: `${channel}:pubsub:`,
       /** No data: its slot picks the one node every ordered publish leaves from (see PUBLISH_ORDERED). */
       publishRoute: `${prefix}:{pubsub}`,
       /** No messages: subscribed at start so the event subscriber's connection is open before any request subscribes (see startApp). */
-      subscriberOpen: `${prefix}:subscriber-open`,
+      subscriberOpen: `${channel}:subscriber-open`,
     },
     /** BullMQ key prefix; the hash tag keeps each queue's keys in one slot on Redis Cluster. */
     bullPrefix: `${prefix}:{jobs}`,

@@ -19,7 +19,7 @@ export interface SeatEventTarget {
 }
 
 export interface SeatChannels {
-  /** keys.channels.pubsub: Redis channels ignore the database index, so topics carry the key prefix. */
+  /** keys.channels.pubsub: Redis channels ignore the database index, so topics carry the key prefix and the index. */
   pubsub: string;
   /** keys.channels.publishRoute. */
   publishRoute: string;
