@@ -63,6 +63,7 @@ describe('the cost limit', () => {
       '64 aliases of a 1,000-row list beside 10,000 free fields in fragments (enough for the cost walk to give up)',
       `{ me { ${Array.from({ length: 64 }, (_, i) => `h${i}: pointHistory(limit: 1000) { id amount }`).join(' ')} ...P0 } } ${fragmentFan('P', 'User', 3, 10, Array.from({ length: 10 }, () => 'id').join(' '))}`,
     ],
+    ['200 fields, each reached through a chain of five fragment spreads (1,200 fields and spreads)', `{ me { ${Array.from({ length: 200 }, () => '...P0').join(' ')} } } ${fragmentFan('P', 'User', 4, 1, 'id')}`],
     ['introspection aliased inside aliases (240,000 fields, hundreds of MB)', `{ ${Array.from({ length: 20 }, (_, i) => `s${i}: __schema { ...S }`).join(' ')} } fragment S on __Schema { ${Array.from({ length: 20 }, (_, i) => `t${i}: types { ...T }`).join(' ')} } fragment T on __Type { ${Array.from({ length: 20 }, (_, i) => `f${i}: fields { ...N }`).join(' ')} } fragment N on __Field { ${Array.from({ length: 30 }, (_, i) => `n${i}: name`).join(' ')} }`],
     ['two password hashes in one operation (signUp and logIn, one in a fragment)', 'mutation { signUp(email: "new@example.test", password: "a-password") { token } ...other } fragment other on Mutation { logIn(email: "x@example.test", password: "a-password") { token } }'],
   ])('refuses %s at once, with GRAPHQL_VALIDATION_FAILED, before any SQL', async (_label, query) => {

@@ -6,6 +6,7 @@ import { signToken, type Viewer } from '../auth/tokens';
 import { accountGone, AppError, badInput, characterCount, hasLoneSurrogate } from '../errors';
 import { Role, User } from '../entities';
 import type { LoginThrottle } from '../limits';
+import { datetimeNow } from '../database/datetime';
 
 export interface AccountSettings {
   tokenKey: KeyObject;
@@ -159,8 +160,8 @@ export class AccountService {
       em.persist(em.create(User, { email: normalized, passwordHash: await this.hasher.hash(password, this.settings.passwordHashCost, 'signIn'), role: Role.ADMIN }));
     } else if (existing.role !== Role.ADMIN || !(await this.hasher.verify(password, existing.passwordHash))) {
       const passwordHash = await this.hasher.hash(password, this.settings.passwordHashCost, 'signIn');
-      // Whole seconds, as the column keeps them and as tokens count (iat): MySQL 8 would round up.
-      em.assign(existing, { role: Role.ADMIN, passwordHash, credentialsChangedAt: new Date(Math.floor(Date.now() / 1000) * 1000) });
+      // Whole seconds, as tokens count too (iat).
+      em.assign(existing, { role: Role.ADMIN, passwordHash, credentialsChangedAt: datetimeNow() });
     }
     await em.flush();
     return { shortPassword: characterCount(password) < MIN_PASSWORD };

@@ -10,6 +10,7 @@ import { seatState, SeatStatus, type SeatInfo } from '../seats/seat';
 import type { SeatCatalog } from '../seats/seat-catalog';
 import type { SeatEvents } from '../seats/seat-events';
 import { ReservationStatus, type ReservationRecord } from './payment';
+import { datetimeNow } from '../database/datetime';
 
 /** The reservation with what deciding on its cancellation needs: owner, schedule start, seat. */
 const FIND = `SELECT r.id, r.code, r.seat_id AS seatId, r.user_id AS userId, r.payment_id AS paymentId, r.price, r.created_at AS createdAt,
@@ -98,8 +99,8 @@ export class CancellationService {
       if (utc(row.startsAt).getTime() <= Date.now()) {
         throw new AppError('NOT_CANCELLABLE', 'This reservation can no longer be cancelled: its show has started.');
       }
-      // Whole seconds, as the DATETIME column keeps it: the answer matches what is read back later.
-      const cancelledAt = new Date(Math.floor(Date.now() / 1000) * 1000);
+      // The answer matches what is read back later.
+      const cancelledAt = datetimeNow();
       const { affectedRows } = await sql.run("UPDATE reservations SET status = 'CANCELLED', cancelled_at = ? WHERE id = ? AND status = 'CONFIRMED'", [cancelledAt, reservationId]);
       // A concurrent cancellation committed first; its answer is read after this transaction.
       if (affectedRows === 0) return { cancelled: false };

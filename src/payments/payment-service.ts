@@ -12,6 +12,7 @@ import { seatState, SeatStatus, type SeatInfo } from '../seats/seat';
 import { ReservationStatus, type PaymentRecord, type ReservationRecord } from './payment';
 import type { SeatCatalog } from '../seats/seat-catalog';
 import type { SeatEvents } from '../seats/seat-events';
+import { datetimeNow } from '../database/datetime';
 
 const MAX_KEY_LENGTH = 128;
 const MAX_HOLDS = 100;
@@ -187,8 +188,8 @@ export class PaymentService {
   private async record(sql: Sql, { userId, key, hash }: PayRequest, seats: SeatInfo[], holds: HoldRef[]): Promise<PaymentRecord> {
     const amount = seats.reduce((sum, seat) => sum + seat.price, 0);
     const balance = await this.points.debit(sql, userId, amount);
-    // Whole seconds, as the DATETIME columns keep it: a retry reading the row back sees the same time.
-    const createdAt = new Date(Math.floor(Date.now() / 1000) * 1000);
+    // A retry reading the row back sees the same time.
+    const createdAt = datetimeNow();
     let paymentId: number;
     try {
       const inserted = await sql.run('INSERT INTO payments (user_id, idempotency_key, request_hash, amount, balance, created_at) VALUES (?, ?, ?, ?, ?, ?)', [

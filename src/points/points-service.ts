@@ -3,6 +3,7 @@ import { CommitUncertain, sqlTransaction, type Sql } from '../database/sql-trans
 import { accountGone, AppError, badInput } from '../errors';
 import type { Account } from '../accounts/account';
 import { PointTransaction, PointTransactionKind } from '../entities';
+import { datetimeNow } from '../database/datetime';
 
 export interface PointsSettings {
   maxCharge: number;
@@ -126,12 +127,9 @@ export class PointsService {
     return this.orm.em.fork().find(PointTransaction, { user: userId }, { orderBy: { id: 'desc' }, limit });
   }
 
-  /**
-   * Appends a ledger row; returns its ID. Its time is given in whole seconds (as the column keeps
-   * them), in UTC as the ORM reads it back: the column's default is the server's local time.
-   */
+  /** Appends a ledger row; returns its ID. Its time is given (datetimeNow): the column's default is the server's local time. */
   private async appendLedger(sql: Sql, userId: number, kind: PointTransactionKind, amount: number, balance: number, paymentId?: number): Promise<number> {
-    const createdAt = new Date(Math.floor(Date.now() / 1000) * 1000);
+    const createdAt = datetimeNow();
     const { insertId } = await sql.run('INSERT INTO point_transactions (user_id, kind, amount, balance, payment_id, created_at) VALUES (?, ?, ?, ?, ?, ?)', [
       userId,
       kind,
