@@ -116,7 +116,8 @@ export function queueSettings(config: Config): QueueSettings {
 }
 
 /** Wires everything and starts listening: the one composition root, used by main.ts and the tests. */
-export async function startApp(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<App> {
+/** Starts a replica. `stop` aborting (a SIGTERM) ends a start-up still waiting for Redis, with an error. */
+export async function startApp(config: Config, logger: Logger = createLogger(config.logLevel), stop?: AbortSignal): Promise<App> {
   if (config.jwtSecretIsDefault) logger.warn('JWT_SECRET is not set: using a fixed development secret. Never do this in production.');
   else if (config.weakJwtSecret) logger.warn('JWT_SECRET is shorter than 32 bytes: tokens signed with it can be guessed offline. Generate one: openssl rand -base64 48');
   if (config.adminHalfSet) logger.warn('Only one of ADMIN_EMAIL and ADMIN_PASSWORD is set: no admin account is made. Set both.');
@@ -134,7 +135,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
   const queueSubscriber = createRedis(config.redis, { enableOfflineQueue: true, maxRetriesPerRequest: null });
   const eventSubscribe = createRedis(config.redis, { enableOfflineQueue: true, maxRetriesPerRequest: null });
   const where = describeRedis(config.redis);
-  await redisStarted([redis, queueSubscriber, eventSubscribe], REDIS_START_TIMEOUT_MS, REDIS_START_REPORT_MS, (reason) => logger.warn({ reason }, `waiting for ${where}`))
+  await redisStarted([redis, queueSubscriber, eventSubscribe], REDIS_START_TIMEOUT_MS, REDIS_START_REPORT_MS, (reason) => logger.warn({ reason }, `waiting for ${where}`), stop)
     .then(() => checkSelectedDatabase(redis, config.redis))
     .catch(
     async (error: unknown) => {

@@ -18,6 +18,8 @@ async function main(): Promise<void> {
   // Handlers go in before start-up: a SIGTERM that arrives while workers are still starting must
   // still end in a graceful stop and exit 0, not the default kill.
   let stopping = false;
+  // Ends a start-up still waiting for Redis (up to 20 s), which would otherwise hold the exit past its deadline.
+  const startup = new AbortController();
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
@@ -26,8 +28,13 @@ async function main(): Promise<void> {
       logger.error('shutdown took too long; exiting');
       process.exit(1);
     }, SHUTDOWN_DEADLINE_MS).unref();
+    startup.abort();
     started
-      .then((app) => app.stop())
+      .then(
+        (app) => app.stop(),
+        // Asked to stop before it had started: the failed start-up closed what it had opened.
+        () => undefined,
+      )
       .then(
         () => process.exit(0),
         (error: unknown) => {
@@ -43,8 +50,15 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
   // Signals arrive through the event loop, so every handler call runs after this line.
-  const started = startApp(config, logger);
-  const app = await started;
+  const started = startApp(config, logger, startup.signal);
+  let app;
+  try {
+    app = await started;
+  } catch (error) {
+    // Stopping: the shutdown above exits.
+    if (stopping) return;
+    throw error;
+  }
   // Logged only once everything, workers included, runs: process supervisors and tests wait for it.
   if (!stopping) logger.info({ port: app.port }, 'listening');
 }

@@ -44,6 +44,21 @@ describe('start-up', () => {
     expect(output).not.toMatch(/"msg":"listening"/);
   }, 60_000);
 
+  it('stops at once, exit 0, on a SIGTERM while it waits for Redis', async () => {
+    const env = testEnv('startup_term_waiting', {});
+    await resetSandbox(env);
+    const waiting = await spawnProcess({ ...env, REDIS_URL: 'redis://127.0.0.1:1/0', REDIS_CLUSTER_NODES: '' }, (line) => line.msg?.startsWith('waiting for Redis') ?? false);
+    try {
+      const signalled = Date.now();
+      waiting.child.kill('SIGTERM');
+      expect(await waiting.exited).toBe(0);
+      // Not at the start-up's own 20 s limit, nor the shutdown's 10 s deadline.
+      expect(Date.now() - signalled).toBeLessThan(3000);
+    } finally {
+      if (waiting.child.exitCode === null) waiting.child.kill('SIGKILL');
+    }
+  }, 60_000);
+
   it('stops (exit 1) when Redis has no database of the index REDIS_URL names, instead of using database 0', async () => {
     const { code, output } = await runUntilExit('startup_redis_no_db', { REDIS_URL: 'redis://127.0.0.1:6379/99', REDIS_CLUSTER_NODES: '' });
     expect(code).toBe(1);

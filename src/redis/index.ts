@@ -89,25 +89,36 @@ export function describeRedis(target: RedisTarget): string {
  * Waits until every connection is ready: at start-up Redis may still be starting beside us. Says why
  * it still waits every `reportEveryMs` (`onWait`, with the last connection error), and gives up after
  * `timeoutMs` with that reason: a process that never listens, silently, is worse than one that stops
- * and says why.
+ * and says why. Gives up at once when `stop` aborts (a SIGTERM during start-up).
  */
-export async function redisStarted(clients: RedisClient[], timeoutMs: number, reportEveryMs: number, onWait: (reason: string) => void): Promise<void> {
+export async function redisStarted(
+  clients: RedisClient[],
+  timeoutMs: number,
+  reportEveryMs: number,
+  onWait: (reason: string) => void,
+  stop?: AbortSignal,
+): Promise<void> {
+  stop?.throwIfAborted();
   let reason = 'no answer yet';
   // A Cluster's own error only says it could not refresh its slots: the node's error says why.
   const remember = (error: Error & { lastNodeError?: Error }) => (reason = error.lastNodeError?.message ?? (error.message || error.name));
   for (const client of clients) client.on('error', remember);
   const report = setInterval(() => onWait(reason), reportEveryMs);
   let timer: NodeJS.Timeout | undefined;
+  let onStop: (() => void) | undefined;
   try {
     await Promise.race([
       Promise.all(clients.map(redisReady)),
       new Promise((_resolve, reject) => {
         timer = setTimeout(() => reject(new Error(`no answer within ${Math.round(timeoutMs / 1000)} s (${reason})`)), timeoutMs);
+        onStop = () => reject(new Error('start-up stopped while waiting'));
+        stop?.addEventListener('abort', onStop, { once: true });
       }),
     ]);
   } finally {
     clearInterval(report);
     clearTimeout(timer);
+    if (onStop) stop?.removeEventListener('abort', onStop);
     for (const client of clients) client.off('error', remember);
   }
 }
