@@ -89,6 +89,15 @@ describe('operations per client IP (RATE_LIMIT_IP_PER_MINUTE)', () => {
     expect((await gql(server.url, CONCERTS, {}, { ip: freshIp() })).status).toBe(200);
   });
 
+  it('counts an address the proxy wrote with a port (1.2.3.4:5678, [2001:db8::1]:443) as that address, whatever the port', async () => {
+    expect(limitedAddress('10.1.2.3:5678')).toBe('10.1.2.3');
+    expect(limitedAddress('[2001:db8:a:b::1]:443')).toBe('2001:db8:a:b::/64');
+    expect(limitedAddress('[::ffff:10.1.2.3]:80')).toBe('10.1.2.3');
+    const ip = freshIp();
+    for (let i = 0; i < 8; i++) expect((await gql(server.url, CONCERTS, {}, { ip: `${ip}:${40_000 + i}` })).status).toBe(200);
+    expectRateLimited(await gql(server.url, CONCERTS, {}, { ip }), 60);
+  });
+
   it('counts an IPv6 client by its /64 (a host may take a new address for every request); an IPv4 one written as IPv6 as IPv4', async () => {
     expect(limitedAddress('2001:db8:a:b:1:2:3:4')).toBe('2001:db8:a:b::/64');
     expect(limitedAddress('2001:0DB8:000a:000b::ffff')).toBe('2001:db8:a:b::/64');

@@ -22,8 +22,9 @@ export function trustedProxies(trustProxy: boolean): (address: string, hop: numb
  * IPv6 addresses would limit nothing.
  */
 export function limitedAddress(address: string): string {
-  const bare = address.split('%')[0] as string; // a zone index (fe80::1%eth0) names no other network
-  if (!isIPv6(bare)) return address;
+  const host = withoutPort(address);
+  const bare = host.split('%')[0] as string; // a zone index (fe80::1%eth0) names no other network
+  if (!isIPv6(bare)) return host;
   const groups = ipv6Groups(bare);
   // ::ffff:0:0/96 is IPv4 written as IPv6, however it is spelled (::ffff:1.2.3.4, ::ffff:102:304…).
   if (groups.slice(0, 5).every((group) => group === 0) && groups[5] === 0xffff) {
@@ -31,6 +32,15 @@ export function limitedAddress(address: string): string {
     return `${high >> 8}.${high & 255}.${low >> 8}.${low & 255}`;
   }
   return `${groups.slice(0, 4).map((group) => group.toString(16)).join(':')}::/64`;
+}
+
+/**
+ * The address without the port some proxies write into X-Forwarded-For (`1.2.3.4:5678`,
+ * `[2001:db8::1]:443`): counted with it, every new connection of one client would be a new address.
+ */
+function withoutPort(address: string): string {
+  const match = /^(\d+\.\d+\.\d+\.\d+):\d+$/.exec(address) ?? /^\[([^\]]+)\](?::\d+)?$/.exec(address);
+  return match ? (match[1] as string) : address;
 }
 
 /** A valid IPv6 address (no zone index) as its eight 16-bit groups: `::` expanded, a dotted IPv4 tail as two groups. */
