@@ -178,7 +178,9 @@ describe('sales opening: the draw', () => {
       expect(active).toBe(1);
       const places = statuses.map((s) => place(s, active));
       expect([...places].sort((x, y) => x - y)).toEqual(Array.from({ length: N }, (_, i) => i + 1));
-      expect(Math.abs(spearman(places, Array.from({ length: N }, (_, i) => i + 1)))).toBeLessThan(0.6);
+      // Unrelated to entry order: for a fair draw |ρ| has a standard deviation of 1/√39 ≈ 0.16, so it
+      // passes 0.7 (4.4 of them) but about once in 100,000 runs; entry order kept would be ρ = 1.
+      expect(Math.abs(spearman(places, Array.from({ length: N }, (_, i) => i + 1)))).toBeLessThan(0.7);
       expect(lateStatus).toMatchObject({ state: 'WAITING', position: N });
 
       // Each subscriber heard its place from the opening tick on.
