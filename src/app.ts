@@ -76,7 +76,9 @@ export async function openDatabase(config: Config, metrics?: Metrics, logger?: L
     orm = await init();
     await orm.schema.ensureDatabase();
   }
-  await orm.connect();
+  // Not connect(): ensureDatabase opened a pool already (when the database existed), which connect()
+  // would replace without closing, leaving a MySQL connection and a timer past orm.close().
+  await orm.reconnect();
   await withStartupLock(orm, STARTUP_LOCK_TIMEOUT_SECONDS, async () => {
     const applied = await orm.migrator.up();
     if (applied.length > 0) logger?.info({ migrations: applied.map((migration) => migration.name) }, 'applied database migrations');

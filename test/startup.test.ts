@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
 import { Redis } from 'ioredis';
-import { afterEach, describe, expect, it } from 'vitest';
+import { createConnection } from 'mysql2/promise';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Api } from '../support/graphql-client';
 import { CREATE_CONCERT, ENTER, LOG_IN } from '../support/operations';
-import { resetSandbox } from '../support/sandbox';
+import { LOCAL_MYSQL_ROOT, resetSandbox } from '../support/sandbox';
 import { ADMIN, startTestServer, testEnv, type TestServer } from './support/harness';
 import { spawnProcess, spawnServer } from './support/process';
 import { logIn, signUp, type Account } from './support/client';
@@ -76,6 +77,22 @@ describe('start-up', () => {
     half.child.kill('SIGTERM');
     await half.exited;
   }, 60_000);
+
+  it('closes every MySQL connection it opened when it stops, on a database that existed or not', async () => {
+    const probe = await createConnection(LOCAL_MYSQL_ROOT);
+    try {
+      for (const reset of [true, false]) {
+        server = await startTestServer('startup_close', { RUN_WORKERS: 'false' }, { reset });
+        const database = new URL(server.env.DATABASE_URL as string).pathname.slice(1);
+        await server.stop();
+        server = undefined;
+        const open = async () => ((await probe.query('SELECT COUNT(*) AS n FROM information_schema.processlist WHERE db = ?', [database]))[0] as { n: number }[])[0]?.n;
+        await vi.waitFor(async () => expect(await open()).toBe(0), { timeout: 3000 });
+      }
+    } finally {
+      await probe.end();
+    }
+  });
 
   it('seeds demo concerts into an empty database once, and not at all with SEED_DEMO=false', async () => {
     server = await startTestServer('startup_seed', { SEED_DEMO: 'false', RUN_WORKERS: 'false' });
