@@ -7,6 +7,7 @@ import { drawPreQueueScore } from '../src/queue/draw';
 import { INVENTORY_MARK, INVENTORY_READ, INVENTORY_REBUILD } from '../src/redis/inventory-scripts';
 import { PUBLISH_ORDERED, PUBLISH_TICK } from '../src/redis/pubsub-scripts';
 import {
+  DEPARTURES_TTL_MS,
   QUEUE_ADMIT,
   QUEUE_END_ACTIVE,
   QUEUE_ENTER,
@@ -1051,6 +1052,29 @@ describe('departures log and live presence', () => {
     expect(entry.scores.slice(0, 2)).toEqual([-(2 ** 53), -(2 ** 52) - 1]);
     for (const [i, user] of [4, 6].entries()) expect(placeAfter(before.places[i]!, user, entry)).toMatchObject({ state: 'WAITING', position: await rankOf(k, user) });
     expect(await rankOf(k, 6)).toBe(2);
+  });
+
+  it('lets the log and the rate list of a line nobody uses any more expire; the log then starts over where it was', async () => {
+    const k = await concert();
+    for (const user of [1, 2, 3]) await enter(k, user);
+    await admit(k, 1);
+    const logTtl = await redis.pttl(k.departures);
+    expect(logTtl).toBeGreaterThan(DEPARTURES_TTL_MS - 5000);
+    expect(logTtl).toBeLessThanOrEqual(DEPARTURES_TTL_MS);
+    const rateTtl = await redis.pttl(k.admissions);
+    expect(rateTtl).toBeGreaterThan(0);
+    expect(rateTtl).toBeLessThanOrEqual(120_000);
+
+    // Expired (sooner here): a follower at the log's last entry reads the next one as contiguous.
+    const { figures } = await feed(k, 0);
+    await redis.pexpire(k.departures, 1);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(await redis.exists(k.departures)).toBe(0);
+    await run(QUEUE_LEAVE, k, 3, keys.channels.queueTicks, 0);
+    const after = await feed(k, figures.logSeq);
+    expect(after.figures.logSeq).toBe(figures.logSeq + 1);
+    expect(after.entries?.map((entry) => entry.seq)).toEqual([figures.logSeq + 1]);
+    expect(await redis.pttl(k.departures)).toBeGreaterThan(DEPARTURES_TTL_MS - 5000);
   });
 
   it('logs exactly the dropped fans in the order their presence lapsed, over several batches with presence of fans no longer in line between them', async () => {

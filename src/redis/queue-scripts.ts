@@ -90,12 +90,19 @@ end`,
 );
 
 /**
+ * How long the departures log outlives its last entry. A line that ended (the show is past, nobody
+ * returns) would otherwise keep its last few thousand entries, a fan's ID and score each, for ever;
+ * the log starting over empty costs nothing, as the entry numbers go on from stats logSeq.
+ */
+export const DEPARTURES_TTL_MS = 10 * 60_000;
+
+/**
  * Appends one entry to the departures log (fields: flat name, value list; nothing when empty).
  * Fields: w "user:score,…" left the line (QUEUE_LEAVE), d "user,…" dropped from the line as absent
  * with ds "score,…" their scores in the same order (two lists, see dropAbsent), a "user:score,…"
  * admitted with u the activeUntil, x "user,…" lost an ACTIVE slot, o 1 sales opened, s 1 the line
  * was emptied (sold out). Scores are Redis's own strings, exact. The log keeps the last few thousand
- * entries.
+ * entries, until DEPARTURES_TTL_MS after the last.
  */
 const LOG_DEPARTURES = luaFunction(
   'logDepartures',
@@ -107,6 +114,7 @@ local function logDepartures(stats, log, fields)
   -- A new count (stats lost without the log): the old entries' IDs would refuse the new ones.
   if seq == 1 then redis.call('DEL', log) end
   redis.call('XADD', log, 'MAXLEN', '~', 4096, seq .. '-0', unpack(fields))
+  redis.call('PEXPIRE', log, ${DEPARTURES_TTL_MS})
 end`,
   [LOG_EPOCH],
 );
@@ -734,6 +742,8 @@ logDepartures(statsKey, departuresKey, log)
 local rate = -1
 if closed == 0 then
   redis.call('LPUSH', admissionsKey, now .. ':' .. admitted)
+  -- Gone a window after the last tick that visited the line (its entries are stale by then anyway).
+  redis.call('PEXPIRE', admissionsKey, ARGV[4] * 2)
   local windowStart = now - tonumber(ARGV[4])
   while true do
     local oldest = redis.call('LINDEX', admissionsKey, -1)
