@@ -162,6 +162,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
   const seatCatalog = new SeatCatalog(orm);
   const inventory = new InventoryService(redis, keys, seatCatalog, concerts, logger);
   const queue = new QueueService(redis, keys, concerts, inventory, metrics, queueSettings(config), logger);
+  metrics.readLinesFrom(() => queue.lineFigures());
   const liveQueue = new LiveQueueStatus(queue, queueSubscriber, keys.channels.queueTicks, watchBeat(config.presenceGraceSeconds).intervalMs, metrics, logger);
   await liveQueue.start();
   const seatEvents = new SeatEvents(eventTarget, eventSubscribe, redis, keys.channels, seatCatalog, logger);

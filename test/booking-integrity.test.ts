@@ -165,6 +165,22 @@ describe('announcements', () => {
   });
 });
 
+describe('lapsed holds', () => {
+  it('are counted also when a request meets them before the sweep does', async () => {
+    const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 5 });
+    const scheduleId = scheduleIds[0]!;
+    const [fan] = await activeFans(api, concertId, 1);
+    const [seatId] = await seatIds(server, scheduleId);
+    const metrics = async () => Number(/^holds_expired_total (\d+)/m.exec(await (await fetch(server.url.replace('/graphql', '/metrics'))).text())?.[1]);
+    const expiredBefore = await metrics();
+    // A 100 ms hold the sweep does not know of (not in its index): only the seat map's read purges it.
+    await runScript(server.app.redis, HOLD_SEAT, holdKeys(scheduleId), Number(seatId), Number(fan!.id), `${scheduleId}.${seatId}.lapsinglapsi`, 100, 10);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(await seats(fan!, scheduleId, 'HELD')).toEqual([]);
+    expect(await metrics()).toBe(expiredBefore + 1);
+  });
+});
+
 describe('paying ends the ACTIVE slot only', () => {
   it('leaves a payer who is WAITING again in the line at the same place', async () => {
     const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 1, price: 100 });

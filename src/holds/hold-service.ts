@@ -92,7 +92,7 @@ export class HoldService {
         throw error;
       },
     );
-    await this.announceFreed(purged);
+    await this.announceLapsed(purged);
     if (outcome === 'TAKEN') throw seatUnavailable();
     if (outcome === 'LIMIT') {
       throw new AppError('HOLD_LIMIT_REACHED', `You already hold ${this.settings.maxPerSchedule} seats of this schedule: pay for or release one first.`);
@@ -241,7 +241,7 @@ export class HoldService {
         const k = this.keys.holds(scheduleId);
         const pairs = held.flat();
         const [purged, seats] = await runScript(this.redis, HOLD_EXTEND, k, userId, PAYMENT_KEEP_MS, ...pairs);
-        await this.announceFreed(purged);
+        await this.announceLapsed(purged);
         return seats.map((seat) => `${scheduleId}.${seat}`);
       }),
     );
@@ -287,7 +287,7 @@ export class HoldService {
   async liveHolds(scheduleId: number, seatIds: number[] = []): Promise<Map<number, LiveHold>> {
     const k = this.keys.holds(scheduleId);
     const [purged, flat] = await runScript(this.redis, HOLD_STATUS, k, ...seatIds);
-    await this.announceFreed(purged);
+    await this.announceLapsed(purged);
     const holds = new Map<number, LiveHold>();
     for (let i = 0; i + 1 < flat.length; i += 2) {
       const [id = '', userId, expiresAt] = (flat[i + 1] as string).split('|');
@@ -309,8 +309,7 @@ export class HoldService {
     );
     const empty: number[] = [];
     for (const [index, [purged, left]] of results.entries()) {
-      this.metrics.holdsExpired.inc(purged.length);
-      await this.announceFreed(purged);
+      await this.announceLapsed(purged);
       if (left === 0) empty.push(ids[index] as number);
     }
     for (const id of empty) {
@@ -345,7 +344,7 @@ export class HoldService {
   private async releaseLock(userId: number, ref: HoldRef, evenIfPaying: boolean, unlessClaimed = false): Promise<number> {
     const k = this.keys.holds(ref.scheduleId);
     const [outcome, purged] = await runScript(this.redis, HOLD_RELEASE, k, ref.seatId, ref.id, userId, evenIfPaying ? 1 : 0, unlessClaimed ? 1 : 0);
-    await this.announceFreed(purged);
+    await this.announceLapsed(purged);
     return outcome;
   }
 
@@ -353,7 +352,9 @@ export class HoldService {
     return (await this.catalog.reservedAmong([seatId])).has(seatId);
   }
 
-  private async announceFreed(seats: string[]): Promise<void> {
+  /** Lapsed holds a script purged (the sweep, or any request that met them first): counted and announced. */
+  private async announceLapsed(seats: string[]): Promise<void> {
+    this.metrics.holdsExpired.inc(seats.length);
     await this.events.announceFreed(seats.map(Number));
   }
 }

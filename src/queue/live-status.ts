@@ -293,7 +293,7 @@ export class LiveQueueStatus {
     });
     for (const { join, status } of joined) {
       // A changed place reaches every listener of the fan below, the new ones with it.
-      if (!changed.has(join.listener.userId)) join.listener.update(status);
+      if (!changed.has(join.listener.userId) && join.listener.update(status)) this.metrics.statusPushes.inc();
       join.resolve(status);
     }
     await this.push(concert, changed);

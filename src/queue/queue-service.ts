@@ -4,7 +4,7 @@ import { AppError, badInput, notFound } from '../errors';
 import type { Inventory } from '../inventory/inventory';
 import type { InventoryService } from '../inventory/inventory-service';
 import type { Logger } from '../logger';
-import type { Metrics } from '../observability/metrics';
+import type { LineFigures, Metrics } from '../observability/metrics';
 import { runScript, type RedisClient, type RedisKeys } from '../redis';
 import {
   QUEUE_ADMIT,
@@ -354,25 +354,20 @@ export class QueueService {
     );
     const ticked: number[] = [];
     const empty: number[] = [];
+    let admittedThisTick = 0;
     results.forEach((result, index) => {
       const id = ids[index] as number;
       if (result.status === 'rejected') return this.skipped(id, result.reason);
       ticked.push(id);
-      const [admitted = 0, expired = 0, waiting = 0, active = 0, droppedWaiting = 0, droppedActive = 0, opened = 0, salesClosed = 0, leftLine = 0, soldOutNow = 0, watched = 0] =
-        result.value;
-      const concert = { concert: String(id) };
+      // (The 8th figure, salesClosed, is for the metrics' read: lineFigures.)
+      const [admitted = 0, expired = 0, waiting = 0, active = 0, droppedWaiting = 0, droppedActive = 0, opened = 0, , leftLine = 0, soldOutNow = 0, watched = 0] = result.value;
       this.metrics.admitted.inc(admitted);
-      this.metrics.admittedPerTick.observe(admitted);
+      admittedThisTick += admitted;
       this.metrics.expired.inc(expired);
       this.metrics.droppedAbsent.inc({ state: 'waiting' }, droppedWaiting);
       this.metrics.droppedAbsent.inc({ state: 'active' }, droppedActive);
       // An idle fan's slot went to the next in line when this tick admitted someone in its place.
       this.metrics.slotsRecycled.inc(Math.min(droppedActive, admitted));
-      this.metrics.queueWaiting.set(concert, salesClosed ? 0 : waiting);
-      this.metrics.queuePrequeue.set(concert, salesClosed ? waiting : 0);
-      this.metrics.queueActive.set(concert, active);
-      const inventory = inventories.get(id);
-      if (inventory) this.metrics.seatsLeft.set(concert, inventory.available);
       if (opened) {
         this.metrics.salesOpened.inc();
         this.logger.info({ concert: id, waiting, admitted }, 'sales opened: the pre-queue is now the line');
@@ -383,6 +378,7 @@ export class QueueService {
       }
       if (waiting === 0 && active === 0 && watched === 0) empty.push(id);
     });
+    this.metrics.admittedPerTick.observe(admittedThisTick);
     const unrecorded = await this.inventory.rememberSoldOut(ticked.filter((id) => soldOut.has(id)));
     // A sold-out line not yet recorded stays in the tick's index: the next tick records it.
     await this.dropEmpty(empty.filter((id) => !unrecorded.has(id)));
@@ -434,13 +430,28 @@ export class QueueService {
     return (await this.redis.smembers(this.keys.queueIndex)).map(Number);
   }
 
+  /**
+   * Each concert of the tick's index as Redis has it now, for the metrics: fans in line (in the
+   * pre-queue while sales are closed), ACTIVE, and the seats left the last tick stored (while valid).
+   */
+  async lineFigures(): Promise<LineFigures[]> {
+    const ids = await this.queuedConcerts();
+    // leftUntil is on Redis's clock; a few ms of skew matter nothing here.
+    const now = Date.now();
+    return Promise.all(
+      ids.map(async (concert) => {
+        const k = this.keys.queue(concert);
+        const [inLine, active, sales, [left, leftUntil]] = await Promise.all([this.redis.zcard(k.wait), this.redis.zcard(k.active), this.redis.get(k.sales), this.redis.hmget(k.stats, 'left', 'leftUntil')]);
+        const closed = sales !== null && sales !== SALES_OPEN;
+        const seatsLeft = left !== null && Number(leftUntil) >= now ? Number(left) : undefined;
+        return { concert, waiting: closed ? 0 : inLine, prequeue: closed ? inLine : 0, active, seatsLeft };
+      }),
+    );
+  }
+
   /** Removes concerts with nobody in line, ACTIVE or followed from the tick's index (see dropFromWorkIndex). */
   private async dropEmpty(ids: number[]): Promise<void> {
     for (const id of ids) {
-      this.metrics.queueWaiting.remove({ concert: String(id) });
-      this.metrics.queuePrequeue.remove({ concert: String(id) });
-      this.metrics.queueActive.remove({ concert: String(id) });
-      this.metrics.seatsLeft.remove({ concert: String(id) });
       const k = this.keys.queue(id);
       // A failure is logged and this tick still announced; the concert may be left out of the index
       // (dropFromWorkIndex removes first, then checks), until an entry or a sign of presence puts it back.

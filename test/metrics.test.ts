@@ -1,0 +1,102 @@
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { Api } from '../support/graphql-client';
+import { ENTER, LEAVE, STATUS_SUBSCRIPTION, type QueueStatus } from '../support/operations';
+import { startTestServer, type TestServer } from './support/harness';
+import { Feed, signUpMany, wsClient } from './support/client';
+import { createConcert } from './support/fixtures';
+import { metricSamples, metricSum } from './support/metrics';
+import { spawnServer, type ServerProcess } from './support/process';
+
+const INTERVAL_MS = 250;
+
+// The ticks run on `server`; `apiOnly` shares its MySQL and Redis and runs none.
+let server: TestServer;
+let apiOnly: ServerProcess;
+
+beforeAll(async () => {
+  server = await startTestServer('metrics', { ADMISSION_INTERVAL_MS: String(INTERVAL_MS) });
+  apiOnly = await spawnServer({ ...server.env, RUN_WORKERS: 'false' });
+});
+afterAll(async () => {
+  await apiOnly?.stop();
+  await server?.stop();
+});
+
+const perConcert = async (url: string, name: string, concertId: string) => (await metricSamples(url, name)).get(`{concert="${concertId}"}`);
+
+describe('per-concert gauges', () => {
+  it('read the same on every replica, whichever runs the ticks, and go with the line', async () => {
+    const open = await createConcert(server, { maxActiveUsers: 1, seatCount: 7 });
+    const later = await createConcert(server, { salesOpenAt: new Date(Date.now() + 3_600_000) });
+    const fans = await signUpMany(new Api(server.url), 5);
+    for (const fan of fans.slice(0, 3)) await fan.api.data(ENTER, { id: open.concertId });
+    for (const fan of fans.slice(3)) await fan.api.data(ENTER, { id: later.concertId });
+
+    for (const url of [server.url, apiOnly.url]) {
+      await vi.waitFor(
+        async () => {
+          expect(await perConcert(url, 'queue_active', open.concertId)).toBe(1);
+          expect(await perConcert(url, 'queue_waiting', open.concertId)).toBe(2);
+          expect(await perConcert(url, 'queue_prequeue', open.concertId)).toBe(0);
+          expect(await perConcert(url, 'inventory_seats_left', open.concertId)).toBe(7);
+          expect(await perConcert(url, 'queue_prequeue', later.concertId)).toBe(2);
+          expect(await perConcert(url, 'queue_waiting', later.concertId)).toBe(0);
+        },
+        { timeout: 5000, interval: 100 },
+      );
+    }
+
+    for (const fan of fans.slice(0, 3)) await fan.api.data(LEAVE, { id: open.concertId });
+    for (const fan of fans.slice(3)) await fan.api.data(LEAVE, { id: later.concertId });
+    for (const url of [server.url, apiOnly.url]) {
+      await vi.waitFor(
+        async () => {
+          for (const name of ['queue_waiting', 'queue_prequeue', 'queue_active', 'inventory_seats_left']) {
+            for (const { concertId } of [open, later]) expect(await perConcert(url, name, concertId)).toBeUndefined();
+          }
+        },
+        { timeout: 5000, interval: 100 },
+      );
+    }
+  });
+});
+
+describe('queue_admitted_per_tick', () => {
+  it('observes each tick once, however many concerts it visits', async () => {
+    // Three concerts in the tick's index (a fan ACTIVE in each, another waiting).
+    const fans = await signUpMany(new Api(server.url), 6);
+    for (let i = 0; i < 3; i++) {
+      const { concertId } = await createConcert(server, { maxActiveUsers: 1 });
+      for (const fan of fans.slice(2 * i, 2 * i + 2)) await fan.api.data(ENTER, { id: concertId });
+    }
+    const admittedBefore = await metricSum(server.url, 'queue_admitted_total');
+    const before = await metricSamples(server.url, 'queue_admitted_per_tick_count');
+    const sumBefore = await metricSum(server.url, 'queue_admitted_per_tick_sum');
+    const started = Date.now();
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    const observed = (await metricSum(server.url, 'queue_admitted_per_tick_count')) - (before.get('') ?? 0);
+    const elapsed = Date.now() - started;
+    expect(observed).toBeGreaterThan(0);
+    // Once per tick (about 8 here), not once per concert per tick (about 24).
+    expect(observed).toBeLessThanOrEqual(Math.ceil(elapsed / INTERVAL_MS) + 2);
+    expect((await metricSum(server.url, 'queue_admitted_per_tick_sum')) - sumBefore).toBe((await metricSum(server.url, 'queue_admitted_total')) - admittedBefore);
+  });
+});
+
+describe('queue_status_pushes_total', () => {
+  it('counts the first status a subscription gets', async () => {
+    const { concertId } = await createConcert(server, { maxActiveUsers: 1 });
+    const [holder, fan] = await signUpMany(new Api(server.url), 2);
+    await holder!.api.data(ENTER, { id: concertId });
+    await fan!.api.data(ENTER, { id: concertId });
+    const before = await metricSum(apiOnly.url, 'queue_status_pushes_total');
+    const client = wsClient(apiOnly.wsUrl, fan!.token);
+    try {
+      const feed = new Feed<{ queueStatus: QueueStatus }>(client, STATUS_SUBSCRIPTION, { id: concertId });
+      expect((await feed.next()).data?.queueStatus.state).toBe('WAITING');
+      expect(await metricSum(apiOnly.url, 'queue_status_pushes_total')).toBe(before + 1);
+    } finally {
+      await client.dispose();
+    }
+  });
+});
