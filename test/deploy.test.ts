@@ -1,8 +1,15 @@
-import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { copyFileSync, cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from './support/harness';
+import { spawnProcess } from './support/process';
+
+/** Runs a command to its end without blocking the event loop (the test server lives in this process). */
+const run = async (command: string, args: string[], cwd: string) => void (await promisify(execFile)(command, args, { cwd, maxBuffer: 16 * 1024 * 1024 }));
 
 const dockerfile = readFileSync('Dockerfile', 'utf8');
 
@@ -38,6 +45,21 @@ describe('Dockerfile', () => {
     expect(await check(server.app.port)).toBe(0);
     expect(await check(await closedPort())).toBe(1);
   });
+
+  it('starts from a production install (npm ci --omit=dev), as the image runs it: nothing it loads is a devDependency', async () => {
+    // The runtime stage's steps, outside Docker: the lock's production packages, then the built dist/.
+    const dir = mkdtempSync(path.join(tmpdir(), 'production-install-'));
+    try {
+      for (const file of ['package.json', 'package-lock.json']) copyFileSync(file, path.join(dir, file));
+      await run('npm', ['ci', '--omit=dev', '--prefer-offline', '--no-audit', '--no-fund'], dir);
+      cpSync('dist', path.join(dir, 'dist'), { recursive: true });
+      const started = await spawnProcess({ ...server.env, RUN_WORKERS: 'false' }, (line) => line.msg === 'listening', dir);
+      started.child.kill('SIGTERM');
+      expect(await started.exited).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 180_000);
 
   it('installs with npm ci only, so a lock that drifted from package.json fails the build', () => {
     const installs = dockerfile.split('\n').filter((line) => /^RUN .*npm (ci|install)/.test(line));

@@ -16,11 +16,15 @@ interface LogLine {
 }
 
 /**
- * Runs the compiled server (`node dist/src/main.js`, as `npm start` does) as a separate process and
- * resolves once a JSON log line matches `ready`.
+ * Runs the compiled server (`node dist/src/main.js`, as `npm start` does, from `cwd`) as a separate
+ * process and resolves once a JSON log line matches `ready`.
  */
-export async function spawnProcess(env: Record<string, string>, ready: (line: LogLine) => boolean): Promise<{ child: ChildProcess; line: LogLine; exited: Promise<number | null> }> {
-  const child = spawn(process.execPath, ['dist/src/main.js'], { env: { ...process.env, ...env, LOG_LEVEL: 'info', PORT: env.PORT ?? '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
+export async function spawnProcess(
+  env: Record<string, string>,
+  ready: (line: LogLine) => boolean,
+  cwd = process.cwd(),
+): Promise<{ child: ChildProcess; line: LogLine; exited: Promise<number | null> }> {
+  const child = spawn(process.execPath, ['dist/src/main.js'], { cwd, env: { ...process.env, ...env, LOG_LEVEL: 'info', PORT: env.PORT ?? '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const stderr: string[] = [];
   child.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk.toString()));
