@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Api } from '../support/graphql-client';
 import { CONCERT_OPENING, CREATE_CONCERT, ENTER, type QueueStatus, SET_SALES_OPEN_AT, STATUS_SUBSCRIPTION } from '../support/operations';
+import { metricSum } from './support/metrics';
 import { ADMIN, startTestServer, type TestServer } from './support/harness';
 import { Feed, logIn, signUp, signUpMany, wsClient, type Account } from './support/client';
 import { createConcert } from './support/fixtures';
@@ -28,11 +29,6 @@ const opening = async (id: string) => (await api.data<{ concert: { salesOpenAt: 
 const setOpening = (id: string, at: string | null) => admin.api.data<{ setSalesOpenAt: { id: string; salesOpenAt: string | null } }>(SET_SALES_OPEN_AT, { id, at });
 /** 1-based place in line after opening: ACTIVE fans (admitted at the opening tick) first, then by position. */
 const place = (s: QueueStatus, active: number) => (s.state === 'ACTIVE' ? 1 : active + (s.position ?? NaN));
-
-async function metric(url: string, name: string): Promise<number> {
-  const text = await (await fetch(url.replace('/graphql', '/metrics'))).text();
-  return Number(new RegExp(`^${name} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
-}
 
 /** Spearman's rank correlation of two permutations of the same length. */
 function spearman(a: number[], b: number[]): number {
@@ -131,14 +127,14 @@ describe('sales opening: the API', () => {
 
   it('a fan who enters after the opening time is WAITING at once, though no tick has opened yet (nobody was pre-queued)', async () => {
     const { concertId } = await createConcert(server, { maxActiveUsers: 1, salesOpenAt: new Date(Date.now() + 1000) });
-    const opened = await metric(server.url, 'queue_sales_opened_total');
+    const opened = await metricSum(server.url, 'queue_sales_opened_total');
     await new Promise((resolve) => setTimeout(resolve, 1500));
     const [first, second] = await signUpMany(api, 2);
     // Nobody had entered, so no tick visits the concert: the entry itself opens sales.
     const entered = await enter(first!, concertId);
     expect(entered.state === 'WAITING' || entered.state === 'ACTIVE').toBe(true);
     expect((await enter(second!, concertId)).state).toBe('WAITING');
-    expect(await metric(server.url, 'queue_sales_opened_total')).toBe(opened + 1);
+    expect(await metricSum(server.url, 'queue_sales_opened_total')).toBe(opened + 1);
   });
 
   it('a past time opens sales at the next tick, and is then refused like any opened concert', async () => {
@@ -197,7 +193,7 @@ describe('sales opening: the draw', () => {
   it('opens once with two worker replicas and overlapping ticks', async () => {
     const second = await spawnServer({ ...server.env, RUN_WORKERS: 'true' });
     children.push(second);
-    const openedBefore = (await metric(server.url, 'queue_sales_opened_total')) + (await metric(second.url, 'queue_sales_opened_total'));
+    const openedBefore = (await metricSum(server.url, 'queue_sales_opened_total')) + (await metricSum(second.url, 'queue_sales_opened_total'));
     const N = 20;
     const { concertId } = await createConcert(server, { maxActiveUsers: 3, salesOpenAt: new Date(Date.now() + 1500) });
     const fans = await signUpMany(api, N);
@@ -211,7 +207,7 @@ describe('sales opening: the draw', () => {
     expect(active).toBe(3);
     const positions = statuses.filter((s) => s.state === 'WAITING').map((s) => s.position ?? NaN);
     expect(positions.sort((x, y) => x - y)).toEqual(Array.from({ length: N - active }, (_, i) => i + 1));
-    const openedAfter = (await metric(server.url, 'queue_sales_opened_total')) + (await metric(second.url, 'queue_sales_opened_total'));
+    const openedAfter = (await metricSum(server.url, 'queue_sales_opened_total')) + (await metricSum(second.url, 'queue_sales_opened_total'));
     expect(openedAfter - openedBefore).toBe(1);
   });
 });

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { redisKeys } from '../src/redis';
 import { Api } from '../support/graphql-client';
 import { ENTER, HOLD, LEAVE, type QueueStatus, RELEASE, SEATS, STATUS_SUBSCRIPTION } from '../support/operations';
+import { metricSum } from './support/metrics';
 import { startTestServer, type TestServer } from './support/harness';
 import { Feed, signUp, signUpMany, wsClient, type Account } from './support/client';
 import { createConcert } from './support/fixtures';
@@ -88,10 +89,7 @@ function poll(fan: Account, concertId: string): () => void {
   return stop;
 }
 
-async function metric(name: string, on: TestServer = server): Promise<number> {
-  const text = await (await fetch(on.url.replace('/graphql', '/metrics'))).text();
-  return [...text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\d+)`, 'gm'))].reduce((sum, match) => sum + Number(match[1]), 0);
-}
+const metric = (name: string, on: TestServer = server) => metricSum(on.url, name);
 
 /** Capacity 1, its slot taken by a holder who keeps it by polling: everyone else stays in line. */
 async function fullConcert(): Promise<{ concertId: string; holder: Account }> {
