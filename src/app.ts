@@ -13,6 +13,7 @@ import type { Services } from './services';
 import { createLogger, type Logger } from './logger';
 import { countStatements } from './database/statement-counter';
 import { boundStatements } from './database/statement-timeout';
+import { undoInterruptedFirstMigration } from './database/interrupted-migration';
 import { withStartupLock } from './database/startup-lock';
 import { MysqlProbe } from './database/mysql-probe';
 import { createMetrics, type Metrics } from './observability/metrics';
@@ -61,7 +62,13 @@ const STARTUP_LOCK_TIMEOUT_SECONDS = 300;
  * under the database's start-up lock, so replicas starting together never run them at the same time.
  * Statements are counted into `metrics` if given.
  */
-export async function openDatabase(config: Config, metrics?: Metrics, logger?: Logger, prepare?: (orm: MikroORM) => Promise<void>): Promise<MikroORM> {
+export async function openDatabase(
+  config: Config,
+  metrics?: Metrics,
+  logger?: Logger,
+  prepare?: (orm: MikroORM) => Promise<void>,
+  stop?: AbortSignal,
+): Promise<MikroORM> {
   const loggerFactory = metrics && countStatements(metrics.sqlStatements);
   // A burst that queues for the pool (200 charges on one account's row, on a busy machine) waits as
   // long as a statement may, not a fixed 3 s: a healthy MySQL then answers them all.
@@ -69,23 +76,43 @@ export async function openDatabase(config: Config, metrics?: Metrics, logger?: L
   const init = () => MikroORM.init({ ...ormConfig(config.databaseUrl, acquireTimeoutMs), connect: false, ...(loggerFactory && { loggerFactory }) });
   let orm = await init();
   try {
-    await orm.schema.ensureDatabase();
-  } catch {
-    // A replica starting at the same moment may have created it between the check and the CREATE: look once more.
+    try {
+      await orm.schema.ensureDatabase();
+    } catch {
+      // A replica starting at the same moment may have created it between the check and the CREATE: look once more.
+      await orm.close(true);
+      orm = await init();
+      await orm.schema.ensureDatabase();
+    }
+    // Not connect(): ensureDatabase opened a pool already (when the database existed), which connect()
+    // would replace without closing, leaving a MySQL connection and a timer past orm.close().
+    await orm.reconnect();
+  } catch (error) {
     await orm.close(true);
-    orm = await init();
-    await orm.schema.ensureDatabase();
+    // Said with where MySQL is: a driver's own message ("connect ETIMEDOUT") names neither.
+    throw new Error(`${describeMysql(config.databaseUrl)}: ${error instanceof Error ? error.message : String(error)}`);
   }
-  // Not connect(): ensureDatabase opened a pool already (when the database existed), which connect()
-  // would replace without closing, leaving a MySQL connection and a timer past orm.close().
-  await orm.reconnect();
   await withStartupLock(orm, STARTUP_LOCK_TIMEOUT_SECONDS, async () => {
+    const dropped = await undoInterruptedFirstMigration(orm);
+    if (dropped.length > 0) logger?.warn({ tables: dropped }, 'a first start was stopped during the first migration: its empty tables are dropped and the migrations run again');
     const applied = await orm.migrator.up();
     if (applied.length > 0) logger?.info({ migrations: applied.map((migration) => migration.name) }, 'applied database migrations');
     await prepare?.(orm);
+  }, stop).catch(async (error: unknown) => {
+    // Nothing of a failed start-up stays open (an embedding process, or a test, carries on).
+    await orm.close(true);
+    throw error;
   });
   boundStatements(orm, config.mysqlStatementTimeoutMs);
   return orm;
+}
+
+/** Where MySQL is, for a message: DATABASE_URL without its password. */
+function describeMysql(databaseUrl: string): string {
+  const url = new URL(databaseUrl);
+  url.password = '';
+  url.search = '';
+  return `MySQL at ${url.toString()}`;
 }
 
 /** The configured admin account and, on an empty database, the demo concerts (check-then-write: needs the start-up lock). */
@@ -118,7 +145,7 @@ export function queueSettings(config: Config): QueueSettings {
 }
 
 /** Wires everything and starts listening: the one composition root, used by main.ts and the tests. */
-/** Starts a replica. `stop` aborting (a SIGTERM) ends a start-up still waiting for Redis, with an error. */
+/** Starts a replica. `stop` aborting (a SIGTERM) ends a start-up still waiting for another replica's start-up or for Redis, with an error. */
 export async function startApp(config: Config, logger: Logger = createLogger(config.logLevel), stop?: AbortSignal): Promise<App> {
   if (config.jwtSecretIsDefault) logger.warn('JWT_SECRET is not set: using a fixed development secret. Never do this in production.');
   else if (config.weakJwtSecret) logger.warn('JWT_SECRET is shorter than 32 bytes: tokens signed with it can be guessed offline. Generate one: openssl rand -base64 48');
@@ -126,7 +153,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
   const metrics = createMetrics();
   const tokenKey = createTokenKey(config.jwtSecret);
   const accountSettings: AccountSettings = { tokenKey, jwtTtlSeconds: config.jwtTtlSeconds, passwordHashCost: config.passwordHashCost };
-  const orm = await openDatabase(config, metrics, logger, (opened) => prepareData(opened, config, accountSettings, logger));
+  const orm = await openDatabase(config, metrics, logger, (opened) => prepareData(opened, config, accountSettings, logger), stop);
   const keys = redisKeys(config.redisPrefix, redisDatabase(config.redis));
   // Requests issue many small commands at once: auto-pipelining sends those of one tick in one write.
   // A Redis that stops answering without closing the connection (paused, a network that drops

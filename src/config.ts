@@ -1,11 +1,14 @@
-import { cleanEnv, makeValidator, num, str, url } from 'envalid';
+import { cleanEnv, makeValidator, num, str } from 'envalid';
 import type { RedisTarget } from './redis';
 
 /** The largest delay a Node timer takes (a larger one fires at once, with only a warning) and GraphQL's Int. */
 const MAX_INT = 2_147_483_647;
 
+/** Digits only: Number() would also take 0x10, 1e3 or 1.0, none of which anyone means as a count. */
+const wholeNumber = (input: string): number => (/^\s*\d+\s*$/.test(input) ? Number(input) : Number.NaN);
+
 const positiveInt = makeValidator<number>((input) => {
-  const value = Number(input);
+  const value = wholeNumber(input);
   if (!Number.isInteger(value) || value < 1) throw new Error('must be a positive integer');
   if (value > MAX_INT) throw new Error(`must be at most ${MAX_INT}`);
   return value;
@@ -24,9 +27,26 @@ const flag = makeValidator<boolean>((input) => {
 
 /** A limit: a positive integer, or 0 for no limit. */
 const limit = makeValidator<number>((input) => {
-  const value = Number(input);
+  const value = wholeNumber(input);
   if (!Number.isInteger(value) || value < 0) throw new Error('must be a whole number (0 turns the limit off)');
+  if (value > MAX_INT) throw new Error(`must be at most ${MAX_INT}`);
   return value;
+});
+
+/** A statement bound: below this, MySQL's own answers to a healthy request (a scrypt-free sign-up) could not come in time. */
+const MIN_STATEMENT_TIMEOUT_MS = 100;
+
+/** A MySQL URL with the database to use (`mysql://user:password@host:3306/concert`). */
+const mysqlUrl = makeValidator<string>((input) => {
+  let parsed: URL;
+  try {
+    parsed = new URL(input.trim());
+  } catch {
+    throw new Error('must be a URL such as mysql://user:password@127.0.0.1:3306/concert');
+  }
+  if (parsed.protocol !== 'mysql:' && parsed.protocol !== 'mariadb:') throw new Error('must start with mysql:// (MySQL 8 or MariaDB)');
+  if (!/^\/[^/]+$/.test(parsed.pathname)) throw new Error('must name the database after the host (mysql://host:3306/concert)');
+  return input.trim();
 });
 
 /** Comma-separated origins (scheme://host[:port]); empty allows none. */
@@ -68,12 +88,13 @@ const redisUrl = makeValidator<string>((input) => {
   }
   if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') throw new Error('must start with redis:// or rediss://');
   if (!/^\/?(\d{1,9})?$/.test(parsed.pathname)) throw new Error(`the database index must be a number (redis://host:6379/2), not "${parsed.pathname.slice(1)}"`);
-  return input;
+  // As URL read it: ioredis refuses the spaces around it that URL ignores.
+  return input.trim();
 });
 
 /** A TCP port; 0 asks the OS for a free one (used by the tests). */
 const listenPort = makeValidator<number>((input) => {
-  const value = Number(input);
+  const value = wholeNumber(input);
   if (!Number.isInteger(value) || value < 0 || value > 65535) throw new Error('must be a port number from 0 to 65535');
   return value;
 });
@@ -103,7 +124,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     given,
     {
       PORT: listenPort({ default: 4000 }),
-      DATABASE_URL: url({ default: 'mysql://root@127.0.0.1:3306/concert' }),
+      DATABASE_URL: mysqlUrl({ default: 'mysql://root@127.0.0.1:3306/concert' }),
       REDIS_URL: redisUrl({ default: 'redis://127.0.0.1:6379' }),
       REDIS_CLUSTER_NODES: clusterNodes({ default: [], desc: 'seed nodes of a Redis Cluster; when set, REDIS_URL is ignored' }),
       REDIS_KEY_PREFIX: str({ default: 'ct', desc: 'namespace for every Redis key, BullMQ queue and pub/sub channel' }),
@@ -142,6 +163,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
   );
   if (raw.PASSWORD_HASH_COST < 1 || raw.PASSWORD_HASH_COST > 20 || !Number.isInteger(raw.PASSWORD_HASH_COST)) {
     throw new ConfigError('Invalid configuration:\n  PASSWORD_HASH_COST: must be an integer from 1 to 20');
+  }
+  if (raw.MYSQL_STATEMENT_TIMEOUT_MS < MIN_STATEMENT_TIMEOUT_MS) {
+    throw new ConfigError(`Invalid configuration:\n  MYSQL_STATEMENT_TIMEOUT_MS: must be at least ${MIN_STATEMENT_TIMEOUT_MS}`);
   }
   if (raw.TEST_LIMIT_WINDOW_SECONDS > 0 && environment !== 'test') {
     throw new ConfigError('Invalid configuration:\n  TEST_LIMIT_WINDOW_SECONDS: only for NODE_ENV=test');

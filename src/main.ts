@@ -18,7 +18,8 @@ async function main(): Promise<void> {
   // Handlers go in before start-up: a SIGTERM that arrives while workers are still starting must
   // still end in a graceful stop and exit 0, not the default kill.
   let stopping = false;
-  // Ends a start-up still waiting for Redis (up to 20 s), which would otherwise hold the exit past its deadline.
+  // Ends a start-up still waiting for another replica's (up to 5 min) or for Redis (up to 20 s), which
+  // would otherwise hold the exit past its deadline.
   const startup = new AbortController();
   const shutdown = (signal: string) => {
     if (stopping) return;

@@ -122,6 +122,29 @@ describe('configuration', () => {
     expect(() => loadConfig({ MYSQL_STATEMENT_TIMEOUT_MS: '3000000000' })).toThrow(/MYSQL_STATEMENT_TIMEOUT_MS: must be at most 2147483647/);
   });
 
+  it('refuses what would start and then fail, or mean something else, naming the variable', () => {
+    const refusal = (name: string, value: string) => {
+      try {
+        loadConfig({ [name]: value });
+      } catch (error) {
+        return (error as Error).message;
+      }
+      return 'accepted';
+    };
+    // Numbers are digits: 0x10, 1e3 and 1.0 are not counts anyone writes on purpose.
+    for (const value of ['0x10', '1e3', '10.0']) expect(refusal('HOLD_TTL_SECONDS', value)).toMatch(/HOLD_TTL_SECONDS: must be a positive integer/);
+    expect(refusal('PORT', '0x10')).toMatch(/PORT: must be a port number/);
+    // A limit past 2^53 made the rate limiter refuse to start, naming none of the settings.
+    expect(refusal('RATE_LIMIT_PER_MINUTE', '1e21')).toMatch(/RATE_LIMIT_PER_MINUTE: must be a whole number/);
+    expect(refusal('RATE_LIMIT_IP_PER_MINUTE', '99999999999')).toMatch(/RATE_LIMIT_IP_PER_MINUTE: must be at most 2147483647/);
+    expect(refusal('MYSQL_STATEMENT_TIMEOUT_MS', '1')).toMatch(/MYSQL_STATEMENT_TIMEOUT_MS: must be at least 100/);
+    expect(refusal('DATABASE_URL', 'postgres://root@127.0.0.1:5432/concert')).toMatch(/DATABASE_URL: must start with mysql:\/\//);
+    expect(refusal('DATABASE_URL', 'mysql://root@127.0.0.1:3306/')).toMatch(/DATABASE_URL: must name the database/);
+    // Spaces around a URL are dropped, as around a number (ioredis refused them, naming no setting).
+    expect(loadConfig({ REDIS_URL: ' redis://127.0.0.1:6379/3 ' }).redis).toEqual({ url: 'redis://127.0.0.1:6379/3' });
+    expect(loadConfig({ DATABASE_URL: ' mysql://root@127.0.0.1:3306/x ', HOLD_TTL_SECONDS: ' 16 ' })).toMatchObject({ databaseUrl: 'mysql://root@127.0.0.1:3306/x', holdTtlSeconds: 16 });
+  });
+
   it('requires JWT_SECRET in production', () => {
     const result = startWith({ NODE_ENV: 'production' });
     expect(result.status).toBe(1);

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { Redis } from 'ioredis';
 import { createConnection } from 'mysql2/promise';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -7,7 +7,7 @@ import { CREATE_CONCERT, ENTER, LOG_IN } from '../support/operations';
 import { LOCAL_MYSQL_ROOT, resetSandbox } from '../support/sandbox';
 import { ADMIN, startTestServer, testEnv, type TestServer } from './support/harness';
 import { spawnProcess, spawnServer } from './support/process';
-import { logIn, signUp, type Account } from './support/client';
+import { logIn, signUp, signUpMany, type Account } from './support/client';
 import { createConcert } from './support/fixtures';
 
 let server: TestServer | undefined;
@@ -31,6 +31,18 @@ async function runUntilExit(name: string, overrides: Record<string, string>): Pr
   return { code, output };
 }
 
+/** A SIGTERM to a process still starting ends it with 0 within 3 s: not at a start-up limit, nor at the shutdown's 10 s deadline. */
+async function expectPromptStop(starting: { child: ChildProcess; exited: Promise<number | null> }): Promise<void> {
+  try {
+    const signalled = Date.now();
+    starting.child.kill('SIGTERM');
+    expect(await starting.exited).toBe(0);
+    expect(Date.now() - signalled).toBeLessThan(3000);
+  } finally {
+    if (starting.child.exitCode === null) starting.child.kill('SIGKILL');
+  }
+}
+
 const titles = async (url: string) => (await new Api(url).data<{ concerts: { title: string }[] }>('{ concerts { title } }')).concerts.map((c) => c.title);
 
 describe('start-up', () => {
@@ -48,16 +60,34 @@ describe('start-up', () => {
   it('stops at once, exit 0, on a SIGTERM while it waits for Redis', async () => {
     const env = testEnv('startup_term_waiting', {});
     await resetSandbox(env);
-    const waiting = await spawnProcess({ ...env, REDIS_URL: 'redis://127.0.0.1:1/0', REDIS_CLUSTER_NODES: '' }, (line) => line.msg?.startsWith('waiting for Redis') ?? false);
+    await expectPromptStop(await spawnProcess({ ...env, REDIS_URL: 'redis://127.0.0.1:1/0', REDIS_CLUSTER_NODES: '' }, (line) => line.msg?.startsWith('waiting for Redis') ?? false));
+  }, 60_000);
+
+  it("stops at once, exit 0, on a SIGTERM while it waits for another replica's start-up (its lock)", async () => {
+    const env = testEnv('startup_term_locked', {});
+    await resetSandbox(env);
+    const database = new URL(env.DATABASE_URL as string).pathname.slice(1);
+    const holder = await createConnection(LOCAL_MYSQL_ROOT);
     try {
-      const signalled = Date.now();
-      waiting.child.kill('SIGTERM');
-      expect(await waiting.exited).toBe(0);
-      // Not at the start-up's own 20 s limit, nor the shutdown's 10 s deadline.
-      expect(Date.now() - signalled).toBeLessThan(3000);
+      await holder.query('select get_lock(?, 10)', [`${database}:startup`]);
+      const waiting = await spawnProcess(env, (line) => line.msg?.startsWith('JWT_SECRET is not set') ?? false);
+      const waits = async () =>
+        ((await holder.query("select count(*) as n from information_schema.processlist where db = ? and info like 'select get_lock(%'", [database]))[0] as { n: number }[])[0]?.n;
+      await vi.waitFor(async () => expect(await waits()).toBe(1), { timeout: 10_000, interval: 50 }).catch((error: unknown) => {
+        waiting.child.kill('SIGKILL');
+        throw error;
+      });
+      await expectPromptStop(waiting);
     } finally {
-      if (waiting.child.exitCode === null) waiting.child.kill('SIGKILL');
+      await holder.end();
     }
+  }, 60_000);
+
+  it('stops at once (exit 1) when MySQL does not answer, saying where it looked, its password unsaid', async () => {
+    const { code, output } = await runUntilExit('startup_no_mysql', { DATABASE_URL: 'mysql://root:hunter2@127.0.0.1:1/nowhere' });
+    expect(code).toBe(1);
+    expect(output).toMatch(/failed to start: MySQL at mysql:\/\/root@127\.0\.0\.1:1\/nowhere: .*ECONNREFUSED/);
+    expect(output).not.toMatch(/hunter2/);
   }, 60_000);
 
   it('stops (exit 1) when Redis has no database of the index REDIS_URL names, instead of using database 0', async () => {
@@ -89,6 +119,32 @@ describe('start-up', () => {
         const open = async () => ((await probe.query('SELECT COUNT(*) AS n FROM information_schema.processlist WHERE db = ?', [database]))[0] as { n: number }[])[0]?.n;
         await vi.waitFor(async () => expect(await open()).toBe(0), { timeout: 3000 });
       }
+    } finally {
+      await probe.end();
+    }
+  });
+
+  it('starts on a database whose first start was killed during the first migration; leaves one with data alone', async () => {
+    const probe = await createConnection(LOCAL_MYSQL_ROOT);
+    try {
+      server = await startTestServer('startup_half_migrated', { RUN_WORKERS: 'false', SEED_DEMO: 'false' });
+      const database = new URL(server.env.DATABASE_URL as string).pathname.slice(1);
+      await server.stop();
+      server = undefined;
+      // What the kill leaves (MySQL rolls no DDL back): some of the first migration's tables, none recorded.
+      await probe.query(`delete from \`${database}\`.mikro_orm_migrations`);
+      for (const table of ['point_transactions', 'reservations', 'payments', 'users']) await probe.query(`drop table \`${database}\`.\`${table}\``);
+      server = await startTestServer('startup_half_migrated', { RUN_WORKERS: 'false', SEED_DEMO: 'false' }, { reset: false });
+      const { concertId } = await createConcert(server);
+      const [fan] = await signUpMany(new Api(server.url), 1);
+      expect((await fan!.api.data<{ enterQueue: { state: string } }>(ENTER, { id: concertId })).enterQueue.state).toMatch(/WAITING|ACTIVE/);
+      await server.stop();
+      server = undefined;
+
+      // Rows in a table: not a database that never held data. Nothing is dropped; the start fails.
+      await probe.query(`delete from \`${database}\`.mikro_orm_migrations`);
+      await expect(startTestServer('startup_half_migrated', { RUN_WORKERS: 'false', SEED_DEMO: 'false' }, { reset: false })).rejects.toThrow(/already exists/);
+      expect(((await probe.query(`select count(*) as n from \`${database}\`.concerts`))[0] as { n: number }[])[0]?.n).toBe(1);
     } finally {
       await probe.end();
     }
