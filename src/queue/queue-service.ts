@@ -359,7 +359,7 @@ export class QueueService {
       const id = ids[index] as number;
       if (result.status === 'rejected') return this.skipped(id, result.reason);
       ticked.push(id);
-      // (The 8th figure, salesClosed, is for the metrics' read: lineFigures.)
+      // The 8th figure (salesClosed) says nothing the tick acts on.
       const [admitted = 0, expired = 0, waiting = 0, active = 0, droppedWaiting = 0, droppedActive = 0, opened = 0, , leftLine = 0, soldOutNow = 0, watched = 0] = result.value;
       this.metrics.admitted.inc(admitted);
       admittedThisTick += admitted;
