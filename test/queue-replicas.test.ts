@@ -78,6 +78,24 @@ describe('scale-out', () => {
     }
   });
 
+  it('pushes the number ACTIVE to an ACTIVE fan within seconds, on an API-only replica, though the fan’s own status does not move', async () => {
+    const apiOnly = await replica({ RUN_WORKERS: 'false' });
+    const { concertId } = await createConcert(server, { maxActiveUsers: 5 });
+    const [fan, ...others] = (await signUpMany(new Api(server.url), 3)) as [Account, ...Account[]];
+    await fan.api.data(ENTER, { id: concertId });
+    const client = wsClient(apiOnly.wsUrl, fan.token);
+    try {
+      const feed = new Feed<{ queueStatus: QueueStatus }>(client, STATUS_SUBSCRIPTION, { id: concertId });
+      await feed.until((m) => m.data?.queueStatus.state === 'ACTIVE' && m.data.queueStatus.active === 1);
+      for (const other of others) await other.api.data(ENTER, { id: concertId });
+      const entered = Date.now();
+      await feed.until((m) => m.data?.queueStatus.active === 3, 8000);
+      expect(Date.now() - entered).toBeLessThan(6500);
+    } finally {
+      await client.dispose();
+    }
+  });
+
   it('with two worker processes, runs each tick once and never admits past capacity', async () => {
     const second = await replica({ RUN_WORKERS: 'true' });
     const capacity = 5;

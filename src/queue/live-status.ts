@@ -54,9 +54,9 @@ class FollowedConcert {
   figures: QueueFigures | undefined;
   /** What every fan was last pushed of the concert-wide figures. */
   pushedPrint = '';
-  /** The line's length every fan was last pushed, and when (ms). */
-  pushedWaiting = -1;
-  waitingPushedAt = 0;
+  /** The line's counts every fan was last pushed (countsPrint), and when (ms). */
+  pushedCounts = '';
+  countsPushedAt = 0;
   joins: Join[] = [];
   readonly changed = new Set<number>();
   readonly leaving = new Set<number>();
@@ -76,11 +76,14 @@ class FollowedConcert {
 const PUSH_SLICE = 256;
 
 /**
- * How often at most every fan is pushed the line's length alone (`waiting`): it moves with every
- * entry, and a fan whose own place does not move (at the front of a line stalled by long turns) would
- * otherwise see the count of their first status for as long.
+ * How often at most every fan is pushed the line's counts alone (`waiting`, `active`): they move with
+ * every entry and admission, and a fan whose own place does not move (at the front of a line stalled
+ * by long turns, or ACTIVE) would otherwise see the counts of their first status for as long.
  */
-const WAITING_PUSH_MS = 5000;
+const COUNTS_PUSH_MS = 5000;
+
+/** The line's counts, pushed to everyone when they changed, at most every COUNTS_PUSH_MS. */
+const countsPrint = (f: QueueFigures) => `${f.waiting}|${f.active}`;
 
 /** The concert-wide part of a status that is pushed when it changes (the rest moves with every tick). */
 const figuresPrint = (f: QueueFigures) => `${f.seatsLeft}|${f.salesOpensAt}|${f.soldOut}`;
@@ -374,14 +377,14 @@ export class LiveQueueStatus {
     concert.cursor = figures.logSeq;
     const print = figuresPrint(figures);
     const now = Date.now();
-    const lengthDue = figures.waiting !== concert.pushedWaiting && now - concert.waitingPushedAt >= WAITING_PUSH_MS;
-    const everyone = print !== concert.pushedPrint || lengthDue;
+    const countsDue = countsPrint(figures) !== concert.pushedCounts && now - concert.countsPushedAt >= COUNTS_PUSH_MS;
+    const everyone = print !== concert.pushedPrint || countsDue;
     // Nobody left and nothing concert-wide changed: no fan's status moved.
     if (entries.length === 0 && !everyone) return;
     concert.pushedPrint = print;
     if (everyone) {
-      concert.pushedWaiting = figures.waiting;
-      concert.waitingPushedAt = now;
+      concert.pushedCounts = countsPrint(figures);
+      concert.countsPushedAt = now;
     }
     const changed = new Map<number, ScoredPlace>();
     for (const [userId, fan] of concert.fans) {
@@ -433,8 +436,8 @@ export class LiveQueueStatus {
     if (concert.pushedPrint === '' && concert.figures) {
       // The first fans followed here were read with these figures: their baseline.
       concert.pushedPrint = figuresPrint(concert.figures);
-      concert.pushedWaiting = concert.figures.waiting;
-      concert.waitingPushedAt = Date.now();
+      concert.pushedCounts = countsPrint(concert.figures);
+      concert.countsPushedAt = Date.now();
     }
     return changed;
   }
