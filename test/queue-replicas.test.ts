@@ -1,6 +1,7 @@
 import WebSocket from 'ws';
 import { countRedisKeys, wipeRedisKeys } from '../support/sandbox';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { redisKeys } from '../src/redis';
 import { schedulerRefreshMs } from '../src/workers/repeating-job';
 import { Api } from '../support/graphql-client';
 import { ENTER, LEAVE, type QueueStatus, STATUS, STATUS_SUBSCRIPTION } from '../support/operations';
@@ -72,6 +73,29 @@ describe('scale-out', () => {
       expect(longer.data?.queueStatus).toMatchObject({ state: 'WAITING', position: 1 });
       // At most every 5 s, however many ticks (ten a second here) see the length change.
       expect(Date.now() - entered).toBeLessThan(6500);
+    } finally {
+      await client.dispose();
+      await holder.api.data(LEAVE, { id: concertId });
+    }
+  });
+
+  it('pushes a new estimated wait to a fan at the front of a stalled line when only the pace changes, on an API-only replica', async () => {
+    const apiOnly = await replica({ RUN_WORKERS: 'false' });
+    const { concertId, holder, client, feed } = await fanBehindHolder(apiOnly);
+    try {
+      const first = await feed.until((m) => m.data?.queueStatus.state === 'WAITING' && m.data.queueStatus.position === 1);
+      // Nobody admitted since the holder: the slowest pace, a turn per ACTIVE_TTL_SECONDS.
+      expect(first.data?.queueStatus.estimatedWaitSeconds).toBe(60);
+      // The counts this fan first saw (the holder perhaps not yet admitted) are pushed within 5 s: past that.
+      await new Promise((resolve) => setTimeout(resolve, 5500));
+      // As if 30 fans had been admitted in the last 20 s: the measured pace (90 a minute) now sets the estimate.
+      const admissions = redisKeys(server.env.REDIS_KEY_PREFIX as string).queue(Number(concertId)).admissions;
+      await server.app.redis.rpush(admissions, `${Date.now() - 20_000}:0`);
+      await server.app.redis.lpush(admissions, `${Date.now() - 10_000}:30`);
+      const changed = Date.now();
+      const faster = await feed.until((m) => (m.data?.queueStatus.estimatedWaitSeconds ?? 60) < 60, 8000);
+      expect(faster.data?.queueStatus).toMatchObject({ state: 'WAITING', position: 1, waiting: 1 });
+      expect(Date.now() - changed).toBeLessThan(6500);
     } finally {
       await client.dispose();
       await holder.api.data(LEAVE, { id: concertId });

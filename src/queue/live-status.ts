@@ -76,14 +76,15 @@ class FollowedConcert {
 const PUSH_SLICE = 256;
 
 /**
- * How often at most every fan is pushed the line's counts alone (`waiting`, `active`): they move with
- * every entry and admission, and a fan whose own place does not move (at the front of a line stalled
- * by long turns, or ACTIVE) would otherwise see the counts of their first status for as long.
+ * How often at most every fan is pushed the line's counts alone (`waiting`, `active`) and the pace
+ * behind `estimatedWaitSeconds`: they move with every entry and admission, and a fan whose own place
+ * does not move (at the front of a line stalled by long turns, or ACTIVE) would otherwise see the
+ * figures of their first status for as long.
  */
 const COUNTS_PUSH_MS = 5000;
 
-/** The line's counts, pushed to everyone when they changed, at most every COUNTS_PUSH_MS. */
-const countsPrint = (f: QueueFigures) => `${f.waiting}|${f.active}`;
+/** The line's counts and pace, pushed to everyone when they changed, at most every COUNTS_PUSH_MS. */
+const countsPrint = (f: QueueFigures) => `${f.waiting}|${f.active}|${f.ratePerMinute}|${f.capacity}`;
 
 /** The concert-wide part of a status that is pushed when it changes (the rest moves with every tick). */
 const figuresPrint = (f: QueueFigures) => `${f.seatsLeft}|${f.salesOpensAt}|${f.soldOut}`;
