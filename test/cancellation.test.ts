@@ -177,6 +177,27 @@ describe('cancelReservation', () => {
   });
 });
 
+describe('the start of a show, to the millisecond', () => {
+  it('is kept as the admin wrote it, and a cancellation in its last second before it is allowed', async () => {
+    const admin = await logIn(api, ADMIN.email, ADMIN.password);
+    const input = { title: 'On time', venue: 'Hall', maxActiveUsers: 5, schedules: [{ startsAt: '2030-01-01T19:00:00.900+09:00', seatCount: 1, price: PRICE }] };
+    const { createConcert: concert } = await admin.api.data<{ createConcert: { id: string; schedules: { startsAt: string }[] } }>(
+      'mutation($input: ConcertInput!) { createConcert(input: $input) { id schedules { startsAt } } }',
+      { input },
+    );
+    expect(concert.schedules[0]!.startsAt).toBe('2030-01-01T10:00:00.900Z');
+
+    // A show starting at .999 of the current second, at least half a second away: a whole-second
+    // column made it start at .000, already past, and refused the cancellation.
+    const { reservation, scheduleId, fans } = await bought();
+    while (Date.now() % 1000 > 400) await new Promise((resolve) => setTimeout(resolve, 20));
+    const startsAt = new Date(Math.floor(Date.now() / 1000) * 1000 + 999);
+    await server.app.orm.em.getConnection().execute('update schedules set starts_at = ? where id = ?', [startsAt, scheduleId]);
+    expect((await cancel(fans[0]!, reservation.id)).data?.cancelReservation.status).toBe('CANCELLED');
+    expect(Date.now()).toBeLessThan(startsAt.getTime());
+  });
+});
+
 describe('a show that started before its concert was created', () => {
   it('is created through the API, sells, and its reservations are NOT_CANCELLABLE at once', async () => {
     const admin = await logIn(api, ADMIN.email, ADMIN.password);

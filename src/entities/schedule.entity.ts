@@ -9,7 +9,8 @@ export class Schedule {
   @ManyToOne({ entity: () => Concert, deleteRule: 'cascade' })
   concert!: Concert;
 
-  @Property({ type: 'datetime' })
+  /** To the millisecond: cancelling is allowed until this very instant. */
+  @Property({ type: 'datetime', length: 3 })
   startsAt!: Date;
 
   /** Seats never change after creation, so the count is stored rather than counted per request. */
