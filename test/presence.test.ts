@@ -328,14 +328,16 @@ describe('presence across replicas', () => {
     await sleep(GRACE_S * 1000 + 500);
     expect(await inLine(stranded!, concertId)).toEqual({ waiting: true, active: false });
 
+    const killed = Date.now();
     doomed.child.kill('SIGKILL');
     await doomed.stop();
-    const killed = Date.now();
     // The dead sockets stop counting against MAX_SOCKETS_PER_USER soon enough to reconnect within the grace.
     const elsewhere = await subscribeWhenLet(server.wsUrl, moving!, concertId);
     expect(Date.now() - killed).toBeLessThan(GRACE_S * 1000);
     expect(elsewhere.first).toMatchObject({ state: 'WAITING', position: 2 });
     await vi.waitFor(async () => expect((await inLine(stranded!, concertId)).waiting).toBe(false), { timeout: (GRACE_S + 3) * 1000, interval: 100 });
+    // Not before one grace after the death: the replica's last beat vouched for its fans until the next was due.
+    expect(Date.now() - killed).toBeGreaterThanOrEqual(GRACE_S * 1000);
     await elsewhere.feed.until((m) => m.data?.queueStatus.position === 1);
     await sleep(GRACE_S * 1000);
     expect(await inLine(moving!, concertId)).toEqual({ waiting: true, active: false });

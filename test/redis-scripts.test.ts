@@ -24,6 +24,7 @@ import {
   SALES_UNKNOWN,
 } from '../src/redis/queue-scripts';
 import { decodeDepartures, placeAfter } from '../src/queue/departures';
+import { watchBeat } from '../src/queue/queue-service';
 import { decodeFeedReply, decodeWatchReply } from '../src/queue/queue-status';
 import { SOCKET_OPEN, SOCKET_RENEW } from '../src/redis/socket-scripts';
 import type { Script, ScriptArg, ScriptKeys } from '../src/redis/script';
@@ -1094,6 +1095,13 @@ describe('departures log and live presence', () => {
     expect(entry.scores).toEqual(lapsed.map((fan) => 1000 + fan));
     expect(await redis.zcard(k.wait)).toBe(500);
     expect(await redis.zcard(k.seen)).toBe(500);
+  });
+
+  it('takes a silent replica for dead a beat past the grace: its last beat vouched for its fans until the next was due', () => {
+    for (const grace of [2, 60, 600]) {
+      const { intervalMs, deadAfterMs } = watchBeat(grace);
+      expect(deadAfterMs).toBe(grace * 1000 + intervalMs);
+    }
   });
 
   it('refuses a drop entry whose fans and scores differ in number: every later position would be off', () => {

@@ -43,13 +43,14 @@ export interface QueueSettings {
 
 /**
  * How often a replica that follows fans live says it is alive (per concert), and how long after its
- * last beat a tick takes it for dead: one grace, so its fans lapse one grace after it died (their
- * presence counts from its last beat), and a replica stalled for less than that (a long GC pause, a
- * saturated core) loses nobody.
+ * last beat a tick takes it for dead: one grace and one beat. A beat vouches for the replica's fans
+ * until the next one is due (QUEUE_ADMIT counts their presence from there), since the replica may
+ * have died just before it: so they lapse no sooner than one grace after it died, and a replica
+ * stalled for less than that (a long GC pause, a saturated core) loses nobody.
  */
 export function watchBeat(presenceGraceSeconds: number): { intervalMs: number; deadAfterMs: number } {
   const intervalMs = Math.min(5000, Math.max(100, Math.floor((presenceGraceSeconds * 1000) / 6)));
-  return { intervalMs, deadAfterMs: presenceGraceSeconds * 1000 };
+  return { intervalMs, deadAfterMs: presenceGraceSeconds * 1000 + intervalMs };
 }
 
 /** What MySQL's opening time seeds the sales key with (see RedisKeys.queue().sales). */
