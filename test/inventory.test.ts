@@ -126,6 +126,21 @@ describe('admission', () => {
   });
 });
 
+describe('sold out, after Redis lost its data', () => {
+  it('answers the first entrant SOLD_OUT at once, before any tick', async () => {
+    // No ticks at all here: what the entrant hears comes from the entry alone.
+    const quiet = await startTestServer('inventory_no_ticks', { RUN_WORKERS: 'false' });
+    try {
+      const { concertId, scheduleIds } = await createConcert(quiet, { seatCount: 2 });
+      const [buyer, fan] = await signUpMany(new Api(quiet.url), 2);
+      await sellInMysql(quiet, buyer!.id, await seatIds(quiet, scheduleIds[0]!), 'all');
+      expect((await fan!.api.data<{ enterQueue: QueueStatus }>(ENTER, { id: concertId })).enterQueue).toMatchObject({ state: 'SOLD_OUT', position: null });
+    } finally {
+      await quiet.stop();
+    }
+  });
+});
+
 describe('sold out', () => {
   it('pushes SOLD_OUT to every waiting subscriber on every replica, closes the line, and reopens on a cancellation', async () => {
     const apiOnly = await spawnServer({ ...server.env, RUN_WORKERS: 'false' });

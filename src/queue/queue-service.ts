@@ -122,9 +122,12 @@ export class QueueService {
     };
     let reply = await attempt();
     if (reply[0] === SALES_UNKNOWN) {
-      // First entrant of this concert since Redis started (or lost its data): MySQL knows when sales open.
-      const concert = await this.concerts.get(concertId);
+      // First entrant of this concert since Redis started (or lost its data): MySQL knows when sales
+      // open, and whether every seat is sold (the line's closed mark went with the data; until a tick
+      // set it again, this entrant would be told WAITING in a line that admits nobody).
+      const [concert, inventory] = await Promise.all([this.concerts.get(concertId), this.inventory.ofConcerts([concertId])]);
       await this.redis.set(k.sales, salesValue(concert.salesOpenAt), 'NX');
+      if (inventory.get(concertId)?.soldOut && (await this.inventory.confirmSoldOut([concertId])).has(concertId)) await this.redis.hset(k.stats, 'soldOut', 1);
       reply = await attempt();
     }
     // The script's last items: whether the entrant had lost a place or slot for want of presence (and
