@@ -10,6 +10,7 @@ import { RedisServer } from './support/redis-server';
 import { redisKeys, runScript } from '../src/redis';
 import { QUEUE_ENTER } from '../src/redis/queue-scripts';
 import { drawPreQueueScore } from '../src/queue/draw';
+import { watchBeat } from '../src/queue/queue-service';
 
 // A Redis of this file's own, so cutting its pub/sub connections touches no other test's server.
 const redis = new RedisServer();
@@ -169,7 +170,8 @@ describe('a replica a tick took for dead', () => {
       // The replica stalled past the grace: its last beat is old, and a tick releases its fans.
       const [seconds] = await admin.time();
       const replicas = await admin.zrange(keys.replicas, 0, -1);
-      for (const replica of replicas) await admin.zadd(keys.replicas, Number(seconds) * 1000 - 3_601_000, replica);
+      const deadAfterMs = watchBeat(server.app.config.presenceGraceSeconds).deadAfterMs;
+      for (const replica of replicas) await admin.zadd(keys.replicas, Number(seconds) * 1000 - deadAfterMs - 1000, replica);
       await queue.admitTick();
       expect(Number(await admin.zscore(keys.activeSeen, fan!.id))).toBeLessThan(2 ** 52);
       // Back, it registers a new fan before its heartbeat: that must not hide that its fans were let go.
