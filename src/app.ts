@@ -144,8 +144,10 @@ export function queueSettings(config: Config): QueueSettings {
   };
 }
 
-/** Wires everything and starts listening: the one composition root, used by main.ts and the tests. */
-/** Starts a replica. `stop` aborting (a SIGTERM) ends a start-up still waiting for another replica's start-up or for Redis, with an error. */
+/**
+ * Wires everything and starts listening: the one composition root, used by main.ts and the tests.
+ * `stop` aborting (a SIGTERM) ends a start-up still waiting for another replica's or for Redis, with an error.
+ */
 export async function startApp(config: Config, logger: Logger = createLogger(config.logLevel), stop?: AbortSignal): Promise<App> {
   if (config.jwtSecretIsDefault) logger.warn('JWT_SECRET is not set: using a fixed development secret. Never do this in production.');
   else if (config.weakJwtSecret) logger.warn('JWT_SECRET is shorter than 32 bytes: tokens signed with it can be guessed offline. Generate one: openssl rand -base64 48');

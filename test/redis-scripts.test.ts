@@ -12,6 +12,7 @@ import {
   QUEUE_END_ACTIVE,
   QUEUE_ENTER,
   QUEUE_FEED,
+  QUEUE_FIGURES_NOW,
   QUEUE_HEARTBEAT,
   QUEUE_LEAVE,
   QUEUE_REOPEN,
@@ -43,7 +44,7 @@ const called = new Set<string>();
  * The scripts whose reply starts with the queue's figures: their last two (the departures log's
  * epoch and position) are left out here, so replies compare as plain arrays; the log has its own tests.
  */
-const FIGURE_REPLIES = new Set([QUEUE_STATUS.name, QUEUE_ENTER.name, QUEUE_LEAVE.name]);
+const FIGURE_REPLIES = new Set([QUEUE_STATUS.name, QUEUE_ENTER.name, QUEUE_LEAVE.name, QUEUE_FIGURES_NOW.name]);
 
 /** runScript, noting which scripts the file has called. */
 async function run<K extends readonly string[], A extends readonly ScriptArg[], R>(script: Script<K, A, R>, scriptKeys: ScriptKeys<K>, ...args: A): Promise<R> {
@@ -1055,6 +1056,15 @@ describe('departures log and live presence', () => {
     expect(await rankOf(k, 6)).toBe(2);
   });
 
+  it('reads the figures alone, as a status reply carries them', async () => {
+    const k = await concert();
+    for (const user of [1, 2, 3]) await enter(k, user);
+    await admit(k, 1);
+    const figures = await run(QUEUE_FIGURES_NOW, k);
+    expect(figures.slice(0, 2)).toEqual([2, 1]);
+    expect(figures).toEqual(await run(QUEUE_STATUS, k));
+  });
+
   it('lets the log and the rate list of a line nobody uses any more expire; the log then starts over where it was', async () => {
     const k = await concert();
     for (const user of [1, 2, 3]) await enter(k, user);
@@ -1097,7 +1107,7 @@ describe('departures log and live presence', () => {
     expect(await redis.zcard(k.seen)).toBe(500);
   });
 
-  it('takes a silent replica for dead a beat past the grace: its last beat vouched for its fans until the next was due', () => {
+  it('takes a silent replica for dead a beat past the grace: it may have lived almost a beat past its last one', () => {
     for (const grace of [2, 60, 600]) {
       const { intervalMs, deadAfterMs } = watchBeat(grace);
       expect(deadAfterMs).toBe(grace * 1000 + intervalMs);

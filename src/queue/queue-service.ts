@@ -11,6 +11,7 @@ import {
   QUEUE_END_ACTIVE,
   QUEUE_ENTER,
   QUEUE_FEED,
+  QUEUE_FIGURES_NOW,
   QUEUE_HEARTBEAT,
   QUEUE_LEAVE,
   QUEUE_REOPEN,
@@ -43,10 +44,10 @@ export interface QueueSettings {
 
 /**
  * How often a replica that follows fans live says it is alive (per concert), and how long after its
- * last beat a tick takes it for dead: one grace and one beat. A beat vouches for the replica's fans
- * until the next one is due (QUEUE_ADMIT counts their presence from there), since the replica may
- * have died just before it: so they lapse no sooner than one grace after it died, and a replica
- * stalled for less than that (a long GC pause, a saturated core) loses nobody.
+ * last beat a tick takes it for dead: one grace and one beat, since it may have lived almost a beat
+ * past its last one. Its fans, whose presence counts from that beat, lapse at that tick: no sooner
+ * than one grace after it died. A replica stalled for less (a long GC pause, a saturated core) loses
+ * nobody.
  */
 export function watchBeat(presenceGraceSeconds: number): { intervalMs: number; deadAfterMs: number } {
   const intervalMs = Math.min(5000, Math.max(100, Math.floor((presenceGraceSeconds * 1000) / 6)));
@@ -435,20 +436,17 @@ export class QueueService {
   }
 
   /**
-   * Each concert of the tick's index as Redis has it now, for the metrics: fans in line (in the
-   * pre-queue while sales are closed), ACTIVE, and the seats left the last tick stored (while valid).
+   * Each concert of the tick's index as Redis has it now, for the metrics (one script call each, the
+   * figures status replies carry): fans in line (in the pre-queue while sales are closed), ACTIVE,
+   * and the seats left the last tick stored (while valid).
    */
   async lineFigures(): Promise<LineFigures[]> {
-    const ids = await this.queuedConcerts();
-    // leftUntil is on Redis's clock; a few ms of skew matter nothing here.
-    const now = Date.now();
     return Promise.all(
-      ids.map(async (concert) => {
-        const k = this.keys.queue(concert);
-        const [inLine, active, sales, [left, leftUntil]] = await Promise.all([this.redis.zcard(k.wait), this.redis.zcard(k.active), this.redis.get(k.sales), this.redis.hmget(k.stats, 'left', 'leftUntil')]);
-        const closed = sales !== null && sales !== SALES_OPEN;
-        const seatsLeft = left !== null && Number(leftUntil) >= now ? Number(left) : undefined;
-        return { concert, waiting: closed ? 0 : inLine, prequeue: closed ? inLine : 0, active, seatsLeft };
+      (await this.queuedConcerts()).map(async (concert) => {
+        const { figures } = decodeStatusReply(await runScript(this.redis, QUEUE_FIGURES_NOW, this.keys.queue(concert)));
+        const closed = figures.salesOpensAt >= 0;
+        const seatsLeft = figures.seatsLeft >= 0 ? figures.seatsLeft : undefined;
+        return { concert, waiting: closed ? 0 : figures.waiting, prequeue: closed ? figures.waiting : 0, active: figures.active, seatsLeft };
       }),
     );
   }

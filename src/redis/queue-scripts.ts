@@ -512,6 +512,16 @@ return 0
 `,
 });
 
+/** The concert-wide figures alone (queueFigures), as status replies carry them: for the metrics. */
+export const QUEUE_FIGURES_NOW = defineScript<number[], []>()({
+  name: 'queueFiguresNow',
+  keys: ['wait', 'active', 'stats', 'sales'],
+  uses: [REDIS_NOW, QUEUE_FIGURES],
+  lua: `
+return queueFigures(waitKey, activeKey, statsKey, salesKey, redisNow())
+`,
+});
+
 /** Entries read per QUEUE_FEED call; a replica further behind than this resyncs instead. */
 export const FEED_MAX_ENTRIES = 2048;
 
@@ -810,6 +820,7 @@ export const QUEUE_SCRIPTS = [
   QUEUE_UNWATCH,
   QUEUE_HEARTBEAT,
   QUEUE_FEED,
+  QUEUE_FIGURES_NOW,
   SALES_SET,
   SALES_RESTORE,
   QUEUE_ADMIT,
