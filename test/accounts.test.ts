@@ -7,6 +7,7 @@ import { ADMIN, startTestServer, type TestServer } from './support/harness';
 import { logIn, signUp } from './support/client';
 import { Migration20261212100000 } from '../src/migrations/Migration20261212100000';
 import { hashCost, hashPassword, PasswordHasher, unmatchableHash } from '../src/auth/passwords';
+import { RateLimited } from '../src/errors';
 
 const ME = '{ me { id email role points } }';
 
@@ -263,6 +264,33 @@ describe('password hashing under a burst of sign-ups', () => {
     for (let i = 1; i <= 10; i++) jobs.push(hasher.verify(`guess-${i}`, stored).then(() => done.push(`i${i}`)));
     await Promise.all(jobs);
     expect(done).toEqual(['first', 'i1', 'i2', 'i3', 'i4', 'u1', 'i5', 'i6', 'i7', 'i8', 'u2', 'i9', 'i10']);
+  });
+
+  it('refuses at once (RATE_LIMITED) the password jobs that would wait longer than the bound, never a sign-in queued behind sign-ups', async () => {
+    const MAX_WAIT_MS = 300;
+    const hasher = new PasswordHasher(1, MAX_WAIT_MS);
+    // The bound is judged from the duration of the jobs done so far.
+    await hasher.hash('warm-up', 12, 'signUp');
+    let hashed = 0;
+    const signUps = Array.from({ length: 200 }, (_, i) =>
+      hasher.hash(`fan-${i}`, 12, 'signUp').then(
+        () => hashed++,
+        (error: unknown) => error,
+      ),
+    );
+    const signIn = hasher.verify('returning-fan', unmatchableHash(12));
+    const outcomes = await Promise.all(signUps);
+    const refused = outcomes.filter((outcome) => outcome instanceof RateLimited);
+    expect(refused.length).toBeGreaterThan(0);
+    // Refused means no scrypt was run: every other sign-up was hashed, in well under the bound each.
+    expect(hashed + refused.length).toBe(200);
+    expect(hashed).toBeGreaterThan(0);
+    for (const error of refused) {
+      expect(error).toMatchObject({ code: 'RATE_LIMITED' });
+      expect((error as RateLimited).retryAfterSeconds).toBeGreaterThanOrEqual(1);
+    }
+    // The sign-in came after all the sign-ups, but waits only for the sign-ins ahead of it.
+    await expect(signIn).resolves.toBe(false);
   });
 
   it('signs a fan in without waiting behind every sign-up queued before', async () => {

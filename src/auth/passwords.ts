@@ -1,5 +1,6 @@
 import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 import { availableParallelism } from 'node:os';
+import { RateLimited } from '../errors';
 
 /**
  * scrypt (memory-hard, salted, in Node's thread pool so it never blocks the event loop). It needs
@@ -53,20 +54,36 @@ const SIGN_INS_BEFORE_A_SIGN_UP = 4;
 export type HashPriority = 'signIn' | 'signUp';
 
 /**
+ * The longest a password job may expect to wait for its turn: one expected to wait longer is refused
+ * at once (RATE_LIMITED, with when to try again) rather than held in a line that a flood of sign-ups
+ * from many addresses could make minutes long.
+ */
+const MAX_EXPECTED_WAIT_MS = 10_000;
+
+/** Weight of the newest job in the running average of a job's duration. */
+const AVERAGE_WEIGHT = 0.2;
+
+/**
  * Password hashing with a bounded number of scrypts at once and sign-ins served first. Node runs
  * scrypt in its thread pool (4 threads), first come first served: during a burst of sign-ups, a
  * fan signing in waited behind every one of them (11 s behind 60 at once). Here at most
  * `concurrency` run (one per core, leaving a pool thread free: more would only share the cores and the
  * memory, 128 MiB each, and keep the pool from file and DNS work), and a sign-in waits only for those
- * (and, while sign-ins keep coming, for one sign-up in five).
+ * (and, while sign-ins keep coming, for one sign-up in five). A job that would wait longer than
+ * `maxWaitMs` is refused (judged from the average duration of the jobs done so far).
  */
 export class PasswordHasher {
   private running = 0;
   private readonly waiting: Record<HashPriority, (() => void)[]> = { signIn: [], signUp: [] };
   /** Sign-ins served in a row while sign-ups waited. */
   private signInsInARow = 0;
+  /** Running average of a job's duration (ms); unknown until one has finished. */
+  private averageMs = 0;
 
-  constructor(private readonly concurrency = Math.max(1, Math.min(availableParallelism(), threadPoolSize() - 1))) {}
+  constructor(
+    private readonly concurrency = Math.max(1, Math.min(availableParallelism(), threadPoolSize() - 1)),
+    private readonly maxWaitMs = MAX_EXPECTED_WAIT_MS,
+  ) {}
 
   hash(password: string, log2N: number, priority: HashPriority): Promise<string> {
     return this.inTurn(priority, () => hashPassword(password, log2N));
@@ -79,16 +96,35 @@ export class PasswordHasher {
   private async inTurn<T>(priority: HashPriority, work: () => Promise<T>): Promise<T> {
     // A finishing job hands its turn straight to the next (running stays counted), so none jumps in between.
     if (this.running < this.concurrency) this.running++;
-    else await new Promise<void>((resolve) => this.waiting[priority].push(resolve));
+    else {
+      const waitMs = this.expectedWaitMs(priority);
+      if (waitMs > this.maxWaitMs) {
+        const seconds = Math.ceil(waitMs / 1000);
+        throw new RateLimited(`Too many sign-ups and sign-ins at once: please try again in ${seconds} seconds.`, seconds);
+      }
+      await new Promise<void>((resolve) => this.waiting[priority].push(resolve));
+    }
+    const started = performance.now();
     try {
       return await work();
     } finally {
+      const tookMs = performance.now() - started;
+      this.averageMs = this.averageMs === 0 ? tookMs : this.averageMs + AVERAGE_WEIGHT * (tookMs - this.averageMs);
       const next = this.nextInTurn();
       if (next) next();
       else this.running--;
     }
   }
 
+  /**
+   * How long a job of this priority queued now would wait, at the average duration: a sign-up comes
+   * after everyone waiting; a sign-in after the sign-ins waiting, and one sign-up per four of them.
+   */
+  private expectedWaitMs(priority: HashPriority): number {
+    const { signIn, signUp } = this.waiting;
+    const ahead = priority === 'signUp' ? signIn.length + signUp.length : signIn.length + Math.min(signUp.length, Math.floor(signIn.length / SIGN_INS_BEFORE_A_SIGN_UP));
+    return Math.ceil((ahead + 1) / this.concurrency) * this.averageMs;
+  }
   private nextInTurn(): (() => void) | undefined {
     const { signIn, signUp } = this.waiting;
     if (signIn.length > 0 && (signUp.length === 0 || this.signInsInARow < SIGN_INS_BEFORE_A_SIGN_UP)) {
