@@ -178,6 +178,13 @@ export async function startServer(parts: ServerParts, port: number): Promise<Run
     },
     wsServer,
   );
+  // A malformed frame (unmasked, a bad opcode or UTF-8, over maxPayload) is an error on its socket, which
+  // ws closes itself (1002, 1007, 1009). graphql-ws would print it to stderr as an "internal error" with
+  // its stack, past the logger: fourteen lines for every bad frame anyone may send. It is the client's.
+  wsServer.on('connection', (socket) => {
+    socket.removeAllListeners('error');
+    socket.on('error', (error) => parts.logger.debug({ err: error }, 'closed a WebSocket that sent an invalid frame'));
+  });
 
   const apollo = new ApolloServer<Context>({
     schema,

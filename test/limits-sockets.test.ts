@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import type { Client } from 'graphql-ws';
 import { STATUS_SUBSCRIPTION } from '../support/operations';
@@ -150,5 +150,28 @@ describe('graphql-ws connections per account (MAX_SOCKETS_PER_USER)', () => {
     const code = await new Promise<number>((resolve) => socket.once('close', (closeCode) => resolve(closeCode)));
     expect(code).toBe(4408);
     expect(Date.now() - started).toBeGreaterThanOrEqual(2500);
+  });
+
+  it('closes a socket that sends an invalid frame (1007, 1009) without an "internal error" on stderr, and goes on serving', async () => {
+    const printed = vi.spyOn(console, 'error');
+    try {
+      const closeAfter = async (send: (socket: WebSocket) => void): Promise<number> => {
+        const opened = await openBareSocket(server.wsUrl, freshIp());
+        if (!('socket' in opened)) throw new Error(`not opened: ${opened.code}`);
+        const { socket } = opened;
+        const closed = new Promise<number>((resolve) => socket.once('close', (code) => resolve(code)));
+        send(socket);
+        return closed;
+      };
+      // Text that is not UTF-8, and a message over the 100 KB frame limit.
+      expect(await closeAfter((socket) => socket.send(Buffer.from([0xc3, 0x28]), { binary: false }))).toBe(1007);
+      expect(await closeAfter((socket) => socket.send('x'.repeat(200 * 1024)))).toBe(1009);
+      expect(printed).not.toHaveBeenCalled();
+    } finally {
+      printed.mockRestore();
+    }
+    const after = await connect(server, (await fanOf(server)).token);
+    expect(after.open).toBe(true);
+    if (after.open) await after.client.dispose();
   });
 });
