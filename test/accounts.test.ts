@@ -255,41 +255,46 @@ describe('roles', () => {
 });
 
 describe('password hashing under a burst of sign-ups', () => {
+  const CLIENT = '192.0.2.10';
+
   it('serves sign-ins first, and a waiting sign-up after every four sign-ins in a row', async () => {
     const hasher = new PasswordHasher(1);
     const done: string[] = [];
     const stored = unmatchableHash(8);
-    const jobs = [hasher.hash('first', 8, 'signUp').then(() => done.push('first'))];
-    for (const name of ['u1', 'u2']) jobs.push(hasher.hash(name, 8, 'signUp').then(() => done.push(name)));
-    for (let i = 1; i <= 10; i++) jobs.push(hasher.verify(`guess-${i}`, stored).then(() => done.push(`i${i}`)));
+    const jobs = [hasher.hash('first', 8, 'signUp', CLIENT).then(() => done.push('first'))];
+    for (const name of ['u1', 'u2']) jobs.push(hasher.hash(name, 8, 'signUp', CLIENT).then(() => done.push(name)));
+    for (let i = 1; i <= 10; i++) jobs.push(hasher.verify(`guess-${i}`, stored, CLIENT).then(() => done.push(`i${i}`)));
     await Promise.all(jobs);
     expect(done).toEqual(['first', 'i1', 'i2', 'i3', 'i4', 'u1', 'i5', 'i6', 'i7', 'i8', 'u2', 'i9', 'i10']);
   });
 
-  it('refuses at once (RATE_LIMITED) the password jobs that would wait longer than the bound, never a sign-in queued behind sign-ups', async () => {
+  it('takes client addresses in turn, and refuses at once (RATE_LIMITED) what would wait longer than the bound: a flood from one address is refused to it alone', async () => {
     const MAX_WAIT_MS = 300;
     const hasher = new PasswordHasher(1, MAX_WAIT_MS);
     // The bound is judged from the duration of the jobs done so far.
-    await hasher.hash('warm-up', 12, 'signUp');
-    let hashed = 0;
-    const signUps = Array.from({ length: 200 }, (_, i) =>
-      hasher.hash(`fan-${i}`, 12, 'signUp').then(
-        () => hashed++,
+    await hasher.hash('warm-up', 12, 'signUp', CLIENT);
+    const served: string[] = [];
+    const flood = Array.from({ length: 200 }, (_, i) =>
+      hasher.hash(`bot-${i}`, 12, 'signUp', '203.0.113.9').then(
+        () => served.push('bot'),
         (error: unknown) => error,
       ),
     );
-    const signIn = hasher.verify('returning-fan', unmatchableHash(12));
-    const outcomes = await Promise.all(signUps);
+    const fan = hasher.hash('fan', 12, 'signUp', '198.51.100.7').then(() => served.push('fan'));
+    const signIn = hasher.verify('returning-fan', unmatchableHash(12), '192.0.2.1');
+    const outcomes = await Promise.all(flood);
     const refused = outcomes.filter((outcome) => outcome instanceof RateLimited);
     expect(refused.length).toBeGreaterThan(0);
-    // Refused means no scrypt was run: every other sign-up was hashed, in well under the bound each.
-    expect(hashed + refused.length).toBe(200);
-    expect(hashed).toBeGreaterThan(0);
     for (const error of refused) {
       expect(error).toMatchObject({ code: 'RATE_LIMITED' });
       expect((error as RateLimited).retryAfterSeconds).toBeGreaterThanOrEqual(1);
     }
-    // The sign-in came after all the sign-ups, but waits only for the sign-ins ahead of it.
+    // Refused means no scrypt was run; the others were all hashed.
+    expect(served.filter((who) => who === 'bot').length + refused.length).toBe(200);
+    // Queued after the whole flood, the other address's sign-up went after one of the bot's (the one
+    // running, and the next in turn), and the sign-in before both.
+    await fan;
+    expect(served.indexOf('fan')).toBe(2);
     await expect(signIn).resolves.toBe(false);
   });
 

@@ -24,6 +24,8 @@ const EMAIL_PART = String.raw`[^\s@\p{Cc}\p{Cf}\p{Cs}]+`;
 const EMAIL = new RegExp(`^${EMAIL_PART}@${EMAIL_PART}\\.${EMAIL_PART}$`, 'u');
 const MIN_PASSWORD = 8;
 const MAX_PASSWORD = 200;
+/** Whose turn the start-up's own password work (the configured admin's) takes: no client's. */
+const OPERATOR = 'operator';
 
 /**
  * The one spelling of an email: what is stored, looked up and counted by the log-in throttle. NFC, so
@@ -66,11 +68,12 @@ export class AccountService {
     this.unknownEmailHash = unmatchableHash(settings.passwordHashCost);
   }
 
-  async signUp(email: string, password: string): Promise<AuthResult> {
+  /** `clientIp`: whose turn it is among the password hashes waiting (PasswordHasher). */
+  async signUp(email: string, password: string, clientIp: string): Promise<AuthResult> {
     const normalized = normalizeEmail(email);
     checkPassword(password);
     const em = this.orm.em.fork();
-    const user = em.create(User, { email: normalized, passwordHash: await this.hasher.hash(password, this.settings.passwordHashCost, 'signUp') });
+    const user = em.create(User, { email: normalized, passwordHash: await this.hasher.hash(password, this.settings.passwordHashCost, 'signUp', clientIp) });
     try {
       await em.persist(user).flush();
     } catch (error) {
@@ -88,16 +91,16 @@ export class AccountService {
   async logIn(email: string, password: string, clientIp: string): Promise<AuthResult> {
     const canonical = normalizeEmail(email);
     checkPassword(password, 0);
-    return this.throttle ? this.throttle.guard(canonical, clientIp, () => this.checkCredentials(canonical, password)) : this.checkCredentials(canonical, password);
+    return this.throttle ? this.throttle.guard(canonical, clientIp, () => this.checkCredentials(canonical, password, clientIp)) : this.checkCredentials(canonical, password, clientIp);
   }
 
   /** `email` as canonicalEmail spells it. */
-  private async checkCredentials(email: string, password: string): Promise<AuthResult> {
+  private async checkCredentials(email: string, password: string, clientIp: string): Promise<AuthResult> {
     const em = this.orm.em.fork();
     const user = await em.findOne(User, { email });
     // Same message and the same work (one scrypt) for an unknown email and a wrong password, so
     // neither the answer nor its timing tells which emails have accounts.
-    const matches = await this.hasher.verify(password, user?.passwordHash ?? this.unknownEmailHash);
+    const matches = await this.hasher.verify(password, user?.passwordHash ?? this.unknownEmailHash, clientIp);
     if (!user || !matches) {
       throw new AppError('INVALID_CREDENTIALS', 'The email or password is wrong.');
     }
@@ -107,7 +110,7 @@ export class AccountService {
     // log-in; the next log-in tries again.
     if (hashCost(user.passwordHash) < this.settings.passwordHashCost) {
       try {
-        user.passwordHash = await this.hasher.hash(password, this.settings.passwordHashCost, 'signIn');
+        user.passwordHash = await this.hasher.hash(password, this.settings.passwordHashCost, 'signIn', clientIp);
         await em.flush();
       } catch {
         // kept at the old cost until the next log-in
@@ -157,9 +160,9 @@ export class AccountService {
     const em = this.orm.em.fork();
     const existing = await em.findOne(User, { email: normalized });
     if (!existing) {
-      em.persist(em.create(User, { email: normalized, passwordHash: await this.hasher.hash(password, this.settings.passwordHashCost, 'signIn'), role: Role.ADMIN }));
-    } else if (existing.role !== Role.ADMIN || !(await this.hasher.verify(password, existing.passwordHash))) {
-      const passwordHash = await this.hasher.hash(password, this.settings.passwordHashCost, 'signIn');
+      em.persist(em.create(User, { email: normalized, passwordHash: await this.hasher.hash(password, this.settings.passwordHashCost, 'signIn', OPERATOR), role: Role.ADMIN }));
+    } else if (existing.role !== Role.ADMIN || !(await this.hasher.verify(password, existing.passwordHash, OPERATOR))) {
+      const passwordHash = await this.hasher.hash(password, this.settings.passwordHashCost, 'signIn', OPERATOR);
       // Whole seconds, as tokens count too (iat).
       em.assign(existing, { role: Role.ADMIN, passwordHash, credentialsChangedAt: datetimeNow() });
     }

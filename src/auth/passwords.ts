@@ -56,7 +56,7 @@ export type HashPriority = 'signIn' | 'signUp';
 /**
  * The longest a password job may expect to wait for its turn: one expected to wait longer is refused
  * at once (RATE_LIMITED, with when to try again) rather than held in a line that a flood of sign-ups
- * from many addresses could make minutes long.
+ * could make minutes long.
  */
 const MAX_EXPECTED_WAIT_MS = 10_000;
 
@@ -64,17 +64,53 @@ const MAX_EXPECTED_WAIT_MS = 10_000;
 const AVERAGE_WEIGHT = 0.2;
 
 /**
+ * Jobs waiting, one line per client address, the addresses served in turn: a burst from one address
+ * waits behind itself, not in front of everyone else's.
+ */
+class TakingTurns {
+  /** In turn order: the address served last goes to the back. */
+  private readonly lines = new Map<string, (() => void)[]>();
+  length = 0;
+
+  push(client: string, resume: () => void): void {
+    const line = this.lines.get(client);
+    if (line) line.push(resume);
+    else this.lines.set(client, [resume]);
+    this.length++;
+  }
+
+  shift(): (() => void) | undefined {
+    for (const [client, line] of this.lines) {
+      this.lines.delete(client);
+      if (line.length > 1) this.lines.set(client, line);
+      this.length--;
+      return line.shift();
+    }
+    return undefined;
+  }
+
+  /** Jobs served before one `client` queued now: its own waiting, and from each other address as many and one at most. */
+  aheadOf(client: string): number {
+    const own = this.lines.get(client)?.length ?? 0;
+    let ahead = 0;
+    for (const line of this.lines.values()) ahead += Math.min(line.length, own + 1);
+    return ahead;
+  }
+}
+
+/**
  * Password hashing with a bounded number of scrypts at once and sign-ins served first. Node runs
  * scrypt in its thread pool (4 threads), first come first served: during a burst of sign-ups, a
  * fan signing in waited behind every one of them (11 s behind 60 at once). Here at most
  * `concurrency` run (one per core, leaving a pool thread free: more would only share the cores and the
  * memory, 128 MiB each, and keep the pool from file and DNS work), and a sign-in waits only for those
- * (and, while sign-ins keep coming, for one sign-up in five). A job that would wait longer than
- * `maxWaitMs` is refused (judged from the average duration of the jobs done so far).
+ * (and, while sign-ins keep coming, for one sign-up in five). Within each kind, client addresses
+ * take turns. A job that would wait longer than `maxWaitMs` is refused (judged from the average
+ * duration of the jobs done so far): a flood from one address is refused to it alone.
  */
 export class PasswordHasher {
   private running = 0;
-  private readonly waiting: Record<HashPriority, (() => void)[]> = { signIn: [], signUp: [] };
+  private readonly waiting: Record<HashPriority, TakingTurns> = { signIn: new TakingTurns(), signUp: new TakingTurns() };
   /** Sign-ins served in a row while sign-ups waited. */
   private signInsInARow = 0;
   /** Running average of a job's duration (ms); unknown until one has finished. */
@@ -85,24 +121,25 @@ export class PasswordHasher {
     private readonly maxWaitMs = MAX_EXPECTED_WAIT_MS,
   ) {}
 
-  hash(password: string, log2N: number, priority: HashPriority): Promise<string> {
-    return this.inTurn(priority, () => hashPassword(password, log2N));
+  /** `client`: the address the request came from (whose turn it is among those waiting). */
+  hash(password: string, log2N: number, priority: HashPriority, client: string): Promise<string> {
+    return this.inTurn(priority, client, () => hashPassword(password, log2N));
   }
 
-  verify(password: string, stored: string): Promise<boolean> {
-    return this.inTurn('signIn', () => verifyPassword(password, stored));
+  verify(password: string, stored: string, client: string): Promise<boolean> {
+    return this.inTurn('signIn', client, () => verifyPassword(password, stored));
   }
 
-  private async inTurn<T>(priority: HashPriority, work: () => Promise<T>): Promise<T> {
+  private async inTurn<T>(priority: HashPriority, client: string, work: () => Promise<T>): Promise<T> {
     // A finishing job hands its turn straight to the next (running stays counted), so none jumps in between.
     if (this.running < this.concurrency) this.running++;
     else {
-      const waitMs = this.expectedWaitMs(priority);
+      const waitMs = this.expectedWaitMs(priority, client);
       if (waitMs > this.maxWaitMs) {
         const seconds = Math.ceil(waitMs / 1000);
         throw new RateLimited(`Too many sign-ups and sign-ins at once: please try again in ${seconds} seconds.`, seconds);
       }
-      await new Promise<void>((resolve) => this.waiting[priority].push(resolve));
+      await new Promise<void>((resolve) => this.waiting[priority].push(client, resolve));
     }
     const started = performance.now();
     try {
@@ -117,14 +154,21 @@ export class PasswordHasher {
   }
 
   /**
-   * How long a job of this priority queued now would wait, at the average duration: a sign-up comes
-   * after everyone waiting; a sign-in after the sign-ins waiting, and one sign-up per four of them.
+   * How long a job queued now would wait, at the average duration: a sign-up comes after the sign-ins
+   * waiting and its turn among the sign-ups; a sign-in after its turn among the sign-ins, and one
+   * sign-up per four of those.
    */
-  private expectedWaitMs(priority: HashPriority): number {
+  private expectedWaitMs(priority: HashPriority, client: string): number {
     const { signIn, signUp } = this.waiting;
-    const ahead = priority === 'signUp' ? signIn.length + signUp.length : signIn.length + Math.min(signUp.length, Math.floor(signIn.length / SIGN_INS_BEFORE_A_SIGN_UP));
+    let ahead: number;
+    if (priority === 'signUp') ahead = signIn.length + signUp.aheadOf(client);
+    else {
+      const signInsAhead = signIn.aheadOf(client);
+      ahead = signInsAhead + Math.min(signUp.length, Math.floor(signInsAhead / SIGN_INS_BEFORE_A_SIGN_UP));
+    }
     return Math.ceil((ahead + 1) / this.concurrency) * this.averageMs;
   }
+
   private nextInTurn(): (() => void) | undefined {
     const { signIn, signUp } = this.waiting;
     if (signIn.length > 0 && (signUp.length === 0 || this.signInsInARow < SIGN_INS_BEFORE_A_SIGN_UP)) {

@@ -51,7 +51,7 @@ export function openBareSocket(wsUrl: string, ip: string, authorization?: string
 /** A fan made straight through the service (setup: it costs no request, so it counts against no limit). */
 export async function fanOf(server: TestServer, password = 'correct-horse'): Promise<{ id: string; token: string; email: string; password: string }> {
   const email = `fan-${randomUUID()}@example.test`;
-  const { token, user } = await server.app.services.accounts.signUp(email, password);
+  const { token, user } = await server.app.services.accounts.signUp(email, password, 'test-setup');
   return { id: String(user.id), token, email, password };
 }
 
