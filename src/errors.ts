@@ -67,10 +67,13 @@ export const characterCount = (text: string): number => [...text].length;
  * nothing: NOT_FOUND, as an unused ID does; anything else (a sign, a point, letters) is not an ID:
  * BAD_USER_INPUT.
  */
+/** A client's value quoted in an answer: escaped, and cut at 40 characters, so an answer never echoes a long or unprintable input. */
+const quoted = (value: string): string => JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+
 export function parseId(value: string, what: string): number {
   if (/^[1-9]\d{0,15}$/.test(value) && Number.isSafeInteger(Number(value))) return Number(value);
   if (/^\d+$/.test(value)) throw notFound(what);
-  throw badInput(`"${value}" is not a valid ${what} ID.`);
+  throw badInput(`${quoted(value)} is not a valid ${what} ID.`);
 }
 
 const UNAVAILABLE_PATTERNS = [

@@ -53,6 +53,15 @@ describe('a production server', () => {
     expect(unauthenticated.errors?.[0]?.extensions).toEqual({ code: 'UNAUTHENTICATED' });
   });
 
+  it('quotes a malformed ID in its answer cut short and escaped, never echoed in full', async () => {
+    const api = new Api(server.url);
+    const long = await api.request('query($id: ID!) { concert(id: $id) { id } }', { id: `x\u0007${'y'.repeat(90_000)}` });
+    expect(long.errors?.[0]?.extensions).toEqual({ code: 'BAD_USER_INPUT' });
+    expect(long.errors?.[0]?.message).toBe(`"x\\u0007${'y'.repeat(38)}…" is not a valid concert ID.`);
+    const short = await api.request('query($id: ID!) { concert(id: $id) { id } }', { id: 'abc' });
+    expect(short.errors?.[0]?.message).toBe('"abc" is not a valid concert ID.');
+  });
+
   it('stops parsing a document past 1,000 tokens (validating one costs up to quadratic time); the introspection query passes', async () => {
     const api = new Api(server.url);
     const repeated = (fields: number) => `{ concerts { ${'id '.repeat(fields)}} }`;
