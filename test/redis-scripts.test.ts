@@ -1285,6 +1285,29 @@ describe('inventory scripts', () => {
     await redis.del(inventory.sold);
     expect(await run(INVENTORY_READ, inventory)).toEqual([-1, 0]);
   });
+
+  it('keeps a cancellation marked during a rebuild: the rebuild, reading MySQL before it, does not sell the seat again', async () => {
+    const { inventory } = schedule();
+    // MySQL read: seats 1, 2 and 3 reserved. Seat 2 is cancelled after that read, between two chunks.
+    expect(await run(INVENTORY_REBUILD, inventory, 0, 1)).toBe(-1);
+    await run(INVENTORY_MARK, inventory, 0, 2);
+    expect(await run(INVENTORY_REBUILD, inventory, 1, 2, 3)).toBe(2);
+    expect(await redis.exists(inventory.marks)).toBe(0);
+    // Sold again after the rebuild completed: marks now go to the bitmap alone.
+    await run(INVENTORY_MARK, inventory, 1, 2);
+    expect(await run(INVENTORY_READ, inventory)).toEqual([3, 0]);
+    expect(await redis.exists(inventory.marks)).toBe(0);
+  });
+
+  it('leaves a complete bitmap alone when a second rebuild, with an older read of MySQL, comes late', async () => {
+    const { inventory } = schedule();
+    // Two processes read MySQL (seat 4 reserved); one completes, then seat 4 is cancelled.
+    expect(await run(INVENTORY_REBUILD, inventory, 1, 4)).toBe(1);
+    await run(INVENTORY_MARK, inventory, 0, 4);
+    expect(await run(INVENTORY_REBUILD, inventory, 0, 4)).toBe(-1);
+    expect(await run(INVENTORY_REBUILD, inventory, 1, 4)).toBe(0);
+    expect(await run(INVENTORY_READ, inventory)).toEqual([0, 0]);
+  });
 });
 
 describe.runIf('clusterNodes' in TEST_REDIS)('on a Redis Cluster', () => {

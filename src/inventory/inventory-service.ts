@@ -35,8 +35,8 @@ export interface CountedSeat {
  * Per schedule, Redis keeps a bitmap of its reserved seats (set after a sale commits, cleared after a
  * cancellation commits) beside its holds; one script reads both: reserved = the bitmap's count, held =
  * live holds. MySQL stays the truth: a bitmap Redis lost (or never had) reads as unknown, never as
- * "nothing sold", and is rebuilt from MySQL by ORing its reserved seats in. Setting bits commutes with
- * that, so a sale landing during a rebuild is kept either way. A line is closed (sold out) only while
+ * "nothing sold", and is rebuilt from MySQL by ORing its reserved seats in; a sale or cancellation
+ * landing during a rebuild is kept either way (INVENTORY_REBUILD leaves a seat freed since alone). A line is closed (sold out) only while
  * MySQL itself confirms it (confirmSoldOut), and bitmaps that disagree with MySQL beyond the commits
  * under way are rebuilt (reconcile): an update lost between a commit and Redis is healed, not kept.
  */
@@ -202,8 +202,14 @@ export class InventoryService {
   private async drop(scheduleIds: readonly number[], why: string): Promise<void> {
     if (scheduleIds.length === 0) return;
     this.logger.warn({ schedules: scheduleIds }, why);
-    // One DEL per key: each schedule's key lives in its own slot on a cluster.
-    await Promise.all(scheduleIds.map((id) => this.redis.del(this.keys.inventory(id).sold)));
+    // One DEL per schedule: each schedule's keys live in their own slot on a cluster. Its marks go too:
+    // a wrong one (a cancellation's update overtaken by a resale's) must not outlive the repair.
+    await Promise.all(
+      scheduleIds.map((id) => {
+        const k = this.keys.inventory(id);
+        return this.redis.del(k.sold, k.marks);
+      }),
+    );
   }
 
   /** Rebuilds the schedules' bitmaps from MySQL. */

@@ -94,6 +94,11 @@ export function redisKeys(prefix: string, database = 0) {
        * is complete: rebuilt from MySQL since Redis last lost it. Without it the count is unknown.
        */
       sold: `${prefix}:{s:${scheduleId}}:sold`,
+      /**
+       * HASH seat number → bit, of the sales and cancellations marked while `sold` was incomplete:
+       * newer than what a rebuild under way read from MySQL, they win over it. Gone once it completes.
+       */
+      marks: `${prefix}:{s:${scheduleId}}:marks`,
       /** The hold expiry ZSET: live holds are those expiring after now. */
       holdExpiry: holds(scheduleId).expiry,
     }),
