@@ -1,9 +1,9 @@
-import { Migration } from '@mikro-orm/migrations';
+import { ResumableMigration } from './resumable-migration';
 
 /** `concerts.sales_open_at`: when the waiting room starts admitting (null: sales are open), to the millisecond. */
-export class Migration20261210100000 extends Migration {
+export class Migration20261210100000 extends ResumableMigration {
   override async up(): Promise<void> {
-    this.addSql('alter table `concerts` add `sales_open_at` datetime(3) null;');
+    if (!(await this.hasColumn('concerts', 'sales_open_at'))) this.addSql('alter table `concerts` add `sales_open_at` datetime(3) null;');
   }
 
   override async down(): Promise<void> {

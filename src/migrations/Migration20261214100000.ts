@@ -1,4 +1,4 @@
-import { Migration } from '@mikro-orm/migrations';
+import { ResumableMigration } from './resumable-migration';
 
 /**
  * When an account's role or password was last changed by the operator (ADMIN_EMAIL/ADMIN_PASSWORD at
@@ -7,9 +7,9 @@ import { Migration } from '@mikro-orm/migrations';
  * mark, so a token issued then (by whoever had signed the address up first, or under a password since
  * rotated) is refused admin operations too. An admin logs in once more.
  */
-export class Migration20261214100000 extends Migration {
+export class Migration20261214100000 extends ResumableMigration {
   override async up(): Promise<void> {
-    this.addSql('alter table `users` add `credentials_changed_at` datetime null;');
+    if (!(await this.hasColumn('users', 'credentials_changed_at'))) this.addSql('alter table `users` add `credentials_changed_at` datetime null;');
     // UTC, in whole seconds, as the app writes it (mikro-orm.config.ts) and as tokens count (iat).
     this.addSql("update `users` set `credentials_changed_at` = utc_timestamp() where `role` = 'ADMIN';");
   }
