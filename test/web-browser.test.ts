@@ -1040,6 +1040,12 @@ describe('fan web app in Chromium', () => {
     await fan.page.getByTestId('hold-ran-out').filter({ hasText: ranOut }).waitFor({ timeout: (QUICK_HOLD_TTL_SECONDS + 5) * 1000 });
     await announced(fan, ranOut);
     expect(await fan.page.getByRole('button', { name: 'Release seat 2' }).count()).toBe(0);
+    // Held again, the note goes, and stays gone once the cart is empty again (released here; paid alike).
+    await seat(fan, 2).click();
+    await fan.page.getByRole('button', { name: 'Release seat 2' }).click();
+    await fan.page.getByRole('button', { name: 'Release seat 2' }).waitFor({ state: 'detached', ...WAIT });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(await fan.page.getByTestId('hold-ran-out').count()).toBe(0);
     expectClean([fan], () => false, quickBase);
     await fan.context.close();
   });

@@ -148,7 +148,12 @@ function useRanOutNote(holds: readonly HoldItem[], live: readonly HoldItem[], on
     setSaid({ words, holdsLeft: liveCount.current });
     onHoldsChanged();
   }, [words, announce, onHoldsChanged]);
-  if (!said || live.length > said.holdsLeft) return null;
+  // Holding another seat ends the note for good: emptied again (paid, released), the cart must not bring it back.
+  const heldAnother = said !== null && live.length > said.holdsLeft;
+  useEffect(() => {
+    if (heldAnother) setSaid(null);
+  }, [heldAnother]);
+  if (!said || heldAnother) return null;
   return (
     <p className="notice" data-testid="hold-ran-out">
       {said.words}
