@@ -157,7 +157,11 @@ export class QueueService {
         // Set before the script is sent: it may run in Redis though its answer is lost (a timeout).
         redisChanged = true;
         const changed = await runScript(this.redis, SALES_SET, k, salesValue(current), salesOpenAt ? salesOpenAt.getTime() : -1);
-        if (changed !== 1) throw badInput('Sales for this concert have already opened: the opening time can no longer change.');
+        if (changed !== 1) {
+          // Refused by Redis: it changed nothing, so there is nothing to take back.
+          redisChanged = false;
+          throw badInput('Sales for this concert have already opened: the opening time can no longer change.');
+        }
       });
     } catch (error) {
       // Redis may have taken the new time while MySQL did not commit it (or the COMMIT's answer was
