@@ -562,6 +562,19 @@ describe('queue scripts', () => {
     expect(await redis.hget(k.stats, 'rate')).toBe('0');
   });
 
+  it('reads no pace from ticks of an empty line: the first entrant admitted just after one is no pace of hundreds a minute', async () => {
+    const k = concert();
+    await admit(k, 1);
+    await sleep(20);
+    for (const user of [1, 2]) await enter(k, user);
+    expect((await admit(k, 1))[0]).toBe(1);
+    await sleep(50);
+    expect((await admit(k, 1))[0]).toBe(0);
+    expect(await redis.hget(k.stats, 'rate')).toBe('0');
+    // The empty line's tick recorded nothing: the two entries are the ticks that had someone to admit.
+    expect(await redis.llen(k.admissions)).toBe(2);
+  });
+
   it('measures the admission rate over the window: none after one tick, then per minute; old ticks trimmed', async () => {
     const k = concert();
     for (const user of [1, 2, 3]) await enter(k, user);
@@ -581,6 +594,7 @@ describe('queue scripts', () => {
 
     // With a window shorter than the gap, the older ticks are trimmed: one tick left, no rate again.
     await sleep(60);
+    await enter(k, 4);
     await admit(k, 3, TTL, 5000, 30);
     expect(await redis.llen(k.admissions)).toBe(1);
     expect(await redis.lindex(k.admissions, 0)).toMatch(/^\d+:0$/);
@@ -588,10 +602,11 @@ describe('queue scripts', () => {
   });
 
   describe('inventory', () => {
-    it('admits no more fans than seats are left, pauses while none is, and goes on when the count is unknown (-1)', async () => {
-      const capped = concert();
-      for (const user of [1, 2, 3, 4]) await enter(capped, user);
-      expect((await admitWithSeats(capped, 5, 2)).slice(0, 4)).toEqual([2, 0, 2, 2]);
+    it('admits up to capacity while any seat is left, pauses while none is, and goes on when the count is unknown (-1)', async () => {
+      // Two seats left, a capacity of five: all four waiting are let in (the contract's rule), to race for them.
+      const few = concert();
+      for (const user of [1, 2, 3, 4]) await enter(few, user);
+      expect((await admitWithSeats(few, 5, 2)).slice(0, 4)).toEqual([4, 0, 0, 4]);
       const k = concert();
       for (const user of [1, 2, 3]) await enter(k, user);
       expect(await admitWithSeats(k, 5, 0)).toEqual([0, 0, 3, 0, 0, 0, 0, 0, 0, 0]);

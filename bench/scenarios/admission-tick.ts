@@ -10,7 +10,7 @@ const HOUR_MS = 3_600_000;
 /**
  * QueueService.admitTick() called directly: the bench's control plane is the same class on the same
  * database and Redis, and no server runs, so nothing else touches the queues. Two concerts with
- * maxActiveUsers = 1,000 and as many seats (admission takes no more fans than seats left): one whose wait ZSET holds 10,000 fans, all present; one with 1,000,000, of
+ * maxActiveUsers = 1,000 and as many seats: one whose wait ZSET holds 10,000 fans, all present; one with 1,000,000, of
  * whom 10% have gone absent. Absent fans lapse steadily: with the production grace and tick period,
  * 100,000 absent spread over a 60 s grace lapse at 1,667 per 1 s tick, so before each of its ticks
  * that many absent fans' last sign of presence is set past the grace (from the back of the line, so

@@ -604,9 +604,9 @@ const MAX_RELEASED_PER_TICK = 5000;
  *    line since the caller read reopensSeen): empties the line, pre-queue included, with their
  *    presence, and keeps it closed until a tick finds seats again;
  *    otherwise the line is open (for sales that are) and seatsLeft is stored for status readers;
- * 5. once sales are open, admits the oldest waiters while fewer than capacity are ACTIVE, at most
- *    as many as seats are left. seatsLeft -1 means unknown: admission goes on (a missing count
- *    must never stop a sale); 0 pauses it;
+ * 5. once sales are open, admits the oldest waiters while fewer than capacity are ACTIVE (as the
+ *    contract has it: any seat left lets a capacity's worth in, who race for it). seatsLeft -1 means
+ *    unknown: admission goes on (a missing count must never stop a sale); 0 pauses it;
  * 6. logs every departure of this tick as one entry.
  * Costs O(log N + changed), independent of the queue's length (emptying the line aside, once per
  * sell-out) and of how many watch it.
@@ -717,8 +717,6 @@ end
 local active = redis.call('ZCARD', activeKey)
 local free = math.min(capacity - active, maxBatch)
 if closed == 1 or soldOut or seatsLeft == 0 then free = 0 end
--- No more fans than seats to buy: a seat that comes back admits one fan, not a capacity's worth.
-if seatsLeft > 0 then free = math.min(free, seatsLeft) end
 local admitted = 0
 if free > 0 then
   local popped = redis.call('ZPOPMIN', waitKey, free)
@@ -746,12 +744,14 @@ if free > 0 then
   end
 end
 logDepartures(statsKey, departuresKey, log)
--- Admission rate over the last window: one "ms:count" entry per tick, oldest trimmed. Ticks before
--- opening admit nobody by design: they would only drag the measured pace down. (Ticks paused for
--- want of seats do count: that is the pace fans in line really see.)
+-- Admission rate over the last window: one "ms:count" entry per tick that had anyone to admit,
+-- oldest trimmed. Ticks before opening admit nobody by design, and ticks of an empty line had nobody
+-- to admit: they say nothing of the pace (one before the first entrant would open the span, and that
+-- entrant's admission a moment later read as hundreds a minute). Ticks paused for want of seats do
+-- count: that is the pace fans in line really see.
 local rate = -1
 if closed == 0 then
-  redis.call('LPUSH', admissionsKey, now .. ':' .. admitted)
+  if admitted > 0 or redis.call('ZCARD', waitKey) > 0 then redis.call('LPUSH', admissionsKey, now .. ':' .. admitted) end
   -- Gone a window after the last tick that visited the line (its entries are stale by then anyway).
   redis.call('PEXPIRE', admissionsKey, ARGV[4] * 2)
   local windowStart = now - tonumber(ARGV[4])
@@ -765,9 +765,11 @@ if closed == 0 then
   -- opening's whole batch followed by quiet ticks read as a pace of thousands a minute).
   local total = 0
   for i = 1, #entries - 1 do total = total + tonumber(string.match(entries[i], ':(%d+)$')) end
-  local span = now - tonumber(string.match(entries[#entries], '^(%d+)'))
-  -- Per minute, as an integer; with a single tick recorded the span is unknown, so no rate yet.
-  if span > 0 then rate = math.floor(total * 60000 / span) end
+  -- Per minute, as an integer; with a single tick recorded just now the span is unknown, so no rate yet.
+  if #entries > 0 then
+    local span = now - tonumber(string.match(entries[#entries], '^(%d+)'))
+    if span > 0 then rate = math.floor(total * 60000 / span) end
+  end
 end
 -- The presence limits, for status and entry calls to judge by (forgetIfAbsent).
 redis.call('HSET', statsKey, 'rate', rate, 'grace', ARGV[5], 'idle', ARGV[6])
