@@ -164,6 +164,47 @@ describe('parent lookups', () => {
   });
 });
 
+describe('seats and reservations answered per operation (what the cost limit cannot know: lists as long as the data)', () => {
+  it('answers one seat map of the largest schedule, and refuses with GRAPHQL_VALIDATION_FAILED what would answer more', async () => {
+    // Two schedules of 50,001 seats: either map alone fits; both, or one twice, pass 100,000.
+    const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 5, seatCount: 50_001, schedules: 2 });
+    const [fan] = await activeFans(api, concertId, 1);
+    const one = await fan!.api.request(`{ schedule(id: "${scheduleIds[0]}") { seats { id } } }`);
+    expect(one.errors).toBeUndefined();
+    expect((one.data as { schedule: { seats: unknown[] } }).schedule.seats).toHaveLength(50_001);
+    for (const query of [
+      `{ concert(id: "${concertId}") { schedules { seats { id } } } }`,
+      `{ schedule(id: "${scheduleIds[0]}") { a: seats { id } b: seats(status: HELD) { id } } }`,
+    ]) {
+      const { errors, statements } = await measure(fan!.api, query).then(({ body, statements }) => ({ errors: body.errors, statements }));
+      expect(errors?.[0]?.extensions).toEqual({ code: 'GRAPHQL_VALIDATION_FAILED' });
+      expect(errors?.[0]?.message).toMatch(/more than 100,000 seats and reservations/);
+      // The second map was refused before it was read: the first's reads at most (a map, its reservations).
+      expect(statements).toBeLessThanOrEqual(6);
+    }
+    await fan!.api.data(LEAVE, { id: concertId });
+  });
+
+  it('reads a fan’s reservations once however many aliases ask, and refuses aliases that would answer more than 100,000', async () => {
+    const { scheduleIds } = await createConcert(server, { seatCount: 2_000 });
+    const [fan] = await activeFans(api, (await createConcert(server, { maxActiveUsers: 5 })).concertId, 1);
+    const sql = server.app.orm.em.getConnection();
+    await sql.execute("insert into payments (user_id, idempotency_key, request_hash, amount, balance) values (?, 'aliases', 'x', 0, 0)", [fan!.id]);
+    await sql.execute(
+      'insert into reservations (code, seat_id, user_id, payment_id, price) select concat(\'AL\', s.id), s.id, ?, (select id from payments where idempotency_key = \'aliases\'), 0 from seats s where s.schedule_id = ?',
+      [fan!.id, scheduleIds[0]],
+    );
+    const aliases = (count: number) => `{ me { ${Array.from({ length: count }, (_, i) => `r${i}: reservations { id }`).join(' ')} } }`;
+    const fifty = await measure(fan!.api, aliases(50));
+    expect(fifty.body.errors).toBeUndefined();
+    expect(Object.values((fifty.body.data as { me: Record<string, unknown[]> }).me).map((list) => list.length)).toEqual(Array.from({ length: 50 }, () => 2_000));
+    const single = await measure(fan!.api, aliases(1));
+    expect(fifty.statements).toBe(single.statements);
+    const over = await fan!.api.request(aliases(51));
+    expect(over.errors?.[0]?.extensions).toEqual({ code: 'GRAPHQL_VALIDATION_FAILED' });
+  });
+});
+
 describe('documents the depth limit cannot walk', () => {
   it('unknown and cyclic fragments are GRAPHQL_VALIDATION_FAILED, not a crash', async () => {
     const unknown = await api.request('{ concerts { ...Nope } }');

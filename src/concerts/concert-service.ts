@@ -18,7 +18,9 @@ export interface ConcertInput {
   salesOpenAt?: Date | null;
 }
 
-const LIMITS = { text: 200, schedules: 100, seatsPerSchedule: 100_000, price: 100_000_000, maxActiveUsers: 1_000_000 };
+/** The most seats one schedule may have. */
+export const MAX_SEATS_PER_SCHEDULE = 100_000;
+const LIMITS = { text: 200, schedules: 100, seatsPerSchedule: MAX_SEATS_PER_SCHEDULE, price: 100_000_000, maxActiveUsers: 1_000_000 };
 
 /** Control characters (NUL, ESC…) and halves of a surrogate pair: nothing a fan could be shown. */
 const UNPRINTABLE = /[\p{Cc}\p{Cs}]/u;

@@ -27,9 +27,9 @@ export class ScheduleResolver {
   }
 
   @Authorized()
-  @FieldResolver(() => [SeatNode], { description: 'By seat number, optionally only those with this status. Needs ACTIVE for this concert. Errors: UNAUTHENTICATED, NOT_ACTIVE.' })
+  @FieldResolver(() => [SeatNode], { description: 'By seat number, optionally only those with this status. Needs ACTIVE for this concert. One operation answers at most 100,000 seats and reservations in all (one map of the largest schedule). Errors: UNAUTHENTICATED, NOT_ACTIVE, GRAPHQL_VALIDATION_FAILED (past that allowance).' })
   async seats(@Root() schedule: ScheduleNode, @Arg('status', () => SeatStatus, { nullable: true }) status: SeatStatus | null, @Ctx() context: Context): Promise<SeatNode[]> {
-    const seats = await context.loaders.seatMap(requireViewer(context).id, schedule.id);
+    const seats = await context.loaders.seatMap(requireViewer(context).id, schedule);
     return status ? seats.filter((seat) => seat.status === status) : seats;
   }
 }

@@ -27,7 +27,7 @@ export class UserResolver {
   }
 
   @FieldResolver(() => [ReservationNode], { description: 'Newest first, cancelled ones included.' })
-  async reservations(@Root() user: UserNode, @Ctx() { services }: Context): Promise<ReservationNode[]> {
-    return services.payments.reservationsOf(user.id);
+  async reservations(@Root() user: UserNode, @Ctx() { loaders }: Context): Promise<ReservationNode[]> {
+    return loaders.reservationsOf(user.id);
   }
 }
