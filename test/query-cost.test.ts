@@ -4,8 +4,8 @@ import { startTestServer, type TestServer } from './support/harness';
 import { Api } from '../support/graphql-client';
 import { LEAVE, SEATS } from '../support/operations';
 import { createConcert } from './support/fixtures';
-import { activeFans, hold, seatIds } from './support/booking';
-import { Feed, wsClient } from './support/client';
+import { activeFans, hold, seatFeed, seatIds } from './support/booking';
+import { Feed, wsClient, type Account } from './support/client';
 
 let server: TestServer;
 let api: Api;
@@ -147,6 +147,32 @@ describe('parent lookups', () => {
     expect(new Set(holds.map((h) => h.seat.schedule.id))).toEqual(new Set(a.scheduleIds));
     expect(holds.every((h) => h.seat.status === 'HELD')).toBe(true);
     expect(six.statements).toBe(one.statements);
+  });
+
+  it('cost the same SQL statements for a seat change pushed to 1 seatChanged subscriber naming the seat’s schedule and concert, or to 12', async () => {
+    const query = 'subscription($id: ID!) { seatChanged(scheduleId: $id) { id status schedule { id concert { title } } } }';
+    const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 13, seatCount: 20 });
+    const fans = await activeFans(api, concertId, 13);
+    const [holder, ...watchers] = fans as [Account, ...Account[]];
+    const seats = await seatIds(server, scheduleIds[0]!);
+    /** Statements a hold (and its push to every feed) costs, the fewest of three: a tick may land in one. */
+    const holdCost = async (feeds: { feed: Feed<{ seatChanged: { id: string } }> }[], seatsToHold: string[]) => {
+      const costs: number[] = [];
+      for (const seat of seatsToHold) {
+        const before = await sqlStatements();
+        await hold(holder, seat);
+        for (const { feed } of feeds) await feed.until((m) => m.data?.seatChanged.id === seat);
+        costs.push((await sqlStatements()) - before);
+      }
+      return Math.min(...costs);
+    };
+    const one = [await seatFeed(server, watchers[0]!, scheduleIds[0]!, query)];
+    const alone = await holdCost(one, seats.slice(0, 3));
+    const many = [...one, ...(await Promise.all(watchers.slice(1).map((fan) => seatFeed(server, fan, scheduleIds[0]!, query))))];
+    const twelve = await holdCost(many, seats.slice(3, 6));
+    expect(twelve).toBe(alone);
+    await Promise.all(many.map(({ close }) => close()));
+    await Promise.all(fans.map((fan) => fan.api.data(LEAVE, { id: concertId })));
   });
 
   it('cost the same SQL statements for one seat map or ten aliases of it (each schedule is read once per operation)', async () => {

@@ -1,4 +1,5 @@
-import { LockMode, type MikroORM } from '@mikro-orm/mysql';
+import { LockMode, type EntityClass, type FilterQuery, type MikroORM } from '@mikro-orm/mysql';
+import { JoinedReads } from '../caching/joined-reads';
 import { SharedReads } from '../caching/shared-reads';
 import { badInput, characterCount, orNotFound } from '../errors';
 import { Concert, Schedule, Seat } from '../entities';
@@ -81,6 +82,8 @@ export class ConcertService {
   private readonly sizes = new Map<number, ScheduleSize[]>();
   /** Reads of schedule sizes under way, by concert, shared by the calls that miss meanwhile. */
   private readonly sizeReads = new SharedReads<number>();
+  private readonly concertReads = new JoinedReads<number, Concert>((ids) => this.byIds(Concert, ids));
+  private readonly scheduleReads = new JoinedReads<number, Schedule>((ids) => this.byIds(Schedule, ids));
 
   constructor(private readonly orm: MikroORM) {}
 
@@ -96,16 +99,21 @@ export class ConcertService {
     return orNotFound(this.find(id), 'concert');
   }
 
-  /** Concerts by ID, in the order asked (undefined where none), in one query. */
-  async findMany(ids: readonly number[]): Promise<(Concert | undefined)[]> {
-    const found = new Map((await this.orm.em.fork().find(Concert, { id: { $in: [...new Set(ids)] } })).map((concert) => [concert.id, concert]));
+  /** Rows by ID, in the order asked (undefined where none), in one query. */
+  private async byIds<T extends Concert | Schedule>(entity: EntityClass<T>, ids: number[]): Promise<(T | undefined)[]> {
+    const rows = await this.orm.em.fork().find(entity, ids as FilterQuery<T>);
+    const found = new Map(rows.map((row) => [row.id, row]));
     return ids.map((id) => found.get(id));
   }
 
-  /** Schedules by ID, in the order asked (undefined where none), in one query. */
-  async findSchedules(ids: readonly number[]): Promise<(Schedule | undefined)[]> {
-    const found = new Map((await this.orm.em.fork().find(Schedule, { id: { $in: [...new Set(ids)] } })).map((schedule) => [schedule.id, schedule]));
-    return ids.map((id) => found.get(id));
+  /** Concerts by ID, in the order asked (undefined where none), in one query; joining one under way for the same IDs. */
+  findMany(ids: readonly number[]): Promise<(Concert | undefined)[]> {
+    return this.concertReads.load(ids);
+  }
+
+  /** Schedules by ID, in the order asked (undefined where none), in one query; joining one under way for the same IDs. */
+  findSchedules(ids: readonly number[]): Promise<(Schedule | undefined)[]> {
+    return this.scheduleReads.load(ids);
   }
 
   findSchedule(id: number): Promise<Schedule | null> {

@@ -50,11 +50,16 @@ export async function activeFans(api: Api, concertId: string, count: number): Pr
  * A seatChanged feed that is live on the server: the subscription carries no initial message, so this
  * waits until the server's Redis channel for the schedule has a subscriber before returning.
  */
-export async function seatFeed(server: TestServer, fan: Account, scheduleId: string): Promise<{ feed: Feed<{ seatChanged: Seat & { schedule: { id: string } } }>; close: () => Promise<void> }> {
+export async function seatFeed(
+  server: TestServer,
+  fan: Account,
+  scheduleId: string,
+  query = SEAT_CHANGED,
+): Promise<{ feed: Feed<{ seatChanged: Seat & { schedule: { id: string } } }>; close: () => Promise<void> }> {
   const [schedule] = await server.app.orm.em.getConnection().execute<{ concertId: number }[]>('select concert_id as concertId from schedules where id = ?', [scheduleId]);
   const watchCount = redisKeys(server.env.REDIS_KEY_PREFIX!).queue(Number(schedule!.concertId)).watchCount;
   const client = wsClient(server.wsUrl, fan.token);
-  const feed = new Feed<{ seatChanged: Seat & { schedule: { id: string } } }>(client, SEAT_CHANGED, { id: scheduleId });
+  const feed = new Feed<{ seatChanged: Seat & { schedule: { id: string } } }>(client, query, { id: scheduleId });
   // Live once the server holds the fan's presence for it (the ACTIVE gate joins after the channel is
   // subscribed). The channel having a subscriber would not do: another fan's feed may hold it already.
   await vi.waitFor(async () => expect(Number((await server.app.redis.hget(watchCount, fan.id)) ?? 0)).toBeGreaterThan(0), { timeout: 5000, interval: 20 });
