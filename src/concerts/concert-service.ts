@@ -185,6 +185,7 @@ export class ConcertService {
     const concert = await orNotFound(em.findOne(Concert, concertId), 'concert');
     concert.maxActiveUsers = maxActiveUsers;
     await em.flush();
+    this.concertReads.forget(concertId);
     return concert;
   }
 
@@ -194,11 +195,13 @@ export class ConcertService {
    */
   async setSalesOpenAt(concertId: number, salesOpenAt: Date | null, allow: (current: Date | null) => Promise<void>): Promise<Concert> {
     validSalesOpenAt(salesOpenAt);
-    return this.holdingConcert(concertId, async (concert) => {
-      await allow(concert.salesOpenAt);
-      concert.salesOpenAt = salesOpenAt;
-      return concert;
+    const concert = await this.holdingConcert(concertId, async (held) => {
+      await allow(held.salesOpenAt);
+      held.salesOpenAt = salesOpenAt;
+      return held;
     });
+    this.concertReads.forget(concertId);
+    return concert;
   }
 
   /** Runs `work` with the opening time as committed, holding the concert's row: changes of it wait meanwhile. */
