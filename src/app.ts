@@ -201,6 +201,8 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
   const tokens = new TokenVerifier(tokenKey);
   const accounts = new AccountService(orm, accountSettings, limits.logIns);
   tokens.refuseIssuedBefore(await accounts.credentialChanges());
+  // One hash (a fraction of a second at the default cost) before serving, so the bound on password waits holds from the first request.
+  await accounts.calibratePasswordHashing();
   const services: Services = {
     config,
     tokens,

@@ -1032,18 +1032,28 @@ describe('fan web app in Chromium', () => {
     return { fan, quickBase };
   }
 
-  it('a hold that runs out is said in the page and in the live region', async () => {
-    const { fan, quickBase } = await admittedOnQuick('lapse', { width: 1100, height: 900 }, 2);
+  it('a hold that runs out is said in the page and in the live region, until the fan holds another seat', async () => {
+    const { fan, quickBase } = await admittedOnQuick('lapse', { width: 1100, height: 900 }, 3);
+    const release = async (number: number) => {
+      await fan.page.getByRole('button', { name: `Release seat ${number}` }).click();
+      await fan.page.getByRole('button', { name: `Release seat ${number}` }).waitFor({ state: 'detached', ...WAIT });
+    };
     await seat(fan, 2).click();
     await fan.page.getByRole('button', { name: 'Release seat 2' }).waitFor(WAIT);
+    // A second hold, made later: still in the cart when the first runs out.
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    await seat(fan, 1).click();
+    await fan.page.getByRole('button', { name: 'Release seat 1' }).waitFor(WAIT);
     const ranOut = 'Your hold on seat 2 ran out, so the seat is free for others again.';
     await fan.page.getByTestId('hold-ran-out').filter({ hasText: ranOut }).waitFor({ timeout: (QUICK_HOLD_TTL_SECONDS + 5) * 1000 });
     await announced(fan, ranOut);
     expect(await fan.page.getByRole('button', { name: 'Release seat 2' }).count()).toBe(0);
-    // Held again, the note goes, and stays gone once the cart is empty again (released here; paid alike).
-    await seat(fan, 2).click();
-    await fan.page.getByRole('button', { name: 'Release seat 2' }).click();
-    await fan.page.getByRole('button', { name: 'Release seat 2' }).waitFor({ state: 'detached', ...WAIT });
+    // Fewer holds than when it was said, then another seat held: the note goes, and stays gone once
+    // the cart is empty again (released here; paid alike).
+    await release(1);
+    await seat(fan, 3).click();
+    await fan.page.getByTestId('hold-ran-out').waitFor({ state: 'detached', ...WAIT });
+    await release(3);
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(await fan.page.getByTestId('hold-ran-out').count()).toBe(0);
     expectClean([fan], () => false, quickBase);

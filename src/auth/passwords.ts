@@ -60,6 +60,9 @@ export type HashPriority = 'signIn' | 'signUp';
  */
 const MAX_EXPECTED_WAIT_MS = 10_000;
 
+/** Whose turn calibrate's hash takes: no client's. */
+const CALIBRATION = 'calibration';
+
 /** Weight of the newest job in the running average of a job's duration. */
 const AVERAGE_WEIGHT = 0.2;
 
@@ -120,6 +123,14 @@ export class PasswordHasher {
     private readonly concurrency = Math.max(1, Math.min(availableParallelism(), threadPoolSize() - 1)),
     private readonly maxWaitMs = MAX_EXPECTED_WAIT_MS,
   ) {}
+
+  /**
+   * Measures one hash at this cost, before any request queues: until a job has finished, the average
+   * is unknown and no wait can be judged too long, so a flood reaching a fresh replica would all queue.
+   */
+  async calibrate(log2N: number): Promise<void> {
+    await this.inTurn('signIn', CALIBRATION, () => hashPassword(randomBytes(16).toString('base64'), log2N));
+  }
 
   /** `client`: the address the request came from (whose turn it is among those waiting). */
   hash(password: string, log2N: number, priority: HashPriority, client: string): Promise<string> {

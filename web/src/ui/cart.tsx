@@ -139,17 +139,18 @@ function useRanOutNote(holds: readonly HoldItem[], live: readonly HoldItem[], on
   const announce = useAnnounce();
   const ranOut = holds.filter((hold) => !live.includes(hold));
   const words = ranOut.length > 0 ? holdsRanOutWords(ranOut.map((hold) => hold.seat.number)) : undefined;
-  const [said, setSaid] = useState<{ words: string; holdsLeft: number } | null>(null);
-  const liveCount = useRef(live.length);
-  liveCount.current = live.length;
+  const [said, setSaid] = useState<{ words: string; holdsThen: ReadonlySet<string> } | null>(null);
+  const liveIds = useRef<string[]>([]);
+  liveIds.current = live.map((hold) => hold.id);
   useEffect(() => {
     if (!words) return;
     announce(words);
-    setSaid({ words, holdsLeft: liveCount.current });
+    setSaid({ words, holdsThen: new Set(liveIds.current) });
     onHoldsChanged();
   }, [words, announce, onHoldsChanged]);
-  // Holding another seat ends the note for good: emptied again (paid, released), the cart must not bring it back.
-  const heldAnother = said !== null && live.length > said.holdsLeft;
+  // A hold made since (not a count: seats released or paid meanwhile) ends the note for good: emptied
+  // again, the cart must not bring it back.
+  const heldAnother = said !== null && live.some((hold) => !said.holdsThen.has(hold.id));
   useEffect(() => {
     if (heldAnother) setSaid(null);
   }, [heldAnother]);
