@@ -158,6 +158,22 @@ describe('holding a seat', () => {
     expect((await seats(fan!, scheduleIds[0]!, 'HELD')).map((s) => s.id).sort()).toEqual([first[0], first[2], first[3]].sort());
   });
 
+  it('refuses sold seats asked for at once with free ones as SEAT_UNAVAILABLE, without taking the fan’s place under the limit', async () => {
+    const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 5, seatCount: 20 });
+    const [buyer, fan] = await activeFans(api, concertId, 2);
+    const ids = await seatIds(server, scheduleIds[0]!);
+    const sold = ids.slice(0, 16);
+    const free = ids.slice(16, 19);
+    // Sold and counted (the inventory rebuilt from MySQL has their bits), as a fan's stale seat map would still offer them.
+    await sellInMysql(server, buyer!.id, sold, 'stale-map');
+    await forgetInventory(server, scheduleIds);
+    expect(await availableSeats(api, scheduleIds[0]!)).toBe(4);
+    const answers = await Promise.all([...sold, ...free].map((seatId) => fan!.api.request(HOLD, { seatId })));
+    const codes = answers.map((answer) => answer.errors?.[0]?.extensions?.code ?? 'OK');
+    expect(codes.slice(0, 16)).toEqual(sold.map(() => 'SEAT_UNAVAILABLE'));
+    expect(codes.slice(16)).toEqual(['OK', 'OK', 'OK']);
+  });
+
   it('never holds a reserved seat', async () => {
     const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 5 });
     const [fan] = await activeFans(api, concertId, 1);

@@ -82,16 +82,23 @@ export class HoldService {
     await this.queue.requireActive(userId, seat.concertId);
     const ref: HoldRef = { id: `${seat.scheduleId}.${seatId}.${randomBytes(9).toString('base64url')}`, scheduleId: seat.scheduleId, seatId };
     const k = this.keys.holds(ref.scheduleId);
-    const [outcome, holdId = '', expiresAt = '', ...purged] = await runScript(this.redis, HOLD_SEAT, k, seatId, userId, ref.id, this.settings.ttlSeconds * 1000, this.settings.maxPerSchedule).catch(
-      async (error: unknown) => {
+    const takeLock = (soldBit: number[]) =>
+      runScript(this.redis, HOLD_SEAT, k, seatId, userId, ref.id, this.settings.ttlSeconds * 1000, this.settings.maxPerSchedule, ...soldBit).catch(async (error: unknown) => {
         // The script may have run though its answer came too late (a timeout): its lock would keep the
         // seat HELD for the whole TTL, unlisted and unannounced, while the fan hears "try again". Given
         // back under this request's hold ID (nothing if the script never ran, or found an older hold),
         // unless another request of the fan's was handed it meanwhile (a retry on another replica).
         await this.releaseLock(userId, ref, false, true).catch(() => undefined);
         throw error;
-      },
-    );
+      });
+    let [outcome, holdId = '', expiresAt = '', ...purged] = await takeLock([seat.number]);
+    if (outcome === 'SOLD') {
+      await this.announceLapsed(purged);
+      // The inventory marks it sold: MySQL says whether it still is, before the fan's limit is touched.
+      // A bit a cancellation has not cleared yet (its follow-up on its way, or lost) must not keep a free seat from sale.
+      if (await this.isReserved(seatId)) throw seatUnavailable();
+      [outcome, holdId = '', expiresAt = '', ...purged] = await takeLock([]);
+    }
     await this.announceLapsed(purged);
     if (outcome === 'TAKEN') throw seatUnavailable();
     if (outcome === 'LIMIT') {

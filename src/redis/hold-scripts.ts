@@ -74,11 +74,17 @@ end`,
 
 /**
  * Returns {outcome, holdId, expiresAtMs, purged...}: NEW or SAME (the caller already holds it),
- * or {TAKEN | LIMIT, '', '', purged...}.
+ * or {TAKEN | LIMIT | SOLD, '', '', purged...}. With its seat number, a seat whose sale the inventory
+ * has marked is SOLD, untouched: taken, it would count against the caller's limit until the caller's
+ * check in MySQL gave it back, and free seats asked for meanwhile were refused (HOLD_LIMIT_REACHED).
+ * The caller asks MySQL, and calls again without the number if the mark is stale.
  */
-export const HOLD_SEAT = defineScript<string[], [seat: number, user: number, newHoldId: string, ttlMs: number, maxPerUser: number]>()({
+export const HOLD_SEAT = defineScript<
+  string[],
+  [seat: number, user: number, newHoldId: string, ttlMs: number, maxPerUser: number] | [seat: number, user: number, newHoldId: string, ttlMs: number, maxPerUser: number, seatNumber: number]
+>()({
   name: 'holdSeat',
-  keys: HOLD_KEYS,
+  keys: [...HOLD_KEYS, 'sold'],
   uses: USES,
   lua: `
 local now = redisNow()
@@ -100,6 +106,7 @@ if value then
   end
   return reply('TAKEN', '', '')
 end
+if ARGV[6] and redis.call('GETBIT', soldKey, ARGV[6]) == 1 then return reply('SOLD', '', '') end
 if tonumber(redis.call('HGET', perUserKey, user) or '0') >= tonumber(ARGV[5]) then return reply('LIMIT', '', '') end
 redis.call('HSET', bySeatKey, seat, newHoldId .. '|' .. user .. '|' .. expiresAt)
 redis.call('HSET', takenUntilKey, seat, expiresAt)

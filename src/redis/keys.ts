@@ -20,6 +20,12 @@ export function redisKeys(prefix: string, database = 0) {
       takenUntil: `${tag}:hold-taken`,
       /** HASH seat → "count:untilMs": the payments keeping its hold, and until when; the fan's own releaseHold waits for them. */
       paying: `${tag}:hold-paying`,
+      /**
+       * BITMAP seat number → 1 while CONFIRMED (seat numbers start at 1): the inventory's (see
+       * `inventory`), which a hold reads too. Bit 0 set means the bitmap is complete: rebuilt from
+       * MySQL since Redis last lost it. Without it the count is unknown.
+       */
+      sold: `${tag}:sold`,
     };
   };
   return {
@@ -89,11 +95,7 @@ export function redisKeys(prefix: string, database = 0) {
     holds,
     /** One schedule's inventory, in the slot of its holds, so one script reads both. */
     inventory: (scheduleId: number) => ({
-      /**
-       * BITMAP seat number → 1 while CONFIRMED (seat numbers start at 1). Bit 0 set means the bitmap
-       * is complete: rebuilt from MySQL since Redis last lost it. Without it the count is unknown.
-       */
-      sold: `${prefix}:{s:${scheduleId}}:sold`,
+      sold: holds(scheduleId).sold,
       /**
        * HASH seat number → bit, of the sales and cancellations marked while `sold` was incomplete:
        * newer than what a rebuild under way read from MySQL, they win over it. Gone once it completes.
