@@ -633,6 +633,11 @@ describe('fan web app in Chromium', () => {
     const email = `skewed-${Date.now()}@example.test`;
     await submitAuthForm(fan, 'Sign up', email, 'short');
     await fan.page.getByRole('alert').filter({ hasText: 'The password must have at least 8 characters.' }).waitFor(WAIT);
+    // Sent from the keyboard, the button keeps the focus through its request (a disabled one dropped it to the page).
+    await fan.page.getByRole('button', { name: 'Sign up' }).focus();
+    await fan.page.keyboard.press('Enter');
+    await fan.page.getByRole('alert').filter({ hasText: 'The password must have at least 8 characters.' }).waitFor(WAIT);
+    expect(await fan.page.evaluate<string | null>('document.activeElement?.textContent?.trim() ?? null')).toBe('Sign up');
 
     await signUpInPage(fan, email);
     await chargeInPage(fan, 1000);

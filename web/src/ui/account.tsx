@@ -17,6 +17,7 @@ export function AuthForm() {
 
   async function submit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
+    if (busy) return;
     const submitter = (event.nativeEvent as SubmitEvent).submitter as HTMLButtonElement | null;
     const form = new FormData(event.currentTarget);
     const variables = { email: String(form.get('email') ?? ''), password: String(form.get('password') ?? '') };
@@ -44,11 +45,12 @@ export function AuthForm() {
           Password <span className="muted">(8 characters or more to sign up)</span>
           <input name="password" type="password" autoComplete="current-password" maxLength={200} required />
         </label>
+        {/* aria-disabled, not disabled, while a request runs: a disabled button drops the keyboard focus to the page. */}
         <div className="row">
-          <button type="submit" value="login" disabled={busy}>
+          <button type="submit" value="login" aria-disabled={busy}>
             Log in
           </button>
-          <button type="submit" value="signup" className="secondary" disabled={busy}>
+          <button type="submit" value="signup" className="secondary" aria-disabled={busy}>
             Sign up
           </button>
         </div>
@@ -89,6 +91,7 @@ export function AccountBar() {
 
   async function submit(event: FormEvent) {
     event.preventDefault();
+    if (charge.fetching) return;
     // Only what GraphQL's Int holds can be sent; the range the API allows is the server's to say.
     const problem = unsendable(amount);
     setNotSendable(problem);
@@ -114,7 +117,7 @@ export function AccountBar() {
           <span className="visually-hidden">Points to add</span>
           <input type="number" min={1} step={1} inputMode="numeric" value={amount} onChange={(e) => setAmount(e.target.value)} aria-label="Points to add" />
         </label>
-        <button type="submit" disabled={charge.fetching}>
+        <button type="submit" aria-disabled={charge.fetching}>
           Charge points
         </button>
       </form>

@@ -17,8 +17,9 @@ const PAY_WORDS = { NETWORK: 'Cannot reach the server, so the payment may or may
 /**
  * The fan's holds for this concert, each with its countdown, and paying for them all. Holds can be
  * paid without ACTIVE (only live holds are needed), so this shows whatever the waiting-room state.
- * Paying uses one idempotency key per checkout (see logic/checkout.ts): the button is disabled while
- * paying, a second click is ignored, and a retry after an error or no answer reuses the key.
+ * Paying uses one idempotency key per checkout (see logic/checkout.ts): the button is aria-disabled
+ * while paying (a disabled button would drop the keyboard focus to the page), a second click is
+ * ignored, and a retry after an error or no answer reuses the key.
  */
 export function Cart({
   holds,
@@ -87,6 +88,7 @@ export function Cart({
   }
 
   async function release(hold: HoldItem) {
+    if (paying) return;
     setError(undefined);
     const result = await releaseHold({ holdId: hold.id });
     const problem = problemOf(result.error);
@@ -114,7 +116,7 @@ export function Cart({
                   {formatCountdown(left)}
                 </span>
                 {!unsettled && (
-                  <button type="button" className="secondary" onClick={() => void release(hold)} disabled={paying} aria-label={`Release seat ${hold.seat.number}`}>
+                  <button type="button" className="secondary" onClick={() => void release(hold)} aria-disabled={paying} aria-label={`Release seat ${hold.seat.number}`}>
                     Release
                   </button>
                 )}
@@ -122,7 +124,7 @@ export function Cart({
             );
           })}
         </ul>
-        <button type="button" className="pay" onClick={() => void payAll()} disabled={paying} aria-busy={paying} aria-label={`Pay ${total} points`}>
+        <button type="button" className="pay" onClick={() => void payAll()} aria-disabled={paying} aria-busy={paying} aria-label={`Pay ${total} points`}>
           {paying ? 'Paying…' : `Pay ${total} points`}
         </button>
         <ErrorNote problem={error} words={unsettled ? PAY_WORDS : undefined} />

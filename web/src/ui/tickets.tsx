@@ -55,6 +55,7 @@ function TicketActions({ ticket, headingId, describedBy }: { ticket: TicketItem;
   }
 
   async function cancel() {
+    if (cancelling.fetching) return;
     setProblem(undefined);
     const sentNotBefore = serverClock.earliestNow();
     const result = await cancelReservation({ reservationId: ticket.id });
@@ -91,10 +92,10 @@ function TicketActions({ ticket, headingId, describedBy }: { ticket: TicketItem;
         Cancel this ticket? The {ticket.price} points come back to your balance and seat {ticket.seat.number} goes back on sale.
       </p>
       <div className="row">
-        <button type="button" className="danger" onClick={() => void cancel()} disabled={cancelling.fetching} aria-busy={cancelling.fetching}>
+        <button type="button" className="danger" onClick={() => void cancel()} aria-disabled={cancelling.fetching} aria-busy={cancelling.fetching}>
           Yes, cancel it
         </button>
-        <button type="button" className="secondary" onClick={() => setConfirming(false)} disabled={cancelling.fetching} autoFocus>
+        <button type="button" className="secondary" onClick={() => !cancelling.fetching && setConfirming(false)} aria-disabled={cancelling.fetching} autoFocus>
           Keep it
         </button>
       </div>

@@ -138,6 +138,7 @@ export function WaitingRoom({
   const liveError = errorCode(line.error);
 
   async function enter() {
+    if (entering.fetching) return;
     const wasClosed = status?.state === 'SOLD_OUT';
     const sent = feeds.send();
     const result = await enterQueue({ concertId: concert.id });
@@ -146,6 +147,7 @@ export function WaitingRoom({
     if (wasClosed && result.data && result.data.enterQueue.state !== 'SOLD_OUT') feeds.restart(concert.id);
   }
   async function leave() {
+    if (leaving.fetching) return;
     // Asked for, before the answer or the feed's NONE: no place lost, here or in the account's other tabs.
     feeds.leaving(concert.id);
     tellOtherTabs('leave', concert.id);
@@ -181,12 +183,12 @@ export function WaitingRoom({
         />
       )}
       {(status?.state === 'NONE' || seatsBack) && (
-        <button type="button" onClick={() => void enter()} disabled={entering.fetching}>
+        <button type="button" onClick={() => void enter()} aria-disabled={entering.fetching}>
           Enter the waiting room
         </button>
       )}
       {(status?.state === 'WAITING' || status?.state === 'ACTIVE' || status?.state === 'PREQUEUE') && (
-        <button type="button" className="secondary" onClick={() => void leave()} disabled={leaving.fetching}>
+        <button type="button" className="secondary" onClick={() => void leave()} aria-disabled={leaving.fetching}>
           Leave the waiting room
         </button>
       )}
