@@ -1065,7 +1065,7 @@ describe('fan web app in Chromium', () => {
     await fan.context.close();
   });
 
-  it('focus lost long before stays where the fan let it when a hold runs out; focus lost by a hold running out goes to the page’s heading without scrolling', async () => {
+  it('focus on a released seat’s button goes to Pay, focus put elsewhere stays when a hold runs out, and focus lost by a hold running out goes to the page’s heading without scrolling', async () => {
     const { fan, quickBase } = await admittedOnQuick('idle', { width: 375, height: 500 }, 40);
     const titleOnScreen = () => fan.page.evaluate<boolean>("document.getElementById('concert-title').getBoundingClientRect().bottom > 0");
     const holdRunsOut = async (number: number) => {
@@ -1073,18 +1073,21 @@ describe('fan web app in Chromium', () => {
       await fan.page.getByRole('button', { name: `Release seat ${number}` }).waitFor({ state: 'detached', ...WAIT });
     };
 
-    // Released from the keyboard, the button goes and the focus with it (to <body>: the cart still has
-    // seat 2). Seconds later seat 2's hold runs out and the cart goes: the focus stays where it was.
+    // Released from the keyboard, the button goes, and its focus to Pay (the cart still has seat 2).
     await seat(fan, 1).click();
     await seat(fan, 2).click();
     await fan.page.getByRole('button', { name: 'Release seat 2' }).waitFor(WAIT);
     await fan.page.getByRole('button', { name: 'Release seat 1' }).focus();
     await fan.page.keyboard.press('Enter');
     await fan.page.getByRole('button', { name: 'Release seat 1' }).waitFor({ state: 'detached', ...WAIT });
+    await expect.poll(() => fan.page.evaluate<string | null>("document.activeElement?.getAttribute('aria-label') ?? null"), WAIT).toMatch(/^Pay \d+ points$/);
+    // The fan then puts the focus elsewhere (a seat). Seconds later seat 2's hold runs out and the
+    // cart goes: the focus stays where the fan put it.
+    await seat(fan, 5).focus();
     await fan.page.evaluate('window.scrollTo(0, document.body.scrollHeight)');
     expect(await titleOnScreen()).toBe(false);
     await holdRunsOut(2);
-    expect(await focusedId(fan)).toBeNull();
+    expect(await seat(fan, 5).evaluate((element) => element === element.ownerDocument.activeElement)).toBe(true);
     expect(await titleOnScreen()).toBe(false);
 
     // The focus on a Release button whose hold runs out is lost then: the heading takes it, and the

@@ -50,6 +50,11 @@ export function Cart({
   useEffect(() => {
     if (empty) refocus(document.getElementById(focusWhenGone));
   }, [empty, focusWhenGone]);
+  // One seat released (or run out) of several: the focus its Release button had goes to Pay, the cart's next step.
+  const payButton = useRef<HTMLButtonElement>(null);
+  useEffect(() => {
+    if (!empty) refocus(payButton.current);
+  }, [shown.length, empty]);
 
   if (empty) return ranOutNote;
   const total = shown.reduce((sum, hold) => sum + hold.seat.price, 0);
@@ -124,7 +129,7 @@ export function Cart({
             );
           })}
         </ul>
-        <button type="button" className="pay" onClick={() => void payAll()} aria-disabled={paying} aria-busy={paying} aria-label={`Pay ${total} points`}>
+        <button ref={payButton} type="button" className="pay" onClick={() => void payAll()} aria-disabled={paying} aria-busy={paying} aria-label={`Pay ${total} points`}>
           {paying ? 'Paying…' : `Pay ${total} points`}
         </button>
         <ErrorNote problem={error} words={unsettled ? PAY_WORDS : undefined} />
