@@ -73,20 +73,25 @@ const AVERAGE_WEIGHT = 0.2;
 class TakingTurns {
   /** In turn order: the address served last goes to the back. */
   private readonly lines = new Map<string, (() => void)[]>();
-  length = 0;
+  private count = 0;
+
+  /** Jobs waiting, from every address. */
+  get length(): number {
+    return this.count;
+  }
 
   push(client: string, resume: () => void): void {
     const line = this.lines.get(client);
     if (line) line.push(resume);
     else this.lines.set(client, [resume]);
-    this.length++;
+    this.count++;
   }
 
   shift(): (() => void) | undefined {
     for (const [client, line] of this.lines) {
       this.lines.delete(client);
       if (line.length > 1) this.lines.set(client, line);
-      this.length--;
+      this.count--;
       return line.shift();
     }
     return undefined;
