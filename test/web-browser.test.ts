@@ -1103,6 +1103,60 @@ describe('fan web app in Chromium', () => {
     await fan.context.close();
   });
 
+  it('a seat map is one Tab stop, walked with the arrow keys; the focus ring and the input borders stand out at 3:1 at least', async () => {
+    const { fan, quickBase } = await admittedOnQuick('arrows', { width: 1100, height: 900 }, 40);
+    await seat(fan, 1).waitFor(WAIT);
+    const focusedSeat = () => fan.page.evaluate<string | null>("document.activeElement?.getAttribute('data-seat') ?? null");
+    const seatBox = (number: number) =>
+      fan.page.evaluate<{ top: number; left: number }>(`(({ offsetTop, offsetLeft }) => ({ top: offsetTop, left: offsetLeft }))(document.querySelector('.seat-map [data-seat="${number}"]'))`);
+    // Forty seats, one of them in the Tab order: the first free one.
+    expect(await fan.page.locator('.seat-map button.seat').count()).toBe(40);
+    expect(await fan.page.locator('.seat-map button.seat[tabindex="0"]').count()).toBe(1);
+    expect(await seat(fan, 1).getAttribute('tabindex')).toBe('0');
+    await seat(fan, 1).focus();
+    await fan.page.keyboard.press('ArrowRight');
+    expect(await focusedSeat()).toBe('2');
+    // Down: the seat right below, in the next row of the grid as laid out.
+    await fan.page.keyboard.press('ArrowDown');
+    const below = Number(await focusedSeat());
+    const [from, to] = [await seatBox(2), await seatBox(below)];
+    expect(to.left).toBe(from.left);
+    expect(to.top).toBeGreaterThan(from.top);
+    await fan.page.keyboard.press('Control+End');
+    expect(await focusedSeat()).toBe('40');
+    await fan.page.keyboard.press('ArrowRight');
+    expect(await focusedSeat()).toBe('40');
+    // Tab leaves the map (no walk through forty seats); Shift+Tab comes back to the seat last focused.
+    await fan.page.keyboard.press('Tab');
+    expect(await focusedSeat()).toBeNull();
+    await fan.page.keyboard.press('Shift+Tab');
+    expect(await focusedSeat()).toBe('40');
+
+    // Contrast against what surrounds them (WCAG 1.4.11): the focus ring of a seat and of a field, and a field's border.
+    const contrastOf = (selector: string, property: 'outlineColor' | 'borderTopColor') =>
+      fan.page.evaluate<number>(`(() => {
+        const channel = (value) => (value <= 0.03928 ? value / 12.92 : ((value + 0.055) / 1.055) ** 2.4);
+        const luminance = (color) => {
+          const [r, g, b] = color.match(/\\d+(\\.\\d+)?/g).map(Number).map((value) => channel(value / 255));
+          return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+        };
+        const element = document.querySelector(${JSON.stringify(selector)});
+        // What shows behind it: the nearest background painted (the root's, if none).
+        let behind = element.parentElement;
+        while (behind.parentElement && getComputedStyle(behind).backgroundColor === 'rgba(0, 0, 0, 0)') behind = behind.parentElement;
+        const [a, b] = [luminance(getComputedStyle(element).${property}), luminance(getComputedStyle(behind).backgroundColor)];
+        return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+      })()`);
+    expect(await contrastOf('.seat-map button.seat:focus-visible', 'outlineColor')).toBeGreaterThanOrEqual(3);
+    await fan.page.getByLabel('Points to add').focus();
+    await fan.page.keyboard.press('Shift+Tab');
+    await fan.page.keyboard.press('Tab');
+    expect(await contrastOf('input:focus-visible', 'outlineColor')).toBeGreaterThanOrEqual(3);
+    expect(await contrastOf('input', 'borderTopColor')).toBeGreaterThanOrEqual(3);
+    expectClean([fan], () => false, quickBase);
+    await fan.context.close();
+  });
+
   it('a token the server no longer takes, on any page, sends the fan back to the log-in form saying why', async () => {
     const fan = await openFan('gone', { width: 1280, height: 900 });
     await fan.page.goto(base);

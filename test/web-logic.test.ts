@@ -5,7 +5,7 @@ import { closeCallsForSessionCheck, feedRetryMs, retryAfterFailureMs, retryDelay
 import { errorCode, errorMessage, isTransient, problemOf } from '../web/src/logic/errors';
 import { announcement, HOLDS_OUTLAST_TURN, inLine, lineProgress, LineMemory, PAUSED_MESSAGE, PLACE_LOST_MESSAGE, PREQUEUE_MESSAGE, SEAT_BACK_MESSAGE, seatSupply, seatsLeftWords, SOLD_OUT_MESSAGE, TURN_ENDED_MESSAGE, waitsInLine, type QueueView } from '../web/src/logic/queue';
 import { NewestSource } from '../web/src/logic/newest';
-import { applySeatChange, holdsRanOutWords, MaybeOwnChanges, seatLook, type SeatState } from '../web/src/logic/seats';
+import { applySeatChange, holdsRanOutWords, MaybeOwnChanges, seatKeyTarget, seatLook, type SeatState } from '../web/src/logic/seats';
 import { formatCountdown, formatWait, remainingMs, salesOpenCountdown, spokenCountdown, turnEndingWarning } from '../web/src/logic/time';
 import { ServerClock } from '../web/src/logic/server-clock';
 import { cancelledBefore } from '../web/src/logic/tickets';
@@ -546,5 +546,23 @@ describe('the turn ending', () => {
   it('is not said in a turn of a minute or less, though its countdown first reads a little above a minute (the server clock’s estimate)', () => {
     expect(turnEndingWarning(60_700, 59_700, 60_700)).toBeUndefined();
     expect(turnEndingWarning(60_300, 59_300, 60_900)).toBeUndefined();
+  });
+});
+
+describe('moving through a seat map with the keyboard', () => {
+  // 10 seats, 4 to a row: 0 1 2 3 / 4 5 6 7 / 8 9
+  const move = (key: string, index: number, ctrlKey = false) => seatKeyTarget(key, ctrlKey, index, 10, 4);
+
+  it('moves by a seat, by a row, and to the ends of the row or of the map', () => {
+    expect([move('ArrowRight', 5), move('ArrowLeft', 5), move('ArrowDown', 5), move('ArrowUp', 5)]).toEqual([6, 4, 9, 1]);
+    // Along the seats in order: the row's end leads to the next row's start.
+    expect([move('ArrowRight', 3), move('ArrowLeft', 4)]).toEqual([4, 3]);
+    expect([move('Home', 6), move('End', 5), move('End', 8)]).toEqual([4, 7, 9]);
+    expect([move('Home', 6, true), move('End', 1, true)]).toEqual([0, 9]);
+  });
+
+  it('stays put past an edge, and leaves other keys alone', () => {
+    expect([move('ArrowLeft', 0), move('ArrowUp', 2), move('ArrowRight', 9), move('ArrowDown', 7), move('End', 9), move('Home', 0)]).toEqual([undefined, undefined, undefined, undefined, undefined, undefined]);
+    expect([move('Enter', 3), move('Tab', 3), move(' ', 3)]).toEqual([undefined, undefined, undefined]);
   });
 });

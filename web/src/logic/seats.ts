@@ -97,3 +97,23 @@ export class MaybeOwnChanges {
     return { holds: this.ended.size > 0 || this.turnEndedAt !== undefined, balance };
   }
 }
+
+/**
+ * Where a key moves the focus in a seat map laid out `columns` to a row (the seats in order, row by
+ * row): arrows by one seat or one row, Home and End to the row's ends, with Ctrl to the map's. The
+ * map is one Tab stop (a 2,000-seat map was 2,000); undefined: the key does not move it (past an
+ * edge, or not a moving key).
+ */
+export function seatKeyTarget(key: string, ctrlKey: boolean, index: number, count: number, columns: number): number | undefined {
+  const rowStart = index - (index % columns);
+  const target: Record<string, number> = {
+    ArrowLeft: index - 1,
+    ArrowRight: index + 1,
+    ArrowUp: index - columns,
+    ArrowDown: index + columns,
+    Home: ctrlKey ? 0 : rowStart,
+    End: ctrlKey ? count - 1 : Math.min(rowStart + columns, count) - 1,
+  };
+  const to = target[key];
+  return to === undefined || to < 0 || to >= count || to === index ? undefined : to;
+}

@@ -1,9 +1,9 @@
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useRef, useState, type KeyboardEvent } from 'react';
 import { useClient, useMutation } from 'urql';
 import { feedRetryMs } from '../logic/connection';
 import { problemOf, type Problem } from '../logic/errors';
 import { NewestSource } from '../logic/newest';
-import { applySeatChange, seatLook, seatLookWords, type SeatChange, type SeatState } from '../logic/seats';
+import { applySeatChange, seatKeyTarget, seatLook, seatLookWords, type SeatChange, type SeatState } from '../logic/seats';
 import { formatDateTime } from '../logic/time';
 import { HoldSeat, ReleaseHold, ScheduleSeats, SeatChanged, type HoldItem } from '../operations';
 import { ErrorNote } from './errors';
@@ -121,6 +121,10 @@ export function SeatMap({
   const mine = new Map(holds.map((hold) => [hold.seat.id, hold]));
   const mySeatIds = new Set(mine.keys());
   const title = formatDateTime(schedule.startsAt);
+  // The map is one Tab stop (roving tabindex): the seat last focused, else the first free one; the
+  // arrow keys move between seats.
+  const [focusedSeat, setFocusedSeat] = useState<string | null>(null);
+  const tabStop = seats?.find((seat) => seat.id === focusedSeat) ?? seats?.find((seat) => seatLook(seat, mySeatIds) === 'AVAILABLE') ?? seats?.[0];
 
   // One hold or release at a time, and only of a seat that is free or the fan's. Seats are never
   // `disabled` but aria-disabled: a disabled button loses the keyboard focus (also a seat that reads
@@ -159,13 +163,25 @@ export function SeatMap({
     onHoldsChanged();
   }
 
+  function moveFocus(event: KeyboardEvent<HTMLOListElement>) {
+    const buttons = Array.from(event.currentTarget.querySelectorAll<HTMLButtonElement>('button.seat'));
+    const from = buttons.indexOf(event.target as HTMLButtonElement);
+    if (from < 0) return;
+    // Seats to a row, as laid out now (the grid fills the width): those on the first seat's line.
+    const columns = buttons.filter((button) => button.offsetTop === buttons[0]?.offsetTop).length;
+    const to = seatKeyTarget(event.key, event.ctrlKey, from, buttons.length, Math.max(1, columns));
+    if (to === undefined) return;
+    event.preventDefault();
+    buttons[to]?.focus();
+  }
+
   return (
     <section className="seat-map card" aria-label={`Seats for ${title}`} data-schedule={schedule.id}>
       <h3>{title}</h3>
       {seats === null && !ended && <p className="muted">Loading seats…</p>}
       {ended && ended !== 'NOT_ACTIVE' && <ErrorNote code={ended} />}
       {seats && (
-        <ol className="seats" aria-label="Seat map: choose a free seat to hold it">
+        <ol className="seats" aria-label="Seat map: choose a free seat to hold it; the arrow keys move between seats" onKeyDown={moveFocus}>
           {seats.map((seat) => {
             const look = seatLook(seat, mySeatIds);
             const label =
@@ -186,6 +202,8 @@ export function SeatMap({
                   title={`Seat ${seat.number}: ${seatLookWords(look)}`}
                   aria-disabled={busySeat !== null || unavailable(look)}
                   aria-busy={busySeat === seat.id}
+                  tabIndex={seat.id === tabStop?.id ? 0 : -1}
+                  onFocus={() => setFocusedSeat(seat.id)}
                   onClick={() => void choose(seat)}
                 >
                   {seat.number}
