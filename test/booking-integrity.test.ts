@@ -141,6 +141,9 @@ describe('announcements', () => {
     const held = await hold(buyer!, sold!);
     await buyer!.api.data(PAY, { holdIds: [held.id], key: 'sold' });
     const metrics = async () => Number(/^holds_expired_total (\d+)/m.exec(await (await fetch(server.url.replace('/graphql', '/metrics'))).text())?.[1]);
+    // The count is the server's: holds left by earlier tests lapse first (within HOLD_TTL_SECONDS).
+    const holdIndex = redisKeys(server.env.REDIS_KEY_PREFIX!).holdIndex;
+    await vi.waitFor(async () => expect(await server.app.redis.scard(holdIndex)).toBe(0), { timeout: (HOLD_TTL_SECONDS + 5) * 1000, interval: 100 });
     const expiredBefore = await metrics();
 
     const { feed, close } = await seatFeed(server, watcher!, scheduleId);

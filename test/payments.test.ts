@@ -193,6 +193,28 @@ describe('pay', () => {
     expect(reserved.sort()).toEqual([ids[0], ids[1]].sort());
   });
 
+  it('tells seat maps of a payment’s seats once, from whichever of its request and retries follows it up first, whatever their order', async () => {
+    const { fans, scheduleId, seats: ids } = await booking(1, 1000);
+    const [watcher] = fans as [Account];
+    const { feed, close } = await seatFeed(server, watcher, scheduleId);
+    const [schedule] = await server.app.orm.em.getConnection().execute<{ concertId: number }[]>('select concert_id as concertId from schedules where id = ?', [scheduleId]);
+    const paid = [0, 1].map((i) => ({ id: Number(ids[i]), scheduleId: Number(scheduleId), concertId: Number(schedule!.concertId), number: i + 1, price: 100 }));
+    // A payment's request and nineteen retries, each following the payment up at once (as a retry
+    // does when it gets there before the request's own follow-up), then a late one.
+    const events = server.app.services.seatEvents;
+    await Promise.all(Array.from({ length: 20 }, () => events.announcePaid(424_242, paid, 60_000)));
+    await events.announcePaid(424_242, paid, 60_000);
+    // Another payment of its own is told as well.
+    await events.announcePaid(424_243, [{ ...paid[0]!, id: Number(ids[2]), number: 3 }], 60_000);
+    const told: string[] = [];
+    await feed.until(({ data }) => {
+      told.push(`${data?.seatChanged.id} ${data?.seatChanged.status}`);
+      return data?.seatChanged.id === ids[2];
+    });
+    await close();
+    expect(told).toEqual([`${ids[0]} RESERVED`, `${ids[1]} RESERVED`, `${ids[2]} RESERVED`]);
+  });
+
   it('sells a hold once to 6 payments of it under different keys sent at once; the others are told the hold is gone, not short of points', async () => {
     // 150 points: enough for one payment, so a loser that waited for the row lock finds too few.
     for (const points of [1000, 150]) {

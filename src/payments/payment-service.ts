@@ -118,7 +118,7 @@ export class PaymentService {
           );
           uncertain = false;
           paid = true;
-          await this.afterCommit(userId, holds, seats);
+          await this.afterCommit(userId, committed.id, holds, seats);
           return committed;
         }
         const twin = (await this.twinOf(request, error, 'INSUFFICIENT_POINTS')) ?? (error instanceof TwinCommitted ? await this.earlier(request) : null);
@@ -126,7 +126,7 @@ export class PaymentService {
         throw (await this.soldMeanwhile(error, seats)) ?? error;
       }
       paid = true;
-      await this.afterCommit(userId, holds, seats);
+      await this.afterCommit(userId, payment.id, holds, seats);
       return payment;
     } finally {
       await presence;
@@ -247,10 +247,10 @@ export class PaymentService {
    * The answer to a retry whose payment had committed already: that request may never have done what
    * follows a commit (its COMMIT's reply was lost or came too late, its process was killed), so it is
    * done now, for a payment recent enough that its holds could still be live (a retry hours later
-   * settles nothing), and only for seats it still holds reserved (not one cancelled since). Seats are
-   * announced RESERVED only where this retry freed the hold: where another request had, seat maps
-   * heard it then (a retry, or twenty at once, must not repeat it). The ACTIVE slot is left alone:
-   * the fan may have been admitted again since.
+   * settles nothing), and only for seats it still holds reserved (not one cancelled since). Seat maps
+   * hear of the sale once, from whichever of the paying request and its retries gets there first
+   * (a retry, or twenty at once, must not repeat it). The ACTIVE slot is left alone: the fan may have
+   * been admitted again since.
    */
   private async settleTwin(userId: number, holds: HoldRef[], twin: Payment): Promise<Payment> {
     if (Date.now() - twin.createdAt.getTime() > this.holds.longestHoldMs()) return twin;
@@ -258,8 +258,7 @@ export class PaymentService {
       const reserved = new Set((await this.reservationsOfPayment(twin.id)).filter((r) => r.status === ReservationStatus.CONFIRMED).map((r) => r.seatId));
       const still = holds.filter((hold) => reserved.has(hold.seatId));
       const seats = await this.catalog.findMany(still.map((hold) => hold.seatId));
-      const freed = new Set((await this.holds.releasePaid(userId, still)).map((hold) => hold.seatId));
-      await Promise.all([this.inventory.mark(seats, true), this.events.announceSeats(seats.filter((seat) => freed.has(seat.id)), SeatStatus.RESERVED)]);
+      await Promise.all([this.holds.releasePaid(userId, still), this.inventory.mark(seats, true), this.events.announcePaid(twin.id, seats, this.holds.longestHoldMs())]);
       await this.inventory.recordIfSoldOut(concertsOf(seats));
     } catch (error) {
       this.logger.warn({ err: error, userId }, 'a retried payment found its committed twin, but settling it failed');
@@ -273,7 +272,7 @@ export class PaymentService {
    * here cannot undo the sale, so it is logged, not thrown: the seats read RESERVED from MySQL anyway,
    * holds and the slot lapse by their TTLs, and a sold-out line closes only on MySQL's word.
    */
-  private async afterCommit(userId: number, holds: HoldRef[], seats: SeatInfo[]): Promise<void> {
+  private async afterCommit(userId: number, paymentId: number, holds: HoldRef[], seats: SeatInfo[]): Promise<void> {
     try {
       // Independent of one another: sent together, so they cost one round trip, not one each.
       const concerts = concertsOf(seats);
@@ -281,7 +280,7 @@ export class PaymentService {
         this.inventory.mark(seats, true),
         this.holds.releasePaid(userId, holds),
         // The seats were read before the transaction: announced as they are, no second lookup.
-        this.events.announceSeats(seats, SeatStatus.RESERVED),
+        this.events.announcePaid(paymentId, seats, this.holds.longestHoldMs()),
         ...concerts.map((concertId) => this.queue.endActive(userId, concertId)),
       ]);
       // Once the seats count as sold: if that was the last, the inventory check must know of it.

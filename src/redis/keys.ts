@@ -126,6 +126,8 @@ export function redisKeys(prefix: string, database = 0) {
       pubsub: `${channel}:pubsub:`,
       /** No data: its slot picks the one node every ordered publish leaves from (see PUBLISH_ORDERED). */
       publishRoute: `${prefix}:{pubsub}`,
+      /** STRING, set for a while once a payment's seats are announced sold (PUBLISH_ONCE); in publishRoute's slot. */
+      paymentTold: (paymentId: number) => `${prefix}:{pubsub}:payment-told:${paymentId}`,
       /** No messages: subscribed at start so the event subscriber's connection is open before any request subscribes (see startApp). */
       subscriberOpen: `${channel}:subscriber-open`,
     },

@@ -16,6 +16,22 @@ return redis.call('PUBLISH', ARGV[1], ARGV[2])
 });
 
 /**
+ * PUBLISH_ORDERED for several messages, sent only by the first caller to claim `told` (SET NX, for
+ * ARGV[1] ms): of a payment's request and its retries racing to follow it up, one tells the seat maps.
+ * Routed, and delivered, as PUBLISH_ORDERED's (`told` is in the route's slot). ARGV: ttlMs, then
+ * channel, message pairs. Returns 1 if published, 0 if told already.
+ */
+export const PUBLISH_ONCE = defineScript<number, [ttlMs: number, ...channelsAndMessages: string[]]>()({
+  name: 'publishOnce',
+  keys: ['told'],
+  lua: `
+if not redis.call('SET', toldKey, '1', 'NX', 'PX', ARGV[1]) then return 0 end
+for i = 2, #ARGV, 2 do redis.call('PUBLISH', ARGV[i], ARGV[i + 1]) end
+return 1
+`,
+});
+
+/**
  * Numbers an admission tick and announces it, in one step on the node of the counter's slot (the
  * {pubsub} one): ticks leave in the order of their numbers, overlapping ticks of two replicas too, so
  * a replica that hears any number but its last + 1 really lost messages. ARGV: channel, the message's
@@ -31,4 +47,4 @@ return seq
 `,
 });
 
-export const PUBSUB_SCRIPTS = [PUBLISH_ORDERED, PUBLISH_TICK] as const;
+export const PUBSUB_SCRIPTS = [PUBLISH_ORDERED, PUBLISH_ONCE, PUBLISH_TICK] as const;

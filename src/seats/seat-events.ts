@@ -1,5 +1,5 @@
 import { runScript, type RedisClient } from '../redis';
-import { PUBLISH_ORDERED } from '../redis/pubsub-scripts';
+import { PUBLISH_ONCE, PUBLISH_ORDERED } from '../redis/pubsub-scripts';
 import type { Logger } from '../logger';
 import { seatState, SeatStatus, type SeatInfo, type SeatState } from './seat';
 import type { SeatCatalog } from './seat-catalog';
@@ -23,6 +23,8 @@ export interface SeatChannels {
   pubsub: string;
   /** keys.channels.publishRoute. */
   publishRoute: string;
+  /** keys.channels.paymentTold. */
+  paymentTold(paymentId: number): string;
 }
 
 /** seatChanged: one Redis channel per schedule, so every replica's subscribers hear every change. */
@@ -59,6 +61,16 @@ export class SeatEvents {
     const route = { route: this.channels.publishRoute };
     // Issued together on one connection: sent in this order, and delivered in it.
     await Promise.all(seats.map((seat) => runScript(this.publisher, PUBLISH_ORDERED, route, this.topic(seat.scheduleId), JSON.stringify(seatState(seat, status)))));
+  }
+
+  /**
+   * A payment's seats, RESERVED, told once: by whichever of its request and retries (twins) gets
+   * there first within `forMs`; the others' calls publish nothing. A failure is thrown, as announceSeats'.
+   */
+  async announcePaid(paymentId: number, seats: readonly SeatInfo[], forMs: number): Promise<void> {
+    if (seats.length === 0) return;
+    const messages = seats.flatMap((seat) => [this.topic(seat.scheduleId), JSON.stringify(seatState(seat, SeatStatus.RESERVED))]);
+    await runScript(this.publisher, PUBLISH_ONCE, { told: this.channels.paymentTold(paymentId) }, forMs, ...messages);
   }
 
   /**
