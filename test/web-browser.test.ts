@@ -928,6 +928,35 @@ describe('fan web app in Chromium', () => {
     await one.context.close();
   });
 
+  it('the balance follows a refund after the page re-read it for a seat of the fan’s sold on another device', async () => {
+    const { concertId } = await createConcert(server, { maxActiveUsers: 2, seatCount: 4, price: 100 });
+    const [account] = await signUpMany(new Api(server.url), 1);
+    await charge(account!, 1000);
+    const fan = await openFan('refund-balance', { width: 1100, height: 900 });
+    await fan.page.addInitScript(`sessionStorage.setItem('ct:token', ${JSON.stringify(account!.token)})`);
+    await fan.page.goto(`${base}#/concerts/${concertId}`);
+    await fan.page.getByRole('button', { name: 'Enter the waiting room' }).click();
+    // A seat held in the page is paid on another device: the page hears it sold and reads the balance again.
+    await seat(fan, 1).click();
+    await fan.page.locator('.seat-map [data-seat="1"][data-look="MINE"]').waitFor(WAIT);
+    await pay(account!, (await account!.api.data<Me>(ME)).me.holds.map((held) => held.id), 'other-device');
+    await fan.page.getByTestId('points').filter({ hasText: /^900 points$/ }).waitFor(WAIT);
+    // In again, a seat bought in the page, and cancelled there: the refund shows in the balance.
+    await fan.page.getByRole('button', { name: 'Enter the waiting room' }).click();
+    await seat(fan, 2).click();
+    await fan.page.getByRole('button', { name: 'Pay 100 points' }).click();
+    const code = (await fan.page.locator('[data-testid="payment"] .ticket-code').first().textContent(WAIT))!;
+    await fan.page.getByTestId('points').filter({ hasText: /^800 points$/ }).waitFor(WAIT);
+    await fan.page.getByRole('link', { name: 'My tickets' }).click();
+    const ticket = fan.page.locator(`.ticket[data-ticket="${code}"]`);
+    await ticket.getByRole('button', { name: 'Cancel ticket', exact: true }).click();
+    await ticket.getByRole('button', { name: 'Yes, cancel it' }).click();
+    await ticket.getByTestId('refund').filter({ hasText: '100 points are back' }).waitFor(WAIT);
+    await fan.page.getByTestId('points').filter({ hasText: /^900 points$/ }).waitFor(WAIT);
+    expectClean([fan]);
+    await fan.context.close();
+  });
+
   it('the focus follows the keyboard user: to the page once logged in, to the turn once let in, to the payment once paid, to the page once the cart is emptied', async () => {
     const { concertId } = await createConcert(server, { maxActiveUsers: 1, seatCount: 4, price: 100 });
     const fan = await openFan('focus', { width: 1100, height: 900 });

@@ -13,6 +13,12 @@ export const LogIn = graphql(`
   }
 `);
 
+/**
+ * Me's context: the balance also changes when a payment goes through or a ticket is cancelled (a
+ * refund), whose answers (Payment, Reservation) invalidate it. Every read of Me passes it: urql keeps
+ * one cached operation per query, and a read without it left the balance blind to them.
+ */
+export const ME_CONTEXT = { additionalTypenames: ['Payment', 'Reservation', 'User'] };
 export const Me = graphql(`
   query Me {
     me { id email points }

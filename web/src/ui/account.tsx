@@ -1,7 +1,7 @@
 import { useState, type FormEvent } from 'react';
 import { useMutation, useQuery } from 'urql';
 import { problemOf, type ErrorLike } from '../logic/errors';
-import { ChargePoints, LogIn, Me, SignUp } from '../operations';
+import { ChargePoints, LogIn, Me, ME_CONTEXT, SignUp } from '../operations';
 import { sessionEndReason, setToken } from '../session';
 import { ErrorNote } from './errors';
 import { useLastGood } from './hooks';
@@ -59,9 +59,6 @@ export function AuthForm() {
     </section>
   );
 }
-
-/** The balance also changes when a payment goes through or a ticket is cancelled (a refund): their answers (Payment, Reservation) invalidate this query. */
-const ME_CONTEXT = { additionalTypenames: ['Payment', 'Reservation', 'User'] };
 
 /** What another tab of the account did that changes the balance. */
 const BALANCE_CHANGES: readonly AccountChange[] = ['payment', 'cancellation', 'charge'];
