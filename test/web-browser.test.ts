@@ -939,7 +939,7 @@ describe('fan web app in Chromium', () => {
     // A seat held in the page is paid on another device: the page hears it sold and reads the balance again.
     await seat(fan, 1).click();
     await fan.page.locator('.seat-map [data-seat="1"][data-look="MINE"]').waitFor(WAIT);
-    await pay(account!, (await account!.api.data<Me>(ME)).me.holds.map((held) => held.id), 'other-device');
+    await pay(account!, (await account!.api.data<{ me: Me }>(ME)).me.holds.map((held) => held.id), 'other-device');
     await fan.page.getByTestId('points').filter({ hasText: /^900 points$/ }).waitFor(WAIT);
     // In again, a seat bought in the page, and cancelled there: the refund shows in the balance.
     await fan.page.getByRole('button', { name: 'Enter the waiting room' }).click();
