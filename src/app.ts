@@ -23,6 +23,7 @@ import { QueueService, watchBeat, type QueueSettings } from './queue/queue-servi
 import { InventoryService } from './inventory/inventory-service';
 import { CancellationService } from './payments/cancellation-service';
 import { checkSelectedDatabase, createRedis, describeRedis, redisDatabase, redisKeys, redisStarted, type RedisClient } from './redis';
+import { syncSharedClock } from './redis/clock';
 import { AppError } from './errors';
 import { buildAppSchema } from './schema/build';
 import { SeatCatalog } from './seats/seat-catalog';
@@ -53,6 +54,9 @@ const REDIS_COMMAND_TIMEOUT_MS = 2000;
 /** Start-up waits this long for Redis (it may be starting beside us), saying why every few seconds. */
 const REDIS_START_TIMEOUT_MS = 20_000;
 const REDIS_START_REPORT_MS = 5000;
+
+/** How often the shared clock is measured against Redis's again (syncSharedClock). */
+const CLOCK_SYNC_MS = 60_000;
 
 /** How long a replica waits for another one's migrations and seeding before it gives up. */
 const STARTUP_LOCK_TIMEOUT_SECONDS = 300;
@@ -155,7 +159,6 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
   const metrics = createMetrics();
   const tokenKey = createTokenKey(config.jwtSecret);
   const accountSettings: AccountSettings = { tokenKey, jwtTtlSeconds: config.jwtTtlSeconds, passwordHashCost: config.passwordHashCost };
-  const orm = await openDatabase(config, metrics, logger, (opened) => prepareData(opened, config, accountSettings, logger), stop);
   const keys = redisKeys(config.redisPrefix, redisDatabase(config.redis));
   // Requests issue many small commands at once: auto-pipelining sends those of one tick in one write.
   // A Redis that stops answering without closing the connection (paused, a network that drops
@@ -168,14 +171,23 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
   const where = describeRedis(config.redis);
   await redisStarted([redis, queueSubscriber, eventSubscribe], REDIS_START_TIMEOUT_MS, REDIS_START_REPORT_MS, (reason) => logger.warn({ reason }, `waiting for ${where}`), stop)
     .then(() => checkSelectedDatabase(redis, config.redis))
+    // Before anything is written or signed (the admin's credentials are, while the data is prepared):
+    // on the shared clock, as everything after; measured again every minute, as clocks drift.
+    .then(() => syncSharedClock(redis))
     .catch(
-    async (error: unknown) => {
+    (error: unknown) => {
       // Nothing keeps retrying behind the failure (the tests start apps in their own process).
       for (const client of [redis, queueSubscriber, eventSubscribe]) client.disconnect();
-      await orm.close();
       throw new Error(`${where}: ${error instanceof Error ? error.message : String(error)}`);
     },
   );
+  const clockSync = setInterval(() => void syncSharedClock(redis).catch((error: unknown) => logger.debug({ err: error }, "could not read Redis's clock")), CLOCK_SYNC_MS);
+  clockSync.unref();
+  const orm = await openDatabase(config, metrics, logger, (opened) => prepareData(opened, config, accountSettings, logger), stop).catch((error: unknown) => {
+    clearInterval(clockSync);
+    for (const client of [redis, queueSubscriber, eventSubscribe]) client.disconnect();
+    throw error;
+  });
   // On a Cluster, ioredis opens the pub/sub connection lazily, at the first SUBSCRIBE: a burst of
   // seatChanged subscriptions while it connected put it in subscriber mode before its ready check,
   // whose INFO then threw inside a promise nobody awaits and killed the process. Opened here, before
@@ -238,6 +250,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
     async stop() {
       await server.close();
       await Promise.all(workers.map((worker) => worker.close()));
+      clearInterval(clockSync);
       liveQueue.stop();
       limits.sockets.stop();
       for (const client of [queueSubscriber, eventSubscribe, redis]) client.disconnect();

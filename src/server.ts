@@ -20,7 +20,7 @@ import { projectedSubscribe } from './schema/projected-subscribe';
 import { DocumentCache } from './schema/document-cache';
 import { complexityError, limitRules, PARSE_OPTIONS, variablesError } from './schema/limits';
 import { socketOperationError } from './schema/socket-operation';
-import { clientAddress, corsFor, graphqlMethods, jsonBody, limitedAddress, requestErrors, securityHeaders, trustedProxies } from './http/edge';
+import { clientAddress, corsFor, graphqlMethods, jsonBody, limitedAddress, requestErrors, securityHeaders, sharedClockDate, trustedProxies } from './http/edge';
 import { playgroundRouter } from './http/playground';
 import { webAppRouter } from './http/web-app';
 
@@ -202,6 +202,7 @@ export async function startServer(parts: ServerParts, port: number): Promise<Run
   await apollo.start();
 
   app.use(securityHeaders());
+  app.use(sharedClockDate());
   // Before the playground, whose GET route would otherwise answer a preflight OPTIONS itself.
   app.use('/graphql', corsFor(services.config.corsOrigins));
   app.use(parts.routes);

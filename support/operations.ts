@@ -66,6 +66,7 @@ export interface Payment {
   id: string;
   amount: number;
   balance: number;
+  createdAt: string;
   reservations: Reservation[];
 }
 

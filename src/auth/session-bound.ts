@@ -1,5 +1,6 @@
 import { AppError } from '../errors';
 import { Interruptible } from '../streams/interruptible';
+import { sharedNow } from '../redis/clock';
 
 /** Sessions end on the second: a subscription may outlive its token by up to this. */
 const SWEEP_MS = 1000;
@@ -34,7 +35,7 @@ export class SessionExpiries {
   /** `source`, ended with UNAUTHENTICATED at `endsAt` (ms) at the latest. */
   bind<T>(source: AsyncIterator<T>, endsAt: number): AsyncIterableIterator<T> {
     const bound = new SessionBound(source, this, Math.ceil(endsAt / SWEEP_MS));
-    if (endsAt <= Date.now()) {
+    if (endsAt <= sharedNow()) {
       bound.interrupt(sessionExpired());
       return bound;
     }
@@ -60,7 +61,7 @@ export class SessionExpiries {
   }
 
   private sweep(): void {
-    const now = Math.floor(Date.now() / SWEEP_MS);
+    const now = Math.floor(sharedNow() / SWEEP_MS);
     for (const [second, bucket] of this.due) {
       // Interrupting closes the stream, which forgets it: walk a copy.
       if (second <= now) for (const bound of [...bucket]) bound.interrupt(sessionExpired());

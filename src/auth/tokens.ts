@@ -2,6 +2,7 @@ import { createSecretKey, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { AppError } from '../errors';
 import { Role } from '../entities';
+import { sharedNow } from '../redis/clock';
 
 export interface Viewer {
   id: number;
@@ -26,15 +27,16 @@ export function tokenKey(secret: string): KeyObject {
   return createSecretKey(Buffer.from(secret, 'utf8'));
 }
 
+/** Issued and expiring on the shared clock: a replica whose own clock is off signs what the others accept. */
 export function signToken(viewer: Viewer, key: KeyObject, ttlSeconds: number): string {
-  return jwt.sign({ role: viewer.role }, key, { algorithm: ALGORITHM, subject: String(viewer.id), expiresIn: ttlSeconds });
+  return jwt.sign({ role: viewer.role, iat: Math.floor(sharedNow() / 1000) }, key, { algorithm: ALGORITHM, subject: String(viewer.id), expiresIn: ttlSeconds });
 }
 
 /** Verifies signature, algorithm (only HS256: `alg: none` and others are refused) and expiry. */
 function verifyToken(token: string, key: KeyObject): Session {
   let payload: jwt.JwtPayload | string;
   try {
-    payload = jwt.verify(token, key, { algorithms: [ALGORITHM] });
+    payload = jwt.verify(token, key, { algorithms: [ALGORITHM], clockTimestamp: Math.floor(sharedNow() / 1000) });
   } catch (error) {
     const expired = error instanceof jwt.TokenExpiredError;
     throw new AppError('UNAUTHENTICATED', expired ? 'Your session has expired: log in again.' : 'The token is invalid: log in again.');
@@ -77,7 +79,7 @@ export class TokenVerifier {
 
   verify(token: string): Session {
     const known = this.verified.get(token);
-    const session = known && known.expiresAt > Date.now() ? known : this.check(token);
+    const session = known && known.expiresAt > sharedNow() ? known : this.check(token);
     // Whole seconds on both sides (iat, the DATETIME column): a token of that very second passes.
     if (session.issuedAt < (this.changedAt.get(session.viewer.id) ?? 0)) {
       throw new AppError('UNAUTHENTICATED', 'This account’s password or role has changed since you logged in: log in again.');

@@ -1,5 +1,6 @@
 import { OptionalProps, Collection, Entity, OneToMany, PrimaryKey, Property } from '@mikro-orm/core';
 import { Schedule } from './schedule.entity';
+import { datetimeNow } from '../database/datetime';
 
 @Entity({ tableName: 'concerts' })
 export class Concert {
@@ -26,5 +27,5 @@ export class Concert {
   schedules = new Collection<Schedule>(this);
 
   @Property({ type: 'datetime', defaultRaw: 'CURRENT_TIMESTAMP' })
-  createdAt: Date = new Date();
+  createdAt: Date = datetimeNow();
 }

@@ -1,5 +1,6 @@
 import { OptionalProps, Entity, ManyToOne, PrimaryKey, Property, Unique } from '@mikro-orm/core';
 import { User } from './user.entity';
+import { datetimeNow } from '../database/datetime';
 
 @Entity({ tableName: 'payments' })
 @Unique({ properties: ['user', 'idempotencyKey'] })
@@ -31,5 +32,5 @@ export class Payment {
   balance!: number;
 
   @Property({ type: 'datetime', defaultRaw: 'CURRENT_TIMESTAMP' })
-  createdAt: Date = new Date();
+  createdAt: Date = datetimeNow();
 }

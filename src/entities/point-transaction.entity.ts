@@ -1,6 +1,7 @@
 import { OptionalProps, Entity, Enum, Index, ManyToOne, PrimaryKey, Property } from '@mikro-orm/core';
 import { Payment } from './payment.entity';
 import { User } from './user.entity';
+import { datetimeNow } from '../database/datetime';
 
 export enum PointTransactionKind {
   CHARGE = 'CHARGE',
@@ -34,5 +35,5 @@ export class PointTransaction {
   payment?: Payment;
 
   @Property({ type: 'datetime', defaultRaw: 'CURRENT_TIMESTAMP' })
-  createdAt: Date = new Date();
+  createdAt: Date = datetimeNow();
 }

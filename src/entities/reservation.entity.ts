@@ -3,6 +3,7 @@ import { ReservationStatus } from '../payments/payment';
 import { Payment } from './payment.entity';
 import { Seat } from './seat.entity';
 import { User } from './user.entity';
+import { datetimeNow } from '../database/datetime';
 
 @Entity({ tableName: 'reservations' })
 export class Reservation {
@@ -29,7 +30,7 @@ export class Reservation {
   price!: number;
 
   @Property({ type: 'datetime', defaultRaw: 'CURRENT_TIMESTAMP' })
-  createdAt: Date = new Date();
+  createdAt: Date = datetimeNow();
 
   @Enum({ items: () => ReservationStatus, default: ReservationStatus.CONFIRMED })
   status: ReservationStatus = ReservationStatus.CONFIRMED;

@@ -1,4 +1,5 @@
 import { OptionalProps, Entity, Enum, PrimaryKey, Property } from '@mikro-orm/core';
+import { datetimeNow } from '../database/datetime';
 
 export enum Role {
   USER = 'USER',
@@ -27,7 +28,7 @@ export class User {
   points = 0;
 
   @Property({ type: 'datetime', defaultRaw: 'CURRENT_TIMESTAMP' })
-  createdAt: Date = new Date();
+  createdAt: Date = datetimeNow();
 
   /**
    * When the operator last gave this account its role or password (AccountService.ensureAdmin): a

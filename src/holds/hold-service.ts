@@ -11,6 +11,7 @@ import { groupBySchedule, SeatStatus } from '../seats/seat';
 import type { Hold } from './hold';
 import type { SeatCatalog } from '../seats/seat-catalog';
 import type { SeatEvents } from '../seats/seat-events';
+import { sharedNow } from '../redis/clock';
 
 export interface HoldSettings {
   ttlSeconds: number;
@@ -260,7 +261,7 @@ export class HoldService {
       if (kept.length < refs.length) throw holdNotFound();
       // Kept holds may outlive the expiry they were listed with: so does their listing (a margin over
       // Redis's clock, which the scripts keep by; a listing that outlives its holds is cleaned by list()).
-      await runScript(this.redis, HOLD_LISTING_KEEP, { listing: this.keys.userHolds(userId) }, Date.now() + PAYMENT_KEEP_MS + LISTING_MARGIN_MS);
+      await runScript(this.redis, HOLD_LISTING_KEEP, { listing: this.keys.userHolds(userId) }, sharedNow() + PAYMENT_KEEP_MS + LISTING_MARGIN_MS);
     } catch (error) {
       // No payment after all: the holds this one marked may be released again. (A schedule whose
       // script failed may or may not have marked its holds; those marks lapse with the keep.)

@@ -5,6 +5,7 @@ import express, { type ErrorRequestHandler, type RequestHandler } from 'express'
 import helmet from 'helmet';
 import proxyaddr from 'proxy-addr';
 import type { Logger } from '../logger';
+import { sharedNow } from '../redis/clock';
 
 /**
  * Which hops X-Forwarded-For may name the client through. With TRUST_PROXY, only the nearest one: the
@@ -88,6 +89,25 @@ export function securityHeaders(): RequestHandler {
   if (!ran) throw new Error('helmet did not write its headers synchronously');
   return (_req, res, next) => {
     res.setHeaders(headers);
+    next();
+  };
+}
+
+/**
+ * The Date header on the shared clock (sharedNow): web clients count holds and turns down against it,
+ * and those deadlines are Redis's. Node's own header is this process's clock, off by however far it
+ * has drifted from Redis's. Written once a second, as Node writes its own.
+ */
+export function sharedClockDate(): RequestHandler {
+  let second = -1;
+  let header = '';
+  return (_req, res, next) => {
+    const now = sharedNow();
+    if (Math.floor(now / 1000) !== second) {
+      second = Math.floor(now / 1000);
+      header = new Date(now).toUTCString();
+    }
+    res.setHeader('Date', header);
     next();
   };
 }

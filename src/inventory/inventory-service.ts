@@ -6,6 +6,7 @@ import { INVENTORY_MARK, INVENTORY_READ, INVENTORY_REBUILD } from '../redis/inve
 import { groupBySchedule } from '../seats/seat';
 import type { SeatCatalog } from '../seats/seat-catalog';
 import { inventoryOf, sumInventories, type Inventory } from './inventory';
+import { sharedNow } from '../redis/clock';
 
 /**
  * How old a sale or cancellation must be before the check expects its seat count updated. Its
@@ -170,7 +171,7 @@ export class InventoryService {
   /** The concerts rememberSoldOut recorded whose last show is still to come. */
   async soldOutConcerts(): Promise<number[]> {
     // A show that has started takes no cancellation: its concert's seats no longer change.
-    await this.redis.zremrangebyscore(this.keys.soldOutIndex, '-inf', Date.now());
+    await this.redis.zremrangebyscore(this.keys.soldOutIndex, '-inf', sharedNow());
     return (await this.redis.zrange(this.keys.soldOutIndex, 0, -1)).map(Number);
   }
 

@@ -11,6 +11,7 @@ import type { SeatCatalog } from '../seats/seat-catalog';
 import type { SeatEvents } from '../seats/seat-events';
 import { ReservationStatus, type ReservationRecord } from './payment';
 import { datetimeNow } from '../database/datetime';
+import { sharedNow } from '../redis/clock';
 
 /** The reservation with what deciding on its cancellation needs: owner, schedule start, seat. */
 const FIND = `SELECT r.id, r.code, r.seat_id AS seatId, r.user_id AS userId, r.payment_id AS paymentId, r.price, r.created_at AS createdAt,
@@ -96,7 +97,7 @@ export class CancellationService {
       const [row] = await sql.all<Row>(FIND, [reservationId]);
       if (!row || Number(row.userId) !== userId) throw notFound('reservation');
       if (row.status === ReservationStatus.CANCELLED) return { cancelled: false, row, record: toRecord(row) };
-      if (utc(row.startsAt).getTime() <= Date.now()) {
+      if (utc(row.startsAt).getTime() <= sharedNow()) {
         throw new AppError('NOT_CANCELLABLE', 'This reservation can no longer be cancelled: its show has started.');
       }
       // The answer matches what is read back later.
@@ -136,7 +137,7 @@ export class CancellationService {
    */
   private async redoAfterCommit(row: Row, record: ReservationRecord): Promise<void> {
     const cancelledAt = record.cancelledAt?.getTime() ?? 0;
-    if (Date.now() - cancelledAt < SETTLE_SECONDS * 1000) await this.afterCommit(row, record, false);
+    if (sharedNow() - cancelledAt < SETTLE_SECONDS * 1000) await this.afterCommit(row, record, false);
   }
 
   /** The reservation as committed now (outside the transaction, whose snapshot predates the twin's commit). */

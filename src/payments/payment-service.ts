@@ -13,6 +13,7 @@ import { ReservationStatus, type PaymentRecord, type ReservationRecord } from '.
 import type { SeatCatalog } from '../seats/seat-catalog';
 import type { SeatEvents } from '../seats/seat-events';
 import { datetimeNow } from '../database/datetime';
+import { sharedNow } from '../redis/clock';
 
 const MAX_KEY_LENGTH = 128;
 const MAX_HOLDS = 100;
@@ -253,7 +254,7 @@ export class PaymentService {
    * been admitted again since.
    */
   private async settleTwin(userId: number, holds: HoldRef[], twin: Payment): Promise<Payment> {
-    if (Date.now() - twin.createdAt.getTime() > this.holds.longestHoldMs()) return twin;
+    if (sharedNow() - twin.createdAt.getTime() > this.holds.longestHoldMs()) return twin;
     try {
       const reserved = new Set((await this.reservationsOfPayment(twin.id)).filter((r) => r.status === ReservationStatus.CONFIRMED).map((r) => r.seatId));
       const still = holds.filter((hold) => reserved.has(hold.seatId));

@@ -1,3 +1,4 @@
+import type { Cluster, Redis } from 'ioredis';
 import { luaFunction } from './script';
 
 /**
@@ -13,3 +14,24 @@ local function redisNow()
   return tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
 end`,
 );
+
+/**
+ * Node's clock set to Redis's: the app's one clock for what it writes or judges outside the scripts
+ * (MySQL rows, tokens, the rule that a show has started, the Date header web clients count holds and
+ * turns down by). Replicas whose own clocks drift apart then still agree with one another and with
+ * REDIS_NOW: a refund after the show, a token cut off by a password change, a countdown, do not
+ * depend on which replica answers. The offset is measured at start and then every minute
+ * (syncSharedClock); until then, and while Redis does not answer, the last one holds (0 at first).
+ */
+let offsetMs = 0;
+
+/** ms on the shared clock (Redis's, as last measured). */
+export const sharedNow = (): number => Date.now() + offsetMs;
+
+/** Measures Redis's clock against Node's: TIME's answer against the middle of its round trip. */
+export async function syncSharedClock(redis: Redis | Cluster): Promise<void> {
+  const sent = Date.now();
+  const [seconds, microseconds] = await redis.time();
+  const answered = Date.now();
+  offsetMs = Number(seconds) * 1000 + Math.floor(Number(microseconds) / 1000) - Math.round((sent + answered) / 2);
+}
