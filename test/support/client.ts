@@ -33,9 +33,9 @@ export class Feed<T> {
   done = false;
   readonly close: () => void;
 
-  constructor(client: Client, query: string, variables: Record<string, unknown>) {
+  constructor(client: Client, query: string, variables: Record<string, unknown>, operationName?: string) {
     this.close = client.subscribe<T>(
-      { query, variables },
+      { query, variables, operationName },
       {
         next: (message) => this.add(message as GqlResponse<T>),
         error: (error) => this.add({ errors: Array.isArray(error) ? (error as GqlError[]) : [{ message: String(error) }] }),
