@@ -1132,7 +1132,7 @@ describe('fan web app in Chromium', () => {
     await fan.context.close();
   });
 
-  it('a seat map is one Tab stop, walked with the arrow keys; the focus ring and the input borders stand out at 3:1 at least', async () => {
+  it('a seat map is one Tab stop, walked with the arrow keys; the focus ring and the input borders stand out at 3:1 at least; seat states look apart in forced colours', async () => {
     const { fan, quickBase } = await admittedOnQuick('arrows', { width: 1100, height: 900 }, 40);
     await seat(fan, 1).waitFor(WAIT);
     const focusedSeat = () => fan.page.evaluate<string | null>("document.activeElement?.getAttribute('data-seat') ?? null");
@@ -1182,6 +1182,13 @@ describe('fan web app in Chromium', () => {
     await fan.page.keyboard.press('Tab');
     expect(await contrastOf('input:focus-visible', 'outlineColor')).toBeGreaterThanOrEqual(3);
     expect(await contrastOf('input', 'borderTopColor')).toBeGreaterThanOrEqual(3);
+
+    // In forced colours (backgrounds and shadows dropped), the four states of the legend still look apart.
+    await fan.page.emulateMedia({ forcedColors: 'active' });
+    const looks = await fan.page.evaluate<string[]>(
+      "['available', 'mine', 'held', 'reserved'].map((state) => { const style = getComputedStyle(document.querySelector('.legend .seat-' + state)); return [style.borderTopStyle, style.borderTopWidth, style.backgroundColor].join(' '); })",
+    );
+    expect(new Set(looks).size).toBe(4);
     expectClean([fan], () => false, quickBase);
     await fan.context.close();
   });
