@@ -145,6 +145,8 @@ export function queueSettings(config: Config): QueueSettings {
     presenceGraceSeconds: config.presenceGraceSeconds,
     activeIdleSeconds: config.activeIdleSeconds,
     seatsLeftTtlMs: Math.max(config.admissionIntervalMs * 3, 1000),
+    // Three ticks missed, and at least 2 s: a tick late on a busy process is not a gap.
+    unattendedAfterMs: Math.max(config.admissionIntervalMs * 3, 2000),
   };
 }
 

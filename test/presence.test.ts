@@ -378,7 +378,9 @@ describe('with no tick between the grace and the call', () => {
   let manual: TestServer;
   beforeAll(async () => {
     // No workers: ticks run only when the test says, so the only judge of a lapse is the call itself.
-    manual = await startTestServer('presence_manual', { RUN_WORKERS: 'false', ACTIVE_TTL_SECONDS: '120', PRESENCE_GRACE_SECONDS: '3', ACTIVE_IDLE_SECONDS: '3' });
+    // Its ticks are due every 5 s: the seconds without one here are the gap between two ticks, not a
+    // line left unattended (three missed), when nobody would be judged absent.
+    manual = await startTestServer('presence_manual', { RUN_WORKERS: 'false', ADMISSION_INTERVAL_MS: '5000', ACTIVE_TTL_SECONDS: '120', PRESENCE_GRACE_SECONDS: '3', ACTIVE_IDLE_SECONDS: '3' });
   });
   afterAll(() => manual.stop());
 

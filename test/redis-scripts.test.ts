@@ -413,7 +413,7 @@ describe('queue scripts', () => {
   /** A tick; `reopensSeen` is stats reopens as the caller read it before its inventory (now, unless given). */
   const admit = async (k: Queue, capacity: number, activeTtlMs = TTL, maxBatch = 5000, rateWindowMs = WINDOW, graceMs = HOUR, idleMs = HOUR, seatsLeft = -1, soldOut: 0 | 1 = 0, deadAfterMs = HOUR, reopensSeen?: string) =>
     // Without the count of followed fans (the reply's last item), which the presence tests check.
-    (await run(QUEUE_ADMIT, k, capacity, activeTtlMs, maxBatch, rateWindowMs, graceMs, idleMs, seatsLeft, soldOut, 60_000, deadAfterMs, reopensSeen ?? (await redis.hget(k.stats, 'reopens')) ?? '')).slice(0, 10);
+    (await run(QUEUE_ADMIT, k, capacity, activeTtlMs, maxBatch, rateWindowMs, graceMs, idleMs, seatsLeft, soldOut, 60_000, deadAfterMs, reopensSeen ?? (await redis.hget(k.stats, 'reopens')) ?? '', HOUR)).slice(0, 10);
   /** A tick with the inventory's word: seatsLeft (-1 unknown) and whether the concert is sold out. */
   const admitWithSeats = (k: Queue, capacity: number, seatsLeft: number, soldOut: 0 | 1 = 0) => admit(k, capacity, TTL, 5000, WINDOW, HOUR, HOUR, seatsLeft, soldOut);
   /** The per-user part of a status reply, as [state, value] pairs. */
@@ -992,7 +992,7 @@ describe('departures log and live presence', () => {
   };
   const enter = (k: Queue, user: number) => run(QUEUE_ENTER, k, user, drawPreQueueScore(), 3, keys.channels.queueTicks, 0);
   const admit = (k: Queue, capacity: number, graceMs = HOUR, deadAfterMs = HOUR, activeTtlMs = 60_000) =>
-    run(QUEUE_ADMIT, k, capacity, activeTtlMs, 5000, 60_000, graceMs, HOUR, -1, 0, 60_000, deadAfterMs, '');
+    run(QUEUE_ADMIT, k, capacity, activeTtlMs, 5000, 60_000, graceMs, HOUR, -1, 0, 60_000, deadAfterMs, '', HOUR);
   const watch = async (k: Queue, register: 0 | 1, replica: string, ...users: number[]) => decodeWatchReply(await run(QUEUE_WATCH, k, register, replica, HOUR, ...users));
   const feed = async (k: Queue, since: number) => {
     const { figures, entries } = decodeFeedReply(await run(QUEUE_FEED, k, since));
@@ -1146,7 +1146,7 @@ describe('departures log and live presence', () => {
     await sleep(60);
     // The second fan's slot outlasts the test: its end would be logged however slow the machine.
     await admit(k, 1, HOUR, HOUR, HOUR);
-    await run(QUEUE_ADMIT, k, 1, 60_000, 5000, 60_000, HOUR, HOUR, 0, 1, 60_000, HOUR, '');
+    await run(QUEUE_ADMIT, k, 1, 60_000, 5000, 60_000, HOUR, HOUR, 0, 1, 60_000, HOUR, '', HOUR);
     const { entries } = await feed(k, 0);
     // The pre-queue's order is drawn: whoever came first.
     const [first] = entries![0]!.admitted;
@@ -1155,9 +1155,9 @@ describe('departures log and live presence', () => {
     expect(entries![1]).toMatchObject({ slotEnded: new Set([first]), admitted: new Set([second]) });
     // Sold out with nobody left in line: nothing to log.
     expect(entries).toHaveLength(2);
-    await run(QUEUE_ADMIT, k, 1, 60_000, 5000, 60_000, HOUR, HOUR, 0, 0, 60_000, HOUR, '');
+    await run(QUEUE_ADMIT, k, 1, 60_000, 5000, 60_000, HOUR, HOUR, 0, 0, 60_000, HOUR, '', HOUR);
     await enter(k, 3);
-    await run(QUEUE_ADMIT, k, 1, 60_000, 5000, 60_000, HOUR, HOUR, 0, 1, 60_000, HOUR, '');
+    await run(QUEUE_ADMIT, k, 1, 60_000, 5000, 60_000, HOUR, HOUR, 0, 1, 60_000, HOUR, '', HOUR);
     expect((await feed(k, 2)).entries).toMatchObject([{ seq: 3, lineEmptied: true }]);
     await redis.hset(k.stats, 'logSeq', 5000);
     expect((await feed(k, 0)).entries).toBeNull();

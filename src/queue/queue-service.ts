@@ -40,6 +40,11 @@ export interface QueueSettings {
   activeIdleSeconds: number;
   /** How long seatsLeft written by a tick (or computed by a request) is read before it counts as unknown. */
   seatsLeftTtlMs: number;
+  /**
+   * A line whose previous tick is older than this was left unattended (Redis or every worker away):
+   * nobody could show presence meanwhile, so its graces start again (QUEUE_ADMIT).
+   */
+  unattendedAfterMs: number;
 }
 
 /**
@@ -358,6 +363,7 @@ export class QueueService {
           this.settings.seatsLeftTtlMs,
           this.deadAfterMs,
           lineStats.get(id)?.[1] ?? '',
+          this.settings.unattendedAfterMs,
         );
       }),
     );

@@ -157,12 +157,16 @@ end`,
   [SALES_OPENS_AT, LOG_EPOCH],
 );
 
-/** The presence limits the last tick stored (stats grace and idle, ms), for forgetIfAbsent. */
+/**
+ * The presence limits the last tick stored, for forgetIfAbsent: grace and idle (ms), when it ran
+ * (tickAt), when the line was last attended again after a gap (resumedAt), and how long a gap between
+ * ticks means nobody attended it (unattended), all on Redis's clock.
+ */
 const PRESENCE_LIMITS = luaFunction(
   'presenceLimits',
   `
 local function presenceLimits(stats)
-  return redis.call('HMGET', stats, 'grace', 'idle')
+  return redis.call('HMGET', stats, 'grace', 'idle', 'tickAt', 'resumedAt', 'unattended')
 end`,
 );
 
@@ -171,16 +175,21 @@ end`,
  * gone at the moment anyone asks, not only at the next tick's sweep: their own status or entry must
  * not find the place still theirs and renew it. The limits are the tick's (stats grace and idle, in
  * ms, written by each tick, read once per call by presenceLimits); before a tick has written them,
- * only the tick drops anyone. A fan with no sign on record counts as present. Logged like the tick's
- * drops. Returns 0 (kept), 1 (left the line) or 2 (lost the ACTIVE slot).
+ * only the tick drops anyone. Nor does anyone lose a place for a silence that may be ours: while no
+ * tick has run for longer than a tick's gap (Redis or every worker away, when no sign could be
+ * recorded), nor for one grace (idle time) after the tick that found the gap (see QUEUE_ADMIT). A fan
+ * with no sign on record counts as present. Logged like the tick's drops. Returns 0 (kept), 1 (left
+ * the line) or 2 (lost the ACTIVE slot).
  */
 const FORGET_IF_ABSENT = luaFunction(
   'forgetIfAbsent',
   `
 local function forgetIfAbsent(wait, active, seen, activeSeen, stats, departures, user, now, limits)
   if not limits[1] or not limits[2] then return 0 end
+  if limits[3] and limits[5] and now - tonumber(limits[3]) > tonumber(limits[5]) then return 0 end
+  local attendedFor = now - tonumber(limits[4] or '0')
   local lastSeen = redis.call('ZSCORE', seen, user)
-  if lastSeen and tonumber(lastSeen) < now - tonumber(limits[1]) then
+  if lastSeen and attendedFor >= tonumber(limits[1]) and tonumber(lastSeen) < now - tonumber(limits[1]) then
     -- Also the lapsed entry of a fan admitted since (see QUEUE_ADMIT): of no use any more.
     redis.call('ZREM', seen, user)
     local score = redis.call('ZSCORE', wait, user)
@@ -191,7 +200,7 @@ local function forgetIfAbsent(wait, active, seen, activeSeen, stats, departures,
     end
   end
   lastSeen = redis.call('ZSCORE', activeSeen, user)
-  if lastSeen and tonumber(lastSeen) < now - tonumber(limits[2]) and tonumber(redis.call('ZSCORE', active, user) or '0') > now then
+  if lastSeen and attendedFor >= tonumber(limits[2]) and tonumber(lastSeen) < now - tonumber(limits[2]) and tonumber(redis.call('ZSCORE', active, user) or '0') > now then
     redis.call('ZREM', activeSeen, user)
     redis.call('ZREM', active, user)
     logDepartures(stats, departures, {'x', user})
@@ -599,7 +608,11 @@ const MAX_RELEASED_PER_TICK = 5000;
  * 2. releases the presence held by replicas that stopped beating (deadBeforeMs): their fans' grace
  *    counts from the last beat;
  * 3. drops expired ACTIVE users, then the absent: WAITING and PREQUEUE fans unseen for graceMs,
- *    ACTIVE fans unseen for idleMs (each O(log N + dropped));
+ *    ACTIVE fans unseen for idleMs (each O(log N + dropped)). Not for a silence that may be ours:
+ *    when the previous tick is older than unattendedAfterMs (Redis or every worker was away, and no
+ *    sign of presence, nor a replica's beat, could be recorded), every grace starts again from this
+ *    tick: no replica is taken for dead for deadAfterMs, nobody dropped as absent for graceMs
+ *    (ACTIVE: idleMs). A fan who really left meanwhile goes a grace later;
  * 4. sold out (soldOut 1, checked against MySQL by the caller, unless a cancellation reopened the
  *    line since the caller read reopensSeen): empties the line, pre-queue included, with their
  *    presence, and keeps it closed until a tick finds seats again;
@@ -631,6 +644,7 @@ export const QUEUE_ADMIT = defineScript<
     seatsLeftTtlMs: number,
     deadAfterMs: number,
     reopensSeen: string,
+    unattendedAfterMs: number,
   ]
 >()({
   name: 'queueAdmit',
@@ -664,7 +678,18 @@ if opening == 1 then
 elseif opening == -1 then
   closed = 1
 end
-local dead = redis.call('ZRANGEBYSCORE', replicasKey, '-inf', '(' .. (now - tonumber(ARGV[10])), 'WITHSCORES', 'LIMIT', 0, 10)
+-- How long the line has been attended since a gap between ticks (or ever, the first tick aside).
+local ticks = redis.call('HMGET', statsKey, 'tickAt', 'resumedAt')
+local resumedAt = tonumber(ticks[2] or '0')
+if ticks[1] and now - tonumber(ticks[1]) > tonumber(ARGV[12]) then
+  resumedAt = now
+  redis.call('HSET', statsKey, 'resumedAt', now)
+end
+local attendedFor = now - resumedAt
+local dead = {}
+if attendedFor >= tonumber(ARGV[10]) then
+  dead = redis.call('ZRANGEBYSCORE', replicasKey, '-inf', '(' .. (now - tonumber(ARGV[10])), 'WITHSCORES', 'LIMIT', 0, 10)
+end
 local releasable = ${MAX_RELEASED_PER_TICK}
 for i = 1, #dead, 2 do
   local replica = dead[i]
@@ -683,8 +708,11 @@ for i = 1, expired, 500 do
   redis.call('ZREM', activeKey, unpack(lapsed, i, last))
   redis.call('ZREM', activeSeenKey, unpack(lapsed, i, last))
 end
-local droppedWaiting, goneWaiting, goneWaitingScores = dropAbsent(seenKey, waitKey, now - tonumber(ARGV[5]), maxBatch)
-local droppedActive, goneActive = dropAbsent(activeSeenKey, activeKey, now - tonumber(ARGV[6]), maxBatch)
+-- Signs older than these are absence (none while the line has been attended for less than a grace).
+local unseenWaiting = attendedFor >= tonumber(ARGV[5]) and now - tonumber(ARGV[5]) or 0
+local unseenActive = attendedFor >= tonumber(ARGV[6]) and now - tonumber(ARGV[6]) or 0
+local droppedWaiting, goneWaiting, goneWaitingScores = dropAbsent(seenKey, waitKey, unseenWaiting, maxBatch)
+local droppedActive, goneActive = dropAbsent(activeSeenKey, activeKey, unseenActive, maxBatch)
 if droppedWaiting > 0 then
   log[#log + 1] = 'd'
   log[#log + 1] = goneWaiting
@@ -772,7 +800,7 @@ if closed == 0 then
   end
 end
 -- The presence limits, for status and entry calls to judge by (forgetIfAbsent).
-redis.call('HSET', statsKey, 'rate', rate, 'grace', ARGV[5], 'idle', ARGV[6])
+redis.call('HSET', statsKey, 'rate', rate, 'grace', ARGV[5], 'idle', ARGV[6], 'tickAt', now, 'unattended', ARGV[12])
 if capacityKnown then redis.call('HSET', statsKey, 'cap', capacity) end
 local waiting = redis.call('ZCARD', waitKey)
 -- Presence of fans no longer in line (expired, admitted elsewhere) is forgotten with the line itself.

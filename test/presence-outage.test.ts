@@ -1,0 +1,112 @@
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { Api } from '../support/graphql-client';
+import { ENTER, STATUS, STATUS_SUBSCRIPTION, type QueueStatus } from '../support/operations';
+import { activeFans, queueStatusOf } from './support/booking';
+import { Feed, signUpMany, wsClient, type Account } from './support/client';
+import { createConcert } from './support/fixtures';
+import { startTestServer, type TestServer } from './support/harness';
+import { RedisServer } from './support/redis-server';
+
+/**
+ * Presence while our own Redis is away: fans who go on showing presence, as far as they can, keep
+ * their place however long the outage; absence is judged again, a grace after Redis is back.
+ */
+const GRACE_SECONDS = 2;
+const redis = new RedisServer();
+let server: TestServer;
+let api: Api;
+
+beforeAll(async () => {
+  await redis.start();
+  server = await startTestServer('presence_outage', { REDIS_URL: redis.url, PRESENCE_GRACE_SECONDS: String(GRACE_SECONDS), ACTIVE_IDLE_SECONDS: String(GRACE_SECONDS) });
+  api = new Api(server.url);
+});
+afterAll(async () => {
+  await server?.stop();
+  await redis.stop();
+});
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const untilReady = () => vi.waitFor(() => expect(server.app.redis.status).toBe('ready'), { timeout: 15_000, interval: 100 });
+
+/** Asks for each fan's status every 400 ms (errors and all: that is what a client does) until stopped. */
+function keepPolling(fans: Account[], concertId: string): { stop: (fan?: Account) => void } {
+  const polling = new Set(fans);
+  let running = true;
+  void (async () => {
+    while (running) {
+      await Promise.allSettled([...polling].map((fan) => fan.api.request(STATUS, { id: concertId })));
+      await sleep(400);
+    }
+  })();
+  return {
+    stop: (fan) => {
+      if (fan) polling.delete(fan);
+      else running = false;
+    },
+  };
+}
+
+/** A line of one ACTIVE holder and three fans behind, in entry order. */
+async function line(): Promise<{ concertId: string; holder: Account; waiting: Account[] }> {
+  const { concertId } = await createConcert(server, { maxActiveUsers: 1 });
+  const [holder] = await activeFans(api, concertId, 1);
+  const waiting = await signUpMany(api, 3);
+  for (const fan of waiting) await fan.api.data(ENTER, { id: concertId });
+  return { concertId, holder: holder!, waiting };
+}
+
+describe('a Redis outage longer than the grace', () => {
+  it('loses nobody who kept asking: the line comes back as it was, and absence is judged again a grace later', async () => {
+    const { concertId, holder, waiting } = await line();
+    const polls = keepPolling([holder, ...waiting], concertId);
+    try {
+      await sleep(1000);
+      await redis.pause();
+      await sleep((GRACE_SECONDS + 3) * 1000);
+      redis.resume();
+      await untilReady();
+      // Well past one grace after Redis came back, with the fans still asking.
+      await sleep((GRACE_SECONDS + 2) * 1000);
+      expect((await queueStatusOf(holder, concertId)).state).toBe('ACTIVE');
+      const places = await Promise.all(waiting.map((fan) => queueStatusOf(fan, concertId)));
+      expect(places.map((status: QueueStatus) => [status.state, status.position])).toEqual([
+        ['WAITING', 1],
+        ['WAITING', 2],
+        ['WAITING', 3],
+      ]);
+      // One stops asking: gone after the grace, and the fan behind moves up.
+      polls.stop(waiting[1]);
+      await vi.waitFor(async () => expect((await queueStatusOf(waiting[2]!, concertId)).position).toBe(2), { timeout: (GRACE_SECONDS + 5) * 1000, interval: 200 });
+    } finally {
+      polls.stop();
+    }
+  });
+
+  it('loses nobody subscribed when Redis restarts with its data, whichever gets back to it first, the replica or the tick', async () => {
+    const { concertId, holder, waiting } = await line();
+    const polls = keepPolling([holder], concertId);
+    const clients = waiting.map((fan) => wsClient(server.wsUrl, fan.token));
+    const feeds = waiting.map((_fan, i) => new Feed<{ queueStatus: QueueStatus }>(clients[i]!, STATUS_SUBSCRIPTION, { id: concertId }));
+    try {
+      for (const feed of feeds) await feed.next();
+      await sleep(1000);
+      redis.save();
+      await redis.stop();
+      await sleep((GRACE_SECONDS + 3) * 1000);
+      await redis.start();
+      await untilReady();
+      await sleep((GRACE_SECONDS + 2) * 1000);
+      const places = await Promise.all(waiting.map((fan) => queueStatusOf(fan, concertId)));
+      expect(places.map((status: QueueStatus) => [status.state, status.position])).toEqual([
+        ['WAITING', 1],
+        ['WAITING', 2],
+        ['WAITING', 3],
+      ]);
+    } finally {
+      polls.stop();
+      for (const feed of feeds) feed.close();
+      await Promise.all(clients.map((client) => client.dispose()));
+    }
+  });
+});
