@@ -4,7 +4,8 @@ import { loadConfig } from '../src/config';
 import { testEnv } from './support/harness';
 
 function startWith(env: Record<string, string>) {
-  return spawnSync(process.execPath, ['dist/src/main.js'], { env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8', timeout: 20_000 });
+  // Most of the test's 60 s: a start-up that takes a second took over 20 s on a loaded machine.
+  return spawnSync(process.execPath, ['dist/src/main.js'], { env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8', timeout: 50_000 });
 }
 
 describe('configuration', () => {

@@ -88,18 +88,28 @@ describe('queueStatus subscription', () => {
   });
 
   it('does not send anything while nothing about the subscriber changes', async () => {
-    const { concertId } = await createConcert(server, { maxActiveUsers: 1 });
-    const [holder, me] = await signUpMany(api, 2);
-    await holder!.api.data(ENTER, { id: concertId });
-    await me!.api.data(ENTER, { id: concertId });
-    await vi.waitFor(async () => expect((await me!.api.data<{ queueStatus: QueueStatus }>(STATUS, { id: concertId })).queueStatus.position).toBe(1), { timeout: 3000, interval: 50 });
-    const feed = watch(me!, concertId);
-    expect(await nextStatus(feed)).toMatchObject({ state: 'WAITING', position: 1 });
-    // Fans entering behind us change the queue, not our place: several ticks pass in silence.
-    const behind = await signUpMany(api, 3);
-    for (const fan of behind) await fan.api.data(ENTER, { id: concertId });
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    expect(feed.pending()).toBe(0);
+    // A server of its own, with the default ACTIVE time: the holder's slot outlasts the test, where
+    // ACTIVE_TTL_SECONDS here could end it on a slow machine and push our fan ACTIVE.
+    const steady = await startTestServer('queue_live_steady');
+    try {
+      const steadyApi = new Api(steady.url);
+      const { concertId } = await createConcert(steady, { maxActiveUsers: 1 });
+      const [holder, me] = await signUpMany(steadyApi, 2);
+      await holder!.api.data(ENTER, { id: concertId });
+      await me!.api.data(ENTER, { id: concertId });
+      await vi.waitFor(async () => expect((await me!.api.data<{ queueStatus: QueueStatus }>(STATUS, { id: concertId })).queueStatus.position).toBe(1), { timeout: 3000, interval: 50 });
+      const client = wsClient(steady.wsUrl, me!.token);
+      clients.push(client);
+      const feed = new Feed<Message>(client, STATUS_SUBSCRIPTION, { id: concertId });
+      expect(await nextStatus(feed)).toMatchObject({ state: 'WAITING', position: 1 });
+      // Fans entering behind us change the queue, not our place: several ticks pass in silence.
+      const behind = await signUpMany(steadyApi, 3);
+      for (const fan of behind) await fan.api.data(ENTER, { id: concertId });
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(feed.pending()).toBe(0);
+    } finally {
+      await steady.stop();
+    }
   });
 
   it('applies the cost limit and validation to subscriptions too', async () => {

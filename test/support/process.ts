@@ -29,7 +29,8 @@ export async function spawnProcess(
   const stderr: string[] = [];
   child.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk.toString()));
   const line = await new Promise<LogLine>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server process did not start: ${stderr.join('')}`)), 30_000);
+    // Only a guard against waiting for ever: under load a start-up took over 30 s.
+    const timer = setTimeout(() => reject(new Error(`server process did not start: ${stderr.join('')}`)), 90_000);
     createInterface({ input: child.stdout! }).on('line', (text) => {
       let entry: LogLine;
       try {
