@@ -5,7 +5,7 @@ import { createRedis, redisKeys, redisReady, runScript, SCRIPTS, type RedisClien
 import { HOLD_BEING_PAID, HOLD_EXTEND, HOLD_LISTING_KEEP, HOLD_RELEASE, HOLD_SEAT, HOLD_STATUS, HOLD_SWEEP, HOLD_UNKEEP } from '../src/redis/hold-scripts';
 import { drawPreQueueScore } from '../src/queue/draw';
 import { INVENTORY_MARK, INVENTORY_READ, INVENTORY_REBUILD } from '../src/redis/inventory-scripts';
-import { PUBLISH_ORDERED, PUBLISH_TICK } from '../src/redis/pubsub-scripts';
+import { PUBLISH_ONCE, PUBLISH_ORDERED, PUBLISH_TICK } from '../src/redis/pubsub-scripts';
 import {
   DEPARTURES_TTL_MS,
   QUEUE_ADMIT,
@@ -1018,6 +1018,39 @@ describe('departures log and live presence', () => {
     return rank === null ? null : rank + 1;
   };
 
+  it('judges nobody absent for a silence that may be ours: a tick after a gap drops nobody for a grace, and no call forgets anyone while ticks are missing', async () => {
+    const k = await concert();
+    // Grace and idle time 5 s; a gap of over 2 s between ticks means the line was left unattended.
+    const tick = async () => (await run(QUEUE_ADMIT, k, 0, 60_000, 5000, 60_000, 5000, 5000, -1, 0, 60_000, HOUR, '', 2000))[4];
+    /** Whether the fan is in line once they asked (a status call forgets the absent it finds). */
+    const inLineAfterAsking = async (user: number) => {
+      await run(QUEUE_STATUS, k, user);
+      return (await redis.zscore(k.wait, String(user))) !== null;
+    };
+    for (const user of [1, 2, 3]) await enter(k, user);
+    expect(await tick()).toBe(0);
+    const unseenFor = async (user: number, ms: number) => redis.zadd(k.seen, (await redisNow()) - ms, String(user));
+    const lastTickAgo = async (ms: number) => redis.hset(k.stats, 'tickAt', (await redisNow()) - ms);
+
+    // Fan 1 silent for 10 s, fan 3 too: but no tick for 10 s either. Fan 3 asks, and keeps the place.
+    await unseenFor(1, 10_000);
+    await unseenFor(3, 10_000);
+    await lastTickAgo(10_000);
+    expect(await inLineAfterAsking(3)).toBe(true);
+    // The tick that finds the gap drops nobody, nor the next ones within a grace of it.
+    expect(await tick()).toBe(0);
+    expect(await tick()).toBe(0);
+    expect(await redis.zscore(k.wait, '1')).not.toBeNull();
+    // A grace after the line was attended again, absence is judged as ever: fan 1 goes, the others stay.
+    await redis.hset(k.stats, 'resumedAt', (await redisNow()) - 6000);
+    expect(await tick()).toBe(1);
+    expect(await redis.zscore(k.wait, '1')).toBeNull();
+    // And a call finds its own absence again, with the ticks running.
+    await unseenFor(3, 10_000);
+    expect(await inLineAfterAsking(3)).toBe(false);
+    expect(await inLineAfterAsking(2)).toBe(true);
+  });
+
   it('logs every departure with its score, so places read once plus the log give ZRANK + 1 after any churn', async () => {
     const k = await concert();
     const users = Array.from({ length: 30 }, (_, i) => i + 1);
@@ -1363,6 +1396,23 @@ describe('ordered publish', () => {
     // On a single Redis each publish reaches the one listener; a cluster node counts only its own listeners.
     if (!(redis instanceof Cluster)) expect(receivers).toEqual(messages.map(() => 1));
     await vi.waitFor(() => expect(heard).toEqual(messages), { timeout: 3000 });
+    listener.disconnect();
+  });
+});
+
+describe('publish once', () => {
+  it('publishes its messages, in order, for the first caller to claim the key only, and forgets the claim after its time', async () => {
+    const channel = `${prefix}:once`;
+    const listener: RedisClient = redis.duplicate();
+    await redisReady(listener);
+    const heard: string[] = [];
+    listener.on('message', (_channel: string, message: string) => heard.push(message));
+    await listener.subscribe(channel);
+    const told = { told: keys.channels.paymentTold(nextId++) };
+    const replies = await Promise.all(Array.from({ length: 10 }, () => run(PUBLISH_ONCE, told, 60_000, channel, 'a', channel, 'b')));
+    expect(replies.sort()).toEqual([0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+    await vi.waitFor(() => expect(heard).toEqual(['a', 'b']), { timeout: 3000 });
+    expect(await redis.pttl(told.told)).toBeGreaterThan(50_000);
     listener.disconnect();
   });
 });
