@@ -12,7 +12,7 @@ import { createMetrics } from '../../src/observability/metrics';
 import { InventoryService } from '../../src/inventory/inventory-service';
 import { QueueService } from '../../src/queue/queue-service';
 import { SeatCatalog } from '../../src/seats/seat-catalog';
-import { createRedis, redisKeys, redisReady, type RedisKeys } from '../../src/redis';
+import { createRedis, redisDatabase, redisKeys, redisReady, type RedisKeys } from '../../src/redis';
 import { dropDatabase, LOCAL_MYSQL_ROOT, LOCAL_REDIS_URL, sandboxEnv, wipeRedisKeys } from '../../support/sandbox';
 
 /** Where the bench runs: its own database and Redis key prefix, never the app's or the tests'. */
@@ -90,7 +90,7 @@ export class Control {
     readonly concerts: ConcertService,
     readonly queue: QueueService,
   ) {
-    this.keys = redisKeys(config.redisPrefix);
+    this.keys = redisKeys(config.redisPrefix, redisDatabase(config.redis));
   }
 
   /** Drops and recreates the bench database (migrated) and deletes every bench Redis key. */
@@ -105,7 +105,7 @@ export class Control {
     const sql = createPool({ uri: config.databaseUrl, connectionLimit: 20, timezone: 'Z' });
     const concerts = new ConcertService(orm);
     const logger = createLogger(config.logLevel);
-    const keys = redisKeys(config.redisPrefix);
+    const keys = redisKeys(config.redisPrefix, redisDatabase(config.redis));
     const inventory = new InventoryService(redis, keys, new SeatCatalog(orm), concerts, logger);
     // The bench ticks by hand, with its own set-up between ticks: never a line left unattended.
     const queue = new QueueService(redis, keys, concerts, inventory, createMetrics(), { ...queueSettings(config), unattendedAfterMs: 3_600_000 }, logger);

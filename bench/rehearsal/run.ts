@@ -11,7 +11,7 @@ import { createPool, type RowDataPacket } from 'mysql2/promise';
 import { hashPassword } from '../../src/auth/passwords';
 import { signToken, tokenKey } from '../../src/auth/tokens';
 import { Role } from '../../src/entities';
-import { redisKeys } from '../../src/redis';
+import { redisDatabase, redisKeys } from '../../src/redis';
 import { Api } from '../../support/graphql-client';
 import { CREATE_CONCERT, LOG_IN } from '../../support/operations';
 import { resetSandbox, sandboxRedis } from '../../support/sandbox';
@@ -134,7 +134,7 @@ export async function runRehearsal(options: RehearsalOptions, sandbox: Rehearsal
     };
 
     // ---- watching: ticks, and the line every sampleIntervalMs ----
-    const keys = redisKeys(sandbox.REDIS_KEY_PREFIX);
+    const keys = redisKeys(sandbox.REDIS_KEY_PREFIX, sandbox.REDIS_CLUSTER_NODES ? 0 : redisDatabase({ url: sandbox.REDIS_URL }));
     const queueKeys = keys.queue(Number(createConcert.id));
     const ticks: number[] = [];
     // Admission ticks only: a fan's own change (leave, pay) goes on the same channel with `fans`.
