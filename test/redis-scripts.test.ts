@@ -1382,55 +1382,53 @@ describe.runIf('clusterNodes' in TEST_REDIS)('on a Redis Cluster', () => {
   });
 });
 
+/** A connection of its own subscribed to `channel`: what it hears, each message read by `read`. */
+async function listenTo<T>(channel: string, read: (message: string) => T): Promise<{ heard: T[]; stop: () => void }> {
+  const listener: RedisClient = redis.duplicate();
+  await redisReady(listener);
+  const heard: T[] = [];
+  listener.on('message', (_channel: string, message: string) => heard.push(read(message)));
+  await listener.subscribe(channel);
+  return { heard, stop: () => listener.disconnect() };
+}
+
 describe('ordered publish', () => {
   it('publishes on the channel, answering how many listen, in the order sent', async () => {
     const channel = `${prefix}:channel`;
-    const listener: RedisClient = redis.duplicate();
-    await redisReady(listener);
-    const heard: string[] = [];
-    listener.on('message', (_channel: string, message: string) => heard.push(message));
-    await listener.subscribe(channel);
+    const { heard, stop } = await listenTo(channel, (message) => message);
     const messages = Array.from({ length: 50 }, (_, i) => String(i));
     const route = { route: keys.channels.publishRoute };
     const receivers = await Promise.all(messages.map((message) => run(PUBLISH_ORDERED, route, channel, message)));
     // On a single Redis each publish reaches the one listener; a cluster node counts only its own listeners.
     if (!(redis instanceof Cluster)) expect(receivers).toEqual(messages.map(() => 1));
     await vi.waitFor(() => expect(heard).toEqual(messages), { timeout: 3000 });
-    listener.disconnect();
+    stop();
   });
 });
 
 describe('publish once', () => {
   it('publishes its messages, in order, for the first caller to claim the key only, and forgets the claim after its time', async () => {
     const channel = `${prefix}:once`;
-    const listener: RedisClient = redis.duplicate();
-    await redisReady(listener);
-    const heard: string[] = [];
-    listener.on('message', (_channel: string, message: string) => heard.push(message));
-    await listener.subscribe(channel);
+    const { heard, stop } = await listenTo(channel, (message) => message);
     const told = { told: keys.channels.paymentTold(nextId++) };
     const replies = await Promise.all(Array.from({ length: 10 }, () => run(PUBLISH_ONCE, told, 60_000, channel, 'a', channel, 'b')));
     expect(replies.sort()).toEqual([0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
     await vi.waitFor(() => expect(heard).toEqual(['a', 'b']), { timeout: 3000 });
     expect(await redis.pttl(told.told)).toBeGreaterThan(50_000);
-    listener.disconnect();
+    stop();
   });
 });
 
 describe('tick announcements', () => {
   it('number each tick and publish it with its number, in order, also when sent at once', async () => {
     const channel = `${prefix}:ticks`;
-    const listener: RedisClient = redis.duplicate();
-    await redisReady(listener);
-    const heard: { concerts: number[]; seq: number }[] = [];
-    listener.on('message', (_channel: string, message: string) => heard.push(JSON.parse(message) as { concerts: number[]; seq: number }));
-    await listener.subscribe(channel);
+    const { heard, stop } = await listenTo(channel, (message) => JSON.parse(message) as { concerts: number[]; seq: number });
     const counter = { seq: keys.tickSeq };
     const seqs = await Promise.all([[], [1], [2, 3]].map((concerts) => run(PUBLISH_TICK, counter, channel, JSON.stringify({ concerts }).slice(0, -1))));
     const first = seqs[0]!;
     expect(seqs).toEqual([first, first + 1, first + 2]);
     await vi.waitFor(() => expect(heard).toEqual([{ concerts: [], seq: first }, { concerts: [1], seq: first + 1 }, { concerts: [2, 3], seq: first + 2 }]), { timeout: 3000 });
-    listener.disconnect();
+    stop();
   });
 });
 
