@@ -145,8 +145,10 @@ export function queueSettings(config: Config): QueueSettings {
     presenceGraceSeconds: config.presenceGraceSeconds,
     activeIdleSeconds: config.activeIdleSeconds,
     seatsLeftTtlMs: Math.max(config.admissionIntervalMs * 3, 1000),
-    // Three ticks missed, and at least 2 s: a tick late on a busy process is not a gap.
-    unattendedAfterMs: Math.max(config.admissionIntervalMs * 3, 2000),
+    // Half a grace (30 s by default), at least three ticks and 2 s: an outage shorter than that costs
+    // no fan asking at least every half grace the place anyway, and ticks held back by a slow MySQL
+    // (one statement timeout each, 10 s by default) or a busy process are not a gap.
+    unattendedAfterMs: Math.max(config.presenceGraceSeconds * 500, config.admissionIntervalMs * 3, 2000),
   };
 }
 

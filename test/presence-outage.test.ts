@@ -5,6 +5,7 @@ import { activeFans, queueStatusOf } from './support/booking';
 import { Feed, signUpMany, wsClient, type Account } from './support/client';
 import { createConcert } from './support/fixtures';
 import { startTestServer, type TestServer } from './support/harness';
+import { MariaDbServer } from './support/mariadb-server';
 import { RedisServer } from './support/redis-server';
 
 /**
@@ -48,10 +49,10 @@ function keepPolling(fans: Account[], concertId: string): { stop: (fan?: Account
 }
 
 /** A line of one ACTIVE holder and three fans behind, in entry order. */
-async function line(): Promise<{ concertId: string; holder: Account; waiting: Account[] }> {
-  const { concertId } = await createConcert(server, { maxActiveUsers: 1 });
-  const [holder] = await activeFans(api, concertId, 1);
-  const waiting = await signUpMany(api, 3);
+async function line(on = server): Promise<{ concertId: string; holder: Account; waiting: Account[] }> {
+  const { concertId } = await createConcert(on, { maxActiveUsers: 1 });
+  const [holder] = await activeFans(new Api(on.url), concertId, 1);
+  const waiting = await signUpMany(new Api(on.url), 3);
   for (const fan of waiting) await fan.api.data(ENTER, { id: concertId });
   return { concertId, holder: holder!, waiting };
 }
@@ -107,6 +108,36 @@ describe('a Redis outage longer than the grace', () => {
       polls.stop();
       for (const feed of feeds) feed.close();
       await Promise.all(clients.map((client) => client.dispose()));
+    }
+  });
+});
+
+describe('a MySQL that stops answering', () => {
+  // Ticks wait on MySQL (the capacities), one statement timeout each, seconds apart: no outage of
+  // ours for presence, which Redis goes on recording. Half a grace (5 s) is the gap that counts.
+  const mysql = new MariaDbServer();
+  let slow: TestServer;
+  beforeAll(async () => {
+    await mysql.start();
+    slow = await startTestServer('presence_mysql_frozen', { DATABASE_URL: `${mysql.rootUrl}/concert`, MYSQL_STATEMENT_TIMEOUT_MS: '2500', PRESENCE_GRACE_SECONDS: '10', ACTIVE_IDLE_SECONDS: '10' });
+  }, 120_000);
+  afterAll(async () => {
+    await slow?.stop();
+    await mysql.remove();
+  });
+
+  it('still drops a fan who stopped asking, a grace later, however late the ticks', async () => {
+    const { concertId, holder, waiting } = await line(slow);
+    const polls = keepPolling([holder, ...waiting], concertId);
+    try {
+      await sleep(1000);
+      await mysql.freeze();
+      polls.stop(waiting[1]);
+      await vi.waitFor(async () => expect((await queueStatusOf(waiting[2]!, concertId)).position).toBe(2), { timeout: 18_000, interval: 250 });
+      expect((await queueStatusOf(waiting[0]!, concertId)).position).toBe(1);
+    } finally {
+      polls.stop();
+      mysql.thaw();
     }
   });
 });
