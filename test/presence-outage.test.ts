@@ -15,12 +15,10 @@ import { RedisServer } from './support/redis-server';
 const GRACE_SECONDS = 2;
 const redis = new RedisServer();
 let server: TestServer;
-let api: Api;
 
 beforeAll(async () => {
   await redis.start();
   server = await startTestServer('presence_outage', { REDIS_URL: redis.url, PRESENCE_GRACE_SECONDS: String(GRACE_SECONDS), ACTIVE_IDLE_SECONDS: String(GRACE_SECONDS) });
-  api = new Api(server.url);
 });
 afterAll(async () => {
   await server?.stop();
