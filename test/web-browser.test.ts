@@ -1189,6 +1189,14 @@ describe('fan web app in Chromium', () => {
       "['available', 'mine', 'held', 'reserved'].map((state) => { const style = getComputedStyle(document.querySelector('.legend .seat-' + state)); return [style.borderTopStyle, style.borderTopWidth, style.backgroundColor].join(' '); })",
     );
     expect(new Set(looks).size).toBe(4);
+    // In a dark high-contrast theme, the ring on the fan's own seat (whose colours are not forced) still shows.
+    await fan.page.emulateMedia({ forcedColors: 'active', colorScheme: 'dark' });
+    await seat(fan, 1).click();
+    await fan.page.locator('.seat-map [data-seat="1"][data-look="MINE"]').waitFor(WAIT);
+    await seat(fan, 2).focus();
+    await fan.page.keyboard.press('ArrowLeft');
+    expect(await focusedSeat()).toBe('1');
+    expect(await contrastOf('.seat-map button.seat-mine:focus-visible', 'outlineColor')).toBeGreaterThanOrEqual(3);
     expectClean([fan], () => false, quickBase);
     await fan.context.close();
   });
