@@ -172,6 +172,9 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
   // Subscriber connections must queue commands while reconnecting, so they re-subscribe by themselves.
   const queueSubscriber = createRedis(config.redis, { enableOfflineQueue: true, maxRetriesPerRequest: null });
   const eventSubscribe = createRedis(config.redis, { enableOfflineQueue: true, maxRetriesPerRequest: null });
+  const disconnectRedis = () => {
+    for (const client of [queueSubscriber, eventSubscribe, redis]) client.disconnect();
+  };
   const where = describeRedis(config.redis);
   await redisStarted([redis, queueSubscriber, eventSubscribe], REDIS_START_TIMEOUT_MS, REDIS_START_REPORT_MS, (reason) => logger.warn({ reason }, `waiting for ${where}`), stop)
     .then(() => checkSelectedDatabase(redis, config.redis))
@@ -181,7 +184,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
     .catch(
     (error: unknown) => {
       // Nothing keeps retrying behind the failure (the tests start apps in their own process).
-      for (const client of [redis, queueSubscriber, eventSubscribe]) client.disconnect();
+      disconnectRedis();
       throw new Error(`${where}: ${error instanceof Error ? error.message : String(error)}`);
     },
   );
@@ -189,7 +192,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
   clockSync.unref();
   const orm = await openDatabase(config, metrics, logger, (opened) => prepareData(opened, config, accountSettings, logger), stop).catch((error: unknown) => {
     clearInterval(clockSync);
-    for (const client of [redis, queueSubscriber, eventSubscribe]) client.disconnect();
+    disconnectRedis();
     throw error;
   });
   // On a Cluster, ioredis opens the pub/sub connection lazily, at the first SUBSCRIBE: a burst of
@@ -257,7 +260,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
       clearInterval(clockSync);
       liveQueue.stop();
       limits.sockets.stop();
-      for (const client of [queueSubscriber, eventSubscribe, redis]) client.disconnect();
+      disconnectRedis();
       mysqlProbe.close();
       await orm.close();
     },

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Api } from '../support/graphql-client';
-import { ENTER, STATUS, STATUS_SUBSCRIPTION, type QueueStatus } from '../support/operations';
-import { activeFans, queueStatusOf } from './support/booking';
+import { ENTER, STATUS_SUBSCRIPTION, type QueueStatus } from '../support/operations';
+import { activeFans, pollStatus, queueStatusOf } from './support/booking';
 import { Feed, signUpMany, wsClient, type Account } from './support/client';
 import { createConcert } from './support/fixtures';
 import { startTestServer, type TestServer } from './support/harness';
@@ -28,20 +28,12 @@ afterAll(async () => {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const untilReady = () => vi.waitFor(() => expect(server.app.redis.status).toBe('ready'), { timeout: 15_000, interval: 100 });
 
-/** Asks for each fan's status every 400 ms (errors and all: that is what a client does) until stopped. */
+/** Each fan asks for their status every 400 ms (pollStatus) until `stop` ends one fan's asking, or everyone's. */
 function keepPolling(fans: Account[], concertId: string): { stop: (fan?: Account) => void } {
-  const polling = new Set(fans);
-  let running = true;
-  void (async () => {
-    while (running) {
-      await Promise.allSettled([...polling].map((fan) => fan.api.request(STATUS, { id: concertId })));
-      await sleep(400);
-    }
-  })();
+  const stops = new Map(fans.map((fan) => [fan, pollStatus(fan, concertId, 400)] as const));
   return {
     stop: (fan) => {
-      if (fan) polling.delete(fan);
-      else running = false;
+      for (const [who, stop] of stops) if (!fan || who === fan) stop();
     },
   };
 }

@@ -7,7 +7,7 @@ import { startTestServer, type TestServer } from './support/harness';
 import { Feed, signUp, signUpMany, wsClient, type Account } from './support/client';
 import { createConcert } from './support/fixtures';
 import { spawnServer, type ServerProcess } from './support/process';
-import { activeFans, charge, hold, pay, seatFeed, seatIds, queueStatusOf as status } from './support/booking';
+import { activeFans, charge, hold, pay, pollStatus, seatFeed, seatIds, queueStatusOf as status } from './support/booking';
 
 const GRACE_S = 2;
 const IDLE_S = 3;
@@ -73,18 +73,9 @@ async function subscribeWhenLet(wsUrl: string, fan: Account, concertId: string, 
   }
 }
 
-/** Polls the fan's status every half second (a sign of presence) until stopped. */
+/** Polls the fan's status every half second (a sign of presence) until stopped; stopped at the end of the file at the latest. */
 function poll(fan: Account, concertId: string): () => void {
-  let on = true;
-  void (async () => {
-    while (on) {
-      await status(fan, concertId).catch(() => undefined);
-      await sleep(500);
-    }
-  })();
-  const stop = () => {
-    on = false;
-  };
+  const stop = pollStatus(fan, concertId);
   closers.push(stop);
   return stop;
 }

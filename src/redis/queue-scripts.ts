@@ -176,8 +176,8 @@ end`,
  * not find the place still theirs and renew it. The limits are the tick's (stats grace and idle, in
  * ms, written by each tick, read once per call by presenceLimits); before a tick has written them,
  * only the tick drops anyone. Nor does anyone lose a place for a silence that may be ours: while no
- * tick has run for longer than a tick's gap (Redis or every worker away, when no sign could be
- * recorded), nor for one grace (idle time) after the tick that found the gap (see QUEUE_ADMIT). A fan
+ * tick has run for longer than the line's unattended gap (Redis or every worker away, when no sign
+ * could be recorded), nor for one grace (idle time) after the tick that found the gap (see QUEUE_ADMIT). A fan
  * with no sign on record counts as present. Logged like the tick's drops. Returns 0 (kept), 1 (left
  * the line) or 2 (lost the ACTIVE slot).
  */

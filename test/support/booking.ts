@@ -17,6 +17,19 @@ export const charge = async (fan: Account, amount: number) => (await fan.api.dat
 export const pay = async (fan: Account, holdIds: string[], key: string) => (await fan.api.data<{ pay: Payment }>(PAY, { holdIds, key })).pay;
 export const me = async (fan: Account, limit?: number) => (await fan.api.data<{ me: Me }>(ME, { limit })).me;
 export const queueStatusOf = async (fan: Account, concertId: string) => (await fan.api.data<{ queueStatus: QueueStatus }>(STATUS, { id: concertId })).queueStatus;
+/** Asks for the fan's status every `everyMs` (a sign of presence; errors and all, as a client goes on asking) until the returned function is called. */
+export function pollStatus(fan: Account, concertId: string, everyMs = 500): () => void {
+  let on = true;
+  void (async () => {
+    while (on) {
+      await fan.api.request(STATUS, { id: concertId }).catch(() => undefined);
+      await new Promise((resolve) => setTimeout(resolve, everyMs));
+    }
+  })();
+  return () => {
+    on = false;
+  };
+}
 export const queueState = async (fan: Account, concertId: string) => (await queueStatusOf(fan, concertId)).state;
 
 /** Seat IDs of a schedule in seat-number order, read straight from the database (setup, not behaviour). */

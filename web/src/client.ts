@@ -4,7 +4,7 @@ import { currentToken, setToken } from './session';
 import { errorCode } from './logic/errors';
 import { closeCallsForSessionCheck, retryDelayMs } from './logic/connection';
 import { serverClock } from './logic/server-clock';
-import { Me, ME_CONTEXT } from './operations';
+import { rereadMe } from './operations';
 
 /** The WebSocket's state as the page shows it. */
 export type SocketStatus = 'idle' | 'connecting' | 'connected' | 'reconnecting';
@@ -102,7 +102,7 @@ export function createApi(origin: string = window.location.origin): Api {
         activeSocket = undefined;
         clearTimeout(pongTimer);
         // Through the client's exchanges, so an UNAUTHENTICATED answer logs the fan out (mapExchange below).
-        if (currentToken() && closeCallsForSessionCheck((event as { code?: number }).code)) void client.query(Me, {}, { ...ME_CONTEXT, requestPolicy: 'network-only' }).toPromise();
+        if (currentToken() && closeCallsForSessionCheck((event as { code?: number }).code)) void rereadMe(client);
         // Lazy: the socket closes on purpose once nothing listens; otherwise graphql-ws is about to retry.
         if (socket.get().status !== 'idle') socket.set({ ...socket.get(), status: 'reconnecting' });
       },

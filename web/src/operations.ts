@@ -1,3 +1,4 @@
+import type { Client } from '@urql/core';
 import { graphql, type ResultOf } from './graphql';
 
 // ---- accounts and points ----
@@ -24,6 +25,8 @@ export const Me = graphql(`
     me { id email points }
   }
 `);
+/** Reads the balance again from the server (the account bar shows it), with Me's context. */
+export const rereadMe = (client: Client) => client.query(Me, {}, { ...ME_CONTEXT, requestPolicy: 'network-only' }).toPromise();
 
 export const ChargePoints = graphql(`
   mutation ChargePoints($amount: Int!) {

@@ -1,7 +1,7 @@
 import { useCallback, useRef, useState } from 'react';
 import { useClient, useQuery } from 'urql';
 import { MaybeOwnChanges, type SeatChange } from '../logic/seats';
-import { Me, ME_CONTEXT, MyHolds, type HoldItem } from '../operations';
+import { MyHolds, rereadMe, type HoldItem } from '../operations';
 import { useCoalesced, useLastGood } from './hooks';
 import { useOtherTabs, type AccountChange } from './other-tabs';
 
@@ -45,7 +45,7 @@ export function useMyHolds(coalesceMs: number) {
     const due = maybeOwn.due();
     if (due.holds) reread();
     // The account bar's own query (the same operation), so the balance it shows follows.
-    if (due.balance) void client.query(Me, {}, { ...ME_CONTEXT, requestPolicy: 'network-only' }).toPromise();
+    if (due.balance) void rereadMe(client);
   }, coalesceMs);
   const mine = useRef<ReadonlySet<string>>(new Set());
   mine.current = seatIdsOf(holds ?? []);
