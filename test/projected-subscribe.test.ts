@@ -4,7 +4,7 @@ import { DateTimeResolver } from 'graphql-scalars';
 import { describe, expect, it } from 'vitest';
 import { buildAppSchema } from '../src/schema/build';
 import { LatestValueStream } from '../src/queue/latest-value-stream';
-import { isProjected, projectedSubscribe } from '../src/schema/projected-subscribe';
+import { EVENT_IS_VALUE, isProjected, projectedSubscribe } from '../src/schema/projected-subscribe';
 import { STATUS_SUBSCRIPTION } from '../support/operations';
 
 const sdl = `
@@ -108,8 +108,31 @@ describe('projected subscribe', () => {
     expect(isProjected({ schema: nested, document })).toBe(false);
   });
 
-  it('takes the fast path for the queueStatus subscription of the real schema', async () => {
+  it('takes the event as the value of a field marked EVENT_IS_VALUE, its resolver left for graphql-js', async () => {
+    const labelled = events.filter((event) => event !== 'drop').map((event) => ({ ...(event as object), label: 'as sent' }));
+    let resolved = 0;
+    const schema = () => {
+      const built = testSchema(labelled);
+      const field = built.getSubscriptionType()!.getFields().status!;
+      field.resolve = (payload: unknown) => {
+        resolved++;
+        return payload;
+      };
+      field.extensions = { [EVENT_IS_VALUE]: true };
+      return built;
+    };
+    const args = (built: GraphQLSchema): ExecutionArgs => ({ schema: built, document: parse(documents[0]!), contextValue: {} });
+    const theirs = await collect(await subscribe(args(schema())));
+    resolved = 0;
+    const ours = await collect(await projectedSubscribe(args(schema())));
+    expect(ours).toEqual(theirs);
+    // Called only by graphql-js, for the three events the fast path cannot answer (see `events`).
+    expect(resolved).toBe(3);
+  });
+
+  it('takes the fast path for the queueStatus subscription of the real schema, its event as its value', async () => {
     const schema = await buildAppSchema(createPubSub());
     expect(isProjected({ schema, document: parse(STATUS_SUBSCRIPTION) })).toBe(true);
+    expect(schema.getSubscriptionType()?.getFields().queueStatus?.extensions[EVENT_IS_VALUE]).toBe(true);
   });
 });

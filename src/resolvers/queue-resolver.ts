@@ -1,6 +1,7 @@
-import { Arg, Authorized, Ctx, ID, Mutation, Query, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
+import { Arg, Authorized, Ctx, Extensions, ID, Mutation, Query, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
 import { requireViewer, type Context } from '../context';
 import { parseId } from '../errors';
+import { EVENT_IS_VALUE } from '../schema/projected-subscribe';
 import { QueueStatusNode } from '../schema/types';
 
 interface ConcertArgs {
@@ -45,6 +46,8 @@ export class QueueResolver {
       return await context.services.liveQueue.watch(userId, concertId);
     },
   })
+  // The event is the status: the fast path of projectedSubscribe need not call this per subscriber.
+  @Extensions({ [EVENT_IS_VALUE]: true })
   queueStatusChanged(@Arg('concertId', () => ID) _concertId: string, @Root() status: QueueStatusNode): QueueStatusNode {
     return status;
   }
