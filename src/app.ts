@@ -5,6 +5,7 @@ import { createPubSub } from '@graphql-yoga/subscription';
 
 import { MIN_ACQUIRE_TIMEOUT_MS, ormConfig } from '../mikro-orm.config';
 import { AccountService, type AccountSettings } from './accounts/account-service';
+import { ExistingAccounts } from './accounts/existing-accounts';
 import { TokenVerifier, tokenKey as createTokenKey } from './auth/tokens';
 import { ConcertService } from './concerts/concert-service';
 import { seedDemoConcerts } from './concerts/demo-seed';
@@ -226,6 +227,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
     config,
     tokens,
     accounts,
+    existingAccounts: new ExistingAccounts(orm, config.accountCheckSeconds * 1000),
     concerts,
     queue,
     liveQueue,

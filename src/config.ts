@@ -130,6 +130,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       REDIS_KEY_PREFIX: str({ default: 'ct', desc: 'namespace for every Redis key, BullMQ queue and pub/sub channel' }),
       JWT_SECRET: production ? str({ desc: 'required in production' }) : str({ default: DEV_JWT_SECRET }),
       JWT_TTL_SECONDS: positiveInt({ default: 86_400 }),
+      ACCOUNT_CHECK_SECONDS: positiveInt({ default: 10, desc: 'how often at most each replica asks MySQL whether a token’s account still exists' }),
       PASSWORD_HASH_COST: num({ default: 17, desc: 'scrypt cost as log2(N)' }),
       ADMIN_EMAIL: str({ default: '' }),
       ADMIN_PASSWORD: str({ default: '' }),
@@ -186,6 +187,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     /** HS256 keys shorter than the hash output can be guessed offline from any one token: warned about at start. */
     weakJwtSecret: Buffer.byteLength(raw.JWT_SECRET, 'utf8') < MIN_JWT_SECRET_BYTES,
     jwtTtlSeconds: raw.JWT_TTL_SECONDS,
+    accountCheckSeconds: raw.ACCOUNT_CHECK_SECONDS,
     passwordHashCost: raw.PASSWORD_HASH_COST,
     admin: raw.ADMIN_EMAIL && raw.ADMIN_PASSWORD ? { email: raw.ADMIN_EMAIL, password: raw.ADMIN_PASSWORD } : undefined,
     /** One of ADMIN_EMAIL and ADMIN_PASSWORD without the other: no admin is made (warned about at start). */

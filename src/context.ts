@@ -1,7 +1,7 @@
 import type { AuthChecker } from 'type-graphql';
 import type { Viewer } from './auth/tokens';
 import { bearerToken } from './auth/tokens';
-import { AppError, type RateLimited } from './errors';
+import { accountGone, AppError, type RateLimited } from './errors';
 import { refusal } from './limits';
 import { refusedOverHttp, refuseSubscriptionOverHttp } from './schema/http-refusal';
 import { RequestLoaders } from './schema/request-loaders';
@@ -48,19 +48,29 @@ export interface HttpOperation {
  */
 export async function createHttpContext(services: Services, authorization: unknown, clientIp: string, operation: HttpOperation): Promise<Context> {
   const context = createContext(services, authorization, clientIp);
-  const refused = await countOperation(context);
+  const refused = await admitOperation(context);
   if (refused) throw refusedOverHttp(refused);
   refuseSubscriptionOverHttp(operation.query);
   return context;
 }
 
 /**
- * Counts one operation (an HTTP request, a subscription start) against the caller's account and
- * address, before its document is parsed: the refusal if it is over a limit.
+ * Lets one operation (an HTTP request, a subscription start) in, before its document is parsed:
+ * counts it against the caller's account and address (the refusal if it is over a limit) and, at
+ * the same time, confirms that the token's account still exists (ExistingAccounts): a deleted
+ * account's token is then as invalid as a forged one (UNAUTHENTICATED where a token is needed).
  */
-export async function countOperation(context: Context): Promise<RateLimited | undefined> {
-  const verdict = await context.services.limits.operations.check({ userId: context.viewer?.id, ip: context.clientIp });
+export async function admitOperation(context: Context): Promise<RateLimited | undefined> {
+  const [verdict] = await Promise.all([context.services.limits.operations.check({ userId: context.viewer?.id, ip: context.clientIp }), confirmAccount(context)]);
   return verdict.allowed ? undefined : refusal(verdict);
+}
+
+async function confirmAccount(context: Context): Promise<void> {
+  if (!context.viewer || (await context.services.existingAccounts.exists(context.viewer.id))) return;
+  delete context.viewer;
+  delete context.sessionEndsAt;
+  delete context.sessionIssuedAt;
+  context.authError = accountGone();
 }
 
 /** The authenticated caller, or UNAUTHENTICATED. */

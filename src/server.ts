@@ -8,7 +8,7 @@ import { useServer } from 'graphql-ws/use/ws';
 import { WebSocket, WebSocketServer } from 'ws';
 import { connectionAuthorization } from './auth/tokens';
 import { SessionExpiries } from './auth/session-bound';
-import { countOperation, createContext, createHttpContext, type Context, type HttpOperation } from './context';
+import { admitOperation, createContext, createHttpContext, type Context, type HttpOperation } from './context';
 import type { AppError } from './errors';
 import type { SocketLease } from './limits';
 import type { Logger } from './logger';
@@ -155,7 +155,7 @@ export async function startServer(parts: ServerParts, port: number): Promise<Run
         if (overLimit) return [asGraphQLError(overLimit)];
         // Counted before anything is parsed, as over HTTP: malformed documents count like the others.
         const contextValue: Context = createContext(services, connectionAuthorization(ctx.connectionParams), ctx.extra.clientIp ?? 'unknown');
-        const refused = await countOperation(contextValue);
+        const refused = await admitOperation(contextValue);
         if (refused) return [asGraphQLError(refused)];
         const checked = documents.check(payload.query);
         if ('errors' in checked) return checked.errors;

@@ -1,4 +1,5 @@
 import type { AccountService } from './accounts/account-service';
+import type { ExistingAccounts } from './accounts/existing-accounts';
 import type { TokenVerifier } from './auth/tokens';
 import type { ConcertService } from './concerts/concert-service';
 import type { Config } from './config';
@@ -18,6 +19,7 @@ export interface Services {
   config: Config;
   tokens: TokenVerifier;
   accounts: AccountService;
+  existingAccounts: ExistingAccounts;
   concerts: ConcertService;
   queue: QueueService;
   liveQueue: LiveQueueStatus;

@@ -1,21 +1,24 @@
 import { performance } from 'node:perf_hooks';
 import jwt from 'jsonwebtoken';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Api } from '../support/graphql-client';
-import { LOG_IN, SIGN_UP } from '../support/operations';
+import { ENTER, LOG_IN, SIGN_UP, STATUS, STATUS_SUBSCRIPTION, type QueueStatus } from '../support/operations';
 import { ADMIN, startTestServer, type TestServer } from './support/harness';
-import { logIn, signUp } from './support/client';
+import { Feed, logIn, signUp, wsClient } from './support/client';
+import { createConcert } from './support/fixtures';
 import { Migration20261212100000 } from '../src/migrations/Migration20261212100000';
 import { hashCost, hashPassword, PasswordHasher, unmatchableHash } from '../src/auth/passwords';
 import { RateLimited } from '../src/errors';
 
 const ME = '{ me { id email role points } }';
+/** How often each replica asks MySQL whether a token's account still exists. */
+const ACCOUNT_CHECK_SECONDS = 1;
 
 let server: TestServer;
 let api: Api;
 
 beforeAll(async () => {
-  server = await startTestServer('accounts');
+  server = await startTestServer('accounts', { ACCOUNT_CHECK_SECONDS: String(ACCOUNT_CHECK_SECONDS) });
   api = new Api(server.url);
 });
 afterAll(() => server.stop());
@@ -204,6 +207,27 @@ describe('tokens', () => {
   it('refuses a token naming a user that does not exist', async () => {
     const ghost = jwt.sign({ role: 'USER' }, secret(), { subject: '987654321', algorithm: 'HS256', expiresIn: 60 });
     expect(await api.as(ghost).errorCode(ME)).toBe('UNAUTHENTICATED');
+  });
+
+  it('refuses a deleted account’s token everywhere within ACCOUNT_CHECK_SECONDS, over HTTP and on a socket', async () => {
+    const { concertId } = await createConcert(server, { maxActiveUsers: 1 });
+    const [gone, other] = [await signUp(api), await signUp(api)];
+    expect((await gone.api.data<{ enterQueue: QueueStatus }>(ENTER, { id: concertId })).enterQueue.state).toBe('WAITING');
+    await server.app.orm.em.getConnection().execute('delete from users where id = ?', [gone.id]);
+    // Queueing never reads the account: only the check, within its period, stops the token.
+    await vi.waitFor(async () => expect(await gone.api.errorCode(STATUS, { id: concertId })).toBe('UNAUTHENTICATED'), { timeout: (ACCOUNT_CHECK_SECONDS + 2) * 1000, interval: 100 });
+    const refused = await gone.api.request(ENTER, { id: concertId });
+    expect(refused.errors?.[0]).toMatchObject({ message: 'This account no longer exists.', extensions: { code: 'UNAUTHENTICATED' } });
+    const client = wsClient(server.wsUrl, gone.token);
+    try {
+      const message = await new Feed<{ queueStatus: QueueStatus }>(client, STATUS_SUBSCRIPTION, { id: concertId }).next();
+      expect(message.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    } finally {
+      await client.dispose();
+    }
+    // Public operations still answer it, as for any invalid token; other accounts are untouched.
+    expect((await gone.api.request('{ concerts { id } }')).errors).toBeUndefined();
+    expect(['WAITING', 'ACTIVE']).toContain((await other.api.data<{ enterQueue: QueueStatus }>(ENTER, { id: concertId })).enterQueue.state);
   });
 
   it('still serves public operations with a bad token', async () => {
