@@ -127,6 +127,35 @@ describe('live positions', () => {
     }
   });
 
+  it('never reach a fan, once their enter is answered, as the place they had before it (a long push overtaken)', async () => {
+    const { concertId: id, scheduleIds } = await createConcert(server, { maxActiveUsers: 1 });
+    const concertId = Number(id);
+    const { queue, liveQueue, inventory } = server.app.services;
+    // Followers who are not accounts (the feed asks Redis, not MySQL): enough that one push to them
+    // all takes many slices of the event loop, with the fan last.
+    const others = (await Promise.all(Array.from({ length: 3000 }, (_, i) => liveQueue.watch(900_000_000 + i, concertId)))).map((s) => s[Symbol.asyncIterator]());
+    await Promise.all(others.map((other) => other.next()));
+    const [fan] = await signUpMany(api, 1);
+    const userId = Number(fan!.id);
+    const stream = (await liveQueue.watch(userId, concertId))[Symbol.asyncIterator]();
+    const pushed: { at: number; state: string }[] = [];
+    const reading = (async () => {
+      for (let next = await stream.next(); !next.done; next = await stream.next()) pushed.push({ at: performance.now(), state: (next.value as QueueStatus).state });
+    })();
+    await vi.waitFor(() => expect(pushed.map((p) => p.state)).toEqual(['NONE']));
+    // A seat taken: the tick's seats left change, so it pushes every fan followed.
+    await inventory.mark([{ scheduleId: Number(scheduleIds[0]), number: 1 }], true);
+    await queue.admitTick();
+    // The push has begun (the first follower has heard) when the fan enters.
+    await others[0]!.next();
+    await queue.enter(userId, concertId);
+    const answeredAt = performance.now();
+    await sleep(500);
+    expect(pushed.filter((p) => p.at > answeredAt).map((p) => p.state)).toEqual(['WAITING']);
+    await Promise.all([stream, ...others].map((s) => s.return?.()));
+    await reading;
+  });
+
   it('are read anew once when sales open, and followed from the log after that', async () => {
     const { concertId } = await createConcert(server, { maxActiveUsers: 1, salesOpenAt: new Date(Date.now() + 3_600_000) });
     const fans = await signUpMany(api, 4);

@@ -296,8 +296,10 @@ export class LiveQueueStatus {
       return { join, status: this.queue.statusOf(concert.id, fan.place, figures) };
     });
     for (const { join, status } of joined) {
-      // A changed place reaches every listener of the fan below, the new ones with it.
-      if (!changed.has(join.listener.userId) && join.listener.update(status)) this.metrics.statusPushes.inc();
+      // A changed place reaches every listener of the fan below, the new ones with it; a place the
+      // fan's own change made stale meanwhile, from the read that follows (see push).
+      const stale = changed.has(join.listener.userId) || concert.changed.has(join.listener.userId);
+      if (!stale && join.listener.update(status)) this.metrics.statusPushes.inc();
       join.resolve(status);
     }
     await this.push(concert, changed);
@@ -450,7 +452,10 @@ export class LiveQueueStatus {
     let pushed = 0;
     for (const [userId, place] of places) {
       const listeners = concert.fans.get(userId)?.listeners;
-      if (!listeners || listeners.length === 0) continue;
+      // The fan changed their own status since this place was read (an enter, a leave, a payment
+      // heard between two slices of a long push): the place is stale, and this very loop reads it
+      // anew next (refreshChanged). Pushed, it could reach the fan after their own request's answer.
+      if (!listeners || listeners.length === 0 || concert.changed.has(userId)) continue;
       const status = this.queue.statusOf(concert.id, place, figures);
       // A gate that closes leaves the array: walk a copy when there is more than one.
       for (const listener of listeners.length === 1 ? listeners : [...listeners]) {
