@@ -140,7 +140,7 @@ describe('live positions', () => {
     const stream = (await liveQueue.watch(userId, concertId))[Symbol.asyncIterator]();
     const pushed: { at: number; state: string }[] = [];
     const reading = (async () => {
-      for (let next = await stream.next(); !next.done; next = await stream.next()) pushed.push({ at: performance.now(), state: (next.value as QueueStatus).state });
+      for (let next = await stream.next(); !next.done; next = await stream.next()) pushed.push({ at: performance.now(), state: next.value.state });
     })();
     await vi.waitFor(() => expect(pushed.map((p) => p.state)).toEqual(['NONE']));
     // A seat taken: the tick's seats left change, so it pushes every fan followed.
