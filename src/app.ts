@@ -221,13 +221,15 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
   const tokens = new TokenVerifier(tokenKey);
   const accounts = new AccountService(orm, accountSettings, limits.logIns);
   tokens.refuseIssuedBefore(await accounts.credentialChanges());
+  const existingAccounts = new ExistingAccounts(orm, config.accountCheckSeconds * 1000);
+  existingAccounts.start();
   // One hash (a fraction of a second at the default cost) before serving, so the bound on password waits holds from the first request.
   await accounts.calibratePasswordHashing();
   const services: Services = {
     config,
     tokens,
     accounts,
-    existingAccounts: new ExistingAccounts(orm, config.accountCheckSeconds * 1000),
+    existingAccounts,
     concerts,
     queue,
     liveQueue,
@@ -261,6 +263,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
       await Promise.all(workers.map((worker) => worker.close()));
       clearInterval(clockSync);
       liveQueue.stop();
+      existingAccounts.stop();
       limits.sockets.stop();
       disconnectRedis();
       mysqlProbe.close();

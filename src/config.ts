@@ -130,7 +130,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       REDIS_KEY_PREFIX: str({ default: 'ct', desc: 'namespace for every Redis key, BullMQ queue and pub/sub channel' }),
       JWT_SECRET: production ? str({ desc: 'required in production' }) : str({ default: DEV_JWT_SECRET }),
       JWT_TTL_SECONDS: positiveInt({ default: 86_400 }),
-      ACCOUNT_CHECK_SECONDS: positiveInt({ default: 10, desc: 'how often at most each replica asks MySQL whether a token’s account still exists' }),
+      ACCOUNT_CHECK_SECONDS: positiveInt({ default: 10, desc: 'how often each replica asks MySQL whether the accounts it served still exist' }),
       PASSWORD_HASH_COST: num({ default: 17, desc: 'scrypt cost as log2(N)' }),
       ADMIN_EMAIL: str({ default: '' }),
       ADMIN_PASSWORD: str({ default: '' }),

@@ -56,17 +56,18 @@ export async function createHttpContext(services: Services, authorization: unkno
 
 /**
  * Lets one operation (an HTTP request, a subscription start) in, before its document is parsed:
- * counts it against the caller's account and address (the refusal if it is over a limit) and, at
- * the same time, confirms that the token's account still exists (ExistingAccounts): a deleted
- * account's token is then as invalid as a forged one (UNAUTHENTICATED where a token is needed).
+ * confirms that the token's account has not been deleted (ExistingAccounts): a deleted account's
+ * token is as invalid as a forged one (UNAUTHENTICATED where a token is needed, counted by address
+ * alone); then counts it against the caller's account and address (the refusal if over a limit).
  */
 export async function admitOperation(context: Context): Promise<RateLimited | undefined> {
-  const [verdict] = await Promise.all([context.services.limits.operations.check({ userId: context.viewer?.id, ip: context.clientIp }), confirmAccount(context)]);
+  confirmAccount(context);
+  const verdict = await context.services.limits.operations.check({ userId: context.viewer?.id, ip: context.clientIp });
   return verdict.allowed ? undefined : refusal(verdict);
 }
 
-async function confirmAccount(context: Context): Promise<void> {
-  if (!context.viewer || (await context.services.existingAccounts.exists(context.viewer.id))) return;
+function confirmAccount(context: Context): void {
+  if (!context.viewer || !context.services.existingAccounts.isGone(context.viewer.id)) return;
   delete context.viewer;
   delete context.sessionEndsAt;
   delete context.sessionIssuedAt;
