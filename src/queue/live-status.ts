@@ -59,6 +59,12 @@ class FollowedConcert {
   countsPushedAt = 0;
   joins: Join[] = [];
   readonly changed = new Set<number>();
+  /**
+   * Fans a push (or a joining listener's first status) skipped because their own change was pending
+   * (see push): the read that follows pushes them their place whatever it finds, for the skipped
+   * step may have moved the place to what that read finds too.
+   */
+  readonly owed = new Set<number>();
   readonly leaving = new Set<number>();
   tick = false;
   beat = false;
@@ -213,6 +219,7 @@ export class LiveQueueStatus {
     if (listener instanceof Watcher) this.metrics.liveSubscribers.dec();
     if (fan.listeners.length > 0) return;
     concert.fans.delete(listener.userId);
+    concert.owed.delete(listener.userId);
     this.schedule(concert, () => concert.leaving.add(listener.userId));
   }
 
@@ -298,8 +305,9 @@ export class LiveQueueStatus {
     for (const { join, status } of joined) {
       // A changed place reaches every listener of the fan below, the new ones with it; a place the
       // fan's own change made stale meanwhile, from the read that follows (see push).
-      const stale = changed.has(join.listener.userId) || concert.changed.has(join.listener.userId);
-      if (!stale && join.listener.update(status)) this.metrics.statusPushes.inc();
+      const pending = concert.changed.has(join.listener.userId);
+      if (pending) concert.owed.add(join.listener.userId);
+      if (!changed.has(join.listener.userId) && !pending && join.listener.update(status)) this.metrics.statusPushes.inc();
       join.resolve(status);
     }
     await this.push(concert, changed);
@@ -349,6 +357,7 @@ export class LiveQueueStatus {
     if (users.length === 0) return;
     try {
       const places = this.adopt(concert, users, await this.queue.watchPlaces(concert.id, this.replica, users, false));
+      for (const user of users) if (concert.owed.delete(user)) places.set(user, (concert.fans.get(user) as Fan).place);
       await this.push(concert, places);
     } catch (error) {
       for (const user of users) concert.changed.add(user);
@@ -452,10 +461,15 @@ export class LiveQueueStatus {
     let pushed = 0;
     for (const [userId, place] of places) {
       const listeners = concert.fans.get(userId)?.listeners;
+      if (!listeners || listeners.length === 0) continue;
       // The fan changed their own status since this place was read (an enter, a leave, a payment
       // heard between two slices of a long push): the place is stale, and this very loop reads it
-      // anew next (refreshChanged). Pushed, it could reach the fan after their own request's answer.
-      if (!listeners || listeners.length === 0 || concert.changed.has(userId)) continue;
+      // anew next (refreshChanged), which owes them a push. Pushed now, it could reach the fan after
+      // their own request's answer.
+      if (concert.changed.has(userId)) {
+        concert.owed.add(userId);
+        continue;
+      }
       const status = this.queue.statusOf(concert.id, place, figures);
       // A gate that closes leaves the array: walk a copy when there is more than one.
       for (const listener of listeners.length === 1 ? listeners : [...listeners]) {
