@@ -6,6 +6,7 @@ import { createPubSub } from '@graphql-yoga/subscription';
 import { MIN_ACQUIRE_TIMEOUT_MS, ormConfig } from '../mikro-orm.config';
 import { AccountService, type AccountSettings } from './accounts/account-service';
 import { ExistingAccounts } from './accounts/existing-accounts';
+import { SessionExpiries } from './auth/session-bound';
 import { TokenVerifier, tokenKey as createTokenKey } from './auth/tokens';
 import { ConcertService } from './concerts/concert-service';
 import { seedDemoConcerts } from './concerts/demo-seed';
@@ -221,7 +222,8 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
   const tokens = new TokenVerifier(tokenKey);
   const accounts = new AccountService(orm, accountSettings, limits.logIns);
   tokens.refuseIssuedBefore(await accounts.credentialChanges());
-  const existingAccounts = new ExistingAccounts(orm, config.accountCheckSeconds * 1000);
+  const sessions = new SessionExpiries();
+  const existingAccounts = new ExistingAccounts(orm, config.accountCheckSeconds * 1000, sessions);
   existingAccounts.start();
   // One hash (a fraction of a second at the default cost) before serving, so the bound on password waits holds from the first request.
   await accounts.calibratePasswordHashing();
@@ -230,6 +232,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
     tokens,
     accounts,
     existingAccounts,
+    sessions,
     concerts,
     queue,
     liveQueue,
@@ -264,6 +267,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
       clearInterval(clockSync);
       liveQueue.stop();
       existingAccounts.stop();
+      sessions.stop();
       limits.sockets.stop();
       disconnectRedis();
       mysqlProbe.close();

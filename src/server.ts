@@ -7,7 +7,6 @@ import { GraphQLError, specifiedRules, type GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocket, WebSocketServer } from 'ws';
 import { connectionAuthorization } from './auth/tokens';
-import { SessionExpiries } from './auth/session-bound';
 import { admitOperation, createContext, createHttpContext, type Context, type HttpOperation } from './context';
 import type { AppError } from './errors';
 import type { SocketLease } from './limits';
@@ -100,7 +99,6 @@ export async function startServer(parts: ServerParts, port: number): Promise<Run
   app.set('trust proxy', trust);
   const httpServer = createServer({ headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, connectionsCheckingInterval: REQUEST_CHECK_MS }, app);
   const documents = new DocumentCache(schema, [...specifiedRules, ...limitRules()]);
-  const sessions = new SessionExpiries();
 
   const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: 100 * 1024 });
   // Sockets still opening are counted from the upgrade: registered before graphql-ws's own
@@ -169,9 +167,9 @@ export async function startServer(parts: ServerParts, port: number): Promise<Run
         return { schema, document, variableValues: payload.variables, operationName: payload.operationName, contextValue };
       },
       onOperation: (_ctx, _id, _payload, args, result) => {
-        const endsAt = (args.contextValue as Context).sessionEndsAt;
-        if (endsAt === undefined || !(Symbol.asyncIterator in result)) return undefined;
-        return sessions.bind(result[Symbol.asyncIterator](), endsAt);
+        const { sessionEndsAt: endsAt, viewer } = args.contextValue as Context;
+        if (endsAt === undefined || !viewer || !(Symbol.asyncIterator in result)) return undefined;
+        return services.sessions.bind(result[Symbol.asyncIterator](), endsAt, viewer.id);
       },
       onNext: (_ctx, _id, _payload, _args, result) => (result.errors ? { ...result, errors: result.errors.map((e) => formatError(e.toJSON(), e)) } : undefined),
       onError: (_ctx, _id, _payload, errors) => errors.map((e) => formatError(e.toJSON(), e)),
@@ -235,7 +233,7 @@ export async function startServer(parts: ServerParts, port: number): Promise<Run
       } finally {
         clearTimeout(cut);
         services.limits.openingSockets.stop();
-        sessions.stop();
+        services.sessions.stop();
       }
       await apollo.stop();
     },

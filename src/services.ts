@@ -1,5 +1,6 @@
 import type { AccountService } from './accounts/account-service';
 import type { ExistingAccounts } from './accounts/existing-accounts';
+import type { SessionExpiries } from './auth/session-bound';
 import type { TokenVerifier } from './auth/tokens';
 import type { ConcertService } from './concerts/concert-service';
 import type { Config } from './config';
@@ -20,6 +21,8 @@ export interface Services {
   tokens: TokenVerifier;
   accounts: AccountService;
   existingAccounts: ExistingAccounts;
+  /** Open subscriptions, ended when their token expires or their account is found deleted. */
+  sessions: SessionExpiries;
   concerts: ConcertService;
   queue: QueueService;
   liveQueue: LiveQueueStatus;

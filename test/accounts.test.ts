@@ -209,25 +209,39 @@ describe('tokens', () => {
     expect(await api.as(ghost).errorCode(ME)).toBe('UNAUTHENTICATED');
   });
 
-  it('refuses a deleted account’s token everywhere within ACCOUNT_CHECK_SECONDS, over HTTP and on a socket', async () => {
+  it('refuses a deleted account’s token everywhere within ACCOUNT_CHECK_SECONDS, ends its open subscriptions, and lets it in again if the row comes back', async () => {
     const { concertId } = await createConcert(server, { maxActiveUsers: 1 });
     const [gone, other] = [await signUp(api), await signUp(api)];
-    expect((await gone.api.data<{ enterQueue: QueueStatus }>(ENTER, { id: concertId })).enterQueue.state).toBe('WAITING');
-    await server.app.orm.em.getConnection().execute('delete from users where id = ?', [gone.id]);
-    // Queueing never reads the account: only the check, within its period, stops the token.
-    await vi.waitFor(async () => expect(await gone.api.errorCode(STATUS, { id: concertId })).toBe('UNAUTHENTICATED'), { timeout: (ACCOUNT_CHECK_SECONDS + 2) * 1000, interval: 100 });
-    const refused = await gone.api.request(ENTER, { id: concertId });
-    expect(refused.errors?.[0]).toMatchObject({ message: 'This account no longer exists.', extensions: { code: 'UNAUTHENTICATED' } });
-    const client = wsClient(server.wsUrl, gone.token);
+    const sql = (query: string, params: unknown[]) => server.app.orm.em.getConnection().execute(query, params);
+    const open = wsClient(server.wsUrl, gone.token);
+    const retry = wsClient(server.wsUrl, gone.token);
     try {
-      const message = await new Feed<{ queueStatus: QueueStatus }>(client, STATUS_SUBSCRIPTION, { id: concertId }).next();
+      // Subscribed and in line: the open feed is the account's presence.
+      const feed = new Feed<{ queueStatus: QueueStatus }>(open, STATUS_SUBSCRIPTION, { id: concertId });
+      expect((await feed.next()).data?.queueStatus.state).toBe('NONE');
+      expect((await gone.api.data<{ enterQueue: QueueStatus }>(ENTER, { id: concertId })).enterQueue.state).toBe('WAITING');
+      const [row] = await sql('select * from users where id = ?', [gone.id]);
+      await sql('delete from users where id = ?', [gone.id]);
+      // Queueing never reads the account: only the check, within its period, stops the token.
+      const within = { timeout: (ACCOUNT_CHECK_SECONDS + 2) * 1000, interval: 100 };
+      await vi.waitFor(async () => expect(await gone.api.errorCode(STATUS, { id: concertId })).toBe('UNAUTHENTICATED'), within);
+      const refused = await gone.api.request(ENTER, { id: concertId });
+      expect(refused.errors?.[0]).toMatchObject({ message: 'This account no longer exists.', extensions: { code: 'UNAUTHENTICATED' } });
+      // The feed opened before ends as a token's expiry ends it; a new one is refused.
+      const ended = await feed.until((message) => Boolean(message.errors), (ACCOUNT_CHECK_SECONDS + 2) * 1000);
+      expect(ended.errors?.[0]).toMatchObject({ message: 'This account no longer exists.', extensions: { code: 'UNAUTHENTICATED' } });
+      const message = await new Feed<{ queueStatus: QueueStatus }>(retry, STATUS_SUBSCRIPTION, { id: concertId }).next();
       expect(message.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+      // Public operations still answer it, as for any invalid token; other accounts are untouched.
+      expect((await gone.api.request('{ concerts { id } }')).errors).toBeUndefined();
+      expect(['WAITING', 'ACTIVE']).toContain((await other.api.data<{ enterQueue: QueueStatus }>(ENTER, { id: concertId })).enterQueue.state);
+      // The operator restores the row: the token works again within the period.
+      const columns = Object.keys(row as object);
+      await sql(`insert into users (${columns.join(', ')}) values (${columns.map(() => '?').join(', ')})`, columns.map((c) => (row as Record<string, unknown>)[c]));
+      await vi.waitFor(async () => expect((await gone.api.request(STATUS, { id: concertId })).errors).toBeUndefined(), within);
     } finally {
-      await client.dispose();
+      await Promise.all([open.dispose(), retry.dispose()]);
     }
-    // Public operations still answer it, as for any invalid token; other accounts are untouched.
-    expect((await gone.api.request('{ concerts { id } }')).errors).toBeUndefined();
-    expect(['WAITING', 'ACTIVE']).toContain((await other.api.data<{ enterQueue: QueueStatus }>(ENTER, { id: concertId })).enterQueue.state);
   });
 
   it('still serves public operations with a bad token', async () => {

@@ -1,4 +1,5 @@
 import type { MikroORM } from '@mikro-orm/mysql';
+import type { SessionExpiries } from '../auth/session-bound';
 
 /** Accounts asked about in one statement. */
 const CHUNK = 1000;
@@ -8,9 +9,11 @@ const CHUNK = 1000;
  * token is valid for a day, and queueing, holding seats and following the line read no account:
  * without this, an account the operator deleted (a scalper's) would go on taking ACTIVE slots and
  * holding seats until its token expired. Every `sweepMs`, this process asks MySQL, in one statement
- * per thousand, which of the accounts its operations named since the last sweep still exist; from
- * then on those gone are refused. So a deleted account's token stops working within about `sweepMs`
- * on every replica where it is used.
+ * per thousand, which still exist of the accounts its operations named since the last round, of
+ * those with a subscription open here, and of those it found gone (a row restored is let in again).
+ * From then on those gone are refused, and their subscriptions end with UNAUTHENTICATED (an open
+ * queueStatus feed is presence: it would keep the account's place). So a deleted account stops
+ * working within about `sweepMs` on every replica.
  *
  * Off the request path: an operation costs two set lookups, not a read (an on-sale's fans mostly
  * make their first request once, and a read per new fan was a tenth of enterQueue's server time).
@@ -24,11 +27,18 @@ export class ExistingAccounts {
   constructor(
     private readonly orm: MikroORM,
     private readonly sweepMs: number,
+    private readonly sessions: SessionExpiries,
     private readonly capacity = 200_000,
   ) {}
 
   start(): void {
-    this.timer = setInterval(() => void this.sweep(), this.sweepMs);
+    // One round at a time: a MySQL that stopped answering holds a round up to the statement timeout.
+    let running = false;
+    this.timer = setInterval(() => {
+      if (running) return;
+      running = true;
+      void this.sweep().finally(() => (running = false));
+    }, this.sweepMs);
     this.timer.unref();
   }
 
@@ -43,16 +53,19 @@ export class ExistingAccounts {
     return false;
   }
 
-  /** Asks MySQL about the accounts seen since the last sweep; those it could not ask about wait for the next. */
+  /** Asks MySQL about the accounts to check (see the class comment); those it could not ask about wait for the next round. */
   private async sweep(): Promise<void> {
-    const ids = [...this.seen];
+    const ids = [...new Set([...this.seen, ...this.sessions.users(), ...this.gone])];
     this.seen = new Set();
     for (let start = 0; start < ids.length; start += CHUNK) {
       const chunk = ids.slice(start, start + CHUNK);
       try {
         const rows = await this.orm.em.getConnection().execute<{ id: number }[]>(`select id from users where id in (${chunk.map(() => '?').join(',')})`, chunk);
         const found = new Set(rows.map((row) => Number(row.id)));
-        for (const id of chunk) if (!found.has(id)) this.markGone(id);
+        for (const id of chunk) {
+          if (found.has(id)) this.gone.delete(id);
+          else this.markGone(id);
+        }
       } catch {
         for (const id of ids.slice(start)) this.isGone(id);
         return;
@@ -60,8 +73,10 @@ export class ExistingAccounts {
     }
   }
 
-  /** IDs are never reused, so a gone account stays gone; the oldest is let go when too many are kept. */
+  /** Refused from now on, its subscriptions ended; the oldest is let go when too many are kept. */
   private markGone(userId: number): void {
+    this.sessions.endAccount(userId);
+    if (this.gone.has(userId)) return;
     if (this.gone.size >= this.capacity) this.gone.delete(this.gone.values().next().value as number);
     this.gone.add(userId);
   }

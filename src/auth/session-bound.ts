@@ -1,4 +1,4 @@
-import { AppError } from '../errors';
+import { accountGone, AppError } from '../errors';
 import { Interruptible } from '../streams/interruptible';
 import { sharedNow } from '../redis/clock';
 
@@ -7,12 +7,13 @@ const SWEEP_MS = 1000;
 
 const sessionExpired = () => new AppError('UNAUTHENTICATED', 'Your session has expired: log in again and subscribe anew.');
 
-/** A subscription that lives no longer than the token it was opened with (see SessionExpiries). */
+/** A subscription that lives no longer than the token it was opened with, nor its account (see SessionExpiries). */
 class SessionBound<T> extends Interruptible<T> {
   constructor(
     source: AsyncIterator<T>,
     private readonly expiries: SessionExpiries,
     readonly dueSecond: number,
+    readonly userId: number,
   ) {
     super(source);
   }
@@ -26,21 +27,25 @@ class SessionBound<T> extends Interruptible<T> {
  * Ends each subscription with UNAUTHENTICATED when the token it was opened with expires, as any
  * request with that token would; a queueStatus feed otherwise runs for as long as the socket stays
  * open. One timer for the whole process, sweeping the second that has come, rather than a timer per
- * subscription: a live fan costs a set entry, not a timer and its bookkeeping.
+ * subscription: a live fan costs a set entry, not a timer and its bookkeeping. The subscriptions of
+ * an account found deleted are ended at once (endAccount).
  */
 export class SessionExpiries {
   private readonly due = new Map<number, Set<SessionBound<unknown>>>();
+  private readonly byUser = new Map<number, Set<SessionBound<unknown>>>();
   private timer: NodeJS.Timeout | undefined;
 
-  /** `source`, ended with UNAUTHENTICATED at `endsAt` (ms) at the latest. */
-  bind<T>(source: AsyncIterator<T>, endsAt: number): AsyncIterableIterator<T> {
-    const bound = new SessionBound(source, this, Math.ceil(endsAt / SWEEP_MS));
+  /** `source` of `userId`'s, ended with UNAUTHENTICATED at `endsAt` (ms) at the latest. */
+  bind<T>(source: AsyncIterator<T>, endsAt: number, userId: number): AsyncIterableIterator<T> {
+    const bound = new SessionBound(source, this, Math.ceil(endsAt / SWEEP_MS), userId);
     if (endsAt <= sharedNow()) {
       bound.interrupt(sessionExpired());
       return bound;
     }
     const bucket = this.due.get(bound.dueSecond) ?? new Set();
     this.due.set(bound.dueSecond, bucket.add(bound as SessionBound<unknown>));
+    const own = this.byUser.get(userId) ?? new Set();
+    this.byUser.set(userId, own.add(bound as SessionBound<unknown>));
     if (!this.timer) {
       this.timer = setInterval(() => this.sweep(), SWEEP_MS);
       this.timer.unref();
@@ -48,7 +53,20 @@ export class SessionExpiries {
     return bound;
   }
 
+  /** The accounts with a subscription open here. */
+  users(): IterableIterator<number> {
+    return this.byUser.keys();
+  }
+
+  /** Ends every subscription of an account that no longer exists. */
+  endAccount(userId: number): void {
+    // Interrupting closes the stream, which forgets it: walk a copy.
+    for (const bound of [...(this.byUser.get(userId) ?? [])]) bound.interrupt(accountGone());
+  }
+
   forget(bound: SessionBound<unknown>): void {
+    const own = this.byUser.get(bound.userId);
+    if (own?.delete(bound) && own.size === 0) this.byUser.delete(bound.userId);
     const bucket = this.due.get(bound.dueSecond);
     if (!bucket?.delete(bound) || bucket.size > 0) return;
     this.due.delete(bound.dueSecond);
