@@ -403,6 +403,19 @@ describe('fan web app in Chromium', () => {
     await admin.api.data(SET_SALES_OPEN_AT, { id: concertId, at: new Date(Date.now() + 600_000).toISOString() });
     await fan.page.getByTestId('opens-in').filter({ hasText: /^(9:5\d|10:00)$/ }).waitFor(WAIT);
     await fan.page.getByTestId('sales-open-in').filter({ hasText: /^Sales open in (9:5\d|10:00)$/ }).waitFor(WAIT);
+    // The two countdowns tick together (one clock for the page), never a second apart; the one in the
+    // waiting room is a timer named in words for screen readers.
+    const both = (await fan.page.evaluate(`(async () => {
+      const read = (id) => document.querySelector('[data-testid="' + id + '"]')?.textContent ?? '';
+      const samples = [];
+      for (let i = 0; i < 12; i++) {
+        samples.push([read('opens-in'), read('sales-open-in').replace('Sales open in ', '')]);
+        await new Promise((resolve) => setTimeout(resolve, 230));
+      }
+      return samples;
+    })()`)) as [string, string][];
+    expect(both.filter(([room, badge]) => room !== badge)).toEqual([]);
+    await fan.page.getByRole('timer', { name: /^(9 minutes( \d+ seconds?)?|10 minutes)$/ }).waitFor(WAIT);
     await admin.api.data(SET_SALES_OPEN_AT, { id: concertId, at: new Date(Date.now() + 1000).toISOString() });
 
     // At the opening the draw puts the fan in line and, the only one, lets them in: no reload.
@@ -457,6 +470,10 @@ describe('fan web app in Chromium', () => {
     // A holds the last seat: nothing is free, nothing is sold, so B's admission pauses (said live).
     await seat(a, 1).click();
     await a.page.locator('.seat-map [data-seat="1"][data-look="MINE"]').waitFor(WAIT);
+    await a.page.getByRole('timer', { name: /^hold ends in \d+:\d\d$/ }).waitFor(WAIT);
+    // C, admitted too, is told nothing is free right now (the turn goes on).
+    await c.page.getByTestId('active-paused').filter({ hasText: 'Every seat is held right now' }).waitFor(WAIT);
+    await announced(c, 'Every seat is held right now');
     await b.page.getByTestId('paused').filter({ hasText: 'All seats are held right now; admission resumes when one comes back' }).waitFor(WAIT);
     // The page's badge follows B's feed too (a fan in line never polls the concert): no seat free concert-wide.
     await b.page.locator('#concert-title .badge').filter({ hasText: 'All seats held right now' }).waitFor(WAIT);
@@ -470,6 +487,9 @@ describe('fan web app in Chromium', () => {
     await b.page.getByTestId('sold-out-badge').waitFor(WAIT);
     expect(await b.page.getByRole('button', { name: 'Enter the waiting room' }).count()).toBe(0);
     await seatWithStatus(c, 1, 'RESERVED').waitFor(WAIT);
+    // C is told at once, on the page and aloud, not when the turn ends.
+    await c.page.getByTestId('active-sold-out').filter({ hasText: 'Sold out — every seat is sold. There is nothing left to choose.' }).waitFor(WAIT);
+    await announced(c, 'Sold out — every seat is sold. There is nothing left to choose.');
     await a.page.getByTestId('points').filter({ hasText: '900' }).waitFor(WAIT);
     // A bought the last seat: the line closing behind them does not replace the ticket code's announcement.
     await a.page.locator('.waiting-room[data-state="SOLD_OUT"]').waitFor(WAIT);

@@ -28,6 +28,15 @@ export function seatSupply(soldOut: boolean, seatsLeft: number): Supply {
 }
 
 export const SOLD_OUT_MESSAGE = 'Sold out — every seat is sold.';
+
+/** To an ACTIVE fan: the turn goes on, with nothing left to choose. */
+export const ACTIVE_SOLD_OUT_MESSAGE = `${SOLD_OUT_MESSAGE} There is nothing left to choose.`;
+
+/** To an ACTIVE fan holding seats when the concert sells out. */
+export const HOLDS_STILL_PAYABLE = 'The seats you hold are still yours to pay for.';
+
+/** To an ACTIVE fan: no seat is free, but one may come back. */
+export const ACTIVE_PAUSED_MESSAGE = 'Every seat is held right now; one may come free when a hold runs out or is released.';
 /** Said to a fan the sell-out took out of the line (or pre-queue), not to one who was never in it. */
 export const SOLD_OUT_LEFT_LINE_MESSAGE = `${SOLD_OUT_MESSAGE} You have left the line.`;
 /** Said to a fan out of a sold-out line once a cancelled ticket brings a seat back (no place was lost). */

@@ -117,7 +117,7 @@ export function Cart({
                   Seat {hold.seat.number}
                   <span className="muted"> · {formatDateTime(hold.seat.schedule.startsAt)}</span> · {hold.seat.price} points
                 </span>
-                <span className={left < 30_000 ? 'countdown urgent' : 'countdown'} aria-label={`hold ends in ${formatCountdown(left)}`}>
+                <span className={left < 30_000 ? 'countdown urgent' : 'countdown'} role="timer" aria-label={`hold ends in ${formatCountdown(left)}`}>
                   {formatCountdown(left)}
                 </span>
                 {!unsettled && (

@@ -88,7 +88,7 @@ function Booking({
   socket,
   onSeatsChanged,
 }: {
-  concert: { id: string; title: string; schedules: readonly { id: string; startsAt: string }[] };
+  concert: { id: string; title: string; soldOut: boolean; schedules: readonly { id: string; startsAt: string }[] };
   socket: SocketState;
   onSeatsChanged: () => void;
 }) {

@@ -43,16 +43,42 @@ export function useCoalesced(action: () => void, ms: number): { soon: () => void
 }
 
 /**
- * The server's time now (its deadlines are what countdowns count to; see serverClock), re-rendering
- * every `everyMs` while mounted (one timer per component that counts down).
+ * One clock for every countdown on the page, ticking on the server clock's second: with a timer per
+ * component, each read the time at its own point of the second, and two countdowns to the same moment
+ * (the badge by the title, the waiting room's) stepped at different times and showed a second apart.
  */
-export function useNow(everyMs = 1000): number {
-  const [now, setNow] = useState(() => serverClock.now());
-  useEffect(() => {
-    const timer = setInterval(() => setNow(serverClock.now()), everyMs);
-    return () => clearInterval(timer);
-  }, [everyMs]);
-  return now;
+const seconds = (() => {
+  let now = serverClock.now();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const listeners = new Set<() => void>();
+  const schedule = () => {
+    timer = setTimeout(() => {
+      now = serverClock.now();
+      for (const listener of listeners) listener();
+      schedule();
+    }, 1000 - (serverClock.now() % 1000));
+  };
+  return {
+    subscribe(listener: () => void): () => void {
+      listeners.add(listener);
+      if (!timer) {
+        now = serverClock.now();
+        schedule();
+      }
+      return () => {
+        listeners.delete(listener);
+        if (listeners.size > 0) return;
+        clearTimeout(timer);
+        timer = undefined;
+      };
+    },
+    get: () => now,
+  };
+})();
+
+/** The server's time now (its deadlines are what countdowns count to; see serverClock), as of the page's last tick. */
+export function useNow(): number {
+  return useSyncExternalStore(seconds.subscribe, seconds.get);
 }
 
 export function useStore<T>(store: Store<T>): T {

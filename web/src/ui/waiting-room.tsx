@@ -2,7 +2,7 @@ import { useEffect, useLayoutEffect, useRef, useState } from 'react';
 import { useClient, useMutation, type CombinedError } from 'urql';
 import type { SocketState } from '../client';
 import { errorCode } from '../logic/errors';
-import { announcement, HOLDS_OUTLAST_TURN, lineProgress, lostWords, PAUSED_MESSAGE, PREQUEUE_MESSAGE, SEAT_BACK_MESSAGE, seatSupply, seatsLeftWords, SOLD_OUT_MESSAGE, waitsInLine } from '../logic/queue';
+import { ACTIVE_PAUSED_MESSAGE, ACTIVE_SOLD_OUT_MESSAGE, announcement, HOLDS_OUTLAST_TURN, HOLDS_STILL_PAYABLE, lineProgress, lostWords, PAUSED_MESSAGE, PREQUEUE_MESSAGE, SEAT_BACK_MESSAGE, seatSupply, seatsLeftWords, SOLD_OUT_MESSAGE, waitsInLine } from '../logic/queue';
 import type { SeatChange } from '../logic/seats';
 import { formatCountdown, formatDateTime, formatWait, remainingMs, spokenCountdown, TURN_ENDING_MS, turnEndingWarning } from '../logic/time';
 import { ConcertDetail, EnterQueue, LeaveQueue, type HoldItem, type PaymentResult, type QueueStatus } from '../operations';
@@ -17,6 +17,8 @@ import { refocus } from './focus';
 interface Concert {
   id: string;
   title: string;
+  /** The server's word (Concert.soldOut), as the fan's feed has it (see concert-page's liveSale). */
+  soldOut: boolean;
   schedules: readonly { id: string; startsAt: string }[];
 }
 
@@ -178,6 +180,7 @@ export function WaitingRoom({
           seatsBack={seatsBack || reopened}
           lostFrom={lostFrom}
           start={line.start}
+          paidOutOfLine={paidOutOfLine}
           onHoldsChanged={onHoldsChanged}
           onSeatChanged={onSeatChanged}
         />
@@ -207,6 +210,7 @@ function QueueBody({
   seatsBack,
   lostFrom,
   start,
+  paidOutOfLine,
   onHoldsChanged,
   onSeatChanged,
 }: {
@@ -218,6 +222,8 @@ function QueueBody({
   lostFrom: string | null;
   /** Where the progress bar starts (see LineMemory.start). */
   start: number | null;
+  /** The fan's own payment ended the turn (see WaitingRoom): what follows is no news. */
+  paidOutOfLine: { readonly current: boolean };
   socket: SocketState;
   holds: readonly HoldItem[];
   /** Out of line, the fan is told the seats they hold can still be paid for. */
@@ -233,7 +239,7 @@ function QueueBody({
     case 'SOLD_OUT':
       return <SoldOut seatsBack={seatsBack} />;
     case 'ACTIVE':
-      return <Active status={status} concert={concert} socket={socket} holds={holds} onHoldsChanged={onHoldsChanged} onSeatChanged={onSeatChanged} />;
+      return <Active status={status} concert={concert} socket={socket} holds={holds} paidOutOfLine={paidOutOfLine} onHoldsChanged={onHoldsChanged} onSeatChanged={onSeatChanged} />;
     case 'NONE':
       return (
         <p>
@@ -288,7 +294,7 @@ function PreQueue({ status }: { status: QueueStatus }) {
       {left > 0 ? (
         <p className="time-left">
           Sales open in{' '}
-          <strong className="countdown" data-testid="opens-in" aria-label={spokenCountdown(left)}>
+          <strong className="countdown" data-testid="opens-in" role="timer" aria-label={spokenCountdown(left)}>
             {formatCountdown(left)}
           </strong>
           {status.salesOpenAt && <span className="muted"> ({formatDateTime(status.salesOpenAt)})</span>}
@@ -363,7 +369,23 @@ function Waiting({ status, start }: { status: QueueStatus; start: number | null 
   );
 }
 
-function Active({ status, concert, socket, holds, onHoldsChanged, onSeatChanged }: { status: QueueStatus; concert: Concert; socket: SocketState; holds: readonly HoldItem[]; onHoldsChanged: () => void; onSeatChanged?: (change: SeatChange) => void }) {
+function Active({
+  status,
+  concert,
+  socket,
+  holds,
+  paidOutOfLine,
+  onHoldsChanged,
+  onSeatChanged,
+}: {
+  status: QueueStatus;
+  concert: Concert;
+  socket: SocketState;
+  holds: readonly HoldItem[];
+  paidOutOfLine: { readonly current: boolean };
+  onHoldsChanged: () => void;
+  onSeatChanged?: (change: SeatChange) => void;
+}) {
   const now = useNow();
   const left = status.activeUntil ? remainingMs(status.activeUntil, now) : 0;
   // The countdown's own label is read only on focus: the turn ending is said in the live region, once
@@ -382,14 +404,37 @@ function Active({ status, concert, socket, holds, onHoldsChanged, onSeatChanged 
     }
     before.current = left;
   }, [left, announce, status.activeUntil]);
+  // The turn goes on when nothing is left to choose (no surprise), but the fan is told at once, on
+  // the page and aloud, as fans in line are: every seat held (one may come back) or sold. Not aloud
+  // to a fan whose own payment took the last seat: it would cover the payment's announcement.
+  const supply = seatSupply(concert.soldOut, status.seatsLeft);
+  const supplyBefore = useRef(supply);
+  useEffect(() => {
+    if (supply !== supplyBefore.current && supply !== 'LEFT' && !paidOutOfLine.current) announce(supply === 'SOLD_OUT' ? `${ACTIVE_SOLD_OUT_MESSAGE}${holds.length > 0 ? ` ${HOLDS_STILL_PAYABLE}` : ''}` : ACTIVE_PAUSED_MESSAGE);
+    supplyBefore.current = supply;
+  }, [supply, announce, holds.length, paidOutOfLine]);
   return (
     <div className="active">
       <h3 id="turn-title" className="your-turn" tabIndex={-1}>
         It is your turn: choose your seats.
       </h3>
       <p className="time-left">
-        Time left: <strong className={left < TURN_ENDING_MS ? 'countdown urgent' : 'countdown'} data-testid="time-left" aria-label={spokenCountdown(left)}>{formatCountdown(left)}</strong>
+        Time left:{' '}
+        <strong className={left < TURN_ENDING_MS ? 'countdown urgent' : 'countdown'} data-testid="time-left" role="timer" aria-label={spokenCountdown(left)}>
+          {formatCountdown(left)}
+        </strong>
       </p>
+      {supply === 'SOLD_OUT' && (
+        <p className="sold-out" data-testid="active-sold-out">
+          {ACTIVE_SOLD_OUT_MESSAGE}
+          {holds.length > 0 && ` ${HOLDS_STILL_PAYABLE}`}
+        </p>
+      )}
+      {supply === 'PAUSED' && (
+        <p className="paused" data-testid="active-paused">
+          {ACTIVE_PAUSED_MESSAGE}
+        </p>
+      )}
       <SeatLegend />
       <div className="seat-maps">
         {concert.schedules.map((schedule) => (
