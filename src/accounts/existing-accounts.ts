@@ -62,10 +62,12 @@ export class ExistingAccounts {
       try {
         const rows = await this.orm.em.getConnection().execute<{ id: number }[]>(`select id from users where id in (${chunk.map(() => '?').join(',')})`, chunk);
         const found = new Set(rows.map((row) => Number(row.id)));
+        const missing = new Set(chunk.filter((id) => !found.has(id)));
         for (const id of chunk) {
-          if (found.has(id)) this.gone.delete(id);
-          else this.markGone(id);
+          if (missing.has(id)) this.markGone(id);
+          else this.gone.delete(id);
         }
+        this.sessions.endAccounts(missing);
       } catch {
         for (const id of ids.slice(start)) this.isGone(id);
         return;
@@ -73,9 +75,8 @@ export class ExistingAccounts {
     }
   }
 
-  /** Refused from now on, its subscriptions ended; the oldest is let go when too many are kept. */
+  /** Refused from now on; the oldest is let go when too many are kept. */
   private markGone(userId: number): void {
-    this.sessions.endAccount(userId);
     if (this.gone.has(userId)) return;
     if (this.gone.size >= this.capacity) this.gone.delete(this.gone.values().next().value as number);
     this.gone.add(userId);

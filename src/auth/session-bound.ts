@@ -32,7 +32,6 @@ class SessionBound<T> extends Interruptible<T> {
  */
 export class SessionExpiries {
   private readonly due = new Map<number, Set<SessionBound<unknown>>>();
-  private readonly byUser = new Map<number, Set<SessionBound<unknown>>>();
   private timer: NodeJS.Timeout | undefined;
 
   /** `source` of `userId`'s, ended with UNAUTHENTICATED at `endsAt` (ms) at the latest. */
@@ -44,8 +43,6 @@ export class SessionExpiries {
     }
     const bucket = this.due.get(bound.dueSecond) ?? new Set();
     this.due.set(bound.dueSecond, bucket.add(bound as SessionBound<unknown>));
-    const own = this.byUser.get(userId) ?? new Set();
-    this.byUser.set(userId, own.add(bound as SessionBound<unknown>));
     if (!this.timer) {
       this.timer = setInterval(() => this.sweep(), SWEEP_MS);
       this.timer.unref();
@@ -53,20 +50,26 @@ export class SessionExpiries {
     return bound;
   }
 
-  /** The accounts with a subscription open here. */
-  users(): IterableIterator<number> {
-    return this.byUser.keys();
+  /**
+   * The accounts with a subscription open here. Walks them all (once per round of ExistingAccounts):
+   * an index by account would cost every open subscription a set of its own, for a question asked
+   * every few seconds.
+   */
+  users(): Set<number> {
+    const users = new Set<number>();
+    for (const bucket of this.due.values()) for (const bound of bucket) users.add(bound.userId);
+    return users;
   }
 
-  /** Ends every subscription of an account that no longer exists. */
-  endAccount(userId: number): void {
-    // Interrupting closes the stream, which forgets it: walk a copy.
-    for (const bound of [...(this.byUser.get(userId) ?? [])]) bound.interrupt(accountGone());
+  /** Ends every subscription of these accounts, which no longer exist. */
+  endAccounts(userIds: ReadonlySet<number>): void {
+    if (userIds.size === 0) return;
+    // Interrupting closes the stream, which forgets it: collect first.
+    const ending = [...this.due.values()].flatMap((bucket) => [...bucket].filter((bound) => userIds.has(bound.userId)));
+    for (const bound of ending) bound.interrupt(accountGone());
   }
 
   forget(bound: SessionBound<unknown>): void {
-    const own = this.byUser.get(bound.userId);
-    if (own?.delete(bound) && own.size === 0) this.byUser.delete(bound.userId);
     const bucket = this.due.get(bound.dueSecond);
     if (!bucket?.delete(bound) || bucket.size > 0) return;
     this.due.delete(bound.dueSecond);
