@@ -197,6 +197,48 @@ describe('live positions', () => {
     }
   });
 
+  it('let go of a seat feed refused NOT_ACTIVE while the fan’s own change was pending', async () => {
+    const { concertId: id } = await createConcert(server, { maxActiveUsers: 1 });
+    const concertId = Number(id);
+    const { liveQueue, queue } = server.app.services;
+    const [fan] = await signUpMany(api, 1);
+    const userId = Number(fan!.id);
+    let returned = 0;
+    const never: AsyncIterable<number> = {
+      [Symbol.asyncIterator]: () => ({
+        next: () => new Promise<IteratorResult<number>>(() => undefined),
+        return: async () => {
+          returned++;
+          return { done: true, value: undefined };
+        },
+      }),
+    };
+    // The fan enters and is admitted just after the seat feed's join read their place (NONE): the
+    // join is refused on that read, with the fan's news pending.
+    const read = queue.watchPlaces.bind(queue);
+    Object.assign(queue, {
+      watchPlaces: async (...args: Parameters<typeof read>) => {
+        const places = await read(...args);
+        if (args[2].includes(userId)) {
+          Object.assign(queue, { watchPlaces: read });
+          await queue.enter(userId, concertId);
+          await queue.admitTick();
+          await sleep(300);
+        }
+        return places;
+      },
+    });
+    try {
+      expect(await liveQueue.whileActive(userId, concertId, never).then(() => 'opened', (error: { code?: string }) => error.code)).toBe('NOT_ACTIVE');
+    } finally {
+      Object.assign(queue, { watchPlaces: read });
+    }
+    // Its source closed, and nothing follows the fan for it (their presence is not held for it).
+    await vi.waitFor(() => expect(returned).toBe(1), { timeout: 2000 });
+    const watchCount = redisKeys(server.app.config.redisPrefix).queue(concertId).watchCount;
+    await vi.waitFor(async () => expect(await server.app.redis.hget(watchCount, fan!.id)).toBeNull(), { timeout: 2000 });
+  });
+
   it('are read anew once when sales open, and followed from the log after that', async () => {
     const { concertId } = await createConcert(server, { maxActiveUsers: 1, salesOpenAt: new Date(Date.now() + 3_600_000) });
     const fans = await signUpMany(api, 4);

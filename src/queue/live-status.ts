@@ -204,8 +204,13 @@ export class LiveQueueStatus {
       await iterator.return?.();
       throw error;
     }
-    // The gate closed itself on that status: a slot that ended while the feed was being set up.
-    if (status.state !== QueueState.ACTIVE) throw slotEnded();
+    // A slot that ended while the feed was being set up. The gate closed itself on that status, or,
+    // when the fan's own change was pending, never heard it (see admitJoins): closed here, it lets go
+    // of its source and its fan.
+    if (status.state !== QueueState.ACTIVE) {
+      gate.interrupt(slotEnded());
+      throw slotEnded();
+    }
     return gate;
   }
 
