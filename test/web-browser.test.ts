@@ -474,6 +474,8 @@ describe('fan web app in Chromium', () => {
     // C, admitted too, is told nothing is free right now (the turn goes on).
     await c.page.getByTestId('active-paused').filter({ hasText: 'Every seat is held right now' }).waitFor(WAIT);
     await announced(c, 'Every seat is held right now');
+    // Not to A, whose own hold is the last seat.
+    expect(await a.page.getByTestId('active-paused').count()).toBe(0);
     await b.page.getByTestId('paused').filter({ hasText: 'All seats are held right now; admission resumes when one comes back' }).waitFor(WAIT);
     // The page's badge follows B's feed too (a fan in line never polls the concert): no seat free concert-wide.
     await b.page.locator('#concert-title .badge').filter({ hasText: 'All seats held right now' }).waitFor(WAIT);

@@ -7,6 +7,7 @@ import { announcement, HOLDS_OUTLAST_TURN, inLine, lineProgress, LineMemory, PAU
 import { NewestSource } from '../web/src/logic/newest';
 import { applySeatChange, holdsRanOutWords, MaybeOwnChanges, seatKeyTarget, seatLook, type SeatState } from '../web/src/logic/seats';
 import { formatCountdown, formatWait, remainingMs, salesOpenCountdown, spokenCountdown, turnEndingWarning } from '../web/src/logic/time';
+import { SecondTicker } from '../web/src/logic/second-ticker';
 import { ServerClock } from '../web/src/logic/server-clock';
 import { cancelledBefore } from '../web/src/logic/tickets';
 
@@ -112,6 +113,28 @@ describe('countdowns and waits', () => {
     expect(retryDelayMs(0, () => 0)).toBe(1000);
     expect(retryDelayMs(3, () => 0)).toBe(8000);
     expect(retryDelayMs(30, () => 0.999)).toBe(10_499);
+  });
+});
+
+describe('SecondTicker (the page’s one clock for countdowns)', () => {
+  it('ticks every listener on the same second, and gives a countdown that mounts after a pause the time now', async () => {
+    let now = 5_000_400;
+    const ticker = new SecondTicker(() => now);
+    const first = vi.fn();
+    const second = vi.fn();
+    const stopFirst = ticker.subscribe(first);
+    const stopSecond = ticker.subscribe(second);
+    now = 5_001_000;
+    await vi.waitFor(() => expect(first).toHaveBeenCalled(), { timeout: 1500 });
+    expect(second).toHaveBeenCalledTimes(first.mock.calls.length);
+    expect(ticker.get()).toBe(5_001_000);
+    stopFirst();
+    stopSecond();
+    // Nobody counts down for a minute; a countdown then mounts: not from the last tick's time.
+    now = 5_064_000;
+    expect(ticker.get()).toBe(5_064_000);
+    now = 5_064_300;
+    expect(ticker.get()).toBe(5_064_000); // one value within the second, as React asks
   });
 });
 

@@ -3,6 +3,7 @@ import type { Store } from '../client';
 import { Coalescer } from '../logic/coalesce';
 import { feedRetryMs } from '../logic/connection';
 import { problemOf, type ErrorLike } from '../logic/errors';
+import { SecondTicker } from '../logic/second-ticker';
 import { serverClock } from '../logic/server-clock';
 
 /**
@@ -42,39 +43,8 @@ export function useCoalesced(action: () => void, ms: number): { soon: () => void
   return useMemo(() => ({ soon: () => coalescer.soon(), now: () => coalescer.now() }), [coalescer]);
 }
 
-/**
- * One clock for every countdown on the page, ticking on the server clock's second: with a timer per
- * component, each read the time at its own point of the second, and two countdowns to the same moment
- * (the badge by the title, the waiting room's) stepped at different times and showed a second apart.
- */
-const seconds = (() => {
-  let now = serverClock.now();
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const listeners = new Set<() => void>();
-  const schedule = () => {
-    timer = setTimeout(() => {
-      now = serverClock.now();
-      for (const listener of listeners) listener();
-      schedule();
-    }, 1000 - (serverClock.now() % 1000));
-  };
-  return {
-    subscribe(listener: () => void): () => void {
-      listeners.add(listener);
-      if (!timer) {
-        now = serverClock.now();
-        schedule();
-      }
-      return () => {
-        listeners.delete(listener);
-        if (listeners.size > 0) return;
-        clearTimeout(timer);
-        timer = undefined;
-      };
-    },
-    get: () => now,
-  };
-})();
+/** The page's one clock for countdowns, on the server's time (see SecondTicker). */
+const seconds = new SecondTicker(() => serverClock.now());
 
 /** The server's time now (its deadlines are what countdowns count to; see serverClock), as of the page's last tick. */
 export function useNow(): number {

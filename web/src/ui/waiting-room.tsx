@@ -406,8 +406,10 @@ function Active({
   }, [left, announce, status.activeUntil]);
   // The turn goes on when nothing is left to choose (no surprise), but the fan is told at once, on
   // the page and aloud, as fans in line are: every seat held (one may come back) or sold. Not aloud
-  // to a fan whose own payment took the last seat: it would cover the payment's announcement.
-  const supply = seatSupply(concert.soldOut, status.seatsLeft);
+  // to a fan whose own payment took the last seat: it would cover the payment's announcement. Nor
+  // "every seat is held" to a fan holding seats: the last free one may be their own hold.
+  const sold = seatSupply(concert.soldOut, status.seatsLeft);
+  const supply = sold === 'PAUSED' && holds.length > 0 ? 'LEFT' : sold;
   const supplyBefore = useRef(supply);
   useEffect(() => {
     if (supply !== supplyBefore.current && supply !== 'LEFT' && !paidOutOfLine.current) announce(supply === 'SOLD_OUT' ? `${ACTIVE_SOLD_OUT_MESSAGE}${holds.length > 0 ? ` ${HOLDS_STILL_PAYABLE}` : ''}` : ACTIVE_PAUSED_MESSAGE);
