@@ -139,6 +139,11 @@ export class LiveQueueStatus {
   ) {}
 
   async start(): Promise<void> {
+    // A fan's own change made on this process, heard before its answer leaves (see the message's own path below).
+    this.queue.onOwnChange((id, userId) => {
+      const concert = this.concerts.get(id);
+      if (concert) this.schedule(concert, () => concert.changed.add(userId));
+    });
     this.subscriber.on('message', (channel: string, message: string) => {
       if (channel !== this.channel) return;
       const tick = JSON.parse(message) as TickMessage;

@@ -102,6 +102,8 @@ export class QueueService {
   private readonly capacityReads = new SharedReads<number>();
   /** When a replica counts as dead, from the presence grace. */
   private readonly deadAfterMs: number;
+  /** See onOwnChange. */
+  private ownChange: (concertId: number, userId: number) => void = () => undefined;
 
   constructor(
     private readonly redis: RedisClient,
@@ -115,12 +117,23 @@ export class QueueService {
     this.deadAfterMs = watchBeat(settings.presenceGraceSeconds).deadAfterMs;
   }
 
+  /**
+   * Told, the moment this process has changed a fan's own status (enter, leave, the end of an ACTIVE
+   * slot) and before its caller hears of it: the live feed here then pushes that fan nothing read
+   * before the change. The scripts also publish the change to every replica, but that message may
+   * come later than the script's answer (on a Redis Cluster it crosses to the subscriber's node).
+   */
+  onOwnChange(listener: (concertId: number, userId: number) => void): void {
+    this.ownChange = listener;
+  }
+
   /** WAITING (or PREQUEUE before sales open) at the back, unless already in line or ACTIVE. */
   async enter(userId: number, concertId: number): Promise<QueueStatus> {
     const capacity = await this.requireConcert(concertId);
     const k = this.keys.queue(concertId);
     const attempt = async () => {
       const reply = await runScript(this.redis, QUEUE_ENTER, k, userId, drawPreQueueScore(), capacity, this.keys.channels.queueTicks, concertId);
+      this.ownChange(concertId, userId);
       // Also when the answer is SOLD_OUT: the next tick then looks at the concert's seats again, so a
       // line closed by mistake cannot stay closed while fans knock.
       await this.keepVisited(concertId);
@@ -197,12 +210,15 @@ export class QueueService {
   async leave(userId: number, concertId: number): Promise<QueueStatus> {
     await this.requireConcert(concertId);
     const k = this.keys.queue(concertId);
-    return await this.toStatus(concertId, decodeStatusReply(await runScript(this.redis, QUEUE_LEAVE, k, userId, this.keys.channels.queueTicks, concertId)));
+    const reply = await runScript(this.redis, QUEUE_LEAVE, k, userId, this.keys.channels.queueTicks, concertId);
+    this.ownChange(concertId, userId);
+    return await this.toStatus(concertId, decodeStatusReply(reply));
   }
 
   /** Ends the user's ACTIVE slot (after a payment); a user who is WAITING keeps their place. */
   async endActive(userId: number, concertId: number): Promise<void> {
     await runScript(this.redis, QUEUE_END_ACTIVE, this.keys.queue(concertId), userId, this.keys.channels.queueTicks, concertId);
+    this.ownChange(concertId, userId);
   }
 
   /**
