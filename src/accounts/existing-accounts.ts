@@ -49,8 +49,12 @@ export class ExistingAccounts {
   /** Whether MySQL has said this account no longer exists; remembers it for the next sweep if not. */
   isGone(userId: number): boolean {
     if (this.gone.has(userId)) return true;
-    if (this.seen.size < this.capacity) this.seen.add(userId);
+    this.askNextRound(userId);
     return false;
+  }
+
+  private askNextRound(userId: number): void {
+    if (this.seen.size < this.capacity) this.seen.add(userId);
   }
 
   /** Asks MySQL about the accounts to check (see the class comment); those it could not ask about wait for the next round. */
@@ -69,7 +73,7 @@ export class ExistingAccounts {
         }
         this.sessions.endAccounts(missing);
       } catch {
-        for (const id of ids.slice(start)) this.isGone(id);
+        for (const id of ids.slice(start)) this.askNextRound(id);
         return;
       }
     }

@@ -28,7 +28,7 @@ class SessionBound<T> extends Interruptible<T> {
  * request with that token would; a queueStatus feed otherwise runs for as long as the socket stays
  * open. One timer for the whole process, sweeping the second that has come, rather than a timer per
  * subscription: a live fan costs a set entry, not a timer and its bookkeeping. The subscriptions of
- * an account found deleted are ended at once (endAccount).
+ * an account found deleted are ended at once (endAccounts).
  */
 export class SessionExpiries {
   private readonly due = new Map<number, Set<SessionBound<unknown>>>();

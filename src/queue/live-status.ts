@@ -139,11 +139,8 @@ export class LiveQueueStatus {
   ) {}
 
   async start(): Promise<void> {
-    // A fan's own change made on this process, heard before its answer leaves (see the message's own path below).
-    this.queue.onOwnChange((id, userId) => {
-      const concert = this.concerts.get(id);
-      if (concert) this.schedule(concert, () => concert.changed.add(userId));
-    });
+    // A fan's own change made on this process, heard before its answer leaves (the message below may come later).
+    this.queue.onOwnChange((id, userId) => this.ownChange(id, userId));
     this.subscriber.on('message', (channel: string, message: string) => {
       if (channel !== this.channel) return;
       const tick = JSON.parse(message) as TickMessage;
@@ -159,11 +156,7 @@ export class LiveQueueStatus {
         const concert = this.concerts.get(id);
         if (concert) this.schedule(concert, () => (concert.tick = true));
       }
-      for (const [id, userId] of tick.fans ?? []) {
-        // Also for a fan not followed yet: their join may be reading the place from before this change.
-        const concert = this.concerts.get(id);
-        if (concert) this.schedule(concert, () => concert.changed.add(userId));
-      }
+      for (const [id, userId] of tick.fans ?? []) this.ownChange(id, userId);
     });
     await this.subscriber.subscribe(this.channel);
     // Messages published while the subscription was down are lost, a fan's own enter among them (it
@@ -180,6 +173,15 @@ export class LiveQueueStatus {
 
   stop(): void {
     clearInterval(this.beatTimer);
+  }
+
+  /**
+   * A fan changed their own status (enter, leave, pay): their place is read anew (refreshChanged).
+   * Also for a fan not followed yet: their join may be reading the place from before this change.
+   */
+  private ownChange(concertId: number, userId: number): void {
+    const concert = this.concerts.get(concertId);
+    if (concert) this.schedule(concert, () => concert.changed.add(userId));
   }
 
   /** Every followed fan's place read anew, once per concert (see resync). */
