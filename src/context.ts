@@ -43,7 +43,7 @@ export interface HttpOperation {
  * An HTTP request's context, once it is counted against the per-account and per-IP limits: a caller
  * over one is refused here (429, Retry-After), before Apollo parses or validates anything, so a
  * stream of malformed or costly-to-validate documents is stopped like any other (counted after
- * validation, they were never refused). A document with a subscription is refused next (BAD_REQUEST:
+ * validation, they were never refused). A document with a subscription is refused next (GRAPHQL_VALIDATION_FAILED:
  * it needs the WebSocket).
  */
 export async function createHttpContext(services: Services, authorization: unknown, clientIp: string, operation: HttpOperation): Promise<Context> {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config';
-import { capturingLogger, ERROR_LEVEL, fanOf, gql } from './support/edge';
+import { capturingLogger, CONTRACT_CODES, ERROR_LEVEL, fanOf, gql } from './support/edge';
 import { startTestServer, testEnv, type TestServer } from './support/harness';
 
 const ORIGIN = 'https://tickets.example.com';
@@ -21,21 +21,21 @@ async function post(body: string | Buffer, headers: Record<string, string> = { '
 }
 
 describe('refusals at the HTTP edge', () => {
-  it('a subscription over HTTP: BAD_REQUEST pointing to the WebSocket, and no error logged', async () => {
+  it('a subscription over HTTP: GRAPHQL_VALIDATION_FAILED pointing to the WebSocket, and no error logged', async () => {
     const answer = await post(JSON.stringify({ query: 'subscription { queueStatus(concertId: "1") { state } }' }));
     expect(answer.status).toBe(400);
-    expect(answer.body.errors?.[0]?.extensions?.code).toBe('BAD_REQUEST');
+    expect(answer.body.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
     expect(answer.body.errors?.[0]?.message).toMatch(/WebSocket at \/graphql/);
     // Refused before validation, which throws for a root field a non-null variable skips (it was a 500).
     const skipped = await post(JSON.stringify({ query: 'subscription($s: Boolean!) { queueStatus(concertId: "1") @skip(if: $s) { state } }', variables: { s: true } }));
     expect(skipped.status).toBe(400);
-    expect(skipped.body.errors?.[0]?.extensions?.code).toBe('BAD_REQUEST');
+    expect(skipped.body.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
     // Also beside a query, whichever the request selects (validation covers the whole document), and
     // by GET; the word alone (a comment) refuses nothing.
     const beside = 'query Q { __typename } subscription S($s: Boolean!) { queueStatus(concertId: "1") @skip(if: $s) { state } }';
     for (const operationName of ['S', 'Q']) {
       const named = await post(JSON.stringify({ query: beside, operationName, variables: { s: true } }));
-      expect([named.status, named.body.errors?.[0]?.extensions?.code], operationName).toEqual([400, 'BAD_REQUEST']);
+      expect([named.status, named.body.errors?.[0]?.extensions?.code], operationName).toEqual([400, 'GRAPHQL_VALIDATION_FAILED']);
     }
     const byGet = await fetch(`${server.url}?query=${encodeURIComponent('subscription { queueStatus(concertId: "1") { state } }')}`, { headers: { 'apollo-require-preflight': 'true' } });
     expect(byGet.status).toBe(400);
@@ -44,39 +44,57 @@ describe('refusals at the HTTP edge', () => {
     const throwing = encodeURIComponent('subscription($s: Boolean!) { queueStatus(concertId: "1") @skip(if: $s) { state } }');
     const hidden = await fetch(`${server.url}?${padding}&query=${throwing}&variables=${encodeURIComponent('{"s":true}')}`, { headers: { 'apollo-require-preflight': 'true' } });
     expect(hidden.status).toBe(400);
-    expect(((await hidden.json()) as { errors?: { extensions?: { code?: string } }[] }).errors?.[0]?.extensions?.code).toBe('BAD_REQUEST');
+    expect(((await hidden.json()) as { errors?: { extensions?: { code?: string } }[] }).errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
     const comment = await post(JSON.stringify({ query: '# no subscription here\n{ __typename }' }));
     expect(comment.body).toEqual({ data: { __typename: 'Query' } });
+  });
+
+  it('every refusal at the edge carries a code errors.md lists, whatever Apollo calls it', async () => {
+    expect(CONTRACT_CODES).toContain('GRAPHQL_PARSE_FAILED');
+    const refusals: [string, Response][] = [
+      ['no query', await fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })],
+      ['query not a string', await fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query":5}' })],
+      ['variables a string', await fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query":"{ __typename }","variables":"x"}' })],
+      ['a mutation by GET', await fetch(`${server.url}?query=${encodeURIComponent('mutation { leaveQueue(concertId: "1") { state } }')}`, { headers: { 'apollo-require-preflight': 'true' } })],
+      ['GET without a preflight header', await fetch(`${server.url}?query=${encodeURIComponent('{ __typename }')}`, { headers: { accept: 'application/json' } })],
+      ['an unknown operation name', await fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: 'query A { __typename }', operationName: 'B' }) })],
+      ['two operations, no name', await fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: 'query A { __typename } query B { __typename }' }) })],
+    ];
+    for (const [what, response] of refusals) {
+      expect(response.status, what).toBeGreaterThanOrEqual(400);
+      const code = ((await response.json()) as { errors?: { extensions?: { code?: string } }[] }).errors?.[0]?.extensions?.code;
+      expect(CONTRACT_CODES.has(code ?? ''), `${what}: ${code}`).toBe(true);
+    }
   });
 
   it('a body over 100 KB: 413', async () => {
     const answer = await post(JSON.stringify({ query: '{ __typename }', padding: 'x'.repeat(120_000) }));
     expect(answer.status).toBe(413);
-    expect(answer.body.errors?.[0]).toMatchObject({ message: 'The request body is over 100kb.', extensions: { code: 'BAD_REQUEST' } });
+    expect(answer.body.errors?.[0]).toMatchObject({ message: 'The request body is over 100kb.', extensions: { code: 'GRAPHQL_PARSE_FAILED' } });
   });
 
-  it('malformed JSON: 400 BAD_REQUEST', async () => {
+  it('malformed JSON: 400 GRAPHQL_PARSE_FAILED', async () => {
     const answer = await post('{"query": "{ __typename }"');
     expect(answer.status).toBe(400);
-    expect(answer.body.errors?.[0]).toMatchObject({ message: 'The request body is not valid JSON.', extensions: { code: 'BAD_REQUEST' } });
+    expect(answer.body.errors?.[0]).toMatchObject({ message: 'The request body is not valid JSON.', extensions: { code: 'GRAPHQL_PARSE_FAILED' } });
   });
 
-  it('a body that is not JSON: 415 BAD_REQUEST', async () => {
+  it('a body that is not JSON: 415 GRAPHQL_PARSE_FAILED', async () => {
     const answer = await post('{ __typename }', { 'content-type': 'text/plain' });
     expect(answer.status).toBe(415);
-    expect(answer.body.errors?.[0]?.extensions?.code).toBe('BAD_REQUEST');
+    expect(answer.body.errors?.[0]?.extensions?.code).toBe('GRAPHQL_PARSE_FAILED');
   });
 
-  it('a batch (JSON array): 400 BAD_REQUEST, none of it run', async () => {
+  it('a batch (JSON array): 400 GRAPHQL_PARSE_FAILED, none of it run', async () => {
     const answer = await post(JSON.stringify([{ query: '{ __typename }' }, { query: '{ __typename }' }]));
     expect(answer.status).toBe(400);
-    expect(answer.body.errors?.[0]).toMatchObject({ message: expect.stringMatching(/one operation per request/), extensions: { code: 'BAD_REQUEST' } });
+    expect(answer.body.errors?.[0]).toMatchObject({ message: expect.stringMatching(/one operation per request/), extensions: { code: 'GRAPHQL_PARSE_FAILED' } });
   });
 
-  it('no query in the body: 400 BAD_REQUEST; a method other than GET or POST: 405', async () => {
+  it('no query in the body: 400 GRAPHQL_PARSE_FAILED; a method other than GET or POST: 405', async () => {
     const empty = await post(JSON.stringify({ variables: {} }));
     expect(empty.status).toBe(400);
-    expect(empty.body.errors?.[0]?.extensions?.code).toBe('BAD_REQUEST');
+    expect(empty.body.errors?.[0]?.extensions?.code).toBe('GRAPHQL_PARSE_FAILED');
     for (const method of ['PUT', 'DELETE', 'PATCH']) {
       const response = await fetch(server.url, { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ __typename }' }) });
       expect(response.status, method).toBe(405);
@@ -84,18 +102,18 @@ describe('refusals at the HTTP edge', () => {
       const bare = await fetch(server.url, { method });
       expect(bare.status, `${method} without a body`).toBe(405);
       expect(bare.headers.get('allow')).toBe('GET, POST');
-      expect(((await bare.json()) as { errors: { extensions: { code: string } }[] }).errors[0]?.extensions.code).toBe('BAD_REQUEST');
+      expect(((await bare.json()) as { errors: { extensions: { code: string } }[] }).errors[0]?.extensions.code).toBe('GRAPHQL_PARSE_FAILED');
     }
   });
 
-  it('wrong variable types: BAD_USER_INPUT; an unknown operation name: OPERATION_RESOLUTION_FAILURE', async () => {
+  it('wrong variable types: BAD_USER_INPUT; an unknown operation name: GRAPHQL_VALIDATION_FAILED', async () => {
     const fan = await fanOf(server);
     const wrongType = await gql(server.url, 'mutation($a: Int!) { chargePoints(amount: $a) { id } }', { a: 'lots' }, { token: fan.token });
     expect(wrongType.status).toBe(400);
     expect(wrongType.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
     const unknown = await post(JSON.stringify({ query: 'query A { __typename }', operationName: 'B' }));
     expect(unknown.status).toBe(400);
-    expect(unknown.body.errors?.[0]?.extensions?.code).toBe('OPERATION_RESOLUTION_FAILURE');
+    expect(unknown.body.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
   });
 
   it('a huge list in the variables: BAD_USER_INPUT before anything runs', async () => {
@@ -106,10 +124,10 @@ describe('refusals at the HTTP edge', () => {
     expect(answer.body.errors?.[0]).toMatchObject({ message: 'A list in the variables holds 5000 items (limit 100).', extensions: { code: 'BAD_USER_INPUT' } });
   });
 
-  it('an automatic persisted query whose hash does not match its text: 400 BAD_REQUEST, not an internal error', async () => {
+  it('an automatic persisted query whose hash does not match its text: 400 GRAPHQL_PARSE_FAILED, not an internal error', async () => {
     const answer = await post(JSON.stringify({ query: '{ __typename }', extensions: { persistedQuery: { version: 1, sha256Hash: 'abc' } } }));
     expect(answer.status).toBe(400);
-    expect(answer.body.errors?.[0]?.extensions?.code).toBe('BAD_REQUEST');
+    expect(answer.body.errors?.[0]?.extensions?.code).toBe('GRAPHQL_PARSE_FAILED');
   });
 
   it('an automatic persisted query by its hash alone: PERSISTED_QUERY_NOT_FOUND (errors.md) until its text has been sent once', async () => {

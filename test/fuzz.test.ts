@@ -1,13 +1,9 @@
-import { readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import jwt from 'jsonwebtoken';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { capturingLogger, ERROR_LEVEL, fanOf } from './support/edge';
+import { capturingLogger, CONTRACT_CODES, ERROR_LEVEL, fanOf } from './support/edge';
 import { createConcert } from './support/fixtures';
 import { startTestServer, type TestServer } from './support/harness';
-
-/** Every code contract/errors.md names: the only codes an answer may carry. */
-const CONTRACT_CODES = new Set([...readFileSync('contract/errors.md', 'utf8').matchAll(/^\| `([A-Z_]+)`(?:, `([A-Z_]+)`)?/gm)].flatMap((m) => [m[1], m[2]].filter(Boolean) as string[]));
 
 /** A seeded PRNG (mulberry32), so a failure replays the same requests. */
 function prng(seed: number) {

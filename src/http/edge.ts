@@ -6,6 +6,7 @@ import helmet from 'helmet';
 import proxyaddr from 'proxy-addr';
 import type { Logger } from '../logger';
 import { sharedNow } from '../redis/clock';
+import { UNREADABLE_REQUEST } from '../schema/format-error';
 
 /**
  * Which hops X-Forwarded-For may name the client through. With TRUST_PROXY, only the nearest one: the
@@ -117,7 +118,8 @@ export function corsFor(origins: readonly string[]): RequestHandler {
   return cors({ origin: [...origins], methods: ['GET', 'POST'], allowedHeaders: ['content-type', 'authorization', 'apollo-require-preflight'], maxAge: 600 });
 }
 
-const badRequest = (status: number, message: string) => ({ status, body: { errors: [{ message, extensions: { code: 'BAD_REQUEST' } }] } });
+/** A request that is not one usable GraphQL operation, refused before Apollo: errors.md's code for it. */
+const badRequest = (status: number, message: string) => ({ status, body: { errors: [{ message, extensions: { code: UNREADABLE_REQUEST } }] } });
 
 /**
  * JSON bodies up to `limit`, one operation each. A POST that is not JSON is refused here, with a code,
@@ -160,7 +162,7 @@ interface HttpError {
 
 /**
  * The answer to a request Express refused before GraphQL saw it (body-parser's errors: too large,
- * malformed JSON, an unknown charset): its status and BAD_REQUEST. Anything else is our fault: logged,
+ * malformed JSON, an unknown charset): its status and GRAPHQL_PARSE_FAILED. Anything else is our fault: logged,
  * and answered as INTERNAL_SERVER_ERROR without details.
  */
 export function requestErrors(logger: Logger, limit: string): ErrorRequestHandler {

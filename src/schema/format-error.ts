@@ -2,8 +2,24 @@ import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { AppError, isUnavailable, RateLimited } from '../errors';
 import type { Logger } from '../logger';
 
-/** Codes graphql-js/Apollo attach themselves for malformed operations; passed through as they are. */
-const PROTOCOL_CODES = new Set(['GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'BAD_USER_INPUT', 'BAD_REQUEST', 'OPERATION_RESOLUTION_FAILURE', 'PERSISTED_QUERY_NOT_FOUND']);
+/**
+ * errors.md's codes for a request that is not one usable GraphQL operation. Every failure a client
+ * sees carries one of errors.md's codes, so Apollo's own extra codes are answered as these: a request
+ * that cannot be read as one operation (not JSON, a batch, no query, a wrong method, too large:
+ * Apollo's BAD_REQUEST) is GRAPHQL_PARSE_FAILED; an operation read but not runnable as sent (no
+ * operation by that name, a subscription over HTTP: Apollo's OPERATION_RESOLUTION_FAILURE) is
+ * GRAPHQL_VALIDATION_FAILED. The HTTP status stays Apollo's (400, 405, 413, 415).
+ */
+export const UNREADABLE_REQUEST = 'GRAPHQL_PARSE_FAILED';
+export const UNRUNNABLE_OPERATION = 'GRAPHQL_VALIDATION_FAILED';
+const CONTRACT_CODE: Readonly<Record<string, string>> = { BAD_REQUEST: UNREADABLE_REQUEST, OPERATION_RESOLUTION_FAILURE: UNRUNNABLE_OPERATION };
+
+/**
+ * Codes graphql-js/Apollo attach themselves for malformed operations, passed through. Apollo's
+ * PERSISTED_QUERY_NOT_FOUND stays as it is: automatic persisted-query clients resend the query text
+ * on that code alone, and only they send a hash without a query.
+ */
+const PROTOCOL_CODES = new Set(['GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'BAD_USER_INPUT', 'PERSISTED_QUERY_NOT_FOUND']);
 
 /**
  * Apollo's own refusals of a request carry the HTTP status they answer with; a few carry no code
@@ -39,7 +55,8 @@ export function createErrorFormatter(hideDetails: boolean, logger: Logger) {
       logger.warn({ err: original }, 'dependency unavailable');
       return { ...base, message: 'The service is temporarily unavailable: please try again in a moment.', extensions: { code: 'SERVICE_UNAVAILABLE' } };
     }
-    const code = isCodelessClientRefusal(error) ? 'BAD_REQUEST' : formatted.extensions?.code;
+    const given = isCodelessClientRefusal(error) ? 'BAD_REQUEST' : formatted.extensions?.code;
+    const code = typeof given === 'string' ? (CONTRACT_CODE[given] ?? given) : given;
     if (typeof code === 'string' && PROTOCOL_CODES.has(code)) {
       // `http` tells Apollo the status of an HTTP answer; it is no part of the error a client sees.
       if (hideDetails) return { ...base, extensions: { code } };

@@ -1,6 +1,7 @@
 import { HeaderMap } from '@apollo/server';
 import { GraphQLError, Kind, parse, type DocumentNode } from 'graphql';
 import type { RateLimited } from '../errors';
+import { UNRUNNABLE_OPERATION } from './format-error';
 import { PARSE_OPTIONS } from './limits';
 
 /**
@@ -21,7 +22,7 @@ const MAY_SUBSCRIBE = /\bsubscription\b/;
 /** Subscriptions need a stream, which GraphQL over HTTP (one JSON answer) cannot carry. */
 export function subscriptionOverHttp(): GraphQLError {
   return new GraphQLError('Subscriptions are not served over HTTP: subscribe over the WebSocket at /graphql (graphql-transport-ws protocol, as graphql-ws speaks it).', {
-    extensions: { code: 'BAD_REQUEST', http: { status: 400, headers: new HeaderMap([['cache-control', 'no-store']]) } },
+    extensions: { code: UNRUNNABLE_OPERATION, http: { status: 400, headers: new HeaderMap([['cache-control', 'no-store']]) } },
   });
 }
 

@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { createClient, type Client } from 'graphql-ws';
 import pino from 'pino';
@@ -74,3 +76,8 @@ export function capturingLogger(): { logger: Logger; lines: () => { level: numbe
 
 /** pino's numeric level for error. */
 export const ERROR_LEVEL = 50;
+
+/** Every code contract/errors.md names (a row may name several): the only codes an answer may carry. */
+export const CONTRACT_CODES: ReadonlySet<string> = new Set(
+  [...readFileSync(join(__dirname, '../../contract/errors.md'), 'utf8').matchAll(/^\| ((?:`[A-Z_]+`(?:, )?)+) \|/gm)].flatMap((row) => [...(row[1] ?? '').matchAll(/`([A-Z_]+)`/g)].map((code) => code[1] as string)),
+);
