@@ -181,6 +181,32 @@ describe('sold out', () => {
     expect(await concertSeats(concertId)).toEqual({ availableSeats: 0, soldOut: true });
   });
 
+  it('closes the line to newcomers the moment its last seat is sold, before any tick', async () => {
+    // The worker that admits the buyer is stopped before the sale: no tick can close the line after it.
+    const quiet = await startTestServer('inventory_door', { RUN_WORKERS: 'false' });
+    const worker = await spawnServer({ ...quiet.env, RUN_WORKERS: 'true', ADMISSION_INTERVAL_MS: String(INTERVAL_MS) });
+    try {
+      const quietApi = new Api(quiet.url);
+      const { concertId, scheduleIds } = await createConcert(quiet, { maxActiveUsers: 1, seatCount: 2 });
+      const [buyer] = await activeFans(quietApi, concertId, 1);
+      const [waiting, late] = await signUpMany(quietApi, 2);
+      await waiting!.api.data(ENTER, { id: concertId });
+      await worker.stop();
+      const seats = await seatIds(quiet, scheduleIds[0]!);
+      const holds = [await hold(buyer!, seats[0]!), await hold(buyer!, seats[1]!)];
+      await charge(buyer!, 500);
+      await pay(buyer!, holds.map((h) => h.id), 'the-last-seats');
+      expect((await late!.api.data<{ enterQueue: QueueStatus }>(ENTER, { id: concertId })).enterQueue).toMatchObject({ state: 'SOLD_OUT', position: null, seatsLeft: 0 });
+      // Those in line hear it from the next tick, which empties the line; until then nothing is left for them.
+      expect(await status(waiting!, concertId)).toMatchObject({ state: 'WAITING', seatsLeft: 0 });
+      const soldOutMetric = Number(/^queue_sold_out_total (\d+)/m.exec(await (await fetch(quiet.url.replace('/graphql', '/metrics'))).text())?.[1]);
+      expect(soldOutMetric).toBe(1);
+    } finally {
+      await worker.stop();
+      await quiet.stop();
+    }
+  });
+
   it('sells out before opening: every PREQUEUE subscriber is pushed SOLD_OUT, the pre-queue closes and enterQueue answers SOLD_OUT', async () => {
     const { concertId, scheduleIds } = await createConcert(server, { schedules: 2, seatCount: 2, salesOpenAt: new Date(Date.now() + 3_600_000) });
     const [a, b, unsubscribed, late] = await signUpMany(api, 4);

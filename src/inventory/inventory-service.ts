@@ -158,14 +158,16 @@ export class InventoryService {
 
   /**
    * After a sale: the concerts whose seats now all read reserved are recorded for the check
-   * (rememberSoldOut), as the tick closing their line does. No tick need see such a sale: its buyer
+   * (rememberSoldOut), as the tick closing their line does, and returned. No tick need see such a sale: its buyer
    * may have left the line before paying (holds need no slot), or on a Cluster the end of the buyer's
    * slot may overtake the seat's count, and a tick then forgets the empty line before its seats read
    * sold out.
    */
-  async recordIfSoldOut(concertIds: number[]): Promise<void> {
+  async recordIfSoldOut(concertIds: number[]): Promise<number[]> {
     const inventories = await this.ofConcerts(concertIds);
-    await this.rememberSoldOut(concertIds.filter((id) => inventories.get(id)?.soldOut));
+    const soldOut = concertIds.filter((id) => inventories.get(id)?.soldOut);
+    await this.rememberSoldOut(soldOut);
+    return soldOut;
   }
 
   /** The concerts rememberSoldOut recorded whose last show is still to come. */

@@ -260,7 +260,7 @@ export class PaymentService {
       const still = holds.filter((hold) => reserved.has(hold.seatId));
       const seats = await this.catalog.findMany(still.map((hold) => hold.seatId));
       await Promise.all([this.holds.releasePaid(userId, still), this.inventory.mark(seats, true), this.events.announcePaid(twin.id, seats, this.holds.longestHoldMs())]);
-      await this.inventory.recordIfSoldOut(concertsOf(seats));
+      await this.closeIfSoldOut(concertsOf(seats));
     } catch (error) {
       this.logger.warn({ err: error, userId }, 'a retried payment found its committed twin, but settling it failed');
     }
@@ -268,8 +268,8 @@ export class PaymentService {
   }
 
   /**
-   * Committed: count the seats sold, free the holds, tell seat maps, end the ACTIVE slot, and record
-   * a concert this sold out for the inventory check (InventoryService.recordIfSoldOut). A failure
+   * Committed: count the seats sold, free the holds, tell seat maps, end the ACTIVE slot, and close
+   * the line of a concert this sold out (closeIfSoldOut). A failure
    * here cannot undo the sale, so it is logged, not thrown: the seats read RESERVED from MySQL anyway,
    * holds and the slot lapse by their TTLs, and a sold-out line closes only on MySQL's word.
    */
@@ -284,10 +284,17 @@ export class PaymentService {
         this.events.announcePaid(paymentId, seats, this.holds.longestHoldMs()),
         ...concerts.map((concertId) => this.queue.endActive(userId, concertId)),
       ]);
-      // Once the seats count as sold: if that was the last, the inventory check must know of it.
-      await this.inventory.recordIfSoldOut(concerts);
+      await this.closeIfSoldOut(concerts);
     } catch (error) {
       this.logger.warn({ err: error, userId }, 'payment committed, but releasing its holds, announcing its seats or ending the ACTIVE slot failed');
     }
+  }
+
+  /**
+   * Once the seats count as sold: if they were the last, the inventory check must know of the
+   * concert, and its line closes to newcomers now (the next tick tells those in it).
+   */
+  private async closeIfSoldOut(concertIds: number[]): Promise<void> {
+    await this.queue.closeSoldOut(await this.inventory.recordIfSoldOut(concertIds));
   }
 }

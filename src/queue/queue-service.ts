@@ -8,6 +8,7 @@ import type { LineFigures, Metrics } from '../observability/metrics';
 import { runScript, type RedisClient, type RedisKeys } from '../redis';
 import {
   QUEUE_ADMIT,
+  QUEUE_CLOSE_SOLD_OUT,
   QUEUE_END_ACTIVE,
   QUEUE_ENTER,
   QUEUE_FEED,
@@ -146,7 +147,7 @@ export class QueueService {
       // set it again, this entrant would be told WAITING in a line that admits nobody).
       const [concert, inventory] = await Promise.all([this.concerts.get(concertId), this.inventory.ofConcerts([concertId])]);
       await this.redis.set(k.sales, salesValue(concert.salesOpenAt), 'NX');
-      if (inventory.get(concertId)?.soldOut && (await this.inventory.confirmSoldOut([concertId])).has(concertId)) await this.redis.hset(k.stats, 'soldOut', 1);
+      if (inventory.get(concertId)?.soldOut) await this.closeSoldOut([concertId]);
       reply = await attempt();
     }
     // The script's last items: whether the entrant had lost a place or slot for want of presence (and
@@ -255,6 +256,27 @@ export class QueueService {
     if (now - (this.visitedAt.get(concertId) ?? 0) < INDEX_REFRESH_MS) return;
     this.visitedAt.set(concertId, now);
     this.keepVisited(concertId).catch((error: unknown) => this.logger.warn({ err: error, concert: concertId }, 'could not keep a concert in the tick’s index'));
+  }
+
+  /**
+   * Closes the lines of these concerts, whose seats all read reserved, once MySQL confirms it (one
+   * query): from then on an entrant is answered SOLD_OUT and statuses read no seat left, without
+   * waiting for the next tick, which tells those in line and empties it. For the sale of a last seat,
+   * and for the first entrant after Redis lost the closed mark (counted again then). A cancellation
+   * that reopened a line meanwhile keeps it open (QUEUE_CLOSE_SOLD_OUT).
+   */
+  async closeSoldOut(concertIds: readonly number[]): Promise<void> {
+    if (concertIds.length === 0) return;
+    // Read before MySQL's confirmation: a reopening after this makes the verdict stale.
+    const reopens = new Map(await Promise.all(concertIds.map(async (id) => [id, (await this.redis.hget(this.keys.queue(id).stats, 'reopens')) ?? ''] as const)));
+    const confirmed = await this.inventory.confirmSoldOut(concertIds);
+    await Promise.all(
+      [...confirmed].map(async (id) => {
+        if ((await runScript(this.redis, QUEUE_CLOSE_SOLD_OUT, this.keys.queue(id), reopens.get(id) ?? '', this.settings.seatsLeftTtlMs)) !== 1) return;
+        this.metrics.soldOut.inc();
+        this.logger.info({ concert: id }, 'concert sold out: its line is closed to newcomers; the next tick tells those in line');
+      }),
+    );
   }
 
   /**

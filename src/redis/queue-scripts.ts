@@ -827,6 +827,26 @@ return 0
 });
 
 /**
+ * The concert's last seat was just sold (MySQL confirms every seat reserved): the line's door closes
+ * at once, so an entrant is answered SOLD_OUT and statuses read no seat left, from now on rather than
+ * from the next tick, which then empties the line (QUEUE_ADMIT). Not when a cancellation reopened
+ * the line since the caller read `reopens` (ARGV[1]): that verdict is stale. Returns 1 if this call
+ * closed it (0: closed already, or stale).
+ */
+export const QUEUE_CLOSE_SOLD_OUT = defineScript<number, [reopensSeen: string, seatsLeftTtlMs: number]>()({
+  name: 'queueCloseSoldOut',
+  keys: ['stats'],
+  uses: [REDIS_NOW],
+  lua: `
+if (redis.call('HGET', statsKey, 'reopens') or '') ~= ARGV[1] then return 0 end
+redis.call('HSET', statsKey, 'left', 0, 'leftUntil', redisNow() + tonumber(ARGV[2]))
+if redis.call('HGET', statsKey, 'soldOut') == '1' then return 0 end
+redis.call('HSET', statsKey, 'soldOut', 1)
+return 1
+`,
+});
+
+/**
  * Seats came back (a cancellation): the line opens at once, and seatsLeft is read afresh rather than
  * from the last tick. The next tick closes it again if the concert is still sold out; a tick already
  * under way, whose sold-out verdict may predate the cancellation, sees `reopens` moved and does not.
@@ -855,5 +875,6 @@ export const QUEUE_SCRIPTS = [
   SALES_RESTORE,
   QUEUE_ADMIT,
   QUEUE_SEATS_LEFT,
+  QUEUE_CLOSE_SOLD_OUT,
   QUEUE_REOPEN,
 ] as const;
