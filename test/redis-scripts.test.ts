@@ -9,6 +9,7 @@ import { PUBLISH_ONCE, PUBLISH_ORDERED, PUBLISH_TICK } from '../src/redis/pubsub
 import {
   DEPARTURES_TTL_MS,
   QUEUE_ADMIT,
+  QUEUE_CLOSE_SOLD_OUT,
   QUEUE_END_ACTIVE,
   QUEUE_ENTER,
   QUEUE_FEED,
@@ -662,6 +663,31 @@ describe('queue scripts', () => {
       expect(places(await run(QUEUE_STATUS, k, 4))).toEqual([[SOLD_OUT, 0]]);
       await admitWithSeats(k, 1, 1, 0);
       expect(places(await run(QUEUE_STATUS, k, 4))).toEqual([[NONE, 0]]);
+    });
+
+    it('a last sale closes the door: newcomers are answered SOLD_OUT at once, those in line stay for the tick, a reopening since wins', async () => {
+      const k = concert();
+      for (const user of [1, 2]) await enter(k, user);
+      await admit(k, 1);
+      expect(await run(QUEUE_CLOSE_SOLD_OUT, k, '', HOUR)).toBe(1);
+      // Closed once: a second call (a retried payment's follow-up) reports nothing new.
+      expect(await run(QUEUE_CLOSE_SOLD_OUT, k, '', HOUR)).toBe(0);
+      expect(places(await enter(k, 3))).toEqual([[SOLD_OUT, 0]]);
+      const reply = await run(QUEUE_STATUS, k, 1, 2);
+      // seatsLeft 0, soldOut 1; the ACTIVE fan keeps the slot, the waiting one waits for the tick that empties the line.
+      expect(reply.slice(5, 7)).toEqual([0, 1]);
+      expect(places(reply)).toEqual([
+        [ACTIVE, expect.any(Number)],
+        [WAITING, 1],
+      ]);
+      // The tick does not count the close again.
+      expect((await admitWithSeats(k, 1, 0, 1))[9]).toBe(0);
+      expect(await redis.zcard(k.wait)).toBe(0);
+      // A verdict formed before a cancellation reopened the line is stale: the door stays open.
+      const reopensSeen = (await redis.hget(k.stats, 'reopens')) ?? '';
+      await run(QUEUE_REOPEN, k);
+      expect(await run(QUEUE_CLOSE_SOLD_OUT, k, reopensSeen, HOUR)).toBe(0);
+      expect(places(await enter(k, 3))).toEqual([[WAITING, 1]]);
     });
 
     it('sold out before sales open: PREQUEUE fans leave with their presence, nobody joins the pre-queue, the opening still happens once', async () => {
