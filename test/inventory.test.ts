@@ -265,6 +265,21 @@ describe('repairs', () => {
     await vi.waitFor(async () => expect(await concertSeats(concertId)).toEqual({ availableSeats: 2, soldOut: false }), { timeout: 8000, interval: 100 });
   });
 
+  it('heals a count lost after a sale on a concert nobody is in line for any more', async () => {
+    const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 1, seatCount: 2 });
+    const [buyer] = await activeFans(api, concertId, 1);
+    const [seat] = await seatIds(server, scheduleIds[0]!);
+    const keys = redisKeys(server.env.REDIS_KEY_PREFIX!);
+    await charge(buyer!, 500);
+    // The payment ends the buyer's slot: nobody is in line, ACTIVE or following the concert, and the tick lets it go.
+    await pay(buyer!, [(await hold(buyer!, seat!)).id], 'count-lost');
+    await vi.waitFor(async () => expect(await server.app.redis.sismember(keys.queueIndex, concertId)).toBe(0), { timeout: 5000, interval: 50 });
+    // The sale's count lost, as when the process dies between the commit and the update, and older than any commit takes.
+    await server.app.redis.setbit(keys.inventory(Number(scheduleIds[0])).sold, await seatNumber(seat!), 0);
+    await backdate('created_at', seat!);
+    await vi.waitFor(async () => expect(await concertSeats(concertId)).toEqual({ availableSeats: 1, soldOut: false }), { timeout: 8000, interval: 100 });
+  });
+
   it('heals seat counts whose update was lost after the commit: the concert still sells out, and a cancelled seat reopens the line', async () => {
     const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 1, seatCount: 2 });
     const [buyer] = await activeFans(api, concertId, 1);

@@ -18,6 +18,18 @@ import { sharedNow } from '../redis/clock';
  */
 export const SETTLE_SECONDS = 30;
 
+/**
+ * How long the check keeps looking at a concert noted changing (noteChanging): past the settle window
+ * by as much again, for a transaction slowed by lock waits between the note and its commit.
+ */
+const CHANGE_WATCH_MS = 2 * SETTLE_SECONDS * 1000;
+
+/** Concerts noted changing, as read by one check; those noted before `settledBefore` it may forget after it. */
+export interface ChangeNotes {
+  concertIds: number[];
+  settledBefore: number;
+}
+
 /** Rebuilds a read may wait for before it counts a bitmap that keeps being dropped in MySQL. */
 const REBUILD_ATTEMPTS = 2;
 
@@ -194,6 +206,30 @@ export class InventoryService {
       this.logger.warn({ err: error, concerts: ids }, 'could not record sold-out concerts for the inventory check');
       return new Set(ids);
     }
+  }
+
+  /**
+   * Notes, before a sale or cancellation of these concerts' seats commits, that their counts are about
+   * to change: the check then looks at them (reconcile) until that commit has settled. The process may
+   * die between a commit and its count's update, and the check otherwise looks only at concerts
+   * someone queues for or that sold out: a count left wrong on any other concert stayed wrong. Throws
+   * when Redis cannot take the note, so that nothing commits unnoted (the caller then changes nothing).
+   */
+  async noteChanging(concertIds: readonly number[]): Promise<void> {
+    if (concertIds.length === 0) return;
+    const at = sharedNow();
+    await this.redis.zadd(this.keys.seatsChanging, ...concertIds.flatMap((id) => [at, id]));
+  }
+
+  /** The concerts noted changing (noteChanging) and not yet forgotten. */
+  async changingConcerts(): Promise<ChangeNotes> {
+    const settledBefore = sharedNow() - CHANGE_WATCH_MS;
+    return { concertIds: (await this.redis.zrange(this.keys.seatsChanging, 0, -1)).map(Number), settledBefore };
+  }
+
+  /** After a check has looked at these notes: those whose commits had settled by then are done. */
+  async forgetSettled(notes: ChangeNotes): Promise<void> {
+    await this.redis.zremrangebyscore(this.keys.seatsChanging, '-inf', `(${notes.settledBefore}`);
   }
 
   /** Each schedule's {reserved (-1 while unknown), held}: one script each, sent together. */

@@ -100,6 +100,8 @@ export class CancellationService {
       if (utc(row.startsAt).getTime() <= sharedNow()) {
         throw new AppError('NOT_CANCELLABLE', 'This reservation can no longer be cancelled: its show has started.');
       }
+      // Before the commit: a process that dies after it leaves the seat count to the check to heal.
+      await this.inventory.noteChanging([Number(row.concertId)]);
       // The answer matches what is read back later.
       const cancelledAt = datetimeNow();
       const { affectedRows } = await sql.run("UPDATE reservations SET status = 'CANCELLED', cancelled_at = ? WHERE id = ? AND status = 'CONFIRMED'", [cancelledAt, reservationId]);

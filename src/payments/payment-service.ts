@@ -98,6 +98,8 @@ export class PaymentService {
       // Paying is a sign of presence in the seats' concerts (a payer WAITING again keeps the place): sent
       // while the transaction runs, and never a reason for the payment to fail.
       presence = Promise.all(concertsOf(seats).map((concertId) => this.queue.markPresent(userId, concertId)));
+      // Before the commit: a process that dies after it leaves the seat count to the check to heal.
+      await this.inventory.noteChanging(concertsOf(seats));
       let payment: PaymentRecord;
       try {
         // Payments racing for the same seats can deadlock: InnoDB rolls one back, and it runs again.

@@ -458,20 +458,28 @@ export class QueueService {
   }
 
   /**
-   * The seat counts of the concerts the tick visits, and of those it closed as sold out whose last
-   * show is still to come, checked against MySQL (InventoryService.reconcile). A sold-out concert
+   * The seat counts of the concerts the tick visits, of those it closed as sold out whose last show is
+   * still to come, and of those whose seats were sold or cancelled lately (noteChanging), checked
+   * against MySQL (InventoryService.reconcile). A sold-out concert
    * leaves the tick's index once its line is empty; a cancellation whose follow-up in Redis was lost
    * (the process killed after its commit, Redis failing then) would otherwise keep it sold out for
    * good, its seat never offered again, with nobody in line to make a tick look. Such a concert's
    * counts are rebuilt, and it goes back to the tick, which opens its line again.
    */
   async checkInventory(): Promise<void> {
-    const soldOut = await this.inventory.soldOutConcerts().catch((error: unknown) => {
-      this.logger.warn({ err: error }, 'could not read the sold-out concerts; checking those in line only');
-      return [];
-    });
+    const [soldOut, changing] = await Promise.all([
+      this.inventory.soldOutConcerts().catch((error: unknown) => {
+        this.logger.warn({ err: error }, 'could not read the sold-out concerts; checking the others only');
+        return [];
+      }),
+      this.inventory.changingConcerts().catch((error: unknown) => {
+        this.logger.warn({ err: error }, 'could not read the concerts whose seats changed lately; checking the others only');
+        return undefined;
+      }),
+    ]);
     const queued = await this.queuedConcerts();
-    await this.keepVisited(...(await this.inventory.reconcile([...new Set([...queued, ...soldOut])])));
+    await this.keepVisited(...(await this.inventory.reconcile([...new Set([...queued, ...soldOut, ...(changing?.concertIds ?? [])])])));
+    if (changing) await this.inventory.forgetSettled(changing);
   }
 
   /**

@@ -37,6 +37,12 @@ export function redisKeys(prefix: string, database = 0) {
      * QueueService.checkInventory), also once nobody is in line.
      */
     soldOutIndex: `${prefix}:sold-out`,
+    /**
+     * ZSET concert ID → when (ms) a sale or cancellation of its seats was about to commit: the
+     * inventory check looks at such a concert until that commit has settled, in line or not (see
+     * InventoryService.noteChanging).
+     */
+    seatsChanging: `${prefix}:seats-changing`,
     /** Counter: the number of the last admission tick announced (TickMessage.seq); in the {pubsub} slot, whose node announces it (PUBLISH_TICK). */
     tickSeq: `${prefix}:{pubsub}:tick-seq`,
     queue: (concertId: number) => {
