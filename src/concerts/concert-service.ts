@@ -21,7 +21,12 @@ export interface ConcertInput {
 
 /** The most seats one schedule may have. */
 export const MAX_SEATS_PER_SCHEDULE = 100_000;
-const LIMITS = { text: 200, schedules: 100, seatsPerSchedule: MAX_SEATS_PER_SCHEDULE, price: 100_000_000, maxActiveUsers: 1_000_000 };
+/**
+ * A concert's seats are written in one transaction at creation: 100 schedules of 100,000 seats (10
+ * million rows) held MySQL for minutes. Half a million is five sold-out stadium nights.
+ */
+const MAX_SEATS_PER_CONCERT = 500_000;
+const LIMITS = { text: 200, schedules: 100, seatsPerSchedule: MAX_SEATS_PER_SCHEDULE, seatsPerConcert: MAX_SEATS_PER_CONCERT, price: 100_000_000, maxActiveUsers: 1_000_000 };
 
 /** Control characters (NUL, ESC…) and halves of a surrogate pair: nothing a fan could be shown. */
 const UNPRINTABLE = /[\p{Cc}\p{Cs}]/u;
@@ -166,6 +171,8 @@ export class ConcertService {
         price: requireInt(schedule.price, `schedules[${index}].price`, 0, LIMITS.price),
       };
     });
+    const totalSeats = schedules.reduce((total, schedule) => total + schedule.seatCount, 0);
+    if (totalSeats > LIMITS.seatsPerConcert) throw badInput(`A concert may have at most ${LIMITS.seatsPerConcert} seats across its schedules (this one: ${totalSeats}).`);
     return this.orm.em.fork().transactional(async (em) => {
       const concert = em.create(Concert, { title, venue, maxActiveUsers, salesOpenAt });
       await em.persist(concert).flush();

@@ -20,7 +20,7 @@ export class ConcertResolver {
   @Authorized(Role.ADMIN)
   @Mutation(() => ConcertNode, {
     description:
-      'ADMIN only. Creates the concert, its schedules and their numbered seats at once. title and venue: 1 to 200 characters; maxActiveUsers: 1 to 1,000,000; 1 to 100 schedules, each with 1 to 100,000 seats priced 0 to 100,000,000 points; salesOpenAt: when the waiting room starts admitting (absent, null or past: at once). Errors: UNAUTHENTICATED, FORBIDDEN, BAD_USER_INPUT.',
+      'ADMIN only. Creates the concert, its schedules and their numbered seats at once. title and venue: 1 to 200 characters; maxActiveUsers: 1 to 1,000,000; 1 to 100 schedules, each with 1 to 100,000 seats (500,000 in all) priced 0 to 100,000,000 points; salesOpenAt: when the waiting room starts admitting (absent, null or past: at once). Errors: UNAUTHENTICATED, FORBIDDEN, BAD_USER_INPUT.',
   })
   async createConcert(@Arg('input', () => ConcertInputNode) input: ConcertInputNode, @Ctx() { services }: Context): Promise<ConcertNode> {
     return toConcertNode(await services.concerts.create(input));
