@@ -421,10 +421,30 @@ describe('queue scripts', () => {
     return k;
   };
   const enter = (k: Queue, user: number, preScore = drawPreQueueScore(), capacity = 3) => run(QUEUE_ENTER, k, user, preScore, capacity, keys.channels.queueTicks, 0);
-  /** A tick; `reopensSeen` is stats reopens as the caller read it before its inventory (now, unless given). */
-  const admit = async (k: Queue, capacity: number, activeTtlMs = TTL, maxBatch = 5000, rateWindowMs = WINDOW, graceMs = HOUR, idleMs = HOUR, seatsLeft = -1, soldOut: 0 | 1 = 0, deadAfterMs = HOUR, reopensSeen?: string) =>
+  /** Stats soldOut as a tick reads it before its inventory: 1 while the line is closed. */
+  const closedNow = async (k: Queue): Promise<0 | 1> => ((await redis.hget(k.stats, 'soldOut')) === '1' ? 1 : 0);
+  /** A tick; `reopensSeen` and `closedSeen` are stats reopens and soldOut as the caller read them before its inventory (now, unless given). */
+  const admit = async (k: Queue, capacity: number, activeTtlMs = TTL, maxBatch = 5000, rateWindowMs = WINDOW, graceMs = HOUR, idleMs = HOUR, seatsLeft = -1, soldOut: 0 | 1 = 0, deadAfterMs = HOUR, reopensSeen?: string, closedSeen?: 0 | 1) =>
     // Without the count of followed fans (the reply's last item), which the presence tests check.
-    (await run(QUEUE_ADMIT, k, capacity, activeTtlMs, maxBatch, rateWindowMs, graceMs, idleMs, seatsLeft, soldOut, 60_000, deadAfterMs, reopensSeen ?? (await redis.hget(k.stats, 'reopens')) ?? '', HOUR)).slice(0, 10);
+    (
+      await run(
+        QUEUE_ADMIT,
+        k,
+        capacity,
+        activeTtlMs,
+        maxBatch,
+        rateWindowMs,
+        graceMs,
+        idleMs,
+        seatsLeft,
+        soldOut,
+        60_000,
+        deadAfterMs,
+        reopensSeen ?? (await redis.hget(k.stats, 'reopens')) ?? '',
+        HOUR,
+        closedSeen ?? (await closedNow(k)),
+      )
+    ).slice(0, 10);
   /** A tick with the inventory's word: seatsLeft (-1 unknown) and whether the concert is sold out. */
   const admitWithSeats = (k: Queue, capacity: number, seatsLeft: number, soldOut: 0 | 1 = 0) => admit(k, capacity, TTL, 5000, WINDOW, HOUR, HOUR, seatsLeft, soldOut);
   /** The per-user part of a status reply, as [state, value] pairs. */
@@ -680,7 +700,11 @@ describe('queue scripts', () => {
         [ACTIVE, expect.any(Number)],
         [WAITING, 1],
       ]);
-      // The tick does not count the close again.
+      // A tick that read the line open, and seats left, before that payment: its verdict is stale, the line stays closed (and admits nobody).
+      expect(await admit(k, 5, TTL, 5000, WINDOW, HOUR, HOUR, 1, 0, HOUR, undefined, 0)).toEqual([0, 0, 1, 1, 0, 0, 0, 0, 0, 0]);
+      expect(places(await enter(k, 3))).toEqual([[SOLD_OUT, 0]]);
+      expect((await run(QUEUE_STATUS, k)).slice(5, 7)).toEqual([0, 1]);
+      // The next tick, sold out on MySQL's word, empties the line and does not count the close again.
       expect((await admitWithSeats(k, 1, 0, 1))[9]).toBe(0);
       expect(await redis.zcard(k.wait)).toBe(0);
       // A verdict formed before a cancellation reopened the line is stale: the door stays open.
@@ -1033,7 +1057,7 @@ describe('departures log and live presence', () => {
   };
   const enter = (k: Queue, user: number) => run(QUEUE_ENTER, k, user, drawPreQueueScore(), 3, keys.channels.queueTicks, 0);
   const admit = (k: Queue, capacity: number, graceMs = HOUR, deadAfterMs = HOUR, activeTtlMs = 60_000) =>
-    run(QUEUE_ADMIT, k, capacity, activeTtlMs, 5000, 60_000, graceMs, HOUR, -1, 0, 60_000, deadAfterMs, '', HOUR);
+    run(QUEUE_ADMIT, k, capacity, activeTtlMs, 5000, 60_000, graceMs, HOUR, -1, 0, 60_000, deadAfterMs, '', HOUR, 0);
   const watch = async (k: Queue, register: 0 | 1, replica: string, ...users: number[]) => decodeWatchReply(await run(QUEUE_WATCH, k, register, replica, HOUR, ...users));
   const feed = async (k: Queue, since: number) => {
     const { figures, entries } = decodeFeedReply(await run(QUEUE_FEED, k, since));
@@ -1047,7 +1071,7 @@ describe('departures log and live presence', () => {
   it('judges nobody absent for a silence that may be ours: a tick after a gap drops nobody for a grace, and no call forgets anyone while ticks are missing', async () => {
     const k = await concert();
     // Grace and idle time 5 s; a gap of over 2 s between ticks means the line was left unattended.
-    const tick = async () => (await run(QUEUE_ADMIT, k, 0, 60_000, 5000, 60_000, 5000, 5000, -1, 0, 60_000, HOUR, '', 2000))[4];
+    const tick = async () => (await run(QUEUE_ADMIT, k, 0, 60_000, 5000, 60_000, 5000, 5000, -1, 0, 60_000, HOUR, '', 2000, 0))[4];
     /** Whether the fan is in line once they asked (a status call forgets the absent it finds). */
     const inLineAfterAsking = async (user: number) => {
       await run(QUEUE_STATUS, k, user);
@@ -1221,7 +1245,7 @@ describe('departures log and live presence', () => {
     await sleep(60);
     // The second fan's slot outlasts the test: its end would be logged however slow the machine.
     await admit(k, 1, HOUR, HOUR, HOUR);
-    await run(QUEUE_ADMIT, k, 1, 60_000, 5000, 60_000, HOUR, HOUR, 0, 1, 60_000, HOUR, '', HOUR);
+    await run(QUEUE_ADMIT, k, 1, 60_000, 5000, 60_000, HOUR, HOUR, 0, 1, 60_000, HOUR, '', HOUR, 0);
     const { entries } = await feed(k, 0);
     // The pre-queue's order is drawn: whoever came first.
     const [first] = entries![0]!.admitted;
@@ -1230,9 +1254,9 @@ describe('departures log and live presence', () => {
     expect(entries![1]).toMatchObject({ slotEnded: new Set([first]), admitted: new Set([second]) });
     // Sold out with nobody left in line: nothing to log.
     expect(entries).toHaveLength(2);
-    await run(QUEUE_ADMIT, k, 1, 60_000, 5000, 60_000, HOUR, HOUR, 0, 0, 60_000, HOUR, '', HOUR);
+    await run(QUEUE_ADMIT, k, 1, 60_000, 5000, 60_000, HOUR, HOUR, 0, 0, 60_000, HOUR, '', HOUR, 1);
     await enter(k, 3);
-    await run(QUEUE_ADMIT, k, 1, 60_000, 5000, 60_000, HOUR, HOUR, 0, 1, 60_000, HOUR, '', HOUR);
+    await run(QUEUE_ADMIT, k, 1, 60_000, 5000, 60_000, HOUR, HOUR, 0, 1, 60_000, HOUR, '', HOUR, 0);
     expect((await feed(k, 2)).entries).toMatchObject([{ seq: 3, lineEmptied: true }]);
     await redis.hset(k.stats, 'logSeq', 5000);
     expect((await feed(k, 0)).entries).toBeNull();

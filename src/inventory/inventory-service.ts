@@ -19,10 +19,11 @@ import { sharedNow } from '../redis/clock';
 export const SETTLE_SECONDS = 30;
 
 /**
- * How long the check keeps looking at a concert noted changing (noteChanging): past the settle window
- * by as much again, for a transaction slowed by lock waits between the note and its commit.
+ * How long the check keeps looking at a concert noted changing (noteChanging): the settle window
+ * counts from the reservation's own time, which may come a while after the note (lock waits, each
+ * statement up to MYSQL_STATEMENT_TIMEOUT_MS), so the note outlasts it by two windows more.
  */
-const CHANGE_WATCH_MS = 2 * SETTLE_SECONDS * 1000;
+const CHANGE_WATCH_MS = 3 * SETTLE_SECONDS * 1000;
 
 /** Concerts noted changing, as read by one check; those noted before `settledBefore` it may forget after it. */
 export interface ChangeNotes {

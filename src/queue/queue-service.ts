@@ -402,6 +402,7 @@ export class QueueService {
           this.deadAfterMs,
           lineStats.get(id)?.[1] ?? '',
           this.settings.unattendedAfterMs,
+          closedBefore.has(id) ? 1 : 0,
         );
       }),
     );

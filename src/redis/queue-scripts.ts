@@ -615,7 +615,8 @@ const MAX_RELEASED_PER_TICK = 5000;
  *    (ACTIVE: idleMs). A fan who really left meanwhile goes a grace later;
  * 4. sold out (soldOut 1, checked against MySQL by the caller, unless a cancellation reopened the
  *    line since the caller read reopensSeen): empties the line, pre-queue included, with their
- *    presence, and keeps it closed until a tick finds seats again;
+ *    presence, and keeps it closed until a tick finds seats again; a line the caller read open
+ *    (closedSeen 0) and a payment closed since (QUEUE_CLOSE_SOLD_OUT) stays closed for this tick;
  *    otherwise the line is open (for sales that are) and seatsLeft is stored for status readers;
  * 5. once sales are open, admits the oldest waiters while fewer than capacity are ACTIVE (as the
  *    contract has it: any seat left lets a capacity's worth in, who race for it). seatsLeft -1 means
@@ -645,6 +646,7 @@ export const QUEUE_ADMIT = defineScript<
     deadAfterMs: number,
     reopensSeen: string,
     unattendedAfterMs: number,
+    closedSeen: 0 | 1,
   ]
 >()({
   name: 'queueAdmit',
@@ -667,6 +669,10 @@ if soldOut and (redis.call('HGET', statsKey, 'reopens') or '') ~= ARGV[11] then
   soldOut = false
   seatsLeft = -1
 end
+-- Likewise a verdict of seats left formed before the payment of the last seat closed the line
+-- (QUEUE_CLOSE_SOLD_OUT; the caller read it open, ARGV[13]): the line stays closed, with the count
+-- that close wrote, and the next tick judges again.
+local closedSince = not soldOut and ARGV[13] ~= '1' and redis.call('HGET', statsKey, 'soldOut') == '1'
 local log = {}
 local opened, closed = 0, 0
 local sales = redis.call('GET', salesKey)
@@ -734,17 +740,19 @@ if soldOut then
     log[#log + 1] = 's'
     log[#log + 1] = 1
   end
-else
+elseif not closedSince then
   redis.call('HDEL', statsKey, 'soldOut')
 end
-if seatsLeft >= 0 then
+if closedSince then
+  -- The close's count (0) stands.
+elseif seatsLeft >= 0 then
   redis.call('HSET', statsKey, 'left', seatsLeft, 'leftUntil', now + tonumber(ARGV[9]))
 else
   redis.call('HDEL', statsKey, 'left', 'leftUntil')
 end
 local active = redis.call('ZCARD', activeKey)
 local free = math.min(capacity - active, maxBatch)
-if closed == 1 or soldOut or seatsLeft == 0 then free = 0 end
+if closed == 1 or soldOut or closedSince or seatsLeft == 0 then free = 0 end
 local admitted = 0
 if free > 0 then
   local popped = redis.call('ZPOPMIN', waitKey, free)
