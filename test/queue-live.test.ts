@@ -7,8 +7,10 @@ import { createConcert } from './support/fixtures';
 import { activeFans, channelSubscribers, seatFeed } from './support/booking';
 import { redisKeys } from '../src/redis';
 
-// Short ACTIVE time, so ACTIVE → NONE and the hand-over of the slot happen within the test.
-const ACTIVE_TTL_SECONDS = 2;
+// Short ACTIVE time, so ACTIVE → NONE and the hand-over of the slot happen within the test; not
+// shorter, as a loaded machine took over 2 s to open a seat feed after the admission (its window
+// then closed before the feed was live).
+const ACTIVE_TTL_SECONDS = 4;
 
 let server: TestServer;
 let api: Api;
@@ -81,7 +83,9 @@ describe('queueStatus subscription', () => {
     expect(active).toMatchObject({ state: 'ACTIVE', position: null, estimatedWaitSeconds: null });
     expect(Date.parse(active.activeUntil!)).toBeGreaterThan(Date.now());
 
-    const none = await nextStatus(feed, (ACTIVE_TTL_SECONDS + 2) * 1000);
+    let none = await nextStatus(feed, (ACTIVE_TTL_SECONDS + 2) * 1000);
+    // The line's figures (counts refreshed every few seconds) may move meanwhile: pushed ACTIVE again.
+    while (none.state === 'ACTIVE' && none.activeUntil === active.activeUntil) none = await nextStatus(feed, (ACTIVE_TTL_SECONDS + 2) * 1000);
     expect(none).toMatchObject({ state: 'NONE', activeUntil: null });
     expect(Date.now()).toBeGreaterThanOrEqual(Date.parse(active.activeUntil!));
     expect(feed.pending()).toBe(0);
