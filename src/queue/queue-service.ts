@@ -369,8 +369,8 @@ export class QueueService {
         this.logger.warn({ err: error }, 'could not read seat inventory; admitting as if seats were left');
         return new Map<number, Inventory>();
       }),
-      // Read before the inventory and MySQL's confirmation: a reopening after this makes their verdict stale (QUEUE_ADMIT).
-      Promise.all(listed.map((id) => this.redis.hmget(this.keys.queue(id).stats, 'soldOut', 'reopens').catch((error: unknown) => this.skipped(id, error)))),
+      // Read before the inventory and MySQL's confirmation: a reopening or a close after this makes their verdict stale (QUEUE_ADMIT).
+      Promise.all(listed.map((id) => this.redis.hmget(this.keys.queue(id).stats, 'soldOut', 'reopens', 'closes').catch((error: unknown) => this.skipped(id, error)))),
     ]);
     const lineStats = new Map(listed.flatMap((id, i) => (statsRead[i] ? [[id, statsRead[i]] as const] : [])));
     const ids = listed.filter((id) => lineStats.has(id));
@@ -402,7 +402,7 @@ export class QueueService {
           this.deadAfterMs,
           lineStats.get(id)?.[1] ?? '',
           this.settings.unattendedAfterMs,
-          closedBefore.has(id) ? 1 : 0,
+          lineStats.get(id)?.[2] ?? '',
         );
       }),
     );

@@ -615,8 +615,8 @@ const MAX_RELEASED_PER_TICK = 5000;
  *    (ACTIVE: idleMs). A fan who really left meanwhile goes a grace later;
  * 4. sold out (soldOut 1, checked against MySQL by the caller, unless a cancellation reopened the
  *    line since the caller read reopensSeen): empties the line, pre-queue included, with their
- *    presence, and keeps it closed until a tick finds seats again; a line the caller read open
- *    (closedSeen 0) and a payment closed since (QUEUE_CLOSE_SOLD_OUT) stays closed for this tick;
+ *    presence, and keeps it closed until a tick finds seats again; a line a payment closed since the
+ *    caller read closesSeen (QUEUE_CLOSE_SOLD_OUT) stays closed for this tick whatever its verdict;
  *    otherwise the line is open (for sales that are) and seatsLeft is stored for status readers;
  * 5. once sales are open, admits the oldest waiters while fewer than capacity are ACTIVE (as the
  *    contract has it: any seat left lets a capacity's worth in, who race for it). seatsLeft -1 means
@@ -646,7 +646,7 @@ export const QUEUE_ADMIT = defineScript<
     deadAfterMs: number,
     reopensSeen: string,
     unattendedAfterMs: number,
-    closedSeen: 0 | 1,
+    closesSeen: string,
   ]
 >()({
   name: 'queueAdmit',
@@ -670,9 +670,9 @@ if soldOut and (redis.call('HGET', statsKey, 'reopens') or '') ~= ARGV[11] then
   seatsLeft = -1
 end
 -- Likewise a verdict of seats left formed before the payment of the last seat closed the line
--- (QUEUE_CLOSE_SOLD_OUT; the caller read it open, ARGV[13]): the line stays closed, with the count
--- that close wrote, and the next tick judges again.
-local closedSince = not soldOut and ARGV[13] ~= '1' and redis.call('HGET', statsKey, 'soldOut') == '1'
+-- (QUEUE_CLOSE_SOLD_OUT; stats closes moved since the caller read ARGV[13]): the line stays closed,
+-- with the count that close wrote, and the next tick judges again.
+local closedSince = not soldOut and redis.call('HGET', statsKey, 'soldOut') == '1' and (redis.call('HGET', statsKey, 'closes') or '') ~= ARGV[13]
 local log = {}
 local opened, closed = 0, 0
 local sales = redis.call('GET', salesKey)
@@ -837,9 +837,10 @@ return 0
 /**
  * The concert's last seat was just sold (MySQL confirms every seat reserved): the line's door closes
  * at once, so an entrant is answered SOLD_OUT and statuses read no seat left, from now on rather than
- * from the next tick, which then empties the line (QUEUE_ADMIT). Not when a cancellation reopened
- * the line since the caller read `reopens` (ARGV[1]): that verdict is stale. Returns 1 if this call
- * closed it (0: closed already, or stale).
+ * from the next tick, which then empties the line (QUEUE_ADMIT; `closes` counted here tells a tick
+ * whose verdict predates it). Not when a cancellation reopened the line since the caller read
+ * `reopens` (ARGV[1]): that verdict is stale. Returns 1 if this call closed it (0: closed already,
+ * or stale).
  */
 export const QUEUE_CLOSE_SOLD_OUT = defineScript<number, [reopensSeen: string, seatsLeftTtlMs: number]>()({
   name: 'queueCloseSoldOut',
@@ -850,6 +851,7 @@ if (redis.call('HGET', statsKey, 'reopens') or '') ~= ARGV[1] then return 0 end
 redis.call('HSET', statsKey, 'left', 0, 'leftUntil', redisNow() + tonumber(ARGV[2]))
 if redis.call('HGET', statsKey, 'soldOut') == '1' then return 0 end
 redis.call('HSET', statsKey, 'soldOut', 1)
+redis.call('HINCRBY', statsKey, 'closes', 1)
 return 1
 `,
 });
