@@ -423,6 +423,22 @@ describe('Coalescer (re-reads after a burst of changes)', () => {
     expect(runs).toBe(3);
   });
 
+  it('runs urgent calls at once unless it ran within the wait, then as soon: at most once per wait', () => {
+    let runs = 0;
+    const coalescer = new Coalescer(() => (runs += 1), 5000);
+    coalescer.soon();
+    coalescer.urgent(); // nothing ran lately: at once, covering the call waiting
+    expect(runs).toBe(1);
+    coalescer.urgent();
+    coalescer.urgent();
+    expect(runs).toBe(1);
+    vi.advanceTimersByTime(5000); // the urgent calls meanwhile run once, at the end of the wait
+    expect(runs).toBe(2);
+    vi.advanceTimersByTime(5000);
+    coalescer.urgent();
+    expect(runs).toBe(3);
+  });
+
   it('starts afresh after being cancelled with a run waiting (a component unmounted and mounted again)', () => {
     let runs = 0;
     const coalescer = new Coalescer(() => (runs += 1), 5000);

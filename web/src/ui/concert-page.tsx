@@ -45,7 +45,13 @@ export function ConcertPage({ concertId, loggedIn, socket }: { concertId: string
   useTitle(concert?.title ?? 'Concert');
   // Per-schedule counts follow the live seat map (while the fan is ACTIVE) and the fan's own holds,
   // at most every REREAD_AFTER_CHANGES_MS: only the admitted re-read them, never the whole line.
-  const { soon: refreshCounts } = useCoalesced(() => refreshDetail({ requestPolicy: 'network-only' }), REREAD_AFTER_CHANGES_MS);
+  const { soon: refreshCounts, urgent: refreshCountsUrgently } = useCoalesced(() => refreshDetail({ requestPolicy: 'network-only' }), REREAD_AFTER_CHANGES_MS);
+  // A seat sold while at most one is free (the count lags a tick) may have been the last one: read at
+  // once, unless a read went out lately, so an ACTIVE fan is told the concert sold out then, not
+  // "every seat is held" until the next re-read. Whether it was the last, only the concert's count
+  // says (a seat map shows one schedule).
+  const fewFree = live !== undefined && live.seatsLeft <= 1;
+  const onSeatsChanged = useCallback((sold?: boolean) => (sold && fewFree ? refreshCountsUrgently() : refreshCounts()), [fewFree, refreshCounts, refreshCountsUrgently]);
   useEffect(() => {
     if (concert) markOnce('ct:concert-rendered');
   }, [concert]);
@@ -67,7 +73,7 @@ export function ConcertPage({ concertId, loggedIn, socket }: { concertId: string
               <ScheduleLine key={schedule.id} schedule={schedule} showCount={!waiting} />
             ))}
           </ul>
-          {loggedIn ? <Booking concert={concert} socket={socket} onSeatsChanged={refreshCounts} /> : <p>Sign up or log in (above) to queue for tickets.</p>}
+          {loggedIn ? <Booking concert={concert} socket={socket} onSeatsChanged={onSeatsChanged} /> : <p>Sign up or log in (above) to queue for tickets.</p>}
         </>
       )}
     </section>
@@ -90,7 +96,8 @@ function Booking({
 }: {
   concert: { id: string; title: string; soldOut: boolean; schedules: readonly { id: string; startsAt: string }[] };
   socket: SocketState;
-  onSeatsChanged: () => void;
+  /** The seats changed (`sold`: a seat was sold): the counts are to be read again. */
+  onSeatsChanged: (sold?: boolean) => void;
 }) {
   const announce = useAnnounce();
   const myHolds = useMyHolds(REREAD_AFTER_CHANGES_MS);
@@ -100,7 +107,7 @@ function Booking({
     onSeatsChanged();
   }, [rereadHolds, onSeatsChanged]);
   const onSeatChanged = (change: SeatChange) => {
-    onSeatsChanged();
+    onSeatsChanged(change.status === 'RESERVED');
     seatChanged(change);
   };
   const holdsStillHere = useCallback(async () => (await turnEnded()).some((hold) => hold.seat.schedule.concert.id === concert.id), [turnEnded, concert.id]);

@@ -4,7 +4,7 @@ import { seatSupply, seatsLeftWords } from '../logic/queue';
 import { formatDateTime, salesOpenCountdown } from '../logic/time';
 import { Concerts, type ConcertItem } from '../operations';
 import { ErrorNote } from './errors';
-import { useNow, useTitle } from './hooks';
+import { useLastGood, useNow, useTitle } from './hooks';
 
 /**
  * Seat counts are public but have no public subscription: pages without a live feed (the list, a
@@ -91,7 +91,8 @@ export function ConcertList() {
   const [result, refresh] = useQuery({ query: Concerts });
   useRefresh(refresh, CONCERTS_REFRESH_MS);
   useTitle('Concerts');
-  const concerts = result.data?.concerts;
+  // A read that failed for a passing reason is made again with backoff, not only at the next refresh.
+  const concerts = useLastGood(result.data?.concerts, result.error, refresh);
   return (
     <section aria-labelledby="concerts-title">
       <h2 id="concerts-title" tabIndex={-1}>Concerts</h2>

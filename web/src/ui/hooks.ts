@@ -33,14 +33,15 @@ export function useLastGood<T>(data: T | undefined, error: ErrorLike | undefined
 
 /**
  * Triggers for `action` that run it once per `ms` however often they are called: `soon` after `ms`,
- * `now` at once (see Coalescer). Nothing runs after unmount, and a remount (StrictMode) starts afresh.
+ * `now` at once, `urgent` at once unless it ran lately (see Coalescer). Nothing runs after unmount, and
+ * a remount (StrictMode) starts afresh.
  */
-export function useCoalesced(action: () => void, ms: number): { soon: () => void; now: () => void } {
+export function useCoalesced(action: () => void, ms: number): { soon: () => void; now: () => void; urgent: () => void } {
   const latest = useRef(action);
   latest.current = action;
   const coalescer = useMemo(() => new Coalescer(() => latest.current(), ms), [ms]);
   useEffect(() => () => coalescer.cancel(), [coalescer]);
-  return useMemo(() => ({ soon: () => coalescer.soon(), now: () => coalescer.now() }), [coalescer]);
+  return useMemo(() => ({ soon: () => coalescer.soon(), now: () => coalescer.now(), urgent: () => coalescer.urgent() }), [coalescer]);
 }
 
 /** The page's one clock for countdowns, on the server's time (see SecondTicker). */

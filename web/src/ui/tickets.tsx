@@ -7,7 +7,7 @@ import { serverClock } from '../logic/server-clock';
 import { CancelReservation, MyTickets, type TicketItem } from '../operations';
 import { useAnnounce } from './announcer';
 import { ErrorNote } from './errors';
-import { useTitle } from './hooks';
+import { useLastGood, useTitle } from './hooks';
 import { tellOtherTabs, useOtherTabs, type AccountChange } from './other-tabs';
 
 const TICKETS_CONTEXT = { additionalTypenames: ['Payment', 'Reservation'] };
@@ -107,7 +107,9 @@ export function MyTicketsPage() {
   const [result, reread] = useQuery({ query: MyTickets, requestPolicy: 'cache-and-network', context: TICKETS_CONTEXT });
   useOtherTabs(TICKET_CHANGES, () => reread({ requestPolicy: 'network-only' }));
   useTitle('My tickets');
-  const tickets = result.data?.me.reservations;
+  // A read that failed for a passing reason (busy, rate-limited, network) is made again with backoff:
+  // the page recovers by itself, and a list read before stays shown meanwhile.
+  const tickets = useLastGood(result.data?.me.reservations, result.error, reread);
   return (
     <section aria-labelledby="tickets-title">
       <h2 id="tickets-title" tabIndex={-1}>My tickets</h2>
