@@ -3,7 +3,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import type { Duplex } from 'node:stream';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Api } from '../support/graphql-client';
 import { CANCEL, ENTER, LEAVE, ME, RELEASE, SET_SALES_OPEN_AT, STATUS, type Me } from '../support/operations';
 import { admit, charge, hold, pay, seatIds } from './support/booking';
@@ -904,6 +904,32 @@ describe('fan web app in Chromium', () => {
     await expect.poll(() => two.page.getByTestId('announcer').textContent(), WAIT).toBe('You are no longer in the waiting room.');
     expectClean([one, two, stranger]);
     await one.context.close();
+  });
+
+  it('one failure shown in two places is one alert: a screen reader hears it once', async () => {
+    const { concertId } = await createConcert(server, { maxActiveUsers: 1, seatCount: 3, price: 100 });
+    const [account] = await signUpMany(new Api(server.url), 1);
+    const fan = await openFan('one-alert', { width: 1100, height: 900 });
+    await fan.page.addInitScript(`sessionStorage.setItem('ct:token', ${JSON.stringify(account!.token)})`);
+    await fan.page.goto(`${base}#/concerts/${concertId}`);
+    await fan.page.getByRole('button', { name: 'Enter the waiting room' }).click();
+    await fan.page.locator('.your-turn').waitFor(WAIT);
+    await seatWithStatus(fan, 1, 'AVAILABLE').waitFor(WAIT);
+    // Every change the fan asks for is refused by the rate limit: a hold in the seat map, a charge in the header.
+    await fan.page.route('**/graphql', async (route) => {
+      if (!(route.request().postData() ?? '').includes('mutation')) return route.continue();
+      await route.fulfill({ status: 429, contentType: 'application/json', headers: { 'retry-after': '30' }, body: JSON.stringify({ errors: [{ message: 'slow down', extensions: { code: 'RATE_LIMITED', retryAfterSeconds: 30 } }] }) });
+    });
+    await seat(fan, 1).click();
+    await fan.page.getByLabel('Points to add').fill('100');
+    await fan.page.getByRole('button', { name: 'Charge points' }).click();
+    const said = 'Too many attempts: try again in 30 s.';
+    await vi.waitFor(async () => expect(await fan.page.locator('.error').filter({ hasText: said }).count()).toBe(2), { timeout: 10_000, interval: 100 });
+    // Both shown beside what they concern; one of them is the alert (two without the fix).
+    expect(await fan.page.locator('[role="alert"]').filter({ hasText: said }).count()).toBe(1);
+    await fan.page.unroute('**/graphql');
+    expectClean([fan], (_fan, text) => text.includes('status of 429'));
+    await fan.context.close();
   });
 
   it('My tickets read while the server is busy: the page says so, tries again by itself and shows the list', async () => {

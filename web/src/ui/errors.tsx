@@ -1,16 +1,44 @@
+import { useLayoutEffect, useRef, useState } from 'react';
 import { errorMessage, problemOf, type ErrorLike, type Problem } from '../logic/errors';
 
 /**
  * An operation's error in plain words, announced at once (role="alert"); nothing when there is none.
  * Give the error itself, or a kept `problem` (code and retry delay), or just a `code`; `words`
  * overrides the message for a code where the context says more (a ticket's NOT_FOUND).
+ *
+ * One failure (the server busy, a rate limit) can show in several places at once (the cart, the
+ * holds, the header's charge): each shows it beside what it concerns, but only the note that said it
+ * first is an alert, so a screen reader says it once. The others give up the role before the browser
+ * reports the change (a layout effect, in the same task as the insertion).
  */
 export function ErrorNote({ error, code, problem, words }: { error?: ErrorLike | null; code?: string; problem?: Problem; words?: Partial<Record<string, string>> }) {
   const shown = problem ?? (code ? { code } : problemOf(error));
+  const text = shown ? (words?.[shown.code] ?? errorMessage(shown.code, shown.retryAfterSeconds)) : undefined;
+  const note = useRef<HTMLParagraphElement>(null);
+  // The text found said already by an earlier note; a new text is an alert until found so too.
+  const [echoed, setEchoed] = useState<string | undefined>();
+  useLayoutEffect(() => {
+    const self = note.current;
+    if (!self || text === undefined) return;
+    self.dataset.saidAt = String((saidCount += 1));
+    setEchoed(saidEarlier(self, text) ? text : undefined);
+  }, [text]);
   if (!shown) return null;
   return (
-    <p className="error" role="alert" data-code={shown.code}>
-      {words?.[shown.code] ?? errorMessage(shown.code, shown.retryAfterSeconds)}
+    <p ref={note} className="error" role={echoed === text ? undefined : 'alert'} data-code={shown.code}>
+      {text}
     </p>
   );
+}
+
+/** Notes' texts in the order they were first shown (data-said-at), so the one that said a text first keeps saying it. */
+let saidCount = 0;
+
+/** Whether an alert on the page said the same before this note did. */
+function saidEarlier(self: HTMLElement, text: string): boolean {
+  const mine = Number(self.dataset.saidAt);
+  for (const other of document.querySelectorAll<HTMLElement>('[role="alert"][data-said-at]')) {
+    if (other !== self && other.textContent === text && Number(other.dataset.saidAt) < mine) return true;
+  }
+  return false;
 }
