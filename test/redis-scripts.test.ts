@@ -421,8 +421,10 @@ describe('queue scripts', () => {
     return k;
   };
   const enter = (k: Queue, user: number, preScore = drawPreQueueScore(), capacity = 3) => run(QUEUE_ENTER, k, user, preScore, capacity, keys.channels.queueTicks, 0);
-  /** A tick; `reopensSeen` and `closesSeen` are stats reopens and closes as the caller read them before its inventory (now, unless given). */
-  const admit = async (k: Queue, capacity: number, activeTtlMs = TTL, maxBatch = 5000, rateWindowMs = WINDOW, graceMs = HOUR, idleMs = HOUR, seatsLeft = -1, soldOut: 0 | 1 = 0, deadAfterMs = HOUR, reopensSeen?: string, closesSeen?: string) =>
+  /** Stats soldOut and closes as a tick reads them before its inventory, "soldOut|closes". */
+  const closingNow = async (k: Queue) => (await redis.hmget(k.stats, 'soldOut', 'closes')).map((value) => value ?? '').join('|');
+  /** A tick; `reopensSeen` and `closingSeen` are stats reopens and closingNow as the caller read them before its inventory (now, unless given). */
+  const admit = async (k: Queue, capacity: number, activeTtlMs = TTL, maxBatch = 5000, rateWindowMs = WINDOW, graceMs = HOUR, idleMs = HOUR, seatsLeft = -1, soldOut: 0 | 1 = 0, deadAfterMs = HOUR, reopensSeen?: string, closingSeen?: string) =>
     // Without the count of followed fans (the reply's last item), which the presence tests check.
     (
       await run(
@@ -440,7 +442,7 @@ describe('queue scripts', () => {
         deadAfterMs,
         reopensSeen ?? (await redis.hget(k.stats, 'reopens')) ?? '',
         HOUR,
-        closesSeen ?? (await redis.hget(k.stats, 'closes')) ?? '',
+        closingSeen ?? (await closingNow(k)),
       )
     ).slice(0, 10);
   /** A tick with the inventory's word: seatsLeft (-1 unknown) and whether the concert is sold out. */
@@ -687,7 +689,7 @@ describe('queue scripts', () => {
       const k = concert();
       for (const user of [1, 2]) await enter(k, user);
       await admit(k, 1);
-      const closesSeen = (await redis.hget(k.stats, 'closes')) ?? '';
+      const closingSeen = await closingNow(k);
       expect(await run(QUEUE_CLOSE_SOLD_OUT, k, '', HOUR)).toBe(1);
       // Closed once: a second call (a retried payment's follow-up) reports nothing new.
       expect(await run(QUEUE_CLOSE_SOLD_OUT, k, '', HOUR)).toBe(0);
@@ -700,7 +702,7 @@ describe('queue scripts', () => {
         [WAITING, 1],
       ]);
       // A tick that read the line open, and seats left, before that payment: its verdict is stale, the line stays closed (and admits nobody).
-      expect(await admit(k, 5, TTL, 5000, WINDOW, HOUR, HOUR, 1, 0, HOUR, undefined, closesSeen)).toEqual([0, 0, 1, 1, 0, 0, 0, 0, 0, 0]);
+      expect(await admit(k, 5, TTL, 5000, WINDOW, HOUR, HOUR, 1, 0, HOUR, undefined, closingSeen)).toEqual([0, 0, 1, 1, 0, 0, 0, 0, 0, 0]);
       expect(places(await enter(k, 3))).toEqual([[SOLD_OUT, 0]]);
       expect((await run(QUEUE_STATUS, k)).slice(5, 7)).toEqual([0, 1]);
       // The next tick, sold out on MySQL's word, empties the line and does not count the close again.
@@ -708,11 +710,27 @@ describe('queue scripts', () => {
       expect(await redis.zcard(k.wait)).toBe(0);
       // A tick reads the line closed; a cancellation reopens it and a new last sale closes it again
       // before the tick's script runs: its verdict is stale twice over, and the new close stands.
-      const readClosed = [(await redis.hget(k.stats, 'reopens')) ?? '', (await redis.hget(k.stats, 'closes')) ?? ''] as const;
+      const readClosed = [(await redis.hget(k.stats, 'reopens')) ?? '', await closingNow(k)] as const;
       await run(QUEUE_REOPEN, k);
       expect(await run(QUEUE_CLOSE_SOLD_OUT, k, (await redis.hget(k.stats, 'reopens')) ?? '', HOUR)).toBe(1);
       await admit(k, 5, TTL, 5000, WINDOW, HOUR, HOUR, 0, 1, HOUR, ...readClosed);
       expect(places(await enter(k, 5))).toEqual([[SOLD_OUT, 0]]);
+      // A tick reads the line open; another tick closes it (sold out on MySQL's word) before the first
+      // one's script runs with its stale verdict: the line stays closed, counted closed once.
+      await run(QUEUE_REOPEN, k);
+      const readOpen = [(await redis.hget(k.stats, 'reopens')) ?? '', await closingNow(k)] as const;
+      expect((await admitWithSeats(k, 1, 0, 1))[9]).toBe(1);
+      expect(await run(QUEUE_CLOSE_SOLD_OUT, k, (await redis.hget(k.stats, 'reopens')) ?? '', HOUR)).toBe(0);
+      expect((await admit(k, 5, TTL, 5000, WINDOW, HOUR, HOUR, 1, 0, HOUR, ...readOpen))[9]).toBe(0);
+      expect(places(await enter(k, 6))).toEqual([[SOLD_OUT, 0]]);
+      // Stats lost between a tick's read and its script, then a close counted up to the number it had read: still a close since.
+      await run(QUEUE_REOPEN, k);
+      const readBeforeLoss = [(await redis.hget(k.stats, 'reopens')) ?? '', await closingNow(k)] as const;
+      await redis.del(k.stats);
+      await run(QUEUE_CLOSE_SOLD_OUT, k, '', HOUR);
+      await redis.hset(k.stats, 'closes', readBeforeLoss[1].split('|')[1]!);
+      await admit(k, 5, TTL, 5000, WINDOW, HOUR, HOUR, 1, 0, HOUR, '', readBeforeLoss[1]);
+      expect(places(await enter(k, 7))).toEqual([[SOLD_OUT, 0]]);
       // A verdict formed before a cancellation reopened the line is stale: the door stays open.
       const reopensSeen = (await redis.hget(k.stats, 'reopens')) ?? '';
       await run(QUEUE_REOPEN, k);
@@ -1063,7 +1081,7 @@ describe('departures log and live presence', () => {
   };
   const enter = (k: Queue, user: number) => run(QUEUE_ENTER, k, user, drawPreQueueScore(), 3, keys.channels.queueTicks, 0);
   const admit = (k: Queue, capacity: number, graceMs = HOUR, deadAfterMs = HOUR, activeTtlMs = 60_000) =>
-    run(QUEUE_ADMIT, k, capacity, activeTtlMs, 5000, 60_000, graceMs, HOUR, -1, 0, 60_000, deadAfterMs, '', HOUR, '');
+    run(QUEUE_ADMIT, k, capacity, activeTtlMs, 5000, 60_000, graceMs, HOUR, -1, 0, 60_000, deadAfterMs, '', HOUR, '|');
   const watch = async (k: Queue, register: 0 | 1, replica: string, ...users: number[]) => decodeWatchReply(await run(QUEUE_WATCH, k, register, replica, HOUR, ...users));
   const feed = async (k: Queue, since: number) => {
     const { figures, entries } = decodeFeedReply(await run(QUEUE_FEED, k, since));
@@ -1077,7 +1095,7 @@ describe('departures log and live presence', () => {
   it('judges nobody absent for a silence that may be ours: a tick after a gap drops nobody for a grace, and no call forgets anyone while ticks are missing', async () => {
     const k = await concert();
     // Grace and idle time 5 s; a gap of over 2 s between ticks means the line was left unattended.
-    const tick = async () => (await run(QUEUE_ADMIT, k, 0, 60_000, 5000, 60_000, 5000, 5000, -1, 0, 60_000, HOUR, '', 2000, ''))[4];
+    const tick = async () => (await run(QUEUE_ADMIT, k, 0, 60_000, 5000, 60_000, 5000, 5000, -1, 0, 60_000, HOUR, '', 2000, '|'))[4];
     /** Whether the fan is in line once they asked (a status call forgets the absent it finds). */
     const inLineAfterAsking = async (user: number) => {
       await run(QUEUE_STATUS, k, user);
@@ -1251,7 +1269,7 @@ describe('departures log and live presence', () => {
     await sleep(60);
     // The second fan's slot outlasts the test: its end would be logged however slow the machine.
     await admit(k, 1, HOUR, HOUR, HOUR);
-    await run(QUEUE_ADMIT, k, 1, 60_000, 5000, 60_000, HOUR, HOUR, 0, 1, 60_000, HOUR, '', HOUR, '');
+    await run(QUEUE_ADMIT, k, 1, 60_000, 5000, 60_000, HOUR, HOUR, 0, 1, 60_000, HOUR, '', HOUR, '|');
     const { entries } = await feed(k, 0);
     // The pre-queue's order is drawn: whoever came first.
     const [first] = entries![0]!.admitted;
@@ -1260,9 +1278,9 @@ describe('departures log and live presence', () => {
     expect(entries![1]).toMatchObject({ slotEnded: new Set([first]), admitted: new Set([second]) });
     // Sold out with nobody left in line: nothing to log.
     expect(entries).toHaveLength(2);
-    await run(QUEUE_ADMIT, k, 1, 60_000, 5000, 60_000, HOUR, HOUR, 0, 0, 60_000, HOUR, '', HOUR, '');
+    await run(QUEUE_ADMIT, k, 1, 60_000, 5000, 60_000, HOUR, HOUR, 0, 0, 60_000, HOUR, '', HOUR, (await redis.hmget(k.stats, 'soldOut', 'closes')).map((value) => value ?? '').join('|'));
     await enter(k, 3);
-    await run(QUEUE_ADMIT, k, 1, 60_000, 5000, 60_000, HOUR, HOUR, 0, 1, 60_000, HOUR, '', HOUR, '');
+    await run(QUEUE_ADMIT, k, 1, 60_000, 5000, 60_000, HOUR, HOUR, 0, 1, 60_000, HOUR, '', HOUR, '|');
     expect((await feed(k, 2)).entries).toMatchObject([{ seq: 3, lineEmptied: true }]);
     await redis.hset(k.stats, 'logSeq', 5000);
     expect((await feed(k, 0)).entries).toBeNull();

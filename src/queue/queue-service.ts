@@ -402,7 +402,7 @@ export class QueueService {
           this.deadAfterMs,
           lineStats.get(id)?.[1] ?? '',
           this.settings.unattendedAfterMs,
-          lineStats.get(id)?.[2] ?? '',
+          `${lineStats.get(id)?.[0] ?? ''}|${lineStats.get(id)?.[2] ?? ''}`,
         );
       }),
     );

@@ -615,8 +615,9 @@ const MAX_RELEASED_PER_TICK = 5000;
  *    (ACTIVE: idleMs). A fan who really left meanwhile goes a grace later;
  * 4. sold out (soldOut 1, checked against MySQL by the caller, unless a cancellation reopened the
  *    line since the caller read reopensSeen): empties the line, pre-queue included, with their
- *    presence, and keeps it closed until a tick finds seats again; a line a payment closed since the
- *    caller read closesSeen (QUEUE_CLOSE_SOLD_OUT) stays closed for this tick whatever its verdict;
+ *    presence, and keeps it closed until a tick finds seats again; a line closed since the caller read
+ *    closingSeen (a payment's QUEUE_CLOSE_SOLD_OUT or another tick) stays closed for this tick
+ *    whatever its verdict;
  *    otherwise the line is open (for sales that are) and seatsLeft is stored for status readers;
  * 5. once sales are open, admits the oldest waiters while fewer than capacity are ACTIVE (as the
  *    contract has it: any seat left lets a capacity's worth in, who race for it). seatsLeft -1 means
@@ -646,7 +647,7 @@ export const QUEUE_ADMIT = defineScript<
     deadAfterMs: number,
     reopensSeen: string,
     unattendedAfterMs: number,
-    closesSeen: string,
+    closingSeen: string,
   ]
 >()({
   name: 'queueAdmit',
@@ -669,10 +670,13 @@ if soldOut and (redis.call('HGET', statsKey, 'reopens') or '') ~= ARGV[11] then
   soldOut = false
   seatsLeft = -1
 end
--- Likewise a verdict of seats left formed before the payment of the last seat closed the line
--- (QUEUE_CLOSE_SOLD_OUT; stats closes moved since the caller read ARGV[13]): the line stays closed,
--- with the count that close wrote, and the next tick judges again.
-local closedSince = not soldOut and redis.call('HGET', statsKey, 'soldOut') == '1' and (redis.call('HGET', statsKey, 'closes') or '') ~= ARGV[13]
+-- Likewise a verdict of seats left formed before the line was closed (by the payment of the last
+-- seat, QUEUE_CLOSE_SOLD_OUT, or another tick; the soldOut mark and the count of closes are no longer
+-- as the caller read them, ARGV[13], "soldOut|closes"): the line stays closed, with the count that
+-- close wrote, and the next tick judges again. The mark alone would miss a reopening and a new close
+-- in between; the count alone, stats lost and counted up again to the same number.
+local closing = redis.call('HMGET', statsKey, 'soldOut', 'closes')
+local closedSince = not soldOut and closing[1] == '1' and ((closing[1] or '') .. '|' .. (closing[2] or '')) ~= ARGV[13]
 local log = {}
 local opened, closed = 0, 0
 local sales = redis.call('GET', salesKey)
@@ -733,7 +737,10 @@ if #lapsed > 0 then
 end
 local leftLine, soldOutNow = 0, 0
 if soldOut then
-  if redis.call('HGET', statsKey, 'soldOut') ~= '1' then soldOutNow = 1 end
+  if redis.call('HGET', statsKey, 'soldOut') ~= '1' then
+    soldOutNow = 1
+    redis.call('HINCRBY', statsKey, 'closes', 1)
+  end
   redis.call('HSET', statsKey, 'soldOut', 1)
   leftLine = emptyLine(waitKey, seenKey)
   if leftLine > 0 then
@@ -837,8 +844,8 @@ return 0
 /**
  * The concert's last seat was just sold (MySQL confirms every seat reserved): the line's door closes
  * at once, so an entrant is answered SOLD_OUT and statuses read no seat left, from now on rather than
- * from the next tick, which then empties the line (QUEUE_ADMIT; `closes` counted here tells a tick
- * whose verdict predates it). Not when a cancellation reopened the line since the caller read
+ * from the next tick, which then empties the line (QUEUE_ADMIT; `closes`, counted by every close,
+ * tells a tick whose verdict predates it). Not when a cancellation reopened the line since the caller read
  * `reopens` (ARGV[1]): that verdict is stale. Returns 1 if this call closed it (0: closed already,
  * or stale).
  */
