@@ -50,8 +50,11 @@ export function ConcertPage({ concertId, loggedIn, socket }: { concertId: string
   // once, unless a read went out lately, so an ACTIVE fan is told the concert sold out then, not
   // "every seat is held" until the next re-read. Whether it was the last, only the concert's count
   // says (a seat map shows one schedule).
-  const fewFree = live !== undefined && live.seatsLeft <= 1;
-  const onSeatsChanged = useCallback((sold?: boolean) => (sold && fewFree ? refreshCountsUrgently() : refreshCounts()), [fewFree, refreshCounts, refreshCountsUrgently]);
+  // Read when called (a ref), so the callback stays the same: effects that depend on it (the cart's
+  // note of a hold that ran out) must not run again as the count moves.
+  const fewFree = useRef(false);
+  fewFree.current = live !== undefined && live.seatsLeft <= 1;
+  const onSeatsChanged = useCallback((sold?: boolean) => (sold && fewFree.current ? refreshCountsUrgently() : refreshCounts()), [refreshCounts, refreshCountsUrgently]);
   useEffect(() => {
     if (concert) markOnce('ct:concert-rendered');
   }, [concert]);
