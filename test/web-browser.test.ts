@@ -96,6 +96,18 @@ async function chargeInPage(fan: Fan, amount: number) {
 /** Waits until the live region says `text` (it is written in an effect after the render that shows the change). */
 const announced = (fan: Fan, text: string) => fan.page.getByTestId('announcer').filter({ hasText: text }).waitFor({ state: 'attached', ...WAIT });
 
+/** Answers the fan's first `times` requests of `operation` as the server busy (SERVICE_UNAVAILABLE), the rest as usual; says how many it answered so. */
+async function busyFor(fan: Fan, operation: string, times: number): Promise<() => number> {
+  let failed = 0;
+  await fan.page.route('**/graphql', async (route) => {
+    if (failed < times && (route.request().postData() ?? '').includes(operation)) {
+      failed += 1;
+      await route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({ errors: [{ message: 'busy', extensions: { code: 'SERVICE_UNAVAILABLE' } }] }) });
+    } else await route.continue();
+  });
+  return () => failed;
+}
+
 const seat = (fan: Fan, number: number) => fan.page.locator(`.seat-map [data-seat="${number}"]`);
 const seatWithStatus = (fan: Fan, number: number, status: string) => fan.page.locator(`.seat-map [data-seat="${number}"][data-status="${status}"]`);
 const position = (fan: Fan, text: string | RegExp) => fan.page.getByTestId('position').filter({ hasText: text });
@@ -428,16 +440,10 @@ describe('fan web app in Chromium', () => {
     // and is made again by itself.
     await seat(fan, 1).click();
     await fan.page.getByRole('button', { name: 'Pay 100 points' }).waitFor(WAIT);
-    let failed = 0;
-    await fan.page.route('**/graphql', async (route) => {
-      if (failed < 2 && (route.request().postData() ?? '').includes('query MyHolds')) {
-        failed += 1;
-        await route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({ errors: [{ message: 'busy', extensions: { code: 'SERVICE_UNAVAILABLE' } }] }) });
-      } else await route.continue();
-    });
+    const failed = await busyFor(fan, 'query MyHolds', 2);
     await seat(fan, 2).click();
     await fan.page.getByRole('alert').filter({ hasText: 'briefly unavailable' }).waitFor(WAIT);
-    expect(failed).toBeGreaterThan(0);
+    expect(failed()).toBeGreaterThan(0);
     expect(await fan.page.getByRole('button', { name: /^Pay \d+ points$/ }).count()).toBe(1);
     await fan.page.getByRole('button', { name: 'Pay 200 points' }).waitFor(WAIT);
     await fan.page.unroute('**/graphql');
@@ -936,18 +942,12 @@ describe('fan web app in Chromium', () => {
     const [account] = await signUpMany(new Api(server.url), 1);
     const fan = await openFan('tickets-busy', { width: 1100, height: 900 });
     await fan.page.addInitScript(`sessionStorage.setItem('ct:token', ${JSON.stringify(account!.token)})`);
-    let failed = 0;
-    await fan.page.route('**/graphql', async (route) => {
-      if (failed < 2 && (route.request().postData() ?? '').includes('query MyTickets')) {
-        failed += 1;
-        await route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({ errors: [{ message: 'busy', extensions: { code: 'SERVICE_UNAVAILABLE' } }] }) });
-      } else await route.continue();
-    });
+    const failed = await busyFor(fan, 'query MyTickets', 2);
     await fan.page.goto(`${base}#/tickets`);
     await fan.page.getByRole('alert').filter({ hasText: 'briefly unavailable' }).waitFor(WAIT);
     // No reload, no click: the read is made again until it answers (it stayed on the error before).
     await fan.page.getByText('No tickets yet.').waitFor(WAIT);
-    expect(failed).toBe(2);
+    expect(failed()).toBe(2);
     expect(await fan.page.getByRole('alert').filter({ hasText: 'briefly unavailable' }).count()).toBe(0);
     await fan.page.unroute('**/graphql');
     expectClean([fan]);
