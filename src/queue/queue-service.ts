@@ -370,7 +370,7 @@ export class QueueService {
         return new Map<number, Inventory>();
       }),
       // Read before the inventory and MySQL's confirmation: a reopening or a close after this makes their verdict stale (QUEUE_ADMIT).
-      Promise.all(listed.map((id) => this.redis.hmget(this.keys.queue(id).stats, 'soldOut', 'reopens', 'closes').catch((error: unknown) => this.skipped(id, error)))),
+      Promise.all(listed.map((id) => this.redis.hmget(this.keys.queue(id).stats, 'soldOut', 'reopens', 'closedAt').catch((error: unknown) => this.skipped(id, error)))),
     ]);
     const lineStats = new Map(listed.flatMap((id, i) => (statsRead[i] ? [[id, statsRead[i]] as const] : [])));
     const ids = listed.filter((id) => lineStats.has(id));

@@ -64,8 +64,8 @@ export function redisKeys(prefix: string, database = 0) {
          * (seats left as of leftUntil ms, after which it is unknown), soldOut (1 while every seat is
          * reserved: the line is closed), grace and idle (the presence limits in ms, as the last tick
          * had them: status and entry calls judge lapses by them), logSeq and logEpoch (the departures
-         * log's position and identity), reopens (cancellations that reopened the line), closes (times it was
-         * closed as sold out, by a tick or by the payment of the last seat).
+         * log's position and identity), reopens (cancellations that reopened the line), closedAt (when it was
+         * last closed as sold out, by a tick or by the payment of the last seat: a stamp, see QUEUE_ADMIT).
          */
         stats: `${tag}:stats`,
         /**

@@ -598,6 +598,19 @@ return 1
 `,
 });
 
+/**
+ * Closes the line as sold out: the mark, and the close's own stamp (Redis's clock to the microsecond),
+ * by which a tick whose verdict was formed before this close knows of it (QUEUE_ADMIT).
+ */
+const MARK_SOLD_OUT = luaFunction(
+  'markSoldOut',
+  `
+local function markSoldOut(stats)
+  local clock = redis.call('TIME')
+  redis.call('HSET', stats, 'soldOut', 1, 'closedAt', clock[1] .. '.' .. clock[2])
+end`,
+);
+
 /** Dead replicas' fans released per tick at most, so one script never blocks Redis for long. */
 const MAX_RELEASED_PER_TICK = 5000;
 
@@ -652,7 +665,7 @@ export const QUEUE_ADMIT = defineScript<
 >()({
   name: 'queueAdmit',
   keys: ['wait', 'active', 'stats', 'admissions', 'sales', 'seen', 'activeSeen', 'watchCount', 'watchedSeen', 'watchers', 'replicas', 'departures'],
-  uses: [REDIS_NOW, DROP_ABSENT, ZADD_PAIRS, EMPTY_LINE, PRESENCE_SCORE, RELEASE_WATCH, LOG_DEPARTURES, OPEN_IF_DUE],
+  uses: [REDIS_NOW, DROP_ABSENT, ZADD_PAIRS, EMPTY_LINE, PRESENCE_SCORE, RELEASE_WATCH, LOG_DEPARTURES, OPEN_IF_DUE, MARK_SOLD_OUT],
   lua: `
 local now = redisNow()
 local capacity = tonumber(ARGV[1])
@@ -671,11 +684,12 @@ if soldOut and (redis.call('HGET', statsKey, 'reopens') or '') ~= ARGV[11] then
   seatsLeft = -1
 end
 -- Likewise a verdict of seats left formed before the line was closed (by the payment of the last
--- seat, QUEUE_CLOSE_SOLD_OUT, or another tick; the soldOut mark and the count of closes are no longer
--- as the caller read them, ARGV[13], "soldOut|closes"): the line stays closed, with the count that
--- close wrote, and the next tick judges again. The mark alone would miss a reopening and a new close
--- in between; the count alone, stats lost and counted up again to the same number.
-local closing = redis.call('HMGET', statsKey, 'soldOut', 'closes')
+-- seat, QUEUE_CLOSE_SOLD_OUT, or another tick; the soldOut mark and the close's own stamp are no
+-- longer as the caller read them, ARGV[13], "soldOut|closedAt"): the line stays closed, with the
+-- count that close wrote, and the next tick judges again. The mark alone would miss a reopening and
+-- a new close in between; a stamp (Redis's clock to the microsecond) cannot come back after the
+-- stats are lost, as a count could.
+local closing = redis.call('HMGET', statsKey, 'soldOut', 'closedAt')
 local closedSince = not soldOut and closing[1] == '1' and ((closing[1] or '') .. '|' .. (closing[2] or '')) ~= ARGV[13]
 local log = {}
 local opened, closed = 0, 0
@@ -739,9 +753,8 @@ local leftLine, soldOutNow = 0, 0
 if soldOut then
   if redis.call('HGET', statsKey, 'soldOut') ~= '1' then
     soldOutNow = 1
-    redis.call('HINCRBY', statsKey, 'closes', 1)
+    markSoldOut(statsKey)
   end
-  redis.call('HSET', statsKey, 'soldOut', 1)
   leftLine = emptyLine(waitKey, seenKey)
   if leftLine > 0 then
     log[#log + 1] = 's'
@@ -844,21 +857,20 @@ return 0
 /**
  * The concert's last seat was just sold (MySQL confirms every seat reserved): the line's door closes
  * at once, so an entrant is answered SOLD_OUT and statuses read no seat left, from now on rather than
- * from the next tick, which then empties the line (QUEUE_ADMIT; `closes`, counted by every close,
- * tells a tick whose verdict predates it). Not when a cancellation reopened the line since the caller read
+ * from the next tick, which then empties the line (QUEUE_ADMIT; the close's stamp tells a tick whose
+ * verdict predates it). Not when a cancellation reopened the line since the caller read
  * `reopens` (ARGV[1]): that verdict is stale. Returns 1 if this call closed it (0: closed already,
  * or stale).
  */
 export const QUEUE_CLOSE_SOLD_OUT = defineScript<number, [reopensSeen: string, seatsLeftTtlMs: number]>()({
   name: 'queueCloseSoldOut',
   keys: ['stats'],
-  uses: [REDIS_NOW],
+  uses: [REDIS_NOW, MARK_SOLD_OUT],
   lua: `
 if (redis.call('HGET', statsKey, 'reopens') or '') ~= ARGV[1] then return 0 end
 redis.call('HSET', statsKey, 'left', 0, 'leftUntil', redisNow() + tonumber(ARGV[2]))
 if redis.call('HGET', statsKey, 'soldOut') == '1' then return 0 end
-redis.call('HSET', statsKey, 'soldOut', 1)
-redis.call('HINCRBY', statsKey, 'closes', 1)
+markSoldOut(statsKey)
 return 1
 `,
 });
