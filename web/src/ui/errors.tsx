@@ -9,7 +9,9 @@ import { errorMessage, problemOf, type ErrorLike, type Problem } from '../logic/
  * One failure (the server busy, a rate limit) can show in several places at once (the cart, the
  * holds, the header's charge): each shows it beside what it concerns, but only the note that said it
  * first is an alert, so a screen reader says it once. The others give up the role before the browser
- * reports the change (a layout effect, in the same task as the insertion).
+ * reports the change (a layout effect, in the same task as the insertion). Only for the same text
+ * said within SAME_FAILURE_MS: a later failure that reads alike (a payment refused after a read
+ * was) is news, and said again.
  */
 export function ErrorNote({ error, code, problem, words }: { error?: ErrorLike | null; code?: string; problem?: Problem; words?: Partial<Record<string, string>> }) {
   const shown = problem ?? (code ? { code } : problemOf(error));
@@ -20,8 +22,8 @@ export function ErrorNote({ error, code, problem, words }: { error?: ErrorLike |
   useLayoutEffect(() => {
     const self = note.current;
     if (!self || text === undefined) return;
-    self.dataset.saidAt = String((saidCount += 1));
-    setEchoed(saidEarlier(self, text) ? text : undefined);
+    Object.assign(self.dataset, { saidText: text, saidOrder: String((saidCount += 1)), saidAt: String(performance.now()) });
+    setEchoed(saidJustBefore(self, text) ? text : undefined);
   }, [text]);
   if (!shown) return null;
   return (
@@ -31,14 +33,22 @@ export function ErrorNote({ error, code, problem, words }: { error?: ErrorLike |
   );
 }
 
-/** Notes' texts in the order they were first shown (data-said-at), so the one that said a text first keeps saying it. */
+/** How close together two notes' same text is taken for one failure, said once. */
+const SAME_FAILURE_MS = 2000;
+
+/** Notes' texts in the order they were shown (data-said-order), so the one that said a text first keeps saying it. */
 let saidCount = 0;
 
-/** Whether an alert on the page said the same before this note did. */
-function saidEarlier(self: HTMLElement, text: string): boolean {
-  const mine = Number(self.dataset.saidAt);
-  for (const other of document.querySelectorAll<HTMLElement>('[role="alert"][data-said-at]')) {
-    if (other !== self && other.textContent === text && Number(other.dataset.saidAt) < mine) return true;
+/**
+ * Whether an alert on the page said the same text shortly before this note did. Compared by the text
+ * each note was said with (data-said-text), not the text it shows: a note changing its text in this
+ * same render shows the new text before its own effect has said it.
+ */
+function saidJustBefore(self: HTMLElement, text: string): boolean {
+  const { saidOrder, saidAt } = self.dataset;
+  for (const other of document.querySelectorAll<HTMLElement>('[role="alert"][data-said-text]')) {
+    if (other === self || other.dataset.saidText !== text) continue;
+    if (Number(other.dataset.saidOrder) < Number(saidOrder) && Number(saidAt) - Number(other.dataset.saidAt) < SAME_FAILURE_MS) return true;
   }
   return false;
 }
