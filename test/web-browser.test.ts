@@ -921,13 +921,14 @@ describe('fan web app in Chromium', () => {
     await fan.page.getByRole('button', { name: 'Enter the waiting room' }).click();
     await fan.page.locator('.your-turn').waitFor(WAIT);
     await seatWithStatus(fan, 1, 'AVAILABLE').waitFor(WAIT);
-    // Every change the fan asks for is refused by the rate limit: a hold in the seat map, a charge in the header.
+    await fan.page.getByLabel('Points to add').fill('100');
+    // Every change the fan asks for is refused by the rate limit: a hold in the seat map, a charge in
+    // the header, asked one right after the other (one failure, said once, is two notes said within 2 s).
     await fan.page.route('**/graphql', async (route) => {
       if (!(route.request().postData() ?? '').includes('mutation')) return route.continue();
       await route.fulfill({ status: 429, contentType: 'application/json', headers: { 'retry-after': '30' }, body: JSON.stringify({ errors: [{ message: 'slow down', extensions: { code: 'RATE_LIMITED', retryAfterSeconds: 30 } }] }) });
     });
     await seat(fan, 1).click();
-    await fan.page.getByLabel('Points to add').fill('100');
     await fan.page.getByRole('button', { name: 'Charge points' }).click();
     const said = 'Too many attempts: try again in 30 s.';
     await vi.waitFor(async () => expect(await fan.page.locator('.error').filter({ hasText: said }).count()).toBe(2), { timeout: 10_000, interval: 100 });
