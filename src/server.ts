@@ -233,7 +233,6 @@ export async function startServer(parts: ServerParts, port: number): Promise<Run
       } finally {
         clearTimeout(cut);
         services.limits.openingSockets.stop();
-        services.sessions.stop();
       }
       await apollo.stop();
     },

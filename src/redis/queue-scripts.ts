@@ -751,7 +751,7 @@ if #lapsed > 0 then
 end
 local leftLine, soldOutNow = 0, 0
 if soldOut then
-  if redis.call('HGET', statsKey, 'soldOut') ~= '1' then
+  if closing[1] ~= '1' then
     soldOutNow = 1
     markSoldOut(statsKey)
   end
