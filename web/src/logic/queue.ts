@@ -42,8 +42,12 @@ export const SOLD_OUT_LEFT_LINE_MESSAGE = `${SOLD_OUT_MESSAGE} You have left the
 /** Said to a fan out of a sold-out line once a cancelled ticket brings a seat back (no place was lost). */
 export const SEAT_BACK_MESSAGE = 'A ticket was cancelled and a seat is free again: enter the waiting room to try for it.';
 export const PAUSED_MESSAGE = 'All seats are held right now; admission resumes when one comes back.';
-/** Said to a fan whose place in line (PREQUEUE or WAITING) went without their leaving: the server saw no sign of them for its grace. */
-export const PLACE_LOST_MESSAGE = 'You lost your place in line: a place is kept only while this site stays open and online. Enter the waiting room to queue again.';
+/**
+ * Said to a fan whose place in line (PREQUEUE or WAITING) went without their leaving. Most often the
+ * server saw no sign of them for its grace, but the line's store may have lost it too, so the fact
+ * comes first and the rule after, as a rule, not as the fan's fault.
+ */
+export const PLACE_LOST_MESSAGE = 'Your place in line was lost. Enter the waiting room to queue again. (A place is kept while this page stays open and online.)';
 /** Said to a fan whose turn (ACTIVE) ended without their leaving or paying in this tab: its time ran out, or it was used elsewhere. */
 export const TURN_ENDED_MESSAGE = 'Your turn has ended: you are no longer in the waiting room.';
 export const PREQUEUE_MESSAGE = 'You are in the pre-queue. When sales open, everyone who arrived before the opening gets a random place in line.';
