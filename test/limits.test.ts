@@ -89,6 +89,23 @@ describe('operations per client IP (RATE_LIMIT_IP_PER_MINUTE)', () => {
     expect((await gql(server.url, CONCERTS, {}, { ip: freshIp() })).status).toBe(200);
   });
 
+  it('a refused operation counts for nobody: not for the address when the account refused it, nor for the account when the address did', async () => {
+    const ip = freshIp();
+    const eager = await fanOf(server);
+    const neighbour = await fanOf(server);
+    // The eager fan spends their account (5) and retries through its refusals from the shared address.
+    for (let i = 0; i < 5; i++) expect((await gql(server.url, ME, {}, { token: eager.token, ip })).status).toBe(200);
+    for (let i = 0; i < 3; i++) expectRateLimited(await gql(server.url, ME, {}, { token: eager.token, ip }), 60);
+    // The address has run 5 of its 8: the neighbour behind it gets the other 3.
+    for (let i = 0; i < 3; i++) expect((await gql(server.url, ME, {}, { token: neighbour.token, ip })).status).toBe(200);
+    // Now the address refuses; the neighbour's retries cost their account nothing…
+    for (let i = 0; i < 3; i++) expectRateLimited(await gql(server.url, ME, {}, { token: neighbour.token, ip }), 60);
+    // …so from elsewhere the account still has the 2 of its 5 it did not run.
+    const elsewhere = freshIp();
+    for (let i = 0; i < 2; i++) expect((await gql(server.url, ME, {}, { token: neighbour.token, ip: elsewhere })).status).toBe(200);
+    expectRateLimited(await gql(server.url, ME, {}, { token: neighbour.token, ip: elsewhere }), 60);
+  });
+
   it('counts an address the proxy wrote with a port (1.2.3.4:5678, [2001:db8::1]:443) as that address, whatever the port', async () => {
     expect(limitedAddress('10.1.2.3:5678')).toBe('10.1.2.3');
     expect(limitedAddress('[2001:db8:a:b::1]:443')).toBe('2001:db8:a:b::/64');

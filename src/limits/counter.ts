@@ -8,7 +8,7 @@ export type LimitName = 'account' | 'ip' | 'login_email' | 'login_ip' | 'sockets
 /** What a counter says about one more event: allowed, or refused until `retryAfterSeconds`. */
 export type Verdict = { allowed: true } | { allowed: false; limit: LimitName; retryAfterSeconds: number };
 
-const ALLOWED: Verdict = { allowed: true };
+export const ALLOWED: Verdict = { allowed: true };
 
 /** Whole seconds, at least 1, until the window ends. */
 const retryAfter = (msBeforeNext: number) => Math.max(1, Math.ceil(msBeforeNext / 1000));
@@ -85,7 +85,7 @@ export class WindowCounter {
     }
   }
 
-  /** Gives one event back (a success that should not count as an attempt). */
+  /** Gives one event back (one that should not count: a success that is no failed attempt, an operation another limit refused). */
   async giveBack(id: string): Promise<void> {
     await this.limiter?.reward(id, 1).catch(() => undefined);
   }

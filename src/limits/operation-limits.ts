@@ -1,5 +1,5 @@
 import { RateLimited } from '../errors';
-import { strictest, type Verdict, type WindowCounter } from './counter';
+import { ALLOWED, strictest, type Verdict, type WindowCounter } from './counter';
 
 /** Who is calling: the account if the token is valid, and the client IP (always). */
 export interface Caller {
@@ -10,7 +10,10 @@ export interface Caller {
 /**
  * Operations per account and per client IP (RATE_LIMIT_PER_MINUTE, RATE_LIMIT_IP_PER_MINUTE), every
  * GraphQL operation over HTTP and every subscription start counting one. Both counters are asked at
- * once, so a check is one Redis round trip.
+ * once, so a check is one Redis round trip. An operation one refuses runs nowhere, so it counts for
+ * nobody: the other gives its point back. Otherwise a fan retrying through their account's refusals
+ * would use up the address's budget of every fan behind the same NAT, and a fan refused for a busy
+ * address would find their own account spent when the address's window ended.
  */
 export class OperationLimits {
   constructor(
@@ -19,9 +22,11 @@ export class OperationLimits {
   ) {}
 
   async check(caller: Caller): Promise<Verdict> {
-    const checks = [this.perIp.consume(caller.ip)];
-    if (caller.userId !== undefined) checks.push(this.perAccount.consume(String(caller.userId)));
-    return strictest(await Promise.all(checks));
+    const account = caller.userId === undefined ? undefined : String(caller.userId);
+    const [byIp, byAccount] = await Promise.all([this.perIp.consume(caller.ip), account === undefined ? ALLOWED : this.perAccount.consume(account)]);
+    if (!byIp.allowed && byAccount.allowed && account !== undefined) await this.perAccount.giveBack(account);
+    if (byIp.allowed && !byAccount.allowed) await this.perIp.giveBack(caller.ip);
+    return strictest([byIp, byAccount]);
   }
 }
 
