@@ -68,6 +68,20 @@ describe('sign-up, log-in, me', () => {
     expect(await api.errorCode(SIGN_UP, { email: 'jose\u0301@example.test', password: 'whatever-123' })).toBe('EMAIL_TAKEN');
   });
 
+  it('folds case letter by letter: ΝΙΚΟΣ and νικοσ, SAM and ſam are one address each; straße and strasse stay two', async () => {
+    const nikos = await signUp(api, 'νικοσ@example.test', 'password-nikos');
+    // Lower-cased, the capital final sigma is ς: a second account before.
+    expect(await api.errorCode(SIGN_UP, { email: 'ΝΙΚΟΣ@example.test', password: 'whatever-123' })).toBe('EMAIL_TAKEN');
+    expect((await logIn(api, 'ΝΙΚΟΣ@example.test', 'password-nikos')).id).toBe(nikos.id);
+    const sam = await signUp(api, 'ſam@example.test', 'password-sam');
+    expect(await api.errorCode(SIGN_UP, { email: 'SAM@example.test', password: 'whatever-123' })).toBe('EMAIL_TAKEN');
+    expect((await logIn(api, 'Sam@example.test', 'password-sam')).id).toBe(sam.id);
+    // ß has no one-letter capital: simple folding keeps it, so this is another address.
+    const strasse = await signUp(api, 'strasse@example.test', 'password-ss');
+    const strasze = await signUp(api, 'STRAßE@example.test', 'password-sz');
+    expect(strasze.id).not.toBe(strasse.id);
+  });
+
   it('gives only one account when the same email signs up many times at once', async () => {
     const results = await Promise.all(Array.from({ length: 20 }, () => api.request(SIGN_UP, { email: 'race@example.test', password: 'password-123' })));
     expect(results.filter((r) => r.data?.signUp).length).toBe(1);

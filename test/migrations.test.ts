@@ -6,6 +6,7 @@ import { Migration20261210100000 } from '../src/migrations/Migration202612101000
 import { Migration20261210120000 } from '../src/migrations/Migration20261210120000';
 import { Migration20261212100000 } from '../src/migrations/Migration20261212100000';
 import { Migration20261214100000 } from '../src/migrations/Migration20261214100000';
+import { Migration20261216100000 } from '../src/migrations/Migration20261216100000';
 import { logIn, signUp } from './support/client';
 import { startTestServer, type TestServer } from './support/harness';
 
@@ -86,5 +87,26 @@ describe('upgrading a database whose emails were apart under the server’s defa
     const [kept] = await sql().execute<{ email: string }[]>('select email from users where id = ?', [twin.id]);
     expect(kept?.email).toBe('jose\u0301@example.es');
     expect(await tableDefinition('users')).toMatch(/`email` varchar\(254\) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL/);
+  });
+});
+
+describe('upgrading emails stored lower-cased to their case-folded spelling', () => {
+  it('rewrites ς to σ and ſ to s, so their owners log in under any case; of two accounts now one address, the one already spelled so keeps it', async () => {
+    const api = new Api(server.url);
+    const nikos = await signUp(api, 'nikos-first@example.gr', 'password-nikos');
+    const sam = await signUp(api, 'sam-first@example.test', 'password-sam');
+    const other = await signUp(api, 'other@example.test', 'password-other');
+    // As lower-casing stored them: ΝΙΚΟΣ@ with a final ς; ſam@ as typed, and sam@ beside it, another account then.
+    await sql().execute('update users set email = ? where id = ?', ['νικος@example.gr', nikos.id]);
+    await sql().execute('update users set email = ? where id = ?', ['ſam@example.test', sam.id]);
+    await sql().execute('update users set email = ? where id = ?', ['sam@example.test', other.id]);
+
+    await run(await planned(Migration20261216100000));
+
+    expect((await logIn(api, 'νικοσ@example.gr', 'password-nikos')).id).toBe(nikos.id);
+    expect((await logIn(api, 'ΝΙΚΟΣ@example.gr', 'password-nikos')).id).toBe(nikos.id);
+    expect((await logIn(api, 'SAM@example.test', 'password-other')).id).toBe(other.id);
+    const [kept] = await sql().execute<{ email: string }[]>('select email from users where id = ?', [sam.id]);
+    expect(kept?.email).toBe('ſam@example.test');
   });
 });

@@ -28,12 +28,24 @@ const MAX_PASSWORD = 200;
 const OPERATOR = 'operator';
 
 /**
+ * One letter case-folded as Unicode's simple folding does: through its capital, so the letters that
+ * share one capital share one spelling (ſ and s, ς and σ, µ and μ; String.toLowerCase keeps them
+ * apart, and spells a final capital sigma ς), unless the capital is several letters (ß's is SS): the
+ * simple folding keeps those to themselves, so straße and strasse stay two addresses.
+ */
+function foldLetter(letter: string): string {
+  const capital = letter.toUpperCase();
+  return ([...capital].length === 1 ? capital : letter).toLowerCase();
+}
+
+/**
  * The one spelling of an email: what is stored, looked up and counted by the log-in throttle. NFC, so
  * an accent typed as one character or as a letter plus a combining mark is the same address (again
- * after lower-casing, which can undo it: T + diaeresis has no precomposed capital); the column
- * compares bytes (utf8mb4_bin): case is folded here, and nothing else anywhere.
+ * after folding, which can undo it: T + diaeresis has no precomposed capital); case folded letter by
+ * letter (foldLetter), so any two spellings of one address in other cases are one. The column compares
+ * bytes (utf8mb4_bin): case is folded here, and nothing else anywhere.
  */
-export const canonicalEmail = (email: string) => email.trim().normalize('NFC').toLowerCase().normalize('NFC');
+export const canonicalEmail = (email: string) => Array.from(email.trim().normalize('NFC'), foldLetter).join('').normalize('NFC');
 
 function normalizeEmail(email: string): string {
   const normalized = canonicalEmail(email);

@@ -13,7 +13,7 @@ export class User {
   @PrimaryKey({ type: 'bigint', autoincrement: true, unsigned: true })
   id!: number;
 
-  /** Stored as canonicalEmail spells it (trimmed, NFC, lower case); the column compares bytes (utf8mb4_bin, migration 20261212100000), on MySQL and MariaDB alike. */
+  /** Stored as canonicalEmail spells it (trimmed, NFC, case-folded); the column compares bytes (utf8mb4_bin, migration 20261212100000), on MySQL and MariaDB alike. */
   @Property({ type: 'string', length: 254, unique: true })
   email!: string;
 
