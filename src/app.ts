@@ -221,9 +221,9 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
   const limits = createLimits(redis, keys, config.limits, metrics.limitRefusals);
   const tokens = new TokenVerifier(tokenKey);
   const accounts = new AccountService(orm, accountSettings, limits.logIns);
-  tokens.refuseIssuedBefore(await accounts.credentialChanges());
   const sessions = new SessionExpiries();
-  const existingAccounts = new ExistingAccounts(orm, config.accountCheckSeconds * 1000, sessions);
+  const existingAccounts = new ExistingAccounts(orm, config.accountCheckSeconds * 1000, sessions, tokens);
+  await existingAccounts.followCredentialChanges();
   existingAccounts.start();
   // One hash (a fraction of a second at the default cost) before serving, so the bound on password waits holds from the first request.
   await accounts.calibratePasswordHashing();

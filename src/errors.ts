@@ -49,6 +49,9 @@ export const notFound = (what: string) => new AppError('NOT_FOUND', `No ${what} 
 /** A valid token whose user was deleted since it was signed. */
 export const accountGone = () => new AppError('UNAUTHENTICATED', 'This account no longer exists.');
 
+/** A valid token issued before the operator last changed its account's role or password. */
+export const credentialsChanged = () => new AppError('UNAUTHENTICATED', 'This account’s password or role has changed since you logged in: log in again.');
+
 /** The looked-up row, or NOT_FOUND naming what was missing. */
 export async function orNotFound<T>(lookup: Promise<T | null>, what: string): Promise<T> {
   const found = await lookup;

@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import jwt from 'jsonwebtoken';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Api } from '../support/graphql-client';
-import { ENTER, LOG_IN, SIGN_UP, STATUS, STATUS_SUBSCRIPTION, type QueueStatus } from '../support/operations';
+import { CHARGE, ENTER, LOG_IN, SIGN_UP, STATUS, STATUS_SUBSCRIPTION, type QueueStatus } from '../support/operations';
 import { ADMIN, startTestServer, type TestServer } from './support/harness';
 import { Feed, logIn, signUp, wsClient } from './support/client';
 import { createConcert } from './support/fixtures';
@@ -255,6 +255,31 @@ describe('tokens', () => {
       await vi.waitFor(async () => expect((await gone.api.request(STATUS, { id: concertId })).errors).toBeUndefined(), within);
     } finally {
       await Promise.all([open.dispose(), retry.dispose()]);
+    }
+  });
+
+  it('refuses tokens issued before another replica changed the account’s credentials within ACCOUNT_CHECK_SECONDS, and ends their subscriptions', async () => {
+    const { concertId } = await createConcert(server);
+    const [taken, other] = [await signUp(api), await signUp(api)];
+    const client = wsClient(server.wsUrl, taken.token);
+    try {
+      const feed = new Feed<{ queueStatus: QueueStatus }>(client, STATUS_SUBSCRIPTION, { id: concertId });
+      expect((await feed.next()).data?.queueStatus.state).toBe('NONE');
+      await new Promise((resolve) => setTimeout(resolve, 1100)); // tokens count whole seconds
+      // What a replica started with this address as ADMIN_EMAIL (or a new ADMIN_PASSWORD) writes; this one started before.
+      await server.app.orm.em.getConnection().execute("update users set role = 'ADMIN', credentials_changed_at = utc_timestamp() where id = ?", [taken.id]);
+      const within = { timeout: (ACCOUNT_CHECK_SECONDS + 2) * 1000, interval: 100 };
+      const changed = { message: 'This account’s password or role has changed since you logged in: log in again.', extensions: { code: 'UNAUTHENTICATED' } };
+      await vi.waitFor(async () => expect((await taken.api.request('{ me { id role } }')).errors?.[0]).toMatchObject(changed), within);
+      expect(await taken.api.errorCode(CHARGE, { amount: 100 })).toBe('UNAUTHENTICATED');
+      const ended = await feed.until((message) => Boolean(message.errors), (ACCOUNT_CHECK_SECONDS + 2) * 1000);
+      expect(ended.errors?.[0]).toMatchObject(changed);
+      const [row] = await server.app.orm.em.getConnection().execute<{ points: number }[]>('select points from users where id = ?', [taken.id]);
+      expect(Number(row?.points)).toBe(0);
+      // Other accounts are untouched.
+      expect((await other.api.request('{ me { id } }')).errors).toBeUndefined();
+    } finally {
+      await client.dispose();
     }
   });
 

@@ -7,6 +7,7 @@ import { Migration20261210120000 } from '../src/migrations/Migration202612101200
 import { Migration20261212100000 } from '../src/migrations/Migration20261212100000';
 import { Migration20261214100000 } from '../src/migrations/Migration20261214100000';
 import { Migration20261216100000 } from '../src/migrations/Migration20261216100000';
+import { Migration20261217100000 } from '../src/migrations/Migration20261217100000';
 import { logIn, signUp } from './support/client';
 import { startTestServer, type TestServer } from './support/harness';
 
@@ -43,6 +44,7 @@ describe('migrations killed before they were recorded', () => {
     ['Migration20261210100000', Migration20261210100000, 'concerts'],
     ['Migration20261210120000', Migration20261210120000, 'reservations'],
     ['Migration20261214100000', Migration20261214100000, 'users'],
+    ['Migration20261217100000', Migration20261217100000, 'users'],
   ])('%s runs again over its own finished work and changes nothing', async (_name, migration, table) => {
     const before = await tableDefinition(table);
     await run(await planned(migration));

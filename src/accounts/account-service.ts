@@ -3,7 +3,7 @@ import { UniqueConstraintViolationException, type MikroORM } from '@mikro-orm/my
 import { toAccount, type Account } from './account';
 import { hashCost, PasswordHasher, unmatchableHash } from '../auth/passwords';
 import { signToken, type Viewer } from '../auth/tokens';
-import { accountGone, AppError, badInput, characterCount, hasLoneSurrogate } from '../errors';
+import { accountGone, AppError, badInput, characterCount, credentialsChanged, hasLoneSurrogate } from '../errors';
 import { Role, User } from '../entities';
 import type { LoginThrottle } from '../limits';
 import { datetimeNow } from '../database/datetime';
@@ -154,15 +154,9 @@ export class AccountService {
     if (!user) throw accountGone();
     // Both in whole seconds (the token's iat, the DATETIME column): a token of that very second passes.
     if (user.credentialsChangedAt && issuedAt < user.credentialsChangedAt.getTime()) {
-      throw new AppError('UNAUTHENTICATED', 'This account’s password or role has changed since you logged in: log in again.');
+      throw credentialsChanged();
     }
     return user.role;
-  }
-
-  /** When the operator last changed each account's credentials (ms), for the accounts where it ever did. */
-  async credentialChanges(): Promise<Map<number, number>> {
-    const users = await this.orm.em.fork().find(User, { credentialsChangedAt: { $ne: null } }, { fields: ['id', 'credentialsChangedAt'] });
-    return new Map(users.flatMap((user) => (user.credentialsChangedAt ? [[user.id, user.credentialsChangedAt.getTime()] as const] : [])));
   }
 
   /**

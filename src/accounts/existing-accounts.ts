@@ -1,5 +1,7 @@
 import type { MikroORM } from '@mikro-orm/mysql';
 import type { SessionExpiries } from '../auth/session-bound';
+import type { TokenVerifier } from '../auth/tokens';
+import { User } from '../entities';
 
 /** Accounts asked about in one statement. */
 const CHUNK = 1000;
@@ -13,7 +15,9 @@ const CHUNK = 1000;
  * those with a subscription open here, and of those it found gone (a row restored is let in again).
  * From then on those gone are refused, and their subscriptions end with UNAUTHENTICATED (an open
  * queueStatus feed is presence: it would keep the account's place). So a deleted account stops
- * working within about `sweepMs` on every replica.
+ * working within about `sweepMs` on every replica. Each round also reads which accounts the operator
+ * changed the credentials of (another replica started with a new ADMIN_EMAIL or ADMIN_PASSWORD): their
+ * older tokens are refused here too from then on, and the subscriptions opened with them end.
  *
  * Off the request path: an operation costs two set lookups, not a read (an on-sale's fans mostly
  * make their first request once, and a read per new fan was a tenth of enterQueue's server time).
@@ -28,8 +32,21 @@ export class ExistingAccounts {
     private readonly orm: MikroORM,
     private readonly sweepMs: number,
     private readonly sessions: SessionExpiries,
+    private readonly tokens: TokenVerifier,
     private readonly capacity = 200_000,
   ) {}
+
+  /**
+   * When the operator last changed each account's credentials (ms, a few accounts: the admins), told
+   * to the token check and to the open subscriptions. A failure is the caller's: at start it stops
+   * the start, in a round it waits for the next.
+   */
+  async followCredentialChanges(): Promise<void> {
+    const users = await this.orm.em.fork().find(User, { credentialsChangedAt: { $ne: null } }, { fields: ['id', 'credentialsChangedAt'] });
+    const changes = new Map(users.flatMap((user) => (user.credentialsChangedAt ? [[user.id, user.credentialsChangedAt.getTime()] as const] : [])));
+    this.tokens.refuseIssuedBefore(changes);
+    this.sessions.endIssuedBefore(changes);
+  }
 
   start(): void {
     // One round at a time: a MySQL that stopped answering holds a round up to the statement timeout.
@@ -37,7 +54,7 @@ export class ExistingAccounts {
     this.timer = setInterval(() => {
       if (running) return;
       running = true;
-      void this.sweep().finally(() => (running = false));
+      void Promise.all([this.sweep(), this.followCredentialChanges().catch(() => undefined)]).finally(() => (running = false));
     }, this.sweepMs);
     this.timer.unref();
   }

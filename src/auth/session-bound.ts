@@ -1,4 +1,4 @@
-import { accountGone, AppError } from '../errors';
+import { accountGone, AppError, credentialsChanged } from '../errors';
 import { Interruptible } from '../streams/interruptible';
 import { sharedNow } from '../redis/clock';
 
@@ -14,6 +14,8 @@ class SessionBound<T> extends Interruptible<T> {
     private readonly expiries: SessionExpiries,
     readonly dueSecond: number,
     readonly userId: number,
+    /** When its token was issued (ms). */
+    readonly issuedAt: number,
   ) {
     super(source);
   }
@@ -28,15 +30,16 @@ class SessionBound<T> extends Interruptible<T> {
  * request with that token would; a queueStatus feed otherwise runs for as long as the socket stays
  * open. One timer for the whole process, sweeping the second that has come, rather than a timer per
  * subscription: a live fan costs a set entry, not a timer and its bookkeeping. The subscriptions of
- * an account found deleted are ended at once (endAccounts).
+ * an account found deleted are ended at once (endAccounts), as are those opened with a token older
+ * than its account's last change of credentials (endIssuedBefore).
  */
 export class SessionExpiries {
   private readonly due = new Map<number, Set<SessionBound<unknown>>>();
   private timer: NodeJS.Timeout | undefined;
 
-  /** `source` of `userId`'s, ended with UNAUTHENTICATED at `endsAt` (ms) at the latest. */
-  bind<T>(source: AsyncIterator<T>, endsAt: number, userId: number): AsyncIterableIterator<T> {
-    const bound = new SessionBound(source, this, Math.ceil(endsAt / SWEEP_MS), userId);
+  /** `source` of `userId`'s, opened with a token issued at `issuedAt`, ended with UNAUTHENTICATED at `endsAt` (ms) at the latest. */
+  bind<T>(source: AsyncIterator<T>, endsAt: number, userId: number, issuedAt: number): AsyncIterableIterator<T> {
+    const bound = new SessionBound(source, this, Math.ceil(endsAt / SWEEP_MS), userId, issuedAt);
     if (endsAt <= sharedNow()) {
       bound.interrupt(sessionExpired());
       return bound;
@@ -63,10 +66,18 @@ export class SessionExpiries {
 
   /** Ends every subscription of these accounts, which no longer exist. */
   endAccounts(userIds: ReadonlySet<number>): void {
-    if (userIds.size === 0) return;
+    if (userIds.size > 0) this.end((bound) => userIds.has(bound.userId), accountGone);
+  }
+
+  /** Ends the subscriptions opened with a token issued before its account's credentials changed (ms by account). */
+  endIssuedBefore(changedAt: ReadonlyMap<number, number>): void {
+    if (changedAt.size > 0) this.end((bound) => bound.issuedAt < (changedAt.get(bound.userId) ?? 0), credentialsChanged);
+  }
+
+  private end(which: (bound: SessionBound<unknown>) => boolean, why: () => AppError): void {
     // Interrupting closes the stream, which forgets it: collect first.
-    const ending = [...this.due.values()].flatMap((bucket) => [...bucket].filter((bound) => userIds.has(bound.userId)));
-    for (const bound of ending) bound.interrupt(accountGone());
+    const ending = [...this.due.values()].flatMap((bucket) => [...bucket].filter(which));
+    for (const bound of ending) bound.interrupt(why());
   }
 
   forget(bound: SessionBound<unknown>): void {

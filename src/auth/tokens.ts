@@ -1,6 +1,6 @@
 import { createSecretKey, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
-import { AppError } from '../errors';
+import { AppError, credentialsChanged } from '../errors';
 import { Role } from '../entities';
 import { sharedNow } from '../redis/clock';
 
@@ -70,8 +70,8 @@ export class TokenVerifier {
    * Tokens of these accounts issued before their credentials changed are refused for everything: one
    * the operator took over (the address signed up by someone else before it became ADMIN_EMAIL) or
    * gave a new password (the old one leaked) must not go on acting as it, paying or cancelling with
-   * it, until the token expires. Read from MySQL once at start, after this process set up its admin:
-   * another replica's change is seen here at its next start.
+   * it, until the token expires. Read from MySQL at start, after this process set up its admin, and
+   * again every round of ExistingAccounts: another replica's change is seen here within that period.
    */
   refuseIssuedBefore(changes: ReadonlyMap<number, number>): void {
     for (const [userId, at] of changes) this.changedAt.set(userId, at);
@@ -82,7 +82,7 @@ export class TokenVerifier {
     const session = known && known.expiresAt > sharedNow() ? known : this.check(token);
     // Whole seconds on both sides (iat, the DATETIME column): a token of that very second passes.
     if (session.issuedAt < (this.changedAt.get(session.viewer.id) ?? 0)) {
-      throw new AppError('UNAUTHENTICATED', 'This account’s password or role has changed since you logged in: log in again.');
+      throw credentialsChanged();
     }
     return session;
   }

@@ -1,4 +1,4 @@
-import { OptionalProps, Entity, Enum, PrimaryKey, Property } from '@mikro-orm/core';
+import { OptionalProps, Entity, Enum, Index, PrimaryKey, Property } from '@mikro-orm/core';
 import { datetimeNow } from '../database/datetime';
 
 export enum Role {
@@ -32,8 +32,10 @@ export class User {
 
   /**
    * When the operator last gave this account its role or password (AccountService.ensureAdmin): a
-   * token issued before then may not act as ADMIN (it may have been the previous owner's).
+   * token issued before then may not act as ADMIN (it may have been the previous owner's). Indexed:
+   * every replica reads the few accounts that have one every ACCOUNT_CHECK_SECONDS (ExistingAccounts).
    */
+  @Index({ name: 'users_credentials_changed_at_index' })
   @Property({ type: 'datetime', nullable: true })
   credentialsChangedAt?: Date | null;
 }

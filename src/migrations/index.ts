@@ -8,6 +8,7 @@ import { Migration20261213100000 } from './Migration20261213100000';
 import { Migration20261214100000 } from './Migration20261214100000';
 import { Migration20261215100000 } from './Migration20261215100000';
 import { Migration20261216100000 } from './Migration20261216100000';
+import { Migration20261217100000 } from './Migration20261217100000';
 
 /** Every migration, in order. Listed explicitly so the compiled app and the TS test runner find the same set. */
 export const migrationsList = [
@@ -21,4 +22,5 @@ export const migrationsList = [
   { name: 'Migration20261214100000', class: Migration20261214100000 },
   { name: 'Migration20261215100000', class: Migration20261215100000 },
   { name: 'Migration20261216100000', class: Migration20261216100000 },
+  { name: 'Migration20261217100000', class: Migration20261217100000 },
 ];
