@@ -1,4 +1,4 @@
-import { cleanEnv, makeValidator, num, str } from 'envalid';
+import { cleanEnv, makeValidator, str } from 'envalid';
 import type { RedisTarget } from './redis';
 
 /** The largest delay a Node timer takes (a larger one fires at once, with only a warning) and GraphQL's Int. */
@@ -7,12 +7,21 @@ const MAX_INT = 2_147_483_647;
 /** Digits only: Number() would also take 0x10, 1e3 or 1.0, none of which anyone means as a count. */
 const wholeNumber = (input: string): number => (/^\s*\d+\s*$/.test(input) ? Number(input) : Number.NaN);
 
-const positiveInt = makeValidator<number>((input) => {
+/** A positive whole number up to `max`. */
+function positiveUpTo(input: string, max: number, why = ''): number {
   const value = wholeNumber(input);
   if (!Number.isInteger(value) || value < 1) throw new Error('must be a positive integer');
-  if (value > MAX_INT) throw new Error(`must be at most ${MAX_INT}`);
+  if (value > max) throw new Error(`must be at most ${max}${why}`);
   return value;
-});
+}
+
+const positiveInt = makeValidator<number>((input) => positiveUpTo(input, MAX_INT));
+
+/** The longest timer delay in whole seconds. */
+const MAX_TIMER_SECONDS = Math.floor(MAX_INT / 1000);
+
+/** Seconds that become a timer's delay (or a period derived from one) in milliseconds: past MAX_INT ms, Node fires it at once, and again. */
+const timerSeconds = makeValidator<number>((input) => positiveUpTo(input, MAX_TIMER_SECONDS, ' (24.8 days: a longer time does not fit a timer)'));
 
 const TRUE_WORDS = new Set(['true', '1', 'yes', 'on']);
 const FALSE_WORDS = new Set(['false', '0', 'no', 'off']);
@@ -130,15 +139,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       REDIS_KEY_PREFIX: str({ default: 'ct', desc: 'namespace for every Redis key, BullMQ queue and pub/sub channel' }),
       JWT_SECRET: production ? str({ desc: 'required in production' }) : str({ default: DEV_JWT_SECRET }),
       JWT_TTL_SECONDS: positiveInt({ default: 86_400 }),
-      ACCOUNT_CHECK_SECONDS: positiveInt({ default: 10, desc: 'how often each replica asks MySQL whether the accounts it served still exist' }),
-      PASSWORD_HASH_COST: num({ default: 17, desc: 'scrypt cost as log2(N)' }),
+      ACCOUNT_CHECK_SECONDS: timerSeconds({ default: 10, desc: 'how often each replica asks MySQL whether the accounts it served still exist' }),
+      PASSWORD_HASH_COST: positiveInt({ default: 17, desc: 'scrypt cost as log2(N)' }),
       ADMIN_EMAIL: str({ default: '' }),
       ADMIN_PASSWORD: str({ default: '' }),
-      HOLD_TTL_SECONDS: positiveInt({ default: 300 }),
-      ACTIVE_TTL_SECONDS: positiveInt({ default: 900 }),
+      HOLD_TTL_SECONDS: timerSeconds({ default: 300 }),
+      ACTIVE_TTL_SECONDS: timerSeconds({ default: 900 }),
       ADMISSION_INTERVAL_MS: positiveInt({ default: 1000 }),
-      PRESENCE_GRACE_SECONDS: positiveInt({ default: 60 }),
-      ACTIVE_IDLE_SECONDS: positiveInt({ default: 300 }),
+      PRESENCE_GRACE_SECONDS: timerSeconds({ default: 60 }),
+      ACTIVE_IDLE_SECONDS: timerSeconds({ default: 300 }),
       MAX_HOLDS_PER_SCHEDULE: positiveInt({ default: 4 }),
       MAX_CHARGE: positiveInt({ default: 1_000_000 }),
       MYSQL_STATEMENT_TIMEOUT_MS: positiveInt({ default: 10_000, desc: 'longest wait for one SQL statement, lock waits included' }),

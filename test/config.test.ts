@@ -121,6 +121,16 @@ describe('configuration', () => {
 
   it('refuses a number past what a timer takes, naming the variable', () => {
     expect(() => loadConfig({ MYSQL_STATEMENT_TIMEOUT_MS: '3000000000' })).toThrow(/MYSQL_STATEMENT_TIMEOUT_MS: must be at most 2147483647/);
+    // Seconds become milliseconds: 3,000,000 s is past it, and a sweep every 3,000,000 s would run every millisecond.
+    for (const name of ['ACCOUNT_CHECK_SECONDS', 'HOLD_TTL_SECONDS', 'ACTIVE_TTL_SECONDS', 'PRESENCE_GRACE_SECONDS', 'ACTIVE_IDLE_SECONDS']) {
+      expect(() => loadConfig({ [name]: '3000000' })).toThrow(new RegExp(`${name}: must be at most 2147483 `));
+      expect(loadConfig({ [name]: '2147483' })).toBeDefined();
+    }
+  });
+
+  it('takes the password hash cost as a whole number only (not 1e1)', () => {
+    expect(() => loadConfig({ PASSWORD_HASH_COST: '1e1' })).toThrow(/PASSWORD_HASH_COST: must be a positive integer/);
+    expect(loadConfig({ PASSWORD_HASH_COST: '10' }).passwordHashCost).toBe(10);
   });
 
   it('refuses what would start and then fail, or mean something else, naming the variable', () => {
