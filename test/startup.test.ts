@@ -93,6 +93,41 @@ describe('start-up', () => {
     }
   }, 60_000);
 
+  it('stops with `npm start` when npm is sent SIGTERM, leaving no server behind', async () => {
+    const env = testEnv('startup_npm_term', { LOG_LEVEL: 'info', PORT: '0' });
+    await resetSandbox(env);
+    // The start script as users run it (its build step skipped: the suite runs on a built tree), in a
+    // process group of its own: the server stays in it even when orphaned, so the group tells whether it runs.
+    const npm = spawn('npm', ['start', '--ignore-scripts'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const group = npm.pid as number;
+    const npmExited = new Promise<number | null>((resolve) => npm.once('exit', resolve));
+    const groupAlive = () => {
+      try {
+        process.kill(-group, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('npm start did not listen')), 60_000);
+        npm.stdout.on('data', (chunk: Buffer) => {
+          if (!chunk.toString().includes('"msg":"listening"')) return;
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+      // npm alone, as a process manager or a terminal's kill sends it (not the group, as Ctrl-C does).
+      npm.kill('SIGTERM');
+      await npmExited;
+      // The server got the signal too: it drains and exits (within its 10 s) rather than run on, orphaned.
+      await vi.waitFor(() => expect(groupAlive()).toBe(false), { timeout: 15_000, interval: 100 });
+    } finally {
+      if (groupAlive()) process.kill(-group, 'SIGKILL');
+    }
+  }, 90_000);
+
   it('stops at once (exit 1) when MySQL does not answer, saying where it looked, its password unsaid', async () => {
     const { code, output } = await runUntilExit('startup_no_mysql', { DATABASE_URL: 'mysql://root:hunter2@127.0.0.1:1/nowhere' });
     expect(code).toBe(1);
