@@ -3,7 +3,7 @@ import { Api } from '../support/graphql-client';
 import { HOLD, LOG_IN, PAY, STATUS } from '../support/operations';
 import { startTestServer, type TestServer } from './support/harness';
 import { createConcert } from './support/fixtures';
-import { activeFans, charge, hold, ledger, me, queueState, seatIds } from './support/booking';
+import { activeFans, charge, hold, ledger, me, queueState, seatFeed, seatIds } from './support/booking';
 import { RedisServer } from './support/redis-server';
 import { SeatStatus } from '../src/seats/seat';
 
@@ -97,5 +97,34 @@ describe('while Redis is frozen', () => {
     expect(taken.id).toBeTruthy();
     expect((await me(fan!)).holds).toEqual([]);
     expect(await fan!.api.errorCode(HOLD, { seatId: seat })).toBe('SEAT_UNAVAILABLE');
+  });
+  it('tells seat maps of a payment whose announcement Redis did not take (gone right after the commit) once it is back', async () => {
+    const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 5, seatCount: 2 });
+    const [fan, watcher] = await activeFans(api, concertId, 2);
+    const [seat] = await seatIds(server, scheduleIds[0]!);
+    await charge(fan!, 500);
+    const held = await hold(fan!, seat!);
+    const { feed, close } = await seatFeed(server, watcher!, scheduleIds[0]!);
+    // Redis goes away as the payment's announcement is sent (after the commit), as a node does in a
+    // failover, and is back a second later with its data: the announcement failed, and nothing else
+    // would tell the seat maps (the retry is what is tested).
+    const connection = server.app.redis as unknown as Record<string, (...args: unknown[]) => unknown>;
+    const publishOnce = connection.publishOnce!;
+    connection.publishOnce = async function (this: unknown, ...args: unknown[]) {
+      connection.publishOnce = publishOnce;
+      redis.save();
+      await redis.stop();
+      setTimeout(() => void redis.start(), 1000);
+      return publishOnce.apply(this, args);
+    };
+    try {
+      expect((await fan!.api.data<{ pay: { id: string } }>(PAY, { holdIds: [held.id], key: 'frozen-announcement' })).pay.id).toBeTruthy();
+      // Told once Redis is back: not HELD for good.
+      const told = await feed.until((message) => message.data?.seatChanged.id === seat && message.data.seatChanged.status === 'RESERVED', 20_000);
+      expect(told.data?.seatChanged.status).toBe('RESERVED');
+    } finally {
+      connection.publishOnce = publishOnce;
+      await close();
+    }
   });
 });

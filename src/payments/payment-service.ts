@@ -261,7 +261,7 @@ export class PaymentService {
       const reserved = new Set((await this.reservationsOfPayment(twin.id)).filter((r) => r.status === ReservationStatus.CONFIRMED).map((r) => r.seatId));
       const still = holds.filter((hold) => reserved.has(hold.seatId));
       const seats = await this.catalog.findMany(still.map((hold) => hold.seatId));
-      await Promise.all([this.holds.releasePaid(userId, still), this.inventory.mark(seats, true), this.events.announcePaid(twin.id, seats, this.holds.longestHoldMs())]);
+      await Promise.all([this.holds.releasePaid(userId, still), this.inventory.mark(seats, true), this.announcePaid(twin.id, seats)]);
       await this.closeIfSoldOut(concertsOf(seats));
     } catch (error) {
       this.logger.warn({ err: error, userId }, 'a retried payment found its committed twin, but settling it failed');
@@ -283,12 +283,23 @@ export class PaymentService {
         this.inventory.mark(seats, true),
         this.holds.releasePaid(userId, holds),
         // The seats were read before the transaction: announced as they are, no second lookup.
-        this.events.announcePaid(paymentId, seats, this.holds.longestHoldMs()),
+        this.announcePaid(paymentId, seats),
         ...concerts.map((concertId) => this.queue.endActive(userId, concertId)),
       ]);
       await this.closeIfSoldOut(concerts);
     } catch (error) {
       this.logger.warn({ err: error, userId }, 'payment committed, but releasing its holds, announcing its seats or ending the ACTIVE slot failed');
+    }
+  }
+
+  /** Tells seat maps the seats are sold, now or, failing that, in the background (SeatEvents.retryPaid); a failure now is thrown. */
+  private async announcePaid(paymentId: number, seats: SeatInfo[]): Promise<void> {
+    const forMs = this.holds.longestHoldMs();
+    try {
+      await this.events.announcePaid(paymentId, seats, forMs);
+    } catch (error) {
+      this.events.retryPaid(paymentId, seats, forMs);
+      throw error;
     }
   }
 

@@ -7,6 +7,9 @@ import { SeatFeed } from './seat-feed';
 
 type SeatEvent = CustomEvent<SeatState>;
 
+/** Waits before each new try of a payment's announcement: about a minute in all, past a Redis failover. */
+const RETRY_PAID_MS = [500, 1000, 2000, 4000, 8000, 16_000, 32_000];
+
 /**
  * The part of the app's Redis event target (the one under yoga's pub/sub) that seat events listen
  * on. Subscribers listen on the target itself rather than through pubSub.subscribe: yoga's
@@ -71,6 +74,27 @@ export class SeatEvents {
     if (seats.length === 0) return;
     const messages = seats.flatMap((seat) => [this.topic(seat.scheduleId), JSON.stringify(seatState(seat, SeatStatus.RESERVED))]);
     await runScript(this.publisher, PUBLISH_ONCE, { told: this.channels.paymentTold(paymentId) }, forMs, ...messages);
+  }
+
+  /**
+   * announcePaid again, in the background, after it failed (Redis failing over, or away for a
+   * moment, right after the commit): nothing else would tell live seat maps, whose seats would show
+   * HELD for good once the holds are released. Tried after RETRY_PAID_MS, each time for the seats
+   * MySQL still has sold (a cancellation meanwhile told its own change), until one goes through; a
+   * process that stops meanwhile drops it.
+   */
+  retryPaid(paymentId: number, seats: readonly SeatInfo[], forMs: number, attempt = 0): void {
+    const waitMs = RETRY_PAID_MS[attempt];
+    if (waitMs === undefined) {
+      this.logger.warn({ paymentId }, 'gave up announcing a payment’s seats: seat maps show them as they were until reloaded');
+      return;
+    }
+    setTimeout(() => {
+      this.catalog
+        .reservedAmong(seats.map((seat) => seat.id))
+        .then((sold) => this.announcePaid(paymentId, seats.filter((seat) => sold.has(seat.id)), forMs))
+        .catch(() => this.retryPaid(paymentId, seats, forMs, attempt + 1));
+    }, waitMs).unref();
   }
 
   /**
