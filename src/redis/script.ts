@@ -79,14 +79,28 @@ function scriptMethod(target: Redis | Cluster, name: string): ScriptMethod {
   return method as ScriptMethod;
 }
 
-/** Runs the script (EVALSHA, or EVAL when Redis does not know it yet). */
+/** Whether Redis answered that it does not know the script (EVALSHA of a script not in its cache). */
+const isNoScript = (error: unknown) => error instanceof Error && error.message.startsWith('NOSCRIPT');
+
+/**
+ * Runs the script (EVALSHA, or EVAL when Redis does not know it yet). ioredis sends EVAL once per
+ * connection and then EVALSHA, and falls back to EVAL once on NOSCRIPT; on a cluster, a node that came
+ * back empty can still answer NOSCRIPT to that fallback (ioredis counts the script loaded on the
+ * connection once it wrote the EVAL, even when that EVAL met CLUSTERDOWN and was redirected), which
+ * would reach clients as an unexpected error. Then the script is sent whole, as EVAL.
+ */
 export function runScript<Keys extends readonly string[], Args extends readonly ScriptArg[], Reply>(
   redis: Redis | Cluster,
   script: Script<Keys, Args, Reply>,
   keys: ScriptKeys<Keys>,
   ...args: Args
 ): Promise<Reply> {
-  return scriptMethod(redis, script.name).call(redis, ...keyValues(script, keys), ...args) as Promise<Reply>;
+  const method = scriptMethod(redis, script.name);
+  const keysAndArgs = [...keyValues(script, keys), ...args];
+  return (method.call(redis, ...keysAndArgs) as Promise<Reply>).catch((error: unknown) => {
+    if (!isNoScript(error)) throw error;
+    return redis.eval(script.lua, script.numberOfKeys, ...keysAndArgs) as Promise<Reply>;
+  });
 }
 
 /** Registers the scripts on a connection (its pipelines copy them). */
