@@ -262,8 +262,8 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
     server,
     port: (server.httpServer.address() as { port: number }).port,
     async stop() {
-      await server.close();
-      await Promise.all(workers.map((worker) => worker.close()));
+      // The workers need nothing the requests do: they close while the requests drain.
+      await Promise.all([server.close(), ...workers.map((worker) => worker.close())]);
       clearInterval(clockSync);
       liveQueue.stop();
       existingAccounts.stop();

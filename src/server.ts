@@ -57,11 +57,13 @@ export interface RunningServer {
 const PAYLOAD_LIMIT = '100kb';
 /**
  * Shutdown budget (main.ts exits after 10 s): sockets get this long to answer the close frame before
- * they are cut (ws would wait 30 s for an unresponsive client), and in-flight HTTP requests get
- * HTTP_DRAIN_MS before theirs are cut; workers and connections close in what is left.
+ * they are cut (ws would wait 30 s for an unresponsive client), and, meanwhile, in-flight HTTP
+ * requests get HTTP_DRAIN_MS before theirs are cut (a sign-up queued behind others' password hashes,
+ * a statement waiting on a row lock), while the workers close beside them (App.stop); the connections
+ * close in what is left.
  */
 const SOCKET_CLOSE_GRACE_MS = 2000;
-const HTTP_DRAIN_MS = 4000;
+const HTTP_DRAIN_MS = 7000;
 /**
  * Connections the kernel may queue for accept (capped by net.core.somaxconn). Node's default, 511,
  * overflows when an on-sale burst opens thousands of sockets while the event loop is busy for a
@@ -225,16 +227,18 @@ export async function startServer(parts: ServerParts, port: number): Promise<Run
   return {
     httpServer,
     async close() {
-      const cut = setTimeout(() => {
-        for (const socket of wsServer.clients) socket.terminate();
-      }, SOCKET_CLOSE_GRACE_MS);
-      try {
-        await wsCleanup.dispose();
-      } finally {
-        clearTimeout(cut);
-        services.limits.openingSockets.stop();
-      }
-      await apollo.stop();
+      const closeSockets = async () => {
+        const cut = setTimeout(() => {
+          for (const socket of wsServer.clients) socket.terminate();
+        }, SOCKET_CLOSE_GRACE_MS);
+        try {
+          await wsCleanup.dispose();
+        } finally {
+          clearTimeout(cut);
+          services.limits.openingSockets.stop();
+        }
+      };
+      await Promise.all([closeSockets(), apollo.stop()]);
     },
   };
 }

@@ -4,7 +4,9 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { redisKeys } from '../src/redis';
 import { schedulerRefreshMs } from '../src/workers/repeating-job';
 import { Api } from '../support/graphql-client';
-import { ENTER, LEAVE, type QueueStatus, STATUS, STATUS_SUBSCRIPTION } from '../support/operations';
+import { CHARGE, ENTER, LEAVE, type QueueStatus, STATUS, STATUS_SUBSCRIPTION } from '../support/operations';
+import { createConnection } from 'mysql2/promise';
+import { LOCAL_MYSQL_ROOT } from '../support/sandbox';
 import { startTestServer, type TestServer } from './support/harness';
 import { Feed, signUpMany, wsClient, type Account } from './support/client';
 import { spawnProcess, spawnServer, type ServerProcess } from './support/process';
@@ -166,6 +168,32 @@ describe('scale-out', () => {
     await vi.waitFor(() => expect(feed.done || feed.pending() > 0).toBe(true), { timeout: 3000 });
     await client.dispose();
   });
+
+  it('answers a request still running at SIGTERM (here 5 s behind a row lock) before it exits, within 10 s', async () => {
+    const child = await replica({ RUN_WORKERS: 'true' });
+    const [fan] = await signUpMany(new Api(server.url), 1);
+    const lock = await createConnection(LOCAL_MYSQL_ROOT);
+    try {
+      await lock.query(`use \`${new URL(server.env.DATABASE_URL!).pathname.slice(1)}\``);
+      await lock.query('begin');
+      await lock.query('select id from users where id = ? for update', [fan!.id]);
+      // A charge that waits on the fan's row; SIGTERM comes while it waits, the row is let go 5 s later.
+      const charged = new Api(child.url).as(fan!.token).request(CHARGE, { amount: 100 });
+      await vi.waitFor(async () => {
+        const [rows] = await lock.query("select count(*) as n from information_schema.processlist where info like 'UPDATE users SET points%'");
+        expect(Number((rows as { n: number }[])[0]?.n)).toBe(1);
+      }, { timeout: 10_000, interval: 50 });
+      const started = Date.now();
+      const stopped = child.stop();
+      await new Promise((resolve) => setTimeout(resolve, 5000));
+      await lock.query('commit');
+      expect((await charged).data).toEqual({ chargePoints: expect.objectContaining({ points: 100 }) });
+      expect(await stopped).toBe(0);
+      expect(Date.now() - started).toBeLessThan(10_000);
+    } finally {
+      await lock.end();
+    }
+  }, 120_000);
 
   it('exits 0 within 10 s even when a socket never answers the close', async () => {
     // Its own timeout: under load the start-up alone took over 30 s.
