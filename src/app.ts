@@ -144,6 +144,7 @@ async function prepareData(orm: MikroORM, config: Config, accountSettings: Accou
 export function queueSettings(config: Config): QueueSettings {
   return {
     activeTtlSeconds: config.activeTtlSeconds,
+    admissionIntervalMs: config.admissionIntervalMs,
     presenceGraceSeconds: config.presenceGraceSeconds,
     activeIdleSeconds: config.activeIdleSeconds,
     seatsLeftTtlMs: Math.max(config.admissionIntervalMs * 3, 1000),

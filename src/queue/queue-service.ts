@@ -31,10 +31,9 @@ import { SharedReads } from '../caching/shared-reads';
 import { drawPreQueueScore } from './draw';
 import { QueueState, type QueueStatus } from './queue-state';
 import { decodeDepartures, type Departures } from './departures';
-import { decodeFeedReply, decodeStatusReply, decodeWatchReply, lapseOf, toQueueStatus, type Lapse, type Place, type QueueFigures, type ScoredPlace } from './queue-status';
+import { decodeFeedReply, decodeStatusReply, decodeWatchReply, lapseOf, toQueueStatus, type Lapse, type Place, type QueueFigures, type ScoredPlace, type WaitPace } from './queue-status';
 
-export interface QueueSettings {
-  activeTtlSeconds: number;
+export interface QueueSettings extends WaitPace {
   /** A WAITING or PREQUEUE fan with no sign of presence for this long loses the place. */
   presenceGraceSeconds: number;
   /** An ACTIVE fan with no sign of presence for this long loses the slot. */
@@ -333,7 +332,7 @@ export class QueueService {
 
   /** A fan's status from their place and the concert's figures (seatsLeft resolved). */
   statusOf(concertId: number, place: Place, figures: QueueFigures): QueueStatus {
-    return toQueueStatus(concertId, place, figures, this.settings.activeTtlSeconds, this.knownConcerts.get(concertId) ?? 1);
+    return toQueueStatus(concertId, place, figures, this.settings, this.knownConcerts.get(concertId) ?? 1);
   }
 
   /** The gate for seats and holds: NOT_ACTIVE unless the user is ACTIVE for this concert right now. */

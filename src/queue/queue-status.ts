@@ -87,21 +87,31 @@ export function decodeFeedReply(reply: readonly unknown[]): { figures: QueueFigu
   return { figures: decodeFigures(reply), entries: Array.isArray(entries) ? (entries as [string, string[]][]) : null };
 }
 
+/** What the pace of a line is judged by when none is measured yet. */
+export interface WaitPace {
+  activeTtlSeconds: number;
+  admissionIntervalMs: number;
+}
+
 /**
- * Estimated wait: position ÷ the admission rate measured over the last minute. Before a rate is
- * measured (or while nobody is being admitted) we fall back to the slowest plausible pace: every
- * ACTIVE slot frees only when its ACTIVE_TTL runs out, i.e. capacity per ACTIVE_TTL_SECONDS. The
- * first entrant stores the capacity, so a WAITING fan always has a figure; `knownCapacity` (the
- * concert's as this process last read it) covers a reply whose stats Redis has lost.
+ * Estimated wait. The ACTIVE slots free now (while seats are left) go to the first in line at the next
+ * tick; those behind them wait their place among the rest ÷ the admission rate measured over the last
+ * minute. Before a rate is measured (or while nobody is being admitted) we fall back to the slowest
+ * plausible pace: every ACTIVE slot frees only when its ACTIVE_TTL runs out, i.e. capacity per
+ * ACTIVE_TTL_SECONDS. The first entrant stores the capacity, so a WAITING fan always has a figure;
+ * `knownCapacity` (the concert's as this process last read it) covers a reply whose stats Redis has lost.
  */
-function estimateWaitSeconds(position: number, figures: QueueFigures, activeTtlSeconds: number, knownCapacity: number): number {
-  if (figures.ratePerMinute > 0) return Math.ceil((position * 60) / figures.ratePerMinute);
+function estimateWaitSeconds(position: number, figures: QueueFigures, pace: WaitPace, knownCapacity: number): number {
   const capacity = figures.capacity > 0 ? figures.capacity : Math.max(knownCapacity, 1);
-  return Math.ceil((position * activeTtlSeconds) / capacity);
+  const freeSlots = figures.seatsLeft > 0 ? Math.max(0, capacity - figures.active) : 0;
+  if (position <= freeSlots) return Math.ceil(pace.admissionIntervalMs / 1000);
+  const behind = position - freeSlots;
+  if (figures.ratePerMinute > 0) return Math.ceil((behind * 60) / figures.ratePerMinute);
+  return Math.ceil((behind * pace.activeTtlSeconds) / capacity);
 }
 
 /** The status; figures.seatsLeft must be known by now (the caller resolved -1). */
-export function toQueueStatus(concertId: number, place: Place, figures: QueueFigures, activeTtlSeconds: number, knownCapacity: number): QueueStatus {
+export function toQueueStatus(concertId: number, place: Place, figures: QueueFigures, pace: WaitPace, knownCapacity: number): QueueStatus {
   return {
     concertId,
     // Out of a line that is closed for good: told so, as the status script does.
@@ -109,7 +119,7 @@ export function toQueueStatus(concertId: number, place: Place, figures: QueueFig
     position: place.state === QueueState.WAITING ? place.position : null,
     waiting: figures.waiting,
     active: figures.active,
-    estimatedWaitSeconds: place.state === QueueState.WAITING ? estimateWaitSeconds(place.position, figures, activeTtlSeconds, knownCapacity) : null,
+    estimatedWaitSeconds: place.state === QueueState.WAITING ? estimateWaitSeconds(place.position, figures, pace, knownCapacity) : null,
     activeUntil: place.state === QueueState.ACTIVE ? new Date(place.activeUntil) : null,
     salesOpenAt: place.state === QueueState.PREQUEUE && figures.salesOpensAt >= 0 ? new Date(figures.salesOpensAt) : null,
     seatsLeft: Math.max(0, figures.seatsLeft),

@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { toQueueStatus, type QueueFigures } from '../src/queue/queue-status';
+import { QueueState } from '../src/queue/queue-state';
+
+const PACE = { activeTtlSeconds: 900, admissionIntervalMs: 1000 };
+const figures = (over: Partial<QueueFigures>): QueueFigures => ({
+  waiting: 10,
+  active: 0,
+  ratePerMinute: -1,
+  capacity: 50,
+  salesOpensAt: -1,
+  seatsLeft: 100,
+  soldOut: false,
+  logEpoch: 1,
+  logSeq: 0,
+  ...over,
+});
+const waitAt = (position: number, over: Partial<QueueFigures>) =>
+  toQueueStatus(1, { state: QueueState.WAITING, position }, figures(over), PACE, 50).estimatedWaitSeconds;
+
+describe('estimated wait', () => {
+  it('is the next tick for a fan a free ACTIVE slot awaits, while seats are left', () => {
+    expect(waitAt(1, { active: 0 })).toBe(1);
+    expect(waitAt(50, { active: 0 })).toBe(1);
+    expect(waitAt(2, { active: 48 })).toBe(1);
+  });
+
+  it('counts only the places behind the free slots, at the slowest pace before a rate is measured', () => {
+    // 2 slots free: the 3rd in line is the first behind them, a turn per ACTIVE_TTL ÷ capacity.
+    expect(waitAt(3, { active: 48 })).toBe(Math.ceil(900 / 50));
+    expect(waitAt(1, { active: 50 })).toBe(Math.ceil(900 / 50));
+    expect(waitAt(100, { active: 50 })).toBe(Math.ceil((100 * 900) / 50));
+  });
+
+  it('counts them at the measured pace once there is one', () => {
+    expect(waitAt(30, { active: 40, ratePerMinute: 120 })).toBe(Math.ceil((20 * 60) / 120));
+  });
+
+  it('gives no free slot while every seat is held: admission waits for a seat', () => {
+    expect(waitAt(1, { active: 0, seatsLeft: 0 })).toBe(Math.ceil(900 / 50));
+  });
+});
