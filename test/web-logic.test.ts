@@ -72,6 +72,10 @@ describe('countdowns and waits', () => {
     expect(formatCountdown(299_500)).toBe('5:00');
     expect(formatCountdown(245_000)).toBe('4:05');
     expect(formatCountdown(3_723_000)).toBe('1:02:03');
+    // From a day on, days: an opening years away reads as such, not as 28741:44:21.
+    expect(formatCountdown(86_400_000)).toBe('1 day 0:00:00');
+    expect(formatCountdown((3 * 86_400 + 4 * 3600 + 5 * 60 + 6) * 1000)).toBe('3 days 4:05:06');
+    expect(formatCountdown((1197 * 86_400 + 44 * 60 + 21) * 1000)).toBe('1,197 days 0:44:21');
   });
 
   it('counts down to an ISO deadline, never below zero', () => {

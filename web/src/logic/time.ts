@@ -8,16 +8,19 @@ export function remainingMs(deadline: string | number, now: number): number {
 }
 
 /**
- * A countdown as a clock: "4:05", "0:09", "1:02:03". Rounds up, so it shows 0:00 only once the time
- * is really over (a hold shown as "0:00" while still alive would be a lie in the other direction).
+ * A countdown as a clock: "4:05", "0:09", "1:02:03", and from a day on "3 days 4:05:06" (an opening
+ * weeks away is not "700:00:00"). Rounds up, so it shows 0:00 only once the time is really over (a
+ * hold shown as "0:00" while still alive would be a lie in the other direction).
  */
 export function formatCountdown(ms: number): string {
   const total = Math.max(0, Math.ceil(ms / 1000));
-  const hours = Math.floor(total / 3600);
+  const days = Math.floor(total / 86_400);
+  const hours = Math.floor((total % 86_400) / 3600);
   const minutes = Math.floor((total % 3600) / 60);
   const seconds = total % 60;
   const ss = String(seconds).padStart(2, '0');
-  return hours > 0 ? `${hours}:${String(minutes).padStart(2, '0')}:${ss}` : `${minutes}:${ss}`;
+  const clock = hours > 0 || days > 0 ? `${hours}:${String(minutes).padStart(2, '0')}:${ss}` : `${minutes}:${ss}`;
+  return days > 0 ? `${days.toLocaleString('en-US')} day${days === 1 ? '' : 's'} ${clock}` : clock;
 }
 
 /** A countdown in words, for screen readers: "4 minutes 5 seconds", "9 seconds". */
