@@ -242,7 +242,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
     holds,
     points,
     payments: new PaymentService(orm, seatCatalog, holds, points, seatEvents, queue, inventory, logger),
-    cancellations: new CancellationService(orm, seatCatalog, points, inventory, queue, seatEvents, metrics, logger),
+    cancellations: new CancellationService(orm, seatCatalog, holds, points, inventory, queue, seatEvents, metrics, logger),
     inventory,
     limits,
   };

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Api } from '../support/graphql-client';
-import { HOLD, LOG_IN, PAY, STATUS } from '../support/operations';
+import { CANCEL, HOLD, LOG_IN, PAY, STATUS } from '../support/operations';
 import { startTestServer, type TestServer } from './support/harness';
 import { createConcert } from './support/fixtures';
 import { activeFans, charge, hold, ledger, me, queueState, seatFeed, seatIds } from './support/booking';
@@ -124,6 +124,34 @@ describe('while Redis is frozen', () => {
       expect(told.data?.seatChanged.status).toBe('RESERVED');
     } finally {
       connection.publishOnce = publishOnce;
+      await close();
+    }
+  });
+  it('tells seat maps of a cancelled seat whose announcement Redis did not take once it is back, while the seat is still free', async () => {
+    const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 5, seatCount: 2 });
+    const [fan, watcher] = await activeFans(api, concertId, 2);
+    const [seat] = await seatIds(server, scheduleIds[0]!);
+    await charge(fan!, 500);
+    const held = await hold(fan!, seat!);
+    const paid = await fan!.api.data<{ pay: { reservations: { id: string }[] } }>(PAY, { holdIds: [held.id], key: 'to-cancel' });
+    const { feed, close } = await seatFeed(server, watcher!, scheduleIds[0]!);
+    // As for the payment above: Redis goes away as the seat is announced free, and is back a second later with its data.
+    const connection = server.app.redis as unknown as Record<string, (...args: unknown[]) => unknown>;
+    const publishOrdered = connection.publishOrdered!;
+    connection.publishOrdered = async function (this: unknown, ...args: unknown[]) {
+      connection.publishOrdered = publishOrdered;
+      redis.save();
+      await redis.stop();
+      setTimeout(() => void redis.start(), 1000);
+      return publishOrdered.apply(this, args);
+    };
+    try {
+      const cancelled = await fan!.api.data<{ cancelReservation: { status: string } }>(CANCEL, { id: paid.pay.reservations[0]!.id });
+      expect(cancelled.cancelReservation.status).toBe('CANCELLED');
+      const told = await feed.until((message) => message.data?.seatChanged.id === seat && message.data.seatChanged.status === 'AVAILABLE', 20_000);
+      expect(told.data?.seatChanged.status).toBe('AVAILABLE');
+    } finally {
+      connection.publishOrdered = publishOrdered;
       await close();
     }
   });

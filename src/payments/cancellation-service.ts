@@ -12,6 +12,8 @@ import type { SeatEvents } from '../seats/seat-events';
 import { ReservationStatus, type ReservationRecord } from './payment';
 import { datetimeNow } from '../database/datetime';
 import { sharedNow } from '../redis/clock';
+import { retryInBackground } from '../background-retry';
+import type { HoldService } from '../holds/hold-service';
 
 /** The reservation with what deciding on its cancellation needs: owner, schedule start, seat. */
 const FIND = `SELECT r.id, r.code, r.seat_id AS seatId, r.user_id AS userId, r.payment_id AS paymentId, r.price, r.created_at AS createdAt,
@@ -60,6 +62,7 @@ export class CancellationService {
   constructor(
     private readonly orm: MikroORM,
     private readonly catalog: SeatCatalog,
+    private readonly holds: HoldService,
     private readonly points: PointsService,
     private readonly inventory: InventoryService,
     private readonly queue: QueueService,
@@ -171,12 +174,33 @@ export class CancellationService {
     try {
       if ((await this.catalog.reservedAmong([seat.id])).has(seat.id)) return;
       await Promise.all([
-        ...(firstTime ? [this.events.announceSeats([seat], SeatStatus.AVAILABLE)] : []),
+        ...(firstTime ? [this.announceFree(seat)] : []),
         this.inventory.mark([seat], false),
         this.queue.reopen(seat.concertId),
       ]);
     } catch (error) {
       this.logger.warn({ err: error, reservationId: record.id }, 'cancellation committed, but updating the seat count or reopening the line failed');
+    }
+  }
+
+  /**
+   * Tells seat maps the seat is free; if Redis cannot take it (a failover right after the commit),
+   * again in the background (retryInBackground) while the seat still is free, neither sold nor held
+   * again (whose own announcements came after): otherwise live maps would show it sold for good. The
+   * failure now is thrown, for the caller to log.
+   */
+  private async announceFree(seat: SeatInfo): Promise<void> {
+    try {
+      await this.events.announceSeats([seat], SeatStatus.AVAILABLE);
+    } catch (error) {
+      retryInBackground(
+        async () => {
+          const [sold, held] = await Promise.all([this.catalog.reservedAmong([seat.id]), this.holds.liveHolds(seat.scheduleId, [seat.id])]);
+          if (!sold.has(seat.id) && !held.has(seat.id)) await this.events.announceSeats([seat], SeatStatus.AVAILABLE);
+        },
+        () => this.logger.warn({ seatId: seat.id }, 'gave up announcing a cancelled seat free: seat maps show it sold until reloaded'),
+      );
+      throw error;
     }
   }
 }

@@ -1,3 +1,4 @@
+import { retryInBackground } from '../background-retry';
 import { runScript, type RedisClient } from '../redis';
 import { PUBLISH_ONCE, PUBLISH_ORDERED } from '../redis/pubsub-scripts';
 import type { Logger } from '../logger';
@@ -6,9 +7,6 @@ import type { SeatCatalog } from './seat-catalog';
 import { SeatFeed } from './seat-feed';
 
 type SeatEvent = CustomEvent<SeatState>;
-
-/** Waits before each new try of a payment's announcement: about a minute in all, past a Redis failover. */
-const RETRY_PAID_MS = [500, 1000, 2000, 4000, 8000, 16_000, 32_000];
 
 /**
  * The part of the app's Redis event target (the one under yoga's pub/sub) that seat events listen
@@ -77,24 +75,19 @@ export class SeatEvents {
   }
 
   /**
-   * announcePaid again, in the background, after it failed (Redis failing over, or away for a
-   * moment, right after the commit): nothing else would tell live seat maps, whose seats would show
-   * HELD for good once the holds are released. Tried after RETRY_PAID_MS, each time for the seats
-   * MySQL still has sold (a cancellation meanwhile told its own change), until one goes through; a
-   * process that stops meanwhile drops it.
+   * announcePaid again, in the background (retryInBackground), after it failed (Redis failing over,
+   * or away for a moment, right after the commit): nothing else would tell live seat maps, whose seats
+   * would show HELD for good once the holds are released. Each try tells the seats MySQL still has
+   * sold (a cancellation meanwhile told its own change).
    */
-  retryPaid(paymentId: number, seats: readonly SeatInfo[], forMs: number, attempt = 0): void {
-    const waitMs = RETRY_PAID_MS[attempt];
-    if (waitMs === undefined) {
-      this.logger.warn({ paymentId }, 'gave up announcing a payment’s seats: seat maps show them as they were until reloaded');
-      return;
-    }
-    setTimeout(() => {
-      this.catalog
-        .reservedAmong(seats.map((seat) => seat.id))
-        .then((sold) => this.announcePaid(paymentId, seats.filter((seat) => sold.has(seat.id)), forMs))
-        .catch(() => this.retryPaid(paymentId, seats, forMs, attempt + 1));
-    }, waitMs).unref();
+  retryPaid(paymentId: number, seats: readonly SeatInfo[], forMs: number): void {
+    retryInBackground(
+      async () => {
+        const sold = await this.catalog.reservedAmong(seats.map((seat) => seat.id));
+        await this.announcePaid(paymentId, seats.filter((seat) => sold.has(seat.id)), forMs);
+      },
+      () => this.logger.warn({ paymentId }, 'gave up announcing a payment’s seats: seat maps show them as they were until reloaded'),
+    );
   }
 
   /**
