@@ -26,6 +26,25 @@ afterAll(async () => {
   await redis.stop();
 });
 
+/**
+ * Redis goes away as the app next sends `script` (as a node does in a failover), and is back a second
+ * later with its data. Returns what puts the script back should it not have been sent.
+ */
+function redisGoneAtNext(script: string): () => void {
+  const connection = server.app.redis as unknown as Record<string, (...args: unknown[]) => unknown>;
+  const original = connection[script]!;
+  connection[script] = async function (this: unknown, ...args: unknown[]) {
+    connection[script] = original;
+    redis.save();
+    await redis.stop();
+    setTimeout(() => void redis.start(), 1000);
+    return original.apply(this, args);
+  };
+  return () => {
+    connection[script] = original;
+  };
+}
+
 describe('while Redis is away', () => {
   it('refuses holds and payments with SERVICE_UNAVAILABLE, changes nothing, and survives seat announcements', async () => {
     const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 5 });
@@ -105,25 +124,15 @@ describe('while Redis is frozen', () => {
     await charge(fan!, 500);
     const held = await hold(fan!, seat!);
     const { feed, close } = await seatFeed(server, watcher!, scheduleIds[0]!);
-    // Redis goes away as the payment's announcement is sent (after the commit), as a node does in a
-    // failover, and is back a second later with its data: the announcement failed, and nothing else
-    // would tell the seat maps (the retry is what is tested).
-    const connection = server.app.redis as unknown as Record<string, (...args: unknown[]) => unknown>;
-    const publishOnce = connection.publishOnce!;
-    connection.publishOnce = async function (this: unknown, ...args: unknown[]) {
-      connection.publishOnce = publishOnce;
-      redis.save();
-      await redis.stop();
-      setTimeout(() => void redis.start(), 1000);
-      return publishOnce.apply(this, args);
-    };
+    // The announcement (after the commit) fails, and nothing else would tell the seat maps: the retry is what is tested.
+    const restore = redisGoneAtNext('publishOnce');
     try {
       expect((await fan!.api.data<{ pay: { id: string } }>(PAY, { holdIds: [held.id], key: 'frozen-announcement' })).pay.id).toBeTruthy();
       // Told once Redis is back: not HELD for good.
       const told = await feed.until((message) => message.data?.seatChanged.id === seat && message.data.seatChanged.status === 'RESERVED', 20_000);
       expect(told.data?.seatChanged.status).toBe('RESERVED');
     } finally {
-      connection.publishOnce = publishOnce;
+      restore();
       await close();
     }
   });
@@ -135,23 +144,14 @@ describe('while Redis is frozen', () => {
     const held = await hold(fan!, seat!);
     const paid = await fan!.api.data<{ pay: { reservations: { id: string }[] } }>(PAY, { holdIds: [held.id], key: 'to-cancel' });
     const { feed, close } = await seatFeed(server, watcher!, scheduleIds[0]!);
-    // As for the payment above: Redis goes away as the seat is announced free, and is back a second later with its data.
-    const connection = server.app.redis as unknown as Record<string, (...args: unknown[]) => unknown>;
-    const publishOrdered = connection.publishOrdered!;
-    connection.publishOrdered = async function (this: unknown, ...args: unknown[]) {
-      connection.publishOrdered = publishOrdered;
-      redis.save();
-      await redis.stop();
-      setTimeout(() => void redis.start(), 1000);
-      return publishOrdered.apply(this, args);
-    };
+    const restore = redisGoneAtNext('publishOrdered');
     try {
       const cancelled = await fan!.api.data<{ cancelReservation: { status: string } }>(CANCEL, { id: paid.pay.reservations[0]!.id });
       expect(cancelled.cancelReservation.status).toBe('CANCELLED');
       const told = await feed.until((message) => message.data?.seatChanged.id === seat && message.data.seatChanged.status === 'AVAILABLE', 20_000);
       expect(told.data?.seatChanged.status).toBe('AVAILABLE');
     } finally {
-      connection.publishOrdered = publishOrdered;
+      restore();
       await close();
     }
   });
