@@ -30,23 +30,41 @@ export interface RepeatingJob {
 }
 
 /**
+ * How long a tick may wait, due, with this replica's worker taking none, before the worker is taken
+ * for stuck: three periods, at least 10 s. After a Redis Cluster lost a slot's master and replica and
+ * got them back empty, BullMQ workers were seen idle for good with a job waiting (every admission
+ * stopped, on every replica); a tick whose work never ends would stop them alike.
+ */
+export const stuckAfterMs = (everyMs: number) => Math.max(everyMs * 3, 10_000);
+
+/**
  * A BullMQ Job Scheduler plus a worker for it. The scheduler's jobs carry deterministic IDs per
- * time slot, so however many replicas upsert it and run workers, each tick runs exactly once.
+ * time slot, so however many replicas upsert it and run workers, each tick runs exactly once. A
+ * watchdog starts the worker anew, on a new connection, when a tick has waited past stuckAfterMs
+ * and this worker took nothing meanwhile (while another replica's worker takes the ticks, none waits).
  */
 export async function startRepeatingJob(options: RepeatingJobOptions): Promise<RepeatingJob> {
   // BullMQ needs retrying connections (maxRetriesPerRequest: null) and refuses ioredis keyPrefix.
-  const connection = connectRedis(options.redis, { maxRetriesPerRequest: null, enableOfflineQueue: true });
+  const connect = () => connectRedis(options.redis, { maxRetriesPerRequest: null, enableOfflineQueue: true });
+  const connection = connect();
   const queue = new Queue(options.name, { connection, prefix: options.prefix });
-  const worker = new Worker(options.name, () => options.run(), {
-    connection,
-    prefix: options.prefix,
-    concurrency: 1,
-    // A missed tick is simply superseded by the next one: never retry.
-    maxStalledCount: 0,
-  });
-  worker.on('failed', (_job, error) => options.logger.warn({ err: error, job: options.name }, 'repeating job failed'));
-  worker.on('error', (error) => options.logger.warn({ err: error, job: options.name }, 'worker error'));
   queue.on('error', (error) => options.logger.warn({ err: error, job: options.name }, 'queue error'));
+  let lastTakenAt = Date.now();
+  const startWorker = () => {
+    const workerConnection = connect();
+    const worker = new Worker(options.name, () => options.run(), {
+      connection: workerConnection,
+      prefix: options.prefix,
+      concurrency: 1,
+      // A missed tick is simply superseded by the next one: never retry.
+      maxStalledCount: 0,
+    });
+    worker.on('active', () => (lastTakenAt = Date.now()));
+    worker.on('failed', (_job, error) => options.logger.warn({ err: error, job: options.name }, 'repeating job failed'));
+    worker.on('error', (error) => options.logger.warn({ err: error, job: options.name }, 'worker error'));
+    return { worker, connection: workerConnection };
+  };
+  let current = startWorker();
   const upsert = () => queue.upsertJobScheduler(options.name, { every: options.everyMs }, { name: options.name, opts: { removeOnComplete: true, removeOnFail: 100, attempts: 1 } });
   await upsert();
   // The scheduler lives in Redis: if Redis loses its data (FLUSHALL, failover to an empty replica)
@@ -55,16 +73,54 @@ export async function startRepeatingJob(options: RepeatingJobOptions): Promise<R
     upsert().catch((error: unknown) => options.logger.warn({ err: error, job: options.name }, 'could not refresh the job scheduler'));
   }, schedulerRefreshMs(options.everyMs));
   refresh.unref();
+  const stuckMs = stuckAfterMs(options.everyMs);
+  let checking = false;
+  const watchdog = setInterval(() => {
+    if (checking || Date.now() - lastTakenAt < stuckMs) return;
+    checking = true;
+    void oldestDueAt(queue)
+      .then((dueAt) => {
+        if (dueAt === undefined || Date.now() - dueAt < stuckMs || Date.now() - lastTakenAt < stuckMs) return;
+        options.logger.warn({ job: options.name, waitedMs: Date.now() - dueAt }, 'a tick waited with the worker taking none: starting the worker anew');
+        const stuck = current;
+        current = startWorker();
+        lastTakenAt = Date.now();
+        void closeWorker(stuck, options);
+      })
+      .catch(() => undefined)
+      .finally(() => (checking = false));
+  }, stuckMs / 2);
+  watchdog.unref();
   return {
     async close() {
       clearInterval(refresh);
-      if ((await outcomeWithin(worker.close(), CLOSE_WAIT_MS)) === 'late') {
-        options.logger.warn({ job: options.name }, 'the worker did not close in time (Redis away?): left behind');
-        // Its own connections, stuck reconnecting, would keep retrying for ever.
-        void worker.disconnect().catch(() => undefined);
-      }
+      clearInterval(watchdog);
+      await closeWorker(current, options);
       await outcomeWithin(queue.close(), CLOSE_WAIT_MS);
       connection.disconnect();
     },
   };
+}
+
+/** A scheduler's job ID ends with its time slot ("repeat:<scheduler>:<ms>"): when it fell due. */
+const SLOT = /:(\d+)$/;
+
+/**
+ * When the longest-due job of the queue fell due (waiting, or delayed past its time), if any: its time
+ * slot, not its timestamp, which each upsert of the scheduler moves to now.
+ */
+async function oldestDueAt(queue: Queue): Promise<number | undefined> {
+  const jobs = await queue.getJobs(['wait', 'delayed'], 0, 20, true);
+  const due = jobs.map((job) => Number(SLOT.exec(job.id ?? '')?.[1] ?? Number.NaN)).filter((at) => at <= Date.now());
+  return due.length > 0 ? Math.min(...due) : undefined;
+}
+
+/** Closes a worker within CLOSE_WAIT_MS, or lets it go (its connection cut), and closes its connection. */
+async function closeWorker({ worker, connection }: { worker: Worker; connection: ReturnType<typeof connectRedis> }, options: RepeatingJobOptions): Promise<void> {
+  if ((await outcomeWithin(worker.close(), CLOSE_WAIT_MS)) === 'late') {
+    options.logger.warn({ job: options.name }, 'the worker did not close in time (Redis away?): left behind');
+    // Its own connections, stuck reconnecting, would keep retrying for ever.
+    void worker.disconnect().catch(() => undefined);
+  }
+  connection.disconnect();
 }
