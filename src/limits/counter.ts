@@ -8,19 +8,10 @@ export type LimitName = 'account' | 'ip' | 'login_email' | 'login_ip' | 'sockets
 /** What a counter says about one more event: allowed, or refused until `retryAfterSeconds`. */
 export type Verdict = { allowed: true } | { allowed: false; limit: LimitName; retryAfterSeconds: number };
 
-export const ALLOWED: Verdict = { allowed: true };
+const ALLOWED: Verdict = { allowed: true };
 
 /** Whole seconds, at least 1, until the window ends. */
 const retryAfter = (msBeforeNext: number) => Math.max(1, Math.ceil(msBeforeNext / 1000));
-
-/** The verdict that waits longest (a refusal beats an allowance). */
-export function strictest(verdicts: readonly Verdict[]): Verdict {
-  let worst = ALLOWED;
-  for (const verdict of verdicts) {
-    if (!verdict.allowed && (worst.allowed || verdict.retryAfterSeconds > worst.retryAfterSeconds)) worst = verdict;
-  }
-  return worst;
-}
 
 /**
  * Events per key per fixed window, counted in Redis (rate-limiter-flexible's RateLimiterRedis: one

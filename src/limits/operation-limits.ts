@@ -1,5 +1,5 @@
 import { RateLimited } from '../errors';
-import { ALLOWED, strictest, type Verdict, type WindowCounter } from './counter';
+import type { Verdict, WindowCounter } from './counter';
 
 /** Who is calling: the account if the token is valid, and the client IP (always). */
 export interface Caller {
@@ -9,11 +9,11 @@ export interface Caller {
 
 /**
  * Operations per account and per client IP (RATE_LIMIT_PER_MINUTE, RATE_LIMIT_IP_PER_MINUTE), every
- * GraphQL operation over HTTP and every subscription start counting one. Both counters are asked at
- * once, so a check is one Redis round trip. An operation one refuses runs nowhere, so it counts for
- * nobody: the other gives its point back. Otherwise a fan retrying through their account's refusals
- * would use up the address's budget of every fan behind the same NAT, and a fan refused for a busy
- * address would find their own account spent when the address's window ended.
+ * GraphQL operation over HTTP and every subscription start counting one. An operation either refuses
+ * runs nowhere, so it counts for nobody. The account is asked first, and the address only for an
+ * operation the account allows: a fan retrying through their account's refusals (blocked in memory
+ * after the first, costing no Redis command) never touches the budget shared by every fan behind the
+ * same NAT, however many retries run at once. One the address refuses gives the account its point back.
  */
 export class OperationLimits {
   constructor(
@@ -22,11 +22,13 @@ export class OperationLimits {
   ) {}
 
   async check(caller: Caller): Promise<Verdict> {
-    const account = caller.userId === undefined ? undefined : String(caller.userId);
-    const [byIp, byAccount] = await Promise.all([this.perIp.consume(caller.ip), account === undefined ? ALLOWED : this.perAccount.consume(account)]);
-    if (!byIp.allowed && byAccount.allowed && account !== undefined) await this.perAccount.giveBack(account);
-    if (byIp.allowed && !byAccount.allowed) await this.perIp.giveBack(caller.ip);
-    return strictest([byIp, byAccount]);
+    if (caller.userId === undefined) return this.perIp.consume(caller.ip);
+    const account = String(caller.userId);
+    const byAccount = await this.perAccount.consume(account);
+    if (!byAccount.allowed) return byAccount;
+    const byIp = await this.perIp.consume(caller.ip);
+    if (!byIp.allowed) await this.perAccount.giveBack(account);
+    return byIp;
   }
 }
 
