@@ -76,6 +76,9 @@ describe('sign-up, log-in, me', () => {
     const sam = await signUp(api, 'ſam@example.test', 'password-sam');
     expect(await api.errorCode(SIGN_UP, { email: 'SAM@example.test', password: 'whatever-123' })).toBe('EMAIL_TAKEN');
     expect((await logIn(api, 'Sam@example.test', 'password-sam')).id).toBe(sam.id);
+    // The dotless ı folds to itself: ıvan@ and ivan@ are two addresses.
+    const dotless = await signUp(api, 'ıvan@example.test', 'password-dotless');
+    expect((await signUp(api, 'IVAN@example.test', 'password-ivan')).id).not.toBe(dotless.id);
     // ß has no one-letter capital: simple folding keeps it, so this is another address.
     const strasse = await signUp(api, 'strasse@example.test', 'password-ss');
     const strasze = await signUp(api, 'STRAßE@example.test', 'password-sz');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { toQueueStatus, type QueueFigures } from '../src/queue/queue-status';
+import { MAX_ADMITTED_PER_TICK, toQueueStatus, type QueueFigures } from '../src/queue/queue-status';
 import { QueueState } from '../src/queue/queue-state';
 
 const PACE = { activeTtlSeconds: 900, admissionIntervalMs: 1000 };
@@ -23,6 +23,14 @@ describe('estimated wait', () => {
     expect(waitAt(1, { active: 0 })).toBe(1);
     expect(waitAt(50, { active: 0 })).toBe(1);
     expect(waitAt(2, { active: 48 })).toBe(1);
+  });
+
+  it('is as many ticks as the free slots ahead take at MAX_ADMITTED_PER_TICK each', () => {
+    const big = { capacity: 20_000, active: 0 };
+    const at = (position: number) => toQueueStatus(1, { state: QueueState.WAITING, position }, figures(big), PACE, 20_000).estimatedWaitSeconds;
+    expect(at(MAX_ADMITTED_PER_TICK)).toBe(1);
+    expect(at(MAX_ADMITTED_PER_TICK + 1)).toBe(2);
+    expect(at(3 * MAX_ADMITTED_PER_TICK)).toBe(3);
   });
 
   it('counts only the places behind the free slots, at the slowest pace before a rate is measured', () => {

@@ -90,6 +90,9 @@ describe('countdowns and waits', () => {
     expect(spokenCountdown(60_000)).toBe('1 minute');
     expect(spokenCountdown(1_000)).toBe('1 second');
     expect(spokenCountdown(0)).toBe('0 seconds');
+    // As the clock shows it from an hour and a day on, not as thousands of minutes.
+    expect(spokenCountdown(3_723_000)).toBe('1 hour 2 minutes 3 seconds');
+    expect(spokenCountdown((3 * 86_400 + 4 * 3600 + 5 * 60 + 6) * 1000)).toBe('3 days 4 hours 5 minutes 6 seconds');
     expect(formatWait(null)).toBe('unknown for now');
     expect(formatWait(12)).toBe('less than a minute');
     expect(formatWait(60)).toBe('about 1 minute');

@@ -34,6 +34,8 @@ const OPERATOR = 'operator';
  * simple folding keeps those to themselves, so straße and strasse stay two addresses.
  */
 function foldLetter(letter: string): string {
+  // Unicode folds the dotless ı to itself (only Turkic folding joins it to i, whose capital it shares).
+  if (letter === 'ı') return letter;
   const capital = letter.toUpperCase();
   return ([...capital].length === 1 ? capital : letter).toLowerCase();
 }

@@ -31,7 +31,7 @@ import { SharedReads } from '../caching/shared-reads';
 import { drawPreQueueScore } from './draw';
 import { QueueState, type QueueStatus } from './queue-state';
 import { decodeDepartures, type Departures } from './departures';
-import { decodeFeedReply, decodeStatusReply, decodeWatchReply, lapseOf, toQueueStatus, type Lapse, type Place, type QueueFigures, type ScoredPlace, type WaitPace } from './queue-status';
+import { decodeFeedReply, decodeStatusReply, decodeWatchReply, lapseOf, MAX_ADMITTED_PER_TICK, toQueueStatus, type Lapse, type Place, type QueueFigures, type ScoredPlace, type WaitPace } from './queue-status';
 
 export interface QueueSettings extends WaitPace {
   /** A WAITING or PREQUEUE fan with no sign of presence for this long loses the place. */
@@ -74,8 +74,6 @@ export interface TickMessage {
   fans?: [number, number][];
 }
 
-/** At most this many are admitted per concert per tick, so one script never blocks Redis for long. */
-const MAX_ADMITTED_PER_TICK = 5000;
 /** Window over which the admission rate (for estimated waits) is measured. */
 const RATE_WINDOW_MS = 60_000;
 /** A capacity MySQL could not give and this process never read: QUEUE_ADMIT uses the one the line stored. */

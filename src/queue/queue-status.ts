@@ -87,6 +87,9 @@ export function decodeFeedReply(reply: readonly unknown[]): { figures: QueueFigu
   return { figures: decodeFigures(reply), entries: Array.isArray(entries) ? (entries as [string, string[]][]) : null };
 }
 
+/** At most this many are admitted per concert per tick, so one script never blocks Redis for long. */
+export const MAX_ADMITTED_PER_TICK = 5000;
+
 /** What the pace of a line is judged by when none is measured yet. */
 export interface WaitPace {
   activeTtlSeconds: number;
@@ -94,8 +97,8 @@ export interface WaitPace {
 }
 
 /**
- * Estimated wait. The ACTIVE slots free now (while seats are left) go to the first in line at the next
- * tick; those behind them wait their place among the rest ÷ the admission rate measured over the last
+ * Estimated wait. The ACTIVE slots free now (while seats are left) go to the first in line over the
+ * next ticks (MAX_ADMITTED_PER_TICK at each); those behind them wait their place among the rest ÷ the admission rate measured over the last
  * minute. Before a rate is measured (or while nobody is being admitted) we fall back to the slowest
  * plausible pace: every ACTIVE slot frees only when its ACTIVE_TTL runs out, i.e. capacity per
  * ACTIVE_TTL_SECONDS. The first entrant stores the capacity, so a WAITING fan always has a figure;
@@ -104,7 +107,7 @@ export interface WaitPace {
 function estimateWaitSeconds(position: number, figures: QueueFigures, pace: WaitPace, knownCapacity: number): number {
   const capacity = figures.capacity > 0 ? figures.capacity : Math.max(knownCapacity, 1);
   const freeSlots = figures.seatsLeft > 0 ? Math.max(0, capacity - figures.active) : 0;
-  if (position <= freeSlots) return Math.ceil(pace.admissionIntervalMs / 1000);
+  if (position <= freeSlots) return Math.ceil((Math.ceil(position / MAX_ADMITTED_PER_TICK) * pace.admissionIntervalMs) / 1000);
   const behind = position - freeSlots;
   if (figures.ratePerMinute > 0) return Math.ceil((behind * 60) / figures.ratePerMinute);
   return Math.ceil((behind * pace.activeTtlSeconds) / capacity);

@@ -23,15 +23,17 @@ export function formatCountdown(ms: number): string {
   return days > 0 ? `${days.toLocaleString('en-US')} day${days === 1 ? '' : 's'} ${clock}` : clock;
 }
 
-/** A countdown in words, for screen readers: "4 minutes 5 seconds", "9 seconds". */
+/** A countdown in words, for screen readers, as formatCountdown shows it: "3 days 4 hours 5 minutes 6 seconds", "4 minutes 5 seconds", "9 seconds". */
 export function spokenCountdown(ms: number): string {
   const total = Math.max(0, Math.ceil(ms / 1000));
-  const minutes = Math.floor(total / 60);
-  const seconds = total % 60;
-  const parts: string[] = [];
-  if (minutes > 0) parts.push(`${minutes} minute${minutes === 1 ? '' : 's'}`);
-  if (seconds > 0 || minutes === 0) parts.push(`${seconds} second${seconds === 1 ? '' : 's'}`);
-  return parts.join(' ');
+  const units: [number, string][] = [
+    [Math.floor(total / 86_400), 'day'],
+    [Math.floor((total % 86_400) / 3600), 'hour'],
+    [Math.floor((total % 3600) / 60), 'minute'],
+    [total % 60, 'second'],
+  ];
+  const parts = units.filter(([count]) => count > 0).map(([count, unit]) => `${count.toLocaleString('en-US')} ${unit}${count === 1 ? '' : 's'}`);
+  return parts.length > 0 ? parts.join(' ') : '0 seconds';
 }
 
 /** An estimated wait in plain words: "less than a minute", "about 3 minutes", "about 2 hours". */
