@@ -1,4 +1,3 @@
-import { retryInBackground } from '../background-retry';
 import { runScript, type RedisClient } from '../redis';
 import { PUBLISH_ONCE, PUBLISH_ORDERED } from '../redis/pubsub-scripts';
 import type { Logger } from '../logger';
@@ -72,22 +71,6 @@ export class SeatEvents {
     if (seats.length === 0) return;
     const messages = seats.flatMap((seat) => [this.topic(seat.scheduleId), JSON.stringify(seatState(seat, SeatStatus.RESERVED))]);
     await runScript(this.publisher, PUBLISH_ONCE, { told: this.channels.paymentTold(paymentId) }, forMs, ...messages);
-  }
-
-  /**
-   * announcePaid again, in the background (retryInBackground), after it failed (Redis failing over,
-   * or away for a moment, right after the commit): nothing else would tell live seat maps, whose seats
-   * would show HELD for good once the holds are released. Each try tells the seats MySQL still has
-   * sold (a cancellation meanwhile told its own change).
-   */
-  retryPaid(paymentId: number, seats: readonly SeatInfo[], forMs: number): void {
-    retryInBackground(
-      async () => {
-        const sold = await this.catalog.reservedAmong(seats.map((seat) => seat.id));
-        await this.announcePaid(paymentId, seats.filter((seat) => sold.has(seat.id)), forMs);
-      },
-      () => this.logger.warn({ paymentId }, 'gave up announcing a payment’s seats: seat maps show them as they were until reloaded'),
-    );
   }
 
   /**
