@@ -26,6 +26,8 @@ const CHUNK = 1000;
 export class ExistingAccounts {
   private seen = new Set<number>();
   private readonly gone = new Set<number>();
+  /** The credential changes as last read (ms by account). */
+  private credentialsChangedAt = new Map<number, number>();
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -45,7 +47,9 @@ export class ExistingAccounts {
     const users = await this.orm.em.fork().find(User, { credentialsChangedAt: { $ne: null } }, { fields: ['id', 'credentialsChangedAt'] });
     const changes = new Map(users.flatMap((user) => (user.credentialsChangedAt ? [[user.id, user.credentialsChangedAt.getTime()] as const] : [])));
     this.tokens.refuseIssuedBefore(changes);
-    this.sessions.endIssuedBefore(changes);
+    // Only the changes new since the last read: a subscription opened since was checked against the others.
+    this.sessions.endIssuedBefore(new Map([...changes].filter(([userId, at]) => this.credentialsChangedAt.get(userId) !== at)));
+    this.credentialsChangedAt = changes;
   }
 
   start(): void {
