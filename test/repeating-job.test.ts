@@ -2,7 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../src/config';
 import { createLogger } from '../src/logger';
 import { redisKeys } from '../src/redis';
-import { startRepeatingJob, stuckAfterMs } from '../src/workers/repeating-job';
+import { idleAfterMs, startRepeatingJob, stuckAfterMs, type RepeatingJobOptions } from '../src/workers/repeating-job';
 import { resetSandbox } from '../support/sandbox';
 import { testEnv } from './support/harness';
 
@@ -34,4 +34,24 @@ describe('a repeating job whose worker is stuck', () => {
       await job.close();
     }
   }, 60_000);
+
+  it('starts a stuck worker anew after idleAfterMs even while another replica takes every tick (so nothing waits)', async () => {
+    const env = testEnv('repeating_job_idle');
+    await resetSandbox(env);
+    const config = loadConfig(env);
+    const common: Omit<RepeatingJobOptions, 'run'> = { name: 'idle-probe', everyMs: EVERY_MS, redis: config.redis, prefix: redisKeys(config.redisPrefix).bullPrefix, logger: createLogger('silent') };
+    let stuckRuns = 0;
+    let otherRuns = 0;
+    const stuck = await startRepeatingJob({ ...common, run: () => (++stuckRuns === 1 ? new Promise(() => undefined) : Promise.resolve()) });
+    await vi.waitFor(() => expect(stuckRuns).toBe(1), { timeout: 10_000, interval: 50 });
+    // Another replica's worker takes the ticks from now on: none waits, so only the idle rule can act.
+    const other = await startRepeatingJob({ ...common, run: async () => void otherRuns++ });
+    try {
+      await vi.waitFor(() => expect(otherRuns).toBeGreaterThan(5), { timeout: 10_000, interval: 50 });
+      expect(stuckRuns).toBe(1);
+      await vi.waitFor(() => expect(stuckRuns).toBeGreaterThan(1), { timeout: idleAfterMs(EVERY_MS) + 20_000, interval: 200 });
+    } finally {
+      await Promise.all([stuck.close(), other.close()]);
+    }
+  }, 90_000);
 });

@@ -38,10 +38,18 @@ export interface RepeatingJob {
 export const stuckAfterMs = (everyMs: number) => Math.max(everyMs * 3, 10_000);
 
 /**
+ * How long a worker may take no tick at all, whatever waits, before it is started anew: thirty
+ * periods, at least 30 s. A stuck worker beside another replica's working one leaves no tick
+ * waiting, so only this notices it (else the replicas' redundancy would be gone unseen until the
+ * working one died). A healthy worker that only lost every race meanwhile costs a new connection.
+ */
+export const idleAfterMs = (everyMs: number) => Math.max(everyMs * 30, 30_000);
+
+/**
  * A BullMQ Job Scheduler plus a worker for it. The scheduler's jobs carry deterministic IDs per
  * time slot, so however many replicas upsert it and run workers, each tick runs exactly once. A
  * watchdog starts the worker anew, on a new connection, when a tick has waited past stuckAfterMs
- * and this worker took nothing meanwhile (while another replica's worker takes the ticks, none waits).
+ * and this worker took nothing meanwhile, or when it has taken nothing for idleAfterMs.
  */
 export async function startRepeatingJob(options: RepeatingJobOptions): Promise<RepeatingJob> {
   // BullMQ needs retrying connections (maxRetriesPerRequest: null) and refuses ioredis keyPrefix.
@@ -74,18 +82,27 @@ export async function startRepeatingJob(options: RepeatingJobOptions): Promise<R
   }, schedulerRefreshMs(options.everyMs));
   refresh.unref();
   const stuckMs = stuckAfterMs(options.everyMs);
+  const idleMs = idleAfterMs(options.everyMs);
+  const restart = (why: string, waitedMs: number) => {
+    options.logger.warn({ job: options.name, waitedMs }, `${why}: starting the worker anew`);
+    const stuck = current;
+    current = startWorker();
+    lastTakenAt = Date.now();
+    void closeWorker(stuck, options);
+  };
   let checking = false;
   const watchdog = setInterval(() => {
-    if (checking || Date.now() - lastTakenAt < stuckMs) return;
+    const idleFor = Date.now() - lastTakenAt;
+    if (checking || idleFor < stuckMs) return;
+    if (idleFor >= idleMs) {
+      restart('the worker took no tick for a long time while other replicas did', idleFor);
+      return;
+    }
     checking = true;
     void oldestDueAt(queue)
       .then((dueAt) => {
         if (dueAt === undefined || Date.now() - dueAt < stuckMs || Date.now() - lastTakenAt < stuckMs) return;
-        options.logger.warn({ job: options.name, waitedMs: Date.now() - dueAt }, 'a tick waited with the worker taking none: starting the worker anew');
-        const stuck = current;
-        current = startWorker();
-        lastTakenAt = Date.now();
-        void closeWorker(stuck, options);
+        restart('a tick waited with the worker taking none', Date.now() - dueAt);
       })
       .catch(() => undefined)
       .finally(() => (checking = false));
