@@ -7,7 +7,7 @@ import type { QueueService } from '../queue/queue-service';
 import { runScript, type RedisClient, type RedisKeys } from '../redis';
 import { HOLD_BEING_PAID, HOLD_EXTEND, HOLD_LISTING_KEEP, HOLD_RELEASE, HOLD_SEAT, HOLD_STATUS, HOLD_SWEEP, HOLD_UNKEEP } from '../redis/hold-scripts';
 import { dropFromWorkIndex } from '../redis/work-index';
-import { groupBySchedule, SeatStatus } from '../seats/seat';
+import { groupBySchedule, SeatStatus, type SeatInfo } from '../seats/seat';
 import type { Hold } from './hold';
 import type { SeatCatalog } from '../seats/seat-catalog';
 import type { SeatEvents } from '../seats/seat-events';
@@ -302,6 +302,31 @@ export class HoldService {
       holds.set(Number(flat[i]), { id, userId: Number(userId), expiresAt: Number(expiresAt) });
     }
     return holds;
+  }
+
+  /**
+   * Tells seat maps these seats as they are now: RESERVED if MySQL has them sold, HELD if a live hold
+   * has them, else AVAILABLE. For a follow-up told late (retryInBackground after a failover), which may
+   * come after later changes already told. A sale or cancellation that commits between the read and
+   * the telling may have been told before it: those seats are read and told again after.
+   */
+  async announceAsNow(seats: readonly SeatInfo[]): Promise<void> {
+    const sold = await this.tellAsNow(seats);
+    const soldAfter = await this.catalog.reservedAmong(seats.map((seat) => seat.id));
+    const changed = seats.filter((seat) => sold.has(seat.id) !== soldAfter.has(seat.id));
+    if (changed.length > 0) await this.tellAsNow(changed);
+  }
+
+  /** announceAsNow's one pass; returns the seats MySQL had sold. */
+  private async tellAsNow(seats: readonly SeatInfo[]): Promise<Set<number>> {
+    const sold = await this.catalog.reservedAmong(seats.map((seat) => seat.id));
+    await this.events.announceSeats(seats.filter((seat) => sold.has(seat.id)), SeatStatus.RESERVED);
+    for (const [scheduleId, unsold] of groupBySchedule(seats.filter((seat) => !sold.has(seat.id)), (seat) => seat)) {
+      const held = await this.liveHolds(scheduleId, unsold.map((seat) => seat.id));
+      await this.events.announceSeats(unsold.filter((seat) => held.has(seat.id)), SeatStatus.HELD);
+      await this.events.announceSeats(unsold.filter((seat) => !held.has(seat.id)), SeatStatus.AVAILABLE);
+    }
+    return sold;
   }
 
   /**

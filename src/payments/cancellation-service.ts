@@ -185,19 +185,16 @@ export class CancellationService {
 
   /**
    * Tells seat maps the seat is free; if Redis cannot take it (a failover right after the commit),
-   * again in the background (retryInBackground) while the seat still is free, neither sold nor held
-   * again (whose own announcements came after): otherwise live maps would show it sold for good. The
-   * failure now is thrown, for the caller to log.
+   * again in the background as it is by then (retryInBackground, HoldService.announceAsNow: sold or
+   * held again meanwhile, it is told so): otherwise live maps would show it sold for good. The failure
+   * now is thrown, for the caller to log.
    */
   private async announceFree(seat: SeatInfo): Promise<void> {
     try {
       await this.events.announceSeats([seat], SeatStatus.AVAILABLE);
     } catch (error) {
       retryInBackground(
-        async () => {
-          const [sold, held] = await Promise.all([this.catalog.reservedAmong([seat.id]), this.holds.liveHolds(seat.scheduleId, [seat.id])]);
-          if (!sold.has(seat.id) && !held.has(seat.id)) await this.events.announceSeats([seat], SeatStatus.AVAILABLE);
-        },
+        () => this.holds.announceAsNow([seat]),
         () => this.logger.warn({ seatId: seat.id }, 'gave up announcing a cancelled seat free: seat maps show it sold until reloaded'),
       );
       throw error;

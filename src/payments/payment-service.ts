@@ -8,7 +8,7 @@ import type { InventoryService } from '../inventory/inventory-service';
 import type { Logger } from '../logger';
 import type { PointsService } from '../points/points-service';
 import type { QueueService } from '../queue/queue-service';
-import { groupBySchedule, seatState, SeatStatus, type SeatInfo } from '../seats/seat';
+import { seatState, SeatStatus, type SeatInfo } from '../seats/seat';
 import { ReservationStatus, type PaymentRecord, type ReservationRecord } from './payment';
 import type { SeatCatalog } from '../seats/seat-catalog';
 import type { SeatEvents } from '../seats/seat-events';
@@ -295,36 +295,19 @@ export class PaymentService {
 
   /**
    * Tells seat maps the seats are sold, now or, failing that (Redis failing over right after the
-   * commit), in the background (retryInBackground, announcePaidLate): nothing else would tell them,
-   * and once the holds are released live maps would show the seats HELD for good. A failure now is thrown.
+   * commit), in the background as they are by then (retryInBackground, HoldService.announceAsNow: a
+   * cancellation may have been told meanwhile): nothing else would tell them, and once the holds are
+   * released live maps would show the seats HELD for good. A failure now is thrown.
    */
   private async announcePaid(paymentId: number, seats: SeatInfo[]): Promise<void> {
-    const forMs = this.holds.longestHoldMs();
     try {
-      await this.events.announcePaid(paymentId, seats, forMs);
+      await this.events.announcePaid(paymentId, seats, this.holds.longestHoldMs());
     } catch (error) {
       retryInBackground(
-        () => this.announcePaidLate(paymentId, seats, forMs),
+        () => this.holds.announceAsNow(seats),
         () => this.logger.warn({ paymentId }, 'gave up announcing a payment’s seats: seat maps show them as they were until reloaded'),
       );
       throw error;
-    }
-  }
-
-  /**
-   * A payment's announcement made late: for the seats MySQL still has sold. A cancellation that
-   * committed before this announcement may have been told before it too, which this would undo: so
-   * the seats MySQL no longer has sold after it are told again as they are now (held anew, or free).
-   */
-  private async announcePaidLate(paymentId: number, seats: SeatInfo[], forMs: number): Promise<void> {
-    const ids = seats.map((seat) => seat.id);
-    const sold = await this.catalog.reservedAmong(ids);
-    await this.events.announcePaid(paymentId, seats.filter((seat) => sold.has(seat.id)), forMs);
-    const stillSold = await this.catalog.reservedAmong(ids);
-    for (const [scheduleId, undone] of groupBySchedule(seats.filter((seat) => sold.has(seat.id) && !stillSold.has(seat.id)), (seat) => seat)) {
-      const held = await this.holds.liveHolds(scheduleId, undone.map((seat) => seat.id));
-      await this.events.announceSeats(undone.filter((seat) => held.has(seat.id)), SeatStatus.HELD);
-      await this.events.announceSeats(undone.filter((seat) => !held.has(seat.id)), SeatStatus.AVAILABLE);
     }
   }
 
