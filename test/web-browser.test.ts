@@ -912,6 +912,35 @@ describe('fan web app in Chromium', () => {
     await one.context.close();
   });
 
+  it('two tabs of one account pressing Pay at once make one payment, and both show it with its tickets', async () => {
+    const { concertId } = await createConcert(server, { maxActiveUsers: 1, seatCount: 2, price: 100 });
+    const one = await openFan('pay-twice', { width: 1100, height: 900 });
+    const two = await openTab(one.context);
+    await one.page.goto(`${base}#/concerts/${concertId}`);
+    await signUpInPage(one, `pay-twice-${Date.now()}@example.test`);
+    await chargeInPage(one, 1000);
+    await two.page.addInitScript(`sessionStorage.setItem('ct:token', ${JSON.stringify(await tokenOf(one))})`);
+    await two.page.goto(`${base}#/concerts/${concertId}`);
+    await one.page.getByRole('button', { name: 'Enter the waiting room' }).click();
+    await two.page.locator('.your-turn').waitFor(WAIT);
+    await seat(one, 1).click();
+    await two.page.getByRole('button', { name: 'Release seat 1' }).waitFor(WAIT);
+
+    await two.page.getByRole('button', { name: 'Pay 100 points' }).waitFor(WAIT);
+    // Both at once (a locator's click would wait for the other tab's payment to settle this cart first).
+    await Promise.all([one, two].map((tab) => tab.page.evaluate("document.querySelector('button.pay').click()")));
+    // Neither tab is told its hold was lost: both have the one payment's ticket.
+    const codes = await Promise.all([one, two].map(async (tab) => (await tab.page.locator('[data-testid="payment"] .ticket-code').first().waitFor(WAIT), tab.page.locator('[data-testid="payment"] .ticket-code').allTextContents())));
+    expect(codes[0]).toHaveLength(1);
+    expect(codes[1]).toEqual(codes[0]);
+    const userId = Number(JSON.parse(Buffer.from((await tokenOf(one))!.split('.')[1]!, 'base64url').toString()).sub);
+    const [payments] = await server.app.orm.em.getConnection().execute<{ n: number }[]>('SELECT COUNT(*) AS n FROM payments WHERE user_id = ?', [userId]);
+    expect(Number(payments?.n)).toBe(1);
+    await two.page.getByTestId('points').filter({ hasText: '900' }).waitFor(WAIT);
+    expectClean([one, two]);
+    await one.context.close();
+  });
+
   it('one failure shown in two places is one alert: a screen reader hears it once', async () => {
     const { concertId } = await createConcert(server, { maxActiveUsers: 1, seatCount: 3, price: 100 });
     const [account] = await signUpMany(new Api(server.url), 1);

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { Checkout } from '../web/src/logic/checkout';
+import { Checkout, paymentKey } from '../web/src/logic/checkout';
 import { Coalescer } from '../web/src/logic/coalesce';
 import { closeCallsForSessionCheck, feedRetryMs, retryAfterFailureMs, retryDelayMs } from '../web/src/logic/connection';
 import { errorCode, errorMessage, isTransient, problemOf } from '../web/src/logic/errors';
@@ -14,52 +14,29 @@ import { cancelledBefore } from '../web/src/logic/tickets';
 /* The web app's logic that is not markup (web/src/logic/), without a browser. */
 
 describe('checkout idempotency key', () => {
-  const keys = () => {
-    let n = 0;
-    return () => `key-${++n}`;
-  };
-
-  it('keeps one key per checkout: a retry after an error or no answer reuses it', () => {
-    const checkout = new Checkout(keys());
-    expect(checkout.begin(['h2', 'h1'])).toBe('key-1');
-    checkout.finish(false); // network error, timeout, INSUFFICIENT_POINTS…
-    expect(checkout.begin(['h1', 'h2'])).toBe('key-1'); // same holds in any order: same checkout
-    checkout.finish(false);
-    expect(checkout.keyFor(['h1', 'h2'])).toBe('key-1');
+  it('is the key of the set of holds: any attempt, in any tab, to pay the same holds sends the same key', () => {
+    expect(paymentKey(['h2', 'h1'])).toBe('web-h1,h2');
+    expect(paymentKey(['h1', 'h2', 'h1'])).toBe('web-h1,h2');
+    expect(new Checkout().begin(['h1', 'h2'])).toBe(paymentKey(['h2', 'h1']));
+    // Another seat added: another payment, another key (reusing the first would be IDEMPOTENCY_KEY_REUSED).
+    expect(paymentKey(['h1', 'h2', 'h3'])).not.toBe(paymentKey(['h1', 'h2']));
   });
 
-  it('ignores a second attempt while one is in flight (a double click pays once)', () => {
-    const checkout = new Checkout(keys());
-    expect(checkout.begin(['h1'])).toBe('key-1');
-    expect(checkout.paying).toBe(true);
-    expect(checkout.begin(['h1'])).toBeUndefined();
-    checkout.finish(true);
-    expect(checkout.paying).toBe(false);
+  it("stays within the API's 128 characters for a long cart", () => {
+    const holds = Array.from({ length: 12 }, (_, i) => `${100 + i}.${200_000 + i}.AbCdEfGhIjKl`);
+    const key = paymentKey(holds);
+    expect(key).toHaveLength(128);
+    expect(key.startsWith(`web-${holds[0]},`)).toBe(true);
   });
 
-  it('starts a new checkout with a new key after a confirmed payment or when the holds change', () => {
-    const checkout = new Checkout(keys());
-    expect(checkout.begin(['h1'])).toBe('key-1');
-    checkout.finish(true);
-    expect(checkout.begin(['h1'])).toBe('key-2');
-    checkout.finish(false);
-    expect(checkout.begin(['h1', 'h3'])).toBe('key-3'); // a seat added: reusing key-2 would be IDEMPOTENCY_KEY_REUSED
-    checkout.finish(false);
-  });
-
-  it('drops a key the server refused as reused', () => {
-    const checkout = new Checkout(keys());
-    expect(checkout.begin(['h1'])).toBe('key-1');
-    checkout.finish(true); // IDEMPOTENCY_KEY_REUSED: the checkout is over
-    expect(checkout.begin(['h1'])).toBe('key-2');
-  });
-
-  it('pays nothing with no holds, and makes random keys by default', () => {
+  it('ignores a second attempt while one is in flight (a double click pays once), and pays nothing with no holds', () => {
     const checkout = new Checkout();
     expect(checkout.begin([])).toBeUndefined();
-    const key = checkout.keyFor(['h1']);
-    expect(key).toMatch(/^web-[0-9a-f-]{36}$/);
-    expect(new Checkout().keyFor(['h1'])).not.toBe(key);
+    expect(checkout.begin(['h1'])).toBe('web-h1');
+    expect(checkout.begin(['h1'])).toBeUndefined();
+    checkout.finish();
+    // A retry after an error or no answer: the same key.
+    expect(checkout.begin(['h1'])).toBe('web-h1');
   });
 });
 

@@ -1,29 +1,27 @@
 /**
- * Idempotent payment, as the API wants it: one idempotency key per checkout. A checkout is a set of
- * holds being paid; while that set is the same, every attempt (a double click, a retry after a
- * network error or a timeout) sends the same key, so the server pays at most once and a retry returns
- * the first payment. Once a payment is confirmed, or the fan changes the set of holds, the next
- * attempt is a new checkout with a new key. Pure logic, unit-tested.
+ * Idempotent payment, as the API wants it: the idempotency key is made from the set of holds being
+ * paid (sorted hold IDs), so every attempt to pay that set sends the same key, from this tab or any
+ * other of the account, here or on another device: a double click, a retry after a network error or
+ * a timeout, and a second tab pressing Pay at the same moment are all one payment, and each gets its
+ * answer (the server pays at most once and answers a twin with the first payment). A set once paid
+ * cannot be paid again (its holds became tickets), and a set with another seat is another key. The
+ * key needs no secure context (crypto.randomUUID does: a page served over plain http from a LAN
+ * address has none). Pure logic, unit-tested.
  */
 
-export type KeyFactory = () => string;
+/** The API's longest idempotency key. */
+const MAX_KEY_LENGTH = 128;
 
-function randomKey(): string {
-  return `web-${globalThis.crypto.randomUUID()}`;
+/**
+ * The key for paying these holds. A longer set is cut at the API's limit: two sets of one key then
+ * share their first hold, and a hold once paid is gone, so no second payment can be made with it.
+ */
+export function paymentKey(holdIds: readonly string[]): string {
+  return `web-${[...new Set(holdIds)].sort().join(',')}`.slice(0, MAX_KEY_LENGTH);
 }
 
 export class Checkout {
-  private current: { holds: string; key: string } | undefined;
   private busy = false;
-
-  constructor(private readonly newKey: KeyFactory = randomKey) {}
-
-  /** The key for paying these holds: the same as last time while the set of holds is unchanged. */
-  keyFor(holdIds: readonly string[]): string {
-    const holds = [...holdIds].sort().join(',');
-    if (!this.current || this.current.holds !== holds) this.current = { holds, key: this.newKey() };
-    return this.current.key;
-  }
 
   /**
    * Starts an attempt, or returns undefined while another is in flight (a double click is ignored,
@@ -32,20 +30,10 @@ export class Checkout {
   begin(holdIds: readonly string[]): string | undefined {
     if (this.busy || holdIds.length === 0) return undefined;
     this.busy = true;
-    return this.keyFor(holdIds);
+    return paymentKey(holdIds);
   }
 
-  /**
-   * Ends the attempt. `over`: the server confirmed the payment (or refused the key itself, as
-   * IDEMPOTENCY_KEY_REUSED), so this checkout is over and the next attempt gets a new key. Otherwise
-   * (an error such as INSUFFICIENT_POINTS, or no answer at all) the key stays for the retry.
-   */
-  finish(over: boolean): void {
+  finish(): void {
     this.busy = false;
-    if (over) this.current = undefined;
-  }
-
-  get paying(): boolean {
-    return this.busy;
   }
 }

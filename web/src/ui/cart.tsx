@@ -17,9 +17,10 @@ const PAY_WORDS = { NETWORK: 'Cannot reach the server, so the payment may or may
 /**
  * The fan's holds for this concert, each with its countdown, and paying for them all. Holds can be
  * paid without ACTIVE (only live holds are needed), so this shows whatever the waiting-room state.
- * Paying uses one idempotency key per checkout (see logic/checkout.ts): the button is aria-disabled
- * while paying (a disabled button would drop the keyboard focus to the page), a second click is
- * ignored, and a retry after an error or no answer reuses the key.
+ * Paying uses the idempotency key of the set of holds (see logic/checkout.ts): the button is
+ * aria-disabled while paying (a disabled button would drop the keyboard focus to the page), a second
+ * click is ignored, and a retry after an error or no answer, or another tab paying the same seats at
+ * once, sends the same key: one payment, and each tab shows it.
  */
 export function Cart({
   holds,
@@ -72,7 +73,6 @@ export function Cart({
       const payment = result.data?.pay;
       code = payment ? undefined : (errorCode(result.error) ?? 'NETWORK');
       problem = payment ? undefined : (problemOf(result.error) ?? { code: 'NETWORK' });
-      checkout.finish(Boolean(payment) || code === 'IDEMPOTENCY_KEY_REUSED');
       if (payment) {
         onPaid(payment);
         tellOtherTabs('payment');
@@ -80,8 +80,8 @@ export function Cart({
     } catch {
       code = 'NETWORK';
       problem = { code };
-      checkout.finish(false);
     }
+    checkout.finish();
     setPaying(false);
     setError(problem);
     if (code === 'NETWORK') {
