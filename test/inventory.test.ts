@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { redisKeys } from '../src/redis';
 import { Api } from '../support/graphql-client';
-import { CANCEL, CONCERT_SEATS, ENTER, LEAVE, type Payment, type QueueStatus, RELEASE, STATUS_SUBSCRIPTION } from '../support/operations';
+import { CANCEL, CONCERT_SEATS, ENTER, LEAVE, STATUS, type Payment, type QueueStatus, RELEASE, STATUS_SUBSCRIPTION } from '../support/operations';
 import { startTestServer, type TestServer } from './support/harness';
 import { Feed, signUp, signUpMany, wsClient, type Account } from './support/client';
 import { createConcert } from './support/fixtures';
@@ -134,6 +134,22 @@ describe('sold out, after Redis lost its data', () => {
       const { concertId, scheduleIds } = await createConcert(quiet, { seatCount: 2 });
       const [buyer, fan] = await signUpMany(new Api(quiet.url), 2);
       await sellInMysql(quiet, buyer!.id, await seatIds(quiet, scheduleIds[0]!), 'all');
+      expect((await fan!.api.data<{ enterQueue: QueueStatus }>(ENTER, { id: concertId })).enterQueue).toMatchObject({ state: 'SOLD_OUT', position: null });
+    } finally {
+      await quiet.stop();
+    }
+  });
+
+  it('answers a fan who only asks SOLD_OUT, not NONE, and closes the line for those who enter next', async () => {
+    const quiet = await startTestServer('inventory_no_ticks_status', { RUN_WORKERS: 'false' });
+    try {
+      const { concertId, scheduleIds } = await createConcert(quiet, { seatCount: 2 });
+      const [buyer, asker, fan] = await signUpMany(new Api(quiet.url), 3);
+      await sellInMysql(quiet, buyer!.id, await seatIds(quiet, scheduleIds[0]!), 'all');
+      for (let i = 0; i < 2; i++) {
+        expect((await asker!.api.data<{ queueStatus: QueueStatus }>(STATUS, { id: concertId })).queueStatus).toMatchObject({ state: 'SOLD_OUT', position: null, seatsLeft: 0 });
+      }
+      expect(await quiet.app.redis.hget(redisKeys(quiet.app.config.redisPrefix).queue(Number(concertId)).stats, 'soldOut')).toBe('1');
       expect((await fan!.api.data<{ enterQueue: QueueStatus }>(ENTER, { id: concertId })).enterQueue).toMatchObject({ state: 'SOLD_OUT', position: null });
     } finally {
       await quiet.stop();

@@ -10,6 +10,9 @@ import {
   DEPARTURES_TTL_MS,
   QUEUE_ADMIT,
   QUEUE_CLOSE_SOLD_OUT,
+  CLOSE_ALREADY_CLOSED,
+  CLOSE_CLOSED_NOW,
+  CLOSE_REOPENED,
   QUEUE_END_ACTIVE,
   QUEUE_ENTER,
   QUEUE_FEED,
@@ -690,9 +693,9 @@ describe('queue scripts', () => {
       for (const user of [1, 2]) await enter(k, user);
       await admit(k, 1);
       const closingSeen = await closingNow(k);
-      expect(await run(QUEUE_CLOSE_SOLD_OUT, k, '', HOUR)).toBe(1);
+      expect(await run(QUEUE_CLOSE_SOLD_OUT, k, '', HOUR)).toBe(CLOSE_CLOSED_NOW);
       // Closed once: a second call (a retried payment's follow-up) reports nothing new.
-      expect(await run(QUEUE_CLOSE_SOLD_OUT, k, '', HOUR)).toBe(0);
+      expect(await run(QUEUE_CLOSE_SOLD_OUT, k, '', HOUR)).toBe(CLOSE_ALREADY_CLOSED);
       expect(places(await enter(k, 3))).toEqual([[SOLD_OUT, 0]]);
       const reply = await run(QUEUE_STATUS, k, 1, 2);
       // seatsLeft 0, soldOut 1; the ACTIVE fan keeps the slot, the waiting one waits for the tick that empties the line.
@@ -720,7 +723,7 @@ describe('queue scripts', () => {
       await run(QUEUE_REOPEN, k);
       const readOpen = [(await redis.hget(k.stats, 'reopens')) ?? '', await closingNow(k)] as const;
       expect((await admitWithSeats(k, 1, 0, 1))[9]).toBe(1);
-      expect(await run(QUEUE_CLOSE_SOLD_OUT, k, (await redis.hget(k.stats, 'reopens')) ?? '', HOUR)).toBe(0);
+      expect(await run(QUEUE_CLOSE_SOLD_OUT, k, (await redis.hget(k.stats, 'reopens')) ?? '', HOUR)).toBe(CLOSE_ALREADY_CLOSED);
       expect((await admit(k, 5, TTL, 5000, WINDOW, HOUR, HOUR, 1, 0, HOUR, ...readOpen))[9]).toBe(0);
       expect(places(await enter(k, 6))).toEqual([[SOLD_OUT, 0]]);
       // A tick reads the line closed; a cancellation reopens it, the stats are lost, and the returned
@@ -734,7 +737,7 @@ describe('queue scripts', () => {
       // A verdict formed before a cancellation reopened the line is stale: the door stays open.
       const reopensSeen = (await redis.hget(k.stats, 'reopens')) ?? '';
       await run(QUEUE_REOPEN, k);
-      expect(await run(QUEUE_CLOSE_SOLD_OUT, k, reopensSeen, HOUR)).toBe(0);
+      expect(await run(QUEUE_CLOSE_SOLD_OUT, k, reopensSeen, HOUR)).toBe(CLOSE_REOPENED);
       expect(places(await enter(k, 3))).toEqual([[WAITING, 1]]);
     });
 

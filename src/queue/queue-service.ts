@@ -9,6 +9,8 @@ import { runScript, type RedisClient, type RedisKeys } from '../redis';
 import {
   QUEUE_ADMIT,
   QUEUE_CLOSE_SOLD_OUT,
+  CLOSE_CLOSED_NOW,
+  CLOSE_REOPENED,
   QUEUE_END_ACTIVE,
   QUEUE_ENTER,
   QUEUE_FEED,
@@ -260,20 +262,26 @@ export class QueueService {
    * query): from then on an entrant is answered SOLD_OUT and statuses read no seat left, without
    * waiting for the next tick, which tells those in line and empties it. For the sale of a last seat,
    * and for the first entrant after Redis lost the closed mark (counted again then). A cancellation
-   * that reopened a line meanwhile keeps it open (QUEUE_CLOSE_SOLD_OUT).
+   * that reopened a line meanwhile keeps it open (QUEUE_CLOSE_SOLD_OUT). Returns the concerts whose
+   * line is closed now (by this call or before it).
    */
-  async closeSoldOut(concertIds: readonly number[]): Promise<void> {
-    if (concertIds.length === 0) return;
+  async closeSoldOut(concertIds: readonly number[]): Promise<Set<number>> {
+    const closed = new Set<number>();
+    if (concertIds.length === 0) return closed;
     // Read before MySQL's confirmation: a reopening after this makes the verdict stale.
     const reopens = new Map(await Promise.all(concertIds.map(async (id) => [id, (await this.redis.hget(this.keys.queue(id).stats, 'reopens')) ?? ''] as const)));
     const confirmed = await this.inventory.confirmSoldOut(concertIds);
     await Promise.all(
       [...confirmed].map(async (id) => {
-        if ((await runScript(this.redis, QUEUE_CLOSE_SOLD_OUT, this.keys.queue(id), reopens.get(id) ?? '', this.settings.seatsLeftTtlMs)) !== 1) return;
+        const outcome = await runScript(this.redis, QUEUE_CLOSE_SOLD_OUT, this.keys.queue(id), reopens.get(id) ?? '', this.settings.seatsLeftTtlMs);
+        if (outcome === CLOSE_REOPENED) return;
+        closed.add(id);
+        if (outcome !== CLOSE_CLOSED_NOW) return;
         this.metrics.soldOut.inc();
         this.logger.info({ concert: id }, 'concert sold out: its line is closed to newcomers; the next tick tells those in line');
       }),
     );
+    return closed;
   }
 
   /**
@@ -575,13 +583,18 @@ export class QueueService {
 
   /**
    * The figures with seatsLeft known: as the last tick wrote it, or (no recent tick: nobody in line
-   * lately, or no worker running) read from the inventory now and kept for the next readers.
+   * lately, or no worker running) read from the inventory now and kept for the next readers. A
+   * concert found sold out that way whose line is not closed (Redis lost the closed mark, and nobody
+   * has entered since, whose entry would close it) is closed now, once MySQL confirms it: a fan who
+   * only asks is told SOLD_OUT, not NONE.
    */
   private async withSeatsLeft(concertId: number, figures: QueueFigures): Promise<QueueFigures> {
     if (figures.seatsLeft >= 0) return figures;
-    const seatsLeft = (await this.inventory.ofConcerts([concertId])).get(concertId)?.available ?? 0;
+    const inventory = (await this.inventory.ofConcerts([concertId])).get(concertId);
+    const seatsLeft = inventory?.available ?? 0;
+    const soldOut = figures.soldOut || (inventory?.soldOut === true && (await this.closeSoldOut([concertId])).has(concertId));
     await runScript(this.redis, QUEUE_SEATS_LEFT, this.keys.queue(concertId), seatsLeft, this.settings.seatsLeftTtlMs);
-    return { ...figures, seatsLeft };
+    return { ...figures, seatsLeft, soldOut };
   }
 
 }

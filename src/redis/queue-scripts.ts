@@ -854,24 +854,29 @@ return 0
 `,
 });
 
+/** QUEUE_CLOSE_SOLD_OUT's answers. */
+export const CLOSE_REOPENED = 0;
+export const CLOSE_CLOSED_NOW = 1;
+export const CLOSE_ALREADY_CLOSED = 2;
+
 /**
  * The concert's last seat was just sold (MySQL confirms every seat reserved): the line's door closes
  * at once, so an entrant is answered SOLD_OUT and statuses read no seat left, from now on rather than
  * from the next tick, which then empties the line (QUEUE_ADMIT; the close's stamp tells a tick whose
  * verdict predates it). Not when a cancellation reopened the line since the caller read
- * `reopens` (ARGV[1]): that verdict is stale. Returns 1 if this call closed it (0: closed already,
- * or stale).
+ * `reopens` (ARGV[1]): that verdict is stale. Returns CLOSE_CLOSED_NOW, CLOSE_ALREADY_CLOSED or
+ * CLOSE_REOPENED (stale).
  */
 export const QUEUE_CLOSE_SOLD_OUT = defineScript<number, [reopensSeen: string, seatsLeftTtlMs: number]>()({
   name: 'queueCloseSoldOut',
   keys: ['stats'],
   uses: [REDIS_NOW, MARK_SOLD_OUT],
   lua: `
-if (redis.call('HGET', statsKey, 'reopens') or '') ~= ARGV[1] then return 0 end
+if (redis.call('HGET', statsKey, 'reopens') or '') ~= ARGV[1] then return ${CLOSE_REOPENED} end
 redis.call('HSET', statsKey, 'left', 0, 'leftUntil', redisNow() + tonumber(ARGV[2]))
-if redis.call('HGET', statsKey, 'soldOut') == '1' then return 0 end
+if redis.call('HGET', statsKey, 'soldOut') == '1' then return ${CLOSE_ALREADY_CLOSED} end
 markSoldOut(statsKey)
-return 1
+return ${CLOSE_CLOSED_NOW}
 `,
 });
 
