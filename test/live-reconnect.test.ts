@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Api } from '../support/graphql-client';
 import { type QueueStatus, STATUS_SUBSCRIPTION } from '../support/operations';
 import { startTestServer, type TestServer } from './support/harness';
@@ -8,6 +8,7 @@ import { createConcert } from './support/fixtures';
 import { seatIds, sellInMysql } from './support/booking';
 import { RedisServer } from './support/redis-server';
 import { redisKeys, runScript } from '../src/redis';
+import { registerScripts } from '../src/redis/script';
 import { QUEUE_ENTER } from '../src/redis/queue-scripts';
 import { drawPreQueueScore } from '../src/queue/draw';
 import { watchBeat } from '../src/queue/queue-service';
@@ -48,6 +49,43 @@ describe('live feed after its Redis subscription drops', () => {
     await server.app.services.queue.enter(Number(fan!.id), Number(concertId));
     const status = await feed.until((m) => m.data?.queueStatus.state === 'WAITING', 5000);
     expect(status.data?.queueStatus).toMatchObject({ state: 'WAITING', position: 1 });
+  });
+});
+
+describe('live feed whose first read after a reconnect fails', () => {
+  it('reads again shortly, not a heartbeat later (the command connection may be back a moment after the subscription)', async () => {
+    const { concertId } = await createConcert(server, { maxActiveUsers: 1 });
+    const [ahead, fan] = await signUpMany(new Api(server.url), 2);
+    await server.app.services.queue.enter(Number(ahead!.id), Number(concertId));
+    const client = wsClient(server.wsUrl, fan!.token);
+    clients.push(client);
+    const feed = new Feed<{ queueStatus: QueueStatus }>(client, STATUS_SUBSCRIPTION, { id: concertId });
+    expect((await feed.next()).data?.queueStatus.state).toBe('NONE');
+    const keys = redisKeys(server.env.REDIS_KEY_PREFIX!);
+    const admin = new Redis(redis.url);
+    try {
+      // Scripts refused to the server's user for 600 ms: the read the reconnect asks for fails, and so
+      // may a retry. The entry is made meanwhile (by this test, as another user), announced to nobody.
+      // The server's subscriptions are up (an earlier test may have cut them a moment ago).
+      await vi.waitFor(async () => expect(String(await admin.client('LIST'))).toMatch(/ flags=P /), { timeout: 3000, interval: 50 });
+      await admin.call('ACL', 'SETUSER', 'tester', 'on', 'nopass', '~*', '&*', '+@all');
+      await admin.auth('tester', 'any');
+      await admin.call('ACL', 'SETUSER', 'default', '-@scripting');
+      const cut = Date.now();
+      expect(await admin.client('KILL', 'TYPE', 'pubsub')).toBeGreaterThan(0);
+      registerScripts(admin, [QUEUE_ENTER]);
+      await runScript(admin, QUEUE_ENTER, keys.queue(Number(concertId)), Number(fan!.id), drawPreQueueScore(), 1, `${keys.channels.queueTicks}:nobody`, Number(concertId));
+      await new Promise((resolve) => setTimeout(resolve, 600 - (Date.now() - cut)));
+      await admin.call('ACL', 'SETUSER', 'default', '+@all');
+      const status = await feed.until((m) => m.data?.queueStatus.state === 'WAITING', 5000);
+      expect(status.data?.queueStatus).toMatchObject({ state: 'WAITING', position: 2 });
+      // A heartbeat interval is 5 s here: the retry came well before.
+      expect(watchBeat(server.app.config.presenceGraceSeconds).intervalMs).toBe(5000);
+      expect(Date.now() - cut).toBeLessThan(2500);
+    } finally {
+      await admin.call('ACL', 'SETUSER', 'default', '+@all');
+      admin.disconnect();
+    }
   });
 });
 

@@ -70,6 +70,8 @@ class FollowedConcert {
   beat = false;
   resync = false;
   running = false;
+  /** How long the loop waits after its next failed step (see pause). */
+  retryMs = FIRST_RETRY_MS;
 
   constructor(readonly id: number) {}
 
@@ -77,6 +79,9 @@ class FollowedConcert {
     return this.tick || this.beat || this.resync || this.joins.length > 0 || this.changed.size > 0 || this.leaving.size > 0;
   }
 }
+
+/** The first wait after a failed step; it doubles with each failure in a row, up to the beat interval. */
+const FIRST_RETRY_MS = 250;
 
 /** Pushes between yields to the event loop (see push). */
 const PUSH_SLICE = 256;
@@ -269,6 +274,8 @@ export class LiveQueueStatus {
         else if (concert.tick) await this.follow(concert);
         if (concert.changed.size > 0) await this.refreshChanged(concert);
       }
+      // Every step went through: the next failure is a new one.
+      concert.retryMs = FIRST_RETRY_MS;
     } finally {
       concert.running = false;
       if (concert.fans.size === 0 && concert.joins.length === 0 && concert.leaving.size === 0) this.concerts.delete(concert.id);
@@ -287,7 +294,7 @@ export class LiveQueueStatus {
       // Kept for the next step: a presence held for good would keep an absent fan in line.
       for (const user of users) if (!concert.fans.has(user)) concert.leaving.add(user);
       this.logger.warn({ err: error, concertId: concert.id }, 'releasing presence failed; retried at the next tick');
-      await this.pause();
+      await this.pause(concert);
     }
   }
 
@@ -358,7 +365,7 @@ export class LiveQueueStatus {
     } catch (error) {
       concert.resync = true;
       this.logger.warn({ err: error, concertId: concert.id }, 'reading live places failed; the next tick retries');
-      await this.pause();
+      await this.pause(concert);
     }
   }
 
@@ -374,7 +381,7 @@ export class LiveQueueStatus {
     } catch (error) {
       for (const user of users) concert.changed.add(user);
       this.logger.warn({ err: error, concertId: concert.id }, 'pushing fans their own change failed; retried shortly');
-      await this.pause();
+      await this.pause(concert);
     }
   }
 
@@ -493,8 +500,14 @@ export class LiveQueueStatus {
     this.metrics.statusPushes.inc(pushed);
   }
 
-  /** After a failed step: lets Redis (or the network) recover before the loop tries again. */
-  private pause(): Promise<void> {
-    return new Promise((resolve) => setTimeout(resolve, this.beatIntervalMs).unref());
+  /**
+   * After a failed step: lets Redis (or the network) recover before the loop tries again, briefly at
+   * first (a reconnect's first read can fail only because the command connection is back a moment
+   * after the subscription that asked for it), then longer, up to the beat interval.
+   */
+  private pause(concert: FollowedConcert): Promise<void> {
+    const waitMs = Math.min(concert.retryMs, this.beatIntervalMs);
+    concert.retryMs = waitMs * 2;
+    return new Promise((resolve) => setTimeout(resolve, waitMs).unref());
   }
 }
