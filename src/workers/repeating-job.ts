@@ -48,20 +48,25 @@ export const idleAfterMs = (everyMs: number) => Math.max(everyMs * 30, 30_000);
 /**
  * A BullMQ Job Scheduler plus a worker for it. The scheduler's jobs carry deterministic IDs per
  * time slot, so however many replicas upsert it and run workers, each tick runs exactly once. A
- * watchdog starts the worker anew, on a new connection, when a tick has waited past stuckAfterMs
- * and this worker took nothing meanwhile, or when it has taken nothing for idleAfterMs.
+ * watchdog starts the worker (and the queue) anew, on new connections, when this worker has taken
+ * nothing for stuckAfterMs and a tick has waited as long, or the queue does not answer that check
+ * within half of it (a frozen Redis Cluster master, replaced by its replica, holds both connections
+ * for as long as it stays frozen); or when the worker has taken nothing for idleAfterMs.
  */
 export async function startRepeatingJob(options: RepeatingJobOptions): Promise<RepeatingJob> {
   // BullMQ needs retrying connections (maxRetriesPerRequest: null) and refuses ioredis keyPrefix.
   const connect = () => connectRedis(options.redis, { maxRetriesPerRequest: null, enableOfflineQueue: true });
-  const connection = connect();
-  const queue = new Queue(options.name, { connection, prefix: options.prefix });
-  queue.on('error', (error) => options.logger.warn({ err: error, job: options.name }, 'queue error'));
+  const startQueue = (): QueueOnConnection => {
+    const connection = connect();
+    const queue = new Queue(options.name, { connection, prefix: options.prefix });
+    queue.on('error', (error) => options.logger.warn({ err: error, job: options.name }, 'queue error'));
+    return { queue, connection };
+  };
   let lastTakenAt = Date.now();
-  const startWorker = () => {
-    const workerConnection = connect();
+  const startWorker = (): WorkerOnConnection => {
+    const connection = connect();
     const worker = new Worker(options.name, () => options.run(), {
-      connection: workerConnection,
+      connection,
       prefix: options.prefix,
       concurrency: 1,
       // A missed tick is simply superseded by the next one: never retry.
@@ -70,10 +75,11 @@ export async function startRepeatingJob(options: RepeatingJobOptions): Promise<R
     worker.on('active', () => (lastTakenAt = Date.now()));
     worker.on('failed', (_job, error) => options.logger.warn({ err: error, job: options.name }, 'repeating job failed'));
     worker.on('error', (error) => options.logger.warn({ err: error, job: options.name }, 'worker error'));
-    return { worker, connection: workerConnection };
+    return { worker, connection };
   };
-  let current = startWorker();
-  const upsert = () => queue.upsertJobScheduler(options.name, { every: options.everyMs }, { name: options.name, opts: { removeOnComplete: true, removeOnFail: 100, attempts: 1 } });
+  let current = { ...startQueue(), worker: startWorker() };
+  const upsert = () =>
+    current.queue.upsertJobScheduler(options.name, { every: options.everyMs }, { name: options.name, opts: { removeOnComplete: true, removeOnFail: 100, attempts: 1 } });
   await upsert();
   // The scheduler lives in Redis: if Redis loses its data (FLUSHALL, failover to an empty replica)
   // ticks would stop for good. Upserting again now and then is idempotent and brings them back.
@@ -83,28 +89,40 @@ export async function startRepeatingJob(options: RepeatingJobOptions): Promise<R
   refresh.unref();
   const stuckMs = stuckAfterMs(options.everyMs);
   const idleMs = idleAfterMs(options.everyMs);
+  // The queue's connection goes too: it may be stuck as the worker's is (a frozen node that is no
+  // longer master, which it would wait on for ever), and the watchdog asks through it.
   const restart = (why: string, waitedMs: number) => {
     options.logger.warn({ job: options.name, waitedMs }, `${why}: starting the worker anew`);
     const stuck = current;
-    current = startWorker();
+    current = { ...startQueue(), worker: startWorker() };
     lastTakenAt = Date.now();
-    void closeWorker(stuck, options);
+    void closeWorker(stuck.worker, options);
+    void closeQueue(stuck);
   };
   let checking = false;
   const watchdog = setInterval(() => {
     const idleFor = Date.now() - lastTakenAt;
-    if (checking || idleFor < stuckMs) return;
+    if (idleFor < stuckMs) return;
+    // Whatever a check under way waits for: that wait may be the very thing stuck.
     if (idleFor >= idleMs) {
       restart('the worker took no tick for a long time while other replicas did', idleFor);
       return;
     }
+    if (checking) return;
     checking = true;
-    void oldestDueAt(queue)
-      .then((dueAt) => {
-        if (dueAt === undefined || Date.now() - dueAt < stuckMs || Date.now() - lastTakenAt < stuckMs) return;
-        restart('a tick waited with the worker taking none', Date.now() - dueAt);
+    let dueAt: number | undefined;
+    const checked = current;
+    void outcomeWithin(
+      oldestDueAt(checked.queue).then((at) => (dueAt = at)),
+      stuckMs / 2,
+    )
+      .then((outcome) => {
+        // Restarted meanwhile (the idle rule): this check was about the connections gone.
+        if (checked !== current || Date.now() - lastTakenAt < stuckMs) return;
+        // Not answered while the worker took nothing either: both hang on the same lost node, most likely.
+        if (outcome === 'late') restart('the queue did not answer while the worker took no tick', Date.now() - lastTakenAt);
+        else if (dueAt !== undefined && Date.now() - dueAt >= stuckMs) restart('a tick waited with the worker taking none', Date.now() - dueAt);
       })
-      .catch(() => undefined)
       .finally(() => (checking = false));
   }, stuckMs / 2);
   watchdog.unref();
@@ -112,11 +130,24 @@ export async function startRepeatingJob(options: RepeatingJobOptions): Promise<R
     async close() {
       clearInterval(refresh);
       clearInterval(watchdog);
-      await closeWorker(current, options);
-      await outcomeWithin(queue.close(), CLOSE_WAIT_MS);
-      connection.disconnect();
+      await Promise.all([closeWorker(current.worker, options), closeQueue(current)]);
     },
   };
+}
+
+interface QueueOnConnection {
+  queue: Queue;
+  connection: ReturnType<typeof connectRedis>;
+}
+
+interface WorkerOnConnection {
+  worker: Worker;
+  connection: ReturnType<typeof connectRedis>;
+}
+
+async function closeQueue({ queue, connection }: QueueOnConnection): Promise<void> {
+  await outcomeWithin(queue.close(), CLOSE_WAIT_MS);
+  connection.disconnect();
 }
 
 /** A scheduler's job ID ends with its time slot ("repeat:<scheduler>:<ms>"): when it fell due. */
@@ -133,7 +164,7 @@ async function oldestDueAt(queue: Queue): Promise<number | undefined> {
 }
 
 /** Closes a worker within CLOSE_WAIT_MS, or lets it go (its connection cut), and closes its connection. */
-async function closeWorker({ worker, connection }: { worker: Worker; connection: ReturnType<typeof connectRedis> }, options: RepeatingJobOptions): Promise<void> {
+async function closeWorker({ worker, connection }: WorkerOnConnection, options: RepeatingJobOptions): Promise<void> {
   if ((await outcomeWithin(worker.close(), CLOSE_WAIT_MS)) === 'late') {
     options.logger.warn({ job: options.name }, 'the worker did not close in time (Redis away?): left behind');
     // Its own connections, stuck reconnecting, would keep retrying for ever.

@@ -1,0 +1,74 @@
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createLogger } from '../src/logger';
+import { redisKeys } from '../src/redis';
+import { idleAfterMs, startRepeatingJob, stuckAfterMs, type RepeatingJob } from '../src/workers/repeating-job';
+
+// A Redis Cluster of this file's own: the master of the job queues' slot is frozen (SIGSTOP) for good.
+const BASE_PORT = 7800 + Math.floor(Math.random() * 15) * 10;
+const CLUSTER = path.join(__dirname, 'support/redis-cluster.sh');
+const EVERY_MS = 200;
+let seeds: { host: string; port: number }[] = [];
+let frozenPid = 0;
+
+beforeAll(() => {
+  seeds = execFileSync(CLUSTER, ['start', String(BASE_PORT)])
+    .toString()
+    .trim()
+    .split(',')
+    .map((seed) => ({ host: '127.0.0.1', port: Number(seed.split(':')[1]) }));
+}, 60_000);
+afterAll(() => {
+  if (frozenPid) process.kill(frozenPid, 'SIGCONT');
+  execFileSync(CLUSTER, ['stop', String(BASE_PORT)]);
+});
+
+const redisCli = (port: number, ...args: string[]) => execFileSync('redis-cli', ['-p', String(port), ...args]).toString();
+
+/** The port of the master that serves `key`'s slot, and whether `port` is a master that serves it. */
+function masterOf(key: string, askPort: number): number | undefined {
+  const slot = Number(redisCli(askPort, 'cluster', 'keyslot', key).trim());
+  for (const line of redisCli(askPort, 'cluster', 'nodes').split('\n')) {
+    const [, address, flags, , , , , , ...ranges] = line.split(' ');
+    if (!flags?.includes('master') || flags.includes('fail')) continue;
+    for (const range of ranges) {
+      const [from, to = from] = range.split('-').map(Number);
+      if (from !== undefined && to !== undefined && slot >= from && slot <= to) return Number(address!.split(':')[1]!.split('@')[0]);
+    }
+  }
+  return undefined;
+}
+
+describe("a Redis Cluster master of the job queues' slot that freezes", () => {
+  it('stops the ticks only until its replica is promoted: the watchdog, whose own check hangs on the frozen node, starts the worker and queue anew', async () => {
+    const bullPrefix = redisKeys(`frozen${BASE_PORT}`).bullPrefix;
+    let runs = 0;
+    const job: RepeatingJob = await startRepeatingJob({
+      name: 'frozen-probe',
+      everyMs: EVERY_MS,
+      redis: { clusterNodes: seeds },
+      prefix: bullPrefix,
+      logger: createLogger('silent'),
+      run: async () => void runs++,
+    });
+    try {
+      await vi.waitFor(() => expect(runs).toBeGreaterThan(3), { timeout: 10_000, interval: 50 });
+      const frozenPort = masterOf(bullPrefix, seeds[0]!.port) as number;
+      frozenPid = Number(/process_id:(\d+)/.exec(redisCli(frozenPort, 'info', 'server'))?.[1]);
+      process.kill(frozenPid, 'SIGSTOP');
+      const frozenAt = Date.now();
+      const askPort = seeds.find((seed) => seed.port !== frozenPort)!.port;
+      await vi.waitFor(() => expect(masterOf(bullPrefix, askPort)).not.toBe(frozenPort), { timeout: 20_000, interval: 200 });
+      const promotedAfterMs = Date.now() - frozenAt;
+      const before = runs;
+      // Ticks again, with the node still frozen, well before the idle rule (30 s) would have acted.
+      await vi.waitFor(() => expect(runs).toBeGreaterThan(before + 3), { timeout: 25_000, interval: 100 });
+      expect(Date.now() - frozenAt).toBeLessThan(idleAfterMs(EVERY_MS));
+      expect(stuckAfterMs(EVERY_MS)).toBe(10_000);
+      expect(promotedAfterMs).toBeLessThan(10_000);
+    } finally {
+      await job.close();
+    }
+  }, 90_000);
+});
