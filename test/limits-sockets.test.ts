@@ -6,6 +6,10 @@ import { Feed } from './support/client';
 import { fanOf, freshIp, openBareSocket, wsClientFrom } from './support/edge';
 import { createConcert } from './support/fixtures';
 import { startTestServer, type TestServer } from './support/harness';
+import { RedisServer } from './support/redis-server';
+import { Counter } from 'prom-client';
+import { createRedis, redisKeys, redisReady } from '../src/redis';
+import { SocketLeases } from '../src/limits/socket-leases';
 
 /** The per-IP limit at its default: the cap on sockets still opening follows it. */
 const LIMITS = { MAX_SOCKETS_PER_USER: '2', TRUST_PROXY: 'true', RATE_LIMIT_IP_PER_MINUTE: '1200' };
@@ -44,6 +48,36 @@ async function connect(target: TestServer, token: string): Promise<Outcome> {
   if (!closed) throw new Error('neither a message nor a close');
   return { open: false, ...closed };
 }
+
+describe('socket leases while Redis is frozen', () => {
+  it('lets sockets in, and a count Redis takes only once it wakes goes with its socket: nothing left to refuse the next ones', async () => {
+    const frozen = new RedisServer();
+    await frozen.start();
+    const redis = createRedis({ url: frozen.url }, { commandTimeout: 300 });
+    const keys = redisKeys('leases');
+    const leases = new SocketLeases(redis, keys, 2, 60_000, new Counter({ name: 'refusals', help: 'refusals', labelNames: ['limit'], registers: [] }));
+    try {
+      await redisReady(redis);
+      await frozen.pause();
+      // Each open times out here, yet stays sent: Redis runs it when it wakes.
+      const taken = await Promise.all([leases.acquire(7), leases.acquire(7)]);
+      expect(taken).not.toContain('refused');
+      for (const lease of taken) if (lease && lease !== 'refused') await leases.release(lease);
+      frozen.resume();
+      // Commands run in order: once this answers, the late opens (and the releases after them) have run.
+      await redis.ping();
+      expect(await redis.zcard(keys.sockets(7))).toBe(0);
+      const next = [await leases.acquire(7), await leases.acquire(7)];
+      expect(next).not.toContain('refused');
+      expect(await redis.zcard(keys.sockets(7))).toBe(2);
+    } finally {
+      leases.stop();
+      redis.disconnect();
+      frozen.resume();
+      await frozen.stop();
+    }
+  });
+});
 
 describe('graphql-ws connections per account (MAX_SOCKETS_PER_USER)', () => {
   it('closes the one over the limit with 4429, on any replica; other accounts connect; a closed socket frees its place', async () => {

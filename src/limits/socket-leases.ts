@@ -35,17 +35,15 @@ export class SocketLeases {
 
   /**
    * A lease for one more socket of the account, or 'refused' when it has `max` open already. With no
-   * limit, or when Redis cannot be reached, the socket is let in uncounted (undefined).
+   * limit the socket is let in uncounted (undefined). When Redis does not answer, it is let in too,
+   * with its lease kept, renewed and released like any: a command that timed out here may still run
+   * once a frozen Redis wakes, and its count must not outlive the socket (left behind, such counts
+   * refused the account's next sockets for up to a lease's length).
    */
   async acquire(userId: number): Promise<SocketLease | 'refused' | undefined> {
     if (this.max === 0) return undefined;
     const lease = { userId, socketId: `${this.replica}:${++this.sequence}` };
-    let opened: number;
-    try {
-      opened = await runScript(this.redis, SOCKET_OPEN, { sockets: this.keys.sockets(userId) }, lease.socketId, this.leaseMs, this.max);
-    } catch {
-      return undefined;
-    }
+    const opened = await runScript(this.redis, SOCKET_OPEN, { sockets: this.keys.sockets(userId) }, lease.socketId, this.leaseMs, this.max).catch(() => undefined);
     if (opened === 0) {
       this.refusals.inc({ limit: 'sockets' });
       return 'refused';
