@@ -97,14 +97,27 @@ const UNAVAILABLE_PATTERNS = [
   /CLUSTERDOWN|TRYAGAIN|Too many Cluster redirections|Failed to refresh slots cache|None of startup nodes is available|^(MOVED|ASK) \d+ /i,
 ];
 
+/** The error and the errors it wraps (cause, originalError), five at most. */
+function* causeChain(error: unknown): Generator<Error> {
+  for (let current: unknown = error, depth = 0; current instanceof Error && depth < 5; depth++) {
+    yield current;
+    current = (current as { cause?: unknown }).cause ?? (current as { originalError?: unknown }).originalError;
+  }
+}
+
+/** Whether an error is a Redis command given up on after it was sent (it may still run). */
+export function isUnanswered(error: unknown): boolean {
+  for (const current of causeChain(error)) if (/Command timed out/i.test(current.message)) return true;
+  return false;
+}
+
 /** Whether an error means MySQL or Redis could not be reached (→ SERVICE_UNAVAILABLE, never the raw text). */
 export function isUnavailable(error: unknown): boolean {
-  for (let current: unknown = error, depth = 0; current instanceof Error && depth < 5; depth++) {
+  for (const current of causeChain(error)) {
     const { name, message } = current;
     const code = (current as { code?: unknown }).code;
     if (name === 'ConnectionException' || name === 'MaxRetriesPerRequestError') return true;
     if (UNAVAILABLE_PATTERNS.some((pattern) => pattern.test(`${message} ${typeof code === 'string' ? code : ''}`))) return true;
-    current = (current as { cause?: unknown }).cause ?? (current as { originalError?: unknown }).originalError;
   }
   return false;
 }

@@ -1,5 +1,5 @@
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
-import { AppError, isUnavailable, RateLimited } from '../errors';
+import { AppError, isUnanswered, isUnavailable, RateLimited } from '../errors';
 import type { Logger } from '../logger';
 
 /**
@@ -40,6 +40,14 @@ export function originalOf(error: unknown): unknown {
 }
 
 /**
+ * A Redis command given up on after its timeout was sent, and runs if Redis was only slow (frozen, a
+ * stalled network): the change asked for may yet be made. Every change made in Redis alone (entering
+ * or leaving a line, releasing a hold) comes out the same when asked for again; a hold that came too
+ * late is given back (HoldService), and MySQL rolls back a statement it did not answer in time.
+ */
+const UNANSWERED_MESSAGE = 'The service did not answer in time: a change you asked for may or may not have been made. Asking again is safe: it is made once.';
+
+/**
  * One error policy for HTTP and WebSocket: our AppErrors pass as they are; MySQL/Redis outages
  * become SERVICE_UNAVAILABLE; anything else is INTERNAL_SERVER_ERROR, logged, and with `hideDetails`
  * (every mode but development, as errors.md says) stripped of its message and stack so no SQL,
@@ -53,7 +61,8 @@ export function createErrorFormatter(hideDetails: boolean, logger: Logger) {
     if (original instanceof AppError) return { ...base, message: original.message, extensions: { code: original.code } };
     if (isUnavailable(original)) {
       logger.warn({ err: original }, 'dependency unavailable');
-      return { ...base, message: 'The service is temporarily unavailable: please try again in a moment.', extensions: { code: 'SERVICE_UNAVAILABLE' } };
+      const message = isUnanswered(original) ? UNANSWERED_MESSAGE : 'The service is temporarily unavailable: please try again in a moment.';
+      return { ...base, message, extensions: { code: 'SERVICE_UNAVAILABLE' } };
     }
     const given = isCodelessClientRefusal(error) ? 'BAD_REQUEST' : formatted.extensions?.code;
     const code = typeof given === 'string' ? (CONTRACT_CODE[given] ?? given) : given;
