@@ -391,7 +391,7 @@ describe('fan web app in Chromium', () => {
     const email = `p-${Date.now()}@example.test`;
     await fan.page.getByLabel('Email').fill(email);
     await fan.page.getByLabel(/^Password/).fill('wrong-password');
-    const limited = fan.page.getByRole('alert').filter({ hasText: /^Too many attempts: try again in \d+ s\.$/ });
+    const limited = fan.page.getByRole('alert').filter({ hasText: /^Too many attempts: try again in \d+ (s|minutes)\.$/ });
     for (let attempt = 0; attempt < 6 && (await limited.count()) === 0; attempt++) {
       await Promise.all([fan.page.waitForResponse((r) => r.url().endsWith('/graphql') && (r.request().postData() ?? '').includes('mutation LogIn')), fan.page.getByRole('button', { name: 'Log in' }).click()]);
       await fan.page.getByRole('alert').waitFor(WAIT);

@@ -145,6 +145,10 @@ describe('error messages', () => {
   it('says how long to wait when rate limited, from extensions.retryAfterSeconds', () => {
     expect(errorMessage('RATE_LIMITED', 12)).toBe('Too many attempts: try again in 12 s.');
     expect(errorMessage('RATE_LIMITED', 0.2)).toBe('Too many attempts: try again in 1 s.');
+    // A log-in limit's window is 15 minutes: minutes past a minute and a half.
+    expect(errorMessage('RATE_LIMITED', 90)).toBe('Too many attempts: try again in 90 s.');
+    expect(errorMessage('RATE_LIMITED', 91)).toBe('Too many attempts: try again in 2 minutes.');
+    expect(errorMessage('RATE_LIMITED', 898)).toBe('Too many attempts: try again in 15 minutes.');
     expect(errorMessage('RATE_LIMITED')).toBe('Too many attempts: try again in a moment.');
     expect(errorMessage('RATE_LIMITED', Number.NaN)).toBe('Too many attempts: try again in a moment.');
     const limited = { graphQLErrors: [{ extensions: { code: 'RATE_LIMITED', retryAfterSeconds: 7 } }] };

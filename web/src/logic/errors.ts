@@ -35,13 +35,19 @@ export function isTransient(code: string | undefined): boolean {
 /** The words for NOT_FOUND where it means a ticket (also another fan's: the API does not say which). */
 export const TICKET_NOT_FOUND = 'This ticket could not be found. It may belong to another account; reload your tickets.';
 
+/** A wait as a fan reads it: seconds up to a minute and a half, then whole minutes (rounded up). */
+function waitWords(seconds: number): string {
+  const whole = Math.max(1, Math.ceil(seconds));
+  return whole <= 90 ? `${whole} s` : `${Math.ceil(whole / 60)} minutes`;
+}
+
 /**
  * The fan-facing message for an error code; unknown codes get a generic sentence (never the raw
  * message). RATE_LIMITED says how long to wait when the error told us (extensions.retryAfterSeconds).
  */
 export function errorMessage(code: string | undefined, retryAfterSeconds?: number): string {
   if (code === 'RATE_LIMITED' && retryAfterSeconds !== undefined && Number.isFinite(retryAfterSeconds) && retryAfterSeconds >= 0) {
-    return `Too many attempts: try again in ${Math.max(1, Math.ceil(retryAfterSeconds))} s.`;
+    return `Too many attempts: try again in ${waitWords(retryAfterSeconds)}.`;
   }
   return (code && MESSAGES[code]) || 'Something went wrong. Please try again.';
 }
