@@ -250,7 +250,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
   const schema = await buildAppSchema(pubSub);
   const mysqlProbe = new MysqlProbe(orm);
   const server = await startServer(
-    { schema, services, formatError: createErrorFormatter(config.nodeEnv !== 'development', logger), routes: healthRouter(mysqlProbe, redis, metrics.registry), logger },
+    { schema, services, formatError: createErrorFormatter(config.nodeEnv !== 'development', logger), routes: healthRouter(mysqlProbe, redis, metrics.registry, config.metricsToken), logger },
     config.port,
   );
   const workers: RepeatingJob[] = config.runWorkers ? await startWorkers(config, services, logger) : [];

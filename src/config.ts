@@ -159,6 +159,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       MAX_SOCKETS_PER_USER: limit({ default: 5 }),
       TRUST_PROXY: flag({ default: false }),
       CORS_ORIGINS: originList({ default: [] }),
+      METRICS_TOKEN: str({ default: '', desc: 'when set, GET /metrics needs "Authorization: Bearer <this>"' }),
       // Tests only: every limit window lasts this many seconds instead of a minute or 15 minutes.
       TEST_LIMIT_WINDOW_SECONDS: limit({ default: 0 }),
       LOG_LEVEL: str({ choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info' }),
@@ -224,6 +225,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     },
     trustProxy: raw.TRUST_PROXY,
     corsOrigins: raw.CORS_ORIGINS,
+    /** Empty: /metrics is open, as the contract has it. */
+    metricsToken: raw.METRICS_TOKEN,
   };
 }
 

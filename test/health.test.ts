@@ -27,6 +27,26 @@ describe('health endpoints', () => {
     expect(await metrics.text()).toContain('# TYPE queue_admitted_total counter');
   });
 
+  it('metrics need the METRICS_TOKEN bearer token when one is set (open otherwise, as above)', async () => {
+    const guarded = await startTestServer('health', { REDIS_URL: redis.url, RUN_WORKERS: 'false', METRICS_TOKEN: 'scrape-me' }, { reset: false });
+    try {
+      const url = guarded.url.replace('/graphql', '/metrics');
+      for (const authorization of [undefined, 'Bearer scrape-m', 'Bearer scrape-me2', 'scrape-me']) {
+        const refused = await fetch(url, { headers: authorization ? { authorization } : {} });
+        expect(refused.status).toBe(401);
+        expect(refused.headers.get('www-authenticate')).toMatch(/^Bearer/);
+        expect(await refused.text()).not.toContain('queue_admitted_total');
+      }
+      const scraped = await fetch(url, { headers: { authorization: 'Bearer scrape-me' } });
+      expect(scraped.status).toBe(200);
+      expect(await scraped.text()).toContain('# TYPE queue_admitted_total counter');
+      // The probes stay open for the load balancer.
+      expect((await fetch(url.replace('/metrics', '/readyz'))).status).toBe(200);
+    } finally {
+      await guarded.stop();
+    }
+  });
+
   it('readyz goes 503 when Redis is unreachable, requests get SERVICE_UNAVAILABLE, and both recover when it returns', async () => {
     const api = new Api(server.url);
     const { signUp } = await api.data<{ signUp: { token: string } }>('mutation { signUp(email: "h@example.test", password: "password-1") { token } }');

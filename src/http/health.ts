@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { Router } from 'express';
 import type { MysqlProbe } from '../database/mysql-probe';
 import type { RedisClient } from '../redis';
@@ -10,8 +11,14 @@ async function answers(check: () => Promise<unknown>): Promise<boolean> {
   return (await outcomeWithin(Promise.resolve().then(check), CHECK_TIMEOUT_MS)) === 'fulfilled';
 }
 
-/** /healthz (the process runs), /readyz (MySQL and Redis answer: route traffic here), /metrics (Prometheus). */
-export function healthRouter(mysql: MysqlProbe, redis: RedisClient, registry: Registry): Router {
+/** Compared in constant time (as digests, so the lengths say nothing either). */
+const sameSecret = (given: string, expected: string) => timingSafeEqual(createHash('sha256').update(given).digest(), createHash('sha256').update(expected).digest());
+
+/**
+ * /healthz (the process runs), /readyz (MySQL and Redis answer: route traffic here), /metrics
+ * (Prometheus; with a METRICS_TOKEN only for a scraper that sends it: the figures say how a sale goes).
+ */
+export function healthRouter(mysql: MysqlProbe, redis: RedisClient, registry: Registry, metricsToken: string): Router {
   const router = Router();
   router.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
@@ -20,7 +27,11 @@ export function healthRouter(mysql: MysqlProbe, redis: RedisClient, registry: Re
     const [mysqlOk, redisOk] = await Promise.all([mysql.answers(CHECK_TIMEOUT_MS), answers(() => redis.ping())]);
     res.status(mysqlOk && redisOk ? 200 : 503).json({ status: mysqlOk && redisOk ? 'ready' : 'unavailable', mysql: mysqlOk ? 'up' : 'down', redis: redisOk ? 'up' : 'down' });
   });
-  router.get('/metrics', async (_req, res) => {
+  router.get('/metrics', async (req, res) => {
+    if (metricsToken !== '' && !sameSecret(req.get('authorization') ?? '', `Bearer ${metricsToken}`)) {
+      res.status(401).set('WWW-Authenticate', 'Bearer realm="metrics"').json({ error: 'GET /metrics needs the METRICS_TOKEN bearer token.' });
+      return;
+    }
     res.type(registry.contentType).send(await registry.metrics());
   });
   return router;
