@@ -7,6 +7,7 @@ import { createRedis, redisKeys, redisReady, type RedisClient } from '../src/red
 import { dropFromWorkIndex } from '../src/redis/work-index';
 import { startTestServer, type TestServer } from './support/harness';
 import { signUp, type Account } from './support/client';
+import { masterOf, pidOf, redisCli } from './support/cluster-nodes';
 import { createConcert } from './support/fixtures';
 import { activeFans, charge, expectConsistentLedger, hold, ledger, me, seatIds } from './support/booking';
 
@@ -31,20 +32,11 @@ afterAll(async () => {
   execFileSync(CLUSTER, ['stop', String(BASE_PORT)]);
 });
 
-const redisCli = (port: number, ...args: string[]) => execFileSync('redis-cli', ['-p', String(port), ...args]).toString();
-
 /** The port of the master that serves `key`'s slot. */
-function masterOf(key: string): number {
-  const slot = Number(redisCli(BASE_PORT, 'cluster', 'keyslot', key).trim());
-  for (const line of redisCli(BASE_PORT, 'cluster', 'nodes').split('\n')) {
-    const [, address, flags, , , , , , ...ranges] = line.split(' ');
-    if (!flags?.includes('master') || flags.includes('fail')) continue;
-    for (const range of ranges) {
-      const [from, to = from] = range.split('-').map(Number);
-      if (from !== undefined && to !== undefined && slot >= from && slot <= to) return Number(address!.split(':')[1]!.split('@')[0]);
-    }
-  }
-  throw new Error(`no master for slot ${slot}`);
+function masterPort(key: string): number {
+  const port = masterOf(key, BASE_PORT);
+  if (port === undefined) throw new Error(`no master for ${key}`);
+  return port;
 }
 
 describe('a Redis Cluster master that stalls writes', () => {
@@ -55,13 +47,13 @@ describe('a Redis Cluster master that stalls writes', () => {
   // in a line that no tick visits.
   it('still leaves a concert with a fan in line in the admission index when a tick drops it mid-entry', async () => {
     const keys = redisKeys(server.env.REDIS_KEY_PREFIX!);
-    const indexNode = masterOf(keys.queueIndex);
+    const indexNode = masterPort(keys.queueIndex);
     // A concert whose line lives on another master than the index (each new concert is a new slot).
     let concertId = '';
     let lineNode = indexNode;
     while (lineNode === indexNode) {
       concertId = (await createConcert(server, { maxActiveUsers: 1 })).concertId;
-      lineNode = masterOf(keys.queue(Number(concertId)).wait);
+      lineNode = masterPort(keys.queue(Number(concertId)).wait);
     }
     const line = keys.queue(Number(concertId));
     // A first fan comes and goes: Redis knows the concert's opening, so the entry below is one script.
@@ -95,9 +87,8 @@ describe('a Redis Cluster master killed mid-sale', () => {
     await charge(buyer, 1000);
     const held = await hold(buyer, seats[0]!);
 
-    const victim = masterOf(`${server.env.REDIS_KEY_PREFIX}:{c:${concertId}}:wait`);
-    const pid = Number(/process_id:(\d+)/.exec(redisCli(victim, 'info', 'server'))?.[1]);
-    process.kill(pid, 'SIGKILL');
+    const victim = masterPort(`${server.env.REDIS_KEY_PREFIX}:{c:${concertId}}:wait`);
+    process.kill(pidOf(victim), 'SIGKILL');
 
     // While the replica takes over, every answer is the data or SERVICE_UNAVAILABLE, never anything else.
     const codes = new Set<string>();

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createLogger } from '../src/logger';
 import { redisKeys } from '../src/redis';
+import { masterOf, pidOf } from './support/cluster-nodes';
 import { idleAfterMs, startRepeatingJob, stuckAfterMs, type RepeatingJob } from '../src/workers/repeating-job';
 
 // A Redis Cluster of this file's own: the master of the job queues' slot is frozen (SIGSTOP) for good.
@@ -24,22 +25,6 @@ afterAll(() => {
   execFileSync(CLUSTER, ['stop', String(BASE_PORT)]);
 });
 
-const redisCli = (port: number, ...args: string[]) => execFileSync('redis-cli', ['-p', String(port), ...args]).toString();
-
-/** The port of the master that serves `key`'s slot, and whether `port` is a master that serves it. */
-function masterOf(key: string, askPort: number): number | undefined {
-  const slot = Number(redisCli(askPort, 'cluster', 'keyslot', key).trim());
-  for (const line of redisCli(askPort, 'cluster', 'nodes').split('\n')) {
-    const [, address, flags, , , , , , ...ranges] = line.split(' ');
-    if (!flags?.includes('master') || flags.includes('fail')) continue;
-    for (const range of ranges) {
-      const [from, to = from] = range.split('-').map(Number);
-      if (from !== undefined && to !== undefined && slot >= from && slot <= to) return Number(address!.split(':')[1]!.split('@')[0]);
-    }
-  }
-  return undefined;
-}
-
 describe("a Redis Cluster master of the job queues' slot that freezes", () => {
   it('stops the ticks only until its replica is promoted: the watchdog, whose own check hangs on the frozen node, starts the worker and queue anew', async () => {
     const bullPrefix = redisKeys(`frozen${BASE_PORT}`).bullPrefix;
@@ -55,7 +40,7 @@ describe("a Redis Cluster master of the job queues' slot that freezes", () => {
     try {
       await vi.waitFor(() => expect(runs).toBeGreaterThan(3), { timeout: 10_000, interval: 50 });
       const frozenPort = masterOf(bullPrefix, seeds[0]!.port) as number;
-      frozenPid = Number(/process_id:(\d+)/.exec(redisCli(frozenPort, 'info', 'server'))?.[1]);
+      frozenPid = pidOf(frozenPort);
       process.kill(frozenPid, 'SIGSTOP');
       const frozenAt = Date.now();
       const askPort = seeds.find((seed) => seed.port !== frozenPort)!.port;
