@@ -41,10 +41,14 @@ export function originalOf(error: unknown): unknown {
 
 /**
  * A Redis command given up on after its timeout was sent, and runs if Redis was only slow (frozen, a
- * stalled network): the change asked for may yet be made. Every change made in Redis alone (entering
- * or leaving a line, releasing a hold) comes out the same when asked for again; a hold that came too
- * late is given back (HoldService), and MySQL rolls back a statement it did not answer in time.
+ * stalled network): the change asked for may yet be made. The changes in SAME_WHEN_ASKED_AGAIN come
+ * out the same when asked for again (a hold that came too late is given back, HoldService), and only
+ * their own failure (the error's path is the mutation itself) says so; a query, or a field read after
+ * another change committed (chargePoints' holds), keeps the plain words.
  */
+/** The changes that come out the same when asked for again (a payment by its idempotency key): the only ones the message may say so of. */
+const SAME_WHEN_ASKED_AGAIN = new Set(['enterQueue', 'leaveQueue', 'holdSeat', 'releaseHold', 'pay', 'cancelReservation']);
+
 const UNANSWERED_MESSAGE = 'The service did not answer in time: a change you asked for may or may not have been made. Asking again is safe: it is made once.';
 
 /**
@@ -61,7 +65,8 @@ export function createErrorFormatter(hideDetails: boolean, logger: Logger) {
     if (original instanceof AppError) return { ...base, message: original.message, extensions: { code: original.code } };
     if (isUnavailable(original)) {
       logger.warn({ err: original }, 'dependency unavailable');
-      const message = isUnanswered(original) ? UNANSWERED_MESSAGE : 'The service is temporarily unavailable: please try again in a moment.';
+      const field = formatted.path?.length === 1 ? formatted.path[0] : undefined;
+      const message = isUnanswered(original) && typeof field === 'string' && SAME_WHEN_ASKED_AGAIN.has(field) ? UNANSWERED_MESSAGE : 'The service is temporarily unavailable: please try again in a moment.';
       return { ...base, message, extensions: { code: 'SERVICE_UNAVAILABLE' } };
     }
     const given = isCodelessClientRefusal(error) ? 'BAD_REQUEST' : formatted.extensions?.code;
