@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { Checkout, paymentKey } from '../web/src/logic/checkout';
+import { Checkout, holdsTickets, paymentKey } from '../web/src/logic/checkout';
 import { Coalescer } from '../web/src/logic/coalesce';
 import { closeCallsForSessionCheck, feedRetryMs, retryAfterFailureMs, retryDelayMs } from '../web/src/logic/connection';
 import { errorCode, errorMessage, isTransient, problemOf } from '../web/src/logic/errors';
@@ -27,6 +27,12 @@ describe('checkout idempotency key', () => {
     const key = paymentKey(holds);
     expect(key).toHaveLength(128);
     expect(key.startsWith(`web-${holds[0]},`)).toBe(true);
+  });
+
+  it('shows a payment as tickets only while one of them stands: an out-of-date cart answered with a payment since cancelled bought nothing', () => {
+    expect(holdsTickets([{ status: 'CONFIRMED' }])).toBe(true);
+    expect(holdsTickets([{ status: 'CANCELLED' }, { status: 'CONFIRMED' }])).toBe(true);
+    expect(holdsTickets([{ status: 'CANCELLED' }])).toBe(false);
   });
 
   it('ignores a second attempt while one is in flight (a double click pays once), and pays nothing with no holds', () => {

@@ -37,3 +37,13 @@ export class Checkout {
     this.busy = false;
   }
 }
+
+/**
+ * Whether a payment's answer is news of tickets held now. A device whose cart was out of date can pay
+ * holds another device paid long ago, and the server answers with that first payment, whose tickets
+ * may have been cancelled since: those are no purchase to show (the holds are gone, as with any hold
+ * that ran out).
+ */
+export function holdsTickets(reservations: readonly { status: string }[]): boolean {
+  return reservations.some((reservation) => reservation.status === 'CONFIRMED');
+}

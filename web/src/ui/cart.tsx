@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState, type ReactNode } from 'react';
 import { useMutation } from 'urql';
-import { Checkout } from '../logic/checkout';
+import { Checkout, holdsTickets } from '../logic/checkout';
 import { errorCode, problemOf, type Problem } from '../logic/errors';
 import { holdsRanOutWords } from '../logic/seats';
 import { formatCountdown, formatDateTime, remainingMs } from '../logic/time';
@@ -70,9 +70,10 @@ export function Cart({
     let problem: Problem | undefined;
     try {
       const result = await pay({ holdIds: payingFor.map((hold) => hold.id), idempotencyKey: key });
-      const payment = result.data?.pay;
-      code = payment ? undefined : (errorCode(result.error) ?? 'NETWORK');
-      problem = payment ? undefined : (problemOf(result.error) ?? { code: 'NETWORK' });
+      const answered = result.data?.pay;
+      const payment = answered && holdsTickets(answered.reservations) ? answered : undefined;
+      code = payment ? undefined : answered ? 'HOLD_NOT_FOUND' : (errorCode(result.error) ?? 'NETWORK');
+      problem = payment ? undefined : answered ? { code: 'HOLD_NOT_FOUND' } : (problemOf(result.error) ?? { code: 'NETWORK' });
       if (payment) {
         onPaid(payment);
         tellOtherTabs('payment');
