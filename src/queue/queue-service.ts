@@ -593,8 +593,7 @@ export class QueueService {
     const inventory = (await this.inventory.ofConcerts([concertId])).get(concertId);
     const seatsLeft = inventory?.available ?? 0;
     // MySQL away: answered from Redis, as before (the next read, or a tick, closes it).
-    const closed = inventory?.soldOut === true && !figures.soldOut ? await this.closeSoldOut([concertId]).catch(() => new Set<number>()) : new Set<number>();
-    const soldOut = figures.soldOut || closed.has(concertId);
+    const soldOut = figures.soldOut || (inventory?.soldOut === true && (await this.closeSoldOut([concertId]).catch(() => new Set<number>())).has(concertId));
     await runScript(this.redis, QUEUE_SEATS_LEFT, this.keys.queue(concertId), seatsLeft, this.settings.seatsLeftTtlMs);
     return { ...figures, seatsLeft, soldOut };
   }

@@ -40,13 +40,12 @@ export function originalOf(error: unknown): unknown {
 }
 
 /**
- * A Redis command given up on after its timeout was sent, and runs if Redis was only slow (frozen, a
- * stalled network): the change asked for may yet be made. The changes in SAME_WHEN_ASKED_AGAIN come
- * out the same when asked for again (a hold that came too late is given back, HoldService), and only
- * their own failure (the error's path is the mutation itself) says so; a query, or a field read after
- * another change committed (chargePoints' holds), keeps the plain words.
+ * A Redis command given up on after its timeout was sent runs if Redis was only slow (frozen, a
+ * stalled network): the change asked for may yet be made. These changes come out the same when asked
+ * for again (a payment by its idempotency key; a hold that came too late is given back, HoldService),
+ * and only their own failure (the error's path is the mutation itself) says so: a query, or a field
+ * read after another change committed (chargePoints' holds), keeps the plain words.
  */
-/** The changes that come out the same when asked for again (a payment by its idempotency key): the only ones the message may say so of. */
 const SAME_WHEN_ASKED_AGAIN = new Set(['enterQueue', 'leaveQueue', 'holdSeat', 'releaseHold', 'pay', 'cancelReservation']);
 
 const UNANSWERED_MESSAGE = 'The service did not answer in time: a change you asked for may or may not have been made. Asking again is safe: it is made once.';
