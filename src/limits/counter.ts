@@ -8,7 +8,7 @@ export type LimitName = 'account' | 'ip' | 'login_email' | 'login_ip' | 'sockets
 /** What a counter says about one more event: allowed, or refused until `retryAfterSeconds`. */
 export type Verdict = { allowed: true } | { allowed: false; limit: LimitName; retryAfterSeconds: number };
 
-const ALLOWED: Verdict = { allowed: true };
+export const ALLOWED: Verdict = { allowed: true };
 
 /** Whole seconds, at least 1, until the window ends. */
 const retryAfter = (msBeforeNext: number) => Math.max(1, Math.ceil(msBeforeNext / 1000));

@@ -1,5 +1,5 @@
 import { RateLimited } from '../errors';
-import type { Verdict, WindowCounter } from './counter';
+import { ALLOWED, type Verdict, type WindowCounter } from './counter';
 
 /** Who is calling: the account if the token is valid, and the client IP (always). */
 export interface Caller {
@@ -24,7 +24,14 @@ export class OperationLimits {
   async check(caller: Caller): Promise<Verdict> {
     if (caller.userId === undefined) return this.perIp.consume(caller.ip);
     const account = String(caller.userId);
-    const byAccount = await this.perAccount.consume(account);
+    let byAccount: Verdict;
+    try {
+      byAccount = await this.perAccount.consumeOrFail(account);
+    } catch {
+      // Redis did not answer (allowed, as WindowCounter.consume would): the address, counted in that
+      // Redis too, is not asked. A frozen Redis would make each request wait its command timeout twice.
+      return ALLOWED;
+    }
     if (!byAccount.allowed) return byAccount;
     const byIp = await this.perIp.consume(caller.ip);
     if (!byIp.allowed) await this.perAccount.giveBack(account);
