@@ -111,11 +111,19 @@ const listenPort = makeValidator<number>((input) => {
 const DEV_JWT_SECRET = 'dev-only-secret-change-me-0123456789';
 const MIN_JWT_SECRET_BYTES = 32;
 /**
- * Values this repository has published as examples or defaults, so anyone can sign or log in with them:
- * the development default, the old compose defaults, the benchmark's secret (bench/lib/control.ts).
+ * Values this repository spells out (now or in its history), so anyone can sign or log in with them:
+ * the development default, the old compose defaults, the benchmark's, the rehearsal's and the tests'.
+ * test/config.test.ts checks that every JWT_SECRET and ADMIN_PASSWORD written in the repository is here.
  */
-const EXAMPLE_JWT_SECRETS = new Set([DEV_JWT_SECRET, 'change-me-in-production-please', 'bench-only-secret-0123456789abcdef']);
-const EXAMPLE_ADMIN_PASSWORDS = new Set(['change-me-please']);
+const EXAMPLE_JWT_SECRETS = new Set([
+  DEV_JWT_SECRET,
+  'change-me-in-production-please',
+  'bench-only-secret-0123456789abcdef',
+  'rehearsal-only-secret-0123456789abcdef',
+  'a-production-secret-of-at-least-32-bytes',
+  'test-secret',
+]);
+const EXAMPLE_ADMIN_PASSWORDS = new Set(['change-me-please', 'admin', 'admin-password', 'rehearsal-admin-password', 'a-new-admin-password', 'password1']);
 /** Below 2^15, scrypt no longer slows an offline guess at a leaked hash enough (current guidance is 2^17). */
 const MIN_PRODUCTION_HASH_COST = 15;
 

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { getIntrospectionQuery, GraphQLError } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../src/errors';
@@ -39,7 +40,7 @@ describe('error policy', () => {
 describe('a production server', () => {
   let server: TestServer;
   beforeAll(async () => {
-    server = await startTestServer('errors_prod', { NODE_ENV: 'production', JWT_SECRET: 'a-production-secret-of-at-least-32-bytes', PASSWORD_HASH_COST: '15', RUN_WORKERS: 'false' });
+    server = await startTestServer('errors_prod', { NODE_ENV: 'production', JWT_SECRET: randomBytes(32).toString('hex'), PASSWORD_HASH_COST: '15', RUN_WORKERS: 'false' });
   });
   afterAll(() => server.stop());
 

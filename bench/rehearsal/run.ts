@@ -3,6 +3,7 @@
  * (in worker processes, or in this process with workers: 0), samples the waiting room while they
  * play, then checks integrity from MySQL and returns everything the report needs.
  */
+import { randomBytes } from 'node:crypto';
 import { fork } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -28,8 +29,9 @@ import { sleep } from '../lib/util';
 
 /** How long the abusers hammer, from the opening: past a minute's worth of the per-account limit. */
 const ABUSE_SECONDS = 30;
-const JWT_SECRET = 'rehearsal-only-secret-0123456789abcdef';
-const ADMIN = { email: 'admin@rehearsal.test', password: 'rehearsal-admin-password' };
+// Drawn for each run: a value written here would be one anyone could sign or log in with.
+const JWT_SECRET = randomBytes(32).toString('hex');
+const ADMIN = { email: 'admin@rehearsal.test', password: randomBytes(12).toString('hex') };
 
 export interface Sample {
   /** ms since opening */

@@ -1,10 +1,12 @@
+import { randomBytes } from 'node:crypto';
 import { startApp, type App } from '../../src/app';
 import { loadConfig } from '../../src/config';
 import { createLogger, type Logger } from '../../src/logger';
 import type { RedisTarget } from '../../src/redis';
 import { LOCAL_MYSQL_ROOT, LOCAL_REDIS_URL, resetSandbox, sandboxEnv } from '../../support/sandbox';
 
-export const ADMIN = { email: 'admin@example.test', password: 'admin-password' };
+// Drawn for each test process, so a production-mode server of the tests accepts it (see EXAMPLE_ADMIN_PASSWORDS).
+export const ADMIN = { email: 'admin@example.test', password: `admin-${randomBytes(9).toString('hex')}` };
 /** The servers to test against; TEST_MYSQL_URL (no database in it) for a MySQL with a root password. */
 const MYSQL_ROOT = process.env.TEST_MYSQL_URL ?? LOCAL_MYSQL_ROOT;
 const REDIS_URL = process.env.TEST_REDIS_URL ?? LOCAL_REDIS_URL;
