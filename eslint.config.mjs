@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 /** The domain: features, their storage and helpers. None of it may know the GraphQL layer. */
-const DOMAIN = ['accounts', 'auth', 'concerts', 'holds', 'payments', 'points', 'queue', 'seats', 'redis', 'database', 'entities', 'streams', 'limits', 'inventory'];
+const DOMAIN = ['accounts', 'auth', 'concerts', 'holds', 'payments', 'points', 'queue', 'seats', 'redis', 'database', 'entities', 'streams', 'limits', 'inventory', 'caching', 'observability'];
 
 export default tseslint.config(
   { ignores: ['dist/', 'dist-bench/', 'node_modules/', 'src/migrations/', 'coverage/'] },

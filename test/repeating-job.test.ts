@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../src/config';
 import { createLogger } from '../src/logger';
@@ -54,4 +56,26 @@ describe('a repeating job whose worker is stuck', () => {
       await Promise.all([stuck.close(), other.close()]);
     }
   }, 90_000);
+});
+
+describe('a repeating job closed while a tick runs past the close wait', () => {
+  it.each(['completes', 'fails'])('lets the worker go, and the tick that then %s leaves the process able to exit', async (outcome) => {
+    const env = testEnv(`repeating_job_abandoned_${outcome}`);
+    await resetSandbox(env);
+    const config = loadConfig(env);
+    const script = path.join(__dirname, 'support/abandoned-tick.mjs');
+    const child = spawn(process.execPath, [script, JSON.stringify(config.redis), redisKeys(config.redisPrefix).bullPrefix, outcome], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    // About 3 s of close wait: a starved event loop would keep it running (at 100% CPU) for ever.
+    const code = await new Promise<number | null>((resolve) => {
+      const deadline = setTimeout(() => child.kill('SIGKILL'), 20_000);
+      child.on('exit', (exitCode) => {
+        clearTimeout(deadline);
+        resolve(exitCode);
+      });
+    });
+    expect(output).toContain('timers still fire');
+    expect(code).toBe(0);
+  }, 30_000);
 });

@@ -5,8 +5,9 @@
  *
  * Plays a whole on-sale against the compiled service (see run.ts) in its own database
  * (`rehearsal_concert`) and Redis prefix (`rehearsal`), or `rehearsal_NS_concert` and
- * `rehearsal:NS` with REHEARSAL_NAMESPACE=NS (two rehearsals on one machine must not share them:
- * each drops the other's database as it starts), then writes bench/rehearsal/NAME.md and
+ * `rehearsal_NS` with REHEARSAL_NAMESPACE=NS (two rehearsals on one machine must not share them:
+ * each drops the other's database as it starts; not `rehearsal:NS`, which a run without a namespace,
+ * wiping `rehearsal:*`, would wipe too), then writes bench/rehearsal/NAME.md and
  * NAME.svg (NAME: latest by default). --cluster starts a local Redis Cluster with
  * test/support/redis-cluster.sh (ports from REDIS_CLUSTER_BASE_PORT, 7100 by default), runs on it,
  * and stops it at the end.
@@ -57,7 +58,7 @@ async function main(): Promise<void> {
   const sandbox = {
     DATABASE_URL: `${process.env.REHEARSAL_MYSQL_URL ?? LOCAL_MYSQL_ROOT}/${namespace ? `rehearsal_${namespace}_concert` : 'rehearsal_concert'}`,
     REDIS_URL: process.env.REHEARSAL_REDIS_URL ?? LOCAL_REDIS_URL,
-    REDIS_KEY_PREFIX: namespace ? `rehearsal:${namespace}` : 'rehearsal',
+    REDIS_KEY_PREFIX: namespace ? `rehearsal_${namespace}` : 'rehearsal',
     ...(clusterNodes ? { REDIS_CLUSTER_NODES: clusterNodes } : {}),
   };
   const run = await runRehearsal(options, sandbox, say).finally(() => (clusterNodes ? clusterScript('stop') : undefined));

@@ -65,7 +65,8 @@ export async function startRepeatingJob(options: RepeatingJobOptions): Promise<R
   let lastTakenAt = Date.now();
   const startWorker = (): WorkerOnConnection => {
     const connection = connect();
-    const worker = new Worker(options.name, () => options.run(), {
+    const state = { letGo: false };
+    const worker = new Worker(options.name, () => unlessLetGo(options.run(), state), {
       connection,
       prefix: options.prefix,
       concurrency: 1,
@@ -75,7 +76,7 @@ export async function startRepeatingJob(options: RepeatingJobOptions): Promise<R
     worker.on('active', () => (lastTakenAt = Date.now()));
     worker.on('failed', (_job, error) => options.logger.warn({ err: error, job: options.name }, 'repeating job failed'));
     worker.on('error', (error) => options.logger.warn({ err: error, job: options.name }, 'worker error'));
-    return { worker, connection };
+    return { worker, connection, letGo: () => (state.letGo = true) };
   };
   let current = { ...startQueue(), worker: startWorker() };
   const upsert = () =>
@@ -143,6 +144,28 @@ interface QueueOnConnection {
 interface WorkerOnConnection {
   worker: Worker;
   connection: ReturnType<typeof connectRedis>;
+  /** From now on, the tick under way (if any) never tells BullMQ its end: see unlessLetGo. */
+  letGo: () => void;
+}
+
+/**
+ * The tick's outcome, unless its worker has been let go meanwhile (closeWorker): then none, ever.
+ * Told an outcome after its connections were cut while closing, BullMQ retries recording it with no
+ * pause, for ever (Worker.retryIfFailed skips its delay while closing): a core at 100%, and the event
+ * loop starved, so not even the shutdown's exit deadline fires. The job is left to its lock's
+ * expiry, as a killed process's is.
+ */
+function unlessLetGo<T>(tick: Promise<T>, state: { letGo: boolean }): Promise<T> {
+  return new Promise<T>((resolve, reject) =>
+    tick.then(
+      (value) => {
+        if (!state.letGo) resolve(value);
+      },
+      (error: unknown) => {
+        if (!state.letGo) reject(error);
+      },
+    ),
+  );
 }
 
 async function closeQueue({ queue, connection }: QueueOnConnection): Promise<void> {
@@ -164,9 +187,10 @@ async function oldestDueAt(queue: Queue): Promise<number | undefined> {
 }
 
 /** Closes a worker within CLOSE_WAIT_MS, or lets it go (its connection cut), and closes its connection. */
-async function closeWorker({ worker, connection }: WorkerOnConnection, options: RepeatingJobOptions): Promise<void> {
+async function closeWorker({ worker, connection, letGo }: WorkerOnConnection, options: RepeatingJobOptions): Promise<void> {
   if ((await outcomeWithin(worker.close(), CLOSE_WAIT_MS)) === 'late') {
-    options.logger.warn({ job: options.name }, 'the worker did not close in time (Redis away?): left behind');
+    options.logger.warn({ job: options.name }, 'the worker did not close in time (Redis away, or a tick still running?): left behind');
+    letGo();
     // Its own connections, stuck reconnecting, would keep retrying for ever.
     void worker.disconnect().catch(() => undefined);
   }
