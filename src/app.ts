@@ -241,7 +241,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
     seatEvents,
     holds,
     points,
-    payments: new PaymentService(orm, seatCatalog, holds, points, seatEvents, queue, inventory, logger),
+    payments: new PaymentService(orm, seatCatalog, holds, points, seatEvents, queue, inventory, metrics, logger),
     cancellations: new CancellationService(orm, seatCatalog, holds, points, inventory, queue, seatEvents, metrics, logger),
     inventory,
     limits,

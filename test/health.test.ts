@@ -31,7 +31,7 @@ describe('health endpoints', () => {
     const guarded = await startTestServer('health', { REDIS_URL: redis.url, RUN_WORKERS: 'false', METRICS_TOKEN: 'scrape-me' }, { reset: false });
     try {
       const url = guarded.url.replace('/graphql', '/metrics');
-      for (const authorization of [undefined, 'Bearer scrape-m', 'Bearer scrape-me2', 'scrape-me']) {
+      for (const authorization of [undefined, 'Bearer scrape-m', 'Bearer scrape-me2', 'scrape-me', 'Basic scrape-me', 'Bearer ']) {
         const refused = await fetch(url, { headers: authorization ? { authorization } : {} });
         expect(refused.status).toBe(401);
         expect(refused.headers.get('www-authenticate')).toMatch(/^Bearer/);
@@ -40,6 +40,8 @@ describe('health endpoints', () => {
       const scraped = await fetch(url, { headers: { authorization: 'Bearer scrape-me' } });
       expect(scraped.status).toBe(200);
       expect(await scraped.text()).toContain('# TYPE queue_admitted_total counter');
+      // The scheme's name in any letter case (RFC 7235), as some scrapers send it.
+      expect((await fetch(url, { headers: { authorization: 'bearer scrape-me' } })).status).toBe(200);
       // The probes stay open for the load balancer.
       expect((await fetch(url.replace('/metrics', '/readyz'))).status).toBe(200);
     } finally {

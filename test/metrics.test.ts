@@ -4,6 +4,7 @@ import { ENTER, LEAVE, STATUS_SUBSCRIPTION, type QueueStatus } from '../support/
 import { startTestServer, type TestServer } from './support/harness';
 import { Feed, signUpMany, wsClient } from './support/client';
 import { createConcert } from './support/fixtures';
+import { activeFans, charge, hold, pay, seatIds } from './support/booking';
 import { metricSamples, metricSum, metricSums } from './support/metrics';
 import { spawnServer, type ServerProcess } from './support/process';
 
@@ -99,5 +100,21 @@ describe('queue_status_pushes_total', () => {
     } finally {
       await client.dispose();
     }
+  });
+});
+
+describe('sales counters', () => {
+  it('count a payment, its seats and its points once, however often it is asked again', async () => {
+    const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 5, seatCount: 3 });
+    const [fan] = await activeFans(new Api(server.url), concertId, 1);
+    const [first, second] = await seatIds(server, scheduleIds[0]!);
+    await charge(fan!, 10_000);
+    const holds = [await hold(fan!, first!), await hold(fan!, second!)];
+    const names = ['payments_total', 'seats_sold_total', 'points_paid_total'];
+    const before = await metricSums(server.url, names);
+    const payment = await pay(fan!, holds.map((held) => held.id), 'sales-counters');
+    // The retry is answered with the first payment: no sale of its own.
+    expect((await pay(fan!, holds.map((held) => held.id), 'sales-counters')).id).toBe(payment.id);
+    expect(await metricSums(server.url, names)).toEqual([before[0]! + 1, before[1]! + 2, before[2]! + payment.amount]);
   });
 });

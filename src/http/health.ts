@@ -11,6 +11,8 @@ async function answers(check: () => Promise<unknown>): Promise<boolean> {
   return (await outcomeWithin(Promise.resolve().then(check), CHECK_TIMEOUT_MS)) === 'fulfilled';
 }
 
+/** The token of "Bearer <token>" (the scheme in any letter case, as RFC 7235 has it), else ''. */
+const presentedToken = (header: string | undefined) => /^bearer +(\S+)$/i.exec(header?.trim() ?? '')?.[1] ?? '';
 /** Compared in constant time (as digests, so the lengths say nothing either). */
 const sameSecret = (given: string, expected: string) => timingSafeEqual(createHash('sha256').update(given).digest(), createHash('sha256').update(expected).digest());
 
@@ -28,7 +30,7 @@ export function healthRouter(mysql: MysqlProbe, redis: RedisClient, registry: Re
     res.status(mysqlOk && redisOk ? 200 : 503).json({ status: mysqlOk && redisOk ? 'ready' : 'unavailable', mysql: mysqlOk ? 'up' : 'down', redis: redisOk ? 'up' : 'down' });
   });
   router.get('/metrics', async (req, res) => {
-    if (metricsToken !== '' && !sameSecret(req.get('authorization') ?? '', `Bearer ${metricsToken}`)) {
+    if (metricsToken !== '' && !sameSecret(presentedToken(req.get('authorization')), metricsToken)) {
       res.status(401).set('WWW-Authenticate', 'Bearer realm="metrics"').json({ error: 'GET /metrics needs the METRICS_TOKEN bearer token.' });
       return;
     }

@@ -81,6 +81,9 @@ export function createMetrics() {
     }),
     holdsExpired: new Counter({ name: 'holds_expired_total', help: 'Seat holds that lapsed', registers: [registry] }),
     soldOut: new Counter({ name: 'queue_sold_out_total', help: 'Times a concert sold out and its line closed', registers: [registry] }),
+    payments: new Counter({ name: 'payments_total', help: 'Payments this process committed (a retry answered with its first payment counts once)', registers: [registry] }),
+    seatsSold: new Counter({ name: 'seats_sold_total', help: 'Seats reserved by the payments this process committed', registers: [registry] }),
+    paidPoints: new Counter({ name: 'points_paid_total', help: 'Points charged by the payments this process committed', registers: [registry] }),
     cancellations: new Counter({ name: 'reservations_cancelled_total', help: 'Reservations cancelled by their owners', registers: [registry] }),
     refundedPoints: new Counter({ name: 'points_refunded_total', help: 'Points refunded by cancellations', registers: [registry] }),
   };

@@ -6,6 +6,7 @@ import { Payment, Reservation } from '../entities';
 import type { HoldRef, HoldService } from '../holds/hold-service';
 import type { InventoryService } from '../inventory/inventory-service';
 import type { Logger } from '../logger';
+import type { Metrics } from '../observability/metrics';
 import type { PointsService } from '../points/points-service';
 import type { QueueService } from '../queue/queue-service';
 import { seatState, SeatStatus, type SeatInfo } from '../seats/seat';
@@ -68,6 +69,7 @@ export class PaymentService {
     private readonly events: SeatEvents,
     private readonly queue: QueueService,
     private readonly inventory: InventoryService,
+    private readonly metrics: Metrics,
     private readonly logger: Logger,
   ) {}
 
@@ -122,7 +124,7 @@ export class PaymentService {
           );
           uncertain = false;
           paid = true;
-          await this.afterCommit(userId, committed.id, holds, seats);
+          await this.afterCommit(userId, committed, holds, seats);
           return committed;
         }
         const twin = (await this.twinOf(request, error, 'INSUFFICIENT_POINTS')) ?? (error instanceof TwinCommitted ? await this.earlier(request) : null);
@@ -130,7 +132,7 @@ export class PaymentService {
         throw (await this.soldMeanwhile(error, seats)) ?? error;
       }
       paid = true;
-      await this.afterCommit(userId, payment.id, holds, seats);
+      await this.afterCommit(userId, payment, holds, seats);
       return payment;
     } finally {
       await presence;
@@ -271,12 +273,16 @@ export class PaymentService {
   }
 
   /**
-   * Committed: count the seats sold, free the holds, tell seat maps, end the ACTIVE slot, and close
+   * Committed (by this request): count the sale, count the seats sold, free the holds, tell seat maps, end the ACTIVE slot, and close
    * the line of a concert this sold out (closeIfSoldOut). A failure
    * here cannot undo the sale, so it is logged, not thrown: the seats read RESERVED from MySQL anyway,
    * holds and the slot lapse by their TTLs, and a sold-out line closes only on MySQL's word.
    */
-  private async afterCommit(userId: number, paymentId: number, holds: HoldRef[], seats: SeatInfo[]): Promise<void> {
+  private async afterCommit(userId: number, payment: { id: number; amount: number }, holds: HoldRef[], seats: SeatInfo[]): Promise<void> {
+    this.metrics.payments.inc();
+    this.metrics.seatsSold.inc(seats.length);
+    this.metrics.paidPoints.inc(payment.amount);
+    const paymentId = payment.id;
     try {
       // Independent of one another: sent together, so they cost one round trip, not one each.
       const concerts = concertsOf(seats);
