@@ -84,7 +84,18 @@ async function machine(control: Control, commit: string): Promise<string[]> {
   ];
 }
 
+const usage = () =>
+  [
+    'npm run bench -- [scenario …] [--quick] [--profile]',
+    `scenarios (all by default): ${SCENARIOS.map((s) => s.name).join(', ')}`,
+    'environment: BENCH_RUNS, BENCH_DURATION, BENCH_PUSH_SIZES, BENCH_SERVER_NODE_ARGS, BENCH_HEAP_SNAPSHOT, BENCH_VERBOSE (see bench/run.ts)',
+  ].join('\n');
+
 async function main(): Promise<void> {
+  if (process.argv.slice(2).some((arg) => arg === '--help' || arg === '-h')) {
+    console.log(usage());
+    return;
+  }
   const options = parseOptions(process.argv.slice(2), process.env);
   const unknown = options.only.filter((name) => !SCENARIOS.some((s) => s.name === name));
   if (unknown.length > 0) throw new Error(`unknown scenario ${unknown.join(', ')}; known: ${SCENARIOS.map((s) => s.name).join(', ')}`);
