@@ -295,6 +295,28 @@ describe('releasing a hold', () => {
   });
 });
 
+describe('a sale whose follow-up in Redis was lost (its process killed right after the commit)', () => {
+  it('frees the buyer’s hold on the sold seat at the next inventory check, long before it would lapse, and tells seat maps RESERVED', async () => {
+    const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 5, seatCount: 3 });
+    const [buyer, watcher] = await activeFans(api, concertId, 2);
+    const [seatId] = await seatIds(server, scheduleIds[0]!);
+    const { feed, close } = await seatFeed(server, watcher!, scheduleIds[0]!);
+    try {
+      await hold(buyer!, seatId!);
+      expect((await feed.next()).data?.seatChanged).toMatchObject({ id: seatId, status: 'HELD' });
+      // What a payment does before its commit (the concert noted changing), then the commit; the
+      // follow-up that frees the hold and tells the seat maps never runs. The hold has 300 s left.
+      await server.app.services.inventory.noteChanging([Number(concertId)]);
+      await sellInMysql(server, buyer!.id, [seatId!], 'follow-up-lost');
+      // The inventory check runs every ten ticks (1 s here).
+      expect((await feed.until((message) => message.data?.seatChanged.status === 'RESERVED', 5000)).data?.seatChanged.id).toBe(seatId);
+      expect((await me(buyer!)).holds).toEqual([]);
+    } finally {
+      await close();
+    }
+  });
+});
+
 describe('the seat map', () => {
   it('shows each status, filters by status, and pushes every change over seatChanged', async () => {
     const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 5, seatCount: 4, price: 250 });

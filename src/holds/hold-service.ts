@@ -3,6 +3,7 @@ import { setTimeout } from 'node:timers/promises';
 import { AppError } from '../errors';
 import type { Logger } from '../logger';
 import type { Metrics } from '../observability/metrics';
+import type { ConcertService } from '../concerts/concert-service';
 import type { QueueService } from '../queue/queue-service';
 import { runScript, type RedisClient, type RedisKeys } from '../redis';
 import { HOLD_BEING_PAID, HOLD_EXTEND, HOLD_LISTING_KEEP, HOLD_RELEASE, HOLD_SEAT, HOLD_STATUS, HOLD_SWEEP, HOLD_UNKEEP } from '../redis/hold-scripts';
@@ -69,6 +70,7 @@ export class HoldService {
     private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
     private readonly catalog: SeatCatalog,
+    private readonly concerts: ConcertService,
     private readonly queue: QueueService,
     private readonly events: SeatEvents,
     private readonly metrics: Metrics,
@@ -327,6 +329,34 @@ export class HoldService {
       await this.events.announceSeats(unsold.filter((seat) => !held.has(seat.id)), SeatStatus.AVAILABLE);
     }
     return sold;
+  }
+
+  /**
+   * Frees the live holds on seats MySQL has sold, in these concerts (those whose seats were sold or
+   * cancelled lately: InventoryService.noteChanging). A payment frees its holds right after its
+   * commit (releasePaid); a process killed in between left them until they lapsed (up to
+   * HOLD_TTL_SECONDS plus a payment's keep), the seat counted twice meanwhile (sold, and held), still
+   * listed among its buyer's holds and counting against their limit. The holds are read before MySQL
+   * and each is freed only if it is still that hold: a seat cancelled since and held anew keeps its
+   * new hold. The freed seats are told RESERVED, which the killed process did not get to do.
+   */
+  async releaseSold(concertIds: readonly number[]): Promise<void> {
+    if (concertIds.length === 0) return;
+    const schedules = [...(await this.concerts.scheduleSizes(concertIds)).values()].flat();
+    const held = (
+      await Promise.all(
+        schedules.map(async ({ id: scheduleId }) => [...(await this.liveHolds(scheduleId))].map(([seatId, hold]) => ({ userId: hold.userId, ref: { id: hold.id, scheduleId, seatId } }))),
+      )
+    ).flat();
+    if (held.length === 0) return;
+    const sold = await this.catalog.reservedAmong(held.map(({ ref }) => ref.seatId));
+    const stale = held.filter(({ ref }) => sold.has(ref.seatId));
+    if (stale.length === 0) return;
+    const freed = (await Promise.all(stale.map(({ userId, ref }) => this.releasePaid(userId, [ref])))).flat();
+    if (freed.length === 0) return;
+    // Also met when a payment's own follow-up is a moment behind: freeing a hold twice frees it once.
+    this.logger.info({ holds: freed.map((ref) => ref.id) }, 'freed holds on seats MySQL has sold');
+    await this.events.announceSeats(await this.catalog.findMany(freed.map((ref) => ref.seatId)), SeatStatus.RESERVED);
   }
 
   /**

@@ -470,9 +470,10 @@ export class QueueService {
    * leaves the tick's index once its line is empty; a cancellation whose follow-up in Redis was lost
    * (the process killed after its commit, Redis failing then) would otherwise keep it sold out for
    * good, its seat never offered again, with nobody in line to make a tick look. Such a concert's
-   * counts are rebuilt, and it goes back to the tick, which opens its line again.
+   * counts are rebuilt, and it goes back to the tick, which opens its line again. Returns the
+   * concerts noted changing, for what else a lost follow-up left behind (HoldService.releaseSold).
    */
-  async checkInventory(): Promise<void> {
+  async checkInventory(): Promise<number[]> {
     const [soldOut, changing] = await Promise.all([
       this.inventory.soldOutConcerts().catch((error: unknown) => {
         this.logger.warn({ err: error }, 'could not read the sold-out concerts; checking the others only');
@@ -486,6 +487,7 @@ export class QueueService {
     const queued = await this.queuedConcerts();
     await this.keepVisited(...(await this.inventory.reconcile([...new Set([...queued, ...soldOut, ...(changing?.concertIds ?? [])])])));
     if (changing) await this.inventory.forgetSettled(changing);
+    return changing?.concertIds ?? [];
   }
 
   /**

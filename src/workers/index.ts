@@ -13,12 +13,13 @@ export async function startWorkers(config: Config, services: Services, logger: L
   return Promise.all([
     startRepeatingJob({ ...common, name: 'admission', everyMs: config.admissionIntervalMs, run: () => services.queue.admitTick() }),
     startRepeatingJob({ ...common, name: 'hold-expiry', everyMs: config.admissionIntervalMs, run: () => services.holds.sweep() }),
-    // Rare repairs (a seat count whose update was lost), so every ten ticks: one SQL query per check.
+    // Rare repairs (a seat count whose update was lost, the holds of a sale whose follow-up was lost), so
+    // every ten ticks: a few SQL queries per check.
     startRepeatingJob({
       ...common,
       name: 'inventory-check',
       everyMs: config.admissionIntervalMs * INVENTORY_CHECK_TICKS,
-      run: () => services.queue.checkInventory(),
+      run: async () => services.holds.releaseSold(await services.queue.checkInventory()),
     }),
   ]);
 }
