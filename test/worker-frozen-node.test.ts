@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createLogger } from '../src/logger';
-import { redisKeys } from '../src/redis';
+import { connectRedis, redisKeys, redisReady } from '../src/redis';
 import { masterOf, pidOf } from './support/cluster-nodes';
 import { idleAfterMs, startRepeatingJob, stuckAfterMs, type RepeatingJob } from '../src/workers/repeating-job';
 
@@ -11,7 +11,14 @@ const BASE_PORT = 7800 + Math.floor(Math.random() * 15) * 10;
 const CLUSTER = path.join(__dirname, 'support/redis-cluster.sh');
 const EVERY_MS = 200;
 let seeds: { host: string; port: number }[] = [];
-let frozenPid = 0;
+const frozenPids: number[] = [];
+const frozenPorts: number[] = [];
+const freeze = (port: number) => {
+  const pid = pidOf(port);
+  frozenPids.push(pid);
+  frozenPorts.push(port);
+  process.kill(pid, 'SIGSTOP');
+};
 
 beforeAll(() => {
   seeds = execFileSync(CLUSTER, ['start', String(BASE_PORT)])
@@ -21,7 +28,7 @@ beforeAll(() => {
     .map((seed) => ({ host: '127.0.0.1', port: Number(seed.split(':')[1]) }));
 }, 60_000);
 afterAll(() => {
-  if (frozenPid) process.kill(frozenPid, 'SIGCONT');
+  for (const pid of frozenPids) process.kill(pid, 'SIGCONT');
   execFileSync(CLUSTER, ['stop', String(BASE_PORT)]);
 });
 
@@ -40,8 +47,7 @@ describe("a Redis Cluster master of the job queues' slot that freezes", () => {
     try {
       await vi.waitFor(() => expect(runs).toBeGreaterThan(3), { timeout: 10_000, interval: 50 });
       const frozenPort = masterOf(bullPrefix, seeds[0]!.port) as number;
-      frozenPid = pidOf(frozenPort);
-      process.kill(frozenPid, 'SIGSTOP');
+      freeze(frozenPort);
       const frozenAt = Date.now();
       const askPort = seeds.find((seed) => seed.port !== frozenPort)!.port;
       await vi.waitFor(() => expect(masterOf(bullPrefix, askPort)).not.toBe(frozenPort), { timeout: 20_000, interval: 200 });
@@ -56,4 +62,27 @@ describe("a Redis Cluster master of the job queues' slot that freezes", () => {
       await job.close();
     }
   }, 90_000);
+
+  it("answers another frozen master's keys from its promoted replica while the old master stays frozen", async () => {
+    const healthy = () => seeds.map((seed) => seed.port).filter((port) => !frozenPorts.includes(port));
+    const key = Array.from({ length: 100 }, (_, i) => `{probe-${i}}`).find((candidate) => {
+      const master = masterOf(candidate, healthy()[0]!);
+      return master !== undefined && !frozenPorts.includes(master);
+    })!;
+    const client = connectRedis({ clusterNodes: seeds }, { commandTimeout: 2000 });
+    try {
+      await redisReady(client);
+      expect(await client.set(key, 'before')).toBe('OK');
+      const port = masterOf(key, healthy()[0]!)!;
+      freeze(port);
+      const askPort = healthy()[0]!;
+      await vi.waitFor(() => expect(masterOf(key, askPort)).not.toBe(port), { timeout: 20_000, interval: 200 });
+      const promotedAt = Date.now();
+      // The same connection, the old master still frozen: its commands reach the promoted replica.
+      await vi.waitFor(async () => expect(await client.set(key, 'after')).toBe('OK'), { timeout: 20_000, interval: 250 });
+      expect(Date.now() - promotedAt).toBeLessThan(10_000);
+    } finally {
+      client.disconnect();
+    }
+  }, 60_000);
 });

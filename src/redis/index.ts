@@ -19,6 +19,9 @@ export type RedisTarget = { url: string } | { clusterNodes: { host: string; port
 export const SCRIPTS = [...QUEUE_SCRIPTS, ...HOLD_SCRIPTS, ...PUBSUB_SCRIPTS, ...INVENTORY_SCRIPTS, ...SOCKET_SCRIPTS] as const;
 export { SOCKET_OPEN, SOCKET_RENEW } from './socket-scripts';
 
+/** How often a cluster connection reads the slot map again (one CLUSTER SLOTS). */
+const SLOTS_REFRESH_MS = 2000;
+
 /**
  * A connection without the app's scripts (BullMQ's own connections). By default it fails fast while
  * Redis is away (so clients get SERVICE_UNAVAILABLE instead of hanging) and reconnects by itself.
@@ -30,7 +33,17 @@ export function connectRedis(target: RedisTarget, options: RedisOptions = {}): R
   if ('clusterNodes' in target) {
     // Queueing and pipelining are the cluster client's to do (it routes each command to its slot's node).
     const { enableOfflineQueue, enableAutoPipelining, ...redisOptions } = settings;
-    client = new Cluster(target.clusterNodes, { enableOfflineQueue, enableAutoPipelining, redisOptions, clusterRetryStrategy: retryStrategy, slotsRefreshTimeout: 2000 });
+    client = new Cluster(target.clusterNodes, {
+      enableOfflineQueue,
+      enableAutoPipelining,
+      redisOptions,
+      clusterRetryStrategy: retryStrategy,
+      slotsRefreshTimeout: 2000,
+      // The slot map is otherwise read again only on a MOVED or a lost connection: a master that
+      // freezes (a paused VM, a partition) keeps its connections open and sends neither, so its
+      // slots' commands went on timing out there long after its replica had taken them over.
+      slotsRefreshInterval: SLOTS_REFRESH_MS,
+    });
   } else {
     client = new Redis(target.url, settings);
   }
