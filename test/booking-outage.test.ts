@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Api } from '../support/graphql-client';
-import { CANCEL, HOLD, LEAVE, LOG_IN, PAY, STATUS } from '../support/operations';
+import { CANCEL, ENTER, HOLD, LEAVE, LOG_IN, PAY, STATUS } from '../support/operations';
+import { signUpMany } from './support/client';
 import { startTestServer, type TestServer } from './support/harness';
 import { createConcert } from './support/fixtures';
 import { activeFans, charge, hold, ledger, me, queueState, seatFeed, seatIds } from './support/booking';
@@ -147,6 +148,25 @@ describe('while Redis is frozen', () => {
       await close();
     }
   });
+  it('ends the payer’s ACTIVE slot once Redis is back when it could not take that right after the commit, and admits the next in line', async () => {
+    const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 1, seatCount: 2 });
+    const [fan] = await activeFans(api, concertId, 1);
+    const [next] = await signUpMany(api, 1);
+    expect((await next!.api.data<{ enterQueue: { state: string } }>(ENTER, { id: concertId })).enterQueue.state).toBe('WAITING');
+    const [seat] = await seatIds(server, scheduleIds[0]!);
+    await charge(fan!, 500);
+    const held = await hold(fan!, seat!);
+    const restore = redisGoneAtNext('queueEndActive');
+    try {
+      expect((await fan!.api.data<{ pay: { id: string } }>(PAY, { holdIds: [held.id], key: 'slot-end-lost' })).pay.id).toBeTruthy();
+      // Not ACTIVE until its ACTIVE_TTL (15 min): ended once Redis is back, and the slot goes to the next fan.
+      await vi.waitFor(async () => expect(await queueState(fan!, concertId)).toBe('NONE'), { timeout: 20_000, interval: 250 });
+      await vi.waitFor(async () => expect(await queueState(next!, concertId)).toBe('ACTIVE'), { timeout: 10_000, interval: 250 });
+    } finally {
+      restore();
+    }
+  });
+
   it('tells seat maps of a cancelled seat whose announcement Redis did not take once it is back, while the seat is still free', async () => {
     const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 5, seatCount: 2 });
     const [fan, watcher] = await activeFans(api, concertId, 2);

@@ -291,11 +291,30 @@ export class PaymentService {
         this.holds.releasePaid(userId, holds),
         // The seats were read before the transaction: announced as they are, no second lookup.
         this.announcePaid(paymentId, seats),
-        ...concerts.map((concertId) => this.queue.endActive(userId, concertId)),
+        ...concerts.map((concertId) => this.endActive(userId, concertId)),
       ]);
       await this.closeIfSoldOut(concerts);
     } catch (error) {
       this.logger.warn({ err: error, userId }, 'payment committed, but releasing its holds, announcing its seats or ending the ACTIVE slot failed');
+    }
+  }
+
+  /**
+   * Ends the payer's ACTIVE slot, now or, failing that (Redis failing over right after the commit),
+   * in the background: nothing else would, and the slot would stay taken until its ACTIVE_TTL runs
+   * out (15 min by default), the next in line kept waiting. (Were the slot to lapse meanwhile and the
+   * fan be admitted anew within the retries' minute, that new slot would end: a payment at the very
+   * end of a slot, during a failover, then a new turn at once.) A failure now is thrown.
+   */
+  private async endActive(userId: number, concertId: number): Promise<void> {
+    try {
+      await this.queue.endActive(userId, concertId);
+    } catch (error) {
+      retryInBackground(
+        () => this.queue.endActive(userId, concertId),
+        () => this.logger.warn({ userId, concertId }, 'gave up ending a payer’s ACTIVE slot: it lapses at its ACTIVE_TTL'),
+      );
+      throw error;
     }
   }
 
