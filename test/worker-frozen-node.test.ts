@@ -2,8 +2,8 @@ import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createLogger } from '../src/logger';
-import { connectRedis, redisKeys, redisReady } from '../src/redis';
-import { masterOf, pidOf } from './support/cluster-nodes';
+import { connectRedis, redisKeys, redisReady, redisServes } from '../src/redis';
+import { masterOf, pidOf, redisCli } from './support/cluster-nodes';
 import { idleAfterMs, startRepeatingJob, stuckAfterMs, type RepeatingJob } from '../src/workers/repeating-job';
 
 // A Redis Cluster of this file's own: the master of the job queues' slot is frozen (SIGSTOP) for good.
@@ -81,6 +81,28 @@ describe("a Redis Cluster master of the job queues' slot that freezes", () => {
       // The same connection, the old master still frozen: its commands reach the promoted replica.
       await vi.waitFor(async () => expect(await client.set(key, 'after')).toBe('OK'), { timeout: 20_000, interval: 250 });
       expect(Date.now() - promotedAt).toBeLessThan(10_000);
+    } finally {
+      client.disconnect();
+    }
+  }, 60_000);
+
+  it('is not ready (readyz) once a slot has no master left, though every live node still answers PING', async () => {
+    const client = connectRedis({ clusterNodes: seeds }, { commandTimeout: 2000 });
+    try {
+      await redisReady(client);
+      await redisServes(client);
+      // A master still serving slots and its replica, killed: their slots are served by nobody.
+      const askPort = seeds.map((seed) => seed.port).find((port) => !frozenPorts.includes(port))!;
+      const nodes = redisCli(askPort, 'cluster', 'nodes').trim().split('\n').map((line) => line.split(' '));
+      const portOf = (address: string) => Number(address.split(':')[1]!.split('@')[0]);
+      const serving = (id: string) => nodes.find(([nodeId, address, flags, , , , , , ...slots]) => nodeId === id && flags!.includes('master') && slots.length > 0 && !frozenPorts.includes(portOf(address!)));
+      const replica = nodes.find(([, address, flags, masterId]) => flags!.includes('slave') && !frozenPorts.includes(portOf(address!)) && serving(masterId!))!;
+      const master = serving(replica[3]!)!;
+      for (const node of [master, replica]) process.kill(pidOf(portOf(node[1]!)), 'SIGKILL');
+      const live = seeds.map((seed) => seed.port).find((port) => !frozenPorts.includes(port) && port !== portOf(master[1]!) && port !== portOf(replica[1]!))!;
+      await vi.waitFor(() => expect(redisCli(live, 'cluster', 'info')).toMatch(/cluster_state:fail/), { timeout: 20_000, interval: 200 });
+      expect(redisCli(live, 'ping').trim()).toBe('PONG');
+      await expect(redisServes(client)).rejects.toThrow();
     } finally {
       client.disconnect();
     }

@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { Router } from 'express';
 import type { MysqlProbe } from '../database/mysql-probe';
-import type { RedisClient } from '../redis';
+import { redisServes, type RedisClient } from '../redis';
 import type { Registry } from 'prom-client';
 import { outcomeWithin } from '../time-limit';
 
@@ -26,7 +26,7 @@ export function healthRouter(mysql: MysqlProbe, redis: RedisClient, registry: Re
     res.json({ status: 'ok' });
   });
   router.get('/readyz', async (_req, res) => {
-    const [mysqlOk, redisOk] = await Promise.all([mysql.answers(CHECK_TIMEOUT_MS), answers(() => redis.ping())]);
+    const [mysqlOk, redisOk] = await Promise.all([mysql.answers(CHECK_TIMEOUT_MS), answers(() => redisServes(redis))]);
     res.status(mysqlOk && redisOk ? 200 : 503).json({ status: mysqlOk && redisOk ? 'ready' : 'unavailable', mysql: mysqlOk ? 'up' : 'down', redis: redisOk ? 'up' : 'down' });
   });
   router.get('/metrics', async (req, res) => {

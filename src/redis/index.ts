@@ -59,6 +59,19 @@ export function createRedis(target: RedisTarget, options: RedisOptions = {}): Re
   return client;
 }
 
+/**
+ * Resolves while Redis serves: it answers a PING and, on a Cluster, says every slot is served
+ * (cluster_state:ok). Any live node answers PING, even with the slots of dead masters served by none.
+ */
+export async function redisServes(redis: RedisClient): Promise<void> {
+  if (!(redis instanceof Cluster)) {
+    await redis.ping();
+    return;
+  }
+  const info = String(await redis.cluster('INFO'));
+  if (!/^cluster_state:ok\b/m.test(info)) throw new Error('the Redis Cluster does not serve every slot');
+}
+
 /** Resolves once the connection is ready (startup waits for Redis rather than failing requests). */
 export function redisReady(redis: RedisClient): Promise<void> {
   if (redis.status === 'ready') return Promise.resolve();
