@@ -106,7 +106,7 @@ function bootScript(): string {
 
   function storedHeaders() {
     try {
-      var raw = window.localStorage.getItem(HEADERS_KEY);
+      var raw = window.sessionStorage.getItem(HEADERS_KEY);
       return raw ? JSON.parse(raw) : null;
     } catch (e) {
       return null;
@@ -145,6 +145,9 @@ function bootScript(): string {
       fetcher: fetcher,
       defaultEditorToolsVisibility: true,
       shouldPersistHeaders: true,
+      // The tab's storage, as the fan app keeps its token: a password typed into a logIn and a token
+      // in Headers go with the tab, not into localStorage for good (shared by every page of this origin).
+      storage: window.sessionStorage,
       defaultQuery: ${scriptJson(DEFAULT_QUERY)}
     })
   );
