@@ -547,7 +547,7 @@ describe('fan web app in Chromium', () => {
   });
 
   it('answers lost or late: the balance is read again after a charge with no answer, an error goes once a later action works, and the turn ending after a payment does not cover its announcement', async () => {
-    const { concertId } = await createConcert(server, { maxActiveUsers: 1, seatCount: 2, price: 100 });
+    const { concertId } = await createConcert(server, { maxActiveUsers: 1, seatCount: 3, price: 100 });
     const fan = await openFan('late', { width: 1100, height: 900 });
     await fan.page.goto(`${base}#/concerts/${concertId}`);
     await signUpInPage(fan, `late-${Date.now()}@example.test`);
@@ -585,6 +585,32 @@ describe('fan web app in Chromium', () => {
     release();
     await fan.page.getByRole('button', { name: 'Enter the waiting room' }).waitFor(WAIT);
     expect(await fan.page.getByTestId('announcer').textContent()).toContain('Payment complete');
+
+    // A payment whose answer is lost (the server did pay): the cart says it may have gone through, and
+    // the turn it ended is not said lost ("Your turn has ended"); paying again shows the one payment.
+    await fan.page.getByRole('button', { name: 'Enter the waiting room' }).click();
+    await fan.page.locator('.your-turn').waitFor(WAIT);
+    await seat(fan, 2).click();
+    await cutNextAnswer(fan, 'mutation Pay');
+    await fan.page.getByRole('button', { name: 'Pay 100 points' }).click();
+    await fan.page.getByRole('alert').filter({ hasText: 'the payment may or may not have gone through' }).waitFor(WAIT);
+    await fan.page.getByRole('button', { name: 'Enter the waiting room' }).waitFor(WAIT);
+    expect(await fan.page.locator('.waiting-room').innerText()).not.toContain('Your turn has ended');
+    await fan.page.unroute('**/graphql');
+    await fan.page.getByRole('button', { name: 'Pay 100 points' }).click();
+    await fan.page.locator('[data-testid="payment"] .ticket-code').first().waitFor(WAIT);
+
+    // Pay pressed on a hold released meanwhile on another device: the cart goes, saying why.
+    await fan.page.getByRole('button', { name: 'Enter the waiting room' }).click();
+    await fan.page.locator('.your-turn').waitFor(WAIT);
+    await seat(fan, 3).click();
+    await fan.page.getByRole('button', { name: 'Pay 100 points' }).waitFor(WAIT);
+    const device = new Api(server.url, (await tokenOf(fan))!);
+    const [held] = (await device.data<{ me: Me }>(ME)).me.holds;
+    await device.data(RELEASE, { holdId: held!.id });
+    await fan.page.getByRole('button', { name: 'Pay 100 points' }).click();
+    await fan.page.getByRole('alert').filter({ hasText: 'That hold has expired or was released' }).waitFor(WAIT);
+    expect(await fan.page.getByRole('button', { name: /^Pay / }).count()).toBe(0);
 
     // The errors expected: Chromium's log lines for the answers cut on purpose.
     expectClean([fan], (_fan, text) => text.includes('ERR_CONNECTION_RESET'));

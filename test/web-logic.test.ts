@@ -1,11 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { Checkout, holdsTickets, paymentKey } from '../web/src/logic/checkout';
+import { Checkout, failureShown, holdsTickets, paymentKey } from '../web/src/logic/checkout';
 import { Coalescer } from '../web/src/logic/coalesce';
 import { closeCallsForSessionCheck, feedRetryMs, retryAfterFailureMs, retryDelayMs } from '../web/src/logic/connection';
 import { errorCode, errorMessage, isTransient, problemOf } from '../web/src/logic/errors';
 import { announcement, HOLDS_OUTLAST_TURN, inLine, lineProgress, LineMemory, PAUSED_MESSAGE, PLACE_LOST_MESSAGE, PREQUEUE_MESSAGE, SEAT_BACK_MESSAGE, seatSupply, seatsLeftWords, SOLD_OUT_MESSAGE, TURN_ENDED_MESSAGE, waitsInLine, type QueueView } from '../web/src/logic/queue';
 import { NewestSource } from '../web/src/logic/newest';
-import { applySeatChange, holdsRanOutWords, MaybeOwnChanges, seatKeyTarget, seatLook, type SeatState } from '../web/src/logic/seats';
+import { applySeatChange, holdsRanOutWords, MaybeOwnChanges, seatFailureShown, seatKeyTarget, seatLook, type SeatState } from '../web/src/logic/seats';
 import { formatCountdown, formatWait, remainingMs, salesOpenCountdown, spokenCountdown, turnEndingWarning } from '../web/src/logic/time';
 import { SecondTicker } from '../web/src/logic/second-ticker';
 import { ServerClock } from '../web/src/logic/server-clock';
@@ -33,6 +33,16 @@ describe('checkout idempotency key', () => {
     expect(holdsTickets([{ status: 'CONFIRMED' }])).toBe(true);
     expect(holdsTickets([{ status: 'CANCELLED' }, { status: 'CONFIRMED' }])).toBe(true);
     expect(holdsTickets([{ status: 'CANCELLED' }])).toBe(false);
+  });
+
+  it('says a failure while the cart shows a hold it was about, or none (a payment of holds gone says why), not over other holds', () => {
+    const gone = { problem: { code: 'HOLD_NOT_FOUND' }, holdIds: ['h1', 'h2'] };
+    // Pay pressed on holds released elsewhere: the re-read empties the cart, and the note stays to say why.
+    expect(failureShown(gone, [])).toEqual({ code: 'HOLD_NOT_FOUND' });
+    expect(failureShown(gone, ['h2'])).toEqual({ code: 'HOLD_NOT_FOUND' });
+    // A new hold since: a clean cart.
+    expect(failureShown(gone, ['h3'])).toBeUndefined();
+    expect(failureShown(undefined, [])).toBeUndefined();
   });
 
   it('ignores a second attempt while one is in flight (a double click pays once), and pays nothing with no holds', () => {
@@ -239,6 +249,17 @@ describe('waiting room', () => {
     expect(fan.lostFrom('7')).toBe('ACTIVE');
     fan.leaving('7');
     expect(fan.lostFrom('7')).toBeNull();
+    // Paying from a turn: the NONE that follows, before the answer or with none coming (the answer
+    // lost), is no turn lost; a payment refused for sure (not enough points) leaves the turn's end news again.
+    fan.seen('7', view('ACTIVE', null));
+    fan.leaving('7');
+    fan.seen('7', view('NONE', null));
+    expect(fan.lostFrom('7')).toBeNull();
+    fan.seen('7', view('ACTIVE', null));
+    fan.leaving('7');
+    fan.stays('7');
+    fan.seen('7', view('NONE', null));
+    expect(fan.lostFrom('7')).toBe('ACTIVE');
     // A closed line (SOLD_OUT) is said as such; a fan never in line lost nothing.
     fan.seen('8', view('SOLD_OUT', null));
     fan.seen('9', view('NONE', null));
@@ -597,5 +618,17 @@ describe('moving through a seat map with the keyboard', () => {
   it('stays put past an edge, and leaves other keys alone', () => {
     expect([move('ArrowLeft', 0), move('ArrowUp', 2), move('ArrowRight', 9), move('ArrowDown', 7), move('End', 9), move('Home', 0)]).toEqual([undefined, undefined, undefined, undefined, undefined, undefined]);
     expect([move('Enter', 3), move('Tab', 3), move(' ', 3)]).toEqual([undefined, undefined, undefined]);
+  });
+});
+
+describe('the seat map\'s failure note', () => {
+  it('says HOLD_LIMIT_REACHED only while the fan holds as many seats as then; any other failure until the next choice', () => {
+    const limit = { problem: { code: 'HOLD_LIMIT_REACHED' }, heldThen: 4 };
+    expect(seatFailureShown(limit, 4)).toEqual({ code: 'HOLD_LIMIT_REACHED' });
+    // One released, paid or run out: a seat may be held again, and the note would say otherwise.
+    expect(seatFailureShown(limit, 3)).toBeUndefined();
+    expect(seatFailureShown(limit, 0)).toBeUndefined();
+    expect(seatFailureShown({ problem: { code: 'SEAT_UNAVAILABLE' }, heldThen: 4 }, 0)).toEqual({ code: 'SEAT_UNAVAILABLE' });
+    expect(seatFailureShown(undefined, 0)).toBeUndefined();
   });
 });

@@ -47,3 +47,19 @@ export class Checkout {
 export function holdsTickets(reservations: readonly { status: string }[]): boolean {
   return reservations.some((reservation) => reservation.status === 'CONFIRMED');
 }
+
+/** A payment or release that failed, with the holds it was about. */
+export interface CartFailure<P> {
+  problem: P;
+  holdIds: readonly string[];
+}
+
+/**
+ * The failure the cart still says: while it shows a hold the failure was about, or no hold at all
+ * (the holds went: the failure says why, such as HOLD_NOT_FOUND for a hold released elsewhere, where
+ * the cart would otherwise just vanish). A cart of other holds only starts clean.
+ */
+export function failureShown<P>(failure: CartFailure<P> | undefined, shownIds: readonly string[]): P | undefined {
+  if (!failure) return undefined;
+  return shownIds.length === 0 || shownIds.some((id) => failure.holdIds.includes(id)) ? failure.problem : undefined;
+}

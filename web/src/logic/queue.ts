@@ -149,6 +149,11 @@ export class LineMemory {
     this.change(concertId, (record) => (record && !record.lost ? { ...record, leaving: true } : undefined));
   }
 
+  /** What the fan asked for did not take them out of line after all (a payment refused): a NONE that follows is news again. */
+  stays(concertId: string): void {
+    this.change(concertId, (record) => (record ? { ...record, leaving: false } : undefined));
+  }
+
   /** Out of line, the state the fan lost without asking (PREQUEUE, WAITING: the place; ACTIVE: the turn); null if none. */
   lostFrom(concertId: string): string | null {
     const record = this.records()[concertId];

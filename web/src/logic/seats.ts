@@ -117,3 +117,18 @@ export function seatKeyTarget(key: string, ctrlKey: boolean, index: number, coun
   const to = target[key];
   return to === undefined || to < 0 || to >= count || to === index ? undefined : to;
 }
+
+/** A hold or release on the seat map that failed, and how many seats of the schedule the fan held then. */
+export interface SeatFailure<P extends { code: string }> {
+  problem: P;
+  heldThen: number;
+}
+
+/**
+ * The failure the seat map still says, until the next choice: HOLD_LIMIT_REACHED only while the fan
+ * holds as many seats of the schedule as when it was said (released, paid or run out, one may be held).
+ */
+export function seatFailureShown<P extends { code: string }>(failure: SeatFailure<P> | undefined, heldNow: number): P | undefined {
+  if (!failure) return undefined;
+  return failure.problem.code === 'HOLD_LIMIT_REACHED' && heldNow < failure.heldThen ? undefined : failure.problem;
+}

@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState, type ReactNode } from 'react';
 import { useMutation } from 'urql';
-import { Checkout, holdsTickets } from '../logic/checkout';
-import { errorCode, problemOf, type Problem } from '../logic/errors';
+import { Checkout, failureShown, holdsTickets, type CartFailure } from '../logic/checkout';
+import { errorCode, isTransient, problemOf, type Problem } from '../logic/errors';
 import { holdsRanOutWords } from '../logic/seats';
 import { formatCountdown, formatDateTime, remainingMs } from '../logic/time';
 import { Pay, ReleaseHold, type HoldItem, type PaymentResult } from '../operations';
@@ -25,11 +25,17 @@ const PAY_WORDS = { NETWORK: 'Cannot reach the server, so the payment may or may
 export function Cart({
   holds,
   onHoldsChanged,
+  onPaying,
+  onPayRefused,
   onPaid,
   focusWhenGone,
 }: {
   holds: readonly HoldItem[];
   onHoldsChanged: () => void;
+  /** A payment is sent (it may end the fan's turn, answered or not). */
+  onPaying: () => void;
+  /** The payment was refused for sure (not a transient failure, which may have paid): the turn, if any, goes on. */
+  onPayRefused: () => void;
   onPaid: (payment: PaymentResult) => void;
   /** The id of the heading that takes the focus when the cart goes (paid or emptied) while it had it. */
   focusWhenGone: string;
@@ -39,7 +45,7 @@ export function Cart({
   const [, pay] = useMutation(Pay);
   const [, releaseHold] = useMutation(ReleaseHold);
   const [paying, setPaying] = useState(false);
-  const [error, setError] = useState<Problem | undefined>();
+  const [failure, setFailure] = useState<CartFailure<Problem> | undefined>();
   // The holds of a payment whose answer never came: it may have gone through (and the holds with it),
   // so they stay on screen with the Pay button until a retry, with the same key, settles it.
   const [unsettled, setUnsettled] = useState<readonly HoldItem[] | null>(null);
@@ -48,6 +54,10 @@ export function Cart({
   const ranOutNote = useRanOutNote(holds, live, onHoldsChanged);
   // Paid or emptied, the cart goes, and with it the button that had the focus.
   const empty = shown.length === 0;
+  const error = failureShown(
+    failure,
+    shown.map((hold) => hold.id),
+  );
   useEffect(() => {
     if (empty) refocus(document.getElementById(focusWhenGone));
   }, [empty, focusWhenGone]);
@@ -57,7 +67,14 @@ export function Cart({
     if (!empty) refocus(payButton.current);
   }, [shown.length, empty]);
 
-  if (empty) return ranOutNote;
+  if (empty) {
+    return (
+      <>
+        {ranOutNote}
+        <ErrorNote problem={error} />
+      </>
+    );
+  }
   const total = shown.reduce((sum, hold) => sum + hold.seat.price, 0);
 
   async function payAll() {
@@ -65,7 +82,8 @@ export function Cart({
     const key = checkout.begin(payingFor.map((hold) => hold.id));
     if (!key) return; // already paying: a double click never pays twice
     setPaying(true);
-    setError(undefined);
+    setFailure(undefined);
+    onPaying();
     let code: string | undefined;
     let problem: Problem | undefined;
     try {
@@ -84,10 +102,12 @@ export function Cart({
     }
     checkout.finish();
     setPaying(false);
-    setError(problem);
+    setFailure(problem && { problem, holdIds: payingFor.map((hold) => hold.id) });
     if (code === 'NETWORK') {
       setUnsettled(payingFor);
     } else {
+      // A transient failure (SERVICE_UNAVAILABLE: a commit MySQL did not confirm) may have paid.
+      if (problem && !isTransient(code)) onPayRefused();
       setUnsettled(null);
       onHoldsChanged();
     }
@@ -95,11 +115,11 @@ export function Cart({
 
   async function release(hold: HoldItem) {
     if (paying) return;
-    setError(undefined);
+    setFailure(undefined);
     const result = await releaseHold({ holdId: hold.id });
     const problem = problemOf(result.error);
     // HOLD_NOT_FOUND: gone already (lapsed, or a double click released it), as the fan asked; the re-read shows it.
-    if (problem && problem.code !== 'HOLD_NOT_FOUND') setError(problem);
+    if (problem && problem.code !== 'HOLD_NOT_FOUND') setFailure({ problem, holdIds: [hold.id] });
     else if (!problem) tellOtherTabs('release');
     onHoldsChanged();
   }

@@ -11,7 +11,7 @@ import { ErrorNote } from './errors';
 import { WaitingRoom } from './waiting-room';
 import { markOnce } from './marks';
 import { useCoalesced, useLastGood, useTitle } from './hooks';
-import { useLine } from './line-feeds';
+import { useLine, useLineFeeds } from './line-feeds';
 import { useMyHolds } from './my-holds';
 
 /**
@@ -117,6 +117,13 @@ function Booking({
   const [payment, setPayment] = useState<PaymentResult | null>(null);
   const holds = (myHolds.holds ?? []).filter((hold) => hold.seat.schedule.concert.id === concert.id);
 
+  // Paying from a turn ends it: the NONE that follows (before the answer, or with none coming) is no
+  // turn lost (LineMemory.leaving), unless the payment is refused for sure.
+  const feeds = useLineFeeds();
+  const onPaying = useCallback(() => {
+    if (feeds.line(concert.id).status?.state === 'ACTIVE') feeds.leaving(concert.id);
+  }, [feeds, concert.id]);
+  const onPayRefused = useCallback(() => feeds.stays(concert.id), [feeds, concert.id]);
   const onPaid = useCallback(
     (paid: PaymentResult) => {
       setPayment(paid);
@@ -148,7 +155,14 @@ function Booking({
         </section>
       )}
       <ErrorNote error={myHolds.error} />
-      <Cart holds={holds} onHoldsChanged={refreshHolds} onPaid={onPaid} focusWhenGone={payment ? 'paid-title' : 'concert-title'} />
+      <Cart
+        holds={holds}
+        onHoldsChanged={refreshHolds}
+        onPaying={onPaying}
+        onPayRefused={onPayRefused}
+        onPaid={onPaid}
+        focusWhenGone={payment ? 'paid-title' : 'concert-title'}
+      />
       <WaitingRoom concert={concert} socket={socket} holds={holds} payment={payment} onHoldsChanged={refreshHolds} onSeatChanged={onSeatChanged} onTurnEndedHolding={holdsStillHere} />
     </>
   );

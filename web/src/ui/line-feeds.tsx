@@ -115,6 +115,11 @@ export class LineFeeds {
     this.update(concertId, { lostFrom: this.memory.lostFrom(concertId) });
   }
 
+  /** The fan stays in the concert's line after all (see LineMemory.stays). */
+  stays(concertId: string): void {
+    this.memory.stays(concertId);
+  }
+
   /** The feed's own state, from the component that runs it. */
   report(concertId: string, feed: Pick<Line, 'error' | 'overHttp' | 'unreachable'>): void {
     this.update(concertId, feed);

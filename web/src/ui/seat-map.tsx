@@ -3,7 +3,7 @@ import { useClient, useMutation } from 'urql';
 import { feedRetryMs } from '../logic/connection';
 import { problemOf, type Problem } from '../logic/errors';
 import { NewestSource } from '../logic/newest';
-import { applySeatChange, seatKeyTarget, seatLook, seatLookWords, type SeatChange, type SeatState } from '../logic/seats';
+import { applySeatChange, seatFailureShown, seatKeyTarget, seatLook, seatLookWords, type SeatChange, type SeatFailure, type SeatState } from '../logic/seats';
 import { formatDateTime } from '../logic/time';
 import { HoldSeat, ReleaseHold, ScheduleSeats, SeatChanged, type HoldItem } from '../operations';
 import { ErrorNote } from './errors';
@@ -117,8 +117,10 @@ export function SeatMap({
   const [, holdSeat] = useMutation(HoldSeat);
   const [, releaseHold] = useMutation(ReleaseHold);
   const [busySeat, setBusySeat] = useState<string | null>(null);
-  const [error, setError] = useState<Problem | undefined>();
+  const [failure, setFailure] = useState<SeatFailure<Problem> | undefined>();
   const mine = new Map(holds.map((hold) => [hold.seat.id, hold]));
+  const error = seatFailureShown(failure, mine.size);
+  const setError = (problem: Problem | undefined) => setFailure(problem && { problem, heldThen: mine.size });
   const mySeatIds = new Set(mine.keys());
   const title = formatDateTime(schedule.startsAt);
   // The map is one Tab stop (roving tabindex): the seat last focused, else the first free one; the
