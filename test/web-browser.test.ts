@@ -756,6 +756,30 @@ describe('fan web app in Chromium', () => {
     await Promise.all([a.context.close(), b.context.close()]);
   });
 
+  it('an admitted fan whose socket dropped reads the per-schedule counts again once back: a seat held meanwhile shows', async () => {
+    const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 2, seatCount: 4, price: 100 });
+    const fan = await openFan('counts-back', { width: 1100, height: 900 });
+    await fan.page.goto(`${base}#/concerts/${concertId}`);
+    await signUpInPage(fan, `counts-back-${Date.now()}@example.test`);
+    await fan.page.getByRole('button', { name: 'Enter the waiting room' }).click();
+    await fan.page.locator('.your-turn').waitFor(WAIT);
+    const [rival] = await signUpMany(new Api(server.url), 1);
+    await admit([rival!], concertId);
+    const counts = fan.page.locator('.schedules li');
+    await counts.filter({ hasText: '4 of 4 seats free' }).waitFor(WAIT);
+    // The socket drops; a seat is held meanwhile, a change the page's feeds never hear.
+    await fan.context.setOffline(true);
+    await fan.page.getByTestId('reconnecting').waitFor(WAIT);
+    await hold(rival!, (await seatIds(server, scheduleIds[0]!))[3]!);
+    await fan.context.setOffline(false);
+    await fan.page.getByTestId('reconnecting').waitFor({ state: 'detached', timeout: 15_000 });
+    await fan.page.locator('.seat-map [data-seat="4"][data-look="HELD"]').waitFor(WAIT);
+    // Read again once back (it stayed at 4 until the next live change).
+    await counts.filter({ hasText: '3 of 4 seats free' }).waitFor({ timeout: 10_000 });
+    expectClean([fan], (_fan, text) => text.includes('ERR_INTERNET_DISCONNECTED') || text.startsWith('WebSocket connection to'));
+    await fan.context.close();
+  });
+
   it('a fan in line who leaves the concert page and comes back at once is not told "Reconnecting…", and asks nothing over HTTP; the line’s length grows behind them live', async () => {
     const { concertId } = await createConcert(server, { maxActiveUsers: 1, seatCount: 2 });
     const [first] = await signUpMany(new Api(server.url), 1);

@@ -58,6 +58,12 @@ export function ConcertPage({ concertId, loggedIn, socket }: { concertId: string
   useEffect(() => {
     if (concert) markOnce('ct:concert-rendered');
   }, [concert]);
+  // Back after the socket dropped: the seat changes missed meanwhile moved the counts too (the seat
+  // maps read themselves again; nothing else would make the counts follow until the next change).
+  const reconnects = socket.reconnects;
+  useEffect(() => {
+    if (reconnects > 0) refreshCounts();
+  }, [reconnects, refreshCounts]);
 
   return (
     <section aria-labelledby="concert-title">
