@@ -113,7 +113,8 @@ const MIN_JWT_SECRET_BYTES = 32;
 /**
  * Values this repository spells out (now or in its history), so anyone can sign or log in with them:
  * the development default, the old compose defaults, the benchmark's, the rehearsal's and the tests'.
- * test/config.test.ts checks that every JWT_SECRET and ADMIN_PASSWORD written in the repository is here.
+ * test/config.test.ts checks that every JWT_SECRET and ADMIN_PASSWORD written out as such (NAME: 'value',
+ * NAME=value) in the repository is here; those passed through a helper are added by hand.
  */
 const EXAMPLE_JWT_SECRETS = new Set([
   DEV_JWT_SECRET,
@@ -123,7 +124,16 @@ const EXAMPLE_JWT_SECRETS = new Set([
   'a-production-secret-of-at-least-32-bytes',
   'test-secret',
 ]);
-const EXAMPLE_ADMIN_PASSWORDS = new Set(['change-me-please', 'admin', 'admin-password', 'rehearsal-admin-password', 'a-new-admin-password', 'password1']);
+const EXAMPLE_ADMIN_PASSWORDS = new Set([
+  'change-me-please',
+  'admin',
+  'admin-password',
+  'rehearsal-admin-password',
+  'a-new-admin-password',
+  'password1',
+  'operators-password',
+  'a-new-password',
+]);
 /** Below 2^15, scrypt no longer slows an offline guess at a leaked hash enough (current guidance is 2^17). */
 const MIN_PRODUCTION_HASH_COST = 15;
 

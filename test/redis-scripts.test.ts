@@ -75,6 +75,9 @@ afterAll(async () => {
   redis.disconnect();
 });
 
+
+/** QUEUE_END_ACTIVE's endingBy that any slot meets. */
+const ANY_SLOT = Number.MAX_SAFE_INTEGER;
 describe('script declarations', () => {
   it('derive the key count from the key names, and every name is unique', () => {
     for (const script of SCRIPTS) expect(script.numberOfKeys).toBe(script.keys.length);
@@ -1144,7 +1147,7 @@ describe('departures log and live presence', () => {
     await run(QUEUE_LEAVE, k, 1, keys.channels.queueTicks, 0);
     await redis.zadd(k.seen, 0, '12', 0, '20');
     await admit(k, 3, 5000);
-    await run(QUEUE_END_ACTIVE, k, 2, keys.channels.queueTicks, 0);
+    await run(QUEUE_END_ACTIVE, k, 2, keys.channels.queueTicks, 0, ANY_SLOT);
     await admit(k, 4);
     for (const user of [31, 32]) await enter(k, user);
     await run(QUEUE_LEAVE, k, 25, keys.channels.queueTicks, 0);
@@ -1363,8 +1366,8 @@ describe('departures log and live presence', () => {
       await watch(k, 1, 'r', 5);
       await run(QUEUE_ENTER, k, 5, -1, 3, channel, id);
       await admit(k, 1);
-      await run(QUEUE_END_ACTIVE, k, 5, channel, id);
-      await run(QUEUE_END_ACTIVE, k, 5, channel, id);
+      await run(QUEUE_END_ACTIVE, k, 5, channel, id, ANY_SLOT);
+      await run(QUEUE_END_ACTIVE, k, 5, channel, id, ANY_SLOT);
       await run(QUEUE_LEAVE, k, 5, channel, id);
       await vi.waitFor(() => expect(heard).toHaveLength(3));
       // The listener's connection answers in order: a PING after the scripts comes back after any message they sent.
@@ -1382,8 +1385,12 @@ describe('departures log and live presence', () => {
     await watch(k, 1, 'r', 1);
     await admit(k, 1);
     expect(await redis.zscore(k.activeSeen, '1')).toBe(String(2 ** 52));
-    expect(await run(QUEUE_END_ACTIVE, k, 1, keys.channels.queueTicks, 0)).toBe(1);
-    expect(await run(QUEUE_END_ACTIVE, k, 1, keys.channels.queueTicks, 0)).toBe(0);
+    // A slot ending after the time given is a later turn than the one to end: kept, presence and all.
+    const endsAt = Number(await redis.zscore(k.active, '1'));
+    expect(await run(QUEUE_END_ACTIVE, k, 1, keys.channels.queueTicks, 0, endsAt - 1)).toBe(0);
+    expect([await redis.zscore(k.active, '1'), await redis.zscore(k.activeSeen, '1')]).toEqual([String(endsAt), String(2 ** 52)]);
+    expect(await run(QUEUE_END_ACTIVE, k, 1, keys.channels.queueTicks, 0, endsAt)).toBe(1);
+    expect(await run(QUEUE_END_ACTIVE, k, 1, keys.channels.queueTicks, 0, endsAt)).toBe(0);
     const { entries } = await feed(k, 1);
     expect(entries!.map((entry) => [...entry.slotEnded])).toEqual([[1]]);
   });

@@ -1383,7 +1383,7 @@ describe('GraphiQL playground in Chromium (GET /graphql)', () => {
     // GraphiQL keeps its editors in the tab's sessionStorage: each operation is put there before the page loads.
     const run = async (operation: string, expected: RegExp) => {
       const headers = JSON.stringify({ Authorization: `Bearer ${account!.token}` });
-      await fan.context.addInitScript(`sessionStorage.setItem('graphiql:query', ${JSON.stringify(operation)}); sessionStorage.setItem('graphiql:headers', ${JSON.stringify(headers)});`);
+      await fan.context.addInitScript(`sessionStorage.setItem('graphiql:query', ${JSON.stringify(operation)}); sessionStorage.setItem('graphiql:headers', ${JSON.stringify(headers)}); localStorage.setItem('graphiql:queries', '["kept by an earlier version"]');`);
       await fan.page.goto(new URL('/graphql', base).toString());
       await fan.page.getByRole('button', { name: /Execute query/ }).click(WAIT);
       await expect.poll(async () => fan.page.locator('.result-window').innerText(), WAIT).toMatch(expected);
@@ -1393,7 +1393,8 @@ describe('GraphiQL playground in Chromium (GET /graphql)', () => {
     await run('mutation { chargePoints(amount: 7) { points } }', /"points": 7/);
     await run(`subscription { queueStatus(concertId: "${concertId}") { concertId state } }`, /"state": "NONE"/);
     expect(fan.requests.some((url) => url.startsWith('ws://'))).toBe(true);
-    // Nothing of it (a logIn's password, the token in Headers) outlives the tab in localStorage.
+    // Nothing of it (a logIn's password, the token in Headers) outlives the tab in localStorage, and
+    // what an earlier version kept there is gone.
     expect(await fan.page.evaluate<string[]>("Object.keys(localStorage).filter((key) => key.startsWith('graphiql:'))")).toEqual([]);
     expectClean([fan]);
     await fan.context.close();

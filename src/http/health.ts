@@ -12,7 +12,7 @@ async function answers(check: () => Promise<unknown>): Promise<boolean> {
 }
 
 /** The token of "Bearer <token>" (the scheme in any letter case, as RFC 7235 has it), else ''. */
-const presentedToken = (header: string | undefined) => /^bearer +(\S+)$/i.exec(header?.trim() ?? '')?.[1] ?? '';
+const presentedToken = (header: string | undefined) => /^bearer +(.+)$/i.exec(header?.trim() ?? '')?.[1] ?? '';
 /** Compared in constant time (as digests, so the lengths say nothing either). */
 const sameSecret = (given: string, expected: string) => timingSafeEqual(createHash('sha256').update(given).digest(), createHash('sha256').update(expected).digest());
 

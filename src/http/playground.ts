@@ -99,6 +99,15 @@ function scriptJson(value: unknown): string {
 function bootScript(): string {
   return `(function () {
   'use strict';
+  // What earlier versions of this page kept in localStorage for good (a logIn's password in the
+  // query and history, the Headers' token) is forgotten: it now lives in the tab's sessionStorage.
+  try {
+    Object.keys(window.localStorage).forEach(function (key) {
+      if (key.indexOf('graphiql:') === 0) window.localStorage.removeItem(key);
+    });
+  } catch (e) {
+    // Storage refused (a private mode): nothing was kept there either.
+  }
   var HEADERS_KEY = 'graphiql:headers';
   // The headers GraphiQL last sent (the fetcher receives the parsed headers editor on every request,
   // including the schema introspection at load); null until the first request.

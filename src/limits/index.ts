@@ -1,4 +1,5 @@
 import type { Counter } from 'prom-client';
+import { Cluster } from 'ioredis';
 import type { RedisClient, RedisKeys } from '../redis';
 import { AnonymousSockets } from './anonymous-sockets';
 import { WindowCounter } from './counter';
@@ -56,6 +57,8 @@ export function createLimits(redis: RedisClient, keys: RedisKeys, settings: Limi
     operations: new OperationLimits(
       counter('account', keys.limits.account, settings.perAccountPerMinute, settings.operationWindowSeconds),
       counter('ip', keys.limits.ip, settings.perIpPerMinute, settings.operationWindowSeconds),
+      // On a Cluster the two counts live on different nodes: one not answering says nothing of the other.
+      !(redis instanceof Cluster),
     ),
     // Counted before the password is checked and given back when it was right: no block from memory.
     logIns: new LoginThrottle(

@@ -19,6 +19,8 @@ export class OperationLimits {
   constructor(
     private readonly perAccount: WindowCounter,
     private readonly perIp: WindowCounter,
+    /** Both counts are kept by one Redis server (not a Cluster, which spreads their keys over nodes). */
+    private readonly oneServer: boolean,
   ) {}
 
   async check(caller: Caller): Promise<Verdict> {
@@ -28,9 +30,11 @@ export class OperationLimits {
     try {
       byAccount = await this.perAccount.consumeOrFail(account);
     } catch {
-      // Redis did not answer (allowed, as WindowCounter.consume would): the address, counted in that
-      // Redis too, is not asked. A frozen Redis would make each request wait its command timeout twice.
-      return ALLOWED;
+      // Redis did not answer (allowed, as WindowCounter.consume would). On one server the address,
+      // counted there too, is not asked: a frozen Redis would make each request wait its command
+      // timeout twice. On a Cluster its node may well answer, and its limit still holds.
+      if (this.oneServer) return ALLOWED;
+      byAccount = ALLOWED;
     }
     if (!byAccount.allowed) return byAccount;
     const byIp = await this.perIp.consume(caller.ip);

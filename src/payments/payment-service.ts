@@ -283,6 +283,8 @@ export class PaymentService {
     this.metrics.seatsSold.inc(seats.length);
     this.metrics.paidPoints.inc(payment.amount);
     const paymentId = payment.id;
+    // Just after the commit, on the shared clock: the slot the payment ends was given by then.
+    const paidAt = sharedNow();
     try {
       // Independent of one another: sent together, so they cost one round trip, not one each.
       const concerts = concertsOf(seats);
@@ -291,7 +293,7 @@ export class PaymentService {
         this.holds.releasePaid(userId, holds),
         // The seats were read before the transaction: announced as they are, no second lookup.
         this.announcePaid(paymentId, seats),
-        ...concerts.map((concertId) => this.endActive(userId, concertId)),
+        ...concerts.map((concertId) => this.endActive(userId, concertId, paidAt)),
       ]);
       await this.closeIfSoldOut(concerts);
     } catch (error) {
@@ -302,16 +304,16 @@ export class PaymentService {
   /**
    * Ends the payer's ACTIVE slot, now or, failing that (Redis failing over right after the commit),
    * in the background: nothing else would, and the slot would stay taken until its ACTIVE_TTL runs
-   * out (15 min by default), the next in line kept waiting. (Were the slot to lapse meanwhile and the
-   * fan be admitted anew within the retries' minute, that new slot would end: a payment at the very
-   * end of a slot, during a failover, then a new turn at once.) A failure now is thrown.
+   * out (15 min by default), the next in line kept waiting. Only the slot the fan had when the
+   * payment committed (`paidAt`): a try that went through unanswered, then the fan back in line and
+   * admitted, leaves that new turn alone. A failure now is thrown.
    */
-  private async endActive(userId: number, concertId: number): Promise<void> {
+  private async endActive(userId: number, concertId: number, paidAt: number): Promise<void> {
     try {
-      await this.queue.endActive(userId, concertId);
+      await this.queue.endActive(userId, concertId, paidAt);
     } catch (error) {
       retryInBackground(
-        () => this.queue.endActive(userId, concertId),
+        () => this.queue.endActive(userId, concertId, paidAt),
         () => this.logger.warn({ userId, concertId }, 'gave up ending a payer’s ACTIVE slot: it lapses at its ACTIVE_TTL'),
       );
       throw error;

@@ -215,9 +215,14 @@ export class QueueService {
     return await this.toStatus(concertId, decodeStatusReply(reply));
   }
 
-  /** Ends the user's ACTIVE slot (after a payment); a user who is WAITING keeps their place. */
-  async endActive(userId: number, concertId: number): Promise<void> {
-    await runScript(this.redis, QUEUE_END_ACTIVE, this.keys.queue(concertId), userId, this.keys.channels.queueTicks, concertId);
+  /**
+   * Ends the user's ACTIVE slot (after a payment) if it was given at `admittedBy` (ms) or before: a
+   * slot given later is a new turn, which a late retry of this must not end. A user who is WAITING
+   * keeps their place.
+   */
+  async endActive(userId: number, concertId: number, admittedBy: number): Promise<void> {
+    const endingBy = admittedBy + this.settings.activeTtlSeconds * 1000;
+    await runScript(this.redis, QUEUE_END_ACTIVE, this.keys.queue(concertId), userId, this.keys.channels.queueTicks, concertId, endingBy);
     this.ownChange(concertId, userId);
   }
 

@@ -440,13 +440,17 @@ return statusReply(waitKey, activeKey, statsKey, salesKey, seenKey, activeSeenKe
 });
 
 /** Ends the user's ACTIVE slot (after a payment), logged; a user who is WAITING keeps their place. */
-export const QUEUE_END_ACTIVE = defineScript<number, [user: number, channel: string, concertId: number]>()({
+export const QUEUE_END_ACTIVE = defineScript<number, [user: number, channel: string, concertId: number, endingBy: number]>()({
   name: 'queueEndActive',
   keys: ['active', 'activeSeen', 'stats', 'departures', 'watchCount'],
   uses: [LOG_DEPARTURES, TELL_FAN],
   lua: `
+-- Only a slot ending by ARGV[4] (its score): one given later, a new turn, is not the one to end.
+local endsAt = redis.call('ZSCORE', activeKey, ARGV[1])
+if endsAt and tonumber(endsAt) > tonumber(ARGV[4]) then return 0 end
 redis.call('ZREM', activeSeenKey, ARGV[1])
-if redis.call('ZREM', activeKey, ARGV[1]) == 0 then return 0 end
+if not endsAt then return 0 end
+redis.call('ZREM', activeKey, ARGV[1])
 logDepartures(statsKey, departuresKey, {'x', ARGV[1]})
 tellFan(watchCountKey, ARGV[2], ARGV[3], ARGV[1])
 return 1

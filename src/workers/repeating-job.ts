@@ -191,6 +191,10 @@ async function closeWorker({ worker, connection, letGo }: WorkerOnConnection, op
   if ((await outcomeWithin(worker.close(), CLOSE_WAIT_MS)) === 'late') {
     options.logger.warn({ job: options.name }, 'the worker did not close in time (Redis away, or a tick still running?): left behind');
     letGo();
+    // Left behind, it keeps trying to renew its tick's lock on the cut connection: heard by nobody
+    // (an 'error' with no listener would throw). The worker object stays until the process ends.
+    worker.removeAllListeners('error');
+    worker.on('error', () => undefined);
     // Its own connections, stuck reconnecting, would keep retrying for ever.
     void worker.disconnect().catch(() => undefined);
   }
