@@ -273,16 +273,16 @@ export class PaymentService {
   }
 
   /**
-   * Committed (by this request): count the sale, count the seats sold, free the holds, tell seat maps, end the ACTIVE slot, and close
-   * the line of a concert this sold out (closeIfSoldOut). A failure
-   * here cannot undo the sale, so it is logged, not thrown: the seats read RESERVED from MySQL anyway,
-   * holds and the slot lapse by their TTLs, and a sold-out line closes only on MySQL's word.
+   * Committed (by this request): count the sale and its seats, free the holds, tell seat maps, end
+   * the ACTIVE slot, and close the line of a concert this sold out (closeIfSoldOut). A failure here
+   * cannot undo the sale, so it is logged, not thrown: the seats read RESERVED from MySQL anyway, the
+   * inventory check frees holds left on sold seats (HoldService.releaseSold), the slot's end is tried
+   * again (endActive), and a sold-out line closes only on MySQL's word.
    */
   private async afterCommit(userId: number, payment: { id: number; amount: number }, holds: HoldRef[], seats: SeatInfo[]): Promise<void> {
     this.metrics.payments.inc();
     this.metrics.seatsSold.inc(seats.length);
     this.metrics.paidPoints.inc(payment.amount);
-    const paymentId = payment.id;
     // Just after the commit, on the shared clock: the slot the payment ends was given by then.
     const paidAt = sharedNow();
     try {
@@ -292,7 +292,7 @@ export class PaymentService {
         this.inventory.mark(seats, true),
         this.holds.releasePaid(userId, holds),
         // The seats were read before the transaction: announced as they are, no second lookup.
-        this.announcePaid(paymentId, seats),
+        this.announcePaid(payment.id, seats),
         ...concerts.map((concertId) => this.endActive(userId, concertId, paidAt)),
       ]);
       await this.closeIfSoldOut(concerts);

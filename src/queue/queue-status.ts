@@ -101,8 +101,9 @@ export interface WaitPace {
  * next ticks (MAX_ADMITTED_PER_TICK at each); those behind them wait their place among the rest ÷
  * the admission rate measured over the last minute. Before a rate is measured (or while nobody is
  * being admitted) we fall back to the slowest plausible pace: every ACTIVE slot frees only when its
- * ACTIVE_TTL runs out, i.e. capacity per ACTIVE_TTL_SECONDS. The first entrant stores the capacity, so a WAITING fan always has a figure;
- * `knownCapacity` (the concert's as this process last read it) covers a reply whose stats Redis has lost.
+ * ACTIVE_TTL runs out, i.e. capacity per ACTIVE_TTL_SECONDS. The first entrant stores the capacity,
+ * so a WAITING fan always has a figure; `knownCapacity` (the concert's as this process last read it)
+ * covers a reply whose stats Redis has lost.
  */
 function estimateWaitSeconds(position: number, figures: QueueFigures, pace: WaitPace, knownCapacity: number): number {
   const capacity = figures.capacity > 0 ? figures.capacity : Math.max(knownCapacity, 1);

@@ -123,12 +123,8 @@ function Booking({
   const [payment, setPayment] = useState<PaymentResult | null>(null);
   const holds = (myHolds.holds ?? []).filter((hold) => hold.seat.schedule.concert.id === concert.id);
 
-  // Paying from a turn ends it: the NONE that follows (before the answer, or with none coming) is no
-  // turn lost (LineMemory.leaving), unless the payment is refused for sure.
   const feeds = useLineFeeds();
-  const onPaying = useCallback(() => {
-    if (feeds.line(concert.id).status?.state === 'ACTIVE') feeds.leaving(concert.id);
-  }, [feeds, concert.id]);
+  const onPaying = useCallback(() => feeds.paying(concert.id), [feeds, concert.id]);
   const onPayRefused = useCallback(() => feeds.stays(concert.id), [feeds, concert.id]);
   const onPaid = useCallback(
     (paid: PaymentResult) => {

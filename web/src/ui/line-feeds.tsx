@@ -115,6 +115,15 @@ export class LineFeeds {
     this.update(concertId, { lostFrom: this.memory.lostFrom(concertId) });
   }
 
+  /**
+   * A payment is sent from the concert's page: from a turn (ACTIVE), it ends the turn, so the NONE
+   * that follows (before its answer, or with none coming) is no turn lost (see leaving), unless it is
+   * refused for sure (stays).
+   */
+  paying(concertId: string): void {
+    if (this.line(concertId).status?.state === 'ACTIVE') this.leaving(concertId);
+  }
+
   /** The fan stays in the concert's line after all (see LineMemory.stays). */
   stays(concertId: string): void {
     this.memory.stays(concertId);
