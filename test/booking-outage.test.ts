@@ -82,12 +82,10 @@ describe('while Redis is frozen', () => {
     // SIGSTOP: the connections stay open and nothing is answered, as with a network that drops packets.
     await redis.pause();
     try {
-      // What needs only MySQL is answered after one Redis timeout (2 s, REDIS_COMMAND_TIMEOUT_MS): the
-      // account's limit check, unanswered, lets it through without asking the address's too.
-      const before = Date.now();
+      // What needs only MySQL is answered (the limit checks let it through; that the address's count
+      // is then not asked too is test/limits-split.test.ts's).
       const account = await fan!.api.request<{ me: { points: number } }>('{ me { points } }');
       expect(account.data?.me.points).toBe(0);
-      expect(Date.now() - before).toBeLessThan(4000);
       const started = Date.now();
       const asked = await fan!.api.request(STATUS, { id: concertId });
       // A query asked for no change: the plain words.
