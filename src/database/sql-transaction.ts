@@ -1,6 +1,6 @@
 import { DeadlockException, type MikroORM } from '@mikro-orm/mysql';
 import { AppError } from '../errors';
-import { knexClient } from './knex-client';
+import { knexClient, type MysqlConnection } from './knex-client';
 
 export interface RunResult {
   affectedRows: number;
@@ -13,6 +13,33 @@ export interface Sql {
   all<T>(query: string, params: readonly unknown[]): Promise<T[]>;
 }
 
+/** Sends statements on `connection` straight to mysql2, each told to the ORM's logger, errors converted as the ORM would. */
+function sender(orm: MikroORM, connection: MysqlConnection): <R>(query: string, params: readonly unknown[]) => Promise<R> {
+  const driver = orm.em.getDriver();
+  const logger = orm.config.getLogger();
+  return <R>(query: string, params: readonly unknown[]) => {
+    logger.logQuery({ query, level: 'info' });
+    return new Promise<R>((resolve, reject) =>
+      connection.query(query, params, (error, result) => (error ? reject(driver.convertException(error)) : resolve(result as R))),
+    );
+  };
+}
+
+/**
+ * One read outside any transaction, on the same direct path as sqlTransaction: for the hot paths
+ * (a payment's or cancellation's follow-up), where knex's per-statement bookkeeping would cost more
+ * than the statement.
+ */
+export async function sqlRead<T>(orm: MikroORM, query: string, params: readonly unknown[]): Promise<T[]> {
+  const pool = knexClient(orm);
+  const connection = await pool.acquireConnection();
+  try {
+    return await sender(orm, connection)<T[]>(query, params);
+  } finally {
+    await pool.releaseConnection(connection).catch((error: unknown) => orm.config.getLogger().warn('query', `could not return a connection to the pool: ${String(error)}`));
+  }
+}
+
 /**
  * Runs `work` in one transaction on a connection of MikroORM's own pool, sent straight to mysql2: no
  * EntityManager (fork, identity map, flush), and no knex either, whose bookkeeping (a knex instance
@@ -22,16 +49,10 @@ export interface Sql {
  * them (src/database/statement-counter.ts).
  */
 export async function sqlTransaction<T>(orm: MikroORM, work: (sql: Sql) => Promise<T>): Promise<T> {
-  const driver = orm.em.getDriver();
-  const logger = orm.config.getLogger();
   const pool = knexClient(orm);
   const connection = await pool.acquireConnection();
-  const send = <R>(query: string, params: readonly unknown[]): Promise<R> => {
-    logger.logQuery({ query, level: 'info' });
-    return new Promise<R>((resolve, reject) =>
-      connection.query(query, params, (error, result) => (error ? reject(driver.convertException(error)) : resolve(result as R))),
-    );
-  };
+  const send = sender(orm, connection);
+  const logger = orm.config.getLogger();
   // Idle again (no transaction left open), so it may go back to the pool.
   let idle = false;
   try {

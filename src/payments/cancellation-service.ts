@@ -1,5 +1,5 @@
 import type { MikroORM } from '@mikro-orm/mysql';
-import { CommitUncertain, sqlTransactionRetryingDeadlocks } from '../database/sql-transaction';
+import { CommitUncertain, sqlRead, sqlTransactionRetryingDeadlocks } from '../database/sql-transaction';
 import { AppError, notFound } from '../errors';
 import { SETTLE_SECONDS, type InventoryService } from '../inventory/inventory-service';
 import type { Logger } from '../logger';
@@ -153,7 +153,7 @@ export class CancellationService {
   }
 
   private async findRow(reservationId: number): Promise<Row | undefined> {
-    const [row] = await this.orm.em.getConnection().execute<Row[]>(FIND, [reservationId]);
+    const [row] = await sqlRead<Row>(this.orm, FIND, [reservationId]);
     return row;
   }
 

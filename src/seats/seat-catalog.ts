@@ -1,4 +1,5 @@
 import type { MikroORM } from '@mikro-orm/mysql';
+import { sqlRead } from '../database/sql-transaction';
 import { notFound } from '../errors';
 import type { SeatInfo } from './seat';
 
@@ -52,7 +53,7 @@ export class SeatCatalog {
 
   /** Every seat of the schedule, by number (not cached: a seat map is read whole). */
   async ofSchedule(scheduleId: number): Promise<SeatInfo[]> {
-    const rows = await this.orm.em.getConnection().execute<SeatRow[]>(`${SEAT_ROWS} WHERE s.schedule_id = ? ORDER BY s.number`, [scheduleId]);
+    const rows = await sqlRead<SeatRow>(this.orm, `${SEAT_ROWS} WHERE s.schedule_id = ? ORDER BY s.number`, [scheduleId]);
     return rows.map(toInfo);
   }
 
@@ -60,23 +61,19 @@ export class SeatCatalog {
   async reservedAmong(seatIds: number[]): Promise<Set<number>> {
     if (seatIds.length === 0) return new Set();
     // confirmed_seat_id is the seat while CONFIRMED, else NULL: its unique index answers this alone.
-    const rows = await this.orm.em.getConnection().execute<{ id: number | string }[]>('SELECT confirmed_seat_id AS id FROM reservations WHERE confirmed_seat_id IN (?)', [seatIds]);
+    const rows = await sqlRead<{ id: number | string }>(this.orm, 'SELECT confirmed_seat_id AS id FROM reservations WHERE confirmed_seat_id IN (?)', [seatIds]);
     return new Set(rows.map((row) => Number(row.id)));
   }
 
   /** Every reserved seat of the schedule. */
   async reservedIn(scheduleId: number): Promise<Set<number>> {
-    const rows = await this.orm.em
-      .getConnection()
-      .execute<{ id: number | string }[]>('SELECT r.confirmed_seat_id AS id FROM reservations r JOIN seats s ON s.id = r.confirmed_seat_id WHERE s.schedule_id = ?', [scheduleId]);
+    const rows = await sqlRead<{ id: number | string }>(this.orm, 'SELECT r.confirmed_seat_id AS id FROM reservations r JOIN seats s ON s.id = r.confirmed_seat_id WHERE s.schedule_id = ?', [scheduleId]);
     return new Set(rows.map((row) => Number(row.id)));
   }
 
   /** The numbers of the reserved seats, per schedule, in one query (absent: none): what the inventory is rebuilt from. */
   async reservedNumbers(scheduleIds: readonly number[]): Promise<Map<number, number[]>> {
-    const rows = await this.orm.em
-      .getConnection()
-      .execute<{ scheduleId: number | string; number: number }[]>('SELECT s.schedule_id AS scheduleId, s.number FROM reservations r JOIN seats s ON s.id = r.confirmed_seat_id WHERE s.schedule_id IN (?)', [[...scheduleIds]]);
+    const rows = await sqlRead<{ scheduleId: number | string; number: number }>(this.orm, 'SELECT s.schedule_id AS scheduleId, s.number FROM reservations r JOIN seats s ON s.id = r.confirmed_seat_id WHERE s.schedule_id IN (?)', [[...scheduleIds]]);
     const out = new Map<number, number[]>();
     for (const row of rows) {
       const id = Number(row.scheduleId);
@@ -89,9 +86,7 @@ export class SeatCatalog {
 
   /** Reserved seats per schedule, in one query for all of them (absent: none). */
   async reservedCounts(scheduleIds: readonly number[]): Promise<Map<number, number>> {
-    const rows = await this.orm.em
-      .getConnection()
-      .execute<{ scheduleId: number; n: number }[]>('SELECT s.schedule_id AS scheduleId, COUNT(*) AS n FROM reservations r JOIN seats s ON s.id = r.confirmed_seat_id WHERE s.schedule_id IN (?) GROUP BY s.schedule_id', [[...scheduleIds]]);
+    const rows = await sqlRead<{ scheduleId: number; n: number }>(this.orm, 'SELECT s.schedule_id AS scheduleId, COUNT(*) AS n FROM reservations r JOIN seats s ON s.id = r.confirmed_seat_id WHERE s.schedule_id IN (?) GROUP BY s.schedule_id', [[...scheduleIds]]);
     return new Map(rows.map((row) => [Number(row.scheduleId), Number(row.n)]));
   }
 
@@ -102,7 +97,8 @@ export class SeatCatalog {
    * may not be cleared yet). Times are the rows' own, written in UTC. One query for all schedules.
    */
   async reservedBounds(scheduleIds: readonly number[], settleSeconds: number): Promise<Map<number, { atLeast: number; atMost: number }>> {
-    const rows = await this.orm.em.getConnection().execute<{ scheduleId: number; settled: number | string; confirmed: number | string; recentlyCancelled: number | string }[]>(
+    const rows = await sqlRead<{ scheduleId: number; settled: number | string; confirmed: number | string; recentlyCancelled: number | string }>(
+      this.orm,
       `SELECT s.schedule_id AS scheduleId,
          SUM(r.status = 'CONFIRMED' AND r.created_at < UTC_TIMESTAMP() - INTERVAL ? SECOND) AS settled,
          SUM(r.status = 'CONFIRMED') AS confirmed,
@@ -114,7 +110,7 @@ export class SeatCatalog {
   }
 
   private async read(seatIds: number[]): Promise<SeatInfo[]> {
-    const rows = await this.orm.em.getConnection().execute<SeatRow[]>(`${SEAT_ROWS} WHERE s.id IN (?)`, [seatIds]);
+    const rows = await sqlRead<SeatRow>(this.orm, `${SEAT_ROWS} WHERE s.id IN (?)`, [seatIds]);
     return rows.map(toInfo);
   }
 
