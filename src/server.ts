@@ -208,8 +208,12 @@ export async function startServer(parts: ServerParts, port: number): Promise<Run
   app.use(parts.routes);
   app.use(playgroundRouter());
   app.use(webAppRouter());
-  app.use(
-    '/graphql',
+  // Its own app, without ETags: answers are no-store, and hashing each body (a whole seat map's) for an
+  // ETag no client revalidates was CPU for nothing. The app's other routes keep theirs (static assets).
+  const graphqlApp = express();
+  graphqlApp.disable('x-powered-by');
+  graphqlApp.set('etag', false);
+  graphqlApp.use(
     graphqlMethods(),
     ...jsonBody(PAYLOAD_LIMIT),
     expressMiddleware(apollo, {
@@ -217,6 +221,7 @@ export async function startServer(parts: ServerParts, port: number): Promise<Run
         createHttpContext(services, req.headers.authorization, limitedAddress(req.ip ?? 'unknown'), httpOperation(req.method, req.originalUrl, req.body)),
     }),
   );
+  app.use('/graphql', graphqlApp);
   app.use(requestErrors(parts.logger, PAYLOAD_LIMIT));
 
   await new Promise<void>((resolve, reject) => {

@@ -191,7 +191,14 @@ describe('headers', () => {
       await post(JSON.stringify({ query: 'subscription { queueStatus(concertId: "1") { state } }' })),
     ];
     const withToken = await fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${fan.token}` }, body: JSON.stringify({ query: '{ me { id email } }' }) });
-    for (const answer of [...answers.map((a) => a.headers), withToken.headers]) expect(answer.get('cache-control')).toBe('no-store');
+    const byGet = await fetch(`${server.url}?query=${encodeURIComponent('{ concerts { id } }')}`, { headers: { 'apollo-require-preflight': 'true' } });
+    expect(byGet.status).toBe(200);
+    for (const answer of [...answers.map((a) => a.headers), withToken.headers, byGet.headers]) {
+      expect(answer.get('cache-control')).toBe('no-store');
+      // Nothing to revalidate: no ETag is computed for a GraphQL answer (the web app's assets keep theirs).
+      expect(answer.get('etag')).toBeNull();
+      expect(answer.get('x-powered-by')).toBeNull();
+    }
   });
 
   it('CORS: only the configured origins (CORS_ORIGINS), none by default', async () => {
