@@ -7,6 +7,10 @@ import { ServerCost } from '../lib/server-cost';
 import { fmtMs, fmtNumber, fmtRatio, median, rawTransaction, timedRuns } from '../lib/util';
 
 const PRICE = 100;
+/** Cancellations per measured run, as many as payments per run in the pay scenario (see there why). */
+const PER_RUN = 2500;
+/** Runs' worth of cancellations before the measured ones. */
+const WARM_RUNS = 2;
 
 /** The measured request: a lean selection, so what is measured is the cancellation itself. */
 const CANCEL = 'mutation($id: ID!) { cancelReservation(reservationId: $id) { id status cancelledAt } }';
@@ -63,10 +67,10 @@ export const cancel: Scenario = {
     await control.resetRedis();
     const server = await ctx.server('cancel');
     try {
-      const perRun = options.quick ? 300 : 800;
-      // As long as a measured run: the server is measured warm (JIT, its MySQL pool grown to size), as in
+      const perRun = options.quick ? 300 : PER_RUN;
+      // Two runs' worth: the server is measured warm (JIT, its MySQL pool grown to size), as in
       // production; the raw baseline gets the same warm-up, so neither side is measured cold.
-      const warm = perRun;
+      const warm = WARM_RUNS * perRun;
       const runs = options.runs;
       // Distinct users per measured cancellation (each one cancels once), and others for the baseline.
       const users = await control.users(warm + perRun * runs);
