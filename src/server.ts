@@ -178,6 +178,14 @@ export async function startServer(parts: ServerParts, port: number): Promise<Run
     },
     wsServer,
   );
+  // ws hands the HTTP server's errors to the WebSocket server too. graphql-ws would print the first
+  // with its stack and close every socket, and a second, its one-off listener gone, would throw and
+  // end the process. A port in use at start-up is said once, by the start-up's failure; a later one
+  // (accepting failing for lack of file descriptors, say) is logged, and open sockets stay open.
+  wsServer.removeAllListeners('error');
+  wsServer.on('error', (error) => {
+    if (httpServer.listening) parts.logger.error({ err: error }, 'the HTTP server reported an error');
+  });
   // A malformed frame (unmasked, a bad opcode or UTF-8, over maxPayload) is an error on its socket, which
   // ws closes itself (1002, 1007, 1009). graphql-ws would print it to stderr as an "internal error" with
   // its stack, past the logger: fourteen lines for every bad frame anyone may send. It is the client's.

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import { createConnection } from 'mysql2/promise';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -133,6 +134,20 @@ describe('start-up', () => {
     expect(code).toBe(1);
     expect(output).toMatch(/failed to start: MySQL at mysql:\/\/root@127\.0\.0\.1:1\/nowhere: .*ECONNREFUSED/);
     expect(output).not.toMatch(/hunter2/);
+  }, 60_000);
+
+  it('stops (exit 1) with one line saying so when its port is in use: no stack from the WebSocket server', async () => {
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '0.0.0.0', resolve));
+    try {
+      const port = (holder.address() as AddressInfo).port;
+      const { code, output } = await runUntilExit('startup_port_in_use', { PORT: String(port) });
+      expect(code).toBe(1);
+      expect(output).toMatch(new RegExp(`failed to start: listen EADDRINUSE: address already in use .*${port}`));
+      expect(output).not.toMatch(/Internal error|\n\s+at /);
+    } finally {
+      holder.close();
+    }
   }, 60_000);
 
   it('stops (exit 1) when Redis has no database of the index REDIS_URL names, instead of using database 0', async () => {
