@@ -618,6 +618,25 @@ describe('fan web app in Chromium', () => {
     await fan.context.close();
   });
 
+  it('"not enough points" goes once the fan charges points, and paying then works', async () => {
+    const { concertId } = await createConcert(server, { maxActiveUsers: 1, seatCount: 1, price: 100 });
+    const fan = await openFan('short', { width: 1100, height: 900 });
+    await fan.page.goto(`${base}#/concerts/${concertId}`);
+    await signUpInPage(fan, `short-${Date.now()}@example.test`);
+    await fan.page.getByRole('button', { name: 'Enter the waiting room' }).click();
+    await fan.page.locator('.your-turn').waitFor(WAIT);
+    await seat(fan, 1).click();
+    await fan.page.getByRole('button', { name: 'Pay 100 points' }).click();
+    const note = fan.page.getByRole('alert').filter({ hasText: 'You do not have enough points' });
+    await note.waitFor(WAIT);
+    await chargeInPage(fan, 100);
+    await note.waitFor({ state: 'detached', ...WAIT });
+    await fan.page.getByRole('button', { name: 'Pay 100 points' }).click();
+    await fan.page.locator('[data-testid="payment"] .ticket-code').first().waitFor(WAIT);
+    expectClean([fan]);
+    await fan.context.close();
+  });
+
   it(
     'a fan in line keeps the place while the live connection is down, asking over HTTP: a socket that never connects, or one down past the presence grace',
     async () => {

@@ -1,10 +1,10 @@
 import { useEffect, useRef, useState, type ReactNode } from 'react';
-import { useMutation } from 'urql';
+import { useMutation, useQuery } from 'urql';
 import { Checkout, failureShown, holdsTickets, type CartFailure } from '../logic/checkout';
 import { errorCode, isTransient, problemOf, type Problem } from '../logic/errors';
 import { holdsRanOutWords } from '../logic/seats';
 import { formatCountdown, formatDateTime, remainingMs } from '../logic/time';
-import { Pay, ReleaseHold, type HoldItem, type PaymentResult } from '../operations';
+import { Me, ME_CONTEXT, Pay, ReleaseHold, type HoldItem, type PaymentResult } from '../operations';
 import { useAnnounce } from './announcer';
 import { ErrorNote } from './errors';
 import { refocus } from './focus';
@@ -49,6 +49,11 @@ export function Cart({
   // The holds of a payment whose answer never came: it may have gone through (and the holds with it),
   // so they stay on screen with the Pay button until a retry, with the same key, settles it.
   const [unsettled, setUnsettled] = useState<readonly HoldItem[] | null>(null);
+  // The balance the account bar shows (one query, shared): once it changes (points charged, here or
+  // in another tab), "not enough points" no longer holds, and goes.
+  const [me] = useQuery({ query: Me, context: ME_CONTEXT });
+  const points = me.data?.me?.points;
+  useEffect(() => setFailure((shown) => (shown?.problem.code === 'INSUFFICIENT_POINTS' ? undefined : shown)), [points]);
   const live = holds.filter((hold) => remainingMs(hold.expiresAt, now) > 0);
   const shown = unsettled ?? live;
   const ranOutNote = useRanOutNote(holds, live, onHoldsChanged);
