@@ -618,7 +618,7 @@ describe('fan web app in Chromium', () => {
     await fan.context.close();
   });
 
-  it('"not enough points" goes once the fan charges points, and paying then works', async () => {
+  it('"not enough points" goes once the fan charges points, and paying then works; logging out leaves nothing of it in the live region', async () => {
     const { concertId } = await createConcert(server, { maxActiveUsers: 1, seatCount: 1, price: 100 });
     const fan = await openFan('short', { width: 1100, height: 900 });
     await fan.page.goto(`${base}#/concerts/${concertId}`);
@@ -633,6 +633,11 @@ describe('fan web app in Chromium', () => {
     await note.waitFor({ state: 'detached', ...WAIT });
     await fan.page.getByRole('button', { name: 'Pay 100 points' }).click();
     await fan.page.locator('[data-testid="payment"] .ticket-code').first().waitFor(WAIT);
+    await announced(fan, 'Your ticket code is');
+    // A shared computer: the next person must not find the ticket code in the page (a screen reader reads the region).
+    await fan.page.getByRole('button', { name: 'Log out' }).click();
+    await fan.page.getByRole('button', { name: 'Log in' }).first().waitFor(WAIT);
+    expect(await fan.page.getByTestId('announcer').textContent()).toBe('');
     expectClean([fan]);
     await fan.context.close();
   });

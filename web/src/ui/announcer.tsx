@@ -6,8 +6,16 @@ import { createContext, useCallback, useContext, useState, type ReactNode } from
  */
 const AnnounceContext = createContext<(message: string) => void>(() => undefined);
 
-export function AnnouncerProvider({ children }: { children: ReactNode }) {
+export function AnnouncerProvider({ session, children }: { session: string | null; children: ReactNode }) {
   const [message, setMessage] = useState({ text: '', n: 0 });
+  // Another session (logged out, or in as someone else) starts with nothing said: the last fan's words
+  // (a ticket code) must not stay in the page for whoever uses it next. Reset while rendering, so
+  // what the new session's own first render announces is kept.
+  const [saidFor, setSaidFor] = useState(session);
+  if (saidFor !== session) {
+    setSaidFor(session);
+    setMessage((m) => ({ text: '', n: m.n + 1 }));
+  }
   const announce = useCallback((text: string) => setMessage((m) => ({ text, n: m.n + 1 })), []);
   return (
     <AnnounceContext.Provider value={announce}>

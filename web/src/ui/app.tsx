@@ -28,7 +28,7 @@ export function App() {
   return (
     <Provider value={api.client}>
       <LineFeedsContext.Provider value={lines}>
-        <AnnouncerProvider>
+        <AnnouncerProvider session={token}>
           <Shell loggedIn={token !== null} api={api} />
         </AnnouncerProvider>
       </LineFeedsContext.Provider>
