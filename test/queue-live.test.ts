@@ -116,6 +116,37 @@ describe('queueStatus subscription', () => {
     }
   });
 
+  it('pushes the line’s new counts once to those who lack them, and nothing again to a fan whose own change carried them', async () => {
+    const counts = await startTestServer('queue_live_counts');
+    try {
+      const countsApi = new Api(counts.url);
+      const { concertId } = await createConcert(counts, { maxActiveUsers: 1 });
+      const [holder, early, late] = await signUpMany(countsApi, 3);
+      await holder!.api.data(ENTER, { id: concertId });
+      await vi.waitFor(async () => expect((await holder!.api.data<{ queueStatus: QueueStatus }>(STATUS, { id: concertId })).queueStatus.state).toBe('ACTIVE'), { timeout: 5000, interval: 50 });
+      await early!.api.data(ENTER, { id: concertId });
+      const feedOf = (fan: Account) => {
+        const client = wsClient(counts.wsUrl, fan.token);
+        clients.push(client);
+        return new Feed<Message>(client, STATUS_SUBSCRIPTION, { id: concertId });
+      };
+      const earlyFeed = feedOf(early!);
+      const lateFeed = feedOf(late!);
+      expect(await nextStatus(earlyFeed)).toMatchObject({ state: 'WAITING', position: 1, waiting: 1 });
+      expect(await nextStatus(lateFeed)).toMatchObject({ state: 'NONE', waiting: 1 });
+      await late!.api.data(ENTER, { id: concertId });
+      // The late fan's own entry is pushed at once, with the line as it now is.
+      expect(await nextStatus(lateFeed, 1000)).toMatchObject({ state: 'WAITING', position: 2, waiting: 2 });
+      // The early fan hears the new count with the line's next counts push (at most every 5 s)…
+      expect(await nextStatus(earlyFeed, 8000)).toMatchObject({ state: 'WAITING', position: 1, waiting: 2 });
+      // …and the late fan, who had it already, hears nothing again (a tick or two after it).
+      await new Promise((resolve) => setTimeout(resolve, 2500));
+      expect(lateFeed.pending()).toBe(0);
+    } finally {
+      await counts.stop();
+    }
+  });
+
   it('applies the cost limit and validation to subscriptions too', async () => {
     const fan = await signUp(api);
     const client = wsClient(server.wsUrl, fan.token);

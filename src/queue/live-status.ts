@@ -37,6 +37,14 @@ interface Fan {
   listeners: StatusListener[];
   place: ScoredPlace;
   since: number;
+  /**
+   * What every listener of the fan was last pushed: the place, the figures' shownPrint and the wait
+   * estimate (all a status shows). A push that would repeat it is skipped. References to objects
+   * kept anyway (the place, the round's one print) and a number: no allocation per fan.
+   */
+  sentPlace: ScoredPlace | undefined;
+  sentPrint: string;
+  sentWait: number | null;
 }
 
 interface Join {
@@ -99,6 +107,9 @@ const countsPrint = (f: QueueFigures) => `${f.waiting}|${f.active}|${f.ratePerMi
 
 /** The concert-wide part of a status that is pushed when it changes (the rest moves with every tick). */
 const figuresPrint = (f: QueueFigures) => `${f.seatsLeft}|${f.salesOpensAt}|${f.soldOut}`;
+
+/** The figures a status shows as they are (the pace and capacity show only through the wait estimate). */
+const shownPrint = (f: QueueFigures) => `${figuresPrint(f)}|${f.waiting}|${f.active}`;
 
 const samePlace = (a: ScoredPlace, b: ScoredPlace) =>
   a.state === b.state &&
@@ -327,6 +338,9 @@ export class LiveQueueStatus {
       const pending = concert.changed.has(join.listener.userId);
       if (pending) concert.owed.add(join.listener.userId);
       if (!changed.has(join.listener.userId) && !pending && join.listener.update(status)) this.metrics.statusPushes.inc();
+      // The fan's listeners no longer all heard the same: the next push goes to each.
+      const fan = concert.fans.get(join.listener.userId);
+      if (fan) fan.sentPlace = undefined;
       join.resolve(status);
     }
     await this.push(concert, changed);
@@ -456,7 +470,7 @@ export class LiveQueueStatus {
         const fan = concert.fans.get(userId);
         if (!fan) {
           // A fan who left while their place was being read is not followed again (the loop releases them next).
-          if (joining) concert.fans.set(userId, { listeners: [], place, since: figures.logSeq });
+          if (joining) concert.fans.set(userId, { listeners: [], place, since: figures.logSeq, sentPlace: undefined, sentPrint: '', sentWait: null });
           continue;
         }
         if (!samePlace(fan.place, place)) changed.set(userId, place);
@@ -477,10 +491,12 @@ export class LiveQueueStatus {
   private async push(concert: FollowedConcert, places: Map<number, ScoredPlace>): Promise<void> {
     const figures = concert.figures;
     if (!figures) return;
+    const print = shownPrint(figures);
     let pushed = 0;
     for (const [userId, place] of places) {
-      const listeners = concert.fans.get(userId)?.listeners;
-      if (!listeners || listeners.length === 0) continue;
+      const fan = concert.fans.get(userId);
+      const listeners = fan?.listeners;
+      if (!fan || !listeners || listeners.length === 0) continue;
       // The fan changed their own status since this place was read (an enter, a leave, a payment
       // heard between two slices of a long push): the place is stale, and this very loop reads it
       // anew next (refreshChanged), which owes them a push. Pushed now, it could reach the fan after
@@ -490,6 +506,11 @@ export class LiveQueueStatus {
         continue;
       }
       const status = this.queue.statusOf(concert.id, place, figures);
+      // Heard already (the fan's own change carried the line's new counts, say): not again.
+      if (fan.sentPrint === print && fan.sentWait === status.estimatedWaitSeconds && fan.sentPlace && samePlace(fan.sentPlace, place)) continue;
+      fan.sentPlace = place;
+      fan.sentPrint = print;
+      fan.sentWait = status.estimatedWaitSeconds;
       // A gate that closes leaves the array: walk a copy when there is more than one.
       for (const listener of listeners.length === 1 ? listeners : [...listeners]) {
         // Let each slice be executed and written before pushing more: otherwise all N executions are
