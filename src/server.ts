@@ -19,6 +19,7 @@ import { projectedSubscribe } from './schema/projected-subscribe';
 import { DocumentCache } from './schema/document-cache';
 import { complexityError, limitRules, PARSE_OPTIONS, variablesError } from './schema/limits';
 import { socketOperationError } from './schema/socket-operation';
+import { quietFailedSends } from './http/socket-writes';
 import { clientAddress, corsFor, graphqlMethods, jsonBody, limitedAddress, requestErrors, securityHeaders, sharedClockDate, trustedProxies } from './http/edge';
 import { playgroundRouter } from './http/playground';
 import { webAppRouter } from './http/web-app';
@@ -190,6 +191,7 @@ export async function startServer(parts: ServerParts, port: number): Promise<Run
   // ws closes itself (1002, 1007, 1009). graphql-ws would print it to stderr as an "internal error" with
   // its stack, past the logger: fourteen lines for every bad frame anyone may send. It is the client's.
   wsServer.on('connection', (socket) => {
+    quietFailedSends(socket, parts.logger);
     socket.removeAllListeners('error');
     socket.on('error', (error) => parts.logger.debug({ err: error }, 'closed a WebSocket that sent an invalid frame'));
   });
