@@ -27,6 +27,15 @@ describe('health endpoints', () => {
     expect(await metrics.text()).toContain('# TYPE queue_admitted_total counter');
   });
 
+  it('readyz stays 200 when MySQL has closed its idle probe connection (wait_timeout, a proxy, a KILL): it asks again on a new one', async () => {
+    expect((await fetch(`${base}/readyz`)).status).toBe(200);
+    const connection = server.app.orm.em.getConnection();
+    const idle = await connection.execute<{ id: number }[]>("SELECT id FROM information_schema.PROCESSLIST WHERE db = DATABASE() AND command = 'Sleep'");
+    expect(idle.length).toBeGreaterThan(0);
+    for (const { id } of idle) await connection.execute(`KILL CONNECTION ${Number(id)}`).catch(() => undefined);
+    for (let i = 0; i < 3; i++) expect((await fetch(`${base}/readyz`)).status).toBe(200);
+  });
+
   it('metrics need the METRICS_TOKEN bearer token when one is set (open otherwise, as above)', async () => {
     const guarded = await startTestServer('health', { REDIS_URL: redis.url, RUN_WORKERS: 'false', METRICS_TOKEN: 'scrape-me' }, { reset: false });
     try {

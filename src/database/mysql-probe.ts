@@ -14,8 +14,20 @@ export class MysqlProbe {
 
   constructor(private readonly orm: MikroORM) {}
 
-  /** True when MySQL answered `select 1` within `timeoutMs`. */
+  /**
+   * True when MySQL answered `select 1` within `timeoutMs`. A kept connection that fails is asked
+   * again once on a new one, within the time left: MySQL, or a proxy before it, may have closed it
+   * while it sat idle (wait_timeout, a KILL), and that says nothing of whether MySQL answers now.
+   */
   async answers(timeoutMs: number): Promise<boolean> {
+    const started = Date.now();
+    const kept = this.connection !== undefined;
+    if (await this.ask(timeoutMs)) return true;
+    const left = timeoutMs - (Date.now() - started);
+    return kept && left > 0 && (await this.ask(left));
+  }
+
+  private async ask(timeoutMs: number): Promise<boolean> {
     this.connection ??= knexClient(this.orm).acquireRawConnection();
     const connection = this.connection;
     const asked = connection.then((raw) => new Promise<void>((resolve, reject) => raw.query('select 1', [], (error) => (error ? reject(error) : resolve()))));
