@@ -49,13 +49,16 @@ export function Cart({
   // The holds of a payment whose answer never came: it may have gone through (and the holds with it),
   // so they stay on screen with the Pay button until a retry, with the same key, settles it.
   const [unsettled, setUnsettled] = useState<readonly HoldItem[] | null>(null);
-  // The balance the account bar shows (one query, shared): once it changes (points charged, here or
-  // in another tab), "not enough points" no longer holds, and goes.
-  const [me] = useQuery({ query: Me, context: ME_CONTEXT });
-  const points = me.data?.me?.points;
-  useEffect(() => setFailure((shown) => (shown?.problem.code === 'INSUFFICIENT_POINTS' ? undefined : shown)), [points]);
   const live = holds.filter((hold) => remainingMs(hold.expiresAt, now) > 0);
   const shown = unsettled ?? live;
+  const total = shown.reduce((sum, hold) => sum + hold.seat.price, 0);
+  // The balance the account bar shows (one query, shared): once it covers the cart (points charged,
+  // here or in another tab), "not enough points" no longer holds, and goes; a balance still short keeps it.
+  const [me] = useQuery({ query: Me, context: ME_CONTEXT });
+  const points = me.data?.me?.points;
+  useEffect(() => {
+    if (points !== undefined && points >= total) setFailure((failed) => (failed?.problem.code === 'INSUFFICIENT_POINTS' ? undefined : failed));
+  }, [points, total]);
   const ranOutNote = useRanOutNote(holds, live, onHoldsChanged);
   // Paid or emptied, the cart goes, and with it the button that had the focus.
   const empty = shown.length === 0;
@@ -80,7 +83,6 @@ export function Cart({
       </>
     );
   }
-  const total = shown.reduce((sum, hold) => sum + hold.seat.price, 0);
 
   async function payAll() {
     const payingFor = shown;
