@@ -191,9 +191,10 @@ export async function startServer(parts: ServerParts, port: number): Promise<Run
   // ws closes itself (1002, 1007, 1009). graphql-ws would print it to stderr as an "internal error" with
   // its stack, past the logger: fourteen lines for every bad frame anyone may send. It is the client's.
   wsServer.on('connection', (socket) => {
-    quietFailedSends(socket, parts.logger);
     socket.removeAllListeners('error');
     socket.on('error', (error) => parts.logger.debug({ err: error }, 'closed a WebSocket that sent an invalid frame'));
+    // Likewise a push written as its client goes (see quietFailedSends).
+    quietFailedSends(socket, parts.logger);
   });
 
   const apollo = new ApolloServer<Context>({

@@ -4,13 +4,11 @@ import type { BenchUser, Control } from '../lib/control';
 import { ErrorTally, load, type LoadResult } from '../lib/http';
 import { errorRow, ratioStatus, row, type Row } from '../lib/report';
 import { ServerCost } from '../lib/server-cost';
+// As many calls a run, after as long a warm-up, as the pay scenario (see there why).
+import { PER_RUN, WARM_RUNS } from './pay';
 import { fmtMs, fmtNumber, fmtRatio, median, rawTransaction, timedRuns } from '../lib/util';
 
 const PRICE = 100;
-/** Cancellations per measured run, as many as payments per run in the pay scenario (see there why). */
-const PER_RUN = 2500;
-/** Runs' worth of cancellations before the measured ones. */
-const WARM_RUNS = 2;
 
 /** The measured request: a lean selection, so what is measured is the cancellation itself. */
 const CANCEL = 'mutation($id: ID!) { cancelReservation(reservationId: $id) { id status cancelledAt } }';

@@ -14,9 +14,9 @@ const PRICE = 100;
  * Payments per measured run. With 800 the server's CPU per payment was still falling run after run
  * (the JIT at work): longer runs, after a longer warm-up, measure it as production runs it.
  */
-const PER_RUN = 2500;
+export const PER_RUN = 2500;
 /** Runs' worth of payments before the measured ones. */
-const WARM_RUNS = 2;
+export const WARM_RUNS = 2;
 /** Enough for the warm-up's batches and up to 18 measured runs: each app user pays once in each. */
 const CREDIT = 2000;
 

@@ -26,17 +26,26 @@ function sender(orm: MikroORM, connection: MysqlConnection): <R>(query: string, 
 }
 
 /**
- * One read outside any transaction, on the same direct path as sqlTransaction: for the hot paths
- * (a payment's or cancellation's follow-up), where knex's per-statement bookkeeping would cost more
- * than the statement.
+ * Hands the connection back to the pool. The statement's outcome is the answer: a failure to hand it
+ * back is logged, never thrown in its place.
+ */
+async function giveBack(orm: MikroORM, connection: MysqlConnection): Promise<void> {
+  await knexClient(orm)
+    .releaseConnection(connection)
+    .catch((error: unknown) => orm.config.getLogger().warn('query', `could not return a connection to the pool: ${String(error)}`));
+}
+
+/**
+ * One read outside any transaction, on the same direct path as sqlTransaction: the seat catalog's
+ * reads and a cancellation's re-read, hot paths where knex's per-statement bookkeeping would cost
+ * more than the statement.
  */
 export async function sqlRead<T>(orm: MikroORM, query: string, params: readonly unknown[]): Promise<T[]> {
-  const pool = knexClient(orm);
-  const connection = await pool.acquireConnection();
+  const connection = await knexClient(orm).acquireConnection();
   try {
     return await sender(orm, connection)<T[]>(query, params);
   } finally {
-    await pool.releaseConnection(connection).catch((error: unknown) => orm.config.getLogger().warn('query', `could not return a connection to the pool: ${String(error)}`));
+    await giveBack(orm, connection);
   }
 }
 
@@ -49,10 +58,8 @@ export async function sqlRead<T>(orm: MikroORM, query: string, params: readonly 
  * them (src/database/statement-counter.ts).
  */
 export async function sqlTransaction<T>(orm: MikroORM, work: (sql: Sql) => Promise<T>): Promise<T> {
-  const pool = knexClient(orm);
-  const connection = await pool.acquireConnection();
+  const connection = await knexClient(orm).acquireConnection();
   const send = sender(orm, connection);
-  const logger = orm.config.getLogger();
   // Idle again (no transaction left open), so it may go back to the pool.
   let idle = false;
   try {
@@ -87,9 +94,8 @@ export async function sqlTransaction<T>(orm: MikroORM, work: (sql: Sql) => Promi
     // again with a transaction possibly open: closed, the pool drops it (knex validates connections
     // on acquire), and MySQL rolls back what it had.
     if (!idle) connection.destroy();
-    // The transaction's outcome (a COMMIT that happened, or why the work failed) is the answer: a
-    // failure to hand the connection back must not replace it.
-    await pool.releaseConnection(connection).catch((error: unknown) => logger.warn('query', `could not return a connection to the pool: ${String(error)}`));
+    // The transaction's outcome (a COMMIT that happened, or why the work failed) stays the answer.
+    await giveBack(orm, connection);
   }
 }
 
