@@ -58,6 +58,15 @@ async function buyerHolding() {
   return { buyer, held: await hold(buyer, (await seatIds(server, scheduleIds[0]!))[0]!) };
 }
 
+/** The buyer of buyerHolding paid once: 100 points gone, one reservation, and a ledger on UTC times (though this server's clock is not). */
+async function expectBoughtOnce(buyer: Account): Promise<void> {
+  const after = await me(buyer);
+  expect(after.points).toBe(400);
+  expect(after.reservations).toHaveLength(1);
+  const { me: history } = await buyer.api.data<{ me: { pointHistory: { createdAt: string }[] } }>('{ me { pointHistory(limit: 5) { createdAt } } }');
+  for (const { createdAt } of history.pointHistory) expect(Math.abs(Date.parse(createdAt) - Date.now())).toBeLessThan(120_000);
+}
+
 const readyz = async () => (await fetch(server.url.replace('/graphql', '/readyz'))).status;
 
 describe('MySQL restarting mid-sale', () => {
@@ -169,12 +178,7 @@ describe('MySQL restarting mid-sale', () => {
 
     // The cut-off transaction was rolled back: the same payment goes through once, once only.
     await vi.waitFor(async () => expect((await buyer.api.request(PAY, { holdIds: [held.id], key: 'frozen' })).errors).toBeUndefined(), { timeout: 15_000, interval: 200 });
-    const after = await me(buyer);
-    expect(after.points).toBe(400);
-    expect(after.reservations).toHaveLength(1);
-    // The ledger's times are UTC, though this server's clock is not.
-    const { me: history } = await buyer.api.data<{ me: { pointHistory: { createdAt: string }[] } }>('{ me { pointHistory(limit: 5) { createdAt } } }');
-    for (const { createdAt } of history.pointHistory) expect(Math.abs(Date.parse(createdAt) - Date.now())).toBeLessThan(120_000);
+    await expectBoughtOnce(buyer);
   }, 60_000);
 
   it('answers a payment whose COMMIT went unanswered with what MySQL did once it answers again: paid, or an error with nothing charged', async () => {
@@ -229,12 +233,7 @@ describe('MySQL restarting mid-sale', () => {
     // Thawed: the same key answers the payment, made then or now, and the points went once.
     const paid = await pay(buyer, [held.id], 'unknown-outcome');
     expect(paid.balance).toBe(400);
-    const after = await me(buyer);
-    expect(after.points).toBe(400);
-    expect(after.reservations).toHaveLength(1);
-    // The ledger's times are UTC, though this server's clock is not.
-    const { me: history } = await buyer.api.data<{ me: { pointHistory: { createdAt: string }[] } }>('{ me { pointHistory(limit: 5) { createdAt } } }');
-    for (const { createdAt } of history.pointHistory) expect(Math.abs(Date.parse(createdAt) - Date.now())).toBeLessThan(120_000);
+    await expectBoughtOnce(buyer);
   }, 60_000);
 
   it('answers a cancellation whose outcome MySQL cannot tell yet with "may have gone through"; cancelling again refunds once', async () => {
