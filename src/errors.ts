@@ -105,6 +105,11 @@ function* causeChain(error: unknown): Generator<Error> {
   }
 }
 
+/** A Redis command not sent: Redis has left the last ones unanswered (see SilentRedis). SERVICE_UNAVAILABLE. */
+export class NotAsked extends Error {
+  override readonly name = 'NotAsked';
+}
+
 /** Whether an error is a Redis command given up on after it was sent (it may still run). */
 export function isUnanswered(error: unknown): boolean {
   for (const current of causeChain(error)) if (/Command timed out/i.test(current.message)) return true;
@@ -116,7 +121,7 @@ export function isUnavailable(error: unknown): boolean {
   for (const current of causeChain(error)) {
     const { name, message } = current;
     const code = (current as { code?: unknown }).code;
-    if (name === 'ConnectionException' || name === 'MaxRetriesPerRequestError') return true;
+    if (name === 'ConnectionException' || name === 'MaxRetriesPerRequestError' || name === 'NotAsked') return true;
     if (UNAVAILABLE_PATTERNS.some((pattern) => pattern.test(`${message} ${typeof code === 'string' ? code : ''}`))) return true;
   }
   return false;

@@ -1,6 +1,7 @@
 import type { RedisClient } from '../redis';
 import type { Counter } from 'prom-client';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import { isUnanswered, NotAsked } from '../errors';
 
 /** The limits a refusal is counted under (metric label `limit`). */
 export type LimitName = 'account' | 'ip' | 'login_email' | 'login_ip' | 'sockets' | 'socket_operations';
@@ -12,6 +13,46 @@ export const ALLOWED: Verdict = { allowed: true };
 
 /** Whole seconds, at least 1, until the window ends. */
 const retryAfter = (msBeforeNext: number) => Math.max(1, Math.ceil(msBeforeNext / 1000));
+
+/** While Redis is silent, how often one count asks it again (the others are not asked meanwhile). */
+const SILENT_RETRY_MS = 1000;
+
+/**
+ * What the counts of one process know of a single Redis that left a count unanswered (frozen, a
+ * stalled network): until it answers again, one count a second asks it, and the others are not
+ * asked. Each would wait the command timeout (2 s) for nothing and then be decided as it is now at
+ * once: allowed (operations), or refused with SERVICE_UNAVAILABLE (sign-ins). A request that needs
+ * only MySQL then answers at once, one that needs Redis waits for its own command alone. Not for a
+ * Cluster: one node's silence says nothing of the keys on the others.
+ */
+export class SilentRedis {
+  private silent = false;
+  private nextAskAt = 0;
+
+  /** Whether a count asks Redis now: always while it answers; while silent, one a second. */
+  mayAsk(): boolean {
+    if (!this.silent) return true;
+    const now = Date.now();
+    if (now < this.nextAskAt) return false;
+    this.nextAskAt = now + SILENT_RETRY_MS;
+    return true;
+  }
+
+  /** Whether Redis answered the last count asked (a giveBack is not worth a trial). */
+  get answering(): boolean {
+    return !this.silent;
+  }
+
+  answered(): void {
+    this.silent = false;
+  }
+
+  unanswered(): void {
+    if (this.silent) return;
+    this.silent = true;
+    this.nextAskAt = Date.now() + SILENT_RETRY_MS;
+  }
+}
 
 /**
  * Events per key per fixed window, counted in Redis (rate-limiter-flexible's RateLimiterRedis: one
@@ -37,6 +78,8 @@ export class WindowCounter {
      * leave their address blocked for the whole window.
      */
     blockInMemory = true,
+    /** Shared by the counts on one Redis server; none on a Cluster. */
+    private readonly silence?: SilentRedis,
   ) {
     if (max === 0) return;
     this.limiter = new RateLimiterRedis({
@@ -66,22 +109,35 @@ export class WindowCounter {
    */
   async consumeOrFail(id: string): Promise<Verdict> {
     if (!this.limiter) return ALLOWED;
+    // (A refusal answered from memory, for a key blocked there, counts as Redis answering: rare, and a
+    // count asked later finds Redis silent again.)
+    if (this.silence && !this.silence.mayAsk()) throw new NotAsked('Redis left a count unanswered moments ago: not asked again yet');
     try {
       await this.limiter.consume(id);
+      this.silence?.answered();
       return ALLOWED;
     } catch (error) {
-      if (!(error instanceof RateLimiterRes)) throw error;
+      if (!(error instanceof RateLimiterRes)) {
+        if (isUnanswered(error)) this.silence?.unanswered();
+        throw error;
+      }
+      this.silence?.answered();
       this.refusals.inc({ limit: this.name });
       return { allowed: false, limit: this.name, retryAfterSeconds: retryAfter(error.msBeforeNext) };
     }
   }
 
-  /** Gives one event back (one that should not count: a success that is no failed attempt, an operation another limit refused). */
+  /**
+   * Gives one event back (one that should not count: a success that is no failed attempt, an
+   * operation another limit refused). Not while Redis is silent: the point lapses with its window.
+   */
   async giveBack(id: string): Promise<void> {
+    if (this.silence?.answering === false) return;
     await this.limiter?.reward(id, 1).catch(() => undefined);
   }
 
   async reset(id: string): Promise<void> {
+    if (this.silence?.answering === false) return;
     await this.limiter?.delete(id).catch(() => undefined);
   }
 }

@@ -2,7 +2,7 @@ import type { Counter } from 'prom-client';
 import { Cluster } from 'ioredis';
 import type { RedisClient, RedisKeys } from '../redis';
 import { AnonymousSockets } from './anonymous-sockets';
-import { WindowCounter } from './counter';
+import { SilentRedis, WindowCounter } from './counter';
 import { LoginThrottle } from './login-throttle';
 import { OpeningSockets } from './opening-sockets';
 import { OperationLimits } from './operation-limits';
@@ -51,8 +51,9 @@ const openingSocketsPerAddress = (perIpPerMinute: number) => (perIpPerMinute ===
 
 /** The abuse limits (contract: service.md, Abuse limits), all counted in Redis under `keys`. */
 export function createLimits(redis: RedisClient, keys: RedisKeys, settings: LimitSettings, refusals: Counter<'limit'>): Limits {
+  const silence = redis instanceof Cluster ? undefined : new SilentRedis();
   const counter = (name: ConstructorParameters<typeof WindowCounter>[1], prefix: string, max: number, windowSeconds: number, blockInMemory = true) =>
-    new WindowCounter(redis, name, prefix, max, windowSeconds, refusals, blockInMemory);
+    new WindowCounter(redis, name, prefix, max, windowSeconds, refusals, blockInMemory, silence);
   return {
     operations: new OperationLimits(
       counter('account', keys.limits.account, settings.perAccountPerMinute, settings.operationWindowSeconds),
