@@ -14,8 +14,8 @@ export interface Context {
   viewer?: Viewer;
   /** When the caller's token expires (ms): subscriptions end then. */
   sessionEndsAt?: number;
-  /** When the caller's token was issued (ms): role-gated operations refuse one older than the account's last credentials change. */
-  sessionIssuedAt?: number;
+  /** The credentials the caller's token was signed under (Session.credentialsAt): role-gated operations refuse older ones than the account's. */
+  sessionCredentialsAt?: number;
   authError?: AppError;
   /** The client's address (from X-Forwarded-For only with TRUST_PROXY; IPv6 by its /64, see limitedAddress): what the per-IP limits count. */
   clientIp: string;
@@ -27,7 +27,7 @@ export function createContext(services: Services, authorization: unknown, client
     const token = bearerToken(authorization);
     if (!token) return { services, loaders, clientIp };
     const session = services.tokens.verify(token);
-    return { services, loaders, clientIp, viewer: session.viewer, sessionEndsAt: session.expiresAt, sessionIssuedAt: session.issuedAt };
+    return { services, loaders, clientIp, viewer: session.viewer, sessionEndsAt: session.expiresAt, sessionCredentialsAt: session.credentialsAt };
   } catch (error) {
     if (error instanceof AppError) return { services, loaders, clientIp, authError: error };
     throw error;
@@ -70,7 +70,7 @@ function confirmAccount(context: Context): void {
   if (!context.viewer || !context.services.existingAccounts.isGone(context.viewer.id)) return;
   delete context.viewer;
   delete context.sessionEndsAt;
-  delete context.sessionIssuedAt;
+  delete context.sessionCredentialsAt;
   context.authError = accountGone();
 }
 
@@ -90,7 +90,7 @@ export function requireViewer(context: Context): Viewer {
 export const authChecker: AuthChecker<Context> = async ({ context }, roles) => {
   const viewer = requireViewer(context);
   if (roles.length === 0) return true;
-  const role = await context.services.accounts.roleFor(viewer.id, context.sessionIssuedAt ?? 0);
+  const role = await context.services.accounts.roleFor(viewer.id, context.sessionCredentialsAt ?? 0);
   if (!roles.includes(role)) throw new AppError('FORBIDDEN', 'Only an administrator may do this.');
   return true;
 };

@@ -170,9 +170,9 @@ export async function startServer(parts: ServerParts, port: number): Promise<Run
         return { schema, document, variableValues: payload.variables, operationName: payload.operationName, contextValue };
       },
       onOperation: (_ctx, _id, _payload, args, result) => {
-        const { sessionEndsAt: endsAt, sessionIssuedAt: issuedAt, viewer } = args.contextValue as Context;
-        if (endsAt === undefined || issuedAt === undefined || !viewer || !(Symbol.asyncIterator in result)) return undefined;
-        return services.sessions.bind(result[Symbol.asyncIterator](), endsAt, viewer.id, issuedAt);
+        const { sessionEndsAt: endsAt, sessionCredentialsAt: credentialsAt, viewer } = args.contextValue as Context;
+        if (endsAt === undefined || credentialsAt === undefined || !viewer || !(Symbol.asyncIterator in result)) return undefined;
+        return services.sessions.bind(result[Symbol.asyncIterator](), endsAt, viewer.id, credentialsAt);
       },
       onNext: (_ctx, _id, _payload, _args, result) => (result.errors ? { ...result, errors: result.errors.map((e) => formatError(e.toJSON(), e)) } : undefined),
       onError: (_ctx, _id, _payload, errors) => errors.map((e) => formatError(e.toJSON(), e)),

@@ -176,6 +176,41 @@ describe('password hashes made at a lower cost', () => {
   });
 });
 
+describe('a sign-in in flight while the operator changes the account’s credentials', () => {
+  it('yields a token refused for everything (ADMIN power included), and its re-hash leaves the new password in place', async () => {
+    const email = `in-flight-${Date.now()}@example.test`;
+    await signUp(api, email, 'old-password');
+    const sql = server.app.orm.em.getConnection();
+    // A hash at a lower cost: the sign-in below makes it again once the password matched.
+    await sql.execute('UPDATE users SET password_hash = ? WHERE email = ?', [await hashPassword('old-password', server.app.config.passwordHashCost - 1), email]);
+    const accounts = server.app.services.accounts as unknown as { hasher: PasswordHasher; ensureAdmin(email: string, password: string): Promise<unknown> };
+    const verify = accounts.hasher.verify.bind(accounts.hasher);
+    // The sign-in has read the account and checked the old password when a start with this address
+    // as ADMIN_EMAIL and a new ADMIN_PASSWORD (another replica's) makes the change, in the same second.
+    accounts.hasher.verify = async (password, stored, client) => {
+      const matches = await verify(password, stored, client);
+      accounts.hasher.verify = verify;
+      await accounts.ensureAdmin(email, 'the-operators-password');
+      return matches;
+    };
+    let token: string;
+    try {
+      ({ token } = await logIn(api, email, 'old-password'));
+    } finally {
+      accounts.hasher.verify = verify;
+    }
+    // This replica hears of the change at its next round (ACCOUNT_CHECK_SECONDS); the role check reads MySQL at once.
+    const CREATE = 'mutation($input: ConcertInput!) { createConcert(input: $input) { id } }';
+    const input = { title: 'T', venue: 'V', maxActiveUsers: 1, schedules: [{ startsAt: '2030-01-01T19:00:00Z', seatCount: 1, price: 1 }] };
+    expect(await api.as(token).errorCode(CREATE, { input })).toBe('UNAUTHENTICATED');
+    await vi.waitFor(async () => expect(await api.as(token).errorCode(ME)).toBe('UNAUTHENTICATED'), { timeout: (ACCOUNT_CHECK_SECONDS + 2) * 1000, interval: 100 });
+    // The operator's password stands; the old one opens nothing.
+    expect(await api.errorCode(LOG_IN, { email, password: 'old-password' })).toBe('INVALID_CREDENTIALS');
+    const operator = await logIn(api, email, 'the-operators-password');
+    expect((await operator.api.request(CREATE, { input })).errors).toBeUndefined();
+  });
+});
+
 describe('tokens', () => {
   const secret = () => server.env.JWT_SECRET ?? server.app.config.jwtSecret;
 

@@ -146,7 +146,7 @@ export class Control {
       for (let i = start; i < start + needed; i++) {
         const id = ids.get(`fan-${i}@bench.test`);
         if (!id) throw new Error(`bench user ${i} was not created`);
-        this.pool.push({ id, token: signToken({ id, role: Role.USER }, tokenKey(this.config.jwtSecret), this.config.jwtTtlSeconds) });
+        this.pool.push({ id, token: signToken({ id, role: Role.USER }, 0, tokenKey(this.config.jwtSecret), this.config.jwtTtlSeconds) });
       }
     }
     return this.pool.slice(from, from + count);

@@ -237,7 +237,7 @@ async function createUsers(sql: ReturnType<typeof createPool>, count: number): P
   return Array.from({ length: count }, (_, i) => {
     const id = ids.get(`fan-${i}@rehearsal.test`);
     if (!id) throw new Error(`fan ${i} was not created`);
-    return { id, token: signToken({ id, role: Role.USER }, key, 3600) };
+    return { id, token: signToken({ id, role: Role.USER }, 0, key, 3600) };
   });
 }
 

@@ -127,10 +127,12 @@ export class AccountService {
     // the account's wrong-password answers cost what an unknown email's do and stop telling it apart.
     // Best effort: the password was right, so a failure here (MySQL busy or away) must not refuse the
     // log-in; the next log-in tries again.
+    // Only over the hash checked: the operator may have set a new password meanwhile (ensureAdmin),
+    // which this one, the old, must not overwrite.
     if (hashCost(user.passwordHash) < this.settings.passwordHashCost) {
       try {
-        user.passwordHash = await this.hasher.hash(password, this.settings.passwordHashCost, 'signIn', clientIp);
-        await em.flush();
+        const rehashed = await this.hasher.hash(password, this.settings.passwordHashCost, 'signIn', clientIp);
+        await em.nativeUpdate(User, { id: user.id, passwordHash: user.passwordHash }, { passwordHash: rehashed });
       } catch {
         // kept at the old cost until the next log-in
       }
@@ -146,16 +148,16 @@ export class AccountService {
   }
 
   /**
-   * The role a token issued at `issuedAt` (ms) acts with: the account's as stored now (not as its
-   * token claims). A token older than the operator's last change of the account's role or password
-   * (ensureAdmin) is refused: it may be the previous owner's, who signed the email up before it was
-   * named ADMIN_EMAIL, or date from before a leaked password was replaced.
+   * The role a token signed under `credentialsAt` (Session.credentialsAt) acts with: the account's as
+   * stored now (not as its token claims). A token signed under credentials older than the operator's
+   * last change of the account's role or password (ensureAdmin) is refused: it may be the previous
+   * owner's, who signed the email up before it was named ADMIN_EMAIL, or come from a sign-in with a
+   * leaked password since replaced.
    */
-  async roleFor(userId: number, issuedAt: number): Promise<Role> {
+  async roleFor(userId: number, credentialsAt: number): Promise<Role> {
     const user = await this.orm.em.fork().findOne(User, userId, { fields: ['role', 'credentialsChangedAt'] });
     if (!user) throw accountGone();
-    // Both in whole seconds (the token's iat, the DATETIME column): a token of that very second passes.
-    if (user.credentialsChangedAt && issuedAt < user.credentialsChangedAt.getTime()) {
+    if (user.credentialsChangedAt && credentialsAt < user.credentialsChangedAt.getTime()) {
       throw credentialsChanged();
     }
     return user.role;
@@ -176,14 +178,16 @@ export class AccountService {
       em.persist(em.create(User, { email: normalized, passwordHash: await this.hasher.hash(password, this.settings.passwordHashCost, 'signIn', OPERATOR), role: Role.ADMIN }));
     } else if (existing.role !== Role.ADMIN || !(await this.hasher.verify(password, existing.passwordHash, OPERATOR))) {
       const passwordHash = await this.hasher.hash(password, this.settings.passwordHashCost, 'signIn', OPERATOR);
-      // Whole seconds, as tokens count too (iat).
-      em.assign(existing, { role: Role.ADMIN, passwordHash, credentialsChangedAt: datetimeNow() });
+      // Whole seconds, as tokens carry it (cv), and later than the last change even within its
+      // second: tokens signed under that one must not pass as signed under this.
+      const previous = existing.credentialsChangedAt?.getTime() ?? 0;
+      em.assign(existing, { role: Role.ADMIN, passwordHash, credentialsChangedAt: new Date(Math.max(datetimeNow().getTime(), previous + 1000)) });
     }
     await em.flush();
     return { shortPassword: characterCount(password) < MIN_PASSWORD };
   }
 
   private tokenFor(user: User): string {
-    return signToken({ id: user.id, role: user.role }, this.settings.tokenKey, this.settings.jwtTtlSeconds);
+    return signToken({ id: user.id, role: user.role }, user.credentialsChangedAt?.getTime() ?? 0, this.settings.tokenKey, this.settings.jwtTtlSeconds);
   }
 }

@@ -46,9 +46,9 @@ export class ExistingAccounts {
   async followCredentialChanges(): Promise<void> {
     const users = await this.orm.em.fork().find(User, { credentialsChangedAt: { $ne: null } }, { fields: ['id', 'credentialsChangedAt'] });
     const changes = new Map(users.flatMap((user) => (user.credentialsChangedAt ? [[user.id, user.credentialsChangedAt.getTime()] as const] : [])));
-    this.tokens.refuseIssuedBefore(changes);
+    this.tokens.refuseOlderCredentials(changes);
     // Only the changes new since the last read: a subscription opened since was checked against the others.
-    this.sessions.endIssuedBefore(new Map([...changes].filter(([userId, at]) => this.credentialsChangedAt.get(userId) !== at)));
+    this.sessions.endOlderCredentials(new Map([...changes].filter(([userId, at]) => this.credentialsChangedAt.get(userId) !== at)));
     this.credentialsChangedAt = changes;
   }
 

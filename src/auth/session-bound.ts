@@ -14,8 +14,8 @@ class SessionBound<T> extends Interruptible<T> {
     private readonly expiries: SessionExpiries,
     readonly dueSecond: number,
     readonly userId: number,
-    /** When its token was issued (ms). */
-    readonly issuedAt: number,
+    /** The credentials its token was signed under (Session.credentialsAt). */
+    readonly credentialsAt: number,
   ) {
     super(source);
   }
@@ -31,15 +31,15 @@ class SessionBound<T> extends Interruptible<T> {
  * open. One timer for the whole process, sweeping the second that has come, rather than a timer per
  * subscription: a live fan costs a set entry, not a timer and its bookkeeping. The subscriptions of
  * an account found deleted are ended at once (endAccounts), as are those opened with a token older
- * than its account's last change of credentials (endIssuedBefore).
+ * than its account's last change of credentials (endOlderCredentials).
  */
 export class SessionExpiries {
   private readonly due = new Map<number, Set<SessionBound<unknown>>>();
   private timer: NodeJS.Timeout | undefined;
 
-  /** `source` of `userId`'s, opened with a token issued at `issuedAt`, ended with UNAUTHENTICATED at `endsAt` (ms) at the latest. */
-  bind<T>(source: AsyncIterator<T>, endsAt: number, userId: number, issuedAt: number): AsyncIterableIterator<T> {
-    const bound = new SessionBound(source, this, Math.ceil(endsAt / SWEEP_MS), userId, issuedAt);
+  /** `source` of `userId`'s, opened with a token signed under `credentialsAt`, ended with UNAUTHENTICATED at `endsAt` (ms) at the latest. */
+  bind<T>(source: AsyncIterator<T>, endsAt: number, userId: number, credentialsAt: number): AsyncIterableIterator<T> {
+    const bound = new SessionBound(source, this, Math.ceil(endsAt / SWEEP_MS), userId, credentialsAt);
     if (endsAt <= sharedNow()) {
       bound.interrupt(sessionExpired());
       return bound;
@@ -69,9 +69,9 @@ export class SessionExpiries {
     if (userIds.size > 0) this.end((bound) => userIds.has(bound.userId), accountGone);
   }
 
-  /** Ends the subscriptions opened with a token issued before its account's credentials changed (ms by account). */
-  endIssuedBefore(changedAt: ReadonlyMap<number, number>): void {
-    if (changedAt.size > 0) this.end((bound) => bound.issuedAt < (changedAt.get(bound.userId) ?? 0), credentialsChanged);
+  /** Ends the subscriptions opened with a token signed under older credentials than its account's now (ms by account). */
+  endOlderCredentials(changedAt: ReadonlyMap<number, number>): void {
+    if (changedAt.size > 0) this.end((bound) => bound.credentialsAt < (changedAt.get(bound.userId) ?? 0), credentialsChanged);
   }
 
   private end(which: (bound: SessionBound<unknown>) => boolean, why: () => AppError): void {

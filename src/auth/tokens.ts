@@ -9,10 +9,14 @@ export interface Viewer {
   role: Role;
 }
 
-/** A verified token: who, when it was issued and until when it is valid (ms). */
+/** A verified token: who, under which credentials and until when it is valid (ms). */
 export interface Session {
   viewer: Viewer;
-  issuedAt: number;
+  /**
+   * When the account's credentials last changed as the token was signed (ms, 0 if never): the token
+   * stands until they change again. (A token signed before this claim existed: when it was issued.)
+   */
+  credentialsAt: number;
   expiresAt: number;
 }
 
@@ -27,9 +31,16 @@ export function tokenKey(secret: string): KeyObject {
   return createSecretKey(Buffer.from(secret, 'utf8'));
 }
 
-/** Issued and expiring on the shared clock: a replica whose own clock is off signs what the others accept. */
-export function signToken(viewer: Viewer, key: KeyObject, ttlSeconds: number): string {
-  return jwt.sign({ role: viewer.role, iat: Math.floor(sharedNow() / 1000) }, key, { algorithm: ALGORITHM, subject: String(viewer.id), expiresIn: ttlSeconds });
+/**
+ * Issued and expiring on the shared clock: a replica whose own clock is off signs what the others
+ * accept. `credentialsAt` (ms, whole seconds) is when the account's credentials last changed as read
+ * with the password hash the sign-in was checked against: the token carries it (`cv`), so a sign-in
+ * checked against a password the operator has replaced meanwhile yields a token already refused,
+ * whenever it is signed. (Comparing when the token was issued with the change let such a sign-in
+ * through: one in flight at the change, or in the same second.)
+ */
+export function signToken(viewer: Viewer, credentialsAt: number, key: KeyObject, ttlSeconds: number): string {
+  return jwt.sign({ role: viewer.role, cv: Math.floor(credentialsAt / 1000), iat: Math.floor(sharedNow() / 1000) }, key, { algorithm: ALGORITHM, subject: String(viewer.id), expiresIn: ttlSeconds });
 }
 
 /** Verifies signature, algorithm (only HS256: `alg: none` and others are refused) and expiry. */
@@ -45,10 +56,11 @@ function verifyToken(token: string, key: KeyObject): Session {
   const role = typeof payload === 'object' ? payload.role : undefined;
   const exp = typeof payload === 'object' ? payload.exp : undefined;
   const iat = typeof payload === 'object' ? payload.iat : undefined;
+  const cv: unknown = typeof payload === 'object' ? payload.cv : undefined;
   if (!Number.isSafeInteger(id) || id < 1 || (role !== Role.USER && role !== Role.ADMIN) || typeof exp !== 'number' || typeof iat !== 'number') {
     throw new AppError('UNAUTHENTICATED', 'The token is invalid: log in again.');
   }
-  return { viewer: { id, role }, issuedAt: iat * 1000, expiresAt: exp * 1000 };
+  return { viewer: { id, role }, credentialsAt: (typeof cv === 'number' ? cv : iat) * 1000, expiresAt: exp * 1000 };
 }
 
 /**
@@ -67,21 +79,20 @@ export class TokenVerifier {
   ) {}
 
   /**
-   * Tokens of these accounts issued before their credentials changed are refused for everything: one
+   * Tokens of these accounts signed under older credentials are refused for everything: one
    * the operator took over (the address signed up by someone else before it became ADMIN_EMAIL) or
    * gave a new password (the old one leaked) must not go on acting as it, paying or cancelling with
    * it, until the token expires. Read from MySQL at start, after this process set up its admin, and
    * again every round of ExistingAccounts: another replica's change is seen here within that period.
    */
-  refuseIssuedBefore(changes: ReadonlyMap<number, number>): void {
+  refuseOlderCredentials(changes: ReadonlyMap<number, number>): void {
     for (const [userId, at] of changes) this.changedAt.set(userId, at);
   }
 
   verify(token: string): Session {
     const known = this.verified.get(token);
     const session = known && known.expiresAt > sharedNow() ? known : this.check(token);
-    // Whole seconds on both sides (iat, the DATETIME column): a token of that very second passes.
-    if (session.issuedAt < (this.changedAt.get(session.viewer.id) ?? 0)) {
+    if (session.credentialsAt < (this.changedAt.get(session.viewer.id) ?? 0)) {
       throw credentialsChanged();
     }
     return session;
