@@ -30,8 +30,12 @@ const LIMITS = { text: 200, schedules: 100, seatsPerSchedule: MAX_SEATS_PER_SCHE
 
 /** Control characters (NUL, ESC…) and halves of a surrogate pair: nothing a fan could be shown. */
 const UNPRINTABLE = /[\p{Cc}\p{Cs}]/u;
-/** Characters that take no room (zero-width space, direction marks): a title of only these looks empty. */
-const INVISIBLE = /[\p{Cf}\s]/gu;
+/**
+ * What shows nothing on its own: characters that take no room (zero-width space, direction marks),
+ * combining marks with no letter to sit on, and the fillers fonts draw blank (Hangul fillers, the
+ * blank braille pattern). A title of only these looks empty.
+ */
+const INVISIBLE = /[\p{Cf}\p{M}\s\u115F\u1160\u2800\u3164\uFFA0]/gu;
 
 function requireText(value: string, field: string): string {
   const trimmed = value.trim();
