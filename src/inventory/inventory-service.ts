@@ -1,7 +1,7 @@
 import { SharedReads } from '../caching/shared-reads';
 import type { ConcertService, ScheduleSize } from '../concerts/concert-service';
 import type { Logger } from '../logger';
-import { runScript, type RedisClient, type RedisKeys } from '../redis';
+import { runScript, serverRunIds, type RedisClient, type RedisKeys } from '../redis';
 import { INVENTORY_MARK, INVENTORY_READ, INVENTORY_REBUILD } from '../redis/inventory-scripts';
 import { groupBySchedule } from '../seats/seat';
 import type { SeatCatalog } from '../seats/seat-catalog';
@@ -150,13 +150,19 @@ export class InventoryService {
    * closed. Commits whose bits are on their way are not disagreements: the bitmap is read first, then
    * MySQL gives the bounds it must lie within, allowing for sales and cancellations of the last
    * SETTLE_SECONDS (a busy on-sale always has some in flight, and rebuilding its bitmaps on every
-   * replica at its peak would be the wrong repair). Returns the concerts with a schedule dropped.
+   * replica at its peak would be the wrong repair). After a Redis server restarted or failed over,
+   * every bitmap checked is rebuilt (serversRestarted). Returns the concerts with a schedule dropped.
    */
   async reconcile(concertIds: readonly number[]): Promise<number[]> {
+    const restarted = await this.serversRestarted();
     const sizes = await this.concerts.scheduleSizes(concertIds);
     const schedules = [...sizes.values()].flat();
     if (schedules.length === 0) return [];
     const ids = schedules.map((schedule) => schedule.id);
+    if (restarted) {
+      await this.drop(ids, 'a Redis server restarted or failed over since the last check, maybe losing its latest seat counts; rebuilding them from MySQL');
+      return [...concertIds];
+    }
     const reads = await this.read(ids);
     const bounds = await this.catalog.reservedBounds(ids, SETTLE_SECONDS);
     const wrong = ids.filter((id, i) => {
@@ -167,6 +173,20 @@ export class InventoryService {
     });
     await this.drop(wrong, 'seat inventory disagrees with MySQL beyond the commits under way; rebuilding it');
     return concertIds.filter((id) => (sizes.get(id) ?? []).some((schedule) => wrong.includes(schedule.id)));
+  }
+
+  /**
+   * Whether a Redis server restarted or failed over since the last check (its run id changed). A
+   * restart from a snapshot, or a replica promoted before it had every write, brings back bitmaps
+   * that read complete but lack the latest sales: counted as seats left, they kept admission going
+   * and the line open over seats long sold, until those sales were older than the settle window
+   * (30 s and more). After such a change the checked concerts' bitmaps are rebuilt at once. The
+   * first check (nothing recorded yet) only records.
+   */
+  private async serversRestarted(): Promise<boolean> {
+    const now = await serverRunIds(this.redis);
+    const before = await this.redis.set(this.keys.inventoryServers, now, 'GET');
+    return before !== null && before !== now;
   }
 
   /**

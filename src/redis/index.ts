@@ -72,6 +72,16 @@ export async function redisServes(redis: RedisClient): Promise<void> {
   if (!/^cluster_state:ok\b/m.test(info)) throw new Error('the Redis Cluster does not serve every slot');
 }
 
+/**
+ * The run ids of the Redis servers holding the data (every master of a Cluster), sorted: a server
+ * restarted, or a replica promoted in its place, has a new one.
+ */
+export async function serverRunIds(redis: RedisClient): Promise<string> {
+  const servers = redis instanceof Cluster ? redis.nodes('master') : [redis];
+  const ids = await Promise.all(servers.map(async (server) => /^run_id:(\w+)/m.exec(await server.info('server'))?.[1] ?? '?'));
+  return ids.sort().join(',');
+}
+
 /** Resolves once the connection is ready (startup waits for Redis rather than failing requests). */
 export function redisReady(redis: RedisClient): Promise<void> {
   if (redis.status === 'ready') return Promise.resolve();

@@ -97,6 +97,11 @@ export function redisKeys(prefix: string, database = 0) {
         replicas: `${tag}:replicas`,
       };
     },
+    /**
+     * STRING: the run ids of the Redis servers (serverRunIds) as the inventory check last saw them; one
+     * that differs says a server restarted or failed over since, maybe losing its latest writes.
+     */
+    inventoryServers: `${prefix}:inventory-servers`,
     /** Schedule IDs that have live holds: what the hold-expiry sweep visits. */
     holdIndex: `${prefix}:hold-schedules`,
     holds,
