@@ -95,4 +95,11 @@ describe('docker-compose.yml', () => {
     expect(compose).toMatch(/DATABASE_URL: mysql:\/\/root:\$\{MYSQL_ROOT_PASSWORD:\?[^}]*\}@mysql:3306\/concert\n/);
     expect(compose).toMatch(/REDIS_URL: redis:\/\/:\$\{REDIS_PASSWORD:\?[^}]*\}@redis:6379\n/);
   });
+
+  it('gives the app the rest of its settings from .env (METRICS_TOKEN, CORS_ORIGINS…), on the port it publishes', () => {
+    // Compose reads .env only to fill in ${...} in this file: without env_file, a setting put there never reached the app.
+    expect(compose).toMatch(/env_file:\n\s*- path: \.env\n\s*required: false\n/);
+    expect(compose).toMatch(/- "4000:4000"\n/);
+    expect(compose).toMatch(/PORT: "4000"\n/);
+  });
 });

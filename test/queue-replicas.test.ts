@@ -6,8 +6,7 @@ import { schedulerRefreshMs } from '../src/workers/repeating-job';
 import { Api } from '../support/graphql-client';
 import { CHARGE, ENTER, LEAVE, type QueueStatus, STATUS, STATUS_SUBSCRIPTION } from '../support/operations';
 import { createConnection } from 'mysql2/promise';
-import { LOCAL_MYSQL_ROOT } from '../support/sandbox';
-import { startTestServer, type TestServer } from './support/harness';
+import { startTestServer, TEST_MYSQL_ROOT, type TestServer } from './support/harness';
 import { Feed, signUpMany, wsClient, type Account } from './support/client';
 import { spawnProcess, spawnServer, type ServerProcess } from './support/process';
 import { createConcert } from './support/fixtures';
@@ -172,7 +171,7 @@ describe('scale-out', () => {
   it('answers a request still running at SIGTERM (here 5 s behind a row lock) before it exits, within 10 s', async () => {
     const child = await replica({ RUN_WORKERS: 'true' });
     const [fan] = await signUpMany(new Api(server.url), 1);
-    const lock = await createConnection(LOCAL_MYSQL_ROOT);
+    const lock = await createConnection(TEST_MYSQL_ROOT);
     try {
       await lock.query(`use \`${new URL(server.env.DATABASE_URL!).pathname.slice(1)}\``);
       await lock.query('begin');

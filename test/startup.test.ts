@@ -5,8 +5,8 @@ import { createConnection } from 'mysql2/promise';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Api } from '../support/graphql-client';
 import { CREATE_CONCERT, ENTER, LOG_IN } from '../support/operations';
-import { LOCAL_MYSQL_ROOT, resetSandbox } from '../support/sandbox';
-import { ADMIN, startTestServer, testEnv, type TestServer } from './support/harness';
+import { resetSandbox } from '../support/sandbox';
+import { ADMIN, startTestServer, TEST_MYSQL_ROOT, testEnv, type TestServer } from './support/harness';
 import { spawnProcess, spawnServer } from './support/process';
 import { logIn, signUp, signUpMany, type Account } from './support/client';
 import { createConcert } from './support/fixtures';
@@ -78,7 +78,7 @@ describe('start-up', () => {
     const env = testEnv('startup_term_locked', {});
     await resetSandbox(env);
     const database = new URL(env.DATABASE_URL as string).pathname.slice(1);
-    const holder = await createConnection(LOCAL_MYSQL_ROOT);
+    const holder = await createConnection(TEST_MYSQL_ROOT);
     try {
       await holder.query('select get_lock(?, 10)', [`${database}:startup`]);
       const waiting = await spawnProcess(env, (line) => line.msg?.startsWith('JWT_SECRET is not set') ?? false);
@@ -169,7 +169,7 @@ describe('start-up', () => {
   }, 60_000);
 
   it('closes every MySQL connection it opened when it stops, on a database that existed or not', async () => {
-    const probe = await createConnection(LOCAL_MYSQL_ROOT);
+    const probe = await createConnection(TEST_MYSQL_ROOT);
     try {
       for (const reset of [true, false]) {
         server = await startTestServer('startup_close', { RUN_WORKERS: 'false' }, { reset });
@@ -185,7 +185,7 @@ describe('start-up', () => {
   });
 
   it('starts on a database whose first start was killed during the first migration; leaves one with data alone', async () => {
-    const probe = await createConnection(LOCAL_MYSQL_ROOT);
+    const probe = await createConnection(TEST_MYSQL_ROOT);
     try {
       server = await startTestServer('startup_half_migrated', { RUN_WORKERS: 'false', SEED_DEMO: 'false' });
       const database = new URL(server.env.DATABASE_URL as string).pathname.slice(1);

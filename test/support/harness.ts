@@ -8,7 +8,7 @@ import { LOCAL_MYSQL_ROOT, LOCAL_REDIS_URL, resetSandbox, sandboxEnv } from '../
 // Drawn for each test process, so a production-mode server of the tests accepts it (see EXAMPLE_ADMIN_PASSWORDS).
 export const ADMIN = { email: 'admin@example.test', password: `admin-${randomBytes(9).toString('hex')}` };
 /** The servers to test against; TEST_MYSQL_URL (no database in it) for a MySQL with a root password. */
-const MYSQL_ROOT = process.env.TEST_MYSQL_URL ?? LOCAL_MYSQL_ROOT;
+export const TEST_MYSQL_ROOT = process.env.TEST_MYSQL_URL ?? LOCAL_MYSQL_ROOT;
 const REDIS_URL = process.env.TEST_REDIS_URL ?? LOCAL_REDIS_URL;
 /** Seeds of a Redis Cluster (test/support/redis-cluster.sh starts one) to run against instead of REDIS_URL. */
 const REDIS_CLUSTER_NODES = process.env.TEST_REDIS_CLUSTER_NODES;
@@ -25,7 +25,7 @@ export function testEnv(testName: string, overrides: Record<string, string> = {}
   const name = NAMESPACE ? `${NAMESPACE}_${testName}` : testName;
   return {
     NODE_ENV: 'test',
-    ...sandboxEnv({ mysqlRoot: MYSQL_ROOT, database: `ct_test_${name.replace(/\W/g, '_')}`, redisUrl: REDIS_URL, redisClusterNodes: REDIS_CLUSTER_NODES, redisPrefix: `test:${name}` }),
+    ...sandboxEnv({ mysqlRoot: TEST_MYSQL_ROOT, database: `ct_test_${name.replace(/\W/g, '_')}`, redisUrl: REDIS_URL, redisClusterNodes: REDIS_CLUSTER_NODES, redisPrefix: `test:${name}` }),
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     ADMIN_EMAIL: ADMIN.email,
     ADMIN_PASSWORD: ADMIN.password,
