@@ -96,13 +96,17 @@ async function chargeInPage(fan: Fan, amount: number) {
 /** Waits until the live region says `text` (it is written in an effect after the render that shows the change). */
 const announced = (fan: Fan, text: string) => fan.page.getByTestId('announcer').filter({ hasText: text }).waitFor({ state: 'attached', ...WAIT });
 
-/** Answers the fan's first `times` requests of `operation` as the server busy (SERVICE_UNAVAILABLE), the rest as usual; says how many it answered so. */
-async function busyFor(fan: Fan, operation: string, times: number): Promise<() => number> {
+/**
+ * Answers the fan's first `times` requests of `operation` as the server busy (SERVICE_UNAVAILABLE),
+ * with `data` as the server sends it then if given (a field it could not read nulls its parent), the
+ * rest as usual; says how many it answered so.
+ */
+async function busyFor(fan: Fan, operation: string, times: number, data?: Record<string, unknown>): Promise<() => number> {
   let failed = 0;
   await fan.page.route('**/graphql', async (route) => {
     if (failed < times && (route.request().postData() ?? '').includes(operation)) {
       failed += 1;
-      await route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({ errors: [{ message: 'busy', extensions: { code: 'SERVICE_UNAVAILABLE' } }] }) });
+      await route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({ errors: [{ message: 'busy', extensions: { code: 'SERVICE_UNAVAILABLE' } }], ...(data ? { data } : {}) }) });
     } else await route.continue();
   });
   return () => failed;
@@ -446,6 +450,22 @@ describe('fan web app in Chromium', () => {
     expect(failed()).toBeGreaterThan(0);
     expect(await fan.page.getByRole('button', { name: /^Pay \d+ points$/ }).count()).toBe(1);
     await fan.page.getByRole('button', { name: 'Pay 200 points' }).waitFor(WAIT);
+    await fan.page.unroute('**/graphql');
+    // So does a re-read of the concert (its counts, after the seats changed) answered as the server
+    // does while Redis is away: the concert null, for a seat count it could not read. The page, the
+    // cart and the turn stay (the page blanked to its error before).
+    const nulled = await busyFor(fan, 'query ConcertDetail', 2, { concert: null });
+    // The page is sampled every 50 ms from before the change until both answers came and a good one after.
+    await fan.page.evaluate(`window.ctShown = []; window.ctSampler = setInterval(() => window.ctShown.push(
+      Boolean(document.querySelector('#concert-title') && document.querySelector('.your-turn') && document.querySelector('.seat-map'))), 50)`);
+    await seat(fan, 2).click();
+    await fan.page.getByRole('button', { name: 'Pay 100 points' }).waitFor(WAIT);
+    await expect.poll(nulled, { timeout: 20_000 }).toBe(2);
+    await fan.page.getByRole('alert').filter({ hasText: 'briefly unavailable' }).waitFor({ state: 'detached', ...WAIT });
+    const shown = (await fan.page.evaluate('clearInterval(window.ctSampler), window.ctShown')) as boolean[];
+    expect(shown.length).toBeGreaterThan(20);
+    expect(shown.filter((whole) => !whole)).toEqual([]);
+    await fan.page.getByRole('button', { name: 'Pay 100 points' }).waitFor(WAIT);
     await fan.page.unroute('**/graphql');
     // The errors expected: Chromium's log lines for the rate-limited log-ins (answered 429; wrong passwords are answered 200).
     expectClean([fan], (_fan, text) => text.includes('status of 429'));

@@ -14,11 +14,15 @@ import { serverClock } from '../logic/server-clock';
 export function useLastGood<T>(data: T | undefined, error: ErrorLike | undefined, reread: (opts: { requestPolicy: 'network-only' }) => void): T | undefined {
   const last = useRef<T | undefined>(data);
   const retries = useRef(0);
+  // A null is a read that failed, not an answer: a field the server could not read (Redis away)
+  // nulls the object holding it (the concert, for its seat counts), and while it is read again urql
+  // keeps that null without the error. Only NOT_FOUND says the thing itself is gone.
+  const failed = data === undefined || (data === null && problemOf(error)?.code !== 'NOT_FOUND');
   useEffect(() => {
-    if (data === undefined) return;
+    if (failed) return;
     last.current = data;
     retries.current = 0;
-  }, [data]);
+  }, [data, failed]);
   useEffect(() => {
     const problem = problemOf(error);
     // A bug on the server is no passing reason: not asked again and again.
@@ -28,7 +32,7 @@ export function useLastGood<T>(data: T | undefined, error: ErrorLike | undefined
     const timer = setTimeout(() => reread({ requestPolicy: 'network-only' }), delay);
     return () => clearTimeout(timer);
   }, [error, reread]);
-  return data ?? last.current;
+  return failed ? (last.current ?? data) : data;
 }
 
 /**
