@@ -832,6 +832,33 @@ describe('fan web app in Chromium', () => {
     await fan.context.close();
   });
 
+  it('a fan in line reading My tickets is told, in words and at the top of the page, that their turn has come, with a link to the concert', async () => {
+    const { concertId } = await createConcert(server, { maxActiveUsers: 1, seatCount: 2 });
+    const [first] = await signUpMany(new Api(server.url), 1);
+    await first!.api.data(ENTER, { id: concertId });
+    const fan = await openFan('news', { width: 1100, height: 900 });
+    await fan.page.goto(`${base}#/concerts/${concertId}`);
+    await signUpInPage(fan, `news-${Date.now()}@example.test`);
+    await fan.page.getByRole('button', { name: 'Enter the waiting room' }).click();
+    await position(fan, 'number 1 in line').waitFor(WAIT);
+    await fan.page.getByRole('link', { name: 'My tickets' }).click();
+    await fan.page.getByRole('heading', { name: 'My tickets' }).waitFor(WAIT);
+    expect(await fan.page.getByTestId('line-news').count()).toBe(0);
+
+    // The fan ahead leaves: the next tick lets this one in, while My tickets shows.
+    await first!.api.data(LEAVE, { id: concertId });
+    const news = fan.page.getByTestId('line-news').filter({ hasText: 'It is your turn: you can choose seats now.' });
+    await news.waitFor(WAIT);
+    await announced(fan, 'It is your turn');
+    // Named by the concert's title, and a way to it.
+    await news.filter({ hasText: 'Fixture Concert: It is your turn' }).waitFor(WAIT);
+    await news.getByRole('link', { name: 'Open the concert' }).click();
+    await fan.page.locator('.your-turn').waitFor(WAIT);
+    expect(await fan.page.getByTestId('line-news').count()).toBe(0);
+    expectClean([fan]);
+    await fan.context.close();
+  });
+
   it('a fan in line who leaves the concert page and comes back at once is not told "Reconnecting…", and asks nothing over HTTP; the line’s length grows behind them live', async () => {
     const { concertId } = await createConcert(server, { maxActiveUsers: 1, seatCount: 2 });
     const [first] = await signUpMany(new Api(server.url), 1);

@@ -3,7 +3,7 @@ import { Checkout, failureShown, holdsTickets, paymentKey } from '../web/src/log
 import { Coalescer } from '../web/src/logic/coalesce';
 import { closeCallsForSessionCheck, feedRetryMs, retryAfterFailureMs, retryDelayMs } from '../web/src/logic/connection';
 import { errorCode, errorMessage, isTransient, problemOf } from '../web/src/logic/errors';
-import { announcement, HOLDS_OUTLAST_TURN, inLine, lineProgress, LineMemory, PAUSED_MESSAGE, PLACE_LOST_MESSAGE, PREQUEUE_MESSAGE, SEAT_BACK_MESSAGE, seatSupply, seatsLeftWords, SOLD_OUT_MESSAGE, TURN_ENDED_MESSAGE, waitsInLine, type QueueView } from '../web/src/logic/queue';
+import { announcement, HOLDS_OUTLAST_TURN, inLine, lineProgress, LineMemory, offPageNews, PAUSED_MESSAGE, PLACE_LOST_MESSAGE, PREQUEUE_MESSAGE, SEAT_BACK_MESSAGE, seatSupply, seatsLeftWords, SOLD_OUT_MESSAGE, TURN_ENDED_MESSAGE, waitsInLine, type QueueView } from '../web/src/logic/queue';
 import { NewestSource } from '../web/src/logic/newest';
 import { applySeatChange, holdsRanOutWords, MaybeOwnChanges, seatFailureShown, seatKeyTarget, seatLook, type SeatState } from '../web/src/logic/seats';
 import { formatCountdown, formatWait, remainingMs, salesOpenCountdown, spokenCountdown, turnEndingWarning } from '../web/src/logic/time';
@@ -300,6 +300,20 @@ describe('waiting room', () => {
     expect(announcement(undefined, view('NONE', null), { lostFrom: 'PREQUEUE' })).toBe(PLACE_LOST_MESSAGE);
     expect(announcement(undefined, view('NONE', null), { lostFrom: 'ACTIVE', holdingSeats: true })).toBe(`${TURN_ENDED_MESSAGE} ${HOLDS_OUTLAST_TURN}`);
     expect(announcement(view('NONE', null), view('NONE', null), { lostFrom: 'WAITING' })).toBeUndefined();
+  });
+
+  it('tells a fan on another page only what asks something of them or ends their wait, and only a change seen happen', () => {
+    expect(offPageNews(view('WAITING', 1), view('ACTIVE', null), null)).toBe('It is your turn: you can choose seats now.');
+    expect(offPageNews(view('PREQUEUE', null), view('ACTIVE', null), null)).toBe('It is your turn: you can choose seats now.');
+    expect(offPageNews(view('WAITING', 9), view('SOLD_OUT', null), null)).toBe(announcement(view('WAITING', 9), view('SOLD_OUT', null)));
+    expect(offPageNews(view('WAITING', 9), view('NONE', null), 'WAITING')).toBe(PLACE_LOST_MESSAGE);
+    expect(offPageNews(view('ACTIVE', null), view('NONE', null), 'ACTIVE')).toBe(TURN_ENDED_MESSAGE);
+    // Moving up, sales opening, leaving by choice, a first status: no news.
+    expect(offPageNews(view('WAITING', 9), view('WAITING', 2), null)).toBeUndefined();
+    expect(offPageNews(view('PREQUEUE', null), view('WAITING', 5), null)).toBeUndefined();
+    expect(offPageNews(view('WAITING', 9), view('NONE', null), null)).toBeUndefined();
+    expect(offPageNews(undefined, view('ACTIVE', null), null)).toBeUndefined();
+    expect(offPageNews(view('ACTIVE', null), view('ACTIVE', null), null)).toBeUndefined();
   });
 
   it('tells who is in line (a place to keep) from who is out of it', () => {

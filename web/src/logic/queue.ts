@@ -248,3 +248,15 @@ export function announcement(previous: QueueView | undefined, next: QueueView, c
       return `Waiting room: ${next.state.toLowerCase()}.`;
   }
 }
+
+/**
+ * What a fan on another page (My tickets, the list, another concert) is told of a line they are in:
+ * only news that asks something of them or ends their wait (their turn, the sale sold out while they
+ * waited, a place lost), as the waiting room words it; not each move up the line. Only a change this
+ * page saw happen: a status first seen is no news.
+ */
+export function offPageNews(previous: QueueView | undefined, next: QueueView, lostFrom: string | null): string | undefined {
+  if (!previous || previous.state === next.state) return undefined;
+  const news = next.state === 'ACTIVE' || (next.state === 'SOLD_OUT' && waitsInLine(previous.state)) || (next.state === 'NONE' && lostFrom !== null);
+  return news ? announcement(previous, next, { lostFrom }) : undefined;
+}

@@ -9,6 +9,7 @@ import { ConcertList } from './concerts';
 import { focusPageHeading, followFocus, refocus } from './focus';
 import { useHashRoute, useStore } from './hooks';
 import { LineFeedRunners, LineFeeds, LineFeedsContext } from './line-feeds';
+import { LineNews } from './line-news';
 import { markOnce } from './marks';
 import { MyTicketsPage } from './tickets';
 
@@ -75,6 +76,7 @@ function Shell({ loggedIn, api }: { loggedIn: boolean; api: ReturnType<typeof cr
       </header>
       <main id="main" ref={main}>
         {!loggedIn && <AuthForm />}
+        {loggedIn && <LineNews shownConcertId={concertMatch ? decodeURIComponent(concertMatch[1]!) : undefined} />}
         {concertMatch ? (
           <ConcertPage key={concertMatch[1]} concertId={decodeURIComponent(concertMatch[1]!)} loggedIn={loggedIn} socket={socket} />
         ) : route === '/tickets' && loggedIn ? (

@@ -1,0 +1,53 @@
+import { useEffect, useRef, useState } from 'react';
+import { useQuery } from 'urql';
+import { offPageNews } from '../logic/queue';
+import { ConcertDetail, type QueueStatus } from '../operations';
+import { useAnnounce } from './announcer';
+import { useLineFeeds } from './line-feeds';
+
+/**
+ * News of the fan's lines while another page shows (offPageNews): said in the live region and shown
+ * at the top of the page with a link to the concert, until the fan opens it or dismisses it. The
+ * line feeds run on every page (the fan's presence), but only the concert's own page spoke of them:
+ * a fan reading My tickets was never told their turn had come, while it ran out.
+ */
+export function LineNews({ shownConcertId }: { shownConcertId: string | undefined }) {
+  const feeds = useLineFeeds();
+  const announce = useAnnounce();
+  const [news, setNews] = useState<{ concertId: string; text: string } | null>(null);
+  const seen = useRef(new Map<string, QueueStatus>());
+  useEffect(() => {
+    const look = () => {
+      for (const concertId of feeds.concerts()) {
+        const { status, lostFrom } = feeds.line(concertId);
+        if (!status || seen.current.get(concertId) === status) continue;
+        const before = seen.current.get(concertId);
+        seen.current.set(concertId, status);
+        // The concert's own page says it, in its waiting room.
+        const text = concertId === shownConcertId ? undefined : offPageNews(before, status, lostFrom);
+        if (!text) continue;
+        announce(text);
+        setNews({ concertId, text });
+      }
+    };
+    look();
+    return feeds.subscribe(look);
+  }, [feeds, announce, shownConcertId]);
+  const opened = news !== null && news.concertId === shownConcertId;
+  useEffect(() => {
+    if (opened) setNews(null);
+  }, [opened]);
+  // The concert's name, from the cache when its page was read (one request otherwise).
+  const [concert] = useQuery({ query: ConcertDetail, variables: { id: news?.concertId ?? '' }, pause: news === null, requestPolicy: 'cache-first' });
+  if (news === null || opened) return null;
+  const title = concert.data?.concert?.title;
+  return (
+    <p className="notice line-news" data-testid="line-news">
+      {title ? `${title}: ` : ''}
+      {news.text} <a href={`#/concerts/${encodeURIComponent(news.concertId)}`}>Open the concert</a>{' '}
+      <button type="button" onClick={() => setNews(null)}>
+        Dismiss
+      </button>
+    </p>
+  );
+}
