@@ -832,6 +832,29 @@ describe('fan web app in Chromium', () => {
     await fan.context.close();
   });
 
+  it('a payment of seats on two dates names each seat with its date', async () => {
+    const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 1, seatCount: 2, price: 100, schedules: 2 });
+    const fan = await openFan('two-dates', { width: 1100, height: 900 });
+    await fan.page.goto(`${base}#/concerts/${concertId}`);
+    await signUpInPage(fan, `two-dates-${Date.now()}@example.test`);
+    await chargeInPage(fan, 200);
+    await fan.page.getByRole('button', { name: 'Enter the waiting room' }).click();
+    await fan.page.locator('.your-turn').waitFor(WAIT);
+    for (const [i, scheduleId] of scheduleIds.entries()) {
+      await fan.page.locator(`.seat-map[data-schedule="${scheduleId}"] [data-seat="1"]`).click();
+      await fan.page.getByRole('button', { name: `Pay ${(i + 1) * 100} points` }).waitFor(WAIT);
+    }
+    await fan.page.getByRole('button', { name: 'Pay 200 points' }).click();
+    const tickets = fan.page.locator('[data-testid="payment"] .tickets li');
+    await tickets.first().waitFor(WAIT);
+    const lines = await tickets.allTextContents();
+    expect(lines).toHaveLength(2);
+    for (const line of lines) expect(line).toMatch(/^Seat 1 on .*2030.*: ticket code TK-/);
+    expect(new Set(lines.map((line) => line.split(': ticket code')[0])).size).toBe(2);
+    expectClean([fan]);
+    await fan.context.close();
+  });
+
   it('a fan in line reading My tickets is told, in words and at the top of the page, that their turn has come, with a link to the concert', async () => {
     const { concertId } = await createConcert(server, { maxActiveUsers: 1, seatCount: 2 });
     const [first] = await signUpMany(new Api(server.url), 1);

@@ -154,7 +154,7 @@ export const Pay = graphql(`
       id
       amount
       balance
-      reservations { id code price status seat { id number } }
+      reservations { id code price status seat { id number schedule { id startsAt } } }
     }
   }
 `);

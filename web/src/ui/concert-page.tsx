@@ -2,6 +2,7 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import { useQuery } from 'urql';
 import type { SocketState } from '../client';
 import { inLine, waitsInLine } from '../logic/queue';
+import { formatDateTime } from '../logic/time';
 import type { SeatChange } from '../logic/seats';
 import { ConcertDetail, type PaymentResult, type QueueStatus } from '../operations';
 import { useAnnounce } from './announcer';
@@ -147,7 +148,15 @@ function Booking({
           <ul className="tickets">
             {payment.reservations.map((r) => (
               <li key={r.id}>
-                Seat {r.seat.number}: ticket code <code className="ticket-code">{r.code}</code>
+                Seat {r.seat.number}
+                {/* Seats of several dates (seat 10 on each, say) are told apart by their date. */}
+                {severalDates(payment) && (
+                  <>
+                    {' '}
+                    on <time dateTime={r.seat.schedule.startsAt}>{formatDateTime(r.seat.schedule.startsAt)}</time>
+                  </>
+                )}
+                : ticket code <code className="ticket-code">{r.code}</code>
               </li>
             ))}
           </ul>
@@ -169,3 +178,6 @@ function Booking({
     </>
   );
 }
+
+/** Whether the payment bought seats of more than one date. */
+const severalDates = (payment: PaymentResult) => new Set(payment.reservations.map((r) => r.seat.schedule.id)).size > 1;
