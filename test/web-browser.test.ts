@@ -792,12 +792,17 @@ describe('fan web app in Chromium', () => {
     expect(await a.page.getByRole('button', { name: 'Release seat 1' }).count()).toBe(1);
     expect(await a.page.locator('.seat-map [data-seat="1"][data-look="MINE"]').count()).toBe(1);
     expect(await position(b, 'number 1 in line').count()).toBe(1);
+    // A seat pressed meanwhile is not held, and the seat map says why (until the connection is back, below).
+    await seat(a, 2).click();
+    const seatMapSays = a.page.locator('.seat-map .error').filter({ hasText: 'Cannot reach the server' });
+    await seatMapSays.waitFor(WAIT);
     // B's waiting room keeps asking over HTTP, and says the server does not answer.
     await b.page.getByTestId('reconnecting').filter({ hasText: 'not answering' }).waitFor({ timeout: 15_000 });
 
     // Back: the concert is read again by itself (the error goes), the live feeds return, and all works.
     await Promise.all([a.context.setOffline(false), b.context.setOffline(false)]);
     for (const fan of [a, b]) await expect.poll(() => fan.page.getByRole('alert').count(), { timeout: 15_000 }).toBe(0);
+    await seatMapSays.waitFor({ state: 'detached', timeout: 15_000 });
     await b.page.getByTestId('reconnecting').waitFor({ state: 'detached', timeout: 15_000 });
     await seat(a, 2).click();
     await a.page.getByRole('button', { name: 'Pay 200 points' }).waitFor(WAIT);

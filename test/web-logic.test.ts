@@ -636,13 +636,17 @@ describe('moving through a seat map with the keyboard', () => {
 });
 
 describe('the seat map\'s failure note', () => {
-  it('says HOLD_LIMIT_REACHED only while the fan holds as many seats as then; any other failure until the next choice', () => {
-    const limit = { problem: { code: 'HOLD_LIMIT_REACHED' }, heldThen: 4 };
-    expect(seatFailureShown(limit, 4)).toEqual({ code: 'HOLD_LIMIT_REACHED' });
+  it('says HOLD_LIMIT_REACHED only while the fan holds as many seats as then, "cannot reach the server" until the connection is back; any other failure until the next choice', () => {
+    const limit = { problem: { code: 'HOLD_LIMIT_REACHED' }, heldThen: 4, reconnectsThen: 0 };
+    expect(seatFailureShown(limit, 4, 0)).toEqual({ code: 'HOLD_LIMIT_REACHED' });
     // One released, paid or run out: a seat may be held again, and the note would say otherwise.
-    expect(seatFailureShown(limit, 3)).toBeUndefined();
-    expect(seatFailureShown(limit, 0)).toBeUndefined();
-    expect(seatFailureShown({ problem: { code: 'SEAT_UNAVAILABLE' }, heldThen: 4 }, 0)).toEqual({ code: 'SEAT_UNAVAILABLE' });
-    expect(seatFailureShown(undefined, 0)).toBeUndefined();
+    expect(seatFailureShown(limit, 3, 0)).toBeUndefined();
+    expect(seatFailureShown(limit, 0, 0)).toBeUndefined();
+    expect(seatFailureShown({ problem: { code: 'SEAT_UNAVAILABLE' }, heldThen: 4, reconnectsThen: 0 }, 0, 1)).toEqual({ code: 'SEAT_UNAVAILABLE' });
+    expect(seatFailureShown(undefined, 0, 0)).toBeUndefined();
+    // The server out of reach: said until the connection is back, not after.
+    const unreachable = { problem: { code: 'NETWORK' }, heldThen: 1, reconnectsThen: 2 };
+    expect(seatFailureShown(unreachable, 1, 2)).toEqual({ code: 'NETWORK' });
+    expect(seatFailureShown(unreachable, 1, 3)).toBeUndefined();
   });
 });

@@ -118,17 +118,22 @@ export function seatKeyTarget(key: string, ctrlKey: boolean, index: number, coun
   return to === undefined || to < 0 || to >= count || to === index ? undefined : to;
 }
 
-/** A hold or release on the seat map that failed, and how many seats of the schedule the fan held then. */
+/** A hold or release on the seat map that failed, how many seats of the schedule the fan held then, and the socket's reconnects then. */
 export interface SeatFailure<P extends { code: string }> {
   problem: P;
   heldThen: number;
+  reconnectsThen: number;
 }
 
 /**
  * The failure the seat map still says, until the next choice: HOLD_LIMIT_REACHED only while the fan
- * holds as many seats of the schedule as when it was said (released, paid or run out, one may be held).
+ * holds as many seats of the schedule as when it was said (released, paid or run out, one may be
+ * held); "cannot reach the server" (NETWORK) only until the connection is back (the map is read again then).
  */
-export function seatFailureShown<P extends { code: string }>(failure: SeatFailure<P> | undefined, heldNow: number): P | undefined {
+export function seatFailureShown<P extends { code: string }>(failure: SeatFailure<P> | undefined, heldNow: number, reconnectsNow: number): P | undefined {
   if (!failure) return undefined;
-  return failure.problem.code === 'HOLD_LIMIT_REACHED' && heldNow < failure.heldThen ? undefined : failure.problem;
+  const { code } = failure.problem;
+  if (code === 'HOLD_LIMIT_REACHED' && heldNow < failure.heldThen) return undefined;
+  if (code === 'NETWORK' && reconnectsNow > failure.reconnectsThen) return undefined;
+  return failure.problem;
 }

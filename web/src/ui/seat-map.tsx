@@ -119,8 +119,8 @@ export function SeatMap({
   const [busySeat, setBusySeat] = useState<string | null>(null);
   const [failure, setFailure] = useState<SeatFailure<Problem> | undefined>();
   const mine = new Map(holds.map((hold) => [hold.seat.id, hold]));
-  const error = seatFailureShown(failure, mine.size);
-  const setError = (problem: Problem | undefined) => setFailure(problem && { problem, heldThen: mine.size });
+  const error = seatFailureShown(failure, mine.size, reconnects);
+  const setError = (problem: Problem | undefined) => setFailure(problem && { problem, heldThen: mine.size, reconnectsThen: reconnects });
   const mySeatIds = new Set(mine.keys());
   const title = formatDateTime(schedule.startsAt);
   // The map is one Tab stop (roving tabindex): the seat last focused, else the first free one; the
