@@ -88,9 +88,6 @@ describe('sales opening: the API', () => {
     expect(await admin.api.errorCode(SET_SALES_OPEN_AT, { id: 'x', at: elsewhere })).toBe('BAD_USER_INPUT');
     // Before 1970 is refused, not taken as "open now" (or stored as a year the driver cannot read back).
     expect(await admin.api.errorCode(SET_SALES_OPEN_AT, { id: concertId, at: '0030-06-01T00:00:00Z' })).toBe('BAD_USER_INPUT');
-    // At or after the last show's start (the fixture's show is on 2030-01-01 19:00 UTC): it would sell nothing.
-    expect(await admin.api.errorCode(SET_SALES_OPEN_AT, { id: concertId, at: '2030-01-01T19:00:00Z' })).toBe('BAD_USER_INPUT');
-    expect(await admin.api.errorCode(SET_SALES_OPEN_AT, { id: concertId, at: '2031-01-01T00:00:00Z' })).toBe('BAD_USER_INPUT');
     expect(await opening(concertId)).toBe(at);
     expect(await status(fan, concertId)).toMatchObject({ state: 'PREQUEUE', salesOpenAt: at });
 

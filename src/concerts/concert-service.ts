@@ -70,15 +70,9 @@ function requireDate(value: Date, field: string): Date {
   return value;
 }
 
-/**
- * Null (or absent) opens sales at once. An opening at or after the last show's start (`lastStart`, ms;
- * none for a concert not found) would sell nothing: an operator's slip (a wrong year, a swapped date).
- */
-function validSalesOpenAt(value: Date | null | undefined, lastStart: number | undefined): Date | null {
-  if (!value) return null;
-  requireDate(value, 'salesOpenAt');
-  if (lastStart !== undefined && value.getTime() >= lastStart) throw badInput('salesOpenAt must come before the last show starts: sales opening then would sell nothing.');
-  return value;
+/** Null (or absent) opens sales at once. */
+function validSalesOpenAt(value: Date | null | undefined): Date | null {
+  return value ? requireDate(value, 'salesOpenAt') : null;
 }
 
 /** A schedule's size (what inventory counts against) and start (after which its seats no longer change). */
@@ -167,6 +161,7 @@ export class ConcertService {
     const title = requireText(input.title, 'title');
     const venue = requireText(input.venue, 'venue');
     const maxActiveUsers = validMaxActiveUsers(input.maxActiveUsers);
+    const salesOpenAt = validSalesOpenAt(input.salesOpenAt);
     if (input.schedules.length < 1 || input.schedules.length > LIMITS.schedules) {
       throw badInput(`A concert needs 1 to ${LIMITS.schedules} schedules.`);
     }
@@ -180,7 +175,6 @@ export class ConcertService {
         price: requireInt(schedule.price, `schedules[${index}].price`, 0, LIMITS.price),
       };
     });
-    const salesOpenAt = validSalesOpenAt(input.salesOpenAt, Math.max(...schedules.map((schedule) => schedule.startsAt.getTime())));
     const totalSeats = schedules.reduce((total, schedule) => total + schedule.seatCount, 0);
     if (totalSeats > LIMITS.seatsPerConcert) throw badInput(`A concert may have at most ${LIMITS.seatsPerConcert} seats across its schedules (this one: ${totalSeats}).`);
     return this.orm.em.fork().transactional(async (em) => {
@@ -211,8 +205,7 @@ export class ConcertService {
    * current value) may refuse by throwing, and then nothing changes.
    */
   async setSalesOpenAt(concertId: number, salesOpenAt: Date | null, allow: (current: Date | null) => Promise<void>): Promise<Concert> {
-    const starts = ((await this.scheduleSizes([concertId])).get(concertId) ?? []).map((schedule) => schedule.startsAt.getTime());
-    validSalesOpenAt(salesOpenAt, starts.length > 0 ? Math.max(...starts) : undefined);
+    validSalesOpenAt(salesOpenAt);
     const concert = await this.holdingConcert(concertId, async (held) => {
       await allow(held.salesOpenAt);
       held.salesOpenAt = salesOpenAt;
