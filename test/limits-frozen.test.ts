@@ -23,7 +23,7 @@ async function timed<T>(run: () => Promise<T>): Promise<{ ms: number; value?: T;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('limit counts on a single Redis that freezes', () => {
-  it('wait for one unanswered count, then ask Redis once a second while it is silent, and count as before once it answers', async () => {
+  it('wait for one unanswered count, then ask Redis once a second while it is silent (keys blocked in memory still refused), and count as before once it answers', async () => {
     const frozen = new RedisServer();
     await frozen.start();
     const redis = createRedis({ url: frozen.url }, { commandTimeout: COMMAND_TIMEOUT_MS });
@@ -31,8 +31,12 @@ describe('limit counts on a single Redis that freezes', () => {
     const counter = (name: 'account' | 'ip' | 'login_ip', blockInMemory = true) => new WindowCounter(redis, name, `test:frozen:${name}`, 100, 60, refusals, blockInMemory, silence);
     const operations = new OperationLimits(counter('account'), counter('ip'), true);
     const signIns = counter('login_ip', false);
+    // An account allowed one operation a window, over it before the freeze: blocked in this process's memory.
+    const strict = new OperationLimits(new WindowCounter(redis, 'account', 'test:frozen:strict', 1, 60, refusals, true, silence), counter('ip'), true);
     try {
       await redisReady(redis);
+      expect((await strict.check({ userId: 99, ip: '10.0.0.9' })).allowed).toBe(true);
+      expect((await strict.check({ userId: 99, ip: '10.0.0.9' })).allowed).toBe(false);
       await frozen.pause();
       // The first count waits its command timeout, and the operation is let through, as before.
       const first = await timed(() => operations.check({ userId: 1, ip: '10.0.0.1' }));
@@ -44,12 +48,18 @@ describe('limit counts on a single Redis that freezes', () => {
         expect(next.value).toEqual({ allowed: true });
         expect(next.ms).toBeLessThan(COMMAND_TIMEOUT_MS / 2);
       }
+      // A key blocked in memory stays refused (from memory, at once), Redis silent or not.
+      const blocked = await timed(() => strict.check({ userId: 99, ip: '10.0.0.9' }));
+      expect(blocked.value).toMatchObject({ allowed: false, limit: 'account' });
+      expect(blocked.ms).toBeLessThan(COMMAND_TIMEOUT_MS / 2);
       // A count that must not let anything through unjudged (sign-ins) fails at once, as unavailable.
       const signIn = await timed(() => signIns.consumeOrFail('10.0.0.4'));
       expect(isUnavailable(signIn.error)).toBe(true);
       expect(signIn.ms).toBeLessThan(COMMAND_TIMEOUT_MS / 2);
-      // A second on, one count asks again (and waits); the others at the same time do not.
+      // A second on, one count asks again (and waits); the others at the same time do not. A refusal
+      // from memory first neither takes that turn nor passes for Redis answering.
       await sleep(1000);
+      expect((await strict.check({ userId: 99, ip: '10.0.0.9' })).allowed).toBe(false);
       const both = await Promise.all([timed(() => operations.check({ userId: 3, ip: '10.0.0.5' })), timed(() => operations.check({ userId: 4, ip: '10.0.0.6' }))]);
       expect(both.map((run) => run.value)).toEqual([{ allowed: true }, { allowed: true }]);
       expect(both.map((run) => run.ms >= COMMAND_TIMEOUT_MS - 10).sort()).toEqual([false, true]);

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { RedisClient } from '../redis';
 import type { Counter } from 'prom-client';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
@@ -13,6 +14,11 @@ export const ALLOWED: Verdict = { allowed: true };
 
 /** Whole seconds, at least 1, until the window ends. */
 const retryAfter = (msBeforeNext: number) => Math.max(1, Math.ceil(msBeforeNext / 1000));
+
+/** rate-limiter-flexible's in-memory block (inMemoryBlockOnConsumed), read without a Redis command; not in its typings. */
+interface InMemoryBlocks {
+  getInMemoryBlockMsBeforeExpire(rlKey: string): number;
+}
 
 /** While Redis is silent, how often one count asks it again (the others are not asked meanwhile). */
 const SILENT_RETRY_MS = 1000;
@@ -32,7 +38,8 @@ export class SilentRedis {
   /** Whether a count asks Redis now: always while it answers; while silent, one a second. */
   mayAsk(): boolean {
     if (!this.silent) return true;
-    const now = Date.now();
+    // A monotonic clock: a wall clock stepped back would keep counts from asking for that long.
+    const now = performance.now();
     if (now < this.nextAskAt) return false;
     this.nextAskAt = now + SILENT_RETRY_MS;
     return true;
@@ -50,7 +57,7 @@ export class SilentRedis {
   unanswered(): void {
     if (this.silent) return;
     this.silent = true;
-    this.nextAskAt = Date.now() + SILENT_RETRY_MS;
+    this.nextAskAt = performance.now() + SILENT_RETRY_MS;
   }
 }
 
@@ -61,7 +68,7 @@ export class SilentRedis {
  * `max` 0 means no limit: nothing is counted.
  */
 export class WindowCounter {
-  private readonly limiter?: RateLimiterRedis;
+  private readonly limiter?: RateLimiterRedis & Partial<InMemoryBlocks>;
 
   constructor(
     redis: RedisClient,
@@ -89,6 +96,8 @@ export class WindowCounter {
       duration: windowSeconds,
       ...(blockInMemory ? { inMemoryBlockOnConsumed: max + 1 } : {}),
     });
+    // Checked here, so that a version of the library without it fails at start, not on a frozen Redis.
+    if (typeof this.limiter.getInMemoryBlockMsBeforeExpire !== 'function') throw new Error('rate-limiter-flexible no longer has getInMemoryBlockMsBeforeExpire');
   }
 
   /**
@@ -109,8 +118,10 @@ export class WindowCounter {
    */
   async consumeOrFail(id: string): Promise<Verdict> {
     if (!this.limiter) return ALLOWED;
-    // (A refusal answered from memory, for a key blocked there, counts as Redis answering: rare, and a
-    // count asked later finds Redis silent again.)
+    // A key blocked in memory is refused from there, whether Redis answers or not: that refusal asks
+    // Redis nothing, so it says nothing of Redis either.
+    const blockedMs = this.limiter.getInMemoryBlockMsBeforeExpire?.(this.limiter.getKey(id)) ?? 0;
+    if (blockedMs > 0) return this.refused(blockedMs);
     if (this.silence && !this.silence.mayAsk()) throw new NotAsked('Redis left a count unanswered moments ago: not asked again yet');
     try {
       await this.limiter.consume(id);
@@ -122,9 +133,13 @@ export class WindowCounter {
         throw error;
       }
       this.silence?.answered();
-      this.refusals.inc({ limit: this.name });
-      return { allowed: false, limit: this.name, retryAfterSeconds: retryAfter(error.msBeforeNext) };
+      return this.refused(error.msBeforeNext);
     }
+  }
+
+  private refused(msBeforeNext: number): Verdict {
+    this.refusals.inc({ limit: this.name });
+    return { allowed: false, limit: this.name, retryAfterSeconds: retryAfter(msBeforeNext) };
   }
 
   /**
