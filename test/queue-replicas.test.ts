@@ -145,7 +145,8 @@ describe('scale-out', () => {
     await vi.waitFor(async () => {
       const states = await Promise.all(fans.map(async (fan) => (await fan.api.data<{ queueStatus: QueueStatus }>(STATUS, { id: concertId })).queueStatus.state));
       expect(states.filter((s) => s === 'ACTIVE')).toHaveLength(capacity);
-    });
+      // Forty status reads a look: on a loaded run one look alone outlasted waitFor's default second.
+    }, { timeout: 10_000, interval: 200 });
     const elapsed = Date.now() - started;
     const ticks = (await tickCount(server.url.replace('/graphql', '/metrics'))) + (await tickCount(second.url.replace('/graphql', '/metrics'))) - ticksBefore;
     // Both workers running every tick would make about twice elapsed/interval.
