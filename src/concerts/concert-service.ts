@@ -3,6 +3,7 @@ import { JoinedReads } from '../caching/joined-reads';
 import { SharedReads } from '../caching/shared-reads';
 import { badInput, characterCount, orNotFound } from '../errors';
 import { Concert, Schedule, Seat } from '../entities';
+import { sharedNow } from '../redis/clock';
 
 export interface ScheduleInput {
   startsAt: Date;
@@ -145,6 +146,12 @@ export class ConcertService {
     for (const schedule of schedules) byConcert.get(schedule.concert.id)?.push(schedule);
     for (const [id, found] of byConcert) this.sizes.set(id, found.map((schedule) => ({ id: schedule.id, totalSeats: schedule.totalSeats, startsAt: schedule.startsAt })));
     return concertIds.map((id) => byConcert.get(id) ?? []);
+  }
+
+  /** The schedules whose show is still to come: those whose seats still sell (or come back). */
+  async upcomingScheduleIds(): Promise<number[]> {
+    const rows = await this.orm.em.fork().find(Schedule, { startsAt: { $gt: new Date(sharedNow()) } }, { fields: ['id'] });
+    return rows.map((row) => row.id);
   }
 
   /** Each concert's schedule sizes (empty for an unknown concert); one query for those neither known nor being read (see SharedReads). */

@@ -151,18 +151,19 @@ export class InventoryService {
    * MySQL gives the bounds it must lie within, allowing for sales and cancellations of the last
    * SETTLE_SECONDS (a busy on-sale always has some in flight, and rebuilding its bitmaps on every
    * replica at its peak would be the wrong repair). After a Redis server restarted or failed over,
-   * every bitmap checked is rebuilt (serversRestarted). Returns the concerts with a schedule dropped.
+   * every upcoming show's bitmap is rebuilt (serversRestarted). Returns the concerts with a schedule dropped.
    */
   async reconcile(concertIds: readonly number[]): Promise<number[]> {
-    const restarted = await this.serversRestarted();
+    if (await this.serversRestarted()) {
+      // Every show still to come, not only the concerts checked: a line that began, or a sale made,
+      // after the snapshot is not in the restored indexes that list them.
+      await this.drop(await this.concerts.upcomingScheduleIds(), 'a Redis server restarted or failed over since the last check, maybe losing its latest seat counts; rebuilding those of every show to come from MySQL');
+      return [...concertIds];
+    }
     const sizes = await this.concerts.scheduleSizes(concertIds);
     const schedules = [...sizes.values()].flat();
     if (schedules.length === 0) return [];
     const ids = schedules.map((schedule) => schedule.id);
-    if (restarted) {
-      await this.drop(ids, 'a Redis server restarted or failed over since the last check, maybe losing its latest seat counts; rebuilding them from MySQL');
-      return [...concertIds];
-    }
     const reads = await this.read(ids);
     const bounds = await this.catalog.reservedBounds(ids, SETTLE_SECONDS);
     const wrong = ids.filter((id, i) => {
@@ -180,8 +181,8 @@ export class InventoryService {
    * restart from a snapshot, or a replica promoted before it had every write, brings back bitmaps
    * that read complete but lack the latest sales: counted as seats left, they kept admission going
    * and the line open over seats long sold, until those sales were older than the settle window
-   * (30 s and more). After such a change the checked concerts' bitmaps are rebuilt at once. The
-   * first check (nothing recorded yet) only records.
+   * (30 s and more). After such a change every upcoming show's bitmap is rebuilt at its next read.
+   * The first check (nothing recorded yet) only records.
    */
   private async serversRestarted(): Promise<boolean> {
     const now = await serverRunIds(this.redis);
