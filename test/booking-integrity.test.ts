@@ -4,7 +4,7 @@ import { redisKeys, runScript } from '../src/redis';
 import { HOLD_SEAT } from '../src/redis/hold-scripts';
 import { Api } from '../support/graphql-client';
 import { ENTER, HOLD, LEAVE, PAY, RELEASE, type QueueStatus } from '../support/operations';
-import { startTestServer, type TestServer } from './support/harness';
+import { startTestServer, TEST_MYSQL_ROOT, type TestServer } from './support/harness';
 import { type Account } from './support/client';
 import { activeFans, charge, hold, ledger, me, seatFeed, seatIds, seats } from './support/booking';
 import { createConcert } from './support/fixtures';
@@ -25,7 +25,7 @@ const holdKeys = (scheduleId: string) => redisKeys(server.env.REDIS_KEY_PREFIX!)
 
 /** A second MySQL session holding the user's row lock, as a long transaction elsewhere would. */
 async function lockUserRow(userId: string): Promise<Connection> {
-  const session = await createConnection({ host: '127.0.0.1', user: 'root', database: database() });
+  const session = await createConnection(`${TEST_MYSQL_ROOT}/${database()}`);
   await session.query('BEGIN');
   await session.query('SELECT id FROM users WHERE id = ? FOR UPDATE', [userId]);
   return session;
@@ -33,7 +33,7 @@ async function lockUserRow(userId: string): Promise<Connection> {
 
 /** Resolves once the payment's debit runs (and waits for the row lock). */
 async function untilLockWait(): Promise<void> {
-  const probe = await createConnection({ host: '127.0.0.1', user: 'root' });
+  const probe = await createConnection(TEST_MYSQL_ROOT);
   await vi.waitFor(
     async () => {
       const [rows] = await probe.query("SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE INFO LIKE 'UPDATE users SET points = LAST_INSERT_ID%'");

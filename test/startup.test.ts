@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Api } from '../support/graphql-client';
 import { CREATE_CONCERT, ENTER, LOG_IN } from '../support/operations';
 import { resetSandbox } from '../support/sandbox';
-import { ADMIN, startTestServer, TEST_MYSQL_ROOT, testEnv, type TestServer } from './support/harness';
+import { ADMIN, startTestServer, TEST_MYSQL_ROOT, TEST_REDIS_URL, testEnv, type TestServer } from './support/harness';
 import { spawnProcess, spawnServer } from './support/process';
 import { logIn, signUp, signUpMany, type Account } from './support/client';
 import { createConcert } from './support/fixtures';
@@ -54,6 +54,9 @@ async function expectPromptStop(starting: { child: ChildProcess; exited: Promise
 
 const titles = async (url: string) => (await new Api(url).data<{ concerts: { title: string }[] }>('{ concerts { title } }')).concerts.map((c) => c.title);
 
+
+/** The test Redis (TEST_REDIS_URL, its password included) in database `n`. */
+const inDatabase = (n: number) => Object.assign(new URL(TEST_REDIS_URL), { pathname: `/${n}` }).toString();
 describe('start-up', () => {
   it('says it waits for a Redis that does not answer, then stops with the reason (exit 1), its password unsaid', async () => {
     const { code, output, markedAt } = await runUntilExit('startup_no_redis', { REDIS_URL: 'redis://:hunter2@127.0.0.1:1/0', REDIS_CLUSTER_NODES: '' }, /waiting for Redis/);
@@ -151,9 +154,9 @@ describe('start-up', () => {
   }, 60_000);
 
   it('stops (exit 1) when Redis has no database of the index REDIS_URL names, instead of using database 0', async () => {
-    const { code, output } = await runUntilExit('startup_redis_no_db', { REDIS_URL: 'redis://127.0.0.1:6379/99', REDIS_CLUSTER_NODES: '' });
+    const { code, output } = await runUntilExit('startup_redis_no_db', { REDIS_URL: inDatabase(99), REDIS_CLUSTER_NODES: '' });
     expect(code).toBe(1);
-    expect(output).toMatch(/failed to start: Redis at redis:\/\/127\.0\.0\.1:6379\/99: REDIS_URL names database 99, which this Redis does not have/);
+    expect(output).toMatch(/failed to start: Redis at redis:\/\/[^/\s]+\/99: REDIS_URL names database 99, which this Redis does not have/);
     expect(output).not.toMatch(/"msg":"listening"/);
   }, 60_000);
 
@@ -310,13 +313,13 @@ describe('start-up', () => {
   });
 
   it('honours the /N database index of REDIS_URL', async () => {
-    server = await startTestServer('startup_redis_db', { REDIS_URL: 'redis://127.0.0.1:6379/7', RUN_WORKERS: 'false' });
+    server = await startTestServer('startup_redis_db', { REDIS_URL: inDatabase(7), RUN_WORKERS: 'false' });
     const { concertId } = await createConcert(server);
     const fan = await signUp(new Api(server.url));
     await fan.api.data(ENTER, { id: concertId });
     const wait = server.app.services.config.redisPrefix + `:{c:${concertId}}:wait`;
-    const db7 = new Redis('redis://127.0.0.1:6379/7');
-    const db0 = new Redis('redis://127.0.0.1:6379/0');
+    const db7 = new Redis(inDatabase(7));
+    const db0 = new Redis(inDatabase(0));
     try {
       expect(await db7.zscore(wait, fan.id)).not.toBeNull();
       expect(await db0.exists(wait)).toBe(0);

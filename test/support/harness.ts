@@ -9,14 +9,14 @@ import { LOCAL_MYSQL_ROOT, LOCAL_REDIS_URL, resetSandbox, sandboxEnv } from '../
 export const ADMIN = { email: 'admin@example.test', password: `admin-${randomBytes(9).toString('hex')}` };
 /** The servers to test against; TEST_MYSQL_URL (no database in it) for a MySQL with a root password. */
 export const TEST_MYSQL_ROOT = process.env.TEST_MYSQL_URL ?? LOCAL_MYSQL_ROOT;
-const REDIS_URL = process.env.TEST_REDIS_URL ?? LOCAL_REDIS_URL;
-/** Seeds of a Redis Cluster (test/support/redis-cluster.sh starts one) to run against instead of REDIS_URL. */
+export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? LOCAL_REDIS_URL;
+/** Seeds of a Redis Cluster (test/support/redis-cluster.sh starts one) to run against instead of TEST_REDIS_URL. */
 const REDIS_CLUSTER_NODES = process.env.TEST_REDIS_CLUSTER_NODES;
 
 /** The Redis the tests use, for tests that talk to Redis without a server. */
 export const TEST_REDIS: RedisTarget = REDIS_CLUSTER_NODES
   ? { clusterNodes: REDIS_CLUSTER_NODES.split(',').map((seed) => ({ host: seed.split(':')[0] as string, port: Number(seed.split(':')[1]) })) }
-  : { url: REDIS_URL };
+  : { url: TEST_REDIS_URL };
 /** Set when several checkouts run their suites on one machine at once, so their databases and keys never meet. */
 const NAMESPACE = (process.env.TEST_NAMESPACE ?? '').replace(/\W/g, '_');
 
@@ -25,7 +25,7 @@ export function testEnv(testName: string, overrides: Record<string, string> = {}
   const name = NAMESPACE ? `${NAMESPACE}_${testName}` : testName;
   return {
     NODE_ENV: 'test',
-    ...sandboxEnv({ mysqlRoot: TEST_MYSQL_ROOT, database: `ct_test_${name.replace(/\W/g, '_')}`, redisUrl: REDIS_URL, redisClusterNodes: REDIS_CLUSTER_NODES, redisPrefix: `test:${name}` }),
+    ...sandboxEnv({ mysqlRoot: TEST_MYSQL_ROOT, database: `ct_test_${name.replace(/\W/g, '_')}`, redisUrl: TEST_REDIS_URL, redisClusterNodes: REDIS_CLUSTER_NODES, redisPrefix: `test:${name}` }),
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     ADMIN_EMAIL: ADMIN.email,
     ADMIN_PASSWORD: ADMIN.password,
