@@ -120,7 +120,11 @@ export function SeatMap({
   const [failure, setFailure] = useState<SeatFailure<Problem> | undefined>();
   const mine = new Map(holds.map((hold) => [hold.seat.id, hold]));
   const error = seatFailureShown(failure, mine.size, reconnects);
-  const setError = (problem: Problem | undefined) => setFailure(problem && { problem, heldThen: mine.size, reconnectsThen: reconnects });
+  // The reconnects when the failure comes, not when the seat was pressed (a hold sent online may fail
+  // after a reconnect): read through a ref by the handler of an earlier render.
+  const reconnectsNow = useRef(reconnects);
+  reconnectsNow.current = reconnects;
+  const setError = (problem: Problem | undefined) => setFailure(problem && { problem, heldThen: mine.size, reconnectsThen: reconnectsNow.current });
   const mySeatIds = new Set(mine.keys());
   const title = formatDateTime(schedule.startsAt);
   // The map is one Tab stop (roving tabindex): the seat last focused, else the first free one; the
