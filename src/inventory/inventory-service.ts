@@ -185,9 +185,16 @@ export class InventoryService {
    * The first check (nothing recorded yet) only records.
    */
   private async serversRestarted(): Promise<boolean> {
-    const now = await serverRunIds(this.redis);
-    const before = await this.redis.set(this.keys.inventoryServers, now, 'GET');
-    return before !== null && before !== now;
+    try {
+      const now = await serverRunIds(this.redis);
+      const before = await this.redis.set(this.keys.inventoryServers, now, 'GET');
+      return before !== null && before !== now;
+    } catch (error) {
+      // A node not answering now (a failover under way): the next check asks again; this one still
+      // compares the counts it can read.
+      this.logger.warn({ err: error }, 'could not read the Redis servers’ run ids; checking the seat counts without them');
+      return false;
+    }
   }
 
   /**
