@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Api } from '../support/graphql-client';
 import { CANCEL, ENTER, LEAVE, ME, RELEASE, SET_SALES_OPEN_AT, STATUS, type Me } from '../support/operations';
 import { admit, charge, hold, pay, seatIds } from './support/booking';
-import { logIn, signUpMany } from './support/client';
+import { logIn, signUpMany, type Account } from './support/client';
 import { createConcert } from './support/fixtures';
 import { ADMIN, startTestServer, type TestServer } from './support/harness';
 import { ensureWebBuild } from './support/web-build';
@@ -85,6 +85,22 @@ async function submitAuthForm(fan: Fan, button: 'Log in' | 'Sign up', email: str
 async function signUpInPage(fan: Fan, email: string) {
   await submitAuthForm(fan, 'Sign up', email);
   await fan.page.getByRole('button', { name: 'Log out' }).waitFor(WAIT);
+}
+
+/**
+ * A fan (in the browser, named `name`) second in a concert's line of `target`, behind one ACTIVE for
+ * long (ACTIVE_IDLE_SECONDS is an hour in tests): number 1 in line, on the concert's page.
+ */
+async function waitingBehindOne(target: TestServer, name: string): Promise<{ concertId: string; first: Account; fan: Fan }> {
+  const { concertId } = await createConcert(target, { maxActiveUsers: 1, seatCount: 2 });
+  const [first] = (await signUpMany(new Api(target.url), 1)) as [Account];
+  await first.api.data(ENTER, { id: concertId });
+  const fan = await openFan(name, { width: 1100, height: 900 });
+  await fan.page.goto(`${new URL('/', target.url).toString()}#/concerts/${concertId}`);
+  await signUpInPage(fan, `${name}-${Date.now()}@example.test`);
+  await fan.page.getByRole('button', { name: 'Enter the waiting room' }).click();
+  await position(fan, 'number 1 in line').waitFor(WAIT);
+  return { concertId, first, fan };
 }
 
 async function chargeInPage(fan: Fan, amount: number) {
@@ -861,20 +877,13 @@ describe('fan web app in Chromium', () => {
   });
 
   it('a fan in line reading My tickets is told, in words and at the top of the page, that their turn has come, with a link to the concert', async () => {
-    const { concertId } = await createConcert(server, { maxActiveUsers: 1, seatCount: 2 });
-    const [first] = await signUpMany(new Api(server.url), 1);
-    await first!.api.data(ENTER, { id: concertId });
-    const fan = await openFan('news', { width: 1100, height: 900 });
-    await fan.page.goto(`${base}#/concerts/${concertId}`);
-    await signUpInPage(fan, `news-${Date.now()}@example.test`);
-    await fan.page.getByRole('button', { name: 'Enter the waiting room' }).click();
-    await position(fan, 'number 1 in line').waitFor(WAIT);
+    const { concertId, first, fan } = await waitingBehindOne(server, 'news');
     await fan.page.getByRole('link', { name: 'My tickets' }).click();
     await fan.page.getByRole('heading', { name: 'My tickets' }).waitFor(WAIT);
     expect(await fan.page.getByTestId('line-news').count()).toBe(0);
 
     // The fan ahead leaves: the next tick lets this one in, while My tickets shows.
-    await first!.api.data(LEAVE, { id: concertId });
+    await first.api.data(LEAVE, { id: concertId });
     const news = fan.page.getByTestId('line-news').filter({ hasText: 'It is your turn: you can choose seats now.' });
     await news.waitFor(WAIT);
     await announced(fan, 'It is your turn');
@@ -888,14 +897,7 @@ describe('fan web app in Chromium', () => {
   });
 
   it('a fan in line who leaves the concert page and comes back at once is not told "Reconnecting…", and asks nothing over HTTP; the line’s length grows behind them live', async () => {
-    const { concertId } = await createConcert(server, { maxActiveUsers: 1, seatCount: 2 });
-    const [first] = await signUpMany(new Api(server.url), 1);
-    await first!.api.data(ENTER, { id: concertId });
-    const fan = await openFan('back', { width: 1100, height: 900 });
-    await fan.page.goto(`${base}#/concerts/${concertId}`);
-    await signUpInPage(fan, `back-${Date.now()}@example.test`);
-    await fan.page.getByRole('button', { name: 'Enter the waiting room' }).click();
-    await position(fan, 'number 1 in line').waitFor(WAIT);
+    const { concertId, fan } = await waitingBehindOne(server, 'back');
 
     // The feed runs on while the fan is in line, whatever page shows: back on the concert, the place shows at once.
     const statusChecks = countRequests(fan, 'query QueueStatusNow');
@@ -921,16 +923,8 @@ describe('fan web app in Chromium', () => {
     'a fan in line keeps the place on other pages, and through a reload, past the presence grace; a place lost while away is said plainly on coming back, in the live region too',
     async () => {
       const shortBase = new URL('/', shortGrace.url).toString();
-      const { concertId } = await createConcert(shortGrace, { maxActiveUsers: 1, seatCount: 2 });
-      // Someone is ACTIVE (for long: ACTIVE_IDLE_SECONDS is an hour in tests), so the fan waits.
+      const { concertId, fan } = await waitingBehindOne(shortGrace, 'away');
       const api = new Api(shortGrace.url);
-      const [first] = await signUpMany(api, 1);
-      await first!.api.data(ENTER, { id: concertId });
-      const fan = await openFan('away', { width: 1100, height: 900 });
-      await fan.page.goto(`${shortBase}#/concerts/${concertId}`);
-      await signUpInPage(fan, `away-${Date.now()}@example.test`);
-      await fan.page.getByRole('button', { name: 'Enter the waiting room' }).click();
-      await position(fan, 'number 1 in line').waitFor(WAIT);
       const pastGrace = () => new Promise((resolve) => setTimeout(resolve, (SHORT_GRACE_SECONDS + 3) * 1000));
 
       // On My tickets past the grace, then on the list, reloaded, past it again: still in line, as the
