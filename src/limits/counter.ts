@@ -68,7 +68,7 @@ export class SilentRedis {
  * `max` 0 means no limit: nothing is counted.
  */
 export class WindowCounter {
-  private readonly limiter?: RateLimiterRedis & Partial<InMemoryBlocks>;
+  private readonly limiter?: RateLimiterRedis & InMemoryBlocks;
 
   constructor(
     redis: RedisClient,
@@ -89,7 +89,7 @@ export class WindowCounter {
     private readonly silence?: SilentRedis,
   ) {
     if (max === 0) return;
-    this.limiter = new RateLimiterRedis({
+    const limiter: RateLimiterRedis & Partial<InMemoryBlocks> = new RateLimiterRedis({
       storeClient: redis,
       keyPrefix,
       points: max,
@@ -97,7 +97,8 @@ export class WindowCounter {
       ...(blockInMemory ? { inMemoryBlockOnConsumed: max + 1 } : {}),
     });
     // Checked here, so that a version of the library without it fails at start, not on a frozen Redis.
-    if (typeof this.limiter.getInMemoryBlockMsBeforeExpire !== 'function') throw new Error('rate-limiter-flexible no longer has getInMemoryBlockMsBeforeExpire');
+    if (typeof limiter.getInMemoryBlockMsBeforeExpire !== 'function') throw new Error('rate-limiter-flexible no longer has getInMemoryBlockMsBeforeExpire');
+    this.limiter = limiter as RateLimiterRedis & InMemoryBlocks;
   }
 
   /**
@@ -120,7 +121,7 @@ export class WindowCounter {
     if (!this.limiter) return ALLOWED;
     // A key blocked in memory is refused from there, whether Redis answers or not: that refusal asks
     // Redis nothing, so it says nothing of Redis either.
-    const blockedMs = this.limiter.getInMemoryBlockMsBeforeExpire?.(this.limiter.getKey(id)) ?? 0;
+    const blockedMs = this.limiter.getInMemoryBlockMsBeforeExpire(this.limiter.getKey(id));
     if (blockedMs > 0) return this.refused(blockedMs);
     if (this.silence && !this.silence.mayAsk()) throw new NotAsked('Redis left a count unanswered moments ago: not asked again yet');
     try {
