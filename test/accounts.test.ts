@@ -9,6 +9,7 @@ import { createConcert } from './support/fixtures';
 import { Migration20261212100000 } from '../src/migrations/Migration20261212100000';
 import { hashCost, hashPassword, PasswordHasher, unmatchableHash } from '../src/auth/passwords';
 import { RateLimited } from '../src/errors';
+import { User } from '../src/entities';
 
 const ME = '{ me { id email role points } }';
 /** How often each replica asks MySQL whether a token's account still exists. */
@@ -226,6 +227,16 @@ describe('tokens', () => {
     const fan = await signUp(api);
     const body = await api.request(ME, {}, { authorization: `Token ${fan.token}` });
     expect(body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+  });
+
+  it('judges a token signed before tokens carried their credentials (no cv claim) by when it was issued', async () => {
+    const fan = await signUp(api);
+    const changedAt = Math.floor(Date.now() / 1000) * 1000;
+    await server.app.orm.em.fork().nativeUpdate(User, { id: Number(fan.id) }, { credentialsChangedAt: new Date(changedAt) });
+    await server.app.services.existingAccounts.followCredentialChanges();
+    const legacy = (iat: number) => jwt.sign({ role: 'USER', iat }, secret(), { subject: fan.id, algorithm: 'HS256', expiresIn: 600 });
+    expect(await api.as(legacy(changedAt / 1000 - 5)).errorCode(ME)).toBe('UNAUTHENTICATED');
+    expect((await api.as(legacy(changedAt / 1000 + 1)).request(ME)).errors).toBeUndefined();
   });
 
   it('refuses a forged token (signed with another secret)', async () => {
