@@ -32,6 +32,7 @@ import { decodeDepartures, placeAfter } from '../src/queue/departures';
 import { watchBeat } from '../src/queue/queue-service';
 import { decodeFeedReply, decodeWatchReply } from '../src/queue/queue-status';
 import { SOCKET_OPEN, SOCKET_RENEW } from '../src/redis/socket-scripts';
+import { COUNT_BOTH } from '../src/redis/limit-scripts';
 import type { Script, ScriptArg, ScriptKeys } from '../src/redis/script';
 import { LOCAL_REDIS_URL, wipeRedisKeys } from '../support/sandbox';
 import { TEST_REDIS } from './support/harness';
@@ -1529,6 +1530,32 @@ describe('socket scripts', () => {
     expect(await run(SOCKET_OPEN, sockets, 'c', 60_000, 2)).toBe(1);
     expect((await redis.zrange(sockets.sockets, 0, -1)).sort()).toEqual(['a', 'c']);
     expect(await redis.pttl(sockets.sockets)).toBeGreaterThan(59_000);
+  });
+});
+
+describe('limit scripts', () => {
+  it('count an event against the first limit, and against the second only if the first allows it; a refusal by the second gives the first its point back', async () => {
+    // One hash tag: on a Cluster both keys must be on one node (the app counts both at once only on a single server).
+    const both = (first: string, second: string) => ({ first: `${keys.limits.account}:{both}${first}`, second: `${keys.limits.ip}:{both}${second}` });
+    const fan = both('fan', 'nat');
+    expect(await run(COUNT_BOTH, fan, 2, 60, 3, 30)).toEqual([0, 0]);
+    expect(await run(COUNT_BOTH, fan, 2, 60, 3, 30)).toEqual([0, 0]);
+    // Over the first limit: refused by it, with its window's time left; the second is not counted.
+    const [refusedBy, msLeft] = await run(COUNT_BOTH, fan, 2, 60, 3, 30);
+    expect(refusedBy).toBe(1);
+    expect(msLeft).toBeGreaterThan(59_000);
+    expect(await redis.mget(fan.first, fan.second)).toEqual(['3', '2']);
+    // Another account behind the same address: its third event there is refused by the address, and its own count given back.
+    const other = both('other', 'nat');
+    expect(await run(COUNT_BOTH, other, 5, 60, 3, 30)).toEqual([0, 0]);
+    const [byAddress, addressLeft] = await run(COUNT_BOTH, other, 5, 60, 3, 30);
+    expect(byAddress).toBe(2);
+    expect(addressLeft).toBeLessThanOrEqual(30_000);
+    expect(addressLeft).toBeGreaterThan(29_000);
+    expect(await redis.mget(other.first, other.second)).toEqual(['1', '4']);
+    // Each count's window is its own TTL, set once when the count starts (as rate-limiter-flexible keeps them).
+    expect(await redis.pttl(fan.first)).toBeGreaterThan(59_000);
+    expect(await redis.pttl(fan.second)).toBeLessThanOrEqual(30_000);
   });
 });
 

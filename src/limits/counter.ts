@@ -2,6 +2,8 @@ import { performance } from 'node:perf_hooks';
 import type { RedisClient } from '../redis';
 import type { Counter } from 'prom-client';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import { runScript } from '../redis/script';
+import { COUNT_BOTH } from '../redis/limit-scripts';
 import { isUnanswered, NotAsked } from '../errors';
 
 /** The limits a refusal is counted under (metric label `limit`). */
@@ -14,11 +16,6 @@ export const ALLOWED: Verdict = { allowed: true };
 
 /** Whole seconds, at least 1, until the window ends. */
 const retryAfter = (msBeforeNext: number) => Math.max(1, Math.ceil(msBeforeNext / 1000));
-
-/** rate-limiter-flexible's in-memory block (inMemoryBlockOnConsumed), read without a Redis command; not in its typings. */
-interface InMemoryBlocks {
-  getInMemoryBlockMsBeforeExpire(rlKey: string): number;
-}
 
 /** While Redis is silent, how often one count asks it again (the others are not asked meanwhile). */
 const SILENT_RETRY_MS = 1000;
@@ -61,22 +58,48 @@ export class SilentRedis {
   }
 }
 
+/** A map from key to when its block ends grows no larger than this before its ended blocks are swept. */
+const BLOCKS_SWEPT_AT = 10_000;
+
+/** Keys refused until their window ends, remembered in this process so a refused client's retries cost no Redis command. */
+class MemoryBlocks {
+  private readonly until = new Map<string, number>();
+
+  /** The ms left in the key's block, 0 if none. */
+  msLeft(key: string): number {
+    const until = this.until.get(key);
+    if (until === undefined) return 0;
+    const left = until - Date.now();
+    if (left > 0) return left;
+    this.until.delete(key);
+    return 0;
+  }
+
+  block(key: string, ms: number): void {
+    if (this.until.size >= BLOCKS_SWEPT_AT) {
+      const now = Date.now();
+      for (const [blocked, until] of this.until) if (until <= now) this.until.delete(blocked);
+    }
+    this.until.set(key, Date.now() + ms);
+  }
+}
+
 /**
  * Events per key per fixed window, counted in Redis (rate-limiter-flexible's RateLimiterRedis: one
  * EVALSHA per event, INCRBY with the window as TTL), so every replica shares the count. It runs on the
- * app's auto-pipelining connection: the checks of one tick (an account's and an IP's) go out in one write.
- * `max` 0 means no limit: nothing is counted.
+ * app's auto-pipelining connection. `max` 0 means no limit: nothing is counted.
  */
 export class WindowCounter {
-  private readonly limiter?: RateLimiterRedis & InMemoryBlocks;
+  private readonly limiter?: RateLimiterRedis;
+  private readonly blocks?: MemoryBlocks;
 
   constructor(
-    redis: RedisClient,
+    private readonly redis: RedisClient,
     readonly name: LimitName,
     /** Full key prefix from redisKeys(); rate-limiter-flexible appends `:<id>`. */
     keyPrefix: string,
     readonly max: number,
-    windowSeconds: number,
+    private readonly windowSeconds: number,
     private readonly refusals: Counter<'limit'>,
     /**
      * Once a key is over its limit, this process refuses it from memory until its window ends: a
@@ -89,16 +112,8 @@ export class WindowCounter {
     private readonly silence?: SilentRedis,
   ) {
     if (max === 0) return;
-    const limiter: RateLimiterRedis & Partial<InMemoryBlocks> = new RateLimiterRedis({
-      storeClient: redis,
-      keyPrefix,
-      points: max,
-      duration: windowSeconds,
-      ...(blockInMemory ? { inMemoryBlockOnConsumed: max + 1 } : {}),
-    });
-    // Checked here, so that a version of the library without it fails at start, not on a frozen Redis.
-    if (typeof limiter.getInMemoryBlockMsBeforeExpire !== 'function') throw new Error('rate-limiter-flexible no longer has getInMemoryBlockMsBeforeExpire');
-    this.limiter = limiter as RateLimiterRedis & InMemoryBlocks;
+    this.limiter = new RateLimiterRedis({ storeClient: redis, keyPrefix, points: max, duration: windowSeconds });
+    if (blockInMemory) this.blocks = new MemoryBlocks();
   }
 
   /**
@@ -115,30 +130,68 @@ export class WindowCounter {
 
   /**
    * Counts one event; when Redis cannot be reached, throws (SERVICE_UNAVAILABLE) rather than allow
-   * it: for a limit that must hold whatever else works, such as sign-in attempts, which need only MySQL.
+   * it: for a limit that must hold whatever else works, such as sign-ins, which need only MySQL.
    */
   async consumeOrFail(id: string): Promise<Verdict> {
-    if (!this.limiter) return ALLOWED;
-    // A key blocked in memory is refused from there, whether Redis answers or not: that refusal asks
-    // Redis nothing, so it says nothing of Redis either.
-    const blockedMs = this.limiter.getInMemoryBlockMsBeforeExpire(this.limiter.getKey(id));
-    if (blockedMs > 0) return this.refused(blockedMs);
+    const limiter = this.limiter;
+    if (!limiter) return ALLOWED;
+    const blocked = this.refusedFromMemory(id);
+    if (blocked) return blocked;
+    const refusedMs = await this.ask(() =>
+      limiter.consume(id).then(
+        () => 0,
+        (error: unknown) => {
+          if (error instanceof RateLimiterRes) return Math.max(1, error.msBeforeNext);
+          throw error;
+        },
+      ),
+    );
+    return refusedMs === 0 ? ALLOWED : this.refused(id, refusedMs);
+  }
+
+  /**
+   * Counts one event for `id` here and, only if this count allows it, one for `nextId` on `next`, in
+   * one Redis command (both counts on this counter's single server, not a Cluster, which spreads
+   * their keys over nodes); an event `next` refuses gives this count its point back. A key refused
+   * from memory is not counted at all. Redis not answering: throws, as consumeOrFail.
+   */
+  async consumeThen(id: string, next: WindowCounter, nextId: string): Promise<Verdict> {
+    if (!this.limiter) return next.consumeOrFail(nextId);
+    if (!next.limiter) return this.consumeOrFail(id);
+    const blocked = this.refusedFromMemory(id) ?? next.refusedFromMemory(nextId);
+    if (blocked) return blocked;
+    const keys = { first: this.limiter.getKey(id), second: next.limiter.getKey(nextId) };
+    const [refusedBy, msLeft] = await this.ask(() => runScript(this.redis, COUNT_BOTH, keys, this.max, this.windowSeconds, next.max, next.windowSeconds));
+    if (refusedBy === 1) return this.refused(id, msLeft);
+    if (refusedBy === 2) return next.refused(nextId, msLeft);
+    return ALLOWED;
+  }
+
+  /** The refusal of a key blocked in memory: it asks Redis nothing, so it says nothing of Redis either. */
+  private refusedFromMemory(id: string): Verdict | undefined {
+    const ms = this.blocks?.msLeft(id) ?? 0;
+    return ms > 0 ? this.verdict(ms) : undefined;
+  }
+
+  /** Redis's answer to a count, told to the silence watch; not asked while Redis is known silent. */
+  private async ask<T>(command: () => Promise<T>): Promise<T> {
     if (this.silence && !this.silence.mayAsk()) throw new NotAsked('Redis left a count unanswered moments ago: not asked again yet');
     try {
-      await this.limiter.consume(id);
+      const answer = await command();
       this.silence?.answered();
-      return ALLOWED;
+      return answer;
     } catch (error) {
-      if (!(error instanceof RateLimiterRes)) {
-        if (isUnanswered(error)) this.silence?.unanswered();
-        throw error;
-      }
-      this.silence?.answered();
-      return this.refused(error.msBeforeNext);
+      if (isUnanswered(error)) this.silence?.unanswered();
+      throw error;
     }
   }
 
-  private refused(msBeforeNext: number): Verdict {
+  private refused(id: string, msBeforeNext: number): Verdict {
+    this.blocks?.block(id, msBeforeNext);
+    return this.verdict(msBeforeNext);
+  }
+
+  private verdict(msBeforeNext: number): Verdict {
     this.refusals.inc({ limit: this.name });
     return { allowed: false, limit: this.name, retryAfterSeconds: retryAfter(msBeforeNext) };
   }

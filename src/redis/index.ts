@@ -2,6 +2,7 @@ import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { HOLD_SCRIPTS } from './hold-scripts';
 import { PUBSUB_SCRIPTS } from './pubsub-scripts';
 import { INVENTORY_SCRIPTS } from './inventory-scripts';
+import { LIMIT_SCRIPTS } from './limit-scripts';
 import { QUEUE_SCRIPTS } from './queue-scripts';
 import { registerScripts } from './script';
 import { SOCKET_SCRIPTS } from './socket-scripts';
@@ -16,7 +17,7 @@ export type RedisClient = Redis | Cluster;
 export type RedisTarget = { url: string } | { clusterNodes: { host: string; port: number }[] };
 
 /** Every Lua script; each connection registers them all. */
-export const SCRIPTS = [...QUEUE_SCRIPTS, ...HOLD_SCRIPTS, ...PUBSUB_SCRIPTS, ...INVENTORY_SCRIPTS, ...SOCKET_SCRIPTS] as const;
+export const SCRIPTS = [...QUEUE_SCRIPTS, ...HOLD_SCRIPTS, ...PUBSUB_SCRIPTS, ...INVENTORY_SCRIPTS, ...SOCKET_SCRIPTS, ...LIMIT_SCRIPTS] as const;
 export { SOCKET_OPEN, SOCKET_RENEW } from './socket-scripts';
 
 /** How often a cluster connection reads the slot map again (one CLUSTER SLOTS). */
