@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Api } from '../support/graphql-client';
-import { ENTER, STATUS_SUBSCRIPTION, type QueueStatus } from '../support/operations';
+import { ENTER, LEAVE, STATUS_SUBSCRIPTION, type QueueStatus } from '../support/operations';
 import { activeFans, pollStatus, queueStatusOf } from './support/booking';
 import { Feed, signUpMany, wsClient, type Account } from './support/client';
 import { createConcert } from './support/fixtures';
@@ -97,6 +97,42 @@ describe('a Redis outage longer than the grace', () => {
     } finally {
       polls.stop();
       for (const feed of feeds) feed.close();
+      await Promise.all(clients.map((client) => client.dispose()));
+    }
+  });
+});
+
+describe('a Redis back from an older snapshot', () => {
+  it('holds no presence for a subscription that ended after the snapshot: that fan lapses a grace later, and the slot goes to the fan still there', async () => {
+    const { concertId } = await createConcert(server, { maxActiveUsers: 1 });
+    const [holder] = await activeFans(new Api(server.url), concertId, 1);
+    const [waiting] = await signUpMany(new Api(server.url), 1);
+    await waiting!.api.data(ENTER, { id: concertId });
+    const clients = [holder!, waiting!].map((fan) => wsClient(server.wsUrl, fan.token));
+    const [holderFeed, waitingFeed] = clients.map((client) => new Feed<{ queueStatus: QueueStatus }>(client, STATUS_SUBSCRIPTION, { id: concertId }));
+    try {
+      expect((await holderFeed!.next()).data?.queueStatus.state).toBe('ACTIVE');
+      expect((await waitingFeed!.next()).data?.queueStatus).toMatchObject({ state: 'WAITING', position: 1 });
+      // Both subscriptions hold their fan's presence in the snapshot.
+      await sleep(1000);
+      redis.save();
+      // Then the holder closes the page and leaves; the fan behind gets the slot.
+      holderFeed!.close();
+      await clients[0]!.dispose();
+      await holder!.api.data(LEAVE, { id: concertId });
+      await vi.waitFor(async () => expect((await waitingFeed!.next(100).catch(() => undefined))?.data?.queueStatus.state).toBe('ACTIVE'), { timeout: 5000, interval: 50 });
+      // Redis dies and comes back from the snapshot: the holder ACTIVE again, their presence still held
+      // by this replica's subscription that has ended since.
+      await redis.stop();
+      await redis.start();
+      await untilReady();
+      expect((await queueStatusOf(holder!, concertId)).state).toBe('ACTIVE');
+      // The holder shows no presence: a grace (and a missed beat) later they lose the slot, which goes
+      // to the fan still subscribed (ACTIVE_TTL is 15 minutes: only the presence rule can do it).
+      await vi.waitFor(async () => expect((await queueStatusOf(waiting!, concertId)).state).toBe('ACTIVE'), { timeout: (GRACE_SECONDS * 3 + 6) * 1000, interval: 250 });
+      expect((await queueStatusOf(holder!, concertId)).state).toBe('NONE');
+    } finally {
+      for (const feed of [holderFeed, waitingFeed]) feed!.close();
       await Promise.all(clients.map((client) => client.dispose()));
     }
   });

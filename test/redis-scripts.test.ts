@@ -18,6 +18,9 @@ import {
   QUEUE_FEED,
   QUEUE_FIGURES_NOW,
   QUEUE_HEARTBEAT,
+  BEAT_FORGOTTEN,
+  BEAT_KNOWN,
+  BEAT_MISMATCHED,
   QUEUE_LEAVE,
   QUEUE_REOPEN,
   QUEUE_SEATS_LEFT,
@@ -1299,6 +1302,7 @@ describe('departures log and live presence', () => {
     await watch(k, 1, 'alive', 1, 2);
     await watch(k, 1, 'doomed', 2, 3);
     expect(await redis.hgetall(k.watchCount)).toEqual({ '1': '1', '2': '2', '3': '1' });
+    expect(await redis.hgetall(k.watchSums)).toEqual({ alive: '3', doomed: '5' });
     // Everyone was last seen long ago; the watched are WATCHED, whatever a status call says.
     await redis.zadd(k.seen, 0, '4');
     await run(QUEUE_STATUS, k, 1, 2, 3);
@@ -1314,9 +1318,13 @@ describe('departures log and live presence', () => {
     await run(QUEUE_UNWATCH, k, 'alive', 2);
     expect(await redis.hget(k.watchCount, '2')).toBe('1');
 
-    // 'doomed' follows 2 fans, both registered here; saying it follows a third, it learns one is missing.
-    expect(await run(QUEUE_HEARTBEAT, k, 'doomed', 5000, 2)).toBe(0);
-    expect(await run(QUEUE_HEARTBEAT, k, 'doomed', 5000, 3)).toBe(1);
+    expect(await redis.hgetall(k.watchSums)).toEqual({ alive: '0', doomed: '5' });
+    // 'doomed' follows 2 and 3, both held here. Following a fourth fan, it learns one hold is missing;
+    // following 2 and 4 (3 held here for nobody, as after Redis came back from an older snapshot),
+    // that one is not its own: either way its holds are not what it follows.
+    expect(await run(QUEUE_HEARTBEAT, k, 'doomed', 5000, 2, 5)).toBe(BEAT_KNOWN);
+    expect(await run(QUEUE_HEARTBEAT, k, 'doomed', 5000, 3, 9)).toBe(BEAT_MISMATCHED);
+    expect(await run(QUEUE_HEARTBEAT, k, 'doomed', 5000, 2, 6)).toBe(BEAT_MISMATCHED);
     // 'doomed' stops beating: after deadAfterMs its fans count from their latest sign, its last beat
     // (6 s ago) at the earliest: 3's last status call was 7 s ago, so the beat; 2 was released by
     // 'alive' just now, so now (that socket closed long after 'doomed' died).
@@ -1327,6 +1335,7 @@ describe('departures log and live presence', () => {
     await redis.zadd(k.replicas, now - 6000, 'doomed');
     expect((await admit(k, 0, 8000, 5000))[10]).toBe(0);
     expect(await redis.zscore(k.replicas, 'doomed')).toBeNull();
+    expect(await redis.hget(k.watchSums, 'doomed')).toBeNull();
     expect(await redis.hgetall(k.watchCount)).toEqual({});
     expect(await redis.hgetall(k.watchedSeen)).toEqual({});
     expect(await redis.zrange(k.wait, 0, -1)).toEqual(['1', '2', '3']);
@@ -1334,10 +1343,10 @@ describe('departures log and live presence', () => {
     expect(await redis.zrange(k.wait, 0, -1)).toEqual(['1', '2']);
     // Forgotten, it learns so at its next beat; so does one still listed whose last beat is past
     // deadAfterMs (a tick may have released part of its fans and run out of budget for the rest).
-    expect(await run(QUEUE_HEARTBEAT, k, 'doomed', 5000, 0)).toBe(1);
+    expect(await run(QUEUE_HEARTBEAT, k, 'doomed', 5000, 0, 0)).toBe(BEAT_FORGOTTEN);
     await redis.zadd(k.replicas, (await redisNow()) - 6000, 'late');
-    expect(await run(QUEUE_HEARTBEAT, k, 'late', 5000, 0)).toBe(1);
-    expect(await run(QUEUE_HEARTBEAT, k, 'late', 5000, 0)).toBe(0);
+    expect(await run(QUEUE_HEARTBEAT, k, 'late', 5000, 0, 0)).toBe(BEAT_FORGOTTEN);
+    expect(await run(QUEUE_HEARTBEAT, k, 'late', 5000, 0, 0)).toBe(BEAT_KNOWN);
   });
 
   it('a log whose count was lost (stats gone, entries kept) starts over instead of refusing every entry', async () => {

@@ -6,6 +6,7 @@ import { ActiveGate, slotEnded } from './active-gate';
 import { placeAfter, type Departures } from './departures';
 import { LatestValueStream } from './latest-value-stream';
 import type { QueueService, TickMessage } from './queue-service';
+import { BEAT_FORGOTTEN, BEAT_MISMATCHED } from '../redis/queue-scripts';
 import { QueueState, type QueueStatus } from './queue-state';
 import type { QueueFigures, ScoredPlace } from './queue-status';
 import type { StatusListener } from './status-listener';
@@ -53,6 +54,9 @@ interface Join {
   reject: (error: unknown) => void;
 }
 
+/** A follower of a concert's fans, as Redis knows it: random, so replicas never share one. */
+const replicaId = () => randomBytes(8).toString('hex');
+
 /** What this process follows of one concert, and the work its loop has to do. */
 class FollowedConcert {
   readonly fans = new Map<number, Fan>();
@@ -81,7 +85,11 @@ class FollowedConcert {
   /** How long the loop waits after its next failed step (see pause). */
   retryMs = FIRST_RETRY_MS;
 
-  constructor(readonly id: number) {}
+  constructor(
+    readonly id: number,
+    /** This process, as the concert's presence holds name it: the process's id, a new one after BEAT_MISMATCHED. */
+    public replica: string,
+  ) {}
 
   hasWork(): boolean {
     return this.tick || this.beat || this.resync || this.joins.length > 0 || this.changed.size > 0 || this.leaving.size > 0;
@@ -140,7 +148,7 @@ const samePlace = (a: ScoredPlace, b: ScoredPlace) =>
 export class LiveQueueStatus {
   private readonly concerts = new Map<number, FollowedConcert>();
   /** This process, as Redis knows it while it follows fans. */
-  private readonly replica = randomBytes(8).toString('hex');
+  private readonly replica = replicaId();
   private beatTimer: NodeJS.Timeout | undefined;
   /** The last admission tick heard of (TickMessage.seq): a gap means lost messages. */
   private lastTick: number | undefined;
@@ -255,7 +263,7 @@ export class LiveQueueStatus {
   private join(listener: StatusListener): Promise<QueueStatus> {
     let concert = this.concerts.get(listener.concertId);
     if (!concert) {
-      concert = new FollowedConcert(listener.concertId);
+      concert = new FollowedConcert(listener.concertId, this.replica);
       this.concerts.set(concert.id, concert);
     }
     const followed = concert;
@@ -300,7 +308,7 @@ export class LiveQueueStatus {
     concert.leaving.clear();
     if (users.length === 0) return;
     try {
-      await this.queue.unwatch(concert.id, this.replica, users);
+      await this.queue.unwatch(concert.id, concert.replica, users);
     } catch (error) {
       // Kept for the next step: a presence held for good would keep an absent fan in line.
       for (const user of users) if (!concert.fans.has(user)) concert.leaving.add(user);
@@ -316,7 +324,7 @@ export class LiveQueueStatus {
     const users = [...new Set(joins.map((join) => join.listener.userId))];
     let changed: Map<number, ScoredPlace>;
     try {
-      changed = this.adopt(concert, users, await this.queue.watchPlaces(concert.id, this.replica, users, true), true);
+      changed = this.adopt(concert, users, await this.queue.watchPlaces(concert.id, concert.replica, users, true), true);
     } catch (error) {
       for (const join of joins) join.reject(error);
       // A fan whose earlier subscription's presence was kept for this join: nobody holds it now.
@@ -350,9 +358,21 @@ export class LiveQueueStatus {
     concert.beat = false;
     if (concert.fans.size === 0) return;
     try {
-      // Forgotten (Redis lost its data or some registrations, or a tick took this process for dead
-      // while it stalled): hold them again. Fans leaving were released before this step (run).
-      if (await this.queue.heartbeat(concert.id, this.replica, concert.fans.size)) concert.resync = true;
+      // What this process holds here: its fans, and those leaving whose release failed (run releases
+      // the others before this step).
+      const held = new Set([...concert.fans.keys(), ...concert.leaving]);
+      const verdict = await this.queue.heartbeat(concert.id, concert.replica, held);
+      // Forgotten (Redis lost its data, or a tick took this process for dead while it stalled): hold them again.
+      if (verdict === BEAT_FORGOTTEN) concert.resync = true;
+      if (verdict === BEAT_MISMATCHED) {
+        // Holds lost, or holds of fans let go come back (Redis restored from an older snapshot): the
+        // fans are held again under a new id; the old one, silent from now, is released as a dead
+        // replica's, and whoever it held for nobody lapses a grace later.
+        this.logger.warn({ concertId: concert.id }, 'presence holds in Redis differ from the fans this process follows; holding them anew');
+        concert.replica = replicaId();
+        concert.leaving.clear();
+        concert.resync = true;
+      }
     } catch (error) {
       this.logger.warn({ err: error, concertId: concert.id }, 'presence heartbeat failed; the next beat retries');
     }
@@ -366,7 +386,7 @@ export class LiveQueueStatus {
     const users = [...concert.fans.keys()];
     if (users.length === 0) return;
     try {
-      const read = await this.queue.watchPlaces(concert.id, this.replica, users, true);
+      const read = await this.queue.watchPlaces(concert.id, concert.replica, users, true);
       const places = this.adopt(concert, users, read);
       // Every fan was read at or after the first batch's log position: the log is followed from there
       // (else the opening or gap that asked for this would ask again at every tick).
@@ -389,7 +409,7 @@ export class LiveQueueStatus {
     concert.changed.clear();
     if (users.length === 0) return;
     try {
-      const places = this.adopt(concert, users, await this.queue.watchPlaces(concert.id, this.replica, users, false));
+      const places = this.adopt(concert, users, await this.queue.watchPlaces(concert.id, concert.replica, users, false));
       for (const user of users) if (concert.owed.delete(user)) places.set(user, (concert.fans.get(user) as Fan).place);
       await this.push(concert, places);
     } catch (error) {

@@ -326,13 +326,22 @@ export class QueueService {
     for (let i = 0; i < userIds.length; i += STATUS_BATCH) await runScript(this.redis, QUEUE_UNWATCH, k, replica, ...userIds.slice(i, i + STATUS_BATCH));
   }
 
-  /** The replica is alive for this concert; true when it had been forgotten (it must register its fans again). */
-  async heartbeat(concertId: number, replica: string, following: number): Promise<boolean> {
-    const forgotten = (await runScript(this.redis, QUEUE_HEARTBEAT, this.keys.queue(concertId), replica, this.deadAfterMs, following)) === 1;
+  /**
+   * The replica, following these fans, is alive for this concert: BEAT_KNOWN, or BEAT_FORGOTTEN (it
+   * must register its fans again), or BEAT_MISMATCHED (it must follow them under a new id).
+   */
+  async heartbeat(concertId: number, replica: string, following: Iterable<number>): Promise<number> {
+    let count = 0;
+    let sum = 0;
+    for (const userId of following) {
+      count += 1;
+      sum += userId;
+    }
+    const verdict = await runScript(this.redis, QUEUE_HEARTBEAT, this.keys.queue(concertId), replica, this.deadAfterMs, count, sum);
     // A followed concert stays in the tick's index even if the index alone lost it (on a Cluster it
     // lives on another node, which may fail over without this concert's keys).
     await this.keepVisited(concertId);
-    return forgotten;
+    return verdict;
   }
 
   /**

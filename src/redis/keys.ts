@@ -88,6 +88,12 @@ export function redisKeys(prefix: string, database = 0) {
         /** HASH user → how many replicas hold an open subscription of theirs (absent: none). */
         watchCount: `${tag}:watch-count`,
         /**
+         * HASH replicaId → the sum of the user ids it holds in `watchers`: with their count, what a
+         * replica's heartbeat compares with the fans it follows, so that holds it no longer has (a
+         * Redis back from an older snapshot restores them) are found without reading them one by one.
+         */
+        watchSums: `${tag}:watch-sums`,
+        /**
          * HASH user → the fan's last sign of presence (ms) while some replica holds them (`seen` then
          * reads WATCHED): when the last hold goes, the grace counts from the later of this and that
          * hold's end, so a dead replica's old beat never erases a newer sign.

@@ -316,8 +316,9 @@ end`,
 const RELEASE_WATCH = luaFunction(
   'releaseWatch',
   `
-local function releaseWatch(watchers, watchCount, watchedSeen, seen, activeSeen, replica, user, lastSeen)
+local function releaseWatch(watchers, watchSums, watchCount, watchedSeen, seen, activeSeen, replica, user, lastSeen)
   if redis.call('ZREM', watchers, replica .. ':' .. user) == 0 then return end
+  redis.call('HINCRBY', watchSums, replica, -tonumber(user))
   local sign = tonumber(redis.call('HGET', watchedSeen, user) or '0')
   if sign > lastSeen then lastSeen = sign end
   if redis.call('HINCRBY', watchCount, user, -1) > 0 then
@@ -470,7 +471,7 @@ type PlacesReply = (number | string)[];
  */
 export const QUEUE_WATCH = defineScript<PlacesReply, [register: 0 | 1, replica: string, deadAfterMs: number, ...users: number[]]>()({
   name: 'queueWatch',
-  keys: [...STATUS_KEYS, 'watchers', 'replicas'],
+  keys: [...STATUS_KEYS, 'watchers', 'watchSums', 'replicas'],
   uses: [REDIS_NOW, STATUS_REPLY],
   lua: `
 local now = redisNow()
@@ -481,7 +482,10 @@ if ARGV[1] == '1' then
   if not last or now - tonumber(last) > tonumber(ARGV[3]) then forgotten = 1 end
   redis.call('ZADD', replicasKey, now, replica)
   for i = 4, #ARGV do
-    if redis.call('ZADD', watchersKey, 0, replica .. ':' .. ARGV[i]) == 1 then redis.call('HINCRBY', watchCountKey, ARGV[i], 1) end
+    if redis.call('ZADD', watchersKey, 0, replica .. ':' .. ARGV[i]) == 1 then
+      redis.call('HINCRBY', watchCountKey, ARGV[i], 1)
+      redis.call('HINCRBY', watchSumsKey, replica, ARGV[i])
+    end
   end
 end
 local reply = statusReply(waitKey, activeKey, statsKey, salesKey, seenKey, activeSeenKey, watchCountKey, watchedSeenKey, departuresKey, now, ARGV, 4, true)
@@ -493,35 +497,45 @@ return reply
 /** The replica no longer follows these fans: their presence counts from now (unless another replica holds them). */
 export const QUEUE_UNWATCH = defineScript<number, [replica: string, ...users: number[]]>()({
   name: 'queueUnwatch',
-  keys: ['seen', 'activeSeen', 'watchers', 'watchCount', 'watchedSeen'],
+  keys: ['seen', 'activeSeen', 'watchers', 'watchSums', 'watchCount', 'watchedSeen'],
   uses: [REDIS_NOW, RELEASE_WATCH],
   lua: `
 local now = redisNow()
-for i = 2, #ARGV do releaseWatch(watchersKey, watchCountKey, watchedSeenKey, seenKey, activeSeenKey, ARGV[1], ARGV[i], now) end
+for i = 2, #ARGV do releaseWatch(watchersKey, watchSumsKey, watchCountKey, watchedSeenKey, seenKey, activeSeenKey, ARGV[1], ARGV[i], now) end
 return 0
 `,
 });
 
+/** QUEUE_HEARTBEAT's answers. */
+export const BEAT_KNOWN = 0;
+/** Not registered, or its last beat too old: the replica registers its fans again (same id). */
+export const BEAT_FORGOTTEN = 1;
 /**
- * A replica that follows fans of this concert is alive. Returns 1 when it was not registered (Redis
- * lost its data, or a tick declared it dead while it stalled), its last beat is older than
- * deadAfterMs (a tick may have released some of its fans already), or fewer of its fans are
- * registered than the `following` it says it has: it must register its fans again.
+ * Its holds here are not the fans it follows (by count and sum of ids): some were lost, or some it
+ * released came back (Redis restored from an older snapshot, failed over to a replica behind). Holds
+ * cannot be told apart from here, so the replica follows its fans under a new id, and this one,
+ * beating no more, is released as a dead replica's: the fans it held for nobody lapse a grace later.
  */
-export const QUEUE_HEARTBEAT = defineScript<number, [replica: string, deadAfterMs: number, following: number]>()({
+export const BEAT_MISMATCHED = 2;
+
+/**
+ * A replica that follows fans of this concert is alive: BEAT_KNOWN, BEAT_FORGOTTEN or
+ * BEAT_MISMATCHED (see each). O(log N).
+ */
+export const QUEUE_HEARTBEAT = defineScript<number, [replica: string, deadAfterMs: number, following: number, followingSum: number]>()({
   name: 'queueHeartbeat',
-  keys: ['replicas', 'watchers'],
+  keys: ['replicas', 'watchers', 'watchSums'],
   uses: [REDIS_NOW],
   lua: `
 local now = redisNow()
 local replica = ARGV[1]
 local last = redis.call('ZSCORE', replicasKey, replica)
 redis.call('ZADD', replicasKey, now, replica)
-if not last or now - tonumber(last) > tonumber(ARGV[2]) then return 1 end
--- Fewer registrations here than fans it follows: some were lost (a failover that kept the beat but
--- not a later registration). O(log N).
-if redis.call('ZLEXCOUNT', watchersKey, '[' .. replica .. ':', '[' .. replica .. ':\\255') < tonumber(ARGV[3]) then return 1 end
-return 0
+if not last or now - tonumber(last) > tonumber(ARGV[2]) then return ${BEAT_FORGOTTEN} end
+local held = redis.call('ZLEXCOUNT', watchersKey, '[' .. replica .. ':', '[' .. replica .. ':\\255')
+local heldSum = tonumber(redis.call('HGET', watchSumsKey, replica) or '0')
+if held ~= tonumber(ARGV[3]) or heldSum ~= tonumber(ARGV[4]) then return ${BEAT_MISMATCHED} end
+return ${BEAT_KNOWN}
 `,
 });
 
@@ -668,7 +682,7 @@ export const QUEUE_ADMIT = defineScript<
   ]
 >()({
   name: 'queueAdmit',
-  keys: ['wait', 'active', 'stats', 'admissions', 'sales', 'seen', 'activeSeen', 'watchCount', 'watchedSeen', 'watchers', 'replicas', 'departures'],
+  keys: ['wait', 'active', 'stats', 'admissions', 'sales', 'seen', 'activeSeen', 'watchCount', 'watchedSeen', 'watchers', 'watchSums', 'replicas', 'departures'],
   uses: [REDIS_NOW, DROP_ABSENT, ZADD_PAIRS, EMPTY_LINE, PRESENCE_SCORE, RELEASE_WATCH, LOG_DEPARTURES, OPEN_IF_DUE, MARK_SOLD_OUT],
   lua: `
 local now = redisNow()
@@ -723,11 +737,12 @@ for i = 1, #dead, 2 do
   local replica = dead[i]
   local held = redis.call('ZRANGEBYLEX', watchersKey, '[' .. replica .. ':', '[' .. replica .. ':\\255', 'LIMIT', 0, releasable)
   for _, member in ipairs(held) do
-    releaseWatch(watchersKey, watchCountKey, watchedSeenKey, seenKey, activeSeenKey, replica, string.sub(member, #replica + 2), tonumber(dead[i + 1]))
+    releaseWatch(watchersKey, watchSumsKey, watchCountKey, watchedSeenKey, seenKey, activeSeenKey, replica, string.sub(member, #replica + 2), tonumber(dead[i + 1]))
   end
   releasable = releasable - #held
   if releasable <= 0 then break end
   redis.call('ZREM', replicasKey, replica)
+  redis.call('HDEL', watchSumsKey, replica)
 end
 local lapsed = redis.call('ZRANGEBYSCORE', activeKey, '-inf', now)
 local expired = #lapsed
