@@ -3,7 +3,7 @@ import { Checkout, failureShown, holdsTickets, paymentKey } from '../web/src/log
 import { Coalescer } from '../web/src/logic/coalesce';
 import { closeCallsForSessionCheck, feedRetryMs, retryAfterFailureMs, retryDelayMs } from '../web/src/logic/connection';
 import { errorCode, errorMessage, isTransient, problemOf } from '../web/src/logic/errors';
-import { announcement, HOLDS_OUTLAST_TURN, inLine, lineProgress, LineMemory, offPageNews, PAUSED_MESSAGE, PLACE_LOST_MESSAGE, PREQUEUE_MESSAGE, SEAT_BACK_MESSAGE, seatSupply, seatsLeftWords, SOLD_OUT_MESSAGE, TURN_ENDED_MESSAGE, waitsInLine, type QueueView } from '../web/src/logic/queue';
+import { announcement, HOLDS_OUTLAST_TURN, inLine, overHttpWords, lineProgress, LineMemory, offPageNews, PAUSED_MESSAGE, PLACE_LOST_MESSAGE, PREQUEUE_MESSAGE, SEAT_BACK_MESSAGE, seatSupply, seatsLeftWords, SOLD_OUT_MESSAGE, TURN_ENDED_MESSAGE, waitsInLine, type QueueView } from '../web/src/logic/queue';
 import { NewestSource } from '../web/src/logic/newest';
 import { applySeatChange, holdsRanOutWords, MaybeOwnChanges, seatFailureShown, seatKeyTarget, seatLook, type SeatState } from '../web/src/logic/seats';
 import { formatCountdown, formatWait, remainingMs, salesOpenCountdown, spokenCountdown, turnEndingWarning } from '../web/src/logic/time';
@@ -206,6 +206,39 @@ describe('waiting room', () => {
     expect(lineProgress('WAITING', 1, 4)).toBeCloseTo(4 / 5);
     expect(lineProgress('ACTIVE', null, 4)).toBe(1);
     expect(lineProgress('NONE', null, null)).toBe(0);
+  });
+
+  it('takes a payment in another tab as the end of a turn asked for, not a turn lost, whether its NONE came before or after; a place in line stays lost', () => {
+    const store = new Map<string, string>();
+    const storage = { getItem: (k: string) => store.get(k) ?? null, setItem: (k: string, v: string) => void store.set(k, v), removeItem: (k: string) => void store.delete(k) };
+    const tab = new LineMemory(storage, 'ct:lines:1');
+    // Told of the payment first, then the turn's end.
+    tab.seen('7', view('ACTIVE', null));
+    tab.paidElsewhere('7');
+    tab.seen('7', view('NONE', null));
+    expect(tab.lostFrom('7')).toBeNull();
+    // The turn's end first ("Your turn has ended"), then the other tab's word of the payment.
+    tab.seen('7', view('ACTIVE', null));
+    tab.seen('7', view('NONE', null));
+    expect(tab.lostFrom('7')).toBe('ACTIVE');
+    tab.paidElsewhere('7');
+    expect(tab.lostFrom('7')).toBeNull();
+    // Paying for seats held from an earlier turn, while back in line: a place lost later is still lost.
+    tab.seen('8', view('WAITING', 3));
+    tab.paidElsewhere('8');
+    tab.seen('8', view('NONE', null));
+    expect(tab.lostFrom('8')).toBe('WAITING');
+    tab.paidElsewhere('8');
+    expect(tab.lostFrom('8')).toBe('WAITING');
+  });
+
+  it('says why the status comes over HTTP: the server away, too many connections for the account, or a reconnection; a turn, not a place, for an ACTIVE fan', () => {
+    const words = (over: { unreachable?: boolean; socketLimit?: boolean; active?: boolean }) => overHttpWords({ unreachable: false, socketLimit: false, active: false, checkSeconds: 15, ...over });
+    expect(words({})).toBe('Reconnecting… your place in line is kept: meanwhile this page checks your place about every 15 seconds.');
+    expect(words({ active: true })).toBe('Reconnecting… your turn is kept: meanwhile this page checks your turn about every 15 seconds.');
+    expect(words({ socketLimit: true })).not.toContain('Reconnecting');
+    expect(words({ socketLimit: true, active: true })).toContain('too many connections open: this page checks your turn about every 15 seconds instead');
+    expect(words({ unreachable: true, socketLimit: true })).toMatch(/^The server is not answering right now\. Your place in line is kept only/);
   });
 
   it('remembers, per account and concert, where this entry into the line started, and a place lost without leaving', () => {

@@ -149,6 +149,15 @@ export class LineMemory {
     this.change(concertId, (record) => (record && !record.lost ? { ...record, leaving: true } : undefined));
   }
 
+  /**
+   * Another tab of the account paid for seats of the concert. A payment ends the turn: a turn (ACTIVE)
+   * this tab saw end, or is yet to see end, is no turn lost. A place in line is kept as it is (paying
+   * for seats held from an earlier turn keeps it).
+   */
+  paidElsewhere(concertId: string): void {
+    this.change(concertId, (record) => (record?.state !== 'ACTIVE' ? record : record.lost ? undefined : { ...record, leaving: true }));
+  }
+
   /** What the fan asked for did not take them out of line after all (a payment refused): a NONE that follows is news again. */
   stays(concertId: string): void {
     this.change(concertId, (record) => (record ? { ...record, leaving: false } : undefined));
@@ -259,4 +268,17 @@ export function offPageNews(previous: QueueView | undefined, next: QueueView, lo
   if (!previous || previous.state === next.state) return undefined;
   const news = next.state === 'ACTIVE' || (next.state === 'SOLD_OUT' && waitsInLine(previous.state)) || (next.state === 'NONE' && lostFrom !== null);
   return news ? announcement(previous, next, { lostFrom }) : undefined;
+}
+
+/**
+ * What a fan is told while their status comes over HTTP instead of the live feed: the server out of
+ * reach, the account's live connections all taken (the feed is not reconnecting: another tab or device
+ * must close one), or a reconnection under way. An ACTIVE fan keeps a turn, not a place in line.
+ */
+export function overHttpWords({ unreachable, socketLimit, active, checkSeconds }: { unreachable: boolean; socketLimit: boolean; active: boolean; checkSeconds: number }): string {
+  const kept = active ? 'your turn is kept' : 'your place in line is kept';
+  if (unreachable) return `The server is not answering right now. ${kept.charAt(0).toUpperCase()}${kept.slice(1)} only for a short while without contact: check your connection; this page keeps trying.`;
+  const checks = `this page checks ${active ? 'your turn' : 'your place'} about every ${checkSeconds} seconds`;
+  if (socketLimit) return `Live updates are off in this tab while the account has too many connections open: ${checks} instead, and goes live again once one closes.`;
+  return `Reconnecting… ${kept}: meanwhile ${checks}.`;
 }

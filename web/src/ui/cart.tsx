@@ -101,7 +101,7 @@ export function Cart({
       problem = payment ? undefined : answered ? { code: 'HOLD_NOT_FOUND' } : (problemOf(result.error) ?? { code: 'NETWORK' });
       if (payment) {
         onPaid(payment);
-        tellOtherTabs('payment');
+        tellOtherTabs('payment', payingFor[0]?.seat.schedule.concert.id);
       }
     } catch {
       code = 'NETWORK';

@@ -122,6 +122,8 @@ function Booking({
   };
   const holdsStillHere = useCallback(async () => (await turnEnded()).some((hold) => hold.seat.schedule.concert.id === concert.id), [turnEnded, concert.id]);
   const [payment, setPayment] = useState<PaymentResult | null>(null);
+  // Its card stays until the fan enters the line again: shown through a new turn, it contradicted the balance.
+  const forgetPayment = useCallback(() => setPayment(null), []);
   const holds = (myHolds.holds ?? []).filter((hold) => hold.seat.schedule.concert.id === concert.id);
 
   const feeds = useLineFeeds();
@@ -174,7 +176,7 @@ function Booking({
         onPaid={onPaid}
         focusWhenGone={payment ? 'paid-title' : 'concert-title'}
       />
-      <WaitingRoom concert={concert} socket={socket} holds={holds} payment={payment} onHoldsChanged={refreshHolds} onSeatChanged={onSeatChanged} onTurnEndedHolding={holdsStillHere} />
+      <WaitingRoom concert={concert} socket={socket} holds={holds} payment={payment} onHoldsChanged={refreshHolds} onSeatChanged={onSeatChanged} onTurnEndedHolding={holdsStillHere} onEnter={forgetPayment} />
     </>
   );
 }

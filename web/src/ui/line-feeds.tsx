@@ -124,6 +124,12 @@ export class LineFeeds {
     if (this.line(concertId).status?.state === 'ACTIVE') this.leaving(concertId);
   }
 
+  /** Another tab of the account paid for seats of the concert (see LineMemory.paidElsewhere). */
+  paidElsewhere(concertId: string): void {
+    this.memory.paidElsewhere(concertId);
+    this.update(concertId, { lostFrom: this.memory.lostFrom(concertId) });
+  }
+
   /** The fan stays in the concert's line after all (see LineMemory.stays). */
   stays(concertId: string): void {
     this.memory.stays(concertId);
@@ -198,16 +204,18 @@ export function useLine(concertId: string): Line {
   return useSyncExternalStore(feeds.subscribe, () => feeds.line(concertId));
 }
 
-/** What another tab of the account did that takes the fan out of a line by their own choice. */
-const LEAVES: readonly AccountChange[] = ['leave'];
+/** What another tab of the account did that may take the fan out of a line by their own choice. */
+const LEAVES: readonly AccountChange[] = ['leave', 'payment'];
 
 /** Runs the session's line feeds (one Feed per concert, see LineFeeds), whatever page shows. */
 export function LineFeedRunners({ socket }: { socket: SocketState }) {
   const feeds = useLineFeeds();
   const concerts = useSyncExternalStore(feeds.subscribe, feeds.concerts);
-  // Left in another tab of the account: the NONE that comes here is no place lost.
-  useOtherTabs(LEAVES, (concertId) => {
-    if (concertId) feeds.leaving(concertId);
+  // Left, or paid (ending a turn), in another tab of the account: the NONE that comes here is no place lost.
+  useOtherTabs(LEAVES, (concertId, what) => {
+    if (!concertId) return;
+    if (what === 'payment') feeds.paidElsewhere(concertId);
+    else feeds.leaving(concertId);
   });
   return (
     <>

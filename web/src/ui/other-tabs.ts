@@ -17,7 +17,7 @@ export type AccountChange = 'hold' | 'release' | 'payment' | 'cancellation' | 'c
 interface Told {
   userId: string;
   what: AccountChange;
-  /** The concert it concerns, where that matters (a line left). */
+  /** The concert it concerns, where that matters (a line left, a payment that ended a turn). */
   concertId?: string;
 }
 
@@ -28,12 +28,12 @@ export function tellOtherTabs(what: AccountChange, concertId?: string): void {
 }
 
 /** Runs `react` when another tab of this account did one of `changes` (a constant array: it is an effect's dependency). */
-export function useOtherTabs(changes: readonly AccountChange[], react: (concertId?: string) => void): void {
+export function useOtherTabs(changes: readonly AccountChange[], react: (concertId: string | undefined, what: AccountChange) => void): void {
   const latest = useRef(react);
   latest.current = react;
   useEffect(() => {
     const hear = ({ data }: MessageEvent<Told>) => {
-      if (data.userId === currentUserId() && changes.includes(data.what)) latest.current(data.concertId);
+      if (data.userId === currentUserId() && changes.includes(data.what)) latest.current(data.concertId, data.what);
     };
     channel.addEventListener('message', hear);
     return () => channel.removeEventListener('message', hear);

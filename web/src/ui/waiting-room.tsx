@@ -2,7 +2,7 @@ import { useEffect, useLayoutEffect, useRef, useState } from 'react';
 import { useClient, useMutation, type CombinedError } from 'urql';
 import type { SocketState } from '../client';
 import { errorCode } from '../logic/errors';
-import { ACTIVE_PAUSED_MESSAGE, ACTIVE_SOLD_OUT_MESSAGE, announcement, HOLDS_OUTLAST_TURN, HOLDS_STILL_PAYABLE, lineProgress, lostWords, PAUSED_MESSAGE, PREQUEUE_MESSAGE, SEAT_BACK_MESSAGE, seatSupply, seatsLeftWords, SOLD_OUT_MESSAGE, waitsInLine } from '../logic/queue';
+import { ACTIVE_PAUSED_MESSAGE, ACTIVE_SOLD_OUT_MESSAGE, announcement, overHttpWords, HOLDS_OUTLAST_TURN, HOLDS_STILL_PAYABLE, lineProgress, lostWords, PAUSED_MESSAGE, PREQUEUE_MESSAGE, SEAT_BACK_MESSAGE, seatSupply, seatsLeftWords, SOLD_OUT_MESSAGE, waitsInLine } from '../logic/queue';
 import type { SeatChange } from '../logic/seats';
 import { formatCountdown, formatDateTime, formatWait, remainingMs, spokenCountdown, TURN_ENDING_MS, turnEndingWarning } from '../logic/time';
 import { ConcertDetail, EnterQueue, LeaveQueue, type HoldItem, type PaymentResult, type QueueStatus } from '../operations';
@@ -39,6 +39,7 @@ export function WaitingRoom({
   onHoldsChanged,
   onSeatChanged,
   onTurnEndedHolding,
+  onEnter,
 }: {
   concert: Concert;
   socket: SocketState;
@@ -52,6 +53,8 @@ export function WaitingRoom({
    * or device may have paid for them): whether they still hold seats here, as a read after it says.
    */
   onTurnEndedHolding: () => Promise<boolean>;
+  /** The fan asks to enter the line (again): a payment of an earlier turn is over and done. */
+  onEnter: () => void;
 }) {
   const announce = useAnnounce();
   const feeds = useLineFeeds();
@@ -141,6 +144,7 @@ export function WaitingRoom({
 
   async function enter() {
     if (entering.fetching) return;
+    onEnter();
     const wasClosed = status?.state === 'SOLD_OUT';
     const sent = feeds.send();
     const result = await enterQueue({ concertId: concert.id });
@@ -164,9 +168,7 @@ export function WaitingRoom({
       <h2 id="room-title" tabIndex={-1}>Waiting room</h2>
       {line.overHttp && status && (
         <p className="reconnecting" role="status" data-testid="reconnecting">
-          {line.unreachable
-            ? 'The server is not answering right now. Your place in line is kept only for a short while without contact: check your connection; this page keeps trying.'
-            : `Reconnecting… your place in line is kept: meanwhile this page checks it about every ${STATUS_CHECK_MS / 1000} seconds.`}
+          {overHttpWords({ unreachable: line.unreachable, socketLimit: liveError === 'SOCKET_LIMIT', active: status.state === 'ACTIVE', checkSeconds: STATUS_CHECK_MS / 1000 })}
         </p>
       )}
       {!status && !line.error && <p className="muted">Checking your place…</p>}
