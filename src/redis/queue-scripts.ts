@@ -318,7 +318,8 @@ const RELEASE_WATCH = luaFunction(
   `
 local function releaseWatch(watchers, watchSums, watchCount, watchedSeen, seen, activeSeen, replica, user, lastSeen)
   if redis.call('ZREM', watchers, replica .. ':' .. user) == 0 then return end
-  redis.call('HINCRBY', watchSums, replica, -tonumber(user))
+  -- The id as text: a Lua number would be written with 14 significant digits.
+  redis.call('HINCRBY', watchSums, replica, '-' .. user)
   local sign = tonumber(redis.call('HGET', watchedSeen, user) or '0')
   if sign > lastSeen then lastSeen = sign end
   if redis.call('HINCRBY', watchCount, user, -1) > 0 then
