@@ -583,7 +583,7 @@ describe('fan web app in Chromium', () => {
   });
 
   it('answers lost or late: the balance is read again after a charge with no answer, an error goes once a later action works, and the turn ending after a payment does not cover its announcement', async () => {
-    const { concertId } = await createConcert(server, { maxActiveUsers: 1, seatCount: 3, price: 100 });
+    const { concertId } = await createConcert(server, { maxActiveUsers: 1, seatCount: 4, price: 100 });
     const fan = await openFan('late', { width: 1100, height: 900 });
     await fan.page.goto(`${base}#/concerts/${concertId}`);
     await signUpInPage(fan, `late-${Date.now()}@example.test`);
@@ -638,10 +638,24 @@ describe('fan web app in Chromium', () => {
     await fan.page.getByRole('button', { name: 'Pay 100 points' }).click();
     await fan.page.locator('[data-testid="payment"] .ticket-code').first().waitFor(WAIT);
 
-    // Pay pressed on a hold released meanwhile on another device: the cart goes, saying why.
+    // A payment whose answer is lost, and the page reloaded: once the page reads that the seat is no
+    // longer held, it asks for that payment again with its key and shows it (charged once).
     await fan.page.getByRole('button', { name: 'Enter the waiting room' }).click();
     await fan.page.locator('.your-turn').waitFor(WAIT);
     await seat(fan, 3).click();
+    await cutNextAnswer(fan, 'mutation Pay');
+    await fan.page.getByRole('button', { name: 'Pay 100 points' }).click();
+    await fan.page.getByRole('alert').filter({ hasText: 'the payment may or may not have gone through' }).waitFor(WAIT);
+    await fan.page.unroute('**/graphql');
+    await fan.page.reload();
+    await fan.page.locator('[data-testid="payment"] .ticket-code').first().waitFor(WAIT);
+    await announced(fan, 'Payment complete');
+    await fan.page.getByTestId('points').filter({ hasText: '200' }).waitFor(WAIT);
+
+    // Pay pressed on a hold released meanwhile on another device: the cart goes, saying why.
+    await fan.page.getByRole('button', { name: 'Enter the waiting room' }).click();
+    await fan.page.locator('.your-turn').waitFor(WAIT);
+    await seat(fan, 4).click();
     await fan.page.getByRole('button', { name: 'Pay 100 points' }).waitFor(WAIT);
     const device = new Api(server.url, (await tokenOf(fan))!);
     const [held] = (await device.data<{ me: Me }>(ME)).me.holds;

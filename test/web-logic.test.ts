@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { Checkout, failureShown, holdsTickets, paymentKey } from '../web/src/logic/checkout';
+import { Checkout, failureShown, holdsTickets, paymentKey, PendingPayments } from '../web/src/logic/checkout';
 import { Coalescer } from '../web/src/logic/coalesce';
 import { closeCallsForSessionCheck, feedRetryMs, retryAfterFailureMs, retryDelayMs } from '../web/src/logic/connection';
 import { errorCode, errorMessage, isTransient, problemOf } from '../web/src/logic/errors';
@@ -20,6 +20,25 @@ describe('checkout idempotency key', () => {
     expect(new Checkout().begin(['h1', 'h2'])).toBe(paymentKey(['h2', 'h1']));
     // Another seat added: another payment, another key (reusing the first would be IDEMPOTENCY_KEY_REUSED).
     expect(paymentKey(['h1', 'h2', 'h3'])).not.toBe(paymentKey(['h1', 'h2']));
+  });
+
+  it('remembers, per account and concert, a payment sent until its outcome is known, across a reload (the tab storage)', () => {
+    const store = new Map<string, string>();
+    const storage = { getItem: (k: string) => store.get(k) ?? null, setItem: (k: string, v: string) => void store.set(k, v), removeItem: (k: string) => void store.delete(k) };
+    const tab = new PendingPayments(storage, 'ct:paying:1');
+    tab.sent('7', ['h1', 'h2']);
+    tab.sent('8', ['h3']);
+    const reloaded = new PendingPayments(storage, 'ct:paying:1');
+    expect(reloaded.of('7')).toEqual(['h1', 'h2']);
+    expect(new PendingPayments(storage, 'ct:paying:2').of('7')).toBeUndefined();
+    reloaded.settled('7');
+    expect(tab.of('7')).toBeUndefined();
+    expect(tab.of('8')).toEqual(['h3']);
+    tab.settled('8');
+    expect(store.has('ct:paying:1')).toBe(false);
+    // Storage written by something else is no pending payment.
+    store.set('ct:paying:1', 'not json');
+    expect(tab.of('7')).toBeUndefined();
   });
 
   it("stays within the API's 128 characters for a long cart", () => {

@@ -1,3 +1,5 @@
+import type { KeyValueStore } from './queue';
+
 /**
  * Idempotent payment, as the API wants it: the idempotency key is made from the set of holds being
  * paid (sorted hold IDs), so every attempt to pay that set sends the same key, from this tab or any
@@ -62,4 +64,47 @@ export interface CartFailure<P> {
 export function failureShown<P>(failure: CartFailure<P> | undefined, shownIds: readonly string[]): P | undefined {
   if (!failure) return undefined;
   return shownIds.length === 0 || shownIds.some((id) => failure.holdIds.includes(id)) ? failure.problem : undefined;
+}
+
+/**
+ * The payments this tab sent and had no sure answer to, per concert: a reload while one was on its
+ * way left no trace of it on the page (the cart empty, the seats bought or not). After a reload the
+ * page asks again with the same key (the server answers a payment made with it, and never charges
+ * twice) once the holds are no longer held, and shows the payment that went through.
+ */
+export class PendingPayments {
+  constructor(
+    private readonly storage: KeyValueStore,
+    private readonly key: string,
+  ) {}
+
+  private all(): Record<string, string[]> {
+    try {
+      return JSON.parse(this.storage.getItem(this.key) ?? '{}') as Record<string, string[]>;
+    } catch {
+      return {};
+    }
+  }
+
+  private write(all: Record<string, string[]>): void {
+    if (Object.keys(all).length === 0) this.storage.removeItem(this.key);
+    else this.storage.setItem(this.key, JSON.stringify(all));
+  }
+
+  /** A payment of these holds is sent. */
+  sent(concertId: string, holdIds: readonly string[]): void {
+    this.write({ ...this.all(), [concertId]: [...holdIds] });
+  }
+
+  /** Its outcome is known: paid, or refused for sure. */
+  settled(concertId: string): void {
+    const all = this.all();
+    delete all[concertId];
+    this.write(all);
+  }
+
+  /** The holds of the concert's payment still unanswered, if any. */
+  of(concertId: string): readonly string[] | undefined {
+    return this.all()[concertId];
+  }
 }

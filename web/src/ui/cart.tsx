@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState, type ReactNode } from 'react';
 import { useMutation, useQuery } from 'urql';
-import { Checkout, failureShown, holdsTickets, type CartFailure } from '../logic/checkout';
+import { Checkout, failureShown, holdsTickets, paymentKey, PendingPayments, type CartFailure } from '../logic/checkout';
 import { errorCode, isTransient, problemOf, type Problem } from '../logic/errors';
 import { holdsRanOutWords } from '../logic/seats';
 import { formatCountdown, formatDateTime, remainingMs } from '../logic/time';
@@ -10,6 +10,8 @@ import { ErrorNote } from './errors';
 import { refocus } from './focus';
 import { useNow } from './hooks';
 import { tellOtherTabs } from './other-tabs';
+import { currentUserId } from '../session';
+import { tabStorage } from './tab-storage';
 
 /** A payment with no answer (the holds left unsettled) may have gone through: pressing Pay again is safe, and settles it. */
 const PAY_WORDS = { NETWORK: 'Cannot reach the server, so the payment may or may not have gone through. Check your connection and press Pay again: it repeats the same payment, so you are never charged twice.' };
@@ -23,14 +25,19 @@ const PAY_WORDS = { NETWORK: 'Cannot reach the server, so the payment may or may
  * once, sends the same key: one payment, and each tab shows it.
  */
 export function Cart({
+  concertId,
   holds,
+  holdsKnown,
   onHoldsChanged,
   onPaying,
   onPayRefused,
   onPaid,
   focusWhenGone,
 }: {
+  concertId: string;
   holds: readonly HoldItem[];
+  /** The fan's holds have been read (`holds` is not just empty for want of an answer). */
+  holdsKnown: boolean;
   onHoldsChanged: () => void;
   /** A payment is sent (it may end the fan's turn, answered or not). */
   onPaying: () => void;
@@ -42,6 +49,7 @@ export function Cart({
 }) {
   const now = useNow();
   const checkout = useRef(new Checkout()).current;
+  const pending = useRef(new PendingPayments(tabStorage(), `ct:paying:${currentUserId() ?? ''}`)).current;
   const [, pay] = useMutation(Pay);
   const [, releaseHold] = useMutation(ReleaseHold);
   const [paying, setPaying] = useState(false);
@@ -52,6 +60,22 @@ export function Cart({
   const live = holds.filter((hold) => remainingMs(hold.expiresAt, now) > 0);
   const shown = unsettled ?? live;
   const total = shown.reduce((sum, hold) => sum + hold.seat.price, 0);
+  // A payment this tab sent before a reload, unanswered: once the holds are read, asked again with its
+  // key if they are no longer held (a payment made with it is answered, never made twice), and shown.
+  // Still held, it did not go through: the cart shows them, to pay or not.
+  const askedAgain = useRef(false);
+  useEffect(() => {
+    if (!holdsKnown || askedAgain.current) return;
+    askedAgain.current = true;
+    const holdIds = pending.of(concertId);
+    if (!holdIds) return;
+    if (holds.some((hold) => holdIds.includes(hold.id))) return pending.settled(concertId);
+    void pay({ holdIds: [...holdIds], idempotencyKey: paymentKey(holdIds) }).then((result) => {
+      const answered = result.data?.pay;
+      if (answered && holdsTickets(answered.reservations)) onPaid(answered);
+      if (answered || !isTransient(errorCode(result.error) ?? 'NETWORK')) pending.settled(concertId);
+    });
+  }, [holdsKnown, holds, concertId, pending, pay, onPaid]);
   // The balance the account bar shows (one query, shared): once it covers the cart (points charged,
   // here or in another tab), "not enough points" no longer holds, and goes; a balance still short keeps it.
   const [me] = useQuery({ query: Me, context: ME_CONTEXT });
@@ -91,6 +115,7 @@ export function Cart({
     setPaying(true);
     setFailure(undefined);
     onPaying();
+    pending.sent(concertId, payingFor.map((hold) => hold.id));
     let code: string | undefined;
     let problem: Problem | undefined;
     try {
@@ -108,6 +133,8 @@ export function Cart({
       problem = { code };
     }
     checkout.finish();
+    // Paid, or refused for sure: nothing to ask again after a reload.
+    if (!code || !isTransient(code)) pending.settled(concertId);
     setPaying(false);
     setFailure(problem && { problem, holdIds: payingFor.map((hold) => hold.id) });
     if (code === 'NETWORK') {

@@ -169,7 +169,9 @@ function Booking({
       )}
       <ErrorNote error={myHolds.error} />
       <Cart
+        concertId={concert.id}
         holds={holds}
+        holdsKnown={myHolds.holds !== undefined}
         onHoldsChanged={refreshHolds}
         onPaying={onPaying}
         onPayRefused={onPayRefused}

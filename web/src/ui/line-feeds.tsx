@@ -4,9 +4,10 @@ import type { SocketState } from '../client';
 import { feedRetryMs } from '../logic/connection';
 import { errorCode, isTransient, problemOf } from '../logic/errors';
 import { NewestSource } from '../logic/newest';
-import { inLine, LineMemory, type KeyValueStore } from '../logic/queue';
+import { inLine, LineMemory } from '../logic/queue';
 import { QueueStatusNow, QueueStatusSubscription, type QueueStatus } from '../operations';
 import { useOtherTabs, type AccountChange } from './other-tabs';
+import { tabStorage } from './tab-storage';
 
 /**
  * While the fan is in line and the live feed is down, their status is asked over HTTP this often: the
@@ -16,17 +17,6 @@ import { useOtherTabs, type AccountChange } from './other-tabs';
 export const STATUS_CHECK_MS = 15_000;
 /** The first such check, once the feed has been down this long: a socket starting, or back at its first retry, needs none. */
 const FIRST_STATUS_CHECK_MS = 3_000;
-
-const memory = new Map<string, string>();
-const memoryStore: KeyValueStore = { getItem: (k) => memory.get(k) ?? null, setItem: (k, v) => void memory.set(k, v), removeItem: (k) => void memory.delete(k) };
-
-function safeStorage(): KeyValueStore {
-  try {
-    return window.sessionStorage;
-  } catch {
-    return memoryStore; // storage disabled: remember for the page's life
-  }
-}
 
 /** What the app knows of the fan in one concert's line. */
 export interface Line {
@@ -65,7 +55,7 @@ export class LineFeeds {
   private running: readonly string[] = [];
 
   constructor(userId: string | null) {
-    this.memory = new LineMemory(safeStorage(), `ct:lines:${userId ?? ''}`);
+    this.memory = new LineMemory(tabStorage(), `ct:lines:${userId ?? ''}`);
     for (const concertId of this.memory.inLine()) this.lines.set(concertId, this.remembered(concertId));
     this.settle();
   }
