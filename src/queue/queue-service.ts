@@ -132,14 +132,11 @@ export class QueueService {
     const capacity = await this.requireConcert(concertId);
     const k = this.keys.queue(concertId);
     const attempt = async () => {
-      // Sent together (one write on a single Redis, which runs them in this order). The index also
-      // when the answer is SOLD_OUT: the next tick then looks at the concert's seats again, so a line
-      // closed by mistake cannot stay closed while fans knock.
-      const [reply] = await Promise.all([
-        runScript(this.redis, QUEUE_ENTER, k, userId, drawPreQueueScore(), capacity, this.keys.channels.queueTicks, concertId),
-        this.keepVisited(concertId),
-      ]);
+      const reply = await runScript(this.redis, QUEUE_ENTER, k, userId, drawPreQueueScore(), capacity, this.keys.channels.queueTicks, concertId);
       this.ownChange(concertId, userId);
+      // Also when the answer is SOLD_OUT: the next tick then looks at the concert's seats again, so a
+      // line closed by mistake cannot stay closed while fans knock.
+      await this.keepVisited(concertId);
       return reply;
     };
     let reply = await attempt();
