@@ -1,10 +1,10 @@
-import { createConnection, type Connection } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { redisKeys, runScript } from '../src/redis';
 import { HOLD_SEAT } from '../src/redis/hold-scripts';
 import { Api } from '../support/graphql-client';
 import { ENTER, HOLD, LEAVE, PAY, RELEASE, type QueueStatus } from '../support/operations';
-import { startTestServer, TEST_MYSQL_ROOT, type TestServer } from './support/harness';
+import { startTestServer, type TestServer } from './support/harness';
+import { lockUserRow, untilLockWait } from './support/mysql-locks';
 import { type Account } from './support/client';
 import { activeFans, charge, hold, ledger, me, seatFeed, seatIds, seats } from './support/booking';
 import { createConcert } from './support/fixtures';
@@ -23,27 +23,6 @@ afterAll(() => server.stop());
 const database = () => new URL(server.env.DATABASE_URL!).pathname.slice(1);
 const holdKeys = (scheduleId: string) => redisKeys(server.env.REDIS_KEY_PREFIX!).holds(Number(scheduleId));
 
-/** A second MySQL session holding the user's row lock, as a long transaction elsewhere would. */
-async function lockUserRow(userId: string): Promise<Connection> {
-  const session = await createConnection(`${TEST_MYSQL_ROOT}/${database()}`);
-  await session.query('BEGIN');
-  await session.query('SELECT id FROM users WHERE id = ? FOR UPDATE', [userId]);
-  return session;
-}
-
-/** Resolves once the payment's debit runs (and waits for the row lock). */
-async function untilLockWait(): Promise<void> {
-  const probe = await createConnection(TEST_MYSQL_ROOT);
-  await vi.waitFor(
-    async () => {
-      const [rows] = await probe.query("SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE INFO LIKE 'UPDATE users SET points = LAST_INSERT_ID%'");
-      expect(Number((rows as { n: number }[])[0]?.n)).toBeGreaterThan(0);
-    },
-    { timeout: 5000, interval: 20 },
-  );
-  await probe.end();
-}
-
 /**
  * A payer (500 points) holding a seat pays while another session holds the payer's row lock;
  * `meanwhile` runs once the payment waits on that lock, then the lock is let go.
@@ -54,10 +33,10 @@ async function paymentWhileRowLocked(key: string, meanwhile: (setup: { scheduleI
   const [seatId] = (await seatIds(server, scheduleIds[0]!)) as [string];
   await charge(payer, 500);
   const held = await hold(payer, seatId);
-  const session = await lockUserRow(payer.id);
+  const session = await lockUserRow(database(), payer.id);
   const pending = payer.api.request<{ pay: { id: string } }>(PAY, { holdIds: [held.id], key });
   try {
-    await untilLockWait();
+    await untilLockWait(database());
     await meanwhile({ scheduleId: scheduleIds[0]!, payer, holdId: held.id, rival, seatId });
   } finally {
     await session.query('ROLLBACK');

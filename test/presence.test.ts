@@ -119,6 +119,40 @@ describe('presence of WAITING fans', () => {
     expect(await enter(silent!, concertId)).toMatchObject({ state: 'WAITING', position: 3 });
   });
 
+  it('holds a fan who re-subscribes at once on their socket without the replica taking its holds for lost: one name, no fan read anew', async () => {
+    const { concertId } = await createConcert(server);
+    const line = redisKeys(server.app.config.redisPrefix).queue(Number(concertId));
+    const fans = await signUpMany(api, 30);
+    const clients = fans.map((fan) => wsClient(server.wsUrl, fan.token));
+    closers.push(() => Promise.all(clients.map((client) => client.dispose())).then(() => undefined));
+    const feeds = clients.map((client) => new Feed<{ queueStatus: QueueStatus }>(client, STATUS_SUBSCRIPTION, { id: concertId }));
+    await Promise.all(feeds.map((feed) => feed.next()));
+    const resyncsBefore = await metricSum(server.url, 'queue_live_resyncs_total');
+    const names = new Set<string>();
+    // Ten fans close their subscription and open it again at once, for several beats (one every 333 ms).
+    const until = Date.now() + 3000;
+    await Promise.all([
+      ...feeds.slice(0, 10).map(async (_feed, i) => {
+        while (Date.now() < until) {
+          feeds[i]!.close();
+          feeds[i] = new Feed(clients[i]!, STATUS_SUBSCRIPTION, { id: concertId });
+          await feeds[i]!.next();
+          await sleep(Math.random() * 30);
+        }
+      }),
+      (async () => {
+        while (Date.now() < until) {
+          for (const name of await server.app.redis.zrange(line.replicas, 0, -1)) names.add(name);
+          await sleep(20);
+        }
+      })(),
+    ]);
+    expect(names.size).toBe(1);
+    expect(await metricSum(server.url, 'queue_live_resyncs_total')).toBe(resyncsBefore);
+    expect(await server.app.redis.zcard(line.watchers)).toBe(30);
+    for (const feed of feeds) feed.close();
+  });
+
   it('keeps the place of a fan who reconnects within the grace', async () => {
     const { concertId } = await fullConcert();
     const [fan, behind] = await signUpMany(api, 2);

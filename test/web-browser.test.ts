@@ -11,6 +11,7 @@ import { logIn, signUpMany, type Account } from './support/client';
 import { createConcert } from './support/fixtures';
 import { ADMIN, startTestServer, type TestServer } from './support/harness';
 import { ensureWebBuild } from './support/web-build';
+import { lockUserRow, untilLockWait } from './support/mysql-locks';
 import { HOLDS_OUTLAST_TURN, PLACE_LOST_MESSAGE, SEAT_BACK_MESSAGE, TURN_ENDED_MESSAGE } from '../web/src/logic/queue';
 
 /*
@@ -583,7 +584,7 @@ describe('fan web app in Chromium', () => {
   });
 
   it('answers lost or late: the balance is read again after a charge with no answer, an error goes once a later action works, and the turn ending after a payment does not cover its announcement', async () => {
-    const { concertId } = await createConcert(server, { maxActiveUsers: 1, seatCount: 4, price: 100 });
+    const { concertId } = await createConcert(server, { maxActiveUsers: 1, seatCount: 5, price: 100 });
     const fan = await openFan('late', { width: 1100, height: 900 });
     await fan.page.goto(`${base}#/concerts/${concertId}`);
     await signUpInPage(fan, `late-${Date.now()}@example.test`);
@@ -652,10 +653,32 @@ describe('fan web app in Chromium', () => {
     await announced(fan, 'Payment complete');
     await fan.page.getByTestId('points').filter({ hasText: '200' }).waitFor(WAIT);
 
-    // Pay pressed on a hold released meanwhile on another device: the cart goes, saying why.
+    // Reloaded while the payment waits on a slow commit (the fan's row locked elsewhere): the seat still
+    // reads held, so the page shows it as it is; once the payment goes through (the turn ends, the holds
+    // are read gone) it asks with the key and shows the payment.
     await fan.page.getByRole('button', { name: 'Enter the waiting room' }).click();
     await fan.page.locator('.your-turn').waitFor(WAIT);
     await seat(fan, 4).click();
+    await fan.page.getByRole('button', { name: 'Pay 100 points' }).waitFor(WAIT);
+    const database = new URL(server.env.DATABASE_URL!).pathname.slice(1);
+    const userId = (JSON.parse(Buffer.from((await tokenOf(fan))!.split('.')[1]!, 'base64url').toString()) as { sub: string }).sub;
+    const lock = await lockUserRow(database, userId);
+    try {
+      await fan.page.getByRole('button', { name: 'Pay 100 points' }).click();
+      await untilLockWait(database);
+      await fan.page.reload();
+      await fan.page.getByRole('button', { name: 'Pay 100 points' }).waitFor(WAIT);
+    } finally {
+      await lock.query('ROLLBACK');
+      await lock.end();
+    }
+    await fan.page.locator('[data-testid="payment"] .ticket-code').first().waitFor(WAIT);
+    await fan.page.getByTestId('points').filter({ hasText: '100' }).waitFor(WAIT);
+
+    // Pay pressed on a hold released meanwhile on another device: the cart goes, saying why.
+    await fan.page.getByRole('button', { name: 'Enter the waiting room' }).click();
+    await fan.page.locator('.your-turn').waitFor(WAIT);
+    await seat(fan, 5).click();
     await fan.page.getByRole('button', { name: 'Pay 100 points' }).waitFor(WAIT);
     const device = new Api(server.url, (await tokenOf(fan))!);
     const [held] = (await device.data<{ me: Me }>(ME)).me.holds;

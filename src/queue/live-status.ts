@@ -78,6 +78,11 @@ class FollowedConcert {
    */
   readonly owed = new Set<number>();
   readonly leaving = new Set<number>();
+  /**
+   * Fans whose presence this process still holds in Redis, kept from their last subscription for a
+   * join not yet admitted (see join): held, though neither followed nor leaving for now.
+   */
+  readonly keptForJoin = new Set<number>();
   tick = false;
   beat = false;
   resync = false;
@@ -270,7 +275,7 @@ export class LiveQueueStatus {
     return new Promise((resolve, reject) =>
       this.schedule(followed, () => {
         // Still held from the fan's last subscription: no need to release it and hold it again.
-        followed.leaving.delete(listener.userId);
+        if (followed.leaving.delete(listener.userId)) followed.keptForJoin.add(listener.userId);
         followed.joins.push({ listener, resolve, reject });
       }),
     );
@@ -330,6 +335,9 @@ export class LiveQueueStatus {
       // A fan whose earlier subscription's presence was kept for this join: nobody holds it now.
       for (const user of users) if (!concert.fans.has(user)) concert.leaving.add(user);
       return;
+    } finally {
+      // Followed now, or leaving: held either way.
+      for (const user of users) concert.keptForJoin.delete(user);
     }
     const figures = concert.figures as QueueFigures;
     // Every listener joins its fan before any hears a status: a gate that closes on its first status
@@ -358,9 +366,9 @@ export class LiveQueueStatus {
     concert.beat = false;
     if (concert.fans.size === 0) return;
     try {
-      // What this process holds here: its fans, and those leaving whose release failed (run releases
-      // the others before this step).
-      const held = new Set([...concert.fans.keys(), ...concert.leaving]);
+      // What this process holds here: its fans, those leaving whose release failed (run releases the
+      // others before this step), and those kept for a join that came during this step's earlier work.
+      const held = new Set([...concert.fans.keys(), ...concert.leaving, ...concert.keptForJoin]);
       const verdict = await this.queue.heartbeat(concert.id, concert.replica, held);
       // Forgotten (Redis lost its data, or a tick took this process for dead while it stalled): hold them again.
       if (verdict === BEAT_FORGOTTEN) concert.resync = true;
@@ -370,7 +378,9 @@ export class LiveQueueStatus {
         // replica's, and whoever it held for nobody lapses a grace later.
         this.logger.warn({ concertId: concert.id }, 'presence holds in Redis differ from the fans this process follows; holding them anew');
         concert.replica = replicaId();
+        // Held under the old id only, which is released as a dead replica's; joins pending register under the new one.
         concert.leaving.clear();
+        concert.keptForJoin.clear();
         concert.resync = true;
       }
     } catch (error) {

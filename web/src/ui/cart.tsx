@@ -60,22 +60,22 @@ export function Cart({
   const live = holds.filter((hold) => remainingMs(hold.expiresAt, now) > 0);
   const shown = unsettled ?? live;
   const total = shown.reduce((sum, hold) => sum + hold.seat.price, 0);
-  // A payment this tab sent before a reload, unanswered: once the holds are read, asked again with its
-  // key if they are no longer held (a payment made with it is answered, never made twice), and shown.
-  // Still held, it did not go through: the cart shows them, to pay or not.
-  const askedAgain = useRef(false);
+  // A payment this tab sent before a reload and never heard the outcome of: once its holds are read
+  // gone, asked again with its key (a payment made with it is answered, never made twice) and shown.
+  // While they are still held it may yet be under way (a slow commit): the cart shows them, and
+  // pressing Pay sends the same key.
+  const fromBeforeReload = useRef<readonly string[] | undefined | null>(null);
+  if (fromBeforeReload.current === null) fromBeforeReload.current = pending.of(concertId);
   useEffect(() => {
-    if (!holdsKnown || askedAgain.current) return;
-    askedAgain.current = true;
-    const holdIds = pending.of(concertId);
-    if (!holdIds) return;
-    if (holds.some((hold) => holdIds.includes(hold.id))) return pending.settled(concertId);
+    const holdIds = fromBeforeReload.current;
+    if (!holdIds || !holdsKnown || paying || holds.some((hold) => holdIds.includes(hold.id))) return;
+    fromBeforeReload.current = undefined;
     void pay({ holdIds: [...holdIds], idempotencyKey: paymentKey(holdIds) }).then((result) => {
       const answered = result.data?.pay;
       if (answered && holdsTickets(answered.reservations)) onPaid(answered);
       if (answered || !isTransient(errorCode(result.error) ?? 'NETWORK')) pending.settled(concertId);
     });
-  }, [holdsKnown, holds, concertId, pending, pay, onPaid]);
+  }, [holdsKnown, holds, paying, concertId, pending, pay, onPaid]);
   // The balance the account bar shows (one query, shared): once it covers the cart (points charged,
   // here or in another tab), "not enough points" no longer holds, and goes; a balance still short keeps it.
   const [me] = useQuery({ query: Me, context: ME_CONTEXT });
@@ -115,6 +115,8 @@ export function Cart({
     setPaying(true);
     setFailure(undefined);
     onPaying();
+    // The fan pays now: what this sends is the payment to follow up.
+    fromBeforeReload.current = undefined;
     pending.sent(concertId, payingFor.map((hold) => hold.id));
     let code: string | undefined;
     let problem: Problem | undefined;
