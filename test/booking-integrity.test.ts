@@ -3,7 +3,7 @@ import { redisKeys, runScript } from '../src/redis';
 import { HOLD_SEAT } from '../src/redis/hold-scripts';
 import { Api } from '../support/graphql-client';
 import { ENTER, HOLD, LEAVE, PAY, RELEASE, type QueueStatus } from '../support/operations';
-import { startTestServer, type TestServer } from './support/harness';
+import { databaseOf, startTestServer, type TestServer } from './support/harness';
 import { lockUserRow, untilLockWait } from './support/mysql-locks';
 import { type Account } from './support/client';
 import { activeFans, charge, hold, ledger, me, seatFeed, seatIds, seats } from './support/booking';
@@ -20,7 +20,6 @@ beforeAll(async () => {
 });
 afterAll(() => server.stop());
 
-const database = () => new URL(server.env.DATABASE_URL!).pathname.slice(1);
 const holdKeys = (scheduleId: string) => redisKeys(server.env.REDIS_KEY_PREFIX!).holds(Number(scheduleId));
 
 /**
@@ -33,10 +32,10 @@ async function paymentWhileRowLocked(key: string, meanwhile: (setup: { scheduleI
   const [seatId] = (await seatIds(server, scheduleIds[0]!)) as [string];
   await charge(payer, 500);
   const held = await hold(payer, seatId);
-  const session = await lockUserRow(database(), payer.id);
+  const session = await lockUserRow(databaseOf(server), payer.id);
   const pending = payer.api.request<{ pay: { id: string } }>(PAY, { holdIds: [held.id], key });
   try {
-    await untilLockWait(database());
+    await untilLockWait(databaseOf(server));
     await meanwhile({ scheduleId: scheduleIds[0]!, payer, holdId: held.id, rival, seatId });
   } finally {
     await session.query('ROLLBACK');

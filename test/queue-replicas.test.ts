@@ -6,7 +6,7 @@ import { schedulerRefreshMs } from '../src/workers/repeating-job';
 import { Api } from '../support/graphql-client';
 import { CHARGE, ENTER, LEAVE, type QueueStatus, STATUS, STATUS_SUBSCRIPTION } from '../support/operations';
 import { createConnection } from 'mysql2/promise';
-import { startTestServer, TEST_MYSQL_ROOT, type TestServer } from './support/harness';
+import { databaseOf, startTestServer, TEST_MYSQL_ROOT, type TestServer } from './support/harness';
 import { Feed, signUpMany, wsClient, type Account } from './support/client';
 import { spawnProcess, spawnServer, type ServerProcess } from './support/process';
 import { createConcert } from './support/fixtures';
@@ -174,7 +174,7 @@ describe('scale-out', () => {
     const [fan] = await signUpMany(new Api(server.url), 1);
     const lock = await createConnection(TEST_MYSQL_ROOT);
     try {
-      await lock.query(`use \`${new URL(server.env.DATABASE_URL!).pathname.slice(1)}\``);
+      await lock.query(`use \`${databaseOf(server)}\``);
       await lock.query('begin');
       await lock.query('select id from users where id = ? for update', [fan!.id]);
       // A charge that waits on the fan's row; SIGTERM comes while it waits, the row is let go 5 s later.

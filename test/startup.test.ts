@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Api } from '../support/graphql-client';
 import { CREATE_CONCERT, ENTER, LOG_IN } from '../support/operations';
 import { resetSandbox } from '../support/sandbox';
-import { ADMIN, startTestServer, TEST_MYSQL_ROOT, TEST_REDIS_URL, testEnv, type TestServer } from './support/harness';
+import { ADMIN, databaseOf, startTestServer, TEST_MYSQL_ROOT, TEST_REDIS_URL, testEnv, type TestServer } from './support/harness';
 import { spawnProcess, spawnServer } from './support/process';
 import { logIn, signUp, signUpMany, type Account } from './support/client';
 import { createConcert } from './support/fixtures';
@@ -53,7 +53,6 @@ async function expectPromptStop(starting: { child: ChildProcess; exited: Promise
 }
 
 const titles = async (url: string) => (await new Api(url).data<{ concerts: { title: string }[] }>('{ concerts { title } }')).concerts.map((c) => c.title);
-
 
 /** The test Redis (TEST_REDIS_URL, its password included) in database `n`. */
 const inDatabase = (n: number) => Object.assign(new URL(TEST_REDIS_URL), { pathname: `/${n}` }).toString();
@@ -176,7 +175,7 @@ describe('start-up', () => {
     try {
       for (const reset of [true, false]) {
         server = await startTestServer('startup_close', { RUN_WORKERS: 'false' }, { reset });
-        const database = new URL(server.env.DATABASE_URL as string).pathname.slice(1);
+        const database = databaseOf(server);
         await server.stop();
         server = undefined;
         const open = async () => ((await probe.query('SELECT COUNT(*) AS n FROM information_schema.processlist WHERE db = ?', [database]))[0] as { n: number }[])[0]?.n;
@@ -191,7 +190,7 @@ describe('start-up', () => {
     const probe = await createConnection(TEST_MYSQL_ROOT);
     try {
       server = await startTestServer('startup_half_migrated', { RUN_WORKERS: 'false', SEED_DEMO: 'false' });
-      const database = new URL(server.env.DATABASE_URL as string).pathname.slice(1);
+      const database = databaseOf(server);
       await server.stop();
       server = undefined;
       // What the kill leaves (MySQL rolls no DDL back): some of the first migration's tables, none recorded.

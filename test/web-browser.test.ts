@@ -9,7 +9,7 @@ import { CANCEL, ENTER, LEAVE, ME, RELEASE, SET_SALES_OPEN_AT, STATUS, type Me }
 import { admit, charge, hold, pay, seatIds } from './support/booking';
 import { logIn, signUpMany, type Account } from './support/client';
 import { createConcert } from './support/fixtures';
-import { ADMIN, startTestServer, type TestServer } from './support/harness';
+import { ADMIN, databaseOf, startTestServer, type TestServer } from './support/harness';
 import { ensureWebBuild } from './support/web-build';
 import { lockUserRow, untilLockWait } from './support/mysql-locks';
 import { HOLDS_OUTLAST_TURN, PLACE_LOST_MESSAGE, SEAT_BACK_MESSAGE, TURN_ENDED_MESSAGE } from '../web/src/logic/queue';
@@ -133,6 +133,8 @@ const seat = (fan: Fan, number: number) => fan.page.locator(`.seat-map [data-sea
 const seatWithStatus = (fan: Fan, number: number, status: string) => fan.page.locator(`.seat-map [data-seat="${number}"][data-status="${status}"]`);
 const position = (fan: Fan, text: string | RegExp) => fan.page.getByTestId('position').filter({ hasText: text });
 const tokenOf = (fan: Fan) => fan.page.evaluate<string | null>("sessionStorage.getItem('ct:token')");
+/** The signed-in fan's user id, from their token's subject. */
+const userIdOf = async (fan: Fan) => (JSON.parse(Buffer.from((await tokenOf(fan))!.split('.')[1]!, 'base64url').toString()) as { sub: string }).sub;
 const focusedId = (fan: Fan) => fan.page.evaluate<string | null>('document.activeElement?.id || null');
 /** What the page does when its tab is shown again: it re-reads the concert (web/src/ui/concerts.tsx, useRefresh). */
 const tabShownAgain = (fan: Fan) => fan.page.evaluate("document.dispatchEvent(new Event('visibilitychange'))");
@@ -660,9 +662,8 @@ describe('fan web app in Chromium', () => {
     await fan.page.locator('.your-turn').waitFor(WAIT);
     await seat(fan, 4).click();
     await fan.page.getByRole('button', { name: 'Pay 100 points' }).waitFor(WAIT);
-    const database = new URL(server.env.DATABASE_URL!).pathname.slice(1);
-    const userId = (JSON.parse(Buffer.from((await tokenOf(fan))!.split('.')[1]!, 'base64url').toString()) as { sub: string }).sub;
-    const lock = await lockUserRow(database, userId);
+    const database = databaseOf(server);
+    const lock = await lockUserRow(database, await userIdOf(fan));
     try {
       await fan.page.getByRole('button', { name: 'Pay 100 points' }).click();
       await untilLockWait(database);
@@ -1125,7 +1126,7 @@ describe('fan web app in Chromium', () => {
     const codes = await Promise.all([one, two].map(async (tab) => (await tab.page.locator('[data-testid="payment"] .ticket-code').first().waitFor(WAIT), tab.page.locator('[data-testid="payment"] .ticket-code').allTextContents())));
     expect(codes[0]).toHaveLength(1);
     expect(codes[1]).toEqual(codes[0]);
-    const userId = Number(JSON.parse(Buffer.from((await tokenOf(one))!.split('.')[1]!, 'base64url').toString()).sub);
+    const userId = Number(await userIdOf(one));
     const [payments] = await server.app.orm.em.getConnection().execute<{ n: number }[]>('SELECT COUNT(*) AS n FROM payments WHERE user_id = ?', [userId]);
     expect(Number(payments?.n)).toBe(1);
     await two.page.getByTestId('points').filter({ hasText: '900' }).waitFor(WAIT);
@@ -1504,9 +1505,7 @@ describe('fan web app in Chromium', () => {
     // refused token before the tickets page does, and log the fan out by itself.
     await fan.page.waitForLoadState('networkidle');
     // The account is deleted behind the page's back: its token is refused from now on.
-    const token = (await tokenOf(fan))!;
-    const { sub } = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { sub: string };
-    await server.app.orm.em.getConnection().execute('delete from users where id = ?', [sub]);
+    await server.app.orm.em.getConnection().execute('delete from users where id = ?', [await userIdOf(fan)]);
     // The tickets page asks for the fan's reservations (the account bar's own query is cached).
     await fan.page.getByRole('link', { name: 'My tickets' }).click();
     await fan.page.getByRole('heading', { name: 'Sign up or log in' }).waitFor(WAIT);

@@ -1,8 +1,7 @@
 import { performance } from 'node:perf_hooks';
-import type { RedisClient } from '../redis';
+import { runScript, type RedisClient } from '../redis';
 import type { Counter } from 'prom-client';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
-import { runScript } from '../redis/script';
 import { COUNT_BOTH } from '../redis/limit-scripts';
 import { isUnanswered, NotAsked } from '../errors';
 

@@ -55,6 +55,9 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
+/** The name of the test server's own database. */
+export const databaseOf = (server: Pick<TestServer, 'env'>): string => new URL(server.env.DATABASE_URL!).pathname.slice(1);
+
 /** Starts the real app in this process, on a free port, against the real MariaDB and Redis. */
 export async function startTestServer(name: string, overrides: Record<string, string> = {}, options: { reset?: boolean; logger?: Logger } = {}): Promise<TestServer> {
   const env = testEnv(name, overrides);

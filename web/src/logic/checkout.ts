@@ -1,4 +1,4 @@
-import type { KeyValueStore } from './queue';
+import type { KeyValueStore } from './storage';
 
 /**
  * Idempotent payment, as the API wants it: the idempotency key is made from the set of holds being

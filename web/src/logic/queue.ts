@@ -1,3 +1,5 @@
+import type { KeyValueStore } from './storage';
+
 /**
  * The waiting room as a fan sees it: progress through the line, what is said about the seats, and
  * what to announce when the status changes. Pure logic, unit-tested. The states are the schema's
@@ -81,13 +83,6 @@ export function lineProgress(state: string, position: number | null, start: numb
   if (state !== 'WAITING' || position === null) return 0;
   const first = Math.max(start ?? position, position);
   return (first - position + 1) / (first + 1);
-}
-
-/** The part of Web Storage used here (sessionStorage in the page, a Map in tests). */
-export interface KeyValueStore {
-  getItem(key: string): string | null;
-  setItem(key: string, value: string): void;
-  removeItem(key: string): void;
 }
 
 /** What this tab remembers of the fan's time in one concert's line (see LineMemory). */

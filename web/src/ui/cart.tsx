@@ -128,7 +128,7 @@ export function Cart({
       problem = payment ? undefined : answered ? { code: 'HOLD_NOT_FOUND' } : (problemOf(result.error) ?? { code: 'NETWORK' });
       if (payment) {
         onPaid(payment);
-        tellOtherTabs('payment', payingFor[0]?.seat.schedule.concert.id);
+        tellOtherTabs('payment', concertId);
       }
     } catch {
       code = 'NETWORK';
