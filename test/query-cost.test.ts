@@ -201,10 +201,13 @@ describe('seats and reservations answered per operation (what the cost limit can
     for (const query of [
       `{ concert(id: "${concertId}") { schedules { seats { id } } } }`,
       `{ schedule(id: "${scheduleIds[0]}") { a: seats { id } b: seats(status: HELD) { id } } }`,
+      // One map, but each seat resolving its schedule (seconds of the event loop at 100,000 seats): counted 11 a seat.
+      `{ schedule(id: "${scheduleIds[0]}") { seats { id schedule { id } } } }`,
+      `{ schedule(id: "${scheduleIds[0]}") { seats { ...Where } } } fragment Where on Seat { ... on Seat { schedule { id } } }`,
     ]) {
       const { errors, statements } = await measure(fan!.api, query).then(({ body, statements }) => ({ errors: body.errors, statements }));
       expect(errors?.[0]?.extensions).toEqual({ code: 'GRAPHQL_VALIDATION_FAILED' });
-      expect(errors?.[0]?.message).toMatch(/more than 100,000 seats and reservations/);
+      expect(errors?.[0]?.message).toMatch(/more than 100,000 seats and reservations in all \(an object selected under each, such as a seat's schedule, counts 10 more\)/);
       // The second map was refused before it was read: the first's reads at most (a map, its reservations).
       expect(statements).toBeLessThanOrEqual(6);
     }
@@ -228,6 +231,12 @@ describe('seats and reservations answered per operation (what the cost limit can
     expect(fifty.statements).toBe(single.statements);
     const over = await fan!.api.request(aliases(51));
     expect(over.errors?.[0]?.extensions).toEqual({ code: 'GRAPHQL_VALIDATION_FAILED' });
+    // With its seat, each reservation counts 11: one such list and 39 plain ones are 100,000; one more is over.
+    const withSeats = (plain: number) => `{ me { s: reservations { id seat { id } } ${Array.from({ length: plain }, (_, i) => `r${i}: reservations { id }`).join(' ')} } }`;
+    const fits = await fan!.api.request(withSeats(39));
+    expect(fits.errors).toBeUndefined();
+    expect((fits.data as { me: { s: { seat: { id: string } }[] } }).me.s[1_999]?.seat.id).toMatch(/^\d+$/);
+    expect((await fan!.api.request(withSeats(40))).errors?.[0]).toMatchObject({ extensions: { code: 'GRAPHQL_VALIDATION_FAILED' }, message: expect.stringMatching(/more than 100,000/) });
   });
 });
 

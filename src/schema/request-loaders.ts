@@ -7,20 +7,25 @@ import type { ReservationRecord } from '../payments/payment';
 import { sumInventories, type Inventory } from '../inventory/inventory';
 import { notFound } from '../errors';
 import type { SeatNode } from './types';
+import { NESTED_OBJECT_WEIGHT } from './item-weight';
 
 /**
- * Items one operation may be answered in its seat maps and reservation lists together: one seat map of
- * the largest schedule. The cost limit assumes lists of typical length (limits.ts); these two grow with
- * the data (a schedule of 100,000 seats, a fan's every reservation), so what they answer is counted as
- * it is: ten schedules' maps nested in a concert, or aliases of one list, would otherwise answer
- * millions of rows, and hold a replica's event loop for seconds, from one request.
+ * Objects one operation may answer in its seat maps and reservation lists together: one plain seat
+ * map of the largest schedule. The cost limit assumes lists of typical length (limits.ts); these two
+ * grow with the data (a schedule of 100,000 seats, a fan's every reservation), so what they answer is
+ * counted as it is, each item weighed with the objects selected under it (weightPerItem): ten schedules'
+ * maps nested in a concert, aliases of one list, or a map whose every seat names its schedule would
+ * otherwise resolve millions of objects, and hold a replica's event loop for seconds, from one request.
  */
 const MAX_ITEMS_PER_OPERATION = MAX_SEATS_PER_SCHEDULE;
 
 const tooManyItems = () =>
-  new GraphQLError(`This operation asks for more than ${MAX_ITEMS_PER_OPERATION.toLocaleString('en')} seats and reservations in all: ask for one schedule's seats at a time.`, {
-    extensions: { code: 'GRAPHQL_VALIDATION_FAILED' },
-  });
+  new GraphQLError(
+    `This operation asks for more than ${MAX_ITEMS_PER_OPERATION.toLocaleString('en')} seats and reservations in all (an object selected under each, such as a seat's schedule, counts ${NESTED_OBJECT_WEIGHT} more): ask for one schedule's seats at a time, and for the schedule itself once, beside them.`,
+    {
+      extensions: { code: 'GRAPHQL_VALIDATION_FAILED' },
+    },
+  );
 
 /**
  * Batches what one GraphQL operation asks of many parents: `concerts { schedules { availableSeats } }`
@@ -35,7 +40,7 @@ export class RequestLoaders {
   private inventories: DataLoader<ScheduleSize, Inventory, number> | undefined;
   private seatMaps: DataLoader<number, SeatNode[]> | undefined;
   private reservations: DataLoader<number, ReservationRecord[]> | undefined;
-  /** Seats and reservations answered so far (MAX_ITEMS_PER_OPERATION). */
+  /** Seats and reservations answered so far, weighed with the objects under them (MAX_ITEMS_PER_OPERATION). */
   private itemsAnswered = 0;
 
   constructor(private readonly services: Services) {}
@@ -54,7 +59,10 @@ export class RequestLoaders {
   /** Schedule.availableSeats, and through it Concert.availableSeats and soldOut: every schedule of the operation at once. */
   scheduleInventory(schedule: ScheduleSize): Promise<Inventory> {
     // Not cached: a seatChanged subscription keeps these loaders, and each event must read the counts afresh.
-    this.inventories ??= new DataLoader((schedules) => this.services.inventory.ofSchedules(schedules), { cacheKeyFn: (s) => s.id, cache: false });
+    this.inventories ??= new DataLoader(
+      distinctKeys((schedules) => this.services.inventory.ofSchedules(schedules), (schedule) => schedule.id),
+      { cacheKeyFn: (s) => s.id, cache: false },
+    );
     return this.inventories.load(schedule);
   }
 
@@ -65,17 +73,24 @@ export class RequestLoaders {
   }
 
   // The parent lookups below batch without caching: a subscription keeps its context (and so these
-  // loaders) for its whole life, and a seat's status must be read afresh for every event.
+  // loaders) for its whole life, and a seat's status must be read afresh for every event. Each batch
+  // asks for every distinct key once (distinctKeys): a map's seats all name one schedule.
 
   /** Schedule.concert. */
   concert(id: number): Promise<Concert> {
-    this.concerts ??= new DataLoader(async (ids) => orNotFound(await this.services.concerts.findMany(ids), 'concert'), { cache: false });
+    this.concerts ??= new DataLoader(
+      distinctKeys(async (ids) => orNotFound(await this.services.concerts.findMany(ids), 'concert')),
+      { cache: false },
+    );
     return this.concerts.load(id);
   }
 
   /** Seat.schedule. */
   schedule(id: number): Promise<Schedule> {
-    this.scheduleById ??= new DataLoader(async (ids) => orNotFound(await this.services.concerts.findSchedules(ids), 'schedule'), { cache: false });
+    this.scheduleById ??= new DataLoader(
+      distinctKeys(async (ids) => orNotFound(await this.services.concerts.findSchedules(ids), 'schedule')),
+      { cache: false },
+    );
     return this.scheduleById.load(id);
   }
 
@@ -83,36 +98,56 @@ export class RequestLoaders {
    * Schedule.seats for the viewer (one per request): each schedule's map read once per batch, however
    * many aliases ask for it (a schedule holds up to 100,000 seats; twenty aliases must not read it
    * twenty times). Not cached across batches, like the lookups below. A schedule the viewer may not
-   * see fails alone. Each map answered counts its schedule's seats against the operation's allowance.
+   * see fails alone. Each map answered counts its schedule's seats, times what each seat
+   * weighs (weightPerItem), against the operation's allowance.
    */
-  seatMap(viewerId: number, schedule: { id: number; totalSeats: number }): Promise<SeatNode[]> {
+  seatMap(viewerId: number, schedule: { id: number; totalSeats: number }, weightPerSeat: number): Promise<SeatNode[]> {
     // Counted before anything is read: a map past the allowance costs nothing.
-    this.answer(schedule.totalSeats);
+    this.answer(schedule.totalSeats * weightPerSeat);
     this.seatMaps ??= new DataLoader(
-      async (ids) => {
-        const maps = new Map<number, Promise<SeatNode[] | Error>>();
-        for (const id of new Set(ids)) maps.set(id, this.services.seatMap.seats(viewerId, id).catch((error: unknown) => (error instanceof Error ? error : new Error(String(error)))));
-        return Promise.all(ids.map((id) => maps.get(id) as Promise<SeatNode[] | Error>));
-      },
+      distinctKeys((ids) => Promise.all(ids.map((id) => this.services.seatMap.seats(viewerId, id).catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))))))),
       { cache: false },
     );
     return this.seatMaps.load(schedule.id);
   }
 
   /** User.reservations: read once per operation however many aliases ask for it (an HTTP request only: subscriptions select no list). */
-  async reservationsOf(userId: number): Promise<ReservationRecord[]> {
+  async reservationsOf(userId: number, weightPerReservation: number): Promise<ReservationRecord[]> {
     this.reservations ??= new DataLoader(async (ids) => Promise.all(ids.map((id) => this.services.payments.reservationsOf(id))));
     const reservations = await this.reservations.load(userId);
-    this.answer(reservations.length);
+    this.answer(reservations.length * weightPerReservation);
     return reservations;
   }
 
   /** Hold.seat, Reservation.seat: with the seat's current status. */
   seat(id: number): Promise<SeatNode> {
-    this.seats ??= new DataLoader(async (ids) => orNotFound(await this.services.seatMap.seatsByIds(ids), 'seat'), { cache: false });
+    this.seats ??= new DataLoader(
+      distinctKeys(async (ids) => orNotFound(await this.services.seatMap.seatsByIds(ids), 'seat')),
+      { cache: false },
+    );
     return this.seats.load(id);
   }
 }
 
 /** A batch's answers, with NOT_FOUND for each one missing. */
 const orNotFound = <T>(found: (T | undefined)[], what: string): (T | Error)[] => found.map((value) => value ?? notFound(what));
+
+/**
+ * A batch function asked each distinct key once (by `keyOf`), its answers handed to every duplicate:
+ * an uncached DataLoader passes duplicates on, and 100,000 seats naming one schedule were 100,000 keys
+ * of one SQL lookup.
+ */
+function distinctKeys<K, V, C = K>(batch: (keys: readonly K[]) => Promise<(V | Error)[]>, keyOf: (key: K) => C = (key) => key as unknown as C) {
+  return async (keys: readonly K[]): Promise<(V | Error)[]> => {
+    const indexOf = new Map<C, number>();
+    const distinct: K[] = [];
+    for (const key of keys) {
+      if (indexOf.has(keyOf(key))) continue;
+      indexOf.set(keyOf(key), distinct.length);
+      distinct.push(key);
+    }
+    if (distinct.length === keys.length) return batch(keys);
+    const answers = await batch(distinct);
+    return keys.map((key) => answers[indexOf.get(keyOf(key)) as number] as V | Error);
+  };
+}
