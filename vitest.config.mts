@@ -6,8 +6,12 @@ import { defineConfig } from 'vitest/config';
 const resolve = { alias: { graphql: 'graphql/index.js' } };
 const shared = { setupFiles: ['test/setup.ts'], testTimeout: 60_000, hookTimeout: 60_000 };
 
-/** Runs after every other test file, alone: its first-render budget is a time, which other files' servers would eat into. */
-const BROWSER_TEST = 'test/web-browser.test.ts';
+/**
+ * Run after every other test file, side by side with each other only: web-browser's first-render
+ * budget is a time, which the API files' servers would eat into. Two files, each with its own
+ * Chromium and servers, as most of their time is spent waiting out graces and holds.
+ */
+const BROWSER_TESTS = ['test/web-browser.test.ts', 'test/web-live.test.ts'];
 /**
  * Runs alone after the API files: it must sell out within a time cap, with presence graces of a few
  * seconds, and four files' servers beside it on two cores once made it miss the cap.
@@ -22,9 +26,9 @@ export default defineConfig({
     fileParallelism: true,
     maxWorkers: 4,
     projects: [
-      { resolve, test: { ...shared, name: 'api', include: ['test/**/*.test.ts'], exclude: [BROWSER_TEST, REHEARSAL_TEST], sequence: { groupOrder: 0 } } },
+      { resolve, test: { ...shared, name: 'api', include: ['test/**/*.test.ts'], exclude: [...BROWSER_TESTS, REHEARSAL_TEST], sequence: { groupOrder: 0 } } },
       { resolve, test: { ...shared, name: 'rehearsal', include: [REHEARSAL_TEST], sequence: { groupOrder: 1 } } },
-      { resolve, test: { ...shared, name: 'browser', include: [BROWSER_TEST], sequence: { groupOrder: 2 } } },
+      { resolve, test: { ...shared, name: 'browser', include: BROWSER_TESTS, sequence: { groupOrder: 2 } } },
     ],
   },
 });
