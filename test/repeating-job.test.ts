@@ -79,3 +79,29 @@ describe('a repeating job closed while a tick runs past the close wait', () => {
     expect(code).toBe(0);
   }, 30_000);
 });
+
+describe('a repeating job with a long period', () => {
+  it('sets no timer past Node’s longest delay (which would fire every millisecond): ADMISSION_INTERVAL_MS may be 2,147,483,647, the inventory check ten times that', async () => {
+    const env = testEnv('repeating_job_long');
+    await resetSandbox(env);
+    const config = loadConfig(env);
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning.name);
+    process.on('warning', onWarning);
+    const job = await startRepeatingJob({
+      name: 'long-probe',
+      everyMs: 2_147_483_647 * 10,
+      redis: config.redis,
+      prefix: redisKeys(config.redisPrefix).bullPrefix,
+      logger: createLogger('silent'),
+      run: () => Promise.resolve(),
+    });
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(warnings).not.toContain('TimeoutOverflowWarning');
+    } finally {
+      process.off('warning', onWarning);
+      await job.close();
+    }
+  });
+});

@@ -224,6 +224,27 @@ describe('start-up', () => {
     expect(await titles(server.url)).toEqual(seeded);
   });
 
+  it('seeds the demo concerts all or none: a seed cut short part-way leaves none, and the next start seeds them all', async () => {
+    const probe = await createConnection(TEST_MYSQL_ROOT);
+    try {
+      server = await startTestServer('startup_seed_cut', { SEED_DEMO: 'false', RUN_WORKERS: 'false' });
+      const database = databaseOf(server);
+      await server.stop();
+      server = undefined;
+      // The second demo concert's insert fails, as a start killed between two concerts would stop there.
+      await probe.query(
+        `create trigger \`${database}\`.cut_seed before insert on \`${database}\`.concerts for each row if new.title = 'The Midnight Strings' then signal sqlstate '45000' set message_text = 'cut short'; end if`,
+      );
+      await expect(startTestServer('startup_seed_cut', { SEED_DEMO: 'true', RUN_WORKERS: 'false' }, { reset: false })).rejects.toThrow();
+      expect(((await probe.query(`select count(*) as n from \`${database}\`.concerts`))[0] as { n: number }[])[0]?.n).toBe(0);
+      await probe.query(`drop trigger \`${database}\`.cut_seed`);
+      server = await startTestServer('startup_seed_cut', { SEED_DEMO: 'true', RUN_WORKERS: 'false' }, { reset: false });
+      expect(await titles(server.url)).toEqual(expect.arrayContaining(['Aurora Live', 'The Midnight Strings', 'Neon Harbour Festival']));
+    } finally {
+      await probe.end();
+    }
+  });
+
   it('lets two replicas start at once on a fresh database: both start, demo concerts seeded once, one admin', async () => {
     const env = testEnv('startup_race', { SEED_DEMO: 'true', RUN_WORKERS: 'false' });
     await resetSandbox(env);

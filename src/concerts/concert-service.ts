@@ -165,35 +165,26 @@ export class ConcertService {
 
   /** Creates the concert, its schedules and every numbered seat in one transaction (all or nothing). */
   async create(input: ConcertInput): Promise<Concert> {
-    const title = requireText(input.title, 'title');
-    const venue = requireText(input.venue, 'venue');
-    const maxActiveUsers = validMaxActiveUsers(input.maxActiveUsers);
-    const salesOpenAt = validSalesOpenAt(input.salesOpenAt);
-    if (input.schedules.length < 1 || input.schedules.length > LIMITS.schedules) {
-      throw badInput(`A concert needs 1 to ${LIMITS.schedules} schedules.`);
-    }
-    const schedules = input.schedules.map((schedule, index) => {
-      if (!(schedule.startsAt instanceof Date)) throw badInput(`schedules[${index}].startsAt is not a valid date.`);
-      // A start already past is allowed (an import, a rehearsal): its reservations are simply not cancellable.
-      requireDate(schedule.startsAt, `schedules[${index}].startsAt`);
-      return {
-        startsAt: schedule.startsAt,
-        seatCount: requireInt(schedule.seatCount, `schedules[${index}].seatCount`, 1, LIMITS.seatsPerSchedule),
-        price: requireInt(schedule.price, `schedules[${index}].price`, 0, LIMITS.price),
-      };
-    });
-    const totalSeats = schedules.reduce((total, schedule) => total + schedule.seatCount, 0);
-    if (totalSeats > LIMITS.seatsPerConcert) throw badInput(`A concert may have at most ${LIMITS.seatsPerConcert} seats across its schedules (this one: ${totalSeats}).`);
+    return (await this.createAll([input]))[0] as Concert;
+  }
+
+  /** Creates these concerts as create() does, all in one transaction: the demo seed, which a crash must not leave half done for good. */
+  async createAll(inputs: readonly ConcertInput[]): Promise<Concert[]> {
+    const valid = inputs.map(validConcert);
     return this.orm.em.fork().transactional(async (em) => {
-      const concert = em.create(Concert, { title, venue, maxActiveUsers, salesOpenAt });
-      await em.persist(concert).flush();
-      for (const input of schedules) {
-        const schedule = em.create(Schedule, { concert, startsAt: input.startsAt, totalSeats: input.seatCount });
-        await em.persist(schedule).flush();
-        const seats = Array.from({ length: input.seatCount }, (_, i) => ({ schedule: schedule.id, number: i + 1, price: input.price }));
-        for (let i = 0; i < seats.length; i += 5000) await em.insertMany(Seat, seats.slice(i, i + 5000));
+      const created: Concert[] = [];
+      for (const { title, venue, maxActiveUsers, salesOpenAt, schedules } of valid) {
+        const concert = em.create(Concert, { title, venue, maxActiveUsers, salesOpenAt });
+        await em.persist(concert).flush();
+        for (const input of schedules) {
+          const schedule = em.create(Schedule, { concert, startsAt: input.startsAt, totalSeats: input.seatCount });
+          await em.persist(schedule).flush();
+          const seats = Array.from({ length: input.seatCount }, (_, i) => ({ schedule: schedule.id, number: i + 1, price: input.price }));
+          for (let i = 0; i < seats.length; i += 5000) await em.insertMany(Seat, seats.slice(i, i + 5000));
+        }
+        created.push(concert);
       }
-      return concert;
+      return created;
     });
   }
 
@@ -238,4 +229,28 @@ export class ConcertService {
     const rows = await this.orm.em.fork().find(Concert, { id: { $in: concertIds } }, { fields: ['id', 'maxActiveUsers'] });
     return new Map(rows.map((row) => [row.id, row.maxActiveUsers]));
   }
+}
+
+/** The input checked (BAD_USER_INPUT naming what is wrong), with each schedule's fields as numbers and dates. */
+function validConcert(input: ConcertInput) {
+  const title = requireText(input.title, 'title');
+  const venue = requireText(input.venue, 'venue');
+  const maxActiveUsers = validMaxActiveUsers(input.maxActiveUsers);
+  const salesOpenAt = validSalesOpenAt(input.salesOpenAt);
+  if (input.schedules.length < 1 || input.schedules.length > LIMITS.schedules) {
+    throw badInput(`A concert needs 1 to ${LIMITS.schedules} schedules.`);
+  }
+  const schedules = input.schedules.map((schedule, index) => {
+    if (!(schedule.startsAt instanceof Date)) throw badInput(`schedules[${index}].startsAt is not a valid date.`);
+    // A start already past is allowed (an import, a rehearsal): its reservations are simply not cancellable.
+    requireDate(schedule.startsAt, `schedules[${index}].startsAt`);
+    return {
+      startsAt: schedule.startsAt,
+      seatCount: requireInt(schedule.seatCount, `schedules[${index}].seatCount`, 1, LIMITS.seatsPerSchedule),
+      price: requireInt(schedule.price, `schedules[${index}].price`, 0, LIMITS.price),
+    };
+  });
+  const totalSeats = schedules.reduce((total, schedule) => total + schedule.seatCount, 0);
+  if (totalSeats > LIMITS.seatsPerConcert) throw badInput(`A concert may have at most ${LIMITS.seatsPerConcert} seats across its schedules (this one: ${totalSeats}).`);
+  return { title, venue, maxActiveUsers, salesOpenAt, schedules };
 }

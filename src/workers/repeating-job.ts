@@ -46,6 +46,13 @@ export const stuckAfterMs = (everyMs: number) => Math.max(everyMs * 3, 10_000);
 export const idleAfterMs = (everyMs: number) => Math.max(everyMs * 30, 30_000);
 
 /**
+ * Node's longest timer delay: a longer one fires after 1 ms, and again, with only a warning. A period
+ * may be long (ADMISSION_INTERVAL_MS up to this, the inventory check's ten times that), so the
+ * watchdog's own delays are bounded by it: it then looks more often than it must, which is harmless.
+ */
+const MAX_TIMER_MS = 2_147_483_647;
+
+/**
  * A BullMQ Job Scheduler plus a worker for it. The scheduler's jobs carry deterministic IDs per
  * time slot, so however many replicas upsert it and run workers, each tick runs exactly once. A
  * watchdog starts the worker (and the queue) anew, on new connections, when this worker has taken
@@ -90,6 +97,7 @@ export async function startRepeatingJob(options: RepeatingJobOptions): Promise<R
   refresh.unref();
   const stuckMs = stuckAfterMs(options.everyMs);
   const idleMs = idleAfterMs(options.everyMs);
+  const lookEveryMs = Math.min(stuckMs / 2, MAX_TIMER_MS);
   // The queue's connection goes too: it may be stuck as the worker's is (a frozen node that is no
   // longer master, which it would wait on for ever), and the watchdog asks through it.
   const restart = (why: string, waitedMs: number) => {
@@ -115,7 +123,7 @@ export async function startRepeatingJob(options: RepeatingJobOptions): Promise<R
     const checked = current;
     void outcomeWithin(
       oldestDueAt(checked.queue).then((at) => (dueAt = at)),
-      stuckMs / 2,
+      lookEveryMs,
     )
       .then((outcome) => {
         // Restarted meanwhile (the idle rule): this check was about the connections gone.
@@ -125,7 +133,7 @@ export async function startRepeatingJob(options: RepeatingJobOptions): Promise<R
         else if (dueAt !== undefined && Date.now() - dueAt >= stuckMs) restart('a tick waited with the worker taking none', Date.now() - dueAt);
       })
       .finally(() => (checking = false));
-  }, stuckMs / 2);
+  }, lookEveryMs);
   watchdog.unref();
   return {
     async close() {
