@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { runScript, type RedisClient } from '../redis';
 import type { Counter } from 'prom-client';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
-import { COUNT_BOTH } from '../redis/limit-scripts';
+import { COUNT_BOTH, REFUSED_BY_FIRST, REFUSED_BY_SECOND } from '../redis/limit-scripts';
 import { isUnanswered, NotAsked } from '../errors';
 
 /** The limits a refusal is counted under (metric label `limit`). */
@@ -161,8 +161,8 @@ export class WindowCounter {
     if (blocked) return blocked;
     const keys = { first: this.limiter.getKey(id), second: next.limiter.getKey(nextId) };
     const [refusedBy, msLeft] = await this.ask(() => runScript(this.redis, COUNT_BOTH, keys, this.max, this.windowSeconds, next.max, next.windowSeconds));
-    if (refusedBy === 1) return this.refused(id, msLeft);
-    if (refusedBy === 2) return next.refused(nextId, msLeft);
+    if (refusedBy === REFUSED_BY_FIRST) return this.refused(id, msLeft);
+    if (refusedBy === REFUSED_BY_SECOND) return next.refused(nextId, msLeft);
     return ALLOWED;
   }
 

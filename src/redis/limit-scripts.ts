@@ -20,24 +20,30 @@ local function windowCount(key, windowSeconds)
 end`,
 );
 
+/** COUNT_BOTH's first reply: which count refused the event. */
+export const REFUSED_BY_NONE = 0;
+export const REFUSED_BY_FIRST = 1;
+export const REFUSED_BY_SECOND = 2;
+type RefusedBy = typeof REFUSED_BY_NONE | typeof REFUSED_BY_FIRST | typeof REFUSED_BY_SECOND;
+
 /**
  * One event counted against two limits in one command: the first, and the second only when the first
- * allows it; an event the second refuses gives the first its point back. Reply: who refused (0 none,
- * 1 the first, 2 the second), and the ms left in that count's window.
+ * allows it; an event the second refuses gives the first its point back. Reply: who refused
+ * (REFUSED_BY_*), and the ms left in that count's window.
  */
-export const COUNT_BOTH = defineScript<[refusedBy: 0 | 1 | 2, msLeft: number], [firstMax: number, firstWindowSeconds: number, secondMax: number, secondWindowSeconds: number]>()({
+export const COUNT_BOTH = defineScript<[refusedBy: RefusedBy, msLeft: number], [firstMax: number, firstWindowSeconds: number, secondMax: number, secondWindowSeconds: number]>()({
   name: 'countBoth',
   keys: ['first', 'second'],
   uses: [WINDOW_COUNT],
   lua: `
 local count, ttl = windowCount(firstKey, ARGV[2])
-if count > tonumber(ARGV[1]) then return {1, ttl} end
+if count > tonumber(ARGV[1]) then return {${REFUSED_BY_FIRST}, ttl} end
 count, ttl = windowCount(secondKey, ARGV[4])
 if count > tonumber(ARGV[3]) then
   redis.call('DECRBY', firstKey, 1)
-  return {2, ttl}
+  return {${REFUSED_BY_SECOND}, ttl}
 end
-return {0, 0}
+return {${REFUSED_BY_NONE}, 0}
 `,
 });
 
