@@ -1,7 +1,8 @@
-import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Authorized, Ctx, Extensions, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { Context } from '../context';
 import { Role } from '../entities';
 import { orNotFound, parseId } from '../errors';
+import { LOADED_PER_PARENT } from '../schema/item-weight';
 import { toConcertNode, toScheduleNode } from '../schema/mappers';
 import { ConcertInputNode, ConcertNode, ScheduleNode } from '../schema/types';
 
@@ -56,11 +57,13 @@ export class ConcertResolver {
     return (await loaders.schedulesOf(concert.id)).map(toScheduleNode);
   }
 
+  @Extensions({ [LOADED_PER_PARENT]: true })
   @FieldResolver(() => Int, { description: 'Seats of all its schedules that are neither reserved nor held right now. Public.' })
   async availableSeats(@Root() concert: ConcertNode, @Ctx() { loaders }: Context): Promise<number> {
     return (await loaders.concertInventory(concert.id)).available;
   }
 
+  @Extensions({ [LOADED_PER_PARENT]: true })
   @FieldResolver(() => Boolean, { description: 'True while every seat of every schedule is reserved. Public.' })
   async soldOut(@Root() concert: ConcertNode, @Ctx() { loaders }: Context): Promise<boolean> {
     return (await loaders.concertInventory(concert.id)).soldOut;

@@ -1,9 +1,9 @@
 import type { GraphQLResolveInfo } from 'graphql';
-import { Arg, Authorized, Ctx, FieldResolver, ID, Info, Int, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Authorized, Ctx, Extensions, FieldResolver, ID, Info, Int, Query, Resolver, Root } from 'type-graphql';
 import { requireViewer, type Context } from '../context';
 import { orNotFound, parseId } from '../errors';
 import { toConcertNode, toScheduleNode } from '../schema/mappers';
-import { weightPerItem } from '../schema/item-weight';
+import { LOADED_PER_PARENT, weightPerItem } from '../schema/item-weight';
 import { SeatStatus } from '../seats/seat';
 import { ConcertNode, ScheduleNode, SeatNode } from '../schema/types';
 
@@ -23,13 +23,14 @@ export class ScheduleResolver {
     return toConcertNode(await loaders.concert(schedule.concertId));
   }
 
+  @Extensions({ [LOADED_PER_PARENT]: true })
   @FieldResolver(() => Int, { description: 'Seats neither reserved nor held right now. Public.' })
   async availableSeats(@Root() schedule: ScheduleNode, @Ctx() { loaders }: Context): Promise<number> {
     return (await loaders.scheduleInventory(schedule)).available;
   }
 
   @Authorized()
-  @FieldResolver(() => [SeatNode], { description: 'By seat number, optionally only those with this status. Needs ACTIVE for this concert. One operation answers at most 100,000 seats and reservations in all (one map of the largest schedule), each counted with the objects selected under it (a seat naming its schedule counts 11). Errors: UNAUTHENTICATED, NOT_ACTIVE, GRAPHQL_VALIDATION_FAILED (past that allowance).' })
+  @FieldResolver(() => [SeatNode], { description: 'By seat number, optionally only those with this status. Needs ACTIVE for this concert. One operation resolves at most 500,000 fields of seats and reservations in all (every plain field of the largest schedule’s map; an object or a count under each, such as a seat’s schedule, counts 20), counted by the schedule’s size whatever the status filter. Errors: UNAUTHENTICATED, NOT_ACTIVE, GRAPHQL_VALIDATION_FAILED (past that allowance).' })
   async seats(
     @Root() schedule: ScheduleNode,
     @Arg('status', () => SeatStatus, { nullable: true }) status: SeatStatus | null,

@@ -7,24 +7,26 @@ import type { ReservationRecord } from '../payments/payment';
 import { sumInventories, type Inventory } from '../inventory/inventory';
 import { notFound } from '../errors';
 import type { SeatNode } from './types';
-import { NESTED_OBJECT_WEIGHT } from './item-weight';
+import { RESOLVED_FIELD_WEIGHT } from './item-weight';
+
+/** A seat's plain fields (id, number, price, status) and __typename: what a seat map answers of each seat. */
+const PLAIN_SEAT_FIELDS = 5;
 
 /**
- * Objects one operation may answer in its seat maps and reservation lists together: one plain seat
- * map of the largest schedule. The cost limit assumes lists of typical length (limits.ts); these two
- * grow with the data (a schedule of 100,000 seats, a fan's every reservation), so what they answer is
- * counted as it is, each item weighed with the objects selected under it (weightPerItem): ten schedules'
- * maps nested in a concert, aliases of one list, or a map whose every seat names its schedule would
- * otherwise resolve millions of objects, and hold a replica's event loop for seconds, from one request.
+ * Fields one operation may resolve in its seat maps and reservation lists together: one map of the
+ * largest schedule with every plain field of every seat. The cost limit assumes lists of typical
+ * length (limits.ts); these two grow with the data (a schedule of 100,000 seats, a fan's every
+ * reservation), so what they answer is counted as it is, each item by the fields selected under it
+ * (weightPerItem): ten schedules' maps nested in a concert, aliases of one list or of one field, or a
+ * map whose every seat names its schedule would otherwise resolve tens of millions of fields, and hold
+ * a replica's event loop for seconds (or exhaust its heap), from one request.
  */
-const MAX_ITEMS_PER_OPERATION = MAX_SEATS_PER_SCHEDULE;
+const MAX_FIELDS_PER_OPERATION = MAX_SEATS_PER_SCHEDULE * PLAIN_SEAT_FIELDS;
 
-const tooManyItems = () =>
+const tooManyFields = () =>
   new GraphQLError(
-    `This operation asks for more than ${MAX_ITEMS_PER_OPERATION.toLocaleString('en')} seats and reservations in all (an object selected under each, such as a seat's schedule, counts ${NESTED_OBJECT_WEIGHT} more): ask for one schedule's seats at a time, and for the schedule itself once, beside them.`,
-    {
-      extensions: { code: 'GRAPHQL_VALIDATION_FAILED' },
-    },
+    `This operation asks for more than ${MAX_FIELDS_PER_OPERATION.toLocaleString('en')} fields of seats and reservations in all (every plain field of the largest seat map; an object or a count under each seat or reservation, such as its schedule, counts ${RESOLVED_FIELD_WEIGHT}): ask for one schedule's seats at a time, and for the schedule itself once, beside them.`,
+    { extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } },
   );
 
 /**
@@ -40,15 +42,15 @@ export class RequestLoaders {
   private inventories: DataLoader<ScheduleSize, Inventory, number> | undefined;
   private seatMaps: DataLoader<number, SeatNode[]> | undefined;
   private reservations: DataLoader<number, ReservationRecord[]> | undefined;
-  /** Seats and reservations answered so far, weighed with the objects under them (MAX_ITEMS_PER_OPERATION). */
-  private itemsAnswered = 0;
+  /** Fields of seats and reservations answered so far (MAX_FIELDS_PER_OPERATION). */
+  private fieldsAnswered = 0;
 
   constructor(private readonly services: Services) {}
 
-  /** Counts `items` more against the operation's allowance; fails once it is spent. */
-  private answer(items: number): void {
-    this.itemsAnswered += items;
-    if (this.itemsAnswered > MAX_ITEMS_PER_OPERATION) throw tooManyItems();
+  /** Counts `fields` more against the operation's allowance; fails once it is spent. */
+  private answer(fields: number): void {
+    this.fieldsAnswered += fields;
+    if (this.fieldsAnswered > MAX_FIELDS_PER_OPERATION) throw tooManyFields();
   }
 
   schedulesOf(concertId: number): Promise<Schedule[]> {
@@ -98,12 +100,13 @@ export class RequestLoaders {
    * Schedule.seats for the viewer (one per request): each schedule's map read once per batch, however
    * many aliases ask for it (a schedule holds up to 100,000 seats; twenty aliases must not read it
    * twenty times). Not cached across batches, like the lookups below. A schedule the viewer may not
-   * see fails alone. Each map answered counts its schedule's seats, times what each seat
-   * weighs (weightPerItem), against the operation's allowance.
+   * see fails alone. Each map answered counts its schedule's seats, times the fields each seat
+   * selects (weightPerItem), against the operation's allowance: all of them, as a status filter
+   * is applied once the map is read.
    */
-  seatMap(viewerId: number, schedule: { id: number; totalSeats: number }, weightPerSeat: number): Promise<SeatNode[]> {
+  seatMap(viewerId: number, schedule: { id: number; totalSeats: number }, fieldsPerSeat: number): Promise<SeatNode[]> {
     // Counted before anything is read: a map past the allowance costs nothing.
-    this.answer(schedule.totalSeats * weightPerSeat);
+    this.answer(schedule.totalSeats * fieldsPerSeat);
     this.seatMaps ??= new DataLoader(
       distinctKeys((ids) => Promise.all(ids.map((id) => this.services.seatMap.seats(viewerId, id).catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))))))),
       { cache: false },
@@ -112,10 +115,10 @@ export class RequestLoaders {
   }
 
   /** User.reservations: read once per operation however many aliases ask for it (an HTTP request only: subscriptions select no list). */
-  async reservationsOf(userId: number, weightPerReservation: number): Promise<ReservationRecord[]> {
+  async reservationsOf(userId: number, fieldsPerReservation: number): Promise<ReservationRecord[]> {
     this.reservations ??= new DataLoader(async (ids) => Promise.all(ids.map((id) => this.services.payments.reservationsOf(id))));
     const reservations = await this.reservations.load(userId);
-    this.answer(reservations.length * weightPerReservation);
+    this.answer(reservations.length * fieldsPerReservation);
     return reservations;
   }
 
