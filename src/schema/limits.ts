@@ -21,6 +21,7 @@ import {
 } from 'graphql';
 import { getComplexity, type ComplexityEstimator } from 'graphql-query-complexity';
 import { MAX_HISTORY } from '../points/points-service';
+import { LOADED_PER_PARENT } from './item-weight';
 
 /** Deepest sensible operation: me → reservations → seat → schedule → concert → schedules → seats → … */
 const MAX_DEPTH = 10;
@@ -39,7 +40,7 @@ const MAX_ROOT_FIELDS = 20;
  */
 const PASSWORD_FIELDS = new Set(['signUp', 'logIn']);
 /**
- * Estimated work per operation: every field returning an object costs 1, scalars cost nothing, and a
+ * Estimated work per operation: every field returning an object, or a count read for each parent (LOADED_PER_PARENT), costs 1, other scalars nothing, and a
  * list multiplies its children's cost by its assumed size (below), each item costing at least
  * LIST_ITEM_COST. A query reading lists inside lists is refused before it runs, however few fields
  * it names.
@@ -167,7 +168,8 @@ function operationShapeLimit(context: ValidationContext): ASTVisitor {
 const listAwareEstimator: ComplexityEstimator = ({ type, field, args, childComplexity }) => {
   // Introspection is answered from memory.
   if (isIntrospectionType(type)) return childComplexity;
-  const own = isLeafType(getNamedType(field.type)) ? 0 : 1;
+  // A count read through a loader for each parent costs what an object does (see LOADED_PER_PARENT).
+  const own = isLeafType(getNamedType(field.type)) && field.extensions[LOADED_PER_PARENT] !== true ? 0 : 1;
   if (!isListType(getNullableType(field.type))) return own + childComplexity;
   const limit: unknown = args[LIST_SIZE_ARGUMENT];
   const size = typeof limit === 'number' ? Math.min(Math.max(limit, 1), MAX_LIMIT) : (LIST_SIZES[`${type.name}.${field.name}`] ?? DEFAULT_LIST_SIZE);
