@@ -12,6 +12,13 @@ import { logIn, signUp, signUpMany, type Account } from './support/client';
 import { createConcert } from './support/fixtures';
 
 let server: TestServer | undefined;
+
+/** The database of a start with no demo data, stopped again: migrated and empty. */
+async function migratedEmpty(name: string): Promise<string> {
+  const started = await startTestServer(name, { RUN_WORKERS: 'false', SEED_DEMO: 'false' });
+  await started.stop();
+  return databaseOf(started);
+}
 afterEach(async () => {
   await server?.stop();
   server = undefined;
@@ -189,10 +196,7 @@ describe('start-up', () => {
   it('starts on a database whose first start was killed during the first migration; leaves one with data alone', async () => {
     const probe = await createConnection(TEST_MYSQL_ROOT);
     try {
-      server = await startTestServer('startup_half_migrated', { RUN_WORKERS: 'false', SEED_DEMO: 'false' });
-      const database = databaseOf(server);
-      await server.stop();
-      server = undefined;
+      const database = await migratedEmpty('startup_half_migrated');
       // What the kill leaves (MySQL rolls no DDL back): some of the first migration's tables, none recorded.
       await probe.query(`delete from \`${database}\`.mikro_orm_migrations`);
       for (const table of ['point_transactions', 'reservations', 'payments', 'users']) await probe.query(`drop table \`${database}\`.\`${table}\``);
@@ -227,10 +231,7 @@ describe('start-up', () => {
   it('seeds the demo concerts all or none: a seed cut short part-way leaves none, and the next start seeds them all', async () => {
     const probe = await createConnection(TEST_MYSQL_ROOT);
     try {
-      server = await startTestServer('startup_seed_cut', { SEED_DEMO: 'false', RUN_WORKERS: 'false' });
-      const database = databaseOf(server);
-      await server.stop();
-      server = undefined;
+      const database = await migratedEmpty('startup_seed_cut');
       // The second demo concert's insert fails, as a start killed between two concerts would stop there.
       await probe.query(
         `create trigger \`${database}\`.cut_seed before insert on \`${database}\`.concerts for each row if new.title = 'The Midnight Strings' then signal sqlstate '45000' set message_text = 'cut short'; end if`,

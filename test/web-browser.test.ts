@@ -8,7 +8,7 @@ import { createConcert } from './support/fixtures';
 import { ADMIN, databaseOf, startTestServer, type TestServer } from './support/harness';
 import { lockUserRow, untilLockWait } from './support/mysql-locks';
 import { HOLDS_OUTLAST_TURN, SEAT_BACK_MESSAGE, TURN_ENDED_MESSAGE } from '../web/src/logic/queue';
-import { announced, busyFor, chargeInPage, countRequests, cutNextAnswer, dropSockets, expectClean, focusedId, holdBackPushes, openFan, openTab, position, seat, seatWithStatus, shoot, signUpInPage, startBrowser, stopBrowser, submitAuthForm, tokenOf, userIdOf, WAIT, type Fan } from './support/browser';
+import { announced, busyFor, chargeInPage, countRequests, cutNextAnswer, dropSockets, expectClean, focusedId, holdBackPushes, newFanEntering, openFan, openTab, position, seat, seatWithStatus, shoot, signUpInPage, startBrowser, stopBrowser, submitAuthForm, tokenOf, userIdOf, WAIT, type Fan } from './support/browser';
 
 /*
  * The fan web app in a real browser (Debian's Chromium driven by playwright-core), against the real
@@ -508,10 +508,7 @@ describe('fan web app in Chromium', () => {
 
   it('"not enough points" goes once the fan has charged enough points, and paying then works; logging out leaves nothing of it in the live region', async () => {
     const { concertId } = await createConcert(server, { maxActiveUsers: 1, seatCount: 1, price: 100 });
-    const fan = await openFan('short', { width: 1100, height: 900 });
-    await fan.page.goto(`${base}#/concerts/${concertId}`);
-    await signUpInPage(fan, `short-${Date.now()}@example.test`);
-    await fan.page.getByRole('button', { name: 'Enter the waiting room' }).click();
+    const fan = await newFanEntering(server, concertId, 'short');
     await fan.page.locator('.your-turn').waitFor(WAIT);
     await seat(fan, 1).click();
     await fan.page.getByRole('button', { name: 'Pay 100 points' }).click();

@@ -7,7 +7,7 @@ import { signUpMany } from './support/client';
 import { createConcert } from './support/fixtures';
 import { startTestServer, type TestServer } from './support/harness';
 import { HOLDS_OUTLAST_TURN, PLACE_LOST_MESSAGE } from '../web/src/logic/queue';
-import { announced, blockedFans, countRequests, dropSockets, expectClean, focusedId, openFan, position, seat, signUpInPage, sockets, socketsOf, startBrowser, stopBrowser, tabShownAgain, tokenOf, userIdOf, waitingBehindOne, WAIT } from './support/browser';
+import { announced, blockedFans, countRequests, dropSockets, expectClean, focusedId, newFanEntering, openFan, position, seat, signUpInPage, sockets, socketsOf, startBrowser, stopBrowser, tabShownAgain, tokenOf, userIdOf, waitingBehindOne, WAIT } from './support/browser';
 
 /*
  * The fan web app in Chromium when the connection or the fan goes away: a socket down or blocked, a
@@ -144,10 +144,7 @@ describe('fan web app in Chromium, when the connection or the fan goes away', ()
 
   it('an admitted fan whose socket dropped reads the per-schedule counts again once back: a seat held meanwhile shows', async () => {
     const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 2, seatCount: 4, price: 100 });
-    const fan = await openFan('counts-back', { width: 1100, height: 900 });
-    await fan.page.goto(`${base}#/concerts/${concertId}`);
-    await signUpInPage(fan, `counts-back-${Date.now()}@example.test`);
-    await fan.page.getByRole('button', { name: 'Enter the waiting room' }).click();
+    const fan = await newFanEntering(server, concertId, 'counts-back');
     await fan.page.locator('.your-turn').waitFor(WAIT);
     const [rival] = await signUpMany(new Api(server.url), 1);
     await admit([rival!], concertId);
@@ -261,10 +258,7 @@ describe('fan web app in Chromium, when the connection or the fan goes away', ()
 
   it('leaving the line while holding a seat is said once, with the seat still payable', async () => {
     const { concertId } = await createConcert(server, { maxActiveUsers: 1, seatCount: 2, price: 100 });
-    const fan = await openFan('leaver', { width: 1100, height: 900 });
-    await fan.page.goto(`${base}#/concerts/${concertId}`);
-    await signUpInPage(fan, `leaver-${Date.now()}@example.test`);
-    await fan.page.getByRole('button', { name: 'Enter the waiting room' }).click();
+    const fan = await newFanEntering(server, concertId, 'leaver');
     await announced(fan, 'It is your turn');
     await seat(fan, 1).click();
     await fan.page.getByRole('button', { name: 'Release seat 1' }).waitFor(WAIT);
@@ -283,10 +277,7 @@ describe('fan web app in Chromium, when the connection or the fan goes away', ()
   async function admittedOnQuick(name: string, viewport: { width: number; height: number }, seatCount: number) {
     const quickBase = new URL('/', quick.url).toString();
     const { concertId } = await createConcert(quick, { maxActiveUsers: 1, seatCount, price: 100 });
-    const fan = await openFan(name, viewport);
-    await fan.page.goto(`${quickBase}#/concerts/${concertId}`);
-    await signUpInPage(fan, `${name}-${Date.now()}@example.test`);
-    await fan.page.getByRole('button', { name: 'Enter the waiting room' }).click();
+    const fan = await newFanEntering(quick, concertId, name, viewport);
     return { fan, quickBase };
   }
 

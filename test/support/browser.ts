@@ -98,12 +98,18 @@ export async function waitingBehindOne(target: TestServer, name: string): Promis
   const { concertId } = await createConcert(target, { maxActiveUsers: 1, seatCount: 2 });
   const [first] = (await signUpMany(new Api(target.url), 1)) as [Account];
   await first.api.data(ENTER, { id: concertId });
-  const fan = await openFan(name, { width: 1100, height: 900 });
+  const fan = await newFanEntering(target, concertId, name);
+  await position(fan, 'number 1 in line').waitFor(WAIT);
+  return { concertId, first, fan };
+}
+
+/** A new fan (`name`) on the page of a concert of `target`, signed up there, who has pressed "Enter the waiting room". */
+export async function newFanEntering(target: TestServer, concertId: string, name: string, viewport = { width: 1100, height: 900 }): Promise<Fan> {
+  const fan = await openFan(name, viewport);
   await fan.page.goto(`${new URL('/', target.url).toString()}#/concerts/${concertId}`);
   await signUpInPage(fan, `${name}-${Date.now()}@example.test`);
   await fan.page.getByRole('button', { name: 'Enter the waiting room' }).click();
-  await position(fan, 'number 1 in line').waitFor(WAIT);
-  return { concertId, first, fan };
+  return fan;
 }
 
 export async function chargeInPage(fan: Fan, amount: number) {
