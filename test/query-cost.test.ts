@@ -193,8 +193,8 @@ describe('parent lookups', () => {
   });
 });
 
-describe('fields of seats and reservations answered per operation (what the cost limit cannot know: lists as long as the data)', () => {
-  const OVER = /more than 500,000 fields of seats and reservations in all/;
+describe('fields of concerts, schedules, seats and reservations answered per operation (what the cost limit cannot know: lists as long as the data)', () => {
+  const OVER = /more than 500,000 fields of concerts, schedules, seats and reservations in all/;
 
   it('answers one seat map of the largest schedule, and refuses with GRAPHQL_VALIDATION_FAILED what would answer more', async () => {
     // Two schedules of 50,001 seats: 500,000 fields allow nine a seat of one map, not ten, nor five of both.
@@ -218,7 +218,7 @@ describe('fields of seats and reservations answered per operation (what the cost
       `{ schedule(id: "${scheduleIds[0]}") { a: seats { ${plain} } b: seats(status: HELD) { ${plain} } } }`,
       // Aliases of a plain field, each resolved for every seat (60 of them on 100,000 seats: 3 s of the event loop).
       map(`${plain} a: id b: number c: price d: status e: id`),
-      // Each seat resolving its schedule (seconds of the event loop at 100,000 seats): 22 a seat.
+      // Each seat resolving its schedule (seconds of the event loop at 100,000 seats): 52 a seat.
       map('id schedule { id }'),
       `{ schedule(id: "${scheduleIds[0]}") { seats { ...Where } } } fragment Where on Seat { ... on Seat { schedule { id } } }`,
     ]) {
@@ -251,14 +251,44 @@ describe('fields of seats and reservations answered per operation (what the cost
     // 2,000 reservations of four fields are 8,000: 62 lists fit, 63 do not.
     await fits(`{ me { ${aliases(62, 'id code price status')} } }`);
     await refused(`{ me { ${aliases(63, 'id code price status')} } }`);
-    // With its seat (20, and its id), a reservation counts 22: one such list and 57 of four fields are 500,000.
+    // With its seat (50, and its id), a reservation counts 52: one such list and 49 of four fields are 496,000.
     const withSeat = 's: reservations { id seat { id } }';
-    await fits(`{ me { ${withSeat} ${aliases(57, 'id code price status')} } }`);
-    await refused(`{ me { ${withSeat} ${aliases(58, 'id code price status')} } }`);
-    // A count read for each reservation's concert weighs what an object does: 5 of them fit, 12 do not.
+    await fits(`{ me { ${withSeat} ${aliases(49, 'id code price status')} } }`);
+    await refused(`{ me { ${withSeat} ${aliases(50, 'id code price status')} } }`);
+    // A count read for each reservation's concert weighs what an object does: 2 of them fit (250 a reservation), 3 do not.
     const counts = (count: number) => `{ me { reservations { seat { schedule { concert { ${Array.from({ length: count }, (_, i) => `c${i}: availableSeats`).join(' ')} } } } } } }`;
-    await fits(counts(5));
-    await refused(counts(12));
+    await fits(counts(2));
+    await refused(counts(3));
+  });
+});
+
+describe('lists whose real length the cost limit cannot know, counted as answered', () => {
+  const OVER = /more than 500,000 fields of concerts, schedules, seats and reservations in all/;
+
+  it('refuses a concert’s 100 schedules nested in their concert’s schedules (a million schedules from one anonymous request, costed at 321)', async () => {
+    const { concertId } = await createConcert(server, { seatCount: 1, schedules: 100 });
+    const flat = await api.request(`{ concert(id: "${concertId}") { schedules { id startsAt totalSeats availableSeats } } }`);
+    expect(flat.errors).toBeUndefined();
+    expect((flat.data as { concert: { schedules: unknown[] } }).concert.schedules).toHaveLength(100);
+    const nested = await api.request(`{ concert(id: "${concertId}") { schedules { concert { schedules { concert { schedules { id } } } } } } }`);
+    expect(nested.errors?.[0]).toMatchObject({ extensions: { code: 'GRAPHQL_VALIDATION_FAILED' }, message: expect.stringMatching(OVER) });
+  });
+
+  it('reads the concert list once however many aliases ask, and counts what each answers', async () => {
+    const sql = server.app.orm.em.getConnection();
+    const before = Number(((await sql.execute('select max(id) as id from concerts')) as { id: number }[])[0]?.id);
+    await sql.execute("insert into concerts (title, venue, max_active_users) select concat('Listed ', seq), 'Arena', 1 from seq_1_to_6000");
+    try {
+      // 6,000 and more concerts of five fields: four aliases are some 120,000 fields, twenty 600,000.
+      const aliases = (count: number) => `{ ${Array.from({ length: count }, (_, i) => `a${i}: concerts { id title venue maxActiveUsers salesOpenAt }`).join(' ')} }`;
+      const four = await measureQuiet(api, aliases(4));
+      expect(four.body.errors).toBeUndefined();
+      expect(((four.body.data as Record<string, unknown[]>).a3 ?? []).length).toBeGreaterThan(6_000);
+      expect(four.statements).toBe((await measureQuiet(api, aliases(1))).statements);
+      expect((await api.request(aliases(20))).errors?.[0]).toMatchObject({ extensions: { code: 'GRAPHQL_VALIDATION_FAILED' }, message: expect.stringMatching(OVER) });
+    } finally {
+      await sql.execute('delete from concerts where id > ? and title like ?', [before, 'Listed %']);
+    }
   });
 });
 

@@ -1,16 +1,17 @@
-import { Arg, Authorized, Ctx, Extensions, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import type { GraphQLResolveInfo } from 'graphql';
+import { Arg, Authorized, Ctx, Extensions, FieldResolver, ID, Info, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { Context } from '../context';
 import { Role } from '../entities';
 import { orNotFound, parseId } from '../errors';
-import { LOADED_PER_PARENT } from '../schema/item-weight';
+import { LOADED_PER_PARENT, weightPerItem } from '../schema/item-weight';
 import { toConcertNode, toScheduleNode } from '../schema/mappers';
 import { ConcertInputNode, ConcertNode, ScheduleNode } from '../schema/types';
 
 @Resolver(() => ConcertNode)
 export class ConcertResolver {
   @Query(() => [ConcertNode], { description: 'Every concert, oldest first (by ID). Public.' })
-  async concerts(@Ctx() { services }: Context): Promise<ConcertNode[]> {
-    return (await services.concerts.list()).map(toConcertNode);
+  async concerts(@Ctx() { loaders }: Context, @Info() info: GraphQLResolveInfo): Promise<ConcertNode[]> {
+    return (await loaders.concertList(weightPerItem(info))).map(toConcertNode);
   }
 
   @Query(() => ConcertNode, { nullable: true, description: 'One concert. Public. Errors: BAD_USER_INPUT (malformed ID), NOT_FOUND (no concert with that ID; the field is then null).' })
@@ -53,8 +54,8 @@ export class ConcertResolver {
   }
 
   @FieldResolver(() => [ScheduleNode], { description: 'Soonest first.' })
-  async schedules(@Root() concert: ConcertNode, @Ctx() { loaders }: Context): Promise<ScheduleNode[]> {
-    return (await loaders.schedulesOf(concert.id)).map(toScheduleNode);
+  async schedules(@Root() concert: ConcertNode, @Ctx() { loaders }: Context, @Info() info: GraphQLResolveInfo): Promise<ScheduleNode[]> {
+    return (await loaders.answeredSchedulesOf(concert.id, weightPerItem(info))).map(toScheduleNode);
   }
 
   @Extensions({ [LOADED_PER_PARENT]: true })

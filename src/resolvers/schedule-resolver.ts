@@ -30,7 +30,7 @@ export class ScheduleResolver {
   }
 
   @Authorized()
-  @FieldResolver(() => [SeatNode], { description: 'By seat number, optionally only those with this status. Needs ACTIVE for this concert. One operation resolves at most 500,000 fields of seats and reservations in all (every plain field of the largest schedule’s map; an object or a count under each, such as a seat’s schedule, counts 20), counted by the schedule’s size whatever the status filter. Errors: UNAUTHENTICATED, NOT_ACTIVE, GRAPHQL_VALIDATION_FAILED (past that allowance).' })
+  @FieldResolver(() => [SeatNode], { description: 'By seat number, optionally only those with this status. Needs ACTIVE for this concert. One operation resolves at most 500,000 fields of seats and reservations in all (every plain field of the largest schedule’s map; an object or a count under each, such as a seat’s schedule, counts 50), counted by the schedule’s size whatever the status filter. Errors: UNAUTHENTICATED, NOT_ACTIVE, GRAPHQL_VALIDATION_FAILED (past that allowance).' })
   async seats(
     @Root() schedule: ScheduleNode,
     @Arg('status', () => SeatStatus, { nullable: true }) status: SeatStatus | null,

@@ -13,19 +13,21 @@ import { RESOLVED_FIELD_WEIGHT } from './item-weight';
 const PLAIN_SEAT_FIELDS = 5;
 
 /**
- * Fields one operation may resolve in its seat maps and reservation lists together: one map of the
- * largest schedule with every plain field of every seat. The cost limit assumes lists of typical
- * length (limits.ts); these two grow with the data (a schedule of 100,000 seats, a fan's every
- * reservation), so what they answer is counted as it is, each item by the fields selected under it
- * (weightPerItem): ten schedules' maps nested in a concert, aliases of one list or of one field, or a
- * map whose every seat names its schedule would otherwise resolve tens of millions of fields, and hold
- * a replica's event loop for seconds (or exhaust its heap), from one request.
+ * Fields one operation may resolve in the lists that grow with the data together (the concert list, a
+ * concert's schedules, seat maps, a fan's reservations): one map of the largest schedule with every
+ * plain field of every seat. The cost limit assumes lists of typical length (limits.ts); these grow
+ * with the data (100 schedules in a concert, 100,000 seats in a schedule, every concert ever, a fan's
+ * every reservation), so what they answer is counted as it is, each item by the fields selected under
+ * it (weightPerItem): ten schedules' maps nested in a concert, schedules nested in their concert's
+ * schedules, aliases of one list or of one field, or a map whose every seat names its schedule would
+ * otherwise resolve tens of millions of fields, and hold a replica's event loop for seconds (or
+ * exhaust its heap), from one request.
  */
 const MAX_FIELDS_PER_OPERATION = MAX_SEATS_PER_SCHEDULE * PLAIN_SEAT_FIELDS;
 
 const tooManyFields = () =>
   new GraphQLError(
-    `This operation asks for more than ${MAX_FIELDS_PER_OPERATION.toLocaleString('en')} fields of seats and reservations in all (every plain field of the largest seat map; an object or a count under each seat or reservation, such as its schedule, counts ${RESOLVED_FIELD_WEIGHT}): ask for one schedule's seats at a time, and for the schedule itself once, beside them.`,
+    `This operation asks for more than ${MAX_FIELDS_PER_OPERATION.toLocaleString('en')} fields of concerts, schedules, seats and reservations in all (every plain field of the largest seat map; an object or a count under each item, such as a seat's schedule, counts ${RESOLVED_FIELD_WEIGHT}): ask for one schedule's seats at a time, for the schedule itself once beside them, and for no list inside another's items.`,
     { extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } },
   );
 
@@ -35,6 +37,7 @@ const tooManyFields = () =>
  * subscription), created on first use, so nothing outlives the operation.
  */
 export class RequestLoaders {
+  private concertListRead: Promise<Concert[]> | undefined;
   private schedules: DataLoader<number, Schedule[]> | undefined;
   private concerts: DataLoader<number, Concert> | undefined;
   private scheduleById: DataLoader<number, Schedule> | undefined;
@@ -42,7 +45,7 @@ export class RequestLoaders {
   private inventories: DataLoader<ScheduleSize, Inventory, number> | undefined;
   private seatMaps: DataLoader<number, SeatNode[]> | undefined;
   private reservations: DataLoader<number, ReservationRecord[]> | undefined;
-  /** Fields of seats and reservations answered so far (MAX_FIELDS_PER_OPERATION). */
+  /** Fields of the growing lists answered so far (MAX_FIELDS_PER_OPERATION). */
   private fieldsAnswered = 0;
 
   constructor(private readonly services: Services) {}
@@ -51,6 +54,21 @@ export class RequestLoaders {
   private answer(fields: number): void {
     this.fieldsAnswered += fields;
     if (this.fieldsAnswered > MAX_FIELDS_PER_OPERATION) throw tooManyFields();
+  }
+
+  /** Query.concerts: read once per operation however many aliases ask for it; each answer counts its concerts, times the fields each selects. */
+  async concertList(fieldsPerConcert: number): Promise<Concert[]> {
+    this.concertListRead ??= this.services.concerts.list();
+    const concerts = await this.concertListRead;
+    this.answer(concerts.length * fieldsPerConcert);
+    return concerts;
+  }
+
+  /** Concert.schedules as answered: a concert holds up to 100, each counted with the fields it selects. */
+  async answeredSchedulesOf(concertId: number, fieldsPerSchedule: number): Promise<Schedule[]> {
+    const schedules = await this.schedulesOf(concertId);
+    this.answer(schedules.length * fieldsPerSchedule);
+    return schedules;
   }
 
   schedulesOf(concertId: number): Promise<Schedule[]> {
