@@ -4,6 +4,9 @@ import type { RedisTarget } from './redis';
 /** The largest delay a Node timer takes (a larger one fires at once, with only a warning) and GraphQL's Int. */
 const MAX_INT = 2_147_483_647;
 
+/** Node's longest timer delay: a longer one fires after 1 ms, and again, with only a warning. */
+export const MAX_TIMER_MS = MAX_INT;
+
 /** Digits only: Number() would also take 0x10, 1e3 or 1.0, none of which anyone means as a count. */
 const wholeNumber = (input: string): number => (/^\s*\d+\s*$/.test(input) ? Number(input) : Number.NaN);
 

@@ -3,7 +3,7 @@ import { Arg, Authorized, Ctx, Extensions, FieldResolver, ID, Info, Int, Mutatio
 import type { Context } from '../context';
 import { Role } from '../entities';
 import { orNotFound, parseId } from '../errors';
-import { LOADED_PER_PARENT, weightPerItem } from '../schema/item-weight';
+import { LOADED_PER_PARENT } from '../schema/item-weight';
 import { toConcertNode, toScheduleNode } from '../schema/mappers';
 import { ConcertInputNode, ConcertNode, ScheduleNode } from '../schema/types';
 
@@ -11,7 +11,7 @@ import { ConcertInputNode, ConcertNode, ScheduleNode } from '../schema/types';
 export class ConcertResolver {
   @Query(() => [ConcertNode], { description: 'Every concert, oldest first (by ID). Public.' })
   async concerts(@Ctx() { loaders }: Context, @Info() info: GraphQLResolveInfo): Promise<ConcertNode[]> {
-    return (await loaders.concertList(weightPerItem(info))).map(toConcertNode);
+    return (await loaders.concertList(info)).map(toConcertNode);
   }
 
   @Query(() => ConcertNode, { nullable: true, description: 'One concert. Public. Errors: BAD_USER_INPUT (malformed ID), NOT_FOUND (no concert with that ID; the field is then null).' })
@@ -55,7 +55,7 @@ export class ConcertResolver {
 
   @FieldResolver(() => [ScheduleNode], { description: 'Soonest first.' })
   async schedules(@Root() concert: ConcertNode, @Ctx() { loaders }: Context, @Info() info: GraphQLResolveInfo): Promise<ScheduleNode[]> {
-    return (await loaders.answeredSchedulesOf(concert.id, weightPerItem(info))).map(toScheduleNode);
+    return (await loaders.answeredSchedulesOf(concert.id, info)).map(toScheduleNode);
   }
 
   @Extensions({ [LOADED_PER_PARENT]: true })

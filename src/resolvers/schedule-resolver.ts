@@ -3,7 +3,7 @@ import { Arg, Authorized, Ctx, Extensions, FieldResolver, ID, Info, Int, Query, 
 import { requireViewer, type Context } from '../context';
 import { orNotFound, parseId } from '../errors';
 import { toConcertNode, toScheduleNode } from '../schema/mappers';
-import { LOADED_PER_PARENT, weightPerItem } from '../schema/item-weight';
+import { LOADED_PER_PARENT } from '../schema/item-weight';
 import { SeatStatus } from '../seats/seat';
 import { ConcertNode, ScheduleNode, SeatNode } from '../schema/types';
 
@@ -30,14 +30,14 @@ export class ScheduleResolver {
   }
 
   @Authorized()
-  @FieldResolver(() => [SeatNode], { description: 'By seat number, optionally only those with this status. Needs ACTIVE for this concert. One operation resolves at most 500,000 fields of seats and reservations in all (every plain field of the largest schedule’s map; an object or a count under each, such as a seat’s schedule, counts 50), counted by the schedule’s size whatever the status filter. Errors: UNAUTHENTICATED, NOT_ACTIVE, GRAPHQL_VALIDATION_FAILED (past that allowance).' })
+  @FieldResolver(() => [SeatNode], { description: 'By seat number, optionally only those with this status. Needs ACTIVE for this concert. One operation resolves at most 500,000 fields of concerts, schedules, seats and reservations in all (every plain field of the largest schedule’s map; an object or a count under each item, such as a seat’s schedule, counts 50), a map counted by the schedule’s size whatever the status filter. Errors: UNAUTHENTICATED, NOT_ACTIVE, GRAPHQL_VALIDATION_FAILED (past that allowance).' })
   async seats(
     @Root() schedule: ScheduleNode,
     @Arg('status', () => SeatStatus, { nullable: true }) status: SeatStatus | null,
     @Ctx() context: Context,
     @Info() info: GraphQLResolveInfo,
   ): Promise<SeatNode[]> {
-    const seats = await context.loaders.seatMap(requireViewer(context).id, schedule, weightPerItem(info));
+    const seats = await context.loaders.seatMap(requireViewer(context).id, schedule, info);
     return status ? seats.filter((seat) => seat.status === status) : seats;
   }
 }

@@ -2,7 +2,6 @@ import type { GraphQLResolveInfo } from 'graphql';
 import { Arg, Authorized, Ctx, FieldResolver, Info, Int, Mutation, Resolver, Root } from 'type-graphql';
 import { requireViewer, type Context } from '../context';
 import { toPointTransactionNode } from '../schema/mappers';
-import { weightPerItem } from '../schema/item-weight';
 import { HoldNode, PointTransactionNode, ReservationNode, UserNode } from '../schema/types';
 
 /** Entries of pointHistory when no limit is given. */
@@ -30,6 +29,6 @@ export class UserResolver {
 
   @FieldResolver(() => [ReservationNode], { description: 'Newest first, cancelled ones included.' })
   async reservations(@Root() user: UserNode, @Ctx() { loaders }: Context, @Info() info: GraphQLResolveInfo): Promise<ReservationNode[]> {
-    return loaders.reservationsOf(user.id, weightPerItem(info));
+    return loaders.reservationsOf(user.id, info);
   }
 }

@@ -1,5 +1,5 @@
 import DataLoader from 'dataloader';
-import { GraphQLError } from 'graphql';
+import { GraphQLError, type GraphQLResolveInfo } from 'graphql';
 import type { Services } from '../services';
 import type { Concert, Schedule } from '../entities';
 import { MAX_SEATS_PER_SCHEDULE, type ScheduleSize } from '../concerts/concert-service';
@@ -7,7 +7,7 @@ import type { ReservationRecord } from '../payments/payment';
 import { sumInventories, type Inventory } from '../inventory/inventory';
 import { notFound } from '../errors';
 import type { SeatNode } from './types';
-import { RESOLVED_FIELD_WEIGHT } from './item-weight';
+import { RESOLVED_FIELD_WEIGHT, weightPerItem } from './item-weight';
 
 /** A seat's plain fields (id, number, price, status) and __typename: what a seat map answers of each seat. */
 const PLAIN_SEAT_FIELDS = 5;
@@ -57,17 +57,17 @@ export class RequestLoaders {
   }
 
   /** Query.concerts: read once per operation however many aliases ask for it; each answer counts its concerts, times the fields each selects. */
-  async concertList(fieldsPerConcert: number): Promise<Concert[]> {
+  async concertList(info: GraphQLResolveInfo): Promise<Concert[]> {
     this.concertListRead ??= this.services.concerts.list();
     const concerts = await this.concertListRead;
-    this.answer(concerts.length * fieldsPerConcert);
+    this.answer(concerts.length * weightPerItem(info));
     return concerts;
   }
 
   /** Concert.schedules as answered: a concert holds up to 100, each counted with the fields it selects. */
-  async answeredSchedulesOf(concertId: number, fieldsPerSchedule: number): Promise<Schedule[]> {
+  async answeredSchedulesOf(concertId: number, info: GraphQLResolveInfo): Promise<Schedule[]> {
     const schedules = await this.schedulesOf(concertId);
-    this.answer(schedules.length * fieldsPerSchedule);
+    this.answer(schedules.length * weightPerItem(info));
     return schedules;
   }
 
@@ -98,19 +98,13 @@ export class RequestLoaders {
 
   /** Schedule.concert. */
   concert(id: number): Promise<Concert> {
-    this.concerts ??= new DataLoader(
-      distinctKeys(async (ids) => orNotFound(await this.services.concerts.findMany(ids), 'concert')),
-      { cache: false },
-    );
+    this.concerts ??= uncachedLookup((ids) => this.services.concerts.findMany(ids), 'concert');
     return this.concerts.load(id);
   }
 
   /** Seat.schedule. */
   schedule(id: number): Promise<Schedule> {
-    this.scheduleById ??= new DataLoader(
-      distinctKeys(async (ids) => orNotFound(await this.services.concerts.findSchedules(ids), 'schedule')),
-      { cache: false },
-    );
+    this.scheduleById ??= uncachedLookup((ids) => this.services.concerts.findSchedules(ids), 'schedule');
     return this.scheduleById.load(id);
   }
 
@@ -122,9 +116,9 @@ export class RequestLoaders {
    * selects (weightPerItem), against the operation's allowance: all of them, as a status filter
    * is applied once the map is read.
    */
-  seatMap(viewerId: number, schedule: { id: number; totalSeats: number }, fieldsPerSeat: number): Promise<SeatNode[]> {
+  seatMap(viewerId: number, schedule: { id: number; totalSeats: number }, info: GraphQLResolveInfo): Promise<SeatNode[]> {
     // Counted before anything is read: a map past the allowance costs nothing.
-    this.answer(schedule.totalSeats * fieldsPerSeat);
+    this.answer(schedule.totalSeats * weightPerItem(info));
     this.seatMaps ??= new DataLoader(
       distinctKeys((ids) => Promise.all(ids.map((id) => this.services.seatMap.seats(viewerId, id).catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))))))),
       { cache: false },
@@ -133,21 +127,23 @@ export class RequestLoaders {
   }
 
   /** User.reservations: read once per operation however many aliases ask for it (an HTTP request only: subscriptions select no list). */
-  async reservationsOf(userId: number, fieldsPerReservation: number): Promise<ReservationRecord[]> {
+  async reservationsOf(userId: number, info: GraphQLResolveInfo): Promise<ReservationRecord[]> {
     this.reservations ??= new DataLoader(async (ids) => Promise.all(ids.map((id) => this.services.payments.reservationsOf(id))));
     const reservations = await this.reservations.load(userId);
-    this.answer(reservations.length * fieldsPerReservation);
+    this.answer(reservations.length * weightPerItem(info));
     return reservations;
   }
 
   /** Hold.seat, Reservation.seat: with the seat's current status. */
   seat(id: number): Promise<SeatNode> {
-    this.seats ??= new DataLoader(
-      distinctKeys(async (ids) => orNotFound(await this.services.seatMap.seatsByIds(ids), 'seat')),
-      { cache: false },
-    );
+    this.seats ??= uncachedLookup((ids) => this.services.seatMap.seatsByIds(ids), 'seat');
     return this.seats.load(id);
   }
+}
+
+/** An uncached loader of rows by ID (see the parent lookups), NOT_FOUND for each one missing. */
+function uncachedLookup<V>(find: (ids: readonly number[]) => Promise<(V | undefined)[]>, what: string): DataLoader<number, V> {
+  return new DataLoader(distinctKeys(async (ids) => orNotFound(await find(ids), what)), { cache: false });
 }
 
 /** A batch's answers, with NOT_FOUND for each one missing. */

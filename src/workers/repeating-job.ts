@@ -2,6 +2,7 @@ import { Queue, Worker } from 'bullmq';
 import { connectRedis, type RedisTarget } from '../redis';
 import type { Logger } from '../logger';
 import { outcomeWithin } from '../time-limit';
+import { MAX_TIMER_MS } from '../config';
 
 export interface RepeatingJobOptions {
   /** Queue and scheduler name; every replica uses the same one, so BullMQ runs each tick once. */
@@ -45,12 +46,6 @@ export const stuckAfterMs = (everyMs: number) => Math.max(everyMs * 3, 10_000);
  */
 export const idleAfterMs = (everyMs: number) => Math.max(everyMs * 30, 30_000);
 
-/**
- * Node's longest timer delay: a longer one fires after 1 ms, and again, with only a warning. A period
- * may be long (ADMISSION_INTERVAL_MS up to this, the inventory check's ten times that), so the
- * watchdog's own delays are bounded by it: it then looks more often than it must, which is harmless.
- */
-const MAX_TIMER_MS = 2_147_483_647;
 
 /**
  * A BullMQ Job Scheduler plus a worker for it. The scheduler's jobs carry deterministic IDs per
@@ -97,6 +92,8 @@ export async function startRepeatingJob(options: RepeatingJobOptions): Promise<R
   refresh.unref();
   const stuckMs = stuckAfterMs(options.everyMs);
   const idleMs = idleAfterMs(options.everyMs);
+  // A period may be long (ADMISSION_INTERVAL_MS up to MAX_TIMER_MS, the inventory check's ten times
+  // that): the watchdog's delays are bounded by Node's longest, so it looks more often than it must.
   const lookEveryMs = Math.min(stuckMs / 2, MAX_TIMER_MS);
   // The queue's connection goes too: it may be stuck as the worker's is (a frozen node that is no
   // longer master, which it would wait on for ever), and the watchdog asks through it.
