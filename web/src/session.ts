@@ -1,4 +1,5 @@
 /** The fan's token, kept for this tab only (sessionStorage), with listeners for log-in and log-out. */
+import { tabStorage } from './tab-storage';
 
 const TOKEN_KEY = 'ct:token';
 type Listener = (token: string | null) => void;
@@ -6,15 +7,10 @@ type Listener = (token: string | null) => void;
 let endedBecause: string | undefined;
 const listeners = new Set<Listener>();
 
-function storage(): Storage | undefined {
-  try {
-    return window.sessionStorage;
-  } catch {
-    return undefined; // storage disabled: the session lasts as long as the page
-  }
-}
+/** With storage disabled, a map: the session lasts as long as the page. */
+const store = tabStorage();
 
-let memoryToken: string | null = storage()?.getItem(TOKEN_KEY) ?? null;
+let memoryToken: string | null = store.getItem(TOKEN_KEY);
 
 /** The current token; read on every request and on every WebSocket (re)connect. */
 export function currentToken(): string | null {
@@ -24,9 +20,8 @@ export function currentToken(): string | null {
 export function setToken(token: string | null, reason?: string): void {
   memoryToken = token;
   endedBecause = token ? undefined : reason;
-  const store = storage();
-  if (token) store?.setItem(TOKEN_KEY, token);
-  else store?.removeItem(TOKEN_KEY);
+  if (token) store.setItem(TOKEN_KEY, token);
+  else store.removeItem(TOKEN_KEY);
   for (const listener of listeners) listener(token);
 }
 

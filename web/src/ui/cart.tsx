@@ -11,7 +11,7 @@ import { refocus } from './focus';
 import { useNow } from './hooks';
 import { tellOtherTabs } from './other-tabs';
 import { currentUserId } from '../session';
-import { tabStorage } from './tab-storage';
+import { tabStorage } from '../tab-storage';
 
 /** A payment with no answer (the holds left unsettled) may have gone through: pressing Pay again is safe, and settles it. */
 const PAY_WORDS = { NETWORK: 'Cannot reach the server, so the payment may or may not have gone through. Check your connection and press Pay again: it repeats the same payment, so you are never charged twice.' };

@@ -7,7 +7,7 @@ import { NewestSource } from '../logic/newest';
 import { inLine, LineMemory } from '../logic/queue';
 import { QueueStatusNow, QueueStatusSubscription, type QueueStatus } from '../operations';
 import { useOtherTabs, type AccountChange } from './other-tabs';
-import { tabStorage } from './tab-storage';
+import { tabStorage } from '../tab-storage';
 
 /**
  * While the fan is in line and the live feed is down, their status is asked over HTTP this often: the

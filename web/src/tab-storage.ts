@@ -1,4 +1,4 @@
-import type { KeyValueStore } from '../logic/storage';
+import type { KeyValueStore } from './logic/storage';
 
 const memory = new Map<string, string>();
 const memoryStore: KeyValueStore = { getItem: (k) => memory.get(k) ?? null, setItem: (k, v) => void memory.set(k, v), removeItem: (k) => void memory.delete(k) };
