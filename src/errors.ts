@@ -79,6 +79,12 @@ export function parseId(value: string, what: string): number {
   throw badInput(`${quoted(value)} is not a valid ${what} ID.`);
 }
 
+/** An ID a list starts after (a page's cursor): any whole number, none needing to exist (0: from the first). */
+export function parseAfterId(value: string, what: string): number {
+  if (/^\d+$/.test(value)) return Number(value);
+  throw badInput(`${quoted(value)} is not a valid ${what} ID.`);
+}
+
 const UNAVAILABLE_PATTERNS = [
   /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|EPIPE/,
   /PROTOCOL_CONNECTION_LOST|Connection lost|connect ETIMEDOUT/i,

@@ -128,11 +128,11 @@ describe('setMaxActiveUsers and lookups', () => {
 describe('the concert list', () => {
   const LIST = '{ concerts { id availableSeats soldOut schedules { id availableSeats } } }';
 
-  async function statementsFor(query: string): Promise<number> {
+  async function statementsFor(query: string, variables: Record<string, unknown> = {}): Promise<number> {
     const metricsUrl = server.url.replace('/graphql', '/metrics');
     const count = async () => Number(/^mysql_statements_total (\d+)/m.exec(await (await fetch(metricsUrl)).text())?.[1]);
     const before = await count();
-    await api.data(query);
+    await api.data(query, variables);
     return (await count()) - before;
   }
 
@@ -154,6 +154,40 @@ describe('the concert list', () => {
     expect(few).toBeLessThanOrEqual(3);
     expect(cold).toBe(few + 1);
     expect(many).toBe(few);
+  });
+
+  it('pages the list by ID with limit and after, either way round, each page in the same few statements, and refuses a bad page with BAD_USER_INPUT', async () => {
+    for (let i = 0; i < 12; i++) await createConcert(server, { schedules: 2 });
+    const all = (await api.data<{ concerts: { id: string }[] }>('{ concerts { id } }')).concerts.map((c) => c.id);
+    expect(all.length).toBeGreaterThanOrEqual(12);
+    const PAGE = 'query($limit: Int, $after: ID, $order: ConcertOrder) { concerts(limit: $limit, after: $after, order: $order) { id availableSeats soldOut schedules { id availableSeats } } }';
+    const walked: string[] = [];
+    let after: string | null = null;
+    for (;;) {
+      const { concerts }: { concerts: { id: string }[] } = await api.data(PAGE, { limit: 5, after });
+      expect(concerts.length).toBeLessThanOrEqual(5);
+      walked.push(...concerts.map((c) => c.id));
+      if (concerts.length < 5) break;
+      after = concerts[concerts.length - 1]!.id;
+    }
+    expect(walked).toEqual(all);
+    // Newest first, the same pages the other way round.
+    const newest = async (variables: Record<string, unknown>) => (await api.data<{ concerts: { id: string }[] }>(PAGE, { ...variables, order: 'NEWEST_FIRST' })).concerts.map((c) => c.id);
+    expect(await newest({ limit: 3 })).toEqual(all.slice(-3).reverse());
+    expect(await newest({ limit: 3, after: all[all.length - 3] })).toEqual(all.slice(-6, -3).reverse());
+    expect(await newest({ after: all[2] })).toEqual(all.slice(0, 2).reverse());
+    expect(await newest({ after: '9007199254740993' })).toEqual([...all].reverse());
+    expect(await statementsFor(PAGE, { limit: 5, after: all[0] })).toBeLessThanOrEqual(await statementsFor(PAGE, { limit: 1 }));
+    // Without a limit, everything after; an ID past the last, or one no concert has, is a place in the order all the same.
+    expect((await api.data<{ concerts: { id: string }[] }>(PAGE, { after: all[all.length - 3] })).concerts.map((c) => c.id)).toEqual(all.slice(-2));
+    expect((await api.data<{ concerts: unknown[] }>(PAGE, { limit: 5, after: '9007199254740993' })).concerts).toEqual([]);
+    expect((await api.data<{ concerts: { id: string }[] }>(PAGE, { limit: 2, after: '0' })).concerts.map((c) => c.id)).toEqual(all.slice(0, 2));
+    expect((await api.data<{ concerts: unknown[] }>(PAGE, { limit: null })).concerts).toHaveLength(all.length);
+    for (const variables of [{ limit: 0 }, { limit: 101 }, { limit: -1 }, { limit: 5, after: 'x' }, { after: '-1' }, { after: '1.5' }]) {
+      const body = await api.request('query($limit: Int, $after: ID) { concerts(limit: $limit, after: $after) { id } }', variables);
+      expect(body.errors?.[0]?.extensions?.code, JSON.stringify(variables)).toBe('BAD_USER_INPUT');
+      expect(body.data).toBeNull();
+    }
   });
 
   it('reads the schedules of concerts it does not know once, however many requests ask at the same moment', async () => {

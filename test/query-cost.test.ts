@@ -83,8 +83,8 @@ describe('the cost limit', () => {
     expect((body.data as { schedule: { seats: unknown[] } }).schedule.seats).toHaveLength(2000);
     const twenty = `{ ${Array.from({ length: 20 }, (_, i) => `a${i}: concerts { id title schedules { id startsAt } }`).join(' ')} }`;
     expect((await api.request(twenty)).errors).toBeUndefined();
-    // The web app's concert list, with its counts.
-    expect((await api.request('{ concerts { id title venue salesOpenAt availableSeats soldOut schedules { id startsAt totalSeats availableSeats } } }')).errors).toBeUndefined();
+    // The web app's concert list page, with its counts.
+    expect((await api.request('{ concerts(limit: 25, order: NEWEST_FIRST) { id title venue salesOpenAt availableSeats soldOut schedules { id startsAt totalSeats availableSeats } } }')).errors).toBeUndefined();
     // Nobody stays ACTIVE: the admission tick's own SQL would blur the next test's counts.
     await fan!.api.data(LEAVE, { id: concertId });
   });
@@ -274,7 +274,7 @@ describe('lists whose real length the cost limit cannot know, counted as answere
     expect(nested.errors?.[0]).toMatchObject({ extensions: { code: 'GRAPHQL_VALIDATION_FAILED' }, message: expect.stringMatching(OVER) });
   });
 
-  it('reads the concert list once however many aliases ask, and counts what each answers', async () => {
+  it('reads the concert list once however many aliases ask, and counts what each answers (a page, only its own)', async () => {
     const sql = server.app.orm.em.getConnection();
     const before = Number(((await sql.execute('select max(id) as id from concerts')) as { id: number }[])[0]?.id);
     await sql.execute("insert into concerts (title, venue, max_active_users) select concat('Listed ', seq), 'Arena', 1 from seq_1_to_6000");
@@ -286,6 +286,16 @@ describe('lists whose real length the cost limit cannot know, counted as answere
       expect(((four.body.data as Record<string, unknown[]>).a3 ?? []).length).toBeGreaterThan(6_000);
       expect(four.statements).toBe((await measureQuiet(api, aliases(1))).statements);
       expect((await api.request(aliases(20))).errors?.[0]).toMatchObject({ extensions: { code: 'GRAPHQL_VALIDATION_FAILED' }, message: expect.stringMatching(OVER) });
+      // Aliases starting after different concerts still read the whole list once.
+      const tails = `{ ${Array.from({ length: 4 }, (_, i) => `a${i}: concerts(after: "${before + i * 1000}") { id }`).join(' ')} }`;
+      const sliced = await measureQuiet(api, tails);
+      expect(sliced.statements).toBe((await measureQuiet(api, aliases(1))).statements);
+      expect(((sliced.body.data as Record<string, { id: string }[]>).a3 ?? [])[0]?.id).toBe(String(before + 3001));
+      // Paged, the same fields of twenty pages are answered.
+      const pages = `{ ${Array.from({ length: 20 }, (_, i) => `a${i}: concerts(limit: 100, after: "${before + i * 100}") { id title venue maxActiveUsers salesOpenAt }`).join(' ')} }`;
+      const paged = await api.request(pages);
+      expect(paged.errors).toBeUndefined();
+      expect(Object.values(paged.data as Record<string, { id: string }[]>).flat().map((concert) => Number(concert.id))).toEqual(Array.from({ length: 2000 }, (_, i) => before + 1 + i));
     } finally {
       await sql.execute('delete from concerts where id > ? and title like ?', [before, 'Listed %']);
     }

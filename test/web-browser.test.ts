@@ -928,6 +928,33 @@ describe('fan web app in Chromium', () => {
     await fan.context.close();
   });
 
+  it('the concert list shows 24 concerts a page, newest first; "More concerts" adds the next, read on its own, and gives the focus to its first concert', async () => {
+    const api = new Api(server.url);
+    const listed = async () => (await api.data<{ concerts: { id: string }[] }>('{ concerts(order: NEWEST_FIRST) { id } }')).concerts.map((c) => c.id);
+    for (let made = (await listed()).length; made < 30; made++) await createConcert(server, { seatCount: 1 });
+    const all = await listed();
+    const fan = await openFan('list', { width: 1100, height: 900 });
+    const listReads: string[] = [];
+    fan.page.on('request', (request) => {
+      if (request.postData()?.includes('query Concerts')) listReads.push(request.postData() as string);
+    });
+    const shownIds = () => fan.page.locator('ul.concerts > li.card h3').evaluateAll((headings) => headings.map((h) => h.id.replace(/^concert-|-title$/g, '')));
+    await fan.page.goto(base);
+    await expect.poll(shownIds, WAIT).toEqual(all.slice(0, 24));
+    const more = fan.page.getByRole('button', { name: 'More concerts' });
+    await more.focus();
+    await fan.page.keyboard.press('Enter');
+    await expect.poll(shownIds, WAIT).toEqual(all.slice(0, 48));
+    await expect.poll(() => fan.page.evaluate<string | null>('document.activeElement?.closest("h3")?.id ?? null'), WAIT).toBe(`concert-${all[24]}-title`);
+    expect(await more.count()).toBe(all.length > 48 ? 1 : 0);
+    // Each page is its own request of 25 concerts at most (one more than it shows), not the whole list.
+    expect(listReads.map((body) => (JSON.parse(body) as { variables: unknown }).variables)).toEqual([
+      { limit: 25, after: null, order: 'NEWEST_FIRST' },
+      { limit: 25, after: all[23], order: 'NEWEST_FIRST' },
+    ]);
+    expectClean([fan]);
+    await fan.context.close();
+  });
 });
 
 describe('GraphiQL playground in Chromium (GET /graphql)', () => {

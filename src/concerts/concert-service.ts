@@ -77,6 +77,22 @@ function validSalesOpenAt(value: Date | null | undefined): Date | null {
 }
 
 /** A schedule's size (what inventory counts against) and start (after which its seats no longer change). */
+/** The concert list's order, by ID: the order concerts were made in. */
+export enum ConcertOrder {
+  OLDEST_FIRST = 'OLDEST_FIRST',
+  NEWEST_FIRST = 'NEWEST_FIRST',
+}
+
+/** A page of the concert list: at most `limit` concerts (absent: all), those after the concert `after` in the order (absent: from the first). */
+export interface ConcertPage {
+  limit?: number | null;
+  after?: number | null;
+  order?: ConcertOrder | null;
+}
+
+/** The most concerts one page of the list holds. */
+export const MAX_CONCERT_PAGE = 100;
+
 export interface ScheduleSize {
   id: number;
   totalSeats: number;
@@ -97,8 +113,14 @@ export class ConcertService {
 
   constructor(private readonly orm: MikroORM) {}
 
-  list(): Promise<Concert[]> {
-    return this.orm.em.fork().find(Concert, {}, { orderBy: { id: 'asc' } });
+  /** The whole list grows with every concert ever made: clients page it. */
+  list(page: ConcertPage = {}): Promise<Concert[]> {
+    const limit = page.limit ?? undefined;
+    if (limit !== undefined) requireInt(limit, 'limit', 1, MAX_CONCERT_PAGE);
+    const newestFirst = page.order === ConcertOrder.NEWEST_FIRST;
+    const after = page.after ?? undefined;
+    const where = after === undefined ? {} : { id: newestFirst ? { $lt: after } : { $gt: after } };
+    return this.orm.em.fork().find(Concert, where, { orderBy: { id: newestFirst ? 'desc' : 'asc' }, limit });
   }
 
   find(id: number): Promise<Concert | null> {

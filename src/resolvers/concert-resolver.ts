@@ -2,16 +2,25 @@ import type { GraphQLResolveInfo } from 'graphql';
 import { Arg, Authorized, Ctx, Extensions, FieldResolver, ID, Info, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { Context } from '../context';
 import { Role } from '../entities';
-import { orNotFound, parseId } from '../errors';
+import { orNotFound, parseAfterId, parseId } from '../errors';
 import { LOADED_PER_PARENT } from '../schema/item-weight';
 import { toConcertNode, toScheduleNode } from '../schema/mappers';
+import { ConcertOrder, MAX_CONCERT_PAGE } from '../concerts/concert-service';
 import { ConcertInputNode, ConcertNode, ScheduleNode } from '../schema/types';
 
 @Resolver(() => ConcertNode)
 export class ConcertResolver {
-  @Query(() => [ConcertNode], { description: 'Every concert, oldest first (by ID). Public.' })
-  async concerts(@Ctx() { loaders }: Context, @Info() info: GraphQLResolveInfo): Promise<ConcertNode[]> {
-    return (await loaders.concertList(info)).map(toConcertNode);
+  @Query(() => [ConcertNode], {
+    description: `Concerts, oldest first (by ID) unless \`order\` says otherwise. Public. Without \`limit\`, every concert; a client showing a list should page it: \`limit\` (1 to ${MAX_CONCERT_PAGE}) concerts at most, those after the concert whose ID is \`after\` in that order (the last one of the previous page). Errors: BAD_USER_INPUT (limit out of range, malformed after).`,
+  })
+  async concerts(
+    @Arg('limit', () => Int, { nullable: true, description: `At most this many (1 to ${MAX_CONCERT_PAGE}); absent or null: all.` }) limit: number | null | undefined,
+    @Arg('after', () => ID, { nullable: true, description: 'Only concerts after this ID in the order: the last ID of the previous page. Need not name an existing concert.' }) after: string | null | undefined,
+    @Arg('order', () => ConcertOrder, { nullable: true, defaultValue: ConcertOrder.OLDEST_FIRST, description: 'Null: OLDEST_FIRST.' }) order: ConcertOrder | null,
+    @Ctx() { loaders }: Context,
+    @Info() info: GraphQLResolveInfo,
+  ): Promise<ConcertNode[]> {
+    return (await loaders.concertList(info, { limit, order, after: after == null ? null : parseAfterId(after, 'concert') })).map(toConcertNode);
   }
 
   @Query(() => ConcertNode, { nullable: true, description: 'One concert. Public. Errors: BAD_USER_INPUT (malformed ID), NOT_FOUND (no concert with that ID; the field is then null).' })

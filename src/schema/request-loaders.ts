@@ -2,7 +2,7 @@ import DataLoader from 'dataloader';
 import { GraphQLError, type GraphQLResolveInfo } from 'graphql';
 import type { Services } from '../services';
 import type { Concert, Schedule } from '../entities';
-import { MAX_SEATS_PER_SCHEDULE, type ScheduleSize } from '../concerts/concert-service';
+import { ConcertOrder, MAX_SEATS_PER_SCHEDULE, type ConcertPage, type ScheduleSize } from '../concerts/concert-service';
 import type { ReservationRecord } from '../payments/payment';
 import { sumInventories, type Inventory } from '../inventory/inventory';
 import { notFound } from '../errors';
@@ -31,13 +31,22 @@ const tooManyFields = () =>
     { extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } },
   );
 
+/** The unlimited page `page` of the whole list, oldest first, as ConcertService.list answers it. */
+function inPage(oldestFirst: Concert[], page: ConcertPage): Concert[] {
+  const newestFirst = page.order === ConcertOrder.NEWEST_FIRST;
+  const ordered = newestFirst ? [...oldestFirst].reverse() : oldestFirst;
+  const after = page.after;
+  return after == null ? ordered : ordered.filter((concert) => (newestFirst ? concert.id < after : concert.id > after));
+}
+
 /**
  * Batches what one GraphQL operation asks of many parents: `concerts { schedules { availableSeats } }`
  * costs a fixed number of queries, not some per concert and per schedule. One per request (or
  * subscription), created on first use, so nothing outlives the operation.
  */
 export class RequestLoaders {
-  private concertListRead: Promise<Concert[]> | undefined;
+  /** Reads of the concert list by page: the whole list (key `all`) once, whichever `after` each answer starts from. */
+  private readonly concertPages = new Map<string, Promise<Concert[]>>();
   private schedules: DataLoader<number, Schedule[]> | undefined;
   private concerts: DataLoader<number, Concert> | undefined;
   private scheduleById: DataLoader<number, Schedule> | undefined;
@@ -56,12 +65,23 @@ export class RequestLoaders {
     if (this.fieldsAnswered > MAX_FIELDS_PER_OPERATION) throw tooManyFields();
   }
 
-  /** Query.concerts: read once per operation however many aliases ask for it; each answer counts its concerts, times the fields each selects. */
-  async concertList(info: GraphQLResolveInfo): Promise<Concert[]> {
-    this.concertListRead ??= this.services.concerts.list();
-    const concerts = await this.concertListRead;
+  /**
+   * Query.concerts: each page read once per operation however many aliases ask for it, and the whole
+   * list once whatever order and `after` each alias asks (taken from it here: twenty aliases starting
+   * after twenty concerts would otherwise read the table twenty times). Each answer counts its
+   * concerts, times the fields each selects.
+   */
+  async concertList(info: GraphQLResolveInfo, page: ConcertPage): Promise<Concert[]> {
+    const concerts = page.limit == null ? inPage(await this.concertPage({}), page) : await this.concertPage(page);
     this.answer(concerts.length * weightPerItem(info));
     return concerts;
+  }
+
+  private concertPage(page: ConcertPage): Promise<Concert[]> {
+    const key = page.limit == null ? 'all' : `${page.order ?? ''} ${page.limit} after ${page.after ?? ''}`;
+    let read = this.concertPages.get(key);
+    if (!read) this.concertPages.set(key, (read = this.services.concerts.list(page)));
+    return read;
   }
 
   /** Concert.schedules as answered: a concert holds up to 100, each counted with the fields it selects. */

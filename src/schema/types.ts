@@ -1,6 +1,6 @@
 import { Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
 import type { Account } from '../accounts/account';
-import type { ConcertInput, ScheduleInput } from '../concerts/concert-service';
+import { ConcertOrder, type ConcertInput, type ScheduleInput } from '../concerts/concert-service';
 import { PointTransactionKind, Role } from '../entities';
 import type { Hold } from '../holds/hold';
 import { ReservationStatus, type PaymentRecord, type ReservationRecord } from '../payments/payment';
@@ -17,6 +17,14 @@ registerEnumType(QueueState, {
       description: 'Entered before sales open. At salesOpenAt everyone in PREQUEUE is put in a uniformly random order, ahead of every later arrival; until then position is null.',
     },
     SOLD_OUT: { description: 'Every seat of the concert is reserved: nobody more is admitted, and the fan is no longer in line (nor in the pre-queue).' },
+  },
+});
+registerEnumType(ConcertOrder, {
+  name: 'ConcertOrder',
+  description: 'The order of the concert list, by ID: the order concerts were made in.',
+  valuesConfig: {
+    OLDEST_FIRST: { description: 'Ascending IDs.' },
+    NEWEST_FIRST: { description: 'Descending IDs: the concerts announced last come first.' },
   },
 });
 registerEnumType(ReservationStatus, { name: 'ReservationStatus' });

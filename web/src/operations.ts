@@ -52,8 +52,8 @@ const ConcertFields = graphql(`
 
 export const Concerts = graphql(
   `
-  query Concerts {
-    concerts { ...ConcertFields }
+  query Concerts($limit: Int, $after: ID, $order: ConcertOrder) {
+    concerts(limit: $limit, after: $after, order: $order) { ...ConcertFields }
   }
 `,
   [ConcertFields],

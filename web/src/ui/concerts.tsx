@@ -1,9 +1,10 @@
-import { useEffect } from 'react';
+import { useEffect, useRef, useState, type RefObject } from 'react';
 import { useQuery } from 'urql';
 import { seatSupply, seatsLeftWords } from '../logic/queue';
 import { formatDateTime, salesOpenCountdown } from '../logic/time';
 import { Concerts, type ConcertItem } from '../operations';
 import { ErrorNote } from './errors';
+import { refocus } from './focus';
 import { useLastGood, useNow, useTitle } from './hooks';
 
 /**
@@ -87,36 +88,92 @@ function OpeningBadge({ salesOpenAt }: { salesOpenAt: string }) {
   );
 }
 
+/** Concerts a page of the list shows (a grid of 2, 3 or 4 columns): the list grows with every concert ever made, so it is read a page at a time. */
+export const CONCERTS_PER_PAGE = 24;
+
+/**
+ * The concert list, newest first (the concerts just announced, not those of years ago), a page at a
+ * time: "More concerts" adds the next page below. Each page is read (and refreshed) on its own, one
+ * concert more than it shows, which says whether another page follows.
+ */
 export function ConcertList() {
-  const [result, refresh] = useQuery({ query: Concerts });
-  useRefresh(refresh, CONCERTS_REFRESH_MS);
   useTitle('Concerts');
-  // A read that failed for a passing reason is made again with backoff, not only at the next refresh.
-  const concerts = useLastGood(result.data?.concerts, result.error, refresh);
+  // Where each page shown starts: after the last concert of the page before (null: the first page).
+  const [starts, setStarts] = useState<(string | null)[]>([null]);
+  // What the last page says follows it: the ID the next page starts after, null for nothing, undefined while it is read.
+  const [next, setNext] = useState<string | null | undefined>(undefined);
+  const more = useRef<HTMLButtonElement>(null);
+  const loadMore = () => {
+    if (typeof next !== 'string') return;
+    setStarts([...starts, next]);
+    setNext(undefined);
+  };
   return (
     <section aria-labelledby="concerts-title">
       <h2 id="concerts-title" tabIndex={-1}>Concerts</h2>
-      <ErrorNote error={result.error} />
-      {!concerts && !result.error && <p className="muted">Loading concerts…</p>}
-      {concerts?.length === 0 && <p className="muted">No concerts on sale yet.</p>}
       <ul className="concerts">
-        {concerts?.map((concert) => (
-          <li key={concert.id} className="card">
-            <h3 id={`concert-${concert.id}-title`}>
-              <a href={`#/concerts/${concert.id}`}>{concert.title}</a> <ConcertBadges concert={concert} />
-            </h3>
-            <p className="muted">{concert.venue}</p>
-            <ul className="schedules">
-              {concert.schedules.map((schedule) => (
-                <ScheduleLine key={schedule.id} schedule={schedule} />
-              ))}
-            </ul>
-            <a className="button" href={`#/concerts/${concert.id}`} aria-describedby={`concert-${concert.id}-title`}>
-              Get tickets
-            </a>
-          </li>
+        {starts.map((after, index) => (
+          <ConcertPage key={after ?? ''} after={after} onNext={index === starts.length - 1 ? setNext : undefined} focusFrom={index > 0 ? more : undefined} />
         ))}
       </ul>
+      {/* Kept while the next page is read, so the keyboard focus stays on it until that page can take it. */}
+      {(typeof next === 'string' || (next === undefined && starts.length > 1)) && (
+        <button ref={more} type="button" className="more" aria-disabled={next === undefined} onClick={loadMore}>
+          {next === undefined ? 'Loading more concerts…' : 'More concerts'}
+        </button>
+      )}
     </section>
+  );
+}
+
+/**
+ * One page of the list, as items of the list's <ul>. `onNext` (the last page's) hears what follows
+ * it once it is read; `focusFrom` (a page added by "More concerts") takes the focus from that button
+ * to its first concert once shown, as a fan who asked for more would read on from there.
+ */
+function ConcertPage({ after, onNext, focusFrom }: { after: string | null; onNext?: (next: string | null) => void; focusFrom?: RefObject<HTMLButtonElement | null> }) {
+  const [result, refresh] = useQuery({ query: Concerts, variables: { limit: CONCERTS_PER_PAGE + 1, after, order: 'NEWEST_FIRST' } });
+  useRefresh(refresh, CONCERTS_REFRESH_MS);
+  // A read that failed for a passing reason is made again with backoff, not only at the next refresh.
+  const concerts = useLastGood(result.data?.concerts, result.error, refresh);
+  const shown = concerts?.slice(0, CONCERTS_PER_PAGE);
+  const next = concerts === undefined ? undefined : concerts.length > CONCERTS_PER_PAGE ? (shown?.at(-1)?.id ?? null) : null;
+  useEffect(() => {
+    if (next !== undefined) onNext?.(next);
+  }, [next, onNext]);
+  const first = useRef<HTMLAnchorElement>(null);
+  const read = shown !== undefined;
+  useEffect(() => {
+    if (read && focusFrom) refocus(first.current, focusFrom.current);
+  }, [read, focusFrom]);
+  return (
+    <>
+      {result.error && (
+        <li>
+          <ErrorNote error={result.error} />
+        </li>
+      )}
+      {!concerts && !result.error && <li className="muted">Loading concerts…</li>}
+      {after === null && concerts?.length === 0 && <li className="muted">No concerts on sale yet.</li>}
+      {shown?.map((concert, index) => (
+        <li key={concert.id} className="card">
+          <h3 id={`concert-${concert.id}-title`}>
+            <a ref={index === 0 ? first : undefined} href={`#/concerts/${concert.id}`}>
+              {concert.title}
+            </a>{' '}
+            <ConcertBadges concert={concert} />
+          </h3>
+          <p className="muted">{concert.venue}</p>
+          <ul className="schedules">
+            {concert.schedules.map((schedule) => (
+              <ScheduleLine key={schedule.id} schedule={schedule} />
+            ))}
+          </ul>
+          <a className="button" href={`#/concerts/${concert.id}`} aria-describedby={`concert-${concert.id}-title`}>
+            Get tickets
+          </a>
+        </li>
+      ))}
+    </>
   );
 }
