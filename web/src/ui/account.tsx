@@ -5,7 +5,7 @@ import { ChargePoints, LogIn, Me, ME_CONTEXT, SignUp } from '../operations';
 import { sessionEndReason, setToken } from '../session';
 import { ErrorNote } from './errors';
 import { useLastGood } from './hooks';
-import { tellOtherTabs, useOtherTabs, type AccountChange } from './other-tabs';
+import { tellOtherTabs, useAccountChanges, useOtherTabs, type AccountChange } from './other-tabs';
 
 /** Log in or sign up with one form: the button pressed decides which; Enter logs in (the first button), never creates an account. */
 export function AuthForm() {
@@ -83,6 +83,10 @@ export function AccountBar() {
   const account = useLastGood(me.data?.me, me.error, rereadMe);
   useOtherTabs(BALANCE_CHANGES, () => rereadMe({ requestPolicy: 'network-only' }));
   const [charge, chargePoints] = useMutation(ChargePoints);
+  // The last charge's failure, said until a later change of the balance works (a charge, a payment, a
+  // refund, here or in another tab): the balance shown is then the server's, whatever became of it.
+  const [chargeError, setChargeError] = useState<ErrorLike | undefined>(undefined);
+  useAccountChanges(BALANCE_CHANGES, () => setChargeError(undefined));
   const [amount, setAmount] = useState('1000');
   const [notSendable, setNotSendable] = useState<string | null>(null);
 
@@ -94,6 +98,7 @@ export function AccountBar() {
     setNotSendable(problem);
     if (problem) return;
     const result = await chargePoints({ amount: Number(amount) });
+    setChargeError(result.error);
     // Only a charge's answer updates the balance shown: without one, read it again (a refused charge
     // changed nothing, but one with no answer may have gone through).
     if (result.error) rereadMe({ requestPolicy: 'network-only' });
@@ -124,7 +129,7 @@ export function AccountBar() {
       {notSendable ? (
         <ErrorNote code="BAD_USER_INPUT" words={{ BAD_USER_INPUT: notSendable }} />
       ) : (
-        <ErrorNote error={charge.error ?? me.error} words={charge.error ? { ...CHARGE_WORDS, BAD_USER_INPUT: problemOf(charge.error)?.detail } : undefined} />
+        <ErrorNote error={chargeError ?? me.error} words={chargeError ? { ...CHARGE_WORDS, BAD_USER_INPUT: problemOf(chargeError)?.detail } : undefined} />
       )}
     </section>
   );

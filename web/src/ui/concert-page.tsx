@@ -21,6 +21,9 @@ import { useMyHolds } from './my-holds';
  */
 const REREAD_AFTER_CHANGES_MS = 5_000;
 
+/** Why the seats changed, where it matters: a seat sold (maybe the last), or the fan's own holds. */
+type SeatsChange = 'sold' | 'mine';
+
 /** An unknown concert ID (a stale or mistyped link) is NOT_FOUND, or BAD_USER_INPUT when it is no number at all. */
 const NO_SUCH_CONCERT = 'This concert does not exist.';
 const CONCERT_WORDS = { NOT_FOUND: NO_SUCH_CONCERT, BAD_USER_INPUT: NO_SUCH_CONCERT };
@@ -53,9 +56,14 @@ export function ConcertPage({ concertId, loggedIn, socket }: { concertId: string
   // says (a seat map shows one schedule).
   // Read when called (a ref), so the callback stays the same: effects that depend on it (the cart's
   // note of a hold that ran out) must not run again as the count moves.
+  // The fan's own holds changing (held, released, paid, run out) are read at once too, as the
+  // fan watches the counts for them: otherwise the date lines contradict the live badge for seconds.
   const fewFree = useRef(false);
   fewFree.current = live !== undefined && live.seatsLeft <= 1;
-  const onSeatsChanged = useCallback((sold?: boolean) => (sold && fewFree.current ? refreshCountsUrgently() : refreshCounts()), [refreshCounts, refreshCountsUrgently]);
+  const onSeatsChanged = useCallback(
+    (cause?: SeatsChange) => (cause === 'mine' || (cause === 'sold' && fewFree.current) ? refreshCountsUrgently() : refreshCounts()),
+    [refreshCounts, refreshCountsUrgently],
+  );
   useEffect(() => {
     if (concert) markOnce('ct:concert-rendered');
   }, [concert]);
@@ -106,18 +114,18 @@ function Booking({
 }: {
   concert: { id: string; title: string; soldOut: boolean; schedules: readonly { id: string; startsAt: string }[] };
   socket: SocketState;
-  /** The seats changed (`sold`: a seat was sold): the counts are to be read again. */
-  onSeatsChanged: (sold?: boolean) => void;
+  /** The seats changed: the counts are to be read again. */
+  onSeatsChanged: (cause?: SeatsChange) => void;
 }) {
   const announce = useAnnounce();
   const myHolds = useMyHolds(REREAD_AFTER_CHANGES_MS);
   const { reread: rereadHolds, seatChanged, turnEnded } = myHolds;
   const refreshHolds = useCallback(() => {
     rereadHolds();
-    onSeatsChanged();
+    onSeatsChanged('mine');
   }, [rereadHolds, onSeatsChanged]);
   const onSeatChanged = (change: SeatChange) => {
-    onSeatsChanged(change.status === 'RESERVED');
+    onSeatsChanged(change.status === 'RESERVED' ? 'sold' : undefined);
     seatChanged(change);
   };
   const holdsStillHere = useCallback(async () => (await turnEnded()).some((hold) => hold.seat.schedule.concert.id === concert.id), [turnEnded, concert.id]);

@@ -21,10 +21,29 @@ interface Told {
   concertId?: string;
 }
 
-/** Tells the account's other tabs what this one just did. */
+/** What this tab did, for the few of its parts that follow its own changes too (useAccountChanges). */
+const thisTab = new EventTarget();
+
+/** Tells the account's other tabs what this one just did (and this tab's useAccountChanges). */
 export function tellOtherTabs(what: AccountChange, concertId?: string): void {
   const userId = currentUserId();
-  if (userId) channel.postMessage({ userId, what, concertId } satisfies Told);
+  if (!userId) return;
+  channel.postMessage({ userId, what, concertId } satisfies Told);
+  thisTab.dispatchEvent(new CustomEvent<AccountChange>('change', { detail: what }));
+}
+
+/** Runs `react` when this tab or another of the account did one of `changes` (a constant array: it is an effect's dependency). */
+export function useAccountChanges(changes: readonly AccountChange[], react: () => void): void {
+  const latest = useRef(react);
+  latest.current = react;
+  useOtherTabs(changes, () => latest.current());
+  useEffect(() => {
+    const hear = (event: Event) => {
+      if (changes.includes((event as CustomEvent<AccountChange>).detail)) latest.current();
+    };
+    thisTab.addEventListener('change', hear);
+    return () => thisTab.removeEventListener('change', hear);
+  }, [changes]);
 }
 
 /** Runs `react` when another tab of this account did one of `changes` (a constant array: it is an effect's dependency). */
