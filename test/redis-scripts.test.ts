@@ -1474,6 +1474,32 @@ describe.runIf('clusterNodes' in TEST_REDIS)('on a Redis Cluster', () => {
     // The scripts above ran here without CROSSSLOT; this shows the cluster would have said so.
     await expect(redis.eval("return redis.call('GET', KEYS[1])", 2, `${prefix}:{a}`, `${prefix}:{b}`)).rejects.toThrow(/CROSSSLOT|slot/i);
   });
+
+  it('follows ASK for commands of a migrating slot sent in the same tick as commands of another slot of that node (a connection made as the app makes its own)', async () => {
+    const cluster = redis as Cluster;
+    const masters = cluster.nodes('master');
+    const ids = await Promise.all(masters.map(async (node) => String(await node.cluster('MYID'))));
+    const slotMap = await cluster.cluster('SLOTS');
+    const ownerOf = (slot: number) => slotMap.find(([from, to]) => slot >= from && slot <= to)?.[2]?.[2];
+    // Two keys in different slots of one master; the first one's slot migrates to another master.
+    const keyed = await Promise.all(Array.from({ length: 40 }, async (_, i) => ({ key: `${prefix}:{ask-${i}}`, slot: Number(await cluster.cluster('KEYSLOT', `${prefix}:{ask-${i}}`)) })));
+    const moving = keyed[0]!;
+    const staying = keyed.find((k) => k.slot !== moving.slot && ownerOf(k.slot) === ownerOf(moving.slot))!;
+    const source = masters[ids.indexOf(ownerOf(moving.slot)!)]!;
+    const target = masters.find((node) => node !== source)!;
+    const app = createRedis(TEST_REDIS, { enableAutoPipelining: true });
+    await redisReady(app);
+    await target.cluster('SETSLOT', moving.slot, 'IMPORTING', ids[masters.indexOf(source)]!);
+    await source.cluster('SETSLOT', moving.slot, 'MIGRATING', ids[masters.indexOf(target)]!);
+    try {
+      // The moving key is on neither node yet: the source answers ASK, which the client must follow.
+      const replies = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => (i % 2 ? app.incr(staying.key) : app.get(moving.key))));
+      expect(replies.filter((reply) => reply.status === 'rejected').map((reply) => String((reply as PromiseRejectedResult).reason))).toEqual([]);
+    } finally {
+      await Promise.all([source, target].map((node) => node.cluster('SETSLOT', moving.slot, 'STABLE')));
+      app.disconnect();
+    }
+  });
 });
 
 /** A connection of its own subscribed to `channel`: what it hears, each message read by `read`. */

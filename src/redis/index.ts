@@ -32,11 +32,16 @@ export function connectRedis(target: RedisTarget, options: RedisOptions = {}): R
   const settings: RedisOptions = { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2000, retryStrategy, ...options };
   let client: RedisClient;
   if ('clusterNodes' in target) {
-    // Queueing and pipelining are the cluster client's to do (it routes each command to its slot's node).
-    const { enableOfflineQueue, enableAutoPipelining, ...redisOptions } = settings;
+    // Queueing is the cluster client's to do (it routes each command to its slot's node). Never
+    // auto-pipelining: ioredis batches the commands of one tick per node, not per slot, and retries a
+    // batch on MOVED or ASK only when every reply in it is that same redirect; so during a failover or
+    // a slot migration, commands of the moved slot that shared a batch with others failed with the raw
+    // MOVED/ASK (ioredis issue #2075): payments' follow-ups, seat announcements, admission ticks.
+    const { enableOfflineQueue, ...redisOptions } = settings;
+    delete redisOptions.enableAutoPipelining;
     client = new Cluster(target.clusterNodes, {
       enableOfflineQueue,
-      enableAutoPipelining,
+      enableAutoPipelining: false,
       redisOptions,
       clusterRetryStrategy: retryStrategy,
       slotsRefreshTimeout: 2000,
