@@ -163,7 +163,7 @@ describe('fan web app in Chromium, when the connection or the fan goes away', ()
     await fan.context.close();
   });
 
-  it('a fan in line reading My tickets is told, in words and at the top of the page, that their turn has come, with a link to the concert', async () => {
+  it('a fan in line reading My tickets is told, in words and at the top of the page, that their turn has come, with a link to the concert, and once it ends that the seats held can still be paid for', async () => {
     const { concertId, first, fan } = await waitingBehindOne(server, 'news');
     await fan.page.getByRole('link', { name: 'My tickets' }).click();
     await fan.page.getByRole('heading', { name: 'My tickets' }).waitFor(WAIT);
@@ -179,6 +179,16 @@ describe('fan web app in Chromium, when the connection or the fan goes away', ()
     await news.getByRole('link', { name: 'Open the concert' }).click();
     await fan.page.locator('.your-turn').waitFor(WAIT);
     expect(await fan.page.getByTestId('line-news').count()).toBe(0);
+
+    // Holding a seat, the fan reads My tickets again, and the turn ends from another device: the news
+    // says the held seat can still be paid for, as the concert's page would.
+    await seat(fan, 1).click();
+    await fan.page.getByRole('button', { name: /^Pay / }).waitFor(WAIT);
+    await fan.page.getByRole('link', { name: 'My tickets' }).click();
+    await fan.page.getByRole('heading', { name: 'My tickets' }).waitFor(WAIT);
+    await new Api(server.url).as((await tokenOf(fan))!).data(LEAVE, { id: concertId });
+    await fan.page.getByTestId('line-news').filter({ hasText: HOLDS_OUTLAST_TURN }).waitFor(WAIT);
+    await announced(fan, HOLDS_OUTLAST_TURN);
     expectClean([fan]);
     await fan.context.close();
   });

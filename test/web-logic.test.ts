@@ -360,6 +360,7 @@ describe('waiting room', () => {
     expect(offPageNews(view('WAITING', 9), view('SOLD_OUT', null), null)).toBe(announcement(view('WAITING', 9), view('SOLD_OUT', null)));
     expect(offPageNews(view('WAITING', 9), view('NONE', null), 'WAITING')).toBe(PLACE_LOST_MESSAGE);
     expect(offPageNews(view('ACTIVE', null), view('NONE', null), 'ACTIVE')).toBe(TURN_ENDED_MESSAGE);
+    expect(offPageNews(view('ACTIVE', null), view('NONE', null), 'ACTIVE', true)).toBe(`${TURN_ENDED_MESSAGE} ${HOLDS_OUTLAST_TURN}`);
     // Moving up, sales opening, leaving by choice, a first status: no news.
     expect(offPageNews(view('WAITING', 9), view('WAITING', 2), null)).toBeUndefined();
     expect(offPageNews(view('PREQUEUE', null), view('WAITING', 5), null)).toBeUndefined();

@@ -259,11 +259,14 @@ export function announcement(previous: QueueView | undefined, next: QueueView, c
  * waited, a place lost), as the waiting room words it; not each move up the line. Only a change this
  * page saw happen: a status first seen is no news.
  */
-export function offPageNews(previous: QueueView | undefined, next: QueueView, lostFrom: string | null): string | undefined {
+export function offPageNews(previous: QueueView | undefined, next: QueueView, lostFrom: string | null, holdingSeats = false): string | undefined {
   if (!previous || previous.state === next.state) return undefined;
   const news = next.state === 'ACTIVE' || (next.state === 'SOLD_OUT' && waitsInLine(previous.state)) || (next.state === 'NONE' && lostFrom !== null);
-  return news ? announcement(previous, next, { lostFrom }) : undefined;
+  return news ? announcement(previous, next, { lostFrom, holdingSeats }) : undefined;
 }
+
+/** A turn that ended (ACTIVE, then out of line): whether the fan still holds seats there decides what is said. */
+export const turnEnded = (previous: QueueView | undefined, next: QueueView): boolean => previous?.state === 'ACTIVE' && next.state === 'NONE';
 
 /**
  * What a fan is told while their status comes over HTTP instead of the live feed: the server out of

@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'react';
-import { useQuery } from 'urql';
-import { offPageNews } from '../logic/queue';
-import { ConcertDetail, type QueueStatus } from '../operations';
+import { useClient, useQuery } from 'urql';
+import { offPageNews, turnEnded } from '../logic/queue';
+import { ConcertDetail, MyHolds, type QueueStatus } from '../operations';
 import { useAnnounce } from './announcer';
 import { useLineFeeds } from './line-feeds';
 
@@ -14,9 +14,15 @@ import { useLineFeeds } from './line-feeds';
 export function LineNews({ shownConcertId }: { shownConcertId: string | undefined }) {
   const feeds = useLineFeeds();
   const announce = useAnnounce();
+  const client = useClient();
   const [news, setNews] = useState<{ concertId: string; text: string } | null>(null);
   const seen = useRef(new Map<string, QueueStatus>());
   useEffect(() => {
+    const say = (concertId: string, text: string | undefined) => {
+      if (!text) return;
+      announce(text);
+      setNews({ concertId, text });
+    };
     const look = () => {
       for (const concertId of feeds.concerts()) {
         const { status, lostFrom } = feeds.line(concertId);
@@ -24,15 +30,22 @@ export function LineNews({ shownConcertId }: { shownConcertId: string | undefine
         const before = seen.current.get(concertId);
         seen.current.set(concertId, status);
         // The concert's own page says it, in its waiting room.
-        const text = concertId === shownConcertId ? undefined : offPageNews(before, status, lostFrom);
-        if (!text) continue;
-        announce(text);
-        setNews({ concertId, text });
+        if (concertId === shownConcertId) continue;
+        if (!turnEnded(before, status)) {
+          say(concertId, offPageNews(before, status, lostFrom));
+          continue;
+        }
+        // A turn that ended: seats held there can still be paid for, which the fan must hear, or
+        // think them lost. Whether any are is one read away (its answer feeds the page's holds too).
+        void client
+          .query(MyHolds, {}, { requestPolicy: 'network-only' })
+          .toPromise()
+          .then(({ data }) => say(concertId, offPageNews(before, status, lostFrom, data?.me.holds.some((hold) => hold.seat.schedule.concert.id === concertId) ?? false)));
       }
     };
     look();
     return feeds.subscribe(look);
-  }, [feeds, announce, shownConcertId]);
+  }, [feeds, announce, client, shownConcertId]);
   const opened = news !== null && news.concertId === shownConcertId;
   useEffect(() => {
     if (opened) setNews(null);
