@@ -79,9 +79,13 @@ export function parseId(value: string, what: string): number {
   throw badInput(`${quoted(value)} is not a valid ${what} ID.`);
 }
 
-/** An ID a list starts after (a page's cursor): any whole number, none needing to exist (0: from the first). */
+/**
+ * An ID a list starts after (a page's cursor): any whole number, none needing to exist (0: from the
+ * first). Past any ID there can be, it is the largest (a few hundred digits would read as Infinity,
+ * which SQL cannot take).
+ */
 export function parseAfterId(value: string, what: string): number {
-  if (/^\d+$/.test(value)) return Number(value);
+  if (/^\d+$/.test(value)) return Math.min(Number(value), Number.MAX_SAFE_INTEGER);
   throw badInput(`${quoted(value)} is not a valid ${what} ID.`);
 }
 

@@ -181,6 +181,8 @@ describe('the concert list', () => {
     // Without a limit, everything after; an ID past the last, or one no concert has, is a place in the order all the same.
     expect((await api.data<{ concerts: { id: string }[] }>(PAGE, { after: all[all.length - 3] })).concerts.map((c) => c.id)).toEqual(all.slice(-2));
     expect((await api.data<{ concerts: unknown[] }>(PAGE, { limit: 5, after: '9007199254740993' })).concerts).toEqual([]);
+    expect((await api.data<{ concerts: unknown[] }>(PAGE, { limit: 5, after: '9'.repeat(400) })).concerts).toEqual([]);
+    expect(await newest({ limit: 2, after: '9'.repeat(400) })).toEqual(all.slice(-2).reverse());
     expect((await api.data<{ concerts: { id: string }[] }>(PAGE, { limit: 2, after: '0' })).concerts.map((c) => c.id)).toEqual(all.slice(0, 2));
     expect((await api.data<{ concerts: unknown[] }>(PAGE, { limit: null })).concerts).toHaveLength(all.length);
     for (const variables of [{ limit: 0 }, { limit: 101 }, { limit: -1 }, { limit: 5, after: 'x' }, { after: '-1' }, { after: '1.5' }]) {
