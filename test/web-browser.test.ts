@@ -508,6 +508,49 @@ describe('fan web app in Chromium', () => {
     await fan.context.close();
   });
 
+  it('a payment answered "busy" is asked again with its key once its hold is gone: paid, its tickets show; not paid, the page says the hold went', async () => {
+    const { concertId } = await createConcert(server, { maxActiveUsers: 1, seatCount: 4, price: 100 });
+    const fan = await openFan('busy-pay', { width: 1100, height: 900 });
+    await fan.page.goto(`${base}#/concerts/${concertId}`);
+    await signUpInPage(fan, `busy-pay-${Date.now()}@example.test`);
+    await chargeInPage(fan, 1000);
+    await fan.page.getByRole('button', { name: 'Enter the waiting room' }).click();
+    await fan.page.locator('.your-turn').waitFor(WAIT);
+    await seat(fan, 1).click();
+    // The server pays, but its answer says busy (as when MySQL did not confirm the commit in time).
+    let answeredBusy = 0;
+    await fan.page.route('**/graphql', async (route) => {
+      if (answeredBusy > 0 || !(route.request().postData() ?? '').includes('mutation Pay')) return route.continue();
+      answeredBusy += 1;
+      await route.fetch();
+      await route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({ errors: [{ message: 'busy', extensions: { code: 'SERVICE_UNAVAILABLE' } }], data: null }) });
+    });
+    await fan.page.getByRole('button', { name: 'Pay 100 points' }).click();
+    await fan.page.locator('[data-testid="payment"] .ticket-code').first().waitFor(WAIT);
+    await fan.page.getByTestId('points').filter({ hasText: '900' }).waitFor(WAIT);
+    expect(await fan.page.locator('[role="alert"][data-code="SERVICE_UNAVAILABLE"]').count()).toBe(0);
+    await fan.page.unroute('**/graphql');
+
+    // Answered busy without paying, and the hold then released on another device: no "try again" with
+    // nothing left to try, but what became of it.
+    await fan.page.getByRole('button', { name: 'Enter the waiting room' }).click();
+    await fan.page.locator('.your-turn').waitFor(WAIT);
+    await seat(fan, 2).click();
+    await fan.page.getByRole('button', { name: 'Pay 100 points' }).waitFor(WAIT);
+    await busyFor(fan, 'mutation Pay', 1);
+    await fan.page.getByRole('button', { name: 'Pay 100 points' }).click();
+    await fan.page.locator('[role="alert"][data-code="SERVICE_UNAVAILABLE"]').waitFor(WAIT);
+    await fan.page.unroute('**/graphql');
+    const device = new Api(server.url).as((await tokenOf(fan))!);
+    const { me } = await device.data<{ me: Me }>(ME);
+    await device.data(RELEASE, { holdId: me.holds[0]!.id });
+    await fan.page.locator('[role="alert"][data-code="HOLD_NOT_FOUND"]').waitFor(WAIT);
+    expect(await fan.page.locator('[role="alert"][data-code="SERVICE_UNAVAILABLE"]').count()).toBe(0);
+    await fan.page.getByTestId('points').filter({ hasText: '900' }).waitFor(WAIT);
+    expectClean([fan]);
+    await fan.context.close();
+  });
+
   it('"not enough points" goes once the fan has charged enough points, and paying then works; logging out leaves nothing of it in the live region', async () => {
     const { concertId } = await createConcert(server, { maxActiveUsers: 1, seatCount: 1, price: 100 });
     const fan = await newFanEntering(server, concertId, 'short');

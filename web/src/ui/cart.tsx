@@ -60,20 +60,29 @@ export function Cart({
   const live = holds.filter((hold) => remainingMs(hold.expiresAt, now) > 0);
   const shown = unsettled ?? live;
   const total = shown.reduce((sum, hold) => sum + hold.seat.price, 0);
-  // A payment this tab sent before a reload and never heard the outcome of: once its holds are read
-  // gone, asked again with its key (a payment made with it is answered, never made twice) and shown.
-  // While they are still held it may yet be under way (a slow commit): the cart shows them, and
-  // pressing Pay sends the same key.
-  const fromBeforeReload = useRef<readonly string[] | undefined | null>(null);
-  if (fromBeforeReload.current === null) fromBeforeReload.current = pending.of(concertId);
+  // A payment whose outcome this tab never heard: sent before a reload, or answered SERVICE_UNAVAILABLE
+  // (a commit MySQL did not confirm; or Redis away, whose holds may then go with its data). Once its
+  // holds are read gone, it is asked again with its key (a payment made with it is answered, never
+  // made twice) and shown; after a failure said here, what became of it replaces what was said (its
+  // holds gone unpaid: HOLD_NOT_FOUND). While they are still held it may yet be under way (a slow
+  // commit): the cart shows them, and pressing Pay sends the same key.
+  const askWhenGone = useRef<{ holdIds: readonly string[]; failureSaid: boolean } | undefined | null>(null);
+  if (askWhenGone.current === null) {
+    const holdIds = pending.of(concertId);
+    askWhenGone.current = holdIds && { holdIds, failureSaid: false };
+  }
   useEffect(() => {
-    const holdIds = fromBeforeReload.current;
-    if (!holdIds || !holdsKnown || paying || holds.some((hold) => holdIds.includes(hold.id))) return;
-    fromBeforeReload.current = undefined;
+    const asked = askWhenGone.current;
+    if (!asked || !holdsKnown || paying || holds.some((hold) => asked.holdIds.includes(hold.id))) return;
+    askWhenGone.current = undefined;
+    const { holdIds, failureSaid } = asked;
     void pay({ holdIds: [...holdIds], idempotencyKey: paymentKey(holdIds) }).then((result) => {
       const answered = result.data?.pay;
-      if (answered && holdsTickets(answered.reservations)) onPaid(answered);
-      if (answered || !isTransient(errorCode(result.error) ?? 'NETWORK')) pending.settled(concertId);
+      const paid = answered && holdsTickets(answered.reservations);
+      if (paid) onPaid(answered);
+      const code = answered ? undefined : (errorCode(result.error) ?? 'NETWORK');
+      if (!code || !isTransient(code)) pending.settled(concertId);
+      if (failureSaid && (!code || !isTransient(code))) setFailure(paid ? undefined : { problem: answered ? { code: 'HOLD_NOT_FOUND' } : (problemOf(result.error) ?? { code: 'NETWORK' }), holdIds });
     });
   }, [holdsKnown, holds, paying, concertId, pending, pay, onPaid]);
   // The balance the account bar shows (one query, shared): once it covers the cart (points charged,
@@ -116,7 +125,7 @@ export function Cart({
     setFailure(undefined);
     onPaying();
     // The fan pays now: what this sends is the payment to follow up.
-    fromBeforeReload.current = undefined;
+    askWhenGone.current = undefined;
     pending.sent(concertId, payingFor.map((hold) => hold.id));
     let code: string | undefined;
     let problem: Problem | undefined;
@@ -144,6 +153,7 @@ export function Cart({
     } else {
       // A transient failure (SERVICE_UNAVAILABLE: a commit MySQL did not confirm) may have paid.
       if (problem && !isTransient(code)) onPayRefused();
+      else if (problem) askWhenGone.current = { holdIds: payingFor.map((hold) => hold.id), failureSaid: true };
       setUnsettled(null);
       onHoldsChanged();
     }
