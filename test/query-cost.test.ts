@@ -83,8 +83,9 @@ describe('the cost limit', () => {
     expect((body.data as { schedule: { seats: unknown[] } }).schedule.seats).toHaveLength(2000);
     const twenty = `{ ${Array.from({ length: 20 }, (_, i) => `a${i}: concerts { id title schedules { id startsAt } }`).join(' ')} }`;
     expect((await api.request(twenty)).errors).toBeUndefined();
-    // The web app's concert list page, with its counts.
+    // The web app's concert list page, with its counts; a page of the most a page may hold costs no more than the whole list.
     expect((await api.request('{ concerts(limit: 25, order: NEWEST_FIRST) { id title venue salesOpenAt availableSeats soldOut schedules { id startsAt totalSeats availableSeats } } }')).errors).toBeUndefined();
+    expect((await api.request('query($limit: Int) { concerts(limit: $limit) { id title venue salesOpenAt availableSeats soldOut schedules { id startsAt totalSeats availableSeats } } }', { limit: 100 })).errors).toBeUndefined();
     // Nobody stays ACTIVE: the admission tick's own SQL would blur the next test's counts.
     await fan!.api.data(LEAVE, { id: concertId });
   });

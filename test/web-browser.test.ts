@@ -8,7 +8,7 @@ import { createConcert } from './support/fixtures';
 import { ADMIN, databaseOf, startTestServer, type TestServer } from './support/harness';
 import { lockUserRow, untilLockWait } from './support/mysql-locks';
 import { HOLDS_OUTLAST_TURN, SEAT_BACK_MESSAGE, TURN_ENDED_MESSAGE } from '../web/src/logic/queue';
-import { announced, busyFor, chargeInPage, countRequests, cutNextAnswer, dropSockets, expectClean, focusedId, holdBackPushes, newFanEntering, openFan, openTab, position, seat, seatWithStatus, shoot, signUpInPage, startBrowser, stopBrowser, submitAuthForm, tokenOf, userIdOf, WAIT, type Fan } from './support/browser';
+import { announced, busyFor, chargeInPage, countRequests, cutNextAnswer, dropSockets, expectClean, focusedId, holdBackPushes, newFanEntering, openFan, openTab, position, seat, seatWithStatus, shoot, signUpInPage, startBrowser, stopBrowser, submitAuthForm, tabShownAgain, tokenOf, userIdOf, WAIT, type Fan } from './support/browser';
 
 /*
  * The fan web app in a real browser (Debian's Chromium driven by playwright-core), against the real
@@ -975,30 +975,50 @@ describe('fan web app in Chromium', () => {
     await fan.context.close();
   });
 
-  it('the concert list shows 24 concerts a page, newest first; "More concerts" adds the next, read on its own, and gives the focus to its first concert', async () => {
+  it('the concert list shows 24 concerts a page, newest first; "More concerts" adds the next, each page read on its own, with none lost when concerts are added meanwhile, and is as long when the fan comes back', async () => {
     const api = new Api(server.url);
     const listed = async () => (await api.data<{ concerts: { id: string }[] }>('{ concerts(order: NEWEST_FIRST) { id } }')).concerts.map((c) => c.id);
-    for (let made = (await listed()).length; made < 30; made++) await createConcert(server, { seatCount: 1 });
-    const all = await listed();
+    for (let made = (await listed()).length; made < 55; made++) await createConcert(server, { seatCount: 1 });
+    let all = await listed();
     const fan = await openFan('list', { width: 1100, height: 900 });
-    const listReads: string[] = [];
+    const listReads: unknown[] = [];
     fan.page.on('request', (request) => {
-      if (request.postData()?.includes('query Concerts')) listReads.push(request.postData() as string);
+      if (request.postData()?.includes('query Concerts')) listReads.push((JSON.parse(request.postData() as string) as { variables: unknown }).variables);
     });
     const shownIds = () => fan.page.locator('ul.concerts > li.card h3').evaluateAll((headings) => headings.map((h) => h.id.replace(/^concert-|-title$/g, '')));
+    const focusedText = () => fan.page.evaluate<string | null>('document.activeElement?.textContent ?? null');
     await fan.page.goto(base);
     await expect.poll(shownIds, WAIT).toEqual(all.slice(0, 24));
+    // Each page is its own request of 25 concerts at most (one more than it shows), not the whole list.
+    expect(listReads).toEqual([{ limit: 25, after: null, order: 'NEWEST_FIRST' }]);
+    // From the keyboard, More keeps the focus while more follow (a second Enter loads the next page, as
+    // a second click does), and says what came in the live region.
     const more = fan.page.getByRole('button', { name: 'More concerts' });
     await more.focus();
     await fan.page.keyboard.press('Enter');
     await expect.poll(shownIds, WAIT).toEqual(all.slice(0, 48));
-    await expect.poll(() => fan.page.evaluate<string | null>('document.activeElement?.closest("h3")?.id ?? null'), WAIT).toBe(`concert-${all[24]}-title`);
-    expect(await more.count()).toBe(all.length > 48 ? 1 : 0);
-    // Each page is its own request of 25 concerts at most (one more than it shows), not the whole list.
-    expect(listReads.map((body) => (JSON.parse(body) as { variables: unknown }).variables)).toEqual([
-      { limit: 25, after: null, order: 'NEWEST_FIRST' },
-      { limit: 25, after: all[23], order: 'NEWEST_FIRST' },
-    ]);
+    await announced(fan, '24 more concerts shown.');
+    await more.waitFor(WAIT);
+    expect(await focusedText()).toBe('More concerts');
+    expect(listReads[1]).toEqual({ limit: 25, after: all[23], order: 'NEWEST_FIRST' });
+
+    // Concerts announced meanwhile push every page down: at the next refresh none falls between two pages.
+    for (let i = 0; i < 3; i++) await createConcert(server, { seatCount: 1 });
+    all = await listed();
+    await tabShownAgain(fan);
+    await expect.poll(shownIds, WAIT).toEqual(all.slice(0, 48));
+
+    // The last page takes the focus to its first concert, the button gone.
+    await fan.page.keyboard.press('Enter');
+    await expect.poll(shownIds, WAIT).toEqual(all);
+    await expect.poll(() => fan.page.evaluate<string | null>('document.activeElement?.closest("h3")?.id ?? null'), WAIT).toBe(`concert-${all[48]}-title`);
+    expect(await more.count()).toBe(0);
+
+    // To a concert of the last page and back: the list is as long as it was.
+    await fan.page.locator(`#concert-${all[50]}-title a`).click();
+    await fan.page.locator('#concert-title').waitFor(WAIT);
+    await fan.page.goBack();
+    await expect.poll(shownIds, WAIT).toEqual(all);
     expectClean([fan]);
     await fan.context.close();
   });

@@ -1,8 +1,9 @@
-import { useEffect, useRef, useState, type RefObject } from 'react';
+import { useCallback, useEffect, useRef, useState, type RefObject } from 'react';
 import { useQuery } from 'urql';
 import { seatSupply, seatsLeftWords } from '../logic/queue';
 import { formatDateTime, salesOpenCountdown } from '../logic/time';
 import { Concerts, type ConcertItem } from '../operations';
+import { useAnnounce } from './announcer';
 import { ErrorNote } from './errors';
 import { refocus } from './focus';
 import { useLastGood, useNow, useTitle } from './hooks';
@@ -92,34 +93,49 @@ function OpeningBadge({ salesOpenAt }: { salesOpenAt: string }) {
 export const CONCERTS_PER_PAGE = 24;
 
 /**
+ * Pages of the list shown, for the tab's life: back from a concert, the list is as long as the fan
+ * left it (the concert they came from may be on page 3).
+ */
+let pagesShown = 1;
+
+/**
  * The concert list, newest first (the concerts just announced, not those of years ago), a page at a
  * time: "More concerts" adds the next page below. Each page is read (and refreshed) on its own, one
- * concert more than it shows, which says whether another page follows.
+ * concert more than it shows, which says whether another page follows, and starts after the last
+ * concert of the page before as that page reads now: concerts announced meanwhile push every page
+ * down, and none falls between two.
  */
 export function ConcertList() {
   useTitle('Concerts');
-  // Where each page shown starts: after the last concert of the page before (null: the first page).
-  const [starts, setStarts] = useState<(string | null)[]>([null]);
-  // What the last page says follows it: the ID the next page starts after, null for nothing, undefined while it is read.
-  const [next, setNext] = useState<string | null | undefined>(undefined);
+  const [pages, setPages] = useState(pagesShown);
+  // The page "More concerts" added last, which says itself when it is read.
+  const [added, setAdded] = useState<number | null>(null);
+  // What each page says follows it, once read: the ID the next page starts after, or null for nothing.
+  const [nexts, setNexts] = useState<readonly (string | null)[]>([]);
+  const report = useCallback((index: number, next: string | null) => setNexts((known) => (known[index] === next ? known : Object.assign([...known], { [index]: next }))), []);
   const more = useRef<HTMLButtonElement>(null);
+  const lastNext = nexts[pages - 1];
   const loadMore = () => {
-    if (typeof next !== 'string') return;
-    setStarts([...starts, next]);
-    setNext(undefined);
+    if (typeof lastNext !== 'string') return;
+    pagesShown = pages + 1;
+    setAdded(pages);
+    setPages(pages + 1);
   };
   return (
     <section aria-labelledby="concerts-title">
       <h2 id="concerts-title" tabIndex={-1}>Concerts</h2>
       <ul className="concerts">
-        {starts.map((after, index) => (
-          <ConcertPage key={after ?? ''} after={after} onNext={index === starts.length - 1 ? setNext : undefined} focusFrom={index > 0 ? more : undefined} />
-        ))}
+        {Array.from({ length: pages }, (_, index) => {
+          const after = index === 0 ? null : nexts[index - 1];
+          // Nothing after the page before (fewer concerts than pages remembered): no page.
+          if (after === null && index > 0) return null;
+          return <ConcertPage key={index} index={index} after={after} onNext={report} added={index === added ? more : undefined} />;
+        })}
       </ul>
-      {/* Kept while the next page is read, so the keyboard focus stays on it until that page can take it. */}
-      {(typeof next === 'string' || (next === undefined && starts.length > 1)) && (
-        <button ref={more} type="button" className="more" aria-disabled={next === undefined} onClick={loadMore}>
-          {next === undefined ? 'Loading more concerts…' : 'More concerts'}
+      {/* Kept while the next page is read, so the keyboard focus stays on it. */}
+      {(typeof lastNext === 'string' || (lastNext === undefined && pages > 1)) && (
+        <button ref={more} type="button" className="more" aria-disabled={lastNext === undefined} onClick={loadMore}>
+          {lastNext === undefined ? 'Loading more concerts…' : 'More concerts'}
         </button>
       )}
     </section>
@@ -127,25 +143,32 @@ export function ConcertList() {
 }
 
 /**
- * One page of the list, as items of the list's <ul>. `onNext` (the last page's) hears what follows
- * it once it is read; `focusFrom` (a page added by "More concerts") takes the focus from that button
- * to its first concert once shown, as a fan who asked for more would read on from there.
+ * One page of the list, as items of the list's <ul>, starting after the concert `after` (null: the
+ * newest; undefined: not known yet, so not read yet). `onNext` hears what follows it once read. A
+ * page just `added` by "More concerts" says so in the live region; the focus stays on the button,
+ * which loads the next (as a second click does), unless this was the last page: then it goes to the
+ * page's first concert.
  */
-function ConcertPage({ after, onNext, focusFrom }: { after: string | null; onNext?: (next: string | null) => void; focusFrom?: RefObject<HTMLButtonElement | null> }) {
-  const [result, refresh] = useQuery({ query: Concerts, variables: { limit: CONCERTS_PER_PAGE + 1, after, order: 'NEWEST_FIRST' } });
-  useRefresh(refresh, CONCERTS_REFRESH_MS);
+function ConcertPage({ index, after, onNext, added }: { index: number; after: string | null | undefined; onNext: (index: number, next: string | null) => void; added?: RefObject<HTMLButtonElement | null> }) {
+  const [result, refresh] = useQuery({ query: Concerts, variables: { limit: CONCERTS_PER_PAGE + 1, after, order: 'NEWEST_FIRST' }, pause: after === undefined });
+  useRefresh(refresh, after === undefined ? null : CONCERTS_REFRESH_MS);
   // A read that failed for a passing reason is made again with backoff, not only at the next refresh.
   const concerts = useLastGood(result.data?.concerts, result.error, refresh);
   const shown = concerts?.slice(0, CONCERTS_PER_PAGE);
   const next = concerts === undefined ? undefined : concerts.length > CONCERTS_PER_PAGE ? (shown?.at(-1)?.id ?? null) : null;
   useEffect(() => {
-    if (next !== undefined) onNext?.(next);
-  }, [next, onNext]);
+    if (next !== undefined) onNext(index, next);
+  }, [index, next, onNext]);
   const first = useRef<HTMLAnchorElement>(null);
-  const read = shown !== undefined;
+  const announce = useAnnounce();
+  const count = shown?.length;
+  const told = useRef(false);
   useEffect(() => {
-    if (read && focusFrom) refocus(first.current, focusFrom.current);
-  }, [read, focusFrom]);
+    if (!added || count === undefined || next === undefined || told.current) return;
+    told.current = true;
+    announce(`${count} more ${count === 1 ? 'concert' : 'concerts'} shown${next === null ? ': that is all of them' : ''}.`);
+    if (next === null) refocus(first.current, added.current);
+  }, [added, count, next, announce]);
   return (
     <>
       {result.error && (
@@ -154,7 +177,7 @@ function ConcertPage({ after, onNext, focusFrom }: { after: string | null; onNex
         </li>
       )}
       {!concerts && !result.error && <li className="muted">Loading concerts…</li>}
-      {after === null && concerts?.length === 0 && <li className="muted">No concerts on sale yet.</li>}
+      {index === 0 && concerts?.length === 0 && <li className="muted">No concerts on sale yet.</li>}
       {shown?.map((concert, index) => (
         <li key={concert.id} className="card">
           <h3 id={`concert-${concert.id}-title`}>

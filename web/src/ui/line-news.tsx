@@ -18,8 +18,10 @@ export function LineNews({ shownConcertId }: { shownConcertId: string | undefine
   const [news, setNews] = useState<{ concertId: string; text: string } | null>(null);
   const seen = useRef(new Map<string, QueueStatus>());
   useEffect(() => {
+    // A read of the holds answered after the page changed is no news any more: its concert's own page may be saying it.
+    let current = true;
     const say = (concertId: string, text: string | undefined) => {
-      if (!text) return;
+      if (!text || !current) return;
       announce(text);
       setNews({ concertId, text });
     };
@@ -44,7 +46,11 @@ export function LineNews({ shownConcertId }: { shownConcertId: string | undefine
       }
     };
     look();
-    return feeds.subscribe(look);
+    const stop = feeds.subscribe(look);
+    return () => {
+      current = false;
+      stop();
+    };
   }, [feeds, announce, client, shownConcertId]);
   const opened = news !== null && news.concertId === shownConcertId;
   useEffect(() => {
