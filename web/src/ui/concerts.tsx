@@ -114,26 +114,26 @@ export function ConcertList() {
   const [nexts, setNexts] = useState<readonly (string | null)[]>([]);
   const report = useCallback((index: number, next: string | null) => setNexts((known) => (known[index] === next ? known : Object.assign([...known], { [index]: next }))), []);
   const more = useRef<HTMLButtonElement>(null);
-  const lastNext = nexts[pages - 1];
+  // Pages that can show: none after one that says nothing follows it (fewer concerts than pages remembered).
+  let count = 1;
+  while (count < pages && nexts[count - 1] !== null) count++;
+  const lastNext = nexts[count - 1];
   const loadMore = () => {
     if (typeof lastNext !== 'string') return;
-    pagesShown = pages + 1;
-    setAdded(pages);
-    setPages(pages + 1);
+    pagesShown = count + 1;
+    setAdded(count);
+    setPages(count + 1);
   };
   return (
     <section aria-labelledby="concerts-title">
       <h2 id="concerts-title" tabIndex={-1}>Concerts</h2>
       <ul className="concerts">
-        {Array.from({ length: pages }, (_, index) => {
-          const after = index === 0 ? null : nexts[index - 1];
-          // Nothing after the page before (fewer concerts than pages remembered): no page.
-          if (after === null && index > 0) return null;
-          return <ConcertPage key={index} index={index} after={after} onNext={report} added={index === added ? more : undefined} />;
-        })}
+        {Array.from({ length: count }, (_, index) => (
+          <ConcertPage key={index} index={index} after={index === 0 ? null : nexts[index - 1]} onNext={report} added={index === added ? more : undefined} />
+        ))}
       </ul>
       {/* Kept while the next page is read, so the keyboard focus stays on it. */}
-      {(typeof lastNext === 'string' || (lastNext === undefined && pages > 1)) && (
+      {(typeof lastNext === 'string' || (lastNext === undefined && count > 1)) && (
         <button ref={more} type="button" className="more" aria-disabled={lastNext === undefined} onClick={loadMore}>
           {lastNext === undefined ? 'Loading more concerts…' : 'More concerts'}
         </button>
