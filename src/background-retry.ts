@@ -16,3 +16,22 @@ export function retryInBackground(attempt: () => Promise<void>, giveUp: () => vo
     attempt().catch(() => retryInBackground(attempt, giveUp, tried + 1));
   }, waitMs).unref();
 }
+
+/**
+ * How long after a retried seat announcement went through it is made once more. Redis was away, and
+ * each replica's subscriber connection subscribes again on its own schedule once Redis is back (up to
+ * a second between its tries, longer on a busy machine): the first may have reached none of them.
+ */
+const ANNOUNCE_AGAIN_AFTER_MS = 3000;
+
+/**
+ * retryInBackground for an announcement of seats as they are now (HoldService.announceAsNow), which
+ * may be made twice: once it goes through, it is made once more a little later, for subscribers that
+ * had not subscribed again yet.
+ */
+export function announceInBackground(announceAsNow: () => Promise<void>, giveUp: () => void): void {
+  retryInBackground(async () => {
+    await announceAsNow();
+    setTimeout(() => void announceAsNow().catch(() => undefined), ANNOUNCE_AGAIN_AFTER_MS).unref();
+  }, giveUp);
+}

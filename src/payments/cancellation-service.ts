@@ -12,7 +12,7 @@ import type { SeatEvents } from '../seats/seat-events';
 import { ReservationStatus, type ReservationRecord } from './payment';
 import { datetimeNow } from '../database/datetime';
 import { sharedNow } from '../redis/clock';
-import { retryInBackground } from '../background-retry';
+import { announceInBackground } from '../background-retry';
 import type { HoldService } from '../holds/hold-service';
 
 /** The reservation with what deciding on its cancellation needs: owner, schedule start, seat. */
@@ -185,7 +185,7 @@ export class CancellationService {
 
   /**
    * Tells seat maps the seat is free; if Redis cannot take it (a failover right after the commit),
-   * again in the background as it is by then (retryInBackground, HoldService.announceAsNow: sold or
+   * again in the background as it is by then (announceInBackground, HoldService.announceAsNow: sold or
    * held again meanwhile, it is told so): otherwise live maps would show it sold for good. The failure
    * now is thrown, for the caller to log.
    */
@@ -193,7 +193,7 @@ export class CancellationService {
     try {
       await this.events.announceSeats([seat], SeatStatus.AVAILABLE);
     } catch (error) {
-      retryInBackground(
+      announceInBackground(
         () => this.holds.announceAsNow([seat]),
         () => this.logger.warn({ seatId: seat.id }, 'gave up announcing a cancelled seat free: seat maps show it sold until reloaded'),
       );

@@ -15,7 +15,7 @@ import type { SeatCatalog } from '../seats/seat-catalog';
 import type { SeatEvents } from '../seats/seat-events';
 import { datetimeNow } from '../database/datetime';
 import { sharedNow } from '../redis/clock';
-import { retryInBackground } from '../background-retry';
+import { announceInBackground, retryInBackground } from '../background-retry';
 
 const MAX_KEY_LENGTH = 128;
 const MAX_HOLDS = 100;
@@ -322,7 +322,7 @@ export class PaymentService {
 
   /**
    * Tells seat maps the seats are sold, now or, failing that (Redis failing over right after the
-   * commit), in the background as they are by then (retryInBackground, HoldService.announceAsNow: a
+   * commit), in the background as they are by then (announceInBackground, HoldService.announceAsNow: a
    * cancellation may have been told meanwhile): nothing else would tell them, and once the holds are
    * released live maps would show the seats HELD for good. A failure now is thrown.
    */
@@ -330,7 +330,7 @@ export class PaymentService {
     try {
       await this.events.announcePaid(paymentId, seats, this.holds.longestHoldMs());
     } catch (error) {
-      retryInBackground(
+      announceInBackground(
         () => this.holds.announceAsNow(seats),
         () => this.logger.warn({ paymentId }, 'gave up announcing a payment’s seats: seat maps show them as they were until reloaded'),
       );
