@@ -510,11 +510,7 @@ describe('fan web app in Chromium', () => {
 
   it('a payment answered "busy" is asked again with its key once its hold is gone: paid, its tickets show; not paid, the page says the hold went', async () => {
     const { concertId } = await createConcert(server, { maxActiveUsers: 1, seatCount: 4, price: 100 });
-    const fan = await openFan('busy-pay', { width: 1100, height: 900 });
-    await fan.page.goto(`${base}#/concerts/${concertId}`);
-    await signUpInPage(fan, `busy-pay-${Date.now()}@example.test`);
-    await chargeInPage(fan, 1000);
-    await fan.page.getByRole('button', { name: 'Enter the waiting room' }).click();
+    const fan = await newFanEntering(server, concertId, 'busy-pay', undefined, 1000);
     await fan.page.locator('.your-turn').waitFor(WAIT);
     await seat(fan, 1).click();
     // The server pays, but its answer says busy (as when MySQL did not confirm the commit in time).
@@ -630,11 +626,7 @@ describe('fan web app in Chromium', () => {
 
   it('a payment of seats on two dates names each seat with its date', async () => {
     const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 1, seatCount: 2, price: 100, schedules: 2 });
-    const fan = await openFan('two-dates', { width: 1100, height: 900 });
-    await fan.page.goto(`${base}#/concerts/${concertId}`);
-    await signUpInPage(fan, `two-dates-${Date.now()}@example.test`);
-    await chargeInPage(fan, 200);
-    await fan.page.getByRole('button', { name: 'Enter the waiting room' }).click();
+    const fan = await newFanEntering(server, concertId, 'two-dates', undefined, 200);
     await fan.page.locator('.your-turn').waitFor(WAIT);
     for (const [i, scheduleId] of scheduleIds.entries()) {
       await fan.page.locator(`.seat-map[data-schedule="${scheduleId}"] [data-seat="1"]`).click();

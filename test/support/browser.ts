@@ -104,10 +104,11 @@ export async function waitingBehindOne(target: TestServer, name: string): Promis
 }
 
 /** A new fan (`name`) on the page of a concert of `target`, signed up there, who has pressed "Enter the waiting room". */
-export async function newFanEntering(target: TestServer, concertId: string, name: string, viewport = { width: 1100, height: 900 }): Promise<Fan> {
+export async function newFanEntering(target: TestServer, concertId: string, name: string, viewport = { width: 1100, height: 900 }, points = 0): Promise<Fan> {
   const fan = await openFan(name, viewport);
   await fan.page.goto(`${new URL('/', target.url).toString()}#/concerts/${concertId}`);
   await signUpInPage(fan, `${name}-${Date.now()}@example.test`);
+  if (points > 0) await chargeInPage(fan, points);
   await fan.page.getByRole('button', { name: 'Enter the waiting room' }).click();
   return fan;
 }
