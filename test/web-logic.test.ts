@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { Checkout, failureShown, holdsTickets, paymentKey, PendingPayments } from '../web/src/logic/checkout';
+import { Checkout, failureShown, holdsTickets, paymentKey, payOutcome, PendingPayments } from '../web/src/logic/checkout';
 import { Coalescer } from '../web/src/logic/coalesce';
 import { closeCallsForSessionCheck, feedRetryMs, retryAfterFailureMs, retryDelayMs } from '../web/src/logic/connection';
 import { errorCode, errorMessage, isTransient, problemOf } from '../web/src/logic/errors';
@@ -52,6 +52,14 @@ describe('checkout idempotency key', () => {
     expect(holdsTickets([{ status: 'CONFIRMED' }])).toBe(true);
     expect(holdsTickets([{ status: 'CANCELLED' }, { status: 'CONFIRMED' }])).toBe(true);
     expect(holdsTickets([{ status: 'CANCELLED' }])).toBe(false);
+  });
+
+  it('reads a payment\'s answer as the payment, or why not: its tickets gone, the error, or no answer at all', () => {
+    const paid = { reservations: [{ status: 'CONFIRMED' }] };
+    expect(payOutcome(paid, undefined)).toEqual({ payment: paid });
+    expect(payOutcome({ reservations: [{ status: 'CANCELLED' }] }, undefined)).toEqual({ problem: { code: 'HOLD_NOT_FOUND' } });
+    expect(payOutcome(null, { graphQLErrors: [{ message: 'busy', extensions: { code: 'SERVICE_UNAVAILABLE' } }] })).toEqual({ problem: { code: 'SERVICE_UNAVAILABLE' } });
+    expect(payOutcome(undefined, undefined)).toEqual({ problem: { code: 'NETWORK' } });
   });
 
   it('says a failure while the cart shows a hold it was about, or none (a payment of holds gone says why), not over other holds', () => {

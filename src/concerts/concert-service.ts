@@ -76,7 +76,6 @@ function validSalesOpenAt(value: Date | null | undefined): Date | null {
   return value ? requireDate(value, 'salesOpenAt') : null;
 }
 
-/** A schedule's size (what inventory counts against) and start (after which its seats no longer change). */
 /** The concert list's order, by ID: the order concerts were made in. */
 export enum ConcertOrder {
   OLDEST_FIRST = 'OLDEST_FIRST',
@@ -93,6 +92,18 @@ export interface ConcertPage {
 /** The most concerts one page of the list holds. */
 export const MAX_CONCERT_PAGE = 100;
 
+/**
+ * The unlimited `page` of the whole list (oldest first, as list() reads it), as list() would answer
+ * it: for a caller that read the whole list once and answers several pages of it.
+ */
+export function pageOf(oldestFirst: readonly Concert[], page: ConcertPage): Concert[] {
+  const newestFirst = page.order === ConcertOrder.NEWEST_FIRST;
+  const ordered = newestFirst ? [...oldestFirst].reverse() : [...oldestFirst];
+  const after = page.after;
+  return after == null ? ordered : ordered.filter((concert) => (newestFirst ? concert.id < after : concert.id > after));
+}
+
+/** A schedule's size (what inventory counts against) and start (after which its seats no longer change). */
 export interface ScheduleSize {
   id: number;
   totalSeats: number;

@@ -2,7 +2,7 @@ import DataLoader from 'dataloader';
 import { GraphQLError, type GraphQLResolveInfo } from 'graphql';
 import type { Services } from '../services';
 import type { Concert, Schedule } from '../entities';
-import { ConcertOrder, MAX_SEATS_PER_SCHEDULE, type ConcertPage, type ScheduleSize } from '../concerts/concert-service';
+import { MAX_SEATS_PER_SCHEDULE, pageOf, type ConcertPage, type ScheduleSize } from '../concerts/concert-service';
 import type { ReservationRecord } from '../payments/payment';
 import { sumInventories, type Inventory } from '../inventory/inventory';
 import { notFound } from '../errors';
@@ -30,14 +30,6 @@ const tooManyFields = () =>
     `This operation asks for more than ${MAX_FIELDS_PER_OPERATION.toLocaleString('en')} fields of concerts, schedules, seats and reservations in all (every plain field of the largest seat map; an object or a count under each item, such as a seat's schedule, counts ${RESOLVED_FIELD_WEIGHT}): ask for one schedule's seats at a time, for the schedule itself once beside them, and for no list inside another's items.`,
     { extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } },
   );
-
-/** The unlimited page `page` of the whole list, oldest first, as ConcertService.list answers it. */
-function inPage(oldestFirst: Concert[], page: ConcertPage): Concert[] {
-  const newestFirst = page.order === ConcertOrder.NEWEST_FIRST;
-  const ordered = newestFirst ? [...oldestFirst].reverse() : oldestFirst;
-  const after = page.after;
-  return after == null ? ordered : ordered.filter((concert) => (newestFirst ? concert.id < after : concert.id > after));
-}
 
 /**
  * Batches what one GraphQL operation asks of many parents: `concerts { schedules { availableSeats } }`
@@ -72,7 +64,7 @@ export class RequestLoaders {
    * concerts, times the fields each selects.
    */
   async concertList(info: GraphQLResolveInfo, page: ConcertPage): Promise<Concert[]> {
-    const concerts = page.limit == null ? inPage(await this.concertPage({}), page) : await this.concertPage(page);
+    const concerts = page.limit == null ? pageOf(await this.concertPage({}), page) : await this.concertPage(page);
     this.answer(concerts.length * weightPerItem(info));
     return concerts;
   }

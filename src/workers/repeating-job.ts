@@ -46,7 +46,6 @@ export const stuckAfterMs = (everyMs: number) => Math.max(everyMs * 3, 10_000);
  */
 export const idleAfterMs = (everyMs: number) => Math.max(everyMs * 30, 30_000);
 
-
 /**
  * A BullMQ Job Scheduler plus a worker for it. The scheduler's jobs carry deterministic IDs per
  * time slot, so however many replicas upsert it and run workers, each tick runs exactly once. A

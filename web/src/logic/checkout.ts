@@ -1,3 +1,4 @@
+import { problemOf, type ErrorLike, type Problem } from './errors';
 import type { KeyValueStore } from './storage';
 
 /**
@@ -48,6 +49,15 @@ export class Checkout {
  */
 export function holdsTickets(reservations: readonly { status: string }[]): boolean {
   return reservations.some((reservation) => reservation.status === 'CONFIRMED');
+}
+
+/**
+ * What a payment's answer says: the payment, when it holds tickets (holdsTickets); otherwise why not:
+ * HOLD_NOT_FOUND for one whose tickets are gone, the error's problem, NETWORK for no answer at all.
+ */
+export function payOutcome<T extends { reservations: readonly { status: string }[] }>(answered: T | null | undefined, error: ErrorLike | undefined): { payment?: T; problem?: Problem } {
+  if (answered && holdsTickets(answered.reservations)) return { payment: answered };
+  return { problem: answered ? { code: 'HOLD_NOT_FOUND' } : (problemOf(error) ?? { code: 'NETWORK' }) };
 }
 
 /** A payment or release that failed, with the holds it was about. */

@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState, type ReactNode } from 'react';
 import { useMutation, useQuery } from 'urql';
-import { Checkout, failureShown, holdsTickets, paymentKey, PendingPayments, type CartFailure } from '../logic/checkout';
-import { errorCode, isTransient, problemOf, type Problem } from '../logic/errors';
+import { Checkout, failureShown, paymentKey, payOutcome, PendingPayments, type CartFailure } from '../logic/checkout';
+import { isTransient, problemOf, type Problem } from '../logic/errors';
 import { holdsRanOutWords } from '../logic/seats';
 import { formatCountdown, formatDateTime, remainingMs } from '../logic/time';
 import { Me, ME_CONTEXT, Pay, ReleaseHold, type HoldItem, type PaymentResult } from '../operations';
@@ -77,12 +77,11 @@ export function Cart({
     askWhenGone.current = undefined;
     const { holdIds, failureSaid } = asked;
     void pay({ holdIds: [...holdIds], idempotencyKey: paymentKey(holdIds) }).then((result) => {
-      const answered = result.data?.pay;
-      const paid = answered && holdsTickets(answered.reservations);
-      if (paid) onPaid(answered);
-      const code = answered ? undefined : (errorCode(result.error) ?? 'NETWORK');
-      if (!code || !isTransient(code)) pending.settled(concertId);
-      if (failureSaid && (!code || !isTransient(code))) setFailure(paid ? undefined : { problem: answered ? { code: 'HOLD_NOT_FOUND' } : (problemOf(result.error) ?? { code: 'NETWORK' }), holdIds });
+      const { payment, problem } = payOutcome(result.data?.pay, result.error);
+      if (payment) onPaid(payment);
+      if (problem && isTransient(problem.code)) return;
+      pending.settled(concertId);
+      if (failureSaid) setFailure(problem && { problem, holdIds });
     });
   }, [holdsKnown, holds, paying, concertId, pending, pay, onPaid]);
   // The balance the account bar shows (one query, shared): once it covers the cart (points charged,
@@ -127,22 +126,19 @@ export function Cart({
     // The fan pays now: what this sends is the payment to follow up.
     askWhenGone.current = undefined;
     pending.sent(concertId, payingFor.map((hold) => hold.id));
-    let code: string | undefined;
     let problem: Problem | undefined;
     try {
       const result = await pay({ holdIds: payingFor.map((hold) => hold.id), idempotencyKey: key });
-      const answered = result.data?.pay;
-      const payment = answered && holdsTickets(answered.reservations) ? answered : undefined;
-      code = payment ? undefined : answered ? 'HOLD_NOT_FOUND' : (errorCode(result.error) ?? 'NETWORK');
-      problem = payment ? undefined : answered ? { code: 'HOLD_NOT_FOUND' } : (problemOf(result.error) ?? { code: 'NETWORK' });
-      if (payment) {
-        onPaid(payment);
+      const outcome = payOutcome(result.data?.pay, result.error);
+      problem = outcome.problem;
+      if (outcome.payment) {
+        onPaid(outcome.payment);
         tellOtherTabs('payment', concertId);
       }
     } catch {
-      code = 'NETWORK';
-      problem = { code };
+      problem = { code: 'NETWORK' };
     }
+    const code = problem?.code;
     checkout.finish();
     // Paid, or refused for sure: nothing to ask again after a reload.
     if (!code || !isTransient(code)) pending.settled(concertId);

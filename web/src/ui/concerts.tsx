@@ -178,10 +178,10 @@ function ConcertPage({ index, after, onNext, added }: { index: number; after: st
       )}
       {!concerts && !result.error && <li className="muted">Loading concerts…</li>}
       {index === 0 && concerts?.length === 0 && <li className="muted">No concerts on sale yet.</li>}
-      {shown?.map((concert, index) => (
+      {shown?.map((concert, place) => (
         <li key={concert.id} className="card">
           <h3 id={`concert-${concert.id}-title`}>
-            <a ref={index === 0 ? first : undefined} href={`#/concerts/${concert.id}`}>
+            <a ref={place === 0 ? first : undefined} href={`#/concerts/${concert.id}`}>
               {concert.title}
             </a>{' '}
             <ConcertBadges concert={concert} />
