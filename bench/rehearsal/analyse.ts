@@ -75,7 +75,10 @@ export interface Analysis {
   };
   experience: {
     ops: OpStats[];
+    /** Pushes an admission tick caused: received − that tick's message. */
     pushLagMs: { count: number; p50: number; p99: number; max: number };
+    /** Pushes of a fan's own change (enter, leave, pay): received − the message naming the fan. */
+    ownPushLagMs: { count: number; p50: number; p99: number; max: number };
     internalErrors: number;
     rateLimitedHonest: number;
     doubleSubmits: number;
@@ -133,7 +136,7 @@ function spearman(x: number[], y: number[]): number {
   return num / Math.sqrt(dx * dy);
 }
 
-/** Latest tick at or before t (binary search over sorted ticks). */
+/** Latest of these sorted times at or before t (binary search). */
 function tickBefore(ticks: number[], t: number): number | undefined {
   let lo = 0;
   let hi = ticks.length - 1;
@@ -161,6 +164,27 @@ function slotFill(run: RunData): number {
   return open.reduce((sum, sample) => sum + Math.min(1, sample.active / fillable(sample)), 0) / open.length;
 }
 
+/**
+ * Each push (after a subscription's first status) with what caused it: the latest message before it,
+ * an admission tick or one naming this fan's own change. A fan's own change is told at once, between
+ * ticks, so timed from the tick before it, it read as up to a whole interval of lag.
+ */
+export function pushCauses(run: Pick<RunData, 'logs' | 'ticks' | 'ownChanges'>): { tickLags: [tick: number, lag: number][]; ownLags: number[] } {
+  const ticks = [...run.ticks].sort((a, b) => a - b);
+  const tickLags: [number, number][] = [];
+  const ownLags: number[] = [];
+  for (const log of run.logs) {
+    const own = [...(run.ownChanges.get(log.userId) ?? [])].sort((a, b) => a - b);
+    for (const t of log.pushes) {
+      const tick = tickBefore(ticks, t);
+      const change = tickBefore(own, t);
+      if (change !== undefined && (tick === undefined || change > tick)) ownLags.push(t - change);
+      else if (tick !== undefined) tickLags.push([tick, t - tick]);
+    }
+  }
+  return { tickLags, ownLags };
+}
+
 /** What a rehearsal recorded, as far as the analysis needs it. */
 export interface RunData {
   options: RehearsalOptions;
@@ -168,6 +192,8 @@ export interface RunData {
   samples: { t: number; soldOut: boolean; seatsLeft: number; waiting: number; active: number }[];
   /** Wall-clock ms of each admission tick message seen on the queue-ticks channel. */
   ticks: number[];
+  /** user id → wall-clock ms of each message naming the fan's own change (enter, leave, pay) on that channel. */
+  ownChanges: Map<number, number[]>;
   /** user id → sample times (ms wall clock) at which the fan held an ACTIVE slot. */
   activeSamples: Map<number, number[]>;
   sampleIntervalMs: number;
@@ -270,14 +296,8 @@ export function analyse(run: RunData): Analysis {
     }
   }
   const ops = [...byOp].map(([op, { durations, errors }]) => ({ op, count: durations.length, p50: percentile(durations, 50), p99: percentile(durations, 99), errors }));
-  const ticks = [...run.ticks].sort((a, b) => a - b);
-  const lags: number[] = [];
-  for (const log of logs) {
-    for (const t of log.pushes) {
-      const tick = tickBefore(ticks, t);
-      if (tick !== undefined) lags.push(t - tick);
-    }
-  }
+  const { tickLags, ownLags } = pushCauses(run);
+  const lags = tickLags.map(([, lag]) => lag);
   const doubleSubmits = run.plans.filter((plan) => plan.doubleSubmit && byUser.get(plan.userId)?.doubleSubmitSame !== undefined).length;
 
   return {
@@ -321,6 +341,7 @@ export function analyse(run: RunData): Analysis {
     experience: {
       ops,
       pushLagMs: { count: lags.length, p50: percentile(lags, 50), p99: percentile(lags, 99), max: lags.length ? maxOf(lags) : NaN },
+      ownPushLagMs: { count: ownLags.length, p50: percentile(ownLags, 50), p99: percentile(ownLags, 99), max: ownLags.length ? maxOf(ownLags) : NaN },
       internalErrors,
       rateLimitedHonest: rateLimited,
       doubleSubmits,

@@ -1,6 +1,6 @@
 /** The rehearsal's report (Markdown) and chart (SVG, drawn here: no dependency). */
 import os from 'node:os';
-import { maxOf, minOf, percentile } from './analyse';
+import { maxOf, minOf, percentile, pushCauses } from './analyse';
 import type { RehearsalRun } from './run';
 
 const f1 = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : '–');
@@ -21,17 +21,9 @@ export function renderChart(run: RehearsalRun): string {
   const yMax = maxOf([10, ...samples.flatMap((s) => [s.waiting, s.active, s.seatsLeft, s.sold])]);
   const x = (t: number) => pad.l + ((t - t0) / (t1 - t0)) * (W - pad.l - pad.r);
   const y = (v: number) => H - pad.b - (v / yMax) * (H - pad.t - pad.b);
-  const lags = run.logs.flatMap((log) => log.pushes.map((t) => t));
-  const ticks = [...run.ticks].sort((a, b) => a - b);
-  // Push lag per tick: the slowest push after each tick, sampled to at most 300 dots.
+  // Push lag per tick: the slowest push a tick caused, sampled to at most 300 dots.
   const worst = new Map<number, number>();
-  let ti = 0;
-  for (const t of lags.sort((a, b) => a - b)) {
-    while (ti + 1 < ticks.length && ticks[ti + 1]! <= t) ti++;
-    const tick = ticks[ti];
-    if (tick === undefined || tick > t) continue;
-    worst.set(tick, Math.max(worst.get(tick) ?? 0, t - tick));
-  }
+  for (const [tick, lag] of pushCauses(run).tickLags) worst.set(tick, Math.max(worst.get(tick) ?? 0, lag));
   const lagMax = maxOf([100, ...worst.values()]);
   const yLag = (v: number) => H - pad.b - (v / lagMax) * (H - pad.t - pad.b);
   const series: [string, string, (s: (typeof samples)[number]) => number][] = [
@@ -150,7 +142,7 @@ export function renderReport(run: RehearsalRun, chart: string): string {
   out.push('');
   out.push('## Experience');
   out.push('');
-  out.push(`Push lag (queueStatus push received − the admission tick's message seen by the orchestrator on Redis): p50 ${ms(x.pushLagMs.p50)}, p99 ${ms(x.pushLagMs.p99)}, max ${ms(x.pushLagMs.max)} over ${x.pushLagMs.count.toLocaleString('en')} pushes.`);
+  out.push(`Push lag (queueStatus push received − the admission tick's message seen by the orchestrator on Redis): p50 ${ms(x.pushLagMs.p50)}, p99 ${ms(x.pushLagMs.p99)}, max ${ms(x.pushLagMs.max)} over ${x.pushLagMs.count.toLocaleString('en')} pushes. A fan's own change (enter, leave, pay), told between ticks, timed from its own message: p50 ${ms(x.ownPushLagMs.p50)}, p99 ${ms(x.ownPushLagMs.p99)}, max ${ms(x.ownPushLagMs.max)} over ${x.ownPushLagMs.count.toLocaleString('en')} pushes.`);
   out.push('');
   out.push('| operation | count | p50 | p99 | errors by code |');
   out.push('| --- | --- | --- | --- | --- |');

@@ -139,10 +139,16 @@ export async function runRehearsal(options: RehearsalOptions, sandbox: Rehearsal
     const keys = redisKeys(sandbox.REDIS_KEY_PREFIX, sandbox.REDIS_CLUSTER_NODES ? 0 : redisDatabase({ url: sandbox.REDIS_URL }));
     const queueKeys = keys.queue(Number(createConcert.id));
     const ticks: number[] = [];
-    // Admission ticks only: a fan's own change (leave, pay) goes on the same channel with `fans`.
+    const ownChanges = new Map<number, number[]>();
+    // Admission ticks, and apart from them a fan's own change (enter, leave, pay): `fans` names it.
     subscriber.on('message', (_channel: string, message: string) => {
-      const tick = JSON.parse(message) as { concerts?: unknown[]; fans?: unknown[] };
+      const tick = JSON.parse(message) as { concerts?: unknown[]; fans?: [number, number][] };
       if (tick.concerts?.length && !tick.fans) ticks.push(Date.now());
+      for (const [, userId] of tick.fans ?? []) {
+        const times = ownChanges.get(userId) ?? [];
+        times.push(Date.now());
+        ownChanges.set(userId, times);
+      }
     });
     await subscriber.subscribe(keys.channels.queueTicks);
     const samples: Sample[] = [];
@@ -204,7 +210,7 @@ export async function runRehearsal(options: RehearsalOptions, sandbox: Rehearsal
       const cpuSeconds = after.cpuSeconds - before.cpuSeconds;
       return { name: replica.name, role: i === 0 ? 'API + workers' : 'API', cpuSeconds, cpuShare: cpuSeconds / ((endedAt - playStarted) / 1000), peakRssMiB: after.peakRssMiB };
     });
-    const data = { options, openAt, endedAt, samples, ticks, activeSamples, sampleIntervalMs, lastInWait, logs, plans, integrity, usage, abusers, clients, profiles: [] };
+    const data = { options, openAt, endedAt, samples, ticks, ownChanges, activeSamples, sampleIntervalMs, lastInWait, logs, plans, integrity, usage, abusers, clients, profiles: [] };
     const overflows = overflowsBefore === undefined || overflowsAfter === undefined ? undefined : overflowsAfter - overflowsBefore;
     run = { ...data, sandbox, listenOverflows: overflows, analysis: analyse(data) };
   } finally {
