@@ -68,6 +68,7 @@ export async function openFan(name: string, viewport: { width: number; height: n
 /** A page (a tab) in a fan's browser context, with its requests and console errors recorded. */
 export async function openTab(context: BrowserContext): Promise<Fan> {
   const page = await context.newPage();
+  await page.addInitScript(recordAnnouncements);
   const fan: Fan = { context, page, requests: [], consoleErrors: [] };
   page.on('request', (request) => fan.requests.push(request.url()));
   page.on('websocket', (socket) => fan.requests.push(socket.url()));
@@ -120,7 +121,24 @@ export async function chargeInPage(fan: Fan, amount: number) {
 }
 
 /** Waits until the live region says `text` (it is written in an effect after the render that shows the change). */
-export const announced = (fan: Fan, text: string) => fan.page.getByTestId('announcer').filter({ hasText: text }).waitFor({ state: 'attached', ...WAIT });
+/** Runs in each page: keeps every text the live region takes, so a test that misses one can say what came instead. */
+function recordAnnouncements(): void {
+  const said: string[] = [];
+  (window as unknown as { said: string[] }).said = said;
+  new MutationObserver(() => {
+    const text = document.querySelector('[data-testid="announcer"]')?.textContent ?? '';
+    if (text !== said.at(-1)) said.push(text);
+  }).observe(document, { subtree: true, childList: true, characterData: true });
+}
+
+export async function announced(fan: Fan, text: string): Promise<void> {
+  try {
+    await fan.page.getByTestId('announcer').filter({ hasText: text }).waitFor({ state: 'attached', ...WAIT });
+  } catch (error) {
+    const said = await fan.page.evaluate(() => (window as unknown as { said?: string[] }).said ?? []).catch(() => ['(the page could not be read)']);
+    throw new Error(`${String(error)}\nthe live region said, latest last: ${JSON.stringify(said.slice(-8))}`);
+  }
+}
 
 /**
  * Answers the fan's first `times` requests of `operation` as the server busy (SERVICE_UNAVAILABLE),
