@@ -122,21 +122,18 @@ export async function chargeInPage(fan: Fan, amount: number) {
 
 /** Waits until the live region says `text` (it is written in an effect after the render that shows the change). */
 /** Runs in each page: keeps every text the live region takes, so a test that misses one can say what came instead. */
-function recordAnnouncements(): void {
-  const said: string[] = [];
-  (window as unknown as { said: string[] }).said = said;
-  new MutationObserver(() => {
-    const text = document.querySelector('[data-testid="announcer"]')?.textContent ?? '';
-    if (text !== said.at(-1)) said.push(text);
-  }).observe(document, { subtree: true, childList: true, characterData: true });
-}
+const recordAnnouncements = `window.ctSaid = [];
+new MutationObserver(() => {
+  const text = document.querySelector('[data-testid="announcer"]')?.textContent ?? '';
+  if (text !== window.ctSaid.at(-1)) window.ctSaid.push(text);
+}).observe(document, { subtree: true, childList: true, characterData: true });`;
 
 export async function announced(fan: Fan, text: string): Promise<void> {
   try {
     await fan.page.getByTestId('announcer').filter({ hasText: text }).waitFor({ state: 'attached', ...WAIT });
   } catch (error) {
-    const said = await fan.page.evaluate(() => (window as unknown as { said?: string[] }).said ?? []).catch(() => ['(the page could not be read)']);
-    throw new Error(`${String(error)}\nthe live region said, latest last: ${JSON.stringify(said.slice(-8))}`);
+    const said = await fan.page.evaluate('(window.ctSaid ?? []).slice(-8)').catch(() => ['(the page could not be read)']);
+    throw new Error(`${String(error)}\nthe live region said, latest last: ${JSON.stringify(said)}`);
   }
 }
 
