@@ -67,6 +67,22 @@ describe('cancelReservation', () => {
     expect(row!.refundOf).not.toBeNull();
   });
 
+  it('a free seat (price 0) is paid and cancelled without a ledger row: a PAYMENT is negative, a REFUND positive', async () => {
+    const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 5, price: 0 });
+    const [fan] = await activeFans(api, concertId, 1);
+    const [seatId] = await seatIds(server, scheduleIds[0]!);
+    await charge(fan!, 50);
+    const payment = await pay(fan!, [(await hold(fan!, seatId!)).id], 'free');
+    expect(payment).toMatchObject({ amount: 0, balance: 50, reservations: [{ price: 0, seat: { id: seatId, status: 'RESERVED' } }] });
+    const { data, errors } = await cancel(fan!, payment.reservations[0]!.id);
+    expect(errors).toBeUndefined();
+    expect(data?.cancelReservation).toMatchObject({ status: 'CANCELLED', price: 0 });
+    expect((await me(fan!)).points).toBe(50);
+    const entries = await ledger(server, fan!.id);
+    expect(entries.map((e) => [e.kind, e.amount])).toEqual([['CHARGE', 50]]);
+    expectConsistentLedger(entries, 50);
+  });
+
   it('refunds once for 20 cancels at once, each answering the same cancelled reservation; a later cancel too', async () => {
     const { fans, reservation } = await bought();
     const answers = await Promise.all(Array.from({ length: 20 }, () => cancel(fans[0]!, reservation.id)));

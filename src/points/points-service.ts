@@ -103,21 +103,26 @@ export class PointsService {
     return Number(insertId);
   }
 
-  /** The ledger row of a payment's debit, once the payment row exists. */
+  /**
+   * The ledger row of a payment's debit, once the payment row exists. Free seats (price 0) move no
+   * points, so they write none: a PAYMENT's amount is negative, as the contract has it.
+   */
   async recordPayment(sql: Sql, userId: number, amount: number, balance: number, paymentId: number): Promise<void> {
+    if (amount === 0) return;
     await this.appendLedger(sql, userId, PointTransactionKind.PAYMENT, -amount, balance, paymentId);
   }
 
   /**
    * Gives `amount` back inside the caller's transaction (a cancellation), with its REFUND ledger row
    * tied to the payment it came from; returns the balance after it. Like debit, the UPDATE holds the
-   * user's row lock to commit, so the balance recorded is exactly the one after this refund.
+   * user's row lock to commit, so the balance recorded is exactly the one after this refund. A free
+   * seat's refund (0) writes no row, as its payment wrote none.
    */
   async refund(sql: Sql, userId: number, amount: number, paymentId: number): Promise<number> {
     const { affectedRows, insertId } = await sql.run('UPDATE users SET points = LAST_INSERT_ID(points + ?) WHERE id = ? AND points <= ?', [amount, userId, MAX_BALANCE - amount]);
     if (affectedRows === 0) throw badInput(`A balance cannot exceed ${MAX_BALANCE} points, and this refund would take it past that: spend some points first.`);
     const balance = Number(insertId);
-    await this.appendLedger(sql, userId, PointTransactionKind.REFUND, amount, balance, paymentId);
+    if (amount > 0) await this.appendLedger(sql, userId, PointTransactionKind.REFUND, amount, balance, paymentId);
     return balance;
   }
 
