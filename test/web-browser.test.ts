@@ -8,7 +8,7 @@ import { createConcert } from './support/fixtures';
 import { ADMIN, databaseOf, startTestServer, type TestServer } from './support/harness';
 import { lockUserRow, untilLockWait } from './support/mysql-locks';
 import { HOLDS_OUTLAST_TURN, SEAT_BACK_MESSAGE, TURN_ENDED_MESSAGE } from '../web/src/logic/queue';
-import { announced, busyFor, chargeInPage, countRequests, cutNextAnswer, dropSockets, expectClean, focusedId, holdBackPushes, newFanEntering, openFan, openTab, position, seat, seatWithStatus, shoot, signUpInPage, startBrowser, stopBrowser, submitAuthForm, tabShownAgain, tokenOf, userIdOf, WAIT, type Fan } from './support/browser';
+import { announced, announcements, busyFor, chargeInPage, countRequests, cutNextAnswer, dropSockets, expectClean, focusedId, holdBackPushes, newFanEntering, openFan, openTab, position, seat, seatWithStatus, shoot, signUpInPage, startBrowser, stopBrowser, submitAuthForm, tabShownAgain, tokenOf, userIdOf, WAIT, type Fan } from './support/browser';
 
 /*
  * The fan web app in a real browser (Debian's Chromium driven by playwright-core), against the real
@@ -543,6 +543,33 @@ describe('fan web app in Chromium', () => {
     await fan.page.locator('[role="alert"][data-code="HOLD_NOT_FOUND"]').waitFor(WAIT);
     expect(await fan.page.locator('[role="alert"][data-code="SERVICE_UNAVAILABLE"]').count()).toBe(0);
     await fan.page.getByTestId('points').filter({ hasText: '900' }).waitFor(WAIT);
+    expectClean([fan]);
+    await fan.context.close();
+  });
+
+  it('a fan holding or paying for the last seat is not told every seat is held, nor sold out while the payment is on its way', async () => {
+    const { concertId } = await createConcert(server, { maxActiveUsers: 1, seatCount: 1, price: 100 });
+    const fan = await newFanEntering(server, concertId, 'last-seat', undefined, 100);
+    await fan.page.locator('.your-turn').waitFor(WAIT);
+    // Answers to `late` come 800 ms late (the seat counts pushed every 100 ms get there first).
+    let late = 'query MyHolds';
+    await fan.page.route('**/graphql', async (route) => {
+      if (!(route.request().postData() ?? '').includes(late)) return route.continue();
+      const response = await route.fetch();
+      await new Promise((resolve) => setTimeout(resolve, 800));
+      await route.fulfill({ response });
+    });
+    await seat(fan, 1).click();
+    const pay = fan.page.getByRole('button', { name: 'Pay 100 points' });
+    await pay.waitFor(WAIT);
+    await fan.page.waitForTimeout(1_000);
+    // The payment's answer late: seatChanged (RESERVED), the turn's end and SOLD_OUT come first.
+    late = 'idempotencyKey';
+    await pay.click();
+    await fan.page.locator('[data-testid="payment"] .ticket-code').first().waitFor(WAIT);
+    await announced(fan, 'Your ticket code is');
+    await fan.page.waitForTimeout(500);
+    expect((await announcements(fan)).filter((text) => /every seat|seats are/i.test(text))).toEqual([]);
     expectClean([fan]);
     await fan.context.close();
   });

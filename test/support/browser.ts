@@ -65,6 +65,13 @@ export async function openFan(name: string, viewport: { width: number; height: n
   return openTab(context);
 }
 
+/** Runs in each page: keeps every text the live region takes, so a test that misses one can say what came instead. */
+const recordAnnouncements = `window.ctSaid = [];
+new MutationObserver(() => {
+  const text = document.querySelector('[data-testid="announcer"]')?.textContent ?? '';
+  if (text !== window.ctSaid.at(-1)) window.ctSaid.push(text);
+}).observe(document, { subtree: true, childList: true, characterData: true });`;
+
 /** A page (a tab) in a fan's browser context, with its requests and console errors recorded. */
 export async function openTab(context: BrowserContext): Promise<Fan> {
   const page = await context.newPage();
@@ -120,19 +127,15 @@ export async function chargeInPage(fan: Fan, amount: number) {
   await fan.page.getByTestId('points').filter({ hasText: amount.toLocaleString('en-US') }).waitFor(WAIT);
 }
 
-/** Waits until the live region says `text` (it is written in an effect after the render that shows the change). */
-/** Runs in each page: keeps every text the live region takes, so a test that misses one can say what came instead. */
-const recordAnnouncements = `window.ctSaid = [];
-new MutationObserver(() => {
-  const text = document.querySelector('[data-testid="announcer"]')?.textContent ?? '';
-  if (text !== window.ctSaid.at(-1)) window.ctSaid.push(text);
-}).observe(document, { subtree: true, childList: true, characterData: true });`;
+/** Every text the live region took in this page, oldest first. */
+export const announcements = async (fan: Fan) => (await fan.page.evaluate('window.ctSaid ?? []')) as string[];
 
+/** Waits until the live region says `text` (it is written in an effect after the render that shows the change). */
 export async function announced(fan: Fan, text: string): Promise<void> {
   try {
     await fan.page.getByTestId('announcer').filter({ hasText: text }).waitFor({ state: 'attached', ...WAIT });
   } catch (error) {
-    const said = await fan.page.evaluate('(window.ctSaid ?? []).slice(-8)').catch(() => ['(the page could not be read)']);
+    const said = await announcements(fan).then((all) => all.slice(-8), () => ['(the page could not be read)']);
     throw new Error(`${String(error)}\nthe live region said, latest last: ${JSON.stringify(said)}`);
   }
 }

@@ -30,6 +30,7 @@ export function Cart({
   holdsKnown,
   onHoldsChanged,
   onPaying,
+  onPayEnded,
   onPayRefused,
   onPaid,
   focusWhenGone,
@@ -41,6 +42,8 @@ export function Cart({
   onHoldsChanged: () => void;
   /** A payment is sent (it may end the fan's turn, answered or not). */
   onPaying: () => void;
+  /** The payment sent is answered (after onPaid or onPayRefused, if either), or failed to be. */
+  onPayEnded: () => void;
   /** The payment was refused for sure (not a transient failure, which may have paid): the turn, if any, goes on. */
   onPayRefused: () => void;
   onPaid: (payment: PaymentResult) => void;
@@ -143,6 +146,7 @@ export function Cart({
     // Paid, or refused for sure: nothing to ask again after a reload.
     if (!code || !isTransient(code)) pending.settled(concertId);
     setPaying(false);
+    onPayEnded();
     setFailure(problem && { problem, holdIds: payingFor.map((hold) => hold.id) });
     if (code === 'NETWORK') {
       setUnsettled(payingFor);

@@ -135,7 +135,13 @@ function Booking({
   const holds = (myHolds.holds ?? []).filter((hold) => hold.seat.schedule.concert.id === concert.id);
 
   const feeds = useLineFeeds();
-  const onPaying = useCallback(() => feeds.paying(concert.id), [feeds, concert.id]);
+  // While the fan's payment is on its way, the seats it buys may read sold (or held) before its answer.
+  const [paying, setPaying] = useState(false);
+  const onPaying = useCallback(() => {
+    setPaying(true);
+    feeds.paying(concert.id);
+  }, [feeds, concert.id]);
+  const onPayEnded = useCallback(() => setPaying(false), []);
   const onPayRefused = useCallback(() => feeds.stays(concert.id), [feeds, concert.id]);
   const onPaid = useCallback(
     (paid: PaymentResult) => {
@@ -182,11 +188,12 @@ function Booking({
         holdsKnown={myHolds.holds !== undefined}
         onHoldsChanged={refreshHolds}
         onPaying={onPaying}
+        onPayEnded={onPayEnded}
         onPayRefused={onPayRefused}
         onPaid={onPaid}
         focusWhenGone={payment ? 'paid-title' : 'concert-title'}
       />
-      <WaitingRoom concert={concert} socket={socket} holds={holds} payment={payment} onHoldsChanged={refreshHolds} onSeatChanged={onSeatChanged} onTurnEndedHolding={holdsStillHere} onEnter={forgetPayment} />
+      <WaitingRoom concert={concert} socket={socket} holds={holds} payment={payment} paying={paying} onHoldsChanged={refreshHolds} onSeatChanged={onSeatChanged} onTurnEndedHolding={holdsStillHere} onEnter={forgetPayment} />
     </>
   );
 }

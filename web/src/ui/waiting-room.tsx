@@ -36,6 +36,7 @@ export function WaitingRoom({
   socket,
   holds,
   payment,
+  paying,
   onHoldsChanged,
   onSeatChanged,
   onTurnEndedHolding,
@@ -46,6 +47,12 @@ export function WaitingRoom({
   holds: readonly HoldItem[];
   /** The fan's latest payment on this page: paying ends the ACTIVE slot. */
   payment: PaymentResult | null;
+  /**
+   * A payment from this page is on its way: what the line and the seats say meanwhile (the turn's end,
+   * SOLD_OUT, every seat taken) may be that payment's doing, told before its answer. It is said once
+   * the answer is in, if it is still news then.
+   */
+  paying: boolean;
   onHoldsChanged: () => void;
   onSeatChanged?: (change: SeatChange) => void;
   /**
@@ -77,7 +84,7 @@ export function WaitingRoom({
 
   // Paying ends the ACTIVE slot: being out of line after it (NONE, then SOLD_OUT if the fan bought the
   // last seat; either may come before or after the payment's answer) is no news, and is not said over
-  // the payment's announcement (the ticket codes). Once the fan waits in line again, all is said again
+  // the payment's announcement (the ticket codes); until the answer, nothing is said (`paying`). Once the fan waits in line again, all is said again
   // (not on ACTIVE alone: a status of the paid turn read late must not undo this). A layout effect, like
   // the status's below: it runs first when both change at once.
   const paidOutOfLine = useRef(false);
@@ -96,7 +103,7 @@ export function WaitingRoom({
   // before the paint that shows the turn's end (a layout effect), not one frame after.
   const [readingHoldsAfterTurn, setReadingHoldsAfterTurn] = useState(false);
   useLayoutEffect(() => {
-    if (!status) return;
+    if (!status || paying) return;
     if (waitsInLine(status.state)) paidOutOfLine.current = false;
     const before = previous.current;
     previous.current = status;
@@ -123,7 +130,7 @@ export function WaitingRoom({
       // end is still to be said, so the next run starts from the status before it, and reads again.
       previous.current = before;
     };
-  }, [status, announce, onTurnEndedHolding]);
+  }, [status, paying, announce, onTurnEndedHolding]);
   // Entering, leaving or being let in swaps the buttons: the focus on one that went goes to the room's
   // heading; once let in, from there (or from the button) to the turn's.
   const state = status?.state;
@@ -183,6 +190,7 @@ export function WaitingRoom({
           lostFrom={lostFrom}
           start={line.start}
           paidOutOfLine={paidOutOfLine}
+          paying={paying}
           onHoldsChanged={onHoldsChanged}
           onSeatChanged={onSeatChanged}
         />
@@ -213,6 +221,7 @@ function QueueBody({
   lostFrom,
   start,
   paidOutOfLine,
+  paying,
   onHoldsChanged,
   onSeatChanged,
 }: {
@@ -226,6 +235,7 @@ function QueueBody({
   start: number | null;
   /** The fan's own payment ended the turn (see WaitingRoom): what follows is no news. */
   paidOutOfLine: { readonly current: boolean };
+  paying: boolean;
   socket: SocketState;
   holds: readonly HoldItem[];
   /** Out of line, the fan is told the seats they hold can still be paid for. */
@@ -241,7 +251,7 @@ function QueueBody({
     case 'SOLD_OUT':
       return <SoldOut seatsBack={seatsBack} />;
     case 'ACTIVE':
-      return <Active status={status} concert={concert} socket={socket} holds={holds} paidOutOfLine={paidOutOfLine} onHoldsChanged={onHoldsChanged} onSeatChanged={onSeatChanged} />;
+      return <Active status={status} concert={concert} socket={socket} holds={holds} paidOutOfLine={paidOutOfLine} paying={paying} onHoldsChanged={onHoldsChanged} onSeatChanged={onSeatChanged} />;
     case 'NONE':
       return (
         <p>
@@ -256,6 +266,8 @@ function QueueBody({
 
 /** How often a sold-out page asks whether a seat came back (a cancellation); there is no public feed for it. */
 const SOLD_OUT_POLL_MS = 3_000;
+/** How long "every seat is held" must last before an admitted fan is told (see Active). */
+const PAUSED_SETTLE_MS = 1_500;
 
 /**
  * While the fan's status is SOLD_OUT, reads the concert (public) at once and every few seconds, and
@@ -377,6 +389,7 @@ function Active({
   socket,
   holds,
   paidOutOfLine,
+  paying,
   onHoldsChanged,
   onSeatChanged,
 }: {
@@ -385,6 +398,8 @@ function Active({
   socket: SocketState;
   holds: readonly HoldItem[];
   paidOutOfLine: { readonly current: boolean };
+  /** The fan's payment is on its way (see WaitingRoom): every seat may read taken by it. */
+  paying: boolean;
   onHoldsChanged: () => void;
   onSeatChanged?: (change: SeatChange) => void;
 }) {
@@ -409,13 +424,21 @@ function Active({
   // The turn goes on when nothing is left to choose (no surprise), but the fan is told at once, on
   // the page and aloud, as fans in line are: every seat held (one may come back) or sold. Not aloud
   // to a fan whose own payment took the last seat: it would cover the payment's announcement. Nor
-  // "every seat is held" to a fan holding seats: the last free one may be their own hold.
+  // "every seat is held" to a fan holding seats: the last free one may be their own hold, or one
+  // being paid for (until the payment's answer, its seats may read sold before it).
   const sold = seatSupply(concert.soldOut, status.seatsLeft);
-  const supply = sold === 'PAUSED' && holds.length > 0 ? 'LEFT' : sold;
+  const supply = (sold === 'PAUSED' && holds.length > 0) || paying ? 'LEFT' : sold;
   const supplyBefore = useRef(supply);
   useEffect(() => {
-    if (supply !== supplyBefore.current && supply !== 'LEFT' && !paidOutOfLine.current) announce(supply === 'SOLD_OUT' ? `${ACTIVE_SOLD_OUT_MESSAGE}${holds.length > 0 ? ` ${HOLDS_STILL_PAYABLE}` : ''}` : ACTIVE_PAUSED_MESSAGE);
-    supplyBefore.current = supply;
+    const say = () => {
+      if (supply !== supplyBefore.current && supply !== 'LEFT' && !paidOutOfLine.current) announce(supply === 'SOLD_OUT' ? `${ACTIVE_SOLD_OUT_MESSAGE}${holds.length > 0 ? ` ${HOLDS_STILL_PAYABLE}` : ''}` : ACTIVE_PAUSED_MESSAGE);
+      supplyBefore.current = supply;
+    };
+    if (supply !== 'PAUSED') return say();
+    // Every seat held is said once it has lasted a moment: the hold the fan just made may read in the
+    // seat counts before it reads among their holds, and the last seat held would be their own.
+    const timer = setTimeout(say, PAUSED_SETTLE_MS);
+    return () => clearTimeout(timer);
   }, [supply, announce, holds.length, paidOutOfLine]);
   return (
     <div className="active">
