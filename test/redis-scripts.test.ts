@@ -58,8 +58,8 @@ const FIGURE_REPLIES = new Set([QUEUE_STATUS.name, QUEUE_ENTER.name, QUEUE_LEAVE
 async function run<K extends readonly string[], A extends readonly ScriptArg[], R>(script: Script<K, A, R>, scriptKeys: ScriptKeys<K>, ...args: A): Promise<R> {
   called.add(script.name);
   let reply = await runScript(redis, script, scriptKeys, ...args);
-  // ENTER ends with whether it opened sales and whether its entrant had lapsed; the tests of those read them themselves.
-  if (script.name === QUEUE_ENTER.name && Array.isArray(reply) && reply.length > 1) reply = reply.slice(0, -2) as Awaited<R>;
+  // ENTER ends with whether it opened sales, whether its entrant had lapsed and whether others were in line; the tests of those read them themselves.
+  if (script.name === QUEUE_ENTER.name && Array.isArray(reply) && reply.length > 1) reply = reply.slice(0, -3) as Awaited<R>;
   if (FIGURE_REPLIES.has(script.name) && Array.isArray(reply) && reply.length >= 9) return [...reply.slice(0, 7), ...reply.slice(9)] as R;
   return reply;
 }
@@ -493,6 +493,21 @@ describe('queue scripts', () => {
     expect(places(await enter(k, 11))).toEqual([[1, 2]]);
   });
 
+  it('enter says whether anyone else was in line or ACTIVE as the entrant came (only then is the concert surely in the tick’s index)', async () => {
+    const k = concert();
+    const othersThere = async (user: number) => (await runScript(redis, QUEUE_ENTER, k, user, drawPreQueueScore(), 3, keys.channels.queueTicks, 0)).at(-1);
+    called.add(QUEUE_ENTER.name);
+    expect(await othersThere(1)).toBe(0);
+    // Alone in line, entering again: nobody else.
+    expect(await othersThere(1)).toBe(0);
+    expect(await othersThere(2)).toBe(1);
+    // Fan 1 ACTIVE, fan 2 gone: fan 2 coming back finds fan 1's slot; fan 1 alone finds nobody else.
+    await redis.zrem(k.wait, '1', '2');
+    await redis.zadd(k.active, (await redisNow()) + 60_000, '1');
+    expect(await othersThere(1)).toBe(0);
+    expect(await othersThere(2)).toBe(1);
+  });
+
   it('enter answers SALES_UNKNOWN and changes nothing while this Redis does not know the opening', async () => {
     const k = keys.queue(nextId++);
     expect(await enter(k, 1)).toEqual([SALES_UNKNOWN]);
@@ -832,9 +847,9 @@ describe('queue scripts', () => {
       await redis.set(k.sales, String((await redisNow()) - 1));
       called.add(QUEUE_ENTER.name);
       const reply = await runScript(redis, QUEUE_ENTER, k, 3, -1_000_000, 3, keys.channels.queueTicks, 0);
-      // Opened by this call (the last but one item), logged once, the entrant WAITING third: not drawn into the pre-queue.
-      expect(reply.at(-2)).toBe(1);
-      expect(reply.slice(-4, -2)).toEqual([WAITING, 3]);
+      // Opened by this call (the third item from the end), logged once, the entrant WAITING third: not drawn into the pre-queue.
+      expect(reply.at(-3)).toBe(1);
+      expect(reply.slice(-5, -3)).toEqual([WAITING, 3]);
       expect(await redis.get(k.sales)).toBe('open');
       expect(await redis.xlen(k.departures)).toBe(1);
       expect(places(await run(QUEUE_STATUS, k, 2, 1, 3))).toEqual([
@@ -844,7 +859,7 @@ describe('queue scripts', () => {
       ]);
       // Nothing left for a tick to open; a later entry opens nothing either.
       expect((await admit(k, 0))[6]).toBe(0);
-      expect((await runScript(redis, QUEUE_ENTER, k, 4, -1, 3, keys.channels.queueTicks, 0)).at(-2)).toBe(0);
+      expect((await runScript(redis, QUEUE_ENTER, k, 4, -1, 3, keys.channels.queueTicks, 0)).at(-3)).toBe(0);
     });
 
     it('places a small pre-queue in a uniformly random order (chi-square over many draws)', async () => {
@@ -1034,8 +1049,8 @@ describe('queue scripts', () => {
       expect(places(await enter(k, 2))).toEqual([[WAITING, 3]]);
       await age(k.seen, 4, 6000);
       const again = await runScript(redis, QUEUE_ENTER, k, 4, drawPreQueueScore(), 3, keys.channels.queueTicks, 0);
-      expect(again.at(-1)).toBe(1);
-      expect(again.slice(-4, -2)).toEqual([WAITING, 3]);
+      expect(again.at(-2)).toBe(1);
+      expect(again.slice(-5, -3)).toEqual([WAITING, 3]);
       expect(places(await run(QUEUE_STATUS, k, 3, 2, 4))).toEqual([
         [WAITING, 1],
         [WAITING, 2],

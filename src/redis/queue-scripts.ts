@@ -377,7 +377,8 @@ export const SALES_UNKNOWN = -1;
  * waits until the first tick does. Nobody leaves the line here: a lapsed slot the entrant gives up
  * was already over; a fan whose place or slot lapsed for want of presence loses it first
  * (forgetIfAbsent) and enters at the back like anyone new. The reply is the status reply, then 1 if
- * this call opened sales (else 0), then forgetIfAbsent's verdict on the entrant (0, 1 or 2).
+ * this call opened sales (else 0), then forgetIfAbsent's verdict on the entrant (0, 1 or 2), then 1
+ * if anyone else was in line or ACTIVE as the entrant came (else 0).
  */
 export const QUEUE_ENTER = defineScript<StatusReply, [user: number, preScore: number, capacity: number, channel: string, concertId: number]>()({
   name: 'queueEnter',
@@ -397,8 +398,11 @@ local user = ARGV[1]
 redis.call('HSETNX', statsKey, 'cap', ARGV[3])
 local lapsed = forgetIfAbsent(waitKey, activeKey, seenKey, activeSeenKey, statsKey, departuresKey, user, now, presenceLimits(statsKey))
 local untilMs = tonumber(redis.call('ZSCORE', activeKey, user) or '0')
+local inWait = redis.call('ZSCORE', waitKey, user)
+-- Others in line or ACTIVE: the concert is in the tick's index already (see QueueService.enter).
+local others = redis.call('ZCARD', waitKey) + redis.call('ZCARD', activeKey) - (inWait and 1 or 0) - (untilMs > 0 and 1 or 0)
 local soldOut = redis.call('HGET', statsKey, 'soldOut') == '1'
-if untilMs <= now and not soldOut and not redis.call('ZSCORE', waitKey, user) then
+if untilMs <= now and not soldOut and not inWait then
   if untilMs > 0 then
     redis.call('ZREM', activeKey, user)
     redis.call('ZREM', activeSeenKey, user)
@@ -413,6 +417,7 @@ tellFan(watchCountKey, ARGV[4], ARGV[5], user)
 local reply = statusReply(waitKey, activeKey, statsKey, salesKey, seenKey, activeSeenKey, watchCountKey, watchedSeenKey, departuresKey, now, {user}, 1, false)
 reply[#reply + 1] = opened
 reply[#reply + 1] = lapsed
+reply[#reply + 1] = others > 0 and 1 or 0
 return reply
 `,
 });
