@@ -178,6 +178,9 @@ describe('the concert list', () => {
     expect(await newest({ after: all[2] })).toEqual(all.slice(0, 2).reverse());
     expect(await newest({ after: '9007199254740993' })).toEqual([...all].reverse());
     expect(await statementsFor(PAGE, { limit: 5, after: all[0] })).toBeLessThanOrEqual(await statementsFor(PAGE, { limit: 1 }));
+    // No order (null) is the default order: one read for a page asked both ways.
+    const BOTH = 'query($none: ConcertOrder) { a: concerts(limit: 5, order: OLDEST_FIRST) { id } b: concerts(limit: 5, order: $none) { id } }';
+    expect(await statementsFor(BOTH, { none: null })).toBe(await statementsFor('{ concerts(limit: 5) { id } }'));
     // Without a limit, everything after; an ID past the last, or one no concert has, is a place in the order all the same.
     expect((await api.data<{ concerts: { id: string }[] }>(PAGE, { after: all[all.length - 3] })).concerts.map((c) => c.id)).toEqual(all.slice(-2));
     expect((await api.data<{ concerts: unknown[] }>(PAGE, { limit: 5, after: '9007199254740993' })).concerts).toEqual([]);

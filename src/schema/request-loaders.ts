@@ -2,7 +2,7 @@ import DataLoader from 'dataloader';
 import { GraphQLError, type GraphQLResolveInfo } from 'graphql';
 import type { Services } from '../services';
 import type { Concert, Schedule } from '../entities';
-import { MAX_SEATS_PER_SCHEDULE, pageOf, type ConcertPage, type ScheduleSize } from '../concerts/concert-service';
+import { ConcertOrder, MAX_SEATS_PER_SCHEDULE, pageOf, type ConcertPage, type ScheduleSize } from '../concerts/concert-service';
 import type { ReservationRecord } from '../payments/payment';
 import { sumInventories, type Inventory } from '../inventory/inventory';
 import { notFound } from '../errors';
@@ -37,8 +37,11 @@ const tooManyFields = () =>
  * subscription), created on first use, so nothing outlives the operation.
  */
 export class RequestLoaders {
-  /** Reads of the concert list by page: the whole list (key `all`) once, whichever `after` each answer starts from. */
-  private readonly concertPages = new Map<string, Promise<Concert[]>>();
+  /**
+   * Reads of the concert list by page: the whole list (key `all`) once, whichever `after` each answer
+   * starts from. Made on first use, as the loaders are: every live subscription keeps its context.
+   */
+  private concertPages: Map<string, Promise<Concert[]>> | undefined;
   private schedules: DataLoader<number, Schedule[]> | undefined;
   private concerts: DataLoader<number, Concert> | undefined;
   private scheduleById: DataLoader<number, Schedule> | undefined;
@@ -70,7 +73,9 @@ export class RequestLoaders {
   }
 
   private concertPage(page: ConcertPage): Promise<Concert[]> {
-    const key = page.limit == null ? 'all' : `${page.order ?? ''} ${page.limit} after ${page.after ?? ''}`;
+    // No order (null) is the default order: one read for both.
+    const key = page.limit == null ? 'all' : `${page.order ?? ConcertOrder.OLDEST_FIRST} ${page.limit} after ${page.after ?? ''}`;
+    this.concertPages ??= new Map();
     let read = this.concertPages.get(key);
     if (!read) this.concertPages.set(key, (read = this.services.concerts.list(page)));
     return read;
