@@ -164,6 +164,22 @@ describe('leaving', () => {
     await waitForState(next!, concertId, 'ACTIVE');
   });
 
+  it('puts a concert the tick’s index lost back at the next entry, though nobody polls', async () => {
+    const { concertId, holder } = await fullConcert();
+    const [first, second] = await signUpMany(api, 2);
+    await enter(first!, concertId);
+    const keys = redisKeys(server.app.config.redisPrefix);
+    // As if the first entrant's write to the index had failed (its node away) after its entry.
+    await server.app.redis.srem(keys.queueIndex, concertId);
+    // Past the once-a-second refresh the status reads of fullConcert made.
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    // Not the line's first: no write waited for, but the index is refreshed all the same.
+    await enter(second!, concertId);
+    await leave(holder, concertId);
+    // Read from Redis, not by a status call (which would refresh the index itself).
+    await vi.waitFor(async () => expect(await server.app.redis.zscore(keys.queue(Number(concertId)).active, String(first!.id))).not.toBeNull(), { timeout: 5_000, interval: 50 });
+  });
+
   it('answers a fan’s status even when the tick’s index cannot be written', async () => {
     const { concertId } = await fullConcert();
     const [fan] = await signUpMany(api, 1);

@@ -134,15 +134,6 @@ export class QueueService {
     const attempt = async () => {
       const reply = await runScript(this.redis, QUEUE_ENTER, k, userId, drawPreQueueScore(), capacity, this.keys.channels.queueTicks, concertId);
       this.ownChange(concertId, userId);
-      if (reply[0] === SALES_UNKNOWN) return reply;
-      // The concert is in the tick's index while anyone else is in line or ACTIVE: the first of them
-      // put it there after entering, and a tick drops it only once it finds the line empty
-      // (dropFromWorkIndex: removed, then put back if anyone came). So only an entrant of an empty line
-      // adds it, after its entry: in an on-sale's burst, one Redis round trip fewer per entry. (A
-      // Cluster failover that loses the index is repaired by the signs of presence, seenInLine and the
-      // live feeds' beats.) Also when the answer is SOLD_OUT: the next tick then looks at the concert's
-      // seats again, so a line closed by mistake cannot stay closed while fans knock.
-      if (reply.pop() !== 1) await this.keepVisited(concertId);
       return reply;
     };
     let reply = await attempt();
@@ -155,8 +146,19 @@ export class QueueService {
       if (inventory.get(concertId)?.soldOut) await this.closeSoldOut([concertId]);
       reply = await attempt();
     }
-    // The script's last items: whether the entrant had lost a place or slot for want of presence (and
-    // entered anew), and whether this entry opened sales (their time had come before a tick did).
+    // The concert is in the tick's index while anyone else is in line or ACTIVE (the script's last
+    // item): the first of them added it after entering, and a tick drops it only once it finds the line
+    // empty (dropFromWorkIndex: removed, then put back if anyone came). So an entrant of an empty line
+    // adds it, after its entry, and waits for that; the others only refresh it, at most once a second
+    // per process and not waited for (refreshIndex): in an on-sale's burst, one Redis round trip fewer
+    // per entry, and an index that lost the concert all the same (a write that failed, a Cluster
+    // failover) has it back within a second of the next entry. Also when the answer is SOLD_OUT: the
+    // next tick then looks at the concert's seats again, so a line closed by mistake cannot stay
+    // closed while fans knock.
+    if (reply.pop() === 1) this.refreshIndex(concertId);
+    else await this.keepVisited(concertId);
+    // Then: whether the entrant had lost a place or slot for want of presence (and entered anew), and
+    // whether this entry opened sales (their time had come before a tick did).
     const lapse = lapseOf(reply.pop());
     if (reply.pop() === 1) this.metrics.salesOpened.inc();
     const status = this.decodeStatus(reply);
@@ -261,7 +263,11 @@ export class QueueService {
    */
   private seenInLine(concertId: number, place: Place | undefined): void {
     const state = place?.state;
-    if (state !== QueueState.WAITING && state !== QueueState.PREQUEUE && state !== QueueState.ACTIVE) return;
+    if (state === QueueState.WAITING || state === QueueState.PREQUEUE || state === QueueState.ACTIVE) this.refreshIndex(concertId);
+  }
+
+  /** Puts the concert in the tick's index again, at most once a second per concert per process, not waited for (see seenInLine). */
+  private refreshIndex(concertId: number): void {
     const now = Date.now();
     if (now - (this.visitedAt.get(concertId) ?? 0) < INDEX_REFRESH_MS) return;
     this.visitedAt.set(concertId, now);
