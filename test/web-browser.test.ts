@@ -574,6 +574,42 @@ describe('fan web app in Chromium', () => {
     await fan.context.close();
   });
 
+  it('a fan back in line who pays for seats held in an earlier turn hears being let in as it happens, and the ticket codes last', async () => {
+    const { concertId } = await createConcert(server, { maxActiveUsers: 1, seatCount: 3, price: 10 });
+    const fan = await newFanEntering(server, concertId, 'pay-waiting', undefined, 100);
+    await fan.page.locator('.your-turn').waitFor(WAIT);
+    await seat(fan, 1).click();
+    const pay = fan.page.getByRole('button', { name: 'Pay 10 points' });
+    await pay.waitFor(WAIT);
+    // The turn ends with the seat held (said once its holds are read); another fan takes the slot.
+    await fan.page.getByRole('button', { name: 'Leave the waiting room' }).click();
+    await fan.page.getByRole('button', { name: 'Enter the waiting room' }).waitFor(WAIT);
+    const [blocker] = await signUpMany(new Api(server.url), 1);
+    await admit([blocker!], concertId);
+    await fan.page.getByRole('button', { name: 'Enter the waiting room' }).click();
+    await position(fan, 'number 1').waitFor(WAIT);
+    await announced(fan, 'You are number 1 in line');
+    // The payment's answer comes 1.5 s late; the fan is let in meanwhile.
+    await fan.page.route('**/graphql', async (route) => {
+      if (!(route.request().postData() ?? '').includes('idempotencyKey')) return route.continue();
+      const response = await route.fetch();
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      await route.fulfill({ response });
+    });
+    const before = (await announcements(fan)).length;
+    await pay.click();
+    await blocker!.api.data(LEAVE, { id: concertId });
+    await fan.page.locator('.your-turn').waitFor(WAIT);
+    await announced(fan, 'It is your turn');
+    expect(await fan.page.locator('[data-testid="payment"]').count()).toBe(0);
+    await fan.page.locator('[data-testid="payment"] .ticket-code').first().waitFor(WAIT);
+    await fan.page.waitForTimeout(500);
+    const said = (await announcements(fan)).slice(before);
+    expect(said.at(-1)).toMatch(/^Payment complete\. Your ticket code is TK-/);
+    expectClean([fan]);
+    await fan.context.close();
+  });
+
   it('"not enough points" goes once the fan has charged enough points, and paying then works; logging out leaves nothing of it in the live region', async () => {
     const { concertId } = await createConcert(server, { maxActiveUsers: 1, seatCount: 1, price: 100 });
     const fan = await newFanEntering(server, concertId, 'short');

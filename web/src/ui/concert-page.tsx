@@ -143,13 +143,12 @@ function Booking({
   }, [feeds, concert.id]);
   const onPayEnded = useCallback(() => setPaying(false), []);
   const onPayRefused = useCallback(() => feeds.stays(concert.id), [feeds, concert.id]);
-  const onPaid = useCallback(
-    (paid: PaymentResult) => {
-      setPayment(paid);
-      announce(`Payment complete. ${paid.reservations.length === 1 ? 'Your ticket code is' : 'Your ticket codes are'} ${paid.reservations.map((r) => r.code).join(', ')}.`);
-    },
-    [announce],
-  );
+  const onPaid = useCallback((paid: PaymentResult) => setPayment(paid), []);
+  // Said after the waiting room's own news of the same render (its effects run first, a child's): what
+  // the line says as the payment is answered must not cover the ticket codes.
+  useEffect(() => {
+    if (payment) announce(`Payment complete. ${payment.reservations.length === 1 ? 'Your ticket code is' : 'Your ticket codes are'} ${payment.reservations.map((r) => r.code).join(', ')}.`);
+  }, [payment, announce]);
 
   return (
     <>

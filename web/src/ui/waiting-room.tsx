@@ -48,9 +48,8 @@ export function WaitingRoom({
   /** The fan's latest payment on this page: paying ends the ACTIVE slot. */
   payment: PaymentResult | null;
   /**
-   * A payment from this page is on its way: what the line and the seats say meanwhile (the turn's end,
-   * SOLD_OUT, every seat taken) may be that payment's doing, told before its answer. It is said once
-   * the answer is in, if it is still news then.
+   * A payment from this page is on its way: being out of line and every seat taken may be that
+   * payment's doing, told before its answer. That is said once the answer is in, if still news.
    */
   paying: boolean;
   onHoldsChanged: () => void;
@@ -102,8 +101,11 @@ export function WaitingRoom({
   // While the holds after a turn's end are read, the page does not say they can still be paid for: from
   // before the paint that shows the turn's end (a layout effect), not one frame after.
   const [readingHoldsAfterTurn, setReadingHoldsAfterTurn] = useState(false);
+  // Out of line (NONE, SOLD_OUT) while this page's payment is on its way may be that payment's doing:
+  // said once it is answered, if still news. Being let in or moving up is said at once.
+  const outOfLineWhilePaying = paying && status !== undefined && !waitsInLine(status.state) && status.state !== 'ACTIVE';
   useLayoutEffect(() => {
-    if (!status || paying) return;
+    if (!status || outOfLineWhilePaying) return;
     if (waitsInLine(status.state)) paidOutOfLine.current = false;
     const before = previous.current;
     previous.current = status;
@@ -117,9 +119,11 @@ export function WaitingRoom({
     // them waits for the read that follows the turn's end (by then, this page's own payment may have
     // answered: it is no news then).
     let current = true;
+    let said = false;
     setReadingHoldsAfterTurn(true);
     void onTurnEndedHolding().then((holdingSeats) => {
       if (!current) return;
+      said = true;
       setReadingHoldsAfterTurn(false);
       say(holdingSeats);
     });
@@ -128,9 +132,11 @@ export function WaitingRoom({
       setReadingHoldsAfterTurn(false);
       // A newer status came before the read (the feed's push after the leave's answer, say): the turn's
       // end is still to be said, so the next run starts from the status before it, and reads again.
-      previous.current = before;
+      // Once said, the next runs start from the turn's end (compared with the turn, being let in again
+      // would be no news).
+      if (!said) previous.current = before;
     };
-  }, [status, paying, announce, onTurnEndedHolding]);
+  }, [status, outOfLineWhilePaying, announce, onTurnEndedHolding]);
   // Entering, leaving or being let in swaps the buttons: the focus on one that went goes to the room's
   // heading; once let in, from there (or from the button) to the turn's.
   const state = status?.state;
