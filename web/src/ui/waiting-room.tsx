@@ -83,9 +83,10 @@ export function WaitingRoom({
 
   // Paying ends the ACTIVE slot: being out of line after it (NONE, then SOLD_OUT if the fan bought the
   // last seat; either may come before or after the payment's answer) is no news, and is not said over
-  // the payment's announcement (the ticket codes); until the answer, nothing is said (`paying`). Once the fan waits in line again, all is said again
-  // (not on ACTIVE alone: a status of the paid turn read late must not undo this). A layout effect, like
-  // the status's below: it runs first when both change at once.
+  // the payment's announcement (the ticket codes): until the answer it waits (outOfLineWhilePaying
+  // below), then it is said only if the payment was refused. Once the fan waits in line again, all is
+  // said again (not on ACTIVE alone: a status of the paid turn read late must not undo this). A layout
+  // effect, like the status's below: it runs first when both change at once.
   const paidOutOfLine = useRef(false);
   useLayoutEffect(() => {
     if (payment && !(previous.current && waitsInLine(previous.current.state))) {
