@@ -329,8 +329,8 @@ describe('fan web app in Chromium', () => {
     await a.page.locator('.seat-map [data-seat="1"][data-look="MINE"]').waitFor(WAIT);
     await a.page.getByRole('timer', { name: /^hold ends in \d+:\d\d$/ }).waitFor(WAIT);
     // C, admitted too, is told nothing is free right now (the turn goes on).
-    await c.page.getByTestId('active-paused').filter({ hasText: 'Every seat is held right now' }).waitFor(WAIT);
-    await announced(c, 'Every seat is held right now');
+    await c.page.getByTestId('active-paused').filter({ hasText: 'No seat is free right now' }).waitFor(WAIT);
+    await announced(c, 'No seat is free right now');
     // Not to A, whose own hold is the last seat.
     expect(await a.page.getByTestId('active-paused').count()).toBe(0);
     await b.page.getByTestId('paused').filter({ hasText: 'All seats are held right now; admission resumes when one comes back' }).waitFor(WAIT);
@@ -569,7 +569,7 @@ describe('fan web app in Chromium', () => {
     await fan.page.locator('[data-testid="payment"] .ticket-code').first().waitFor(WAIT);
     await announced(fan, 'Your ticket code is');
     await fan.page.waitForTimeout(500);
-    expect((await announcements(fan)).filter((text) => /every seat|seats are/i.test(text))).toEqual([]);
+    expect((await announcements(fan)).filter((text) => /every seat|no seat is free/i.test(text))).toEqual([]);
     expectClean([fan]);
     await fan.context.close();
   });

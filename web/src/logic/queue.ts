@@ -37,8 +37,11 @@ export const ACTIVE_SOLD_OUT_MESSAGE = `${SOLD_OUT_MESSAGE} There is nothing lef
 /** To an ACTIVE fan holding seats when the concert sells out. */
 export const HOLDS_STILL_PAYABLE = 'The seats you hold are still yours to pay for.';
 
-/** To an ACTIVE fan: no seat is free, but one may come back. */
-export const ACTIVE_PAUSED_MESSAGE = 'Every seat is held right now; one may come free when a hold runs out or is released.';
+/**
+ * To an ACTIVE fan: no seat is free, but one may come back. Not "held": the concert's sold count, read
+ * apart from the pushed seatsLeft and at most every few seconds, may not yet say the last seats sold.
+ */
+export const ACTIVE_PAUSED_MESSAGE = 'No seat is free right now; one may come free when a hold runs out or a ticket is cancelled.';
 /** Said to a fan the sell-out took out of the line (or pre-queue), not to one who was never in it. */
 export const SOLD_OUT_LEFT_LINE_MESSAGE = `${SOLD_OUT_MESSAGE} You have left the line.`;
 /** Said to a fan out of a sold-out line once a cancelled ticket brings a seat back (no place was lost). */

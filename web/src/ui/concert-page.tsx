@@ -52,7 +52,7 @@ export function ConcertPage({ concertId, loggedIn, socket }: { concertId: string
   const { soon: refreshCounts, urgent: refreshCountsUrgently } = useCoalesced(() => refreshDetail({ requestPolicy: 'network-only' }), REREAD_AFTER_CHANGES_MS);
   // A seat sold while at most one is free (the count lags a tick) may have been the last one: read at
   // once, unless a read went out lately, so an ACTIVE fan is told the concert sold out then, not
-  // "every seat is held" until the next re-read. Whether it was the last, only the concert's count
+  // "no seat is free" until the next re-read. Whether it was the last, only the concert's count
   // says (a seat map shows one schedule).
   // Read when called (a ref), so the callback stays the same: effects that depend on it (the cart's
   // note of a hold that ran out) must not run again as the count moves.

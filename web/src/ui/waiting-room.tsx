@@ -273,7 +273,7 @@ function QueueBody({
 
 /** How often a sold-out page asks whether a seat came back (a cancellation); there is no public feed for it. */
 const SOLD_OUT_POLL_MS = 3_000;
-/** How long "every seat is held" must last before an admitted fan is told (see Active). */
+/** How long "no seat is free" must last before an admitted fan is told (see Active). */
 const PAUSED_SETTLE_MS = 1_500;
 
 /**
@@ -429,10 +429,10 @@ function Active({
     before.current = left;
   }, [left, announce, status.activeUntil]);
   // The turn goes on when nothing is left to choose (no surprise), but the fan is told at once, on
-  // the page and aloud, as fans in line are: every seat held (one may come back) or sold. Not aloud
-  // to a fan whose own payment took the last seat: it would cover the payment's announcement. Nor
-  // "every seat is held" to a fan holding seats: the last free one may be their own hold, or one
-  // being paid for (until the payment's answer, its seats may read sold before it).
+  // the page and aloud, as fans in line are: no seat free (one may come back) or sold. Not aloud to a
+  // fan whose own payment took the last seat: it would cover the payment's announcement. Nor "no seat
+  // is free" to a fan holding seats: the last free one may be their own hold, or one being paid for
+  // (until the payment's answer, its seats may read sold before it).
   const sold = seatSupply(concert.soldOut, status.seatsLeft);
   const supply = (sold === 'PAUSED' && holds.length > 0) || paying ? 'LEFT' : sold;
   const supplyBefore = useRef(supply);
@@ -442,8 +442,8 @@ function Active({
       supplyBefore.current = supply;
     };
     if (supply !== 'PAUSED') return say();
-    // Every seat held is said once it has lasted a moment: the hold the fan just made may read in the
-    // seat counts before it reads among their holds, and the last seat held would be their own.
+    // No seat free is said once it has lasted a moment: the hold the fan just made may read in the
+    // seat counts before it reads among their holds, and the last seat taken would be their own.
     const timer = setTimeout(say, PAUSED_SETTLE_MS);
     return () => clearTimeout(timer);
   }, [supply, announce, holds.length, paidOutOfLine]);
