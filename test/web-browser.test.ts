@@ -8,7 +8,7 @@ import { createConcert } from './support/fixtures';
 import { ADMIN, databaseOf, startTestServer, type TestServer } from './support/harness';
 import { lockUserRow, untilLockWait } from './support/mysql-locks';
 import { HOLDS_OUTLAST_TURN, SEAT_BACK_MESSAGE, TURN_ENDED_MESSAGE } from '../web/src/logic/queue';
-import { announced, announcements, busyFor, chargeInPage, countRequests, cutNextAnswer, dropSockets, expectClean, focusedId, holdBackPushes, newFanEntering, openFan, openTab, position, seat, seatWithStatus, shoot, signUpInPage, startBrowser, stopBrowser, submitAuthForm, tabShownAgain, tokenOf, userIdOf, WAIT, type Fan } from './support/browser';
+import { announced, announcements, answerLate, busyFor, chargeInPage, countRequests, cutNextAnswer, dropSockets, expectClean, focusedId, holdBackPushes, newFanEntering, openFan, openTab, position, seat, seatWithStatus, shoot, signUpInPage, startBrowser, stopBrowser, submitAuthForm, tabShownAgain, tokenOf, userIdOf, WAIT, type Fan } from './support/browser';
 
 /*
  * The fan web app in a real browser (Debian's Chromium driven by playwright-core), against the real
@@ -553,12 +553,7 @@ describe('fan web app in Chromium', () => {
     await fan.page.locator('.your-turn').waitFor(WAIT);
     // Answers to `late` come 800 ms late (the seat counts pushed every 100 ms get there first).
     let late = 'query MyHolds';
-    await fan.page.route('**/graphql', async (route) => {
-      if (!(route.request().postData() ?? '').includes(late)) return route.continue();
-      const response = await route.fetch();
-      await new Promise((resolve) => setTimeout(resolve, 800));
-      await route.fulfill({ response });
-    });
+    await answerLate(fan, () => late, 800);
     await seat(fan, 1).click();
     const pay = fan.page.getByRole('button', { name: 'Pay 100 points' });
     await pay.waitFor(WAIT);
@@ -590,12 +585,7 @@ describe('fan web app in Chromium', () => {
     await position(fan, 'number 1').waitFor(WAIT);
     await announced(fan, 'You are number 1 in line');
     // The payment's answer comes 1.5 s late; the fan is let in meanwhile.
-    await fan.page.route('**/graphql', async (route) => {
-      if (!(route.request().postData() ?? '').includes('idempotencyKey')) return route.continue();
-      const response = await route.fetch();
-      await new Promise((resolve) => setTimeout(resolve, 1_500));
-      await route.fulfill({ response });
-    });
+    await answerLate(fan, () => 'idempotencyKey', 1_500);
     const before = (await announcements(fan)).length;
     await pay.click();
     await blocker!.api.data(LEAVE, { id: concertId });

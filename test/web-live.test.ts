@@ -21,7 +21,7 @@ import { announced, blockedFans, countRequests, dropSockets, expectClean, focuse
  */
 const PRESENCE_GRACE_SECONDS = 20;
 /** How long a hold lasts on that second server, for the test of a hold that runs out. */
-const QUICK_HOLD_TTL_SECONDS = 4;
+const QUICK_HOLD_TTL_SECONDS = 6;
 /** The presence grace of a third server, for the tests of a fan on other pages of the app: short enough to wait out twice. */
 const SHORT_GRACE_SECONDS = 5;
 
@@ -329,6 +329,7 @@ describe('fan web app in Chromium, when the connection or the fan goes away', ()
 
     // Released from the keyboard, the button goes, and its focus to Pay (the cart still has seat 2).
     await seat(fan, 1).click();
+    await fan.page.getByRole('button', { name: 'Release seat 1' }).waitFor(WAIT);
     await seat(fan, 2).click();
     await fan.page.getByRole('button', { name: 'Release seat 2' }).waitFor(WAIT);
     await fan.page.getByRole('button', { name: 'Release seat 1' }).focus();

@@ -127,6 +127,19 @@ export async function chargeInPage(fan: Fan, amount: number) {
   await fan.page.getByTestId('points').filter({ hasText: amount.toLocaleString('en-US') }).waitFor(WAIT);
 }
 
+/**
+ * Answers the fan's requests whose body holds `which()` (read at each request) `ms` late: the server
+ * has answered, the page hears it later. Other requests go as usual.
+ */
+export async function answerLate(fan: Fan, which: () => string, ms: number): Promise<void> {
+  await fan.page.route('**/graphql', async (route) => {
+    if (!(route.request().postData() ?? '').includes(which())) return route.continue();
+    const response = await route.fetch();
+    await new Promise((resolve) => setTimeout(resolve, ms));
+    await route.fulfill({ response });
+  });
+}
+
 /** Every text the live region took in this page, oldest first. */
 export const announcements = async (fan: Fan) => (await fan.page.evaluate('window.ctSaid ?? []')) as string[];
 
