@@ -144,11 +144,7 @@ export async function runRehearsal(options: RehearsalOptions, sandbox: Rehearsal
     subscriber.on('message', (_channel: string, message: string) => {
       const tick = JSON.parse(message) as { concerts?: unknown[]; fans?: [number, number][] };
       if (tick.concerts?.length && !tick.fans) ticks.push(Date.now());
-      for (const [, userId] of tick.fans ?? []) {
-        const times = ownChanges.get(userId) ?? [];
-        times.push(Date.now());
-        ownChanges.set(userId, times);
-      }
+      for (const [, userId] of tick.fans ?? []) noteTime(ownChanges, userId, Date.now());
     });
     await subscriber.subscribe(keys.channels.queueTicks);
     const samples: Sample[] = [];
@@ -173,12 +169,7 @@ export async function runRehearsal(options: RehearsalOptions, sandbox: Rehearsal
           .exec()) as [unknown, unknown][];
         const [[row]] = await sql.query<RowDataPacket[]>("SELECT COUNT(*) AS n FROM reservations WHERE status = 'CONFIRMED'");
         const now = Date.now();
-        for (const member of active as string[]) {
-          const id = Number(member);
-          const times = activeSamples.get(id) ?? [];
-          times.push(now);
-          activeSamples.set(id, times);
-        }
+        for (const member of active as string[]) noteTime(activeSamples, Number(member), now);
         if (readWait) for (const member of inWait as string[]) lastInWait.set(Number(member), now);
         const [left, soldOut] = stats as [string | null, string | null];
         // A cancellation clears the stored count until the next tick rewrites it: keep the last one meanwhile.
@@ -229,6 +220,13 @@ export async function runRehearsal(options: RehearsalOptions, sandbox: Rehearsal
     rmSync(profileDir, { recursive: true, force: true });
   }
   return run;
+}
+
+/** Adds `at` to the times recorded for `id`. */
+function noteTime(times: Map<number, number[]>, id: number, at: number): void {
+  const list = times.get(id);
+  if (list) list.push(at);
+  else times.set(id, [at]);
 }
 
 async function createUsers(sql: ReturnType<typeof createPool>, count: number): Promise<{ id: number; token: string }[]> {

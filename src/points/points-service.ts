@@ -108,8 +108,7 @@ export class PointsService {
    * points, so they write none: a PAYMENT's amount is negative, as the contract has it.
    */
   async recordPayment(sql: Sql, userId: number, amount: number, balance: number, paymentId: number): Promise<void> {
-    if (amount === 0) return;
-    await this.appendLedger(sql, userId, PointTransactionKind.PAYMENT, -amount, balance, paymentId);
+    if (amount > 0) await this.appendLedger(sql, userId, PointTransactionKind.PAYMENT, -amount, balance, paymentId);
   }
 
   /**

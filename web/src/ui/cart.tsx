@@ -29,6 +29,7 @@ export function Cart({
   holds,
   holdsKnown,
   onHoldsChanged,
+  paying,
   onPaying,
   onPayEnded,
   onPayRefused,
@@ -40,6 +41,8 @@ export function Cart({
   /** The fan's holds have been read (`holds` is not just empty for want of an answer). */
   holdsKnown: boolean;
   onHoldsChanged: () => void;
+  /** A payment from this cart is on its way (set by onPaying, cleared by onPayEnded). */
+  paying: boolean;
   /** A payment is sent (it may end the fan's turn, answered or not). */
   onPaying: () => void;
   /** The payment sent is answered (after onPaid or onPayRefused, if either), or failed to be. */
@@ -55,7 +58,6 @@ export function Cart({
   const pending = useRef(new PendingPayments(tabStorage(), `ct:paying:${currentUserId() ?? ''}`)).current;
   const [, pay] = useMutation(Pay);
   const [, releaseHold] = useMutation(ReleaseHold);
-  const [paying, setPaying] = useState(false);
   const [failure, setFailure] = useState<CartFailure<Problem> | undefined>();
   // The holds of a payment whose answer never came: it may have gone through (and the holds with it),
   // so they stay on screen with the Pay button until a retry, with the same key, settles it.
@@ -123,7 +125,6 @@ export function Cart({
     const payingFor = shown;
     const key = checkout.begin(payingFor.map((hold) => hold.id));
     if (!key) return; // already paying: a double click never pays twice
-    setPaying(true);
     setFailure(undefined);
     onPaying();
     // The fan pays now: what this sends is the payment to follow up.
@@ -145,7 +146,6 @@ export function Cart({
     checkout.finish();
     // Paid, or refused for sure: nothing to ask again after a reload.
     if (!code || !isTransient(code)) pending.settled(concertId);
-    setPaying(false);
     onPayEnded();
     setFailure(problem && { problem, holdIds: payingFor.map((hold) => hold.id) });
     if (code === 'NETWORK') {

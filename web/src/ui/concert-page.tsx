@@ -135,7 +135,8 @@ function Booking({
   const holds = (myHolds.holds ?? []).filter((hold) => hold.seat.schedule.concert.id === concert.id);
 
   const feeds = useLineFeeds();
-  // While the fan's payment is on its way, the seats it buys may read sold (or held) before its answer.
+  // The cart's payment on its way: the cart's buttons wait, and the waiting room holds back what the
+  // payment may cause before its answer (the seats it buys may read sold or held first).
   const [paying, setPaying] = useState(false);
   const onPaying = useCallback(() => {
     setPaying(true);
@@ -186,6 +187,7 @@ function Booking({
         holds={holds}
         holdsKnown={myHolds.holds !== undefined}
         onHoldsChanged={refreshHolds}
+        paying={paying}
         onPaying={onPaying}
         onPayEnded={onPayEnded}
         onPayRefused={onPayRefused}
