@@ -584,10 +584,13 @@ describe('fan web app in Chromium', () => {
     await fan.page.getByRole('button', { name: 'Enter the waiting room' }).click();
     await position(fan, 'number 1').waitFor(WAIT);
     await announced(fan, 'You are number 1 in line');
-    // The payment's answer comes 1.5 s late; the fan is let in meanwhile.
-    await answerLate(fan, () => 'idempotencyKey', 1_500);
+    // The payment's answer comes 2.5 s late; the fan is let in meanwhile. The blocker leaves once the
+    // payment is in: a turn given before it commits is the one the payment ends.
+    await answerLate(fan, () => 'idempotencyKey', 2_500);
     const before = (await announcements(fan)).length;
     await pay.click();
+    const device = new Api(server.url).as((await tokenOf(fan))!);
+    await vi.waitFor(async () => expect((await device.data<{ me: Me }>(ME)).me.reservations).toHaveLength(1), { timeout: 5_000, interval: 50 });
     await blocker!.api.data(LEAVE, { id: concertId });
     await fan.page.locator('.your-turn').waitFor(WAIT);
     await announced(fan, 'It is your turn');
