@@ -787,25 +787,20 @@ describe('fan web app in Chromium', () => {
     expect(await two.page.evaluate('window.holdsOutlastTurnSaid === true')).toBe(false);
     expect(strangerReads()).toBe(0);
 
-    // Let in again and leaving in the first tab: the second does not take that for a turn lost.
+    // Let in again and leaving in the first tab: the second does not take that for a turn lost. Both
+    // say it (the payment before is not what took the fan out of line this time).
     await one.page.getByRole('button', { name: 'Enter the waiting room' }).click();
     await two.page.locator('.your-turn').waitFor(WAIT);
     await one.page.getByRole('button', { name: 'Leave the waiting room' }).click();
     await two.page.locator('.waiting-room[data-state="NONE"]').getByText('You are not in line for this concert.').waitFor(WAIT);
-    await expect.poll(() => two.page.getByTestId('announcer').textContent(), WAIT).toBe('You are no longer in the waiting room.');
+    for (const tab of [one, two]) await expect.poll(() => tab.page.getByTestId('announcer').textContent(), WAIT).toBe('You are no longer in the waiting room.');
     expectClean([one, two, stranger]);
     await one.context.close();
   });
 
   it('two tabs of one account pressing Pay at once make one payment, and both show it with its tickets', async () => {
     const { concertId } = await createConcert(server, { maxActiveUsers: 1, seatCount: 2, price: 100 });
-    const one = await openFan('pay-twice', { width: 1100, height: 900 });
-    const two = await openTab(one.context);
-    await one.page.goto(`${base}#/concerts/${concertId}`);
-    await signUpInPage(one, `pay-twice-${Date.now()}@example.test`);
-    await chargeInPage(one, 1000);
-    await two.page.addInitScript(`sessionStorage.setItem('ct:token', ${JSON.stringify(await tokenOf(one))})`);
-    await two.page.goto(`${base}#/concerts/${concertId}`);
+    const [one, two] = await twoTabs('pay-twice', concertId, 1000);
     await one.page.getByRole('button', { name: 'Enter the waiting room' }).click();
     await two.page.locator('.your-turn').waitFor(WAIT);
     await seat(one, 1).click();
@@ -822,6 +817,44 @@ describe('fan web app in Chromium', () => {
     const [payments] = await server.app.orm.em.getConnection().execute<{ n: number }[]>('SELECT COUNT(*) AS n FROM payments WHERE user_id = ?', [userId]);
     expect(Number(payments?.n)).toBe(1);
     await two.page.getByTestId('points').filter({ hasText: '900' }).waitFor(WAIT);
+    expectClean([one, two]);
+    await one.context.close();
+  });
+
+  it('two tabs of one account: the one that did not pay hears neither the turn’s end nor sold out for the payment made in the other, though that news comes first; a payment refused there lets it through', async () => {
+    const { concertId } = await createConcert(server, { maxActiveUsers: 1, seatCount: 1, price: 100 });
+    const [one, two] = await twoTabs('paid-elsewhere', concertId, 100);
+    await one.page.getByRole('button', { name: 'Enter the waiting room' }).click();
+    await two.page.locator('.your-turn').waitFor(WAIT);
+    // A fan waits behind: the line closes as sold out once the seat is sold.
+    const [behind] = await signUpMany(new Api(server.url), 1);
+    await behind!.api.data(ENTER, { id: concertId });
+    await seat(one, 1).click();
+    await two.page.getByRole('button', { name: 'Release seat 1' }).waitFor(WAIT);
+    // The first tab hears its payment's answers 2 s late: the line's news reaches the second tab before the first tells it.
+    await answerLate(one, () => 'idempotencyKey', 2_000);
+    let before = (await announcements(two)).length;
+    await one.page.getByRole('button', { name: 'Pay 100 points' }).click();
+    await two.page.locator('.waiting-room[data-state="SOLD_OUT"]').waitFor(WAIT);
+    await one.page.locator('[data-testid="payment"] .ticket-code').first().waitFor(WAIT);
+    await two.page.getByRole('button', { name: 'Release seat 1' }).waitFor({ state: 'detached', ...WAIT });
+    await two.page.waitForTimeout(500);
+    expect((await announcements(two)).slice(before).filter((text) => /turn|sold out|waiting room/i.test(text))).toEqual([]);
+
+    // Refused (the points are spent), 2 s late; meanwhile the fan leaves the line on another device.
+    const other = await createConcert(server, { maxActiveUsers: 1, seatCount: 1, price: 100 });
+    for (const tab of [one, two]) await tab.page.goto(`${base}#/concerts/${other.concertId}`);
+    await one.page.getByRole('button', { name: 'Enter the waiting room' }).click();
+    await two.page.locator('.your-turn').waitFor(WAIT);
+    await seat(one, 1).click();
+    await two.page.getByRole('button', { name: 'Release seat 1' }).waitFor(WAIT);
+    before = (await announcements(two)).length;
+    await one.page.getByRole('button', { name: 'Pay 100 points' }).click();
+    await new Api(server.url).as((await tokenOf(one))!).data(LEAVE, { id: other.concertId });
+    await two.page.locator('.waiting-room[data-state="NONE"]').waitFor(WAIT);
+    expect((await announcements(two)).slice(before).filter((text) => /waiting room/i.test(text))).toEqual([]);
+    await one.page.getByRole('alert').filter({ hasText: 'You do not have enough points' }).waitFor(WAIT);
+    await announced(two, 'You are no longer in the waiting room');
     expectClean([one, two]);
     await one.context.close();
   });
@@ -1097,3 +1130,15 @@ describe('GraphiQL playground in Chromium (GET /graphql)', () => {
     await fan.context.close();
   });
 });
+
+/** A fan signed up with `points` in one tab, and logged in to a second tab of the same browser; both on the concert's page. */
+async function twoTabs(name: string, concertId: string, points: number): Promise<[Fan, Fan]> {
+  const one = await openFan(name, { width: 1100, height: 900 });
+  const two = await openTab(one.context);
+  await one.page.goto(`${base}#/concerts/${concertId}`);
+  await signUpInPage(one, `${name}-${Date.now()}@example.test`);
+  await chargeInPage(one, points);
+  await two.page.addInitScript(`sessionStorage.setItem('ct:token', ${JSON.stringify(await tokenOf(one))})`);
+  await two.page.goto(`${base}#/concerts/${concertId}`);
+  return [one, two];
+}

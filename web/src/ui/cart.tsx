@@ -83,7 +83,10 @@ export function Cart({
     const { holdIds, failureSaid } = asked;
     void pay({ holdIds: [...holdIds], idempotencyKey: paymentKey(holdIds) }).then((result) => {
       const { payment, problem } = payOutcome(result.data?.pay, result.error);
-      if (payment) onPaid(payment);
+      if (payment) {
+        onPaid(payment);
+        tellOtherTabs('payment', concertId);
+      }
       if (problem && isTransient(problem.code)) return;
       pending.settled(concertId);
       if (failureSaid) setFailure(problem && { problem, holdIds });
@@ -127,6 +130,7 @@ export function Cart({
     if (!key) return; // already paying: a double click never pays twice
     setFailure(undefined);
     onPaying();
+    tellOtherTabs('paying', concertId);
     // The fan pays now: what this sends is the payment to follow up.
     askWhenGone.current = undefined;
     pending.sent(concertId, payingFor.map((hold) => hold.id));
@@ -147,6 +151,7 @@ export function Cart({
     // Paid, or refused for sure: nothing to ask again after a reload.
     if (!code || !isTransient(code)) pending.settled(concertId);
     onPayEnded();
+    if (problem) tellOtherTabs(isTransient(code) ? 'payUnanswered' : 'payRefused', concertId);
     setFailure(problem && { problem, holdIds: payingFor.map((hold) => hold.id) });
     if (code === 'NETWORK') {
       setUnsettled(payingFor);

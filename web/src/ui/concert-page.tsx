@@ -14,6 +14,7 @@ import { markOnce } from './marks';
 import { useCoalesced, useLastGood, useTitle } from './hooks';
 import { useLine, useLineFeeds } from './line-feeds';
 import { useMyHolds } from './my-holds';
+import { usePaymentsElsewhere } from './other-tabs';
 
 /**
  * How often at most an ACTIVE fan's page re-reads, while the seat maps change, the per-schedule counts
@@ -145,6 +146,8 @@ function Booking({
   const onPayEnded = useCallback(() => setPaying(false), []);
   const onPayRefused = useCallback(() => feeds.stays(concert.id), [feeds, concert.id]);
   const onPaid = useCallback((paid: PaymentResult) => setPayment(paid), []);
+  // A payment from another tab of the account ends the turn here too, and may come before its answer there.
+  const elsewhere = usePaymentsElsewhere(concert.id);
   // Said after the waiting room's own news of the same render (its effects run first, a child's): what
   // the line says as the payment is answered must not cover the ticket codes.
   useEffect(() => {
@@ -194,7 +197,16 @@ function Booking({
         onPaid={onPaid}
         focusWhenGone={payment ? 'paid-title' : 'concert-title'}
       />
-      <WaitingRoom concert={concert} socket={socket} holds={holds} payment={payment} paying={paying} onHoldsChanged={refreshHolds} onSeatChanged={onSeatChanged} onTurnEndedHolding={holdsStillHere} onEnter={forgetPayment} />
+      <WaitingRoom
+        concert={concert}
+        socket={socket}
+        holds={holds}
+        payment={payment}
+        paidElsewhere={elsewhere.paid}
+        paying={paying || elsewhere.paying}
+        onHoldsChanged={refreshHolds} onSeatChanged={onSeatChanged} onTurnEndedHolding={holdsStillHere}
+        onEnter={forgetPayment}
+      />
     </>
   );
 }

@@ -194,18 +194,20 @@ export function useLine(concertId: string): Line {
   return useSyncExternalStore(feeds.subscribe, () => feeds.line(concertId));
 }
 
-/** What another tab of the account did that may take the fan out of a line by their own choice. */
-const LEAVES: readonly AccountChange[] = ['leave', 'payment'];
+/** What another tab of the account did that may take the fan out of a line by their own choice, or not after all. */
+const LEAVES: readonly AccountChange[] = ['leave', 'paying', 'payment', 'payRefused'];
 
 /** Runs the session's line feeds (one Feed per concert, see LineFeeds), whatever page shows. */
 export function LineFeedRunners({ socket }: { socket: SocketState }) {
   const feeds = useLineFeeds();
   const concerts = useSyncExternalStore(feeds.subscribe, feeds.concerts);
-  // Left, or paid (ending a turn), in another tab of the account: the NONE that comes here is no place lost.
+  // Left, or paying (which ends a turn), in another tab of the account: the NONE that comes here is no
+  // place lost, unless that payment is refused (as in the paying tab, see Booking).
   useOtherTabs(LEAVES, (concertId, what) => {
     if (!concertId) return;
-    if (what === 'payment') feeds.paidElsewhere(concertId);
-    else feeds.leaving(concertId);
+    if (what === 'leave') feeds.leaving(concertId);
+    else if (what === 'payRefused') feeds.stays(concertId);
+    else feeds.paidElsewhere(concertId);
   });
   return (
     <>

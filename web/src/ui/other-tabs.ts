@@ -1,4 +1,4 @@
-import { useEffect, useRef } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { currentUserId } from '../session';
 
 /**
@@ -9,10 +9,11 @@ import { currentUserId } from '../session';
 const channel = new BroadcastChannel('concert-tickets');
 
 /**
- * What a tab did: held or released a seat, paid (holds gone, points down), cancelled a ticket (a
+ * What a tab did: held or released a seat; sent a payment, which then paid (holds gone, points down),
+ * was refused, or went unanswered (it may have paid: the tab asks again); cancelled a ticket (a
  * refund), charged points, left a concert's line.
  */
-export type AccountChange = 'hold' | 'release' | 'payment' | 'cancellation' | 'charge' | 'leave';
+export type AccountChange = 'hold' | 'release' | 'paying' | 'payment' | 'payRefused' | 'payUnanswered' | 'cancellation' | 'charge' | 'leave';
 
 interface Told {
   userId: string;
@@ -57,4 +58,31 @@ export function useOtherTabs(changes: readonly AccountChange[], react: (concertI
     channel.addEventListener('message', hear);
     return () => channel.removeEventListener('message', hear);
   }, [changes]);
+}
+
+/** What another tab's payment does, step by step. */
+const PAYMENT_STEPS: readonly AccountChange[] = ['paying', 'payment', 'payRefused', 'payUnanswered'];
+
+/** The longest another tab's payment holds back this tab's news of the line: that tab may close before its answer. */
+const PAYING_ELSEWHERE_MAX_MS = 20_000;
+
+/**
+ * Another tab of the account paying for seats of the concert: whether its payment is on its way (this
+ * tab then holds back the news that payment may cause, as the paying tab does), and a count that moves
+ * with each payment made there (which ends the fan's turn here too).
+ */
+export function usePaymentsElsewhere(concertId: string): { paying: boolean; paid: number } {
+  const [paying, setPaying] = useState(false);
+  const [paid, setPaid] = useState(0);
+  useOtherTabs(PAYMENT_STEPS, (about, what) => {
+    if (about !== concertId) return;
+    setPaying(what === 'paying');
+    if (what === 'payment') setPaid((count) => count + 1);
+  });
+  useEffect(() => {
+    if (!paying) return;
+    const timer = setTimeout(() => setPaying(false), PAYING_ELSEWHERE_MAX_MS);
+    return () => clearTimeout(timer);
+  }, [paying]);
+  return { paying, paid };
 }

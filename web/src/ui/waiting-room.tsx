@@ -2,7 +2,7 @@ import { useEffect, useLayoutEffect, useRef, useState } from 'react';
 import { useClient, useMutation, type CombinedError } from 'urql';
 import type { SocketState } from '../client';
 import { errorCode } from '../logic/errors';
-import { ACTIVE_PAUSED_MESSAGE, ACTIVE_SOLD_OUT_MESSAGE, announcement, overHttpWords, HOLDS_OUTLAST_TURN, HOLDS_STILL_PAYABLE, lineProgress, lostWords, PAUSED_MESSAGE, PREQUEUE_MESSAGE, SEAT_BACK_MESSAGE, seatSupply, seatsLeftWords, SOLD_OUT_MESSAGE, waitsInLine } from '../logic/queue';
+import { ACTIVE_PAUSED_MESSAGE, ACTIVE_SOLD_OUT_MESSAGE, announcement, overHttpWords, HOLDS_OUTLAST_TURN, HOLDS_STILL_PAYABLE, lineProgress, lostWords, PAUSED_MESSAGE, PREQUEUE_MESSAGE, SEAT_BACK_MESSAGE, seatSupply, seatsLeftWords, SOLD_OUT_MESSAGE, inLine, waitsInLine } from '../logic/queue';
 import type { SeatChange } from '../logic/seats';
 import { formatCountdown, formatDateTime, formatWait, remainingMs, spokenCountdown, TURN_ENDING_MS, turnEndingWarning } from '../logic/time';
 import { ConcertDetail, EnterQueue, LeaveQueue, type HoldItem, type PaymentResult, type QueueStatus } from '../operations';
@@ -22,6 +22,9 @@ interface Concert {
   schedules: readonly { id: string; startsAt: string }[];
 }
 
+/** The fan paid while out of line or at the end of a turn: on this page, in another tab of the account, or not. */
+type PaidOutOfLine = false | 'here' | 'elsewhere';
+
 /**
  * The waiting room for one concert, live from the concert's line feed (see LineFeeds: it runs while
  * this page shows, and on other pages while the fan is in line). NONE → the button to enter, and
@@ -36,6 +39,7 @@ export function WaitingRoom({
   socket,
   holds,
   payment,
+  paidElsewhere,
   paying,
   onHoldsChanged,
   onSeatChanged,
@@ -47,9 +51,12 @@ export function WaitingRoom({
   holds: readonly HoldItem[];
   /** The fan's latest payment on this page: paying ends the ACTIVE slot. */
   payment: PaymentResult | null;
+  /** Moves with each payment made in another tab of the account, which ends the turn as one made here does. */
+  paidElsewhere: number;
   /**
-   * A payment from this page is on its way: being out of line and every seat taken may be that
-   * payment's doing, told before its answer. That is said once the answer is in, if still news.
+   * A payment from this page, or from another tab of the account, is on its way: being out of line and
+   * every seat taken may be that payment's doing, told before its answer. That is said once the answer
+   * is in, if still news.
    */
   paying: boolean;
   onHoldsChanged: () => void;
@@ -84,16 +91,22 @@ export function WaitingRoom({
   // Paying ends the ACTIVE slot: being out of line after it (NONE, then SOLD_OUT if the fan bought the
   // last seat; either may come before or after the payment's answer) is no news, and is not said over
   // the payment's announcement (the ticket codes): until the answer it waits (outOfLineWhilePaying
-  // below), then it is said only if the payment was refused. Once the fan waits in line again, all is
-  // said again (not on ACTIVE alone: a status of the paid turn read late must not undo this). A layout
+  // below), then it is said only if the payment was refused. Once the fan is in line again (waiting, or
+  // let in straight from out of line; not on ACTIVE alone: a status of the paid turn read late must not
+  // undo this), all is said again. A layout
   // effect, like the status's below: it runs first when both change at once.
-  const paidOutOfLine = useRef(false);
+  const paidOutOfLine = useRef<PaidOutOfLine>(false);
   useLayoutEffect(() => {
     if (payment && !(previous.current && waitsInLine(previous.current.state))) {
-      paidOutOfLine.current = true;
+      paidOutOfLine.current = 'here';
       feeds.leaving(concert.id);
     }
   }, [payment, feeds, concert.id]);
+  // The same for a payment made in another tab of the account (which told this one's line feeds); the
+  // holds shown here are read again after the turn's end all the same (they may be shown until then).
+  useLayoutEffect(() => {
+    if (paidElsewhere > 0 && !(previous.current && waitsInLine(previous.current.state))) paidOutOfLine.current = 'elsewhere';
+  }, [paidElsewhere]);
   // Whether the fan holds seats, and what they lost: read when the status changes, not themselves a reason to say anything.
   const holding = useRef(false);
   holding.current = holds.length > 0;
@@ -107,14 +120,15 @@ export function WaitingRoom({
   const outOfLineWhilePaying = paying && status !== undefined && !waitsInLine(status.state) && status.state !== 'ACTIVE';
   useLayoutEffect(() => {
     if (!status || outOfLineWhilePaying) return;
-    if (waitsInLine(status.state)) paidOutOfLine.current = false;
     const before = previous.current;
+    // In line again (let in straight from out of line counts: entered again, here or in another tab).
+    if (waitsInLine(status.state) || (status.state === 'ACTIVE' && before !== undefined && !inLine(before.state))) paidOutOfLine.current = false;
     previous.current = status;
     const say = (holdingSeats: boolean) => {
-      const said = announcement(before, status, { afterPayment: paidOutOfLine.current, holdingSeats, lostFrom: lost.current });
+      const said = announcement(before, status, { afterPayment: paidOutOfLine.current !== false, holdingSeats, lostFrom: lost.current });
       if (said) announce(said);
     };
-    const turnEndedHolding = before?.state === 'ACTIVE' && status.state !== 'ACTIVE' && holding.current && !paidOutOfLine.current;
+    const turnEndedHolding = before?.state === 'ACTIVE' && status.state !== 'ACTIVE' && holding.current && paidOutOfLine.current !== 'here';
     if (!turnEndedHolding) return say(holding.current);
     // The holds shown may have been sold by a payment elsewhere, which ended the turn: what is said of
     // them waits for the read that follows the turn's end (by then, this page's own payment may have
@@ -192,7 +206,7 @@ export function WaitingRoom({
           concert={concert}
           socket={socket}
           holds={holds}
-          holdsOutlastTurn={holds.length > 0 && !readingHoldsAfterTurn}
+          holdsOutlastTurn={holds.length > 0 && !readingHoldsAfterTurn && !paying}
           seatsBack={seatsBack || reopened}
           lostFrom={lostFrom}
           start={line.start}
@@ -241,7 +255,7 @@ function QueueBody({
   /** Where the progress bar starts (see LineMemory.start). */
   start: number | null;
   /** The fan's own payment ended the turn (see WaitingRoom): what follows is no news. */
-  paidOutOfLine: { readonly current: boolean };
+  paidOutOfLine: { readonly current: PaidOutOfLine };
   paying: boolean;
   socket: SocketState;
   holds: readonly HoldItem[];
@@ -404,7 +418,7 @@ function Active({
   concert: Concert;
   socket: SocketState;
   holds: readonly HoldItem[];
-  paidOutOfLine: { readonly current: boolean };
+  paidOutOfLine: { readonly current: PaidOutOfLine };
   /** The fan's payment is on its way (see WaitingRoom): every seat may read taken by it. */
   paying: boolean;
   onHoldsChanged: () => void;
