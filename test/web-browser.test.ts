@@ -603,6 +603,25 @@ describe('fan web app in Chromium', () => {
     await fan.context.close();
   });
 
+  it('a turn that ends while a payment is on its way, which is then refused, is said as the turn’s end, with the seat still payable', async () => {
+    const { concertId } = await createConcert(server, { maxActiveUsers: 1, seatCount: 2, price: 100 });
+    const fan = await newFanEntering(server, concertId, 'ended-paying');
+    await fan.page.locator('.your-turn').waitFor(WAIT);
+    await seat(fan, 1).click();
+    const pay = fan.page.getByRole('button', { name: 'Pay 100 points' });
+    await pay.waitFor(WAIT);
+    // Refused (no points), 2 s late; the turn ends meanwhile, as when it runs out.
+    await answerLate(fan, () => 'idempotencyKey', 2_000);
+    await pay.click();
+    await server.app.services.queue.endActive(Number(await userIdOf(fan)), Number(concertId), Date.now() + 60_000);
+    await fan.page.locator('.waiting-room[data-state="NONE"]').waitFor(WAIT);
+    await fan.page.getByRole('alert').filter({ hasText: 'You do not have enough points' }).waitFor(WAIT);
+    await announced(fan, `${TURN_ENDED_MESSAGE} ${HOLDS_OUTLAST_TURN}`);
+    expect(await fan.page.locator('.waiting-room').innerText()).toContain(TURN_ENDED_MESSAGE);
+    expectClean([fan]);
+    await fan.context.close();
+  });
+
   it('"not enough points" goes once the fan has charged enough points, and paying then works; logging out leaves nothing of it in the live region', async () => {
     const { concertId } = await createConcert(server, { maxActiveUsers: 1, seatCount: 1, price: 100 });
     const fan = await newFanEntering(server, concertId, 'short');

@@ -241,21 +241,64 @@ describe('waiting room', () => {
     const tab = new LineMemory(storage, 'ct:lines:1');
     // Told of the payment first, then the turn's end.
     tab.seen('7', view('ACTIVE', null));
-    tab.paidElsewhere('7');
+    tab.paid('7');
     tab.seen('7', view('NONE', null));
     expect(tab.lostFrom('7')).toBeNull();
     // The turn's end first ("Your turn has ended"), then the other tab's word of the payment.
     tab.seen('7', view('ACTIVE', null));
     tab.seen('7', view('NONE', null));
     expect(tab.lostFrom('7')).toBe('ACTIVE');
-    tab.paidElsewhere('7');
+    tab.paid('7');
     expect(tab.lostFrom('7')).toBeNull();
     // Paying for seats held from an earlier turn, while back in line: a place lost later is still lost.
     tab.seen('8', view('WAITING', 3));
-    tab.paidElsewhere('8');
+    tab.paid('8');
     tab.seen('8', view('NONE', null));
     expect(tab.lostFrom('8')).toBe('WAITING');
-    tab.paidElsewhere('8');
+    tab.paid('8');
+    expect(tab.lostFrom('8')).toBe('WAITING');
+  });
+
+  it('takes a turn that ended while a payment was on its way as lost if the payment is refused, and as no loss if it paid or the fan left', () => {
+    const store = new Map<string, string>();
+    const storage = { getItem: (k: string) => store.get(k) ?? null, setItem: (k: string, v: string) => void store.set(k, v), removeItem: (k: string) => void store.delete(k) };
+    const tab = new LineMemory(storage, 'ct:lines:1');
+    // Refused: the turn ran out meanwhile.
+    tab.seen('7', view('ACTIVE', null));
+    tab.paying('7');
+    tab.seen('7', view('NONE', null));
+    expect(tab.lostFrom('7')).toBeNull();
+    expect(tab.inLine()).toEqual([]);
+    tab.stays('7');
+    expect(tab.lostFrom('7')).toBe('ACTIVE');
+    // Paid: the payment ended the turn, before or after its NONE.
+    tab.seen('7', view('ACTIVE', null));
+    tab.paying('7');
+    tab.seen('7', view('NONE', null));
+    tab.paid('7');
+    expect(tab.lostFrom('7')).toBeNull();
+    tab.seen('7', view('ACTIVE', null));
+    tab.paying('7');
+    tab.paid('7');
+    tab.seen('7', view('NONE', null));
+    expect(tab.lostFrom('7')).toBeNull();
+    // Refused, the turn still on: a NONE later is a turn lost as any.
+    tab.seen('7', view('ACTIVE', null));
+    tab.paying('7');
+    tab.stays('7');
+    tab.seen('7', view('NONE', null));
+    expect(tab.lostFrom('7')).toBe('ACTIVE');
+    // Left while paying: nothing lost, whatever the payment's outcome.
+    tab.seen('7', view('ACTIVE', null));
+    tab.paying('7');
+    tab.leaving('7');
+    tab.seen('7', view('NONE', null));
+    tab.stays('7');
+    expect(tab.lostFrom('7')).toBeNull();
+    // Paying while waiting in line (seats of an earlier turn) changes nothing of the place.
+    tab.seen('8', view('WAITING', 4));
+    tab.paying('8');
+    tab.seen('8', view('NONE', null));
     expect(tab.lostFrom('8')).toBe('WAITING');
   });
 

@@ -98,6 +98,10 @@ interface LineRecord {
   lost: boolean;
   /** The fan asked to be out of line (left, or paid, which ends the turn): the NONE that follows loses nothing. */
   leaving: boolean;
+  /** That ask is a payment on its way (`paying`): it ends the turn only if it is not refused. */
+  paying?: boolean;
+  /** Out of line (NONE) while that payment was on its way: a turn lost if it is refused, none if it paid. */
+  outWhilePaying?: boolean;
 }
 
 /**
@@ -130,12 +134,15 @@ export class LineMemory {
   seen(concertId: string, status: Pick<QueueView, 'state' | 'position'>): void {
     this.change(concertId, (record) => {
       if (inLine(status.state)) {
-        const entry = record && !record.lost ? record : { start: null, leaving: false };
+        const entry = record && !record.lost && !record.outWhilePaying ? record : { start: null, leaving: false };
         const start = status.state === 'WAITING' && status.position !== null ? Math.max(entry.start ?? 0, status.position) : entry.start;
         return { ...entry, state: status.state, start, lost: false };
       }
       // A place given up is forgotten, and so is one a closed line (SOLD_OUT) took: that is said as such.
-      return status.state === 'NONE' && record && !record.leaving ? { ...record, lost: true } : undefined;
+      if (status.state !== 'NONE' || !record) return undefined;
+      if (record.lost || record.outWhilePaying) return record;
+      if (record.paying) return { ...record, outWhilePaying: true };
+      return record.leaving ? undefined : { ...record, lost: true };
     });
   }
 
@@ -144,21 +151,36 @@ export class LineMemory {
    * is no place lost. A NONE already seen is that one: a payment's answer may come after it.
    */
   leaving(concertId: string): void {
-    this.change(concertId, (record) => (record && !record.lost ? { ...record, leaving: true } : undefined));
+    this.change(concertId, (record) => (record && !record.lost && !record.outWhilePaying ? { ...record, leaving: true, paying: false } : undefined));
   }
 
   /**
-   * Another tab of the account paid for seats of the concert. A payment ends the turn: a turn (ACTIVE)
-   * this tab saw end, or is yet to see end, is no turn lost. A place in line is kept as it is (paying
-   * for seats held from an earlier turn keeps it).
+   * A payment for seats of the concert is sent, here or in another tab of the account: it ends a turn
+   * (ACTIVE) unless refused, so a NONE seen meanwhile waits for its outcome (paid, or stays). A place in
+   * line is kept as it is (paying for seats held from an earlier turn keeps it).
    */
-  paidElsewhere(concertId: string): void {
-    this.change(concertId, (record) => (record?.state !== 'ACTIVE' ? record : record.lost ? undefined : { ...record, leaving: true }));
+  paying(concertId: string): void {
+    this.change(concertId, (record) => (record?.state === 'ACTIVE' && !record.lost && !record.outWhilePaying ? { ...record, leaving: true, paying: true } : record));
   }
 
-  /** What the fan asked for did not take them out of line after all (a payment refused): a NONE that follows is news again. */
+  /**
+   * The fan paid for seats of the concert, here or in another tab. A payment ends the turn: a turn
+   * this tab saw end, or is yet to see end, is no turn lost. A place in line is kept as it is.
+   */
+  paid(concertId: string): void {
+    this.change(concertId, (record) => (record?.state !== 'ACTIVE' ? record : record.lost || record.outWhilePaying ? undefined : { ...record, leaving: true, paying: false }));
+  }
+
+  /**
+   * What the fan asked for did not take them out of line after all (a payment refused): a NONE that
+   * follows is news again, and one seen meanwhile was the turn lost.
+   */
   stays(concertId: string): void {
-    this.change(concertId, (record) => (record ? { ...record, leaving: false } : undefined));
+    this.change(concertId, (record) => {
+      if (!record) return undefined;
+      if (record.outWhilePaying) return { ...record, leaving: false, paying: false, outWhilePaying: false, lost: true };
+      return { ...record, leaving: false, paying: false };
+    });
   }
 
   /** Out of line, the state the fan lost without asking (PREQUEUE, WAITING: the place; ACTIVE: the turn); null if none. */
@@ -175,7 +197,7 @@ export class LineMemory {
   /** The concerts whose line the fan was last seen in. */
   inLine(): string[] {
     return Object.entries(this.records())
-      .filter(([, record]) => !record.lost)
+      .filter(([, record]) => !record.lost && !record.outWhilePaying)
       .map(([concertId]) => concertId);
   }
 

@@ -150,15 +150,16 @@ export function Cart({
     checkout.finish();
     // Paid, or refused for sure: nothing to ask again after a reload.
     if (!code || !isTransient(code)) pending.settled(concertId);
+    // A transient failure (no answer; SERVICE_UNAVAILABLE: a commit MySQL did not confirm) may have paid.
+    // Refused for sure, before the payment ends: the news held back meanwhile is said knowing it.
+    if (problem && !isTransient(code)) onPayRefused();
     onPayEnded();
     if (problem) tellOtherTabs(isTransient(code) ? 'payUnanswered' : 'payRefused', concertId);
     setFailure(problem && { problem, holdIds: payingFor.map((hold) => hold.id) });
     if (code === 'NETWORK') {
       setUnsettled(payingFor);
     } else {
-      // A transient failure (SERVICE_UNAVAILABLE: a commit MySQL did not confirm) may have paid.
-      if (problem && !isTransient(code)) onPayRefused();
-      else if (problem) askWhenGone.current = { holdIds: payingFor.map((hold) => hold.id), failureSaid: true };
+      if (problem && isTransient(code)) askWhenGone.current = { holdIds: payingFor.map((hold) => hold.id), failureSaid: true };
       setUnsettled(null);
       onHoldsChanged();
     }

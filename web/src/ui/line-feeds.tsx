@@ -106,23 +106,23 @@ export class LineFeeds {
   }
 
   /**
-   * A payment is sent from the concert's page: from a turn (ACTIVE), it ends the turn, so the NONE
-   * that follows (before its answer, or with none coming) is no turn lost (see leaving), unless it is
-   * refused for sure (stays).
+   * A payment for seats of the concert is sent, from this tab or another of the account: from a turn
+   * (ACTIVE), it ends the turn unless refused (see LineMemory.paying).
    */
   paying(concertId: string): void {
-    if (this.line(concertId).status?.state === 'ACTIVE') this.leaving(concertId);
+    this.memory.paying(concertId);
   }
 
-  /** Another tab of the account paid for seats of the concert (see LineMemory.paidElsewhere). */
-  paidElsewhere(concertId: string): void {
-    this.memory.paidElsewhere(concertId);
+  /** The fan paid for seats of the concert, here or in another tab (see LineMemory.paid). */
+  paid(concertId: string): void {
+    this.memory.paid(concertId);
     this.update(concertId, { lostFrom: this.memory.lostFrom(concertId) });
   }
 
-  /** The fan stays in the concert's line after all (see LineMemory.stays). */
+  /** The fan stays in the concert's line after all: a payment refused (see LineMemory.stays). */
   stays(concertId: string): void {
     this.memory.stays(concertId);
+    this.update(concertId, { lostFrom: this.memory.lostFrom(concertId) });
   }
 
   /** The feed's own state, from the component that runs it. */
@@ -206,8 +206,9 @@ export function LineFeedRunners({ socket }: { socket: SocketState }) {
   useOtherTabs(LEAVES, (concertId, what) => {
     if (!concertId) return;
     if (what === 'leave') feeds.leaving(concertId);
-    else if (what === 'payRefused') feeds.stays(concertId);
-    else feeds.paidElsewhere(concertId);
+    else if (what === 'paying') feeds.paying(concertId);
+    else if (what === 'payment') feeds.paid(concertId);
+    else feeds.stays(concertId);
   });
   return (
     <>

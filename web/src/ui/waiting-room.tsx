@@ -99,7 +99,7 @@ export function WaitingRoom({
   useLayoutEffect(() => {
     if (payment && !(previous.current && waitsInLine(previous.current.state))) {
       paidOutOfLine.current = 'here';
-      feeds.leaving(concert.id);
+      feeds.paid(concert.id);
     }
   }, [payment, feeds, concert.id]);
   // The same for a payment made in another tab of the account (which told this one's line feeds); the
