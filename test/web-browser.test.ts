@@ -7,7 +7,7 @@ import { logIn, signUpMany } from './support/client';
 import { createConcert } from './support/fixtures';
 import { ADMIN, databaseOf, startTestServer, type TestServer } from './support/harness';
 import { lockUserRow, untilLockWait } from './support/mysql-locks';
-import { HOLDS_OUTLAST_TURN, SEAT_BACK_MESSAGE, TURN_ENDED_MESSAGE } from '../web/src/logic/queue';
+import { HOLDS_OUTLAST_TURN, SEAT_BACK_MESSAGE, SOLD_OUT_LEFT_LINE_MESSAGE, TURN_ENDED_MESSAGE } from '../web/src/logic/queue';
 import { announced, announcements, answerLate, busyFor, chargeInPage, countRequests, cutNextAnswer, dropSockets, expectClean, focusedId, holdBackPushes, newFanEntering, openFan, openTab, position, seat, seatWithStatus, shoot, signUpInPage, startBrowser, stopBrowser, submitAuthForm, tabShownAgain, tokenOf, userIdOf, WAIT, type Fan } from './support/browser';
 
 /*
@@ -569,9 +569,14 @@ describe('fan web app in Chromium', () => {
     await fan.context.close();
   });
 
-  it('a fan back in line who pays for seats held in an earlier turn hears being let in as it happens, and the ticket codes last', async () => {
-    const { concertId } = await createConcert(server, { maxActiveUsers: 1, seatCount: 3, price: 10 });
-    const fan = await newFanEntering(server, concertId, 'pay-waiting', undefined, 100);
+  /**
+   * A fan who held seat 1 of a new concert of `seatCount` seats (10 points each) in a turn, left, and is
+   * back in line, first, behind a fan now admitted (the blocker); with the Pay button. With one seat,
+   * held by the fan, admission pauses: nobody else is let in, and the fan waits first all the same.
+   */
+  async function backInLineHolding(name: string, seatCount: number) {
+    const { concertId } = await createConcert(server, { maxActiveUsers: 1, seatCount, price: 10 });
+    const fan = await newFanEntering(server, concertId, name, undefined, 100);
     await fan.page.locator('.your-turn').waitFor(WAIT);
     await seat(fan, 1).click();
     const pay = fan.page.getByRole('button', { name: 'Pay 10 points' });
@@ -580,10 +585,15 @@ describe('fan web app in Chromium', () => {
     await fan.page.getByRole('button', { name: 'Leave the waiting room' }).click();
     await fan.page.getByRole('button', { name: 'Enter the waiting room' }).waitFor(WAIT);
     const [blocker] = await signUpMany(new Api(server.url), 1);
-    await admit([blocker!], concertId);
+    if (seatCount > 1) await admit([blocker!], concertId);
     await fan.page.getByRole('button', { name: 'Enter the waiting room' }).click();
     await position(fan, 'number 1').waitFor(WAIT);
     await announced(fan, 'You are number 1 in line');
+    return { concertId, fan, pay, blocker: blocker! };
+  }
+
+  it('a fan back in line who pays for seats held in an earlier turn hears being let in as it happens, and the ticket codes last', async () => {
+    const { concertId, fan, pay, blocker } = await backInLineHolding('pay-waiting', 3);
     // The payment's answer comes 2.5 s late; the fan is let in meanwhile. The blocker leaves once the
     // payment is in: a turn given before it commits is the one the payment ends.
     await answerLate(fan, () => 'idempotencyKey', 2_500);
@@ -591,7 +601,7 @@ describe('fan web app in Chromium', () => {
     await pay.click();
     const device = new Api(server.url).as((await tokenOf(fan))!);
     await vi.waitFor(async () => expect((await device.data<{ me: Me }>(ME)).me.reservations).toHaveLength(1), { timeout: 5_000, interval: 50 });
-    await blocker!.api.data(LEAVE, { id: concertId });
+    await blocker.api.data(LEAVE, { id: concertId });
     await fan.page.locator('.your-turn').waitFor(WAIT);
     await announced(fan, 'It is your turn');
     expect(await fan.page.locator('[data-testid="payment"]').count()).toBe(0);
@@ -599,6 +609,19 @@ describe('fan web app in Chromium', () => {
     await fan.page.waitForTimeout(500);
     const said = (await announcements(fan)).slice(before);
     expect(said.at(-1)).toMatch(/^Payment complete\. Your ticket code is TK-/);
+    expectClean([fan]);
+    await fan.context.close();
+  });
+
+  it('a fan back in line who buys the last seat, held from an earlier turn, hears both that the line closed and the ticket code', async () => {
+    const { fan, pay } = await backInLineHolding('last-waiting', 1);
+    await answerLate(fan, () => 'idempotencyKey', 1_500);
+    await pay.click();
+    await fan.page.locator('.waiting-room[data-state="SOLD_OUT"]').waitFor(WAIT);
+    await fan.page.locator('[data-testid="payment"] .ticket-code').first().waitFor(WAIT);
+    // Said in the same moment: one sentence must not replace the other before it is read.
+    await announced(fan, 'Your ticket code is');
+    expect(await fan.page.getByTestId('announcer').textContent()).toContain(`${SOLD_OUT_LEFT_LINE_MESSAGE} Payment complete. Your ticket code is TK-`);
     expectClean([fan]);
     await fan.context.close();
   });
