@@ -1,0 +1,66 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { announceInBackground, retryInBackground } from '../src/background-retry';
+
+/** An attempt that fails its first `failures` tries, then goes through; counts every try. */
+function attempt(failures: number) {
+  const tries = { count: 0 };
+  const run = async () => {
+    tries.count++;
+    if (tries.count <= failures) throw new Error('Redis is away');
+  };
+  return { tries, run };
+}
+
+describe('background retries (timers under the test’s control)', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('tries after 0.5 s, then twice as long each time, until it goes through', async () => {
+    const { tries, run } = attempt(2);
+    const giveUp = vi.fn();
+    retryInBackground(run, giveUp);
+    await vi.advanceTimersByTimeAsync(499);
+    expect(tries.count).toBe(0);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(tries.count).toBe(1);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(tries.count).toBe(2);
+    await vi.advanceTimersByTimeAsync(2000);
+    expect(tries.count).toBe(3);
+    await vi.advanceTimersByTimeAsync(120_000);
+    expect(tries.count).toBe(3);
+    expect(giveUp).not.toHaveBeenCalled();
+  });
+
+  it('gives up after about a minute of failures, and says so once', async () => {
+    const { tries, run } = attempt(Infinity);
+    const giveUp = vi.fn();
+    retryInBackground(run, giveUp);
+    await vi.advanceTimersByTimeAsync(63_000);
+    expect(tries.count).toBe(6);
+    expect(giveUp).not.toHaveBeenCalled();
+    await vi.advanceTimersByTimeAsync(500);
+    expect(tries.count).toBe(7);
+    expect(giveUp).toHaveBeenCalledTimes(1);
+    await vi.advanceTimersByTimeAsync(120_000);
+    expect(tries.count).toBe(7);
+    expect(giveUp).toHaveBeenCalledTimes(1);
+  });
+
+  it('makes a seat announcement that went through once more 3 s later, for subscribers not yet back', async () => {
+    const { tries, run } = attempt(1);
+    announceInBackground(run, () => undefined);
+    await vi.advanceTimersByTimeAsync(1500);
+    expect(tries.count).toBe(2);
+    await vi.advanceTimersByTimeAsync(2999);
+    expect(tries.count).toBe(2);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(tries.count).toBe(3);
+    await vi.advanceTimersByTimeAsync(120_000);
+    expect(tries.count).toBe(3);
+  });
+});
