@@ -609,6 +609,9 @@ describe('fan web app in Chromium', () => {
     await fan.page.waitForTimeout(500);
     const said = (await announcements(fan)).slice(before);
     expect(said.at(-1)).toMatch(/^Payment complete\. Your ticket code is TK-/);
+    // That turn is the fan's (the payment, sent while waiting, did not end it): its end is said.
+    await server.app.services.queue.endActive(Number(await userIdOf(fan)), Number(concertId), Date.now() + 60_000);
+    await announced(fan, TURN_ENDED_MESSAGE);
     expectClean([fan]);
     await fan.context.close();
   });
@@ -898,6 +901,24 @@ describe('fan web app in Chromium', () => {
     await one.page.getByRole('alert').filter({ hasText: 'You do not have enough points' }).waitFor(WAIT);
     await announced(two, 'You are no longer in the waiting room');
     expectClean([one, two]);
+    await one.context.close();
+  });
+
+  it('a payment with no answer, which did not pay, leaves the turn’s later end said as the turn’s end, in the paying tab and the other', async () => {
+    const { concertId } = await createConcert(server, { maxActiveUsers: 1, seatCount: 2, price: 100 });
+    const [one, two] = await twoTabs('unanswered', concertId, 100);
+    await one.page.getByRole('button', { name: 'Enter the waiting room' }).click();
+    await two.page.locator('.your-turn').waitFor(WAIT);
+    await seat(one, 1).click();
+    await two.page.getByRole('button', { name: 'Release seat 1' }).waitFor(WAIT);
+    // The payment never reaches the server; the turn ends later, as when it runs out.
+    await one.page.route('**/graphql', (route) => ((route.request().postData() ?? '').includes('idempotencyKey') ? route.abort('connectionreset') : route.continue()));
+    await one.page.getByRole('button', { name: 'Pay 100 points' }).click();
+    await one.page.locator('[role="alert"][data-code="NETWORK"]').waitFor(WAIT);
+    await two.page.waitForTimeout(300);
+    await server.app.services.queue.endActive(Number(await userIdOf(one)), Number(concertId), Date.now() + 60_000);
+    for (const tab of [one, two]) await announced(tab, `${TURN_ENDED_MESSAGE} ${HOLDS_OUTLAST_TURN}`);
+    expectClean([one, two], (fan, text) => fan === one && text.includes('ERR_CONNECTION_RESET'));
     await one.context.close();
   });
 

@@ -269,7 +269,7 @@ describe('waiting room', () => {
     tab.seen('7', view('NONE', null));
     expect(tab.lostFrom('7')).toBeNull();
     expect(tab.inLine()).toEqual([]);
-    tab.stays('7');
+    tab.paymentFailed('7', true);
     expect(tab.lostFrom('7')).toBe('ACTIVE');
     // Paid: the payment ended the turn, before or after its NONE.
     tab.seen('7', view('ACTIVE', null));
@@ -285,7 +285,7 @@ describe('waiting room', () => {
     // Refused, the turn still on: a NONE later is a turn lost as any.
     tab.seen('7', view('ACTIVE', null));
     tab.paying('7');
-    tab.stays('7');
+    tab.paymentFailed('7', true);
     tab.seen('7', view('NONE', null));
     expect(tab.lostFrom('7')).toBe('ACTIVE');
     // Left while paying: nothing lost, whatever the payment's outcome.
@@ -293,8 +293,25 @@ describe('waiting room', () => {
     tab.paying('7');
     tab.leaving('7');
     tab.seen('7', view('NONE', null));
-    tab.stays('7');
+    tab.paymentFailed('7', true);
     expect(tab.lostFrom('7')).toBeNull();
+    // Not answered (it may have paid): a NONE seen meanwhile is left unsaid; one after it is a turn lost.
+    tab.seen('9', view('ACTIVE', null));
+    tab.paying('9');
+    tab.seen('9', view('NONE', null));
+    tab.paymentFailed('9', false);
+    expect(tab.lostFrom('9')).toBeNull();
+    tab.seen('9', view('ACTIVE', null));
+    tab.paying('9');
+    tab.paymentFailed('9', false);
+    tab.seen('9', view('NONE', null));
+    expect(tab.lostFrom('9')).toBe('ACTIVE');
+    // A turn lost before the payment was sent stays lost, refused or not.
+    tab.seen('9', view('ACTIVE', null));
+    tab.seen('9', view('NONE', null));
+    tab.paying('9');
+    tab.paymentFailed('9', true);
+    expect(tab.lostFrom('9')).toBe('ACTIVE');
     // Paying while waiting in line (seats of an earlier turn) changes nothing of the place.
     tab.seen('8', view('WAITING', 4));
     tab.paying('8');
@@ -355,12 +372,12 @@ describe('waiting room', () => {
     // Paying from a turn: the NONE that follows, before the answer or with none coming (the answer
     // lost), is no turn lost; a payment refused for sure (not enough points) leaves the turn's end news again.
     fan.seen('7', view('ACTIVE', null));
-    fan.leaving('7');
+    fan.paying('7');
     fan.seen('7', view('NONE', null));
     expect(fan.lostFrom('7')).toBeNull();
     fan.seen('7', view('ACTIVE', null));
-    fan.leaving('7');
-    fan.stays('7');
+    fan.paying('7');
+    fan.paymentFailed('7', true);
     fan.seen('7', view('NONE', null));
     expect(fan.lostFrom('7')).toBe('ACTIVE');
     // A closed line (SOLD_OUT) is said as such; a fan never in line lost nothing.

@@ -156,7 +156,7 @@ export class LineMemory {
 
   /**
    * A payment for seats of the concert is sent, here or in another tab of the account: it ends a turn
-   * (ACTIVE) unless refused, so a NONE seen meanwhile waits for its outcome (paid, or stays). A place in
+   * (ACTIVE) unless refused, so a NONE seen meanwhile waits for its outcome (paid, or paymentFailed). A place in
    * line is kept as it is (paying for seats held from an earlier turn keeps it).
    */
   paying(concertId: string): void {
@@ -172,13 +172,14 @@ export class LineMemory {
   }
 
   /**
-   * What the fan asked for did not take them out of line after all (a payment refused): a NONE that
-   * follows is news again, and one seen meanwhile was the turn lost.
+   * The payment sent did not pay: `refused` for sure, or not known to (no answer, or none in time).
+   * A NONE that follows is news again; one seen meanwhile was the turn lost if the payment was
+   * refused, and is left unsaid what it was if not known (that payment may have ended the turn).
    */
-  stays(concertId: string): void {
+  paymentFailed(concertId: string, refused: boolean): void {
     this.change(concertId, (record) => {
       if (!record) return undefined;
-      if (record.outWhilePaying) return { ...record, leaving: false, paying: false, outWhilePaying: false, lost: true };
+      if (record.outWhilePaying) return refused ? { ...record, leaving: false, paying: false, outWhilePaying: false, lost: true } : record;
       return { ...record, leaving: false, paying: false };
     });
   }

@@ -32,7 +32,7 @@ export function Cart({
   paying,
   onPaying,
   onPayEnded,
-  onPayRefused,
+  onPayFailed,
   onPaid,
   focusWhenGone,
 }: {
@@ -45,10 +45,13 @@ export function Cart({
   paying: boolean;
   /** A payment is sent (it may end the fan's turn, answered or not). */
   onPaying: () => void;
-  /** The payment sent is answered (after onPaid or onPayRefused, if either), or failed to be. */
+  /** The payment sent is answered (after onPaid or onPayFailed), or failed to be. */
   onPayEnded: () => void;
-  /** The payment was refused for sure (not a transient failure, which may have paid): the turn, if any, goes on. */
-  onPayRefused: () => void;
+  /**
+   * The payment did not pay: `refused` for sure (the turn, if any, goes on), or not known to (a
+   * transient failure or no answer, which may have paid).
+   */
+  onPayFailed: (refused: boolean) => void;
   onPaid: (payment: PaymentResult) => void;
   /** The id of the heading that takes the focus when the cart goes (paid or emptied) while it had it. */
   focusWhenGone: string;
@@ -130,7 +133,9 @@ export function Cart({
     if (!key) return; // already paying: a double click never pays twice
     setFailure(undefined);
     onPaying();
-    tellOtherTabs('paying', concertId);
+    // The account paying, told its outcome even if this tab logs out before the answer.
+    const userId = currentUserId() ?? undefined;
+    tellOtherTabs('paying', concertId, userId);
     // The fan pays now: what this sends is the payment to follow up.
     askWhenGone.current = undefined;
     pending.sent(concertId, payingFor.map((hold) => hold.id));
@@ -141,7 +146,7 @@ export function Cart({
       problem = outcome.problem;
       if (outcome.payment) {
         onPaid(outcome.payment);
-        tellOtherTabs('payment', concertId);
+        tellOtherTabs('payment', concertId, userId);
       }
     } catch {
       problem = { code: 'NETWORK' };
@@ -151,10 +156,12 @@ export function Cart({
     // Paid, or refused for sure: nothing to ask again after a reload.
     if (!code || !isTransient(code)) pending.settled(concertId);
     // A transient failure (no answer; SERVICE_UNAVAILABLE: a commit MySQL did not confirm) may have paid.
-    // Refused for sure, before the payment ends: the news held back meanwhile is said knowing it.
-    if (problem && !isTransient(code)) onPayRefused();
+    // Before the payment ends: the news held back meanwhile is said knowing it.
+    if (problem) {
+      onPayFailed(!isTransient(code));
+      tellOtherTabs(isTransient(code) ? 'payUnanswered' : 'payRefused', concertId, userId);
+    }
     onPayEnded();
-    if (problem) tellOtherTabs(isTransient(code) ? 'payUnanswered' : 'payRefused', concertId);
     setFailure(problem && { problem, holdIds: payingFor.map((hold) => hold.id) });
     if (code === 'NETWORK') {
       setUnsettled(payingFor);

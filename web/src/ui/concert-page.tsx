@@ -14,7 +14,6 @@ import { markOnce } from './marks';
 import { useCoalesced, useLastGood, useTitle } from './hooks';
 import { useLine, useLineFeeds } from './line-feeds';
 import { useMyHolds } from './my-holds';
-import { usePaymentsElsewhere } from './other-tabs';
 
 /**
  * How often at most an ACTIVE fan's page re-reads, while the seat maps change, the per-schedule counts
@@ -141,13 +140,13 @@ function Booking({
   const [paying, setPaying] = useState(false);
   const onPaying = useCallback(() => {
     setPaying(true);
-    feeds.paying(concert.id);
+    feeds.paymentSent(concert.id, false);
   }, [feeds, concert.id]);
   const onPayEnded = useCallback(() => setPaying(false), []);
-  const onPayRefused = useCallback(() => feeds.stays(concert.id), [feeds, concert.id]);
+  const onPayFailed = useCallback((refused: boolean) => feeds.paymentFailed(concert.id, refused, false), [feeds, concert.id]);
   const onPaid = useCallback((paid: PaymentResult) => setPayment(paid), []);
   // A payment from another tab of the account ends the turn here too, and may come before its answer there.
-  const elsewhere = usePaymentsElsewhere(concert.id);
+  const { payingElsewhere, paidElsewhere } = useLine(concert.id);
   // Said after the waiting room's own news of the same render (its effects run first, a child's): what
   // the line says as the payment is answered must not cover the ticket codes.
   useEffect(() => {
@@ -193,7 +192,7 @@ function Booking({
         paying={paying}
         onPaying={onPaying}
         onPayEnded={onPayEnded}
-        onPayRefused={onPayRefused}
+        onPayFailed={onPayFailed}
         onPaid={onPaid}
         focusWhenGone={payment ? 'paid-title' : 'concert-title'}
       />
@@ -202,8 +201,8 @@ function Booking({
         socket={socket}
         holds={holds}
         payment={payment}
-        paidElsewhere={elsewhere.paid}
-        paying={paying || elsewhere.paying}
+        paidElsewhere={paidElsewhere}
+        paying={paying || payingElsewhere}
         onHoldsChanged={refreshHolds} onSeatChanged={onSeatChanged} onTurnEndedHolding={holdsStillHere}
         onEnter={forgetPayment}
       />

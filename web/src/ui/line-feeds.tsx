@@ -32,9 +32,19 @@ export interface Line {
   overHttp: boolean;
   /** Such a request got no answer: the server is out of reach. */
   unreachable: boolean;
+  /** Another tab of the account is paying for seats of the concert (see paymentSent). */
+  payingElsewhere: boolean;
+  /** Moves with each payment another tab of the account made for seats of the concert. */
+  paidElsewhere: number;
 }
 
-const NO_LINE: Line = { status: undefined, lostFrom: null, start: null, error: undefined, overHttp: false, unreachable: false };
+const NO_LINE: Line = { status: undefined, lostFrom: null, start: null, error: undefined, overHttp: false, unreachable: false, payingElsewhere: false, paidElsewhere: 0 };
+
+/**
+ * The longest another tab's payment is taken to be on its way without word of its outcome: that tab
+ * may have closed, or logged out, before its answer.
+ */
+const PAYING_ELSEWHERE_MAX_MS = 20_000;
 
 /**
  * The fan's queueStatus feeds, one per concert, for the whole app rather than one page: the feed is
@@ -52,6 +62,8 @@ export class LineFeeds {
   private readonly restarts = new Map<string, () => void>();
   private readonly sources = new NewestSource<string>();
   private readonly listeners = new Set<() => void>();
+  /** Per concert, the end of the wait for word of another tab's payment (PAYING_ELSEWHERE_MAX_MS). */
+  private readonly elsewhereTimers = new Map<string, ReturnType<typeof setTimeout>>();
   private running: readonly string[] = [];
 
   constructor(userId: string | null) {
@@ -106,23 +118,39 @@ export class LineFeeds {
   }
 
   /**
-   * A payment for seats of the concert is sent, from this tab or another of the account: from a turn
-   * (ACTIVE), it ends the turn unless refused (see LineMemory.paying).
+   * A payment for seats of the concert is sent, from this tab or another of the account (`elsewhere`):
+   * from a turn (ACTIVE), it ends the turn unless refused (see LineMemory.paying). Another tab's is
+   * taken as failed, outcome unknown, after PAYING_ELSEWHERE_MAX_MS without word.
    */
-  paying(concertId: string): void {
+  paymentSent(concertId: string, elsewhere: boolean): void {
     this.memory.paying(concertId);
+    if (!elsewhere) return;
+    this.stopWaitingElsewhere(concertId);
+    this.elsewhereTimers.set(
+      concertId,
+      setTimeout(() => this.paymentFailed(concertId, false, true), PAYING_ELSEWHERE_MAX_MS),
+    );
+    this.update(concertId, { payingElsewhere: true });
   }
 
   /** The fan paid for seats of the concert, here or in another tab (see LineMemory.paid). */
-  paid(concertId: string): void {
+  paymentPaid(concertId: string, elsewhere: boolean): void {
     this.memory.paid(concertId);
-    this.update(concertId, { lostFrom: this.memory.lostFrom(concertId) });
+    const paidElsewhere = this.line(concertId).paidElsewhere + (elsewhere ? 1 : 0);
+    if (elsewhere) this.stopWaitingElsewhere(concertId);
+    this.update(concertId, { lostFrom: this.memory.lostFrom(concertId), ...(elsewhere && { payingElsewhere: false, paidElsewhere }) });
   }
 
-  /** The fan stays in the concert's line after all: a payment refused (see LineMemory.stays). */
-  stays(concertId: string): void {
-    this.memory.stays(concertId);
-    this.update(concertId, { lostFrom: this.memory.lostFrom(concertId) });
+  /** The payment did not pay: refused for sure, or not known to (see LineMemory.paymentFailed). */
+  paymentFailed(concertId: string, refused: boolean, elsewhere: boolean): void {
+    this.memory.paymentFailed(concertId, refused);
+    if (elsewhere) this.stopWaitingElsewhere(concertId);
+    this.update(concertId, { lostFrom: this.memory.lostFrom(concertId), ...(elsewhere && { payingElsewhere: false }) });
+  }
+
+  private stopWaitingElsewhere(concertId: string): void {
+    clearTimeout(this.elsewhereTimers.get(concertId));
+    this.elsewhereTimers.delete(concertId);
   }
 
   /** The feed's own state, from the component that runs it. */
@@ -144,6 +172,7 @@ export class LineFeeds {
   /** The session ends (logging out): this tab forgets the account's lines. */
   forget(): void {
     this.memory.clear();
+    for (const concertId of [...this.elsewhereTimers.keys()]) this.stopWaitingElsewhere(concertId);
   }
 
   private remembered(concertId: string): Line {
@@ -195,7 +224,7 @@ export function useLine(concertId: string): Line {
 }
 
 /** What another tab of the account did that may take the fan out of a line by their own choice, or not after all. */
-const LEAVES: readonly AccountChange[] = ['leave', 'paying', 'payment', 'payRefused'];
+const LEAVES: readonly AccountChange[] = ['leave', 'paying', 'payment', 'payRefused', 'payUnanswered'];
 
 /** Runs the session's line feeds (one Feed per concert, see LineFeeds), whatever page shows. */
 export function LineFeedRunners({ socket }: { socket: SocketState }) {
@@ -206,9 +235,9 @@ export function LineFeedRunners({ socket }: { socket: SocketState }) {
   useOtherTabs(LEAVES, (concertId, what) => {
     if (!concertId) return;
     if (what === 'leave') feeds.leaving(concertId);
-    else if (what === 'paying') feeds.paying(concertId);
-    else if (what === 'payment') feeds.paid(concertId);
-    else feeds.stays(concertId);
+    else if (what === 'paying') feeds.paymentSent(concertId, true);
+    else if (what === 'payment') feeds.paymentPaid(concertId, true);
+    else feeds.paymentFailed(concertId, what === 'payRefused', true);
   });
   return (
     <>

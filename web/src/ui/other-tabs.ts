@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useRef } from 'react';
 import { currentUserId } from '../session';
 
 /**
@@ -25,9 +25,11 @@ interface Told {
 /** What this tab did, for the few of its parts that follow its own changes too (useAccountChanges). */
 const thisTab = new EventTarget();
 
-/** Tells the account's other tabs what this one just did (and this tab's useAccountChanges). */
-export function tellOtherTabs(what: AccountChange, concertId?: string): void {
-  const userId = currentUserId();
+/**
+ * Tells the account's other tabs what this one just did (and this tab's useAccountChanges). `userId`:
+ * the account that did it, if this tab may have logged out since (a payment answered after a log-out).
+ */
+export function tellOtherTabs(what: AccountChange, concertId?: string, userId = currentUserId()): void {
   if (!userId) return;
   channel.postMessage({ userId, what, concertId } satisfies Told);
   thisTab.dispatchEvent(new CustomEvent<AccountChange>('change', { detail: what }));
@@ -58,31 +60,4 @@ export function useOtherTabs(changes: readonly AccountChange[], react: (concertI
     channel.addEventListener('message', hear);
     return () => channel.removeEventListener('message', hear);
   }, [changes]);
-}
-
-/** What another tab's payment does, step by step. */
-const PAYMENT_STEPS: readonly AccountChange[] = ['paying', 'payment', 'payRefused', 'payUnanswered'];
-
-/** The longest another tab's payment holds back this tab's news of the line: that tab may close before its answer. */
-const PAYING_ELSEWHERE_MAX_MS = 20_000;
-
-/**
- * Another tab of the account paying for seats of the concert: whether its payment is on its way (this
- * tab then holds back the news that payment may cause, as the paying tab does), and a count that moves
- * with each payment made there (which ends the fan's turn here too).
- */
-export function usePaymentsElsewhere(concertId: string): { paying: boolean; paid: number } {
-  const [paying, setPaying] = useState(false);
-  const [paid, setPaid] = useState(0);
-  useOtherTabs(PAYMENT_STEPS, (about, what) => {
-    if (about !== concertId) return;
-    setPaying(what === 'paying');
-    if (what === 'payment') setPaid((count) => count + 1);
-  });
-  useEffect(() => {
-    if (!paying) return;
-    const timer = setTimeout(() => setPaying(false), PAYING_ELSEWHERE_MAX_MS);
-    return () => clearTimeout(timer);
-  }, [paying]);
-  return { paying, paid };
 }

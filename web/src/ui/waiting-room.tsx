@@ -96,17 +96,29 @@ export function WaitingRoom({
   // undo this), all is said again. A layout
   // effect, like the status's below: it runs first when both change at once.
   const paidOutOfLine = useRef<PaidOutOfLine>(false);
+  // A payment sent while waiting in line (for seats of an earlier turn) ends no turn, not even one given
+  // before its answer: the state the fan was in as it was sent, here or in another tab (set below).
+  const payingFrom = useRef<string | undefined>(undefined);
+  const paidWhileWaiting = () => {
+    const from = payingFrom.current ?? previous.current?.state;
+    return from !== undefined && waitsInLine(from);
+  };
   useLayoutEffect(() => {
-    if (payment && !(previous.current && waitsInLine(previous.current.state))) {
+    if (payment && !paidWhileWaiting()) {
       paidOutOfLine.current = 'here';
-      feeds.paid(concert.id);
+      feeds.paymentPaid(concert.id, false);
     }
   }, [payment, feeds, concert.id]);
   // The same for a payment made in another tab of the account (which told this one's line feeds); the
   // holds shown here are read again after the turn's end all the same (they may be shown until then).
   useLayoutEffect(() => {
-    if (paidElsewhere > 0 && !(previous.current && waitsInLine(previous.current.state))) paidOutOfLine.current = 'elsewhere';
+    if (paidElsewhere > 0 && !paidWhileWaiting()) paidOutOfLine.current = 'elsewhere';
   }, [paidElsewhere]);
+  // After the effects above, which read it as the answer comes (a payment settled after a reload was
+  // sent by no one here: the last state seen stands in).
+  useLayoutEffect(() => {
+    payingFrom.current = paying ? previous.current?.state : undefined;
+  }, [paying]);
   // Whether the fan holds seats, and what they lost: read when the status changes, not themselves a reason to say anything.
   const holding = useRef(false);
   holding.current = holds.length > 0;
