@@ -93,8 +93,8 @@ export function WaitingRoom({
   // the payment's announcement (the ticket codes): until the answer it waits (outOfLineWhilePaying
   // below), then it is said only if the payment was refused. Once the fan is in line again (waiting, or
   // let in straight from out of line; not on ACTIVE alone: a status of the paid turn read late must not
-  // undo this), all is said again. A layout
-  // effect, like the status's below: it runs first when both change at once.
+  // undo this), all is said again. Layout effects, like the status's below: they run first when both
+  // change at once.
   const paidOutOfLine = useRef<PaidOutOfLine>(false);
   // A payment sent while waiting in line (for seats of an earlier turn) ends no turn, not even one given
   // before its answer: the state the fan was in as it was sent, here or in another tab (set below).
