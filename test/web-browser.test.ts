@@ -844,12 +844,7 @@ describe('fan web app in Chromium', () => {
   });
 
   it('two tabs of one account pressing Pay at once make one payment, and both show it with its tickets', async () => {
-    const { concertId } = await createConcert(server, { maxActiveUsers: 1, seatCount: 2, price: 100 });
-    const [one, two] = await twoTabs('pay-twice', concertId, 1000);
-    await one.page.getByRole('button', { name: 'Enter the waiting room' }).click();
-    await two.page.locator('.your-turn').waitFor(WAIT);
-    await seat(one, 1).click();
-    await two.page.getByRole('button', { name: 'Release seat 1' }).waitFor(WAIT);
+    const { one, two } = await twoTabsHolding('pay-twice', 2, 1000);
 
     await two.page.getByRole('button', { name: 'Pay 100 points' }).waitFor(WAIT);
     // Both at once (a locator's click would wait for the other tab's payment to settle this cart first).
@@ -867,15 +862,10 @@ describe('fan web app in Chromium', () => {
   });
 
   it('two tabs of one account: the one that did not pay hears neither the turn’s end nor sold out for the payment made in the other, though that news comes first; a payment refused there lets it through', async () => {
-    const { concertId } = await createConcert(server, { maxActiveUsers: 1, seatCount: 1, price: 100 });
-    const [one, two] = await twoTabs('paid-elsewhere', concertId, 100);
-    await one.page.getByRole('button', { name: 'Enter the waiting room' }).click();
-    await two.page.locator('.your-turn').waitFor(WAIT);
+    const { concertId, one, two } = await twoTabsHolding('paid-elsewhere', 1, 100);
     // A fan waits behind: the line closes as sold out once the seat is sold.
     const [behind] = await signUpMany(new Api(server.url), 1);
     await behind!.api.data(ENTER, { id: concertId });
-    await seat(one, 1).click();
-    await two.page.getByRole('button', { name: 'Release seat 1' }).waitFor(WAIT);
     // The first tab hears its payment's answers 2 s late: the line's news reaches the second tab before the first tells it.
     await answerLate(one, () => 'idempotencyKey', 2_000);
     let before = (await announcements(two)).length;
@@ -905,12 +895,7 @@ describe('fan web app in Chromium', () => {
   });
 
   it('a payment with no answer, which did not pay, leaves the turn’s later end said as the turn’s end, in the paying tab and the other', async () => {
-    const { concertId } = await createConcert(server, { maxActiveUsers: 1, seatCount: 2, price: 100 });
-    const [one, two] = await twoTabs('unanswered', concertId, 100);
-    await one.page.getByRole('button', { name: 'Enter the waiting room' }).click();
-    await two.page.locator('.your-turn').waitFor(WAIT);
-    await seat(one, 1).click();
-    await two.page.getByRole('button', { name: 'Release seat 1' }).waitFor(WAIT);
+    const { concertId, one, two } = await twoTabsHolding('unanswered', 2, 100);
     // The payment never reaches the server; the turn ends later, as when it runs out.
     await one.page.route('**/graphql', (route) => ((route.request().postData() ?? '').includes('idempotencyKey') ? route.abort('connectionreset') : route.continue()));
     await one.page.getByRole('button', { name: 'Pay 100 points' }).click();
@@ -1204,4 +1189,18 @@ async function twoTabs(name: string, concertId: string, points: number): Promise
   await two.page.addInitScript(`sessionStorage.setItem('ct:token', ${JSON.stringify(await tokenOf(one))})`);
   await two.page.goto(`${base}#/concerts/${concertId}`);
   return [one, two];
+}
+
+/**
+ * twoTabs on a new concert of `seatCount` seats of 100 points, one fan let in at a time: the fan
+ * entered in the first tab and let in, holding seat 1 there, which the second tab shows in its cart.
+ */
+async function twoTabsHolding(name: string, seatCount: number, points: number) {
+  const { concertId } = await createConcert(server, { maxActiveUsers: 1, seatCount, price: 100 });
+  const [one, two] = await twoTabs(name, concertId, points);
+  await one.page.getByRole('button', { name: 'Enter the waiting room' }).click();
+  await two.page.locator('.your-turn').waitFor(WAIT);
+  await seat(one, 1).click();
+  await two.page.getByRole('button', { name: 'Release seat 1' }).waitFor(WAIT);
+  return { concertId, one, two };
 }
