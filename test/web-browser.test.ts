@@ -907,6 +907,22 @@ describe('fan web app in Chromium', () => {
     await one.context.close();
   });
 
+  it('two tabs of one account: a turn given in the other tab while a payment is on its way is the fan’s, and its end is said in both', async () => {
+    const { concertId, one, two } = await twoTabsHolding('pay-reenter', 2, 100);
+    await answerLate(one, () => 'idempotencyKey', 2_500);
+    await one.page.getByRole('button', { name: 'Pay 100 points' }).click();
+    // The payment ends the turn; the fan enters again in the other tab and is let in before its answer.
+    await two.page.locator('.waiting-room[data-state="NONE"]').waitFor(WAIT);
+    await two.page.getByRole('button', { name: 'Enter the waiting room' }).click();
+    await two.page.locator('.your-turn').waitFor(WAIT);
+    await one.page.locator('[data-testid="payment"] .ticket-code').first().waitFor(WAIT);
+    await one.page.locator('.your-turn').waitFor(WAIT);
+    await server.app.services.queue.endActive(Number(await userIdOf(one)), Number(concertId), Date.now() + 60_000);
+    for (const tab of [one, two]) await announced(tab, TURN_ENDED_MESSAGE);
+    expectClean([one, two]);
+    await one.context.close();
+  });
+
   it('one failure shown in two places is one alert: a screen reader hears it once', async () => {
     const { concertId } = await createConcert(server, { maxActiveUsers: 1, seatCount: 3, price: 100 });
     const [account] = await signUpMany(new Api(server.url), 1);

@@ -245,6 +245,7 @@ describe('waiting room', () => {
     const tab = new LineMemory(storage, 'ct:lines:1');
     // Told of the payment first, then the turn's end.
     tab.seen('7', view('ACTIVE', null));
+    tab.paying('7');
     tab.paid('7');
     tab.seen('7', view('NONE', null));
     expect(tab.lostFrom('7')).toBeNull();
@@ -298,6 +299,21 @@ describe('waiting room', () => {
     tab.seen('7', view('NONE', null));
     tab.paymentFailed('7', true);
     expect(tab.lostFrom('7')).toBeNull();
+    // A turn given after the payment was sent (sent while waiting; or entered again after the turn the
+    // payment ended) is not the one the payment ended.
+    tab.seen('9', view('WAITING', 2));
+    tab.paying('9');
+    tab.seen('9', view('ACTIVE', null));
+    tab.paid('9');
+    tab.seen('9', view('NONE', null));
+    expect(tab.lostFrom('9')).toBe('ACTIVE');
+    tab.seen('9', view('ACTIVE', null));
+    tab.paying('9');
+    tab.seen('9', view('NONE', null));
+    tab.seen('9', view('ACTIVE', null));
+    tab.paid('9');
+    tab.seen('9', view('NONE', null));
+    expect(tab.lostFrom('9')).toBe('ACTIVE');
     // Not answered (it may have paid): a NONE seen meanwhile is left unsaid; one after it is a turn lost.
     tab.seen('9', view('ACTIVE', null));
     tab.paying('9');

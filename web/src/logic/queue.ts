@@ -164,11 +164,16 @@ export class LineMemory {
   }
 
   /**
-   * The fan paid for seats of the concert, here or in another tab. A payment ends the turn: a turn
-   * this tab saw end, or is yet to see end, is no turn lost. A place in line is kept as it is.
+   * The fan paid for seats of the concert, here or in another tab. A payment sent from a turn ends it:
+   * a turn this tab saw end, or is yet to see end, is no turn lost. A place in line is kept as it is,
+   * and so is a turn given after the payment was sent (while waiting, or after its own turn's end).
    */
   paid(concertId: string): void {
-    this.change(concertId, (record) => (record?.state !== 'ACTIVE' ? record : record.lost || record.outWhilePaying ? undefined : { ...record, leaving: true, paying: false }));
+    this.change(concertId, (record) => {
+      if (record?.state !== 'ACTIVE') return record;
+      if (record.lost || record.outWhilePaying) return undefined;
+      return record.paying ? { ...record, leaving: true, paying: false } : record;
+    });
   }
 
   /**

@@ -97,14 +97,18 @@ export function WaitingRoom({
   // change at once.
   const paidOutOfLine = useRef<PaidOutOfLine>(false);
   // A payment sent while waiting in line (for seats of an earlier turn) ends no turn, not even one given
-  // before its answer: the state the fan was in as it was sent, here or in another tab (set below).
+  // before its answer: the state the fan was in as it was sent, here or in another tab (set below). Nor
+  // does one whose turn's end was seen before its answer, once the fan is in line again (entered again,
+  // here or in another tab).
   const payingFrom = useRef<string | undefined>(undefined);
+  const outSincePaying = useRef(false);
   const paidWhileWaiting = () => {
     const from = payingFrom.current ?? previous.current?.state;
     return from !== undefined && waitsInLine(from);
   };
+  const endedNoTurn = () => paidWhileWaiting() || (outSincePaying.current && status !== undefined && inLine(status.state));
   useLayoutEffect(() => {
-    if (payment && !paidWhileWaiting()) {
+    if (payment && !endedNoTurn()) {
       paidOutOfLine.current = 'here';
       feeds.paymentPaid(concert.id, false);
     }
@@ -112,13 +116,17 @@ export function WaitingRoom({
   // The same for a payment made in another tab of the account (which told this one's line feeds); the
   // holds shown here are read again after the turn's end all the same (they may be shown until then).
   useLayoutEffect(() => {
-    if (paidElsewhere > 0 && !paidWhileWaiting()) paidOutOfLine.current = 'elsewhere';
+    if (paidElsewhere > 0 && !endedNoTurn()) paidOutOfLine.current = 'elsewhere';
   }, [paidElsewhere]);
-  // After the effects above, which read it as the answer comes (a payment settled after a reload was
+  // After the effects above, which read them as the answer comes (a payment settled after a reload was
   // sent by no one here: the last state seen stands in).
   useLayoutEffect(() => {
     payingFrom.current = paying ? previous.current?.state : undefined;
+    outSincePaying.current = false;
   }, [paying]);
+  useLayoutEffect(() => {
+    if (paying && status && !inLine(status.state)) outSincePaying.current = true;
+  }, [paying, status]);
   // Whether the fan holds seats, and what they lost: read when the status changes, not themselves a reason to say anything.
   const holding = useRef(false);
   holding.current = holds.length > 0;
