@@ -923,6 +923,18 @@ describe('fan web app in Chromium', () => {
     await one.context.close();
   });
 
+  it('two tabs of one account: a payment answered after its tab logged out is still told to the other tab', async () => {
+    const { one, two } = await twoTabsHolding('pay-logout', 2, 100);
+    await two.page.evaluate("window.ctTold = []; new BroadcastChannel('concert-tickets').onmessage = (event) => window.ctTold.push(event.data.what);");
+    await answerLate(one, () => 'idempotencyKey', 1_500);
+    await one.page.getByRole('button', { name: 'Pay 100 points' }).click();
+    await one.page.getByRole('button', { name: 'Log out' }).click();
+    await expect.poll(() => two.page.evaluate('window.ctTold'), WAIT).toEqual(['paying', 'payment']);
+    await two.page.getByTestId('points').filter({ hasText: /^0\b/ }).waitFor(WAIT);
+    expectClean([one, two]);
+    await one.context.close();
+  });
+
   it('one failure shown in two places is one alert: a screen reader hears it once', async () => {
     const { concertId } = await createConcert(server, { maxActiveUsers: 1, seatCount: 3, price: 100 });
     const [account] = await signUpMany(new Api(server.url), 1);
