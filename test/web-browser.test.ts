@@ -900,7 +900,8 @@ describe('fan web app in Chromium', () => {
     await one.page.route('**/graphql', (route) => ((route.request().postData() ?? '').includes('idempotencyKey') ? route.abort('connectionreset') : route.continue()));
     await one.page.getByRole('button', { name: 'Pay 100 points' }).click();
     await one.page.locator('[role="alert"][data-code="NETWORK"]').waitFor(WAIT);
-    await two.page.waitForTimeout(300);
+    // Past the seconds in which the line's news may still be that payment's (a NONE after its answer).
+    await two.page.waitForTimeout(3_500);
     await server.app.services.queue.endActive(Number(await userIdOf(one)), Number(concertId), Date.now() + 60_000);
     for (const tab of [one, two]) await announced(tab, `${TURN_ENDED_MESSAGE} ${HOLDS_OUTLAST_TURN}`);
     expectClean([one, two], (fan, text) => fan === one && text.includes('ERR_CONNECTION_RESET'));
@@ -931,6 +932,25 @@ describe('fan web app in Chromium', () => {
     await one.page.getByRole('button', { name: 'Log out' }).click();
     await expect.poll(() => two.page.evaluate('window.ctTold'), WAIT).toEqual(['paying', 'payment']);
     await two.page.getByTestId('points').filter({ hasText: /^0\b/ }).waitFor(WAIT);
+    expectClean([one, two]);
+    await one.context.close();
+  });
+
+  it('two tabs of one account: the paying tab reloaded while its payment is on its way, a turn’s end after is said as such in both, at once', async () => {
+    const { concertId, one, two } = await twoTabsHolding('pay-reload', 2, 50);
+    // The payment (refused: not enough points) gets no answer to the page, which is reloaded meanwhile.
+    await one.page.route('**/graphql', async (route) => {
+      if (!(route.request().postData() ?? '').includes('idempotencyKey')) return route.continue();
+      await route.fetch();
+    });
+    await one.page.getByRole('button', { name: 'Pay 100 points' }).click();
+    await one.page.waitForTimeout(300);
+    await one.page.reload();
+    await one.page.locator('.your-turn').waitFor(WAIT);
+    // Past the seconds in which the line's news may still be that payment's (a NONE after its answer).
+    await two.page.waitForTimeout(3_500);
+    await server.app.services.queue.endActive(Number(await userIdOf(one)), Number(concertId), Date.now() + 60_000);
+    for (const tab of [one, two]) await announced(tab, `${TURN_ENDED_MESSAGE} ${HOLDS_OUTLAST_TURN}`);
     expectClean([one, two]);
     await one.context.close();
   });

@@ -331,6 +331,17 @@ describe('waiting room', () => {
     tab.paying('9');
     tab.paymentFailed('9', true);
     expect(tab.lostFrom('9')).toBe('ACTIVE');
+    // Reloaded while a payment was on its way (its answer lost with the page): its outcome is unknown,
+    // and a NONE after is a turn lost; a leave asked for before the reload still loses nothing.
+    tab.seen('9', view('ACTIVE', null));
+    tab.paying('9');
+    tab.seen('10', view('ACTIVE', null));
+    tab.leaving('10');
+    const reloaded = new LineMemory(storage, 'ct:lines:1');
+    reloaded.forgetPaymentsUnderWay();
+    reloaded.seen('9', view('NONE', null));
+    reloaded.seen('10', view('NONE', null));
+    expect([reloaded.lostFrom('9'), reloaded.lostFrom('10')]).toEqual(['ACTIVE', null]);
     // Paying while waiting in line (seats of an earlier turn) changes nothing of the place.
     tab.seen('8', view('WAITING', 4));
     tab.paying('8');

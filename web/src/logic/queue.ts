@@ -189,6 +189,14 @@ export class LineMemory {
     });
   }
 
+  /**
+   * The page was loaded again (or the session started anew): a payment sent before has no answer
+   * coming here, so its outcome is unknown (see paymentFailed), in every line.
+   */
+  forgetPaymentsUnderWay(): void {
+    for (const [concertId, record] of Object.entries(this.records())) if (record.paying) this.paymentFailed(concertId, false);
+  }
+
   /** Out of line, the state the fan lost without asking (PREQUEUE, WAITING: the place; ACTIVE: the turn); null if none. */
   lostFrom(concertId: string): string | null {
     const record = this.records()[concertId];

@@ -79,6 +79,11 @@ export function Cart({
     const holdIds = pending.of(concertId);
     askWhenGone.current = holdIds && { holdIds, failureSaid: false };
   }
+  // Such a payment, sent before this page was loaded: the account's other tabs wait for word of it,
+  // which its answer, lost with the page, can no longer give.
+  useEffect(() => {
+    if (pending.of(concertId)) tellOtherTabs('payUnanswered', concertId);
+  }, [pending, concertId]);
   useEffect(() => {
     const asked = askWhenGone.current;
     if (!asked || !holdsKnown || paying || holds.some((hold) => asked.holdIds.includes(hold.id))) return;

@@ -47,6 +47,12 @@ const NO_LINE: Line = { status: undefined, lostFrom: null, start: null, error: u
 const PAYING_ELSEWHERE_MAX_MS = 20_000;
 
 /**
+ * How long after a payment went unanswered the line's news is still taken as maybe its doing: one that
+ * went through ended the turn before answering, but the NONE may come over the socket after.
+ */
+const UNANSWERED_SETTLE_MS = 3_000;
+
+/**
  * The fan's queueStatus feeds, one per concert, for the whole app rather than one page: the feed is
  * the fan's presence (service.md), so a fan in line keeps the place while reading My tickets or the
  * list. A concert's feed runs while its page shows it (`watch`) or while the fan is in its line
@@ -62,12 +68,13 @@ export class LineFeeds {
   private readonly restarts = new Map<string, () => void>();
   private readonly sources = new NewestSource<string>();
   private readonly listeners = new Set<() => void>();
-  /** Per concert, the end of the wait for word of another tab's payment (PAYING_ELSEWHERE_MAX_MS). */
-  private readonly elsewhereTimers = new Map<string, ReturnType<typeof setTimeout>>();
+  /** Per concert, the end of the wait for word of a payment's outcome (PAYING_ELSEWHERE_MAX_MS, UNANSWERED_SETTLE_MS). */
+  private readonly paymentTimers = new Map<string, ReturnType<typeof setTimeout>>();
   private running: readonly string[] = [];
 
   constructor(userId: string | null) {
     this.memory = new LineMemory(tabStorage(), `ct:lines:${userId ?? ''}`);
+    this.memory.forgetPaymentsUnderWay();
     for (const concertId of this.memory.inLine()) this.lines.set(concertId, this.remembered(concertId));
     this.settle();
   }
@@ -124,9 +131,9 @@ export class LineFeeds {
    */
   paymentSent(concertId: string, elsewhere: boolean): void {
     this.memory.paying(concertId);
+    this.stopWaiting(concertId);
     if (!elsewhere) return;
-    this.stopWaitingElsewhere(concertId);
-    this.elsewhereTimers.set(
+    this.paymentTimers.set(
       concertId,
       setTimeout(() => this.paymentFailed(concertId, false, true), PAYING_ELSEWHERE_MAX_MS),
     );
@@ -136,21 +143,31 @@ export class LineFeeds {
   /** The fan paid for seats of the concert, here or in another tab (see LineMemory.paid). */
   paymentPaid(concertId: string, elsewhere: boolean): void {
     this.memory.paid(concertId);
+    this.stopWaiting(concertId);
     const paidElsewhere = this.line(concertId).paidElsewhere + (elsewhere ? 1 : 0);
-    if (elsewhere) this.stopWaitingElsewhere(concertId);
     this.update(concertId, { lostFrom: this.memory.lostFrom(concertId), ...(elsewhere && { payingElsewhere: false, paidElsewhere }) });
   }
 
-  /** The payment did not pay: refused for sure, or not known to (see LineMemory.paymentFailed). */
+  /**
+   * The payment did not pay: refused for sure, or not known to, which holds for UNANSWERED_SETTLE_MS
+   * more (see LineMemory.paymentFailed).
+   */
   paymentFailed(concertId: string, refused: boolean, elsewhere: boolean): void {
-    this.memory.paymentFailed(concertId, refused);
-    if (elsewhere) this.stopWaitingElsewhere(concertId);
-    this.update(concertId, { lostFrom: this.memory.lostFrom(concertId), ...(elsewhere && { payingElsewhere: false }) });
+    this.stopWaiting(concertId);
+    if (refused) this.settleFailed(concertId, true);
+    else this.paymentTimers.set(concertId, setTimeout(() => this.settleFailed(concertId, false), UNANSWERED_SETTLE_MS));
+    if (elsewhere) this.update(concertId, { payingElsewhere: false });
   }
 
-  private stopWaitingElsewhere(concertId: string): void {
-    clearTimeout(this.elsewhereTimers.get(concertId));
-    this.elsewhereTimers.delete(concertId);
+  private settleFailed(concertId: string, refused: boolean): void {
+    this.paymentTimers.delete(concertId);
+    this.memory.paymentFailed(concertId, refused);
+    this.update(concertId, { lostFrom: this.memory.lostFrom(concertId) });
+  }
+
+  private stopWaiting(concertId: string): void {
+    clearTimeout(this.paymentTimers.get(concertId));
+    this.paymentTimers.delete(concertId);
   }
 
   /** The feed's own state, from the component that runs it. */
@@ -172,7 +189,7 @@ export class LineFeeds {
   /** The session ends (logging out): this tab forgets the account's lines. */
   forget(): void {
     this.memory.clear();
-    for (const concertId of [...this.elsewhereTimers.keys()]) this.stopWaitingElsewhere(concertId);
+    for (const concertId of [...this.paymentTimers.keys()]) this.stopWaiting(concertId);
   }
 
   private remembered(concertId: string): Line {
