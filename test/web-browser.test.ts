@@ -610,7 +610,7 @@ describe('fan web app in Chromium', () => {
     const said = (await announcements(fan)).slice(before);
     expect(said.at(-1)).toMatch(/^Payment complete\. Your ticket code is TK-/);
     // That turn is the fan's (the payment, sent while waiting, did not end it): its end is said.
-    await server.app.services.queue.endActive(Number(await userIdOf(fan)), Number(concertId), Date.now() + 60_000);
+    await endTurn(fan, concertId);
     await announced(fan, TURN_ENDED_MESSAGE);
     expectClean([fan]);
     await fan.context.close();
@@ -639,7 +639,7 @@ describe('fan web app in Chromium', () => {
     // Refused (no points), 2 s late; the turn ends meanwhile, as when it runs out.
     await answerLate(fan, () => 'idempotencyKey', 2_000);
     await pay.click();
-    await server.app.services.queue.endActive(Number(await userIdOf(fan)), Number(concertId), Date.now() + 60_000);
+    await endTurn(fan, concertId);
     await fan.page.locator('.waiting-room[data-state="NONE"]').waitFor(WAIT);
     await fan.page.getByRole('alert').filter({ hasText: 'You do not have enough points' }).waitFor(WAIT);
     await announced(fan, `${TURN_ENDED_MESSAGE} ${HOLDS_OUTLAST_TURN}`);
@@ -902,7 +902,7 @@ describe('fan web app in Chromium', () => {
     await one.page.locator('[role="alert"][data-code="NETWORK"]').waitFor(WAIT);
     // Past the seconds in which the line's news may still be that payment's (a NONE after its answer).
     await two.page.waitForTimeout(3_500);
-    await server.app.services.queue.endActive(Number(await userIdOf(one)), Number(concertId), Date.now() + 60_000);
+    await endTurn(one, concertId);
     for (const tab of [one, two]) await announced(tab, `${TURN_ENDED_MESSAGE} ${HOLDS_OUTLAST_TURN}`);
     expectClean([one, two], (fan, text) => fan === one && text.includes('ERR_CONNECTION_RESET'));
     await one.context.close();
@@ -918,7 +918,7 @@ describe('fan web app in Chromium', () => {
     await two.page.locator('.your-turn').waitFor(WAIT);
     await one.page.locator('[data-testid="payment"] .ticket-code').first().waitFor(WAIT);
     await one.page.locator('.your-turn').waitFor(WAIT);
-    await server.app.services.queue.endActive(Number(await userIdOf(one)), Number(concertId), Date.now() + 60_000);
+    await endTurn(one, concertId);
     for (const tab of [one, two]) await announced(tab, TURN_ENDED_MESSAGE);
     expectClean([one, two]);
     await one.context.close();
@@ -949,7 +949,7 @@ describe('fan web app in Chromium', () => {
     await one.page.locator('.your-turn').waitFor(WAIT);
     // Past the seconds in which the line's news may still be that payment's (a NONE after its answer).
     await two.page.waitForTimeout(3_500);
-    await server.app.services.queue.endActive(Number(await userIdOf(one)), Number(concertId), Date.now() + 60_000);
+    await endTurn(one, concertId);
     for (const tab of [one, two]) await announced(tab, `${TURN_ENDED_MESSAGE} ${HOLDS_OUTLAST_TURN}`);
     expectClean([one, two]);
     await one.context.close();
@@ -1251,4 +1251,9 @@ async function twoTabsHolding(name: string, seatCount: number, points: number) {
   await seat(one, 1).click();
   await two.page.getByRole('button', { name: 'Release seat 1' }).waitFor(WAIT);
   return { concertId, one, two };
+}
+
+/** Ends the fan's turn (ACTIVE slot) in the concert on the server, as when it runs out. */
+async function endTurn(fan: Fan, concertId: string): Promise<void> {
+  await server.app.services.queue.endActive(Number(await userIdOf(fan)), Number(concertId), Date.now() + 60_000);
 }

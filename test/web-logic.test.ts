@@ -265,88 +265,48 @@ describe('waiting room', () => {
   });
 
   it('takes a turn that ended while a payment was on its way as lost if the payment is refused, and as no loss if it paid or the fan left', () => {
-    const storage = mapStorage();
-    const tab = new LineMemory(storage, 'ct:lines:1');
-    // Refused: the turn ran out meanwhile.
-    tab.seen('7', view('ACTIVE', null));
-    tab.paying('7');
-    tab.seen('7', view('NONE', null));
-    expect(tab.lostFrom('7')).toBeNull();
-    expect(tab.inLine()).toEqual([]);
-    tab.paymentFailed('7', true);
-    expect(tab.lostFrom('7')).toBe('ACTIVE');
+    // Each case on a fresh tab's memory of concert 7: statuses seen, and what the fan or the tab did.
+    type Step = QueueView | ((memory: LineMemory) => void);
+    const memoryAfter = (...steps: Step[]) => {
+      const memory = new LineMemory(mapStorage(), 'ct:lines:1');
+      for (const step of steps) if (typeof step === 'function') step(memory); else memory.seen('7', step);
+      return memory;
+    };
+    const lostAfter = (...steps: Step[]) => memoryAfter(...steps).lostFrom('7');
+    const ACTIVE = view('ACTIVE', null);
+    const NONE = view('NONE', null);
+    const paying = (memory: LineMemory) => memory.paying('7');
+    const paid = (memory: LineMemory) => memory.paid('7');
+    const refused = (memory: LineMemory) => memory.paymentFailed('7', true);
+    const unanswered = (memory: LineMemory) => memory.paymentFailed('7', false);
+    const leaving = (memory: LineMemory) => memory.leaving('7');
+    const reloaded = (memory: LineMemory) => memory.forgetPaymentsUnderWay();
+    // Refused: the turn ran out meanwhile (unsaid until then, and out of line).
+    expect(lostAfter(ACTIVE, paying, NONE)).toBeNull();
+    expect(memoryAfter(ACTIVE, paying, NONE).inLine()).toEqual([]);
+    expect(lostAfter(ACTIVE, paying, NONE, refused)).toBe('ACTIVE');
     // Paid: the payment ended the turn, before or after its NONE.
-    tab.seen('7', view('ACTIVE', null));
-    tab.paying('7');
-    tab.seen('7', view('NONE', null));
-    tab.paid('7');
-    expect(tab.lostFrom('7')).toBeNull();
-    tab.seen('7', view('ACTIVE', null));
-    tab.paying('7');
-    tab.paid('7');
-    tab.seen('7', view('NONE', null));
-    expect(tab.lostFrom('7')).toBeNull();
+    expect(lostAfter(ACTIVE, paying, NONE, paid)).toBeNull();
+    expect(lostAfter(ACTIVE, paying, paid, NONE)).toBeNull();
     // Refused, the turn still on: a NONE later is a turn lost as any.
-    tab.seen('7', view('ACTIVE', null));
-    tab.paying('7');
-    tab.paymentFailed('7', true);
-    tab.seen('7', view('NONE', null));
-    expect(tab.lostFrom('7')).toBe('ACTIVE');
+    expect(lostAfter(ACTIVE, paying, refused, NONE)).toBe('ACTIVE');
     // Left while paying: nothing lost, whatever the payment's outcome.
-    tab.seen('7', view('ACTIVE', null));
-    tab.paying('7');
-    tab.leaving('7');
-    tab.seen('7', view('NONE', null));
-    tab.paymentFailed('7', true);
-    expect(tab.lostFrom('7')).toBeNull();
+    expect(lostAfter(ACTIVE, paying, leaving, NONE, refused)).toBeNull();
     // A turn given after the payment was sent (sent while waiting; or entered again after the turn the
     // payment ended) is not the one the payment ended.
-    tab.seen('9', view('WAITING', 2));
-    tab.paying('9');
-    tab.seen('9', view('ACTIVE', null));
-    tab.paid('9');
-    tab.seen('9', view('NONE', null));
-    expect(tab.lostFrom('9')).toBe('ACTIVE');
-    tab.seen('9', view('ACTIVE', null));
-    tab.paying('9');
-    tab.seen('9', view('NONE', null));
-    tab.seen('9', view('ACTIVE', null));
-    tab.paid('9');
-    tab.seen('9', view('NONE', null));
-    expect(tab.lostFrom('9')).toBe('ACTIVE');
+    expect(lostAfter(view('WAITING', 2), paying, ACTIVE, paid, NONE)).toBe('ACTIVE');
+    expect(lostAfter(ACTIVE, paying, NONE, ACTIVE, paid, NONE)).toBe('ACTIVE');
     // Not answered (it may have paid): a NONE seen meanwhile is left unsaid; one after it is a turn lost.
-    tab.seen('9', view('ACTIVE', null));
-    tab.paying('9');
-    tab.seen('9', view('NONE', null));
-    tab.paymentFailed('9', false);
-    expect(tab.lostFrom('9')).toBeNull();
-    tab.seen('9', view('ACTIVE', null));
-    tab.paying('9');
-    tab.paymentFailed('9', false);
-    tab.seen('9', view('NONE', null));
-    expect(tab.lostFrom('9')).toBe('ACTIVE');
+    expect(lostAfter(ACTIVE, paying, NONE, unanswered)).toBeNull();
+    expect(lostAfter(ACTIVE, paying, unanswered, NONE)).toBe('ACTIVE');
     // A turn lost before the payment was sent stays lost, refused or not.
-    tab.seen('9', view('ACTIVE', null));
-    tab.seen('9', view('NONE', null));
-    tab.paying('9');
-    tab.paymentFailed('9', true);
-    expect(tab.lostFrom('9')).toBe('ACTIVE');
+    expect(lostAfter(ACTIVE, NONE, paying, refused)).toBe('ACTIVE');
     // Reloaded while a payment was on its way (its answer lost with the page): its outcome is unknown,
     // and a NONE after is a turn lost; a leave asked for before the reload still loses nothing.
-    tab.seen('9', view('ACTIVE', null));
-    tab.paying('9');
-    tab.seen('10', view('ACTIVE', null));
-    tab.leaving('10');
-    const reloaded = new LineMemory(storage, 'ct:lines:1');
-    reloaded.forgetPaymentsUnderWay();
-    reloaded.seen('9', view('NONE', null));
-    reloaded.seen('10', view('NONE', null));
-    expect([reloaded.lostFrom('9'), reloaded.lostFrom('10')]).toEqual(['ACTIVE', null]);
+    expect(lostAfter(ACTIVE, paying, reloaded, NONE)).toBe('ACTIVE');
+    expect(lostAfter(ACTIVE, leaving, reloaded, NONE)).toBeNull();
     // Paying while waiting in line (seats of an earlier turn) changes nothing of the place.
-    tab.seen('8', view('WAITING', 4));
-    tab.paying('8');
-    tab.seen('8', view('NONE', null));
-    expect(tab.lostFrom('8')).toBe('WAITING');
+    expect(lostAfter(view('WAITING', 4), paying, NONE)).toBe('WAITING');
   });
 
   it('says why the status comes over HTTP: the server away, too many connections for the account, or a reconnection; a turn, not a place, for an ACTIVE fan', () => {
@@ -398,17 +358,7 @@ describe('waiting room', () => {
     expect(fan.lostFrom('7')).toBe('ACTIVE');
     fan.leaving('7');
     expect(fan.lostFrom('7')).toBeNull();
-    // Paying from a turn: the NONE that follows, before the answer or with none coming (the answer
-    // lost), is no turn lost; a payment refused for sure (not enough points) leaves the turn's end news again.
-    fan.seen('7', view('ACTIVE', null));
-    fan.paying('7');
-    fan.seen('7', view('NONE', null));
-    expect(fan.lostFrom('7')).toBeNull();
-    fan.seen('7', view('ACTIVE', null));
-    fan.paying('7');
-    fan.paymentFailed('7', true);
-    fan.seen('7', view('NONE', null));
-    expect(fan.lostFrom('7')).toBe('ACTIVE');
+    // (A payment from a turn: see the test of a turn that ended while a payment was on its way.)
     // A closed line (SOLD_OUT) is said as such; a fan never in line lost nothing.
     fan.seen('8', view('SOLD_OUT', null));
     fan.seen('9', view('NONE', null));
