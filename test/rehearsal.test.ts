@@ -14,15 +14,16 @@ describe('on-sale rehearsal (small)', () => {
     const env = testEnv('rehearsal');
     const run = await runRehearsal(
       // prettier-ignore
-      { ...DEFAULT_OPTIONS, fans: 150, seats: 60, capacity: 10, replicas: 2, workers: 0, seed: 11, preOpenSeconds: 3, prequeueShare: 0.08, arrivalsPerSecond: 100, maxSeconds: 50,
+      { ...DEFAULT_OPTIONS, fans: 150, seats: 60, capacity: 10, replicas: 2, workers: 0, seed: 11, preOpenSeconds: 3, prequeueShare: 0.08, arrivalsPerSecond: 100, maxSeconds: 60,
         admissionIntervalMs: 200, holdTtlSeconds: 5, presenceGraceSeconds: 5, activeIdleSeconds: 5, abusers: false, profile: false, cluster: false },
       { DATABASE_URL: env.DATABASE_URL as string, REDIS_URL: env.REDIS_URL as string, REDIS_KEY_PREFIX: env.REDIS_KEY_PREFIX as string, REDIS_CLUSTER_NODES: env.REDIS_CLUSTER_NODES },
     );
     const { integrity, analysis } = run;
     for (const check of integrity.checks) expect(check.ok, `${check.name}: ${check.detail}`).toBe(true);
     // Sold out (a cancellation after the last sale may put a seat back: then it is the only one).
-    // Alone it sells out about 17 s after opening; the cap leaves room for a loaded CI host, and a miss
-    // says whether the sale stalled with seats free or was still reselling lapsed holds.
+    // Alone it sells out 11–33 s after opening (a chain of fans letting their holds lapse makes the
+    // tail); the cap leaves room for that on a loaded CI host, and a miss says whether the sale
+    // stalled with seats free or was still reselling lapsed holds.
     const last = run.samples.at(-1);
     const stalled = `last sample ${JSON.stringify(last)}; every seat taken after ${analysis.sellOut.allTakenAfter} s; outcomes ${JSON.stringify(analysis.outcomes)}`;
     expect(analysis.sellOut.soldOutAfter, stalled).not.toBeNull();
@@ -40,5 +41,5 @@ describe('on-sale rehearsal (small)', () => {
     // report, not this test, judges that.
     expect(analysis.sellOut.soldOutDelivered).toBeGreaterThan(0);
     expect(Object.keys(analysis.outcomes).filter((outcome) => outcome.startsWith('client crashed') || outcome.startsWith('enter failed'))).toEqual([]);
-  }, 90_000);
+  }, 100_000);
 });
