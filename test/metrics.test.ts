@@ -4,7 +4,7 @@ import { ENTER, LEAVE, STATUS_SUBSCRIPTION, type QueueStatus } from '../support/
 import { startTestServer, type TestServer } from './support/harness';
 import { Feed, signUpMany, wsClient } from './support/client';
 import { createConcert } from './support/fixtures';
-import { activeFans, charge, hold, pay, seatIds } from './support/booking';
+import { activeFans, charge, hold, pay, queueStatusOf, seatIds } from './support/booking';
 import { metricSamples, metricSum, metricSums } from './support/metrics';
 import { spawnServer, type ServerProcess } from './support/process';
 
@@ -91,6 +91,8 @@ describe('queue_status_pushes_total', () => {
     const [holder, fan] = await signUpMany(new Api(server.url), 2);
     await holder!.api.data(ENTER, { id: concertId });
     await fan!.api.data(ENTER, { id: concertId });
+    // The holder let in first: a tick doing so after the subscription would move the fan up, a second push.
+    await vi.waitFor(async () => expect((await queueStatusOf(holder!, concertId)).state).toBe('ACTIVE'), { timeout: 5000, interval: 50 });
     const before = await metricSum(apiOnly.url, 'queue_status_pushes_total');
     const client = wsClient(apiOnly.wsUrl, fan!.token);
     try {
