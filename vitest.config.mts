@@ -8,10 +8,10 @@ const shared = { setupFiles: ['test/setup.ts'], testTimeout: 60_000, hookTimeout
 
 /**
  * Run after every other test file, side by side with each other only: web-browser's first-render
- * budget is a time, which the API files' servers would eat into. Two files, each with its own
- * Chromium and servers, as most of their time is spent waiting out graces and holds.
+ * budget is a time, which the API files' servers would eat into. Three files, each with its own
+ * Chromium and servers, as most of their time is spent waiting out graces, holds and turns.
  */
-const BROWSER_TESTS = ['test/web-browser.test.ts', 'test/web-live.test.ts'];
+const BROWSER_TESTS = ['test/web-browser.test.ts', 'test/web-tabs.test.ts', 'test/web-live.test.ts'];
 /**
  * Runs alone after the API files: it must sell out within a time cap, with presence graces of a few
  * seconds, and four files' servers beside it on two cores once made it miss the cap.

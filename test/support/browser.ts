@@ -250,3 +250,16 @@ export function expectClean(fans: Fan[], allowed: (fan: Fan, text: string) => bo
   }
 }
 
+/**
+ * No text the live region took was followed by one that only adds to it: the region is atomic, so a
+ * screen reader would read the first sentence again.
+ */
+export async function expectNothingSaidTwice(fan: Fan): Promise<void> {
+  const said = await announcements(fan);
+  expect(said.filter((text, i) => i > 0 && said[i - 1] !== '' && text.startsWith(`${said[i - 1]} `))).toEqual([]);
+}
+
+/** Ends the fan's turn (ACTIVE slot) in the concert on the server, as when it runs out. */
+export async function endTurn(server: TestServer, fan: Fan, concertId: string): Promise<void> {
+  await server.app.services.queue.endActive(Number(await userIdOf(fan)), Number(concertId), Date.now() + 60_000);
+}

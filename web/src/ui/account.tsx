@@ -4,6 +4,7 @@ import { problemOf, type ErrorLike } from '../logic/errors';
 import { ChargePoints, LogIn, Me, ME_CONTEXT, SignUp } from '../operations';
 import { sessionEndReason, setToken } from '../session';
 import { ErrorNote } from './errors';
+import { useAnnounce } from './announcer';
 import { useLastGood } from './hooks';
 import { tellOtherTabs, useAccountChanges, useOtherTabs, type AccountChange } from './other-tabs';
 
@@ -88,6 +89,7 @@ export function AccountBar() {
   const [chargeError, setChargeError] = useState<ErrorLike | undefined>(undefined);
   useAccountChanges(BALANCE_CHANGES, () => setChargeError(undefined));
   const [amount, setAmount] = useState('1000');
+  const announce = useAnnounce();
   const [notSendable, setNotSendable] = useState<string | null>(null);
 
   async function submit(event: FormEvent) {
@@ -97,12 +99,16 @@ export function AccountBar() {
     const problem = unsendable(amount);
     setNotSendable(problem);
     if (problem) return;
-    const result = await chargePoints({ amount: Number(amount) });
+    const sent = Number(amount);
+    const result = await chargePoints({ amount: sent });
     setChargeError(result.error);
     // Only a charge's answer updates the balance shown: without one, read it again (a refused charge
     // changed nothing, but one with no answer may have gone through).
     if (result.error) rereadMe({ requestPolicy: 'network-only' });
     else tellOtherTabs('charge');
+    // Aloud too: the balance changing in the header is all a sighted fan needs, not a screen-reader user.
+    const balance = result.data?.chargePoints.points;
+    if (balance !== undefined) announce(`${sent.toLocaleString()} points added: you have ${balance.toLocaleString()} points.`);
   }
 
   return (

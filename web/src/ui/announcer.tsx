@@ -1,9 +1,10 @@
-import { createContext, useCallback, useContext, useRef, useState, type ReactNode } from 'react';
+import { createContext, useCallback, useContext, useEffect, useRef, useState, type ReactNode } from 'react';
 
 /**
- * Sentences said within this long of one another are said together: the region's text replaced
+ * Sentences said within this long of the first are said together, once: the region's text replaced
  * before the screen reader took it would be lost (the effects of one render say the line's news and
- * then the ticket codes, a few milliseconds apart).
+ * then the ticket codes, a few milliseconds apart), and a text that grows is read again from its start
+ * (the region is atomic). So the first sentence waits this long for others before the region takes it.
  */
 const TOGETHER_MS = 100;
 
@@ -18,20 +19,25 @@ export function AnnouncerProvider({ session, children }: { session: string | nul
   // Another session (logged out, or in as someone else) starts with nothing said: the last fan's words
   // (a ticket code) must not stay in the page for whoever uses it next. Reset while rendering, so
   // what the new session's own first render announces is kept.
-  // What was said last, and when (see TOGETHER_MS).
-  const last = useRef({ text: '', at: -Infinity });
+  // The sentences waiting to be said together, and their timer (see TOGETHER_MS).
+  const pending = useRef<{ sentences: string[]; timer?: ReturnType<typeof setTimeout> }>({ sentences: [] });
   const [saidFor, setSaidFor] = useState(session);
   if (saidFor !== session) {
     setSaidFor(session);
     setMessage((m) => ({ text: '', n: m.n + 1 }));
-    last.current = { text: '', at: -Infinity };
+    clearTimeout(pending.current.timer);
+    pending.current = { sentences: [] };
   }
+  useEffect(() => () => clearTimeout(pending.current.timer), []);
   const announce = useCallback((text: string) => {
-    const now = performance.now();
-    const before = last.current;
-    const together = now - before.at > TOGETHER_MS ? text : before.text.endsWith(text) ? before.text : `${before.text} ${text}`;
-    last.current = { text: together, at: now };
-    setMessage((m) => ({ text: together, n: m.n + 1 }));
+    const waiting = pending.current;
+    // The same sentence twice in one moment is said once.
+    if (!waiting.sentences.includes(text)) waiting.sentences.push(text);
+    waiting.timer ??= setTimeout(() => {
+      const together = waiting.sentences.join(' ');
+      pending.current = { sentences: [] };
+      setMessage((m) => ({ text: together, n: m.n + 1 }));
+    }, TOGETHER_MS);
   }, []);
   return (
     <AnnounceContext.Provider value={announce}>

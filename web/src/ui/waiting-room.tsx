@@ -413,7 +413,11 @@ function Waiting({ status, start }: { status: QueueStatus; start: number | null 
         </div>
         <div>
           <dt>Estimated wait</dt>
-          <dd>{formatWait(status.estimatedWaitSeconds)}</dd>
+          {/* The estimate assumes admission runs: while it is paused, it counts from when it resumes. */}
+          <dd data-testid="wait">
+            {formatWait(status.estimatedWaitSeconds)}
+            {seatSupply(false, status.seatsLeft) === 'PAUSED' && status.estimatedWaitSeconds !== null ? ' once a seat comes back' : ''}
+          </dd>
         </div>
       </dl>
       <SeatsLeft seatsLeft={status.seatsLeft} />
