@@ -128,7 +128,10 @@ describe('announcements', () => {
     try {
       // A hold outliving its seat's sale (as when its release after the commit failed), lapsing on its own:
       // the sale's note forgotten, so the inventory check (HoldService.releaseSold) does not free it first.
+      // A check that read the note just before may still be running (its SQL slow on a loaded host): it
+      // is let finish (checks run every 10 ticks, 1 s here) before the hold is made.
       await server.app.redis.del(redisKeys(server.env.REDIS_KEY_PREFIX!).seatsChanging);
+      await new Promise((resolve) => setTimeout(resolve, 2500));
       const k = holdKeys(scheduleId);
       await runScript(server.app.redis, HOLD_SEAT, k, Number(sold!), Number(buyer!.id), `${scheduleId}.${sold}.stalestalest`, 200, 10);
       await server.app.redis.sadd(redisKeys(server.env.REDIS_KEY_PREFIX!).holdIndex, scheduleId);
