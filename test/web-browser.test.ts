@@ -251,6 +251,8 @@ describe('fan web app in Chromium', () => {
     await admin.api.data(SET_SALES_OPEN_AT, { id: concertId, at: new Date(Date.now() + 600_000).toISOString() });
     await fan.page.getByTestId('opens-in').filter({ hasText: /^(9:5\d|10:00)$/ }).waitFor(WAIT);
     await fan.page.getByTestId('sales-open-in').filter({ hasText: /^Sales open in (9:5\d|10:00)$/ }).waitFor(WAIT);
+    // Said too: the countdown alone changes silently.
+    await announced(fan, 'The opening has moved: sales now open on');
     // The two countdowns tick together (one clock for the page), never a second apart; the one in the
     // waiting room is a timer named in words for screen readers.
     const both = (await fan.page.evaluate(`(async () => {

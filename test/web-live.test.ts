@@ -7,7 +7,7 @@ import { signUpMany } from './support/client';
 import { createConcert } from './support/fixtures';
 import { startTestServer, type TestServer } from './support/harness';
 import { HOLDS_OUTLAST_TURN, PLACE_LOST_MESSAGE } from '../web/src/logic/queue';
-import { announced, blockedFans, countRequests, dropSockets, expectClean, focusedId, newFanEntering, openFan, position, seat, signUpInPage, sockets, socketsOf, startBrowser, stopBrowser, tabShownAgain, tokenOf, userIdOf, waitingBehindOne, WAIT } from './support/browser';
+import { announced, blockedFans, countRequests, dropSockets, expectClean, focusedId, newFanEntering, openFan, openTab, position, seat, signUpInPage, sockets, socketsOf, startBrowser, stopBrowser, tabShownAgain, tokenOf, userIdOf, waitingBehindOne, WAIT } from './support/browser';
 
 /*
  * The fan web app in Chromium when the connection or the fan goes away: a socket down or blocked, a
@@ -266,6 +266,31 @@ describe('fan web app in Chromium, when the connection or the fan goes away', ()
     },
     (SHORT_GRACE_SECONDS + 3) * 3000 + 60_000,
   );
+
+  it('a fan who closes the tab and comes back in a new one is told the place was lost past the presence grace, and finds it kept within it', async () => {
+    const shortBase = new URL('/', shortGrace.url).toString();
+    const { concertId, fan } = await waitingBehindOne(shortGrace, 'closed');
+    const token = (await tokenOf(fan))!;
+    // A new tab of the same browser, logged in (a tab's session is its own), on the concert's page.
+    const reopen = async () => {
+      const tab = await openTab(fan.context);
+      await tab.page.addInitScript(`sessionStorage.setItem('ct:token', ${JSON.stringify(token)})`);
+      await tab.page.goto(`${shortBase}#/concerts/${concertId}`);
+      return tab;
+    };
+    // Back at once: the place as it was.
+    await fan.page.close();
+    const soon = await reopen();
+    await position(soon, 'number 1 in line').waitFor(WAIT);
+    // Back past the grace: said plainly, on the page and aloud, not merely "not in line".
+    await soon.page.close();
+    await new Promise((resolve) => setTimeout(resolve, (SHORT_GRACE_SECONDS + 3) * 1000));
+    const late = await reopen();
+    await late.page.locator('.waiting-room[data-state="NONE"]').getByText(PLACE_LOST_MESSAGE).waitFor(WAIT);
+    await announced(late, PLACE_LOST_MESSAGE);
+    expectClean([late], () => false, shortBase);
+    await fan.context.close();
+  });
 
   it('leaving the line while holding a seat is said once, with the seat still payable', async () => {
     const { concertId } = await createConcert(server, { maxActiveUsers: 1, seatCount: 2, price: 100 });

@@ -6,7 +6,7 @@ import { errorCode, errorMessage, isTransient, problemOf } from '../web/src/logi
 import { announcement, HOLDS_OUTLAST_TURN, inLine, overHttpWords, lineProgress, LineMemory, offPageNews, PAUSED_MESSAGE, PLACE_LOST_MESSAGE, PREQUEUE_MESSAGE, SEAT_BACK_MESSAGE, seatSupply, seatsLeftWords, SOLD_OUT_MESSAGE, TURN_ENDED_MESSAGE, waitsInLine, type QueueView } from '../web/src/logic/queue';
 import { NewestSource } from '../web/src/logic/newest';
 import { applySeatChange, holdsRanOutWords, MaybeOwnChanges, seatFailureShown, seatKeyTarget, seatLook, type SeatState } from '../web/src/logic/seats';
-import { formatCountdown, formatWait, remainingMs, salesOpenCountdown, spokenCountdown, turnEndingWarning } from '../web/src/logic/time';
+import { formatCountdown, formatDateTime, formatWait, remainingMs, salesOpenCountdown, spokenCountdown, turnEndingWarning } from '../web/src/logic/time';
 import { SecondTicker } from '../web/src/logic/second-ticker';
 import { ServerClock } from '../web/src/logic/server-clock';
 import { cancelledBefore } from '../web/src/logic/tickets';
@@ -309,6 +309,46 @@ describe('waiting room', () => {
     expect(lostAfter(view('WAITING', 4), paying, NONE)).toBe('WAITING');
   });
 
+  it('hands the places the fan holds down to the account\'s next tab: lost there if out of line, as they were if not; never a place left, paid for or already lost, nor one seen too long ago', () => {
+    const browser = mapStorage();
+    let now = 1_000_000;
+    const tab = () => new LineMemory(mapStorage(), 'ct:lines:1', { store: browser, key: 'ct:lines-handed-down:1', now: () => now });
+    const closed = tab();
+    closed.seen('7', view('WAITING', 5));
+    closed.seen('7', view('WAITING', 3));
+    closed.seen('8', view('ACTIVE', null));
+    closed.seen('9', view('WAITING', 2));
+    closed.leaving('9');
+    // Another tab of the account, on a concert whose line the fan is not in, hands nothing down of it and keeps the rest.
+    tab().seen('10', view('NONE', null));
+    now += 90_000;
+    const next = tab();
+    next.adoptHandDown(60 * 60_000);
+    expect(next.inLine().sort()).toEqual(['7', '8']);
+    expect(next.start('7')).toBe(5);
+    next.seen('7', view('NONE', null));
+    expect(next.lostFrom('7')).toBe('WAITING');
+    next.seen('8', view('ACTIVE', null));
+    expect(next.lostFrom('8')).toBeNull();
+    // What it saw is handed down in turn: the place lost is not, the turn kept is.
+    const third = tab();
+    third.adoptHandDown(60 * 60_000);
+    expect(third.inLine()).toEqual(['8']);
+    // A tab that remembers lines already (reloaded) takes nothing; places seen too long ago are not taken.
+    next.seen('11', view('WAITING', 1));
+    next.adoptHandDown(0);
+    expect(next.inLine().sort()).toEqual(['11', '8']);
+    now += 60 * 60_000 + 1;
+    const late = tab();
+    late.adoptHandDown(60 * 60_000);
+    expect(late.inLine()).toEqual([]);
+    // Logging out forgets them for the next tab too.
+    next.clear();
+    const afterLogOut = tab();
+    afterLogOut.adoptHandDown(Infinity);
+    expect(afterLogOut.inLine()).toEqual([]);
+  });
+
   it('says why the status comes over HTTP: the server away, too many connections for the account, or a reconnection; a turn, not a place, for an ACTIVE fan', () => {
     const words = (over: { unreachable?: boolean; socketLimit?: boolean; active?: boolean }) => overHttpWords({ unreachable: false, socketLimit: false, active: false, checkSeconds: 15, ...over });
     expect(words({})).toBe('Reconnecting… your place in line is kept: meanwhile this page checks your place about every 15 seconds.');
@@ -435,6 +475,11 @@ describe('waiting room', () => {
     const withSeats = (v: QueueView, seatsLeft: number): QueueView => ({ ...v, seatsLeft });
     expect(announcement(undefined, view('PREQUEUE', null))).toBe(PREQUEUE_MESSAGE);
     expect(announcement(view('PREQUEUE', null), view('PREQUEUE', null))).toBeUndefined();
+    // The opening moved by an organiser is said, with when it is now; the same opening again is not.
+    const opening = (v: QueueView, salesOpenAt: string): QueueView => ({ ...v, salesOpenAt });
+    const at = '2030-05-01T19:00:00.000Z';
+    expect(announcement(opening(view('PREQUEUE', null), '2030-05-01T19:05:00.000Z'), opening(view('PREQUEUE', null), at))).toBe(`The opening has moved: sales now open on ${formatDateTime(at)}.`);
+    expect(announcement(opening(view('PREQUEUE', null), at), opening(view('PREQUEUE', null), at))).toBeUndefined();
     expect(announcement(view('PREQUEUE', null), view('WAITING', 4))).toBe('Sales are open. You are number 4 in line.');
     expect(announcement(view('PREQUEUE', null), view('ACTIVE', null))).toMatch(/your turn/);
     expect(announcement(withSeats(view('WAITING', 2), 3), withSeats(view('WAITING', 2), 0))).toBe(PAUSED_MESSAGE);

@@ -1,4 +1,5 @@
 import type { KeyValueStore } from './storage';
+import { formatDateTime } from './time';
 
 /**
  * The waiting room as a fan sees it: progress through the line, what is said about the seats, and
@@ -14,6 +15,8 @@ export interface QueueView {
   activeUntil: string | null;
   /** The concert's seats neither reserved nor held (may lag by one admission tick). */
   seatsLeft?: number;
+  /** In the pre-queue, when sales open (ISO). */
+  salesOpenAt?: string | null;
 }
 
 /**
@@ -104,6 +107,13 @@ interface LineRecord {
   outWhilePaying?: boolean;
 }
 
+/** A place in line as a tab of the account last saw it, and when: for the account's next tab (LineMemory.adoptHandDown). */
+interface HandedDownPlace {
+  state: string;
+  start: number | null;
+  at: number;
+}
+
 /**
  * What this tab remembers of one account's places in line, per concert, under `key` in Web Storage
  * (sessionStorage: it outlasts a reload and the concert's feed, not the tab; the page forgets it at
@@ -113,9 +123,16 @@ interface LineRecord {
  * can say so even to a fan who was on another page, or reloaded, when it happened. Pure, unit-tested.
  */
 export class LineMemory {
+  /**
+   * `handDown`: where the lines the fan is in are also kept for the account's next tab (localStorage),
+   * written with each change by whichever tab saw it last. A fan who closes the tab and comes back in
+   * a new one after the presence grace is then told the place was lost, not merely that they are not
+   * in line; one who comes back in time finds the place, and the progress bar, as they were.
+   */
   constructor(
     private readonly storage: KeyValueStore,
     private readonly key: string,
+    private readonly handDown?: { store: KeyValueStore; key: string; now: () => number },
   ) {}
 
   private records(): Record<string, LineRecord> {
@@ -127,6 +144,37 @@ export class LineMemory {
     const record = next(records[concertId]);
     if (record) records[concertId] = record;
     else delete records[concertId];
+    this.storage.setItem(this.key, JSON.stringify(records));
+    this.handDownPlace(concertId, record);
+  }
+
+  private handedDown(): Record<string, HandedDownPlace> {
+    return JSON.parse(this.handDown?.store.getItem(this.handDown.key) ?? '{}') as Record<string, HandedDownPlace>;
+  }
+
+  /**
+   * The concert's entry for the account's next tab: the place as seen now, if the fan holds it (not
+   * lost, not being left or paid for); none otherwise. Other concerts' entries are other tabs' too.
+   */
+  private handDownPlace(concertId: string, record: LineRecord | undefined): void {
+    if (!this.handDown) return;
+    const places = this.handedDown();
+    if (record && !record.lost && !record.outWhilePaying && !record.leaving && !record.paying) places[concertId] = { state: record.state, start: record.start, at: this.handDown.now() };
+    else delete places[concertId];
+    this.handDown.store.setItem(this.handDown.key, JSON.stringify(places));
+  }
+
+  /**
+   * A new tab (nothing remembered yet) takes the places handed down by the account's tabs, those seen
+   * within `maxAgeMs`: the first status it sees in each line then says whether it was kept or lost.
+   */
+  adoptHandDown(maxAgeMs: number): void {
+    if (!this.handDown || this.storage.getItem(this.key) !== null) return;
+    const now = this.handDown.now();
+    const records: Record<string, LineRecord> = {};
+    for (const [concertId, place] of Object.entries(this.handedDown())) {
+      if (now - place.at <= maxAgeMs) records[concertId] = { state: place.state, start: place.start, leaving: false, lost: false };
+    }
     this.storage.setItem(this.key, JSON.stringify(records));
   }
 
@@ -215,9 +263,10 @@ export class LineMemory {
       .map(([concertId]) => concertId);
   }
 
-  /** Forgets every line: the fan logs out. */
+  /** Forgets every line, in this tab and for the next: the fan logs out. */
   clear(): void {
     this.storage.removeItem(this.key);
+    this.handDown?.store.removeItem(this.handDown.key);
   }
 }
 
@@ -257,6 +306,10 @@ export function announcement(previous: QueueView | undefined, next: QueueView, c
   const { afterPayment = false, holdingSeats = false, lostFrom = null } = context;
   const movedUp = previous?.state === 'WAITING' && next.state === 'WAITING' && previous.position !== null && next.position !== null && next.position < previous.position;
   if (movedUp && !placeWorthSaying(previous.position as number, next.position as number)) return announcement(previous, { ...next, position: previous.position }, context);
+  // An organiser moved the opening: the countdown on screen changes, and a listener hears why.
+  if (previous?.state === 'PREQUEUE' && next.state === 'PREQUEUE' && previous.salesOpenAt && next.salesOpenAt && previous.salesOpenAt !== next.salesOpenAt) {
+    return `The opening has moved: sales now open on ${formatDateTime(next.salesOpenAt)}.`;
+  }
   if (previous && previous.state === next.state && previous.position === next.position) {
     // Same place: only admission pausing or resuming (while waiting) is worth saying.
     if (next.state !== 'WAITING' || previous.seatsLeft === undefined || next.seatsLeft === undefined) return undefined;

@@ -7,7 +7,7 @@ import { NewestSource } from '../logic/newest';
 import { inLine, LineMemory } from '../logic/queue';
 import { QueueStatusNow, QueueStatusSubscription, type QueueStatus } from '../operations';
 import { useOtherTabs, type AccountChange } from './other-tabs';
-import { tabStorage } from '../tab-storage';
+import { browserStorage, tabStorage } from '../tab-storage';
 
 /**
  * While the fan is in line and the live feed is down, their status is asked over HTTP this often: the
@@ -17,6 +17,13 @@ import { tabStorage } from '../tab-storage';
 export const STATUS_CHECK_MS = 15_000;
 /** The first such check, once the feed has been down this long: a socket starting, or back at its first retry, needs none. */
 const FIRST_STATUS_CHECK_MS = 3_000;
+
+/**
+ * How old the lines handed down by the account's last tab may be for a new tab to take them
+ * (LineMemory.adoptHandDown): a fan back within hours is told what became of the place; after that,
+ * nothing is said.
+ */
+const HANDED_DOWN_MAX_MS = 6 * 60 * 60 * 1000;
 
 /** What the app knows of the fan in one concert's line. */
 export interface Line {
@@ -73,7 +80,8 @@ export class LineFeeds {
   private running: readonly string[] = [];
 
   constructor(userId: string | null) {
-    this.memory = new LineMemory(tabStorage(), `ct:lines:${userId ?? ''}`);
+    this.memory = new LineMemory(tabStorage(), `ct:lines:${userId ?? ''}`, { store: browserStorage(), key: `ct:lines-handed-down:${userId ?? ''}`, now: Date.now });
+    this.memory.adoptHandDown(HANDED_DOWN_MAX_MS);
     this.memory.forgetPaymentsUnderWay();
     for (const concertId of this.memory.inLine()) this.lines.set(concertId, this.remembered(concertId));
     this.settle();
