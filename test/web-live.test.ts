@@ -6,7 +6,7 @@ import { admit, hold, seatIds } from './support/booking';
 import { signUpMany } from './support/client';
 import { createConcert } from './support/fixtures';
 import { startTestServer, type TestServer } from './support/harness';
-import { HOLDS_OUTLAST_TURN, PLACE_LOST_MESSAGE } from '../web/src/logic/queue';
+import { HOLDS_OUTLAST_TURN, PLACE_ENDED_AWAY_MESSAGE, PLACE_LOST_MESSAGE } from '../web/src/logic/queue';
 import { announced, blockedFans, countRequests, dropSockets, expectClean, focusedId, newFanEntering, openFan, openTab, position, seat, signUpInPage, sockets, socketsOf, startBrowser, stopBrowser, tabShownAgain, tokenOf, userIdOf, waitingBehindOne, WAIT } from './support/browser';
 
 /*
@@ -267,7 +267,7 @@ describe('fan web app in Chromium, when the connection or the fan goes away', ()
     (SHORT_GRACE_SECONDS + 3) * 3000 + 60_000,
   );
 
-  it('a fan who closes the tab and comes back in a new one is told the place was lost past the presence grace, and finds it kept within it', async () => {
+  it('a fan who closes the tab and comes back in a new one is told, past the presence grace, that the place ended while no page was open, and finds it kept within it', async () => {
     const shortBase = new URL('/', shortGrace.url).toString();
     const { concertId, fan } = await waitingBehindOne(shortGrace, 'closed');
     const token = (await tokenOf(fan))!;
@@ -282,12 +282,13 @@ describe('fan web app in Chromium, when the connection or the fan goes away', ()
     await fan.page.close();
     const soon = await reopen();
     await position(soon, 'number 1 in line').waitFor(WAIT);
-    // Back past the grace: said plainly, on the page and aloud, not merely "not in line".
+    // Back past the grace: said plainly, on the page and aloud, not merely "not in line" (nor "lost":
+    // how it ended, a grace passing or a leave on another device, this browser did not see).
     await soon.page.close();
     await new Promise((resolve) => setTimeout(resolve, (SHORT_GRACE_SECONDS + 3) * 1000));
     const late = await reopen();
-    await late.page.locator('.waiting-room[data-state="NONE"]').getByText(PLACE_LOST_MESSAGE).waitFor(WAIT);
-    await announced(late, PLACE_LOST_MESSAGE);
+    await late.page.locator('.waiting-room[data-state="NONE"]').getByText(PLACE_ENDED_AWAY_MESSAGE).waitFor(WAIT);
+    await announced(late, PLACE_ENDED_AWAY_MESSAGE);
     expectClean([late], () => false, shortBase);
     await fan.context.close();
   });

@@ -3,7 +3,7 @@ import { Checkout, failureShown, holdsTickets, paymentKey, payOutcome, PendingPa
 import { Coalescer } from '../web/src/logic/coalesce';
 import { closeCallsForSessionCheck, feedRetryMs, retryAfterFailureMs, retryDelayMs } from '../web/src/logic/connection';
 import { errorCode, errorMessage, isTransient, problemOf } from '../web/src/logic/errors';
-import { announcement, HOLDS_OUTLAST_TURN, inLine, overHttpWords, lineProgress, LineMemory, offPageNews, PAUSED_MESSAGE, PLACE_LOST_MESSAGE, PREQUEUE_MESSAGE, SEAT_BACK_MESSAGE, seatSupply, seatsLeftWords, SOLD_OUT_MESSAGE, TURN_ENDED_MESSAGE, waitsInLine, type QueueView } from '../web/src/logic/queue';
+import { announcement, HOLDS_OUTLAST_TURN, inLine, overHttpWords, lineProgress, LineMemory, lostWords, offPageNews, PAUSED_MESSAGE, PLACE_ENDED_AWAY_MESSAGE, PLACE_LOST_MESSAGE, PREQUEUE_MESSAGE, SEAT_BACK_MESSAGE, seatSupply, seatsLeftWords, SOLD_OUT_MESSAGE, TURN_ENDED_MESSAGE, waitsInLine, type QueueView } from '../web/src/logic/queue';
 import { NewestSource } from '../web/src/logic/newest';
 import { applySeatChange, holdsRanOutWords, MaybeOwnChanges, seatFailureShown, seatKeyTarget, seatLook, type SeatState } from '../web/src/logic/seats';
 import { formatCountdown, formatDateTime, formatWait, remainingMs, salesOpenCountdown, spokenCountdown, turnEndingWarning } from '../web/src/logic/time';
@@ -326,10 +326,16 @@ describe('waiting room', () => {
     next.adoptHandDown(60 * 60_000);
     expect(next.inLine().sort()).toEqual(['7', '8']);
     expect(next.start('7')).toBe(5);
+    // Found gone at once: how it ended (the grace, or a leave on another device) was not seen here.
     next.seen('7', view('NONE', null));
-    expect(next.lostFrom('7')).toBe('WAITING');
+    expect(next.lostFrom('7')).toBe('AWAY');
+    expect(lostWords('AWAY')).toBe(PLACE_ENDED_AWAY_MESSAGE);
     next.seen('8', view('ACTIVE', null));
     expect(next.lostFrom('8')).toBeNull();
+    // Seen in line here first, then gone: a place lost, as in any tab.
+    next.seen('8', view('NONE', null));
+    expect(next.lostFrom('8')).toBe('ACTIVE');
+    next.seen('8', view('WAITING', 2));
     // What it saw is handed down in turn: the place lost is not, the turn kept is.
     const third = tab();
     third.adoptHandDown(60 * 60_000);

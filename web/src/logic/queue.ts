@@ -70,8 +70,16 @@ export function inLine(state: string): boolean {
   return waitsInLine(state) || state === 'ACTIVE';
 }
 
+/**
+ * A place handed down from a closed tab (LineMemory.adoptHandDown) found gone: this browser did not see
+ * how it ended (the grace passing, or a leave on another device), so the words claim neither.
+ */
+export const PLACE_ENDED_AWAY_MESSAGE =
+  'You are no longer in line for this concert: your place ended while this browser had no page of it open. Enter the waiting room to queue again. (A place is kept while a page stays open and online.)';
+
 /** What a fan out of line (NONE) is told they lost, from the state they were in (see LineMemory.lostFrom). */
 export function lostWords(lostFrom: string): string {
+  if (lostFrom === 'AWAY') return PLACE_ENDED_AWAY_MESSAGE;
   return lostFrom === 'ACTIVE' ? TURN_ENDED_MESSAGE : PLACE_LOST_MESSAGE;
 }
 
@@ -105,6 +113,8 @@ interface LineRecord {
   paying?: boolean;
   /** Out of line (NONE) while that payment was on its way: a turn lost if it is refused, none if it paid. */
   outWhilePaying?: boolean;
+  /** Taken from a closed tab (adoptHandDown), and not seen in line by this tab since. */
+  handedDown?: boolean;
 }
 
 /** A place in line as a tab of the account last saw it, and when: for the account's next tab (LineMemory.adoptHandDown). */
@@ -173,7 +183,7 @@ export class LineMemory {
     const now = this.handDown.now();
     const records: Record<string, LineRecord> = {};
     for (const [concertId, place] of Object.entries(this.handedDown())) {
-      if (now - place.at <= maxAgeMs) records[concertId] = { state: place.state, start: place.start, leaving: false, lost: false };
+      if (now - place.at <= maxAgeMs) records[concertId] = { state: place.state, start: place.start, leaving: false, lost: false, handedDown: true };
     }
     this.storage.setItem(this.key, JSON.stringify(records));
   }
@@ -184,7 +194,7 @@ export class LineMemory {
       if (inLine(status.state)) {
         const entry = record && !record.lost && !record.outWhilePaying ? record : { start: null, leaving: false };
         const start = status.state === 'WAITING' && status.position !== null ? Math.max(entry.start ?? 0, status.position) : entry.start;
-        return { ...entry, state: status.state, start, lost: false };
+        return { ...entry, state: status.state, start, lost: false, handedDown: undefined };
       }
       // A place given up is forgotten, and so is one a closed line (SOLD_OUT) took: that is said as such.
       if (status.state !== 'NONE' || !record) return undefined;
@@ -245,10 +255,15 @@ export class LineMemory {
     for (const [concertId, record] of Object.entries(this.records())) if (record.paying) this.paymentFailed(concertId, false);
   }
 
-  /** Out of line, the state the fan lost without asking (PREQUEUE, WAITING: the place; ACTIVE: the turn); null if none. */
+  /**
+   * Out of line, the state the fan lost without asking (PREQUEUE, WAITING: the place; ACTIVE: the turn,
+   * which ends in any case); AWAY for a place handed down from a closed tab and found gone (how it
+   * ended, this browser did not see); null if none.
+   */
   lostFrom(concertId: string): string | null {
     const record = this.records()[concertId];
-    return record?.lost ? record.state : null;
+    if (!record?.lost) return null;
+    return record.handedDown && record.state !== 'ACTIVE' ? 'AWAY' : record.state;
   }
 
   /** Where the progress bar starts in this entry into the line; null before a position is seen. */
