@@ -8,7 +8,7 @@ import { createConcert } from './support/fixtures';
 import { ADMIN, databaseOf, startTestServer, type TestServer } from './support/harness';
 import { lockUserRow, untilLockWait } from './support/mysql-locks';
 import { HOLDS_OUTLAST_TURN, SEAT_BACK_MESSAGE, SOLD_OUT_LEFT_LINE_MESSAGE, TURN_ENDED_MESSAGE } from '../web/src/logic/queue';
-import { announced, announcements, answerLate, busyFor, chargeInPage, cutNextAnswer, dropSockets, endTurn, expectClean, expectNothingSaidTwice, focusedId, holdBackPushes, newFanEntering, openFan, position, seat, seatWithStatus, shoot, signUpInPage, startBrowser, stopBrowser, submitAuthForm, tabShownAgain, tokenOf, userIdOf, WAIT, type Fan } from './support/browser';
+import { announced, announcements, answerLate, busyFor, chargeInPage, cutNextAnswer, dropSockets, endTurn, expectClean, expectNothingSaidTwice, focusedId, holdBackPushes, logInTab, newFanEntering, openFan, position, seat, seatWithStatus, shoot, signUpInPage, startBrowser, stopBrowser, submitAuthForm, tabShownAgain, tokenOf, userIdOf, WAIT, type Fan } from './support/browser';
 
 /*
  * The fan web app in a real browser (Debian's Chromium driven by playwright-core), against the real
@@ -791,7 +791,7 @@ describe('fan web app in Chromium', () => {
     const { concertId } = await createConcert(server, { maxActiveUsers: 1, seatCount: 3, price: 100 });
     const [account] = await signUpMany(new Api(server.url), 1);
     const fan = await openFan('one-alert', { width: 1100, height: 900 });
-    await fan.page.addInitScript(`sessionStorage.setItem('ct:token', ${JSON.stringify(account!.token)})`);
+    await logInTab(fan, account!.token);
     await fan.page.goto(`${base}#/concerts/${concertId}`);
     await fan.page.getByRole('button', { name: 'Enter the waiting room' }).click();
     await fan.page.locator('.your-turn').waitFor(WAIT);
@@ -817,7 +817,7 @@ describe('fan web app in Chromium', () => {
   it('My tickets read while the server is busy: the page says so, tries again by itself and shows the list', async () => {
     const [account] = await signUpMany(new Api(server.url), 1);
     const fan = await openFan('tickets-busy', { width: 1100, height: 900 });
-    await fan.page.addInitScript(`sessionStorage.setItem('ct:token', ${JSON.stringify(account!.token)})`);
+    await logInTab(fan, account!.token);
     const failed = await busyFor(fan, 'query MyTickets', 2);
     await fan.page.goto(`${base}#/tickets`);
     await fan.page.getByRole('alert').filter({ hasText: 'briefly unavailable' }).waitFor(WAIT);
@@ -835,7 +835,7 @@ describe('fan web app in Chromium', () => {
     const [account] = await signUpMany(new Api(server.url), 1);
     await charge(account!, 1000);
     const fan = await openFan('refund-balance', { width: 1100, height: 900 });
-    await fan.page.addInitScript(`sessionStorage.setItem('ct:token', ${JSON.stringify(account!.token)})`);
+    await logInTab(fan, account!.token);
     await fan.page.goto(`${base}#/concerts/${concertId}`);
     await fan.page.getByRole('button', { name: 'Enter the waiting room' }).click();
     // A seat held in the page is paid on another device: the page hears it sold and reads the balance again.

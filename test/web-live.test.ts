@@ -7,7 +7,7 @@ import { signUpMany } from './support/client';
 import { createConcert } from './support/fixtures';
 import { startTestServer, type TestServer } from './support/harness';
 import { HOLDS_OUTLAST_TURN, PLACE_ENDED_AWAY_MESSAGE, PLACE_LOST_MESSAGE } from '../web/src/logic/queue';
-import { announced, blockedFans, countRequests, dropSockets, expectClean, focusedId, newFanEntering, openFan, openTab, position, seat, signUpInPage, sockets, socketsOf, startBrowser, stopBrowser, tabShownAgain, tokenOf, userIdOf, waitingBehindOne, WAIT } from './support/browser';
+import { announced, blockedFans, countRequests, dropSockets, expectClean, focusedId, logInTab, newFanEntering, openFan, openTab, position, seat, signUpInPage, sockets, socketsOf, startBrowser, stopBrowser, tabShownAgain, tokenOf, userIdOf, WAIT, waitingBehindOne } from './support/browser';
 
 /*
  * The fan web app in Chromium when the connection or the fan goes away: a socket down or blocked, a
@@ -274,7 +274,7 @@ describe('fan web app in Chromium, when the connection or the fan goes away', ()
     // A new tab of the same browser, logged in (a tab's session is its own), on the concert's page.
     const reopen = async () => {
       const tab = await openTab(fan.context);
-      await tab.page.addInitScript(`sessionStorage.setItem('ct:token', ${JSON.stringify(token)})`);
+      await logInTab(tab, token);
       await tab.page.goto(`${shortBase}#/concerts/${concertId}`);
       return tab;
     };

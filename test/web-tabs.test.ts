@@ -7,7 +7,7 @@ import { signUpMany } from './support/client';
 import { createConcert } from './support/fixtures';
 import { startTestServer, type TestServer } from './support/harness';
 import { HOLDS_OUTLAST_TURN, TURN_ENDED_MESSAGE } from '../web/src/logic/queue';
-import { announced, announcements, answerLate, chargeInPage, countRequests, endTurn, expectClean, openFan, openTab, seat, seatWithStatus, signUpInPage, startBrowser, stopBrowser, tokenOf, userIdOf, WAIT, type Fan } from './support/browser';
+import { announced, announcements, answerLate, chargeInPage, countRequests, endTurn, expectClean, logInTab, openFan, openTab, seat, seatWithStatus, signUpInPage, startBrowser, stopBrowser, tokenOf, userIdOf, WAIT, type Fan } from './support/browser';
 
 /*
  * The fan web app in a real browser, as one account in two tabs of one browser: what one tab does
@@ -36,12 +36,12 @@ describe('fan web app in Chromium, one account in two tabs', () => {
     await signUpInPage(one, `tabs-${Date.now()}@example.test`);
     await chargeInPage(one, 1000);
     // Logged in there too (with the first tab's token: this address may have used up its log-in attempts above).
-    await two.page.addInitScript(`sessionStorage.setItem('ct:token', ${JSON.stringify(await tokenOf(one))})`);
+    await logInTab(two, (await tokenOf(one))!);
     await two.page.goto(`${base}#/concerts/${concertId}`);
     await two.page.getByTestId('points').filter({ hasText: '1,000' }).waitFor(WAIT);
     const api = new Api(server.url);
     const [someoneElse, rival] = await signUpMany(api, 2);
-    await stranger.page.addInitScript(`sessionStorage.setItem('ct:token', ${JSON.stringify(someoneElse!.token)})`);
+    await logInTab(stranger, someoneElse!.token);
     await stranger.page.goto(`${base}#/concerts/${concertId}`);
     await stranger.page.getByRole('button', { name: 'Enter the waiting room' }).waitFor(WAIT);
     const strangerReads = countRequests(stranger, 'query M'); // MyHolds and Me
@@ -209,7 +209,7 @@ describe('fan web app in Chromium, one account in two tabs', () => {
     await charge(account!, 1000);
     const one = await openFan('ticket-tabs', { width: 1100, height: 900 });
     const two = await openTab(one.context);
-    for (const tab of [one, two]) await tab.page.addInitScript(`sessionStorage.setItem('ct:token', ${JSON.stringify(account!.token)})`);
+    for (const tab of [one, two]) await logInTab(tab, account!.token);
     await one.page.goto(`${base}#/tickets`);
     await one.page.getByText('No tickets yet.').waitFor(WAIT);
     const ticketIn = (tab: Fan, code: string, status = '') => tab.page.locator(`.ticket[data-ticket="${code}"]${status && `[data-status="${status}"]`}`);
@@ -258,7 +258,7 @@ async function twoTabs(name: string, concertId: string, points: number): Promise
   await one.page.goto(`${base}#/concerts/${concertId}`);
   await signUpInPage(one, `${name}-${Date.now()}@example.test`);
   await chargeInPage(one, points);
-  await two.page.addInitScript(`sessionStorage.setItem('ct:token', ${JSON.stringify(await tokenOf(one))})`);
+  await logInTab(two, (await tokenOf(one))!);
   await two.page.goto(`${base}#/concerts/${concertId}`);
   return [one, two];
 }

@@ -263,3 +263,8 @@ export async function expectNothingSaidTwice(fan: Fan): Promise<void> {
 export async function endTurn(server: TestServer, fan: Fan, concertId: string): Promise<void> {
   await server.app.services.queue.endActive(Number(await userIdOf(fan)), Number(concertId), Date.now() + 60_000);
 }
+
+/** Logs the tab in as the token's account before its pages load (each tab's session is its own, as in the app). */
+export async function logInTab(fan: Fan, token: string): Promise<void> {
+  await fan.page.addInitScript(`sessionStorage.setItem('ct:token', ${JSON.stringify(token)})`);
+}

@@ -118,11 +118,7 @@ interface LineRecord {
 }
 
 /** A place in line as a tab of the account last saw it, and when: for the account's next tab (LineMemory.adoptHandDown). */
-interface HandedDownPlace {
-  state: string;
-  start: number | null;
-  at: number;
-}
+type HandedDownPlace = Pick<LineRecord, 'state' | 'start'> & { at: number };
 
 /**
  * What this tab remembers of one account's places in line, per concert, under `key` in Web Storage
@@ -136,8 +132,9 @@ export class LineMemory {
   /**
    * `handDown`: where the lines the fan is in are also kept for the account's next tab (localStorage),
    * written with each change by whichever tab saw it last. A fan who closes the tab and comes back in
-   * a new one after the presence grace is then told the place was lost, not merely that they are not
-   * in line; one who comes back in time finds the place, and the progress bar, as they were.
+   * a new one after the presence grace is then told the place ended meanwhile (lostFrom: AWAY), not
+   * merely that they are not in line; one who comes back in time finds the place, and the progress
+   * bar, as they were.
    */
   constructor(
     private readonly storage: KeyValueStore,
