@@ -7,7 +7,7 @@ import { logIn, signUpMany } from './support/client';
 import { createConcert } from './support/fixtures';
 import { ADMIN, databaseOf, startTestServer, type TestServer } from './support/harness';
 import { lockUserRow, untilLockWait } from './support/mysql-locks';
-import { HOLDS_OUTLAST_TURN, SEAT_BACK_MESSAGE, SOLD_OUT_LEFT_LINE_MESSAGE, TURN_ENDED_MESSAGE } from '../web/src/logic/queue';
+import { ACTIVE_SEAT_BACK_MESSAGE, HOLDS_OUTLAST_TURN, SEAT_BACK_MESSAGE, SOLD_OUT_LEFT_LINE_MESSAGE, TURN_ENDED_MESSAGE } from '../web/src/logic/queue';
 import { announced, announcements, answerLate, busyFor, chargeInPage, cutNextAnswer, dropSockets, endTurn, expectClean, expectNothingSaidTwice, focusedId, holdBackPushes, logInTab, newFanEntering, openFan, position, seat, seatWithStatus, shoot, signUpInPage, startBrowser, stopBrowser, submitAuthForm, tabShownAgain, tokenOf, userIdOf, WAIT, type Fan } from './support/browser';
 
 /*
@@ -381,8 +381,11 @@ describe('fan web app in Chromium', () => {
     await a.page.getByTestId('points').filter({ hasText: '1,000' }).waitFor(WAIT);
     expect(await ticket.getByRole('button', { name: 'Cancel ticket', exact: true }).count()).toBe(0);
 
-    // The seat is AVAILABLE again on C's live map, without reload.
+    // The seat is AVAILABLE again on C's live map, without reload; C, told nothing was left, hears it
+    // is free, and the page no longer says sold out.
     await seatWithStatus(c, 1, 'AVAILABLE').waitFor(WAIT);
+    await announced(c, ACTIVE_SEAT_BACK_MESSAGE);
+    expect(await c.page.getByTestId('active-sold-out').count()).toBe(0);
 
     // Cancelling again is harmless: the same cancelled reservation, no second refund.
     const aApi = new Api(server.url).as((await tokenOf(a))!);
@@ -719,7 +722,19 @@ describe('fan web app in Chromium', () => {
     expect(await fan.page.evaluate<string | null>('document.activeElement?.textContent?.trim() ?? null')).toBe('Sign up');
 
     await signUpInPage(fan, email);
-    await chargeInPage(fan, 1000);
+    // A charge the server refuses says why; the next charge, while on its way, does not say it again.
+    await fan.page.getByLabel('Points to add').fill('0');
+    await fan.page.getByRole('button', { name: 'Charge points' }).click();
+    const refused = fan.page.getByRole('alert').filter({ hasText: 'The amount must be a whole number from 1 to' });
+    await refused.waitFor(WAIT);
+    await answerLate(fan, () => 'chargePoints', 1500);
+    await fan.page.getByLabel('Points to add').fill('1000');
+    await fan.page.getByRole('button', { name: 'Charge points' }).click();
+    await fan.page.waitForTimeout(500);
+    expect(await refused.count()).toBe(0);
+    await fan.page.getByTestId('points').filter({ hasText: '1,000' }).waitFor(WAIT);
+    expect(await refused.count()).toBe(0);
+    await fan.page.unroute('**/graphql');
     await fan.page.getByRole('button', { name: 'Enter the waiting room' }).click();
     // Held from the keyboard, the seat keeps the focus: the next seat is one Tab away, not a walk from the top.
     await seat(fan, 1).focus();

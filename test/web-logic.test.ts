@@ -3,7 +3,7 @@ import { Checkout, failureShown, holdsTickets, paymentKey, payOutcome, PendingPa
 import { Coalescer } from '../web/src/logic/coalesce';
 import { closeCallsForSessionCheck, feedRetryMs, retryAfterFailureMs, retryDelayMs } from '../web/src/logic/connection';
 import { errorCode, errorMessage, isTransient, problemOf } from '../web/src/logic/errors';
-import { announcement, HOLDS_OUTLAST_TURN, inLine, overHttpWords, lineProgress, LineMemory, lostWords, offPageNews, PAUSED_MESSAGE, PLACE_ENDED_AWAY_MESSAGE, PLACE_LOST_MESSAGE, PREQUEUE_MESSAGE, SEAT_BACK_MESSAGE, seatSupply, seatsLeftWords, SOLD_OUT_MESSAGE, TURN_ENDED_MESSAGE, waitsInLine, type QueueView } from '../web/src/logic/queue';
+import { ACTIVE_PAUSED_MESSAGE, ACTIVE_SEAT_BACK_MESSAGE, ACTIVE_SOLD_OUT_MESSAGE, activeSupplyNews, announcement, HOLDS_OUTLAST_TURN, HOLDS_STILL_PAYABLE, inLine, overHttpWords, lineProgress, LineMemory, lostWords, offPageNews, PAUSED_MESSAGE, PLACE_ENDED_AWAY_MESSAGE, PLACE_LOST_MESSAGE, PREQUEUE_MESSAGE, SEAT_BACK_MESSAGE, seatSupply, seatsLeftWords, SOLD_OUT_MESSAGE, TURN_ENDED_MESSAGE, waitsInLine, type QueueView } from '../web/src/logic/queue';
 import { NewestSource } from '../web/src/logic/newest';
 import { applySeatChange, holdsRanOutWords, MaybeOwnChanges, seatFailureShown, seatKeyTarget, seatLook, type SeatState } from '../web/src/logic/seats';
 import { formatCountdown, formatDateTime, formatWait, remainingMs, salesOpenCountdown, spokenCountdown, turnEndingWarning } from '../web/src/logic/time';
@@ -475,6 +475,21 @@ describe('waiting room', () => {
     expect(seatsLeftWords(312)).toBe('312 seats left');
     expect(seatsLeftWords(1)).toBe('1 seat left');
     expect(seatsLeftWords(1500)).toBe('1,500 seats left');
+  });
+
+  it('tells an ACTIVE fan when nothing is left to choose, and when a seat is free again', () => {
+    expect(activeSupplyNews('LEFT', 'PAUSED', 'PAUSED', false)).toBe(ACTIVE_PAUSED_MESSAGE);
+    expect(activeSupplyNews('PAUSED', 'SOLD_OUT', 'SOLD_OUT', false)).toBe(ACTIVE_SOLD_OUT_MESSAGE);
+    expect(activeSupplyNews('LEFT', 'SOLD_OUT', 'SOLD_OUT', true)).toBe(`${ACTIVE_SOLD_OUT_MESSAGE} ${HOLDS_STILL_PAYABLE}`);
+    // A hold run out or released, a ticket cancelled: the seat is back, whichever the fan was told.
+    expect(activeSupplyNews('PAUSED', 'LEFT', 'LEFT', false)).toBe(ACTIVE_SEAT_BACK_MESSAGE);
+    expect(activeSupplyNews('SOLD_OUT', 'LEFT', 'LEFT', false)).toBe(ACTIVE_SEAT_BACK_MESSAGE);
+    // The fan took the seat that came back before the count said it was free: nothing free to tell of.
+    expect(activeSupplyNews('PAUSED', 'LEFT', 'PAUSED', true)).toBeUndefined();
+    // Paying for seats held through the sell-out: no news.
+    expect(activeSupplyNews('SOLD_OUT', 'LEFT', 'SOLD_OUT', true)).toBeUndefined();
+    expect(activeSupplyNews('LEFT', 'LEFT', 'LEFT', false)).toBeUndefined();
+    expect(activeSupplyNews('PAUSED', 'PAUSED', 'PAUSED', false)).toBeUndefined();
   });
 
   it('announces the pre-queue, the opening, pauses, resumptions and sold out', () => {

@@ -45,6 +45,22 @@ export const HOLDS_STILL_PAYABLE = 'The seats you hold are still yours to pay fo
  * apart from the pushed seatsLeft and at most every few seconds, may not yet say the last seats sold.
  */
 export const ACTIVE_PAUSED_MESSAGE = 'No seat is free right now; one may come free when a hold runs out or a ticket is cancelled.';
+/** To an ACTIVE fan told that no seat was free, or that the concert sold out: one is free again. */
+export const ACTIVE_SEAT_BACK_MESSAGE = 'A seat is free again: choose it on the map.';
+
+/**
+ * What an ACTIVE fan hears when what is left to choose, as the page shows it, changes from `said` (what
+ * they were last told) to `shown`: sold out, no seat free, or a seat free again after either. `shown`
+ * is LEFT also while the fan's own holds are what is left (see Active), which is no news: a seat is
+ * free again only when the concert itself has one (`concertWide` LEFT).
+ */
+export function activeSupplyNews(said: Supply, shown: Supply, concertWide: Supply, holding: boolean): string | undefined {
+  if (shown === said) return undefined;
+  if (shown === 'SOLD_OUT') return holding ? `${ACTIVE_SOLD_OUT_MESSAGE} ${HOLDS_STILL_PAYABLE}` : ACTIVE_SOLD_OUT_MESSAGE;
+  if (shown === 'PAUSED') return ACTIVE_PAUSED_MESSAGE;
+  return concertWide === 'LEFT' ? ACTIVE_SEAT_BACK_MESSAGE : undefined;
+}
+
 /** Said to a fan the sell-out took out of the line (or pre-queue), not to one who was never in it. */
 export const SOLD_OUT_LEFT_LINE_MESSAGE = `${SOLD_OUT_MESSAGE} You have left the line.`;
 /** Said to a fan out of a sold-out line once a cancelled ticket brings a seat back (no place was lost). */

@@ -99,6 +99,9 @@ export function AccountBar() {
     const problem = unsendable(amount);
     setNotSendable(problem);
     if (problem) return;
+    // A new charge on its way: what became of the last one is no longer the news (shown while this
+    // one is sent, the last refusal would be said again, as if it were this one's).
+    setChargeError(undefined);
     const sent = Number(amount);
     const result = await chargePoints({ amount: sent });
     setChargeError(result.error);

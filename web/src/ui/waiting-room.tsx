@@ -2,7 +2,7 @@ import { useEffect, useLayoutEffect, useRef, useState } from 'react';
 import { useClient, useMutation, type CombinedError } from 'urql';
 import type { SocketState } from '../client';
 import { errorCode } from '../logic/errors';
-import { ACTIVE_PAUSED_MESSAGE, ACTIVE_SOLD_OUT_MESSAGE, announcement, overHttpWords, HOLDS_OUTLAST_TURN, HOLDS_STILL_PAYABLE, lineProgress, lostWords, PAUSED_MESSAGE, PREQUEUE_MESSAGE, SEAT_BACK_MESSAGE, seatSupply, seatsLeftWords, SOLD_OUT_MESSAGE, inLine, waitsInLine } from '../logic/queue';
+import { ACTIVE_PAUSED_MESSAGE, ACTIVE_SOLD_OUT_MESSAGE, activeSupplyNews, announcement, overHttpWords, HOLDS_OUTLAST_TURN, HOLDS_STILL_PAYABLE, lineProgress, lostWords, PAUSED_MESSAGE, PREQUEUE_MESSAGE, SEAT_BACK_MESSAGE, seatSupply, seatsLeftWords, SOLD_OUT_MESSAGE, inLine, waitsInLine } from '../logic/queue';
 import type { SeatChange } from '../logic/seats';
 import { formatCountdown, formatDateTime, formatWait, remainingMs, spokenCountdown, TURN_ENDING_MS, turnEndingWarning } from '../logic/time';
 import { ConcertDetail, EnterQueue, LeaveQueue, type HoldItem, type PaymentResult, type QueueStatus } from '../operations';
@@ -476,7 +476,8 @@ function Active({
   const supplyBefore = useRef(supply);
   useEffect(() => {
     const say = () => {
-      if (supply !== supplyBefore.current && supply !== 'LEFT' && !paidOutOfLine.current) announce(supply === 'SOLD_OUT' ? `${ACTIVE_SOLD_OUT_MESSAGE}${holds.length > 0 ? ` ${HOLDS_STILL_PAYABLE}` : ''}` : ACTIVE_PAUSED_MESSAGE);
+      const news = activeSupplyNews(supplyBefore.current, supply, sold, holds.length > 0);
+      if (news && !paidOutOfLine.current) announce(news);
       supplyBefore.current = supply;
     };
     if (supply !== 'PAUSED') return say();
@@ -484,7 +485,7 @@ function Active({
     // seat counts before it reads among their holds, and the last seat taken would be their own.
     const timer = setTimeout(say, PAUSED_SETTLE_MS);
     return () => clearTimeout(timer);
-  }, [supply, announce, holds.length, paidOutOfLine]);
+  }, [supply, sold, announce, holds.length, paidOutOfLine]);
   return (
     <div className="active">
       <h3 id="turn-title" className="your-turn" tabIndex={-1}>
