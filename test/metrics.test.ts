@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Api } from '../support/graphql-client';
-import { ENTER, LEAVE, STATUS_SUBSCRIPTION, type QueueStatus } from '../support/operations';
+import { ENTER, LEAVE, SEAT_CHANGED, STATUS_SUBSCRIPTION, type QueueStatus } from '../support/operations';
 import { startTestServer, type TestServer } from './support/harness';
 import { Feed, signUpMany, wsClient } from './support/client';
 import { createConcert } from './support/fixtures';
@@ -102,6 +102,25 @@ describe('queue_status_pushes_total', () => {
     } finally {
       await client.dispose();
     }
+  });
+});
+
+describe('live subscription gauges', () => {
+  it('count the queueStatus and seatChanged feeds open on the process, and let go of each when its socket goes', async () => {
+    const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 1, seatCount: 2 });
+    const [fan] = await activeFans(new Api(server.url), concertId, 1);
+    const gauges = () => metricSums(apiOnly.url, ['queue_status_subscribers', 'seat_changed_subscribers']);
+    const before = await gauges();
+    const client = wsClient(apiOnly.wsUrl, fan!.token);
+    const status = new Feed<{ queueStatus: QueueStatus }>(client, STATUS_SUBSCRIPTION, { id: concertId });
+    expect((await status.next()).data?.queueStatus.state).toBe('ACTIVE');
+    const seats = new Feed(client, SEAT_CHANGED, { id: scheduleIds[0] });
+    await vi.waitFor(async () => expect(await gauges()).toEqual([before[0]! + 1, before[1]! + 1]), { timeout: 5000, interval: 50 });
+    // The seat map's feed alone closed, then the socket with the rest.
+    seats.close();
+    await vi.waitFor(async () => expect(await gauges()).toEqual([before[0]! + 1, before[1]!]), { timeout: 5000, interval: 50 });
+    await client.dispose();
+    await vi.waitFor(async () => expect(await gauges()).toEqual(before), { timeout: 5000, interval: 50 });
   });
 });
 

@@ -72,6 +72,7 @@ export function createMetrics() {
       registers: [registry],
     }),
     liveSubscribers: new Gauge({ name: 'queue_status_subscribers', help: 'queueStatus subscriptions open on this process', registers: [registry] }),
+    seatSubscribers: new Gauge({ name: 'seat_changed_subscribers', help: 'seatChanged subscriptions open on this process', registers: [registry] }),
     sqlStatements: new Counter({ name: 'mysql_statements_total', help: 'SQL statements this process sent for operations and jobs, BEGIN and COMMIT included (not /readyz probes, nor the session setting each new pooled connection gets)', registers: [registry] }),
     limitRefusals: new Counter({
       name: 'rate_limit_refusals_total',

@@ -1,5 +1,6 @@
 import { runScript, type RedisClient } from '../redis';
 import { PUBLISH_ONCE, PUBLISH_ORDERED } from '../redis/pubsub-scripts';
+import type { Gauge } from 'prom-client';
 import type { Logger } from '../logger';
 import { seatState, SeatStatus, type SeatInfo, type SeatState } from './seat';
 import type { SeatCatalog } from './seat-catalog';
@@ -36,6 +37,8 @@ export class SeatEvents {
     private readonly publisher: RedisClient,
     private readonly channels: SeatChannels,
     private readonly catalog: SeatCatalog,
+    /** seat_changed_subscribers: the feeds open on this process, so a leak shows in /metrics. */
+    private readonly openFeeds: Gauge,
     private readonly logger: Logger,
   ) {}
 
@@ -102,7 +105,11 @@ export class SeatEvents {
   async subscribe(scheduleId: number, seatCount: number): Promise<AsyncIterableIterator<SeatState>> {
     const topic = this.topic(scheduleId);
     const listener = (event: SeatEvent) => feed.push(event.detail);
-    const feed = new SeatFeed(seatCount, () => this.target.removeEventListener(topic, listener));
+    const feed = new SeatFeed(seatCount, () => {
+      this.target.removeEventListener(topic, listener);
+      this.openFeeds.dec();
+    });
+    this.openFeeds.inc();
     // The first listener of a topic makes the event target SUBSCRIBE; ours, queued behind it on the
     // same connection, is answered after it, so its reply means the channel is live.
     this.target.addEventListener(topic, listener);
