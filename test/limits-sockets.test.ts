@@ -79,6 +79,35 @@ describe('socket leases while Redis is frozen', () => {
   });
 });
 
+describe('socket leases after Redis lost them', () => {
+  it('counts the open sockets again at the next renewal: the account gets no more than its limit', async () => {
+    const redis = createRedis({ url: server.env.REDIS_URL! });
+    const keys = redisKeys(`${server.env.REDIS_KEY_PREFIX!}:lost-leases`);
+    const leaseMs = 600;
+    const leases = new SocketLeases(redis, keys, 2, leaseMs, new Counter({ name: 'refusals', help: 'refusals', labelNames: ['limit'], registers: [] }));
+    try {
+      await redisReady(redis);
+      const open = [await leases.acquire(7), await leases.acquire(7)];
+      expect(open).not.toContain('refused');
+      expect(await leases.acquire(7)).toBe('refused');
+      // Redis loses the account's count while both sockets stay open.
+      await redis.del(keys.sockets(7));
+      // A renewal (every third of a lease) counts them again.
+      await vi.waitFor(async () => expect(await redis.zcard(keys.sockets(7))).toBe(2), { timeout: leaseMs * 2, interval: 20 });
+      expect(await leases.acquire(7)).toBe('refused');
+      // A closed socket's place is free again, and not taken back by a renewal.
+      await leases.release(open[0] as Exclude<(typeof open)[0], 'refused' | undefined>);
+      await new Promise((resolve) => setTimeout(resolve, leaseMs));
+      expect(await redis.zcard(keys.sockets(7))).toBe(1);
+      expect(await leases.acquire(7)).not.toBe('refused');
+    } finally {
+      leases.stop();
+      await redis.del(keys.sockets(7));
+      redis.disconnect();
+    }
+  });
+});
+
 describe('graphql-ws connections per account (MAX_SOCKETS_PER_USER)', () => {
   it('closes the one over the limit with 4429, on any replica; other accounts connect; a closed socket frees its place', async () => {
     const fan = await fanOf(server);

@@ -58,7 +58,7 @@ export class SocketLeases {
     await this.redis.zrem(this.keys.sockets(lease.userId), lease.socketId).catch(() => undefined);
   }
 
-  /** Renews every open lease (one auto-pipelined write); a lease that lapsed meanwhile stays uncounted. */
+  /** Renews every open lease (one auto-pipelined write); one Redis lost is counted again (SOCKET_RENEW). */
   private renew(): void {
     for (const lease of this.open.values()) {
       runScript(this.redis, SOCKET_RENEW, { sockets: this.keys.sockets(lease.userId) }, lease.socketId, this.leaseMs).catch(() => undefined);

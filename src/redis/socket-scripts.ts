@@ -23,17 +23,19 @@ return 1
 `,
 });
 
-/** Extends the socket's lease if it still holds one (a lapsed lease is not revived). */
+/**
+ * Extends the socket's lease, or counts it again if its lease is gone (Redis lost its data, or this
+ * replica stalled past the lease): the socket is open, so it counts, even beyond the limit (the
+ * account's next socket is then refused until one closes). Not reviving it left the account that
+ * many sockets more than its limit for as long as they stayed open.
+ */
 export const SOCKET_RENEW = defineScript<number, [socketId: string, leaseMs: number]>()({
   name: 'socketRenew',
   keys: ['sockets'],
   uses: [REDIS_NOW],
   lua: `
-local now = redisNow()
 local leaseMs = tonumber(ARGV[2])
-local expiresAt = redis.call('ZSCORE', socketsKey, ARGV[1])
-if not expiresAt or tonumber(expiresAt) <= now then return 0 end
-redis.call('ZADD', socketsKey, now + leaseMs, ARGV[1])
+redis.call('ZADD', socketsKey, redisNow() + leaseMs, ARGV[1])
 redis.call('PEXPIRE', socketsKey, leaseMs)
 return 1
 `,
