@@ -26,6 +26,21 @@ const CLOSE_WAIT_MS = 3000;
 /** How often each worker replica re-asserts the scheduler: ten ticks, between 1 s and 10 s. */
 export const schedulerRefreshMs = (everyMs: number) => Math.min(Math.max(everyMs * 10, 1000), 10_000);
 
+/**
+ * How long the worker waits, after a Redis error that looks like a lost connection, before asking
+ * again (BullMQ's runRetryDelay, 15 s by default): one period, at most 1 s. During a Redis Cluster
+ * failover of the job queues' slot, BullMQ's 15 s held the ticks back long after the new master
+ * served (10–15 s more, until the watchdog stepped in).
+ */
+const retryDelayMs = (everyMs: number) => Math.min(everyMs, 1000);
+
+/**
+ * The longest look at an empty queue (BullMQ's drainDelay, 5 s by default), in seconds: one period,
+ * at most 5 s. A manual failover unblocks the worker's look with an error, and the marker of the next
+ * tick can be lost with it: the worker then waited out the whole look before the next tick.
+ */
+const drainDelaySeconds = (everyMs: number) => Math.min(everyMs, 5000) / 1000;
+
 export interface RepeatingJob {
   close(): Promise<void>;
 }
@@ -73,6 +88,8 @@ export async function startRepeatingJob(options: RepeatingJobOptions): Promise<R
       concurrency: 1,
       // A missed tick is simply superseded by the next one: never retry.
       maxStalledCount: 0,
+      runRetryDelay: retryDelayMs(options.everyMs),
+      drainDelay: drainDelaySeconds(options.everyMs),
     });
     worker.on('active', () => (lastTakenAt = Date.now()));
     worker.on('failed', (_job, error) => options.logger.warn({ err: error, job: options.name }, 'repeating job failed'));

@@ -1,0 +1,89 @@
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createLogger } from '../src/logger';
+import { createRedis, redisKeys, redisReady, type RedisClient } from '../src/redis';
+import { masterOf, pidOf, redisCli } from './support/cluster-nodes';
+import { startRepeatingJob, stuckAfterMs, type RepeatingJob } from '../src/workers/repeating-job';
+
+// A Redis Cluster of this file's own, whose master of the job queues' slot is failed over, then killed.
+const BASE_PORT = 7950 + Math.floor(Math.random() * 5) * 10;
+const CLUSTER = path.join(__dirname, 'support/redis-cluster.sh');
+const EVERY_MS = 200;
+let seeds: { host: string; port: number }[] = [];
+
+beforeAll(() => {
+  seeds = execFileSync(CLUSTER, ['start', String(BASE_PORT)])
+    .toString()
+    .trim()
+    .split(',')
+    .map((seed) => ({ host: '127.0.0.1', port: Number(seed.split(':')[1]) }));
+}, 60_000);
+afterAll(() => {
+  execFileSync(CLUSTER, ['stop', String(BASE_PORT)]);
+});
+
+/**
+ * A tick as the admission tick is: Redis commands on the job queues' slot (a concert whose keys share
+ * its node), on a connection that fails fast, so a tick during the failover fails; and it takes most
+ * of its period, so the failover most likely comes mid-tick.
+ */
+async function tick(ticks: number[], redis: RedisClient, key: string): Promise<void> {
+  ticks.push(Date.now());
+  await redis.incr(key);
+  await new Promise((resolve) => setTimeout(resolve, EVERY_MS * 0.75));
+  await redis.incr(key);
+}
+
+/** The node on `port`'s replica, by port. */
+function replicaOf(port: number): number {
+  const nodes = redisCli(port, 'cluster', 'nodes').trim().split('\n').map((line) => line.split(' '));
+  const portOf = (address: string) => Number(address.split(':')[1]!.split('@')[0]);
+  const master = nodes.find(([, address]) => portOf(address!) === port)!;
+  return portOf(nodes.find(([, , flags, masterId]) => flags!.includes('slave') && masterId === master[0])![1]!);
+}
+
+describe("the Redis Cluster master of the job queues' slot, failed over or killed", () => {
+  it('stops the ticks no longer than the slot has no master: the worker finds the new one by itself, without the watchdog', async () => {
+    const bullPrefix = redisKeys(`killed${BASE_PORT}`).bullPrefix;
+    const ticks: number[] = [];
+    const restarts: string[] = [];
+    const logger = createLogger('warn');
+    logger.warn = ((_fields: unknown, message?: string) => {
+      if (message?.includes('starting the worker anew')) restarts.push(message);
+    }) as typeof logger.warn;
+    const redis = createRedis({ clusterNodes: seeds }, { commandTimeout: 2000 });
+    await redisReady(redis);
+    const job: RepeatingJob = await startRepeatingJob({ name: 'killed-probe', everyMs: EVERY_MS, redis: { clusterNodes: seeds }, prefix: bullPrefix, logger, run: () => tick(ticks, redis, `${bullPrefix}:probe`) });
+    /** How long the ticks stopped from `from`: until the first tick after it that is followed by three more. */
+    const resumedAfter = async (from: number) => {
+      await vi.waitFor(() => expect(ticks.filter((at) => at > from).length).toBeGreaterThan(3), { timeout: 30_000, interval: 50 });
+      return ticks.find((at) => at > from)! - from;
+    };
+    try {
+      await vi.waitFor(() => expect(ticks.length).toBeGreaterThan(3), { timeout: 10_000, interval: 50 });
+
+      // A manual failover loses nothing and takes a moment: so does the pause in the ticks.
+      const master = masterOf(bullPrefix, seeds[0]!.port)!;
+      const replica = replicaOf(master);
+      redisCli(replica, 'cluster', 'failover');
+      await vi.waitFor(() => expect(masterOf(bullPrefix, replica)).toBe(replica), { timeout: 10_000, interval: 50 });
+      const failedOverAfter = await resumedAfter(Date.now());
+      expect(failedOverAfter).toBeLessThan(2_000);
+
+      // Killed: the slot has no master until the replica takes over (about 4 s); then the ticks go on.
+      const killedAt = Date.now();
+      process.kill(pidOf(replica), 'SIGKILL');
+      await vi.waitFor(() => expect(masterOf(bullPrefix, master)).toBe(master), { timeout: 20_000, interval: 100 });
+      const promotedAfter = Date.now() - killedAt;
+      const killedAfter = await resumedAfter(killedAt);
+      expect(killedAfter - promotedAfter).toBeLessThan(4_000);
+      expect(killedAfter).toBeLessThan(stuckAfterMs(EVERY_MS));
+      expect(restarts).toEqual([]);
+      console.log({ failedOverAfter, promotedAfter, killedAfter });
+    } finally {
+      await job.close();
+      redis.disconnect();
+    }
+  }, 90_000);
+});
