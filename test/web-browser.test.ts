@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Api } from '../support/graphql-client';
 import { ENTER, LEAVE, ME, RELEASE, SET_SALES_OPEN_AT, type Me } from '../support/operations';
-import { admit, charge, pay } from './support/booking';
+import { admit, charge, hold, pay, seatIds } from './support/booking';
 import { logIn, signUpMany } from './support/client';
 import { createConcert } from './support/fixtures';
 import { ADMIN, databaseOf, startTestServer, type TestServer } from './support/harness';
@@ -750,6 +750,44 @@ describe('fan web app in Chromium', () => {
     await fan.page.locator('[data-testid="payment"] .ticket-code').first().waitFor(WAIT);
     expectClean([fan], (_fan, text) => text.includes('Failed to load resource'));
     await fan.context.close();
+  });
+
+  it('a stadium-sized map shows a page of seats at a time, each counting its free seats live; a concert of many dates shows one date’s map at a time', async () => {
+    const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 5, seatCount: 1200, price: 100 });
+    const fan = await newFanEntering(server, concertId, 'stadium', undefined, 1000);
+    const map = fan.page.locator(`.seat-map[data-schedule="${scheduleIds[0]}"]`);
+    await map.locator('[data-seat="1"]').waitFor(WAIT);
+    expect(await map.locator('button.seat').count()).toBe(500);
+    const pages = map.locator('select');
+    expect(await pages.locator('option').allTextContents()).toEqual(['1–500 (500 free)', '501–1000 (500 free)', '1001–1200 (200 free)']);
+    await pages.selectOption({ label: '1001–1200 (200 free)' });
+    await map.locator('[data-seat="1001"]').waitFor(WAIT);
+    expect(await map.locator('button.seat').count()).toBe(200);
+    // Another fan's hold on this page is shown live, and counted.
+    const [other] = await signUpMany(new Api(server.url), 1);
+    await admit([other!], concertId);
+    await hold(other!, (await seatIds(server, scheduleIds[0]!))[1149]!);
+    await seatWithStatus(fan, 1150, 'HELD').waitFor(WAIT);
+    await pages.locator('option', { hasText: '1001–1200 (199 free)' }).waitFor({ state: 'attached', ...WAIT });
+    // The fan's own, from the keyboard: the arrows move within the page.
+    await seat(fan, 1001).focus();
+    await fan.page.keyboard.press('ArrowRight');
+    await fan.page.keyboard.press('Enter');
+    await map.locator('[data-seat="1002"][data-look="MINE"]').waitFor(WAIT);
+    await pages.locator('option', { hasText: '1001–1200 (198 free)' }).waitFor({ state: 'attached', ...WAIT });
+    await fan.context.close();
+
+    // Six dates: one map (one live feed) at a time, chosen by date.
+    const many = await createConcert(server, { maxActiveUsers: 5, seatCount: 3, price: 100, schedules: 6 });
+    const dates = await newFanEntering(server, many.concertId, 'dates', undefined, 1000);
+    await dates.page.locator(`.seat-map[data-schedule="${many.scheduleIds[0]}"] [data-seat="1"]`).waitFor(WAIT);
+    expect(await dates.page.locator('.seat-map').count()).toBe(1);
+    await dates.page.getByLabel('Date').selectOption({ index: 4 });
+    await dates.page.locator(`.seat-map[data-schedule="${many.scheduleIds[4]}"] [data-seat="3"]`).click();
+    await dates.page.locator(`.seat-map[data-schedule="${many.scheduleIds[4]}"] [data-seat="3"][data-look="MINE"]`).waitFor(WAIT);
+    expect(await dates.page.locator('.seat-map').count()).toBe(1);
+    expectClean([dates]);
+    await dates.context.close();
   });
 
   it('a payment of seats on two dates names each seat with its date', async () => {

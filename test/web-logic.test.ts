@@ -5,7 +5,7 @@ import { closeCallsForSessionCheck, feedRetryMs, retryAfterFailureMs, retryDelay
 import { errorCode, errorMessage, isTransient, problemOf } from '../web/src/logic/errors';
 import { ACTIVE_PAUSED_MESSAGE, ACTIVE_SEAT_BACK_MESSAGE, ACTIVE_SOLD_OUT_MESSAGE, activeSupplyNews, announcement, HOLDS_OUTLAST_TURN, HOLDS_STILL_PAYABLE, inLine, overHttpWords, lineProgress, LineMemory, lostWords, offPageNews, PAUSED_MESSAGE, PLACE_ENDED_AWAY_MESSAGE, PLACE_LOST_MESSAGE, PREQUEUE_MESSAGE, SEAT_BACK_MESSAGE, seatSupply, seatsLeftWords, SOLD_OUT_MESSAGE, TURN_ENDED_MESSAGE, waitsInLine, type QueueView } from '../web/src/logic/queue';
 import { NewestSource } from '../web/src/logic/newest';
-import { applySeatChange, holdsRanOutWords, MaybeOwnChanges, seatFailureShown, seatKeyTarget, seatLook, type SeatState } from '../web/src/logic/seats';
+import { applySeatChange, holdsRanOutWords, MaybeOwnChanges, SEATS_PER_PAGE, seatFailureShown, seatKeyTarget, seatLook, seatPages, seatPositions, type SeatState } from '../web/src/logic/seats';
 import { formatCountdown, formatDateTime, formatWait, remainingMs, salesOpenCountdown, spokenCountdown, turnEndingWarning } from '../web/src/logic/time';
 import { SecondTicker } from '../web/src/logic/second-ticker';
 import { ServerClock } from '../web/src/logic/server-clock';
@@ -521,13 +521,32 @@ describe('seat map', () => {
   const seats: SeatState[] = [1, 2, 3].map((n) => ({ id: `s${n}`, number: n, price: 100, status: 'AVAILABLE' }));
 
   it('applies live changes in order and ignores other schedules’ seats', () => {
+    const positions = seatPositions(seats);
     let map: readonly SeatState[] = seats;
-    map = applySeatChange(map, { id: 's2', status: 'HELD' });
-    map = applySeatChange(map, { id: 's2', status: 'RESERVED' });
-    map = applySeatChange(map, { id: 's9', status: 'HELD' });
+    map = applySeatChange(map, { id: 's2', status: 'HELD' }, positions);
+    map = applySeatChange(map, { id: 's2', status: 'RESERVED' }, positions);
+    map = applySeatChange(map, { id: 's9', status: 'HELD' }, positions);
     expect(map.map((s) => s.status)).toEqual(['AVAILABLE', 'RESERVED', 'AVAILABLE']);
     expect(seats[1]!.status).toBe('AVAILABLE'); // immutable
-    expect(applySeatChange(map, { id: 's1', status: 'AVAILABLE' })).toBe(map);
+    expect(applySeatChange(map, { id: 's1', status: 'AVAILABLE' }, positions)).toBe(map);
+  });
+
+  it('shows a large map a page at a time, each page with its free seats counted', () => {
+    const stadium: SeatState[] = Array.from({ length: SEATS_PER_PAGE * 2 + 7 }, (_, i) => ({ id: `s${i + 1}`, number: i + 1, price: 100, status: i % 3 === 0 ? 'RESERVED' : 'AVAILABLE' }));
+    const pages = seatPages(stadium);
+    expect(pages.map(({ start, end }) => [start, end])).toEqual([
+      [0, SEATS_PER_PAGE],
+      [SEATS_PER_PAGE, SEATS_PER_PAGE * 2],
+      [SEATS_PER_PAGE * 2, SEATS_PER_PAGE * 2 + 7],
+    ]);
+    expect(pages.reduce((sum, page) => sum + page.free, 0)).toBe(stadium.filter((seat) => seat.status === 'AVAILABLE').length);
+    expect(pages[2]!.free).toBe(5); // seats 1001–1007, of which 1003 and 1006 are sold
+    expect(seatPages(seats)).toEqual([{ start: 0, end: 3, free: 3 }]);
+    expect(seatPages([])).toEqual([]);
+    // A change to the last seat of a large map finds it at once, and only it changes.
+    const changed = applySeatChange(stadium, { id: `s${stadium.length}`, status: 'HELD' }, seatPositions(stadium));
+    expect(changed.at(-1)!.status).toBe('HELD');
+    expect(changed.filter((seat, i) => seat !== stadium[i])).toHaveLength(1);
   });
 
   it('shows the fan’s own holds as theirs', () => {

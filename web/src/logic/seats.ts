@@ -17,10 +17,18 @@ export interface SeatState {
 /** A seat's new status, as seatChanged pushes it. */
 export type SeatChange = Pick<SeatState, 'id' | 'status'>;
 
-/** Applies one change to the map (unknown seats are ignored: they belong to another schedule). */
-export function applySeatChange(seats: readonly SeatState[], change: SeatChange): readonly SeatState[] {
-  const index = seats.findIndex((seat) => seat.id === change.id);
-  if (index < 0 || seats[index]!.status === change.status) return seats;
+/** Where each seat is in a map as read (statuses change, places do not): a change finds its seat at once. */
+export function seatPositions(seats: readonly SeatState[]): ReadonlyMap<string, number> {
+  return new Map(seats.map((seat, index) => [seat.id, index]));
+}
+
+/**
+ * Applies one change to the map (unknown seats are ignored: they belong to another schedule), its
+ * seat found through `positions` (seatPositions of the map as read): a stadium's map has 100,000 seats.
+ */
+export function applySeatChange(seats: readonly SeatState[], change: SeatChange, positions: ReadonlyMap<string, number>): readonly SeatState[] {
+  const index = positions.get(change.id);
+  if (index === undefined || seats[index]?.id !== change.id || seats[index].status === change.status) return seats;
   const next = seats.slice();
   next[index] = { ...seats[index]!, status: change.status };
   return next;
@@ -96,6 +104,31 @@ export class MaybeOwnChanges {
     this.balanceStale = false;
     return { holds: this.ended.size > 0 || this.turnEndedAt !== undefined, balance };
   }
+}
+
+/**
+ * How many seats a seat map shows at once. A stadium's schedule has up to 100,000: shown all at once,
+ * its buttons took seconds to render and froze the page at every change and key press.
+ */
+export const SEATS_PER_PAGE = 500;
+
+/** One page of a seat map: where it starts and ends in the map, and how many of its seats are free. */
+export interface SeatPage {
+  start: number;
+  end: number;
+  free: number;
+}
+
+/** The map's pages of SEATS_PER_PAGE seats, each with its free seats counted. */
+export function seatPages(seats: readonly Pick<SeatState, 'status'>[]): SeatPage[] {
+  const pages: SeatPage[] = [];
+  for (let start = 0; start < seats.length; start += SEATS_PER_PAGE) {
+    const end = Math.min(start + SEATS_PER_PAGE, seats.length);
+    let free = 0;
+    for (let i = start; i < end; i++) if (seats[i]!.status === 'AVAILABLE') free++;
+    pages.push({ start, end, free });
+  }
+  return pages;
 }
 
 /**

@@ -1,9 +1,9 @@
-import { useEffect, useRef, useState, type KeyboardEvent } from 'react';
+import { useEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
 import { useClient, useMutation } from 'urql';
 import { feedRetryMs } from '../logic/connection';
 import { problemOf, type Problem } from '../logic/errors';
 import { NewestSource } from '../logic/newest';
-import { applySeatChange, seatFailureShown, seatKeyTarget, seatLook, seatLookWords, type SeatChange, type SeatFailure, type SeatState } from '../logic/seats';
+import { applySeatChange, seatFailureShown, seatKeyTarget, seatLook, seatLookWords, seatPages, seatPositions, type SeatChange, type SeatFailure, type SeatState } from '../logic/seats';
 import { formatDateTime } from '../logic/time';
 import { HoldSeat, ReleaseHold, ScheduleSeats, SeatChanged, type HoldItem } from '../operations';
 import { ErrorNote } from './errors';
@@ -31,6 +31,9 @@ export function useSeatMap(scheduleId: string, reconnects: number, onChange?: (c
   const [sources] = useState(() => new NewestSource<string>());
   const changed = useRef(onChange);
   changed.current = onChange;
+  // Where each seat is in the map as last read (see seatPositions).
+  const positions = useRef<ReadonlyMap<string, number>>(new Map());
+  const apply = (seats: readonly SeatState[] | null, change: SeatChange) => seats && applySeatChange(seats, change, positions.current);
 
   useEffect(() => {
     let early: SeatChange[] | null = [];
@@ -54,7 +57,7 @@ export function useSeatMap(scheduleId: string, reconnects: number, onChange?: (c
       if (!change) return;
       sources.live(change.id);
       if (early) early.push(change);
-      else setState((s) => ({ ...s, seats: s.seats && applySeatChange(s.seats, change) }));
+      else setState((s) => ({ ...s, seats: apply(s.seats, change) }));
       changed.current?.(change);
     });
     void client
@@ -67,8 +70,9 @@ export function useSeatMap(scheduleId: string, reconnects: number, onChange?: (c
           fail(problemOf(result.error) ?? { code: 'NOT_FOUND' });
           return;
         }
+        positions.current = seatPositions(read);
         let seats: readonly SeatState[] = read;
-        for (const change of early ?? []) seats = applySeatChange(seats, change);
+        for (const change of early ?? []) seats = applySeatChange(seats, change, positions.current);
         early = null;
         setState({ seats });
       });
@@ -82,7 +86,7 @@ export function useSeatMap(scheduleId: string, reconnects: number, onChange?: (c
   const answers: SeatAnswers = {
     send: () => sources.send(),
     apply: (change, sent) => {
-      if (sources.takeAnswer(change.id, sent)) setState((s) => ({ ...s, seats: s.seats && applySeatChange(s.seats, change) }));
+      if (sources.takeAnswer(change.id, sent)) setState((s) => ({ ...s, seats: apply(s.seats, change) }));
     },
     reload: () => setAttempt((n) => n + 1),
   };
@@ -127,10 +131,22 @@ export function SeatMap({
   const setError = (problem: Problem | undefined) => setFailure(problem && { problem, heldThen: mine.size, reconnectsThen: reconnectsNow.current });
   const mySeatIds = new Set(mine.keys());
   const title = formatDateTime(schedule.startsAt);
+  // A large map shows one page of seats at a time (see SEATS_PER_PAGE): the one the fan chose, at
+  // first the first with a free seat.
+  // Chosen once, when the map is first read: a page that changed under the fan as seats sell would
+  // move the seats they are looking at (and the keyboard focus) away.
+  const pages = useMemo(() => seatPages(seats ?? []), [seats]);
+  const [chosenPage, setChosenPage] = useState<number | null>(null);
+  useEffect(() => {
+    if (chosenPage === null && pages.length > 0) setChosenPage(Math.max(0, pages.findIndex((p) => p.free > 0)));
+  }, [chosenPage, pages]);
+  const pageIndex = Math.min(chosenPage ?? 0, Math.max(0, pages.length - 1));
+  const page = pages[pageIndex];
+  const shown = seats && page ? seats.slice(page.start, page.end) : [];
   // The map is one Tab stop (roving tabindex): the seat last focused, else the first free one; the
   // arrow keys move between seats.
   const [focusedSeat, setFocusedSeat] = useState<string | null>(null);
-  const tabStop = seats?.find((seat) => seat.id === focusedSeat) ?? seats?.find((seat) => seatLook(seat, mySeatIds) === 'AVAILABLE') ?? seats?.[0];
+  const tabStop = shown.find((seat) => seat.id === focusedSeat) ?? shown.find((seat) => seatLook(seat, mySeatIds) === 'AVAILABLE') ?? shown[0];
 
   // One hold or release at a time, and only of a seat that is free or the fan's. Seats are never
   // `disabled` but aria-disabled: a disabled button loses the keyboard focus (also a seat that reads
@@ -186,9 +202,21 @@ export function SeatMap({
       <h3>{title}</h3>
       {seats === null && !ended && <p className="muted">Loading seats…</p>}
       {ended && ended !== 'NOT_ACTIVE' && <ErrorNote code={ended} />}
+      {seats && pages.length > 1 && (
+        <label className="seat-page">
+          Seats{' '}
+          <select value={pageIndex} onChange={(event) => setChosenPage(Number(event.target.value))}>
+            {pages.map((p, index) => (
+              <option key={p.start} value={index}>
+                {`${seats[p.start]!.number}–${seats[p.end - 1]!.number} (${p.free.toLocaleString()} free)`}
+              </option>
+            ))}
+          </select>
+        </label>
+      )}
       {seats && (
         <ol className="seats" aria-label="Seat map: choose a free seat to hold it; the arrow keys move between seats" onKeyDown={moveFocus}>
-          {seats.map((seat) => {
+          {shown.map((seat) => {
             const look = seatLook(seat, mySeatIds);
             const label =
               look === 'AVAILABLE'

@@ -307,6 +307,11 @@ function QueueBody({
 
 /** How often a sold-out page asks whether a seat came back (a cancellation); there is no public feed for it. */
 const SOLD_OUT_POLL_MS = 3_000;
+/**
+ * Seat maps shown at once, each with its live feed. A concert of more dates shows one, chosen by
+ * date: a map each made 100 feeds on the fan's one socket, which allows 20 operations at once.
+ */
+const MAPS_AT_ONCE = 4;
 /** How long "no seat is free" must last before an admitted fan is told (see Active). */
 const PAUSED_SETTLE_MS = 1_500;
 
@@ -471,6 +476,8 @@ function Active({
   // fan whose own payment took the last seat: it would cover the payment's announcement. Nor "no seat
   // is free" to a fan holding seats: the last free one may be their own hold, or one being paid for
   // (until the payment's answer, its seats may read sold before it).
+  const [chosenDate, setChosenDate] = useState<string | undefined>();
+  const shownDate = chosenDate ?? concert.schedules[0]?.id;
   const sold = seatSupply(concert.soldOut, status.seatsLeft);
   const supply = (sold === 'PAUSED' && holds.length > 0) || paying ? 'LEFT' : sold;
   const supplyBefore = useRef(supply);
@@ -509,10 +516,24 @@ function Active({
         </p>
       )}
       <SeatLegend />
+      {concert.schedules.length > MAPS_AT_ONCE && (
+        <label className="schedule-choice">
+          Date{' '}
+          <select value={shownDate} onChange={(event) => setChosenDate(event.target.value)}>
+            {concert.schedules.map((schedule) => (
+              <option key={schedule.id} value={schedule.id}>
+                {formatDateTime(schedule.startsAt)}
+              </option>
+            ))}
+          </select>
+        </label>
+      )}
       <div className="seat-maps">
-        {concert.schedules.map((schedule) => (
-          <SeatMap key={schedule.id} schedule={schedule} holds={holds.filter((h) => h.seat.schedule.id === schedule.id)} reconnects={socket.reconnects} onHoldsChanged={onHoldsChanged} onSeatChanged={onSeatChanged} />
-        ))}
+        {concert.schedules
+          .filter((schedule) => concert.schedules.length <= MAPS_AT_ONCE || schedule.id === shownDate)
+          .map((schedule) => (
+            <SeatMap key={schedule.id} schedule={schedule} holds={holds.filter((h) => h.seat.schedule.id === schedule.id)} reconnects={socket.reconnects} onHoldsChanged={onHoldsChanged} onSeatChanged={onSeatChanged} />
+          ))}
       </div>
     </div>
   );
