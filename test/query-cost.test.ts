@@ -66,6 +66,12 @@ describe('the cost limit', () => {
     ],
     ['200 fields, each reached through a chain of five fragment spreads (1,200 fields and spreads)', `{ me { ${Array.from({ length: 200 }, () => '...P0').join(' ')} } } ${fragmentFan('P', 'User', 4, 1, 'id')}`],
     ['introspection aliased inside aliases (240,000 fields, hundreds of MB)', `{ ${Array.from({ length: 20 }, (_, i) => `s${i}: __schema { ...S }`).join(' ')} } fragment S on __Schema { ${Array.from({ length: 20 }, (_, i) => `t${i}: types { ...T }`).join(' ')} } fragment T on __Type { ${Array.from({ length: 20 }, (_, i) => `f${i}: fields { ...N }`).join(' ')} } fragment N on __Field { ${Array.from({ length: 30 }, (_, i) => `n${i}: name`).join(' ')} }`],
+    [
+      'introspection run again by aliases (20 of __schema, 6 of types in each: 365 ms and 343 KB for 2.7 KB sent)',
+      `{ ${Array.from({ length: 20 }, (_, i) => `s${i}: __schema { ${Array.from({ length: 6 }, (_, j) => `t${j}: types { ...F }`).join(' ')} }`).join(' ')} } fragment F on __Type { fields { name } }`,
+    ],
+    ['one aliased introspection field, in a fragment', '{ __schema { ...S } } fragment S on __Schema { all: types { name } }'],
+    ['two types looked up by aliases', '{ a: __type(name: "Concert") { name } b: __type(name: "Seat") { name } }'],
     ['two password hashes in one operation (signUp and logIn, one in a fragment)', 'mutation { signUp(email: "new@example.test", password: "a-password") { token } ...other } fragment other on Mutation { logIn(email: "x@example.test", password: "a-password") { token } }'],
   ])('refuses %s at once, with GRAPHQL_VALIDATION_FAILED, before any SQL', async (_label, query) => {
     const { body, statements, ms } = await measure(api, query);
@@ -86,6 +92,9 @@ describe('the cost limit', () => {
     // The web app's concert list page, with its counts; a page of the most a page may hold costs no more than the whole list.
     expect((await api.request('{ concerts(limit: 25, order: NEWEST_FIRST) { id title venue salesOpenAt availableSeats soldOut schedules { id startsAt totalSeats availableSeats } } }')).errors).toBeUndefined();
     expect((await api.request('query($limit: Int) { concerts(limit: $limit) { id title venue salesOpenAt availableSeats soldOut schedules { id startsAt totalSeats availableSeats } } }', { limit: 100 })).errors).toBeUndefined();
+    // Introspection, each field once (as GraphiQL asks), and __typename under any alias.
+    expect((await api.request('{ __schema { types { name fields { name } } } t: __typename c: concerts { kind: __typename } }')).errors).toBeUndefined();
+    expect((await api.request('{ __type(name: "Concert") { name fields { name } } }')).errors).toBeUndefined();
     // Nobody stays ACTIVE: the admission tick's own SQL would blur the next test's counts.
     await fan!.api.data(LEAVE, { id: concertId });
   });
