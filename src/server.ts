@@ -5,7 +5,7 @@ import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
 import { GraphQLError, specifiedRules, type GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
-import { WebSocket, WebSocketServer } from 'ws';
+import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { connectionAuthorization } from './auth/tokens';
 import { admitOperation, createContext, createHttpContext, type Context, type HttpOperation } from './context';
 import type { AppError } from './errors';
@@ -44,6 +44,8 @@ type SocketState = {
 
 /** Close code for a socket over the account's limit (graphql-ws leaves 4400-4499 to applications, like HTTP 4xx). */
 const TOO_MANY_SOCKETS = 4429;
+/** How long a socket closed for flooding has to take its close frame before it is cut. */
+const FLOODED_SOCKET_CUT_MS = 1000;
 /** A socket that has not sent connection_init by then is closed (4408): a bare socket holds memory and a file. */
 const CONNECTION_INIT_TIMEOUT_MS = 3000;
 
@@ -93,6 +95,9 @@ function httpOperation(method: string, url: string, body: unknown): HttpOperatio
   return { query: new URL(url, 'http://localhost').searchParams.get('query') ?? undefined };
 }
 
+/** A frame's size as ws hands it over (one buffer, or its fragments). */
+const frameBytes = (data: RawData) => (Array.isArray(data) ? data.reduce((sum, part) => sum + part.byteLength, 0) : data.byteLength);
+
 /** One HTTP server, one port: GraphQL over HTTP and graphql-ws on /graphql, plus health and playground. */
 export async function startServer(parts: ServerParts, port: number): Promise<RunningServer> {
   const { schema, services, formatError } = parts;
@@ -110,6 +115,16 @@ export async function startServer(parts: ServerParts, port: number): Promise<Run
     const address = limitedAddress(clientAddress(request, trust));
     // 1013 "try again later": clients retry it with backoff (a 44xx would be taken as final).
     if (!services.limits.openingSockets.admit(socket, address)) socket.close(1013, 'Too many connections opening from this network address at once: try again in a moment.');
+    // A socket past its budget is read no more (the frames a flood has sent wait unread in the
+    // kernel), told why, and cut a moment later: unread, its client's answer to the close would not
+    // be seen, and ws would keep it open 30 s for it.
+    const withinBudget = services.limits.messagesPerSocket.budget();
+    socket.on('message', (data) => {
+      if (withinBudget(frameBytes(data)) || socket.readyState !== WebSocket.OPEN) return;
+      socket.pause();
+      socket.close(TOO_MANY_SOCKETS, 'Too many messages on this connection: slow down.');
+      setTimeout(() => socket.terminate(), FLOODED_SOCKET_CUT_MS).unref();
+    });
   });
   const wsCleanup = useServer<Record<string, unknown>, SocketState>(
     {

@@ -3,7 +3,7 @@ import WebSocket from 'ws';
 import type { Client } from 'graphql-ws';
 import { STATUS_SUBSCRIPTION } from '../support/operations';
 import { Feed } from './support/client';
-import { fanOf, freshIp, openBareSocket, wsClientFrom } from './support/edge';
+import { fanOf, freshIp, gql, openBareSocket, wsClientFrom } from './support/edge';
 import { createConcert } from './support/fixtures';
 import { startTestServer, type TestServer } from './support/harness';
 import { RedisServer } from './support/redis-server';
@@ -205,6 +205,36 @@ describe('graphql-ws connections per account (MAX_SOCKETS_PER_USER)', () => {
     } finally {
       for (const socket of silent) socket.close();
     }
+  });
+
+  it('closes a socket that floods messages with 4429 and reads no more of it; other requests are answered meanwhile, and a socket within its budget stays open', async () => {
+    const refusals = async () => Number(/rate_limit_refusals_total\{limit="socket_messages"\} (\d+)/.exec(await (await fetch(server.url.replace('/graphql', '/metrics'))).text())?.[1] ?? 0);
+    const before = await refusals();
+    const ping = JSON.stringify({ type: 'ping' });
+    // No token needed: one socket's pings, answered one by one, kept every other request waiting for seconds.
+    const flood = await openBareSocket(server.wsUrl, freshIp());
+    if (!('socket' in flood)) throw new Error(`not opened: ${flood.code}`);
+    let pongs = 0;
+    flood.socket.on('message', () => pongs++);
+    const closed = new Promise<{ code: number; reason: string }>((resolve) => flood.socket.once('close', (code, reason) => resolve({ code, reason: String(reason) })));
+    for (let i = 0; i < 20_000; i++) flood.socket.send(ping);
+    const started = Date.now();
+    const { body } = await gql(server.url, '{ concerts { id } }', {}, { ip: freshIp() });
+    expect(body.errors).toBeUndefined();
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(await closed).toEqual({ code: 4429, reason: 'Too many messages on this connection: slow down.' });
+    expect(pongs).toBeLessThan(1000);
+    expect(await refusals()).toBe(before + 1);
+
+    // A fan's page sends a few a minute: a burst of 150 is answered in full.
+    const calm = await openBareSocket(server.wsUrl, freshIp());
+    if (!('socket' in calm)) throw new Error(`not opened: ${calm.code}`);
+    let answered = 0;
+    calm.socket.on('message', (data) => void ((JSON.parse(String(data)) as { type: string }).type === 'pong' && answered++));
+    for (let i = 0; i < 150; i++) calm.socket.send(ping);
+    await vi.waitFor(() => expect(answered).toBe(150), { timeout: 5000, interval: 20 });
+    expect(calm.socket.readyState).toBe(WebSocket.OPEN);
+    calm.socket.close();
   });
 
   it('closes a socket that never sends connection_init within 3 s (4408)', async () => {

@@ -7,6 +7,7 @@ import { LoginThrottle } from './login-throttle';
 import { OpeningSockets } from './opening-sockets';
 import { OperationLimits } from './operation-limits';
 import { SocketLeases, socketLeaseMs } from './socket-leases';
+import { SocketMessageLimit } from './socket-messages';
 import { SocketOperationCap } from './socket-operations';
 
 export { refusal, OperationLimits } from './operation-limits';
@@ -33,6 +34,7 @@ export interface Limits {
   anonymousSockets: AnonymousSockets;
   openingSockets: OpeningSockets;
   operationsPerSocket: SocketOperationCap;
+  messagesPerSocket: SocketMessageLimit;
 }
 
 /** Sockets without a valid token per client address and replica (see AnonymousSockets). */
@@ -71,5 +73,6 @@ export function createLimits(redis: RedisClient, keys: RedisKeys, settings: Limi
     anonymousSockets: new AnonymousSockets(settings.perIpPerMinute === 0 ? Infinity : ANONYMOUS_SOCKETS_PER_ADDRESS, refusals),
     openingSockets: new OpeningSockets(new AnonymousSockets(openingSocketsPerAddress(settings.perIpPerMinute), refusals, 'opening_sockets')),
     operationsPerSocket: new SocketOperationCap(refusals),
+    messagesPerSocket: new SocketMessageLimit(refusals),
   };
 }
