@@ -1,5 +1,3 @@
-import { execFileSync } from 'node:child_process';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Api } from '../support/graphql-client';
 import { ENTER, LEAVE, PAY, STATUS, type Payment, type QueueStatus } from '../support/operations';
@@ -7,29 +5,28 @@ import { createRedis, redisKeys, redisReady, type RedisClient } from '../src/red
 import { dropFromWorkIndex } from '../src/redis/work-index';
 import { startTestServer, type TestServer } from './support/harness';
 import { signUp, type Account } from './support/client';
-import { masterOf, pidOf, redisCli } from './support/cluster-nodes';
+import { masterOf, pidOf, redisCli, startCluster, stopCluster } from './support/cluster-nodes';
 import { createConcert } from './support/fixtures';
 import { activeFans, charge, expectConsistentLedger, hold, ledger, me, seatIds } from './support/booking';
 
 // A Redis Cluster of this file's own (3 masters + 3 replicas): one master stalls its writes, another is SIGKILLed mid-sale.
 const BASE_PORT = 7600 + Math.floor(Math.random() * 20) * 10;
-const CLUSTER = path.join(__dirname, 'support/redis-cluster.sh');
 let server: TestServer;
 let api: Api;
 /** The test's own connections (the server's queue commands behind a stalled one). */
 let redis: RedisClient;
 
 beforeAll(async () => {
-  const seeds = execFileSync(CLUSTER, ['start', String(BASE_PORT)]).toString().trim();
-  server = await startTestServer('redis_failover', { REDIS_CLUSTER_NODES: seeds });
+  const seeds = startCluster(BASE_PORT);
+  server = await startTestServer('redis_failover', { REDIS_CLUSTER_NODES: seeds.map(({ host, port }) => `${host}:${port}`).join(',') });
   api = new Api(server.url);
-  redis = createRedis({ clusterNodes: seeds.split(',').map((seed) => ({ host: '127.0.0.1', port: Number(seed.split(':')[1]) })) }, {});
+  redis = createRedis({ clusterNodes: seeds }, {});
   await redisReady(redis);
 }, 60_000);
 afterAll(async () => {
   redis?.disconnect();
   await server?.stop();
-  execFileSync(CLUSTER, ['stop', String(BASE_PORT)]);
+  stopCluster(BASE_PORT);
 });
 
 /** The port of the master that serves `key`'s slot. */

@@ -1,14 +1,11 @@
-import { execFileSync } from 'node:child_process';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createLogger } from '../src/logger';
 import { connectRedis, redisKeys, redisReady, redisServes } from '../src/redis';
-import { masterOf, pidOf, redisCli } from './support/cluster-nodes';
+import { masterOf, pidOf, redisCli, startCluster, stopCluster } from './support/cluster-nodes';
 import { idleAfterMs, startRepeatingJob, stuckAfterMs, type RepeatingJob } from '../src/workers/repeating-job';
 
 // A Redis Cluster of this file's own: the master of the job queues' slot is frozen (SIGSTOP) for good.
 const BASE_PORT = 7800 + Math.floor(Math.random() * 15) * 10;
-const CLUSTER = path.join(__dirname, 'support/redis-cluster.sh');
 const EVERY_MS = 200;
 let seeds: { host: string; port: number }[] = [];
 const frozenPids: number[] = [];
@@ -21,15 +18,11 @@ const freeze = (port: number) => {
 };
 
 beforeAll(() => {
-  seeds = execFileSync(CLUSTER, ['start', String(BASE_PORT)])
-    .toString()
-    .trim()
-    .split(',')
-    .map((seed) => ({ host: '127.0.0.1', port: Number(seed.split(':')[1]) }));
+  seeds = startCluster(BASE_PORT);
 }, 60_000);
 afterAll(() => {
   for (const pid of frozenPids) process.kill(pid, 'SIGCONT');
-  execFileSync(CLUSTER, ['stop', String(BASE_PORT)]);
+  stopCluster(BASE_PORT);
 });
 
 describe("a Redis Cluster master of the job queues' slot that freezes", () => {

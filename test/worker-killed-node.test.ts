@@ -1,26 +1,19 @@
-import { execFileSync } from 'node:child_process';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createLogger } from '../src/logger';
 import { createRedis, redisKeys, redisReady, type RedisClient } from '../src/redis';
-import { masterOf, pidOf, redisCli } from './support/cluster-nodes';
+import { masterOf, pidOf, redisCli, startCluster, stopCluster } from './support/cluster-nodes';
 import { startRepeatingJob, stuckAfterMs, type RepeatingJob } from '../src/workers/repeating-job';
 
 // A Redis Cluster of this file's own, whose master of the job queues' slot is failed over, then killed.
 const BASE_PORT = 7950 + Math.floor(Math.random() * 5) * 10;
-const CLUSTER = path.join(__dirname, 'support/redis-cluster.sh');
 const EVERY_MS = 200;
 let seeds: { host: string; port: number }[] = [];
 
 beforeAll(() => {
-  seeds = execFileSync(CLUSTER, ['start', String(BASE_PORT)])
-    .toString()
-    .trim()
-    .split(',')
-    .map((seed) => ({ host: '127.0.0.1', port: Number(seed.split(':')[1]) }));
+  seeds = startCluster(BASE_PORT);
 }, 60_000);
 afterAll(() => {
-  execFileSync(CLUSTER, ['stop', String(BASE_PORT)]);
+  stopCluster(BASE_PORT);
 });
 
 /**
@@ -80,7 +73,6 @@ describe("the Redis Cluster master of the job queues' slot, failed over or kille
       expect(killedAfter - promotedAfter).toBeLessThan(4_000);
       expect(killedAfter).toBeLessThan(stuckAfterMs(EVERY_MS));
       expect(restarts).toEqual([]);
-      console.log({ failedOverAfter, promotedAfter, killedAfter });
     } finally {
       await job.close();
       redis.disconnect();

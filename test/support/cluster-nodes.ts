@@ -1,4 +1,17 @@
 import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+
+const CLUSTER = path.join(__dirname, 'redis-cluster.sh');
+
+/** Starts a Redis Cluster of a test file's own on `basePort` to `basePort` + 5 (see redis-cluster.sh): its seed nodes. */
+export function startCluster(basePort: number): { host: string; port: number }[] {
+  const seeds = execFileSync(CLUSTER, ['start', String(basePort)]).toString().trim().split(',');
+  return seeds.map((seed) => ({ host: '127.0.0.1', port: Number(seed.split(':')[1]) }));
+}
+
+export function stopCluster(basePort: number): void {
+  execFileSync(CLUSTER, ['stop', String(basePort)]);
+}
 
 /** One redis-cli command to the node on `port`, its output as text. */
 export const redisCli = (port: number, ...args: string[]) => execFileSync('redis-cli', ['-p', String(port), ...args]).toString();
