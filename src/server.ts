@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { expressMiddleware } from '@as-integrations/express5';
+import compression from 'compression';
 import express from 'express';
 import { GraphQLError, specifiedRules, type GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
@@ -44,6 +45,12 @@ type SocketState = {
 
 /** Close code for a socket over the account's limit (graphql-ws leaves 4400-4499 to applications, like HTTP 4xx). */
 const TOO_MANY_SOCKETS = 4429;
+/**
+ * GraphQL answers from this size on are gzipped for a client that accepts it: a seat map is about 80
+ * bytes a seat (8 MB for a stadium's 100,000, seconds on a phone's connection), and a tenth of that
+ * gzipped. Smaller answers, the line's and the hold's on the hot paths, are sent as they are.
+ */
+const COMPRESS_FROM_BYTES = 16 * 1024;
 /** How long a socket closed for flooding has to take its close frame before it is cut. */
 const FLOODED_SOCKET_CUT_MS = 1000;
 /** A socket that has not sent connection_init by then is closed (4408): a bare socket holds memory and a file. */
@@ -241,6 +248,7 @@ export async function startServer(parts: ServerParts, port: number): Promise<Run
   graphqlApp.set('etag', false);
   graphqlApp.use(
     graphqlMethods(),
+    compression({ threshold: COMPRESS_FROM_BYTES }),
     ...jsonBody(PAYLOAD_LIMIT),
     expressMiddleware(apollo, {
       context: async ({ req }) =>

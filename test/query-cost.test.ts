@@ -1,3 +1,5 @@
+import { request } from 'node:http';
+import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { redisKeys } from '../src/redis';
 import { startTestServer, type TestServer } from './support/harness';
@@ -16,6 +18,21 @@ beforeAll(async () => {
   for (let i = 0; i < 5; i++) await createConcert(server, { schedules: 3 });
 });
 afterAll(() => server.stop());
+
+/** A POST that says it accepts gzip, read as it comes (fetch would unzip it): the body's encoding and bytes. */
+function postAcceptingGzip(url: string, payload: object, token?: string): Promise<{ encoding?: string; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const headers = { 'content-type': 'application/json', 'accept-encoding': 'gzip', ...(token ? { authorization: `Bearer ${token}` } : {}) };
+    const req = request(url, { method: 'POST', headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolve({ encoding: res.headers['content-encoding'], body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(JSON.stringify(payload));
+  });
+}
 
 async function sqlStatements(): Promise<number> {
   const text = await (await fetch(server.url.replace('/graphql', '/metrics'))).text();
@@ -87,6 +104,14 @@ describe('the cost limit', () => {
     const { body } = await measure(fan!.api, SEATS, { id: scheduleIds[0] });
     expect(body.errors).toBeUndefined();
     expect((body.data as { schedule: { seats: unknown[] } }).schedule.seats).toHaveLength(2000);
+    // Gzipped for a client that accepts it, as long as it is (about 80 bytes a seat); a short answer is not.
+    const map = await postAcceptingGzip(server.url, { query: SEATS, variables: { id: scheduleIds[0] } }, fan!.token);
+    expect(map.encoding).toBe('gzip');
+    expect((JSON.parse(gunzipSync(map.body).toString()) as { data: { schedule: { seats: unknown[] } } }).data.schedule.seats).toHaveLength(2000);
+    expect(map.body.length).toBeLessThan(JSON.stringify(body).length / 4);
+    const short = await postAcceptingGzip(server.url, { query: '{ concerts(limit: 1) { id } }' });
+    expect(short.encoding).toBeUndefined();
+    expect((JSON.parse(short.body.toString()) as { data: unknown }).data).toBeDefined();
     const twenty = `{ ${Array.from({ length: 20 }, (_, i) => `a${i}: concerts { id title schedules { id startsAt } }`).join(' ')} }`;
     expect((await api.request(twenty)).errors).toBeUndefined();
     // The web app's concert list page, with its counts; a page of the most a page may hold costs no more than the whole list.
