@@ -774,7 +774,11 @@ describe('fan web app in Chromium', () => {
     await fan.page.keyboard.press('ArrowRight');
     await fan.page.keyboard.press('Enter');
     await map.locator('[data-seat="1002"][data-look="MINE"]').waitFor(WAIT);
-    await pages.locator('option', { hasText: '1001–1200 (198 free)' }).waitFor({ state: 'attached', ...WAIT });
+    await pages.locator('option', { hasText: '1001–1200 (198 free, 1 yours)' }).waitFor({ state: 'attached', ...WAIT });
+    // Back on the first page, the choice still says where the fan's seat is.
+    await pages.selectOption({ index: 0 });
+    await map.locator('[data-seat="1"]').waitFor(WAIT);
+    expect(await pages.locator('option').allTextContents()).toEqual(['1–500 (500 free)', '501–1000 (500 free)', '1001–1200 (198 free, 1 yours)']);
     await fan.context.close();
 
     // Six dates: one map (one live feed) at a time, chosen by date.
@@ -786,6 +790,9 @@ describe('fan web app in Chromium', () => {
     await dates.page.locator(`.seat-map[data-schedule="${many.scheduleIds[4]}"] [data-seat="3"]`).click();
     await dates.page.locator(`.seat-map[data-schedule="${many.scheduleIds[4]}"] [data-seat="3"][data-look="MINE"]`).waitFor(WAIT);
     expect(await dates.page.locator('.seat-map').count()).toBe(1);
+    // Each date says its free seats, and the fan's own there.
+    await dates.page.getByLabel('Date').locator('option', { hasText: '(2 free, 1 yours)' }).waitFor({ state: 'attached', ...WAIT });
+    expect(await dates.page.getByLabel('Date').locator('option', { hasText: '(3 free)' }).count()).toBe(5);
     expectClean([dates]);
     await dates.context.close();
   });

@@ -5,7 +5,7 @@ import { closeCallsForSessionCheck, feedRetryMs, retryAfterFailureMs, retryDelay
 import { errorCode, errorMessage, isTransient, problemOf } from '../web/src/logic/errors';
 import { ACTIVE_PAUSED_MESSAGE, ACTIVE_SEAT_BACK_MESSAGE, ACTIVE_SOLD_OUT_MESSAGE, activeSupplyNews, announcement, HOLDS_OUTLAST_TURN, HOLDS_STILL_PAYABLE, inLine, overHttpWords, lineProgress, LineMemory, lostWords, offPageNews, PAUSED_MESSAGE, PLACE_ENDED_AWAY_MESSAGE, PLACE_LOST_MESSAGE, PREQUEUE_MESSAGE, SEAT_BACK_MESSAGE, seatSupply, seatsLeftWords, SOLD_OUT_MESSAGE, TURN_ENDED_MESSAGE, waitsInLine, type QueueView } from '../web/src/logic/queue';
 import { NewestSource } from '../web/src/logic/newest';
-import { applySeatChange, holdsRanOutWords, MaybeOwnChanges, SEATS_PER_PAGE, seatFailureShown, seatKeyTarget, seatLook, seatPages, seatPositions, type SeatState } from '../web/src/logic/seats';
+import { applySeatChange, choiceCounts, holdsRanOutWords, MaybeOwnChanges, openingChoice, SEATS_PER_PAGE, seatFailureShown, seatKeyTarget, seatLook, seatPages, seatPositions, type SeatState } from '../web/src/logic/seats';
 import { formatCountdown, formatDateTime, formatWait, remainingMs, salesOpenCountdown, spokenCountdown, turnEndingWarning } from '../web/src/logic/time';
 import { SecondTicker } from '../web/src/logic/second-ticker';
 import { ServerClock } from '../web/src/logic/server-clock';
@@ -533,7 +533,7 @@ describe('seat map', () => {
 
   it('shows a large map a page at a time, each page with its free seats counted', () => {
     const stadium: SeatState[] = Array.from({ length: SEATS_PER_PAGE * 2 + 7 }, (_, i) => ({ id: `s${i + 1}`, number: i + 1, price: 100, status: i % 3 === 0 ? 'RESERVED' : 'AVAILABLE' }));
-    const pages = seatPages(stadium);
+    const pages = seatPages(stadium, new Set(['s1002']));
     expect(pages.map(({ start, end }) => [start, end])).toEqual([
       [0, SEATS_PER_PAGE],
       [SEATS_PER_PAGE, SEATS_PER_PAGE * 2],
@@ -541,8 +541,17 @@ describe('seat map', () => {
     ]);
     expect(pages.reduce((sum, page) => sum + page.free, 0)).toBe(stadium.filter((seat) => seat.status === 'AVAILABLE').length);
     expect(pages[2]!.free).toBe(5); // seats 1001–1007, of which 1003 and 1006 are sold
-    expect(seatPages(seats)).toEqual([{ start: 0, end: 3, free: 3 }]);
-    expect(seatPages([])).toEqual([]);
+    expect(seatPages(seats, new Set())).toEqual([{ start: 0, end: 3, free: 3, mine: 0 }]);
+    expect(seatPages([], new Set())).toEqual([]);
+    // The fan's own hold is theirs, not free, and named in its page's words.
+    const held = seatPages(applySeatChange(stadium, { id: 's1002', status: 'HELD' }, seatPositions(stadium)), new Set(['s1002']));
+    expect(held[2]).toMatchObject({ free: 4, mine: 1 });
+    expect(choiceCounts(held[2]!)).toBe('4 free, 1 yours');
+    expect(choiceCounts(held[0]!)).toBe(`${held[0]!.free} free`);
+    // A map (or a concert's dates) opens where the fan's seats are, else where one is free.
+    expect(openingChoice(held)).toBe(2);
+    expect(openingChoice([{ free: 0, mine: 0 }, { free: 3, mine: 0 }])).toBe(1);
+    expect(openingChoice([{ free: 0, mine: 0 }])).toBe(0);
     // A change to the last seat of a large map finds it at once, and only it changes.
     const changed = applySeatChange(stadium, { id: `s${stadium.length}`, status: 'HELD' }, seatPositions(stadium));
     expect(changed.at(-1)!.status).toBe('HELD');

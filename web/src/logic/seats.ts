@@ -112,24 +112,38 @@ export class MaybeOwnChanges {
  */
 export const SEATS_PER_PAGE = 500;
 
-/** One page of a seat map: where it starts and ends in the map, and how many of its seats are free. */
+/** One page of a seat map: where it starts and ends in the map, its free seats and the fan's own. */
 export interface SeatPage {
   start: number;
   end: number;
   free: number;
+  mine: number;
 }
 
-/** The map's pages of SEATS_PER_PAGE seats, each with its free seats counted. */
-export function seatPages(seats: readonly Pick<SeatState, 'status'>[]): SeatPage[] {
+/** The map's pages of SEATS_PER_PAGE seats, each with its free seats and the fan's holds (`mine`) counted. */
+export function seatPages(seats: readonly Pick<SeatState, 'id' | 'status'>[], mine: ReadonlySet<string>): SeatPage[] {
   const pages: SeatPage[] = [];
   for (let start = 0; start < seats.length; start += SEATS_PER_PAGE) {
     const end = Math.min(start + SEATS_PER_PAGE, seats.length);
-    let free = 0;
-    for (let i = start; i < end; i++) if (seats[i]!.status === 'AVAILABLE') free++;
-    pages.push({ start, end, free });
+    const page = { start, end, free: 0, mine: 0 };
+    for (let i = start; i < end; i++) {
+      const look = seatLook(seats[i]!, mine);
+      if (look === 'AVAILABLE') page.free++;
+      else if (look === 'MINE') page.mine++;
+    }
+    pages.push(page);
   }
   return pages;
 }
+
+/** Where a map (or a concert's dates) opens: at the first with seats of the fan's, else with a free seat, else the first. */
+export function openingChoice(choices: readonly { free: number; mine: number }[]): number {
+  const mine = choices.findIndex((choice) => choice.mine > 0);
+  return mine >= 0 ? mine : Math.max(0, choices.findIndex((choice) => choice.free > 0));
+}
+
+/** A choice's words beside its name: its free seats, and the fan's own if any ("312 free, 2 yours"). */
+export const choiceCounts = ({ free, mine }: { free: number; mine: number }): string => `${free.toLocaleString()} free${mine > 0 ? `, ${mine} yours` : ''}`;
 
 /**
  * Where a key moves the focus in a seat map laid out `columns` to a row (the seats in order, row by

@@ -3,7 +3,7 @@ import { useClient, useMutation } from 'urql';
 import { feedRetryMs } from '../logic/connection';
 import { problemOf, type Problem } from '../logic/errors';
 import { NewestSource } from '../logic/newest';
-import { applySeatChange, seatFailureShown, seatKeyTarget, seatLook, seatLookWords, seatPages, seatPositions, type SeatChange, type SeatFailure, type SeatState } from '../logic/seats';
+import { applySeatChange, choiceCounts, openingChoice, seatFailureShown, seatKeyTarget, seatLook, seatLookWords, seatPages, seatPositions, type SeatChange, type SeatFailure, type SeatState } from '../logic/seats';
 import { formatDateTime } from '../logic/time';
 import { HoldSeat, ReleaseHold, ScheduleSeats, SeatChanged, type HoldItem } from '../operations';
 import { ErrorNote } from './errors';
@@ -135,10 +135,11 @@ export function SeatMap({
   // first the first with a free seat.
   // Chosen once, when the map is first read: a page that changed under the fan as seats sell would
   // move the seats they are looking at (and the keyboard focus) away.
-  const pages = useMemo(() => seatPages(seats ?? []), [seats]);
+  const heldHere = [...mySeatIds].sort().join(',');
+  const pages = useMemo(() => seatPages(seats ?? [], new Set(heldHere.split(','))), [seats, heldHere]);
   const [chosenPage, setChosenPage] = useState<number | null>(null);
   useEffect(() => {
-    if (chosenPage === null && pages.length > 0) setChosenPage(Math.max(0, pages.findIndex((p) => p.free > 0)));
+    if (chosenPage === null && pages.length > 0) setChosenPage(openingChoice(pages));
   }, [chosenPage, pages]);
   const pageIndex = Math.min(chosenPage ?? 0, Math.max(0, pages.length - 1));
   const page = pages[pageIndex];
@@ -208,14 +209,14 @@ export function SeatMap({
           <select value={pageIndex} onChange={(event) => setChosenPage(Number(event.target.value))}>
             {pages.map((p, index) => (
               <option key={p.start} value={index}>
-                {`${seats[p.start]!.number}–${seats[p.end - 1]!.number} (${p.free.toLocaleString()} free)`}
+                {`${seats[p.start]!.number}–${seats[p.end - 1]!.number} (${choiceCounts(p)})`}
               </option>
             ))}
           </select>
         </label>
       )}
       {seats && (
-        <ol className="seats" aria-label="Seat map: choose a free seat to hold it; the arrow keys move between seats" onKeyDown={moveFocus}>
+        <ol className="seats" aria-label={`Seat map: choose a free seat to hold it; the arrow keys move between seats${pages.length > 1 ? ' of this page (choose another page above)' : ''}`} onKeyDown={moveFocus}>
           {shown.map((seat) => {
             const look = seatLook(seat, mySeatIds);
             const label =

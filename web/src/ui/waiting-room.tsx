@@ -3,7 +3,7 @@ import { useClient, useMutation, type CombinedError } from 'urql';
 import type { SocketState } from '../client';
 import { errorCode } from '../logic/errors';
 import { ACTIVE_PAUSED_MESSAGE, ACTIVE_SOLD_OUT_MESSAGE, activeSupplyNews, announcement, overHttpWords, HOLDS_OUTLAST_TURN, HOLDS_STILL_PAYABLE, lineProgress, lostWords, PAUSED_MESSAGE, PREQUEUE_MESSAGE, SEAT_BACK_MESSAGE, seatSupply, seatsLeftWords, SOLD_OUT_MESSAGE, inLine, waitsInLine } from '../logic/queue';
-import type { SeatChange } from '../logic/seats';
+import { choiceCounts, openingChoice, type SeatChange } from '../logic/seats';
 import { formatCountdown, formatDateTime, formatWait, remainingMs, spokenCountdown, TURN_ENDING_MS, turnEndingWarning } from '../logic/time';
 import { ConcertDetail, EnterQueue, LeaveQueue, type HoldItem, type PaymentResult, type QueueStatus } from '../operations';
 import { useAnnounce } from './announcer';
@@ -19,7 +19,8 @@ interface Concert {
   title: string;
   /** The server's word (Concert.soldOut), as the fan's feed has it (see concert-page's liveSale). */
   soldOut: boolean;
-  schedules: readonly { id: string; startsAt: string }[];
+  /** availableSeats: a date's seats neither sold nor held, as last read. */
+  schedules: readonly { id: string; startsAt: string; availableSeats: number }[];
 }
 
 /** The fan paid while out of line or at the end of a turn: on this page, in another tab of the account, or not. */
@@ -476,8 +477,14 @@ function Active({
   // fan whose own payment took the last seat: it would cover the payment's announcement. Nor "no seat
   // is free" to a fan holding seats: the last free one may be their own hold, or one being paid for
   // (until the payment's answer, its seats may read sold before it).
+  // The dates' counts, each with the fan's holds there; the date shown is chosen once, as a map's page is.
+  const dates = concert.schedules.map((schedule) => ({ free: schedule.availableSeats, mine: holds.filter((h) => h.seat.schedule.id === schedule.id).length }));
   const [chosenDate, setChosenDate] = useState<string | undefined>();
-  const shownDate = chosenDate ?? concert.schedules[0]?.id;
+  const opening = concert.schedules[openingChoice(dates)]?.id;
+  useEffect(() => {
+    if (chosenDate === undefined && opening !== undefined) setChosenDate(opening);
+  }, [chosenDate, opening]);
+  const shownDate = chosenDate ?? opening;
   const sold = seatSupply(concert.soldOut, status.seatsLeft);
   const supply = (sold === 'PAUSED' && holds.length > 0) || paying ? 'LEFT' : sold;
   const supplyBefore = useRef(supply);
@@ -520,9 +527,9 @@ function Active({
         <label className="schedule-choice">
           Date{' '}
           <select value={shownDate} onChange={(event) => setChosenDate(event.target.value)}>
-            {concert.schedules.map((schedule) => (
+            {concert.schedules.map((schedule, index) => (
               <option key={schedule.id} value={schedule.id}>
-                {formatDateTime(schedule.startsAt)}
+                {`${formatDateTime(schedule.startsAt)} (${choiceCounts(dates[index]!)})`}
               </option>
             ))}
           </select>
