@@ -36,6 +36,19 @@ export function useLastGood<T>(data: T | undefined, error: ErrorLike | undefined
 }
 
 /**
+ * A choice the page opens at and the fan may change (a map's page, a concert's date): `opening` until
+ * the fan chooses, fixed at the first one known, so it never moves under the fan as counts change
+ * (the seats they look at, and the keyboard focus, would go with it).
+ */
+export function useChosenOnce<T>(opening: T | undefined): [T | undefined, (choice: T) => void] {
+  const [chosen, setChosen] = useState<T | undefined>();
+  useEffect(() => {
+    if (chosen === undefined && opening !== undefined) setChosen(opening);
+  }, [chosen, opening]);
+  return [chosen ?? opening, setChosen];
+}
+
+/**
  * Triggers for `action` that run it once per `ms` however often they are called: `soon` after `ms`,
  * `now` at once, `urgent` at once unless it ran lately (see Coalescer). Nothing runs after unmount, and
  * a remount (StrictMode) starts afresh.

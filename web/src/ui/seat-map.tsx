@@ -7,6 +7,7 @@ import { applySeatChange, choiceCounts, openingChoice, seatFailureShown, seatKey
 import { formatDateTime } from '../logic/time';
 import { HoldSeat, ReleaseHold, ScheduleSeats, SeatChanged, type HoldItem } from '../operations';
 import { ErrorNote } from './errors';
+import { useChosenOnce } from './hooks';
 import { tellOtherTabs } from './other-tabs';
 
 interface SeatMapState {
@@ -131,17 +132,13 @@ export function SeatMap({
   const setError = (problem: Problem | undefined) => setFailure(problem && { problem, heldThen: mine.size, reconnectsThen: reconnectsNow.current });
   const mySeatIds = new Set(mine.keys());
   const title = formatDateTime(schedule.startsAt);
-  // A large map shows one page of seats at a time (see SEATS_PER_PAGE): the one the fan chose, at
-  // first the first with a free seat.
-  // Chosen once, when the map is first read: a page that changed under the fan as seats sell would
-  // move the seats they are looking at (and the keyboard focus) away.
+  // A large map shows one page of seats at a time (see SEATS_PER_PAGE), opening where the fan's seats
+  // are, else at the first with a free seat (openingChoice). Counted again only when the map or the
+  // fan's held seats (`heldHere`, their IDs) change, not at every render.
   const heldHere = [...mySeatIds].sort().join(',');
-  const pages = useMemo(() => seatPages(seats ?? [], new Set(heldHere.split(','))), [seats, heldHere]);
-  const [chosenPage, setChosenPage] = useState<number | null>(null);
-  useEffect(() => {
-    if (chosenPage === null && pages.length > 0) setChosenPage(openingChoice(pages));
-  }, [chosenPage, pages]);
-  const pageIndex = Math.min(chosenPage ?? 0, Math.max(0, pages.length - 1));
+  const pages = useMemo(() => seatPages(seats ?? [], mySeatIds), [seats, heldHere]);
+  const [chosenPage = 0, setChosenPage] = useChosenOnce(pages.length > 0 ? openingChoice(pages) : undefined);
+  const pageIndex = Math.min(chosenPage, Math.max(0, pages.length - 1));
   const page = pages[pageIndex];
   const shown = seats && page ? seats.slice(page.start, page.end) : [];
   // The map is one Tab stop (roving tabindex): the seat last focused, else the first free one; the

@@ -8,7 +8,7 @@ import { formatCountdown, formatDateTime, formatWait, remainingMs, spokenCountdo
 import { ConcertDetail, EnterQueue, LeaveQueue, type HoldItem, type PaymentResult, type QueueStatus } from '../operations';
 import { useAnnounce } from './announcer';
 import { ErrorNote } from './errors';
-import { useNow } from './hooks';
+import { useChosenOnce, useNow } from './hooks';
 import { STATUS_CHECK_MS, useLine, useLineFeeds } from './line-feeds';
 import { tellOtherTabs } from './other-tabs';
 import { SeatLegend, SeatMap } from './seat-map';
@@ -472,19 +472,14 @@ function Active({
     }
     before.current = left;
   }, [left, announce, status.activeUntil]);
+  // The dates' counts, each with the fan's holds there; the date shown opens and stays as a map's page does.
+  const dates = concert.schedules.map((schedule) => ({ free: schedule.availableSeats, mine: holds.filter((h) => h.seat.schedule.id === schedule.id).length }));
+  const [shownDate, setChosenDate] = useChosenOnce(concert.schedules[openingChoice(dates)]?.id);
   // The turn goes on when nothing is left to choose (no surprise), but the fan is told at once, on
   // the page and aloud, as fans in line are: no seat free (one may come back) or sold. Not aloud to a
   // fan whose own payment took the last seat: it would cover the payment's announcement. Nor "no seat
   // is free" to a fan holding seats: the last free one may be their own hold, or one being paid for
   // (until the payment's answer, its seats may read sold before it).
-  // The dates' counts, each with the fan's holds there; the date shown is chosen once, as a map's page is.
-  const dates = concert.schedules.map((schedule) => ({ free: schedule.availableSeats, mine: holds.filter((h) => h.seat.schedule.id === schedule.id).length }));
-  const [chosenDate, setChosenDate] = useState<string | undefined>();
-  const opening = concert.schedules[openingChoice(dates)]?.id;
-  useEffect(() => {
-    if (chosenDate === undefined && opening !== undefined) setChosenDate(opening);
-  }, [chosenDate, opening]);
-  const shownDate = chosenDate ?? opening;
   const sold = seatSupply(concert.soldOut, status.seatsLeft);
   const supply = (sold === 'PAUSED' && holds.length > 0) || paying ? 'LEFT' : sold;
   const supplyBefore = useRef(supply);
