@@ -54,9 +54,10 @@ import { holdSeat } from './scenarios/hold-seat';
 import { pay } from './scenarios/pay';
 import { positionPush } from './scenarios/position-push';
 import { enterQueue, queueStatus } from './scenarios/queue-http';
+import { seatMap } from './scenarios/seat-map';
 import { statusRefresh } from './scenarios/status-refresh';
 
-const SCENARIOS: Scenario[] = [enterQueue, queueStatus, positionPush, statusRefresh, admissionTick, holdSeat, pay, cancel];
+const SCENARIOS: Scenario[] = [enterQueue, queueStatus, positionPush, statusRefresh, admissionTick, holdSeat, pay, cancel, seatMap];
 
 /** The commit (and uncommitted src/ files) of the code under test, read at start, right after `npm run build`. */
 function sourceVersion(): string {

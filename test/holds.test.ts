@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Api } from '../support/graphql-client';
 import { redisKeys, runScript } from '../src/redis';
 import { HOLD_SEAT } from '../src/redis/hold-scripts';
+import { SeatCatalog } from '../src/seats/seat-catalog';
 import { type Hold, HOLD, LEAVE, RELEASE, SEAT_CHANGED, SEATS } from '../support/operations';
 import { startTestServer, type TestServer } from './support/harness';
 import { Feed, signUp, wsClient } from './support/client';
@@ -40,6 +41,33 @@ describe('the ACTIVE gate', () => {
     expect(await api.errorCode(SEATS, { id: a.scheduleIds[0] })).toBe('UNAUTHENTICATED');
     expect(await api.errorCode(HOLD, { seatId: aSeat })).toBe('UNAUTHENTICATED');
     expect(await availableSeats(api, a.scheduleIds[0]!)).toBe(10);
+  });
+
+  it('answers Schedule.seatMap as Schedule.seats in lists by seat number, live, and gates it alike', async () => {
+    const a = await createConcert(server, { maxActiveUsers: 5, seatCount: 6, price: 250 });
+    const b = await createConcert(server, { maxActiveUsers: 5 });
+    const scheduleId = a.scheduleIds[0]!;
+    const [fan, buyer] = await activeFans(api, a.concertId, 2);
+    const ids = await seatIds(server, scheduleId);
+    const MAP = 'query($id: ID!) { schedule(id: $id) { seatMap { ids prices statuses } } }';
+    type Lists = { ids: string[]; prices: number[]; statuses: string[] };
+    const lists = async () => (await fan!.api.data<{ schedule: { seatMap: Lists } }>(MAP, { id: scheduleId })).schedule.seatMap;
+    const asSeats = async () => {
+      const map = await seats(fan!, scheduleId);
+      return { ids: map.map((seat) => seat.id), prices: map.map((seat) => seat.price), statuses: map.map((seat) => seat.status) };
+    };
+    // Read once before anything changes (the seats themselves are kept from then on), then after each change.
+    expect(await lists()).toEqual({ ids, prices: Array(6).fill(250), statuses: Array(6).fill('AVAILABLE') });
+    const held = await hold(fan!, ids[1]!);
+    await sellInMysql(server, buyer!.id, [ids[4]!], 'seat-map-lists');
+    expect(await lists()).toEqual({ ids, prices: Array(6).fill(250), statuses: ['AVAILABLE', 'HELD', 'AVAILABLE', 'AVAILABLE', 'RESERVED', 'AVAILABLE'] });
+    expect(await lists()).toEqual(await asSeats());
+    await fan!.api.data(RELEASE, { holdId: held.id });
+    expect((await lists()).statuses).toEqual(['AVAILABLE', 'AVAILABLE', 'AVAILABLE', 'AVAILABLE', 'RESERVED', 'AVAILABLE']);
+
+    expect(await fan!.api.errorCode(MAP, { id: b.scheduleIds[0] })).toBe('NOT_ACTIVE');
+    expect(await (await signUp(api)).api.errorCode(MAP, { id: scheduleId })).toBe('NOT_ACTIVE');
+    expect(await api.errorCode(MAP, { id: scheduleId })).toBe('UNAUTHENTICATED');
   });
 
   it('ends seatChanged with NOT_ACTIVE at the first tick after the fan leaves, while a fan still ACTIVE keeps it', async () => {
@@ -380,5 +408,29 @@ describe('availableSeats across schedules', () => {
     ]);
     // Asked alone, each schedule gives the same number.
     for (const [i, expected] of [9, 6, 10].entries()) expect(await availableSeats(api, scheduleIds[i]!)).toBe(expected);
+  });
+});
+
+describe('the seat catalog (a schedule’s seats, which never change)', () => {
+  it('reads a schedule’s seats once for readers arriving together, keeps at most its bound of seats in all, and reads a schedule let go again', async () => {
+    const [a, b] = [(await createConcert(server, { seatCount: 10 })).scheduleIds[0]!, (await createConcert(server, { seatCount: 10 })).scheduleIds[0]!].map(Number) as [number, number];
+    const catalog = new SeatCatalog(server.app.orm, 100, 15);
+    const [first, second] = await Promise.all([catalog.ofSchedule(a), catalog.ofSchedule(a)]);
+    expect(second).toBe(first);
+    expect(first.map((seat) => seat.number)).toEqual(Array.from({ length: 10 }, (_, i) => i + 1));
+    expect(await catalog.ofSchedule(a)).toBe(first);
+    // b's 10 seats and a's 10 are past the bound of 15: a, the oldest, goes, and is read anew when asked.
+    const bSeats = await catalog.ofSchedule(b);
+    const again = await catalog.ofSchedule(a);
+    expect(again).not.toBe(first);
+    expect(again).toEqual(first);
+    // Reading a again let b go in turn.
+    expect(await catalog.ofSchedule(b)).not.toBe(bSeats);
+    // Within the bound both stay.
+    const roomy = new SeatCatalog(server.app.orm, 100, 20);
+    const [aKept, bKept] = [await roomy.ofSchedule(a), await roomy.ofSchedule(b)];
+    expect([await roomy.ofSchedule(a), await roomy.ofSchedule(b)]).toEqual([aKept, bKept]);
+    expect(await roomy.ofSchedule(a)).toBe(aKept);
+    expect(await roomy.ofSchedule(b)).toBe(bKept);
   });
 });

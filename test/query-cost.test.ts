@@ -73,6 +73,7 @@ describe('the cost limit', () => {
     ['64 aliases of a 1,000-row list of plain rows (each row counts)', `{ me { ${Array.from({ length: 64 }, (_, i) => `h${i}: pointHistory(limit: 1000) { id kind amount balance createdAt }`).join(' ')} } }`],
     ['a list of plain rows inside another list', '{ me { reservations { seat { schedule { seats { id status } } } } } }'],
     ['60 aliases of a count read for each concert of the list (each costs what an object does)', `{ concerts { ${Array.from({ length: 60 }, (_, i) => `c${i}: availableSeats`).join(' ')} } }`],
+    ['7 aliases of a seat map as lists (each list costs what a map of plain seats does)', `{ schedule(id: "1") { ${Array.from({ length: 7 }, (_, i) => `m${i}: seatMap { ids prices statuses }`).join(' ')} } }`],
     ['21 root fields, however cheap', `{ ${Array.from({ length: 21 }, (_, i) => `a${i}: concerts { id }`).join(' ')} }`],
     ['two password hashes in one operation (aliased logIns)', `mutation { ${Array.from({ length: 2 }, (_, i) => `a${i}: logIn(email: "fan${i}@example.test", password: "a-password") { token }`).join(' ')} }`],
     ['a chain of fragments at the root, each spreading the next twice (2^30 root fields)', `query { ...F0 } ${fragmentFan('F', 'Query', 30, 2, '__typename')}`],
@@ -104,6 +105,10 @@ describe('the cost limit', () => {
     const { body } = await measure(fan!.api, SEATS, { id: scheduleIds[0] });
     expect(body.errors).toBeUndefined();
     expect((body.data as { schedule: { seats: unknown[] } }).schedule.seats).toHaveLength(2000);
+    // The map as the web app reads it (Schedule.seatMap's three lists).
+    const lists = await fan!.api.request('query($id: ID!) { schedule(id: $id) { id availableSeats seatMap { ids prices statuses } } }', { id: scheduleIds[0] });
+    expect(lists.errors).toBeUndefined();
+    expect((lists.data as { schedule: { seatMap: { statuses: unknown[] } } }).schedule.seatMap.statuses).toHaveLength(2000);
     // Gzipped for a client that accepts it, as long as it is (about 80 bytes a seat); a short answer is not.
     const map = await postAcceptingGzip(server.url, { query: SEATS, variables: { id: scheduleIds[0] } }, fan!.token);
     expect(map.encoding).toBe('gzip');
@@ -263,6 +268,14 @@ describe('fields of concerts, schedules, seats and reservations answered per ope
       // The map over the line was refused before it was read: the first's reads at most (a map, its reservations).
       expect(statements).toBeLessThanOrEqual(6);
     }
+    // Schedule.seatMap counts each list it answers as a field of every seat: nine lists of the map, not ten.
+    const lists = (count: number) => `{ schedule(id: "${scheduleIds[0]}") { seatMap { ${Array.from({ length: count }, (_, i) => `l${i}: ${['ids', 'prices', 'statuses'][i % 3]}`).join(' ')} } } }`;
+    const nine = await fan!.api.request(lists(9));
+    expect(nine.errors).toBeUndefined();
+    expect(Object.values((nine.data as { schedule: { seatMap: Record<string, unknown[]> } }).schedule.seatMap).map((list) => list.length)).toEqual(Array(9).fill(50_001));
+    const ten = await fan!.api.request(lists(10));
+    expect(ten.errors?.[0]?.extensions).toEqual({ code: 'GRAPHQL_VALIDATION_FAILED' });
+    expect(ten.errors?.[0]?.message).toMatch(OVER);
     await fan!.api.data(LEAVE, { id: concertId });
   });
 

@@ -5,7 +5,7 @@ import { closeCallsForSessionCheck, feedRetryMs, retryAfterFailureMs, retryDelay
 import { errorCode, errorMessage, isTransient, problemOf } from '../web/src/logic/errors';
 import { ACTIVE_PAUSED_MESSAGE, ACTIVE_SEAT_BACK_MESSAGE, ACTIVE_SOLD_OUT_MESSAGE, activeSupplyNews, announcement, HOLDS_OUTLAST_TURN, HOLDS_STILL_PAYABLE, inLine, overHttpWords, lineProgress, LineMemory, lostWords, offPageNews, PAUSED_MESSAGE, PLACE_ENDED_AWAY_MESSAGE, PLACE_LOST_MESSAGE, PREQUEUE_MESSAGE, SEAT_BACK_MESSAGE, seatSupply, seatsLeftWords, SOLD_OUT_MESSAGE, TURN_ENDED_MESSAGE, waitsInLine, type QueueView } from '../web/src/logic/queue';
 import { NewestSource } from '../web/src/logic/newest';
-import { applySeatChange, choiceCounts, holdsRanOutWords, MaybeOwnChanges, openingChoice, SEATS_PER_PAGE, seatFailureShown, seatKeyTarget, seatLook, seatPages, seatPositions, type SeatState } from '../web/src/logic/seats';
+import { applySeatChange, choiceCounts, holdsRanOutWords, MaybeOwnChanges, openingChoice, SEATS_PER_PAGE, seatFailureShown, seatKeyTarget, seatLook, seatPages, seatPositions, seatsFromLists, type SeatState } from '../web/src/logic/seats';
 import { formatCountdown, formatDateTime, formatWait, remainingMs, salesOpenCountdown, spokenCountdown, turnEndingWarning } from '../web/src/logic/time';
 import { SecondTicker } from '../web/src/logic/second-ticker';
 import { ServerClock } from '../web/src/logic/server-clock';
@@ -519,6 +519,14 @@ describe('waiting room', () => {
 
 describe('seat map', () => {
   const seats: SeatState[] = [1, 2, 3].map((n) => ({ id: `s${n}`, number: n, price: 100, status: 'AVAILABLE' }));
+
+  it('reads a map answered as lists (Schedule.seatMap) as the seats numbered from 1', () => {
+    expect(seatsFromLists({ ids: ['s7', 's8', 's9'], prices: [100, 100, 250], statuses: ['AVAILABLE', 'HELD', 'RESERVED'] })).toEqual([
+      { id: 's7', number: 1, price: 100, status: 'AVAILABLE' },
+      { id: 's8', number: 2, price: 100, status: 'HELD' },
+      { id: 's9', number: 3, price: 250, status: 'RESERVED' },
+    ]);
+  });
 
   it('applies live changes in order and ignores other schedules’ seats', () => {
     const positions = seatPositions(seats);

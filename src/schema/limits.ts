@@ -71,6 +71,10 @@ const LIST_SIZES: Readonly<Record<string, number>> = {
   'Concert.schedules': 10,
   // Seats cost LIST_ITEM_COST each unless they select objects (Seat.schedule): a seat map reads them in one query.
   'Schedule.seats': 500,
+  // Schedule.seatMap's lists hold a map's seats, one value each: each costs what a map of plain seats does.
+  'SeatMap.ids': 500,
+  'SeatMap.prices': 500,
+  'SeatMap.statuses': 500,
   'User.holds': 10,
   'User.reservations': 50,
   'Payment.reservations': 10,

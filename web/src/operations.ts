@@ -120,10 +120,9 @@ export const LeaveQueue = graphql(
 
 export const ScheduleSeats = graphql(`
   query ScheduleSeats($id: ID!) {
-    schedule(id: $id) { id availableSeats seats { id number price status } }
+    schedule(id: $id) { id availableSeats seatMap { ids prices statuses } }
   }
 `);
-export type SeatItem = NonNullable<ResultOf<typeof ScheduleSeats>['schedule']>['seats'][number];
 
 export const SeatChanged = graphql(`
   subscription SeatChanged($scheduleId: ID!) {

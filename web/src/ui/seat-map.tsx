@@ -3,7 +3,7 @@ import { useClient, useMutation } from 'urql';
 import { feedRetryMs } from '../logic/connection';
 import { problemOf, type Problem } from '../logic/errors';
 import { NewestSource } from '../logic/newest';
-import { applySeatChange, choiceCounts, openingChoice, seatFailureShown, seatKeyTarget, seatLook, seatLookWords, seatPages, seatPositions, type SeatChange, type SeatFailure, type SeatState } from '../logic/seats';
+import { applySeatChange, choiceCounts, openingChoice, seatFailureShown, seatKeyTarget, seatLook, seatLookWords, seatPages, seatPositions, seatsFromLists, type SeatChange, type SeatFailure, type SeatState } from '../logic/seats';
 import { formatDateTime } from '../logic/time';
 import { HoldSeat, ReleaseHold, ScheduleSeats, SeatChanged, type HoldItem } from '../operations';
 import { ErrorNote } from './errors';
@@ -66,11 +66,12 @@ export function useSeatMap(scheduleId: string, reconnects: number, onChange?: (c
       .toPromise()
       .then((result) => {
         if (!live) return;
-        const read = result.data?.schedule?.seats;
-        if (!read) {
+        const lists = result.data?.schedule?.seatMap;
+        if (!lists) {
           fail(problemOf(result.error) ?? { code: 'NOT_FOUND' });
           return;
         }
+        const read = seatsFromLists(lists);
         positions.current = seatPositions(read);
         let seats: readonly SeatState[] = read;
         for (const change of early ?? []) seats = applySeatChange(seats, change, positions.current);

@@ -1,0 +1,134 @@
+import type { RowDataPacket } from 'mysql2/promise';
+import type { BenchContext, Scenario } from '../lib/context';
+import type { Control } from '../lib/control';
+import { ErrorTally, load, type LoadResult } from '../lib/http';
+import { errorRow, row, type Row } from '../lib/report';
+import { ServerCost } from '../lib/server-cost';
+import { fmtMs, fmtNumber, fmtRatio, median, timedRuns } from '../lib/util';
+
+/** A stadium: the largest schedule a concert may have. */
+const SEATS = 100_000;
+/** Two seats in five sold: a map read in the middle of a sale. */
+const SOLD_EVERY = 5;
+const SOLD_OF_EVERY = 2;
+const READS = 10;
+/** The map as seats, and as the lists the web app reads. */
+const READS_OF = {
+  seats: 'query($id: ID!) { schedule(id: $id) { id seats { id number price status } } }',
+  seatMap: 'query($id: ID!) { schedule(id: $id) { id seatMap { ids prices statuses } } }',
+} as const;
+type Shape = keyof typeof READS_OF;
+
+/** Sells two seats in five of the schedule straight in SQL, to one user and one payment (what is measured is reading them). */
+async function sellPart(control: Control, userId: number, seatIds: number[]): Promise<number> {
+  const sold = seatIds.filter((_id, i) => i % SOLD_EVERY < SOLD_OF_EVERY);
+  const [payment] = await control.sql.query<RowDataPacket[] & { insertId: number }>('INSERT INTO payments (user_id, idempotency_key, request_hash, amount, balance) VALUES (?, ?, ?, ?, ?)', [userId, 'seat-map', 'bench', 0, 0]);
+  const paymentId = (payment as unknown as { insertId: number }).insertId;
+  for (let i = 0; i < sold.length; i += 5000) {
+    await control.sql.query('INSERT INTO reservations (code, seat_id, user_id, payment_id, price) VALUES ?', [sold.slice(i, i + 5000).map((seatId) => [`sm-${seatId}`, seatId, userId, paymentId, 0])]);
+  }
+  return sold.length;
+}
+
+/**
+ * The baseline: the same map read by hand in the bench process, without HTTP or GraphQL: the seats
+ * read once and kept (they never change; the server keeps them too), the sold ones from MySQL
+ * (mysql2) and the holds from Redis at each read, one status each, the answer's JSON.
+ */
+class MapByHand {
+  private seats?: Promise<RowDataPacket[]>;
+
+  constructor(
+    private readonly control: Control,
+    private readonly scheduleId: number,
+  ) {}
+
+  async read(): Promise<number> {
+    const { control, scheduleId } = this;
+    this.seats ??= control.sql.query<RowDataPacket[]>('SELECT id, number, price FROM seats WHERE schedule_id = ? ORDER BY number', [scheduleId]).then(([rows]) => rows);
+    const [seats, [sold], holds] = await Promise.all([
+      this.seats,
+      control.sql.query<RowDataPacket[]>('SELECT r.confirmed_seat_id AS id FROM reservations r JOIN seats s ON s.id = r.confirmed_seat_id WHERE s.schedule_id = ?', [scheduleId]),
+      control.redis.zrangebyscore(control.keys.holds(scheduleId).expiry, Date.now(), '+inf'),
+    ]);
+    const reserved = new Set(sold.map((r) => Number(r.id)));
+    const held = new Set(holds);
+    const map = seats.map((s) => ({ id: String(s.id), number: s.number, price: s.price, status: reserved.has(Number(s.id)) ? 'RESERVED' : held.has(String(s.id)) ? 'HELD' : 'AVAILABLE' }));
+    return JSON.stringify({ data: { schedule: { id: String(scheduleId), seats: map } } }).length;
+  }
+}
+
+/**
+ * Schedule.seats of a 100,000-seat schedule, two seats in five sold, read by an ACTIVE fan one at a
+ * time (what a fan's turn starts with), against the same reads and the answer's JSON done by hand.
+ */
+export const seatMap: Scenario = {
+  name: 'seatMap',
+  title: 'Schedule.seats of a 100,000-seat schedule, one read at a time, vs the same reads by hand (mysql2, ioredis, JSON)',
+  async run(ctx: BenchContext): Promise<Row[]> {
+    const { control, options } = ctx;
+    await control.resetRedis();
+    const server = await ctx.server('seatMap');
+    try {
+      const [fan] = await control.users(1);
+      if (!fan) throw new Error('no bench user');
+      const { concertId, scheduleId, seatIds } = await control.concert(10, SEATS);
+      const sold = await sellPart(control, fan.id, seatIds);
+      await control.admit(concertId, [fan.id]);
+      ctx.log(`${fmtNumber(SEATS)} seats, ${fmtNumber(sold)} sold`);
+
+      const tally = new ErrorTally();
+      const bytes: Record<Shape, number> = { seats: 0, seatMap: 0 };
+      const readMaps = (shape: Shape, measured: boolean): Promise<LoadResult> =>
+        load({
+          url: server.url,
+          connections: 1,
+          amount: READS,
+          body: () => JSON.stringify({ query: READS_OF[shape], variables: { id: String(scheduleId) } }),
+          token: () => fan.token,
+          onResponse: (_i, status, text) => {
+            bytes[shape] = text.length;
+            if (measured) tally.see(status, text);
+          },
+        });
+      const mapByHand = new MapByHand(control, scheduleId);
+      const byHand = () => timedRuns(Array.from({ length: READS }), 1, () => mapByHand.read());
+      await readMaps('seats', false);
+      await readMaps('seatMap', false);
+      await byHand();
+      const results: Record<Shape, LoadResult[]> = { seats: [], seatMap: [] };
+      const costs: Record<Shape, ServerCost> = { seats: new ServerCost(), seatMap: new ServerCost() };
+      const rawResults: { tps: number; cpuMs: number }[] = [];
+      for (let run = 0; run < options.runs; run++) {
+        const raw = await byHand();
+        rawResults.push(raw);
+        for (const shape of ['seats', 'seatMap'] as const) {
+          const go = () => costs[shape].measure(server, () => readMaps(shape, true));
+          const result = run === 0 ? await ctx.profiled(server, shape, go) : await go();
+          results[shape].push(result);
+          ctx.detail('seatMap', `run ${run + 1}, ${shape}: ${fmtNumber(result.rps * 60)} maps a minute (${fmtMs(1000 / result.rps)} each) | by hand ${fmtNumber(raw.tps * 60)} a minute (${fmtMs(1000 / raw.tps)}, ${raw.cpuMs.toFixed(0)} ms of CPU)`);
+        }
+      }
+      const rows: Row[] = [];
+      for (const shape of ['seats', 'seatMap'] as const) {
+        const ratio = median(results[shape].map((r, i) => r.rps / (rawResults[i] as { tps: number }).tps));
+        ctx.detail('seatMap', `one read of Schedule.${shape} costs ≈ ${costs[shape].summary()}; its answer is ${fmtNumber(bytes[shape])} bytes`);
+        rows.push(
+          row({
+            scenario: `seatMap (Schedule.${shape})`,
+            metric: 'throughput, one at a time',
+            result: `${median(results[shape].map((r) => r.rps * 60)).toFixed(0)} maps/min`,
+            baseline: `${median(rawResults.map((r) => r.tps * 60)).toFixed(0)} maps/min (by hand)`,
+            ratio: fmtRatio(ratio),
+          }),
+          row({ scenario: `seatMap (Schedule.${shape})`, metric: 'server CPU a map', result: `${costs[shape].cpuMs().toFixed(0)} ms`, baseline: `${median(rawResults.map((r) => r.cpuMs)).toFixed(0)} ms (bench CPU, by hand)` }),
+        );
+      }
+      ctx.detail('seatMap', `answers: ${tally.summary()}`);
+      if (tally.errors > 0 || tally.ok !== 2 * READS * options.runs) rows.push(errorRow('seatMap', `unexpected answers: ${tally.summary()}`));
+      return rows;
+    } finally {
+      await ctx.stopServer(server);
+    }
+  },
+};
