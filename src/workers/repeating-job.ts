@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue, Worker } from 'bullmq';
 import { connectRedis, type RedisTarget } from '../redis';
 import type { Logger } from '../logger';
@@ -22,6 +23,9 @@ export interface RepeatingJobOptions {
  * killed process would, which the tick's once-per-slot job ID makes harmless.
  */
 const CLOSE_WAIT_MS = 3000;
+
+/** How long an upsert of the scheduler after a worker's error may take before it is tried again. */
+const REASSERT_WAIT_MS = 3000;
 
 /** How often each worker replica re-asserts the scheduler: ten ticks, between 1 s and 10 s. */
 export const schedulerRefreshMs = (everyMs: number) => Math.min(Math.max(everyMs * 10, 1000), 10_000);
@@ -79,6 +83,9 @@ export async function startRepeatingJob(options: RepeatingJobOptions): Promise<R
     return { queue, connection };
   };
   let lastTakenAt = Date.now();
+  let closed = false;
+  // Set once the queue is there (below); a worker's error before that is covered by the first upsert.
+  let reassert: () => void = () => undefined;
   const startWorker = (): WorkerOnConnection => {
     const connection = connect();
     const state = { letGo: false };
@@ -93,7 +100,10 @@ export async function startRepeatingJob(options: RepeatingJobOptions): Promise<R
     });
     worker.on('active', () => (lastTakenAt = Date.now()));
     worker.on('failed', (_job, error) => options.logger.warn({ err: error, job: options.name }, 'repeating job failed'));
-    worker.on('error', (error) => options.logger.warn({ err: error, job: options.name }, 'worker error'));
+    worker.on('error', (error) => {
+      options.logger.warn({ err: error, job: options.name }, 'worker error');
+      reassert();
+    });
     return { worker, connection, letGo: () => (state.letGo = true) };
   };
   let current = { ...startQueue(), worker: startWorker() };
@@ -106,6 +116,34 @@ export async function startRepeatingJob(options: RepeatingJobOptions): Promise<R
     upsert().catch((error: unknown) => options.logger.warn({ err: error, job: options.name }, 'could not refresh the job scheduler'));
   }, schedulerRefreshMs(options.everyMs));
   refresh.unref();
+  // A worker's error is most often Redis failing under it, and BullMQ may then stop asking for ticks
+  // while one falls due. After an error on its blocking look (a Redis Cluster failover, before the
+  // replica is promoted) it looks next for 10 s, whatever drainDelay says, and the due tick's marker
+  // was taken before; after an error creating the next tick ("Failed to add repeatable job for next
+  // iteration") there is no next tick at all. Either way ticks resumed only on the next refresh (up
+  // to 10 s after the promotion). Upserting the scheduler again until Redis takes it marks the due
+  // tick (waking the worker) or creates the missing one. One upsert at a time, at most one per
+  // retryDelayMs (one neither taken nor refused within REASSERT_WAIT_MS, as on a frozen node, is let
+  // go); an error meanwhile asks for one more, as it may have come after the worker took the mark.
+  let reasserting = false;
+  let again = false;
+  let reassertedAt = 0;
+  reassert = () => {
+    again = true;
+    if (reasserting) return;
+    reasserting = true;
+    void (async () => {
+      while (again && !closed) {
+        again = false;
+        const waitMs = reassertedAt + retryDelayMs(options.everyMs) - Date.now();
+        if (waitMs > 0) await sleep(waitMs, undefined, { ref: false });
+        if (closed) break;
+        reassertedAt = Date.now();
+        if ((await outcomeWithin(upsert(), REASSERT_WAIT_MS)) !== 'fulfilled') again = true;
+      }
+      reasserting = false;
+    })();
+  };
   const stuckMs = stuckAfterMs(options.everyMs);
   const idleMs = idleAfterMs(options.everyMs);
   // A period may be long (ADMISSION_INTERVAL_MS up to MAX_TIMER_MS, the inventory check's ten times
@@ -150,6 +188,7 @@ export async function startRepeatingJob(options: RepeatingJobOptions): Promise<R
   watchdog.unref();
   return {
     async close() {
+      closed = true;
       clearInterval(refresh);
       clearInterval(watchdog);
       await Promise.all([closeWorker(current.worker, options), closeQueue(current)]);
