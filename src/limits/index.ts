@@ -14,6 +14,7 @@ export { refusal, OperationLimits } from './operation-limits';
 export { LoginThrottle } from './login-throttle';
 export { SocketLeases, type SocketLease } from './socket-leases';
 export { SocketOperationCap } from './socket-operations';
+export type { MessageBudget } from './socket-messages';
 export type { Verdict } from './counter';
 
 export interface LimitSettings {

@@ -11,23 +11,29 @@ const MESSAGE_BURST = 200;
 const MESSAGES_PER_SECOND = 50;
 const BYTES_PER_MESSAGE = 10 * 1024;
 
+/** A socket's budget: a plain object, read by the one listener every socket shares (see server.ts). */
+export interface MessageBudget {
+  left: number;
+  at: number;
+  refused: boolean;
+}
+
 export class SocketMessageLimit {
   constructor(private readonly refusals: Counter<'limit'>) {}
 
-  /** A new socket's budget: give it each frame's size; false (counted as a refusal once) when spent. */
-  budget(): (bytes: number) => boolean {
-    let left = MESSAGE_BURST;
-    let at = performance.now();
-    let refused = false;
-    return (bytes) => {
-      const now = performance.now();
-      left = Math.min(MESSAGE_BURST, left + ((now - at) * MESSAGES_PER_SECOND) / 1000);
-      at = now;
-      left -= 1 + Math.floor(bytes / BYTES_PER_MESSAGE);
-      if (left >= 0) return true;
-      if (!refused) this.refusals.inc({ limit: 'socket_messages' });
-      refused = true;
-      return false;
-    };
+  /** A new socket's budget. */
+  budget(): MessageBudget {
+    return { left: MESSAGE_BURST, at: performance.now(), refused: false };
+  }
+
+  /** Spends a frame of `bytes` from `budget`: false (counted as a refusal once) when it is spent. */
+  spend(budget: MessageBudget, bytes: number): boolean {
+    const now = performance.now();
+    budget.left = Math.min(MESSAGE_BURST, budget.left + ((now - budget.at) * MESSAGES_PER_SECOND) / 1000) - 1 - Math.floor(bytes / BYTES_PER_MESSAGE);
+    budget.at = now;
+    if (budget.left >= 0) return true;
+    if (!budget.refused) this.refusals.inc({ limit: 'socket_messages' });
+    budget.refused = true;
+    return false;
   }
 }
