@@ -45,7 +45,7 @@ async function privateRedis(): Promise<{ url: string; stop: () => Promise<void> 
  * the feed's back, so those fans stay ACTIVE to it and are not pushed again), which moves every
  * waiting fan up, so every one of them gets a new status. Redis time is the growth of
  * INFO commandstats' usec over the tick and the push that follows (admission script, inventory
- * reads, the feed read); the sizes alternate. Beside it, the previous design's per-tick cost: one
+ * reads, the feed read); the sizes alternate. Beside it, a baseline design's per-tick cost: one
  * status script call per 5,000 watched fans (one ZRANK each), on the same data.
  */
 export const statusRefresh: Scenario = {
@@ -99,7 +99,7 @@ export const statusRefresh: Scenario = {
           while ((await pushes()) - pushedBefore < expected) await sleep(2);
           const pushMs = wallMs() - t0;
           const spent = (await commandMicros(redis)) - before;
-          // The previous design, on the same line: a status script per 5,000 watched fans.
+          // The baseline design (a per-fan refresh), on the same line: a status script per 5,000 watched fans.
           const previousBefore = await commandMicros(redis);
           for (let i = 0; i < concert.fans.length; i += STATUS_BATCH) await runScript(redis, QUEUE_STATUS, concert.k, ...concert.fans.slice(i, i + STATUS_BATCH));
           const previous = (await commandMicros(redis)) - previousBefore;
@@ -116,7 +116,7 @@ export const statusRefresh: Scenario = {
       for (const c of concerts) {
         ctx.detail(
           'statusRefresh',
-          `${fmtNumber(c.size)} watched: Redis µs per tick ${list(c.micros)}; tick → last push ${c.pushMs.map((x) => fmtMs(x)).join(', ')}; previous design's status calls ${list(c.previousMicros)} µs`,
+          `${fmtNumber(c.size)} watched: Redis µs per tick ${list(c.micros)}; tick → last push ${c.pushMs.map((x) => fmtMs(x)).join(', ')}; baseline design's status calls ${list(c.previousMicros)} µs`,
         );
       }
       return [
@@ -131,7 +131,7 @@ export const statusRefresh: Scenario = {
         }),
         row({
           scenario: 'statusRefresh',
-          metric: `previous design (a ZRANK per watched fan), ${fmtNumber(large.size)} watched`,
+          metric: `baseline design (a ZRANK per watched fan), ${fmtNumber(large.size)} watched`,
           result: `${fmtMs(median(large.previousMicros) / 1000)}`,
           baseline: `${fmtMs(median(small.previousMicros) / 1000)} (${fmtNumber(small.size)} watched)`,
           ratio: fmtRatio(median(large.previousMicros.map((m, i) => m / (small.previousMicros[i] as number)))),
