@@ -3,6 +3,7 @@ import { Api } from '../support/graphql-client';
 import { redisKeys, runScript } from '../src/redis';
 import { HOLD_SEAT } from '../src/redis/hold-scripts';
 import { SeatCatalog } from '../src/seats/seat-catalog';
+import type { SeatInfo } from '../src/seats/seat';
 import { type Hold, HOLD, LEAVE, RELEASE, SEAT_CHANGED, SEATS } from '../support/operations';
 import { startTestServer, type TestServer } from './support/harness';
 import { Feed, signUp, wsClient } from './support/client';
@@ -432,5 +433,27 @@ describe('the seat catalog (a schedule’s seats, which never change)', () => {
     expect([await roomy.ofSchedule(a), await roomy.ofSchedule(b)]).toEqual([aKept, bKept]);
     expect(await roomy.ofSchedule(a)).toBe(aKept);
     expect(await roomy.ofSchedule(b)).toBe(bKept);
+  });
+
+  it('keeps its bound whichever of two reads under way ends first', async () => {
+    /** A catalog whose reads end when the test says, in the order it chooses. */
+    class Paced extends SeatCatalog {
+      readonly ends = new Map<number, () => void>();
+      protected override readSchedule(scheduleId: number): Promise<SeatInfo[]> {
+        const read = super.readSchedule(scheduleId);
+        return new Promise((resolve, reject) => this.ends.set(scheduleId, () => read.then(resolve, reject)));
+      }
+    }
+    const [a, b] = [(await createConcert(server, { seatCount: 10 })).scheduleIds[0]!, (await createConcert(server, { seatCount: 10 })).scheduleIds[0]!].map(Number) as [number, number];
+    for (const order of [[b, a], [a, b]] as const) {
+      const catalog = new Paced(server.app.orm, 100, 15);
+      const reads = new Map([a, b].map((id) => [id, catalog.ofSchedule(id)]));
+      for (const id of order) {
+        catalog.ends.get(id)!();
+        await reads.get(id);
+      }
+      // 20 seats against a bound of 15: one of the two is let go, the other kept (the same read).
+      expect([a, b].filter((id) => catalog.ofSchedule(id) === reads.get(id))).toHaveLength(1);
+    }
   });
 });

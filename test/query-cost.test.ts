@@ -74,6 +74,7 @@ describe('the cost limit', () => {
     ['a list of plain rows inside another list', '{ me { reservations { seat { schedule { seats { id status } } } } } }'],
     ['60 aliases of a count read for each concert of the list (each costs what an object does)', `{ concerts { ${Array.from({ length: 60 }, (_, i) => `c${i}: availableSeats`).join(' ')} } }`],
     ['7 aliases of a seat map as lists (each list costs what a map of plain seats does)', `{ schedule(id: "1") { ${Array.from({ length: 7 }, (_, i) => `m${i}: seatMap { ids prices statuses }`).join(' ')} } }`],
+    ['every schedule’s seat map as lists, naming nothing in them (a map costs what its seats do)', '{ concerts { schedules { seatMap { __typename } } } }'],
     ['21 root fields, however cheap', `{ ${Array.from({ length: 21 }, (_, i) => `a${i}: concerts { id }`).join(' ')} }`],
     ['two password hashes in one operation (aliased logIns)', `mutation { ${Array.from({ length: 2 }, (_, i) => `a${i}: logIn(email: "fan${i}@example.test", password: "a-password") { token }`).join(' ')} }`],
     ['a chain of fragments at the root, each spreading the next twice (2^30 root fields)', `query { ...F0 } ${fragmentFan('F', 'Query', 30, 2, '__typename')}`],
@@ -137,7 +138,7 @@ describe('the cost limit of subscriptions (their selection runs again at every e
     const client = wsClient(server.wsUrl, fan!.token);
     const subscribe = (selection: string) => new Feed<{ seatChanged: { id: string; schedule?: { id: string } } }>(client, `subscription($id: ID!) { seatChanged(scheduleId: $id) { ${selection} } }`, { id: scheduleIds[0] });
     try {
-      for (const selection of ['id status schedule { seats { id status } }', 'id schedule { concert { schedules { id } } }']) {
+      for (const selection of ['id status schedule { seats { id status } }', 'id schedule { seatMap { __typename } }', 'id schedule { concert { schedules { id } } }']) {
         const refused = await subscribe(selection).next();
         expect(refused.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
         expect(refused.errors?.[0]?.message).toMatch(/subscription is too expensive/);

@@ -71,15 +71,22 @@ const LIST_SIZES: Readonly<Record<string, number>> = {
   'Concert.schedules': 10,
   // Seats cost LIST_ITEM_COST each unless they select objects (Seat.schedule): a seat map reads them in one query.
   'Schedule.seats': 500,
-  // Schedule.seatMap's lists hold a map's seats, one value each: each costs what a map of plain seats does.
-  'SeatMap.ids': 500,
-  'SeatMap.prices': 500,
-  'SeatMap.statuses': 500,
+  // The columns of Schedule.seatMap, which is costed as the list of seats (COSTED_AS_LIST): each is a
+  // plain field of every item, as a seat's id is in Schedule.seats.
+  'SeatMap.ids': 1,
+  'SeatMap.prices': 1,
+  'SeatMap.statuses': 1,
   'User.holds': 10,
   'User.reservations': 50,
   'Payment.reservations': 10,
 };
 const DEFAULT_LIST_SIZE = 10;
+/**
+ * Objects that stand for a list, costed as one of this size: Schedule.seatMap is Schedule.seats in
+ * columns, so `seatMap { __typename }` costs what `seats { __typename }` does (costed as an object,
+ * a subscription could read a whole map at every event it sent, and a concert list every map of it).
+ */
+const COSTED_AS_LIST: Readonly<Record<string, number>> = { 'Schedule.seatMap': LIST_SIZES['Schedule.seats'] as number };
 /**
  * Lists whose `limit` only ever lowers their assumed size: the concert list unpaged is costed at 20
  * (what it answers is counted as it is read, see request-loaders), and a page of it must not cost
@@ -199,9 +206,11 @@ const listAwareEstimator: ComplexityEstimator = ({ type, field, args, childCompl
   if (isIntrospectionType(type)) return childComplexity;
   // A count read through a loader for each parent costs what an object does (see LOADED_PER_PARENT).
   const own = isLeafType(getNamedType(field.type)) && field.extensions[LOADED_PER_PARENT] !== true ? 0 : 1;
+  const list = `${type.name}.${field.name}`;
+  const standsFor = COSTED_AS_LIST[list];
+  if (standsFor !== undefined) return own + standsFor * Math.max(childComplexity, LIST_ITEM_COST);
   if (!isListType(getNullableType(field.type))) return own + childComplexity;
   const limit: unknown = args[LIST_SIZE_ARGUMENT];
-  const list = `${type.name}.${field.name}`;
   const assumed = LIST_SIZES[list] ?? DEFAULT_LIST_SIZE;
   const limited = typeof limit === 'number' ? Math.min(Math.max(limit, 1), MAX_LIMIT) : assumed;
   const size = LIMIT_LOWERS_ONLY.has(list) ? Math.min(limited, assumed) : limited;

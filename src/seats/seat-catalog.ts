@@ -30,7 +30,7 @@ export class SeatCatalog {
    * once (a 100,000-seat schedule's rows cost ~20 ms of the server's thread to parse). The promise is
    * kept, so fans arriving together share one read. Bounded by seats in all, the oldest schedule first.
    */
-  private readonly schedules = new Map<number, { seats: Promise<SeatInfo[]>; size: number }>();
+  private readonly schedules = new Map<number, { seats: Promise<readonly SeatInfo[]>; size: number }>();
   private scheduleSeats = 0;
 
   constructor(
@@ -61,7 +61,7 @@ export class SeatCatalog {
   }
 
   /** Every seat of the schedule, by number (shared: not to be changed). */
-  ofSchedule(scheduleId: number): Promise<SeatInfo[]> {
+  ofSchedule(scheduleId: number): Promise<readonly SeatInfo[]> {
     const cached = this.schedules.get(scheduleId);
     if (cached) return cached.seats;
     const entry = { seats: this.readSchedule(scheduleId), size: 0 };
@@ -71,10 +71,12 @@ export class SeatCatalog {
         if (this.schedules.get(scheduleId) !== entry) return;
         entry.size = seats.length;
         this.scheduleSeats += seats.length;
-        for (const [id, oldest] of this.schedules) {
-          if (this.scheduleSeats <= this.scheduleCacheSeats || id === scheduleId) break;
+        // The oldest read first, whichever resolved last; not this one, nor one still being read.
+        for (const [id, other] of this.schedules) {
+          if (this.scheduleSeats <= this.scheduleCacheSeats) break;
+          if (id === scheduleId || other.size === 0) continue;
           this.schedules.delete(id);
-          this.scheduleSeats -= oldest.size;
+          this.scheduleSeats -= other.size;
         }
       },
       () => {
@@ -84,7 +86,7 @@ export class SeatCatalog {
     return entry.seats;
   }
 
-  private async readSchedule(scheduleId: number): Promise<SeatInfo[]> {
+  protected async readSchedule(scheduleId: number): Promise<SeatInfo[]> {
     const rows = await sqlRead<SeatRow>(this.orm, `${SEAT_ROWS} WHERE s.schedule_id = ? ORDER BY s.number`, [scheduleId]);
     return rows.map(toInfo);
   }
