@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createLogger } from '../src/logger';
 import { connectRedis, redisKeys, redisReady, redisServes } from '../src/redis';
-import { masterOf, pidOf, redisCli, startCluster, stopCluster } from './support/cluster-nodes';
+import { clusterNodes, masterOf, pidOf, redisCli, startCluster, stopCluster } from './support/cluster-nodes';
 import { idleAfterMs, startRepeatingJob, stuckAfterMs, type RepeatingJob } from '../src/workers/repeating-job';
 
 // A Redis Cluster of this file's own: the master of the job queues' slot is frozen (SIGSTOP) for good.
@@ -86,13 +86,12 @@ describe("a Redis Cluster master of the job queues' slot that freezes", () => {
       await redisServes(client);
       // A master still serving slots and its replica, killed: their slots are served by nobody.
       const askPort = seeds.map((seed) => seed.port).find((port) => !frozenPorts.includes(port))!;
-      const nodes = redisCli(askPort, 'cluster', 'nodes').trim().split('\n').map((line) => line.split(' '));
-      const portOf = (address: string) => Number(address.split(':')[1]!.split('@')[0]);
-      const serving = (id: string) => nodes.find(([nodeId, address, flags, , , , , , ...slots]) => nodeId === id && flags!.includes('master') && slots.length > 0 && !frozenPorts.includes(portOf(address!)));
-      const replica = nodes.find(([, address, flags, masterId]) => flags!.includes('slave') && !frozenPorts.includes(portOf(address!)) && serving(masterId!))!;
-      const master = serving(replica[3]!)!;
-      for (const node of [master, replica]) process.kill(pidOf(portOf(node[1]!)), 'SIGKILL');
-      const live = seeds.map((seed) => seed.port).find((port) => !frozenPorts.includes(port) && port !== portOf(master[1]!) && port !== portOf(replica[1]!))!;
+      const nodes = clusterNodes(askPort);
+      const serving = (id: string) => nodes.find((node) => node.id === id && node.flags.includes('master') && node.slots.length > 0 && !frozenPorts.includes(node.port));
+      const replica = nodes.find((node) => node.flags.includes('slave') && !frozenPorts.includes(node.port) && serving(node.masterId))!;
+      const master = serving(replica.masterId)!;
+      for (const node of [master, replica]) process.kill(pidOf(node.port), 'SIGKILL');
+      const live = seeds.map((seed) => seed.port).find((port) => !frozenPorts.includes(port) && port !== master.port && port !== replica.port)!;
       await vi.waitFor(() => expect(redisCli(live, 'cluster', 'info')).toMatch(/cluster_state:fail/), { timeout: 20_000, interval: 200 });
       expect(redisCli(live, 'ping').trim()).toBe('PONG');
       await expect(redisServes(client)).rejects.toThrow();

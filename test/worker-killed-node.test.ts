@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createLogger } from '../src/logger';
 import { createRedis, redisKeys, redisReady, type RedisClient } from '../src/redis';
-import { masterOf, pidOf, redisCli, startCluster, stopCluster } from './support/cluster-nodes';
+import { masterOf, pidOf, redisCli, replicaOf, startCluster, stopCluster } from './support/cluster-nodes';
 import { schedulerRefreshMs, startRepeatingJob, type RepeatingJob } from '../src/workers/repeating-job';
 
 // A Redis Cluster of this file's own, whose master of the job queues' slot is failed over, then killed.
@@ -28,14 +28,6 @@ async function tick(ticks: number[], redis: RedisClient, key: string, takesMs = 
   await redis.incr(key);
   await new Promise((resolve) => setTimeout(resolve, takesMs));
   await redis.incr(key);
-}
-
-/** The node on `port`'s replica, by port. */
-function replicaOf(port: number): number {
-  const nodes = redisCli(port, 'cluster', 'nodes').trim().split('\n').map((line) => line.split(' '));
-  const portOf = (address: string) => Number(address.split(':')[1]!.split('@')[0]);
-  const master = nodes.find(([, address]) => portOf(address!) === port)!;
-  return portOf(nodes.find(([, , flags, masterId]) => flags!.includes('slave') && masterId === master[0])![1]!);
 }
 
 describe("the Redis Cluster master of the job queues' slot, failed over or killed", () => {

@@ -1,4 +1,4 @@
-import type { RowDataPacket } from 'mysql2/promise';
+import type { ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import type { BenchContext, Scenario } from '../lib/context';
 import type { Control } from '../lib/control';
 import { ErrorTally, load, type LoadResult } from '../lib/http';
@@ -22,8 +22,7 @@ type Shape = keyof typeof READS_OF;
 /** Sells two seats in five of the schedule straight in SQL, to one user and one payment (what is measured is reading them). */
 async function sellPart(control: Control, userId: number, seatIds: number[]): Promise<number> {
   const sold = seatIds.filter((_id, i) => i % SOLD_EVERY < SOLD_OF_EVERY);
-  const [payment] = await control.sql.query<RowDataPacket[] & { insertId: number }>('INSERT INTO payments (user_id, idempotency_key, request_hash, amount, balance) VALUES (?, ?, ?, ?, ?)', [userId, 'seat-map', 'bench', 0, 0]);
-  const paymentId = (payment as unknown as { insertId: number }).insertId;
+  const [{ insertId: paymentId }] = await control.sql.query<ResultSetHeader>('INSERT INTO payments (user_id, idempotency_key, request_hash, amount, balance) VALUES (?, ?, ?, ?, ?)', [userId, 'seat-map', 'bench', 0, 0]);
   for (let i = 0; i < sold.length; i += 5000) {
     await control.sql.query('INSERT INTO reservations (code, seat_id, user_id, payment_id, price) VALUES ?', [sold.slice(i, i + 5000).map((seatId) => [`sm-${seatId}`, seatId, userId, paymentId, 0])]);
   }

@@ -84,8 +84,6 @@ export async function startRepeatingJob(options: RepeatingJobOptions): Promise<R
   };
   let lastTakenAt = Date.now();
   let closed = false;
-  // Set once the queue is there (below); a worker's error before that is covered by the first upsert.
-  let reassert: () => void = () => undefined;
   const startWorker = (): WorkerOnConnection => {
     const connection = connect();
     const state = { letGo: false };
@@ -109,13 +107,6 @@ export async function startRepeatingJob(options: RepeatingJobOptions): Promise<R
   let current = { ...startQueue(), worker: startWorker() };
   const upsert = () =>
     current.queue.upsertJobScheduler(options.name, { every: options.everyMs }, { name: options.name, opts: { removeOnComplete: true, removeOnFail: 100, attempts: 1 } });
-  await upsert();
-  // The scheduler lives in Redis: if Redis loses its data (FLUSHALL, failover to an empty replica)
-  // ticks would stop for good. Upserting again now and then is idempotent and brings them back.
-  const refresh = setInterval(() => {
-    upsert().catch((error: unknown) => options.logger.warn({ err: error, job: options.name }, 'could not refresh the job scheduler'));
-  }, schedulerRefreshMs(options.everyMs));
-  refresh.unref();
   // A worker's error is most often Redis failing under it, and BullMQ may then stop asking for ticks
   // while one falls due. After an error on its blocking look (a Redis Cluster failover, before the
   // replica is promoted) it looks next for 10 s, whatever drainDelay says, and the due tick's marker
@@ -125,10 +116,11 @@ export async function startRepeatingJob(options: RepeatingJobOptions): Promise<R
   // tick (waking the worker) or creates the missing one. One upsert at a time, at most one per
   // retryDelayMs (one neither taken nor refused within REASSERT_WAIT_MS, as on a frozen node, is let
   // go); an error meanwhile asks for one more, as it may have come after the worker took the mark.
+  // (The worker's error handler, set above, calls this: its events all come after this line.)
   let reasserting = false;
   let again = false;
   let reassertedAt = 0;
-  reassert = () => {
+  const reassert = () => {
     again = true;
     if (reasserting) return;
     reasserting = true;
@@ -144,6 +136,13 @@ export async function startRepeatingJob(options: RepeatingJobOptions): Promise<R
       reasserting = false;
     })();
   };
+  await upsert();
+  // The scheduler lives in Redis: if Redis loses its data (FLUSHALL, failover to an empty replica)
+  // ticks would stop for good. Upserting again now and then is idempotent and brings them back.
+  const refresh = setInterval(() => {
+    upsert().catch((error: unknown) => options.logger.warn({ err: error, job: options.name }, 'could not refresh the job scheduler'));
+  }, schedulerRefreshMs(options.everyMs));
+  refresh.unref();
   const stuckMs = stuckAfterMs(options.everyMs);
   const idleMs = idleAfterMs(options.everyMs);
   // A period may be long (ADMISSION_INTERVAL_MS up to MAX_TIMER_MS, the inventory check's ten times

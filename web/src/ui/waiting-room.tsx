@@ -473,7 +473,8 @@ function Active({
     before.current = left;
   }, [left, announce, status.activeUntil]);
   // The dates' counts, each with the fan's holds there; the date shown opens and stays as a map's page does.
-  const dates = concert.schedules.map((schedule) => ({ free: schedule.availableSeats, mine: holds.filter((h) => h.seat.schedule.id === schedule.id).length }));
+  const holdsIn = (scheduleId: string) => holds.filter((h) => h.seat.schedule.id === scheduleId);
+  const dates = concert.schedules.map((schedule) => ({ free: schedule.availableSeats, mine: holdsIn(schedule.id).length }));
   const [shownDate, setChosenDate] = useChosenOnce(concert.schedules[openingChoice(dates)]?.id);
   // The turn goes on when nothing is left to choose (no surprise), but the fan is told at once, on
   // the page and aloud, as fans in line are: no seat free (one may come back) or sold. Not aloud to a
@@ -534,7 +535,7 @@ function Active({
         {concert.schedules
           .filter((schedule) => concert.schedules.length <= MAPS_AT_ONCE || schedule.id === shownDate)
           .map((schedule) => (
-            <SeatMap key={schedule.id} schedule={schedule} holds={holds.filter((h) => h.seat.schedule.id === schedule.id)} reconnects={socket.reconnects} onHoldsChanged={onHoldsChanged} onSeatChanged={onSeatChanged} />
+            <SeatMap key={schedule.id} schedule={schedule} holds={holdsIn(schedule.id)} reconnects={socket.reconnects} onHoldsChanged={onHoldsChanged} onSeatChanged={onSeatChanged} />
           ))}
       </div>
     </div>
