@@ -1,6 +1,5 @@
 import type { AuthChecker } from 'type-graphql';
-import type { Viewer } from './auth/tokens';
-import { bearerToken } from './auth/tokens';
+import { bearerToken, type Session, type Viewer } from './auth/tokens';
 import { accountGone, AppError, type RateLimited } from './errors';
 import { refusal } from './limits';
 import { refusedOverHttp, refuseSubscriptionOverHttp } from './schema/http-refusal';
@@ -21,17 +20,37 @@ export interface Context {
   clientIp: string;
 }
 
-export function createContext(services: Services, authorization: unknown, clientIp: string): Context {
-  const loaders = new RequestLoaders(services);
-  try {
+/** Who is calling: a verified session, why the token they sent was refused, or nobody (no token). */
+export type Credentials = Session | AppError | undefined;
+
+/** The caller an Authorization value names (see TokenVerifier.verify for `remember`). */
+export function authenticate(services: Services, authorization: unknown, options?: { remember: boolean }): Credentials {
+  return credentialsOf(() => {
     const token = bearerToken(authorization);
-    if (!token) return { services, loaders, clientIp };
-    const session = services.tokens.verify(token);
-    return { services, loaders, clientIp, viewer: session.viewer, sessionEndsAt: session.expiresAt, sessionCredentialsAt: session.credentialsAt };
+    return token ? services.tokens.verify(token, options) : undefined;
+  });
+}
+
+/** Credentials taken earlier (a socket's, at connect), as they stand now: a session may have expired or its credentials changed since. */
+export function reconfirm(services: Services, credentials: Credentials): Credentials {
+  return credentials instanceof AppError || !credentials ? credentials : credentialsOf(() => services.tokens.confirm(credentials));
+}
+
+/** An invalid token is remembered, not thrown, so public operations still work. */
+function credentialsOf(read: () => Session | undefined): Credentials {
+  try {
+    return read();
   } catch (error) {
-    if (error instanceof AppError) return { services, loaders, clientIp, authError: error };
+    if (error instanceof AppError) return error;
     throw error;
   }
+}
+
+export function createContext(services: Services, credentials: Credentials, clientIp: string): Context {
+  const loaders = new RequestLoaders(services);
+  if (credentials instanceof AppError) return { services, loaders, clientIp, authError: credentials };
+  if (!credentials) return { services, loaders, clientIp };
+  return { services, loaders, clientIp, viewer: credentials.viewer, sessionEndsAt: credentials.expiresAt, sessionCredentialsAt: credentials.credentialsAt };
 }
 
 /** What an HTTP request asks to run (the body of a POST, the query string of a GET). */
@@ -47,7 +66,7 @@ export interface HttpOperation {
  * it needs the WebSocket).
  */
 export async function createHttpContext(services: Services, authorization: unknown, clientIp: string, operation: HttpOperation): Promise<Context> {
-  const context = createContext(services, authorization, clientIp);
+  const context = createContext(services, authenticate(services, authorization), clientIp);
   const refused = await admitOperation(context);
   if (refused) throw refusedOverHttp(refused);
   refuseSubscriptionOverHttp(operation.query);

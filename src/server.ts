@@ -8,8 +8,8 @@ import { GraphQLError, specifiedRules, type GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { connectionAuthorization } from './auth/tokens';
-import { admitOperation, createContext, createHttpContext, type Context, type HttpOperation } from './context';
-import type { AppError } from './errors';
+import { admitOperation, authenticate, createContext, createHttpContext, reconfirm, type Context, type Credentials, type HttpOperation } from './context';
+import { AppError } from './errors';
 import type { MessageBudget, SocketLease } from './limits';
 import type { Logger } from './logger';
 import type { Services } from './services';
@@ -41,6 +41,8 @@ type SocketState = {
   lease?: SocketLease;
   /** The address this socket counts against while it is open without a valid token (AnonymousSockets). */
   anonymousFrom?: string;
+  /** What the connection's token named when it opened (its connectionParams are not kept). */
+  credentials?: Credentials;
 };
 
 /** Close code for a socket over the account's limit (graphql-ws leaves 4400-4499 to applications, like HTTP 4xx). */
@@ -148,7 +150,13 @@ export async function startServer(parts: ServerParts, port: number): Promise<Run
         // graphql-ws keeps the HTTP upgrade request for the connection's whole life; past the address
         // we never read it (auth comes in connectionParams), and dropping it saves ~1 KB per connected fan.
         Reflect.deleteProperty(ctx.extra, 'request');
-        const { viewer } = createContext(services, connectionAuthorization(ctx.connectionParams), ctx.extra.clientIp);
+        // The token is checked once, here, and the socket keeps the session it names (each operation
+        // confirms it still stands): the connection_init payload, token and all, would otherwise stay
+        // for the connection's life, and so would a copy of each fan's token in the verifier's cache.
+        const credentials = authenticate(services, connectionAuthorization(ctx.connectionParams), { remember: false });
+        Reflect.deleteProperty(ctx, 'connectionParams');
+        ctx.extra.credentials = credentials;
+        const viewer = credentials instanceof AppError ? undefined : credentials?.viewer;
         if (!viewer) {
           // Everything it may subscribe to needs a token: of no use, so only a few per address.
           if (!services.limits.anonymousSockets.acquire(ctx.extra.clientIp)) {
@@ -181,7 +189,7 @@ export async function startServer(parts: ServerParts, port: number): Promise<Run
         const overLimit = services.limits.operationsPerSocket.check(Object.keys(ctx.subscriptions).length);
         if (overLimit) return [asGraphQLError(overLimit)];
         // Counted before anything is parsed, as over HTTP: malformed documents count like the others.
-        const contextValue: Context = createContext(services, connectionAuthorization(ctx.connectionParams), ctx.extra.clientIp ?? 'unknown');
+        const contextValue: Context = createContext(services, reconfirm(services, ctx.extra.credentials), ctx.extra.clientIp ?? 'unknown');
         const refused = await admitOperation(contextValue);
         if (refused) return [asGraphQLError(refused)];
         const checked = documents.check(payload.query);

@@ -323,6 +323,9 @@ describe('tokens', () => {
       expect(await taken.api.errorCode(CHARGE, { amount: 100 })).toBe('UNAUTHENTICATED');
       const ended = await feed.until((message) => Boolean(message.errors), (ACCOUNT_CHECK_SECONDS + 2) * 1000);
       expect(ended.errors?.[0]).toMatchObject(changed);
+      // The socket checked its token when it opened: a new subscription on it is judged again.
+      const again = new Feed<{ queueStatus: QueueStatus }>(client, STATUS_SUBSCRIPTION, { id: concertId });
+      expect((await again.next()).errors?.[0]).toMatchObject(changed);
       const [row] = await server.app.orm.em.getConnection().execute<{ points: number }[]>('select points from users where id = ?', [taken.id]);
       expect(Number(row?.points)).toBe(0);
       // Other accounts are untouched.

@@ -22,6 +22,8 @@ export interface Session {
 
 const ALGORITHM = 'HS256';
 
+const sessionExpired = () => new AppError('UNAUTHENTICATED', 'Your session has expired: log in again.');
+
 /**
  * The HMAC key as a KeyObject, made once. Given a plain string, jsonwebtoken first tries to parse it
  * as a PEM public key on every call, and that failed attempt cost more than half of a request's CPU
@@ -49,8 +51,7 @@ function verifyToken(token: string, key: KeyObject): Session {
   try {
     payload = jwt.verify(token, key, { algorithms: [ALGORITHM], clockTimestamp: Math.floor(sharedNow() / 1000) });
   } catch (error) {
-    const expired = error instanceof jwt.TokenExpiredError;
-    throw new AppError('UNAUTHENTICATED', expired ? 'Your session has expired: log in again.' : 'The token is invalid: log in again.');
+    throw error instanceof jwt.TokenExpiredError ? sessionExpired() : new AppError('UNAUTHENTICATED', 'The token is invalid: log in again.');
   }
   const id = typeof payload === 'object' ? Number(payload.sub) : NaN;
   const role = typeof payload === 'object' ? payload.role : undefined;
@@ -89,18 +90,27 @@ export class TokenVerifier {
     for (const [userId, at] of changes) this.changedAt.set(userId, at);
   }
 
-  verify(token: string): Session {
+  /**
+   * The token's session. `remember: false` verifies without keeping the token: a socket checks its
+   * token once, at connect, and keeps the session itself (see `confirm`), so keeping the token too
+   * would only hold a copy of it per connected fan.
+   */
+  verify(token: string, { remember = true } = {}): Session {
     const known = this.verified.get(token);
-    const session = known && known.expiresAt > sharedNow() ? known : this.check(token);
-    if (session.credentialsAt < (this.changedAt.get(session.viewer.id) ?? 0)) {
-      throw credentialsChanged();
-    }
+    return this.confirm(known && known.expiresAt > sharedNow() ? known : this.check(token, remember));
+  }
+
+  /** A session verified earlier, if it still stands: not expired, its credentials not changed since. */
+  confirm(session: Session): Session {
+    if (session.expiresAt <= sharedNow()) throw sessionExpired();
+    if (session.credentialsAt < (this.changedAt.get(session.viewer.id) ?? 0)) throw credentialsChanged();
     return session;
   }
 
-  private check(token: string): Session {
+  private check(token: string, remember: boolean): Session {
     this.verified.delete(token);
     const checked = verifyToken(token, this.key);
+    if (!remember) return checked;
     if (this.verified.size >= this.capacity) this.verified.delete(this.verified.keys().next().value as string);
     this.verified.set(token, checked);
     return checked;
