@@ -797,6 +797,28 @@ describe('fan web app in Chromium', () => {
     await dates.context.close();
   });
 
+  it('a seat held at the top of the page stays under the pointer as the cart appears above the map, so the next click holds the seat beside it', async () => {
+    const { concertId } = await createConcert(server, { maxActiveUsers: 1, seatCount: 200, price: 10 });
+    const fan = await newFanEntering(server, concertId, 'steady-map', { width: 1100, height: 900 });
+    await fan.page.locator('.your-turn').waitFor(WAIT);
+    const first = fan.page.locator('.seat-map [data-seat="1"]');
+    await first.waitFor(WAIT);
+    // Where no browser anchors the scroll position: the page's top, the first seats in view.
+    await fan.page.evaluate('window.scrollTo(0, 0)');
+    const before = await first.boundingBox();
+    const secondBefore = await fan.page.locator('.seat-map [data-seat="2"]').boundingBox();
+    expect(before && before.y + before.height).toBeLessThan(900);
+    await fan.page.mouse.click(before!.x + before!.width / 2, before!.y + before!.height / 2);
+    await fan.page.getByRole('button', { name: 'Pay 10 points' }).waitFor(WAIT);
+    expect((await first.boundingBox())?.y).toBeCloseTo(before!.y, 0);
+    // The spot where seat 2 was before the cart came holds seat 2.
+    await fan.page.mouse.click(secondBefore!.x + secondBefore!.width / 2, secondBefore!.y + secondBefore!.height / 2);
+    await fan.page.getByRole('button', { name: 'Pay 20 points' }).waitFor(WAIT);
+    expect(await fan.page.locator('.seat-map [data-look="MINE"]').evaluateAll((seats) => seats.map((seat) => seat.getAttribute('data-seat')))).toEqual(['1', '2']);
+    expectClean([fan]);
+    await fan.context.close();
+  });
+
   it('a payment of seats on two dates names each seat with its date', async () => {
     const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 1, seatCount: 2, price: 100, schedules: 2 });
     const fan = await newFanEntering(server, concertId, 'two-dates', undefined, 200);

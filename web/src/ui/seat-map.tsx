@@ -8,6 +8,7 @@ import { formatDateTime } from '../logic/time';
 import { HoldSeat, ReleaseHold, ScheduleSeats, SeatChanged, type HoldItem } from '../operations';
 import { ErrorNote } from './errors';
 import { useChosenOnce } from './hooks';
+import { keepInPlace } from './keep-in-place';
 import { tellOtherTabs } from './other-tabs';
 
 interface SeatMapState {
@@ -237,7 +238,10 @@ export function SeatMap({
                   aria-busy={busySeat === seat.id}
                   tabIndex={seat.id === tabStop?.id ? 0 : -1}
                   onFocus={() => setFocusedSeat(seat.id)}
-                  onClick={() => void choose(seat)}
+                  onClick={(event) => {
+                    keepInPlace(event.currentTarget);
+                    void choose(seat);
+                  }}
                 >
                   {seat.number}
                 </button>
