@@ -329,7 +329,7 @@ describe('fan web app in Chromium, when the connection or the fan goes away', ()
     return { fan, quickBase };
   }
 
-  it('a hold that runs out is said in the page and in the live region, until the fan holds another seat', async () => {
+  it('a hold that runs out is said in the page and in the live region, until the fan holds another seat or enters the line again', async () => {
     const { fan, quickBase } = await admittedOnQuick('lapse', { width: 1100, height: 900 }, 3);
     const release = async (number: number) => {
       await fan.page.getByRole('button', { name: `Release seat ${number}` }).click();
@@ -353,6 +353,12 @@ describe('fan web app in Chromium, when the connection or the fan goes away', ()
     await release(3);
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(await fan.page.getByTestId('hold-ran-out').count()).toBe(0);
+    // Said again for another hold, the note is of that turn: entering the line again ends it.
+    await seat(fan, 3).click();
+    await fan.page.getByTestId('hold-ran-out').filter({ hasText: 'seat 3 ran out' }).waitFor({ timeout: HOLD_RUNS_OUT_WITHIN_MS });
+    await fan.page.getByRole('button', { name: 'Leave the waiting room' }).click();
+    await fan.page.getByRole('button', { name: 'Enter the waiting room' }).click();
+    await fan.page.getByTestId('hold-ran-out').waitFor({ state: 'detached', ...WAIT });
     expectClean([fan], () => false, quickBase);
     await fan.context.close();
   });

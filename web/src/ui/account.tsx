@@ -87,10 +87,14 @@ export function AccountBar() {
   // The last charge's failure, said until a later change of the balance works (a charge, a payment, a
   // refund, here or in another tab): the balance shown is then the server's, whatever became of it.
   const [chargeError, setChargeError] = useState<ErrorLike | undefined>(undefined);
-  useAccountChanges(BALANCE_CHANGES, () => setChargeError(undefined));
   const [amount, setAmount] = useState('1000');
   const announce = useAnnounce();
+  // What is wrong with the amount last submitted: said until the fan edits it or the balance changes.
   const [notSendable, setNotSendable] = useState<string | null>(null);
+  useAccountChanges(BALANCE_CHANGES, () => {
+    setChargeError(undefined);
+    setNotSendable(null);
+  });
 
   async function submit(event: FormEvent) {
     event.preventDefault();
@@ -126,7 +130,10 @@ export function AccountBar() {
       <form className="charge row" onSubmit={submit} noValidate>
         <label>
           <span className="visually-hidden">Points to add</span>
-          <input type="number" min={1} step={1} inputMode="numeric" value={amount} onChange={(e) => setAmount(e.target.value)} aria-label="Points to add" />
+          <input type="number" min={1} step={1} inputMode="numeric" value={amount} onChange={(e) => {
+              setAmount(e.target.value);
+              setNotSendable(null);
+            }} aria-label="Points to add" />
         </label>
         <button type="submit" aria-disabled={charge.fetching}>
           Charge points

@@ -35,6 +35,7 @@ export function Cart({
   onPayFailed,
   onPaid,
   focusWhenGone,
+  entries,
 }: {
   concertId: string;
   holds: readonly HoldItem[];
@@ -55,6 +56,8 @@ export function Cart({
   onPaid: (payment: PaymentResult) => void;
   /** The id of the heading that takes the focus when the cart goes (paid or emptied) while it had it. */
   focusWhenGone: string;
+  /** How often the fan entered the line from this page: a new entry ends the note of holds that ran out. */
+  entries: number;
 }) {
   const now = useNow();
   const checkout = useRef(new Checkout()).current;
@@ -107,7 +110,7 @@ export function Cart({
   useEffect(() => {
     if (points !== undefined && points >= total) setFailure((failed) => (failed?.problem.code === 'INSUFFICIENT_POINTS' ? undefined : failed));
   }, [points, total]);
-  const ranOutNote = useRanOutNote(holds, live, onHoldsChanged);
+  const ranOutNote = useRanOutNote(holds, live, onHoldsChanged, entries);
   // Paid or emptied, the cart goes, and with it the button that had the focus.
   const empty = shown.length === 0;
   const error = failureShown(
@@ -227,7 +230,7 @@ export function Cart({
  * Holds that ran out: the holds are read again (the seat map hears of it through seatChanged), and it
  * is said in the live region and in the page (the cart may be empty now) until the fan holds another seat.
  */
-function useRanOutNote(holds: readonly HoldItem[], live: readonly HoldItem[], onHoldsChanged: () => void): ReactNode {
+function useRanOutNote(holds: readonly HoldItem[], live: readonly HoldItem[], onHoldsChanged: () => void, entries: number): ReactNode {
   const announce = useAnnounce();
   const ranOut = holds.filter((hold) => !live.includes(hold));
   const words = ranOut.length > 0 ? holdsRanOutWords(ranOut.map((hold) => hold.seat.number)) : undefined;
@@ -246,6 +249,8 @@ function useRanOutNote(holds: readonly HoldItem[], live: readonly HoldItem[], on
   useEffect(() => {
     if (heldAnother) setSaid(null);
   }, [heldAnother]);
+  // So does entering the line again: the note was of the last turn.
+  useEffect(() => setSaid(null), [entries]);
   if (!said || heldAnother) return null;
   return (
     <p className="notice" data-testid="hold-ran-out">

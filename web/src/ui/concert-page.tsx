@@ -130,8 +130,13 @@ function Booking({
   };
   const holdsStillHere = useCallback(async () => (await turnEnded()).some((hold) => hold.seat.schedule.concert.id === concert.id), [turnEnded, concert.id]);
   const [payment, setPayment] = useState<PaymentResult | null>(null);
-  // Its card stays until the fan enters the line again: shown through a new turn, it contradicted the balance.
-  const forgetPayment = useCallback(() => setPayment(null), []);
+  // Counted to end what is said of the last turn: the payment's card, shown through a new turn,
+  // contradicted the balance; the cart's note of holds that ran out.
+  const [entries, setEntries] = useState(0);
+  const enteredAgain = useCallback(() => {
+    setPayment(null);
+    setEntries((n) => n + 1);
+  }, []);
   const holds = (myHolds.holds ?? []).filter((hold) => hold.seat.schedule.concert.id === concert.id);
 
   const feeds = useLineFeeds();
@@ -195,6 +200,7 @@ function Booking({
         onPayFailed={onPayFailed}
         onPaid={onPaid}
         focusWhenGone={payment ? 'paid-title' : 'concert-title'}
+        entries={entries}
       />
       <WaitingRoom
         concert={concert}
@@ -204,7 +210,7 @@ function Booking({
         paidElsewhere={paidElsewhere}
         paying={paying || payingElsewhere}
         onHoldsChanged={refreshHolds} onSeatChanged={onSeatChanged} onTurnEndedHolding={holdsStillHere}
-        onEnter={forgetPayment}
+        onEnter={enteredAgain}
       />
     </>
   );
