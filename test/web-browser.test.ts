@@ -822,6 +822,23 @@ describe('fan web app in Chromium', () => {
     await fan.context.close();
   });
 
+  it('a date’s count of free seats follows its open map live: another fan’s hold right after the fan’s own is counted at once, not at the next re-read', async () => {
+    const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 2, seatCount: 10, price: 10 });
+    const fan = await newFanEntering(server, concertId, 'live-count');
+    await fan.page.locator('.your-turn').waitFor(WAIT);
+    const [other] = await signUpMany(new Api(server.url), 1);
+    await admit([other!], concertId);
+    const dateLine = fan.page.locator('.schedules li').first();
+    await seat(fan, 1).click();
+    await dateLine.filter({ hasText: '9 of 10 seats free' }).waitFor(WAIT);
+    // The fan's own hold made the page read the counts; re-reads wait 5 s after it.
+    await hold(other!, (await seatIds(server, scheduleIds[0]!))[4]!);
+    await seatWithStatus(fan, 5, 'HELD').waitFor(WAIT);
+    await dateLine.filter({ hasText: '8 of 10 seats free' }).waitFor({ timeout: 1500 });
+    expectClean([fan]);
+    await fan.context.close();
+  });
+
   it('a payment of seats on two dates names each seat with its date', async () => {
     const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 1, seatCount: 2, price: 100, schedules: 2 });
     const fan = await newFanEntering(server, concertId, 'two-dates', undefined, 200);

@@ -5,7 +5,7 @@ import { closeCallsForSessionCheck, feedRetryMs, retryAfterFailureMs, retryDelay
 import { errorCode, errorMessage, isTransient, problemOf } from '../web/src/logic/errors';
 import { ACTIVE_PAUSED_MESSAGE, ACTIVE_SEAT_BACK_MESSAGE, ACTIVE_SOLD_OUT_MESSAGE, activeSupplyNews, announcement, HOLDS_OUTLAST_TURN, HOLDS_STILL_PAYABLE, inLine, overHttpWords, lineProgress, LineMemory, lostWords, offPageNews, PAUSED_MESSAGE, PLACE_ENDED_AWAY_MESSAGE, PLACE_LOST_MESSAGE, PREQUEUE_MESSAGE, SEAT_BACK_MESSAGE, seatSupply, seatsLeftWords, SOLD_OUT_MESSAGE, TURN_ENDED_MESSAGE, waitsInLine, type QueueView } from '../web/src/logic/queue';
 import { NewestSource } from '../web/src/logic/newest';
-import { applySeatChange, choiceCounts, holdsRanOutWords, MaybeOwnChanges, openingChoice, SEATS_PER_PAGE, seatFailureShown, seatKeyTarget, seatLook, seatPages, seatPositions, seatsFromLists, type SeatState } from '../web/src/logic/seats';
+import { applySeatChange, choiceCounts, holdsRanOutWords, MaybeOwnChanges, openingChoice, SEATS_PER_PAGE, seatFailureShown, seatKeyTarget, seatLook, seatPages, seatPositions, seatsFromLists, withLiveCounts, type SeatState } from '../web/src/logic/seats';
 import { formatCountdown, formatDateTime, formatWait, remainingMs, salesOpenCountdown, spokenCountdown, turnEndingWarning } from '../web/src/logic/time';
 import { SecondTicker } from '../web/src/logic/second-ticker';
 import { ServerClock } from '../web/src/logic/server-clock';
@@ -526,6 +526,13 @@ describe('seat map', () => {
       { id: 's8', number: 2, price: 100, status: 'HELD' },
       { id: 's9', number: 3, price: 250, status: 'RESERVED' },
     ]);
+  });
+
+  it('counts a date’s free seats from its open map, and leaves the others as read', () => {
+    const concert = { title: 'x', schedules: [{ id: 'a', availableSeats: 10 }, { id: 'b', availableSeats: 7 }] };
+    expect(withLiveCounts(concert, new Map())).toBe(concert);
+    expect(withLiveCounts(concert, new Map([['b', 3]]))).toEqual({ title: 'x', schedules: [{ id: 'a', availableSeats: 10 }, { id: 'b', availableSeats: 3 }] });
+    expect(withLiveCounts(concert, new Map([['b', 0]])).schedules[1]?.availableSeats).toBe(0);
   });
 
   it('applies live changes in order and ignores other schedules’ seats', () => {

@@ -196,3 +196,16 @@ export function seatFailureShown<P extends { code: string }>(failure: SeatFailur
   if (code === 'NETWORK' && reconnectsNow > failure.reconnectsThen) return undefined;
   return failure.problem;
 }
+
+/**
+ * A concert's dates with the free seats counted on their open seat maps, live: the counts read with
+ * the concert are re-read at most every few seconds, and beside a map they contradicted it.
+ */
+export function withLiveCounts<C extends { schedules: readonly { id: string; availableSeats: number }[] }>(concert: C, free: ReadonlyMap<string, number>): C {
+  if (free.size === 0) return concert;
+  const schedules = concert.schedules.map((schedule) => {
+    const live = free.get(schedule.id);
+    return live === undefined ? schedule : { ...schedule, availableSeats: live };
+  });
+  return { ...concert, schedules };
+}

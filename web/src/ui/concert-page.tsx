@@ -1,14 +1,15 @@
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { useQuery } from 'urql';
 import type { SocketState } from '../client';
 import { inLine, waitsInLine } from '../logic/queue';
 import { formatDateTime } from '../logic/time';
-import type { SeatChange } from '../logic/seats';
+import { withLiveCounts, type SeatChange } from '../logic/seats';
 import { ConcertDetail, type PaymentResult, type QueueStatus } from '../operations';
 import { useAnnounce } from './announcer';
 import { Cart } from './cart';
 import { CONCERTS_REFRESH_MS, ConcertBadges, ScheduleLine, useRefresh, type SaleFacts } from './concerts';
 import { ErrorNote } from './errors';
+import { FreeSeatsReport } from './seat-map';
 import { WaitingRoom } from './waiting-room';
 import { markOnce } from './marks';
 import { useCoalesced, useLastGood, useTitle } from './hooks';
@@ -45,7 +46,11 @@ export function ConcertPage({ concertId, loggedIn, socket }: { concertId: string
   }, [waiting, refreshDetail]);
   // A re-read that failed (the network gone for a moment) keeps the page, the fan's cart and place in
   // line with it, under the error, and is made again with backoff.
-  const concert = useLastGood(detail.data?.concert, detail.error, refreshDetail);
+  const read = useLastGood(detail.data?.concert, detail.error, refreshDetail);
+  // Dates whose map is open count their free seats from it, live (see withLiveCounts).
+  const [liveFree, setLiveFree] = useState<ReadonlyMap<string, number>>(new Map());
+  const reportFree = useCallback((scheduleId: string, free: number | undefined) => setLiveFree((counts) => withCount(counts, scheduleId, free)), []);
+  const concert = useMemo(() => read && withLiveCounts(read, liveFree), [read, liveFree]);
   useTitle(concert?.title ?? 'Concert');
   // Per-schedule counts follow the live seat map (while the fan is ACTIVE) and the fan's own holds,
   // at most every REREAD_AFTER_CHANGES_MS: only the admitted re-read them, never the whole line.
@@ -75,27 +80,38 @@ export function ConcertPage({ concertId, loggedIn, socket }: { concertId: string
   }, [reconnects, refreshCounts]);
 
   return (
-    <section aria-labelledby="concert-title">
-      <p>
-        <a href="#/">← All concerts</a>
-      </p>
-      <ErrorNote error={detail.error} words={CONCERT_WORDS} />
-      {concert && (
-        <>
-          <h2 id="concert-title" tabIndex={-1}>
-            {concert.title} <ConcertBadges concert={live ? liveSale(concert, live) : concert} />
-          </h2>
-          <p className="muted">{concert.venue}</p>
-          <ul className="schedules">
-            {concert.schedules.map((schedule) => (
-              <ScheduleLine key={schedule.id} schedule={schedule} showCount={!waiting} />
-            ))}
-          </ul>
-          {loggedIn ? <Booking concert={concert} socket={socket} onSeatsChanged={onSeatsChanged} /> : <p>Sign up or log in (above) to queue for tickets.</p>}
-        </>
-      )}
-    </section>
+    <FreeSeatsReport.Provider value={reportFree}>
+      <section aria-labelledby="concert-title">
+        <p>
+          <a href="#/">← All concerts</a>
+        </p>
+        <ErrorNote error={detail.error} words={CONCERT_WORDS} />
+        {concert && (
+          <>
+            <h2 id="concert-title" tabIndex={-1}>
+              {concert.title} <ConcertBadges concert={live ? liveSale(concert, live) : concert} />
+            </h2>
+            <p className="muted">{concert.venue}</p>
+            <ul className="schedules">
+              {concert.schedules.map((schedule) => (
+                <ScheduleLine key={schedule.id} schedule={schedule} showCount={!waiting} />
+              ))}
+            </ul>
+            {loggedIn ? <Booking concert={concert} socket={socket} onSeatsChanged={onSeatsChanged} /> : <p>Sign up or log in (above) to queue for tickets.</p>}
+          </>
+        )}
+      </section>
+    </FreeSeatsReport.Provider>
   );
+}
+
+/** The counts with this schedule's set (or dropped when undefined); the same map when nothing changes, so nothing renders again. */
+function withCount(counts: ReadonlyMap<string, number>, scheduleId: string, free: number | undefined): ReadonlyMap<string, number> {
+  if (counts.get(scheduleId) === free) return counts;
+  const next = new Map(counts);
+  if (free === undefined) next.delete(scheduleId);
+  else next.set(scheduleId, free);
+  return next;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
+import { createContext, useContext, useEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
 import { useClient, useMutation } from 'urql';
 import { feedRetryMs } from '../logic/connection';
 import { problemOf, type Problem } from '../logic/errors';
@@ -10,6 +10,9 @@ import { ErrorNote } from './errors';
 import { useChosenOnce } from './hooks';
 import { keepInPlace } from './keep-in-place';
 import { tellOtherTabs } from './other-tabs';
+
+/** Where an open map reports its free seats as they change (undefined once it closes): see withLiveCounts. */
+export const FreeSeatsReport = createContext<(scheduleId: string, free: number | undefined) => void>(() => undefined);
 
 interface SeatMapState {
   seats: readonly SeatState[] | null;
@@ -139,6 +142,10 @@ export function SeatMap({
   // fan's held seats (`heldHere`, their IDs) change, not at every render.
   const heldHere = [...mySeatIds].sort().join(',');
   const pages = useMemo(() => seatPages(seats ?? [], mySeatIds), [seats, heldHere]);
+  const reportFree = useContext(FreeSeatsReport);
+  const free = seats ? pages.reduce((sum, p) => sum + p.free, 0) : undefined;
+  useEffect(() => reportFree(schedule.id, free), [reportFree, schedule.id, free]);
+  useEffect(() => () => reportFree(schedule.id, undefined), [reportFree, schedule.id]);
   const [chosenPage = 0, setChosenPage] = useChosenOnce(pages.length > 0 ? openingChoice(pages) : undefined);
   const pageIndex = Math.min(chosenPage, Math.max(0, pages.length - 1));
   const page = pages[pageIndex];
