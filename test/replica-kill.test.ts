@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Api } from '../support/graphql-client';
 import { ENTER, PAY, STATUS_SUBSCRIPTION, type Payment, type QueueStatus } from '../support/operations';
-import { startTestServer, type TestServer } from './support/harness';
+import { databaseOf, startTestServer, type TestServer } from './support/harness';
+import { lockUserRow, untilLockWait } from './support/mysql-locks';
 import { Feed, signUpMany, wsClient, type Account } from './support/client';
-import { spawnServer, type ServerProcess } from './support/process';
+import { spawnServer, stopProcess, type ServerProcess } from './support/process';
 import { createConcert } from './support/fixtures';
 import { activeFans, charge, expectConsistentLedger, hold, ledger, me, seatIds } from './support/booking';
 
@@ -78,5 +79,42 @@ describe('an API replica killed mid-sale', () => {
     const after = (await new Feed<{ queueStatus: QueueStatus }>(client, STATUS_SUBSCRIPTION, { id: concertId }).next()).data?.queueStatus;
     expect(after?.state === 'ACTIVE' || (after?.state === 'WAITING' && after.position === 1)).toBe(true);
     await client.dispose();
+  });
+});
+
+describe('an API replica frozen mid-transaction', () => {
+  /** The frozen replica's statement bound: MariaDB ends its idle transactions after twice this, 5 s. */
+  const FROZEN_STATEMENT_TIMEOUT_MS = 2500;
+
+  it('loses its transaction, locks and all, once MariaDB has seen it idle for twice its statement bound: the fan charges elsewhere, and nothing was paid', async () => {
+    const frozen = await spawnServer({ ...server.env, RUN_WORKERS: 'false', MYSQL_STATEMENT_TIMEOUT_MS: String(FROZEN_STATEMENT_TIMEOUT_MS) });
+    try {
+      const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 1, seatCount: 1, price: PRICE });
+      const [fan] = (await activeFans(new Api(server.url), concertId, 1)) as [Account];
+      await charge(fan, 1000);
+      const held = await hold(fan, (await seatIds(server, scheduleIds[0]!))[0]!);
+      // The payment's debit waits on the fan's row; the replica is frozen while it waits, and the row
+      // is let go: the debit runs, and the frozen replica's transaction then holds the row, idle.
+      const blocker = await lockUserRow(databaseOf(server), fan.id);
+      const paying = new Api(frozen.url, fan.token).request<{ pay: Payment }>(PAY, { holdIds: [held.id], key: 'frozen' }).catch(() => undefined);
+      await untilLockWait(databaseOf(server));
+      await stopProcess(frozen.child);
+      await blocker.query('ROLLBACK');
+      await blocker.end();
+      // On the other replica a charge waits up to its own lock bound (9 s): answered once MariaDB has
+      // ended the frozen transaction (5 s idle), it is not refused.
+      const started = Date.now();
+      expect(await charge(fan, 50)).toBe(1050);
+      expect(Date.now() - started).toBeLessThan(8000);
+      frozen.child.kill('SIGCONT');
+      expect((await paying)?.data?.pay).toBeUndefined();
+      const account = await me(fan);
+      expect(account.points).toBe(1050);
+      expect(account.reservations).toEqual([]);
+      expectConsistentLedger(await ledger(server, fan.id), account.points);
+    } finally {
+      frozen.child.kill('SIGCONT');
+      frozen.child.kill('SIGKILL');
+    }
   });
 });

@@ -27,16 +27,29 @@ function bound(connection: MysqlConnection, timeoutMs: number): void {
   };
 }
 
+/** MySQL 8's answer to a variable it does not have (idle_transaction_timeout is MariaDB's). */
+const ER_UNKNOWN_SYSTEM_VARIABLE = 1193;
+
 /**
  * From now on, no statement of the ORM's pool (its own queries, knex's, and sqlTransaction's) waits
  * on MySQL longer than `timeoutMs`: a MySQL that stops answering without closing its connections
  * (frozen, a network that drops packets) would otherwise hold each request until TCP gives up.
  * Installed after the migrations, whose statements may rightly take longer.
+ *
+ * The other way round, on MariaDB, a transaction left idle for twice that long is rolled back and
+ * its session closed by MariaDB (idle_transaction_timeout): a replica frozen mid-transaction (a
+ * pause, SIGSTOP), or cut off from MySQL with its close lost on the way (a partition), kept the
+ * transaction's row locks, a fan's balance or a seat's reservation, until wait_timeout, 8 hours by
+ * default. Between two statements of a transaction the service waits only on Redis (2 s a command)
+ * and its own event loop. MySQL 8 has no such bound.
  */
 export function boundStatements(orm: MikroORM, timeoutMs: number): void {
   const client = knexClient(orm);
   const acquire = client.acquireConnection.bind(client);
   const lockWaitSeconds = Math.max(1, Math.ceil(timeoutMs / 1000) - 1);
+  const idleSeconds = Math.ceil((2 * timeoutMs) / 1000);
+  let idleBound = true;
+  const set = (connection: MysqlConnection, sql: string, values: number[]) => new Promise<void>((resolve, reject) => connection.query(sql, values, (error) => (error ? reject(error) : resolve())));
   client.acquireConnection = async () => {
     const connection = await acquire();
     if (bounded.has(connection)) return connection;
@@ -44,7 +57,16 @@ export function boundStatements(orm: MikroORM, timeoutMs: number): void {
     try {
       // Bounded like any statement now; a connection that cannot take it is closed and given back,
       // so the pool drops it (knex validates on acquire) rather than lose the slot.
-      await new Promise<void>((resolve, reject) => connection.query('SET SESSION innodb_lock_wait_timeout = ?', [lockWaitSeconds], (error) => (error ? reject(error) : resolve())));
+      if (idleBound) {
+        try {
+          await set(connection, 'SET SESSION innodb_lock_wait_timeout = ?, idle_transaction_timeout = ?', [lockWaitSeconds, idleSeconds]);
+          return connection;
+        } catch (error) {
+          if ((error as { errno?: number }).errno !== ER_UNKNOWN_SYSTEM_VARIABLE) throw error;
+          idleBound = false;
+        }
+      }
+      await set(connection, 'SET SESSION innodb_lock_wait_timeout = ?', [lockWaitSeconds]);
     } catch (error) {
       connection.destroy();
       await client.releaseConnection(connection).catch(() => undefined);
