@@ -5,6 +5,8 @@ import { startTestServer, type TestServer } from './support/harness';
 import { createConnection, type RowDataPacket } from 'mysql2/promise';
 import { MariaDbServer } from './support/mariadb-server';
 import { redisKeys } from '../src/redis';
+import { User } from '../src/entities';
+import type { AppError } from '../src/errors';
 import { signUpMany, type Account } from './support/client';
 import { createConcert } from './support/fixtures';
 import { activeFans, charge, forgetInventory, hold, me, pay, seatIds, queueStatusOf as state } from './support/booking';
@@ -272,6 +274,60 @@ describe('MySQL restarting mid-sale', () => {
     const answer = await frozenAfter(server.app.services.points as unknown as { appendLedger: () => Promise<number> }, 'appendLedger', () => fan!.api.request(CHARGE, { amount: 70 }), 'after the answer');
     expect(answer.errors?.[0]?.extensions?.code).toBe('SERVICE_UNAVAILABLE');
     expect(answer.errors?.[0]?.message).toMatch(/may have gone through/);
+  }, 60_000);
+
+  /** A concert created straight through the service: its ID, or the error it was refused with. */
+  async function createNamed(title: string): Promise<{ id: number } | { error: AppError }> {
+    const input = { title, venue: 'Hall', maxActiveUsers: 1, salesOpenAt: null, schedules: [{ startsAt: new Date(Date.UTC(2030, 0, 1, 19)), seatCount: 3, price: 100 }] };
+    return server.app.services.concerts.create(input).then(
+      (concert) => ({ id: concert.id }),
+      (error: unknown) => ({ error: error as AppError }),
+    );
+  }
+  const concertsNamed = async (title: string) => (await server.app.orm.em.getConnection().execute<{ id: number }[]>('SELECT id FROM concerts WHERE title = ?', [title])).map((row) => Number(row.id));
+  // The creation's last step before its COMMIT is its seats.
+  const concerts = () => server.app.services.concerts as unknown as { insertSeats: () => Promise<void> };
+
+  it('answers a concert creation whose COMMIT went unanswered with what MySQL did once it answers again: created once, or an error saying nothing was', async () => {
+    const title = `Unanswered ${Date.now()}`;
+    const outcome = await frozenAfter(concerts(), 'insertSeats', () => createNamed(title));
+    const made = await concertsNamed(title);
+    if ('id' in outcome) expect(made).toEqual([outcome.id]);
+    else {
+      expect(outcome.error.code).toBe('SERVICE_UNAVAILABLE');
+      expect(outcome.error.message).toMatch(/nothing was created/);
+      expect(made).toEqual([]);
+    }
+  }, 60_000);
+
+  it('answers a concert creation whose outcome MySQL cannot tell yet with "may have been created", not "try again": a retry would make it twice', async () => {
+    const title = `Unknown ${Date.now()}`;
+    const outcome = await frozenAfter(concerts(), 'insertSeats', () => createNamed(title), 'after the answer');
+    expect('error' in outcome && outcome.error.code).toBe('SERVICE_UNAVAILABLE');
+    expect('error' in outcome && outcome.error.message).toMatch(/may have been created/);
+    expect((await concertsNamed(title)).length).toBeLessThanOrEqual(1);
+  }, 60_000);
+
+  it('answers a sign-up whose COMMIT went unanswered with what MySQL did once it answers again: signed up, or an error with no account made', async () => {
+    const email = `unanswered-${Date.now()}@example.test`;
+    // MySQL freezes as the account's INSERT is answered, before its COMMIT, and thaws 2.2 s later.
+    let armed = true;
+    server.app.orm.em.getEventManager().registerSubscriber({
+      getSubscribedEntities: () => [User],
+      afterCreate: async ({ entity }) => {
+        if (!armed || (entity as User).email !== email) return;
+        armed = false;
+        await mysql.freeze();
+        setTimeout(() => mysql.thaw(), 2200);
+      },
+    });
+    const answer = await api.request<{ signUp: { token: string } }>(SIGN_UP, { email, password: 'correct-horse' });
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    const rows = await server.app.orm.em.getConnection().execute<{ id: number }[]>('SELECT id FROM users WHERE email = ?', [email]);
+    if (rows.length > 0) {
+      expect(answer.errors).toBeUndefined();
+      expect((await new Api(server.url, answer.data?.signUp.token).data<{ me: { email: string } }>('{ me { email } }')).me.email).toBe(email);
+    } else expect(answer.errors?.[0]?.extensions?.code).toBe('SERVICE_UNAVAILABLE');
   }, 60_000);
 
   it('ends a row-lock wait in MySQL itself before the statement bound, leaving no abandoned waiter behind', async () => {

@@ -7,6 +7,9 @@ import { accountGone, AppError, badInput, characterCount, credentialsChanged, ha
 import { Role, User } from '../entities';
 import type { LoginThrottle } from '../limits';
 import { datetimeNow } from '../database/datetime';
+import { readSettled } from '../database/sql-transaction';
+
+const emailTaken = () => new AppError('EMAIL_TAKEN', 'An account with that email already exists: log in instead.');
 
 export interface AccountSettings {
   tokenKey: KeyObject;
@@ -96,10 +99,30 @@ export class AccountService {
     try {
       await em.persist(user).flush();
     } catch (error) {
-      if (error instanceof UniqueConstraintViolationException) throw new AppError('EMAIL_TAKEN', 'An account with that email already exists: log in instead.');
-      throw error;
+      if (error instanceof UniqueConstraintViolationException) throw emailTaken();
+      // With its ID, the INSERT was answered: only the COMMIT's outcome is unknown.
+      if (user.id === undefined || !(await this.signedUpAfterAll(user))) throw error;
     }
     return { token: this.tokenFor(user), user: toAccount(user) };
+  }
+
+  /**
+   * Whether a sign-up whose write failed (its COMMIT unanswered, most likely) made the account after
+   * all: a row with this email and this very hash (salted: no one else's) is this sign-up's. Told
+   * "try again", the fan would have met EMAIL_TAKEN. While MySQL cannot say, SERVICE_UNAVAILABLE
+   * saying how to find out.
+   */
+  private async signedUpAfterAll(user: User): Promise<boolean> {
+    let rows: { id: number; passwordHash: string }[];
+    try {
+      rows = await readSettled(this.orm, 'SELECT id, password_hash AS passwordHash FROM users WHERE email = ? FOR UPDATE', [user.email]);
+    } catch {
+      throw new AppError('SERVICE_UNAVAILABLE', 'The database did not confirm the sign-up in time: the account may have been made. Log in with this email and password, or sign up again in a moment.');
+    }
+    const mine = rows.find((row) => row.passwordHash === user.passwordHash);
+    if (mine) user.id = Number(mine.id);
+    else if (rows.length > 0) throw emailTaken();
+    return mine !== undefined;
   }
 
   /**

@@ -1,7 +1,8 @@
-import { LockMode, type EntityClass, type FilterQuery, type MikroORM } from '@mikro-orm/mysql';
+import { LockMode, type EntityClass, type EntityManager, type FilterQuery, type MikroORM } from '@mikro-orm/mysql';
 import { JoinedReads } from '../caching/joined-reads';
 import { SharedReads } from '../caching/shared-reads';
-import { badInput, characterCount, orNotFound } from '../errors';
+import { AppError, badInput, characterCount, orNotFound } from '../errors';
+import { readSettled } from '../database/sql-transaction';
 import { Concert, Schedule, Seat } from '../entities';
 import { sharedNow } from '../redis/clock';
 
@@ -201,24 +202,52 @@ export class ConcertService {
     return (await this.createAll([input]))[0] as Concert;
   }
 
-  /** Creates these concerts as create() does, all in one transaction: the demo seed, which a crash must not leave half done for good. */
+  /**
+   * Creates these concerts as create() does, all in one transaction: the demo seed, which a crash must
+   * not leave half done for good. A COMMIT that goes unanswered is settled before answering: told
+   * "try again" when the concerts were in fact created, an admin would create them twice.
+   */
   async createAll(inputs: readonly ConcertInput[]): Promise<Concert[]> {
     const valid = inputs.map(validConcert);
-    return this.orm.em.fork().transactional(async (em) => {
-      const created: Concert[] = [];
-      for (const { title, venue, maxActiveUsers, salesOpenAt, schedules } of valid) {
-        const concert = em.create(Concert, { title, venue, maxActiveUsers, salesOpenAt });
-        await em.persist(concert).flush();
-        for (const input of schedules) {
-          const schedule = em.create(Schedule, { concert, startsAt: input.startsAt, totalSeats: input.seatCount });
-          await em.persist(schedule).flush();
-          const seats = Array.from({ length: input.seatCount }, (_, i) => ({ schedule: schedule.id, number: i + 1, price: input.price }));
-          for (let i = 0; i < seats.length; i += 5000) await em.insertMany(Seat, seats.slice(i, i + 5000));
+    const created: Concert[] = [];
+    let written = false;
+    try {
+      return await this.orm.em.fork().transactional(async (em) => {
+        for (const { title, venue, maxActiveUsers, salesOpenAt, schedules } of valid) {
+          const concert = em.create(Concert, { title, venue, maxActiveUsers, salesOpenAt });
+          await em.persist(concert).flush();
+          for (const input of schedules) {
+            const schedule = em.create(Schedule, { concert, startsAt: input.startsAt, totalSeats: input.seatCount });
+            await em.persist(schedule).flush();
+            await this.insertSeats(em, schedule.id, input);
+          }
+          created.push(concert);
         }
-        created.push(concert);
-      }
-      return created;
-    });
+        written = true;
+        return created;
+      });
+    } catch (error) {
+      // Failed before its COMMIT, the transaction was rolled back: nothing to settle.
+      if (!written) throw error;
+      return this.settleCreation(created);
+    }
+  }
+
+  private async insertSeats(em: EntityManager, scheduleId: number, input: ScheduleInput): Promise<void> {
+    const seats = Array.from({ length: input.seatCount }, (_, i) => ({ schedule: scheduleId, number: i + 1, price: input.price }));
+    for (let i = 0; i < seats.length; i += 5000) await em.insertMany(Seat, seats.slice(i, i + 5000));
+  }
+
+  /** The concerts of a creation whose COMMIT went unanswered, if it committed; SERVICE_UNAVAILABLE saying which way it went, or that nobody can say yet. */
+  private async settleCreation(created: Concert[]): Promise<Concert[]> {
+    let found: { id: number }[];
+    try {
+      found = await readSettled<{ id: number }>(this.orm, 'SELECT id FROM concerts WHERE id IN (?) FOR UPDATE', [created.map((concert) => concert.id)]);
+    } catch {
+      throw new AppError('SERVICE_UNAVAILABLE', 'The database did not confirm the creation in time: the concert may have been created. Look for it in the concert list before creating it again.');
+    }
+    if (found.length === 0) throw new AppError('SERVICE_UNAVAILABLE', 'The database did not answer in time: nothing was created. Please try again.');
+    return created;
   }
 
   async setMaxActiveUsers(concertId: number, maxActiveUsers: number): Promise<Concert> {

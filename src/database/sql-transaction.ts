@@ -100,6 +100,16 @@ export async function sqlTransaction<T>(orm: MikroORM, work: (sql: Sql) => Promi
 }
 
 /**
+ * What a transaction whose outcome is unknown (its COMMIT unanswered) left behind, read once it has
+ * ended: `lockingRead` (a SELECT … FOR UPDATE of the rows it wrote) waits on the locks those writes
+ * hold, so what it finds is committed for good and what it misses was rolled back. Throws while MySQL
+ * cannot answer (or the transaction goes on past the lock wait): then nobody can say yet.
+ */
+export function readSettled<T>(orm: MikroORM, lockingRead: string, params: readonly unknown[]): Promise<T[]> {
+  return sqlTransaction(orm, (sql) => sql.all<T>(lockingRead, params));
+}
+
+/**
  * COMMIT was sent and not answered (the connection was lost, MySQL stopped answering): the
  * transaction may have committed or not. Its cause says why (SERVICE_UNAVAILABLE unless the caller
  * finds out: PointsService.afterUnansweredCommit reads the outcome once it is final).
