@@ -29,6 +29,8 @@ function bound(connection: MysqlConnection, timeoutMs: number): void {
 
 /** MySQL 8's answer to a variable it does not have (idle_transaction_timeout is MariaDB's). */
 const ER_UNKNOWN_SYSTEM_VARIABLE = 1193;
+/** The shortest idle-transaction bound: above a couple of Redis commands' timeouts (2 s each) in a row. */
+const MIN_IDLE_TRANSACTION_SECONDS = 5;
 
 /**
  * From now on, no statement of the ORM's pool (its own queries, knex's, and sqlTransaction's) waits
@@ -41,13 +43,14 @@ const ER_UNKNOWN_SYSTEM_VARIABLE = 1193;
  * pause, SIGSTOP), or cut off from MySQL with its close lost on the way (a partition), kept the
  * transaction's row locks, a fan's balance or a seat's reservation, until wait_timeout, 8 hours by
  * default. Between two statements of a transaction the service waits only on Redis (2 s a command)
- * and its own event loop. MySQL 8 has no such bound.
+ * and its own event loop: never less than MIN_IDLE_TRANSACTION_SECONDS, however short the statement
+ * bound. MySQL 8 has no such bound.
  */
 export function boundStatements(orm: MikroORM, timeoutMs: number): void {
   const client = knexClient(orm);
   const acquire = client.acquireConnection.bind(client);
   const lockWaitSeconds = Math.max(1, Math.ceil(timeoutMs / 1000) - 1);
-  const idleSeconds = Math.ceil((2 * timeoutMs) / 1000);
+  const idleSeconds = Math.max(MIN_IDLE_TRANSACTION_SECONDS, Math.ceil((2 * timeoutMs) / 1000));
   let idleBound = true;
   const set = (connection: MysqlConnection, sql: string, values: number[]) => new Promise<void>((resolve, reject) => connection.query(sql, values, (error) => (error ? reject(error) : resolve())));
   client.acquireConnection = async () => {
