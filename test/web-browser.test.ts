@@ -802,7 +802,7 @@ describe('fan web app in Chromium', () => {
 
   it('a seat held at the top of the page stays under the pointer as the cart appears above the map, so the next click holds the seat beside it', async () => {
     const { concertId } = await createConcert(server, { maxActiveUsers: 1, seatCount: 200, price: 10 });
-    const fan = await newFanEntering(server, concertId, 'steady-map', { width: 1100, height: 900 });
+    const fan = await newFanEntering(server, concertId, 'steady-map', { width: 1100, height: 900 }, 100);
     await fan.page.locator('.your-turn').waitFor(WAIT);
     const first = fan.page.locator('.seat-map [data-seat="1"]');
     await first.waitFor(WAIT);
@@ -818,6 +818,12 @@ describe('fan web app in Chromium', () => {
     await fan.page.mouse.click(secondBefore!.x + secondBefore!.width / 2, secondBefore!.y + secondBefore!.height / 2);
     await fan.page.getByRole('button', { name: 'Pay 20 points' }).waitFor(WAIT);
     expect(await fan.page.locator('.seat-map [data-look="MINE"]').evaluateAll((seats) => seats.map((seat) => seat.getAttribute('data-seat')))).toEqual(['1', '2']);
+    // Paying at once, the press is no longer the seat's: the payment's card shows where it comes, in view.
+    await fan.page.getByRole('button', { name: 'Pay 20 points' }).click();
+    const paid = fan.page.getByRole('heading', { name: 'Payment complete' });
+    await paid.waitFor(WAIT);
+    await fan.page.waitForTimeout(300);
+    expect((await paid.boundingBox())?.y).toBeGreaterThanOrEqual(0);
     expectClean([fan]);
     await fan.context.close();
   });

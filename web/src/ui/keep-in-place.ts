@@ -5,8 +5,10 @@
  * (scroll position 0): there the map moved down a cart's height under the pointer, and a second click
  * at the same spot held another seat, or fell on a heading.
  *
- * Followed for a few seconds after the press (the hold's answer, then the fan's holds read again); a
- * scroll by the fan moves the mark with it, so only changes of the page's layout are undone.
+ * Followed for a few seconds after the press (the hold's answer, then the fan's holds read again),
+ * until the fan presses anything else (a Release or Pay button in the cart must not move under the
+ * pointer for the seat's sake); a scroll by the fan moves the mark with it, so only changes of the
+ * page's layout are undone.
  */
 const FOLLOW_MS = 5000;
 
@@ -20,6 +22,13 @@ export function keepInPlace(element: Element): void {
   observer = new ResizeObserver(restore);
   observer.observe(document.body);
   window.addEventListener('scroll', remark, { passive: true });
+  // Captured, so before the next press's own handlers (a seat's marks itself again).
+  document.addEventListener('pointerdown', forget, true);
+  document.addEventListener('keydown', forget, true);
+}
+
+function forget(): void {
+  pressed = undefined;
 }
 
 function remark(): void {
