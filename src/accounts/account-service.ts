@@ -3,7 +3,7 @@ import { UniqueConstraintViolationException, type MikroORM } from '@mikro-orm/my
 import { toAccount, type Account } from './account';
 import { hashCost, PasswordHasher, unmatchableHash } from '../auth/passwords';
 import { signToken, type Viewer } from '../auth/tokens';
-import { accountGone, AppError, badInput, characterCount, credentialsChanged, hasLoneSurrogate } from '../errors';
+import { accountGone, AppError, badInput, characterCount, credentialsChanged, hasLoneSurrogate, isUnavailable } from '../errors';
 import { Role, User } from '../entities';
 import type { LoginThrottle } from '../limits';
 import { datetimeNow } from '../database/datetime';
@@ -116,7 +116,8 @@ export class AccountService {
     let rows: { id: number; passwordHash: string }[];
     try {
       rows = await readSettled(this.orm, 'SELECT id, password_hash AS passwordHash FROM users WHERE email = ? FOR UPDATE', [user.email]);
-    } catch {
+    } catch (error) {
+      if (!isUnavailable(error)) throw error;
       throw new AppError('SERVICE_UNAVAILABLE', 'The database did not confirm the sign-up in time: the account may have been made. Log in with this email and password, or sign up again in a moment.');
     }
     const mine = rows.find((row) => row.passwordHash === user.passwordHash);

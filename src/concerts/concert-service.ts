@@ -1,7 +1,7 @@
 import { LockMode, type EntityClass, type EntityManager, type FilterQuery, type MikroORM } from '@mikro-orm/mysql';
 import { JoinedReads } from '../caching/joined-reads';
 import { SharedReads } from '../caching/shared-reads';
-import { AppError, badInput, characterCount, orNotFound } from '../errors';
+import { AppError, badInput, characterCount, isUnavailable, orNotFound } from '../errors';
 import { readSettled } from '../database/sql-transaction';
 import { Concert, Schedule, Seat } from '../entities';
 import { sharedNow } from '../redis/clock';
@@ -228,7 +228,7 @@ export class ConcertService {
       });
     } catch (error) {
       // Failed before its COMMIT, the transaction was rolled back: nothing to settle.
-      if (!written) throw error;
+      if (!written || created.length === 0) throw error;
       return this.settleCreation(created);
     }
   }
@@ -243,7 +243,8 @@ export class ConcertService {
     let found: { id: number }[];
     try {
       found = await readSettled<{ id: number }>(this.orm, 'SELECT id FROM concerts WHERE id IN (?) FOR UPDATE', [created.map((concert) => concert.id)]);
-    } catch {
+    } catch (error) {
+      if (!isUnavailable(error)) throw error;
       throw new AppError('SERVICE_UNAVAILABLE', 'The database did not confirm the creation in time: the concert may have been created. Look for it in the concert list before creating it again.');
     }
     if (found.length === 0) throw new AppError('SERVICE_UNAVAILABLE', 'The database did not answer in time: nothing was created. Please try again.');

@@ -29,8 +29,11 @@ function bound(connection: MysqlConnection, timeoutMs: number): void {
 
 /** MySQL 8's answer to a variable it does not have (idle_transaction_timeout is MariaDB's). */
 const ER_UNKNOWN_SYSTEM_VARIABLE = 1193;
-/** The shortest idle-transaction bound: above a couple of Redis commands' timeouts (2 s each) in a row. */
-const MIN_IDLE_TRANSACTION_SECONDS = 5;
+/**
+ * The shortest idle-transaction bound: above what a transaction may await between two statements, a
+ * payment's check of its holds (two Redis commands in a row, 2 s each at their timeout), with margin.
+ */
+const MIN_IDLE_TRANSACTION_SECONDS = 10;
 
 /**
  * From now on, no statement of the ORM's pool (its own queries, knex's, and sqlTransaction's) waits

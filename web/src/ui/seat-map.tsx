@@ -143,7 +143,8 @@ export function SeatMap({
   const heldHere = [...mySeatIds].sort().join(',');
   const pages = useMemo(() => seatPages(seats ?? [], mySeatIds), [seats, heldHere]);
   const reportFree = useContext(FreeSeatsReport);
-  const free = seats ? pages.reduce((sum, p) => sum + p.free, 0) : undefined;
+  // A map whose feed has ended or failed is no fresher than the concert's counts read again.
+  const free = seats && !ended ? pages.reduce((sum, p) => sum + p.free, 0) : undefined;
   useEffect(() => reportFree(schedule.id, free), [reportFree, schedule.id, free]);
   useEffect(() => () => reportFree(schedule.id, undefined), [reportFree, schedule.id]);
   const [chosenPage = 0, setChosenPage] = useChosenOnce(pages.length > 0 ? openingChoice(pages) : undefined);
