@@ -828,7 +828,7 @@ describe('fan web app in Chromium', () => {
     await fan.context.close();
   });
 
-  it('a date’s count of free seats follows its open map live: another fan’s hold right after the fan’s own is counted at once, not at the next re-read', async () => {
+  it('a date’s count of free seats follows its open map live: another fan’s hold right after the fan’s own is counted at once, not at the next re-read, and the map’s last count stays when the turn ends', async () => {
     const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 2, seatCount: 10, price: 10 });
     const fan = await newFanEntering(server, concertId, 'live-count');
     await fan.page.locator('.your-turn').waitFor(WAIT);
@@ -841,6 +841,14 @@ describe('fan web app in Chromium', () => {
     await hold(other!, (await seatIds(server, scheduleIds[0]!))[4]!);
     await seatWithStatus(fan, 5, 'HELD').waitFor(WAIT);
     await dateLine.filter({ hasText: '8 of 10 seats free' }).waitFor({ timeout: 1500 });
+    // The turn ends and the map closes: its last count stands until the counts are read again, not
+    // the read before it (which had '9 of 10', and the next re-read waits 5 s after it).
+    await fan.page.evaluate(`window.ctCounts = []; window.ctCountSampler = setInterval(() => window.ctCounts.push(document.querySelector('.schedules li')?.textContent ?? ''), 20)`);
+    await endTurn(server, fan, concertId);
+    await fan.page.locator('.seat-map').waitFor({ state: 'detached', ...WAIT });
+    await fan.page.waitForTimeout(500);
+    const counts = (await fan.page.evaluate('clearInterval(window.ctCountSampler), window.ctCounts')) as string[];
+    expect(counts.filter((line) => line.includes('seats free') && !line.includes('8 of 10 seats free'))).toEqual([]);
     expectClean([fan]);
     await fan.context.close();
   });

@@ -47,9 +47,19 @@ export function ConcertPage({ concertId, loggedIn, socket }: { concertId: string
   // A re-read that failed (the network gone for a moment) keeps the page, the fan's cart and place in
   // line with it, under the error, and is made again with backoff.
   const read = useLastGood(detail.data?.concert, detail.error, refreshDetail);
-  // Dates whose map is open count their free seats from it, live (see withLiveCounts).
+  // Dates whose map is open count their free seats from it, live (see withLiveCounts). A map that
+  // closes (the turn over) leaves its last count until the concert is read again: the read before it
+  // may be seconds older.
   const [liveFree, setLiveFree] = useState<ReadonlyMap<string, number>>(new Map());
-  const reportFree = useCallback((scheduleId: string, free: number | undefined) => setLiveFree((counts) => withCount(counts, scheduleId, free)), []);
+  const closedMaps = useRef(new Set<string>());
+  const reportFree = useCallback((scheduleId: string, free: number | undefined) => {
+    if (free === undefined) closedMaps.current.add(scheduleId);
+    else {
+      closedMaps.current.delete(scheduleId);
+      setLiveFree((counts) => withCount(counts, scheduleId, free));
+    }
+  }, []);
+  useEffect(() => setLiveFree((counts) => withoutClosed(counts, closedMaps.current)), [read]);
   const concert = useMemo(() => read && withLiveCounts(read, liveFree), [read, liveFree]);
   useTitle(concert?.title ?? 'Concert');
   // Per-schedule counts follow the live seat map (while the fan is ACTIVE) and the fan's own holds,
@@ -105,13 +115,14 @@ export function ConcertPage({ concertId, loggedIn, socket }: { concertId: string
   );
 }
 
-/** The counts with this schedule's set (or dropped when undefined); the same map when nothing changes, so nothing renders again. */
-function withCount(counts: ReadonlyMap<string, number>, scheduleId: string, free: number | undefined): ReadonlyMap<string, number> {
-  if (counts.get(scheduleId) === free) return counts;
-  const next = new Map(counts);
-  if (free === undefined) next.delete(scheduleId);
-  else next.set(scheduleId, free);
-  return next;
+/** The counts with this schedule's set; the same map when nothing changes, so nothing renders again. */
+function withCount(counts: ReadonlyMap<string, number>, scheduleId: string, free: number): ReadonlyMap<string, number> {
+  return counts.get(scheduleId) === free ? counts : new Map(counts).set(scheduleId, free);
+}
+
+/** The counts without those of maps that have closed (a read of the concert replaces them); the same map when there are none. */
+function withoutClosed(counts: ReadonlyMap<string, number>, closed: ReadonlySet<string>): ReadonlyMap<string, number> {
+  return [...counts.keys()].some((id) => closed.has(id)) ? new Map([...counts].filter(([id]) => !closed.has(id))) : counts;
 }
 
 /**
