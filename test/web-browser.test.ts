@@ -8,7 +8,7 @@ import { createConcert } from './support/fixtures';
 import { ADMIN, databaseOf, startTestServer, type TestServer } from './support/harness';
 import { lockUserRow, untilLockWait } from './support/mysql-locks';
 import { ACTIVE_SEAT_BACK_MESSAGE, HOLDS_OUTLAST_TURN, SEAT_BACK_MESSAGE, SOLD_OUT_LEFT_LINE_MESSAGE, TURN_ENDED_MESSAGE } from '../web/src/logic/queue';
-import { announced, announcements, answerLate, busyFor, chargeInPage, cutNextAnswer, dropSockets, endTurn, expectClean, expectNothingSaidTwice, focusedId, holdBackPushes, logInTab, newFanEntering, openFan, position, seat, seatWithStatus, shoot, signUpInPage, startBrowser, stopBrowser, submitAuthForm, tabShownAgain, tokenOf, userIdOf, WAIT, type Fan } from './support/browser';
+import { admittedWithRival, announced, announcements, answerLate, busyFor, chargeInPage, cutNextAnswer, dropSockets, endTurn, expectClean, expectNothingSaidTwice, focusedId, holdBackPushes, logInTab, newFanEntering, openFan, position, samplePage, seat, seatWithStatus, shoot, signUpInPage, startBrowser, stopBrowser, submitAuthForm, tabShownAgain, tokenOf, userIdOf, WAIT, type Fan } from './support/browser';
 
 /*
  * The fan web app in a real browser (Debian's Chromium driven by playwright-core), against the real
@@ -296,13 +296,12 @@ describe('fan web app in Chromium', () => {
     // cart and the turn stay (the page blanked to its error before).
     const nulled = await busyFor(fan, 'query ConcertDetail', 2, { concert: null });
     // The page is sampled every 50 ms from before the change until both answers came and a good one after.
-    await fan.page.evaluate(`window.ctShown = []; window.ctSampler = setInterval(() => window.ctShown.push(
-      Boolean(document.querySelector('#concert-title') && document.querySelector('.your-turn') && document.querySelector('.seat-map'))), 50)`);
+    const stopSampling = await samplePage<boolean>(fan, "Boolean(document.querySelector('#concert-title') && document.querySelector('.your-turn') && document.querySelector('.seat-map'))", 50);
     await seat(fan, 2).click();
     await fan.page.getByRole('button', { name: 'Pay 100 points' }).waitFor(WAIT);
     await expect.poll(nulled, { timeout: 20_000 }).toBe(2);
     await fan.page.getByRole('alert').filter({ hasText: 'briefly unavailable' }).waitFor({ state: 'detached', ...WAIT });
-    const shown = (await fan.page.evaluate('clearInterval(window.ctSampler), window.ctShown')) as boolean[];
+    const shown = await stopSampling();
     expect(shown.length).toBeGreaterThan(20);
     expect(shown.filter((whole) => !whole)).toEqual([]);
     await fan.page.getByRole('button', { name: 'Pay 100 points' }).waitFor(WAIT);
@@ -829,25 +828,21 @@ describe('fan web app in Chromium', () => {
   });
 
   it('a date’s count of free seats follows its open map live: another fan’s hold right after the fan’s own is counted at once, not at the next re-read, and the map’s last count stays when the turn ends', async () => {
-    const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 2, seatCount: 10, price: 10 });
-    const fan = await newFanEntering(server, concertId, 'live-count');
-    await fan.page.locator('.your-turn').waitFor(WAIT);
-    const [other] = await signUpMany(new Api(server.url), 1);
-    await admit([other!], concertId);
+    const { concertId, scheduleIds, fan, rival } = await admittedWithRival(server, 'live-count', { seatCount: 10, price: 10 });
     const dateLine = fan.page.locator('.schedules li').first();
     await seat(fan, 1).click();
     await dateLine.filter({ hasText: '9 of 10 seats free' }).waitFor(WAIT);
     // The fan's own hold made the page read the counts; re-reads wait 5 s after it.
-    await hold(other!, (await seatIds(server, scheduleIds[0]!))[4]!);
+    await hold(rival, (await seatIds(server, scheduleIds[0]!))[4]!);
     await seatWithStatus(fan, 5, 'HELD').waitFor(WAIT);
     await dateLine.filter({ hasText: '8 of 10 seats free' }).waitFor({ timeout: 1500 });
     // The turn ends and the map closes: its last count stands until the counts are read again, not
     // the read before it (which had '9 of 10', and the next re-read waits 5 s after it).
-    await fan.page.evaluate(`window.ctCounts = []; window.ctCountSampler = setInterval(() => window.ctCounts.push(document.querySelector('.schedules li')?.textContent ?? ''), 20)`);
+    const stopSampling = await samplePage<string>(fan, "document.querySelector('.schedules li')?.textContent ?? ''", 20);
     await endTurn(server, fan, concertId);
     await fan.page.locator('.seat-map').waitFor({ state: 'detached', ...WAIT });
     await fan.page.waitForTimeout(500);
-    const counts = (await fan.page.evaluate('clearInterval(window.ctCountSampler), window.ctCounts')) as string[];
+    const counts = await stopSampling();
     expect(counts.filter((line) => line.includes('seats free') && !line.includes('8 of 10 seats free'))).toEqual([]);
     expectClean([fan]);
     await fan.context.close();

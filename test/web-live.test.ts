@@ -2,12 +2,12 @@ import 'reflect-metadata';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Api } from '../support/graphql-client';
 import { ENTER, LEAVE, STATUS } from '../support/operations';
-import { admit, hold, seatIds } from './support/booking';
+import { hold, seatIds } from './support/booking';
 import { signUpMany } from './support/client';
 import { createConcert } from './support/fixtures';
 import { startTestServer, type TestServer } from './support/harness';
 import { HOLDS_OUTLAST_TURN, PLACE_ENDED_AWAY_MESSAGE, PLACE_LOST_MESSAGE } from '../web/src/logic/queue';
-import { announced, blockedFans, countRequests, dropSockets, expectClean, type Fan, focusedId, logInTab, newFanEntering, openFan, openTab, position, seat, signUpInPage, sockets, socketsOf, startBrowser, stopBrowser, tabShownAgain, tokenOf, userIdOf, WAIT, waitingBehindOne } from './support/browser';
+import { admittedWithRival, announced, blockedFans, countRequests, dropSockets, expectClean, type Fan, focusedId, logInTab, newFanEntering, openFan, openTab, position, seat, signUpInPage, sockets, socketsOf, startBrowser, stopBrowser, tabShownAgain, tokenOf, userIdOf, WAIT, waitingBehindOne } from './support/browser';
 
 /*
  * The fan web app in Chromium when the connection or the fan goes away: a socket down or blocked, a
@@ -149,17 +149,13 @@ describe('fan web app in Chromium, when the connection or the fan goes away', ()
   });
 
   it('an admitted fan whose socket dropped reads the per-schedule counts again once back: a seat held meanwhile shows', async () => {
-    const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 2, seatCount: 4, price: 100 });
-    const fan = await newFanEntering(server, concertId, 'counts-back');
-    await fan.page.locator('.your-turn').waitFor(WAIT);
-    const [rival] = await signUpMany(new Api(server.url), 1);
-    await admit([rival!], concertId);
+    const { scheduleIds, fan, rival } = await admittedWithRival(server, 'counts-back', { seatCount: 4, price: 100 });
     const counts = fan.page.locator('.schedules li');
     await counts.filter({ hasText: '4 of 4 seats free' }).waitFor(WAIT);
     // The socket drops; a seat is held meanwhile, a change the page's feeds never hear.
     await fan.context.setOffline(true);
     await fan.page.getByTestId('reconnecting').waitFor(WAIT);
-    await hold(rival!, (await seatIds(server, scheduleIds[0]!))[3]!);
+    await hold(rival, (await seatIds(server, scheduleIds[0]!))[3]!);
     await fan.context.setOffline(false);
     await fan.page.getByTestId('reconnecting').waitFor({ state: 'detached', timeout: 15_000 });
     await fan.page.locator('.seat-map [data-seat="4"][data-look="HELD"]').waitFor(WAIT);

@@ -3,7 +3,7 @@ import { UniqueConstraintViolationException, type MikroORM } from '@mikro-orm/my
 import { toAccount, type Account } from './account';
 import { hashCost, PasswordHasher, unmatchableHash } from '../auth/passwords';
 import { signToken, type Viewer } from '../auth/tokens';
-import { accountGone, AppError, badInput, characterCount, credentialsChanged, hasLoneSurrogate, isUnavailable } from '../errors';
+import { accountGone, AppError, badInput, characterCount, credentialsChanged, hasLoneSurrogate } from '../errors';
 import { Role, User } from '../entities';
 import type { LoginThrottle } from '../limits';
 import { datetimeNow } from '../database/datetime';
@@ -113,13 +113,12 @@ export class AccountService {
    * saying how to find out.
    */
   private async signedUpAfterAll(user: User): Promise<boolean> {
-    let rows: { id: number; passwordHash: string }[];
-    try {
-      rows = await readSettled(this.orm, 'SELECT id, password_hash AS passwordHash FROM users WHERE email = ? FOR UPDATE', [user.email]);
-    } catch (error) {
-      if (!isUnavailable(error)) throw error;
-      throw new AppError('SERVICE_UNAVAILABLE', 'The database did not confirm the sign-up in time: the account may have been made. Log in with this email and password, or sign up again in a moment.');
-    }
+    const rows = await readSettled<{ id: number; passwordHash: string }>(
+      this.orm,
+      'SELECT id, password_hash AS passwordHash FROM users WHERE email = ? FOR UPDATE',
+      [user.email],
+      'The database did not confirm the sign-up in time: the account may have been made. Log in with this email and password, or sign up again in a moment.',
+    );
     const mine = rows.find((row) => row.passwordHash === user.passwordHash);
     if (mine) user.id = Number(mine.id);
     else if (rows.length > 0) throw emailTaken();

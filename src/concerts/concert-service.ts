@@ -1,8 +1,8 @@
 import { LockMode, type EntityClass, type EntityManager, type FilterQuery, type MikroORM } from '@mikro-orm/mysql';
 import { JoinedReads } from '../caching/joined-reads';
 import { SharedReads } from '../caching/shared-reads';
-import { AppError, badInput, characterCount, isUnavailable, orNotFound } from '../errors';
-import { readSettled } from '../database/sql-transaction';
+import { badInput, characterCount, orNotFound } from '../errors';
+import { nothingCommitted, readSettled } from '../database/sql-transaction';
 import { Concert, Schedule, Seat } from '../entities';
 import { sharedNow } from '../redis/clock';
 
@@ -210,7 +210,6 @@ export class ConcertService {
   async createAll(inputs: readonly ConcertInput[]): Promise<Concert[]> {
     const valid = inputs.map(validConcert);
     const created: Concert[] = [];
-    let written = false;
     try {
       return await this.orm.em.fork().transactional(async (em) => {
         for (const { title, venue, maxActiveUsers, salesOpenAt, schedules } of valid) {
@@ -223,12 +222,11 @@ export class ConcertService {
           }
           created.push(concert);
         }
-        written = true;
         return created;
       });
     } catch (error) {
-      // Failed before its COMMIT, the transaction was rolled back: nothing to settle.
-      if (!written || created.length === 0) throw error;
+      // Failed before its COMMIT (not every concert written), the transaction was rolled back: nothing to settle.
+      if (created.length === 0 || created.length < valid.length) throw error;
       return this.settleCreation(created);
     }
   }
@@ -240,14 +238,13 @@ export class ConcertService {
 
   /** The concerts of a creation whose COMMIT went unanswered, if it committed; SERVICE_UNAVAILABLE saying which way it went, or that nobody can say yet. */
   private async settleCreation(created: Concert[]): Promise<Concert[]> {
-    let found: { id: number }[];
-    try {
-      found = await readSettled<{ id: number }>(this.orm, 'SELECT id FROM concerts WHERE id IN (?) FOR UPDATE', [created.map((concert) => concert.id)]);
-    } catch (error) {
-      if (!isUnavailable(error)) throw error;
-      throw new AppError('SERVICE_UNAVAILABLE', 'The database did not confirm the creation in time: the concert may have been created. Look for it in the concert list before creating it again.');
-    }
-    if (found.length === 0) throw new AppError('SERVICE_UNAVAILABLE', 'The database did not answer in time: nothing was created. Please try again.');
+    const found = await readSettled(
+      this.orm,
+      'SELECT id FROM concerts WHERE id IN (?) FOR UPDATE',
+      [created.map((concert) => concert.id)],
+      'The database did not confirm the creation in time: the concert may have been created. Look for it in the concert list before creating it again.',
+    );
+    if (found.length === 0) throw nothingCommitted('nothing was created.');
     return created;
   }
 

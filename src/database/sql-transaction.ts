@@ -1,5 +1,5 @@
 import { DeadlockException, type MikroORM } from '@mikro-orm/mysql';
-import { AppError } from '../errors';
+import { AppError, isUnavailable } from '../errors';
 import { knexClient, type MysqlConnection } from './knex-client';
 
 export interface RunResult {
@@ -102,12 +102,21 @@ export async function sqlTransaction<T>(orm: MikroORM, work: (sql: Sql) => Promi
 /**
  * What a transaction whose outcome is unknown (its COMMIT unanswered) left behind, read once it has
  * ended: `lockingRead` (a SELECT … FOR UPDATE of the rows it wrote) waits on the locks those writes
- * hold, so what it finds is committed for good and what it misses was rolled back. Throws while MySQL
- * cannot answer (or the transaction goes on past the lock wait): then nobody can say yet.
+ * hold, so what it finds is committed for good and what it misses was rolled back. While MySQL cannot
+ * answer (or the transaction goes on past the lock wait) nobody can say yet: SERVICE_UNAVAILABLE
+ * saying `unknownMessage`, how the caller finds out.
  */
-export function readSettled<T>(orm: MikroORM, lockingRead: string, params: readonly unknown[]): Promise<T[]> {
-  return sqlTransaction(orm, (sql) => sql.all<T>(lockingRead, params));
+export async function readSettled<T>(orm: MikroORM, lockingRead: string, params: readonly unknown[], unknownMessage: string): Promise<T[]> {
+  try {
+    return await sqlTransaction(orm, (sql) => sql.all<T>(lockingRead, params));
+  } catch (error) {
+    if (!isUnavailable(error)) throw error;
+    throw new AppError('SERVICE_UNAVAILABLE', unknownMessage);
+  }
 }
+
+/** The answer to a write whose COMMIT went unanswered and which, settled, turned out rolled back: `nothing` says what did not happen. */
+export const nothingCommitted = (nothing: string) => new AppError('SERVICE_UNAVAILABLE', `The database did not answer in time: ${nothing} Please try again.`);
 
 /**
  * COMMIT was sent and not answered (the connection was lost, MySQL stopped answering): the

@@ -1,5 +1,5 @@
 import type { MikroORM } from '@mikro-orm/mysql';
-import { CommitUncertain, sqlTransaction, type Sql } from '../database/sql-transaction';
+import { CommitUncertain, nothingCommitted, readSettled, sqlTransaction, type Sql } from '../database/sql-transaction';
 import { accountGone, AppError, badInput } from '../errors';
 import type { Account } from '../accounts/account';
 import { PointTransaction, PointTransactionKind } from '../entities';
@@ -81,12 +81,12 @@ export class PointsService {
   async afterUnansweredCommit<T>(userId: number, read: () => Promise<T | null | undefined>, unknownMessage: string, nothingMessage: string): Promise<T> {
     let found: T | null | undefined;
     try {
-      await sqlTransaction(this.orm, (sql) => sql.all('SELECT id FROM users WHERE id = ? FOR UPDATE', [userId]));
+      await readSettled(this.orm, 'SELECT id FROM users WHERE id = ? FOR UPDATE', [userId], unknownMessage);
       found = await read();
     } catch {
       throw new AppError('SERVICE_UNAVAILABLE', unknownMessage);
     }
-    if (found === null || found === undefined) throw new AppError('SERVICE_UNAVAILABLE', `The database did not answer in time: ${nothingMessage} Please try again.`);
+    if (found === null || found === undefined) throw nothingCommitted(nothingMessage);
     return found;
   }
 

@@ -5,6 +5,7 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import { expect } from 'vitest';
 import { Api } from '../../support/graphql-client';
 import { ENTER } from '../../support/operations';
+import { admit } from './booking';
 import { signUpMany, type Account } from './client';
 import { createConcert } from './fixtures';
 import type { TestServer } from './harness';
@@ -109,6 +110,25 @@ export async function waitingBehindOne(target: TestServer, name: string): Promis
   const fan = await newFanEntering(target, concertId, name);
   await position(fan, 'number 1 in line').waitFor(WAIT);
   return { concertId, first, fan };
+}
+
+/** A new fan (`name`) let in, in the browser, to a new concert of `target` for two, and a rival let in beside them through the API. */
+export async function admittedWithRival(target: TestServer, name: string, seats: { seatCount: number; price: number }): Promise<{ concertId: string; scheduleIds: string[]; fan: Fan; rival: Account }> {
+  const { concertId, scheduleIds } = await createConcert(target, { maxActiveUsers: 2, ...seats });
+  const fan = await newFanEntering(target, concertId, name);
+  await fan.page.locator('.your-turn').waitFor(WAIT);
+  const [rival] = (await signUpMany(new Api(target.url), 1)) as [Account];
+  await admit([rival], concertId);
+  return { concertId, scheduleIds, fan, rival };
+}
+
+/**
+ * Evaluates `expression` in the fan's page every `everyMs` from now: the returned function stops and
+ * gives what it read each time (what a fan saw in between, not only before and after).
+ */
+export async function samplePage<T>(fan: Fan, expression: string, everyMs: number): Promise<() => Promise<T[]>> {
+  await fan.page.evaluate(`window.ctSamples = []; window.ctSampler = setInterval(() => window.ctSamples.push(${expression}), ${everyMs})`);
+  return async () => (await fan.page.evaluate('clearInterval(window.ctSampler), window.ctSamples')) as T[];
 }
 
 /** A new fan (`name`) on the page of a concert of `target`, signed up there, who has pressed "Enter the waiting room". */

@@ -95,6 +95,10 @@ export function AccountBar() {
     setChargeError(undefined);
     setNotSendable(null);
   });
+  const editAmount = (value: string) => {
+    setAmount(value);
+    setNotSendable(null);
+  };
 
   async function submit(event: FormEvent) {
     event.preventDefault();
@@ -130,10 +134,7 @@ export function AccountBar() {
       <form className="charge row" onSubmit={submit} noValidate>
         <label>
           <span className="visually-hidden">Points to add</span>
-          <input type="number" min={1} step={1} inputMode="numeric" value={amount} onChange={(e) => {
-              setAmount(e.target.value);
-              setNotSendable(null);
-            }} aria-label="Points to add" />
+          <input type="number" min={1} step={1} inputMode="numeric" value={amount} onChange={(e) => editAmount(e.target.value)} aria-label="Points to add" />
         </label>
         <button type="submit" aria-disabled={charge.fetching}>
           Charge points
