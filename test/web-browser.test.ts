@@ -211,8 +211,11 @@ describe('fan web app in Chromium', () => {
     await a.page.getByRole('link', { name: 'My tickets' }).click();
     await a.page.locator('.ticket .ticket-code').filter({ hasText: code! }).waitFor(WAIT);
 
-    // Logging out forgets the token and shows the log-in form again.
+    // Logging out during a turn asks first (see web-live.test.ts); leaving as one logs out forgets the
+    // token and shows the log-in form again.
     await a.page.getByRole('button', { name: 'Log out' }).click();
+    await a.page.getByText('It is your turn to choose seats. Leave it as you log out?').waitFor(WAIT);
+    await a.page.getByRole('button', { name: 'Leave and log out' }).click();
     await a.page.getByRole('button', { name: 'Log in' }).waitFor(WAIT);
     expect(await tokenOf(a)).toBeNull();
 

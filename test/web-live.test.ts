@@ -218,6 +218,42 @@ describe('fan web app in Chromium, when the connection or the fan goes away', ()
     await fan.context.close();
   });
 
+  it('a fan in line who logs out is asked first: stay, log out keeping the place, or leave the line and log out', async () => {
+    const { concertId, fan } = await waitingBehindOne(server, 'log-out');
+    const token = (await tokenOf(fan))!;
+    const stateOnServer = async () => (await new Api(server.url, token).data<{ queueStatus: { state: string; position: number | null } }>(STATUS, { id: concertId })).queueStatus;
+    const question = fan.page.getByRole('group', { name: 'Log out?' });
+    const focusedText = () => fan.page.evaluate<string | undefined>('document.activeElement?.textContent?.trim()');
+
+    // Asked, the safe answer focused; Escape closes the question and gives the focus back.
+    await fan.page.getByRole('button', { name: 'Log out' }).click();
+    await question.filter({ hasText: 'You are in line. Leave it as you log out?' }).waitFor(WAIT);
+    expect(await focusedText()).toBe('Stay logged in');
+    await fan.page.keyboard.press('Escape');
+    await question.waitFor({ state: 'detached', ...WAIT });
+    expect(await focusedText()).toBe('Log out');
+    expect(await tokenOf(fan)).toBe(token);
+
+    // Logged out keeping the place: the server still has it.
+    await fan.page.getByRole('button', { name: 'Log out' }).click();
+    await fan.page.getByRole('button', { name: 'Log out, keep my place' }).click();
+    await fan.page.getByRole('button', { name: 'Log in' }).waitFor(WAIT);
+    expect(await tokenOf(fan)).toBeNull();
+    expect(await stateOnServer()).toEqual(expect.objectContaining({ state: 'WAITING', position: 1 }));
+
+    // Back in the tab, the place shows; leaving as one logs out takes the fan out of the line.
+    await fan.page.evaluate(`sessionStorage.setItem('ct:token', ${JSON.stringify(token)})`);
+    await fan.page.reload();
+    await position(fan, 'number 1 in line').waitFor(WAIT);
+    await fan.page.getByRole('button', { name: 'Log out' }).click();
+    await fan.page.getByRole('button', { name: 'Leave and log out' }).click();
+    await fan.page.getByRole('button', { name: 'Log in' }).waitFor(WAIT);
+    expect(await tokenOf(fan)).toBeNull();
+    expect((await stateOnServer()).state).toBe('NONE');
+    expectClean([fan]);
+    await fan.context.close();
+  });
+
   it(
     'a fan in line keeps the place on other pages, and through a reload, past the presence grace; a place lost while away is said plainly on coming back, in the live region too',
     async () => {

@@ -3,7 +3,7 @@ import { Checkout, failureShown, holdsTickets, paymentKey, payOutcome, PendingPa
 import { Coalescer } from '../web/src/logic/coalesce';
 import { closeCallsForSessionCheck, feedRetryMs, retryAfterFailureMs, retryDelayMs } from '../web/src/logic/connection';
 import { errorCode, errorMessage, isTransient, problemOf } from '../web/src/logic/errors';
-import { ACTIVE_PAUSED_MESSAGE, ACTIVE_SEAT_BACK_MESSAGE, ACTIVE_SOLD_OUT_MESSAGE, activeSupplyNews, announcement, HOLDS_OUTLAST_TURN, HOLDS_STILL_PAYABLE, inLine, overHttpWords, lineProgress, LineMemory, lostWords, offPageNews, PAUSED_MESSAGE, PLACE_ENDED_AWAY_MESSAGE, PLACE_LOST_MESSAGE, PREQUEUE_MESSAGE, SEAT_BACK_MESSAGE, seatSupply, seatsLeftWords, SOLD_OUT_MESSAGE, TURN_ENDED_MESSAGE, waitsInLine, type QueueView } from '../web/src/logic/queue';
+import { ACTIVE_PAUSED_MESSAGE, ACTIVE_SEAT_BACK_MESSAGE, ACTIVE_SOLD_OUT_MESSAGE, activeSupplyNews, announcement, HOLDS_OUTLAST_TURN, HOLDS_STILL_PAYABLE, inLine, logOutQuestion, overHttpWords, lineProgress, LineMemory, lostWords, offPageNews, PAUSED_MESSAGE, PLACE_ENDED_AWAY_MESSAGE, PLACE_LOST_MESSAGE, PREQUEUE_MESSAGE, SEAT_BACK_MESSAGE, seatSupply, seatsLeftWords, SOLD_OUT_MESSAGE, TURN_ENDED_MESSAGE, waitsInLine, type QueueView } from '../web/src/logic/queue';
 import { NewestSource } from '../web/src/logic/newest';
 import { applySeatChange, choiceCounts, holdsRanOutWords, MaybeOwnChanges, openingChoice, SEATS_PER_PAGE, seatFailureShown, seatKeyTarget, seatLook, seatPages, seatPositions, seatsFromLists, withLiveCounts, type SeatState } from '../web/src/logic/seats';
 import { formatCountdown, formatDateTime, formatWait, remainingMs, salesOpenCountdown, spokenCountdown, turnEndingWarning } from '../web/src/logic/time';
@@ -415,6 +415,34 @@ describe('waiting room', () => {
     fan.clear();
     expect([fan.start('7'), fan.inLine()]).toEqual([null, []]);
     expect(other.start('7')).toBe(2);
+  });
+
+  it('knows the places a fan logging out would leave behind, and asks about them', () => {
+    const fan = new LineMemory(mapStorage(), 'ct:lines:1');
+    fan.seen('7', view('WAITING', 6));
+    fan.seen('8', view('ACTIVE', null));
+    fan.seen('9', view('PREQUEUE', null));
+    fan.seen('10', view('ACTIVE', null));
+    fan.seen('11', view('WAITING', 2));
+    fan.seen('12', view('WAITING', 4));
+    // Left, paying from a turn, lost: nothing to ask about. A payment refused gives the turn back.
+    fan.leaving('7');
+    fan.paying('10');
+    fan.seen('11', view('NONE', null));
+    fan.paying('12');
+    expect(fan.placesHeld()).toEqual([
+      { concertId: '8', state: 'ACTIVE' },
+      { concertId: '9', state: 'PREQUEUE' },
+      { concertId: '12', state: 'WAITING' },
+    ]);
+    fan.paymentFailed('10', true);
+    expect(fan.placesHeld().map((place) => place.concertId)).toEqual(['8', '9', '10', '12']);
+
+    expect(logOutQuestion([])).toBeUndefined();
+    expect(logOutQuestion(['WAITING'])).toBe('You are in line. Leave it as you log out? If you keep it, your place lasts only while a page of yours stays open, in another tab or on another device. Any seats you hold stay held until their holds run out.');
+    expect(logOutQuestion(['PREQUEUE'])).toMatch(/^You are in line\. Leave it as you log out\? If you keep it, your place lasts/);
+    expect(logOutQuestion(['ACTIVE'])).toMatch(/^It is your turn to choose seats\. Leave it as you log out\? If you keep it, your turn lasts/);
+    expect(logOutQuestion(['ACTIVE', 'WAITING'])).toMatch(/^You are in 2 lines\. Leave them as you log out\? If you keep them, each place lasts/);
   });
 
   it('announces position and state changes once', () => {

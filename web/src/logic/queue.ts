@@ -291,11 +291,30 @@ export class LineMemory {
       .map(([concertId]) => concertId);
   }
 
+  /** The places the fan holds and has not asked to give up (by leaving, or paying from a turn), with their state. */
+  placesHeld(): { concertId: string; state: string }[] {
+    return Object.entries(this.records())
+      .filter(([, record]) => !record.lost && !record.outWhilePaying && !record.leaving)
+      .map(([concertId, record]) => ({ concertId, state: record.state }));
+  }
+
   /** Forgets every line, in this tab and for the next: the fan logs out. */
   clear(): void {
     this.storage.removeItem(this.key);
     this.handDown?.store.removeItem(this.handDown.key);
   }
+}
+
+/**
+ * What a fan logging out is asked first, from the states of the places held (placesHeld); undefined
+ * when out of line. Nobody would be left to keep such a place (a presence sign, service.md) if this
+ * was the fan's only page: a turn kept so would hold the next fan back for ACTIVE_IDLE_SECONDS.
+ */
+export function logOutQuestion(states: readonly string[]): string | undefined {
+  if (states.length === 0) return undefined;
+  const where = states.length > 1 ? `You are in ${states.length} lines` : states[0] === 'ACTIVE' ? 'It is your turn to choose seats' : 'You are in line';
+  const kept = states.length > 1 ? 'If you keep them, each place lasts' : states[0] === 'ACTIVE' ? 'If you keep it, your turn lasts' : 'If you keep it, your place lasts';
+  return `${where}. Leave ${states.length > 1 ? 'them' : 'it'} as you log out? ${kept} only while a page of yours stays open, in another tab or on another device. Any seats you hold stay held until their holds run out.`;
 }
 
 /**

@@ -1,11 +1,13 @@
 import { useState, type FormEvent } from 'react';
-import { useMutation, useQuery } from 'urql';
+import { useClient, useMutation, useQuery } from 'urql';
 import { problemOf, type ErrorLike } from '../logic/errors';
-import { ChargePoints, LogIn, Me, ME_CONTEXT, SignUp } from '../operations';
+import { logOutQuestion } from '../logic/queue';
+import { ChargePoints, LeaveQueue, LogIn, Me, ME_CONTEXT, SignUp } from '../operations';
 import { sessionEndReason, setToken } from '../session';
 import { ErrorNote } from './errors';
 import { useAnnounce } from './announcer';
 import { useLastGood } from './hooks';
+import { useLineFeeds } from './line-feeds';
 import { tellOtherTabs, useAccountChanges, useOtherTabs, type AccountChange } from './other-tabs';
 
 /** Log in or sign up with one form: the button pressed decides which; Enter logs in (the first button), never creates an account. */
@@ -140,14 +142,70 @@ export function AccountBar() {
           Charge points
         </button>
       </form>
-      <button type="button" className="secondary" onClick={() => setToken(null)}>
-        Log out
-      </button>
+      <LogOut />
       {notSendable ? (
         <ErrorNote code="BAD_USER_INPUT" words={{ BAD_USER_INPUT: notSendable }} />
       ) : (
         <ErrorNote error={chargeError ?? me.error} words={chargeError ? { ...CHARGE_WORDS, BAD_USER_INPUT: problemOf(chargeError)?.detail } : undefined} />
       )}
     </section>
+  );
+}
+
+/** How long logging out waits for the line to be left: a server out of reach lets the place lapse by itself. */
+const LEAVE_WAIT_MS = 3_000;
+
+/**
+ * Logging out. A fan holding a place in line is asked first (logOutQuestion): leave the line, or keep
+ * the place for another tab or device of theirs, or stay. Left as it was, such a place would wait for
+ * the presence grace, or a turn for ACTIVE_IDLE_SECONDS, with nobody there.
+ */
+function LogOut() {
+  const feeds = useLineFeeds();
+  const client = useClient();
+  // null until first asked; false once the question closed: "Log out", shown again, takes the focus back.
+  const [asking, setAsking] = useState<{ concertId: string; state: string }[] | false | null>(null);
+  const [leaving, setLeaving] = useState(false);
+
+  const start = () => {
+    const places = feeds.placesHeld();
+    if (places.length === 0) setToken(null);
+    else setAsking(places);
+  };
+  async function leaveAndLogOut(places: readonly { concertId: string }[]) {
+    if (leaving) return;
+    setLeaving(true);
+    const left = places.map(({ concertId }) => {
+      // Asked for: the NONE that follows is no place lost, here or in the account's other tabs.
+      feeds.leaving(concertId);
+      tellOtherTabs('leave', concertId);
+      return client.mutation(LeaveQueue, { concertId }).toPromise();
+    });
+    await Promise.race([Promise.allSettled(left), new Promise((resolve) => setTimeout(resolve, LEAVE_WAIT_MS))]);
+    setToken(null);
+  }
+
+  if (!asking) {
+    return (
+      <button type="button" className="secondary" onClick={start} autoFocus={asking === false}>
+        Log out
+      </button>
+    );
+  }
+  return (
+    <div className="confirm" role="group" aria-label="Log out?" onKeyDown={(event) => event.key === 'Escape' && !leaving && setAsking(false)}>
+      <p>{logOutQuestion(asking.map((place) => place.state))}</p>
+      <div className="row">
+        <button type="button" className="danger" onClick={() => void leaveAndLogOut(asking)} aria-disabled={leaving} aria-busy={leaving}>
+          Leave and log out
+        </button>
+        <button type="button" className="secondary" onClick={() => !leaving && setToken(null)} aria-disabled={leaving}>
+          Log out, keep my place
+        </button>
+        <button type="button" className="secondary" onClick={() => !leaving && setAsking(false)} aria-disabled={leaving} autoFocus>
+          Stay logged in
+        </button>
+      </div>
+    </div>
   );
 }

@@ -194,6 +194,11 @@ export class LineFeeds {
     this.restarts.get(concertId)?.();
   }
 
+  /** The places in line the fan holds here and has not asked to give up (LineMemory.placesHeld). */
+  placesHeld(): { concertId: string; state: string }[] {
+    return this.memory.placesHeld();
+  }
+
   /** The session ends (logging out): this tab forgets the account's lines. */
   forget(): void {
     this.memory.clear();
