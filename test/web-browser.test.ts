@@ -96,7 +96,12 @@ describe('fan web app in Chromium', () => {
     await a.page.getByLabel('Points to add').fill('0');
     await a.page.getByRole('button', { name: 'Charge points' }).click();
     await a.page.getByRole('alert').filter({ hasText: /^The amount must be a whole number from 1 to \d+\.$/ }).waitFor(WAIT);
+    // The field refused is marked so, and described by why (its name stays its label).
+    const amountField = a.page.getByLabel('Points to add');
+    expect(await amountField.getAttribute('aria-invalid')).toBe('true');
+    expect(await a.page.evaluate("document.getElementById(document.querySelector('[aria-label=\"Points to add\"]').getAttribute('aria-describedby')).textContent")).toMatch(/^The amount must be a whole number/);
     await a.page.getByLabel('Points to add').fill('2.5');
+    expect(await amountField.getAttribute('aria-invalid')).toBeNull();
     await a.page.getByRole('button', { name: 'Charge points' }).click();
     await a.page.getByRole('alert').filter({ hasText: 'Enter the points to add as a whole number' }).waitFor(WAIT);
     await a.page.getByLabel('Points to add').fill('3000000000');
@@ -717,6 +722,9 @@ describe('fan web app in Chromium', () => {
     await fan.page.goto(`${base}#/concerts/${concertId}`);
     await submitAuthForm(fan, 'Sign up', 'not-an-email');
     await fan.page.getByRole('alert').filter({ hasText: 'That is not a valid email address.' }).waitFor(WAIT);
+    // The fields are marked and described by it (the server does not always say which of the two is wrong).
+    expect(await fan.page.getByLabel('Email').getAttribute('aria-invalid')).toBe('true');
+    expect(await fan.page.evaluate("document.getElementById(document.querySelector('input[name=email]').getAttribute('aria-describedby')).textContent")).toBe('That is not a valid email address.');
     const email = `skewed-${Date.now()}@example.test`;
     await submitAuthForm(fan, 'Sign up', email, 'short');
     await fan.page.getByRole('alert').filter({ hasText: 'The password must have at least 8 characters.' }).waitFor(WAIT);
@@ -727,16 +735,20 @@ describe('fan web app in Chromium', () => {
     expect(await fan.page.evaluate<string | null>('document.activeElement?.textContent?.trim() ?? null')).toBe('Sign up');
 
     await signUpInPage(fan, email);
-    // A charge the server refuses says why; the next charge, while on its way, does not say it again.
+    // A charge the server refuses says why; sent again, while on its way, it does not say it again.
     await fan.page.getByLabel('Points to add').fill('0');
     await fan.page.getByRole('button', { name: 'Charge points' }).click();
     const refused = fan.page.getByRole('alert').filter({ hasText: 'The amount must be a whole number from 1 to' });
     await refused.waitFor(WAIT);
     await answerLate(fan, () => 'chargePoints', 1500);
-    await fan.page.getByLabel('Points to add').fill('1000');
     await fan.page.getByRole('button', { name: 'Charge points' }).click();
     await fan.page.waitForTimeout(500);
     expect(await refused.count()).toBe(0);
+    await refused.waitFor(WAIT);
+    // Edited, the amount is no longer the one refused: the refusal goes at once.
+    await fan.page.getByLabel('Points to add').fill('1000');
+    expect(await refused.count()).toBe(0);
+    await fan.page.getByRole('button', { name: 'Charge points' }).click();
     await fan.page.getByTestId('points').filter({ hasText: '1,000' }).waitFor(WAIT);
     expect(await refused.count()).toBe(0);
     await fan.page.unroute('**/graphql');
@@ -976,7 +988,7 @@ describe('fan web app in Chromium', () => {
     await fan.context.close();
   });
 
-  it('the focus follows the keyboard user: to the page once logged in, to the turn once let in, to the payment once paid, to the page once the cart is emptied', async () => {
+  it('the focus follows the keyboard user: to the page once logged in, to the turn once let in, to the payment once paid, to the page once the cart is emptied; a hold and a release are said aloud', async () => {
     const { concertId } = await createConcert(server, { maxActiveUsers: 1, seatCount: 4, price: 100 });
     const fan = await openFan('focus', { width: 1100, height: 900 });
     await fan.page.goto(`${base}#/concerts/${concertId}`);
@@ -996,9 +1008,18 @@ describe('fan web app in Chromium', () => {
     await focusGoesTo('turn-title');
     await seat(fan, 1).focus();
     await fan.page.keyboard.press('Enter');
+    // The seat's new look and the cart are not read out: the hold is said (HOLD_TTL_SECONDS=120 here).
+    await announced(fan, 'Seat 1 held for you, 100 points: pay within 2 minutes, or the hold runs out.');
     await pressOn('Release seat 1');
     await focusGoesTo('concert-title');
+    await announced(fan, 'Seat 1 released: it is free for others again.');
     await seat(fan, 2).focus();
+    await fan.page.keyboard.press('Enter');
+    // Released from the map, as held there.
+    await fan.page.locator('.seat-map [data-seat="2"][data-look="MINE"]').waitFor(WAIT);
+    await fan.page.keyboard.press('Enter');
+    await announced(fan, 'Seat 2 released: it is free for others again.');
+    await fan.page.locator('.seat-map [data-seat="2"][data-look="AVAILABLE"]').waitFor(WAIT);
     await fan.page.keyboard.press('Enter');
     await pressOn('Pay 100 points');
     await focusGoesTo('paid-title');
@@ -1009,8 +1030,10 @@ describe('fan web app in Chromium', () => {
     await fan.context.close();
   });
 
-  it('in-app navigation gives the focus to the new page’s heading and names the page in the title; the cancel question, once closed, gives it back to the ticket', async () => {
+  it('in-app navigation gives the focus to the new page’s heading and names the page in the title, Back gives it to the link the page was left from; the cancel question, once closed, gives it back to the ticket', async () => {
     const { concertId } = await createConcert(server, { maxActiveUsers: 1, seatCount: 4, price: 100 });
+    // Newer ones: the concert is far down the list, below the fold.
+    for (let i = 0; i < 12; i += 1) await createConcert(server, { maxActiveUsers: 1, seatCount: 1 });
     const fan = await openFan('pages', { width: 1100, height: 900 });
     const titled = async (prefix: string) => expect.poll(async () => (await fan.page.title()).startsWith(`${prefix} – `), WAIT).toBe(true);
     const follow = async (name: string, id: string, title: string) => {
@@ -1029,7 +1052,17 @@ describe('fan web app in Chromium', () => {
     const concertTitle = (await fan.page.locator('#concert-title').evaluate((h) => h.firstChild?.textContent ?? '')).trim();
     await titled(concertTitle);
     await follow('← All concerts', 'concerts-title', 'Concerts');
+    // Back to a page left from a link, that link has the focus again, in view: in a long list, a keyboard
+    // user goes on from where they were, not from its top.
+    const focusedLink = () => fan.page.evaluate<string | null>("document.activeElement?.closest('a')?.getAttribute('href') ?? null");
     await fan.page.goBack();
+    await fan.page.locator('#concert-title').waitFor(WAIT);
+    await expect.poll(focusedLink, WAIT).toBe('#/');
+    await fan.page.goBack();
+    await expect.poll(focusedLink, WAIT).toBe(`#/concerts/${concertId}`);
+    expect(await fan.page.evaluate<boolean>("document.activeElement.matches('a.button') && document.activeElement.getBoundingClientRect().top > 900 / 2")).toBe(true);
+    expect(await fan.page.evaluate<number>('scrollY')).toBeGreaterThan(0);
+    await fan.page.goForward();
     await fan.page.locator('#concert-title').waitFor(WAIT);
 
     await signUpInPage(fan, `pages-${Date.now()}@example.test`);

@@ -191,6 +191,10 @@ describe('fan web app in Chromium, when the connection or the fan goes away', ()
     await new Api(server.url).as((await tokenOf(fan))!).data(LEAVE, { id: concertId });
     await fan.page.getByTestId('line-news').filter({ hasText: HOLDS_OUTLAST_TURN }).waitFor(WAIT);
     await announced(fan, HOLDS_OUTLAST_TURN);
+    // Dismissed from the keyboard, the notice goes and the page's heading takes the focus (not <body>).
+    await fan.page.getByTestId('line-news').getByRole('button', { name: 'Dismiss' }).press('Enter');
+    await fan.page.getByTestId('line-news').waitFor({ state: 'detached', ...WAIT });
+    expect(await focusedId(fan)).toBe('tickets-title');
     expectClean([fan]);
     await fan.context.close();
   });

@@ -5,7 +5,7 @@ import { closeCallsForSessionCheck, feedRetryMs, retryAfterFailureMs, retryDelay
 import { errorCode, errorMessage, isTransient, problemOf } from '../web/src/logic/errors';
 import { ACTIVE_PAUSED_MESSAGE, ACTIVE_SEAT_BACK_MESSAGE, ACTIVE_SOLD_OUT_MESSAGE, activeSupplyNews, announcement, HOLDS_OUTLAST_TURN, HOLDS_STILL_PAYABLE, inLine, logOutQuestion, overHttpWords, lineProgress, LineMemory, lostWords, offPageNews, PAUSED_MESSAGE, PLACE_ENDED_AWAY_MESSAGE, PLACE_LOST_MESSAGE, PREQUEUE_MESSAGE, SEAT_BACK_MESSAGE, seatSupply, seatsLeftWords, SOLD_OUT_MESSAGE, TURN_ENDED_MESSAGE, waitsInLine, type QueueView } from '../web/src/logic/queue';
 import { NewestSource } from '../web/src/logic/newest';
-import { applySeatChange, choiceCounts, holdsRanOutWords, MaybeOwnChanges, openingChoice, SEATS_PER_PAGE, seatFailureShown, seatKeyTarget, seatLook, seatPages, seatPositions, seatsFromLists, withLiveCounts, type SeatState } from '../web/src/logic/seats';
+import { applySeatChange, choiceCounts, heldWords, holdsRanOutWords, MaybeOwnChanges, openingChoice, releasedWords, SEATS_PER_PAGE, seatFailureShown, seatKeyTarget, seatLook, seatPages, seatPositions, seatsFromLists, withLiveCounts, type SeatState } from '../web/src/logic/seats';
 import { formatCountdown, formatDateTime, formatWait, remainingMs, salesOpenCountdown, spokenCountdown, turnEndingWarning } from '../web/src/logic/time';
 import { SecondTicker } from '../web/src/logic/second-ticker';
 import { ServerClock } from '../web/src/logic/server-clock';
@@ -611,6 +611,12 @@ describe('seat map', () => {
   it('says which holds ran out', () => {
     expect(holdsRanOutWords([4])).toBe('Your hold on seat 4 ran out, so the seat is free for others again.');
     expect(holdsRanOutWords([4, 7])).toBe('Your holds on seats 4 and 7 ran out, so the seats are free for others again.');
+    const now = Date.parse('2030-01-01T19:00:00Z');
+    // The hold's answer comes a moment after it was taken: its time left is said in whole minutes.
+    expect(heldWords(4, 1500, '2030-01-01T19:04:58Z', now)).toBe('Seat 4 held for you, 1,500 points: pay within 5 minutes, or the hold runs out.');
+    expect(heldWords(4, 100, '2030-01-01T19:01:10Z', now)).toBe('Seat 4 held for you, 100 points: pay within 1 minute, or the hold runs out.');
+    expect(heldWords(4, 100, '2030-01-01T19:00:20Z', now)).toBe('Seat 4 held for you, 100 points: pay within 20 seconds, or the hold runs out.');
+    expect(releasedWords(4)).toBe('Seat 4 released: it is free for others again.');
     expect(holdsRanOutWords([4, 7, 9])).toBe('Your holds on seats 4, 7 and 9 ran out, so the seats are free for others again.');
   });
 });

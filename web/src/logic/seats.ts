@@ -2,6 +2,7 @@
  * A schedule's seat map: the seats read from the API, with the `seatChanged` events received since
  * that read applied on top, and the fan's own holds marked. Pure logic, unit-tested.
  */
+import { remainingMs, spokenCountdown } from './time';
 
 export type SeatStatus = 'AVAILABLE' | 'HELD' | 'RESERVED';
 /** What a seat looks like to this fan: its status, or MINE for a seat the fan holds. */
@@ -63,6 +64,20 @@ export function holdsRanOutWords(seatNumbers: readonly number[]): string {
   if (others.length === 0) return `Your hold on seat ${first} ran out, so the seat is free for others again.`;
   return `Your holds on seats ${[first, ...others.slice(0, -1)].join(', ')} and ${others.at(-1)} ran out, so the seats are free for others again.`;
 }
+
+/**
+ * What a hold the fan just made says aloud: the map shows it by the seat's look and the cart, which a
+ * screen reader does not read out (a focused button's name that changes is often left unsaid).
+ */
+export function heldWords(seatNumber: number, price: number, expiresAt: string, now: number): string {
+  const msLeft = remainingMs(expiresAt, now);
+  const minutes = Math.round(msLeft / 60_000);
+  const within = minutes >= 1 ? `${minutes} minute${minutes === 1 ? '' : 's'}` : spokenCountdown(msLeft);
+  return `Seat ${seatNumber} held for you, ${price.toLocaleString('en-US')} points: pay within ${within}, or the hold runs out.`;
+}
+
+/** What releasing a held seat says aloud (see heldWords). */
+export const releasedWords = (seatNumber: number): string => `Seat ${seatNumber} released: it is free for others again.`;
 
 /**
  * Which live changes may be the fan's own doing on another device: a seat of the fan's (as last read)

@@ -32,6 +32,9 @@ export function AuthForm() {
     else setError(answer.error ?? { graphQLErrors: [{}] });
   }
 
+  // What the server said is wrong with the email or password (which of the two, it may not say).
+  const fieldProblem = error ? { 'aria-invalid': true, 'aria-describedby': 'auth-error' } : {};
+
   return (
     <section className="card auth" aria-labelledby="auth-title">
       <h2 id="auth-title" tabIndex={-1}>Sign up or log in</h2>
@@ -42,11 +45,11 @@ export function AuthForm() {
       <form onSubmit={submit} noValidate>
         <label>
           Email
-          <input name="email" type="email" autoComplete="email" required />
+          <input name="email" type="email" autoComplete="email" required {...fieldProblem} />
         </label>
         <label>
           Password <span className="muted">(8 characters or more to sign up)</span>
-          <input name="password" type="password" autoComplete="current-password" maxLength={200} required />
+          <input name="password" type="password" autoComplete="current-password" maxLength={200} required {...fieldProblem} />
         </label>
         {/* aria-disabled, not disabled, while a request runs: a disabled button drops the keyboard focus to the page. */}
         <div className="row">
@@ -57,7 +60,7 @@ export function AuthForm() {
             Sign up
           </button>
         </div>
-        <ErrorNote error={error} code={error ? undefined : ended} words={{ BAD_USER_INPUT: problemOf(error)?.detail }} />
+        <ErrorNote id="auth-error" error={error} code={error ? undefined : ended} words={{ BAD_USER_INPUT: problemOf(error)?.detail }} />
       </form>
     </section>
   );
@@ -97,9 +100,13 @@ export function AccountBar() {
     setChargeError(undefined);
     setNotSendable(null);
   });
+  // The amount refused, before sending or by the server, is marked so and described by why.
+  const amountProblem = notSendable !== null || problemOf(chargeError)?.code === 'BAD_USER_INPUT' ? { 'aria-invalid': true, 'aria-describedby': 'charge-error' } : {};
   const editAmount = (value: string) => {
     setAmount(value);
+    // Edited, the amount is no longer the one refused, before sending or by the server.
     setNotSendable(null);
+    if (problemOf(chargeError)?.code === 'BAD_USER_INPUT') setChargeError(undefined);
   };
 
   async function submit(event: FormEvent) {
@@ -136,7 +143,7 @@ export function AccountBar() {
       <form className="charge row" onSubmit={submit} noValidate>
         <label>
           <span className="visually-hidden">Points to add</span>
-          <input type="number" min={1} step={1} inputMode="numeric" value={amount} onChange={(e) => editAmount(e.target.value)} aria-label="Points to add" />
+          <input type="number" min={1} step={1} inputMode="numeric" value={amount} onChange={(e) => editAmount(e.target.value)} aria-label="Points to add" {...amountProblem} />
         </label>
         <button type="submit" aria-disabled={charge.fetching}>
           Charge points
@@ -144,9 +151,9 @@ export function AccountBar() {
       </form>
       <LogOut />
       {notSendable ? (
-        <ErrorNote code="BAD_USER_INPUT" words={{ BAD_USER_INPUT: notSendable }} />
+        <ErrorNote id="charge-error" code="BAD_USER_INPUT" words={{ BAD_USER_INPUT: notSendable }} />
       ) : (
-        <ErrorNote error={chargeError ?? me.error} words={chargeError ? { ...CHARGE_WORDS, BAD_USER_INPUT: problemOf(chargeError)?.detail } : undefined} />
+        <ErrorNote id="charge-error" error={chargeError ?? me.error} words={chargeError ? { ...CHARGE_WORDS, BAD_USER_INPUT: problemOf(chargeError)?.detail } : undefined} />
       )}
     </section>
   );

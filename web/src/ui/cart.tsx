@@ -2,7 +2,7 @@ import { useEffect, useRef, useState, type ReactNode } from 'react';
 import { useMutation, useQuery } from 'urql';
 import { Checkout, failureShown, paymentKey, payOutcome, PendingPayments, type CartFailure } from '../logic/checkout';
 import { isTransient, problemOf, type Problem } from '../logic/errors';
-import { holdsRanOutWords } from '../logic/seats';
+import { holdsRanOutWords, releasedWords } from '../logic/seats';
 import { formatCountdown, formatDateTime, remainingMs } from '../logic/time';
 import { Me, ME_CONTEXT, Pay, ReleaseHold, type HoldItem, type PaymentResult } from '../operations';
 import { useAnnounce } from './announcer';
@@ -64,6 +64,7 @@ export function Cart({
   const pending = useRef(new PendingPayments(tabStorage(), `ct:paying:${currentUserId() ?? ''}`)).current;
   const [, pay] = useMutation(Pay);
   const [, releaseHold] = useMutation(ReleaseHold);
+  const announce = useAnnounce();
   const [failure, setFailure] = useState<CartFailure<Problem> | undefined>();
   // The holds of a payment whose answer never came: it may have gone through (and the holds with it),
   // so they stay on screen with the Pay button until a retry, with the same key, settles it.
@@ -187,7 +188,10 @@ export function Cart({
     const problem = problemOf(result.error);
     // HOLD_NOT_FOUND: gone already (lapsed, or a double click released it), as the fan asked; the re-read shows it.
     if (problem && problem.code !== 'HOLD_NOT_FOUND') setFailure({ problem, holdIds: [hold.id] });
-    else if (!problem) tellOtherTabs('release');
+    else if (!problem) {
+      tellOtherTabs('release');
+      announce(releasedWords(hold.seat.number));
+    }
     onHoldsChanged();
   }
 

@@ -13,7 +13,7 @@ import { errorMessage, problemOf, type ErrorLike, type Problem } from '../logic/
  * said within SAME_FAILURE_MS: a later failure that reads alike (a payment refused after a read
  * was) is news, and said again.
  */
-export function ErrorNote({ error, code, problem, words }: { error?: ErrorLike | null; code?: string; problem?: Problem; words?: Partial<Record<string, string>> }) {
+export function ErrorNote({ error, code, problem, words, id }: { error?: ErrorLike | null; code?: string; problem?: Problem; words?: Partial<Record<string, string>>; id?: string }) {
   const shown = problem ?? (code ? { code } : problemOf(error));
   const text = shown ? (words?.[shown.code] ?? errorMessage(shown.code, shown.retryAfterSeconds)) : undefined;
   const note = useRef<HTMLParagraphElement>(null);
@@ -27,7 +27,7 @@ export function ErrorNote({ error, code, problem, words }: { error?: ErrorLike |
   }, [text]);
   if (!shown) return null;
   return (
-    <p ref={note} className="error" role={echoed === text ? undefined : 'alert'} data-code={shown.code}>
+    <p ref={note} id={id} className="error" role={echoed === text ? undefined : 'alert'} data-code={shown.code}>
       {text}
     </p>
   );

@@ -21,6 +21,43 @@ function noteGone(): void {
   if (goneSince === undefined && lastFocused !== null && !lastFocused.isConnected) goneSince = performance.now();
 }
 
+/** A link of the page, as found again once the page is back: its href, and which of the page's links with that href. */
+interface LinkPlace {
+  href: string;
+  nth: number;
+}
+
+/**
+ * Per history entry (named in its state, `ctEntry`), the link that had the focus when the fan left it:
+ * coming back to the entry (the browser's Back or Forward), the focus goes back to that link, not the
+ * page's heading: in a long list, a keyboard user would start again from its top.
+ */
+const linkLeft = new Map<string, LinkPlace>();
+let currentEntry: string | undefined;
+/** The link to give the focus back to on the page just reached, if the fan had left it from one. */
+let returnTo: LinkPlace | undefined;
+
+const linksTo = (href: string): HTMLAnchorElement[] => Array.from(document.querySelectorAll<HTMLAnchorElement>('#main a[href]')).filter((link) => link.getAttribute('href') === href);
+
+/**
+ * The route changed (or the app started): notes the link the fan left the last entry from, and names
+ * this one. Called before the new route renders, while that link still has the focus.
+ */
+export function enterHistoryEntry(): void {
+  const active = document.activeElement;
+  const href = active instanceof HTMLAnchorElement ? active.getAttribute('href') : null;
+  // Only a link of the page itself: the header's are there on every page.
+  const nth = href === null ? -1 : linksTo(href).indexOf(active as HTMLAnchorElement);
+  if (currentEntry !== undefined && href !== null && nth >= 0) linkLeft.set(currentEntry, { href, nth });
+  else if (currentEntry !== undefined) linkLeft.delete(currentEntry);
+  const state: unknown = window.history.state;
+  const named = typeof state === 'object' && state !== null && 'ctEntry' in state && typeof state.ctEntry === 'string' ? state.ctEntry : undefined;
+  // A link opens a new entry, with no state: it gets a name (unique, not an order).
+  currentEntry = named ?? `${Date.now()}-${Math.random()}`;
+  if (named === undefined) window.history.replaceState({ ...(typeof state === 'object' ? state : {}), ctEntry: currentEntry }, '');
+  returnTo = named === undefined ? undefined : linkLeft.get(named);
+}
+
 /** Follows the focus, and notes when what had it leaves the page, for `refocus`; returns what stops it. */
 export function followFocus(): () => void {
   const onFocusIn = (event: FocusEvent) => {
@@ -50,26 +87,42 @@ export function refocus(target: HTMLElement | null | undefined, from?: Element |
   if (lost || (from && active === from)) target?.focus({ preventScroll: true });
 }
 
+/** The heading of the page `main` shows (main holds the page last). */
+export const pageHeading = (main: Element | null | undefined): HTMLElement | undefined => main?.lastElementChild?.querySelector<HTMLElement>('h2') ?? undefined;
+
+/** How long a page come back to may take to show the link the fan left it from (its list read again) before its heading takes the focus instead. */
+const RETURN_WAIT_MS = 2000;
+
 /**
  * After in-app navigation (a link only changes the hash: the page is not loaded again), gives the focus
  * to the new page's main heading, without scrolling, once it shows (the concert page shows it once the
- * concert is read): a screen-reader user hears where they are, and Tab goes on from there. `main`
+ * concert is read): a screen-reader user hears where they are, and Tab goes on from there. Back (or
+ * Forward) to a page left from a link, that link takes it instead, scrolled into view if need be. `main`
  * holds the page last (the log-in form, when shown, comes before it). Not if the fan put the focus
  * elsewhere meanwhile; returns what stops waiting (the next navigation).
  */
 export function focusPageHeading(main: HTMLElement): () => void {
   const from = document.activeElement;
+  const back = returnTo;
+  const started = performance.now();
   const take = (): boolean => {
-    const heading = main.lastElementChild?.querySelector<HTMLElement>('h2');
-    if (!heading) return false;
+    const link = back ? linksTo(back.href)[back.nth] : undefined;
+    const target = link ?? (back && performance.now() - started < RETURN_WAIT_MS ? undefined : pageHeading(main));
+    if (!target) return false;
     const active = document.activeElement;
-    if (active === null || active === document.body || active === from) heading.focus({ preventScroll: true });
+    if (active === null || active === document.body || active === from) target.focus({ preventScroll: !link });
     return true;
   };
   if (take()) return () => undefined;
   const shown = new MutationObserver(() => {
-    if (take()) shown.disconnect();
+    if (take()) stop();
   });
   shown.observe(main, { childList: true, subtree: true });
-  return () => shown.disconnect();
+  // Waiting for the link: the heading takes the focus once the wait is over, whatever changes by then.
+  const giveUp = back ? setTimeout(() => take() && stop(), RETURN_WAIT_MS) : undefined;
+  const stop = () => {
+    shown.disconnect();
+    clearTimeout(giveUp);
+  };
+  return stop;
 }

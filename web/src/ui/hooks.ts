@@ -5,6 +5,7 @@ import { feedRetryMs } from '../logic/connection';
 import { problemOf, type ErrorLike } from '../logic/errors';
 import { SecondTicker } from '../logic/second-ticker';
 import { serverClock } from '../logic/server-clock';
+import { enterHistoryEntry } from './focus';
 
 /**
  * A query's data that survives a failed re-read: the last data that came, not nothing (a failed
@@ -73,11 +74,17 @@ export function useStore<T>(store: Store<T>): T {
   return useSyncExternalStore(store.subscribe, store.get);
 }
 
-/** The part of location.hash after "#", kept in sync with navigation (back and forward work). */
+/** The part of location.hash after "#", kept in sync with navigation (back and forward work; see enterHistoryEntry). */
 export function useHashRoute(): string {
-  const [route, setRoute] = useState(() => window.location.hash.replace(/^#/, '') || '/');
+  const [route, setRoute] = useState(() => {
+    enterHistoryEntry();
+    return window.location.hash.replace(/^#/, '') || '/';
+  });
   useEffect(() => {
-    const update = () => setRoute(window.location.hash.replace(/^#/, '') || '/');
+    const update = () => {
+      enterHistoryEntry();
+      setRoute(window.location.hash.replace(/^#/, '') || '/');
+    };
     window.addEventListener('hashchange', update);
     return () => window.removeEventListener('hashchange', update);
   }, []);

@@ -1,8 +1,9 @@
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useRef, useState, type MouseEvent } from 'react';
 import { useClient, useQuery } from 'urql';
 import { offPageNews, turnEnded } from '../logic/queue';
 import { ConcertDetail, MyHolds, type QueueStatus } from '../operations';
 import { useAnnounce } from './announcer';
+import { pageHeading } from './focus';
 import { useLineFeeds } from './line-feeds';
 
 /**
@@ -60,11 +61,16 @@ export function LineNews({ shownConcertId }: { shownConcertId: string | undefine
   const [concert] = useQuery({ query: ConcertDetail, variables: { id: news?.concertId ?? '' }, pause: news === null, requestPolicy: 'cache-first' });
   if (news === null || opened) return null;
   const title = concert.data?.concert?.title;
+  const dismiss = (event: MouseEvent<HTMLButtonElement>) => {
+    // The button goes with the notice: the page's heading takes the focus, not <body>.
+    pageHeading(event.currentTarget.closest('main'))?.focus({ preventScroll: true });
+    setNews(null);
+  };
   return (
     <p className="notice line-news" data-testid="line-news">
       {title ? `${title}: ` : ''}
       {news.text} <a href={`#/concerts/${encodeURIComponent(news.concertId)}`}>Open the concert</a>{' '}
-      <button type="button" onClick={() => setNews(null)}>
+      <button type="button" onClick={dismiss}>
         Dismiss
       </button>
     </p>

@@ -3,9 +3,11 @@ import { useClient, useMutation } from 'urql';
 import { feedRetryMs } from '../logic/connection';
 import { problemOf, type Problem } from '../logic/errors';
 import { NewestSource } from '../logic/newest';
-import { applySeatChange, choiceCounts, openingChoice, seatFailureShown, seatKeyTarget, seatLook, seatLookWords, seatPages, seatPositions, seatsFromLists, type SeatChange, type SeatFailure, type SeatState } from '../logic/seats';
+import { applySeatChange, choiceCounts, heldWords, openingChoice, releasedWords, seatFailureShown, seatKeyTarget, seatLook, seatLookWords, seatPages, seatPositions, seatsFromLists, type SeatChange, type SeatFailure, type SeatState } from '../logic/seats';
+import { serverClock } from '../logic/server-clock';
 import { formatDateTime } from '../logic/time';
 import { HoldSeat, ReleaseHold, ScheduleSeats, SeatChanged, type HoldItem } from '../operations';
+import { useAnnounce } from './announcer';
 import { ErrorNote } from './errors';
 import { useChosenOnce } from './hooks';
 import { keepInPlace } from './keep-in-place';
@@ -126,6 +128,7 @@ export function SeatMap({
   const [{ seats, ended }, answers] = useSeatMap(schedule.id, reconnects, onSeatChanged);
   const [, holdSeat] = useMutation(HoldSeat);
   const [, releaseHold] = useMutation(ReleaseHold);
+  const announce = useAnnounce();
   const [busySeat, setBusySeat] = useState<string | null>(null);
   const [failure, setFailure] = useState<SeatFailure<Problem> | undefined>();
   const mine = new Map(holds.map((hold) => [hold.seat.id, hold]));
@@ -177,13 +180,16 @@ export function SeatMap({
       if (!problem) {
         answers.apply({ id: seat.id, status: 'AVAILABLE' }, sent);
         tellOtherTabs('release');
+        announce(releasedWords(seat.number));
       } else if (problem.code !== 'HOLD_NOT_FOUND') setError(problem);
     } else {
       const result = await holdSeat({ seatId: seat.id });
       const problem = result.data ? undefined : (problemOf(result.error) ?? { code: 'NETWORK' });
       if (result.data) {
-        answers.apply({ id: seat.id, status: result.data.holdSeat.seat.status }, sent);
+        const held = result.data.holdSeat;
+        answers.apply({ id: seat.id, status: held.seat.status }, sent);
         tellOtherTabs('hold');
+        announce(heldWords(held.seat.number, held.seat.price, held.expiresAt, serverClock.now()));
       } else setError(problem);
       // The map showed the seat free and it was not (a change it missed): read it again.
       if (problem?.code === 'SEAT_UNAVAILABLE') answers.reload();
