@@ -232,21 +232,24 @@ export function Cart({
 
 /**
  * Holds that ran out: the holds are read again (the seat map hears of it through seatChanged), and it
- * is said in the live region and in the page (the cart may be empty now) until the fan holds another seat.
+ * is said in the live region and in the page (the cart may be empty now) until the fan holds another
+ * seat. Each is said aloud as it runs out; the page's note names every seat that ran out since it
+ * showed (one running out after another adds to it, not replaces it).
  */
 function useRanOutNote(holds: readonly HoldItem[], live: readonly HoldItem[], onHoldsChanged: () => void, entries: number): ReactNode {
   const announce = useAnnounce();
-  const ranOut = holds.filter((hold) => !live.includes(hold));
-  const words = ranOut.length > 0 ? holdsRanOutWords(ranOut.map((hold) => hold.seat.number)) : undefined;
-  const [said, setSaid] = useState<{ words: string; holdsThen: ReadonlySet<string> } | null>(null);
+  const ranOut = holds.filter((hold) => !live.includes(hold)).map((hold) => hold.seat.number);
+  const ranOutNow = ranOut.join();
+  const [said, setSaid] = useState<{ seats: readonly number[]; holdsThen: ReadonlySet<string> } | null>(null);
   const liveIds = useRef<string[]>([]);
   liveIds.current = live.map((hold) => hold.id);
   useEffect(() => {
-    if (!words) return;
-    announce(words);
-    setSaid({ words, holdsThen: new Set(liveIds.current) });
+    if (ranOutNow === '') return;
+    const seats = ranOutNow.split(',').map(Number);
+    announce(holdsRanOutWords(seats));
+    setSaid((before) => ({ seats: [...new Set([...(before?.seats ?? []), ...seats])].sort((a, b) => a - b), holdsThen: new Set(liveIds.current) }));
     onHoldsChanged();
-  }, [words, announce, onHoldsChanged]);
+  }, [ranOutNow, announce, onHoldsChanged]);
   // A hold made since (not a count: seats released or paid meanwhile) ends the note for good: emptied
   // again, the cart must not bring it back.
   const heldAnother = said !== null && live.some((hold) => !said.holdsThen.has(hold.id));
@@ -258,7 +261,7 @@ function useRanOutNote(holds: readonly HoldItem[], live: readonly HoldItem[], on
   if (!said || heldAnother) return null;
   return (
     <p className="notice" data-testid="hold-ran-out">
-      {said.words}
+      {holdsRanOutWords(said.seats)}
     </p>
   );
 }
