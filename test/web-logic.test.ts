@@ -455,7 +455,14 @@ describe('waiting room', () => {
     expect(announcement(view('WAITING', 57), view('WAITING', 52))).toBeUndefined();
     expect(announcement(view('WAITING', 52), view('WAITING', 49))).toBe('You are number 49 in line.');
     expect(announcement(view('WAITING', 12), view('WAITING', 10))).toBe('You are number 10 in line.');
-    expect(announcement(view('WAITING', 10), view('WAITING', 9))).toBe('You are number 9 in line.');
+    // Near the front: 10, 5 and each of the last three (a line moving every second said each place).
+    expect(announcement(view('WAITING', 10), view('WAITING', 9))).toBeUndefined();
+    expect(announcement(view('WAITING', 7), view('WAITING', 6))).toBeUndefined();
+    expect(announcement(view('WAITING', 6), view('WAITING', 5))).toBe('You are number 5 in line.');
+    expect(announcement(view('WAITING', 9), view('WAITING', 4))).toBe('You are number 4 in line.');
+    expect(announcement(view('WAITING', 5), view('WAITING', 4))).toBeUndefined();
+    expect(announcement(view('WAITING', 4), view('WAITING', 3))).toBe('You are number 3 in line.');
+    expect(announcement(view('WAITING', 3), view('WAITING', 2))).toBe('You are number 2 in line.');
     // A pause is still said while the place barely moves.
     expect(announcement({ ...view('WAITING', 3456), seatsLeft: 5 }, { ...view('WAITING', 3400), seatsLeft: 0 })).toBe(PAUSED_MESSAGE);
     expect(announcement(view('WAITING', 1), view('ACTIVE', null))).toMatch(/your turn/);

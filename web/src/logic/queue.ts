@@ -318,13 +318,15 @@ export function logOutQuestion(states: readonly string[]): string | undefined {
 }
 
 /**
- * Whether moving up from `from` to `to` is worth saying aloud: every place in the last ten, otherwise
- * only on crossing a round number of the place's own size (…, 2,000, 1,000, 900, 800 … 100, 90 … 20,
- * 10). With a line moving every second, saying each new place would drown everything else the screen
- * reader has to say; the page shows every place, live.
+ * Whether moving up from `from` to `to` is worth saying aloud: each of the last three places, 5 and 10
+ * on the way there, and further back only on crossing a round number of the place's own size (…,
+ * 2,000, 1,000, 900, 800 … 100, 90 … 20). With a line moving every second, saying each new place would
+ * drown everything else the screen reader has to say (each of the last ten was eight sentences in six
+ * seconds); the page shows every place, live.
  */
 export function placeWorthSaying(from: number, to: number): boolean {
-  if (to <= 10) return true;
+  if (to <= 3) return true;
+  if (to <= 10) return (from > 10 && to <= 10) || (from > 5 && to <= 5);
   const step = 10 ** Math.floor(Math.log10(to));
   return Math.floor(from / step) !== Math.floor(to / step);
 }
