@@ -5,7 +5,7 @@ import { closeCallsForSessionCheck, feedRetryMs, retryAfterFailureMs, retryDelay
 import { errorCode, errorMessage, isTransient, problemOf } from '../web/src/logic/errors';
 import { ACTIVE_PAUSED_MESSAGE, ACTIVE_SEAT_BACK_MESSAGE, ACTIVE_SOLD_OUT_MESSAGE, activeSupplyNews, announcement, HOLDS_OUTLAST_TURN, HOLDS_STILL_PAYABLE, inLine, logOutQuestion, overHttpWords, lineProgress, LineMemory, lostWords, offPageNews, PAUSED_MESSAGE, PLACE_ENDED_AWAY_MESSAGE, PLACE_LOST_MESSAGE, PREQUEUE_MESSAGE, SEAT_BACK_MESSAGE, seatSupply, seatsLeftWords, SOLD_OUT_MESSAGE, TURN_ENDED_MESSAGE, waitsInLine, type QueueView } from '../web/src/logic/queue';
 import { NewestSource } from '../web/src/logic/newest';
-import { applySeatChange, choiceCounts, heldWords, holdsRanOutWords, MaybeOwnChanges, openingChoice, releasedWords, SEATS_PER_PAGE, seatFailureShown, seatKeyTarget, seatLook, seatPages, seatPositions, seatsFromLists, withLiveCounts, type SeatState } from '../web/src/logic/seats';
+import { applySeatChange, choiceCounts, heldWords, holdsGoneByRunningOut, holdsRanOutWords, MaybeOwnChanges, openingChoice, releasedWords, SEATS_PER_PAGE, seatFailureShown, seatKeyTarget, seatLook, seatPages, seatPositions, seatsFromLists, withLiveCounts, type SeatState } from '../web/src/logic/seats';
 import { formatCountdown, formatDateTime, formatWait, remainingMs, salesOpenCountdown, spokenCountdown, turnEndingWarning } from '../web/src/logic/time';
 import { SecondTicker } from '../web/src/logic/second-ticker';
 import { ServerClock } from '../web/src/logic/server-clock';
@@ -624,6 +624,17 @@ describe('seat map', () => {
     expect(heldWords(4, 100, '2030-01-01T19:01:10Z', now)).toBe('Seat 4 held for you, 100 points: pay within 1 minute, or the hold runs out.');
     expect(heldWords(4, 100, '2030-01-01T19:00:20Z', now)).toBe('Seat 4 held for you, 100 points: pay within 20 seconds, or the hold runs out.');
     expect(releasedWords(4)).toBe('Seat 4 released: it is free for others again.');
+  });
+
+  it('takes a hold gone from a read for run out when its end had come by the server’s latest possible time, unless the page paid for it', () => {
+    const hold = (id: string, expiresAt: string) => ({ id, expiresAt });
+    const before = [hold('h1', '2030-01-01T19:00:00.000Z'), hold('h2', '2030-01-01T19:00:00.700Z'), hold('h3', '2030-01-01T19:04:00Z'), hold('h4', '2030-01-01T19:00:00.200Z')];
+    const latestNow = Date.parse('2030-01-01T19:00:01.000Z');
+    // h1 still read; h2 gone at its end (the page's own clock may not say so yet); h3 gone minutes
+    // before its end (released or paid elsewhere); h4 paid here.
+    const gone = holdsGoneByRunningOut(before, [before[0]!], new Set(['h4']), latestNow);
+    expect(gone.map((h) => h.id)).toEqual(['h2']);
+    expect(holdsGoneByRunningOut(before, before, new Set(), latestNow)).toEqual([]);
     expect(holdsRanOutWords([4, 7, 9])).toBe('Your holds on seats 4, 7 and 9 ran out, so the seats are free for others again.');
   });
 });
@@ -830,6 +841,22 @@ describe('the server clock', () => {
     try {
       expect(clock.earliestNow()).toBeLessThanOrEqual(serverMs + 5_000);
       expect(clock.earliestNow()).toBeGreaterThan(serverMs + 5_000 - 1_100);
+    } finally {
+      vi.restoreAllMocks();
+    }
+  });
+
+  it('bounds the server’s time now from above: never before it, and the browser’s clock until an answer came', () => {
+    const clock = new ServerClock();
+    vi.spyOn(Date, 'now').mockReturnValue(1_000_000_000);
+    try {
+      expect(clock.latestNow()).toBe(1_000_000_000);
+      const skew = -90_000; // the browser runs slow
+      const serverMs = 1_000_000_720;
+      clock.observe(second(serverMs), serverMs + skew - 20, serverMs + skew + 20);
+      vi.spyOn(Date, 'now').mockReturnValue(serverMs + skew + 5_000);
+      expect(clock.latestNow()).toBeGreaterThanOrEqual(serverMs + 5_000);
+      expect(clock.latestNow()).toBeLessThan(serverMs + 5_000 + 1_100);
     } finally {
       vi.restoreAllMocks();
     }

@@ -76,6 +76,18 @@ export function heldWords(seatNumber: number, price: number, expiresAt: string, 
   return `Seat ${seatNumber} held for you, ${price.toLocaleString('en-US')} points: pay within ${within}, or the hold runs out.`;
 }
 
+/**
+ * The holds gone from a new read of the fan's holds (`read`, after `before`) because they ran out:
+ * those whose end had come by the server's latest possible time now (`latestNow`). A page may see a
+ * hold go from a read before its own clock says it ran out: its estimate of the server's time is a
+ * second wide, and the holds are read again as soon as the server frees a seat of the fan's (or another
+ * hold of theirs runs out). Holds the page paid for (`paid`) went that way, not by running out.
+ */
+export function holdsGoneByRunningOut<H extends { id: string; expiresAt: string }>(before: readonly H[], read: readonly H[], paid: ReadonlySet<string>, latestNow: number): H[] {
+  const still = new Set(read.map((hold) => hold.id));
+  return before.filter((hold) => !still.has(hold.id) && !paid.has(hold.id) && Date.parse(hold.expiresAt) <= latestNow);
+}
+
 /** What releasing a held seat says aloud (see heldWords). */
 export const releasedWords = (seatNumber: number): string => `Seat ${seatNumber} released: it is free for others again.`;
 

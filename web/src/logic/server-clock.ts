@@ -37,6 +37,11 @@ export class ServerClock {
     return Date.now() + this.offset();
   }
 
+  /** The server's time now at the latest (its upper bound; the browser's clock until an answer was seen). */
+  latestNow(): number {
+    return Date.now() + (Number.isFinite(this.high) ? this.high : 0);
+  }
+
   /** The server's time now at the earliest (its lower bound; -Infinity until an answer was seen). */
   earliestNow(): number {
     return Date.now() + this.low;

@@ -1,8 +1,9 @@
-import { useEffect, useRef, useState, type ReactNode } from 'react';
+import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
 import { useMutation, useQuery } from 'urql';
 import { Checkout, failureShown, paymentKey, payOutcome, PendingPayments, type CartFailure } from '../logic/checkout';
 import { isTransient, problemOf, type Problem } from '../logic/errors';
-import { holdsRanOutWords, releasedWords } from '../logic/seats';
+import { holdsGoneByRunningOut, holdsRanOutWords, releasedWords } from '../logic/seats';
+import { serverClock } from '../logic/server-clock';
 import { formatCountdown, formatDateTime, remainingMs } from '../logic/time';
 import { Me, ME_CONTEXT, Pay, ReleaseHold, type HoldItem, type PaymentResult } from '../operations';
 import { useAnnounce } from './announcer';
@@ -65,6 +66,8 @@ export function Cart({
   const [, pay] = useMutation(Pay);
   const [, releaseHold] = useMutation(ReleaseHold);
   const announce = useAnnounce();
+  /** The holds this tab sent a payment for: gone from the holds, they were paid (or may have been), not run out. */
+  const paidHere = useRef(new Set<string>());
   const [failure, setFailure] = useState<CartFailure<Problem> | undefined>();
   // The holds of a payment whose answer never came: it may have gone through (and the holds with it),
   // so they stay on screen with the Pay button until a retry, with the same key, settles it.
@@ -111,7 +114,7 @@ export function Cart({
   useEffect(() => {
     if (points !== undefined && points >= total) setFailure((failed) => (failed?.problem.code === 'INSUFFICIENT_POINTS' ? undefined : failed));
   }, [points, total]);
-  const ranOutNote = useRanOutNote(holds, live, onHoldsChanged, entries);
+  const ranOutNote = useRanOutNote(holds, live, paidHere.current, onHoldsChanged, entries);
   // Paid or emptied, the cart goes, and with it the button that had the focus.
   const empty = shown.length === 0;
   const error = failureShown(
@@ -140,6 +143,7 @@ export function Cart({
     const payingFor = shown;
     const key = checkout.begin(payingFor.map((hold) => hold.id));
     if (!key) return; // already paying: a double click never pays twice
+    for (const hold of payingFor) paidHere.current.add(hold.id);
     setFailure(undefined);
     onPaying();
     // The account paying, told its outcome even if this tab logs out before the answer.
@@ -236,20 +240,40 @@ export function Cart({
  * seat. Each is said aloud as it runs out; the page's note names every seat that ran out since it
  * showed (one running out after another adds to it, not replaces it).
  */
-function useRanOutNote(holds: readonly HoldItem[], live: readonly HoldItem[], onHoldsChanged: () => void, entries: number): ReactNode {
+function useRanOutNote(holds: readonly HoldItem[], live: readonly HoldItem[], paidHere: ReadonlySet<string>, onHoldsChanged: () => void, entries: number): ReactNode {
   const announce = useAnnounce();
-  const ranOut = holds.filter((hold) => !live.includes(hold)).map((hold) => hold.seat.number);
-  const ranOutNow = ranOut.join();
   const [said, setSaid] = useState<{ seats: readonly number[]; holdsThen: ReadonlySet<string> } | null>(null);
   const liveIds = useRef<string[]>([]);
   liveIds.current = live.map((hold) => hold.id);
+  // Each hold's running out is told once, whichever way it was found.
+  const told = useRef(new Set<string>());
+  const tell = useCallback(
+    (ranOut: readonly HoldItem[]): boolean => {
+      const news = ranOut.filter((hold) => !told.current.has(hold.id));
+      if (news.length === 0) return false;
+      for (const hold of news) told.current.add(hold.id);
+      const seats = news.map((hold) => hold.seat.number);
+      announce(holdsRanOutWords(seats));
+      setSaid((before) => ({ seats: [...new Set([...(before?.seats ?? []), ...seats])].sort((a, b) => a - b), holdsThen: new Set(liveIds.current) }));
+      return true;
+    },
+    [announce],
+  );
+  // Run out by this tab's clock: the holds are read again.
+  const ranOut = holds.filter((hold) => !live.includes(hold));
+  const ranOutNow = useRef(ranOut);
+  ranOutNow.current = ranOut;
+  const ranOutIds = ranOut.map((hold) => hold.id).join();
   useEffect(() => {
-    if (ranOutNow === '') return;
-    const seats = ranOutNow.split(',').map(Number);
-    announce(holdsRanOutWords(seats));
-    setSaid((before) => ({ seats: [...new Set([...(before?.seats ?? []), ...seats])].sort((a, b) => a - b), holdsThen: new Set(liveIds.current) }));
-    onHoldsChanged();
-  }, [ranOutNow, announce, onHoldsChanged]);
+    if (ranOutIds !== '' && tell(ranOutNow.current)) onHoldsChanged();
+  }, [ranOutIds, tell, onHoldsChanged]);
+  // Or gone from a read of the holds before this tab's clock said so (holdsGoneByRunningOut).
+  const lastRead = useRef(holds);
+  useEffect(() => {
+    const gone = holdsGoneByRunningOut(lastRead.current, holds, paidHere, serverClock.latestNow());
+    lastRead.current = holds;
+    tell(gone);
+  }, [holds, paidHere, tell]);
   // A hold made since (not a count: seats released or paid meanwhile) ends the note for good: emptied
   // again, the cart must not bring it back.
   const heldAnother = said !== null && live.some((hold) => !said.holdsThen.has(hold.id));
