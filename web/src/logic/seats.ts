@@ -81,11 +81,11 @@ export function heldWords(seatNumber: number, price: number, expiresAt: string, 
  * those whose end had come by the server's latest possible time now (`latestNow`). A page may see a
  * hold go from a read before its own clock says it ran out: its estimate of the server's time is a
  * second wide, and the holds are read again as soon as the server frees a seat of the fan's (or another
- * hold of theirs runs out). Holds the page paid for (`paid`) went that way, not by running out.
+ * hold of theirs runs out). Holds the page paid for or released (`settled`) went that way, not by running out.
  */
-export function holdsGoneByRunningOut<H extends { id: string; expiresAt: string }>(before: readonly H[], read: readonly H[], paid: ReadonlySet<string>, latestNow: number): H[] {
+export function holdsGoneByRunningOut<H extends { id: string; expiresAt: string }>(before: readonly H[], read: readonly H[], settled: ReadonlySet<string>, latestNow: number): H[] {
   const still = new Set(read.map((hold) => hold.id));
-  return before.filter((hold) => !still.has(hold.id) && !paid.has(hold.id) && Date.parse(hold.expiresAt) <= latestNow);
+  return before.filter((hold) => !still.has(hold.id) && !settled.has(hold.id) && Date.parse(hold.expiresAt) <= latestNow);
 }
 
 /** What releasing a held seat says aloud (see heldWords). */

@@ -10,6 +10,9 @@ import { useLastGood } from './hooks';
 import { useLineFeeds } from './line-feeds';
 import { tellOtherTabs, useAccountChanges, useOtherTabs, type AccountChange } from './other-tabs';
 
+/** The answers to a log-in or sign-up that say the email or the password is wrong. */
+const FIELD_CODES: ReadonlySet<string> = new Set(['BAD_USER_INPUT', 'EMAIL_TAKEN', 'INVALID_CREDENTIALS']);
+
 /** Log in or sign up with one form: the button pressed decides which; Enter logs in (the first button), never creates an account. */
 export function AuthForm() {
   const [, signUp] = useMutation(SignUp);
@@ -32,8 +35,9 @@ export function AuthForm() {
     else setError(answer.error ?? { graphQLErrors: [{}] });
   }
 
-  // What the server said is wrong with the email or password (which of the two, it may not say).
-  const fieldProblem = error ? { 'aria-invalid': true, 'aria-describedby': 'auth-error' } : {};
+  // What the server said is wrong with the email or password (which of the two, it may not say); a
+  // failure of another kind (the server busy, no network) is none of the fields'.
+  const fieldProblem = FIELD_CODES.has(problemOf(error)?.code ?? '') ? { 'aria-invalid': true, 'aria-describedby': 'auth-error' } : {};
 
   return (
     <section className="card auth" aria-labelledby="auth-title">

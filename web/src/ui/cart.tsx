@@ -66,8 +66,8 @@ export function Cart({
   const [, pay] = useMutation(Pay);
   const [, releaseHold] = useMutation(ReleaseHold);
   const announce = useAnnounce();
-  /** The holds this tab sent a payment for: gone from the holds, they were paid (or may have been), not run out. */
-  const paidHere = useRef(new Set<string>());
+  /** The holds this tab paid for or released: gone from the holds, they went that way (or may have), not by running out. */
+  const settledHere = useRef(new Set<string>());
   const [failure, setFailure] = useState<CartFailure<Problem> | undefined>();
   // The holds of a payment whose answer never came: it may have gone through (and the holds with it),
   // so they stay on screen with the Pay button until a retry, with the same key, settles it.
@@ -114,7 +114,7 @@ export function Cart({
   useEffect(() => {
     if (points !== undefined && points >= total) setFailure((failed) => (failed?.problem.code === 'INSUFFICIENT_POINTS' ? undefined : failed));
   }, [points, total]);
-  const ranOutNote = useRanOutNote(holds, live, paidHere.current, onHoldsChanged, entries);
+  const ranOutNote = useRanOutNote(holds, live, settledHere.current, onHoldsChanged, entries);
   // Paid or emptied, the cart goes, and with it the button that had the focus.
   const empty = shown.length === 0;
   const error = failureShown(
@@ -143,7 +143,7 @@ export function Cart({
     const payingFor = shown;
     const key = checkout.begin(payingFor.map((hold) => hold.id));
     if (!key) return; // already paying: a double click never pays twice
-    for (const hold of payingFor) paidHere.current.add(hold.id);
+    for (const hold of payingFor) settledHere.current.add(hold.id);
     setFailure(undefined);
     onPaying();
     // The account paying, told its outcome even if this tab logs out before the answer.
@@ -188,6 +188,7 @@ export function Cart({
   async function release(hold: HoldItem) {
     if (paying) return;
     setFailure(undefined);
+    settledHere.current.add(hold.id);
     const result = await releaseHold({ holdId: hold.id });
     const problem = problemOf(result.error);
     // HOLD_NOT_FOUND: gone already (lapsed, or a double click released it), as the fan asked; the re-read shows it.
@@ -240,7 +241,7 @@ export function Cart({
  * seat. Each is said aloud as it runs out; the page's note names every seat that ran out since it
  * showed (one running out after another adds to it, not replaces it).
  */
-function useRanOutNote(holds: readonly HoldItem[], live: readonly HoldItem[], paidHere: ReadonlySet<string>, onHoldsChanged: () => void, entries: number): ReactNode {
+function useRanOutNote(holds: readonly HoldItem[], live: readonly HoldItem[], settledHere: ReadonlySet<string>, onHoldsChanged: () => void, entries: number): ReactNode {
   const announce = useAnnounce();
   const [said, setSaid] = useState<{ seats: readonly number[]; holdsThen: ReadonlySet<string> } | null>(null);
   const liveIds = useRef<string[]>([]);
@@ -270,10 +271,10 @@ function useRanOutNote(holds: readonly HoldItem[], live: readonly HoldItem[], pa
   // Or gone from a read of the holds before this tab's clock said so (holdsGoneByRunningOut).
   const lastRead = useRef(holds);
   useEffect(() => {
-    const gone = holdsGoneByRunningOut(lastRead.current, holds, paidHere, serverClock.latestNow());
+    const gone = holdsGoneByRunningOut(lastRead.current, holds, settledHere, serverClock.latestNow());
     lastRead.current = holds;
     tell(gone);
-  }, [holds, paidHere, tell]);
+  }, [holds, settledHere, tell]);
   // A hold made since (not a count: seats released or paid meanwhile) ends the note for good: emptied
   // again, the cart must not bring it back.
   const heldAnother = said !== null && live.some((hold) => !said.holdsThen.has(hold.id));
