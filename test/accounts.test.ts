@@ -100,6 +100,8 @@ describe('sign-up, log-in, me', () => {
     ['\u202eabc@example.test', 'long-enough-1', 'BAD_USER_INPUT'],
     ['ab\u200b@example.test', 'long-enough-1', 'BAD_USER_INPUT'],
     ['short@example.test', 'short', 'INVALID_CREDENTIALS'],
+    // One character under the minimum (8): the bound itself, not just far below it.
+    ['seven@example.test', 'seven77', 'INVALID_CREDENTIALS'],
     // Four characters, eight UTF-16 units: characters are what the rule counts.
     ['emoji@example.test', '😀😀😀😀', 'INVALID_CREDENTIALS'],
     // Not text: hashed as U+FFFD, it would match every other such password (and '\ufffd' typed).
