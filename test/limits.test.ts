@@ -236,6 +236,14 @@ describe('failed sign-ins (LOGIN_ATTEMPTS_PER_15_MIN)', () => {
     expect(codeOf(await logIn(server, fans[4]!.email, fans[4]!.password, ip))).toBeUndefined();
   });
 
+  it('a successful sign-in clears the email’s failures: its owner, back in, may mistype again later', async () => {
+    const fan = await fanOf(server);
+    for (let i = 0; i < 2; i++) expect(codeOf(await logIn(server, fan.email, 'wrong-password', freshIp()))).toBe('INVALID_CREDENTIALS');
+    expect(codeOf(await logIn(server, fan.email, fan.password, freshIp()))).toBeUndefined();
+    for (let i = 0; i < 2; i++) expect(codeOf(await logIn(server, fan.email, 'wrong-password', freshIp()))).toBe('INVALID_CREDENTIALS');
+    expect(codeOf(await logIn(server, fan.email, fan.password, freshIp()))).toBeUndefined();
+  });
+
   it('a successful sign-in does not reset the address’s failures', async () => {
     const fan = await fanOf(server);
     const ip = freshIp();
