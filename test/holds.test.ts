@@ -44,6 +44,18 @@ describe('the ACTIVE gate', () => {
     expect(await availableSeats(api, a.scheduleIds[0]!)).toBe(10);
   });
 
+  it('refuses holdSeat to a fan not ACTIVE also for a seat this replica has already looked up for an ACTIVE fan', async () => {
+    const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 5 });
+    const [fan] = await activeFans(api, concertId, 1);
+    const [seatId] = await seatIds(server, scheduleIds[0]!);
+    // Held and released by the ACTIVE fan: the seat is in the replica's seat cache now.
+    await fan!.api.data(RELEASE, { holdId: (await hold(fan!, seatId!)).id });
+    const stranger = await signUp(api);
+    expect(await stranger.api.errorCode(HOLD, { seatId })).toBe('NOT_ACTIVE');
+    expect((await me(stranger)).holds).toEqual([]);
+    expect((await seats(fan!, scheduleIds[0]!, 'HELD')).map((s) => s.id)).toEqual([]);
+  });
+
   it('answers Schedule.seatMap as Schedule.seats in lists by seat number, live, and gates it alike', async () => {
     const a = await createConcert(server, { maxActiveUsers: 5, seatCount: 6, price: 250 });
     const b = await createConcert(server, { maxActiveUsers: 5 });
