@@ -109,6 +109,16 @@ describe('a payment waiting on MySQL', () => {
   });
 });
 
+/** The server's count of lapsed holds. */
+const expiredCount = async () => Number(/^holds_expired_total (\d+)/m.exec(await (await fetch(server.url.replace('/graphql', '/metrics'))).text())?.[1]);
+
+/** That count, once every hold left by earlier tests has lapsed (within HOLD_TTL_SECONDS): a test's own lapses are then all it moves by. */
+async function expiredCountWhenQuiet(): Promise<number> {
+  const holdIndex = redisKeys(server.env.REDIS_KEY_PREFIX!).holdIndex;
+  await vi.waitFor(async () => expect(await server.app.redis.scard(holdIndex)).toBe(0), { timeout: (HOLD_TTL_SECONDS + 5) * 1000, interval: 100 });
+  return await expiredCount();
+}
+
 describe('announcements', () => {
   it('never tells seat maps that a sold seat is AVAILABLE when a hold on it lapses; lapsed holds are counted', async () => {
     const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 5, price: 100 });
@@ -118,11 +128,7 @@ describe('announcements', () => {
     await charge(buyer!, 500);
     const held = await hold(buyer!, sold!);
     await buyer!.api.data(PAY, { holdIds: [held.id], key: 'sold' });
-    const metrics = async () => Number(/^holds_expired_total (\d+)/m.exec(await (await fetch(server.url.replace('/graphql', '/metrics'))).text())?.[1]);
-    // The count is the server's: holds left by earlier tests lapse first (within HOLD_TTL_SECONDS).
-    const holdIndex = redisKeys(server.env.REDIS_KEY_PREFIX!).holdIndex;
-    await vi.waitFor(async () => expect(await server.app.redis.scard(holdIndex)).toBe(0), { timeout: (HOLD_TTL_SECONDS + 5) * 1000, interval: 100 });
-    const expiredBefore = await metrics();
+    const expiredBefore = await expiredCountWhenQuiet();
 
     const { feed, close } = await seatFeed(server, watcher!, scheduleId);
     try {
@@ -137,7 +143,7 @@ describe('announcements', () => {
       await server.app.redis.sadd(redisKeys(server.env.REDIS_KEY_PREFIX!).holdIndex, scheduleId);
       await vi.waitFor(async () => expect(await server.app.redis.hlen(k.bySeat)).toBe(0), { timeout: 5000, interval: 50 });
       // Counted once the server has the sweep's answer, which can come a moment after Redis shows it.
-      await vi.waitFor(async () => expect(await metrics()).toBe(expiredBefore + 1), { timeout: 2000, interval: 50 });
+      await vi.waitFor(async () => expect(await expiredCount()).toBe(expiredBefore + 1), { timeout: 2000, interval: 50 });
 
       // Up to the other seat's HELD, nothing says the sold one is free (its own HELD and RESERVED,
       // announced just before the feed subscribed, may still arrive first on a Redis Cluster).
@@ -146,7 +152,7 @@ describe('announcements', () => {
       const next = await feed.until((message) => message.data?.seatChanged.id === other || (said.push(message.data?.seatChanged.status), false));
       expect(next.data?.seatChanged).toMatchObject({ id: other, status: 'HELD' });
       expect(said).not.toContain('AVAILABLE');
-      expect(await metrics()).toBe(expiredBefore + 1);
+      expect(await expiredCount()).toBe(expiredBefore + 1);
     } finally {
       await close();
     }
@@ -159,13 +165,12 @@ describe('lapsed holds', () => {
     const scheduleId = scheduleIds[0]!;
     const [fan] = await activeFans(api, concertId, 1);
     const [seatId] = await seatIds(server, scheduleId);
-    const metrics = async () => Number(/^holds_expired_total (\d+)/m.exec(await (await fetch(server.url.replace('/graphql', '/metrics'))).text())?.[1]);
-    const expiredBefore = await metrics();
+    const expiredBefore = await expiredCountWhenQuiet();
     // A 100 ms hold the sweep does not know of (not in its index): only the seat map's read purges it.
     await runScript(server.app.redis, HOLD_SEAT, holdKeys(scheduleId), Number(seatId), Number(fan!.id), `${scheduleId}.${seatId}.lapsinglapsi`, 100, 10);
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(await seats(fan!, scheduleId, 'HELD')).toEqual([]);
-    expect(await metrics()).toBe(expiredBefore + 1);
+    expect(await expiredCount()).toBe(expiredBefore + 1);
   });
 });
 
