@@ -1060,7 +1060,10 @@ describe('fan web app in Chromium', () => {
     await expect.poll(focusedLink, WAIT).toBe('#/');
     await fan.page.goBack();
     await expect.poll(focusedLink, WAIT).toBe(`#/concerts/${concertId}`);
-    expect(await fan.page.evaluate<boolean>("document.activeElement.matches('a.button') && document.activeElement.getBoundingClientRect().top > 900 / 2")).toBe(true);
+    const where = await fan.page.evaluate<{ button: boolean; top: number; bottom: number; height: number }>(
+      "(() => { const box = document.activeElement.getBoundingClientRect(); return { button: document.activeElement.matches('a.button'), top: box.top, bottom: box.bottom, height: innerHeight }; })()",
+    );
+    expect(where.button && where.top >= 0 && where.bottom <= where.height, JSON.stringify(where)).toBe(true);
     expect(await fan.page.evaluate<number>('scrollY')).toBeGreaterThan(0);
     await fan.page.goForward();
     await fan.page.locator('#concert-title').waitFor(WAIT);
