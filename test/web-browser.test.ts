@@ -988,7 +988,7 @@ describe('fan web app in Chromium', () => {
     await fan.context.close();
   });
 
-  it('the focus follows the keyboard user: to the page once logged in, to the turn once let in, to the payment once paid, to the page once the cart is emptied; a hold and a release are said aloud', async () => {
+  it('the focus follows the keyboard user: past the header by the first Tab stop, to the page once logged in, to the turn once let in, to the payment once paid, to the page once the cart is emptied; a hold and a release are said aloud', async () => {
     const { concertId } = await createConcert(server, { maxActiveUsers: 1, seatCount: 4, price: 100 });
     const fan = await openFan('focus', { width: 1100, height: 900 });
     await fan.page.goto(`${base}#/concerts/${concertId}`);
@@ -997,6 +997,14 @@ describe('fan web app in Chromium', () => {
       await fan.page.keyboard.press('Enter');
     };
     const focusGoesTo = (id: string) => expect.poll(() => focusedId(fan), WAIT).toBe(id);
+
+    // The first Tab stop skips the header (and, logged out, the log-in form) to the page's heading.
+    await fan.page.locator('#concert-title').waitFor(WAIT);
+    await fan.page.keyboard.press('Tab');
+    expect(await fan.page.evaluate<string | null>('document.activeElement?.textContent ?? null')).toBe('Skip to the page');
+    await fan.page.keyboard.press('Enter');
+    await focusGoesTo('concert-title');
+    expect(new URL(fan.page.url()).hash).toBe(`#/concerts/${concertId}`);
 
     await fan.page.getByLabel('Email').fill(`focus-${Date.now()}@example.test`);
     await fan.page.getByLabel(/^Password/).fill('correct-horse');

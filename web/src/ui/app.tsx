@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useRef, useSyncExternalStore } from 'react';
+import { useEffect, useMemo, useRef, useSyncExternalStore, type MouseEvent } from 'react';
 import { Provider } from 'urql';
 import { createApi } from '../client';
 import { currentToken, currentUserId, onTokenChange } from '../session';
@@ -6,7 +6,7 @@ import { AccountBar, AuthForm } from './account';
 import { AnnouncerProvider, useAnnounce } from './announcer';
 import { ConcertPage } from './concert-page';
 import { ConcertList } from './concerts';
-import { focusPageHeading, followFocus, refocus } from './focus';
+import { focusPageHeading, followFocus, pageHeading, refocus } from './focus';
 import { useHashRoute, useStore } from './hooks';
 import { LineFeedRunners, LineFeeds, LineFeedsContext } from './line-feeds';
 import { LineNews } from './line-news';
@@ -56,8 +56,17 @@ function Shell({ loggedIn, api }: { loggedIn: boolean; api: ReturnType<typeof cr
   }, [route]);
 
   const concertMatch = /^\/concerts\/([^/]+)$/.exec(route);
+  // Past the header's links and the account bar (six stops and a form, signed in) to the page's heading.
+  // Its href would be a route to the hash router: the click moves the focus, and nothing else.
+  const skipToPage = (event: MouseEvent<HTMLAnchorElement>) => {
+    event.preventDefault();
+    pageHeading(main.current)?.focus();
+  };
   return (
     <>
+      <a className="skip-link" href="#main" onClick={skipToPage}>
+        Skip to the page
+      </a>
       <header className="top">
         <h1>
           <a href="#/">Concert tickets</a>
