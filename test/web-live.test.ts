@@ -233,6 +233,8 @@ describe('fan web app in Chromium, when the connection or the fan goes away', ()
     await fan.page.getByRole('button', { name: 'Log out' }).click();
     await question.filter({ hasText: 'You are in line. Leave it as you log out?' }).waitFor(WAIT);
     expect(await focusedText()).toBe('Stay logged in');
+    // What each answer does is read with the focused one.
+    expect(await fan.page.evaluate<string>("document.getElementById(document.activeElement.getAttribute('aria-describedby')).textContent")).toMatch(/^You are in line\. Leave it as you log out\?/);
     await fan.page.keyboard.press('Escape');
     await question.waitFor({ state: 'detached', ...WAIT });
     expect(await focusedText()).toBe('Log out');
@@ -243,6 +245,8 @@ describe('fan web app in Chromium, when the connection or the fan goes away', ()
     await fan.page.getByRole('button', { name: 'Log out, keep my place' }).click();
     await fan.page.getByRole('button', { name: 'Log in' }).waitFor(WAIT);
     expect(await tokenOf(fan)).toBeNull();
+    // Long enough for a leave sent by mistake to have landed.
+    await fan.page.waitForTimeout(1000);
     expect(await stateOnServer()).toEqual(expect.objectContaining({ state: 'WAITING', position: 1 }));
 
     // Back in the tab, the place shows; leaving as one logs out takes the fan out of the line.

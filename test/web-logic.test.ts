@@ -3,7 +3,7 @@ import { Checkout, failureShown, holdsTickets, paymentKey, payOutcome, PendingPa
 import { Coalescer } from '../web/src/logic/coalesce';
 import { closeCallsForSessionCheck, feedRetryMs, retryAfterFailureMs, retryDelayMs } from '../web/src/logic/connection';
 import { errorCode, errorMessage, isTransient, problemOf } from '../web/src/logic/errors';
-import { ACTIVE_PAUSED_MESSAGE, ACTIVE_SEAT_BACK_MESSAGE, ACTIVE_SOLD_OUT_MESSAGE, activeSupplyNews, announcement, HOLDS_OUTLAST_TURN, HOLDS_STILL_PAYABLE, inLine, logOutQuestion, overHttpWords, lineProgress, LineMemory, lostWords, offPageNews, PAUSED_MESSAGE, PLACE_ENDED_AWAY_MESSAGE, PLACE_LOST_MESSAGE, PREQUEUE_MESSAGE, SEAT_BACK_MESSAGE, seatSupply, seatsLeftWords, SOLD_OUT_MESSAGE, TURN_ENDED_MESSAGE, waitsInLine, type QueueView } from '../web/src/logic/queue';
+import { ACTIVE_PAUSED_MESSAGE, ACTIVE_SEAT_BACK_MESSAGE, ACTIVE_SOLD_OUT_MESSAGE, activeSupplyNews, announcement, HOLDS_OUTLAST_TURN, HOLDS_STILL_PAYABLE, inLine, LEAVE_SETTLE_MS, logOutQuestion, overHttpWords, lineProgress, LineMemory, lostWords, offPageNews, PAUSED_MESSAGE, PLACE_ENDED_AWAY_MESSAGE, PLACE_LOST_MESSAGE, PREQUEUE_MESSAGE, SEAT_BACK_MESSAGE, seatSupply, seatsLeftWords, SOLD_OUT_MESSAGE, TURN_ENDED_MESSAGE, waitsInLine, type QueueView } from '../web/src/logic/queue';
 import { NewestSource } from '../web/src/logic/newest';
 import { applySeatChange, choiceCounts, heldWords, holdsGoneByRunningOut, holdsRanOutWords, MaybeOwnChanges, openingChoice, releasedWords, SEATS_PER_PAGE, seatFailureShown, seatKeyTarget, seatLook, seatPages, seatPositions, seatsFromLists, withLiveCounts, type SeatState } from '../web/src/logic/seats';
 import { formatCountdown, formatDateTime, formatWait, remainingMs, salesOpenCountdown, spokenCountdown, turnEndingWarning } from '../web/src/logic/time';
@@ -438,6 +438,27 @@ describe('waiting room', () => {
     fan.paymentFailed('10', true);
     expect(fan.placesHeld().map((place) => place.concertId)).toEqual(['8', '9', '10', '12']);
 
+    // A leave that never took effect (no answer; or the tab that asked logged out, the server away):
+    // a status still in line within LEAVE_SETTLE_MS may predate it, one later says the place is held.
+    let now = 1_000_000;
+    const other = new LineMemory(mapStorage(), 'ct:lines:1', undefined, () => now);
+    other.seen('7', view('WAITING', 6));
+    other.leaving('7');
+    now += LEAVE_SETTLE_MS - 1;
+    other.seen('7', view('WAITING', 5));
+    expect(other.placesHeld()).toEqual([]);
+    now += 2;
+    other.seen('7', view('WAITING', 4));
+    expect(other.placesHeld()).toEqual([{ concertId: '7', state: 'WAITING' }]);
+    other.seen('7', view('NONE', null));
+    expect(other.lostFrom('7')).toBe('WAITING');
+    // Paying from a turn is settled by the payment's outcome, not by time.
+    other.seen('8', view('ACTIVE', null));
+    other.paying('8');
+    now += LEAVE_SETTLE_MS * 2;
+    other.seen('8', view('ACTIVE', null));
+    expect(other.placesHeld().map((place) => place.concertId)).toEqual([]);
+
     expect(logOutQuestion([])).toBeUndefined();
     expect(logOutQuestion(['WAITING'])).toBe('You are in line. Leave it as you log out? If you keep it, your place lasts only while a page of yours stays open, in another tab or on another device. Any seats you hold stay held until their holds run out.');
     expect(logOutQuestion(['PREQUEUE'])).toMatch(/^You are in line\. Leave it as you log out\? If you keep it, your place lasts/);
@@ -619,9 +640,10 @@ describe('seat map', () => {
     expect(holdsRanOutWords([4])).toBe('Your hold on seat 4 ran out, so the seat is free for others again.');
     expect(holdsRanOutWords([4, 7])).toBe('Your holds on seats 4 and 7 ran out, so the seats are free for others again.');
     const now = Date.parse('2030-01-01T19:00:00Z');
-    // The hold's answer comes a moment after it was taken: its time left is said in whole minutes.
+    // The hold's answer comes a moment after it was taken: its time left is said to 10 seconds, never rounded up past it.
     expect(heldWords(4, 1500, '2030-01-01T19:04:58Z', now)).toBe('Seat 4 held for you, 1,500 points: pay within 5 minutes, or the hold runs out.');
-    expect(heldWords(4, 100, '2030-01-01T19:01:10Z', now)).toBe('Seat 4 held for you, 100 points: pay within 1 minute, or the hold runs out.');
+    expect(heldWords(4, 100, '2030-01-01T19:01:35Z', now)).toBe('Seat 4 held for you, 100 points: pay within 1 minute 30 seconds, or the hold runs out.');
+    expect(heldWords(4, 100, '2030-01-01T19:01:00Z', now)).toBe('Seat 4 held for you, 100 points: pay within 1 minute, or the hold runs out.');
     expect(heldWords(4, 100, '2030-01-01T19:00:20Z', now)).toBe('Seat 4 held for you, 100 points: pay within 20 seconds, or the hold runs out.');
     expect(releasedWords(4)).toBe('Seat 4 released: it is free for others again.');
   });

@@ -87,6 +87,12 @@ export function inLine(state: string): boolean {
 }
 
 /**
+ * How long after the fan asked to leave a line a status still in it says the leave did not take effect:
+ * a status sent before the leave reached the server comes within a tick or two.
+ */
+export const LEAVE_SETTLE_MS = 10_000;
+
+/**
  * A place handed down from a closed tab (LineMemory.adoptHandDown) found gone: this browser did not see
  * how it ended (the grace passing, or a leave on another device), so the words claim neither.
  */
@@ -125,6 +131,8 @@ interface LineRecord {
   lost: boolean;
   /** The fan asked to be out of line (left, or paid, which ends the turn): the NONE that follows loses nothing. */
   leaving: boolean;
+  /** When a leave (not a payment) was asked, by this page's clock: see LEAVE_SETTLE_MS. */
+  leavingAt?: number;
   /** That ask is a payment on its way (`paying`): it ends the turn only if it is not refused. */
   paying?: boolean;
   /** Out of line (NONE) while that payment was on its way: a turn lost if it is refused, none if it paid. */
@@ -156,6 +164,7 @@ export class LineMemory {
     private readonly storage: KeyValueStore,
     private readonly key: string,
     private readonly handDown?: { store: KeyValueStore; key: string; now: () => number },
+    private readonly now: () => number = Date.now,
   ) {}
 
   private records(): Record<string, LineRecord> {
@@ -205,9 +214,12 @@ export class LineMemory {
   seen(concertId: string, status: Pick<QueueView, 'state' | 'position'>): void {
     this.change(concertId, (record) => {
       if (inLine(status.state)) {
-        const entry = record && !record.lost && !record.outWhilePaying ? record : { start: null, leaving: false };
+        const entry: Pick<LineRecord, 'start' | 'leaving' | 'leavingAt'> = record && !record.lost && !record.outWhilePaying ? record : { start: null, leaving: false };
         const start = status.state === 'WAITING' && status.position !== null ? Math.max(entry.start ?? 0, status.position) : entry.start;
-        return { ...entry, state: status.state, start, lost: false, handedDown: undefined };
+        // Still in line well after a leave was asked: it never took effect (no answer came, or the tab
+        // that asked logged out with the server away), and the place is the fan's again.
+        const leaveLapsed = entry.leaving && entry.leavingAt !== undefined && this.now() - entry.leavingAt > LEAVE_SETTLE_MS;
+        return { ...entry, ...(leaveLapsed && { leaving: false, leavingAt: undefined }), state: status.state, start, lost: false, handedDown: undefined };
       }
       // A place given up is forgotten, and so is one a closed line (SOLD_OUT) took: that is said as such.
       if (status.state !== 'NONE' || !record) return undefined;
@@ -222,7 +234,7 @@ export class LineMemory {
    * is no place lost. A NONE already seen is that one: a payment's answer may come after it.
    */
   leaving(concertId: string): void {
-    this.change(concertId, (record) => (record && !record.lost && !record.outWhilePaying ? { ...record, leaving: true, paying: false } : undefined));
+    this.change(concertId, (record) => (record && !record.lost && !record.outWhilePaying ? { ...record, leaving: true, leavingAt: this.now(), paying: false } : undefined));
   }
 
   /**
@@ -231,7 +243,7 @@ export class LineMemory {
    * line is kept as it is (paying for seats held from an earlier turn keeps it).
    */
   paying(concertId: string): void {
-    this.change(concertId, (record) => (record?.state === 'ACTIVE' && !record.lost && !record.outWhilePaying ? { ...record, leaving: true, paying: true } : record));
+    this.change(concertId, (record) => (record?.state === 'ACTIVE' && !record.lost && !record.outWhilePaying ? { ...record, leaving: true, leavingAt: undefined, paying: true } : record));
   }
 
   /**

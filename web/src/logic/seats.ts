@@ -71,8 +71,9 @@ export function holdsRanOutWords(seatNumbers: readonly number[]): string {
  */
 export function heldWords(seatNumber: number, price: number, expiresAt: string, now: number): string {
   const msLeft = remainingMs(expiresAt, now);
-  const minutes = Math.round(msLeft / 60_000);
-  const within = minutes >= 1 ? `${minutes} minute${minutes === 1 ? '' : 's'}` : spokenCountdown(msLeft);
+  // To 10 seconds, rounded down once the answer's way here (up to 3 s) is allowed for: a 5-minute hold
+  // answered at 4:58 is "5 minutes", one with 1:35 left "1 minute 30 seconds" (never "2 minutes").
+  const within = spokenCountdown(msLeft < 10_000 ? msLeft : Math.floor((msLeft + 3_000) / 10_000) * 10_000);
   return `Seat ${seatNumber} held for you, ${price.toLocaleString('en-US')} points: pay within ${within}, or the hold runs out.`;
 }
 

@@ -1,17 +1,22 @@
-import { useState, type FormEvent } from 'react';
+import { useState, useSyncExternalStore, type FormEvent } from 'react';
 import { useClient, useMutation, useQuery } from 'urql';
-import { problemOf, type ErrorLike } from '../logic/errors';
+import { problemOf, type ErrorLike, type Problem } from '../logic/errors';
 import { logOutQuestion } from '../logic/queue';
 import { ChargePoints, LeaveQueue, LogIn, Me, ME_CONTEXT, SignUp } from '../operations';
-import { sessionEndReason, setToken } from '../session';
+import { currentToken, sessionEndReason, setToken } from '../session';
 import { ErrorNote } from './errors';
 import { useAnnounce } from './announcer';
 import { useLastGood } from './hooks';
 import { useLineFeeds } from './line-feeds';
 import { tellOtherTabs, useAccountChanges, useOtherTabs, type AccountChange } from './other-tabs';
 
-/** The answers to a log-in or sign-up that say the email or the password is wrong. */
-const FIELD_CODES: ReadonlySet<string> = new Set(['BAD_USER_INPUT', 'EMAIL_TAKEN', 'INVALID_CREDENTIALS']);
+/** Which of the form's fields a log-in's or sign-up's refusal is about (its detail names the password when that is the one). */
+function fieldsOf(problem: Problem): ('email' | 'password')[] {
+  if (problem.code === 'INVALID_CREDENTIALS') return ['email', 'password'];
+  if (problem.code === 'EMAIL_TAKEN') return ['email'];
+  if (problem.code === 'BAD_USER_INPUT') return /password/i.test(problem.detail ?? '') ? ['password'] : ['email'];
+  return [];
+}
 
 /** Log in or sign up with one form: the button pressed decides which; Enter logs in (the first button), never creates an account. */
 export function AuthForm() {
@@ -35,9 +40,11 @@ export function AuthForm() {
     else setError(answer.error ?? { graphQLErrors: [{}] });
   }
 
-  // What the server said is wrong with the email or password (which of the two, it may not say); a
-  // failure of another kind (the server busy, no network) is none of the fields'.
-  const fieldProblem = FIELD_CODES.has(problemOf(error)?.code ?? '') ? { 'aria-invalid': true, 'aria-describedby': 'auth-error' } : {};
+  // The field the server's answer is about (both, for a wrong email or password: it does not say which);
+  // a failure of another kind (the server busy, no network) is none of the fields'.
+  const problem = problemOf(error);
+  const about = problem ? fieldsOf(problem) : [];
+  const marked = (field: 'email' | 'password') => (about.includes(field) ? { 'aria-invalid': true, 'aria-describedby': 'auth-error' } : {});
 
   return (
     <section className="card auth" aria-labelledby="auth-title">
@@ -49,11 +56,11 @@ export function AuthForm() {
       <form onSubmit={submit} noValidate>
         <label>
           Email
-          <input name="email" type="email" autoComplete="email" required {...fieldProblem} />
+          <input name="email" type="email" autoComplete="email" required {...marked('email')} />
         </label>
         <label>
           Password <span className="muted">(8 characters or more to sign up)</span>
-          <input name="password" type="password" autoComplete="current-password" maxLength={200} required {...fieldProblem} />
+          <input name="password" type="password" autoComplete="current-password" maxLength={200} required {...marked('password')} />
         </label>
         {/* aria-disabled, not disabled, while a request runs: a disabled button drops the keyboard focus to the page. */}
         <div className="row">
@@ -104,8 +111,10 @@ export function AccountBar() {
     setChargeError(undefined);
     setNotSendable(null);
   });
-  // The amount refused, before sending or by the server, is marked so and described by why.
-  const amountProblem = notSendable !== null || problemOf(chargeError)?.code === 'BAD_USER_INPUT' ? { 'aria-invalid': true, 'aria-describedby': 'charge-error' } : {};
+  // The amount refused, before sending or by the server, is marked so and described by why, while the
+  // field holds it (a refusal answered after an edit is of the amount before).
+  const [sentAmount, setSentAmount] = useState<string | null>(null);
+  const amountProblem = notSendable !== null || (problemOf(chargeError)?.code === 'BAD_USER_INPUT' && amount === sentAmount) ? { 'aria-invalid': true, 'aria-describedby': 'charge-error' } : {};
   const editAmount = (value: string) => {
     setAmount(value);
     // Edited, the amount is no longer the one refused, before sending or by the server.
@@ -124,6 +133,7 @@ export function AccountBar() {
     // one is sent, the last refusal would be said again, as if it were this one's).
     setChargeError(undefined);
     const sent = Number(amount);
+    setSentAmount(amount);
     const result = await chargePoints({ amount: sent });
     setChargeError(result.error);
     // Only a charge's answer updates the balance shown: without one, read it again (a refused charge
@@ -169,34 +179,42 @@ const LEAVE_WAIT_MS = 3_000;
 /**
  * Logging out. A fan holding a place in line is asked first (logOutQuestion): leave the line, or keep
  * the place for another tab or device of theirs, or stay. Left as it was, such a place would wait for
- * the presence grace, or a turn for ACTIVE_IDLE_SECONDS, with nobody there.
+ * the presence grace, or a turn for ACTIVE_IDLE_SECONDS, with nobody there. The question follows the
+ * lines as they change while it is open (a turn given, another line entered).
  */
 function LogOut() {
   const feeds = useLineFeeds();
   const client = useClient();
+  // The places held, as one string ("concertId:state,…"): a snapshot that changes only with them.
+  const held = useSyncExternalStore(feeds.subscribe, () => feeds.placesHeld().map((place) => `${place.concertId}:${place.state}`).join());
+  const places = held === '' ? [] : held.split(',').map((place) => place.split(':') as [string, string]);
   // null until first asked; false once the question closed: "Log out", shown again, takes the focus back.
-  const [asking, setAsking] = useState<{ concertId: string; state: string }[] | false | null>(null);
+  const [asking, setAsking] = useState<boolean | null>(null);
   const [leaving, setLeaving] = useState(false);
 
-  const start = () => {
-    const places = feeds.placesHeld();
-    if (places.length === 0) setToken(null);
-    else setAsking(places);
+  /** Ends this session, unless it already ended and another began meanwhile (the leave's wait). */
+  const logOut = (session: string | null) => {
+    if (currentToken() === session) setToken(null);
   };
-  async function leaveAndLogOut(places: readonly { concertId: string }[]) {
+  const start = () => {
+    if (places.length === 0) setToken(null);
+    else setAsking(true);
+  };
+  async function leaveAndLogOut() {
     if (leaving) return;
     setLeaving(true);
-    const left = places.map(({ concertId }) => {
+    const session = currentToken();
+    const left = feeds.placesHeld().map(({ concertId }) => {
       // Asked for: the NONE that follows is no place lost, here or in the account's other tabs.
       feeds.leaving(concertId);
       tellOtherTabs('leave', concertId);
       return client.mutation(LeaveQueue, { concertId }).toPromise();
     });
     await Promise.race([Promise.allSettled(left), new Promise((resolve) => setTimeout(resolve, LEAVE_WAIT_MS))]);
-    setToken(null);
+    logOut(session);
   }
 
-  if (!asking) {
+  if (!asking || places.length === 0) {
     return (
       <button type="button" className="secondary" onClick={start} autoFocus={asking === false}>
         Log out
@@ -204,16 +222,16 @@ function LogOut() {
     );
   }
   return (
-    <div className="confirm" role="group" aria-label="Log out?" onKeyDown={(event) => event.key === 'Escape' && !leaving && setAsking(false)}>
-      <p>{logOutQuestion(asking.map((place) => place.state))}</p>
+    <div className="confirm" role="group" aria-label="Log out?" aria-describedby="log-out-question" onKeyDown={(event) => event.key === 'Escape' && !leaving && setAsking(false)}>
+      <p id="log-out-question">{logOutQuestion(places.map(([, state]) => state))}</p>
       <div className="row">
-        <button type="button" className="danger" onClick={() => void leaveAndLogOut(asking)} aria-disabled={leaving} aria-busy={leaving}>
+        <button type="button" className="danger" onClick={() => void leaveAndLogOut()} aria-disabled={leaving} aria-busy={leaving}>
           Leave and log out
         </button>
         <button type="button" className="secondary" onClick={() => !leaving && setToken(null)} aria-disabled={leaving}>
           Log out, keep my place
         </button>
-        <button type="button" className="secondary" onClick={() => !leaving && setAsking(false)} aria-disabled={leaving} autoFocus>
+        <button type="button" className="secondary" onClick={() => !leaving && setAsking(false)} aria-disabled={leaving} aria-describedby="log-out-question" autoFocus>
           Stay logged in
         </button>
       </div>

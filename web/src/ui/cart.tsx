@@ -1,16 +1,17 @@
 import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
 import { useMutation, useQuery } from 'urql';
 import { Checkout, failureShown, paymentKey, payOutcome, PendingPayments, type CartFailure } from '../logic/checkout';
-import { isTransient, problemOf, type Problem } from '../logic/errors';
-import { holdsGoneByRunningOut, holdsRanOutWords, releasedWords } from '../logic/seats';
+import { isTransient, type Problem } from '../logic/errors';
+import { holdsGoneByRunningOut, holdsRanOutWords } from '../logic/seats';
 import { serverClock } from '../logic/server-clock';
 import { formatCountdown, formatDateTime, remainingMs } from '../logic/time';
-import { Me, ME_CONTEXT, Pay, ReleaseHold, type HoldItem, type PaymentResult } from '../operations';
+import { Me, ME_CONTEXT, Pay, type HoldItem, type PaymentResult } from '../operations';
 import { useAnnounce } from './announcer';
 import { ErrorNote } from './errors';
 import { refocus } from './focus';
 import { useNow } from './hooks';
 import { tellOtherTabs } from './other-tabs';
+import { settledHolds, settling, useReleaseHold } from './release-hold';
 import { currentUserId } from '../session';
 import { tabStorage } from '../tab-storage';
 
@@ -64,10 +65,7 @@ export function Cart({
   const checkout = useRef(new Checkout()).current;
   const pending = useRef(new PendingPayments(tabStorage(), `ct:paying:${currentUserId() ?? ''}`)).current;
   const [, pay] = useMutation(Pay);
-  const [, releaseHold] = useMutation(ReleaseHold);
-  const announce = useAnnounce();
-  /** The holds this tab paid for or released: gone from the holds, they went that way (or may have), not by running out. */
-  const settledHere = useRef(new Set<string>());
+  const releaseHeld = useReleaseHold();
   const [failure, setFailure] = useState<CartFailure<Problem> | undefined>();
   // The holds of a payment whose answer never came: it may have gone through (and the holds with it),
   // so they stay on screen with the Pay button until a retry, with the same key, settles it.
@@ -114,7 +112,7 @@ export function Cart({
   useEffect(() => {
     if (points !== undefined && points >= total) setFailure((failed) => (failed?.problem.code === 'INSUFFICIENT_POINTS' ? undefined : failed));
   }, [points, total]);
-  const ranOutNote = useRanOutNote(holds, live, settledHere.current, onHoldsChanged, entries);
+  const ranOutNote = useRanOutNote(holds, live, onHoldsChanged, entries);
   // Paid or emptied, the cart goes, and with it the button that had the focus.
   const empty = shown.length === 0;
   const error = failureShown(
@@ -143,7 +141,7 @@ export function Cart({
     const payingFor = shown;
     const key = checkout.begin(payingFor.map((hold) => hold.id));
     if (!key) return; // already paying: a double click never pays twice
-    for (const hold of payingFor) settledHere.current.add(hold.id);
+    const unsettle = settling(payingFor.map((hold) => hold.id));
     setFailure(undefined);
     onPaying();
     // The account paying, told its outcome even if this tab logs out before the answer.
@@ -171,6 +169,8 @@ export function Cart({
     // A transient failure (no answer; SERVICE_UNAVAILABLE: a commit MySQL did not confirm) may have paid.
     // Before the payment ends: the news held back meanwhile is said knowing it.
     if (problem) {
+      // Refused, the holds are the fan's still: gone later, they ran out.
+      if (!isTransient(code)) unsettle();
       onPayFailed(!isTransient(code));
       tellOtherTabs(isTransient(code) ? 'payUnanswered' : 'payRefused', concertId, userId);
     }
@@ -188,15 +188,9 @@ export function Cart({
   async function release(hold: HoldItem) {
     if (paying) return;
     setFailure(undefined);
-    settledHere.current.add(hold.id);
-    const result = await releaseHold({ holdId: hold.id });
-    const problem = problemOf(result.error);
-    // HOLD_NOT_FOUND: gone already (lapsed, or a double click released it), as the fan asked; the re-read shows it.
-    if (problem && problem.code !== 'HOLD_NOT_FOUND') setFailure({ problem, holdIds: [hold.id] });
-    else if (!problem) {
-      tellOtherTabs('release');
-      announce(releasedWords(hold.seat.number));
-    }
+    // Gone already (lapsed, or a double click released it) is as the fan asked; the re-read shows it.
+    const { problem } = await releaseHeld(hold);
+    if (problem) setFailure({ problem, holdIds: [hold.id] });
     onHoldsChanged();
   }
 
@@ -241,7 +235,7 @@ export function Cart({
  * seat. Each is said aloud as it runs out; the page's note names every seat that ran out since it
  * showed (one running out after another adds to it, not replaces it).
  */
-function useRanOutNote(holds: readonly HoldItem[], live: readonly HoldItem[], settledHere: ReadonlySet<string>, onHoldsChanged: () => void, entries: number): ReactNode {
+function useRanOutNote(holds: readonly HoldItem[], live: readonly HoldItem[], onHoldsChanged: () => void, entries: number): ReactNode {
   const announce = useAnnounce();
   const [said, setSaid] = useState<{ seats: readonly number[]; holdsThen: ReadonlySet<string> } | null>(null);
   const liveIds = useRef<string[]>([]);
@@ -271,10 +265,10 @@ function useRanOutNote(holds: readonly HoldItem[], live: readonly HoldItem[], se
   // Or gone from a read of the holds before this tab's clock said so (holdsGoneByRunningOut).
   const lastRead = useRef(holds);
   useEffect(() => {
-    const gone = holdsGoneByRunningOut(lastRead.current, holds, settledHere, serverClock.latestNow());
+    const gone = holdsGoneByRunningOut(lastRead.current, holds, settledHolds, serverClock.latestNow());
     lastRead.current = holds;
     tell(gone);
-  }, [holds, settledHere, tell]);
+  }, [holds, tell]);
   // A hold made since (not a count: seats released or paid meanwhile) ends the note for good: emptied
   // again, the cart must not bring it back.
   const heldAnother = said !== null && live.some((hold) => !said.holdsThen.has(hold.id));

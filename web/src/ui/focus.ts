@@ -104,10 +104,10 @@ const RETURN_WAIT_MS = 2000;
 export function focusPageHeading(main: HTMLElement): () => void {
   const from = document.activeElement;
   const back = returnTo;
-  const started = performance.now();
+  let waitingForLink = back !== undefined;
   const take = (): boolean => {
     const link = back ? linksTo(back.href)[back.nth] : undefined;
-    const target = link ?? (back && performance.now() - started < RETURN_WAIT_MS ? undefined : pageHeading(main));
+    const target = link ?? (waitingForLink ? undefined : pageHeading(main));
     if (!target) return false;
     const active = document.activeElement;
     if (active === null || active === document.body || active === from) target.focus({ preventScroll: !link });
@@ -119,7 +119,12 @@ export function focusPageHeading(main: HTMLElement): () => void {
   });
   shown.observe(main, { childList: true, subtree: true });
   // Waiting for the link: the heading takes the focus once the wait is over, whatever changes by then.
-  const giveUp = back ? setTimeout(() => take() && stop(), RETURN_WAIT_MS) : undefined;
+  const giveUp = back
+    ? setTimeout(() => {
+        waitingForLink = false;
+        if (take()) stop();
+      }, RETURN_WAIT_MS)
+    : undefined;
   const stop = () => {
     shown.disconnect();
     clearTimeout(giveUp);

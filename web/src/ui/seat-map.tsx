@@ -3,15 +3,16 @@ import { useClient, useMutation } from 'urql';
 import { feedRetryMs } from '../logic/connection';
 import { problemOf, type Problem } from '../logic/errors';
 import { NewestSource } from '../logic/newest';
-import { applySeatChange, choiceCounts, heldWords, openingChoice, releasedWords, seatFailureShown, seatKeyTarget, seatLook, seatLookWords, seatPages, seatPositions, seatsFromLists, type SeatChange, type SeatFailure, type SeatState } from '../logic/seats';
+import { applySeatChange, choiceCounts, heldWords, openingChoice, seatFailureShown, seatKeyTarget, seatLook, seatLookWords, seatPages, seatPositions, seatsFromLists, type SeatChange, type SeatFailure, type SeatState } from '../logic/seats';
 import { serverClock } from '../logic/server-clock';
 import { formatDateTime } from '../logic/time';
-import { HoldSeat, ReleaseHold, ScheduleSeats, SeatChanged, type HoldItem } from '../operations';
+import { HoldSeat, ScheduleSeats, SeatChanged, type HoldItem } from '../operations';
 import { useAnnounce } from './announcer';
 import { ErrorNote } from './errors';
 import { useChosenOnce } from './hooks';
 import { keepInPlace } from './keep-in-place';
 import { tellOtherTabs } from './other-tabs';
+import { useReleaseHold } from './release-hold';
 
 /** Where an open map reports its free seats as they change (undefined once it closes): see withLiveCounts. */
 export const FreeSeatsReport = createContext<(scheduleId: string, free: number | undefined) => void>(() => undefined);
@@ -127,7 +128,7 @@ export function SeatMap({
 }) {
   const [{ seats, ended }, answers] = useSeatMap(schedule.id, reconnects, onSeatChanged);
   const [, holdSeat] = useMutation(HoldSeat);
-  const [, releaseHold] = useMutation(ReleaseHold);
+  const releaseHeld = useReleaseHold();
   const announce = useAnnounce();
   const [busySeat, setBusySeat] = useState<string | null>(null);
   const [failure, setFailure] = useState<SeatFailure<Problem> | undefined>();
@@ -173,15 +174,10 @@ export function SeatMap({
     const hold = mine.get(seat.id);
     const sent = answers.send();
     if (hold) {
-      const result = await releaseHold({ holdId: hold.id });
-      const problem = problemOf(result.error);
-      // HOLD_NOT_FOUND: the hold is gone already (lapsed, or released by an earlier try whose answer was
-      // lost), which is what the fan asked for; the holds read again below and the map's feed show the rest.
-      if (!problem) {
-        answers.apply({ id: seat.id, status: 'AVAILABLE' }, sent);
-        tellOtherTabs('release');
-        announce(releasedWords(seat.number));
-      } else if (problem.code !== 'HOLD_NOT_FOUND') setError(problem);
+      // Gone already (HOLD_NOT_FOUND), the holds read again below and the map's feed show the rest.
+      const { released, problem } = await releaseHeld({ id: hold.id, seat });
+      if (released) answers.apply({ id: seat.id, status: 'AVAILABLE' }, sent);
+      else if (problem) setError(problem);
     } else {
       const result = await holdSeat({ seatId: seat.id });
       const problem = result.data ? undefined : (problemOf(result.error) ?? { code: 'NETWORK' });
