@@ -7,7 +7,7 @@ import { signUpMany } from './support/client';
 import { createConcert } from './support/fixtures';
 import { startTestServer, type TestServer } from './support/harness';
 import { HOLDS_OUTLAST_TURN, PLACE_ENDED_AWAY_MESSAGE, PLACE_LOST_MESSAGE } from '../web/src/logic/queue';
-import { admittedWithRival, announced, blockedFans, countRequests, dropSockets, expectClean, type Fan, focusedId, logInTab, newFanEntering, openFan, openTab, position, seat, signUpInPage, sockets, socketsOf, startBrowser, stopBrowser, tabShownAgain, tokenOf, userIdOf, WAIT, waitingBehindOne } from './support/browser';
+import { admittedWithRival, announced, answerLate, blockedFans, countRequests, dropSockets, expectClean, type Fan, focusedId, logInTab, newFanEntering, openFan, openTab, position, seat, signUpInPage, sockets, socketsOf, startBrowser, stopBrowser, tabShownAgain, tokenOf, userIdOf, WAIT, waitingBehindOne } from './support/browser';
 
 /*
  * The fan web app in Chromium when the connection or the fan goes away: a socket down or blocked, a
@@ -254,7 +254,11 @@ describe('fan web app in Chromium, when the connection or the fan goes away', ()
     await fan.page.reload();
     await position(fan, 'number 1 in line').waitFor(WAIT);
     await fan.page.getByRole('button', { name: 'Log out' }).click();
+    // Held back, the leave's answer keeps the question on screen, saying what happens.
+    await answerLate(fan, () => 'LeaveQueue', 1000);
     await fan.page.getByRole('button', { name: 'Leave and log out' }).click();
+    await fan.page.getByText('Leaving the line and logging out…').waitFor(WAIT);
+    expect(await fan.page.getByRole('button', { name: 'Log out', exact: true }).count()).toBe(0);
     await fan.page.getByRole('button', { name: 'Log in' }).waitFor(WAIT);
     expect(await tokenOf(fan)).toBeNull();
     expect((await stateOnServer()).state).toBe('NONE');

@@ -214,7 +214,8 @@ function LogOut() {
     logOut(session);
   }
 
-  if (!asking || places.length === 0) {
+  // Leaving, the places are no longer held: the question stays, saying so, until the session ends.
+  if (!asking || (places.length === 0 && !leaving)) {
     return (
       <button type="button" className="secondary" onClick={start} autoFocus={asking === false}>
         Log out
@@ -223,7 +224,7 @@ function LogOut() {
   }
   return (
     <div className="confirm" role="group" aria-label="Log out?" aria-describedby="log-out-question" onKeyDown={(event) => event.key === 'Escape' && !leaving && setAsking(false)}>
-      <p id="log-out-question">{logOutQuestion(places.map(([, state]) => state))}</p>
+      <p id="log-out-question">{leaving ? 'Leaving the line and logging out…' : logOutQuestion(places.map(([, state]) => state))}</p>
       <div className="row">
         <button type="button" className="danger" onClick={() => void leaveAndLogOut()} aria-disabled={leaving} aria-busy={leaving}>
           Leave and log out
