@@ -72,8 +72,12 @@ describe("the Redis Cluster master of the job queues' slot, failed over or kille
       await vi.waitFor(() => expect(masterOf(bullPrefix, master)).toBe(master), { timeout: 20_000, interval: 100 });
       const promotedAfter = Date.now() - killedAt;
       const [probeAfter, admissionAfter] = await Promise.all([resumedAfter(killedAt), resumedAfter(killedAt, admissionTicks)]);
-      expect(probeAfter).toBeLessThan(promotedAfter + 2_000);
-      expect(admissionAfter).toBeLessThan(promotedAfter + 2_000);
+      // Mostly within a moment of the promotion; now and then (once in five clean-clone runs on a
+      // loaded host, 13.6 s after a 3.8 s promotion) only at the scheduler's next refresh: the bound
+      // is that, so ticks that stay away for good, or past it, still fail here.
+      console.info(`worker-killed-node: promoted after ${promotedAfter} ms; ticks back after ${probeAfter} ms (200 ms job), ${admissionAfter} ms (1 s job)`);
+      expect(probeAfter).toBeLessThan(promotedAfter + schedulerRefreshMs(EVERY_MS) + 2_000);
+      expect(admissionAfter).toBeLessThan(promotedAfter + schedulerRefreshMs(ADMISSION_EVERY_MS) + 2_000);
     } finally {
       await Promise.all([job.close(), admission.close()]);
       redis.disconnect();
