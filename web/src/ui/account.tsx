@@ -205,9 +205,7 @@ function LogOut() {
     setLeaving(true);
     const session = currentToken();
     const left = feeds.placesHeld().map(({ concertId }) => {
-      // Asked for: the NONE that follows is no place lost, here or in the account's other tabs.
-      feeds.leaving(concertId);
-      tellOtherTabs('leave', concertId);
+      feeds.askToLeave(concertId);
       return client.mutation(LeaveQueue, { concertId }).toPromise();
     });
     await Promise.race([Promise.allSettled(left), new Promise((resolve) => setTimeout(resolve, LEAVE_WAIT_MS))]);

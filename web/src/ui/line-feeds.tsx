@@ -6,7 +6,7 @@ import { errorCode, isTransient, problemOf } from '../logic/errors';
 import { NewestSource } from '../logic/newest';
 import { inLine, LineMemory } from '../logic/queue';
 import { QueueStatusNow, QueueStatusSubscription, type QueueStatus } from '../operations';
-import { useOtherTabs, type AccountChange } from './other-tabs';
+import { tellOtherTabs, useOtherTabs, type AccountChange } from './other-tabs';
 import { browserStorage, tabStorage } from '../tab-storage';
 
 /**
@@ -126,7 +126,16 @@ export class LineFeeds {
     if (answer && this.sources.takeAnswer(concertId, sent)) this.show(concertId, answer);
   }
 
-  /** The fan asks to be out of the concert's line (see LineMemory.leaving). */
+  /**
+   * The fan asks, here, to be out of the concert's line: before the answer or the feed's NONE, so that
+   * neither this tab nor the account's others take it for a place lost.
+   */
+  askToLeave(concertId: string): void {
+    this.leaving(concertId);
+    tellOtherTabs('leave', concertId);
+  }
+
+  /** The fan asks to be out of the concert's line, here or in another tab (see LineMemory.leaving). */
   leaving(concertId: string): void {
     this.memory.leaving(concertId);
     this.update(concertId, { lostFrom: this.memory.lostFrom(concertId) });

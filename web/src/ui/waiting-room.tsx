@@ -10,7 +10,6 @@ import { useAnnounce } from './announcer';
 import { ErrorNote } from './errors';
 import { useChosenOnce, useNow } from './hooks';
 import { STATUS_CHECK_MS, useLine, useLineFeeds } from './line-feeds';
-import { tellOtherTabs } from './other-tabs';
 import { SeatLegend, SeatMap } from './seat-map';
 import { refocus } from './focus';
 
@@ -203,9 +202,7 @@ export function WaitingRoom({
   }
   async function leave() {
     if (leaving.fetching) return;
-    // Asked for, before the answer or the feed's NONE: no place lost, here or in the account's other tabs.
-    feeds.leaving(concert.id);
-    tellOtherTabs('leave', concert.id);
+    feeds.askToLeave(concert.id);
     const sent = feeds.send();
     const result = await leaveQueue({ concertId: concert.id });
     setActionError(result.error);
