@@ -572,9 +572,11 @@ describe('fan web app in Chromium', () => {
     const { concertId } = await createConcert(server, { maxActiveUsers: 1, seatCount: 1, price: 100 });
     const fan = await newFanEntering(server, concertId, 'last-seat', undefined, 100);
     await fan.page.locator('.your-turn').waitFor(WAIT);
-    // Answers to `late` come 800 ms late (the seat counts pushed every 100 ms get there first).
+    // Answers to `late` come 2.5 s late: the seat counts, pushed every 100 ms, say 0 left long before
+    // the fan's holds, read again, say the last seat is their own hold (past the 1.5 s the page waits
+    // before saying no seat is free).
     let late = 'query MyHolds';
-    await answerLate(fan, () => late, 800);
+    await answerLate(fan, () => late, 2_500);
     await seat(fan, 1).click();
     const pay = fan.page.getByRole('button', { name: 'Pay 100 points' });
     await pay.waitFor(WAIT);

@@ -14,7 +14,7 @@ import { WaitingRoom } from './waiting-room';
 import { markOnce } from './marks';
 import { useCoalesced, useLastGood, useTitle } from './hooks';
 import { useLine, useLineFeeds } from './line-feeds';
-import { useMyHolds } from './my-holds';
+import { HoldsInMotionContext, useMyHolds } from './my-holds';
 
 /**
  * How often at most an ACTIVE fan's page re-reads, while the seat maps change, the per-schedule counts
@@ -229,16 +229,18 @@ function Booking({
         focusWhenGone={payment ? 'paid-title' : 'concert-title'}
         entries={entries}
       />
-      <WaitingRoom
-        concert={concert}
-        socket={socket}
-        holds={holds}
-        payment={payment}
-        paidElsewhere={paidElsewhere}
-        paying={paying || payingElsewhere}
-        onHoldsChanged={refreshHolds} onSeatChanged={onSeatChanged} onTurnEndedHolding={holdsStillHere}
-        onEnter={enteredAgain}
-      />
+      <HoldsInMotionContext.Provider value={myHolds.motion}>
+        <WaitingRoom
+          concert={concert}
+          socket={socket}
+          holds={holds}
+          payment={payment}
+          paidElsewhere={paidElsewhere}
+          paying={paying || payingElsewhere}
+          onHoldsChanged={refreshHolds} onSeatChanged={onSeatChanged} onTurnEndedHolding={holdsStillHere}
+          onEnter={enteredAgain}
+        />
+      </HoldsInMotionContext.Provider>
     </>
   );
 }

@@ -1,4 +1,4 @@
-import { useCallback, useRef, useState } from 'react';
+import { createContext, useCallback, useMemo, useRef, useState } from 'react';
 import { useClient, useQuery } from 'urql';
 import { MaybeOwnChanges, type SeatChange } from '../logic/seats';
 import { MyHolds, rereadMe, type HoldItem } from '../operations';
@@ -14,6 +14,17 @@ const HOLD_CHANGES: readonly AccountChange[] = ['hold', 'release', 'payment'];
 const seatIdsOf = (holds: readonly HoldItem[]): ReadonlySet<string> => new Set(holds.map((hold) => hold.seat.id));
 
 /**
+ * Whether the fan's holds, as read, may be behind: a hold sent from this page, or a read of the holds,
+ * is unanswered. The seat counts (pushed) may say the last seat is taken before the fan's own hold of
+ * it reads among their holds; `begin` marks a hold on its way and returns what ends it.
+ */
+export interface HoldsInMotion {
+  moving: boolean;
+  begin: () => () => void;
+}
+export const HoldsInMotionContext = createContext<HoldsInMotion>({ moving: false, begin: () => () => undefined });
+
+/**
  * The fan's holds (all concerts'), read again after the fan's own holds, releases and payments here
  * (`reread`) and in the account's other tabs (told over other-tabs), and after the live changes that
  * may be the fan's doing on another device (`seatChanged`, `turnEnded`; see MaybeOwnChanges): those,
@@ -26,6 +37,12 @@ export function useMyHolds(coalesceMs: number) {
   const [maybeOwn] = useState(() => new MaybeOwnChanges());
   /** Those waiting for the holds as read after the turn ended (turnEnded). */
   const afterTurnEnd = useRef<((holds: readonly HoldItem[]) => void)[]>([]);
+  // Holds sent and reads of the holds unanswered (see HoldsInMotion).
+  const [unanswered, setUnanswered] = useState(0);
+  const begin = useCallback(() => {
+    setUnanswered((n) => n + 1);
+    return () => setUnanswered((n) => n - 1);
+  }, []);
   const reread = useCallback(() => {
     const sent = maybeOwn.send();
     void client
@@ -36,8 +53,10 @@ export function useMyHolds(coalesceMs: number) {
         if (!data) return;
         maybeOwn.answered(sent, seatIdsOf(data.me.holds));
         if (maybeOwn.readSinceTurnEnded) for (const settle of afterTurnEnd.current.splice(0)) settle(data.me.holds);
-      });
-  }, [client, maybeOwn]);
+      })
+      .finally(begin());
+  }, [client, maybeOwn, begin]);
+  const motion = useMemo(() => ({ moving: unanswered > 0, begin }), [unanswered > 0, begin]);
   const holds = useLastGood(result.data?.me.holds, result.error, reread);
   useOtherTabs(HOLD_CHANGES, reread);
 
@@ -64,5 +83,5 @@ export function useMyHolds(coalesceMs: number) {
     rereadMaybeOwn.now();
     return read;
   }, [maybeOwn, rereadMaybeOwn]);
-  return { holds, error: result.error, reread, seatChanged, turnEnded };
+  return { holds, error: result.error, reread, seatChanged, turnEnded, motion };
 }

@@ -11,6 +11,7 @@ import { useAnnounce } from './announcer';
 import { ErrorNote } from './errors';
 import { useChosenOnce } from './hooks';
 import { keepInPlace } from './keep-in-place';
+import { HoldsInMotionContext } from './my-holds';
 import { tellOtherTabs } from './other-tabs';
 import { useReleaseHold } from './release-hold';
 
@@ -129,6 +130,7 @@ export function SeatMap({
   const [{ seats, ended }, answers] = useSeatMap(schedule.id, reconnects, onSeatChanged);
   const [, holdSeat] = useMutation(HoldSeat);
   const releaseHeld = useReleaseHold();
+  const holdsInMotion = useContext(HoldsInMotionContext);
   const announce = useAnnounce();
   const [busySeat, setBusySeat] = useState<string | null>(null);
   const [failure, setFailure] = useState<SeatFailure<Problem> | undefined>();
@@ -173,6 +175,7 @@ export function SeatMap({
     setBusySeat(seat.id);
     const hold = mine.get(seat.id);
     const sent = answers.send();
+    const holdAnswered = hold ? undefined : holdsInMotion.begin();
     if (hold) {
       // Gone already (HOLD_NOT_FOUND), the holds read again below and the map's feed show the rest.
       const { released, problem } = await releaseHeld({ id: hold.id, seat });
@@ -192,7 +195,9 @@ export function SeatMap({
     }
     busy.current = false;
     setBusySeat(null);
+    // The holds' read goes out before the hold counts as answered: its seat is never in neither.
     onHoldsChanged();
+    holdAnswered?.();
   }
 
   function moveFocus(event: KeyboardEvent<HTMLOListElement>) {

@@ -1,4 +1,4 @@
-import { useEffect, useLayoutEffect, useRef, useState } from 'react';
+import { useContext, useEffect, useLayoutEffect, useRef, useState } from 'react';
 import { useClient, useMutation, type CombinedError } from 'urql';
 import type { SocketState } from '../client';
 import { errorCode } from '../logic/errors';
@@ -10,6 +10,7 @@ import { useAnnounce } from './announcer';
 import { ErrorNote } from './errors';
 import { useChosenOnce, useNow } from './hooks';
 import { STATUS_CHECK_MS, useLine, useLineFeeds } from './line-feeds';
+import { HoldsInMotionContext } from './my-holds';
 import { SeatLegend, SeatMap } from './seat-map';
 import { refocus } from './focus';
 
@@ -476,10 +477,12 @@ function Active({
   // The turn goes on when nothing is left to choose (no surprise), but the fan is told at once, on
   // the page and aloud, as fans in line are: no seat free (one may come back) or sold. Not aloud to a
   // fan whose own payment took the last seat: it would cover the payment's announcement. Nor "no seat
-  // is free" to a fan holding seats: the last free one may be their own hold, or one being paid for
-  // (until the payment's answer, its seats may read sold before it).
+  // is free" to a fan holding seats, or whose hold here may be about to read among them: the last free
+  // one may be their own hold, or one being paid for (until the payment's answer, its seats may read
+  // sold before it).
+  const holdsMoving = useContext(HoldsInMotionContext).moving;
   const sold = seatSupply(concert.soldOut, status.seatsLeft);
-  const supply = (sold === 'PAUSED' && holds.length > 0) || paying ? 'LEFT' : sold;
+  const supply = (sold === 'PAUSED' && (holds.length > 0 || holdsMoving)) || paying ? 'LEFT' : sold;
   const supplyBefore = useRef(supply);
   useEffect(() => {
     const say = () => {
