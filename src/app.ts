@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { MikroORM } from '@mikro-orm/mysql';
 import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
 import { createPubSub } from '@graphql-yoga/subscription';
@@ -53,9 +54,13 @@ export interface App {
 
 /** The longest one Redis command of a request or tick may take (the slowest scripts take milliseconds). */
 const REDIS_COMMAND_TIMEOUT_MS = 2000;
-/** Start-up waits this long for Redis (it may be starting beside us), saying why every few seconds. */
-const REDIS_START_TIMEOUT_MS = 20_000;
-const REDIS_START_REPORT_MS = 5000;
+/** Start-up waits this long for Redis, then MySQL (either may be starting beside us), saying why every few seconds. */
+const DEPENDENCY_START_TIMEOUT_MS = 20_000;
+const DEPENDENCY_START_REPORT_MS = 5000;
+/** How long start-up waits before it connects again to a MySQL that was not there yet. */
+const MYSQL_START_RETRY_MS = 500;
+/** Driver errors of a MySQL not (yet) reachable, which it may well be a moment later; any other error stops start-up at once. */
+const MYSQL_NOT_UP = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'PROTOCOL_CONNECTION_LOST']);
 
 /** How often the shared clock is measured against Redis's again (syncSharedClock). */
 const CLOCK_SYNC_MS = 60_000;
@@ -80,23 +85,14 @@ export async function openDatabase(
   // long as a statement may, not a fixed 3 s: a healthy MySQL then answers them all.
   const acquireTimeoutMs = Math.max(MIN_ACQUIRE_TIMEOUT_MS, config.mysqlStatementTimeoutMs);
   const init = () => MikroORM.init({ ...ormConfig(config.databaseUrl, acquireTimeoutMs), connect: false, ...(loggerFactory && { loggerFactory }) });
-  let orm = await init();
+  const orm = await databaseEnsured(init, describeMysql(config.databaseUrl), logger, stop);
   try {
-    try {
-      await orm.schema.ensureDatabase();
-    } catch {
-      // A replica starting at the same moment may have created it between the check and the CREATE: look once more.
-      await orm.close(true);
-      orm = await init();
-      await orm.schema.ensureDatabase();
-    }
     // Not connect(): ensureDatabase opened a pool already (when the database existed), which connect()
     // would replace without closing, leaving a MySQL connection and a timer past orm.close().
     await orm.reconnect();
   } catch (error) {
     await orm.close(true);
-    // Said with where MySQL is: a driver's own message ("connect ETIMEDOUT") names neither.
-    throw new Error(`${describeMysql(config.databaseUrl)}: ${error instanceof Error ? error.message : String(error)}`);
+    throw new Error(`${describeMysql(config.databaseUrl)}: ${messageOf(error)}`);
   }
   await withStartupLock(orm, STARTUP_LOCK_TIMEOUT_SECONDS, async () => {
     const dropped = await undoInterruptedFirstMigration(orm);
@@ -112,6 +108,39 @@ export async function openDatabase(
   boundStatements(orm, config.mysqlStatementTimeoutMs);
   return orm;
 }
+
+/**
+ * An ORM on the configured database, created if missing. MySQL may still be starting beside us (as
+ * Redis may): a connection it refuses is tried again for up to DEPENDENCY_START_TIMEOUT_MS, said every
+ * few seconds; any other error stops start-up, after one more look (a replica starting at the same
+ * moment may have created the database between the check and the CREATE). Errors say where MySQL is:
+ * a driver's own message ("connect ETIMEDOUT") names neither.
+ */
+async function databaseEnsured(init: () => Promise<MikroORM>, where: string, logger?: Logger, stop?: AbortSignal): Promise<MikroORM> {
+  const started = Date.now();
+  let reportedAt = started;
+  for (let tries = 1; ; tries++) {
+    const orm = await init();
+    let error: unknown;
+    try {
+      await orm.schema.ensureDatabase();
+      return orm;
+    } catch (caught) {
+      error = caught;
+      await orm.close(true);
+    }
+    const notUp = MYSQL_NOT_UP.has(String((error as { code?: unknown }).code));
+    if (notUp && Date.now() - started >= DEPENDENCY_START_TIMEOUT_MS) throw new Error(`${where}: no answer within ${DEPENDENCY_START_TIMEOUT_MS / 1000} s (${messageOf(error)})`);
+    if (!notUp && tries > 1) throw new Error(`${where}: ${messageOf(error)}`);
+    if (notUp && Date.now() - reportedAt >= DEPENDENCY_START_REPORT_MS) {
+      reportedAt = Date.now();
+      logger?.warn({ reason: messageOf(error) }, `waiting for ${where}`);
+    }
+    if (notUp) await sleep(MYSQL_START_RETRY_MS, undefined, { signal: stop }).catch(() => Promise.reject(new Error('start-up stopped while waiting')));
+  }
+}
+
+const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 /** Where MySQL is, for a message: DATABASE_URL without its password. */
 function describeMysql(databaseUrl: string): string {
@@ -179,7 +208,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
     for (const client of [queueSubscriber, eventSubscribe, redis]) client.disconnect();
   };
   const where = describeRedis(config.redis);
-  await redisStarted([redis, queueSubscriber, eventSubscribe], REDIS_START_TIMEOUT_MS, REDIS_START_REPORT_MS, (reason) => logger.warn({ reason }, `waiting for ${where}`), stop)
+  await redisStarted([redis, queueSubscriber, eventSubscribe], DEPENDENCY_START_TIMEOUT_MS, DEPENDENCY_START_REPORT_MS, (reason) => logger.warn({ reason }, `waiting for ${where}`), stop)
     .then(() => checkSelectedDatabase(redis, config.redis))
     // Before anything is written or signed (the admin's credentials are, while the data is prepared):
     // on the shared clock, as everything after; measured again every minute, as clocks drift.

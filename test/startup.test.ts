@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer, type AddressInfo } from 'node:net';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import { createConnection } from 'mysql2/promise';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -57,6 +57,15 @@ async function expectPromptStop(starting: { child: ChildProcess; exited: Promise
   } finally {
     if (starting.child.exitCode === null) starting.child.kill('SIGKILL');
   }
+}
+
+/** A port nothing listens on (free a moment ago). */
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
 }
 
 const titles = async (url: string) => (await new Api(url).data<{ concerts: { title: string }[] }>('{ concerts { title } }')).concerts.map((c) => c.title);
@@ -138,12 +147,57 @@ describe('start-up', () => {
     }
   }, 90_000);
 
-  it('stops at once (exit 1) when MySQL does not answer, saying where it looked, its password unsaid', async () => {
-    const { code, output } = await runUntilExit('startup_no_mysql', { DATABASE_URL: 'mysql://root:hunter2@127.0.0.1:1/nowhere' });
+  it('says it waits for a MySQL that does not answer, then stops with the reason (exit 1), its password unsaid', async () => {
+    const { code, output, markedAt } = await runUntilExit('startup_no_mysql', { DATABASE_URL: 'mysql://root:hunter2@127.0.0.1:1/nowhere' }, /waiting for MySQL/);
     expect(code).toBe(1);
-    expect(output).toMatch(/failed to start: MySQL at mysql:\/\/root@127\.0\.0\.1:1\/nowhere: .*ECONNREFUSED/);
+    // Timed from its first word of waiting, 5 s into the 20 s wait (as for Redis above).
+    expect(markedAt).toBeDefined();
+    expect(Date.now() - markedAt!).toBeLessThan(30_000);
+    expect(output).toMatch(/"msg":"waiting for MySQL at mysql:\/\/root@127\.0\.0\.1:1\/nowhere"/);
+    expect(output).toMatch(/failed to start: MySQL at mysql:\/\/root@127\.0\.0\.1:1\/nowhere: no answer within 20 s \(.*ECONNREFUSED/);
     expect(output).not.toMatch(/hunter2/);
+  }, 90_000);
+
+  it('stops at once (exit 1) when MySQL refuses its credentials: no wait', async () => {
+    const url = Object.assign(new URL(testEnv('startup_mysql_denied', {}).DATABASE_URL as string), { username: 'no_such_user', password: 'hunter2' });
+    const started = Date.now();
+    const { code, output } = await runUntilExit('startup_mysql_denied', { DATABASE_URL: url.toString() });
+    expect(code).toBe(1);
+    expect(output).toMatch(/failed to start: MySQL at mysql:\/\/no_such_user@.*: Access denied/);
+    expect(output).not.toMatch(/waiting for MySQL/);
+    expect(Date.now() - started).toBeLessThan(15_000);
   }, 60_000);
+
+  it('starts once a MySQL that was not there yet answers (it may start beside the service), and stops at once on a SIGTERM while it waits', async () => {
+    const env = testEnv('startup_mysql_late', { RUN_WORKERS: 'false' });
+    await resetSandbox(env);
+    const mysql = new URL(env.DATABASE_URL as string);
+    // MySQL "starting": a port nothing listens on yet, then one that forwards to the test MySQL.
+    const port = await freePort();
+    const late = { ...env, DATABASE_URL: Object.assign(new URL(mysql), { port: String(port) }).toString() };
+    await expectPromptStop(await spawnProcess(late, (line) => line.msg?.startsWith('waiting for MySQL') ?? false));
+    const waiting = spawnProcess(late, (line) => line.msg === 'listening');
+    const forwarder = createServer((socket) => {
+      const upstream = connect(Number(mysql.port || 3306), mysql.hostname);
+      socket.pipe(upstream).pipe(socket);
+      socket.on('error', () => upstream.destroy());
+      upstream.on('error', () => socket.destroy());
+    });
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      await new Promise<void>((resolve) => forwarder.listen(port, '127.0.0.1', resolve));
+      const { child, line, exited } = await waiting;
+      try {
+        // Read from MySQL, through the forwarder (the test's sandbox seeds no demo concerts).
+        expect(await titles(`http://127.0.0.1:${line.port}/graphql`)).toEqual([]);
+      } finally {
+        child.kill('SIGTERM');
+        expect(await exited).toBe(0);
+      }
+    } finally {
+      await new Promise((resolve) => forwarder.close(resolve));
+    }
+  }, 90_000);
 
   it('stops (exit 1) with one line saying so when its port is in use: no stack from the WebSocket server', async () => {
     const holder = createServer();
