@@ -95,7 +95,7 @@ describe('refusals at the HTTP edge', () => {
     const empty = await post(JSON.stringify({ variables: {} }));
     expect(empty.status).toBe(400);
     expect(empty.body.errors?.[0]?.extensions?.code).toBe('GRAPHQL_PARSE_FAILED');
-    for (const method of ['PUT', 'DELETE', 'PATCH']) {
+    for (const method of ['PUT', 'DELETE', 'PATCH', 'OPTIONS']) {
       const response = await fetch(server.url, { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ __typename }' }) });
       expect(response.status, method).toBe(405);
       // Without a body or content-type too (Apollo's CSRF check would answer 400 first).

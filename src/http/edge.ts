@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isIPv6 } from 'node:net';
 import cors from 'cors';
-import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
+import express, { type ErrorRequestHandler, type RequestHandler, type Response } from 'express';
 import helmet from 'helmet';
 import proxyaddr from 'proxy-addr';
 import type { Logger } from '../logger';
@@ -113,9 +113,17 @@ export function sharedClockDate(): RequestHandler {
   };
 }
 
-/** CORS for /graphql: only the configured origins (none by default, so browsers on other sites are refused). */
+/**
+ * CORS for /graphql: only the configured origins (none by default, so browsers on other sites are
+ * refused). A bare OPTIONS, no preflight (it names no method to come), is a method other than GET or
+ * POST, refused as the others are (405), not answered as a preflight.
+ */
 export function corsFor(origins: readonly string[]): RequestHandler {
-  return cors({ origin: [...origins], methods: ['GET', 'POST'], allowedHeaders: ['content-type', 'authorization', 'apollo-require-preflight'], maxAge: 600 });
+  const preflights = cors({ origin: [...origins], methods: ['GET', 'POST'], allowedHeaders: ['content-type', 'authorization', 'apollo-require-preflight'], maxAge: 600 });
+  return (req, res, next) => {
+    if (req.method === 'OPTIONS' && req.headers['access-control-request-method'] === undefined) return refuseMethod(res);
+    preflights(req, res, next);
+  };
 }
 
 /** A request that is not one usable GraphQL operation, refused before Apollo: errors.md's code for it. */
@@ -151,8 +159,12 @@ export function jsonBody(limit: string): RequestHandler[] {
 export function graphqlMethods(): RequestHandler {
   return (req, res, next) => {
     if (req.method === 'GET' || req.method === 'POST') return next();
-    res.status(405).set('allow', 'GET, POST').json(badRequest(405, 'Use GET or POST for /graphql.').body);
+    refuseMethod(res);
   };
+}
+
+function refuseMethod(res: Response): void {
+  res.status(405).set('allow', 'GET, POST').json(badRequest(405, 'Use GET or POST for /graphql.').body);
 }
 
 interface HttpError {
