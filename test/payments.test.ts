@@ -36,6 +36,25 @@ async function booking(count: number, points: number, options: { seatCount?: num
 }
 
 describe('pay', () => {
+  it('tells the payer’s own seat feed its seats are RESERVED before that feed ends with NOT_ACTIVE (paying ends the turn)', async () => {
+    const { scheduleId, fans, seats: ids } = await booking(1, 1000);
+    const [fan] = fans as [Account];
+    const held = [await hold(fan, ids[0]!), await hold(fan, ids[1]!)];
+    const { feed, close } = await seatFeed(server, fan, scheduleId);
+    try {
+      await pay(fan, held.map((h) => h.id), 'own-feed');
+      const reserved: string[] = [];
+      const ended = await feed.until((message) => {
+        if (message.data?.seatChanged.status === 'RESERVED') reserved.push(message.data.seatChanged.id);
+        return message.errors !== undefined;
+      }, 10_000);
+      expect(ended.errors?.[0]?.extensions?.code).toBe('NOT_ACTIVE');
+      expect(reserved.sort()).toEqual([ids[0], ids[1]].sort());
+    } finally {
+      await close();
+    }
+  });
+
   it('deducts the total, reserves each seat with a unique code, frees the holds and ends the ACTIVE slot', async () => {
     const { concertId, scheduleId, fans, seats: ids } = await booking(2, 1000);
     const [fan, watcher] = fans as [Account, Account];
