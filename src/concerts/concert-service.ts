@@ -225,8 +225,10 @@ export class ConcertService {
         return created;
       });
     } catch (error) {
-      // Failed before its COMMIT (not every concert written), the transaction was rolled back: nothing to settle.
-      if (created.length === 0 || created.length < valid.length) throw error;
+      // Failed before its COMMIT (not every concert written; or none to write), the transaction was
+      // rolled back: nothing to settle.
+      const atCommit = created.length > 0 && created.length === valid.length;
+      if (!atCommit) throw error;
       return this.settleCreation(created);
     }
   }

@@ -164,7 +164,8 @@ function Booking({
     setPayment(null);
     setEntries((n) => n + 1);
   }, []);
-  const holds = (myHolds.holds ?? []).filter((hold) => hold.seat.schedule.concert.id === concert.id);
+  // The same list until a read changes it: the cart's effects that compare reads run once a read.
+  const holds = useMemo(() => (myHolds.holds ?? []).filter((hold) => hold.seat.schedule.concert.id === concert.id), [myHolds.holds, concert.id]);
 
   const feeds = useLineFeeds();
   // The cart's payment on its way: the cart's buttons wait, and the waiting room holds back what the
