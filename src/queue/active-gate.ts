@@ -9,10 +9,20 @@ export function slotEnded(): AppError {
 }
 
 /**
- * A subscription that needs ACTIVE (seatChanged), ended with NOT_ACTIVE by the first tick that finds
- * its fan otherwise: expired, left, or paid. Until then it passes its source through untouched.
+ * How long a seat feed goes on once its fan's slot has ended. A payment announces its seats and ends
+ * the slot together, and the two news travel apart (on a Redis Cluster, through different nodes): the
+ * payer's own map hears the seats it bought RESERVED before its feed ends, not one of them.
+ */
+const SLOT_END_SETTLE_MS = 300;
+
+/**
+ * A subscription that needs ACTIVE (seatChanged), ended with NOT_ACTIVE SLOT_END_SETTLE_MS after the
+ * first status that finds its fan otherwise: expired, left, or paid. Until then it passes its source
+ * through untouched.
  */
 export class ActiveGate<T> extends Interruptible<T> implements StatusListener {
+  private ending: NodeJS.Timeout | undefined;
+
   constructor(
     readonly userId: number,
     readonly concertId: number,
@@ -23,11 +33,12 @@ export class ActiveGate<T> extends Interruptible<T> implements StatusListener {
   }
 
   update(status: QueueStatus): boolean {
-    if (status.state !== QueueState.ACTIVE) this.interrupt(slotEnded());
+    if (status.state !== QueueState.ACTIVE && !this.ending) this.ending = setTimeout(() => this.interrupt(slotEnded()), SLOT_END_SETTLE_MS);
     return false;
   }
 
   protected override onClose(): void {
+    clearTimeout(this.ending);
     this.onEnd();
   }
 }
