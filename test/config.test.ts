@@ -26,7 +26,7 @@ describe('configuration', () => {
       admin: undefined,
       production: false,
       jwtSecretIsDefault: true,
-      passwordHashCost: 17,
+      passwordHashCost: 15,
       presenceGraceSeconds: 60,
       activeIdleSeconds: 300,
       mysqlStatementTimeoutMs: 10_000,
@@ -34,7 +34,7 @@ describe('configuration', () => {
       trustProxy: false,
       corsOrigins: [],
     });
-    expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: 's'.repeat(32) }).seedDemo).toBe(false);
+    expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: 's'.repeat(32) })).toMatchObject({ seedDemo: false, passwordHashCost: 17 });
     // A cluster's seeds replace REDIS_URL; a malformed seed stops the start naming the variable.
     expect(loadConfig({ REDIS_CLUSTER_NODES: '10.0.0.1:7000, redis-b:7001' }).redis).toEqual({
       clusterNodes: [
