@@ -223,7 +223,7 @@ describe('fan web app in Chromium, when the connection or the fan goes away', ()
   });
 
   it('a fan in line who logs out is asked first: stay, log out keeping the place, or leave the line and log out', async () => {
-    const { concertId, fan } = await waitingBehindOne(server, 'log-out');
+    const { concertId, first, fan } = await waitingBehindOne(server, 'log-out');
     const token = (await tokenOf(fan))!;
     const stateOnServer = async () => (await new Api(server.url, token).data<{ queueStatus: { state: string; position: number | null } }>(STATUS, { id: concertId })).queueStatus;
     const question = fan.page.getByRole('group', { name: 'Log out?' });
@@ -254,6 +254,10 @@ describe('fan web app in Chromium, when the connection or the fan goes away', ()
     await fan.page.reload();
     await position(fan, 'number 1 in line').waitFor(WAIT);
     await fan.page.getByRole('button', { name: 'Log out' }).click();
+    await question.filter({ hasText: 'You are in line. Leave it as you log out?' }).waitFor(WAIT);
+    // The question follows the line while it is open: let in meanwhile, the fan is asked about the turn.
+    await first.api.data(LEAVE, { id: concertId });
+    await question.filter({ hasText: 'It is your turn to choose seats. Leave it as you log out?' }).waitFor(WAIT);
     // The leave's answer held back past the 3 s the page waits for it: the question stays on screen
     // meanwhile, saying what happens, and the page logs out before the answer comes.
     await answerLate(fan, () => 'LeaveQueue', 6000);
