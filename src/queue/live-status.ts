@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../logger';
 import type { Metrics } from '../observability/metrics';
-import type { RedisClient } from '../redis';
+import { onSubscriptionsRestored, type RedisClient } from '../redis';
 import { ActiveGate, slotEnded } from './active-gate';
 import { placeAfter, type Departures } from './departures';
 import { LatestValueStream } from './latest-value-stream';
@@ -168,6 +168,7 @@ export class LiveQueueStatus {
   private beatTimer: NodeJS.Timeout | undefined;
   /** The last admission tick heard of (TickMessage.seq): a gap means lost messages. */
   private lastTick: number | undefined;
+  private stopWatchingSubscriber: () => void = () => {};
 
   constructor(
     private readonly queue: QueueService,
@@ -188,8 +189,9 @@ export class LiveQueueStatus {
         const missed = this.lastTick !== undefined && tick.seq !== this.lastTick + 1;
         this.lastTick = tick.seq;
         // Messages were lost while the subscription was away without a reconnect this process heard
-        // of: on a Redis Cluster, ioredis moves its subscriber to another node (a failover, a dropped
-        // connection) and says nothing. A fan's own change (not in the departures log) may be among them.
+        // of (on a Redis Cluster ioredis moves its subscriber to another node and says nothing; the
+        // move is watched for, see onSubscriptionsRestored, and this is the backstop). A fan's own
+        // change (not in the departures log) may be among them.
         if (missed) this.resyncAll();
       }
       for (const id of tick.concerts) {
@@ -200,8 +202,9 @@ export class LiveQueueStatus {
     });
     await this.subscriber.subscribe(this.channel);
     // Messages published while the subscription was down are lost, a fan's own enter among them (it
-    // is not in the log): after a reconnect every followed place is read anew, once.
-    this.subscriber.on('ready', () => {
+    // is not in the log): after a reconnect (on a Cluster, a move of the subscriber, of which ioredis
+    // says nothing) every followed place is read anew, once.
+    this.stopWatchingSubscriber = onSubscriptionsRestored(this.subscriber, () => {
       this.lastTick = undefined;
       this.resyncAll();
     });
@@ -213,6 +216,7 @@ export class LiveQueueStatus {
 
   stop(): void {
     clearInterval(this.beatTimer);
+    this.stopWatchingSubscriber();
   }
 
   /**

@@ -13,6 +13,40 @@ export { runScript } from './script';
 /** A connection to one Redis server or to a Redis Cluster: every caller works with either. */
 export type RedisClient = Redis | Cluster;
 
+/** How often a Cluster's subscriber is looked at for a move (see onSubscriptionsRestored): a property read. */
+const SUBSCRIBER_MOVE_CHECK_MS = 250;
+
+/** The part of ioredis's Cluster (5.x) that tells its subscriber connection moved: not in its typings. */
+interface ClusterSubscriberState {
+  subscriber?: { lastActiveSubscriber?: unknown };
+}
+
+/**
+ * Calls `restored` whenever the pub/sub connection of `client` is back after a loss, its channels
+ * subscribed again: what was published meanwhile is lost, and the caller reads afresh what it
+ * follows. One Redis says so ('ready'). A Cluster's ioredis moves its subscriber to another node (a
+ * failover, a dropped connection) and says nothing; it notes the move done, once the channels are
+ * subscribed again, by replacing its last active subscriber, which is watched for here. Returns what
+ * stops watching.
+ */
+export function onSubscriptionsRestored(client: RedisClient, restored: () => void): () => void {
+  if (!(client instanceof Cluster)) {
+    client.on('ready', restored);
+    return () => client.off('ready', restored);
+  }
+  const active = () => (client as unknown as ClusterSubscriberState).subscriber?.lastActiveSubscriber;
+  let seen = active();
+  const timer = setInterval(() => {
+    const now = active();
+    if (now === seen) return;
+    const moved = seen !== undefined && now !== undefined;
+    seen = now;
+    if (moved) restored();
+  }, SUBSCRIBER_MOVE_CHECK_MS);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
 /** Where Redis is: one server (REDIS_URL), or the seed nodes of a cluster (REDIS_CLUSTER_NODES). */
 export type RedisTarget = { url: string } | { clusterNodes: { host: string; port: number }[] };
 
