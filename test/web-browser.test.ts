@@ -8,7 +8,7 @@ import { createConcert } from './support/fixtures';
 import { ADMIN, databaseOf, startTestServer, type TestServer } from './support/harness';
 import { lockUserRow, untilLockWait } from './support/mysql-locks';
 import { ACTIVE_SEAT_BACK_MESSAGE, HOLDS_OUTLAST_TURN, SEAT_BACK_MESSAGE, SOLD_OUT_LEFT_LINE_MESSAGE, TURN_ENDED_MESSAGE } from '../web/src/logic/queue';
-import { admittedWithRival, announced, announcements, answerLate, busyFor, chargeInPage, cutNextAnswer, dropSockets, endTurn, expectClean, expectNothingSaidTwice, focusedId, holdBackPushes, logInTab, newFanEntering, openFan, position, samplePage, seat, seatWithStatus, shoot, signUpInPage, startBrowser, stopBrowser, submitAuthForm, tabShownAgain, tokenOf, userIdOf, WAIT, type Fan } from './support/browser';
+import { admittedWithRival, announced, announcements, answerLate, answerWhenReleased, busyFor, chargeInPage, cutNextAnswer, dropSockets, endTurn, expectClean, expectNothingSaidTwice, focusedId, holdBackPushes, logInTab, newFanEntering, openFan, position, samplePage, seat, seatWithStatus, shoot, signUpInPage, startBrowser, stopBrowser, submitAuthForm, tabShownAgain, tokenOf, userIdOf, WAIT, type Fan } from './support/browser';
 
 /*
  * The fan web app in a real browser (Debian's Chromium driven by playwright-core), against the real
@@ -617,9 +617,9 @@ describe('fan web app in Chromium', () => {
 
   it('a fan back in line who pays for seats held in an earlier turn hears being let in as it happens, and the ticket codes last', async () => {
     const { concertId, fan, pay, blocker } = await backInLineHolding('pay-waiting', 3);
-    // The payment's answer comes 2.5 s late; the fan is let in meanwhile. The blocker leaves once the
+    // The payment's answer is held back; the fan is let in meanwhile. The blocker leaves once the
     // payment is in: a turn given before it commits is the one the payment ends.
-    await answerLate(fan, () => 'idempotencyKey', 2_500);
+    const answers = await answerWhenReleased(fan, 'idempotencyKey');
     const before = (await announcements(fan)).length;
     await pay.click();
     const device = new Api(server.url).as((await tokenOf(fan))!);
@@ -628,6 +628,7 @@ describe('fan web app in Chromium', () => {
     await fan.page.locator('.your-turn').waitFor(WAIT);
     await announced(fan, 'It is your turn');
     expect(await fan.page.locator('[data-testid="payment"]').count()).toBe(0);
+    answers.release();
     await fan.page.locator('[data-testid="payment"] .ticket-code').first().waitFor(WAIT);
     await fan.page.waitForTimeout(500);
     const said = (await announcements(fan)).slice(before);
@@ -641,9 +642,11 @@ describe('fan web app in Chromium', () => {
 
   it('a fan back in line who buys the last seat, held from an earlier turn, hears both that the line closed and the ticket code', async () => {
     const { fan, pay } = await backInLineHolding('last-waiting', 1);
-    await answerLate(fan, () => 'idempotencyKey', 1_500);
+    // The payment's answer is held back until the line has closed (SOLD_OUT) on the page.
+    const answers = await answerWhenReleased(fan, 'idempotencyKey');
     await pay.click();
     await fan.page.locator('.waiting-room[data-state="SOLD_OUT"]').waitFor(WAIT);
+    answers.release();
     await fan.page.locator('[data-testid="payment"] .ticket-code').first().waitFor(WAIT);
     // Said in the same moment: one sentence must not replace the other before it is read.
     await announced(fan, 'Your ticket code is');

@@ -7,7 +7,7 @@ import { signUpMany } from './support/client';
 import { createConcert } from './support/fixtures';
 import { startTestServer, type TestServer } from './support/harness';
 import { HOLDS_OUTLAST_TURN, TURN_ENDED_MESSAGE } from '../web/src/logic/queue';
-import { announced, announcements, answerLate, chargeInPage, countRequests, endTurn, expectClean, logInTab, openFan, openTab, seat, seatWithStatus, signUpInPage, startBrowser, stopBrowser, tokenOf, userIdOf, WAIT, type Fan } from './support/browser';
+import { announced, announcements, answerLate, answerWhenReleased, chargeInPage, countRequests, endTurn, expectClean, logInTab, openFan, openTab, seat, seatWithStatus, signUpInPage, startBrowser, stopBrowser, tokenOf, userIdOf, WAIT, type Fan } from './support/browser';
 
 /*
  * The fan web app in a real browser, as one account in two tabs of one browser: what one tab does
@@ -114,17 +114,18 @@ describe('fan web app in Chromium, one account in two tabs', () => {
     // A fan waits behind: the line closes as sold out once the seat is sold.
     const [behind] = await signUpMany(new Api(server.url), 1);
     await behind!.api.data(ENTER, { id: concertId });
-    // The first tab hears its payment's answers 2 s late: the line's news reaches the second tab before the first tells it.
-    await answerLate(one, () => 'idempotencyKey', 2_000);
+    // The first tab hears its payment's answers only once the line's news has reached the second tab.
+    const answers = await answerWhenReleased(one, 'idempotencyKey');
     let before = (await announcements(two)).length;
     await one.page.getByRole('button', { name: 'Pay 100 points' }).click();
     await two.page.locator('.waiting-room[data-state="SOLD_OUT"]').waitFor(WAIT);
+    answers.release();
     await one.page.locator('[data-testid="payment"] .ticket-code').first().waitFor(WAIT);
     await two.page.getByRole('button', { name: 'Release seat 1' }).waitFor({ state: 'detached', ...WAIT });
     await two.page.waitForTimeout(500);
     expect((await announcements(two)).slice(before).filter((text) => /turn|sold out|waiting room/i.test(text))).toEqual([]);
 
-    // Refused (the points are spent), 2 s late; meanwhile the fan leaves the line on another device.
+    // Refused (the points are spent), its answer held back; meanwhile the fan leaves the line on another device.
     const other = await createConcert(server, { maxActiveUsers: 1, seatCount: 1, price: 100 });
     for (const tab of [one, two]) await tab.page.goto(`${base}#/concerts/${other.concertId}`);
     await one.page.getByRole('button', { name: 'Enter the waiting room' }).click();
@@ -136,6 +137,7 @@ describe('fan web app in Chromium, one account in two tabs', () => {
     await new Api(server.url).as((await tokenOf(one))!).data(LEAVE, { id: other.concertId });
     await two.page.locator('.waiting-room[data-state="NONE"]').waitFor(WAIT);
     expect((await announcements(two)).slice(before).filter((text) => /waiting room/i.test(text))).toEqual([]);
+    answers.release();
     await one.page.getByRole('alert').filter({ hasText: 'You do not have enough points' }).waitFor(WAIT);
     await announced(two, 'You are no longer in the waiting room');
     expectClean([one, two]);

@@ -160,6 +160,30 @@ export async function answerLate(fan: Fan, which: () => string, ms: number): Pro
   });
 }
 
+/**
+ * Holds back the answers to the fan's requests whose body holds `which`: each waits (the server has
+ * answered) until the test's next `release()`. What the page does before an answer is then tested
+ * with no race against a delay.
+ */
+export async function answerWhenReleased(fan: Fan, which: string): Promise<{ release: () => void }> {
+  let release = () => {};
+  const nextRelease = () => new Promise<void>((resolve) => (release = resolve));
+  let released = nextRelease();
+  await fan.page.route('**/graphql', async (route) => {
+    if (!(route.request().postData() ?? '').includes(which)) return route.continue();
+    const waitFor = released;
+    const response = await route.fetch();
+    await waitFor;
+    await route.fulfill({ response });
+  });
+  return {
+    release: () => {
+      release();
+      released = nextRelease();
+    },
+  };
+}
+
 /** Every text the live region took in this page, oldest first. */
 export const announcements = async (fan: Fan) => (await fan.page.evaluate('window.ctSaid ?? []')) as string[];
 
