@@ -25,6 +25,21 @@ beforeAll(async () => {
 
 afterAll(() => stopBrowser([server]));
 
+/** Records in `window.ctTold` what the account's other tabs tell this one (the kinds of news, in order). */
+async function hearOtherTabs(tab: Fan): Promise<void> {
+  await tab.page.evaluate("window.ctTold = []; new BroadcastChannel('concert-tickets').onmessage = (event) => window.ctTold.push(event.data.what);");
+}
+
+/**
+ * Past the seconds in which the line's news may still be an unanswered payment's (a NONE after its
+ * answer), as `tab` counts them: from the word of it the paying tab sends (hearOtherTabs first), the
+ * page's 3 s (UNANSWERED_SETTLE_MS), and 1.5 s more.
+ */
+async function pastUnansweredPayment(tab: Fan): Promise<void> {
+  await expect.poll(() => tab.page.evaluate<string[]>('window.ctTold'), WAIT).toContain('payUnanswered');
+  await tab.page.waitForTimeout(4_500);
+}
+
 describe('fan web app in Chromium, one account in two tabs', () => {
   it('two tabs of one account: a seat held in one is the fan’s in the other, with its cart, and paid there, the other’s cart and balance follow; other fans’ seats and another account’s tab ask for nothing', async () => {
     const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 2, seatCount: 4, price: 100 });
@@ -146,12 +161,12 @@ describe('fan web app in Chromium, one account in two tabs', () => {
 
   it('a payment with no answer, which did not pay, leaves the turn’s later end said as the turn’s end, in the paying tab and the other', async () => {
     const { concertId, one, two } = await twoTabsHolding('unanswered', 2, 100);
+    await hearOtherTabs(two);
     // The payment never reaches the server; the turn ends later, as when it runs out.
     await one.page.route('**/graphql', (route) => ((route.request().postData() ?? '').includes('idempotencyKey') ? route.abort('connectionreset') : route.continue()));
     await one.page.getByRole('button', { name: 'Pay 100 points' }).click();
     await one.page.locator('[role="alert"][data-code="NETWORK"]').waitFor(WAIT);
-    // Past the seconds in which the line's news may still be that payment's (a NONE after its answer).
-    await two.page.waitForTimeout(3_500);
+    await pastUnansweredPayment(two);
     await endTurn(server, one, concertId);
     for (const tab of [one, two]) await announced(tab, `${TURN_ENDED_MESSAGE} ${HOLDS_OUTLAST_TURN}`);
     expectClean([one, two], (fan, text) => fan === one && text.includes('ERR_CONNECTION_RESET'));
@@ -176,7 +191,7 @@ describe('fan web app in Chromium, one account in two tabs', () => {
 
   it('two tabs of one account: a payment answered after its tab logged out is still told to the other tab', async () => {
     const { one, two } = await twoTabsHolding('pay-logout', 2, 100);
-    await two.page.evaluate("window.ctTold = []; new BroadcastChannel('concert-tickets').onmessage = (event) => window.ctTold.push(event.data.what);");
+    await hearOtherTabs(two);
     await answerLate(one, () => 'idempotencyKey', 1_500);
     await one.page.getByRole('button', { name: 'Pay 100 points' }).click();
     await one.page.getByRole('button', { name: 'Log out' }).click();
@@ -188,6 +203,7 @@ describe('fan web app in Chromium, one account in two tabs', () => {
 
   it('two tabs of one account: the paying tab reloaded while its payment is on its way, a turn’s end after is said as such in both, at once', async () => {
     const { concertId, one, two } = await twoTabsHolding('pay-reload', 2, 50);
+    await hearOtherTabs(two);
     // The payment (refused: not enough points) gets no answer to the page, which is reloaded meanwhile.
     await one.page.route('**/graphql', async (route) => {
       if (!(route.request().postData() ?? '').includes('idempotencyKey')) return route.continue();
@@ -197,8 +213,7 @@ describe('fan web app in Chromium, one account in two tabs', () => {
     await one.page.waitForTimeout(300);
     await one.page.reload();
     await one.page.locator('.your-turn').waitFor(WAIT);
-    // Past the seconds in which the line's news may still be that payment's (a NONE after its answer).
-    await two.page.waitForTimeout(3_500);
+    await pastUnansweredPayment(two);
     await endTurn(server, one, concertId);
     for (const tab of [one, two]) await announced(tab, `${TURN_ENDED_MESSAGE} ${HOLDS_OUTLAST_TURN}`);
     expectClean([one, two]);
