@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { ActiveGate } from '../src/queue/active-gate';
 import { LatestValueStream } from '../src/queue/latest-value-stream';
+import { QueueState, type QueueStatus } from '../src/queue/queue-state';
 import { SeatStatus, type SeatState } from '../src/seats/seat';
 import { SeatFeed } from '../src/seats/seat-feed';
 import { Interruptible } from '../src/streams/interruptible';
@@ -112,5 +114,32 @@ describe('Interruptible (a subscription that something else may end)', () => {
     stream.interrupt(new Error('session expired'));
     await expect(stream.next()).rejects.toThrow('session expired');
     expect(stream.closes).toBe(1);
+  });
+});
+
+describe('ActiveGate (a seatChanged subscription that needs ACTIVE)', () => {
+  const status = (state: QueueState): QueueStatus => ({ concertId: 1, state, position: null, waiting: 0, active: 0, estimatedWaitSeconds: null, activeUntil: null, salesOpenAt: null, seatsLeft: 0 });
+
+  it('ends with NOT_ACTIVE a moment after the slot ends, once a slow reader has read the changes that came before', async () => {
+    let ended = 0;
+    const feed = new SeatFeed(10, () => undefined);
+    const gate = new ActiveGate(7, 1, feed, () => ended++);
+    gate.update(status(QueueState.ACTIVE));
+    // A payment's seats, announced as it ends the slot, unread by a slow socket; then the slot's end.
+    feed.push(seat(1, SeatStatus.RESERVED));
+    feed.push(seat(2, SeatStatus.RESERVED));
+    gate.update(status(QueueState.NONE));
+    // Still open for a moment: news that travelled apart from the slot's end may still come.
+    feed.push(seat(3, SeatStatus.HELD));
+    expect(gate.interrupted).toBe(false);
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(gate.interrupted).toBe(true);
+    expect(ended).toBe(1);
+    expect((await take(gate, 3)).map((s) => [s.id, s.status])).toEqual([
+      [1, SeatStatus.RESERVED],
+      [2, SeatStatus.RESERVED],
+      [3, SeatStatus.HELD],
+    ]);
+    await expect(gate.next()).rejects.toMatchObject({ code: 'NOT_ACTIVE' });
   });
 });

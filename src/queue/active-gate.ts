@@ -17,8 +17,8 @@ const SLOT_END_SETTLE_MS = 300;
 
 /**
  * A subscription that needs ACTIVE (seatChanged), ended with NOT_ACTIVE SLOT_END_SETTLE_MS after the
- * first status that finds its fan otherwise: expired, left, or paid. Until then it passes its source
- * through untouched.
+ * first status that finds its fan otherwise (expired, left, or paid), once a slow reader has read what
+ * came before. Until then it passes its source through untouched.
  */
 export class ActiveGate<T> extends Interruptible<T> implements StatusListener {
   private ending: NodeJS.Timeout | undefined;
@@ -33,7 +33,7 @@ export class ActiveGate<T> extends Interruptible<T> implements StatusListener {
   }
 
   update(status: QueueStatus): boolean {
-    if (status.state !== QueueState.ACTIVE && !this.ending) this.ending = setTimeout(() => this.interrupt(slotEnded()), SLOT_END_SETTLE_MS);
+    if (status.state !== QueueState.ACTIVE && !this.ending) this.ending = setTimeout(() => this.interrupt(slotEnded(), true), SLOT_END_SETTLE_MS);
     return false;
   }
 

@@ -31,6 +31,11 @@ export abstract class CoalescingStream<T> implements AsyncIterableIterator<T> {
     }
   }
 
+  /** The next unread value, removed, without waiting; undefined when there is none (see Interruptible). */
+  takeUnread(): { value: T } | undefined {
+    return this.take();
+  }
+
   next(): Promise<IteratorResult<T>> {
     const unread = this.take();
     if (unread) return Promise.resolve({ value: unread.value, done: false });

@@ -10,6 +10,8 @@ export class Interruptible<T> implements AsyncIterableIterator<T> {
   private failure: Error | undefined;
   private rejectWaiting: ((error: Error) => void) | undefined;
   private closed = false;
+  /** What the source held unread when interrupted with `unreadFirst`: handed out before the error. */
+  private readonly unread: T[] = [];
 
   constructor(private readonly source: AsyncIterator<T>) {}
 
@@ -17,14 +19,21 @@ export class Interruptible<T> implements AsyncIterableIterator<T> {
     return this.failure !== undefined;
   }
 
-  interrupt(error: Error): void {
+  /**
+   * Ends the stream with `error`. With `unreadFirst`, what a source that keeps values for a slow reader
+   * (a CoalescingStream) holds unread is read first: news of the time before the end (a payment's
+   * seats, for the payer's map) is not dropped because the socket was slow.
+   */
+  interrupt(error: Error, unreadFirst = false): void {
     if (this.failure) return;
+    if (unreadFirst && hasUnread<T>(this.source)) for (let kept = this.source.takeUnread(); kept; kept = this.source.takeUnread()) this.unread.push(kept.value);
     this.failure = error;
     this.rejectWaiting?.(error);
     this.close();
   }
 
   next(): Promise<IteratorResult<T>> {
+    if (this.unread.length > 0) return Promise.resolve({ value: this.unread.shift() as T, done: false });
     if (this.failure) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => {
       this.rejectWaiting = reject;
@@ -61,4 +70,9 @@ export class Interruptible<T> implements AsyncIterableIterator<T> {
     // Closing the source only unsubscribes; a failure there must not become an unhandled rejection.
     this.source.return?.().catch(() => undefined);
   }
+}
+
+/** A source that keeps values for a slow reader and can hand them out without waiting (CoalescingStream). */
+function hasUnread<T>(source: AsyncIterator<T>): source is AsyncIterator<T> & { takeUnread(): { value: T } | undefined } {
+  return typeof (source as { takeUnread?: unknown }).takeUnread === 'function';
 }
