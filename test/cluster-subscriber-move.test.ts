@@ -1,9 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Api } from '../support/graphql-client';
-import { type QueueStatus, STATUS_SUBSCRIPTION } from '../support/operations';
 import { startTestServer, type TestServer } from './support/harness';
-import { Feed, signUpMany, wsClient } from './support/client';
-import { createConcert } from './support/fixtures';
+import { wsClient } from './support/client';
+import { followedOutOfLine } from './support/live-feed';
 import { clusterNodes, redisCli } from './support/cluster-nodes';
 import { redisKeys, runScript } from '../src/redis';
 import { QUEUE_ENTER } from '../src/redis/queue-scripts';
@@ -31,15 +29,8 @@ const seedPort = () => Number(CLUSTER!.split(',')[0]!.split(':')[1]);
 
 describe.runIf(CLUSTER)('a live feed whose Redis Cluster subscriber moved to another node', () => {
   it('reads its fans’ places anew once moved: a fan who entered on another replica meanwhile is told where they are (ACTIVE)', async () => {
-    const { concertId } = await createConcert(server, { maxActiveUsers: 2 });
-    const [ahead, fan] = await signUpMany(new Api(server.url), 2);
-    const client = wsClient(server.wsUrl, fan!.token);
-    clients.push(client);
-    const feed = new Feed<{ queueStatus: QueueStatus }>(client, STATUS_SUBSCRIPTION, { id: concertId });
-    expect((await feed.next()).data?.queueStatus.state).toBe('NONE');
+    const { concertId, fan, feed } = await followedOutOfLine(server, 2, clients);
     const { queue } = server.app.services;
-    await queue.enter(Number(ahead!.id), Number(concertId));
-    await queue.admitTick();
 
     // Every pub/sub connection drops; the fan enters right then through another replica (the script
     // straight, as that replica sends it: this process's own-change hook does not hear it), whose
@@ -48,7 +39,7 @@ describe.runIf(CLUSTER)('a live feed whose Redis Cluster subscriber moved to ano
     for (const node of clusterNodes(seedPort())) killed += Number(redisCli(node.port, 'client', 'kill', 'type', 'pubsub').trim() || '0');
     expect(killed).toBeGreaterThan(0);
     const keys = redisKeys(server.env.REDIS_KEY_PREFIX!);
-    await runScript(server.app.redis, QUEUE_ENTER, keys.queue(Number(concertId)), Number(fan!.id), drawPreQueueScore(), 1, keys.channels.queueTicks, Number(concertId));
+    await runScript(server.app.redis, QUEUE_ENTER, keys.queue(Number(concertId)), Number(fan.id), drawPreQueueScore(), 1, keys.channels.queueTicks, Number(concertId));
 
     // Ticks go on, numbered without a gap (none fell inside the cut), as a worker runs them.
     const ticking = setInterval(() => void queue.admitTick().catch(() => undefined), 100);
@@ -61,6 +52,6 @@ describe.runIf(CLUSTER)('a live feed whose Redis Cluster subscriber moved to ano
     } finally {
       clearInterval(ticking);
     }
-    expect((await queue.status(Number(fan!.id), Number(concertId))).state).toBe('ACTIVE');
+    expect((await queue.status(Number(fan.id), Number(concertId))).state).toBe('ACTIVE');
   });
 });

@@ -6,6 +6,7 @@ import { startTestServer, type TestServer } from './support/harness';
 import { Feed, signUpMany, wsClient } from './support/client';
 import { createConcert } from './support/fixtures';
 import { seatIds, sellInMysql } from './support/booking';
+import { followedOutOfLine } from './support/live-feed';
 import { RedisServer } from './support/redis-server';
 import { redisKeys, runScript } from '../src/redis';
 import { registerScripts } from '../src/redis/script';
@@ -87,7 +88,7 @@ describe('live feed whose first read after a reconnect fails', () => {
       await admin.call('ACL', 'SETUSER', 'default', '-@scripting');
       expect(await admin.client('KILL', 'TYPE', 'pubsub')).toBeGreaterThan(0);
       registerScripts(admin, [QUEUE_ENTER]);
-      await runScript(admin, QUEUE_ENTER, keys.queue(Number(concertId)), Number(fan!.id), drawPreQueueScore(), 1, `${keys.channels.queueTicks}:nobody`, Number(concertId));
+      await runScript(admin, QUEUE_ENTER, keys.queue(Number(concertId)), Number(fan.id), drawPreQueueScore(), 1, `${keys.channels.queueTicks}:nobody`, Number(concertId));
       await vi.waitFor(() => expect(restored).toBeDefined(), { timeout: 10_000, interval: 20 });
       const restoredAt = await restored!;
       const status = await feed.until((m) => m.data?.queueStatus.state === 'WAITING', 10_000);
@@ -111,19 +112,11 @@ describe('live feed whose subscription moved without a reconnect event (a Redis 
    * the place anew can find it. Another fan, ahead, takes the one slot at the next tick.
    */
   async function unheardEntry() {
-    const { concertId } = await createConcert(server, { maxActiveUsers: 1 });
-    const [ahead, fan] = await signUpMany(new Api(server.url), 2);
-    const client = wsClient(server.wsUrl, fan!.token);
-    clients.push(client);
-    const feed = new Feed<{ queueStatus: QueueStatus }>(client, STATUS_SUBSCRIPTION, { id: concertId });
-    expect((await feed.next()).data?.queueStatus.state).toBe('NONE');
-    const { queue } = server.app.services;
-    await queue.enter(Number(ahead!.id), Number(concertId));
-    await queue.admitTick();
+    const { concertId, fan, feed } = await followedOutOfLine(server, 1, clients);
     const keys = redisKeys(server.env.REDIS_KEY_PREFIX!);
     const line = keys.queue(Number(concertId));
-    await runScript(server.app.redis, QUEUE_ENTER, line, Number(fan!.id), drawPreQueueScore(), 1, `${keys.channels.queueTicks}:nobody`, Number(concertId));
-    expect(await server.app.redis.zscore(line.wait, fan!.id)).not.toBeNull();
+    await runScript(server.app.redis, QUEUE_ENTER, line, Number(fan.id), drawPreQueueScore(), 1, `${keys.channels.queueTicks}:nobody`, Number(concertId));
+    expect(await server.app.redis.zscore(line.wait, fan.id)).not.toBeNull();
     return { feed, keys };
   }
 

@@ -19,13 +19,17 @@ let api: Api;
 const children: ServerProcess[] = [];
 const closers: (() => Promise<void> | void)[] = [];
 
-beforeAll(async () => {
-  server = await startTestServer('presence', {
+/** A server of this file: holds an ACTIVE slot long enough, with `graceSeconds` of presence grace. */
+const presenceServer = (name: string, graceSeconds: number) =>
+  startTestServer(name, {
     ACTIVE_TTL_SECONDS: '120',
-    PRESENCE_GRACE_SECONDS: String(GRACE_S),
+    PRESENCE_GRACE_SECONDS: String(graceSeconds),
     ACTIVE_IDLE_SECONDS: String(IDLE_S),
     MAX_SOCKETS_PER_USER: String(MAX_SOCKETS),
   });
+
+beforeAll(async () => {
+  server = await presenceServer('presence', GRACE_S);
   api = new Api(server.url);
 });
 afterAll(async () => {
@@ -352,12 +356,7 @@ const LONG_GRACE_S = 6;
 describe('presence across replicas, with a longer grace', () => {
   let long: TestServer;
   beforeAll(async () => {
-    long = await startTestServer('presence_replicas', {
-      ACTIVE_TTL_SECONDS: '120',
-      PRESENCE_GRACE_SECONDS: String(LONG_GRACE_S),
-      ACTIVE_IDLE_SECONDS: String(IDLE_S),
-      MAX_SOCKETS_PER_USER: String(MAX_SOCKETS),
-    });
+    long = await presenceServer('presence_replicas', LONG_GRACE_S);
   });
   afterAll(() => long?.stop());
 

@@ -1,0 +1,23 @@
+import { expect } from 'vitest';
+import { Api } from '../../support/graphql-client';
+import { type QueueStatus, STATUS_SUBSCRIPTION } from '../../support/operations';
+import { Feed, signUpMany, wsClient, type Account } from './client';
+import { createConcert } from './fixtures';
+import type { TestServer } from './harness';
+
+/**
+ * A fan out of line whose queueStatus feed has said NONE, behind another fan (`ahead`) who entered a
+ * new concert of `capacity` slots and was let in by a tick. The feed's client joins `clients`, for
+ * the caller to dispose of.
+ */
+export async function followedOutOfLine(server: TestServer, capacity: number, clients: ReturnType<typeof wsClient>[]): Promise<{ concertId: string; ahead: Account; fan: Account; feed: Feed<{ queueStatus: QueueStatus }> }> {
+  const { concertId } = await createConcert(server, { maxActiveUsers: capacity });
+  const [ahead, fan] = (await signUpMany(new Api(server.url), 2)) as [Account, Account];
+  const client = wsClient(server.wsUrl, fan.token);
+  clients.push(client);
+  const feed = new Feed<{ queueStatus: QueueStatus }>(client, STATUS_SUBSCRIPTION, { id: concertId });
+  expect((await feed.next()).data?.queueStatus.state).toBe('NONE');
+  await server.app.services.queue.enter(Number(ahead.id), Number(concertId));
+  await server.app.services.queue.admitTick();
+  return { concertId, ahead, fan, feed };
+}
