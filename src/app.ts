@@ -129,7 +129,7 @@ async function databaseEnsured(init: () => Promise<MikroORM>, where: string, log
       error = caught;
       await orm.close(true);
     }
-    const notUp = MYSQL_NOT_UP.has(String((error as { code?: unknown }).code));
+    const notUp = MYSQL_NOT_UP.has(String((error as { code?: unknown } | undefined)?.code));
     if (notUp && Date.now() - started >= DEPENDENCY_START_TIMEOUT_MS) throw new Error(`${where}: no answer within ${DEPENDENCY_START_TIMEOUT_MS / 1000} s (${messageOf(error)})`);
     if (!notUp && tries > 1) throw new Error(`${where}: ${messageOf(error)}`);
     if (notUp && Date.now() - reportedAt >= DEPENDENCY_START_REPORT_MS) {
