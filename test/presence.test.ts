@@ -1,100 +1,28 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { redisKeys } from '../src/redis';
 import { Api } from '../support/graphql-client';
-import { ENTER, HOLD, LEAVE, type QueueStatus, RELEASE, SEATS, STATUS_SUBSCRIPTION } from '../support/operations';
-import { metricSum } from './support/metrics';
+import { HOLD, LEAVE, type QueueStatus, RELEASE, SEATS, STATUS_SUBSCRIPTION } from '../support/operations';
 import { startTestServer, type TestServer } from './support/harness';
-import { Feed, signUp, signUpMany, wsClient, type Account } from './support/client';
+import { Feed, signUpMany, wsClient } from './support/client';
 import { createConcert } from './support/fixtures';
-import { spawnServer, type ServerProcess } from './support/process';
-import { activeFans, charge, hold, pay, pollStatus, seatFeed, seatIds, queueStatusOf as status } from './support/booking';
+import { spawnServer } from './support/process';
+import { activeFans, charge, hold, pay, seatFeed, seatIds, queueStatusOf as status } from './support/booking';
+import { IDLE_S, presenceHelpers, presenceServer, sleep } from './support/presence';
 
 const GRACE_S = 2;
-const IDLE_S = 3;
-/** Sockets per account: a fan may hold them all on a replica that dies. */
-const MAX_SOCKETS = 2;
 
 let server: TestServer;
 let api: Api;
-const children: ServerProcess[] = [];
-const closers: (() => Promise<void> | void)[] = [];
-
-/** A server of this file: holds an ACTIVE slot long enough, with `graceSeconds` of presence grace. */
-const presenceServer = (name: string, graceSeconds: number) =>
-  startTestServer(name, {
-    ACTIVE_TTL_SECONDS: '120',
-    PRESENCE_GRACE_SECONDS: String(graceSeconds),
-    ACTIVE_IDLE_SECONDS: String(IDLE_S),
-    MAX_SOCKETS_PER_USER: String(MAX_SOCKETS),
-  });
+const { children, closers, enter, inLine, subscribe, poll, metric, fullConcert, closeAll } = presenceHelpers(() => server);
 
 beforeAll(async () => {
   server = await presenceServer('presence', GRACE_S);
   api = new Api(server.url);
 });
 afterAll(async () => {
-  for (const close of closers) await close();
-  await Promise.all(children.map((child) => child.stop()));
+  await closeAll();
   await server.stop();
 });
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const enter = async (fan: Account, id: string) => (await fan.api.data<{ enterQueue: QueueStatus }>(ENTER, { id })).enterQueue;
-
-/** Whether the fan is in the concert's line or ACTIVE, read straight from Redis: asking the API would be a sign of presence. */
-async function inLine(fan: Account, concertId: string, on: TestServer = server): Promise<{ waiting: boolean; active: boolean }> {
-  const k = redisKeys(on.app.config.redisPrefix).queue(Number(concertId));
-  const [wait, active] = await Promise.all([on.app.redis.zscore(k.wait, fan.id), on.app.redis.zscore(k.active, fan.id)]);
-  return { waiting: wait !== null, active: active !== null };
-}
-
-/** A queueStatus subscription of the fan on the given server; closed at the end of the file at the latest. */
-function subscribe(wsUrl: string, fan: Account, concertId: string) {
-  const client = wsClient(wsUrl, fan.token);
-  const feed = new Feed<{ queueStatus: QueueStatus }>(client, STATUS_SUBSCRIPTION, { id: concertId });
-  const close = async () => {
-    feed.close();
-    await client.dispose();
-  };
-  closers.push(close);
-  return { feed, close };
-}
-
-/** A subscription as subscribe opens it, retried every 100 ms while the server refuses the socket (MAX_SOCKETS_PER_USER); with its first status. */
-async function subscribeWhenLet(wsUrl: string, fan: Account, concertId: string, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const attempt = subscribe(wsUrl, fan, concertId);
-    try {
-      const first = (await attempt.feed.next()).data?.queueStatus;
-      if (first) return { ...attempt, first };
-    } catch {
-      // closed with 4429: the account's sockets are all counted
-    }
-    await attempt.close();
-    if (Date.now() > deadline) throw new Error(`no socket let in within ${timeoutMs} ms`);
-    await sleep(100);
-  }
-}
-
-/** Polls the fan's status every half second (a sign of presence) until stopped; stopped at the end of the file at the latest. */
-function poll(fan: Account, concertId: string): () => void {
-  const stop = pollStatus(fan, concertId);
-  closers.push(stop);
-  return stop;
-}
-
-const metric = (name: string, on: TestServer = server) => metricSum(on.url, name);
-
-/** Capacity 1, its slot taken by a holder who keeps it by polling: everyone else stays in line. */
-async function fullConcert(on: TestServer = server): Promise<{ concertId: string; holder: Account }> {
-  const { concertId } = await createConcert(on, { maxActiveUsers: 1 });
-  const holder = await signUp(on === server ? api : new Api(on.url));
-  await enter(holder, concertId);
-  poll(holder, concertId);
-  await vi.waitFor(async () => expect((await inLine(holder, concertId, on)).active).toBe(true), { timeout: 5000, interval: 50 });
-  return { concertId, holder };
-}
 
 describe('presence of WAITING fans', () => {
   it('drops a silent fan after the grace; those behind move up and their subscriptions say so; polling and subscribed fans stay', async () => {
@@ -131,7 +59,7 @@ describe('presence of WAITING fans', () => {
     closers.push(() => Promise.all(clients.map((client) => client.dispose())).then(() => undefined));
     const feeds = clients.map((client) => new Feed<{ queueStatus: QueueStatus }>(client, STATUS_SUBSCRIPTION, { id: concertId }));
     await Promise.all(feeds.map((feed) => feed.next()));
-    const resyncsBefore = await metricSum(server.url, 'queue_live_resyncs_total');
+    const resyncsBefore = await metric('queue_live_resyncs_total');
     const names = new Set<string>();
     // Ten fans close their subscription and open it again at once, for several beats (one every 333 ms).
     const until = Date.now() + 3000;
@@ -152,7 +80,7 @@ describe('presence of WAITING fans', () => {
       })(),
     ]);
     expect(names.size).toBe(1);
-    expect(await metricSum(server.url, 'queue_live_resyncs_total')).toBe(resyncsBefore);
+    expect(await metric('queue_live_resyncs_total')).toBe(resyncsBefore);
     expect(await server.app.redis.zcard(line.watchers)).toBe(30);
     for (const feed of feeds) feed.close();
   });
@@ -320,16 +248,6 @@ describe('presence of ACTIVE fans', () => {
   });
 });
 
-/** An API-only replica, and two fans in line (behind the holder of the one slot) who will watch there. */
-async function twoFansBesideReplica(on: TestServer): Promise<{ replica: ServerProcess; concertId: string; fans: [Account, Account] }> {
-  const replica = await spawnServer({ ...on.env, RUN_WORKERS: 'false' });
-  children.push(replica);
-  const { concertId } = await fullConcert(on);
-  const fans = (await signUpMany(new Api(on.url), 2)) as [Account, Account];
-  for (const fan of fans) await enter(fan, concertId);
-  return { replica, concertId, fans };
-}
-
 describe('presence across replicas', () => {
   it('counts a subscription on an API-only replica', async () => {
     const apiOnly = await spawnServer({ ...server.env, RUN_WORKERS: 'false' });
@@ -343,87 +261,6 @@ describe('presence across replicas', () => {
     await vi.waitFor(async () => expect((await inLine(silent!, concertId)).waiting).toBe(false), { timeout: (GRACE_S + 3) * 1000, interval: 100 });
     await sleep(GRACE_S * 1000);
     expect(await inLine(remote!, concertId)).toEqual({ waiting: true, active: false });
-  });
-});
-
-/**
- * A grace of 6 s (a socket lease of 3 s, a beat every second): a fan whose sockets died with a replica
- * has the grace to reconnect elsewhere, and a lapse counted from the wrong moment comes seconds, not
- * tenths of one, from the right one, on a loaded host too.
- */
-const LONG_GRACE_S = 6;
-
-describe('presence across replicas, with a longer grace', () => {
-  let long: TestServer;
-  beforeAll(async () => {
-    long = await presenceServer('presence_replicas', LONG_GRACE_S);
-  });
-  afterAll(() => long?.stop());
-
-  it('lets the fans of a SIGKILLed replica lapse after the grace, unless they reconnect elsewhere', async () => {
-    const {
-      replica: doomed,
-      concertId,
-      fans: [stranded, moving],
-    } = await twoFansBesideReplica(long);
-    const a = subscribe(doomed.wsUrl, stranded!, concertId);
-    // The moving fan has every socket the account may open on the doomed replica (two tabs, say).
-    const b = Array.from({ length: MAX_SOCKETS }, () => subscribe(doomed.wsUrl, moving!, concertId));
-    expect((await a.feed.next()).data?.queueStatus.position).toBe(1);
-    for (const { feed } of b) expect((await feed.next()).data?.queueStatus.position).toBe(2);
-    // Present for longer than the grace while the replica lives.
-    await sleep(LONG_GRACE_S * 1000 + 500);
-    expect(await inLine(stranded!, concertId, long)).toEqual({ waiting: true, active: false });
-
-    const killed = Date.now();
-    doomed.child.kill('SIGKILL');
-    await doomed.stop();
-    // The dead sockets stop counting against MAX_SOCKETS_PER_USER (a lease of half the grace) soon
-    // enough to reconnect within the grace, after which the fan would be gone.
-    const elsewhere = await subscribeWhenLet(long.wsUrl, moving!, concertId);
-    expect(Date.now() - killed).toBeLessThan(LONG_GRACE_S * 1000);
-    expect(elsewhere.first).toMatchObject({ state: 'WAITING', position: 2 });
-    await vi.waitFor(async () => expect((await inLine(stranded!, concertId, long)).waiting).toBe(false), { timeout: (LONG_GRACE_S + 3) * 1000, interval: 100 });
-    // Not before one grace after the death: the replica may have lived almost a beat past its last beat.
-    expect(Date.now() - killed).toBeGreaterThanOrEqual(LONG_GRACE_S * 1000);
-    await elsewhere.feed.until((m) => m.data?.queueStatus.position === 1);
-    await sleep(LONG_GRACE_S * 1000);
-    expect(await inLine(moving!, concertId, long)).toEqual({ waiting: true, active: false });
-  });
-
-  it('counts a fan’s presence from their last sign, not from the death of a replica they had left', async () => {
-    const {
-      replica: doomed,
-      concertId,
-      fans: [moved, poller],
-    } = await twoFansBesideReplica(long);
-    for (const fan of [moved!, poller!]) expect((await subscribe(doomed.wsUrl, fan, concertId).feed.next()).data?.queueStatus.state).toBe('WAITING');
-    const replicas = redisKeys(long.app.config.redisPrefix).queue(Number(concertId)).replicas;
-    // The doomed replica alone holds fans of this concert.
-    const [dead, ...others] = await long.app.redis.zrange(replicas, 0, -1);
-    expect(others).toEqual([]);
-
-    doomed.child.kill('SIGKILL');
-    await doomed.stop();
-    const died = Date.now();
-    // One fan moves to another replica, then closes that socket too; the other only polls over HTTP.
-    const elsewhere = subscribe(long.wsUrl, moved!, concertId);
-    expect((await elsewhere.feed.next()).data?.queueStatus.state).toBe('WAITING');
-    poll(poller!, concertId);
-    await sleep(died + 1500 - Date.now());
-    // The dead replica is released about one grace after its last beat (some 4.5 s from now): not yet.
-    expect(await long.app.redis.zscore(replicas, dead!)).not.toBeNull();
-    const closing = Date.now();
-    await elsewhere.close();
-    // What counts when the dead replica's hold is released is the later socket's end (and every
-    // poll), not its last beat: counted from that beat, the tick that releases it would drop the fan
-    // at once (the fan's grace ended with it).
-    await vi.waitFor(async () => expect(await long.app.redis.zscore(replicas, dead!)).toBeNull(), { timeout: (LONG_GRACE_S + 5) * 1000, interval: 50 });
-    expect(await inLine(moved!, concertId, long)).toEqual({ waiting: true, active: false });
-    // Gone one grace after the socket's end, not before.
-    await vi.waitFor(async () => expect((await inLine(moved!, concertId, long)).waiting).toBe(false), { timeout: (LONG_GRACE_S + 3) * 1000, interval: 100 });
-    expect(Date.now() - closing).toBeGreaterThanOrEqual(LONG_GRACE_S * 1000);
-    expect(await inLine(poller!, concertId, long)).toEqual({ waiting: true, active: false });
   });
 });
 
