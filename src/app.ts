@@ -119,7 +119,8 @@ export async function openDatabase(
 async function databaseEnsured(init: () => Promise<MikroORM>, where: string, logger?: Logger, stop?: AbortSignal): Promise<MikroORM> {
   const started = Date.now();
   let reportedAt = started;
-  for (let tries = 1; ; tries++) {
+  let otherErrors = 0;
+  for (;;) {
     const orm = await init();
     let error: unknown;
     try {
@@ -131,7 +132,7 @@ async function databaseEnsured(init: () => Promise<MikroORM>, where: string, log
     }
     const notUp = MYSQL_NOT_UP.has(String((error as { code?: unknown } | undefined)?.code));
     if (notUp && Date.now() - started >= DEPENDENCY_START_TIMEOUT_MS) throw new Error(`${where}: no answer within ${DEPENDENCY_START_TIMEOUT_MS / 1000} s (${messageOf(error)})`);
-    if (!notUp && tries > 1) throw new Error(`${where}: ${messageOf(error)}`);
+    if (!notUp && ++otherErrors > 1) throw new Error(`${where}: ${messageOf(error)}`);
     if (notUp && Date.now() - reportedAt >= DEPENDENCY_START_REPORT_MS) {
       reportedAt = Date.now();
       logger?.warn({ reason: messageOf(error) }, `waiting for ${where}`);

@@ -176,28 +176,31 @@ export function SeatMap({
     const hold = mine.get(seat.id);
     const sent = answers.send();
     const holdAnswered = hold ? undefined : holdsInMotion.begin();
-    if (hold) {
-      // Gone already (HOLD_NOT_FOUND), the holds read again below and the map's feed show the rest.
-      const { released, problem } = await releaseHeld({ id: hold.id, seat });
-      if (released) answers.apply({ id: seat.id, status: 'AVAILABLE' }, sent);
-      else if (problem) setError(problem);
-    } else {
-      const result = await holdSeat({ seatId: seat.id });
-      const problem = result.data ? undefined : (problemOf(result.error) ?? { code: 'NETWORK' });
-      if (result.data) {
-        const held = result.data.holdSeat;
-        answers.apply({ id: seat.id, status: held.seat.status }, sent);
-        tellOtherTabs('hold');
-        announce(heldWords(held.seat.number, held.seat.price, held.expiresAt, serverClock.now()));
-      } else setError(problem);
-      // The map showed the seat free and it was not (a change it missed): read it again.
-      if (problem?.code === 'SEAT_UNAVAILABLE') answers.reload();
+    try {
+      if (hold) {
+        // Gone already (HOLD_NOT_FOUND), the holds read again below and the map's feed show the rest.
+        const { released, problem } = await releaseHeld({ id: hold.id, seat });
+        if (released) answers.apply({ id: seat.id, status: 'AVAILABLE' }, sent);
+        else if (problem) setError(problem);
+      } else {
+        const result = await holdSeat({ seatId: seat.id });
+        const problem = result.data ? undefined : (problemOf(result.error) ?? { code: 'NETWORK' });
+        if (result.data) {
+          const held = result.data.holdSeat;
+          answers.apply({ id: seat.id, status: held.seat.status }, sent);
+          tellOtherTabs('hold');
+          announce(heldWords(held.seat.number, held.seat.price, held.expiresAt, serverClock.now()));
+        } else setError(problem);
+        // The map showed the seat free and it was not (a change it missed): read it again.
+        if (problem?.code === 'SEAT_UNAVAILABLE') answers.reload();
+      }
+    } finally {
+      busy.current = false;
+      setBusySeat(null);
+      // The holds' read goes out before the hold counts as answered: its seat is never in neither.
+      onHoldsChanged();
+      holdAnswered?.();
     }
-    busy.current = false;
-    setBusySeat(null);
-    // The holds' read goes out before the hold counts as answered: its seat is never in neither.
-    onHoldsChanged();
-    holdAnswered?.();
   }
 
   function moveFocus(event: KeyboardEvent<HTMLOListElement>) {
