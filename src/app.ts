@@ -218,7 +218,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
     (error: unknown) => {
       // Nothing keeps retrying behind the failure (the tests start apps in their own process).
       disconnectRedis();
-      throw new Error(`${where}: ${error instanceof Error ? error.message : String(error)}`);
+      throw new Error(`${where}: ${messageOf(error)}`);
     },
   );
   const clockSync = setInterval(() => void syncSharedClock(redis).catch((error: unknown) => logger.debug({ err: error }, "could not read Redis's clock")), CLOCK_SYNC_MS);

@@ -144,6 +144,9 @@ interface LineRecord {
 /** A place in line as a tab of the account last saw it, and when: for the account's next tab (LineMemory.adoptHandDown). */
 type HandedDownPlace = Pick<LineRecord, 'state' | 'start'> & { at: number };
 
+/** Whether the record is of a line the fan was last seen in: not lost, nor left by a payment's turn's end. */
+const stillIn = (record: LineRecord | undefined): record is LineRecord => record !== undefined && !record.lost && !record.outWhilePaying;
+
 /**
  * What this tab remembers of one account's places in line, per concert, under `key` in Web Storage
  * (sessionStorage: it outlasts a reload and the concert's feed, not the tab; the page forgets it at
@@ -191,7 +194,7 @@ export class LineMemory {
   private handDownPlace(concertId: string, record: LineRecord | undefined): void {
     if (!this.handDown) return;
     const places = this.handedDown();
-    if (record && !record.lost && !record.outWhilePaying && !record.leaving && !record.paying) places[concertId] = { state: record.state, start: record.start, at: this.handDown.now() };
+    if (stillIn(record) && !record.leaving && !record.paying) places[concertId] = { state: record.state, start: record.start, at: this.handDown.now() };
     else delete places[concertId];
     this.handDown.store.setItem(this.handDown.key, JSON.stringify(places));
   }
@@ -214,7 +217,7 @@ export class LineMemory {
   seen(concertId: string, status: Pick<QueueView, 'state' | 'position'>): void {
     this.change(concertId, (record) => {
       if (inLine(status.state)) {
-        const entry: Pick<LineRecord, 'start' | 'leaving' | 'leavingAt'> = record && !record.lost && !record.outWhilePaying ? record : { start: null, leaving: false };
+        const entry: Pick<LineRecord, 'start' | 'leaving' | 'leavingAt'> = stillIn(record) ? record : { start: null, leaving: false };
         const start = status.state === 'WAITING' && status.position !== null ? Math.max(entry.start ?? 0, status.position) : entry.start;
         // Still in line well after a leave was asked: it never took effect (no answer came, or the tab
         // that asked logged out with the server away), and the place is the fan's again.
@@ -234,7 +237,7 @@ export class LineMemory {
    * is no place lost. A NONE already seen is that one: a payment's answer may come after it.
    */
   leaving(concertId: string): void {
-    this.change(concertId, (record) => (record && !record.lost && !record.outWhilePaying ? { ...record, leaving: true, leavingAt: this.now(), paying: false } : undefined));
+    this.change(concertId, (record) => (stillIn(record) ? { ...record, leaving: true, leavingAt: this.now(), paying: false } : undefined));
   }
 
   /**
@@ -243,7 +246,7 @@ export class LineMemory {
    * line is kept as it is (paying for seats held from an earlier turn keeps it).
    */
   paying(concertId: string): void {
-    this.change(concertId, (record) => (record?.state === 'ACTIVE' && !record.lost && !record.outWhilePaying ? { ...record, leaving: true, leavingAt: undefined, paying: true } : record));
+    this.change(concertId, (record) => (stillIn(record) && record.state === 'ACTIVE' ? { ...record, leaving: true, leavingAt: undefined, paying: true } : record));
   }
 
   /**
@@ -298,16 +301,18 @@ export class LineMemory {
 
   /** The concerts whose line the fan was last seen in. */
   inLine(): string[] {
-    return Object.entries(this.records())
-      .filter(([, record]) => !record.lost && !record.outWhilePaying)
-      .map(([concertId]) => concertId);
+    return this.stillInLines().map(([concertId]) => concertId);
   }
 
   /** The places the fan holds and has not asked to give up (by leaving, or paying from a turn), with their state. */
   placesHeld(): { concertId: string; state: string }[] {
-    return Object.entries(this.records())
-      .filter(([, record]) => !record.lost && !record.outWhilePaying && !record.leaving)
+    return this.stillInLines()
+      .filter(([, record]) => !record.leaving)
       .map(([concertId, record]) => ({ concertId, state: record.state }));
+  }
+
+  private stillInLines(): [string, LineRecord][] {
+    return Object.entries(this.records()).filter((entry): entry is [string, LineRecord] => stillIn(entry[1]));
   }
 
   /** Forgets every line, in this tab and for the next: the fan logs out. */
