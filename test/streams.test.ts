@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ActiveGate } from '../src/queue/active-gate';
 import { LatestValueStream } from '../src/queue/latest-value-stream';
 import { QueueState, type QueueStatus } from '../src/queue/queue-state';
@@ -132,8 +132,7 @@ describe('ActiveGate (a seatChanged subscription that needs ACTIVE)', () => {
     // Still open for a moment: news that travelled apart from the slot's end may still come.
     feed.push(seat(3, SeatStatus.HELD));
     expect(gate.interrupted).toBe(false);
-    await new Promise((resolve) => setTimeout(resolve, 400));
-    expect(gate.interrupted).toBe(true);
+    await vi.waitFor(() => expect(gate.interrupted).toBe(true), { timeout: 3000, interval: 20 });
     expect(ended).toBe(1);
     expect((await take(gate, 3)).map((s) => [s.id, s.status])).toEqual([
       [1, SeatStatus.RESERVED],
