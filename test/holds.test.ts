@@ -334,6 +334,51 @@ describe('releasing a hold', () => {
       await close();
     }
   });
+
+  it('leaves a seat a rival took the moment it was let go shown HELD, though the release’s AVAILABLE went out after the rival’s HELD', async () => {
+    const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 5 });
+    const [owner, rival, watcher] = await activeFans(api, concertId, 3);
+    const [seatId, other] = await seatIds(server, scheduleIds[0]!);
+    const held = await hold(owner!, seatId!);
+    const { feed, close } = await seatFeed(server, watcher!, scheduleIds[0]!);
+    // The release's check that MySQL has not sold the seat (made before it is announced free) waits
+    // until the rival, who took the seat once its lock was let go, has had its HELD heard.
+    const catalog = (server.app.services.seatEvents as unknown as { catalog: SeatCatalog }).catalog;
+    const reservedAmong = catalog.reservedAmong.bind(catalog);
+    let rivalHeard!: () => void;
+    const heard = new Promise<void>((resolve) => (rivalHeard = resolve));
+    let released!: () => void;
+    const lockLetGo = new Promise<void>((resolve) => (released = resolve));
+    catalog.reservedAmong = async (ids: number[]) => {
+      if (ids.length === 1 && ids[0] === Number(seatId)) {
+        released();
+        await heard;
+      }
+      return reservedAmong(ids);
+    };
+    try {
+      const release = owner!.api.data(RELEASE, { holdId: held.id });
+      await lockLetGo;
+      catalog.reservedAmong = reservedAmong;
+      await hold(rival!, seatId!);
+      await feed.until((message) => message.data?.seatChanged.id === seatId && message.data.seatChanged.status === 'HELD', 5000);
+      rivalHeard();
+      await release;
+      // Whatever the feed said of the seat after that, its last word is the rival's hold: a change of
+      // another seat afterwards marks the end of what the release sent.
+      await hold(owner!, other!);
+      const after: string[] = [];
+      await feed.until((message) => {
+        if (message.data?.seatChanged.id === seatId) after.push(message.data.seatChanged.status);
+        return message.data?.seatChanged.id === other;
+      }, 5000);
+      expect(after.at(-1)).toBe('HELD');
+    } finally {
+      catalog.reservedAmong = reservedAmong;
+      rivalHeard();
+      await close();
+    }
+  });
 });
 
 describe('a sale whose follow-up in Redis was lost (its process killed right after the commit)', () => {

@@ -169,7 +169,7 @@ export class HoldService {
     if (outcome === HOLD_BEING_PAID) throw (await this.isReserved(ref.seatId)) ? holdNotFound() : stillBeingPaid();
     if (outcome !== 1) throw holdNotFound();
     // Announced free unless MySQL has it sold (the same question answers the caller).
-    const [sold] = await Promise.all([this.events.announceFreed([ref.seatId]), this.markPresent(userId, ref)]);
+    const [sold] = await Promise.all([this.announceFreed([ref.seatId]), this.markPresent(userId, ref)]);
     if (sold?.has(ref.seatId)) throw holdNotFound();
   }
 
@@ -418,6 +418,27 @@ export class HoldService {
   /** Lapsed holds a script purged (the sweep, or any request that met them first): counted and announced. */
   private async announceLapsed(seats: string[]): Promise<void> {
     this.metrics.holdsExpired.inc(seats.length);
-    await this.events.announceFreed(seats.map(Number));
+    await this.announceFreed(seats.map(Number));
+  }
+
+  /**
+   * Tells seat maps these seats, just let go, are AVAILABLE (unless MySQL has them sold), then reads
+   * their holds once more: a rival can take a seat the moment its lock is let go, and the rival's
+   * HELD, sent while the release was still asking MySQL, would go out first and be overtaken by the
+   * AVAILABLE. A seat found held is told HELD again, after it. Returns what SeatEvents.announceFreed does.
+   */
+  private async announceFreed(seatIds: number[]): Promise<Set<number> | undefined> {
+    const sold = await this.events.announceFreed(seatIds);
+    if (sold === undefined) return sold;
+    try {
+      const freed = await this.catalog.findMany(seatIds.filter((id) => !sold.has(id)));
+      for (const [scheduleId, seats] of groupBySchedule(freed, (seat) => seat)) {
+        const held = await this.liveHolds(scheduleId, seats.map((seat) => seat.id));
+        await this.events.announceSeats(seats.filter((seat) => held.has(seat.id)), SeatStatus.HELD);
+      }
+    } catch (error) {
+      this.logger.warn({ err: error, seatIds }, 'could not check seats just let go for a rival’s hold');
+    }
+    return sold;
   }
 }
