@@ -154,6 +154,42 @@ describe('cancelReservation', () => {
     }
   });
 
+  it('leaves a seat a rival held right after the commit shown HELD, though the cancellation’s AVAILABLE went out after the rival’s HELD', async () => {
+    const { fans, concertId, scheduleId, seatId, reservation } = await bought({ fans: 1 });
+    const [rival, watcher] = await activeFans(api, concertId, 2);
+    const { feed, close } = await seatFeed(server, watcher!, scheduleId);
+    // The follow-up after the commit held back until the rival's hold of the seat has been heard.
+    const service = server.app.services.cancellations as unknown as { afterCommit: (...args: unknown[]) => Promise<void> };
+    const afterCommit = service.afterCommit;
+    let resume = () => {};
+    const resumed = new Promise<void>((resolve) => (resume = resolve));
+    service.afterCommit = async function (this: unknown, ...args: unknown[]) {
+      await resumed;
+      return afterCommit.apply(this, args);
+    };
+    try {
+      const cancelled = cancel(fans[0]!, reservation.id);
+      await vi.waitFor(async () => expect((await rival!.api.request(HOLD, { seatId })).errors).toBeUndefined(), { timeout: 5000, interval: 50 });
+      await feed.until((message) => message.data?.seatChanged.id === seatId && message.data.seatChanged.status === 'HELD');
+      resume();
+      expect((await cancelled).data?.cancelReservation.status).toBe('CANCELLED');
+      // A sentinel: the watcher's own hold of another seat, after which the cancellation has said all.
+      const [, sentinel] = await seatIds(server, scheduleId);
+      await hold(watcher!, sentinel!);
+      const after: unknown[] = [];
+      for (;;) {
+        const change = (await feed.next()).data?.seatChanged;
+        if (change?.id === sentinel) break;
+        after.push(change?.status);
+      }
+      expect(after.at(-1) ?? 'HELD').toBe('HELD');
+    } finally {
+      service.afterCommit = afterCommit;
+      resume();
+      await close();
+    }
+  });
+
   it('a retried cancellation puts the seat count right at once when the first request lost its follow-up after the commit', async () => {
     const { fans, scheduleId, reservation } = await bought({ fans: 1 });
     expect(await availableSeats(api, scheduleId)).toBe(9);

@@ -422,23 +422,30 @@ export class HoldService {
   }
 
   /**
-   * Tells seat maps these seats, just let go, are AVAILABLE (unless MySQL has them sold), then reads
-   * their holds once more: a rival can take a seat the moment its lock is let go, and the rival's
-   * HELD, sent while the release was still asking MySQL, would go out first and be overtaken by the
-   * AVAILABLE. A seat found held is told HELD again, after it. Returns what SeatEvents.announceFreed does.
+   * Tells seat maps these seats, just let go, are AVAILABLE (unless MySQL has them sold), and then
+   * those a rival took meanwhile HELD again (retellHeld). Returns what SeatEvents.announceFreed does.
    */
   private async announceFreed(seatIds: number[]): Promise<Set<number> | undefined> {
     const sold = await this.events.announceFreed(seatIds);
-    if (sold === undefined) return sold;
+    if (sold !== undefined) await this.retellHeld(seatIds.filter((id) => !sold.has(id)));
+    return sold;
+  }
+
+  /**
+   * For seats just announced AVAILABLE: reads their holds once more and tells a held one HELD again,
+   * after that AVAILABLE. A rival can take a seat the moment it is free (its lock let go, its sale
+   * cancelled), and the rival's HELD, sent while the one freeing it was still asking MySQL, went out
+   * first: overtaken, it left live maps showing a held seat free. Never throws: a failure is logged.
+   */
+  async retellHeld(seatIds: number[]): Promise<void> {
     try {
-      const freed = await this.catalog.findMany(seatIds.filter((id) => !sold.has(id)));
-      for (const [scheduleId, seats] of groupBySchedule(freed, (seat) => seat)) {
-        const held = await this.liveHolds(scheduleId, seats.map((seat) => seat.id));
-        await this.events.announceSeats(seats.filter((seat) => held.has(seat.id)), SeatStatus.HELD);
+      const seats = await this.catalog.findMany(seatIds);
+      for (const [scheduleId, group] of groupBySchedule(seats, (seat) => seat)) {
+        const held = await this.liveHolds(scheduleId, group.map((seat) => seat.id));
+        await this.events.announceSeats(group.filter((seat) => held.has(seat.id)), SeatStatus.HELD);
       }
     } catch (error) {
-      this.logger.warn({ err: error, seatIds }, 'could not check seats just let go for a rival’s hold');
+      this.logger.warn({ err: error, seatIds }, 'could not check seats just freed for a rival’s hold');
     }
-    return sold;
   }
 }

@@ -184,7 +184,8 @@ export class CancellationService {
   }
 
   /**
-   * Tells seat maps the seat is free; if Redis cannot take it (a failover right after the commit),
+   * Tells seat maps the seat is free (and then HELD again if a rival took it meanwhile:
+   * HoldService.retellHeld); if Redis cannot take it (a failover right after the commit),
    * again in the background as it is by then (announceInBackground, HoldService.announceAsNow: sold or
    * held again meanwhile, it is told so): otherwise live maps would show it sold for good. The failure
    * now is thrown, for the caller to log.
@@ -192,6 +193,7 @@ export class CancellationService {
   private async announceFree(seat: SeatInfo): Promise<void> {
     try {
       await this.events.announceSeats([seat], SeatStatus.AVAILABLE);
+      await this.holds.retellHeld([seat.id]);
     } catch (error) {
       announceInBackground(
         () => this.holds.announceAsNow([seat]),
