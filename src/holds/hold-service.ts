@@ -427,7 +427,12 @@ export class HoldService {
    */
   private async announceFreed(seatIds: number[]): Promise<Set<number> | undefined> {
     const sold = await this.events.announceFreed(seatIds);
-    if (sold !== undefined) await this.retellHeld(seatIds.filter((id) => !sold.has(id)));
+    if (sold === undefined) return sold;
+    try {
+      await this.retellHeld(await this.catalog.findMany(seatIds.filter((id) => !sold.has(id))));
+    } catch (error) {
+      this.logger.warn({ err: error, seatIds }, 'could not check seats just freed for a rival’s hold');
+    }
     return sold;
   }
 
@@ -435,17 +440,12 @@ export class HoldService {
    * For seats just announced AVAILABLE: reads their holds once more and tells a held one HELD again,
    * after that AVAILABLE. A rival can take a seat the moment it is free (its lock let go, its sale
    * cancelled), and the rival's HELD, sent while the one freeing it was still asking MySQL, went out
-   * first: overtaken, it left live maps showing a held seat free. Never throws: a failure is logged.
+   * first: overtaken, it left live maps showing a held seat free.
    */
-  async retellHeld(seatIds: number[]): Promise<void> {
-    try {
-      const seats = await this.catalog.findMany(seatIds);
-      for (const [scheduleId, group] of groupBySchedule(seats, (seat) => seat)) {
-        const held = await this.liveHolds(scheduleId, group.map((seat) => seat.id));
-        await this.events.announceSeats(group.filter((seat) => held.has(seat.id)), SeatStatus.HELD);
-      }
-    } catch (error) {
-      this.logger.warn({ err: error, seatIds }, 'could not check seats just freed for a rival’s hold');
+  async retellHeld(seats: readonly SeatInfo[]): Promise<void> {
+    for (const [scheduleId, group] of groupBySchedule(seats, (seat) => seat)) {
+      const held = await this.liveHolds(scheduleId, group.map((seat) => seat.id));
+      await this.events.announceSeats(group.filter((seat) => held.has(seat.id)), SeatStatus.HELD);
     }
   }
 }

@@ -193,7 +193,7 @@ export class CancellationService {
   private async announceFree(seat: SeatInfo): Promise<void> {
     try {
       await this.events.announceSeats([seat], SeatStatus.AVAILABLE);
-      await this.holds.retellHeld([seat.id]);
+      await this.holds.retellHeld([seat]);
     } catch (error) {
       announceInBackground(
         () => this.holds.announceAsNow([seat]),
