@@ -32,6 +32,45 @@ async function bought(options: { fans?: number } = {}) {
   return { fans, concertId, scheduleId: scheduleIds[0]!, seatId: seatId!, reservation: payment.reservations[0]! };
 }
 
+/**
+ * A fan's bought seat is cancelled while the follow-up after the commit (announcing the seat free,
+ * counting it) is held back, as by a slow Redis or a pause, until `meanwhile` has run with a rival and
+ * a watcher's live feed. Returns what the feed then said of the seat, up to a sentinel: the watcher's
+ * own hold of another seat, by which everything the cancellation announced has arrived.
+ */
+async function cancelWhileFollowUpWaits(meanwhile: (live: { rival: Account; feed: Awaited<ReturnType<typeof seatFeed>>['feed']; seatId: string }) => Promise<void>) {
+  const { fans, concertId, scheduleId, seatId, reservation } = await bought({ fans: 1 });
+  const [rival, watcher] = await activeFans(api, concertId, 2);
+  const { feed, close } = await seatFeed(server, watcher!, scheduleId);
+  const service = server.app.services.cancellations as unknown as { afterCommit: (...args: unknown[]) => Promise<void> };
+  const afterCommit = service.afterCommit;
+  let resume = () => {};
+  const resumed = new Promise<void>((resolve) => (resume = resolve));
+  service.afterCommit = async function (this: unknown, ...args: unknown[]) {
+    await resumed;
+    return afterCommit.apply(this, args);
+  };
+  try {
+    const cancelled = cancel(fans[0]!, reservation.id);
+    await meanwhile({ rival: rival!, feed, seatId });
+    resume();
+    expect((await cancelled).data?.cancelReservation.status).toBe('CANCELLED');
+    const [, sentinel] = await seatIds(server, scheduleId);
+    await hold(watcher!, sentinel!);
+    const told: string[] = [];
+    for (;;) {
+      const change = (await feed.next()).data?.seatChanged;
+      if (change?.id === sentinel) break;
+      if (change?.id === seatId) told.push(change.status);
+    }
+    return { told, scheduleId };
+  } finally {
+    service.afterCommit = afterCommit;
+    resume();
+    await close();
+  }
+}
+
 describe('cancelReservation', () => {
   it('cancels, refunds the price as a REFUND entry, frees the seat (seatChanged says so) and keeps the payment', async () => {
     const { fans, scheduleId, seatId, reservation } = await bought({ fans: 2 });
@@ -115,79 +154,23 @@ describe('cancelReservation', () => {
   });
 
   it('neither announces nor counts a seat free when the cancellation’s follow-up comes after the seat was sold again', async () => {
-    const { fans, concertId, scheduleId, seatId, reservation } = await bought({ fans: 1 });
-    const [rival, watcher] = await activeFans(api, concertId, 2);
-    const { feed, close } = await seatFeed(server, watcher!, scheduleId);
-    // The follow-up after the commit held back (a slow Redis, a pause) until the seat has been resold.
-    const service = server.app.services.cancellations as unknown as { afterCommit: (...args: unknown[]) => Promise<void> };
-    const afterCommit = service.afterCommit;
-    let resume = () => {};
-    const resumed = new Promise<void>((resolve) => (resume = resolve));
-    service.afterCommit = async function (this: unknown, ...args: unknown[]) {
-      await resumed;
-      return afterCommit.apply(this, args);
-    };
-    try {
-      const cancelled = cancel(fans[0]!, reservation.id);
+    const { told, scheduleId } = await cancelWhileFollowUpWaits(async ({ rival, feed, seatId }) => {
       // Committed: MySQL lets the rival hold the seat, and buy it.
-      await vi.waitFor(async () => expect((await rival!.api.request(HOLD, { seatId })).errors).toBeUndefined(), { timeout: 5000, interval: 50 });
-      await charge(rival!, 500);
-      await pay(rival!, [(await me(rival!)).holds[0]!.id], 'bought-meanwhile');
+      await vi.waitFor(async () => expect((await rival.api.request(HOLD, { seatId })).errors).toBeUndefined(), { timeout: 5000, interval: 50 });
+      await charge(rival, 500);
+      await pay(rival, [(await me(rival)).holds[0]!.id], 'bought-meanwhile');
       await feed.until((message) => message.data?.seatChanged.id === seatId && message.data.seatChanged.status === 'RESERVED');
-      resume();
-      expect((await cancelled).data?.cancelReservation.status).toBe('CANCELLED');
-      // A sentinel: the watcher's own hold of another seat. Everything announced before it has arrived.
-      const [, sentinel] = await seatIds(server, scheduleId);
-      await hold(watcher!, sentinel!);
-      const after: unknown[] = [];
-      for (;;) {
-        const change = (await feed.next()).data?.seatChanged;
-        if (change?.id === sentinel) break;
-        after.push(change?.status);
-      }
-      expect(after).not.toContain('AVAILABLE');
-      expect(await availableSeats(api, scheduleId)).toBe(8);
-    } finally {
-      service.afterCommit = afterCommit;
-      resume();
-      await close();
-    }
+    });
+    expect(told).not.toContain('AVAILABLE');
+    expect(await availableSeats(api, scheduleId)).toBe(8);
   });
 
   it('leaves a seat a rival held right after the commit shown HELD, though the cancellation’s AVAILABLE went out after the rival’s HELD', async () => {
-    const { fans, concertId, scheduleId, seatId, reservation } = await bought({ fans: 1 });
-    const [rival, watcher] = await activeFans(api, concertId, 2);
-    const { feed, close } = await seatFeed(server, watcher!, scheduleId);
-    // The follow-up after the commit held back until the rival's hold of the seat has been heard.
-    const service = server.app.services.cancellations as unknown as { afterCommit: (...args: unknown[]) => Promise<void> };
-    const afterCommit = service.afterCommit;
-    let resume = () => {};
-    const resumed = new Promise<void>((resolve) => (resume = resolve));
-    service.afterCommit = async function (this: unknown, ...args: unknown[]) {
-      await resumed;
-      return afterCommit.apply(this, args);
-    };
-    try {
-      const cancelled = cancel(fans[0]!, reservation.id);
-      await vi.waitFor(async () => expect((await rival!.api.request(HOLD, { seatId })).errors).toBeUndefined(), { timeout: 5000, interval: 50 });
+    const { told } = await cancelWhileFollowUpWaits(async ({ rival, feed, seatId }) => {
+      await vi.waitFor(async () => expect((await rival.api.request(HOLD, { seatId })).errors).toBeUndefined(), { timeout: 5000, interval: 50 });
       await feed.until((message) => message.data?.seatChanged.id === seatId && message.data.seatChanged.status === 'HELD');
-      resume();
-      expect((await cancelled).data?.cancelReservation.status).toBe('CANCELLED');
-      // A sentinel: the watcher's own hold of another seat, after which the cancellation has said all.
-      const [, sentinel] = await seatIds(server, scheduleId);
-      await hold(watcher!, sentinel!);
-      const after: unknown[] = [];
-      for (;;) {
-        const change = (await feed.next()).data?.seatChanged;
-        if (change?.id === sentinel) break;
-        after.push(change?.status);
-      }
-      expect(after.at(-1) ?? 'HELD').toBe('HELD');
-    } finally {
-      service.afterCommit = afterCommit;
-      resume();
-      await close();
-    }
+    });
+    expect(told.at(-1) ?? 'HELD').toBe('HELD');
   });
 
   it('a retried cancellation puts the seat count right at once when the first request lost its follow-up after the commit', async () => {
