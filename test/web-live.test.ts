@@ -360,6 +360,9 @@ describe('fan web app in Chromium, when the connection or the fan goes away', ()
     await announced(fan, 'It is your turn');
     await seat(fan, 1).click();
     await fan.page.getByRole('button', { name: 'Release seat 1' }).waitFor(WAIT);
+    // The hold is said a moment after the button shows it (the sentences of one moment are said
+    // together, see announcer.tsx): heard before the count starts.
+    await announced(fan, 'Seat 1 held for you');
     // Each sentence the live region says is a new node (see announcer.tsx): they are counted.
     await fan.page.evaluate("window.said = []; new MutationObserver(() => window.said.push(document.querySelector('[data-testid=announcer]').textContent)).observe(document.querySelector('[data-testid=announcer]'), { childList: true })");
     await fan.page.getByRole('button', { name: 'Leave the waiting room' }).click();
