@@ -49,13 +49,8 @@ class LongestFirst extends BaseSequencer {
       const at = LONGEST.indexOf(relative(this.ctx.config.root, file.moduleId));
       return at === -1 ? LONGEST.length : at;
     };
-    const position = new Map(ordered.map((file, index) => [file, index]));
-    return [...ordered].sort(
-      (a, b) =>
-        (projectRank.get(a.project.name) as number) - (projectRank.get(b.project.name) as number) ||
-        rank(a) - rank(b) ||
-        (position.get(a) as number) - (position.get(b) as number),
-    );
+    // A stable sort: files of equal rank keep vitest's order.
+    return [...ordered].sort((a, b) => (projectRank.get(a.project.name) as number) - (projectRank.get(b.project.name) as number) || rank(a) - rank(b));
   }
 }
 
