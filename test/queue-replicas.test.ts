@@ -10,14 +10,13 @@ import { databaseOf, startTestServer, TEST_MYSQL_ROOT, type TestServer } from '.
 import { Feed, signUpMany, wsClient, type Account } from './support/client';
 import { spawnProcess, spawnServer, type ServerProcess } from './support/process';
 import { createConcert } from './support/fixtures';
+import { COUNTS_PUSH_MS } from '../src/queue/live-status';
 
 const INTERVAL_MS = 100;
 /**
- * How often at most a followed fan is pushed the line's counts and pace alone (the product's
- * COUNTS_PUSH_MS, src/queue/live-status.ts): a change is pushed at the first tick past that. The tests
- * allow 3 s more, for that tick and the push across processes on a loaded host.
+ * A change of the line's counts and pace alone is pushed at the first tick past COUNTS_PUSH_MS: the
+ * tests allow 3 s more, for that tick and the push across processes on a loaded host.
  */
-const COUNTS_PUSH_MS = 5000;
 const COUNTS_PUSHED_WITHIN_MS = COUNTS_PUSH_MS + 3000;
 
 let server: TestServer;

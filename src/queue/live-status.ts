@@ -124,7 +124,7 @@ const PUSH_SLICE = 256;
  * does not move (at the front of a line stalled by long turns, or ACTIVE) would otherwise see the
  * figures of their first status for as long.
  */
-const COUNTS_PUSH_MS = 5000;
+export const COUNTS_PUSH_MS = 5000;
 
 /** The line's counts and pace, pushed to everyone when they changed, at most every COUNTS_PUSH_MS. */
 const countsPrint = (f: QueueFigures) => `${f.waiting}|${f.active}|${f.ratePerMinute}|${f.capacity}`;
