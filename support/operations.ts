@@ -96,3 +96,6 @@ export const CANCEL = `mutation($id: ID!) { cancelReservation(reservationId: $id
 /** A concert's inventory, public. */
 export const CONCERT_SEATS = 'query($id: ID!) { concert(id: $id) { availableSeats soldOut } }';
 export const SEAT_CHANGED = `subscription($id: ID!) { seatChanged(scheduleId: $id) { ${SEAT_FIELDS} schedule { id } } }`;
+/** SEAT_CHANGED from a seat map's cursor (SEAT_MAP_WITH_CURSOR). */
+export const SEAT_CHANGED_AFTER = `subscription($id: ID!, $after: String) { seatChanged(scheduleId: $id, after: $after) { ${SEAT_FIELDS} schedule { id } } }`;
+export const SEAT_MAP_WITH_CURSOR = 'query($id: ID!) { schedule(id: $id) { seatChangesCursor seatMap { ids statuses } } }';

@@ -5,7 +5,7 @@ import { createRedis, redisKeys, redisReady, runScript, SCRIPTS, type RedisClien
 import { HOLD_BEING_PAID, HOLD_EXTEND, HOLD_LISTING_KEEP, HOLD_RELEASE, HOLD_SEAT, HOLD_STATUS, HOLD_SWEEP, HOLD_UNKEEP } from '../src/redis/hold-scripts';
 import { drawPreQueueScore } from '../src/queue/draw';
 import { INVENTORY_MARK, INVENTORY_READ, INVENTORY_REBUILD } from '../src/redis/inventory-scripts';
-import { PUBLISH_ONCE, PUBLISH_ORDERED, PUBLISH_TICK } from '../src/redis/pubsub-scripts';
+import { PUBLISH_ONCE, PUBLISH_SEAT_CHANGE, PUBLISH_TICK, SEAT_LOG_CURSOR, SEAT_LOG_SINCE } from '../src/redis/pubsub-scripts';
 import {
   DEPARTURES_TTL_MS,
   QUEUE_ADMIT,
@@ -1527,30 +1527,60 @@ async function listenTo<T>(channel: string, read: (message: string) => T): Promi
   return { heard, stop: () => listener.disconnect() };
 }
 
-describe('ordered publish', () => {
-  it('publishes on the channel, answering how many listen, in the order sent', async () => {
+describe('seat changes', () => {
+  it('are published on the channel in the order sent, each with its seat log entry, which the log keeps for its time', async () => {
     const channel = `${prefix}:channel`;
-    const { heard, stop } = await listenTo(channel, (message) => message);
-    const messages = Array.from({ length: 50 }, (_, i) => String(i));
-    const route = { route: keys.channels.publishRoute };
-    const receivers = await Promise.all(messages.map((message) => run(PUBLISH_ORDERED, route, channel, message)));
-    // On a single Redis each publish reaches the one listener; a cluster node counts only its own listeners.
-    if (!(redis instanceof Cluster)) expect(receivers).toEqual(messages.map(() => 1));
-    await vi.waitFor(() => expect(heard).toEqual(messages), { timeout: 3000 });
+    const { heard, stop } = await listenTo(channel, (message) => JSON.parse(message) as { n: number; logId: string });
+    const log = { log: keys.channels.seatLog(nextId++) };
+    const messages = Array.from({ length: 50 }, (_, n) => JSON.stringify({ n }));
+    await Promise.all(messages.map((message) => run(PUBLISH_SEAT_CHANGE, log, 60_000, channel, message)));
+    await vi.waitFor(() => expect(heard.map(({ n }) => n)).toEqual(messages.map((_, n) => n)), { timeout: 3000 });
+    const logged = await redis.xrange(log.log, '-', '+');
+    expect(logged).toEqual(heard.map(({ n, logId }) => [logId, ['m', JSON.stringify({ n })]]));
+    expect(await redis.pttl(log.log)).toBeGreaterThan(50_000);
     stop();
   });
-});
 
-describe('publish once', () => {
-  it('publishes its messages, in order, for the first caller to claim the key only, and forgets the claim after its time', async () => {
+  it('are told once by the first caller to claim the key only, logged in order, and the claim forgotten after its time', async () => {
     const channel = `${prefix}:once`;
     const { heard, stop } = await listenTo(channel, (message) => message);
-    const told = { told: keys.channels.paymentTold(nextId++) };
-    const replies = await Promise.all(Array.from({ length: 10 }, () => run(PUBLISH_ONCE, told, 60_000, channel, 'a', channel, 'b')));
+    const keysOfOnce = { told: keys.channels.paymentTold(nextId++, 1), log: keys.channels.seatLog(nextId++) };
+    const replies = await Promise.all(Array.from({ length: 10 }, () => run(PUBLISH_ONCE, keysOfOnce, 60_000, 60_000, channel, '{"a":1}', '{"b":2}')));
     expect(replies.sort()).toEqual([0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
-    await vi.waitFor(() => expect(heard).toEqual(['a', 'b']), { timeout: 3000 });
-    expect(await redis.pttl(told.told)).toBeGreaterThan(50_000);
+    const logged = await redis.xrange(keysOfOnce.log, '-', '+');
+    expect(logged.map(([, [, message]]) => message)).toEqual(['{"a":1}', '{"b":2}']);
+    await vi.waitFor(() => expect(heard).toEqual([`{"a":1,"logId":"${logged[0]![0]}"}`, `{"b":2,"logId":"${logged[1]![0]}"}`]), { timeout: 3000 });
+    expect(await redis.pttl(keysOfOnce.told)).toBeGreaterThan(50_000);
     stop();
+  });
+
+  it('are read back after a cursor, which stands before any change to come; a cursor past the kept time, or ahead of the clock, reads nothing', async () => {
+    const channel = `${prefix}:log`;
+    const log = { log: keys.channels.seatLog(nextId++) };
+    const before = await run(SEAT_LOG_CURSOR, log);
+    await run(PUBLISH_SEAT_CHANGE, log, 60_000, channel, '{"n":1}');
+    const middle = await run(SEAT_LOG_CURSOR, log);
+    await run(PUBLISH_SEAT_CHANGE, log, 60_000, channel, '{"n":2}');
+    const messagesAfter = async (cursor: string) => (await run(SEAT_LOG_SINCE, log, cursor, 60_000))?.map(([, [, message]]) => message);
+    expect(await messagesAfter(before)).toEqual(['{"n":1}', '{"n":2}']);
+    expect(await messagesAfter(middle)).toEqual(['{"n":2}']);
+    expect(await messagesAfter(await run(SEAT_LOG_CURSOR, log))).toEqual([]);
+    const [ms] = middle.split('-').map(Number) as [number];
+    expect(await run(SEAT_LOG_SINCE, log, `${ms - 61_000}-0`, 60_000)).toBeNull();
+    expect(await run(SEAT_LOG_SINCE, log, `${ms + 120_000}-0`, 60_000)).toBeNull();
+  });
+
+  it('are trimmed from the log once older than its time, and the log goes with its last change', async () => {
+    const channel = `${prefix}:trim`;
+    const log = { log: keys.channels.seatLog(nextId++) };
+    for (let n = 1; n <= 150; n++) await run(PUBLISH_SEAT_CHANGE, log, 300, channel, JSON.stringify({ n }));
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    await run(PUBLISH_SEAT_CHANGE, log, 300, channel, '{"n":151}');
+    // Trimming is approximate, by whole stream nodes (100 entries): the first hundred, all past their time, are gone.
+    const kept = (await redis.xrange(log.log, '-', '+')).map(([, [, message]]) => (JSON.parse(message!) as { n: number }).n);
+    expect(kept[0]).toBeGreaterThan(100);
+    expect(kept.at(-1)).toBe(151);
+    await vi.waitFor(async () => expect(await redis.exists(log.log)).toBe(0), { timeout: 3000, interval: 50 });
   });
 });
 

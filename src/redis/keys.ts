@@ -142,10 +142,14 @@ export function redisKeys(prefix: string, database = 0) {
       queueTicks: `${channel}:queue-ticks`,
       /** Prefix for the GraphQL pub/sub topics. */
       pubsub: `${channel}:pubsub:`,
-      /** No data: its slot picks the one node every ordered publish leaves from (see PUBLISH_ORDERED). */
-      publishRoute: `${prefix}:{pubsub}`,
-      /** STRING, set for a while once a payment's seats are announced sold (PUBLISH_ONCE); in publishRoute's slot. */
-      paymentTold: (paymentId: number) => `${prefix}:{pubsub}:payment-told:${paymentId}`,
+      /**
+       * STREAM per schedule: its seat changes of the last few seconds as published (PUBLISH_SEAT_CHANGE),
+       * for a seatChanged subscriber to catch up from a seat map's cursor (SEAT_LOG_SINCE). In the
+       * {pubsub} slot: every seat change leaves from that one node, so in the order made.
+       */
+      seatLog: (scheduleId: number) => `${prefix}:{pubsub}:seat-log:${scheduleId}`,
+      /** STRING, set for a while once a payment's seats of a schedule are announced sold (PUBLISH_ONCE); in seatLog's slot. */
+      paymentTold: (paymentId: number, scheduleId: number) => `${prefix}:{pubsub}:payment-told:${paymentId}:${scheduleId}`,
       /** No messages: subscribed at start so the event subscriber's connection is open before any request subscribes (see startApp). */
       subscriberOpen: `${channel}:subscriber-open`,
     },

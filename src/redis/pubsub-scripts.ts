@@ -1,33 +1,84 @@
-import { defineScript } from './script';
+import { REDIS_NOW } from './clock';
+import { defineScript, luaFunction } from './script';
 
 /**
- * PUBLISH, sent to the node that owns `route`'s slot. On a cluster a plain PUBLISH goes to any node
- * and reaches subscribers through the cluster bus, so two messages a process publishes one after
- * the other can arrive in the other order (a seat shown HELD after it was released). Routed by a
- * key, every message of a channel leaves from one node, in order; on a single Redis it is a PUBLISH.
- * ARGV: channel, message. Returns the number of subscribers on that node.
+ * A seat change: appended to its schedule's log (a stream trimmed to the last `keepMs`, and gone
+ * `keepMs` after its last change) and published with the entry's ID as "logId", so a subscriber
+ * catching up from the log can tell what it has heard live from what it has not. `message` is a JSON
+ * object. Every seat log is in the {pubsub} slot: on a cluster a plain PUBLISH goes to any node and
+ * reaches subscribers through the cluster bus, so two messages a process publishes one after the
+ * other could arrive in the other order (a seat shown HELD after it was released); from one node
+ * they leave, and arrive, in order.
  */
-export const PUBLISH_ORDERED = defineScript<number, [channel: string, message: string]>()({
-  name: 'publishOrdered',
-  keys: ['route'],
+const LOG_AND_PUBLISH = luaFunction(
+  'logAndPublish',
+  `
+local function logAndPublish(log, channel, message, keepMs, now)
+  local id = redis.call('XADD', log, 'MINID', '~', now - keepMs, '*', 'm', message)
+  redis.call('PEXPIRE', log, keepMs)
+  redis.call('PUBLISH', channel, string.sub(message, 1, -2) .. ',"logId":"' .. id .. '"}')
+end`,
+);
+
+/** LOG_AND_PUBLISH of one seat change. ARGV: keepMs, channel, message. */
+export const PUBLISH_SEAT_CHANGE = defineScript<null, [keepMs: number, channel: string, message: string]>()({
+  name: 'publishSeatChange',
+  keys: ['log'],
+  uses: [REDIS_NOW, LOG_AND_PUBLISH],
   lua: `
-return redis.call('PUBLISH', ARGV[1], ARGV[2])
+logAndPublish(logKey, ARGV[2], ARGV[3], tonumber(ARGV[1]), redisNow())
+return nil
 `,
 });
 
 /**
- * PUBLISH_ORDERED for several messages, sent only by the first caller to claim `told` (SET NX, for
- * ARGV[1] ms): of a payment's request and its retries racing to follow it up, one tells the seat maps.
- * Routed, and delivered, as PUBLISH_ORDERED's (`told` is in the route's slot). ARGV: ttlMs, then
- * channel, message pairs. Returns 1 if published, 0 if told already.
+ * PUBLISH_SEAT_CHANGE for several seats of one schedule, done only by the first caller to claim
+ * `told` (SET NX, for ARGV[1] ms): of a payment's request and its retries racing to follow it up, one
+ * tells the seat maps. ARGV: ttlMs, keepMs, channel, then the messages. Returns 1 if published, 0 if
+ * told already.
  */
-export const PUBLISH_ONCE = defineScript<number, [ttlMs: number, ...channelsAndMessages: string[]]>()({
+export const PUBLISH_ONCE = defineScript<number, [ttlMs: number, keepMs: number, channel: string, ...messages: string[]]>()({
   name: 'publishOnce',
-  keys: ['told'],
+  keys: ['told', 'log'],
+  uses: [REDIS_NOW, LOG_AND_PUBLISH],
   lua: `
 if not redis.call('SET', toldKey, '1', 'NX', 'PX', ARGV[1]) then return 0 end
-for i = 2, #ARGV, 2 do redis.call('PUBLISH', ARGV[i], ARGV[i + 1]) end
+local now = redisNow()
+for i = 4, #ARGV do logAndPublish(logKey, ARGV[3], ARGV[i], tonumber(ARGV[2]), now) end
 return 1
+`,
+});
+
+/**
+ * Where the seat log stands: its last entry's ID, or, with none kept, one just before any entry
+ * added from now on. A seat map read after this has every change up to it; the log has the rest.
+ */
+export const SEAT_LOG_CURSOR = defineScript<string, []>()({
+  name: 'seatLogCursor',
+  keys: ['log'],
+  uses: [REDIS_NOW],
+  lua: `
+local last = redis.call('XREVRANGE', logKey, '+', '-', 'COUNT', 1)[1]
+if last then return last[1] end
+return (redisNow() - 1) .. '-0'
+`,
+});
+
+/**
+ * The seat log's entries after ARGV[1] (a cursor, "ms-seq"), as [id, [field, message]] pairs, or
+ * false when the cursor is older than what the log keeps (ARGV[2] ms; then some changes since may be
+ * gone) or further ahead than Redis's clock by that much (no cursor of this log).
+ */
+export const SEAT_LOG_SINCE = defineScript<[string, string[]][] | null, [after: string, keepMs: number]>()({
+  name: 'seatLogSince',
+  keys: ['log'],
+  uses: [REDIS_NOW],
+  lua: `
+local now = redisNow()
+local keepMs = tonumber(ARGV[2])
+local at = tonumber(string.match(ARGV[1], '^(%d+)-'))
+if at <= now - keepMs or at > now + keepMs then return false end
+return redis.call('XRANGE', logKey, '(' .. ARGV[1], '+')
 `,
 });
 
@@ -47,4 +98,4 @@ return seq
 `,
 });
 
-export const PUBSUB_SCRIPTS = [PUBLISH_ORDERED, PUBLISH_ONCE, PUBLISH_TICK] as const;
+export const PUBSUB_SCRIPTS = [PUBLISH_SEAT_CHANGE, PUBLISH_ONCE, SEAT_LOG_CURSOR, SEAT_LOG_SINCE, PUBLISH_TICK] as const;

@@ -42,6 +42,15 @@ export class ScheduleResolver {
   }
 
   @Authorized()
+  @FieldResolver(() => String, {
+    description:
+      "Where this schedule's seat changes stood just before this operation read its seat map (seats, seatMap): pass it to seatChanged(after:) to hear every change since the read, none missed between the read and the subscription. Needs a token.",
+  })
+  seatChangesCursor(@Root() schedule: ScheduleNode, @Ctx() { loaders }: Context): Promise<string> {
+    return loaders.seatCursor(schedule.id);
+  }
+
+  @Authorized()
   @FieldResolver(() => SeatMapNode, { description: 'The seats of Schedule.seats as lists by seat number: the same map for a fraction of its cost on a large schedule (what the web app reads). Needs ACTIVE for this concert. Counts against the operation’s allowance as the schedule’s seats times the lists selected. Errors: UNAUTHENTICATED, NOT_ACTIVE, GRAPHQL_VALIDATION_FAILED (past the allowance).' })
   async seatMap(@Root() schedule: ScheduleNode, @Ctx() context: Context, @Info() info: GraphQLResolveInfo): Promise<SeatMapNode> {
     const seats = await context.loaders.seatMap(requireViewer(context).id, schedule, info);

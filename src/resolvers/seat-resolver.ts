@@ -7,6 +7,7 @@ import type { SeatState } from '../seats/seat';
 
 interface ScheduleArgs {
   scheduleId: string;
+  after?: string | null;
 }
 
 @Resolver(() => SeatNode)
@@ -20,12 +21,21 @@ export class SeatResolver {
   @Subscription(() => SeatNode, {
     name: 'seatChanged',
     description:
-      "Every status change of a seat of this schedule, from the moment of subscribing (read Schedule.seats for the map itself). Needs ACTIVE for its concert; ends with NOT_ACTIVE once the caller's ACTIVE time ends (expiry, leaving or paying), which is its normal end, or with UNAUTHENTICATED when the token expires. Errors: UNAUTHENTICATED, BAD_USER_INPUT, NOT_FOUND, NOT_ACTIVE.",
+      "Every status change of a seat of this schedule, from the moment of subscribing, or with `after` from the moment a seat map was read (read Schedule.seatMap or Schedule.seats for the map itself). Needs ACTIVE for its concert; ends with NOT_ACTIVE once the caller's ACTIVE time ends (expiry, leaving or paying), which is its normal end, or with UNAUTHENTICATED when the token expires. Errors: UNAUTHENTICATED, BAD_USER_INPUT, NOT_FOUND, NOT_ACTIVE.",
     subscribe: ({ args, context }: SubscribeResolverData<unknown, ScheduleArgs, Context>) =>
-      context.services.seatMap.watch(requireViewer(context).id, parseId(args.scheduleId, 'schedule')),
+      context.services.seatMap.watch(requireViewer(context).id, parseId(args.scheduleId, 'schedule'), args.after ?? undefined),
   })
   /** The published payload is the domain's SeatState, which SeatNode presents field for field. */
-  seatChanged(@Arg('scheduleId', () => ID) _scheduleId: string, @Root() change: SeatState): SeatNode {
+  seatChanged(
+    @Arg('scheduleId', () => ID) _scheduleId: string,
+    @Arg('after', () => String, {
+      nullable: true,
+      description:
+        "A seat map's Schedule.seatChangesCursor: the subscription then starts with every change since that map was read (none missed between the read and the subscription), then goes on live. Kept for 30 s after the read. Errors: BAD_USER_INPUT (malformed, or older than that: read the map again).",
+    })
+    _after: string | null,
+    @Root() change: SeatState,
+  ): SeatNode {
     return change;
   }
 }

@@ -48,6 +48,8 @@ export class RequestLoaders {
   private seats: DataLoader<number, SeatNode> | undefined;
   private inventories: DataLoader<ScheduleSize, Inventory, number> | undefined;
   private seatMaps: DataLoader<number, SeatNode[]> | undefined;
+  /** Schedule.seatChangesCursor, by schedule: read once per operation, before any seat map of it. */
+  private readonly seatCursors = new Map<number, Promise<string>>();
   private reservations: DataLoader<number, ReservationRecord[]> | undefined;
   /** Fields of the growing lists answered so far (MAX_FIELDS_PER_OPERATION). */
   private fieldsAnswered = 0;
@@ -136,11 +138,26 @@ export class RequestLoaders {
   seatMap(viewerId: number, schedule: { id: number; totalSeats: number }, info: GraphQLResolveInfo): Promise<SeatNode[]> {
     // Counted before anything is read: a map past the allowance costs nothing.
     this.answer(schedule.totalSeats * weightPerItem(info));
+    // Each map is read after its schedule's cursor: a change the read misses is then in the log after it.
+    const readMap = async (id: number) => {
+      await this.seatCursor(id);
+      return this.services.seatMap.seats(viewerId, id);
+    };
     this.seatMaps ??= new DataLoader(
-      distinctKeys((ids) => Promise.all(ids.map((id) => this.services.seatMap.seats(viewerId, id).catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))))))),
+      distinctKeys((ids) => Promise.all(ids.map((id) => readMap(id).catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))))))),
       { cache: false },
     );
     return this.seatMaps.load(schedule.id);
+  }
+
+  /** Schedule.seatChangesCursor: the one this operation's seat maps of the schedule were read after. */
+  seatCursor(scheduleId: number): Promise<string> {
+    let cursor = this.seatCursors.get(scheduleId);
+    if (!cursor) {
+      cursor = this.services.seatMap.cursor(scheduleId);
+      this.seatCursors.set(scheduleId, cursor);
+    }
+    return cursor;
   }
 
   /** User.reservations: read once per operation however many aliases ask for it (an HTTP request only: subscriptions select no list). */

@@ -1,18 +1,42 @@
+import { badInput } from '../errors';
 import { runScript, type RedisClient } from '../redis';
-import { PUBLISH_ONCE, PUBLISH_ORDERED } from '../redis/pubsub-scripts';
+import { PUBLISH_ONCE, PUBLISH_SEAT_CHANGE, SEAT_LOG_CURSOR, SEAT_LOG_SINCE } from '../redis/pubsub-scripts';
 import type { Gauge } from 'prom-client';
 import type { Logger } from '../logger';
-import { seatState, SeatStatus, type SeatInfo, type SeatState } from './seat';
+import { groupBySchedule, seatState, SeatStatus, type SeatInfo, type SeatState } from './seat';
 import type { SeatCatalog } from './seat-catalog';
 import { SeatFeed } from './seat-feed';
 
-type SeatEvent = CustomEvent<SeatState>;
+/** A published seat change: the seat's new state and where it stands in its schedule's seat log. */
+type SeatChange = SeatState & { logId: string };
+type SeatEvent = CustomEvent<SeatChange>;
+
+/**
+ * How long a schedule's seat log keeps its changes: a seat map's cursor can be followed from (seatChanged's
+ * `after`) for this long after it was read. Seconds between a read and its subscription are plenty;
+ * the log of an on-sale's few thousand changes a second stays a few MB.
+ */
+export const SEAT_LOG_KEEP_MS = 30_000;
+
+/** A seat log cursor as SEAT_LOG_CURSOR gives it: a Redis stream ID. */
+const CURSOR = /^(\d{1,15})-(\d{1,20})$/;
+
+/**
+ * Whether the change comes after the cursor in its seat log (stream IDs: ms, then the sequence within
+ * the ms). A change without logId (published by a replica of an earlier version) counts as after.
+ */
+function isAfter(change: Partial<SeatChange>, cursor: string): boolean {
+  if (typeof change.logId !== 'string' || !CURSOR.test(change.logId)) return true;
+  const [idMs, idSeq] = change.logId.split('-').map(BigInt) as [bigint, bigint];
+  const [cursorMs, cursorSeq] = cursor.split('-').map(BigInt) as [bigint, bigint];
+  return idMs > cursorMs || (idMs === cursorMs && idSeq > cursorSeq);
+}
 
 /**
  * The part of the app's Redis event target (the one under yoga's pub/sub) that seat events listen
  * on. Subscribers listen on the target itself rather than through pubSub.subscribe: yoga's
  * per-subscriber Repeater throws inside the Redis message handler once 1,024 events wait unread.
- * Events are published by SeatEvents itself (JSON, as the target reads them), in order (PUBLISH_ORDERED).
+ * Events are published by SeatEvents itself (JSON, as the target reads them), in order (PUBLISH_SEAT_CHANGE).
  */
 export interface SeatEventTarget {
   addEventListener(topic: string, listener: (event: SeatEvent) => void): void;
@@ -22,13 +46,17 @@ export interface SeatEventTarget {
 export interface SeatChannels {
   /** keys.channels.pubsub: Redis channels ignore the database index, so topics carry the key prefix and the index. */
   pubsub: string;
-  /** keys.channels.publishRoute. */
-  publishRoute: string;
+  /** keys.channels.seatLog. */
+  seatLog(scheduleId: number): string;
   /** keys.channels.paymentTold. */
-  paymentTold(paymentId: number): string;
+  paymentTold(paymentId: number, scheduleId: number): string;
 }
 
-/** seatChanged: one Redis channel per schedule, so every replica's subscribers hear every change. */
+/**
+ * seatChanged: one Redis channel per schedule, so every replica's subscribers hear every change, and
+ * beside it the schedule's seat log, so a subscriber can start from a seat map's cursor and miss no
+ * change made between its read and the subscription.
+ */
 export class SeatEvents {
   constructor(
     private readonly target: SeatEventTarget,
@@ -61,9 +89,12 @@ export class SeatEvents {
 
   /** As announce, for seats the caller has already read (no lookup); a failure is thrown, for the caller to log. */
   async announceSeats(seats: readonly SeatInfo[], status: SeatStatus): Promise<void> {
-    const route = { route: this.channels.publishRoute };
     // Issued together on one connection: sent in this order, and delivered in it.
-    await Promise.all(seats.map((seat) => runScript(this.publisher, PUBLISH_ORDERED, route, this.topic(seat.scheduleId), JSON.stringify(seatState(seat, status)))));
+    await Promise.all(
+      seats.map((seat) =>
+        runScript(this.publisher, PUBLISH_SEAT_CHANGE, { log: this.channels.seatLog(seat.scheduleId) }, SEAT_LOG_KEEP_MS, this.topic(seat.scheduleId), JSON.stringify(seatState(seat, status))),
+      ),
+    );
   }
 
   /**
@@ -71,9 +102,16 @@ export class SeatEvents {
    * there first within `forMs`; the others' calls publish nothing. A failure is thrown, as announceSeats'.
    */
   async announcePaid(paymentId: number, seats: readonly SeatInfo[], forMs: number): Promise<void> {
-    if (seats.length === 0) return;
-    const messages = seats.flatMap((seat) => [this.topic(seat.scheduleId), JSON.stringify(seatState(seat, SeatStatus.RESERVED))]);
-    await runScript(this.publisher, PUBLISH_ONCE, { told: this.channels.paymentTold(paymentId) }, forMs, ...messages);
+    await Promise.all(
+      [...groupBySchedule(seats, (seat) => JSON.stringify(seatState(seat, SeatStatus.RESERVED)))].map(([scheduleId, messages]) =>
+        runScript(this.publisher, PUBLISH_ONCE, { told: this.channels.paymentTold(paymentId, scheduleId), log: this.channels.seatLog(scheduleId) }, forMs, SEAT_LOG_KEEP_MS, this.topic(scheduleId), ...messages),
+      ),
+    );
+  }
+
+  /** Where the schedule's seat log stands (a cursor for subscribe's `after`): read it before a seat map. */
+  cursor(scheduleId: number): Promise<string> {
+    return runScript(this.publisher, SEAT_LOG_CURSOR, { log: this.channels.seatLog(scheduleId) });
   }
 
   /**
@@ -100,11 +138,27 @@ export class SeatEvents {
 
   /**
    * The schedule's changes, buffered per subscriber as SeatFeed does (`seatCount` bounds it).
-   * Resolves once Redis has confirmed the channel subscription, so no later change is missed.
+   * Resolves once Redis has confirmed the channel subscription, so no later change is missed; with
+   * `after` (a cursor), first the log's changes since it, then the live ones the log did not have.
+   * BAD_USER_INPUT for a cursor that is malformed, or older than the log keeps.
    */
-  async subscribe(scheduleId: number, seatCount: number): Promise<AsyncIterableIterator<SeatState>> {
+  async subscribe(scheduleId: number, seatCount: number, after?: string): Promise<AsyncIterableIterator<SeatState>> {
+    if (after !== undefined && !CURSOR.test(after)) throw badInput('after must be a seatChangesCursor, as a seat map read gives it.');
     const topic = this.topic(scheduleId);
-    const listener = (event: SeatEvent) => feed.push(event.detail);
+    // With `after`, live changes heard while the log is read wait here; then those the log had (up to
+    // caughtUpTo) are left out, also when their message comes after the log's answer (another
+    // connection's). Changes leave one node in order: the first one past caughtUpTo ends the check.
+    let heardWhileCatchingUp: SeatChange[] | undefined = after === undefined ? undefined : [];
+    let caughtUpTo: string | undefined;
+    const hear = (change: SeatChange) => {
+      if (heardWhileCatchingUp) {
+        heardWhileCatchingUp.push(change);
+      } else if (caughtUpTo === undefined || isAfter(change, caughtUpTo)) {
+        caughtUpTo = undefined;
+        feed.push(change);
+      }
+    };
+    const listener = (event: SeatEvent) => hear(event.detail);
     const feed = new SeatFeed(seatCount, () => {
       this.target.removeEventListener(topic, listener);
       this.openFeeds.dec();
@@ -115,10 +169,26 @@ export class SeatEvents {
     this.target.addEventListener(topic, listener);
     try {
       await this.subscriber.subscribe(topic);
+      if (after !== undefined) {
+        const logged = await this.changesSince(scheduleId, after);
+        caughtUpTo = logged.at(-1)?.logId ?? after;
+        const heard = heardWhileCatchingUp ?? [];
+        heardWhileCatchingUp = undefined;
+        for (const change of logged) feed.push(change);
+        for (const change of heard) hear(change);
+      }
     } catch (error) {
       await feed.return();
       throw error;
     }
     return feed;
+  }
+
+  /** The log's changes after the cursor, oldest first. */
+  private async changesSince(scheduleId: number, after: string): Promise<SeatChange[]> {
+    const entries = await runScript(this.publisher, SEAT_LOG_SINCE, { log: this.channels.seatLog(scheduleId) }, after, SEAT_LOG_KEEP_MS);
+    if (entries === null) throw badInput(`This seatChangesCursor is older than the ${SEAT_LOG_KEEP_MS / 1000} s the seat changes are kept, or was never given: read the seat map again and subscribe with its cursor.`);
+    // Each entry is [id, ['m', message]], as PUBLISH_SEAT_CHANGE logged it.
+    return entries.map(([logId, [, message]]) => ({ ...(JSON.parse(message!) as SeatState), logId }));
   }
 }

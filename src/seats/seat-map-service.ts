@@ -50,14 +50,20 @@ export class SeatMapService {
 
   /**
    * seatChanged: needs ACTIVE for the schedule's concert (NOT_FOUND for an unknown schedule), and
-   * ends with NOT_ACTIVE at the first admission tick after the fan stops being ACTIVE.
+   * ends with NOT_ACTIVE at the first admission tick after the fan stops being ACTIVE. From `after`
+   * (a seat map's cursor), the changes since that read come first (see SeatEvents.subscribe).
    */
-  async watch(userId: number, scheduleId: number): Promise<AsyncIterable<SeatState>> {
+  async watch(userId: number, scheduleId: number, after?: string): Promise<AsyncIterable<SeatState>> {
     const schedule = await this.requireActive(userId, scheduleId);
     const concertId = schedule.concert.id;
     // The gate reads the fan's slot once more when it starts listening: a slot that ended while the
     // channel was being subscribed closes it at once rather than leaving the feed open for good.
-    return await this.liveQueue.whileActive(userId, concertId, await this.events.subscribe(scheduleId, schedule.totalSeats));
+    return await this.liveQueue.whileActive(userId, concertId, await this.events.subscribe(scheduleId, schedule.totalSeats, after));
+  }
+
+  /** Where the schedule's seat changes stand: read before a seat map, for seatChanged to follow it from (watch's `after`). */
+  cursor(scheduleId: number): Promise<string> {
+    return this.events.cursor(scheduleId);
   }
 
   /** The schedule, once the fan is known to be ACTIVE for its concert. */

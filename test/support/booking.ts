@@ -68,11 +68,13 @@ export async function seatFeed(
   fan: Account,
   scheduleId: string,
   query = SEAT_CHANGED,
+  /** seatChanged's `after`: a seat map's cursor (the query must declare $after). */
+  after?: string,
 ): Promise<{ feed: Feed<{ seatChanged: Seat & { schedule: { id: string } } }>; close: () => Promise<void> }> {
   const [schedule] = await server.app.orm.em.getConnection().execute<{ concertId: number }[]>('select concert_id as concertId from schedules where id = ?', [scheduleId]);
   const watchCount = redisKeys(server.env.REDIS_KEY_PREFIX!).queue(Number(schedule!.concertId)).watchCount;
   const client = wsClient(server.wsUrl, fan.token);
-  const feed = new Feed<{ seatChanged: Seat & { schedule: { id: string } } }>(client, query, { id: scheduleId });
+  const feed = new Feed<{ seatChanged: Seat & { schedule: { id: string } } }>(client, query, after === undefined ? { id: scheduleId } : { id: scheduleId, after });
   // Live once the server holds the fan's presence for it (the ACTIVE gate joins after the channel is
   // subscribed). The channel having a subscriber would not do: another fan's feed may hold it already.
   await vi.waitFor(async () => expect(Number((await server.app.redis.hget(watchCount, fan.id)) ?? 0)).toBeGreaterThan(0), { timeout: 5000, interval: 20 });

@@ -120,13 +120,13 @@ export const LeaveQueue = graphql(
 
 export const ScheduleSeats = graphql(`
   query ScheduleSeats($id: ID!) {
-    schedule(id: $id) { id availableSeats seatMap { ids prices statuses } }
+    schedule(id: $id) { id availableSeats seatChangesCursor seatMap { ids prices statuses } }
   }
 `);
 
 export const SeatChanged = graphql(`
-  subscription SeatChanged($scheduleId: ID!) {
-    seatChanged(scheduleId: $scheduleId) { id number price status }
+  subscription SeatChanged($scheduleId: ID!, $after: String) {
+    seatChanged(scheduleId: $scheduleId, after: $after) { id number price status }
   }
 `);
 

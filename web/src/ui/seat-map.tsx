@@ -1,6 +1,6 @@
 import { createContext, useContext, useEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
 import { useClient, useMutation } from 'urql';
-import { feedRetryMs } from '../logic/connection';
+import { feedRetryMs, retryAfterFailureMs } from '../logic/connection';
 import { problemOf, type Problem } from '../logic/errors';
 import { NewestSource } from '../logic/newest';
 import { applySeatChange, choiceCounts, heldWords, openingChoice, seatFailureShown, seatKeyTarget, seatLook, seatLookWords, seatPages, seatPositions, seatsFromLists, type SeatChange, type SeatFailure, type SeatState } from '../logic/seats';
@@ -25,10 +25,10 @@ interface SeatMapState {
 }
 
 /**
- * The seats of one schedule, live: subscribe to seatChanged first, then read the map, and apply every
- * change received since subscribing on top of the read (changes are in order, so the last one for a
- * seat wins). After a reconnect (`reconnects` moves) the map is read again, since changes sent while
- * the socket was down are lost.
+ * The seats of one schedule, live: read the map, then subscribe to seatChanged from the map's cursor,
+ * which starts with every change made since the read (none lost between the two), and apply each on
+ * top (changes are in order, so the last one for a seat wins). After a reconnect (`reconnects`
+ * moves) the map is read again, since changes sent while the socket was down are lost.
  */
 export function useSeatMap(scheduleId: string, reconnects: number, onChange?: (change: SeatChange) => void): [SeatMapState, SeatAnswers] {
   const client = useClient();
@@ -45,9 +45,9 @@ export function useSeatMap(scheduleId: string, reconnects: number, onChange?: (c
   const apply = (seats: readonly SeatState[] | null, change: SeatChange) => seats && applySeatChange(seats, change, positions.current);
 
   useEffect(() => {
-    let early: SeatChange[] | null = [];
     let live = true;
     let retry: ReturnType<typeof setTimeout> | undefined;
+    let feed: { unsubscribe(): void } | undefined;
     /** Shows the failure; a transient one is tried again by itself, backing off (and never before the server's Retry-After). */
     const fail = (problem: Problem | undefined) => {
       const code = problem?.code;
@@ -56,40 +56,40 @@ export function useSeatMap(scheduleId: string, reconnects: number, onChange?: (c
       if (delay === undefined || retry) return;
       retry = setTimeout(() => setAttempt((n) => n + 1), delay);
     };
-    const feed = client.subscription(SeatChanged, { scheduleId }).subscribe((result) => {
-      if (!live) return;
-      if (result.error) {
-        fail(problemOf(result.error));
-        return;
-      }
-      const change = result.data?.seatChanged;
-      if (!change) return;
-      sources.live(change.id);
-      if (early) early.push(change);
-      else setState((s) => ({ ...s, seats: apply(s.seats, change) }));
-      changed.current?.(change);
-    });
+    /** Follows the map read from its cursor. */
+    const follow = (cursor: string) =>
+      client.subscription(SeatChanged, { scheduleId, after: cursor }).subscribe((result) => {
+        if (!live) return;
+        const problem = result.error && problemOf(result.error);
+        // The only input of ours the feed can refuse is the cursor: one too old to follow (the
+        // subscription started long after the read) means reading the map again, backing off.
+        if (problem?.code === 'BAD_USER_INPUT') retry ??= setTimeout(() => setAttempt((n) => n + 1), retryAfterFailureMs(attempt));
+        else if (result.error) fail(problem);
+        const change = result.data?.seatChanged;
+        if (!change) return;
+        sources.live(change.id);
+        setState((s) => ({ ...s, seats: apply(s.seats, change) }));
+        changed.current?.(change);
+      });
     void client
       .query(ScheduleSeats, { id: scheduleId }, { requestPolicy: 'network-only' })
       .toPromise()
       .then((result) => {
         if (!live) return;
-        const lists = result.data?.schedule?.seatMap;
-        if (!lists) {
+        const schedule = result.data?.schedule;
+        if (!schedule) {
           fail(problemOf(result.error) ?? { code: 'NOT_FOUND' });
           return;
         }
-        const read = seatsFromLists(lists);
+        const read = seatsFromLists(schedule.seatMap);
         positions.current = seatPositions(read);
-        let seats: readonly SeatState[] = read;
-        for (const change of early ?? []) seats = applySeatChange(seats, change, positions.current);
-        early = null;
-        setState({ seats });
+        setState({ seats: read });
+        feed = follow(schedule.seatChangesCursor);
       });
     return () => {
       live = false;
       clearTimeout(retry);
-      feed.unsubscribe();
+      feed?.unsubscribe();
     };
   }, [client, scheduleId, reconnects, attempt, sources]);
 

@@ -1,0 +1,164 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Api } from '../support/graphql-client';
+import { RELEASE, SEAT_CHANGED_AFTER, SEAT_MAP_WITH_CURSOR } from '../support/operations';
+import type { SeatEventTarget } from '../src/seats/seat-events';
+import { startTestServer, type TestServer } from './support/harness';
+import { Feed, wsClient, type Account } from './support/client';
+import { createConcert } from './support/fixtures';
+import { metricSum } from './support/metrics';
+import { activeFans, hold, seatFeed, seatIds } from './support/booking';
+
+let server: TestServer;
+let api: Api;
+
+beforeAll(async () => {
+  server = await startTestServer('seat-changes-since');
+  api = new Api(server.url);
+});
+afterAll(() => server.stop());
+
+interface MapWithCursor {
+  seatChangesCursor: string;
+  seatMap: { ids: string[]; statuses: string[] };
+}
+
+async function mapWithCursor(fan: Account, scheduleId: string): Promise<MapWithCursor> {
+  return (await fan.api.data<{ schedule: MapWithCursor }>(SEAT_MAP_WITH_CURSOR, { id: scheduleId })).schedule;
+}
+
+/** A concert of `seatCount` seats with two ACTIVE fans, its first schedule and that schedule's seat IDs. */
+async function shopping(seatCount = 6) {
+  const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 5, seatCount });
+  const scheduleId = scheduleIds[0]!;
+  const [fan, rival] = (await activeFans(api, concertId, 2)) as [Account, Account];
+  return { scheduleId, fan, rival, ids: await seatIds(server, scheduleId) };
+}
+
+/** Statuses by seat: the map read, with the changes applied in the order heard. */
+function applied(map: MapWithCursor['seatMap'], changes: { id: string; status: string }[]): Map<string, string> {
+  const statuses = new Map(map.ids.map((id, i) => [id, map.statuses[i]!]));
+  for (const change of changes) statuses.set(change.id, change.status);
+  return statuses;
+}
+
+describe("seatChanged from a seat map's cursor", () => {
+  it('starts with the changes made between the read and the subscription, then goes on live', async () => {
+    const { scheduleId, fan, rival, ids } = await shopping();
+    const read = await mapWithCursor(fan, scheduleId);
+    expect(read.seatMap.statuses).toEqual(Array(6).fill('AVAILABLE'));
+
+    // Made after the read and before the subscription: a feed from the moment of subscribing misses them.
+    const first = await hold(rival, ids[0]!);
+    await hold(rival, ids[1]!);
+    await rival.api.data(RELEASE, { holdId: first.id });
+    await hold(fan, ids[2]!);
+
+    const { feed, close } = await seatFeed(server, fan, scheduleId, SEAT_CHANGED_AFTER, read.seatChangesCursor);
+    try {
+      // Told in the order of each seat's latest change: the fan's own hold comes last.
+      const heard: { id: string; status: string }[] = [];
+      await feed.until((message) => heard.push(message.data!.seatChanged) > 0 && message.data!.seatChanged.id === ids[2]);
+      const now = await mapWithCursor(fan, scheduleId);
+      expect(applied(read.seatMap, heard)).toEqual(applied(now.seatMap, []));
+      expect(now.seatMap.statuses).toEqual(['AVAILABLE', 'HELD', 'HELD', 'AVAILABLE', 'AVAILABLE', 'AVAILABLE']);
+      expect(heard.find((change) => change.id === ids[3])).toBeUndefined();
+
+      // Live from there: the next change, and nothing told twice.
+      await hold(rival, ids[3]!);
+      expect((await feed.next()).data?.seatChanged).toMatchObject({ id: ids[3], status: 'HELD' });
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(feed.pending()).toBe(0);
+    } finally {
+      await close();
+    }
+  });
+
+  it("leaves out a live change the log already gave, also when its message comes after the log's answer", async () => {
+    const { scheduleId, fan, rival, ids } = await shopping();
+    const read = await mapWithCursor(fan, scheduleId);
+    const events = server.app.services.seatEvents as unknown as { target: SeatEventTarget; changesSince: (scheduleId: number, after: string) => Promise<unknown> };
+    // Live messages saying AVAILABLE reach the feed's listener 300 ms late, as a message on the
+    // subscriber's connection can come after an answer on another; and while the feed starts, the
+    // rival holds and releases a seat just before the log is read, its HELD heard live meanwhile.
+    const addEventListener = events.target.addEventListener.bind(events.target);
+    const changesSince = events.changesSince.bind(events);
+    events.target.addEventListener = (topic, listener) =>
+      addEventListener(topic, (event) => (event.detail.status === 'AVAILABLE' ? setTimeout(() => listener(event), 300) : listener(event)));
+    events.changesSince = async (id, after) => {
+      const held = await hold(rival, ids[0]!);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      await rival.api.data(RELEASE, { holdId: held.id });
+      return changesSince(id, after);
+    };
+    const client = wsClient(server.wsUrl, fan.token);
+    try {
+      const feed = new Feed<{ seatChanged: { id: string; status: string } }>(client, SEAT_CHANGED_AFTER, { id: scheduleId, after: read.seatChangesCursor });
+      // The log's HELD then AVAILABLE, read at once, leave the seat's last word: AVAILABLE. Without
+      // leaving out what the log had, the HELD heard live would follow it (the seat shown held), and
+      // the late AVAILABLE would be said twice.
+      expect((await feed.next()).data?.seatChanged).toMatchObject({ id: ids[0], status: 'AVAILABLE' });
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      expect(feed.pending()).toBe(0);
+      await hold(rival, ids[1]!);
+      expect((await feed.next()).data?.seatChanged).toMatchObject({ id: ids[1], status: 'HELD' });
+    } finally {
+      events.target.addEventListener = addEventListener;
+      events.changesSince = changesSince;
+      await client.dispose();
+    }
+  });
+
+  it('is read before the map it goes with, once per operation, and without ACTIVE only needs a token', async () => {
+    const { scheduleId, fan } = await shopping();
+    const order: string[] = [];
+    const seatMap = server.app.services.seatMap;
+    const [cursor, seats] = [seatMap.cursor.bind(seatMap), seatMap.seats.bind(seatMap)];
+    seatMap.cursor = async (id) => {
+      order.push('cursor asked');
+      const read = await cursor(id);
+      // Slower than the map's reads would be: a map read beside the cursor would come first.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      order.push('cursor read');
+      return read;
+    };
+    seatMap.seats = async (userId, id) => {
+      order.push('map asked');
+      return seats(userId, id);
+    };
+    try {
+      const both = await fan.api.data<{ schedule: { seats: unknown[]; seatChangesCursor: string; again: { ids: string[] } } }>(
+        'query($id: ID!) { schedule(id: $id) { seats { id } seatChangesCursor again: seatMap { ids } } }',
+        { id: scheduleId },
+      );
+      expect(order).toEqual(['cursor asked', 'cursor read', 'map asked']);
+      expect(both.schedule.seatChangesCursor).toMatch(/^\d+-\d+$/);
+      expect(both.schedule.seats).toHaveLength(6);
+    } finally {
+      seatMap.cursor = cursor;
+      seatMap.seats = seats;
+    }
+    const cursorOnly = 'query($id: ID!) { schedule(id: $id) { seatChangesCursor } }';
+    const stranger = (await activeFans(api, (await createConcert(server, { maxActiveUsers: 1 })).concertId, 1))[0]!;
+    expect((await stranger.api.data<{ schedule: { seatChangesCursor: string } }>(cursorOnly, { id: scheduleId })).schedule.seatChangesCursor).toMatch(/^\d+-\d+$/);
+    expect(await api.errorCode(cursorOnly, { id: scheduleId })).toBe('UNAUTHENTICATED');
+  });
+
+  it('refuses a malformed cursor, one older than the log keeps and one ahead of its clock with BAD_USER_INPUT, and keeps no feed open', async () => {
+    const { scheduleId, fan } = await shopping();
+    const { seatChangesCursor } = await mapWithCursor(fan, scheduleId);
+    const [ms] = seatChangesCursor.split('-').map(Number) as [number];
+    const open = () => metricSum(server.url, 'seat_changed_subscribers');
+    const before = await open();
+    const client = wsClient(server.wsUrl, fan.token);
+    try {
+      for (const after of ['yesterday', '12-', `${ms - 31_000}-0`, `${ms + 120_000}-0`, '']) {
+        const feed = new Feed(client, SEAT_CHANGED_AFTER, { id: scheduleId, after });
+        const answer = await feed.next();
+        expect(answer.errors?.[0]?.extensions?.code, after).toBe('BAD_USER_INPUT');
+      }
+      expect(await open()).toBe(before);
+    } finally {
+      await client.dispose();
+    }
+  });
+});
