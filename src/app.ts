@@ -247,6 +247,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
   const liveQueue = new LiveQueueStatus(queue, queueSubscriber, keys.channels.queueTicks, watchBeat(config.presenceGraceSeconds).intervalMs, metrics, logger);
   await liveQueue.start();
   const seatEvents = new SeatEvents(eventTarget, eventSubscribe, redis, keys.channels, seatCatalog, metrics.seatSubscribers, logger);
+  seatEvents.start();
   const holds = new HoldService(redis, keys, seatCatalog, concerts, queue, seatEvents, metrics, { ttlSeconds: config.holdTtlSeconds, maxPerSchedule: config.maxHoldsPerSchedule }, logger);
   const points = new PointsService(orm, { maxCharge: config.maxCharge });
   const limits = createLimits(redis, keys, config.limits, metrics.limitRefusals);
@@ -297,6 +298,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
       await Promise.all([server.close(), ...workers.map((worker) => worker.close())]);
       clearInterval(clockSync);
       liveQueue.stop();
+      seatEvents.stop();
       existingAccounts.stop();
       sessions.stop();
       limits.sockets.stop();

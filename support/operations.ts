@@ -45,6 +45,8 @@ export interface Seat {
   number: number;
   price: number;
   status: SeatStatus;
+  /** On a seatChanged event, when selected. */
+  seatChangesCursor?: string | null;
 }
 
 export interface Hold {

@@ -5,7 +5,7 @@ import { type QueueStatus, STATUS_SUBSCRIPTION } from '../support/operations';
 import { startTestServer, type TestServer } from './support/harness';
 import { Feed, signUpMany, wsClient } from './support/client';
 import { createConcert } from './support/fixtures';
-import { seatIds, sellInMysql } from './support/booking';
+import { hold, seatFeed, seatIds, sellInMysql } from './support/booking';
 import { followedOutOfLine } from './support/live-feed';
 import { RedisServer } from './support/redis-server';
 import { redisKeys, runScript } from '../src/redis';
@@ -229,6 +229,40 @@ describe('a replica a tick took for dead', () => {
       await Promise.all([followed.return?.(), joined.return?.()]);
     } finally {
       admin.disconnect();
+    }
+  });
+});
+
+describe('a seatChanged feed after its Redis subscription drops', () => {
+  it('is told, once, a seat change published while it was away, from the seat log', async () => {
+    const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 2, seatCount: 3 });
+    const scheduleId = scheduleIds[0]!;
+    const [fan, rival] = await signUpMany(new Api(server.url), 2);
+    const queue = server.app.services.queue;
+    await queue.enter(Number(fan!.id), Number(concertId));
+    await queue.enter(Number(rival!.id), Number(concertId));
+    await queue.admitTick();
+    const [first, second] = await seatIds(server, scheduleId);
+    const { feed, close } = await seatFeed(server, fan!, scheduleId);
+    try {
+      const topic = server.app.services.seatEvents.topic(Number(scheduleId));
+      const admin = new Redis(redis.url);
+      try {
+        expect(await admin.client('KILL', 'TYPE', 'pubsub')).toBeGreaterThan(0);
+        await hold(rival!, first!);
+        // Nobody was subscribed when the hold was announced (ioredis reconnects after 100 ms at the earliest).
+        expect(await admin.pubsub('NUMSUB', topic)).toEqual([topic, 0]);
+      } finally {
+        admin.disconnect();
+      }
+      expect((await feed.next(5000)).data?.seatChanged).toMatchObject({ id: first, status: 'HELD' });
+      // Live again, and the change from the log not told twice.
+      await hold(rival!, second!);
+      expect((await feed.next()).data?.seatChanged).toMatchObject({ id: second, status: 'HELD' });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(feed.pending()).toBe(0);
+    } finally {
+      await close();
     }
   });
 });

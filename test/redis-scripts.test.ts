@@ -1530,13 +1530,13 @@ async function listenTo<T>(channel: string, read: (message: string) => T): Promi
 describe('seat changes', () => {
   it('are published on the channel in the order sent, each with its seat log entry, which the log keeps for its time', async () => {
     const channel = `${prefix}:channel`;
-    const { heard, stop } = await listenTo(channel, (message) => JSON.parse(message) as { n: number; logId: string });
+    const { heard, stop } = await listenTo(channel, (message) => JSON.parse(message) as { n: number; seatChangesCursor: string });
     const log = { log: keys.channels.seatLog(nextId++) };
     const messages = Array.from({ length: 50 }, (_, n) => JSON.stringify({ n }));
     await Promise.all(messages.map((message) => run(PUBLISH_SEAT_CHANGE, log, 60_000, channel, message)));
     await vi.waitFor(() => expect(heard.map(({ n }) => n)).toEqual(messages.map((_, n) => n)), { timeout: 3000 });
     const logged = await redis.xrange(log.log, '-', '+');
-    expect(logged).toEqual(heard.map(({ n, logId }) => [logId, ['m', JSON.stringify({ n })]]));
+    expect(logged).toEqual(heard.map(({ n, seatChangesCursor }) => [seatChangesCursor, ['m', JSON.stringify({ n })]]));
     expect(await redis.pttl(log.log)).toBeGreaterThan(50_000);
     stop();
   });
@@ -1549,7 +1549,7 @@ describe('seat changes', () => {
     expect(replies.sort()).toEqual([0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
     const logged = await redis.xrange(keysOfOnce.log, '-', '+');
     expect(logged.map(([, [, message]]) => message)).toEqual(['{"a":1}', '{"b":2}']);
-    await vi.waitFor(() => expect(heard).toEqual([`{"a":1,"logId":"${logged[0]![0]}"}`, `{"b":2,"logId":"${logged[1]![0]}"}`]), { timeout: 3000 });
+    await vi.waitFor(() => expect(heard).toEqual([`{"a":1,"seatChangesCursor":"${logged[0]![0]}"}`, `{"b":2,"seatChangesCursor":"${logged[1]![0]}"}`]), { timeout: 3000 });
     expect(await redis.pttl(keysOfOnce.told)).toBeGreaterThan(50_000);
     stop();
   });

@@ -108,6 +108,40 @@ describe("seatChanged from a seat map's cursor", () => {
     }
   });
 
+  it("gives each change its own cursor, from which a new feed goes on (after a reconnect), and none to a seat read otherwise", async () => {
+    const { scheduleId, fan, rival, ids } = await shopping();
+    const read = await mapWithCursor(fan, scheduleId);
+    const CURSORED = 'subscription($id: ID!, $after: String) { seatChanged(scheduleId: $id, after: $after) { id status seatChangesCursor } }';
+    const first = await seatFeed(server, fan, scheduleId, CURSORED, read.seatChangesCursor);
+    let cursor: string;
+    try {
+      await hold(rival, ids[0]!);
+      const told = (await first.feed.next()).data!.seatChanged;
+      expect(told).toMatchObject({ id: ids[0], status: 'HELD' });
+      cursor = told.seatChangesCursor!;
+      expect(cursor).toMatch(/^\d+-\d+$/);
+    } finally {
+      await first.close();
+    }
+    // Away: two more changes; from the last cursor heard, a new feed is told those two only.
+    await hold(rival, ids[1]!);
+    await hold(fan, ids[2]!);
+    const again = await seatFeed(server, fan, scheduleId, CURSORED, cursor);
+    try {
+      const heard = [(await again.feed.next()).data!.seatChanged, (await again.feed.next()).data!.seatChanged];
+      expect(heard.map(({ id, status }) => [id, status])).toEqual([
+        [ids[1], 'HELD'],
+        [ids[2], 'HELD'],
+      ]);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(again.feed.pending()).toBe(0);
+    } finally {
+      await again.close();
+    }
+    const seat = await fan.api.data<{ schedule: { seats: { seatChangesCursor: string | null }[] } }>('query($id: ID!) { schedule(id: $id) { seats { seatChangesCursor } } }', { id: scheduleId });
+    expect(seat.schedule.seats.map((s) => s.seatChangesCursor)).toEqual(Array(6).fill(null));
+  });
+
   it('is read before the map it goes with, once per operation, and without ACTIVE only needs a token', async () => {
     const { scheduleId, fan } = await shopping();
     const order: string[] = [];

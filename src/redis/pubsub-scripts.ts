@@ -3,7 +3,7 @@ import { defineScript, luaFunction } from './script';
 
 /**
  * A seat change: appended to its schedule's log (a stream trimmed to the last `keepMs`, and gone
- * `keepMs` after its last change) and published with the entry's ID as "logId", so a subscriber
+ * `keepMs` after its last change) and published with the entry's ID as "seatChangesCursor", so a subscriber
  * catching up from the log can tell what it has heard live from what it has not. `message` is a JSON
  * object. Every seat log is in the {pubsub} slot: on a cluster a plain PUBLISH goes to any node and
  * reaches subscribers through the cluster bus, so two messages a process publishes one after the
@@ -16,7 +16,7 @@ const LOG_AND_PUBLISH = luaFunction(
 local function logAndPublish(log, channel, message, keepMs, now)
   local id = redis.call('XADD', log, 'MINID', '~', now - keepMs, '*', 'm', message)
   redis.call('PEXPIRE', log, keepMs)
-  redis.call('PUBLISH', channel, string.sub(message, 1, -2) .. ',"logId":"' .. id .. '"}')
+  redis.call('PUBLISH', channel, string.sub(message, 1, -2) .. ',"seatChangesCursor":"' .. id .. '"}')
 end`,
 );
 

@@ -81,6 +81,12 @@ export class SeatNode implements SeatState {
   @Field(() => Int) number!: number;
   @Field(() => Int) price!: number;
   @Field(() => SeatStatus) status!: SeatStatus;
+  @Field(() => String, {
+    nullable: true,
+    description:
+      "On a seatChanged event: where this change stands in the schedule's seat changes. Subscribe again with seatChanged(after:) it to go on from here (after a reconnect, say) without reading the map again; refused with BAD_USER_INPUT once older than 30 s. Null on a seat read any other way.",
+  })
+  seatChangesCursor?: string;
 }
 
 /**

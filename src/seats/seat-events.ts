@@ -1,15 +1,16 @@
 import { badInput } from '../errors';
-import { runScript, type RedisClient } from '../redis';
+import { onSubscriptionsRestored, runScript, type RedisClient } from '../redis';
+import { sharedNow } from '../redis/clock';
 import { PUBLISH_ONCE, PUBLISH_SEAT_CHANGE, SEAT_LOG_CURSOR, SEAT_LOG_SINCE } from '../redis/pubsub-scripts';
 import type { Gauge } from 'prom-client';
 import type { Logger } from '../logger';
 import { groupBySchedule, seatState, SeatStatus, type SeatInfo, type SeatState } from './seat';
 import type { SeatCatalog } from './seat-catalog';
 import { SeatFeed } from './seat-feed';
+import { isAfter, isLater, SEAT_LOG_CURSOR_FORMAT, SeatFollower } from './seat-follower';
 
 /** A published seat change: the seat's new state and where it stands in its schedule's seat log. */
-type SeatChange = SeatState & { logId: string };
-type SeatEvent = CustomEvent<SeatChange>;
+type SeatEvent = CustomEvent<SeatState>;
 
 /**
  * How long a schedule's seat log keeps its changes: a seat map's cursor can be followed from (seatChanged's
@@ -17,20 +18,6 @@ type SeatEvent = CustomEvent<SeatChange>;
  * the log of an on-sale's few thousand changes a second stays a few MB.
  */
 export const SEAT_LOG_KEEP_MS = 30_000;
-
-/** A seat log cursor as SEAT_LOG_CURSOR gives it: a Redis stream ID. */
-const CURSOR = /^(\d{1,15})-(\d{1,20})$/;
-
-/**
- * Whether the change comes after the cursor in its seat log (stream IDs: ms, then the sequence within
- * the ms). A change without logId (published by a replica of an earlier version) counts as after.
- */
-function isAfter(change: Partial<SeatChange>, cursor: string): boolean {
-  if (typeof change.logId !== 'string' || !CURSOR.test(change.logId)) return true;
-  const [idMs, idSeq] = change.logId.split('-').map(BigInt) as [bigint, bigint];
-  const [cursorMs, cursorSeq] = cursor.split('-').map(BigInt) as [bigint, bigint];
-  return idMs > cursorMs || (idMs === cursorMs && idSeq > cursorSeq);
-}
 
 /**
  * The part of the app's Redis event target (the one under yoga's pub/sub) that seat events listen
@@ -55,9 +42,14 @@ export interface SeatChannels {
 /**
  * seatChanged: one Redis channel per schedule, so every replica's subscribers hear every change, and
  * beside it the schedule's seat log, so a subscriber can start from a seat map's cursor and miss no
- * change made between its read and the subscription.
+ * change made between its read and the subscription, nor one made while this process's subscription
+ * to Redis was away (a reconnect, a Cluster's failover).
  */
 export class SeatEvents {
+  /** Every feed open on this process. */
+  private readonly followers = new Set<SeatFollower>();
+  private stopWatchingSubscriber: () => void = () => {};
+
   constructor(
     private readonly target: SeatEventTarget,
     /** The event target's subscribe connection (see subscribe). */
@@ -136,6 +128,15 @@ export class SeatEvents {
     return reserved;
   }
 
+  /** Follows the subscriber connection: once it is back after a loss, every open feed catches up from the log. */
+  start(): void {
+    this.stopWatchingSubscriber = onSubscriptionsRestored(this.subscriber, () => void this.catchUpAll());
+  }
+
+  stop(): void {
+    this.stopWatchingSubscriber();
+  }
+
   /**
    * The schedule's changes, buffered per subscriber as SeatFeed does (`seatCount` bounds it).
    * Resolves once Redis has confirmed the channel subscription, so no later change is missed; with
@@ -143,40 +144,24 @@ export class SeatEvents {
    * BAD_USER_INPUT for a cursor that is malformed, or older than the log keeps.
    */
   async subscribe(scheduleId: number, seatCount: number, after?: string): Promise<AsyncIterableIterator<SeatState>> {
-    if (after !== undefined && !CURSOR.test(after)) throw badInput('after must be a seatChangesCursor, as a seat map read gives it.');
+    if (after !== undefined && !SEAT_LOG_CURSOR_FORMAT.test(after)) throw badInput('after must be a seatChangesCursor, as a seat map read gives it.');
     const topic = this.topic(scheduleId);
-    // With `after`, live changes heard while the log is read wait here; then those the log had (up to
-    // caughtUpTo) are left out, also when their message comes after the log's answer (another
-    // connection's). Changes leave one node in order: the first one past caughtUpTo ends the check.
-    let heardWhileCatchingUp: SeatChange[] | undefined = after === undefined ? undefined : [];
-    let caughtUpTo: string | undefined;
-    const hear = (change: SeatChange) => {
-      if (heardWhileCatchingUp) {
-        heardWhileCatchingUp.push(change);
-      } else if (caughtUpTo === undefined || isAfter(change, caughtUpTo)) {
-        caughtUpTo = undefined;
-        feed.push(change);
-      }
-    };
-    const listener = (event: SeatEvent) => hear(event.detail);
+    const listener = (event: SeatEvent) => follower.hear(event.detail);
     const feed = new SeatFeed(seatCount, () => {
       this.target.removeEventListener(topic, listener);
+      this.followers.delete(follower);
       this.openFeeds.dec();
     });
+    // Without `after`, followed from now (on Redis's clock): a catch-up replays nothing from before.
+    const follower = new SeatFollower(scheduleId, feed, after ?? `${sharedNow()}-0`);
+    this.followers.add(follower);
     this.openFeeds.inc();
     // The first listener of a topic makes the event target SUBSCRIBE; ours, queued behind it on the
     // same connection, is answered after it, so its reply means the channel is live.
     this.target.addEventListener(topic, listener);
     try {
       await this.subscriber.subscribe(topic);
-      if (after !== undefined) {
-        const logged = await this.changesSince(scheduleId, after);
-        caughtUpTo = logged.at(-1)?.logId ?? after;
-        const heard = heardWhileCatchingUp ?? [];
-        heardWhileCatchingUp = undefined;
-        for (const change of logged) feed.push(change);
-        for (const change of heard) hear(change);
-      }
+      if (after !== undefined) await follower.catchUp((from) => this.changesSince(scheduleId, from), after);
     } catch (error) {
       await feed.return();
       throw error;
@@ -184,11 +169,46 @@ export class SeatEvents {
     return feed;
   }
 
+  /**
+   * After this process's subscription was away: every feed is given what its schedule's log holds
+   * after the feed's last change (one read per schedule), at most what the log keeps.
+   */
+  private async catchUpAll(): Promise<void> {
+    if (this.followers.size === 0) return;
+    // ioredis says it is back before it subscribes again: once our own SUBSCRIBE of the feeds'
+    // channels is answered, they are live, and what the log lacks will be heard.
+    try {
+      await this.subscriber.subscribe(...new Set([...this.followers].map((follower) => this.topic(follower.scheduleId))));
+    } catch (error) {
+      this.logger.warn({ err: error }, 'seat feeds could not catch up after the Redis subscription came back');
+      return;
+    }
+    // Older than the log keeps can no longer be asked for; a margin for the shared clock's error.
+    const oldest = `${sharedNow() - SEAT_LOG_KEEP_MS + 2_000}-0`;
+    const fromOf = (follower: SeatFollower) => (isLater(follower.cursor, oldest) ? follower.cursor : oldest);
+    const earliest = new Map<number, string>();
+    for (const follower of this.followers) {
+      const known = earliest.get(follower.scheduleId);
+      if (known === undefined || isLater(known, fromOf(follower))) earliest.set(follower.scheduleId, fromOf(follower));
+    }
+    const reads = new Map([...earliest].map(([scheduleId, from]) => [scheduleId, this.changesSince(scheduleId, from)]));
+    // A feed may await its read only after an earlier catch-up of its own: a failure must not count as unhandled meanwhile.
+    for (const read of reads.values()) read.catch(() => undefined);
+    const caughtUp = [...this.followers].map((follower) => {
+      const read = reads.get(follower.scheduleId);
+      // A feed opened since the reads began follows from its own start.
+      if (!read) return Promise.resolve();
+      return follower.catchUp(async (after) => (await read).filter((change) => isAfter(change, after)), fromOf(follower));
+    });
+    const failed = (await Promise.allSettled(caughtUp)).filter((outcome) => outcome.status === 'rejected');
+    if (failed.length > 0) this.logger.warn({ err: failed[0]!.reason, feeds: failed.length }, 'seat feeds could not catch up after the Redis subscription came back');
+  }
+
   /** The log's changes after the cursor, oldest first. */
-  private async changesSince(scheduleId: number, after: string): Promise<SeatChange[]> {
+  private async changesSince(scheduleId: number, after: string): Promise<SeatState[]> {
     const entries = await runScript(this.publisher, SEAT_LOG_SINCE, { log: this.channels.seatLog(scheduleId) }, after, SEAT_LOG_KEEP_MS);
     if (entries === null) throw badInput(`This seatChangesCursor is older than the ${SEAT_LOG_KEEP_MS / 1000} s the seat changes are kept, or was never given: read the seat map again and subscribe with its cursor.`);
-    // Each entry is [id, ['m', message]], as PUBLISH_SEAT_CHANGE logged it.
-    return entries.map(([logId, [, message]]) => ({ ...(JSON.parse(message!) as SeatState), logId }));
+    // Each entry is [cursor, ['m', message]], as PUBLISH_SEAT_CHANGE logged it.
+    return entries.map(([cursor, [, message]]) => ({ ...(JSON.parse(message!) as SeatState), seatChangesCursor: cursor }));
   }
 }

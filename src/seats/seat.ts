@@ -21,6 +21,8 @@ export interface SeatState {
   number: number;
   price: number;
   status: SeatStatus;
+  /** On a published change only: where it stands in its schedule's seat log (see SeatEvents), for a feed to resume from. */
+  seatChangesCursor?: string;
 }
 
 export const seatState = (seat: SeatInfo, status: SeatStatus): SeatState => ({ id: seat.id, scheduleId: seat.scheduleId, number: seat.number, price: seat.price, status });
