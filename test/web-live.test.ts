@@ -148,10 +148,12 @@ describe('fan web app in Chromium, when the connection or the fan goes away', ()
     await Promise.all([a.context.close(), b.context.close()]);
   });
 
-  it('an admitted fan whose socket dropped reads the per-schedule counts again once back: a seat held meanwhile shows', async () => {
+  it('an admitted fan whose socket dropped reads the per-schedule counts again once back, and the seat map goes on from its last change: a seat held meanwhile shows', async () => {
     const { scheduleIds, fan, rival } = await admittedWithRival(server, 'counts-back', { seatCount: 4, price: 100 });
     const counts = fan.page.locator('.schedules li');
     await counts.filter({ hasText: '4 of 4 seats free' }).waitFor(WAIT);
+    await fan.page.locator('.seat-map [data-seat="4"][data-look="AVAILABLE"]').waitFor(WAIT);
+    const mapReads = countRequests(fan, 'query ScheduleSeats');
     // The socket drops; a seat is held meanwhile, a change the page's feeds never hear.
     await fan.context.setOffline(true);
     await fan.page.getByTestId('reconnecting').waitFor(WAIT);
@@ -159,6 +161,8 @@ describe('fan web app in Chromium, when the connection or the fan goes away', ()
     await fan.context.setOffline(false);
     await fan.page.getByTestId('reconnecting').waitFor({ state: 'detached', timeout: 15_000 });
     await fan.page.locator('.seat-map [data-seat="4"][data-look="HELD"]').waitFor(WAIT);
+    // Told by the feed, started again from the cursor of the last change it heard: the map was not read again.
+    expect(mapReads()).toBe(0);
     // Read again once back (it stayed at 4 until the next live change).
     await counts.filter({ hasText: '3 of 4 seats free' }).waitFor({ timeout: 10_000 });
     expectClean([fan], (_fan, text) => text.includes('ERR_INTERNET_DISCONNECTED') || text.startsWith('WebSocket connection to'));

@@ -126,7 +126,7 @@ export const ScheduleSeats = graphql(`
 
 export const SeatChanged = graphql(`
   subscription SeatChanged($scheduleId: ID!, $after: String) {
-    seatChanged(scheduleId: $scheduleId, after: $after) { id number price status }
+    seatChanged(scheduleId: $scheduleId, after: $after) { id number price status seatChangesCursor }
   }
 `);
 

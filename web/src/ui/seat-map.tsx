@@ -27,8 +27,9 @@ interface SeatMapState {
 /**
  * The seats of one schedule, live: read the map, then subscribe to seatChanged from the map's cursor,
  * which starts with every change made since the read (none lost between the two), and apply each on
- * top (changes are in order, so the last one for a seat wins). After a reconnect (`reconnects`
- * moves) the map is read again, since changes sent while the socket was down are lost.
+ * top (changes are in order, so the last one for a seat wins). After a reconnect (`reconnects` moves)
+ * the feed goes on from the cursor of the last change heard: what changed while the socket was down
+ * comes first, and the map is read again only if that was too long ago for the server to say.
  */
 export function useSeatMap(scheduleId: string, reconnects: number, onChange?: (change: SeatChange) => void): [SeatMapState, SeatAnswers] {
   const client = useClient();
@@ -43,6 +44,9 @@ export function useSeatMap(scheduleId: string, reconnects: number, onChange?: (c
   // Where each seat is in the map as last read (see seatPositions).
   const positions = useRef<ReadonlyMap<string, number>>(new Map());
   const apply = (seats: readonly SeatState[] | null, change: SeatChange) => seats && applySeatChange(seats, change, positions.current);
+  // The map shown, as of which change: what a feed started again after a reconnect goes on from (a
+  // new attempt, schedule or client reads the map again).
+  const shown = useRef<{ attempt: number; scheduleId: string; client: unknown; cursor: string } | null>(null);
 
   useEffect(() => {
     let live = true;
@@ -56,36 +60,44 @@ export function useSeatMap(scheduleId: string, reconnects: number, onChange?: (c
       if (delay === undefined || retry) return;
       retry = setTimeout(() => setAttempt((n) => n + 1), delay);
     };
-    /** Follows the map read from its cursor. */
+    /** Follows the map shown from its cursor. */
     const follow = (cursor: string) =>
       client.subscription(SeatChanged, { scheduleId, after: cursor }).subscribe((result) => {
         if (!live) return;
         const problem = result.error && problemOf(result.error);
-        // The only input of ours the feed can refuse is the cursor: one too old to follow (the
-        // subscription started long after the read) means reading the map again, backing off.
+        // The only input of ours the feed can refuse is the cursor: one too old to follow (the map
+        // read, or the socket lost, long ago) means reading the map again, backing off.
         if (problem?.code === 'BAD_USER_INPUT') retry ??= setTimeout(() => setAttempt((n) => n + 1), retryAfterFailureMs(attempt));
         else if (result.error) fail(problem);
         const change = result.data?.seatChanged;
         if (!change) return;
+        if (change.seatChangesCursor && shown.current) shown.current.cursor = change.seatChangesCursor;
         sources.live(change.id);
         setState((s) => ({ ...s, seats: apply(s.seats, change) }));
         changed.current?.(change);
       });
-    void client
-      .query(ScheduleSeats, { id: scheduleId }, { requestPolicy: 'network-only' })
-      .toPromise()
-      .then((result) => {
-        if (!live) return;
-        const schedule = result.data?.schedule;
-        if (!schedule) {
-          fail(problemOf(result.error) ?? { code: 'NOT_FOUND' });
-          return;
-        }
-        const read = seatsFromLists(schedule.seatMap);
-        positions.current = seatPositions(read);
-        setState({ seats: read });
-        feed = follow(schedule.seatChangesCursor);
-      });
+    const last = shown.current;
+    if (last && last.attempt === attempt && last.scheduleId === scheduleId && last.client === client) {
+      feed = follow(last.cursor);
+    } else {
+      shown.current = null;
+      void client
+        .query(ScheduleSeats, { id: scheduleId }, { requestPolicy: 'network-only' })
+        .toPromise()
+        .then((result) => {
+          if (!live) return;
+          const schedule = result.data?.schedule;
+          if (!schedule) {
+            fail(problemOf(result.error) ?? { code: 'NOT_FOUND' });
+            return;
+          }
+          const read = seatsFromLists(schedule.seatMap);
+          positions.current = seatPositions(read);
+          setState({ seats: read });
+          shown.current = { attempt, scheduleId, client, cursor: schedule.seatChangesCursor };
+          feed = follow(schedule.seatChangesCursor);
+        });
+    }
     return () => {
       live = false;
       clearTimeout(retry);
