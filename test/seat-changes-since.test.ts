@@ -84,10 +84,15 @@ describe("seatChanged from a seat map's cursor", () => {
     const changesSince = events.changesSince.bind(events);
     events.target.addEventListener = (topic, listener) =>
       addEventListener(topic, (event) => (event.detail.status === 'AVAILABLE' ? setTimeout(() => listener(event), 300) : listener(event)));
+    let hooked = false;
     events.changesSince = async (id, after) => {
-      const held = await hold(rival, ids[0]!);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      await rival.api.data(RELEASE, { holdId: held.id });
+      // Once, for this feed's read (not for a catch-up of every feed, should the server's subscription drop meanwhile).
+      if (id === Number(scheduleId) && !hooked) {
+        hooked = true;
+        const held = await hold(rival, ids[0]!);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        await rival.api.data(RELEASE, { holdId: held.id });
+      }
       return changesSince(id, after);
     };
     const client = wsClient(server.wsUrl, fan.token);
@@ -98,11 +103,49 @@ describe("seatChanged from a seat map's cursor", () => {
       // the late AVAILABLE would be said twice.
       expect((await feed.next()).data?.seatChanged).toMatchObject({ id: ids[0], status: 'AVAILABLE' });
       await new Promise((resolve) => setTimeout(resolve, 600));
-      expect(feed.pending()).toBe(0);
+      const more = [];
+      while (feed.pending() > 0) more.push((await feed.next()).data?.seatChanged);
+      expect(more).toEqual([]);
       await hold(rival, ids[1]!);
       expect((await feed.next()).data?.seatChanged).toMatchObject({ id: ids[1], status: 'HELD' });
     } finally {
       events.target.addEventListener = addEventListener;
+      events.changesSince = changesSince;
+      await client.dispose();
+    }
+  });
+
+  it("tells nothing twice when the server's Redis subscription comes back while a feed is catching up from its cursor", async () => {
+    const { scheduleId, fan, rival, ids } = await shopping();
+    const read = await mapWithCursor(fan, scheduleId);
+    await hold(rival, ids[0]!);
+    const events = server.app.services.seatEvents as unknown as { catchUpAll: () => Promise<void>; changesSince: (scheduleId: number, after: string) => Promise<unknown> };
+    // The feed's own catch-up from the map's cursor is under way when every feed is told to catch up
+    // (as when the subscription comes back): the second starts from where the first leaves the feed.
+    const changesSince = events.changesSince.bind(events);
+    let restored: Promise<void> | undefined;
+    let reads = 0;
+    events.changesSince = async (id, after) => {
+      if (id === Number(scheduleId) && ++reads === 1) {
+        restored = events.catchUpAll();
+        // The feed's own read answers after the restore has looked at where every feed stands, and
+        // the restore's read of the log (the second) after the feed has told what the first found.
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      } else if (id === Number(scheduleId) && reads === 2) {
+        await new Promise((resolve) => setTimeout(resolve, 600));
+      }
+      return changesSince(id, after);
+    };
+    const client = wsClient(server.wsUrl, fan.token);
+    try {
+      const feed = new Feed<{ seatChanged: { id: string; status: string } }>(client, SEAT_CHANGED_AFTER, { id: scheduleId, after: read.seatChangesCursor });
+      expect((await feed.next()).data?.seatChanged).toMatchObject({ id: ids[0], status: 'HELD' });
+      await restored;
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const more = [];
+      while (feed.pending() > 0) more.push((await feed.next()).data?.seatChanged);
+      expect(more).toEqual([]);
+    } finally {
       events.changesSince = changesSince;
       await client.dispose();
     }

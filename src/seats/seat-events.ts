@@ -185,20 +185,20 @@ export class SeatEvents {
     }
     // Older than the log keeps can no longer be asked for; a margin for the shared clock's error.
     const oldest = `${sharedNow() - SEAT_LOG_KEEP_MS + 2_000}-0`;
-    const fromOf = (follower: SeatFollower) => (isLater(follower.cursor, oldest) ? follower.cursor : oldest);
-    const earliest = new Map<number, string>();
+    // Each schedule's log is read once, from its furthest-behind feed; a feed's cursor only moves on,
+    // so each is given, when its turn comes, what it still lacks of that read.
+    const from = new Map<number, string>();
     for (const follower of this.followers) {
-      const known = earliest.get(follower.scheduleId);
-      if (known === undefined || isLater(known, fromOf(follower))) earliest.set(follower.scheduleId, fromOf(follower));
+      const known = from.get(follower.scheduleId);
+      const start = isLater(follower.cursor, oldest) ? follower.cursor : oldest;
+      if (known === undefined || isLater(known, start)) from.set(follower.scheduleId, start);
     }
-    const reads = new Map([...earliest].map(([scheduleId, from]) => [scheduleId, this.changesSince(scheduleId, from)]));
+    const reads = new Map([...from].map(([scheduleId, start]) => [scheduleId, this.changesSince(scheduleId, start)]));
     // A feed may await its read only after an earlier catch-up of its own: a failure must not count as unhandled meanwhile.
     for (const read of reads.values()) read.catch(() => undefined);
     const caughtUp = [...this.followers].map((follower) => {
       const read = reads.get(follower.scheduleId);
-      // A feed opened since the reads began follows from its own start.
-      if (!read) return Promise.resolve();
-      return follower.catchUp(async (after) => (await read).filter((change) => isAfter(change, after)), fromOf(follower));
+      return read && follower.catchUp(async (after) => (await read).filter((change) => isAfter(change, after)));
     });
     const failed = (await Promise.allSettled(caughtUp)).filter((outcome) => outcome.status === 'rejected');
     if (failed.length > 0) this.logger.warn({ err: failed[0]!.reason, feeds: failed.length }, 'seat feeds could not catch up after the Redis subscription came back');

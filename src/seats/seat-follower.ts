@@ -50,15 +50,17 @@ export class SeatFollower {
   }
 
   /**
-   * Gives the log's changes after `from` (`readLog` reads them), then the live ones heard meanwhile
-   * that the log did not have. Live changes wait while it runs; a failure is thrown after they are given.
+   * Gives the log's changes after `from` (by default where the feed is when this catch-up starts:
+   * catch-ups wait for one another), as `readLog` reads them, then the live ones heard meanwhile that
+   * the log did not have. Live changes wait while it runs; a failure is thrown after they are given.
    */
-  catchUp(readLog: (after: string) => Promise<SeatState[]>, from: string = this.cursor): Promise<void> {
+  catchUp(readLog: (after: string) => Promise<SeatState[]>, from?: string): Promise<void> {
     const run = async () => {
+      const start = from ?? this.cursor;
       this.heardWhileCatchingUp = [];
       try {
-        const logged = await readLog(from);
-        this.caughtUpTo = logged.at(-1)?.seatChangesCursor ?? from;
+        const logged = await readLog(start);
+        this.caughtUpTo = logged.at(-1)?.seatChangesCursor ?? start;
         for (const change of logged) this.give(change);
       } finally {
         const heard = this.heardWhileCatchingUp;
