@@ -246,7 +246,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
   metrics.readLinesFrom(() => queue.lineFigures());
   const liveQueue = new LiveQueueStatus(queue, queueSubscriber, keys.channels.queueTicks, watchBeat(config.presenceGraceSeconds).intervalMs, metrics, logger);
   await liveQueue.start();
-  const seatEvents = new SeatEvents(eventTarget, eventSubscribe, redis, keys.channels, seatCatalog, metrics.seatSubscribers, logger);
+  const seatEvents = new SeatEvents(eventTarget, eventSubscribe, redis, keys.channels, seatCatalog, metrics, logger);
   seatEvents.start();
   const holds = new HoldService(redis, keys, seatCatalog, concerts, queue, seatEvents, metrics, { ttlSeconds: config.holdTtlSeconds, maxPerSchedule: config.maxHoldsPerSchedule }, logger);
   const points = new PointsService(orm, { maxCharge: config.maxCharge });

@@ -8,6 +8,7 @@ import { createConcert } from './support/fixtures';
 import { hold, seatFeed, seatIds, sellInMysql } from './support/booking';
 import { followedOutOfLine } from './support/live-feed';
 import { RedisServer } from './support/redis-server';
+import { metricSamples } from './support/metrics';
 import { redisKeys, runScript } from '../src/redis';
 import { registerScripts } from '../src/redis/script';
 import { QUEUE_ENTER } from '../src/redis/queue-scripts';
@@ -244,6 +245,8 @@ describe('a seatChanged feed after its Redis subscription drops', () => {
     await queue.admitTick();
     const [first, second] = await seatIds(server, scheduleId);
     const { feed, close } = await seatFeed(server, fan!, scheduleId);
+    const replayed = async () => (await metricSamples(server.url, 'seat_changes_replayed_total')).get('{from="reconnect"}') ?? 0;
+    const replayedBefore = await replayed();
     try {
       const topic = server.app.services.seatEvents.topic(Number(scheduleId));
       const admin = new Redis(redis.url);
@@ -256,6 +259,7 @@ describe('a seatChanged feed after its Redis subscription drops', () => {
         admin.disconnect();
       }
       expect((await feed.next(5000)).data?.seatChanged).toMatchObject({ id: first, status: 'HELD' });
+      expect((await replayed()) - replayedBefore).toBe(1);
       // Live again, and the change from the log not told twice.
       await hold(rival!, second!);
       expect((await feed.next()).data?.seatChanged).toMatchObject({ id: second, status: 'HELD' });

@@ -5,7 +5,7 @@ import type { SeatEventTarget } from '../src/seats/seat-events';
 import { startTestServer, type TestServer } from './support/harness';
 import { Feed, wsClient, type Account } from './support/client';
 import { createConcert } from './support/fixtures';
-import { metricSum } from './support/metrics';
+import { metricSamples, metricSum } from './support/metrics';
 import { activeFans, hold, seatFeed, seatIds } from './support/booking';
 
 let server: TestServer;
@@ -53,9 +53,13 @@ describe("seatChanged from a seat map's cursor", () => {
     await rival.api.data(RELEASE, { holdId: first.id });
     await hold(fan, ids[2]!);
 
+    const replayed = async () => (await metricSamples(server.url, 'seat_changes_replayed_total')).get('{from="cursor"}') ?? 0;
+    const replayedBefore = await replayed();
     const { feed, close } = await seatFeed(server, fan, scheduleId, SEAT_CHANGED_AFTER, read.seatChangesCursor);
     try {
-      // Told in the order of each seat's latest change: the fan's own hold comes last.
+      // The four changes came from the log (/metrics counts them)...
+      expect((await replayed()) - replayedBefore).toBe(4);
+      // ...told in the order of each seat's latest change: the fan's own hold comes last.
       const heard: { id: string; status: string }[] = [];
       await feed.until((message) => heard.push(message.data!.seatChanged) > 0 && message.data!.seatChanged.id === ids[2]);
       const now = await mapWithCursor(fan, scheduleId);

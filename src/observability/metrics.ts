@@ -73,6 +73,12 @@ export function createMetrics() {
     }),
     liveSubscribers: new Gauge({ name: 'queue_status_subscribers', help: 'queueStatus subscriptions open on this process', registers: [registry] }),
     seatSubscribers: new Gauge({ name: 'seat_changed_subscribers', help: 'seatChanged subscriptions open on this process', registers: [registry] }),
+    seatChangesReplayed: new Counter({
+      name: 'seat_changes_replayed_total',
+      help: 'Seat changes given to seatChanged feeds from the seat log rather than live: from="cursor", after a client\'s seatChanged(after:); from="reconnect", missed while this process\'s Redis subscription was away',
+      labelNames: ['from'],
+      registers: [registry],
+    }),
     sqlStatements: new Counter({ name: 'mysql_statements_total', help: 'SQL statements this process sent for operations and jobs, BEGIN and COMMIT included (not /readyz probes, nor the session setting each new pooled connection gets)', registers: [registry] }),
     limitRefusals: new Counter({
       name: 'rate_limit_refusals_total',

@@ -2,7 +2,7 @@ import { badInput } from '../errors';
 import { onSubscriptionsRestored, runScript, type RedisClient } from '../redis';
 import { sharedNow } from '../redis/clock';
 import { PUBLISH_ONCE, PUBLISH_SEAT_CHANGE, SEAT_LOG_CURSOR, SEAT_LOG_SINCE } from '../redis/pubsub-scripts';
-import type { Gauge } from 'prom-client';
+import type { Metrics } from '../observability/metrics';
 import type { Logger } from '../logger';
 import { groupBySchedule, seatState, SeatStatus, type SeatInfo, type SeatState } from './seat';
 import type { SeatCatalog } from './seat-catalog';
@@ -57,8 +57,8 @@ export class SeatEvents {
     private readonly publisher: RedisClient,
     private readonly channels: SeatChannels,
     private readonly catalog: SeatCatalog,
-    /** seat_changed_subscribers: the feeds open on this process, so a leak shows in /metrics. */
-    private readonly openFeeds: Gauge,
+    /** seat_changed_subscribers (the feeds open on this process, so a leak shows), seat_changes_replayed_total. */
+    private readonly metrics: Pick<Metrics, 'seatSubscribers' | 'seatChangesReplayed'>,
     private readonly logger: Logger,
   ) {}
 
@@ -150,18 +150,18 @@ export class SeatEvents {
     const feed = new SeatFeed(seatCount, () => {
       this.target.removeEventListener(topic, listener);
       this.followers.delete(follower);
-      this.openFeeds.dec();
+      this.metrics.seatSubscribers.dec();
     });
     // Without `after`, followed from now (on Redis's clock): a catch-up replays nothing from before.
     const follower = new SeatFollower(scheduleId, feed, after ?? `${sharedNow()}-0`);
     this.followers.add(follower);
-    this.openFeeds.inc();
+    this.metrics.seatSubscribers.inc();
     // The first listener of a topic makes the event target SUBSCRIBE; ours, queued behind it on the
     // same connection, is answered after it, so its reply means the channel is live.
     this.target.addEventListener(topic, listener);
     try {
       await this.subscriber.subscribe(topic);
-      if (after !== undefined) await follower.catchUp((from) => this.changesSince(scheduleId, from), after);
+      if (after !== undefined) await follower.catchUp((from) => this.replayed('cursor', this.changesSince(scheduleId, from)), after);
     } catch (error) {
       await feed.return();
       throw error;
@@ -198,10 +198,17 @@ export class SeatEvents {
     for (const read of reads.values()) read.catch(() => undefined);
     const caughtUp = [...this.followers].map((follower) => {
       const read = reads.get(follower.scheduleId);
-      return read && follower.catchUp(async (after) => (await read).filter((change) => isAfter(change, after)));
+      return read && follower.catchUp(async (after) => this.replayed('reconnect', read.then((changes) => changes.filter((change) => isAfter(change, after)))));
     });
     const failed = (await Promise.allSettled(caughtUp)).filter((outcome) => outcome.status === 'rejected');
     if (failed.length > 0) this.logger.warn({ err: failed[0]!.reason, feeds: failed.length }, 'seat feeds could not catch up after the Redis subscription came back');
+  }
+
+  /** The changes a feed is given from the log, counted. */
+  private async replayed(from: 'cursor' | 'reconnect', changes: Promise<SeatState[]>): Promise<SeatState[]> {
+    const given = await changes;
+    this.metrics.seatChangesReplayed.inc({ from }, given.length);
+    return given;
   }
 
   /** The log's changes after the cursor, oldest first. */
