@@ -1528,16 +1528,16 @@ async function listenTo<T>(channel: string, read: (message: string) => T): Promi
 }
 
 describe('seat changes', () => {
-  it('are published on the channel in the order sent, each with its seat log entry, which the log keeps for its time', async () => {
+  it('are published on the channel in the order sent, each with its seat log entry, and the log stays its idle time', async () => {
     const channel = `${prefix}:channel`;
     const { heard, stop } = await listenTo(channel, (message) => JSON.parse(message) as { n: number; seatChangesCursor: string });
     const log = { log: keys.channels.seatLog(nextId++) };
     const messages = Array.from({ length: 50 }, (_, n) => JSON.stringify({ n }));
-    await Promise.all(messages.map((message) => run(PUBLISH_SEAT_CHANGE, log, 60_000, channel, message)));
+    await Promise.all(messages.map((message) => run(PUBLISH_SEAT_CHANGE, log, 60_000, 600_000, channel, message)));
     await vi.waitFor(() => expect(heard.map(({ n }) => n)).toEqual(messages.map((_, n) => n)), { timeout: 3000 });
     const logged = await redis.xrange(log.log, '-', '+');
     expect(logged).toEqual(heard.map(({ n, seatChangesCursor }) => [seatChangesCursor, ['m', JSON.stringify({ n })]]));
-    expect(await redis.pttl(log.log)).toBeGreaterThan(50_000);
+    expect(await redis.pttl(log.log)).toBeGreaterThan(590_000);
     stop();
   });
 
@@ -1545,7 +1545,7 @@ describe('seat changes', () => {
     const channel = `${prefix}:once`;
     const { heard, stop } = await listenTo(channel, (message) => message);
     const keysOfOnce = { told: keys.channels.paymentTold(nextId++, 1), log: keys.channels.seatLog(nextId++) };
-    const replies = await Promise.all(Array.from({ length: 10 }, () => run(PUBLISH_ONCE, keysOfOnce, 60_000, 60_000, channel, '{"a":1}', '{"b":2}')));
+    const replies = await Promise.all(Array.from({ length: 10 }, () => run(PUBLISH_ONCE, keysOfOnce, 60_000, 60_000, 600_000, channel, '{"a":1}', '{"b":2}')));
     expect(replies.sort()).toEqual([0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
     const logged = await redis.xrange(keysOfOnce.log, '-', '+');
     expect(logged.map(([, [, message]]) => message)).toEqual(['{"a":1}', '{"b":2}']);
@@ -1554,28 +1554,52 @@ describe('seat changes', () => {
     stop();
   });
 
-  it('are read back after a cursor, which stands before any change to come; a cursor past the kept time, or ahead of the clock, reads nothing', async () => {
+  it('are read back after a cursor, which stands before any change to come; one ahead of the clock is refused', async () => {
     const channel = `${prefix}:log`;
     const log = { log: keys.channels.seatLog(nextId++) };
     const before = await run(SEAT_LOG_CURSOR, log);
-    await run(PUBLISH_SEAT_CHANGE, log, 60_000, channel, '{"n":1}');
+    await run(PUBLISH_SEAT_CHANGE, log, 60_000, 600_000, channel, '{"n":1}');
     const middle = await run(SEAT_LOG_CURSOR, log);
-    await run(PUBLISH_SEAT_CHANGE, log, 60_000, channel, '{"n":2}');
-    const messagesAfter = async (cursor: string) => (await run(SEAT_LOG_SINCE, log, cursor, 60_000))?.map(([, [, message]]) => message);
+    await run(PUBLISH_SEAT_CHANGE, log, 60_000, 600_000, channel, '{"n":2}');
+    const messagesAfter = async (cursor: string) => (await run(SEAT_LOG_SINCE, log, cursor, 60_000, 600_000, 1))?.map(([, [, message]]) => message);
     expect(await messagesAfter(before)).toEqual(['{"n":1}', '{"n":2}']);
     expect(await messagesAfter(middle)).toEqual(['{"n":2}']);
     expect(await messagesAfter(await run(SEAT_LOG_CURSOR, log))).toEqual([]);
     const [ms] = middle.split('-').map(Number) as [number];
-    expect(await run(SEAT_LOG_SINCE, log, `${ms - 61_000}-0`, 60_000)).toBeNull();
-    expect(await run(SEAT_LOG_SINCE, log, `${ms + 120_000}-0`, 60_000)).toBeNull();
+    expect(await run(SEAT_LOG_SINCE, log, `${ms + 120_000}-0`, 60_000, 600_000, 1)).toBeNull();
   });
 
-  it('are trimmed from the log once older than its time, and the log goes with its last change', async () => {
+  it('refuse, strictly, a cursor older than the log keeps what came after it: more than its keep time before the last change, or, the log gone, older than its idle time', async () => {
+    const channel = `${prefix}:stale`;
+    const log = { log: keys.channels.seatLog(nextId++) };
+    const [keepMs, idleMs] = [300, 1_000];
+    const since = (cursor: string, strict: 0 | 1 = 1) => run(SEAT_LOG_SINCE, log, cursor, keepMs, idleMs, strict);
+    // No log yet: a cursor within the idle time has nothing after it; an older one may have lost what did.
+    const start = await run(SEAT_LOG_CURSOR, log);
+    const [startMs] = start.split('-').map(Number) as [number];
+    expect(await since(start)).toEqual([]);
+    expect(await since(`${startMs - idleMs - 100}-0`)).toBeNull();
+
+    await run(PUBLISH_SEAT_CHANGE, log, keepMs, idleMs, channel, '{"n":1}');
+    const afterFirst = await run(SEAT_LOG_CURSOR, log);
+    // Quiet past the keep time: nothing was trimmed since, so the cursor still reads (an empty catch-up).
+    await new Promise((resolve) => setTimeout(resolve, keepMs + 100));
+    expect(await since(afterFirst)).toEqual([]);
+    // A change more than the keep time after the cursor: what came between may be gone, refused;
+    // not strictly, what is left.
+    await run(PUBLISH_SEAT_CHANGE, log, keepMs, idleMs, channel, '{"n":2}');
+    expect(await since(afterFirst)).toBeNull();
+    expect((await since(afterFirst, 0))?.map(([, [, message]]) => message)).toEqual(['{"n":2}']);
+    // A cursor within the keep time of the last change reads on.
+    expect(await since(await run(SEAT_LOG_CURSOR, log))).toEqual([]);
+  });
+
+  it('are trimmed from the log once older than its keep time, and the log goes its idle time after its last change', async () => {
     const channel = `${prefix}:trim`;
     const log = { log: keys.channels.seatLog(nextId++) };
-    for (let n = 1; n <= 150; n++) await run(PUBLISH_SEAT_CHANGE, log, 300, channel, JSON.stringify({ n }));
+    for (let n = 1; n <= 150; n++) await run(PUBLISH_SEAT_CHANGE, log, 300, 1_000, channel, JSON.stringify({ n }));
     await new Promise((resolve) => setTimeout(resolve, 400));
-    await run(PUBLISH_SEAT_CHANGE, log, 300, channel, '{"n":151}');
+    await run(PUBLISH_SEAT_CHANGE, log, 300, 1_000, channel, '{"n":151}');
     // Trimming is approximate, by whole stream nodes (100 entries): the first hundred, all past their time, are gone.
     const kept = (await redis.xrange(log.log, '-', '+')).map(([, [, message]]) => (JSON.parse(message!) as { n: number }).n);
     expect(kept[0]).toBeGreaterThan(100);

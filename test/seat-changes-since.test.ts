@@ -224,22 +224,46 @@ describe("seatChanged from a seat map's cursor", () => {
     expect(await api.errorCode(cursorOnly, { id: scheduleId })).toBe('UNAUTHENTICATED');
   });
 
-  it('refuses a malformed cursor, one older than the log keeps and one ahead of its clock with BAD_USER_INPUT, and keeps no feed open', async () => {
-    const { scheduleId, fan } = await shopping();
+  it('refuses with BAD_USER_INPUT a malformed cursor, one the log no longer keeps what came after, and one ahead of its clock, and keeps no feed open; a cursor on a quiet schedule stays good', async () => {
+    const { scheduleId, fan, rival, ids } = await shopping();
+    const quiet = await shopping();
+    const { seatChangesCursor: quietCursor } = await mapWithCursor(quiet.fan, quiet.scheduleId);
+    const [quietMs] = quietCursor.split('-').map(Number) as [number];
+    await hold(rival, ids[0]!);
     const { seatChangesCursor } = await mapWithCursor(fan, scheduleId);
     const [ms] = seatChangesCursor.split('-').map(Number) as [number];
     const open = () => metricSum(server.url, 'seat_changed_subscribers');
     const before = await open();
     const client = wsClient(server.wsUrl, fan.token);
+    const quietClient = wsClient(server.wsUrl, quiet.fan.token);
     try {
-      for (const after of ['yesterday', '12-', `${ms - 31_000}-0`, `${ms + 120_000}-0`, '']) {
-        const feed = new Feed(client, SEAT_CHANGED_AFTER, { id: scheduleId, after });
+      // More than 30 s before the schedule's last change (which trimmed what was older); ten minutes
+      // before now on a schedule with no change since (its log would have stayed that long after one).
+      const refused = [
+        ['yesterday', scheduleId, client],
+        ['12-', scheduleId, client],
+        [`${ms - 31_000}-0`, scheduleId, client],
+        [`${ms + 120_000}-0`, scheduleId, client],
+        ['', scheduleId, client],
+        [`${quietMs - 601_000}-0`, quiet.scheduleId, quietClient],
+      ] as const;
+      for (const [after, id, socket] of refused) {
+        const feed = new Feed(socket, SEAT_CHANGED_AFTER, { id, after });
         const answer = await feed.next();
         expect(answer.errors?.[0]?.extensions?.code, after).toBe('BAD_USER_INPUT');
       }
       expect(await open()).toBe(before);
     } finally {
-      await client.dispose();
+      await Promise.all([client.dispose(), quietClient.dispose()]);
+    }
+    // Nothing changed on the quiet schedule for longer than the 30 s (as far as the log can tell: a
+    // cursor from 5 minutes ago): followed, it tells the first change since.
+    const stillGood = await seatFeed(server, quiet.fan, quiet.scheduleId, SEAT_CHANGED_AFTER, `${quietMs - 300_000}-0`);
+    try {
+      await hold(quiet.rival, quiet.ids[0]!);
+      expect((await stillGood.feed.next()).data?.seatChanged).toMatchObject({ id: quiet.ids[0], status: 'HELD' });
+    } finally {
+      await stillGood.close();
     }
   });
 });

@@ -31,7 +31,7 @@ export class SeatResolver {
     @Arg('after', () => String, {
       nullable: true,
       description:
-        "A seat map's Schedule.seatChangesCursor: the subscription then starts with every change since that map was read (none missed between the read and the subscription), then goes on live. Kept for 30 s after the read. Errors: BAD_USER_INPUT (malformed, or older than that: read the map again).",
+        "A seat map's Schedule.seatChangesCursor: the subscription then starts with every change since that map was read (none missed between the read and the subscription), then goes on live. A cursor stays good until 30 s after the schedule's next change, or for 10 minutes while nothing changes. Errors: BAD_USER_INPUT (malformed, or older than that: read the map again).",
     })
     _after: string | null,
     @Root() change: SeatState,

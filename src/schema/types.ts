@@ -84,7 +84,7 @@ export class SeatNode implements SeatState {
   @Field(() => String, {
     nullable: true,
     description:
-      "On a seatChanged event: where this change stands in the schedule's seat changes. Subscribe again with seatChanged(after:) it to go on from here (after a reconnect, say) without reading the map again; refused with BAD_USER_INPUT once older than 30 s. Null on a seat read any other way.",
+      "On a seatChanged event: where this change stands in the schedule's seat changes. Subscribe again with seatChanged(after:) it to go on from here (after a reconnect, say) without reading the map again; good until 30 s after the schedule's next change, or for 10 minutes while nothing changes (then BAD_USER_INPUT). Null on a seat read any other way.",
   })
   seatChangesCursor?: string;
 }

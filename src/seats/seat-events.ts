@@ -13,11 +13,19 @@ import { isAfter, isLater, SEAT_LOG_CURSOR_FORMAT, SeatFollower } from './seat-f
 type SeatEvent = CustomEvent<SeatState>;
 
 /**
- * How long a schedule's seat log keeps its changes: a seat map's cursor can be followed from (seatChanged's
- * `after`) for this long after it was read. Seconds between a read and its subscription are plenty;
- * the log of an on-sale's few thousand changes a second stays a few MB.
+ * How long a schedule's seat log keeps a change once later ones come: a cursor can be followed from
+ * (seatChanged's `after`) until this long after the next change. Seconds between a map's read and its
+ * subscription, or a socket's reconnect, are plenty; the log of an on-sale's few thousand changes a
+ * second stays a few MB.
  */
 export const SEAT_LOG_KEEP_MS = 30_000;
+
+/**
+ * How long a schedule's seat log stays after its last change: on a schedule where nothing changes, a
+ * cursor can be followed this long (a fan whose laptop slept on a quiet map goes on without reading
+ * it again).
+ */
+export const SEAT_LOG_IDLE_MS = 10 * 60_000;
 
 /**
  * The part of the app's Redis event target (the one under yoga's pub/sub) that seat events listen
@@ -84,7 +92,7 @@ export class SeatEvents {
     // Issued together on one connection: sent in this order, and delivered in it.
     await Promise.all(
       seats.map((seat) =>
-        runScript(this.publisher, PUBLISH_SEAT_CHANGE, { log: this.channels.seatLog(seat.scheduleId) }, SEAT_LOG_KEEP_MS, this.topic(seat.scheduleId), JSON.stringify(seatState(seat, status))),
+        runScript(this.publisher, PUBLISH_SEAT_CHANGE, { log: this.channels.seatLog(seat.scheduleId) }, SEAT_LOG_KEEP_MS, SEAT_LOG_IDLE_MS, this.topic(seat.scheduleId), JSON.stringify(seatState(seat, status))),
       ),
     );
   }
@@ -96,7 +104,7 @@ export class SeatEvents {
   async announcePaid(paymentId: number, seats: readonly SeatInfo[], forMs: number): Promise<void> {
     await Promise.all(
       [...groupBySchedule(seats, (seat) => JSON.stringify(seatState(seat, SeatStatus.RESERVED)))].map(([scheduleId, messages]) =>
-        runScript(this.publisher, PUBLISH_ONCE, { told: this.channels.paymentTold(paymentId, scheduleId), log: this.channels.seatLog(scheduleId) }, forMs, SEAT_LOG_KEEP_MS, this.topic(scheduleId), ...messages),
+        runScript(this.publisher, PUBLISH_ONCE, { told: this.channels.paymentTold(paymentId, scheduleId), log: this.channels.seatLog(scheduleId) }, forMs, SEAT_LOG_KEEP_MS, SEAT_LOG_IDLE_MS, this.topic(scheduleId), ...messages),
       ),
     );
   }
@@ -141,7 +149,7 @@ export class SeatEvents {
    * The schedule's changes, buffered per subscriber as SeatFeed does (`seatCount` bounds it).
    * Resolves once Redis has confirmed the channel subscription, so no later change is missed; with
    * `after` (a cursor), first the log's changes since it, then the live ones the log did not have.
-   * BAD_USER_INPUT for a cursor that is malformed, or older than the log keeps.
+   * BAD_USER_INPUT for a cursor that is malformed, or older than the log keeps what came after it.
    */
   async subscribe(scheduleId: number, seatCount: number, after?: string): Promise<AsyncIterableIterator<SeatState>> {
     if (after !== undefined && !SEAT_LOG_CURSOR_FORMAT.test(after)) throw badInput('after must be a seatChangesCursor, as a seat map read gives it.');
@@ -161,7 +169,7 @@ export class SeatEvents {
     this.target.addEventListener(topic, listener);
     try {
       await this.subscriber.subscribe(topic);
-      if (after !== undefined) await follower.catchUp((from) => this.replayed('cursor', this.changesSince(scheduleId, from)), after);
+      if (after !== undefined) await follower.catchUp((from) => this.replayed('cursor', this.changesSince(scheduleId, from, true)), after);
     } catch (error) {
       await feed.return();
       throw error;
@@ -170,8 +178,8 @@ export class SeatEvents {
   }
 
   /**
-   * After this process's subscription was away: every feed is given what its schedule's log holds
-   * after the feed's last change (one read per schedule), at most what the log keeps.
+   * After this process's subscription was away: every feed is given what its schedule's log still
+   * holds after the feed's last change (one read per schedule).
    */
   private async catchUpAll(): Promise<void> {
     if (this.followers.size === 0) return;
@@ -183,17 +191,14 @@ export class SeatEvents {
       this.logger.warn({ err: error }, 'seat feeds could not catch up after the Redis subscription came back');
       return;
     }
-    // Older than the log keeps can no longer be asked for; a margin for the shared clock's error.
-    const oldest = `${sharedNow() - SEAT_LOG_KEEP_MS + 2_000}-0`;
     // Each schedule's log is read once, from its furthest-behind feed; a feed's cursor only moves on,
     // so each is given, when its turn comes, what it still lacks of that read.
     const from = new Map<number, string>();
-    for (const follower of this.followers) {
-      const known = from.get(follower.scheduleId);
-      const start = isLater(follower.cursor, oldest) ? follower.cursor : oldest;
-      if (known === undefined || isLater(known, start)) from.set(follower.scheduleId, start);
+    for (const { scheduleId, cursor } of this.followers) {
+      const known = from.get(scheduleId);
+      if (known === undefined || isLater(known, cursor)) from.set(scheduleId, cursor);
     }
-    const reads = new Map([...from].map(([scheduleId, start]) => [scheduleId, this.changesSince(scheduleId, start)]));
+    const reads = new Map([...from].map(([scheduleId, start]) => [scheduleId, this.changesSince(scheduleId, start, false)]));
     // A feed may await its read only after an earlier catch-up of its own: a failure must not count as unhandled meanwhile.
     for (const read of reads.values()) read.catch(() => undefined);
     const caughtUp = [...this.followers].map((follower) => {
@@ -211,10 +216,15 @@ export class SeatEvents {
     return given;
   }
 
-  /** The log's changes after the cursor, oldest first. */
-  private async changesSince(scheduleId: number, after: string): Promise<SeatState[]> {
-    const entries = await runScript(this.publisher, SEAT_LOG_SINCE, { log: this.channels.seatLog(scheduleId) }, after, SEAT_LOG_KEEP_MS);
-    if (entries === null) throw badInput(`This seatChangesCursor is older than the ${SEAT_LOG_KEEP_MS / 1000} s the seat changes are kept, or was never given: read the seat map again and subscribe with its cursor.`);
+  /**
+   * The log's changes after the cursor, oldest first. Strict: BAD_USER_INPUT when some may be gone
+   * (a client's cursor: it must read the map again); else what the log still has.
+   */
+  private async changesSince(scheduleId: number, after: string, strict: boolean): Promise<SeatState[]> {
+    const entries = await runScript(this.publisher, SEAT_LOG_SINCE, { log: this.channels.seatLog(scheduleId) }, after, SEAT_LOG_KEEP_MS, SEAT_LOG_IDLE_MS, strict ? 1 : 0);
+    if (entries === null) {
+      throw badInput('This seatChangesCursor is too old to go on from (the seat changes after it are no longer all kept), or was never given: read the seat map again and subscribe with its cursor.');
+    }
     // Each entry is [cursor, ['m', message]], as PUBLISH_SEAT_CHANGE logged it.
     return entries.map(([cursor, [, message]]) => ({ ...(JSON.parse(message!) as SeatState), seatChangesCursor: cursor }));
   }
