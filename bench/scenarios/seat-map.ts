@@ -1,4 +1,9 @@
+import { createClient, type Client } from 'graphql-ws';
 import type { ResultSetHeader, RowDataPacket } from 'mysql2/promise';
+import WebSocket from 'ws';
+import { runScript } from '../../src/redis';
+import { PUBLISH_SEAT_CHANGE } from '../../src/redis/pubsub-scripts';
+import { SEAT_LOG_IDLE_MS, SEAT_LOG_KEEP_MS, seatChangedTopic } from '../../src/seats/seat-events';
 import type { BenchContext, Scenario } from '../lib/context';
 import type { Control } from '../lib/control';
 import { ErrorTally, load, type LoadResult } from '../lib/http';
@@ -18,6 +23,42 @@ const READS_OF = {
   seatMap: 'query($id: ID!) { schedule(id: $id) { id seatMap { ids prices statuses } } }',
 } as const;
 type Shape = keyof typeof READS_OF;
+/** A fan's feed started again from the cursor of the last change it heard (the web app after a reconnect), per run. */
+const RESUMES = 50;
+/** Seat changes made while that fan's socket was down, each of another seat. */
+const CHANGES_SINCE = 100;
+const CURSOR = 'query($id: ID!) { schedule(id: $id) { seatChangesCursor } }';
+const RESUME = 'subscription($id: ID!, $after: String) { seatChanged(scheduleId: $id, after: $after) { id status seatChangesCursor } }';
+
+/** Announces `count` seats HELD as another replica would (one logged publish each): what a resumed feed is told. */
+async function changeSeats(control: Control, scheduleId: number, seatIds: number[], count: number): Promise<void> {
+  const { channels } = control.keys;
+  for (let i = 0; i < count; i++) {
+    const seat = { id: seatIds[i], scheduleId, number: i + 1, price: 100, status: 'HELD' };
+    await runScript(control.redis, PUBLISH_SEAT_CHANGE, { log: channels.seatLog(scheduleId) }, SEAT_LOG_KEEP_MS, SEAT_LOG_IDLE_MS, seatChangedTopic(channels.pubsub, scheduleId), JSON.stringify(seat));
+  }
+}
+
+/** One seatChanged subscription from `after`, until it has told `changes` changes; resolves when done. */
+function resumeOnce(socket: Client, scheduleId: number, after: string, changes: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let told = 0;
+    const stop = socket.subscribe(
+      { query: RESUME, variables: { id: String(scheduleId), after } },
+      {
+        next: (message) => {
+          if (message.errors) reject(new Error(JSON.stringify(message.errors)));
+          else if (++told === changes) {
+            stop();
+            resolve();
+          }
+        },
+        error: (error: unknown) => reject(error instanceof Error ? error : new Error(JSON.stringify(error))),
+        complete: () => reject(new Error(`seatChanged completed after ${told} changes`)),
+      },
+    );
+  });
+}
 
 /** Sells two seats in five of the schedule straight in SQL, to one user and one payment (what is measured is reading them). */
 async function sellPart(control: Control, userId: number, seatIds: number[]): Promise<number> {
@@ -98,6 +139,13 @@ export const seatMap: Scenario = {
       const results: Record<Shape, LoadResult[]> = { seats: [], seatMap: [] };
       const costs: Record<Shape, ServerCost> = { seats: new ServerCost(), seatMap: new ServerCost() };
       const rawResults: { tps: number; cpuMs: number }[] = [];
+      const resumeCost = new ServerCost();
+      const resumeMs: number[] = [];
+      const socket = createClient({ url: server.wsUrl, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${fan.token}` }, retryAttempts: 0 });
+      const readCursor = async () => {
+        const response = await fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${fan.token}` }, body: JSON.stringify({ query: CURSOR, variables: { id: String(scheduleId) } }) });
+        return ((await response.json()) as { data: { schedule: { seatChangesCursor: string } } }).data.schedule.seatChangesCursor;
+      };
       for (let run = 0; run < options.runs; run++) {
         const raw = await byHand();
         rawResults.push(raw);
@@ -107,7 +155,18 @@ export const seatMap: Scenario = {
           results[shape].push(result);
           ctx.detail('seatMap', `run ${run + 1}, ${shape}: ${fmtNumber(result.rps * 60)} maps a minute (${fmtMs(1000 / result.rps)} each) | by hand ${fmtNumber(raw.tps * 60)} a minute (${fmtMs(1000 / raw.tps)}, ${raw.cpuMs.toFixed(0)} ms of CPU)`);
         }
+        // A fan's socket drops; seats change meanwhile; the feed starts again from its last cursor.
+        const cursor = await readCursor();
+        await changeSeats(control, scheduleId, seatIds.slice(run * CHANGES_SINCE), CHANGES_SINCE);
+        const started = performance.now();
+        await resumeCost.measure(server, async () => {
+          for (let i = 0; i < RESUMES; i++) await resumeOnce(socket, scheduleId, cursor, CHANGES_SINCE);
+          return { responses: RESUMES };
+        });
+        resumeMs.push((performance.now() - started) / RESUMES);
+        ctx.detail('seatMap', `run ${run + 1}, resume: ${RESUMES} feeds started again from a cursor, each told the ${CHANGES_SINCE} changes since, ${fmtMs(resumeMs.at(-1)!)} each`);
       }
+      await socket.dispose();
       const rows: Row[] = [];
       for (const shape of ['seats', 'seatMap'] as const) {
         const ratio = median(results[shape].map((r, i) => r.rps / (rawResults[i] as { tps: number }).tps));
@@ -123,6 +182,16 @@ export const seatMap: Scenario = {
           row({ scenario: `seatMap (Schedule.${shape})`, metric: 'server CPU a map', result: `${costs[shape].cpuMs().toFixed(0)} ms`, baseline: `${median(rawResults.map((r) => r.cpuMs)).toFixed(0)} ms (bench CPU, by hand)` }),
         );
       }
+      ctx.detail('seatMap', `one feed started again from a cursor costs ≈ ${resumeCost.summary()}`);
+      rows.push(
+        row({
+          scenario: 'seatMap (a feed resumed from a cursor)',
+          metric: `server CPU a resume (${CHANGES_SINCE} changes since), vs a seatMap read`,
+          result: `${resumeCost.cpuMs().toFixed(2)} ms (${fmtMs(median(resumeMs))} each)`,
+          baseline: `${costs.seatMap.cpuMs().toFixed(0)} ms (a seatMap read, same run)`,
+          ratio: fmtRatio(resumeCost.cpuMs() / costs.seatMap.cpuMs()),
+        }),
+      );
       ctx.detail('seatMap', `answers: ${tally.summary()}`);
       if (tally.errors > 0 || tally.ok !== 2 * READS * options.runs) rows.push(errorRow('seatMap', `unexpected answers: ${tally.summary()}`));
       return rows;

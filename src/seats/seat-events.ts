@@ -27,6 +27,9 @@ export const SEAT_LOG_KEEP_MS = 30_000;
  */
 export const SEAT_LOG_IDLE_MS = 10 * 60_000;
 
+/** The schedule's seatChanged channel, under keys.channels.pubsub (`pubsub`). */
+export const seatChangedTopic = (pubsub: string, scheduleId: number) => `${pubsub}seat-changed:${scheduleId}`;
+
 /**
  * The part of the app's Redis event target (the one under yoga's pub/sub) that seat events listen
  * on. Subscribers listen on the target itself rather than through pubSub.subscribe: yoga's
@@ -71,7 +74,7 @@ export class SeatEvents {
   ) {}
 
   topic(scheduleId: number): string {
-    return `${this.channels.pubsub}seat-changed:${scheduleId}`;
+    return seatChangedTopic(this.channels.pubsub, scheduleId);
   }
 
   /**
