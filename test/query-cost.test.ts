@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { redisKeys } from '../src/redis';
 import { startTestServer, type TestServer } from './support/harness';
 import { Api } from '../support/graphql-client';
-import { LEAVE, SEATS } from '../support/operations';
+import { LEAVE, SEAT_CHANGED, SEATS } from '../support/operations';
 import { createConcert } from './support/fixtures';
 import { activeFans, hold, seatFeed, seatIds } from './support/booking';
 import { Feed, wsClient, type Account } from './support/client';
@@ -264,6 +264,31 @@ describe('parent lookups', () => {
     expect(maps.map((seats) => seats.length)).toEqual(Array.from({ length: 10 }, () => 50));
     expect(ten.statements).toBe(one.statements);
     await fan!.api.data(LEAVE, { id: concertId });
+  });
+});
+
+describe('seat maps once the replica knows their schedule (schedules and seats never change)', () => {
+  it('are read in one SQL statement (the sold seats), and a seatChanged feed opens in none', async () => {
+    const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 5, seatCount: 50 });
+    const [fan] = await activeFans(api, concertId, 1);
+    const map = `{ schedule(id: "${scheduleIds[0]}") { id totalSeats seatMap { ids statuses } } }`;
+    const read = await measureQuiet(onQuiet(fan!.api), map);
+    expect(read.body.errors).toBeUndefined();
+    expect(read.statements).toBe(1);
+    // A fan's feed started again (a reconnect herd: one per fan) asks MySQL nothing.
+    const watchCount = redisKeys(quiet.env.REDIS_KEY_PREFIX!).queue(Number(concertId)).watchCount;
+    const client = wsClient(quiet.wsUrl, fan!.token);
+    try {
+      const before = await sqlStatements(quiet.url);
+      const feed = new Feed(client, SEAT_CHANGED, { id: scheduleIds[0] });
+      // Open once the server holds the fan's presence for it (the ACTIVE gate joins after the channel is subscribed).
+      await vi.waitFor(async () => expect(Number((await quiet.app.redis.hget(watchCount, fan!.id)) ?? 0)).toBeGreaterThan(0), { timeout: 5000, interval: 20 });
+      expect((await sqlStatements(quiet.url)) - before).toBe(0);
+      feed.close();
+    } finally {
+      await client.dispose();
+      await fan!.api.data(LEAVE, { id: concertId });
+    }
   });
 });
 

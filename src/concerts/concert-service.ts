@@ -1,7 +1,7 @@
 import { LockMode, type EntityClass, type EntityManager, type FilterQuery, type MikroORM } from '@mikro-orm/mysql';
 import { JoinedReads } from '../caching/joined-reads';
 import { SharedReads } from '../caching/shared-reads';
-import { badInput, characterCount, orNotFound } from '../errors';
+import { badInput, characterCount, notFound, orNotFound } from '../errors';
 import { nothingCommitted, readSettled } from '../database/sql-transaction';
 import { Concert, Schedule, Seat } from '../entities';
 import { sharedNow } from '../redis/clock';
@@ -122,6 +122,12 @@ export class ConcertService {
   private readonly sizeReads = new SharedReads<number>();
   private readonly concertReads = new JoinedReads<number, Concert>((ids) => this.byIds(Concert, ids));
   private readonly scheduleReads = new JoinedReads<number, Schedule>((ids) => this.byIds(Schedule, ids));
+  /**
+   * Schedules getSchedule has read, kept (they never change after createConcert): every seat map read
+   * and seatChanged subscription looks its schedule up, and a replica's fans reconnecting at once
+   * would each send that query.
+   */
+  private readonly knownSchedules = new Map<number, Schedule>();
 
   constructor(private readonly orm: MikroORM) {}
 
@@ -160,12 +166,14 @@ export class ConcertService {
     return this.scheduleReads.load(ids);
   }
 
-  findSchedule(id: number): Promise<Schedule | null> {
-    return this.orm.em.fork().findOne(Schedule, id);
-  }
-
-  getSchedule(id: number): Promise<Schedule> {
-    return orNotFound(this.findSchedule(id), 'schedule');
+  /** The schedule (NOT_FOUND if none), read once per process; reads joined while one is under way. */
+  async getSchedule(id: number): Promise<Schedule> {
+    const known = this.knownSchedules.get(id);
+    if (known) return known;
+    const [schedule] = await this.findSchedules([id]);
+    if (!schedule) throw notFound('schedule');
+    this.knownSchedules.set(id, schedule);
+    return schedule;
   }
 
   async schedulesOf(concertId: number): Promise<Schedule[]> {

@@ -1,7 +1,7 @@
 import type { GraphQLResolveInfo } from 'graphql';
 import { Arg, Authorized, Ctx, Extensions, FieldResolver, ID, Info, Int, Query, Resolver, Root } from 'type-graphql';
 import { requireViewer, type Context } from '../context';
-import { orNotFound, parseId } from '../errors';
+import { parseId } from '../errors';
 import { toConcertNode, toScheduleNode } from '../schema/mappers';
 import { LOADED_PER_PARENT } from '../schema/item-weight';
 import { SeatStatus } from '../seats/seat';
@@ -15,7 +15,7 @@ export class ScheduleResolver {
     description: 'One schedule. Needs a token (its seats need ACTIVE too). Errors: UNAUTHENTICATED, BAD_USER_INPUT (malformed ID), NOT_FOUND (no schedule with that ID; the field is then null).',
   })
   async schedule(@Arg('id', () => ID) id: string, @Ctx() { services }: Context): Promise<ScheduleNode> {
-    return toScheduleNode(await orNotFound(services.concerts.findSchedule(parseId(id, 'schedule')), 'schedule'));
+    return toScheduleNode(await services.concerts.getSchedule(parseId(id, 'schedule')));
   }
 
   @FieldResolver(() => ConcertNode)
