@@ -78,6 +78,8 @@ export function useSeatMap(scheduleId: string, reconnects: number, onChange?: (c
       });
     const last = shown.current;
     if (last && last.attempt === attempt && last.scheduleId === scheduleId && last.client === client) {
+      // As a map read again would: a failure the feed had before the reconnect is told again if it stands.
+      setState((s) => ({ ...s, ended: undefined }));
       feed = follow(last.cursor);
     } else {
       shown.current = null;
