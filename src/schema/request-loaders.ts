@@ -48,8 +48,8 @@ export class RequestLoaders {
   private seats: DataLoader<number, SeatNode> | undefined;
   private inventories: DataLoader<ScheduleSize, Inventory, number> | undefined;
   private seatMaps: DataLoader<number, SeatNode[]> | undefined;
-  /** Schedule.seatChangesCursor, by schedule: read once per operation, before any seat map of it. */
-  private readonly seatCursors = new Map<number, Promise<string>>();
+  /** Schedule.seatChangesCursor, by schedule: read once per operation, before any seat map of it. Made on first use, as the loaders are. */
+  private seatCursors: Map<number, Promise<string>> | undefined;
   private reservations: DataLoader<number, ReservationRecord[]> | undefined;
   /** Fields of the growing lists answered so far (MAX_FIELDS_PER_OPERATION). */
   private fieldsAnswered = 0;
@@ -152,6 +152,7 @@ export class RequestLoaders {
 
   /** Schedule.seatChangesCursor: the one this operation's seat maps of the schedule were read after. */
   seatCursor(scheduleId: number): Promise<string> {
+    this.seatCursors ??= new Map();
     let cursor = this.seatCursors.get(scheduleId);
     if (!cursor) {
       cursor = this.services.seatMap.cursor(scheduleId);
