@@ -3,7 +3,8 @@ import type { ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import WebSocket from 'ws';
 import { runScript } from '../../src/redis';
 import { PUBLISH_SEAT_CHANGE } from '../../src/redis/pubsub-scripts';
-import { SEAT_LOG_IDLE_MS, SEAT_LOG_KEEP_MS, seatChangedTopic } from '../../src/seats/seat-events';
+import { seatState, SeatStatus } from '../../src/seats/seat';
+import { SEAT_LOG_IDLE_MS, SEAT_LOG_KEEP_MS } from '../../src/seats/seat-events';
 import type { BenchContext, Scenario } from '../lib/context';
 import type { Control } from '../lib/control';
 import { ErrorTally, load, type LoadResult } from '../lib/http';
@@ -31,11 +32,11 @@ const CURSOR = 'query($id: ID!) { schedule(id: $id) { seatChangesCursor } }';
 const RESUME = 'subscription($id: ID!, $after: String) { seatChanged(scheduleId: $id, after: $after) { id status seatChangesCursor } }';
 
 /** Announces `count` seats HELD as another replica would (one logged publish each): what a resumed feed is told. */
-async function changeSeats(control: Control, scheduleId: number, seatIds: number[], count: number): Promise<void> {
+async function changeSeats(control: Control, concertId: number, scheduleId: number, seatIds: number[], count: number): Promise<void> {
   const { channels } = control.keys;
   for (let i = 0; i < count; i++) {
-    const seat = { id: seatIds[i], scheduleId, number: i + 1, price: 100, status: 'HELD' };
-    await runScript(control.redis, PUBLISH_SEAT_CHANGE, { log: channels.seatLog(scheduleId) }, SEAT_LOG_KEEP_MS, SEAT_LOG_IDLE_MS, seatChangedTopic(channels.pubsub, scheduleId), JSON.stringify(seat));
+    const seat = seatState({ id: seatIds[i] as number, scheduleId, concertId, number: i + 1, price: 100 }, SeatStatus.HELD);
+    await runScript(control.redis, PUBLISH_SEAT_CHANGE, { log: channels.seatLog(scheduleId) }, SEAT_LOG_KEEP_MS, SEAT_LOG_IDLE_MS, channels.seatChanged(scheduleId), JSON.stringify(seat));
   }
 }
 
@@ -157,7 +158,7 @@ export const seatMap: Scenario = {
         }
         // A fan's socket drops; seats change meanwhile; the feed starts again from its last cursor.
         const cursor = await readCursor();
-        await changeSeats(control, scheduleId, seatIds.slice(run * CHANGES_SINCE), CHANGES_SINCE);
+        await changeSeats(control, concertId, scheduleId, seatIds.slice(run * CHANGES_SINCE), CHANGES_SINCE);
         const started = performance.now();
         await resumeCost.measure(server, async () => {
           for (let i = 0; i < RESUMES; i++) await resumeOnce(socket, scheduleId, cursor, CHANGES_SINCE);

@@ -140,8 +140,11 @@ export function redisKeys(prefix: string, database = 0) {
     channels: {
       /** One message per admission tick: which concerts changed. */
       queueTicks: `${channel}:queue-ticks`,
-      /** Prefix for the GraphQL pub/sub topics. */
-      pubsub: `${channel}:pubsub:`,
+      /**
+       * One per schedule: its seat changes (seatChanged). Redis channels ignore the database index, so
+       * they carry the key prefix and the index.
+       */
+      seatChanged: (scheduleId: number) => `${channel}:pubsub:seat-changed:${scheduleId}`,
       /**
        * STREAM per schedule: its seat changes of the last few seconds as published (PUBLISH_SEAT_CHANGE),
        * for a seatChanged subscriber to catch up from a seat map's cursor (SEAT_LOG_SINCE). In the

@@ -27,9 +27,6 @@ export const SEAT_LOG_KEEP_MS = 30_000;
  */
 export const SEAT_LOG_IDLE_MS = 10 * 60_000;
 
-/** The schedule's seatChanged channel, under keys.channels.pubsub (`pubsub`). */
-export const seatChangedTopic = (pubsub: string, scheduleId: number) => `${pubsub}seat-changed:${scheduleId}`;
-
 /**
  * The part of the app's Redis event target (the one under yoga's pub/sub) that seat events listen
  * on. Subscribers listen on the target itself rather than through pubSub.subscribe: yoga's
@@ -42,8 +39,8 @@ export interface SeatEventTarget {
 }
 
 export interface SeatChannels {
-  /** keys.channels.pubsub: Redis channels ignore the database index, so topics carry the key prefix and the index. */
-  pubsub: string;
+  /** keys.channels.seatChanged. */
+  seatChanged(scheduleId: number): string;
   /** keys.channels.seatLog. */
   seatLog(scheduleId: number): string;
   /** keys.channels.paymentTold. */
@@ -74,7 +71,7 @@ export class SeatEvents {
   ) {}
 
   topic(scheduleId: number): string {
-    return seatChangedTopic(this.channels.pubsub, scheduleId);
+    return this.channels.seatChanged(scheduleId);
   }
 
   /**
