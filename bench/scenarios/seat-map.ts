@@ -24,6 +24,8 @@ const READS_OF = {
   seatMap: 'query($id: ID!) { schedule(id: $id) { id seatMap { ids prices statuses } } }',
 } as const;
 type Shape = keyof typeof READS_OF;
+/** Fans opening the map at once, as those a tick admits together do: each reads it twice. */
+const TOGETHER = 20;
 /** A fan's feed started again from the cursor of the last change it heard (the web app after a reconnect), per run. */
 const RESUMES = 50;
 /** Seat changes made while that fan's socket was down, each of another seat. */
@@ -140,6 +142,17 @@ export const seatMap: Scenario = {
       const results: Record<Shape, LoadResult[]> = { seats: [], seatMap: [] };
       const costs: Record<Shape, ServerCost> = { seats: new ServerCost(), seatMap: new ServerCost() };
       const rawResults: { tps: number; cpuMs: number }[] = [];
+      const togetherCost = new ServerCost();
+      const togetherResults: LoadResult[] = [];
+      const readTogether = () =>
+        load({
+          url: server.url,
+          connections: TOGETHER,
+          amount: 2 * TOGETHER,
+          body: () => JSON.stringify({ query: READS_OF.seatMap, variables: { id: String(scheduleId) } }),
+          token: () => fan.token,
+          onResponse: (_i, status, text) => tally.see(status, text),
+        });
       const resumeCost = new ServerCost();
       const resumeMs: number[] = [];
       const socket = createClient({ url: server.wsUrl, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${fan.token}` }, retryAttempts: 0 });
@@ -156,6 +169,9 @@ export const seatMap: Scenario = {
           results[shape].push(result);
           ctx.detail('seatMap', `run ${run + 1}, ${shape}: ${fmtNumber(result.rps * 60)} maps a minute (${fmtMs(1000 / result.rps)} each) | by hand ${fmtNumber(raw.tps * 60)} a minute (${fmtMs(1000 / raw.tps)}, ${raw.cpuMs.toFixed(0)} ms of CPU)`);
         }
+        const together = await togetherCost.measure(server, readTogether);
+        togetherResults.push(together);
+        ctx.detail('seatMap', `run ${run + 1}, seatMap by ${TOGETHER} fans at once: ${fmtNumber(together.rps * 60)} maps a minute`);
         // A fan's socket drops; seats change meanwhile; the feed starts again from its last cursor.
         const cursor = await readCursor();
         await changeSeats(control, concertId, scheduleId, seatIds.slice(run * CHANGES_SINCE), CHANGES_SINCE);
@@ -183,6 +199,16 @@ export const seatMap: Scenario = {
           row({ scenario: `seatMap (Schedule.${shape})`, metric: 'server CPU a map', result: `${costs[shape].cpuMs().toFixed(0)} ms`, baseline: `${median(rawResults.map((r) => r.cpuMs)).toFixed(0)} ms (bench CPU, by hand)` }),
         );
       }
+      ctx.detail('seatMap', `one read of Schedule.seatMap by ${TOGETHER} fans at once costs ≈ ${togetherCost.summary()}`);
+      rows.push(
+        row({
+          scenario: `seatMap (Schedule.seatMap, ${TOGETHER} fans at once)`,
+          metric: 'server CPU a map, vs one at a time',
+          result: `${togetherCost.cpuMs().toFixed(0)} ms (${median(togetherResults.map((r) => r.rps * 60)).toFixed(0)} maps/min)`,
+          baseline: `${costs.seatMap.cpuMs().toFixed(0)} ms (one at a time, same run)`,
+          ratio: fmtRatio(togetherCost.cpuMs() / costs.seatMap.cpuMs()),
+        }),
+      );
       ctx.detail('seatMap', `one feed started again from a cursor costs ≈ ${resumeCost.summary()}`);
       rows.push(
         row({
@@ -194,7 +220,7 @@ export const seatMap: Scenario = {
         }),
       );
       ctx.detail('seatMap', `answers: ${tally.summary()}`);
-      if (tally.errors > 0 || tally.ok !== 2 * READS * options.runs) rows.push(errorRow('seatMap', `unexpected answers: ${tally.summary()}`));
+      if (tally.errors > 0 || tally.ok !== (2 * READS + 2 * TOGETHER) * options.runs) rows.push(errorRow('seatMap', `unexpected answers: ${tally.summary()}`));
       return rows;
     } finally {
       await ctx.stopServer(server);

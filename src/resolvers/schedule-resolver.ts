@@ -36,7 +36,7 @@ export class ScheduleResolver {
     @Arg('status', () => SeatStatus, { nullable: true }) status: SeatStatus | null,
     @Ctx() context: Context,
     @Info() info: GraphQLResolveInfo,
-  ): Promise<SeatNode[]> {
+  ): Promise<readonly SeatNode[]> {
     const seats = await context.loaders.seatMap(requireViewer(context).id, schedule, info);
     return status ? seats.filter((seat) => seat.status === status) : seats;
   }

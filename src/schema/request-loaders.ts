@@ -47,7 +47,7 @@ export class RequestLoaders {
   private scheduleById: DataLoader<number, Schedule> | undefined;
   private seats: DataLoader<number, SeatNode> | undefined;
   private inventories: DataLoader<ScheduleSize, Inventory, number> | undefined;
-  private seatMaps: DataLoader<number, SeatNode[]> | undefined;
+  private seatMaps: DataLoader<number, readonly SeatNode[]> | undefined;
   /** Schedule.seatChangesCursor, by schedule: read once per operation, before any seat map of it. Made on first use, as the loaders are. */
   private seatCursors: Map<number, Promise<string>> | undefined;
   private reservations: DataLoader<number, ReservationRecord[]> | undefined;
@@ -135,7 +135,7 @@ export class RequestLoaders {
    * selects (weightPerItem), against the operation's allowance: all of them, as a status filter
    * is applied once the map is read.
    */
-  seatMap(viewerId: number, schedule: { id: number; totalSeats: number }, info: GraphQLResolveInfo): Promise<SeatNode[]> {
+  seatMap(viewerId: number, schedule: { id: number; totalSeats: number }, info: GraphQLResolveInfo): Promise<readonly SeatNode[]> {
     // Counted before anything is read: a map past the allowance costs nothing.
     this.answer(schedule.totalSeats * weightPerItem(info));
     // Each map is read after its schedule's cursor: a change the read misses is then in the log after it.

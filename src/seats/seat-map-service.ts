@@ -6,6 +6,7 @@ import type { QueueService } from '../queue/queue-service';
 import { groupBySchedule, seatState, SeatStatus, type SeatState } from './seat';
 import type { SeatCatalog } from './seat-catalog';
 import type { SeatEvents } from './seat-events';
+import { FreshReads } from './fresh-reads';
 
 /** RESERVED (MySQL, the source of truth) wins over HELD (a live hold in Redis); anything else is AVAILABLE. */
 function statusOf(seatId: number, reserved: Set<number>, held: Map<number, LiveHold>): SeatStatus {
@@ -15,6 +16,14 @@ function statusOf(seatId: number, reserved: Set<number>, held: Map<number, LiveH
 
 /** Seat statuses as they are right now, and the live seatChanged stream. */
 export class SeatMapService {
+  /**
+   * Whole maps, read once for every fan who asks while one is being read (each still gets a read
+   * begun after it asked): the fans a tick admits together open the map together, and a
+   * 100,000-seat schedule's sold seats are one SQL query of up to as many rows, and its holds one
+   * Redis script; each answered fan costs only its own answer. Shared, not to be changed.
+   */
+  private readonly maps = new FreshReads((scheduleId: number) => this.readMap(scheduleId));
+
   constructor(
     private readonly catalog: SeatCatalog,
     private readonly concerts: ConcertService,
@@ -25,8 +34,12 @@ export class SeatMapService {
   ) {}
 
   /** Schedule.seats, every seat of the schedule by number: needs ACTIVE for the schedule's concert. */
-  async seats(userId: number, scheduleId: number): Promise<SeatState[]> {
+  async seats(userId: number, scheduleId: number): Promise<readonly SeatState[]> {
     await this.requireActive(userId, scheduleId);
+    return this.maps.get(scheduleId);
+  }
+
+  private async readMap(scheduleId: number): Promise<readonly SeatState[]> {
     const [seats, reserved, held] = await Promise.all([this.catalog.ofSchedule(scheduleId), this.catalog.reservedIn(scheduleId), this.holds.liveHolds(scheduleId)]);
     return seats.map((seat) => seatState(seat, statusOf(seat.id, reserved, held)));
   }
