@@ -53,7 +53,6 @@ export class ScheduleResolver {
   @Authorized()
   @FieldResolver(() => SeatMapNode, { description: 'The seats of Schedule.seats as lists by seat number: the same map for a fraction of its cost on a large schedule (what the web app reads). Needs ACTIVE for this concert. Counts against the operation’s allowance as the schedule’s seats times the lists selected. Errors: UNAUTHENTICATED, NOT_ACTIVE, GRAPHQL_VALIDATION_FAILED (past the allowance).' })
   async seatMap(@Root() schedule: ScheduleNode, @Ctx() context: Context, @Info() info: GraphQLResolveInfo): Promise<SeatMapNode> {
-    const seats = await context.loaders.seatMap(requireViewer(context).id, schedule, info);
-    return { ids: seats.map((seat) => seat.id), prices: seats.map((seat) => seat.price), statuses: seats.map((seat) => seat.status) };
+    return context.services.seatMap.listsOf(await context.loaders.seatMap(requireViewer(context).id, schedule, info));
   }
 }

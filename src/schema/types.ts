@@ -99,9 +99,9 @@ export class SeatNode implements SeatState {
   description: 'Every seat of a schedule in three lists of the same length, by seat number: the entries at index i are those of seat number i + 1 (seats are numbered from 1). What Schedule.seats answers, far cheaper to read for a large schedule.',
 })
 export class SeatMapNode {
-  @Field(() => [ID]) ids!: number[];
-  @Field(() => [Int]) prices!: number[];
-  @Field(() => [SeatStatus]) statuses!: SeatStatus[];
+  @Field(() => [ID]) ids!: readonly string[];
+  @Field(() => [Int]) prices!: readonly number[];
+  @Field(() => [SeatStatus]) statuses!: readonly SeatStatus[];
 }
 
 @ObjectType('Hold')

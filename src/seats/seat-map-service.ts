@@ -3,7 +3,7 @@ import type { Schedule } from '../entities';
 import type { HoldService, LiveHold } from '../holds/hold-service';
 import type { LiveQueueStatus } from '../queue/live-status';
 import type { QueueService } from '../queue/queue-service';
-import { groupBySchedule, seatState, SeatStatus, type SeatState } from './seat';
+import { groupBySchedule, seatState, SeatStatus, type SeatLists, type SeatState } from './seat';
 import type { SeatCatalog } from './seat-catalog';
 import type { SeatEvents } from './seat-events';
 import { FreshReads } from './fresh-reads';
@@ -23,6 +23,8 @@ export class SeatMapService {
    * Redis script; each answered fan costs only its own answer. Shared, not to be changed.
    */
   private readonly maps = new FreshReads((scheduleId: number) => this.readMap(scheduleId));
+  /** A shared map's lists, made once for all who share it. */
+  private readonly lists = new WeakMap<readonly SeatState[], SeatLists>();
 
   constructor(
     private readonly catalog: SeatCatalog,
@@ -37,6 +39,16 @@ export class SeatMapService {
   async seats(userId: number, scheduleId: number): Promise<readonly SeatState[]> {
     await this.requireActive(userId, scheduleId);
     return this.maps.get(scheduleId);
+  }
+
+  /** The map `seats` answered, as lists by seat number (shared alike, not to be changed). */
+  listsOf(seats: readonly SeatState[]): SeatLists {
+    let lists = this.lists.get(seats);
+    if (!lists) {
+      lists = { ids: seats.map((seat) => String(seat.id)), prices: seats.map((seat) => seat.price), statuses: seats.map((seat) => seat.status) };
+      this.lists.set(seats, lists);
+    }
+    return lists;
   }
 
   private async readMap(scheduleId: number): Promise<readonly SeatState[]> {

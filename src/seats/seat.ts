@@ -25,6 +25,14 @@ export interface SeatState {
   seatChangesCursor?: string;
 }
 
+/** A seat map as three lists by seat number (Schedule.seatMap). */
+export interface SeatLists {
+  /** As text, as the answer gives them: made once for all who share the map, not once a fan. */
+  ids: readonly string[];
+  prices: readonly number[];
+  statuses: readonly SeatStatus[];
+}
+
 export const seatState = (seat: SeatInfo, status: SeatStatus): SeatState => ({ id: seat.id, scheduleId: seat.scheduleId, number: seat.number, price: seat.price, status });
 
 /** `pick` of each seat, grouped by schedule: work on seats goes one call per schedule (one Redis slot each). */
