@@ -1,11 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from './support/harness';
-import { signUpMany, wsClient, type Account } from './support/client';
-import { Api } from '../support/graphql-client';
-import { createConcert } from './support/fixtures';
-import { hold, seatFeed, seatIds } from './support/booking';
+import { wsClient } from './support/client';
+import { hold } from './support/booking';
 import { SeatStatus } from '../src/seats/seat';
-import { followedOutOfLine } from './support/live-feed';
+import { followedOutOfLine, seatFeedWithRival } from './support/live-feed';
 import { clusterNodes, redisCli } from './support/cluster-nodes';
 import { redisKeys, runScript } from '../src/redis';
 import { QUEUE_ENTER } from '../src/redis/queue-scripts';
@@ -62,15 +60,7 @@ describe.runIf(CLUSTER)('a live feed whose Redis Cluster subscriber moved to ano
 
 describe.runIf(CLUSTER)('a seatChanged feed whose Redis Cluster subscriber moved to another node', () => {
   it('is told, once, the seat changes published meanwhile, from the seat log', async () => {
-    const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 2, seatCount: 3 });
-    const scheduleId = scheduleIds[0]!;
-    const [fan, rival] = (await signUpMany(new Api(server.url), 2)) as [Account, Account];
-    const { queue } = server.app.services;
-    await queue.enter(Number(fan.id), Number(concertId));
-    await queue.enter(Number(rival.id), Number(concertId));
-    await queue.admitTick();
-    const [first, second] = await seatIds(server, scheduleId);
-    const { feed, close } = await seatFeed(server, fan, scheduleId);
+    const { rival, first, second, feed, close } = await seatFeedWithRival(server);
     try {
       // Every pub/sub connection drops; a seat is announced held right then (as another replica
       // would: at once, a hold through the API here would take longer than the move), while this
@@ -80,7 +70,7 @@ describe.runIf(CLUSTER)('a seatChanged feed whose Redis Cluster subscriber moved
       expect(killed).toBeGreaterThan(0);
       await server.app.services.seatEvents.announce([Number(first)], SeatStatus.HELD);
       expect((await feed.next(5_000)).data?.seatChanged).toMatchObject({ id: first, status: 'HELD' });
-      await hold(rival, second!);
+      await hold(rival, second);
       expect((await feed.next(5_000)).data?.seatChanged).toMatchObject({ id: second, status: 'HELD' });
       await new Promise((resolve) => setTimeout(resolve, 300));
       expect(feed.pending()).toBe(0);

@@ -5,8 +5,8 @@ import { type QueueStatus, STATUS_SUBSCRIPTION } from '../support/operations';
 import { startTestServer, type TestServer } from './support/harness';
 import { Feed, signUpMany, wsClient } from './support/client';
 import { createConcert } from './support/fixtures';
-import { hold, seatFeed, seatIds, sellInMysql } from './support/booking';
-import { followedOutOfLine } from './support/live-feed';
+import { hold, seatIds, sellInMysql } from './support/booking';
+import { followedOutOfLine, seatFeedWithRival } from './support/live-feed';
 import { RedisServer } from './support/redis-server';
 import { metricSamples } from './support/metrics';
 import { redisKeys, runScript } from '../src/redis';
@@ -236,15 +236,7 @@ describe('a replica a tick took for dead', () => {
 
 describe('a seatChanged feed after its Redis subscription drops', () => {
   it('is told, once, a seat change published while it was away, from the seat log', async () => {
-    const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 2, seatCount: 3 });
-    const scheduleId = scheduleIds[0]!;
-    const [fan, rival] = await signUpMany(new Api(server.url), 2);
-    const queue = server.app.services.queue;
-    await queue.enter(Number(fan!.id), Number(concertId));
-    await queue.enter(Number(rival!.id), Number(concertId));
-    await queue.admitTick();
-    const [first, second] = await seatIds(server, scheduleId);
-    const { feed, close } = await seatFeed(server, fan!, scheduleId);
+    const { scheduleId, rival, first, second, feed, close } = await seatFeedWithRival(server);
     const replayed = async () => (await metricSamples(server.url, 'seat_changes_replayed_total')).get('{from="reconnect"}') ?? 0;
     const replayedBefore = await replayed();
     try {
@@ -252,7 +244,7 @@ describe('a seatChanged feed after its Redis subscription drops', () => {
       const admin = new Redis(redis.url);
       try {
         expect(await admin.client('KILL', 'TYPE', 'pubsub')).toBeGreaterThan(0);
-        await hold(rival!, first!);
+        await hold(rival, first);
         // Nobody was subscribed when the hold was announced (ioredis reconnects after 100 ms at the earliest).
         expect(await admin.pubsub('NUMSUB', topic)).toEqual([topic, 0]);
       } finally {
@@ -261,7 +253,7 @@ describe('a seatChanged feed after its Redis subscription drops', () => {
       expect((await feed.next(5000)).data?.seatChanged).toMatchObject({ id: first, status: 'HELD' });
       expect((await replayed()) - replayedBefore).toBe(1);
       // Live again, and the change from the log not told twice.
-      await hold(rival!, second!);
+      await hold(rival, second);
       expect((await feed.next()).data?.seatChanged).toMatchObject({ id: second, status: 'HELD' });
       await new Promise((resolve) => setTimeout(resolve, 300));
       expect(feed.pending()).toBe(0);

@@ -2,6 +2,7 @@ import { expect } from 'vitest';
 import { Api } from '../../support/graphql-client';
 import { type QueueStatus, STATUS_SUBSCRIPTION } from '../../support/operations';
 import { Feed, signUpMany, wsClient, type Account } from './client';
+import { seatFeed, seatIds } from './booking';
 import { createConcert } from './fixtures';
 import type { TestServer } from './harness';
 
@@ -20,4 +21,21 @@ export async function followedOutOfLine(server: TestServer, capacity: number, cl
   await server.app.services.queue.enter(Number(ahead.id), Number(concertId));
   await server.app.services.queue.admitTick();
   return { concertId, ahead, fan, feed };
+}
+
+/**
+ * A fan's seatChanged feed of a new 3-seat schedule, live, with a rival: both let in by a tick (the
+ * queue service called straight, for a server without workers). `first` and `second` are seats the
+ * rival may hold; `close` ends the feed.
+ */
+export async function seatFeedWithRival(server: TestServer) {
+  const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 2, seatCount: 3 });
+  const scheduleId = scheduleIds[0]!;
+  const [fan, rival] = (await signUpMany(new Api(server.url), 2)) as [Account, Account];
+  const { queue } = server.app.services;
+  await queue.enter(Number(fan.id), Number(concertId));
+  await queue.enter(Number(rival.id), Number(concertId));
+  await queue.admitTick();
+  const [first, second] = (await seatIds(server, scheduleId)) as [string, string];
+  return { scheduleId, rival, first, second, ...(await seatFeed(server, fan, scheduleId)) };
 }
