@@ -16,6 +16,8 @@ export interface LoadSpec {
   token?: (i: number) => string;
   /** Sees every response (i is the request number whose response it is). */
   onResponse?: (i: number, status: number, body: string) => void;
+  /** Asks for gzip, as a browser does (the body onResponse sees is then the compressed bytes). */
+  acceptGzip?: boolean;
 }
 
 export interface LoadResult {
@@ -55,7 +57,7 @@ export async function load(spec: LoadSpec): Promise<LoadResult> {
             ...request,
             method: 'POST',
             path: '/graphql',
-            headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+            headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}), ...(spec.acceptGzip ? { 'accept-encoding': 'gzip' } : {}) },
             body: spec.body(i),
           };
         },

@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import { createClient, type Client } from 'graphql-ws';
 import type { ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import WebSocket from 'ws';
@@ -60,6 +61,21 @@ function resumeOnce(socket: Client, scheduleId: number, after: string, changes: 
         complete: () => reject(new Error(`seatChanged completed after ${told} changes`)),
       },
     );
+  });
+}
+
+/** The size of one answer as it travels to a client that accepts gzip. */
+function gzippedSize(url: string, query: string, variables: object, token: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const headers = { 'content-type': 'application/json', 'accept-encoding': 'gzip', authorization: `Bearer ${token}` };
+    const req = request(url, { method: 'POST', headers }, (res) => {
+      let bytes = 0;
+      res.on('data', (chunk: Buffer) => (bytes += chunk.length));
+      res.on('end', () => resolve(bytes));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(JSON.stringify({ query, variables }));
   });
 }
 
@@ -142,6 +158,21 @@ export const seatMap: Scenario = {
       const results: Record<Shape, LoadResult[]> = { seats: [], seatMap: [] };
       const costs: Record<Shape, ServerCost> = { seats: new ServerCost(), seatMap: new ServerCost() };
       const rawResults: { tps: number; cpuMs: number }[] = [];
+      // As a browser asks for it (gzip), one at a time: what compressing the answer adds.
+      const gzipCost = new ServerCost();
+      const gzipBytes: number[] = [];
+      const readGzipped = () =>
+        load({
+          url: server.url,
+          connections: 1,
+          amount: READS,
+          acceptGzip: true,
+          body: () => JSON.stringify({ query: READS_OF.seatMap, variables: { id: String(scheduleId) } }),
+          token: () => fan.token,
+          onResponse: (_i, status, text) => {
+            if (status !== 200) tally.see(status, text);
+          },
+        });
       const togetherCost = new ServerCost();
       const togetherResults: LoadResult[] = [];
       const readTogether = () =>
@@ -169,6 +200,8 @@ export const seatMap: Scenario = {
           results[shape].push(result);
           ctx.detail('seatMap', `run ${run + 1}, ${shape}: ${fmtNumber(result.rps * 60)} maps a minute (${fmtMs(1000 / result.rps)} each) | by hand ${fmtNumber(raw.tps * 60)} a minute (${fmtMs(1000 / raw.tps)}, ${raw.cpuMs.toFixed(0)} ms of CPU)`);
         }
+        await gzipCost.measure(server, readGzipped);
+        gzipBytes.push(await gzippedSize(server.url, READS_OF.seatMap, { id: String(scheduleId) }, fan.token));
         const together = await togetherCost.measure(server, readTogether);
         togetherResults.push(together);
         ctx.detail('seatMap', `run ${run + 1}, seatMap by ${TOGETHER} fans at once: ${fmtNumber(together.rps * 60)} maps a minute`);
@@ -199,6 +232,16 @@ export const seatMap: Scenario = {
           row({ scenario: `seatMap (Schedule.${shape})`, metric: 'server CPU a map', result: `${costs[shape].cpuMs().toFixed(0)} ms`, baseline: `${median(rawResults.map((r) => r.cpuMs)).toFixed(0)} ms (bench CPU, by hand)` }),
         );
       }
+      ctx.detail('seatMap', `one read of Schedule.seatMap asking for gzip costs ≈ ${gzipCost.summary()}; its answer is ~${fmtNumber(median(gzipBytes))} bytes gzipped`);
+      rows.push(
+        row({
+          scenario: 'seatMap (Schedule.seatMap, gzipped)',
+          metric: 'server CPU a map, one at a time, vs not compressed',
+          result: `${gzipCost.cpuMs().toFixed(0)} ms (~${fmtNumber(median(gzipBytes))} bytes)`,
+          baseline: `${costs.seatMap.cpuMs().toFixed(0)} ms (not compressed, same run)`,
+          ratio: fmtRatio(gzipCost.cpuMs() / costs.seatMap.cpuMs()),
+        }),
+      );
       ctx.detail('seatMap', `one read of Schedule.seatMap by ${TOGETHER} fans at once costs ≈ ${togetherCost.summary()}`);
       rows.push(
         row({
