@@ -231,7 +231,7 @@ describe('fan web app in Chromium', () => {
     await Promise.all([a.context.close(), b.context.close()]);
   });
 
-  it('a fan in the pre-queue sees the countdown to the opening, then gets in live when sales open', async () => {
+  it('a fan in the pre-queue sees the countdown to the opening, then gets in live when sales open; a long title and venue wrap on a phone', async () => {
     // Logged in before this address runs out of sign-in attempts below: it brings the opening forward.
     const admin = await logIn(new Api(server.url), ADMIN.email, ADMIN.password);
     const fan = await openFan('p', { width: 375, height: 800 });
@@ -250,9 +250,18 @@ describe('fan web app in Chromium', () => {
     await signUpInPage(fan, email); // signing up is not a failed log-in
     // Opening in 30 s, brought forward once the pre-queue is checked: a slow page cannot reach the
     // checks after the opening.
-    const { concertId } = await createConcert(server, { maxActiveUsers: 1, seatCount: 4, salesOpenAt: new Date(Date.now() + 30_000) });
+    // A title and venue of one long word each: wrapped, they leave the page 375 px wide (no sideways scrolling).
+    const { concertId } = await createConcert(server, {
+      maxActiveUsers: 1,
+      seatCount: 4,
+      salesOpenAt: new Date(Date.now() + 30_000),
+      title: 'Supercalifragilisticexpialidociousphilharmonicorchestra Live',
+      venue: 'Llanfairpwllgwyngyllgogerychwyrndrobwllllantysiliogogogochhall',
+    });
     await fan.page.goto(`${base}#/concerts/${concertId}`);
     await fan.page.getByTestId('sales-open-in').filter({ hasText: /^Sales open in 0:[12]\d$/ }).waitFor(WAIT);
+    const pageWidth = () => fan.page.evaluate<number>('document.documentElement.scrollWidth');
+    expect(await pageWidth()).toBeLessThanOrEqual(375);
     await fan.page.evaluate('window.ctNoReload = true');
 
     await fan.page.getByRole('button', { name: 'Enter the waiting room' }).click();
@@ -287,6 +296,7 @@ describe('fan web app in Chromium', () => {
     expect(await fan.page.getByTestId('prequeue').count()).toBe(0);
     expect(await fan.page.evaluate('window.ctNoReload')).toBe(true);
     await seatWithStatus(fan, 1, 'AVAILABLE').waitFor(WAIT);
+    expect(await pageWidth()).toBeLessThanOrEqual(375);
 
     // A re-read of the fan's holds that fails (the server busy for a moment) keeps the cart, says so,
     // and is made again by itself.
@@ -314,6 +324,10 @@ describe('fan web app in Chromium', () => {
     expect(shown.filter((whole) => !whole)).toEqual([]);
     await fan.page.getByRole('button', { name: 'Pay 100 points' }).waitFor(WAIT);
     await fan.page.unroute('**/graphql');
+    // The concert list, with the long title and venue, fits too.
+    await fan.page.getByRole('link', { name: 'Concerts', exact: true }).click();
+    await fan.page.locator(`a.button[href="#/concerts/${concertId}"]`).waitFor(WAIT);
+    expect(await pageWidth()).toBeLessThanOrEqual(375);
     // The errors expected: Chromium's log lines for the rate-limited log-ins (answered 429; wrong passwords are answered 200).
     expectClean([fan], (_fan, text) => text.includes('status of 429'));
     await fan.context.close();
@@ -1043,7 +1057,7 @@ describe('fan web app in Chromium', () => {
     await fan.context.close();
   });
 
-  it('in-app navigation gives the focus to the new page’s heading and names the page in the title, Back gives it to the link the page was left from; the cancel question, once closed, gives it back to the ticket', async () => {
+  it('in-app navigation gives the focus to the new page’s heading and names the page in the title, Back gives it to the link the page was left from; the cancel question, once closed (Keep it, Escape), gives it back to the ticket', async () => {
     const { concertId } = await createConcert(server, { maxActiveUsers: 1, seatCount: 4, price: 100 });
     // Newer ones: the concert is far down the list, below the fold.
     for (let i = 0; i < 12; i += 1) await createConcert(server, { maxActiveUsers: 1, seatCount: 1 });
@@ -1094,6 +1108,10 @@ describe('fan web app in Chromium', () => {
     await ticket.getByRole('button', { name: 'Cancel ticket', exact: true }).focus();
     await fan.page.keyboard.press('Enter');
     await ticket.getByRole('button', { name: 'Keep it' }).press('Enter');
+    await expect.poll(focusIn, WAIT).toBe('BUTTON Cancel ticket');
+    // Escape keeps it too, as it closes the log-out question.
+    await fan.page.keyboard.press('Enter');
+    await ticket.getByRole('button', { name: 'Keep it' }).press('Escape');
     await expect.poll(focusIn, WAIT).toBe('BUTTON Cancel ticket');
     await fan.page.keyboard.press('Enter');
     await ticket.getByRole('button', { name: 'Yes, cancel it' }).press('Enter');

@@ -8,11 +8,11 @@ export interface ConcertFixture {
 /** A concert made straight through the service (setup, not the behaviour under test). */
 export async function createConcert(
   server: TestServer,
-  options: { maxActiveUsers?: number; seatCount?: number; price?: number; schedules?: number; salesOpenAt?: Date } = {},
+  options: { maxActiveUsers?: number; seatCount?: number; price?: number; schedules?: number; salesOpenAt?: Date; title?: string; venue?: string } = {},
 ): Promise<ConcertFixture> {
   const concert = await server.app.services.concerts.create({
-    title: 'Fixture Concert',
-    venue: 'Test Hall',
+    title: options.title ?? 'Fixture Concert',
+    venue: options.venue ?? 'Test Hall',
     maxActiveUsers: options.maxActiveUsers ?? 1,
     salesOpenAt: options.salesOpenAt ?? null,
     schedules: Array.from({ length: options.schedules ?? 1 }, (_, i) => ({

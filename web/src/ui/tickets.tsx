@@ -87,7 +87,8 @@ function TicketActions({ ticket, headingId, describedBy }: { ticket: TicketItem;
     );
   }
   return (
-    <div className="confirm" role="group" aria-label={`Cancel ticket ${ticket.code}?`}>
+    // Escape keeps the ticket, as "Keep it" does (and as Escape closes the log-out question).
+    <div className="confirm" role="group" aria-label={`Cancel ticket ${ticket.code}?`} onKeyDown={(event) => event.key === 'Escape' && !cancelling.fetching && setConfirming(false)}>
       <p>
         Cancel this ticket? The {ticket.price} points come back to your balance and seat {ticket.seat.number} goes back on sale.
       </p>
