@@ -543,6 +543,44 @@ describe('fan web app in Chromium', () => {
     await fan.context.close();
   });
 
+  it('a payment with no answer keeps its seats: the map offers no release of them either (the cart offers none), and paying again pays them all', async () => {
+    const { concertId } = await createConcert(server, { maxActiveUsers: 1, seatCount: 4, price: 100 });
+    const fan = await openFan('unanswered', { width: 1100, height: 900 });
+    await fan.page.goto(`${base}#/concerts/${concertId}`);
+    await signUpInPage(fan, `unanswered-${Date.now()}@example.test`);
+    await chargeInPage(fan, 1000);
+    await fan.page.getByRole('button', { name: 'Enter the waiting room' }).click();
+    await seat(fan, 1).click();
+    await fan.page.locator('.seat-map [data-seat="1"][data-look="MINE"]').waitFor(WAIT);
+    await seat(fan, 2).click();
+    await fan.page.getByRole('button', { name: 'Pay 200 points' }).waitFor(WAIT);
+    // The payment never reaches the server: the connection drops as it is sent.
+    let releases = 0;
+    await fan.page.route('**/graphql', async (route) => {
+      const body = route.request().postData() ?? '';
+      if (body.includes('mutation ReleaseHold')) releases += 1;
+      if (body.includes('mutation Pay')) return route.abort('connectionreset');
+      return route.continue();
+    });
+    await fan.page.getByRole('button', { name: 'Pay 200 points' }).click();
+    await fan.page.getByRole('alert').filter({ hasText: 'press Pay again' }).waitFor(WAIT);
+    expect(await fan.page.getByRole('button', { name: 'Release seat 2' }).count()).toBe(0);
+    // The map says the seat is in the payment, and pressing it releases nothing.
+    const onMap = fan.page.getByRole('button', { name: 'Seat 2, held by you: in your payment' });
+    await onMap.waitFor(WAIT);
+    expect(await onMap.getAttribute('aria-disabled')).toBe('true');
+    await onMap.click({ force: true });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(releases).toBe(0);
+    expect(await seat(fan, 2).getAttribute('data-look')).toBe('MINE');
+    // Paying again pays both seats, as the cart says.
+    await fan.page.unroute('**/graphql');
+    await fan.page.getByRole('button', { name: 'Pay 200 points' }).click();
+    await expect.poll(() => fan.page.locator('[data-testid="payment"] .ticket-code').count(), WAIT).toBe(2);
+    expectClean([fan], (_fan, text) => text.includes('ERR_CONNECTION_RESET'));
+    await fan.context.close();
+  });
+
   it('a payment answered "busy" is asked again with its key once its hold is gone: paid, its tickets show; not paid, the page says the hold went', async () => {
     const { concertId } = await createConcert(server, { maxActiveUsers: 1, seatCount: 4, price: 100 });
     const fan = await newFanEntering(server, concertId, 'busy-pay', undefined, 1000);

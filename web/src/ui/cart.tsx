@@ -38,6 +38,8 @@ export function Cart({
   onPaid,
   focusWhenGone,
   entries,
+  unsettled,
+  onUnsettled,
 }: {
   concertId: string;
   holds: readonly HoldItem[];
@@ -60,6 +62,13 @@ export function Cart({
   focusWhenGone: string;
   /** How often the fan entered the line from this page: a new entry ends the note of holds that ran out. */
   entries: number;
+  /**
+   * The holds of a payment whose answer never came: it may have gone through (and the holds with it),
+   * so they stay on screen with the Pay button until a retry, with the same key, settles it (kept by
+   * the page, whose seat maps then release none of them either).
+   */
+  unsettled: readonly HoldItem[] | null;
+  onUnsettled: (holds: readonly HoldItem[] | null) => void;
 }) {
   const now = useNow();
   const checkout = useRef(new Checkout()).current;
@@ -67,9 +76,6 @@ export function Cart({
   const [, pay] = useMutation(Pay);
   const releaseHeld = useReleaseHold();
   const [failure, setFailure] = useState<CartFailure<Problem> | undefined>();
-  // The holds of a payment whose answer never came: it may have gone through (and the holds with it),
-  // so they stay on screen with the Pay button until a retry, with the same key, settles it.
-  const [unsettled, setUnsettled] = useState<readonly HoldItem[] | null>(null);
   const live = holds.filter((hold) => remainingMs(hold.expiresAt, now) > 0);
   const shown = unsettled ?? live;
   const total = shown.reduce((sum, hold) => sum + hold.seat.price, 0);
@@ -177,10 +183,10 @@ export function Cart({
     onPayEnded();
     setFailure(problem && { problem, holdIds: payingFor.map((hold) => hold.id) });
     if (code === 'NETWORK') {
-      setUnsettled(payingFor);
+      onUnsettled(payingFor);
     } else {
       if (problem && isTransient(code)) askWhenGone.current = { holdIds: payingFor.map((hold) => hold.id), failureSaid: true };
-      setUnsettled(null);
+      onUnsettled(null);
       onHoldsChanged();
     }
   }

@@ -4,7 +4,7 @@ import type { SocketState } from '../client';
 import { inLine, waitsInLine } from '../logic/queue';
 import { formatDateTime } from '../logic/time';
 import { withLiveCounts, type SeatChange } from '../logic/seats';
-import { ConcertDetail, type PaymentResult, type QueueStatus } from '../operations';
+import { ConcertDetail, type HoldItem, type PaymentResult, type QueueStatus } from '../operations';
 import { useAnnounce } from './announcer';
 import { Cart } from './cart';
 import { CONCERTS_REFRESH_MS, ConcertBadges, ScheduleLine, useRefresh, type SaleFacts } from './concerts';
@@ -14,7 +14,7 @@ import { WaitingRoom } from './waiting-room';
 import { markOnce } from './marks';
 import { useCoalesced, useLastGood, useTitle } from './hooks';
 import { useLine, useLineFeeds } from './line-feeds';
-import { HoldsInMotionContext, useMyHolds } from './my-holds';
+import { HoldsInMotionContext, HoldsInPaymentContext, useMyHolds } from './my-holds';
 
 /**
  * How often at most an ACTIVE fan's page re-reads, while the seat maps change, the per-schedule counts
@@ -176,6 +176,7 @@ function Booking({
     feeds.paymentSent(concert.id, false);
   }, [feeds, concert.id]);
   const onPayEnded = useCallback(() => setPaying(false), []);
+  const [unsettled, setUnsettled] = useState<readonly HoldItem[] | null>(null);
   const onPayFailed = useCallback((refused: boolean) => feeds.paymentFailed(concert.id, refused, false), [feeds, concert.id]);
   const onPaid = useCallback((paid: PaymentResult) => setPayment(paid), []);
   // A payment from another tab of the account ends the turn here too, and may come before its answer there.
@@ -229,19 +230,23 @@ function Booking({
         onPaid={onPaid}
         focusWhenGone={payment ? 'paid-title' : 'concert-title'}
         entries={entries}
+        unsettled={unsettled}
+        onUnsettled={setUnsettled}
       />
-      <HoldsInMotionContext.Provider value={myHolds.motion}>
-        <WaitingRoom
-          concert={concert}
-          socket={socket}
-          holds={holds}
-          payment={payment}
-          paidElsewhere={paidElsewhere}
-          paying={paying || payingElsewhere}
-          onHoldsChanged={refreshHolds} onSeatChanged={onSeatChanged} onTurnEndedHolding={holdsStillHere}
-          onEnter={enteredAgain}
-        />
-      </HoldsInMotionContext.Provider>
+      <HoldsInPaymentContext.Provider value={paying || unsettled !== null}>
+        <HoldsInMotionContext.Provider value={myHolds.motion}>
+          <WaitingRoom
+            concert={concert}
+            socket={socket}
+            holds={holds}
+            payment={payment}
+            paidElsewhere={paidElsewhere}
+            paying={paying || payingElsewhere}
+            onHoldsChanged={refreshHolds} onSeatChanged={onSeatChanged} onTurnEndedHolding={holdsStillHere}
+            onEnter={enteredAgain}
+          />
+        </HoldsInMotionContext.Provider>
+      </HoldsInPaymentContext.Provider>
     </>
   );
 }

@@ -25,6 +25,13 @@ export interface HoldsInMotion {
 export const HoldsInMotionContext = createContext<HoldsInMotion>({ moving: false, begin: () => () => undefined });
 
 /**
+ * The fan's held seats are in a payment from this page: on its way, or unanswered (it may have gone
+ * through; pressing Pay again settles it). The cart then offers no Release, and the seat map no
+ * release either: a seat released from the map stayed in the cart's payment, which then failed.
+ */
+export const HoldsInPaymentContext = createContext(false);
+
+/**
  * The fan's holds (all concerts'), read again after the fan's own holds, releases and payments here
  * (`reread`) and in the account's other tabs (told over other-tabs), and after the live changes that
  * may be the fan's doing on another device (`seatChanged`, `turnEnded`; see MaybeOwnChanges): those,

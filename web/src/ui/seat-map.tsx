@@ -11,7 +11,7 @@ import { useAnnounce } from './announcer';
 import { ErrorNote } from './errors';
 import { useChosenOnce } from './hooks';
 import { keepInPlace } from './keep-in-place';
-import { HoldsInMotionContext } from './my-holds';
+import { HoldsInMotionContext, HoldsInPaymentContext } from './my-holds';
 import { tellOtherTabs } from './other-tabs';
 import { useReleaseHold } from './release-hold';
 
@@ -145,6 +145,8 @@ export function SeatMap({
   const [, holdSeat] = useMutation(HoldSeat);
   const releaseHeld = useReleaseHold();
   const holdsInMotion = useContext(HoldsInMotionContext);
+  // The fan's seats are in a payment on its way or unanswered: not released from here (nor the cart).
+  const inPayment = useContext(HoldsInPaymentContext);
   const announce = useAnnounce();
   const [busySeat, setBusySeat] = useState<string | null>(null);
   const [failure, setFailure] = useState<SeatFailure<Problem> | undefined>();
@@ -181,7 +183,7 @@ export function SeatMap({
   // HELD for the moment between its hold's answer and the fan's holds read again), and a keyboard
   // user would have to tab back to the map after each seat.
   const busy = useRef(false);
-  const unavailable = (look: string) => look === 'HELD' || look === 'RESERVED';
+  const unavailable = (look: string) => look === 'HELD' || look === 'RESERVED' || (look === 'MINE' && inPayment);
   async function choose(seat: SeatState) {
     if (busy.current || unavailable(seatLook(seat, mySeatIds))) return;
     busy.current = true;
@@ -254,7 +256,7 @@ export function SeatMap({
               look === 'AVAILABLE'
                 ? `Hold seat ${seat.number}, ${seat.price} points`
                 : look === 'MINE'
-                  ? `Seat ${seat.number}, held by you: press to release it`
+                  ? `Seat ${seat.number}, held by you: ${inPayment ? 'in your payment' : 'press to release it'}`
                   : `Seat ${seat.number}, ${seatLookWords(look)}`;
             return (
               <li key={seat.id}>
