@@ -30,9 +30,20 @@ export class Store<T> {
   };
 }
 
+/**
+ * Whether the server answers this page's requests: `unreachable` from a request that got no answer
+ * (no network, the server down, no answer in time) until one is answered or the socket connects
+ * again, which counts a recovery. The page then says it once, not beside every read that failed.
+ */
+export interface Reach {
+  unreachable: boolean;
+  recoveries: number;
+}
+
 export interface Api {
   client: Client;
   socket: Store<SocketState>;
+  reach: Store<Reach>;
   dispose(): void;
 }
 
@@ -44,8 +55,14 @@ const PING_EVERY_MS = 10_000;
  */
 const REQUEST_TIMEOUT_MS = 30_000;
 
-/** fetch, aborted after `ms` as well as when urql aborts it (an operation torn down). */
-function fetchWithin(ms: number): typeof fetch {
+/** Marks the server answering again (a recovery, if it was not). */
+function answered(reach: Store<Reach>): void {
+  const { unreachable, recoveries } = reach.get();
+  if (unreachable) reach.set({ unreachable: false, recoveries: recoveries + 1 });
+}
+
+/** fetch, aborted after `ms` as well as when urql aborts it (an operation torn down); whether it was answered goes to `reach`. */
+function fetchWithin(ms: number, reach: Store<Reach>): typeof fetch {
   return (input, init) => {
     // By hand rather than AbortSignal.any/timeout, which Safari before 17.4 lacks.
     const controller = new AbortController();
@@ -57,10 +74,18 @@ function fetchWithin(ms: number): typeof fetch {
     if (outer?.aborted) passOn();
     else outer?.addEventListener('abort', passOn, { once: true });
     const sentAt = Date.now();
-    return fetch(input, { ...init, signal: controller.signal }).then((response) => {
-      serverClock.observe(response.headers.get('date'), sentAt, Date.now());
-      return response;
-    });
+    return fetch(input, { ...init, signal: controller.signal }).then(
+      (response) => {
+        serverClock.observe(response.headers.get('date'), sentAt, Date.now());
+        answered(reach);
+        return response;
+      },
+      (error: unknown) => {
+        // Torn down by the page is no news of the server.
+        if (!outer?.aborted && !reach.get().unreachable) reach.set({ ...reach.get(), unreachable: true });
+        throw error;
+      },
+    );
   };
 }
 const PONG_WITHIN_MS = 5_000;
@@ -79,6 +104,7 @@ function authorization(): Record<string, string> {
  */
 export function createApi(origin: string = window.location.origin): Api {
   const socket = new Store<SocketState>({ status: 'idle', reconnects: 0 });
+  const reach = new Store<Reach>({ unreachable: false, recoveries: 0 });
   let activeSocket: WebSocket | undefined;
   let pongTimer: ReturnType<typeof setTimeout> | undefined;
 
@@ -97,6 +123,7 @@ export function createApi(origin: string = window.location.origin): Api {
         activeSocket = raw as WebSocket;
         const state = socket.get();
         socket.set({ status: 'connected', reconnects: state.reconnects + (wasRetry ? 1 : 0) });
+        answered(reach);
       },
       closed: (event) => {
         activeSocket = undefined;
@@ -133,7 +160,7 @@ export function createApi(origin: string = window.location.origin): Api {
     preferGetMethod: false,
     requestPolicy: 'cache-and-network',
     fetchOptions: () => ({ headers: authorization() }),
-    fetch: fetchWithin(REQUEST_TIMEOUT_MS),
+    fetch: fetchWithin(REQUEST_TIMEOUT_MS, reach),
     exchanges: [
       // A token the server no longer takes (expired, or the account is gone), on any page and any
       // operation, query or feed: back to the log-in form, with the reason.
@@ -190,6 +217,7 @@ export function createApi(origin: string = window.location.origin): Api {
   return {
     client,
     socket,
+    reach,
     dispose() {
       window.removeEventListener('offline', onOffline);
       socket.set({ ...socket.get(), status: 'idle' });

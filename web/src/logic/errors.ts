@@ -24,6 +24,12 @@ const MESSAGES: Record<string, string> = {
   SOLD_OUT: 'This concert is sold out.',
 };
 
+/** A request's "cannot reach the server" once the server answers again: what failed then is still to do. */
+export const NETWORK_BACK_MESSAGE = 'The server could not be reached then; it answers again now: please try again.';
+
+/** Said once, at the top of the page, while requests get no answer (see ui/errors.tsx, ErrorNote's `read`). */
+export const UNREACHABLE_NOTICE = 'Cannot reach the server. This page keeps trying by itself; what it shows may be out of date.';
+
 /** Codes that say "not now" rather than "no": the same request may well work in a moment. */
 const TRANSIENT = new Set(['SERVICE_UNAVAILABLE', 'RATE_LIMITED', 'SOCKET_LIMIT', 'TOO_MANY_REQUESTS', 'NETWORK', 'INTERNAL_SERVER_ERROR']);
 

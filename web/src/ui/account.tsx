@@ -167,7 +167,7 @@ export function AccountBar() {
       {notSendable ? (
         <ErrorNote id="charge-error" code="BAD_USER_INPUT" words={{ BAD_USER_INPUT: notSendable }} />
       ) : (
-        <ErrorNote id="charge-error" error={chargeError ?? me.error} words={chargeError ? { ...CHARGE_WORDS, BAD_USER_INPUT: problemOf(chargeError)?.detail } : undefined} />
+        <ErrorNote id="charge-error" error={chargeError ?? me.error} words={chargeError ? { ...CHARGE_WORDS, BAD_USER_INPUT: problemOf(chargeError)?.detail } : undefined} read={!chargeError} />
       )}
     </section>
   );

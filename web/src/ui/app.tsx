@@ -1,10 +1,12 @@
 import { useEffect, useMemo, useRef, useSyncExternalStore, type MouseEvent } from 'react';
 import { Provider } from 'urql';
 import { createApi } from '../client';
+import { UNREACHABLE_NOTICE } from '../logic/errors';
 import { currentToken, currentUserId, onTokenChange } from '../session';
 import { AccountBar, AuthForm } from './account';
 import { AnnouncerProvider, useAnnounce } from './announcer';
 import { ConcertPage } from './concert-page';
+import { ReachContext } from './errors';
 import { ConcertList } from './concerts';
 import { focusPageHeading, followFocus, pageHeading, refocus } from './focus';
 import { useHashRoute, useStore } from './hooks';
@@ -30,7 +32,9 @@ export function App() {
     <Provider value={api.client}>
       <LineFeedsContext.Provider value={lines}>
         <AnnouncerProvider session={token}>
-          <Shell loggedIn={token !== null} api={api} />
+          <ReachContext.Provider value={api.reach}>
+            <Shell loggedIn={token !== null} api={api} />
+          </ReachContext.Provider>
         </AnnouncerProvider>
       </LineFeedsContext.Provider>
     </Provider>
@@ -40,6 +44,7 @@ export function App() {
 function Shell({ loggedIn, api }: { loggedIn: boolean; api: ReturnType<typeof createApi> }) {
   const route = useHashRoute();
   const socket = useStore(api.socket);
+  const reach = useStore(api.reach);
   const announce = useAnnounce();
   useEffect(() => {
     if (socket.status === 'reconnecting') announce('Connection lost. Reconnecting…');
@@ -84,6 +89,11 @@ function Shell({ loggedIn, api }: { loggedIn: boolean; api: ReturnType<typeof cr
         {loggedIn && <AccountBar />}
       </header>
       <main id="main" ref={main}>
+        {reach.unreachable && (
+          <p className="notice" role="status" data-testid="unreachable">
+            {UNREACHABLE_NOTICE}
+          </p>
+        )}
         {!loggedIn && <AuthForm />}
         {loggedIn && <LineNews shownConcertId={concertMatch ? decodeURIComponent(concertMatch[1]!) : undefined} />}
         {concertMatch ? (

@@ -95,7 +95,7 @@ export function ConcertPage({ concertId, loggedIn, socket }: { concertId: string
         <p>
           <a href="#/">← All concerts</a>
         </p>
-        <ErrorNote error={detail.error} words={CONCERT_WORDS} />
+        <ErrorNote error={detail.error} words={CONCERT_WORDS} read />
         {concert && (
           <>
             <h2 id="concert-title" tabIndex={-1}>
@@ -217,7 +217,7 @@ function Booking({
           </p>
         </section>
       )}
-      <ErrorNote error={myHolds.error} />
+      <ErrorNote error={myHolds.error} read />
       <Cart
         concertId={concert.id}
         holds={holds}

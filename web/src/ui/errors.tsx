@@ -1,5 +1,10 @@
-import { useLayoutEffect, useRef, useState } from 'react';
-import { errorMessage, problemOf, type ErrorLike, type Problem } from '../logic/errors';
+import { createContext, useContext, useLayoutEffect, useRef, useState } from 'react';
+import { Store, type Reach } from '../client';
+import { errorMessage, NETWORK_BACK_MESSAGE, problemOf, type ErrorLike, type Problem } from '../logic/errors';
+import { useStore } from './hooks';
+
+/** Whether the server answers the page (the session's Api.reach). */
+export const ReachContext = createContext(new Store<Reach>({ unreachable: false, recoveries: 0 }));
 
 /**
  * An operation's error in plain words, announced at once (role="alert"); nothing when there is none.
@@ -13,9 +18,41 @@ import { errorMessage, problemOf, type ErrorLike, type Problem } from '../logic/
  * said within SAME_FAILURE_MS: a later failure that reads alike (a payment refused after a read
  * was) is news, and said again.
  */
-export function ErrorNote({ error, code, problem, words, id }: { error?: ErrorLike | null; code?: string; problem?: Problem; words?: Partial<Record<string, string>>; id?: string }) {
-  const shown = problem ?? (code ? { code } : problemOf(error));
-  const text = shown ? (words?.[shown.code] ?? errorMessage(shown.code, shown.retryAfterSeconds)) : undefined;
+export function ErrorNote({
+  error,
+  code,
+  problem,
+  words,
+  id,
+  read = false,
+}: {
+  error?: ErrorLike | null;
+  code?: string;
+  problem?: Problem;
+  words?: Partial<Record<string, string>>;
+  id?: string;
+  /**
+   * The note of a read the page makes again by itself: no answer at all (NETWORK) is not said here but
+   * once for the page (UNREACHABLE_NOTICE), which the fan would otherwise read beside every read that
+   * failed, telling them to try again while the page does.
+   */
+  read?: boolean;
+}) {
+  const reach = useStore(useContext(ReachContext));
+  // The failure shown, and the server's recoveries counted when it came: once the server answers
+  // again, "check your connection and try again" says so instead (a failure that says more, such as
+  // a payment's unknown outcome, stays as it is).
+  const failure = error ?? problem ?? code;
+  const [came, setCame] = useState({ failure, recoveries: reach.recoveries });
+  if (came.failure !== failure) setCame({ failure, recoveries: reach.recoveries });
+  const found = problem ?? (code ? { code } : problemOf(error));
+  const plainNetwork = found?.code === 'NETWORK' && words?.NETWORK === undefined;
+  const shown = plainNetwork && read ? undefined : found;
+  const text = !shown
+    ? undefined
+    : plainNetwork && reach.recoveries > came.recoveries
+      ? NETWORK_BACK_MESSAGE
+      : (words?.[shown.code] ?? errorMessage(shown.code, shown.retryAfterSeconds));
   const note = useRef<HTMLParagraphElement>(null);
   // The text found said already by an earlier note; a new text is an alert until found so too.
   const [echoed, setEchoed] = useState<string | undefined>();

@@ -114,7 +114,7 @@ export function MyTicketsPage() {
   return (
     <section aria-labelledby="tickets-title">
       <h2 id="tickets-title" tabIndex={-1}>My tickets</h2>
-      <ErrorNote error={result.error} />
+      <ErrorNote error={result.error} read />
       {tickets?.length === 0 && <p className="muted">No tickets yet.</p>}
       <ul className="tickets">
         {tickets?.map((ticket) => (
