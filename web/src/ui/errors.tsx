@@ -43,14 +43,17 @@ export function ErrorNote({
   // again, "check your connection and try again" says so instead (a failure that says more, such as
   // a payment's unknown outcome, stays as it is).
   const failure = error ?? problem ?? code;
-  const [came, setCame] = useState({ failure, recoveries: reach.recoveries });
-  if (came.failure !== failure) setCame({ failure, recoveries: reach.recoveries });
+  const came = useRef({ failure, recoveries: reach.recoveries });
+  const recoveriesThen = came.current.failure === failure ? came.current.recoveries : reach.recoveries;
+  useLayoutEffect(() => {
+    if (came.current.failure !== failure) came.current = { failure, recoveries: recoveriesThen };
+  }, [failure, recoveriesThen]);
   const found = problem ?? (code ? { code } : problemOf(error));
   const plainNetwork = found?.code === 'NETWORK' && words?.NETWORK === undefined;
   const shown = plainNetwork && read ? undefined : found;
   const text = !shown
     ? undefined
-    : plainNetwork && reach.recoveries > came.recoveries
+    : plainNetwork && reach.recoveries > recoveriesThen
       ? NETWORK_BACK_MESSAGE
       : (words?.[shown.code] ?? errorMessage(shown.code, shown.retryAfterSeconds));
   const note = useRef<HTMLParagraphElement>(null);
