@@ -444,7 +444,7 @@ describe('fan web app in Chromium', () => {
     await cutNextAnswer(fan, 'mutation ChargePoints');
     await fan.page.getByLabel('Points to add').fill('500');
     await fan.page.getByRole('button', { name: 'Charge points' }).click();
-    await fan.page.getByRole('alert').filter({ hasText: 'the charge may or may not have gone through' }).waitFor(WAIT);
+    await fan.page.getByRole('alert').filter({ hasText: /^The charge got no answer, so it may or may not have gone through/ }).waitFor(WAIT);
     await fan.page.getByTestId('points').filter({ hasText: '500' }).waitFor(WAIT);
     await fan.page.unroute('**/graphql');
 
@@ -475,7 +475,7 @@ describe('fan web app in Chromium', () => {
     await fan.page.locator('[data-testid="payment"] .ticket-code').first().waitFor(WAIT);
     await announced(fan, 'Payment complete');
     // The payment worked, so the balance is the server's: the charge's warning has gone.
-    await fan.page.getByRole('alert').filter({ hasText: 'the charge may or may not have gone through' }).waitFor({ state: 'detached', ...WAIT });
+    await fan.page.getByRole('alert').filter({ hasText: 'The charge got no answer, so it may or may not have gone through' }).waitFor({ state: 'detached', ...WAIT });
     release();
     await fan.page.getByRole('button', { name: 'Enter the waiting room' }).waitFor(WAIT);
     await expect.poll(async () => fan.page.getByTestId('announcer').textContent(), WAIT).toContain('Payment complete');
@@ -489,7 +489,7 @@ describe('fan web app in Chromium', () => {
     await seat(fan, 2).click();
     await cutNextAnswer(fan, 'mutation Pay');
     await fan.page.getByRole('button', { name: 'Pay 100 points' }).click();
-    await fan.page.getByRole('alert').filter({ hasText: 'the payment may or may not have gone through' }).waitFor(WAIT);
+    await fan.page.getByRole('alert').filter({ hasText: 'The payment got no answer, so it may or may not have gone through' }).waitFor(WAIT);
     await fan.page.getByRole('button', { name: 'Enter the waiting room' }).waitFor(WAIT);
     expect(await fan.page.locator('.waiting-room').innerText()).not.toContain('Your turn has ended');
     await fan.page.unroute('**/graphql');
@@ -503,7 +503,7 @@ describe('fan web app in Chromium', () => {
     await seat(fan, 3).click();
     await cutNextAnswer(fan, 'mutation Pay');
     await fan.page.getByRole('button', { name: 'Pay 100 points' }).click();
-    await fan.page.getByRole('alert').filter({ hasText: 'the payment may or may not have gone through' }).waitFor(WAIT);
+    await fan.page.getByRole('alert').filter({ hasText: 'The payment got no answer, so it may or may not have gone through' }).waitFor(WAIT);
     await fan.page.unroute('**/graphql');
     await fan.page.reload();
     await fan.page.locator('[data-testid="payment"] .ticket-code').first().waitFor(WAIT);
@@ -569,7 +569,8 @@ describe('fan web app in Chromium', () => {
       return route.continue();
     });
     await fan.page.getByRole('button', { name: 'Pay 200 points' }).click();
-    await fan.page.getByRole('alert').filter({ hasText: 'press Pay again' }).waitFor(WAIT);
+    // Said so as to stay true once the server answers again (no "check your connection").
+    await fan.page.getByRole('alert').filter({ hasText: /^The payment got no answer, so it may or may not have gone through\. To find out, press Pay again/ }).waitFor(WAIT);
     expect(await fan.page.getByRole('button', { name: 'Release seat 2' }).count()).toBe(0);
     // The map says the seat is in the payment, and pressing it releases nothing.
     const onMap = fan.page.getByRole('button', { name: 'Seat 2, held by you: in your payment' });

@@ -137,8 +137,10 @@ describe('fan web app in Chromium, when the connection or the fan goes away', ()
     await seatMapSays.waitFor(WAIT);
     await new Promise((resolve) => setTimeout(resolve, 1000));
     expect(await unreachableSaid(a)).toBe(1);
-    // B's waiting room keeps asking over HTTP, and says the server does not answer.
+    // B's waiting room keeps asking over HTTP, and says the server does not answer, with what it means
+    // for the place: the page's own notice then gives way to it (one message about it at a time).
     await b.page.getByTestId('reconnecting').filter({ hasText: 'not answering' }).waitFor({ timeout: 15_000 });
+    await b.page.getByTestId('unreachable').waitFor({ state: 'detached', ...WAIT });
 
     // Back: the concert is read again by itself (the error goes), the live feeds return, and all works.
     await Promise.all([a.context.setOffline(false), b.context.setOffline(false)]);

@@ -81,7 +81,7 @@ export function AuthForm() {
 const BALANCE_CHANGES: readonly AccountChange[] = ['payment', 'cancellation', 'charge'];
 
 /** A charge with no answer may have gone through: charged again blindly, it could credit twice. */
-const CHARGE_WORDS = { NETWORK: 'Cannot reach the server, so the charge may or may not have gone through. The balance shown is read again from the server: check it before charging again.' };
+const CHARGE_WORDS = { NETWORK: 'The charge got no answer, so it may or may not have gone through. The balance shown is read again from the server: check it before charging again.' };
 
 /** GraphQL's Int: 32 bits. */
 const MAX_INT = 2 ** 31 - 1;

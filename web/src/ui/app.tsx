@@ -10,7 +10,7 @@ import { ReachContext } from './errors';
 import { ConcertList } from './concerts';
 import { focusPageHeading, followFocus, pageHeading, refocus } from './focus';
 import { useHashRoute, useStore } from './hooks';
-import { LineFeedRunners, LineFeeds, LineFeedsContext } from './line-feeds';
+import { LineFeedRunners, LineFeeds, LineFeedsContext, useLine } from './line-feeds';
 import { LineNews } from './line-news';
 import { markOnce } from './marks';
 import { MyTicketsPage } from './tickets';
@@ -61,6 +61,7 @@ function Shell({ loggedIn, api }: { loggedIn: boolean; api: ReturnType<typeof cr
   }, [route]);
 
   const concertMatch = /^\/concerts\/([^/]+)$/.exec(route);
+  const shownConcertId = concertMatch ? decodeURIComponent(concertMatch[1]!) : undefined;
   // Past the header's links and the account bar (six stops and a form, signed in) to the page's heading.
   // Its href would be a route to the hash router: the click moves the focus, and nothing else.
   const skipToPage = (event: MouseEvent<HTMLAnchorElement>) => {
@@ -89,15 +90,11 @@ function Shell({ loggedIn, api }: { loggedIn: boolean; api: ReturnType<typeof cr
         {loggedIn && <AccountBar />}
       </header>
       <main id="main" ref={main}>
-        {reach.unreachable && (
-          <p className="notice" role="status" data-testid="unreachable">
-            {UNREACHABLE_NOTICE}
-          </p>
-        )}
+        <UnreachableNotice unreachable={reach.unreachable} concertId={shownConcertId} />
         {!loggedIn && <AuthForm />}
-        {loggedIn && <LineNews shownConcertId={concertMatch ? decodeURIComponent(concertMatch[1]!) : undefined} />}
-        {concertMatch ? (
-          <ConcertPage key={concertMatch[1]} concertId={decodeURIComponent(concertMatch[1]!)} loggedIn={loggedIn} socket={socket} />
+        {loggedIn && <LineNews shownConcertId={shownConcertId} />}
+        {shownConcertId !== undefined ? (
+          <ConcertPage key={shownConcertId} concertId={shownConcertId} loggedIn={loggedIn} socket={socket} />
         ) : route === '/tickets' && loggedIn ? (
           <MyTicketsPage />
         ) : (
@@ -106,5 +103,19 @@ function Shell({ loggedIn, api }: { loggedIn: boolean; api: ReturnType<typeof cr
       </main>
       {loggedIn && <LineFeedRunners socket={socket} />}
     </>
+  );
+}
+
+/**
+ * No answer from the server, said once for the page: here, unless the waiting room of the concert
+ * shown says it already, with what it means for the fan's place.
+ */
+function UnreachableNotice({ unreachable, concertId }: { unreachable: boolean; concertId: string | undefined }) {
+  const line = useLine(concertId ?? '');
+  if (!unreachable || (line.overHttp && line.unreachable && line.status)) return null;
+  return (
+    <p className="notice" role="status" data-testid="unreachable">
+      {UNREACHABLE_NOTICE}
+    </p>
   );
 }

@@ -15,8 +15,12 @@ import { settledHolds, settling, useReleaseHold } from './release-hold';
 import { currentUserId } from '../session';
 import { tabStorage } from '../tab-storage';
 
-/** A payment with no answer (the holds left unsettled) may have gone through: pressing Pay again is safe, and settles it. */
-const PAY_WORDS = { NETWORK: 'Cannot reach the server, so the payment may or may not have gone through. Check your connection and press Pay again: it repeats the same payment, so you are never charged twice.' };
+/**
+ * A payment with no answer (the holds left unsettled) may have gone through: pressing Pay again is
+ * safe, and settles it. Worded to stay true once the server answers again (the page says, once, while
+ * it does not).
+ */
+const PAY_WORDS = { NETWORK: 'The payment got no answer, so it may or may not have gone through. To find out, press Pay again: it repeats the same payment, so you are never charged twice.' };
 
 /**
  * The fan's holds for this concert, each with its countdown, and paying for them all. Holds can be
