@@ -549,7 +549,7 @@ describe('fan web app in Chromium', () => {
     await fan.context.close();
   });
 
-  it('a payment with no answer keeps its seats: the map offers no release of them either (the cart offers none), and paying again pays them all', async () => {
+  it('a payment with no answer keeps its seats: the map offers no release of them either (the cart offers none), a seat held since is released as any, and paying again pays the payment', async () => {
     const { concertId } = await createConcert(server, { maxActiveUsers: 1, seatCount: 4, price: 100 });
     const fan = await openFan('unanswered', { width: 1100, height: 900 });
     await fan.page.goto(`${base}#/concerts/${concertId}`);
@@ -557,9 +557,7 @@ describe('fan web app in Chromium', () => {
     await chargeInPage(fan, 1000);
     await fan.page.getByRole('button', { name: 'Enter the waiting room' }).click();
     await seat(fan, 1).click();
-    await fan.page.locator('.seat-map [data-seat="1"][data-look="MINE"]').waitFor(WAIT);
-    await seat(fan, 2).click();
-    await fan.page.getByRole('button', { name: 'Pay 200 points' }).waitFor(WAIT);
+    await fan.page.getByRole('button', { name: 'Pay 100 points' }).waitFor(WAIT);
     // The payment never reaches the server: the connection drops as it is sent.
     let releases = 0;
     await fan.page.route('**/graphql', async (route) => {
@@ -568,23 +566,51 @@ describe('fan web app in Chromium', () => {
       if (body.includes('mutation Pay')) return route.abort('connectionreset');
       return route.continue();
     });
-    await fan.page.getByRole('button', { name: 'Pay 200 points' }).click();
+    await fan.page.getByRole('button', { name: 'Pay 100 points' }).click();
     // Said so as to stay true once the server answers again (no "check your connection").
     await fan.page.getByRole('alert').filter({ hasText: /^The payment got no answer, so it may or may not have gone through\. To find out, press Pay again/ }).waitFor(WAIT);
-    expect(await fan.page.getByRole('button', { name: 'Release seat 2' }).count()).toBe(0);
+    expect(await fan.page.getByRole('button', { name: 'Release seat 1' }).count()).toBe(0);
     // The map says the seat is in the payment, and pressing it releases nothing.
-    const onMap = fan.page.getByRole('button', { name: 'Seat 2, held by you: in your payment' });
-    await onMap.waitFor(WAIT);
-    expect(await onMap.getAttribute('aria-disabled')).toBe('true');
-    await onMap.click({ force: true });
+    const inPayment = fan.page.getByRole('button', { name: 'Seat 1, held by you: in your payment' });
+    await inPayment.waitFor(WAIT);
+    expect(await inPayment.getAttribute('aria-disabled')).toBe('true');
+    await inPayment.click({ force: true });
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(releases).toBe(0);
-    expect(await seat(fan, 2).getAttribute('data-look')).toBe('MINE');
-    // Paying again pays both seats, as the cart says.
+    expect(await seat(fan, 1).getAttribute('data-look')).toBe('MINE');
+    // A seat held since is no part of that payment: the map releases it as any.
+    await seat(fan, 2).click();
+    const heldSince = fan.page.getByRole('button', { name: 'Seat 2, held by you: press to release it' });
+    await heldSince.waitFor(WAIT);
+    await heldSince.click();
+    await seatWithStatus(fan, 2, 'AVAILABLE').waitFor(WAIT);
+    expect(releases).toBe(1);
+    // Paying again pays the payment's seat, as the cart says.
     await fan.page.unroute('**/graphql');
-    await fan.page.getByRole('button', { name: 'Pay 200 points' }).click();
-    await expect.poll(() => fan.page.locator('[data-testid="payment"] .ticket-code').count(), WAIT).toBe(2);
+    await fan.page.getByRole('button', { name: 'Pay 100 points' }).click();
+    await fan.page.locator('[data-testid="payment"] .ticket-code').first().waitFor(WAIT);
+    expect(await fan.page.locator('[data-testid="payment"] .ticket-code').count()).toBe(1);
     expectClean([fan], (_fan, text) => text.includes('ERR_CONNECTION_RESET'));
+    await fan.context.close();
+  });
+
+  it('a proxy in front answering for a server it cannot reach (a 502 page) is no answer: the page says so once, and the notice goes by itself once the server answers', async () => {
+    const { concertId } = await createConcert(server, { maxActiveUsers: 1, seatCount: 2 });
+    const fan = await openFan('proxy', { width: 1100, height: 900 });
+    await fan.page.goto(`${base}#/concerts/${concertId}`);
+    await fan.page.locator('#concert-title').waitFor(WAIT);
+    await fan.page.route('**/graphql', (route) =>
+      (route.request().postData() ?? '').includes('query ConcertDetail') ? route.fulfill({ status: 502, contentType: 'text/html', body: '<html><body>502 Bad Gateway</body></html>' }) : route.continue(),
+    );
+    // The concert is read again (as when the tab is shown again): the proxy's page comes back.
+    await tabShownAgain(fan);
+    await fan.page.getByTestId('unreachable').waitFor(WAIT);
+    expect(await fan.page.locator('.error').filter({ hasText: 'Cannot reach the server' }).count()).toBe(0);
+    await fan.page.locator('#concert-title').waitFor(WAIT);
+    // The server is reachable again; nothing else is asked of it, yet the page finds out by itself.
+    await fan.page.unroute('**/graphql');
+    await fan.page.getByTestId('unreachable').waitFor({ state: 'detached', timeout: 10_000 });
+    expectClean([fan], (_fan, text) => text.includes('502'));
     await fan.context.close();
   });
 

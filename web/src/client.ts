@@ -55,14 +55,52 @@ const PING_EVERY_MS = 10_000;
  */
 const REQUEST_TIMEOUT_MS = 30_000;
 
-/** Marks the server answering again (a recovery, if it was not). */
-function answered(reach: Store<Reach>): void {
-  const { unreachable, recoveries } = reach.get();
-  if (unreachable) reach.set({ unreachable: false, recoveries: recoveries + 1 });
+/** How often the page asks whether the server is back while it does not answer (GET /healthz). */
+const REACH_PROBE_MS = 3_000;
+
+/**
+ * Keeps `reach` (see Reach): a request answered by this service (a GraphQL answer is JSON, whatever
+ * its status; a proxy's 502 page is not) or a socket connected marks it answering; a request that got
+ * no answer marks it not, unless a request sent after it has been answered since (a stale timeout).
+ * While it does not answer, it is asked every REACH_PROBE_MS, so the page's notice goes by itself.
+ */
+class ReachWatch {
+  readonly reach = new Store<Reach>({ unreachable: false, recoveries: 0 });
+  private lastAnsweredSentAt = 0;
+  private probe: ReturnType<typeof setInterval> | undefined;
+
+  constructor(private readonly origin: string) {}
+
+  answered(sentAt: number): void {
+    this.lastAnsweredSentAt = Math.max(this.lastAnsweredSentAt, sentAt);
+    const { unreachable, recoveries } = this.reach.get();
+    if (!unreachable) return;
+    clearInterval(this.probe);
+    this.reach.set({ unreachable: false, recoveries: recoveries + 1 });
+  }
+
+  unanswered(sentAt: number): void {
+    if (sentAt < this.lastAnsweredSentAt || this.reach.get().unreachable) return;
+    this.reach.set({ ...this.reach.get(), unreachable: true });
+    this.probe = setInterval(() => {
+      const probeSentAt = Date.now();
+      fetch(`${this.origin}/healthz`, { cache: 'no-store' }).then(
+        (response) => response.ok && this.answered(probeSentAt),
+        () => undefined,
+      );
+    }, REACH_PROBE_MS);
+  }
+
+  stop(): void {
+    clearInterval(this.probe);
+  }
 }
 
-/** fetch, aborted after `ms` as well as when urql aborts it (an operation torn down); whether it was answered goes to `reach`. */
-function fetchWithin(ms: number, reach: Store<Reach>): typeof fetch {
+/** Whether a response comes from this service (its GraphQL answers are JSON), not from a proxy in front that could not reach it. */
+const fromService = (response: Response) => /json/.test(response.headers.get('content-type') ?? '');
+
+/** fetch, aborted after `ms` as well as when urql aborts it (an operation torn down); whether it was answered goes to `watch`. */
+function fetchWithin(ms: number, watch: ReachWatch): typeof fetch {
   return (input, init) => {
     // By hand rather than AbortSignal.any/timeout, which Safari before 17.4 lacks.
     const controller = new AbortController();
@@ -77,12 +115,13 @@ function fetchWithin(ms: number, reach: Store<Reach>): typeof fetch {
     return fetch(input, { ...init, signal: controller.signal }).then(
       (response) => {
         serverClock.observe(response.headers.get('date'), sentAt, Date.now());
-        answered(reach);
+        if (fromService(response)) watch.answered(sentAt);
+        else watch.unanswered(sentAt);
         return response;
       },
       (error: unknown) => {
         // Torn down by the page is no news of the server.
-        if (!outer?.aborted && !reach.get().unreachable) reach.set({ ...reach.get(), unreachable: true });
+        if (!outer?.aborted) watch.unanswered(sentAt);
         throw error;
       },
     );
@@ -104,7 +143,7 @@ function authorization(): Record<string, string> {
  */
 export function createApi(origin: string = window.location.origin): Api {
   const socket = new Store<SocketState>({ status: 'idle', reconnects: 0 });
-  const reach = new Store<Reach>({ unreachable: false, recoveries: 0 });
+  const watch = new ReachWatch(origin);
   let activeSocket: WebSocket | undefined;
   let pongTimer: ReturnType<typeof setTimeout> | undefined;
 
@@ -123,7 +162,7 @@ export function createApi(origin: string = window.location.origin): Api {
         activeSocket = raw as WebSocket;
         const state = socket.get();
         socket.set({ status: 'connected', reconnects: state.reconnects + (wasRetry ? 1 : 0) });
-        answered(reach);
+        watch.answered(Date.now());
       },
       closed: (event) => {
         activeSocket = undefined;
@@ -160,7 +199,7 @@ export function createApi(origin: string = window.location.origin): Api {
     preferGetMethod: false,
     requestPolicy: 'cache-and-network',
     fetchOptions: () => ({ headers: authorization() }),
-    fetch: fetchWithin(REQUEST_TIMEOUT_MS, reach),
+    fetch: fetchWithin(REQUEST_TIMEOUT_MS, watch),
     exchanges: [
       // A token the server no longer takes (expired, or the account is gone), on any page and any
       // operation, query or feed: back to the log-in form, with the reason.
@@ -217,9 +256,10 @@ export function createApi(origin: string = window.location.origin): Api {
   return {
     client,
     socket,
-    reach,
+    reach: watch.reach,
     dispose() {
       window.removeEventListener('offline', onOffline);
+      watch.stop();
       socket.set({ ...socket.get(), status: 'idle' });
       void ws.dispose();
     },

@@ -177,6 +177,8 @@ function Booking({
   }, [feeds, concert.id]);
   const onPayEnded = useCallback(() => setPaying(false), []);
   const [unsettled, setUnsettled] = useState<readonly HoldItem[] | null>(null);
+  // The seats of the payment on its way (all the cart shows, as Pay pays) or unanswered.
+  const seatsInPayment = useMemo(() => new Set((unsettled ?? (paying ? holds : [])).map((hold) => hold.seat.id)), [unsettled, paying, holds]);
   const onPayFailed = useCallback((refused: boolean) => feeds.paymentFailed(concert.id, refused, false), [feeds, concert.id]);
   const onPaid = useCallback((paid: PaymentResult) => setPayment(paid), []);
   // A payment from another tab of the account ends the turn here too, and may come before its answer there.
@@ -233,7 +235,7 @@ function Booking({
         unsettled={unsettled}
         onUnsettled={setUnsettled}
       />
-      <HoldsInPaymentContext.Provider value={paying || unsettled !== null}>
+      <HoldsInPaymentContext.Provider value={seatsInPayment}>
         <HoldsInMotionContext.Provider value={myHolds.motion}>
           <WaitingRoom
             concert={concert}

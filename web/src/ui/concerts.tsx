@@ -173,7 +173,7 @@ function ConcertPage({ index, after, onNext, added }: { index: number; after: st
     <>
       {result.error && (
         <li>
-          <ErrorNote error={result.error} />
+          <ErrorNote error={result.error} read />
         </li>
       )}
       {!concerts && !result.error && <li className="muted">Loading concerts…</li>}

@@ -32,9 +32,9 @@ export function ErrorNote({
   words?: Partial<Record<string, string>>;
   id?: string;
   /**
-   * The note of a read the page makes again by itself: no answer at all (NETWORK) is not said here but
-   * once for the page (UNREACHABLE_NOTICE), which the fan would otherwise read beside every read that
-   * failed, telling them to try again while the page does.
+   * The note of a read the page makes again by itself: no answer at all (NETWORK) is not said here
+   * while the page says it once (UNREACHABLE_NOTICE), which the fan would otherwise read beside every
+   * read that failed, telling them to try again while the page does.
    */
   read?: boolean;
 }) {
@@ -50,7 +50,8 @@ export function ErrorNote({
   }, [failure, recoveriesThen]);
   const found = problem ?? (code ? { code } : problemOf(error));
   const plainNetwork = found?.code === 'NETWORK' && words?.NETWORK === undefined;
-  const shown = plainNetwork && read ? undefined : found;
+  // Only while the page says it (a read's failure must never leave the page saying nothing).
+  const shown = plainNetwork && read && reach.unreachable ? undefined : found;
   const text = !shown
     ? undefined
     : plainNetwork && reach.recoveries > recoveriesThen

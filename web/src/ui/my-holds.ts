@@ -25,11 +25,12 @@ export interface HoldsInMotion {
 export const HoldsInMotionContext = createContext<HoldsInMotion>({ moving: false, begin: () => () => undefined });
 
 /**
- * The fan's held seats are in a payment from this page: on its way, or unanswered (it may have gone
- * through; pressing Pay again settles it). The cart then offers no Release, and the seat map no
- * release either: a seat released from the map stayed in the cart's payment, which then failed.
+ * The seats (IDs) of a payment from this page on its way, or unanswered (it may have gone through;
+ * pressing Pay again settles it). The cart then offers no Release of them, and the seat map no release
+ * either: a seat released from the map stayed in the cart's payment, which then failed. A seat held
+ * since is released as any.
  */
-export const HoldsInPaymentContext = createContext(false);
+export const HoldsInPaymentContext = createContext<ReadonlySet<string>>(new Set());
 
 /**
  * The fan's holds (all concerts'), read again after the fan's own holds, releases and payments here

@@ -145,7 +145,7 @@ export function SeatMap({
   const [, holdSeat] = useMutation(HoldSeat);
   const releaseHeld = useReleaseHold();
   const holdsInMotion = useContext(HoldsInMotionContext);
-  // The fan's seats are in a payment on its way or unanswered: not released from here (nor the cart).
+  // The fan's seats in a payment on its way or unanswered: not released from here (nor the cart).
   const inPayment = useContext(HoldsInPaymentContext);
   const announce = useAnnounce();
   const [busySeat, setBusySeat] = useState<string | null>(null);
@@ -183,9 +183,9 @@ export function SeatMap({
   // HELD for the moment between its hold's answer and the fan's holds read again), and a keyboard
   // user would have to tab back to the map after each seat.
   const busy = useRef(false);
-  const unavailable = (look: string) => look === 'HELD' || look === 'RESERVED' || (look === 'MINE' && inPayment);
+  const unavailable = (seat: SeatState, look: string) => look === 'HELD' || look === 'RESERVED' || (look === 'MINE' && inPayment.has(seat.id));
   async function choose(seat: SeatState) {
-    if (busy.current || unavailable(seatLook(seat, mySeatIds))) return;
+    if (busy.current || unavailable(seat, seatLook(seat, mySeatIds))) return;
     busy.current = true;
     setError(undefined);
     setBusySeat(seat.id);
@@ -256,7 +256,7 @@ export function SeatMap({
               look === 'AVAILABLE'
                 ? `Hold seat ${seat.number}, ${seat.price} points`
                 : look === 'MINE'
-                  ? `Seat ${seat.number}, held by you: ${inPayment ? 'in your payment' : 'press to release it'}`
+                  ? `Seat ${seat.number}, held by you: ${inPayment.has(seat.id) ? 'in your payment' : 'press to release it'}`
                   : `Seat ${seat.number}, ${seatLookWords(look)}`;
             return (
               <li key={seat.id}>
@@ -268,7 +268,7 @@ export function SeatMap({
                   data-look={look}
                   aria-label={label}
                   title={`Seat ${seat.number}: ${seatLookWords(look)}`}
-                  aria-disabled={busySeat !== null || unavailable(look)}
+                  aria-disabled={busySeat !== null || unavailable(seat, look)}
                   aria-busy={busySeat === seat.id}
                   tabIndex={seat.id === tabStop?.id ? 0 : -1}
                   onFocus={() => setFocusedSeat(seat.id)}
