@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FreshReads } from '../src/seats/fresh-reads';
+import { FreshReads } from '../src/caching/fresh-reads';
 
 /** A read whose answer the test gives: each call is logged with what was true when it began. */
 function controlledReads() {

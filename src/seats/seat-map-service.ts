@@ -6,7 +6,7 @@ import type { QueueService } from '../queue/queue-service';
 import { groupBySchedule, seatState, SeatStatus, type SeatLists, type SeatState } from './seat';
 import type { SeatCatalog } from './seat-catalog';
 import type { SeatEvents } from './seat-events';
-import { FreshReads } from './fresh-reads';
+import { FreshReads } from '../caching/fresh-reads';
 
 /** RESERVED (MySQL, the source of truth) wins over HELD (a live hold in Redis); anything else is AVAILABLE. */
 function statusOf(seatId: number, reserved: Set<number>, held: Map<number, LiveHold>): SeatStatus {

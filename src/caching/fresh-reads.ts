@@ -3,7 +3,8 @@
  * begun once the running one ends, and share it. Every caller gets a read begun after it asked, so it
  * sees every change made before it asked (a fan's own hold, answered just before), while any number
  * of callers asking at once cost at most two reads in flight, not one each. A failed read fails the
- * callers who shared it, and the next caller reads anew.
+ * callers who shared it, and the next caller reads anew. Unlike JoinedReads, whose callers join the
+ * read under way (it may predate a change they made), for data that changes all the time: seat maps.
  */
 export class FreshReads<K, V> {
   /** The read running now, per key. */
