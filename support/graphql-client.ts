@@ -1,5 +1,7 @@
 /** GraphQL over HTTP as a front end speaks it: used by the tests (test/) and by the bench (bench/). */
 
+import { request } from 'node:http';
+
 export interface GqlError {
   message: string;
   extensions?: { code?: string; [key: string]: unknown };
@@ -44,4 +46,19 @@ export class Api {
     if (!body.errors?.length) throw new Error(`expected an error, got ${JSON.stringify(body.data)}`);
     return body.errors[0]?.extensions?.code;
   }
+}
+
+/** A POST that says it accepts gzip, read as it comes (fetch would unzip it): the body's encoding and bytes. */
+export function postAcceptingGzip(url: string, payload: object, token?: string): Promise<{ encoding?: string; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const headers = { 'content-type': 'application/json', 'accept-encoding': 'gzip', ...(token ? { authorization: `Bearer ${token}` } : {}) };
+    const req = request(url, { method: 'POST', headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolve({ encoding: res.headers['content-encoding'], body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(JSON.stringify(payload));
+  });
 }

@@ -1,9 +1,8 @@
-import { request } from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { redisKeys } from '../src/redis';
 import { startTestServer, type TestServer } from './support/harness';
-import { Api } from '../support/graphql-client';
+import { Api, postAcceptingGzip } from '../support/graphql-client';
 import { LEAVE, RELEASE, SEAT_CHANGED, SEATS, STATUS } from '../support/operations';
 import { createConcert } from './support/fixtures';
 import { activeFans, hold, seatFeed, seatIds } from './support/booking';
@@ -33,21 +32,6 @@ afterAll(async () => {
 const onQuiet = (client: Api) => new Api(quiet.url, client.token);
 /** The fan, asking the quiet replica. */
 const quietly = (fan: Account): Account => ({ ...fan, api: onQuiet(fan.api) });
-
-/** A POST that says it accepts gzip, read as it comes (fetch would unzip it): the body's encoding and bytes. */
-function postAcceptingGzip(url: string, payload: object, token?: string): Promise<{ encoding?: string; body: Buffer }> {
-  return new Promise((resolve, reject) => {
-    const headers = { 'content-type': 'application/json', 'accept-encoding': 'gzip', ...(token ? { authorization: `Bearer ${token}` } : {}) };
-    const req = request(url, { method: 'POST', headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve({ encoding: res.headers['content-encoding'], body: Buffer.concat(chunks) }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(JSON.stringify(payload));
-  });
-}
 
 /** SQL statements the process serving `url` (the server by default) has sent so far. */
 async function sqlStatements(url = server.url): Promise<number> {

@@ -1,4 +1,3 @@
-import { request } from 'node:http';
 import { createClient, type Client } from 'graphql-ws';
 import type { ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import WebSocket from 'ws';
@@ -8,7 +7,8 @@ import { seatState, SeatStatus } from '../../src/seats/seat';
 import { SEAT_LOG_IDLE_MS, SEAT_LOG_KEEP_MS } from '../../src/seats/seat-events';
 import type { BenchContext, Scenario } from '../lib/context';
 import type { Control } from '../lib/control';
-import { ErrorTally, load, type LoadResult } from '../lib/http';
+import { postAcceptingGzip } from '../../support/graphql-client';
+import { ErrorTally, load, type LoadResult, type LoadSpec } from '../lib/http';
 import { errorRow, row, type Row } from '../lib/report';
 import { ServerCost } from '../lib/server-cost';
 import { fmtMs, fmtNumber, fmtRatio, median, timedRuns } from '../lib/util';
@@ -61,21 +61,6 @@ function resumeOnce(socket: Client, scheduleId: number, after: string, changes: 
         complete: () => reject(new Error(`seatChanged completed after ${told} changes`)),
       },
     );
-  });
-}
-
-/** The size of one answer as it travels to a client that accepts gzip. */
-function gzippedSize(url: string, query: string, variables: object, token: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const headers = { 'content-type': 'application/json', 'accept-encoding': 'gzip', authorization: `Bearer ${token}` };
-    const req = request(url, { method: 'POST', headers }, (res) => {
-      let bytes = 0;
-      res.on('data', (chunk: Buffer) => (bytes += chunk.length));
-      res.on('end', () => resolve(bytes));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(JSON.stringify({ query, variables }));
   });
 }
 
@@ -138,13 +123,14 @@ export const seatMap: Scenario = {
 
       const tally = new ErrorTally();
       const bytes: Record<Shape, number> = { seats: 0, seatMap: 0 };
+      const mapRequest = { query: READS_OF.seatMap, variables: { id: String(scheduleId) } };
+      /** `amount` reads of the map as `shape` by the fan over `connections` connections. */
+      const loadMap = (shape: Shape, spec: Pick<LoadSpec, 'connections' | 'amount' | 'acceptGzip' | 'onResponse'>): Promise<LoadResult> =>
+        load({ url: server.url, body: () => JSON.stringify({ query: READS_OF[shape], variables: mapRequest.variables }), token: () => fan.token, ...spec });
       const readMaps = (shape: Shape, measured: boolean): Promise<LoadResult> =>
-        load({
-          url: server.url,
+        loadMap(shape, {
           connections: 1,
           amount: READS,
-          body: () => JSON.stringify({ query: READS_OF[shape], variables: { id: String(scheduleId) } }),
-          token: () => fan.token,
           onResponse: (_i, status, text) => {
             bytes[shape] = text.length;
             if (measured) tally.see(status, text);
@@ -162,28 +148,17 @@ export const seatMap: Scenario = {
       const gzipCost = new ServerCost();
       const gzipBytes: number[] = [];
       const readGzipped = () =>
-        load({
-          url: server.url,
+        loadMap('seatMap', {
           connections: 1,
           amount: READS,
           acceptGzip: true,
-          body: () => JSON.stringify({ query: READS_OF.seatMap, variables: { id: String(scheduleId) } }),
-          token: () => fan.token,
           onResponse: (_i, status, text) => {
             if (status !== 200) tally.see(status, text);
           },
         });
       const togetherCost = new ServerCost();
       const togetherResults: LoadResult[] = [];
-      const readTogether = () =>
-        load({
-          url: server.url,
-          connections: TOGETHER,
-          amount: 2 * TOGETHER,
-          body: () => JSON.stringify({ query: READS_OF.seatMap, variables: { id: String(scheduleId) } }),
-          token: () => fan.token,
-          onResponse: (_i, status, text) => tally.see(status, text),
-        });
+      const readTogether = () => loadMap('seatMap', { connections: TOGETHER, amount: 2 * TOGETHER, onResponse: (_i, status, text) => tally.see(status, text) });
       const resumeCost = new ServerCost();
       const resumeMs: number[] = [];
       const socket = createClient({ url: server.wsUrl, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${fan.token}` }, retryAttempts: 0 });
@@ -201,7 +176,7 @@ export const seatMap: Scenario = {
           ctx.detail('seatMap', `run ${run + 1}, ${shape}: ${fmtNumber(result.rps * 60)} maps a minute (${fmtMs(1000 / result.rps)} each) | by hand ${fmtNumber(raw.tps * 60)} a minute (${fmtMs(1000 / raw.tps)}, ${raw.cpuMs.toFixed(0)} ms of CPU)`);
         }
         await gzipCost.measure(server, readGzipped);
-        gzipBytes.push(await gzippedSize(server.url, READS_OF.seatMap, { id: String(scheduleId) }, fan.token));
+        gzipBytes.push((await postAcceptingGzip(server.url, mapRequest, fan.token)).body.length);
         const together = await togetherCost.measure(server, readTogether);
         togetherResults.push(together);
         ctx.detail('seatMap', `run ${run + 1}, seatMap by ${TOGETHER} fans at once: ${fmtNumber(together.rps * 60)} maps a minute`);
