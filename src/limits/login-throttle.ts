@@ -25,13 +25,19 @@ export class LoginThrottle {
     // or one address could lock any number of accounts out (twenty aliased logIns per request).
     // While Redis is away nothing can count attempts: sign-ins wait (SERVICE_UNAVAILABLE) rather than
     // let guesses through unthrottled.
+    // A refused attempt checked no password, so it gives back what it counted: otherwise sign-ins
+    // refused while others were in flight would outlast those others' successes and keep the
+    // address at its limit for the whole window.
     const byIp = await this.perIp.consumeOrFail(ip);
-    if (!byIp.allowed) throw refusal(byIp);
+    if (!byIp.allowed) {
+      await this.perIp.giveBack(ip);
+      throw refusal(byIp);
+    }
     const byEmail = await this.perEmail.consumeOrFail(emailId);
     if (!byEmail.allowed) {
-      // No password was checked: the address made no failed attempt (a fan whose own account is
-      // locked by someone else's guesses must not lose sign-ins to every other account as well).
-      await this.perIp.giveBack(ip);
+      // Nor did the address make a failed attempt (a fan whose own account is locked by someone
+      // else's guesses must not lose sign-ins to every other account as well).
+      await Promise.all([this.perEmail.giveBack(emailId), this.perIp.giveBack(ip)]);
       throw refusal(byEmail);
     }
     let result: T;
