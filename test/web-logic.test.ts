@@ -5,7 +5,7 @@ import { closeCallsForSessionCheck, feedRetryMs, retryAfterFailureMs, retryDelay
 import { errorCode, errorMessage, isTransient, problemOf } from '../web/src/logic/errors';
 import { ACTIVE_PAUSED_MESSAGE, ACTIVE_SEAT_BACK_MESSAGE, ACTIVE_SOLD_OUT_MESSAGE, activeSupplyNews, announcement, HOLDS_OUTLAST_TURN, HOLDS_STILL_PAYABLE, inLine, LEAVE_SETTLE_MS, logOutQuestion, overHttpWords, lineProgress, LineMemory, lostWords, offPageNews, PAUSED_MESSAGE, PLACE_ENDED_AWAY_MESSAGE, PLACE_LOST_MESSAGE, PREQUEUE_MESSAGE, SEAT_BACK_MESSAGE, seatSupply, seatsLeftWords, SOLD_OUT_MESSAGE, TURN_ENDED_MESSAGE, waitsInLine, type QueueView } from '../web/src/logic/queue';
 import { NewestSource } from '../web/src/logic/newest';
-import { applySeatChange, choiceCounts, heldWords, holdsGoneByRunningOut, holdsRanOutWords, MaybeOwnChanges, openingChoice, releasedWords, SEATS_PER_PAGE, seatFailureShown, seatKeyTarget, seatLook, seatPages, seatPositions, seatsFromLists, withLiveCounts, type SeatState } from '../web/src/logic/seats';
+import { applySeatChange, choiceCounts, heldWords, holdsGoneByRunningOut, holdsRanOutWords, MaybeOwnChanges, openingChoice, PaidElsewhere, paidElsewhereWords, releasedWords, SEATS_PER_PAGE, seatFailureShown, seatKeyTarget, seatLook, seatPages, seatPositions, seatsFromLists, withLiveCounts, type SeatState } from '../web/src/logic/seats';
 import { formatCountdown, formatDateTime, formatWait, remainingMs, salesOpenCountdown, spokenCountdown, turnEndingWarning } from '../web/src/logic/time';
 import { SecondTicker } from '../web/src/logic/second-ticker';
 import { ServerClock } from '../web/src/logic/server-clock';
@@ -646,6 +646,41 @@ describe('seat map', () => {
     expect(heldWords(4, 100, '2030-01-01T19:01:00Z', now)).toBe('Seat 4 held for you, 100 points: pay within 1 minute, or the hold runs out.');
     expect(heldWords(4, 100, '2030-01-01T19:00:20Z', now)).toBe('Seat 4 held for you, 100 points: pay within 20 seconds, or the hold runs out.');
     expect(releasedWords(4)).toBe('Seat 4 released: it is free for others again.');
+  });
+
+  it('takes holds gone from a read while another tab paid, or just after, for bought there, once that tab says it paid; not those released or paid here, run out, or gone while it paid nothing', () => {
+    const hold = (id: string, expiresAt = '2030-01-01T19:05:00Z') => ({ id, expiresAt });
+    const now = Date.parse('2030-01-01T19:00:00Z');
+    const [h1, h2, h3, h4] = [hold('h1'), hold('h2'), hold('h3', '2030-01-01T18:59:59Z'), hold('h4')];
+    const paid = new PaidElsewhere<{ id: string; expiresAt: string }>();
+    expect(paid.read([h1!, h2!, h3!, h4!], new Set(), now)).toEqual([]);
+    // Gone with no payment elsewhere on its way: released or bought on another device, not said here.
+    expect(paid.read([h1!, h2!, h3!], new Set(), now)).toEqual([]);
+    // The other tab pays; the read showing the holds gone comes before its word that it paid: said then.
+    paid.paying(true);
+    expect(paid.read([], new Set(['h2']), now)).toEqual([]); // h2 released here; h3 ran out
+    expect(paid.paidNow(now).map((h) => h.id)).toEqual(['h1']);
+    paid.paying(false);
+    // Said once: later reads say nothing more.
+    expect(paid.read([], new Set(), now + 1000)).toEqual([]);
+    // A payment the other tab reports refused bought nothing: holds gone meanwhile are not said.
+    paid.read([h4!], new Set(), now);
+    paid.paying(true);
+    paid.read([], new Set(), now);
+    paid.paying(false);
+    expect(paid.paidNow(now + 60_000)).toEqual([]);
+    // Its word first, then the read (within 10 s of it), the usual order.
+    const later = new PaidElsewhere<{ id: string; expiresAt: string }>();
+    later.read([h1!, h4!], new Set(), now);
+    expect(later.paidNow(now)).toEqual([]);
+    expect(later.read([], new Set(), now + 500).map((h) => h.id)).toEqual(['h1', 'h4']);
+    // A read long after the word is not the payment's.
+    const late = new PaidElsewhere<{ id: string; expiresAt: string }>();
+    late.read([h1!], new Set(), now);
+    late.paidNow(now);
+    expect(late.read([], new Set(), now + 11_000)).toEqual([]);
+    expect(paidElsewhereWords([3])).toBe('Seat 3 was paid for in another tab: it is yours now.');
+    expect(paidElsewhereWords([3, 4])).toBe('Seats 3 and 4 were paid for in another tab: they are yours now.');
   });
 
   it('takes a hold gone from a read for run out when its end had come by the server’s latest possible time, unless the page paid for it', () => {

@@ -90,6 +90,11 @@ describe('fan web app in Chromium, one account in two tabs', () => {
     await one.page.locator('[data-testid="payment"] .ticket-code').first().waitFor(WAIT);
     await two.page.getByTestId('points').filter({ hasText: '900' }).waitFor(WAIT);
     await two.page.getByRole('button', { name: 'Release seat 1' }).waitFor({ state: 'detached', ...WAIT });
+    // It says where the seat went (its cart just emptied before), and the paying tab does not.
+    const paidThere = 'Seat 1 was paid for in another tab: it is yours now.';
+    await two.page.getByTestId('paid-elsewhere').filter({ hasText: paidThere }).waitFor(WAIT);
+    await announced(two, paidThere);
+    expect(await one.page.getByTestId('paid-elsewhere').count()).toBe(0);
     await two.page.locator('.waiting-room[data-state="NONE"]').getByText('You are not in line for this concert.').waitFor(WAIT);
     expect(await two.page.locator('.waiting-room').innerText()).not.toContain(TURN_ENDED_MESSAGE);
     expect(await two.page.evaluate('window.holdsOutlastTurnSaid === true')).toBe(false);
@@ -120,6 +125,8 @@ describe('fan web app in Chromium, one account in two tabs', () => {
     const [payments] = await server.app.orm.em.getConnection().execute<{ n: number }[]>('SELECT COUNT(*) AS n FROM payments WHERE user_id = ?', [userId]);
     expect(Number(payments?.n)).toBe(1);
     await two.page.getByTestId('points').filter({ hasText: '900' }).waitFor(WAIT);
+    // Each paid for the seat itself: neither says another tab did.
+    for (const tab of [one, two]) expect(await tab.page.getByTestId('paid-elsewhere').count()).toBe(0);
     expectClean([one, two]);
     await one.context.close();
   });

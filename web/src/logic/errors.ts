@@ -41,8 +41,11 @@ export function isTransient(code: string | undefined): boolean {
 /** The words for NOT_FOUND where it means a ticket (also another fan's: the API does not say which). */
 export const TICKET_NOT_FOUND = 'This ticket could not be found. It may belong to another account; reload your tickets.';
 
+/** A rate limit's note once its wait is over (the note stays: what was refused is still to do). */
+export const RATE_LIMIT_OVER = 'Too many attempts then; you may try again now.';
+
 /** A wait as a fan reads it: seconds up to a minute and a half, then whole minutes (rounded up). */
-function waitWords(seconds: number): string {
+export function waitWords(seconds: number): string {
   const whole = Math.max(1, Math.ceil(seconds));
   return whole <= 90 ? `${whole} s` : `${Math.ceil(whole / 60)} minutes`;
 }

@@ -60,9 +60,79 @@ export function seatLookWords(look: SeatLook): string {
 
 /** What the fan is told when holds of theirs ran out: "Your hold on seat 4 ran out…". */
 export function holdsRanOutWords(seatNumbers: readonly number[]): string {
+  if (seatNumbers.length === 1) return `Your hold on ${seatList(seatNumbers)} ran out, so the seat is free for others again.`;
+  return `Your holds on ${seatList(seatNumbers)} ran out, so the seats are free for others again.`;
+}
+
+/** Held seats that another tab of the account paid for (see PaidElsewhere). */
+export function paidElsewhereWords(seatNumbers: readonly number[]): string {
+  if (seatNumbers.length === 1) return `${capitalised(seatList(seatNumbers))} was paid for in another tab: it is yours now.`;
+  return `${capitalised(seatList(seatNumbers))} were paid for in another tab: they are yours now.`;
+}
+
+/** "seat 3", "seats 3 and 4", "seats 3, 4 and 5". */
+function seatList(seatNumbers: readonly number[]): string {
   const [first, ...others] = seatNumbers;
-  if (others.length === 0) return `Your hold on seat ${first} ran out, so the seat is free for others again.`;
-  return `Your holds on seats ${[first, ...others.slice(0, -1)].join(', ')} and ${others.at(-1)} ran out, so the seats are free for others again.`;
+  if (others.length === 0) return `seat ${first}`;
+  return `seats ${[first, ...others.slice(0, -1)].join(', ')} and ${others.at(-1)}`;
+}
+
+const capitalised = (text: string): string => text.charAt(0).toUpperCase() + text.slice(1);
+
+/** How long after another tab said it paid a read of the holds may still be the first to show its seats gone. */
+const PAID_ELSEWHERE_READ_MS = 10_000;
+
+/**
+ * Which of the fan's holds another tab of the account bought for the concert: those a read of the
+ * holds shows gone while that tab was paying, or shortly after it said it paid; not those this tab
+ * released or paid for itself (`settled`), nor those that ran out. Told once that tab has said it
+ * paid (a payment it reports refused or unanswered bought nothing as far as this tab knows). Pure,
+ * unit-tested.
+ */
+export class PaidElsewhere<H extends { id: string; expiresAt: string }> {
+  private last: readonly H[] = [];
+  private gone: H[] = [];
+  private watchingUntil = 0;
+  private paid = false;
+
+  /** Another tab began paying (`true`), or its payment ended (`false`: refused or unanswered, unless it said it paid). */
+  paying(on: boolean): void {
+    if (on) {
+      this.paid = false;
+      this.watchingUntil = Infinity;
+    } else if (!this.paid) {
+      this.stop();
+    }
+  }
+
+  /** Another tab said it paid: returns its seats as far as the holds read show them gone already. */
+  paidNow(now: number): H[] {
+    this.paid = true;
+    this.watchingUntil = now + PAID_ELSEWHERE_READ_MS;
+    return this.take();
+  }
+
+  /** A read of the holds: returns the holds it shows bought elsewhere, once that tab said it paid. */
+  read(holds: readonly H[], settled: ReadonlySet<string>, now: number): H[] {
+    if (now < this.watchingUntil) {
+      const still = new Set(holds.map((hold) => hold.id));
+      this.gone.push(...this.last.filter((hold) => !still.has(hold.id) && !settled.has(hold.id) && Date.parse(hold.expiresAt) > now));
+    }
+    this.last = holds;
+    return this.paid ? this.take() : [];
+  }
+
+  private take(): H[] {
+    const gone = this.gone;
+    if (gone.length > 0) this.stop();
+    return gone;
+  }
+
+  private stop(): void {
+    this.gone = [];
+    this.watchingUntil = 0;
+    this.paid = false;
+  }
 }
 
 /**

@@ -108,14 +108,20 @@ function Shell({ loggedIn, api }: { loggedIn: boolean; api: ReturnType<typeof cr
 
 /**
  * No answer from the server, said once for the page: here, unless the waiting room of the concert
- * shown says it already, with what it means for the fan's place.
+ * shown says it already, with what it means for the fan's place. The live region is always there,
+ * empty while the server answers: a region inserted with its text is not read out by most screen
+ * readers.
  */
 function UnreachableNotice({ unreachable, concertId }: { unreachable: boolean; concertId: string | undefined }) {
   const line = useLine(concertId ?? '');
-  if (!unreachable || (line.overHttp && line.unreachable && line.status)) return null;
+  const shown = unreachable && !(line.overHttp && line.unreachable && line.status);
   return (
-    <p className="notice" role="status" data-testid="unreachable">
-      {UNREACHABLE_NOTICE}
-    </p>
+    <div role="status" data-testid="unreachable-region">
+      {shown && (
+        <p className="notice" data-testid="unreachable">
+          {UNREACHABLE_NOTICE}
+        </p>
+      )}
+    </div>
   );
 }

@@ -9,6 +9,7 @@ import { useAnnounce } from './announcer';
 import { Cart } from './cart';
 import { CONCERTS_REFRESH_MS, ConcertBadges, ScheduleLine, useRefresh, type SaleFacts } from './concerts';
 import { ErrorNote } from './errors';
+import { PaidElsewhereNote } from './paid-elsewhere';
 import { FreeSeatsReport } from './seat-map';
 import { WaitingRoom } from './waiting-room';
 import { markOnce } from './marks';
@@ -219,6 +220,7 @@ function Booking({
           </p>
         </section>
       )}
+      <PaidElsewhereNote holds={holds} payingElsewhere={payingElsewhere} paidElsewhere={paidElsewhere} entries={entries} />
       <ErrorNote error={myHolds.error} read />
       <Cart
         concertId={concert.id}

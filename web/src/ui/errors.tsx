@@ -1,7 +1,8 @@
 import { createContext, useContext, useLayoutEffect, useRef, useState } from 'react';
 import { Store, type Reach } from '../client';
-import { errorMessage, NETWORK_BACK_MESSAGE, problemOf, type ErrorLike, type Problem } from '../logic/errors';
-import { useStore } from './hooks';
+import { errorMessage, NETWORK_BACK_MESSAGE, problemOf, RATE_LIMIT_OVER, waitWords, type ErrorLike, type Problem } from '../logic/errors';
+import { serverClock } from '../logic/server-clock';
+import { useNow, useStore } from './hooks';
 
 /** Whether the server answers the page (the session's Api.reach). */
 export const ReachContext = createContext(new Store<Reach>({ unreachable: false, recoveries: 0 }));
@@ -39,15 +40,16 @@ export function ErrorNote({
   read?: boolean;
 }) {
   const reach = useStore(useContext(ReachContext));
-  // The failure shown, and the server's recoveries counted when it came: once the server answers
-  // again, "check your connection and try again" says so instead (a failure that says more, such as
-  // a payment's unknown outcome, stays as it is).
+  // The failure shown, when it came, and the server's recoveries counted then: once the server
+  // answers again, "check your connection and try again" says so instead (a failure that says more,
+  // such as a payment's unknown outcome, stays as it is).
   const failure = error ?? problem ?? code;
-  const came = useRef({ failure, recoveries: reach.recoveries });
-  const recoveriesThen = came.current.failure === failure ? came.current.recoveries : reach.recoveries;
+  const came = useRef({ failure, at: serverClock.now(), recoveries: reach.recoveries });
+  const then = came.current.failure === failure ? came.current : { failure, at: serverClock.now(), recoveries: reach.recoveries };
   useLayoutEffect(() => {
-    if (came.current.failure !== failure) came.current = { failure, recoveries: recoveriesThen };
-  }, [failure, recoveriesThen]);
+    if (came.current.failure !== then.failure) came.current = then;
+  }, [then]);
+  const recoveriesThen = then.recoveries;
   const found = problem ?? (code ? { code } : problemOf(error));
   const plainNetwork = found?.code === 'NETWORK' && words?.NETWORK === undefined;
   // Only while the page says it (a read's failure must never leave the page saying nothing).
@@ -67,10 +69,26 @@ export function ErrorNote({
     setEchoed(saidJustBefore(self, text) ? text : undefined);
   }, [text]);
   if (!shown) return null;
+  const wait = shown.code === 'RATE_LIMITED' && words?.RATE_LIMITED === undefined ? shown.retryAfterSeconds : undefined;
   return (
     <p ref={note} id={id} className="error" role={echoed === text ? undefined : 'alert'} data-code={shown.code}>
-      {text}
+      {wait !== undefined && Number.isFinite(wait) && wait >= 0 ? <RetryIn from={then.at} seconds={wait} /> : text}
     </p>
+  );
+}
+
+/**
+ * A rate limit's wait, counted down: said once as the note's sentence, the count itself a timer
+ * (which screen readers do not read out as it changes), and when it is over the note says so.
+ */
+function RetryIn({ from, seconds }: { from: number; seconds: number }) {
+  // The page's clock ticks on whole seconds: until its next tick it is behind `from`.
+  const left = seconds * 1000 - Math.max(0, useNow() - from);
+  if (left <= 0) return RATE_LIMIT_OVER;
+  return (
+    <>
+      Too many attempts: try again in <span role="timer">{waitWords(left / 1000)}</span>.
+    </>
   );
 }
 
