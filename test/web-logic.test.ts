@@ -3,7 +3,7 @@ import { Checkout, failureShown, holdsTickets, paymentKey, payOutcome, PendingPa
 import { Coalescer } from '../web/src/logic/coalesce';
 import { closeCallsForSessionCheck, feedRetryMs, retryAfterFailureMs, retryDelayMs } from '../web/src/logic/connection';
 import { errorCode, errorMessage, isTransient, problemOf } from '../web/src/logic/errors';
-import { ACTIVE_PAUSED_MESSAGE, ACTIVE_SEAT_BACK_MESSAGE, ACTIVE_SOLD_OUT_MESSAGE, activeSupplyNews, announcement, HOLDS_OUTLAST_TURN, HOLDS_STILL_PAYABLE, inLine, LEAVE_SETTLE_MS, logOutQuestion, overHttpWords, lineProgress, LineMemory, lostWords, offPageNews, PAUSED_MESSAGE, PLACE_ENDED_AWAY_MESSAGE, PLACE_LOST_MESSAGE, PREQUEUE_MESSAGE, SEAT_BACK_MESSAGE, seatSupply, seatsLeftWords, SOLD_OUT_MESSAGE, TURN_ENDED_MESSAGE, waitsInLine, type QueueView } from '../web/src/logic/queue';
+import { ACTIVE_PAUSED_MESSAGE, ACTIVE_SEAT_BACK_MESSAGE, ACTIVE_SOLD_OUT_MESSAGE, activeSupplyNews, announcement, HOLDS_OUTLAST_TURN, HOLDS_STILL_PAYABLE, inLine, LEAVE_SETTLE_MS, logOutQuestion, overHttpWords, lineProgress, LineMemory, lostWords, offPageNews, PAUSED_MESSAGE, PLACE_ENDED_AWAY_MESSAGE, PLACE_LOST_MESSAGE, PREQUEUE_MESSAGE, SEAT_BACK_MESSAGE, seatSupply, seatsLeftWords, SOLD_OUT_MESSAGE, TURN_ENDED_MESSAGE, turnEnded, waitsInLine, type QueueView } from '../web/src/logic/queue';
 import { NewestSource } from '../web/src/logic/newest';
 import { applySeatChange, choiceCounts, heldWords, holdsGoneByRunningOut, holdsRanOutWords, MaybeOwnChanges, openingChoice, PaidElsewhere, paidElsewhereWords, releasedWords, SEATS_PER_PAGE, seatFailureShown, seatKeyTarget, seatLook, seatPages, seatPositions, seatsFromLists, withLiveCounts, type SeatState } from '../web/src/logic/seats';
 import { formatCountdown, formatDateTime, formatWait, remainingMs, salesOpenCountdown, spokenCountdown, turnEndingWarning } from '../web/src/logic/time';
@@ -515,7 +515,15 @@ describe('waiting room', () => {
     expect(offPageNews(view('PREQUEUE', null), view('WAITING', 5), null)).toBeUndefined();
     expect(offPageNews(view('WAITING', 9), view('NONE', null), null)).toBeUndefined();
     expect(offPageNews(undefined, view('ACTIVE', null), null)).toBeUndefined();
+    expect(offPageNews(undefined, view('NONE', null), null)).toBeUndefined();
     expect(offPageNews(view('ACTIVE', null), view('ACTIVE', null), null)).toBeUndefined();
+    // A first status that finds a place lost while no page saw it (a new tab, a reload): said on any page.
+    expect(offPageNews(undefined, view('NONE', null), 'AWAY')).toBe(PLACE_ENDED_AWAY_MESSAGE);
+    expect(offPageNews(undefined, view('NONE', null), 'ACTIVE', true)).toBe(`${TURN_ENDED_MESSAGE} ${HOLDS_OUTLAST_TURN}`);
+    expect(turnEnded(undefined, view('NONE', null), 'ACTIVE')).toBe(true);
+    expect(turnEnded(undefined, view('NONE', null), 'AWAY')).toBe(false);
+    expect(turnEnded(view('ACTIVE', null), view('NONE', null))).toBe(true);
+    expect(turnEnded(view('ACTIVE', null), view('SOLD_OUT', null))).toBe(false);
   });
 
   it('tells who is in line (a place to keep) from who is out of it', () => {

@@ -418,13 +418,20 @@ export function announcement(previous: QueueView | undefined, next: QueueView, c
  * page saw happen: a status first seen is no news.
  */
 export function offPageNews(previous: QueueView | undefined, next: QueueView, lostFrom: string | null, holdingSeats = false): string | undefined {
-  if (!previous || previous.state === next.state) return undefined;
+  // A first status is news only as a place lost while no page saw it (a reload, or a new tab that
+  // took the account's places: LineMemory.adoptHandDown); not only the concert's own page says so.
+  if (!previous) return next.state === 'NONE' && lostFrom !== null ? announcement(previous, next, { lostFrom, holdingSeats }) : undefined;
+  if (previous.state === next.state) return undefined;
   const news = next.state === 'ACTIVE' || (next.state === 'SOLD_OUT' && waitsInLine(previous.state)) || (next.state === 'NONE' && lostFrom !== null);
   return news ? announcement(previous, next, { lostFrom, holdingSeats }) : undefined;
 }
 
-/** A turn that ended (ACTIVE, then out of line): whether the fan still holds seats there decides what is said. */
-export const turnEnded = (previous: QueueView | undefined, next: QueueView): boolean => previous?.state === 'ACTIVE' && next.state === 'NONE';
+/**
+ * A turn that ended (ACTIVE, then out of line, or first seen out of a turn lost meanwhile: `lostFrom`):
+ * whether the fan still holds seats there decides what is said.
+ */
+export const turnEnded = (previous: QueueView | undefined, next: QueueView, lostFrom: string | null = null): boolean =>
+  next.state === 'NONE' && (previous?.state === 'ACTIVE' || (previous === undefined && lostFrom === 'ACTIVE'));
 
 /**
  * What a fan is told while their status comes over HTTP instead of the live feed: the server out of

@@ -34,7 +34,7 @@ export function LineNews({ shownConcertId }: { shownConcertId: string | undefine
         seen.current.set(concertId, status);
         // The concert's own page says it, in its waiting room.
         if (concertId === shownConcertId) continue;
-        if (!turnEnded(before, status)) {
+        if (!turnEnded(before, status, lostFrom)) {
           say(concertId, offPageNews(before, status, lostFrom));
           continue;
         }
