@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { Locator } from 'playwright-core';
 import { Api } from '../support/graphql-client';
 import { ENTER, LEAVE, ME, RELEASE, SET_SALES_OPEN_AT, type Me } from '../support/operations';
 import { admit, charge, hold, pay, seatIds } from './support/booking';
@@ -261,6 +262,8 @@ describe('fan web app in Chromium', () => {
     });
     await fan.page.goto(`${base}#/concerts/${concertId}`);
     await fan.page.getByTestId('sales-open-in').filter({ hasText: /^Sales open in 0:[12]\d$/ }).waitFor(WAIT);
+    // The badges sit beside the heading, not in its name (which a countdown changed every second).
+    expect(await fan.page.getByRole('heading', { level: 2, name: /Supercalifragilistic/ }).textContent()).toBe('Supercalifragilisticexpialidociousphilharmonicorchestra Live');
     const pageWidth = () => fan.page.evaluate<number>('document.documentElement.scrollWidth');
     expect(await pageWidth()).toBeLessThanOrEqual(375);
     await fan.page.evaluate('window.ctNoReload = true');
@@ -368,7 +371,7 @@ describe('fan web app in Chromium', () => {
     // The wait estimate counts from then, and says so.
     expect(await b.page.getByTestId('wait').textContent()).toMatch(/^(about \d+ minutes?|less than a minute) once a seat comes back$/);
     // The page's badge follows B's feed too (a fan in line never polls the concert): no seat free concert-wide.
-    await b.page.locator('#concert-title .badge').filter({ hasText: 'All seats held right now' }).waitFor(WAIT);
+    await b.page.locator('.title-line .badge').filter({ hasText: 'All seats held right now' }).waitFor(WAIT);
     await seatWithStatus(c, 1, 'HELD').waitFor(WAIT);
 
     // A pays: every seat is sold, B's line closes live, and C (still ACTIVE) sees the seat sold.
@@ -1056,6 +1059,59 @@ describe('fan web app in Chromium', () => {
     expect(failed()).toBe(2);
     expect(await fan.page.getByRole('alert').filter({ hasText: 'briefly unavailable' }).count()).toBe(0);
     await fan.page.unroute('**/graphql');
+    expectClean([fan]);
+    await fan.context.close();
+  });
+
+  it('My tickets follows another device (tickets bought there show, with the balance, once the page is shown again); a show starting while it is open takes "Cancel ticket" away, and a question left open is answered with why, the focus on the ticket', async () => {
+    const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 1, seatCount: 2, price: 100, startsAt: new Date(Date.now() + 30_000) });
+    const [account] = await signUpMany(new Api(server.url), 1);
+    await charge(account!, 1000);
+    const fan = await openFan('tickets-follow', { width: 1100, height: 900 });
+    await logInTab(fan, account!.token);
+    await fan.page.goto(`${base}#/tickets`);
+    await fan.page.getByText('No tickets yet.').getByRole('link', { name: 'See the concerts' }).waitFor(WAIT);
+    await fan.page.getByTestId('points').filter({ hasText: /^1,000 points$/ }).waitFor(WAIT);
+    // Two tickets bought on another device: nothing tells the page; shown again, it reads them and the balance.
+    await admit([account!], concertId);
+    const [first, second] = await seatIds(server, scheduleIds[0]!);
+    const { reservations } = await pay(account!, [(await hold(account!, first!)).id, (await hold(account!, second!)).id], 'other-device');
+    await tabShownAgain(fan);
+    const [asked, untouched] = reservations.map((reservation) => fan.page.locator(`.ticket[data-ticket="${reservation.code}"]`)) as [Locator, Locator];
+    await untouched.getByRole('button', { name: 'Cancel ticket', exact: true }).waitFor(WAIT);
+    await fan.page.getByTestId('points').filter({ hasText: /^800 points$/ }).waitFor(WAIT);
+    // One ticket's question is open as the show starts: the other's "Cancel ticket" goes by itself.
+    await asked.getByRole('button', { name: 'Cancel ticket', exact: true }).click();
+    await asked.getByRole('button', { name: 'Yes, cancel it' }).waitFor(WAIT);
+    await untouched.getByText('This show has started: the ticket can no longer be cancelled.').waitFor({ timeout: 40_000 });
+    expect(await untouched.getByRole('button', { name: 'Cancel ticket', exact: true }).count()).toBe(0);
+    // Answered, the API refuses: said as an alert, and the focus goes to the ticket's heading, not the page's body.
+    await asked.getByRole('button', { name: 'Yes, cancel it' }).click();
+    await asked.getByRole('alert').filter({ hasText: 'This show has started: tickets can no longer be cancelled.' }).waitFor(WAIT);
+    expect(await fan.page.evaluate('document.activeElement?.tagName')).toBe('H3');
+    expect(await fan.page.getByTestId('points').textContent()).toBe('800 points');
+    expectClean([fan]);
+    await fan.context.close();
+  });
+
+  it('dates that have started are not offered: said on their line, their seat map goes as they start, and a concert all of whose dates have started offers no place in line', async () => {
+    const over = await createConcert(server, { maxActiveUsers: 1, seatCount: 2, startsAt: new Date(Date.now() - 3_600_000) });
+    const soon = await createConcert(server, { maxActiveUsers: 1, seatCount: 2, schedules: 2, startsAt: new Date(Date.now() + 20_000) });
+    const [account] = await signUpMany(new Api(server.url), 1);
+    const fan = await openFan('started', { width: 1100, height: 900 });
+    await logInTab(fan, account!.token);
+    await fan.page.goto(`${base}#/concerts/${over.concertId}`);
+    await fan.page.getByTestId('all-started').filter({ hasText: 'Every date of this concert has started' }).waitFor(WAIT);
+    await fan.page.locator('.schedules li').filter({ hasText: 'started: no longer on sale here' }).waitFor(WAIT);
+    expect(await fan.page.getByRole('button', { name: 'Enter the waiting room' }).count()).toBe(0);
+    // Let in for a concert whose first date starts during the turn: its map goes then, the other stays.
+    await fan.page.goto(`${base}#/concerts/${soon.concertId}`);
+    await fan.page.getByRole('button', { name: 'Enter the waiting room' }).click();
+    await fan.page.locator('.your-turn').waitFor(WAIT);
+    await expect.poll(() => fan.page.locator('.seat-map').count(), WAIT).toBe(2);
+    await expect.poll(() => fan.page.locator('.seat-map').count(), { timeout: 30_000 }).toBe(1);
+    expect(await fan.page.locator('.schedules li').first().textContent()).toContain('started: no longer on sale here');
+    expect(await fan.page.locator('.schedules li').nth(1).textContent()).not.toContain('started');
     expectClean([fan]);
     await fan.context.close();
   });

@@ -8,7 +8,8 @@ export interface ConcertFixture {
 /** A concert made straight through the service (setup, not the behaviour under test). */
 export async function createConcert(
   server: TestServer,
-  options: { maxActiveUsers?: number; seatCount?: number; price?: number; schedules?: number; salesOpenAt?: Date; title?: string; venue?: string } = {},
+  /** `startsAt`: the first date's start (2030-01-01 19:00 UTC unless given), the others a day apart. */
+  options: { maxActiveUsers?: number; seatCount?: number; price?: number; schedules?: number; salesOpenAt?: Date; startsAt?: Date; title?: string; venue?: string } = {},
 ): Promise<ConcertFixture> {
   const concert = await server.app.services.concerts.create({
     title: options.title ?? 'Fixture Concert',
@@ -16,7 +17,7 @@ export async function createConcert(
     maxActiveUsers: options.maxActiveUsers ?? 1,
     salesOpenAt: options.salesOpenAt ?? null,
     schedules: Array.from({ length: options.schedules ?? 1 }, (_, i) => ({
-      startsAt: new Date(Date.UTC(2030, 0, 1 + i, 19)),
+      startsAt: new Date((options.startsAt?.getTime() ?? Date.UTC(2030, 0, 1, 19)) + i * 86_400_000),
       seatCount: options.seatCount ?? 10,
       price: options.price ?? 100,
     })),

@@ -105,6 +105,15 @@ export function lostWords(lostFrom: string): string {
   return lostFrom === 'ACTIVE' ? TURN_ENDED_MESSAGE : PLACE_LOST_MESSAGE;
 }
 
+/** A date that has started, beside its time: its seats are not offered any more (the show is on, or over). */
+export const STARTED_WORDS = 'started: no longer on sale here';
+
+/** A concert every date of which has started. */
+export const ALL_STARTED_MESSAGE = 'Every date of this concert has started: its seats are no longer on sale here.';
+
+/** The dates not started by `now` (epoch ms): those whose seats are offered. */
+export const datesOnSale = <S extends { startsAt: string }>(schedules: readonly S[], now: number): S[] => schedules.filter((schedule) => Date.parse(schedule.startsAt) > now);
+
 /** "312 seats left", "1 seat left". */
 export function seatsLeftWords(seatsLeft: number): string {
   return `${seatsLeft.toLocaleString('en-US')} seat${seatsLeft === 1 ? '' : 's'} left`;

@@ -46,11 +46,14 @@ export function formatWait(seconds: number | null | undefined): string {
   return `about ${hours} hour${hours === 1 ? '' : 's'}`;
 }
 
-/** A schedule's start, in the fan's locale and time zone. */
+/**
+ * A schedule's start, in the fan's locale and time zone, which it names ("…, 07:00 PM GMT+1"): the
+ * venue may be in another zone than the fan, and the API gives no venue's zone to show its time in.
+ */
 export function formatDateTime(iso: string, locale?: string): string {
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) return iso;
-  return date.toLocaleString(locale, { weekday: 'short', year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
+  return date.toLocaleString(locale, { weekday: 'short', year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', timeZoneName: 'short' });
 }
 
 /**

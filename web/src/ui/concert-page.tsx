@@ -99,9 +99,12 @@ export function ConcertPage({ concertId, loggedIn, socket }: { concertId: string
         <ErrorNote error={detail.error} words={CONCERT_WORDS} read />
         {concert && (
           <>
-            <h2 id="concert-title" tabIndex={-1}>
-              {concert.title} <ConcertBadges concert={live ? liveSale(concert, live) : concert} />
-            </h2>
+            <div className="title-line">
+              <h2 id="concert-title" tabIndex={-1}>
+                {concert.title}
+              </h2>
+              <ConcertBadges concert={live ? liveSale(concert, live) : concert} />
+            </div>
             <p className="muted">{concert.venue}</p>
             <ul className="schedules">
               {concert.schedules.map((schedule) => (

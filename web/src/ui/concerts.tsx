@@ -1,12 +1,12 @@
 import { useCallback, useEffect, useRef, useState, type RefObject } from 'react';
 import { useQuery } from 'urql';
-import { seatSupply, seatsLeftWords } from '../logic/queue';
+import { seatSupply, seatsLeftWords, STARTED_WORDS } from '../logic/queue';
 import { formatDateTime, salesOpenCountdown } from '../logic/time';
 import { Concerts, type ConcertItem } from '../operations';
 import { useAnnounce } from './announcer';
 import { ErrorNote } from './errors';
 import { refocus } from './focus';
-import { useLastGood, useNow, useTitle } from './hooks';
+import { useLastGood, useNow, useReached, useTitle } from './hooks';
 
 /**
  * Seat counts are public but have no public subscription: pages without a live feed (the list, a
@@ -33,13 +33,18 @@ export function useRefresh(refresh: (opts: { requestPolicy: 'network-only' }) =>
 
 type Schedule = ConcertItem['schedules'][number];
 
-/** A schedule's date and, unless `showCount` is false (a count that is not kept fresh), its free seats. */
+/**
+ * A schedule's date and, unless `showCount` is false (a count that is not kept fresh), its free
+ * seats; once it has started, that it has (its seats are no longer offered).
+ */
 export function ScheduleLine({ schedule, showCount = true }: { schedule: Schedule; showCount?: boolean }) {
   const left = schedule.availableSeats;
+  const started = useReached(Date.parse(schedule.startsAt));
   return (
     <li>
       <time dateTime={schedule.startsAt}>{formatDateTime(schedule.startsAt)}</time>
-      {showCount && (
+      {started && <span className="muted"> · {STARTED_WORDS}</span>}
+      {showCount && !started && (
         <>
           {' · '}
           <span className={left === 0 ? 'none-left' : undefined}>{left === 0 ? 'no seats free right now' : `${left} of ${schedule.totalSeats} seats free`}</span>
@@ -180,12 +185,15 @@ function ConcertPage({ index, after, onNext, added }: { index: number; after: st
       {index === 0 && concerts?.length === 0 && <li className="muted">No concerts on sale yet.</li>}
       {shown?.map((concert, place) => (
         <li key={concert.id} className="card">
-          <h3 id={`concert-${concert.id}-title`}>
-            <a ref={place === 0 ? first : undefined} href={`#/concerts/${concert.id}`}>
-              {concert.title}
-            </a>{' '}
+          {/* The badges beside the heading, not in it: its name would change with them (each second, counting down). */}
+          <div className="title-line">
+            <h3 id={`concert-${concert.id}-title`}>
+              <a ref={place === 0 ? first : undefined} href={`#/concerts/${concert.id}`}>
+                {concert.title}
+              </a>
+            </h3>
             <ConcertBadges concert={concert} />
-          </h3>
+          </div>
           <p className="muted">{concert.venue}</p>
           <ul className="schedules">
             {concert.schedules.map((schedule) => (
@@ -193,7 +201,7 @@ function ConcertPage({ index, after, onNext, added }: { index: number; after: st
             ))}
           </ul>
           <a className="button" href={`#/concerts/${concert.id}`} aria-describedby={`concert-${concert.id}-title`}>
-            Get tickets
+            {concert.soldOut ? 'See the concert' : 'Get tickets'}
           </a>
         </li>
       ))}

@@ -65,6 +65,22 @@ export function useCoalesced(action: () => void, ms: number): { soon: () => void
 /** The page's one clock for countdowns, on the server's time (see SecondTicker). */
 const seconds = new SecondTicker(() => serverClock.now());
 
+/** The longest a browser timer waits (about 24.8 days); a page open longer reads its data again meanwhile. */
+const LONGEST_TIMER_MS = 2 ** 31 - 1;
+
+/** Whether the server's time has reached `at` (epoch ms): renders again once it does, with no ticking meanwhile. */
+export function useReached(at: number): boolean {
+  const [reached, setReached] = useState(() => serverClock.now() >= at);
+  useEffect(() => {
+    if (reached) return;
+    const ms = at - serverClock.now();
+    if (ms > LONGEST_TIMER_MS) return;
+    const timer = setTimeout(() => setReached(true), Math.max(0, ms));
+    return () => clearTimeout(timer);
+  }, [at, reached]);
+  return reached;
+}
+
 /** The server's time now (its deadlines are what countdowns count to; see serverClock), as of the page's last tick. */
 export function useNow(): number {
   return useSyncExternalStore(seconds.subscribe, seconds.get);

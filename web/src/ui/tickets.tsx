@@ -1,13 +1,14 @@
-import { useId, useState } from 'react';
-import { useMutation, useQuery } from 'urql';
+import { useCallback, useId, useState } from 'react';
+import { useClient, useMutation, useQuery } from 'urql';
 import { problemOf, TICKET_NOT_FOUND, type Problem } from '../logic/errors';
 import { cancelledBefore } from '../logic/tickets';
 import { formatDateTime } from '../logic/time';
 import { serverClock } from '../logic/server-clock';
-import { CancelReservation, MyTickets, type TicketItem } from '../operations';
+import { CancelReservation, MyTickets, rereadMe, type TicketItem } from '../operations';
 import { useAnnounce } from './announcer';
 import { ErrorNote } from './errors';
-import { useLastGood, useTitle } from './hooks';
+import { CONCERTS_REFRESH_MS, useRefresh } from './concerts';
+import { useLastGood, useReached, useTitle } from './hooks';
 import { tellOtherTabs, useOtherTabs, type AccountChange } from './other-tabs';
 
 const TICKETS_CONTEXT = { additionalTypenames: ['Payment', 'Reservation'] };
@@ -15,6 +16,8 @@ const TICKETS_CONTEXT = { additionalTypenames: ['Payment', 'Reservation'] };
 const TICKET_CHANGES: readonly AccountChange[] = ['payment', 'cancellation'];
 const TICKET_WORDS = { NOT_FOUND: TICKET_NOT_FOUND };
 const ALREADY_CANCELLED = 'was already cancelled: its price was refunded then, and not again now.';
+/** As often as the concert list's counts (see MyTicketsPage). */
+const TICKETS_REFRESH_MS = CONCERTS_REFRESH_MS;
 
 /**
  * Cancelling one ticket, in two steps: "Cancel ticket", then "Yes, cancel it" (or "Keep it"). The
@@ -31,6 +34,10 @@ function TicketActions({ ticket, headingId, describedBy }: { ticket: TicketItem;
   const [problem, setProblem] = useState<Problem | undefined>();
   /** What this tab's cancellation did: refunded the price, or found the ticket cancelled already. */
   const [outcome, setOutcome] = useState<{ refunded: number } | 'already' | null>(null);
+
+  // The show starting while the page is open takes "Cancel ticket" away then (an open question stays:
+  // answered, the API refuses, and that is said).
+  const started = useReached(Date.parse(ticket.seat.schedule.startsAt));
 
   // Cancelled by this tab, it shows so at once, not "Cancel ticket" again until the list is read again.
   if (ticket.status === 'CANCELLED' || outcome !== null) {
@@ -50,8 +57,8 @@ function TicketActions({ ticket, headingId, describedBy }: { ticket: TicketItem;
       </>
     );
   }
-  if (Date.parse(ticket.seat.schedule.startsAt) <= serverClock.now()) {
-    return <p className="muted">This show has started: the ticket can no longer be cancelled.</p>;
+  if (started && !confirming) {
+    return problem ? <ErrorNote problem={problem} words={TICKET_WORDS} /> : <p className="muted">This show has started: the ticket can no longer be cancelled.</p>;
   }
 
   async function cancel() {
@@ -62,7 +69,10 @@ function TicketActions({ ticket, headingId, describedBy }: { ticket: TicketItem;
     setConfirming(false);
     const cancelled = result.data?.cancelReservation;
     if (!cancelled) {
-      setProblem(problemOf(result.error) ?? { code: 'NETWORK' });
+      const refusal = problemOf(result.error) ?? { code: 'NETWORK' };
+      setProblem(refusal);
+      // No "Cancel ticket" comes back to take the focus from the buttons that went: the ticket's heading does.
+      if (refusal.code === 'NOT_CANCELLABLE' || started) document.getElementById(headingId)?.focus({ preventScroll: true });
       return;
     }
     document.getElementById(headingId)?.focus({ preventScroll: true });
@@ -107,6 +117,17 @@ function TicketActions({ ticket, headingId, describedBy }: { ticket: TicketItem;
 export function MyTicketsPage() {
   const [result, reread] = useQuery({ query: MyTickets, requestPolicy: 'cache-and-network', context: TICKETS_CONTEXT });
   useOtherTabs(TICKET_CHANGES, () => reread({ requestPolicy: 'network-only' }));
+  // A ticket bought or cancelled on another device reaches this page by no feed: the list, and the
+  // balance with it, are read again as often as the concert list's counts, while the page shows.
+  const client = useClient();
+  const refresh = useCallback(
+    (opts: { requestPolicy: 'network-only' }) => {
+      reread(opts);
+      void rereadMe(client);
+    },
+    [reread, client],
+  );
+  useRefresh(refresh, TICKETS_REFRESH_MS);
   useTitle('My tickets');
   // A read that failed for a passing reason (busy, rate-limited, network) is made again with backoff:
   // the page recovers by itself, and a list read before stays shown meanwhile.
@@ -115,7 +136,11 @@ export function MyTicketsPage() {
     <section aria-labelledby="tickets-title">
       <h2 id="tickets-title" tabIndex={-1}>My tickets</h2>
       <ErrorNote error={result.error} read />
-      {tickets?.length === 0 && <p className="muted">No tickets yet.</p>}
+      {tickets?.length === 0 && (
+        <p className="muted">
+          No tickets yet. <a href="#/">See the concerts</a>
+        </p>
+      )}
       <ul className="tickets">
         {tickets?.map((ticket) => (
           <Ticket key={ticket.id} ticket={ticket} />

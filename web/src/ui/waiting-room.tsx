@@ -2,13 +2,13 @@ import { useContext, useEffect, useLayoutEffect, useRef, useState } from 'react'
 import { useClient, useMutation, type CombinedError } from 'urql';
 import type { SocketState } from '../client';
 import { errorCode } from '../logic/errors';
-import { ACTIVE_PAUSED_MESSAGE, ACTIVE_SOLD_OUT_MESSAGE, activeSupplyNews, announcement, overHttpWords, HOLDS_OUTLAST_TURN, HOLDS_STILL_PAYABLE, lineProgress, lostWords, PAUSED_MESSAGE, PREQUEUE_MESSAGE, SEAT_BACK_MESSAGE, seatSupply, seatsLeftWords, SOLD_OUT_MESSAGE, inLine, waitsInLine } from '../logic/queue';
+import { ACTIVE_PAUSED_MESSAGE, ALL_STARTED_MESSAGE, datesOnSale, ACTIVE_SOLD_OUT_MESSAGE, activeSupplyNews, announcement, overHttpWords, HOLDS_OUTLAST_TURN, HOLDS_STILL_PAYABLE, lineProgress, lostWords, PAUSED_MESSAGE, PREQUEUE_MESSAGE, SEAT_BACK_MESSAGE, seatSupply, seatsLeftWords, SOLD_OUT_MESSAGE, inLine, waitsInLine } from '../logic/queue';
 import { choiceCounts, openingChoice, type SeatChange } from '../logic/seats';
 import { formatCountdown, formatDateTime, formatWait, remainingMs, spokenCountdown, TURN_ENDING_MS, turnEndingWarning } from '../logic/time';
 import { ConcertDetail, EnterQueue, LeaveQueue, type HoldItem, type PaymentResult, type QueueStatus } from '../operations';
 import { useAnnounce } from './announcer';
 import { ErrorNote } from './errors';
-import { useChosenOnce, useNow } from './hooks';
+import { useChosenOnce, useNow, useReached } from './hooks';
 import { STATUS_CHECK_MS, useLine, useLineFeeds } from './line-feeds';
 import { HoldsInMotionContext } from './my-holds';
 import { SeatLegend, SeatMap } from './seat-map';
@@ -190,6 +190,8 @@ export function WaitingRoom({
   }, [seatsBack, feeds, concert.id]);
 
   const liveError = errorCode(line.error);
+  // Once every date has started, nothing is offered to queue for (a fan in line goes on: their turn says so).
+  const allStarted = useReached(Math.max(...concert.schedules.map((schedule) => Date.parse(schedule.startsAt))));
 
   async function enter() {
     if (entering.fetching) return;
@@ -235,7 +237,8 @@ export function WaitingRoom({
           onSeatChanged={onSeatChanged}
         />
       )}
-      {(status?.state === 'NONE' || seatsBack) && (
+      {(status?.state === 'NONE' || seatsBack) && allStarted && <p data-testid="all-started">{ALL_STARTED_MESSAGE}</p>}
+      {(status?.state === 'NONE' || seatsBack) && !allStarted && (
         <button type="button" onClick={() => void enter()} aria-disabled={entering.fetching}>
           Enter the waiting room
         </button>
@@ -472,8 +475,12 @@ function Active({
   }, [left, announce, status.activeUntil]);
   // The dates' counts, each with the fan's holds there; the date shown opens and stays as a map's page does.
   const holdsIn = (scheduleId: string) => holds.filter((h) => h.seat.schedule.id === scheduleId);
-  const dates = concert.schedules.map((schedule) => ({ free: schedule.availableSeats, mine: holdsIn(schedule.id).length }));
-  const [shownDate, setChosenDate] = useChosenOnce(concert.schedules[openingChoice(dates)]?.id);
+  // Dates that have started are not offered (the API would still sell their seats).
+  const schedules = datesOnSale(concert.schedules, now);
+  const dates = schedules.map((schedule) => ({ free: schedule.availableSeats, mine: holdsIn(schedule.id).length }));
+  const [chosenDate, setChosenDate] = useChosenOnce(schedules[openingChoice(dates)]?.id);
+  // The date chosen may start during the turn: another is shown then.
+  const shownDate = schedules.some((schedule) => schedule.id === chosenDate) ? chosenDate : schedules[openingChoice(dates)]?.id;
   // The turn goes on when nothing is left to choose (no surprise), but the fan is told at once, on
   // the page and aloud, as fans in line are: no seat free (one may come back) or sold. Not aloud to a
   // fan whose own payment took the last seat: it would cover the payment's announcement. Nor "no seat
@@ -518,12 +525,13 @@ function Active({
           {ACTIVE_PAUSED_MESSAGE}
         </p>
       )}
-      <SeatLegend />
-      {concert.schedules.length > MAPS_AT_ONCE && (
+      {schedules.length === 0 && <p data-testid="all-started">{ALL_STARTED_MESSAGE}</p>}
+      {schedules.length > 0 && <SeatLegend />}
+      {schedules.length > MAPS_AT_ONCE && (
         <label className="schedule-choice">
           Date{' '}
           <select value={shownDate} onChange={(event) => setChosenDate(event.target.value)}>
-            {concert.schedules.map((schedule, index) => (
+            {schedules.map((schedule, index) => (
               <option key={schedule.id} value={schedule.id}>
                 {`${formatDateTime(schedule.startsAt)} (${choiceCounts(dates[index]!)})`}
               </option>
@@ -532,8 +540,8 @@ function Active({
         </label>
       )}
       <div className="seat-maps">
-        {concert.schedules
-          .filter((schedule) => concert.schedules.length <= MAPS_AT_ONCE || schedule.id === shownDate)
+        {schedules
+          .filter((schedule) => schedules.length <= MAPS_AT_ONCE || schedule.id === shownDate)
           .map((schedule) => (
             <SeatMap key={schedule.id} schedule={schedule} holds={holdsIn(schedule.id)} reconnects={socket.reconnects} onHoldsChanged={onHoldsChanged} onSeatChanged={onSeatChanged} />
           ))}
