@@ -4,7 +4,7 @@ import { ADMIN, startTestServer, type TestServer } from './support/harness';
 import { logIn, signUp, type Account } from './support/client';
 import { createConcert } from './support/fixtures';
 
-const CREATE = 'mutation($input: ConcertInput!) { createConcert(input: $input) { id title venue maxActiveUsers schedules { id startsAt totalSeats availableSeats } } }';
+const CREATE = 'mutation($input: ConcertInput!) { createConcert(input: $input) { id title venue maxActiveUsers schedules { id startsAt totalSeats availableSeats price } } }';
 const SET_MAX = 'mutation($id: ID!, $max: Int!) { setMaxActiveUsers(concertId: $id, maxActiveUsers: $max) { id maxActiveUsers } }';
 
 interface CreatedConcert {
@@ -12,7 +12,7 @@ interface CreatedConcert {
   title: string;
   venue: string;
   maxActiveUsers: number;
-  schedules: { id: string; startsAt: string; totalSeats: number; availableSeats: number }[];
+  schedules: { id: string; startsAt: string; totalSeats: number; availableSeats: number; price: number }[];
 }
 
 const valid = () => ({
@@ -45,12 +45,13 @@ describe('createConcert', () => {
   it('creates the concert, its schedules and numbered seats, visible to everyone', async () => {
     const { createConcert: concert } = await admin.api.data<{ createConcert: CreatedConcert }>(CREATE, { input: valid() });
     expect(concert).toMatchObject({ title: 'Night Train', venue: 'Main Hall', maxActiveUsers: 10 });
-    expect(concert.schedules.map((s) => [s.startsAt, s.totalSeats, s.availableSeats])).toEqual([
-      ['2030-05-01T19:00:00.000Z', 30, 30],
-      ['2030-05-02T19:00:00.000Z', 5, 5],
+    expect(concert.schedules.map((s) => [s.startsAt, s.totalSeats, s.availableSeats, s.price])).toEqual([
+      ['2030-05-01T19:00:00.000Z', 30, 30, 100],
+      ['2030-05-02T19:00:00.000Z', 5, 5, 150],
     ]);
-    const listed = await api.data<{ concerts: { id: string }[] }>('{ concerts { id } }');
-    expect(listed.concerts.map((c) => c.id)).toContain(concert.id);
+    // Prices are public, as the seat counts are: a fan knows what to charge before queueing.
+    const listed = await api.data<{ concerts: { id: string; schedules: { price: number }[] }[] }>('{ concerts { id schedules { price } } }');
+    expect(listed.concerts.find((c) => c.id === concert.id)?.schedules.map((s) => s.price)).toEqual([100, 150]);
     const one = await api.data<{ concert: { title: string; schedules: { id: string }[] } }>('query($id: ID!) { concert(id: $id) { title schedules { id } } }', { id: concert.id });
     expect(one.concert.schedules).toHaveLength(2);
     const scheduleId = concert.schedules[1]?.id;

@@ -8,6 +8,8 @@ import { Migration20261212100000 } from '../src/migrations/Migration202612121000
 import { Migration20261214100000 } from '../src/migrations/Migration20261214100000';
 import { Migration20261216100000 } from '../src/migrations/Migration20261216100000';
 import { Migration20261217100000 } from '../src/migrations/Migration20261217100000';
+import { Migration20261218100000 } from '../src/migrations/Migration20261218100000';
+import { createConcert } from './support/fixtures';
 import { logIn, signUp } from './support/client';
 import { startTestServer, type TestServer } from './support/harness';
 
@@ -45,6 +47,7 @@ describe('migrations killed before they were recorded', () => {
     ['Migration20261210120000', Migration20261210120000, 'reservations'],
     ['Migration20261214100000', Migration20261214100000, 'users'],
     ['Migration20261217100000', Migration20261217100000, 'users'],
+    ['Migration20261218100000', Migration20261218100000, 'schedules'],
   ])('%s runs again over its own finished work and changes nothing', async (_name, migration, table) => {
     const before = await tableDefinition(table);
     await run(await planned(migration));
@@ -66,6 +69,18 @@ describe('migrations killed before they were recorded', () => {
     }
     await run(all);
     expect(await tableDefinition('reservations')).toBe(complete);
+  });
+});
+
+describe('upgrading schedules to a price of their own', () => {
+  it('gives each existing schedule its seats’ price', async () => {
+    const { scheduleIds } = await createConcert(server, { price: 150, schedules: 2 });
+    const complete = await tableDefinition('schedules');
+    await run(await planned(Migration20261218100000, 'down'));
+    await run(await planned(Migration20261218100000));
+    expect(await tableDefinition('schedules')).toBe(complete);
+    const rows = await sql().execute<{ price: number }[]>('select price from schedules where id in (?, ?)', scheduleIds);
+    expect(rows.map((row) => Number(row.price))).toEqual([150, 150]);
   });
 });
 

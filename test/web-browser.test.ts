@@ -117,6 +117,8 @@ describe('fan web app in Chromium', () => {
     // Out of line (NONE, the feed has said so: the button to enter shows), A sees the seats free per show.
     await a.page.getByRole('button', { name: 'Enter the waiting room' }).waitFor(WAIT);
     await a.page.getByText('8 of 8 seats free').waitFor(WAIT);
+    // And what a seat costs, before queueing for one (to charge enough points first).
+    expect(await a.page.getByTestId('date-price').textContent()).toBe(' · 100 points a seat');
 
     // A enters and is admitted (capacity 1); two other fans queue; B queues behind them.
     await a.page.getByRole('button', { name: 'Enter the waiting room' }).click();

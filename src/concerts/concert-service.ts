@@ -224,7 +224,7 @@ export class ConcertService {
           const concert = em.create(Concert, { title, venue, maxActiveUsers, salesOpenAt });
           await em.persist(concert).flush();
           for (const input of schedules) {
-            const schedule = em.create(Schedule, { concert, startsAt: input.startsAt, totalSeats: input.seatCount });
+            const schedule = em.create(Schedule, { concert, startsAt: input.startsAt, totalSeats: input.seatCount, price: input.price });
             await em.persist(schedule).flush();
             await this.insertSeats(em, schedule.id, input);
           }

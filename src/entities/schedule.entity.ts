@@ -16,4 +16,11 @@ export class Schedule {
   /** Seats never change after creation, so the count is stored rather than counted per request. */
   @Property({ type: 'integer', unsigned: true })
   totalSeats!: number;
+
+  /**
+   * The price of each of its seats (one per schedule, given at creation), kept here as well: the
+   * concert list shows it, and must not read 100,000 seats a date for it.
+   */
+  @Property({ type: 'integer', unsigned: true })
+  price!: number;
 }

@@ -9,6 +9,7 @@ import { Migration20261214100000 } from './Migration20261214100000';
 import { Migration20261215100000 } from './Migration20261215100000';
 import { Migration20261216100000 } from './Migration20261216100000';
 import { Migration20261217100000 } from './Migration20261217100000';
+import { Migration20261218100000 } from './Migration20261218100000';
 
 /** Every migration, in order. Listed explicitly so the compiled app and the TS test runner find the same set. */
 export const migrationsList = [
@@ -23,4 +24,5 @@ export const migrationsList = [
   { name: 'Migration20261215100000', class: Migration20261215100000 },
   { name: 'Migration20261216100000', class: Migration20261216100000 },
   { name: 'Migration20261217100000', class: Migration20261217100000 },
+  { name: 'Migration20261218100000', class: Migration20261218100000 },
 ];

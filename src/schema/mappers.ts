@@ -15,6 +15,7 @@ export const toScheduleNode = (schedule: Schedule): ScheduleNode => ({
   concertId: schedule.concert.id,
   startsAt: schedule.startsAt,
   totalSeats: schedule.totalSeats,
+  price: schedule.price,
 });
 
 export const toPointTransactionNode = (entry: PointTransaction): PointTransactionNode => ({

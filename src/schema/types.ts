@@ -68,6 +68,7 @@ export class ScheduleNode {
   concertId!: number;
   @Field(() => Date) startsAt!: Date;
   @Field(() => Int) totalSeats!: number;
+  @Field(() => Int, { description: 'The price of each of its seats, in points: public, so a fan knows what to charge before queueing.' }) price!: number;
 }
 
 // simpleResolvers: plain property reads, without type-graphql's per-field middleware wrapper. Seat

@@ -46,7 +46,7 @@ const ConcertFields = graphql(`
     salesOpenAt
     availableSeats
     soldOut
-    schedules { id startsAt totalSeats availableSeats }
+    schedules { id startsAt totalSeats availableSeats price }
   }
 `);
 

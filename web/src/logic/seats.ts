@@ -64,6 +64,9 @@ export function holdsRanOutWords(seatNumbers: readonly number[]): string {
   return `Your holds on ${seatList(seatNumbers)} ran out, so the seats are free for others again.`;
 }
 
+/** A price: "120 points", "1,500 points", "1 point". */
+export const pointsWords = (points: number): string => `${points.toLocaleString('en-US')} point${points === 1 ? '' : 's'}`;
+
 /** Held seats that another tab of the account paid for (see PaidElsewhere). */
 export function paidElsewhereWords(seatNumbers: readonly number[]): string {
   if (seatNumbers.length === 1) return `${capitalised(seatList(seatNumbers))} was paid for in another tab: it is yours now.`;

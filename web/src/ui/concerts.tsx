@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useRef, useState, type RefObject } from 'react';
 import { useQuery } from 'urql';
 import { seatSupply, seatsLeftWords, STARTED_WORDS } from '../logic/queue';
+import { pointsWords } from '../logic/seats';
 import { formatDateTime, salesOpenCountdown } from '../logic/time';
 import { Concerts, type ConcertItem } from '../operations';
 import { useAnnounce } from './announcer';
@@ -34,8 +35,8 @@ export function useRefresh(refresh: (opts: { requestPolicy: 'network-only' }) =>
 type Schedule = ConcertItem['schedules'][number];
 
 /**
- * A schedule's date and, unless `showCount` is false (a count that is not kept fresh), its free
- * seats; once it has started, that it has (its seats are no longer offered).
+ * A schedule's date, its seats' price and, unless `showCount` is false (a count that is not kept
+ * fresh), its free seats; once it has started, that it has (its seats are no longer offered).
  */
 export function ScheduleLine({ schedule, showCount = true }: { schedule: Schedule; showCount?: boolean }) {
   const left = schedule.availableSeats;
@@ -44,6 +45,7 @@ export function ScheduleLine({ schedule, showCount = true }: { schedule: Schedul
     <li>
       <time dateTime={schedule.startsAt}>{formatDateTime(schedule.startsAt)}</time>
       {started && <span className="muted"> · {STARTED_WORDS}</span>}
+      {!started && <span data-testid="date-price"> · {pointsWords(schedule.price)} a seat</span>}
       {showCount && !started && (
         <>
           {' · '}
