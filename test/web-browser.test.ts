@@ -339,6 +339,25 @@ describe('fan web app in Chromium', () => {
     await fan.context.close();
   });
 
+  it('a fan whom a free slot awaits while every seat is held is told they get in a moment after a seat comes back, and does', async () => {
+    const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 2, seatCount: 1, price: 100 });
+    const [holder] = await signUpMany(new Api(server.url), 1);
+    await admit([holder!], concertId);
+    const held = await hold(holder!, (await seatIds(server, scheduleIds[0]!))[0]!);
+    const [account] = await signUpMany(new Api(server.url), 1);
+    const fan = await openFan('free-slot', { width: 1100, height: 900 });
+    await logInTab(fan, account!.token);
+    await fan.page.goto(`${base}#/concerts/${concertId}`);
+    await fan.page.getByRole('button', { name: 'Enter the waiting room' }).click();
+    await fan.page.getByTestId('paused').waitFor(WAIT);
+    // The API's estimate (the line's pace, with no slot counted free) would say minutes.
+    expect(await fan.page.getByTestId('wait').textContent()).toBe('a moment once a seat comes back');
+    await holder!.api.data(RELEASE, { holdId: held.id });
+    await fan.page.locator('.your-turn').waitFor(WAIT);
+    expectClean([fan]);
+    await fan.context.close();
+  });
+
   it('the last seat: a waiting fan sees admission pause, then the line close as sold out; a cancelled ticket is refunded, its seat comes back live and the line opens again', async () => {
     // Capacity 2, one seat: A and C get in, B waits behind them.
     const { concertId } = await createConcert(server, { maxActiveUsers: 2, seatCount: 1, price: 100 });

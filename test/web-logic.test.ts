@@ -3,7 +3,7 @@ import { Checkout, failureShown, holdsTickets, paymentKey, payOutcome, PendingPa
 import { Coalescer } from '../web/src/logic/coalesce';
 import { closeCallsForSessionCheck, feedRetryMs, retryAfterFailureMs, retryDelayMs } from '../web/src/logic/connection';
 import { errorCode, errorMessage, isTransient, problemOf } from '../web/src/logic/errors';
-import { ACTIVE_PAUSED_MESSAGE, ACTIVE_SEAT_BACK_MESSAGE, ACTIVE_SOLD_OUT_MESSAGE, activeSupplyNews, announcement, datesOnSale, HOLDS_OUTLAST_TURN, HOLDS_STILL_PAYABLE, inLine, LEAVE_SETTLE_MS, logOutQuestion, overHttpWords, lineProgress, LineMemory, lostWords, offPageNews, PAUSED_MESSAGE, PLACE_ENDED_AWAY_MESSAGE, PLACE_LOST_MESSAGE, PREQUEUE_MESSAGE, SEAT_BACK_MESSAGE, seatSupply, seatsLeftWords, SOLD_OUT_MESSAGE, TURN_ENDED_MESSAGE, turnEnded, waitsInLine, type QueueView } from '../web/src/logic/queue';
+import { ACTIVE_PAUSED_MESSAGE, ACTIVE_SEAT_BACK_MESSAGE, ACTIVE_SOLD_OUT_MESSAGE, activeSupplyNews, announcement, datesOnSale, estimatedWaitWords, HOLDS_OUTLAST_TURN, HOLDS_STILL_PAYABLE, inLine, LEAVE_SETTLE_MS, logOutQuestion, overHttpWords, lineProgress, LineMemory, lostWords, offPageNews, PAUSED_MESSAGE, PLACE_ENDED_AWAY_MESSAGE, PLACE_LOST_MESSAGE, PREQUEUE_MESSAGE, SEAT_BACK_MESSAGE, seatSupply, seatsLeftWords, SOLD_OUT_MESSAGE, TURN_ENDED_MESSAGE, turnEnded, waitsInLine, type QueueView } from '../web/src/logic/queue';
 import { NewestSource } from '../web/src/logic/newest';
 import { applySeatChange, choiceCounts, heldWords, holdsGoneByRunningOut, holdsRanOutWords, MaybeOwnChanges, openingChoice, PaidElsewhere, paidElsewhereWords, pointsWords, releasedWords, SEATS_PER_PAGE, seatFailureShown, seatKeyTarget, seatLook, seatPages, seatPositions, seatsFromLists, withLiveCounts, type SeatState } from '../web/src/logic/seats';
 import { formatCountdown, formatDateTime, formatWait, remainingMs, salesOpenCountdown, spokenCountdown, turnEndingWarning } from '../web/src/logic/time';
@@ -123,6 +123,16 @@ describe('countdowns and waits', () => {
     expect(formatWait(60)).toBe('about 1 minute');
     expect(formatWait(200)).toBe('about 3 minutes');
     expect(formatWait(7200)).toBe('about 2 hours');
+  });
+
+  it('says the wait while admission is paused from when a seat comes back: a moment for a fan whom a free slot awaits', () => {
+    const waiting = { position: 1, estimatedWaitSeconds: 120, seatsLeft: 0, active: 1 };
+    expect(estimatedWaitWords(waiting, 2)).toBe('a moment once a seat comes back');
+    expect(estimatedWaitWords({ ...waiting, position: 2 }, 2)).toBe('about 2 minutes once a seat comes back');
+    expect(estimatedWaitWords({ ...waiting, active: 2 }, 2)).toBe('about 2 minutes once a seat comes back');
+    // Seats left: the API's figure as it is.
+    expect(estimatedWaitWords({ ...waiting, seatsLeft: 3, estimatedWaitSeconds: 1 }, 2)).toBe('less than a minute');
+    expect(estimatedWaitWords({ ...waiting, estimatedWaitSeconds: null }, 2)).toBe('unknown for now');
   });
 
   it('names the time zone of a date shown (the fan may not be where the venue is), and tells the dates still on sale', () => {

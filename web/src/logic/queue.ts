@@ -1,5 +1,5 @@
 import type { KeyValueStore } from './storage';
-import { formatDateTime } from './time';
+import { formatDateTime, formatWait } from './time';
 
 /**
  * The waiting room as a fan sees it: progress through the line, what is said about the seats, and
@@ -113,6 +113,18 @@ export const ALL_STARTED_MESSAGE = 'Every date of this concert has started: its 
 
 /** The dates not started by `now` (epoch ms): those whose seats are offered. */
 export const datesOnSale = <S extends { startsAt: string }>(schedules: readonly S[], now: number): S[] => schedules.filter((schedule) => Date.parse(schedule.startsAt) > now);
+
+/**
+ * The estimated wait as a fan in line reads it. While admission is paused (every seat held) the API
+ * counts no ACTIVE slot as free, so its figure is the line's pace from when a seat comes back; but a
+ * fan whom a free slot awaits (`capacity`, the concert's maxActiveUsers, less those `active`) is let
+ * in at the tick after that, not minutes later.
+ */
+export function estimatedWaitWords(status: Pick<QueueView, 'position' | 'estimatedWaitSeconds' | 'seatsLeft'> & { active: number }, capacity: number): string {
+  if (seatSupply(false, status.seatsLeft ?? 1) !== 'PAUSED' || status.estimatedWaitSeconds === null) return formatWait(status.estimatedWaitSeconds);
+  const freeSlotAwaits = status.position !== null && status.position <= capacity - status.active;
+  return `${freeSlotAwaits ? 'a moment' : formatWait(status.estimatedWaitSeconds)} once a seat comes back`;
+}
 
 /** "312 seats left", "1 seat left". */
 export function seatsLeftWords(seatsLeft: number): string {

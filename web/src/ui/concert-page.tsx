@@ -143,7 +143,7 @@ function Booking({
   socket,
   onSeatsChanged,
 }: {
-  concert: { id: string; title: string; soldOut: boolean; schedules: readonly { id: string; startsAt: string; availableSeats: number }[] };
+  concert: { id: string; title: string; maxActiveUsers: number; soldOut: boolean; schedules: readonly { id: string; startsAt: string; availableSeats: number }[] };
   socket: SocketState;
   /** The seats changed: the counts are to be read again. */
   onSeatsChanged: (cause?: SeatsChange) => void;

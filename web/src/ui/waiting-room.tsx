@@ -2,9 +2,9 @@ import { useContext, useEffect, useLayoutEffect, useRef, useState } from 'react'
 import { useClient, useMutation, type CombinedError } from 'urql';
 import type { SocketState } from '../client';
 import { errorCode } from '../logic/errors';
-import { ACTIVE_PAUSED_MESSAGE, ALL_STARTED_MESSAGE, datesOnSale, ACTIVE_SOLD_OUT_MESSAGE, activeSupplyNews, announcement, overHttpWords, HOLDS_OUTLAST_TURN, HOLDS_STILL_PAYABLE, lineProgress, lostWords, PAUSED_MESSAGE, PREQUEUE_MESSAGE, SEAT_BACK_MESSAGE, seatSupply, seatsLeftWords, SOLD_OUT_MESSAGE, inLine, waitsInLine } from '../logic/queue';
+import { ACTIVE_PAUSED_MESSAGE, ALL_STARTED_MESSAGE, datesOnSale, estimatedWaitWords, ACTIVE_SOLD_OUT_MESSAGE, activeSupplyNews, announcement, overHttpWords, HOLDS_OUTLAST_TURN, HOLDS_STILL_PAYABLE, lineProgress, lostWords, PAUSED_MESSAGE, PREQUEUE_MESSAGE, SEAT_BACK_MESSAGE, seatSupply, seatsLeftWords, SOLD_OUT_MESSAGE, inLine, waitsInLine } from '../logic/queue';
 import { choiceCounts, openingChoice, type SeatChange } from '../logic/seats';
-import { formatCountdown, formatDateTime, formatWait, remainingMs, spokenCountdown, TURN_ENDING_MS, turnEndingWarning } from '../logic/time';
+import { formatCountdown, formatDateTime, remainingMs, spokenCountdown, TURN_ENDING_MS, turnEndingWarning } from '../logic/time';
 import { ConcertDetail, EnterQueue, LeaveQueue, type HoldItem, type PaymentResult, type QueueStatus } from '../operations';
 import { useAnnounce } from './announcer';
 import { ErrorNote } from './errors';
@@ -17,6 +17,8 @@ import { refocus } from './focus';
 interface Concert {
   id: string;
   title: string;
+  /** ACTIVE slots: a fan within those free is let in as soon as a seat is. */
+  maxActiveUsers: number;
   /** The server's word (Concert.soldOut), as the fan's feed has it (see concert-page's liveSale). */
   soldOut: boolean;
   /** availableSeats: a date's seats neither sold nor held, as last read. */
@@ -288,7 +290,7 @@ function QueueBody({
 }) {
   switch (status.state) {
     case 'WAITING':
-      return <Waiting status={status} start={start} />;
+      return <Waiting status={status} start={start} capacity={concert.maxActiveUsers} />;
     case 'PREQUEUE':
       return <PreQueue status={status} />;
     case 'SOLD_OUT':
@@ -404,7 +406,7 @@ function SoldOut({ seatsBack }: { seatsBack: boolean }) {
   );
 }
 
-function Waiting({ status, start }: { status: QueueStatus; start: number | null }) {
+function Waiting({ status, start, capacity }: { status: QueueStatus; start: number | null; capacity: number }) {
   const progress = lineProgress(status.state, status.position, start);
   const others = Math.max(0, status.waiting - 1);
   return (
@@ -421,10 +423,7 @@ function Waiting({ status, start }: { status: QueueStatus; start: number | null 
         <div>
           <dt>Estimated wait</dt>
           {/* The estimate assumes admission runs: while it is paused, it counts from when it resumes. */}
-          <dd data-testid="wait">
-            {formatWait(status.estimatedWaitSeconds)}
-            {seatSupply(false, status.seatsLeft) === 'PAUSED' && status.estimatedWaitSeconds !== null ? ' once a seat comes back' : ''}
-          </dd>
+          <dd data-testid="wait">{estimatedWaitWords(status, capacity)}</dd>
         </div>
       </dl>
       <SeatsLeft seatsLeft={status.seatsLeft} />
