@@ -9,7 +9,7 @@ import { createConcert } from './support/fixtures';
 import { ADMIN, databaseOf, startTestServer, type TestServer } from './support/harness';
 import { lockUserRow, untilLockWait } from './support/mysql-locks';
 import { NETWORK_BACK_MESSAGE } from '../web/src/logic/errors';
-import { ACTIVE_SEAT_BACK_MESSAGE, HOLDS_OUTLAST_TURN, SEAT_BACK_MESSAGE, SOLD_OUT_LEFT_LINE_MESSAGE, TURN_ENDED_MESSAGE } from '../web/src/logic/queue';
+import { ACTIVE_SEAT_BACK_MESSAGE, HOLDS_OUTLAST_TURN, PAUSED_MESSAGE, SEAT_BACK_MESSAGE, SOLD_OUT_LEFT_LINE_MESSAGE, TURN_ENDED_MESSAGE } from '../web/src/logic/queue';
 import { admittedWithRival, announced, announcements, answerLate, answerWhenReleased, busyFor, chargeInPage, cutNextAnswer, dropSockets, endTurn, expectClean, expectNothingSaidTwice, focusedId, holdBackPushes, logInTab, newFanEntering, openFan, position, samplePage, seat, seatWithStatus, shoot, signUpInPage, startBrowser, stopBrowser, submitAuthForm, tabShownAgain, tokenOf, userIdOf, WAIT, type Fan } from './support/browser';
 
 /*
@@ -339,7 +339,7 @@ describe('fan web app in Chromium', () => {
     await fan.context.close();
   });
 
-  it('a fan whom a free slot awaits while every seat is held is told they get in a moment after a seat comes back, and does', async () => {
+  it('a fan who enters while every seat is held hears admission is paused, and, a free slot awaiting them, is told they get in a moment after a seat comes back, and does', async () => {
     const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 2, seatCount: 1, price: 100 });
     const [holder] = await signUpMany(new Api(server.url), 1);
     await admit([holder!], concertId);
@@ -352,6 +352,8 @@ describe('fan web app in Chromium', () => {
     await fan.page.getByTestId('paused').waitFor(WAIT);
     // The API's estimate (the line's pace, with no slot counted free) would say minutes.
     expect(await fan.page.getByTestId('wait').textContent()).toBe('a moment once a seat comes back');
+    // The pause is said on entering too (the page had read the counts at 0 before: it was left unsaid).
+    await announced(fan, PAUSED_MESSAGE);
     await holder!.api.data(RELEASE, { holdId: held.id });
     await fan.page.locator('.your-turn').waitFor(WAIT);
     expectClean([fan]);

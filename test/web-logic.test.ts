@@ -590,6 +590,9 @@ describe('waiting room', () => {
     expect(announcement(withSeats(view('WAITING', 2), 0), withSeats(view('WAITING', 2), 1))).toBe('Seats are free again: admission resumes. 1 seat left.');
     expect(announcement(withSeats(view('WAITING', 2), 5), withSeats(view('WAITING', 2), 4))).toBeUndefined(); // counts alone are not announced
     expect(announcement(withSeats(view('WAITING', 3), 2), withSeats(view('WAITING', 2), 0))).toBe(`You are number 2 in line. ${PAUSED_MESSAGE}`);
+    // Entering while nothing is free (out of line, the counts already read 0): said on entering, once.
+    expect(announcement(withSeats(view('NONE', null), 0), withSeats(view('WAITING', 1), 0))).toBe(`You are number 1 in line: you are next. ${PAUSED_MESSAGE}`);
+    expect(announcement(withSeats(view('WAITING', 2), 0), withSeats(view('WAITING', 1), 0))).toBe('You are number 1 in line: you are next.');
     // Leaving the line is said to those who were in it (or in the pre-queue), not to a fan who never was.
     expect(announcement(view('WAITING', 2), view('SOLD_OUT', null))).toBe('Sold out — every seat is sold. You have left the line.');
     expect(announcement(view('PREQUEUE', null), view('SOLD_OUT', null))).toBe('Sold out — every seat is sold. You have left the line.');

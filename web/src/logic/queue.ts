@@ -407,7 +407,8 @@ export function announcement(previous: QueueView | undefined, next: QueueView, c
   switch (next.state) {
     case 'WAITING': {
       const place = `You are number ${next.position ?? '?'} in line${next.position === 1 ? ': you are next' : ''}.`;
-      const paused = next.seatsLeft === 0 && previous?.seatsLeft !== 0 ? ` ${PAUSED_MESSAGE}` : '';
+      // Unless told while waiting already (a fan who enters while nothing is free is told on entering).
+      const paused = next.seatsLeft === 0 && !(previous?.state === 'WAITING' && previous.seatsLeft === 0) ? ` ${PAUSED_MESSAGE}` : '';
       return (previous?.state === 'PREQUEUE' ? `Sales are open. ${place}` : place) + paused;
     }
     case 'PREQUEUE':
