@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { runScript, type RedisClient } from '../redis';
 import type { Counter } from 'prom-client';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
-import { COUNT_BOTH, REFUSED_BY_FIRST, REFUSED_BY_SECOND } from '../redis/limit-scripts';
+import { COUNT_BOTH, GIVE_BACK, REFUSED_BY_FIRST, REFUSED_BY_SECOND } from '../redis/limit-scripts';
 import { isUnanswered, NotAsked } from '../errors';
 
 /** The limits a refusal is counted under (metric label `limit`). */
@@ -200,8 +200,8 @@ export class WindowCounter {
    * operation another limit refused). Not while Redis is silent: the point lapses with its window.
    */
   async giveBack(id: string): Promise<void> {
-    if (this.silence?.answering === false) return;
-    await this.limiter?.reward(id, 1).catch(() => undefined);
+    if (this.silence?.answering === false || !this.limiter) return;
+    await runScript(this.redis, GIVE_BACK, { count: this.limiter.getKey(id) }).catch(() => undefined);
   }
 
   async reset(id: string): Promise<void> {

@@ -37,7 +37,7 @@ export class LoginThrottle {
     if (!byEmail.allowed) {
       // Nor did the address make a failed attempt (a fan whose own account is locked by someone
       // else's guesses must not lose sign-ins to every other account as well).
-      await Promise.all([this.perEmail.giveBack(emailId), this.perIp.giveBack(ip)]);
+      await this.giveBackBoth(emailId, ip);
       throw refusal(byEmail);
     }
     let result: T;
@@ -45,11 +45,16 @@ export class LoginThrottle {
       result = await attempt();
     } catch (error) {
       // Only a wrong password is a failed attempt; one that could not be checked (MySQL away) is not.
-      if (!(error instanceof AppError && error.code === 'INVALID_CREDENTIALS')) await Promise.all([this.perEmail.giveBack(emailId), this.perIp.giveBack(ip)]);
+      if (!(error instanceof AppError && error.code === 'INVALID_CREDENTIALS')) await this.giveBackBoth(emailId, ip);
       throw error;
     }
     await Promise.all([this.perEmail.reset(emailId), this.perIp.giveBack(ip)]);
     return result;
+  }
+
+  /** An attempt that made no failure: it counts for neither the email nor the address. */
+  private giveBackBoth(emailId: string, ip: string): Promise<unknown> {
+    return Promise.all([this.perEmail.giveBack(emailId), this.perIp.giveBack(ip)]);
   }
 }
 

@@ -47,4 +47,19 @@ return {${REFUSED_BY_NONE}, 0}
 `,
 });
 
-export const LIMIT_SCRIPTS = [COUNT_BOTH] as const;
+/**
+ * Gives one counted event back, only to a count still running and above 0. rate-limiter-flexible's
+ * reward on a count whose window has just ended makes a new one at -1, with a whole new window: a
+ * refused sign-in's give-back racing its window's end would bank an extra guess for the next.
+ */
+export const GIVE_BACK = defineScript<number, []>()({
+  name: 'giveBack',
+  keys: ['count'],
+  lua: `
+local count = tonumber(redis.call('GET', countKey) or '0')
+if count > 0 then redis.call('DECRBY', countKey, 1) end
+return count
+`,
+});
+
+export const LIMIT_SCRIPTS = [COUNT_BOTH, GIVE_BACK] as const;
