@@ -82,6 +82,13 @@ describe('upgrading schedules to a price of their own', () => {
     const rows = await sql().execute<{ price: number }[]>('select price from schedules where id in (?, ?)', scheduleIds);
     expect(rows.map((row) => Number(row.price))).toEqual([150, 150]);
   });
+
+  it('shows a schedule with no price of its own (made by a replica of the earlier version during the upgrade) as unknown, not free', async () => {
+    const { concertId, scheduleIds } = await createConcert(server, { price: 150 });
+    await sql().execute('update schedules set price = null where id = ?', [scheduleIds[0]]);
+    const { concert } = await new Api(server.url).data<{ concert: { schedules: { price: number | null }[] } }>('query($id: ID!) { concert(id: $id) { schedules { price } } }', { id: concertId });
+    expect(concert.schedules).toEqual([{ price: null }]);
+  });
 });
 
 describe('upgrading a database whose emails were apart under the server’s default collation', () => {

@@ -136,8 +136,9 @@ describe('countdowns and waits', () => {
   });
 
   it('names the time zone of a date shown (the fan may not be where the venue is), and tells the dates still on sale', () => {
-    const zone = new Intl.DateTimeFormat('en-US', { timeZoneName: 'short' }).formatToParts(new Date('2030-01-01T19:00:00Z')).find((part) => part.type === 'timeZoneName')!.value;
-    expect(formatDateTime('2030-01-01T19:00:00Z', 'en-US').endsWith(` ${zone}`)).toBe(true);
+    // The date as before, then the zone's name ("UTC", "GMT+1", "EST"…).
+    const withoutZone = new Date('2030-01-01T19:00:00Z').toLocaleString('en-US', { weekday: 'short', year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
+    expect(formatDateTime('2030-01-01T19:00:00Z', 'en-US')).toMatch(new RegExp(`^${withoutZone} [A-Z][A-Za-z]*([+-][0-9:]+)?$`));
     const dates = [{ startsAt: '2030-01-01T19:00:00Z' }, { startsAt: '2030-01-02T19:00:00Z' }];
     expect(datesOnSale(dates, Date.parse('2030-01-01T18:59:59Z'))).toEqual(dates);
     expect(datesOnSale(dates, Date.parse('2030-01-01T19:00:00Z'))).toEqual([dates[1]]);

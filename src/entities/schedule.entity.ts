@@ -19,8 +19,9 @@ export class Schedule {
 
   /**
    * The price of each of its seats (one per schedule, given at creation), kept here as well: the
-   * concert list shows it, and must not read 100,000 seats a date for it.
+   * concert list shows it, and must not read 100,000 seats a date for it. Null for a schedule a
+   * replica of an earlier version created during an upgrade (it knows no such column).
    */
-  @Property({ type: 'integer', unsigned: true })
-  price!: number;
+  @Property({ type: 'integer', unsigned: true, nullable: true })
+  price: number | null = null;
 }

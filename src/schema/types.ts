@@ -68,7 +68,11 @@ export class ScheduleNode {
   concertId!: number;
   @Field(() => Date) startsAt!: Date;
   @Field(() => Int) totalSeats!: number;
-  @Field(() => Int, { description: 'The price of each of its seats, in points: public, so a fan knows what to charge before queueing.' }) price!: number;
+  @Field(() => Int, {
+    nullable: true,
+    description: 'The price of each of its seats, in points: public, so a fan knows what to charge before queueing. Null for a date a server of an earlier version created during an upgrade (its seats say their price).',
+  })
+  price!: number | null;
 }
 
 // simpleResolvers: plain property reads, without type-graphql's per-field middleware wrapper. Seat

@@ -117,10 +117,7 @@ export class PaidElsewhere<H extends { id: string; expiresAt: string }> {
 
   /** A read of the holds: returns the holds it shows bought elsewhere, once that tab said it paid. */
   read(holds: readonly H[], settled: ReadonlySet<string>, now: number): H[] {
-    if (now < this.watchingUntil) {
-      const still = new Set(holds.map((hold) => hold.id));
-      this.gone.push(...this.last.filter((hold) => !still.has(hold.id) && !settled.has(hold.id) && Date.parse(hold.expiresAt) > now));
-    }
+    if (now < this.watchingUntil) this.gone.push(...goneUnsettled(this.last, holds, settled).filter((hold) => Date.parse(hold.expiresAt) > now));
     this.last = holds;
     return this.paid ? this.take() : [];
   }
@@ -158,8 +155,13 @@ export function heldWords(seatNumber: number, price: number, expiresAt: string, 
  * hold of theirs runs out). Holds the page paid for or released (`settled`) went that way, not by running out.
  */
 export function holdsGoneByRunningOut<H extends { id: string; expiresAt: string }>(before: readonly H[], read: readonly H[], settled: ReadonlySet<string>, latestNow: number): H[] {
+  return goneUnsettled(before, read, settled).filter((hold) => Date.parse(hold.expiresAt) <= latestNow);
+}
+
+/** The holds of `before` that `read` no longer has, but for those this tab paid for or released (`settled`). */
+function goneUnsettled<H extends { id: string }>(before: readonly H[], read: readonly H[], settled: ReadonlySet<string>): H[] {
   const still = new Set(read.map((hold) => hold.id));
-  return before.filter((hold) => !still.has(hold.id) && !settled.has(hold.id) && Date.parse(hold.expiresAt) <= latestNow);
+  return before.filter((hold) => !still.has(hold.id) && !settled.has(hold.id));
 }
 
 /** What releasing a held seat says aloud (see heldWords). */

@@ -45,7 +45,7 @@ export function ScheduleLine({ schedule, showCount = true }: { schedule: Schedul
     <li>
       <time dateTime={schedule.startsAt}>{formatDateTime(schedule.startsAt)}</time>
       {started && <span className="muted"> · {STARTED_WORDS}</span>}
-      {!started && <span data-testid="date-price"> · {pointsWords(schedule.price)} a seat</span>}
+      {!started && schedule.price !== null && <span data-testid="date-price"> · {pointsWords(schedule.price)} a seat</span>}
       {showCount && !started && (
         <>
           {' · '}

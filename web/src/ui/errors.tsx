@@ -70,9 +70,12 @@ export function ErrorNote({
   }, [text]);
   if (!shown) return null;
   const wait = shown.code === 'RATE_LIMITED' && words?.RATE_LIMITED === undefined ? shown.retryAfterSeconds : undefined;
+  const countdown = wait !== undefined && Number.isFinite(wait) && wait >= 0;
   return (
-    <p ref={note} id={id} className="error" role={echoed === text ? undefined : 'alert'} data-code={shown.code}>
-      {wait !== undefined && Number.isFinite(wait) && wait >= 0 ? <RetryIn from={then.at} seconds={wait} /> : text}
+    // An alert is atomic by default: a screen reader would read the whole sentence again at each tick
+    // of the countdown inside (its timer role is no live region everywhere), so only what changed counts.
+    <p ref={note} id={id} className="error" role={echoed === text ? undefined : 'alert'} aria-atomic={countdown ? false : undefined} data-code={shown.code}>
+      {countdown ? <RetryIn from={then.at} seconds={wait} /> : text}
     </p>
   );
 }

@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useRef, useState, useSyncExternalStore } from 'react';
+import { useEffect, useMemo, useReducer, useRef, useState, useSyncExternalStore } from 'react';
 import type { Store } from '../client';
 import { Coalescer } from '../logic/coalesce';
 import { feedRetryMs } from '../logic/connection';
@@ -68,16 +68,21 @@ const seconds = new SecondTicker(() => serverClock.now());
 /** The longest a browser timer waits (about 24.8 days); a page open longer reads its data again meanwhile. */
 const LONGEST_TIMER_MS = 2 ** 31 - 1;
 
-/** Whether the server's time has reached `at` (epoch ms): renders again once it does, with no ticking meanwhile. */
+/**
+ * Whether the server's time has reached `at` (epoch ms), judged at each render (the estimate of the
+ * server's clock may be corrected meanwhile): renders again once it does, with no ticking meanwhile.
+ */
 export function useReached(at: number): boolean {
-  const [reached, setReached] = useState(() => serverClock.now() >= at);
+  const reached = serverClock.now() >= at;
+  // Each wake-up that finds the time not reached yet (the clock estimate moved) sets the next.
+  const [wakeUps, wakeUp] = useReducer((n: number) => n + 1, 0);
   useEffect(() => {
     if (reached) return;
     const ms = at - serverClock.now();
     if (ms > LONGEST_TIMER_MS) return;
-    const timer = setTimeout(() => setReached(true), Math.max(0, ms));
+    const timer = setTimeout(wakeUp, Math.max(0, ms) + 1);
     return () => clearTimeout(timer);
-  }, [at, reached]);
+  }, [at, reached, wakeUps]);
   return reached;
 }
 

@@ -1,4 +1,4 @@
-import { useCallback, useId, useState } from 'react';
+import { useCallback, useId, useLayoutEffect, useState } from 'react';
 import { useClient, useMutation, useQuery } from 'urql';
 import { problemOf, TICKET_NOT_FOUND, type Problem } from '../logic/errors';
 import { cancelledBefore } from '../logic/tickets';
@@ -38,6 +38,13 @@ function TicketActions({ ticket, headingId, describedBy }: { ticket: TicketItem;
   // The show starting while the page is open takes "Cancel ticket" away then (an open question stays:
   // answered, the API refuses, and that is said).
   const started = useReached(Date.parse(ticket.seat.schedule.startsAt));
+  // Once it has started, no "Cancel ticket" comes back to take the focus from the buttons that went
+  // (the question answered and refused, Keep it, Escape; or the button itself as the show starts):
+  // the ticket's heading takes it, if nothing else has.
+  const actionsGone = started && !confirming;
+  useLayoutEffect(() => {
+    if (actionsGone && document.activeElement === document.body) document.getElementById(headingId)?.focus({ preventScroll: true });
+  }, [actionsGone, headingId]);
 
   // Cancelled by this tab, it shows so at once, not "Cancel ticket" again until the list is read again.
   if (ticket.status === 'CANCELLED' || outcome !== null) {
@@ -69,10 +76,7 @@ function TicketActions({ ticket, headingId, describedBy }: { ticket: TicketItem;
     setConfirming(false);
     const cancelled = result.data?.cancelReservation;
     if (!cancelled) {
-      const refusal = problemOf(result.error) ?? { code: 'NETWORK' };
-      setProblem(refusal);
-      // No "Cancel ticket" comes back to take the focus from the buttons that went: the ticket's heading does.
-      if (refusal.code === 'NOT_CANCELLABLE' || started) document.getElementById(headingId)?.focus({ preventScroll: true });
+      setProblem(problemOf(result.error) ?? { code: 'NETWORK' });
       return;
     }
     document.getElementById(headingId)?.focus({ preventScroll: true });
