@@ -35,7 +35,7 @@ import { decodeDepartures, placeAfter } from '../src/queue/departures';
 import { watchBeat } from '../src/queue/queue-service';
 import { decodeFeedReply, decodeWatchReply } from '../src/queue/queue-status';
 import { SOCKET_OPEN, SOCKET_RENEW } from '../src/redis/socket-scripts';
-import { COUNT_BOTH } from '../src/redis/limit-scripts';
+import { COUNT_BOTH, GIVE_BACK } from '../src/redis/limit-scripts';
 import type { Script, ScriptArg, ScriptKeys } from '../src/redis/script';
 import { LOCAL_REDIS_URL, wipeRedisKeys } from '../support/sandbox';
 import { TEST_REDIS } from './support/harness';
@@ -1663,6 +1663,18 @@ describe('limit scripts', () => {
     // Each count's window is its own TTL, set once when the count starts (as rate-limiter-flexible keeps them).
     expect(await redis.pttl(fan.first)).toBeGreaterThan(59_000);
     expect(await redis.pttl(fan.second)).toBeLessThanOrEqual(30_000);
+  });
+
+  it('give an event back only to a running count above 0, keeping its window', async () => {
+    const count = { count: `${keys.limits.loginIp}:give-back` };
+    expect(await run(GIVE_BACK, count)).toBe(0);
+    expect(await redis.exists(count.count)).toBe(0);
+    await redis.set(count.count, 2, 'EX', 60);
+    expect(await run(GIVE_BACK, count)).toBe(2);
+    expect(await run(GIVE_BACK, count)).toBe(1);
+    expect(await run(GIVE_BACK, count)).toBe(0);
+    expect(await redis.get(count.count)).toBe('0');
+    expect(await redis.pttl(count.count)).toBeGreaterThan(59_000);
   });
 });
 

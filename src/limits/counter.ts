@@ -201,7 +201,11 @@ export class WindowCounter {
    */
   async giveBack(id: string): Promise<void> {
     if (this.silence?.answering === false || !this.limiter) return;
-    await runScript(this.redis, GIVE_BACK, { count: this.limiter.getKey(id) }).catch(() => undefined);
+    try {
+      await runScript(this.redis, GIVE_BACK, { count: this.limiter.getKey(id) });
+    } catch {
+      // Not given back: the event lapses with its window.
+    }
   }
 
   async reset(id: string): Promise<void> {
