@@ -83,6 +83,12 @@ describe('fan web app in Chromium', () => {
     // Enter submits with the form's first button, Log in: a returning fan's Enter never creates an account.
     await a.page.keyboard.press('Enter');
     await a.page.getByRole('alert').filter({ hasText: 'do not match an account' }).waitFor(WAIT);
+    // Both fields are marked (the API does not say which was wrong); one edited is no longer.
+    const invalid = (label: string | RegExp) => a.page.getByLabel(label).getAttribute('aria-invalid');
+    expect([await invalid('Email'), await invalid(/^Password/)]).toEqual(['true', 'true']);
+    await a.page.keyboard.press('Backspace');
+    await a.page.keyboard.type('e');
+    expect([await invalid('Email'), await invalid(/^Password/)]).toEqual(['true', null]);
     await a.page.keyboard.press('Tab'); // Log in
     await a.page.keyboard.press('Tab'); // Sign up
     await a.page.keyboard.press('Enter');

@@ -9,7 +9,7 @@ import { applySeatChange, choiceCounts, heldWords, holdsGoneByRunningOut, holdsR
 import { formatCountdown, formatDateTime, formatWait, remainingMs, salesOpenCountdown, spokenCountdown, turnEndingWarning } from '../web/src/logic/time';
 import { SecondTicker } from '../web/src/logic/second-ticker';
 import { ServerClock } from '../web/src/logic/server-clock';
-import { cancelledBefore } from '../web/src/logic/tickets';
+import { cancelledBefore, inShowOrder } from '../web/src/logic/tickets';
 
 /* The web app's logic that is not markup (web/src/logic/), without a browser. */
 
@@ -959,6 +959,7 @@ describe('cancelling a ticket twice', () => {
     expect(cancelledBefore('2030-01-01T12:00:05.000Z', sent)).toBe(true);
     expect(cancelledBefore('2030-01-01T12:00:09.000Z', sent)).toBe(true);
   });
+
   it('is this request’s refund when cancelled in the second of the send or after (cancelledAt is rounded down)', () => {
     expect(cancelledBefore('2030-01-01T12:00:10.000Z', sent)).toBe(false);
     expect(cancelledBefore('2030-01-01T12:00:11.000Z', sent)).toBe(false);
@@ -1015,5 +1016,22 @@ describe('the seat map\'s failure note', () => {
     const unreachable = { problem: { code: 'NETWORK' }, heldThen: 1, reconnectsThen: 2 };
     expect(seatFailureShown(unreachable, 1, 2)).toEqual({ code: 'NETWORK' });
     expect(seatFailureShown(unreachable, 1, 3)).toBeUndefined();
+  });
+});
+
+describe('My tickets', () => {
+  it('lists the shows to come first, soonest first and seat by seat, then those started or cancelled, latest first', () => {
+    const ticket = (code: string, startsAt: string, number: number, status = 'CONFIRMED') => ({ code, status, seat: { number, schedule: { startsAt } } });
+    const now = Date.parse('2030-01-03T12:00:00Z');
+    // As the API lists them: newest purchase first.
+    const bought = [
+      ticket('past', '2030-01-02T19:00:00Z', 1),
+      ticket('jan10-2', '2030-01-10T19:00:00Z', 2),
+      ticket('jan10-1', '2030-01-10T19:00:00Z', 1),
+      ticket('cancelled', '2030-01-20T19:00:00Z', 1, 'CANCELLED'),
+      ticket('jan5', '2030-01-05T19:00:00Z', 3),
+      ticket('older-past', '2030-01-01T19:00:00Z', 1),
+    ];
+    expect(inShowOrder(bought, now).map((t) => t.code)).toEqual(['jan5', 'jan10-1', 'jan10-2', 'cancelled', 'past', 'older-past']);
   });
 });

@@ -1,4 +1,4 @@
-import { useState, useSyncExternalStore, type FormEvent } from 'react';
+import { useState, useSyncExternalStore, type ChangeEvent, type FormEvent } from 'react';
 import { useClient, useMutation, useQuery } from 'urql';
 import { problemOf, type ErrorLike, type Problem } from '../logic/errors';
 import { logOutQuestion } from '../logic/queue';
@@ -25,10 +25,14 @@ export function AuthForm() {
   const [error, setError] = useState<ErrorLike | null>(null);
   const [ended] = useState(sessionEndReason);
   const [busy, setBusy] = useState(false);
+  // Fields changed since the last answer: no longer what it was about, so no longer marked invalid
+  // (the note stays: it says what happened).
+  const [edited, setEdited] = useState<ReadonlySet<string>>(new Set());
 
   async function submit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
     if (busy) return;
+    setEdited(new Set());
     const submitter = (event.nativeEvent as SubmitEvent).submitter as HTMLButtonElement | null;
     const form = new FormData(event.currentTarget);
     const variables = { email: String(form.get('email') ?? ''), password: String(form.get('password') ?? '') };
@@ -44,7 +48,11 @@ export function AuthForm() {
   // a failure of another kind (the server busy, no network) is none of the fields'.
   const problem = problemOf(error);
   const about = problem ? fieldsOf(problem) : [];
-  const marked = (field: 'email' | 'password') => (about.includes(field) ? { 'aria-invalid': true, 'aria-describedby': 'auth-error' } : {});
+  const marked = (field: 'email' | 'password') => (about.includes(field) && !edited.has(field) ? { 'aria-invalid': true, 'aria-describedby': 'auth-error' } : {});
+  const noteEdit = (event: ChangeEvent<HTMLInputElement>) => {
+    const field = event.currentTarget.name;
+    setEdited((before) => (before.has(field) ? before : new Set(before).add(field)));
+  };
 
   return (
     <section className="card auth" aria-labelledby="auth-title">
@@ -56,11 +64,11 @@ export function AuthForm() {
       <form onSubmit={submit} noValidate>
         <label>
           Email
-          <input name="email" type="email" autoComplete="email" required {...marked('email')} />
+          <input name="email" type="email" autoComplete="email" required onChange={noteEdit} {...marked('email')} />
         </label>
         <label>
           Password <span className="muted">(8 characters or more to sign up)</span>
-          <input name="password" type="password" autoComplete="current-password" maxLength={200} required {...marked('password')} />
+          <input name="password" type="password" autoComplete="current-password" maxLength={200} required onChange={noteEdit} {...marked('password')} />
         </label>
         {/* aria-disabled, not disabled, while a request runs: a disabled button drops the keyboard focus to the page. */}
         <div className="row">

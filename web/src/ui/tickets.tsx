@@ -1,7 +1,7 @@
 import { useCallback, useId, useLayoutEffect, useState } from 'react';
 import { useClient, useMutation, useQuery } from 'urql';
 import { problemOf, TICKET_NOT_FOUND, type Problem } from '../logic/errors';
-import { cancelledBefore } from '../logic/tickets';
+import { cancelledBefore, inShowOrder } from '../logic/tickets';
 import { formatDateTime } from '../logic/time';
 import { serverClock } from '../logic/server-clock';
 import { CancelReservation, MyTickets, rereadMe, type TicketItem } from '../operations';
@@ -146,7 +146,7 @@ export function MyTicketsPage() {
         </p>
       )}
       <ul className="tickets">
-        {tickets?.map((ticket) => (
+        {tickets && inShowOrder(tickets, serverClock.now()).map((ticket) => (
           <Ticket key={ticket.id} ticket={ticket} />
         ))}
       </ul>
