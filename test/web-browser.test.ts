@@ -1095,7 +1095,6 @@ describe('fan web app in Chromium', () => {
   });
 
   it('My tickets follows another device (tickets bought there show, with the balance, once the page is shown again); a show starting while it is open takes "Cancel ticket" away, and a question left open is answered with why, the focus on the ticket', async () => {
-    const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 1, seatCount: 2, price: 100, startsAt: new Date(Date.now() + 30_000) });
     const [account] = await signUpMany(new Api(server.url), 1);
     await charge(account!, 1000);
     const fan = await openFan('tickets-follow', { width: 1100, height: 900 });
@@ -1103,7 +1102,9 @@ describe('fan web app in Chromium', () => {
     await fan.page.goto(`${base}#/tickets`);
     await fan.page.getByText('No tickets yet.').getByRole('link', { name: 'See the concerts' }).waitFor(WAIT);
     await fan.page.getByTestId('points').filter({ hasText: /^1,000 points$/ }).waitFor(WAIT);
-    // Two tickets bought on another device: nothing tells the page; shown again, it reads them and the balance.
+    // Two tickets bought on another device, for a show starting 30 s from now: nothing tells the page;
+    // shown again, it reads them and the balance.
+    const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 1, seatCount: 2, price: 100, startsAt: new Date(Date.now() + 30_000) });
     await admit([account!], concertId);
     const [first, second] = await seatIds(server, scheduleIds[0]!);
     const { reservations } = await pay(account!, [(await hold(account!, first!)).id, (await hold(account!, second!)).id], 'other-device');
@@ -1131,7 +1132,6 @@ describe('fan web app in Chromium', () => {
 
   it('dates that have started are not offered: said on their line, their seat map goes as they start, and a concert all of whose dates have started offers no place in line', async () => {
     const over = await createConcert(server, { maxActiveUsers: 1, seatCount: 2, startsAt: new Date(Date.now() - 3_600_000) });
-    const soon = await createConcert(server, { maxActiveUsers: 1, seatCount: 2, schedules: 2, startsAt: new Date(Date.now() + 20_000) });
     const [account] = await signUpMany(new Api(server.url), 1);
     const fan = await openFan('started', { width: 1100, height: 900 });
     await logInTab(fan, account!.token);
@@ -1140,6 +1140,7 @@ describe('fan web app in Chromium', () => {
     await fan.page.locator('.schedules li').filter({ hasText: 'started: no longer on sale here' }).waitFor(WAIT);
     expect(await fan.page.getByRole('button', { name: 'Enter the waiting room' }).count()).toBe(0);
     // Let in for a concert whose first date starts during the turn: its map goes then, the other stays.
+    const soon = await createConcert(server, { maxActiveUsers: 1, seatCount: 2, schedules: 2, startsAt: new Date(Date.now() + 20_000) });
     await fan.page.goto(`${base}#/concerts/${soon.concertId}`);
     await fan.page.getByRole('button', { name: 'Enter the waiting room' }).click();
     await fan.page.locator('.your-turn').waitFor(WAIT);
