@@ -41,6 +41,9 @@ export function isTransient(code: string | undefined): boolean {
 /** The words for NOT_FOUND where it means a ticket (also another fan's: the API does not say which). */
 export const TICKET_NOT_FOUND = 'This ticket could not be found. It may belong to another account; reload your tickets.';
 
+/** A rate limit's note, before the wait it gives (errorMessage, and the countdown in ui/errors.tsx). */
+export const RATE_LIMITED_WAIT = 'Too many attempts: try again in';
+
 /** A rate limit's note once its wait is over (the note stays: what was refused is still to do). */
 export const RATE_LIMIT_OVER = 'Too many attempts then; you may try again now.';
 
@@ -56,7 +59,7 @@ export function waitWords(seconds: number): string {
  */
 export function errorMessage(code: string | undefined, retryAfterSeconds?: number): string {
   if (code === 'RATE_LIMITED' && retryAfterSeconds !== undefined && Number.isFinite(retryAfterSeconds) && retryAfterSeconds >= 0) {
-    return `Too many attempts: try again in ${waitWords(retryAfterSeconds)}.`;
+    return `${RATE_LIMITED_WAIT} ${waitWords(retryAfterSeconds)}.`;
   }
   return (code && MESSAGES[code]) || 'Something went wrong. Please try again.';
 }

@@ -1,6 +1,6 @@
 import { createContext, useContext, useLayoutEffect, useRef, useState } from 'react';
 import { Store, type Reach } from '../client';
-import { errorMessage, NETWORK_BACK_MESSAGE, problemOf, RATE_LIMIT_OVER, waitWords, type ErrorLike, type Problem } from '../logic/errors';
+import { errorMessage, NETWORK_BACK_MESSAGE, problemOf, RATE_LIMIT_OVER, RATE_LIMITED_WAIT, waitWords, type ErrorLike, type Problem } from '../logic/errors';
 import { serverClock } from '../logic/server-clock';
 import { useNow, useStore } from './hooks';
 
@@ -90,7 +90,7 @@ function RetryIn({ from, seconds }: { from: number; seconds: number }) {
   if (left <= 0) return RATE_LIMIT_OVER;
   return (
     <>
-      Too many attempts: try again in <span role="timer">{waitWords(left / 1000)}</span>.
+      {RATE_LIMITED_WAIT} <span role="timer">{waitWords(left / 1000)}</span>.
     </>
   );
 }

@@ -16,8 +16,6 @@ const TICKETS_CONTEXT = { additionalTypenames: ['Payment', 'Reservation'] };
 const TICKET_CHANGES: readonly AccountChange[] = ['payment', 'cancellation'];
 const TICKET_WORDS = { NOT_FOUND: TICKET_NOT_FOUND };
 const ALREADY_CANCELLED = 'was already cancelled: its price was refunded then, and not again now.';
-/** As often as the concert list's counts (see MyTicketsPage). */
-const TICKETS_REFRESH_MS = CONCERTS_REFRESH_MS;
 
 /**
  * Cancelling one ticket, in two steps: "Cancel ticket", then "Yes, cancel it" (or "Keep it"). The
@@ -131,7 +129,7 @@ export function MyTicketsPage() {
     },
     [reread, client],
   );
-  useRefresh(refresh, TICKETS_REFRESH_MS);
+  useRefresh(refresh, CONCERTS_REFRESH_MS);
   useTitle('My tickets');
   // A read that failed for a passing reason (busy, rate-limited, network) is made again with backoff:
   // the page recovers by itself, and a list read before stays shown meanwhile.

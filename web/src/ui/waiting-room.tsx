@@ -239,7 +239,7 @@ export function WaitingRoom({
           onSeatChanged={onSeatChanged}
         />
       )}
-      {(status?.state === 'NONE' || seatsBack) && allStarted && <p data-testid="all-started">{ALL_STARTED_MESSAGE}</p>}
+      {(status?.state === 'NONE' || seatsBack) && allStarted && <AllStarted />}
       {(status?.state === 'NONE' || seatsBack) && !allStarted && (
         <button type="button" onClick={() => void enter()} aria-disabled={entering.fetching}>
           Enter the waiting room
@@ -308,6 +308,9 @@ function QueueBody({
       return <p>Waiting room: {String(status.state).toLowerCase()}.</p>;
   }
 }
+
+/** Said out of line, and in a turn, once every date of the concert has started. */
+const AllStarted = () => <p data-testid="all-started">{ALL_STARTED_MESSAGE}</p>;
 
 /** How often a sold-out page asks whether a seat came back (a cancellation); there is no public feed for it. */
 const SOLD_OUT_POLL_MS = 3_000;
@@ -524,7 +527,7 @@ function Active({
           {ACTIVE_PAUSED_MESSAGE}
         </p>
       )}
-      {schedules.length === 0 && <p data-testid="all-started">{ALL_STARTED_MESSAGE}</p>}
+      {schedules.length === 0 && <AllStarted />}
       {schedules.length > 0 && <SeatLegend />}
       {schedules.length > MAPS_AT_ONCE && (
         <label className="schedule-choice">
