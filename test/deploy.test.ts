@@ -1,11 +1,11 @@
 import { execFile, spawn } from 'node:child_process';
 import { copyFileSync, cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from './support/harness';
+import { closedPort } from './support/ports';
 import { spawnProcess } from './support/process';
 
 /** Runs a command to its end without blocking the event loop (the test server lives in this process). */
@@ -18,15 +18,6 @@ function healthcheckCommand(): string[] {
   const match = /HEALTHCHECK[^\n]*\\\n\s*CMD (\[.*\])/.exec(dockerfile);
   if (!match?.[1]) throw new Error('no exec-form HEALTHCHECK in the Dockerfile');
   return JSON.parse(match[1]) as string[];
-}
-
-/** A port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as { port: number };
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
 }
 
 describe('Dockerfile', () => {

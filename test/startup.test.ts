@@ -7,6 +7,7 @@ import { Api } from '../support/graphql-client';
 import { CREATE_CONCERT, ENTER, LOG_IN } from '../support/operations';
 import { resetSandbox } from '../support/sandbox';
 import { ADMIN, databaseOf, startTestServer, TEST_MYSQL_ROOT, TEST_REDIS_URL, testEnv, type TestServer } from './support/harness';
+import { closedPort } from './support/ports';
 import { spawnProcess, spawnServer } from './support/process';
 import { logIn, signUp, signUpMany, type Account } from './support/client';
 import { createConcert } from './support/fixtures';
@@ -57,15 +58,6 @@ async function expectPromptStop(starting: { child: ChildProcess; exited: Promise
   } finally {
     if (starting.child.exitCode === null) starting.child.kill('SIGKILL');
   }
-}
-
-/** A port nothing listens on (free a moment ago). */
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
 }
 
 const titles = async (url: string) => (await new Api(url).data<{ concerts: { title: string }[] }>('{ concerts { title } }')).concerts.map((c) => c.title);
@@ -173,7 +165,7 @@ describe('start-up', () => {
     await resetSandbox(env);
     const mysql = new URL(env.DATABASE_URL as string);
     // MySQL "starting": a port nothing listens on yet, then one that forwards to the test MySQL.
-    const port = await freePort();
+    const port = await closedPort();
     const late = { ...env, DATABASE_URL: Object.assign(new URL(mysql), { port: String(port) }).toString() };
     await expectPromptStop(await spawnProcess(late, (line) => line.msg?.startsWith('waiting for MySQL') ?? false));
     const waiting = spawnProcess(late, (line) => line.msg === 'listening');
@@ -185,7 +177,7 @@ describe('start-up', () => {
     });
     try {
       await new Promise((resolve) => setTimeout(resolve, 2_000));
-      await new Promise<void>((resolve) => forwarder.listen(port, '127.0.0.1', resolve));
+      await new Promise<void>((resolve, reject) => forwarder.once('error', reject).listen(port, '127.0.0.1', resolve));
       const { child, line, exited } = await waiting;
       try {
         // Read from MySQL, through the forwarder (the test's sandbox seeds no demo concerts).
