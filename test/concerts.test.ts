@@ -76,6 +76,7 @@ describe('createConcert', () => {
     ['a schedule before 1970', { schedules: [{ startsAt: '0030-06-01T00:00:00Z', seatCount: 1, price: 1 }] }],
     ['sales opening before 1970', { salesOpenAt: '1969-12-31T23:59:59Z' }],
     ['a title with a control character', { title: 'Aurora\u0000Live' }],
+    ['a title with half of a surrogate pair', { title: 'Aurora\uD800Live' }],
     ['a venue of only invisible characters', { venue: '\u200b\u200e' }],
     ['a title that shows blank (a Hangul filler, the blank braille pattern, a combining mark alone)', { title: '\u3164\u2800\u0301' }],
     ['more seats in all than a concert may have', { schedules: Array.from({ length: 6 }, () => ({ startsAt: '2030-01-01T00:00:00Z', seatCount: 100_000, price: 1 })) }],

@@ -193,7 +193,19 @@ describe('headers', () => {
     const withToken = await fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${fan.token}` }, body: JSON.stringify({ query: '{ me { id email } }' }) });
     const byGet = await fetch(`${server.url}?query=${encodeURIComponent('{ concerts { id } }')}`, { headers: { 'apollo-require-preflight': 'true' } });
     expect(byGet.status).toBe(200);
-    for (const answer of [...answers.map((a) => a.headers), withToken.headers, byGet.headers]) {
+    // Refused before Apollo, or by Apollo before its pipeline: each a status of its own.
+    const refusals = [
+      await post('{ "query": "{ __typename }" }', { 'content-type': 'text/plain' }),
+      await post('{ "query": ', { 'content-type': 'application/json' }),
+      await post(JSON.stringify([{ query: '{ __typename }' }])),
+      await post(JSON.stringify({})),
+      await post(JSON.stringify({ query: '{ __typename }', variables: 'not an object' })),
+      await post(JSON.stringify({ query: `{ __typename } # ${'x'.repeat(110_000)}` })),
+    ];
+    const csrf = await fetch(`${server.url}?query=${encodeURIComponent('{ __typename }')}`);
+    const method = await fetch(server.url, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{}' });
+    expect([...refusals.map((r) => r.status), csrf.status, method.status]).toEqual([415, 400, 400, 400, 400, 413, 400, 405]);
+    for (const answer of [...answers.map((a) => a.headers), withToken.headers, byGet.headers, ...refusals.map((r) => r.headers), csrf.headers, method.headers]) {
       expect(answer.get('cache-control')).toBe('no-store');
       // Nothing to revalidate: no ETag is computed for a GraphQL answer (the web app's assets keep theirs).
       expect(answer.get('etag')).toBeNull();

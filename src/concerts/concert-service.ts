@@ -42,7 +42,7 @@ const INVISIBLE = /[\p{Cf}\p{M}\s\u115F\u1160\u2800\u3164\uFFA0]/gu;
 function requireText(value: string, field: string): string {
   const trimmed = value.trim();
   if (trimmed.replace(INVISIBLE, '') === '' || characterCount(trimmed) > LIMITS.text) throw badInput(`${field} must have 1 to ${LIMITS.text} characters.`);
-  if (UNPRINTABLE.test(trimmed)) throw badInput(`${field} must not contain control characters.`);
+  if (UNPRINTABLE.test(trimmed)) throw badInput(`${field} must not contain control characters or broken ones (half of a surrogate pair).`);
   return trimmed;
 }
 

@@ -114,6 +114,19 @@ export function sharedClockDate(): RequestHandler {
 }
 
 /**
+ * Every answer of /graphql is `cache-control: no-store`: one fan's own state (place in line, holds,
+ * balance) or a catalogue whose counts move every second. Set before anything answers, so the
+ * refusals made before Apollo runs (405, 413, 415, malformed JSON, a batch, its CSRF check) carry it
+ * as its answers do. A page served there (the playground's) sets its own.
+ */
+export function notStored(): RequestHandler {
+  return (_req, res, next) => {
+    res.setHeader('Cache-Control', 'no-store');
+    next();
+  };
+}
+
+/**
  * CORS for /graphql: only the configured origins (none by default, so browsers on other sites are
  * refused). A bare OPTIONS, no preflight (it names no method to come), is a method other than GET or
  * POST, refused as the others are (405), not answered as a preflight.

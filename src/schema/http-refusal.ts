@@ -9,10 +9,7 @@ import { PARSE_OPTIONS } from './limits';
  * hook runs: the status and headers travel with the error.
  */
 export function refusedOverHttp(limited: RateLimited): GraphQLError {
-  const headers = new HeaderMap([
-    ['retry-after', String(limited.retryAfterSeconds)],
-    ['cache-control', 'no-store'],
-  ]);
+  const headers = new HeaderMap([['retry-after', String(limited.retryAfterSeconds)]]);
   return new GraphQLError(limited.message, { originalError: limited, extensions: { http: { status: 429, headers } } });
 }
 
@@ -22,7 +19,7 @@ const MAY_SUBSCRIBE = /\bsubscription\b/;
 /** Subscriptions need a stream, which GraphQL over HTTP (one JSON answer) cannot carry. */
 export function subscriptionOverHttp(): GraphQLError {
   return new GraphQLError('Subscriptions are not served over HTTP: subscribe over the WebSocket at /graphql (graphql-transport-ws protocol, as graphql-ws speaks it).', {
-    extensions: { code: UNRUNNABLE_OPERATION, http: { status: 400, headers: new HeaderMap([['cache-control', 'no-store']]) } },
+    extensions: { code: UNRUNNABLE_OPERATION, http: { status: 400 } },
   });
 }
 
