@@ -1206,6 +1206,12 @@ describe('fan web app in Chromium', () => {
 
     await pressOn('Enter the waiting room');
     await focusGoesTo('turn-title');
+    // The outline nests as the page does: the line within the concert, the turn within the line, each
+    // date's seats within the turn.
+    await fan.page.locator('.seat-map h5').first().waitFor(WAIT);
+    const outline = await fan.page.locator('main :is(h2, h3, h4, h5, h6)').evaluateAll((headings) => headings.map((h) => `${h.tagName} ${h.textContent?.trim()}`));
+    expect(outline.map((line) => line.replace(/ .*/s, ''))).toEqual(['H2', 'H3', 'H4', 'H5']);
+    expect(outline.slice(1, 3)).toEqual(['H3 Waiting room', 'H4 It is your turn: choose your seats.']);
     await seat(fan, 1).focus();
     await fan.page.keyboard.press('Enter');
     // The seat's new look and the cart are not read out: the hold is said (HOLD_TTL_SECONDS=120 here).
@@ -1245,6 +1251,10 @@ describe('fan web app in Chromium', () => {
     await fan.page.goto(base);
     await fan.page.locator(`a.button[href="#/concerts/${concertId}"]`).waitFor(WAIT);
     await titled('Concerts');
+    // Each card's link is named with its concert: a screen reader's list of links is a list of names.
+    const cards = await fan.page.locator('ul.concerts > li.card').evaluateAll((items) => items.map((item) => [item.querySelector('h3')?.textContent, item.querySelector('a.button')?.textContent]));
+    expect(cards.length).toBeGreaterThan(1);
+    for (const [title, link] of cards) expect(link).toBe(`Get tickets for ${title}`);
     // Logged out, "Get tickets" leads past the log-in form to the concert's own heading.
     await fan.page.locator(`a.button[href="#/concerts/${concertId}"]`).focus();
     await fan.page.keyboard.press('Enter');

@@ -5,7 +5,9 @@ import { closeCallsForSessionCheck, feedRetryMs, retryAfterFailureMs, retryDelay
 import { errorCode, errorMessage, isTransient, problemOf } from '../web/src/logic/errors';
 import { ACTIVE_PAUSED_MESSAGE, ACTIVE_SEAT_BACK_MESSAGE, ACTIVE_SOLD_OUT_MESSAGE, activeSupplyNews, announcement, datesOnSale, estimatedWaitWords, HOLDS_OUTLAST_TURN, HOLDS_STILL_PAYABLE, inLine, LEAVE_SETTLE_MS, logOutQuestion, overHttpWords, lineProgress, LineMemory, lostWords, offPageNews, PAUSED_MESSAGE, PLACE_ENDED_AWAY_MESSAGE, PLACE_LOST_MESSAGE, PREQUEUE_MESSAGE, SEAT_BACK_MESSAGE, seatSupply, seatsLeftWords, SOLD_OUT_MESSAGE, TURN_ENDED_MESSAGE, turnEnded, waitsInLine, type QueueView } from '../web/src/logic/queue';
 import { NewestSource } from '../web/src/logic/newest';
-import { applySeatChange, choiceCounts, heldWords, holdsGoneByRunningOut, holdsRanOutWords, MaybeOwnChanges, openingChoice, PaidElsewhere, paidElsewhereWords, pointsWords, releasedWords, SEATS_PER_PAGE, seatFailureShown, seatKeyTarget, seatLook, seatPages, seatPositions, seatsFromLists, withLiveCounts, type SeatState } from '../web/src/logic/seats';
+import { applySeatChange, choiceCounts, heldWords, holdsGoneByRunningOut, holdsRanOutWords, MaybeOwnChanges, openingChoice, PaidElsewhere, paidElsewhereWords, releasedWords, SEATS_PER_PAGE, seatFailureShown, seatKeyTarget, seatLook, seatPages, seatPositions, seatsFromLists, withLiveCounts, type SeatState } from '../web/src/logic/seats';
+import { countWords, formatCount } from '../web/src/logic/numbers';
+import { pointsWords, refundWords } from '../web/src/logic/points';
 import { formatCountdown, formatDateTime, formatWait, remainingMs, salesOpenCountdown, spokenCountdown, turnEndingWarning } from '../web/src/logic/time';
 import { SecondTicker } from '../web/src/logic/second-ticker';
 import { ServerClock } from '../web/src/logic/server-clock';
@@ -710,10 +712,20 @@ describe('seat map', () => {
     late.read([h1!], new Set(), now);
     late.paidNow(now);
     expect(late.read([], new Set(), now + 11_000)).toEqual([]);
-    expect(pointsWords(1500)).toBe('1,500 points');
-    expect(pointsWords(1)).toBe('1 point');
     expect(paidElsewhereWords([3])).toBe('Seat 3 was paid for in another tab: it is yours now.');
     expect(paidElsewhereWords([3, 4])).toBe('Seats 3 and 4 were paid for in another tab: they are yours now.');
+  });
+
+  it('writes counts and points one way everywhere: thousands separated, and one of a thing', () => {
+    expect(countWords(100_000, 'seat')).toBe('100,000 seats');
+    expect(countWords(1, 'seat')).toBe('1 seat');
+    expect(formatCount(12_345)).toBe('12,345');
+    expect(pointsWords(1500)).toBe('1,500 points');
+    expect(pointsWords(1)).toBe('1 point');
+    expect(pointsWords(0)).toBe('0 points');
+    expect(refundWords(12_345)).toBe('12,345 points are back in your balance.');
+    expect(refundWords(1)).toBe('1 point is back in your balance.');
+    expect(heldWords(3, 1, new Date(Date.now() + 60_000).toISOString(), Date.now())).toMatch(/^Seat 3 held for you, 1 point: pay within/);
   });
 
   it('takes a hold gone from a read for run out when its end had come by the server’s latest possible time, unless the page paid for it', () => {

@@ -1,5 +1,6 @@
 import type { KeyValueStore } from './storage';
 import { formatDateTime, formatWait } from './time';
+import { countWords } from './numbers';
 
 /**
  * The waiting room as a fan sees it: progress through the line, what is said about the seats, and
@@ -128,7 +129,7 @@ export function estimatedWaitWords(status: Pick<QueueView, 'position' | 'estimat
 
 /** "312 seats left", "1 seat left". */
 export function seatsLeftWords(seatsLeft: number): string {
-  return `${seatsLeft.toLocaleString('en-US')} seat${seatsLeft === 1 ? '' : 's'} left`;
+  return `${countWords(seatsLeft, 'seat')} left`;
 }
 
 /**

@@ -3,6 +3,8 @@
  * that read applied on top, and the fan's own holds marked. Pure logic, unit-tested.
  */
 import { remainingMs, spokenCountdown } from './time';
+import { pointsWords } from './points';
+import { formatCount } from './numbers';
 
 export type SeatStatus = 'AVAILABLE' | 'HELD' | 'RESERVED';
 /** What a seat looks like to this fan: its status, or MINE for a seat the fan holds. */
@@ -63,9 +65,6 @@ export function holdsRanOutWords(seatNumbers: readonly number[]): string {
   if (seatNumbers.length === 1) return `Your hold on ${seatList(seatNumbers)} ran out, so the seat is free for others again.`;
   return `Your holds on ${seatList(seatNumbers)} ran out, so the seats are free for others again.`;
 }
-
-/** A price: "120 points", "1,500 points", "1 point". */
-export const pointsWords = (points: number): string => `${points.toLocaleString('en-US')} point${points === 1 ? '' : 's'}`;
 
 /** Held seats that another tab of the account paid for (see PaidElsewhere). */
 export function paidElsewhereWords(seatNumbers: readonly number[]): string {
@@ -144,7 +143,7 @@ export function heldWords(seatNumber: number, price: number, expiresAt: string, 
   // To 10 seconds, rounded down once the answer's way here (up to 3 s) is allowed for: a 5-minute hold
   // answered at 4:58 is "5 minutes", one with 1:35 left "1 minute 30 seconds" (never "2 minutes").
   const within = spokenCountdown(msLeft < 10_000 ? msLeft : Math.floor((msLeft + 3_000) / 10_000) * 10_000);
-  return `Seat ${seatNumber} held for you, ${price.toLocaleString('en-US')} points: pay within ${within}, or the hold runs out.`;
+  return `Seat ${seatNumber} held for you, ${pointsWords(price)}: pay within ${within}, or the hold runs out.`;
 }
 
 /**
@@ -258,7 +257,7 @@ export function openingChoice(choices: readonly { free: number; mine: number }[]
 }
 
 /** A choice's words beside its name: its free seats, and the fan's own if any ("312 free, 2 yours"). */
-export const choiceCounts = ({ free, mine }: { free: number; mine: number }): string => `${free.toLocaleString()} free${mine > 0 ? `, ${mine} yours` : ''}`;
+export const choiceCounts = ({ free, mine }: { free: number; mine: number }): string => `${formatCount(free)} free${mine > 0 ? `, ${mine} yours` : ''}`;
 
 /**
  * Where a key moves the focus in a seat map laid out `columns` to a row (the seats in order, row by

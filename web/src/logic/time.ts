@@ -1,3 +1,5 @@
+import { countWords } from './numbers';
+
 /** Time shown to a fan: countdowns to a deadline and rough waits. Pure functions, unit-tested. */
 
 /** Milliseconds from `now` until `deadline` (an ISO date-time or epoch ms), never below 0. */
@@ -20,7 +22,7 @@ export function formatCountdown(ms: number): string {
   const seconds = total % 60;
   const ss = String(seconds).padStart(2, '0');
   const clock = hours > 0 || days > 0 ? `${hours}:${String(minutes).padStart(2, '0')}:${ss}` : `${minutes}:${ss}`;
-  return days > 0 ? `${days.toLocaleString('en-US')} day${days === 1 ? '' : 's'} ${clock}` : clock;
+  return days > 0 ? `${countWords(days, 'day')} ${clock}` : clock;
 }
 
 /** A countdown in words, for screen readers, as formatCountdown shows it: "3 days 4 hours 5 minutes 6 seconds", "4 minutes 5 seconds", "9 seconds". */
@@ -32,7 +34,7 @@ export function spokenCountdown(ms: number): string {
     [Math.floor((total % 3600) / 60), 'minute'],
     [total % 60, 'second'],
   ];
-  const parts = units.filter(([count]) => count > 0).map(([count, unit]) => `${count.toLocaleString('en-US')} ${unit}${count === 1 ? '' : 's'}`);
+  const parts = units.filter(([count]) => count > 0).map(([count, unit]) => countWords(count, unit));
   return parts.length > 0 ? parts.join(' ') : '0 seconds';
 }
 

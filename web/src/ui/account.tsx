@@ -9,6 +9,8 @@ import { useAnnounce } from './announcer';
 import { useLastGood } from './hooks';
 import { useLineFeeds } from './line-feeds';
 import { tellOtherTabs, useAccountChanges, useOtherTabs, type AccountChange } from './other-tabs';
+import { formatCount } from '../logic/numbers';
+import { pointsUnit, pointsWords } from '../logic/points';
 
 /** Which of the form's fields a log-in's or sign-up's refusal is about (its detail names the password when that is the one). */
 function fieldsOf(problem: Problem): ('email' | 'password')[] {
@@ -150,7 +152,7 @@ export function AccountBar() {
     else tellOtherTabs('charge');
     // Aloud too: the balance changing in the header is all a sighted fan needs, not a screen-reader user.
     const balance = result.data?.chargePoints.points;
-    if (balance !== undefined) announce(`${sent.toLocaleString()} points added: you have ${balance.toLocaleString()} points.`);
+    if (balance !== undefined) announce(`${pointsWords(sent)} added: you have ${pointsWords(balance)}.`);
   }
 
   return (
@@ -158,7 +160,7 @@ export function AccountBar() {
       <p className="who">
         <span className="email">{account?.email ?? '…'}</span>
         <span className="points" data-testid="points">
-          <strong>{account ? account.points.toLocaleString() : '…'}</strong> points
+          <strong>{account ? formatCount(account.points) : '…'}</strong> {account ? pointsUnit(account.points) : 'points'}
         </span>
       </p>
       {/* noValidate: the page says what is wrong with an amount (the server's words for its range), not a browser bubble. */}

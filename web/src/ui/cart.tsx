@@ -14,6 +14,7 @@ import { tellOtherTabs } from './other-tabs';
 import { settledHolds, settling, useReleaseHold } from './release-hold';
 import { currentUserId } from '../session';
 import { tabStorage } from '../tab-storage';
+import { pointsWords } from '../logic/points';
 
 /**
  * A payment with no answer (the holds left unsettled) may have gone through: pressing Pay again is
@@ -216,7 +217,7 @@ export function Cart({
               <li key={hold.id} data-hold={hold.id}>
                 <span>
                   Seat {hold.seat.number}
-                  <span className="muted"> · {formatDateTime(hold.seat.schedule.startsAt)}</span> · {hold.seat.price} points
+                  <span className="muted"> · {formatDateTime(hold.seat.schedule.startsAt)}</span> · {pointsWords(hold.seat.price)}
                 </span>
                 <span className={left < 30_000 ? 'countdown urgent' : 'countdown'} role="timer" aria-label={`hold ends in ${formatCountdown(left)}`}>
                   {formatCountdown(left)}
@@ -230,8 +231,8 @@ export function Cart({
             );
           })}
         </ul>
-        <button ref={payButton} type="button" className="pay" onClick={() => void payAll()} aria-disabled={paying} aria-busy={paying} aria-label={`Pay ${total} points`}>
-          {paying ? 'Paying…' : `Pay ${total} points`}
+        <button ref={payButton} type="button" className="pay" onClick={() => void payAll()} aria-disabled={paying} aria-busy={paying} aria-label={`Pay ${pointsWords(total)}`}>
+          {paying ? 'Paying…' : `Pay ${pointsWords(total)}`}
         </button>
         <ErrorNote problem={error} words={unsettled ? PAY_WORDS : undefined} />
       </section>

@@ -16,6 +16,7 @@ import { markOnce } from './marks';
 import { useCoalesced, useLastGood, useTitle } from './hooks';
 import { useLine, useLineFeeds } from './line-feeds';
 import { HoldsInMotionContext, HoldsInPaymentContext, useMyHolds } from './my-holds';
+import { pointsWords } from '../logic/points';
 
 /**
  * How often at most an ACTIVE fan's page re-reads, while the seat maps change, the per-schedule counts
@@ -201,7 +202,7 @@ function Booking({
             Payment complete
           </h3>
           <p>
-            {payment.amount} points paid; {payment.balance} points left.
+            {pointsWords(payment.amount)} paid; {pointsWords(payment.balance)} left.
           </p>
           <ul className="tickets">
             {payment.reservations.map((r) => (

@@ -1,13 +1,14 @@
 import { useCallback, useEffect, useRef, useState, type RefObject } from 'react';
 import { useQuery } from 'urql';
 import { seatSupply, seatsLeftWords, STARTED_WORDS } from '../logic/queue';
-import { pointsWords } from '../logic/seats';
+import { pointsWords } from '../logic/points';
 import { formatDateTime, salesOpenCountdown } from '../logic/time';
 import { Concerts, type ConcertItem } from '../operations';
 import { useAnnounce } from './announcer';
 import { ErrorNote } from './errors';
 import { refocus } from './focus';
 import { useLastGood, useNow, useReached, useTitle } from './hooks';
+import { countWords, formatCount } from '../logic/numbers';
 
 /**
  * Seat counts are public but have no public subscription: pages without a live feed (the list, a
@@ -49,7 +50,7 @@ export function ScheduleLine({ schedule, showCount = true }: { schedule: Schedul
       {showCount && !started && (
         <>
           {' · '}
-          <span className={left === 0 ? 'none-left' : undefined}>{left === 0 ? 'no seats free right now' : `${left} of ${schedule.totalSeats} seats free`}</span>
+          <span className={left === 0 ? 'none-left' : undefined}>{left === 0 ? 'no seats free right now' : `${formatCount(left)} of ${countWords(schedule.totalSeats, 'seat')} free`}</span>
         </>
       )}
     </li>
@@ -202,8 +203,10 @@ function ConcertPage({ index, after, onNext, added }: { index: number; after: st
               <ScheduleLine key={schedule.id} schedule={schedule} />
             ))}
           </ul>
-          <a className="button" href={`#/concerts/${concert.id}`} aria-describedby={`concert-${concert.id}-title`}>
+          {/* Named with the concert: a list of links reads as a list of names, and every card has one. */}
+          <a className="button" href={`#/concerts/${concert.id}`}>
             {concert.soldOut ? 'See the concert' : 'Get tickets'}
+            <span className="visually-hidden"> for {concert.title}</span>
           </a>
         </li>
       ))}

@@ -14,6 +14,7 @@ import { keepInPlace } from './keep-in-place';
 import { HoldsInMotionContext, HoldsInPaymentContext } from './my-holds';
 import { tellOtherTabs } from './other-tabs';
 import { useReleaseHold } from './release-hold';
+import { pointsWords } from '../logic/points';
 
 /** Where an open map reports its free seats as they change (undefined once it closes): see withLiveCounts. */
 export const FreeSeatsReport = createContext<(scheduleId: string, free: number | undefined) => void>(() => undefined);
@@ -233,7 +234,7 @@ export function SeatMap({
 
   return (
     <section className="seat-map card" aria-label={`Seats for ${title}`} data-schedule={schedule.id}>
-      <h3>{title}</h3>
+      <h5>{title}</h5>
       {seats === null && !ended && <p className="muted">Loading seats…</p>}
       {ended && ended !== 'NOT_ACTIVE' && <ErrorNote code={ended} />}
       {seats && pages.length > 1 && (
@@ -254,7 +255,7 @@ export function SeatMap({
             const look = seatLook(seat, mySeatIds);
             const label =
               look === 'AVAILABLE'
-                ? `Hold seat ${seat.number}, ${seat.price} points`
+                ? `Hold seat ${seat.number}, ${pointsWords(seat.price)}`
                 : look === 'MINE'
                   ? `Seat ${seat.number}, held by you: ${inPayment.has(seat.id) ? 'in your payment' : 'press to release it'}`
                   : `Seat ${seat.number}, ${seatLookWords(look)}`;

@@ -10,6 +10,7 @@ import { ErrorNote } from './errors';
 import { CONCERTS_REFRESH_MS, useRefresh } from './concerts';
 import { useLastGood, useReached, useTitle } from './hooks';
 import { tellOtherTabs, useOtherTabs, type AccountChange } from './other-tabs';
+import { pointsWords, refundWords } from '../logic/points';
 
 const TICKETS_CONTEXT = { additionalTypenames: ['Payment', 'Reservation'] };
 /** What another tab of the account did that changes the fan's tickets. */
@@ -55,7 +56,7 @@ function TicketActions({ ticket, headingId, describedBy }: { ticket: TicketItem;
         )}
         {outcome !== null && outcome !== 'already' && (
           <p className="refund" data-testid="refund">
-            {outcome.refunded} points are back in your balance.
+            {refundWords(outcome.refunded)}
           </p>
         )}
         <ErrorNote problem={problem} words={TICKET_WORDS} />
@@ -85,7 +86,7 @@ function TicketActions({ ticket, headingId, describedBy }: { ticket: TicketItem;
     }
     setOutcome({ refunded: cancelled.price });
     tellOtherTabs('cancellation');
-    announce(`Ticket ${ticket.code} cancelled. ${cancelled.price} points are back in your balance.`);
+    announce(`Ticket ${ticket.code} cancelled. ${refundWords(cancelled.price)}`);
   }
 
   if (!confirming) {
@@ -102,7 +103,7 @@ function TicketActions({ ticket, headingId, describedBy }: { ticket: TicketItem;
     // Escape keeps the ticket, as "Keep it" does (and as Escape closes the log-out question).
     <div className="confirm" role="group" aria-label={`Cancel ticket ${ticket.code}?`} onKeyDown={(event) => event.key === 'Escape' && !cancelling.fetching && setConfirming(false)}>
       <p>
-        Cancel this ticket? The {ticket.price} points come back to your balance and seat {ticket.seat.number} goes back on sale.
+        Cancel this ticket? You get {pointsWords(ticket.price)} back, and seat {ticket.seat.number} goes back on sale.
       </p>
       <div className="row">
         <button type="button" className="danger" onClick={() => void cancel()} aria-disabled={cancelling.fetching} aria-busy={cancelling.fetching}>
@@ -157,12 +158,15 @@ function Ticket({ ticket }: { ticket: TicketItem }) {
   const cancelled = ticket.status === 'CANCELLED';
   return (
     <li className={cancelled ? 'card ticket cancelled' : 'card ticket'} data-ticket={ticket.code} data-status={ticket.status}>
-      <h3 id={`${id}-title`} tabIndex={-1}>
-        {ticket.seat.schedule.concert.title} <span className={cancelled ? 'badge sold-out' : 'badge confirmed'}>{cancelled ? 'Cancelled' : 'Confirmed'}</span>
-      </h3>
+      {/* The badge beside the heading, not in it: the heading names the concert (read as "Gala Cancelled", it named neither). */}
+      <div className="title-line">
+        <h3 id={`${id}-title`} tabIndex={-1}>
+          {ticket.seat.schedule.concert.title}
+        </h3>
+        <span className={cancelled ? 'badge sold-out' : 'badge confirmed'}>{cancelled ? 'Cancelled' : 'Confirmed'}</span>
+      </div>
       <p id={`${id}-what`}>
-        {ticket.seat.schedule.concert.venue} · <time dateTime={ticket.seat.schedule.startsAt}>{formatDateTime(ticket.seat.schedule.startsAt)}</time> · seat {ticket.seat.number} · {ticket.price}{' '}
-        points
+        {ticket.seat.schedule.concert.venue} · <time dateTime={ticket.seat.schedule.startsAt}>{formatDateTime(ticket.seat.schedule.startsAt)}</time> · seat {ticket.seat.number} · {pointsWords(ticket.price)}
       </p>
       <p>
         Ticket code: <code className="ticket-code">{ticket.code}</code>

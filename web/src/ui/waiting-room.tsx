@@ -13,6 +13,7 @@ import { STATUS_CHECK_MS, useLine, useLineFeeds } from './line-feeds';
 import { HoldsInMotionContext } from './my-holds';
 import { SeatLegend, SeatMap } from './seat-map';
 import { refocus } from './focus';
+import { formatCount } from '../logic/numbers';
 
 interface Concert {
   id: string;
@@ -216,7 +217,9 @@ export function WaitingRoom({
 
   return (
     <section className="waiting-room card" aria-labelledby="room-title" data-state={status?.state ?? 'LOADING'}>
-      <h2 id="room-title" tabIndex={-1}>Waiting room</h2>
+      <h3 id="room-title" tabIndex={-1}>
+        Waiting room
+      </h3>
       {line.overHttp && status && (
         <p className="reconnecting" role="status" data-testid="reconnecting">
           {overHttpWords({ unreachable: line.unreachable, socketLimit: liveError === 'SOCKET_LIMIT', active: status.state === 'ACTIVE', checkSeconds: STATUS_CHECK_MS / 1000 })}
@@ -415,13 +418,13 @@ function Waiting({ status, start, capacity }: { status: QueueStatus; start: numb
   return (
     <div className="queue">
       <p className="position" data-testid="position">
-        You are number <strong>{status.position}</strong> in line{status.position === 1 ? ': you are next' : ''}
+        You are number <strong>{status.position === null ? '…' : formatCount(status.position)}</strong> in line{status.position === 1 ? ': you are next' : ''}
       </p>
       <progress max={100} value={Math.round(progress * 100)} aria-label="Your progress through the line" />
       <dl className="facts">
         <div>
           <dt>People waiting</dt>
-          <dd data-testid="waiting">{status.waiting}</dd>
+          <dd data-testid="waiting">{formatCount(status.waiting)}</dd>
         </div>
         <div>
           <dt>Estimated wait</dt>
@@ -507,9 +510,9 @@ function Active({
   }, [supply, sold, announce, holds.length, paidOutOfLine]);
   return (
     <div className="active">
-      <h3 id="turn-title" className="your-turn" tabIndex={-1}>
+      <h4 id="turn-title" className="your-turn" tabIndex={-1}>
         It is your turn: choose your seats.
-      </h3>
+      </h4>
       <p className="time-left">
         Time left:{' '}
         <strong className={left < TURN_ENDING_MS ? 'countdown urgent' : 'countdown'} data-testid="time-left" role="timer" aria-label={spokenCountdown(left)}>
