@@ -437,7 +437,7 @@ describe('fan web app in Chromium, when the connection or the fan goes away', ()
     await fan.context.close();
   });
 
-  it('focus on a released seat’s button goes to Pay, focus put elsewhere stays when a hold runs out, and focus lost by a hold running out goes to the page’s heading without scrolling', async () => {
+  it('focus on a released seat’s button goes to Pay, focus put elsewhere stays when a hold runs out, and focus lost by a hold running out goes to the note saying so, where the cart was, without scrolling', async () => {
     const { fan, quickBase } = await admittedOnQuick('idle', { width: 375, height: 500 }, 40);
     const titleOnScreen = () => fan.page.evaluate<boolean>("document.getElementById('concert-title').getBoundingClientRect().bottom > 0");
     const holdRunsOut = async (number: number) => {
@@ -463,14 +463,15 @@ describe('fan web app in Chromium, when the connection or the fan goes away', ()
     expect(await seat(fan, 5).evaluate((element) => element === element.ownerDocument.activeElement)).toBe(true);
     expect(await titleOnScreen()).toBe(false);
 
-    // The focus on a Release button whose hold runs out is lost then: the heading takes it, and the
-    // page, scrolled away from it, stays where the fan has it.
+    // The focus on a Release button whose hold runs out is lost then: the note saying so takes it (not
+    // the page's heading, at its top), and the page stays where the fan has it.
     await seat(fan, 3).click();
     await fan.page.getByRole('button', { name: 'Release seat 3' }).focus();
     await fan.page.evaluate('window.scrollTo(0, document.body.scrollHeight)');
     expect(await titleOnScreen()).toBe(false);
     await holdRunsOut(3);
-    await expect.poll(() => focusedId(fan), WAIT).toBe('concert-title');
+    await expect.poll(() => focusedId(fan), WAIT).toBe('hold-ran-out');
+    expect(await fan.page.locator('#hold-ran-out').textContent()).toContain('seat 3 ran out');
     expect(await titleOnScreen()).toBe(false);
     expectClean([fan], () => false, quickBase);
     await fan.context.close();

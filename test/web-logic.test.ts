@@ -3,7 +3,7 @@ import { Checkout, failureShown, holdsTickets, paymentKey, payOutcome, PendingPa
 import { Coalescer } from '../web/src/logic/coalesce';
 import { closeCallsForSessionCheck, feedRetryMs, retryAfterFailureMs, retryDelayMs } from '../web/src/logic/connection';
 import { errorCode, errorMessage, isTransient, problemOf } from '../web/src/logic/errors';
-import { ACTIVE_PAUSED_MESSAGE, ACTIVE_SEAT_BACK_MESSAGE, ACTIVE_SOLD_OUT_MESSAGE, activeSupplyNews, announcement, datesOnSale, estimatedWaitWords, HOLDS_OUTLAST_TURN, HOLDS_STILL_PAYABLE, inLine, LEAVE_SETTLE_MS, logOutQuestion, overHttpWords, lineProgress, LineMemory, lostWords, offPageNews, PAUSED_MESSAGE, PLACE_ENDED_AWAY_MESSAGE, PLACE_LOST_MESSAGE, PREQUEUE_MESSAGE, SEAT_BACK_MESSAGE, seatSupply, seatsLeftWords, SOLD_OUT_MESSAGE, TURN_ENDED_MESSAGE, turnEnded, waitsInLine, type QueueView } from '../web/src/logic/queue';
+import { ACTIVE_PAUSED_MESSAGE, ACTIVE_SEAT_BACK_MESSAGE, ACTIVE_SOLD_OUT_MESSAGE, activeSupplyNews, announcement, concertPageName, datesOnSale, estimatedWaitWords, HOLDS_OUTLAST_TURN, HOLDS_STILL_PAYABLE, inLine, LEAVE_SETTLE_MS, logOutQuestion, overHttpWords, lineProgress, LineMemory, lostWords, offPageNews, PAUSED_MESSAGE, PLACE_ENDED_AWAY_MESSAGE, PLACE_LOST_MESSAGE, PREQUEUE_MESSAGE, SEAT_BACK_MESSAGE, seatSupply, seatsLeftWords, SOLD_OUT_MESSAGE, TURN_ENDED_MESSAGE, turnEnded, waitsInLine, type QueueView } from '../web/src/logic/queue';
 import { NewestSource } from '../web/src/logic/newest';
 import { applySeatChange, choiceCounts, heldWords, holdsGoneByRunningOut, holdsRanOutWords, MaybeOwnChanges, openingChoice, PaidElsewhere, paidElsewhereWords, releasedWords, SEATS_PER_PAGE, seatFailureShown, seatKeyTarget, seatLook, seatPages, seatPositions, seatsFromLists, withLiveCounts, type SeatState } from '../web/src/logic/seats';
 import { countWords, formatCount } from '../web/src/logic/numbers';
@@ -714,6 +714,15 @@ describe('seat map', () => {
     expect(late.read([], new Set(), now + 11_000)).toEqual([]);
     expect(paidElsewhereWords([3])).toBe('Seat 3 was paid for in another tab: it is yours now.');
     expect(paidElsewhereWords([3, 4])).toBe('Seats 3 and 4 were paid for in another tab: they are yours now.');
+  });
+
+  it('names the concert page after the fan’s place in line, so a tab in the background shows the turn coming', () => {
+    expect(concertPageName('Aurora', undefined)).toBe('Aurora');
+    expect(concertPageName('Aurora', { state: 'NONE', position: null })).toBe('Aurora');
+    expect(concertPageName('Aurora', { state: 'PREQUEUE', position: null })).toBe('Pre-queue · Aurora');
+    expect(concertPageName('Aurora', { state: 'WAITING', position: 12_345 })).toBe('No. 12,345 in line · Aurora');
+    expect(concertPageName('Aurora', { state: 'ACTIVE', position: null })).toBe('Your turn · Aurora');
+    expect(concertPageName('Aurora', { state: 'SOLD_OUT', position: null })).toBe('Sold out · Aurora');
   });
 
   it('writes counts and points one way everywhere: thousands separated, and one of a thing', () => {

@@ -1,6 +1,6 @@
 import type { KeyValueStore } from './storage';
 import { formatDateTime, formatWait } from './time';
-import { countWords } from './numbers';
+import { countWords, formatCount } from './numbers';
 
 /**
  * The waiting room as a fan sees it: progress through the line, what is said about the seats, and
@@ -125,6 +125,25 @@ export function estimatedWaitWords(status: Pick<QueueView, 'position' | 'estimat
   if (seatSupply(false, status.seatsLeft ?? 1) !== 'PAUSED' || status.estimatedWaitSeconds === null) return formatWait(status.estimatedWaitSeconds);
   const freeSlotAwaits = status.position !== null && status.position <= capacity - status.active;
   return `${freeSlotAwaits ? 'a moment' : formatWait(status.estimatedWaitSeconds)} once a seat comes back`;
+}
+
+/**
+ * The concert page's name in the tab's title, the fan's place in line first: a fan waiting in another
+ * tab sees their turn come in the tab strip. ("No. 12 in line · Aurora Live", "Your turn · …".)
+ */
+export function concertPageName(title: string, status: Pick<QueueView, 'state' | 'position'> | undefined): string {
+  switch (status?.state) {
+    case 'PREQUEUE':
+      return `Pre-queue · ${title}`;
+    case 'WAITING':
+      return status.position === null ? title : `No. ${formatCount(status.position)} in line · ${title}`;
+    case 'ACTIVE':
+      return `Your turn · ${title}`;
+    case 'SOLD_OUT':
+      return `Sold out · ${title}`;
+    default:
+      return title;
+  }
 }
 
 /** "312 seats left", "1 seat left". */

@@ -123,16 +123,19 @@ export function Cart({
   useEffect(() => {
     if (points !== undefined && points >= total) setFailure((failed) => (failed?.problem.code === 'INSUFFICIENT_POINTS' ? undefined : failed));
   }, [points, total]);
-  const ranOutNote = useRanOutNote(holds, live, onHoldsChanged, entries);
+  const { note: ranOutNote, ranOutNow } = useRanOutNote(holds, live, onHoldsChanged, entries);
   // Paid or emptied, the cart goes, and with it the button that had the focus.
   const empty = shown.length === 0;
   const error = failureShown(
     failure,
     shown.map((hold) => hold.id),
   );
+  // Emptied by a hold running out, the note saying so takes it, where the cart was: the fan learns what
+  // happened and goes on from there, not from the page's top.
+  const emptiedByRunningOut = empty && ranOutNow;
   useEffect(() => {
-    if (empty) refocus(document.getElementById(focusWhenGone));
-  }, [empty, focusWhenGone]);
+    if (empty) refocus(document.getElementById(emptiedByRunningOut ? RAN_OUT_NOTE_ID : focusWhenGone));
+  }, [empty, emptiedByRunningOut, focusWhenGone]);
   // One seat released (or run out) of several: the focus its Release button had goes to Pay, the cart's next step.
   const payButton = useRef<HTMLButtonElement>(null);
   useEffect(() => {
@@ -240,13 +243,15 @@ export function Cart({
   );
 }
 
+const RAN_OUT_NOTE_ID = 'hold-ran-out';
+
 /**
  * Holds that ran out: the holds are read again (the seat map hears of it through seatChanged), and it
  * is said in the live region and in the page (the cart may be empty now) until the fan holds another
  * seat. Each is said aloud as it runs out; the page's note names every seat that ran out since it
  * showed (one running out after another adds to it, not replaces it).
  */
-function useRanOutNote(holds: readonly HoldItem[], live: readonly HoldItem[], onHoldsChanged: () => void, entries: number): ReactNode {
+function useRanOutNote(holds: readonly HoldItem[], live: readonly HoldItem[], onHoldsChanged: () => void, entries: number): { note: ReactNode; ranOutNow: boolean } {
   const announce = useAnnounce();
   const [said, setSaid] = useState<{ seats: readonly number[]; holdsThen: ReadonlySet<string> } | null>(null);
   const liveIds = useRef<string[]>([]);
@@ -288,10 +293,15 @@ function useRanOutNote(holds: readonly HoldItem[], live: readonly HoldItem[], on
   }, [heldAnother]);
   // So does entering the line again: the note was of the last turn.
   useEffect(() => setSaid(null), [entries]);
-  if (!said || heldAnother) return null;
-  return (
-    <p className="notice" data-testid="hold-ran-out">
-      {holdsRanOutWords(said.seats)}
-    </p>
-  );
+  // Shown from the render in which a hold runs out by this tab's clock (said aloud just after it, and
+  // kept in `said` from then on).
+  const runningOut = ranOut.filter((hold) => !told.current.has(hold.id));
+  const seats = [...new Set([...(said && !heldAnother ? said.seats : []), ...runningOut.map((hold) => hold.seat.number)])].sort((a, b) => a - b);
+  const note =
+    seats.length === 0 ? null : (
+      <p className="notice" id={RAN_OUT_NOTE_ID} tabIndex={-1} data-testid="hold-ran-out">
+        {holdsRanOutWords(seats)}
+      </p>
+    );
+  return { note, ranOutNow: runningOut.length > 0 };
 }

@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { useQuery } from 'urql';
 import type { SocketState } from '../client';
-import { inLine, waitsInLine } from '../logic/queue';
+import { concertPageName, inLine, waitsInLine } from '../logic/queue';
 import { formatDateTime } from '../logic/time';
 import { withLiveCounts, type SeatChange } from '../logic/seats';
 import { ConcertDetail, type HoldItem, type PaymentResult, type QueueStatus } from '../operations';
@@ -63,7 +63,7 @@ export function ConcertPage({ concertId, loggedIn, socket }: { concertId: string
   }, []);
   useEffect(() => setLiveFree((counts) => withoutClosed(counts, closedMaps.current)), [read]);
   const concert = useMemo(() => read && withLiveCounts(read, liveFree), [read, liveFree]);
-  useTitle(concert?.title ?? 'Concert');
+  useTitle(concertPageName(concert?.title ?? 'Concert', live));
   // Per-schedule counts follow the live seat map (while the fan is ACTIVE) and the fan's own holds,
   // at most every REREAD_AFTER_CHANGES_MS: only the admitted re-read them, never the whole line.
   const { soon: refreshCounts, urgent: refreshCountsUrgently } = useCoalesced(() => refreshDetail({ requestPolicy: 'network-only' }), REREAD_AFTER_CHANGES_MS);

@@ -158,7 +158,17 @@ export function SeatMap({
   const reconnectsNow = useRef(reconnects);
   reconnectsNow.current = reconnects;
   const setError = (problem: Problem | undefined) => setFailure(problem && { problem, heldThen: mine.size, reconnectsThen: reconnectsNow.current });
-  const mySeatIds = new Set(mine.keys());
+  // Seats whose hold this map sent or had answered and the fan's holds, read again, do not list yet:
+  // the seat reads HELD (its own change, pushed, or the answer) before then, and they are the fan's,
+  // not "held by someone else". Pending until the holds' read answers (holdsInMotion), then as read.
+  // The answer's hold ID (by seat ID) lets the fan release such a seat at once.
+  const [answeredHolds, setAnsweredHolds] = useState<ReadonlyMap<string, string>>(new Map());
+  useEffect(() => {
+    if (!holdsInMotion.moving) setAnsweredHolds((before) => (before.size === 0 ? before : new Map()));
+  }, [holdsInMotion.moving]);
+  const pendingMine = [...(holdsInMotion.moving ? answeredHolds.keys() : []), ...(busySeat !== null && !mine.has(busySeat) ? [busySeat] : [])];
+  const mySeatIds = new Set([...mine.keys(), ...pendingMine]);
+  const holdIdOf = (seatId: string) => mine.get(seatId)?.id ?? (holdsInMotion.moving ? answeredHolds.get(seatId) : undefined);
   const title = formatDateTime(schedule.startsAt);
   // A large map shows one page of seats at a time (see SEATS_PER_PAGE), opening where the fan's seats
   // are, else at the first with a free seat (openingChoice). Counted again only when the map or the
@@ -190,20 +200,24 @@ export function SeatMap({
     busy.current = true;
     setError(undefined);
     setBusySeat(seat.id);
-    const hold = mine.get(seat.id);
+    const holdId = holdIdOf(seat.id);
     const sent = answers.send();
-    const holdAnswered = hold ? undefined : holdsInMotion.begin();
+    const holdAnswered = holdId ? undefined : holdsInMotion.begin();
     try {
-      if (hold) {
+      if (holdId) {
         // Gone already (HOLD_NOT_FOUND), the holds read again below and the map's feed show the rest.
-        const { released, problem } = await releaseHeld({ id: hold.id, seat });
-        if (released) answers.apply({ id: seat.id, status: 'AVAILABLE' }, sent);
+        const { released, problem } = await releaseHeld({ id: holdId, seat });
+        if (released) {
+          setAnsweredHolds((before) => new Map([...before].filter(([seatId]) => seatId !== seat.id)));
+          answers.apply({ id: seat.id, status: 'AVAILABLE' }, sent);
+        }
         else if (problem) setError(problem);
       } else {
         const result = await holdSeat({ seatId: seat.id });
         const problem = result.data ? undefined : (problemOf(result.error) ?? { code: 'NETWORK' });
         if (result.data) {
           const held = result.data.holdSeat;
+          setAnsweredHolds((before) => new Map(before).set(seat.id, held.id));
           answers.apply({ id: seat.id, status: held.seat.status }, sent);
           tellOtherTabs('hold');
           announce(heldWords(held.seat.number, held.seat.price, held.expiresAt, serverClock.now()));
