@@ -204,8 +204,9 @@ describe('headers', () => {
     ];
     const csrf = await fetch(`${server.url}?query=${encodeURIComponent('{ __typename }')}`);
     const method = await fetch(server.url, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{}' });
-    expect([...refusals.map((r) => r.status), csrf.status, method.status]).toEqual([415, 400, 400, 400, 400, 413, 400, 405]);
-    for (const answer of [...answers.map((a) => a.headers), withToken.headers, byGet.headers, ...refusals.map((r) => r.headers), csrf.headers, method.headers]) {
+    const bareOptions = await fetch(server.url, { method: 'OPTIONS' });
+    expect([...refusals.map((r) => r.status), csrf.status, method.status, bareOptions.status]).toEqual([415, 400, 400, 400, 400, 413, 400, 405, 405]);
+    for (const answer of [...answers.map((a) => a.headers), withToken.headers, byGet.headers, ...refusals.map((r) => r.headers), csrf.headers, method.headers, bareOptions.headers]) {
       expect(answer.get('cache-control')).toBe('no-store');
       // Nothing to revalidate: no ETag is computed for a GraphQL answer (the web app's assets keep theirs).
       expect(answer.get('etag')).toBeNull();

@@ -33,6 +33,8 @@ function expectRateLimited(answer: Answer, windowSeconds: number): number {
   expect(seconds).toBeGreaterThanOrEqual(1);
   expect(seconds).toBeLessThanOrEqual(windowSeconds);
   expect(answer.retryAfter).toBe(String(seconds));
+  // A refusal is no more cacheable than an answer.
+  expect(answer.cacheControl).toBe('no-store');
   expect(error?.message).toMatch(/try again in \d+ seconds?/);
   return seconds;
 }

@@ -430,6 +430,9 @@ describe('fan web app in Chromium', () => {
     await ticket.getByRole('button', { name: 'Cancel ticket', exact: true }).click();
     await ticket.getByRole('button', { name: 'Yes, cancel it' }).click();
     await a.page.locator(`.ticket[data-ticket="${code}"][data-status="CANCELLED"]`).waitFor(WAIT);
+    // Its heading names the concert; the Cancelled badge stands beside it, not in its name.
+    expect(await ticket.getByRole('heading').textContent()).not.toMatch(/Cancelled|Confirmed/);
+    await ticket.getByText('Cancelled', { exact: true }).waitFor(WAIT);
     await ticket.getByTestId('refund').filter({ hasText: '100 points are back' }).waitFor(WAIT);
     await a.page.getByTestId('points').filter({ hasText: '1,000' }).waitFor(WAIT);
     expect(await ticket.getByRole('button', { name: 'Cancel ticket', exact: true }).count()).toBe(0);

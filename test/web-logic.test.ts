@@ -5,7 +5,7 @@ import { closeCallsForSessionCheck, feedRetryMs, retryAfterFailureMs, retryDelay
 import { errorCode, errorMessage, isTransient, problemOf } from '../web/src/logic/errors';
 import { ACTIVE_PAUSED_MESSAGE, ACTIVE_SEAT_BACK_MESSAGE, ACTIVE_SOLD_OUT_MESSAGE, activeSupplyNews, announcement, concertPageName, datesOnSale, estimatedWaitWords, HOLDS_OUTLAST_TURN, HOLDS_STILL_PAYABLE, inLine, LEAVE_SETTLE_MS, logOutQuestion, overHttpWords, lineProgress, LineMemory, lostWords, offPageNews, PAUSED_MESSAGE, PLACE_ENDED_AWAY_MESSAGE, PLACE_LOST_MESSAGE, PREQUEUE_MESSAGE, SEAT_BACK_MESSAGE, seatSupply, seatsLeftWords, SOLD_OUT_MESSAGE, TURN_ENDED_MESSAGE, turnEnded, waitsInLine, type QueueView } from '../web/src/logic/queue';
 import { NewestSource } from '../web/src/logic/newest';
-import { applySeatChange, choiceCounts, heldWords, holdsGoneByRunningOut, holdsRanOutWords, MaybeOwnChanges, openingChoice, PaidElsewhere, paidElsewhereWords, releasedWords, SEATS_PER_PAGE, seatFailureShown, seatKeyTarget, seatLook, seatPages, seatPositions, seatsFromLists, withLiveCounts, type SeatState } from '../web/src/logic/seats';
+import { applySeatChange, choiceCounts, heldWords, holdsGoneByRunningOut, holdsRanOutWords, MaybeOwnChanges, openingChoice, PaidElsewhere, paidElsewhereWords, pendingOwnSeats, releasedWords, SEATS_PER_PAGE, seatFailureShown, seatKeyTarget, seatLook, seatPages, seatPositions, seatsFromLists, withLiveCounts, type SeatState } from '../web/src/logic/seats';
 import { countWords, formatCount } from '../web/src/logic/numbers';
 import { pointsWords, refundWords } from '../web/src/logic/points';
 import { formatCountdown, formatDateTime, formatWait, remainingMs, salesOpenCountdown, spokenCountdown, turnEndingWarning } from '../web/src/logic/time';
@@ -714,6 +714,16 @@ describe('seat map', () => {
     expect(late.read([], new Set(), now + 11_000)).toEqual([]);
     expect(paidElsewhereWords([3])).toBe('Seat 3 was paid for in another tab: it is yours now.');
     expect(paidElsewhereWords([3, 4])).toBe('Seats 3 and 4 were paid for in another tab: they are yours now.');
+  });
+
+  it('counts a seat whose hold the map had answered as the fan’s only while their holds are being read, the seat reads HELD and the holds do not list it', () => {
+    const status = new Map([['1', 'HELD'], ['2', 'HELD'], ['3', 'AVAILABLE']]);
+    const statusOf = (seatId: string) => status.get(seatId);
+    expect(pendingOwnSeats(['1', '2', '3'], new Set(['2']), statusOf, true)).toEqual(['1']);
+    // The read answered: as the holds say (a HELD seat they lack is a rival's).
+    expect(pendingOwnSeats(['1'], new Set(), statusOf, false)).toEqual([]);
+    // Released or run out meanwhile (it read AVAILABLE), a HELD after that may be a rival's: not the fan's.
+    expect(pendingOwnSeats(['3'], new Set(), statusOf, true)).toEqual([]);
   });
 
   it('names the concert page after the fan’s place in line, so a tab in the background shows the turn coming', () => {

@@ -176,8 +176,12 @@ export function graphqlMethods(): RequestHandler {
   };
 }
 
+/** Written out whole: answered by the main app (a bare OPTIONS, in corsFor), res.json would add an ETag. */
 function refuseMethod(res: Response): void {
-  res.status(405).set('allow', 'GET, POST').json(badRequest(405, 'Use GET or POST for /graphql.').body);
+  res
+    .status(405)
+    .set({ allow: 'GET, POST', 'content-type': 'application/json; charset=utf-8' })
+    .end(JSON.stringify(badRequest(405, 'Use GET or POST for /graphql.').body));
 }
 
 interface HttpError {

@@ -12,6 +12,7 @@ import type { TestServer } from './harness';
 export interface Answer<T = Record<string, unknown>> {
   status: number;
   retryAfter: string | null;
+  cacheControl: string | null;
   body: GqlResponse<T>;
 }
 
@@ -22,7 +23,7 @@ export async function gql<T = Record<string, unknown>>(url: string, query: strin
     headers: { 'content-type': 'application/json', ...(as.token ? { authorization: `Bearer ${as.token}` } : {}), ...(as.ip ? { 'x-forwarded-for': as.ip } : {}) },
     body: JSON.stringify({ query, variables }),
   });
-  return { status: response.status, retryAfter: response.headers.get('retry-after'), body: (await response.json()) as GqlResponse<T> };
+  return { status: response.status, retryAfter: response.headers.get('retry-after'), cacheControl: response.headers.get('cache-control'), body: (await response.json()) as GqlResponse<T> };
 }
 
 export const codeOf = (answer: Answer) => answer.body.errors?.[0]?.extensions?.code;

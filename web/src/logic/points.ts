@@ -1,7 +1,7 @@
-import { countWords } from './numbers';
+import { countWords, nounFor } from './numbers';
 
 /** The unit a number of points asks for, where the number stands apart from it (the balance). */
-export const pointsUnit = (points: number): string => (points === 1 ? 'point' : 'points');
+export const pointsUnit = (points: number): string => nounFor(points, 'point');
 
 /** A price, a total or a balance: "120 points", "1,500 points", "1 point". */
 export const pointsWords = (points: number): string => countWords(points, 'point');

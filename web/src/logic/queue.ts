@@ -426,7 +426,7 @@ export function announcement(previous: QueueView | undefined, next: QueueView, c
   }
   switch (next.state) {
     case 'WAITING': {
-      const place = `You are number ${next.position ?? '?'} in line${next.position === 1 ? ': you are next' : ''}.`;
+      const place = `You are number ${next.position === null ? '…' : formatCount(next.position)} in line${next.position === 1 ? ': you are next' : ''}.`;
       // Unless told while waiting already (a fan who enters while nothing is free is told on entering).
       const paused = next.seatsLeft === 0 && !(previous?.state === 'WAITING' && previous.seatsLeft === 0) ? ` ${PAUSED_MESSAGE}` : '';
       return (previous?.state === 'PREQUEUE' ? `Sales are open. ${place}` : place) + paused;

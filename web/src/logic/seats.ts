@@ -60,6 +60,17 @@ export function seatLookWords(look: SeatLook): string {
   return LOOK_WORDS[look];
 }
 
+/**
+ * Seats (IDs) whose hold this map had answered that still count as the fan's though their holds, as
+ * read, do not list them: while a read of the holds is out (`holdsReading`), the seat reads HELD and
+ * the holds do not have it yet. Once the read answers, or the seat reads otherwise (released, run
+ * out: a HELD after that may be a rival's), it is as the holds say.
+ */
+export function pendingOwnSeats(answered: Iterable<string>, heldByFan: ReadonlySet<string>, statusOf: (seatId: string) => string | undefined, holdsReading: boolean): string[] {
+  if (!holdsReading) return [];
+  return [...answered].filter((seatId) => !heldByFan.has(seatId) && statusOf(seatId) === 'HELD');
+}
+
 /** What the fan is told when holds of theirs ran out: "Your hold on seat 4 ran out…". */
 export function holdsRanOutWords(seatNumbers: readonly number[]): string {
   if (seatNumbers.length === 1) return `Your hold on ${seatList(seatNumbers)} ran out, so the seat is free for others again.`;

@@ -43,9 +43,8 @@ export function formatWait(seconds: number | null | undefined): string {
   if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) return 'unknown for now';
   if (seconds < 60) return 'less than a minute';
   const minutes = Math.round(seconds / 60);
-  if (minutes < 90) return `about ${minutes} minute${minutes === 1 ? '' : 's'}`;
-  const hours = Math.round(seconds / 3600);
-  return `about ${hours} hour${hours === 1 ? '' : 's'}`;
+  if (minutes < 90) return `about ${countWords(minutes, 'minute')}`;
+  return `about ${countWords(Math.round(seconds / 3600), 'hour')}`;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import { useMutation, useQuery } from 'urql';
 import { Checkout, failureShown, paymentKey, payOutcome, PendingPayments, type CartFailure } from '../logic/checkout';
 import { isTransient, type Problem } from '../logic/errors';
@@ -123,7 +123,7 @@ export function Cart({
   useEffect(() => {
     if (points !== undefined && points >= total) setFailure((failed) => (failed?.problem.code === 'INSUFFICIENT_POINTS' ? undefined : failed));
   }, [points, total]);
-  const { note: ranOutNote, ranOutNow } = useRanOutNote(holds, live, onHoldsChanged, entries);
+  const { note: ranOutNote, runningOutNow } = useRanOutNote(holds, live, onHoldsChanged, entries);
   // Paid or emptied, the cart goes, and with it the button that had the focus.
   const empty = shown.length === 0;
   const error = failureShown(
@@ -132,7 +132,7 @@ export function Cart({
   );
   // Emptied by a hold running out, the note saying so takes it, where the cart was: the fan learns what
   // happened and goes on from there, not from the page's top.
-  const emptiedByRunningOut = empty && ranOutNow;
+  const emptiedByRunningOut = empty && runningOutNow;
   useEffect(() => {
     if (empty) refocus(document.getElementById(emptiedByRunningOut ? RAN_OUT_NOTE_ID : focusWhenGone));
   }, [empty, emptiedByRunningOut, focusWhenGone]);
@@ -251,7 +251,7 @@ const RAN_OUT_NOTE_ID = 'hold-ran-out';
  * seat. Each is said aloud as it runs out; the page's note names every seat that ran out since it
  * showed (one running out after another adds to it, not replaces it).
  */
-function useRanOutNote(holds: readonly HoldItem[], live: readonly HoldItem[], onHoldsChanged: () => void, entries: number): { note: ReactNode; ranOutNow: boolean } {
+function useRanOutNote(holds: readonly HoldItem[], live: readonly HoldItem[], onHoldsChanged: () => void, entries: number): { note: ReactNode; runningOutNow: boolean } {
   const announce = useAnnounce();
   const [said, setSaid] = useState<{ seats: readonly number[]; holdsThen: ReadonlySet<string> } | null>(null);
   const liveIds = useRef<string[]>([]);
@@ -272,19 +272,20 @@ function useRanOutNote(holds: readonly HoldItem[], live: readonly HoldItem[], on
   );
   // Run out by this tab's clock: the holds are read again.
   const ranOut = holds.filter((hold) => !live.includes(hold));
-  const ranOutNow = useRef(ranOut);
-  ranOutNow.current = ranOut;
+  const ranOutRef = useRef(ranOut);
+  ranOutRef.current = ranOut;
   const ranOutIds = ranOut.map((hold) => hold.id).join();
   useEffect(() => {
-    if (ranOutIds !== '' && tell(ranOutNow.current)) onHoldsChanged();
+    if (ranOutIds !== '' && tell(ranOutRef.current)) onHoldsChanged();
   }, [ranOutIds, tell, onHoldsChanged]);
-  // Or gone from a read of the holds before this tab's clock said so (holdsGoneByRunningOut).
+  // Or gone from a read of the holds before this tab's clock said so (holdsGoneByRunningOut), found
+  // in the render of that read, like those above.
   const lastRead = useRef(holds);
+  const goneByRead = useMemo(() => holdsGoneByRunningOut(lastRead.current, holds, settledHolds, serverClock.latestNow()), [holds]);
   useEffect(() => {
-    const gone = holdsGoneByRunningOut(lastRead.current, holds, settledHolds, serverClock.latestNow());
     lastRead.current = holds;
-    tell(gone);
-  }, [holds, tell]);
+    tell(goneByRead);
+  }, [holds, goneByRead, tell]);
   // A hold made since (not a count: seats released or paid meanwhile) ends the note for good: emptied
   // again, the cart must not bring it back.
   const heldAnother = said !== null && live.some((hold) => !said.holdsThen.has(hold.id));
@@ -293,9 +294,9 @@ function useRanOutNote(holds: readonly HoldItem[], live: readonly HoldItem[], on
   }, [heldAnother]);
   // So does entering the line again: the note was of the last turn.
   useEffect(() => setSaid(null), [entries]);
-  // Shown from the render in which a hold runs out by this tab's clock (said aloud just after it, and
-  // kept in `said` from then on).
-  const runningOut = ranOut.filter((hold) => !told.current.has(hold.id));
+  // Shown from the render in which a hold is found run out (said aloud just after it, and kept in
+  // `said` from then on).
+  const runningOut = [...ranOut, ...goneByRead].filter((hold) => !told.current.has(hold.id));
   const seats = [...new Set([...(said && !heldAnother ? said.seats : []), ...runningOut.map((hold) => hold.seat.number)])].sort((a, b) => a - b);
   const note =
     seats.length === 0 ? null : (
@@ -303,5 +304,5 @@ function useRanOutNote(holds: readonly HoldItem[], live: readonly HoldItem[], on
         {holdsRanOutWords(seats)}
       </p>
     );
-  return { note, ranOutNow: runningOut.length > 0 };
+  return { note, runningOutNow: runningOut.length > 0 };
 }

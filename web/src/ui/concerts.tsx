@@ -8,7 +8,7 @@ import { useAnnounce } from './announcer';
 import { ErrorNote } from './errors';
 import { refocus } from './focus';
 import { useLastGood, useNow, useReached, useTitle } from './hooks';
-import { countWords, formatCount } from '../logic/numbers';
+import { countWords, formatCount, nounFor } from '../logic/numbers';
 
 /**
  * Seat counts are public but have no public subscription: pages without a live feed (the list, a
@@ -174,7 +174,7 @@ function ConcertPage({ index, after, onNext, added }: { index: number; after: st
   useEffect(() => {
     if (!added || count === undefined || next === undefined || told.current) return;
     told.current = true;
-    announce(`${count} more ${count === 1 ? 'concert' : 'concerts'} shown${next === null ? ': that is all of them' : ''}.`);
+    announce(`${formatCount(count)} more ${nounFor(count, 'concert')} shown${next === null ? ': that is all of them' : ''}.`);
     if (next === null) refocus(first.current, added.current);
   }, [added, count, next, announce]);
   return (

@@ -3,7 +3,7 @@ import { useClient, useMutation } from 'urql';
 import { feedRetryMs, retryAfterFailureMs } from '../logic/connection';
 import { problemOf, type Problem } from '../logic/errors';
 import { NewestSource } from '../logic/newest';
-import { applySeatChange, choiceCounts, heldWords, openingChoice, seatFailureShown, seatKeyTarget, seatLook, seatLookWords, seatPages, seatPositions, seatsFromLists, type SeatChange, type SeatFailure, type SeatState } from '../logic/seats';
+import { applySeatChange, choiceCounts, heldWords, openingChoice, pendingOwnSeats, seatFailureShown, seatKeyTarget, seatLook, seatLookWords, seatPages, seatPositions, seatsFromLists, type SeatChange, type SeatFailure, type SeatState } from '../logic/seats';
 import { serverClock } from '../logic/server-clock';
 import { formatDateTime } from '../logic/time';
 import { HoldSeat, ScheduleSeats, SeatChanged, type HoldItem } from '../operations';
@@ -158,17 +158,16 @@ export function SeatMap({
   const reconnectsNow = useRef(reconnects);
   reconnectsNow.current = reconnects;
   const setError = (problem: Problem | undefined) => setFailure(problem && { problem, heldThen: mine.size, reconnectsThen: reconnectsNow.current });
-  // Seats whose hold this map sent or had answered and the fan's holds, read again, do not list yet:
-  // the seat reads HELD (its own change, pushed, or the answer) before then, and they are the fan's,
-  // not "held by someone else". Pending until the holds' read answers (holdsInMotion), then as read.
-  // The answer's hold ID (by seat ID) lets the fan release such a seat at once.
+  // Seats whose hold this map had answered and the fan's holds, read again, do not list yet: the fan's,
+  // not "held by someone else" (pendingOwnSeats); the answer's hold ID (by seat ID) lets the fan
+  // release one at once. Those no longer pending are dropped for good.
   const [answeredHolds, setAnsweredHolds] = useState<ReadonlyMap<string, string>>(new Map());
+  const pendingIds = pendingOwnSeats(answeredHolds.keys(), new Set(mine.keys()), (seatId) => seats?.find((seat) => seat.id === seatId)?.status, holdsInMotion.moving);
   useEffect(() => {
-    if (!holdsInMotion.moving) setAnsweredHolds((before) => (before.size === 0 ? before : new Map()));
-  }, [holdsInMotion.moving]);
-  const pendingMine = [...(holdsInMotion.moving ? answeredHolds.keys() : []), ...(busySeat !== null && !mine.has(busySeat) ? [busySeat] : [])];
-  const mySeatIds = new Set([...mine.keys(), ...pendingMine]);
-  const holdIdOf = (seatId: string) => mine.get(seatId)?.id ?? (holdsInMotion.moving ? answeredHolds.get(seatId) : undefined);
+    if (pendingIds.length < answeredHolds.size) setAnsweredHolds(new Map([...answeredHolds].filter(([seatId]) => pendingIds.includes(seatId))));
+  }, [pendingIds.join(), answeredHolds]);
+  const mySeatIds = new Set([...mine.keys(), ...pendingIds]);
+  const holdIdOf = (seatId: string) => mine.get(seatId)?.id ?? (pendingIds.includes(seatId) ? answeredHolds.get(seatId) : undefined);
   const title = formatDateTime(schedule.startsAt);
   // A large map shows one page of seats at a time (see SEATS_PER_PAGE), opening where the fan's seats
   // are, else at the first with a free seat (openingChoice). Counted again only when the map or the
@@ -207,10 +206,7 @@ export function SeatMap({
       if (holdId) {
         // Gone already (HOLD_NOT_FOUND), the holds read again below and the map's feed show the rest.
         const { released, problem } = await releaseHeld({ id: holdId, seat });
-        if (released) {
-          setAnsweredHolds((before) => new Map([...before].filter(([seatId]) => seatId !== seat.id)));
-          answers.apply({ id: seat.id, status: 'AVAILABLE' }, sent);
-        }
+        if (released) answers.apply({ id: seat.id, status: 'AVAILABLE' }, sent);
         else if (problem) setError(problem);
       } else {
         const result = await holdSeat({ seatId: seat.id });

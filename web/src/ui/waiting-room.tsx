@@ -13,7 +13,7 @@ import { STATUS_CHECK_MS, useLine, useLineFeeds } from './line-feeds';
 import { HoldsInMotionContext } from './my-holds';
 import { SeatLegend, SeatMap } from './seat-map';
 import { refocus } from './focus';
-import { formatCount } from '../logic/numbers';
+import { countWords, formatCount } from '../logic/numbers';
 
 interface Concert {
   id: string;
@@ -434,7 +434,7 @@ function Waiting({ status, start, capacity }: { status: QueueStatus; start: numb
       </dl>
       <SeatsLeft seatsLeft={status.seatsLeft} />
       <p className="muted">
-        {others === 0 ? 'Nobody else is waiting.' : `${others} other ${others === 1 ? 'fan is' : 'fans are'} waiting too.`} Keep this tab open; you will be let in automatically.
+        {others === 0 ? 'Nobody else is waiting.' : `${countWords(others, 'other fan')} ${others === 1 ? 'is' : 'are'} waiting too.`} Keep this tab open; you will be let in automatically.
       </p>
     </div>
   );
