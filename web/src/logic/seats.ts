@@ -7,8 +7,8 @@ import { pointsWords } from './points';
 import { formatCount } from './numbers';
 
 export type SeatStatus = 'AVAILABLE' | 'HELD' | 'RESERVED';
-/** What a seat looks like to this fan: its status, or MINE for a seat the fan holds. */
-export type SeatLook = SeatStatus | 'MINE';
+/** What a seat looks like to this fan: its status, MINE for a seat the fan holds, HOLDING while the fan's hold of it is unanswered. */
+export type SeatLook = SeatStatus | 'MINE' | 'HOLDING';
 
 export interface SeatState {
   id: string;
@@ -54,7 +54,7 @@ export function seatLook(seat: Pick<SeatState, 'id' | 'status'>, myHeldSeatIds: 
   return seat.status;
 }
 
-const LOOK_WORDS: Record<SeatLook, string> = { AVAILABLE: 'available', HELD: 'held by someone else', RESERVED: 'sold', MINE: 'held by you' };
+const LOOK_WORDS: Record<SeatLook, string> = { AVAILABLE: 'available', HELD: 'held by someone else', RESERVED: 'sold', MINE: 'held by you', HOLDING: 'being held for you…' };
 
 export function seatLookWords(look: SeatLook): string {
   return LOOK_WORDS[look];

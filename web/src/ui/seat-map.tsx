@@ -3,7 +3,7 @@ import { useClient, useMutation } from 'urql';
 import { feedRetryMs, retryAfterFailureMs } from '../logic/connection';
 import { problemOf, type Problem } from '../logic/errors';
 import { NewestSource } from '../logic/newest';
-import { applySeatChange, choiceCounts, heldWords, openingChoice, pendingOwnSeats, seatFailureShown, seatKeyTarget, seatLook, seatLookWords, seatPages, seatPositions, seatsFromLists, type SeatChange, type SeatFailure, type SeatState } from '../logic/seats';
+import { applySeatChange, choiceCounts, heldWords, openingChoice, pendingOwnSeats, seatFailureShown, seatKeyTarget, seatLook, seatLookWords, seatPages, seatPositions, seatsFromLists, type SeatChange, type SeatFailure, type SeatLook, type SeatState } from '../logic/seats';
 import { serverClock } from '../logic/server-clock';
 import { formatDateTime } from '../logic/time';
 import { HoldSeat, ScheduleSeats, SeatChanged, type HoldItem } from '../operations';
@@ -13,7 +13,7 @@ import { useChosenOnce } from './hooks';
 import { keepInPlace } from './keep-in-place';
 import { HoldsInMotionContext, HoldsInPaymentContext } from './my-holds';
 import { tellOtherTabs } from './other-tabs';
-import { useReleaseHold } from './release-hold';
+import { settledHolds, useReleaseHold } from './release-hold';
 import { pointsWords } from '../logic/points';
 
 /** Where an open map reports its free seats as they change (undefined once it closes): see withLiveCounts. */
@@ -151,18 +151,27 @@ export function SeatMap({
   const announce = useAnnounce();
   const [busySeat, setBusySeat] = useState<string | null>(null);
   const [failure, setFailure] = useState<SeatFailure<Problem> | undefined>();
-  const mine = new Map(holds.map((hold) => [hold.seat.id, hold]));
+  const statusOf = (seatId: string) => seats?.find((seat) => seat.id === seatId)?.status;
+  // Seats whose hold this map had answered and the fan's holds, read again, do not list yet: the fan's,
+  // not "held by someone else" (pendingOwnSeats); the answer's hold ID (by seat ID) lets the fan
+  // release one at once. Those no longer pending are dropped for good (below).
+  const [answeredHolds, setAnsweredHolds] = useState<ReadonlyMap<string, string>>(new Map());
+  // Holds (IDs) this tab released, or is releasing, whose seat has read AVAILABLE since: a HELD after
+  // that is a rival's, though a read of the fan's holds sent before the release may still list them.
+  const [freedHere, setFreedHere] = useState<ReadonlySet<string>>(new Set());
+  const knownHolds: [string, string][] = [...holds.map((hold): [string, string] => [hold.id, hold.seat.id]), ...[...answeredHolds].map(([seatId, holdId]): [string, string] => [holdId, seatId])];
+  const newlyFreed = knownHolds.filter(([holdId, seatId]) => settledHolds.has(holdId) && !inPayment.has(seatId) && !freedHere.has(holdId) && statusOf(seatId) === 'AVAILABLE').map(([holdId]) => holdId);
+  useEffect(() => {
+    if (newlyFreed.length > 0) setFreedHere((before) => new Set([...before, ...newlyFreed]));
+  }, [newlyFreed.join()]);
+  const mine = new Map(holds.filter((hold) => !freedHere.has(hold.id) && !newlyFreed.includes(hold.id)).map((hold) => [hold.seat.id, hold]));
   const error = seatFailureShown(failure, mine.size, reconnects);
   // The reconnects when the failure comes, not when the seat was pressed (a hold sent online may fail
   // after a reconnect): read through a ref by the handler of an earlier render.
   const reconnectsNow = useRef(reconnects);
   reconnectsNow.current = reconnects;
   const setError = (problem: Problem | undefined) => setFailure(problem && { problem, heldThen: mine.size, reconnectsThen: reconnectsNow.current });
-  // Seats whose hold this map had answered and the fan's holds, read again, do not list yet: the fan's,
-  // not "held by someone else" (pendingOwnSeats); the answer's hold ID (by seat ID) lets the fan
-  // release one at once. Those no longer pending are dropped for good.
-  const [answeredHolds, setAnsweredHolds] = useState<ReadonlyMap<string, string>>(new Map());
-  const pendingIds = pendingOwnSeats(answeredHolds.keys(), new Set(mine.keys()), (seatId) => seats?.find((seat) => seat.id === seatId)?.status, holdsInMotion.moving);
+  const pendingIds = pendingOwnSeats(answeredHolds.keys(), new Set(mine.keys()), statusOf, holdsInMotion.moving);
   useEffect(() => {
     if (pendingIds.length < answeredHolds.size) setAnsweredHolds(new Map([...answeredHolds].filter(([seatId]) => pendingIds.includes(seatId))));
   }, [pendingIds.join(), answeredHolds]);
@@ -262,7 +271,9 @@ export function SeatMap({
       {seats && (
         <ol className="seats" aria-label={`Seat map: choose a free seat to hold it; the arrow keys move between seats${pages.length > 1 ? ' of this page (choose another page above)' : ''}`} onKeyDown={moveFocus}>
           {shown.map((seat) => {
-            const look = seatLook(seat, mySeatIds);
+            // The seat being held, before the answer: the feed may say HELD first, which is the fan's
+            // hold as likely as a rival's; neither "yours" nor "someone else's" until the answer says.
+            const look: SeatLook = busySeat === seat.id && !mine.has(seat.id) && seat.status === 'HELD' ? 'HOLDING' : seatLook(seat, mySeatIds);
             const label =
               look === 'AVAILABLE'
                 ? `Hold seat ${seat.number}, ${pointsWords(seat.price)}`
