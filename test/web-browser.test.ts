@@ -985,7 +985,8 @@ describe('fan web app in Chromium', () => {
       await new Promise((resolve) => setTimeout(resolve, lateBy));
       await route.fulfill({ response }).catch(() => undefined);
     });
-    const looks = await samplePage<string>(fan, 'document.querySelector(\'.seat-map [data-seat="1"]\')?.getAttribute("data-look") ?? ""', 20);
+    // Seat 1's look, and whether the cart shows.
+    const looks = await samplePage<string>(fan, 'document.querySelector(\'.seat-map [data-seat="1"]\')?.getAttribute("data-look") + (document.querySelector(".cart") ? " cart" : "")', 20);
     await seat(fan, 1).click();
     await fan.page.locator('.seat-map [data-seat="1"][data-look="HOLDING"]').waitFor({ timeout: 1500 });
     await fan.page.locator('.seat-map [data-seat="1"][data-look="MINE"]').waitFor({ timeout: 2500 });
@@ -998,12 +999,14 @@ describe('fan web app in Chromium', () => {
     await hold(rival, (await seatIds(server, scheduleIds[0]!))[0]!);
     await seatWithStatus(fan, 1, 'HELD').waitFor(WAIT);
     await fan.page.waitForTimeout(2500);
-    const seen = await looks();
-    const released = seen.indexOf('AVAILABLE', seen.indexOf('MINE'));
+    const seen = (await looks()).map((sample) => sample.split(' '));
+    const released = seen.findIndex(([look], i) => look === 'AVAILABLE' && seen.slice(0, i).some(([before]) => before === 'MINE'));
     expect(released).toBeGreaterThan(0);
-    expect(seen.slice(0, released)).not.toContain('HELD');
-    expect(seen.slice(released)).not.toContain('MINE');
-    expect(seen.at(-1)).toBe('HELD');
+    expect(seen.slice(0, released).map(([look]) => look)).not.toContain('HELD');
+    // Nor does the cart bring the released seat back.
+    expect(seen.slice(released).map(([look]) => look)).not.toContain('MINE');
+    expect(seen.slice(released).filter(([, cart]) => cart === 'cart')).toEqual([]);
+    expect(seen.at(-1)?.[0]).toBe('HELD');
     expect(slowReads).toBeGreaterThan(0);
     await fan.page.unroute('**/graphql');
     expectClean([fan]);

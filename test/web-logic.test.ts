@@ -494,7 +494,7 @@ describe('waiting room', () => {
     expect(announcement(view('WAITING', 3), view('WAITING', 1))).toBe('You are number 1 in line: you are next.');
     // Far back, only round numbers are said as the line moves (the page shows every place).
     expect(announcement(view('WAITING', 3456), view('WAITING', 3389))).toBeUndefined();
-    expect(announcement(view('WAITING', 3012), view('WAITING', 2987))).toBe('You are number 2987 in line.');
+    expect(announcement(view('WAITING', 3012), view('WAITING', 2987))).toBe('You are number 2,987 in line.');
     expect(announcement(view('WAITING', 57), view('WAITING', 52))).toBeUndefined();
     expect(announcement(view('WAITING', 52), view('WAITING', 49))).toBe('You are number 49 in line.');
     expect(announcement(view('WAITING', 12), view('WAITING', 10))).toBe('You are number 10 in line.');

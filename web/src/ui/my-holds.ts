@@ -4,6 +4,7 @@ import { MaybeOwnChanges, type SeatChange } from '../logic/seats';
 import { MyHolds, rereadMe, type HoldItem } from '../operations';
 import { useCoalesced, useLastGood } from './hooks';
 import { useOtherTabs, type AccountChange } from './other-tabs';
+import { useWithoutReleased } from './release-hold';
 
 const HOLDS_CONTEXT = { additionalTypenames: ['Hold', 'Payment'] };
 /** The query's own operation, read again: its answer reaches the useQuery below too. */
@@ -65,7 +66,7 @@ export function useMyHolds(coalesceMs: number) {
       .finally(begin());
   }, [client, maybeOwn, begin]);
   const motion = useMemo(() => ({ moving: unanswered > 0, begin }), [unanswered > 0, begin]);
-  const holds = useLastGood(result.data?.me.holds, result.error, reread);
+  const holds = useWithoutReleased(useLastGood(result.data?.me.holds, result.error, reread));
   useOtherTabs(HOLD_CHANGES, reread);
 
   const rereadMaybeOwn = useCoalesced(() => {

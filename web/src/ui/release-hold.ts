@@ -1,4 +1,4 @@
-import { useCallback } from 'react';
+import { useCallback, useMemo, useSyncExternalStore } from 'react';
 import { useMutation } from 'urql';
 import { isTransient, problemOf, type Problem } from '../logic/errors';
 import { releasedWords } from '../logic/seats';
@@ -22,6 +22,29 @@ export function settling(holdIds: readonly string[]): () => void {
   };
 }
 
+/**
+ * Holds this tab released (answered so, or gone already): a read of the fan's holds sent before the
+ * release may still list them, and would put the seat back in the cart and on the map as theirs.
+ */
+const released = new Set<string>();
+let releasedVersion = 0;
+const releasedListeners = new Set<() => void>();
+function noteReleased(holdId: string): void {
+  released.add(holdId);
+  releasedVersion += 1;
+  for (const listener of releasedListeners) listener();
+}
+const subscribeReleased = (listener: () => void) => {
+  releasedListeners.add(listener);
+  return () => releasedListeners.delete(listener);
+};
+
+/** The fan's holds as read, without those this tab released since; the same array when it lists none of them. */
+export function useWithoutReleased<H extends { id: string }>(holds: readonly H[] | undefined): readonly H[] | undefined {
+  const version = useSyncExternalStore(subscribeReleased, () => releasedVersion);
+  return useMemo(() => (holds?.some((hold) => released.has(hold.id)) ? holds.filter((hold) => !released.has(hold.id)) : holds), [holds, version]);
+}
+
 /** What became of a release: done, or the hold was gone already (HOLD_NOT_FOUND: lapsed, or released by an earlier try whose answer was lost), or refused. */
 export interface Released {
   released: boolean;
@@ -37,6 +60,7 @@ export function useReleaseHold(): (hold: { id: string; seat: { number: number } 
     async (hold) => {
       const unsettle = settling([hold.id]);
       const problem = problemOf((await releaseHold({ holdId: hold.id })).error);
+      if (!problem || problem.code === 'HOLD_NOT_FOUND') noteReleased(hold.id);
       if (!problem) {
         tellOtherTabs('release');
         announce(releasedWords(hold.seat.number));
