@@ -7,7 +7,7 @@ import { signUpMany } from './support/client';
 import { createConcert } from './support/fixtures';
 import { startTestServer, type TestServer } from './support/harness';
 import { HOLDS_OUTLAST_TURN, PLACE_ENDED_AWAY_MESSAGE, PLACE_LOST_MESSAGE } from '../web/src/logic/queue';
-import { admittedWithRival, announced, answerWhenReleased, blockedFans, countRequests, dropSockets, expectClean, type Fan, focusedId, logInTab, newFanEntering, openFan, openTab, position, seat, signUpInPage, sockets, socketsOf, startBrowser, stopBrowser, tabShownAgain, tokenOf, userIdOf, WAIT, waitingBehindOne } from './support/browser';
+import { admittedWithRival, announced, answerWhenReleased, blockedFans, countRequests, dropSockets, expectClean, type Fan, focusedId, logInTab, newFanEntering, openFan, openTab, position, seat, signUpInPage, sockets, submitAuthForm, socketsOf, startBrowser, stopBrowser, tabShownAgain, tokenOf, userIdOf, WAIT, waitingBehindOne } from './support/browser';
 
 /*
  * The fan web app in Chromium when the connection or the fan goes away: a socket down or blocked, a
@@ -39,18 +39,22 @@ let server: TestServer;
 let quick: TestServer;
 /** A server whose fans lose their place after SHORT_GRACE_SECONDS without a sign of presence. */
 let shortGrace: TestServer;
+/** How long a session lasts on a fourth server: told of a quarter of it ahead (web/src/logic/time.ts sessionWarningAt). */
+const SHORT_SESSION_SECONDS = 24;
+let shortSession: TestServer;
 let base: string;
 
 beforeAll(async () => {
-  [server, quick, shortGrace] = (await startBrowser([
+  [server, quick, shortGrace, shortSession] = (await startBrowser([
     startTestServer('web_live', { HOLD_TTL_SECONDS: '120', ACTIVE_TTL_SECONDS: '120', MAX_HOLDS_PER_SCHEDULE: '2' }),
     startTestServer('web_presence', { PRESENCE_GRACE_SECONDS: String(PRESENCE_GRACE_SECONDS), HOLD_TTL_SECONDS: String(QUICK_HOLD_TTL_SECONDS) }),
     startTestServer('web_short_grace', { PRESENCE_GRACE_SECONDS: String(SHORT_GRACE_SECONDS) }),
-  ])) as [TestServer, TestServer, TestServer];
+    startTestServer('web_short_session', { JWT_TTL_SECONDS: String(SHORT_SESSION_SECONDS) }),
+  ])) as [TestServer, TestServer, TestServer, TestServer];
   base = new URL('/', server.url).toString();
 });
 
-afterAll(() => stopBrowser([server, quick, shortGrace]));
+afterAll(() => stopBrowser([server, quick, shortGrace, shortSession]));
 
 describe('fan web app in Chromium, when the connection or the fan goes away', () => {
   it(
@@ -389,6 +393,35 @@ describe('fan web app in Chromium, when the connection or the fan goes away', ()
     await new Promise((resolve) => setTimeout(resolve, 1000));
     expect(await fan.page.evaluate<string[]>('window.said')).toEqual([`You are no longer in the waiting room. ${HOLDS_OUTLAST_TURN}`]);
     expectClean([fan]);
+    await fan.context.close();
+  });
+
+  it('a session about to end is said ahead, with a way to log in again at once that keeps the turn and the held seat', async () => {
+    const { concertId } = await createConcert(shortSession, { maxActiveUsers: 1, seatCount: 4, price: 10 });
+    const email = `session-${Date.now()}@example.test`;
+    const fan = await openFan('session-end', { width: 1100, height: 900 });
+    await fan.page.goto(`${new URL('/', shortSession.url).toString()}#/concerts/${concertId}`);
+    await signUpInPage(fan, email);
+    const signedUpAt = Date.now();
+    await fan.page.getByRole('button', { name: 'Enter the waiting room' }).click();
+    await fan.page.locator('.your-turn').waitFor(WAIT);
+    await seat(fan, 2).click();
+    await fan.page.getByRole('button', { name: 'Release seat 2' }).waitFor(WAIT);
+    expect(await fan.page.getByTestId('session-ending').count()).toBe(0);
+    // A quarter of the session's 24 s before its end: said, with the time left.
+    const note = fan.page.getByTestId('session-ending');
+    await note.waitFor({ timeout: SHORT_SESSION_SECONDS * 1000 });
+    expect(Date.now() - signedUpAt).toBeGreaterThan(((SHORT_SESSION_SECONDS * 3) / 4 - 3) * 1000);
+    await announced(fan, 'Your session is about to end: log in again now to keep your place in line and your held seats.');
+    expect(await note.getByRole('timer').textContent()).toMatch(/^0:0[0-6]$/);
+    await note.getByRole('button', { name: 'Log in again' }).click();
+    await fan.page.getByText('Log in again to go on: your place in line and your held seats wait a short while.').waitFor(WAIT);
+    await submitAuthForm(fan, 'Log in', email);
+    // Back, the turn and the held seat are there: nothing was left.
+    await fan.page.locator('.your-turn').waitFor(WAIT);
+    await fan.page.getByRole('button', { name: 'Release seat 2' }).waitFor(WAIT);
+    expect(await fan.page.getByTestId('session-ending').count()).toBe(0);
+    expectClean([fan], () => false, new URL('/', shortSession.url).toString());
     await fan.context.close();
   });
 

@@ -8,7 +8,7 @@ import { NewestSource } from '../web/src/logic/newest';
 import { applySeatChange, choiceCounts, heldWords, holdsGoneByRunningOut, holdsRanOutWords, MaybeOwnChanges, openingChoice, PaidElsewhere, paidElsewhereWords, pendingOwnSeats, releasedWords, SEATS_PER_PAGE, seatFailureShown, seatKeyTarget, seatLook, seatPages, seatPositions, seatsFromLists, withLiveCounts, type SeatState } from '../web/src/logic/seats';
 import { countWords, formatCount } from '../web/src/logic/numbers';
 import { pointsWords, refundWords } from '../web/src/logic/points';
-import { formatCountdown, formatDateTime, formatWait, remainingMs, salesOpenCountdown, spokenCountdown, turnEndingWarning } from '../web/src/logic/time';
+import { formatCountdown, formatDateTime, formatWait, remainingMs, salesOpenCountdown, sessionWarningAt, spokenCountdown, turnEndingWarning } from '../web/src/logic/time';
 import { SecondTicker } from '../web/src/logic/second-ticker';
 import { ServerClock } from '../web/src/logic/server-clock';
 import { cancelledBefore, inShowOrder } from '../web/src/logic/tickets';
@@ -724,6 +724,12 @@ describe('seat map', () => {
     expect(pendingOwnSeats(['1'], new Set(), statusOf, false)).toEqual([]);
     // Released or run out meanwhile (it read AVAILABLE), a HELD after that may be a rival's: not the fan's.
     expect(pendingOwnSeats(['3'], new Set(), statusOf, true)).toEqual([]);
+  });
+
+  it('tells of a session’s end a quarter of its life ahead, ten minutes at most', () => {
+    const issuedAt = Date.UTC(2030, 0, 1);
+    expect(sessionWarningAt({ issuedAt, expiresAt: issuedAt + 24 * 3600_000 })).toBe(issuedAt + 24 * 3600_000 - 10 * 60_000);
+    expect(sessionWarningAt({ issuedAt, expiresAt: issuedAt + 40_000 })).toBe(issuedAt + 30_000);
   });
 
   it('names the concert page after the fan’s place in line, so a tab in the background shows the turn coming', () => {

@@ -39,11 +39,22 @@ export function sessionEndReason(): string | undefined {
  * other tabs from another account's; null when logged out or when the token says no subject.
  */
 export function currentUserId(): string | null {
+  const sub = tokenClaims()?.sub;
+  return typeof sub === 'string' ? sub : null;
+}
+
+/** When the session began and when it ends (epoch ms, on the server's clock), as its token says; null when it does not. */
+export function sessionTimes(): { issuedAt: number; expiresAt: number } | null {
+  const claims = tokenClaims();
+  return typeof claims?.iat === 'number' && typeof claims.exp === 'number' ? { issuedAt: claims.iat * 1000, expiresAt: claims.exp * 1000 } : null;
+}
+
+/** The token's claims (its payload, read, not verified: the server does that); null when logged out or unreadable. */
+function tokenClaims(): { sub?: unknown; iat?: unknown; exp?: unknown } | null {
   const payload = memoryToken?.split('.')[1];
   if (!payload) return null;
   try {
-    const claims = JSON.parse(atob(payload.replace(/-/g, '+').replace(/_/g, '/'))) as { sub?: unknown };
-    return typeof claims.sub === 'string' ? claims.sub : null;
+    return JSON.parse(atob(payload.replace(/-/g, '+').replace(/_/g, '/'))) as { sub?: unknown; iat?: unknown; exp?: unknown };
   } catch {
     return null;
   }

@@ -38,6 +38,15 @@ export function spokenCountdown(ms: number): string {
   return parts.length > 0 ? parts.join(' ') : '0 seconds';
 }
 
+/** The longest a session's end is told ahead of it. */
+const SESSION_WARNING_MS = 10 * 60_000;
+
+/**
+ * When to tell the fan their session is about to end (epoch ms): a quarter of its life before, at most
+ * SESSION_WARNING_MS, so there is time to log in again while the place in line and the holds wait.
+ */
+export const sessionWarningAt = ({ issuedAt, expiresAt }: { issuedAt: number; expiresAt: number }): number => expiresAt - Math.min(SESSION_WARNING_MS, (expiresAt - issuedAt) / 4);
+
 /** An estimated wait in plain words: "less than a minute", "about 3 minutes", "about 2 hours". */
 export function formatWait(seconds: number | null | undefined): string {
   if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) return 'unknown for now';

@@ -1,16 +1,17 @@
-import { useState, useSyncExternalStore, type ChangeEvent, type FormEvent } from 'react';
+import { useEffect, useState, useSyncExternalStore, type ChangeEvent, type FormEvent } from 'react';
 import { useClient, useMutation, useQuery } from 'urql';
 import { problemOf, type ErrorLike, type Problem } from '../logic/errors';
 import { logOutQuestion } from '../logic/queue';
 import { ChargePoints, LeaveQueue, LogIn, Me, ME_CONTEXT, SignUp } from '../operations';
-import { currentToken, sessionEndReason, setToken } from '../session';
+import { currentToken, sessionEndReason, sessionTimes, setToken } from '../session';
 import { ErrorNote } from './errors';
 import { useAnnounce } from './announcer';
-import { useLastGood } from './hooks';
+import { useLastGood, useNow, useReached } from './hooks';
 import { useLineFeeds } from './line-feeds';
 import { tellOtherTabs, useAccountChanges, useOtherTabs, type AccountChange } from './other-tabs';
 import { formatCount } from '../logic/numbers';
 import { pointsUnit, pointsWords } from '../logic/points';
+import { formatCountdown, sessionWarningAt, spokenCountdown } from '../logic/time';
 
 /** Which of the form's fields a log-in's or sign-up's refusal is about (its detail names the password when that is the one). */
 function fieldsOf(problem: Problem): ('email' | 'password')[] {
@@ -81,7 +82,7 @@ export function AuthForm() {
             Sign up
           </button>
         </div>
-        <ErrorNote id="auth-error" error={error} code={error ? undefined : ended} words={{ BAD_USER_INPUT: problemOf(error)?.detail }} />
+        <ErrorNote id="auth-error" error={error} code={error ? undefined : ended} words={{ BAD_USER_INPUT: problemOf(error)?.detail, [LOG_IN_AGAIN]: LOG_IN_AGAIN_WORDS }} />
       </form>
     </section>
   );
@@ -174,12 +175,50 @@ export function AccountBar() {
         </button>
       </form>
       <LogOut />
+      <SessionEnding />
       {notSendable ? (
         <ErrorNote id="charge-error" code="BAD_USER_INPUT" words={{ BAD_USER_INPUT: notSendable }} />
       ) : (
         <ErrorNote id="charge-error" error={chargeError ?? me.error} words={chargeError ? { ...CHARGE_WORDS, BAD_USER_INPUT: problemOf(chargeError)?.detail } : undefined} read={!chargeError} />
       )}
     </section>
+  );
+}
+
+/** Why the log-in form shows: the fan chose to log in again as their session was about to end. */
+const LOG_IN_AGAIN = 'LOG_IN_AGAIN';
+const LOG_IN_AGAIN_WORDS = 'Log in again to go on: your place in line and your held seats wait a short while.';
+
+/**
+ * A session about to end (its token expires; sessionWarningAt) is said ahead, with a way to log in
+ * again at once: otherwise it ends mid-turn, the page goes to the log-in form, and the fan learns
+ * only then. Logging in again keeps the place in line and the holds (the line waits out its presence
+ * grace), so the fan chooses when.
+ */
+function SessionEnding() {
+  const times = sessionTimes();
+  const due = useReached(times ? sessionWarningAt(times) : Number.POSITIVE_INFINITY);
+  return due && times ? <SessionEndingNote expiresAt={times.expiresAt} /> : null;
+}
+
+const SESSION_ENDING_WORDS = 'Your session is about to end: log in again now to keep your place in line and your held seats.';
+
+function SessionEndingNote({ expiresAt }: { expiresAt: number }) {
+  const left = Math.max(0, expiresAt - useNow());
+  // Said once, as it shows (a live region inserted with its text is not read out by most screen readers).
+  const announce = useAnnounce();
+  useEffect(() => announce(SESSION_ENDING_WORDS), [announce]);
+  return (
+    <p className="notice" data-testid="session-ending">
+      {SESSION_ENDING_WORDS}{' '}
+      <strong role="timer" aria-label={spokenCountdown(left)}>
+        {formatCountdown(left)}
+      </strong>{' '}
+      left.{' '}
+      <button type="button" className="secondary" onClick={() => setToken(null, LOG_IN_AGAIN)}>
+        Log in again
+      </button>
+    </p>
   );
 }
 
