@@ -1,9 +1,11 @@
-import { useCallback, useMemo, useSyncExternalStore } from 'react';
+import { useCallback, useMemo } from 'react';
 import { useMutation } from 'urql';
+import { Store } from '../client';
 import { isTransient, problemOf, type Problem } from '../logic/errors';
 import { releasedWords } from '../logic/seats';
 import { ReleaseHold } from '../operations';
 import { useAnnounce } from './announcer';
+import { useStore } from './hooks';
 import { tellOtherTabs } from './other-tabs';
 
 /**
@@ -26,23 +28,13 @@ export function settling(holdIds: readonly string[]): () => void {
  * Holds this tab released (answered so, or gone already): a read of the fan's holds sent before the
  * release may still list them, and would put the seat back in the cart and on the map as theirs.
  */
-const released = new Set<string>();
-let releasedVersion = 0;
-const releasedListeners = new Set<() => void>();
-function noteReleased(holdId: string): void {
-  released.add(holdId);
-  releasedVersion += 1;
-  for (const listener of releasedListeners) listener();
-}
-const subscribeReleased = (listener: () => void) => {
-  releasedListeners.add(listener);
-  return () => releasedListeners.delete(listener);
-};
+const released = new Store<ReadonlySet<string>>(new Set());
+const noteReleased = (holdId: string) => released.set(new Set(released.get()).add(holdId));
 
 /** The fan's holds as read, without those this tab released since; the same array when it lists none of them. */
 export function useWithoutReleased<H extends { id: string }>(holds: readonly H[] | undefined): readonly H[] | undefined {
-  const version = useSyncExternalStore(subscribeReleased, () => releasedVersion);
-  return useMemo(() => (holds?.some((hold) => released.has(hold.id)) ? holds.filter((hold) => !released.has(hold.id)) : holds), [holds, version]);
+  const gone = useStore(released);
+  return useMemo(() => (holds?.some((hold) => gone.has(hold.id)) ? holds.filter((hold) => !gone.has(hold.id)) : holds), [holds, gone]);
 }
 
 /** What became of a release: done, or the hold was gone already (HOLD_NOT_FOUND: lapsed, or released by an earlier try whose answer was lost), or refused. */

@@ -3,7 +3,7 @@ import { useClient, useMutation } from 'urql';
 import { feedRetryMs, retryAfterFailureMs } from '../logic/connection';
 import { problemOf, type Problem } from '../logic/errors';
 import { NewestSource } from '../logic/newest';
-import { applySeatChange, choiceCounts, heldWords, openingChoice, pendingOwnSeats, seatFailureShown, seatKeyTarget, seatLook, seatLookWords, seatPages, seatPositions, seatsFromLists, type SeatChange, type SeatFailure, type SeatLook, type SeatState } from '../logic/seats';
+import { applySeatChange, choiceCounts, heldWords, openingChoice, pendingOwnSeats, seatFailureShown, seatKeyTarget, seatLook, seatLookWords, seatPages, seatPositions, seatsFromLists, type SeatChange, type SeatFailure, type SeatLook, type SeatState, type SeatStatus } from '../logic/seats';
 import { serverClock } from '../logic/server-clock';
 import { formatDateTime } from '../logic/time';
 import { HoldSeat, ScheduleSeats, SeatChanged, type HoldItem } from '../operations';
@@ -114,6 +114,11 @@ export function useSeatMap(scheduleId: string, reconnects: number, onChange?: (c
       if (sources.takeAnswer(change.id, sent)) setState((s) => ({ ...s, seats: apply(s.seats, change) }));
     },
     reload: () => setAttempt((n) => n + 1),
+    statusOf: (seatId) => {
+      const index = positions.current.get(seatId);
+      const seat = index === undefined ? undefined : state.seats?.[index];
+      return seat?.id === seatId ? seat.status : undefined;
+    },
   };
   return [state, answers];
 }
@@ -126,6 +131,8 @@ interface SeatAnswers {
   apply(change: SeatChange, sent: number): void;
   /** Reads the map again (it was found wrong). */
   reload(): void;
+  /** A seat's status as the map shows it (found through its position: no search of a stadium's seats). */
+  statusOf(seatId: string): SeatStatus | undefined;
 }
 
 export function SeatMap({
@@ -151,7 +158,6 @@ export function SeatMap({
   const announce = useAnnounce();
   const [busySeat, setBusySeat] = useState<string | null>(null);
   const [failure, setFailure] = useState<SeatFailure<Problem> | undefined>();
-  const statusOf = (seatId: string) => seats?.find((seat) => seat.id === seatId)?.status;
   // Seats whose hold this map had answered and the fan's holds, read again, do not list yet: the fan's,
   // not "held by someone else" (pendingOwnSeats); the answer's hold ID (by seat ID) lets the fan
   // release one at once. Those no longer pending are dropped for good (below).
@@ -160,7 +166,7 @@ export function SeatMap({
   // that is a rival's, though a read of the fan's holds sent before the release may still list them.
   const [freedHere, setFreedHere] = useState<ReadonlySet<string>>(new Set());
   const knownHolds: [string, string][] = [...holds.map((hold): [string, string] => [hold.id, hold.seat.id]), ...[...answeredHolds].map(([seatId, holdId]): [string, string] => [holdId, seatId])];
-  const newlyFreed = knownHolds.filter(([holdId, seatId]) => settledHolds.has(holdId) && !inPayment.has(seatId) && !freedHere.has(holdId) && statusOf(seatId) === 'AVAILABLE').map(([holdId]) => holdId);
+  const newlyFreed = knownHolds.filter(([holdId, seatId]) => settledHolds.has(holdId) && !inPayment.has(seatId) && !freedHere.has(holdId) && answers.statusOf(seatId) === 'AVAILABLE').map(([holdId]) => holdId);
   useEffect(() => {
     if (newlyFreed.length > 0) setFreedHere((before) => new Set([...before, ...newlyFreed]));
   }, [newlyFreed.join()]);
@@ -171,7 +177,7 @@ export function SeatMap({
   const reconnectsNow = useRef(reconnects);
   reconnectsNow.current = reconnects;
   const setError = (problem: Problem | undefined) => setFailure(problem && { problem, heldThen: mine.size, reconnectsThen: reconnectsNow.current });
-  const pendingIds = pendingOwnSeats(answeredHolds.keys(), new Set(mine.keys()), statusOf, holdsInMotion.moving);
+  const pendingIds = pendingOwnSeats(answeredHolds.keys(), new Set(mine.keys()), answers.statusOf, holdsInMotion.moving);
   useEffect(() => {
     if (pendingIds.length < answeredHolds.size) setAnsweredHolds(new Map([...answeredHolds].filter(([seatId]) => pendingIds.includes(seatId))));
   }, [pendingIds.join(), answeredHolds]);
