@@ -401,6 +401,28 @@ describe('a sale whose follow-up in Redis was lost (its process killed right aft
       await close();
     }
   });
+
+  it('leaves a hold a payment keeps to that payment’s follow-up (which tells seat maps RESERVED): the check neither frees it nor tells them', async () => {
+    const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 5, seatCount: 3 });
+    const [buyer, watcher] = await activeFans(api, concertId, 2);
+    const [seatId] = await seatIds(server, scheduleIds[0]!);
+    const { feed, close } = await seatFeed(server, watcher!, scheduleIds[0]!);
+    try {
+      const held = await hold(buyer!, seatId!);
+      expect((await feed.next()).data?.seatChanged).toMatchObject({ id: seatId, status: 'HELD' });
+      // A payment's steps up to its commit; its follow-up comes after two inventory checks (one a second).
+      const holds = server.app.services.holds;
+      const refs = await holds.keepForPayment(Number(buyer!.id), [held.id]);
+      await server.app.services.inventory.noteChanging([Number(concertId)]);
+      await sellInMysql(server, buyer!.id, [seatId!], 'follow-up-late');
+      await new Promise((resolve) => setTimeout(resolve, 2500));
+      expect(feed.pending()).toBe(0);
+      expect((await me(buyer!)).holds.map((h) => h.id)).toEqual([held.id]);
+      expect(await holds.releasePaid(Number(buyer!.id), refs)).toEqual(refs);
+    } finally {
+      await close();
+    }
+  });
 });
 
 describe('the seat map', () => {
