@@ -975,6 +975,18 @@ describe('queue scripts', () => {
       expect(Number(await redis.zscore(k.activeSeen, '1'))).toBeGreaterThanOrEqual(t0);
     });
 
+    it('admits nobody while more waiters are absent than one tick drops: an absent fan at the front would take a present one’s slot', async () => {
+      const k = concert();
+      for (const user of [1, 2, 3, 4]) await enter(k, user);
+      // 1, 2 and 3 unseen for longer than the grace, 1 the longest; a batch of 2 drops 1 and 2.
+      for (const [user, msAgo] of [[1, 9000], [2, 8000], [3, 7000]] as const) await age(k.seen, user, msAgo);
+      expect((await admit(k, 1, TTL, 2, WINDOW, 5000)).slice(0, 5)).toEqual([0, 0, 2, 0, 2]);
+      expect(await redis.zrange(k.wait, 0, -1)).toEqual(['3', '4']);
+      // The next tick drops 3, then admits 4, the first fan present.
+      expect((await admit(k, 1, TTL, 2, WINDOW, 5000)).slice(0, 5)).toEqual([1, 0, 0, 1, 1]);
+      expect(await redis.zrange(k.active, 0, -1)).toEqual(['4']);
+    });
+
     it('drops WAITING and PREQUEUE fans unseen for the grace; those behind move up', async () => {
       const k = concert();
       for (const user of [1, 2, 3, 4]) await enter(k, user);
@@ -1362,6 +1374,26 @@ describe('departures log and live presence', () => {
     await redis.zadd(k.replicas, (await redisNow()) - 6000, 'late');
     expect(await run(QUEUE_HEARTBEAT, k, 'late', 5000, 0, 0)).toBe(BEAT_FORGOTTEN);
     expect(await run(QUEUE_HEARTBEAT, k, 'late', 5000, 0, 0)).toBe(BEAT_KNOWN);
+  });
+
+  it('admits nobody while a dead replica’s fans are not all released (5,000 a tick, by name): one left over, absent, may stand at the front', async () => {
+    const k = await concert();
+    // Fan 999 is first in line, 7 second; 999 and 5,000 others are followed by 'doomed', 7 by nobody.
+    const followed = [999, ...Array.from({ length: 5002 }, (_, i) => i + 1).filter((user) => user !== 999 && user !== 7)];
+    await enter(k, 999);
+    await enter(k, 7);
+    await Promise.all(followed.slice(1).map((user) => enter(k, user)));
+    for (let i = 0; i < followed.length; i += 2500) await watch(k, 1, 'doomed', ...followed.slice(i, i + 2500));
+    // 'doomed' last beat 10 s ago, and its fans' last signs are as old: dead, and each of its fans past
+    // the grace, released by member name ("1", "10", "100", …): 999, whose name sorts last, is left
+    // for the next tick.
+    const longAgo = (await redisNow()) - 10_000;
+    await redis.zadd(k.replicas, longAgo, 'doomed');
+    await redis.hset(k.watchedSeen, Object.fromEntries(followed.map((user) => [user, longAgo])));
+    expect((await admit(k, 1, 5000, 5000)).slice(0, 5)).toEqual([0, 0, 2, 0, 5000]);
+    expect(await redis.zrange(k.wait, 0, 1)).toEqual(['999', '7']);
+    expect((await admit(k, 1, 5000, 5000)).slice(0, 5)).toEqual([1, 0, 0, 1, 1]);
+    expect(await redis.zrange(k.active, 0, -1)).toEqual(['7']);
   });
 
   it('a log whose count was lost (stats gone, entries kept) starts over instead of refusing every entry', async () => {

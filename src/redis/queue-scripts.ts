@@ -271,7 +271,8 @@ end`,
  * Removes from `set` the members whose last sign of presence in `seen` is older than `before`, at
  * most `limit` of them, and forgets their presence. ZRANGEBYSCORE on `seen` costs O(log N + found),
  * so the cost follows the absent, not the line. Returns how many were in `set`, and for the
- * departures log them and their scores in `set`, each list joined with ',' (same order).
+ * departures log them and their scores in `set`, each list joined with ',' (same order), then
+ * whether the limit cut the sweep short (more may be absent).
  *
  * Every string and table a tick makes is garbage the Lua GC then walks, on the tick's clock, so the
  * lists are built in the tables Redis replied with, from the strings it replied with: no
@@ -303,7 +304,7 @@ local function dropAbsent(seen, set, before, limit)
   end
   -- The stale are the lowest ranks of seen: one range removal, not a lookup each.
   if total > 0 then redis.call('ZREMRANGEBYRANK', seen, 0, total - 1) end
-  return count, table.concat(stale, ',', 1, count), table.concat(scoreLists, ',')
+  return count, table.concat(stale, ',', 1, count), table.concat(scoreLists, ','), total >= limit
 end`,
 );
 
@@ -635,7 +636,8 @@ local function markSoldOut(stats)
 end`,
 );
 
-/** Dead replicas' fans released per tick at most, so one script never blocks Redis for long. */
+/** Dead replicas, and their fans, released per tick at most, so one script never blocks Redis for long. */
+const MAX_DEAD_PER_TICK = 10;
 const MAX_RELEASED_PER_TICK = 5000;
 
 /**
@@ -658,7 +660,11 @@ const MAX_RELEASED_PER_TICK = 5000;
  *    otherwise the line is open (for sales that are) and seatsLeft is stored for status readers;
  * 5. once sales are open, admits the oldest waiters while fewer than capacity are ACTIVE (as the
  *    contract has it: any seat left lets a capacity's worth in, who race for it). seatsLeft -1 means
- *    unknown: admission goes on (a missing count must never stop a sale); 0 pauses it;
+ *    unknown: admission goes on (a missing count must never stop a sale); 0 pauses it. So does a
+ *    step 2 or 3 cut short by its bound (more dead replicas, or more of their fans, than one tick
+ *    releases; more absent waiters than one batch): the fans left over, released and dropped by
+ *    name or by silence, not by place, may stand at the front, and an absent fan admitted would
+ *    hold a slot for idleMs while present fans wait. The next ticks go on where this one stopped;
  * 6. logs every departure of this tick as one entry.
  * Costs O(log N + changed), independent of the queue's length (emptying the line aside, once per
  * sell-out) and of how many watch it.
@@ -736,9 +742,11 @@ end
 local attendedFor = now - resumedAt
 local dead = {}
 if attendedFor >= tonumber(ARGV[10]) then
-  dead = redis.call('ZRANGEBYSCORE', replicasKey, '-inf', '(' .. (now - tonumber(ARGV[10])), 'WITHSCORES', 'LIMIT', 0, 10)
+  dead = redis.call('ZRANGEBYSCORE', replicasKey, '-inf', '(' .. (now - tonumber(ARGV[10])), 'WITHSCORES', 'LIMIT', 0, ${MAX_DEAD_PER_TICK})
 end
 local releasable = ${MAX_RELEASED_PER_TICK}
+-- Presence is settled once every dead replica's fans are released and every absent fan dropped.
+local unsettled = #dead == 2 * ${MAX_DEAD_PER_TICK}
 for i = 1, #dead, 2 do
   local replica = dead[i]
   local held = redis.call('ZRANGEBYLEX', watchersKey, '[' .. replica .. ':', '[' .. replica .. ':\\255', 'LIMIT', 0, releasable)
@@ -746,7 +754,10 @@ for i = 1, #dead, 2 do
     releaseWatch(watchersKey, watchSumsKey, watchCountKey, watchedSeenKey, seenKey, activeSeenKey, replica, string.sub(member, #replica + 2), tonumber(dead[i + 1]))
   end
   releasable = releasable - #held
-  if releasable <= 0 then break end
+  if releasable <= 0 then
+    unsettled = true
+    break
+  end
   redis.call('ZREM', replicasKey, replica)
   redis.call('HDEL', watchSumsKey, replica)
 end
@@ -760,7 +771,8 @@ end
 -- Signs older than these are absence (none while the line has been attended for less than a grace).
 local unseenWaiting = attendedFor >= tonumber(ARGV[5]) and now - tonumber(ARGV[5]) or 0
 local unseenActive = attendedFor >= tonumber(ARGV[6]) and now - tonumber(ARGV[6]) or 0
-local droppedWaiting, goneWaiting, goneWaitingScores = dropAbsent(seenKey, waitKey, unseenWaiting, maxBatch)
+local droppedWaiting, goneWaiting, goneWaitingScores, moreAbsent = dropAbsent(seenKey, waitKey, unseenWaiting, maxBatch)
+if moreAbsent then unsettled = true end
 local droppedActive, goneActive = dropAbsent(activeSeenKey, activeKey, unseenActive, maxBatch)
 if droppedWaiting > 0 then
   log[#log + 1] = 'd'
@@ -797,7 +809,7 @@ else
 end
 local active = redis.call('ZCARD', activeKey)
 local free = math.min(capacity - active, maxBatch)
-if closed == 1 or soldOut or closedSince or seatsLeft == 0 then free = 0 end
+if closed == 1 or soldOut or closedSince or seatsLeft == 0 or unsettled then free = 0 end
 local admitted = 0
 if free > 0 then
   local popped = redis.call('ZPOPMIN', waitKey, free)
