@@ -816,6 +816,14 @@ describe('queue scripts', () => {
       ]);
     });
 
+    it('gives each pre-queue fan a place of their own: a drawn score another fan has is moved to the next free one', async () => {
+      const { k } = await closedConcert();
+      // A tie would order the two by name ("10" before "2"), which live positions cannot follow.
+      for (const user of [2, 10, 11]) await enter(k, user, -5);
+      await enter(k, 12, -4);
+      expect(await redis.zrange(k.wait, 0, -1, 'WITHSCORES')).toEqual(['2', '-5', '10', '-4', '11', '-3', '12', '-2']);
+    });
+
     it('opens once at the first tick at or after the time: the pre-queue in score order, ahead of every later arrival', async () => {
       const { k } = await closedConcert();
       await enter(k, 1, -5);

@@ -370,7 +370,8 @@ export const SALES_UNKNOWN = -1;
 /**
  * Idempotent: a WAITING, PREQUEUE or ACTIVE user keeps their place; only a new (or lapsed) user gets
  * one. While sales are closed that place is `preScore` (a negative random number drawn by the caller
- * from a cryptographic source), after opening the next ticket. So the pre-queue sits ahead of every
+ * from a cryptographic source; the next free score above it if another fan drew it), after opening
+ * the next ticket. So the pre-queue sits ahead of every
  * later ticket in a uniformly random order, and opening needs to move nobody. An opening time that
  * has come opens sales here as a tick would (once, logged), rather than pre-queue an entrant who came
  * after it: no tick may visit a concert nobody has entered yet. While the concert is sold out nobody
@@ -411,7 +412,11 @@ if untilMs <= now and not soldOut and not inWait then
   if sales == '${SALES_OPEN}' then
     redis.call('ZADD', waitKey, redis.call('INCR', seqKey), user)
   else
-    redis.call('ZADD', waitKey, ARGV[2], user)
+    -- Each drawn place is the entrant's own: a tie (about n²/2^54 likely) would order two fans by
+    -- name, which live positions, moved by the scores of those who leave, cannot follow.
+    local score = tonumber(ARGV[2])
+    while redis.call('ZCOUNT', waitKey, score, score) > 0 do score = score + 1 end
+    redis.call('ZADD', waitKey, score, user)
   end
 end
 tellFan(watchCountKey, ARGV[4], ARGV[5], user)
