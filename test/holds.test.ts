@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Api } from '../support/graphql-client';
+import { AppError } from '../src/errors';
 import { redisKeys, runScript } from '../src/redis';
 import { HOLD_SEAT } from '../src/redis/hold-scripts';
 import { SeatCatalog } from '../src/seats/seat-catalog';
@@ -256,6 +257,38 @@ describe('holding a seat', () => {
       expect((await me(fan!)).holds.map((h) => h.id)).toEqual([retried.id]);
     } finally {
       await close();
+    }
+  });
+
+  it('keeps a hold another request of the fan’s was answered with, though the request that took it fails after', async () => {
+    const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 5 });
+    const [fan] = await activeFans(api, concertId, 1);
+    const [seatId] = await seatIds(server, scheduleIds[0]!);
+    // The first request's check in MySQL waits for the second request's answer, then times out.
+    const holds = server.app.services.holds as unknown as { isReserved: (seatId: number) => Promise<boolean> };
+    const isReserved = holds.isReserved;
+    let checking = () => {};
+    const firstChecking = new Promise<void>((resolve) => (checking = resolve));
+    let timeOut = () => {};
+    const timedOut = new Promise<void>((resolve) => (timeOut = resolve));
+    holds.isReserved = async () => {
+      holds.isReserved = isReserved;
+      checking();
+      await timedOut;
+      throw new AppError('SERVICE_UNAVAILABLE', 'The database did not answer in time.');
+    };
+    try {
+      const first = fan!.api.errorCode(HOLD, { seatId });
+      await firstChecking;
+      // The fan's retry (a double click, another tab) is handed the hold and finishes it.
+      const second = await hold(fan!, seatId!);
+      timeOut();
+      expect(await first).toBe('SERVICE_UNAVAILABLE');
+      expect((await me(fan!)).holds.map((h) => h.id)).toEqual([second.id]);
+      await fan!.api.data(RELEASE, { holdId: second.id });
+    } finally {
+      holds.isReserved = isReserved;
+      timeOut();
     }
   });
 });

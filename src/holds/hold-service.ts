@@ -116,17 +116,24 @@ export class HoldService {
   /**
    * The lock is ours; the rest of a new hold is all or nothing: if the seat turns out sold, or the SQL
    * check or the listing fails, the lock is given back at once rather than left HELD for the whole
-   * TTL, invisible in `me.holds` and counted against the caller's limit.
+   * TTL, invisible in `me.holds` and counted against the caller's limit. A failure gives it back
+   * only if no other request of the fan's was handed it meanwhile (a retry, answered with the hold,
+   * which it finished: finishLeftHold) and no payment keeps it; a sold seat's lock goes whoever has it.
    */
   private async completeHold(userId: number, ref: HoldRef, expiresAt: number): Promise<void> {
+    let sold: boolean;
     try {
       // Whether the seat is sold is asked only once the lock is ours: rivals that lose the lock cost
       // no SQL, and a payment that committed and released its hold just before cannot slip through.
-      if (await this.isReserved(ref.seatId)) throw seatUnavailable();
-      await this.enlist(userId, ref, expiresAt);
+      sold = await this.isReserved(ref.seatId);
+      if (!sold) await this.enlist(userId, ref, expiresAt);
     } catch (error) {
-      await this.releaseRef(userId, ref).catch(() => undefined);
+      await this.releaseRef(userId, ref, false, true).catch(() => undefined);
       throw error;
+    }
+    if (sold) {
+      await this.releaseRef(userId, ref).catch(() => undefined);
+      throw seatUnavailable();
     }
     await this.events.announce([ref.seatId], SeatStatus.HELD);
   }
@@ -396,11 +403,11 @@ export class HoldService {
 
   /**
    * Deletes the hold if it is still this user's live hold with this ID (and, unless evenIfPaying, no
-   * payment keeps it), then its listing entry. HOLD_RELEASE's outcome: 1 released, 0 not the user's
+   * payment keeps it; with unlessClaimed, no other request was handed it), then its listing entry. HOLD_RELEASE's outcome: 1 released, 0 not the user's
    * live hold, HOLD_BEING_PAID.
    */
-  private async releaseRef(userId: number, ref: HoldRef, evenIfPaying = true): Promise<number> {
-    const outcome = await this.releaseLock(userId, ref, evenIfPaying);
+  private async releaseRef(userId: number, ref: HoldRef, evenIfPaying = true, unlessClaimed = false): Promise<number> {
+    const outcome = await this.releaseLock(userId, ref, evenIfPaying, unlessClaimed);
     if (outcome === 1) await this.redis.zrem(this.keys.userHolds(userId), ref.id);
     return outcome;
   }
