@@ -78,4 +78,27 @@ describe.runIf(CLUSTER)('a seatChanged feed whose Redis Cluster subscriber moved
       await close();
     }
   });
+
+  it('is told a change published meanwhile before the live ones heard once moved, before the move was noticed', async () => {
+    const { first, second, feed, close } = await seatFeedWithRival(server);
+    const { seatEvents } = server.app.services;
+    let ticking: NodeJS.Timeout | undefined;
+    try {
+      let killed = 0;
+      for (const node of clusterNodes(seedPort())) killed += Number(redisCli(node.port, 'client', 'kill', 'type', 'pubsub').trim() || '0');
+      expect(killed).toBeGreaterThan(0);
+      await seatEvents.announce([Number(first)], SeatStatus.HELD);
+      // The other seat changes all along: some of its changes reach the moved subscriber before the
+      // move is noticed (up to a quarter of a second), and must not pass the first seat's.
+      let status = SeatStatus.AVAILABLE;
+      ticking = setInterval(() => {
+        status = status === SeatStatus.HELD ? SeatStatus.AVAILABLE : SeatStatus.HELD;
+        void seatEvents.announce([Number(second)], status);
+      }, 10);
+      expect((await feed.next(5_000)).data?.seatChanged).toMatchObject({ id: first, status: 'HELD' });
+    } finally {
+      clearInterval(ticking);
+      await close();
+    }
+  });
 });

@@ -7,6 +7,9 @@ import { Feed, wsClient, type Account } from './support/client';
 import { createConcert } from './support/fixtures';
 import { metricSamples, metricSum } from './support/metrics';
 import { activeFans, hold, seatFeed, seatIds } from './support/booking';
+import { seatFeedWithRival } from './support/live-feed';
+import { SeatStatus } from '../src/seats/seat';
+import type { Redis } from 'ioredis';
 
 let server: TestServer;
 let api: Api;
@@ -152,6 +155,29 @@ describe("seatChanged from a seat map's cursor", () => {
     } finally {
       events.changesSince = changesSince;
       await client.dispose();
+    }
+  });
+
+  // One Redis's connection events, played here; a Cluster's subscriber moved for real: cluster-subscriber-move.test.ts.
+  it.skipIf(process.env.TEST_REDIS_CLUSTER_NODES)("gives a change lost while the server's Redis subscription was away before a live one heard once it was back, before the return was noticed", async () => {
+    const { scheduleId, first, second, feed, close } = await seatFeedWithRival(server);
+    const events = server.app.services.seatEvents;
+    const subscriber = (events as unknown as { subscriber: Redis }).subscriber;
+    const topic = events.topic(Number(scheduleId));
+    try {
+      // The connection closes; a change is published while the channel is not subscribed (lost to
+      // the feed, kept in the seat log); the channel is subscribed again and a change heard live,
+      // before the return is noticed (on a Cluster, up to a quarter of a second later).
+      subscriber.emit('close');
+      await subscriber.unsubscribe(topic);
+      await events.announce([Number(first)], SeatStatus.HELD);
+      await subscriber.subscribe(topic);
+      await events.announce([Number(second)], SeatStatus.HELD);
+      subscriber.emit('ready');
+      expect((await feed.next()).data?.seatChanged).toMatchObject({ id: first, status: 'HELD' });
+      expect((await feed.next()).data?.seatChanged).toMatchObject({ id: second, status: 'HELD' });
+    } finally {
+      await close();
     }
   });
 

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../logger';
 import type { Metrics } from '../observability/metrics';
-import { onSubscriptionsRestored, type RedisClient } from '../redis';
+import { watchSubscriptions, type RedisClient } from '../redis';
 import { ActiveGate, slotEnded } from './active-gate';
 import { placeAfter, type Departures } from './departures';
 import { LatestValueStream } from './latest-value-stream';
@@ -190,7 +190,7 @@ export class LiveQueueStatus {
         this.lastTick = tick.seq;
         // Messages were lost while the subscription was away without a reconnect this process heard
         // of (on a Redis Cluster ioredis moves its subscriber to another node and says nothing; the
-        // move is watched for, see onSubscriptionsRestored, and this is the backstop). A fan's own
+        // move is watched for, see watchSubscriptions, and this is the backstop). A fan's own
         // change (not in the departures log) may be among them.
         if (missed) this.resyncAll();
       }
@@ -203,10 +203,20 @@ export class LiveQueueStatus {
     await this.subscriber.subscribe(this.channel);
     // Messages published while the subscription was down are lost, a fan's own enter among them (it
     // is not in the log): after a reconnect (on a Cluster, a move of the subscriber, of which ioredis
-    // says nothing) every followed place is read anew, once.
-    this.stopWatchingSubscriber = onSubscriptionsRestored(this.subscriber, () => {
-      this.lastTick = undefined;
-      this.resyncAll();
+    // says nothing) every followed place is read anew, once, after the channel is live again (one
+    // Redis says it is back before it subscribes again: the answer to our own SUBSCRIBE says so),
+    // so no change falls between the read and the channel.
+    this.stopWatchingSubscriber = watchSubscriptions(this.subscriber, {
+      restored: () => {
+        this.lastTick = undefined;
+        this.subscriber.subscribe(this.channel).then(
+          () => this.resyncAll(),
+          (error: unknown) => {
+            this.logger.warn({ err: error }, 'queue feeds could not subscribe again after the Redis subscription came back; reading every place anew');
+            this.resyncAll();
+          },
+        );
+      },
     });
     this.beatTimer = setInterval(() => {
       for (const concert of this.concerts.values()) this.schedule(concert, () => (concert.beat = true));

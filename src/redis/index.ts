@@ -13,38 +13,60 @@ export { runScript } from './script';
 /** A connection to one Redis server or to a Redis Cluster: every caller works with either. */
 export type RedisClient = Redis | Cluster;
 
-/** How often a Cluster's subscriber is looked at for a move (see onSubscriptionsRestored): a property read. */
+/** How often a Cluster's subscriber is looked at for a move (see watchSubscriptions): a property read. */
 const SUBSCRIBER_MOVE_CHECK_MS = 250;
 
 /** The part of ioredis's Cluster (5.x) that tells its subscriber connection moved: not in its typings. */
 interface ClusterSubscriberState {
-  subscriber?: { lastActiveSubscriber?: unknown };
+  subscriber?: { lastActiveSubscriber?: Redis };
+}
+
+/** What a follower of pub/sub channels is told of its connection (see watchSubscriptions). */
+export interface SubscriptionWatch {
+  /** The pub/sub connection closed: what is published from now on may be lost, until `restored`. */
+  lost?: () => void;
+  /** It is back, its channels subscribed again: what was published meanwhile is lost. */
+  restored: () => void;
 }
 
 /**
- * Calls `restored` whenever the pub/sub connection of `client` is back after a loss, its channels
- * subscribed again: what was published meanwhile is lost, and the caller reads afresh what it
- * follows. One Redis says so ('ready'). A Cluster's ioredis moves its subscriber to another node (a
- * failover, a dropped connection) and says nothing; it notes the move done, once the channels are
- * subscribed again, by replacing its last active subscriber, which is watched for here. Returns what
- * stops watching.
+ * Tells `watch` when the pub/sub connection of `client` is lost and when it is back after a loss,
+ * its channels subscribed again: what was published meanwhile is lost, and the caller reads afresh
+ * what it follows. One Redis says so ('close', then 'ready', which it sends before it subscribes
+ * again: a caller subscribes once more itself, and that answer says the channels are live). A
+ * Cluster's ioredis moves its subscriber to another node (a failover, a dropped connection) and says
+ * nothing; the subscriber it leaves closes, and it notes the move done, once the channels are
+ * subscribed again, by replacing its last active subscriber, which is watched for here (messages
+ * the new one hears before that are live already: a caller that must not let them pass what was
+ * lost holds them from `lost` on). Returns what stops watching.
  */
-export function onSubscriptionsRestored(client: RedisClient, restored: () => void): () => void {
+export function watchSubscriptions(client: RedisClient, watch: SubscriptionWatch): () => void {
+  const lost = () => watch.lost?.();
   if (!(client instanceof Cluster)) {
-    client.on('ready', restored);
-    return () => client.off('ready', restored);
+    client.on('close', lost);
+    client.on('ready', watch.restored);
+    return () => {
+      client.off('close', lost);
+      client.off('ready', watch.restored);
+    };
   }
   const active = () => (client as unknown as ClusterSubscriberState).subscriber?.lastActiveSubscriber;
   let seen = active();
+  seen?.once('close', lost);
   const timer = setInterval(() => {
     const now = active();
     if (now === seen) return;
     const moved = seen !== undefined && now !== undefined;
+    seen?.off('close', lost);
+    now?.once('close', lost);
     seen = now;
-    if (moved) restored();
+    if (moved) watch.restored();
   }, SUBSCRIBER_MOVE_CHECK_MS);
   timer.unref();
-  return () => clearInterval(timer);
+  return () => {
+    clearInterval(timer);
+    seen?.off('close', lost);
+  };
 }
 
 /** Where Redis is: one server (REDIS_URL), or the seed nodes of a cluster (REDIS_CLUSTER_NODES). */

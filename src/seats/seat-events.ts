@@ -1,5 +1,5 @@
 import { badInput } from '../errors';
-import { onSubscriptionsRestored, runScript, type RedisClient } from '../redis';
+import { runScript, watchSubscriptions, type RedisClient } from '../redis';
 import { sharedNow } from '../redis/clock';
 import { PUBLISH_ONCE, PUBLISH_SEAT_CHANGE, SEAT_LOG_CURSOR, SEAT_LOG_SINCE } from '../redis/pubsub-scripts';
 import type { Metrics } from '../observability/metrics';
@@ -138,7 +138,14 @@ export class SeatEvents {
 
   /** Follows the subscriber connection: once it is back after a loss, every open feed catches up from the log. */
   start(): void {
-    this.stopWatchingSubscriber = onSubscriptionsRestored(this.subscriber, () => void this.catchUpAll());
+    this.stopWatchingSubscriber = watchSubscriptions(this.subscriber, {
+      // Live changes heard once the channels are back, before the catch-up begins, must not pass
+      // those lost meanwhile: the catch-up starts from each feed's last change given before the loss.
+      lost: () => {
+        for (const follower of this.followers) follower.pause();
+      },
+      restored: () => void this.catchUpAll(),
+    });
   }
 
   stop(): void {
@@ -189,6 +196,8 @@ export class SeatEvents {
       await this.subscriber.subscribe(...new Set([...this.followers].map((follower) => this.topic(follower.scheduleId))));
     } catch (error) {
       this.logger.warn({ err: error }, 'seat feeds could not catch up after the Redis subscription came back');
+      // Not left waiting for good: they go on with the live changes, as they come.
+      for (const follower of this.followers) void follower.catchUp(async () => [], undefined, true);
       return;
     }
     // Each schedule's log is read once, from its furthest-behind feed; a feed's cursor only moves on,
@@ -203,7 +212,7 @@ export class SeatEvents {
     for (const read of reads.values()) read.catch(() => undefined);
     const caughtUp = [...this.followers].map((follower) => {
       const read = reads.get(follower.scheduleId);
-      return read && follower.catchUp(async (after) => this.replayed('reconnect', read.then((changes) => changes.filter((change) => isAfter(change, after)))));
+      return read && follower.catchUp(async (after) => this.replayed('reconnect', read.then((changes) => changes.filter((change) => isAfter(change, after)))), undefined, true);
     });
     const failed = (await Promise.allSettled(caughtUp)).filter((outcome) => outcome.status === 'rejected');
     if (failed.length > 0) this.logger.warn({ err: failed[0]!.reason, feeds: failed.length }, 'seat feeds could not catch up after the Redis subscription came back');

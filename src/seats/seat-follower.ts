@@ -24,8 +24,16 @@ export function isAfter(change: SeatState, cursor: string): boolean {
  * already are left out, also when they arrive after its answer (they come on another connection).
  */
 export class SeatFollower {
-  /** While the log is read: the live changes heard meanwhile, given once it has answered. */
-  private heardWhileCatchingUp: SeatState[] | undefined;
+  /** Live changes heard while they may not be given yet (a catch-up runs, or the subscription is away): given after. */
+  private heardMeanwhile: SeatState[] = [];
+  /** A catch-up is reading the log. */
+  private catchingUpNow = false;
+  /**
+   * This process's subscription was lost (pause) and no catch-up has begun since: a live change heard
+   * now, once the channels are subscribed again, may come after changes lost meanwhile, which the
+   * catch-up from the last change given before will replay first.
+   */
+  private paused = false;
   /** Live changes up to this cursor were given from the log: left out. */
   private caughtUpTo: string | undefined;
   /** Catch-ups run one after the other. */
@@ -40,8 +48,8 @@ export class SeatFollower {
 
   /** A live change. */
   hear(change: SeatState): void {
-    if (this.heardWhileCatchingUp) {
-      this.heardWhileCatchingUp.push(change);
+    if (this.catchingUpNow || this.paused) {
+      this.heardMeanwhile.push(change);
     } else if (this.caughtUpTo === undefined || isAfter(change, this.caughtUpTo)) {
       // Changes leave one Redis node in order: after the first one past the log's answer, none is in it.
       this.caughtUpTo = undefined;
@@ -49,23 +57,35 @@ export class SeatFollower {
     }
   }
 
+  /** The subscription is away: live changes wait for the catch-up that follows its return (`resuming`). */
+  pause(): void {
+    this.paused = true;
+  }
+
   /**
    * Gives the log's changes after `from` (by default where the feed is when this catch-up starts:
    * catch-ups wait for one another), as `readLog` reads them, then the live ones heard meanwhile that
    * the log did not have. Live changes wait while it runs; a failure is thrown after they are given.
+   * `resuming`: the catch-up after the subscription came back, which ends a pause (the log read then
+   * begins after the channels are live again, so it holds whatever was missed).
    */
-  catchUp(readLog: (after: string) => Promise<SeatState[]>, from?: string): Promise<void> {
+  catchUp(readLog: (after: string) => Promise<SeatState[]>, from?: string, resuming = false): Promise<void> {
     const run = async () => {
       const start = from ?? this.cursor;
-      this.heardWhileCatchingUp = [];
+      if (resuming) this.paused = false;
+      this.catchingUpNow = true;
       try {
         const logged = await readLog(start);
         this.caughtUpTo = logged.at(-1)?.seatChangesCursor ?? start;
         for (const change of logged) this.give(change);
       } finally {
-        const heard = this.heardWhileCatchingUp;
-        this.heardWhileCatchingUp = undefined;
-        for (const change of heard) this.hear(change);
+        this.catchingUpNow = false;
+        // Lost again meanwhile: what was heard waits for the next catch-up.
+        if (!this.paused) {
+          const heard = this.heardMeanwhile;
+          this.heardMeanwhile = [];
+          for (const change of heard) this.hear(change);
+        }
       }
     };
     this.catchingUp = this.catchingUp.then(run, run);
