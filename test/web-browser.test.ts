@@ -417,6 +417,9 @@ describe('fan web app in Chromium', () => {
     // A bought the last seat: the line closing behind them does not replace the ticket code's announcement.
     await a.page.locator('.waiting-room[data-state="SOLD_OUT"]').waitFor(WAIT);
     await expect.poll(async () => a.page.getByTestId('announcer').textContent(), WAIT).toContain('Payment complete');
+    // B, who waited, is told to keep the page open for a seat that may come back; not A, who bought the last one.
+    await b.page.getByText('Tickets can still come back when fans cancel').waitFor(WAIT);
+    expect(await a.page.getByText('Tickets can still come back when fans cancel').count()).toBe(0);
     // B's feed has ended: the socket nothing listens on closes (3 s later), and B's page does not take that for a lost connection.
     await new Promise((resolve) => setTimeout(resolve, 4000));
     expect(await b.page.getByTestId('reconnecting').count()).toBe(0);

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Checkout, failureShown, holdsTickets, paymentKey, payOutcome, PendingPayments } from '../web/src/logic/checkout';
 import { Coalescer } from '../web/src/logic/coalesce';
 import { closeCallsForSessionCheck, feedRetryMs, retryAfterFailureMs, retryDelayMs } from '../web/src/logic/connection';
-import { errorCode, errorMessage, isTransient, problemOf } from '../web/src/logic/errors';
+import { errorCode, errorMessage, isTransient, NETWORK_BACK_MESSAGE, noteText, problemOf } from '../web/src/logic/errors';
 import { ACTIVE_PAUSED_MESSAGE, ACTIVE_SEAT_BACK_MESSAGE, ACTIVE_SOLD_OUT_MESSAGE, activeSupplyNews, announcement, concertPageName, datesOnSale, estimatedWaitWords, HOLDS_OUTLAST_TURN, HOLDS_STILL_PAYABLE, inLine, LEAVE_SETTLE_MS, logOutQuestion, overHttpWords, lineProgress, LineMemory, lostWords, offPageNews, PAUSED_MESSAGE, PLACE_ENDED_AWAY_MESSAGE, PLACE_LOST_MESSAGE, PREQUEUE_MESSAGE, SEAT_BACK_MESSAGE, seatSupply, seatsLeftWords, SOLD_OUT_MESSAGE, TURN_ENDED_MESSAGE, turnEnded, waitsInLine, type QueueView } from '../web/src/logic/queue';
 import { NewestSource } from '../web/src/logic/newest';
 import { applySeatChange, choiceCounts, heldWords, holdsGoneByRunningOut, holdsRanOutWords, MaybeOwnChanges, openingChoice, PaidElsewhere, paidElsewhereWords, pendingOwnSeats, releasedWords, SEATS_PER_PAGE, seatFailureShown, seatKeyTarget, seatLook, seatPages, seatPositions, seatsFromLists, withLiveCounts, type SeatState } from '../web/src/logic/seats';
@@ -206,6 +206,21 @@ describe('error messages', () => {
 
   it('promises no retry for a network failure: nothing repeats a request by itself for that message', () => {
     expect(errorMessage('NETWORK')).toBe('Cannot reach the server. Check your connection and try again.');
+  });
+
+  it('says a read that got no answer neither while the page says the server is away nor once it answers again (the page reads again by itself); anything else, once back, as still to do', () => {
+    const network = { code: 'NETWORK' };
+    const away = { unreachable: true, recovered: false };
+    const back = { unreachable: false, recovered: true };
+    expect(noteText(network, { read: true, ...away })).toBeUndefined();
+    expect(noteText(network, { read: true, ...back })).toBeUndefined();
+    expect(noteText(network, { read: true, unreachable: false, recovered: false })).toBe(errorMessage('NETWORK'));
+    expect(noteText(network, { read: false, ...away })).toBe(errorMessage('NETWORK'));
+    expect(noteText(network, { read: false, ...back })).toBe(NETWORK_BACK_MESSAGE);
+    // Words of the caller's own for it (a payment's unknown outcome) stay, back or not.
+    expect(noteText(network, { read: false, ...back, words: { NETWORK: 'It may have gone through.' } })).toBe('It may have gone through.');
+    expect(noteText({ code: 'SEAT_UNAVAILABLE' }, { read: true, ...back })).toBe(errorMessage('SEAT_UNAVAILABLE'));
+    expect(noteText(undefined, { read: false, ...back })).toBeUndefined();
   });
 
   it('says why a ticket cannot be cancelled any more', () => {

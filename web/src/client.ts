@@ -82,18 +82,42 @@ class ReachWatch {
   unanswered(sentAt: number): void {
     if (sentAt < this.lastAnsweredSentAt || this.reach.get().unreachable) return;
     this.reach.set({ ...this.reach.get(), unreachable: true });
-    this.probe = setInterval(() => {
-      const probeSentAt = Date.now();
-      fetch(`${this.origin}/healthz`, { cache: 'no-store' }).then(
-        (response) => response.ok && this.answered(probeSentAt),
-        () => undefined,
-      );
-    }, REACH_PROBE_MS);
+    this.probe = setInterval(() => this.ask(), REACH_PROBE_MS);
+  }
+
+  /** The browser says the network is back: asked at once, not at the next probe. */
+  networkBack(): void {
+    if (this.reach.get().unreachable) this.ask();
+  }
+
+  private ask(): void {
+    const probeSentAt = Date.now();
+    fetch(`${this.origin}/healthz`, { cache: 'no-store' }).then(
+      (response) => response.ok && this.answered(probeSentAt),
+      () => undefined,
+    );
   }
 
   stop(): void {
     clearInterval(this.probe);
   }
+}
+
+/**
+ * The socket's wait before its next try: the backoff, cut short when the browser says the network is
+ * back (after a long cut the backoff is up to 10 s, which the fan would spend told the page is
+ * reconnecting, their turn's time running, though the network came back at once).
+ */
+function untilRetry(ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      window.removeEventListener('online', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    window.addEventListener('online', done);
+  });
 }
 
 /** Whether a response comes from this service (its GraphQL answers are JSON), not from a proxy in front that could not reach it. */
@@ -154,7 +178,7 @@ export function createApi(origin: string = window.location.origin): Api {
     lazyCloseTimeout: 3_000,
     retryAttempts: Number.MAX_SAFE_INTEGER,
     shouldRetry: () => true,
-    retryWait: (retries) => new Promise((resolve) => setTimeout(resolve, retryDelayMs(retries))),
+    retryWait: (retries) => untilRetry(retryDelayMs(retries)),
     keepAlive: PING_EVERY_MS,
     on: {
       connecting: (isRetry) => socket.set({ ...socket.get(), status: isRetry ? 'reconnecting' : 'connecting' }),
@@ -192,6 +216,8 @@ export function createApi(origin: string = window.location.origin): Api {
     if (activeSocket) ws.terminate();
   };
   window.addEventListener('offline', onOffline);
+  const onOnline = () => watch.networkBack();
+  window.addEventListener('online', onOnline);
 
   let operations = 0;
   const client = new Client({
@@ -259,6 +285,7 @@ export function createApi(origin: string = window.location.origin): Api {
     reach: watch.reach,
     dispose() {
       window.removeEventListener('offline', onOffline);
+      window.removeEventListener('online', onOnline);
       watch.stop();
       socket.set({ ...socket.get(), status: 'idle' });
       void ws.dispose();

@@ -27,6 +27,21 @@ const MESSAGES: Record<string, string> = {
 /** A request's "cannot reach the server" once the server answers again: what failed then is still to do. */
 export const NETWORK_BACK_MESSAGE = 'The server could not be reached then; it answers again now: please try again.';
 
+/**
+ * What an error note says of a failure (`found`), or nothing: a request that got no answer at all
+ * (NETWORK, unless `words` says it otherwise) is, for a read the page makes again by itself (`read`),
+ * not said while the page says it once at its top (the server unreachable), nor once the server
+ * answers again (`recovered`: "please try again" would ask the fan to do what they never did); for
+ * anything else, once the server answers again, "what failed is still to do" (NETWORK_BACK_MESSAGE).
+ */
+export function noteText(found: Problem | undefined, { read, unreachable, recovered, words }: { read: boolean; unreachable: boolean; recovered: boolean; words?: Partial<Record<string, string>> }): string | undefined {
+  if (!found) return undefined;
+  const plainNetwork = found.code === 'NETWORK' && words?.NETWORK === undefined;
+  if (plainNetwork && read && (unreachable || recovered)) return undefined;
+  if (plainNetwork && recovered) return NETWORK_BACK_MESSAGE;
+  return words?.[found.code] ?? errorMessage(found.code, found.retryAfterSeconds);
+}
+
 /** Said once, at the top of the page, while requests get no answer (see ui/errors.tsx, ErrorNote's `read`). */
 export const UNREACHABLE_NOTICE = 'Cannot reach the server. This page keeps trying by itself; what it shows may be out of date.';
 

@@ -65,7 +65,7 @@ export function activeSupplyNews(said: Supply, shown: Supply, concertWide: Suppl
 /** Said to a fan the sell-out took out of the line (or pre-queue), not to one who was never in it. */
 export const SOLD_OUT_LEFT_LINE_MESSAGE = `${SOLD_OUT_MESSAGE} You have left the line.`;
 /** Said to a fan out of a sold-out line once a cancelled ticket brings a seat back (no place was lost). */
-export const SEAT_BACK_MESSAGE = 'A ticket was cancelled and a seat is free again: enter the waiting room to try for it.';
+export const SEAT_BACK_MESSAGE = 'A ticket was cancelled and its seat came back on sale: enter the waiting room to try for it.';
 export const PAUSED_MESSAGE = 'All seats are held right now; admission resumes when one comes back.';
 /**
  * Said to a fan whose place in line (PREQUEUE or WAITING) went without their leaving. Most often the
@@ -482,7 +482,9 @@ export const turnEnded = (previous: QueueView | undefined, next: QueueView, lost
  */
 export function overHttpWords({ unreachable, socketLimit, active, checkSeconds }: { unreachable: boolean; socketLimit: boolean; active: boolean; checkSeconds: number }): string {
   const kept = active ? 'your turn is kept' : 'your place in line is kept';
-  if (unreachable) return `The server is not answering right now. ${kept.charAt(0).toUpperCase()}${kept.slice(1)} only for a short while without contact: check your connection; this page keeps trying.`;
+  // An ACTIVE fan's countdown runs to the turn's end, which only a page in contact gets to.
+  const keptFor = active ? 'only for a short while without contact, whatever the time left says' : 'only for a short while without contact';
+  if (unreachable) return `The server is not answering right now. ${kept.charAt(0).toUpperCase()}${kept.slice(1)} ${keptFor}: check your connection; this page keeps trying.`;
   const checks = `this page checks ${active ? 'your turn' : 'your place'} about every ${checkSeconds} seconds`;
   if (socketLimit) return `Live updates are off in this tab while the account has too many connections open: ${checks} instead, and goes live again once one closes.`;
   return `Reconnecting… ${kept}: meanwhile ${checks}.`;

@@ -1,6 +1,6 @@
 import { createContext, useContext, useLayoutEffect, useRef, useState } from 'react';
 import { Store, type Reach } from '../client';
-import { errorMessage, NETWORK_BACK_MESSAGE, problemOf, RATE_LIMIT_OVER, RATE_LIMITED_WAIT, waitWords, type ErrorLike, type Problem } from '../logic/errors';
+import { noteText, problemOf, RATE_LIMIT_OVER, RATE_LIMITED_WAIT, waitWords, type ErrorLike, type Problem } from '../logic/errors';
 import { serverClock } from '../logic/server-clock';
 import { useNow, useStore } from './hooks';
 
@@ -35,7 +35,7 @@ export function ErrorNote({
   /**
    * The note of a read the page makes again by itself: no answer at all (NETWORK) is not said here
    * while the page says it once (UNREACHABLE_NOTICE), which the fan would otherwise read beside every
-   * read that failed, telling them to try again while the page does.
+   * read that failed, telling them to try again while the page does; nor once the server answers again.
    */
   read?: boolean;
 }) {
@@ -51,14 +51,8 @@ export function ErrorNote({
   }, [then]);
   const recoveriesThen = then.recoveries;
   const found = problem ?? (code ? { code } : problemOf(error));
-  const plainNetwork = found?.code === 'NETWORK' && words?.NETWORK === undefined;
-  // Only while the page says it (a read's failure must never leave the page saying nothing).
-  const shown = plainNetwork && read && reach.unreachable ? undefined : found;
-  const text = !shown
-    ? undefined
-    : plainNetwork && reach.recoveries > recoveriesThen
-      ? NETWORK_BACK_MESSAGE
-      : (words?.[shown.code] ?? errorMessage(shown.code, shown.retryAfterSeconds));
+  const text = noteText(found, { read, unreachable: reach.unreachable, recovered: reach.recoveries > recoveriesThen, words });
+  const shown = text === undefined ? undefined : found;
   const note = useRef<HTMLParagraphElement>(null);
   // The text found said already by an earlier note; a new text is an alert until found so too.
   const [echoed, setEchoed] = useState<string | undefined>();

@@ -297,7 +297,7 @@ function QueueBody({
     case 'PREQUEUE':
       return <PreQueue status={status} />;
     case 'SOLD_OUT':
-      return <SoldOut seatsBack={seatsBack} />;
+      return <SoldOut seatsBack={seatsBack} bought={paidOutOfLine.current !== false} />;
     case 'ACTIVE':
       return <Active status={status} concert={concert} socket={socket} holds={holds} paidOutOfLine={paidOutOfLine} paying={paying} onHoldsChanged={onHoldsChanged} onSeatChanged={onSeatChanged} />;
     case 'NONE':
@@ -397,7 +397,8 @@ function SeatsLeft({ seatsLeft }: { seatsLeft: number }) {
   );
 }
 
-function SoldOut({ seatsBack }: { seatsBack: boolean }) {
+/** Sold out; to a fan who has just bought here or in another tab (maybe the last seat), no advice to wait for one. */
+function SoldOut({ seatsBack, bought }: { seatsBack: boolean; bought: boolean }) {
   return (
     <div className="sold-out" data-testid="sold-out">
       <p className="position">
@@ -406,7 +407,7 @@ function SoldOut({ seatsBack }: { seatsBack: boolean }) {
       {seatsBack ? (
         <p>{SEAT_BACK_MESSAGE}</p>
       ) : (
-        <p className="muted">Tickets can still come back when fans cancel. Keep this page open: it checks every few seconds, and a button to enter again appears here when a seat is free.</p>
+        !bought && <p className="muted">Tickets can still come back when fans cancel. Keep this page open: it checks every few seconds, and a button to enter again appears here when a seat is free.</p>
       )}
     </div>
   );
