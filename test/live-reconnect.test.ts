@@ -137,6 +137,64 @@ describe('live feed whose subscription moved without a reconnect event (a Redis 
   });
 });
 
+describe('live positions after a failover that lost the departures log’s last entry', () => {
+  it('are read anew, not moved by the new entries that took the lost one’s number', async () => {
+    const { concertId } = await createConcert(server, { maxActiveUsers: 1 });
+    const id = Number(concertId);
+    const { queue } = server.app.services;
+    const redis = server.app.redis as Redis;
+    const line = redisKeys(server.env.REDIS_KEY_PREFIX!).queue(id);
+    const [holder, f1, f2, f3, f4, f5, f6] = await signUpMany(new Api(server.url), 7);
+    // The one slot is taken for the whole test: nobody else is admitted.
+    await queue.enter(Number(holder!.id), id);
+    await queue.admitTick();
+    for (const fan of [f1, f2, f3, f4, f5, f6]) await queue.enter(Number(fan!.id), id);
+    const client = wsClient(server.wsUrl, f5!.token);
+    clients.push(client);
+    const feed = new Feed<{ queueStatus: QueueStatus }>(client, STATUS_SUBSCRIPTION, { id: concertId });
+    expect((await feed.next()).data?.queueStatus).toMatchObject({ state: 'WAITING', position: 5 });
+
+    // f1 leaves: f5 is told 4.
+    const seqBefore = (await redis.hget(line.stats, 'logSeq'))!;
+    const atBefore = (await redis.hget(line.stats, 'logAt')) ?? '';
+    const f1Score = (await redis.zscore(line.wait, f1!.id))!;
+    await queue.leave(Number(f1!.id), id);
+    await queue.admitTick();
+    await feed.until((m) => m.data?.queueStatus.position === 4);
+
+    // The failover's replica never had that leave: f1 in line, the log one entry shorter, its epoch the same.
+    const lost = (await redis.hget(line.stats, 'logSeq'))!;
+    await redis.xdel(line.departures, `${lost}-0`);
+    await redis.call('XSETID', line.departures, `${seqBefore}-0`);
+    await redis.hset(line.stats, 'logSeq', seqBefore, 'logAt', atBefore);
+    await redis.zadd(line.wait, f1Score, f1!.id);
+
+    // New entries under the lost one's number and the next: f6 (behind f5) leaves, then f2 (ahead).
+    await queue.leave(Number(f6!.id), id);
+    await queue.leave(Number(f2!.id), id);
+    await queue.admitTick();
+    expect((await queue.status(Number(f5!.id), id)).position).toBe(4);
+    // Read anew: still 4 (f1 back, f2 gone), so nothing to tell; moved by the new entries, 3.
+    const told: (number | null | undefined)[] = [];
+    const heardFor = async (ms: number) => {
+      await new Promise((resolve) => setTimeout(resolve, ms));
+      while (feed.pending() > 0) told.push((await feed.next()).data?.queueStatus.position);
+    };
+    await heardFor(1000);
+    expect(told).not.toContain(3);
+    // And followed exactly from there: f3 (ahead) leaves.
+    await queue.leave(Number(f3!.id), id);
+    await queue.admitTick();
+    await feed.until((m) => {
+      told.push(m.data?.queueStatus.position);
+      return m.data?.queueStatus.position === 3;
+    }, 5000);
+    await heardFor(500);
+    expect(told.at(-1)).toBe(3);
+    expect((await queue.status(Number(f5!.id), id)).position).toBe(3);
+  });
+});
+
 describe("a fan's second subscription", () => {
   it('keeps their presence held when the first one ends while the second is joining', async () => {
     const { concertId } = await createConcert(server, { maxActiveUsers: 1 });

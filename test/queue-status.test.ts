@@ -13,6 +13,7 @@ const figures = (over: Partial<QueueFigures>): QueueFigures => ({
   soldOut: false,
   logEpoch: 1,
   logSeq: 0,
+  logAt: '',
   ...over,
 });
 const waitAt = (position: number, over: Partial<QueueFigures>) =>

@@ -49,8 +49,8 @@ let nextId = 1;
 const called = new Set<string>();
 
 /**
- * The scripts whose reply starts with the queue's figures: their last two (the departures log's
- * epoch and position) are left out here, so replies compare as plain arrays; the log has its own tests.
+ * The scripts whose reply starts with the queue's figures: their last three (the departures log's
+ * epoch, position and last stamp) are left out here, so replies compare as plain arrays; the log has its own tests.
  */
 const FIGURE_REPLIES = new Set([QUEUE_STATUS.name, QUEUE_ENTER.name, QUEUE_LEAVE.name, QUEUE_FIGURES_NOW.name]);
 
@@ -60,7 +60,7 @@ async function run<K extends readonly string[], A extends readonly ScriptArg[], 
   let reply = await runScript(redis, script, scriptKeys, ...args);
   // ENTER ends with whether it opened sales, whether its entrant had lapsed and whether others were in line; the tests of those read them themselves.
   if (script.name === QUEUE_ENTER.name && Array.isArray(reply) && reply.length > 1) reply = reply.slice(0, -3) as Awaited<R>;
-  if (FIGURE_REPLIES.has(script.name) && Array.isArray(reply) && reply.length >= 9) return [...reply.slice(0, 7), ...reply.slice(9)] as R;
+  if (FIGURE_REPLIES.has(script.name) && Array.isArray(reply) && reply.length >= 10) return [...reply.slice(0, 7), ...reply.slice(10)] as R;
   return reply;
 }
 
@@ -1229,7 +1229,8 @@ describe('departures log and live presence', () => {
 
     const raw = await redis.xrange(k.departures, '-', '+');
     expect(raw).toHaveLength(1);
-    expect(raw[0]![1]).toEqual(['d', '1,2,3,5', 'ds', scores.join(',')]);
+    // The first entry of the log: the one before it has no stamp (see the log's own test).
+    expect(raw[0]![1]).toEqual(['p', '', 'd', '1,2,3,5', 'ds', scores.join(',')]);
     const entry = decodeDepartures(raw[0]!);
     expect(entry.leftLine).toEqual(new Set(dropped));
     expect(entry.scores).toEqual(scores.map(Number).sort((a, b) => a - b));
@@ -1267,6 +1268,11 @@ describe('departures log and live presence', () => {
     const after = await feed(k, figures.logSeq);
     expect(after.figures.logSeq).toBe(figures.logSeq + 1);
     expect(after.entries?.map((entry) => entry.seq)).toEqual([figures.logSeq + 1]);
+    // Each entry names the stamp of the one before it (the figures' logAt when that was the last), also across the expiry.
+    expect(figures.logAt).toMatch(/^\d{16}$/);
+    expect(after.entries?.[0]?.before).toBe(figures.logAt);
+    expect(after.figures.logAt).toMatch(/^\d{16}$/);
+    expect(after.figures.logAt).not.toBe(figures.logAt);
     expect(await redis.pttl(k.departures)).toBeGreaterThan(DEPARTURES_TTL_MS - 5000);
   });
 
@@ -1281,7 +1287,7 @@ describe('departures log and live presence', () => {
     await redis.zadd(k.seen, ...fans.flatMap((fan) => [fan % 3 === 0 ? now : fan, fan]), ...gone.flat());
     expect((await admit(k, 0, 5000))[4]).toBe(lapsed.length);
     const raw = await redis.xrange(k.departures, '-', '+');
-    expect(raw.at(-1)![1]).toEqual(['d', lapsed.join(','), 'ds', lapsed.map((fan) => 1000 + fan).join(',')]);
+    expect(raw.at(-1)![1].slice(2)).toEqual(['d', lapsed.join(','), 'ds', lapsed.map((fan) => 1000 + fan).join(',')]);
     const entry = decodeDepartures(raw.at(-1)!);
     expect(entry.leftLine).toEqual(new Set(lapsed));
     expect(entry.scores).toEqual(lapsed.map((fan) => 1000 + fan));

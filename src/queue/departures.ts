@@ -24,6 +24,12 @@ export interface Departures {
   opened: boolean;
   /** The line was emptied (sold out). */
   lineEmptied: boolean;
+  /**
+   * The stamp of the entry before it as the log had it when this one was written (undefined in an
+   * entry of an earlier version): a follower that applied a different entry under the number before
+   * (a failover took the log back and handed its numbers out again) reads every place anew.
+   */
+  before: string | undefined;
 }
 
 /** Decodes one XRANGE entry written by logDepartures (src/redis/queue-scripts.ts). */
@@ -37,6 +43,7 @@ export function decodeDepartures([id, fields]: [string, string[]]): Departures {
     slotEnded: new Set(),
     opened: false,
     lineEmptied: false,
+    before: undefined,
   };
   let dropped: string | undefined;
   let droppedScores: string | undefined;
@@ -66,6 +73,9 @@ export function decodeDepartures([id, fields]: [string, string[]]): Departures {
         break;
       case 's':
         entry.lineEmptied = true;
+        break;
+      case 'p':
+        entry.before = value;
         break;
     }
   }

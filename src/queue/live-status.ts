@@ -63,6 +63,8 @@ class FollowedConcert {
   /** The log this process follows (its epoch) and the last entry applied; -1 before the first read. */
   epoch = -1;
   cursor = -1;
+  /** The stamp of the entry at `cursor`, as read with it (QueueFigures.logAt). */
+  cursorAt = '';
   figures: QueueFigures | undefined;
   /** What every fan was last pushed of the concert-wide figures. */
   pushedPrint = '';
@@ -424,7 +426,7 @@ export class LiveQueueStatus {
       const places = this.adopt(concert, users, read);
       // Every fan was read at or after the first batch's log position: the log is followed from there
       // (else the opening or gap that asked for this would ask again at every tick).
-      if (!concert.resync) concert.cursor = Math.min(...read.map(({ figures }) => figures.logSeq));
+      if (!concert.resync) this.moveCursor(concert, read.reduce((earliest, { figures }) => (figures.logSeq < earliest.logSeq ? figures : earliest), read[0]!.figures));
       // Concert-wide figures (seatsLeft, salesOpenAt…) that changed while the feed was away reach every fan.
       const print = figuresPrint(concert.figures as QueueFigures);
       if (print !== concert.pushedPrint) for (const [userId, fan] of concert.fans) places.set(userId, fan.place);
@@ -468,12 +470,16 @@ export class LiveQueueStatus {
     const { figures, entries } = read;
     const contiguous = entries !== null && figures.logSeq >= concert.cursor && (entries[0]?.seq ?? figures.logSeq + 1) === concert.cursor + 1;
     const complete = contiguous && (entries.at(-1)?.seq ?? concert.cursor) === figures.logSeq;
-    if (figures.logEpoch !== concert.epoch || !complete || entries.some((entry) => entry.opened)) {
+    // The entry this process applied last is still the log's (see LOG_DEPARTURES): the first new one
+    // names it, or, none new, it is still the last.
+    const first = entries?.[0];
+    const chained = first ? first.before === concert.cursorAt : figures.logAt === concert.cursorAt;
+    if (figures.logEpoch !== concert.epoch || !complete || !chained || entries.some((entry) => entry.opened)) {
       concert.resync = true;
       return;
     }
     concert.figures = figures;
-    concert.cursor = figures.logSeq;
+    this.moveCursor(concert, figures);
     const print = figuresPrint(figures);
     const now = Date.now();
     const countsDue = countsPrint(figures) !== concert.pushedCounts && now - concert.countsPushedAt >= COUNTS_PUSH_MS;
@@ -491,6 +497,12 @@ export class LiveQueueStatus {
       if (moved || everyone) changed.set(userId, fan.place);
     }
     await this.push(concert, changed);
+  }
+
+  /** The log followed from the entry these figures were read at. */
+  private moveCursor(concert: FollowedConcert, figures: QueueFigures): void {
+    concert.cursor = figures.logSeq;
+    concert.cursorAt = figures.logAt;
   }
 
   /** Applies the entries the fan's place does not include yet; true if the place changed. */
@@ -515,9 +527,9 @@ export class LiveQueueStatus {
         // A new log (or the first read): every fan's place must come from it.
         if (concert.epoch !== -1) concert.resync = true;
         concert.epoch = figures.logEpoch;
-        concert.cursor = figures.logSeq;
+        this.moveCursor(concert, figures);
       }
-      concert.cursor = Math.min(concert.cursor, figures.logSeq);
+      if (figures.logSeq < concert.cursor) this.moveCursor(concert, figures);
       concert.figures = figures;
       for (const place of places) {
         const userId = users[index++] as number;

@@ -29,17 +29,17 @@ export interface QueueFigures {
   logEpoch: number;
   /** The departures log's position (its last entry's number) when the figures were read. */
   logSeq: number;
+  /** That last entry's stamp ('' before any): see Departures.before. */
+  logAt: string;
 }
 
 /** Figures in front of the per-user entries of a status reply. */
-const FIGURES = 9;
+const FIGURES = 10;
 
 function decodeFigures(reply: readonly unknown[]): QueueFigures {
-  const [waiting = 0, active = 0, ratePerMinute = -1, capacity = -1, salesOpensAt = -1, seatsLeft = -1, soldOut = 0, logEpoch = 0, logSeq = 0] = reply.slice(
-    0,
-    FIGURES,
-  ) as number[];
-  return { waiting, active, ratePerMinute, capacity, salesOpensAt, seatsLeft, soldOut: soldOut === 1, logEpoch, logSeq };
+  const [waiting = 0, active = 0, ratePerMinute = -1, capacity = -1, salesOpensAt = -1, seatsLeft = -1, soldOut = 0, logEpoch = 0, logSeq = 0] = reply.slice(0, FIGURES - 1) as number[];
+  const logAt = reply[FIGURES - 1];
+  return { waiting, active, ratePerMinute, capacity, salesOpensAt, seatsLeft, soldOut: soldOut === 1, logEpoch, logSeq, logAt: typeof logAt === 'string' ? logAt : '' };
 }
 
 function decodePlace(state: unknown, value: number): Place {
@@ -59,7 +59,7 @@ export function lapseOf(verdict: unknown): Lapse | undefined {
 
 /**
  * Decodes the status script's reply: the figures (waiting, active, ratePerMinute, capacity,
- * salesOpensAt, seatsLeft, soldOut, logEpoch, logSeq), then (state, value) per user.
+ * salesOpensAt, seatsLeft, soldOut, logEpoch, logSeq, logAt), then (state, value) per user.
  */
 export function decodeStatusReply(reply: number[]): { figures: QueueFigures; places: Place[] } {
   const places: Place[] = [];

@@ -103,6 +103,11 @@ export const DEPARTURES_TTL_MS = 10 * 60_000;
  * admitted with u the activeUntil, x "user,…" lost an ACTIVE slot, o 1 sales opened, s 1 the line
  * was emptied (sold out). Scores are Redis's own strings, exact. The log keeps the last few thousand
  * entries, until DEPARTURES_TTL_MS after the last.
+ *
+ * Each entry is stamped (Redis's clock, µs: stats logAt holds the last one's) and names the stamp of
+ * the entry before it (field p): a failover to a replica that missed the last writes takes logSeq
+ * back with the entries, the epoch unchanged, and hands the same numbers out again; a follower past
+ * them would take the new entries for those it applied. By the stamps it knows they are not.
  */
 const LOG_DEPARTURES = luaFunction(
   'logDepartures',
@@ -113,7 +118,10 @@ local function logDepartures(stats, log, fields)
   local seq = redis.call('HINCRBY', stats, 'logSeq', 1)
   -- A new count (stats lost without the log): the old entries' IDs would refuse the new ones.
   if seq == 1 then redis.call('DEL', log) end
-  redis.call('XADD', log, 'MAXLEN', '~', 4096, seq .. '-0', unpack(fields))
+  local clock = redis.call('TIME')
+  local before = redis.call('HGET', stats, 'logAt') or ''
+  redis.call('HSET', stats, 'logAt', clock[1] .. string.format('%06d', tonumber(clock[2])))
+  redis.call('XADD', log, 'MAXLEN', '~', 4096, seq .. '-0', 'p', before, unpack(fields))
   redis.call('PEXPIRE', log, ${DEPARTURES_TTL_MS})
 end`,
   [LOG_EPOCH],
@@ -148,11 +156,11 @@ const QUEUE_FIGURES = luaFunction(
 local function queueFigures(wait, active, stats, sales, now)
   local waiting = redis.call('ZCARD', wait)
   local activeCount = redis.call('ZCOUNT', active, '(' .. now, '+inf')
-  local figures = redis.call('HMGET', stats, 'rate', 'cap', 'left', 'leftUntil', 'soldOut', 'logSeq')
+  local figures = redis.call('HMGET', stats, 'rate', 'cap', 'left', 'leftUntil', 'soldOut', 'logSeq', 'logAt')
   local seatsLeft = -1
   if figures[3] and tonumber(figures[4] or '0') > now then seatsLeft = tonumber(figures[3]) end
   return {waiting, activeCount, tonumber(figures[1] or '-1'), tonumber(figures[2] or '-1'), salesOpensAt(sales), seatsLeft,
-    figures[5] == '1' and 1 or 0, logEpoch(stats), tonumber(figures[6] or '0')}
+    figures[5] == '1' and 1 or 0, logEpoch(stats), tonumber(figures[6] or '0'), figures[7] or ''}
 end`,
   [SALES_OPENS_AT, LOG_EPOCH],
 );
