@@ -435,23 +435,33 @@ describe('a sale whose follow-up in Redis was lost (its process killed right aft
     }
   });
 
-  it('leaves a hold a payment keeps to that payment’s follow-up (which tells seat maps RESERVED): the check neither frees it nor tells them', async () => {
+  it('frees the holds a payment kept, its follow-up a moment behind, and tells the payment’s seats RESERVED once, whichever tells them first', async () => {
     const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 5, seatCount: 3 });
     const [buyer, watcher] = await activeFans(api, concertId, 2);
-    const [seatId] = await seatIds(server, scheduleIds[0]!);
+    const [first, second] = await seatIds(server, scheduleIds[0]!);
     const { feed, close } = await seatFeed(server, watcher!, scheduleIds[0]!);
     try {
-      const held = await hold(buyer!, seatId!);
-      expect((await feed.next()).data?.seatChanged).toMatchObject({ id: seatId, status: 'HELD' });
-      // A payment's steps up to its commit; its follow-up comes after two inventory checks (one a second).
-      const holds = server.app.services.holds;
-      const refs = await holds.keepForPayment(Number(buyer!.id), [held.id]);
+      const held = [await hold(buyer!, first!), await hold(buyer!, second!)];
+      for (let i = 0; i < 2; i++) expect((await feed.next()).data?.seatChanged.status).toBe('HELD');
+      // A payment of both, up to its commit; its follow-up has freed one hold when the check comes.
+      const { holds, seatEvents } = server.app.services;
+      const refs = await holds.keepForPayment(Number(buyer!.id), held.map((h) => h.id));
       await server.app.services.inventory.noteChanging([Number(concertId)]);
-      await sellInMysql(server, buyer!.id, [seatId!], 'follow-up-late');
-      await new Promise((resolve) => setTimeout(resolve, 2500));
+      await sellInMysql(server, buyer!.id, [first!, second!], 'follow-up-behind');
+      expect(await holds.releasePaid(Number(buyer!.id), [refs[0]!])).toEqual([refs[0]]);
+      // The check frees the other and tells both seats, as the payment would.
+      const told = [(await feed.next(5000)).data?.seatChanged, (await feed.next(5000)).data?.seatChanged];
+      expect(told.map((seat) => [seat?.id, seat?.status]).sort()).toEqual([
+        [first, 'RESERVED'],
+        [second, 'RESERVED'],
+      ]);
+      expect((await me(buyer!)).holds).toEqual([]);
+      // The payment's own announcement, late, tells nothing again.
+      const [{ paymentId }] = await server.app.orm.em.getConnection().execute<{ paymentId: number }[]>('SELECT payment_id AS paymentId FROM reservations WHERE seat_id = ?', [first]);
+      const catalog = (seatEvents as unknown as { catalog: SeatCatalog }).catalog;
+      await seatEvents.announcePaid(paymentId, await catalog.findMany([Number(first), Number(second)]), holds.longestHoldMs());
+      await new Promise((resolve) => setTimeout(resolve, 500));
       expect(feed.pending()).toBe(0);
-      expect((await me(buyer!)).holds.map((h) => h.id)).toEqual([held.id]);
-      expect(await holds.releasePaid(Number(buyer!.id), refs)).toEqual(refs);
     } finally {
       await close();
     }

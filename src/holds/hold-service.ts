@@ -345,9 +345,9 @@ export class HoldService {
    * HOLD_TTL_SECONDS plus a payment's keep), the seat counted twice meanwhile (sold, and held), still
    * listed among its buyer's holds and counting against their limit. The holds are read before MySQL
    * and each is freed only if it is still that hold: a seat cancelled since and held anew keeps its
-   * new hold. The freed seats are told RESERVED, which the killed process did not get to do. A hold a
-   * payment keeps (keepForPayment) is left to that payment's follow-up until the keep runs out: freed
-   * here too, its seat would be told RESERVED twice, by this check and by the payment.
+   * new hold. The freed seats are told RESERVED, which the killed process did not get to do: each
+   * payment's seats together, told once whoever tells them first, this check or the payment's own
+   * follow-up a moment behind (SeatEvents.announcePaid), so a seat is not told RESERVED twice.
    */
   async releaseSold(concertIds: readonly number[]): Promise<void> {
     if (concertIds.length === 0) return;
@@ -361,11 +361,13 @@ export class HoldService {
     const sold = await this.catalog.reservedAmong(held.map(({ ref }) => ref.seatId));
     const stale = held.filter(({ ref }) => sold.has(ref.seatId));
     if (stale.length === 0) return;
-    const outcomes = await Promise.all(stale.map(({ userId, ref }) => this.releaseRef(userId, ref, false)));
-    const freed = stale.filter((_, i) => outcomes[i] === 1).map(({ ref }) => ref);
+    const freed = (await Promise.all(stale.map(({ userId, ref }) => this.releasePaid(userId, [ref])))).flat();
     if (freed.length === 0) return;
+    // Also met when a payment's own follow-up is a moment behind: freeing a hold twice frees it once.
     this.logger.info({ holds: freed.map((ref) => ref.id) }, 'freed holds on seats MySQL has sold');
-    await this.events.announceSeats(await this.catalog.findMany(freed.map((ref) => ref.seatId)), SeatStatus.RESERVED);
+    // Each payment's seats, all of them, as the payment tells them: the first to tell them tells all.
+    const payments = await this.catalog.paymentsHolding(freed.map((ref) => ref.seatId));
+    await Promise.all([...payments].map(async ([paymentId, seatIds]) => this.events.announcePaid(paymentId, await this.catalog.findMany(seatIds), this.longestHoldMs())));
   }
 
   /**

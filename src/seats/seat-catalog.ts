@@ -99,6 +99,22 @@ export class SeatCatalog {
     return new Set(rows.map((row) => Number(row.id)));
   }
 
+  /** The payments that hold any of these seats reserved, each with every seat it holds reserved (payment → seat IDs). One query. */
+  async paymentsHolding(seatIds: number[]): Promise<Map<number, number[]>> {
+    const out = new Map<number, number[]>();
+    if (seatIds.length === 0) return out;
+    const rows = await sqlRead<{ seatId: number | string; paymentId: number | string }>(
+      this.orm,
+      'SELECT confirmed_seat_id AS seatId, payment_id AS paymentId FROM reservations WHERE confirmed_seat_id IS NOT NULL AND payment_id IN (SELECT payment_id FROM reservations WHERE confirmed_seat_id IN (?))',
+      [seatIds],
+    );
+    for (const row of rows) {
+      const paymentId = Number(row.paymentId);
+      out.set(paymentId, [...(out.get(paymentId) ?? []), Number(row.seatId)]);
+    }
+    return out;
+  }
+
   /** Every reserved seat of the schedule. */
   async reservedIn(scheduleId: number): Promise<Set<number>> {
     const rows = await sqlRead<{ id: number | string }>(this.orm, 'SELECT r.confirmed_seat_id AS id FROM reservations r JOIN seats s ON s.id = r.confirmed_seat_id WHERE s.schedule_id = ?', [scheduleId]);
