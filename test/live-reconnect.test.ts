@@ -138,48 +138,55 @@ describe('live feed whose subscription moved without a reconnect event (a Redis 
 });
 
 describe('live positions after a failover that lost the departures log’s last entry', () => {
-  it('are read anew, not moved by the new entries that took the lost one’s number', async () => {
+  /**
+   * Six fans in line behind the one slot, f5 followed at 5; f1 leaves (f5 told 4), then a failover's
+   * replica never had that leave: f1 back in line, the log one entry shorter, its epoch the same.
+   */
+  async function logTakenBack() {
     const { concertId } = await createConcert(server, { maxActiveUsers: 1 });
     const id = Number(concertId);
     const { queue } = server.app.services;
     const redis = server.app.redis as Redis;
     const line = redisKeys(server.env.REDIS_KEY_PREFIX!).queue(id);
-    const [holder, f1, f2, f3, f4, f5, f6] = await signUpMany(new Api(server.url), 7);
-    // The one slot is taken for the whole test: nobody else is admitted.
+    const [holder, ...fans] = await signUpMany(new Api(server.url), 7);
+    const [f1, , , , f5] = fans;
     await queue.enter(Number(holder!.id), id);
     await queue.admitTick();
-    for (const fan of [f1, f2, f3, f4, f5, f6]) await queue.enter(Number(fan!.id), id);
+    for (const fan of fans) await queue.enter(Number(fan.id), id);
     const client = wsClient(server.wsUrl, f5!.token);
     clients.push(client);
     const feed = new Feed<{ queueStatus: QueueStatus }>(client, STATUS_SUBSCRIPTION, { id: concertId });
     expect((await feed.next()).data?.queueStatus).toMatchObject({ state: 'WAITING', position: 5 });
-
-    // f1 leaves: f5 is told 4.
     const seqBefore = (await redis.hget(line.stats, 'logSeq'))!;
     const atBefore = (await redis.hget(line.stats, 'logAt')) ?? '';
     const f1Score = (await redis.zscore(line.wait, f1!.id))!;
     await queue.leave(Number(f1!.id), id);
     await queue.admitTick();
     await feed.until((m) => m.data?.queueStatus.position === 4);
-
-    // The failover's replica never had that leave: f1 in line, the log one entry shorter, its epoch the same.
     const lost = (await redis.hget(line.stats, 'logSeq'))!;
     await redis.xdel(line.departures, `${lost}-0`);
     await redis.call('XSETID', line.departures, `${seqBefore}-0`);
     await redis.hset(line.stats, 'logSeq', seqBefore, 'logAt', atBefore);
     await redis.zadd(line.wait, f1Score, f1!.id);
+    /** f5's positions told until `ms` pass with nothing more. */
+    const told: (number | null | undefined)[] = [];
+    const heardFor = async (ms: number) => {
+      await new Promise((resolve) => setTimeout(resolve, ms));
+      while (feed.pending() > 0) told.push((await feed.next()).data?.queueStatus.position);
+    };
+    return { id, concertId, fans, feed, told, heardFor };
+  }
 
+  it('are read anew, not moved by the new entries that took the lost one’s number', async () => {
+    const { id, fans, feed, told, heardFor } = await logTakenBack();
+    const [, f2, f3, , f5, f6] = fans;
+    const { queue } = server.app.services;
     // New entries under the lost one's number and the next: f6 (behind f5) leaves, then f2 (ahead).
     await queue.leave(Number(f6!.id), id);
     await queue.leave(Number(f2!.id), id);
     await queue.admitTick();
     expect((await queue.status(Number(f5!.id), id)).position).toBe(4);
     // Read anew: still 4 (f1 back, f2 gone), so nothing to tell; moved by the new entries, 3.
-    const told: (number | null | undefined)[] = [];
-    const heardFor = async (ms: number) => {
-      await new Promise((resolve) => setTimeout(resolve, ms));
-      while (feed.pending() > 0) told.push((await feed.next()).data?.queueStatus.position);
-    };
     await heardFor(1000);
     expect(told).not.toContain(3);
     // And followed exactly from there: f3 (ahead) leaves.
@@ -192,6 +199,26 @@ describe('live positions after a failover that lost the departures log’s last 
     await heardFor(500);
     expect(told.at(-1)).toBe(3);
     expect((await queue.status(Number(f5!.id), id)).position).toBe(3);
+  });
+
+  it('are read anew when a fan joining before the next tick finds the log behind the entry applied last', async () => {
+    const { id, concertId, fans, told, heardFor } = await logTakenBack();
+    const [, f2, f3, , f5, f6] = fans;
+    const { queue } = server.app.services;
+    // f3 subscribes: its place is read with the log as it is now, behind the entry this process applied.
+    const client = wsClient(server.wsUrl, f3!.token);
+    clients.push(client);
+    const joined = new Feed<{ queueStatus: QueueStatus }>(client, STATUS_SUBSCRIPTION, { id: concertId });
+    expect((await joined.next()).data?.queueStatus).toMatchObject({ state: 'WAITING', position: 3 });
+    // f5 is read anew: 5 (f1 back).
+    await heardFor(1000);
+    expect(told.at(-1)).toBe(5);
+    await queue.leave(Number(f6!.id), id);
+    await queue.leave(Number(f2!.id), id);
+    await queue.admitTick();
+    await heardFor(1000);
+    expect(told.at(-1)).toBe(4);
+    expect((await queue.status(Number(f5!.id), id)).position).toBe(4);
   });
 });
 

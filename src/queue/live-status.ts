@@ -473,7 +473,8 @@ export class LiveQueueStatus {
     // The entry this process applied last is still the log's (see LOG_DEPARTURES): the first new one
     // names it, or, none new, it is still the last.
     const first = entries?.[0];
-    const chained = first ? first.before === concert.cursorAt : figures.logAt === concert.cursorAt;
+    // An entry of an earlier version names none (a rolling deploy): not taken for a break.
+    const chained = first ? first.before === undefined || first.before === concert.cursorAt : figures.logAt === concert.cursorAt;
     if (figures.logEpoch !== concert.epoch || !complete || !chained || entries.some((entry) => entry.opened)) {
       concert.resync = true;
       return;
@@ -529,7 +530,12 @@ export class LiveQueueStatus {
         concert.epoch = figures.logEpoch;
         this.moveCursor(concert, figures);
       }
-      if (figures.logSeq < concert.cursor) this.moveCursor(concert, figures);
+      // Behind what this process followed (the log only grows, and reads here never overlap its
+      // following): a failover took the log back. Its entries from here on may not be those applied.
+      if (figures.logSeq < concert.cursor) {
+        concert.resync = true;
+        this.moveCursor(concert, figures);
+      }
       concert.figures = figures;
       for (const place of places) {
         const userId = users[index++] as number;

@@ -51,14 +51,19 @@ export function watchSubscriptions(client: RedisClient, watch: SubscriptionWatch
     };
   }
   const active = () => (client as unknown as ClusterSubscriberState).subscriber?.lastActiveSubscriber;
+  // One that closed before it was looked at (a flapping failover) says so no more: told now.
+  const watchClose = (subscriber: Redis | undefined) => {
+    if (subscriber?.status === 'close' || subscriber?.status === 'end') lost();
+    else subscriber?.once('close', lost);
+  };
   let seen = active();
-  seen?.once('close', lost);
+  watchClose(seen);
   const timer = setInterval(() => {
     const now = active();
     if (now === seen) return;
     const moved = seen !== undefined && now !== undefined;
     seen?.off('close', lost);
-    now?.once('close', lost);
+    watchClose(now);
     seen = now;
     if (moved) watch.restored();
   }, SUBSCRIBER_MOVE_CHECK_MS);

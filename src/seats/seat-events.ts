@@ -57,6 +57,9 @@ export class SeatEvents {
   /** Every feed open on this process. */
   private readonly followers = new Set<SeatFollower>();
   private stopWatchingSubscriber: () => void = () => {};
+  /** Losses of the subscription so far (SeatFollower.pause), and whether the last one's return is still to come. */
+  private losses = 0;
+  private awaitingReturn = false;
 
   constructor(
     private readonly target: SeatEventTarget,
@@ -142,7 +145,9 @@ export class SeatEvents {
       // Live changes heard once the channels are back, before the catch-up begins, must not pass
       // those lost meanwhile: the catch-up starts from each feed's last change given before the loss.
       lost: () => {
-        for (const follower of this.followers) follower.pause();
+        this.losses += 1;
+        this.awaitingReturn = true;
+        for (const follower of this.followers) follower.pause(this.losses);
       },
       restored: () => void this.catchUpAll(),
     });
@@ -168,7 +173,9 @@ export class SeatEvents {
       this.metrics.seatSubscribers.dec();
     });
     // Without `after`, followed from now (on Redis's clock): a catch-up replays nothing from before.
-    const follower = new SeatFollower(scheduleId, feed, after ?? `${sharedNow()}-0`);
+    // From a cursor, live changes wait for the log's (its first catch-up, below).
+    const follower = new SeatFollower(scheduleId, feed, after ?? `${sharedNow()}-0`, after !== undefined);
+    if (this.awaitingReturn) follower.pause(this.losses);
     this.followers.add(follower);
     this.metrics.seatSubscribers.inc();
     // The first listener of a topic makes the event target SUBSCRIBE; ours, queued behind it on the
@@ -189,6 +196,9 @@ export class SeatEvents {
    * holds after the feed's last change (one read per schedule).
    */
   private async catchUpAll(): Promise<void> {
+    // The return of the latest loss: a catch-up for it lifts no pause a later loss makes.
+    const loss = this.losses;
+    this.awaitingReturn = false;
     if (this.followers.size === 0) return;
     // ioredis says it is back before it subscribes again: once our own SUBSCRIBE of the feeds'
     // channels is answered, they are live, and what the log lacks will be heard.
@@ -197,7 +207,7 @@ export class SeatEvents {
     } catch (error) {
       this.logger.warn({ err: error }, 'seat feeds could not catch up after the Redis subscription came back');
       // Not left waiting for good: they go on with the live changes, as they come.
-      for (const follower of this.followers) void follower.catchUp(async () => [], undefined, true);
+      for (const follower of this.followers) void follower.catchUp(async () => [], undefined, loss);
       return;
     }
     // Each schedule's log is read once, from its furthest-behind feed; a feed's cursor only moves on,
@@ -212,7 +222,7 @@ export class SeatEvents {
     for (const read of reads.values()) read.catch(() => undefined);
     const caughtUp = [...this.followers].map((follower) => {
       const read = reads.get(follower.scheduleId);
-      return read && follower.catchUp(async (after) => this.replayed('reconnect', read.then((changes) => changes.filter((change) => isAfter(change, after)))), undefined, true);
+      return read && follower.catchUp(async (after) => this.replayed('reconnect', read.then((changes) => changes.filter((change) => isAfter(change, after)))), undefined, loss);
     });
     const failed = (await Promise.allSettled(caughtUp)).filter((outcome) => outcome.status === 'rejected');
     if (failed.length > 0) this.logger.warn({ err: failed[0]!.reason, feeds: failed.length }, 'seat feeds could not catch up after the Redis subscription came back');

@@ -24,16 +24,22 @@ export function isAfter(change: SeatState, cursor: string): boolean {
  * already are left out, also when they arrive after its answer (they come on another connection).
  */
 export class SeatFollower {
-  /** Live changes heard while they may not be given yet (a catch-up runs, or the subscription is away): given after. */
-  private heardMeanwhile: SeatState[] = [];
-  /** A catch-up is reading the log. */
-  private catchingUpNow = false;
   /**
-   * This process's subscription was lost (pause) and no catch-up has begun since: a live change heard
-   * now, once the channels are subscribed again, may come after changes lost meanwhile, which the
-   * catch-up from the last change given before will replay first.
+   * Live changes heard while they may not be given yet (a catch-up runs, or the subscription is
+   * away), the newest of each seat (a seat's last word is all a map needs): bounded by the
+   * schedule's seats however long that lasts. Given after, oldest first.
    */
-  private paused = false;
+  private heardMeanwhile = new Map<number, SeatState>();
+  /** A catch-up is reading the log, or is about to (a feed from a cursor, until its first). */
+  private catchingUpNow: boolean;
+  /**
+   * The last loss of this process's subscription that paused the feed (pause), and the last whose
+   * return a catch-up began for: paused while the first is the later. A live change heard once the
+   * channels are subscribed again may come after changes lost meanwhile, which that catch-up, from
+   * the last change given before the loss, replays first.
+   */
+  private pausedBy = 0;
+  private resumedFor = 0;
   /** Live changes up to this cursor were given from the log: left out. */
   private caughtUpTo: string | undefined;
   /** Catch-ups run one after the other. */
@@ -44,12 +50,22 @@ export class SeatFollower {
     readonly feed: SeatFeed,
     /** The latest change given to the feed, or where it started following: where a catch-up starts. */
     public cursor: string,
-  ) {}
+    /** Live changes wait for a first catch-up (from a cursor) to be given. */
+    catchUpFirst = false,
+  ) {
+    this.catchingUpNow = catchUpFirst;
+  }
+
+  private get paused(): boolean {
+    return this.pausedBy > this.resumedFor;
+  }
 
   /** A live change. */
   hear(change: SeatState): void {
     if (this.catchingUpNow || this.paused) {
-      this.heardMeanwhile.push(change);
+      // Moved to the end: the flush gives them in the order of each seat's last word.
+      this.heardMeanwhile.delete(change.id);
+      this.heardMeanwhile.set(change.id, change);
     } else if (this.caughtUpTo === undefined || isAfter(change, this.caughtUpTo)) {
       // Changes leave one Redis node in order: after the first one past the log's answer, none is in it.
       this.caughtUpTo = undefined;
@@ -57,22 +73,22 @@ export class SeatFollower {
     }
   }
 
-  /** The subscription is away: live changes wait for the catch-up that follows its return (`resuming`). */
-  pause(): void {
-    this.paused = true;
+  /** The subscription was lost (the `loss`th time): live changes wait for the catch-up of its return. */
+  pause(loss: number): void {
+    this.pausedBy = Math.max(this.pausedBy, loss);
   }
 
   /**
    * Gives the log's changes after `from` (by default where the feed is when this catch-up starts:
    * catch-ups wait for one another), as `readLog` reads them, then the live ones heard meanwhile that
    * the log did not have. Live changes wait while it runs; a failure is thrown after they are given.
-   * `resuming`: the catch-up after the subscription came back, which ends a pause (the log read then
-   * begins after the channels are live again, so it holds whatever was missed).
+   * `returnOf`: the catch-up after the subscription came back from that loss, which ends a pause no
+   * later loss made (its log read begins once the channels are live again, so it holds what was missed).
    */
-  catchUp(readLog: (after: string) => Promise<SeatState[]>, from?: string, resuming = false): Promise<void> {
+  catchUp(readLog: (after: string) => Promise<SeatState[]>, from?: string, returnOf?: number): Promise<void> {
     const run = async () => {
       const start = from ?? this.cursor;
-      if (resuming) this.paused = false;
+      if (returnOf !== undefined) this.resumedFor = Math.max(this.resumedFor, returnOf);
       this.catchingUpNow = true;
       try {
         const logged = await readLog(start);
@@ -82,8 +98,8 @@ export class SeatFollower {
         this.catchingUpNow = false;
         // Lost again meanwhile: what was heard waits for the next catch-up.
         if (!this.paused) {
-          const heard = this.heardMeanwhile;
-          this.heardMeanwhile = [];
+          const heard = [...this.heardMeanwhile.values()];
+          this.heardMeanwhile.clear();
           for (const change of heard) this.hear(change);
         }
       }

@@ -1,4 +1,4 @@
-import { useContext, useEffect, useLayoutEffect, useRef, useState } from 'react';
+import { useContext, useEffect, useLayoutEffect, useReducer, useRef, useState } from 'react';
 import { useClient, useMutation, type CombinedError } from 'urql';
 import type { SocketState } from '../client';
 import { errorCode } from '../logic/errors';
@@ -100,6 +100,9 @@ export function WaitingRoom({
   // undo this), all is said again. Layout effects, like the status's below: they run first when both
   // change at once.
   const paidOutOfLine = useRef<PaidOutOfLine>(false);
+  // Set by the effects below, after the render that brought the payment: the sold-out box (which
+  // tells a fan who just bought not to wait for a seat) reads it in the render this asks for, before paint.
+  const [, paidSeen] = useReducer((renders: number) => renders + 1, 0);
   // A payment sent while waiting in line (for seats of an earlier turn) ends no turn, not even one given
   // before its answer: the state the fan was in as it was sent, here or in another tab (set below). Nor
   // does one whose turn's end was seen before its answer, once the fan is in line again (entered again,
@@ -114,13 +117,17 @@ export function WaitingRoom({
   useLayoutEffect(() => {
     if (payment && !endedNoTurn()) {
       paidOutOfLine.current = 'here';
+      paidSeen();
       feeds.paymentPaid(concert.id, false);
     }
   }, [payment, feeds, concert.id]);
   // The same for a payment made in another tab of the account (which told this one's line feeds); the
   // holds shown here are read again after the turn's end all the same (they may be shown until then).
   useLayoutEffect(() => {
-    if (paidElsewhere > 0 && !endedNoTurn()) paidOutOfLine.current = 'elsewhere';
+    if (paidElsewhere > 0 && !endedNoTurn()) {
+      paidOutOfLine.current = 'elsewhere';
+      paidSeen();
+    }
   }, [paidElsewhere]);
   // After the effects above, which read them as the answer comes (a payment settled after a reload was
   // sent by no one here: the last state seen stands in).
