@@ -165,6 +165,33 @@ describe('cancelReservation', () => {
     expect(await availableSeats(api, scheduleId)).toBe(8);
   });
 
+  it('does not count a seat free that was sold again while the cancellation’s count was on its way', async () => {
+    const { fans, concertId, scheduleId, seatId, reservation } = await bought({ fans: 1 });
+    const [rival] = await activeFans(api, concertId, 1);
+    // The cancellation's count of the seat as free is slow (Redis busy) until the rival has bought it.
+    const inventory = server.app.services.inventory;
+    const mark = inventory.mark.bind(inventory);
+    let resume = () => {};
+    const resumed = new Promise<void>((resolve) => (resume = resolve));
+    inventory.mark = async (seats, reserved) => {
+      if (!reserved && seats.some((seat) => seat.scheduleId === Number(scheduleId) && seat.number === 1)) await resumed;
+      return mark(seats, reserved);
+    };
+    try {
+      const cancelled = cancel(fans[0]!, reservation.id);
+      await vi.waitFor(async () => expect((await rival!.api.request(HOLD, { seatId })).errors).toBeUndefined(), { timeout: 5000, interval: 50 });
+      await charge(rival!, 500);
+      await pay(rival!, [(await me(rival!)).holds[0]!.id], 'bought-while-counting');
+      resume();
+      expect((await cancelled).data?.cancelReservation.status).toBe('CANCELLED');
+      // Counted sold at once (9 of 10 left), not after the inventory check's settle window (30 s).
+      expect(await availableSeats(api, scheduleId)).toBe(9);
+    } finally {
+      inventory.mark = mark;
+      resume();
+    }
+  });
+
   it('leaves a seat a rival held right after the commit shown HELD, though the cancellation’s AVAILABLE went out after the rival’s HELD', async () => {
     const { told } = await cancelWhileFollowUpWaits(async ({ rival, feed, seatId }) => {
       await vi.waitFor(async () => expect((await rival.api.request(HOLD, { seatId })).errors).toBeUndefined(), { timeout: 5000, interval: 50 });

@@ -158,12 +158,15 @@ export class CancellationService {
   }
 
   /**
-   * Committed: seat maps hear the seat is AVAILABLE (from what the transaction read: no lookup), the
-   * seat counts as free, and the concert's line opens if it was closed. Unless MySQL has the seat sold
+   * Committed: the seat counts as free, seat maps hear it is AVAILABLE (from what the transaction
+   * read: no lookup), and the concert's line opens if it was closed. Unless MySQL has the seat sold
    * again by now: this step may come late (a slow Redis, a pause), after another fan held and bought
    * the seat, whose own follow-up has told and counted it; a late AVAILABLE would show a sold seat free
-   * and count it left. A failure here cannot undo the cancellation, so it is logged: the seat map reads
-   * MySQL, and the inventory check heals the count.
+   * and count it left. So the count comes first, then MySQL is asked: a sale committed before its
+   * answer is counted again here; one after it counts itself, after this count (asked first, a sale
+   * between the answer and a slow count had its count undone until the inventory check healed it).
+   * A failure here cannot undo the cancellation, so it is logged: the seat map reads MySQL, and the
+   * inventory check heals the count.
    */
   private async afterCommit(row: Row, record: ReservationRecord, firstTime = true): Promise<void> {
     if (firstTime) {
@@ -172,12 +175,12 @@ export class CancellationService {
     }
     const seat = seatOf(row);
     try {
-      if ((await this.catalog.reservedAmong([seat.id])).has(seat.id)) return;
-      await Promise.all([
-        ...(firstTime ? [this.announceFree(seat)] : []),
-        this.inventory.mark([seat], false),
-        this.queue.reopen(seat.concertId),
-      ]);
+      await this.inventory.mark([seat], false);
+      if ((await this.catalog.reservedAmong([seat.id])).has(seat.id)) {
+        await this.inventory.mark([seat], true);
+        return;
+      }
+      await Promise.all([...(firstTime ? [this.announceFree(seat)] : []), this.queue.reopen(seat.concertId)]);
     } catch (error) {
       this.logger.warn({ err: error, reservationId: record.id }, 'cancellation committed, but updating the seat count or reopening the line failed');
     }
