@@ -346,8 +346,8 @@ export class HoldService {
    * listed among its buyer's holds and counting against their limit. The holds are read before MySQL
    * and each is freed only if it is still that hold: a seat cancelled since and held anew keeps its
    * new hold. The freed seats are told RESERVED, which the killed process did not get to do: each
-   * payment's seats together, told once whoever tells them first, this check or the payment's own
-   * follow-up a moment behind (SeatEvents.announcePaid), so a seat is not told RESERVED twice.
+   * payment's seats together (found in MySQL in one query), told once whoever tells them first, this
+   * check or the payment's own follow-up a moment behind (SeatEvents.announcePaid).
    */
   async releaseSold(concertIds: readonly number[]): Promise<void> {
     if (concertIds.length === 0) return;

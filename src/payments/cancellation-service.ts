@@ -165,6 +165,8 @@ export class CancellationService {
    * and count it left. So the count comes first, then MySQL is asked: a sale committed before its
    * answer is counted again here; one after it counts itself, after this count (asked first, a sale
    * between the answer and a slow count had its count undone until the inventory check healed it).
+   * A retry (redoAfterCommit), up to the settle window late when a rival may well have bought the
+   * seat, asks MySQL first as well, so a seat sold by then is not counted free even for a moment.
    * A failure here cannot undo the cancellation, so it is logged: the seat map reads MySQL, and the
    * inventory check heals the count.
    */
@@ -174,9 +176,11 @@ export class CancellationService {
       this.metrics.refundedPoints.inc(record.price);
     }
     const seat = seatOf(row);
+    const soldAgain = async () => (await this.catalog.reservedAmong([seat.id])).has(seat.id);
     try {
+      if (!firstTime && (await soldAgain())) return;
       await this.inventory.mark([seat], false);
-      if ((await this.catalog.reservedAmong([seat.id])).has(seat.id)) {
+      if (await soldAgain()) {
         await this.inventory.mark([seat], true);
         return;
       }

@@ -473,7 +473,8 @@ export class LiveQueueStatus {
     // The entry this process applied last is still the log's (see LOG_DEPARTURES): the first new one
     // names it, or, none new, it is still the last.
     const first = entries?.[0];
-    // An entry of an earlier version names none (a rolling deploy): not taken for a break.
+    // An entry of an earlier version names none (a rolling deploy): not taken for a break (so a
+    // failover whose first new entry an older replica wrote goes unseen: the price of the deploy).
     const chained = first ? first.before === undefined || first.before === concert.cursorAt : figures.logAt === concert.cursorAt;
     if (figures.logEpoch !== concert.epoch || !complete || !chained || entries.some((entry) => entry.opened)) {
       concert.resync = true;

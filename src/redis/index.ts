@@ -51,10 +51,13 @@ export function watchSubscriptions(client: RedisClient, watch: SubscriptionWatch
     };
   }
   const active = () => (client as unknown as ClusterSubscriberState).subscriber?.lastActiveSubscriber;
-  // One that closed before it was looked at (a flapping failover) says so no more: told now.
-  const watchClose = (subscriber: Redis | undefined) => {
-    if (subscriber?.status === 'close' || subscriber?.status === 'end') lost();
+  // One that closed before it was looked at (a flapping failover) says so no more: told now, and
+  // not taken for a return (the next subscriber's is).
+  const watchClose = (subscriber: Redis | undefined): boolean => {
+    const closed = subscriber?.status === 'close' || subscriber?.status === 'end';
+    if (closed) lost();
     else subscriber?.once('close', lost);
+    return closed;
   };
   let seen = active();
   watchClose(seen);
@@ -63,9 +66,9 @@ export function watchSubscriptions(client: RedisClient, watch: SubscriptionWatch
     if (now === seen) return;
     const moved = seen !== undefined && now !== undefined;
     seen?.off('close', lost);
-    watchClose(now);
+    const closed = watchClose(now);
     seen = now;
-    if (moved) watch.restored();
+    if (moved && !closed) watch.restored();
   }, SUBSCRIBER_MOVE_CHECK_MS);
   timer.unref();
   return () => {

@@ -183,7 +183,8 @@ export class SeatEvents {
     this.target.addEventListener(topic, listener);
     try {
       await this.subscriber.subscribe(topic);
-      if (after !== undefined) await follower.catchUp((from) => this.replayed('cursor', this.changesSince(scheduleId, from, true)), after);
+      // From the feed's cursor (`after`, unless a catch-up after a return of the subscription ran first and moved it on).
+      if (after !== undefined) await follower.catchUp((from) => this.replayed('cursor', this.changesSince(scheduleId, from, true)));
     } catch (error) {
       await feed.return();
       throw error;
