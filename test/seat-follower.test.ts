@@ -20,7 +20,7 @@ describe('a seat feed following its schedule (SeatFollower)', () => {
     f.hear(change(3, '103-0'));
     // Lost again before the first return's catch-up ran: it gives what the log has, and holds the rest.
     f.pause(2);
-    await f.catchUp(async () => [change(1, '101-0')], undefined, 1);
+    await f.catchUp(async () => [change(1, '101-0')], 1);
     expect(given).toEqual(['1@101-0']);
     f.hear(change(4, '104-0'));
     // Another catch-up (a feed's own, from its cursor) gives the log's changes; live ones wait still.
@@ -28,7 +28,7 @@ describe('a seat feed following its schedule (SeatFollower)', () => {
     await f.catchUp(async (after) => log.filter((c) => c.seatChangesCursor! > after));
     expect(given).toEqual(['1@101-0', '2@102-0', '3@103-0']);
     // The second return's catch-up, from the last change given: then the live ones the log lacked, once.
-    await f.catchUp(async (after) => log.filter((c) => c.seatChangesCursor! > after), undefined, 2);
+    await f.catchUp(async (after) => log.filter((c) => c.seatChangesCursor! > after), 2);
     expect(given).toEqual(['1@101-0', '2@102-0', '3@103-0', '4@104-0']);
     // Live again.
     f.hear(change(5, '105-0'));
@@ -41,14 +41,14 @@ describe('a seat feed following its schedule (SeatFollower)', () => {
     f.hear(change(1, '101-0'));
     f.hear(change(2, '102-0'));
     f.hear(change(1, '103-0', SeatStatus.AVAILABLE));
-    await f.catchUp(async () => [], undefined, 1);
+    await f.catchUp(async () => [], 1);
     expect(given).toEqual(['2@102-0', '1@103-0']);
   });
 
   it('from a cursor, gives a live change heard before its first catch-up once, after the log’s', async () => {
     const { follower: f, given } = follower('100-0', true);
     f.hear(change(2, '102-0'));
-    await f.catchUp(async () => [change(1, '101-0'), change(2, '102-0')], '100-0');
+    await f.catchUp(async () => [change(1, '101-0'), change(2, '102-0')]);
     f.hear(change(3, '103-0'));
     expect(given).toEqual(['1@101-0', '2@102-0', '3@103-0']);
   });

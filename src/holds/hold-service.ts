@@ -367,7 +367,8 @@ export class HoldService {
     this.logger.info({ holds: freed.map((ref) => ref.id) }, 'freed holds on seats MySQL has sold');
     // Each payment's seats, all of them, as the payment tells them: the first to tell them tells all.
     const payments = await this.catalog.paymentsHolding(freed.map((ref) => ref.seatId));
-    await Promise.all([...payments].map(async ([paymentId, seatIds]) => this.events.announcePaid(paymentId, await this.catalog.findMany(seatIds), this.longestHoldMs())));
+    const seats = new Map((await this.catalog.findMany([...payments.values()].flat())).map((seat) => [seat.id, seat]));
+    await Promise.all([...payments].map(([paymentId, seatIds]) => this.events.announcePaid(paymentId, seatIds.flatMap((id) => seats.get(id) ?? []), this.longestHoldMs())));
   }
 
   /**
@@ -405,8 +406,8 @@ export class HoldService {
 
   /**
    * Deletes the hold if it is still this user's live hold with this ID (and, unless evenIfPaying, no
-   * payment keeps it; with unlessClaimed, no other request was handed it), then its listing entry. HOLD_RELEASE's outcome: 1 released, 0 not the user's
-   * live hold, HOLD_BEING_PAID.
+   * payment keeps it; with unlessClaimed, no other request was handed it), then its listing entry.
+   * HOLD_RELEASE's outcome: 1 released, 0 not the user's live hold, HOLD_BEING_PAID.
    */
   private async releaseRef(userId: number, ref: HoldRef, evenIfPaying = true, unlessClaimed = false): Promise<number> {
     const outcome = await this.releaseLock(userId, ref, evenIfPaying, unlessClaimed);

@@ -211,13 +211,10 @@ export class LiveQueueStatus {
     this.stopWatchingSubscriber = watchSubscriptions(this.subscriber, {
       restored: () => {
         this.lastTick = undefined;
-        this.subscriber.subscribe(this.channel).then(
-          () => this.resyncAll(),
-          (error: unknown) => {
-            this.logger.warn({ err: error }, 'queue feeds could not subscribe again after the Redis subscription came back; reading every place anew');
-            this.resyncAll();
-          },
-        );
+        void this.subscriber
+          .subscribe(this.channel)
+          .catch((error: unknown) => this.logger.warn({ err: error }, 'queue feeds could not subscribe again after the Redis subscription came back; reading every place anew'))
+          .then(() => this.resyncAll());
       },
     });
     this.beatTimer = setInterval(() => {

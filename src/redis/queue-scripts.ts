@@ -1,4 +1,4 @@
-import { REDIS_NOW } from './clock';
+import { REDIS_MICROS, REDIS_NOW } from './clock';
 import { defineScript, luaFunction } from './script';
 
 /**
@@ -82,11 +82,11 @@ const LOG_EPOCH = luaFunction(
 local function logEpoch(stats)
   local epoch = redis.call('HGET', stats, 'logEpoch')
   if epoch then return tonumber(epoch) end
-  local clock = redis.call('TIME')
-  local drawn = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
-  redis.call('HSET', stats, 'logEpoch', string.format('%d', drawn))
-  return drawn
+  local drawn = redisMicros()
+  redis.call('HSET', stats, 'logEpoch', drawn)
+  return tonumber(drawn)
 end`,
+  [REDIS_MICROS],
 );
 
 /**
@@ -118,13 +118,12 @@ local function logDepartures(stats, log, fields)
   local seq = redis.call('HINCRBY', stats, 'logSeq', 1)
   -- A new count (stats lost without the log): the old entries' IDs would refuse the new ones.
   if seq == 1 then redis.call('DEL', log) end
-  local clock = redis.call('TIME')
   local before = redis.call('HGET', stats, 'logAt') or ''
-  redis.call('HSET', stats, 'logAt', clock[1] .. string.format('%06d', tonumber(clock[2])))
+  redis.call('HSET', stats, 'logAt', redisMicros())
   redis.call('XADD', log, 'MAXLEN', '~', 4096, seq .. '-0', 'p', before, unpack(fields))
   redis.call('PEXPIRE', log, ${DEPARTURES_TTL_MS})
 end`,
-  [LOG_EPOCH],
+  [LOG_EPOCH, REDIS_MICROS],
 );
 
 /**
@@ -379,8 +378,8 @@ export const SALES_UNKNOWN = -1;
  * Idempotent: a WAITING, PREQUEUE or ACTIVE user keeps their place; only a new (or lapsed) user gets
  * one. While sales are closed that place is `preScore` (a negative random number drawn by the caller
  * from a cryptographic source; the next free score above it if another fan drew it), after opening
- * the next ticket. So the pre-queue sits ahead of every
- * later ticket in a uniformly random order, and opening needs to move nobody. An opening time that
+ * the next ticket. So the pre-queue sits ahead of every later ticket in a uniformly random order,
+ * and opening needs to move nobody. An opening time that
  * has come opens sales here as a tick would (once, logged), rather than pre-queue an entrant who came
  * after it: no tick may visit a concert nobody has entered yet. While the concert is sold out nobody
  * new joins the line or the pre-queue (the reply says SOLD_OUT). `capacity` is stored for estimated

@@ -208,7 +208,7 @@ export class SeatEvents {
     } catch (error) {
       this.logger.warn({ err: error }, 'seat feeds could not catch up after the Redis subscription came back');
       // Not left waiting for good: they go on with the live changes, as they come.
-      for (const follower of this.followers) void follower.catchUp(async () => [], undefined, loss);
+      for (const follower of this.followers) void follower.catchUp(async () => [], loss);
       return;
     }
     // Each schedule's log is read once, from its furthest-behind feed; a feed's cursor only moves on,
@@ -223,7 +223,7 @@ export class SeatEvents {
     for (const read of reads.values()) read.catch(() => undefined);
     const caughtUp = [...this.followers].map((follower) => {
       const read = reads.get(follower.scheduleId);
-      return read && follower.catchUp(async (after) => this.replayed('reconnect', read.then((changes) => changes.filter((change) => isAfter(change, after)))), undefined, loss);
+      return read && follower.catchUp(async (after) => this.replayed('reconnect', read.then((changes) => changes.filter((change) => isAfter(change, after)))), loss);
     });
     const failed = (await Promise.allSettled(caughtUp)).filter((outcome) => outcome.status === 'rejected');
     if (failed.length > 0) this.logger.warn({ err: failed[0]!.reason, feeds: failed.length }, 'seat feeds could not catch up after the Redis subscription came back');

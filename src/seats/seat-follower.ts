@@ -79,15 +79,15 @@ export class SeatFollower {
   }
 
   /**
-   * Gives the log's changes after `from` (by default where the feed is when this catch-up starts:
-   * catch-ups wait for one another), as `readLog` reads them, then the live ones heard meanwhile that
+   * Gives the log's changes after where the feed is when this catch-up starts (catch-ups wait for
+   * one another), as `readLog` reads them, then the live ones heard meanwhile that
    * the log did not have. Live changes wait while it runs; a failure is thrown after they are given.
    * `returnOf`: the catch-up after the subscription came back from that loss, which ends a pause no
    * later loss made (its log read begins once the channels are live again, so it holds what was missed).
    */
-  catchUp(readLog: (after: string) => Promise<SeatState[]>, from?: string, returnOf?: number): Promise<void> {
+  catchUp(readLog: (after: string) => Promise<SeatState[]>, returnOf?: number): Promise<void> {
     const run = async () => {
-      const start = from ?? this.cursor;
+      const start = this.cursor;
       if (returnOf !== undefined) this.resumedFor = Math.max(this.resumedFor, returnOf);
       this.catchingUpNow = true;
       try {

@@ -483,7 +483,7 @@ export const turnEnded = (previous: QueueView | undefined, next: QueueView, lost
 export function overHttpWords({ unreachable, socketLimit, active, checkSeconds }: { unreachable: boolean; socketLimit: boolean; active: boolean; checkSeconds: number }): string {
   const kept = active ? 'your turn is kept' : 'your place in line is kept';
   // An ACTIVE fan's countdown runs to the turn's end, which only a page in contact gets to.
-  const keptFor = active ? 'only for a short while without contact, whatever the time left says' : 'only for a short while without contact';
+  const keptFor = `only for a short while without contact${active ? ', whatever the time left says' : ''}`;
   if (unreachable) return `The server is not answering right now. ${kept.charAt(0).toUpperCase()}${kept.slice(1)} ${keptFor}: check your connection; this page keeps trying.`;
   const checks = `this page checks ${active ? 'your turn' : 'your place'} about every ${checkSeconds} seconds`;
   if (socketLimit) return `Live updates are off in this tab while the account has too many connections open: ${checks} instead, and goes live again once one closes.`;
