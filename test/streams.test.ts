@@ -24,26 +24,20 @@ describe('LatestValueStream (a status subscription)', () => {
     expect(await stream.next()).toEqual({ value: 3, done: false });
   });
 
-  it('ends after the finishing value, and once returned takes no more', async () => {
+  it('once returned, tells a waiting reader it is done, takes no more and closes once', async () => {
     let closes = 0;
     const stream = new (class extends LatestValueStream<string> {
       protected override onClose(): void {
         closes++;
       }
     })();
-    stream.push('stale');
-    stream.finish('SOLD_OUT');
-    stream.push('after');
-    expect(await stream.next()).toEqual({ value: 'SOLD_OUT', done: false });
+    const waiting = stream.next();
+    await stream.return();
+    await stream.return();
+    expect(await waiting).toEqual({ value: undefined, done: true });
+    stream.push('late');
     expect(await stream.next()).toEqual({ value: undefined, done: true });
     expect(closes).toBe(1);
-
-    const other = new LatestValueStream<string>();
-    const waiting = other.next();
-    await other.return();
-    expect(await waiting).toEqual({ value: undefined, done: true });
-    other.push('late');
-    expect(await other.next()).toEqual({ value: undefined, done: true });
   });
 });
 

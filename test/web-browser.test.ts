@@ -420,8 +420,14 @@ describe('fan web app in Chromium', () => {
     // B, who waited, is told to keep the page open for a seat that may come back; not A, who bought the last one.
     await b.page.getByText('Tickets can still come back when fans cancel').waitFor(WAIT);
     expect(await a.page.getByText('Tickets can still come back when fans cancel').count()).toBe(0);
-    // B's feed has ended: the socket nothing listens on closes (3 s later), and B's page does not take that for a lost connection.
+    // B's feed stays open past SOLD_OUT and will say when the concert sells again: B's page asks the
+    // server nothing meanwhile (it once read the concert every 3 s, as every sold-out page would).
+    let concertReads = 0;
+    b.page.on('request', (request) => {
+      if (request.postData()?.includes('query ConcertDetail')) concertReads += 1;
+    });
     await new Promise((resolve) => setTimeout(resolve, 4000));
+    expect(concertReads).toBe(0);
     expect(await b.page.getByTestId('reconnecting').count()).toBe(0);
 
     // A cancels the ticket, confirming first: CANCELLED, the price back in the balance.
@@ -453,10 +459,13 @@ describe('fan web app in Chromium', () => {
     expect(again.cancelReservation.status).toBe('CANCELLED');
     expect((await aApi.data<{ me: Me }>(ME, { limit: 10 })).me.points).toBe(1000);
 
-    // B's page notices the concert is no longer sold out: out of the closed line (NONE) without having
-    // left anything, B is told, in the page and the live region, that a seat came back.
+    // B's feed says the concert is no longer sold out: out of the closed line (NONE) without having
+    // left anything, B is told, in the page and the live region, that a seat came back; the badge
+    // follows at once, and the concert is read again for its dates' counts.
     await b.page.locator('.waiting-room[data-state="NONE"]').getByText(SEAT_BACK_MESSAGE).waitFor(WAIT);
+    expect(await b.page.getByTestId('sold-out-badge').count()).toBe(0);
     await announced(b, SEAT_BACK_MESSAGE);
+    await expect.poll(() => concertReads, WAIT).toBe(1);
     expect(await b.page.getByText('You are not in line for this concert.').count()).toBe(0);
     // B may enter again, and is let in.
     await b.page.getByRole('button', { name: 'Enter the waiting room' }).click(WAIT);

@@ -1,12 +1,12 @@
 import 'reflect-metadata';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Api } from '../support/graphql-client';
-import { ENTER, LEAVE, STATUS } from '../support/operations';
-import { hold, seatIds } from './support/booking';
+import { CANCEL, ENTER, LEAVE, STATUS } from '../support/operations';
+import { activeFans, charge, hold, pay, seatIds } from './support/booking';
 import { signUpMany } from './support/client';
 import { createConcert } from './support/fixtures';
 import { startTestServer, type TestServer } from './support/harness';
-import { HOLDS_OUTLAST_TURN, PLACE_ENDED_AWAY_MESSAGE, PLACE_LOST_MESSAGE } from '../web/src/logic/queue';
+import { HOLDS_OUTLAST_TURN, PLACE_ENDED_AWAY_MESSAGE, PLACE_LOST_MESSAGE, SEAT_BACK_MESSAGE } from '../web/src/logic/queue';
 import { admittedWithRival, announced, answerWhenReleased, blockedFans, countRequests, dropSockets, expectClean, type Fan, focusedId, logInTab, newFanEntering, openFan, openTab, position, seat, signUpInPage, sockets, submitAuthForm, socketsOf, startBrowser, stopBrowser, tabShownAgain, tokenOf, userIdOf, WAIT, waitingBehindOne } from './support/browser';
 
 /*
@@ -106,6 +106,35 @@ describe('fan web app in Chromium, when the connection or the fan goes away', ()
     },
     (PRESENCE_GRACE_SECONDS + 60) * 1000,
   );
+
+  it('a sold-out concert’s page whose socket never connects asks for the concert itself, and offers a place once a cancellation brings a seat back', async () => {
+    const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 1, seatCount: 1, price: 100 });
+    const [buyer] = await activeFans(new Api(server.url), concertId, 1);
+    const held = await hold(buyer!, (await seatIds(server, scheduleIds[0]!))[0]!);
+    await charge(buyer!, 100);
+    const payment = await pay(buyer!, [held.id], 'the-only-seat');
+
+    // No feed can say the concert sells again: the page asks, every 15 s.
+    blockedFans.add('closed-line');
+    const fan = await openFan('closed-line', { width: 1100, height: 900 });
+    let concertReads = 0;
+    fan.page.on('request', (request) => {
+      if (request.postData()?.includes('query ConcertDetail')) concertReads += 1;
+    });
+    await fan.page.goto(`${base}#/concerts/${concertId}`);
+    await signUpInPage(fan, `closed-line-${Date.now()}@example.test`);
+    await fan.page.locator('.waiting-room[data-state="SOLD_OUT"]').waitFor(WAIT);
+    const readsWhenSoldOut = concertReads;
+
+    await buyer!.api.data(CANCEL, { id: payment.reservations[0]!.id });
+    await fan.page.getByTestId('sold-out').getByText(SEAT_BACK_MESSAGE).waitFor({ timeout: 20_000 });
+    await fan.page.getByRole('button', { name: 'Enter the waiting room' }).waitFor(WAIT);
+    expect(concertReads).toBeGreaterThan(readsWhenSoldOut);
+
+    expectClean([fan], (_fan, text) => text.startsWith('WebSocket connection to'));
+    blockedFans.clear();
+    await fan.context.close();
+  });
 
   it('a short network drop keeps the concert page, the cart with its held seat, the seat map and the place in line, which all work again once back', async () => {
     const { concertId } = await createConcert(server, { maxActiveUsers: 1, seatCount: 4, price: 100 });

@@ -8,14 +8,6 @@ import { CoalescingStream } from '../streams/coalescing-stream';
 export class LatestValueStream<T> extends CoalescingStream<T> {
   private pending: { value: T } | undefined;
 
-  /** Sends `value` as the last one: the stream ends once the reader has it. */
-  finish(value: T): void {
-    if (this.closed) return;
-    this.push(value);
-    this.closed = true;
-    this.onClose();
-  }
-
   protected keep(value: T): void {
     this.pending = { value };
   }

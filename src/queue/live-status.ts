@@ -21,10 +21,13 @@ class Watcher extends LatestValueStream<QueueStatus> implements StatusListener {
     super();
   }
 
-  /** SOLD_OUT is the last word: the fan is out of a closed line, so the subscription completes after it. */
+  /**
+   * SOLD_OUT included: the subscription stays open past it, so the fans out of a closed line hear at
+   * once (NONE, with seatsLeft) when a cancellation makes the concert sell again, where their pages
+   * would otherwise each ask for the concert over and over.
+   */
   update(status: QueueStatus): boolean {
-    if (status.state === QueueState.SOLD_OUT) this.finish(status);
-    else this.push(status);
+    this.push(status);
     return true;
   }
 

@@ -39,7 +39,7 @@ export class QueueResolver {
   @Subscription(() => QueueStatusNode, {
     name: 'queueStatus',
     description:
-      "The caller's own status: sent at once on subscribe, then on every change (position, admission, opening, expiry, seatsLeft), within one admission tick. Completes after a SOLD_OUT status (the line is closed). While open it is the fan's presence, on any replica: a fan in line with no sign of presence for PRESENCE_GRACE_SECONDS loses the place (NONE). Needs a token; ends with UNAUTHENTICATED when the token expires. Errors: UNAUTHENTICATED, BAD_USER_INPUT, NOT_FOUND.",
+      "The caller's own status: sent at once on subscribe, then on every change (position, admission, opening, expiry, seatsLeft), within one admission tick. Stays open past SOLD_OUT: when a cancellation makes the concert sell again, the fan, out of line, is pushed NONE with seatsLeft. While open it is the fan's presence, on any replica: a fan in line with no sign of presence for PRESENCE_GRACE_SECONDS loses the place (NONE). Needs a token; ends with UNAUTHENTICATED when the token expires. Errors: UNAUTHENTICATED, BAD_USER_INPUT, NOT_FOUND.",
     subscribe: async ({ args, context }: SubscribeResolverData<unknown, ConcertArgs, Context>) => {
       const userId = requireViewer(context).id;
       const concertId = parseId(args.concertId, 'concert');

@@ -245,8 +245,8 @@ export function createApi(origin: string = window.location.origin): Api {
               // A feed started within lazyCloseTimeout of the last one's end reuses the socket still open,
               // and graphql-ws says nothing of it: without this the page would take the socket for down.
               if (operations === 1 && activeSocket?.readyState === WebSocket.OPEN && socket.get().status === 'idle') socket.set({ ...socket.get(), status: 'connected' });
-              // Counted out once: when the page stops listening, or when the feed ends by itself (a
-              // SOLD_OUT completes it; an error ends it), after which urql never unsubscribes. Counted
+              // Counted out once: when the page stops listening, or when the feed ends by itself (an
+              // error ends it; a server of an earlier version completes it after SOLD_OUT), after which urql never unsubscribes. Counted
               // out late, the socket's lazy close would read as a lost connection: "Reconnecting…".
               let counted = true;
               const ended = () => {

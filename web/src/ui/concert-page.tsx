@@ -23,6 +23,8 @@ import { pointsWords } from '../logic/points';
  * and, for changes that may be the fan's own doing on another device (MaybeOwnChanges), their holds.
  */
 const REREAD_AFTER_CHANGES_MS = 5_000;
+/** Over how long the pages of a sold-out concert that sells again read it again (see ConcertPage). */
+const REOPENED_READ_SPREAD_MS = 5_000;
 
 /** Why the seats changed, where it matters: a seat sold (maybe the last), or the fan's own holds. */
 type SeatsChange = 'sold' | 'mine';
@@ -34,10 +36,12 @@ const CONCERT_WORDS = { NOT_FOUND: NO_SUCH_CONCERT, BAD_USER_INPUT: NO_SUCH_CONC
 export function ConcertPage({ concertId, loggedIn, socket }: { concertId: string; loggedIn: boolean; socket: SocketState }) {
   const [detail, refreshDetail] = useQuery({ query: ConcertDetail, variables: { id: concertId } });
   // The fan's queueStatus feed for the concert (see LineFeeds), once it speaks: seats left concert-wide, pushed.
-  // A fan in line reads the counts from it (and, ACTIVE, as the seat map changes); otherwise (out of
-  // line, the socket down, logged out) the page refreshes the counts itself, like the list.
-  const live = useLine(concertId).status;
-  useRefresh(refreshDetail, live && inLine(live.state) && socket.status === 'connected' ? null : CONCERTS_REFRESH_MS);
+  // A fan in line reads the counts from it (and, ACTIVE, as the seat map changes), and so does one out
+  // of a closed line (SOLD_OUT: the feed says when it sells again); otherwise (out of line, the feed
+  // silent, logged out) the page refreshes the counts itself, like the list.
+  const line = useLine(concertId);
+  const live = line.status;
+  useRefresh(refreshDetail, live && (inLine(live.state) || live.state === 'SOLD_OUT') && !line.silent ? null : CONCERTS_REFRESH_MS);
   // Waiting in line, the per-schedule counts are not re-read (to spare polling by the whole line; the
   // badge's count is live): none is shown rather than an old one, and they are read again when they show.
   const waiting = live !== undefined && waitsInLine(live.state);
@@ -46,6 +50,17 @@ export function ConcertPage({ concertId, loggedIn, socket }: { concertId: string
     if (wasWaiting.current && !waiting) refreshDetail({ requestPolicy: 'network-only' });
     wasWaiting.current = waiting;
   }, [waiting, refreshDetail]);
+  // The same once a sold-out concert sells again (a cancellation): told to every page of the concert
+  // at once, so each reads at its own moment within REOPENED_READ_SPREAD_MS.
+  const soldOutLive = live?.state === 'SOLD_OUT';
+  const wasSoldOut = useRef(false);
+  useEffect(() => {
+    const reopened = wasSoldOut.current && !soldOutLive;
+    wasSoldOut.current = soldOutLive;
+    if (!reopened) return;
+    const timer = setTimeout(() => refreshDetail({ requestPolicy: 'network-only' }), Math.random() * REOPENED_READ_SPREAD_MS);
+    return () => clearTimeout(timer);
+  }, [soldOutLive, refreshDetail]);
   // A re-read that failed (the network gone for a moment) keeps the page, the fan's cart and place in
   // line with it, under the error, and is made again with backoff.
   const read = useLastGood(detail.data?.concert, detail.error, refreshDetail);
@@ -104,7 +119,7 @@ export function ConcertPage({ concertId, loggedIn, socket }: { concertId: string
               <h2 id="concert-title" tabIndex={-1}>
                 {concert.title}
               </h2>
-              <ConcertBadges concert={live ? liveSale(concert, live) : concert} />
+              <ConcertBadges concert={live ? liveSale(concert, live, !line.silent) : concert} />
             </div>
             <p className="muted">{concert.venue}</p>
             <ul className="schedules">
@@ -133,10 +148,14 @@ function withoutClosed(counts: ReadonlyMap<string, number>, closed: ReadonlySet<
 /**
  * The concert's sale as the fan's feed has it, newer than the concert read: seats left, sold out and,
  * in line, the opening (salesOpenAt is set while PREQUEUE, where an operator may move it, and null
- * once sales are open, WAITING or ACTIVE).
+ * once sales are open, WAITING or ACTIVE). Out of a turn, a running feed (`feedRuns`) also says
+ * whether the concert is sold out, and when it no longer is: a status out of a turn reads SOLD_OUT
+ * while it is, pushed within a tick. In a turn it does not say, and with the feed silent it may be
+ * older than the read: the read's word counts too.
  */
-function liveSale(concert: SaleFacts, live: QueueStatus): SaleFacts {
-  return { ...concert, availableSeats: live.seatsLeft, soldOut: concert.soldOut || live.state === 'SOLD_OUT', salesOpenAt: inLine(live.state) ? live.salesOpenAt : concert.salesOpenAt };
+function liveSale(concert: SaleFacts, live: QueueStatus, feedRuns: boolean): SaleFacts {
+  const soldOut = live.state === 'SOLD_OUT' || ((live.state === 'ACTIVE' || !feedRuns) && concert.soldOut);
+  return { ...concert, availableSeats: live.seatsLeft, soldOut, salesOpenAt: inLine(live.state) ? live.salesOpenAt : concert.salesOpenAt };
 }
 
 function Booking({

@@ -39,13 +39,18 @@ export interface Line {
   overHttp: boolean;
   /** Such a request got no answer: the server is out of reach. */
   unreachable: boolean;
+  /**
+   * Nothing would be pushed now: no feed runs yet, it is down, or the server ended it (one of an
+   * earlier version completes it after SOLD_OUT). Pages then ask for what they need themselves.
+   */
+  silent: boolean;
   /** Another tab of the account is paying for seats of the concert (see paymentSent). */
   payingElsewhere: boolean;
   /** Moves with each payment another tab of the account made for seats of the concert. */
   paidElsewhere: number;
 }
 
-const NO_LINE: Line = { status: undefined, lostFrom: null, start: null, error: undefined, overHttp: false, unreachable: false, payingElsewhere: false, paidElsewhere: 0 };
+const NO_LINE: Line = { status: undefined, lostFrom: null, start: null, error: undefined, overHttp: false, unreachable: false, silent: true, payingElsewhere: false, paidElsewhere: 0 };
 
 /**
  * The longest another tab's payment is taken to be on its way without word of its outcome: that tab
@@ -188,11 +193,11 @@ export class LineFeeds {
   }
 
   /** The feed's own state, from the component that runs it. */
-  report(concertId: string, feed: Pick<Line, 'error' | 'overHttp' | 'unreachable'>): void {
+  report(concertId: string, feed: Pick<Line, 'error' | 'overHttp' | 'unreachable' | 'silent'>): void {
     this.update(concertId, feed);
   }
 
-  /** Lets `restart` start the concert's feed again (one that ended: SOLD_OUT completes it); returns what stops it. */
+  /** Lets `restart` start the concert's feed again (one that ended, see Line.silent); returns what stops it. */
   onRestart(concertId: string, restart: () => void): () => void {
     this.restarts.set(concertId, restart);
     return () => this.restarts.delete(concertId);
@@ -265,6 +270,12 @@ export function useLine(concertId: string): Line {
 /** What another tab of the account did that may take the fan out of a line by their own choice, or not after all. */
 const LEAVES: readonly AccountChange[] = ['leave', 'paying', 'payment', 'payRefused', 'payUnanswered'];
 
+/**
+ * Whether the server completed the subscription: urql's state keeps its last result's hasNext (not in
+ * its type), false once the server completed it.
+ */
+const completed = (state: object): boolean => 'hasNext' in state && state.hasNext === false;
+
 /** Runs the session's line feeds (one Feed per concert, see LineFeeds), whatever page shows. */
 export function LineFeedRunners({ socket }: { socket: SocketState }) {
   const feeds = useLineFeeds();
@@ -324,6 +335,7 @@ function Feed({ concertId, socket, feeds }: { concertId: string; socket: SocketS
   // otherwise leave "Checking your place…" for good).
   const feedDown = socket.status !== 'connected' || isTransient(liveError);
   const overHttp = feedDown && (status === undefined || inLine(status.state));
+  const silent = feedDown || live.error !== undefined || (live.data !== undefined && completed(live));
   const [unreachable, setUnreachable] = useState(false);
   useEffect(() => {
     if (!overHttp) return;
@@ -351,6 +363,6 @@ function Feed({ concertId, socket, feeds }: { concertId: string; socket: SocketS
     };
   }, [overHttp, client, concertId, feeds]);
 
-  useEffect(() => feeds.report(concertId, { error: live.error, overHttp, unreachable }), [feeds, concertId, live.error, overHttp, unreachable]);
+  useEffect(() => feeds.report(concertId, { error: live.error, overHttp, unreachable, silent }), [feeds, concertId, live.error, overHttp, unreachable, silent]);
   return null;
 }

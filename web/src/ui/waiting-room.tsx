@@ -192,9 +192,11 @@ export function WaitingRoom({
     else refocus(roomTitle);
   }, [state]);
 
-  // SOLD_OUT completed the subscription; once the concert is no longer sold out, listen again (the
-  // status it sends first says what the fan may do now, NONE usually).
-  const seatsBack = useSeatsBack(concert.id, status?.state === 'SOLD_OUT');
+  // Sold out, the feed says when the concert sells again (NONE, `reopened` above). While it is silent
+  // (down, or ended by a server that completes it after SOLD_OUT), the page asks; once the concert is
+  // no longer sold out, the feed starts again (the status it sends first says what the fan may do now,
+  // NONE usually).
+  const seatsBack = useSeatsBack(concert.id, status?.state === 'SOLD_OUT' && line.silent);
   useEffect(() => {
     if (seatsBack) feeds.restart(concert.id);
   }, [seatsBack, feeds, concert.id]);
@@ -322,8 +324,8 @@ function QueueBody({
 /** Said out of line, and in a turn, once every date of the concert has started. */
 const AllStarted = () => <p data-testid="all-started">{ALL_STARTED_MESSAGE}</p>;
 
-/** How often a sold-out page asks whether a seat came back (a cancellation); there is no public feed for it. */
-const SOLD_OUT_POLL_MS = 3_000;
+/** How often a sold-out page whose feed is silent asks whether a seat came back (a cancellation). */
+const SOLD_OUT_POLL_MS = 15_000;
 /**
  * Seat maps shown at once, each with its live feed. A concert of more dates shows one, chosen by
  * date: a map each made 100 feeds on the fan's one socket, which allows 20 operations at once.
@@ -333,9 +335,9 @@ const MAPS_AT_ONCE = 4;
 const PAUSED_SETTLE_MS = 1_500;
 
 /**
- * While the fan's status is SOLD_OUT, reads the concert (public) at once and every few seconds, and
- * says true once Concert.soldOut is false: a ticket was cancelled and enterQueue works again. The
- * reads go through the page's concert query, so its badges follow too.
+ * While `soldOut` (the fan's status is SOLD_OUT, and the feed silent), reads the concert (public) at
+ * once and every SOLD_OUT_POLL_MS, and says true once Concert.soldOut is false: a ticket was cancelled
+ * and enterQueue works again. The reads go through the page's concert query, so its badges follow too.
  */
 function useSeatsBack(concertId: string, soldOut: boolean): boolean {
   const client = useClient();
@@ -414,7 +416,7 @@ function SoldOut({ seatsBack, bought }: { seatsBack: boolean; bought: boolean })
       {seatsBack ? (
         <p>{SEAT_BACK_MESSAGE}</p>
       ) : (
-        !bought && <p className="muted">Tickets can still come back when fans cancel. Keep this page open: it checks every few seconds, and a button to enter again appears here when a seat is free.</p>
+        !bought && <p className="muted">Tickets can still come back when fans cancel. Keep this page open: a button to enter again appears here as soon as a seat is free.</p>
       )}
     </div>
   );
