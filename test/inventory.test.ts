@@ -178,6 +178,9 @@ describe('sold out', () => {
       expect(await until(feed, { state: 'SOLD_OUT' })).toMatchObject({ position: null, seatsLeft: 0, waiting: 0 });
     }
     expect(await concertSeats(concertId)).toEqual({ availableSeats: 0, soldOut: true });
+    // A fan whose page opens after the sell-out, and knocks: their place is read while it is sold out.
+    feeds.push(watch(late!, concertId, apiOnly.wsUrl));
+    await until(feeds[2]!, { state: 'SOLD_OUT' });
     expect((await late!.api.data<{ enterQueue: QueueStatus }>(ENTER, { id: concertId })).enterQueue).toMatchObject({ state: 'SOLD_OUT', position: null });
     expect(await queueState(w1!, concertId)).toBe('SOLD_OUT');
     // Still closed a few ticks later (the fan who knocked made the tick look again).
@@ -187,7 +190,7 @@ describe('sold out', () => {
     expect(soldOutMetric).toBe(1);
 
     // The feeds stayed open: those out of the closed line hear it sells again, without asking.
-    expect(feeds.map((feed) => feed.done)).toEqual([false, false]);
+    expect(feeds.map((feed) => feed.done)).toEqual([false, false, false]);
     await buyer!.api.data(CANCEL, { id: payment.reservations[1]!.id });
     for (const feed of feeds) expect(await until(feed, { state: 'NONE' })).toMatchObject({ position: null, seatsLeft: 1 });
     expect(await concertSeats(concertId)).toEqual({ availableSeats: 1, soldOut: false });
@@ -197,6 +200,30 @@ describe('sold out', () => {
     await charge(next!, 500);
     expect((await pay(next!, [again.id], 'the-returned-seat')).reservations[0]!.seat.id).toBe(seats[1]);
     expect(await concertSeats(concertId)).toEqual({ availableSeats: 0, soldOut: true });
+  });
+
+  it('has MySQL confirm a closed line its fans keep watching at most every 10 ticks, not at every tick', async () => {
+    // The ticks are run here, one at a time, well within 10 ticks' time.
+    const quiet = await startTestServer('inventory_watched', { RUN_WORKERS: 'false', ADMISSION_INTERVAL_MS: '1000' });
+    try {
+      const { concertId, scheduleIds } = await createConcert(quiet, { seatCount: 1 });
+      const [outside, fan] = await signUpMany(new Api(quiet.url), 2);
+      await sellInMysql(quiet, outside!.id, await seatIds(quiet, scheduleIds[0]!), 'the-only-seat');
+      await forgetInventory(quiet, scheduleIds);
+      // The fan's page stays open on the concert: its feed keeps the concert in every tick.
+      const feed = watch(fan!, concertId, quiet.wsUrl);
+      await until(feed, { state: 'NONE' });
+      const { queue, inventory } = quiet.app.services;
+      const confirmations = vi.spyOn(inventory, 'confirmSoldOut');
+      await queue.admitTick();
+      await until(feed, { state: 'SOLD_OUT' });
+      expect(confirmations).toHaveBeenCalledTimes(1);
+      for (let i = 0; i < 5; i++) expect((await queue.admitTick()).concerts).toContain(Number(concertId));
+      expect(confirmations).toHaveBeenCalledTimes(1);
+      expect(await queueState(fan!, concertId)).toBe('SOLD_OUT');
+    } finally {
+      await quiet.stop();
+    }
   });
 
   it('closes the line to newcomers the moment its last seat is sold, before any tick', async () => {

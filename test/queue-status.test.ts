@@ -49,3 +49,15 @@ describe('estimated wait', () => {
     expect(waitAt(1, { active: 0, seatsLeft: 0 })).toBe(Math.ceil(900 / 50));
   });
 });
+
+describe('state out of line', () => {
+  const stateOf = (place: Parameters<typeof toQueueStatus>[1], soldOut: boolean) => toQueueStatus(1, place, figures({ soldOut }), PACE, 50).state;
+
+  it('is SOLD_OUT while the concert is sold out and NONE once it sells again, whichever the place was read as', () => {
+    for (const place of [{ state: QueueState.NONE }, { state: QueueState.SOLD_OUT }] as const) {
+      expect(stateOf(place, true)).toBe(QueueState.SOLD_OUT);
+      expect(stateOf(place, false)).toBe(QueueState.NONE);
+    }
+    expect(stateOf({ state: QueueState.ACTIVE, activeUntil: Date.now() + 1000 }, true)).toBe(QueueState.ACTIVE);
+  });
+});

@@ -84,6 +84,14 @@ const UNKNOWN_CAPACITY = -1;
 const INDEX_REFRESH_MS = 1000;
 /** Users per status script call when refreshing many subscribers. */
 const STATUS_BATCH = 5000;
+/**
+ * Every how many ticks at most MySQL confirms again a closed line whose seat counts still read sold
+ * out: the fans' pages keep a sold-out concert in every tick for as long as they stay open (their
+ * queueStatus feeds outlast SOLD_OUT), and the confirmation counts all its reservations. A cancellation
+ * whose count update was lost (the counts then say sold out and MySQL does not) reopens the line
+ * within this many ticks, or by the inventory check's repair, whichever comes first.
+ */
+const SOLD_OUT_RECONFIRM_TICKS = 10;
 
 /**
  * The waiting room: entering, leaving, status, the ACTIVE gate, sales opening, presence and the
@@ -98,6 +106,8 @@ export class QueueService {
   private readonly knownConcerts = new Map<number, number>();
   /** When this process last put each concert in the tick's index for a fan an HTTP call found in line (seenInLine). */
   private readonly visitedAt = new Map<number, number>();
+  /** When a tick of this process last had MySQL confirm each concert sold out (see SOLD_OUT_RECONFIRM_TICKS). */
+  private readonly soldOutConfirmedAt = new Map<number, number>();
   /** Capacity reads under way, shared by the calls that miss meanwhile. */
   private readonly capacityReads = new SharedReads<number>();
   /** When a replica counts as dead, from the presence grace. */
@@ -405,13 +415,9 @@ export class QueueService {
     ]);
     const lineStats = new Map(listed.flatMap((id, i) => (statsRead[i] ? [[id, statsRead[i]] as const] : [])));
     const ids = listed.filter((id) => lineStats.has(id));
-    // A line closes, and stays closed, on MySQL's word, not the bitmaps' alone: a cancellation whose
-    // seat count was never updated would otherwise keep it closed for good. One SQL query per tick,
-    // only while a line's seats all read reserved; while MySQL does not answer, no line opens or closes.
     const soldOutByCount = ids.filter((id) => inventories.get(id)?.soldOut);
     const closedBefore = new Set(ids.filter((id) => lineStats.get(id)?.[0] === '1'));
-    const confirmed =
-      soldOutByCount.length > 0 ? await this.inventory.confirmSoldOut(soldOutByCount).catch(() => new Set(soldOutByCount.filter((id) => closedBefore.has(id)))) : new Set<number>();
+    const confirmed = await this.confirmSoldOut(soldOutByCount, closedBefore);
     // Counts that could not be read change nothing either: a closed line stays closed.
     const soldOut = new Set(ids.filter((id) => (inventories.has(id) ? inventories.get(id)?.soldOut && confirmed.has(id) : closedBefore.has(id))));
     const results = await Promise.allSettled(
@@ -471,6 +477,30 @@ export class QueueService {
     const seq = await runScript(this.redis, PUBLISH_TICK, { seq: this.keys.tickSeq }, this.keys.channels.queueTicks, head);
     endTimer();
     return { concerts: ticked, seq };
+  }
+
+  /**
+   * Of the lines whose seat counts read sold out, those MySQL says are (one SQL query): a line closes,
+   * and stays closed, on MySQL's word, not the bitmaps' alone, for a cancellation whose seat count was
+   * never updated would otherwise keep it closed for good. A line closed already and confirmed within
+   * SOLD_OUT_RECONFIRM_TICKS is not asked about again. While MySQL does not answer, no line opens or closes.
+   */
+  private async confirmSoldOut(soldOutByCount: readonly number[], closedBefore: ReadonlySet<number>): Promise<Set<number>> {
+    const now = Date.now();
+    const recently = now - this.settings.admissionIntervalMs * SOLD_OUT_RECONFIRM_TICKS;
+    const lately = soldOutByCount.filter((id) => closedBefore.has(id) && (this.soldOutConfirmedAt.get(id) ?? 0) > recently);
+    const asked = soldOutByCount.filter((id) => !lately.includes(id));
+    if (asked.length === 0) return new Set(lately);
+    try {
+      const confirmed = await this.inventory.confirmSoldOut(asked);
+      for (const id of asked) {
+        if (confirmed.has(id)) this.soldOutConfirmedAt.set(id, now);
+        else this.soldOutConfirmedAt.delete(id);
+      }
+      return new Set([...lately, ...confirmed]);
+    } catch {
+      return new Set([...lately, ...asked.filter((id) => closedBefore.has(id))]);
+    }
   }
 
   /** A concert this tick could not work on (its keys corrupt, or its node away on a Cluster): logged, and the others go on. */

@@ -114,12 +114,21 @@ function estimateWaitSeconds(position: number, figures: QueueFigures, pace: Wait
   return Math.ceil((behind * pace.activeTtlSeconds) / capacity);
 }
 
+/**
+ * Out of line, SOLD_OUT while the concert is sold out (as the status script says), NONE otherwise: a
+ * place read while it was (SOLD_OUT) is pushed again with the figures once it sells again, and is NONE
+ * by then.
+ */
+function outOfLineState(place: Place, figures: QueueFigures): QueueState {
+  if (place.state !== QueueState.NONE && place.state !== QueueState.SOLD_OUT) return place.state;
+  return figures.soldOut ? QueueState.SOLD_OUT : QueueState.NONE;
+}
+
 /** The status; figures.seatsLeft must be known by now (the caller resolved -1). */
 export function toQueueStatus(concertId: number, place: Place, figures: QueueFigures, pace: WaitPace, knownCapacity: number): QueueStatus {
   return {
     concertId,
-    // Out of a line that is closed for good: told so, as the status script does.
-    state: place.state === QueueState.NONE && figures.soldOut ? QueueState.SOLD_OUT : place.state,
+    state: outOfLineState(place, figures),
     position: place.state === QueueState.WAITING ? place.position : null,
     waiting: figures.waiting,
     active: figures.active,

@@ -24,13 +24,15 @@ export interface QueueView {
  * What a fan is told about the seats: SOLD_OUT when every seat is reserved (the line is closed),
  * PAUSED when none is free but some are only held (holds lapse or are released, and admission
  * resumes then), LEFT otherwise. `soldOut` is the server's word (Concert.soldOut, or the SOLD_OUT
- * state); a count of 0 alone never means sold out.
+ * state); a count of 0 alone never means sold out. A count above 0 wins over it: a turn's live count
+ * (a tick old at most) is newer than a read of the concert that said sold out before a cancellation
+ * brought a seat back (a sale's last seat was held, so already off the count, before it sold).
  */
 export type Supply = 'SOLD_OUT' | 'PAUSED' | 'LEFT';
 
 export function seatSupply(soldOut: boolean, seatsLeft: number): Supply {
-  if (soldOut) return 'SOLD_OUT';
-  return seatsLeft <= 0 ? 'PAUSED' : 'LEFT';
+  if (seatsLeft > 0) return 'LEFT';
+  return soldOut ? 'SOLD_OUT' : 'PAUSED';
 }
 
 export const SOLD_OUT_MESSAGE = 'Sold out — every seat is sold.';

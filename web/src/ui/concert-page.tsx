@@ -50,8 +50,9 @@ export function ConcertPage({ concertId, loggedIn, socket }: { concertId: string
     if (wasWaiting.current && !waiting) refreshDetail({ requestPolicy: 'network-only' });
     wasWaiting.current = waiting;
   }, [waiting, refreshDetail]);
-  // The same once a sold-out concert sells again (a cancellation): told to every page of the concert
-  // at once, so each reads at its own moment within REOPENED_READ_SPREAD_MS.
+  // The same once a sold-out concert sells again (a cancellation; the fan's status leaves SOLD_OUT):
+  // every page of the concert hears it at once, so each reads at its own moment within
+  // REOPENED_READ_SPREAD_MS (meanwhile the live count of seats left says the concert sells: seatSupply).
   const soldOutLive = live?.state === 'SOLD_OUT';
   const wasSoldOut = useRef(false);
   useEffect(() => {
