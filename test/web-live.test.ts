@@ -127,12 +127,35 @@ describe('fan web app in Chromium, when the connection or the fan goes away', ()
     const readsWhenSoldOut = concertReads;
 
     await buyer!.api.data(CANCEL, { id: payment.reservations[0]!.id });
-    await fan.page.getByTestId('sold-out').getByText(SEAT_BACK_MESSAGE).waitFor({ timeout: 20_000 });
+    // Within the 15 s between reads, and room for a loaded machine.
+    await fan.page.getByTestId('sold-out').getByText(SEAT_BACK_MESSAGE).waitFor({ timeout: 30_000 });
     await fan.page.getByRole('button', { name: 'Enter the waiting room' }).waitFor(WAIT);
     expect(concertReads).toBeGreaterThan(readsWhenSoldOut);
 
     expectClean([fan], (_fan, text) => text.startsWith('WebSocket connection to'));
     blockedFans.clear();
+    await fan.context.close();
+  });
+
+  it('a concert page whose every read went unanswered reads it again as soon as the server answers, not at the end of its backoff', async () => {
+    const { concertId } = await createConcert(server, { maxActiveUsers: 1, seatCount: 2 });
+    const fan = await openFan('never-loaded', { width: 1100, height: 900 });
+    // The server out of reach: the page's reads and its reach probe get no answer.
+    let concertReads = 0;
+    await fan.page.route(/\/(graphql|healthz)$/, (route) => {
+      if ((route.request().postData() ?? '').includes('query ConcertDetail')) concertReads += 1;
+      return route.abort('connectionrefused');
+    });
+    await fan.page.goto(`${base}#/concerts/${concertId}`);
+    await fan.page.getByTestId('unreachable').waitFor(WAIT);
+    // Four reads in a row unanswered (about 1, 2 and 4 s apart): the next would come about 8 s later.
+    await expect.poll(() => concertReads, { timeout: 15_000, interval: 50 }).toBe(4);
+    await fan.page.unroute(/\/(graphql|healthz)$/);
+    // The reach probe (every 3 s) finds the server back; the concert is read at once.
+    await fan.page.locator('#concert-title').waitFor({ timeout: 6000 });
+    await fan.page.getByTestId('unreachable').waitFor({ state: 'detached', timeout: 1000 });
+
+    expectClean([fan], (_fan, text) => text.includes('ERR_CONNECTION_REFUSED'));
     await fan.context.close();
   });
 

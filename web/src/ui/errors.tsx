@@ -1,11 +1,7 @@
-import { createContext, useContext, useLayoutEffect, useRef, useState } from 'react';
-import { Store, type Reach } from '../client';
+import { useLayoutEffect, useRef, useState } from 'react';
 import { noteText, problemOf, RATE_LIMIT_OVER, RATE_LIMITED_WAIT, waitWords, type ErrorLike, type Problem } from '../logic/errors';
 import { serverClock } from '../logic/server-clock';
-import { useNow, useStore } from './hooks';
-
-/** Whether the server answers the page (the session's Api.reach). */
-export const ReachContext = createContext(new Store<Reach>({ unreachable: false, recoveries: 0 }));
+import { useNow, useReach } from './hooks';
 
 /**
  * An operation's error in plain words, announced at once (role="alert"); nothing when there is none.
@@ -39,7 +35,7 @@ export function ErrorNote({
    */
   read?: boolean;
 }) {
-  const reach = useStore(useContext(ReachContext));
+  const reach = useReach();
   // The failure shown, when it came, and the server's recoveries counted then: once the server
   // answers again, "check your connection and try again" says so instead (a failure that says more,
   // such as a payment's unknown outcome, stays as it is).

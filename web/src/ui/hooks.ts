@@ -1,5 +1,5 @@
-import { useEffect, useMemo, useReducer, useRef, useState, useSyncExternalStore } from 'react';
-import type { Store } from '../client';
+import { createContext, useContext, useEffect, useMemo, useReducer, useRef, useState, useSyncExternalStore } from 'react';
+import { Store, type Reach } from '../client';
 import { Coalescer } from '../logic/coalesce';
 import { feedRetryMs } from '../logic/connection';
 import { problemOf, type ErrorLike } from '../logic/errors';
@@ -7,10 +7,18 @@ import { SecondTicker } from '../logic/second-ticker';
 import { serverClock } from '../logic/server-clock';
 import { enterHistoryEntry } from './focus';
 
+/** Whether the server answers the page (the session's Api.reach). */
+export const ReachContext = createContext(new Store<Reach>({ unreachable: false, recoveries: 0 }));
+
+export function useReach(): Reach {
+  return useStore(useContext(ReachContext));
+}
+
 /**
  * A query's data that survives a failed re-read: the last data that came, not nothing (a failed
  * holds read must not empty the cart). A read that failed for a passing reason (busy, rate-limited,
- * network) is made again with the live feeds' backoff (feedRetryMs), for as long as it keeps failing so.
+ * network) is made again with the live feeds' backoff (feedRetryMs), for as long as it keeps failing
+ * so; one that got no answer, again at once when the server answers again.
  */
 export function useLastGood<T>(data: T | undefined, error: ErrorLike | undefined, reread: (opts: { requestPolicy: 'network-only' }) => void): T | undefined {
   const last = useRef<T | undefined>(data);
@@ -33,6 +41,18 @@ export function useLastGood<T>(data: T | undefined, error: ErrorLike | undefined
     const timer = setTimeout(() => reread({ requestPolicy: 'network-only' }), delay);
     return () => clearTimeout(timer);
   }, [error, reread]);
+  // The server answers again (another request, or the reach probe, got through): the read is not left
+  // to the end of its backoff (up to 10 s), while a section that never loaded shows nothing (its note
+  // goes once the server answers).
+  const { recoveries } = useReach();
+  const recoveriesSeen = useRef(recoveries);
+  useEffect(() => {
+    if (recoveries === recoveriesSeen.current) return;
+    recoveriesSeen.current = recoveries;
+    if (problemOf(error)?.code !== 'NETWORK') return;
+    retries.current = 0;
+    reread({ requestPolicy: 'network-only' });
+  }, [recoveries, error, reread]);
   return failed ? (last.current ?? data) : data;
 }
 
