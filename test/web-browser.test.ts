@@ -429,6 +429,11 @@ describe('fan web app in Chromium', () => {
     // concert once, out of the wait (for its dates' counts), and asks nothing more (it once read the
     // concert every 3 s, as every sold-out page would; with its feed taken for silent, it would read
     // it at once as well).
+    // D opens the page only now: the place is read while the concert is sold out.
+    const d = await openFan('sd', { width: 1100, height: 900 });
+    await d.page.goto(`${base}#/concerts/${concertId}`);
+    await signUpInPage(d, `s3-${stamp}@example.test`);
+    await d.page.getByTestId('sold-out').waitFor(WAIT);
     await new Promise((resolve) => setTimeout(resolve, 4000));
     expect(concertReads).toBe(1);
     expect(await b.page.getByTestId('reconnecting').count()).toBe(0);
@@ -469,6 +474,8 @@ describe('fan web app in Chromium', () => {
     expect(await b.page.getByTestId('sold-out-badge').count()).toBe(0);
     await announced(b, SEAT_BACK_MESSAGE);
     await expect.poll(() => concertReads, WAIT).toBe(2);
+    // So is D, whose page opened on the sold-out concert.
+    await d.page.locator('.waiting-room[data-state="NONE"]').getByText(SEAT_BACK_MESSAGE).waitFor(WAIT);
     expect(await b.page.getByText('You are not in line for this concert.').count()).toBe(0);
     // B may enter again, and is let in.
     await b.page.getByRole('button', { name: 'Enter the waiting room' }).click(WAIT);
@@ -477,8 +484,8 @@ describe('fan web app in Chromium', () => {
     expect(await b.page.getByTestId('active-sold-out').count()).toBe(0);
     await seatWithStatus(b, 1, 'AVAILABLE').waitFor(WAIT);
 
-    expectClean([a, b, c]);
-    await Promise.all([a.context.close(), b.context.close(), c.context.close()]);
+    expectClean([a, b, c, d]);
+    await Promise.all([a.context.close(), b.context.close(), c.context.close(), d.context.close()]);
   });
 
   it('answers lost or late: the balance is read again after a charge with no answer, an error goes once a later action works, and the turn ending after a payment does not cover its announcement', async () => {
