@@ -193,6 +193,8 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
   if (config.jwtSecretIsDefault) logger.warn('JWT_SECRET is not set: using a fixed development secret. Never do this in production.');
   else if (config.weakJwtSecret) logger.warn('JWT_SECRET is shorter than 32 bytes: tokens signed with it can be guessed offline. Generate one: openssl rand -base64 48');
   if (config.adminHalfSet) logger.warn('Only one of ADMIN_EMAIL and ADMIN_PASSWORD is set: no admin account is made. Set both.');
+  // Open as the contract has it, but its figures (fans in line, seats left, points paid) say how a sale goes.
+  if (config.production && config.metricsToken === '') logger.warn('METRICS_TOKEN is not set: anyone who reaches this port can read GET /metrics. Set it when the port is public.');
   const metrics = createMetrics();
   const tokenKey = createTokenKey(config.jwtSecret);
   const accountSettings: AccountSettings = { tokenKey, jwtTtlSeconds: config.jwtTtlSeconds, passwordHashCost: config.passwordHashCost };

@@ -268,6 +268,8 @@ describe("seatChanged from a seat map's cursor", () => {
       const refused = [
         ['yesterday', scheduleId, client],
         ['12-', scheduleId, client],
+        // A sequence past 64 bits, which Redis refuses.
+        [`${ms}-99999999999999999999`, scheduleId, client],
         [`${ms - 31_000}-0`, scheduleId, client],
         [`${ms + 120_000}-0`, scheduleId, client],
         ['', scheduleId, client],

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SeatStatus, type SeatState } from '../src/seats/seat';
 import type { SeatFeed } from '../src/seats/seat-feed';
-import { SeatFollower } from '../src/seats/seat-follower';
+import { isSeatLogCursor, SeatFollower } from '../src/seats/seat-follower';
 
 /** A seat's change at a seat log cursor. */
 const change = (seat: number, cursor: string, status = SeatStatus.HELD): SeatState => ({ id: seat, scheduleId: 1, number: seat, price: 100, status, seatChangesCursor: cursor });
@@ -51,5 +51,15 @@ describe('a seat feed following its schedule (SeatFollower)', () => {
     await f.catchUp(async () => [change(1, '101-0'), change(2, '102-0')]);
     f.hear(change(3, '103-0'));
     expect(given).toEqual(['1@101-0', '2@102-0', '3@103-0']);
+  });
+});
+
+describe('isSeatLogCursor', () => {
+  it('takes the stream IDs Redis takes: a sequence up to 2^64 − 1', () => {
+    expect(isSeatLogCursor('1796567788729-0')).toBe(true);
+    expect(isSeatLogCursor('1796567788729-18446744073709551615')).toBe(true);
+    expect(isSeatLogCursor('1796567788729-18446744073709551616')).toBe(false);
+    expect(isSeatLogCursor('1796567788729-99999999999999999999')).toBe(false);
+    for (const malformed of ['', '12-', '-1', 'yesterday', '1-2-3', '1796567788729-1 ']) expect(isSeatLogCursor(malformed), malformed).toBe(false);
   });
 });

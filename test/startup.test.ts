@@ -223,6 +223,15 @@ describe('start-up', () => {
     await half.exited;
   }, 60_000);
 
+  it('warns in production that GET /metrics is open while METRICS_TOKEN is unset', async () => {
+    const env = testEnv('startup_metrics_open', { RUN_WORKERS: 'false' });
+    await resetSandbox(env);
+    const production = { ...env, NODE_ENV: 'production', PASSWORD_HASH_COST: '15', JWT_SECRET: 'k'.repeat(48), METRICS_TOKEN: '' };
+    const open = await spawnProcess(production, (line) => line.msg?.startsWith('METRICS_TOKEN is not set: anyone who reaches this port can read GET /metrics') ?? false);
+    open.child.kill('SIGTERM');
+    await open.exited;
+  }, 60_000);
+
   it('closes every MySQL connection it opened when it stops, on a database that existed or not', async () => {
     const probe = await createConnection(TEST_MYSQL_ROOT);
     try {

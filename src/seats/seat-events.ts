@@ -7,7 +7,7 @@ import type { Logger } from '../logger';
 import { groupBySchedule, seatState, SeatStatus, type SeatInfo, type SeatState } from './seat';
 import type { SeatCatalog } from './seat-catalog';
 import { SeatFeed } from './seat-feed';
-import { isAfter, isLater, SEAT_LOG_CURSOR_FORMAT, SeatFollower } from './seat-follower';
+import { isAfter, isLater, isSeatLogCursor, SeatFollower } from './seat-follower';
 
 /** A published seat change: the seat's new state and where it stands in its schedule's seat log. */
 type SeatEvent = CustomEvent<SeatState>;
@@ -164,7 +164,7 @@ export class SeatEvents {
    * BAD_USER_INPUT for a cursor that is malformed, or older than the log keeps what came after it.
    */
   async subscribe(scheduleId: number, seatCount: number, after?: string): Promise<AsyncIterableIterator<SeatState>> {
-    if (after !== undefined && !SEAT_LOG_CURSOR_FORMAT.test(after)) throw badInput('after must be a seatChangesCursor, as a seat map read gives it.');
+    if (after !== undefined && !isSeatLogCursor(after)) throw badInput('after must be a seatChangesCursor, as a seat map read gives it.');
     const topic = this.topic(scheduleId);
     const listener = (event: SeatEvent) => follower.hear(event.detail);
     const feed = new SeatFeed(seatCount, () => {

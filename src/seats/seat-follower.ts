@@ -2,7 +2,15 @@ import type { SeatState } from './seat';
 import type { SeatFeed } from './seat-feed';
 
 /** A seat log cursor: a Redis stream ID, "ms-sequence" (SEAT_LOG_CURSOR, SeatState.seatChangesCursor). */
-export const SEAT_LOG_CURSOR_FORMAT = /^(\d{1,15})-(\d{1,20})$/;
+const SEAT_LOG_CURSOR_FORMAT = /^\d{1,15}-(\d{1,20})$/;
+/** A stream ID's sequence is a 64-bit unsigned number: Redis refuses a larger one (an error, not an answer). */
+const MAX_SEQUENCE = 2n ** 64n - 1n;
+
+/** Whether `value` is a seat log cursor Redis takes. */
+export function isSeatLogCursor(value: string): boolean {
+  const sequence = SEAT_LOG_CURSOR_FORMAT.exec(value)?.[1];
+  return sequence !== undefined && BigInt(sequence) <= MAX_SEQUENCE;
+}
 
 /** Whether cursor `a` comes after `b` in their seat log (ms, then the sequence within the ms). */
 export function isLater(a: string, b: string): boolean {
@@ -14,7 +22,7 @@ export function isLater(a: string, b: string): boolean {
 /** Whether the change comes after the cursor. A change without one (from a replica of an earlier version) counts as after. */
 export function isAfter(change: SeatState, cursor: string): boolean {
   const at = change.seatChangesCursor;
-  return at === undefined || !SEAT_LOG_CURSOR_FORMAT.test(at) || isLater(at, cursor);
+  return at === undefined || !isSeatLogCursor(at) || isLater(at, cursor);
 }
 
 /**
