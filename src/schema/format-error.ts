@@ -1,4 +1,4 @@
-import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import { GraphQLError, Kind, type GraphQLFormattedError } from 'graphql';
 import { AppError, isUnanswered, isUnavailable, RateLimited } from '../errors';
 import type { Logger } from '../logger';
 
@@ -20,6 +20,21 @@ const CONTRACT_CODE: Readonly<Record<string, string>> = { BAD_REQUEST: UNREADABL
  * on that code alone, and only they send a hash without a query.
  */
 const PROTOCOL_CODES = new Set(['GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'BAD_USER_INPUT', 'PERSISTED_QUERY_NOT_FOUND']);
+
+/** The syntax of a value written into an operation: an argument's, or a field's of an input object. */
+const VALUE_KINDS: ReadonlySet<string> = new Set([Kind.INT, Kind.FLOAT, Kind.STRING, Kind.BOOLEAN, Kind.NULL, Kind.ENUM, Kind.LIST, Kind.OBJECT, Kind.OBJECT_FIELD]);
+
+/**
+ * Whether a validation error refuses a value written into the operation, which its type does not take
+ * (ValuesOfCorrectTypeRule, the only rule that points at values: 1.5 for an Int, "tomorrow" for a
+ * DateTime, an input field unknown or missing). That is BAD_USER_INPUT, as the same value sent as a
+ * variable is (Apollo's), not a malformed operation: errors.md's "an argument out of range or
+ * malformed". The HTTP status stays 400.
+ */
+function refusesWrittenValue(error: unknown): boolean {
+  const node = error instanceof GraphQLError ? error.nodes?.[0] : undefined;
+  return node !== undefined && VALUE_KINDS.has(node.kind);
+}
 
 /**
  * Apollo's own refusals of a request carry the HTTP status they answer with; a few carry no code
@@ -69,7 +84,8 @@ export function createErrorFormatter(hideDetails: boolean, logger: Logger) {
       return { ...base, message, extensions: { code: 'SERVICE_UNAVAILABLE' } };
     }
     const given = isCodelessClientRefusal(error) ? 'BAD_REQUEST' : formatted.extensions?.code;
-    const code = typeof given === 'string' ? (CONTRACT_CODE[given] ?? given) : given;
+    const contractCode = typeof given === 'string' ? (CONTRACT_CODE[given] ?? given) : given;
+    const code = contractCode === UNRUNNABLE_OPERATION && refusesWrittenValue(error) ? 'BAD_USER_INPUT' : contractCode;
     if (typeof code === 'string' && PROTOCOL_CODES.has(code)) {
       // `http` tells Apollo the status of an HTTP answer; it is no part of the error a client sees.
       if (hideDetails) return { ...base, extensions: { code } };

@@ -11,7 +11,7 @@ import { complexityError, variablesError } from './limits';
  * (the rate limits and the refusal of subscriptions came before parsing, see createHttpContext):
  * a subscription by hash alone, oversized variables with BAD_USER_INPUT (before the cost walk coerces
  * them), a costly operation with GRAPHQL_VALIDATION_FAILED. Any RATE_LIMITED answer from a resolver
- * (a throttled logIn) goes out as 429 with Retry-After.
+ * (a throttled logIn) goes out as 429 with Retry-After. No answer may be cached.
  */
 export function guardPlugin(schema: GraphQLSchema): ApolloServerPlugin<Context> {
   return {
@@ -27,6 +27,9 @@ export function guardPlugin(schema: GraphQLSchema): ApolloServerPlugin<Context> 
           if (tooExpensive) throw tooExpensive;
         },
         async willSendResponse({ response, errors }) {
+          // Apollo marks its PERSISTED_QUERY_NOT_FOUND "private, no-cache, must-revalidate", over the
+          // no-store every /graphql answer carries (notStored): no answer of it may be kept.
+          response.http.headers.set('cache-control', 'no-store');
           const waits = (errors ?? []).map(originalOf).flatMap((error) => (error instanceof RateLimited ? [error.retryAfterSeconds] : []));
           if (waits.length === 0) return;
           response.http.status = 429;
