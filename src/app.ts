@@ -254,7 +254,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
   const points = new PointsService(orm, { maxCharge: config.maxCharge });
   const limits = createLimits(redis, keys, config.limits, metrics.limitRefusals);
   const tokens = new TokenVerifier(tokenKey);
-  const accounts = new AccountService(orm, accountSettings, limits.logIns);
+  const accounts = new AccountService(orm, accountSettings, limits);
   const sessions = new SessionExpiries();
   const existingAccounts = new ExistingAccounts(orm, config.accountCheckSeconds * 1000, sessions, tokens);
   await existingAccounts.followCredentialChanges();

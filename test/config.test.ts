@@ -30,7 +30,7 @@ describe('configuration', () => {
       presenceGraceSeconds: 60,
       activeIdleSeconds: 300,
       mysqlStatementTimeoutMs: 10_000,
-      limits: { perAccountPerMinute: 600, perIpPerMinute: 1200, loginAttemptsPer15Min: 10, socketsPerAccount: 5 },
+      limits: { perAccountPerMinute: 600, perIpPerMinute: 1200, loginAttemptsPer15Min: 10, signUpsPerIpPerHour: 0, socketsPerAccount: 5 },
       trustProxy: false,
       corsOrigins: [],
     });

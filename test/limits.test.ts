@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHARGE, LOG_IN, STATUS_SUBSCRIPTION } from '../support/operations';
+import { CHARGE, LOG_IN, SIGN_UP, STATUS_SUBSCRIPTION } from '../support/operations';
 import { Feed } from './support/client';
 import { codeOf, fanOf, freshIp, gql, wsClientFrom, type Answer } from './support/edge';
 import { createConcert } from './support/fixtures';
@@ -171,6 +171,25 @@ describe('operations per client IP (RATE_LIMIT_IP_PER_MINUTE)', () => {
       expect(answer.errors?.[0]?.extensions?.code).toBe('RATE_LIMITED');
     } finally {
       await client.dispose();
+    }
+  });
+});
+
+describe('accounts made per address (SIGNUPS_PER_IP_PER_HOUR, off by default)', () => {
+  it('refuses an address its next account within the hour, and makes none; a sign-up that made no account counts for nothing; other addresses go on', async () => {
+    const limited = await startTestServer('limits_sign_up', { SIGNUPS_PER_IP_PER_HOUR: '2', TRUST_PROXY: 'true' });
+    try {
+      const ip = freshIp();
+      const stamp = Date.now();
+      const signUp = (name: string, from = ip) => gql(limited.url, SIGN_UP, { email: `${name}-${stamp}@example.test`, password: 'correct-horse' }, { ip: from });
+      expect(codeOf(await signUp('a'))).toBeUndefined();
+      expect(codeOf(await signUp('a'))).toBe('EMAIL_TAKEN');
+      expect(codeOf(await signUp('b'))).toBeUndefined();
+      expect(expectRateLimited(await signUp('c'), 3600)).toBeGreaterThan(3000);
+      expect(codeOf(await gql(limited.url, LOG_IN, { email: `c-${stamp}@example.test`, password: 'correct-horse' }, { ip: freshIp() }))).toBe('INVALID_CREDENTIALS');
+      expect(codeOf(await signUp('d', freshIp()))).toBeUndefined();
+    } finally {
+      await limited.stop();
     }
   });
 });

@@ -5,7 +5,7 @@ import { hashCost, PasswordHasher, unmatchableHash } from '../auth/passwords';
 import { signToken, type Viewer } from '../auth/tokens';
 import { accountGone, AppError, badInput, characterCount, credentialsChanged, hasLoneSurrogate } from '../errors';
 import { Role, User } from '../entities';
-import type { LoginThrottle } from '../limits';
+import type { LoginThrottle, SignUpLimit } from '../limits';
 import { datetimeNow } from '../database/datetime';
 import { readSettled } from '../database/sql-transaction';
 
@@ -79,8 +79,8 @@ export class AccountService {
   constructor(
     private readonly orm: MikroORM,
     private readonly settings: AccountSettings,
-    /** Failed-attempt limits; without one (start-up tasks), logIn is not throttled. */
-    private readonly throttle?: LoginThrottle,
+    /** Failed-attempt limits and the sign-up limit; without them (start-up tasks), nothing is limited. */
+    private readonly limits?: { logIns: LoginThrottle; signUps: SignUpLimit },
   ) {
     this.unknownEmailHash = unmatchableHash(settings.passwordHashCost);
   }
@@ -94,6 +94,10 @@ export class AccountService {
   async signUp(email: string, password: string, clientIp: string): Promise<AuthResult> {
     const normalized = normalizeEmail(email);
     checkPassword(password);
+    return this.limits ? this.limits.signUps.guard(clientIp, () => this.makeAccount(normalized, password, clientIp)) : this.makeAccount(normalized, password, clientIp);
+  }
+
+  private async makeAccount(normalized: string, password: string, clientIp: string): Promise<AuthResult> {
     const em = this.orm.em.fork();
     const user = em.create(User, { email: normalized, passwordHash: await this.hasher.hash(password, this.settings.passwordHashCost, 'signUp', clientIp) });
     try {
@@ -133,7 +137,7 @@ export class AccountService {
   async logIn(email: string, password: string, clientIp: string): Promise<AuthResult> {
     const canonical = normalizeEmail(email);
     checkPassword(password, 0);
-    return this.throttle ? this.throttle.guard(canonical, clientIp, () => this.checkCredentials(canonical, password, clientIp)) : this.checkCredentials(canonical, password, clientIp);
+    return this.limits ? this.limits.logIns.guard(canonical, clientIp, () => this.checkCredentials(canonical, password, clientIp)) : this.checkCredentials(canonical, password, clientIp);
   }
 
   /** `email` as canonicalEmail spells it. */

@@ -6,7 +6,7 @@ import { COUNT_BOTH, GIVE_BACK, REFUSED_BY_FIRST, REFUSED_BY_SECOND } from '../r
 import { isUnanswered, NotAsked } from '../errors';
 
 /** The limits a refusal is counted under (metric label `limit`). */
-export type LimitName = 'account' | 'ip' | 'login_email' | 'login_ip' | 'sockets' | 'socket_operations';
+export type LimitName = 'account' | 'ip' | 'login_email' | 'login_ip' | 'sign_up_ip' | 'sockets' | 'socket_operations';
 
 /** What a counter says about one more event: allowed, or refused until `retryAfterSeconds`. */
 export type Verdict = { allowed: true } | { allowed: false; limit: LimitName; retryAfterSeconds: number };

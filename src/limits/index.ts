@@ -4,6 +4,7 @@ import type { RedisClient, RedisKeys } from '../redis';
 import { AnonymousSockets } from './anonymous-sockets';
 import { SilentRedis, WindowCounter } from './counter';
 import { LoginThrottle } from './login-throttle';
+import { SignUpLimit } from './sign-up-limit';
 import { OpeningSockets } from './opening-sockets';
 import { OperationLimits } from './operation-limits';
 import { SocketLeases, socketLeaseMs } from './socket-leases';
@@ -12,6 +13,7 @@ import { SocketOperationCap } from './socket-operations';
 
 export { refusal, OperationLimits } from './operation-limits';
 export { LoginThrottle } from './login-throttle';
+export { SignUpLimit } from './sign-up-limit';
 export { SocketLeases, type SocketLease } from './socket-leases';
 export { SocketOperationCap } from './socket-operations';
 export type { MessageBudget } from './socket-messages';
@@ -21,16 +23,19 @@ export interface LimitSettings {
   perAccountPerMinute: number;
   perIpPerMinute: number;
   loginAttemptsPer15Min: number;
+  signUpsPerIpPerHour: number;
   socketsPerAccount: number;
   /** PRESENCE_GRACE_SECONDS: a dead replica's sockets stop counting well within it. */
   presenceGraceSeconds: number;
   operationWindowSeconds: number;
   loginWindowSeconds: number;
+  signUpWindowSeconds: number;
 }
 
 export interface Limits {
   operations: OperationLimits;
   logIns: LoginThrottle;
+  signUps: SignUpLimit;
   sockets: SocketLeases;
   anonymousSockets: AnonymousSockets;
   openingSockets: OpeningSockets;
@@ -69,6 +74,8 @@ export function createLimits(redis: RedisClient, keys: RedisKeys, settings: Limi
       counter('login_email', keys.limits.loginEmail, settings.loginAttemptsPer15Min, settings.loginWindowSeconds, false),
       counter('login_ip', keys.limits.loginIp, settings.loginAttemptsPer15Min, settings.loginWindowSeconds, false),
     ),
+    // Given back when no account was made: no block from memory.
+    signUps: new SignUpLimit(counter('sign_up_ip', keys.limits.signUpIp, settings.signUpsPerIpPerHour, settings.signUpWindowSeconds, false)),
     sockets: new SocketLeases(redis, keys, settings.socketsPerAccount, socketLeaseMs(settings.presenceGraceSeconds), refusals),
     // A per-address limit: off with the others (RATE_LIMIT_IP_PER_MINUTE=0), as a tester driving many sockets from one address expects.
     anonymousSockets: new AnonymousSockets(settings.perIpPerMinute === 0 ? Infinity : ANONYMOUS_SOCKETS_PER_ADDRESS, refusals),

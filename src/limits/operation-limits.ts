@@ -48,6 +48,7 @@ const MESSAGES = {
   ip: 'Too many requests from this network address: slow down and try again in',
   login_email: 'Too many failed sign-ins for this email: try again in',
   login_ip: 'Too many failed sign-ins from this network address: try again in',
+  sign_up_ip: 'Too many accounts made from this network address: try again in',
   sockets: 'Too many open connections for this account: close one, or try again in',
   socket_operations: 'This connection runs too many operations at once: complete one, or try again in',
 } as const;

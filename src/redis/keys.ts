@@ -136,6 +136,7 @@ export function redisKeys(prefix: string, database = 0) {
       ip: `${prefix}:limit:ip`,
       loginEmail: `${prefix}:limit:login-email`,
       loginIp: `${prefix}:limit:login-ip`,
+      signUpIp: `${prefix}:limit:sign-up-ip`,
     },
     channels: {
       /** One message per admission tick: which concerts changed. */
