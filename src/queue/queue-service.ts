@@ -486,9 +486,11 @@ export class QueueService {
    * SOLD_OUT_RECONFIRM_TICKS is not asked about again. While MySQL does not answer, no line opens or closes.
    */
   private async confirmSoldOut(soldOutByCount: readonly number[], closedBefore: ReadonlySet<number>): Promise<Set<number>> {
-    const now = Date.now();
+    // A monotonic clock: a wall clock stepped back would leave a line unconfirmed for as long.
+    const now = performance.now();
     const recently = now - this.settings.admissionIntervalMs * SOLD_OUT_RECONFIRM_TICKS;
-    const lately = soldOutByCount.filter((id) => closedBefore.has(id) && (this.soldOutConfirmedAt.get(id) ?? 0) > recently);
+    for (const [id, at] of this.soldOutConfirmedAt) if (at <= recently) this.soldOutConfirmedAt.delete(id);
+    const lately = soldOutByCount.filter((id) => closedBefore.has(id) && this.soldOutConfirmedAt.has(id));
     const asked = soldOutByCount.filter((id) => !lately.includes(id));
     if (asked.length === 0) return new Set(lately);
     try {

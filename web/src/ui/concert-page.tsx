@@ -41,6 +41,10 @@ export function ConcertPage({ concertId, loggedIn, socket }: { concertId: string
   // silent, logged out) the page refreshes the counts itself, like the list.
   const line = useLine(concertId);
   const live = line.status;
+  // The status as it is kept current: in line by the feed or, while it is silent, by the checks over
+  // HTTP; out of line by the feed alone. A stale one (out of line, the feed silent) says nothing of
+  // the sale: the title and badges then follow the concert read.
+  const current = live && (inLine(live.state) || !line.silent) ? live : undefined;
   useRefresh(refreshDetail, live && (inLine(live.state) || live.state === 'SOLD_OUT') && !line.silent ? null : CONCERTS_REFRESH_MS);
   // Waiting in line, the per-schedule counts are not re-read (to spare polling by the whole line; the
   // badge's count is live): none is shown rather than an old one, and they are read again when they show.
@@ -79,7 +83,8 @@ export function ConcertPage({ concertId, loggedIn, socket }: { concertId: string
   }, []);
   useEffect(() => setLiveFree((counts) => withoutClosed(counts, closedMaps.current)), [read]);
   const concert = useMemo(() => read && withLiveCounts(read, liveFree), [read, liveFree]);
-  useTitle(concertPageName(concert?.title ?? 'Concert', live));
+  // A stale SOLD_OUT still names the page while the read agrees.
+  useTitle(concertPageName(concert?.title ?? 'Concert', current ?? (live?.state === 'SOLD_OUT' && concert?.soldOut ? live : undefined)));
   // Per-schedule counts follow the live seat map (while the fan is ACTIVE) and the fan's own holds,
   // at most every REREAD_AFTER_CHANGES_MS: only the admitted re-read them, never the whole line.
   const { soon: refreshCounts, urgent: refreshCountsUrgently } = useCoalesced(() => refreshDetail({ requestPolicy: 'network-only' }), REREAD_AFTER_CHANGES_MS);
@@ -120,7 +125,7 @@ export function ConcertPage({ concertId, loggedIn, socket }: { concertId: string
               <h2 id="concert-title" tabIndex={-1}>
                 {concert.title}
               </h2>
-              <ConcertBadges concert={live ? liveSale(concert, live, !line.silent) : concert} />
+              <ConcertBadges concert={current ? liveSale(concert, current, !line.silent) : concert} />
             </div>
             <p className="muted">{concert.venue}</p>
             <ul className="schedules">

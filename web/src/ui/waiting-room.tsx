@@ -35,8 +35,8 @@ type PaidOutOfLine = false | 'here' | 'elsewhere';
  * what was lost if the fan was in line without leaving; PREQUEUE → the fair draw explained and the
  * countdown to the opening; WAITING → position, people waiting, estimated wait, progress and seats
  * left (or admission paused while every seat is held); ACTIVE → time left and the seat maps; SOLD_OUT
- * → the line is closed (the subscription completes) until a cancellation brings a seat back: then
- * Concert.soldOut reads false, the feed starts again and the fan may enter again.
+ * → the line is closed until a cancellation brings a seat back: the feed then says NONE (or, while
+ * it is silent, a read says Concert.soldOut is false) and the fan may enter again.
  */
 export function WaitingRoom({
   concert,
@@ -335,8 +335,8 @@ const MAPS_AT_ONCE = 4;
 const PAUSED_SETTLE_MS = 1_500;
 
 /**
- * While `soldOut` (the fan's status is SOLD_OUT, and the feed silent), reads the concert (public) at
- * once and every SOLD_OUT_POLL_MS, and says true once Concert.soldOut is false: a ticket was cancelled
+ * While `soldOut` (the fan's status is SOLD_OUT, and the feed silent), reads the concert (public)
+ * every SOLD_OUT_POLL_MS, and says true once Concert.soldOut is false: a ticket was cancelled
  * and enterQueue works again. The reads go through the page's concert query, so its badges follow too.
  */
 function useSeatsBack(concertId: string, soldOut: boolean): boolean {
@@ -353,11 +353,15 @@ function useSeatsBack(concertId: string, soldOut: boolean): boolean {
         .then((result) => {
           if (live && result.data?.concert?.soldOut === false) setBack(true);
         });
-    check();
-    const timer = setInterval(check, SOLD_OUT_POLL_MS);
+    // The first read at a moment drawn within the period: a replica that goes away silences the feeds
+    // of every sold-out page on it at once, and most are back on another before their read is due.
+    let timer = setTimeout(function next() {
+      check();
+      timer = setTimeout(next, SOLD_OUT_POLL_MS);
+    }, Math.random() * SOLD_OUT_POLL_MS);
     return () => {
       live = false;
-      clearInterval(timer);
+      clearTimeout(timer);
     };
   }, [client, concertId, soldOut]);
   return back && soldOut;
