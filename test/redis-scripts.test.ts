@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createRedis, redisKeys, redisReady, runScript, SCRIPTS, type RedisClient } from '../src/redis';
 import { HOLD_BEING_PAID, HOLD_EXTEND, HOLD_LISTING_KEEP, HOLD_RELEASE, HOLD_SEAT, HOLD_STATUS, HOLD_SWEEP, HOLD_UNKEEP } from '../src/redis/hold-scripts';
 import { drawPreQueueScore } from '../src/queue/draw';
+import { serializeError } from '../src/logger';
 import { INVENTORY_MARK, INVENTORY_READ, INVENTORY_REBUILD } from '../src/redis/inventory-scripts';
 import { PUBLISH_ONCE, PUBLISH_SEAT_CHANGE, PUBLISH_TICK, SEAT_LOG_CURSOR, SEAT_LOG_SINCE } from '../src/redis/pubsub-scripts';
 import {
@@ -1721,6 +1722,23 @@ describe('limit scripts', () => {
     expect(await run(GIVE_BACK, count)).toBe(0);
     expect(await redis.get(count.count)).toBe('0');
     expect(await redis.pttl(count.count)).toBeGreaterThan(59_000);
+  });
+});
+
+describe('a failed script in the logs', () => {
+  it('keeps the start of its source, not the whole of it (sent on a connection’s first run)', async () => {
+    const source = `return redis.call('NO_SUCH_COMMAND') -- ${'x'.repeat(5000)}`;
+    const error = await redis.eval(source, 0).then(
+      () => undefined,
+      (failure: unknown) => failure as Error,
+    );
+    expect(error?.message).toMatch(/Unknown Redis command|unknown command/i);
+    // ioredis's error carries the command it sent, the source among its arguments.
+    expect(JSON.stringify(error)).toContain(source);
+    const logged = JSON.stringify(serializeError(error!));
+    expect(logged).toContain("return redis.call('NO_SUCH_COMMAND')");
+    expect(logged).toContain(`(${source.length} characters)`);
+    expect(logged.length).toBeLessThan(2000);
   });
 });
 
