@@ -140,6 +140,48 @@ describe('fan web app in Chromium, when the connection or the fan goes away', ()
     await fan.context.close();
   });
 
+  it('a sold-out page whose feed an older server ended after SOLD_OUT (a rolling deploy), while the socket stays up for another line, reads the concert itself and offers a place once a seat comes back', async () => {
+    const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 1, seatCount: 1, price: 100 });
+    const [buyer] = await activeFans(new Api(server.url), concertId, 1);
+    const held = await hold(buyer!, (await seatIds(server, scheduleIds[0]!))[0]!);
+    await charge(buyer!, 100);
+    const payment = await pay(buyer!, [held.id], 'the-only-seat');
+    // Another concert, whose line the fan waits in: its feed keeps the socket up.
+    const other = await createConcert(server, { maxActiveUsers: 1, seatCount: 2 });
+    await (await signUpMany(new Api(server.url), 1))[0]!.api.data(ENTER, { id: other.concertId });
+
+    const fan = await openFan('older-server', { width: 1100, height: 900 });
+    // Between the page and the server: a feed that says SOLD_OUT is ended, as servers before this one did.
+    await fan.page.routeWebSocket(/\/graphql$/, (page) => {
+      const upstream = page.connectToServer();
+      upstream.onMessage((message) => {
+        page.send(message);
+        if (typeof message !== 'string') return;
+        const frame = JSON.parse(message) as { id?: string; type: string; payload?: { data?: { queueStatus?: { state: string } } } };
+        if (frame.type !== 'next' || frame.payload?.data?.queueStatus?.state !== 'SOLD_OUT') return;
+        page.send(JSON.stringify({ id: frame.id, type: 'complete' }));
+        upstream.send(JSON.stringify({ id: frame.id, type: 'complete' }));
+      });
+    });
+    await fan.page.goto(`${base}#/concerts/${other.concertId}`);
+    await signUpInPage(fan, `older-server-${Date.now()}@example.test`);
+    await fan.page.getByRole('button', { name: 'Enter the waiting room' }).click();
+    await position(fan, 'number 1 in line').waitFor(WAIT);
+    await fan.page.goto(`${base}#/concerts/${concertId}`);
+    await fan.page.locator('.waiting-room[data-state="SOLD_OUT"]').waitFor(WAIT);
+
+    await buyer!.api.data(CANCEL, { id: payment.reservations[0]!.id });
+    // Its first read within 15 s, then every 15 s, and room for a loaded machine; the feed then starts
+    // again, and says NONE.
+    await fan.page.locator('.waiting-room[data-state="NONE"]').getByText(SEAT_BACK_MESSAGE).waitFor({ timeout: 35_000 });
+    await fan.page.getByRole('button', { name: 'Enter the waiting room' }).waitFor(WAIT);
+    // The socket stayed up all along (the other line's feed).
+    expect(await fan.page.getByTestId('reconnecting').count()).toBe(0);
+
+    expectClean([fan]);
+    await fan.context.close();
+  }, 90_000);
+
   it('a concert page whose every read went unanswered reads it again as soon as the server answers, not at the end of its backoff', async () => {
     const { concertId } = await createConcert(server, { maxActiveUsers: 1, seatCount: 2 });
     const fan = await openFan('never-loaded', { width: 1100, height: 900 });
