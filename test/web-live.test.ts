@@ -57,6 +57,16 @@ beforeAll(async () => {
 
 afterAll(() => stopBrowser([server, quick, shortGrace, shortSession]));
 
+/** A concert of one seat, sold through the API: its buyer may cancel the ticket. */
+async function soldOutConcert(): Promise<{ concertId: string; cancelTheTicket: () => Promise<unknown> }> {
+  const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 1, seatCount: 1, price: 100 });
+  const [buyer] = await activeFans(new Api(server.url), concertId, 1);
+  const held = await hold(buyer!, (await seatIds(server, scheduleIds[0]!))[0]!);
+  await charge(buyer!, 100);
+  const payment = await pay(buyer!, [held.id], 'the-only-seat');
+  return { concertId, cancelTheTicket: () => buyer!.api.data(CANCEL, { id: payment.reservations[0]!.id }) };
+}
+
 describe('fan web app in Chromium, when the connection or the fan goes away', () => {
   it(
     'a fan in line keeps the place while the live connection is down, asking over HTTP: a socket that never connects, or one down past the presence grace',
@@ -108,11 +118,7 @@ describe('fan web app in Chromium, when the connection or the fan goes away', ()
   );
 
   it('a sold-out concert’s page whose socket never connects asks for the concert itself, and offers a place once a cancellation brings a seat back', async () => {
-    const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 1, seatCount: 1, price: 100 });
-    const [buyer] = await activeFans(new Api(server.url), concertId, 1);
-    const held = await hold(buyer!, (await seatIds(server, scheduleIds[0]!))[0]!);
-    await charge(buyer!, 100);
-    const payment = await pay(buyer!, [held.id], 'the-only-seat');
+    const { concertId, cancelTheTicket } = await soldOutConcert();
 
     // No feed can say the concert sells again: the page asks, every 15 s.
     blockedFans.add('closed-line');
@@ -126,7 +132,7 @@ describe('fan web app in Chromium, when the connection or the fan goes away', ()
     await fan.page.locator('.waiting-room[data-state="SOLD_OUT"]').waitFor(WAIT);
     const readsWhenSoldOut = concertReads;
 
-    await buyer!.api.data(CANCEL, { id: payment.reservations[0]!.id });
+    await cancelTheTicket();
     // Within the 15 s between reads, and room for a loaded machine.
     await fan.page.getByTestId('sold-out').getByText(SEAT_BACK_MESSAGE).waitFor({ timeout: 30_000 });
     await fan.page.getByRole('button', { name: 'Enter the waiting room' }).waitFor(WAIT);
@@ -141,11 +147,7 @@ describe('fan web app in Chromium, when the connection or the fan goes away', ()
   });
 
   it('a sold-out page whose feed an older server ended after SOLD_OUT (a rolling deploy), while the socket stays up for another line, reads the concert itself and offers a place once a seat comes back', async () => {
-    const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 1, seatCount: 1, price: 100 });
-    const [buyer] = await activeFans(new Api(server.url), concertId, 1);
-    const held = await hold(buyer!, (await seatIds(server, scheduleIds[0]!))[0]!);
-    await charge(buyer!, 100);
-    const payment = await pay(buyer!, [held.id], 'the-only-seat');
+    const { concertId, cancelTheTicket } = await soldOutConcert();
     // Another concert, whose line the fan waits in: its feed keeps the socket up.
     const other = await createConcert(server, { maxActiveUsers: 1, seatCount: 2 });
     await (await signUpMany(new Api(server.url), 1))[0]!.api.data(ENTER, { id: other.concertId });
@@ -170,7 +172,7 @@ describe('fan web app in Chromium, when the connection or the fan goes away', ()
     await fan.page.goto(`${base}#/concerts/${concertId}`);
     await fan.page.locator('.waiting-room[data-state="SOLD_OUT"]').waitFor(WAIT);
 
-    await buyer!.api.data(CANCEL, { id: payment.reservations[0]!.id });
+    await cancelTheTicket();
     // Its first read within 15 s, then every 15 s, and room for a loaded machine; the feed then starts
     // again, and says NONE.
     await fan.page.locator('.waiting-room[data-state="NONE"]').getByText(SEAT_BACK_MESSAGE).waitFor({ timeout: 35_000 });
