@@ -110,7 +110,9 @@ export class SeatCatalog {
     );
     for (const row of rows) {
       const paymentId = Number(row.paymentId);
-      out.set(paymentId, [...(out.get(paymentId) ?? []), Number(row.seatId)]);
+      const seats = out.get(paymentId);
+      if (seats) seats.push(Number(row.seatId));
+      else out.set(paymentId, [Number(row.seatId)]);
     }
     return out;
   }
