@@ -6,12 +6,15 @@ import { CHARGE, ENTER, LOG_IN, SIGN_UP, STATUS, STATUS_SUBSCRIPTION, type Queue
 import { ADMIN, startTestServer, type TestServer } from './support/harness';
 import { Feed, logIn, signUp, wsClient } from './support/client';
 import { createConcert } from './support/fixtures';
+import { everyRootOperation } from './support/every-operation';
 import { Migration20261212100000 } from '../src/migrations/Migration20261212100000';
 import { hashCost, hashPassword, PasswordHasher, unmatchableHash } from '../src/auth/passwords';
 import { RateLimited } from '../src/errors';
 import { User } from '../src/entities';
 
 const ME = '{ me { id email role points } }';
+/** errors.md: the operations anyone may call. */
+const PUBLIC_OPERATIONS = ['concerts', 'concert', 'signUp', 'logIn'];
 /** How often each replica asks MySQL whether a token's account still exists. */
 const ACCOUNT_CHECK_SECONDS = 1;
 
@@ -223,6 +226,40 @@ describe('tokens', () => {
     ['garbage', 'garbage'],
   ])('refuses %s with UNAUTHENTICATED', async (_label, token) => {
     expect(await api.as(token).errorCode(ME)).toBe('UNAUTHENTICATED');
+  });
+
+  it('refuses every operation but concerts, concert, signUp and logIn with UNAUTHENTICATED, without a token and with a forged one, over HTTP and the WebSocket', async () => {
+    const fan = await signUp(api);
+    const forged = jwt.sign({ role: 'ADMIN' }, 'some-other-secret', { subject: fan.id, algorithm: 'HS256', expiresIn: 60 });
+    const operations = (await everyRootOperation(api)).filter((operation) => !PUBLIC_OPERATIONS.includes(operation.field));
+    // The schema's whole surface: a field added later is checked too.
+    expect(operations.map((operation) => operation.field)).toEqual(expect.arrayContaining(['me', 'pay', 'holdSeat', 'leaveQueue', 'releaseHold', 'setMaxActiveUsers', 'queueStatus', 'seatChanged']));
+    const sockets = [undefined, forged].map((token) => wsClient(server.wsUrl, token));
+    try {
+      for (const operation of operations) {
+        const codes =
+          operation.kind === 'subscription'
+            ? await Promise.all(sockets.map(async (socket) => (await new Feed(socket, operation.query, operation.variables).next()).errors?.[0]?.extensions?.code))
+            : await Promise.all([api, api.as(forged)].map((caller) => caller.errorCode(operation.query, operation.variables)));
+        expect({ operation: operation.query, codes }).toEqual({ operation: operation.query, codes: ['UNAUTHENTICATED', 'UNAUTHENTICATED'] });
+      }
+    } finally {
+      await Promise.all(sockets.map((socket) => socket.dispose()));
+    }
+  });
+
+  it('answers concerts, concert, signUp and logIn whatever token comes with them (a browser may still hold a stale one)', async () => {
+    const { concertId } = await createConcert(server);
+    const fan = await signUp(api, undefined, 'stale-token-password');
+    const expired = jwt.sign({ role: 'USER', exp: Math.floor(Date.now() / 1000) - 10 }, secret(), { subject: fan.id, algorithm: 'HS256' });
+    for (const token of ['garbage', expired]) {
+      const stale = api.as(token);
+      expect((await stale.data<{ concert: { id: string } }>('query($id: ID!) { concert(id: $id) { id } }', { id: concertId })).concert.id).toBe(concertId);
+      expect((await stale.data<{ concerts: unknown[] }>('{ concerts { id } }')).concerts.length).toBeGreaterThan(0);
+      expect((await stale.data<{ logIn: { user: { id: string } } }>(LOG_IN, { email: fan.email, password: 'stale-token-password' })).logIn.user.id).toBe(fan.id);
+      const email = `stale-${token.length}-${Date.now()}@example.test`;
+      expect((await stale.data<{ signUp: { user: { email: string } } }>(SIGN_UP, { email, password: 'a-long-password' })).signUp.user.email).toBe(email);
+    }
   });
 
   it('refuses a non-Bearer Authorization header', async () => {

@@ -49,22 +49,30 @@ describe('refusals at the HTTP edge', () => {
     expect(comment.body).toEqual({ data: { __typename: 'Query' } });
   });
 
-  it('every refusal at the edge carries a code errors.md lists, whatever Apollo calls it', async () => {
+  it('every refusal at the edge carries a code errors.md lists, whatever Apollo calls it; the ones errors.md names, its status and code', async () => {
     expect(CONTRACT_CODES).toContain('GRAPHQL_PARSE_FAILED');
-    const refusals: [string, Response][] = [
-      ['no query', await fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })],
-      ['query not a string', await fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query":5}' })],
-      ['variables a string', await fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query":"{ __typename }","variables":"x"}' })],
-      ['a mutation by GET', await fetch(`${server.url}?query=${encodeURIComponent('mutation { leaveQueue(concertId: "1") { state } }')}`, { headers: { 'apollo-require-preflight': 'true' } })],
-      ['GET without a preflight header', await fetch(`${server.url}?query=${encodeURIComponent('{ __typename }')}`, { headers: { accept: 'application/json' } })],
-      ['an unknown operation name', await fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: 'query A { __typename }', operationName: 'B' }) })],
-      ['two operations, no name', await fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: 'query A { __typename } query B { __typename }' }) })],
+    const json = { 'content-type': 'application/json' };
+    const byGet = (query: string, headers: Record<string, string>) => fetch(`${server.url}?query=${encodeURIComponent(query)}`, { headers });
+    // [what, the answer, errors.md's status and code where it names them]
+    const refusals: [string, Response, [number, string]?][] = [
+      ['no query', await fetch(server.url, { method: 'POST', headers: json, body: '{}' }), [400, 'GRAPHQL_PARSE_FAILED']],
+      ['query not a string', await fetch(server.url, { method: 'POST', headers: json, body: '{"query":5}' })],
+      ['variables a string', await fetch(server.url, { method: 'POST', headers: json, body: '{"query":"{ __typename }","variables":"x"}' })],
+      ['a mutation by GET', await byGet('mutation { leaveQueue(concertId: "1") { state } }', { 'apollo-require-preflight': 'true' }), [405, 'GRAPHQL_PARSE_FAILED']],
+      ['GET without a preflight header', await byGet('{ __typename }', { accept: 'application/json' }), [400, 'GRAPHQL_PARSE_FAILED']],
+      ['an unknown operation name', await fetch(server.url, { method: 'POST', headers: json, body: JSON.stringify({ query: 'query A { __typename }', operationName: 'B' }) }), [400, 'GRAPHQL_VALIDATION_FAILED']],
+      ['two operations, no name', await fetch(server.url, { method: 'POST', headers: json, body: JSON.stringify({ query: 'query A { __typename } query B { __typename }' }) }), [400, 'GRAPHQL_VALIDATION_FAILED']],
     ];
-    for (const [what, response] of refusals) {
+    for (const [what, response, named] of refusals) {
       expect(response.status, what).toBeGreaterThanOrEqual(400);
       const code = ((await response.json()) as { errors?: { extensions?: { code?: string } }[] }).errors?.[0]?.extensions?.code;
       expect(CONTRACT_CODES.has(code ?? ''), `${what}: ${code}`).toBe(true);
+      if (named) expect([response.status, code], what).toEqual(named);
     }
+    // Either header passes Apollo's CSRF check: a query by GET with a JSON content-type and no preflight header is answered.
+    const withJsonType = await byGet('{ __typename }', json);
+    expect(withJsonType.status).toBe(200);
+    expect(await withJsonType.json()).toEqual({ data: { __typename: 'Query' } });
   });
 
   it('a body over 100 KB: 413', async () => {

@@ -9,7 +9,7 @@ import { type Hold, HOLD, LEAVE, RELEASE, SEAT_CHANGED, SEATS } from '../support
 import { startTestServer, type TestServer } from './support/harness';
 import { Feed, signUp, wsClient } from './support/client';
 import { createConcert } from './support/fixtures';
-import { activeFans, admit, availableSeats, forgetInventory, hold, me, seatFeed, seatIds, seats, sellInMysql } from './support/booking';
+import { activeFans, admit, availableSeats, charge, forgetInventory, hold, me, pay, seatFeed, seatIds, seats, sellInMysql } from './support/booking';
 
 let server: TestServer;
 let api: Api;
@@ -497,6 +497,29 @@ describe('the seat map', () => {
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(feed.pending()).toBe(0);
     await close();
+  });
+
+  it('tells a schedule’s feed of its own seats only, not of another date of the same concert', async () => {
+    const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 5, seatCount: 2, schedules: 2 });
+    const [first, second] = scheduleIds as [string, string];
+    const [watcher, fan] = await activeFans(api, concertId, 2);
+    const { feed, close } = await seatFeed(server, watcher!, first);
+    try {
+      // Every kind of change on the other date: held, released, held again and paid.
+      const [otherSeat] = await seatIds(server, second);
+      const released = await hold(fan!, otherSeat!);
+      await fan!.api.data(RELEASE, { holdId: released.id });
+      await charge(fan!, 100);
+      await pay(fan!, [(await hold(fan!, otherSeat!)).id], 'other-date');
+      // Then one on this date, which must be the first thing the feed says.
+      const [ownSeat] = await seatIds(server, first);
+      await hold(watcher!, ownSeat!);
+      expect((await feed.next()).data?.seatChanged).toMatchObject({ id: ownSeat, status: 'HELD', schedule: { id: first } });
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(feed.pending()).toBe(0);
+    } finally {
+      await close();
+    }
   });
 
   it('closes the seats of a concert the fan left while another concert stays open', async () => {

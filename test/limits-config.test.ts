@@ -2,7 +2,8 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOG_IN, STATUS_SUBSCRIPTION } from '../support/operations';
 import { Feed } from './support/client';
-import { codeOf, fanOf, gql, openBareSocket, wsClientFrom } from './support/edge';
+import { codeOf, fanOf, freshIp, gql, openBareSocket, wsClientFrom } from './support/edge';
+import { redisKeys } from '../src/redis';
 import { createConcert } from './support/fixtures';
 import { startTestServer, type TestServer } from './support/harness';
 
@@ -40,6 +41,48 @@ describe('0 turns every limit off', () => {
     } finally {
       redis.disconnect();
     }
+  });
+});
+
+describe('0 turns the per-account or the per-address limit off on its own', () => {
+  const servers: TestServer[] = [];
+  afterAll(() => Promise.all(servers.map((server) => server.stop())));
+
+  /** Six operations of one fan from one address: the sixth is over a limit of 5. */
+  async function sixOperations(env: Record<string, string>) {
+    const server = await startTestServer(`limits_half_${servers.length}`, { TRUST_PROXY: 'true', ...env });
+    servers.push(server);
+    const fan = await fanOf(server);
+    const ip = freshIp();
+    const answers = [];
+    for (let i = 0; i < 6; i++) answers.push(await gql(server.url, ME, {}, { token: fan.token, ip }));
+    const counted = async (key: string) => {
+      const redis = new Redis(server.env.REDIS_URL as string);
+      try {
+        return (await redis.exists(key)) === 1;
+      } finally {
+        redis.disconnect();
+      }
+    };
+    const limits = redisKeys(server.app.config.redisPrefix).limits;
+    return { server, fan, answers, byAccount: await counted(`${limits.account}:${fan.id}`), byIp: await counted(`${limits.ip}:${ip}`) };
+  }
+
+  it('RATE_LIMIT_PER_MINUTE=0: no account is counted, the address still is', async () => {
+    const { server, fan, answers, byAccount, byIp } = await sixOperations({ RATE_LIMIT_PER_MINUTE: '0', RATE_LIMIT_IP_PER_MINUTE: '5' });
+    expect(answers.map(codeOf)).toEqual([undefined, undefined, undefined, undefined, undefined, 'RATE_LIMITED']);
+    expect(answers[5]?.body.errors?.[0]?.message).toMatch(/network address/);
+    expect([byAccount, byIp]).toEqual([false, true]);
+    // The same fan from another address goes on: the account is not limited.
+    const elsewhere = freshIp();
+    for (let i = 0; i < 5; i++) expect(codeOf(await gql(server.url, ME, {}, { token: fan.token, ip: elsewhere }))).toBeUndefined();
+  });
+
+  it('RATE_LIMIT_IP_PER_MINUTE=0: no address is counted, the account still is', async () => {
+    const { answers, byAccount, byIp } = await sixOperations({ RATE_LIMIT_PER_MINUTE: '5', RATE_LIMIT_IP_PER_MINUTE: '0' });
+    expect(answers.map(codeOf)).toEqual([undefined, undefined, undefined, undefined, undefined, 'RATE_LIMITED']);
+    expect(answers[5]?.body.errors?.[0]?.message).toMatch(/this account/);
+    expect([byAccount, byIp]).toEqual([true, false]);
   });
 });
 

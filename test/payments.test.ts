@@ -267,6 +267,46 @@ describe('pay', () => {
     expect((await pay(fan, [second.id], 'key-2')).amount).toBe(100);
   });
 
+  it('a key is its user’s own: another fan paying with the same key pays for their own holds', async () => {
+    const { fans, seats: ids } = await booking(2, 1000);
+    const [first, second] = fans as [Account, Account];
+    const [a, b] = [await hold(first, ids[0]!), await hold(second, ids[1]!)];
+    const [paidA, paidB] = await Promise.all([pay(first, [a.id], 'shared-key'), pay(second, [b.id], 'shared-key')]);
+    expect(paidA).toMatchObject({ amount: 100, balance: 900, reservations: [{ seat: { id: ids[0] } }] });
+    expect(paidB).toMatchObject({ amount: 100, balance: 900, reservations: [{ seat: { id: ids[1] } }] });
+    expect(paidA.id).not.toBe(paidB.id);
+  });
+
+  it('payments of different holds and charges racing them never lose an update nor take the balance below zero', async () => {
+    // 150 points, two holds of 100 each paid at once under their own keys: one goes through.
+    const { fans, seats: ids } = await booking(1, 150);
+    const [fan] = fans as [Account];
+    const held = [await hold(fan, ids[0]!), await hold(fan, ids[1]!)];
+    const results = await Promise.all(held.map((h, i) => fan.api.request<{ pay: Payment }>(PAY, { holdIds: [h.id], key: `own-${i}` })));
+    expect(results.filter((result) => result.data?.pay)).toHaveLength(1);
+    expect(results.flatMap((result) => result.errors ?? []).map((error) => error.extensions?.code)).toEqual(['INSUFFICIENT_POINTS']);
+    expect((await me(fan)).points).toBe(50);
+    expectConsistentLedger(await ledger(server, fan.id), 50);
+
+    // Four holds paid one by one at once, with ten charges of 10 among them: whichever order they
+    // commit in, the balance is what the ledger sums to, every charge counted.
+    const { fans: [buyer], seats: more } = await booking(1, 250);
+    const holds = await Promise.all(more.slice(0, 4).map((seat) => hold(buyer!, seat)));
+    const [payments, charges] = await Promise.all([
+      Promise.all(holds.map((h, i) => buyer!.api.request<{ pay: Payment }>(PAY, { holdIds: [h.id], key: `each-${i}` }))),
+      Promise.all(Array.from({ length: 10 }, () => charge(buyer!, 10))),
+    ]);
+    const paid = payments.filter((result) => result.data?.pay).length;
+    expect(payments.flatMap((result) => result.errors ?? []).map((error) => error.extensions?.code)).toEqual(Array(4 - paid).fill('INSUFFICIENT_POINTS'));
+    // 250 alone pays for two, whenever the charges land.
+    expect(paid).toBeGreaterThanOrEqual(2);
+    expect(charges).toHaveLength(10);
+    const balance = 250 + 100 - 100 * paid;
+    expect((await me(buyer!)).points).toBe(balance);
+    expectConsistentLedger(await ledger(server, buyer!.id), balance);
+    expect(await rows('select count(*) as n from reservations where user_id = ?', [buyer!.id])).toBe(paid);
+  });
+
   it('keeps the holds of a fan who left the queue until they are paid', async () => {
     const { concertId, fans, seats: ids } = await booking(1, 1000);
     const [fan] = fans as [Account];

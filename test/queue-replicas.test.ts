@@ -6,8 +6,8 @@ import { schedulerRefreshMs } from '../src/workers/repeating-job';
 import { Api } from '../support/graphql-client';
 import { CHARGE, ENTER, LEAVE, type QueueStatus, STATUS, STATUS_SUBSCRIPTION } from '../support/operations';
 import { createConnection } from 'mysql2/promise';
-import { databaseOf, startTestServer, TEST_MYSQL_ROOT, type TestServer } from './support/harness';
-import { Feed, signUpMany, wsClient, type Account } from './support/client';
+import { ADMIN, databaseOf, startTestServer, TEST_MYSQL_ROOT, type TestServer } from './support/harness';
+import { Feed, logIn, signUpMany, wsClient, type Account } from './support/client';
 import { spawnProcess, spawnServer, type ServerProcess } from './support/process';
 import { createConcert } from './support/fixtures';
 import { COUNTS_PUSH_MS } from '../src/queue/live-status';
@@ -64,6 +64,20 @@ describe('scale-out', () => {
       expect(active.data?.queueStatus.activeUntil).toBeTruthy();
       // The API-only replica ran no tick of its own.
       expect(await tickCount(apiOnly.url.replace('/graphql', '/metrics'))).toBe(0);
+    } finally {
+      await client.dispose();
+    }
+  });
+
+  it('takes a capacity an admin set through an API-only replica at the worker replica’s next ticks', async () => {
+    const apiOnly = await replica({ RUN_WORKERS: 'false' });
+    const { concertId, client, feed } = await fanBehindHolder(apiOnly);
+    try {
+      await feed.until((m) => m.data?.queueStatus.state === 'WAITING' && m.data.queueStatus.position === 1);
+      const admin = await logIn(new Api(apiOnly.url), ADMIN.email, ADMIN.password);
+      await admin.api.data('mutation($id: ID!) { setMaxActiveUsers(concertId: $id, maxActiveUsers: 2) { id } }', { id: concertId });
+      // A few ticks of the worker (every 100 ms here), and the push across processes.
+      await feed.until((m) => m.data?.queueStatus.state === 'ACTIVE', 2000);
     } finally {
       await client.dispose();
     }

@@ -130,6 +130,26 @@ describe('admission', () => {
     expect((await status(holder, concertId)).state).toBe('ACTIVE');
     expect(await status(fans[2]!, concertId)).toMatchObject({ state: 'WAITING', position: 1, active: 3 });
   });
+
+  it('admits nobody after an admin lowers the capacity until fewer than the new one are ACTIVE', async () => {
+    const { concertId } = await createConcert(server, { maxActiveUsers: 3 });
+    const actives = await signUpMany(api, 3);
+    for (const fan of actives) await enter(fan, concertId);
+    for (const fan of actives) await waitForState(fan, concertId, 'ACTIVE');
+    const [next, after] = (await signUpMany(api, 2)) as [Account, Account];
+    await enter(next, concertId);
+    await enter(after, concertId);
+    const admin = await logIn(api, ADMIN.email, ADMIN.password);
+    await admin.api.data('mutation($id: ID!) { setMaxActiveUsers(concertId: $id, maxActiveUsers: 1) { id } }', { id: concertId });
+    await leave(actives[0]!, concertId);
+    await leave(actives[1]!, concertId);
+    // Ten ticks with one ACTIVE, as many as the new capacity: nobody comes in.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(await status(next, concertId)).toMatchObject({ state: 'WAITING', position: 1, active: 1 });
+    await leave(actives[2]!, concertId);
+    await waitForState(next, concertId, 'ACTIVE');
+    expect(await status(after, concertId)).toMatchObject({ state: 'WAITING', position: 1, active: 1 });
+  });
 });
 
 describe('leaving', () => {
