@@ -7,6 +7,7 @@ import { createErrorFormatter } from '../src/schema/format-error';
 import { Api } from '../support/graphql-client';
 import { startTestServer, type TestServer } from './support/harness';
 import { signUp } from './support/client';
+import { capturingLogger, ERROR_LEVEL } from './support/edge';
 
 const wrap = (original: Error) => new GraphQLError(original.message, { originalError: original, path: ['me'] });
 
@@ -38,11 +39,14 @@ describe('error policy', () => {
 });
 
 describe('a production server', () => {
+  const productionLog = capturingLogger();
   let server: TestServer;
   beforeAll(async () => {
-    server = await startTestServer('errors_prod', { NODE_ENV: 'production', JWT_SECRET: randomBytes(32).toString('hex'), PASSWORD_HASH_COST: '15', RUN_WORKERS: 'false' });
+    server = await startTestServer('errors_prod', { NODE_ENV: 'production', JWT_SECRET: randomBytes(32).toString('hex'), PASSWORD_HASH_COST: '15', RUN_WORKERS: 'false' }, { logger: productionLog.logger });
   });
   afterAll(() => server.stop());
+
+  it('answers an unexpected failure with INTERNAL_SERVER_ERROR and a generic message only; the log has the cause', () => expectHiddenAndLogged(server, productionLog));
 
   it('answers malformed operations with Apollo’s codes and no stack trace', async () => {
     const api = new Api(server.url);
@@ -76,22 +80,28 @@ describe('a production server', () => {
 });
 
 describe('a server outside development mode (NODE_ENV=test here)', () => {
+  const testModeLog = capturingLogger();
   let server: TestServer;
   beforeAll(async () => {
-    server = await startTestServer('errors_test_mode', { RUN_WORKERS: 'false' });
+    server = await startTestServer('errors_test_mode', { RUN_WORKERS: 'false' }, { logger: testModeLog.logger });
   });
   afterAll(() => server.stop());
 
-  it('answers an unexpected failure with INTERNAL_SERVER_ERROR and a generic message: no SQL, table or stack', async () => {
-    const fan = await signUp(new Api(server.url));
-    const sql = server.app.orm.em.getConnection();
-    await sql.execute('rename table point_transactions to point_transactions_away');
-    try {
-      const answer = await fan.api.request('{ me { pointHistory { amount } } }');
-      expect(answer.errors?.[0]).toMatchObject({ message: 'Something went wrong on our side.', extensions: { code: 'INTERNAL_SERVER_ERROR' } });
-      expect(JSON.stringify(answer)).not.toMatch(/point_transactions|ER_NO_SUCH_TABLE|stacktrace|\.js:\d/);
-    } finally {
-      await sql.execute('rename table point_transactions_away to point_transactions');
-    }
-  });
+  it('answers an unexpected failure with INTERNAL_SERVER_ERROR and a generic message: no SQL, table or stack; the log has the cause', () => expectHiddenAndLogged(server, testModeLog));
 });
+
+/** errors.md: a failure the service did not expect is logged with its cause; the client gets the code and a generic message only. */
+async function expectHiddenAndLogged(server: TestServer, log: ReturnType<typeof capturingLogger>): Promise<void> {
+  const fan = await signUp(new Api(server.url));
+  const sql = server.app.orm.em.getConnection();
+  await sql.execute('rename table point_transactions to point_transactions_away');
+  try {
+    const answer = await fan.api.request('{ me { pointHistory { amount } } }');
+    expect(answer.errors?.[0]).toMatchObject({ message: 'Something went wrong on our side.', extensions: { code: 'INTERNAL_SERVER_ERROR' } });
+    expect(JSON.stringify(answer)).not.toMatch(/point_transactions|ER_NO_SUCH_TABLE|stacktrace|\.js:\d/);
+  } finally {
+    await sql.execute('rename table point_transactions_away to point_transactions');
+  }
+  const logged = log.lines().filter((line) => line.level >= ERROR_LEVEL);
+  expect(JSON.stringify(logged)).toMatch(/point_transactions/);
+}

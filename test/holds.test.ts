@@ -9,7 +9,7 @@ import { type Hold, HOLD, LEAVE, RELEASE, SEAT_CHANGED, SEATS } from '../support
 import { startTestServer, type TestServer } from './support/harness';
 import { Feed, signUp, wsClient } from './support/client';
 import { createConcert } from './support/fixtures';
-import { activeFans, admit, availableSeats, charge, forgetInventory, hold, me, pay, seatFeed, seatIds, seats, sellInMysql } from './support/booking';
+import { activeFans, admit, availableSeats, charge, forgetInventory, hold, me, pay, queueStatusOf, seatFeed, seatIds, seats, sellInMysql } from './support/booking';
 
 let server: TestServer;
 let api: Api;
@@ -154,6 +154,22 @@ describe('seatChanged on a replica just started', () => {
 });
 
 describe('holding a seat', () => {
+  it('lasts the defaults: a hold HOLD_TTL_SECONDS (300), an admission ACTIVE_TTL_SECONDS (900)', async () => {
+    // This server sets neither: the contract's defaults apply.
+    expect([server.env.HOLD_TTL_SECONDS, server.env.ACTIVE_TTL_SECONDS]).toEqual([undefined, undefined]);
+    const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 5 });
+    const before = Date.now();
+    const [fan] = await activeFans(api, concertId, 1);
+    const { activeUntil } = await queueStatusOf(fan!, concertId);
+    // Admitted by a tick at most a second after entering (ticks every 100 ms here).
+    expect(Date.parse(activeUntil!) - before).toBeGreaterThanOrEqual(900_000 - 1000);
+    expect(Date.parse(activeUntil!) - Date.now()).toBeLessThanOrEqual(900_000 + 1000);
+    const [seatId] = await seatIds(server, scheduleIds[0]!);
+    const sent = Date.now();
+    const held = await hold(fan!, seatId!);
+    expect(Date.parse(held.expiresAt) - sent).toBeGreaterThanOrEqual(300_000 - 1000);
+    expect(Date.parse(held.expiresAt) - Date.now()).toBeLessThanOrEqual(300_000 + 1000);
+  });
   it('gives one of 200 simultaneous fans the seat and every other one SEAT_UNAVAILABLE', async () => {
     const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 250, seatCount: 5 });
     const fans = await activeFans(api, concertId, 200);

@@ -78,7 +78,8 @@ describe('queue_admitted_per_tick', () => {
     const [admittedAfter = 0, countAfter = 0, sumAfter = 0] = await metricSums(server.url, figures);
     const elapsed = Date.now() - started;
     const observed = countAfter - countBefore;
-    expect(observed).toBeGreaterThan(0);
+    // Every ADMISSION_INTERVAL_MS (half of them at least, on a loaded host), not at some default pace.
+    expect(observed).toBeGreaterThanOrEqual(Math.floor(elapsed / INTERVAL_MS / 2));
     // Once per tick (about 8 here), not once per concert per tick (about 24).
     expect(observed).toBeLessThanOrEqual(Math.ceil(elapsed / INTERVAL_MS) + 2);
     expect(sumAfter - sumBefore).toBe(admittedAfter - admittedBefore);

@@ -194,6 +194,28 @@ describe('sales opening: the draw', () => {
     }
   });
 
+  it('draws a fan who entered a moment before the opening among those who came an hour before, not behind them', async () => {
+    const N = 20;
+    const { concertId } = await createConcert(server, { maxActiveUsers: 1, salesOpenAt: new Date(Date.now() + HOUR_MS) });
+    const [early, late] = [await signUpMany(api, N), await signUpMany(api, N)];
+    for (const fan of early) expect((await enter(fan, concertId)).state).toBe('PREQUEUE');
+    const opensAt = Date.now() + 2000;
+    await setOpening(concertId, new Date(opensAt).toISOString());
+    await new Promise((resolve) => setTimeout(resolve, opensAt - 700 - Date.now()));
+    expect((await Promise.all(late.map((fan) => enter(fan, concertId)))).map((s) => s.state)).toEqual(late.map(() => 'PREQUEUE'));
+    await vi.waitFor(async () => expect((await status(early[0]!, concertId)).state).not.toBe('PREQUEUE'), { timeout: 5000, interval: 50 });
+
+    const statuses = await Promise.all([...early, ...late].map((fan) => status(fan, concertId)));
+    const active = statuses.filter((s) => s.state === 'ACTIVE').length;
+    const places = statuses.map((s) => place(s, active));
+    expect([...places].sort((x, y) => x - y)).toEqual(Array.from({ length: 2 * N }, (_, i) => i + 1));
+    // The late half's places are a random half of 1..40 in a fair draw: their sum has mean 410 and
+    // standard deviation √(20·20·41/12) ≈ 37, so it stays under 576 (4.5 of them) but about three
+    // times in a million runs; placed behind the early ones it would be 21 + … + 40 = 610.
+    const lateSum = places.slice(N).reduce((sum, p) => sum + p, 0);
+    expect(lateSum).toBeLessThan(576);
+  });
+
   it('opens once with two worker replicas and overlapping ticks', async () => {
     const second = await spawnServer({ ...server.env, RUN_WORKERS: 'true' });
     children.push(second);

@@ -44,7 +44,10 @@ async function latest(watched: Watched): Promise<QueueStatus | undefined> {
   while (watched.feed.pending() > 0) {
     const message = await watched.feed.next();
     if (!message.data) throw new Error(`error message: ${JSON.stringify(message.errors)}`);
+    const before = watched.last;
     watched.last = message.data.queueStatus;
+    // The order only ever moves up: a fan still in line never hears a later place than the last one.
+    if (before?.state === 'WAITING' && watched.last.state === 'WAITING') expect(watched.last.position, `fan ${watched.fan.id}`).toBeLessThanOrEqual(before.position as number);
   }
   return watched.last;
 }

@@ -212,15 +212,31 @@ describe('start-up', () => {
     expect(output).not.toMatch(/"msg":"listening"/);
   }, 60_000);
 
-  it('names ADMIN_EMAIL when it is no address, and warns when only one of the pair is set', async () => {
+  it('names ADMIN_EMAIL when it is no address, and warns when only one of the pair is set, making no ADMIN', async () => {
     const invalid = await runUntilExit('startup_admin_email', { ADMIN_EMAIL: 'not-an-email' });
     expect(invalid.code).toBe(1);
     expect(invalid.output).toMatch(/failed to start: ADMIN_EMAIL \/ ADMIN_PASSWORD: That is not a valid email address/);
     const env = testEnv('startup_admin_half', { ADMIN_PASSWORD: '' });
     await resetSandbox(env);
-    const half = await spawnProcess({ ...env, ADMIN_PASSWORD: '' }, (line) => line.msg?.startsWith('Only one of ADMIN_EMAIL and ADMIN_PASSWORD') ?? false);
-    half.child.kill('SIGTERM');
-    await half.exited;
+    let warned = false;
+    const half = await spawnProcess({ ...env, ADMIN_PASSWORD: '' }, (line) => {
+      warned ||= line.msg?.startsWith('Only one of ADMIN_EMAIL and ADMIN_PASSWORD') ?? false;
+      return line.msg === 'listening';
+    });
+    try {
+      expect(warned).toBe(true);
+      // And no account was made ADMIN: with one of the pair, there is no admin (service.md).
+      const probe = await createConnection(TEST_MYSQL_ROOT);
+      try {
+        const [rows] = await probe.query(`select count(*) as n from \`${databaseOf({ env })}\`.users where role = 'ADMIN'`);
+        expect(Number((rows as { n: number }[])[0]?.n)).toBe(0);
+      } finally {
+        await probe.end();
+      }
+    } finally {
+      half.child.kill('SIGTERM');
+      await half.exited;
+    }
   }, 60_000);
 
   it('warns in production that GET /metrics is open while METRICS_TOKEN is unset', async () => {
