@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Api } from '../support/graphql-client';
-import { CANCEL, CHARGE, ENTER, LEAVE, ME, PAY, SIGN_UP, type QueueStatus } from '../support/operations';
+import { CANCEL, CHARGE, ENTER, LEAVE, ME, PAY, RELEASE, SIGN_UP, type QueueStatus } from '../support/operations';
 import { startTestServer, type TestServer } from './support/harness';
 import { createConnection, type RowDataPacket } from 'mysql2/promise';
 import { MariaDbServer } from './support/mariadb-server';
@@ -9,7 +9,7 @@ import { User } from '../src/entities';
 import type { AppError } from '../src/errors';
 import { signUpMany, type Account } from './support/client';
 import { createConcert } from './support/fixtures';
-import { activeFans, charge, forgetInventory, hold, me, pay, seatIds, queueStatusOf as state } from './support/booking';
+import { activeFans, charge, forgetInventory, hold, me, pay, seatFeed, seatIds, queueStatusOf as state } from './support/booking';
 
 // MySQL stops mid-sale (a private MariaDB this file starts, stops with SIGTERM and starts again, or
 // freezes with SIGSTOP and thaws).
@@ -107,6 +107,28 @@ describe('MySQL restarting mid-sale', () => {
       interval: 200,
     });
   });
+
+  it('tells live seat maps of a seat whose hold was released while it was away, once it is back', async () => {
+    const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 2, seatCount: 2 });
+    const [watcher, fan] = (await activeFans(api, concertId, 2)) as [Account, Account];
+    const [seatId] = await seatIds(server, scheduleIds[0]!);
+    const { feed, close } = await seatFeed(server, watcher, scheduleIds[0]!);
+    try {
+      const held = await hold(fan, seatId!);
+      expect((await feed.next()).data?.seatChanged).toMatchObject({ id: seatId, status: 'HELD' });
+      await mysql.stop();
+      try {
+        // The hold lives in Redis: released, though MySQL cannot say whether the seat was sold meanwhile.
+        expect(await fan.api.data(RELEASE, { holdId: held.id })).toEqual({ releaseHold: true });
+      } finally {
+        await mysql.start();
+      }
+      // The retries' waits double from 0.5 s: one lands within 16 s of MySQL's return.
+      expect((await feed.next(30_000)).data?.seatChanged).toMatchObject({ id: seatId, status: 'AVAILABLE' });
+    } finally {
+      await close();
+    }
+  }, 60_000);
 
   it('keeps admitting while it is away on a replica that never read the concert: by the capacity the line stored', async () => {
     const { concertId } = await createConcert(server, { maxActiveUsers: 1 });

@@ -13,6 +13,7 @@ import type { Hold } from './hold';
 import type { SeatCatalog } from '../seats/seat-catalog';
 import type { SeatEvents } from '../seats/seat-events';
 import { sharedNow } from '../redis/clock';
+import { announceInBackground } from '../background-retry';
 
 export interface HoldSettings {
   ttlSeconds: number;
@@ -436,10 +437,19 @@ export class HoldService {
   /**
    * Tells seat maps these seats, just let go, are AVAILABLE (unless MySQL has them sold), and then
    * those a rival took meanwhile HELD again (retellHeld). Returns what SeatEvents.announceFreed does.
+   * When MySQL cannot say which are sold (it is away), they are told as they are once it can
+   * (announceInBackground): by then their holds are gone from Redis, so nothing else would tell them,
+   * and live maps would show them held until reloaded.
    */
   private async announceFreed(seatIds: number[]): Promise<Set<number> | undefined> {
     const sold = await this.events.announceFreed(seatIds);
-    if (sold === undefined) return sold;
+    if (sold === undefined) {
+      announceInBackground(
+        async () => this.announceAsNow(await this.catalog.findMany(seatIds)),
+        () => this.logger.warn({ seatIds }, 'gave up announcing seats whose holds ended: seat maps show them held until reloaded'),
+      );
+      return sold;
+    }
     try {
       await this.retellHeld(await this.catalog.findMany(seatIds.filter((id) => !sold.has(id))));
     } catch (error) {

@@ -718,10 +718,11 @@ if not capacityKnown then capacity = tonumber(redis.call('HGET', statsKey, 'cap'
 local maxBatch = tonumber(ARGV[3])
 local seatsLeft = tonumber(ARGV[7])
 local soldOut = ARGV[8] == '1'
--- A sold-out verdict formed before a cancellation reopened the line (stats reopens moved since the
--- caller read it) is stale, and so is the count read with it: the line stays open, the count unknown
--- (as the reopening left it), and the next tick judges again.
-if soldOut and (redis.call('HGET', statsKey, 'reopens') or '') ~= ARGV[11] then
+-- A verdict formed before a cancellation reopened the line (stats reopens moved since the caller read
+-- it) is stale, and so is the count read with it (0, the seat not yet counted back, whether or not
+-- MySQL, asked after the commit, still called it sold out): the line stays open, the count unknown (as
+-- the reopening left it, for readers to count afresh), and the next tick judges again.
+if (redis.call('HGET', statsKey, 'reopens') or '') ~= ARGV[11] then
   soldOut = false
   seatsLeft = -1
 end
