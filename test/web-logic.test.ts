@@ -5,7 +5,7 @@ import { closeCallsForSessionCheck, feedRetryMs, retryAfterFailureMs, retryDelay
 import { errorCode, errorMessage, isTransient, NETWORK_BACK_MESSAGE, noteText, problemOf } from '../web/src/logic/errors';
 import { ACTIVE_PAUSED_MESSAGE, ACTIVE_SEAT_BACK_MESSAGE, ACTIVE_SOLD_OUT_MESSAGE, activeSupplyNews, announcement, concertPageName, datesOnSale, estimatedWaitWords, HOLDS_OUTLAST_TURN, HOLDS_STILL_PAYABLE, inLine, LEAVE_SETTLE_MS, logOutQuestion, overHttpWords, lineProgress, LineMemory, lostWords, offPageNews, PAUSED_MESSAGE, PLACE_ENDED_AWAY_MESSAGE, PLACE_LOST_MESSAGE, PREQUEUE_MESSAGE, SEAT_BACK_MESSAGE, seatSupply, seatsLeftWords, SOLD_OUT_MESSAGE, TURN_ENDED_MESSAGE, turnEnded, waitsInLine, type QueueView } from '../web/src/logic/queue';
 import { NewestSource } from '../web/src/logic/newest';
-import { applySeatChange, choiceCounts, heldWords, holdsGoneByRunningOut, holdsRanOutWords, MaybeOwnChanges, openingChoice, PaidElsewhere, paidElsewhereWords, pendingOwnSeats, releasedWords, SEATS_PER_PAGE, seatFailureShown, seatKeyTarget, seatLook, seatPages, seatPositions, seatsFromLists, withLiveCounts, type SeatState } from '../web/src/logic/seats';
+import { applySeatChange, choiceCounts, followSeatFailure, heldWords, holdsGoneByRunningOut, holdsRanOutWords, MaybeOwnChanges, openingChoice, PaidElsewhere, paidElsewhereWords, pendingOwnSeats, releasedWords, SEATS_PER_PAGE, seatFailureShown, seatKeyTarget, seatLook, seatPages, seatPositions, seatsFromLists, withLiveCounts, type SeatState } from '../web/src/logic/seats';
 import { countWords, formatCount } from '../web/src/logic/numbers';
 import { pointsWords, refundWords } from '../web/src/logic/points';
 import { formatCountdown, formatDateTime, formatWait, remainingMs, salesOpenCountdown, sessionWarningAt, spokenCountdown, turnEndingWarning } from '../web/src/logic/time';
@@ -1058,17 +1058,33 @@ describe('moving through a seat map with the keyboard', () => {
 
 describe('the seat map\'s failure note', () => {
   it('says HOLD_LIMIT_REACHED only while the fan holds as many seats as then, "cannot reach the server" until the connection is back; any other failure until the next choice', () => {
-    const limit = { problem: { code: 'HOLD_LIMIT_REACHED' }, heldThen: 4, reconnectsThen: 0 };
+    const limit = { problem: { code: 'HOLD_LIMIT_REACHED' }, seatId: '1', heldThen: 4, reconnectsThen: 0 };
     expect(seatFailureShown(limit, 4, 0)).toEqual({ code: 'HOLD_LIMIT_REACHED' });
     // One released, paid or run out: a seat may be held again, and the note would say otherwise.
     expect(seatFailureShown(limit, 3, 0)).toBeUndefined();
     expect(seatFailureShown(limit, 0, 0)).toBeUndefined();
-    expect(seatFailureShown({ problem: { code: 'SEAT_UNAVAILABLE' }, heldThen: 4, reconnectsThen: 0 }, 0, 1)).toEqual({ code: 'SEAT_UNAVAILABLE' });
+    expect(seatFailureShown({ problem: { code: 'SEAT_UNAVAILABLE' }, seatId: '1', heldThen: 4, reconnectsThen: 0 }, 0, 1)).toEqual({ code: 'SEAT_UNAVAILABLE' });
     expect(seatFailureShown(undefined, 0, 0)).toBeUndefined();
     // The server out of reach: said until the connection is back, not after.
-    const unreachable = { problem: { code: 'NETWORK' }, heldThen: 1, reconnectsThen: 2 };
+    const unreachable = { problem: { code: 'NETWORK' }, seatId: '1', heldThen: 1, reconnectsThen: 2 };
     expect(seatFailureShown(unreachable, 1, 2)).toEqual({ code: 'NETWORK' });
     expect(seatFailureShown(unreachable, 1, 3)).toBeUndefined();
+  });
+
+  it('says "someone else just took that seat" until the seat, read taken since, reads AVAILABLE again', () => {
+    const taken = { problem: { code: 'SEAT_UNAVAILABLE' }, seatId: '7', heldThen: 0, reconnectsThen: 0 };
+    // The map still showing the seat free (its read again not answered yet) ends nothing.
+    expect(followSeatFailure(taken, 'AVAILABLE')).toBe(taken);
+    expect(followSeatFailure(taken, undefined)).toBe(taken);
+    const seenTaken = followSeatFailure(taken, 'HELD');
+    expect(seenTaken).toEqual({ ...taken, takenSince: true });
+    expect(followSeatFailure(seenTaken, 'RESERVED')).toBe(seenTaken);
+    expect(seatFailureShown(seenTaken, 0, 0)).toEqual({ code: 'SEAT_UNAVAILABLE' });
+    // Its holder let it go: the note is over.
+    expect(followSeatFailure(seenTaken, 'AVAILABLE')).toBeUndefined();
+    // Other failures do not follow the seat.
+    const limit = { problem: { code: 'HOLD_LIMIT_REACHED' }, seatId: '7', heldThen: 4, reconnectsThen: 0 };
+    expect(followSeatFailure(followSeatFailure(limit, 'HELD'), 'AVAILABLE')).toBe(limit);
   });
 });
 

@@ -290,11 +290,29 @@ export function seatKeyTarget(key: string, ctrlKey: boolean, index: number, coun
   return to === undefined || to < 0 || to >= count || to === index ? undefined : to;
 }
 
-/** A hold or release on the seat map that failed, how many seats of the schedule the fan held then, and the socket's reconnects then. */
+/**
+ * A hold or release on the seat map that failed: of which seat, how many seats of the schedule the
+ * fan held then, the socket's reconnects then, and whether the seat has read taken (HELD or RESERVED)
+ * since (followSeatFailure).
+ */
 export interface SeatFailure<P extends { code: string }> {
   problem: P;
+  seatId: string;
   heldThen: number;
   reconnectsThen: number;
+  takenSince?: boolean;
+}
+
+/**
+ * The failure as its seat's status moves on the map: "someone else just took that seat"
+ * (SEAT_UNAVAILABLE) is over once the seat, read taken since, reads AVAILABLE again (its holder let it
+ * go, or its sale was cancelled): the note would otherwise stand beside a free seat. The same object
+ * while nothing changes.
+ */
+export function followSeatFailure<P extends { code: string }>(failure: SeatFailure<P> | undefined, statusNow: SeatStatus | undefined): SeatFailure<P> | undefined {
+  if (failure?.problem.code !== 'SEAT_UNAVAILABLE' || statusNow === undefined) return failure;
+  if (statusNow !== 'AVAILABLE') return failure.takenSince ? failure : { ...failure, takenSince: true };
+  return failure.takenSince ? undefined : failure;
 }
 
 /**

@@ -3,7 +3,7 @@ import { useClient, useMutation } from 'urql';
 import { feedRetryMs, retryAfterFailureMs } from '../logic/connection';
 import { problemOf, type Problem } from '../logic/errors';
 import { NewestSource } from '../logic/newest';
-import { applySeatChange, choiceCounts, heldWords, openingChoice, pendingOwnSeats, seatFailureShown, seatKeyTarget, seatLook, seatLookWords, seatPages, seatPositions, seatsFromLists, type SeatChange, type SeatFailure, type SeatLook, type SeatState, type SeatStatus } from '../logic/seats';
+import { applySeatChange, choiceCounts, followSeatFailure, heldWords, openingChoice, pendingOwnSeats, seatFailureShown, seatKeyTarget, seatLook, seatLookWords, seatPages, seatPositions, seatsFromLists, type SeatChange, type SeatFailure, type SeatLook, type SeatState, type SeatStatus } from '../logic/seats';
 import { serverClock } from '../logic/server-clock';
 import { formatDateTime } from '../logic/time';
 import { HoldSeat, ScheduleSeats, SeatChanged, type HoldItem } from '../operations';
@@ -171,12 +171,16 @@ export function SeatMap({
     if (newlyFreed.length > 0) setFreedHere((before) => new Set([...before, ...newlyFreed]));
   }, [newlyFreed.join()]);
   const mine = new Map(holds.filter((hold) => !freedHere.has(hold.id) && !newlyFreed.includes(hold.id)).map((hold) => [hold.seat.id, hold]));
-  const error = seatFailureShown(failure, mine.size, reconnects);
+  const followed = followSeatFailure(failure, failure && answers.statusOf(failure.seatId));
+  useEffect(() => {
+    if (followed !== failure) setFailure(followed);
+  }, [followed]);
+  const error = seatFailureShown(followed, mine.size, reconnects);
   // The reconnects when the failure comes, not when the seat was pressed (a hold sent online may fail
   // after a reconnect): read through a ref by the handler of an earlier render.
   const reconnectsNow = useRef(reconnects);
   reconnectsNow.current = reconnects;
-  const setError = (problem: Problem | undefined) => setFailure(problem && { problem, heldThen: mine.size, reconnectsThen: reconnectsNow.current });
+  const setError = (problem: Problem | undefined, seatId: string) => setFailure(problem && { problem, seatId, heldThen: mine.size, reconnectsThen: reconnectsNow.current });
   const pendingIds = pendingOwnSeats(answeredHolds.keys(), new Set(mine.keys()), answers.statusOf, holdsInMotion.moving);
   useEffect(() => {
     if (pendingIds.length < answeredHolds.size) setAnsweredHolds(new Map([...answeredHolds].filter(([seatId]) => pendingIds.includes(seatId))));
@@ -212,7 +216,7 @@ export function SeatMap({
   async function choose(seat: SeatState) {
     if (busy.current || unavailable(seat, seatLook(seat, mySeatIds))) return;
     busy.current = true;
-    setError(undefined);
+    setError(undefined, seat.id);
     setBusySeat(seat.id);
     const holdId = holdIdOf(seat.id);
     const sent = answers.send();
@@ -222,7 +226,7 @@ export function SeatMap({
         // Gone already (HOLD_NOT_FOUND), the holds read again below and the map's feed show the rest.
         const { released, problem } = await releaseHeld({ id: holdId, seat });
         if (released) answers.apply({ id: seat.id, status: 'AVAILABLE' }, sent);
-        else if (problem) setError(problem);
+        else if (problem) setError(problem, seat.id);
       } else {
         const result = await holdSeat({ seatId: seat.id });
         const problem = result.data ? undefined : (problemOf(result.error) ?? { code: 'NETWORK' });
@@ -232,7 +236,7 @@ export function SeatMap({
           answers.apply({ id: seat.id, status: held.seat.status }, sent);
           tellOtherTabs('hold');
           announce(heldWords(held.seat.number, held.seat.price, held.expiresAt, serverClock.now()));
-        } else setError(problem);
+        } else setError(problem, seat.id);
         // The map showed the seat free and it was not (a change it missed): read it again.
         if (problem?.code === 'SEAT_UNAVAILABLE') answers.reload();
       }
