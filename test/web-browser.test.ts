@@ -1058,6 +1058,33 @@ describe('fan web app in Chromium', () => {
     await fan.context.close();
   });
 
+  it('a fan holding a seat far down a large map on a phone has a bar at the foot of the screen that says what is held and takes them to the cart', async () => {
+    const { concertId } = await createConcert(server, { maxActiveUsers: 1, seatCount: 600, price: 10 });
+    const fan = await newFanEntering(server, concertId, 'checkout-bar', { width: 375, height: 700 }, 100);
+    await fan.page.locator('.your-turn').waitFor(WAIT);
+    const bar = fan.page.getByRole('complementary', { name: 'Your held seats, in short' });
+    // Nothing held: no bar.
+    await seat(fan, 1).waitFor(WAIT);
+    expect(await bar.count()).toBe(0);
+    // A seat far down the map: the cart's Pay button, above the map, is out of sight; the bar says so.
+    await seat(fan, 280).scrollIntoViewIfNeeded();
+    await seat(fan, 280).click();
+    await fan.page.locator('.seat-map [data-seat="280"][data-look="MINE"]').waitFor(WAIT);
+    await bar.filter({ hasText: /^1 seat held · \d+:\d\d left/ }).waitFor(WAIT);
+    const pay = fan.page.getByRole('button', { name: 'Pay 10 points' });
+    expect(await pay.evaluate((button) => button.getBoundingClientRect().bottom < 0)).toBe(true);
+    // It takes the fan to the cart, the focus on Pay; the Pay button in sight, the bar goes.
+    await bar.getByRole('button', { name: 'Go to checkout' }).click();
+    await bar.waitFor({ state: 'detached', ...WAIT });
+    expect(await fan.page.evaluate<string | null>("document.activeElement?.getAttribute('aria-label') ?? null")).toBe('Pay 10 points');
+    expect(await fan.page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(375);
+    await pay.click();
+    await fan.page.locator('[data-testid="payment"]').waitFor(WAIT);
+    expect(await bar.count()).toBe(0);
+    expectClean([fan]);
+    await fan.context.close();
+  });
+
   it('a payment of seats on two dates names each seat with its date', async () => {
     const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 1, seatCount: 2, price: 100, schedules: 2 });
     const fan = await newFanEntering(server, concertId, 'two-dates', undefined, 200);

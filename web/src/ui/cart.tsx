@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState, type ReactNode, type RefObject } from 'react';
 import { useMutation, useQuery } from 'urql';
 import { Checkout, failureShown, paymentKey, payOutcome, PendingPayments, type CartFailure } from '../logic/checkout';
 import { isTransient, type Problem } from '../logic/errors';
@@ -239,7 +239,45 @@ export function Cart({
         </button>
         <ErrorNote problem={error} words={unsettled ? PAY_WORDS : undefined} />
       </section>
+      <CheckoutBar holds={shown} now={now} payButton={payButton} />
     </>
+  );
+}
+
+/**
+ * While the cart's Pay button is out of sight (a fan deep in a large seat map, on a phone thousands of
+ * pixels below it), a bar at the foot of the screen says how many seats are held and when the first
+ * runs out, and takes the fan to the cart. It names no payment: the cart's one Pay button pays.
+ */
+function CheckoutBar({ holds, now, payButton }: { holds: readonly HoldItem[]; now: number; payButton: RefObject<HTMLButtonElement | null> }) {
+  const [inSight, setInSight] = useState(true);
+  useEffect(() => {
+    const button = payButton.current;
+    if (!button || typeof IntersectionObserver === 'undefined') return;
+    const observer = new IntersectionObserver(([entry]) => setInSight(entry?.isIntersecting ?? true));
+    observer.observe(button);
+    return () => observer.disconnect();
+  }, [payButton]);
+  // The page's foot stays reachable: the bar would cover the map's last row.
+  useEffect(() => {
+    document.body.classList.toggle('with-checkout-bar', !inSight);
+    return () => document.body.classList.remove('with-checkout-bar');
+  }, [inSight]);
+  if (inSight) return null;
+  const soonest = Math.min(...holds.map((hold) => remainingMs(hold.expiresAt, now)));
+  const goToCart = () => {
+    payButton.current?.scrollIntoView({ block: 'center' });
+    payButton.current?.focus({ preventScroll: true });
+  };
+  return (
+    <aside className="checkout-bar" aria-label="Your held seats, in short">
+      <span>
+        {holds.length === 1 ? '1 seat held' : `${holds.length} seats held`} · <span className={soonest < 30_000 ? 'countdown urgent' : 'countdown'}>{formatCountdown(soonest)}</span> left
+      </span>
+      <button type="button" onClick={goToCart}>
+        Go to checkout
+      </button>
+    </aside>
   );
 }
 
