@@ -1237,6 +1237,18 @@ describe('fan web app in Chromium', () => {
     await fan.page.getByTestId('all-started').filter({ hasText: 'Every date of this concert has started' }).waitFor(WAIT);
     await fan.page.locator('.schedules li').filter({ hasText: 'started: no longer on sale here' }).waitFor(WAIT);
     expect(await fan.page.getByRole('button', { name: 'Enter the waiting room' }).count()).toBe(0);
+    // In line for a concert whose only date starts meanwhile: told at once, not "you will be let in"; free to leave.
+    const starting = await createConcert(server, { maxActiveUsers: 1, seatCount: 2, startsAt: new Date(Date.now() + 8000) });
+    await admit(await signUpMany(new Api(server.url), 1), starting.concertId);
+    await fan.page.goto(`${base}#/concerts/${starting.concertId}`);
+    await fan.page.getByRole('button', { name: 'Enter the waiting room' }).click();
+    await fan.page.locator('.waiting-room[data-state="WAITING"]').waitFor(WAIT);
+    expect(await fan.page.getByTestId('all-started').count()).toBe(0);
+    await fan.page.getByTestId('all-started').waitFor({ timeout: 20_000 });
+    expect(await fan.page.locator('.waiting-room').textContent()).not.toContain('let in');
+    await fan.page.getByRole('button', { name: 'Leave the waiting room' }).click();
+    await fan.page.locator('.waiting-room[data-state="NONE"]').waitFor(WAIT);
+    expect(await fan.page.getByRole('button', { name: 'Enter the waiting room' }).count()).toBe(0);
     // Let in for a concert whose first date starts during the turn: its map goes then, the other stays.
     const soon = await createConcert(server, { maxActiveUsers: 1, seatCount: 2, schedules: 2, startsAt: new Date(Date.now() + 20_000) });
     await fan.page.goto(`${base}#/concerts/${soon.concertId}`);

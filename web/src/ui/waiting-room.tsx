@@ -202,8 +202,11 @@ export function WaitingRoom({
   }, [seatsBack, feeds, concert.id]);
 
   const liveError = errorCode(line.error);
-  // Once every date has started, nothing is offered to queue for (a fan in line goes on: their turn says so).
+  // Once every date has started, nothing is offered to queue for. A fan in line is told so at once,
+  // not "you will be let in" (the line may still move, and their turn would say it only then); one
+  // ACTIVE goes on: their turn says so.
   const allStarted = useReached(Math.max(...concert.schedules.map((schedule) => Date.parse(schedule.startsAt))));
+  const waitsForNothing = allStarted && (status?.state === 'WAITING' || status?.state === 'PREQUEUE');
 
   async function enter() {
     if (entering.fetching) return;
@@ -235,7 +238,8 @@ export function WaitingRoom({
         </p>
       )}
       {!status && !line.error && <p className="muted">Checking your place…</p>}
-      {status && (
+      {waitsForNothing && <AllStarted />}
+      {status && !waitsForNothing && (
         <QueueBody
           status={status}
           concert={concert}
