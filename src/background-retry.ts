@@ -35,3 +35,53 @@ export function announceInBackground(announceAsNow: () => Promise<void>, giveUp:
     setTimeout(() => void announceAsNow().catch(() => undefined), ANNOUNCE_AGAIN_AFTER_MS).unref();
   }, giveUp);
 }
+
+/** The longest wait between two tries of a Backlog: a MySQL back after a long outage is noticed within it. */
+const BACKLOG_MAX_WAIT_MS = 30_000;
+
+/**
+ * Items to be done once a dependency answers again, however long it is away: added any number of
+ * times, each is kept once; one attempt at a time does all of them, again after 0.5 s and then twice
+ * as long each time up to BACKLOG_MAX_WAIT_MS, until it goes through. What is added while an attempt
+ * runs waits for the next. A process that stops meanwhile drops them.
+ */
+export class Backlog<T> {
+  private readonly items = new Set<T>();
+  private timer: NodeJS.Timeout | undefined;
+  private running = false;
+  private failures = 0;
+
+  constructor(private readonly attempt: (items: T[]) => Promise<void>) {}
+
+  add(items: readonly T[]): void {
+    for (const item of items) this.items.add(item);
+    this.schedule();
+  }
+
+  /** Items waiting to be done. */
+  get size(): number {
+    return this.items.size;
+  }
+
+  private schedule(): void {
+    if (this.timer || this.running || this.items.size === 0) return;
+    const waitMs = Math.min(500 * 2 ** this.failures, BACKLOG_MAX_WAIT_MS);
+    this.timer = setTimeout(() => void this.run(), waitMs).unref();
+  }
+
+  private async run(): Promise<void> {
+    this.timer = undefined;
+    this.running = true;
+    const taken = [...this.items];
+    try {
+      await this.attempt(taken);
+      for (const item of taken) this.items.delete(item);
+      this.failures = 0;
+    } catch {
+      this.failures = Math.min(this.failures + 1, 16);
+    } finally {
+      this.running = false;
+      this.schedule();
+    }
+  }
+}

@@ -228,7 +228,7 @@ describe('tokens', () => {
     expect(await api.as(token).errorCode(ME)).toBe('UNAUTHENTICATED');
   });
 
-  it('refuses every operation but concerts, concert, signUp and logIn with UNAUTHENTICATED, without a token and with a forged one, over HTTP and the WebSocket', async () => {
+  it('refuses every operation but concerts, concert, signUp and logIn with UNAUTHENTICATED, without a token and with a forged one: queries and mutations over HTTP, subscriptions over the WebSocket', async () => {
     const fan = await signUp(api);
     const forged = jwt.sign({ role: 'ADMIN' }, 'some-other-secret', { subject: fan.id, algorithm: 'HS256', expiresIn: 60 });
     const operations = (await everyRootOperation(api)).filter((operation) => !PUBLIC_OPERATIONS.includes(operation.field));

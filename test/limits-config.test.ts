@@ -73,7 +73,7 @@ describe('0 turns the per-account or the per-address limit off on its own', () =
     expect(answers.map(codeOf)).toEqual([undefined, undefined, undefined, undefined, undefined, 'RATE_LIMITED']);
     expect(answers[5]?.body.errors?.[0]?.message).toMatch(/network address/);
     expect([byAccount, byIp]).toEqual([false, true]);
-    // The same fan from another address goes on: the account is not limited.
+    // The refusal was the address's: the same fan goes on from another one.
     const elsewhere = freshIp();
     for (let i = 0; i < 5; i++) expect(codeOf(await gql(server.url, ME, {}, { token: fan.token, ip: elsewhere }))).toBeUndefined();
   });

@@ -77,7 +77,7 @@ describe('scale-out', () => {
       const admin = await logIn(new Api(apiOnly.url), ADMIN.email, ADMIN.password);
       await admin.api.data('mutation($id: ID!) { setMaxActiveUsers(concertId: $id, maxActiveUsers: 2) { id } }', { id: concertId });
       // A few ticks of the worker (every 100 ms here), and the push across processes.
-      await feed.until((m) => m.data?.queueStatus.state === 'ACTIVE', 2000);
+      await feed.until((m) => m.data?.queueStatus.state === 'ACTIVE', 3000);
     } finally {
       await client.dispose();
     }

@@ -1062,7 +1062,7 @@ describe('fan web app in Chromium', () => {
     const { concertId } = await createConcert(server, { maxActiveUsers: 1, seatCount: 600, price: 10 });
     const fan = await newFanEntering(server, concertId, 'checkout-bar', { width: 375, height: 700 }, 100);
     await fan.page.locator('.your-turn').waitFor(WAIT);
-    const bar = fan.page.getByRole('complementary', { name: 'Your held seats, in short' });
+    const bar = fan.page.getByRole('region', { name: 'Your held seats, in short' });
     // Nothing held: no bar.
     await seat(fan, 1).waitFor(WAIT);
     expect(await bar.count()).toBe(0);
@@ -1238,13 +1238,14 @@ describe('fan web app in Chromium', () => {
     await fan.page.locator('.schedules li').filter({ hasText: 'started: no longer on sale here' }).waitFor(WAIT);
     expect(await fan.page.getByRole('button', { name: 'Enter the waiting room' }).count()).toBe(0);
     // In line for a concert whose only date starts meanwhile: told at once, not "you will be let in"; free to leave.
-    const starting = await createConcert(server, { maxActiveUsers: 1, seatCount: 2, startsAt: new Date(Date.now() + 8000) });
+    const starting = await createConcert(server, { maxActiveUsers: 1, seatCount: 2, startsAt: new Date(Date.now() + 20_000) });
     await admit(await signUpMany(new Api(server.url), 1), starting.concertId);
     await fan.page.goto(`${base}#/concerts/${starting.concertId}`);
     await fan.page.getByRole('button', { name: 'Enter the waiting room' }).click();
     await fan.page.locator('.waiting-room[data-state="WAITING"]').waitFor(WAIT);
     expect(await fan.page.getByTestId('all-started').count()).toBe(0);
-    await fan.page.getByTestId('all-started').waitFor({ timeout: 20_000 });
+    await fan.page.getByTestId('all-started').waitFor({ timeout: 40_000 });
+    await announced(fan, 'Every date of this concert has started: its seats are no longer on sale here.');
     expect(await fan.page.locator('.waiting-room').textContent()).not.toContain('let in');
     await fan.page.getByRole('button', { name: 'Leave the waiting room' }).click();
     await fan.page.locator('.waiting-room[data-state="NONE"]').waitFor(WAIT);

@@ -13,7 +13,7 @@ import type { Hold } from './hold';
 import type { SeatCatalog } from '../seats/seat-catalog';
 import type { SeatEvents } from '../seats/seat-events';
 import { sharedNow } from '../redis/clock';
-import { announceInBackground } from '../background-retry';
+import { Backlog } from '../background-retry';
 
 export interface HoldSettings {
   ttlSeconds: number;
@@ -78,6 +78,9 @@ export class HoldService {
     private readonly settings: HoldSettings,
     private readonly logger: Logger,
   ) {}
+
+  /** Seats whose holds ended while MySQL could not say whether they were sold (announceFreed). */
+  private readonly freedUntold = new Backlog<number>(async (seatIds) => this.announceAsNow(await this.catalog.findMany(seatIds)));
 
   /** The caller's hold on the seat: a new one, or the one they already have. */
   async hold(userId: number, seatId: number): Promise<Hold> {
@@ -437,17 +440,14 @@ export class HoldService {
   /**
    * Tells seat maps these seats, just let go, are AVAILABLE (unless MySQL has them sold), and then
    * those a rival took meanwhile HELD again (retellHeld). Returns what SeatEvents.announceFreed does.
-   * When MySQL cannot say which are sold (it is away), they are told as they are once it can
-   * (announceInBackground): by then their holds are gone from Redis, so nothing else would tell them,
-   * and live maps would show them held until reloaded.
+   * When MySQL cannot say which are sold (it is away), they are told as they are once it can, however
+   * long that takes (freedUntold): by then their holds are gone from Redis, so nothing else would tell
+   * them, and live maps would show them held until reloaded.
    */
   private async announceFreed(seatIds: number[]): Promise<Set<number> | undefined> {
     const sold = await this.events.announceFreed(seatIds);
     if (sold === undefined) {
-      announceInBackground(
-        async () => this.announceAsNow(await this.catalog.findMany(seatIds)),
-        () => this.logger.warn({ seatIds }, 'gave up announcing seats whose holds ended: seat maps show them held until reloaded'),
-      );
+      this.freedUntold.add(seatIds);
       return sold;
     }
     try {

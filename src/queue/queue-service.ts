@@ -404,18 +404,19 @@ export class QueueService {
   async admitTick(): Promise<TickMessage> {
     const endTimer = this.metrics.tickDuration.startTimer();
     const listed = await this.queuedConcerts();
-    const [capacities, statsRead] = await Promise.all([
-      this.capacities(listed),
-      // Read before the inventory and MySQL's confirmation: a reopening or a close after this makes their
-      // verdict stale (QUEUE_ADMIT). Answered before the inventory is asked: sent together, the inventory's
-      // reads could run first (on a Cluster its keys live on other nodes), and a count read before a
-      // cancellation would pass for one made after its reopening.
-      Promise.all(listed.map((id) => this.redis.hmget(this.keys.queue(id).stats, 'soldOut', 'reopens', 'closedAt').catch((error: unknown) => this.skipped(id, error)))),
+    const capacitiesRead = this.capacities(listed);
+    // Read before the inventory and MySQL's confirmation: a reopening or a close after this makes their
+    // verdict stale (QUEUE_ADMIT). Answered before the inventory is asked: sent together, the inventory's
+    // reads could run first (on a Cluster its keys live on other nodes), and a count read before a
+    // cancellation would pass for one made after its reopening.
+    const statsRead = await Promise.all(listed.map((id) => this.redis.hmget(this.keys.queue(id).stats, 'soldOut', 'reopens', 'closedAt').catch((error: unknown) => this.skipped(id, error))));
+    const [capacities, inventories] = await Promise.all([
+      capacitiesRead,
+      this.inventory.ofConcerts(listed).catch((error: unknown) => {
+        this.logger.warn({ err: error }, 'could not read seat inventory; admitting as if seats were left');
+        return new Map<number, Inventory>();
+      }),
     ]);
-    const inventories = await this.inventory.ofConcerts(listed).catch((error: unknown) => {
-      this.logger.warn({ err: error }, 'could not read seat inventory; admitting as if seats were left');
-      return new Map<number, Inventory>();
-    });
     const lineStats = new Map(listed.flatMap((id, i) => (statsRead[i] ? [[id, statsRead[i]] as const] : [])));
     const ids = listed.filter((id) => lineStats.has(id));
     const soldOutByCount = ids.filter((id) => inventories.get(id)?.soldOut);

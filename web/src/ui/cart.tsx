@@ -254,14 +254,15 @@ function CheckoutBar({ holds, now, payButton }: { holds: readonly HoldItem[]; no
   useEffect(() => {
     const button = payButton.current;
     if (!button || typeof IntersectionObserver === 'undefined') return;
-    const observer = new IntersectionObserver(([entry]) => setInSight(entry?.isIntersecting ?? true));
+    // The newest entry: a busy page may deliver several changes at once, oldest first.
+    const observer = new IntersectionObserver((entries) => setInSight(entries.at(-1)?.isIntersecting ?? true));
     observer.observe(button);
     return () => observer.disconnect();
   }, [payButton]);
-  // The page's foot stays reachable: the bar would cover the map's last row.
+  // The page's foot stays reachable, and a seat the keyboard moves to is scrolled clear of the bar.
   useEffect(() => {
-    document.body.classList.toggle('with-checkout-bar', !inSight);
-    return () => document.body.classList.remove('with-checkout-bar');
+    document.documentElement.classList.toggle('with-checkout-bar', !inSight);
+    return () => document.documentElement.classList.remove('with-checkout-bar');
   }, [inSight]);
   if (inSight) return null;
   const soonest = Math.min(...holds.map((hold) => remainingMs(hold.expiresAt, now)));
@@ -270,14 +271,14 @@ function CheckoutBar({ holds, now, payButton }: { holds: readonly HoldItem[]; no
     payButton.current?.focus({ preventScroll: true });
   };
   return (
-    <aside className="checkout-bar" aria-label="Your held seats, in short">
+    <div className="checkout-bar" role="region" aria-label="Your held seats, in short">
       <span>
         {holds.length === 1 ? '1 seat held' : `${holds.length} seats held`} · <span className={soonest < 30_000 ? 'countdown urgent' : 'countdown'}>{formatCountdown(soonest)}</span> left
       </span>
       <button type="button" onClick={goToCart}>
         Go to checkout
       </button>
-    </aside>
+    </div>
   );
 }
 

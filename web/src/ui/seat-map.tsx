@@ -173,7 +173,8 @@ export function SeatMap({
   const mine = new Map(holds.filter((hold) => !freedHere.has(hold.id) && !newlyFreed.includes(hold.id)).map((hold) => [hold.seat.id, hold]));
   const followed = followSeatFailure(failure, failure && answers.statusOf(failure.seatId));
   useEffect(() => {
-    if (followed !== failure) setFailure(followed);
+    // Unless a newer failure (or none) was set meanwhile: this one was followed from an earlier render.
+    if (followed !== failure) setFailure((current) => (current === failure ? followed : current));
   }, [followed]);
   const error = seatFailureShown(followed, mine.size, reconnects);
   // The reconnects when the failure comes, not when the seat was pressed (a hold sent online may fail

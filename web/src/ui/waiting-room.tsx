@@ -207,6 +207,10 @@ export function WaitingRoom({
   // ACTIVE goes on: their turn says so.
   const allStarted = useReached(Math.max(...concert.schedules.map((schedule) => Date.parse(schedule.startsAt))));
   const waitsForNothing = allStarted && (status?.state === 'WAITING' || status?.state === 'PREQUEUE');
+  // Said aloud too: the place's text goes without the status changing, which says nothing by itself.
+  useEffect(() => {
+    if (waitsForNothing) announce(ALL_STARTED_MESSAGE);
+  }, [waitsForNothing]);
 
   async function enter() {
     if (entering.fetching) return;
