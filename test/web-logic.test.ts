@@ -1058,33 +1058,35 @@ describe('moving through a seat map with the keyboard', () => {
 
 describe('the seat map\'s failure note', () => {
   it('says HOLD_LIMIT_REACHED only while the fan holds as many seats as then, "cannot reach the server" until the connection is back; any other failure until the next choice', () => {
-    const limit = { problem: { code: 'HOLD_LIMIT_REACHED' }, seatId: '1', heldThen: 4, reconnectsThen: 0 };
+    const limit = { problem: { code: 'HOLD_LIMIT_REACHED' }, seatId: '1', heldThen: 4, reconnectsThen: 0, readsThen: 1 };
     expect(seatFailureShown(limit, 4, 0)).toEqual({ code: 'HOLD_LIMIT_REACHED' });
     // One released, paid or run out: a seat may be held again, and the note would say otherwise.
     expect(seatFailureShown(limit, 3, 0)).toBeUndefined();
     expect(seatFailureShown(limit, 0, 0)).toBeUndefined();
-    expect(seatFailureShown({ problem: { code: 'SEAT_UNAVAILABLE' }, seatId: '1', heldThen: 4, reconnectsThen: 0 }, 0, 1)).toEqual({ code: 'SEAT_UNAVAILABLE' });
+    expect(seatFailureShown({ problem: { code: 'SEAT_UNAVAILABLE' }, seatId: '1', heldThen: 4, reconnectsThen: 0, readsThen: 1 }, 0, 1)).toEqual({ code: 'SEAT_UNAVAILABLE' });
     expect(seatFailureShown(undefined, 0, 0)).toBeUndefined();
     // The server out of reach: said until the connection is back, not after.
-    const unreachable = { problem: { code: 'NETWORK' }, seatId: '1', heldThen: 1, reconnectsThen: 2 };
+    const unreachable = { problem: { code: 'NETWORK' }, seatId: '1', heldThen: 1, reconnectsThen: 2, readsThen: 1 };
     expect(seatFailureShown(unreachable, 1, 2)).toEqual({ code: 'NETWORK' });
     expect(seatFailureShown(unreachable, 1, 3)).toBeUndefined();
   });
 
-  it('says "someone else just took that seat" until the seat, read taken since, reads AVAILABLE again', () => {
-    const taken = { problem: { code: 'SEAT_UNAVAILABLE' }, seatId: '7', heldThen: 0, reconnectsThen: 0 };
-    // The map still showing the seat free (its read again not answered yet) ends nothing.
-    expect(followSeatFailure(taken, 'AVAILABLE')).toBe(taken);
-    expect(followSeatFailure(taken, undefined)).toBe(taken);
-    const seenTaken = followSeatFailure(taken, 'HELD');
+  it('says "someone else just took that seat" until the seat, read taken since or read again since, reads AVAILABLE', () => {
+    const taken = { problem: { code: 'SEAT_UNAVAILABLE' }, seatId: '7', heldThen: 0, reconnectsThen: 0, readsThen: 1 };
+    // The map still showing the seat free, as when the fan pressed it (its read again not answered yet), ends nothing.
+    expect(followSeatFailure(taken, 'AVAILABLE', 1)).toBe(taken);
+    expect(followSeatFailure(taken, undefined, 1)).toBe(taken);
+    const seenTaken = followSeatFailure(taken, 'HELD', 1);
     expect(seenTaken).toEqual({ ...taken, takenSince: true });
-    expect(followSeatFailure(seenTaken, 'RESERVED')).toBe(seenTaken);
+    expect(followSeatFailure(seenTaken, 'RESERVED', 2)).toBe(seenTaken);
     expect(seatFailureShown(seenTaken, 0, 0)).toEqual({ code: 'SEAT_UNAVAILABLE' });
     // Its holder let it go: the note is over.
-    expect(followSeatFailure(seenTaken, 'AVAILABLE')).toBeUndefined();
+    expect(followSeatFailure(seenTaken, 'AVAILABLE', 1)).toBeUndefined();
+    // Let go before the map's read again: that read has it AVAILABLE, and the note is over as well.
+    expect(followSeatFailure(taken, 'AVAILABLE', 2)).toBeUndefined();
     // Other failures do not follow the seat.
-    const limit = { problem: { code: 'HOLD_LIMIT_REACHED' }, seatId: '7', heldThen: 4, reconnectsThen: 0 };
-    expect(followSeatFailure(followSeatFailure(limit, 'HELD'), 'AVAILABLE')).toBe(limit);
+    const limit = { problem: { code: 'HOLD_LIMIT_REACHED' }, seatId: '7', heldThen: 4, reconnectsThen: 0, readsThen: 1 };
+    expect(followSeatFailure(followSeatFailure(limit, 'HELD', 1), 'AVAILABLE', 2)).toBe(limit);
   });
 });
 

@@ -292,27 +292,30 @@ export function seatKeyTarget(key: string, ctrlKey: boolean, index: number, coun
 
 /**
  * A hold or release on the seat map that failed: of which seat, how many seats of the schedule the
- * fan held then, the socket's reconnects then, and whether the seat has read taken (HELD or RESERVED)
- * since (followSeatFailure).
+ * fan held then, the socket's reconnects then, the map's reads then, and whether the seat has read
+ * taken (HELD or RESERVED) since (followSeatFailure).
  */
 export interface SeatFailure<P extends { code: string }> {
   problem: P;
   seatId: string;
   heldThen: number;
   reconnectsThen: number;
+  readsThen: number;
   takenSince?: boolean;
 }
 
 /**
  * The failure as its seat's status moves on the map: "someone else just took that seat"
- * (SEAT_UNAVAILABLE) is over once the seat, read taken since, reads AVAILABLE again (its holder let it
- * go, or its sale was cancelled): the note would otherwise stand beside a free seat. The same object
- * while nothing changes.
+ * (SEAT_UNAVAILABLE) is over once the seat reads AVAILABLE again after it read taken since, or after
+ * the map was read again since (the rival may have let it go before that read): its holder let it go,
+ * or its sale was cancelled, and the note would otherwise stand beside a free seat. Not on the
+ * AVAILABLE the map showed when the fan pressed it, which was wrong. The same object while nothing
+ * changes.
  */
-export function followSeatFailure<P extends { code: string }>(failure: SeatFailure<P> | undefined, statusNow: SeatStatus | undefined): SeatFailure<P> | undefined {
+export function followSeatFailure<P extends { code: string }>(failure: SeatFailure<P> | undefined, statusNow: SeatStatus | undefined, readsNow: number): SeatFailure<P> | undefined {
   if (failure?.problem.code !== 'SEAT_UNAVAILABLE' || statusNow === undefined) return failure;
   if (statusNow !== 'AVAILABLE') return failure.takenSince ? failure : { ...failure, takenSince: true };
-  return failure.takenSince ? undefined : failure;
+  return failure.takenSince || readsNow > failure.readsThen ? undefined : failure;
 }
 
 /**

@@ -21,6 +21,8 @@ export const FreeSeatsReport = createContext<(scheduleId: string, free: number |
 
 interface SeatMapState {
   seats: readonly SeatState[] | null;
+  /** How many times the map has been read (a read again replaces what the feed and answers made of it). */
+  reads: number;
   /** Why the live feed or the read failed; NOT_ACTIVE is the feed's normal end (shopping time is over). */
   ended?: string;
 }
@@ -34,7 +36,7 @@ interface SeatMapState {
  */
 export function useSeatMap(scheduleId: string, reconnects: number, onChange?: (change: SeatChange) => void): [SeatMapState, SeatAnswers] {
   const client = useClient();
-  const [state, setState] = useState<SeatMapState>({ seats: null });
+  const [state, setState] = useState<SeatMapState>({ seats: null, reads: 0 });
   // Moves to read the map and subscribe again: after a failure that says "not now" (a busy server),
   // or when the map was found wrong.
   const [attempt, setAttempt] = useState(0);
@@ -96,7 +98,7 @@ export function useSeatMap(scheduleId: string, reconnects: number, onChange?: (c
           }
           const read = seatsFromLists(schedule.seatMap);
           positions.current = seatPositions(read);
-          setState({ seats: read });
+          setState((s) => ({ seats: read, reads: s.reads + 1 }));
           shown.current = { attempt, scheduleId, client, cursor: schedule.seatChangesCursor };
           feed = follow(schedule.seatChangesCursor);
         });
@@ -149,7 +151,7 @@ export function SeatMap({
   /** Told of every live change (the page refreshes its seat counts, and the fan's holds when the change may be theirs). */
   onSeatChanged?: (change: SeatChange) => void;
 }) {
-  const [{ seats, ended }, answers] = useSeatMap(schedule.id, reconnects, onSeatChanged);
+  const [{ seats, ended, reads }, answers] = useSeatMap(schedule.id, reconnects, onSeatChanged);
   const [, holdSeat] = useMutation(HoldSeat);
   const releaseHeld = useReleaseHold();
   const holdsInMotion = useContext(HoldsInMotionContext);
@@ -171,7 +173,7 @@ export function SeatMap({
     if (newlyFreed.length > 0) setFreedHere((before) => new Set([...before, ...newlyFreed]));
   }, [newlyFreed.join()]);
   const mine = new Map(holds.filter((hold) => !freedHere.has(hold.id) && !newlyFreed.includes(hold.id)).map((hold) => [hold.seat.id, hold]));
-  const followed = followSeatFailure(failure, failure && answers.statusOf(failure.seatId));
+  const followed = followSeatFailure(failure, failure && answers.statusOf(failure.seatId), reads);
   useEffect(() => {
     // Unless a newer failure (or none) was set meanwhile: this one was followed from an earlier render.
     if (followed !== failure) setFailure((current) => (current === failure ? followed : current));
@@ -181,7 +183,10 @@ export function SeatMap({
   // after a reconnect): read through a ref by the handler of an earlier render.
   const reconnectsNow = useRef(reconnects);
   reconnectsNow.current = reconnects;
-  const setError = (problem: Problem | undefined, seatId: string) => setFailure(problem && { problem, seatId, heldThen: mine.size, reconnectsThen: reconnectsNow.current });
+  // Likewise the map's reads: the read again a SEAT_UNAVAILABLE asks for comes after it.
+  const readsNow = useRef(reads);
+  readsNow.current = reads;
+  const setError = (problem: Problem | undefined, seatId: string) => setFailure(problem && { problem, seatId, heldThen: mine.size, reconnectsThen: reconnectsNow.current, readsThen: readsNow.current });
   const pendingIds = pendingOwnSeats(answeredHolds.keys(), new Set(mine.keys()), answers.statusOf, holdsInMotion.moving);
   useEffect(() => {
     if (pendingIds.length < answeredHolds.size) setAnsweredHolds(new Map([...answeredHolds].filter(([seatId]) => pendingIds.includes(seatId))));
