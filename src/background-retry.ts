@@ -1,5 +1,8 @@
-/** Waits before each new try: about a minute in all, past a Redis failover. */
-const RETRY_DELAYS_MS = [500, 1000, 2000, 4000, 8000, 16_000, 32_000];
+/** The wait before try `tried + 1`: 0.5 s, then twice as long each time. */
+const retryWaitMs = (tried: number): number => 500 * 2 ** tried;
+
+/** Tries after the first that retryInBackground makes: about a minute in all, past a Redis failover. */
+const RETRIES = 7;
 
 /**
  * Runs `attempt` again in the background, after 0.5 s and then twice as long each time, until it goes
@@ -7,14 +10,13 @@ const RETRY_DELAYS_MS = [500, 1000, 2000, 4000, 8000, 16_000, 32_000];
  * nothing else would repeat (telling seat maps of a sale). A process that stops meanwhile drops it.
  */
 export function retryInBackground(attempt: () => Promise<void>, giveUp: () => void, tried = 0): void {
-  const waitMs = RETRY_DELAYS_MS[tried];
-  if (waitMs === undefined) {
+  if (tried >= RETRIES) {
     giveUp();
     return;
   }
   setTimeout(() => {
     attempt().catch(() => retryInBackground(attempt, giveUp, tried + 1));
-  }, waitMs).unref();
+  }, retryWaitMs(tried)).unref();
 }
 
 /**
@@ -58,15 +60,9 @@ export class Backlog<T> {
     this.schedule();
   }
 
-  /** Items waiting to be done. */
-  get size(): number {
-    return this.items.size;
-  }
-
   private schedule(): void {
     if (this.timer || this.running || this.items.size === 0) return;
-    const waitMs = Math.min(500 * 2 ** this.failures, BACKLOG_MAX_WAIT_MS);
-    this.timer = setTimeout(() => void this.run(), waitMs).unref();
+    this.timer = setTimeout(() => void this.run(), Math.min(retryWaitMs(this.failures), BACKLOG_MAX_WAIT_MS)).unref();
   }
 
   private async run(): Promise<void> {
@@ -78,7 +74,8 @@ export class Backlog<T> {
       for (const item of taken) this.items.delete(item);
       this.failures = 0;
     } catch {
-      this.failures = Math.min(this.failures + 1, 16);
+      // Counted no further than the longest wait needs.
+      this.failures = Math.min(this.failures + 1, Math.ceil(Math.log2(BACKLOG_MAX_WAIT_MS / retryWaitMs(0))));
     } finally {
       this.running = false;
       this.schedule();

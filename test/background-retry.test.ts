@@ -66,8 +66,10 @@ describe('background retries (timers under the test’s control)', () => {
 
   it('a backlog does its items once each, however long the dependency is away: waits double from 0.5 s up to 30 s, never given up', async () => {
     const done: number[][] = [];
+    const tried: number[][] = [];
     let away = true;
     const backlog = new Backlog<number>(async (items) => {
+      tried.push(items);
       if (away) throw new Error('MySQL is away');
       done.push(items);
     });
@@ -75,12 +77,12 @@ describe('background retries (timers under the test’s control)', () => {
     backlog.add([2, 3]);
     // Ten minutes of failures: 0.5 + 1 + 2 + 4 + 8 + 16 s, then every 30 s (about 25 tries); still kept.
     await vi.advanceTimersByTimeAsync(600_000);
-    expect(backlog.size).toBe(3);
+    expect(tried.length).toBeGreaterThanOrEqual(20);
+    expect(tried.at(-1)).toEqual([1, 2, 3]);
     away = false;
     // The next try is at most 30 s away; all three at once, each once.
     await vi.advanceTimersByTimeAsync(30_000);
     expect(done).toEqual([[1, 2, 3]]);
-    expect(backlog.size).toBe(0);
     // Done is forgotten: a new item starts again from the first wait, alone.
     backlog.add([4]);
     await vi.advanceTimersByTimeAsync(500);

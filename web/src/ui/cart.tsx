@@ -15,6 +15,7 @@ import { settledHolds, settling, useReleaseHold } from './release-hold';
 import { currentUserId } from '../session';
 import { tabStorage } from '../tab-storage';
 import { pointsWords } from '../logic/points';
+import { countWords } from '../logic/numbers';
 
 /**
  * A payment with no answer (the holds left unsettled) may have gone through: pressing Pay again is
@@ -222,7 +223,7 @@ export function Cart({
                   Seat {hold.seat.number}
                   <span className="muted"> · {formatDateTime(hold.seat.schedule.startsAt)}</span> · {pointsWords(hold.seat.price)}
                 </span>
-                <span className={left < 30_000 ? 'countdown urgent' : 'countdown'} role="timer" aria-label={`hold ends in ${formatCountdown(left)}`}>
+                <span className={holdCountdownClass(left)} role="timer" aria-label={`hold ends in ${formatCountdown(left)}`}>
                   {formatCountdown(left)}
                 </span>
                 {!unsettled && (
@@ -273,7 +274,7 @@ function CheckoutBar({ holds, now, payButton }: { holds: readonly HoldItem[]; no
   return (
     <div className="checkout-bar" role="region" aria-label="Your held seats, in short">
       <span>
-        {holds.length === 1 ? '1 seat held' : `${holds.length} seats held`} · <span className={soonest < 30_000 ? 'countdown urgent' : 'countdown'}>{formatCountdown(soonest)}</span> left
+        {countWords(holds.length, 'seat')} held · <span className={holdCountdownClass(soonest)}>{formatCountdown(soonest)}</span> left
       </span>
       <button type="button" onClick={goToCart}>
         Go to checkout
@@ -281,6 +282,9 @@ function CheckoutBar({ holds, now, payButton }: { holds: readonly HoldItem[]; no
     </div>
   );
 }
+
+/** A hold's countdown, shown urgent in its last 30 s (in the cart and in the checkout bar alike). */
+const holdCountdownClass = (leftMs: number) => (leftMs < 30_000 ? 'countdown urgent' : 'countdown');
 
 const RAN_OUT_NOTE_ID = 'hold-ran-out';
 

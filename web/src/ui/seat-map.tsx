@@ -179,14 +179,12 @@ export function SeatMap({
     if (followed !== failure) setFailure((current) => (current === failure ? followed : current));
   }, [followed]);
   const error = seatFailureShown(followed, mine.size, reconnects);
-  // The reconnects when the failure comes, not when the seat was pressed (a hold sent online may fail
-  // after a reconnect): read through a ref by the handler of an earlier render.
-  const reconnectsNow = useRef(reconnects);
-  reconnectsNow.current = reconnects;
-  // Likewise the map's reads: the read again a SEAT_UNAVAILABLE asks for comes after it.
-  const readsNow = useRef(reads);
-  readsNow.current = reads;
-  const setError = (problem: Problem | undefined, seatId: string) => setFailure(problem && { problem, seatId, heldThen: mine.size, reconnectsThen: reconnectsNow.current, readsThen: readsNow.current });
+  // The reconnects and the map's reads when the failure comes, not when the seat was pressed (a hold
+  // sent online may fail after a reconnect; the read again a SEAT_UNAVAILABLE asks for comes after
+  // it): read through a ref by the handler of an earlier render.
+  const countsNow = useRef({ reconnects, reads });
+  countsNow.current = { reconnects, reads };
+  const setError = (problem: Problem, seatId: string) => setFailure({ problem, seatId, heldThen: mine.size, reconnectsThen: countsNow.current.reconnects, readsThen: countsNow.current.reads });
   const pendingIds = pendingOwnSeats(answeredHolds.keys(), new Set(mine.keys()), answers.statusOf, holdsInMotion.moving);
   useEffect(() => {
     if (pendingIds.length < answeredHolds.size) setAnsweredHolds(new Map([...answeredHolds].filter(([seatId]) => pendingIds.includes(seatId))));
@@ -222,7 +220,7 @@ export function SeatMap({
   async function choose(seat: SeatState) {
     if (busy.current || unavailable(seat, seatLook(seat, mySeatIds))) return;
     busy.current = true;
-    setError(undefined, seat.id);
+    setFailure(undefined);
     setBusySeat(seat.id);
     const holdId = holdIdOf(seat.id);
     const sent = answers.send();
@@ -242,7 +240,7 @@ export function SeatMap({
           answers.apply({ id: seat.id, status: held.seat.status }, sent);
           tellOtherTabs('hold');
           announce(heldWords(held.seat.number, held.seat.price, held.expiresAt, serverClock.now()));
-        } else setError(problem, seat.id);
+        } else if (problem) setError(problem, seat.id);
         // The map showed the seat free and it was not (a change it missed): read it again.
         if (problem?.code === 'SEAT_UNAVAILABLE') answers.reload();
       }
