@@ -183,6 +183,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       // Off by default: the contract names no such limit, and tests and load tools sign many fans up from one address.
       SIGNUPS_PER_IP_PER_HOUR: limit({ default: 0 }),
       MAX_SOCKETS_PER_USER: limit({ default: 5 }),
+      // Twenty maps a minute of the largest schedule (100,000 seats) with every field, ~33 as the web app reads them
+      // (it reads the map again after each SEAT_UNAVAILABLE: a fan racing for seats may read it often).
+      SEAT_MAP_FIELDS_PER_MINUTE: limit({ default: 10_000_000 }),
       TRUST_PROXY: flag({ default: false }),
       CORS_ORIGINS: originList({ default: [] }),
       METRICS_TOKEN: str({ default: '', desc: 'when set, GET /metrics needs "Authorization: Bearer <this>"' }),
@@ -245,6 +248,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       loginAttemptsPer15Min: raw.LOGIN_ATTEMPTS_PER_15_MIN,
       signUpsPerIpPerHour: raw.SIGNUPS_PER_IP_PER_HOUR,
       socketsPerAccount: raw.MAX_SOCKETS_PER_USER,
+      seatMapFieldsPerMinute: raw.SEAT_MAP_FIELDS_PER_MINUTE,
       presenceGraceSeconds: raw.PRESENCE_GRACE_SECONDS,
       /** Window lengths: a minute, 15 minutes and an hour, unless a test shortens them. */
       operationWindowSeconds: raw.TEST_LIMIT_WINDOW_SECONDS || 60,

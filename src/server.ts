@@ -21,7 +21,7 @@ import { projectedSubscribe } from './schema/projected-subscribe';
 import { DocumentCache } from './schema/document-cache';
 import { complexityError, limitRules, PARSE_OPTIONS, variablesError } from './schema/limits';
 import { socketOperationError } from './schema/socket-operation';
-import { quietFailedSends } from './http/socket-writes';
+import { guardSends } from './http/socket-writes';
 import { clientAddress, corsFor, graphqlMethods, jsonBody, limitedAddress, notStored, requestErrors, securityHeaders, sharedClockDate, trustedProxies } from './http/edge';
 import { playgroundRouter } from './http/playground';
 import { webAppRouter } from './http/web-app';
@@ -234,8 +234,8 @@ export async function startServer(parts: ServerParts, port: number): Promise<Run
   wsServer.on('connection', (socket) => {
     socket.removeAllListeners('error');
     socket.on('error', (error) => parts.logger.debug({ err: error }, 'closed a WebSocket that sent an invalid frame'));
-    // Likewise a push written as its client goes (see quietFailedSends).
-    quietFailedSends(socket, parts.logger);
+    // Likewise a push written as its client goes, and a client that stops reading (see guardSends).
+    guardSends(socket, parts.logger);
   });
 
   const apollo = new ApolloServer<Context>({

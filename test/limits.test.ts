@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHARGE, LOG_IN, SIGN_UP, STATUS_SUBSCRIPTION } from '../support/operations';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { CHARGE, ENTER, LOG_IN, SIGN_UP, STATUS, STATUS_SUBSCRIPTION } from '../support/operations';
 import { Feed } from './support/client';
 import { codeOf, fanOf, freshIp, gql, wsClientFrom, type Answer } from './support/edge';
 import { createConcert } from './support/fixtures';
@@ -188,6 +188,42 @@ describe('accounts made per address (SIGNUPS_PER_IP_PER_HOUR, off by default)', 
       expect(expectRateLimited(await signUp('c'), 3600)).toBeGreaterThan(3000);
       expect(codeOf(await gql(limited.url, LOG_IN, { email: `c-${stamp}@example.test`, password: 'correct-horse' }, { ip: freshIp() }))).toBe('INVALID_CREDENTIALS');
       expect(codeOf(await signUp('d', freshIp()))).toBeUndefined();
+    } finally {
+      await limited.stop();
+    }
+  });
+});
+
+describe('seat-map fields per account (SEAT_MAP_FIELDS_PER_MINUTE)', () => {
+  it('weighs each map by its seats and the fields selected; refuses the one past the budget with 429, answering no map; other accounts read on', async () => {
+    const limited = await startTestServer('limits_seat_maps', { SEAT_MAP_FIELDS_PER_MINUTE: '100000' });
+    try {
+      const { concertId, scheduleIds } = await createConcert(limited, { maxActiveUsers: 2, seatCount: 10_000 });
+      const fans = [await fanOf(limited), await fanOf(limited)];
+      for (const fan of fans) await gql(limited.url, ENTER, { id: concertId }, { token: fan.token });
+      await vi.waitFor(
+        async () => {
+          for (const fan of fans) expect((await gql<{ queueStatus: { state: string } }>(limited.url, STATUS, { id: concertId }, { token: fan.token })).body.data?.queueStatus.state).toBe('ACTIVE');
+        },
+        { timeout: 10_000, interval: 100 },
+      );
+      const [fan, other] = fans as [(typeof fans)[0], (typeof fans)[0]];
+      const id = scheduleIds[0];
+      // 10,000 seats × 4 fields, and × 2 lists.
+      const everyField = 'query($id: ID!) { schedule(id: $id) { seats { id number price status } } }';
+      const twoLists = 'query($id: ID!) { schedule(id: $id) { seatMap { ids statuses } } }';
+      const read = (query: string, as = fan) => gql<{ schedule: { seats?: unknown[]; seatMap?: { ids: string[] } } | null }>(limited.url, query, { id }, { token: as.token });
+      expect((await read(everyField)).body.data?.schedule?.seats).toHaveLength(10_000);
+      expect((await read(everyField)).body.data?.schedule?.seats).toHaveLength(10_000);
+      // 100,000 fields: the whole budget, not past it.
+      expect((await read(twoLists)).body.data?.schedule?.seatMap?.ids).toHaveLength(10_000);
+      const refused = await read(twoLists);
+      expectRateLimited(refused, 60);
+      expect(refused.body.data?.schedule?.seatMap ?? null).toBeNull();
+      expect(refused.body.errors?.[0]?.message).toMatch(/seat maps/);
+      expect((await read(everyField, other)).body.data?.schedule?.seats).toHaveLength(10_000);
+      // A status read is no map: the account's other operations go on.
+      expect(codeOf(await gql(limited.url, STATUS, { id: concertId }, { token: fan.token }))).toBeUndefined();
     } finally {
       await limited.stop();
     }

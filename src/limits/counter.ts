@@ -6,7 +6,7 @@ import { COUNT_BOTH, GIVE_BACK, REFUSED_BY_FIRST, REFUSED_BY_SECOND } from '../r
 import { isUnanswered, NotAsked } from '../errors';
 
 /** The limits a refusal is counted under (metric label `limit`). */
-export type LimitName = 'account' | 'ip' | 'login_email' | 'login_ip' | 'sign_up_ip' | 'sockets' | 'socket_operations';
+export type LimitName = 'account' | 'ip' | 'login_email' | 'login_ip' | 'sign_up_ip' | 'sockets' | 'socket_operations' | 'seat_maps';
 
 /** What a counter says about one more event: allowed, or refused until `retryAfterSeconds`. */
 export type Verdict = { allowed: true } | { allowed: false; limit: LimitName; retryAfterSeconds: number };
@@ -116,12 +116,12 @@ export class WindowCounter {
   }
 
   /**
-   * Counts one event. When Redis cannot be reached the event is allowed: the limit cannot be judged,
-   * and an operation that needs Redis fails with SERVICE_UNAVAILABLE by itself.
+   * Counts one event, weighing `points`. When Redis cannot be reached the event is allowed: the limit
+   * cannot be judged, and an operation that needs Redis fails with SERVICE_UNAVAILABLE by itself.
    */
-  async consume(id: string): Promise<Verdict> {
+  async consume(id: string, points = 1): Promise<Verdict> {
     try {
-      return await this.consumeOrFail(id);
+      return await this.consumeOrFail(id, points);
     } catch {
       return ALLOWED;
     }
@@ -131,13 +131,13 @@ export class WindowCounter {
    * Counts one event; when Redis cannot be reached, throws (SERVICE_UNAVAILABLE) rather than allow
    * it: for a limit that must hold whatever else works, such as sign-ins, which need only MySQL.
    */
-  async consumeOrFail(id: string): Promise<Verdict> {
+  async consumeOrFail(id: string, points = 1): Promise<Verdict> {
     const limiter = this.limiter;
     if (!limiter) return ALLOWED;
     const blocked = this.refusedFromMemory(id);
     if (blocked) return blocked;
     const refusedMs = await this.ask(() =>
-      limiter.consume(id).then(
+      limiter.consume(id, points).then(
         () => 0,
         (error: unknown) => {
           if (error instanceof RateLimiterRes) return Math.max(1, error.msBeforeNext);

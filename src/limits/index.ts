@@ -5,6 +5,7 @@ import { AnonymousSockets } from './anonymous-sockets';
 import { SilentRedis, WindowCounter } from './counter';
 import { LoginThrottle } from './login-throttle';
 import { SignUpLimit } from './sign-up-limit';
+import { SeatMapBudget } from './seat-map-budget';
 import { OpeningSockets } from './opening-sockets';
 import { OperationLimits } from './operation-limits';
 import { SocketLeases, socketLeaseMs } from './socket-leases';
@@ -14,6 +15,7 @@ import { SocketOperationCap } from './socket-operations';
 export { refusal, OperationLimits } from './operation-limits';
 export { LoginThrottle } from './login-throttle';
 export { SignUpLimit } from './sign-up-limit';
+export { SeatMapBudget } from './seat-map-budget';
 export { SocketLeases, type SocketLease } from './socket-leases';
 export { SocketOperationCap } from './socket-operations';
 export type { MessageBudget } from './socket-messages';
@@ -25,6 +27,8 @@ export interface LimitSettings {
   loginAttemptsPer15Min: number;
   signUpsPerIpPerHour: number;
   socketsPerAccount: number;
+  /** SEAT_MAP_FIELDS_PER_MINUTE (0: off). */
+  seatMapFieldsPerMinute: number;
   /** PRESENCE_GRACE_SECONDS: a dead replica's sockets stop counting well within it. */
   presenceGraceSeconds: number;
   operationWindowSeconds: number;
@@ -36,6 +40,7 @@ export interface Limits {
   operations: OperationLimits;
   logIns: LoginThrottle;
   signUps: SignUpLimit;
+  seatMaps: SeatMapBudget;
   sockets: SocketLeases;
   anonymousSockets: AnonymousSockets;
   openingSockets: OpeningSockets;
@@ -76,6 +81,7 @@ export function createLimits(redis: RedisClient, keys: RedisKeys, settings: Limi
     ),
     // Given back when no account was made: no block from memory.
     signUps: new SignUpLimit(counter('sign_up_ip', keys.limits.signUpIp, settings.signUpsPerIpPerHour, settings.signUpWindowSeconds, false)),
+    seatMaps: new SeatMapBudget(counter('seat_maps', keys.limits.seatMaps, settings.seatMapFieldsPerMinute, settings.operationWindowSeconds)),
     sockets: new SocketLeases(redis, keys, settings.socketsPerAccount, socketLeaseMs(settings.presenceGraceSeconds), refusals),
     // A per-address limit: off with the others (RATE_LIMIT_IP_PER_MINUTE=0), as a tester driving many sockets from one address expects.
     anonymousSockets: new AnonymousSockets(settings.perIpPerMinute === 0 ? Infinity : ANONYMOUS_SOCKETS_PER_ADDRESS, refusals),

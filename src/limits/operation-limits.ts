@@ -51,6 +51,7 @@ const MESSAGES = {
   sign_up_ip: 'Too many accounts made from this network address: try again in',
   sockets: 'Too many open connections for this account: close one, or try again in',
   socket_operations: 'This connection runs too many operations at once: complete one, or try again in',
+  seat_maps: 'This account has read too many seat maps: follow the one shown (seatChanged) or try again in',
 } as const;
 
 /** The RATE_LIMITED error for a refusal. */

@@ -82,7 +82,7 @@ export function createMetrics() {
     sqlStatements: new Counter({ name: 'mysql_statements_total', help: 'SQL statements this process sent for operations and jobs, BEGIN and COMMIT included (not /readyz probes, nor the session setting each new pooled connection gets)', registers: [registry] }),
     limitRefusals: new Counter({
       name: 'rate_limit_refusals_total',
-      help: 'Operations, sign-ins and sockets refused by an abuse limit (account, ip, login_email, login_ip, sign_up_ip, sockets, anonymous_sockets, opening_sockets, socket_operations, socket_messages)',
+      help: 'Operations, sign-ins and sockets refused by an abuse limit (account, ip, login_email, login_ip, sign_up_ip, sockets, anonymous_sockets, opening_sockets, socket_operations, socket_messages, seat_maps)',
       labelNames: ['limit'],
       registers: [registry],
     }),

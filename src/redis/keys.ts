@@ -137,6 +137,8 @@ export function redisKeys(prefix: string, database = 0) {
       loginEmail: `${prefix}:limit:login-email`,
       loginIp: `${prefix}:limit:login-ip`,
       signUpIp: `${prefix}:limit:sign-up-ip`,
+      /** Fields of seat maps read per account (id: user ID), weighted as the operation's allowance counts them. */
+      seatMaps: `${prefix}:limit:seat-maps`,
     },
     channels: {
       /** One message per admission tick: which concerts changed. */

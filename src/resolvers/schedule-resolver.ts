@@ -30,7 +30,7 @@ export class ScheduleResolver {
   }
 
   @Authorized()
-  @FieldResolver(() => [SeatNode], { description: 'By seat number, optionally only those with this status. Needs ACTIVE for this concert. One operation resolves at most 500,000 fields of concerts, schedules, seats and reservations in all (every plain field of the largest schedule’s map; an object or a count under each item, such as a seat’s schedule, counts 50), a map counted by the schedule’s size whatever the status filter. Errors: UNAUTHENTICATED, NOT_ACTIVE, GRAPHQL_VALIDATION_FAILED (past that allowance).' })
+  @FieldResolver(() => [SeatNode], { description: 'By seat number, optionally only those with this status. Needs ACTIVE for this concert. One operation resolves at most 500,000 fields of concerts, schedules, seats and reservations in all (every plain field of the largest schedule’s map; an object or a count under each item, such as a seat’s schedule, counts 50), a map counted by the schedule’s size whatever the status filter. Errors: UNAUTHENTICATED, NOT_ACTIVE, GRAPHQL_VALIDATION_FAILED (past that allowance), RATE_LIMITED (past the account’s seat-map fields a minute, SEAT_MAP_FIELDS_PER_MINUTE).' })
   async seats(
     @Root() schedule: ScheduleNode,
     @Arg('status', () => SeatStatus, { nullable: true }) status: SeatStatus | null,
@@ -51,7 +51,7 @@ export class ScheduleResolver {
   }
 
   @Authorized()
-  @FieldResolver(() => SeatMapNode, { description: 'The seats of Schedule.seats as lists by seat number: the same map for a fraction of its cost on a large schedule (what the web app reads). Needs ACTIVE for this concert. Counts against the operation’s allowance as the schedule’s seats times the lists selected. Errors: UNAUTHENTICATED, NOT_ACTIVE, GRAPHQL_VALIDATION_FAILED (past the allowance).' })
+  @FieldResolver(() => SeatMapNode, { description: 'The seats of Schedule.seats as lists by seat number: the same map for a fraction of its cost on a large schedule (what the web app reads). Needs ACTIVE for this concert. Counts against the operation’s allowance as the schedule’s seats times the lists selected. Errors: UNAUTHENTICATED, NOT_ACTIVE, GRAPHQL_VALIDATION_FAILED (past the allowance), RATE_LIMITED (past the account’s seat-map fields a minute, counted alike).' })
   async seatMap(@Root() schedule: ScheduleNode, @Ctx() context: Context, @Info() info: GraphQLResolveInfo): Promise<SeatMapNode> {
     return context.services.seatMap.listsOf(await context.loaders.seatMap(requireViewer(context).id, schedule, info));
   }

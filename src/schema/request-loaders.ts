@@ -133,11 +133,13 @@ export class RequestLoaders {
    * twenty times). Not cached across batches, like the lookups below. A schedule the viewer may not
    * see fails alone. Each map answered counts its schedule's seats, times the fields each seat
    * selects (weightPerItem), against the operation's allowance: all of them, as a status filter
-   * is applied once the map is read.
+   * is applied once the map is read; and as much against the account's seat-map budget.
    */
-  seatMap(viewerId: number, schedule: { id: number; totalSeats: number }, info: GraphQLResolveInfo): Promise<readonly SeatNode[]> {
-    // Counted before anything is read: a map past the allowance costs nothing.
-    this.answer(schedule.totalSeats * weightPerItem(info));
+  async seatMap(viewerId: number, schedule: { id: number; totalSeats: number }, info: GraphQLResolveInfo): Promise<readonly SeatNode[]> {
+    const fields = schedule.totalSeats * weightPerItem(info);
+    // Counted before anything is read: a map past the allowance, or past the account's budget, costs nothing.
+    this.answer(fields);
+    await this.services.limits.seatMaps.charge(viewerId, fields);
     // Each map is read after its schedule's cursor: a change the read misses is then in the log after it.
     const readMap = async (id: number) => {
       await this.seatCursor(id);

@@ -43,6 +43,7 @@ export function testEnv(testName: string, overrides: Record<string, string> = {}
     RATE_LIMIT_IP_PER_MINUTE: '1000000',
     LOGIN_ATTEMPTS_PER_15_MIN: '1000000',
     MAX_SOCKETS_PER_USER: '1000',
+    SEAT_MAP_FIELDS_PER_MINUTE: '1000000000',
     ...overrides,
   };
 }
