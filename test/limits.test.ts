@@ -3,6 +3,7 @@ import { CHARGE, ENTER, LOG_IN, SIGN_UP, STATUS, STATUS_SUBSCRIPTION } from '../
 import { Feed } from './support/client';
 import { codeOf, fanOf, freshIp, gql, wsClientFrom, type Answer } from './support/edge';
 import { createConcert } from './support/fixtures';
+import { seatIds } from './support/booking';
 import { limitedAddress } from '../src/http/edge';
 import { startTestServer, type TestServer } from './support/harness';
 
@@ -224,6 +225,15 @@ describe('seat-map fields per account (SEAT_MAP_FIELDS_PER_MINUTE)', () => {
       expect((await read(everyField, other)).body.data?.schedule?.seats).toHaveLength(10_000);
       // A status read is no map: the account's other operations go on.
       expect(codeOf(await gql(limited.url, STATUS, { id: concertId }, { token: fan.token }))).toBeUndefined();
+      // A hold whose answer asks for the map is made; the refusal within its answer is no 429, which
+      // would say nothing had changed.
+      const [seatId] = await seatIds(limited, id as string);
+      const hold = await gql(limited.url, 'mutation($seatId: ID!) { holdSeat(seatId: $seatId) { id seat { schedule { seats { id } } } } }', { seatId }, { token: fan.token });
+      expect(hold.status).toBe(200);
+      expect(hold.body.errors?.[0]?.extensions?.code).toBe('RATE_LIMITED');
+      expect(hold.body.errors?.[0]?.path).toEqual(['holdSeat', 'seat', 'schedule', 'seats']);
+      const mine = await gql<{ me: { holds: { seat: { id: string } }[] } }>(limited.url, '{ me { holds { seat { id } } } }', {}, { token: fan.token });
+      expect(mine.body.data?.me.holds.map((held) => held.seat.id)).toEqual([seatId]);
     } finally {
       await limited.stop();
     }

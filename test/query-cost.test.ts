@@ -104,6 +104,8 @@ describe('the cost limit', () => {
     ],
     ['one aliased introspection field, in a fragment', '{ __schema { ...S } } fragment S on __Schema { all: types { name } }'],
     ['two types looked up by aliases', '{ a: __type(name: "Concert") { name } b: __type(name: "Seat") { name } }'],
+    ['a sign-in beside a charge (a refused sign-in, 429, would hide the charge made before it)', 'mutation { chargePoints(amount: 777) { points } logIn(email: "x@example.test", password: "a-password") { token } }'],
+    ['a sign-up beside another mutation, in a fragment', 'mutation { signUp(email: "new@example.test", password: "a-password") { token } ...other } fragment other on Mutation { enterQueue(concertId: "1") { state } }'],
     ['two password hashes in one operation (signUp and logIn, one in a fragment)', 'mutation { signUp(email: "new@example.test", password: "a-password") { token } ...other } fragment other on Mutation { logIn(email: "x@example.test", password: "a-password") { token } }'],
   ])('refuses %s at once, with GRAPHQL_VALIDATION_FAILED, before any SQL', async (_label, query) => {
     const { body, statements, ms } = await measure(api, query);
@@ -136,6 +138,8 @@ describe('the cost limit', () => {
     // The web app's concert list page, with its counts; a page of the most a page may hold costs no more than the whole list.
     expect((await api.request('{ concerts(limit: 25, order: NEWEST_FIRST) { id title venue salesOpenAt availableSeats soldOut schedules { id startsAt totalSeats availableSeats } } }')).errors).toBeUndefined();
     expect((await api.request('query($limit: Int) { concerts(limit: $limit) { id title venue salesOpenAt availableSeats soldOut schedules { id startsAt totalSeats availableSeats } } }', { limit: 100 })).errors).toBeUndefined();
+    // A sign-in with __typename beside it (as some clients add it) is a sign-in alone: the credentials are checked.
+    expect((await api.request('mutation { __typename logIn(email: "nobody@example.test", password: "a-password") { token } }')).errors?.[0]?.extensions?.code).toBe('INVALID_CREDENTIALS');
     // Introspection, each field once (as GraphiQL asks), and __typename under any alias.
     expect((await api.request('{ __schema { types { name fields { name } } } t: __typename c: concerts { kind: __typename } }')).errors).toBeUndefined();
     expect((await api.request('{ __type(name: "Concert") { name fields { name } } }')).errors).toBeUndefined();

@@ -10,8 +10,9 @@ import { complexityError, variablesError } from './limits';
  * HTTP operations, once resolved and before they run, in the order the WebSocket checks them too
  * (the rate limits and the refusal of subscriptions came before parsing, see createHttpContext):
  * a subscription by hash alone, oversized variables with BAD_USER_INPUT (before the cost walk coerces
- * them), a costly operation with GRAPHQL_VALIDATION_FAILED. Any RATE_LIMITED answer from a resolver
- * (a throttled logIn) goes out as 429 with Retry-After. No answer may be cached.
+ * them), a costly operation with GRAPHQL_VALIDATION_FAILED. A RATE_LIMITED answer from a resolver
+ * (a throttled logIn, a seat map past its account's budget) goes out as 429 with Retry-After, unless
+ * a mutation had run before it. No answer may be cached.
  */
 export function guardPlugin(schema: GraphQLSchema): ApolloServerPlugin<Context> {
   return {
@@ -26,12 +27,16 @@ export function guardPlugin(schema: GraphQLSchema): ApolloServerPlugin<Context> 
           const tooExpensive = complexityError(schema, document, request.variables, request.operationName);
           if (tooExpensive) throw tooExpensive;
         },
-        async willSendResponse({ response, errors }) {
+        async willSendResponse({ response, errors, operation }) {
           // Apollo marks its PERSISTED_QUERY_NOT_FOUND "private, no-cache, must-revalidate", over the
           // no-store every /graphql answer carries (notStored): no answer of it may be kept.
           response.http.headers.set('cache-control', 'no-store');
-          const waits = (errors ?? []).map(originalOf).flatMap((error) => (error instanceof RateLimited ? [error.retryAfterSeconds] : []));
-          if (waits.length === 0) return;
+          const refusals = (errors ?? []).filter((error) => originalOf(error) instanceof RateLimited);
+          if (refusals.length === 0) return;
+          // 429 says nothing was changed: not so for a mutation refused only within its answer (a seat
+          // map asked beneath a hold), which had run. That answer goes out as any partial one.
+          if (operation?.operation === 'mutation' && refusals.some((error) => (error.path?.length ?? 1) > 1)) return;
+          const waits = refusals.map((error) => (originalOf(error) as RateLimited).retryAfterSeconds);
           response.http.status = 429;
           response.http.headers.set('retry-after', String(Math.max(...waits)));
         },

@@ -141,9 +141,11 @@ interface Shape {
   top: number;
   /** Of those, the ones that hash a password. */
   passwords: number;
+  /** Of those, `__typename`s (they run nothing). */
+  typenames: number;
 }
 
-const NO_SHAPE: Shape = { levels: 0, fields: 0, nodes: 0, top: 0, passwords: 0 };
+const NO_SHAPE: Shape = { levels: 0, fields: 0, nodes: 0, top: 0, passwords: 0, typenames: 0 };
 
 /**
  * Measures each operation of the document with every fragment counted where it is spread, each
@@ -176,6 +178,7 @@ function operationShapeLimit(context: ValidationContext): ASTVisitor {
         total.nodes += 1 + inner.nodes;
         total.top += 1;
         if (PASSWORD_FIELDS.has(name)) total.passwords += 1;
+        if (name === '__typename') total.typenames += 1;
         continue;
       }
       const inner = selection.kind === Kind.INLINE_FRAGMENT ? measure(selection.selectionSet) : fragmentShape(selection.name.value);
@@ -184,6 +187,7 @@ function operationShapeLimit(context: ValidationContext): ASTVisitor {
       total.nodes += 1 + inner.nodes;
       total.top += inner.top;
       total.passwords += inner.passwords;
+      total.typenames += inner.typenames;
     }
     return total;
   };
@@ -197,6 +201,9 @@ function operationShapeLimit(context: ValidationContext): ASTVisitor {
       else if (shape.nodes > MAX_NODES) refuse(`This operation has ${shape.nodes} fields and fragment spreads (limit ${MAX_NODES}): spread fewer fragments.`);
       if (shape.top > MAX_ROOT_FIELDS) refuse(`This operation has ${shape.top} root fields (limit ${MAX_ROOT_FIELDS}): send fewer aliases.`);
       if (shape.passwords > 1) refuse('At most one signUp or logIn per operation: send each in a request of its own.');
+      // A refused sign-in (RATE_LIMITED, 429) would answer `data: null` for a mutation beside it that
+      // had already run (a charge), which the client would then send again.
+      else if (shape.passwords === 1 && shape.top - shape.typenames > 1) refuse('A signUp or logIn runs alone in its operation: send the other fields in a request of their own.');
     },
   };
 }
