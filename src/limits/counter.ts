@@ -16,29 +16,41 @@ export const ALLOWED: Verdict = { allowed: true };
 /** Whole seconds, at least 1, until the window ends. */
 const retryAfter = (msBeforeNext: number) => Math.max(1, Math.ceil(msBeforeNext / 1000));
 
-/** While Redis is silent, how often one count asks it again (the others are not asked meanwhile). */
+/** While Redis is silent, how often a PING asks whether it answers again. */
 const SILENT_RETRY_MS = 1000;
 
 /**
  * What the counts of one process know of a single Redis that left a count unanswered (frozen, a
- * stalled network): until it answers again, one count a second asks it, and the others are not
- * asked. Each would wait the command timeout (2 s) for nothing and then be decided as it is now at
- * once: allowed (operations), or refused with SERVICE_UNAVAILABLE (sign-ins). A request that needs
- * only MySQL then answers at once, one that needs Redis waits for its own command alone. Not for a
- * Cluster: one node's silence says nothing of the keys on the others.
+ * stalled network): until it answers again, no count asks it, and each is decided as it is now at
+ * once: allowed (operations), or refused with SERVICE_UNAVAILABLE (sign-ins); each would wait the
+ * command timeout (2 s) for nothing. Meanwhile a PING a second, which nothing waits for, finds out
+ * when Redis is back (a count asking instead kept a request waiting 2 s every second: at a quiet
+ * moment, every request). A request that needs only MySQL then answers at once, one that needs Redis
+ * waits for its own command alone. Not for a Cluster: one node's silence says nothing of the keys on
+ * the others.
  */
 export class SilentRedis {
   private silent = false;
   private nextAskAt = 0;
+  private probing = false;
 
-  /** Whether a count asks Redis now: always while it answers; while silent, one a second. */
-  mayAsk(): boolean {
-    if (!this.silent) return true;
-    // A monotonic clock: a wall clock stepped back would keep counts from asking for that long.
-    const now = performance.now();
-    if (now < this.nextAskAt) return false;
-    this.nextAskAt = now + SILENT_RETRY_MS;
-    return true;
+  constructor(private readonly redis: RedisClient) {}
+
+  /** While silent, sends a PING unless one is on its way or went out within the last second. */
+  probe(): void {
+    // A monotonic clock: a wall clock stepped back would keep the PING from going out for that long.
+    if (!this.silent || this.probing || performance.now() < this.nextAskAt) return;
+    this.probing = true;
+    this.redis
+      .ping()
+      .then(
+        () => this.answered(),
+        () => undefined,
+      )
+      .finally(() => {
+        this.probing = false;
+        this.nextAskAt = performance.now() + SILENT_RETRY_MS;
+      });
   }
 
   /** Whether Redis answered the last count asked (a giveBack is not worth a trial). */
@@ -51,9 +63,7 @@ export class SilentRedis {
   }
 
   unanswered(): void {
-    if (this.silent) return;
     this.silent = true;
-    this.nextAskAt = performance.now() + SILENT_RETRY_MS;
   }
 }
 
@@ -174,7 +184,10 @@ export class WindowCounter {
 
   /** Redis's answer to a count, told to the silence watch; not asked while Redis is known silent. */
   private async ask<T>(command: () => Promise<T>): Promise<T> {
-    if (this.silence && !this.silence.mayAsk()) throw new NotAsked('Redis left a count unanswered moments ago: not asked again yet');
+    if (this.silence && !this.silence.answering) {
+      this.silence.probe();
+      throw new NotAsked('Redis left a count unanswered moments ago: not asked until it answers again');
+    }
     try {
       const answer = await command();
       this.silence?.answered();

@@ -64,7 +64,7 @@ const openingSocketsPerAddress = (perIpPerMinute: number) => (perIpPerMinute ===
 
 /** The abuse limits (contract: service.md, Abuse limits), all counted in Redis under `keys`. */
 export function createLimits(redis: RedisClient, keys: RedisKeys, settings: LimitSettings, refusals: Counter<'limit'>): Limits {
-  const silence = redis instanceof Cluster ? undefined : new SilentRedis();
+  const silence = redis instanceof Cluster ? undefined : new SilentRedis(redis);
   const counter = (name: ConstructorParameters<typeof WindowCounter>[1], prefix: string, max: number, windowSeconds: number, blockInMemory = true) =>
     new WindowCounter(redis, name, prefix, max, windowSeconds, refusals, blockInMemory, silence);
   return {
