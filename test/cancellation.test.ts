@@ -2,10 +2,10 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { redisKeys, runScript } from '../src/redis';
 import { HOLD_SEAT } from '../src/redis/hold-scripts';
 import { Api } from '../support/graphql-client';
-import { CANCEL, CREATE_CONCERT, HOLD, PAY, SEATS, type Reservation } from '../support/operations';
+import { CANCEL, CREATE_CONCERT, ENTER, HOLD, PAY, SEATS, type QueueStatus, type Reservation } from '../support/operations';
 import { ADMIN, startTestServer, type TestServer } from './support/harness';
 import { wipeRedisKeys } from '../support/sandbox';
-import { logIn, type Account } from './support/client';
+import { logIn, signUpMany, type Account } from './support/client';
 import { activeFans, admit, availableSeats, charge, expectConsistentLedger, hold, ledger, me, pay, seatFeed, seatIds } from './support/booking';
 import { createConcert } from './support/fixtures';
 
@@ -231,11 +231,45 @@ describe('cancelReservation', () => {
     // Setup: the show started a minute ago.
     await server.app.orm.em.getConnection().execute('update schedules set starts_at = ? where id = ?', [new Date(Date.now() - 60_000), scheduleId]);
     expect(await owner!.api.errorCode(CANCEL, { id: reservation.id })).toBe('NOT_CANCELLABLE');
+    // Ownership first: NOT_CANCELLABLE would tell a stranger the reservation exists.
+    expect(await stranger!.api.errorCode(CANCEL, { id: reservation.id })).toBe('NOT_FOUND');
     const after = await me(owner!);
     expect(after.points).toBe(500 - PRICE);
     expect(after.reservations.map((r) => r.status)).toEqual(['CONFIRMED']);
     expect((await ledger(server, owner!.id)).map((e) => e.kind)).toEqual(['CHARGE', 'PAYMENT']);
     expect((await me(stranger!)).points).toBe(0);
+  });
+});
+
+describe('a cancelled reservation', () => {
+  it('is NOT_FOUND to another fan, who is answered nothing of it (reservation IDs follow each other)', async () => {
+    const { fans, reservation } = await bought({ fans: 2 });
+    const [owner, stranger] = fans;
+    expect((await cancel(owner!, reservation.id)).errors).toBeUndefined();
+    const answer = await cancel(stranger!, reservation.id);
+    expect(answer.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+    expect(answer.data?.cancelReservation ?? null).toBeNull();
+  });
+});
+
+describe('a cancellation of a sold-out concert’s seat, with no admission tick running', () => {
+  it('opens the line at once: the next fan enters, told the seat left, where one a moment before was told SOLD_OUT', async () => {
+    const quiet = await startTestServer('cancellation_quiet', { RUN_WORKERS: 'false' });
+    try {
+      const quietApi = new Api(quiet.url);
+      const { concertId, scheduleIds } = await createConcert(quiet, { maxActiveUsers: 1, seatCount: 1, price: PRICE });
+      const [buyer, knocker, next] = await signUpMany(quietApi, 3);
+      await buyer!.api.data(ENTER, { id: concertId });
+      await quiet.app.services.queue.admitTick();
+      const [seatId] = await seatIds(quiet, scheduleIds[0]!);
+      await charge(buyer!, 500);
+      const payment = await pay(buyer!, [(await hold(buyer!, seatId!)).id], 'only-seat');
+      expect((await knocker!.api.data<{ enterQueue: QueueStatus }>(ENTER, { id: concertId })).enterQueue.state).toBe('SOLD_OUT');
+      expect((await cancel(buyer!, payment.reservations[0]!.id)).errors).toBeUndefined();
+      expect((await next!.api.data<{ enterQueue: QueueStatus }>(ENTER, { id: concertId })).enterQueue).toMatchObject({ state: 'WAITING', seatsLeft: 1 });
+    } finally {
+      await quiet.stop();
+    }
   });
 });
 

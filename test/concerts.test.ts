@@ -66,6 +66,8 @@ describe('createConcert', () => {
 
   it.each([
     ['an empty title', { title: '  ' }],
+    ['a title of 201 characters', { title: 'x'.repeat(201) }],
+    ['a venue of 201 characters', { venue: 'x'.repeat(201) }],
     ['maxActiveUsers 0', { maxActiveUsers: 0 }],
     ['no schedules', { schedules: [] }],
     ['seatCount 0', { schedules: [{ startsAt: '2030-01-01T00:00:00Z', seatCount: 0, price: 1 }] }],

@@ -69,6 +69,13 @@ describe('seatsLeft', () => {
     expect(await concertSeats(concertId)).toEqual({ availableSeats: 3, soldOut: false });
   });
 
+  it('calls a concert whose every seat is held, none sold, not sold out', async () => {
+    const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 5, seatCount: 2 });
+    const [fan] = await activeFans(api, concertId, 1);
+    for (const seatId of await seatIds(server, scheduleIds[0]!)) await hold(fan!, seatId);
+    expect(await concertSeats(concertId)).toEqual({ availableSeats: 0, soldOut: false });
+  });
+
   it('is pushed to a fan out of line while nobody is in line or ACTIVE (a hold lapsing, a cancellation)', async () => {
     const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 5, seatCount: 2 });
     const [buyer] = await activeFans(api, concertId, 1);

@@ -167,6 +167,24 @@ describe('pay', () => {
     expect(Date.now() - started).toBeLessThan(2000);
   });
 
+  it('commits nothing when its note to the inventory check fails (without it, a count left wrong by a death after the commit would never be healed)', async () => {
+    const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 5 });
+    const [fan] = (await activeFans(api, concertId, 1)) as [Account];
+    await charge(fan, 500);
+    const held = await hold(fan, (await seatIds(server, scheduleIds[0]!))[0]!);
+    // The notes' key broken (a wrong type): the note fails in Redis itself.
+    const notes = redisKeys(server.app.config.redisPrefix).seatsChanging;
+    await server.app.redis.set(notes, 'not a sorted set');
+    try {
+      expect(await fan.api.errorCode(PAY, { holdIds: [held.id], key: 'unnoted' })).toBe('INTERNAL_SERVER_ERROR');
+    } finally {
+      await server.app.redis.del(notes);
+    }
+    expect((await me(fan)).points).toBe(500);
+    const [row] = await server.app.orm.em.getConnection().execute<{ n: number }[]>('select count(*) as n from payments where user_id = ?', [fan.id]);
+    expect(Number(row!.n)).toBe(0);
+  });
+
   it('a failed payment hands its holds back at once: the fan may release them', async () => {
     const { fans, seats: ids } = await booking(1, 50);
     const [fan] = fans as [Account];

@@ -48,6 +48,16 @@ describe('chargePoints', () => {
     expect(await api.errorCode(CHARGE, { amount: 1 })).toBe('UNAUTHENTICATED');
   });
 
+  it('refuses a charge past the largest balance GraphQL can say (Int, 2^31 − 1) with BAD_USER_INPUT, changing nothing', async () => {
+    const fan = await signUp(api);
+    const near = 2_147_483_647 - 5;
+    // Setup: a balance a few points short of the largest.
+    await server.app.orm.em.getConnection().execute('update users set points = ? where id = ?', [near, fan.id]);
+    expect(await fan.api.errorCode(CHARGE, { amount: 10 })).toBe('BAD_USER_INPUT');
+    expect(await me(fan)).toMatchObject({ points: near, pointHistory: [] });
+    expect(await charge(fan, 5)).toBe(2_147_483_647);
+  });
+
   it('loses no update under 200 concurrent charges, with a ledger that sums to the balance', async () => {
     const fan = await signUp(api);
     const amounts = Array.from({ length: 200 }, (_, i) => i + 1);

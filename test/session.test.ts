@@ -2,7 +2,7 @@ import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Api } from '../support/graphql-client';
-import { type QueueStatus, STATUS_SUBSCRIPTION } from '../support/operations';
+import { CHARGE, type QueueStatus, STATUS_SUBSCRIPTION } from '../support/operations';
 import { startTestServer, type TestServer } from './support/harness';
 import { Feed, signUp } from './support/client';
 import { createConcert } from './support/fixtures';
@@ -36,6 +36,25 @@ describe('the token on a socket', () => {
     try {
       const feed = new Feed<{ queueStatus: QueueStatus }>(client, STATUS_SUBSCRIPTION, { id: concertId });
       expect((await feed.next()).data?.queueStatus).toMatchObject({ concertId, state: 'NONE' });
+    } finally {
+      await client.dispose();
+    }
+  });
+
+  it('runs no query or mutation sent on the socket once its token has expired (the socket stays open)', async () => {
+    const fan = await signUp(api);
+    const client = createClient({ url: server.wsUrl, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${fan.token}` }, retryAttempts: 0, lazy: false });
+    const run = (amount: number) =>
+      new Promise<{ data?: unknown; errors?: readonly { extensions?: Record<string, unknown> }[] }>((resolve) => {
+        let last: { data?: unknown; errors?: readonly { extensions?: Record<string, unknown> }[] } = {};
+        client.subscribe({ query: CHARGE, variables: { amount } }, { next: (result) => (last = result as typeof last), error: (errors) => resolve({ errors: errors as never }), complete: () => resolve(last) });
+      });
+    try {
+      expect((await run(10)).errors).toBeUndefined();
+      await new Promise((resolve) => setTimeout(resolve, (JWT_TTL_SECONDS + 0.5) * 1000));
+      expect((await run(20)).errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+      const [row] = await server.app.orm.em.getConnection().execute<{ points: number }[]>('select points from users where id = ?', [fan.id]);
+      expect(Number(row?.points)).toBe(10);
     } finally {
       await client.dispose();
     }
