@@ -5,7 +5,7 @@ import { closeCallsForSessionCheck, feedRetryMs, retryAfterFailureMs, retryDelay
 import { errorCode, errorMessage, isTransient, NETWORK_BACK_MESSAGE, noteText, problemOf } from '../web/src/logic/errors';
 import { ACTIVE_PAUSED_MESSAGE, ACTIVE_SEAT_BACK_MESSAGE, ACTIVE_SOLD_OUT_MESSAGE, activeSupplyNews, announcement, concertPageName, datesOnSale, estimatedWaitWords, HOLDS_OUTLAST_TURN, HOLDS_STILL_PAYABLE, inLine, LEAVE_SETTLE_MS, logOutQuestion, overHttpWords, lineProgress, LineMemory, lostWords, offPageNews, PAUSED_MESSAGE, PLACE_ENDED_AWAY_MESSAGE, PLACE_LOST_MESSAGE, PREQUEUE_MESSAGE, SEAT_BACK_MESSAGE, seatSupply, seatsLeftWords, SOLD_OUT_MESSAGE, TURN_ENDED_MESSAGE, turnEnded, waitsInLine, type QueueView } from '../web/src/logic/queue';
 import { NewestSource } from '../web/src/logic/newest';
-import { applySeatChange, choiceCounts, followSeatFailure, heldWords, holdsGoneByRunningOut, holdsRanOutWords, MaybeOwnChanges, openingChoice, PaidElsewhere, paidElsewhereWords, pendingOwnSeats, releasedWords, SEATS_PER_PAGE, seatFailureShown, seatKeyTarget, seatLook, seatPages, seatPositions, seatsFromLists, withLiveCounts, type SeatState } from '../web/src/logic/seats';
+import { applySeatChange, choiceCounts, followSeatFailure, heldWords, holdsGoneByRunningOut, holdsRanOutWords, MaybeOwnChanges, openingChoice, PaidElsewhere, paidElsewhereWords, pendingOwnSeats, releasedWords, MAP_REREAD_SPACING_MS, rereadDelayMs, SEATS_PER_PAGE, seatFailureShown, seatKeyTarget, seatLook, seatPages, seatPositions, seatsFromLists, withLiveCounts, type SeatState } from '../web/src/logic/seats';
 import { countWords, formatCount } from '../web/src/logic/numbers';
 import { pointsWords, refundWords } from '../web/src/logic/points';
 import { formatCountdown, formatDateTime, formatWait, remainingMs, salesOpenCountdown, sessionWarningAt, spokenCountdown, turnEndingWarning } from '../web/src/logic/time';
@@ -1087,6 +1087,14 @@ describe('the seat map\'s failure note', () => {
     // Other failures do not follow the seat.
     const limit = { problem: { code: 'HOLD_LIMIT_REACHED' }, seatId: '7', heldThen: 4, reconnectsThen: 0, readsThen: 1 };
     expect(followSeatFailure(followSeatFailure(limit, 'HELD', 1), 'AVAILABLE', 2)).toBe(limit);
+  });
+
+  it('reads a map again, as refusals ask, at once only when its last read is a spacing (10 s) old: a fan racing for seats does not fetch a stadium map at every refusal', () => {
+    expect(MAP_REREAD_SPACING_MS).toBe(10_000);
+    expect(rereadDelayMs(undefined, 5_000)).toBe(0);
+    expect(rereadDelayMs(1_000, 1_200)).toBe(9_800);
+    expect(rereadDelayMs(1_000, 11_000)).toBe(0);
+    expect(rereadDelayMs(1_000, 60_000)).toBe(0);
   });
 });
 

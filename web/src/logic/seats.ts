@@ -319,6 +319,18 @@ export function followSeatFailure<P extends { code: string }>(failure: SeatFailu
 }
 
 /**
+ * Reads of a map again that refusals ask for (SEAT_UNAVAILABLE: the map showed free a seat that was
+ * not), one at most this often: a stadium's map is about 1.5 MB, the account's seat-map budget
+ * counts each (SEAT_MAP_FIELDS_PER_MINUTE), and the live feed shows the rival's hold meanwhile.
+ */
+export const MAP_REREAD_SPACING_MS = 10_000;
+
+/** How long a read again asked now waits: none once the map was last read a spacing ago (or never). */
+export function rereadDelayMs(lastReadAt: number | undefined, now: number, spacingMs = MAP_REREAD_SPACING_MS): number {
+  return lastReadAt === undefined ? 0 : Math.max(0, lastReadAt + spacingMs - now);
+}
+
+/**
  * The failure the seat map still says, until the next choice: HOLD_LIMIT_REACHED only while the fan
  * holds as many seats of the schedule as when it was said (released, paid or run out, one may be
  * held); "cannot reach the server" (NETWORK) only until the connection is back (the map is read again then).

@@ -3,7 +3,7 @@ import { useClient, useMutation } from 'urql';
 import { feedRetryMs, retryAfterFailureMs } from '../logic/connection';
 import { problemOf, type Problem } from '../logic/errors';
 import { NewestSource } from '../logic/newest';
-import { applySeatChange, choiceCounts, followSeatFailure, heldWords, openingChoice, pendingOwnSeats, seatFailureShown, seatKeyTarget, seatLook, seatLookWords, seatPages, seatPositions, seatsFromLists, type SeatChange, type SeatFailure, type SeatLook, type SeatState, type SeatStatus } from '../logic/seats';
+import { applySeatChange, choiceCounts, followSeatFailure, heldWords, rereadDelayMs, openingChoice, pendingOwnSeats, seatFailureShown, seatKeyTarget, seatLook, seatLookWords, seatPages, seatPositions, seatsFromLists, type SeatChange, type SeatFailure, type SeatLook, type SeatState, type SeatStatus } from '../logic/seats';
 import { serverClock } from '../logic/server-clock';
 import { formatDateTime } from '../logic/time';
 import { HoldSeat, ScheduleSeats, SeatChanged, type HoldItem } from '../operations';
@@ -50,6 +50,10 @@ export function useSeatMap(scheduleId: string, reconnects: number, onChange?: (c
   // The map shown, as of which change: what a feed started again after a reconnect goes on from (a
   // new attempt, schedule or client reads the map again).
   const shown = useRef<{ attempt: number; scheduleId: string; client: unknown; cursor: string } | null>(null);
+  // When the map was last read, and a read again asked for within the spacing since (see rereadDelayMs).
+  const lastReadAt = useRef<number | undefined>(undefined);
+  const reread = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  useEffect(() => () => clearTimeout(reread.current), []);
 
   useEffect(() => {
     let live = true;
@@ -99,6 +103,7 @@ export function useSeatMap(scheduleId: string, reconnects: number, onChange?: (c
           const read = seatsFromLists(schedule.seatMap);
           positions.current = seatPositions(read);
           setState((s) => ({ seats: read, reads: s.reads + 1 }));
+          lastReadAt.current = performance.now();
           shown.current = { attempt, scheduleId, client, cursor: schedule.seatChangesCursor };
           feed = follow(schedule.seatChangesCursor);
         });
@@ -115,7 +120,16 @@ export function useSeatMap(scheduleId: string, reconnects: number, onChange?: (c
     apply: (change, sent) => {
       if (sources.takeAnswer(change.id, sent)) setState((s) => ({ ...s, seats: apply(s.seats, change) }));
     },
-    reload: () => setAttempt((n) => n + 1),
+    reload: () => {
+      if (reread.current !== undefined) return;
+      reread.current = setTimeout(
+        () => {
+          reread.current = undefined;
+          setAttempt((n) => n + 1);
+        },
+        rereadDelayMs(lastReadAt.current, performance.now()),
+      );
+    },
     statusOf: (seatId) => {
       const index = positions.current.get(seatId);
       const seat = index === undefined ? undefined : state.seats?.[index];
@@ -131,7 +145,7 @@ interface SeatAnswers {
   send(): number;
   /** The answer's seat status, unless the live feed said something newer about that seat meanwhile. */
   apply(change: SeatChange, sent: number): void;
-  /** Reads the map again (it was found wrong). */
+  /** Reads the map again (it was found wrong), once the last read is MAP_REREAD_SPACING_MS old. */
   reload(): void;
   /** A seat's status as the map shows it (found through its position: no search of a stadium's seats). */
   statusOf(seatId: string): SeatStatus | undefined;
