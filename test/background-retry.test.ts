@@ -91,3 +91,30 @@ describe('background retries (timers under the test’s control)', () => {
     expect(done).toHaveLength(2);
   });
 });
+
+describe('a backlog whose attempt is running', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('keeps an item added meanwhile for its next attempt: the attempt that goes through clears only what it was given', async () => {
+    const done: number[][] = [];
+    let release: () => void = () => undefined;
+    const backlog = new Backlog<number>(async (items) => {
+      // The first attempt takes a while: an item is added meanwhile.
+      if (done.length === 0) await new Promise<void>((resolve) => (release = resolve));
+      done.push(items);
+    });
+    backlog.add([1]);
+    await vi.advanceTimersByTimeAsync(500);
+    backlog.add([2]);
+    release();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(done).toEqual([[1]]);
+    await vi.advanceTimersByTimeAsync(500);
+    expect(done).toEqual([[1], [2]]);
+  });
+});

@@ -93,10 +93,12 @@ describe('refusals at the HTTP edge', () => {
     expect(answer.body.errors?.[0]?.extensions?.code).toBe('GRAPHQL_PARSE_FAILED');
   });
 
-  it('a batch (JSON array): 400 GRAPHQL_PARSE_FAILED, none of it run', async () => {
-    const answer = await post(JSON.stringify([{ query: '{ __typename }' }, { query: '{ __typename }' }]));
-    expect(answer.status).toBe(400);
-    expect(answer.body.errors?.[0]).toMatchObject({ message: expect.stringMatching(/one operation per request/), extensions: { code: 'GRAPHQL_PARSE_FAILED' } });
+  it('a batch (JSON array), of one operation too: 400 GRAPHQL_PARSE_FAILED, none of it run', async () => {
+    for (const batch of [[{ query: '{ __typename }' }, { query: '{ __typename }' }], [{ query: '{ __typename }' }]]) {
+      const answer = await post(JSON.stringify(batch));
+      expect(answer.status).toBe(400);
+      expect(answer.body.errors?.[0]).toMatchObject({ message: expect.stringMatching(/one operation per request/), extensions: { code: 'GRAPHQL_PARSE_FAILED' } });
+    }
   });
 
   it('no query in the body: 400 GRAPHQL_PARSE_FAILED; a method other than GET or POST: 405', async () => {

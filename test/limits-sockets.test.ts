@@ -9,7 +9,7 @@ import { startTestServer, type TestServer } from './support/harness';
 import { RedisServer } from './support/redis-server';
 import { Counter } from 'prom-client';
 import { createRedis, redisKeys, redisReady } from '../src/redis';
-import { SocketLeases } from '../src/limits/socket-leases';
+import { SocketLeases, socketLeaseMs } from '../src/limits/socket-leases';
 
 /** The per-IP limit at its default: the cap on sockets still opening follows it. */
 const LIMITS = { MAX_SOCKETS_PER_USER: '2', TRUST_PROXY: 'true', RATE_LIMIT_IP_PER_MINUTE: '1200' };
@@ -76,6 +76,14 @@ describe('socket leases while Redis is frozen', () => {
       frozen.resume();
       await frozen.stop();
     }
+  });
+});
+
+describe('a socket lease', () => {
+  it('outlives a dead replica by half the presence grace at most (a minute at most), so its fans reconnect elsewhere within the grace', () => {
+    for (const graceSeconds of [4, 10, 30, 60]) expect(socketLeaseMs(graceSeconds)).toBeLessThanOrEqual((graceSeconds * 1000) / 2);
+    expect(socketLeaseMs(10)).toBe(5000);
+    expect(socketLeaseMs(600)).toBe(60_000);
   });
 });
 
@@ -241,6 +249,17 @@ describe('graphql-ws connections per account (MAX_SOCKETS_PER_USER)', () => {
     await vi.waitFor(() => expect(answered).toBe(150), { timeout: 5000, interval: 20 });
     expect(calm.socket.readyState).toBe(WebSocket.OPEN);
     calm.socket.close();
+  });
+
+  it('weighs a large message by its size (each 10 KB one more): 30 pings of 90 KB at once close the socket with 4429', async () => {
+    const heavy = await openBareSocket(server.wsUrl, freshIp());
+    if (!('socket' in heavy)) throw new Error(`not opened: ${heavy.code}`);
+    const closed = new Promise<{ code: number; reason: string }>((resolve) => heavy.socket.once('close', (code, reason) => resolve({ code, reason: String(reason) })));
+    // Each weighs 1 + 9: 300 against a burst of 200. Counted one each, 30 would be nothing.
+    const ping = JSON.stringify({ type: 'ping', payload: { pad: 'x'.repeat(90 * 1024) } });
+    for (let i = 0; i < 30; i++) heavy.socket.send(ping);
+    expect(await Promise.race([closed, new Promise<'open'>((resolve) => setTimeout(() => resolve('open'), 5000))])).toEqual({ code: 4429, reason: 'Too many messages on this connection: slow down.' });
+    heavy.socket.close();
   });
 
   it('closes a socket that never sends connection_init within 3 s (4408)', async () => {

@@ -112,6 +112,14 @@ describe('operations per client IP (RATE_LIMIT_IP_PER_MINUTE)', () => {
     expectRateLimited(await gql(server.url, ME, {}, { token: neighbour.token, ip: elsewhere }), 60);
   });
 
+  it('behind the proxy, counts the address it appended (the last entry of X-Forwarded-For), not those the client wrote before it', async () => {
+    const real = freshIp();
+    // Each request forges a new first entry; the proxy appended the same real address each time.
+    const logIn = (i: number) => gql(server.url, LOG_IN, { email: `forged-${i}-${real}@example.test`, password: 'wrong-password' }, { ip: `${freshIp()}, ${real}` });
+    for (let i = 0; i < 3; i++) expect(codeOf(await logIn(i))).toBe('INVALID_CREDENTIALS');
+    expectRateLimited(await logIn(3), 15 * 60);
+  });
+
   it('counts an address the proxy wrote with a port (1.2.3.4:5678, [2001:db8::1]:443) as that address, whatever the port', async () => {
     expect(limitedAddress('10.1.2.3:5678')).toBe('10.1.2.3');
     expect(limitedAddress('[2001:db8:a:b::1]:443')).toBe('2001:db8:a:b::/64');
@@ -234,6 +242,28 @@ describe('seat-map fields per account (SEAT_MAP_FIELDS_PER_MINUTE)', () => {
       expect(hold.body.errors?.[0]?.path).toEqual(['holdSeat', 'seat', 'schedule', 'seats']);
       const mine = await gql<{ me: { holds: { seat: { id: string } }[] } }>(limited.url, '{ me { holds { seat { id } } } }', {}, { token: fan.token });
       expect(mine.body.data?.me.holds.map((held) => held.seat.id)).toEqual([seatId]);
+    } finally {
+      await limited.stop();
+    }
+  });
+});
+
+describe('a seat map larger than the whole seat-map budget', () => {
+  it('costs the whole budget: answered once a window, then refused', async () => {
+    const limited = await startTestServer('limits_seat_maps_small', { SEAT_MAP_FIELDS_PER_MINUTE: '20' });
+    try {
+      const { concertId, scheduleIds } = await createConcert(limited, { maxActiveUsers: 2, seatCount: 10 });
+      const fan = await fanOf(limited);
+      await gql(limited.url, ENTER, { id: concertId }, { token: fan.token });
+      await vi.waitFor(async () => expect((await gql<{ queueStatus: { state: string } }>(limited.url, STATUS, { id: concertId }, { token: fan.token })).body.data?.queueStatus.state).toBe('ACTIVE'), {
+        timeout: 10_000,
+        interval: 100,
+      });
+      // 10 seats × 4 fields: 40, twice the budget.
+      const everyField = 'query($id: ID!) { schedule(id: $id) { seats { id number price status } } }';
+      const first = await gql<{ schedule: { seats: unknown[] } | null }>(limited.url, everyField, { id: scheduleIds[0] }, { token: fan.token });
+      expect(first.body.data?.schedule?.seats).toHaveLength(10);
+      expectRateLimited(await gql(limited.url, everyField, { id: scheduleIds[0] }, { token: fan.token }), 60);
     } finally {
       await limited.stop();
     }

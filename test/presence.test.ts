@@ -254,6 +254,24 @@ describe('presence of ACTIVE fans', () => {
   });
 });
 
+describe('an idle ACTIVE fan, with a presence grace far longer than the idle time', () => {
+  it('loses the slot after the idle time (ACTIVE_IDLE_SECONDS), not the grace', async () => {
+    const longGrace = await presenceServer('presence_long_grace', 30);
+    const helpers = presenceHelpers(() => longGrace);
+    try {
+      const { concertId } = await createConcert(longGrace, { maxActiveUsers: 1 });
+      const [idle] = await signUpMany(new Api(longGrace.url), 1);
+      await helpers.enter(idle!, concertId);
+      await vi.waitFor(async () => expect((await helpers.inLine(idle!, concertId)).active).toBe(true), { timeout: 5000, interval: 50 });
+      // Silent from now on: the slot goes after IDLE_S and a tick or two, long before the 30 s grace.
+      await vi.waitFor(async () => expect(await helpers.inLine(idle!, concertId)).toEqual({ waiting: false, active: false }), { timeout: (IDLE_S + 6) * 1000, interval: 200 });
+    } finally {
+      await helpers.closeAll();
+      await longGrace.stop();
+    }
+  }, 30_000);
+});
+
 describe('presence across replicas', () => {
   it('counts a subscription on an API-only replica', async () => {
     const apiOnly = await spawnServer({ ...server.env, RUN_WORKERS: 'false' });

@@ -1142,7 +1142,7 @@ describe('departures log and live presence', () => {
     return rank === null ? null : rank + 1;
   };
 
-  it('judges nobody absent for a silence that may be ours: a tick after a gap drops nobody for a grace, and no call forgets anyone while ticks are missing', async () => {
+  it('judges nobody absent for a silence that may be ours: a tick after a gap drops nobody for a grace, and no call forgets anyone while ticks are missing or within that grace', async () => {
     const k = await concert();
     // Grace and idle time 5 s; a gap of over 2 s between ticks means the line was left unattended.
     const tick = async () => (await run(QUEUE_ADMIT, k, 0, 60_000, 5000, 60_000, 5000, 5000, -1, 0, 60_000, HOUR, '', 2000, '|'))[4];
@@ -1161,8 +1161,11 @@ describe('departures log and live presence', () => {
     await unseenFor(3, 10_000);
     await lastTickAgo(10_000);
     expect(await inLineAfterAsking(3)).toBe(true);
-    // The tick that finds the gap drops nobody, nor the next ones within a grace of it.
+    // The tick that finds the gap drops nobody, nor the next ones within a grace of it; nor does a
+    // call within that grace (fan 3, silent 10 s again, asks right after that tick).
     expect(await tick()).toBe(0);
+    await unseenFor(3, 10_000);
+    expect(await inLineAfterAsking(3)).toBe(true);
     expect(await tick()).toBe(0);
     expect(await redis.zscore(k.wait, '1')).not.toBeNull();
     // A grace after the line was attended again, absence is judged as ever: fan 1 goes, the others stay.

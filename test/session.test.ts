@@ -6,6 +6,7 @@ import { CHARGE, type QueueStatus, STATUS_SUBSCRIPTION } from '../support/operat
 import { startTestServer, type TestServer } from './support/harness';
 import { Feed, signUp } from './support/client';
 import { createConcert } from './support/fixtures';
+import { SessionExpiries } from '../src/auth/session-bound';
 
 const JWT_TTL_SECONDS = 3;
 
@@ -76,6 +77,28 @@ describe('the token on a socket', () => {
       expect((await again.next()).errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
     } finally {
       await client.dispose();
+    }
+  });
+});
+
+describe('subscriptions of an account whose credentials changed', () => {
+  it('end when opened with a token older than the change, and go on when signed under it (the same whole second)', async () => {
+    const sessions = new SessionExpiries();
+    async function* source() {
+      yield 1;
+      yield 2;
+    }
+    // A token's credentials time is in whole seconds: one signed right after the change carries the change's time itself.
+    const changedAt = Math.floor(Date.now() / 1000) * 1000 - 5000;
+    try {
+      const older = sessions.bind(source(), Date.now() + 60_000, 7, changedAt - 1000);
+      const current = sessions.bind(source(), Date.now() + 60_000, 7, changedAt);
+      sessions.endOlderCredentials(new Map([[7, changedAt]]));
+      await expect(older.next()).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+      await expect(current.next()).resolves.toEqual({ value: 1, done: false });
+      await current.return?.();
+    } finally {
+      sessions.stop();
     }
   });
 });
