@@ -90,17 +90,8 @@ describe('background retries (timers under the test’s control)', () => {
     await vi.advanceTimersByTimeAsync(120_000);
     expect(done).toHaveLength(2);
   });
-});
 
-describe('a backlog whose attempt is running', () => {
-  beforeEach(() => {
-    vi.useFakeTimers();
-  });
-  afterEach(() => {
-    vi.useRealTimers();
-  });
-
-  it('keeps an item added meanwhile for its next attempt: the attempt that goes through clears only what it was given', async () => {
+  it('a backlog keeps an item added while an attempt runs for its next attempt: the attempt that goes through clears only what it was given', async () => {
     const done: number[][] = [];
     let release: () => void = () => undefined;
     const backlog = new Backlog<number>(async (items) => {
@@ -118,3 +109,4 @@ describe('a backlog whose attempt is running', () => {
     expect(done).toEqual([[1], [2]]);
   });
 });
+

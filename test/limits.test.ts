@@ -203,21 +203,26 @@ describe('accounts made per address (SIGNUPS_PER_IP_PER_HOUR, off by default)', 
   });
 });
 
+/** A concert of one date with `seatCount` seats, and `count` fans ACTIVE for it. */
+async function activeOnOneDate(target: TestServer, seatCount: number, count: number) {
+  const { concertId, scheduleIds } = await createConcert(target, { maxActiveUsers: count, seatCount });
+  const fans = await Promise.all(Array.from({ length: count }, () => fanOf(target)));
+  for (const fan of fans) await gql(target.url, ENTER, { id: concertId }, { token: fan.token });
+  await vi.waitFor(
+    async () => {
+      for (const fan of fans) expect((await gql<{ queueStatus: { state: string } }>(target.url, STATUS, { id: concertId }, { token: fan.token })).body.data?.queueStatus.state).toBe('ACTIVE');
+    },
+    { timeout: 10_000, interval: 100 },
+  );
+  return { concertId, id: scheduleIds[0] as string, fans };
+}
+
 describe('seat-map fields per account (SEAT_MAP_FIELDS_PER_MINUTE)', () => {
   it('weighs each map by its seats and the fields selected; refuses the one past the budget with 429, answering no map; other accounts read on', async () => {
     const limited = await startTestServer('limits_seat_maps', { SEAT_MAP_FIELDS_PER_MINUTE: '100000' });
     try {
-      const { concertId, scheduleIds } = await createConcert(limited, { maxActiveUsers: 2, seatCount: 10_000 });
-      const fans = [await fanOf(limited), await fanOf(limited)];
-      for (const fan of fans) await gql(limited.url, ENTER, { id: concertId }, { token: fan.token });
-      await vi.waitFor(
-        async () => {
-          for (const fan of fans) expect((await gql<{ queueStatus: { state: string } }>(limited.url, STATUS, { id: concertId }, { token: fan.token })).body.data?.queueStatus.state).toBe('ACTIVE');
-        },
-        { timeout: 10_000, interval: 100 },
-      );
+      const { concertId, id, fans } = await activeOnOneDate(limited, 10_000, 2);
       const [fan, other] = fans as [(typeof fans)[0], (typeof fans)[0]];
-      const id = scheduleIds[0];
       // 10,000 seats × 4 fields, and × 2 lists.
       const everyField = 'query($id: ID!) { schedule(id: $id) { seats { id number price status } } }';
       const twoLists = 'query($id: ID!) { schedule(id: $id) { seatMap { ids statuses } } }';
@@ -235,7 +240,7 @@ describe('seat-map fields per account (SEAT_MAP_FIELDS_PER_MINUTE)', () => {
       expect(codeOf(await gql(limited.url, STATUS, { id: concertId }, { token: fan.token }))).toBeUndefined();
       // A hold whose answer asks for the map is made; the refusal within its answer is no 429, which
       // would say nothing had changed.
-      const [seatId] = await seatIds(limited, id as string);
+      const [seatId] = await seatIds(limited, id);
       const hold = await gql(limited.url, 'mutation($seatId: ID!) { holdSeat(seatId: $seatId) { id seat { schedule { seats { id } } } } }', { seatId }, { token: fan.token });
       expect(hold.status).toBe(200);
       expect(hold.body.errors?.[0]?.extensions?.code).toBe('RATE_LIMITED');
@@ -252,18 +257,13 @@ describe('a seat map larger than the whole seat-map budget', () => {
   it('costs the whole budget: answered once a window, then refused', async () => {
     const limited = await startTestServer('limits_seat_maps_small', { SEAT_MAP_FIELDS_PER_MINUTE: '20' });
     try {
-      const { concertId, scheduleIds } = await createConcert(limited, { maxActiveUsers: 2, seatCount: 10 });
-      const fan = await fanOf(limited);
-      await gql(limited.url, ENTER, { id: concertId }, { token: fan.token });
-      await vi.waitFor(async () => expect((await gql<{ queueStatus: { state: string } }>(limited.url, STATUS, { id: concertId }, { token: fan.token })).body.data?.queueStatus.state).toBe('ACTIVE'), {
-        timeout: 10_000,
-        interval: 100,
-      });
+      const { id, fans } = await activeOnOneDate(limited, 10, 1);
+      const token = fans[0]!.token;
       // 10 seats × 4 fields: 40, twice the budget.
       const everyField = 'query($id: ID!) { schedule(id: $id) { seats { id number price status } } }';
-      const first = await gql<{ schedule: { seats: unknown[] } | null }>(limited.url, everyField, { id: scheduleIds[0] }, { token: fan.token });
+      const first = await gql<{ schedule: { seats: unknown[] } | null }>(limited.url, everyField, { id }, { token });
       expect(first.body.data?.schedule?.seats).toHaveLength(10);
-      expectRateLimited(await gql(limited.url, everyField, { id: scheduleIds[0] }, { token: fan.token }), 60);
+      expectRateLimited(await gql(limited.url, everyField, { id }, { token }), 60);
     } finally {
       await limited.stop();
     }
