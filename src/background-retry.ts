@@ -74,8 +74,8 @@ export class Backlog<T> {
       for (const item of taken) this.items.delete(item);
       this.failures = 0;
     } catch {
-      // Counted no further than the longest wait needs.
-      this.failures = Math.min(this.failures + 1, Math.ceil(Math.log2(BACKLOG_MAX_WAIT_MS / retryWaitMs(0))));
+      // However many: the wait is capped (past 2^1023 the doubling is Infinity, and the cap still holds).
+      this.failures++;
     } finally {
       this.running = false;
       this.schedule();

@@ -184,7 +184,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       SIGNUPS_PER_IP_PER_HOUR: limit({ default: 0 }),
       MAX_SOCKETS_PER_USER: limit({ default: 5 }),
       // Twenty maps a minute of the largest schedule (100,000 seats) with every field, ~33 as the web app reads them
-      // (it reads the map again after each SEAT_UNAVAILABLE: a fan racing for seats may read it often).
+      // (it reads a map again after a SEAT_UNAVAILABLE, at most once every 10 s).
       SEAT_MAP_FIELDS_PER_MINUTE: limit({ default: 10_000_000 }),
       TRUST_PROXY: flag({ default: false }),
       CORS_ORIGINS: originList({ default: [] }),

@@ -31,7 +31,7 @@ const SILENT_RETRY_MS = 1000;
  */
 export class SilentRedis {
   private silent = false;
-  private nextAskAt = 0;
+  private nextProbeAt = 0;
   private probing = false;
 
   constructor(private readonly redis: RedisClient) {}
@@ -39,7 +39,7 @@ export class SilentRedis {
   /** While silent, sends a PING unless one is on its way or went out within the last second. */
   probe(): void {
     // A monotonic clock: a wall clock stepped back would keep the PING from going out for that long.
-    if (!this.silent || this.probing || performance.now() < this.nextAskAt) return;
+    if (!this.silent || this.probing || performance.now() < this.nextProbeAt) return;
     this.probing = true;
     this.redis
       .ping()
@@ -49,7 +49,7 @@ export class SilentRedis {
       )
       .finally(() => {
         this.probing = false;
-        this.nextAskAt = performance.now() + SILENT_RETRY_MS;
+        this.nextProbeAt = performance.now() + SILENT_RETRY_MS;
       });
   }
 

@@ -12,9 +12,8 @@ import type { WindowCounter } from './counter';
 export class SeatMapBudget {
   constructor(private readonly counter: WindowCounter) {}
 
-  /** Counts one map answered to this account; RATE_LIMITED once the window's budget is spent. */
+  /** Counts one map answered to this account; RATE_LIMITED once the window's budget is spent (never with the limit off). */
   async charge(userId: number, fields: number): Promise<void> {
-    if (this.counter.max === 0) return;
     const verdict = await this.counter.consume(String(userId), Math.min(Math.max(1, fields), this.counter.max));
     if (!verdict.allowed) throw refusal(verdict);
   }

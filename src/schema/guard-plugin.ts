@@ -31,12 +31,15 @@ export function guardPlugin(schema: GraphQLSchema): ApolloServerPlugin<Context> 
           // Apollo marks its PERSISTED_QUERY_NOT_FOUND "private, no-cache, must-revalidate", over the
           // no-store every /graphql answer carries (notStored): no answer of it may be kept.
           response.http.headers.set('cache-control', 'no-store');
-          const refusals = (errors ?? []).filter((error) => originalOf(error) instanceof RateLimited);
+          const refusals = (errors ?? []).flatMap((error) => {
+            const original = originalOf(error);
+            return original instanceof RateLimited ? [{ depth: error.path?.length ?? 1, wait: original.retryAfterSeconds }] : [];
+          });
           if (refusals.length === 0) return;
           // 429 says nothing was changed: not so for a mutation refused only within its answer (a seat
           // map asked beneath a hold), which had run. That answer goes out as any partial one.
-          if (operation?.operation === 'mutation' && refusals.some((error) => (error.path?.length ?? 1) > 1)) return;
-          const waits = refusals.map((error) => (originalOf(error) as RateLimited).retryAfterSeconds);
+          if (operation?.operation === 'mutation' && refusals.some((refusal) => refusal.depth > 1)) return;
+          const waits = refusals.map((refusal) => refusal.wait);
           response.http.status = 429;
           response.http.headers.set('retry-after', String(Math.max(...waits)));
         },

@@ -326,8 +326,8 @@ export function followSeatFailure<P extends { code: string }>(failure: SeatFailu
 export const MAP_REREAD_SPACING_MS = 10_000;
 
 /** How long a read again asked now waits: none once the map was last read a spacing ago (or never). */
-export function rereadDelayMs(lastReadAt: number | undefined, now: number, spacingMs = MAP_REREAD_SPACING_MS): number {
-  return lastReadAt === undefined ? 0 : Math.max(0, lastReadAt + spacingMs - now);
+export function rereadDelayMs(lastReadAt: number | undefined, now: number): number {
+  return lastReadAt === undefined ? 0 : Math.max(0, lastReadAt + MAP_REREAD_SPACING_MS - now);
 }
 
 /**
