@@ -181,6 +181,32 @@ describe("seatChanged from a seat map's cursor", () => {
     }
   });
 
+  it.skipIf(process.env.TEST_REDIS_CLUSTER_NODES)('gives a change lost while the subscription was away to a feed from before it, though a feed of the same schedule began after it', async () => {
+    const { scheduleId, rival, first, second, feed, close } = await seatFeedWithRival(server);
+    const events = server.app.services.seatEvents;
+    const subscriber = (events as unknown as { subscriber: Redis }).subscriber;
+    const topic = events.topic(Number(scheduleId));
+    let later: Awaited<ReturnType<typeof seatFeed>> | undefined;
+    try {
+      subscriber.emit('close');
+      await subscriber.unsubscribe(topic);
+      await events.announce([Number(first)], SeatStatus.HELD);
+      // The rival's feed begins past that change (its cursor is later): the log is read for both
+      // feeds from the one furthest behind, or the first feed never hears of it.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      later = await seatFeed(server, rival, scheduleId);
+      subscriber.emit('ready');
+      expect((await feed.next()).data?.seatChanged).toMatchObject({ id: first, status: 'HELD' });
+      await events.announce([Number(second)], SeatStatus.HELD);
+      expect((await feed.next()).data?.seatChanged).toMatchObject({ id: second, status: 'HELD' });
+      // The later feed is told only what came after its start.
+      expect((await later.feed.next()).data?.seatChanged).toMatchObject({ id: second, status: 'HELD' });
+    } finally {
+      await later?.close();
+      await close();
+    }
+  });
+
   it("gives each change its own cursor, from which a new feed goes on (after a reconnect), and none to a seat read otherwise", async () => {
     const { scheduleId, fan, rival, ids } = await shopping();
     const read = await mapWithCursor(fan, scheduleId);
