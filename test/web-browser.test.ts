@@ -1463,6 +1463,60 @@ describe('fan web app in Chromium', () => {
     expectClean([fan]);
     await fan.context.close();
   });
+  it('a seat the fan released on another device leaves the cart while the turn goes on; the other stays', async () => {
+    const { concertId } = await createConcert(server, { maxActiveUsers: 2, seatCount: 4, price: 100 });
+    const [account] = await signUpMany(new Api(server.url), 1);
+    await charge(account!, 1000);
+    const fan = await openFan('released-elsewhere', { width: 1100, height: 900 });
+    await logInTab(fan, account!.token);
+    await fan.page.goto(`${base}#/concerts/${concertId}`);
+    await fan.page.getByRole('button', { name: 'Enter the waiting room' }).click();
+    await fan.page.locator('.your-turn').waitFor(WAIT);
+    await seat(fan, 1).click();
+    await seat(fan, 2).click();
+    await fan.page.getByRole('button', { name: 'Release seat 2' }).waitFor(WAIT);
+    // Seat 1 is released on another device; no turn's end re-reads the holds here.
+    const device = new Api(server.url, account!.token);
+    const held = (await device.data<{ me: Me }>(ME)).me.holds.find((h) => h.seat.number === 1)!;
+    await device.data(RELEASE, { holdId: held.id });
+    await fan.page.getByRole('button', { name: 'Release seat 1' }).waitFor({ state: 'detached', ...WAIT });
+    await fan.page.getByRole('button', { name: 'Pay 100 points' }).waitFor(WAIT);
+    await fan.page.getByRole('button', { name: 'Release seat 2' }).waitFor(WAIT);
+    expectClean([fan]);
+    await fan.context.close();
+  });
+
+  it('a fan alone in line is told nobody else waits; with a fan behind, that one other fan waits', async () => {
+    const { concertId } = await createConcert(server, { maxActiveUsers: 1, seatCount: 2, price: 100 });
+    const [holder, behind] = await signUpMany(new Api(server.url), 2);
+    await admit([holder!], concertId);
+    const fan = await newFanEntering(server, concertId, 'alone-in-line');
+    await fan.page.getByTestId('position').filter({ hasText: 'number 1 in line' }).waitFor(WAIT);
+    await fan.page.getByTestId('waiting').filter({ hasText: /^1$/ }).waitFor(WAIT);
+    await fan.page.getByText('Nobody else is waiting.').waitFor(WAIT);
+    await behind!.api.data(ENTER, { id: concertId });
+    await fan.page.getByTestId('waiting').filter({ hasText: /^2$/ }).waitFor(WAIT);
+    await fan.page.getByText('1 other fan is waiting too.').waitFor(WAIT);
+    expectClean([fan]);
+    await fan.context.close();
+  });
+
+  it('"holding as many seats as allowed" goes once the fan releases a seat from the cart', async () => {
+    const { concertId } = await createConcert(server, { maxActiveUsers: 2, seatCount: 4, price: 100 });
+    const fan = await newFanEntering(server, concertId, 'hold-limit-note', undefined, 1000);
+    await fan.page.locator('.your-turn').waitFor(WAIT);
+    await seat(fan, 1).click();
+    await fan.page.getByRole('button', { name: 'Release seat 1' }).waitFor(WAIT);
+    await seat(fan, 2).click();
+    await fan.page.getByRole('button', { name: 'Release seat 2' }).waitFor(WAIT);
+    await seat(fan, 3).click();
+    const note = fan.page.locator('[data-code="HOLD_LIMIT_REACHED"]');
+    await note.waitFor(WAIT);
+    await fan.page.getByRole('button', { name: 'Release seat 1' }).click();
+    await fan.page.getByRole('button', { name: 'Release seat 1' }).waitFor({ state: 'detached', ...WAIT });
+    await note.waitFor({ state: 'detached', ...WAIT });
+    await fan.context.close();
+  });
 });
 
 describe('GraphiQL playground in Chromium (GET /graphql)', () => {

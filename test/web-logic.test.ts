@@ -3,7 +3,7 @@ import { Checkout, failureShown, holdsTickets, paymentKey, payOutcome, PendingPa
 import { Coalescer } from '../web/src/logic/coalesce';
 import { closeCallsForSessionCheck, feedRetryMs, retryAfterFailureMs, retryDelayMs } from '../web/src/logic/connection';
 import { errorCode, errorMessage, isTransient, NETWORK_BACK_MESSAGE, noteText, problemOf } from '../web/src/logic/errors';
-import { ACTIVE_PAUSED_MESSAGE, ACTIVE_SEAT_BACK_MESSAGE, ACTIVE_SOLD_OUT_MESSAGE, activeSupplyNews, announcement, concertPageName, datesOnSale, estimatedWaitWords, HOLDS_OUTLAST_TURN, HOLDS_STILL_PAYABLE, inLine, LEAVE_SETTLE_MS, logOutQuestion, overHttpWords, lineProgress, LineMemory, lostWords, offPageNews, PAUSED_MESSAGE, PLACE_ENDED_AWAY_MESSAGE, PLACE_LOST_MESSAGE, PREQUEUE_MESSAGE, SEAT_BACK_MESSAGE, seatSupply, seatsLeftWords, SOLD_OUT_MESSAGE, TURN_ENDED_MESSAGE, turnEnded, waitsInLine, type QueueView } from '../web/src/logic/queue';
+import { ACTIVE_PAUSED_MESSAGE, ACTIVE_SEAT_BACK_MESSAGE, ACTIVE_SOLD_OUT_MESSAGE, activeSupplyNews, announcement, concertPageName, datesOnSale, estimatedWaitWords, HOLDS_OUTLAST_TURN, HOLDS_STILL_PAYABLE, inLine, LEAVE_SETTLE_MS, logOutQuestion, overHttpWords, lineProgress, LineMemory, lostWords, offPageNews, PAUSED_MESSAGE, PLACE_ENDED_AWAY_MESSAGE, PLACE_LOST_MESSAGE, PREQUEUE_MESSAGE, SEAT_BACK_MESSAGE, seatSupply, seatsLeftWords, SOLD_OUT_LEFT_LINE_MESSAGE, SOLD_OUT_MESSAGE, TURN_ENDED_MESSAGE, turnEnded, waitsInLine, type QueueView } from '../web/src/logic/queue';
 import { NewestSource } from '../web/src/logic/newest';
 import { applySeatChange, choiceCounts, followSeatFailure, heldWords, holdsGoneByRunningOut, holdsRanOutWords, MaybeOwnChanges, openingChoice, PaidElsewhere, paidElsewhereWords, pendingOwnSeats, releasedWords, MAP_REREAD_SPACING_MS, rereadDelayMs, SEATS_PER_PAGE, seatFailureShown, seatKeyTarget, seatLook, seatPages, seatPositions, seatsFromLists, withLiveCounts, type SeatState } from '../web/src/logic/seats';
 import { countWords, formatCount } from '../web/src/logic/numbers';
@@ -189,6 +189,27 @@ describe('SecondTicker (the page’s one clock for countdowns)', () => {
     expect(ticker.get()).toBe(5_064_000);
     now = 5_064_300;
     expect(ticker.get()).toBe(5_064_000); // one value within the second, as React asks
+  });
+  it('ticks when the clock reaches the next whole second, not a second after it was subscribed, and on every whole second after', () => {
+    vi.useFakeTimers();
+    try {
+      vi.setSystemTime(7_000_300);
+      const ticker = new SecondTicker(() => Date.now());
+      const listener = vi.fn();
+      const stop = ticker.subscribe(listener);
+      vi.advanceTimersByTime(699);
+      expect(listener).not.toHaveBeenCalled();
+      vi.advanceTimersByTime(1);
+      // A countdown to 7_001_000 reads 0:00 when the clock gets there, not up to a second later.
+      expect(listener).toHaveBeenCalledTimes(1);
+      expect(ticker.get()).toBe(7_001_000);
+      vi.advanceTimersByTime(1000);
+      expect(listener).toHaveBeenCalledTimes(2);
+      expect(ticker.get()).toBe(7_002_000);
+      stop();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
 
@@ -620,6 +641,36 @@ describe('waiting room', () => {
     // A cancellation reopens the closed line: out of it (NONE), the fan left nothing, and may enter again.
     expect(announcement(view('SOLD_OUT', null), view('NONE', null))).toBe(SEAT_BACK_MESSAGE);
   });
+  it('forgets a turn that ended while a payment was on its way once it paid: a later refused payment is no turn lost', () => {
+    const tab = new LineMemory(mapStorage(), 'ct:lines:1');
+    tab.seen('7', view('ACTIVE', null));
+    tab.paying('7');
+    tab.seen('7', view('NONE', null));
+    tab.paid('7');
+    expect(tab.lostFrom('7')).toBeNull();
+    // Later, out of line, the fan pays for another seat still held; that payment is refused.
+    tab.paying('7');
+    tab.paymentFailed('7', true);
+    expect(tab.lostFrom('7')).toBeNull();
+  });
+
+  it('does not adopt a turn handed down longer ago than it may be', () => {
+    const browser = mapStorage();
+    let now = 1_000_000;
+    const tab = () => new LineMemory(mapStorage(), 'ct:lines:1', { store: browser, key: 'ct:lines-handed-down:1', now: () => now });
+    tab().seen('8', view('ACTIVE', null));
+    now += 60 * 60_000 + 1;
+    const late = tab();
+    late.adoptHandDown(60 * 60_000);
+    expect(late.inLine()).toEqual([]);
+    late.seen('8', view('NONE', null));
+    expect(late.lostFrom('8')).toBeNull();
+  });
+
+  it('says "you have left the line" on a sell-out only to a fan it took out of the line, not to one whose turn ended', () => {
+    expect(announcement(view('WAITING', 3), view('SOLD_OUT', null))).toBe(SOLD_OUT_LEFT_LINE_MESSAGE);
+    expect(announcement(view('ACTIVE', null), view('SOLD_OUT', null))).toBe(SOLD_OUT_MESSAGE);
+  });
 });
 
 describe('seat map', () => {
@@ -780,6 +831,22 @@ describe('seat map', () => {
     expect(holdsGoneByRunningOut(before, before, new Set(), latestNow)).toEqual([]);
     expect(holdsRanOutWords([4, 7, 9])).toBe('Your holds on seats 4, 7 and 9 ran out, so the seats are free for others again.');
   });
+  it('takes no hold gone during a later payment of the other tab, refused, for bought there, though an earlier one of that tab paid', () => {
+    const hold = (id: string) => ({ id, expiresAt: '2030-01-01T19:05:00Z' });
+    const now = Date.parse('2030-01-01T19:00:00Z');
+    const tracker = new PaidElsewhere<{ id: string; expiresAt: string }>();
+    tracker.read([hold('h1'), hold('h2')], new Set(), now);
+    // The other tab pays other seats and says so before any read shows a hold gone.
+    tracker.paying(true);
+    expect(tracker.paidNow(now)).toEqual([]);
+    tracker.paying(false);
+    // A minute later it pays again; meanwhile h1 is released on another device; that payment is refused.
+    const later = now + 60_000;
+    tracker.paying(true);
+    expect(tracker.read([hold('h2')], new Set(), later)).toEqual([]);
+    tracker.paying(false);
+    expect(tracker.read([hold('h2')], new Set(), later + 1000)).toEqual([]);
+  });
 });
 
 describe('MaybeOwnChanges (the fan paying or releasing on another device)', () => {
@@ -882,6 +949,18 @@ describe('Coalescer (re-reads after a burst of changes)', () => {
     coalescer.soon();
     vi.advanceTimersByTime(5000);
     expect(runs).toBe(1);
+  });
+  it('runs a call made during the wait after a run asked now at the end of that wait, not a whole wait after the call', () => {
+    let runs = 0;
+    const coalescer = new Coalescer(() => (runs += 1), 5000);
+    coalescer.now();
+    expect(runs).toBe(1);
+    vi.advanceTimersByTime(3000);
+    coalescer.soon();
+    vi.advanceTimersByTime(2000);
+    expect(runs).toBe(2);
+    vi.advanceTimersByTime(10_000);
+    expect(runs).toBe(2);
   });
 });
 
@@ -1004,6 +1083,15 @@ describe('the server clock', () => {
       vi.restoreAllMocks();
     }
   });
+  it('starts over when the browser clock is stepped forward, as when it is stepped back', () => {
+    const second = (ms: number) => new Date(Math.floor(ms / 1000) * 1000).toUTCString();
+    const clock = new ServerClock();
+    clock.observe(second(2_000_000_000), 2_000_000_000, 2_000_000_050);
+    expect(Math.abs(clock.offset())).toBeLessThan(1000);
+    // The laptop's clock was stepped an hour forward: the server now reads an hour behind it.
+    clock.observe(second(2_000_010_000), 2_000_010_000 + 3_600_000, 2_000_010_050 + 3_600_000);
+    expect(Math.abs(clock.offset() + 3_600_000)).toBeLessThan(1000);
+  });
 });
 
 describe('cancelling a ticket twice', () => {
@@ -1112,5 +1200,11 @@ describe('My tickets', () => {
       ticket('older-past', '2030-01-01T19:00:00Z', 1),
     ];
     expect(inShowOrder(bought, now).map((t) => t.code)).toEqual(['jan5', 'jan10-1', 'jan10-2', 'cancelled', 'past', 'older-past']);
+  });
+  it('lists a cancelled ticket of a show to come after every ticket still to come', () => {
+    const ticket = (code: string, startsAt: string, number: number, status = 'CONFIRMED') => ({ code, status, seat: { number, schedule: { startsAt } } });
+    const now = Date.parse('2030-01-03T12:00:00Z');
+    const bought = [ticket('jan10', '2030-01-10T19:00:00Z', 1), ticket('cancelled-jan4', '2030-01-04T19:00:00Z', 2, 'CANCELLED'), ticket('past', '2030-01-02T19:00:00Z', 1)];
+    expect(inShowOrder(bought, now).map((t) => t.code)).toEqual(['jan10', 'cancelled-jan4', 'past']);
   });
 });
