@@ -6,7 +6,7 @@ import { CANCEL, CREATE_CONCERT, ENTER, HOLD, PAY, SEATS, type QueueStatus, type
 import { ADMIN, startTestServer, type TestServer } from './support/harness';
 import { wipeRedisKeys } from '../support/sandbox';
 import { logIn, signUpMany, type Account } from './support/client';
-import { activeFans, admit, availableSeats, charge, expectConsistentLedger, hold, ledger, me, pay, seatFeed, seatIds } from './support/booking';
+import { activeFans, admit, availableSeats, charge, expectConsistentLedger, hold, ledger, me, pay, seatFeed, seatIds, seats } from './support/booking';
 import { createConcert } from './support/fixtures';
 
 const PRICE = 100;
@@ -238,6 +238,21 @@ describe('cancelReservation', () => {
     expect(after.reservations.map((r) => r.status)).toEqual(['CONFIRMED']);
     expect((await ledger(server, owner!.id)).map((e) => e.kind)).toEqual(['CHARGE', 'PAYMENT']);
     expect((await me(stranger!)).points).toBe(0);
+  });
+  it('shows the cancelled seat AVAILABLE in the map, beside a seat of the same payment still sold, and the status filter agrees', async () => {
+    const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 5, price: 100 });
+    const scheduleId = scheduleIds[0]!;
+    const [owner, watcher] = await activeFans(api, concertId, 2);
+    const [first, second] = await seatIds(server, scheduleId);
+    await charge(owner!, 500);
+    const payment = await pay(owner!, [(await hold(owner!, first!)).id, (await hold(owner!, second!)).id], 'buy-two');
+    const { data } = await cancel(owner!, payment.reservations.find((r) => r.seat.id === first)!.id);
+    expect(data?.cancelReservation.status).toBe('CANCELLED');
+    const map = new Map((await seats(watcher!, scheduleId)).map((seat) => [seat.id, seat.status]));
+    expect([map.get(first!), map.get(second!)]).toEqual(['AVAILABLE', 'RESERVED']);
+    const available = (await seats(watcher!, scheduleId, 'AVAILABLE')).map((seat) => seat.id);
+    expect(available).toContain(first!);
+    expect(available).not.toContain(second!);
   });
 });
 

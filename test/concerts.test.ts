@@ -93,6 +93,14 @@ describe('createConcert', () => {
     const input = { ...valid(), schedules: [{ startsAt: 'next tuesday', seatCount: 1, price: 1 }] };
     expect(await admin.api.errorCode(CREATE, { input })).toBe('BAD_USER_INPUT');
   });
+  it('takes a title and venue of exactly 200 characters (an emoji counts as one), the largest capacity and price, and 100 schedules', async () => {
+    const title = 'x'.repeat(200);
+    const venue = '🎵'.repeat(200);
+    const schedules = Array.from({ length: 100 }, (_, i) => ({ startsAt: new Date(Date.UTC(2031, 0, 1 + i)).toISOString(), seatCount: 1, price: 100_000_000 }));
+    const { createConcert: concert } = await admin.api.data<{ createConcert: CreatedConcert }>(CREATE, { input: { title, venue, maxActiveUsers: 1_000_000, schedules } });
+    expect(concert).toMatchObject({ title, venue, maxActiveUsers: 1_000_000 });
+    expect(concert.schedules).toHaveLength(100);
+  });
 });
 
 describe('setMaxActiveUsers and lookups', () => {

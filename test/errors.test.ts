@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { getIntrospectionQuery, GraphQLError } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AppError } from '../src/errors';
+import { AppError, isUnanswered, isUnavailable } from '../src/errors';
+import { CommitUncertain } from '../src/database/sql-transaction';
 import { createLogger } from '../src/logger';
 import { createErrorFormatter } from '../src/schema/format-error';
 import { Api } from '../support/graphql-client';
@@ -35,6 +36,28 @@ describe('error policy', () => {
   it('passes the contract’s errors through with their code', () => {
     const error = wrap(new AppError('SEAT_UNAVAILABLE', 'Someone else holds this seat.'));
     expect(production(error.toJSON(), error)).toMatchObject({ message: 'Someone else holds this seat.', extensions: { code: 'SEAT_UNAVAILABLE' } });
+  });
+  it('answers a refused operation with its code alone: no HTTP status or other extension (over the WebSocket the error reaches the formatter as it is)', () => {
+    const tooExpensive = new GraphQLError('This operation is too expensive.', { extensions: { code: 'GRAPHQL_VALIDATION_FAILED', http: { status: 400 }, internal: 'cost=123456' } });
+    const formatted = production(tooExpensive.toJSON(), tooExpensive);
+    expect(formatted.extensions).toEqual({ code: 'GRAPHQL_VALIDATION_FAILED' });
+    expect(formatted.message).toBe('This operation is too expensive.');
+    const badInput = new GraphQLError('Variable "$id" got invalid value.', { extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } } });
+    expect(production(badInput.toJSON(), badInput).extensions).toEqual({ code: 'BAD_USER_INPUT' });
+  });
+
+  it('finds an outage a few causes deep: SERVICE_UNAVAILABLE, and a wrapped Redis timeout of a mutation says asking again is safe', () => {
+    const lost = Object.assign(new Error('Connection lost: The server closed the connection.'), { code: 'PROTOCOL_CONNECTION_LOST' });
+    const uncertain = new CommitUncertain(lost);
+    expect(isUnavailable(uncertain)).toBe(true);
+    expect(production(wrap(uncertain).toJSON(), wrap(uncertain)).extensions).toEqual({ code: 'SERVICE_UNAVAILABLE' });
+    expect(isUnavailable(new Error('outer', { cause: new Error('middle', { cause: new Error('connect ECONNREFUSED 127.0.0.1:6379') }) }))).toBe(true);
+    const timedOut = new Error('step failed', { cause: new Error('Command timed out') });
+    expect(isUnanswered(timedOut)).toBe(true);
+    const onHold = new GraphQLError(timedOut.message, { originalError: timedOut, path: ['holdSeat'] });
+    const formatted = production(onHold.toJSON(), onHold);
+    expect(formatted.extensions).toEqual({ code: 'SERVICE_UNAVAILABLE' });
+    expect(formatted.message).toMatch(/Asking again is safe/);
   });
 });
 

@@ -3,9 +3,9 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Api } from '../support/graphql-client';
 import { type QueueStatus, STATUS_SUBSCRIPTION } from '../support/operations';
 import { startTestServer, type TestServer } from './support/harness';
-import { Feed, signUpMany, wsClient } from './support/client';
+import { Feed, signUpMany, wsClient, type Account } from './support/client';
 import { createConcert } from './support/fixtures';
-import { hold, seatIds, sellInMysql } from './support/booking';
+import { hold, seatFeed, seatIds, sellInMysql } from './support/booking';
 import { followedOutOfLine, seatFeedWithRival } from './support/live-feed';
 import { RedisServer } from './support/redis-server';
 import { metricSamples } from './support/metrics';
@@ -340,6 +340,34 @@ describe('a seatChanged feed after its Redis subscription drops', () => {
       // Live again, and the change from the log not told twice.
       await hold(rival, second);
       expect((await feed.next()).data?.seatChanged).toMatchObject({ id: second, status: 'HELD' });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(feed.pending()).toBe(0);
+    } finally {
+      await close();
+    }
+  });
+  it('begun with no cursor, is given from the log only what changed after it began, not a change from before', async () => {
+    const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 2, seatCount: 3 });
+    const scheduleId = scheduleIds[0]!;
+    const [fan, rival] = (await signUpMany(new Api(server.url), 2)) as [Account, Account];
+    const { queue } = server.app.services;
+    await queue.enter(Number(fan.id), Number(concertId));
+    await queue.enter(Number(rival.id), Number(concertId));
+    await queue.admitTick();
+    const [before, during] = (await seatIds(server, scheduleId)) as [string, string];
+    // Logged before the feed begins: a map read after it already shows it.
+    await hold(rival, before);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const { feed, close } = await seatFeed(server, fan, scheduleId);
+    try {
+      const admin = new Redis(redis.url);
+      try {
+        expect(await admin.client('KILL', 'TYPE', 'pubsub')).toBeGreaterThan(0);
+        await hold(rival, during);
+      } finally {
+        admin.disconnect();
+      }
+      expect((await feed.next(5000)).data?.seatChanged).toMatchObject({ id: during, status: 'HELD' });
       await new Promise((resolve) => setTimeout(resolve, 300));
       expect(feed.pending()).toBe(0);
     } finally {

@@ -4,7 +4,7 @@ import { ENTER, LEAVE, SEAT_CHANGED, STATUS_SUBSCRIPTION, type QueueStatus } fro
 import { startTestServer, type TestServer } from './support/harness';
 import { Feed, signUpMany, wsClient } from './support/client';
 import { createConcert } from './support/fixtures';
-import { activeFans, charge, hold, pay, queueStatusOf, seatIds } from './support/booking';
+import { activeFans, charge, hold, pay, queueState, queueStatusOf, seatIds } from './support/booking';
 import { metricSamples, metricSum, metricSums } from './support/metrics';
 import { spawnServer, type ServerProcess } from './support/process';
 
@@ -138,5 +138,30 @@ describe('sales counters', () => {
     // The retry is answered with the first payment: no sale of its own.
     expect((await pay(fan!, holds.map((held) => held.id), 'sales-counters')).id).toBe(payment.id);
     expect(await metricSums(server.url, names)).toEqual([before[0]! + 1, before[1]! + 2, before[2]! + payment.amount]);
+  });
+});
+
+describe('a slot that runs out, and a gauge at 0', () => {
+  it('inventory_seats_left reads 0, not nothing, while the one seat is held; queue_expired_total counts the ACTIVE slot that runs out with nobody waiting', async () => {
+    const quick = await startTestServer('metrics_expiry', { ADMISSION_INTERVAL_MS: '200', ACTIVE_TTL_SECONDS: '4' });
+    try {
+      const { concertId, scheduleIds } = await createConcert(quick, { maxActiveUsers: 1, seatCount: 1 });
+      const before = await metricSum(quick.url, 'queue_expired_total');
+      const [fan] = await activeFans(new Api(quick.url), concertId, 1);
+      const [seatId] = await seatIds(quick, scheduleIds[0]!);
+      await hold(fan!, seatId!);
+      await vi.waitFor(
+        async () => {
+          expect(await perConcert(quick.url, 'queue_active', concertId)).toBe(1);
+          expect(await perConcert(quick.url, 'inventory_seats_left', concertId)).toBe(0);
+        },
+        { timeout: 3000, interval: 100 },
+      );
+      // Nobody waits: the tick that ends the slot admits no one in its place.
+      await vi.waitFor(async () => expect(await queueState(fan!, concertId)).toBe('NONE'), { timeout: 8000, interval: 200 });
+      await vi.waitFor(async () => expect((await metricSum(quick.url, 'queue_expired_total')) - before).toBe(1), { timeout: 3000, interval: 100 });
+    } finally {
+      await quick.stop();
+    }
   });
 });

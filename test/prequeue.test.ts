@@ -154,6 +154,30 @@ describe('sales opening: the API', () => {
     expect(await admin.api.errorCode(SET_SALES_OPEN_AT, { id: concertId, at: null })).toBe('BAD_USER_INPUT');
     expect(await opening(concertId)).toBe(past);
   });
+  it('setSalesOpenAt pushes the new time to a PREQUEUE subscriber at once, with no admission tick running', async () => {
+    const quiet = await startTestServer('prequeue_quiet', { RUN_WORKERS: 'false' });
+    try {
+      const first = new Date(Date.now() + HOUR_MS);
+      const { concertId } = await createConcert(quiet, { salesOpenAt: first });
+      const quietApi = new Api(quiet.url);
+      const fan = await signUp(quietApi);
+      await fan.api.data(ENTER, { id: concertId });
+      const fanClient = wsClient(quiet.wsUrl, fan.token);
+      try {
+        const feed = new Feed<{ queueStatus: QueueStatus }>(fanClient, STATUS_SUBSCRIPTION, { id: concertId });
+        expect((await feed.next()).data?.queueStatus).toMatchObject({ state: 'PREQUEUE', salesOpenAt: first.toISOString() });
+        const later = new Date(Date.now() + 2 * HOUR_MS).toISOString();
+        const quietAdmin = await logIn(quietApi, ADMIN.email, ADMIN.password);
+        await quietAdmin.api.data(SET_SALES_OPEN_AT, { id: concertId, at: later });
+        const pushed = await feed.until((m) => m.data?.queueStatus.salesOpenAt === later, 3000);
+        expect(pushed.data?.queueStatus).toMatchObject({ state: 'PREQUEUE', salesOpenAt: later });
+      } finally {
+        await fanClient.dispose();
+      }
+    } finally {
+      await quiet.stop();
+    }
+  });
 });
 
 describe('sales opening: the draw', () => {

@@ -48,6 +48,11 @@ describe('estimated wait', () => {
   it('gives no free slot while every seat is held: admission waits for a seat', () => {
     expect(waitAt(1, { active: 0, seatsLeft: 0 })).toBe(Math.ceil(900 / 50));
   });
+  it('counts no free slot, and no negative one, while more are ACTIVE than a lowered capacity: the wait is that of a full line', () => {
+    expect(waitAt(1, { capacity: 10, active: 30 })).toBe(waitAt(1, { capacity: 10, active: 10 }));
+    expect(waitAt(1, { capacity: 10, active: 30 })).toBe(Math.ceil(900 / 10));
+    expect(waitAt(5, { capacity: 10, active: 30, ratePerMinute: 60 })).toBe(5);
+  });
 });
 
 describe('state out of line', () => {
