@@ -230,12 +230,6 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
     disconnectRedis();
     throw error;
   });
-  // On a Cluster, ioredis opens the pub/sub connection lazily, at the first SUBSCRIBE: a burst of
-  // seatChanged subscriptions while it connected put it in subscriber mode before its ready check,
-  // whose INFO then threw inside a promise nobody awaits and killed the process. Opened here, before
-  // any request can subscribe.
-  await eventSubscribe.subscribe(keys.channels.subscriberOpen);
-
   // Nothing publishes through the target (SeatEvents publishes in order itself), so its publish
   // client is the request connection, never used.
   const eventTarget = createRedisEventTarget<CustomEvent>({ publishClient: redis, subscribeClient: eventSubscribe });
@@ -247,9 +241,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
   const queue = new QueueService(redis, keys, concerts, inventory, metrics, queueSettings(config), logger);
   metrics.readLinesFrom(() => queue.lineFigures());
   const liveQueue = new LiveQueueStatus(queue, queueSubscriber, keys.channels.queueTicks, watchBeat(config.presenceGraceSeconds).intervalMs, metrics, logger);
-  await liveQueue.start();
   const seatEvents = new SeatEvents(eventTarget, eventSubscribe, redis, keys.channels, seatCatalog, metrics, logger);
-  seatEvents.start();
   const holds = new HoldService(redis, keys, seatCatalog, concerts, queue, seatEvents, metrics, { ttlSeconds: config.holdTtlSeconds, maxPerSchedule: config.maxHoldsPerSchedule }, logger);
   const points = new PointsService(orm, { maxCharge: config.maxCharge });
   const limits = createLimits(redis, keys, config.limits, metrics.limitRefusals);
@@ -257,10 +249,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
   const accounts = new AccountService(orm, accountSettings, limits);
   const sessions = new SessionExpiries();
   const existingAccounts = new ExistingAccounts(orm, config.accountCheckSeconds * 1000, sessions, tokens);
-  await existingAccounts.followCredentialChanges();
-  existingAccounts.start();
-  // One hash (a fraction of a second at the default cost) before serving, so the bound on password waits holds from the first request.
-  await accounts.calibratePasswordHashing();
+  const mysqlProbe = new MysqlProbe(orm);
   const services: Services = {
     config,
     tokens,
@@ -279,14 +268,44 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
     inventory,
     limits,
   };
-
-  const schema = await buildAppSchema(pubSub);
-  const mysqlProbe = new MysqlProbe(orm);
-  const server = await startServer(
-    { schema, services, formatError: createErrorFormatter(config.nodeEnv !== 'development', logger), routes: healthRouter(mysqlProbe, redis, metrics.registry, config.metricsToken), logger },
-    config.port,
-  );
-  const workers: RepeatingJob[] = config.runWorkers ? await startWorkers(config, services, logger) : [];
+  let server: RunningServer | undefined;
+  let workers: RepeatingJob[] = [];
+  /** Stops what has started: the app's own stop, and a start-up that fails part way (nothing of it stays open). */
+  const stopStarted = async () => {
+    // The workers need nothing the requests do: they close while the requests drain.
+    await Promise.all([server?.close(), ...workers.map((worker) => worker.close())]);
+    clearInterval(clockSync);
+    liveQueue.stop();
+    seatEvents.stop();
+    existingAccounts.stop();
+    sessions.stop();
+    limits.sockets.stop();
+    disconnectRedis();
+    mysqlProbe.close();
+    await orm.close();
+  };
+  try {
+    // On a Cluster, ioredis opens the pub/sub connection lazily, at the first SUBSCRIBE: a burst of
+    // seatChanged subscriptions while it connected put it in subscriber mode before its ready check,
+    // whose INFO then threw inside a promise nobody awaits and killed the process. Opened here, before
+    // any request can subscribe.
+    await eventSubscribe.subscribe(keys.channels.subscriberOpen);
+    await liveQueue.start();
+    seatEvents.start();
+    await existingAccounts.followCredentialChanges();
+    existingAccounts.start();
+    // One hash (a fraction of a second at the default cost) before serving, so the bound on password waits holds from the first request.
+    await accounts.calibratePasswordHashing();
+    const schema = await buildAppSchema(pubSub);
+    server = await startServer(
+      { schema, services, formatError: createErrorFormatter(config.nodeEnv !== 'development', logger), routes: healthRouter(mysqlProbe, redis, metrics.registry, config.metricsToken), logger },
+      config.port,
+    );
+    if (config.runWorkers) workers = await startWorkers(config, services, logger);
+  } catch (error) {
+    await stopStarted().catch((closing: unknown) => logger.warn({ err: closing }, 'could not close everything a failed start-up opened'));
+    throw error;
+  }
 
   return {
     config,
@@ -295,18 +314,6 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
     redis,
     server,
     port: (server.httpServer.address() as { port: number }).port,
-    async stop() {
-      // The workers need nothing the requests do: they close while the requests drain.
-      await Promise.all([server.close(), ...workers.map((worker) => worker.close())]);
-      clearInterval(clockSync);
-      liveQueue.stop();
-      seatEvents.stop();
-      existingAccounts.stop();
-      sessions.stop();
-      limits.sockets.stop();
-      disconnectRedis();
-      mysqlProbe.close();
-      await orm.close();
-    },
+    stop: stopStarted,
   };
 }

@@ -11,6 +11,9 @@ import { closedPort } from './support/ports';
 import { spawnProcess, spawnServer } from './support/process';
 import { logIn, signUp, signUpMany, type Account } from './support/client';
 import { createConcert } from './support/fixtures';
+import { startApp } from '../src/app';
+import { loadConfig } from '../src/config';
+import { createLogger } from '../src/logger';
 
 let server: TestServer | undefined;
 
@@ -263,6 +266,22 @@ describe('start-up', () => {
       }
     } finally {
       await probe.end();
+    }
+  });
+
+  it('closes the MySQL connections it opened when its start-up fails after them (its port in use)', async () => {
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '0.0.0.0', resolve));
+    const probe = await createConnection(TEST_MYSQL_ROOT);
+    try {
+      const env = testEnv('startup_failed_late', { RUN_WORKERS: 'false', SEED_DEMO: 'false', PORT: String((holder.address() as AddressInfo).port) });
+      await resetSandbox(env);
+      await expect(startApp(loadConfig(env), createLogger('silent'))).rejects.toThrow(/EADDRINUSE/);
+      const open = async () => ((await probe.query('SELECT COUNT(*) AS n FROM information_schema.processlist WHERE db = ?', [databaseOf({ env })]))[0] as { n: number }[])[0]?.n;
+      await vi.waitFor(async () => expect(await open()).toBe(0), { timeout: 3000 });
+    } finally {
+      await probe.end();
+      holder.close();
     }
   });
 
