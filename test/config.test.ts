@@ -176,4 +176,8 @@ describe('configuration', () => {
     expect(result.status).toBe(1);
     expect(result.stderr).toContain('JWT_SECRET');
   });
+  it('takes MYSQL_STATEMENT_TIMEOUT_MS of exactly its minimum (100 ms) and refuses 99', () => {
+    expect(loadConfig({ MYSQL_STATEMENT_TIMEOUT_MS: '100' }).mysqlStatementTimeoutMs).toBe(100);
+    expect(() => loadConfig({ MYSQL_STATEMENT_TIMEOUT_MS: '99' })).toThrow(/MYSQL_STATEMENT_TIMEOUT_MS: must be at least 100/);
+  });
 });

@@ -66,9 +66,16 @@ describe('health endpoints', () => {
     await redis.stop();
     await vi.waitFor(async () => expect((await fetch(`${base}/readyz`)).status).toBe(503), { timeout: 5000, interval: 100 });
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
-    const body = await fan.request('mutation($id: ID!) { enterQueue(concertId: $id) { state } }', { id: String(concert.id) });
-    expect(body.errors?.[0]?.extensions?.code).toBe('SERVICE_UNAVAILABLE');
-    expect(JSON.stringify(body.errors)).not.toMatch(new RegExp(`${redis.port}|ECONNREFUSED|stack|test:health`));
+    const took: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const started = Date.now();
+      const body = await fan.request('mutation($id: ID!) { enterQueue(concertId: $id) { state } }', { id: String(concert.id) });
+      took.push(Date.now() - started);
+      expect(body.errors?.[0]?.extensions?.code).toBe('SERVICE_UNAVAILABLE');
+      expect(JSON.stringify(body.errors)).not.toMatch(new RegExp(`${redis.port}|ECONNREFUSED|stack|test:health`));
+    }
+    // At once, not after the command timeout (2 s) a queue of commands offline would wait out: the median, as one slow answer on a busy host says nothing.
+    expect(took.sort((a, b) => a - b)[2]).toBeLessThan(1000);
     await redis.start();
     await vi.waitFor(async () => expect((await fetch(`${base}/readyz`)).status).toBe(200), { timeout: 10_000, interval: 200 });
   });

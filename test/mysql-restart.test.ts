@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Api } from '../support/graphql-client';
 import { CANCEL, CHARGE, ENTER, LEAVE, ME, PAY, RELEASE, SIGN_UP, type QueueStatus } from '../support/operations';
 import { startTestServer, type TestServer } from './support/harness';
+import { sqlTransaction } from '../src/database/sql-transaction';
 import { createConnection, type RowDataPacket } from 'mysql2/promise';
 import { MariaDbServer } from './support/mariadb-server';
 import { redisKeys } from '../src/redis';
@@ -374,4 +375,36 @@ describe('MySQL restarting mid-sale', () => {
     }
     expect((await fan!.api.data<{ chargePoints: { points: number } }>(CHARGE, { amount: 10 })).chargePoints.points).toBe(10);
   });
+});
+
+describe('statements and transactions against their time bounds (MYSQL_STATEMENT_TIMEOUT_MS=1500)', () => {
+  it('a transaction waiting seconds between two statements (as on Redis) is never rolled back, however short the statement bound', async () => {
+    const answer = await sqlTransaction(server.app.orm, async (sql) => {
+      await sql.all('select 1', []);
+      await new Promise((resolve) => setTimeout(resolve, 4500));
+      return sql.all<{ n: number }>('select 2 as n', []);
+    });
+    expect(Number(answer[0]?.n)).toBe(2);
+    const [row] = await sqlTransaction(server.app.orm, (sql) => sql.all<{ t: number }>('select @@session.idle_transaction_timeout as t', []));
+    expect(Number(row?.t)).toBeGreaterThanOrEqual(10);
+  }, 30_000);
+
+  it('a statement past its bound closes its connection: later requests never queue behind it', async () => {
+    const [fan] = await signUpMany(api, 1);
+    const holder = await createConnection(`${mysql.rootUrl}/concert`);
+    try {
+      // A wait MySQL does not end by itself (a metadata lock: no innodb_lock_wait_timeout applies).
+      await holder.query('LOCK TABLES point_transactions WRITE');
+      expect((await fan!.api.request('{ me { pointHistory(limit: 5) { amount } } }')).errors?.[0]?.extensions?.code).toBe('SERVICE_UNAVAILABLE');
+      for (let i = 0; i < 10; i++) {
+        const started = Date.now();
+        const body = await Promise.race([fan!.api.request('{ me { email points } }'), new Promise<'no answer'>((resolve) => setTimeout(() => resolve('no answer'), 5000))]);
+        expect(body === 'no answer' ? 'no answer' : body.errors).toBeUndefined();
+        expect(Date.now() - started).toBeLessThan(1500);
+      }
+    } finally {
+      await holder.query('UNLOCK TABLES').catch(() => undefined);
+      await holder.end();
+    }
+  }, 60_000);
 });

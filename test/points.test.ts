@@ -5,7 +5,8 @@ import { Api } from '../support/graphql-client';
 import { CHARGE, ME } from '../support/operations';
 import { sqlTransactionRetryingDeadlocks } from '../src/database/sql-transaction';
 import { isUnavailable } from '../src/errors';
-import { startTestServer, type TestServer } from './support/harness';
+import { sharedNow } from '../src/redis/clock';
+import { databaseOf, startTestServer, TEST_MYSQL_ROOT, type TestServer } from './support/harness';
 import { signUp } from './support/client';
 import { charge, expectConsistentLedger, ledger, me } from './support/booking';
 
@@ -168,5 +169,40 @@ describe('pointHistory', () => {
     for (const limit of [0, -1, 1001]) expect(await fan.api.errorCode(ME, { limit })).toBe('BAD_USER_INPUT');
     // An explicit null is the default, as an absent limit is.
     expect((await fan.api.data<{ me: { pointHistory: unknown[] } }>(ME, { limit: null })).me.pointHistory).toHaveLength(20);
+  });
+  it('never dates a CHARGE after its answer came back (whole seconds, cut, as the DATETIME column keeps them)', async () => {
+    const fan = await signUp(api);
+    for (let i = 1; i <= 6; i++) {
+      await charge(fan, 10);
+      const answeredAt = sharedNow();
+      const { me: mine } = await fan.api.data<{ me: { pointHistory: { createdAt: string; balance: number }[] } }>('{ me { pointHistory(limit: 1) { createdAt balance } } }');
+      expect(mine.pointHistory[0]?.balance).toBe(10 * i);
+      const createdAt = Date.parse(mine.pointHistory[0]!.createdAt);
+      expect(createdAt % 1000).toBe(0);
+      expect(createdAt).toBeLessThanOrEqual(answeredAt);
+      expect(answeredAt - createdAt).toBeLessThan(5000);
+    }
+  });
+});
+
+describe('a charge whose COMMIT went unanswered', () => {
+  it('is settled by waiting for its transaction on the user’s row to end: one that commits a moment later is found, not answered "nothing was charged"', async () => {
+    const fan = await signUp(api);
+    const userId = Number(fan.id);
+    // The transaction as MySQL still has it: the row written and locked, its COMMIT a second later.
+    const inDoubt = await createConnection(`${TEST_MYSQL_ROOT}/${databaseOf(server)}`);
+    try {
+      await inDoubt.query('BEGIN');
+      await inDoubt.query('UPDATE users SET points = points + 10 WHERE id = ?', [userId]);
+      const [inserted] = await inDoubt.query("INSERT INTO point_transactions (user_id, kind, amount, balance, payment_id, created_at) VALUES (?, 'CHARGE', 10, 10, NULL, UTC_TIMESTAMP())", [userId]);
+      const ledgerId = (inserted as { insertId: number }).insertId;
+      const committed = new Promise<void>((resolve, reject) => setTimeout(() => inDoubt.query('COMMIT').then(() => resolve(), reject), 1000));
+      const read = async () => (await server.app.orm.em.getConnection().execute<{ balance: number }[]>('SELECT balance FROM point_transactions WHERE id = ?', [ledgerId]))[0];
+      const found = await server.app.services.points.afterUnansweredCommit(userId, read, 'may have gone through', 'nothing was charged.');
+      expect(Number(found.balance)).toBe(10);
+      await committed;
+    } finally {
+      await inDoubt.end();
+    }
   });
 });

@@ -259,6 +259,8 @@ describe('start-up', () => {
       for (const reset of [true, false]) {
         server = await startTestServer('startup_close', { RUN_WORKERS: 'false' }, { reset });
         const database = databaseOf(server);
+        // /readyz asks MySQL on a connection of its own, outside the ORM's pool.
+        expect((await fetch(server.url.replace('/graphql', '/readyz'))).status).toBe(200);
         await server.stop();
         server = undefined;
         const open = async () => ((await probe.query('SELECT COUNT(*) AS n FROM information_schema.processlist WHERE db = ?', [database]))[0] as { n: number }[])[0]?.n;
@@ -292,6 +294,12 @@ describe('start-up', () => {
       // What the kill leaves (MySQL rolls no DDL back): some of the first migration's tables, none recorded.
       await probe.query(`delete from \`${database}\`.mikro_orm_migrations`);
       for (const table of ['point_transactions', 'reservations', 'payments', 'users']) await probe.query(`drop table \`${database}\`.\`${table}\``);
+      // Beside a table of someone else's, even an empty one, it is not a database of ours alone: nothing is dropped; the start fails.
+      await probe.query(`create table \`${database}\`.legacy_notes (id int primary key)`);
+      await expect(startTestServer('startup_half_migrated', { RUN_WORKERS: 'false', SEED_DEMO: 'false' }, { reset: false })).rejects.toThrow(/already exists/);
+      const [tables] = await probe.query('select table_name as name from information_schema.tables where table_schema = ?', [database]);
+      expect((tables as { name: string }[]).map((table) => table.name)).toEqual(expect.arrayContaining(['legacy_notes', 'concerts']));
+      await probe.query(`drop table \`${database}\`.legacy_notes`);
       server = await startTestServer('startup_half_migrated', { RUN_WORKERS: 'false', SEED_DEMO: 'false' }, { reset: false });
       const { concertId } = await createConcert(server);
       const [fan] = await signUpMany(new Api(server.url), 1);
@@ -315,6 +323,11 @@ describe('start-up', () => {
     server = await startTestServer('startup_seed', { SEED_DEMO: 'true', RUN_WORKERS: 'false' }, { reset: false });
     const seeded = await titles(server.url);
     expect(seeded.length).toBeGreaterThanOrEqual(3);
+    // Shows a month or two ahead, on the hour: a fresh start has dates that can still be booked.
+    const { concerts } = await new Api(server.url).data<{ concerts: { schedules: { startsAt: string }[] }[] }>('{ concerts { schedules { startsAt } } }');
+    const ahead = concerts.flatMap((concert) => concert.schedules.map((schedule) => Date.parse(schedule.startsAt) - Date.now()));
+    expect(ahead.length).toBeGreaterThanOrEqual(5);
+    for (const ms of ahead) expect([ms > 29 * 86_400_000, ms < 62 * 86_400_000, (ms + Date.now()) % 3_600_000 < 1000]).toEqual([true, true, true]);
     await server.stop();
     server = await startTestServer('startup_seed', { SEED_DEMO: 'true', RUN_WORKERS: 'false' }, { reset: false });
     expect(await titles(server.url)).toEqual(seeded);

@@ -67,4 +67,20 @@ describe('web app route', () => {
     expect(await response.text()).toContain('npm run build');
     expect((await fetch(`${urls.missing}/`)).status).toBe(503);
   });
+  it('says hashed assets vary by Accept-Encoding, gzipped or not, so a shared cache never hands gzip to a client that did not ask for it', async () => {
+    for (const encoding of ['gzip', 'identity']) {
+      const asset = await fetch(`${urls.built}/assets/index-abc123.js`, { headers: { 'accept-encoding': encoding } });
+      expect(asset.status).toBe(200);
+      expect(asset.headers.get('vary') ?? '').toMatch(/accept-encoding/i);
+      if (encoding === 'identity') expect(asset.headers.get('content-encoding')).toBeNull();
+    }
+  });
+
+  it('serves an asset that appears after it was first asked for (a fresh build): a miss is not remembered', async () => {
+    expect((await fetch(`${urls.built}/assets/later-def456.js`)).status).toBe(404);
+    writeFileSync(path.join(built, 'assets', 'later-def456.js'), 'console.log("later");');
+    const later = await fetch(`${urls.built}/assets/later-def456.js`);
+    expect(later.status).toBe(200);
+    expect(await later.text()).toContain('later');
+  });
 });
