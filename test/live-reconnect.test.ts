@@ -3,10 +3,10 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Api } from '../support/graphql-client';
 import { type QueueStatus, STATUS_SUBSCRIPTION } from '../support/operations';
 import { startTestServer, type TestServer } from './support/harness';
-import { Feed, signUpMany, wsClient, type Account } from './support/client';
+import { Feed, signUpMany, wsClient } from './support/client';
 import { createConcert } from './support/fixtures';
 import { hold, seatFeed, seatIds, sellInMysql } from './support/booking';
-import { followedOutOfLine, seatFeedWithRival } from './support/live-feed';
+import { fanAndRivalAdmitted, followedOutOfLine, seatFeedWithRival } from './support/live-feed';
 import { RedisServer } from './support/redis-server';
 import { metricSamples } from './support/metrics';
 import { redisKeys, runScript } from '../src/redis';
@@ -346,15 +346,9 @@ describe('a seatChanged feed after its Redis subscription drops', () => {
       await close();
     }
   });
+
   it('begun with no cursor, is given from the log only what changed after it began, not a change from before', async () => {
-    const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 2, seatCount: 3 });
-    const scheduleId = scheduleIds[0]!;
-    const [fan, rival] = (await signUpMany(new Api(server.url), 2)) as [Account, Account];
-    const { queue } = server.app.services;
-    await queue.enter(Number(fan.id), Number(concertId));
-    await queue.enter(Number(rival.id), Number(concertId));
-    await queue.admitTick();
-    const [before, during] = (await seatIds(server, scheduleId)) as [string, string];
+    const { scheduleId, fan, rival, first: before, second: during } = await fanAndRivalAdmitted(server);
     // Logged before the feed begins: a map read after it already shows it.
     await hold(rival, before);
     await new Promise((resolve) => setTimeout(resolve, 50));

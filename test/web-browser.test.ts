@@ -1463,20 +1463,16 @@ describe('fan web app in Chromium', () => {
     expectClean([fan]);
     await fan.context.close();
   });
+
   it('a seat the fan released on another device leaves the cart while the turn goes on; the other stays', async () => {
     const { concertId } = await createConcert(server, { maxActiveUsers: 2, seatCount: 4, price: 100 });
-    const [account] = await signUpMany(new Api(server.url), 1);
-    await charge(account!, 1000);
-    const fan = await openFan('released-elsewhere', { width: 1100, height: 900 });
-    await logInTab(fan, account!.token);
-    await fan.page.goto(`${base}#/concerts/${concertId}`);
-    await fan.page.getByRole('button', { name: 'Enter the waiting room' }).click();
+    const fan = await newFanEntering(server, concertId, 'released-elsewhere', undefined, 1000);
     await fan.page.locator('.your-turn').waitFor(WAIT);
     await seat(fan, 1).click();
     await seat(fan, 2).click();
     await fan.page.getByRole('button', { name: 'Release seat 2' }).waitFor(WAIT);
     // Seat 1 is released on another device; no turn's end re-reads the holds here.
-    const device = new Api(server.url, account!.token);
+    const device = new Api(server.url, (await tokenOf(fan))!);
     const held = (await device.data<{ me: Me }>(ME)).me.holds.find((h) => h.seat.number === 1)!;
     await device.data(RELEASE, { holdId: held.id });
     await fan.page.getByRole('button', { name: 'Release seat 1' }).waitFor({ state: 'detached', ...WAIT });

@@ -29,6 +29,12 @@ export async function followedOutOfLine(server: TestServer, capacity: number, cl
  * rival may hold; `close` ends the feed.
  */
 export async function seatFeedWithRival(server: TestServer) {
+  const { fan, ...rest } = await fanAndRivalAdmitted(server);
+  return { ...rest, ...(await seatFeed(server, fan, rest.scheduleId)) };
+}
+
+/** A fan and a rival ACTIVE on a new three-seat schedule (the queue service called straight), with its first two seats. */
+export async function fanAndRivalAdmitted(server: TestServer) {
   const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 2, seatCount: 3 });
   const scheduleId = scheduleIds[0]!;
   const [fan, rival] = (await signUpMany(new Api(server.url), 2)) as [Account, Account];
@@ -37,5 +43,5 @@ export async function seatFeedWithRival(server: TestServer) {
   await queue.enter(Number(rival.id), Number(concertId));
   await queue.admitTick();
   const [first, second] = (await seatIds(server, scheduleId)) as [string, string];
-  return { scheduleId, rival, first, second, ...(await seatFeed(server, fan, scheduleId)) };
+  return { scheduleId, fan, rival, first, second };
 }
