@@ -223,4 +223,13 @@ describe('the concert list', () => {
       reads.mockRestore();
     }
   });
+
+  it('refuses an empty `after` with BAD_USER_INPUT, with or without a limit, rather than answering the first page; a null one lists from the start', async () => {
+    await createConcert(server);
+    for (const variables of [{ after: '' }, { limit: 5, after: '' }]) {
+      const body = await api.request('query($limit: Int, $after: ID) { concerts(limit: $limit, after: $after) { id } }', variables);
+      expect([body.errors?.[0]?.extensions?.code, body.data]).toEqual(['BAD_USER_INPUT', null]);
+    }
+    expect((await api.data<{ concerts: unknown[] }>('query($after: ID) { concerts(after: $after) { id } }', { after: null })).concerts.length).toBeGreaterThan(0);
+  });
 });

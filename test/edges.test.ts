@@ -152,6 +152,14 @@ describe('refusals at the HTTP edge', () => {
     expect(answer.body.errors?.[0]).toMatchObject({ message: 'A list in the variables holds 5000 items (limit 100).', extensions: { code: 'BAD_USER_INPUT' } });
   });
 
+  it('variables nested 5 levels deep are taken, 6 refused with BAD_USER_INPUT before anything runs', async () => {
+    const nested = (levels: number): unknown => (levels === 0 ? 1 : [nested(levels - 1)]);
+    const five = await post(JSON.stringify({ query: '{ __typename }', variables: { x: nested(5) } }));
+    expect([five.status, five.body.data]).toEqual([200, { __typename: 'Query' }]);
+    const six = await post(JSON.stringify({ query: '{ __typename }', variables: { x: nested(6) } }));
+    expect([six.status, six.body.errors?.[0]?.extensions?.code, six.body.errors?.[0]?.message]).toEqual([400, 'BAD_USER_INPUT', 'Variables nest at most 5 levels deep.']);
+  });
+
   it('an automatic persisted query whose hash does not match its text: 400 GRAPHQL_PARSE_FAILED, not an internal error', async () => {
     const answer = await post(JSON.stringify({ query: '{ __typename }', extensions: { persistedQuery: { version: 1, sha256Hash: 'abc' } } }));
     expect(answer.status).toBe(400);

@@ -106,6 +106,7 @@ describe('the cost limit', () => {
     ['two types looked up by aliases', '{ a: __type(name: "Concert") { name } b: __type(name: "Seat") { name } }'],
     ['a sign-in beside a charge (a refused sign-in, 429, would hide the charge made before it)', 'mutation { chargePoints(amount: 777) { points } logIn(email: "x@example.test", password: "a-password") { token } }'],
     ['a sign-up beside another mutation, in a fragment', 'mutation { signUp(email: "new@example.test", password: "a-password") { token } ...other } fragment other on Mutation { enterQueue(concertId: "1") { state } }'],
+    ['a negative limit beside 63 aliases of a 1,000-row list (it counts as one row: it cancels nothing)', `{ me { neg: pointHistory(limit: -100000) { id } ${Array.from({ length: 63 }, (_, i) => `h${i}: pointHistory(limit: 1000) { id amount }`).join(' ')} } }`],
     ['two password hashes in one operation (signUp and logIn, one in a fragment)', 'mutation { signUp(email: "new@example.test", password: "a-password") { token } ...other } fragment other on Mutation { logIn(email: "x@example.test", password: "a-password") { token } }'],
   ])('refuses %s at once, with GRAPHQL_VALIDATION_FAILED, before any SQL', async (_label, query) => {
     const { body, statements, ms } = await measure(api, query);
@@ -145,6 +146,22 @@ describe('the cost limit', () => {
     expect((await api.request('{ __type(name: "Concert") { name fields { name } } }')).errors).toBeUndefined();
     // Nobody stays ACTIVE: the admission tick's own SQL would blur the next test's counts.
     await fan!.api.data(LEAVE, { id: concertId });
+  });
+
+  it('costs each operation of a document Apollo keeps parsed by itself, and costs again one whose @skip hangs on a variable', async () => {
+    const send = async (payload: Record<string, unknown>) => {
+      const response = await fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(payload) });
+      return [response.status, ((await response.json()) as { errors?: { extensions?: { code?: string } }[] }).errors?.[0]?.extensions?.code];
+    };
+    const refused = [400, 'GRAPHQL_VALIDATION_FAILED'];
+    // A cheap operation run first does not let an expensive one of the same document through.
+    const both = `query Cheap { __typename } query Costly { ${NESTED} }`;
+    expect(await send({ query: both, operationName: 'Cheap' })).toEqual([200, undefined]);
+    expect(await send({ query: both, operationName: 'Costly' })).toEqual(refused);
+    // Skipped first, the walk is still refused when a later request does not skip it.
+    const skippable = `query($s: Boolean!) { __typename ${NESTED.replace('concerts {', 'concerts @skip(if: $s) {')} }`;
+    expect(await send({ query: skippable, variables: { s: true } })).toEqual([200, undefined]);
+    expect(await send({ query: skippable, variables: { s: false } })).toEqual(refused);
   });
 });
 
