@@ -1469,6 +1469,7 @@ describe('fan web app in Chromium', () => {
     const fan = await newFanEntering(server, concertId, 'released-elsewhere', undefined, 1000);
     await fan.page.locator('.your-turn').waitFor(WAIT);
     await seat(fan, 1).click();
+    await fan.page.getByRole('button', { name: 'Release seat 1' }).waitFor(WAIT);
     await seat(fan, 2).click();
     await fan.page.getByRole('button', { name: 'Release seat 2' }).waitFor(WAIT);
     // Seat 1 is released on another device; no turn's end re-reads the holds here.
