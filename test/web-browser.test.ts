@@ -1464,14 +1464,20 @@ describe('fan web app in Chromium', () => {
     await fan.context.close();
   });
 
-  it('a seat the fan released on another device leaves the cart while the turn goes on; the other stays', async () => {
+  /** A fan with 1,000 points let in to a new 4-seat concert (100 points a seat) who holds its seats 1 and 2, one after the other (the map takes one seat action at a time). */
+  async function holdingTwoSeats(name: string): Promise<Fan> {
     const { concertId } = await createConcert(server, { maxActiveUsers: 2, seatCount: 4, price: 100 });
-    const fan = await newFanEntering(server, concertId, 'released-elsewhere', undefined, 1000);
+    const fan = await newFanEntering(server, concertId, name, undefined, 1000);
     await fan.page.locator('.your-turn').waitFor(WAIT);
-    await seat(fan, 1).click();
-    await fan.page.getByRole('button', { name: 'Release seat 1' }).waitFor(WAIT);
-    await seat(fan, 2).click();
-    await fan.page.getByRole('button', { name: 'Release seat 2' }).waitFor(WAIT);
+    for (const number of [1, 2]) {
+      await seat(fan, number).click();
+      await fan.page.getByRole('button', { name: `Release seat ${number}` }).waitFor(WAIT);
+    }
+    return fan;
+  }
+
+  it('a seat the fan released on another device leaves the cart while the turn goes on; the other stays', async () => {
+    const fan = await holdingTwoSeats('released-elsewhere');
     // Seat 1 is released on another device; no turn's end re-reads the holds here.
     const device = new Api(server.url, (await tokenOf(fan))!);
     const held = (await device.data<{ me: Me }>(ME)).me.holds.find((h) => h.seat.number === 1)!;
@@ -1499,13 +1505,7 @@ describe('fan web app in Chromium', () => {
   });
 
   it('"holding as many seats as allowed" goes once the fan releases a seat from the cart', async () => {
-    const { concertId } = await createConcert(server, { maxActiveUsers: 2, seatCount: 4, price: 100 });
-    const fan = await newFanEntering(server, concertId, 'hold-limit-note', undefined, 1000);
-    await fan.page.locator('.your-turn').waitFor(WAIT);
-    await seat(fan, 1).click();
-    await fan.page.getByRole('button', { name: 'Release seat 1' }).waitFor(WAIT);
-    await seat(fan, 2).click();
-    await fan.page.getByRole('button', { name: 'Release seat 2' }).waitFor(WAIT);
+    const fan = await holdingTwoSeats('hold-limit-note');
     await seat(fan, 3).click();
     const note = fan.page.locator('[data-code="HOLD_LIMIT_REACHED"]');
     await note.waitFor(WAIT);

@@ -3,7 +3,7 @@ import { useClient, useMutation } from 'urql';
 import { feedRetryMs, retryAfterFailureMs } from '../logic/connection';
 import { problemOf, type Problem } from '../logic/errors';
 import { NewestSource } from '../logic/newest';
-import { applySeatChange, choiceCounts, followSeatFailure, heldWords, rereadDelayMs, openingChoice, pendingOwnSeats, seatFailureShown, seatKeyTarget, seatLook, seatLookWords, seatPages, seatPositions, seatsFromLists, type SeatChange, type SeatFailure, type SeatLook, type SeatState, type SeatStatus } from '../logic/seats';
+import { applySeatChange, choiceCounts, followSeatFailure, heldWords, openingChoice, pendingOwnSeats, rereadDelayMs, seatFailureShown, seatKeyTarget, seatLook, seatLookWords, seatPages, seatPositions, seatsFromLists, type SeatChange, type SeatFailure, type SeatLook, type SeatState, type SeatStatus } from '../logic/seats';
 import { serverClock } from '../logic/server-clock';
 import { formatDateTime } from '../logic/time';
 import { HoldSeat, ScheduleSeats, SeatChanged, type HoldItem } from '../operations';
