@@ -23,25 +23,51 @@ afterAll(() => server.stop());
 const holdKeys = (scheduleId: string) => redisKeys(server.env.REDIS_KEY_PREFIX!).holds(Number(scheduleId));
 
 /**
- * A payer (500 points) holding a seat pays while another session holds the payer's row lock;
- * `meanwhile` runs once the payment waits on that lock, then the lock is let go.
+ * A payer (500 points) holding a seat (the first of each of `shows` dates) pays while another session
+ * holds the payer's row lock; `meanwhile` runs once the payment waits on that lock (with the first
+ * date's hold), then the lock is let go.
  */
-async function paymentWhileRowLocked(key: string, meanwhile: (setup: { scheduleId: string; payer: Account; holdId: string; rival: Account; seatId: string }) => Promise<void>) {
-  const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 5, price: 100 });
+async function paymentWhileRowLocked(
+  key: string,
+  meanwhile: (setup: { scheduleId: string; payer: Account; holdId: string; rival: Account; seatId: string }) => Promise<void>,
+  shows = 1,
+) {
+  const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 5, price: 100, schedules: shows });
   const [payer, rival] = (await activeFans(api, concertId, 2)) as [Account, Account];
-  const [seatId] = (await seatIds(server, scheduleIds[0]!)) as [string];
+  const firstSeats = await Promise.all(scheduleIds.map(async (scheduleId) => (await seatIds(server, scheduleId))[0]!));
+  const seatId = firstSeats[0]!;
   await charge(payer, 500);
-  const held = await hold(payer, seatId);
+  const held = [];
+  for (const seat of firstSeats) held.push(await hold(payer, seat));
   const session = await lockUserRow(databaseOf(server), payer.id);
-  const pending = payer.api.request<{ pay: { id: string } }>(PAY, { holdIds: [held.id], key });
+  const pending = payer.api.request<{ pay: { id: string } }>(PAY, { holdIds: held.map((h) => h.id), key });
   try {
     await untilLockWait(databaseOf(server));
-    await meanwhile({ scheduleId: scheduleIds[0]!, payer, holdId: held.id, rival, seatId });
+    await meanwhile({ scheduleId: scheduleIds[0]!, payer, holdId: held[0]!.id, rival, seatId });
   } finally {
     await session.query('ROLLBACK');
     await session.end();
   }
   return { scheduleIds, payer, rival, seatId, payment: await pending };
+}
+
+/** Redis loses the date's holds (a failover to a replica that lacked them). */
+const loseHolds = (scheduleId: string) => {
+  const k = holdKeys(scheduleId);
+  return server.app.redis.del(k.bySeat, k.expiry, k.perUser);
+};
+
+/** Redis loses the date's holds, and a rival holds the seat the payment is about to sell. */
+async function rivalHoldsLostSeat({ scheduleId, rival, seatId }: { scheduleId: string; rival: Account; seatId: string }): Promise<void> {
+  await loseHolds(scheduleId);
+  expect((await hold(rival, seatId)).seat.status).toBe('HELD');
+}
+
+/** A payment that sold and charged nothing. */
+async function expectNothingSold(payment: { errors?: readonly { extensions?: { code?: unknown } }[] }, payer: Account): Promise<void> {
+  expect(payment.errors?.[0]?.extensions?.code).toBe('HOLD_NOT_FOUND');
+  expect((await me(payer)).points).toBe(500);
+  expect((await ledger(server, payer.id)).map((entry) => entry.kind)).toEqual(['CHARGE']);
 }
 
 describe('a hold is all or nothing', () => {
@@ -96,16 +122,28 @@ describe('a payment waiting on MySQL', () => {
   });
 
   it('sells nothing and charges nothing when Redis lost its holds and a rival holds the seat by commit time', async () => {
-    const { scheduleIds, payer, rival, seatId, payment } = await paymentWhileRowLocked('lost-holds', async ({ scheduleId, rival, seatId }) => {
-      const k = holdKeys(scheduleId);
-      await server.app.redis.del(k.bySeat, k.expiry, k.perUser);
-      expect((await hold(rival, seatId)).seat.status).toBe('HELD');
+    const { scheduleIds, payer, rival, seatId, payment } = await paymentWhileRowLocked('lost-holds', rivalHoldsLostSeat);
+    await expectNothingSold(payment, payer);
+    expect((await seats(rival, scheduleIds[0]!, 'HELD')).map((s) => s.id)).toEqual([seatId]);
+    expect((await me(rival)).holds.map((h) => h.seat.id)).toEqual([seatId]);
+  });
+
+  it('sells nothing when Redis lost the holds of one of its dates and a rival holds that seat by commit time, though the other date’s hold is live', async () => {
+    const { scheduleIds, payer, rival, seatId, payment } = await paymentWhileRowLocked('two-dates', rivalHoldsLostSeat, 2);
+    await expectNothingSold(payment, payer);
+    expect((await seats(rival, scheduleIds[0]!, 'HELD')).map((s) => s.id)).toEqual([seatId]);
+    expect(await seats(rival, scheduleIds[1]!, 'RESERVED')).toEqual([]);
+  });
+
+  it('sells nothing when Redis lost its hold and the payer holds the seat again meanwhile: the payment named the lost hold, and the new one stays the payer’s', async () => {
+    let again = '';
+    const { payer, payment } = await paymentWhileRowLocked('held-again', async ({ scheduleId, payer, holdId, seatId }) => {
+      await loseHolds(scheduleId);
+      again = (await hold(payer, seatId)).id;
+      expect(again).not.toBe(holdId);
     });
-    expect(payment.errors?.[0]?.extensions?.code).toBe('HOLD_NOT_FOUND');
-    expect((await me(payer!)).points).toBe(500);
-    expect((await ledger(server, payer!.id)).map((entry) => entry.kind)).toEqual(['CHARGE']);
-    expect((await seats(rival!, scheduleIds[0]!, 'HELD')).map((s) => s.id)).toEqual([seatId]);
-    expect((await me(rival!)).holds.map((h) => h.seat.id)).toEqual([seatId]);
+    await expectNothingSold(payment, payer);
+    expect((await me(payer)).holds.map((h) => h.id)).toEqual([again]);
   });
 });
 

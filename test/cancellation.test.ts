@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { redisKeys, runScript } from '../src/redis';
 import { HOLD_SEAT } from '../src/redis/hold-scripts';
+import { MAX_BALANCE } from '../src/points/points-service';
 import { Api } from '../support/graphql-client';
 import { CANCEL, CREATE_CONCERT, ENTER, HOLD, PAY, SEATS, type QueueStatus, type Reservation } from '../support/operations';
 import { ADMIN, startTestServer, type TestServer } from './support/harness';
@@ -33,6 +34,21 @@ async function bought(options: { fans?: number } = {}) {
 }
 
 /**
+ * What a watcher's live feed says of a seat, up to a sentinel: the watcher's own hold of the
+ * schedule's second seat, by which everything announced before has arrived.
+ */
+async function toldOfSeat(feed: Awaited<ReturnType<typeof seatFeed>>['feed'], watcher: Account, scheduleId: string, seatId: string): Promise<string[]> {
+  const [, sentinel] = await seatIds(server, scheduleId);
+  await hold(watcher, sentinel!);
+  const told: string[] = [];
+  for (;;) {
+    const change = (await feed.next()).data?.seatChanged;
+    if (change?.id === sentinel) return told;
+    if (change?.id === seatId) told.push(change.status);
+  }
+}
+
+/**
  * A fan's bought seat is cancelled while the follow-up after the commit (announcing the seat free,
  * counting it) is held back, as by a slow Redis or a pause, until `meanwhile` has run with a rival and
  * a watcher's live feed. Returns what the feed then said of the seat, up to a sentinel: the watcher's
@@ -55,15 +71,7 @@ async function cancelWhileFollowUpWaits(meanwhile: (live: { rival: Account; feed
     await meanwhile({ rival: rival!, feed, seatId });
     resume();
     expect((await cancelled).data?.cancelReservation.status).toBe('CANCELLED');
-    const [, sentinel] = await seatIds(server, scheduleId);
-    await hold(watcher!, sentinel!);
-    const told: string[] = [];
-    for (;;) {
-      const change = (await feed.next()).data?.seatChanged;
-      if (change?.id === sentinel) break;
-      if (change?.id === seatId) told.push(change.status);
-    }
-    return { told, scheduleId };
+    return { told: await toldOfSeat(feed, watcher!, scheduleId, seatId), scheduleId };
   } finally {
     service.afterCommit = afterCommit;
     resume();
@@ -219,6 +227,33 @@ describe('cancelReservation', () => {
     expect(retried.data?.cancelReservation).toMatchObject({ status: 'CANCELLED', cancelledAt: expect.any(String) });
     expect(await availableSeats(api, scheduleId)).toBe(10);
     expect((await me(fans[0]!)).points).toBe(500);
+  });
+
+  it('a retried cancellation does not announce the seat again: a rival who held it meanwhile stays shown HELD', async () => {
+    const { fans, scheduleId, seatId, reservation } = await bought({ fans: 3 });
+    const [owner, rival, watcher] = fans as [Account, Account, Account];
+    expect((await cancel(owner, reservation.id)).data?.cancelReservation.status).toBe('CANCELLED');
+    expect((await hold(rival, seatId)).seat.status).toBe('HELD');
+    const { feed, close } = await seatFeed(server, watcher, scheduleId);
+    try {
+      // The client heard nothing and asks again, within the settle window: the same answer, and not a word on the seat.
+      expect((await cancel(owner, reservation.id)).data?.cancelReservation.status).toBe('CANCELLED');
+      expect(await toldOfSeat(feed, watcher, scheduleId, seatId)).toEqual([]);
+    } finally {
+      await close();
+    }
+  });
+
+  it('refunds up to the largest balance (2^31 − 1) the price was paid from', async () => {
+    const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 5, price: PRICE });
+    const [fan] = (await activeFans(api, concertId, 1)) as [Account];
+    const [seatId] = await seatIds(server, scheduleIds[0]!);
+    // Set up straight in MySQL: charges up to the per-charge limit would take thousands of requests.
+    await server.app.orm.em.getConnection().execute('update users set points = ? where id = ?', [MAX_BALANCE, fan.id]);
+    const payment = await pay(fan, [(await hold(fan, seatId!)).id], 'at-the-top');
+    expect(payment.balance).toBe(MAX_BALANCE - PRICE);
+    expect((await cancel(fan, payment.reservations[0]!.id)).data?.cancelReservation.status).toBe('CANCELLED');
+    expect((await me(fan)).points).toBe(MAX_BALANCE);
   });
 
   it("answers NOT_FOUND for another fan's reservation or an unknown one, and NOT_CANCELLABLE once the show started, changing nothing", async () => {

@@ -216,7 +216,7 @@ describe('holding a seat', () => {
     expect((await seats(fan!, scheduleIds[0]!, 'HELD')).map((s) => s.id).sort()).toEqual([first[0], first[2], first[3]].sort());
   });
 
-  it('refuses sold seats asked for at once with free ones as SEAT_UNAVAILABLE, without taking the fan’s place under the limit', async () => {
+  it('refuses sold seats asked for at once with free ones as SEAT_UNAVAILABLE, without taking the fan’s place under the limit, and at the limit too', async () => {
     const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 5, seatCount: 20 });
     const [buyer, fan] = await activeFans(api, concertId, 2);
     const ids = await seatIds(server, scheduleIds[0]!);
@@ -230,6 +230,26 @@ describe('holding a seat', () => {
     const codes = answers.map((answer) => answer.errors?.[0]?.extensions?.code ?? 'OK');
     expect(codes.slice(0, 16)).toEqual(sold.map(() => 'SEAT_UNAVAILABLE'));
     expect(codes.slice(16)).toEqual(['OK', 'OK', 'OK']);
+    // At the limit now: a sold seat is still SEAT_UNAVAILABLE (gone for good; the limit's answer would
+    // tell the fan to release a seat to get it), a free one the limit's.
+    expect(await fan!.api.errorCode(HOLD, { seatId: sold[0] })).toBe('SEAT_UNAVAILABLE');
+    expect(await fan!.api.errorCode(HOLD, { seatId: ids[19] })).toBe('HOLD_LIMIT_REACHED');
+  });
+
+  it('lists the fan’s holds in me.holds soonest to lapse first', async () => {
+    const { concertId, scheduleIds } = await createConcert(server, { maxActiveUsers: 5 });
+    const [fan] = await activeFans(api, concertId, 1);
+    const ids = await seatIds(server, scheduleIds[0]!);
+    const held = [];
+    // Out of seat order, a few milliseconds apart: distinct expiries.
+    for (const seatId of [ids[4]!, ids[1]!, ids[7]!]) {
+      held.push(await hold(fan!, seatId));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const listed = (await me(fan!)).holds;
+    expect(listed.map((h) => h.id)).toEqual(held.map((h) => h.id));
+    const expiries = listed.map((h) => new Date(h.expiresAt).getTime());
+    expect(expiries).toEqual([...expiries].sort((a, b) => a - b));
   });
 
   it('never holds a reserved seat', async () => {

@@ -97,6 +97,19 @@ describe('pay', () => {
     expect(await watcher.api.errorCode(HOLD, { seatId: ids[0] })).toBe('SEAT_UNAVAILABLE');
   });
 
+  it('reserves its seats in seat ID order where that differs from their order as text (…99 before …100), as its hold IDs sort', async () => {
+    // The next seats' IDs cross a power of ten: as text (and in hold IDs) "100000" sorts before "99999".
+    const sql = server.app.orm.em.getConnection();
+    const next = await rows('select max(id) + 1 as n from seats');
+    await sql.execute(`alter table seats auto_increment = ${10 ** String(next).length - 1}`);
+    const { fans, seats: [low, high] } = await booking(1, 1000, { seatCount: 2 });
+    expect(String(high) < String(low!)).toBe(true);
+    const payment = await pay(fans[0]!, [(await hold(fans[0]!, low!)).id, (await hold(fans[0]!, high!)).id], 'in-seat-order');
+    // Reserved in that order (so payments of shared seats lock their rows in one order): the later seat's reservation is the newer.
+    expect(payment.reservations.map((r) => r.seat.id)).toEqual([low, high]);
+    expect(Number(payment.reservations[0]!.id)).toBeLessThan(Number(payment.reservations[1]!.id));
+  });
+
   it('needs live holds but no ACTIVE state', async () => {
     const { concertId, fans, seats: ids } = await booking(1, 500);
     const [fan] = fans as [Account];

@@ -10,7 +10,7 @@ export interface PointsSettings {
 }
 
 /** GraphQL's Int is 32-bit signed: a balance beyond it could not be shown. */
-const MAX_BALANCE = 2_147_483_647;
+export const MAX_BALANCE = 2_147_483_647;
 /** The longest pointHistory page: enough to check a busy account's ledger against its balance in one read. */
 export const MAX_HISTORY = 1000;
 
