@@ -1345,6 +1345,45 @@ describe('departures log and live presence', () => {
     expect((await feed(k, 0)).entries).toBeNull();
   });
 
+  it('takes no silent replica for dead at the tick that finds a gap between ticks: its beats were missing for the same reason', async () => {
+    const k = await concert();
+    await enter(k, 7);
+    await watch(k, 1, 'A', 7);
+    // Nothing for 10 s: no tick, and no beat of replica A.
+    const now = await redisNow();
+    await redis.hset(k.stats, 'tickAt', now - 10_000);
+    await redis.zadd(k.replicas, now - 10_000, 'A');
+    // Dead after 5 s of silence; a gap of over 2 s between ticks means the line was unattended.
+    expect((await run(QUEUE_ADMIT, k, 0, 60_000, 5000, 60_000, 5000, 5000, -1, 0, 60_000, 5000, '', 2000, '|'))[10]).toBe(1);
+    // A still holds its fan (its next beat finds its last one too old, and it registers anew).
+    expect(await redis.hget(k.watchCount, '7')).toBe('1');
+    expect(await redis.zscore(k.watchers, 'A:7')).not.toBeNull();
+  });
+
+  it('tells a replica registering after a silence longer than deadAfterMs that it was forgotten: a tick may have released some of its fans', async () => {
+    const k = await concert();
+    for (const user of [7, 8]) await enter(k, user);
+    const register = async (deadAfterMs: number, user: number) => decodeWatchReply(await run(QUEUE_WATCH, k, 1, 'A', deadAfterMs, user)).forgotten;
+    expect(await register(HOUR, 7)).toBe(true);
+    expect(await register(5000, 8)).toBe(false);
+    // Still listed, its last beat 10 s ago.
+    await redis.zadd(k.replicas, (await redisNow()) - 10_000, 'A');
+    expect(await register(5000, 8)).toBe(true);
+  });
+
+  it('reads a slot that ran out before any tick swept it as NONE, not as one lost for idleness, and logs nothing', async () => {
+    const k = await concert();
+    await enter(k, 1);
+    // A tick admits fan 1 for 100 ms, with an idle time of 300 ms.
+    expect((await run(QUEUE_ADMIT, k, 1, 100, 5000, 60_000, HOUR, 300, -1, 0, 60_000, HOUR, '', HOUR, '|'))[0]).toBe(1);
+    // No tick since: the slot ran out, and the fan has been silent past the idle time too.
+    await sleep(500);
+    // The fan's state and value follow the figures (7 as run returns them).
+    expect((await run(QUEUE_STATUS, k, 1)).slice(7, 9)).toEqual([0, 0]);
+    // The one entry of the log is the admission (the next tick logs the expiry).
+    expect(await redis.xlen(k.departures)).toBe(1);
+  });
+
   it('a watched fan stays present however long; released, or held by a replica that stopped beating, they lapse after the grace', async () => {
     const k = await concert();
     for (const user of [1, 2, 3, 4]) await enter(k, user);
