@@ -162,6 +162,26 @@ describe('sold out, after Redis lost its data', () => {
       await quiet.stop();
     }
   });
+  it('keeps a line open, its fans in it, at a tick that finds the counts sold out and MySQL not (a lost count update): MySQL confirms before a line closes', async () => {
+    const quiet = await startTestServer('inventory_unconfirmed', { RUN_WORKERS: 'false' });
+    try {
+      const { concertId, scheduleIds } = await createConcert(quiet, { maxActiveUsers: 1, seatCount: 1 });
+      const [holder, fan] = (await signUpMany(new Api(quiet.url), 2)) as [Account, Account];
+      await holder.api.data(ENTER, { id: concertId });
+      await fan.api.data(ENTER, { id: concertId });
+      await quiet.app.services.queue.admitTick();
+      expect((await status(fan, concertId)).state).toBe('WAITING');
+      // The one seat counts sold in Redis; MySQL has no reservation of it.
+      const [seatId] = await seatIds(quiet, scheduleIds[0]!);
+      const [{ number }] = (await quiet.app.orm.em.getConnection().execute<{ number: number }[]>('select number from seats where id = ?', [seatId])) as [{ number: number }];
+      await quiet.app.redis.setbit(redisKeys(quiet.app.config.redisPrefix).inventory(Number(scheduleIds[0])).sold, number, 1);
+      await quiet.app.services.queue.admitTick();
+      expect(await quiet.app.redis.zscore(redisKeys(quiet.app.config.redisPrefix).queue(Number(concertId)).wait, fan.id)).not.toBeNull();
+      expect((await status(fan, concertId)).state).toBe('WAITING');
+    } finally {
+      await quiet.stop();
+    }
+  });
 });
 
 describe('sold out', () => {

@@ -364,3 +364,66 @@ describe('live positions', () => {
     }, { timeout: 3000, interval: 50 });
   });
 });
+
+describe('live positions, on a line whose slots last (ACTIVE_TTL_SECONDS 900) and whose ticks the test runs', () => {
+  let quiet: TestServer;
+  const quietClients: ReturnType<typeof wsClient>[] = [];
+  beforeAll(async () => {
+    quiet = await startTestServer('queue_positions_lasting', { RUN_WORKERS: 'false' });
+  });
+  afterAll(async () => {
+    await Promise.all(quietClients.map((client) => client.dispose()));
+    await quiet.stop();
+  });
+
+  /** A concert whose one slot a holder has taken; then `count` fans enter, in order. */
+  async function behindHolder(count: number) {
+    const { concertId } = await createConcert(quiet, { maxActiveUsers: 1 });
+    const [holder, ...fans] = (await signUpMany(new Api(quiet.url), count + 1)) as [Account, ...Account[]];
+    await holder.api.data(ENTER, { id: concertId });
+    await quiet.app.services.queue.admitTick();
+    for (const fan of fans) await fan.api.data(ENTER, { id: concertId });
+    return { concertId, fans, k: redisKeys(quiet.env.REDIS_KEY_PREFIX!).queue(Number(concertId)) };
+  }
+  const follow = (fan: Account, concertId: string) => {
+    const client = wsClient(quiet.wsUrl, fan.token);
+    quietClients.push(client);
+    return new Feed<{ queueStatus: QueueStatus }>(client, STATUS_SUBSCRIPTION, { id: concertId });
+  };
+
+  it('move a fan up by the absent ahead only, when absent fans ahead and behind drop in one tick and the one behind lapsed first', async () => {
+    const { concertId, fans, k } = await behindHolder(3);
+    const [ahead, fan, behind] = fans as [Account, Account, Account];
+    const feed = follow(fan, concertId);
+    expect((await feed.next()).data?.queueStatus).toMatchObject({ state: 'WAITING', position: 2 });
+    // Both silent past the grace (the tests' hour), `behind` the longer: the tick's sweep logs it first.
+    // The line has been attended all along.
+    const redis = quiet.app.redis;
+    const [seconds] = await redis.time();
+    const hoursAgo = (hours: number) => Number(seconds) * 1000 - hours * 3_600_000;
+    await redis.hset(k.stats, 'resumedAt', hoursAgo(10));
+    await redis.zadd(k.seen, hoursAgo(3), behind.id, hoursAgo(2), ahead.id);
+    await quiet.app.services.queue.admitTick();
+    expect(await redis.zrange(k.wait, 0, -1)).toEqual([fan.id]);
+    expect((await feed.until((m) => m.data?.queueStatus.position !== 2)).data?.queueStatus).toMatchObject({ state: 'WAITING', position: 1 });
+  });
+
+  it('count a leave once for a fan who starts following between it and the next tick (a leave announces no tick; the place read then counts it)', async () => {
+    const { concertId, fans, k } = await behindHolder(3);
+    const [leaver, fan, other] = fans as [Account, Account, Account];
+    // `other` is followed first: this process follows the concert's log from here.
+    const otherFeed = follow(other, concertId);
+    expect((await otherFeed.next()).data?.queueStatus).toMatchObject({ state: 'WAITING', position: 3 });
+    await leaver.api.data(LEAVE, { id: concertId });
+    const fanFeed = follow(fan, concertId);
+    expect((await fanFeed.next()).data?.queueStatus).toMatchObject({ state: 'WAITING', position: 1 });
+    await quiet.app.services.queue.admitTick();
+    // The tick moves `other` by the leave it had not heard of yet; anything it tells `fan` has come by a moment later.
+    await otherFeed.until((m) => m.data?.queueStatus.position === 2);
+    await sleep(300);
+    expect(await quiet.app.redis.zrank(k.wait, fan.id)).toBe(0);
+    const pushed: (number | null | undefined)[] = [];
+    while (fanFeed.pending() > 0) pushed.push((await fanFeed.next()).data?.queueStatus.position);
+    expect(pushed.filter((position) => position !== 1)).toEqual([]);
+  });
+});
