@@ -1514,6 +1514,106 @@ describe('fan web app in Chromium', () => {
     await note.waitFor({ state: 'detached', ...WAIT });
     await fan.context.close();
   });
+
+  it('the checkout bar counts down the hold that runs out first, of two held seconds apart', async () => {
+    const { concertId } = await createConcert(server, { maxActiveUsers: 1, seatCount: 600, price: 10 });
+    const fan = await newFanEntering(server, concertId, 'bar-soonest', { width: 375, height: 700 }, 100);
+    await fan.page.locator('.your-turn').waitFor(WAIT);
+    await seat(fan, 280).scrollIntoViewIfNeeded();
+    await seat(fan, 280).click();
+    await fan.page.locator('.seat-map [data-seat="280"][data-look="MINE"]').waitFor(WAIT);
+    await fan.page.waitForTimeout(3_500);
+    await seat(fan, 281).click();
+    await fan.page.getByRole('region', { name: 'Your held seats, in short' }).filter({ hasText: /^2 seats held · \d+:\d\d left/ }).waitFor(WAIT);
+    // Read at one moment: the bar's countdown and the cart's two (the cart is out of sight, still there).
+    const read = (await fan.page.evaluate(`(() => ({
+      bar: document.querySelector('.checkout-bar .countdown')?.textContent ?? '',
+      cart: [...document.querySelectorAll('.cart [role="timer"]')].map((t) => t.textContent ?? ''),
+    }))()`)) as { bar: string; cart: string[] };
+    const seconds = (clock: string) => clock.split(':').reduce((sum, part) => sum * 60 + Number(part), 0);
+    const cart = read.cart.map(seconds);
+    expect(cart).toHaveLength(2);
+    expect(Math.max(...cart) - Math.min(...cart)).toBeGreaterThanOrEqual(2);
+    expect(seconds(read.bar)).toBe(Math.min(...cart));
+    expectClean([fan]);
+    await fan.context.close();
+  });
+
+  it('a fan in the pre-queue may leave it, and is then offered the entry again', async () => {
+    const { concertId } = await createConcert(server, { maxActiveUsers: 1, seatCount: 4, salesOpenAt: new Date(Date.now() + 600_000) });
+    const fan = await newFanEntering(server, concertId, 'prequeue-leave');
+    await fan.page.getByTestId('prequeue').waitFor(WAIT);
+    await fan.page.getByRole('button', { name: 'Leave the waiting room' }).click(WAIT);
+    await fan.page.getByRole('button', { name: 'Enter the waiting room' }).waitFor(WAIT);
+    expect(await fan.page.getByTestId('prequeue').count()).toBe(0);
+    expectClean([fan]);
+    await fan.context.close();
+  });
+
+  /** Holds back the fan's requests whose body holds `which` before they reach the server, until `send()`; counts them. */
+  async function holdBackRequests(fan: Fan, which: string, counted: string): Promise<{ send: () => void; count: () => number }> {
+    let send = () => {};
+    const sent = new Promise<void>((resolve) => (send = resolve));
+    let count = 0;
+    await fan.page.route('**/graphql', async (route) => {
+      const body = route.request().postData() ?? '';
+      if (body.includes(counted)) count += 1;
+      if (!body.includes(which)) return route.continue();
+      await sent;
+      await route.continue();
+    });
+    return { send, count: () => count };
+  }
+
+  it('a seat of the fan’s whose release is on its way looks theirs, not “being held for you”, then free', async () => {
+    const { concertId } = await createConcert(server, { maxActiveUsers: 1, seatCount: 4, price: 10 });
+    const fan = await newFanEntering(server, concertId, 'releasing-look', undefined, 100);
+    await fan.page.locator('.your-turn').waitFor(WAIT);
+    await seat(fan, 1).click();
+    await fan.page.locator('.seat-map [data-seat="1"][data-look="MINE"]').waitFor(WAIT);
+    const release = await holdBackRequests(fan, 'mutation ReleaseHold', 'mutation ReleaseHold');
+    await seat(fan, 1).click();
+    await fan.page.locator('.seat-map [data-seat="1"][aria-busy="true"]').waitFor(WAIT);
+    await fan.page.waitForTimeout(300);
+    expect(await seat(fan, 1).getAttribute('data-look')).toBe('MINE');
+    release.send();
+    await seatWithStatus(fan, 1, 'AVAILABLE').waitFor(WAIT);
+    await fan.page.locator('.seat-map [data-seat="1"][data-look="AVAILABLE"]').waitFor(WAIT);
+    expectClean([fan]);
+    await fan.context.close();
+  });
+
+  it('a Release pressed in the cart while the payment is on its way sends nothing (it is only aria-disabled), and the payment pays the seat', async () => {
+    const { concertId } = await createConcert(server, { maxActiveUsers: 1, seatCount: 4, price: 10 });
+    const fan = await newFanEntering(server, concertId, 'release-while-paying', undefined, 100);
+    await fan.page.locator('.your-turn').waitFor(WAIT);
+    await seat(fan, 1).click();
+    const payButton = fan.page.getByRole('button', { name: 'Pay 10 points' });
+    await payButton.waitFor(WAIT);
+    const payment = await holdBackRequests(fan, 'mutation Pay', 'mutation ReleaseHold');
+    await payButton.click();
+    await fan.page.locator('button.pay[aria-busy="true"]').waitFor(WAIT);
+    await fan.page.getByRole('button', { name: 'Release seat 1' }).click({ force: true });
+    await fan.page.waitForTimeout(500);
+    expect(payment.count()).toBe(0);
+    payment.send();
+    await fan.page.locator('[data-testid="payment"] .ticket-code').first().waitFor(WAIT);
+    expectClean([fan]);
+    await fan.context.close();
+  });
+
+  it('an amount below the 32-bit range is refused in the page as one above it is, and never sent', async () => {
+    const fan = await openFan('charge-negative-huge', { width: 1100, height: 900 });
+    await fan.page.goto(base);
+    await signUpInPage(fan, `charge-negative-huge-${Date.now()}@example.test`);
+    const charges = await holdBackRequests(fan, 'no request is held back', 'mutation ChargePoints');
+    await fan.page.getByLabel('Points to add').fill('-3000000000');
+    await fan.page.getByRole('button', { name: 'Charge points' }).click();
+    await fan.page.getByRole('alert').filter({ hasText: 'more points than one charge can add' }).waitFor(WAIT);
+    expect(charges.count()).toBe(0);
+    expectClean([fan]);
+    await fan.context.close();
+  });
 });
 
 describe('GraphiQL playground in Chromium (GET /graphql)', () => {
