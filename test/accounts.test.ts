@@ -436,6 +436,20 @@ describe('password hashing under a burst of sign-ups', () => {
     expect(done).toEqual(['first', 'i1', 'i2', 'i3', 'i4', 'u1', 'i5', 'i6', 'i7', 'i8', 'u2', 'i9', 'i10']);
   });
 
+  it('judges a new address’s first job by the job running and the next of every other address in line', async () => {
+    const hasher = new PasswordHasher(1, 60_000);
+    await hasher.calibrate(12);
+    // A bound between one and two hashes, as the hasher itself times them (each job is judged as it is asked).
+    const internals = hasher as unknown as { averageMs: number; maxWaitMs: number };
+    internals.maxWaitMs = 1.5 * internals.averageMs;
+    const running = hasher.hash('bot-0', 12, 'signUp', '203.0.113.9');
+    const next = hasher.hash('bot-1', 12, 'signUp', '203.0.113.9');
+    // Behind bot-0 (running) and bot-1 (next in turn): two hashes, over the bound.
+    const fan = hasher.hash('fan', 12, 'signUp', '198.51.100.7').catch((error: unknown) => error);
+    await Promise.all([running, next]);
+    expect(await fan).toBeInstanceOf(RateLimited);
+  });
+
   it('takes client addresses in turn, and refuses at once (RATE_LIMITED) what would wait longer than the bound: a flood from one address is refused to it alone', async () => {
     // The bound, a multiple of a hash timed now: the fan's sign-up expects to wait two hashes, and under
     // load a hash took over half of a fixed 300 ms.

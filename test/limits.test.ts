@@ -5,7 +5,8 @@ import { codeOf, fanOf, freshIp, gql, wsClientFrom, type Answer } from './suppor
 import { createConcert } from './support/fixtures';
 import { seatIds } from './support/booking';
 import { limitedAddress } from '../src/http/edge';
-import { startTestServer, type TestServer } from './support/harness';
+import { databaseOf, startTestServer, TEST_MYSQL_ROOT, type TestServer } from './support/harness';
+import { createConnection } from 'mysql2/promise';
 
 /** Low limits, a real (one-minute) window, and the client IP from X-Forwarded-For so each test is its own address. */
 const LIMITS = { RATE_LIMIT_PER_MINUTE: '5', RATE_LIMIT_IP_PER_MINUTE: '8', LOGIN_ATTEMPTS_PER_15_MIN: '3', TRUST_PROXY: 'true' };
@@ -185,7 +186,7 @@ describe('operations per client IP (RATE_LIMIT_IP_PER_MINUTE)', () => {
 });
 
 describe('accounts made per address (SIGNUPS_PER_IP_PER_HOUR, off by default)', () => {
-  it('refuses an address its next account within the hour, and makes none; a sign-up that made no account counts for nothing; other addresses go on', async () => {
+  it('refuses an address its next account within the hour, and makes none; a sign-up that made no account counts for nothing, nor one refused while it was in flight; other addresses go on', async () => {
     const limited = await startTestServer('limits_sign_up', { SIGNUPS_PER_IP_PER_HOUR: '2', TRUST_PROXY: 'true' });
     try {
       const ip = freshIp();
@@ -197,6 +198,28 @@ describe('accounts made per address (SIGNUPS_PER_IP_PER_HOUR, off by default)', 
       expect(expectRateLimited(await signUp('c'), 3600)).toBeGreaterThan(3000);
       expect(codeOf(await gql(limited.url, LOG_IN, { email: `c-${stamp}@example.test`, password: 'correct-horse' }, { ip: freshIp() }))).toBe('INVALID_CREDENTIALS');
       expect(codeOf(await signUp('d', freshIp()))).toBeUndefined();
+
+      // A sign-up refused while one that then fails is in flight gives back what it counted: the
+      // address keeps its second account (kept, the refusal would hold it over the limit for the hour).
+      const household = freshIp();
+      expect(codeOf(await signUp('e', household))).toBeUndefined();
+      const session = await createConnection(`${TEST_MYSQL_ROOT}/${databaseOf(limited)}`);
+      try {
+        // Another session's uncommitted row for 'f': its sign-up counts, then waits on its INSERT.
+        await session.query('BEGIN');
+        await session.query("INSERT INTO users (email, password_hash) VALUES (?, 'x')", [`f-${stamp}@example.test`]);
+        const inFlight = signUp('f', household);
+        await vi.waitFor(async () => {
+          const [rows] = await session.query("SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE DB = ? AND INFO LIKE 'insert into `users`%'", [databaseOf(limited)]);
+          expect(Number((rows as { n: number }[])[0]?.n)).toBeGreaterThan(0);
+        }, { timeout: 5000, interval: 20 });
+        expect(codeOf(await signUp('g', household))).toBe('RATE_LIMITED');
+        await session.query('COMMIT');
+        expect(codeOf(await inFlight)).toBe('EMAIL_TAKEN');
+      } finally {
+        await session.end();
+      }
+      expect(codeOf(await signUp('h', household))).toBeUndefined();
     } finally {
       await limited.stop();
     }

@@ -101,4 +101,17 @@ describe('subscriptions of an account whose credentials changed', () => {
       sessions.stop();
     }
   });
+
+  it('end in the round of the account check that first reads the change, not a round later', async () => {
+    const { existingAccounts, sessions } = server.app.services;
+    const fan = await signUp(new Api(server.url));
+    // The rounds are run here by hand (the test server's own come once an hour).
+    await existingAccounts.followCredentialChanges();
+    const never: AsyncIterator<unknown> = { next: () => new Promise(() => undefined), return: async () => ({ done: true, value: undefined }) };
+    const bound = sessions.bind(never, Date.now() + 3_600_000, Number(fan.id), 0);
+    await server.app.orm.em.getConnection().execute('update users set credentials_changed_at = utc_timestamp() where id = ?', [fan.id]);
+    await existingAccounts.followCredentialChanges();
+    const outcome = await Promise.race([bound.next().then(() => 'an event', (error: unknown) => error), new Promise((resolve) => setTimeout(() => resolve('still open'), 300))]);
+    expect(outcome).toMatchObject({ code: 'UNAUTHENTICATED' });
+  });
 });
