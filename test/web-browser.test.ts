@@ -1515,10 +1515,16 @@ describe('fan web app in Chromium', () => {
     await fan.context.close();
   });
 
-  it('the checkout bar counts down the hold that runs out first, of two held seconds apart', async () => {
-    const { concertId } = await createConcert(server, { maxActiveUsers: 1, seatCount: 600, price: 10 });
-    const fan = await newFanEntering(server, concertId, 'bar-soonest', { width: 375, height: 700 }, 100);
+  /** A fan whose turn has come, for a new concert of `seatCount` seats at 10 points each. */
+  async function fanInTurn(name: string, seatCount: number, viewport?: { width: number; height: number }): Promise<Fan> {
+    const { concertId } = await createConcert(server, { maxActiveUsers: 1, seatCount, price: 10 });
+    const fan = await newFanEntering(server, concertId, name, viewport, 100);
     await fan.page.locator('.your-turn').waitFor(WAIT);
+    return fan;
+  }
+
+  it('the checkout bar counts down the hold that runs out first, of two held seconds apart', async () => {
+    const fan = await fanInTurn('bar-soonest', 600, { width: 375, height: 700 });
     await seat(fan, 280).scrollIntoViewIfNeeded();
     await seat(fan, 280).click();
     await fan.page.locator('.seat-map [data-seat="280"][data-look="MINE"]').waitFor(WAIT);
@@ -1566,9 +1572,7 @@ describe('fan web app in Chromium', () => {
   }
 
   it('a seat of the fan’s whose release is on its way looks theirs, not “being held for you”, then free', async () => {
-    const { concertId } = await createConcert(server, { maxActiveUsers: 1, seatCount: 4, price: 10 });
-    const fan = await newFanEntering(server, concertId, 'releasing-look', undefined, 100);
-    await fan.page.locator('.your-turn').waitFor(WAIT);
+    const fan = await fanInTurn('releasing-look', 4);
     await seat(fan, 1).click();
     await fan.page.locator('.seat-map [data-seat="1"][data-look="MINE"]').waitFor(WAIT);
     const release = await holdBackRequests(fan, 'mutation ReleaseHold', 'mutation ReleaseHold');
@@ -1584,9 +1588,7 @@ describe('fan web app in Chromium', () => {
   });
 
   it('a Release pressed in the cart while the payment is on its way sends nothing (it is only aria-disabled), and the payment pays the seat', async () => {
-    const { concertId } = await createConcert(server, { maxActiveUsers: 1, seatCount: 4, price: 10 });
-    const fan = await newFanEntering(server, concertId, 'release-while-paying', undefined, 100);
-    await fan.page.locator('.your-turn').waitFor(WAIT);
+    const fan = await fanInTurn('release-while-paying', 4);
     await seat(fan, 1).click();
     const payButton = fan.page.getByRole('button', { name: 'Pay 10 points' });
     await payButton.waitFor(WAIT);
