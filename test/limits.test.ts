@@ -7,6 +7,7 @@ import { seatIds } from './support/booking';
 import { limitedAddress } from '../src/http/edge';
 import { databaseOf, startTestServer, TEST_MYSQL_ROOT, type TestServer } from './support/harness';
 import { createConnection } from 'mysql2/promise';
+import { untilLockWait } from './support/mysql-locks';
 
 /** Low limits, a real (one-minute) window, and the client IP from X-Forwarded-For so each test is its own address. */
 const LIMITS = { RATE_LIMIT_PER_MINUTE: '5', RATE_LIMIT_IP_PER_MINUTE: '8', LOGIN_ATTEMPTS_PER_15_MIN: '3', TRUST_PROXY: 'true' };
@@ -209,10 +210,7 @@ describe('accounts made per address (SIGNUPS_PER_IP_PER_HOUR, off by default)', 
         await session.query('BEGIN');
         await session.query("INSERT INTO users (email, password_hash) VALUES (?, 'x')", [`f-${stamp}@example.test`]);
         const inFlight = signUp('f', household);
-        await vi.waitFor(async () => {
-          const [rows] = await session.query("SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE DB = ? AND INFO LIKE 'insert into `users`%'", [databaseOf(limited)]);
-          expect(Number((rows as { n: number }[])[0]?.n)).toBeGreaterThan(0);
-        }, { timeout: 5000, interval: 20 });
+        await untilLockWait(databaseOf(limited), 'insert into `users`');
         expect(codeOf(await signUp('g', household))).toBe('RATE_LIMITED');
         await session.query('COMMIT');
         expect(codeOf(await inFlight)).toBe('EMAIL_TAKEN');

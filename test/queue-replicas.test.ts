@@ -10,6 +10,7 @@ import { ADMIN, databaseOf, startTestServer, TEST_MYSQL_ROOT, type TestServer } 
 import { Feed, logIn, signUpMany, wsClient, type Account } from './support/client';
 import { spawnProcess, spawnServer, type ServerProcess } from './support/process';
 import { createConcert } from './support/fixtures';
+import { untilLockWait } from './support/mysql-locks';
 import { activeFans, availableSeats, charge, hold, pay, seatIds } from './support/booking';
 import { COUNTS_PUSH_MS } from '../src/queue/live-status';
 
@@ -211,10 +212,7 @@ describe('scale-out', () => {
       // A cancellation whose refund waits on the fan's row; SIGTERM comes while it waits, the row is
       // let go 3 s later (the server drains requests for 7 s: 4 s left to answer, on a loaded host too).
       const cancelled = new Api(child.url).as(fan.token).request(CANCEL, { id: reservation!.id });
-      await vi.waitFor(async () => {
-        const [rows] = await lock.query("select count(*) as n from information_schema.processlist where info like 'UPDATE users SET points = LAST_INSERT_ID(points +%'");
-        expect(Number((rows as { n: number }[])[0]?.n)).toBe(1);
-      }, { timeout: 10_000, interval: 50 });
+      await untilLockWait(databaseOf(server));
       const started = Date.now();
       const stopped = child.stop();
       await new Promise((resolve) => setTimeout(resolve, 3000));

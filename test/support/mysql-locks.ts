@@ -10,13 +10,16 @@ export async function lockUserRow(database: string, userId: string): Promise<Con
   return session;
 }
 
-/** Resolves once a payment's debit in `database` runs (and waits for the row lock). */
-export async function untilLockWait(database: string): Promise<void> {
+/**
+ * Resolves once a statement beginning with `statement` runs in `database` (and waits for a lock): by
+ * default a payment's debit or a cancellation's refund, waiting for the user's row.
+ */
+export async function untilLockWait(database: string, statement = 'UPDATE users SET points = LAST_INSERT_ID'): Promise<void> {
   const probe = await createConnection(TEST_MYSQL_ROOT);
   try {
     await vi.waitFor(
       async () => {
-        const [rows] = await probe.query("SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE DB = ? AND INFO LIKE 'UPDATE users SET points = LAST_INSERT_ID%'", [database]);
+        const [rows] = await probe.query("SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE DB = ? AND INFO LIKE CONCAT(?, '%')", [database, statement]);
         expect(Number((rows as { n: number }[])[0]?.n)).toBeGreaterThan(0);
       },
       { timeout: 5000, interval: 20 },
